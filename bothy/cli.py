@@ -1,0 +1,107 @@
+"""`bothy` command line: run the bots, check a config, migrate the database, and the local dev set-up."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from bothy.config import Config, ConfigError, load_config
+from bothy.logs import configure_logging
+
+
+def _load(path: str) -> Config | None:
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        print(f"The config at {path} needs attention:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return None
+
+
+async def _run_until_signalled(config: Config) -> None:
+    from bothy.app import Bothy
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await Bothy(config).run(stopping)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 2
+    configure_logging(config.log_level)
+    asyncio.run(_run_until_signalled(config))
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 2
+    print(f"{args.config}: OK ({len(config.accounts)} account(s), staff room {config.staff_room})")
+    return 0
+
+
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    from bothy.storage.database import Database
+    from bothy.storage.migrations import DatabaseTooNew, migrate
+
+    config = _load(args.config)
+    if config is None:
+        return 2
+
+    async def run() -> list[int]:
+        database = Database(config.database_path)
+        await database.open()
+        try:
+            return await migrate(database)
+        finally:
+            await database.close()
+
+    try:
+        applied = asyncio.run(run())
+    except DatabaseTooNew as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"applied migrations {applied}" if applied else "database already up to date")
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from bothy.devserver.dev import run_dev
+
+    configure_logging("INFO")
+    return asyncio.run(run_dev(Path(args.data_dir), args.port))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bothy", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", default="config.yaml", help="path to the YAML config (default: config.yaml)")
+        return p
+
+    with_config(sub.add_parser("run", help="run the bots")).set_defaults(func=cmd_run)
+    with_config(sub.add_parser("check-config", help="validate a config and list every problem")).set_defaults(
+        func=cmd_check_config)
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
+    with_config(db.add_parser("migrate", help="bring the database schema up to date")).set_defaults(
+        func=cmd_db_migrate)
+    dev = sub.add_parser("dev", help="start a local Synapse on loopback plus the bots, with demo accounts")
+    dev.add_argument("--data-dir", default="dev-data", help="where the homeserver and bot data live")
+    dev.add_argument("--port", type=int, default=8008)
+    dev.set_defaults(func=cmd_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

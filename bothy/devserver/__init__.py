@@ -1,0 +1,1 @@
+"""A local Synapse for development and tests."""

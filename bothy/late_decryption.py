@@ -1,0 +1,67 @@
+"""Encrypted messages that arrive before their room key (typical for the first message in a new DM).
+
+The event is parked by ID only (never its ciphertext), fetched again when a key for its session
+arrives, and handled like any other message. If the key never comes, the member is asked to resend.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from bothy.clock import Clock
+from bothy.matrix.adapter import MatrixAccount, MatrixError
+from bothy.matrix.events import InboundEvent, Undecryptable
+from bothy.storage.database import Database
+from bothy.storage.outbox import OutboxRepository, Outgoing
+from bothy.storage.sync_state import PendingDecryption, SyncStateRepository
+from bothy.templates import Templates
+
+log = logging.getLogger("bothy.decryption")
+
+HandleNow = Callable[[InboundEvent], Awaitable[None]]
+
+
+class LateDecryption:
+    def __init__(self, database: Database, sync_state: SyncStateRepository, templates: Templates,
+                 wait_s: int, clock: Clock, wake_outbox: Callable[[], None]):
+        self.database = database
+        self.sync_state = sync_state
+        self.templates = templates
+        self.wait_s = wait_s
+        self.clock = clock
+        self.wake_outbox = wake_outbox
+
+    async def park(self, account: str, event: Undecryptable) -> None:
+        await self.sync_state.park_undecryptable(PendingDecryption(
+            account, event.event_id, event.room_id, event.sender, event.session_id, self.clock.ms()))
+
+    async def key_arrived(self, account: MatrixAccount, session_id: str, handle_now: HandleNow) -> None:
+        for parked in await self.sync_state.parked_for_session(account.user_id, session_id):
+            try:
+                event = await account.fetch_and_decrypt(parked.room_id, parked.event_id)
+            except MatrixError as error:
+                log.warning("could not fetch parked event %s: %s", parked.event_id, error)
+                continue
+            if event is None:
+                continue
+            async with self.database.transaction() as db:
+                await SyncStateRepository.unpark(db, account.user_id, parked.event_id)
+            await handle_now(event)
+
+    async def give_up_sweep(self, accounts: Mapping[str, MatrixAccount]) -> None:
+        """Sweep: a member whose DM message never became readable is asked, once, to resend it.
+
+        Unreadable group messages are let go quietly: they were not addressed to the bot.
+        """
+        deadline = self.clock.ms() - self.wait_s * 1000
+        for account in accounts.values():
+            for parked in await self.sync_state.parked_before(account.user_id, deadline):
+                items = []
+                if account.is_direct_room(parked.room_id):
+                    content = self.templates.render("undecryptable")
+                    items.append(Outgoing(account.user_id, "message", content, room_id=parked.room_id))
+                async with self.database.transaction() as db:
+                    await SyncStateRepository.unpark(db, account.user_id, parked.event_id)
+                    await OutboxRepository.enqueue(db, items, self.clock.ms())
+        self.wake_outbox()

@@ -1,0 +1,1 @@
+"""The Matrix edge: the only package that talks to matrix-nio."""

@@ -1,0 +1,380 @@
+"""One Matrix account: login, the sync loop, and the few primitives features need.
+
+nio returns error objects instead of raising and retries some failures forever inside its own
+calls; here every call is wrapped so callers see one exception type, `MatrixError`, that says
+whether to retry and when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import nio
+
+from bothy.config import BotAccount
+from bothy.matrix.events import (
+    InboundEvent,
+    Receipt,
+    RoomKeyArrived,
+    Undecryptable,
+    invite_allowed,
+    message_from_event,
+    reaction_from_event,
+    server_of,
+)
+from bothy.storage.dm_rooms import DirectRoomRepository
+from bothy.storage.sessions import Session, SessionRepository
+
+log = logging.getLogger("bothy.matrix")
+
+# Lazy-load members and keep the first sync small; presence is not used.
+SYNC_FILTER: dict[str, Any] = {
+    "room": {"state": {"lazy_load_members": True}, "timeline": {"limit": 100}},
+    "presence": {"types": []},
+}
+LONG_POLL_MS = 30_000
+BACKOFF_CAP_S = 60.0
+MEMBERS_CACHE_S = 60.0
+NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
+
+BatchHandler = Callable[[str, list[InboundEvent]], Awaitable[None]]
+
+
+class MatrixError(Exception):
+    """A Matrix call failed. `retry_after_ms` is set for rate limits; `permanent` means retrying won't help."""
+
+    def __init__(self, message: str, retry_after_ms: int | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.retry_after_ms = retry_after_ms
+        self.permanent = permanent
+
+
+def backoff_delay(failures: int, retry_after_ms: int | None = None) -> float:
+    """Capped exponential backoff with jitter; never shorter than the server asked for."""
+    delay = min(BACKOFF_CAP_S, 0.5 * 2 ** max(failures - 1, 0)) * random.uniform(0.5, 1.0)
+    if retry_after_ms:
+        delay = max(delay, retry_after_ms / 1000)
+    return delay
+
+
+def _raise_for(response: Any, what: str) -> None:
+    if not isinstance(response, nio.ErrorResponse):
+        return
+    code = response.status_code or ""
+    http_status = getattr(getattr(response, "transport_response", None), "status", None) or 0
+    if code == "M_LIMIT_EXCEEDED" or http_status == 429:
+        raise MatrixError(f"{what}: rate limited", retry_after_ms=getattr(response, "retry_after_ms", None) or 5000)
+    permanent = 400 <= http_status < 500 or code in {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN"}
+    raise MatrixError(f"{what}: {code or http_status}", permanent=permanent)
+
+
+def _store_dir(base: Path, user_id: str) -> Path:
+    return base / re.sub(r"[^A-Za-z0-9_.-]", "_", user_id.lstrip("@"))
+
+
+class MatrixAccount:
+    def __init__(
+        self,
+        account: BotAccount,
+        homeserver_url: str,
+        crypto_store_dir: Path,
+        pickle_key: str,
+        sessions: SessionRepository,
+        dm_rooms: DirectRoomRepository,
+        allowed_servers: frozenset[str],
+    ):
+        self.account = account
+        self.user_id = account.user_id
+        self.sessions = sessions
+        self.dm_rooms = dm_rooms
+        self.allowed_servers = allowed_servers
+        store_path = _store_dir(crypto_store_dir, account.user_id)
+        store_path.mkdir(parents=True, exist_ok=True)
+        self.client = nio.AsyncClient(
+            homeserver_url,
+            account.user_id,
+            store_path=str(store_path),
+            config=nio.AsyncClientConfig(
+                max_limit_exceeded=0,
+                max_timeouts=0,
+                encryption_enabled=True,
+                store_sync_tokens=False,
+                pickle_key=pickle_key,
+                request_timeout=60,
+            ),
+        )
+        self._members_cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._joining: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
+
+    # --- session -------------------------------------------------------------------------
+
+    async def login(self) -> None:
+        """Reuse the stored device and token; log in with the password only the first time."""
+        session = await self.sessions.get(self.user_id)
+        if session is None and self.account.access_token:
+            self.client.access_token = self.account.access_token
+            whoami = await self._call(self.client.whoami(), "whoami")
+            session = Session(self.user_id, whoami.device_id, self.account.access_token)
+            await self.sessions.save(session)
+        if session is not None:
+            self.client.restore_login(session.user_id, session.device_id, session.access_token)
+            try:
+                await self._call(self.client.whoami(), "whoami")
+            except MatrixError as error:
+                if not (error.permanent and "M_UNKNOWN_TOKEN" in str(error)) or not self.account.password:
+                    raise
+                log.warning("stored token for %s was revoked; logging in again", self.user_id)
+                await self.sessions.forget(self.user_id)
+                session = None
+        if session is None:
+            if not self.account.password:
+                raise MatrixError(f"{self.user_id}: no stored session and no password", permanent=True)
+            response = await self._call(self.client.login(self.account.password, device_name="Bothy"), "login")
+            await self.sessions.save(Session(self.user_id, response.device_id, response.access_token))
+        if self.client.should_upload_keys:
+            await self._call(self.client.keys_upload(), "keys upload")
+        log.info("%s ready on device %s", self.user_id, self.client.device_id)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await self.client.close()
+
+    # --- sync ------------------------------------------------------------------------------
+
+    async def sync_forever(self, since: str | None, on_batch: BatchHandler, stopping: asyncio.Event) -> None:
+        """Long-poll the homeserver, handing each batch to `on_batch`; back off on failure, never hot-loop.
+
+        The first sync asks for full state (nio keeps no room state across restarts). On the very
+        first run (no checkpoint) the timeline is history and is not handed over.
+        """
+        first = True
+        failures = 0
+        while not stopping.is_set():
+            try:
+                response = await self.client.sync(
+                    timeout=0 if first else LONG_POLL_MS,
+                    sync_filter=SYNC_FILTER,
+                    since=since,
+                    full_state=True if first else None,
+                )
+                _raise_for(response, "sync")
+            except (MatrixError, *NETWORK_ERRORS) as error:
+                failures += 1
+                retry_after = error.retry_after_ms if isinstance(error, MatrixError) else None
+                delay = backoff_delay(failures, retry_after)
+                log.warning("%s sync failed (%s); retrying in %.1fs", self.user_id, type(error).__name__, delay)
+                await _wait(stopping, delay)
+                continue
+            failures = 0
+            events = self._collect(response, deliver_timeline=not (first and since is None))
+            since = response.next_batch
+            await on_batch(response.next_batch, events)
+            await self._crypto_housekeeping()
+            first = False
+
+    async def _crypto_housekeeping(self) -> None:
+        """What nio's sync_forever does between syncs: to-device messages and key upload/query/claim."""
+        client = self.client
+        try:
+            await client.send_to_device_messages()
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+        except NETWORK_ERRORS as error:
+            log.warning("%s key housekeeping failed (%s); will retry after next sync",
+                        self.user_id, type(error).__name__)
+
+    def _collect(self, response: nio.SyncResponse, deliver_timeline: bool) -> list[InboundEvent]:
+        events: list[InboundEvent] = []
+        for event in response.to_device_events:
+            if isinstance(event, nio.RoomKeyEvent | nio.ForwardedRoomKeyEvent):
+                events.append(RoomKeyArrived(event.session_id))
+        for room_id, info in response.rooms.invite.items():
+            self._consider_invite(room_id, info.invite_state)
+        if not deliver_timeline:
+            return events
+        for room_id, info in response.rooms.join.items():
+            for event in info.timeline.events:
+                converted = self._convert(event, room_id)
+                if converted is not None:
+                    events.append(converted)
+            for ephemeral in info.ephemeral:
+                if isinstance(ephemeral, nio.ReceiptEvent):
+                    events.extend(
+                        Receipt(room_id, r.user_id, r.event_id, r.timestamp)
+                        for r in ephemeral.receipts
+                        if r.user_id != self.user_id and r.receipt_type in {"m.read", "m.read.private"}
+                    )
+        return events
+
+    def _convert(self, event: nio.Event, room_id: str) -> InboundEvent | None:
+        if getattr(event, "sender", None) == self.user_id:
+            return None
+        if isinstance(event, nio.MegolmEvent):
+            self._spawn(self._request_key(event))
+            return Undecryptable(room_id, event.event_id, event.sender, event.server_timestamp, event.session_id)
+        source = getattr(event, "source", None) or {}
+        kind = source.get("type")
+        if kind == "m.room.message":
+            return message_from_event(source, room_id, encrypted=bool(getattr(event, "decrypted", False)))
+        if kind == "m.reaction":
+            return reaction_from_event(source, room_id)
+        if kind == "m.room.member":
+            self._members_cache.pop(room_id, None)
+        return None
+
+    async def _request_key(self, event: nio.MegolmEvent) -> None:
+        try:
+            await self.client.request_room_key(event)
+        except (nio.LocalProtocolError, *NETWORK_ERRORS) as error:
+            log.debug("room key request not sent: %s", type(error).__name__)
+
+    def _consider_invite(self, room_id: str, invite_state: list[Any]) -> None:
+        own = [e for e in invite_state if isinstance(e, nio.InviteMemberEvent) and e.state_key == self.user_id]
+        if not own or room_id in self._joining:
+            return
+        invite = own[-1]
+        if invite.membership != "invite":
+            return
+        if not invite_allowed(invite.sender, self.allowed_servers):
+            log.info("%s ignored an invite from server %s (not in community.allowed_servers)",
+                     self.user_id, server_of(invite.sender))
+            return
+        self._joining.add(room_id)
+        self._spawn(self._accept_invite(room_id, invite.sender, bool(invite.content.get("is_direct"))))
+
+    async def _accept_invite(self, room_id: str, inviter: str, is_direct: bool) -> None:
+        try:
+            await self.join(room_id)
+            if is_direct:
+                await self.dm_rooms.save(self.user_id, inviter, room_id)
+        except MatrixError as error:
+            log.warning("%s could not join a room it was invited to: %s", self.user_id, error)
+        finally:
+            self._joining.discard(room_id)
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- primitives --------------------------------------------------------------------------
+
+    async def _call(self, awaitable: Awaitable[Any], what: str) -> Any:
+        try:
+            response = await awaitable
+        except NETWORK_ERRORS as error:
+            raise MatrixError(f"{what}: {type(error).__name__}") from error
+        _raise_for(response, what)
+        return response
+
+    def knows_room(self, room_id: str) -> bool:
+        return room_id in self.client.rooms
+
+    async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
+        if not self.knows_room(room_id):
+            raise MatrixError("room not synced yet", retry_after_ms=500)
+        try:
+            response = await self._call(
+                self.client.room_send(room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True),
+                "send",
+            )
+        except (nio.LocalProtocolError, nio.SendRetryError) as error:
+            raise MatrixError(f"send: {type(error).__name__}") from error
+        return response.event_id
+
+    async def redact(self, room_id: str, event_id: str, txn_id: str) -> str:
+        response = await self._call(self.client.room_redact(room_id, event_id, tx_id=txn_id), "redact")
+        return response.event_id
+
+    async def join(self, room: str) -> str:
+        response = await self._call(self.client.join(room), "join")
+        return response.room_id
+
+    async def resolve_alias(self, alias: str) -> str:
+        response = await self._call(self.client.room_resolve_alias(alias), "resolve alias")
+        return response.room_id
+
+    async def create_dm(self, user_id: str) -> str:
+        """An encrypted, invite-only DM flagged `is_direct`, recorded in the bot's `m.direct`."""
+        response = await self._call(
+            self.client.room_create(
+                is_direct=True,
+                invite=[user_id],
+                preset=nio.RoomPreset.trusted_private_chat,
+                initial_state=[{"type": "m.room.encryption", "state_key": "",
+                                "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
+            ),
+            "create DM",
+        )
+        await self._record_direct(user_id, response.room_id)
+        return response.room_id
+
+    async def _record_direct(self, user_id: str, room_id: str) -> None:
+        direct = await self.client.list_direct_rooms()
+        rooms = dict(direct.rooms) if isinstance(direct, nio.DirectRoomsResponse) else {}
+        rooms[user_id] = [*rooms.get(user_id, []), room_id]
+        path = f"/_matrix/client/v3/user/{quote(self.user_id)}/account_data/m.direct"
+        headers = {"Authorization": f"Bearer {self.client.access_token}", "Content-Type": "application/json"}
+        try:
+            response = await self.client.send("PUT", path, nio.Api.to_json(rooms), headers=headers)
+            response.release()
+        except NETWORK_ERRORS as error:
+            log.warning("could not update m.direct: %s", type(error).__name__)
+
+    def is_direct_room(self, room_id: str) -> bool:
+        """A room with just this bot and one member is treated as that member's DM."""
+        room = self.client.rooms.get(room_id)
+        return room is not None and room.member_count <= 2
+
+    def room_name(self, room_id: str) -> str:
+        room = self.client.rooms.get(room_id)
+        return room.display_name if room is not None else room_id
+
+    def power_level(self, room_id: str, user_id: str) -> int:
+        room = self.client.rooms.get(room_id)
+        return room.power_levels.get_user_level(user_id) if room is not None else 0
+
+    def can_redact_others(self, room_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and room.power_levels.can_user_redact(self.user_id)
+
+    async def joined_members(self, room_id: str) -> frozenset[str]:
+        cached = self._members_cache.get(room_id)
+        if cached and time.monotonic() - cached[0] < MEMBERS_CACHE_S:
+            return cached[1]
+        response = await self._call(self.client.joined_members(room_id), "joined members")
+        members = frozenset(member.user_id for member in response.members)
+        self._members_cache[room_id] = (time.monotonic(), members)
+        return members
+
+    async def fetch_and_decrypt(self, room_id: str, event_id: str) -> InboundEvent | None:
+        """Fetch a parked event again and decrypt it now that its key may have arrived."""
+        response = await self._call(self.client.room_get_event(room_id, event_id), "get event")
+        event = response.event
+        if isinstance(event, nio.MegolmEvent):
+            try:
+                event = self.client.decrypt_event(event)
+            except nio.EncryptionError:
+                return None
+        return self._convert(event, room_id)
+
+
+async def _wait(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), timeout=seconds)

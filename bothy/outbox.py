@@ -1,0 +1,123 @@
+"""Delivery: what handlers owe goes into the outbox in the same transaction as the state that owes it,
+and one dispatcher sends it, retrying until the homeserver has it.
+
+Exactly once out: each row's transaction ID is fixed when it is stored, so a resend after a crash
+between "sent" and "marked sent" is deduplicated by the homeserver. A 429 keeps the row and waits
+`retry_after_ms`; an outage backs off; nothing owed is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from bothy.clock import Clock
+from bothy.matrix.adapter import MatrixAccount, MatrixError, backoff_delay
+from bothy.rooms.dm import DirectRooms
+from bothy.storage.outbox import AlertRecord, OutboxRepository, OutboxRow, Outgoing
+
+log = logging.getLogger("bothy.outbox")
+
+MAX_PERMANENT_FAILURES = 5
+IDLE_WAIT_S = 30.0
+
+
+class Effects:
+    """What handling one event owes the outside world, committed together with its handled mark."""
+
+    def __init__(self, account: str):
+        self.account = account
+        self.items: list[Outgoing] = []
+
+    def message(self, content: dict, *, room_id: str | None = None, to_user: str | None = None,
+                reactions: tuple[str, ...] = (), alert: AlertRecord | None = None,
+                account: str | None = None) -> None:
+        self.items.append(Outgoing(account or self.account, "message", content, room_id=room_id,
+                                   to_user=to_user, reactions=reactions, alert=alert))
+
+    def react(self, room_id: str, event_id: str, key: str) -> None:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        self.items.append(Outgoing(self.account, "reaction", content, room_id=room_id, target_event_id=event_id))
+
+    def redact(self, room_id: str, event_id: str) -> None:
+        self.items.append(Outgoing(self.account, "redaction", {}, room_id=room_id, target_event_id=event_id))
+
+
+class OutboxDispatcher:
+    def __init__(self, repository: OutboxRepository, accounts: Mapping[str, MatrixAccount],
+                 direct_rooms: DirectRooms, clock: Clock):
+        self.repository = repository
+        self.accounts = accounts
+        self.direct_rooms = direct_rooms
+        self.clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+            except Exception:
+                log.exception("outbox pass failed; will try again")
+            await self._sleep_until_due(stopping)
+
+    async def _sleep_until_due(self, stopping: asyncio.Event) -> None:
+        next_due = await self.repository.next_due_at()
+        wait = IDLE_WAIT_S if next_due is None else max(0.0, (next_due - self.clock.ms()) / 1000)
+        if wait <= 0 or stopping.is_set():
+            return
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stopping.wait())]
+        await asyncio.wait(waiters, timeout=min(wait, IDLE_WAIT_S), return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+
+    async def deliver_due(self) -> None:
+        """Send every due row in order; a failed row holds back later rows to the same place."""
+        blocked: set[tuple[str, str | None, str | None]] = set()
+        for row in await self.repository.due(self.clock.ms()):
+            place = (row.account, row.room_id, row.to_user)
+            if place in blocked:
+                continue
+            if row.action == "reaction" and row.parent_id is not None and row.target_event_id is None:
+                blocked.add(place)  # waits for the message it belongs under
+                continue
+            if not await self._deliver(row):
+                blocked.add(place)
+
+    async def _deliver(self, row: OutboxRow) -> bool:
+        account = self.accounts.get(row.account)
+        if account is None:
+            await self.repository.postpone(row, self.clock.ms(), "no such account configured", dead=True)
+            log.error("outbox row %s belongs to an account no longer configured", row.id)
+            return False
+        try:
+            room_id = row.room_id or await self.direct_rooms.room_for(account, row.to_user or "")
+            if row.action == "redaction":
+                event_id = await account.redact(room_id, row.target_event_id or "", row.txn_id)
+            elif row.action == "reaction":
+                content = {"m.relates_to": {**row.content["m.relates_to"], "event_id": row.target_event_id}}
+                event_id = await account.send(room_id, "m.reaction", content, row.txn_id)
+            else:
+                event_id = await account.send(room_id, "m.room.message", row.content, row.txn_id)
+        except MatrixError as error:
+            await self._failed(row, error)
+            return False
+        except Exception as error:
+            log.exception("unexpected error sending outbox row %s", row.id)
+            await self._failed(row, MatrixError(type(error).__name__))
+            return False
+        await self.repository.delivered(row, event_id)
+        return True
+
+    async def _failed(self, row: OutboxRow, error: MatrixError) -> None:
+        attempts = row.attempts + 1
+        dead = error.permanent and attempts >= MAX_PERMANENT_FAILURES
+        delay = backoff_delay(attempts, error.retry_after_ms)
+        await self.repository.postpone(row, self.clock.ms() + int(delay * 1000), str(error), dead=dead)
+        level = logging.ERROR if dead else logging.WARNING
+        log.log(level, "outbox row %s (%s) not delivered: %s; %s", row.id, row.action, error,
+                "giving up" if dead else f"retrying in {delay:.1f}s")

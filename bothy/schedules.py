@@ -1,0 +1,33 @@
+"""Schedule expressions from the config: a 5-field cron line or an interval such as "every 30s"."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+EVERY = re.compile(r"^\s*every\s+(\d+)\s*(s|m|h|d)\s*$", re.IGNORECASE)
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ScheduleError(ValueError):
+    pass
+
+
+def parse_schedule(expression: str, timezone: ZoneInfo) -> BaseTrigger:
+    """Turn a config schedule into an APScheduler trigger in the organisation's time zone."""
+    every = EVERY.match(expression)
+    if every:
+        seconds = int(every.group(1)) * UNIT_SECONDS[every.group(2).lower()]
+        if seconds < 1:
+            raise ScheduleError("an interval must be at least 1 second")
+        return IntervalTrigger(seconds=seconds, timezone=timezone)
+    if len(expression.split()) != 5:
+        raise ScheduleError(f"{expression!r} is neither 'every N(s|m|h|d)' nor a 5-field cron line")
+    try:
+        return CronTrigger.from_crontab(expression, timezone=timezone)
+    except ValueError as error:
+        raise ScheduleError(f"{expression!r}: {error}") from error

@@ -1,0 +1,72 @@
+"""The scheduler only triggers sweeps; sweeps read their work from SQLite and are idempotent,
+so a run repeated after a crash, or two runs coalesced into one, do no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bothy.clock import Clock
+from bothy.schedules import parse_schedule
+from bothy.storage.sweep_runs import SweepRunRepository
+
+log = logging.getLogger("bothy.scheduling")
+
+MISFIRE_GRACE_S = 6 * 3600
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    schedule: str  # "every 30s" or a 5-field cron line
+    run: Callable[[], Awaitable[None]]
+
+
+class SweepScheduler:
+    def __init__(self, runs: SweepRunRepository, timezone: ZoneInfo, clock: Clock):
+        self.runs = runs
+        self.timezone = timezone
+        self.clock = clock
+        self._scheduler = AsyncIOScheduler(timezone=timezone)
+        self._sweeps: list[Sweep] = []
+
+    def add(self, sweep: Sweep) -> None:
+        self._sweeps.append(sweep)
+
+    async def start(self) -> None:
+        now = self.clock.now()
+        for sweep in self._sweeps:
+            trigger = parse_schedule(sweep.schedule, self.timezone)
+            self._scheduler.add_job(self._run, trigger, args=[sweep], id=sweep.name, coalesce=True,
+                                    max_instances=1, misfire_grace_time=MISFIRE_GRACE_S)
+            last = await self.runs.last_run_ms(sweep.name)
+            if last is not None:
+                last_run = datetime.fromtimestamp(last / 1000, UTC)
+                due = trigger.get_next_fire_time(None, last_run)
+                if due is not None and due <= now:
+                    log.info("sweep %s was missed while Bothy was down; running it now", sweep.name)
+                    self._scheduler.add_job(self._run, args=[sweep], id=f"{sweep.name}-catch-up")
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    async def run_now(self, name: str) -> None:
+        for sweep in self._sweeps:
+            if sweep.name == name:
+                await self._run(sweep)
+
+    async def _run(self, sweep: Sweep) -> None:
+        try:
+            await sweep.run()
+        except Exception:
+            log.exception("sweep %s failed; it will run again at its next time", sweep.name)
+            return
+        await self.runs.record(sweep.name, self.clock.ms())

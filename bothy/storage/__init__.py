@@ -1,0 +1,1 @@
+"""SQLite storage: one connection, short write transactions, numbered migrations, small repositories."""

@@ -1,0 +1,92 @@
+"""What Bothy has received and handled: sync checkpoints, handled event IDs, events awaiting a room key.
+
+nio saves its sync token before callbacks run; Bothy keeps its own checkpoint, moved only once
+every event of a batch has been handled, and a record of handled event IDs so replays do nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bothy.storage.database import Database
+
+
+@dataclass(frozen=True)
+class PendingDecryption:
+    account: str
+    event_id: str
+    room_id: str
+    sender: str
+    session_id: str
+    received_at: int
+
+
+class SyncStateRepository:
+    def __init__(self, database: Database):
+        self.database = database
+
+    async def checkpoint(self, account: str) -> str | None:
+        async with self.database.read() as db, db.execute(
+            "SELECT since FROM sync_checkpoints WHERE account = ?", (account,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+    async def save_checkpoint(self, account: str, since: str) -> None:
+        async with self.database.transaction() as db:
+            await db.execute(
+                "INSERT INTO sync_checkpoints (account, since) VALUES (?, ?) "
+                "ON CONFLICT (account) DO UPDATE SET since = excluded.since",
+                (account, since),
+            )
+
+    async def is_handled(self, account: str, event_id: str) -> bool:
+        async with self.database.read() as db, db.execute(
+            "SELECT 1 FROM handled_events WHERE account = ? AND event_id = ?", (account, event_id)
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    @staticmethod
+    async def mark_handled(db: aiosqlite.Connection, account: str, event_id: str, now_ms: int) -> bool:
+        """Inside the caller's transaction; False if another task handled it first."""
+        cursor = await db.execute(
+            "INSERT OR IGNORE INTO handled_events (account, event_id, handled_at) VALUES (?, ?, ?)",
+            (account, event_id, now_ms),
+        )
+        return cursor.rowcount == 1
+
+    async def prune_handled(self, older_than_ms: int) -> int:
+        async with self.database.transaction() as db:
+            cursor = await db.execute("DELETE FROM handled_events WHERE handled_at < ?", (older_than_ms,))
+            return cursor.rowcount
+
+    async def park_undecryptable(self, pending: PendingDecryption) -> None:
+        async with self.database.transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO pending_decryption "
+                "(account, event_id, room_id, sender, session_id, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (pending.account, pending.event_id, pending.room_id, pending.sender, pending.session_id,
+                 pending.received_at),
+            )
+
+    async def parked_for_session(self, account: str, session_id: str) -> list[PendingDecryption]:
+        return await self._parked("account = ? AND session_id = ?", (account, session_id))
+
+    async def parked_before(self, account: str, received_before_ms: int) -> list[PendingDecryption]:
+        return await self._parked("account = ? AND received_at < ?", (account, received_before_ms))
+
+    async def _parked(self, where: str, params: tuple) -> list[PendingDecryption]:
+        async with self.database.read() as db, db.execute(
+            "SELECT account, event_id, room_id, sender, session_id, received_at "
+            f"FROM pending_decryption WHERE {where} ORDER BY received_at",
+            params,
+        ) as cursor:
+            return [PendingDecryption(*row) for row in await cursor.fetchall()]
+
+    @staticmethod
+    async def unpark(db: aiosqlite.Connection, account: str, event_id: str) -> None:
+        await db.execute(
+            "DELETE FROM pending_decryption WHERE account = ? AND event_id = ?", (account, event_id)
+        )

@@ -1,0 +1,38 @@
+"""Messages the bots send, rendered from Jinja2 templates: an autoescaped HTML body and a plain fallback.
+
+Each message `name` has `name.html.j2` and `name.txt.j2`. An organisation may override any of them
+by placing a file of the same name in `templates.override_dir`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+
+
+class Templates:
+    def __init__(self, override_dir: Path | None = None):
+        directories = [str(override_dir)] if override_dir else []
+        loader = ChoiceLoader([FileSystemLoader([*directories, str(PACKAGE_TEMPLATES)])])
+        self._html = Environment(loader=loader, autoescape=True, undefined=StrictUndefined,
+                                 trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+        self._text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined,
+                                 trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+
+    def render(self, name: str, **context: Any) -> dict[str, Any]:
+        """An `m.notice` content dict: bots send notices so other bots ignore them."""
+        return {
+            "msgtype": "m.notice",
+            "body": self._text.get_template(f"{name}.txt.j2").render(**context).strip(),
+            "format": "org.matrix.custom.html",
+            "formatted_body": self._html.get_template(f"{name}.html.j2").render(**context).strip(),
+        }
+
+    def names(self) -> set[str]:
+        return {
+            path.name.removesuffix(".txt.j2") for path in PACKAGE_TEMPLATES.glob("*.txt.j2")
+        }

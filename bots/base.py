@@ -1,0 +1,29 @@
+"""What every bot may offer the engine. Bots receive their dependencies through their constructors."""
+
+from __future__ import annotations
+
+from bothy.commands.framework import Command
+
+from bothy.matrix.events import Message, Reaction, Receipt
+from bothy.outbox import Effects
+from bothy.scheduling import Sweep
+
+
+class Bot:
+    name: str = ""
+
+    def commands(self) -> list[Command]:
+        return []
+
+    def sweeps(self) -> list[Sweep]:
+        return []
+
+    async def on_message(self, message: Message, effects: Effects) -> None:
+        """A member's non-command message in a room this bot's account is in. Never store its text."""
+
+    async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
+        """True if this bot consumed the reaction."""
+        return False
+
+    async def on_receipt(self, receipt: Receipt) -> None:
+        """A read receipt: reading is presence."""

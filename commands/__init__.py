@@ -1,0 +1,1 @@
+"""Command declarations, parsing, permissions and the generated help."""

@@ -1,0 +1,106 @@
+"""Route a message that starts with the prefix to its command, once, with the right permissions.
+
+Several bots may sit in one room and all of them see every command. Exactly one answers: the bot
+that owns the command if its account is in the room, otherwise the first bot account present in
+the fixed order host, checkin, mood, referral. Every account reaches the same answer independently.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bothy.commands.framework import CommandContext, CommandRegistry, Role, UsageError, parse_invocation
+
+from bothy.clock import Clock
+from bothy.config import BOT_NAMES, Config
+from bothy.matrix.adapter import MatrixAccount, MatrixError
+from bothy.matrix.events import Message
+from bothy.outbox import Effects
+from bothy.templates import Templates
+
+log = logging.getLogger("bothy.commands")
+
+
+def role_of(user_id: str, config: Config) -> Role:
+    """By Matrix ID from the config; display names never grant anything."""
+    if user_id in config.admins:
+        return Role.ADMIN
+    if user_id in config.peer_workers:
+        return Role.PEER_WORKER
+    if user_id in config.volunteers:
+        return Role.VOLUNTEER
+    return Role.MEMBER
+
+
+class CommandRouter:
+    def __init__(self, config: Config, registry: CommandRegistry, account: MatrixAccount, templates: Templates,
+                 clock: Clock):
+        self.config = config
+        self.registry = registry
+        self.account = account
+        self.templates = templates
+        self.clock = clock
+
+    async def handle(self, message: Message, effects: Effects) -> bool:
+        """True if the message was a command (whether or not this account answered it)."""
+        invocation = parse_invocation(message.body, self.config.command_prefix)
+        if invocation is None or message.replaces is not None:
+            return invocation is not None
+        found = self.registry.find(invocation)
+        owner = found[0].bot if found else "host"
+        try:
+            if not await self._answers_here(owner, message.room_id):
+                return True
+        except MatrixError as error:
+            log.warning("could not tell which bot answers in %s: %s", message.room_id, error)
+            return True
+        prefix = self.config.command_prefix
+        if found is None:
+            family = self.registry.family(invocation.words[0])
+            content = self.templates.render(
+                "unknown_command", prefix=prefix, word=invocation.raw_args[0][:40],
+                usages=[c.usage_line(prefix) for c in family if c.role <= role_of(message.sender, self.config)],
+            )
+            effects.message(content, room_id=message.room_id)
+            return True
+        command, args = found
+        context = CommandContext(
+            command=command, sender=message.sender, room_id=message.room_id, event_id=message.event_id,
+            args=args, rest=" ".join(args), role=role_of(message.sender, self.config),
+            in_dm=self.account.is_direct_room(message.room_id), effects=effects, templates=self.templates,
+            prefix=prefix,
+        )
+        if command.private and not context.in_dm and self.account.can_redact_others(message.room_id):
+            effects.redact(message.room_id, message.event_id)
+        if self.clock.ms() - message.timestamp_ms > self.config.command_max_age_s * 1000:
+            context.reply("away", usage=command.usage_line(prefix))
+            return True
+        if context.role < command.role:
+            context.reply("not_allowed", usage=command.usage_line(prefix))
+            return True
+        try:
+            await command.run(context)
+        except UsageError as error:
+            context.reply("usage", problem=error.problem, usage=command.usage_line(prefix),
+                          summary=command.summary)
+        except Exception:
+            log.exception("command %s failed (event %s)", command.name, message.event_id)
+            context.effects.items.clear()
+            if command.private and not context.in_dm and self.account.can_redact_others(message.room_id):
+                effects.redact(message.room_id, message.event_id)
+            context.reply("went_wrong")
+        return True
+
+    async def _answers_here(self, owner_bot: str, room_id: str) -> bool:
+        me = self.account.user_id
+        owner_account = self.config.bots[owner_bot].user_id
+        if owner_account == me:
+            return True
+        members = await self.account.joined_members(room_id)
+        if owner_account in members:
+            return False
+        for bot in BOT_NAMES:
+            candidate = self.config.bots[bot].user_id
+            if candidate == me or candidate in members:
+                return candidate == me
+        return False

@@ -1,0 +1,1 @@
+"""Room work: members' DMs, the staff room, power levels."""

@@ -1,0 +1,28 @@
+"""Open or reuse the DM between a bot account and a member: everything personal happens there."""
+
+from __future__ import annotations
+
+from bothy.matrix.adapter import MatrixAccount, MatrixError
+from bothy.storage.dm_rooms import DirectRoomRepository
+
+
+class DirectRooms:
+    def __init__(self, repository: DirectRoomRepository):
+        self.repository = repository
+
+    async def room_for(self, account: MatrixAccount, user_id: str) -> str:
+        """The known DM if the bot is still in it, else a new encrypted DM (invite sent to the member)."""
+        room_id = await self.repository.get(account.user_id, user_id)
+        if room_id is not None:
+            if account.knows_room(room_id):
+                return room_id
+            try:
+                await account.join(room_id)
+                return room_id
+            except MatrixError as error:
+                if not error.permanent:
+                    raise
+                await self.repository.forget_room(account.user_id, room_id)
+        room_id = await account.create_dm(user_id)
+        await self.repository.save(account.user_id, user_id, room_id)
+        return room_id

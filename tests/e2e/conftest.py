@@ -1,0 +1,181 @@
+"""One real Synapse per test session, provisioned like `bothy dev`, and Bothy run as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import yaml
+
+from bothy.devserver.dev import BOT_LOCALPARTS, PEOPLE, provision, write_bothy_config
+from bothy.devserver.synapse import LocalSynapse
+from tests.e2e.member import Member
+
+READY_LINE = "Bothy is running"
+START_TIMEOUT_S = 90
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Homeserver:
+    def __init__(self, synapse: LocalSynapse, passwords: dict[str, str], work_dir: Path):
+        self.synapse = synapse
+        self.passwords = passwords
+        self.work_dir = work_dir
+        self.server = synapse.server_name
+
+    def uid(self, localpart: str) -> str:
+        return f"@{localpart}:{self.server}"
+
+    @property
+    def host_bot(self) -> str:
+        return self.uid(BOT_LOCALPARTS["host"])
+
+    async def new_member(self, localpart: str | None = None) -> Member:
+        """A fresh account (or a provisioned one) logged in on a new E2EE device."""
+        if localpart is None:
+            localpart = f"m{uuid.uuid4().hex[:10]}"
+            self.passwords[localpart] = uuid.uuid4().hex
+            await self.synapse.register(localpart, self.passwords[localpart])
+            admin = await self.synapse.login("admin", self.passwords["admin"])
+            await self.synapse.exempt_from_rate_limits(admin.access_token, self.uid(localpart))
+        member = Member(self.synapse.url, self.uid(localpart), self.passwords[localpart],
+                        self.work_dir / "members" / f"{localpart}-{uuid.uuid4().hex[:6]}")
+        await member.start()
+        return member
+
+
+class BothyProcess:
+    """`bothy run` as a subprocess, so tests can SIGKILL it mid-work and start it again."""
+
+    def __init__(self, directory: Path, config_path: Path, bot_user_id: str):
+        self.directory = directory
+        self.bot_user_id = bot_user_id
+        self.config_path = config_path
+        self.log_path = directory / "bothy.log"
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    async def start(self) -> None:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bothy", "run", "--config", str(self.config_path),
+            stdout=log, stderr=log, env=env,
+        )
+        log.close()
+        self.starts += 1
+        await self.wait_for_log(READY_LINE, offset)
+
+    async def wait_for_log(self, text: str, offset: int = 0, timeout: float = START_TIMEOUT_S) -> None:
+        async def watch() -> None:
+            while True:
+                if self.process is not None and self.process.returncode is not None:
+                    raise RuntimeError(f"bothy exited with {self.process.returncode}:\n{self.log()[-3000:]}")
+                if text in self.log()[offset:]:
+                    return
+                await asyncio.sleep(0.1)  # tailing a file: no event to await
+        await asyncio.wait_for(watch(), timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+@pytest.fixture(scope="session")
+async def homeserver(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Homeserver]:
+    work_dir = tmp_path_factory.mktemp("e2e")
+    synapse = LocalSynapse(work_dir / "synapse", free_port())
+    await synapse.start()
+    passwords = {name: uuid.uuid4().hex for name in [*BOT_LOCALPARTS.values(), *PEOPLE]}
+    try:
+        await provision(synapse, passwords)
+        admin = await synapse.login("admin", passwords["admin"])
+        for person in ("sam", "alice", "bob"):
+            await synapse.exempt_from_rate_limits(admin.access_token, f"@{person}:{synapse.server_name}")
+        yield Homeserver(synapse, passwords, work_dir)
+    finally:
+        synapse.stop()
+
+
+async def start_bothy(homeserver: Homeserver, name: str, extra: dict | None = None,
+                      provisioned_accounts: bool = False) -> BothyProcess:
+    """A Bothy with its own database and crypto store. By default all four bots share a fresh account,
+    invited to the staff room, so it never answers in another test's rooms; `provisioned_accounts`
+    runs the four separate accounts `bothy dev` creates instead."""
+    directory = homeserver.work_dir / f"bothy-{name}-{uuid.uuid4().hex[:6]}"
+    directory.mkdir()
+    config_path = directory / "bothy.yaml"
+    synapse = homeserver.synapse
+    write_bothy_config(config_path, synapse, homeserver.passwords, uuid.uuid4().hex, extra)
+    config = yaml.safe_load(config_path.read_text())
+    config["database"]["path"] = str(directory / "bothy.sqlite3")
+    config["crypto"]["store_dir"] = str(directory / "crypto")
+    if provisioned_accounts:
+        config_path.write_text(yaml.safe_dump(config))
+        process = BothyProcess(directory, config_path, homeserver.host_bot)
+        await process.start()
+        return process
+    localpart = f"bot{uuid.uuid4().hex[:8]}"
+    homeserver.passwords[localpart] = uuid.uuid4().hex
+    await synapse.register(localpart, homeserver.passwords[localpart])
+    admin = await synapse.login("admin", homeserver.passwords["admin"])
+    await synapse.exempt_from_rate_limits(admin.access_token, homeserver.uid(localpart))
+    sam = await synapse.login("sam", homeserver.passwords["sam"])
+    staff_room = await synapse.create_staff_room(sam.access_token, "peer-workers", [])
+    await synapse.client_api("POST", f"/_matrix/client/v3/rooms/{quote(staff_room)}/invite", sam.access_token,
+                             {"user_id": homeserver.uid(localpart)})
+    account = {"user_id": homeserver.uid(localpart), "password": homeserver.passwords[localpart]}
+    config["bots"] = {"host": account}
+    config_path.write_text(yaml.safe_dump(config))
+    process = BothyProcess(directory, config_path, homeserver.uid(localpart))
+    await process.start()
+    return process
+
+
+@pytest.fixture(scope="session")
+async def bothy(homeserver: Homeserver) -> AsyncIterator[BothyProcess]:
+    """The shared Bothy for tests that do not restart it."""
+    process = await start_bothy(homeserver, "shared", provisioned_accounts=True)
+    yield process
+    await process.stop()
+
+
+@pytest.fixture
+async def alice(homeserver: Homeserver) -> AsyncIterator[Member]:
+    member = await homeserver.new_member()
+    yield member
+    await member.stop()
+
+
+@pytest.fixture
+async def sam(homeserver: Homeserver) -> AsyncIterator[Member]:
+    member = await homeserver.new_member("sam")
+    yield member
+    await member.stop()

@@ -1,0 +1,142 @@
+"""The engine end to end: real Synapse, real member clients with E2EE, Bothy as a real process."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.e2e.conftest import BothyProcess, Homeserver, start_bothy
+from tests.e2e.member import Member, Received
+
+pytestmark = pytest.mark.e2e
+
+
+def notice_from(bot: str, room_id: str, *fragments: str):
+    def match(item: Received) -> bool:
+        return (item.sender == bot and item.room_id == room_id and item.content.get("msgtype") == "m.notice"
+                and all(f in item.body for f in fragments))
+    return match
+
+
+async def test_help_in_an_encrypted_dm(homeserver: Homeserver, bothy: BothyProcess, alice: Member):
+    room = await alice.open_dm(bothy.bot_user_id)
+    assert alice.client.rooms[room].encrypted
+    await alice.send(room, "  !HELP  ")
+    reply = await alice.wait_for(notice_from(bothy.bot_user_id, room, "!help"))
+    assert "116 123" in reply.body and "!status" not in reply.body  # staff commands hidden from members
+    assert "<code>!help</code>" in reply.html
+
+
+async def test_help_in_an_unencrypted_group_is_answered_once(homeserver: Homeserver, bothy: BothyProcess,
+                                                              alice: Member):
+    bots = [homeserver.uid(local) for local in ("bothy", "checkin", "mood", "guide")]
+    room = await alice.create_room(invite=bots, encrypted=False)
+    await alice.send(room, "!help")
+    await alice.wait_for(notice_from(bothy.bot_user_id, room, "!help"))
+    # A later command's answer is the barrier: anything owed for !help was sent before it.
+    await alice.send(room, "!nosuchthing")
+    await alice.wait_for(notice_from(bothy.bot_user_id, room, "!nosuchthing"))
+    answers = [m for m in alice.messages_in(room) if "!help" in m.body and "116 123" in m.body]
+    assert len(answers) == 1
+    assert answers[0].sender == bothy.bot_user_id
+
+
+async def test_unknown_command_is_answered_kindly_and_suggests_the_family(bothy: BothyProcess, alice: Member):
+    room = await alice.open_dm(bothy.bot_user_id)
+    await alice.send(room, "!hlep me")
+    reply = await alice.wait_for(notice_from(bothy.bot_user_id, room, "don't know the command"))
+    assert "!help" in reply.body
+
+
+async def test_staff_command_from_a_member_is_refused(homeserver: Homeserver, bothy: BothyProcess,
+                                                      alice: Member, sam: Member):
+    room = await alice.open_dm(bothy.bot_user_id)
+    await alice.send(room, "!status")
+    refusal = await alice.wait_for(notice_from(bothy.bot_user_id, room, "for peer workers"))
+    assert "Bothy status" not in refusal.body
+
+    staff_dm = await sam.open_dm(bothy.bot_user_id)
+    await sam.send(staff_dm, "!status")
+    status = await sam.wait_for(notice_from(bothy.bot_user_id, staff_dm, "Bothy status"))
+    assert "waiting to send" in status.body
+
+
+async def test_display_name_grants_nothing(homeserver: Homeserver, bothy: BothyProcess, alice: Member):
+    await alice.client.set_displayname("sam")
+    room = await alice.open_dm(bothy.bot_user_id)
+    await alice.send(room, "!status")
+    await alice.wait_for(notice_from(bothy.bot_user_id, room, "for peer workers"))
+
+
+async def test_html_in_a_user_argument_comes_back_escaped(bothy: BothyProcess, alice: Member):
+    room = await alice.open_dm(bothy.bot_user_id)
+    await alice.send(room, "!<b>bold</b><script>x</script>")
+    reply = await alice.wait_for(notice_from(bothy.bot_user_id, room, "don't know the command"))
+    assert "<b>bold" not in reply.html and "<script>" not in reply.html
+    assert "&lt;b&gt;bold" in reply.html
+
+
+async def test_invite_from_a_server_not_allowed_is_ignored(homeserver: Homeserver, alice: Member):
+    elsewhere = await start_bothy(homeserver, "elsewhere",
+                                  extra={"community": {"allowed_servers": ["elsewhere.example"]}})
+    try:
+        response = await alice.client.room_create(invite=[elsewhere.bot_user_id])
+        await elsewhere.wait_for_log("ignored an invite from server localhost")
+        members = await alice.client.joined_members(response.room_id)
+        assert elsewhere.bot_user_id not in {m.user_id for m in members.members}
+    finally:
+        await elsewhere.stop()
+
+
+async def test_a_broken_template_fails_one_command_not_the_bot(homeserver: Homeserver, alice: Member,
+                                                               tmp_path):
+    overrides = tmp_path / "templates"
+    overrides.mkdir()
+    (overrides / "help.txt.j2").write_text("{{ no_such_variable }}")
+    broken = await start_bothy(homeserver, "broken-template", extra={"templates": {"override_dir": str(overrides)}})
+    try:
+        room = await alice.open_dm(broken.bot_user_id)
+        await alice.send(room, "!help")
+        await alice.wait_for(notice_from(broken.bot_user_id, room, "something went wrong on my side"))
+        await alice.send(room, "!nosuch")
+        await alice.wait_for(notice_from(broken.bot_user_id, room, "don't know the command"))
+        assert "command help failed" in broken.log()
+    finally:
+        await broken.stop()
+
+
+async def test_sigkill_during_a_burst_then_restart_answers_every_command_exactly_once(
+    homeserver: Homeserver, alice: Member
+):
+    process = await start_bothy(homeserver, "burst")
+    try:
+        room = await alice.open_dm(process.bot_user_id)
+        words = [f"burst{n:02d}" for n in range(20)]
+        for word in words:
+            await alice.send(room, f"!{word}")
+        await alice.wait_for(notice_from(process.bot_user_id, room, "!burst0"))
+        await process.kill()
+        await process.start()
+        for word in words:
+            await alice.wait_for(notice_from(process.bot_user_id, room, f"!{word}\""))
+        await alice.send(room, "!help")
+        await alice.wait_for(notice_from(process.bot_user_id, room, "116 123"))
+        for word in words:
+            answers = [m for m in alice.messages_in(room) if f"!{word}\"" in m.body]
+            assert len(answers) == 1, (word, len(answers))
+    finally:
+        await process.stop()
+
+
+async def test_no_message_text_reaches_the_logs(homeserver: Homeserver, bothy: BothyProcess, alice: Member):
+    canary = f"canary{uuid.uuid4().hex}"
+    room = await alice.open_dm(bothy.bot_user_id)
+    group = await alice.create_room(invite=[bothy.bot_user_id])
+    await alice.send(room, f"I feel {canary} today")
+    await alice.send(group, f"hello {canary} everyone")
+    await alice.send(room, f"!{canary}")
+    await alice.wait_for(notice_from(bothy.bot_user_id, room, "don't know the command"))
+    await alice.send(room, f"!help {canary}")
+    await alice.wait_for(notice_from(bothy.bot_user_id, room, "116 123"))
+    assert canary not in bothy.log()
