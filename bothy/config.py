@@ -105,6 +105,8 @@ class _Reader:
                     self.problems.append(f"{key}: required")
                 return None if default is ... else default
             node = node[part]
+        if node is None and default is not ...:
+            return default
         if isinstance(node, str):
             node = self._resolve_env(key, node)
             if node is None:

@@ -77,16 +77,25 @@ class OutboxDispatcher:
 
     async def deliver_due(self) -> None:
         """Send every due row in order; a failed row holds back later rows to the same place."""
+        while await self._pass():
+            pass
+
+    async def _pass(self) -> bool:
+        """One pass; True when a message went out that rows in this pass were waiting for."""
         blocked: set[tuple[str, str | None, str | None]] = set()
+        delivered = waiting_for_parent = False
         for row in await self.repository.due(self.clock.ms()):
             place = (row.account, row.room_id, row.to_user)
             if place in blocked:
                 continue
             if row.action == "reaction" and row.parent_id is not None and row.target_event_id is None:
                 blocked.add(place)  # waits for the message it belongs under
-                continue
-            if not await self._deliver(row):
+                waiting_for_parent = True
+            elif await self._deliver(row):
+                delivered = True
+            else:
                 blocked.add(place)
+        return delivered and waiting_for_parent
 
     async def _deliver(self, row: OutboxRow) -> bool:
         account = self.accounts.get(row.account)

@@ -108,6 +108,8 @@ class OutboxRepository:
                 "WHERE id = ?",
                 (until_ms, error[:200], int(dead), row.id),
             )
+            if dead:  # reactions meant for a message that will never exist
+                await db.execute("UPDATE outbox SET dead = 1 WHERE parent_id = ?", (row.id,))
 
     async def pending_count(self) -> int:
         async with self.database.read() as db, db.execute("SELECT COUNT(*) FROM outbox WHERE dead = 0") as cursor:

@@ -1,0 +1,16 @@
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bothy.storage.database import Database
+from bothy.storage.migrations import migrate
+
+
+@pytest.fixture
+async def database(tmp_path) -> AsyncIterator[Database]:
+    """A temporary database built through the real migrations."""
+    db = Database(tmp_path / "bothy.sqlite3")
+    await db.open()
+    await migrate(db)
+    yield db
+    await db.close()

@@ -1,0 +1,109 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bothy.config import ConfigError, load_config, parse_config, parse_duration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def example() -> dict:
+    return yaml.safe_load((ROOT / "config.example.yaml").read_text())
+
+
+def filled(**changes) -> dict:
+    data = example()
+    data["crypto"]["pickle_key"] = "a-real-secret-value"
+    for bot in data["bots"].values():
+        bot["password"] = "a-real-password"
+    for key, value in changes.items():
+        node = data
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return data
+
+
+def problems(data: dict) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(data, base_dir=ROOT)
+    return raised.value.problems
+
+
+def test_the_example_config_names_every_placeholder_secret():
+    found = problems(example())
+    assert "crypto.pickle_key: still the example value; set a real secret (or ${ENV_VAR})" in found
+    for bot in ("host", "checkin", "mood", "referral"):
+        assert any(p.startswith(f"bots.{bot}.password: still the example value") for p in found)
+    assert len(found) == 5
+
+
+def test_the_example_config_loads_once_secrets_are_set():
+    config = parse_config(filled(), base_dir=ROOT)
+    assert config.staff_room == "#peer-workers:example.org"
+    assert config.peer_workers == {"@sam:example.org"}
+    assert config.mood_min_contributors == 5
+    assert config.schedules["checkin_sweep"] == "every 10m"
+    assert config.database_path == ROOT / "data" / "bothy.sqlite3"
+    assert len(config.accounts) == 4
+
+
+def test_every_problem_is_reported_at_once_with_its_key():
+    data = filled(**{"mood.min_contributors": 2, "timezone": "Mars/Olympus", "staff.room": "peer-workers",
+                     "schedules.mood_prompt": "at ten", "homeserver.colour": "blue"})
+    data["bots"]["host"]["user_id"] = "bothy"
+    found = problems(data)
+    assert any(p.startswith("mood.min_contributors:") for p in found)
+    assert any(p.startswith("timezone:") for p in found)
+    assert any(p.startswith("staff.room:") for p in found)
+    assert any(p.startswith("schedules.mood_prompt:") for p in found)
+    assert "homeserver.colour: unknown key" in found
+    assert any(p.startswith("bots.host.user_id:") for p in found)
+
+
+def test_secrets_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("BOTHY_TEST_PICKLE", "from-the-environment")
+    config = parse_config(filled(**{"crypto.pickle_key": "${BOTHY_TEST_PICKLE}"}), base_dir=ROOT)
+    assert config.pickle_key == "from-the-environment"
+    monkeypatch.delenv("BOTHY_TEST_PICKLE")
+    assert "crypto.pickle_key: environment variable BOTHY_TEST_PICKLE is not set" in problems(
+        filled(**{"crypto.pickle_key": "${BOTHY_TEST_PICKLE}"}))
+
+
+def test_bots_left_out_run_on_the_host_account():
+    data = filled()
+    data["bots"] = {"host": {"user_id": "@bothy:example.org", "password": "a-real-password"}}
+    config = parse_config(data, base_dir=ROOT)
+    assert {account.user_id for account in config.bots.values()} == {"@bothy:example.org"}
+    assert config.bots_on("@bothy:example.org") == ("host", "checkin", "mood", "referral")
+
+
+def test_unknown_bot_and_missing_credentials():
+    data = filled()
+    data["bots"]["butler"] = {"user_id": "@butler:example.org", "password": "x-real"}
+    data["bots"]["mood"] = {"user_id": "@mood:example.org"}
+    found = problems(data)
+    assert any(p.startswith("bots.butler: unknown bot") for p in found)
+    assert "bots.mood: needs a password or an access_token" in found
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError):
+        load_config(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("homeserver: [unclosed")
+    with pytest.raises(ConfigError) as raised:
+        load_config(bad)
+    assert "not valid YAML" in raised.value.problems[0]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400), ("2w", 1209600)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+def test_bad_duration():
+    with pytest.raises(ValueError):
+        parse_duration("soon")

@@ -1,0 +1,27 @@
+import pytest
+
+from bothy.templates import Templates
+
+
+def test_html_is_autoescaped_and_plain_text_is_not():
+    content = Templates().render("unknown_command", prefix="!", word="<b>x</b>", usages=[])
+    assert "&lt;b&gt;x&lt;/b&gt;" in content["formatted_body"]
+    assert "<b>x</b>" in content["body"]
+    assert content["msgtype"] == "m.notice"
+
+
+def test_every_template_has_both_forms():
+    templates = Templates()
+    from bothy.templates import PACKAGE_TEMPLATES
+    html = {p.name.removesuffix(".html.j2") for p in PACKAGE_TEMPLATES.glob("*.html.j2")}
+    assert html == templates.names()
+
+
+def test_an_organisation_can_override_a_template(tmp_path):
+    (tmp_path / "went_wrong.txt.j2").write_text("Our own words.")
+    assert Templates(tmp_path).render("went_wrong")["body"] == "Our own words."
+
+
+def test_a_missing_variable_is_an_error_not_a_blank():
+    with pytest.raises(Exception):  # noqa: B017 - jinja2 raises UndefinedError
+        Templates().render("status")
