@@ -1,0 +1,219 @@
+"""The referral knowledge base: one YAML file per topic, validated with file and line for every problem.
+
+A topic file has `id`, `title`, `tier` (crisis, support, practical), `phrases`, optional `exclusions`
+and `resources`. An organisation adds its own local services in its own folder without editing ours:
+a file with `add_to: <topic id>` adds resources (and phrases) to an existing topic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from bothy.bots.referral.normalise import normalise
+
+TIERS = ("crisis", "support", "practical")
+TOPIC_KEYS = {"id", "title", "tier", "phrases", "exclusions", "resources", "add_to"}
+RESOURCE_KEYS = {"name", "phone", "text", "url", "hours", "region", "notes", "checked"}
+CONTACT_KEYS = ("phone", "text", "url")
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    phone: str | None = None
+    text: str | None = None
+    url: str | None = None
+    hours: str | None = None
+    region: str | None = None
+    notes: str | None = None
+    checked: str | None = None
+
+
+@dataclass
+class Topic:
+    id: str
+    title: str
+    tier: str
+    phrases: list[str] = field(default_factory=list)
+    exclusions: list[str] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
+    source: str = ""
+
+
+@dataclass
+class KnowledgeBase:
+    topics: dict[str, Topic]
+    problems: list[str]
+    files: dict[Path, float]  # path -> mtime, to notice edits
+
+    def topic(self, name: str) -> Topic | None:
+        wanted = normalise(name).strip()
+        for topic in self.topics.values():
+            if wanted in {normalise(topic.id).strip(), normalise(topic.title).strip()}:
+                return topic
+        return None
+
+
+class _Node:
+    """A YAML value with the line it starts on, so every problem can say where it is."""
+
+    def __init__(self, node: yaml.Node):
+        self.line = node.start_mark.line + 1
+        self.value: Any
+        if isinstance(node, yaml.MappingNode):
+            self.value = {str(k.value): (_Node(v), k.start_mark.line + 1) for k, v in node.value}
+        elif isinstance(node, yaml.SequenceNode):
+            self.value = [_Node(item) for item in node.value]
+        else:
+            self.value = node.value if node.tag != "tag:yaml.org,2002:null" else None
+
+
+def _text(node: _Node | None) -> str | None:
+    return node.value if node is not None and isinstance(node.value, str) and node.value.strip() else None
+
+
+def _parse_file(path: Path, problems: list[str]) -> tuple[dict[str, Any], dict[str, int]] | None:
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problems.append(f"{path}:{line}: not valid YAML ({getattr(error, 'problem', error)})")
+        return None
+    if root is None or not isinstance(root, yaml.MappingNode):
+        problems.append(f"{path}:1: a topic file must be a mapping with id, title, tier, phrases and resources")
+        return None
+    node = _Node(root)
+    return {k: v[0] for k, v in node.value.items()}, {k: v[1] for k, v in node.value.items()}
+
+
+def _strings(node: _Node | None, where: str, key: str, problems: list[str]) -> list[tuple[str, int]]:
+    if node is None:
+        return []
+    if not isinstance(node.value, list):
+        problems.append(f"{where}:{node.line}: {key} must be a list")
+        return []
+    items = []
+    for item in node.value:
+        if isinstance(item.value, str) and item.value.strip():
+            items.append((item.value, item.line))
+        else:
+            problems.append(f"{where}:{item.line}: each of {key} must be a non-empty piece of text")
+    return items
+
+
+def _resources(node: _Node | None, where: str, problems: list[str]) -> list[Resource]:
+    if node is None:
+        return []
+    if not isinstance(node.value, list):
+        problems.append(f"{where}:{node.line}: resources must be a list")
+        return []
+    resources = []
+    for item in node.value:
+        if not isinstance(item.value, dict):
+            problems.append(f"{where}:{item.line}: each resource must be a mapping with a name and a way to contact")
+            continue
+        fields = {key: value[0] for key, value in item.value.items()}
+        for key, (_, line) in item.value.items():
+            if key not in RESOURCE_KEYS:
+                problems.append(f"{where}:{line}: unknown resource key {key!r} (known: {', '.join(sorted(RESOURCE_KEYS))})")
+        name = _text(fields.get("name"))
+        if name is None:
+            problems.append(f"{where}:{item.line}: resource needs a name")
+        if not any(_text(fields.get(key)) for key in CONTACT_KEYS):
+            problems.append(f"{where}:{item.line}: resource {name or '?'} needs a phone, text or url")
+        url = _text(fields.get("url"))
+        if url and not url.startswith("https://"):
+            problems.append(f"{where}:{fields['url'].line}: url must start with https://")
+        checked = fields.get("checked")
+        if checked is not None and not isinstance(checked.value, str | dt.date):
+            problems.append(f"{where}:{checked.line}: checked must be a date like 2026-11-25")
+        elif checked is not None:
+            try:
+                dt.date.fromisoformat(str(checked.value))
+            except ValueError:
+                problems.append(f"{where}:{checked.line}: checked must be a date like 2026-11-25")
+        resources.append(Resource(
+            name=name or "?", phone=_text(fields.get("phone")), text=_text(fields.get("text")), url=url,
+            hours=_text(fields.get("hours")), region=_text(fields.get("region")),
+            notes=_text(fields.get("notes")), checked=str(checked.value) if checked else None,
+        ))
+    return resources
+
+
+def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
+    """Load every `*.yaml` in the folders, in order; later folders may add to earlier topics."""
+    problems: list[str] = []
+    topics: dict[str, Topic] = {}
+    additions: list[tuple[str, str, int, list, list, list]] = []
+    files: dict[Path, float] = {}
+    phrase_owner: dict[str, tuple[str, str]] = {}
+    for directory in directories:
+        if not directory.is_dir():
+            problems.append(f"{directory}: not a folder of topic files")
+            continue
+        for path in sorted(directory.glob("*.yaml")):
+            files[path] = path.stat().st_mtime
+            parsed = _parse_file(path, problems)
+            if parsed is None:
+                continue
+            fields, lines = parsed
+            for key, line in lines.items():
+                if key not in TOPIC_KEYS:
+                    problems.append(f"{path}:{line}: unknown key {key!r} (known: {', '.join(sorted(TOPIC_KEYS))})")
+            phrases = _strings(fields.get("phrases"), str(path), "phrases", problems)
+            exclusions = _strings(fields.get("exclusions"), str(path), "exclusions", problems)
+            resources = _resources(fields.get("resources"), str(path), problems)
+            target = _text(fields.get("add_to"))
+            if target:
+                additions.append((target, str(path), lines["add_to"], phrases, exclusions, resources))
+                continue
+            topic_id, title, tier = (_text(fields.get(k)) for k in ("id", "title", "tier"))
+            for key, value in (("id", topic_id), ("title", title), ("tier", tier)):
+                if value is None:
+                    problems.append(f"{path}:1: {key} is required")
+            if tier is not None and tier not in TIERS:
+                problems.append(f"{path}:{lines['tier']}: tier must be one of {', '.join(TIERS)}, not {tier!r}")
+            if not phrases:
+                problems.append(f"{path}:1: a topic needs at least one phrase")
+            if not resources:
+                problems.append(f"{path}:1: a topic needs at least one resource")
+            if topic_id is None:
+                continue
+            if topic_id in topics:
+                problems.append(f"{path}:{lines['id']}: topic id {topic_id!r} is already used by {topics[topic_id].source}")
+                continue
+            topics[topic_id] = Topic(topic_id, title or topic_id, tier or "support", [], [], resources, str(path))
+            _add_phrases(topics[topic_id], phrases, exclusions, str(path), phrase_owner, problems)
+    for target, where, line, phrases, exclusions, resources in additions:
+        topic = topics.get(target)
+        if topic is None:
+            problems.append(f"{where}:{line}: add_to names no known topic {target!r}")
+            continue
+        topic.resources.extend(resources)
+        _add_phrases(topic, phrases, exclusions, where, phrase_owner, problems)
+    return KnowledgeBase(topics, problems, files)
+
+
+def _add_phrases(topic: Topic, phrases: list[tuple[str, int]], exclusions: list[tuple[str, int]], where: str,
+                 phrase_owner: dict[str, tuple[str, str]], problems: list[str]) -> None:
+    for phrase, line in phrases:
+        key = normalise(phrase).strip()
+        if not key:
+            problems.append(f"{where}:{line}: phrase {phrase!r} has no letters or digits left to match")
+            continue
+        owner = phrase_owner.get(key)
+        if owner is not None:
+            problems.append(f"{where}:{line}: phrase {phrase!r} is also in topic {owner[0]!r} ({owner[1]})")
+            continue
+        phrase_owner[key] = (topic.id, f"{where}:{line}")
+        topic.phrases.append(phrase)
+    for exclusion, line in exclusions:
+        if not normalise(exclusion).strip():
+            problems.append(f"{where}:{line}: exclusion {exclusion!r} has no letters or digits left to match")
+            continue
+        topic.exclusions.append(exclusion)
