@@ -120,7 +120,8 @@ def _resources(node: _Node | None, where: str, problems: list[str]) -> list[Reso
         fields = {key: value[0] for key, value in item.value.items()}
         for key, (_, line) in item.value.items():
             if key not in RESOURCE_KEYS:
-                problems.append(f"{where}:{line}: unknown resource key {key!r} (known: {', '.join(sorted(RESOURCE_KEYS))})")
+                known = ", ".join(sorted(RESOURCE_KEYS))
+                problems.append(f"{where}:{line}: unknown resource key {key!r} (known: {known})")
         name = _text(fields.get("name"))
         if name is None:
             problems.append(f"{where}:{item.line}: resource needs a name")
@@ -185,7 +186,8 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
             if topic_id is None:
                 continue
             if topic_id in topics:
-                problems.append(f"{path}:{lines['id']}: topic id {topic_id!r} is already used by {topics[topic_id].source}")
+                used_by = topics[topic_id].source
+                problems.append(f"{path}:{lines['id']}: topic id {topic_id!r} is already used by {used_by}")
                 continue
             topics[topic_id] = Topic(topic_id, title or topic_id, tier or "support", [], [], resources, str(path))
             _add_phrases(topics[topic_id], phrases, exclusions, str(path), phrase_owner, problems)
