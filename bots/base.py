@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bothy.commands.framework import Command
-
 from bothy.matrix.events import Message, Reaction, Receipt
 from bothy.outbox import Effects
 from bothy.scheduling import Sweep

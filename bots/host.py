@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bothy.bots.base import Bot
 from bothy.commands.framework import Command, CommandContext, CommandRegistry, Role, UsageError
-
 from bothy.storage.alerts import AlertRepository
 from bothy.storage.outbox import OutboxRepository
 

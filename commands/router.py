@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from bothy.commands.framework import CommandContext, CommandRegistry, Role, UsageError, parse_invocation
-
 from bothy.clock import Clock
+from bothy.commands.framework import CommandContext, CommandRegistry, Role, UsageError, parse_invocation
 from bothy.config import BOT_NAMES, Config
 from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.matrix.events import Message

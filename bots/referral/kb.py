@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from bothy.bots.referral.normalise import normalise
 
 TIERS = ("crisis", "support", "practical")

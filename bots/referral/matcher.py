@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import ahocorasick
+
 from bothy.bots.referral.kb import KnowledgeBase
 from bothy.bots.referral.normalise import normalise
 

@@ -31,7 +31,7 @@ STAND_IN_CHARS = "0-9@$!|€"
 MIXED_WORD = re.compile(rf"[a-z{STAND_IN_CHARS}]*[a-z][a-z{STAND_IN_CHARS}]*")
 # A digit next to a letter, or a symbol between letters ("k1ll", "di3", "k!ll"); "help!" is not one.
 HAS_STAND_IN = re.compile(r"[a-z][0-9]|[0-9][a-z]|[a-z][@$!|€]+[a-z]")
-SPELLED_OUT = re.compile(r"(?<![a-z])(?:[a-z][ .\-_*]){3,}[a-z](?![a-z])")
+SPELLED_OUT = re.compile(r"(?<![a-z])(?:[a-z][ .\-_*]){2,}[a-z](?![a-z])")
 REPEATS = re.compile(r"([a-z])\1+")
 NON_WORD = re.compile(r"[^a-z0-9]+")
 

@@ -1,4 +1,5 @@
 import pytest
+
 from bothy.commands.framework import Command, CommandRegistry, Role, parse_invocation
 
 

@@ -1,0 +1,84 @@
+"""The matcher against a labelled set of realistic messages, and the rules behind it."""
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bothy.bots.referral.kb import load_kb
+from bothy.bots.referral.matcher import Matcher
+from bothy.bots.referral.normalise import normalise
+
+ROOT = Path(__file__).resolve().parents[2]
+LABELLED = yaml.safe_load((Path(__file__).parent / "data" / "referral_labelled.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    kb = load_kb([ROOT / "referral_kb"])
+    assert kb.problems == []
+    return Matcher(kb)
+
+
+def test_the_labelled_set_is_big_enough():
+    assert len(LABELLED) >= 200
+    assert sum(1 for _, topics in LABELLED if not topics) >= 80  # plenty that must trigger nothing
+
+
+def tier_scores(matcher: Matcher) -> dict[str, tuple[float, float]]:
+    tiers = {topic.id: topic.tier for topic in matcher.kb.topics.values()}
+    counts: Counter[tuple[str, str]] = Counter()
+    for text, topics in LABELLED:
+        expected = {tiers[t] for t in topics}
+        got = {tiers[t] for t in matcher.match(text).topics}
+        for tier in expected | got:
+            counts[(tier, "tp" if tier in expected and tier in got else "fn" if tier in expected else "fp")] += 1
+    scores = {}
+    for tier in ("crisis", "support", "practical"):
+        tp, fp, fn = (counts[(tier, k)] for k in ("tp", "fp", "fn"))
+        scores[tier] = (tp / (tp + fp) if tp + fp else 1.0, tp / (tp + fn) if tp + fn else 1.0)
+    return scores
+
+
+def test_precision_and_recall_per_tier(matcher):
+    scores = tier_scores(matcher)
+    crisis_precision, crisis_recall = scores["crisis"]
+    assert crisis_recall == 1.0, "a missed crisis message is the worst failure"
+    assert crisis_precision >= 0.95
+    for tier in ("support", "practical"):
+        precision, recall = scores[tier]
+        assert precision >= 0.9 and recall >= 0.9, (tier, precision, recall)
+
+
+def test_topics_per_message(matcher):
+    wrong = [(text, topics, matcher.match(text).topics) for text, topics in LABELLED
+             if set(matcher.match(text).topics) != set(topics)]
+    assert len(wrong) <= len(LABELLED) // 50, wrong
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("I'm not suicidal", "negation 'not'"),
+    ("I'm dying to see you", None),
+    ("watched suicide squad", "exclusion 'suicide squad'"),
+    ("my dad died by suicide", "longer phrase 'died by suicide' (suicide-bereavement)"),
+])
+def test_why_a_match_was_suppressed_is_explained(matcher, text, reason):
+    result = matcher.match(text)
+    assert [s.reason for s in result.suppressed] == ([reason] if reason else [])
+    assert "crisis" not in result.topics
+
+
+def test_cost_does_not_depend_on_phrase_order_or_count(matcher):
+    big = load_kb([ROOT / "referral_kb"])
+    crisis = big.topics["crisis"]
+    crisis.phrases.extend(f"made up phrase {n}" for n in range(2000))
+    assert Matcher(big).match("I just want to die").topics == ["crisis"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Don’t", " dont "), ("ＦＵＬＬ", " ful "), ("ѕad", " sad "), ("s.a.d.l.y", " sadly "),
+    ("c@fé", " cafe "), ("help!", " help "), ("", "  "), ("a\u200bb", " ab "),
+])
+def test_normalise(text, expected):
+    assert normalise(text) == expected
