@@ -9,6 +9,7 @@ import logging
 from bothy.alerts import StaffAlerts
 from bothy.bots.base import Bot
 from bothy.bots.host import HostBot
+from bothy.bots.referral.bot import ReferralBot, ReloadingKnowledgeBase
 from bothy.clock import Clock
 from bothy.commands.framework import CommandRegistry
 from bothy.commands.router import CommandRouter
@@ -26,6 +27,7 @@ from bothy.storage.database import Database
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.migrations import migrate
 from bothy.storage.outbox import OutboxRepository
+from bothy.storage.referrals import ReferralRepository
 from bothy.storage.sessions import SessionRepository
 from bothy.storage.sweep_runs import SweepRunRepository
 from bothy.storage.sync_state import SyncStateRepository
@@ -118,6 +120,11 @@ class Bothy:
         registry = CommandRegistry()
         bots: dict[str, Bot] = {
             "host": HostBot(registry, OutboxRepository(database), AlertRepository(database)),
+            "referral": ReferralBot(
+                ReloadingKnowledgeBase(config.referral_kb_dirs), ReferralRepository(database), alerts,
+                accounts[config.bots["referral"].user_id], templates, clock, config.referral_cooldown_s,
+                config.referral_crisis_cooldown_s, config.command_prefix,
+            ),
         }
         for bot in bots.values():
             for command in bot.commands():

@@ -67,6 +67,8 @@ class Config:
     handled_events_retention_days: int
     mood_min_contributors: int
     referral_kb_dirs: tuple[Path, ...]
+    referral_cooldown_s: int
+    referral_crisis_cooldown_s: int
     templates_override_dir: Path | None
     log_level: str
     source_path: Path | None = field(default=None, compare=False)
@@ -289,6 +291,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source_path: Path | No
     referral_kb_dirs = tuple(
         (Path(d) if Path(d).is_absolute() else (base_dir / d).resolve()) for d in kb_dirs if isinstance(d, str)
     )
+    referral_cooldown_s = _duration(reader, "referral.cooldown", "24h")
+    referral_crisis_cooldown_s = _duration(reader, "referral.crisis_cooldown", "1h")
     override = reader.get("templates.override_dir", str, default=None)
     templates_override_dir = None
     if override:
@@ -320,6 +324,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source_path: Path | No
         handled_events_retention_days=retention_days,
         mood_min_contributors=k,
         referral_kb_dirs=referral_kb_dirs,
+        referral_cooldown_s=referral_cooldown_s,
+        referral_crisis_cooldown_s=referral_crisis_cooldown_s,
         templates_override_dir=templates_override_dir,
         log_level=log_level.upper(),
         source_path=source_path,

@@ -110,6 +110,8 @@ class InboundDispatcher:
         async with self.database.transaction() as db:
             if key is not None and not await self.sync_state.mark_handled(db, self.account, key, self.clock.ms()):
                 return
+            for write in effects.writes:
+                await write(db)
             await OutboxRepository.enqueue(db, effects.items, self.clock.ms())
         if effects.items:
             self.wake_outbox()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+
+import aiosqlite
 
 from bothy.clock import Clock
 from bothy.matrix.adapter import MatrixAccount, MatrixError, backoff_delay
@@ -23,12 +25,26 @@ MAX_PERMANENT_FAILURES = 5
 IDLE_WAIT_S = 30.0
 
 
+StateWrite = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
 class Effects:
-    """What handling one event owes the outside world, committed together with its handled mark."""
+    """What handling one event owes the outside world, and the state it changes, committed together
+    with its handled mark: a crash leaves all of it undone (and the event is replayed) or all of it done."""
 
     def __init__(self, account: str):
         self.account = account
         self.items: list[Outgoing] = []
+        self.writes: list[StateWrite] = []
+
+    def discard(self) -> None:
+        """Drop everything collected so far (the handler failed part-way)."""
+        self.items.clear()
+        self.writes.clear()
+
+    def record(self, write: StateWrite) -> None:
+        """A state change to commit in the same transaction as the messages."""
+        self.writes.append(write)
 
     def message(self, content: dict, *, room_id: str | None = None, to_user: str | None = None,
                 reactions: tuple[str, ...] = (), alert: AlertRecord | None = None,

@@ -4,6 +4,7 @@ so a run repeated after a crash, or two runs coalesced into one, do no harm.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -66,6 +67,9 @@ class SweepScheduler:
     async def _run(self, sweep: Sweep) -> None:
         try:
             await sweep.run()
+        except asyncio.CancelledError:
+            log.info("sweep %s interrupted by shutdown; it is idempotent and will run again", sweep.name)
+            return
         except Exception:
             log.exception("sweep %s failed; it will run again at its next time", sweep.name)
             return

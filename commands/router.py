@@ -84,7 +84,7 @@ class CommandRouter:
                           summary=command.summary)
         except Exception:
             log.exception("command %s failed (event %s)", command.name, message.event_id)
-            context.effects.items.clear()
+            effects.discard()
             if command.private and not context.in_dm and self.account.can_redact_others(message.room_id):
                 effects.redact(message.room_id, message.event_id)
             context.reply("went_wrong")

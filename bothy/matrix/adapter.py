@@ -115,6 +115,8 @@ class MatrixAccount:
         )
         self._members_cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._joining: set[str] = set()
+        self._members_loaded: set[str] = set()
+        self._direct_rooms: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
 
     # --- session -------------------------------------------------------------------------
@@ -144,6 +146,7 @@ class MatrixAccount:
             await self.sessions.save(Session(self.user_id, response.device_id, response.access_token))
         if self.client.should_upload_keys:
             await self._call(self.client.keys_upload(), "keys upload")
+        self._direct_rooms = await self.dm_rooms.rooms_of(self.user_id)
         log.info("%s ready on device %s", self.user_id, self.client.device_id)
 
     async def close(self) -> None:
@@ -199,7 +202,18 @@ class MatrixAccount:
             log.warning("%s key housekeeping failed (%s); will retry after next sync",
                         self.user_id, type(error).__name__)
 
+    def _rotate_sessions_for_new_devices(self, response: nio.SyncResponse) -> None:
+        """nio keeps using a room's Megolm session when a member adds a device, so the new device could
+        never read Bothy; start a new session (shared with every device) in rooms with such members."""
+        changed = set(response.device_list.changed)
+        if not changed:
+            return
+        for room in self.client.rooms.values():
+            if room.encrypted and changed.intersection(room.users):
+                self.client.invalidate_outbound_session(room.room_id)
+
     def _collect(self, response: nio.SyncResponse, deliver_timeline: bool) -> list[InboundEvent]:
+        self._rotate_sessions_for_new_devices(response)
         events: list[InboundEvent] = []
         for event in response.to_device_events:
             if isinstance(event, nio.RoomKeyEvent | nio.ForwardedRoomKeyEvent):
@@ -263,6 +277,7 @@ class MatrixAccount:
             await self.join(room_id)
             if is_direct:
                 await self.dm_rooms.save(self.user_id, inviter, room_id)
+                self._direct_rooms.add(room_id)
         except MatrixError as error:
             log.warning("%s could not join a room it was invited to: %s", self.user_id, error)
         finally:
@@ -289,6 +304,8 @@ class MatrixAccount:
     async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
         if not self.knows_room(room_id):
             raise MatrixError("room not synced yet", retry_after_ms=500)
+        if self.client.rooms[room_id].encrypted:
+            await self._prepare_encrypted_send(room_id)
         try:
             response = await self._call(
                 self.client.room_send(room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True),
@@ -297,6 +314,27 @@ class MatrixAccount:
         except (nio.LocalProtocolError, nio.SendRetryError) as error:
             raise MatrixError(f"send: {type(error).__name__}") from error
         return response.event_id
+
+    async def _prepare_encrypted_send(self, room_id: str) -> None:
+        """Know every member, invited ones included, and their devices before sharing a session.
+
+        With lazy-loaded members (and nio's joined-members call) an invited member, typically the
+        other side of a brand-new DM, can be missing, and would never get the key to read the message.
+        """
+        if room_id not in self._members_loaded:
+            state = await self._call(self.client.room_get_state(room_id), "room state")
+            room = self.client.rooms[room_id]
+            for event in state.events:
+                membership = event.get("content", {}).get("membership")
+                if event.get("type") == "m.room.member" and membership in {"join", "invite"}:
+                    room.add_member(event["state_key"], event["content"].get("displayname"),
+                                    event["content"].get("avatar_url"), invited=membership == "invite")
+            room.members_synced = True
+            if self.client.olm is not None:
+                self.client.olm.update_tracked_users(room)
+            self._members_loaded.add(room_id)
+        if self.client.should_query_keys:
+            await self._call(self.client.keys_query(), "keys query")
 
     async def redact(self, room_id: str, event_id: str, txn_id: str) -> str:
         response = await self._call(self.client.room_redact(room_id, event_id, tx_id=txn_id), "redact")
@@ -323,6 +361,7 @@ class MatrixAccount:
             "create DM",
         )
         await self._record_direct(user_id, response.room_id)
+        self._direct_rooms.add(response.room_id)
         return response.room_id
 
     async def _record_direct(self, user_id: str, room_id: str) -> None:
@@ -338,9 +377,9 @@ class MatrixAccount:
             log.warning("could not update m.direct: %s", type(error).__name__)
 
     def is_direct_room(self, room_id: str) -> bool:
-        """A room with just this bot and one member is treated as that member's DM."""
-        room = self.client.rooms.get(room_id)
-        return room is not None and room.member_count <= 2
+        """A DM is a room flagged `is_direct` when the member invited the bot, or one the bot opened.
+        A small group of two is still a group."""
+        return room_id in self._direct_rooms
 
     def room_name(self, room_id: str) -> str:
         room = self.client.rooms.get(room_id)

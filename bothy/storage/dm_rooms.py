@@ -16,6 +16,12 @@ class DirectRoomRepository:
             row = await cursor.fetchone()
         return row[0] if row else None
 
+    async def rooms_of(self, account: str) -> set[str]:
+        async with self.database.read() as db, db.execute(
+            "SELECT room_id FROM dm_rooms WHERE account = ?", (account,)
+        ) as cursor:
+            return {row[0] for row in await cursor.fetchall()}
+
     async def save(self, account: str, user_id: str, room_id: str) -> None:
         async with self.database.transaction() as db:
             await db.execute(

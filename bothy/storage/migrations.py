@@ -110,8 +110,43 @@ async def _foundation(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _referrals(db: aiosqlite.Connection) -> None:
+    await _run_statements(
+        db,
+        """
+        CREATE TABLE referral_log (
+            id INTEGER PRIMARY KEY,
+            topic TEXT NOT NULL,
+            room_id TEXT,
+            at INTEGER NOT NULL
+        );
+        CREATE TABLE referral_cooldowns (
+            user_id TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            sent_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, topic)
+        );
+        CREATE INDEX referral_cooldowns_age ON referral_cooldowns (sent_at);
+        CREATE TABLE referral_opt_outs (
+            user_id TEXT PRIMARY KEY,
+            since INTEGER NOT NULL
+        );
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT,
+            detail TEXT
+        );
+        CREATE INDEX audit_log_subject ON audit_log (subject)
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
+    Migration(2, "referrals: anonymous log, per-member cooldowns and opt-outs; audit log", _referrals),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

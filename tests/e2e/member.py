@@ -47,13 +47,14 @@ class Member:
         self.joined: dict[str, set[str]] = {}
         self._changed = asyncio.Condition()
         self._sync_task: asyncio.Task[None] | None = None
-        self.client.add_event_callback(self._on_event, nio.Event)
-        self.client.add_event_callback(self._on_invite, nio.InviteMemberEvent)
 
     async def start(self) -> None:
+        """Log in on a new device; what happened before (history, old invites) is not 'received'."""
         response = await self.client.login(self.password, device_name="e2e member")
         assert isinstance(response, nio.LoginResponse), response
         await self.client.sync(timeout=0, full_state=True)
+        self.client.add_event_callback(self._on_event, nio.Event)
+        self.client.add_event_callback(self._on_invite, nio.InviteMemberEvent)
         self._sync_task = asyncio.create_task(self.client.sync_forever(timeout=5000))
 
     async def stop(self) -> None:
@@ -110,6 +111,12 @@ class Member:
                 return self.invites.pop(0)
         return await asyncio.wait_for(find(), timeout)
 
+    async def accept_invite(self, timeout: float = WAIT_S) -> str:
+        """Join the next room this member is invited to (a bot opening a DM) and return its ID."""
+        room_id = await self.wait_for_invite(timeout)
+        await self.join(room_id)
+        return room_id
+
     async def open_dm(self, bot_user_id: str) -> str:
         """What Element does: an encrypted room flagged is_direct, inviting the bot; returns once it joined."""
         response = await self.client.room_create(
@@ -121,10 +128,14 @@ class Member:
         await self.wait_joined(response.room_id, bot_user_id)
         return response.room_id
 
-    async def create_room(self, invite: list[str], encrypted: bool = False, name: str = "group") -> str:
+    async def create_room(self, invite: list[str], encrypted: bool = False, name: str = "group",
+                          moderators: tuple[str, ...] = ()) -> str:
         state = [{"type": "m.room.encryption", "state_key": "",
                   "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
-        response = await self.client.room_create(name=name, invite=invite, initial_state=state)
+        # Room version 12 gives creators power implicitly (and refuses them in this map).
+        levels = {"users": {m: 50 for m in moderators}} if moderators else None
+        response = await self.client.room_create(name=name, invite=invite, initial_state=state,
+                                                 power_level_override=levels)
         assert isinstance(response, nio.RoomCreateResponse), response
         for user_id in invite:
             await self.wait_joined(response.room_id, user_id)

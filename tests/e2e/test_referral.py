@@ -1,0 +1,122 @@
+"""The referral bot end to end: suggestions by DM, the crisis path, cooldowns, private commands."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.e2e.conftest import BothyProcess, Homeserver, start_bothy
+from tests.e2e.member import Member, Received
+
+pytestmark = pytest.mark.e2e
+
+ALL_BOTS = ("bothy", "checkin", "mood", "guide")
+
+
+def from_bot(bot: str, *fragments: str, room_id: str | None = None):
+    def match(item: Received) -> bool:
+        return (item.sender == bot and item.type == "m.room.message" and (room_id is None or item.room_id == room_id)
+                and all(f in item.body for f in fragments))
+    return match
+
+
+async def group_with_bots(homeserver: Homeserver, member: Member, bots=ALL_BOTS, **options) -> str:
+    return await member.create_room(invite=[homeserver.uid(b) for b in bots], **options)
+
+
+async def test_a_benefits_message_gets_a_private_suggestion_and_no_public_reply(
+    homeserver: Homeserver, bothy: BothyProcess, alice: Member
+):
+    guide = homeserver.uid("guide")
+    group = await group_with_bots(homeserver, alice)
+    await alice.send(group, "universal credit sanctioned me again, can't afford food")
+    dm = await alice.accept_invite()
+    suggestion = await alice.wait_for(from_bot(guide, "Social Security Scotland", room_id=dm))
+    assert "0800 182 2222" in suggestion.body
+    assert 'href="tel:08001822222"' in suggestion.html
+    assert alice.client.rooms[dm].encrypted
+    assert alice.messages_in(group) == []  # never a public call-out
+
+
+async def test_a_crisis_message_gets_crisis_lines_and_alerts_staff_without_the_text(
+    homeserver: Homeserver, bothy: BothyProcess, alice: Member, sam: Member
+):
+    guide = homeserver.uid("guide")
+    staff_room = (await sam.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
+    group = await group_with_bots(homeserver, alice, encrypted=True)
+    secret = f"marker{uuid.uuid4().hex[:8]}"
+    event_id = await alice.send(group, f"honestly I just want to die {secret}")
+    dm = await alice.accept_invite()
+    lines = await alice.wait_for(from_bot(guide, "116 123", room_id=dm))
+    assert "999" in lines.body and "0800 83 85 87" in lines.body
+    alert = await sam.wait_for(from_bot(guide, "gentle check-in", room_id=staff_room))
+    assert event_id in alert.body and group in alert.body  # a link to the message
+    assert secret not in alert.body and "want to die" not in alert.body and secret not in alert.html
+
+
+async def test_idioms_trigger_nothing_and_a_topic_is_suggested_once_a_day(
+    homeserver: Homeserver, bothy: BothyProcess, alice: Member
+):
+    guide = homeserver.uid("guide")
+    group = await group_with_bots(homeserver, alice, bots=("guide",))
+    await alice.send(group, "I'm dying to see you all, that cake was to die for")
+    await alice.send(group, "I'm not suicidal, just knackered")
+    await alice.send(group, "the bailiffs came about my debt")
+    dm = await alice.accept_invite()
+    await alice.wait_for(from_bot(guide, "StepChange", room_id=dm))
+    await alice.send(group, "still worried about the debt collectors")
+    await alice.send(group, "I might be homeless soon")
+    await alice.wait_for(from_bot(guide, "Shelter Scotland", room_id=dm))
+    bodies = [m.body for m in alice.messages_in(dm)]
+    assert sum("StepChange" in b for b in bodies) == 1
+    assert not any("116 123" in b for b in bodies)
+
+
+async def test_a_private_command_in_a_group_is_answered_by_dm_and_redacted(
+    homeserver: Homeserver, bothy: BothyProcess, alice: Member
+):
+    guide = homeserver.uid("guide")
+    group = await group_with_bots(homeserver, alice, moderators=(guide,))
+    command = await alice.send(group, "!resources housing")
+    dm = await alice.accept_invite()
+    await alice.wait_for(from_bot(guide, "0808 800 4444", room_id=dm))
+    await alice.send(group, "!help")
+    await alice.wait_for(from_bot(homeserver.host_bot, "116 123", room_id=group))
+    assert not await alice.event_exists(group, command)
+    assert not any("Shelter" in m.body for m in alice.messages_in(group))
+
+
+async def test_staff_refer_and_unknown_topic(homeserver: Homeserver, bothy: BothyProcess, alice: Member,
+                                             sam: Member):
+    guide = homeserver.uid("guide")
+    staff_room = (await sam.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
+    await sam.send(staff_room, f"!refer {alice.user_id} gardening")
+    problem = await sam.wait_for(from_bot(guide, "don't have a topic", room_id=staff_room))
+    assert "housing" in problem.body
+    await sam.send(staff_room, f"!refer {alice.user_id} bereavement")
+    await sam.wait_for(from_bot(guide, "Sent", room_id=staff_room))
+    dm = await alice.accept_invite()
+    await alice.wait_for(from_bot(guide, "Cruse Scotland", room_id=dm))
+
+
+async def test_killed_right_after_a_crisis_message_the_alert_arrives_once_after_restart(
+    homeserver: Homeserver, alice: Member, sam: Member
+):
+    process = await start_bothy(homeserver, "crisis-kill")
+    try:
+        staff_room = (await sam.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
+        group = await alice.create_room(invite=[process.bot_user_id])
+        event_id = await alice.send(group, "I can't go on, I want to end it all")
+        await process.kill()
+        await process.start()
+        await sam.wait_for(lambda m: m.sender == process.bot_user_id and event_id in m.body)
+        dm = await alice.accept_invite()
+        await alice.wait_for(from_bot(process.bot_user_id, "116 123", room_id=dm))
+        await sam.send(staff_room, "!status")
+        await sam.wait_for(from_bot(process.bot_user_id, "Bothy status", room_id=staff_room))
+        alerts = [m for m in sam.messages_in(staff_room) if event_id in m.body]
+        assert len(alerts) == 1
+        assert sum("116 123" in m.body for m in alice.messages_in(dm)) == 1
+    finally:
+        await process.stop()
