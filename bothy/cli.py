@@ -74,6 +74,61 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kb_dirs(args: argparse.Namespace) -> list[Path] | None:
+    if args.dir:
+        return [Path(d) for d in args.dir]
+    if Path(args.config).exists():
+        config = _load(args.config)
+        return None if config is None else list(config.referral_kb_dirs)
+    return [Path("referral_kb")]
+
+
+def cmd_kb_check(args: argparse.Namespace) -> int:
+    from bothy.bots.referral.kb import load_kb
+
+    directories = _kb_dirs(args)
+    if directories is None:
+        return 2
+    kb = load_kb(directories)
+    for problem in kb.problems:
+        print(problem, file=sys.stderr)
+    if kb.problems:
+        print(f"{len(kb.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    phrases = sum(len(topic.phrases) for topic in kb.topics.values())
+    print(f"OK: {len(kb.topics)} topics, {phrases} phrases in {', '.join(map(str, directories))}")
+    return 0
+
+
+def cmd_kb_test(args: argparse.Namespace) -> int:
+    """One text: a readable explanation. '-': one JSON object per line of standard input."""
+    import json
+
+    from bothy.bots.referral.kb import load_kb
+    from bothy.bots.referral.matcher import Matcher
+
+    directories = _kb_dirs(args)
+    if directories is None:
+        return 2
+    kb = load_kb(directories)
+    if kb.problems:
+        print("the knowledge base has problems; run 'bothy kb check'", file=sys.stderr)
+        return 1
+    matcher = Matcher(kb)
+    if args.text == "-":
+        for line in sys.stdin:
+            print(json.dumps(matcher.match(line.rstrip("\n")).as_json()), flush=True)
+        return 0
+    result = matcher.match(args.text)
+    if not result.hits:
+        print("Nothing would trigger.")
+    for hit in result.hits:
+        print(f"Would trigger {hit.topic} ({hit.tier}) on the phrase {hit.phrase!r}")
+    for suppressed in result.suppressed:
+        print(f"Not triggered: {suppressed.topic} phrase {suppressed.phrase!r}, stopped by {suppressed.reason}")
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from bothy.devserver.dev import run_dev
 
@@ -95,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
     with_config(db.add_parser("migrate", help="bring the database schema up to date")).set_defaults(
         func=cmd_db_migrate)
+    kb = sub.add_parser("kb", help="the referral knowledge base").add_subparsers(dest="kb_command", required=True)
+    for name, func, text in (("check", cmd_kb_check, "validate every topic file, with file and line"),
+                             ("test", cmd_kb_test, "show what a message would trigger, and why")):
+        p = with_config(kb.add_parser(name, help=text))
+        p.add_argument("--dir", action="append", help="a knowledge base folder (repeatable; default: from config)")
+        if name == "test":
+            p.add_argument("text", help="the message to try, or - to read one message per line from stdin")
+        p.set_defaults(func=func)
     dev = sub.add_parser("dev", help="start a local Synapse on loopback plus the bots, with demo accounts")
     dev.add_argument("--data-dir", default="dev-data", help="where the homeserver and bot data live")
     dev.add_argument("--port", type=int, default=8008)

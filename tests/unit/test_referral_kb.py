@@ -1,0 +1,99 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bothy.bots.referral.kb import load_kb
+from bothy.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+GOOD = """id: gardening-help
+title: Gardening help
+tier: practical
+phrases: [allotment waiting list]
+resources:
+  - {name: Local allotments, url: https://example.org, checked: 2026-11-25}
+"""
+
+
+def test_the_shipped_knowledge_base_is_valid_and_covers_the_required_lines():
+    kb = load_kb([ROOT / "referral_kb"])
+    assert kb.problems == []
+    phones = {r.phone for topic in kb.topics.values() for r in topic.resources if r.phone}
+    for number in ("999", "116 123", "0800 83 85 87", "111", "0800 182 2222", "0800 138 1111", "0808 800 4444",
+                   "0808 802 6161", "0800 027 1234", "0800 1111", "0800 068 4141"):
+        assert number in phones, number
+    assert any("85258" in (r.text or "") for r in kb.topics["crisis"].resources)
+    assert all(r.checked for topic in kb.topics.values() for r in topic.resources)
+
+
+def test_every_problem_has_its_file_and_line(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yaml").write_text(
+        "id: b\ntitle: B\ntier: urgent\ncolour: red\nphrases:\n  - Allotment  waiting-list\n  - '!!!'\n"
+        "resources:\n  - name: Nobody\n    hours: never\n  - name: X\n    url: http://insecure\n    checked: someday\n"
+    )
+    problems = load_kb([tmp_path]).problems
+    b = str(tmp_path / "b.yaml")
+    assert f"{b}:3: tier must be one of crisis, support, practical, not 'urgent'" in problems
+    assert any(p.startswith(f"{b}:4: unknown key 'colour'") for p in problems)
+    duplicate = f"{b}:6: phrase 'Allotment  waiting-list' is also in topic 'gardening-help'"
+    assert any(p.startswith(duplicate) for p in problems)
+    assert f"{b}:7: phrase '!!!' has no letters or digits left to match" in problems
+    assert f"{b}:9: resource Nobody needs a phone, text or url" in problems
+    assert f"{b}:12: url must start with https://" in problems
+    assert f"{b}:13: checked must be a date like 2026-11-25" in problems
+
+
+def test_an_organisation_adds_local_services_in_its_own_folder(tmp_path):
+    (tmp_path / "ours.yaml").write_text(
+        "add_to: housing\nphrases: [glasgow housing options]\n"
+        "resources:\n  - {name: Glasgow Housing Options, phone: '0141 000 0000', checked: 2026-11-25}\n"
+    )
+    kb = load_kb([ROOT / "referral_kb", tmp_path])
+    assert kb.problems == []
+    assert kb.topics["housing"].resources[-1].name == "Glasgow Housing Options"
+    (tmp_path / "ours.yaml").write_text("add_to: gardening\nresources: []\n")
+    problems = load_kb([ROOT / "referral_kb", tmp_path]).problems
+    assert any("add_to names no known topic 'gardening'" in p for p in problems)
+
+
+def test_kb_check_exit_codes(tmp_path, capsys):
+    assert main(["kb", "check", "--dir", str(ROOT / "referral_kb")]) == 0
+    (tmp_path / "bad.yaml").write_text("id: [unclosed")
+    assert main(["kb", "check", "--dir", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'bad.yaml'}:1" in capsys.readouterr().err
+
+
+def test_kb_test_reads_messages_from_stdin_and_writes_json_lines():
+    result = subprocess.run(
+        [sys.executable, "-m", "bothy", "kb", "test", "--dir", str(ROOT / "referral_kb"), "-"],
+        input="I just want to die\nwatched suicide squad\nmorning all\n", capture_output=True, text=True, check=True,
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["tier"] == "crisis" and lines[0]["phrases"] == ["want to die"]
+    assert lines[1]["topics"] == [] and lines[1]["suppressed_by"][0]["reason"] == "exclusion 'suicide squad'"
+    assert lines[2] == {"topics": [], "tier": None, "phrases": [], "suppressed_by": []}
+
+
+def test_the_knowledge_base_reloads_when_a_file_changes_and_keeps_the_last_good_one(tmp_path):
+    import os
+
+    from bothy.bots.referral.bot import ReloadingKnowledgeBase
+
+    now = [0.0]
+    topic = tmp_path / "topic.yaml"
+    topic.write_text(GOOD)
+    knowledge = ReloadingKnowledgeBase((tmp_path,), monotonic=lambda: now[0])
+    assert knowledge.current().match("the allotment waiting list is long").topics == ["gardening-help"]
+
+    topic.write_text(GOOD.replace("allotment waiting list", "seed swap"))
+    os.utime(topic, (1, 1))
+    now[0] += 10
+    assert knowledge.current().match("seed swap on Sunday").topics == ["gardening-help"]
+
+    topic.write_text("id: [broken")
+    os.utime(topic, (2, 2))
+    now[0] += 10
+    assert knowledge.current().match("seed swap on Sunday").topics == ["gardening-help"]
