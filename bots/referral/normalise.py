@@ -21,41 +21,76 @@ LOOKALIKES = str.maketrans({
 })
 # Digits and symbols standing in for letters, applied only inside words that also have letters.
 SUBSTITUTES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
-                             "@": "a", "$": "s", "!": "i", "|": "l", "€": "e"})
-APOSTROPHES = str.maketrans({"’": "", "‘": "", "'": "", "`": "", "´": "", "ʼ": ""})
-
+                             "@": "a", "$": "s", "!": "i", "|": "l"})
+STAND_IN_SYMBOLS = b"@$!|"
 INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-STAND_IN_CHARS = "0-9@$!|€"
-MIXED_WORD = re.compile(rf"[a-z{STAND_IN_CHARS}]*[a-z][a-z{STAND_IN_CHARS}]*")
-# A digit next to a letter, or a symbol between letters ("k1ll", "di3", "k!ll"); "help!" is not one.
-HAS_STAND_IN = re.compile(r"[a-z][0-9]|[0-9][a-z]|[a-z][@$!|€]+[a-z]")
-SPELLED_OUT = re.compile(r"(?<![a-z])(?:[a-z][ .\-_*]){2,}[a-z](?![a-z])")
-REPEATS = re.compile(r"([a-z])\1+")
-NON_WORD = re.compile(r"[^a-z0-9]+")
+CURLY_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'"})
+MIXED_WORD = re.compile(r"[a-z0-9@$!|]*[a-z][a-z0-9@$!|]*")
+# A digit next to a letter, or a symbol between letters ("k1ll", "di3", "k!ll", "$uicide"); "help!" is not.
+HAS_STAND_IN = re.compile(r"[a-z][0-9]|[0-9][a-z]|[a-z][@$!|]+[a-z]|(?:^|(?<=[^a-z]))[@$][a-z]")
+
+# Byte tables do the per-character work in C: lower-case letters, keep digits and stand-in symbols,
+# turn everything else into a space, drop apostrophes ("don't" -> "dont").
+_KEEP = set(b"abcdefghijklmnopqrstuvwxyz0123456789" + STAND_IN_SYMBOLS)
+_FIRST_PASS = bytes(b + 32 if 65 <= b <= 90 else b if b in _KEEP else 32 for b in range(256))
+_SYMBOLS_TO_SPACE = bytes(32 if b in STAND_IN_SYMBOLS else b for b in range(256))
+_LETTERS_AND_SPACE = b"abcdefghijklmnopqrstuvwxyz "
+_DOUBLES = [(letter * 2, letter) for letter in "abcdefghijklmnopqrstuvwxyz"]
 
 
 def _replace_stand_ins(match: re.Match[str]) -> str:
     word = match.group(0)
     if not HAS_STAND_IN.search(word):
         return word
-    core = word.rstrip("!|$@€")  # trailing punctuation stays punctuation
+    core = word.rstrip("!|$@")  # trailing punctuation stays punctuation
     return core.translate(SUBSTITUTES) + word[len(core):]
 
 
+def _collapse_repeats(text: str) -> str:
+    """'diiiie' -> 'die', 'kill' -> 'kil': applied to phrases and messages alike, so they still meet."""
+    for double, single in _DOUBLES:
+        while double in text:
+            text = text.replace(double, single)
+    return text
+
+
+def _join_spelled_out(words: list[str]) -> list[str]:
+    """'s u i c i d e' (from 's.u.i.c.i.d.e' or 's-u-i...') -> 'suicide': runs of three or more letters."""
+    out: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        if len(run) >= 3:
+            out.append(_collapse_repeats("".join(run)))
+        else:
+            out.extend(run)
+        run = []
+        if word:
+            out.append(word)
+    return out
+
+
+def _fold_unicode(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = INVISIBLE.sub("", text).translate(LOOKALIKES).translate(CURLY_APOSTROPHES)
+    return COMBINING.sub("", unicodedata.normalize("NFKD", text))
+
+
 def normalise(text: str) -> str:
-    """Canonical form: ' word word ' (see module docstring). Empty input gives ' '."""
-    if text.isascii():
-        text = text.lower()
-    else:
-        text = unicodedata.normalize("NFKC", text).casefold()
-        text = INVISIBLE.sub("", text).translate(LOOKALIKES)
-        text = COMBINING.sub("", unicodedata.normalize("NFKD", text))
-    text = text.translate(APOSTROPHES)
-    if HAS_STAND_IN.search(text):
-        text = MIXED_WORD.sub(_replace_stand_ins, text)
-    if SPELLED_OUT.search(text):
-        text = SPELLED_OUT.sub(lambda m: NON_WORD.sub("", m.group(0)), text)
-    text = REPEATS.sub(r"\1", text)
-    return " " + " ".join(NON_WORD.sub(" ", text).split()) + " "
+    """Canonical form: ' word word ' (see module docstring). Empty input gives '  '."""
+    if not text.isascii():
+        text = _fold_unicode(text)
+    data = text.encode("ascii", "replace").translate(_FIRST_PASS, b"'`")
+    if data.translate(None, _LETTERS_AND_SPACE):  # digits or symbols: maybe letters in disguise
+        decoded = data.decode()
+        if HAS_STAND_IN.search(decoded):
+            data = MIXED_WORD.sub(_replace_stand_ins, decoded).encode()
+        data = data.translate(_SYMBOLS_TO_SPACE)
+    words = _collapse_repeats(data.decode()).split()
+    if sum(len(word) == 1 for word in words) >= 3:
+        words = _join_spelled_out(words)
+    return " " + " ".join(words) + " "

@@ -1,0 +1,130 @@
+"""Referral matching throughput, side by side with a per-phrase regex loop, at growing KB sizes.
+
+Bars (PRODUCT.md): per-message cost independent of KB size; at 1,000 phrases at least 10x the regex
+loop; at least 50,000 messages/s on one core. Prints JSON; `--out` also writes it to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import time
+from pathlib import Path
+
+import yaml
+
+from bothy.bots.referral.kb import KnowledgeBase, Topic, load_kb
+from bothy.bots.referral.matcher import Matcher
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = (100, 1_000, 10_000)
+# Chat filler for messages, and a separate vocabulary for made-up phrases: most real messages match
+# nothing, so padding the KB must not make the corpus match more as the KB grows.
+WORDS = ["garden", "allotment", "knitting", "chess", "walk", "river", "bus", "money", "rent", "flat", "cat", "dog", "soup", "tea", "coffee", "rain", "sun", "hills", "bothy", "fire", "kettle", "jumper", "scarf", "paint", "brush", "guitar", "song", "film", "book", "bird", "tree", "seed", "swap", "market", "friday", "monday", "council", "letter", "phone", "doctor", "nurse", "shift", "work", "school", "train", "station", "bridge", "loch", "glen"]
+PHRASE_WORDS = ["tenancy", "carer", "respite", "hardship", "grant", "welfare", "tribunal", "appeal", "mandatory", "reconsideration", "allowance", "pension", "bursary", "helpline", "befriending", "advocacy", "outreach", "clinic", "referral", "wellbeing", "recovery", "hub", "dropin", "peer", "mentor", "volunteer", "warden", "sheltered", "supported", "lodging", "hostel"]
+
+
+def knowledge_base(size: int, seed: int = 7) -> KnowledgeBase:
+    """The shipped KB, padded with made-up phrases (spread over its topics) up to `size` phrases."""
+    kb = load_kb([ROOT / "referral_kb"])
+    rng = random.Random(seed)
+    topics: list[Topic] = list(kb.topics.values())
+    existing = sum(len(t.phrases) for t in topics)
+    seen = {p for t in topics for p in t.phrases}
+    while existing < size:
+        phrase = " ".join(rng.sample(PHRASE_WORDS, rng.choice((2, 3, 3, 4))))
+        if phrase not in seen:
+            seen.add(phrase)
+            rng.choice(topics).phrases.append(phrase)
+            existing += 1
+    if existing > size:  # trim the shipped phrases for the smallest size, keeping every topic
+        for topic in topics:
+            topic.phrases = topic.phrases[: max(1, size * len(topic.phrases) // existing)]
+    return kb
+
+
+def messages(count: int, seed: int = 11) -> list[str]:
+    """Realistic chat: the labelled test messages plus everyday lines, shuffled."""
+    labelled = yaml.safe_load((ROOT / "tests" / "unit" / "data" / "referral_labelled.yaml").read_text())
+    base = [text for text, _ in labelled]
+    rng = random.Random(seed)
+    out = []
+    while len(out) < count:
+        text = rng.choice(base)
+        if rng.random() < 0.5:
+            text = f"{text} {' '.join(rng.sample(WORDS, rng.randint(3, 12)))}"
+        out.append(text)
+    return out
+
+
+class RegexLoop:
+    """The baseline a first attempt would write: one compiled word-boundary regex per phrase."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.patterns = [(t.id, re.compile(rf"\b{re.escape(p.lower())}\b")) for t in kb.topics.values()
+                         for p in t.phrases]
+
+    def match(self, text: str) -> list[str]:
+        lowered = text.lower()
+        return [topic for topic, pattern in self.patterns if pattern.search(lowered)]
+
+
+def rate(match, corpus: list[str], min_seconds: float) -> float:
+    """Messages per second, repeating the corpus until at least `min_seconds` have passed."""
+    done, start = 0, time.perf_counter()
+    while True:
+        for text in corpus:
+            match(text)
+        done += len(corpus)
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return done / elapsed
+
+
+def run(min_seconds: float) -> dict:
+    corpus = messages(2_000)
+    results = {}
+    for size in SIZES:
+        kb = knowledge_base(size)
+        matcher = Matcher(kb)
+        bothy = rate(matcher.match, corpus, min_seconds)
+        baseline_corpus = corpus[: max(50, 200_000 // size)]
+        regex = rate(RegexLoop(kb).match, baseline_corpus, min_seconds)
+        results[str(size)] = {
+            "phrases": matcher.phrase_count,
+            "bothy_messages_per_s": round(bothy),
+            "bothy_us_per_message": round(1e6 / bothy, 2),
+            "regex_loop_messages_per_s": round(regex),
+            "regex_loop_us_per_message": round(1e6 / regex, 2),
+            "speedup": round(bothy / regex, 1),
+        }
+    smallest, largest = results[str(SIZES[0])], results[str(SIZES[-1])]
+    flatness = largest["bothy_us_per_message"] / smallest["bothy_us_per_message"]
+    at_1000 = results["1000"]
+    bars = {
+        "speedup_at_1000_phrases >= 10": {"value": at_1000["speedup"], "pass": at_1000["speedup"] >= 10},
+        "messages_per_s_at_1000_phrases >= 50000": {"value": at_1000["bothy_messages_per_s"],
+                                                    "pass": at_1000["bothy_messages_per_s"] >= 50_000},
+        "cost_ratio_10000_vs_100_phrases <= 1.5 (flat)": {"value": round(flatness, 2), "pass": flatness <= 1.5},
+    }
+    return {"benchmark": "referral_matching", "single_core": True, "messages_in_corpus": len(corpus),
+            "results": results, "bars": bars, "all_bars_pass": all(b["pass"] for b in bars.values())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=2.0, help="minimum timing per measurement")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    args = parser.parse_args()
+    report = run(args.seconds)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
