@@ -22,8 +22,19 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZES = (100, 1_000, 10_000)
 # Chat filler for messages, and a separate vocabulary for made-up phrases: most real messages match
 # nothing, so padding the KB must not make the corpus match more as the KB grows.
-WORDS = ["garden", "allotment", "knitting", "chess", "walk", "river", "bus", "money", "rent", "flat", "cat", "dog", "soup", "tea", "coffee", "rain", "sun", "hills", "bothy", "fire", "kettle", "jumper", "scarf", "paint", "brush", "guitar", "song", "film", "book", "bird", "tree", "seed", "swap", "market", "friday", "monday", "council", "letter", "phone", "doctor", "nurse", "shift", "work", "school", "train", "station", "bridge", "loch", "glen"]
-PHRASE_WORDS = ["tenancy", "carer", "respite", "hardship", "grant", "welfare", "tribunal", "appeal", "mandatory", "reconsideration", "allowance", "pension", "bursary", "helpline", "befriending", "advocacy", "outreach", "clinic", "referral", "wellbeing", "recovery", "hub", "dropin", "peer", "mentor", "volunteer", "warden", "sheltered", "supported", "lodging", "hostel"]
+WORDS = (
+    "garden", "allotment", "knitting", "chess", "walk", "river", "bus", "money", "rent", "flat", "cat",
+    "dog", "soup", "tea", "coffee", "rain", "sun", "hills", "bothy", "fire", "kettle", "jumper", "scarf",
+    "paint", "brush", "guitar", "song", "film", "book", "bird", "tree", "seed", "swap", "market", "friday",
+    "monday", "council", "letter", "phone", "doctor", "nurse", "shift", "work", "school", "train",
+    "station", "bridge", "loch", "glen",
+)
+PHRASE_WORDS = (
+    "tenancy", "carer", "respite", "hardship", "grant", "welfare", "tribunal", "appeal", "mandatory",
+    "reconsideration", "allowance", "pension", "bursary", "helpline", "befriending", "advocacy", "outreach",
+    "clinic", "referral", "wellbeing", "recovery", "hub", "dropin", "peer", "mentor", "volunteer", "warden",
+    "sheltered", "supported", "lodging", "hostel",
+)
 
 
 def knowledge_base(size: int, seed: int = 7) -> KnowledgeBase:
