@@ -129,6 +129,50 @@ def cmd_kb_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_database(args: argparse.Namespace, action):
+    from bothy.storage.database import Database
+    from bothy.storage.migrations import migrate
+
+    config = _load(args.config)
+    if config is None:
+        return None
+
+    async def run():
+        database = Database(config.database_path)
+        await database.open()
+        try:
+            await migrate(database)
+            return await action(database)
+        finally:
+            await database.close()
+
+    return asyncio.run(run())
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Everything stored about one member, as JSON on standard output."""
+    import json
+
+    from bothy.storage.personal_data import PersonalData
+
+    exported = _with_database(args, lambda db: PersonalData(db).export(args.user))
+    if exported is None:
+        return 2
+    print(json.dumps({"user_id": args.user, "data": exported}, indent=2))
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from bothy.storage.personal_data import PersonalData
+
+    deleted = _with_database(args, lambda db: PersonalData(db).erase(args.user))
+    if deleted is None:
+        return 2
+    total = sum(deleted.values())
+    print(f"Erased {total} row(s) about {args.user}" + (f": {deleted}" if deleted else ""))
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from bothy.devserver.dev import run_dev
 
@@ -150,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
     with_config(db.add_parser("migrate", help="bring the database schema up to date")).set_defaults(
         func=cmd_db_migrate)
+    for name, func, text in (("export", cmd_export, "print everything stored about a member, as JSON"),
+                             ("forget", cmd_forget, "erase everything stored about a member")):
+        p = with_config(sub.add_parser(name, help=text))
+        p.add_argument("--user", required=True, help="the member's Matrix ID, e.g. @alice:example.org")
+        p.set_defaults(func=func)
     kb = sub.add_parser("kb", help="the referral knowledge base").add_subparsers(dest="kb_command", required=True)
     for name, func, text in (("check", cmd_kb_check, "validate every topic file, with file and line"),
                              ("test", cmd_kb_test, "show what a message would trigger, and why")):
