@@ -152,6 +152,7 @@ class Member:
     async def join(self, room_id: str) -> None:
         response = await self.client.join(room_id)
         assert isinstance(response, nio.JoinResponse), response
+        await self.wait_joined(room_id, self.user_id)  # until this client has synced the room
 
     async def send(self, room_id: str, body: str, content: dict[str, Any] | None = None) -> str:
         content = content or {"msgtype": "m.text", "body": body}

@@ -1,0 +1,95 @@
+"""Staff alert claims and reminders, and a homeserver outage in the middle of a conversation."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import Homeserver, start_bothy
+from tests.e2e.member import Member
+
+pytestmark = pytest.mark.e2e
+
+
+def from_bot(bot: str, room_id: str, *fragments: str):
+    return lambda m: m.sender == bot and m.room_id == room_id and all(f in m.body for f in fragments)
+
+
+async def test_an_alert_is_claimed_with_a_tick_and_an_unclaimed_one_gets_one_reminder(
+    homeserver: Homeserver, alice: Member, sam: Member
+):
+    process = await start_bothy(homeserver, "alerts", extra={
+        "staff": {"remind_unclaimed_after": "2s"}, "schedules": {"alert_reminders": "every 1s"},
+    })
+    bot = process.bot_user_id
+    try:
+        staff_room = (await sam.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
+        group = await alice.create_room(invite=[bot])
+        first = await alice.send(group, "I want to end it all")
+        alert = await sam.wait_for(from_bot(bot, staff_room, first))
+        await sam.react(staff_room, alert.event_id, "✅")
+        claimed = await sam.wait_for(from_bot(bot, staff_room, "is picking this one up"))
+        assert sam.user_id in claimed.body
+
+        mark = sam.mark()
+        bob = await homeserver.new_member()
+        try:
+            other_group = await bob.create_room(invite=[bot])
+            second = await bob.send(other_group, "I really can't go on")
+        finally:
+            await bob.stop()
+        unclaimed = await sam.wait_for(from_bot(bot, staff_room, second), after=mark)
+
+        def reminder_of(message):
+            return message.sender == bot and "gentle nudge" in message.body and unclaimed.event_id in message.html
+
+        await sam.wait_for(reminder_of, after=mark)
+        await sam.react(staff_room, unclaimed.event_id, "✅")
+        await sam.wait_for(from_bot(bot, staff_room, "is picking this one up"), after=mark)
+        await sam.send(staff_room, "!status")
+        status = await sam.wait_for(from_bot(bot, staff_room, "Bothy status"), after=mark)
+        assert "0 alerts not yet picked up" in status.body
+        assert sum(reminder_of(m) for m in sam.messages_in(staff_room, mark)) == 1
+    finally:
+        await process.stop()
+
+
+async def test_a_reaction_from_a_member_claims_nothing(homeserver: Homeserver, alice: Member, sam: Member):
+    process = await start_bothy(homeserver, "member-claim")
+    bot = process.bot_user_id
+    try:
+        staff_room = (await sam.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
+        group = await alice.create_room(invite=[bot])
+        first = await alice.send(group, "I want to die")
+        alert = await sam.wait_for(from_bot(bot, staff_room, first))
+        await homeserver.synapse.client_api(
+            "POST", f"/_matrix/client/v3/rooms/{staff_room}/invite",
+            (await homeserver.synapse.login("sam", homeserver.passwords["sam"])).access_token,
+            {"user_id": alice.user_id})
+        await alice.join(staff_room)
+        await alice.react(staff_room, alert.event_id, "✅")
+        await sam.send(staff_room, "!status")
+        status = await sam.wait_for(from_bot(bot, staff_room, "Bothy status"))
+        assert "1 alert not yet picked up" in status.body
+        assert not any("picking this one up" in m.body for m in sam.messages_in(staff_room))
+    finally:
+        await process.stop()
+
+
+async def test_a_homeserver_outage_delays_answers_but_loses_none(homeserver: Homeserver, alice: Member):
+    process = await start_bothy(homeserver, "outage")
+    bot = process.bot_user_id
+    try:
+        room = await alice.open_dm(bot)
+        words = [f"outage{n}" for n in range(5)]
+        for word in words:
+            await alice.send(room, f"!{word}")
+        homeserver.synapse.kill()
+        await homeserver.synapse.start()
+        for word in words:
+            await alice.wait_for(from_bot(bot, room, f'"!{word}"'), timeout=120)
+        await alice.send(room, "!help")
+        await alice.wait_for(from_bot(bot, room, "116 123"), timeout=60)
+        for word in words:
+            assert sum(f'"!{word}"' in m.body for m in alice.messages_in(room)) == 1
+    finally:
+        await process.stop()
