@@ -8,6 +8,8 @@ import logging
 
 from bothy.alerts import StaffAlerts
 from bothy.bots.base import Bot
+from bothy.bots.checkin.bot import CheckinBot
+from bothy.bots.checkin.stress import StressWebhook
 from bothy.bots.host import HostBot
 from bothy.bots.referral.bot import ReferralBot, ReloadingKnowledgeBase
 from bothy.clock import Clock
@@ -23,6 +25,7 @@ from bothy.rooms.dm import DirectRooms
 from bothy.rooms.staff import StaffRoom
 from bothy.scheduling import Sweep, SweepScheduler
 from bothy.storage.alerts import AlertRepository
+from bothy.storage.checkins import CheckinRepository
 from bothy.storage.database import Database
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.migrations import migrate
@@ -120,6 +123,10 @@ class Bothy:
         registry = CommandRegistry()
         bots: dict[str, Bot] = {
             "host": HostBot(registry, OutboxRepository(database), AlertRepository(database)),
+            "checkin": CheckinBot(
+                config, database, CheckinRepository(database), OutboxRepository(database), alerts,
+                accounts[config.bots["checkin"].user_id], templates, clock, lambda: staff_room.room_id, outbox.wake,
+            ),
             "referral": ReferralBot(
                 ReloadingKnowledgeBase(config.referral_kb_dirs), ReferralRepository(database), alerts,
                 accounts[config.bots["referral"].user_id], templates, clock, config.referral_cooldown_s,
@@ -152,6 +159,9 @@ class Bothy:
             since = await sync_state.checkpoint(user_id)
             tasks.append(asyncio.create_task(account.sync_forever(since, dispatcher.on_batch, stopping),
                                              name=f"sync {user_id}"))
+        stress = StressWebhook(config, database, CheckinRepository(database), alerts, clock,
+                               config.bots["checkin"].user_id, outbox.wake)
+        await stress.start()
         await scheduler.start()
         self.ready.set()
         log.info("Bothy is running: %d account(s), staff room %s", len(accounts), staff_room.room_id)
@@ -164,6 +174,7 @@ class Bothy:
         finally:
             stopping.set()
             scheduler.shutdown()
+            await stress.stop()
             await asyncio.wait_for(asyncio.gather(*(d.drain() for d in dispatchers)), DRAIN_TIMEOUT_S)
             for task in tasks:
                 task.cancel()

@@ -47,6 +47,29 @@ class BotAccount:
 
 
 @dataclass(frozen=True)
+class CheckinSettings:
+    min_gap_s: int
+    quiet_hours: tuple[int, int]  # minutes after midnight, local time: [start, end)
+    window_s: int
+    baseline_weeks: int
+    drop_ratio: float
+    silent_after_s: int
+    new_member_grace_s: int
+    pause_s: int
+
+
+@dataclass(frozen=True)
+class StressSettings:
+    listen_host: str
+    listen_port: int
+    public_url: str
+    threshold: int
+    sustained_s: int
+    min_interval_s: int
+    max_age_s: int
+
+
+@dataclass(frozen=True)
 class Config:
     homeserver_url: str
     database_path: Path
@@ -70,6 +93,8 @@ class Config:
     referral_cooldown_s: int
     referral_crisis_cooldown_s: int
     templates_override_dir: Path | None
+    checkin: CheckinSettings
+    stress: StressSettings
     log_level: str
     source_path: Path | None = field(default=None, compare=False)
 
@@ -225,6 +250,55 @@ def _read_schedules(reader: _Reader, timezone: ZoneInfo) -> dict[str, str]:
     return schedules
 
 
+QUIET_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _read_checkin(reader: _Reader) -> CheckinSettings:
+    hours = reader.get("checkin.quiet_hours", str, default="21:00-09:00")
+    match = QUIET_HOURS.match(hours or "")
+    quiet = (0, 0)
+    if not match or int(match.group(1)) > 23 or int(match.group(3)) > 23 or int(match.group(2)) > 59 \
+            or int(match.group(4)) > 59:
+        reader.problems.append("checkin.quiet_hours: must look like 21:00-09:00 (organisation time zone)")
+    else:
+        quiet = (int(match.group(1)) * 60 + int(match.group(2)), int(match.group(3)) * 60 + int(match.group(4)))
+    ratio = reader.get("checkin.drop_ratio", (int, float), default=0.25)
+    reader.check("checkin.drop_ratio", ratio, lambda v: 0 < v < 1, "must be between 0 and 1, e.g. 0.25")
+    weeks = reader.get("checkin.baseline_weeks", int, default=4)
+    reader.check("checkin.baseline_weeks", weeks, lambda v: 1 <= v <= 8, "must be 1 to 8")
+    return CheckinSettings(
+        min_gap_s=_duration(reader, "checkin.min_gap", "14d"),
+        quiet_hours=quiet,
+        window_s=_duration(reader, "checkin.window", "7d"),
+        baseline_weeks=weeks or 4,
+        drop_ratio=float(ratio or 0.25),
+        silent_after_s=_duration(reader, "checkin.silent_after", "10d"),
+        new_member_grace_s=_duration(reader, "checkin.new_member_grace", "14d"),
+        pause_s=_duration(reader, "checkin.pause", "30d"),
+    )
+
+
+def _read_stress(reader: _Reader) -> StressSettings:
+    listen = reader.get("stress.listen", str, default="127.0.0.1:8787")
+    host, _, port = (listen or "").rpartition(":")
+    if not host or not port.isdigit():
+        reader.problems.append("stress.listen: must be host:port, e.g. 127.0.0.1:8787")
+    public_url = reader.get("stress.public_url", str, default=f"http://{listen}")
+    reader.check("stress.public_url", public_url, lambda v: v.startswith(("http://", "https://")),
+                 "must start with http:// or https://")
+    threshold = reader.get("stress.threshold", int, default=70)
+    reader.check("stress.threshold", threshold, lambda v: 1 <= v <= 100, "must be 1 to 100")
+    return StressSettings(
+        listen_host=host or "127.0.0.1",
+        listen_port=int(port) if port.isdigit() else 8787,
+        public_url=(public_url or "").rstrip("/"),
+        threshold=threshold or 70,
+        sustained_s=_duration(reader, "stress.sustained", "30m"),
+        min_interval_s=_duration(reader, "stress.min_interval", "10s"),
+        max_age_s=_duration(reader, "stress.max_age", "1h"),
+    )
+
+
 def load_config(path: str | Path) -> Config:
     """Read, resolve and validate a config file; raise ConfigError listing every problem."""
     path = Path(path)
@@ -297,6 +371,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source_path: Path | No
     templates_override_dir = None
     if override:
         templates_override_dir = Path(override) if Path(override).is_absolute() else (base_dir / override).resolve()
+    checkin = _read_checkin(reader)
+    stress = _read_stress(reader)
     log_level = reader.get("logging.level", str, default="INFO")
     reader.check("logging.level", log_level, lambda v: v.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"},
                  "must be DEBUG, INFO, WARNING or ERROR")
@@ -327,6 +403,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source_path: Path | No
         referral_cooldown_s=referral_cooldown_s,
         referral_crisis_cooldown_s=referral_crisis_cooldown_s,
         templates_override_dir=templates_override_dir,
+        checkin=checkin,
+        stress=stress,
         log_level=log_level.upper(),
         source_path=source_path,
     )

@@ -16,7 +16,6 @@ from bothy.clock import Clock
 from bothy.matrix.events import InboundEvent, Message, Reaction, Undecryptable
 from bothy.outbox import Effects
 from bothy.storage.database import Database
-from bothy.storage.outbox import OutboxRepository
 from bothy.storage.sync_state import SyncStateRepository
 
 log = logging.getLogger("bothy.inbound")
@@ -110,9 +109,7 @@ class InboundDispatcher:
         async with self.database.transaction() as db:
             if key is not None and not await self.sync_state.mark_handled(db, self.account, key, self.clock.ms()):
                 return
-            for write in effects.writes:
-                await write(db)
-            await OutboxRepository.enqueue(db, effects.items, self.clock.ms())
+            await effects.commit(db, self.clock.ms())
         if effects.items:
             self.wake_outbox()
 

@@ -46,11 +46,17 @@ class Effects:
         """A state change to commit in the same transaction as the messages."""
         self.writes.append(write)
 
+    async def commit(self, db: aiosqlite.Connection, now_ms: int) -> None:
+        """Inside the caller's transaction: the state changes, then what is owed."""
+        for write in self.writes:
+            await write(db)
+        await OutboxRepository.enqueue(db, self.items, now_ms)
+
     def message(self, content: dict, *, room_id: str | None = None, to_user: str | None = None,
                 reactions: tuple[str, ...] = (), alert: AlertRecord | None = None,
-                account: str | None = None) -> None:
+                account: str | None = None, tag: str | None = None) -> None:
         self.items.append(Outgoing(account or self.account, "message", content, room_id=room_id,
-                                   to_user=to_user, reactions=reactions, alert=alert))
+                                   to_user=to_user, reactions=reactions, alert=alert, tag=tag))
 
     def react(self, room_id: str, event_id: str, key: str) -> None:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
@@ -135,7 +141,7 @@ class OutboxDispatcher:
             log.exception("unexpected error sending outbox row %s", row.id)
             await self._failed(row, MatrixError(type(error).__name__))
             return False
-        await self.repository.delivered(row, event_id)
+        await self.repository.delivered(row, event_id, self.clock.ms())
         return True
 
     async def _failed(self, row: OutboxRow, error: MatrixError) -> None:

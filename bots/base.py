@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bothy.commands.framework import Command
 from bothy.matrix.events import Message, Reaction, Receipt
 from bothy.outbox import Effects
 from bothy.scheduling import Sweep
+
+
+class RoomInfo(Protocol):
+    """The little a bot needs to know about a room (a Matrix account provides it)."""
+
+    def is_direct_room(self, room_id: str) -> bool: ...
+
+    def room_name(self, room_id: str) -> str: ...
 
 
 class Bot:

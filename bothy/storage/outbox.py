@@ -37,6 +37,7 @@ class Outgoing:
     target_event_id: str | None = None
     reactions: tuple[str, ...] = ()  # the bot's own reactions under this message, e.g. answer buttons
     alert: AlertRecord | None = None
+    tag: str | None = None  # e.g. "checkin:42": once sent, the event ID is recorded against it
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class OutboxRow:
     parent_id: int | None
     alert_id: int | None
     attempts: int
+    tag: str | None
 
 
 class OutboxRepository:
@@ -72,7 +74,7 @@ class OutboxRepository:
                 )
                 alert_id = cursor.lastrowid
             parent_id = await _insert(db, item.account, item.action, item.content, item.room_id, item.to_user,
-                                      item.target_event_id, None, alert_id, now_ms)
+                                      item.target_event_id, None, alert_id, now_ms, item.tag)
             for key in item.reactions:
                 content = {"m.relates_to": {"rel_type": "m.annotation", "key": key}}
                 await _insert(db, item.account, "reaction", content, item.room_id, item.to_user, None,
@@ -81,7 +83,7 @@ class OutboxRepository:
     async def due(self, now_ms: int, limit: int = 100) -> list[OutboxRow]:
         async with self.database.read() as db, db.execute(
             "SELECT id, txn_id, account, room_id, to_user, action, content, target_event_id, parent_id, "
-            "alert_id, attempts FROM outbox WHERE dead = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            "alert_id, attempts, tag FROM outbox WHERE dead = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?",
             (now_ms, limit),
         ) as cursor:
             rows = await cursor.fetchall()
@@ -94,11 +96,14 @@ class OutboxRepository:
             row = await cursor.fetchone()
         return row[0] if row else None
 
-    async def delivered(self, row: OutboxRow, event_id: str) -> None:
+    async def delivered(self, row: OutboxRow, event_id: str, now_ms: int) -> None:
         async with self.database.transaction() as db:
             await db.execute("UPDATE outbox SET target_event_id = ? WHERE parent_id = ?", (event_id, row.id))
             if row.alert_id is not None:
                 await db.execute("UPDATE alerts SET staff_event_id = ? WHERE id = ?", (event_id, row.alert_id))
+            if row.tag is not None:
+                await db.execute("INSERT OR REPLACE INTO sent_events (event_id, tag, sent_at) VALUES (?, ?, ?)",
+                                 (event_id, row.tag, now_ms))
             await db.execute("DELETE FROM outbox WHERE id = ?", (row.id,))
 
     async def postpone(self, row: OutboxRow, until_ms: int, error: str, dead: bool = False) -> None:
@@ -111,6 +116,14 @@ class OutboxRepository:
             if dead:  # reactions meant for a message that will never exist
                 await db.execute("UPDATE outbox SET dead = 1 WHERE parent_id = ?", (row.id,))
 
+    async def tag_of(self, event_id: str) -> str | None:
+        """What a sent message was for (e.g. "checkin:42"), given the event ID the homeserver gave it."""
+        async with self.database.read() as db, db.execute(
+            "SELECT tag FROM sent_events WHERE event_id = ?", (event_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
     async def pending_count(self) -> int:
         async with self.database.read() as db, db.execute("SELECT COUNT(*) FROM outbox WHERE dead = 0") as cursor:
             row = await cursor.fetchone()
@@ -119,12 +132,12 @@ class OutboxRepository:
 
 async def _insert(db: aiosqlite.Connection, account: str, action: str, content: dict[str, Any],
                   room_id: str | None, to_user: str | None, target_event_id: str | None,
-                  parent_id: int | None, alert_id: int | None, now_ms: int) -> int:
+                  parent_id: int | None, alert_id: int | None, now_ms: int, tag: str | None = None) -> int:
     cursor = await db.execute(
         "INSERT INTO outbox (txn_id, account, room_id, to_user, action, content, target_event_id, parent_id, "
-        "alert_id, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "alert_id, created_at, next_attempt_at, tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (f"bothy-{uuid.uuid4().hex}", account, room_id, to_user, action, json.dumps(content), target_event_id,
-         parent_id, alert_id, now_ms, now_ms),
+         parent_id, alert_id, now_ms, now_ms, tag),
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid

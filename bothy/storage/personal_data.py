@@ -19,10 +19,16 @@ PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "referral_cooldowns": ("user_id",),
     "referral_opt_outs": ("user_id",),
     "audit_log": ("actor", "subject"),
+    "activity": ("user_id",),
+    "presence": ("user_id",),
+    "checkin_prefs": ("user_id",),
+    "checkins": ("user_id", "requested_by"),
+    "stress_summary": ("user_id",),
+    "stress_links": ("user_id",),
 }
 # Tables with no member in them, by design (listed so the completeness test can tell them apart).
 ANONYMOUS_TABLES = {"schema_version", "account_sessions", "sync_checkpoints", "handled_events", "sweep_runs",
-                    "referral_log"}
+                    "referral_log", "sent_events"}
 
 
 class PersonalData:

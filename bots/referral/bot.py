@@ -11,12 +11,11 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 import aiosqlite
 
 from bothy.alerts import StaffAlerts
-from bothy.bots.base import Bot
+from bothy.bots.base import Bot, RoomInfo
 from bothy.bots.referral.kb import KnowledgeBase, Topic, load_kb
 from bothy.bots.referral.matcher import Matcher
 from bothy.clock import Clock
@@ -26,15 +25,11 @@ from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.scheduling import Sweep
 from bothy.storage.referrals import ReferralRepository
+from bothy.templates import Templates
 
 log = logging.getLogger("bothy.referral")
 
 RELOAD_CHECK_S = 5.0
-
-
-class RoomInfo(Protocol):
-    def is_direct_room(self, room_id: str) -> bool: ...
-    def room_name(self, room_id: str) -> str: ...
 
 
 class ReloadingKnowledgeBase:
@@ -76,7 +71,7 @@ class ReferralBot(Bot):
     name = "referral"
 
     def __init__(self, knowledge: ReloadingKnowledgeBase, repository: ReferralRepository, alerts: StaffAlerts,
-                 rooms: RoomInfo, templates, clock: Clock, cooldown_s: int, crisis_cooldown_s: int,
+                 rooms: RoomInfo, templates: Templates, clock: Clock, cooldown_s: int, crisis_cooldown_s: int,
                  prefix: str):
         self.knowledge = knowledge
         self.repository = repository

@@ -137,6 +137,9 @@ async def start_bothy(homeserver: Homeserver, name: str, extra: dict | None = No
     config = yaml.safe_load(config_path.read_text())
     config["database"]["path"] = str(directory / "bothy.sqlite3")
     config["crypto"]["store_dir"] = str(directory / "crypto")
+    port = free_port()
+    config.setdefault("stress", {}).setdefault("listen", f"127.0.0.1:{port}")
+    config["stress"].setdefault("public_url", f"http://127.0.0.1:{port}")
     if provisioned_accounts:
         config_path.write_text(yaml.safe_dump(config))
         process = BothyProcess(directory, config_path, homeserver.host_bot)

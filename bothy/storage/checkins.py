@@ -1,0 +1,188 @@
+"""Check-in state: activity counters and last-seen times (never text), preferences, check-ins sent and
+their answers, and members' stress links with a rolling summary of readings (never the readings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bothy.storage.database import Database
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    user_id: str
+    first_seen_at: int
+    last_active_at: int | None
+    last_read_at: int | None
+    recent: int
+    baseline: int
+
+
+@dataclass(frozen=True)
+class Checkin:
+    id: int
+    user_id: str
+    sent_at: int
+    answer: str | None
+
+
+@dataclass(frozen=True)
+class StressLink:
+    user_id: str
+    webhook_id: str
+    token_hash: str
+    threshold: int
+
+
+@dataclass(frozen=True)
+class StressSummary:
+    readings: int
+    last_at: int
+    last_level: int
+    average: float
+    above_since: int | None
+    alerted: bool
+
+
+class CheckinRepository:
+    def __init__(self, database: Database):
+        self.database = database
+
+    # --- activity ----------------------------------------------------------------------------
+
+    @staticmethod
+    async def count_activity(db: aiosqlite.Connection, user_id: str, room_id: str, kind: str, now_ms: int) -> None:
+        """One message or reaction: a counter in today's bucket and the last-active time."""
+        column = {"message": "messages", "reaction": "reactions"}[kind]
+        await db.execute(
+            f"INSERT INTO activity (user_id, room_id, day, {column}) VALUES (?, ?, ?, 1) "
+            f"ON CONFLICT (user_id, room_id, day) DO UPDATE SET {column} = {column} + 1",
+            (user_id, room_id, now_ms // DAY_MS),
+        )
+        await db.execute(
+            "INSERT INTO presence (user_id, room_id, first_seen_at, last_active_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id, room_id) DO UPDATE SET last_active_at = MAX(COALESCE(last_active_at, 0), "
+            "excluded.last_active_at)",
+            (user_id, room_id, now_ms, now_ms),
+        )
+
+    @staticmethod
+    async def saw_reading(db: aiosqlite.Connection, user_id: str, room_id: str, at_ms: int) -> None:
+        await db.execute(
+            "INSERT INTO presence (user_id, room_id, first_seen_at, last_read_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id, room_id) DO UPDATE SET last_read_at = MAX(COALESCE(last_read_at, 0), "
+            "excluded.last_read_at)",
+            (user_id, room_id, at_ms, at_ms),
+        )
+
+    async def activity_summary(self, recent_from_day: int, baseline_from_day: int) -> list[ActivityRow]:
+        """Per member, across rooms, in one pass: recent and baseline counts, first seen, last active/read."""
+        async with self.database.read() as db, db.execute(
+            "SELECT p.user_id, MIN(p.first_seen_at), MAX(p.last_active_at), MAX(p.last_read_at), "
+            "COALESCE(SUM(CASE WHEN a.day >= ? THEN a.messages + a.reactions END), 0), "
+            "COALESCE(SUM(CASE WHEN a.day < ? THEN a.messages + a.reactions END), 0) "
+            "FROM presence p LEFT JOIN activity a "
+            "ON a.user_id = p.user_id AND a.room_id = p.room_id AND a.day >= ? "
+            "GROUP BY p.user_id",
+            (recent_from_day, recent_from_day, baseline_from_day),
+        ) as cursor:
+            return [ActivityRow(*row) for row in await cursor.fetchall()]
+
+    async def prune_activity(self, before_day: int) -> None:
+        async with self.database.transaction() as db:
+            await db.execute("DELETE FROM activity WHERE day < ?", (before_day,))
+
+    # --- preferences and check-ins -----------------------------------------------------------
+
+    async def preferences(self) -> dict[str, tuple[bool, int | None]]:
+        async with self.database.read() as db, db.execute(
+            "SELECT user_id, enabled, paused_until FROM checkin_prefs"
+        ) as cursor:
+            return {row[0]: (bool(row[1]), row[2]) for row in await cursor.fetchall()}
+
+    async def preference(self, user_id: str) -> tuple[bool, int | None]:
+        async with self.database.read() as db, db.execute(
+            "SELECT enabled, paused_until FROM checkin_prefs WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (bool(row[0]), row[1]) if row else (True, None)
+
+    @staticmethod
+    async def set_preference(db: aiosqlite.Connection, user_id: str, enabled: bool, paused_until: int | None) -> None:
+        await db.execute(
+            "INSERT INTO checkin_prefs (user_id, enabled, paused_until) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET enabled = excluded.enabled, paused_until = excluded.paused_until",
+            (user_id, int(enabled), paused_until),
+        )
+
+    async def last_checkins(self) -> dict[str, int]:
+        async with self.database.read() as db, db.execute(
+            "SELECT user_id, MAX(sent_at) FROM checkins GROUP BY user_id"
+        ) as cursor:
+            return {row[0]: row[1] for row in await cursor.fetchall()}
+
+    @staticmethod
+    async def add_checkin(db: aiosqlite.Connection, user_id: str, now_ms: int, requested_by: str | None) -> int:
+        cursor = await db.execute("INSERT INTO checkins (user_id, sent_at, requested_by) VALUES (?, ?, ?)",
+                                  (user_id, now_ms, requested_by))
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def checkin(self, checkin_id: int) -> Checkin | None:
+        async with self.database.read() as db, db.execute(
+            "SELECT id, user_id, sent_at, answer FROM checkins WHERE id = ?", (checkin_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Checkin(*row) if row else None
+
+    @staticmethod
+    async def answer(db: aiosqlite.Connection, checkin_id: int, answer: str, now_ms: int) -> None:
+        await db.execute("UPDATE checkins SET answer = ?, answered_at = ? WHERE id = ?", (answer, now_ms, checkin_id))
+
+    # --- stress ------------------------------------------------------------------------------
+
+    @staticmethod
+    async def link_stress(db: aiosqlite.Connection, link: StressLink, now_ms: int) -> None:
+        await db.execute("DELETE FROM stress_links WHERE user_id = ?", (link.user_id,))
+        await db.execute(
+            "INSERT INTO stress_links (user_id, webhook_id, token_hash, threshold, created_at) VALUES (?, ?, ?, ?, ?)",
+            (link.user_id, link.webhook_id, link.token_hash, link.threshold, now_ms),
+        )
+
+    @staticmethod
+    async def unlink_stress(db: aiosqlite.Connection, user_id: str) -> None:
+        await db.execute("DELETE FROM stress_links WHERE user_id = ?", (user_id,))
+
+    @staticmethod
+    async def set_threshold(db: aiosqlite.Connection, user_id: str, threshold: int) -> None:
+        await db.execute("UPDATE stress_links SET threshold = ? WHERE user_id = ?", (threshold, user_id))
+
+    async def stress_link(self, *, user_id: str | None = None, webhook_id: str | None = None) -> StressLink | None:
+        column, value = ("user_id", user_id) if user_id else ("webhook_id", webhook_id)
+        async with self.database.read() as db, db.execute(
+            f"SELECT user_id, webhook_id, token_hash, threshold FROM stress_links WHERE {column} = ?", (value,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return StressLink(*row) if row else None
+
+    async def stress_summary(self, user_id: str) -> StressSummary | None:
+        async with self.database.read() as db, db.execute(
+            "SELECT readings, last_at, last_level, average, above_since, alerted FROM stress_summary "
+            "WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return StressSummary(row[0], row[1], row[2], row[3], row[4], bool(row[5])) if row else None
+
+    @staticmethod
+    async def save_stress_summary(db: aiosqlite.Connection, user_id: str, summary: StressSummary) -> None:
+        await db.execute(
+            "INSERT OR REPLACE INTO stress_summary (user_id, readings, last_at, last_level, average, above_since, "
+            "alerted) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (user_id, summary.readings, summary.last_at, summary.last_level, summary.average, summary.above_since,
+             int(summary.alerted)),
+        )

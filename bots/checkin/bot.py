@@ -1,0 +1,240 @@
+"""The check-in bot: notices members who have gone quiet and reaches out gently, and routes
+"I'd like a chat" to a peer worker. Reading counts as presence; no answer is fine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+
+import aiosqlite
+
+from bothy.alerts import StaffAlerts
+from bothy.bots.base import Bot, RoomInfo
+from bothy.bots.checkin.policy import (
+    DAY_MS,
+    QuietSignal,
+    checkins_allowed,
+    in_quiet_hours,
+    quiet_signal,
+    should_check_in,
+)
+from bothy.bots.checkin.stress import StressCommands
+from bothy.clock import Clock
+from bothy.commands.framework import Command, CommandContext, Role, UsageError
+from bothy.config import MATRIX_USER_ID, Config, parse_duration
+from bothy.matrix.events import Message, Reaction, Receipt
+from bothy.outbox import Effects
+from bothy.scheduling import Sweep
+from bothy.storage.alerts import Alert
+from bothy.storage.checkins import CheckinRepository
+from bothy.storage.database import Database
+from bothy.storage.outbox import OutboxRepository
+from bothy.templates import Templates
+
+log = logging.getLogger("bothy.checkin")
+
+OK, CHAT, PAUSE = "👍", "💬", "🔕"
+ANSWER_KEYS = (OK, CHAT, PAUSE)
+CHECKIN_TEMPLATES = ("checkin_1", "checkin_2", "checkin_3")
+SWEEP_BATCH = 500
+ACTIVITY_KEEP_DAYS = 7 * 9
+
+
+class CheckinBot(Bot):
+    name = "checkin"
+
+    def __init__(self, config: Config, database: Database, repository: CheckinRepository,
+                 outbox: OutboxRepository, alerts: StaffAlerts, rooms: RoomInfo, templates: Templates, clock: Clock,
+                 staff_room_id: Callable[[], str | None], wake_outbox: Callable[[], None]):
+        self.config = config
+        self.settings = config.checkin
+        self.database = database
+        self.repository = repository
+        self.outbox = outbox
+        self.alerts = alerts
+        self.rooms = rooms
+        self.templates = templates
+        self.clock = clock
+        self.staff_room_id = staff_room_id
+        self.wake_outbox = wake_outbox
+        self.account = config.bots[self.name].user_id
+        self.bot_accounts = frozenset(config.accounts)
+        self.stress = StressCommands(config, repository, templates, clock)
+        alerts.on_claim("checkin_chat", self._chat_claimed)
+
+    def commands(self) -> list[Command]:
+        return [
+            Command("checkins", self.name, "whether I check in when you've been quiet for a while",
+                    self.checkins, usage="on|off|pause 2w", private=True),
+            Command("checkin", self.name, "send a member a gentle check-in now", self.checkin_now,
+                    usage="@user:server", role=Role.PEER_WORKER),
+            Command("quiet", self.name, "members who have gone quiet, with what flagged each", self.quiet,
+                    usage="[days]", role=Role.PEER_WORKER),
+            *self.stress.commands(),
+        ]
+
+    def sweeps(self) -> list[Sweep]:
+        return [
+            Sweep("checkin_sweep", self.config.schedules["checkin_sweep"], self.sweep),
+            Sweep("activity_retention", "0 4 * * *", lambda: self.repository.prune_activity(
+                self.clock.ms() // DAY_MS - ACTIVITY_KEEP_DAYS)),
+        ]
+
+    # --- activity: counters and last-seen times, never text ----------------------------------
+
+    def _tracked(self, room_id: str, user_id: str) -> bool:
+        return (user_id not in self.bot_accounts and room_id != self.staff_room_id()
+                and not self.rooms.is_direct_room(room_id))
+
+    async def on_message(self, message: Message, effects: Effects) -> None:
+        if message.replaces is None and self._tracked(message.room_id, message.sender):
+            self._count(effects, message.sender, message.room_id, "message", message.timestamp_ms)
+
+    async def on_receipt(self, receipt: Receipt) -> None:
+        if self._tracked(receipt.room_id, receipt.user_id):
+            async with self.database.transaction() as db:
+                await CheckinRepository.saw_reading(db, receipt.user_id, receipt.room_id, receipt.timestamp_ms)
+
+    def _count(self, effects: Effects, user_id: str, room_id: str, kind: str, at_ms: int) -> None:
+        async def write(db: aiosqlite.Connection) -> None:
+            await CheckinRepository.count_activity(db, user_id, room_id, kind, at_ms)
+
+        effects.record(write)
+
+    async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
+        if self.rooms.is_direct_room(reaction.room_id):
+            return await self._answer(reaction, effects)
+        if self._tracked(reaction.room_id, reaction.sender):
+            self._count(effects, reaction.sender, reaction.room_id, "reaction", reaction.timestamp_ms)
+        return False
+
+    # --- the sweep ---------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """Check in, once per gap, with each quiet member who hasn't opted out, outside quiet hours.
+
+        Idempotent: what is sent is recorded in the same transaction, so a rerun (or a crash and
+        restart) sends nothing twice. Returns how many check-ins were queued.
+        """
+        now = self.clock.now()
+        if in_quiet_hours(now, self.config.timezone, self.settings.quiet_hours):
+            return 0
+        now_ms = self.clock.ms()
+        preferences = await self.repository.preferences()
+        last_sent = await self.repository.last_checkins()
+        due = [
+            signal.user_id for signal in await self._signals(now_ms)
+            if should_check_in(signal)
+            and checkins_allowed(preferences.get(signal.user_id, (True, None)), now_ms)
+            and now_ms - last_sent.get(signal.user_id, 0) >= self.settings.min_gap_s * 1000
+        ]
+        for start in range(0, len(due), SWEEP_BATCH):
+            async with self.database.transaction() as db:
+                for user_id in due[start:start + SWEEP_BATCH]:
+                    effects = Effects(self.account)
+                    checkin_id = await CheckinRepository.add_checkin(db, user_id, now_ms, None)
+                    self._queue_checkin(effects, user_id, checkin_id, now_ms)
+                    await effects.commit(db, now_ms)
+        if due:
+            log.info("check-in sweep queued %d check-in(s)", len(due))
+            self.wake_outbox()
+        return len(due)
+
+    async def _signals(self, now_ms: int, silent_after_s: int | None = None) -> list[QuietSignal]:
+        settings = self.settings
+        recent_from = (now_ms - settings.window_s * 1000) // DAY_MS + 1
+        baseline_from = recent_from - settings.baseline_weeks * 7
+        rows = await self.repository.activity_summary(recent_from, baseline_from)
+        signals = (quiet_signal(row, now_ms, settings, silent_after_s) for row in rows)
+        return [signal for signal in signals if signal is not None]
+
+    def _queue_checkin(self, effects: Effects, user_id: str, checkin_id: int, now_ms: int) -> None:
+        """A short, warm message, varied by member and day, with the three answers as reactions."""
+        digest = hashlib.sha256(f"{user_id}:{now_ms // DAY_MS}".encode()).digest()
+        template = CHECKIN_TEMPLATES[digest[0] % len(CHECKIN_TEMPLATES)]
+        content = self.templates.render(template, prefix=self.config.command_prefix)
+        effects.message(content, to_user=user_id, reactions=ANSWER_KEYS, tag=f"checkin:{checkin_id}")
+
+    # --- answers -----------------------------------------------------------------------------
+
+    async def _answer(self, reaction: Reaction, effects: Effects) -> bool:
+        tag = await self.outbox.tag_of(reaction.target_event_id)
+        if tag is None or not tag.startswith("checkin:") or reaction.key not in ANSWER_KEYS:
+            return False
+        checkin = await self.repository.checkin(int(tag.split(":", 1)[1]))
+        if checkin is None or checkin.user_id != reaction.sender:
+            return checkin is not None
+        now = self.clock.ms()
+        answer = {OK: "ok", CHAT: "chat", PAUSE: "pause"}[reaction.key]
+        repeated_chat = answer == "chat" and checkin.answer == "chat"
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await CheckinRepository.answer(db, checkin.id, answer, now)
+            if answer == "pause":
+                await CheckinRepository.set_preference(db, checkin.user_id, True, now + self.settings.pause_s * 1000)
+
+        effects.record(write)
+        # The reaction is a personal signal, visible unencrypted: keep the answer, remove the reaction.
+        effects.redact(reaction.room_id, reaction.event_id)
+        if answer == "chat" and not repeated_chat:
+            self.alerts.raise_alert(effects, "checkin_chat", "alert_chat", subject_user=checkin.user_id)
+        reply = {"ok": "checkin_ok", "chat": "checkin_chat_requested", "pause": "checkin_paused"}[answer]
+        effects.message(self.templates.render(reply, prefix=self.config.command_prefix,
+                                              days=self.settings.pause_s // 86400), room_id=reaction.room_id)
+        return True
+
+    async def _chat_claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
+        if alert.subject_user:
+            effects.message(self.templates.render("checkin_chat_claimed", worker=peer_worker),
+                            to_user=alert.subject_user)
+
+    # --- commands ----------------------------------------------------------------------------
+
+    async def checkins(self, ctx: CommandContext) -> None:
+        words = [a.lower() for a in ctx.args]
+        now = self.clock.ms()
+        if words == ["on"]:
+            enabled, paused_until, template = True, None, "checkins_on"
+        elif words == ["off"]:
+            enabled, paused_until, template = False, None, "checkins_off"
+        elif len(words) == 2 and words[0] == "pause" and re.fullmatch(r"\d+[dw]", words[1]):
+            enabled, paused_until, template = True, now + parse_duration(words[1]) * 1000, "checkins_paused"
+        else:
+            raise UsageError("Please say on, off, or pause with a length such as 2w (two weeks) or 10d.")
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await CheckinRepository.set_preference(db, ctx.sender, enabled, paused_until)
+
+        ctx.effects.record(write)
+        ctx.reply(template, days=(paused_until - now) // DAY_MS if paused_until else 0)
+
+    async def checkin_now(self, ctx: CommandContext) -> None:
+        if len(ctx.args) != 1 or not MATRIX_USER_ID.match(ctx.args[0]):
+            raise UsageError("Please give one member's Matrix ID, like @alice:example.org.")
+        member = ctx.args[0]
+        if not checkins_allowed(await self.repository.preference(member), self.clock.ms()):
+            ctx.reply("checkin_declined", member=member)
+            return
+        now = self.clock.ms()
+        effects = ctx.effects
+
+        # The check-in row and its message are committed with this command, so it goes out exactly once.
+        async def write(db: aiosqlite.Connection) -> None:
+            checkin_id = await CheckinRepository.add_checkin(db, member, now, ctx.sender)
+            queued = Effects(self.account)
+            self._queue_checkin(queued, member, checkin_id, now)
+            await queued.commit(db, now)
+
+        effects.record(write)
+        ctx.reply("checkin_sent", member=member)
+
+    async def quiet(self, ctx: CommandContext) -> None:
+        if len(ctx.args) > 1 or (ctx.args and not ctx.args[0].isdigit()):
+            raise UsageError("Add a number of days if you like, e.g. 14.")
+        silent_after_s = int(ctx.args[0]) * 86400 if ctx.args else None
+        signals = sorted(await self._signals(self.clock.ms(), silent_after_s),
+                         key=lambda s: (s.still_reading, -(s.days_silent or 0)))
+        ctx.reply("quiet_list", members=[(s.user_id, s.describe()) for s in signals[:50]], total=len(signals))

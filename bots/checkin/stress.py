@@ -1,0 +1,174 @@
+"""Opt-in stress signals: a member links a wearable or phone automation to a personal webhook.
+
+Only a rolling summary is kept (count, last level, smoothed average, since when it has been high).
+When stress stays at or above the member's threshold for the configured time, peer workers get one
+alert for that episode. Linking is the member's consent; `!stress unlink` withdraws it and deletes
+the summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import aiosqlite
+from aiohttp import web
+
+from bothy.alerts import StaffAlerts
+from bothy.bots.checkin.policy import add_stress_reading
+from bothy.clock import Clock
+from bothy.commands.framework import Command, CommandContext, UsageError
+from bothy.config import Config
+from bothy.outbox import Effects
+from bothy.storage.checkins import CheckinRepository, StressLink
+from bothy.storage.database import Database
+from bothy.templates import Templates
+
+log = logging.getLogger("bothy.stress")
+
+MAX_BODY_BYTES = 1024
+FUTURE_TOLERANCE_MS = 5 * 60 * 1000
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class StressCommands:
+    def __init__(self, config: Config, repository: CheckinRepository, templates: Templates, clock: Clock):
+        self.config = config
+        self.settings = config.stress
+        self.repository = repository
+        self.templates = templates
+        self.clock = clock
+
+    def commands(self) -> list[Command]:
+        return [Command("stress", "checkin", "share stress levels from a wearable with peer workers (opt-in)",
+                        self.stress, usage="link|unlink|threshold 0-100", private=True)]
+
+    async def stress(self, ctx: CommandContext) -> None:
+        words = [a.lower() for a in ctx.args]
+        now = self.clock.ms()
+        if words == ["link"]:
+            webhook_id, token = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
+            existing = await self.repository.stress_link(user_id=ctx.sender)
+            threshold = existing.threshold if existing else self.settings.threshold
+            link = StressLink(ctx.sender, webhook_id, token_hash(token), threshold)
+
+            async def write(db: aiosqlite.Connection) -> None:
+                await CheckinRepository.link_stress(db, link, now)
+
+            ctx.effects.record(write)
+            ctx.reply("stress_linked", url=f"{self.settings.public_url}/stress/{webhook_id}", token=token,
+                      threshold=threshold, minutes=self.settings.sustained_s // 60)
+        elif words == ["unlink"]:
+            async def write(db: aiosqlite.Connection) -> None:
+                await CheckinRepository.unlink_stress(db, ctx.sender)
+
+            ctx.effects.record(write)
+            ctx.reply("stress_unlinked")
+        elif len(words) == 2 and words[0] == "threshold" and words[1].isdigit() and 1 <= int(words[1]) <= 100:
+            if await self.repository.stress_link(user_id=ctx.sender) is None:
+                raise UsageError("You haven't linked a device yet: send !stress link first.")
+            level = int(words[1])
+
+            async def write(db: aiosqlite.Connection) -> None:
+                await CheckinRepository.set_threshold(db, ctx.sender, level)
+
+            ctx.effects.record(write)
+            ctx.reply("stress_threshold", threshold=level)
+        else:
+            raise UsageError("Please say link, unlink, or threshold with a number from 1 to 100.")
+
+
+class StressWebhook:
+    """POST {"stress": 0-100, "at": optional ISO time} to /stress/<id> with `Authorization: Bearer <token>`."""
+
+    def __init__(self, config: Config, database: Database, repository: CheckinRepository, alerts: StaffAlerts,
+                 clock: Clock, account: str, wake_outbox: Callable[[], None]):
+        self.settings = config.stress
+        self.database = database
+        self.repository = repository
+        self.alerts = alerts
+        self.clock = clock
+        self.account = account
+        self.wake_outbox = wake_outbox
+        self._last_accepted: dict[str, int] = {}
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_post("/stress/{webhook_id}", self.receive)
+        self._runner = web.AppRunner(app, access_log=None)  # request paths carry the webhook ID
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.settings.listen_host, self.settings.listen_port).start()
+        log.info("stress webhook listening on %s:%d", self.settings.listen_host, self.settings.listen_port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def receive(self, request: web.Request) -> web.Response:
+        link = await self.repository.stress_link(webhook_id=request.match_info["webhook_id"])
+        supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if link is None or not hmac.compare_digest(token_hash(supplied), link.token_hash):
+            return _error(401, "unknown webhook or wrong token")
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return _error(413, f"the body must be at most {MAX_BODY_BYTES} bytes")
+        try:
+            body = json.loads(await request.read())
+        except (web.HTTPRequestEntityTooLarge, ValueError):
+            return _error(400, 'the body must be JSON like {"stress": 42}, at most 1024 bytes')
+        problem, level, at_ms = self._validate(body)
+        if problem:
+            return _error(400, problem)
+        last = self._last_accepted.get(link.user_id)
+        now = self.clock.ms()
+        if last is not None and now - last < self.settings.min_interval_s * 1000:
+            return _error(429, f"too many readings: at most one every {self.settings.min_interval_s} seconds")
+        self._last_accepted[link.user_id] = now
+        await self._record(link, level, at_ms)
+        return web.json_response({"accepted": True}, status=202)
+
+    def _validate(self, body: object) -> tuple[str | None, int, int]:
+        now = self.clock.ms()
+        if not isinstance(body, dict) or set(body) - {"stress", "at"}:
+            return 'send a JSON object with "stress" (0-100) and optionally "at" (ISO time)', 0, 0
+        level = body.get("stress")
+        if not isinstance(level, int | float) or isinstance(level, bool) or not 0 <= level <= 100:
+            return '"stress" must be a number from 0 to 100', 0, 0
+        at_ms = now
+        if "at" in body:
+            try:
+                at = datetime.fromisoformat(str(body["at"]).replace("Z", "+00:00"))
+            except ValueError:
+                return '"at" must be an ISO 8601 time such as 2026-11-25T10:00:00Z', 0, 0
+            at_ms = int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() * 1000)
+            if at_ms > now + FUTURE_TOLERANCE_MS:
+                return '"at" is in the future', 0, 0
+            if at_ms < now - self.settings.max_age_s * 1000:
+                return f'"at" is older than {self.settings.max_age_s // 60} minutes', 0, 0
+        return None, round(level), at_ms
+
+    async def _record(self, link: StressLink, level: int, at_ms: int) -> None:
+        """Summary and any alert commit together, so an alert is sent once per episode."""
+        summary, alert = add_stress_reading(await self.repository.stress_summary(link.user_id), level, at_ms,
+                                            link.threshold, self.settings.sustained_s)
+        effects = Effects(self.account)
+        if alert:
+            self.alerts.raise_alert(effects, "stress", "alert_stress", subject_user=link.user_id,
+                                    minutes=self.settings.sustained_s // 60)
+        async with self.database.transaction() as db:
+            await CheckinRepository.save_stress_summary(db, link.user_id, summary)
+            await effects.commit(db, self.clock.ms())
+        if alert:
+            self.wake_outbox()
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
