@@ -58,10 +58,6 @@ class Effects:
         self.items.append(Outgoing(account or self.account, "message", content, room_id=room_id,
                                    to_user=to_user, reactions=reactions, alert=alert, tag=tag))
 
-    def react(self, room_id: str, event_id: str, key: str) -> None:
-        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        self.items.append(Outgoing(self.account, "reaction", content, room_id=room_id, target_event_id=event_id))
-
     def redact(self, room_id: str, event_id: str) -> None:
         self.items.append(Outgoing(self.account, "redaction", {}, room_id=room_id, target_event_id=event_id))
 
@@ -98,26 +94,24 @@ class OutboxDispatcher:
             waiter.cancel()
 
     async def deliver_due(self) -> None:
-        """Send every due row in order; a failed row holds back later rows to the same place."""
+        """Send every due row in order; a failed row holds back later rows to the same place.
+        Messages sent with reactions queue those reactions, which go out in the next pass."""
         while await self._pass():
             pass
 
     async def _pass(self) -> bool:
-        """One pass; True when a message went out that rows in this pass were waiting for."""
+        """One pass; True when it queued reactions that are due at once."""
         blocked: set[tuple[str, str | None, str | None]] = set()
-        delivered = waiting_for_parent = False
+        queued_reactions = False
         for row in await self.repository.due(self.clock.ms()):
             place = (row.account, row.room_id, row.to_user)
             if place in blocked:
                 continue
-            if row.action == "reaction" and row.parent_id is not None and row.target_event_id is None:
-                blocked.add(place)  # waits for the message it belongs under
-                waiting_for_parent = True
-            elif await self._deliver(row):
-                delivered = True
+            if await self._deliver(row):
+                queued_reactions = queued_reactions or bool(row.reactions)
             else:
                 blocked.add(place)
-        return delivered and waiting_for_parent
+        return queued_reactions
 
     async def _deliver(self, row: OutboxRow) -> bool:
         account = self.accounts.get(row.account)
@@ -130,8 +124,7 @@ class OutboxDispatcher:
             if row.action == "redaction":
                 event_id = await account.redact(room_id, row.target_event_id or "", row.txn_id)
             elif row.action == "reaction":
-                content = {"m.relates_to": {**row.content["m.relates_to"], "event_id": row.target_event_id}}
-                event_id = await account.send(room_id, "m.reaction", content, row.txn_id)
+                event_id = await account.send(room_id, "m.reaction", row.content, row.txn_id)
             else:
                 event_id = await account.send(room_id, "m.room.message", row.content, row.txn_id)
         except MatrixError as error:
@@ -141,7 +134,7 @@ class OutboxDispatcher:
             log.exception("unexpected error sending outbox row %s", row.id)
             await self._failed(row, MatrixError(type(error).__name__))
             return False
-        await self.repository.delivered(row, event_id, self.clock.ms())
+        await self.repository.delivered(row, room_id, event_id, self.clock.ms())
         return True
 
     async def _failed(self, row: OutboxRow, error: MatrixError) -> None:

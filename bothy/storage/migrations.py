@@ -82,7 +82,8 @@ async def _foundation(db: aiosqlite.Connection) -> None:
             action TEXT NOT NULL CHECK (action IN ('message', 'reaction', 'redaction')),
             content TEXT NOT NULL,
             target_event_id TEXT,
-            parent_id INTEGER REFERENCES outbox (id) ON DELETE SET NULL,
+            reactions TEXT,
+            tag TEXT,
             alert_id INTEGER REFERENCES alerts (id) ON DELETE SET NULL,
             created_at INTEGER NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,
@@ -179,7 +180,6 @@ async def _checkins(db: aiosqlite.Connection) -> None:
             answered_at INTEGER
         );
         CREATE INDEX checkins_user ON checkins (user_id, sent_at);
-        ALTER TABLE outbox ADD COLUMN tag TEXT;
         CREATE TABLE sent_events (
             event_id TEXT PRIMARY KEY,
             tag TEXT NOT NULL,

@@ -50,10 +50,10 @@ class OutboxRow:
     action: str
     content: dict[str, Any]
     target_event_id: str | None
-    parent_id: int | None
+    reactions: tuple[str, ...]
+    tag: str | None
     alert_id: int | None
     attempts: int
-    tag: str | None
 
 
 class OutboxRepository:
@@ -62,8 +62,20 @@ class OutboxRepository:
 
     @staticmethod
     async def enqueue(db: aiosqlite.Connection, items: list[Outgoing], now_ms: int) -> None:
-        """Inside the caller's transaction, so what is owed commits with the state that owes it."""
-        for item in items:
+        """Inside the caller's transaction, so what is owed commits with the state that owes it.
+
+        One row per item (a message's reactions become rows of their own once it is sent), with IDs
+        assigned here, so a whole sweep's messages go in with one statement.
+        """
+        if not items:
+            return
+        async with db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox") as cursor:
+            next_id = (await cursor.fetchone())[0] + 1
+        # Transaction IDs: random per call, unique per row; fixed from here on, so a resend dedupes.
+        txn_prefix = f"bothy-{uuid.uuid4().hex}"
+        serialised: dict[int, str] = {}  # one JSON text per distinct content (a sweep reuses a few)
+        rows = []
+        for row_id, item in enumerate(items, start=next_id):
             alert_id = None
             if item.alert is not None:
                 cursor = await db.execute(
@@ -73,21 +85,27 @@ class OutboxRepository:
                      item.alert.event_id, item.alert.topic, now_ms),
                 )
                 alert_id = cursor.lastrowid
-            parent_id = await _insert(db, item.account, item.action, item.content, item.room_id, item.to_user,
-                                      item.target_event_id, None, alert_id, now_ms, item.tag)
-            for key in item.reactions:
-                content = {"m.relates_to": {"rel_type": "m.annotation", "key": key}}
-                await _insert(db, item.account, "reaction", content, item.room_id, item.to_user, None,
-                              parent_id, None, now_ms)
+            content = serialised.get(id(item.content))
+            if content is None:
+                content = serialised[id(item.content)] = json.dumps(item.content)
+            rows.append((row_id, f"{txn_prefix}-{row_id}", item.account, item.room_id, item.to_user, item.action,
+                         content, item.target_event_id, json.dumps(item.reactions) if item.reactions else None,
+                         item.tag, alert_id, now_ms, now_ms))
+        await db.executemany(
+            "INSERT INTO outbox (id, txn_id, account, room_id, to_user, action, content, target_event_id, "
+            "reactions, tag, alert_id, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     async def due(self, now_ms: int, limit: int = 100) -> list[OutboxRow]:
         async with self.database.read() as db, db.execute(
-            "SELECT id, txn_id, account, room_id, to_user, action, content, target_event_id, parent_id, "
-            "alert_id, attempts, tag FROM outbox WHERE dead = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            "SELECT id, txn_id, account, room_id, to_user, action, content, target_event_id, reactions, tag, "
+            "alert_id, attempts FROM outbox WHERE dead = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?",
             (now_ms, limit),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), *r[7:]) for r in rows]
+        return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7],
+                          tuple(json.loads(r[8])) if r[8] else (), r[9], r[10], r[11]) for r in rows]
 
     async def next_due_at(self) -> int | None:
         async with self.database.read() as db, db.execute(
@@ -96,15 +114,20 @@ class OutboxRepository:
             row = await cursor.fetchone()
         return row[0] if row else None
 
-    async def delivered(self, row: OutboxRow, event_id: str, now_ms: int) -> None:
+    async def delivered(self, row: OutboxRow, room_id: str, event_id: str, now_ms: int) -> None:
+        """Done: forget the row; link an alert or tag to the event; queue the message's own reactions."""
         async with self.database.transaction() as db:
-            await db.execute("UPDATE outbox SET target_event_id = ? WHERE parent_id = ?", (event_id, row.id))
             if row.alert_id is not None:
                 await db.execute("UPDATE alerts SET staff_event_id = ? WHERE id = ?", (event_id, row.alert_id))
             if row.tag is not None:
                 await db.execute("INSERT OR REPLACE INTO sent_events (event_id, tag, sent_at) VALUES (?, ?, ?)",
                                  (event_id, row.tag, now_ms))
             await db.execute("DELETE FROM outbox WHERE id = ?", (row.id,))
+            await OutboxRepository.enqueue(db, [
+                Outgoing(row.account, "reaction", _reaction_content(event_id, key), room_id=room_id,
+                         target_event_id=event_id)
+                for key in row.reactions
+            ], now_ms)
 
     async def postpone(self, row: OutboxRow, until_ms: int, error: str, dead: bool = False) -> None:
         async with self.database.transaction() as db:
@@ -113,8 +136,6 @@ class OutboxRepository:
                 "WHERE id = ?",
                 (until_ms, error[:200], int(dead), row.id),
             )
-            if dead:  # reactions meant for a message that will never exist
-                await db.execute("UPDATE outbox SET dead = 1 WHERE parent_id = ?", (row.id,))
 
     async def tag_of(self, event_id: str) -> str | None:
         """What a sent message was for (e.g. "checkin:42"), given the event ID the homeserver gave it."""
@@ -130,14 +151,5 @@ class OutboxRepository:
         return row[0]
 
 
-async def _insert(db: aiosqlite.Connection, account: str, action: str, content: dict[str, Any],
-                  room_id: str | None, to_user: str | None, target_event_id: str | None,
-                  parent_id: int | None, alert_id: int | None, now_ms: int, tag: str | None = None) -> int:
-    cursor = await db.execute(
-        "INSERT INTO outbox (txn_id, account, room_id, to_user, action, content, target_event_id, parent_id, "
-        "alert_id, created_at, next_attempt_at, tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (f"bothy-{uuid.uuid4().hex}", account, room_id, to_user, action, json.dumps(content), target_event_id,
-         parent_id, alert_id, now_ms, now_ms, tag),
-    )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+def _reaction_content(event_id: str, key: str) -> dict[str, Any]:
+    return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}

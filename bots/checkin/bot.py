@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -132,12 +133,13 @@ class CheckinBot(Bot):
             and now_ms - last_sent.get(signal.user_id, 0) >= self.settings.min_gap_s * 1000
         ]
         for start in range(0, len(due), SWEEP_BATCH):
+            batch = due[start:start + SWEEP_BATCH]
             async with self.database.transaction() as db:
-                for user_id in due[start:start + SWEEP_BATCH]:
-                    effects = Effects(self.account)
-                    checkin_id = await CheckinRepository.add_checkin(db, user_id, now_ms, None)
+                effects = Effects(self.account)
+                for user_id, checkin_id in zip(batch, await CheckinRepository.add_checkins(db, batch, now_ms),
+                                               strict=True):
                     self._queue_checkin(effects, user_id, checkin_id, now_ms)
-                    await effects.commit(db, now_ms)
+                await effects.commit(db, now_ms)
         if due:
             log.info("check-in sweep queued %d check-in(s)", len(due))
             self.wake_outbox()
@@ -154,9 +156,12 @@ class CheckinBot(Bot):
     def _queue_checkin(self, effects: Effects, user_id: str, checkin_id: int, now_ms: int) -> None:
         """A short, warm message, varied by member and day, with the three answers as reactions."""
         digest = hashlib.sha256(f"{user_id}:{now_ms // DAY_MS}".encode()).digest()
-        template = CHECKIN_TEMPLATES[digest[0] % len(CHECKIN_TEMPLATES)]
-        content = self.templates.render(template, prefix=self.config.command_prefix)
+        content = self._checkin_message(CHECKIN_TEMPLATES[digest[0] % len(CHECKIN_TEMPLATES)])
         effects.message(content, to_user=user_id, reactions=ANSWER_KEYS, tag=f"checkin:{checkin_id}")
+
+    @functools.cache  # noqa: B019 - three templates, one bot for the life of the process
+    def _checkin_message(self, template: str) -> dict:
+        return self.templates.render(template, prefix=self.config.command_prefix)
 
     # --- answers -----------------------------------------------------------------------------
 
@@ -223,7 +228,7 @@ class CheckinBot(Bot):
 
         # The check-in row and its message are committed with this command, so it goes out exactly once.
         async def write(db: aiosqlite.Connection) -> None:
-            checkin_id = await CheckinRepository.add_checkin(db, member, now, ctx.sender)
+            (checkin_id,) = await CheckinRepository.add_checkins(db, [member], now, ctx.sender)
             queued = Effects(self.account)
             self._queue_checkin(queued, member, checkin_id, now)
             await queued.commit(db, now)
