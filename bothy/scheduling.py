@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -48,8 +48,9 @@ class SweepScheduler:
                                     max_instances=1, misfire_grace_time=MISFIRE_GRACE_S)
             last = await self.runs.last_run_ms(sweep.name)
             if last is not None:
-                last_run = datetime.fromtimestamp(last / 1000, UTC)
-                due = trigger.get_next_fire_time(None, last_run)
+                # The first fire time strictly after the last run (the trigger counts "now" itself).
+                after_last_run = datetime.fromtimestamp(last / 1000, UTC) + timedelta(seconds=1)
+                due = trigger.get_next_fire_time(None, after_last_run)
                 if due is not None and due <= now:
                     log.info("sweep %s was missed while Bothy was down; running it now", sweep.name)
                     self._scheduler.add_job(self._run, args=[sweep], id=f"{sweep.name}-catch-up")
@@ -67,10 +68,8 @@ class SweepScheduler:
     async def _run(self, sweep: Sweep) -> None:
         try:
             await sweep.run()
+            await self.runs.record(sweep.name, self.clock.ms())
         except asyncio.CancelledError:
             log.info("sweep %s interrupted by shutdown; it is idempotent and will run again", sweep.name)
-            return
         except Exception:
             log.exception("sweep %s failed; it will run again at its next time", sweep.name)
-            return
-        await self.runs.record(sweep.name, self.clock.ms())
