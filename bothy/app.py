@@ -30,6 +30,7 @@ from bothy.storage.database import Database
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.migrations import migrate
 from bothy.storage.outbox import OutboxRepository
+from bothy.storage.personal_data import PersonalData
 from bothy.storage.referrals import ReferralRepository
 from bothy.storage.sessions import SessionRepository
 from bothy.storage.sweep_runs import SweepRunRepository
@@ -122,7 +123,7 @@ class Bothy:
         late = LateDecryption(database, sync_state, templates, config.undecryptable_wait_s, clock, outbox.wake)
         registry = CommandRegistry()
         bots: dict[str, Bot] = {
-            "host": HostBot(registry, OutboxRepository(database), AlertRepository(database)),
+            "host": HostBot(registry, OutboxRepository(database), AlertRepository(database), PersonalData(database)),
             "checkin": CheckinBot(
                 config, database, CheckinRepository(database), OutboxRepository(database), alerts,
                 accounts[config.bots["checkin"].user_id], templates, clock, lambda: staff_room.room_id, outbox.wake,

@@ -58,6 +58,11 @@ class Effects:
         self.items.append(Outgoing(account or self.account, "message", content, room_id=room_id,
                                    to_user=to_user, reactions=reactions, alert=alert, tag=tag))
 
+    def file(self, filename: str, mimetype: str, text: str, *, room_id: str | None = None,
+             to_user: str | None = None) -> None:
+        self.items.append(Outgoing(self.account, "file", {"filename": filename, "mimetype": mimetype, "text": text},
+                                   room_id=room_id, to_user=to_user))
+
     def redact(self, room_id: str, event_id: str) -> None:
         self.items.append(Outgoing(self.account, "redaction", {}, room_id=room_id, target_event_id=event_id))
 
@@ -123,6 +128,10 @@ class OutboxDispatcher:
             room_id = row.room_id or await self.direct_rooms.room_for(account, row.to_user or "")
             if row.action == "redaction":
                 event_id = await account.redact(room_id, row.target_event_id or "", row.txn_id)
+            elif row.action == "file":
+                file = row.content
+                event_id = await account.send_file(room_id, file["filename"], file["mimetype"],
+                                                   file["text"].encode(), row.txn_id)
             elif row.action == "reaction":
                 event_id = await account.send(room_id, "m.reaction", row.content, row.txn_id)
             else:

@@ -45,16 +45,16 @@ class CommandContext:
     templates: Templates
     prefix: str
 
-    def reply(self, template: str, *, reactions: tuple[str, ...] = (), **context: Any) -> None:
-        """Answer where this command should be answered: in place, or in the member's DM if private."""
-        content = self.templates.render(template, prefix=self.prefix, **context)
-        if self.command.private and not self.in_dm:
-            self.effects.message(content, to_user=self.sender, reactions=reactions)
-        else:
-            self.effects.message(content, room_id=self.room_id, reactions=reactions)
+    def _where(self) -> dict[str, str]:
+        """In place, or in the member's DM when a private command was typed in a group."""
+        return {"to_user": self.sender} if self.command.private and not self.in_dm else {"room_id": self.room_id}
 
-    def dm(self, user_id: str, template: str, **context: Any) -> None:
-        self.effects.message(self.templates.render(template, prefix=self.prefix, **context), to_user=user_id)
+    def reply(self, template: str, *, reactions: tuple[str, ...] = (), **context: Any) -> None:
+        content = self.templates.render(template, prefix=self.prefix, **context)
+        self.effects.message(content, reactions=reactions, **self._where())
+
+    def reply_file(self, filename: str, mimetype: str, text: str) -> None:
+        self.effects.file(filename, mimetype, text, **self._where())
 
 
 CommandRun = Callable[[CommandContext], Awaitable[None]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import random
 import re
@@ -335,6 +336,30 @@ class MatrixAccount:
             self._members_loaded.add(room_id)
         if self.client.should_query_keys:
             await self._call(self.client.keys_query(), "keys query")
+
+    async def send_file(self, room_id: str, filename: str, mimetype: str, data: bytes, txn_id: str) -> str:
+        """Upload (encrypted when the room is) and post an `m.file`. A retry uploads again, but the
+        message itself is deduplicated by its transaction ID."""
+        if not self.knows_room(room_id):
+            raise MatrixError("room not synced yet", retry_after_ms=500)
+        encrypted = self.client.rooms[room_id].encrypted
+        upload, keys = await self._call_pair(
+            self.client.upload(io.BytesIO(data), mimetype, filename, encrypt=encrypted, filesize=len(data)))
+        content: dict[str, Any] = {"msgtype": "m.file", "body": filename,
+                                   "info": {"mimetype": mimetype, "size": len(data)}}
+        if encrypted and keys is not None:
+            content["file"] = {**keys, "url": upload.content_uri}
+        else:
+            content["url"] = upload.content_uri
+        return await self.send(room_id, "m.room.message", content, txn_id)
+
+    async def _call_pair(self, awaitable: Awaitable[tuple[Any, Any]]) -> tuple[Any, Any]:
+        try:
+            response, extra = await awaitable
+        except NETWORK_ERRORS as error:
+            raise MatrixError(f"upload: {type(error).__name__}") from error
+        _raise_for(response, "upload")
+        return response, extra
 
     async def redact(self, room_id: str, event_id: str, txn_id: str) -> str:
         response = await self._call(self.client.room_redact(room_id, event_id, tx_id=txn_id), "redact")

@@ -79,7 +79,7 @@ async def _foundation(db: aiosqlite.Connection) -> None:
             account TEXT NOT NULL,
             room_id TEXT,
             to_user TEXT,
-            action TEXT NOT NULL CHECK (action IN ('message', 'reaction', 'redaction')),
+            action TEXT NOT NULL CHECK (action IN ('message', 'reaction', 'redaction', 'file')),
             content TEXT NOT NULL,
             target_event_id TEXT,
             reactions TEXT,

@@ -30,7 +30,7 @@ class Outgoing:
     """Something to send. Exactly one of room_id / to_user says where (to_user: the member's DM)."""
 
     account: str
-    action: str  # message | reaction | redaction
+    action: str  # message | reaction | redaction | file ({filename, mimetype, text})
     content: dict[str, Any]
     room_id: str | None = None
     to_user: str | None = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiosqlite
+
 from bothy.storage.database import Database
 
 # table -> columns that may hold the member's Matrix ID
@@ -50,11 +52,16 @@ class PersonalData:
 
     async def erase(self, user_id: str) -> dict[str, int]:
         """Delete every row that names this member, in one transaction; returns rows deleted per table."""
-        deleted: dict[str, int] = {}
         async with self.database.transaction() as db:
-            for table, columns in PERSONAL_COLUMNS.items():
-                where = " OR ".join(f"{column} = ?" for column in columns)
-                cursor = await db.execute(f"DELETE FROM {table} WHERE {where}", (user_id,) * len(columns))
-                if cursor.rowcount:
-                    deleted[table] = cursor.rowcount
+            return await self.erase_in(db, user_id)
+
+    @staticmethod
+    async def erase_in(db: aiosqlite.Connection, user_id: str) -> dict[str, int]:
+        """The same, inside the caller's transaction (e.g. with the confirmation reply)."""
+        deleted: dict[str, int] = {}
+        for table, columns in PERSONAL_COLUMNS.items():
+            where = " OR ".join(f"{column} = ?" for column in columns)
+            cursor = await db.execute(f"DELETE FROM {table} WHERE {where}", (user_id,) * len(columns))
+            if cursor.rowcount:
+                deleted[table] = cursor.rowcount
         return deleted

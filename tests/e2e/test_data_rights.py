@@ -1,0 +1,45 @@
+"""A member exports and erases what Bothy stores about them, from their DM."""
+
+from __future__ import annotations
+
+import json
+
+import nio
+import pytest
+from nio.crypto.attachments import decrypt_attachment
+
+from tests.e2e.conftest import BothyProcess, Homeserver
+from tests.e2e.member import Member, Received
+
+pytestmark = pytest.mark.e2e
+
+
+async def download(member: Member, message: Received) -> dict:
+    file = message.content["file"]  # an encrypted DM: the file is encrypted too
+    response = await member.client.download(mxc=file["url"])
+    assert isinstance(response, nio.DownloadResponse), response
+    plain = decrypt_attachment(response.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"])
+    return json.loads(plain)
+
+
+async def test_mydata_sends_a_file_and_forget_me_erases_after_confirmation(
+    homeserver: Homeserver, bothy: BothyProcess, alice: Member
+):
+    bot = bothy.bot_user_id
+    room = await alice.open_dm(bot)
+    await alice.send(room, "!referrals off")
+    await alice.wait_for(lambda m: m.sender == bot and "won't send you suggestions" in m.body)
+    await alice.send(room, "!mydata")
+    file = await alice.wait_for(lambda m: m.room_id == room and m.content.get("msgtype") == "m.file")
+    exported = await download(alice, file)
+    assert exported["user_id"] == alice.user_id
+    assert exported["data"]["referral_opt_outs"][0]["user_id"] == alice.user_id
+
+    await alice.send(room, "!forget me")
+    await alice.wait_for(lambda m: m.sender == bot and "forget me confirm" in m.body)
+    await alice.send(room, "!forget me confirm")
+    await alice.wait_for(lambda m: m.sender == bot and "has been erased" in m.body)
+    mark = alice.mark()
+    await alice.send(room, "!mydata")
+    after = await alice.wait_for(lambda m: m.room_id == room and m.content.get("msgtype") == "m.file", after=mark)
+    assert (await download(alice, after))["data"] == {}
