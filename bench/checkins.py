@@ -6,14 +6,13 @@ filled directly (five weeks of daily counters), then the real sweep runs against
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import random
 import tempfile
 import time
 from pathlib import Path
 
+from bench.report import emit, parser
 from bothy.bots.checkin.bot import CheckinBot
 from bothy.clock import Clock
 from bothy.config import parse_config
@@ -112,15 +111,9 @@ async def run() -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, help="also write the JSON here")
-    args = parser.parse_args()
-    report = asyncio.run(run())
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    arguments = parser(__doc__)
+    args = arguments.parse_args()
+    emit(asyncio.run(run()), args.out)
 
 
 if __name__ == "__main__":

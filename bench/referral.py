@@ -6,8 +6,6 @@ loop; at least 50,000 messages/s on one core. Prints JSON; `--out` also writes i
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import re
 import time
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.report import emit, parser
 from bothy.bots.referral.kb import KnowledgeBase, Topic, load_kb
 from bothy.bots.referral.matcher import Matcher
 
@@ -125,16 +124,10 @@ def run(min_seconds: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=2.0, help="minimum timing per measurement")
-    parser.add_argument("--out", type=Path, help="also write the JSON here")
-    args = parser.parse_args()
-    report = run(args.seconds)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    arguments = parser(__doc__)
+    arguments.add_argument("--seconds", type=float, default=2.0, help="minimum timing per measurement")
+    args = arguments.parse_args()
+    emit(run(args.seconds), args.out)
 
 
 if __name__ == "__main__":

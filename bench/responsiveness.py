@@ -8,10 +8,8 @@ Bar (PRODUCT.md): Bothy's p50 and p95 within 1.5x of the echo bot's. Prints JSON
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import json
 import statistics
 import sys
 import tempfile
@@ -21,6 +19,7 @@ from pathlib import Path
 
 import nio
 
+from bench.report import emit, parser
 from bothy.devserver.dev import BOT_LOCALPARTS, PEOPLE, provision, write_bothy_config
 from bothy.devserver.synapse import LocalSynapse
 
@@ -166,16 +165,10 @@ async def run(samples: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--samples", type=int, default=60)
-    parser.add_argument("--out", type=Path, help="also write the JSON here")
-    args = parser.parse_args()
-    report = asyncio.run(run(args.samples))
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    arguments = parser(__doc__)
+    arguments.add_argument("--samples", type=int, default=60)
+    args = arguments.parse_args()
+    emit(asyncio.run(run(args.samples)), args.out)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,11 @@ class BothyProcess:
                 await self.process.wait()
 
 
+async def staff_room_of(homeserver: Homeserver, member: Member) -> str:
+    """The staff room's ID, resolved from its alias by a member of it."""
+    return (await member.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
+
+
 @pytest.fixture(scope="session")
 async def homeserver(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Homeserver]:
     work_dir = tmp_path_factory.mktemp("e2e")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import Homeserver, start_bothy
+from tests.e2e.conftest import Homeserver, staff_room_of, start_bothy
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -23,10 +23,6 @@ def from_bot(bot: str, *fragments: str, room_id: str | None = None):
         return (item.sender == bot and item.type == "m.room.message" and (room_id is None or item.room_id == room_id)
                 and all(f in item.body for f in fragments))
     return match
-
-
-async def staff_room_of(homeserver: Homeserver, member: Member) -> str:
-    return (await member.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
 
 
 async def test_a_peer_worker_checks_in_and_a_chat_request_reaches_them(

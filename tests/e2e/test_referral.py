@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import BothyProcess, Homeserver, start_bothy
+from tests.e2e.conftest import BothyProcess, Homeserver, staff_room_of, start_bothy
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +43,7 @@ async def test_a_crisis_message_gets_crisis_lines_and_alerts_staff_without_the_t
     homeserver: Homeserver, bothy: BothyProcess, alice: Member, sam: Member
 ):
     guide = homeserver.uid("guide")
-    staff_room = (await sam.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
+    staff_room = await staff_room_of(homeserver, sam)
     group = await group_with_bots(homeserver, alice, encrypted=True)
     secret = f"marker{uuid.uuid4().hex[:8]}"
     event_id = await alice.send(group, f"honestly I just want to die {secret}")
@@ -90,7 +90,7 @@ async def test_a_private_command_in_a_group_is_answered_by_dm_and_redacted(
 async def test_staff_refer_and_unknown_topic(homeserver: Homeserver, bothy: BothyProcess, alice: Member,
                                              sam: Member):
     guide = homeserver.uid("guide")
-    staff_room = (await sam.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
+    staff_room = await staff_room_of(homeserver, sam)
     await sam.send(staff_room, f"!refer {alice.user_id} gardening")
     problem = await sam.wait_for(from_bot(guide, "don't have a topic", room_id=staff_room))
     assert "housing" in problem.body
@@ -105,7 +105,7 @@ async def test_killed_right_after_a_crisis_message_the_alert_arrives_once_after_
 ):
     process = await start_bothy(homeserver, "crisis-kill")
     try:
-        staff_room = (await sam.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
+        staff_room = await staff_room_of(homeserver, sam)
         group = await alice.create_room(invite=[process.bot_user_id])
         event_id = await alice.send(group, "I can't go on, I want to end it all")
         await process.kill()

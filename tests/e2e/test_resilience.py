@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Homeserver, start_bothy
-from tests.e2e.member import Member
+from tests.e2e.conftest import Homeserver, staff_room_of, start_bothy
+from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
 
 
 def from_bot(bot: str, room_id: str, *fragments: str):
     return lambda m: m.sender == bot and m.room_id == room_id and all(f in m.body for f in fragments)
+
+
+async def crisis_alert(homeserver: Homeserver, bot: str, author: Member, sam: Member) -> tuple[str, Received]:
+    """The author writes something in crisis in a group with the bot; sam sees the staff alert."""
+    staff_room = await staff_room_of(homeserver, sam)
+    group = await author.create_room(invite=[bot])
+    event_id = await author.send(group, "I want to end it all")
+    return staff_room, await sam.wait_for(from_bot(bot, staff_room, event_id))
 
 
 async def test_an_alert_is_claimed_with_a_tick_and_an_unclaimed_one_gets_one_reminder(
@@ -22,10 +30,7 @@ async def test_an_alert_is_claimed_with_a_tick_and_an_unclaimed_one_gets_one_rem
     })
     bot = process.bot_user_id
     try:
-        staff_room = (await sam.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
-        group = await alice.create_room(invite=[bot])
-        first = await alice.send(group, "I want to end it all")
-        alert = await sam.wait_for(from_bot(bot, staff_room, first))
+        staff_room, alert = await crisis_alert(homeserver, bot, alice, sam)
         await sam.react(staff_room, alert.event_id, "✅")
         claimed = await sam.wait_for(from_bot(bot, staff_room, "is picking this one up"))
         assert sam.user_id in claimed.body
@@ -57,10 +62,7 @@ async def test_a_reaction_from_a_member_claims_nothing(homeserver: Homeserver, a
     process = await start_bothy(homeserver, "member-claim")
     bot = process.bot_user_id
     try:
-        staff_room = (await sam.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id
-        group = await alice.create_room(invite=[bot])
-        first = await alice.send(group, "I want to die")
-        alert = await sam.wait_for(from_bot(bot, staff_room, first))
+        staff_room, alert = await crisis_alert(homeserver, bot, alice, sam)
         await homeserver.synapse.client_api(
             "POST", f"/_matrix/client/v3/rooms/{staff_room}/invite",
             (await homeserver.synapse.login("sam", homeserver.passwords["sam"])).access_token,
