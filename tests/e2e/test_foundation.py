@@ -140,3 +140,17 @@ async def test_no_message_text_reaches_the_logs(homeserver: Homeserver, bothy: B
     await alice.send(room, f"!help {canary}")
     await alice.wait_for(notice_from(bothy.bot_user_id, room, "116 123"))
     assert canary not in bothy.log()
+
+
+async def test_a_command_older_than_max_age_gets_sorry_i_was_away_and_no_action(homeserver: Homeserver,
+                                                                               alice: Member):
+    # max_age 0s: every command counts as one that waited while Bothy was down.
+    process = await start_bothy(homeserver, "stale", extra={"commands": {"max_age": "0s"}})
+    try:
+        room = await alice.open_dm(process.bot_user_id)
+        await alice.send(room, "!referrals off")
+        reply = await alice.wait_for(notice_from(process.bot_user_id, room, "I was away"))
+        assert "!referrals on|off" in reply.body
+        assert not any("won't send you suggestions" in m.body for m in alice.messages_in(room))
+    finally:
+        await process.stop()
