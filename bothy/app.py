@@ -83,7 +83,6 @@ class Bothy:
         self.config = config
         self.clock = clock or Clock()
         self.database = Database(config.database_path)
-        self.ready = asyncio.Event()
 
     async def run(self, stopping: asyncio.Event) -> None:
         config, database = self.config, self.database
@@ -117,15 +116,17 @@ class Bothy:
         if stopping.is_set():
             return
 
-        outbox = OutboxDispatcher(OutboxRepository(database), accounts, DirectRooms(dm_rooms), clock)
-        alerts = StaffAlerts(database, AlertRepository(database), staff_room, templates, config.peer_workers,
+        outbox_repository, alert_repository = OutboxRepository(database), AlertRepository(database)
+        checkins = CheckinRepository(database)
+        outbox = OutboxDispatcher(outbox_repository, accounts, DirectRooms(dm_rooms), clock)
+        alerts = StaffAlerts(database, alert_repository, staff_room, templates, config.peer_workers,
                              config.alert_remind_after_s, clock, outbox.wake)
         late = LateDecryption(database, sync_state, templates, config.undecryptable_wait_s, clock, outbox.wake)
         registry = CommandRegistry()
         bots: dict[str, Bot] = {
-            "host": HostBot(registry, OutboxRepository(database), AlertRepository(database), PersonalData(database)),
+            "host": HostBot(registry, outbox_repository, alert_repository, PersonalData(database)),
             "checkin": CheckinBot(
-                config, database, CheckinRepository(database), OutboxRepository(database), alerts,
+                config, database, checkins, outbox_repository, alerts,
                 accounts[config.bots["checkin"].user_id], templates, clock, lambda: staff_room.room_id, outbox.wake,
             ),
             "referral": ReferralBot(
@@ -160,11 +161,9 @@ class Bothy:
             since = await sync_state.checkpoint(user_id)
             tasks.append(asyncio.create_task(account.sync_forever(since, dispatcher.on_batch, stopping),
                                              name=f"sync {user_id}"))
-        stress = StressWebhook(config, database, CheckinRepository(database), alerts, clock,
-                               config.bots["checkin"].user_id, outbox.wake)
+        stress = StressWebhook(config, database, checkins, alerts, clock, config.bots["checkin"].user_id, outbox.wake)
         await stress.start()
         await scheduler.start()
-        self.ready.set()
         log.info("Bothy is running: %d account(s), staff room %s", len(accounts), staff_room.room_id)
         try:
             stop_waiter = asyncio.create_task(stopping.wait())
@@ -176,7 +175,8 @@ class Bothy:
             stopping.set()
             scheduler.shutdown()
             await stress.stop()
-            await asyncio.wait_for(asyncio.gather(*(d.drain() for d in dispatchers)), DRAIN_TIMEOUT_S)
+            with contextlib.suppress(TimeoutError):  # whatever is unfinished is replayed after restart
+                await asyncio.wait_for(asyncio.gather(*(d.drain() for d in dispatchers)), DRAIN_TIMEOUT_S)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
