@@ -132,7 +132,7 @@ class Bothy:
             "referral": ReferralBot(
                 ReloadingKnowledgeBase(config.referral_kb_dirs), ReferralRepository(database), alerts,
                 accounts[config.bots["referral"].user_id], templates, clock, config.referral_cooldown_s,
-                config.referral_crisis_cooldown_s, config.command_prefix,
+                config.referral_crisis_cooldown_s, config.command_prefix, lambda: staff_room.room_id,
             ),
         }
         for bot in bots.values():

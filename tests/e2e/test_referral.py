@@ -91,11 +91,14 @@ async def test_staff_refer_and_unknown_topic(homeserver: Homeserver, bothy: Both
                                              sam: Member):
     guide = homeserver.uid("guide")
     staff_room = await staff_room_of(homeserver, sam)
+    discussed = await sam.send(staff_room, "a member wrote 'I want to die' earlier, I'm calling her now")
     await sam.send(staff_room, f"!refer {alice.user_id} gardening")
     problem = await sam.wait_for(from_bot(guide, "don't have a topic", room_id=staff_room))
     assert "housing" in problem.body
     await sam.send(staff_room, f"!refer {alice.user_id} bereavement")
     await sam.wait_for(from_bot(guide, "Sent", room_id=staff_room))
+    assert not any(discussed in m.body for m in sam.messages_in(staff_room))  # staff talk raises no alert
+    assert not any("116 123" in m.body for m in sam.received if m.sender == guide)
     dm = await alice.accept_invite()
     await alice.wait_for(from_bot(guide, "Cruse Scotland", room_id=dm))
 
