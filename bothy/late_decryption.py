@@ -45,9 +45,9 @@ class LateDecryption:
                 continue
             if event is None:
                 continue
+            await handle_now(event)  # first: if we stop here, the next key arrival tries again (deduplicated)
             async with self.database.transaction() as db:
                 await SyncStateRepository.unpark(db, account.user_id, parked.event_id)
-            await handle_now(event)
 
     async def give_up_sweep(self, accounts: Mapping[str, MatrixAccount]) -> None:
         """Sweep: a member whose DM message never became readable is asked, once, to resend it.

@@ -204,10 +204,15 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
 
 def _add_phrases(topic: Topic, phrases: list[tuple[str, int]], exclusions: list[tuple[str, int]], where: str,
                  phrase_owner: dict[str, tuple[str, str]], problems: list[str]) -> None:
+    excluded = [(text, normalise(text)) for text in [*topic.exclusions, *(e for e, _ in exclusions)]]
     for phrase, line in phrases:
         key = normalise(phrase).strip()
         if not key:
             problems.append(f"{where}:{line}: phrase {phrase!r} has no letters or digits left to match")
+            continue
+        blocking = next((text for text, excluded_key in excluded if excluded_key in f" {key} "), None)
+        if blocking is not None:
+            problems.append(f"{where}:{line}: phrase {phrase!r} can never match: its topic excludes {blocking!r}")
             continue
         owner = phrase_owner.get(key)
         if owner is not None:

@@ -32,6 +32,7 @@ def test_every_problem_has_its_file_and_line(tmp_path):
     (tmp_path / "a.yaml").write_text(GOOD)
     (tmp_path / "b.yaml").write_text(
         "id: b\ntitle: B\ntier: urgent\ncolour: red\nphrases:\n  - Allotment  waiting-list\n  - '!!!'\n"
+        "  - seed swap shop\nexclusions: [swap shop]\n"
         "resources:\n  - name: Nobody\n    hours: never\n  - name: X\n    url: http://insecure\n    checked: someday\n"
     )
     problems = load_kb([tmp_path]).problems
@@ -41,9 +42,10 @@ def test_every_problem_has_its_file_and_line(tmp_path):
     duplicate = f"{b}:6: phrase 'Allotment  waiting-list' is also in topic 'gardening-help'"
     assert any(p.startswith(duplicate) for p in problems)
     assert f"{b}:7: phrase '!!!' has no letters or digits left to match" in problems
-    assert f"{b}:9: resource Nobody needs a phone, text or url" in problems
-    assert f"{b}:12: url must start with https://" in problems
-    assert f"{b}:13: checked must be a date like 2026-11-25" in problems
+    assert f"{b}:8: phrase 'seed swap shop' can never match: its topic excludes 'swap shop'" in problems
+    assert f"{b}:11: resource Nobody needs a phone, text or url" in problems
+    assert f"{b}:14: url must start with https://" in problems
+    assert f"{b}:15: checked must be a date like 2026-11-25" in problems
 
 
 def test_an_organisation_adds_local_services_in_its_own_folder(tmp_path):
