@@ -130,10 +130,11 @@ async def homeserver(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
 
 
 async def start_bothy(homeserver: Homeserver, name: str, extra: dict | None = None,
-                      provisioned_accounts: bool = False) -> BothyProcess:
+                      provisioned_accounts: bool = False, rate_limited: bool = False) -> BothyProcess:
     """A Bothy with its own database and crypto store. By default all four bots share a fresh account,
     invited to the staff room, so it never answers in another test's rooms; `provisioned_accounts`
-    runs the four separate accounts `bothy dev` creates instead."""
+    runs the four separate accounts `bothy dev` creates instead. `rate_limited` leaves the fresh account
+    under Synapse's default message rate limit."""
     directory = homeserver.work_dir / f"bothy-{name}-{uuid.uuid4().hex[:6]}"
     directory.mkdir()
     config_path = directory / "bothy.yaml"
@@ -154,7 +155,8 @@ async def start_bothy(homeserver: Homeserver, name: str, extra: dict | None = No
     homeserver.passwords[localpart] = uuid.uuid4().hex
     await synapse.register(localpart, homeserver.passwords[localpart])
     admin = await synapse.login("admin", homeserver.passwords["admin"])
-    await synapse.exempt_from_rate_limits(admin.access_token, homeserver.uid(localpart))
+    if not rate_limited:
+        await synapse.exempt_from_rate_limits(admin.access_token, homeserver.uid(localpart))
     sam = await synapse.login("sam", homeserver.passwords["sam"])
     staff_room = await synapse.create_staff_room(sam.access_token, "peer-workers", [])
     await synapse.client_api("POST", f"/_matrix/client/v3/rooms/{quote(staff_room)}/invite", sam.access_token,

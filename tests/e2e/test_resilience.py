@@ -95,3 +95,23 @@ async def test_a_homeserver_outage_delays_answers_but_loses_none(homeserver: Hom
             assert sum(f'"!{word}"' in m.body for m in alice.messages_in(room)) == 1
     finally:
         await process.stop()
+
+
+async def test_a_429_storm_delays_answers_but_loses_none_and_doubles_none(homeserver: Homeserver, alice: Member):
+    # Not exempt from Synapse's default limit (a burst of 10, then one message every 5 s).
+    process = await start_bothy(homeserver, "rate-limited", rate_limited=True)
+    bot = process.bot_user_id
+    try:
+        room = await alice.open_dm(bot)
+        words = [f"storm{n:02d}" for n in range(13)]
+        for word in words:
+            await alice.send(room, f"!{word}")
+        for word in words:
+            await alice.wait_for(from_bot(bot, room, f'"!{word}"'), timeout=120)
+        await alice.send(room, "!help")
+        await alice.wait_for(from_bot(bot, room, "116 123"), timeout=60)
+        for word in words:
+            assert sum(f'"!{word}"' in m.body for m in alice.messages_in(room)) == 1
+        assert "rate limited" in process.log()  # the limit was really hit, and waited out
+    finally:
+        await process.stop()
