@@ -123,3 +123,30 @@ async def test_killed_right_after_a_crisis_message_the_alert_arrives_once_after_
         assert sum("116 123" in m.body for m in alice.messages_in(dm)) == 1
     finally:
         await process.stop()
+
+
+async def test_quoted_words_in_a_reply_are_not_the_author_s_but_an_edit_is(homeserver: Homeserver,
+                                                                           bothy: BothyProcess, alice: Member):
+    guide = homeserver.uid("guide")
+    bob = await homeserver.new_member()
+    try:
+        group = await group_with_bots(homeserver, alice, bots=("guide",))
+        await alice.client.room_invite(group, bob.user_id)
+        await bob.accept_invite()
+        quoted = await bob.send(group, "I want to die")
+        await alice.send(group, "", content={
+            "msgtype": "m.text",
+            "body": f"> <{bob.user_id}> I want to die\n\nI'm here for you, message me any time",
+            "m.relates_to": {"m.in_reply_to": {"event_id": quoted}},
+        })
+        original = await alice.send(group, "hello")
+        await alice.send(group, "", content={
+            "msgtype": "m.text", "body": "* my universal credit was sanctioned",
+            "m.new_content": {"msgtype": "m.text", "body": "my universal credit was sanctioned"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": original},
+        })
+        dm = await alice.accept_invite()
+        await alice.wait_for(from_bot(guide, "Social Security Scotland", room_id=dm))
+        assert not any("116 123" in m.body for m in alice.messages_in(dm))
+    finally:
+        await bob.stop()
