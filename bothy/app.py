@@ -153,7 +153,7 @@ class Bothy:
         tasks = [asyncio.create_task(outbox.run(stopping), name="outbox")]
         for user_id, account in accounts.items():
             hosted = [bots[name] for name in config.bots_on(user_id) if name in bots]
-            router = CommandRouter(config, registry, account, templates, clock)
+            router = CommandRouter(config, registry, account, templates, clock, lambda: staff_room.room_id)
             events = AccountEvents(account, hosted, router, alerts, late)
             dispatcher = InboundDispatcher(user_id, database, sync_state, events, outbox.wake, clock)
             events.dispatcher = dispatcher

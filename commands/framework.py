@@ -74,6 +74,11 @@ class Command:
     def usage_line(self, prefix: str) -> str:
         return f"{prefix}{self.name} {self.usage}".strip()
 
+    @property
+    def staff_places_only(self) -> bool:
+        """Staff commands deal with members' data, so they run only in the staff room or a DM."""
+        return self.role >= Role.PEER_WORKER
+
 
 @dataclass(frozen=True)
 class Invocation:

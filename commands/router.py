@@ -8,6 +8,7 @@ the fixed order host, checkin, mood, referral. Every account reaches the same an
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from bothy.clock import Clock
 from bothy.commands.framework import CommandContext, CommandRegistry, Role, UsageError, parse_invocation
@@ -33,8 +34,9 @@ def role_of(user_id: str, config: Config) -> Role:
 
 class CommandRouter:
     def __init__(self, config: Config, registry: CommandRegistry, account: MatrixAccount, templates: Templates,
-                 clock: Clock):
+                 clock: Clock, staff_room_id: Callable[[], str | None]):
         self.config = config
+        self.staff_room_id = staff_room_id
         self.registry = registry
         self.account = account
         self.templates = templates
@@ -76,6 +78,12 @@ class CommandRouter:
             return True
         if context.role < command.role:
             context.reply("not_allowed", usage=command.usage_line(prefix))
+            return True
+        if command.staff_places_only and not context.in_dm and message.room_id != self.staff_room_id():
+            if self.account.can_redact_others(message.room_id):
+                effects.redact(message.room_id, message.event_id)
+            effects.message(self.templates.render("staff_place_only", prefix=prefix, usage=command.usage_line(prefix)),
+                            to_user=message.sender)
             return True
         try:
             await command.run(context)

@@ -154,3 +154,15 @@ async def test_a_command_older_than_max_age_gets_sorry_i_was_away_and_no_action(
         assert not any("won't send you suggestions" in m.body for m in alice.messages_in(room))
     finally:
         await process.stop()
+
+
+async def test_staff_commands_in_a_group_are_not_run_there(homeserver: Homeserver, bothy: BothyProcess,
+                                                           sam: Member):
+    group = await sam.create_room(invite=[homeserver.uid(b) for b in ("bothy", "checkin", "mood", "guide")])
+    await sam.send(group, "!quiet")
+    dm = await sam.accept_invite()
+    await sam.wait_for(lambda m: m.room_id == dm and "only work in the staff room" in m.body)
+    await sam.send(group, "!help")
+    await sam.wait_for(notice_from(bothy.bot_user_id, group, "116 123"))
+    assert not any("quieter than usual" in m.body or "gone noticeably quiet" in m.body
+                   for m in sam.messages_in(group))

@@ -97,7 +97,7 @@ def test_exactly_one_account_answers_each_command():
 
     def answering(owner, members):
         return [me for me in members
-                if asyncio.run(CommandRouter(config, None, RoomOf(me, members), None, Clock())
+                if asyncio.run(CommandRouter(config, None, RoomOf(me, members), None, Clock(), lambda: None)
                                ._answers_here(owner, "!room")) is True]
 
     for owner, members, expected in [
