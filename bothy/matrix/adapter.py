@@ -38,11 +38,13 @@ from bothy.storage.sessions import Session, SessionRepository
 
 log = logging.getLogger("bothy.matrix")
 
-# Lazy-load members and keep the first sync small; presence is not used.
+# Lazy-load members; presence is not used. A timeline of 100 lets a restart replay what it missed.
 SYNC_FILTER: dict[str, Any] = {
     "room": {"state": {"lazy_load_members": True}, "timeline": {"limit": 100}},
     "presence": {"types": []},
 }
+# The very first sync (no checkpoint yet) acts on no history, so it asks for none.
+FIRST_EVER_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 1}}}
 LONG_POLL_MS = 30_000
 BACKOFF_CAP_S = 60.0
 MEMBERS_CACHE_S = 60.0
@@ -164,12 +166,13 @@ class MatrixAccount:
         first run (no checkpoint) the timeline is history and is not handed over.
         """
         first = True
+        first_ever = since is None
         failures = 0
         while not stopping.is_set():
             try:
                 response = await self.client.sync(
                     timeout=0 if first else LONG_POLL_MS,
-                    sync_filter=SYNC_FILTER,
+                    sync_filter=FIRST_EVER_SYNC_FILTER if first and first_ever else SYNC_FILTER,
                     since=since,
                     full_state=True if first else None,
                 )
@@ -182,7 +185,7 @@ class MatrixAccount:
                 await _wait(stopping, delay)
                 continue
             failures = 0
-            events = self._collect(response, deliver_timeline=not (first and since is None))
+            events = self._collect(response, deliver_timeline=not (first and first_ever))
             since = response.next_batch
             await on_batch(response.next_batch, events)
             await self._crypto_housekeeping()
