@@ -11,7 +11,14 @@ import logging
 from collections.abc import Callable
 
 from bothy.clock import Clock
-from bothy.commands.framework import CommandContext, CommandRegistry, Role, UsageError, parse_invocation
+from bothy.commands.framework import (
+    Command,
+    CommandContext,
+    CommandRegistry,
+    Role,
+    UsageError,
+    parse_invocation,
+)
 from bothy.config import BOT_NAMES, Config
 from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.matrix.events import Message
@@ -71,32 +78,33 @@ class CommandRouter:
             in_dm=self.account.is_direct_room(message.room_id), effects=effects, templates=self.templates,
             prefix=prefix,
         )
-        if command.private and not context.in_dm and self.account.can_redact_others(message.room_id):
-            effects.redact(message.room_id, message.event_id)
+        in_staff_place = context.in_dm or message.room_id == self.staff_room_id()
         if self.clock.ms() - message.timestamp_ms > self.config.command_max_age_s * 1000:
             context.reply("away", usage=command.usage_line(prefix))
-            return True
-        if context.role < command.role:
+        elif context.role < command.role:
             context.reply("not_allowed", usage=command.usage_line(prefix))
-            return True
-        if command.staff_places_only and not context.in_dm and message.room_id != self.staff_room_id():
-            if self.account.can_redact_others(message.room_id):
-                effects.redact(message.room_id, message.event_id)
+        elif command.staff_places_only and not in_staff_place:
             effects.message(self.templates.render("staff_place_only", prefix=prefix, usage=command.usage_line(prefix)),
                             to_user=message.sender)
-            return True
+        else:
+            await self._run(command, context)
+        # A private command typed in a group, or a staff command outside the staff places, should not stay there.
+        hide = (command.private and not context.in_dm) or (command.staff_places_only and not in_staff_place)
+        if hide and self.account.can_redact_others(message.room_id):
+            effects.redact(message.room_id, message.event_id)
+        return True
+
+    async def _run(self, command: Command, context: CommandContext) -> None:
+        """Run the command; a usage mistake gets its usage, a bug gets a kind apology and changes nothing."""
         try:
             await command.run(context)
         except UsageError as error:
-            context.reply("usage", problem=error.problem, usage=command.usage_line(prefix),
+            context.reply("usage", problem=error.problem, usage=command.usage_line(context.prefix),
                           summary=command.summary)
         except Exception:
-            log.exception("command %s failed (event %s)", command.name, message.event_id)
-            effects.discard()
-            if command.private and not context.in_dm and self.account.can_redact_others(message.room_id):
-                effects.redact(message.room_id, message.event_id)
+            log.exception("command %s failed (event %s)", command.name, context.event_id)
+            context.effects.discard()
             context.reply("went_wrong")
-        return True
 
     async def _answers_here(self, owner_bot: str, room_id: str) -> bool:
         me = self.account.user_id
