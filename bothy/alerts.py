@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bothy.clock import Clock
-from bothy.matrix.events import Reaction
+from bothy.matrix.events import Reaction, in_thread
 from bothy.outbox import Effects
 from bothy.rooms.staff import StaffRoom, matrix_to
 from bothy.storage.alerts import Alert, AlertRepository, mark_reminded
@@ -63,8 +63,8 @@ class StaffAlerts:
             return True
         if not await self.repository.claim(alert.id, reaction.sender, self.clock.ms()):
             return True
-        effects.message(self.templates.render("alert_claimed", worker=reaction.sender),
-                        room_id=self.staff_room.room_id)
+        effects.message(in_thread(self.templates.render("alert_claimed", worker=reaction.sender),
+                                  reaction.target_event_id), room_id=self.staff_room.room_id)
         hook = self._claim_hooks.get(alert.kind)
         if hook is not None:
             await hook(alert, reaction.sender, effects)
@@ -74,10 +74,10 @@ class StaffAlerts:
         """Sweep: one reminder per alert left unclaimed past the configured time. Idempotent."""
         now = self.clock.ms()
         for alert in await self.repository.unclaimed_unreminded(now - self.remind_after_s * 1000):
-            content = self.templates.render(
+            content = in_thread(self.templates.render(
                 "alert_reminder", minutes=max(1, (now - alert.created_at) // 60000),
                 link=matrix_to(self.staff_room.room_id or "", alert.staff_event_id),
-            )
+            ), alert.staff_event_id or "")
             async with self.database.transaction() as db:
                 if await mark_reminded(db, alert.id, now):
                     await OutboxRepository.enqueue(

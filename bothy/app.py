@@ -119,7 +119,7 @@ class Bothy:
         outbox_repository, alert_repository = OutboxRepository(database), AlertRepository(database)
         checkins = CheckinRepository(database)
         outbox = OutboxDispatcher(outbox_repository, accounts, DirectRooms(dm_rooms), clock)
-        alerts = StaffAlerts(database, alert_repository, staff_room, templates, config.peer_workers,
+        alerts = StaffAlerts(database, alert_repository, staff_room, templates, config.peer_workers | config.admins,
                              config.alert_remind_after_s, clock, outbox.wake)
         late = LateDecryption(database, sync_state, templates, config.undecryptable_wait_s, clock, outbox.wake)
         registry = CommandRegistry()

@@ -125,3 +125,9 @@ def server_of(user_id: str) -> str:
 def invite_allowed(inviter: str, allowed_servers: frozenset[str]) -> bool:
     """Invites are accepted only from people on the community's own servers."""
     return server_of(inviter) in allowed_servers
+
+
+def in_thread(content: dict[str, Any], root_event_id: str) -> dict[str, Any]:
+    """The same message as a reply in the thread under `root_event_id` (clients without threads show a reply)."""
+    return {**content, "m.relates_to": {"rel_type": "m.thread", "event_id": root_event_id,
+                                        "is_falling_back": True, "m.in_reply_to": {"event_id": root_event_id}}}

@@ -34,6 +34,8 @@ async def test_an_alert_is_claimed_with_a_tick_and_an_unclaimed_one_gets_one_rem
         await sam.react(staff_room, alert.event_id, "✅")
         claimed = await sam.wait_for(from_bot(bot, staff_room, "is picking this one up"))
         assert sam.user_id in claimed.body
+        assert claimed.content["m.relates_to"]["rel_type"] == "m.thread"  # under the alert it answers
+        assert claimed.content["m.relates_to"]["event_id"] == alert.event_id
 
         mark = sam.mark()
         bob = await homeserver.new_member()
