@@ -106,7 +106,13 @@ class StressWebhook:
         app.router.add_post("/stress/{webhook_id}", self.receive)
         self._runner = web.AppRunner(app, access_log=None)  # request paths carry the webhook ID
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.settings.listen_host, self.settings.listen_port).start()
+        try:
+            await web.TCPSite(self._runner, self.settings.listen_host, self.settings.listen_port).start()
+        except OSError as error:
+            # Everything else (crisis alerts above all) must keep working: say so loudly and go on.
+            log.error("the stress webhook cannot listen on %s:%d (%s); stress readings are refused until "
+                      "stress.listen is fixed", self.settings.listen_host, self.settings.listen_port, error.strerror)
+            return
         log.info("stress webhook listening on %s:%d", self.settings.listen_host, self.settings.listen_port)
 
     async def stop(self) -> None:
