@@ -254,7 +254,19 @@ class MatrixAccount:
             return reaction_from_event(source, room_id)
         if kind == "m.room.member":
             self._members_cache.pop(room_id, None)
+            left = (source.get("content") or {}).get("membership") in {"leave", "ban"}
+            if left and room_id in self._direct_rooms and source.get("state_key") != self.user_id:
+                self._spawn(self._close_dm(room_id))
         return None
+
+    async def _close_dm(self, room_id: str) -> None:
+        """The member left our DM: forget it, so the next message opens a fresh one they can see."""
+        self._direct_rooms.discard(room_id)
+        await self.dm_rooms.forget_room(self.user_id, room_id)
+        try:
+            await self._call(self.client.room_leave(room_id), "leave")
+        except MatrixError as error:
+            log.warning("could not leave a DM the member left: %s", error)
 
     async def _request_key(self, event: nio.MegolmEvent) -> None:
         try:

@@ -150,3 +150,17 @@ async def test_quoted_words_in_a_reply_are_not_the_author_s_but_an_edit_is(homes
         assert not any("116 123" in m.body for m in alice.messages_in(dm))
     finally:
         await bob.stop()
+
+
+async def test_a_member_who_leaves_the_dm_gets_a_fresh_one_next_time(homeserver: Homeserver, bothy: BothyProcess,
+                                                                      alice: Member):
+    guide = homeserver.uid("guide")
+    group = await group_with_bots(homeserver, alice, bots=("guide",))
+    await alice.send(group, "I'm worried about the bailiffs")
+    first_dm = await alice.accept_invite()
+    await alice.wait_for(from_bot(guide, "StepChange", room_id=first_dm))
+    await alice.client.room_leave(first_dm)
+    await alice.send(group, "I might be homeless soon")
+    second_dm = await alice.accept_invite()
+    assert second_dm != first_dm
+    await alice.wait_for(from_bot(guide, "Shelter Scotland", room_id=second_dm))
