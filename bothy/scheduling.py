@@ -60,11 +60,6 @@ class SweepScheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
-    async def run_now(self, name: str) -> None:
-        for sweep in self._sweeps:
-            if sweep.name == name:
-                await self._run(sweep)
-
     async def _run(self, sweep: Sweep) -> None:
         try:
             await sweep.run()

@@ -31,8 +31,3 @@ class Templates:
             "format": "org.matrix.custom.html",
             "formatted_body": self._html.get_template(f"{name}.html.j2").render(**context).strip(),
         }
-
-    def names(self) -> set[str]:
-        return {
-            path.name.removesuffix(".txt.j2") for path in PACKAGE_TEMPLATES.glob("*.txt.j2")
-        }

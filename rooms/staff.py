@@ -31,9 +31,6 @@ class StaffRoom:
                 log.error("%s cannot join the staff room %s (%s): invite it there", account.user_id,
                           self.reference, error)
 
-    def link(self, room_id: str, event_id: str | None = None) -> str:
-        return matrix_to(room_id, event_id)
-
 
 def matrix_to(room_id: str, event_id: str | None = None) -> str:
     """A matrix.to link: works in every client and never quotes the message itself."""

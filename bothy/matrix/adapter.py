@@ -425,10 +425,6 @@ class MatrixAccount:
         room = self.client.rooms.get(room_id)
         return room.display_name if room is not None else room_id
 
-    def power_level(self, room_id: str, user_id: str) -> int:
-        room = self.client.rooms.get(room_id)
-        return room.power_levels.get_user_level(user_id) if room is not None else 0
-
     def can_redact_others(self, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)
         return room is not None and room.power_levels.can_user_redact(self.user_id)

@@ -54,9 +54,3 @@ class ReferralRepository:
     async def prune_cooldowns(self, older_than_ms: int) -> None:
         async with self.database.transaction() as db:
             await db.execute("DELETE FROM referral_cooldowns WHERE sent_at < ?", (older_than_ms,))
-
-    async def log_count(self, topic: str) -> int:
-        async with self.database.read() as db, db.execute(
-            "SELECT COUNT(*) FROM referral_log WHERE topic = ?", (topic,)
-        ) as cursor:
-            return (await cursor.fetchone())[0]
