@@ -108,6 +108,21 @@ class BothyProcess:
                 await self.process.wait()
 
 
+async def expect_each_answered_once(member: Member, bot: str, room_id: str, words: list[str],
+                                    timeout: float = 120) -> None:
+    """Every `!word` got its "I don't know the command" answer, and (after a later !help as a barrier:
+    one room's answers go out in order) none got two."""
+    def answers(word: str):
+        return lambda m: m.sender == bot and m.room_id == room_id and f'"!{word}"' in m.body
+
+    for word in words:
+        await member.wait_for(answers(word), timeout=timeout)
+    await member.send(room_id, "!help")
+    await member.wait_for(lambda m: m.sender == bot and m.room_id == room_id and "116 123" in m.body, timeout=60)
+    for word in words:
+        assert sum(map(answers(word), member.messages_in(room_id))) == 1, word
+
+
 async def staff_room_of(homeserver: Homeserver, member: Member) -> str:
     """The staff room's ID, resolved from its alias by a member of it."""
     return (await member.client.room_resolve_alias(f"#peer-workers:{homeserver.server}")).room_id

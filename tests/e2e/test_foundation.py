@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import BothyProcess, Homeserver, start_bothy
+from tests.e2e.conftest import BothyProcess, Homeserver, expect_each_answered_once, start_bothy
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -118,13 +118,7 @@ async def test_sigkill_during_a_burst_then_restart_answers_every_command_exactly
         await alice.wait_for(notice_from(process.bot_user_id, room, "!burst0"))
         await process.kill()
         await process.start()
-        for word in words:
-            await alice.wait_for(notice_from(process.bot_user_id, room, f"!{word}\""))
-        await alice.send(room, "!help")
-        await alice.wait_for(notice_from(process.bot_user_id, room, "116 123"))
-        for word in words:
-            answers = [m for m in alice.messages_in(room) if f"!{word}\"" in m.body]
-            assert len(answers) == 1, (word, len(answers))
+        await expect_each_answered_once(alice, process.bot_user_id, room, words)
     finally:
         await process.stop()
 

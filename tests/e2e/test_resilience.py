@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Homeserver, staff_room_of, start_bothy
+from tests.e2e.conftest import Homeserver, expect_each_answered_once, staff_room_of, start_bothy
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -89,12 +89,7 @@ async def test_a_homeserver_outage_delays_answers_but_loses_none(homeserver: Hom
             await alice.send(room, f"!{word}")
         homeserver.synapse.kill()
         await homeserver.synapse.start()
-        for word in words:
-            await alice.wait_for(from_bot(bot, room, f'"!{word}"'), timeout=120)
-        await alice.send(room, "!help")
-        await alice.wait_for(from_bot(bot, room, "116 123"), timeout=60)
-        for word in words:
-            assert sum(f'"!{word}"' in m.body for m in alice.messages_in(room)) == 1
+        await expect_each_answered_once(alice, bot, room, words)
     finally:
         await process.stop()
 
@@ -108,12 +103,7 @@ async def test_a_429_storm_delays_answers_but_loses_none_and_doubles_none(homese
         words = [f"storm{n:02d}" for n in range(13)]
         for word in words:
             await alice.send(room, f"!{word}")
-        for word in words:
-            await alice.wait_for(from_bot(bot, room, f'"!{word}"'), timeout=120)
-        await alice.send(room, "!help")
-        await alice.wait_for(from_bot(bot, room, "116 123"), timeout=60)
-        for word in words:
-            assert sum(f'"!{word}"' in m.body for m in alice.messages_in(room)) == 1
+        await expect_each_answered_once(alice, bot, room, words)
         assert "rate limited" in process.log()  # the limit was really hit, and waited out
     finally:
         await process.stop()
