@@ -106,6 +106,8 @@ class InboundDispatcher:
             # Never the message text: only the kind of event and its IDs.
             log.exception("handler failed on %s %s in %s", type(event).__name__, key, room_of(event))
             effects = Effects(self.account)
+        if key is None and not effects.items and not effects.writes:
+            return  # e.g. a read receipt: nothing to record
         async with self.database.transaction() as db:
             if key is not None and not await self.sync_state.mark_handled(db, self.account, key, self.clock.ms()):
                 return
