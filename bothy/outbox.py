@@ -53,9 +53,8 @@ class Effects:
         await OutboxRepository.enqueue(db, self.items, now_ms)
 
     def message(self, content: dict, *, room_id: str | None = None, to_user: str | None = None,
-                reactions: tuple[str, ...] = (), alert: AlertRecord | None = None,
-                account: str | None = None, tag: str | None = None) -> None:
-        self.items.append(Outgoing(account or self.account, "message", content, room_id=room_id,
+                reactions: tuple[str, ...] = (), alert: AlertRecord | None = None, tag: str | None = None) -> None:
+        self.items.append(Outgoing(self.account, "message", content, room_id=room_id,
                                    to_user=to_user, reactions=reactions, alert=alert, tag=tag))
 
     def file(self, filename: str, mimetype: str, text: str, *, room_id: str | None = None,
