@@ -114,7 +114,8 @@ class ReferralBot(Bot):
         in_dm = self.rooms.is_direct_room(message.room_id)
         log_room = None if in_dm else message.room_id  # a DM's room ID would name the member
         if result.tier == "crisis":
-            await self._crisis(message, effects, in_dm, log_room)
+            crisis = next(self.kb.topics[t] for t in result.topics if self.kb.topics[t].tier == "crisis")
+            await self._crisis(message, effects, crisis, in_dm, log_room)
             return
         if await self.repository.opted_out(message.sender):
             return
@@ -124,17 +125,18 @@ class ReferralBot(Bot):
         self._dm(effects, message.sender, "referral_suggestion", topics=topics)
         self._record(effects, message.sender, [t.id for t in topics], log_room)
 
-    async def _crisis(self, message: Message, effects: Effects, in_dm: bool, log_room: str | None) -> None:
-        if not await self._due(message.sender, "crisis", self.crisis_cooldown_s):
+    async def _crisis(self, message: Message, effects: Effects, crisis: Topic, in_dm: bool,
+                      log_room: str | None) -> None:
+        """Crisis lines to the author at once, and the staff room told where (never what)."""
+        if not await self._due(message.sender, crisis.id, self.crisis_cooldown_s):
             return
-        crisis = self.kb.topics["crisis"]
         self._dm(effects, message.sender, "crisis_support", topic=crisis)
         self.alerts.raise_alert(
-            effects, "crisis", "alert_crisis", room_id=message.room_id, event_id=message.event_id, topic="crisis",
+            effects, "crisis", "alert_crisis", room_id=message.room_id, event_id=message.event_id, topic=crisis.id,
             room_name=None if in_dm else self.rooms.room_name(message.room_id),
             member=message.sender if in_dm else None,
         )
-        self._record(effects, message.sender, ["crisis"], log_room)
+        self._record(effects, message.sender, [crisis.id], log_room)
 
     async def _due(self, user_id: str, topic: str, cooldown_s: int) -> bool:
         last = await self.repository.last_sent(user_id, topic)
