@@ -87,7 +87,7 @@ async def run() -> dict:
         clock = Clock()
         population = await fill(database, clock.ms())
         bot = CheckinBot(config(), database, CheckinRepository(database), OutboxRepository(database), NoAlerts(),
-                         NoRooms(), Templates(), clock, lambda: None, lambda: None)
+                         NoRooms(), Templates(), clock, lambda: None)
         started = time.perf_counter()
         queued = await bot.sweep()
         first = time.perf_counter() - started

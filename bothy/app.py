@@ -47,8 +47,9 @@ class AccountEvents:
     """Routes one account's inbound events to the engine and to the bots that account hosts."""
 
     def __init__(self, account: MatrixAccount, bots: list[Bot], router: CommandRouter, alerts: StaffAlerts,
-                 late: LateDecryption):
+                 late: LateDecryption, staff_room: StaffRoom):
         self.account = account
+        self.staff_room = staff_room
         self.bots = bots
         self.router = router
         self.alerts = alerts
@@ -56,20 +57,23 @@ class AccountEvents:
         self.dispatcher: InboundDispatcher | None = None
 
     async def __call__(self, event: InboundEvent, effects: Effects) -> None:
+        # The staff room is for commands and alerts: peer workers discussing a member are not community
+        # activity, and their words must never be matched as if they were in crisis themselves.
+        bots = [] if getattr(event, "room_id", None) == self.staff_room.room_id else self.bots
         match event:
             case Message(msgtype="m.notice"):
                 return  # bots speak in notices; no bot answers another
             case Message():
                 if not await self.router.handle(event, effects):
-                    for bot in self.bots:
+                    for bot in bots:
                         await bot.on_message(event, effects)
             case Reaction():
                 if not await self.alerts.handle_reaction(event, effects):
-                    for bot in self.bots:
+                    for bot in bots:
                         if await bot.on_reaction(event, effects):
                             return
             case Receipt():
-                for bot in self.bots:
+                for bot in bots:
                     await bot.on_receipt(event)
             case Undecryptable():
                 await self.late.park(self.account.user_id, event)
@@ -127,12 +131,12 @@ class Bothy:
             "host": HostBot(registry, outbox_repository, alert_repository, PersonalData(database)),
             "checkin": CheckinBot(
                 config, database, checkins, outbox_repository, alerts,
-                accounts[config.bots["checkin"].user_id], templates, clock, lambda: staff_room.room_id, outbox.wake,
+                accounts[config.bots["checkin"].user_id], templates, clock, outbox.wake,
             ),
             "referral": ReferralBot(
                 ReloadingKnowledgeBase(config.referral_kb_dirs), ReferralRepository(database), alerts,
                 accounts[config.bots["referral"].user_id], templates, clock, config.referral_cooldown_s,
-                config.referral_crisis_cooldown_s, config.command_prefix, lambda: staff_room.room_id,
+                config.referral_crisis_cooldown_s, config.command_prefix,
             ),
         }
         for bot in bots.values():
@@ -154,7 +158,7 @@ class Bothy:
         for user_id, account in accounts.items():
             hosted = [bots[name] for name in config.bots_on(user_id) if name in bots]
             router = CommandRouter(config, registry, account, templates, clock, lambda: staff_room.room_id)
-            events = AccountEvents(account, hosted, router, alerts, late)
+            events = AccountEvents(account, hosted, router, alerts, late, staff_room)
             dispatcher = InboundDispatcher(user_id, database, sync_state, events, outbox.wake, clock)
             events.dispatcher = dispatcher
             dispatchers.append(dispatcher)

@@ -28,7 +28,7 @@ class Bot:
         return []
 
     async def on_message(self, message: Message, effects: Effects) -> None:
-        """A member's non-command message in a room this bot's account is in. Never store its text."""
+        """A member's non-command message in a community room or DM (never the staff room). Never store its text."""
 
     async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         """True if this bot consumed the reaction."""

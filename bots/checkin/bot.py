@@ -49,7 +49,7 @@ class CheckinBot(Bot):
 
     def __init__(self, config: Config, database: Database, repository: CheckinRepository,
                  outbox: OutboxRepository, alerts: StaffAlerts, rooms: RoomInfo, templates: Templates, clock: Clock,
-                 staff_room_id: Callable[[], str | None], wake_outbox: Callable[[], None]):
+                 wake_outbox: Callable[[], None]):
         self.config = config
         self.settings = config.checkin
         self.database = database
@@ -59,7 +59,6 @@ class CheckinBot(Bot):
         self.rooms = rooms
         self.templates = templates
         self.clock = clock
-        self.staff_room_id = staff_room_id
         self.wake_outbox = wake_outbox
         self.account = config.bots[self.name].user_id
         self.bot_accounts = frozenset(config.accounts)
@@ -87,8 +86,7 @@ class CheckinBot(Bot):
     # --- activity: counters and last-seen times, never text ----------------------------------
 
     def _tracked(self, room_id: str, user_id: str) -> bool:
-        return (user_id not in self.bot_accounts and room_id != self.staff_room_id()
-                and not self.rooms.is_direct_room(room_id))
+        return user_id not in self.bot_accounts and not self.rooms.is_direct_room(room_id)
 
     async def on_message(self, message: Message, effects: Effects) -> None:
         if message.replaces is None and self._tracked(message.room_id, message.sender):

@@ -72,7 +72,7 @@ class ReferralBot(Bot):
 
     def __init__(self, knowledge: ReloadingKnowledgeBase, repository: ReferralRepository, alerts: StaffAlerts,
                  rooms: RoomInfo, templates: Templates, clock: Clock, cooldown_s: int, crisis_cooldown_s: int,
-                 prefix: str, staff_room_id: Callable[[], str | None]):
+                 prefix: str):
         self.knowledge = knowledge
         self.repository = repository
         self.alerts = alerts
@@ -82,7 +82,6 @@ class ReferralBot(Bot):
         self.cooldown_s = cooldown_s
         self.crisis_cooldown_s = crisis_cooldown_s
         self.prefix = prefix
-        self.staff_room_id = staff_room_id
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -106,8 +105,6 @@ class ReferralBot(Bot):
     # --- keyword matching ---------------------------------------------------------------------
 
     async def on_message(self, message: Message, effects: Effects) -> None:
-        if message.room_id == self.staff_room_id():
-            return  # peer workers talking about someone's crisis are not themselves in one
         result = self.knowledge.current().match(message.body)
         if not result.hits:
             return
