@@ -56,6 +56,7 @@ class CheckinSettings:
     silent_after_s: int
     new_member_grace_s: int
     pause_s: int
+    max_per_sweep: int
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,8 @@ def _read_checkin(reader: _Reader) -> CheckinSettings:
         quiet = (int(match.group(1)) * 60 + int(match.group(2)), int(match.group(3)) * 60 + int(match.group(4)))
     ratio = reader.get("checkin.drop_ratio", (int, float), default=0.25)
     reader.check("checkin.drop_ratio", ratio, lambda v: 0 < v < 1, "must be between 0 and 1, e.g. 0.25")
+    per_sweep = reader.get("checkin.max_per_sweep", int, default=200)
+    reader.check("checkin.max_per_sweep", per_sweep, lambda v: v >= 1, "must be at least 1")
     weeks = reader.get("checkin.baseline_weeks", int, default=4)
     reader.check("checkin.baseline_weeks", weeks, lambda v: 1 <= v <= 8, "must be 1 to 8")
     return CheckinSettings(
@@ -275,6 +278,7 @@ def _read_checkin(reader: _Reader) -> CheckinSettings:
         silent_after_s=_duration(reader, "checkin.silent_after", "10d"),
         new_member_grace_s=_duration(reader, "checkin.new_member_grace", "14d"),
         pause_s=_duration(reader, "checkin.pause", "30d"),
+        max_per_sweep=per_sweep or 200,
     )
 
 

@@ -4,6 +4,7 @@ their answers, and members' stress links with a rolling summary of readings (nev
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -85,22 +86,28 @@ class CheckinRepository:
     async def activity_summary(self, recent_from_day: int, baseline_from_day: int) -> list[ActivityRow]:
         """Per member, across rooms: recent and baseline counts, first seen, last active and last read.
 
-        Two streaming GROUP BYs (each table scanned in key order) merged here: faster than a join.
+        Two streaming GROUP BYs (each table scanned in key order), run side by side on scan
+        connections and merged here: faster than a join, and event handling goes on meanwhile.
         """
-        async with self.database.read() as db:
-            async with db.execute(
+        async def counts() -> dict[str, tuple[int, int]]:
+            async with self.database.scan() as db, db.execute(
                 "SELECT user_id, SUM(CASE WHEN day >= ? THEN messages + reactions ELSE 0 END), "
                 "SUM(CASE WHEN day < ? THEN messages + reactions ELSE 0 END) "
                 "FROM activity WHERE day >= ? GROUP BY user_id",
                 (recent_from_day, recent_from_day, baseline_from_day),
             ) as cursor:
-                counts = {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
-            async with db.execute(
+                return {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
+
+        async def seen() -> list[tuple]:
+            async with self.database.scan() as db, db.execute(
                 "SELECT user_id, MIN(first_seen_at), MAX(last_active_at), MAX(last_read_at) "
                 "FROM presence GROUP BY user_id"
             ) as cursor:
-                seen = await cursor.fetchall()
-        return [ActivityRow(user, first, active, read, *counts.get(user, (0, 0))) for user, first, active, read in seen]
+                return list(await cursor.fetchall())
+
+        activity, presence = await asyncio.gather(counts(), seen())
+        return [ActivityRow(user, first, active, read, *activity.get(user, (0, 0)))
+                for user, first, active, read in presence]
 
     async def prune_activity(self, before_day: int) -> None:
         async with self.database.transaction() as db:

@@ -1,7 +1,10 @@
-"""One aiosqlite connection shared by the whole process.
+"""One aiosqlite connection for the whole process's writes and short reads, plus a small pool of
+read-only connections for long scans.
 
 aiosqlite serialises statements on one thread, but two tasks interleaving statements on one
 connection would share a transaction; the lock makes each `transaction()` and `read()` atomic.
+A sweep's big aggregate reads go through `scan()` instead: with WAL they see a consistent snapshot,
+run in parallel on their own threads, and never hold up event handling.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 import aiosqlite
 
 BUSY_TIMEOUT_MS = 5000
+SCAN_CONNECTIONS = 2
 
 
 class Database:
@@ -22,6 +26,8 @@ class Database:
         self.path = path
         self._connection: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._scanners: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._scanner_count = 0
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,6 +42,9 @@ class Database:
             await self._connection.execute(pragma)
 
     async def close(self) -> None:
+        while not self._scanners.empty():
+            await self._scanners.get_nowait().close()
+        self._scanner_count = 0
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
@@ -59,6 +68,20 @@ class Database:
                 raise
             else:
                 await connection.commit()
+
+    @asynccontextmanager
+    async def scan(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only connection of its own, for long aggregate reads that may run side by side."""
+        if self._scanners.empty() and self._scanner_count < SCAN_CONNECTIONS:
+            self._scanner_count += 1
+            connection = await aiosqlite.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+            await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._scanners.put_nowait(connection)
+        connection = await self._scanners.get()
+        try:
+            yield connection
+        finally:
+            self._scanners.put_nowait(connection)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:

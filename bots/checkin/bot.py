@@ -124,12 +124,16 @@ class CheckinBot(Bot):
         now_ms = self.clock.ms()
         preferences = await self.repository.preferences()
         last_sent = await self.repository.last_checkins()
-        due = [
-            signal.user_id for signal in await self._signals(now_ms)
+        eligible = [
+            signal for signal in await self._signals(now_ms)
             if should_check_in(signal)
             and checkins_allowed(preferences.get(signal.user_id, (True, None)), now_ms)
             and now_ms - last_sent.get(signal.user_id, 0) >= self.settings.min_gap_s * 1000
         ]
+        # Longest silence first; a backlog (a new deployment, say) is spread over later sweeps so
+        # peer workers are not met by hundreds of answers at once.
+        eligible.sort(key=lambda signal: -(signal.days_silent or 0))
+        due = [signal.user_id for signal in eligible[:self.settings.max_per_sweep]]
         for start in range(0, len(due), SWEEP_BATCH):
             batch = due[start:start + SWEEP_BATCH]
             async with self.database.transaction() as db:

@@ -14,7 +14,7 @@ from bothy.storage.checkins import ActivityRow, StressSummary
 
 DAY_MS = 86_400_000
 WEEK_S = 604_800
-MIN_USUAL_PER_WEEK = 1.0  # below this, there is no habit to drop from
+MIN_USUAL_PER_WEEK = 3.0  # below this a quiet week is ordinary; only a long silence counts
 STRESS_SMOOTHING = 0.3
 
 
