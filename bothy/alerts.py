@@ -73,6 +73,7 @@ class StaffAlerts:
     async def remind_unclaimed(self) -> None:
         """Sweep: one reminder per alert left unclaimed past the configured time. Idempotent."""
         now = self.clock.ms()
+        reminded = False
         for alert in await self.repository.unclaimed_unreminded(now - self.remind_after_s * 1000):
             content = in_thread(self.templates.render(
                 "alert_reminder", minutes=max(1, (now - alert.created_at) // 60000),
@@ -83,4 +84,6 @@ class StaffAlerts:
                     await OutboxRepository.enqueue(
                         db, [Outgoing(alert.account, "message", content, room_id=self.staff_room.room_id)], now
                     )
-        self.wake_outbox()
+                    reminded = True
+        if reminded:
+            self.wake_outbox()

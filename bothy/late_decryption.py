@@ -55,6 +55,7 @@ class LateDecryption:
         Unreadable group messages are let go quietly: they were not addressed to the bot.
         """
         deadline = self.clock.ms() - self.wait_s * 1000
+        told = False
         for account in accounts.values():
             for parked in await self.sync_state.parked_before(account.user_id, deadline):
                 items = []
@@ -64,4 +65,6 @@ class LateDecryption:
                 async with self.database.transaction() as db:
                     await SyncStateRepository.unpark(db, account.user_id, parked.event_id)
                     await OutboxRepository.enqueue(db, items, self.clock.ms())
-        self.wake_outbox()
+                told = told or bool(items)
+        if told:
+            self.wake_outbox()

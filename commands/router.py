@@ -63,18 +63,19 @@ class CommandRouter:
             log.warning("could not tell which bot answers in %s: %s", message.room_id, error)
             return True
         prefix = self.config.command_prefix
+        role = role_of(message.sender, self.config)
         if found is None:
             family = self.registry.family(invocation.words[0])
             content = self.templates.render(
                 "unknown_command", prefix=prefix, word=invocation.raw_args[0][:40],
-                usages=[c.usage_line(prefix) for c in family if c.role <= role_of(message.sender, self.config)],
+                usages=[c.usage_line(prefix) for c in family if c.role <= role],
             )
             effects.message(content, room_id=message.room_id)
             return True
         command, args = found
         context = CommandContext(
             command=command, sender=message.sender, room_id=message.room_id, event_id=message.event_id,
-            args=args, rest=" ".join(args), role=role_of(message.sender, self.config),
+            args=args, rest=" ".join(args), role=role,
             in_dm=self.account.is_direct_room(message.room_id), effects=effects, templates=self.templates,
             prefix=prefix,
         )
