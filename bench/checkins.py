@@ -14,30 +14,17 @@ import time
 from pathlib import Path
 
 from bench.report import emit, parser
-from bothy.bots.checkin.bot import CheckinBot
 from bothy.clock import Clock
 from bothy.config import parse_config
-from bothy.storage.checkins import DAY_MS, CheckinRepository
 from bothy.storage.database import Database
 from bothy.storage.migrations import migrate
-from bothy.storage.outbox import OutboxRepository
-from bothy.templates import Templates
+from bothy.testing import bot_context
+from bots.checkin.bot import CheckinBot
+from bots.checkin.storage import DAY_MS
+from bots.installed import INSTALLATION
 
 ROOT = Path(__file__).resolve().parents[1]
 MEMBERS, ROOMS, DAYS = 100_000, 1_000, 35
-
-
-class NoRooms:
-    def is_direct_room(self, room_id: str) -> bool:
-        return False
-
-    def room_name(self, room_id: str) -> str:
-        return room_id
-
-
-class NoAlerts:
-    def on_claim(self, kind, hook) -> None:
-        return None
 
 
 def config(max_per_sweep: int | None = None):
@@ -50,7 +37,7 @@ def config(max_per_sweep: int | None = None):
     for bot in data["bots"].values():
         bot["password"] = "bench-only-password"
     data["checkin"]["quiet_hours"] = "00:00-00:00"
-    return parse_config(data, base_dir=ROOT)
+    return parse_config(data, ROOT, INSTALLATION.bots)
 
 
 # kind -> (share of members, chance of being active on a given day in each of their rooms)
@@ -94,11 +81,12 @@ async def measure(mix: dict[str, tuple[int, float]], max_per_sweep: int | None =
     with tempfile.TemporaryDirectory() as directory:
         database = Database(Path(directory) / "bench.sqlite3")
         await database.open()
-        await migrate(database)
+        await migrate(database, INSTALLATION.migrations)
         clock = Clock()
         population = await fill(database, clock.ms(), mix)
-        bot = CheckinBot(config(max_per_sweep), database, CheckinRepository(database), OutboxRepository(database),
-                         NoAlerts(), NoRooms(), Templates(), clock, lambda: None)
+        settings = config(max_per_sweep)
+        bot = CheckinBot(bot_context(database, INSTALLATION, settings.bot_settings["checkin"], clock=clock,
+                                     timezone=settings.timezone))
         started = time.perf_counter()
         queued = await bot.sweep()
         first = time.perf_counter() - started

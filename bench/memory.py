@@ -15,14 +15,14 @@ from pathlib import Path
 import nio
 
 from bench.report import emit, parser
-from bothy.bots.referral.bot import ReloadingKnowledgeBase
 from bothy.config import BotAccount
 from bothy.matrix.adapter import MatrixAccount
 from bothy.storage.database import Database
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.migrations import migrate
 from bothy.storage.sessions import SessionRepository
-from bothy.templates import Templates
+from bots.installed import INSTALLATION
+from bots.referral.bot import ReloadingKnowledgeBase
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOMS, MEMBERS, PER_ROOM = 1_000, 10_000, 30
@@ -66,13 +66,13 @@ async def run() -> dict:
     with tempfile.TemporaryDirectory() as directory:
         database = Database(Path(directory) / "bothy.sqlite3")
         await database.open()
-        await migrate(database)
+        await migrate(database, INSTALLATION.migrations)
         account = MatrixAccount(BotAccount(BOT, "unused", None), "http://127.0.0.1:9", Path(directory) / "crypto",
                                 "bench-pickle-key", SessionRepository(database), DirectRoomRepository(database),
                                 frozenset({"example.org"}))
         account.client.restore_login(BOT, "BENCHDEVICE", "unused-token")  # local only: no request is made
         knowledge = ReloadingKnowledgeBase((ROOT / "referral_kb",))
-        Templates().render("help", prefix="!", commands=[], staff_commands=[])
+        INSTALLATION.templates().render("help", prefix="!", commands=[], staff_commands=[])
         engine = rss_mb()
         response = sync_response()
         await account.client.receive_response(response)

@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 
 from bench.report import emit, parser
-from bothy.bots.referral.kb import KnowledgeBase, Topic, load_kb
-from bothy.bots.referral.matcher import Matcher
+from bots.referral.kb import KnowledgeBase, Topic, load_kb
+from bots.referral.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (100, 1_000, 10_000)

@@ -6,18 +6,17 @@ Features raise alerts of their own kinds and may register what happens when one 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bothy.clock import Clock
 from bothy.matrix.events import Reaction, in_thread
-from bothy.outbox import Effects
-from bothy.rooms.staff import StaffRoom, matrix_to
+from bothy.outbox import Effects, UnitOfWork
 from bothy.storage.alerts import Alert, AlertRepository, mark_reminded
-from bothy.storage.database import Database
-from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
+from bothy.storage.outbox import AlertRecord
 from bothy.templates import Templates
+from rooms.staff import StaffRoom, matrix_to
 
 log = logging.getLogger("bothy.alerts")
 
@@ -27,17 +26,15 @@ ClaimHook = Callable[[Alert, str, Effects], Awaitable[None]]
 
 
 class StaffAlerts:
-    def __init__(self, database: Database, repository: AlertRepository, staff_room: StaffRoom,
-                 templates: Templates, peer_workers: frozenset[str], remind_after_s: int, clock: Clock,
-                 wake_outbox: Callable[[], None]):
-        self.database = database
+    def __init__(self, repository: AlertRepository, staff_room: StaffRoom, templates: Templates,
+                 peer_workers: frozenset[str], remind_after_s: int, work: UnitOfWork):
         self.repository = repository
         self.staff_room = staff_room
         self.templates = templates
         self.peer_workers = peer_workers
         self.remind_after_s = remind_after_s
-        self.clock = clock
-        self.wake_outbox = wake_outbox
+        self.work = work
+        self.clock = work.clock
         self._claim_hooks: dict[str, ClaimHook] = {}
 
     def on_claim(self, kind: str, hook: ClaimHook) -> None:
@@ -73,17 +70,11 @@ class StaffAlerts:
     async def remind_unclaimed(self) -> None:
         """Sweep: one reminder per alert left unclaimed past the configured time. Idempotent."""
         now = self.clock.ms()
-        reminded = False
         for alert in await self.repository.unclaimed_unreminded(now - self.remind_after_s * 1000):
             content = in_thread(self.templates.render(
                 "alert_reminder", minutes=max(1, (now - alert.created_at) // 60000),
                 link=matrix_to(self.staff_room.room_id or "", alert.staff_event_id),
             ), alert.staff_event_id or "")
-            async with self.database.transaction() as db:
-                if await mark_reminded(db, alert.id, now):
-                    await OutboxRepository.enqueue(
-                        db, [Outgoing(alert.account, "message", content, room_id=self.staff_room.room_id)], now
-                    )
-                    reminded = True
-        if reminded:
-            self.wake_outbox()
+            effects = Effects(alert.account)
+            effects.message(content, room_id=self.staff_room.room_id)
+            await self.work.commit(effects, guard=functools.partial(mark_reminded, alert_id=alert.id, now_ms=now))

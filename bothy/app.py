@@ -1,4 +1,5 @@
-"""The composition root: builds storage, the Matrix accounts, the bots and their sweeps, and runs them."""
+"""The composition root: builds storage, the Matrix accounts, the engine and the installed bots, and runs
+them. It only wires; routing lives in `bothy/routing.py`, features in `bots/`."""
 
 from __future__ import annotations
 
@@ -7,84 +8,53 @@ import contextlib
 import logging
 
 from bothy.alerts import StaffAlerts
-from bothy.bots.base import Bot
-from bothy.bots.checkin.bot import CheckinBot
-from bothy.bots.checkin.stress import StressWebhook
-from bothy.bots.host import HostBot
-from bothy.bots.referral.bot import ReferralBot, ReloadingKnowledgeBase
 from bothy.clock import Clock
-from bothy.commands.framework import CommandRegistry
-from bothy.commands.router import CommandRouter
 from bothy.config import Config
 from bothy.inbound import InboundDispatcher
+from bothy.installation import Installation
 from bothy.late_decryption import LateDecryption
 from bothy.matrix.adapter import MatrixAccount, MatrixError, backoff_delay
-from bothy.matrix.events import InboundEvent, Message, Reaction, Receipt, RoomKeyArrived, Undecryptable
-from bothy.outbox import Effects, OutboxDispatcher
-from bothy.rooms.dm import DirectRooms
-from bothy.rooms.staff import StaffRoom
+from bothy.outbox import OutboxDispatcher, UnitOfWork
+from bothy.plugin import Bot, BotContext
+from bothy.routing import EventRouter
 from bothy.scheduling import Sweep, SweepScheduler
 from bothy.storage.alerts import AlertRepository
-from bothy.storage.checkins import CheckinRepository
 from bothy.storage.database import Database
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.migrations import migrate
 from bothy.storage.outbox import OutboxRepository
-from bothy.storage.personal_data import PersonalData
-from bothy.storage.referrals import ReferralRepository
 from bothy.storage.sessions import SessionRepository
 from bothy.storage.sweep_runs import SweepRunRepository
 from bothy.storage.sync_state import SyncStateRepository
 from bothy.templates import Templates
+from commands.framework import CommandRegistry
+from commands.router import CommandRouter
+from rooms.dm import DirectRooms
+from rooms.staff import StaffRoom
 
 log = logging.getLogger("bothy")
 
-UNDECRYPTABLE_SWEEP = "every 15s"
 DRAIN_TIMEOUT_S = 10.0
 
 
-class AccountEvents:
-    """Routes one account's inbound events to the engine and to the bots that account hosts."""
+class EngineHealth:
+    """What `!status` reports: messages still owed, alerts nobody has picked up."""
 
-    def __init__(self, account: MatrixAccount, bots: list[Bot], router: CommandRouter, alerts: StaffAlerts,
-                 late: LateDecryption, staff_room: StaffRoom):
-        self.account = account
-        self.staff_room = staff_room
-        self.bots = bots
-        self.router = router
+    def __init__(self, outbox: OutboxRepository, alerts: AlertRepository):
+        self.outbox = outbox
         self.alerts = alerts
-        self.late = late
-        self.dispatcher: InboundDispatcher | None = None
 
-    async def __call__(self, event: InboundEvent, effects: Effects) -> None:
-        # The staff room is for commands and alerts: peer workers discussing a member are not community
-        # activity, and their words must never be matched as if they were in crisis themselves.
-        bots = [] if getattr(event, "room_id", None) == self.staff_room.room_id else self.bots
-        match event:
-            case Message(msgtype="m.notice"):
-                return  # bots speak in notices; no bot answers another
-            case Message():
-                if not await self.router.handle(event, effects):
-                    for bot in bots:
-                        await bot.on_message(event, effects)
-            case Reaction():
-                if not await self.alerts.handle_reaction(event, effects):
-                    for bot in bots:
-                        if await bot.on_reaction(event, effects):
-                            return
-            case Receipt():
-                for bot in bots:
-                    await bot.on_receipt(event)
-            case Undecryptable():
-                await self.late.park(self.account.user_id, event)
-            case RoomKeyArrived(session_id=session_id):
-                assert self.dispatcher is not None
-                await self.late.key_arrived(self.account, session_id, self.dispatcher.handle_now)
+    async def pending_messages(self) -> int:
+        return await self.outbox.pending_count()
+
+    async def unclaimed_alerts(self) -> int:
+        return await self.alerts.unclaimed_count()
 
 
 class Bothy:
-    def __init__(self, config: Config, clock: Clock | None = None):
+    def __init__(self, config: Config, installation: Installation, clock: Clock | None = None):
         self.config = config
+        self.installation = installation
         self.clock = clock or Clock()
         self.database = Database(config.database_path)
 
@@ -92,8 +62,8 @@ class Bothy:
         config, database = self.config, self.database
         await database.open()
         try:
-            await migrate(database)
-            templates = Templates(config.templates_override_dir)
+            await migrate(database, self.installation.migrations)
+            templates = self.installation.templates(config.templates_override_dir)
             sync_state = SyncStateRepository(database)
             dm_rooms = DirectRoomRepository(database)
             accounts = {
@@ -121,55 +91,59 @@ class Bothy:
             return
 
         outbox_repository, alert_repository = OutboxRepository(database), AlertRepository(database)
-        checkins = CheckinRepository(database)
         outbox = OutboxDispatcher(outbox_repository, accounts, DirectRooms(dm_rooms), clock)
-        alerts = StaffAlerts(database, alert_repository, staff_room, templates, config.peer_workers | config.admins,
-                             config.alert_remind_after_s, clock, outbox.wake)
-        late = LateDecryption(database, sync_state, templates, config.undecryptable_wait_s, clock, outbox.wake)
+        work = UnitOfWork(database, clock, outbox.wake)
+        alerts = StaffAlerts(alert_repository, staff_room, templates, config.peer_workers | config.admins,
+                             config.alert_remind_after_s, work)
+        late = LateDecryption(sync_state, templates, config.undecryptable_wait_s, work)
         registry = CommandRegistry()
-        bots: dict[str, Bot] = {
-            "host": HostBot(registry, outbox_repository, alert_repository, PersonalData(database)),
-            "checkin": CheckinBot(
-                config, database, checkins, outbox_repository, alerts,
-                accounts[config.bots["checkin"].user_id], templates, clock, outbox.wake,
-            ),
-            "referral": ReferralBot(
-                ReloadingKnowledgeBase(config.referral_kb_dirs), ReferralRepository(database), alerts,
-                accounts[config.bots["referral"].user_id], templates, clock, config.referral_cooldown_s,
-                config.referral_crisis_cooldown_s, config.command_prefix,
-            ),
-        }
-        for bot in bots.values():
+        health = EngineHealth(outbox_repository, alert_repository)
+        personal_data = self.installation.personal_data(database)
+
+        def context_for(bot: type[Bot]) -> BotContext:
+            account = config.bots[bot.name].user_id
+            return BotContext(
+                account=account, bot_accounts=frozenset(accounts), settings=config.bot_settings[bot.name],
+                prefix=config.command_prefix, timezone=config.timezone, clock=clock, templates=templates,
+                store=database, work=work, alerts=alerts, rooms=accounts[account], commands=registry,
+                personal_data=personal_data, status=health, sent_tags=outbox_repository,
+            )
+
+        bots = [bot(context_for(bot)) for bot in self.installation.bots]
+        for bot in bots:
             for command in bot.commands():
                 registry.add(command)
 
         scheduler = SweepScheduler(SweepRunRepository(database), config.timezone, clock)
-        scheduler.add(Sweep("alert_reminders", config.schedules["alert_reminders"], alerts.remind_unclaimed))
-        scheduler.add(Sweep("undecryptable", UNDECRYPTABLE_SWEEP, lambda: late.give_up_sweep(accounts)))
         retention_ms = config.handled_events_retention_days * 86_400_000
-        scheduler.add(Sweep("retention_sweep", config.schedules["retention_sweep"],
-                            lambda: sync_state.prune_handled(clock.ms() - retention_ms)))
-        for bot in bots.values():
-            for sweep in bot.sweeps():
-                scheduler.add(sweep)
+        engine_sweeps = {
+            "alert_reminders": alerts.remind_unclaimed,
+            "undecryptable": lambda: late.give_up_sweep(accounts),
+            "retention_sweep": lambda: sync_state.prune_handled(clock.ms() - retention_ms),
+        }
+        for bot_sweeps in (engine_sweeps, *(bot.sweeps() for bot in bots)):
+            for name, run in bot_sweeps.items():
+                scheduler.add(Sweep(name, config.schedules[name], run))
 
         dispatchers = []
         tasks = [asyncio.create_task(outbox.run(stopping), name="outbox")]
         for user_id, account in accounts.items():
-            hosted = [bots[name] for name in config.bots_on(user_id) if name in bots]
+            hosted = [bot for bot in bots if config.bots[bot.name].user_id == user_id]
             router = CommandRouter(config, registry, account, templates, clock, lambda: staff_room.room_id)
-            events = AccountEvents(account, hosted, router, alerts, late, staff_room)
-            dispatcher = InboundDispatcher(user_id, database, sync_state, events, outbox.wake, clock)
-            events.dispatcher = dispatcher
+            events = EventRouter(account, hosted, router, alerts, late, staff_room)
+            dispatcher = InboundDispatcher(user_id, sync_state, events, work)
+            events.handle_now = dispatcher.handle_now
             dispatchers.append(dispatcher)
             since = await sync_state.checkpoint(user_id)
             tasks.append(asyncio.create_task(account.sync_forever(since, dispatcher.on_batch, stopping),
                                              name=f"sync {user_id}"))
-        stress = StressWebhook(config, database, checkins, alerts, clock, config.bots["checkin"].user_id, outbox.wake)
-        await stress.start()
-        await scheduler.start()
-        log.info("Bothy is running: %d account(s), staff room %s", len(accounts), staff_room.room_id)
+        started: list[Bot] = []
         try:
+            for bot in bots:
+                await bot.start()
+                started.append(bot)
+            await scheduler.start()
+            log.info("Bothy is running: %d account(s), staff room %s", len(accounts), staff_room.room_id)
             stop_waiter = asyncio.create_task(stopping.wait())
             done, _ = await asyncio.wait([stop_waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -178,7 +152,8 @@ class Bothy:
         finally:
             stopping.set()
             scheduler.shutdown()
-            await stress.stop()
+            for bot in reversed(started):
+                await bot.stop()
             with contextlib.suppress(TimeoutError):  # whatever is unfinished is replayed after restart
                 await asyncio.wait_for(asyncio.gather(*(d.drain() for d in dispatchers)), DRAIN_TIMEOUT_S)
             for task in tasks:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from bothy.config import Config, ConfigError, load_config
 from bothy.logs import configure_logging
+from bots.installed import INSTALLATION
 
 
 def _load(path: str) -> Config | None:
     try:
-        return load_config(path)
+        return load_config(path, INSTALLATION.bots)
     except ConfigError as error:
         print(f"The config at {path} needs attention:", file=sys.stderr)
         for problem in error.problems:
@@ -29,7 +32,7 @@ async def _run_until_signalled(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    await Bothy(config).run(stopping)
+    await Bothy(config, INSTALLATION).run(stopping)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -61,7 +64,7 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
         database = Database(config.database_path)
         await database.open()
         try:
-            return await migrate(database)
+            return await migrate(database, INSTALLATION.migrations)
         finally:
             await database.close()
 
@@ -71,61 +74,6 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     print(f"applied migrations {applied}" if applied else "database already up to date")
-    return 0
-
-
-def _kb_dirs(args: argparse.Namespace) -> list[Path] | None:
-    if args.dir:
-        return [Path(d) for d in args.dir]
-    if Path(args.config).exists():
-        config = _load(args.config)
-        return None if config is None else list(config.referral_kb_dirs)
-    return [Path("referral_kb")]
-
-
-def cmd_kb_check(args: argparse.Namespace) -> int:
-    from bothy.bots.referral.kb import load_kb
-
-    directories = _kb_dirs(args)
-    if directories is None:
-        return 2
-    kb = load_kb(directories)
-    for problem in kb.problems:
-        print(problem, file=sys.stderr)
-    if kb.problems:
-        print(f"{len(kb.problems)} problem(s) found", file=sys.stderr)
-        return 1
-    phrases = sum(len(topic.phrases) for topic in kb.topics.values())
-    print(f"OK: {len(kb.topics)} topics, {phrases} phrases in {', '.join(map(str, directories))}")
-    return 0
-
-
-def cmd_kb_test(args: argparse.Namespace) -> int:
-    """One text: a readable explanation. '-': one JSON object per line of standard input."""
-    import json
-
-    from bothy.bots.referral.kb import load_kb
-    from bothy.bots.referral.matcher import Matcher
-
-    directories = _kb_dirs(args)
-    if directories is None:
-        return 2
-    kb = load_kb(directories)
-    if kb.problems:
-        print("the knowledge base has problems; run 'bothy kb check'", file=sys.stderr)
-        return 1
-    matcher = Matcher(kb)
-    if args.text == "-":
-        for line in sys.stdin:
-            print(json.dumps(matcher.match(line.rstrip("\n")).as_json()), flush=True)
-        return 0
-    result = matcher.match(args.text)
-    if not result.hits:
-        print("Nothing would trigger.")
-    for hit in result.hits:
-        print(f"Would trigger {hit.topic} ({hit.tier}) on the phrase {hit.phrase!r}")
-    for suppressed in result.suppressed:
-        print(f"Not triggered: {suppressed.topic} phrase {suppressed.phrase!r}, stopped by {suppressed.reason}")
     return 0
 
 
@@ -141,7 +89,7 @@ def _with_database(args: argparse.Namespace, action):
         database = Database(config.database_path)
         await database.open()
         try:
-            await migrate(database)
+            await migrate(database, INSTALLATION.migrations)
             return await action(database)
         finally:
             await database.close()
@@ -153,9 +101,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Everything stored about one member, as JSON on standard output."""
     import json
 
-    from bothy.storage.personal_data import PersonalData
-
-    exported = _with_database(args, lambda db: PersonalData(db).export(args.user))
+    exported = _with_database(args, lambda db: INSTALLATION.personal_data(db).export(args.user))
     if exported is None:
         return 2
     print(json.dumps({"user_id": args.user, "data": exported}, indent=2))
@@ -163,14 +109,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from bothy.storage.personal_data import PersonalData
-
-    deleted = _with_database(args, lambda db: PersonalData(db).erase(args.user))
+    deleted = _with_database(args, lambda db: INSTALLATION.personal_data(db).erase(args.user))
     if deleted is None:
         return 2
     total = sum(deleted.values())
     print(f"Erased {total} row(s) about {args.user}" + (f": {deleted}" if deleted else ""))
     return 0
+
+
+def _bot_settings(bot: str, config_path: str) -> Any:
+    config = _load(config_path)
+    return None if config is None else config.bot_settings[bot]
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -199,14 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = with_config(sub.add_parser(name, help=text))
         p.add_argument("--user", required=True, help="the member's Matrix ID, e.g. @alice:example.org")
         p.set_defaults(func=func)
-    kb = sub.add_parser("kb", help="the referral knowledge base").add_subparsers(dest="kb_command", required=True)
-    for name, func, text in (("check", cmd_kb_check, "validate every topic file, with file and line"),
-                             ("test", cmd_kb_test, "show what a message would trigger, and why")):
-        p = with_config(kb.add_parser(name, help=text))
-        p.add_argument("--dir", action="append", help="a knowledge base folder (repeatable; default: from config)")
-        if name == "test":
-            p.add_argument("text", help="the message to try, or - to read one message per line from stdin")
-        p.set_defaults(func=func)
+    for bot in INSTALLATION.bots:
+        bot.add_cli(sub, functools.partial(_bot_settings, bot.name))
     dev = sub.add_parser("dev", help="start a local Synapse on loopback plus the bots, with demo accounts")
     dev.add_argument("--data-dir", default="dev-data", help="where the homeserver and bot data live")
     dev.add_argument("--port", type=int, default=8008)

@@ -6,25 +6,24 @@ file in one go instead of restarting once per mistake.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from bothy.schedules import ScheduleError, parse_schedule
+from bothy.settings import MATRIX_USER_ID, SettingsReader
 
-BOT_NAMES = ("host", "checkin", "mood", "referral")
-PLACEHOLDER_SECRETS = {"...", "change-me", "changeme", "CHANGE-ME", "password", "secret"}
-ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-MATRIX_USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
+if TYPE_CHECKING:
+    from bothy.plugin import Bot
+
 ROOM_REFERENCE = re.compile(r"^[#!][^:\s]+:[A-Za-z0-9.\-]+(:\d+)?$")
-DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
-DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# The engine's own sweeps; each bot declares its own next to its code.
+ENGINE_SCHEDULES = {"retention_sweep": "0 3 * * *", "alert_reminders": "every 1m", "undecryptable": "every 15s"}
 
 
 class ConfigError(Exception):
@@ -47,30 +46,6 @@ class BotAccount:
 
 
 @dataclass(frozen=True)
-class CheckinSettings:
-    min_gap_s: int
-    quiet_hours: tuple[int, int]  # minutes after midnight, local time: [start, end)
-    window_s: int
-    baseline_weeks: int
-    drop_ratio: float
-    silent_after_s: int
-    new_member_grace_s: int
-    pause_s: int
-    max_per_sweep: int
-
-
-@dataclass(frozen=True)
-class StressSettings:
-    listen_host: str
-    listen_port: int
-    public_url: str
-    threshold: int
-    sustained_s: int
-    min_interval_s: int
-    max_age_s: int
-
-
-@dataclass(frozen=True)
 class Config:
     homeserver_url: str
     database_path: Path
@@ -89,14 +64,10 @@ class Config:
     undecryptable_wait_s: int
     alert_remind_after_s: int
     handled_events_retention_days: int
-    mood_min_contributors: int
-    referral_kb_dirs: tuple[Path, ...]
-    referral_cooldown_s: int
-    referral_crisis_cooldown_s: int
     templates_override_dir: Path | None
-    checkin: CheckinSettings
-    stress: StressSettings
     log_level: str
+    bot_names: tuple[str, ...]  # in registration order: the order that decides who answers a command
+    bot_settings: Mapping[str, Any]  # bot name -> what its read_settings returned
     source_path: Path | None = field(default=None, compare=False)
 
     @property
@@ -108,105 +79,14 @@ class Config:
         return tuple(name for name, account in self.bots.items() if account.user_id == user_id)
 
 
-def parse_duration(text: str) -> int:
-    """'90s', '10m', '2h', '1d' or '2w' -> seconds."""
-    match = DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a duration like 30s, 10m, 2h, 1d or 2w")
-    return int(match.group(1)) * DURATION_SECONDS[match.group(2)]
-
-
-class _Reader:
-    """Walks the YAML tree, records problems by dotted key, and flags keys nobody asked for."""
-
-    def __init__(self, data: Mapping[str, Any]):
-        self.data = data
-        self.problems: list[str] = []
-        self.seen: set[str] = set()
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., secret: bool = False) -> Any:
-        self.seen.add(key)
-        node: Any = self.data
-        for part in key.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                if default is ...:
-                    self.problems.append(f"{key}: required")
-                return None if default is ... else default
-            node = node[part]
-        if node is None and default is not ...:
-            return default
-        if isinstance(node, str):
-            node = self._resolve_env(key, node)
-            if node is None:
-                return None
-        if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
-            expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            self.problems.append(f"{key}: expected {expected}, got {type(node).__name__}")
-            return None if default is ... else default
-        if secret and isinstance(node, str) and node.strip() in PLACEHOLDER_SECRETS:
-            self.problems.append(f"{key}: still the example value; set a real secret (or ${{ENV_VAR}})")
-            return None
-        return node
-
-    def _resolve_env(self, key: str, value: str) -> str | None:
-        match = ENV_REFERENCE.match(value.strip())
-        if not match:
-            return value
-        resolved = os.environ.get(match.group(1))
-        if resolved is None:
-            self.problems.append(f"{key}: environment variable {match.group(1)} is not set")
-        return resolved
-
-    def check(self, key: str, value: Any, test: Callable[[Any], bool], message: str) -> None:
-        if value is not None and not test(value):
-            self.problems.append(f"{key}: {message}")
-
-    def unknown_keys(self) -> None:
-        def walk(node: Any, prefix: str) -> None:
-            if not isinstance(node, Mapping):
-                return
-            for name, child in node.items():
-                key = f"{prefix}{name}"
-                if key in self.seen:
-                    continue
-                if any(seen.startswith(key + ".") for seen in self.seen):
-                    walk(child, key + ".")
-                else:
-                    self.problems.append(f"{key}: unknown key")
-
-        walk(self.data, "")
-
-
-def _user_ids(reader: _Reader, key: str) -> frozenset[str]:
-    values = reader.get(key, list, default=[]) or []
-    good = set()
-    for index, value in enumerate(values):
-        if isinstance(value, str) and MATRIX_USER_ID.match(value):
-            good.add(value)
-        else:
-            reader.problems.append(f"{key}[{index}]: {value!r} is not a Matrix user ID like @sam:example.org")
-    return frozenset(good)
-
-
-def _duration(reader: _Reader, key: str, default: str) -> int:
-    raw = reader.get(key, (str, int), default=default)
-    if isinstance(raw, int):
-        return raw
-    try:
-        return parse_duration(raw)
-    except ValueError as error:
-        reader.problems.append(f"{key}: {error}")
-        return 0
-
-
-def _read_bots(reader: _Reader) -> dict[str, BotAccount]:
+def _read_bots(reader: SettingsReader, names: Sequence[str]) -> dict[str, BotAccount]:
     raw = reader.get("bots", dict) or {}
     bots: dict[str, BotAccount] = {}
     for name in raw:
-        if name not in BOT_NAMES:
+        if name not in names:
             reader.seen.add(f"bots.{name}")
-            reader.problems.append(f"bots.{name}: unknown bot (known: {', '.join(BOT_NAMES)})")
-    for name in BOT_NAMES:
+            reader.problems.append(f"bots.{name}: unknown bot (known: {', '.join(names)})")
+    for name in names:
         if name not in raw:
             continue
         user_id = reader.get(f"bots.{name}.user_id", str)
@@ -218,11 +98,11 @@ def _read_bots(reader: _Reader) -> dict[str, BotAccount]:
             reader.problems.append(f"bots.{name}: needs a password or an access_token")
         if user_id:
             bots[name] = BotAccount(user_id=user_id, password=password, access_token=token)
-    if "host" not in raw:
-        reader.problems.append("bots.host: required (bots you leave out run on the host account)")
-    elif "host" in bots:
-        for name in BOT_NAMES:
-            bots.setdefault(name, bots["host"])
+    if names[0] not in raw:
+        reader.problems.append(f"bots.{names[0]}: required (bots you leave out run on its account)")
+    elif names[0] in bots:
+        for name in names:
+            bots.setdefault(name, bots[names[0]])
     for name, account in bots.items():
         for other, other_account in bots.items():
             if other < name and other_account.user_id == account.user_id and other_account != account:
@@ -232,14 +112,7 @@ def _read_bots(reader: _Reader) -> dict[str, BotAccount]:
     return bots
 
 
-def _read_schedules(reader: _Reader, timezone: ZoneInfo) -> dict[str, str]:
-    defaults = {
-        "checkin_sweep": "every 10m",
-        "mood_prompt": "0 10 * * *",
-        "mood_weather": "0 20 * * *",
-        "retention_sweep": "0 3 * * *",
-        "alert_reminders": "every 1m",
-    }
+def _read_schedules(reader: SettingsReader, timezone: ZoneInfo, defaults: Mapping[str, str]) -> dict[str, str]:
     schedules = {}
     for name, default in defaults.items():
         expression = reader.get(f"schedules.{name}", str, default=default)
@@ -251,59 +124,7 @@ def _read_schedules(reader: _Reader, timezone: ZoneInfo) -> dict[str, str]:
     return schedules
 
 
-QUIET_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-def _read_checkin(reader: _Reader) -> CheckinSettings:
-    hours = reader.get("checkin.quiet_hours", str, default="21:00-09:00")
-    match = QUIET_HOURS.match(hours or "")
-    quiet = (0, 0)
-    if not match or int(match.group(1)) > 23 or int(match.group(3)) > 23 or int(match.group(2)) > 59 \
-            or int(match.group(4)) > 59:
-        reader.problems.append("checkin.quiet_hours: must look like 21:00-09:00 (organisation time zone)")
-    else:
-        quiet = (int(match.group(1)) * 60 + int(match.group(2)), int(match.group(3)) * 60 + int(match.group(4)))
-    ratio = reader.get("checkin.drop_ratio", (int, float), default=0.25)
-    reader.check("checkin.drop_ratio", ratio, lambda v: 0 < v < 1, "must be between 0 and 1, e.g. 0.25")
-    per_sweep = reader.get("checkin.max_per_sweep", int, default=200)
-    reader.check("checkin.max_per_sweep", per_sweep, lambda v: v >= 1, "must be at least 1")
-    weeks = reader.get("checkin.baseline_weeks", int, default=4)
-    reader.check("checkin.baseline_weeks", weeks, lambda v: 1 <= v <= 8, "must be 1 to 8")
-    return CheckinSettings(
-        min_gap_s=_duration(reader, "checkin.min_gap", "14d"),
-        quiet_hours=quiet,
-        window_s=_duration(reader, "checkin.window", "7d"),
-        baseline_weeks=weeks or 4,
-        drop_ratio=float(ratio or 0.25),
-        silent_after_s=_duration(reader, "checkin.silent_after", "10d"),
-        new_member_grace_s=_duration(reader, "checkin.new_member_grace", "14d"),
-        pause_s=_duration(reader, "checkin.pause", "30d"),
-        max_per_sweep=per_sweep or 200,
-    )
-
-
-def _read_stress(reader: _Reader) -> StressSettings:
-    listen = reader.get("stress.listen", str, default="127.0.0.1:8787")
-    host, _, port = (listen or "").rpartition(":")
-    if not host or not port.isdigit():
-        reader.problems.append("stress.listen: must be host:port, e.g. 127.0.0.1:8787")
-    public_url = reader.get("stress.public_url", str, default=f"http://{listen}")
-    reader.check("stress.public_url", public_url, lambda v: v.startswith(("http://", "https://")),
-                 "must start with http:// or https://")
-    threshold = reader.get("stress.threshold", int, default=70)
-    reader.check("stress.threshold", threshold, lambda v: 1 <= v <= 100, "must be 1 to 100")
-    return StressSettings(
-        listen_host=host or "127.0.0.1",
-        listen_port=int(port) if port.isdigit() else 8787,
-        public_url=(public_url or "").rstrip("/"),
-        threshold=threshold or 70,
-        sustained_s=_duration(reader, "stress.sustained", "30m"),
-        min_interval_s=_duration(reader, "stress.min_interval", "10s"),
-        max_age_s=_duration(reader, "stress.max_age", "1h"),
-    )
-
-
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, bots: Sequence[type[Bot]]) -> Config:
     """Read, resolve and validate a config file; raise ConfigError listing every problem."""
     path = Path(path)
     try:
@@ -314,11 +135,13 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError([f"{path}: not valid YAML ({error})"]) from error
     if not isinstance(data, Mapping):
         raise ConfigError([f"{path}: the top level must be a mapping of keys"])
-    return parse_config(data, base_dir=path.parent, source_path=path)
+    return parse_config(data, path.parent, bots, source_path=path)
 
 
-def parse_config(data: Mapping[str, Any], base_dir: Path, source_path: Path | None = None) -> Config:
-    reader = _Reader(data)
+def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bot]],
+                 source_path: Path | None = None) -> Config:
+    """Validate the engine's sections and each bot's own; raise ConfigError listing every problem."""
+    reader = SettingsReader(data)
 
     def local_path(key: str, default: str) -> Path:
         value = Path(reader.get(key, str, default=default))
@@ -330,16 +153,17 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source_path: Path | No
     database_path = local_path("database.path", "./data/bothy.sqlite3")
     crypto_store_dir = local_path("crypto.store_dir", "./data/crypto")
     pickle_key = reader.get("crypto.pickle_key", str, secret=True)
-    bots = _read_bots(reader)
+    names = tuple(bot.name for bot in bots)
+    accounts = _read_bots(reader, names)
 
     staff_room = reader.get("staff.room", str)
     reader.check("staff.room", staff_room, lambda v: bool(ROOM_REFERENCE.match(v)),
                  "must be a room alias (#peer-workers:example.org) or room ID (!abc:example.org)")
-    peer_workers = _user_ids(reader, "staff.peer_workers")
-    admins = _user_ids(reader, "staff.admins")
+    peer_workers = reader.user_ids("staff.peer_workers")
+    admins = reader.user_ids("staff.admins")
     if not peer_workers and "staff.peer_workers: required" not in reader.problems:
         reader.problems.append("staff.peer_workers: list at least one peer worker to receive alerts")
-    volunteers = _user_ids(reader, "community.volunteers")
+    volunteers = reader.user_ids("community.volunteers")
     servers = reader.get("community.allowed_servers", list)
     allowed_servers = frozenset(s for s in (servers or []) if isinstance(s, str))
     if servers is not None and not allowed_servers:
@@ -351,32 +175,25 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source_path: Path | No
     except (ZoneInfoNotFoundError, ValueError):
         reader.problems.append(f"timezone: {timezone_name!r} is not an IANA time zone like Europe/London")
         timezone = ZoneInfo("UTC")
-    schedules = _read_schedules(reader, timezone)
+    defaults = dict(ENGINE_SCHEDULES)
+    for bot in bots:
+        defaults.update(bot.schedules)
+    schedules = _read_schedules(reader, timezone, defaults)
 
     prefix = reader.get("commands.prefix", str, default="!")
     reader.check("commands.prefix", prefix, lambda v: len(v.strip()) == len(v) and 0 < len(v) <= 3,
                  "must be 1 to 3 characters without spaces")
-    command_max_age_s = _duration(reader, "commands.max_age", "10m")
-    undecryptable_wait_s = _duration(reader, "crypto.undecryptable_wait", "2m")
-    alert_remind_after_s = _duration(reader, "staff.remind_unclaimed_after", "30m")
+    command_max_age_s = reader.duration("commands.max_age", "10m", allow_zero=True)  # 0: every command is stale
+    undecryptable_wait_s = reader.duration("crypto.undecryptable_wait", "2m")
+    alert_remind_after_s = reader.duration("staff.remind_unclaimed_after", "30m")
     retention_days = reader.get("retention.handled_events_days", int, default=7)
     reader.check("retention.handled_events_days", retention_days, lambda v: v >= 1, "must be at least 1")
 
-    k = reader.get("mood.min_contributors", int, default=5)
-    reader.check("mood.min_contributors", k, lambda v: v >= 3, "must be at least 3 (smaller groups identify people)")
-
-    kb_dirs = reader.get("referral.kb_dirs", list, default=["./referral_kb"]) or []
-    referral_kb_dirs = tuple(
-        (Path(d) if Path(d).is_absolute() else (base_dir / d).resolve()) for d in kb_dirs if isinstance(d, str)
-    )
-    referral_cooldown_s = _duration(reader, "referral.cooldown", "24h")
-    referral_crisis_cooldown_s = _duration(reader, "referral.crisis_cooldown", "1h")
     override = reader.get("templates.override_dir", str, default=None)
     templates_override_dir = None
     if override:
         templates_override_dir = Path(override) if Path(override).is_absolute() else (base_dir / override).resolve()
-    checkin = _read_checkin(reader)
-    stress = _read_stress(reader)
+    bot_settings = {bot.name: bot.read_settings(reader, base_dir) for bot in bots}
     log_level = reader.get("logging.level", str, default="INFO")
     reader.check("logging.level", log_level, lambda v: v.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"},
                  "must be DEBUG, INFO, WARNING or ERROR")
@@ -389,7 +206,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source_path: Path | No
         database_path=database_path,
         crypto_store_dir=crypto_store_dir,
         pickle_key=pickle_key,
-        bots=bots,
+        bots=accounts,
         staff_room=staff_room,
         peer_workers=peer_workers,
         admins=admins,
@@ -402,13 +219,9 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source_path: Path | No
         undecryptable_wait_s=undecryptable_wait_s,
         alert_remind_after_s=alert_remind_after_s,
         handled_events_retention_days=retention_days,
-        mood_min_contributors=k,
-        referral_kb_dirs=referral_kb_dirs,
-        referral_cooldown_s=referral_cooldown_s,
-        referral_crisis_cooldown_s=referral_crisis_cooldown_s,
         templates_override_dir=templates_override_dir,
-        checkin=checkin,
-        stress=stress,
         log_level=log_level.upper(),
+        bot_names=names,
+        bot_settings=bot_settings,
         source_path=source_path,
     )

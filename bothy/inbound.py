@@ -12,10 +12,10 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from bothy.clock import Clock
+import aiosqlite
+
 from bothy.matrix.events import InboundEvent, Message, Reaction, Undecryptable
-from bothy.outbox import Effects
-from bothy.storage.database import Database
+from bothy.outbox import Effects, Guard, UnitOfWork
 from bothy.storage.sync_state import SyncStateRepository
 
 log = logging.getLogger("bothy.inbound")
@@ -54,14 +54,11 @@ def room_of(event: InboundEvent) -> str:
 
 
 class InboundDispatcher:
-    def __init__(self, account: str, database: Database, sync_state: SyncStateRepository, handler: Handler,
-                 wake_outbox: Callable[[], None], clock: Clock):
+    def __init__(self, account: str, sync_state: SyncStateRepository, handler: Handler, work: UnitOfWork):
         self.account = account
-        self.database = database
         self.sync_state = sync_state
         self.handler = handler
-        self.wake_outbox = wake_outbox
-        self.clock = clock
+        self.work = work
         self.tracker = CheckpointTracker()
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -106,14 +103,14 @@ class InboundDispatcher:
             # Never the message text: only the kind of event and its IDs.
             log.exception("handler failed on %s %s in %s", type(event).__name__, key, room_of(event))
             effects = Effects(self.account)
-        if key is None and not effects.items and not effects.writes:
-            return  # e.g. a read receipt: nothing to record
-        async with self.database.transaction() as db:
-            if key is not None and not await self.sync_state.mark_handled(db, self.account, key, self.clock.ms()):
-                return
-            await effects.commit(db, self.clock.ms())
-        if effects.items:
-            self.wake_outbox()
+        await self.work.commit(effects, None if key is None else self._marks_handled(key))
+
+    def _marks_handled(self, key: str) -> Guard:
+        """Record the event as handled in the same transaction; if it already was, commit nothing."""
+        async def mark(db: aiosqlite.Connection) -> bool:
+            return await self.sync_state.mark_handled(db, self.account, key, self.work.clock.ms())
+
+        return mark
 
     async def _save_checkpoint(self) -> None:
         token = self.tracker.safe_token()

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from bothy.clock import Clock
+import aiosqlite
+
 from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.matrix.events import InboundEvent, Undecryptable
-from bothy.storage.database import Database
-from bothy.storage.outbox import OutboxRepository, Outgoing
+from bothy.outbox import Effects, Guard, UnitOfWork
 from bothy.storage.sync_state import PendingDecryption, SyncStateRepository
 from bothy.templates import Templates
 
@@ -23,14 +23,12 @@ HandleNow = Callable[[InboundEvent], Awaitable[None]]
 
 
 class LateDecryption:
-    def __init__(self, database: Database, sync_state: SyncStateRepository, templates: Templates,
-                 wait_s: int, clock: Clock, wake_outbox: Callable[[], None]):
-        self.database = database
+    def __init__(self, sync_state: SyncStateRepository, templates: Templates, wait_s: int, work: UnitOfWork):
         self.sync_state = sync_state
         self.templates = templates
         self.wait_s = wait_s
-        self.clock = clock
-        self.wake_outbox = wake_outbox
+        self.work = work
+        self.clock = work.clock
 
     async def park(self, account: str, event: Undecryptable) -> None:
         await self.sync_state.park_undecryptable(PendingDecryption(
@@ -46,8 +44,7 @@ class LateDecryption:
             if event is None:
                 continue
             await handle_now(event)  # first: if we stop here, the next key arrival tries again (deduplicated)
-            async with self.database.transaction() as db:
-                await SyncStateRepository.unpark(db, account.user_id, parked.event_id)
+            await self.work.commit(Effects(account.user_id), guard=self._unpark(account.user_id, parked.event_id))
 
     async def give_up_sweep(self, accounts: Mapping[str, MatrixAccount]) -> None:
         """Sweep: a member whose DM message never became readable is asked, once, to resend it.
@@ -55,16 +52,17 @@ class LateDecryption:
         Unreadable group messages are let go quietly: they were not addressed to the bot.
         """
         deadline = self.clock.ms() - self.wait_s * 1000
-        told = False
         for account in accounts.values():
             for parked in await self.sync_state.parked_before(account.user_id, deadline):
-                items = []
+                effects = Effects(account.user_id)
                 if account.is_direct_room(parked.room_id):
-                    content = self.templates.render("undecryptable")
-                    items.append(Outgoing(account.user_id, "message", content, room_id=parked.room_id))
-                async with self.database.transaction() as db:
-                    await SyncStateRepository.unpark(db, account.user_id, parked.event_id)
-                    await OutboxRepository.enqueue(db, items, self.clock.ms())
-                told = told or bool(items)
-        if told:
-            self.wake_outbox()
+                    effects.message(self.templates.render("undecryptable"), room_id=parked.room_id)
+                await self.work.commit(effects, guard=self._unpark(account.user_id, parked.event_id))
+
+    @staticmethod
+    def _unpark(account: str, event_id: str) -> Guard:
+        async def unpark(db: aiosqlite.Connection) -> bool:
+            await SyncStateRepository.unpark(db, account, event_id)
+            return True
+
+        return unpark

@@ -16,8 +16,9 @@ import aiosqlite
 
 from bothy.clock import Clock
 from bothy.matrix.adapter import MatrixAccount, MatrixError, backoff_delay
-from bothy.rooms.dm import DirectRooms
+from bothy.storage.database import Database
 from bothy.storage.outbox import AlertRecord, OutboxRepository, OutboxRow, Outgoing
+from rooms.dm import DirectRooms
 
 log = logging.getLogger("bothy.outbox")
 
@@ -26,6 +27,7 @@ IDLE_WAIT_S = 30.0
 
 
 StateWrite = Callable[[aiosqlite.Connection], Awaitable[None]]
+Guard = Callable[[aiosqlite.Connection], Awaitable[bool]]
 
 
 class Effects:
@@ -47,7 +49,8 @@ class Effects:
         self.writes.append(write)
 
     async def commit(self, db: aiosqlite.Connection, now_ms: int) -> None:
-        """Inside the caller's transaction: the state changes, then what is owed."""
+        """Inside the caller's transaction: the state changes, then what is owed. A write may owe more
+        messages itself (say, one that needs an ID the write just made); they are queued with the rest."""
         for write in self.writes:
             await write(db)
         await OutboxRepository.enqueue(db, self.items, now_ms)
@@ -64,6 +67,27 @@ class Effects:
 
     def redact(self, room_id: str, event_id: str) -> None:
         self.items.append(Outgoing(self.account, "redaction", {}, room_id=room_id, target_event_id=event_id))
+
+
+class UnitOfWork:
+    """The one way state changes and owed messages reach the database: together, in one transaction."""
+
+    def __init__(self, database: Database, clock: Clock, wake_outbox: Callable[[], None]):
+        self.database = database
+        self.clock = clock
+        self.wake_outbox = wake_outbox
+
+    async def commit(self, effects: Effects, guard: Guard | None = None) -> bool:
+        """Commit `effects`; a `guard` runs first in the same transaction and may decline it (returns False)."""
+        if guard is None and not effects.items and not effects.writes:
+            return True
+        async with self.database.transaction() as db:
+            if guard is not None and not await guard(db):
+                return False
+            await effects.commit(db, self.clock.ms())
+        if effects.items:
+            self.wake_outbox()
+        return True
 
 
 class OutboxDispatcher:

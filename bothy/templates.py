@@ -1,23 +1,26 @@
 """Messages the bots send, rendered from Jinja2 templates: an autoescaped HTML body and a plain fallback.
 
-Each message `name` has `name.html.j2` and `name.txt.j2`. An organisation may override any of them
-by placing a file of the same name in `templates.override_dir`.
+Each message `name` has `name.html.j2` and `name.txt.j2`, in the engine's folder or in the `templates/`
+folder of the bot that sends it. An organisation may override any of them by placing a file of the
+same name in `templates.override_dir`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
-PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+ENGINE_TEMPLATES = Path(__file__).parent / "templates"
 
 
 class Templates:
-    def __init__(self, override_dir: Path | None = None):
-        directories = [str(override_dir)] if override_dir else []
-        loader = ChoiceLoader([FileSystemLoader([*directories, str(PACKAGE_TEMPLATES)])])
+    def __init__(self, bot_dirs: Sequence[Path] = (), override_dir: Path | None = None):
+        directories = [*([override_dir] if override_dir else []), *bot_dirs, ENGINE_TEMPLATES]
+        self.directories = tuple(directories)
+        loader = ChoiceLoader([FileSystemLoader([str(d) for d in directories])])
         self._html = Environment(loader=loader, autoescape=True, undefined=StrictUndefined,
                                  trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
         self._text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined,

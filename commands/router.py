@@ -2,7 +2,7 @@
 
 Several bots may sit in one room and all of them see every command. Exactly one answers: the bot
 that owns the command if its account is in the room, otherwise the first bot account present in
-the fixed order host, checkin, mood, referral. Every account reaches the same answer independently.
+registration order (`bots/installed.py`). Every account reaches the same answer independently.
 """
 
 from __future__ import annotations
@@ -11,7 +11,12 @@ import logging
 from collections.abc import Callable
 
 from bothy.clock import Clock
-from bothy.commands.framework import (
+from bothy.config import Config
+from bothy.matrix.adapter import MatrixAccount, MatrixError
+from bothy.matrix.events import Message
+from bothy.outbox import Effects
+from bothy.templates import Templates
+from commands.framework import (
     Command,
     CommandContext,
     CommandRegistry,
@@ -19,11 +24,6 @@ from bothy.commands.framework import (
     UsageError,
     parse_invocation,
 )
-from bothy.config import BOT_NAMES, Config
-from bothy.matrix.adapter import MatrixAccount, MatrixError
-from bothy.matrix.events import Message
-from bothy.outbox import Effects
-from bothy.templates import Templates
 
 log = logging.getLogger("bothy.commands")
 
@@ -55,7 +55,7 @@ class CommandRouter:
         if invocation is None or message.replaces is not None:
             return invocation is not None
         found = self.registry.find(invocation)
-        owner = found[0].bot if found else "host"
+        owner = found[0].bot if found else self.config.bot_names[0]
         try:
             if not await self._answers_here(owner, message.room_id):
                 return True
@@ -115,7 +115,7 @@ class CommandRouter:
         members = await self.account.joined_members(room_id)
         if owner_account in members:
             return False
-        for bot in BOT_NAMES:
+        for bot in self.config.bot_names:
             candidate = self.config.bots[bot].user_id
             if candidate == me or candidate in members:
                 return candidate == me

@@ -15,6 +15,7 @@ import yaml
 
 from bothy.config import load_config
 from bothy.devserver.synapse import LocalSynapse
+from bots.installed import INSTALLATION
 
 log = logging.getLogger("bothy.dev")
 
@@ -85,13 +86,13 @@ async def run_dev(data_dir: Path, port: int) -> int:
         config_path = data_dir / "bothy.yaml"
         if not config_path.exists():
             write_bothy_config(config_path, synapse, passwords, secrets.token_hex(32))
-        config = load_config(config_path)
+        config = load_config(config_path, INSTALLATION.bots)
         print(_welcome(synapse, passwords, config_path), flush=True)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
-        await Bothy(config).run(stopping)
+        await Bothy(config, INSTALLATION).run(stopping)
     finally:
         log.info("stopping Synapse")
         synapse.stop()

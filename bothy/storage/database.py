@@ -12,13 +12,22 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
 import aiosqlite
 
 BUSY_TIMEOUT_MS = 5000
 SCAN_CONNECTIONS = 2
+
+
+class ReadStore(Protocol):
+    """What features get: reads only. Every write goes through the unit of work, with what it owes."""
+
+    def read(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
+
+    def scan(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
 
 
 class Database:

@@ -5,7 +5,7 @@ Never edit a released step: add a new one. A database newer than this code is re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import aiosqlite
@@ -24,7 +24,7 @@ class Migration:
     apply: Callable[[aiosqlite.Connection], Awaitable[None]]
 
 
-async def _run_statements(db: aiosqlite.Connection, script: str) -> None:
+async def run_statements(db: aiosqlite.Connection, script: str) -> None:
     """Run DDL one statement at a time: executescript would commit the step's transaction early."""
     for statement in script.split(";"):
         if statement.strip():
@@ -32,7 +32,7 @@ async def _run_statements(db: aiosqlite.Connection, script: str) -> None:
 
 
 async def _foundation(db: aiosqlite.Connection) -> None:
-    await _run_statements(
+    await run_statements(
         db,
         """
         CREATE TABLE account_sessions (
@@ -111,28 +111,18 @@ async def _foundation(db: aiosqlite.Connection) -> None:
     )
 
 
-async def _referrals(db: aiosqlite.Connection) -> None:
-    await _run_statements(
+async def _engine_owns_shared_tables(db: aiosqlite.Connection) -> None:
+    """`sent_events` (the outbox writes it) and `audit_log` (any staff action) were first made by bot steps;
+    the engine owns them, so it makes sure they exist whichever bots are installed."""
+    await run_statements(
         db,
         """
-        CREATE TABLE referral_log (
-            id INTEGER PRIMARY KEY,
-            topic TEXT NOT NULL,
-            room_id TEXT,
-            at INTEGER NOT NULL
+        CREATE TABLE IF NOT EXISTS sent_events (
+            event_id TEXT PRIMARY KEY,
+            tag TEXT NOT NULL,
+            sent_at INTEGER NOT NULL
         );
-        CREATE TABLE referral_cooldowns (
-            user_id TEXT NOT NULL,
-            topic TEXT NOT NULL,
-            sent_at INTEGER NOT NULL,
-            PRIMARY KEY (user_id, topic)
-        );
-        CREATE INDEX referral_cooldowns_age ON referral_cooldowns (sent_at);
-        CREATE TABLE referral_opt_outs (
-            user_id TEXT PRIMARY KEY,
-            since INTEGER NOT NULL
-        );
-        CREATE TABLE audit_log (
+        CREATE TABLE IF NOT EXISTS audit_log (
             id INTEGER PRIMARY KEY,
             at INTEGER NOT NULL,
             actor TEXT NOT NULL,
@@ -140,77 +130,25 @@ async def _referrals(db: aiosqlite.Connection) -> None:
             subject TEXT,
             detail TEXT
         );
-        CREATE INDEX audit_log_subject ON audit_log (subject)
+        CREATE INDEX IF NOT EXISTS audit_log_subject ON audit_log (subject)
         """,
     )
 
 
-async def _checkins(db: aiosqlite.Connection) -> None:
-    await _run_statements(
-        db,
-        """
-        CREATE TABLE activity (
-            user_id TEXT NOT NULL,
-            room_id TEXT NOT NULL,
-            day INTEGER NOT NULL,
-            messages INTEGER NOT NULL DEFAULT 0,
-            reactions INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (user_id, room_id, day)
-        ) WITHOUT ROWID;
-        CREATE INDEX activity_day ON activity (day);
-        CREATE TABLE presence (
-            user_id TEXT NOT NULL,
-            room_id TEXT NOT NULL,
-            first_seen_at INTEGER NOT NULL,
-            last_active_at INTEGER,
-            last_read_at INTEGER,
-            PRIMARY KEY (user_id, room_id)
-        ) WITHOUT ROWID;
-        CREATE TABLE checkin_prefs (
-            user_id TEXT PRIMARY KEY,
-            enabled INTEGER NOT NULL DEFAULT 1,
-            paused_until INTEGER
-        );
-        CREATE TABLE checkins (
-            id INTEGER PRIMARY KEY,
-            user_id TEXT NOT NULL,
-            sent_at INTEGER NOT NULL,
-            requested_by TEXT,
-            answer TEXT,
-            answered_at INTEGER
-        );
-        CREATE INDEX checkins_user ON checkins (user_id, sent_at);
-        CREATE TABLE sent_events (
-            event_id TEXT PRIMARY KEY,
-            tag TEXT NOT NULL,
-            sent_at INTEGER NOT NULL
-        );
-        CREATE TABLE stress_links (
-            user_id TEXT PRIMARY KEY,
-            webhook_id TEXT NOT NULL UNIQUE,
-            token_hash TEXT NOT NULL,
-            threshold INTEGER NOT NULL,
-            created_at INTEGER NOT NULL
-        );
-        CREATE TABLE stress_summary (
-            user_id TEXT PRIMARY KEY REFERENCES stress_links (user_id) ON DELETE CASCADE,
-            readings INTEGER NOT NULL,
-            last_at INTEGER NOT NULL,
-            last_level INTEGER NOT NULL,
-            average REAL NOT NULL,
-            above_since INTEGER,
-            alerted INTEGER NOT NULL DEFAULT 0
-        )
-        """,
-    )
-
-
-MIGRATIONS: tuple[Migration, ...] = (
+ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
-    Migration(2, "referrals: anonymous log, per-member cooldowns and opt-outs; audit log", _referrals),
-    Migration(3, "check-ins: activity counters, presence, preferences, check-ins, sent events, stress", _checkins),
+    Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
 )
-LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def ordered_steps(*groups: Iterable[Migration]) -> tuple[Migration, ...]:
+    """The engine's steps and every bot's, in one upgrade ordered by version; numbers are global and unique,
+    so a database records one version whatever mix of bots wrote it."""
+    steps = sorted((step for group in groups for step in group), key=lambda step: step.version)
+    versions = [step.version for step in steps]
+    if versions != list(range(1, len(steps) + 1)):
+        raise ValueError(f"schema steps must be numbered 1, 2, 3... with no gaps or repeats; got {versions}")
+    return tuple(steps)
 
 
 async def current_version(database: Database) -> int:
@@ -221,7 +159,7 @@ async def current_version(database: Database) -> int:
     return row[0] if row else 0
 
 
-async def migrate(database: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+async def migrate(database: Database, migrations: tuple[Migration, ...]) -> list[int]:
     """Bring the schema to the latest version; return the versions applied."""
     version = await current_version(database)
     latest = migrations[-1].version

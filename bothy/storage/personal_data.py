@@ -1,47 +1,41 @@
-"""Every table that can name a member, in one place, so export and erase cannot miss one.
+"""Every table that can name a member, in one registry, so export and erase cannot miss one.
 
-A new table that stores a Matrix user ID must be added here; `tests/unit/test_personal_data.py`
-fails if a table has a user-ish column that is not listed.
+The engine lists its own tables here; each bot lists its tables next to their schema steps. A table
+that is in neither list fails `tests/unit/test_personal_data.py`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import aiosqlite
 
 from bothy.storage.database import Database
 
-# table -> columns that may hold the member's Matrix ID
-PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+# The engine's tables: table -> columns that may hold the member's Matrix ID.
+ENGINE_PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "dm_rooms": ("user_id",),
     "alerts": ("subject_user", "claimed_by"),
     "outbox": ("to_user",),
     "pending_decryption": ("sender",),
-    "referral_cooldowns": ("user_id",),
-    "referral_opt_outs": ("user_id",),
     "audit_log": ("actor", "subject"),
-    "activity": ("user_id",),
-    "presence": ("user_id",),
-    "checkin_prefs": ("user_id",),
-    "checkins": ("user_id", "requested_by"),
-    "stress_summary": ("user_id",),
-    "stress_links": ("user_id",),
 }
-# Tables with no member in them, by design (listed so the completeness test can tell them apart).
-ANONYMOUS_TABLES = {"schema_version", "account_sessions", "sync_checkpoints", "handled_events", "sweep_runs",
-                    "referral_log", "sent_events"}
+# The engine's tables with no member in them, by design (so the completeness test can tell them apart).
+ENGINE_ANONYMOUS_TABLES = frozenset({"schema_version", "account_sessions", "sync_checkpoints", "handled_events",
+                                     "sweep_runs", "sent_events"})
 
 
 class PersonalData:
-    def __init__(self, database: Database):
+    def __init__(self, database: Database, columns: Mapping[str, tuple[str, ...]]):
         self.database = database
+        self.columns = columns
 
     async def export(self, user_id: str) -> dict[str, list[dict[str, Any]]]:
         """Every stored row that names this member, table by table."""
         exported: dict[str, list[dict[str, Any]]] = {}
         async with self.database.read() as db:
-            for table, columns in PERSONAL_COLUMNS.items():
+            for table, columns in self.columns.items():
                 where = " OR ".join(f"{column} = ?" for column in columns)
                 async with db.execute(f"SELECT * FROM {table} WHERE {where}", (user_id,) * len(columns)) as cursor:
                     names = [d[0] for d in cursor.description]
@@ -55,11 +49,10 @@ class PersonalData:
         async with self.database.transaction() as db:
             return await self.erase_in(db, user_id)
 
-    @staticmethod
-    async def erase_in(db: aiosqlite.Connection, user_id: str) -> dict[str, int]:
+    async def erase_in(self, db: aiosqlite.Connection, user_id: str) -> dict[str, int]:
         """The same, inside the caller's transaction (e.g. with the confirmation reply)."""
         deleted: dict[str, int] = {}
-        for table, columns in PERSONAL_COLUMNS.items():
+        for table, columns in self.columns.items():
             where = " OR ".join(f"{column} = ?" for column in columns)
             cursor = await db.execute(f"DELETE FROM {table} WHERE {where}", (user_id,) * len(columns))
             if cursor.rowcount:

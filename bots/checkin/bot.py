@@ -8,13 +8,19 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
+from pathlib import Path
+from typing import ClassVar
 
 import aiosqlite
 
-from bothy.alerts import StaffAlerts
-from bothy.bots.base import Bot, RoomInfo
-from bothy.bots.checkin.policy import (
+from bothy.matrix.events import Message, Reaction, Receipt
+from bothy.outbox import Effects, StateWrite
+from bothy.plugin import Bot, BotContext, SweepRun
+from bothy.settings import MATRIX_USER_ID, SettingsReader, parse_duration
+from bothy.storage.alerts import Alert
+from bots.checkin import schema
+from bots.checkin.policy import (
     DAY_MS,
     QuietSignal,
     checkins_allowed,
@@ -22,18 +28,10 @@ from bothy.bots.checkin.policy import (
     quiet_signal,
     should_check_in,
 )
-from bothy.bots.checkin.stress import StressCommands
-from bothy.clock import Clock
-from bothy.commands.framework import Command, CommandContext, Role, UsageError
-from bothy.config import MATRIX_USER_ID, Config, parse_duration
-from bothy.matrix.events import Message, Reaction, Receipt
-from bothy.outbox import Effects
-from bothy.scheduling import Sweep
-from bothy.storage.alerts import Alert
-from bothy.storage.checkins import CheckinRepository
-from bothy.storage.database import Database
-from bothy.storage.outbox import OutboxRepository
-from bothy.templates import Templates
+from bots.checkin.settings import CheckinSettings, Settings, read_settings
+from bots.checkin.storage import CheckinRepository
+from bots.checkin.stress import StressCommands, StressWebhook
+from commands.framework import Command, CommandContext, Role, UsageError
 
 log = logging.getLogger("bothy.checkin")
 
@@ -46,24 +44,22 @@ ACTIVITY_KEEP_DAYS = 7 * 9
 
 class CheckinBot(Bot):
     name = "checkin"
+    migrations = schema.MIGRATIONS
+    personal_columns = schema.PERSONAL_COLUMNS
+    schedules: ClassVar[Mapping[str, str]] = {"checkin_sweep": "every 10m", "activity_retention": "0 4 * * *"}
+    templates_dir = Path(__file__).parent / "templates"
 
-    def __init__(self, config: Config, database: Database, repository: CheckinRepository,
-                 outbox: OutboxRepository, alerts: StaffAlerts, rooms: RoomInfo, templates: Templates, clock: Clock,
-                 wake_outbox: Callable[[], None]):
-        self.config = config
-        self.settings = config.checkin
-        self.database = database
-        self.repository = repository
-        self.outbox = outbox
-        self.alerts = alerts
-        self.rooms = rooms
-        self.templates = templates
-        self.clock = clock
-        self.wake_outbox = wake_outbox
-        self.account = config.bots[self.name].user_id
-        self.bot_accounts = frozenset(config.accounts)
-        self.stress = StressCommands(config, repository, templates, clock)
-        alerts.on_claim("checkin_chat", self._chat_claimed)
+    @classmethod
+    def read_settings(cls, reader: SettingsReader, base_dir: Path) -> Settings:
+        return read_settings(reader)
+
+    def __init__(self, context: BotContext):
+        super().__init__(context)
+        self.settings: CheckinSettings = context.settings.checkin
+        self.repository = CheckinRepository(context.store)
+        self.stress = StressCommands(context, self.repository)
+        self.webhook = StressWebhook(context, self.repository)
+        context.alerts.on_claim("checkin_chat", self._chat_claimed)
 
     def commands(self) -> list[Command]:
         return [
@@ -76,26 +72,30 @@ class CheckinBot(Bot):
             *self.stress.commands(),
         ]
 
-    def sweeps(self) -> list[Sweep]:
-        return [
-            Sweep("checkin_sweep", self.config.schedules["checkin_sweep"], self.sweep),
-            Sweep("activity_retention", "0 4 * * *", lambda: self.repository.prune_activity(
-                self.clock.ms() // DAY_MS - ACTIVITY_KEEP_DAYS)),
-        ]
+    def sweeps(self) -> dict[str, SweepRun]:
+        return {"checkin_sweep": self.sweep, "activity_retention": self.prune_activity}
+
+    async def start(self) -> None:
+        await self.webhook.start()
+
+    async def stop(self) -> None:
+        await self.webhook.stop()
 
     # --- activity: counters and last-seen times, never text ----------------------------------
 
     def _tracked(self, room_id: str, user_id: str) -> bool:
-        return user_id not in self.bot_accounts and not self.rooms.is_direct_room(room_id)
+        return user_id not in self.context.bot_accounts and not self.context.rooms.is_direct_room(room_id)
 
     async def on_message(self, message: Message, effects: Effects) -> None:
         if message.replaces is None and self._tracked(message.room_id, message.sender):
             self._count(effects, message.sender, message.room_id, "message", message.timestamp_ms)
 
-    async def on_receipt(self, receipt: Receipt) -> None:
+    async def on_receipt(self, receipt: Receipt, effects: Effects) -> None:
         if self._tracked(receipt.room_id, receipt.user_id):
-            async with self.database.transaction() as db:
+            async def write(db: aiosqlite.Connection) -> None:
                 await CheckinRepository.saw_reading(db, receipt.user_id, receipt.room_id, receipt.timestamp_ms)
+
+            effects.record(write)
 
     def _count(self, effects: Effects, user_id: str, room_id: str, kind: str, at_ms: int) -> None:
         async def write(db: aiosqlite.Connection) -> None:
@@ -104,7 +104,7 @@ class CheckinBot(Bot):
         effects.record(write)
 
     async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
-        if self.rooms.is_direct_room(reaction.room_id):
+        if self.context.rooms.is_direct_room(reaction.room_id):
             return await self._answer(reaction, effects)
         if self._tracked(reaction.room_id, reaction.sender):
             self._count(effects, reaction.sender, reaction.room_id, "reaction", reaction.timestamp_ms)
@@ -118,10 +118,10 @@ class CheckinBot(Bot):
         Idempotent: what is sent is recorded in the same transaction, so a rerun (or a crash and
         restart) sends nothing twice. Returns how many check-ins were queued.
         """
-        now = self.clock.now()
-        if in_quiet_hours(now, self.config.timezone, self.settings.quiet_hours):
+        now = self.context.clock.now()
+        if in_quiet_hours(now, self.context.timezone, self.settings.quiet_hours):
             return 0
-        now_ms = self.clock.ms()
+        now_ms = self.context.clock.ms()
         preferences = await self.repository.preferences()
         last_sent = await self.repository.last_checkins()
         eligible = [
@@ -135,17 +135,32 @@ class CheckinBot(Bot):
         eligible.sort(key=lambda signal: -(signal.days_silent or 0))
         due = [signal.user_id for signal in eligible[:self.settings.max_per_sweep]]
         for start in range(0, len(due), SWEEP_BATCH):
-            batch = due[start:start + SWEEP_BATCH]
-            async with self.database.transaction() as db:
-                effects = Effects(self.account)
-                for user_id, checkin_id in zip(batch, await CheckinRepository.add_checkins(db, batch, now_ms),
-                                               strict=True):
-                    self._queue_checkin(effects, user_id, checkin_id, now_ms)
-                await effects.commit(db, now_ms)
+            effects = Effects(self.context.account)
+            effects.record(self._checkins_for(due[start:start + SWEEP_BATCH], now_ms, effects))
+            await self.context.work.commit(effects)
         if due:
             log.info("check-in sweep queued %d check-in(s)", len(due))
-            self.wake_outbox()
         return len(due)
+
+    def _checkins_for(self, members: list[str], now_ms: int, effects: Effects,
+                      requested_by: str | None = None) -> StateWrite:
+        """Record the check-ins and owe their messages in one write: each message is tagged with its row's ID."""
+        async def write(db: aiosqlite.Connection) -> None:
+            ids = await CheckinRepository.add_checkins(db, members, now_ms, requested_by)
+            for user_id, checkin_id in zip(members, ids, strict=True):
+                self._queue_checkin(effects, user_id, checkin_id, now_ms)
+
+        return write
+
+    async def prune_activity(self) -> None:
+        before_day = self.context.clock.ms() // DAY_MS - ACTIVITY_KEEP_DAYS
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await CheckinRepository.prune_activity(db, before_day)
+
+        effects = Effects(self.context.account)
+        effects.record(write)
+        await self.context.work.commit(effects)
 
     async def _signals(self, now_ms: int, silent_after_s: int | None = None) -> list[QuietSignal]:
         settings = self.settings
@@ -163,18 +178,18 @@ class CheckinBot(Bot):
 
     @functools.cache  # noqa: B019 - three templates, one bot for the life of the process
     def _checkin_message(self, template: str) -> dict:
-        return self.templates.render(template, prefix=self.config.command_prefix)
+        return self.context.render(template)
 
     # --- answers -----------------------------------------------------------------------------
 
     async def _answer(self, reaction: Reaction, effects: Effects) -> bool:
-        tag = await self.outbox.tag_of(reaction.target_event_id)
+        tag = await self.context.sent_tags.tag_of(reaction.target_event_id)
         if tag is None or not tag.startswith("checkin:") or reaction.key not in ANSWER_KEYS:
             return False
         checkin = await self.repository.checkin(int(tag.split(":", 1)[1]))
         if checkin is None or checkin.user_id != reaction.sender:
             return checkin is not None
-        now = self.clock.ms()
+        now = self.context.clock.ms()
         answer = {OK: "ok", CHAT: "chat", PAUSE: "pause"}[reaction.key]
         repeated_chat = answer == "chat" and checkin.answer == "chat"
 
@@ -187,22 +202,21 @@ class CheckinBot(Bot):
         # The reaction is a personal signal, visible unencrypted: keep the answer, remove the reaction.
         effects.redact(reaction.room_id, reaction.event_id)
         if answer == "chat" and not repeated_chat:
-            self.alerts.raise_alert(effects, "checkin_chat", "alert_chat", subject_user=checkin.user_id)
+            self.context.alerts.raise_alert(effects, "checkin_chat", "alert_chat", subject_user=checkin.user_id)
         reply = {"ok": "checkin_ok", "chat": "checkin_chat_requested", "pause": "checkin_paused"}[answer]
-        effects.message(self.templates.render(reply, prefix=self.config.command_prefix,
-                                              days=self.settings.pause_s // 86400), room_id=reaction.room_id)
+        effects.message(self.context.render(reply, days=self.settings.pause_s // 86400), room_id=reaction.room_id)
         return True
 
     async def _chat_claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
         if alert.subject_user:
-            effects.message(self.templates.render("checkin_chat_claimed", worker=peer_worker),
+            effects.message(self.context.render("checkin_chat_claimed", worker=peer_worker),
                             to_user=alert.subject_user)
 
     # --- commands ----------------------------------------------------------------------------
 
     async def checkins(self, ctx: CommandContext) -> None:
         words = [a.lower() for a in ctx.args]
-        now = self.clock.ms()
+        now = self.context.clock.ms()
         if words == ["on"]:
             enabled, paused_until, template = True, None, "checkins_on"
         elif words == ["off"]:
@@ -222,26 +236,18 @@ class CheckinBot(Bot):
         if len(ctx.args) != 1 or not MATRIX_USER_ID.match(ctx.args[0]):
             raise UsageError("Please give one member's Matrix ID, like @alice:example.org.")
         member = ctx.args[0]
-        if not checkins_allowed(await self.repository.preference(member), self.clock.ms()):
+        now = self.context.clock.ms()
+        if not checkins_allowed(await self.repository.preference(member), now):
             ctx.reply("checkin_declined", member=member)
             return
-        now = self.clock.ms()
-        effects = ctx.effects
-
         # The check-in row and its message are committed with this command, so it goes out exactly once.
-        async def write(db: aiosqlite.Connection) -> None:
-            (checkin_id,) = await CheckinRepository.add_checkins(db, [member], now, ctx.sender)
-            queued = Effects(self.account)
-            self._queue_checkin(queued, member, checkin_id, now)
-            await queued.commit(db, now)
-
-        effects.record(write)
+        ctx.effects.record(self._checkins_for([member], now, ctx.effects, requested_by=ctx.sender))
         ctx.reply("checkin_sent", member=member)
 
     async def quiet(self, ctx: CommandContext) -> None:
         if len(ctx.args) > 1 or (ctx.args and not ctx.args[0].isdigit()):
             raise UsageError("Add a number of days if you like, e.g. 14.")
         silent_after_s = int(ctx.args[0]) * 86400 if ctx.args else None
-        signals = sorted(await self._signals(self.clock.ms(), silent_after_s),
+        signals = sorted(await self._signals(self.context.clock.ms(), silent_after_s),
                          key=lambda s: (s.still_reading, -(s.days_silent or 0)))
         ctx.reply("quiet_list", members=[(s.user_id, s.describe()) for s in signals[:50]], total=len(signals))

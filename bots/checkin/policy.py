@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bothy.config import CheckinSettings
-from bothy.storage.checkins import ActivityRow, StressSummary
+from bots.checkin.settings import CheckinSettings
+from bots.checkin.storage import ActivityRow, StressSummary
 
 DAY_MS = 86_400_000
 WEEK_S = 604_800

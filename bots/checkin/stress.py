@@ -13,21 +13,16 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import aiosqlite
 from aiohttp import web
 
-from bothy.alerts import StaffAlerts
-from bothy.bots.checkin.policy import add_stress_reading
-from bothy.clock import Clock
-from bothy.commands.framework import Command, CommandContext, UsageError
-from bothy.config import Config
 from bothy.outbox import Effects
-from bothy.storage.checkins import CheckinRepository, StressLink
-from bothy.storage.database import Database
-from bothy.templates import Templates
+from bothy.plugin import BotContext
+from bots.checkin.policy import add_stress_reading
+from bots.checkin.storage import CheckinRepository, StressLink
+from commands.framework import Command, CommandContext, UsageError
 
 log = logging.getLogger("bothy.stress")
 
@@ -40,12 +35,10 @@ def token_hash(token: str) -> str:
 
 
 class StressCommands:
-    def __init__(self, config: Config, repository: CheckinRepository, templates: Templates, clock: Clock):
-        self.config = config
-        self.settings = config.stress
+    def __init__(self, context: BotContext, repository: CheckinRepository):
+        self.settings = context.settings.stress
         self.repository = repository
-        self.templates = templates
-        self.clock = clock
+        self.clock = context.clock
 
     def commands(self) -> list[Command]:
         return [Command("stress", "checkin", "share stress levels from a wearable with peer workers (opt-in)",
@@ -89,15 +82,11 @@ class StressCommands:
 class StressWebhook:
     """POST {"stress": 0-100, "at": optional ISO time} to /stress/<id> with `Authorization: Bearer <token>`."""
 
-    def __init__(self, config: Config, database: Database, repository: CheckinRepository, alerts: StaffAlerts,
-                 clock: Clock, account: str, wake_outbox: Callable[[], None]):
-        self.settings = config.stress
-        self.database = database
+    def __init__(self, context: BotContext, repository: CheckinRepository):
+        self.context = context
+        self.settings = context.settings.stress
         self.repository = repository
-        self.alerts = alerts
-        self.clock = clock
-        self.account = account
-        self.wake_outbox = wake_outbox
+        self.clock = context.clock
         self._last_accepted: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
 
@@ -165,15 +154,16 @@ class StressWebhook:
         """Summary and any alert commit together, so an alert is sent once per episode."""
         summary, alert = add_stress_reading(await self.repository.stress_summary(link.user_id), level, at_ms,
                                             link.threshold, self.settings.sustained_s)
-        effects = Effects(self.account)
+        effects = Effects(self.context.account)
         if alert:
-            self.alerts.raise_alert(effects, "stress", "alert_stress", subject_user=link.user_id,
-                                    minutes=self.settings.sustained_s // 60)
-        async with self.database.transaction() as db:
+            self.context.alerts.raise_alert(effects, "stress", "alert_stress", subject_user=link.user_id,
+                                            minutes=self.settings.sustained_s // 60)
+
+        async def write(db: aiosqlite.Connection) -> None:
             await CheckinRepository.save_stress_summary(db, link.user_id, summary)
-            await effects.commit(db, self.clock.ms())
-        if alert:
-            self.wake_outbox()
+
+        effects.record(write)
+        await self.context.work.commit(effects)
 
 
 def _error(status: int, message: str) -> web.Response:

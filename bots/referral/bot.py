@@ -7,25 +7,27 @@ DM crisis lines and alert the staff room with a link to the message, never its t
 
 from __future__ import annotations
 
+import argparse
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import aiosqlite
 
-from bothy.alerts import StaffAlerts
-from bothy.bots.base import Bot, RoomInfo
-from bothy.bots.referral.kb import KnowledgeBase, Topic, load_kb
-from bothy.bots.referral.matcher import Matcher
-from bothy.clock import Clock
-from bothy.commands.framework import Command, CommandContext, Role, UsageError
-from bothy.config import MATRIX_USER_ID
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
-from bothy.scheduling import Sweep
-from bothy.storage.referrals import ReferralRepository
-from bothy.templates import Templates
+from bothy.plugin import Bot, BotContext, SettingsLoader, SweepRun
+from bothy.settings import MATRIX_USER_ID, SettingsReader
+from bothy.storage.audit import record_audit
+from bots.referral import schema
+from bots.referral.cli import add_kb_commands
+from bots.referral.kb import KnowledgeBase, Topic, load_kb
+from bots.referral.matcher import Matcher
+from bots.referral.settings import ReferralSettings, read_settings
+from bots.referral.storage import ReferralRepository
+from commands.framework import Command, CommandContext, Role, UsageError
 
 log = logging.getLogger("bothy.referral")
 
@@ -69,19 +71,25 @@ class ReloadingKnowledgeBase:
 
 class ReferralBot(Bot):
     name = "referral"
+    migrations = schema.MIGRATIONS
+    personal_columns = schema.PERSONAL_COLUMNS
+    anonymous_tables = schema.ANONYMOUS_TABLES
+    schedules: ClassVar[Mapping[str, str]] = {"referral_cooldowns": "every 1h"}
+    templates_dir = Path(__file__).parent / "templates"
 
-    def __init__(self, knowledge: ReloadingKnowledgeBase, repository: ReferralRepository, alerts: StaffAlerts,
-                 rooms: RoomInfo, templates: Templates, clock: Clock, cooldown_s: int, crisis_cooldown_s: int,
-                 prefix: str):
-        self.knowledge = knowledge
-        self.repository = repository
-        self.alerts = alerts
-        self.rooms = rooms
-        self.templates = templates
-        self.clock = clock
-        self.cooldown_s = cooldown_s
-        self.crisis_cooldown_s = crisis_cooldown_s
-        self.prefix = prefix
+    @classmethod
+    def read_settings(cls, reader: SettingsReader, base_dir: Path) -> ReferralSettings:
+        return read_settings(reader, base_dir)
+
+    @classmethod
+    def add_cli(cls, subcommands: argparse._SubParsersAction, settings: SettingsLoader) -> None:
+        add_kb_commands(subcommands, settings)
+
+    def __init__(self, context: BotContext, knowledge: ReloadingKnowledgeBase | None = None):
+        super().__init__(context)
+        self.settings: ReferralSettings = context.settings
+        self.knowledge = knowledge or ReloadingKnowledgeBase(self.settings.kb_dirs)
+        self.repository = ReferralRepository(context.store)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -97,10 +105,18 @@ class ReferralBot(Bot):
                     usage="@user:server TOPIC", role=Role.PEER_WORKER),
         ]
 
-    def sweeps(self) -> list[Sweep]:
-        longest = max(self.cooldown_s, self.crisis_cooldown_s)
-        return [Sweep("referral_cooldowns", "every 1h",
-                      lambda: self.repository.prune_cooldowns(self.clock.ms() - longest * 1000))]
+    def sweeps(self) -> dict[str, SweepRun]:
+        return {"referral_cooldowns": self.prune_cooldowns}
+
+    async def prune_cooldowns(self) -> None:
+        older_than_ms = self.context.clock.ms() - max(self.settings.cooldown_s, self.settings.crisis_cooldown_s) * 1000
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await ReferralRepository.prune_cooldowns(db, older_than_ms)
+
+        effects = Effects(self.context.account)
+        effects.record(write)
+        await self.context.work.commit(effects)
 
     # --- keyword matching ---------------------------------------------------------------------
 
@@ -108,7 +124,7 @@ class ReferralBot(Bot):
         result = self.knowledge.current().match(message.body)
         if not result.hits:
             return
-        in_dm = self.rooms.is_direct_room(message.room_id)
+        in_dm = self.context.rooms.is_direct_room(message.room_id)
         log_room = None if in_dm else message.room_id  # a DM's room ID would name the member
         if result.tier == "crisis":
             crisis = next(self.kb.topics[t] for t in result.topics if self.kb.topics[t].tier == "crisis")
@@ -116,7 +132,8 @@ class ReferralBot(Bot):
             return
         if await self.repository.opted_out(message.sender):
             return
-        topics = [self.kb.topics[t] for t in result.topics if await self._due(message.sender, t, self.cooldown_s)]
+        cooldown_s = self.settings.cooldown_s
+        topics = [self.kb.topics[t] for t in result.topics if await self._due(message.sender, t, cooldown_s)]
         if not topics:
             return
         self._dm(effects, message.sender, "referral_suggestion", topics=topics)
@@ -125,25 +142,25 @@ class ReferralBot(Bot):
     async def _crisis(self, message: Message, effects: Effects, crisis: Topic, in_dm: bool,
                       log_room: str | None) -> None:
         """Crisis lines to the author at once, and the staff room told where (never what)."""
-        if not await self._due(message.sender, crisis.id, self.crisis_cooldown_s):
+        if not await self._due(message.sender, crisis.id, self.settings.crisis_cooldown_s):
             return
         self._dm(effects, message.sender, "crisis_support", topic=crisis)
-        self.alerts.raise_alert(
+        self.context.alerts.raise_alert(
             effects, "crisis", "alert_crisis", room_id=message.room_id, event_id=message.event_id, topic=crisis.id,
-            room_name=None if in_dm else self.rooms.room_name(message.room_id),
+            room_name=None if in_dm else self.context.rooms.room_name(message.room_id),
             member=message.sender if in_dm else None,
         )
         self._record(effects, message.sender, [crisis.id], log_room)
 
     async def _due(self, user_id: str, topic: str, cooldown_s: int) -> bool:
         last = await self.repository.last_sent(user_id, topic)
-        return last is None or self.clock.ms() - last >= cooldown_s * 1000
+        return last is None or self.context.clock.ms() - last >= cooldown_s * 1000
 
     def _dm(self, effects: Effects, user_id: str, template: str, **context) -> None:
-        effects.message(self.templates.render(template, prefix=self.prefix, **context), to_user=user_id)
+        effects.message(self.context.render(template, **context), to_user=user_id)
 
     def _record(self, effects: Effects, user_id: str, topics: list[str], room_id: str | None) -> None:
-        now = self.clock.ms()
+        now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:
             for topic in topics:
@@ -170,7 +187,7 @@ class ReferralBot(Bot):
         if len(ctx.args) != 1 or ctx.args[0].lower() not in {"on", "off"}:
             raise UsageError("Please say on or off.")
         opted_out = ctx.args[0].lower() == "off"
-        now = self.clock.ms()
+        now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:
             await ReferralRepository.set_opt_out(db, ctx.sender, opted_out, now)
@@ -186,10 +203,10 @@ class ReferralBot(Bot):
             raise UsageError(f"\"{member[:60]}\" doesn't look like a Matrix ID such as @alice:example.org.")
         topic = self._topic_or_usage(topic_name)
         self._dm(ctx.effects, member, "refer_received", topic=topic)
-        now = self.clock.ms()
+        now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:
-            await ReferralRepository.audit(db, ctx.sender, "refer", member, topic.id, now)
+            await record_audit(db, ctx.sender, "refer", member, topic.id, now)
 
         ctx.effects.record(write)
         ctx.reply("refer_sent", member=member, topic=topic)

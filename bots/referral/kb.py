@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from bothy.bots.referral.normalise import normalise
+from bots.referral.normalise import normalise
 
 TIERS = ("crisis", "support", "practical")
 TOPIC_KEYS = {"id", "title", "tier", "phrases", "exclusions", "resources", "add_to"}

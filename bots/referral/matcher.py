@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
-from bothy.bots.referral.kb import KnowledgeBase
-from bothy.bots.referral.normalise import normalise
+from bots.referral.kb import KnowledgeBase
+from bots.referral.normalise import normalise
 
 TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2}
 NEGATIONS = frozenset(normalise(word).strip() for word in (

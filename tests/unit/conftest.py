@@ -4,6 +4,7 @@ import pytest
 
 from bothy.storage.database import Database
 from bothy.storage.migrations import migrate
+from bots.installed import INSTALLATION
 
 
 @pytest.fixture
@@ -11,6 +12,6 @@ async def database(tmp_path) -> AsyncIterator[Database]:
     """A temporary database built through the real migrations."""
     db = Database(tmp_path / "bothy.sqlite3")
     await db.open()
-    await migrate(db)
+    await migrate(db, INSTALLATION.migrations)
     yield db
     await db.close()

@@ -5,15 +5,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bothy.bots.checkin.policy import (
+from bots.checkin.policy import (
     add_stress_reading,
     checkins_allowed,
     in_quiet_hours,
     quiet_signal,
     should_check_in,
 )
-from bothy.config import CheckinSettings
-from bothy.storage.checkins import ActivityRow
+from bots.checkin.settings import CheckinSettings
+from bots.checkin.storage import ActivityRow
 
 DAY = 86_400_000
 NOW = 1_800_000_000_000

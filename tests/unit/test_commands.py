@@ -1,6 +1,6 @@
 import pytest
 
-from bothy.commands.framework import Command, CommandRegistry, Role, parse_invocation
+from commands.framework import Command, CommandRegistry, Role, parse_invocation
 
 
 async def noop(ctx) -> None:

@@ -3,7 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bothy.config import ConfigError, load_config, parse_config, parse_duration
+from bothy.config import ConfigError, load_config, parse_config
+from bothy.settings import parse_duration
+from bots.installed import INSTALLATION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +30,7 @@ def filled(**changes) -> dict:
 
 def problems(data: dict) -> list[str]:
     with pytest.raises(ConfigError) as raised:
-        parse_config(data, base_dir=ROOT)
+        parse_config(data, ROOT, INSTALLATION.bots)
     return raised.value.problems
 
 
@@ -41,10 +43,10 @@ def test_the_example_config_names_every_placeholder_secret():
 
 
 def test_the_example_config_loads_once_secrets_are_set():
-    config = parse_config(filled(), base_dir=ROOT)
+    config = parse_config(filled(), ROOT, INSTALLATION.bots)
     assert config.staff_room == "#peer-workers:example.org"
     assert config.peer_workers == {"@sam:example.org"}
-    assert config.mood_min_contributors == 5
+    assert config.bot_settings["mood"].min_contributors == 5
     assert config.schedules["checkin_sweep"] == "every 10m"
     assert config.database_path == ROOT / "data" / "bothy.sqlite3"
     assert len(config.accounts) == 4
@@ -65,7 +67,7 @@ def test_every_problem_is_reported_at_once_with_its_key():
 
 def test_secrets_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("BOTHY_TEST_PICKLE", "from-the-environment")
-    config = parse_config(filled(**{"crypto.pickle_key": "${BOTHY_TEST_PICKLE}"}), base_dir=ROOT)
+    config = parse_config(filled(**{"crypto.pickle_key": "${BOTHY_TEST_PICKLE}"}), ROOT, INSTALLATION.bots)
     assert config.pickle_key == "from-the-environment"
     monkeypatch.delenv("BOTHY_TEST_PICKLE")
     assert "crypto.pickle_key: environment variable BOTHY_TEST_PICKLE is not set" in problems(
@@ -75,7 +77,7 @@ def test_secrets_come_from_the_environment(monkeypatch):
 def test_bots_left_out_run_on_the_host_account():
     data = filled()
     data["bots"] = {"host": {"user_id": "@bothy:example.org", "password": "a-real-password"}}
-    config = parse_config(data, base_dir=ROOT)
+    config = parse_config(data, ROOT, INSTALLATION.bots)
     assert {account.user_id for account in config.bots.values()} == {"@bothy:example.org"}
     assert config.bots_on("@bothy:example.org") == ("host", "checkin", "mood", "referral")
 
@@ -91,11 +93,11 @@ def test_unknown_bot_and_missing_credentials():
 
 def test_missing_file_and_bad_yaml(tmp_path):
     with pytest.raises(ConfigError):
-        load_config(tmp_path / "absent.yaml")
+        load_config(tmp_path / "absent.yaml", INSTALLATION.bots)
     bad = tmp_path / "bad.yaml"
     bad.write_text("homeserver: [unclosed")
     with pytest.raises(ConfigError) as raised:
-        load_config(bad)
+        load_config(bad, INSTALLATION.bots)
     assert "not valid YAML" in raised.value.problems[0]
 
 
@@ -107,3 +109,11 @@ def test_durations(text, seconds):
 def test_bad_duration():
     with pytest.raises(ValueError):
         parse_duration("soon")
+
+
+def test_every_declared_schedule_is_documented_in_the_example_config():
+    declared = set(example()["schedules"])
+    config = parse_config(filled(), ROOT, INSTALLATION.bots)
+    assert set(config.schedules) == declared
+    for bot in INSTALLATION.bots:
+        assert set(bot.schedules) <= declared, bot.name

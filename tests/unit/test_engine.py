@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from bothy.clock import Clock, FixedClock
 from bothy.late_decryption import LateDecryption
 from bothy.matrix.events import Undecryptable
+from bothy.outbox import UnitOfWork
 from bothy.scheduling import Sweep, SweepScheduler
 from bothy.storage.outbox import OutboxRepository
 from bothy.storage.sweep_runs import SweepRunRepository
@@ -49,7 +50,7 @@ class FakeAccount:
 
 async def test_a_dm_message_whose_key_never_arrives_gets_one_kind_resend_request(database):
     sync_state = SyncStateRepository(database)
-    late = LateDecryption(database, sync_state, Templates(), wait_s=60, clock=Clock(), wake_outbox=lambda: None)
+    late = LateDecryption(sync_state, Templates(), wait_s=60, work=UnitOfWork(database, Clock(), lambda: None))
     old = Clock().ms() - 120_000
     for event_id, room in (("$dm", "!dm"), ("$group", "!group")):
         await late.park("@bot:x", Undecryptable(room, event_id, "@alice:x", old, "session"))
@@ -80,17 +81,18 @@ def shared_config():
     import yaml
 
     from bothy.config import parse_config
+    from bots.installed import INSTALLATION
 
     root = Path(__file__).resolve().parents[2]
     data = yaml.safe_load((root / "config.example.yaml").read_text())
     data["crypto"]["pickle_key"] = "a-real-secret"
     for bot in data["bots"].values():
         bot["password"] = "a-real-password"
-    return parse_config(data, base_dir=root)
+    return parse_config(data, root, INSTALLATION.bots)
 
 
 def test_exactly_one_account_answers_each_command():
-    from bothy.commands.router import CommandRouter
+    from commands.router import CommandRouter
 
     config = shared_config()
     host, mood, guide = "@bothy:example.org", "@mood:example.org", "@guide:example.org"

@@ -3,6 +3,7 @@ import asyncio
 from bothy.clock import Clock
 from bothy.inbound import CheckpointTracker, InboundDispatcher
 from bothy.matrix.events import Message
+from bothy.outbox import UnitOfWork
 from bothy.storage.outbox import OutboxRepository
 from bothy.storage.sync_state import SyncStateRepository
 
@@ -40,7 +41,7 @@ async def test_a_failing_handler_does_not_stop_the_others_and_each_event_is_hand
         effects.message({"body": event.event_id}, room_id=event.room_id)
 
     sync_state = SyncStateRepository(database)
-    dispatcher = InboundDispatcher("@bot:x", database, sync_state, handler, lambda: None, Clock())
+    dispatcher = InboundDispatcher("@bot:x", sync_state, handler, UnitOfWork(database, Clock(), lambda: None))
     await dispatcher.on_batch("t1", [message("$one"), message("$boom"), message("$two", "!other")])
     await dispatcher.drain()
     await dispatcher.on_batch("t2", [message("$one"), message("$three")])  # a replay after a crash
@@ -61,7 +62,8 @@ async def test_a_slow_room_does_not_stall_another(database):
         else:
             fast_done.set()
 
-    dispatcher = InboundDispatcher("@bot:x", database, SyncStateRepository(database), handler, lambda: None, Clock())
+    dispatcher = InboundDispatcher("@bot:x", SyncStateRepository(database), handler,
+                                   UnitOfWork(database, Clock(), lambda: None))
     await dispatcher.on_batch("t1", [message("$slow", "!slow")])
     await dispatcher.on_batch("t2", [message("$fast", "!fast")])
     await asyncio.wait_for(fast_done.wait(), 5)

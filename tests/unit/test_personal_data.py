@@ -1,12 +1,13 @@
+from bothy.storage.audit import record_audit
 from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
-from bothy.storage.personal_data import ANONYMOUS_TABLES, PERSONAL_COLUMNS, PersonalData
-from bothy.storage.referrals import ReferralRepository
+from bots.installed import INSTALLATION
+from bots.referral.storage import ReferralRepository
 
 
 async def test_every_table_is_either_personal_or_anonymous_by_design(database):
     async with database.read() as db, db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
         tables = {row[0] for row in await cursor.fetchall()}
-    assert tables == set(PERSONAL_COLUMNS) | ANONYMOUS_TABLES
+    assert tables == set(INSTALLATION.personal_columns) | INSTALLATION.anonymous_tables
 
 
 async def test_export_then_erase_covers_every_row_that_names_the_member(database):
@@ -21,8 +22,8 @@ async def test_export_then_erase_covers_every_row_that_names_the_member(database
         ], 1)
         await ReferralRepository.record_sent(db, alice, "debt", "!group", 1)
         await ReferralRepository.set_opt_out(db, alice, True, 1)
-        await ReferralRepository.audit(db, "@sam:x", "refer", alice, "debt", 1)
-    personal = PersonalData(database)
+        await record_audit(db, "@sam:x", "refer", alice, "debt", 1)
+    personal = INSTALLATION.personal_data(database)
     exported = await personal.export(alice)
     assert set(exported) == {"dm_rooms", "outbox", "alerts", "referral_cooldowns", "referral_opt_outs", "audit_log"}
     assert exported["referral_cooldowns"][0]["topic"] == "debt"

@@ -3,8 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bothy.bots.referral.kb import load_kb
 from bothy.cli import main
+from bots.referral.kb import load_kb
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,7 +82,7 @@ def test_kb_test_reads_messages_from_stdin_and_writes_json_lines():
 def test_the_knowledge_base_reloads_when_a_file_changes_and_keeps_the_last_good_one(tmp_path):
     import os
 
-    from bothy.bots.referral.bot import ReloadingKnowledgeBase
+    from bots.referral.bot import ReloadingKnowledgeBase
 
     now = [0.0]
     topic = tmp_path / "topic.yaml"

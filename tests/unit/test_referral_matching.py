@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bothy.bots.referral.kb import load_kb
-from bothy.bots.referral.matcher import Matcher
-from bothy.bots.referral.normalise import normalise
+from bots.referral.kb import load_kb
+from bots.referral.matcher import Matcher
+from bots.referral.normalise import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELLED = yaml.safe_load((Path(__file__).parent / "data" / "referral_labelled.yaml").read_text())

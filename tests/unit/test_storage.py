@@ -1,19 +1,22 @@
 import pytest
 
 from bothy.storage.database import Database
-from bothy.storage.migrations import LATEST_VERSION, DatabaseTooNew, Migration, current_version, migrate
+from bothy.storage.migrations import DatabaseTooNew, Migration, current_version, migrate
+from bots.installed import INSTALLATION
+
+LATEST_VERSION = INSTALLATION.migrations[-1].version
 
 
 async def test_migrations_record_their_version_and_are_idempotent(database):
     assert await current_version(database) == LATEST_VERSION
-    assert await migrate(database) == []
+    assert await migrate(database, INSTALLATION.migrations) == []
 
 
 async def test_a_database_newer_than_the_code_is_refused(database):
     async with database.transaction() as db:
         await db.execute("UPDATE schema_version SET version = ?", (LATEST_VERSION + 1,))
     with pytest.raises(DatabaseTooNew):
-        await migrate(database)
+        await migrate(database, INSTALLATION.migrations)
 
 
 async def test_a_failing_step_rolls_back_and_leaves_the_version(tmp_path):

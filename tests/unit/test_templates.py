@@ -1,6 +1,7 @@
 import pytest
 
 from bothy.templates import Templates
+from bots.installed import INSTALLATION
 
 
 def test_html_is_autoescaped_and_plain_text_is_not():
@@ -10,19 +11,21 @@ def test_html_is_autoescaped_and_plain_text_is_not():
     assert content["msgtype"] == "m.notice"
 
 
-def test_every_template_has_both_forms():
-    from bothy.templates import PACKAGE_TEMPLATES
-
-    html = {p.name.removesuffix(".html.j2") for p in PACKAGE_TEMPLATES.glob("*.html.j2")}
-    text = {p.name.removesuffix(".txt.j2") for p in PACKAGE_TEMPLATES.glob("*.txt.j2")}
-    assert html == text and len(html) > 30
+def test_every_template_has_both_forms_and_one_owner():
+    names: list[str] = []
+    for directory in INSTALLATION.templates().directories:
+        html = {p.name.removesuffix(".html.j2") for p in directory.glob("*.html.j2")}
+        text = {p.name.removesuffix(".txt.j2") for p in directory.glob("*.txt.j2")}
+        assert html == text, directory
+        names.extend(html)
+    assert len(names) == len(set(names)) > 30  # a bot's template never shadows another's by accident
 
 
 def test_an_organisation_can_override_a_template(tmp_path):
     (tmp_path / "went_wrong.txt.j2").write_text("Our own words.")
-    assert Templates(tmp_path).render("went_wrong")["body"] == "Our own words."
+    assert Templates(override_dir=tmp_path).render("went_wrong")["body"] == "Our own words."
 
 
 def test_a_missing_variable_is_an_error_not_a_blank():
     with pytest.raises(Exception):  # noqa: B017 - jinja2 raises UndefinedError
-        Templates().render("status")
+        INSTALLATION.templates().render("status")

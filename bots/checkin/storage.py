@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import aiosqlite
 
-from bothy.storage.database import Database
+from bothy.storage.database import ReadStore
 
 DAY_MS = 86_400_000
 
@@ -53,7 +53,9 @@ class StressSummary:
 
 
 class CheckinRepository:
-    def __init__(self, database: Database):
+    """Reads here; writes are static, run inside the caller's unit of work."""
+
+    def __init__(self, database: ReadStore):
         self.database = database
 
     # --- activity ----------------------------------------------------------------------------
@@ -109,9 +111,9 @@ class CheckinRepository:
         return [ActivityRow(user, first, active, read, *activity.get(user, (0, 0)))
                 for user, first, active, read in presence]
 
-    async def prune_activity(self, before_day: int) -> None:
-        async with self.database.transaction() as db:
-            await db.execute("DELETE FROM activity WHERE day < ?", (before_day,))
+    @staticmethod
+    async def prune_activity(db: aiosqlite.Connection, before_day: int) -> None:
+        await db.execute("DELETE FROM activity WHERE day < ?", (before_day,))
 
     # --- preferences and check-ins -----------------------------------------------------------
 

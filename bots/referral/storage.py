@@ -1,16 +1,18 @@
-"""Referral state: an anonymous log (topic, group room, time), per-member cooldowns and opt-outs,
-and the audit log of staff referrals. No message text, ever.
+"""Referral state: an anonymous log (topic, group room, time) and per-member cooldowns and opt-outs.
+No message text, ever.
 """
 
 from __future__ import annotations
 
 import aiosqlite
 
-from bothy.storage.database import Database
+from bothy.storage.database import ReadStore
 
 
 class ReferralRepository:
-    def __init__(self, database: Database):
+    """Reads here; writes are static, run inside the caller's unit of work."""
+
+    def __init__(self, database: ReadStore):
         self.database = database
 
     async def last_sent(self, user_id: str, topic: str) -> int | None:
@@ -46,11 +48,5 @@ class ReferralRepository:
             await db.execute("DELETE FROM referral_opt_outs WHERE user_id = ?", (user_id,))
 
     @staticmethod
-    async def audit(db: aiosqlite.Connection, actor: str, action: str, subject: str | None, detail: str | None,
-                    now_ms: int) -> None:
-        await db.execute("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-                         (now_ms, actor, action, subject, detail))
-
-    async def prune_cooldowns(self, older_than_ms: int) -> None:
-        async with self.database.transaction() as db:
-            await db.execute("DELETE FROM referral_cooldowns WHERE sent_at < ?", (older_than_ms,))
+    async def prune_cooldowns(db: aiosqlite.Connection, older_than_ms: int) -> None:
+        await db.execute("DELETE FROM referral_cooldowns WHERE sent_at < ?", (older_than_ms,))

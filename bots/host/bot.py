@@ -1,27 +1,22 @@
-"""The host bot: help and status; interests, groups, meetups, reports and data rights land here too."""
+"""The host bot: help and status, and the member's data rights (export and erase).
+
+Interests, groups, meetups and reports land here too.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import aiosqlite
 
-from bothy.bots.base import Bot
-from bothy.commands.framework import Command, CommandContext, CommandRegistry, Role, UsageError
-from bothy.storage.alerts import AlertRepository
-from bothy.storage.outbox import OutboxRepository
-from bothy.storage.personal_data import PersonalData
+from bothy.plugin import Bot
+from commands.framework import Command, CommandContext, Role, UsageError
 
 
 class HostBot(Bot):
     name = "host"
-
-    def __init__(self, registry: CommandRegistry, outbox: OutboxRepository, alerts: AlertRepository,
-                 personal_data: PersonalData):
-        self.registry = registry
-        self.outbox = outbox
-        self.alerts = alerts
-        self.personal_data = personal_data
+    templates_dir = Path(__file__).parent / "templates"
 
     def commands(self) -> list[Command]:
         return [
@@ -35,7 +30,7 @@ class HostBot(Bot):
         ]
 
     async def help(self, ctx: CommandContext) -> None:
-        visible = self.registry.visible_to(ctx.role)
+        visible = self.context.commands.visible_to(ctx.role)
         ctx.reply(
             "help",
             commands=[c for c in visible if c.role < Role.PEER_WORKER],
@@ -45,13 +40,13 @@ class HostBot(Bot):
     async def status(self, ctx: CommandContext) -> None:
         if ctx.args:
             raise UsageError("This one doesn't take anything after it.")
-        ctx.reply("status", waiting=await self.outbox.pending_count(),
-                  unclaimed=await self.alerts.unclaimed_count())
+        status = self.context.status
+        ctx.reply("status", waiting=await status.pending_messages(), unclaimed=await status.unclaimed_alerts())
 
     async def my_data(self, ctx: CommandContext) -> None:
         if ctx.args:
             raise UsageError("This one doesn't take anything after it.")
-        exported = await self.personal_data.export(ctx.sender)
+        exported = await self.context.personal_data.export(ctx.sender)
         text = json.dumps({"user_id": ctx.sender, "data": exported}, indent=2)
         ctx.reply_file("bothy-my-data.json", "application/json", text)
         ctx.reply("mydata_sent", tables=sorted(exported))
@@ -59,11 +54,11 @@ class HostBot(Bot):
     async def forget(self, ctx: CommandContext) -> None:
         words = [a.lower() for a in ctx.args]
         if words == ["me"]:
-            exported = await self.personal_data.export(ctx.sender)
+            exported = await self.context.personal_data.export(ctx.sender)
             ctx.reply("forget_confirm", rows=sum(len(rows) for rows in exported.values()))
         elif words == ["me", "confirm"]:
             async def write(db: aiosqlite.Connection) -> None:
-                await PersonalData.erase_in(db, ctx.sender)
+                await self.context.personal_data.erase_in(db, ctx.sender)
 
             ctx.effects.record(write)
             ctx.reply("forget_done")

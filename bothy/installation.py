@@ -1,0 +1,42 @@
+"""What the installed bots add up to before any of them runs: one schema upgrade, one personal-data
+registry and one template search path, for `bothy run` and the admin commands alike."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from bothy.plugin import Bot
+from bothy.storage.database import Database
+from bothy.storage.migrations import ENGINE_MIGRATIONS, Migration, ordered_steps
+from bothy.storage.personal_data import ENGINE_ANONYMOUS_TABLES, ENGINE_PERSONAL_COLUMNS, PersonalData
+from bothy.templates import Templates
+
+
+class Installation:
+    def __init__(self, bots: Sequence[type[Bot]]):
+        self.bots = tuple(bots)
+        names = [bot.name for bot in self.bots]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two bots share a name: {names}")
+        self.migrations: tuple[Migration, ...] = ordered_steps(ENGINE_MIGRATIONS, *(b.migrations for b in bots))
+        self.personal_columns: Mapping[str, tuple[str, ...]] = _merged(
+            [ENGINE_PERSONAL_COLUMNS, *(bot.personal_columns for bot in bots)])
+        self.anonymous_tables = ENGINE_ANONYMOUS_TABLES.union(*(bot.anonymous_tables for bot in bots))
+
+    def personal_data(self, database: Database) -> PersonalData:
+        return PersonalData(database, self.personal_columns)
+
+    def templates(self, override_dir: Path | None = None) -> Templates:
+        """An organisation's overrides first, then each bot's own folder, then the engine's."""
+        return Templates([bot.templates_dir for bot in self.bots if bot.templates_dir], override_dir)
+
+
+def _merged(registries: list[Mapping[str, tuple[str, ...]]]) -> dict[str, tuple[str, ...]]:
+    merged: dict[str, tuple[str, ...]] = {}
+    for registry in registries:
+        for table, columns in registry.items():
+            if table in merged:
+                raise ValueError(f"table {table} is claimed by two owners")
+            merged[table] = columns
+    return merged

@@ -1,0 +1,120 @@
+"""The contract between the engine and a bot.
+
+A bot is a folder under `bots/` holding one `Bot` subclass. What the engine needs before the bot
+exists (its settings schema, schema steps, personal-data columns, schedules, templates and command
+line additions) is declared on the class; everything else the bot receives as a narrow `BotContext`.
+Adding a bot is its folder plus one line in `bots/installed.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+from zoneinfo import ZoneInfo
+
+from bothy.alerts import StaffAlerts
+from bothy.clock import Clock
+from bothy.matrix.events import Message, Reaction, Receipt
+from bothy.outbox import Effects, UnitOfWork
+from bothy.settings import SettingsReader
+from bothy.storage.database import ReadStore
+from bothy.storage.migrations import Migration
+from bothy.storage.personal_data import PersonalData
+from bothy.templates import Templates
+from commands.framework import Command, CommandRegistry
+
+SweepRun = Callable[[], Awaitable[Any]]
+
+
+class RoomInfo(Protocol):
+    """The little a bot needs to know about a room (its Matrix account provides it)."""
+
+    def is_direct_room(self, room_id: str) -> bool: ...
+
+    def room_name(self, room_id: str) -> str: ...
+
+
+class SentTags(Protocol):
+    async def tag_of(self, event_id: str) -> str | None:
+        """The tag a bot gave a message it sent (e.g. "checkin:42"), found by the sent event's ID."""
+        ...
+
+
+class EngineStatus(Protocol):
+    async def pending_messages(self) -> int: ...
+
+    async def unclaimed_alerts(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class BotContext:
+    """What a bot may use: its own settings and account, and small engine capabilities."""
+
+    account: str  # the Matrix ID the bot speaks as
+    bot_accounts: frozenset[str]  # every bot account, so bots never count each other as members
+    settings: Any  # what the bot's own `read_settings` returned
+    prefix: str
+    timezone: ZoneInfo
+    clock: Clock
+    templates: Templates
+    store: ReadStore
+    work: UnitOfWork
+    alerts: StaffAlerts
+    rooms: RoomInfo
+    commands: CommandRegistry
+    personal_data: PersonalData
+    status: EngineStatus
+    sent_tags: SentTags
+
+    def render(self, template: str, **context: Any) -> dict[str, Any]:
+        return self.templates.render(template, prefix=self.prefix, **context)
+
+
+SettingsLoader = Callable[[str], Any]  # config path -> this bot's settings, or None after printing problems
+
+
+class Bot:
+    name: ClassVar[str]
+    migrations: ClassVar[tuple[Migration, ...]] = ()
+    personal_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {}  # table -> columns that may name a member
+    anonymous_tables: ClassVar[frozenset[str]] = frozenset()  # tables with no member in them, by design
+    schedules: ClassVar[Mapping[str, str]] = {}  # sweep name -> default; the config key is schedules.<name>
+    templates_dir: ClassVar[Path | None] = None
+
+    @classmethod
+    def read_settings(cls, reader: SettingsReader, base_dir: Path) -> Any:
+        """Read and check this bot's config sections; problems go to the reader, named by key."""
+        return None
+
+    @classmethod
+    def add_cli(cls, subcommands: argparse._SubParsersAction, settings: SettingsLoader) -> None:
+        """Add this bot's own `bothy ...` subcommands, if it has any."""
+
+    def __init__(self, context: BotContext):
+        self.context = context
+
+    def commands(self) -> list[Command]:
+        return []
+
+    def sweeps(self) -> Mapping[str, SweepRun]:
+        """Idempotent sweeps by name; each name is one of `schedules`."""
+        return {}
+
+    async def start(self) -> None:
+        """After the accounts are connected, before events flow (e.g. open a listening socket)."""
+
+    async def stop(self) -> None:
+        """At shutdown."""
+
+    async def on_message(self, message: Message, effects: Effects) -> None:
+        """A member's non-command message in a community room or DM (never the staff room). Never store its text."""
+
+    async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
+        """True if this bot consumed the reaction."""
+        return False
+
+    async def on_receipt(self, receipt: Receipt, effects: Effects) -> None:
+        """A read receipt: reading is presence."""

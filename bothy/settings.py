@@ -1,0 +1,114 @@
+"""Reading settings from the YAML tree: the engine's sections and each bot's own.
+
+Every problem is recorded against its dotted key and reported together, so an admin fixes the file
+in one go. Bots read their sections through the same reader, with the same helpers, so their errors
+look like the engine's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+PLACEHOLDER_SECRETS = {"...", "change-me", "changeme", "CHANGE-ME", "password", "secret"}
+ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+MATRIX_USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
+DURATION = re.compile(r"^\s*(\d{1,9})\s*(s|m|h|d|w)\s*$")
+DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> int:
+    """'90s', '10m', '2h', '1d' or '2w' -> seconds."""
+    match = DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 30s, 10m, 2h, 1d or 2w")
+    return int(match.group(1)) * DURATION_SECONDS[match.group(2)]
+
+
+class SettingsReader:
+    """Walks the YAML tree, records problems by dotted key, and flags keys nobody asked for."""
+
+    def __init__(self, data: Mapping[str, Any]):
+        self.data = data
+        self.problems: list[str] = []
+        self.seen: set[str] = set()
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., secret: bool = False) -> Any:
+        self.seen.add(key)
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                if default is ...:
+                    self.problems.append(f"{key}: required")
+                return None if default is ... else default
+            node = node[part]
+        if node is None and default is not ...:
+            return default
+        if isinstance(node, str):
+            node = self._resolve_env(key, node)
+            if node is None:
+                return None
+        if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
+            expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            self.problems.append(f"{key}: expected {expected}, got {type(node).__name__}")
+            return None if default is ... else default
+        if secret and isinstance(node, str) and node.strip() in PLACEHOLDER_SECRETS:
+            self.problems.append(f"{key}: still the example value; set a real secret (or ${{ENV_VAR}})")
+            return None
+        return node
+
+    def _resolve_env(self, key: str, value: str) -> str | None:
+        match = ENV_REFERENCE.match(value.strip())
+        if not match:
+            return value
+        resolved = os.environ.get(match.group(1))
+        if resolved is None:
+            self.problems.append(f"{key}: environment variable {match.group(1)} is not set")
+        return resolved
+
+    def check(self, key: str, value: Any, test: Callable[[Any], bool], message: str) -> None:
+        if value is not None and not test(value):
+            self.problems.append(f"{key}: {message}")
+
+    def duration(self, key: str, default: str, allow_zero: bool = False) -> int:
+        """A duration in seconds. Zero is refused unless it has a meaning (it would mean 'never' or 'always')."""
+        raw = self.get(key, (str, int), default=default)
+        if isinstance(raw, int):
+            seconds = raw
+        else:
+            try:
+                seconds = parse_duration(raw)
+            except ValueError as error:
+                self.problems.append(f"{key}: {error}")
+                return parse_duration(default)
+        if seconds < 0 or (seconds == 0 and not allow_zero):
+            self.problems.append(f"{key}: must be longer than zero, e.g. {default}")
+            return parse_duration(default)
+        return seconds
+
+    def user_ids(self, key: str) -> frozenset[str]:
+        values = self.get(key, list, default=[]) or []
+        good = set()
+        for index, value in enumerate(values):
+            if isinstance(value, str) and MATRIX_USER_ID.match(value):
+                good.add(value)
+            else:
+                self.problems.append(f"{key}[{index}]: {value!r} is not a Matrix user ID like @sam:example.org")
+        return frozenset(good)
+
+    def unknown_keys(self) -> None:
+        def walk(node: Any, prefix: str) -> None:
+            if not isinstance(node, Mapping):
+                return
+            for name, child in node.items():
+                key = f"{prefix}{name}"
+                if key in self.seen:
+                    continue
+                if any(seen.startswith(key + ".") for seen in self.seen):
+                    walk(child, key + ".")
+                else:
+                    self.problems.append(f"{key}: unknown key")
+
+        walk(self.data, "")

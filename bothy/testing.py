@@ -1,0 +1,67 @@
+"""A bot's context over a real database, for unit tests and benchmarks (maubot's testing kit is the model).
+
+Everything is the real engine piece except the Matrix side: rooms are a fixed set of DMs, and what the
+bot owes stays in the outbox table for the test to read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bothy.alerts import StaffAlerts
+from bothy.clock import Clock
+from bothy.installation import Installation
+from bothy.outbox import UnitOfWork
+from bothy.plugin import BotContext
+from bothy.storage.alerts import AlertRepository
+from bothy.storage.database import Database
+from bothy.storage.outbox import OutboxRepository
+from commands.framework import CommandRegistry
+from rooms.staff import StaffRoom
+
+STAFF_ROOM = "!staff:example.org"
+
+
+class FixedRooms:
+    """Room facts a test decides: which rooms are DMs."""
+
+    def __init__(self, direct: frozenset[str] = frozenset()):
+        self.direct = direct
+
+    def is_direct_room(self, room_id: str) -> bool:
+        return room_id in self.direct
+
+    def room_name(self, room_id: str) -> str:
+        return room_id
+
+
+class OutboxStatus:
+    def __init__(self, database: Database):
+        self.outbox = OutboxRepository(database)
+        self.alerts = AlertRepository(database)
+
+    async def pending_messages(self) -> int:
+        return await self.outbox.pending_count()
+
+    async def unclaimed_alerts(self) -> int:
+        return await self.alerts.unclaimed_count()
+
+
+def bot_context(database: Database, installation: Installation, settings: Any, *, clock: Clock | None = None,
+                account: str = "@bot:example.org", direct_rooms: frozenset[str] = frozenset(),
+                peer_workers: frozenset[str] = frozenset({"@sam:example.org"}),
+                timezone: ZoneInfo | None = None) -> BotContext:
+    clock = clock or Clock()
+    templates = installation.templates()
+    work = UnitOfWork(database, clock, lambda: None)
+    staff_room = StaffRoom(STAFF_ROOM)
+    staff_room.room_id = STAFF_ROOM
+    alerts = StaffAlerts(AlertRepository(database), staff_room, templates, peer_workers, 1800, work)
+    return BotContext(
+        account=account, bot_accounts=frozenset({account}), settings=settings, prefix="!",
+        timezone=timezone or ZoneInfo("Europe/London"),
+        clock=clock, templates=templates, store=database, work=work, alerts=alerts,
+        rooms=FixedRooms(direct_rooms), commands=CommandRegistry(), personal_data=installation.personal_data(database),
+        status=OutboxStatus(database), sent_tags=OutboxRepository(database),
+    )

@@ -1,0 +1,1 @@
+"""The host bot: help and status, and the member's data rights."""

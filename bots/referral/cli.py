@@ -1,0 +1,71 @@
+"""`bothy kb check` and `bothy kb test`: the referral bot's own admin commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bothy.plugin import SettingsLoader
+from bots.referral.kb import load_kb
+from bots.referral.matcher import Matcher
+
+
+def add_kb_commands(subcommands: argparse._SubParsersAction, settings: SettingsLoader) -> None:
+    kb = subcommands.add_parser("kb", help="the referral knowledge base").add_subparsers(dest="kb_command",
+                                                                                         required=True)
+    for name, run, text in (("check", check_kb, "validate every topic file, with file and line"),
+                            ("test", explain, "show what a message would trigger, and why")):
+        p = kb.add_parser(name, help=text)
+        p.add_argument("--config", default="config.yaml", help="path to the YAML config (default: config.yaml)")
+        p.add_argument("--dir", action="append", help="a knowledge base folder (repeatable; default: from config)")
+        if name == "test":
+            p.add_argument("text", help="the message to try, or - to read one message per line from stdin")
+        p.set_defaults(func=lambda args, run=run: _with_dirs(args, settings, run))
+
+
+def _with_dirs(args: argparse.Namespace, settings: SettingsLoader, run) -> int:
+    if args.dir:
+        directories = [Path(d) for d in args.dir]
+    elif Path(args.config).exists():
+        loaded = settings(args.config)
+        if loaded is None:
+            return 2
+        directories = list(loaded.kb_dirs)
+    else:
+        directories = [Path("referral_kb")]
+    return run(args, directories)
+
+
+def check_kb(args: argparse.Namespace, directories: list[Path]) -> int:
+    kb = load_kb(directories)
+    for problem in kb.problems:
+        print(problem, file=sys.stderr)
+    if kb.problems:
+        print(f"{len(kb.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    phrases = sum(len(topic.phrases) for topic in kb.topics.values())
+    print(f"OK: {len(kb.topics)} topics, {phrases} phrases in {', '.join(map(str, directories))}")
+    return 0
+
+
+def explain(args: argparse.Namespace, directories: list[Path]) -> int:
+    """One text: a readable explanation. '-': one JSON object per line of standard input."""
+    kb = load_kb(directories)
+    if kb.problems:
+        print("the knowledge base has problems; run 'bothy kb check'", file=sys.stderr)
+        return 1
+    matcher = Matcher(kb)
+    if args.text == "-":
+        for line in sys.stdin:
+            print(json.dumps(matcher.match(line.rstrip("\n")).as_json()), flush=True)
+        return 0
+    result = matcher.match(args.text)
+    if not result.hits:
+        print("Nothing would trigger.")
+    for hit in result.hits:
+        print(f"Would trigger {hit.topic} ({hit.tier}) on the phrase {hit.phrase!r}")
+    for suppressed in result.suppressed:
+        print(f"Not triggered: {suppressed.topic} phrase {suppressed.phrase!r}, stopped by {suppressed.reason}")
+    return 0
