@@ -7,10 +7,20 @@ else's quoted words) stripped.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 REPLY_FALLBACK_HTML = re.compile(r"^<mx-reply>.*?</mx-reply>", re.DOTALL)
+TEXT_MSGTYPES = frozenset({"m.text", "m.emote", "m.notice"})
+# Canonical JSON's integer range: nothing outside it is a real timestamp (past 2**63 SQLite overflows).
+MAX_SAFE_INTEGER = 2**53 - 1
+# What an event ID or type may look like in a log line: printable ASCII, no spaces, bounded.
+LOGGABLE = re.compile(r"[\x21-\x7e]{1,255}")
+
+T = TypeVar("T")
+# Told the name of the field that made an event impossible to understand (never its value).
+MalformedHandler = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -75,47 +85,155 @@ def strip_reply_fallback(body: str) -> str:
 
 
 def message_from_event(
-    source: dict[str, Any], room_id: str, encrypted: bool
+    source: dict[str, Any], room_id: str, encrypted: bool, on_malformed: MalformedHandler | None = None
 ) -> Message | None:
-    """A room message as handlers should see it, or None when it is not a text-like message."""
-    content = source.get("content") or {}
-    relates = content.get("m.relates_to") or {}
+    """A room message as handlers should see it, or None when it is not a text-like message.
+
+    Total over any JSON: one event with a field of the wrong type must not stop the sync loop, so
+    such an event is None too, and `on_malformed` hears which field (never its value).
+    """
+    return _understood(lambda: _message(source, room_id, encrypted), on_malformed)
+
+
+def _message(source: Any, room_id: str, encrypted: bool) -> Message | None:
+    event_id, sender, timestamp_ms = _envelope(source)
+    content = _required_object(source, "content")
+    relates = _object(content, "m.relates_to") or {}
     replaces = None
-    if relates.get("rel_type") == "m.replace" and isinstance(content.get("m.new_content"), dict):
-        replaces = relates.get("event_id")
-        content = content["m.new_content"]
-    body = content.get("body")
-    msgtype = content.get("msgtype")
-    if not isinstance(body, str) or msgtype not in {"m.text", "m.emote", "m.notice"}:
+    if _text(relates, "rel_type") == "m.replace":
+        replaces = _required_text(relates, "event_id")
+        content = _required_object(content, "m.new_content")
+    body = _text(content, "body")
+    msgtype = _text(content, "msgtype")
+    if body is None or msgtype not in TEXT_MSGTYPES:
         return None
-    reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
+    in_reply_to = _object(relates, "m.in_reply_to")
+    reply_to = _text(in_reply_to, "event_id") if in_reply_to is not None else None
     if reply_to and replaces is None:
         body = strip_reply_fallback(body)
-    return Message(
-        room_id=room_id,
-        event_id=source.get("event_id", ""),
-        sender=source.get("sender", ""),
-        body=body,
-        timestamp_ms=int(source.get("origin_server_ts") or 0),
-        msgtype=msgtype,
-        encrypted=encrypted,
-        replaces=replaces,
-        reply_to=reply_to,
-    )
+    return Message(room_id=room_id, event_id=event_id, sender=sender, body=body, timestamp_ms=timestamp_ms,
+                   msgtype=msgtype, encrypted=encrypted, replaces=replaces, reply_to=reply_to or None)
 
 
-def reaction_from_event(source: dict[str, Any], room_id: str) -> Reaction | None:
-    relates = (source.get("content") or {}).get("m.relates_to") or {}
-    if relates.get("rel_type") != "m.annotation" or not relates.get("event_id") or not relates.get("key"):
+def reaction_from_event(
+    source: dict[str, Any], room_id: str, on_malformed: MalformedHandler | None = None
+) -> Reaction | None:
+    """An `m.annotation` reaction, or None; total like `message_from_event`."""
+    return _understood(lambda: _reaction(source, room_id), on_malformed)
+
+
+def _reaction(source: Any, room_id: str) -> Reaction | None:
+    event_id, sender, timestamp_ms = _envelope(source)
+    relates = _object(_required_object(source, "content"), "m.relates_to")
+    if relates is None or _text(relates, "rel_type") != "m.annotation":
         return None
-    return Reaction(
-        room_id=room_id,
-        event_id=source.get("event_id", ""),
-        sender=source.get("sender", ""),
-        timestamp_ms=int(source.get("origin_server_ts") or 0),
-        target_event_id=relates["event_id"],
-        key=relates["key"],
-    )
+    return Reaction(room_id=room_id, event_id=event_id, sender=sender, timestamp_ms=timestamp_ms,
+                    target_event_id=_required_text(relates, "event_id"),
+                    key=_required_text(relates, "key"))
+
+
+def undecryptable_from_event(
+    source: dict[str, Any], room_id: str, on_malformed: MalformedHandler | None = None
+) -> Undecryptable | None:
+    """An encrypted event Bothy has no key for yet, or None when its fields are of the wrong type."""
+    return _understood(lambda: _undecryptable(source, room_id), on_malformed)
+
+
+def _undecryptable(source: Any, room_id: str) -> Undecryptable:
+    event_id, sender, timestamp_ms = _envelope(source)
+    return Undecryptable(room_id, event_id, sender, timestamp_ms,
+                         _required_text(_required_object(source, "content"), "session_id"))
+
+
+def receipt_from(room_id: str, user_id: Any, event_id: Any, timestamp_ms: Any) -> Receipt | None:
+    """A read receipt, or None when a field has the wrong type: nio's schema checks only the entries
+    keyed by a well-formed user ID, so anything else arrives unchecked."""
+    values = {"user_id": user_id, "event_id": event_id, "ts": timestamp_ms}
+    try:
+        return Receipt(room_id, _required_text(values, "user_id"), _required_text(values, "event_id"),
+                       _timestamp(values, "ts"))
+    except _Malformed:
+        return None
+
+
+def loggable(value: Any) -> str:
+    """An event ID or type as it may appear in a log line: a malformed event could carry any text
+    there, and logs must never hold message content."""
+    if isinstance(value, str) and LOGGABLE.fullmatch(value):
+        return value
+    return "<unloggable>"
+
+
+def _understood(parse: Callable[[], T | None], on_malformed: MalformedHandler | None) -> T | None:
+    try:
+        return parse()
+    except _Malformed as error:
+        if on_malformed is not None:
+            on_malformed(error.field)
+        return None
+
+
+class _Malformed(Exception):
+    """A field Bothy reads is present with the wrong JSON type (or a required one is missing or empty)."""
+
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
+
+
+def _envelope(source: Any) -> tuple[str, str, int]:
+    if not isinstance(source, dict):
+        raise _Malformed("event")
+    return _required_text(source, "event_id"), _required_text(source, "sender"), _timestamp(source, "origin_server_ts")
+
+
+def _text(mapping: dict[str, Any], key: str) -> str | None:
+    """The string at `key`, None when absent or null. Lone surrogates count as the wrong type: such a
+    string cannot be encoded to be stored or sent."""
+    value = mapping.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _encodable(value):
+        raise _Malformed(key)
+    return value
+
+
+def _required_text(mapping: dict[str, Any], key: str) -> str:
+    value = _text(mapping, key)
+    if not value:
+        raise _Malformed(key)
+    return value
+
+
+def _object(mapping: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = mapping.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _Malformed(key)
+    return value
+
+
+def _required_object(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    value = _object(mapping, key)
+    if value is None:
+        raise _Malformed(key)
+    return value
+
+
+def _timestamp(mapping: dict[str, Any], key: str) -> int:
+    value = mapping.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SAFE_INTEGER:
+        raise _Malformed(key)
+    return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def server_of(user_id: str) -> str:

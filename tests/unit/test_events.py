@@ -1,4 +1,15 @@
-from bothy.matrix.events import invite_allowed, message_from_event, reaction_from_event, strip_reply_fallback
+import pytest
+
+from bothy.matrix.events import (
+    Receipt,
+    invite_allowed,
+    loggable,
+    message_from_event,
+    reaction_from_event,
+    receipt_from,
+    strip_reply_fallback,
+    undecryptable_from_event,
+)
 
 
 def source(content: dict, **extra) -> dict:
@@ -49,3 +60,94 @@ def test_invites_only_from_allowed_servers():
     assert invite_allowed("@sam:example.org", allowed)
     assert not invite_allowed("@troll:elsewhere.net", allowed)
     assert not invite_allowed("@sam:example.org.evil.net", allowed)
+
+
+MALFORMED_MESSAGES = {
+    "in_reply_to a string": {"msgtype": "m.text", "body": "hi", "m.relates_to": {"m.in_reply_to": "x"}},
+    "relates_to a list": {"msgtype": "m.text", "body": "hi", "m.relates_to": ["$x"]},
+    "relates_to a string": {"msgtype": "m.text", "body": "hi", "m.relates_to": "$x"},
+    "relates_to an int": {"msgtype": "m.text", "body": "hi", "m.relates_to": 7},
+    "reply event_id an int": {"msgtype": "m.text", "body": "hi", "m.relates_to": {"m.in_reply_to": {"event_id": 7}}},
+    "body a list": {"msgtype": "m.text", "body": ["hi"]},
+    "msgtype a dict": {"msgtype": {"m.text": 1}, "body": "hi"},
+    "new_content a string": {"msgtype": "m.text", "body": "* hi", "m.new_content": "hi",
+                             "m.relates_to": {"rel_type": "m.replace", "event_id": "$o"}},
+    "replaced event_id an int": {"msgtype": "m.text", "body": "* hi",
+                                 "m.new_content": {"msgtype": "m.text", "body": "hi"},
+                                 "m.relates_to": {"rel_type": "m.replace", "event_id": 7}},
+    "rel_type a list": {"msgtype": "m.text", "body": "hi", "m.relates_to": {"rel_type": ["m.replace"]}},
+    "body with a lone surrogate": {"msgtype": "m.text", "body": "hi \ud800"},
+}
+MALFORMED_ENVELOPES = {
+    "event_id an int": {"event_id": 7},
+    "sender an int": {"sender": 7},
+    "sender missing": {"sender": None},
+    "timestamp a string": {"origin_server_ts": "1000"},
+    "timestamp a huge float": {"origin_server_ts": 1e300},
+    "timestamp a huge int": {"origin_server_ts": 10**30},
+    "timestamp a bool": {"origin_server_ts": True},
+    "content a string": {"content": "hi"},
+    "content a list": {"content": ["hi"]},
+}
+
+
+@pytest.mark.parametrize("content", MALFORMED_MESSAGES.values(), ids=MALFORMED_MESSAGES.keys())
+def test_a_message_with_fields_of_the_wrong_type_is_skipped_and_reported(content):
+    fields = []
+    assert message_from_event(source(content), "!r", False, on_malformed=fields.append) is None
+    assert len(fields) == 1
+
+
+@pytest.mark.parametrize("envelope", MALFORMED_ENVELOPES.values(), ids=MALFORMED_ENVELOPES.keys())
+def test_an_event_with_a_broken_envelope_is_skipped_and_reported(envelope):
+    message = source({"msgtype": "m.text", "body": "hi"}) | envelope
+    reaction = source({"m.relates_to": {"rel_type": "m.annotation", "event_id": "$t", "key": "✅"}},
+                      type="m.reaction") | envelope
+    fields = []
+    assert message_from_event(message, "!r", False, on_malformed=fields.append) is None
+    assert reaction_from_event(reaction, "!r", fields.append) is None
+    assert len(fields) == 2
+
+
+@pytest.mark.parametrize("relates", ["$t", ["$t"], 7, {"rel_type": "m.annotation", "event_id": 7, "key": "✅"},
+                                     {"rel_type": "m.annotation", "event_id": "$t", "key": ["✅"]},
+                                     {"rel_type": "m.annotation", "event_id": "$t"}])
+def test_a_reaction_with_a_broken_relation_is_skipped_and_reported(relates):
+    fields = []
+    event = source({"m.relates_to": relates}, type="m.reaction")
+    assert reaction_from_event(event, "!r", fields.append) is None
+    assert len(fields) == 1
+
+
+def test_what_is_merely_not_a_text_message_is_not_reported_as_malformed():
+    fields = []
+    assert message_from_event(source({}), "!r", False, on_malformed=fields.append) is None  # redacted
+    assert message_from_event(source({"msgtype": "m.image", "body": "p.jpg"}), "!r", False, fields.append) is None
+    assert reaction_from_event(source({}, type="m.reaction"), "!r", fields.append) is None
+    assert fields == []
+
+
+def test_a_reply_with_a_well_formed_relation_still_works_after_the_checks():
+    content = {"msgtype": "m.text", "body": "> quoted\n\nmine", "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}}
+    message = message_from_event(source(content), "!r", encrypted=False, on_malformed=pytest.fail)
+    assert (message.body, message.reply_to, message.timestamp_ms) == ("mine", "$q", 1000)
+
+
+def test_receipts_with_fields_of_the_wrong_type_are_none():
+    assert receipt_from("!r", "@a:x", "$e", 5) == Receipt("!r", "@a:x", "$e", 5)
+    assert receipt_from("!r", "@a:x", "$e", "5") is None
+    assert receipt_from("!r", "@a:x", "$e", 5.0) is None
+    assert receipt_from("!r", 7, "$e", 5) is None
+
+
+def test_undecryptable_needs_a_session_id():
+    event = source({"algorithm": "m.megolm.v1.aes-sha2", "session_id": "s1"}, type="m.room.encrypted")
+    assert undecryptable_from_event(event, "!r").session_id == "s1"
+    assert undecryptable_from_event({**event, "content": {"session_id": 7}}, "!r") is None
+
+
+def test_only_plain_identifiers_reach_the_log():
+    assert loggable("$abc:example.org") == "$abc:example.org"
+    assert loggable("m.room.message") == "m.room.message"
+    for value in ("I want to die", 7, None, "x" * 300, "$a\nb", ""):
+        assert loggable(value) == "<unloggable>"
