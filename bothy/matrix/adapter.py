@@ -14,7 +14,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,11 +27,13 @@ from bothy.matrix.events import (
     InboundEvent,
     Receipt,
     RoomKeyArrived,
-    Undecryptable,
     invite_allowed,
+    loggable,
     message_from_event,
     reaction_from_event,
+    receipt_from,
     server_of,
+    undecryptable_from_event,
 )
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.sessions import Session, SessionRepository
@@ -121,6 +123,7 @@ class MatrixAccount:
         self._members_loaded: set[str] = set()
         self._direct_rooms: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
+        self.skipped_events = 0  # events dropped because they could not be understood
 
     # --- session -------------------------------------------------------------------------
 
@@ -217,44 +220,87 @@ class MatrixAccount:
                 self.client.invalidate_outbound_session(room.room_id)
 
     def _collect(self, response: nio.SyncResponse, deliver_timeline: bool) -> list[InboundEvent]:
+        """Bothy's events from one sync. Each event is converted on its own: one that fails must not stop
+        the loop, or every restart would replay the same batch (its checkpoint was never passed) and fail."""
         self._rotate_sessions_for_new_devices(response)
         events: list[InboundEvent] = []
         for event in response.to_device_events:
             if isinstance(event, nio.RoomKeyEvent | nio.ForwardedRoomKeyEvent):
                 events.append(RoomKeyArrived(event.session_id))
         for room_id, info in response.rooms.invite.items():
-            self._consider_invite(room_id, info.invite_state)
+            with self._isolated(f"the invite to {room_id}"):
+                self._consider_invite(room_id, info.invite_state)
         if not deliver_timeline:
             return events
         for room_id, info in response.rooms.join.items():
             for event in info.timeline.events:
-                converted = self._convert(event, room_id)
-                if converted is not None:
-                    events.append(converted)
+                with self._isolated(room_id, event):
+                    converted = self._convert(event, room_id)
+                    if converted is not None:
+                        events.append(converted)
             for ephemeral in info.ephemeral:
                 if isinstance(ephemeral, nio.ReceiptEvent):
-                    events.extend(
-                        Receipt(room_id, r.user_id, r.event_id, r.timestamp)
-                        for r in ephemeral.receipts
-                        if r.user_id != self.user_id and r.receipt_type in {"m.read", "m.read.private"}
-                    )
+                    with self._isolated(room_id, ephemeral):
+                        events.extend(self._receipts(ephemeral, room_id))
         return events
+
+    @contextlib.contextmanager
+    def _isolated(self, where: str, event: Any = None) -> Iterator[None]:
+        """Contain a failure to the one event: log its ID and type (never content, nor the exception's
+        message, which may quote it), count it, and let the batch go on."""
+        try:
+            yield
+        except Exception as error:
+            self.skipped_events += 1
+            source = getattr(event, "source", None)
+            source = source if isinstance(source, dict) else {}
+            log.warning("%s skipped an event it failed to convert: %s (%s) in %s: %s", self.user_id,
+                        loggable(source.get("event_id")), loggable(source.get("type")), where, type(error).__name__)
+
+    def _receipts(self, ephemeral: nio.ReceiptEvent, room_id: str) -> list[Receipt]:
+        receipts = []
+        for r in ephemeral.receipts:
+            if r.user_id == self.user_id or r.receipt_type not in {"m.read", "m.read.private"}:
+                continue
+            receipt = receipt_from(room_id, r.user_id, r.event_id, r.timestamp)
+            if receipt is None:
+                self._skipped({"event_id": r.event_id, "type": "m.receipt"}, room_id, "receipt")
+            else:
+                receipts.append(receipt)
+        return receipts
+
+    def _skipped(self, source: dict[str, Any], room_id: str, field: str) -> None:
+        """An event Bothy cannot understand is dropped and counted; the log names it, never its content."""
+        self.skipped_events += 1
+        log.warning("%s skipped a malformed event %s (%s) in %s: bad %s", self.user_id,
+                    loggable(source.get("event_id")), loggable(source.get("type")), room_id, field)
 
     def _convert(self, event: nio.Event, room_id: str) -> InboundEvent | None:
         if getattr(event, "sender", None) == self.user_id:
             return None
+        source = getattr(event, "source", None)
+        if not isinstance(source, dict):
+            self._skipped({}, room_id, "event")
+            return None
+
+        def skipped(field: str) -> None:
+            self._skipped(source, room_id, field)
+
         if isinstance(event, nio.MegolmEvent):
-            self._spawn(self._request_key(event))
-            return Undecryptable(room_id, event.event_id, event.sender, event.server_timestamp, event.session_id)
-        source = getattr(event, "source", None) or {}
+            undecryptable = undecryptable_from_event(source, room_id, skipped)
+            if undecryptable is not None:
+                self._spawn(self._request_key(event))
+            return undecryptable
         kind = source.get("type")
         if kind == "m.room.message":
-            return message_from_event(source, room_id, encrypted=bool(getattr(event, "decrypted", False)))
+            return message_from_event(source, room_id, encrypted=bool(getattr(event, "decrypted", False)),
+                                      on_malformed=skipped)
         if kind == "m.reaction":
-            return reaction_from_event(source, room_id)
+            return reaction_from_event(source, room_id, skipped)
         if kind == "m.room.member":
             self._members_cache.pop(room_id, None)
-            left = (source.get("content") or {}).get("membership") in {"leave", "ban"}
+            content = source.get("content")
+            left = isinstance(content, dict) and content.get("membership") in {"leave", "ban"}
             if left and room_id in self._direct_rooms and source.get("state_key") != self.user_id:
                 self._spawn(self._close_dm(room_id))
         return None
@@ -279,14 +325,16 @@ class MatrixAccount:
         if not own or room_id in self._joining:
             return
         invite = own[-1]
-        if invite.membership != "invite":
+        if invite.membership != "invite" or not isinstance(invite.sender, str):
             return
         if not invite_allowed(invite.sender, self.allowed_servers):
             log.info("%s ignored an invite from server %s (not in community.allowed_servers)",
                      self.user_id, server_of(invite.sender))
             return
+        # Only a real JSON true makes a DM: a group wrongly taken for a DM would get private replies.
+        is_direct = isinstance(invite.content, dict) and invite.content.get("is_direct") is True
         self._joining.add(room_id)
-        self._spawn(self._accept_invite(room_id, invite.sender, bool(invite.content.get("is_direct"))))
+        self._spawn(self._accept_invite(room_id, invite.sender, is_direct))
 
     async def _accept_invite(self, room_id: str, inviter: str, is_direct: bool) -> None:
         try:

@@ -1,0 +1,117 @@
+"""The sync loop's conversion step with nio's own parsing: one bad event never stops a batch."""
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import nio
+import pytest
+
+from bothy.config import BotAccount
+from bothy.matrix import adapter
+from bothy.matrix.adapter import MatrixAccount
+from bothy.matrix.events import Message, Receipt
+from bothy.storage.dm_rooms import DirectRoomRepository
+from bothy.storage.sessions import SessionRepository
+
+BOT = "@bot:example.org"
+ROOM = "!group:example.org"
+CANARY = "CANARY-d41d8cd9"
+
+
+@pytest.fixture
+async def account(database, tmp_path) -> AsyncIterator[MatrixAccount]:
+    account = MatrixAccount(BotAccount(BOT, "unused", None), "http://127.0.0.1:9", tmp_path / "crypto", "test-key",
+                            SessionRepository(database), DirectRoomRepository(database), frozenset({"example.org"}))
+    yield account
+    await account.close()
+
+
+def event(event_type: str, content: Any, number: int) -> dict[str, Any]:
+    return {"type": event_type, "event_id": f"$e{number}", "sender": "@alice:example.org",
+            "origin_server_ts": 1000 + number, "content": content}
+
+
+def sync(timeline: list[dict[str, Any]], ephemeral: list[dict[str, Any]] = (),
+         invite: dict[str, Any] | None = None) -> nio.SyncResponse:
+    """A sync response parsed by nio itself, so Bothy sees exactly what nio makes of bad events."""
+    room = {"state": {"events": []}, "timeline": {"events": timeline, "limited": False},
+            "ephemeral": {"events": list(ephemeral)}, "account_data": {"events": []}}
+    return nio.SyncResponse.from_dict({
+        "next_batch": "s1", "rooms": {"join": {ROOM: room} if timeline or ephemeral else {},
+                                      "invite": invite or {}, "leave": {}},
+        "to_device": {"events": []}, "presence": {"events": []}, "device_one_time_keys_count": {},
+        "device_lists": {"changed": [], "left": []},
+    })
+
+
+def malformed_then_help() -> list[dict[str, Any]]:
+    text = {"msgtype": "m.text", "body": CANARY}
+    return [
+        event("m.room.message", {**text, "m.relates_to": {"m.in_reply_to": "x"}}, 1),
+        event("m.room.message", {**text, "m.relates_to": ["x"]}, 2),
+        event("m.room.message", {**text, "m.relates_to": CANARY}, 3),
+        event("m.room.message", {**text, "m.relates_to": 7}, 4),
+        event("m.reaction", {"m.relates_to": CANARY}, 5),
+        event("m.room.message", {"msgtype": "m.text", "body": [CANARY]}, 6),
+        event("m.room.message", {"msgtype": {"m.text": CANARY}, "body": CANARY}, 7),
+        event("m.room.message", {**text, "m.new_content": CANARY,
+                                 "m.relates_to": {"rel_type": "m.replace", "event_id": "$e1"}}, 8),
+        event("m.room.message", {**text, "m.relates_to": {"rel_type": "m.replace", "event_id": 7}}, 9),
+        event("m.room.member", CANARY, 10),
+        {**event("m.room.message", text, 11), "origin_server_ts": 1e300},
+        {**event("m.room.message", text, 12), "event_id": 12},
+        event("m.room.message", {"msgtype": "m.text", "body": "!help"}, 13),
+    ]
+
+
+async def test_malformed_events_are_skipped_counted_and_logged_without_content(account, caplog):
+    caplog.set_level(logging.DEBUG, logger="bothy")
+    events = account._collect(sync(malformed_then_help()), deliver_timeline=True)
+    assert [(e.event_id, e.body) for e in events if isinstance(e, Message)] == [("$e13", "!help")]
+    assert account.skipped_events == 11  # all but the member event (not converted) and !help
+    assert "$e1 (m.room.message)" in caplog.text
+    assert not any(CANARY in r.getMessage() for r in caplog.records if r.name.startswith("bothy"))
+
+
+async def test_an_unexpected_failure_converting_one_event_skips_only_that_event(account, caplog, monkeypatch):
+    convert = adapter.message_from_event
+
+    def explode_on_first(source: dict[str, Any], *args: Any, **kwargs: Any) -> Message | None:
+        if source["event_id"] == "$e1":
+            raise ValueError(f"invalid literal: {CANARY}")  # exception messages may quote content
+        return convert(source, *args, **kwargs)
+
+    monkeypatch.setattr(adapter, "message_from_event", explode_on_first)
+    timeline = [event("m.room.message", {"msgtype": "m.text", "body": CANARY}, 1),
+                event("m.room.message", {"msgtype": "m.text", "body": "!help"}, 2)]
+    events = account._collect(sync(timeline), deliver_timeline=True)
+    assert [e.event_id for e in events] == ["$e2"]
+    assert account.skipped_events == 1
+    assert "$e1 (m.room.message)" in caplog.text and "ValueError" in caplog.text
+    assert CANARY not in caplog.text
+
+
+async def test_receipts_nio_does_not_check_are_checked(account):
+    # nio's schema checks only entries keyed by a well-formed user ID.
+    receipt = {"type": "m.receipt", "content": {"$seen": {"m.read": {
+        "not-a-user-id": {"ts": "yesterday"}, "@bob:example.org": {"ts": 5}}}}}
+    events = account._collect(sync([], ephemeral=[receipt]), deliver_timeline=True)
+    assert events == [Receipt(ROOM, "@bob:example.org", "$seen", 5)]
+    assert account.skipped_events == 1
+
+
+@pytest.mark.parametrize("is_direct", ["false", "true", 1, None])
+async def test_only_a_json_true_is_direct_makes_an_invite_a_dm(account, monkeypatch, is_direct):
+    accepted: list[tuple[str, str, bool]] = []
+
+    async def accept(room_id: str, inviter: str, direct: bool) -> None:
+        accepted.append((room_id, inviter, direct))
+
+    monkeypatch.setattr(account, "_accept_invite", accept)
+    member = {"type": "m.room.member", "sender": "@alice:example.org", "state_key": BOT,
+              "content": {"membership": "invite", "is_direct": is_direct}}
+    account._collect(sync([], invite={ROOM: {"invite_state": {"events": [member]}}}), deliver_timeline=True)
+    for task in list(account._background):
+        await task
+    assert accepted == [(ROOM, "@alice:example.org", False)]
