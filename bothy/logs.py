@@ -1,11 +1,48 @@
 """Logging set-up. Bothy logs event IDs, room IDs and kinds of things, never message text; matrix-nio
-is kept at WARNING because its debug output can include event content.
+is kept at WARNING because its debug output can include event content, and its records that can quote
+an event or a response even at WARNING are redacted by `WithholdNioContent`.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+
+# nio loggers whose records may quote events or responses: schema-validation failures print the
+# offending instance (an event's body, decrypted or not), and the HTTP layer reprs raw frames.
+NIO_CONTENT_LOGGERS = ("nio.events", "nio.responses", "nio.http")
+WITHHELD = "details withheld: may contain message content"
+
+
+class WithholdNioContent(logging.Filter):
+    """Replace the text of nio records that may carry event content, keeping where and how bad it was."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _may_carry_content(record):
+            record.msg = f"{record.name}: {WITHHELD}"
+            record.args = None
+            record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+def _may_carry_content(record: logging.LogRecord) -> bool:
+    if record.name != "nio" and not record.name.startswith("nio."):
+        return False
+    in_content_logger = any(record.name == n or record.name.startswith(f"{n}.") for n in NIO_CONTENT_LOGGERS)
+    # Elsewhere (the Olm machine) a failed validation of a decrypted payload quotes the payload too.
+    return in_content_logger or "validat" in str(record.msg).lower()
+
+
+def withhold_nio_content() -> None:
+    """Attach the filter to every nio logger. A logger's filters see only records logged on that very
+    logger, not its children's, so each one gets it; nio is imported first so all of them exist."""
+    import nio  # noqa: F401 - creates nio's loggers
+
+    names = ["nio", *(n for n in logging.Logger.manager.loggerDict if n.startswith("nio."))]
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WithholdNioContent) for f in logger.filters):
+            logger.addFilter(WithholdNioContent())
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -16,3 +53,4 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("nio", "peewee", "aiohttp", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    withhold_nio_content()

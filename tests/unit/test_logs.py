@@ -1,0 +1,66 @@
+"""nio's own parsing logs bad events whole; none of that text may reach any log output."""
+
+import io
+import logging
+from collections.abc import Iterator
+
+import nio
+import pytest
+
+from bothy.logs import WITHHELD, WithholdNioContent, configure_logging, withhold_nio_content
+
+CANARY = "CANARY-I-want-to-die-9c1e"
+
+
+@pytest.fixture
+def nio_output() -> Iterator[io.StringIO]:
+    """Handlers on the root and directly on nio's event logger, as another set-up might have them."""
+    withhold_nio_content()
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    direct = logging.getLogger("nio.events.misc")
+    logging.getLogger().addHandler(handler)
+    direct.addHandler(handler)
+    yield output
+    direct.removeHandler(handler)
+    logging.getLogger().removeHandler(handler)
+
+
+def test_a_schema_violating_event_parsed_by_nio_leaves_no_content_in_the_log(nio_output, caplog):
+    event = {"type": "m.room.message", "event_id": "$e", "sender": "@a:example.org", "origin_server_ts": 1,
+             "content": {"msgtype": "m.text", "body": [CANARY]}}
+    assert isinstance(nio.Event.parse_event(event), nio.BadEvent)
+    reaction = {**event, "type": "m.reaction", "content": {"m.relates_to": CANARY}}
+    assert isinstance(nio.Event.parse_event(reaction), nio.BadEvent)
+    assert CANARY not in nio_output.getvalue() + caplog.text
+    assert f"WARNING nio.events.misc: nio.events.misc: {WITHHELD}" in nio_output.getvalue()
+
+
+def test_a_schema_violating_sync_response_leaves_no_content_in_the_log(nio_output, caplog):
+    caplog.set_level(logging.DEBUG, logger="nio")  # even nio's debug dump of the whole response
+    response = nio.SyncResponse.from_dict({"next_batch": [CANARY], "rooms": {}})
+    assert isinstance(response, nio.SyncError)
+    assert CANARY not in nio_output.getvalue() + caplog.text
+    assert WITHHELD in caplog.text
+
+
+def test_nio_warnings_without_content_are_kept_as_they_are(nio_output):
+    logging.getLogger("nio.client.async_client").warning("Timed out, sleeping for %ds", 3)
+    assert "Timed out, sleeping for 3s" in nio_output.getvalue()
+
+
+def test_configure_logging_installs_the_filter_on_every_nio_logger():
+    root = logging.getLogger()
+    quieted = [logging.getLogger(name) for name in ("nio", "peewee", "aiohttp", "apscheduler")]
+    saved = root.handlers[:], [(logger, logger.level) for logger in [root, *quieted]]
+    try:
+        configure_logging("INFO")
+        names = ["nio", *(n for n in logging.Logger.manager.loggerDict if n.startswith("nio."))]
+        assert "nio.events.misc" in names and "nio.responses" in names
+        for name in names:
+            assert sum(isinstance(f, WithholdNioContent) for f in logging.getLogger(name).filters) == 1
+    finally:
+        root.handlers[:], levels = saved
+        for logger, level in levels:
+            logger.setLevel(level)
