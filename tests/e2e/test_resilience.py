@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import nio
 import pytest
 
 from tests.e2e.conftest import Homeserver, expect_each_answered_once, staff_room_of, start_bothy
@@ -105,5 +106,40 @@ async def test_a_429_storm_delays_answers_but_loses_none_and_doubles_none(homese
             await alice.send(room, f"!{word}")
         await expect_each_answered_once(alice, bot, room, words)
         assert "rate limited" in process.log()  # the limit was really hit, and waited out
+    finally:
+        await process.stop()
+
+
+async def test_malformed_events_are_skipped_without_a_crash_loop(homeserver: Homeserver, alice: Member):
+    """Synapse relays any content; a relation of the wrong type used to kill the sync loop, and every
+    restart replayed the same batch and died again."""
+    canary = "CANARY-malformed-5e0b"
+    process = await start_bothy(homeserver, "malformed")
+    bot = process.bot_user_id
+    try:
+        group = await alice.create_room(invite=[bot])
+        text = {"msgtype": "m.text", "body": f"!help {canary}"}
+        await alice.send(group, "", {**text, "m.relates_to": {"m.in_reply_to": "x"}})
+        await alice.send(group, "", {**text, "m.relates_to": ["x"]})
+        response = await alice.client.room_send(group, "m.reaction", {"m.relates_to": canary},
+                                                ignore_unverified_devices=True)
+        assert isinstance(response, nio.RoomSendResponse), response
+
+        def help_answer(message):
+            return message.sender == bot and message.room_id == group and "116 123" in message.body
+
+        await alice.send(group, "!help")
+        await alice.wait_for(help_answer)
+        assert process.process.returncode is None
+        assert len([m for m in alice.messages_in(group) if help_answer(m)]) == 1  # the bad ones were skipped
+        assert "skipped a malformed event" in process.log()
+
+        await process.kill()
+        await process.start()
+        mark = alice.mark()
+        await alice.send(group, "!help")
+        await alice.wait_for(help_answer, after=mark)
+        assert process.process.returncode is None
+        assert canary not in process.log()  # nio's "Error validating event" quoted it before
     finally:
         await process.stop()
