@@ -1,1 +1,1 @@
-"""Bothy: Matrix bots for online mental-health peer support groups."""
+"""Bothy: Matrix bots for online mental-health peer support communities."""

@@ -39,7 +39,7 @@ class RoomInfo(Protocol):
 
 class SentTags(Protocol):
     async def tag_of(self, event_id: str) -> str | None:
-        """The tag a bot gave a message it sent (e.g. "checkin:42"), found by the sent event's ID."""
+        """The tag a bot gave a message it sent (e.g. "poll:42"), found by the sent event's ID."""
         ...
 
 

@@ -4,7 +4,7 @@ Commands go to the command router; other messages, reactions and read receipts g
 account hosts; a ✅ on a staff alert is a claim before it is anything else; undecryptable events and
 room keys go to late decryption. The staff room is for commands and alerts only: peer workers
 discussing a member are not community activity, and their words must never be matched as if they
-were in crisis themselves.
+were in distress themselves.
 """
 
 from __future__ import annotations

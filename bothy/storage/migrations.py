@@ -141,10 +141,10 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-def ordered_steps(*groups: Iterable[Migration]) -> tuple[Migration, ...]:
+def ordered_steps(*sources: Iterable[Migration]) -> tuple[Migration, ...]:
     """The engine's steps and every bot's, in one upgrade ordered by version; numbers are global and unique,
     so a database records one version whatever mix of bots wrote it."""
-    steps = sorted((step for group in groups for step in group), key=lambda step: step.version)
+    steps = sorted((step for source in sources for step in source), key=lambda step: step.version)
     versions = [step.version for step in steps]
     if versions != list(range(1, len(steps) + 1)):
         raise ValueError(f"schema steps must be numbered 1, 2, 3... with no gaps or repeats; got {versions}")

@@ -37,7 +37,7 @@ class Outgoing:
     target_event_id: str | None = None
     reactions: tuple[str, ...] = ()  # the bot's own reactions under this message, e.g. answer buttons
     alert: AlertRecord | None = None
-    tag: str | None = None  # e.g. "checkin:42": once sent, the event ID is recorded against it
+    tag: str | None = None  # e.g. "poll:42": once sent, the event ID is recorded against it
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class OutboxRepository:
             )
 
     async def tag_of(self, event_id: str) -> str | None:
-        """What a sent message was for (e.g. "checkin:42"), given the event ID the homeserver gave it."""
+        """What a sent message was for (e.g. "poll:42"), given the event ID the homeserver gave it."""
         async with self.database.read() as db, db.execute(
             "SELECT tag FROM sent_events WHERE event_id = ?", (event_id,)
         ) as cursor:
