@@ -23,6 +23,7 @@ from bothy.storage.migrations import migrate
 from bothy.storage.sessions import SessionRepository
 from bots.installed import INSTALLATION
 from bots.referral.bot import ReloadingKnowledgeBase
+from rooms.dm import DirectRooms
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOMS, MEMBERS, PER_ROOM = 1_000, 10_000, 30
@@ -68,8 +69,8 @@ async def run() -> dict:
         await database.open()
         await migrate(database, INSTALLATION.migrations)
         account = MatrixAccount(BotAccount(BOT, "unused", None), "http://127.0.0.1:9", Path(directory) / "crypto",
-                                "bench-pickle-key", SessionRepository(database), DirectRoomRepository(database),
-                                frozenset({"example.org"}))
+                                "bench-pickle-key", SessionRepository(database),
+                                DirectRooms(DirectRoomRepository(database)), frozenset({"example.org"}))
         account.client.restore_login(BOT, "BENCHDEVICE", "unused-token")  # local only: no request is made
         knowledge = ReloadingKnowledgeBase((ROOT / "referral_kb",))
         INSTALLATION.templates().render("help", prefix="!", commands=[], staff_commands=[])

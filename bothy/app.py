@@ -65,14 +65,14 @@ class Bothy:
             await migrate(database, self.installation.migrations)
             templates = self.installation.templates(config.templates_override_dir)
             sync_state = SyncStateRepository(database)
-            dm_rooms = DirectRoomRepository(database)
+            direct_rooms = DirectRooms(DirectRoomRepository(database))
             accounts = {
                 user_id: MatrixAccount(account, config.homeserver_url, config.crypto_store_dir, config.pickle_key,
-                                       SessionRepository(database), dm_rooms, config.allowed_servers)
+                                       SessionRepository(database), direct_rooms, config.allowed_servers)
                 for user_id, account in config.accounts.items()
             }
             try:
-                await self._serve(accounts, templates, sync_state, dm_rooms, stopping)
+                await self._serve(accounts, templates, sync_state, direct_rooms, stopping)
             finally:
                 for account in accounts.values():
                     await account.close()
@@ -80,7 +80,7 @@ class Bothy:
             await database.close()
 
     async def _serve(self, accounts: dict[str, MatrixAccount], templates: Templates,
-                     sync_state: SyncStateRepository, dm_rooms: DirectRoomRepository,
+                     sync_state: SyncStateRepository, direct_rooms: DirectRooms,
                      stopping: asyncio.Event) -> None:
         config, clock, database = self.config, self.clock, self.database
         for account in accounts.values():
@@ -91,7 +91,7 @@ class Bothy:
             return
 
         outbox_repository, alert_repository = OutboxRepository(database), AlertRepository(database)
-        outbox = OutboxDispatcher(outbox_repository, accounts, DirectRooms(dm_rooms), clock)
+        outbox = OutboxDispatcher(outbox_repository, accounts, direct_rooms, clock)
         work = UnitOfWork(database, clock, outbox.wake)
         alerts = StaffAlerts(alert_repository, staff_room, templates, config.peer_workers | config.admins,
                              config.alert_remind_after_s, work)

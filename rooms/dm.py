@@ -1,4 +1,5 @@
-"""Open or reuse the DM between a bot account and a member: everything personal happens there."""
+"""Which room is the DM between a bot account and a member: opened by the bot, or by the member inviting
+the bot, and forgotten when the member leaves. This is the only place that writes it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,15 @@ from bothy.storage.dm_rooms import DirectRoomRepository
 class DirectRooms:
     def __init__(self, repository: DirectRoomRepository):
         self.repository = repository
+
+    async def rooms_of(self, account: str) -> set[str]:
+        return await self.repository.rooms_of(account)
+
+    async def opened(self, account: str, user_id: str, room_id: str) -> None:
+        await self.repository.save(account, user_id, room_id)
+
+    async def closed(self, account: str, room_id: str) -> None:
+        await self.repository.forget_room(account, room_id)
 
     async def room_for(self, account: MatrixAccount, user_id: str) -> str:
         """The known DM if the bot is still in it, else a new encrypted DM (invite sent to the member)."""
@@ -22,7 +32,7 @@ class DirectRooms:
             except MatrixError as error:
                 if not error.permanent:
                     raise
-                await self.repository.forget_room(account.user_id, room_id)
+                await self.closed(account.user_id, room_id)
         room_id = await account.create_dm(user_id)
-        await self.repository.save(account.user_id, user_id, room_id)
+        await self.opened(account.user_id, user_id, room_id)
         return room_id

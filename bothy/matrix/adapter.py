@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
@@ -35,7 +35,6 @@ from bothy.matrix.events import (
     server_of,
     undecryptable_from_event,
 )
-from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.sessions import Session, SessionRepository
 
 log = logging.getLogger("bothy.matrix")
@@ -53,6 +52,16 @@ MEMBERS_CACHE_S = 60.0
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
 
 BatchHandler = Callable[[str, list[InboundEvent]], Awaitable[None]]
+
+
+class DirectRoomBook(Protocol):
+    """The one owner of which room is whose DM (`rooms/dm.py`); the account only reports what it sees."""
+
+    async def rooms_of(self, account: str) -> set[str]: ...
+
+    async def opened(self, account: str, user_id: str, room_id: str) -> None: ...
+
+    async def closed(self, account: str, room_id: str) -> None: ...
 
 
 class MatrixError(Exception):
@@ -95,13 +104,13 @@ class MatrixAccount:
         crypto_store_dir: Path,
         pickle_key: str,
         sessions: SessionRepository,
-        dm_rooms: DirectRoomRepository,
+        direct_rooms: DirectRoomBook,
         allowed_servers: frozenset[str],
     ):
         self.account = account
         self.user_id = account.user_id
         self.sessions = sessions
-        self.dm_rooms = dm_rooms
+        self.direct_book = direct_rooms
         self.allowed_servers = allowed_servers
         store_path = _store_dir(crypto_store_dir, account.user_id)
         store_path.mkdir(parents=True, exist_ok=True)
@@ -152,7 +161,7 @@ class MatrixAccount:
             await self.sessions.save(Session(self.user_id, response.device_id, response.access_token))
         if self.client.should_upload_keys:
             await self._call(self.client.keys_upload(), "keys upload")
-        self._direct_rooms = await self.dm_rooms.rooms_of(self.user_id)
+        self._direct_rooms = await self.direct_book.rooms_of(self.user_id)
         log.info("%s ready on device %s", self.user_id, self.client.device_id)
 
     async def close(self) -> None:
@@ -308,7 +317,7 @@ class MatrixAccount:
     async def _close_dm(self, room_id: str) -> None:
         """The member left our DM: forget it, so the next message opens a fresh one they can see."""
         self._direct_rooms.discard(room_id)
-        await self.dm_rooms.forget_room(self.user_id, room_id)
+        await self.direct_book.closed(self.user_id, room_id)
         try:
             await self._call(self.client.room_leave(room_id), "leave")
         except MatrixError as error:
@@ -340,7 +349,7 @@ class MatrixAccount:
         try:
             await self.join(room_id)
             if is_direct:
-                await self.dm_rooms.save(self.user_id, inviter, room_id)
+                await self.direct_book.opened(self.user_id, inviter, room_id)
                 self._direct_rooms.add(room_id)
         except MatrixError as error:
             log.warning("%s could not join a room it was invited to: %s", self.user_id, error)

@@ -13,6 +13,7 @@ from bothy.matrix.adapter import MatrixAccount
 from bothy.matrix.events import Message, Receipt
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.sessions import SessionRepository
+from rooms.dm import DirectRooms
 
 BOT = "@bot:example.org"
 ROOM = "!group:example.org"
@@ -22,7 +23,8 @@ CANARY = "CANARY-d41d8cd9"
 @pytest.fixture
 async def account(database, tmp_path) -> AsyncIterator[MatrixAccount]:
     account = MatrixAccount(BotAccount(BOT, "unused", None), "http://127.0.0.1:9", tmp_path / "crypto", "test-key",
-                            SessionRepository(database), DirectRoomRepository(database), frozenset({"example.org"}))
+                            SessionRepository(database), DirectRooms(DirectRoomRepository(database)),
+                            frozenset({"example.org"}))
     yield account
     await account.close()
 
