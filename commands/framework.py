@@ -45,16 +45,18 @@ class CommandContext:
     templates: Templates
     prefix: str
 
-    def _where(self) -> dict[str, str]:
-        """In place, or in the member's DM when a private command was typed in a group."""
-        return {"to_user": self.sender} if self.command.private and not self.in_dm else {"room_id": self.room_id}
+    def _where(self) -> tuple[str | None, str | None]:
+        """(room_id, to_user): in place, or in the member's DM when a private command was typed in a group."""
+        return (None, self.sender) if self.command.private and not self.in_dm else (self.room_id, None)
 
     def reply(self, template: str, *, reactions: tuple[str, ...] = (), **context: Any) -> None:
         content = self.templates.render(template, prefix=self.prefix, **context)
-        self.effects.message(content, reactions=reactions, **self._where())
+        room_id, to_user = self._where()
+        self.effects.message(content, reactions=reactions, room_id=room_id, to_user=to_user)
 
     def reply_file(self, filename: str, mimetype: str, text: str) -> None:
-        self.effects.file(filename, mimetype, text, **self._where())
+        room_id, to_user = self._where()
+        self.effects.file(filename, mimetype, text, room_id=room_id, to_user=to_user)
 
 
 CommandRun = Callable[[CommandContext], Awaitable[None]]

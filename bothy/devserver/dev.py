@@ -10,6 +10,7 @@ import logging
 import secrets
 import signal
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -36,7 +37,7 @@ def _passwords(path: Path) -> dict[str, str]:
 def write_bothy_config(path: Path, synapse: LocalSynapse, passwords: dict[str, str], pickle_key: str,
                        extra: dict | None = None) -> None:
     server = synapse.server_name
-    config = {
+    config: dict[str, Any] = {
         "homeserver": {"url": synapse.url},
         "database": {"path": str(path.parent / "bothy" / "bothy.sqlite3")},
         "crypto": {"store_dir": str(path.parent / "bothy" / "crypto"), "pickle_key": pickle_key},

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bothy.storage.database import Database
+from bothy.storage.database import Database, scalar
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,8 @@ class AlertRepository:
             return cursor.rowcount == 1
 
     async def unclaimed_count(self) -> int:
-        async with self.database.read() as db, db.execute(
-            "SELECT COUNT(*) FROM alerts WHERE claimed_by IS NULL"
-        ) as cursor:
-            row = await cursor.fetchone()
-        return row[0]
+        async with self.database.read() as db:
+            return await scalar(db, "SELECT COUNT(*) FROM alerts WHERE claimed_by IS NULL")
 
     async def unclaimed_unreminded(self, created_before_ms: int) -> list[Alert]:
         async with self.database.read() as db, db.execute(

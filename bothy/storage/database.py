@@ -14,12 +14,21 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosqlite
 
 BUSY_TIMEOUT_MS = 5000
 SCAN_CONNECTIONS = 2
+
+
+async def scalar(db: aiosqlite.Connection, sql: str, parameters: tuple = ()) -> Any:
+    """The one value an aggregate query returns (COUNT, MAX, ...): such a query always yields one row."""
+    async with db.execute(sql, parameters) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise RuntimeError("an aggregate query returned no row")
+    return row[0]
 
 
 class ReadStore(Protocol):

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from bothy.storage.database import Database
+from bothy.storage.database import Database, scalar
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,7 @@ class OutboxRepository:
         """
         if not items:
             return
-        async with db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox") as cursor:
-            next_id = (await cursor.fetchone())[0] + 1
+        next_id = await scalar(db, "SELECT COALESCE(MAX(id), 0) FROM outbox") + 1
         # Transaction IDs: random per call, unique per row; fixed from here on, so a resend dedupes.
         txn_prefix = f"bothy-{uuid.uuid4().hex}"
         serialised: dict[int, str] = {}  # one JSON text per distinct content (a sweep reuses a few)
@@ -146,9 +145,8 @@ class OutboxRepository:
         return row[0] if row else None
 
     async def pending_count(self) -> int:
-        async with self.database.read() as db, db.execute("SELECT COUNT(*) FROM outbox WHERE dead = 0") as cursor:
-            row = await cursor.fetchone()
-        return row[0]
+        async with self.database.read() as db:
+            return await scalar(db, "SELECT COUNT(*) FROM outbox WHERE dead = 0")
 
 
 def _reaction_content(event_id: str, key: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import aiosqlite
 
-from bothy.storage.database import ReadStore
+from bothy.storage.database import ReadStore, scalar
 
 DAY_MS = 86_400_000
 
@@ -100,7 +100,7 @@ class CheckinRepository:
             ) as cursor:
                 return {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
 
-        async def seen() -> list[tuple]:
+        async def seen() -> list[aiosqlite.Row]:
             async with self.database.scan() as db, db.execute(
                 "SELECT user_id, MIN(first_seen_at), MAX(last_active_at), MAX(last_read_at) "
                 "FROM presence GROUP BY user_id"
@@ -148,8 +148,7 @@ class CheckinRepository:
     async def add_checkins(db: aiosqlite.Connection, user_ids: list[str], now_ms: int,
                            requested_by: str | None = None) -> list[int]:
         """Record check-ins (one statement however many) and return their IDs, in order."""
-        async with db.execute("SELECT COALESCE(MAX(id), 0) FROM checkins") as cursor:
-            first = (await cursor.fetchone())[0] + 1
+        first = await scalar(db, "SELECT COALESCE(MAX(id), 0) FROM checkins") + 1
         ids = list(range(first, first + len(user_ids)))
         await db.executemany("INSERT INTO checkins (id, user_id, sent_at, requested_by) VALUES (?, ?, ?, ?)",
                              [(i, user, now_ms, requested_by) for i, user in zip(ids, user_ids, strict=True)])
