@@ -4,12 +4,20 @@ People write "SUICIDAL", "ѕuicidal" (Cyrillic s), "s.u.i.c.i.d.e", "k1ll mys3lf
 "don’t"; all of them should meet the same phrase. The result is lower-case ASCII-ish words separated
 by single spaces, padded with a space at each end so whole-word matching is a plain substring search.
 Messages are normalised in memory and discarded.
+
+Every step is linear in the text: byte tables and `str` methods in C, and regexes that cannot backtrack
+over a run more than once (each stand-in word is found from its first character only). Only the first
+MAX_CHARS characters are read, and Unicode folding stops once it has produced MAX_CHARS characters: one
+compatibility character can expand to 18 ("ﷺ"), and a Matrix event is at most 64 KiB anyway.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+MAX_CHARS = 65_536
+_FOLD_CHUNK = 4_096
 
 # Letters from other scripts that look like Latin ones (the common confusables used to dodge filters).
 LOOKALIKES = str.maketrans({
@@ -27,7 +35,10 @@ INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f
                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 CURLY_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'"})
-MIXED_WORD = re.compile(r"[a-z0-9@$!|]*[a-z][a-z0-9@$!|]*")
+# A whole word of letters, digits and stand-in symbols with at least one of each kind, found only from the
+# word's first character (the lookbehind), so a long run that is not such a word is scanned once, not once
+# per position.
+MIXED_WORD = re.compile(r"(?<![a-z0-9@$!|])(?=[a-z]*[0-9@$!|])(?=[0-9@$!|]*[a-z])[a-z0-9@$!|]+")
 # A digit next to a letter, or a symbol between letters ("k1ll", "di3", "k!ll", "$uicide"); "help!" is not.
 HAS_STAND_IN = re.compile(r"[a-z][0-9]|[0-9][a-z]|[a-z][@$!|]+[a-z]|(?:^|(?<=[^a-z]))[@$][a-z]")
 
@@ -75,13 +86,22 @@ def _join_spelled_out(words: list[str]) -> list[str]:
 
 
 def _fold_unicode(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
+    """NFKC in chunks, so a message of ligatures is cut at MAX_CHARS before it expands, not after."""
+    parts: list[str] = []
+    size = 0
+    for begin in range(0, len(text), _FOLD_CHUNK):
+        parts.append(unicodedata.normalize("NFKC", text[begin:begin + _FOLD_CHUNK]).casefold())
+        size += len(parts[-1])
+        if size >= MAX_CHARS:
+            break
+    text = "".join(parts)[:MAX_CHARS]
     text = INVISIBLE.sub("", text).translate(LOOKALIKES).translate(CURLY_APOSTROPHES)
     return COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
 def normalise(text: str) -> str:
     """Canonical form: ' word word ' (see module docstring). Empty input gives '  '."""
+    text = text[:MAX_CHARS]
     if not text.isascii():
         text = _fold_unicode(text)
     data = text.encode("ascii", "replace").translate(_FIRST_PASS, b"'`")
