@@ -1,13 +1,16 @@
 """Referral matching throughput, side by side with a per-phrase regex loop, at growing KB sizes.
 
 Bars (PRODUCT.md): per-message cost independent of KB size; at 1,000 phrases at least 10x the regex
-loop; at least 50,000 messages/s on one core. Prints JSON; `--out` also writes it to a file.
+loop; at least 50,000 messages/s on one core. Matching runs on the event loop, so also: 64 KB messages
+built to be slow (dense overlapping matches, exclusions, negations, runs of one letter, stand-ins) each
+matched in under 20 ms. Prints JSON; `--out` also writes it to a file.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import statistics
 import time
 from pathlib import Path
 
@@ -19,6 +22,17 @@ from bots.referral.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (100, 1_000, 10_000)
+WORST_CASE_CHARS = 65_536
+WORST_CASE_MS = 20
+# Each repeated to 64 KB. "in debt" is two overlapping matches every 8 characters; the others make every
+# match suppressed, so none can stop the matcher early, or defeat its shortcuts.
+WORST_CASES = {
+    "overlapping": "in debt ",
+    "negated": "not suicidal ",
+    "excluded": "suicide squad ",
+    "mixed": "I'm not in debt to you, never really suicidal, kill myself laughing " + "a" * 500
+             + " d.e.b.t k1ll mys3lf kiII myself not not not never ",
+}
 # Chat filler for messages, and a separate vocabulary for made-up phrases: most real messages match
 # nothing, so padding the KB must not make the corpus match more as the KB grows.
 WORDS = (
@@ -93,6 +107,20 @@ def rate(match, corpus: list[str], min_seconds: float) -> float:
             return done / elapsed
 
 
+def worst_case_ms(matcher: Matcher, repeats: int = 21) -> dict[str, float]:
+    """Median time to match each 64 KB adversarial message."""
+    times = {}
+    for name, unit in WORST_CASES.items():
+        text = (unit * (WORST_CASE_CHARS // len(unit) + 1))[:WORST_CASE_CHARS]
+        samples = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            matcher.match(text)
+            samples.append(time.perf_counter() - start)
+        times[name] = round(statistics.median(samples) * 1000, 2)
+    return times
+
+
 def run(min_seconds: float) -> dict:
     corpus = messages(2_000)
     results = {}
@@ -113,14 +141,18 @@ def run(min_seconds: float) -> dict:
     smallest, largest = results[str(SIZES[0])], results[str(SIZES[-1])]
     flatness = largest["bothy_us_per_message"] / smallest["bothy_us_per_message"]
     at_1000 = results["1000"]
+    worst = worst_case_ms(Matcher(knowledge_base(1_000)))
     bars = {
         "speedup_at_1000_phrases >= 10": {"value": at_1000["speedup"], "pass": at_1000["speedup"] >= 10},
         "messages_per_s_at_1000_phrases >= 50000": {"value": at_1000["bothy_messages_per_s"],
                                                     "pass": at_1000["bothy_messages_per_s"] >= 50_000},
         "cost_ratio_10000_vs_100_phrases <= 1.5 (flat)": {"value": round(flatness, 2), "pass": flatness <= 1.5},
+        f"worst_case_64KB_message_ms < {WORST_CASE_MS}": {"value": max(worst.values()),
+                                                          "pass": max(worst.values()) < WORST_CASE_MS},
     }
     return {"benchmark": "referral_matching", "single_core": True, "messages_in_corpus": len(corpus),
-            "results": results, "bars": bars, "all_bars_pass": all(b["pass"] for b in bars.values())}
+            "results": results, "worst_case_64KB_ms": worst, "bars": bars,
+            "all_bars_pass": all(b["pass"] for b in bars.values())}
 
 
 def main() -> None:

@@ -7,11 +7,23 @@ plain rules decide what counts:
 - of overlapping matches, the longest wins, so "my brother died by suicide" is suicide bereavement,
   not crisis;
 - simple negation just before a match suppresses it ("I'm not suicidal", "never really suicidal").
+
+Matching runs on the event loop, so its cost is linear in the message (n log n at worst), whatever the
+message: normalise() reads at most its first MAX_CHARS (64 Ki) characters; the automaton reports matches
+in order of where they end, and one backwards sweep over them (a deque holding the longest match still
+overlapping) settles longest-wins; exclusions are found by binary search per topic; negation looks back
+a bounded number of characters. Occurrences of a phrase are judged until it has MAX_PER_PHRASE hits
+(a negated first mention must not hide a later plain one), and at most MAX_PER_PHRASE hits and
+suppressions of each phrase are kept: more change nothing a caller uses, and "debt " sent 13,000 times
+should not build 13,000 results.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from bisect import bisect_left
+from collections import deque
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -28,6 +40,9 @@ NEGATION_FILLERS = frozenset(normalise(word).strip() for word in (
     "of", "about", "going", "to", "gonna", "at", "all", "that", "so", "planning", "considered", "considering",
     "am", "i'm", "i"))
 NEGATION_WINDOW = 4
+# A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
+_LONGEST_NEGATION_WORD = max(map(len, NEGATIONS | NEGATION_FILLERS))
+MAX_PER_PHRASE = 3
 
 
 @dataclass(frozen=True)
@@ -69,21 +84,38 @@ class MatchResult:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # each is one line of the KB: identity is equality, and hashes fast
 class _Entry:
     kind: str  # phrase | exclusion
     topic: str
     tier: str
     text: str
+
+
+class _Key(NamedTuple):
+    """What one normalised key stands for: its length and the phrases and exclusions that share it."""
     length: int
+    phrases: tuple[_Entry, ...]
+    exclusions: tuple[_Entry, ...]
 
 
-@dataclass
-class _Candidate:
-    entry: _Entry
-    start: int
-    end: int
-    suppressed_by: str | None = field(default=None)
+class _Exclusions:
+    """One topic's exclusion spans, sorted by start, with the furthest end reached so far at each."""
+
+    def __init__(self, spans: list[tuple[int, int, str]]):
+        spans.sort()
+        self.starts = [start for start, _, _ in spans]
+        self.reach: list[tuple[int, str]] = []
+        furthest = (-1, "")
+        for _, end, text in spans:
+            furthest = max(furthest, (end, text))
+            self.reach.append(furthest)
+
+    def overlapping(self, start: int, end: int) -> str | None:
+        before = bisect_left(self.starts, end)  # exclusions starting before the span ends
+        if before and self.reach[before - 1][0] > start:
+            return self.reach[before - 1][1]
+        return None
 
 
 class Matcher:
@@ -96,9 +128,11 @@ class Matcher:
                 for text in texts:
                     key = normalise(text)
                     if key.strip():
-                        entries.setdefault(key, []).append(_Entry(kind, topic.id, topic.tier, text, len(key)))
+                        entries.setdefault(key, []).append(_Entry(kind, topic.id, topic.tier, text))
         for key, values in entries.items():
-            self._automaton.add_word(key, tuple(values))
+            self._automaton.add_word(key, _Key(
+                len(key), tuple(e for e in values if e.kind == "phrase"),
+                tuple(e for e in values if e.kind == "exclusion")))
         self.phrase_count = sum(len(t.phrases) for t in kb.topics.values())
         if entries:
             self._automaton.make_automaton()
@@ -108,53 +142,90 @@ class Matcher:
         if self.phrase_count == 0:
             return MatchResult()
         normalised = normalise(text)
-        phrases: list[_Candidate] = []
-        exclusions: list[_Candidate] = []
-        for end, values in self._automaton.iter(normalised):
-            for entry in values:
-                # Keys carry a space at each end; the span is the words inside them.
-                candidate = _Candidate(entry, end - entry.length + 2, end)
-                (phrases if entry.kind == "phrase" else exclusions).append(candidate)
-        if not phrases:
+        starts: list[int] = []  # phrase matches, in the order the automaton reports them: by where they end
+        ends: list[int] = []
+        keys: list[_Key] = []
+        exclusion_spans: dict[str, list[tuple[int, int, str]]] = {}
+        for last, key in self._automaton.iter(normalised):
+            length, phrases, excluded = key
+            # Keys carry a space at each end; the span is the words inside them.
+            if phrases:
+                starts.append(last - length + 2)
+                ends.append(last)
+                keys.append(key)
+            for exclusion in excluded:
+                exclusion_spans.setdefault(exclusion.topic, []).append((last - length + 2, last, exclusion.text))
+        if not keys:
             return MatchResult()
-        for candidate in phrases:
-            candidate.suppressed_by = (
-                _excluded(candidate, exclusions) or _outranked(candidate, phrases)
-                or _negated(normalised, candidate.start)
-            )
-        hits = tuple(Hit(c.entry.topic, c.entry.tier, c.entry.text, c.start, c.end)
-                     for c in phrases if c.suppressed_by is None)
-        suppressed = tuple(Suppressed(c.entry.topic, c.entry.text, c.suppressed_by)
-                           for c in phrases if c.suppressed_by is not None)
-        return MatchResult(hits, suppressed)
+        exclusions = {topic: _Exclusions(spans) for topic, spans in exclusion_spans.items()}
+        longer = _longer_overlapping(starts, ends, keys)
+        hits: list[Hit] = []
+        suppressed: list[Suppressed] = []
+        hit_counts: dict[_Entry, int] = {}
+        suppressed_counts: dict[_Entry, int] = {}
+        for start, end, key, outranked_by in zip(starts, ends, keys, longer, strict=True):
+            for entry in key.phrases:
+                hit_count = hit_counts.get(entry, 0)
+                if hit_count >= MAX_PER_PHRASE:
+                    continue
+                by_topic = exclusions.get(entry.topic)
+                excluded_by = by_topic.overlapping(start, end) if by_topic else None
+                negation = (None if excluded_by is not None or outranked_by is not None
+                            else _negation_before(normalised, start))
+                if excluded_by is None and outranked_by is None and negation is None:
+                    hit_counts[entry] = hit_count + 1
+                    hits.append(Hit(entry.topic, entry.tier, entry.text, start, end))
+                    continue
+                suppressed_count = suppressed_counts.get(entry, 0)
+                if suppressed_count < MAX_PER_PHRASE:
+                    suppressed_counts[entry] = suppressed_count + 1
+                    if excluded_by is not None:
+                        reason = f"exclusion {excluded_by!r}"
+                    elif outranked_by is not None:
+                        reason = f"longer phrase {outranked_by.text!r} ({outranked_by.topic})"
+                    else:
+                        reason = f"negation {negation!r}"
+                    suppressed.append(Suppressed(entry.topic, entry.text, reason))
+        return MatchResult(tuple(hits), tuple(suppressed))
 
 
-def _overlaps(a: _Candidate, b: _Candidate) -> bool:
-    return a.start < b.end and b.start < a.end
+def _longer_overlapping(starts: list[int], ends: list[int], keys: list[_Key]) -> list[_Entry | None]:
+    """For each match, a strictly longer phrase overlapping it, if any: one sweep from the last end back.
+
+    Matches arrive sorted by end. Walking them backwards, every match already seen ends at or after the
+    current one, so it overlaps exactly when it starts before the current one ends. The deque holds the
+    seen matches that may still matter, longest first: one is dropped from the back when a longer one
+    arrives (which starts earlier, so outlives it for every match still to come; the dropped one is
+    outranked by it if they overlap) and from the front once it starts at or after the current end.
+    """
+    longer: list[_Entry | None] = [None] * len(keys)
+    active: deque[int] = deque()
+    for index in range(len(keys) - 1, -1, -1):
+        end = ends[index]
+        length = end - starts[index]
+        while active and starts[active[0]] >= end:
+            active.popleft()
+        if active and ends[active[0]] - starts[active[0]] > length:
+            longer[index] = keys[active[0]].phrases[0]
+        while active and ends[active[-1]] - starts[active[-1]] < length:
+            back = active.pop()
+            if starts[back] < end and longer[back] is None:
+                longer[back] = keys[index].phrases[0]
+        active.append(index)
+    return longer
 
 
-def _excluded(candidate: _Candidate, exclusions: list[_Candidate]) -> str | None:
-    for exclusion in exclusions:
-        if exclusion.entry.topic == candidate.entry.topic and _overlaps(candidate, exclusion):
-            return f"exclusion {exclusion.entry.text!r}"
-    return None
-
-
-def _outranked(candidate: _Candidate, phrases: list[_Candidate]) -> str | None:
-    for other in phrases:
-        if other is not candidate and _overlaps(candidate, other) and (
-            other.end - other.start > candidate.end - candidate.start
-        ):
-            return f"longer phrase {other.entry.text!r} ({other.entry.topic})"
-    return None
-
-
-def _negated(normalised: str, start: int) -> str | None:
-    before = normalised[:start].split()[-NEGATION_WINDOW:]
-    for index in range(len(before) - 1, -1, -1):
-        word = before[index]
+def _negation_before(normalised: str, start: int) -> str | None:
+    """The negation among the NEGATION_WINDOW words before `start`, reached across fillers only."""
+    end = start - 1  # the space before the match
+    for _ in range(NEGATION_WINDOW):
+        space = normalised.rfind(" ", max(0, end - _LONGEST_NEGATION_WORD - 1), end)
+        if space < 0:
+            return None  # the start of the text, or a word too long to be a negation or filler
+        word = normalised[space + 1:end]
         if word in NEGATIONS:
-            return f"negation {word!r}"
+            return word
         if word not in NEGATION_FILLERS:
             return None
+        end = space
     return None

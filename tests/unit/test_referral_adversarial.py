@@ -4,12 +4,19 @@ Time limits here are far above the real cost (milliseconds) so a busy machine do
 and far below what the quadratic code took (seconds).
 """
 
+import random
 import time
+from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from bothy.bots.referral.kb import KnowledgeBase, load_kb
+from bothy.bots.referral.matcher import MAX_PER_PHRASE, NEGATION_FILLERS, NEGATION_WINDOW, NEGATIONS, Matcher
 from bothy.bots.referral.normalise import MAX_CHARS, normalise
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def seconds(work: Callable[[], object]) -> float:
@@ -31,3 +38,98 @@ def test_normalise_reads_at_most_max_chars():
     assert normalise("x" * MAX_CHARS + " tail") == " x "
     # "ﬁ" folds to two letters: the folded text is cut back too, not just the input.
     assert len(normalise("ﬁ" * MAX_CHARS)) <= MAX_CHARS + 2
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_kb([ROOT / "referral_kb"])
+
+
+@pytest.fixture(scope="module")
+def matcher(kb) -> Matcher:
+    return Matcher(kb)
+
+
+@pytest.mark.parametrize(("text", "limit"), [
+    ("debt " * 4_000, 0.3),  # 20 KB: 1.2 s when every match was compared with every other
+    ("in debt " * 8_192, 1.0),  # 64 KB of overlapping matches: 13 s
+    ("not suicidal " * 5_000, 1.0),  # every match negated: the look-back split the whole text each time
+    ("watched suicide squad " * 3_000, 0.5),  # 0.9 s
+])
+def test_matching_is_linear_in_the_message(matcher, text, limit):
+    assert seconds(lambda: matcher.match(text)) < limit
+
+
+def test_a_few_results_per_phrase_are_kept(matcher):
+    result = matcher.match("debt " * 4_000)
+    assert len(result.hits) == MAX_PER_PHRASE
+    assert len(matcher.match("not suicidal " * 1_000).suppressed) == MAX_PER_PHRASE
+
+
+def test_a_plain_mention_after_many_negated_ones_still_counts(matcher):
+    assert matcher.match("I'm not suicidal. " * 1_000 + "Actually I am suicidal").tier == "crisis"
+    assert matcher.match("we watched suicide squad " * 500 + "and I keep thinking about suicide").tier == "crisis"
+
+
+def test_a_long_word_ends_the_negation_look_back(matcher):
+    assert matcher.match("not " + "x" * 100 + " suicidal").tier == "crisis"
+    assert matcher.match("I'm not really really really suicidal").tier is None
+
+
+def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
+    """The rules written the obvious quadratic way, to check the sweeps against."""
+    normalised = normalise(text)
+    found = []
+    for topic in kb.topics.values():
+        for kind, texts in (("phrase", topic.phrases), ("exclusion", topic.exclusions)):
+            for phrase in texts:
+                key = normalise(phrase)
+                at = normalised.find(key)
+                while at >= 0:
+                    found.append((kind, topic.id, phrase, at + 1, at + len(key) - 1))
+                    at = normalised.find(key, at + 1)
+    phrases = [f for f in found if f[0] == "phrase"]
+    exclusions = [f for f in found if f[0] == "exclusion"]
+    hits, suppressed = [], []
+    for _, topic, phrase, start, end in phrases:
+        def overlaps(other, start=start, end=end):
+            return other[3] < end and start < other[4]
+        if any(e[1] == topic and overlaps(e) for e in exclusions):
+            suppressed.append((topic, phrase, "exclusion"))
+        elif any(overlaps(o) and o[4] - o[3] > end - start for o in phrases):
+            suppressed.append((topic, phrase, "longer"))
+        elif reference_negated(normalised, start):
+            suppressed.append((topic, phrase, "negation"))
+        else:
+            hits.append((topic, phrase, start, end))
+    return sorted(hits), sorted(suppressed)
+
+
+def reference_negated(normalised: str, start: int) -> bool:
+    for word in reversed(normalised[:start].split()[-NEGATION_WINDOW:]):
+        if word in NEGATIONS:
+            return True
+        if word not in NEGATION_FILLERS:
+            return False
+    return False
+
+
+def test_the_sweeps_decide_as_comparing_every_pair_would(kb, matcher):
+    snippets = sorted({*(p for t in kb.topics.values() for p in [*t.phrases, *t.exclusions]),
+                       *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today"})
+    words = sorted({w for s in snippets for w in s.split()})
+    rng = random.Random(5)
+    checked = 0
+    for _ in range(3_000):
+        parts = [rng.choice(snippets if rng.random() < 0.4 else words) for _ in range(rng.randint(1, 8))]
+        text = " ".join(parts)
+        expected_hits, expected_suppressed = reference(kb, text)
+        counts = Counter(phrase for _, phrase, *_ in [*expected_hits, *expected_suppressed])
+        if counts and max(counts.values()) > MAX_PER_PHRASE:
+            continue  # beyond the cap the matcher keeps fewer, by design
+        result = matcher.match(text)
+        assert sorted((h.topic, h.phrase, h.start, h.end) for h in result.hits) == expected_hits, text
+        kinds = sorted((s.topic, s.phrase, s.reason.split()[0]) for s in result.suppressed)
+        assert kinds == expected_suppressed, text
+        checked += 1
+    assert checked > 2_500
