@@ -40,6 +40,8 @@ CURLY_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'"}
 # per position.
 MIXED_WORD = re.compile(r"(?<![a-z0-9@$!|])(?=[a-z]*[0-9@$!|])(?=[0-9@$!|]*[a-z])[a-z0-9@$!|]+")
 # A digit next to a letter, or a symbol between letters ("k1ll", "di3", "k!ll", "$uicide"); "help!" is not.
+# Three single letters in a row: the only words _join_spelled_out changes.
+SPELLED_OUT = re.compile(" [a-z] [a-z] [a-z] ")
 HAS_STAND_IN = re.compile(r"[a-z][0-9]|[0-9][a-z]|[a-z][@$!|]+[a-z]|(?:^|(?<=[^a-z]))[@$][a-z]")
 
 # Byte tables do the per-character work in C: lower-case letters, keep digits and stand-in symbols,
@@ -110,7 +112,7 @@ def normalise(text: str) -> str:
         if HAS_STAND_IN.search(decoded):
             data = MIXED_WORD.sub(_replace_stand_ins, decoded).encode()
         data = data.translate(_SYMBOLS_TO_SPACE)
-    words = _collapse_repeats(data.decode()).split()
-    if sum(len(word) == 1 for word in words) >= 3:
-        words = _join_spelled_out(words)
-    return " " + " ".join(words) + " "
+    text = " " + " ".join(_collapse_repeats(data.decode()).split()) + " "
+    if SPELLED_OUT.search(text):
+        text = " " + " ".join(_join_spelled_out(text.split())) + " "
+    return text
