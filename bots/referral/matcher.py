@@ -6,7 +6,8 @@ plain rules decide what counts:
 - an exclusion of the same topic that overlaps a match suppresses it ("dying to see", "suicide squad");
 - of overlapping matches, the longest wins, so "my brother died by suicide" is suicide bereavement,
   not crisis;
-- simple negation just before a match suppresses it ("I'm not suicidal", "never really suicidal").
+- simple negation just before a match suppresses it ("I'm not suicidal", "never really suicidal"), but
+  not across an intensifier ("I've never felt so suicidal").
 
 Matching runs on the event loop, so its cost is linear in the message (n log n at worst), whatever the
 message: normalise() reads at most its first MAX_CHARS (64 Ki) characters; the automaton reports matches
@@ -35,9 +36,11 @@ NEGATIONS = frozenset(normalise(word).strip() for word in (
     "not", "never", "don't", "didn't", "doesn't", "won't", "isn't", "aren't", "wasn't", "weren't", "haven't",
     "hasn't", "nor", "neither"))
 # Words that may sit between a negation and the phrase it negates: "not really", "never thought of".
+# Intensifiers ("so", "this", "more", "as") are deliberately not among them: "I've never felt so suicidal"
+# and "never been more ready to end it" say the feeling is at its worst, so the negation stops at them.
 NEGATION_FILLERS = frozenset(normalise(word).strip() for word in (
     "really", "actually", "even", "ever", "been", "being", "be", "feeling", "felt", "feel", "thought", "thinking",
-    "of", "about", "going", "to", "gonna", "at", "all", "that", "so", "planning", "considered", "considering",
+    "of", "about", "going", "to", "gonna", "at", "all", "that", "planning", "considered", "considering",
     "am", "i'm", "i"))
 NEGATION_WINDOW = 4
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.

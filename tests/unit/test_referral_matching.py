@@ -69,6 +69,34 @@ def test_why_a_match_was_suppressed_is_explained(matcher, text, reason):
     assert "crisis" not in result.topics
 
 
+@pytest.mark.parametrize("text", [
+    "I've never felt so suicidal",
+    "never been so suicidal in my life",
+    "I have never been this low, I want to die",
+    "I've never been this suicidal",
+    "I've never been more suicidal",
+    "I've never been so ready to end it",
+    "I'm not sure, I've never been as suicidal as tonight",
+])
+def test_negation_does_not_reach_across_an_intensifier(matcher, text):
+    assert matcher.match(text).tier == "crisis"
+
+
+@pytest.mark.parametrize(("text", "negation"), [
+    ("I'm not suicidal", "not"),
+    ("never really suicidal", "never"),
+    ("I'm not going to kill myself", "not"),
+    ("I've never been suicidal", "never"),
+    ("I wasn't really thinking about suicide", "wasnt"),
+    ("I'm not ready to end it with him", None),
+])
+def test_plain_negations_still_suppress(matcher, text, negation):
+    result = matcher.match(text)
+    assert result.tier is None
+    assert [s.reason for s in result.suppressed if s.reason.startswith("negation")] == (
+        [f"negation {negation!r}"] if negation else [])
+
+
 def test_cost_does_not_depend_on_phrase_order_or_count(matcher):
     big = load_kb([ROOT / "referral_kb"])
     crisis = big.topics["crisis"]
