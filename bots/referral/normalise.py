@@ -42,7 +42,7 @@ MIXED_WORD = re.compile(r"(?<![a-z0-9@$!|])(?=[a-z]*[0-9@$!|])(?=[0-9@$!|]*[a-z]
 # A digit next to a letter, or a symbol between letters ("k1ll", "di3", "k!ll", "$uicide"); "help!" is not.
 # Three single letters in a row: the only words _join_spelled_out changes.
 SPELLED_OUT = re.compile(" [a-z] [a-z] [a-z] ")
-HAS_STAND_IN = re.compile(r"[a-z][0-9]|[0-9][a-z]|[a-z][@$!|]+[a-z]|(?:^|(?<=[^a-z]))[@$][a-z]")
+HAS_STAND_IN = re.compile(r"[a-z](?:[0-9]|[@$!|]++[a-z])|[0-9][a-z]|(?<![a-z])[@$][a-z]")
 
 # Byte tables do the per-character work in C: lower-case letters, keep digits and stand-in symbols,
 # turn everything else into a space, drop apostrophes ("don't" -> "dont").
