@@ -9,6 +9,14 @@ plain rules decide what counts:
 - simple negation just before a match suppresses it ("I'm not suicidal", "never really suicidal"), but
   not across an intensifier ("I've never felt so suicidal").
 
+Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
+pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
+(8 Ki) characters, so such a message costs at most about a quarter more. That reading adds a phrase only
+if it finds the phrase more often than the main reading of the same characters does, so the look-alike
+created the occurrence; its hits and suppressions of that phrase are added, with offsets into that
+reading. Phrases both readings see equally often keep the main reading's verdict, so reading "n0t go1ng"
+as "not golng" cannot undo a negation.
+
 Matching runs on the event loop, so its cost is linear in the message (n log n at worst), whatever the
 message: normalise() reads at most its first MAX_CHARS (64 Ki) characters; the automaton reports matches
 in order of where they end, and one backwards sweep over them (a deque holding the longest match still
@@ -22,14 +30,14 @@ should not build 13,000 results.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import ahocorasick
 
 from bots.referral.kb import KnowledgeBase
-from bots.referral.normalise import normalise
+from bots.referral.normalise import l_reading, normalise
 
 TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2}
 NEGATIONS = frozenset(normalise(word).strip() for word in (
@@ -46,6 +54,7 @@ NEGATION_WINDOW = 4
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
 _LONGEST_NEGATION_WORD = max(map(len, NEGATIONS | NEGATION_FILLERS))
 MAX_PER_PHRASE = 3
+L_READING_CHARS = 8_192
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,7 @@ class Hit:
     topic: str
     tier: str
     phrase: str
-    start: int  # in the normalised text
+    start: int  # in the normalised text (for a look-alike found by the l reading, in that reading)
     end: int
 
 
@@ -102,6 +111,14 @@ class _Key(NamedTuple):
     exclusions: tuple[_Entry, ...]
 
 
+class _Found(NamedTuple):
+    """Phrase matches in the order the automaton reports them (by where they end), and exclusion spans."""
+    starts: list[int]
+    ends: list[int]
+    keys: list[_Key]
+    exclusion_spans: dict[str, list[tuple[int, int, str]]]
+
+
 class _Exclusions:
     """One topic's exclusion spans, sorted by start, with the furthest end reached so far at each."""
 
@@ -145,31 +162,51 @@ class Matcher:
         if self.phrase_count == 0:
             return MatchResult()
         normalised = normalise(text)
-        starts: list[int] = []  # phrase matches, in the order the automaton reports them: by where they end
-        ends: list[int] = []
-        keys: list[_Key] = []
-        exclusion_spans: dict[str, list[tuple[int, int, str]]] = {}
+        found = self._find(normalised)
+        hits, suppressed = self._judge(normalised, found)
+        reading = l_reading(text[:L_READING_CHARS])
+        if reading is None:
+            return MatchResult(tuple(hits), tuple(suppressed))
+        l_found = self._find(reading)
+        main_keys = found.keys if len(text) <= L_READING_CHARS else self._find(normalise(text[:L_READING_CHARS])).keys
+        main_counts = Counter(main_keys)
+        already = {(hit.topic, hit.phrase) for hit in hits}
+        revealed = {entry for key, count in Counter(l_found.keys).items() if count > main_counts[key]
+                    for entry in key.phrases if (entry.topic, entry.text) not in already}
+        if revealed:
+            more_hits, more_suppressed = self._judge(reading, l_found, revealed)
+            hits.extend(more_hits)
+            suppressed.extend(more_suppressed)
+        return MatchResult(tuple(hits), tuple(suppressed))
+
+    def _find(self, normalised: str) -> _Found:
+        found = _Found([], [], [], {})
         for last, key in self._automaton.iter(normalised):
             length, phrases, excluded = key
             # Keys carry a space at each end; the span is the words inside them.
             if phrases:
-                starts.append(last - length + 2)
-                ends.append(last)
-                keys.append(key)
+                found.starts.append(last - length + 2)
+                found.ends.append(last)
+                found.keys.append(key)
             for exclusion in excluded:
-                exclusion_spans.setdefault(exclusion.topic, []).append((last - length + 2, last, exclusion.text))
-        if not keys:
-            return MatchResult()
-        exclusions = {topic: _Exclusions(spans) for topic, spans in exclusion_spans.items()}
-        longer = _longer_overlapping(starts, ends, keys)
+                found.exclusion_spans.setdefault(exclusion.topic, []).append((last - length + 2, last, exclusion.text))
+        return found
+
+    def _judge(self, normalised: str, found: _Found,
+               only: set[_Entry] | None = None) -> tuple[list[Hit], list[Suppressed]]:
+        """Hits and suppressions of the phrases found (or of `only` these), first MAX_PER_PHRASE of each."""
         hits: list[Hit] = []
         suppressed: list[Suppressed] = []
+        if not found.keys:
+            return hits, suppressed
+        exclusions = {topic: _Exclusions(spans) for topic, spans in found.exclusion_spans.items()}
+        longer = _longer_overlapping(found.starts, found.ends, found.keys)
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
-        for start, end, key, outranked_by in zip(starts, ends, keys, longer, strict=True):
+        for start, end, key, outranked_by in zip(found.starts, found.ends, found.keys, longer, strict=True):
             for entry in key.phrases:
                 hit_count = hit_counts.get(entry, 0)
-                if hit_count >= MAX_PER_PHRASE:
+                if hit_count >= MAX_PER_PHRASE or (only is not None and entry not in only):
                     continue
                 by_topic = exclusions.get(entry.topic)
                 excluded_by = by_topic.overlapping(start, end) if by_topic else None
@@ -189,7 +226,7 @@ class Matcher:
                     else:
                         reason = f"negation {negation!r}"
                     suppressed.append(Suppressed(entry.topic, entry.text, reason))
-        return MatchResult(tuple(hits), tuple(suppressed))
+        return hits, suppressed
 
 
 def _longer_overlapping(starts: list[int], ends: list[int], keys: list[_Key]) -> list[_Entry | None]:

@@ -5,6 +5,11 @@ People write "SUICIDAL", "ѕuicidal" (Cyrillic s), "s.u.i.c.i.d.e", "k1ll mys3lf
 by single spaces, padded with a space at each end so whole-word matching is a plain substring search.
 Messages are normalised in memory and discarded.
 
+Some characters stand for two letters: "1" for i or l ("k1ll", "ki11"), and an upper-case I inside a
+lower-case word for l ("kiII"; lower-casing alone would make it "kiii"). normalise() reads them as i, as
+before; l_reading() gives a second form that reads them as l, only for a text that has any, and the
+matcher uses it only for phrases it reveals (see matcher.py).
+
 Every step is linear in the text: byte tables and `str` methods in C, and regexes that cannot backtrack
 over a run more than once (each stand-in word is found from its first character only). Only the first
 MAX_CHARS characters are read, and Unicode folding stops once it has produced MAX_CHARS characters: one
@@ -40,6 +45,9 @@ CURLY_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'"}
 # per position.
 MIXED_WORD = re.compile(r"(?<![a-z0-9@$!|])(?=[a-z]*[0-9@$!|])(?=[0-9@$!|]*[a-z])[a-z0-9@$!|]+")
 # A digit next to a letter, or a symbol between letters ("k1ll", "di3", "k!ll", "$uicide"); "help!" is not.
+# "1" next to a letter, or a run of upper-case I right after a lower-case letter: possibly an l. A run of
+# 1s is tried from its first digit only and never backtracked, so a long run is scanned once.
+AMBIGUOUS_L = re.compile(r"(?<=[A-Za-z])1+|(?<!1)1++(?=[A-Za-z])|(?<=[a-z])I+")
 # Three single letters in a row: the only words _join_spelled_out changes.
 SPELLED_OUT = re.compile(" [a-z] [a-z] [a-z] ")
 HAS_STAND_IN = re.compile(r"[a-z](?:[0-9]|[@$!|]++[a-z])|[0-9][a-z]|(?<![a-z])[@$][a-z]")
@@ -116,3 +124,12 @@ def normalise(text: str) -> str:
     if SPELLED_OUT.search(text):
         text = " " + " ".join(_join_spelled_out(text.split())) + " "
     return text
+
+
+def l_reading(text: str) -> str | None:
+    """normalise(text) with each ambiguous "1" or "I" read as l, or None when there is none."""
+    text = text[:MAX_CHARS]
+    if "1" not in text and "I" not in text:
+        return None
+    reading, count = AMBIGUOUS_L.subn(lambda match: "l" * len(match.group(0)), text)
+    return normalise(reading) if count else None

@@ -14,7 +14,7 @@ import pytest
 
 from bothy.bots.referral.kb import KnowledgeBase, load_kb
 from bothy.bots.referral.matcher import MAX_PER_PHRASE, NEGATION_FILLERS, NEGATION_WINDOW, NEGATIONS, Matcher
-from bothy.bots.referral.normalise import MAX_CHARS, normalise
+from bothy.bots.referral.normalise import MAX_CHARS, l_reading, normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +32,17 @@ def seconds(work: Callable[[], object]) -> float:
 ])
 def test_normalise_is_linear_on_runs_of_stand_ins(text):
     assert seconds(lambda: normalise(text)) < 1.0
+    assert seconds(lambda: l_reading(text)) < 1.0
+
+
+@pytest.mark.parametrize(("text", "reading"), [
+    ("I am OK. Illness, In, If", None),  # a capital I starting a word is a letter I
+    ("room 101", None),
+    ("kiII myself", " kil myself "),
+    ("ki11 mys3lf", " kil myself "),
+])
+def test_the_l_reading_exists_only_for_ambiguous_characters(text, reading):
+    assert l_reading(text) == reading
 
 
 def test_normalise_reads_at_most_max_chars():

@@ -97,6 +97,25 @@ def test_plain_negations_still_suppress(matcher, text, negation):
         [f"negation {negation!r}"] if negation else [])
 
 
+@pytest.mark.parametrize("text", [
+    "kiII myself", "ki11 mys3lf", "I want to kiII myself", "kIll myself", "ki1l myself", "k1ll myself",
+    "I won't kill myself. I'll kiII myself",
+])
+def test_one_and_capital_i_can_stand_for_l(matcher, text):
+    result = matcher.match(text)
+    assert result.tier == "crisis"
+    assert "kill myself" in result.as_json()["phrases"]
+
+
+@pytest.mark.parametrize("text", [
+    "I'm not going to kiII myself",
+    "1'm n0t go1ng to hurt mys3lf",  # read with l, "go1ng" is "golng": the main reading's negation stands
+    "Illness is not the same as being ill",
+])
+def test_the_l_reading_keeps_negations(matcher, text):
+    assert matcher.match(text).tier is None
+
+
 def test_cost_does_not_depend_on_phrase_order_or_count(matcher):
     big = load_kb([ROOT / "referral_kb"])
     crisis = big.topics["crisis"]
