@@ -48,6 +48,9 @@ MIXED_WORD = re.compile(r"(?<![a-z0-9@$!|])(?=[a-z]*[0-9@$!|])(?=[0-9@$!|]*[a-z]
 # "1" next to a letter, or a run of upper-case I right after a lower-case letter: possibly an l. A run of
 # 1s is tried from its first digit only and never backtracked, so a long run is scanned once.
 AMBIGUOUS_L = re.compile(r"(?<=[A-Za-z])1+|(?<!1)1++(?=[A-Za-z])|(?<=[a-z])I+")
+# The same test, quick enough for every message: each branch starts with its literal, so the scan skips
+# straight to the Is and 1s instead of trying every letter.
+HAS_AMBIGUOUS_L = re.compile(r"I(?<=[a-z]I)|1(?<=[A-Za-z]1)|1(?=[A-Za-z])")
 # Three single letters in a row: the only words _join_spelled_out changes.
 SPELLED_OUT = re.compile(" [a-z] [a-z] [a-z] ")
 HAS_STAND_IN = re.compile(r"[a-z](?:[0-9]|[@$!|]++[a-z])|[0-9][a-z]|(?<![a-z])[@$][a-z]")
@@ -129,7 +132,6 @@ def normalise(text: str) -> str:
 def l_reading(text: str) -> str | None:
     """normalise(text) with each ambiguous "1" or "I" read as l, or None when there is none."""
     text = text[:MAX_CHARS]
-    if "1" not in text and "I" not in text:
+    if not HAS_AMBIGUOUS_L.search(text):
         return None
-    reading, count = AMBIGUOUS_L.subn(lambda match: "l" * len(match.group(0)), text)
-    return normalise(reading) if count else None
+    return normalise(AMBIGUOUS_L.sub(lambda match: "l" * len(match.group(0)), text))
