@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bothy.bots.referral.kb import KnowledgeBase, load_kb
-from bothy.bots.referral.matcher import MAX_PER_PHRASE, NEGATION_FILLERS, NEGATION_WINDOW, NEGATIONS, Matcher
-from bothy.bots.referral.normalise import MAX_CHARS, l_reading, normalise
+from bots.referral.kb import KnowledgeBase, load_kb
+from bots.referral.matcher import MAX_PER_PHRASE, NEGATION_FILLERS, NEGATION_WINDOW, NEGATIONS, Matcher
+from bots.referral.normalise import MAX_CHARS, l_reading, normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 
