@@ -1,13 +1,10 @@
-"""Messages built to be slow: matching must stay linear in the message and bounded in size.
+"""Messages built to be slow: matching keeps a bounded amount of work per phrase and reads a bounded text.
 
-Time limits here are far above the real cost (milliseconds) so a busy machine does not fail them,
-and far below what the quadratic code took (seconds).
+How fast that is, is measured by bench/referral.py (a 64 KB adversarial message under 20 ms), not here.
 """
 
 import random
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,22 +14,6 @@ from bots.referral.matcher import MAX_PER_PHRASE, NEGATION_FILLERS, NEGATION_WIN
 from bots.referral.normalise import MAX_CHARS, l_reading, normalise
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def seconds(work: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
-
-
-@pytest.mark.parametrize("text", [
-    "k1 " + "1" * 65_536,  # a run of stand-in characters with no letter: each position used to rescan it
-    "k1 " + "1@" * 32_768,
-    "a" + "!" * 65_536,
-])
-def test_normalise_is_linear_on_runs_of_stand_ins(text):
-    assert seconds(lambda: normalise(text)) < 1.0
-    assert seconds(lambda: l_reading(text)) < 1.0
 
 
 @pytest.mark.parametrize(("text", "reading"), [
@@ -59,16 +40,6 @@ def kb() -> KnowledgeBase:
 @pytest.fixture(scope="module")
 def matcher(kb) -> Matcher:
     return Matcher(kb)
-
-
-@pytest.mark.parametrize(("text", "limit"), [
-    ("debt " * 4_000, 0.3),  # 20 KB: 1.2 s when every match was compared with every other
-    ("in debt " * 8_192, 1.0),  # 64 KB of overlapping matches: 13 s
-    ("not suicidal " * 5_000, 1.0),  # every match negated: the look-back split the whole text each time
-    ("watched suicide squad " * 3_000, 0.5),  # 0.9 s
-])
-def test_matching_is_linear_in_the_message(matcher, text, limit):
-    assert seconds(lambda: matcher.match(text)) < limit
 
 
 def test_a_few_results_per_phrase_are_kept(matcher):
