@@ -13,6 +13,7 @@ fi
 STAMP="$VENV/.bothy-installed-$EXTRAS"
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
     echo "Installing Bothy and its dependencies (first run takes a minute or two)" >&2
-    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"
+    # -qq: errors still show; setuptools' generic "editable installation" notice does not.
+    "$VENV/bin/python" -m pip install -qq -e "$ROOT[$EXTRAS]"
     touch "$STAMP"
 fi
