@@ -47,7 +47,6 @@ def write_bothy_config(path: Path, synapse: LocalSynapse, passwords: dict[str, s
                   "admins": [f"@admin:{server}"]},
         "community": {"allowed_servers": [server]},
         "timezone": "Europe/London",
-        "referral": {"kb_dirs": [str(Path(__file__).resolve().parents[2] / "referral_kb")]},
     }
     for section, values in (extra or {}).items():
         if isinstance(values, dict):

@@ -10,6 +10,7 @@ from pathlib import Path
 from bothy.plugin import SettingsLoader
 from bots.referral.kb import load_kb
 from bots.referral.matcher import Matcher
+from referral_kb import SHIPPED_KB
 
 
 def add_kb_commands(subcommands: argparse._SubParsersAction, settings: SettingsLoader) -> None:
@@ -34,7 +35,7 @@ def _with_dirs(args: argparse.Namespace, settings: SettingsLoader, run) -> int:
             return 2
         directories = list(loaded.kb_dirs)
     else:
-        directories = [Path("referral_kb")]
+        directories = [SHIPPED_KB]
     return run(args, directories)
 
 
@@ -54,7 +55,9 @@ def explain(args: argparse.Namespace, directories: list[Path]) -> int:
     """One text: a readable explanation. '-': one JSON object per line of standard input."""
     kb = load_kb(directories)
     if kb.problems:
-        print("the knowledge base has problems; run 'bothy kb check'", file=sys.stderr)
+        for problem in kb.problems:
+            print(problem, file=sys.stderr)
+        print("the knowledge base has the problems above; 'bothy kb check' lists them too", file=sys.stderr)
         return 1
     matcher = Matcher(kb)
     if args.text == "-":

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bothy.settings import SettingsReader
+from bots.referral.kb import load_kb
+from referral_kb import SHIPPED_KB
 
 
 @dataclass(frozen=True)
@@ -16,10 +18,27 @@ class ReferralSettings:
 
 
 def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
-    kb_dirs = reader.get("referral.kb_dirs", list, default=["./referral_kb"]) or []
+    """The shipped knowledge base unless `kb_dirs` replaces it, plus an organisation's `extra_kb_dirs`.
+
+    Bothy never runs without crisis lines: a set of folders with no crisis-tier topic is a config error.
+    """
+    def folders(key: str, default: list[str] | None) -> list[Path]:
+        names = reader.get(key, list, default=default) or []
+        bad = [name for name in names if not isinstance(name, str)]
+        if bad:
+            reader.problems.append(f"{key}: every entry must be a folder path, got {bad[0]!r}")
+        return [Path(d) if Path(d).is_absolute() else (base_dir / d).resolve() for d in names if isinstance(d, str)]
+
+    chosen = folders("referral.kb_dirs", None)
+    kb_dirs = tuple([*(chosen or [SHIPPED_KB]), *folders("referral.extra_kb_dirs", [])])
+    missing = [str(d) for d in kb_dirs if not d.is_dir()]
+    if missing:
+        reader.problems.append(f"referral.kb_dirs: no such folder: {', '.join(missing)}")
+    elif not any(topic.tier == "crisis" for topic in load_kb(kb_dirs).topics.values()):
+        reader.problems.append(f"referral.kb_dirs: no crisis-tier topic in {', '.join(map(str, kb_dirs))}; "
+                               "Bothy never runs without crisis lines (leave kb_dirs unset for the shipped ones)")
     return ReferralSettings(
-        kb_dirs=tuple((Path(d) if Path(d).is_absolute() else (base_dir / d).resolve())
-                      for d in kb_dirs if isinstance(d, str)),
+        kb_dirs=kb_dirs,
         cooldown_s=reader.duration("referral.cooldown", "24h"),
         crisis_cooldown_s=reader.duration("referral.crisis_cooldown", "1h"),
     )

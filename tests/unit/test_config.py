@@ -28,9 +28,9 @@ def filled(**changes) -> dict:
     return data
 
 
-def problems(data: dict) -> list[str]:
+def problems(data: dict, base_dir: Path = ROOT) -> list[str]:
     with pytest.raises(ConfigError) as raised:
-        parse_config(data, ROOT, INSTALLATION.bots)
+        parse_config(data, base_dir, INSTALLATION.bots)
     return raised.value.problems
 
 
@@ -117,3 +117,22 @@ def test_every_declared_schedule_is_documented_in_the_example_config():
     assert set(config.schedules) == declared
     for bot in INSTALLATION.bots:
         assert set(bot.schedules) <= declared, bot.name
+
+
+def test_an_unset_kb_means_the_shipped_one_wherever_the_config_lives(tmp_path):
+    from referral_kb import SHIPPED_KB
+
+    config = parse_config(filled(), tmp_path, INSTALLATION.bots)
+    assert config.bot_settings["referral"].kb_dirs == (SHIPPED_KB,)
+    local = tmp_path / "our-services"
+    local.mkdir()
+    config = parse_config(filled(**{"referral.extra_kb_dirs": ["our-services"]}), tmp_path, INSTALLATION.bots)
+    assert config.bot_settings["referral"].kb_dirs == (SHIPPED_KB, local)
+
+
+def test_bothy_never_runs_without_crisis_lines(tmp_path):
+    (tmp_path / "empty").mkdir()
+    found = problems(filled(**{"referral.kb_dirs": ["empty"]}), tmp_path)
+    assert any(p.startswith("referral.kb_dirs: no crisis-tier topic") for p in found)
+    found = problems(filled(**{"referral.kb_dirs": ["absent"]}), tmp_path)
+    assert any(p.startswith("referral.kb_dirs: no such folder") and "absent" in p for p in found)
