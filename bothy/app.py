@@ -60,6 +60,8 @@ class Bothy:
 
     async def run(self, stopping: asyncio.Event) -> None:
         config, database = self.config, self.database
+        for warning in config.warnings:
+            log.warning("config: %s", warning)
         await database.open()
         try:
             await migrate(database, self.installation.migrations)

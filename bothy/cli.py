@@ -17,12 +17,13 @@ from bots.installed import INSTALLATION
 
 def _load(path: str) -> Config | None:
     try:
-        return load_config(path, INSTALLATION.bots)
+        config = load_config(path, INSTALLATION.bots)
     except ConfigError as error:
         print(f"The config at {path} needs attention:", file=sys.stderr)
         for problem in error.problems:
             print(f"  - {problem}", file=sys.stderr)
         return None
+    return config
 
 
 async def _run_until_signalled(config: Config) -> None:
@@ -48,6 +49,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return 2
+    for warning in config.warnings:
+        print(f"note: {warning}")
     print(f"{args.config}: OK ({len(config.accounts)} account(s), staff room {config.staff_room})")
     return 0
 

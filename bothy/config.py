@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bothy.plugin import Bot
 
 ROOM_REFERENCE = re.compile(r"^[#!][^:\s]+:[A-Za-z0-9.\-]+(:\d+)?$")
+MIN_PICKLE_KEY = 16
 # The engine's own sweeps; each bot declares its own next to its code.
 ENGINE_SCHEDULES = {"retention_sweep": "0 3 * * *", "alert_reminders": "every 1m", "undecryptable": "every 15s"}
 
@@ -68,6 +69,7 @@ class Config:
     log_level: str
     bot_names: tuple[str, ...]  # in registration order: the order that decides who answers a command
     bot_settings: Mapping[str, Any]  # bot name -> what its read_settings returned
+    warnings: tuple[str, ...] = ()  # allowed but worth an admin's attention; logged at start
     source_path: Path | None = field(default=None, compare=False)
 
     @property
@@ -153,6 +155,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
     database_path = local_path("database.path", "./data/bothy.sqlite3")
     crypto_store_dir = local_path("crypto.store_dir", "./data/crypto")
     pickle_key = reader.get("crypto.pickle_key", str, secret=True)
+    reader.check("crypto.pickle_key", pickle_key, lambda v: len(v) >= MIN_PICKLE_KEY,
+                 f"must be at least {MIN_PICKLE_KEY} characters: it encrypts the store of the bots' keys")
     names = tuple(bot.name for bot in bots)
     accounts = _read_bots(reader, names)
 
@@ -223,5 +227,6 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
         log_level=log_level.upper(),
         bot_names=names,
         bot_settings=bot_settings,
+        warnings=tuple(reader.warnings),
         source_path=source_path,
     )

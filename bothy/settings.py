@@ -33,6 +33,7 @@ class SettingsReader:
     def __init__(self, data: Mapping[str, Any]):
         self.data = data
         self.problems: list[str] = []
+        self.warnings: list[str] = []  # allowed, but an admin should know (e.g. a public http:// address)
         self.seen: set[str] = set()
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., secret: bool = False) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from bothy.settings import SettingsReader
 
@@ -80,6 +81,9 @@ def _read_stress(reader: SettingsReader) -> StressSettings:
     public_url = reader.get("stress.public_url", str, default=f"http://{listen}")
     reader.check("stress.public_url", public_url, lambda v: v.startswith(("http://", "https://")),
                  "must start with http:// or https://")
+    if public_url and public_url.startswith("http://") and not _is_loopback(public_url):
+        reader.warnings.append("stress.public_url: plain http:// sends members' webhook tokens unencrypted; "
+                               "put a TLS reverse proxy in front and give its https:// address")
     threshold = reader.get("stress.threshold", int, default=70)
     reader.check("stress.threshold", threshold, lambda v: 1 <= v <= 100, "must be 1 to 100")
     return StressSettings(
@@ -91,3 +95,8 @@ def _read_stress(reader: SettingsReader) -> StressSettings:
         min_interval_s=reader.duration("stress.min_interval", "10s", allow_zero=True),
         max_age_s=reader.duration("stress.max_age", "1h"),
     )
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in {"localhost", "::1"} or host.startswith("127.")

@@ -136,3 +136,18 @@ def test_bothy_never_runs_without_crisis_lines(tmp_path):
     assert any(p.startswith("referral.kb_dirs: no crisis-tier topic") for p in found)
     found = problems(filled(**{"referral.kb_dirs": ["absent"]}), tmp_path)
     assert any(p.startswith("referral.kb_dirs: no such folder") and "absent" in p for p in found)
+
+
+def test_a_short_pickle_key_is_refused_and_public_plain_http_is_flagged():
+    assert any(p.startswith("crypto.pickle_key: must be at least 16") for p in problems(
+        filled(**{"crypto.pickle_key": "short-key"})))
+    public = parse_config(filled(**{"stress.public_url": "http://bothy.example.org"}), ROOT, INSTALLATION.bots)
+    assert any(w.startswith("stress.public_url:") for w in public.warnings)
+    loopback = parse_config(filled(**{"stress.public_url": "http://127.0.0.1:8787"}), ROOT, INSTALLATION.bots)
+    assert loopback.warnings == ()
+
+
+def test_zero_and_huge_durations_are_refused_with_their_key():
+    found = problems(filled(**{"checkin.min_gap": "0d", "checkin.window": "99999999999999999999w"}))
+    assert any(p.startswith("checkin.min_gap: must be longer than zero") for p in found)
+    assert any(p.startswith("checkin.window:") for p in found)

@@ -85,7 +85,7 @@ def shared_config():
 
     root = Path(__file__).resolve().parents[2]
     data = yaml.safe_load((root / "config.example.yaml").read_text())
-    data["crypto"]["pickle_key"] = "a-real-secret"
+    data["crypto"]["pickle_key"] = "a-real-secret-of-length"
     for bot in data["bots"].values():
         bot["password"] = "a-real-password"
     return parse_config(data, root, INSTALLATION.bots)
