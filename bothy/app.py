@@ -87,7 +87,7 @@ class Bothy:
         config, clock, database = self.config, self.clock, self.database
         for account in accounts.values():
             await _until_done(account.login, stopping, f"log in {account.user_id}")
-        staff_room = StaffRoom(config.staff_room)
+        staff_room = StaffRoom(config.staff_room, config.peer_workers | config.admins | frozenset(accounts))
         await _until_done(lambda: staff_room.connect(accounts.values()), stopping, "reach the staff room")
         if stopping.is_set():
             return

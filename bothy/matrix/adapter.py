@@ -15,6 +15,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -52,6 +53,13 @@ MEMBERS_CACHE_S = 60.0
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
 
 BatchHandler = Callable[[str, list[InboundEvent]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RoomFacts:
+    join_rule: str
+    encrypted: bool
+    members: frozenset[str]  # joined or invited
 
 
 class DirectRoomBook(Protocol):
@@ -479,8 +487,28 @@ class MatrixAccount:
         return room_id in self._direct_rooms
 
     def room_name(self, room_id: str) -> str:
+        """The room's own name or alias, never one made up from its members' names (as clients do for
+        unnamed rooms): an alert must not name the people in a room."""
         room = self.client.rooms.get(room_id)
-        return room.display_name if room is not None else room_id
+        name = (room.name or room.canonical_alias) if room is not None else None
+        return name or "a room without a name"
+
+    async def room_facts(self, room_id: str) -> RoomFacts:
+        """Who is in a room (joined or invited), whether it is invite-only and encrypted, from its state."""
+        state = await self._call(self.client.room_get_state(room_id), "room state")
+        join_rule, encrypted, members = "", False, set()
+        for event in state.events:
+            content = event.get("content") if isinstance(event, dict) else None
+            if not isinstance(content, dict):
+                continue
+            if event.get("type") == "m.room.join_rules":
+                join_rule = str(content.get("join_rule", ""))
+            elif event.get("type") == "m.room.encryption":
+                encrypted = True
+            elif event.get("type") == "m.room.member" and content.get("membership") in {"join", "invite"} \
+                    and isinstance(event.get("state_key"), str):
+                members.add(event["state_key"])
+        return RoomFacts(join_rule, encrypted, frozenset(members))
 
     def can_redact_others(self, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)

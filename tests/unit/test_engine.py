@@ -109,3 +109,14 @@ def test_exactly_one_account_answers_each_command():
         ("host", {mood, guide}, [mood]),
     ]:
         assert answering(owner, members) == expected, (owner, members)
+
+
+def test_the_staff_room_must_be_invite_only_encrypted_and_staff_only():
+    from bothy.matrix.adapter import RoomFacts
+    from rooms.staff import staff_room_problems
+
+    staff = frozenset({"@sam:x", "@bot:x"})
+    assert staff_room_problems(RoomFacts("invite", True, staff), staff) == []
+    found = staff_room_problems(RoomFacts("public", False, staff | {"@mallory:x"}), staff)
+    assert len(found) == 3
+    assert not any("mallory" in problem for problem in found)  # counted, never named
