@@ -8,6 +8,7 @@ the summary.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -21,13 +22,14 @@ from aiohttp import web
 from bothy.outbox import Effects
 from bothy.plugin import BotContext
 from bots.checkin.policy import add_stress_reading
-from bots.checkin.storage import CheckinRepository, StressLink
+from bots.checkin.storage import CheckinRepository, StressLink, StressSummary
 from commands.framework import Command, CommandContext, UsageError
 
 log = logging.getLogger("bothy.stress")
 
 MAX_BODY_BYTES = 1024
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
+MAX_WRONG_TOKENS_PER_MINUTE = 10
 
 
 def token_hash(token: str) -> str:
@@ -88,6 +90,8 @@ class StressWebhook:
         self.repository = repository
         self.clock = context.clock
         self._last_accepted: dict[str, int] = {}
+        self._refused: dict[str, tuple[int, int]] = {}  # remote address -> (minute, wrong tokens in it)
+        self._recording = asyncio.Lock()  # one reading at a time: an episode is alerted once
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -109,15 +113,21 @@ class StressWebhook:
             await self._runner.cleanup()
 
     async def receive(self, request: web.Request) -> web.Response:
+        remote = request.remote or "?"
+        if self._refused_too_often(remote):
+            return _error(429, "too many wrong tokens from this address; wait a minute")
         link = await self.repository.stress_link(webhook_id=request.match_info["webhook_id"])
         supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if link is None or not hmac.compare_digest(token_hash(supplied), link.token_hash):
+            self._count_refusal(remote)
             return _error(401, "unknown webhook or wrong token")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _error(413, f"the body must be at most {MAX_BODY_BYTES} bytes")
         try:
             body = json.loads(await request.read())
-        except (web.HTTPRequestEntityTooLarge, ValueError):
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, f"the body must be at most {MAX_BODY_BYTES} bytes")
+        except ValueError:
             return _error(400, 'the body must be JSON like {"stress": 42}, at most 1024 bytes')
         problem, level, at_ms = self._validate(body)
         if problem:
@@ -127,8 +137,19 @@ class StressWebhook:
         if last is not None and now - last < self.settings.min_interval_s * 1000:
             return _error(429, f"too many readings: at most one every {self.settings.min_interval_s} seconds")
         self._last_accepted[link.user_id] = now
-        await self._record(link, level, at_ms)
+        if not await self._record(link, level, at_ms):
+            return _error(409, "this reading is older than one already received; send readings in order")
         return web.json_response({"accepted": True}, status=202)
+
+    def _refused_too_often(self, remote: str) -> bool:
+        minute, count = self._refused.get(remote, (0, 0))
+        return minute == self.clock.ms() // 60_000 and count >= MAX_WRONG_TOKENS_PER_MINUTE
+
+    def _count_refusal(self, remote: str) -> None:
+        """Wrong tokens are counted per address and minute; old minutes are forgotten as they pass."""
+        minute = self.clock.ms() // 60_000
+        self._refused = {address: seen for address, seen in self._refused.items() if seen[0] == minute}
+        self._refused[remote] = (minute, self._refused.get(remote, (minute, 0))[1] + 1)
 
     def _validate(self, body: object) -> tuple[str | None, int, int]:
         now = self.clock.ms()
@@ -141,19 +162,27 @@ class StressWebhook:
         if "at" in body:
             try:
                 at = datetime.fromisoformat(str(body["at"]).replace("Z", "+00:00"))
-            except ValueError:
+                at_ms = int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() * 1000)
+            except (ValueError, OverflowError):
                 return '"at" must be an ISO 8601 time such as 2026-11-25T10:00:00Z', 0, 0
-            at_ms = int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() * 1000)
             if at_ms > now + FUTURE_TOLERANCE_MS:
                 return '"at" is in the future', 0, 0
             if at_ms < now - self.settings.max_age_s * 1000:
                 return f'"at" is older than {self.settings.max_age_s // 60} minutes', 0, 0
         return None, round(level), at_ms
 
-    async def _record(self, link: StressLink, level: int, at_ms: int) -> None:
-        """Summary and any alert commit together, so an alert is sent once per episode."""
-        summary, alert = add_stress_reading(await self.repository.stress_summary(link.user_id), level, at_ms,
-                                            link.threshold, self.settings.sustained_s)
+    async def _record(self, link: StressLink, level: int, at_ms: int) -> bool:
+        """Summary and any alert commit together, so an alert is sent once per episode. False, and nothing
+        changes, for a reading older than the newest one (a device replaying its backlog out of order)."""
+        async with self._recording:
+            previous = await self.repository.stress_summary(link.user_id)
+            if previous is not None and at_ms < previous.last_at:
+                return False
+            await self._commit(link, *add_stress_reading(previous, level, at_ms, link.threshold,
+                                                         self.settings.sustained_s))
+            return True
+
+    async def _commit(self, link: StressLink, summary: StressSummary, alert: bool) -> None:
         effects = Effects(self.context.account)
         if alert:
             self.context.alerts.raise_alert(effects, "stress", "alert_stress", subject_user=link.user_id,

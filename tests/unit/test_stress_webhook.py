@@ -1,0 +1,79 @@
+"""The stress webhook over real HTTP on loopback, with a real context over a temporary database."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bothy.config import parse_config
+from bothy.testing import bot_context
+from bots.checkin.storage import CheckinRepository, StressLink
+from bots.checkin.stress import MAX_BODY_BYTES, MAX_WRONG_TOKENS_PER_MINUTE, StressWebhook, token_hash
+from bots.installed import INSTALLATION
+
+ROOT = Path(__file__).resolve().parents[2]
+ALICE = "@alice:example.org"
+
+
+@pytest.fixture
+async def client(database) -> AsyncIterator[TestClient]:
+    data = yaml.safe_load((ROOT / "config.example.yaml").read_text())
+    data["crypto"]["pickle_key"] = "a-real-secret-value"
+    for bot in data["bots"].values():
+        bot["password"] = "a-real-password"
+    data["stress"]["min_interval"] = "0s"
+    settings = parse_config(data, ROOT, INSTALLATION.bots).bot_settings["checkin"]
+    context = bot_context(database, INSTALLATION, settings)
+    async with database.transaction() as db:
+        await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
+    webhook = StressWebhook(context, CheckinRepository(database))
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app.router.add_post("/stress/{webhook_id}", webhook.receive)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+async def post(client: TestClient, body: object, token: str = "secret", **kwargs) -> int:
+    response = await client.post("/stress/hook", json=body, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    return response.status
+
+
+async def readings(database) -> int:
+    async with database.read() as db, db.execute("SELECT readings FROM stress_summary") as cursor:
+        row = await cursor.fetchone()
+    return row[0] if row else 0
+
+
+async def test_wrong_tokens_are_rate_limited_per_address(client):
+    for _ in range(MAX_WRONG_TOKENS_PER_MINUTE):
+        assert await post(client, {"stress": 50}, token="guess") == 401
+    assert await post(client, {"stress": 50}, token="guess") == 429
+    assert await post(client, {"stress": 50}) == 429  # even the right token waits out the minute
+
+
+async def test_an_oversized_body_is_413_even_without_a_length(client):
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            yield b" " * MAX_BODY_BYTES
+
+    response = await client.post("/stress/hook", data=chunks(), headers={"Authorization": "Bearer secret"})
+    assert response.status == 413
+
+
+async def test_a_reading_older_than_the_newest_is_refused_and_changes_nothing(client, database):
+    assert await post(client, {"stress": 50}) == 202
+    assert await post(client, {"stress": 60, "at": "2000-01-01T00:00:00Z"}) == 400  # older than max_age
+    async with database.transaction() as db:
+        await db.execute("UPDATE stress_summary SET last_at = last_at + 60000")  # newest is a minute ahead
+    assert await post(client, {"stress": 60}) == 409
+    assert await readings(database) == 1
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "not a time", 7])
+async def test_odd_times_get_a_clear_400(client, at):
+    assert await post(client, {"stress": 50, "at": at}) == 400
+
+
