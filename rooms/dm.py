@@ -36,3 +36,8 @@ class DirectRooms:
         room_id = await account.create_dm(user_id)
         await self.opened(account.user_id, user_id, room_id)
         return room_id
+
+    async def forget(self, account: MatrixAccount, room_id: str) -> None:
+        """The homeserver refused a send to this DM (the bot is no longer in it): the next message opens a
+        fresh DM rather than failing against this one for ever."""
+        await self.repository.forget_room(account.user_id, room_id)

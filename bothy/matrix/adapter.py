@@ -50,6 +50,7 @@ FIRST_EVER_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER[
 LONG_POLL_MS = 30_000
 BACKOFF_CAP_S = 60.0
 MEMBERS_CACHE_S = 60.0
+FIND_SENT_MAX_PAGES = 10  # of 100 of the bot's own events: enough for any row a restart could leave behind
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
 
 BatchHandler = Callable[[str, list[InboundEvent]], Awaitable[None]]
@@ -73,17 +74,30 @@ class DirectRoomBook(Protocol):
 
 
 class MatrixError(Exception):
-    """A Matrix call failed. `retry_after_ms` is set for rate limits; `permanent` means retrying won't help."""
+    """A Matrix call failed. `retry_after_ms` is set for rate limits; `permanent` means the homeserver refused
+    (a 4xx), so retrying soon won't help, though it may later (the bot is invited back, a token is renewed).
+    `code` is the Matrix errcode, else the HTTP status or the exception's name: safe to log, never content."""
 
-    def __init__(self, message: str, retry_after_ms: int | None = None, permanent: bool = False):
+    def __init__(self, message: str, retry_after_ms: int | None = None, permanent: bool = False, code: str = ""):
         super().__init__(message)
         self.retry_after_ms = retry_after_ms
         self.permanent = permanent
+        self.code = code
+
+    @property
+    def token_lost(self) -> bool:
+        """The homeserver no longer knows our access token (logged out, device deleted, password reset)."""
+        return self.code == "M_UNKNOWN_TOKEN"
+
+    @property
+    def forbidden(self) -> bool:
+        """Typically: the bot is no longer in the room (removed, or the room was left)."""
+        return self.code in {"M_FORBIDDEN", "403"}
 
 
-def backoff_delay(failures: int, retry_after_ms: int | None = None) -> float:
+def backoff_delay(failures: int, retry_after_ms: int | None = None, cap_s: float = BACKOFF_CAP_S) -> float:
     """Capped exponential backoff with jitter; never shorter than the server asked for."""
-    delay = min(BACKOFF_CAP_S, 0.5 * 2 ** max(failures - 1, 0)) * random.uniform(0.5, 1.0)
+    delay = min(cap_s, 0.5 * 2 ** max(failures - 1, 0)) * random.uniform(0.5, 1.0)
     if retry_after_ms:
         delay = max(delay, retry_after_ms / 1000)
     return delay
@@ -92,12 +106,13 @@ def backoff_delay(failures: int, retry_after_ms: int | None = None) -> float:
 def _raise_for(response: Any, what: str) -> None:
     if not isinstance(response, nio.ErrorResponse):
         return
-    code = response.status_code or ""
     http_status = getattr(getattr(response, "transport_response", None), "status", None) or 0
+    code = response.status_code or str(http_status)
     if code == "M_LIMIT_EXCEEDED" or http_status == 429:
-        raise MatrixError(f"{what}: rate limited", retry_after_ms=getattr(response, "retry_after_ms", None) or 5000)
+        raise MatrixError(f"{what}: rate limited", retry_after_ms=getattr(response, "retry_after_ms", None) or 5000,
+                          code="M_LIMIT_EXCEEDED")
     permanent = 400 <= http_status < 500 or code in {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN"}
-    raise MatrixError(f"{what}: {code or http_status}", permanent=permanent)
+    raise MatrixError(f"{what}: {code}", permanent=permanent, code=code)
 
 
 def _store_dir(base: Path, user_id: str) -> Path:
@@ -141,6 +156,8 @@ class MatrixAccount:
         self._direct_rooms: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
         self.skipped_events = 0  # events dropped because they could not be understood
+        self._login_lock = asyncio.Lock()
+        self._token_error_logged = False
 
     # --- session -------------------------------------------------------------------------
 
@@ -157,20 +174,56 @@ class MatrixAccount:
             try:
                 await self._call(self.client.whoami(), "whoami")
             except MatrixError as error:
-                if not (error.permanent and "M_UNKNOWN_TOKEN" in str(error)) or not self.account.password:
+                if not error.token_lost or not self.account.password:
                     raise
                 log.warning("stored token for %s was revoked; logging in again", self.user_id)
-                await self.sessions.forget(self.user_id)
-                session = None
+                await self._log_in_with_password()
         if session is None:
             if not self.account.password:
                 raise MatrixError(f"{self.user_id}: no stored session and no password", permanent=True)
-            response = await self._call(self.client.login(self.account.password, device_name="Bothy"), "login")
-            await self.sessions.save(Session(self.user_id, response.device_id, response.access_token))
+            await self._log_in_with_password()
         if self.client.should_upload_keys:
             await self._call(self.client.keys_upload(), "keys upload")
         self._direct_rooms = await self.direct_book.rooms_of(self.user_id)
         log.info("%s ready on device %s", self.user_id, self.client.device_id)
+
+    async def _log_in_with_password(self) -> None:
+        """Log in (on the stored device, if any, so transaction IDs keep deduplicating) and store the session.
+
+        A revoked token usually means the device was deleted with its keys, so the device keys are
+        published again (identical keys are a no-op for the homeserver); otherwise members' clients
+        could no longer encrypt to the bot.
+        """
+        republish = self.client.olm is not None
+        response = await self._call(self.client.login(self.account.password, device_name="Bothy"), "login")
+        await self.sessions.save(Session(self.user_id, response.device_id, response.access_token))
+        if republish and self.client.olm is not None:
+            self.client.olm.account.shared = False
+            await self._call(self.client.keys_upload(), "keys upload")
+        self._token_error_logged = False
+
+    async def recover_session(self) -> bool:
+        """After M_UNKNOWN_TOKEN: log in again if a password is configured; True when calls may be retried.
+
+        One re-login at a time: whoever comes second finds the new token works and retries.
+        """
+        async with self._login_lock:
+            try:
+                await self._call(self.client.whoami(), "whoami")
+                return True
+            except MatrixError as error:
+                if not error.token_lost:
+                    raise
+            if not self.account.password:
+                if not self._token_error_logged:
+                    log.error("%s: the homeserver no longer accepts the access token and no password is configured; "
+                              "nothing can be sent or received until an admin configures a new access token or a "
+                              "password and restarts Bothy", self.user_id)
+                    self._token_error_logged = True
+                return False
+            log.warning("%s: the homeserver no longer accepts the access token; logging in again", self.user_id)
+            await self._log_in_with_password()
+            return True
 
     async def close(self) -> None:
         for task in list(self._background):
@@ -198,6 +251,9 @@ class MatrixAccount:
                 )
                 _raise_for(response, "sync")
             except (MatrixError, *NETWORK_ERRORS) as error:
+                if isinstance(error, MatrixError) and error.token_lost:
+                    with contextlib.suppress(MatrixError):
+                        await self.recover_session()
                 failures += 1
                 retry_after = error.retry_after_ms if isinstance(error, MatrixError) else None
                 delay = backoff_delay(failures, retry_after)
@@ -375,7 +431,7 @@ class MatrixAccount:
         try:
             response = await awaitable
         except NETWORK_ERRORS as error:
-            raise MatrixError(f"{what}: {type(error).__name__}") from error
+            raise MatrixError(f"{what}: {type(error).__name__}", code=type(error).__name__) from error
         _raise_for(response, what)
         return response
 
@@ -393,7 +449,7 @@ class MatrixAccount:
                 "send",
             )
         except (nio.LocalProtocolError, nio.SendRetryError) as error:
-            raise MatrixError(f"send: {type(error).__name__}") from error
+            raise MatrixError(f"send: {type(error).__name__}", code=type(error).__name__) from error
         return response.event_id
 
     async def _prepare_encrypted_send(self, room_id: str) -> None:
@@ -437,13 +493,53 @@ class MatrixAccount:
         try:
             response, extra = await awaitable
         except NETWORK_ERRORS as error:
-            raise MatrixError(f"upload: {type(error).__name__}") from error
+            raise MatrixError(f"upload: {type(error).__name__}", code=type(error).__name__) from error
         _raise_for(response, "upload")
         return response, extra
 
     async def redact(self, room_id: str, event_id: str, txn_id: str) -> str:
         response = await self._call(self.client.room_redact(room_id, event_id, tx_id=txn_id), "redact")
         return response.event_id
+
+    async def find_sent(self, room_id: str, txn_id: str, since_ms: int) -> str | None:
+        """The event this device already sent with `txn_id`, if the room's timeline has it, else None.
+
+        Synapse forgets transaction IDs after about 30 minutes, so an old row that may have gone out
+        is looked for before it is sent again. The homeserver shows the sending device its own
+        `unsigned.transaction_id`; only this account's events are asked for, paging back to `since_ms`.
+        """
+        start: str | None = None
+        for _ in range(FIND_SENT_MAX_PAGES):
+            method, path = nio.Api.room_messages(self.client.access_token, room_id, start=start, limit=100,
+                                                 message_filter={"senders": [self.user_id]})
+            page = await self._get_json(method, path, "room messages")
+            chunk = page.get("chunk") or []
+            for event in chunk:
+                unsigned = event.get("unsigned") if isinstance(event, dict) else None
+                if isinstance(unsigned, dict) and unsigned.get("transaction_id") == txn_id:
+                    return event.get("event_id")
+            start = page.get("end")
+            oldest = chunk[-1].get("origin_server_ts", 0) if chunk and isinstance(chunk[-1], dict) else 0
+            if not start or not chunk or not isinstance(oldest, int) or oldest < since_ms:
+                return None
+        return None
+
+    async def _get_json(self, method: str, path: str, what: str) -> dict[str, Any]:
+        """A raw request (nio would parse and decrypt the events; only their unsigned data is wanted)."""
+        try:
+            response = await self.client.send(method, path)
+            body = await response.json(content_type=None)
+        except (*NETWORK_ERRORS, ValueError) as error:
+            raise MatrixError(f"{what}: {type(error).__name__}", code=type(error).__name__) from error
+        if response.status == 200 and isinstance(body, dict):
+            return body
+        code = body.get("errcode") if isinstance(body, dict) else None
+        code = code if isinstance(code, str) else str(response.status)
+        if response.status == 429:
+            retry_after = body.get("retry_after_ms") if isinstance(body, dict) else None
+            raise MatrixError(f"{what}: rate limited", retry_after_ms=retry_after if isinstance(retry_after, int)
+                              else 5000, code="M_LIMIT_EXCEEDED")
+        raise MatrixError(f"{what}: {code}", permanent=400 <= response.status < 500, code=code)
 
     async def join(self, room: str) -> str:
         response = await self._call(self.client.join(room), "join")
