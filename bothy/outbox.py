@@ -2,8 +2,18 @@
 and one dispatcher sends it, retrying until the homeserver has it.
 
 Exactly once out: each row's transaction ID is fixed when it is stored, so a resend after a crash
-between "sent" and "marked sent" is deduplicated by the homeserver. A 429 keeps the row and waits
-`retry_after_ms`; an outage backs off; nothing owed is dropped.
+between "sent" and "marked sent" is deduplicated by the homeserver. But Synapse remembers transaction
+IDs for only about 30 minutes, so the time of each attempt is committed before the send, and a row that
+may already have gone out (attempted before) and is older than `TXN_MEMORY_MS` is first looked for in
+the room's timeline (the homeserver shows the sending device its `unsigned.transaction_id`): found, it
+is marked delivered with that event; not found, it is sent.
+
+Nothing owed is dropped, crisis alerts and check-in DMs least of all. A 429 keeps the row and waits
+`retry_after_ms`; an outage backs off up to a minute; a refusal (the bot was removed from the room)
+backs off up to an hour and keeps trying; a refused send to a member's DM forgets that DM so the next
+try opens a fresh one; a lost access token logs in again when a password is configured. Only a row whose
+account is no longer configured is set aside. Rows that keep failing or wait too long are *stuck*:
+`!status` counts them and the log names each once (ID, action, attempts, error code; never content).
 """
 
 from __future__ import annotations
@@ -15,15 +25,18 @@ from collections.abc import Awaitable, Callable, Mapping
 import aiosqlite
 
 from bothy.clock import Clock
-from bothy.matrix.adapter import MatrixAccount, MatrixError, backoff_delay
+from bothy.matrix.adapter import BACKOFF_CAP_S, MatrixAccount, MatrixError, backoff_delay
 from bothy.storage.database import Database
 from bothy.storage.outbox import AlertRecord, OutboxRepository, OutboxRow, Outgoing
 from rooms.dm import DirectRooms
 
 log = logging.getLogger("bothy.outbox")
 
-MAX_PERMANENT_FAILURES = 5
 IDLE_WAIT_S = 30.0
+REFUSED_BACKOFF_CAP_S = 3600.0  # a refused row is retried at least hourly: the bot may be invited back
+TXN_MEMORY_MS = 25 * 60_000  # Synapse forgets transaction IDs after ~30 minutes; look before resending after 25
+CLOCK_SKEW_MS = 5 * 60_000  # the timeline is searched back this far before a row's creation
+STUCK_CHECK_EVERY_MS = 15_000
 
 
 StateWrite = Callable[[aiosqlite.Connection], Awaitable[None]]
@@ -98,6 +111,7 @@ class OutboxDispatcher:
         self.direct_rooms = direct_rooms
         self.clock = clock
         self._wake = asyncio.Event()
+        self._next_stuck_check_ms = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -126,6 +140,7 @@ class OutboxDispatcher:
         Messages sent with reactions queue those reactions, which go out in the next pass."""
         while await self._pass():
             pass
+        await self._report_stuck()
 
     async def _pass(self) -> bool:
         """One pass; True when it queued reactions that are due at once."""
@@ -141,39 +156,77 @@ class OutboxDispatcher:
                 blocked.add(place)
         return queued_reactions
 
+    async def _report_stuck(self) -> None:
+        """One WARNING per row when it first becomes stuck (checked every few seconds, not every pass)."""
+        now = self.clock.ms()
+        if now < self._next_stuck_check_ms:
+            return
+        self._next_stuck_check_ms = now + STUCK_CHECK_EVERY_MS
+        for row in await self.repository.report_newly_stuck(now):
+            log.warning("outbox row %s (%s) is stuck: %d failed attempts, last error %s", row.id, row.action,
+                        row.attempts, row.last_error or "none (waiting behind an earlier one)")
+
     async def _deliver(self, row: OutboxRow) -> bool:
         account = self.accounts.get(row.account)
         if account is None:
             await self.repository.postpone(row, self.clock.ms(), "no such account configured", dead=True)
-            log.error("outbox row %s belongs to an account no longer configured", row.id)
+            log.error("outbox row %s belongs to an account no longer configured; set aside", row.id)
             return False
+        room_id = row.room_id
         try:
-            room_id = row.room_id or await self.direct_rooms.room_for(account, row.to_user or "")
-            if row.action == "redaction":
-                event_id = await account.redact(room_id, row.target_event_id or "", row.txn_id)
-            elif row.action == "file":
-                file = row.content
-                event_id = await account.send_file(room_id, file["filename"], file["mimetype"],
-                                                   file["text"].encode(), row.txn_id)
-            elif row.action == "reaction":
-                event_id = await account.send(room_id, "m.reaction", row.content, row.txn_id)
-            else:
-                event_id = await account.send(room_id, "m.room.message", row.content, row.txn_id)
+            room_id = room_id or await self.direct_rooms.room_for(account, row.to_user or "")
+            event_id = await self._already_sent(account, room_id, row)
+            if event_id is None:
+                await self.repository.attempting(row, self.clock.ms())
+                event_id = await self._send(account, room_id, row)
         except MatrixError as error:
-            await self._failed(row, error)
+            await self._failed(account, row, room_id, error)
             return False
         except Exception as error:
             log.exception("unexpected error sending outbox row %s", row.id)
-            await self._failed(row, MatrixError(type(error).__name__))
+            await self._failed(account, row, room_id, MatrixError(type(error).__name__, code=type(error).__name__))
             return False
         await self.repository.delivered(row, room_id, event_id, self.clock.ms())
         return True
 
-    async def _failed(self, row: OutboxRow, error: MatrixError) -> None:
+    async def _already_sent(self, account: MatrixAccount, room_id: str, row: OutboxRow) -> str | None:
+        """The event an earlier attempt made, for a row old enough that the homeserver may have forgotten its
+        transaction ID; None when the row was never attempted, is young, or is not in the timeline."""
+        may_have_gone = row.attempted_at is not None or row.attempts > 0
+        if not may_have_gone or self.clock.ms() - row.created_at < TXN_MEMORY_MS:
+            return None
+        event_id = await account.find_sent(room_id, row.txn_id, row.created_at - CLOCK_SKEW_MS)
+        if event_id is not None:
+            log.info("outbox row %s (%s) was already delivered as %s; not sending it again",
+                     row.id, row.action, event_id)
+        return event_id
+
+    @staticmethod
+    async def _send(account: MatrixAccount, room_id: str, row: OutboxRow) -> str:
+        if row.action == "redaction":
+            return await account.redact(room_id, row.target_event_id or "", row.txn_id)
+        if row.action == "file":
+            file = row.content
+            return await account.send_file(room_id, file["filename"], file["mimetype"], file["text"].encode(),
+                                           row.txn_id)
+        event_type = "m.reaction" if row.action == "reaction" else "m.room.message"
+        return await account.send(room_id, event_type, row.content, row.txn_id)
+
+    async def _failed(self, account: MatrixAccount, row: OutboxRow, room_id: str | None, error: MatrixError) -> None:
+        """Back off and try again later; never give up on a row whose account exists."""
+        if error.token_lost:
+            try:
+                if await account.recover_session():
+                    await self.repository.postpone(row, self.clock.ms(), error.code)
+                    return
+            except MatrixError as login_error:
+                error = login_error  # e.g. logins rate-limited: wait as long as that asks
+        elif error.forbidden and row.to_user is not None and room_id is not None:
+            await self.direct_rooms.forget(account, room_id)
         attempts = row.attempts + 1
-        dead = error.permanent and attempts >= MAX_PERMANENT_FAILURES
-        delay = backoff_delay(attempts, error.retry_after_ms)
-        await self.repository.postpone(row, self.clock.ms() + int(delay * 1000), str(error), dead=dead)
-        level = logging.ERROR if dead else logging.WARNING
-        log.log(level, "outbox row %s (%s) not delivered: %s; %s", row.id, row.action, error,
-                "giving up" if dead else f"retrying in {delay:.1f}s")
+        cap = REFUSED_BACKOFF_CAP_S if error.permanent else BACKOFF_CAP_S
+        delay = backoff_delay(attempts, error.retry_after_ms, cap)
+        code = error.code or str(error)
+        await self.repository.postpone(row, self.clock.ms() + int(delay * 1000), code)
+        log.info("outbox row %s (%s) not delivered (%s), attempt %d; retrying in %.1fs",
+                 row.id, row.action, code, attempts, delay)

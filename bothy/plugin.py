@@ -22,6 +22,7 @@ from bothy.outbox import Effects, UnitOfWork
 from bothy.settings import SettingsReader
 from bothy.storage.database import ReadStore
 from bothy.storage.migrations import Migration
+from bothy.storage.outbox import StuckSummary
 from bothy.storage.personal_data import PersonalData
 from bothy.templates import Templates
 from commands.framework import Command, CommandRegistry
@@ -45,6 +46,10 @@ class SentTags(Protocol):
 
 class EngineStatus(Protocol):
     async def pending_messages(self) -> int: ...
+
+    async def stuck_messages(self) -> StuckSummary:
+        """Owed rows that keep failing or have waited too long: how many, and since when."""
+        ...
 
     async def unclaimed_alerts(self) -> int: ...
 

@@ -135,9 +135,24 @@ async def _engine_owns_shared_tables(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _outbox_attempts_and_stuck_reports(db: aiosqlite.Connection) -> None:
+    """`attempted_at` is written before each send, so after a crash a row is known to have maybe gone out;
+    `stuck_reported` makes the "stuck" warning once per row, across restarts; `outbox_place` lets a row
+    find an earlier one to the same place cheaply (order is kept per place)."""
+    await run_statements(
+        db,
+        """
+        ALTER TABLE outbox ADD COLUMN attempted_at INTEGER;
+        ALTER TABLE outbox ADD COLUMN stuck_reported INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX outbox_place ON outbox (account, room_id, to_user, id)
+        """,
+    )
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
+    Migration(5, "engine: outbox records each attempt and each stuck report", _outbox_attempts_and_stuck_reports),
 )
 
 

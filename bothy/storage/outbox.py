@@ -1,7 +1,11 @@
 """The persisted outbox: every message, reaction and redaction Bothy owes, until the homeserver has it.
 
 Rows carry a transaction ID fixed at insert time, so a resend after a crash is deduplicated by
-the homeserver instead of posted twice.
+the homeserver instead of posted twice. `attempted_at` is written before each send, so a row that may
+already have gone out is known after a crash (see `bothy/outbox.py`).
+
+A row is *stuck* once it has failed `STUCK_AFTER_ATTEMPTS` times or waited `STUCK_AFTER_MS`, or was set
+aside (its account is no longer configured): `!status` counts these and the log names each once.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from typing import Any
 import aiosqlite
 
 from bothy.storage.database import Database, scalar
+
+STUCK_AFTER_ATTEMPTS = 3
+STUCK_AFTER_MS = 10 * 60_000
+_STUCK = "(dead = 1 OR attempts >= ? OR created_at <= ?)"
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,24 @@ class OutboxRow:
     tag: str | None
     alert_id: int | None
     attempts: int
+    created_at: int
+    attempted_at: int | None  # set before each send: not None means it may have reached the homeserver
+
+
+@dataclass(frozen=True)
+class StuckRow:
+    """What the log may say about a stuck row: never its content or where it goes."""
+
+    id: int
+    action: str
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class StuckSummary:
+    count: int
+    oldest_created_at: int | None
 
 
 class OutboxRepository:
@@ -97,14 +123,19 @@ class OutboxRepository:
         )
 
     async def due(self, now_ms: int, limit: int = 100) -> list[OutboxRow]:
+        """Rows due now, in order, leaving out any queued behind a row to the same place that is waiting
+        (backing off): per-place order holds across passes, not just within one."""
         async with self.database.read() as db, db.execute(
             "SELECT id, txn_id, account, room_id, to_user, action, content, target_event_id, reactions, tag, "
-            "alert_id, attempts FROM outbox WHERE dead = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (now_ms, limit),
+            "alert_id, attempts, created_at, attempted_at FROM outbox AS o WHERE dead = 0 AND next_attempt_at <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.account = o.account AND e.room_id IS o.room_id "
+            "AND e.to_user IS o.to_user AND e.id < o.id AND e.dead = 0 AND e.next_attempt_at > ?) "
+            "ORDER BY id LIMIT ?",
+            (now_ms, now_ms, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7],
-                          tuple(json.loads(r[8])) if r[8] else (), r[9], r[10], r[11]) for r in rows]
+                          tuple(json.loads(r[8])) if r[8] else (), r[9], r[10], r[11], r[12], r[13]) for r in rows]
 
     async def next_due_at(self) -> int | None:
         async with self.database.read() as db, db.execute(
@@ -128,6 +159,11 @@ class OutboxRepository:
                 for key in row.reactions
             ], now_ms)
 
+    async def attempting(self, row: OutboxRow, now_ms: int) -> None:
+        """Committed before the send: after a crash the row is known to have maybe gone out."""
+        async with self.database.transaction() as db:
+            await db.execute("UPDATE outbox SET attempted_at = ? WHERE id = ?", (now_ms, row.id))
+
     async def postpone(self, row: OutboxRow, until_ms: int, error: str, dead: bool = False) -> None:
         async with self.database.transaction() as db:
             await db.execute(
@@ -143,6 +179,27 @@ class OutboxRepository:
         ) as cursor:
             row = await cursor.fetchone()
         return row[0] if row else None
+
+    async def report_newly_stuck(self, now_ms: int, limit: int = 50) -> list[StuckRow]:
+        """Rows that have become stuck since the last call, marked so each is reported once (a backlog is
+        reported `limit` at a time, so a huge sweep cannot flood the log in one go)."""
+        async with self.database.transaction() as db:
+            async with db.execute(
+                f"SELECT id, action, attempts, last_error FROM outbox WHERE stuck_reported = 0 AND {_STUCK} "
+                "ORDER BY id LIMIT ?",
+                (STUCK_AFTER_ATTEMPTS, now_ms - STUCK_AFTER_MS, limit),
+            ) as cursor:
+                rows = [StuckRow(*r) for r in await cursor.fetchall()]
+            await db.executemany("UPDATE outbox SET stuck_reported = 1 WHERE id = ?", [(r.id,) for r in rows])
+        return rows
+
+    async def stuck_summary(self, now_ms: int) -> StuckSummary:
+        async with self.database.read() as db, db.execute(
+            f"SELECT COUNT(*), MIN(created_at) FROM outbox WHERE {_STUCK}",
+            (STUCK_AFTER_ATTEMPTS, now_ms - STUCK_AFTER_MS),
+        ) as cursor:
+            count, oldest = await cursor.fetchone()
+        return StuckSummary(count, oldest)
 
     async def pending_count(self) -> int:
         async with self.database.read() as db:

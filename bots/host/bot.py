@@ -25,7 +25,7 @@ class HostBot(Bot):
                     self.my_data, private=True),
             Command("forget", self.name, "erase everything Bothy stores about you (asks you to confirm)",
                     self.forget, usage="me", private=True),
-            Command("status", self.name, "how Bothy is doing: messages waiting to send, alerts not yet picked up",
+            Command("status", self.name, "how Bothy is doing: messages waiting or stuck, alerts not yet picked up",
                     self.status, role=Role.PEER_WORKER),
         ]
 
@@ -41,7 +41,12 @@ class HostBot(Bot):
         if ctx.args:
             raise UsageError("This one doesn't take anything after it.")
         status = self.context.status
-        ctx.reply("status", waiting=await status.pending_messages(), unclaimed=await status.unclaimed_alerts())
+        stuck = await status.stuck_messages()
+        oldest_minutes = None
+        if stuck.oldest_created_at is not None:
+            oldest_minutes = max(0, self.context.clock.ms() - stuck.oldest_created_at) // 60_000
+        ctx.reply("status", waiting=await status.pending_messages(), stuck=stuck.count, oldest_minutes=oldest_minutes,
+                  unclaimed=await status.unclaimed_alerts())
 
     async def my_data(self, ctx: CommandContext) -> None:
         if ctx.args:

@@ -1,11 +1,30 @@
 """The outbox against a fake account that records what it was asked to send (pure delivery logic)."""
 
+import logging
+
+import nio
+import pytest
+
 from bothy.clock import Clock
-from bothy.matrix.adapter import MatrixError
+from bothy.config import BotAccount
+from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.outbox import Effects, OutboxDispatcher
+from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.outbox import AlertRecord, OutboxRepository
+from bothy.storage.sessions import SessionRepository
 
 ACCOUNT = "@bot:x"
+MINUTE_MS = 60_000
+
+
+class MovableClock(Clock):
+    """Real time plus an offset the test moves forward."""
+
+    def __init__(self):
+        self.offset_ms = 0
+
+    def ms(self) -> int:
+        return super().ms() + self.offset_ms
 
 
 class FakeAccount:
@@ -15,6 +34,18 @@ class FakeAccount:
         self.sent: list[tuple[str, str, dict, str]] = []
         self.failures: list[MatrixError] = []
         self.txn_to_event: dict[str, str] = {}
+        self.timeline: dict[str, str] = {}  # txn_id -> event ID, what the homeserver shows this device
+        self.searched: list[str] = []
+        self.logins = 0
+        self.password = True
+
+    async def recover_session(self):
+        self.logins += self.password
+        return self.password
+
+    async def find_sent(self, room_id, txn_id, since_ms):
+        self.searched.append(txn_id)
+        return self.timeline.get(txn_id)
 
     def knows_room(self, room_id):
         return True
@@ -31,8 +62,16 @@ class FakeAccount:
 
 
 class FakeDirectRooms:
+    def __init__(self):
+        self.generation = 0
+        self.forgotten: list[str] = []
+
     async def room_for(self, account, user_id):
-        return f"!dm-{user_id}"
+        return f"!dm{self.generation}-{user_id}"
+
+    async def forget(self, account, room_id):
+        self.forgotten.append(room_id)
+        self.generation += 1
 
 
 async def enqueue(database, effects: Effects) -> None:
@@ -40,8 +79,9 @@ async def enqueue(database, effects: Effects) -> None:
         await OutboxRepository.enqueue(db, effects.items, Clock().ms())
 
 
-def dispatcher(database, account) -> OutboxDispatcher:
-    return OutboxDispatcher(OutboxRepository(database), {ACCOUNT: account}, FakeDirectRooms(), Clock())
+def dispatcher(database, account, clock: Clock | None = None, direct_rooms=None) -> OutboxDispatcher:
+    return OutboxDispatcher(OutboxRepository(database), {ACCOUNT: account}, direct_rooms or FakeDirectRooms(),
+                            clock or Clock())
 
 
 async def test_messages_go_in_order_and_reactions_follow_their_message(database):
@@ -53,7 +93,7 @@ async def test_messages_go_in_order_and_reactions_follow_their_message(database)
     await dispatcher(database, account).deliver_due()
     assert [s[2].get("body") for s in account.sent] == ["one", "check-in", None, None]
     parent_event = account.txn_to_event[account.sent[1][3]]
-    assert account.sent[1][0] == "!dm-@alice:x"
+    assert account.sent[1][0] == "!dm0-@alice:x"
     assert [s[2]["m.relates_to"] for s in account.sent[2:]] == [
         {"rel_type": "m.annotation", "key": "👍", "event_id": parent_event},
         {"rel_type": "m.annotation", "key": "💬", "event_id": parent_event},
@@ -74,8 +114,9 @@ async def test_a_rate_limit_keeps_the_row_and_later_rows_to_that_room_wait(datab
     repository = OutboxRepository(database)
     assert await repository.pending_count() == 2
     due_now = await repository.due(Clock().ms())
-    assert [row.content["body"] for row in due_now] == ["second"]  # held back behind "first", not postponed
-    assert await repository.due(Clock().ms() + 61_000) != due_now
+    assert due_now == []  # "second" waits behind "first", in later passes too
+    later = await repository.due(Clock().ms() + 61_000)
+    assert [row.content["body"] for row in later] == ["first", "second"]
 
 
 async def test_a_retry_reuses_the_transaction_id(database):
@@ -92,19 +133,192 @@ async def test_a_retry_reuses_the_transaction_id(database):
     assert [s[3] for s in account.sent] == [row.txn_id]
 
 
-async def test_permanent_failures_give_up_after_several_tries_and_say_so(database, caplog):
+async def test_a_refused_crisis_alert_is_never_abandoned_and_retried_at_least_hourly(database, caplog):
     account = FakeAccount()
-    account.failures.extend(MatrixError("forbidden", permanent=True) for _ in range(5))
+    account.failures.extend(MatrixError("send: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN") for _ in range(20))
     effects = Effects(ACCOUNT)
-    effects.message({"body": "x"}, room_id="!gone")
+    effects.message({"body": "CANARY crisis words"}, room_id="!staff", alert=AlertRecord("crisis"))
+    await enqueue(database, effects)
+    clock = MovableClock()
+    outbox, repository = dispatcher(database, account, clock), OutboxRepository(database)
+    for _ in range(20):
+        clock.offset_ms = (await repository.next_due_at()) - Clock().ms()
+        await outbox.deliver_due()
+    assert await repository.pending_count() == 1
+    assert (await repository.next_due_at()) - clock.ms() <= 3600_000  # capped, not abandoned
+    clock.offset_ms = (await repository.next_due_at()) - Clock().ms()
+    await outbox.deliver_due()
+    assert await repository.pending_count() == 0
+    assert [s[2]["body"] for s in account.sent] == ["CANARY crisis words"]
+    assert "giving up" not in caplog.text and "CANARY" not in caplog.text
+
+
+async def test_a_stuck_row_is_logged_once_by_id_action_attempts_and_code_and_counted(database, caplog):
+    account = FakeAccount()
+    account.failures.extend(MatrixError("send: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN") for _ in range(9))
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "CANARY one"}, room_id="!gone")
+    effects.message({"body": "CANARY two"}, room_id="!gone")
+    await enqueue(database, effects)
+    clock = MovableClock()
+    outbox, repository = dispatcher(database, account, clock), OutboxRepository(database)
+    first, second = await repository.due(clock.ms())
+    for _ in range(5):
+        async with database.read() as db, db.execute("SELECT next_attempt_at FROM outbox WHERE id = ?",
+                                                     (first.id,)) as cursor:
+            retry_at = (await cursor.fetchone())[0]
+        clock.offset_ms = retry_at - Clock().ms() + 20_000  # and past the pause between stuck checks
+        await outbox.deliver_due()
+    stuck = [r for r in caplog.records if r.levelno == logging.WARNING and "stuck" in r.getMessage()]
+    assert [r.getMessage() for r in stuck] == [
+        f"outbox row {first.id} (message) is stuck: 3 failed attempts, last error M_FORBIDDEN"]
+    clock.offset_ms = 11 * MINUTE_MS  # the row behind it was never tried, but has waited too long
+    await outbox.deliver_due()
+    assert f"outbox row {second.id} (message) is stuck: 0 failed attempts" in caplog.text
+    summary = await repository.stuck_summary(clock.ms())
+    assert summary.count == 2 and summary.oldest_created_at == first.created_at
+    assert "CANARY" not in caplog.text
+
+
+async def test_a_lost_token_logs_in_again_and_the_row_goes_out_at_once(database):
+    account = FakeAccount()
+    account.failures.append(MatrixError("send: M_UNKNOWN_TOKEN", permanent=True, code="M_UNKNOWN_TOKEN"))
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "owed"}, room_id="!r")
     await enqueue(database, effects)
     outbox = dispatcher(database, account)
-    for _ in range(5):
-        async with database.transaction() as db:
-            await db.execute("UPDATE outbox SET next_attempt_at = 0")
-        await outbox.deliver_due()
+    await outbox.deliver_due()
+    assert account.logins == 1
+    await outbox.deliver_due()
+    assert [s[2]["body"] for s in account.sent] == ["owed"]
+
+
+async def test_a_lost_token_without_a_password_keeps_the_row_and_backs_off(database):
+    account = FakeAccount()
+    account.password = False
+    account.failures.append(MatrixError("send: M_UNKNOWN_TOKEN", permanent=True, code="M_UNKNOWN_TOKEN"))
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "owed"}, room_id="!r")
+    await enqueue(database, effects)
+    await dispatcher(database, account).deliver_due()
+    repository = OutboxRepository(database)
+    assert await repository.pending_count() == 1 and await repository.due(Clock().ms()) == []
+
+
+async def test_a_refused_send_to_a_members_dm_opens_a_fresh_dm(database):
+    account = FakeAccount()
+    account.failures.append(MatrixError("send: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN"))
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "check-in"}, to_user="@alice:x")
+    await enqueue(database, effects)
+    clock, direct_rooms = MovableClock(), FakeDirectRooms()
+    outbox = dispatcher(database, account, clock, direct_rooms)
+    await outbox.deliver_due()
+    assert direct_rooms.forgotten == ["!dm0-@alice:x"]
+    clock.offset_ms = 5_000
+    await outbox.deliver_due()
+    assert [s[0] for s in account.sent] == ["!dm1-@alice:x"]
+
+
+async def attempted_long_ago(database, account, clock: MovableClock, minutes: int):
+    """A row whose send began `minutes` ago and whose outcome was never recorded (the process was killed)."""
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "alert"}, room_id="!staff", alert=AlertRecord("crisis"))
+    await enqueue(database, effects)
+    (row,) = await OutboxRepository(database).due(clock.ms())
+    await OutboxRepository(database).attempting(row, clock.ms())
+    clock.offset_ms = minutes * MINUTE_MS
+    return row
+
+
+async def test_an_old_row_that_may_have_gone_is_found_in_the_timeline_not_sent_again(database):
+    from bothy.storage.alerts import AlertRepository
+    account, clock = FakeAccount(), MovableClock()
+    row = await attempted_long_ago(database, account, clock, minutes=40)
+    account.timeline[row.txn_id] = "$already"
+    await dispatcher(database, account, clock).deliver_due()
+    assert account.sent == [] and account.searched == [row.txn_id]
     assert await OutboxRepository(database).pending_count() == 0
-    assert "giving up" in caplog.text
+    assert (await AlertRepository(database).by_staff_event("$already")) is not None
+
+
+async def test_an_old_attempted_row_missing_from_the_timeline_is_sent(database):
+    account, clock = FakeAccount(), MovableClock()
+    row = await attempted_long_ago(database, account, clock, minutes=40)
+    await dispatcher(database, account, clock).deliver_due()
+    assert account.searched == [row.txn_id] and [s[3] for s in account.sent] == [row.txn_id]
+
+
+@pytest.mark.parametrize("attempted", [True, False])
+async def test_a_young_or_never_tried_row_is_sent_without_looking(database, attempted):
+    account, clock = FakeAccount(), MovableClock()
+    if attempted:
+        await attempted_long_ago(database, account, clock, minutes=10)  # the homeserver still knows the txn
+    else:
+        effects = Effects(ACCOUNT)
+        effects.message({"body": "x"}, room_id="!r")
+        await enqueue(database, effects)
+        clock.offset_ms = 40 * MINUTE_MS
+    await dispatcher(database, account, clock).deliver_due()
+    assert account.searched == [] and len(account.sent) == 1
+
+
+async def test_the_attempt_is_recorded_before_the_send(database):
+    seen: list[int | None] = []
+
+    class Inspecting(FakeAccount):
+        async def send(self, room_id, event_type, content, txn_id):
+            async with database.read() as db, db.execute("SELECT attempted_at FROM outbox") as cursor:
+                seen.append((await cursor.fetchone())[0])
+            return await super().send(room_id, event_type, content, txn_id)
+
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "x"}, room_id="!r")
+    await enqueue(database, effects)
+    await dispatcher(database, Inspecting()).deliver_due()
+    assert len(seen) == 1 and seen[0] is not None
+
+
+@pytest.fixture
+async def matrix_account(database, tmp_path):
+    def make(password):
+        return MatrixAccount(BotAccount(ACCOUNT, password, None), "http://127.0.0.1:9", tmp_path / "crypto", "k",
+                             SessionRepository(database), DirectRoomRepository(database), frozenset())
+    made = []
+    yield lambda password: made.append(make(password)) or made[-1]
+    for account in made:
+        await account.close()
+
+
+def unknown_token() -> nio.WhoamiError:
+    return nio.WhoamiError("Invalid access token", status_code="M_UNKNOWN_TOKEN")
+
+
+async def test_recovering_a_lost_token_logs_in_again_and_stores_the_session(database, matrix_account):
+    account = matrix_account("secret")
+
+    async def whoami():
+        return unknown_token()
+
+    async def login(password, device_name=""):
+        return nio.LoginResponse(ACCOUNT, "DEVICE", "new-token")
+
+    account.client.whoami, account.client.login = whoami, login
+    assert await account.recover_session()
+    assert (await SessionRepository(database).get(ACCOUNT)).access_token == "new-token"
+
+
+async def test_a_lost_token_without_a_password_is_an_error_said_once(database, matrix_account, caplog):
+    account = matrix_account(None)
+
+    async def whoami():
+        return unknown_token()
+
+    account.client.whoami = whoami
+    assert not await account.recover_session()
+    assert not await account.recover_session()
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "no password is configured" in errors[0].getMessage()
 
 
 async def test_a_delivered_alert_remembers_its_staff_event(database):
