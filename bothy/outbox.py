@@ -229,4 +229,4 @@ class OutboxDispatcher:
         code = error.code or str(error)
         await self.repository.postpone(row, self.clock.ms() + int(delay * 1000), code)
         log.info("outbox row %s (%s) not delivered (%s), attempt %d; retrying in %.1fs",
-                 row.id, row.action, code, attempts, delay)
+                 row.id, row.action, error, attempts, delay)  # "what: code" or an exception name, never content
