@@ -194,11 +194,10 @@ class OutboxRepository:
         return rows
 
     async def stuck_summary(self, now_ms: int) -> StuckSummary:
-        async with self.database.read() as db, db.execute(
-            f"SELECT COUNT(*), MIN(created_at) FROM outbox WHERE {_STUCK}",
-            (STUCK_AFTER_ATTEMPTS, now_ms - STUCK_AFTER_MS),
-        ) as cursor:
-            count, oldest = await cursor.fetchone()
+        parameters = (STUCK_AFTER_ATTEMPTS, now_ms - STUCK_AFTER_MS)
+        async with self.database.read() as db:
+            count = await scalar(db, f"SELECT COUNT(*) FROM outbox WHERE {_STUCK}", parameters)
+            oldest = await scalar(db, f"SELECT MIN(created_at) FROM outbox WHERE {_STUCK}", parameters)
         return StuckSummary(count, oldest)
 
     async def pending_count(self) -> int:
