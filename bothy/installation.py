@@ -9,7 +9,12 @@ from pathlib import Path
 from bothy.plugin import Bot
 from bothy.storage.database import Database
 from bothy.storage.migrations import ENGINE_MIGRATIONS, Migration, ordered_steps
-from bothy.storage.personal_data import ENGINE_ANONYMOUS_TABLES, ENGINE_PERSONAL_COLUMNS, PersonalData
+from bothy.storage.personal_data import (
+    ENGINE_ANONYMOUS_TABLES,
+    ENGINE_PERSONAL_COLUMNS,
+    PersonalColumns,
+    PersonalData,
+)
 from bothy.templates import Templates
 
 
@@ -20,7 +25,7 @@ class Installation:
         if len(set(names)) != len(names):
             raise ValueError(f"two bots share a name: {names}")
         self.migrations: tuple[Migration, ...] = ordered_steps(ENGINE_MIGRATIONS, *(b.migrations for b in bots))
-        self.personal_columns: Mapping[str, tuple[str, ...]] = _merged(
+        self.personal_columns: Mapping[str, PersonalColumns] = _merged(
             [ENGINE_PERSONAL_COLUMNS, *(bot.personal_columns for bot in bots)])
         self.anonymous_tables = ENGINE_ANONYMOUS_TABLES.union(*(bot.anonymous_tables for bot in bots))
 
@@ -32,8 +37,8 @@ class Installation:
         return Templates([bot.templates_dir for bot in self.bots if bot.templates_dir], override_dir)
 
 
-def _merged(registries: list[Mapping[str, tuple[str, ...]]]) -> dict[str, tuple[str, ...]]:
-    merged: dict[str, tuple[str, ...]] = {}
+def _merged(registries: list[Mapping[str, PersonalColumns]]) -> dict[str, PersonalColumns]:
+    merged: dict[str, PersonalColumns] = {}
     for registry in registries:
         for table, columns in registry.items():
             if table in merged:

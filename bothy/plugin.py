@@ -23,7 +23,7 @@ from bothy.settings import SettingsReader
 from bothy.storage.database import ReadStore
 from bothy.storage.migrations import Migration
 from bothy.storage.outbox import StuckSummary
-from bothy.storage.personal_data import PersonalData
+from bothy.storage.personal_data import PersonalColumns, PersonalData
 from bothy.templates import Templates
 from commands.framework import Command, CommandRegistry
 
@@ -84,7 +84,7 @@ SettingsLoader = Callable[[str], Any]  # config path -> this bot's settings, or 
 class Bot:
     name: ClassVar[str]
     migrations: ClassVar[tuple[Migration, ...]] = ()
-    personal_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {}  # table -> columns that may name a member
+    personal_columns: ClassVar[Mapping[str, PersonalColumns]] = {}  # table -> how it may name a member
     anonymous_tables: ClassVar[frozenset[str]] = frozenset()  # tables with no member in them, by design
     schedules: ClassVar[Mapping[str, str]] = {}  # sweep name -> default; the config key is schedules.<name>
     templates_dir: ClassVar[Path | None] = None

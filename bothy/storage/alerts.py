@@ -38,21 +38,22 @@ class AlertRepository:
         return Alert(*row) if row else None
 
     async def claim(self, alert_id: int, peer_worker: str, now_ms: int) -> bool:
-        """First claim wins; False if someone claimed it already."""
+        """First claim wins; False if someone claimed it already. `claimed_at` is what marks a claim:
+        `claimed_by` is cleared when that peer worker asks to be forgotten, and the alert stays claimed."""
         async with self.database.transaction() as db:
             cursor = await db.execute(
-                "UPDATE alerts SET claimed_by = ?, claimed_at = ? WHERE id = ? AND claimed_by IS NULL",
+                "UPDATE alerts SET claimed_by = ?, claimed_at = ? WHERE id = ? AND claimed_at IS NULL",
                 (peer_worker, now_ms, alert_id),
             )
             return cursor.rowcount == 1
 
     async def unclaimed_count(self) -> int:
         async with self.database.read() as db:
-            return await scalar(db, "SELECT COUNT(*) FROM alerts WHERE claimed_by IS NULL")
+            return await scalar(db, "SELECT COUNT(*) FROM alerts WHERE claimed_at IS NULL")
 
     async def unclaimed_unreminded(self, created_before_ms: int) -> list[Alert]:
         async with self.database.read() as db, db.execute(
-            f"SELECT {_COLUMNS} FROM alerts WHERE claimed_by IS NULL AND reminded_at IS NULL "
+            f"SELECT {_COLUMNS} FROM alerts WHERE claimed_at IS NULL AND reminded_at IS NULL "
             "AND staff_event_id IS NOT NULL AND created_at < ? ORDER BY id",
             (created_before_ms,),
         ) as cursor:

@@ -149,10 +149,37 @@ async def _outbox_attempts_and_stuck_reports(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _staff_erasable(db: aiosqlite.Connection) -> None:
+    """A peer worker who asks to be forgotten is cleared from the rows they acted on, which stay: the audit
+    log's actor becomes nullable, and a claim is marked by `claimed_at` (the claimer may be cleared)."""
+    await run_statements(
+        db,
+        """
+        CREATE TABLE audit_log_new (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            actor TEXT,
+            action TEXT NOT NULL,
+            subject TEXT,
+            detail TEXT
+        );
+        INSERT INTO audit_log_new (id, at, actor, action, subject, detail)
+            SELECT id, at, actor, action, subject, detail FROM audit_log;
+        DROP TABLE audit_log;
+        ALTER TABLE audit_log_new RENAME TO audit_log;
+        CREATE INDEX audit_log_subject ON audit_log (subject);
+        CREATE INDEX audit_log_age ON audit_log (at);
+        DROP INDEX alerts_unclaimed;
+        CREATE INDEX alerts_unclaimed ON alerts (created_at) WHERE claimed_at IS NULL
+        """,
+    )
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
     Migration(5, "engine: outbox records each attempt and each stuck report", _outbox_attempts_and_stuck_reports),
+    Migration(6, "engine: staff can be erased from rows they acted on", _staff_erasable),
 )
 
 

@@ -1,5 +1,11 @@
 """Every table that can name a member, in one registry, so export and erase cannot miss one.
 
+A member appears in a row in one of two ways. A *subject* column says the row is about them (their
+settings, an alert about them, a staff action done to them): export shows the whole row and erase
+deletes it. A *staff* column says they acted on someone else's row (the peer worker who claimed an
+alert or whose action the audit log records): export shows only that they did it, never the other
+member's ID or answers, and erase clears the column but keeps the row, which is the other member's data.
+
 The engine lists its own tables here; each bot lists its tables next to their schema steps. A table
 that is in neither list fails `tests/unit/test_personal_data.py`.
 """
@@ -7,54 +13,101 @@ that is in neither list fails `tests/unit/test_personal_data.py`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
 from bothy.storage.database import Database
 
-# The engine's tables: table -> columns that may hold the member's Matrix ID.
-ENGINE_PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "dm_rooms": ("user_id",),
-    "alerts": ("subject_user", "claimed_by"),
-    "outbox": ("to_user",),
-    "pending_decryption": ("sender",),
-    "audit_log": ("actor", "subject"),
+STAFF_SUFFIX = " (your actions as staff)"
+
+
+@dataclass(frozen=True)
+class PersonalColumns:
+    """How one table can name a member; `staff_view` is all a staff export may show of another's row."""
+
+    subject: tuple[str, ...] = ()
+    staff: tuple[str, ...] = ()
+    staff_view: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.subject and not self.staff:
+            raise ValueError("a personal table names at least one subject or staff column")
+        if self.staff and not set(self.staff) <= set(self.staff_view):
+            raise ValueError("a staff export must at least show the staff column itself")
+
+
+# The engine's tables.
+ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
+    "dm_rooms": PersonalColumns(subject=("user_id",)),
+    "alerts": PersonalColumns(subject=("subject_user",), staff=("claimed_by",),
+                              staff_view=("kind", "claimed_by", "claimed_at")),
+    "outbox": PersonalColumns(subject=("to_user",)),
+    "pending_decryption": PersonalColumns(subject=("sender",)),
+    "audit_log": PersonalColumns(subject=("subject",), staff=("actor",), staff_view=("at", "actor", "action")),
 }
 # The engine's tables with no member in them, by design (so the completeness test can tell them apart).
 ENGINE_ANONYMOUS_TABLES = frozenset({"schema_version", "account_sessions", "sync_checkpoints", "handled_events",
                                      "sweep_runs", "sent_events"})
 
 
+def _where(columns: tuple[str, ...]) -> str:
+    return " OR ".join(f"{column} = ?" for column in columns)
+
+
 class PersonalData:
-    def __init__(self, database: Database, columns: Mapping[str, tuple[str, ...]]):
+    def __init__(self, database: Database, columns: Mapping[str, PersonalColumns]):
         self.database = database
         self.columns = columns
 
     async def export(self, user_id: str) -> dict[str, list[dict[str, Any]]]:
-        """Every stored row that names this member, table by table."""
+        """Every row about this member, table by table; then, under "<table> (your actions as staff)",
+        what they did to other members' rows, reduced to the act itself."""
         exported: dict[str, list[dict[str, Any]]] = {}
         async with self.database.read() as db:
-            for table, columns in self.columns.items():
-                where = " OR ".join(f"{column} = ?" for column in columns)
-                async with db.execute(f"SELECT * FROM {table} WHERE {where}", (user_id,) * len(columns)) as cursor:
-                    names = [d[0] for d in cursor.description]
-                    rows = [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
-                if rows:
-                    exported[table] = rows
+            for table, personal in self.columns.items():
+                if personal.subject:
+                    rows = await _select(db, table, "*", personal.subject, user_id)
+                    if rows:
+                        exported[table] = rows
+            for table, personal in self.columns.items():
+                if personal.staff:
+                    rows = await _select(db, table, ", ".join(personal.staff_view), personal.staff, user_id,
+                                         excluding=personal.subject)
+                    if rows:
+                        exported[table + STAFF_SUFFIX] = rows
         return exported
 
     async def erase(self, user_id: str) -> dict[str, int]:
-        """Delete every row that names this member, in one transaction; returns rows deleted per table."""
+        """Erase this member in one transaction; returns rows deleted (or cleared, for staff) per table."""
         async with self.database.transaction() as db:
             return await self.erase_in(db, user_id)
 
     async def erase_in(self, db: aiosqlite.Connection, user_id: str) -> dict[str, int]:
-        """The same, inside the caller's transaction (e.g. with the confirmation reply)."""
-        deleted: dict[str, int] = {}
-        for table, columns in self.columns.items():
-            where = " OR ".join(f"{column} = ?" for column in columns)
-            cursor = await db.execute(f"DELETE FROM {table} WHERE {where}", (user_id,) * len(columns))
-            if cursor.rowcount:
-                deleted[table] = cursor.rowcount
-        return deleted
+        """The same, inside the caller's transaction (e.g. with the confirmation reply). Rows about the
+        member go; on other members' rows only the member's own ID is cleared."""
+        changed: dict[str, int] = {}
+        for table, personal in self.columns.items():
+            if personal.subject:
+                where = _where(personal.subject)
+                cursor = await db.execute(f"DELETE FROM {table} WHERE {where}", (user_id,) * len(personal.subject))
+                if cursor.rowcount:
+                    changed[table] = cursor.rowcount
+            for column in personal.staff:
+                cursor = await db.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} = ?", (user_id,))
+                if cursor.rowcount:
+                    changed[table + STAFF_SUFFIX] = changed.get(table + STAFF_SUFFIX, 0) + cursor.rowcount
+        return changed
+
+
+async def _select(db: aiosqlite.Connection, table: str, shown: str, columns: tuple[str, ...], user_id: str,
+                  excluding: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Rows naming the member in `columns`; rows already exported whole (as their subject) are left out."""
+    where, params = f"({_where(columns)})", [user_id] * len(columns)
+    for column in excluding:
+        where += f" AND {column} IS NOT ?"
+        params.append(user_id)
+    async with db.execute(f"SELECT {shown} FROM {table} WHERE {where}", params) as cursor:
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiosqlite
 
 from bothy.storage.migrations import Migration, run_statements
+from bothy.storage.personal_data import PersonalColumns
 
 
 async def _checkins(db: aiosqlite.Connection) -> None:
@@ -72,10 +73,11 @@ MIGRATIONS = (
     Migration(3, "check-ins: activity counters, presence, preferences, check-ins, sent events, stress", _checkins),
 )
 PERSONAL_COLUMNS = {
-    "activity": ("user_id",),
-    "presence": ("user_id",),
-    "checkin_prefs": ("user_id",),
-    "checkins": ("user_id", "requested_by"),
-    "stress_summary": ("user_id",),
-    "stress_links": ("user_id",),
+    "activity": PersonalColumns(subject=("user_id",)),
+    "presence": PersonalColumns(subject=("user_id",)),
+    "checkin_prefs": PersonalColumns(subject=("user_id",)),
+    # A peer worker's `!checkin @member`: they see that they asked and when, never whom or the answer.
+    "checkins": PersonalColumns(subject=("user_id",), staff=("requested_by",), staff_view=("requested_by", "sent_at")),
+    "stress_summary": PersonalColumns(subject=("user_id",)),
+    "stress_links": PersonalColumns(subject=("user_id",)),
 }

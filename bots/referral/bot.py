@@ -145,8 +145,11 @@ class ReferralBot(Bot):
         if not await self._due(message.sender, crisis.id, self.settings.crisis_cooldown_s):
             return
         self._dm(effects, message.sender, "crisis_support", topic=crisis)
+        # The row names the member so `!mydata` and `!forget me` reach it; the staff room's message names
+        # them only for a DM (from a group it gives the room and a link, as peer workers can follow it).
         self.context.alerts.raise_alert(
-            effects, "crisis", "alert_crisis", room_id=message.room_id, event_id=message.event_id, topic=crisis.id,
+            effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=message.room_id,
+            event_id=message.event_id, topic=crisis.id,
             room_name=None if in_dm else self.context.rooms.room_name(message.room_id),
             member=message.sender if in_dm else None,
         )

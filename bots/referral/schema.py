@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiosqlite
 
 from bothy.storage.migrations import Migration, run_statements
+from bothy.storage.personal_data import PersonalColumns
 
 
 async def _referrals(db: aiosqlite.Connection) -> None:
@@ -44,7 +45,7 @@ async def _referrals(db: aiosqlite.Connection) -> None:
 
 MIGRATIONS = (Migration(2, "referrals: anonymous log, per-member cooldowns and opt-outs; audit log", _referrals),)
 PERSONAL_COLUMNS = {
-    "referral_cooldowns": ("user_id",),
-    "referral_opt_outs": ("user_id",),
+    "referral_cooldowns": PersonalColumns(subject=("user_id",)),
+    "referral_opt_outs": PersonalColumns(subject=("user_id",)),
 }
 ANONYMOUS_TABLES = frozenset({"referral_log"})

@@ -1,6 +1,14 @@
+import json
+
+from bothy.matrix.events import Message
+from bothy.outbox import Effects
+from bothy.storage.alerts import AlertRepository
 from bothy.storage.audit import record_audit
 from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
+from bothy.testing import bot_context
+from bots.checkin.storage import CheckinRepository
 from bots.installed import INSTALLATION
+from bots.referral.bot import ReferralBot
 from bots.referral.storage import ReferralRepository
 
 
@@ -33,3 +41,53 @@ async def test_export_then_erase_covers_every_row_that_names_the_member(database
     assert (await personal.export(bob))["outbox"][0]["to_user"] == bob  # others untouched
     async with database.read() as db, db.execute("SELECT topic, room_id FROM referral_log") as cursor:
         assert await cursor.fetchall() == [("debt", "!group")]  # the anonymous log stays
+
+
+ALICE, SAM = "@alice:example.org", "@sam:example.org"
+
+
+async def test_a_crisis_alert_from_a_group_message_is_the_author_s_to_export_and_erase(database, example_config):
+    bot = ReferralBot(bot_context(database, INSTALLATION, example_config.bot_settings["referral"]))
+    effects = Effects(bot.context.account)
+    await bot.on_message(Message("!group:example.org", "$m", ALICE, "I want to die", 1, "m.text", True), effects)
+    await bot.context.work.commit(effects)
+    personal = INSTALLATION.personal_data(database)
+    exported = await personal.export(ALICE)
+    assert [(a["kind"], a["room_id"], a["event_id"]) for a in exported["alerts"]] == [
+        ("crisis", "!group:example.org", "$m")]
+    await personal.erase(ALICE)
+    async with database.read() as db, db.execute("SELECT COUNT(*) FROM alerts") as cursor:
+        assert (await cursor.fetchone())[0] == 0
+
+
+async def test_a_peer_worker_gets_and_erases_only_their_own_part_of_members_rows(database):
+    """Sam asked for Alice's check-in, claimed her chat alert and referred her: Sam's export says so without
+    naming Alice or her answer, and Sam's erasure clears Sam from those rows but leaves them Alice's."""
+    async with database.transaction() as db:
+        (checkin_id,) = await CheckinRepository.add_checkins(db, [ALICE], 1000, requested_by=SAM)
+        await CheckinRepository.answer(db, checkin_id, "chat", 2000)
+        await OutboxRepository.enqueue(db, [Outgoing("@bot:x", "message", {"body": "alert"}, room_id="!staff",
+                                                     alert=AlertRecord("checkin_chat", subject_user=ALICE))], 2000)
+        await record_audit(db, SAM, "refer", ALICE, "debt", 3000)
+        await CheckinRepository.set_preference(db, SAM, False, None)  # Sam's own row, as a member
+    alerts = AlertRepository(database)
+    async with database.read() as db, db.execute("SELECT id FROM alerts") as cursor:
+        (alert_id,) = await cursor.fetchone()
+    assert await alerts.claim(alert_id, SAM, 2500)
+    personal = INSTALLATION.personal_data(database)
+
+    exported = await personal.export(SAM)
+    assert ALICE not in json.dumps(exported) and "answer" not in json.dumps(exported)
+    assert exported == {
+        "checkin_prefs": [{"user_id": SAM, "enabled": 0, "paused_until": None}],
+        "alerts (your actions as staff)": [{"kind": "checkin_chat", "claimed_by": SAM, "claimed_at": 2500}],
+        "audit_log (your actions as staff)": [{"at": 3000, "actor": SAM, "action": "refer"}],
+        "checkins (your actions as staff)": [{"requested_by": SAM, "sent_at": 1000}],
+    }
+
+    await personal.erase(SAM)
+    assert await personal.export(SAM) == {}
+    kept = await personal.export(ALICE)
+    assert kept["checkins"][0]["answer"] == "chat" and kept["checkins"][0]["requested_by"] is None
+    assert kept["alerts"][0]["claimed_by"] is None and kept["audit_log"][0]["actor"] is None
+    assert await alerts.unclaimed_count() == 0  # still claimed: nobody is reminded of it again
