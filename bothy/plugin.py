@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bothy.alerts import StaffAlerts
 from bothy.clock import Clock
-from bothy.matrix.events import Message, Reaction, Receipt
+from bothy.matrix.events import Membership, Message, Reaction, Receipt
 from bothy.outbox import Effects, UnitOfWork
 from bothy.settings import SettingsReader
 from bothy.storage.database import ReadStore
@@ -123,3 +123,6 @@ class Bot:
 
     async def on_receipt(self, receipt: Receipt, effects: Effects) -> None:
         """A read receipt: reading is presence."""
+
+    async def on_membership(self, membership: Membership, effects: Effects) -> None:
+        """Someone joined, left or was removed from a room (not the staff room): e.g. forget a member who left."""

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from bothy.alerts import StaffAlerts
 from bothy.late_decryption import LateDecryption
 from bothy.matrix.adapter import MatrixAccount
-from bothy.matrix.events import InboundEvent, Message, Reaction, Receipt, RoomKeyArrived, Undecryptable
+from bothy.matrix.events import InboundEvent, Membership, Message, Reaction, Receipt, RoomKeyArrived, Undecryptable
 from bothy.outbox import Effects
 from bothy.plugin import Bot
 from commands.router import CommandRouter
@@ -51,6 +51,9 @@ class EventRouter:
             case Receipt():
                 for bot in listeners:
                     await bot.on_receipt(event, effects)
+            case Membership():
+                for bot in listeners:
+                    await bot.on_membership(event, effects)
             case Undecryptable():
                 await self.late.park(self.account.user_id, event)
             case RoomKeyArrived(session_id=session_id):

@@ -26,10 +26,12 @@ import nio
 from bothy.config import BotAccount
 from bothy.matrix.events import (
     InboundEvent,
+    Membership,
     Receipt,
     RoomKeyArrived,
     invite_allowed,
     loggable,
+    membership_from_event,
     message_from_event,
     reaction_from_event,
     receipt_from,
@@ -349,9 +351,11 @@ class MatrixAccount:
                     loggable(source.get("event_id")), loggable(source.get("type")), room_id, field)
 
     def _convert(self, event: nio.Event, room_id: str) -> InboundEvent | None:
+        source = getattr(event, "source", None)
+        if isinstance(source, dict) and source.get("type") == "m.room.member":
+            return self._membership(source, room_id)  # whoever sent it: a bot account may remove a member
         if getattr(event, "sender", None) == self.user_id:
             return None
-        source = getattr(event, "source", None)
         if not isinstance(source, dict):
             self._skipped({}, room_id, "event")
             return None
@@ -370,13 +374,18 @@ class MatrixAccount:
                                       on_malformed=skipped)
         if kind == "m.reaction":
             return reaction_from_event(source, room_id, skipped)
-        if kind == "m.room.member":
-            self._members_cache.pop(room_id, None)
-            content = source.get("content")
-            left = isinstance(content, dict) and content.get("membership") in {"leave", "ban"}
-            if left and room_id in self._direct_rooms and source.get("state_key") != self.user_id:
-                self._spawn(self._close_dm(room_id))
         return None
+
+    def _membership(self, source: dict[str, Any], room_id: str) -> Membership | None:
+        """Someone else joined, left or was removed: the member cache is stale, a DM they left is closed,
+        and bots hear of it (e.g. to stop counting a member who has gone)."""
+        self._members_cache.pop(room_id, None)
+        membership = membership_from_event(source, room_id, lambda field: self._skipped(source, room_id, field))
+        if membership is None or membership.user_id == self.user_id:
+            return None
+        if membership.membership in {"leave", "ban"} and room_id in self._direct_rooms:
+            self._spawn(self._close_dm(room_id))
+        return membership
 
     async def _close_dm(self, room_id: str) -> None:
         """The member left our DM: forget it, so the next message opens a fresh one they can see."""

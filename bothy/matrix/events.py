@@ -55,6 +55,15 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class Membership:
+    """Someone's membership of a room changed: `user_id` is whose (the state key), not who changed it."""
+
+    room_id: str
+    user_id: str
+    membership: str  # join, leave (also a kick), ban, invite or knock
+
+
+@dataclass(frozen=True)
 class Undecryptable:
     room_id: str
     event_id: str
@@ -68,7 +77,7 @@ class RoomKeyArrived:
     session_id: str
 
 
-InboundEvent = Message | Reaction | Receipt | Undecryptable | RoomKeyArrived
+InboundEvent = Message | Reaction | Receipt | Membership | Undecryptable | RoomKeyArrived
 
 
 def strip_reply_fallback(body: str) -> str:
@@ -143,6 +152,20 @@ def _undecryptable(source: Any, room_id: str) -> Undecryptable:
     event_id, sender, timestamp_ms = _envelope(source)
     return Undecryptable(room_id, event_id, sender, timestamp_ms,
                          _required_text(_required_object(source, "content"), "session_id"))
+
+
+def membership_from_event(
+    source: dict[str, Any], room_id: str, on_malformed: MalformedHandler | None = None
+) -> Membership | None:
+    """An `m.room.member` change, or None; total like `message_from_event`."""
+    return _understood(lambda: _membership(source, room_id), on_malformed)
+
+
+def _membership(source: Any, room_id: str) -> Membership:
+    if not isinstance(source, dict):
+        raise _Malformed("event")
+    return Membership(room_id, _required_text(source, "state_key"),
+                      _required_text(_required_object(source, "content"), "membership"))
 
 
 def receipt_from(room_id: str, user_id: Any, event_id: Any, timestamp_ms: Any) -> Receipt | None:

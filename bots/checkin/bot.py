@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import aiosqlite
 
-from bothy.matrix.events import Message, Reaction, Receipt
+from bothy.matrix.events import Membership, Message, Reaction, Receipt
 from bothy.outbox import Effects, StateWrite
 from bothy.plugin import Bot, BotContext, SweepRun
 from bothy.settings import MATRIX_USER_ID, SettingsReader, parse_duration
@@ -94,6 +94,13 @@ class CheckinBot(Bot):
         if self._tracked(receipt.room_id, receipt.user_id):
             async def write(db: aiosqlite.Connection) -> None:
                 await CheckinRepository.saw_reading(db, receipt.user_id, receipt.room_id, receipt.timestamp_ms)
+
+            effects.record(write)
+
+    async def on_membership(self, membership: Membership, effects: Effects) -> None:
+        if membership.membership in {"leave", "ban"}:
+            async def write(db: aiosqlite.Connection) -> None:
+                await CheckinRepository.left_room(db, membership.user_id, membership.room_id)
 
             effects.record(write)
 

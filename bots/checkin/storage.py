@@ -112,6 +112,13 @@ class CheckinRepository:
                 for user, first, active, read in presence]
 
     @staticmethod
+    async def left_room(db: aiosqlite.Connection, user_id: str, room_id: str) -> None:
+        """A member who left a room is no longer in it: its presence and counters go, so someone in no
+        community room has no presence left and is never checked in."""
+        await db.execute("DELETE FROM presence WHERE user_id = ? AND room_id = ?", (user_id, room_id))
+        await db.execute("DELETE FROM activity WHERE user_id = ? AND room_id = ?", (user_id, room_id))
+
+    @staticmethod
     async def prune_activity(db: aiosqlite.Connection, before_day: int) -> None:
         await db.execute("DELETE FROM activity WHERE day < ?", (before_day,))
 

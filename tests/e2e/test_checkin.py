@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -81,6 +82,34 @@ async def test_the_sweep_checks_in_once_across_a_restart_and_respects_opt_outs(h
 
         assert sum("no need to reply" in m.body for m in alice.messages_in(alice_dm)) == 1
         assert not any("no need to reply" in m.body for m in carol.received)
+    finally:
+        await process.stop()
+        await bob.stop()
+        await carol.stop()
+
+
+async def test_a_member_who_left_their_only_group_is_not_checked_in(homeserver: Homeserver, alice: Member):
+    """Bob and Carol both go quiet; Bob left the group first. Carol's check-in is awaited, so by then the
+    sweep that would have found Bob (quiet for longer) has run: no check-in for him was queued or sent."""
+    process = await start_bothy(homeserver, "leaver", extra={
+        **FAST_SWEEP, "checkin": {**FAST_SWEEP["checkin"], "silent_after": "4s"}})
+    bot = process.bot_user_id
+    bob, carol = await homeserver.new_member(), await homeserver.new_member()
+    try:
+        group = await alice.create_room(invite=[bot])
+        for member in (bob, carol):
+            await alice.client.room_invite(group, member.user_id)
+            await member.accept_invite()
+        await bob.send(group, "hello all, I'm moving on")
+        await bob.client.room_leave(group)
+        await carol.send(group, "hello everyone")
+
+        carol_dm = await carol.accept_invite()
+        await carol.wait_for(from_bot(bot, "no need to reply", room_id=carol_dm))
+        with sqlite3.connect(process.directory / "bothy.sqlite3") as db:
+            checked_in = {row[0] for row in db.execute("SELECT user_id FROM checkins")}
+        assert checked_in == {carol.user_id}
+        assert bob.invites == [] and not any("no need to reply" in m.body for m in bob.received)
     finally:
         await process.stop()
         await bob.stop()

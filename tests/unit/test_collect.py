@@ -10,7 +10,7 @@ import pytest
 from bothy.config import BotAccount
 from bothy.matrix import adapter
 from bothy.matrix.adapter import MatrixAccount
-from bothy.matrix.events import Message, Receipt
+from bothy.matrix.events import Membership, Message, Receipt
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.sessions import SessionRepository
 from rooms.dm import DirectRooms
@@ -71,7 +71,7 @@ async def test_malformed_events_are_skipped_counted_and_logged_without_content(a
     caplog.set_level(logging.DEBUG, logger="bothy")
     events = account._collect(sync(malformed_then_help()), deliver_timeline=True)
     assert [(e.event_id, e.body) for e in events if isinstance(e, Message)] == [("$e13", "!help")]
-    assert account.skipped_events == 11  # all but the member event (not converted) and !help
+    assert account.skipped_events == 12  # all but !help
     assert "$e1 (m.room.message)" in caplog.text
     assert not any(CANARY in r.getMessage() for r in caplog.records if r.name.startswith("bothy"))
 
@@ -117,3 +117,16 @@ async def test_only_a_json_true_is_direct_makes_an_invite_a_dm(account, monkeypa
     for task in list(account._background):
         await task
     assert accepted == [(ROOM, "@alice:example.org", False)]
+
+
+async def test_membership_changes_in_the_timeline_reach_bots_whoever_made_them(account):
+    def member(user: str, membership: Any, sender: str, number: int) -> dict[str, Any]:
+        return {**event("m.room.member", {"membership": membership}, number), "state_key": user, "sender": sender}
+
+    timeline = [member("@alice:example.org", "leave", "@alice:example.org", 1),
+                member("@bob:example.org", "ban", BOT, 2),  # a bot account removing someone still counts
+                member(BOT, "leave", "@admin:example.org", 3),  # the account's own membership is not news
+                member("@carol:example.org", 7, "@carol:example.org", 4)]
+    events = account._collect(sync(timeline), deliver_timeline=True)
+    assert events == [Membership(ROOM, "@alice:example.org", "leave"), Membership(ROOM, "@bob:example.org", "ban")]
+    assert account.skipped_events == 1

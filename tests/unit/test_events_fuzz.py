@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 from bothy.matrix.events import (
     MAX_SAFE_INTEGER,
     TEXT_MSGTYPES,
+    Membership,
     Message,
     Reaction,
+    membership_from_event,
     message_from_event,
     reaction_from_event,
     undecryptable_from_event,
@@ -122,6 +124,21 @@ def test_reaction_conversion_never_raises_and_is_well_typed(source):
     assert all(is_id(v) and utf8(v) for v in (reaction.event_id, reaction.sender, reaction.target_event_id,
                                                 reaction.key))
     assert is_timestamp(reaction.timestamp_ms)
+
+
+MEMBER_SOURCE = st.fixed_dictionaries({"type": st.just("m.room.member")}, optional={
+    "state_key": maybe(EVENT_ID), "content": maybe(optional_keys(membership=maybe(st.sampled_from(["leave", "ban"]))))})
+
+
+@FUZZ
+@given(MEMBER_SOURCE | ANY_SOURCE)
+def test_membership_conversion_never_raises_and_is_well_typed(source):
+    reported = Reported()
+    membership = membership_from_event(source, "!room:example.org", reported)
+    assert len(reported.fields) == (membership is None)
+    if membership is not None:
+        assert type(membership) is Membership
+        assert all(is_id(v) and utf8(v) for v in (membership.user_id, membership.membership))
 
 
 @FUZZ

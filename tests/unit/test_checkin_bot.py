@@ -1,0 +1,53 @@
+"""The check-in bot over a real database: who it reaches, and what it forgets."""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from bothy.clock import FixedClock
+from bothy.matrix.events import Membership, Message
+from bothy.outbox import Effects
+from bothy.testing import bot_context
+from bots.checkin.bot import CheckinBot
+from bots.installed import INSTALLATION
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+DAY_MS = 86_400_000
+ALICE, BOB = "@alice:example.org", "@bob:example.org"
+GROUP, OTHER = "!group:example.org", "!other:example.org"
+
+
+def checkin_bot(database, example_config) -> CheckinBot:
+    settings = example_config.bot_settings["checkin"]
+    settings = replace(settings, checkin=replace(settings.checkin, quiet_hours=(0, 0)))
+    return CheckinBot(bot_context(database, INSTALLATION, settings, clock=FixedClock(NOW)))
+
+
+async def handle(bot: CheckinBot, event: Message | Membership) -> None:
+    effects = Effects(bot.context.account)
+    if isinstance(event, Message):
+        await bot.on_message(event, effects)
+    else:
+        await bot.on_membership(event, effects)
+    await bot.context.work.commit(effects)
+
+
+async def rows(database, table: str) -> list[tuple]:
+    async with database.read() as db, db.execute(f"SELECT user_id, room_id FROM {table} ORDER BY 1, 2") as cursor:
+        return list(await cursor.fetchall())
+
+
+async def test_a_member_who_leaves_or_is_banned_is_forgotten_there_and_never_checked_in(database, example_config):
+    bot = checkin_bot(database, example_config)
+    long_ago = bot.context.clock.ms() - 30 * DAY_MS
+    for n, (user, room) in enumerate([(ALICE, GROUP), (BOB, GROUP), (BOB, OTHER)]):
+        await handle(bot, Message(room, f"$m{n}", user, "hello", long_ago, "m.text", True))
+
+    await handle(bot, Membership(GROUP, ALICE, "leave"))
+    await handle(bot, Membership(GROUP, BOB, "ban"))
+    await handle(bot, Membership(OTHER, BOB, "join"))
+    assert await rows(database, "presence") == [(BOB, OTHER)]
+    assert await rows(database, "activity") == [(BOB, OTHER)]
+
+    assert await bot.sweep() == 1
+    async with database.read() as db, db.execute("SELECT user_id FROM checkins") as cursor:
+        assert await cursor.fetchall() == [(BOB,)]  # still in a community room; Alice is in none
