@@ -23,6 +23,7 @@ from bothy.storage.database import Database
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.migrations import migrate
 from bothy.storage.outbox import OutboxRepository, StuckSummary
+from bothy.storage.retention import prune_engine_tables
 from bothy.storage.sessions import SessionRepository
 from bothy.storage.sweep_runs import SweepRunRepository
 from bothy.storage.sync_state import SyncStateRepository
@@ -121,11 +122,10 @@ class Bothy:
                 registry.add(command)
 
         scheduler = SweepScheduler(SweepRunRepository(database), config.timezone, clock)
-        retention_ms = config.handled_events_retention_days * 86_400_000
         engine_sweeps = {
             "alert_reminders": alerts.remind_unclaimed,
             "undecryptable": lambda: late.give_up_sweep(accounts),
-            "retention_sweep": lambda: sync_state.prune_handled(clock.ms() - retention_ms),
+            "retention_sweep": self._forget_old_rows,
         }
         for bot_sweeps in (engine_sweeps, *(bot.sweeps() for bot in bots)):
             for name, run in bot_sweeps.items():
@@ -165,6 +165,13 @@ class Bothy:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _forget_old_rows(self) -> None:
+        """The engine's retention sweep: one transaction, so a rerun after a crash simply deletes the rest."""
+        async with self.database.transaction() as db:
+            deleted = await prune_engine_tables(db, self.config.retention, self.clock.ms())
+        log.info("retention sweep deleted %s",
+                 ", ".join(f"{count} from {table}" for table, count in deleted.items() if count) or "nothing")
 
 
 async def _until_done(action, stopping: asyncio.Event, what: str) -> None:

@@ -17,6 +17,7 @@ import yaml
 
 from bothy.schedules import ScheduleError, parse_schedule
 from bothy.settings import MATRIX_USER_ID, SettingsReader
+from bothy.storage.retention import Retention
 
 if TYPE_CHECKING:
     from bothy.plugin import Bot
@@ -64,7 +65,7 @@ class Config:
     command_max_age_s: int
     undecryptable_wait_s: int
     alert_remind_after_s: int
-    handled_events_retention_days: int
+    retention: Retention
     templates_override_dir: Path | None
     log_level: str
     bot_names: tuple[str, ...]  # in registration order: the order that decides who answers a command
@@ -124,6 +125,17 @@ def _read_schedules(reader: SettingsReader, timezone: ZoneInfo, defaults: Mappin
             reader.problems.append(f"schedules.{name}: {error}")
         schedules[name] = expression
     return schedules
+
+
+def _read_retention(reader: SettingsReader) -> Retention:
+    """`retention.<table>_days` for each engine table, defaults as documented on `Retention`."""
+    defaults = Retention()
+    days = {}
+    for name in defaults.__dataclass_fields__:
+        value = reader.get(f"retention.{name}", int, default=getattr(defaults, name))
+        reader.check(f"retention.{name}", value, lambda v: v >= 1, "must be at least 1")
+        days[name] = value if isinstance(value, int) else getattr(defaults, name)
+    return Retention(**days)
 
 
 def load_config(path: str | Path, bots: Sequence[type[Bot]]) -> Config:
@@ -190,8 +202,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
     command_max_age_s = reader.duration("commands.max_age", "10m", allow_zero=True)  # 0: every command is stale
     undecryptable_wait_s = reader.duration("crypto.undecryptable_wait", "2m")
     alert_remind_after_s = reader.duration("staff.remind_unclaimed_after", "30m")
-    retention_days = reader.get("retention.handled_events_days", int, default=7)
-    reader.check("retention.handled_events_days", retention_days, lambda v: v >= 1, "must be at least 1")
+    retention = _read_retention(reader)
 
     override = reader.get("templates.override_dir", str, default=None)
     templates_override_dir = None
@@ -222,7 +233,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
         command_max_age_s=command_max_age_s,
         undecryptable_wait_s=undecryptable_wait_s,
         alert_remind_after_s=alert_remind_after_s,
-        handled_events_retention_days=retention_days,
+        retention=retention,
         templates_override_dir=templates_override_dir,
         log_level=log_level.upper(),
         bot_names=names,

@@ -57,11 +57,6 @@ class SyncStateRepository:
         )
         return cursor.rowcount == 1
 
-    async def prune_handled(self, older_than_ms: int) -> int:
-        async with self.database.transaction() as db:
-            cursor = await db.execute("DELETE FROM handled_events WHERE handled_at < ?", (older_than_ms,))
-            return cursor.rowcount
-
     async def park_undecryptable(self, pending: PendingDecryption) -> None:
         async with self.database.transaction() as db:
             await db.execute(

@@ -73,7 +73,7 @@ class CheckinBot(Bot):
         ]
 
     def sweeps(self) -> dict[str, SweepRun]:
-        return {"checkin_sweep": self.sweep, "activity_retention": self.prune_activity}
+        return {"checkin_sweep": self.sweep, "activity_retention": self.prune}
 
     async def start(self) -> None:
         await self.webhook.start()
@@ -159,11 +159,14 @@ class CheckinBot(Bot):
 
         return write
 
-    async def prune_activity(self) -> None:
-        before_day = self.context.clock.ms() // DAY_MS - ACTIVITY_KEEP_DAYS
+    async def prune(self) -> None:
+        """Retention (`checkin.keep_*`); activity is kept only as long as the longest baseline needs."""
+        now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:
-            await CheckinRepository.prune_activity(db, before_day)
+            await CheckinRepository.prune(db, activity_before_day=now // DAY_MS - ACTIVITY_KEEP_DAYS,
+                                          checkins_before_ms=now - self.settings.keep_checkins_s * 1000,
+                                          presence_before_ms=now - self.settings.keep_presence_s * 1000)
 
         effects = Effects(self.context.account)
         effects.record(write)

@@ -22,6 +22,8 @@ class CheckinSettings:
     new_member_grace_s: int
     pause_s: int
     max_per_sweep: int
+    keep_checkins_s: int  # check-ins and their answers
+    keep_presence_s: int  # a member's presence in a room after they were last seen there
 
 
 @dataclass(frozen=True)
@@ -60,16 +62,26 @@ def _read_checkin(reader: SettingsReader) -> CheckinSettings:
     reader.check("checkin.max_per_sweep", per_sweep, lambda v: v >= 1, "must be at least 1")
     weeks = reader.get("checkin.baseline_weeks", int, default=4)
     reader.check("checkin.baseline_weeks", weeks, lambda v: 1 <= v <= 8, "must be 1 to 8")
+    min_gap_s = reader.duration("checkin.min_gap", "14d")
+    silent_after_s = reader.duration("checkin.silent_after", "10d")
+    keep_checkins_s = reader.duration("checkin.keep_checkins", "90d")
+    reader.check("checkin.keep_checkins", keep_checkins_s, lambda v: v >= min_gap_s,
+                 "must be at least checkin.min_gap (the last check-in is what keeps the gap)")
+    keep_presence_s = reader.duration("checkin.keep_presence", "180d")
+    reader.check("checkin.keep_presence", keep_presence_s, lambda v: v > silent_after_s,
+                 "must be longer than checkin.silent_after (a long silence is noticed before it is forgotten)")
     return CheckinSettings(
-        min_gap_s=reader.duration("checkin.min_gap", "14d"),
+        min_gap_s=min_gap_s,
         quiet_hours=quiet,
         window_s=reader.duration("checkin.window", "7d"),
         baseline_weeks=weeks or 4,
         drop_ratio=float(ratio or 0.25),
-        silent_after_s=reader.duration("checkin.silent_after", "10d"),
+        silent_after_s=silent_after_s,
         new_member_grace_s=reader.duration("checkin.new_member_grace", "14d", allow_zero=True),
         pause_s=reader.duration("checkin.pause", "30d"),
         max_per_sweep=per_sweep or 200,
+        keep_checkins_s=keep_checkins_s,
+        keep_presence_s=keep_presence_s,
     )
 
 

@@ -119,8 +119,16 @@ class CheckinRepository:
         await db.execute("DELETE FROM activity WHERE user_id = ? AND room_id = ?", (user_id, room_id))
 
     @staticmethod
-    async def prune_activity(db: aiosqlite.Connection, before_day: int) -> None:
-        await db.execute("DELETE FROM activity WHERE day < ?", (before_day,))
+    async def prune(db: aiosqlite.Connection, activity_before_day: int, checkins_before_ms: int,
+                    presence_before_ms: int) -> None:
+        """Retention: counters older than any baseline needs, old check-ins, and presence in rooms where a
+        member has not been seen (joining, writing or reading) for a long time."""
+        await db.execute("DELETE FROM activity WHERE day < ?", (activity_before_day,))
+        await db.execute("DELETE FROM checkins WHERE sent_at < ?", (checkins_before_ms,))
+        await db.execute(
+            "DELETE FROM presence WHERE MAX(first_seen_at, COALESCE(last_active_at, 0), COALESCE(last_read_at, 0)) < ?",
+            (presence_before_ms,),
+        )
 
     # --- preferences and check-ins -----------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -74,7 +74,7 @@ class ReferralBot(Bot):
     migrations = schema.MIGRATIONS
     personal_columns = schema.PERSONAL_COLUMNS
     anonymous_tables = schema.ANONYMOUS_TABLES
-    schedules: ClassVar[Mapping[str, str]] = {"referral_cooldowns": "every 1h"}
+    schedules: ClassVar[Mapping[str, str]] = {"referral_cooldowns": "every 1h", "referral_retention": "30 4 * * *"}
     templates_dir = Path(__file__).parent / "templates"
 
     @classmethod
@@ -106,13 +106,19 @@ class ReferralBot(Bot):
         ]
 
     def sweeps(self) -> dict[str, SweepRun]:
-        return {"referral_cooldowns": self.prune_cooldowns}
+        return {"referral_cooldowns": self.prune_cooldowns, "referral_retention": self.prune_log}
 
     async def prune_cooldowns(self) -> None:
         older_than_ms = self.context.clock.ms() - max(self.settings.cooldown_s, self.settings.crisis_cooldown_s) * 1000
+        await self._prune(ReferralRepository.prune_cooldowns, older_than_ms)
 
+    async def prune_log(self) -> None:
+        """Retention of the anonymous log (`referral.keep_log`)."""
+        await self._prune(ReferralRepository.prune_log, self.context.clock.ms() - self.settings.keep_log_s * 1000)
+
+    async def _prune(self, prune: Callable[[aiosqlite.Connection, int], Awaitable[None]], older_than_ms: int) -> None:
         async def write(db: aiosqlite.Connection) -> None:
-            await ReferralRepository.prune_cooldowns(db, older_than_ms)
+            await prune(db, older_than_ms)
 
         effects = Effects(self.context.account)
         effects.record(write)

@@ -15,6 +15,7 @@ class ReferralSettings:
     kb_dirs: tuple[Path, ...]
     cooldown_s: int  # at most one suggestion per member per topic in this time
     crisis_cooldown_s: int  # crisis lines and the staff alert, at most once per member in this time
+    keep_log_s: int  # the anonymous referral log, for reports
 
 
 def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
@@ -41,4 +42,5 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
         kb_dirs=kb_dirs,
         cooldown_s=reader.duration("referral.cooldown", "24h"),
         crisis_cooldown_s=reader.duration("referral.crisis_cooldown", "1h"),
+        keep_log_s=reader.duration("referral.keep_log", "365d"),
     )

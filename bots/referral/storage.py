@@ -8,6 +8,8 @@ import aiosqlite
 
 from bothy.storage.database import ReadStore
 
+HOUR_MS = 3_600_000
+
 
 class ReferralRepository:
     """Reads here; writes are static, run inside the caller's unit of work."""
@@ -31,13 +33,15 @@ class ReferralRepository:
     @staticmethod
     async def record_sent(db: aiosqlite.Connection, user_id: str, topic: str, room_id: str | None,
                           now_ms: int) -> None:
-        """The cooldown names the member; the log line does not (and has no room for a DM)."""
+        """The cooldown names the member; the log line does not (and has no room for a DM), and its time is
+        the hour, not the moment: an exact time beside the room could be matched to the message."""
         await db.execute(
             "INSERT INTO referral_cooldowns (user_id, topic, sent_at) VALUES (?, ?, ?) "
             "ON CONFLICT (user_id, topic) DO UPDATE SET sent_at = excluded.sent_at",
             (user_id, topic, now_ms),
         )
-        await db.execute("INSERT INTO referral_log (topic, room_id, at) VALUES (?, ?, ?)", (topic, room_id, now_ms))
+        await db.execute("INSERT INTO referral_log (topic, room_id, at) VALUES (?, ?, ?)",
+                         (topic, room_id, now_ms - now_ms % HOUR_MS))
 
     @staticmethod
     async def set_opt_out(db: aiosqlite.Connection, user_id: str, opted_out: bool, now_ms: int) -> None:
@@ -50,3 +54,7 @@ class ReferralRepository:
     @staticmethod
     async def prune_cooldowns(db: aiosqlite.Connection, older_than_ms: int) -> None:
         await db.execute("DELETE FROM referral_cooldowns WHERE sent_at < ?", (older_than_ms,))
+
+    @staticmethod
+    async def prune_log(db: aiosqlite.Connection, older_than_ms: int) -> None:
+        await db.execute("DELETE FROM referral_log WHERE at < ?", (older_than_ms,))

@@ -19,7 +19,8 @@ DAY = 86_400_000
 NOW = 1_800_000_000_000
 SETTINGS = CheckinSettings(min_gap_s=14 * 86400, quiet_hours=(21 * 60, 9 * 60), window_s=7 * 86400, baseline_weeks=4,
                            drop_ratio=0.25, silent_after_s=10 * 86400, new_member_grace_s=14 * 86400,
-                           pause_s=30 * 86400, max_per_sweep=200)
+                           pause_s=30 * 86400, max_per_sweep=200, keep_checkins_s=90 * 86400,
+                           keep_presence_s=180 * 86400)
 
 
 def member(*, joined_days_ago=90, active_days_ago=1, read_days_ago=None, recent=10, baseline=48):

@@ -1,0 +1,42 @@
+"""How long the engine keeps its own rows, and the sweep that forgets them (bots prune their own tables).
+
+Nothing here is needed for long: once an alert is claimed, a message sent or given up on, or an event
+handled, the row only records that it happened. The ages are config (`retention.*_days`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Retention:
+    handled_events_days: int = 7  # only replays after a restart need them, and sync replays hours, not days
+    alerts_days: int = 90  # counted from the claim; unclaimed alerts stay until someone picks them up
+    audit_log_days: int = 365  # staff actions: a year lets a review or complaint be answered
+    sent_events_days: int = 30  # a reaction to an older message is no longer an answer
+    dead_outbox_days: int = 14  # messages given up on: kept to investigate, then dropped (they may hold tokens)
+
+
+# table, age column, extra condition, the Retention field that sets the age
+_RULES = (
+    ("handled_events", "handled_at", "", "handled_events_days"),
+    ("alerts", "claimed_at", "", "alerts_days"),
+    ("audit_log", "at", "", "audit_log_days"),
+    ("sent_events", "sent_at", "", "sent_events_days"),
+    ("outbox", "next_attempt_at", "dead = 1 AND ", "dead_outbox_days"),  # set aside at its last attempt
+)
+
+
+async def prune_engine_tables(db: aiosqlite.Connection, retention: Retention, now_ms: int) -> dict[str, int]:
+    """Delete the engine's rows older than their configured age; returns rows deleted per table."""
+    deleted = {}
+    for table, column, condition, field in _RULES:
+        cutoff = now_ms - getattr(retention, field) * DAY_MS
+        cursor = await db.execute(f"DELETE FROM {table} WHERE {condition}{column} < ?", (cutoff,))
+        deleted[table] = cursor.rowcount
+    return deleted
