@@ -11,9 +11,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiosqlite
+
 from bothy.matrix.events import Reaction, in_thread
-from bothy.outbox import Effects, UnitOfWork
-from bothy.storage.alerts import Alert, AlertRepository, mark_reminded
+from bothy.outbox import Effects, StateWrite, UnitOfWork
+from bothy.storage.alerts import Alert, AlertRepository, claim, mark_reminded
 from bothy.storage.outbox import AlertRecord
 from bothy.templates import Templates
 from rooms.staff import StaffRoom, matrix_to
@@ -56,16 +58,30 @@ class StaffAlerts:
         alert = await self.repository.by_staff_event(reaction.target_event_id)
         if alert is None or alert.account != effects.account:
             return alert is not None
-        if reaction.sender not in self.peer_workers:
+        if reaction.sender not in self.peer_workers or alert.claimed_by is not None:
             return True
-        if not await self.repository.claim(alert.id, reaction.sender, self.clock.ms()):
-            return True
-        effects.message(in_thread(self.templates.render("alert_claimed", worker=reaction.sender),
-                                  reaction.target_event_id), room_id=self.staff_room.room_id)
+        owed = Effects(effects.account)
+        owed.message(in_thread(self.templates.render("alert_claimed", worker=reaction.sender),
+                               reaction.target_event_id), room_id=self.staff_room.room_id)
         hook = self._claim_hooks.get(alert.kind)
         if hook is not None:
-            await hook(alert, reaction.sender, effects)
+            await hook(alert, reaction.sender, owed)
+        effects.record(self._claim(alert, reaction.sender, owed, effects))
         return True
+
+    def _claim(self, alert: Alert, peer_worker: str, owed: Effects, effects: Effects) -> StateWrite:
+        """Claim in the reaction's own transaction: a crash cannot leave a claim whose notices were never
+        queued. What the claim owes (prepared beforehand: hooks may read, and no read fits inside a
+        transaction) is added only if this UPDATE is the one that claimed it."""
+        now = self.clock.ms()
+
+        async def write(db: aiosqlite.Connection) -> None:
+            if await claim(db, alert.id, peer_worker, now):
+                for owed_write in owed.writes:
+                    await owed_write(db)
+                effects.items.extend(owed.items)
+
+        return write
 
     async def remind_unclaimed(self) -> None:
         """Sweep: one reminder per alert left unclaimed past the configured time. Idempotent."""

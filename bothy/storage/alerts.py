@@ -37,16 +37,6 @@ class AlertRepository:
             row = await cursor.fetchone()
         return Alert(*row) if row else None
 
-    async def claim(self, alert_id: int, peer_worker: str, now_ms: int) -> bool:
-        """First claim wins; False if someone claimed it already. `claimed_at` is what marks a claim:
-        `claimed_by` is cleared when that peer worker asks to be forgotten, and the alert stays claimed."""
-        async with self.database.transaction() as db:
-            cursor = await db.execute(
-                "UPDATE alerts SET claimed_by = ?, claimed_at = ? WHERE id = ? AND claimed_at IS NULL",
-                (peer_worker, now_ms, alert_id),
-            )
-            return cursor.rowcount == 1
-
     async def unclaimed_count(self) -> int:
         async with self.database.read() as db:
             return await scalar(db, "SELECT COUNT(*) FROM alerts WHERE claimed_at IS NULL")
@@ -64,5 +54,16 @@ async def mark_reminded(db: aiosqlite.Connection, alert_id: int, now_ms: int) ->
     """Inside the caller's transaction, so the reminder row and this mark commit together."""
     cursor = await db.execute(
         "UPDATE alerts SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL", (now_ms, alert_id)
+    )
+    return cursor.rowcount == 1
+
+
+async def claim(db: aiosqlite.Connection, alert_id: int, peer_worker: str, now_ms: int) -> bool:
+    """Inside the caller's transaction, so the claim and the notices it owes commit together.
+    First claim wins; False if someone claimed it already. `claimed_at` is what marks a claim:
+    `claimed_by` is cleared when that peer worker asks to be forgotten, and the alert stays claimed."""
+    cursor = await db.execute(
+        "UPDATE alerts SET claimed_by = ?, claimed_at = ? WHERE id = ? AND claimed_at IS NULL",
+        (peer_worker, now_ms, alert_id),
     )
     return cursor.rowcount == 1

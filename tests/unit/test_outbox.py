@@ -327,8 +327,9 @@ async def test_a_delivered_alert_remembers_its_staff_event(database):
     effects.message({"body": "alert"}, room_id="!staff", alert=AlertRecord("crisis", room_id="!g", event_id="$m"))
     await enqueue(database, effects)
     await dispatcher(database, account).deliver_due()
-    from bothy.storage.alerts import AlertRepository
+    from bothy.storage.alerts import AlertRepository, claim
     alert = await AlertRepository(database).by_staff_event(account.txn_to_event[account.sent[0][3]])
     assert alert is not None and alert.kind == "crisis" and alert.claimed_by is None
-    assert await AlertRepository(database).claim(alert.id, "@sam:x", 1)
-    assert not await AlertRepository(database).claim(alert.id, "@kim:x", 2)
+    async with database.transaction() as db:
+        assert await claim(db, alert.id, "@sam:x", 1)
+        assert not await claim(db, alert.id, "@kim:x", 2)
