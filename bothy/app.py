@@ -10,7 +10,7 @@ import logging
 from bothy.alerts import StaffAlerts
 from bothy.clock import Clock
 from bothy.config import Config
-from bothy.inbound import InboundDispatcher
+from bothy.inbound import InboundDispatcher, SetAsideNotice
 from bothy.installation import Installation
 from bothy.late_decryption import LateDecryption
 from bothy.matrix.adapter import MatrixAccount, MatrixError, backoff_delay
@@ -137,7 +137,8 @@ class Bothy:
             hosted = [bot for bot in bots if config.bots[bot.name].user_id == user_id]
             router = CommandRouter(config, registry, account, templates, clock, lambda: staff_room.room_id)
             events = EventRouter(account, hosted, router, alerts, late, staff_room)
-            dispatcher = InboundDispatcher(user_id, sync_state, events, work)
+            notice = SetAsideNotice(templates, config.command_prefix, account.is_direct_room)
+            dispatcher = InboundDispatcher(user_id, sync_state, events, work, notice)
             events.handle_now = dispatcher.handle_now
             dispatchers.append(dispatcher)
             since = await sync_state.checkpoint(user_id)

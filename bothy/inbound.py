@@ -1,26 +1,39 @@
-"""At-least-once in: every event is handled in its own task, recorded as handled with what it owes,
-and the saved sync checkpoint moves only past batches that are completely handled.
+"""At-least-once in: every event is handled, recorded as handled with what it owes, and the saved
+sync checkpoint moves only past batches that are completely settled.
 
 After a crash the homeserver replays from the checkpoint; events already marked handled are skipped,
-so nothing is lost and nothing is done twice. One slow or failing handler never stalls sync.
+so nothing is lost and nothing is done twice. One slow or failing handler never stalls sync: a bounded
+pool of workers handles each room's events in order, other rooms meanwhile. An event whose handling or
+commit fails is tried again a little later (later events go on meanwhile), and after a few failures it
+is set aside: marked handled, its sender told kindly, so one bad event cannot hold the checkpoint forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import aiosqlite
 
+from bothy.matrix.adapter import MatrixError, backoff_delay
 from bothy.matrix.events import InboundEvent, Message, Reaction, Undecryptable
 from bothy.outbox import Effects, Guard, UnitOfWork
 from bothy.storage.sync_state import SyncStateRepository
+from bothy.templates import Templates
+from commands.framework import parse_invocation
 
 log = logging.getLogger("bothy.inbound")
 
 Handler = Callable[[InboundEvent, Effects], Awaitable[None]]
+RetryDelay = Callable[[int, int | None], float]
+
+MAX_CONCURRENT = 64  # handlers in flight per account; a flood queues as data, not as tasks
+MAX_ATTEMPTS = 3  # a failing event is set aside after this many tries...
+MAX_TRANSIENT_ATTEMPTS = 10  # ...or this many when the homeserver was only unavailable (minutes, with backoff)
 
 
 class CheckpointTracker:
@@ -45,70 +58,193 @@ class CheckpointTracker:
 
 
 def event_key(event: InboundEvent) -> str | None:
-    """The ID that makes handling idempotent; events without one (receipts, key arrivals) are idempotent."""
-    return event.event_id if isinstance(event, Message | Reaction | Undecryptable) else None
+    """The ID that makes handling idempotent; events without one (receipts, key arrivals) are idempotent.
+
+    An undecryptable event is marked under a key of its own: once its room key arrives, the readable
+    event (same event ID) must still be handled."""
+    if isinstance(event, Undecryptable):
+        return f"undecryptable:{event.event_id}"
+    return event.event_id if isinstance(event, Message | Reaction) else None
 
 
 def room_of(event: InboundEvent) -> str:
     return getattr(event, "room_id", "")
 
 
+@dataclass(frozen=True)
+class SetAsideNotice:
+    """Who is told when their event is set aside: a member whose command, or message in a DM, got no answer."""
+
+    templates: Templates
+    prefix: str
+    is_direct_room: Callable[[str], bool]
+
+    def owe(self, event: InboundEvent, effects: Effects) -> None:
+        in_dm = self.is_direct_room(room_of(event))
+        if isinstance(event, Undecryptable) and in_dm:
+            effects.message(self.templates.render("undecryptable"), room_id=event.room_id)
+        if not isinstance(event, Message) or event.msgtype == "m.notice" or event.replaces is not None:
+            return  # bots' notices are never answered; an edit re-runs nothing
+        if in_dm:
+            effects.message(self.templates.render("went_wrong"), room_id=event.room_id)
+        elif parse_invocation(event.body, self.prefix) is not None:
+            effects.message(self.templates.render("went_wrong"), to_user=event.sender)
+
+
+@dataclass
+class _Pending:
+    event: InboundEvent
+    batch: list
+
+
 class InboundDispatcher:
-    def __init__(self, account: str, sync_state: SyncStateRepository, handler: Handler, work: UnitOfWork):
+    def __init__(self, account: str, sync_state: SyncStateRepository, handler: Handler, work: UnitOfWork,
+                 notice: SetAsideNotice, *, concurrency: int = MAX_CONCURRENT,
+                 retry_delay: RetryDelay = backoff_delay):
         self.account = account
         self.sync_state = sync_state
         self.handler = handler
         self.work = work
+        self.notice = notice
+        self.concurrency = concurrency
+        self.retry_delay = retry_delay
         self.tracker = CheckpointTracker()
-        self._room_locks: dict[str, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._queues: dict[str, deque[_Pending]] = {}  # a room is here while it has events queued or in hand
+        self._ready: deque[str] = deque()  # rooms with queued events and no worker on them
+        self._workers: set[asyncio.Task[None]] = set()
+        self._failures: dict[InboundEvent, int] = {}
+        self._unsettled = 0
+        self._settled = asyncio.Event()
+        self._settled.set()
 
     async def on_batch(self, token: str, events: list[InboundEvent]) -> None:
+        """Queue the batch and return at once: sync never waits for handlers."""
         batch = self.tracker.add_batch(token, len(events))
+        self._unsettled += len(events)
         for event in events:
-            task = asyncio.create_task(self._handle_in_order(event, batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._enqueue(_Pending(event, batch))
         await self._save_checkpoint()
 
     async def handle_now(self, event: InboundEvent) -> None:
-        """Handle an event found outside the sync stream (e.g. decrypted late); no checkpoint involved."""
-        await self._handle(event)
+        """Handle an event found outside the sync stream (decrypted late), with the same retries and
+        setting aside; returns once it is settled, so the key arrival that found it is not done before."""
+        delay = await self._attempt(event)
+        while delay is not None:
+            await asyncio.sleep(delay)  # a retry, not a wait for a condition
+            delay = await self._attempt(event)
 
     async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until every queued event is settled (retries included)."""
+        await self._settled.wait()
 
-    async def _handle_in_order(self, event: InboundEvent, batch: list) -> None:
-        lock = self._room_locks.setdefault(room_of(event), asyncio.Lock())
-        try:
-            async with lock:  # one room's events in order; other rooms go on meanwhile
-                await self._handle(event)
-        except Exception:
-            # Not recorded, so the checkpoint must not pass it: a restart replays it.
-            log.exception("could not record %s %s; it will be replayed after a restart",
-                          type(event).__name__, event_key(event))
+    def _enqueue(self, item: _Pending) -> None:
+        self._settled.clear()
+        room = room_of(item.event)
+        if room in self._queues:  # ready already, or in a worker's hands: it comes round again
+            self._queues[room].append(item)
             return
-        self.tracker.finish_one(batch)
+        self._queues[room] = deque([item])
+        self._ready.append(room)
+        if len(self._workers) < self.concurrency:
+            self._workers.add(asyncio.create_task(self._work()))
+
+    async def _work(self) -> None:
+        """Take one event from the next ready room at a time: one room's events in order, rooms in turn.
+        A worker leaves the pool as soon as it stops looking, so a room made ready later always finds one."""
+        try:
+            while self._ready:
+                room = self._ready.popleft()
+                queue = self._queues[room]
+                await self._settle(queue.popleft())
+                if queue:
+                    self._ready.append(room)
+                else:
+                    del self._queues[room]
+        finally:
+            self._workers.discard(asyncio.current_task())  # type: ignore[arg-type]
+
+    async def _settle(self, item: _Pending) -> None:
+        delay = await self._attempt(item.event)
+        if delay is not None:  # later events of the room go on; this one rejoins the queue after the delay
+            asyncio.get_running_loop().call_later(delay, self._enqueue, item)
+            return
+        self.tracker.finish_one(item.batch)
+        self._unsettled -= 1
+        if not self._unsettled:
+            self._settled.set()
         await self._save_checkpoint()
+
+    async def _attempt(self, event: InboundEvent) -> float | None:
+        """Try the event once. None when it is settled (handled, or set aside), else the wait before the next try."""
+        try:
+            await self._handle(event)
+        except Exception as error:
+            attempts = await self._count_failure(event, error)
+            transient = isinstance(error, MatrixError) and not error.permanent
+            if attempts < (MAX_TRANSIENT_ATTEMPTS if transient else MAX_ATTEMPTS):
+                return self.retry_delay(attempts, getattr(error, "retry_after_ms", None))
+            try:
+                await self._set_aside(event, attempts)
+            except Exception as second:
+                log.warning("could not set aside %s %s (%s at %s); will try again", type(event).__name__,
+                            event_key(event), type(second).__name__, _where(second))
+                return self.retry_delay(attempts, None)
+        self._failures.pop(event, None)
+        return None
 
     async def _handle(self, event: InboundEvent) -> None:
         key = event_key(event)
         if key is not None and await self.sync_state.is_handled(self.account, key):
             return
         effects = Effects(self.account)
-        try:
-            await self.handler(event, effects)
-        except Exception:
-            # Never the message text: only the kind of event and its IDs.
-            log.exception("handler failed on %s %s in %s", type(event).__name__, key, room_of(event))
-            effects = Effects(self.account)
-        await self.work.commit(effects, None if key is None else self._marks_handled(key))
+        await self.handler(event, effects)
+        await self.work.commit(effects, None if key is None else self._marks_handled(event, key))
 
-    def _marks_handled(self, key: str) -> Guard:
-        """Record the event as handled in the same transaction; if it already was, commit nothing."""
+    def _marks_handled(self, event: InboundEvent, key: str) -> Guard:
+        """Record the event as handled in the same transaction; if it already was, commit nothing.
+        A readable event no longer awaits its key: it is unparked in the same transaction."""
         async def mark(db: aiosqlite.Connection) -> bool:
-            return await self.sync_state.mark_handled(db, self.account, key, self.work.clock.ms())
+            if not await self.sync_state.mark_handled(db, self.account, key, self.work.clock.ms()):
+                return False
+            if not isinstance(event, Undecryptable):
+                await SyncStateRepository.unpark(db, self.account, key)
+            return True
+
+        return mark
+
+    async def _count_failure(self, event: InboundEvent, error: Exception) -> int:
+        """Count in memory and, for events with an ID, in the database (a restart keeps the count);
+        log the event's type and ID and where it failed, never its content nor the error's message."""
+        attempts = self._failures[event] = self._failures.get(event, 0) + 1
+        key = event_key(event)
+        log.warning("handling %s %s in %s failed (%s at %s), attempt %d", type(event).__name__, key,
+                    room_of(event), type(error).__name__, _where(error), attempts)
+        if key is not None:
+            try:
+                recorded = await self.sync_state.record_failure(self.account, key, self.work.clock.ms(),
+                                                                keep=MAX_TRANSIENT_ATTEMPTS)
+                attempts = max(attempts, recorded)
+            except Exception as db_error:
+                log.warning("could not record the failure of %s (%s)", key, type(db_error).__name__)
+        return attempts
+
+    async def _set_aside(self, event: InboundEvent, attempts: int) -> None:
+        """Give up on the event: marked handled (and set aside) with a kind word to its sender, together."""
+        key = event_key(event)
+        effects = Effects(self.account)
+        self.notice.owe(event, effects)
+        await self.work.commit(effects, None if key is None else self._marks_set_aside(event, key))
+        log.error("set aside %s %s in %s after %d failed attempts", type(event).__name__, key, room_of(event),
+                  attempts)
+
+    def _marks_set_aside(self, event: InboundEvent, key: str) -> Guard:
+        handled = self._marks_handled(event, key)
+
+        async def mark(db: aiosqlite.Connection) -> bool:
+            if not await handled(db):
+                return False
+            await SyncStateRepository.mark_set_aside(db, self.account, key, self.work.clock.ms())
+            return True
 
         return mark
 
@@ -119,3 +255,10 @@ class InboundDispatcher:
                 await self.sync_state.save_checkpoint(self.account, token)
             except Exception:
                 log.exception("could not save the sync checkpoint")
+
+
+def _where(error: BaseException) -> str:
+    """The innermost frame an error came from: enough to find the bug, and unlike its message it can
+    never quote an event's content."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"

@@ -55,7 +55,7 @@ class EventRouter:
                 for bot in listeners:
                     await bot.on_membership(event, effects)
             case Undecryptable():
-                await self.late.park(self.account.user_id, event)
+                self.late.park(effects, event)
             case RoomKeyArrived(session_id=session_id):
                 if self.handle_now is not None:
                     await self.late.key_arrived(self.account, session_id, self.handle_now)

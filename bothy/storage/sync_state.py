@@ -2,6 +2,8 @@
 
 nio saves its sync token before callbacks run; Bothy keeps its own checkpoint, moved only once
 every event of a batch has been handled, and a record of handled event IDs so replays do nothing.
+The same table keeps marks under derived keys ("undecryptable:$id", "failed:2:$id", "set-aside:$id"):
+they are idempotency and bookkeeping records of the same kind, pruned by the same retention sweep.
 """
 
 from __future__ import annotations
@@ -57,14 +59,18 @@ class SyncStateRepository:
         )
         return cursor.rowcount == 1
 
-    async def park_undecryptable(self, pending: PendingDecryption) -> None:
-        async with self.database.transaction() as db:
-            await db.execute(
-                "INSERT OR IGNORE INTO pending_decryption "
-                "(account, event_id, room_id, sender, session_id, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (pending.account, pending.event_id, pending.room_id, pending.sender, pending.session_id,
-                 pending.received_at),
-            )
+    @staticmethod
+    async def park(db: aiosqlite.Connection, pending: PendingDecryption) -> None:
+        """Inside the caller's transaction; idempotent, and a no-op once the readable event was handled
+        (its key came first), so a replayed undecryptable copy never waits for a key already used."""
+        await db.execute(
+            "INSERT OR IGNORE INTO pending_decryption "
+            "(account, event_id, room_id, sender, session_id, received_at) "
+            "SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+            "(SELECT 1 FROM handled_events WHERE account = ? AND event_id = ?)",
+            (pending.account, pending.event_id, pending.room_id, pending.sender, pending.session_id,
+             pending.received_at, pending.account, pending.event_id),
+        )
 
     async def parked_for_session(self, account: str, session_id: str) -> list[PendingDecryption]:
         return await self._parked("account = ? AND session_id = ?", (account, session_id))
@@ -81,7 +87,39 @@ class SyncStateRepository:
             return [PendingDecryption(*row) for row in await cursor.fetchall()]
 
     @staticmethod
-    async def unpark(db: aiosqlite.Connection, account: str, event_id: str) -> None:
-        await db.execute(
+    async def unpark(db: aiosqlite.Connection, account: str, event_id: str) -> bool:
+        """Inside the caller's transaction; False if it was not parked (any more)."""
+        cursor = await db.execute(
             "DELETE FROM pending_decryption WHERE account = ? AND event_id = ?", (account, event_id)
         )
+        return cursor.rowcount == 1
+
+    async def record_failure(self, account: str, key: str, now_ms: int, keep: int) -> int:
+        """Count a failed attempt at handling an event, durably (so a restart does not reset it); returns
+        how many are recorded, at most `keep`. Each is a mark in handled_events, pruned with the rest."""
+        marks = [_failure_mark(key, n) for n in range(1, keep + 1)]
+        async with self.database.transaction() as db:
+            async with db.execute(
+                f"SELECT COUNT(*) FROM handled_events WHERE account = ? AND event_id IN ({', '.join('?' * keep)})",
+                (account, *marks),
+            ) as cursor:
+                (recorded,) = await cursor.fetchone()
+            if recorded < keep:
+                recorded += 1
+                await db.execute(
+                    "INSERT OR IGNORE INTO handled_events (account, event_id, handled_at) VALUES (?, ?, ?)",
+                    (account, _failure_mark(key, recorded), now_ms),
+                )
+        return recorded
+
+    @staticmethod
+    async def mark_set_aside(db: aiosqlite.Connection, account: str, key: str, now_ms: int) -> None:
+        """Inside the caller's transaction, with the event's handled mark: this one was given up on."""
+        await db.execute(
+            "INSERT OR IGNORE INTO handled_events (account, event_id, handled_at) VALUES (?, ?, ?)",
+            (account, f"set-aside:{key}", now_ms),
+        )
+
+
+def _failure_mark(key: str, attempt: int) -> str:
+    return f"failed:{attempt}:{key}"

@@ -5,14 +5,17 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bothy.clock import Clock, FixedClock
+from bothy.inbound import InboundDispatcher, SetAsideNotice
 from bothy.late_decryption import LateDecryption
-from bothy.matrix.events import Undecryptable
-from bothy.outbox import UnitOfWork
+from bothy.matrix.events import Message, RoomKeyArrived, Undecryptable
+from bothy.outbox import Effects, UnitOfWork
+from bothy.routing import EventRouter
 from bothy.scheduling import Sweep, SweepScheduler
 from bothy.storage.outbox import OutboxRepository
 from bothy.storage.sweep_runs import SweepRunRepository
 from bothy.storage.sync_state import SyncStateRepository
 from bothy.templates import Templates
+from rooms.staff import StaffRoom
 
 
 async def test_a_daily_sweep_missed_while_down_runs_once_on_start(database):
@@ -53,7 +56,9 @@ async def test_a_dm_message_whose_key_never_arrives_gets_one_kind_resend_request
     late = LateDecryption(sync_state, Templates(), wait_s=60, work=UnitOfWork(database, Clock(), lambda: None))
     old = Clock().ms() - 120_000
     for event_id, room in (("$dm", "!dm"), ("$group", "!group")):
-        await late.park("@bot:x", Undecryptable(room, event_id, "@alice:x", old, "session"))
+        effects = Effects("@bot:x")
+        late.park(effects, Undecryptable(room, event_id, "@alice:x", old, "session"))
+        await late.work.commit(effects)
     async with database.transaction() as db:
         await db.execute("UPDATE pending_decryption SET received_at = ?", (old,))
     accounts = {"@bot:x": FakeAccount({"!dm"})}
@@ -62,6 +67,89 @@ async def test_a_dm_message_whose_key_never_arrives_gets_one_kind_resend_request
     rows = await OutboxRepository(database).due(Clock().ms())
     assert [(row.room_id, "send it again" in row.content["body"]) for row in rows] == [("!dm", True)]
     assert await sync_state.parked_before("@bot:x", Clock().ms()) == []
+
+
+class DecryptingAccount(FakeAccount):
+    """A fake account whose parked events become readable once `readable` holds them."""
+
+    def __init__(self, direct_rooms):
+        super().__init__(direct_rooms)
+        self.readable: dict[str, Message] = {}
+
+    async def fetch_and_decrypt(self, room_id, event_id):
+        return self.readable.get(event_id)
+
+
+class Recorder:
+    """A bot that answers every message it is given."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    async def on_message(self, message, effects):
+        self.seen.append(message.event_id)
+        effects.message({"body": f"answer to {message.event_id}"}, room_id=message.room_id)
+
+
+class NoCommands:
+    async def handle(self, message, effects):
+        return False
+
+
+def late_decryption_setup(database):
+    sync_state = SyncStateRepository(database)
+    work = UnitOfWork(database, Clock(), lambda: None)
+    late = LateDecryption(sync_state, Templates(), wait_s=60, work=work)
+    account, bot = DecryptingAccount({"!dm"}), Recorder()
+    staff_room = StaffRoom("!staff")
+    staff_room.room_id = "!staff"
+    events = EventRouter(account, [bot], NoCommands(), None, late, staff_room)
+    dispatcher = InboundDispatcher("@bot:x", sync_state, events, work,
+                                   SetAsideNotice(Templates(), "!", account.is_direct_room))
+    events.handle_now = dispatcher.handle_now
+    return sync_state, late, account, bot, dispatcher
+
+
+async def test_a_dm_message_decrypted_late_is_handled_exactly_once_and_no_resend_is_asked(database):
+    sync_state, late, account, bot, dispatcher = late_decryption_setup(database)
+    locked = Undecryptable("!dm", "$first", "@alice:x", Clock().ms(), "s1")
+    await dispatcher.on_batch("t1", [locked])
+    await dispatcher.drain()
+    assert [p.event_id for p in await sync_state.parked_for_session("@bot:x", "s1")] == ["$first"]
+
+    account.readable["$first"] = Message("!dm", "$first", "@alice:x", "hello", Clock().ms(), "m.text", True)
+    await dispatcher.on_batch("t2", [RoomKeyArrived("s1")])
+    await dispatcher.drain()
+    assert bot.seen == ["$first"]
+    assert await sync_state.parked_for_session("@bot:x", "s1") == []
+
+    # A crash before the checkpoint moved: the homeserver replays both batches, and the replayed copy
+    # may now arrive readable. Nothing is handled twice, nothing is parked again.
+    await dispatcher.on_batch("t1", [locked, account.readable["$first"]])
+    await dispatcher.on_batch("t2", [RoomKeyArrived("s1")])
+    await dispatcher.drain()
+    assert bot.seen == ["$first"]
+    assert await sync_state.parked_before("@bot:x", Clock().ms() + 10**9) == []
+
+    await late.give_up_sweep({"@bot:x": account})
+    rows = await OutboxRepository(database).due(Clock().ms())
+    assert [row.content["body"] for row in rows] == ["answer to $first"]  # and no "send it again"
+
+
+async def test_parking_commits_with_the_handled_mark_and_is_idempotent(database):
+    sync_state, *_, dispatcher = late_decryption_setup(database)
+    locked = Undecryptable("!dm", "$e", "@alice:x", Clock().ms(), "s1")
+    await dispatcher.on_batch("t1", [locked, locked])
+    await dispatcher.drain()
+    assert [p.event_id for p in await sync_state.parked_for_session("@bot:x", "s1")] == ["$e"]
+    assert await sync_state.is_handled("@bot:x", "undecryptable:$e")
+    assert not await sync_state.is_handled("@bot:x", "$e")  # the readable event is still owed handling
+
+    readable = Message("!dm", "$late", "@alice:x", "hi", Clock().ms(), "m.text", True)
+    await dispatcher.on_batch("t2", [readable])  # already handled when its undecryptable copy comes round
+    await dispatcher.on_batch("t3", [Undecryptable("!dm", "$late", "@alice:x", Clock().ms(), "s2")])
+    await dispatcher.drain()
+    assert await sync_state.parked_for_session("@bot:x", "s2") == []
 
 
 class RoomOf:

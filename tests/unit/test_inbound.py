@@ -1,15 +1,33 @@
 import asyncio
+import logging
 
 from bothy.clock import Clock
-from bothy.inbound import CheckpointTracker, InboundDispatcher
+from bothy.inbound import MAX_ATTEMPTS, CheckpointTracker, InboundDispatcher, SetAsideNotice
+from bothy.matrix.adapter import MatrixError
 from bothy.matrix.events import Message
 from bothy.outbox import UnitOfWork
 from bothy.storage.outbox import OutboxRepository
 from bothy.storage.sync_state import SyncStateRepository
+from bothy.templates import Templates
+
+SECRET = "CANARY-words-that-must-never-be-logged"
 
 
-def message(event_id: str, room: str = "!r") -> Message:
-    return Message(room, event_id, "@a:x", "text", 0, "m.text", False)
+def message(event_id: str, room: str = "!r", body: str = "text") -> Message:
+    return Message(room, event_id, "@a:x", body, 0, "m.text", False)
+
+
+def dispatcher_for(database, handler, retry_delay: float = 0.0, **options) -> InboundDispatcher:
+    """A dispatcher whose account has one DM, "!dm", and whose commands start with "!"."""
+    notice = SetAsideNotice(Templates(), "!", lambda room_id: room_id == "!dm")
+    return InboundDispatcher("@bot:x", SyncStateRepository(database), handler,
+                             UnitOfWork(database, Clock(), lambda: None), notice,
+                             retry_delay=lambda attempts, retry_after_ms: retry_delay, **options)
+
+
+async def owed(database) -> list[tuple[str | None, str | None, str]]:
+    return [(row.room_id, row.to_user, row.content["body"])
+            for row in await OutboxRepository(database).due(now_ms=10**15)]
 
 
 def test_checkpoint_moves_only_past_completely_handled_batches():
@@ -40,16 +58,119 @@ async def test_a_failing_handler_does_not_stop_the_others_and_each_event_is_hand
             raise RuntimeError("handler bug")
         effects.message({"body": event.event_id}, room_id=event.room_id)
 
-    sync_state = SyncStateRepository(database)
-    dispatcher = InboundDispatcher("@bot:x", sync_state, handler, UnitOfWork(database, Clock(), lambda: None))
+    dispatcher = dispatcher_for(database, handler)
     await dispatcher.on_batch("t1", [message("$one"), message("$boom"), message("$two", "!other")])
     await dispatcher.drain()
     await dispatcher.on_batch("t2", [message("$one"), message("$three")])  # a replay after a crash
     await dispatcher.drain()
-    assert sorted(seen) == ["$boom", "$one", "$three", "$two"]
-    rows = await OutboxRepository(database).due(now_ms=10**15)
-    assert sorted(row.content["body"] for row in rows) == ["$one", "$three", "$two"]
-    assert await sync_state.checkpoint("@bot:x") == "t2"
+    assert sorted(seen) == ["$boom"] * MAX_ATTEMPTS + ["$one", "$three", "$two"]
+    assert sorted(body for _, _, body in await owed(database)) == ["$one", "$three", "$two"]
+    assert await dispatcher.sync_state.checkpoint("@bot:x") == "t2"
+
+
+def overflowing_write(event, effects):
+    """A write sqlite refuses only at commit time, outside the handler (a huge number from a command)."""
+    async def write(db):
+        await db.execute("INSERT INTO sweep_runs (name, last_run_at) VALUES (?, ?)", (event.event_id, 10**30))
+
+    effects.record(write)
+
+
+async def test_an_event_failing_at_commit_is_set_aside_without_delaying_anything_after_it(database, caplog):
+    caplog.set_level(logging.DEBUG)
+    order: list[str] = []
+
+    async def handler(event, effects):
+        order.append(event.event_id)
+        if event.event_id == "$poison":
+            overflowing_write(event, effects)
+        effects.message({"body": f"answer to {event.event_id}"}, room_id=event.room_id)
+
+    dispatcher = dispatcher_for(database, handler, retry_delay=0.05)
+    await dispatcher.on_batch("t1", [message("$poison", "!dm", f"!checkins pause {SECRET}"),
+                                     message("$later", "!dm"), message("$elsewhere", "!group")])
+    await dispatcher.drain()
+    # The room's later event and the other room went first: the failure waited for its retry, they did not.
+    assert order.index("$later") < order.index("$poison", 1)
+    assert order.count("$poison") == MAX_ATTEMPTS
+    assert sorted(await owed(database)) == [
+        ("!dm", None, "Sorry, something went wrong on my side and I couldn't do that. Nothing has changed. "
+                      "Please try again in a little while, or ask a peer worker."),
+        ("!dm", None, "answer to $later"),
+        ("!group", None, "answer to $elsewhere"),
+    ]
+    assert await dispatcher.sync_state.checkpoint("@bot:x") == "t1"  # the checkpoint moved on
+    assert await dispatcher.sync_state.is_handled("@bot:x", "set-aside:$poison")
+    assert "$poison" in caplog.text and "OverflowError" in caplog.text and SECRET not in caplog.text
+
+    await dispatcher.on_batch("t2", [message("$poison", "!dm")])  # replayed: set aside for good
+    await dispatcher.drain()
+    assert order.count("$poison") == MAX_ATTEMPTS
+
+
+async def test_a_failing_command_in_a_group_is_apologised_for_privately_and_chatter_is_not(database):
+    async def handler(event, effects):
+        raise RuntimeError(event.body)
+
+    dispatcher = dispatcher_for(database, handler)
+    await dispatcher.on_batch("t1", [message("$command", "!group", "!mood 3"), message("$chat", "!group")])
+    await dispatcher.drain()
+    assert [(room, user) for room, user, _ in await owed(database)] == [(None, "@a:x")]
+
+
+async def test_failures_counted_before_a_restart_still_count(database):
+    attempts: list[str] = []
+
+    async def handler(event, effects):
+        attempts.append(event.event_id)
+        raise RuntimeError("still broken")
+
+    sync_state = SyncStateRepository(database)
+    for _ in range(MAX_ATTEMPTS - 1):  # the run before the restart got this far, then was killed
+        await sync_state.record_failure("@bot:x", "$p", 1, keep=10)
+    dispatcher = dispatcher_for(database, handler)
+    await dispatcher.on_batch("t1", [message("$p", "!dm")])
+    await dispatcher.drain()
+    assert attempts == ["$p"]
+    assert await sync_state.is_handled("@bot:x", "set-aside:$p")
+
+
+async def test_a_homeserver_blip_is_ridden_out_rather_than_set_aside(database):
+    failures = [MatrixError("joined members: 502")] * (MAX_ATTEMPTS + 2)
+
+    async def handler(event, effects):
+        if failures:
+            raise failures.pop()
+        effects.message({"body": "answer"}, room_id=event.room_id)
+
+    dispatcher = dispatcher_for(database, handler)
+    await dispatcher.on_batch("t1", [message("$m", "!dm", "!help")])
+    await dispatcher.drain()
+    assert [body for _, _, body in await owed(database)] == ["answer"]
+
+
+async def test_a_flood_runs_a_bounded_number_of_handlers_and_sync_keeps_going(database):
+    release = asyncio.Event()
+    running = 0
+    most = 0
+
+    async def handler(event, effects):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+
+    dispatcher = dispatcher_for(database, handler, concurrency=8)
+    tasks_before = len(asyncio.all_tasks())
+    for batch in range(10):  # each on_batch returns while every handler is still blocked
+        await asyncio.wait_for(dispatcher.on_batch(f"t{batch}", [message(f"${batch}.{n}", f"!room{n}")
+                                                                for n in range(100)]), 1)
+    await asyncio.sleep(0.05)
+    assert most == 8 and len(asyncio.all_tasks()) - tasks_before <= 8
+    release.set()
+    await dispatcher.drain()
+    assert await dispatcher.sync_state.checkpoint("@bot:x") == "t9"
 
 
 async def test_a_slow_room_does_not_stall_another(database):
@@ -62,8 +183,7 @@ async def test_a_slow_room_does_not_stall_another(database):
         else:
             fast_done.set()
 
-    dispatcher = InboundDispatcher("@bot:x", SyncStateRepository(database), handler,
-                                   UnitOfWork(database, Clock(), lambda: None))
+    dispatcher = dispatcher_for(database, handler)
     await dispatcher.on_batch("t1", [message("$slow", "!slow")])
     await dispatcher.on_batch("t2", [message("$fast", "!fast")])
     await asyncio.wait_for(fast_done.wait(), 5)
