@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from bothy.clock import Clock
 from bothy.config import Config
-from bothy.matrix.adapter import MatrixAccount, MatrixError
+from bothy.matrix.adapter import MatrixAccount
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.templates import Templates
@@ -56,11 +56,7 @@ class CommandRouter:
             return invocation is not None
         found = self.registry.find(invocation)
         owner = found[0].bot if found else self.config.bot_names[0]
-        try:
-            if not await self._answers_here(owner, message.room_id):
-                return True
-        except MatrixError as error:
-            log.warning("could not tell which bot answers in %s: %s", message.room_id, error)
+        if not await self._answers_here(owner, message.room_id):
             return True
         prefix = self.config.command_prefix
         role = role_of(message.sender, self.config)
@@ -108,6 +104,8 @@ class CommandRouter:
             context.reply("went_wrong")
 
     async def _answers_here(self, owner_bot: str, room_id: str) -> bool:
+        """Whether this account answers here. A failed membership lookup raises (MatrixError): treating it
+        as "not me" could leave the command unanswered by every bot, so the event is tried again instead."""
         me = self.account.user_id
         owner_account = self.config.bots[owner_bot].user_id
         if owner_account == me:

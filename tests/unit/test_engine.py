@@ -4,9 +4,12 @@ import asyncio
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bothy.clock import Clock, FixedClock
 from bothy.inbound import InboundDispatcher, SetAsideNotice
 from bothy.late_decryption import LateDecryption
+from bothy.matrix.adapter import MatrixError
 from bothy.matrix.events import Message, RoomKeyArrived, Undecryptable
 from bothy.outbox import Effects, UnitOfWork
 from bothy.routing import EventRouter
@@ -208,3 +211,21 @@ def test_the_staff_room_must_be_invite_only_encrypted_and_staff_only():
     found = staff_room_problems(RoomFacts("public", False, staff | {"@mallory:x"}), staff)
     assert len(found) == 3
     assert not any("mallory" in problem for problem in found)  # counted, never named
+
+
+class NoRoomInfo(RoomOf):
+    """A fallback bot whose homeserver cannot say who is in the room just now."""
+
+    async def joined_members(self, room_id):
+        raise MatrixError("joined members: 502")
+
+
+async def test_a_command_is_retried_not_dropped_when_the_fallback_bot_cannot_see_the_room():
+    from commands.framework import CommandRegistry
+    from commands.router import CommandRouter
+
+    router = CommandRouter(shared_config(), CommandRegistry(), NoRoomInfo("@mood:example.org", ()), Templates(),
+                           Clock(), lambda: None)
+    with pytest.raises(MatrixError):  # so the dispatcher tries it again, and sets it aside if it keeps failing
+        await router.handle(Message("!room", "$c", "@alice:x", "!help", Clock().ms(), "m.text", False),
+                            Effects("@mood:example.org"))
