@@ -1,0 +1,49 @@
+"""Exactly once in, through a real Synapse: a command that fails at commit time is set aside with a kind
+word and holds up nothing, and the first message of a new encrypted DM is answered once."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.e2e.conftest import Homeserver, start_bothy
+from tests.e2e.member import Member
+
+pytestmark = pytest.mark.e2e
+
+WENT_WRONG = "something went wrong on my side"
+HELP = "116 123"  # !help always ends with the urgent-help lines
+
+
+def from_bot(bot: str, room_id: str, fragment: str):
+    return lambda m: m.sender == bot and m.room_id == room_id and fragment in m.body
+
+
+async def test_a_poison_command_is_set_aside_once_and_the_checkpoint_moves_past_it(
+    homeserver: Homeserver, alice: Member
+):
+    process = await start_bothy(homeserver, "poison")
+    bot = process.bot_user_id
+    try:
+        with sqlite3.connect(process.directory / "bothy.sqlite3", timeout=10) as db:  # every write of it fails
+            db.execute("CREATE TRIGGER refuse BEFORE INSERT ON checkin_prefs BEGIN SELECT RAISE(ABORT, 'no'); END")
+        dm = await alice.open_dm(bot)
+        # The first message in a new encrypted DM (often ahead of its key), failing only at commit time.
+        await alice.send(dm, "!checkins off")
+        await alice.send(dm, "!help")
+        await alice.wait_for(from_bot(bot, dm, HELP), timeout=60)
+        await alice.wait_for(from_bot(bot, dm, WENT_WRONG), timeout=60)
+        await process.wait_for_log("set aside Message")
+
+        await process.stop()  # a restart replays from the checkpoint: the poison must not come round again
+        await process.start()
+        mark = alice.mark()
+        await alice.send(dm, "!help")
+        await alice.wait_for(from_bot(bot, dm, HELP), after=mark, timeout=60)
+        messages = alice.messages_in(dm)
+        assert sum(from_bot(bot, dm, WENT_WRONG)(m) for m in messages) == 1
+        assert sum(from_bot(bot, dm, HELP)(m) for m in messages) == 2
+        assert "checkins off" not in process.log()  # set aside by type and ID, never its text
+    finally:
+        await process.stop()
