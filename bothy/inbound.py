@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiosqlite
 
+from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixError, backoff_delay
 from bothy.matrix.events import InboundEvent, Message, Reaction, Undecryptable
 from bothy.outbox import Effects, Guard, UnitOfWork
@@ -161,7 +161,7 @@ class InboundDispatcher:
                 else:
                     del self._queues[room]
         finally:
-            self._workers.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._workers.discard(asyncio.current_task())
 
     async def _settle(self, item: _Pending) -> None:
         delay = await self._attempt(item.event)
@@ -186,8 +186,8 @@ class InboundDispatcher:
             try:
                 await self._set_aside(event, attempts)
             except Exception as second:
-                log.warning("could not set aside %s %s (%s at %s); will try again", type(event).__name__,
-                            event_key(event), type(second).__name__, _where(second))
+                log.warning("could not set aside %s %s (%s); will try again", type(event).__name__,
+                            event_key(event), describe_error(second))
                 return self.retry_delay(attempts, None)
         self._failures.pop(event, None)
         return None
@@ -217,8 +217,8 @@ class InboundDispatcher:
         log the event's type and ID and where it failed, never its content nor the error's message."""
         attempts = self._failures[event] = self._failures.get(event, 0) + 1
         key = event_key(event)
-        log.warning("handling %s %s in %s failed (%s at %s), attempt %d", type(event).__name__, key,
-                    room_of(event), type(error).__name__, _where(error), attempts)
+        log.warning("handling %s %s in %s failed (%s), attempt %d", type(event).__name__, key,
+                    room_of(event), describe_error(error), attempts)
         if key is not None:
             try:
                 recorded = await self.sync_state.record_failure(self.account, key, self.work.clock.ms(),
@@ -255,10 +255,3 @@ class InboundDispatcher:
                 await self.sync_state.save_checkpoint(self.account, token)
             except Exception:
                 log.exception("could not save the sync checkpoint")
-
-
-def _where(error: BaseException) -> str:
-    """The innermost frame an error came from: enough to find the bug, and unlike its message it can
-    never quote an event's content."""
-    frames = traceback.extract_tb(error.__traceback__)
-    return f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"

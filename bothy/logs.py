@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 
 # nio loggers whose records may quote events or responses: schema-validation failures print the
 # offending instance (an event's body, decrypted or not), and the HTTP layer reprs raw frames.
@@ -54,3 +55,11 @@ def configure_logging(level: str = "INFO") -> None:
     for noisy in ("nio", "peewee", "aiohttp", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     withhold_nio_content()
+
+
+def describe_error(error: BaseException) -> str:
+    """An error's type and the innermost frame it came from: enough to find the bug and, unlike its message
+    or a traceback's last line, never able to quote a member's words (a bad argument, an event's content)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"
+    return f"{type(error).__name__} at {where}"

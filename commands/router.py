@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from bothy.clock import Clock
 from bothy.config import Config
+from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixAccount
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
@@ -98,8 +99,9 @@ class CommandRouter:
         except UsageError as error:
             context.reply("usage", problem=error.problem, usage=command.usage_line(context.prefix),
                           summary=command.summary)
-        except Exception:
-            log.exception("command %s failed (event %s)", command.name, context.event_id)
+        except Exception as error:
+            # Not log.exception: an error's message can quote the member's arguments.
+            log.error("command %s failed (event %s): %s", command.name, context.event_id, describe_error(error))
             context.effects.discard()
             context.reply("went_wrong")
 

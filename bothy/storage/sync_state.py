@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bothy.storage.database import Database
+from bothy.storage.database import Database, scalar
 
 
 @dataclass(frozen=True)
@@ -99,11 +99,9 @@ class SyncStateRepository:
         how many are recorded, at most `keep`. Each is a mark in handled_events, pruned with the rest."""
         marks = [_failure_mark(key, n) for n in range(1, keep + 1)]
         async with self.database.transaction() as db:
-            async with db.execute(
-                f"SELECT COUNT(*) FROM handled_events WHERE account = ? AND event_id IN ({', '.join('?' * keep)})",
-                (account, *marks),
-            ) as cursor:
-                (recorded,) = await cursor.fetchone()
+            recorded = await scalar(
+                db, f"SELECT COUNT(*) FROM handled_events WHERE account = ? AND event_id IN ({', '.join('?' * keep)})",
+                (account, *marks))
             if recorded < keep:
                 recorded += 1
                 await db.execute(

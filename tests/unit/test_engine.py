@@ -18,6 +18,7 @@ from bothy.storage.outbox import OutboxRepository
 from bothy.storage.sweep_runs import SweepRunRepository
 from bothy.storage.sync_state import SyncStateRepository
 from bothy.templates import Templates
+from bots.installed import INSTALLATION
 from rooms.staff import StaffRoom
 
 
@@ -229,3 +230,31 @@ async def test_a_command_is_retried_not_dropped_when_the_fallback_bot_cannot_see
     with pytest.raises(MatrixError):  # so the dispatcher tries it again, and sets it aside if it keeps failing
         await router.handle(Message("!room", "$c", "@alice:x", "!help", Clock().ms(), "m.text", False),
                             Effects("@mood:example.org"))
+
+
+class OwnRoom(RoomOf):
+    """The owner's own account, in a group room where it may not redact."""
+
+    def is_direct_room(self, room_id):
+        return False
+
+    def can_redact_others(self, room_id):
+        return False
+
+
+async def test_a_failing_command_apologises_and_never_logs_the_members_words(caplog):
+    from commands.framework import Command, CommandRegistry
+    from commands.router import CommandRouter
+
+    async def broken(ctx):
+        raise ValueError(f"{ctx.rest!r} is not understood")
+
+    registry = CommandRegistry([Command("help", "host", "help", broken)])
+    host = "@bothy:example.org"
+    router = CommandRouter(shared_config(), registry, OwnRoom(host, {host}), INSTALLATION.templates(), Clock(),
+                           lambda: None)
+    effects = Effects(host)
+    await router.handle(Message("!room", "$c", "@alice:x", "!help canary-words", Clock().ms(), "m.text", False),
+                        effects)
+    assert ["wrong on my side" in item.content["body"] for item in effects.items] == [True]
+    assert "command help failed" in caplog.text and "canary-words" not in caplog.text

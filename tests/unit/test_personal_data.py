@@ -2,7 +2,7 @@ import json
 
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
-from bothy.storage.alerts import AlertRepository
+from bothy.storage.alerts import AlertRepository, claim
 from bothy.storage.audit import record_audit
 from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
 from bothy.testing import bot_context
@@ -70,10 +70,9 @@ async def test_a_peer_worker_gets_and_erases_only_their_own_part_of_members_rows
                                                      alert=AlertRecord("checkin_chat", subject_user=ALICE))], 2000)
         await record_audit(db, SAM, "refer", ALICE, "debt", 3000)
         await CheckinRepository.set_preference(db, SAM, False, None)  # Sam's own row, as a member
-    alerts = AlertRepository(database)
-    async with database.read() as db, db.execute("SELECT id FROM alerts") as cursor:
-        (alert_id,) = await cursor.fetchone()
-    assert await alerts.claim(alert_id, SAM, 2500)
+    async with database.transaction() as db:
+        (alert_id,) = await (await db.execute("SELECT id FROM alerts")).fetchone()
+        assert await claim(db, alert_id, SAM, 2500)
     personal = INSTALLATION.personal_data(database)
 
     exported = await personal.export(SAM)
@@ -90,4 +89,4 @@ async def test_a_peer_worker_gets_and_erases_only_their_own_part_of_members_rows
     kept = await personal.export(ALICE)
     assert kept["checkins"][0]["answer"] == "chat" and kept["checkins"][0]["requested_by"] is None
     assert kept["alerts"][0]["claimed_by"] is None and kept["audit_log"][0]["actor"] is None
-    assert await alerts.unclaimed_count() == 0  # still claimed: nobody is reminded of it again
+    assert await AlertRepository(database).unclaimed_count() == 0  # still claimed: nobody is reminded of it again
