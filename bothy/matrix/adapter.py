@@ -24,6 +24,7 @@ import aiohttp
 import nio
 
 from bothy.config import BotAccount
+from bothy.logs import describe_error
 from bothy.matrix.events import (
     InboundEvent,
     Membership,
@@ -50,6 +51,7 @@ SYNC_FILTER: dict[str, Any] = {
 # The very first sync (no checkpoint yet) acts on no history, so it asks for none.
 FIRST_EVER_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 1}}}
 LONG_POLL_MS = 30_000
+GAP_PAGES, GAP_PAGE_SIZE = 10, 100  # events missed while away, fetched back per room: at most 1,000
 BACKOFF_CAP_S = 60.0
 MEMBERS_CACHE_S = 60.0
 FIND_SENT_MAX_PAGES = 10  # of 100 of the bot's own events: enough for any row a restart could leave behind
@@ -262,8 +264,17 @@ class MatrixAccount:
                 log.warning("%s sync failed (%s); retrying in %.1fs", self.user_id, type(error).__name__, delay)
                 await _wait(stopping, delay)
                 continue
+            except Exception as error:  # nio failed to parse what the homeserver sent: stay alive, try again
+                failures += 1
+                delay = backoff_delay(failures)
+                log.error("%s could not read a sync response (%s); retrying in %.1fs", self.user_id,
+                          describe_error(error), delay)
+                await _wait(stopping, delay)
+                continue
             failures = 0
-            events = self._collect(response, deliver_timeline=not (first and first_ever))
+            deliver = not (first and first_ever)
+            missed = await self._missed_events(response, since) if deliver and since else {}
+            events = self._collect(response, deliver_timeline=deliver, missed=missed)
             since = response.next_batch
             await on_batch(response.next_batch, events)
             await self._crypto_housekeeping()
@@ -294,9 +305,38 @@ class MatrixAccount:
             if room.encrypted and changed.intersection(room.users):
                 self.client.invalidate_outbound_session(room.room_id)
 
-    def _collect(self, response: nio.SyncResponse, deliver_timeline: bool) -> list[InboundEvent]:
-        """Bothy's events from one sync. Each event is converted on its own: one that fails must not stop
-        the loop, or every restart would replay the same batch (its checkpoint was never passed) and fail."""
+    async def _missed_events(self, response: nio.SyncResponse, since: str) -> dict[str, list[Any]]:
+        """Events a sync left out: when more than a page arrived in a room while Bothy was away, the
+        timeline is cut ("limited"); page back from its start to where the last sync ended, so commands
+        and crisis words among them are handled too. At most GAP_PAGES pages per room."""
+        missed: dict[str, list[Any]] = {}
+        for room_id, info in response.rooms.join.items():
+            if not info.timeline.limited or not info.timeline.prev_batch:
+                continue
+            older: list[Any] = []
+            token = info.timeline.prev_batch
+            for _ in range(GAP_PAGES):
+                try:
+                    page = await self._call(self.client.room_messages(room_id, start=token, end=since,
+                                                                      limit=GAP_PAGE_SIZE), "messages")
+                except MatrixError as error:
+                    log.warning("%s could not fetch events missed in %s (%s)", self.user_id, room_id, error)
+                    break
+                older.extend(page.chunk)  # newest first
+                if not page.chunk or not page.end or page.end == token:
+                    break
+                token = page.end
+            else:
+                log.warning("%s: more than %d events arrived in %s while away; the oldest are not handled",
+                            self.user_id, GAP_PAGES * GAP_PAGE_SIZE, room_id)
+            missed[room_id] = older[::-1]
+        return missed
+
+    def _collect(self, response: nio.SyncResponse, deliver_timeline: bool,
+                 missed: dict[str, list[Any]] | None = None) -> list[InboundEvent]:
+        """Bothy's events from one sync, after any `missed` ones that came before them. Each event is
+        converted on its own: one that fails must not stop the loop, or every restart would replay the
+        same batch (its checkpoint was never passed) and fail."""
         self._rotate_sessions_for_new_devices(response)
         events: list[InboundEvent] = []
         for event in response.to_device_events:
@@ -308,7 +348,7 @@ class MatrixAccount:
         if not deliver_timeline:
             return events
         for room_id, info in response.rooms.join.items():
-            for event in info.timeline.events:
+            for event in [*(missed or {}).get(room_id, ()), *info.timeline.events]:
                 with self._isolated(room_id, event):
                     converted = self._convert(event, room_id)
                     if converted is not None:

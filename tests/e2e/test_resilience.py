@@ -143,3 +143,24 @@ async def test_malformed_events_are_skipped_without_a_crash_loop(homeserver: Hom
         assert canary not in process.log()  # nio's "Error validating event" quoted it before
     finally:
         await process.stop()
+
+
+async def test_events_beyond_one_sync_page_that_arrived_while_away_are_still_handled(homeserver: Homeserver,
+                                                                                    alice: Member):
+    """More than a page (100) of events arrived while Bothy was down: the command among the oldest of them
+    is answered, because Bothy pages back to where it stopped instead of starting at the newest 100."""
+    process = await start_bothy(homeserver, "gap")
+    bot = process.bot_user_id
+    try:
+        group = await alice.create_room(invite=[bot])
+        await alice.send(group, "!help")
+        await alice.wait_for(from_bot(bot, group, "116 123"))  # Bothy is in and has a checkpoint
+        await process.stop()
+        mark = alice.mark()
+        await alice.send(group, "!help")
+        for n in range(120):
+            await alice.send(group, f"just chatting, message {n}")
+        await process.start()
+        await alice.wait_for(from_bot(bot, group, "116 123"), after=mark)
+    finally:
+        await process.stop()
