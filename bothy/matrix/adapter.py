@@ -14,7 +14,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -117,6 +117,12 @@ def _raise_for(response: Any, what: str) -> None:
                           code="M_LIMIT_EXCEEDED")
     permanent = 400 <= http_status < 500 or code in {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN"}
     raise MatrixError(f"{what}: {code}", permanent=permanent, code=code)
+
+
+def is_one_to_one(room: nio.MatrixRoom) -> bool:
+    """Exactly two people, joined or invited. nio keeps the server's member counts from sync, which stay right
+    when lazy loading leaves `room.users` partial."""
+    return room.member_count == 2
 
 
 def _store_dir(base: Path, user_id: str) -> Path:
@@ -345,6 +351,7 @@ class MatrixAccount:
         for room_id, info in response.rooms.invite.items():
             with self._isolated(f"the invite to {room_id}"):
                 self._consider_invite(room_id, info.invite_state)
+        self._end_shared_dms(response.rooms.join)
         if not deliver_timeline:
             return events
         for room_id, info in response.rooms.join.items():
@@ -426,6 +433,15 @@ class MatrixAccount:
         if membership.membership in {"leave", "ban"} and room_id in self._direct_rooms:
             self._spawn(self._close_dm(room_id))
         return membership
+
+    def _end_shared_dms(self, room_ids: Iterable[str]) -> None:
+        """A DM someone else joined or was invited to is a DM no more: forget it, so private output goes to a
+        fresh DM instead of landing in front of them. (The member leaving is `_close_dm`'s case.)"""
+        for room_id in room_ids:
+            room = self.client.rooms.get(room_id)
+            if room_id in self._direct_rooms and room is not None and room.member_count > 2:
+                self._direct_rooms.discard(room_id)
+                self._spawn(self.direct_book.closed(self.user_id, room_id))
 
     async def _close_dm(self, room_id: str) -> None:
         """The member left our DM: forget it, so the next message opens a fresh one they can see."""
@@ -627,9 +643,11 @@ class MatrixAccount:
             log.warning("could not update m.direct: %s", type(error).__name__)
 
     def is_direct_room(self, room_id: str) -> bool:
-        """A DM is a room flagged `is_direct` when the member invited the bot, or one the bot opened.
+        """A DM is a room flagged `is_direct` (by the member's invite, or opened by the bot) while only the bot
+        and the member are in it, invited members counted: private output must never reach a third person.
         A small group of two is still a group."""
-        return room_id in self._direct_rooms
+        room = self.client.rooms.get(room_id)
+        return room_id in self._direct_rooms and room is not None and is_one_to_one(room)
 
     def room_name(self, room_id: str) -> str:
         """The room's own name or alias, never one made up from its members' names (as clients do for

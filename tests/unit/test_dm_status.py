@@ -1,0 +1,88 @@
+"""A room is a DM only while the bot and the member are alone in it, whatever the invite said."""
+
+import asyncio
+from types import SimpleNamespace
+
+import nio
+import pytest
+
+from bothy.config import BotAccount
+from bothy.matrix.adapter import MatrixAccount
+from bothy.storage.dm_rooms import DirectRoomRepository
+from bothy.storage.sessions import SessionRepository
+
+BOT, ALICE, BOB = "@bot:x", "@alice:x", "@bob:x"
+DM = "!dm:x"
+
+
+@pytest.fixture
+async def account(database, tmp_path):
+    account = MatrixAccount(BotAccount(BOT, "pw", None), "http://127.0.0.1:9", tmp_path, "key",
+                            SessionRepository(database), DirectRoomRepository(database), frozenset({"x"}))
+    yield account
+    await account.close()
+
+
+def room_with(account: MatrixAccount, room_id: str, joined: tuple[str, ...], invited: tuple[str, ...] = ()):
+    """The room state nio keeps after a sync."""
+    room = nio.MatrixRoom(room_id, BOT)
+    for user_id in joined:
+        room.add_member(user_id, None, None)
+    for user_id in invited:
+        room.add_member(user_id, None, None, invited=True)
+    account.client.rooms[room_id] = room
+    return room
+
+
+async def flagged_dm(account: MatrixAccount) -> None:
+    await account.dm_rooms.save(BOT, ALICE, DM)
+    account._direct_rooms.add(DM)
+
+
+async def test_a_flagged_room_with_only_the_bot_and_the_member_is_a_dm(account):
+    await flagged_dm(account)
+    room_with(account, DM, (BOT, ALICE))
+    assert account.is_direct_room(DM)
+
+
+async def test_a_room_the_bot_opened_is_a_dm_while_the_member_is_still_invited(account):
+    await flagged_dm(account)
+    room_with(account, DM, (BOT,), invited=(ALICE,))
+    assert account.is_direct_room(DM)
+
+
+@pytest.mark.parametrize(("joined", "invited"), [
+    ((BOT, ALICE, BOB), ()),   # someone else joined
+    ((BOT, ALICE), (BOB,)),    # someone else is invited: they could join and read the history
+])
+async def test_a_dm_with_anyone_else_in_it_is_a_dm_no_more(account, joined, invited):
+    await flagged_dm(account)
+    room_with(account, DM, joined, invited)
+    assert not account.is_direct_room(DM)
+
+
+async def test_server_member_counts_win_over_a_lazily_loaded_member_list(account):
+    await flagged_dm(account)
+    room = room_with(account, DM, (BOT, ALICE))  # lazy loading: only the members nio has seen
+    room.update_summary(nio.RoomSummary(joined_member_count=3, invited_member_count=0))
+    assert not account.is_direct_room(DM)
+
+
+async def test_a_group_of_two_and_an_unknown_room_are_not_dms(account):
+    room_with(account, "!pair:x", (BOT, ALICE))
+    assert not account.is_direct_room("!pair:x")
+    await flagged_dm(account)
+    assert not account.is_direct_room(DM)  # not synced yet: nothing private goes there
+
+
+async def test_a_dm_that_gained_a_member_is_forgotten_so_private_output_opens_a_fresh_one(account):
+    await flagged_dm(account)
+    room_with(account, DM, (BOT, ALICE), invited=(BOB,))
+    response = SimpleNamespace(device_list=SimpleNamespace(changed=[]), to_device_events=[],
+                               rooms=SimpleNamespace(invite={}, join={DM: SimpleNamespace(
+                                   timeline=SimpleNamespace(events=[]), ephemeral=[])}))
+    account._collect(response, deliver_timeline=True)
+    await asyncio.gather(*account._background)
+    assert await account.dm_rooms.get(BOT, ALICE) is None
+    room_with(account, DM, (BOT, ALICE))  # even when the other person leaves again, it stays a group
+    assert not account.is_direct_room(DM)
