@@ -3,6 +3,7 @@
 Several bots may sit in one room and all of them see every command. Exactly one answers: the bot
 that owns the command if its account is in the room, otherwise the first bot account present in
 registration order (`bots/installed.py`). Every account reaches the same answer independently.
+An unknown command gets its usage help the same way, and then goes on as an ordinary message.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from commands.framework import (
     Command,
     CommandContext,
     CommandRegistry,
+    Invocation,
     Role,
     UsageError,
     parse_invocation,
@@ -51,24 +53,22 @@ class CommandRouter:
         self.clock = clock
 
     async def handle(self, message: Message, effects: Effects) -> bool:
-        """True if the message was a command (whether or not this account answered it)."""
+        """True if the message was a known command (whether or not this account answered it). Anything else,
+        an unknown command included, is an ordinary message: crisis words count whatever a message starts with."""
         invocation = parse_invocation(message.body, self.config.command_prefix)
-        if invocation is None or message.replaces is not None:
-            return invocation is not None
+        if invocation is None:
+            return False
         found = self.registry.find(invocation)
-        owner = found[0].bot if found else self.config.bot_names[0]
-        if not await self._answers_here(owner, message.room_id):
+        if found is None:
+            if message.replaces is None:
+                await self._unknown(invocation, message, effects)
+            return False
+        if message.replaces is not None:
+            return True
+        if not await self._answers_here(found[0].bot, message.room_id):
             return True
         prefix = self.config.command_prefix
         role = role_of(message.sender, self.config)
-        if found is None:
-            family = self.registry.family(invocation.words[0])
-            content = self.templates.render(
-                "unknown_command", prefix=prefix, word=invocation.raw_args[0][:40],
-                usages=[c.usage_line(prefix) for c in family if c.role <= role],
-            )
-            effects.message(content, room_id=message.room_id)
-            return True
         command, args = found
         context = CommandContext(
             command=command, sender=message.sender, room_id=message.room_id, event_id=message.event_id,
@@ -91,6 +91,32 @@ class CommandRouter:
         if hide and self.account.can_redact_others(message.room_id):
             effects.redact(message.room_id, message.event_id)
         return True
+
+    async def _unknown(self, invocation: Invocation, message: Message, effects: Effects) -> None:
+        """Kind usage help, never in front of a group: a mistyped private command (`!mood2`) may say something
+        personal, so in a group it is answered in the member's DM and redacted where the bot has the power.
+        A word that starts with the prefix again ("!!! ...") is emphasis, not a try at a command."""
+        prefix = self.config.command_prefix
+        word = invocation.raw_args[0]
+        if word.startswith(prefix):
+            return
+        try:
+            if not await self._answers_here(self.config.bot_names[0], message.room_id):
+                return
+        except MatrixError as error:
+            log.warning("could not tell which bot answers in %s: %s", message.room_id, error)
+            return
+        role = role_of(message.sender, self.config)
+        content = self.templates.render(
+            "unknown_command", prefix=prefix, word=word[:40],
+            usages=[c.usage_line(prefix) for c in self.registry.family(invocation.words[0]) if c.role <= role],
+        )
+        if self.account.is_direct_room(message.room_id) or message.room_id == self.staff_room_id():
+            effects.message(content, room_id=message.room_id)
+            return
+        effects.message(content, to_user=message.sender)
+        if self.account.can_redact_others(message.room_id):
+            effects.redact(message.room_id, message.event_id)
 
     async def _run(self, command: Command, context: CommandContext) -> None:
         """Run the command; a usage mistake gets its usage, a bug gets a kind apology and changes nothing."""

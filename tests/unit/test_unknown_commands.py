@@ -1,0 +1,82 @@
+"""An unknown command is an ordinary message that also gets kind usage help, never in front of a group."""
+
+from bothy.clock import Clock
+from bothy.matrix.events import Message
+from bothy.outbox import Effects
+from bots.installed import INSTALLATION
+from commands.framework import Command, CommandRegistry
+from commands.router import CommandRouter
+from tests.unit.test_engine import shared_config
+
+HOST, ALICE = "@bothy:example.org", "@alice:example.org"
+GROUP, DM, STAFF = "!group:example.org", "!dm:example.org", "!staff:example.org"
+
+
+class Account:
+    """The host bot's account, alone with Alice in each room; it may redact in the group when `power` says so."""
+
+    user_id = HOST
+
+    def __init__(self, power: bool = True):
+        self.power = power
+
+    async def joined_members(self, room_id: str) -> frozenset[str]:
+        return frozenset({HOST, ALICE})
+
+    def is_direct_room(self, room_id: str) -> bool:
+        return room_id == DM
+
+    def can_redact_others(self, room_id: str) -> bool:
+        return self.power
+
+
+async def noop(ctx) -> None:
+    return None
+
+
+def router(account: Account) -> CommandRouter:
+    registry = CommandRegistry([Command("help", "host", "help", noop), Command("mood", "mood", "mood", noop)])
+    return CommandRouter(shared_config(), registry, account, INSTALLATION.templates(), Clock(), lambda: STAFF)
+
+
+def message(room_id: str, body: str) -> Message:
+    return Message(room_id, "$typed", ALICE, body, Clock().ms(), "m.text", encrypted=True)
+
+
+async def handled(body: str, room_id: str = GROUP, power: bool = True) -> tuple[bool, Effects]:
+    effects = Effects(HOST)
+    known = await router(Account(power)).handle(message(room_id, body), effects)
+    return known, effects
+
+
+async def test_an_unknown_command_in_a_group_is_answered_by_dm_and_redacted():
+    known, effects = await handled("!report")
+    assert not known  # so it is matched like any message
+    reply, redaction = effects.items
+    assert (reply.room_id, reply.to_user) == (None, ALICE)
+    assert "don't know the command" in reply.content["body"]
+    assert (redaction.action, redaction.room_id, redaction.target_event_id) == ("redaction", GROUP, "$typed")
+
+
+async def test_a_mistyped_private_command_stays_private_even_where_the_bot_cannot_redact():
+    known, effects = await handled("!mood2 awful", power=False)
+    assert not known
+    assert [(item.action, item.room_id, item.to_user) for item in effects.items] == [("message", None, ALICE)]
+
+
+async def test_in_a_dm_or_the_staff_room_an_unknown_command_is_answered_in_place():
+    for room_id in (DM, STAFF):
+        known, effects = await handled("!hlep", room_id)
+        assert not known
+        assert [(item.action, item.room_id) for item in effects.items] == [("message", room_id)]
+
+
+async def test_exclamation_marks_are_emphasis_not_a_command():
+    known, effects = await handled("!!! honestly I can't do this anymore, I want to die")
+    assert not known
+    assert effects.items == []
+
+
+async def test_a_known_command_is_still_a_command_and_not_matched():
+    known, _ = await handled("!help")
+    assert known
