@@ -113,7 +113,7 @@ class Bothy:
                 account=account, bot_accounts=frozenset(accounts), settings=config.bot_settings[bot.name],
                 prefix=config.command_prefix, timezone=config.timezone, clock=clock, templates=templates,
                 store=database, work=work, alerts=alerts, rooms=accounts[account], commands=registry,
-                personal_data=personal_data, status=health, sent_tags=outbox_repository,
+                personal_data=personal_data, status=health, sent_tags=outbox_repository, account_rooms=accounts,
             )
 
         bots = [bot(context_for(bot)) for bot in self.installation.bots]
@@ -133,10 +133,12 @@ class Bothy:
 
         dispatchers = []
         tasks = [asyncio.create_task(outbox.run(stopping), name="outbox")]
+        account_order = tuple(dict.fromkeys(config.bots[name].user_id for name in config.bot_names))
         for user_id, account in accounts.items():
             hosted = [bot for bot in bots if config.bots[bot.name].user_id == user_id]
+            guests = [bot for bot in bots if bot.reads_every_room and bot.context.account != user_id]
             router = CommandRouter(config, registry, account, templates, clock, lambda: staff_room.room_id)
-            events = EventRouter(account, hosted, router, alerts, late, staff_room)
+            events = EventRouter(account, hosted, router, alerts, late, staff_room, guests, account_order)
             notice = SetAsideNotice(templates, config.command_prefix, account.is_direct_room)
             dispatcher = InboundDispatcher(user_id, sync_state, events, work, notice)
             events.handle_now = dispatcher.handle_now

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
@@ -73,9 +73,15 @@ class BotContext:
     personal_data: PersonalData
     status: EngineStatus
     sent_tags: SentTags
+    account_rooms: Mapping[str, RoomInfo] = field(default_factory=dict)  # every bot account's view, by Matrix ID
 
     def render(self, template: str, **context: Any) -> dict[str, Any]:
         return self.templates.render(template, prefix=self.prefix, **context)
+
+    def rooms_seen_by(self, account: str) -> RoomInfo:
+        """Room facts as `account` sees them: a bot that reads every room may be handed a message that
+        another account received, and a DM is a DM of that account."""
+        return self.account_rooms.get(account, self.rooms)
 
 
 SettingsLoader = Callable[[str], Any]  # config path -> this bot's settings, or None after printing problems
@@ -88,6 +94,9 @@ class Bot:
     anonymous_tables: ClassVar[frozenset[str]] = frozenset()  # tables with no member in them, by design
     schedules: ClassVar[Mapping[str, str]] = {}  # sweep name -> default; the config key is schedules.<name>
     templates_dir: ClassVar[Path | None] = None
+    # True: `on_message` hears every message Bothy can read, in rooms and DMs its own account is not in too,
+    # handed over by the account that is (effects then speak as that account).
+    reads_every_room: ClassVar[bool] = False
 
     @classmethod
     def read_settings(cls, reader: SettingsReader, base_dir: Path) -> Any:
@@ -115,7 +124,8 @@ class Bot:
         """At shutdown."""
 
     async def on_message(self, message: Message, effects: Effects) -> None:
-        """A member's non-command message in a community room or DM (never the staff room). Never store its text."""
+        """A member's message that is not a known command, in a community room or DM (never the staff room).
+        Never store its text."""
 
     async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         """True if this bot consumed the reaction."""

@@ -1,33 +1,43 @@
 """Which listener sees which inbound event, for one Matrix account.
 
-Commands go to the command router; other messages, reactions and read receipts go to the bots that
-account hosts; a ✅ on a staff alert is a claim before it is anything else; undecryptable events and
-room keys go to late decryption. The staff room is for commands and alerts only: peer workers
+Known commands go to the command router; other messages, reactions and read receipts go to the bots
+that account hosts; a ✅ on a staff alert is a claim before it is anything else; undecryptable events
+and room keys go to late decryption. The staff room is for commands and alerts only: peer workers
 discussing a member are not community activity, and their words must never be matched as if they
 were in distress themselves.
+
+A bot that reads every room must hear a member wherever they write, DMs
+with other bots included, but only once: its own account reads where it is, and where it is not, the
+first bot account present in the fixed order reads for it, as the command router decides who answers.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from bothy.alerts import StaffAlerts
 from bothy.late_decryption import LateDecryption
-from bothy.matrix.adapter import MatrixAccount
+from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.matrix.events import InboundEvent, Membership, Message, Reaction, Receipt, RoomKeyArrived, Undecryptable
 from bothy.outbox import Effects
 from bothy.plugin import Bot
 from commands.router import CommandRouter
 from rooms.staff import StaffRoom
 
+log = logging.getLogger("bothy.routing")
+
 HandleNow = Callable[[InboundEvent], Awaitable[None]]
 
 
 class EventRouter:
     def __init__(self, account: MatrixAccount, bots: Sequence[Bot], router: CommandRouter, alerts: StaffAlerts,
-                 late: LateDecryption, staff_room: StaffRoom):
+                 late: LateDecryption, staff_room: StaffRoom, guests: Sequence[Bot] = (),
+                 account_order: Sequence[str] = ()):
         self.account = account
         self.bots = tuple(bots)
+        self.guests = tuple(guests)  # bots hosted elsewhere that read every room
+        self.account_order = tuple(account_order)  # every bot account, in bot registration order
         self.router = router
         self.alerts = alerts
         self.late = late
@@ -35,14 +45,16 @@ class EventRouter:
         self.handle_now: HandleNow | None = None  # set once the account's dispatcher exists
 
     async def __call__(self, event: InboundEvent, effects: Effects) -> None:
-        listeners = () if getattr(event, "room_id", None) == self.staff_room.room_id else self.bots
+        in_staff_room = getattr(event, "room_id", None) == self.staff_room.room_id
+        listeners = () if in_staff_room else self.bots
         match event:
             case Message(msgtype="m.notice"):
                 return  # bots speak in notices; no bot answers another
             case Message():
-                if not await self.router.handle(event, effects):
-                    for bot in listeners:
-                        await bot.on_message(event, effects)
+                if await self.router.handle(event, effects) or in_staff_room:
+                    return
+                for bot in (*self.bots, *await self._guests_reading(event.room_id)):
+                    await bot.on_message(event, effects)
             case Reaction():
                 if not await self.alerts.handle_reaction(event, effects):
                     for bot in listeners:
@@ -59,3 +71,20 @@ class EventRouter:
             case RoomKeyArrived(session_id=session_id):
                 if self.handle_now is not None:
                     await self.late.key_arrived(self.account, session_id, self.handle_now)
+
+    async def _guests_reading(self, room_id: str) -> list[Bot]:
+        """The guests this account reads `room_id` for: those whose own account is not in the room, when this
+        account is the first bot account there. If the members can't be fetched it reads anyway: a message
+        matched twice costs a duplicate DM, one never matched can be a crisis nobody hears."""
+        if not self.guests:
+            return []
+        me = self.account.user_id
+        try:
+            members = await self.account.joined_members(room_id)
+        except MatrixError as error:
+            log.warning("could not tell which account reads %s for other bots: %s", room_id, error)
+            return list(self.guests)
+        first_present = next((a for a in self.account_order if a == me or a in members), None)
+        if first_present != me:
+            return []
+        return [bot for bot in self.guests if bot.context.account not in members]

@@ -76,6 +76,7 @@ class ReferralBot(Bot):
     anonymous_tables = schema.ANONYMOUS_TABLES
     schedules: ClassVar[Mapping[str, str]] = {"referral_cooldowns": "every 1h", "referral_retention": "30 4 * * *"}
     templates_dir = Path(__file__).parent / "templates"
+    reads_every_room = True  # a member in crisis may say so in a DM with any bot
 
     @classmethod
     def read_settings(cls, reader: SettingsReader, base_dir: Path) -> ReferralSettings:
@@ -127,14 +128,18 @@ class ReferralBot(Bot):
     # --- keyword matching ---------------------------------------------------------------------
 
     async def on_message(self, message: Message, effects: Effects) -> None:
+        """Any member's message Bothy can read, through whichever account received it: replies go to the
+        member's DM with that account, and cooldowns are per member, whichever account answers."""
         result = self.knowledge.current().match(message.body)
         if not result.hits:
             return
-        in_dm = self.context.rooms.is_direct_room(message.room_id)
+        rooms = self.context.rooms_seen_by(effects.account)
+        in_dm = rooms.is_direct_room(message.room_id)
         log_room = None if in_dm else message.room_id  # a DM's room ID would name the member
         if result.tier == "crisis":
             crisis = next(self.kb.topics[t] for t in result.topics if self.kb.topics[t].tier == "crisis")
-            await self._crisis(message, effects, crisis, in_dm, log_room)
+            await self._crisis(message, effects, crisis, None if in_dm else rooms.room_name(message.room_id),
+                               log_room)
             return
         if await self.repository.opted_out(message.sender):
             return
@@ -145,9 +150,10 @@ class ReferralBot(Bot):
         self._dm(effects, message.sender, "referral_suggestion", topics=topics)
         self._record(effects, message.sender, [t.id for t in topics], log_room)
 
-    async def _crisis(self, message: Message, effects: Effects, crisis: Topic, in_dm: bool,
+    async def _crisis(self, message: Message, effects: Effects, crisis: Topic, room_name: str | None,
                       log_room: str | None) -> None:
-        """Crisis lines to the author at once, and the staff room told where (never what)."""
+        """Crisis lines to the author at once, and the staff room told where (never what); from a DM (no room
+        name) the alert names the member instead of the room."""
         if not await self._due(message.sender, crisis.id, self.settings.crisis_cooldown_s):
             return
         self._dm(effects, message.sender, "crisis_support", topic=crisis)
@@ -156,8 +162,7 @@ class ReferralBot(Bot):
         self.context.alerts.raise_alert(
             effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=message.room_id,
             event_id=message.event_id, topic=crisis.id,
-            room_name=None if in_dm else self.context.rooms.room_name(message.room_id),
-            member=message.sender if in_dm else None,
+            room_name=room_name, member=message.sender if room_name is None else None,
         )
         self._record(effects, message.sender, [crisis.id], log_room)
 

@@ -1,0 +1,137 @@
+"""Every message Bothy can read reaches the referral matcher exactly once, whichever account receives it."""
+
+import dataclasses
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from bothy.clock import Clock
+from bothy.matrix.events import Message
+from bothy.outbox import Effects
+from bothy.routing import EventRouter
+from bothy.storage.outbox import OutboxRepository
+from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
+from bots.installed import INSTALLATION
+from bots.referral.bot import ReferralBot
+from bots.referral.settings import ReferralSettings
+from rooms.staff import StaffRoom
+from tests.unit.test_unknown_commands import router as unknown_command_router
+
+HOST, CHECKIN, MOOD, GUIDE = "@bothy:example.org", "@checkin:example.org", "@mood:example.org", "@guide:example.org"
+ORDER = (HOST, CHECKIN, MOOD, GUIDE)  # bot registration order; GUIDE hosts the referral bot
+ALICE = "@alice:example.org"
+KB = Path(__file__).resolve().parents[2] / "referral_kb"
+CRISIS = "to be honest I've been thinking about ending my life"
+
+
+class Account:
+    def __init__(self, user_id: str, members: frozenset[str]):
+        self.user_id = user_id
+        self.members = members
+
+    async def joined_members(self, room_id: str) -> frozenset[str]:
+        return self.members
+
+    def is_direct_room(self, room_id: str) -> bool:
+        return False
+
+    def can_redact_others(self, room_id: str) -> bool:
+        return True
+
+
+class NotACommand:
+    async def handle(self, message: Message, effects: Effects) -> bool:
+        return False
+
+
+class Reader:
+    """A bot hosted on GUIDE that reads every room; it notes which account handed it each message."""
+
+    reads_every_room = True
+
+    def __init__(self) -> None:
+        self.context = SimpleNamespace(account=GUIDE)
+        self.heard_by: list[str] = []
+
+    async def on_message(self, message: Message, effects: Effects) -> None:
+        self.heard_by.append(effects.account)
+
+
+def message(room_id: str = "!room:example.org", body: str = CRISIS) -> Message:
+    return Message(room_id, "$m", ALICE, body, Clock().ms(), "m.text", encrypted=True)
+
+
+def staff_room() -> StaffRoom:
+    room = StaffRoom(STAFF_ROOM)
+    room.room_id = STAFF_ROOM
+    return room
+
+
+async def readers_of(members: frozenset[str], body: str = CRISIS) -> list[str]:
+    """Each bot account in the room receives the message; which of them hand it to the reader?"""
+    reader = Reader()
+    for me in sorted(members & set(ORDER)):
+        hosted = [reader] if me == GUIDE else []
+        guests = [] if me == GUIDE else [reader]
+        account = Account(me, members)
+        router = unknown_command_router(account) if me == HOST else NotACommand()
+        events = EventRouter(account, hosted, router, None, None, staff_room(), guests, ORDER)
+        await events(message(body=body), Effects(me))
+    return reader.heard_by
+
+
+@pytest.mark.parametrize(("members", "reader"), [
+    ({CHECKIN, ALICE}, CHECKIN),             # a DM with the check-in bot: its own account reads
+    ({HOST, ALICE}, HOST),                   # a DM with the host bot
+    ({HOST, CHECKIN, MOOD, ALICE}, HOST),    # a group without the referral bot: the first bot present
+    ({CHECKIN, MOOD, ALICE}, CHECKIN),
+    ({HOST, CHECKIN, GUIDE, ALICE}, GUIDE),  # the referral bot is there: only it reads
+])
+async def test_each_message_is_read_once_by_one_account(members, reader):
+    assert await readers_of(frozenset(members)) == [reader]
+
+
+async def test_an_unknown_command_is_read_like_any_message():
+    assert await readers_of(frozenset({HOST, ALICE}), "!!! honestly I can't do this anymore, I want to die") == [HOST]
+    assert await readers_of(frozenset({HOST, ALICE}), "!report") == [HOST]
+
+
+async def test_the_staff_room_is_never_read():
+    reader = Reader()
+    events = EventRouter(Account(CHECKIN, frozenset({CHECKIN})), [], NotACommand(), None, None, staff_room(),
+                         [reader], ORDER)
+    await events(message(STAFF_ROOM), Effects(CHECKIN))
+    assert reader.heard_by == []
+
+
+@pytest.fixture
+async def referral(database):
+    settings = ReferralSettings(kb_dirs=(KB,), cooldown_s=86_400, crisis_cooldown_s=3_600)
+    context = bot_context(database, INSTALLATION, settings, account=GUIDE)
+    dm, group = FixedRooms(frozenset({"!checkin-dm:example.org"})), FixedRooms()
+    return ReferralBot(dataclasses.replace(context, account_rooms={CHECKIN: dm, HOST: group, GUIDE: group}))
+
+
+async def handled(bot: ReferralBot, received_by: str, room_id: str) -> None:
+    effects = Effects(received_by)
+    await bot.on_message(message(room_id), effects)
+    await bot.context.work.commit(effects)
+
+
+async def test_crisis_words_in_a_dm_with_another_bot_get_lines_from_that_bot_and_a_staff_alert(database, referral):
+    await handled(referral, CHECKIN, "!checkin-dm:example.org")
+    rows = await OutboxRepository(database).due(Clock().ms())
+    lines, alert = rows
+    assert (lines.account, lines.to_user, lines.room_id) == (CHECKIN, ALICE, None)
+    assert "116 123" in lines.content["body"]
+    assert (alert.account, alert.room_id) == (CHECKIN, STAFF_ROOM)
+    assert ALICE in alert.content["body"]  # from a DM the alert names the member
+    assert CRISIS not in alert.content["body"]
+
+
+async def test_the_crisis_cooldown_is_per_member_whichever_account_answers(database, referral):
+    await handled(referral, CHECKIN, "!checkin-dm:example.org")
+    await handled(referral, HOST, "!group:example.org")
+    rows = await OutboxRepository(database).due(Clock().ms())
+    assert [row.account for row in rows] == [CHECKIN, CHECKIN]
