@@ -75,7 +75,7 @@ class EventRouter:
     async def _guests_reading(self, room_id: str) -> list[Bot]:
         """The guests this account reads `room_id` for: those whose own account is not in the room, when this
         account is the first bot account there. If the members can't be fetched it reads anyway: a message
-        matched twice costs a duplicate DM, one never matched can be a crisis nobody hears."""
+        read twice costs a duplicate DM, one never read can be a cry for help nobody hears."""
         if not self.guests:
             return []
         me = self.account.user_id

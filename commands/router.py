@@ -14,7 +14,7 @@ from collections.abc import Callable
 from bothy.clock import Clock
 from bothy.config import Config
 from bothy.logs import describe_error
-from bothy.matrix.adapter import MatrixAccount
+from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.templates import Templates

@@ -314,7 +314,7 @@ class MatrixAccount:
     async def _missed_events(self, response: nio.SyncResponse, since: str) -> dict[str, list[Any]]:
         """Events a sync left out: when more than a page arrived in a room while Bothy was away, the
         timeline is cut ("limited"); page back from its start to where the last sync ended, so commands
-        and crisis words among them are handled too. At most GAP_PAGES pages per room."""
+        and words of distress among them are handled too. At most GAP_PAGES pages per room."""
         missed: dict[str, list[Any]] = {}
         for room_id, info in response.rooms.join.items():
             if not info.timeline.limited or not info.timeline.prev_batch:

@@ -10,6 +10,7 @@ from bothy.config import BotAccount
 from bothy.matrix.adapter import MatrixAccount
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.sessions import SessionRepository
+from rooms.dm import DirectRooms
 
 BOT, ALICE, BOB = "@bot:x", "@alice:x", "@bob:x"
 DM = "!dm:x"
@@ -18,7 +19,7 @@ DM = "!dm:x"
 @pytest.fixture
 async def account(database, tmp_path):
     account = MatrixAccount(BotAccount(BOT, "pw", None), "http://127.0.0.1:9", tmp_path, "key",
-                            SessionRepository(database), DirectRoomRepository(database), frozenset({"x"}))
+                            SessionRepository(database), DirectRooms(DirectRoomRepository(database)), frozenset({"x"}))
     yield account
     await account.close()
 
@@ -35,7 +36,7 @@ def room_with(account: MatrixAccount, room_id: str, joined: tuple[str, ...], inv
 
 
 async def flagged_dm(account: MatrixAccount) -> None:
-    await account.dm_rooms.save(BOT, ALICE, DM)
+    await account.direct_book.opened(BOT, ALICE, DM)
     account._direct_rooms.add(DM)
 
 
@@ -75,7 +76,7 @@ async def test_a_group_of_two_and_an_unknown_room_are_not_dms(account):
     assert not account.is_direct_room(DM)  # not synced yet: nothing private goes there
 
 
-async def test_a_dm_that_gained_a_member_is_forgotten_so_private_output_opens_a_fresh_one(account):
+async def test_a_dm_that_gained_a_member_is_forgotten_so_private_output_opens_a_fresh_one(account, database):
     await flagged_dm(account)
     room_with(account, DM, (BOT, ALICE), invited=(BOB,))
     response = SimpleNamespace(device_list=SimpleNamespace(changed=[]), to_device_events=[],
@@ -83,6 +84,6 @@ async def test_a_dm_that_gained_a_member_is_forgotten_so_private_output_opens_a_
                                    timeline=SimpleNamespace(events=[]), ephemeral=[])}))
     account._collect(response, deliver_timeline=True)
     await asyncio.gather(*account._background)
-    assert await account.dm_rooms.get(BOT, ALICE) is None
+    assert await DirectRoomRepository(database).get(BOT, ALICE) is None
     room_with(account, DM, (BOT, ALICE))  # even when the other person leaves again, it stays a group
     assert not account.is_direct_room(DM)

@@ -222,11 +222,14 @@ class NoRoomInfo(RoomOf):
 
 
 async def test_a_command_is_retried_not_dropped_when_the_fallback_bot_cannot_see_the_room():
-    from commands.framework import CommandRegistry
+    from commands.framework import Command, CommandRegistry
     from commands.router import CommandRouter
 
-    router = CommandRouter(shared_config(), CommandRegistry(), NoRoomInfo("@mood:example.org", ()), Templates(),
-                           Clock(), lambda: None)
+    async def noop(ctx):
+        return None
+
+    router = CommandRouter(shared_config(), CommandRegistry([Command("help", "host", "help", noop)]),
+                           NoRoomInfo("@mood:example.org", ()), Templates(), Clock(), lambda: None)
     with pytest.raises(MatrixError):  # so the dispatcher tries it again, and sets it aside if it keeps failing
         await router.handle(Message("!room", "$c", "@alice:x", "!help", Clock().ms(), "m.text", False),
                             Effects("@mood:example.org"))

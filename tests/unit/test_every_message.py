@@ -107,7 +107,7 @@ async def test_the_staff_room_is_never_read():
 
 @pytest.fixture
 async def referral(database):
-    settings = ReferralSettings(kb_dirs=(KB,), cooldown_s=86_400, crisis_cooldown_s=3_600)
+    settings = ReferralSettings(kb_dirs=(KB,), cooldown_s=86_400, crisis_cooldown_s=3_600, keep_log_s=365 * 86_400)
     context = bot_context(database, INSTALLATION, settings, account=GUIDE)
     dm, group = FixedRooms(frozenset({"!checkin-dm:example.org"})), FixedRooms()
     return ReferralBot(dataclasses.replace(context, account_rooms={CHECKIN: dm, HOST: group, GUIDE: group}))
