@@ -1,16 +1,20 @@
-"""A command is declared once: name, aliases, owning bot, who may run it, usage and help text.
+"""A command is declared once: name, aliases, owning bot, who may run it, its arguments and help text.
 
-Parsing, permission checks, usage replies and `!help` are all generated from these declarations.
+Parsing, permission checks, usage lines, usage replies and `!help` are all generated from these
+declarations, so a handler receives typed values and never reads the words itself.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
+from itertools import pairwise
+from typing import Any, ClassVar
 
 from bothy.outbox import Effects
+from bothy.settings import DURATION_SECONDS, MATRIX_USER_ID
 from bothy.templates import Templates
 
 
@@ -31,19 +35,217 @@ class UsageError(Exception):
         self.problem = problem
 
 
+# --- argument types ------------------------------------------------------------------------------
+
+MAX_DIGITS = 15  # more digits than any range here allows; int() of a huge string is never attempted
+MAX_USER_ID_LENGTH = 255  # the Matrix spec's limit
+
+
+@dataclass(frozen=True)
+class Param(ABC):
+    """One declared argument: how the usage line shows it and how a word becomes a typed value."""
+
+    name: str  # its key in `CommandContext.params`
+    _: KW_ONLY
+    optional: bool = False
+    default: Any = None  # the value when an optional argument is left out
+    takes_rest: ClassVar[bool] = False  # True: every remaining word, joined by single spaces
+
+    @property
+    def label(self) -> str:
+        return self.name.upper()
+
+    @property
+    def usage(self) -> str:
+        return f"[{self.label}]" if self.optional else self.label
+
+    @property
+    def missing(self) -> str:
+        """The problem when a required argument is left out: usually what a good value looks like."""
+        return self.problem
+
+    @property
+    @abstractmethod
+    def problem(self) -> str:
+        """A short, kind explanation of a wrong value."""
+
+    @abstractmethod
+    def convert(self, text: str) -> Any:
+        """The typed value, or UsageError with `problem`. Never log `text`: it is what a member typed."""
+
+
+def one_of(words: Sequence[str]) -> str:
+    """('on', 'off', 'pause') -> 'on, off, or pause'."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])}{',' if len(words) > 2 else ''} or {words[-1]}"
+
+
+@dataclass(frozen=True)
+class Choice(Param):
+    """One of a few words, matched case-insensitively; a single word is a fixed keyword such as `me`."""
+
+    words: tuple[str, ...]
+    hint: str = field(default="", kw_only=True)  # instead of the generated "Please say on or off."
+
+    def __post_init__(self) -> None:
+        if not self.words or any(word != word.casefold() or not word.isalpha() for word in self.words):
+            raise ValueError(f"choice {self.name!r}: declare its words in lower case, e.g. ('on', 'off')")
+
+    @property
+    def label(self) -> str:
+        return "|".join(self.words)
+
+    @property
+    def problem(self) -> str:
+        return self.hint or f"Please say {one_of(self.words)}."
+
+    def convert(self, text: str) -> str:
+        word = text.casefold()
+        if word not in self.words:
+            raise UsageError(self.problem)
+        return word
+
+
+def small_number(digits: str) -> int | None:
+    """ASCII digits only (so no '²' or '٣'), and short enough that int() and arithmetic stay cheap."""
+    if not (digits.isascii() and digits.isdecimal()) or len(digits.lstrip("0")) > MAX_DIGITS:
+        return None
+    return int(digits)
+
+
+@dataclass(frozen=True)
+class Integer(Param):
+    """A whole number in a range."""
+
+    minimum: int
+    maximum: int
+
+    @property
+    def problem(self) -> str:
+        return f"Please give a whole number from {self.minimum} to {self.maximum}."
+
+    def convert(self, text: str) -> int:
+        number = small_number(text)
+        if number is None or not self.minimum <= number <= self.maximum:
+            raise UsageError(self.problem)
+        return number
+
+
+def describe_seconds(seconds: int) -> str:
+    """604800 -> '1 week', 864000 -> '10 days': the largest unit that divides evenly."""
+    names = {"w": "week", "d": "day", "h": "hour", "m": "minute", "s": "second"}
+    unit, size = max(((u, s) for u, s in DURATION_SECONDS.items() if seconds % s == 0), key=lambda item: item[1])
+    count = seconds // size
+    return f"{count} {names[unit]}{'' if count == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class Duration(Param):
+    """A length such as 2w or 10d, in seconds, within a range (a year at most keeps dates in bounds)."""
+
+    minimum_s: int
+    maximum_s: int
+
+    @property
+    def problem(self) -> str:
+        return (f"Please give a length from {describe_seconds(self.minimum_s)} to "
+                f"{describe_seconds(self.maximum_s)}, such as 2w (two weeks) or 10d.")
+
+    def convert(self, text: str) -> int:
+        word = text.casefold()
+        count = small_number(word[:-1])
+        if count is None or word[-1] not in DURATION_SECONDS:
+            raise UsageError(self.problem)
+        seconds = count * DURATION_SECONDS[word[-1]]
+        if not self.minimum_s <= seconds <= self.maximum_s:
+            raise UsageError(self.problem)
+        return seconds
+
+
+@dataclass(frozen=True)
+class UserId(Param):
+    """A Matrix user ID, as typed: IDs are not case-folded, so a mistyped capital is refused rather than guessed."""
+
+    @property
+    def label(self) -> str:
+        return f"@{self.name.upper()}"
+
+    @property
+    def problem(self) -> str:
+        return "Please give one member's Matrix ID, like @alice:example.org."
+
+    def convert(self, text: str) -> str:
+        if len(text) > MAX_USER_ID_LENGTH or not MATRIX_USER_ID.fullmatch(text):
+            raise UsageError(self.problem)
+        return text
+
+
+@dataclass(frozen=True)
+class Text(Param):
+    """The rest of the message (e.g. a topic), spaces collapsed, so it must be the last argument."""
+
+    max_length: int
+    takes_rest: ClassVar[bool] = True
+
+    @property
+    def missing(self) -> str:
+        return f"Please add the {self.name}."
+
+    @property
+    def problem(self) -> str:
+        return f"That's longer than I can take: please keep the {self.name} to {self.max_length} characters."
+
+    def convert(self, text: str) -> str:
+        if len(text) > self.max_length:
+            raise UsageError(self.problem)
+        return text
+
+
+def check_declaration(params: Sequence[Param]) -> None:
+    """Refuse at start-up what could never parse: required after optional, or anything after the rest."""
+    for before, after in pairwise(params):
+        if before.takes_rest or (before.optional and not after.optional):
+            raise ValueError(f"argument {after.name!r} can never be reached after {before.name!r}")
+
+
+def parse_params(params: Sequence[Param], args: Sequence[str]) -> dict[str, Any]:
+    """Each declared argument from the words in turn; defaults for optional ones left out."""
+    values: dict[str, Any] = {}
+    remaining = list(args)
+    for param in params:
+        if not remaining:
+            if not param.optional:
+                raise UsageError(param.missing)
+            values[param.name] = param.default
+        elif param.takes_rest:
+            values[param.name] = param.convert(" ".join(remaining))
+            remaining = []
+        else:
+            values[param.name] = param.convert(remaining.pop(0))
+    if remaining:
+        raise UsageError("This one doesn't take anything after it." if not params
+                         else "There's more there than I expected.")
+    return values
+
+
+def usage_of(params: Sequence[Param]) -> str:
+    return " ".join(param.usage for param in params)
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
 @dataclass
 class CommandContext:
     command: Command
     sender: str
     room_id: str
     event_id: str
-    args: list[str]
-    rest: str  # the text after the command words, spaces collapsed
     role: Role
     in_dm: bool
     effects: Effects
     templates: Templates
     prefix: str
+    params: dict[str, Any] = field(default_factory=dict)  # the declared arguments, parsed and typed
 
     def _where(self) -> tuple[str | None, str | None]:
         """(room_id, to_user): in place, or in the member's DM when a private command was typed in a group."""
@@ -63,18 +265,63 @@ CommandRun = Callable[[CommandContext], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class Subcommand:
+    """A first word choosing what the command does, with its own handler and arguments (`pause DURATION`)."""
+
+    word: str
+    run: CommandRun = field(compare=False)
+    params: tuple[Param, ...] = ()
+
+    @property
+    def usage(self) -> str:
+        return f"{self.word} {usage_of(self.params)}".strip()
+
+
+@dataclass(frozen=True)
 class Command:
+    """Either a handler with arguments (`params`), or `subcommands` that each have their own."""
+
     name: str  # one or two words, e.g. "help" or "mood report"
     bot: str
     summary: str
-    run: CommandRun = field(compare=False)
-    usage: str = ""  # the arguments, e.g. "on|off|pause 2w"
+    run: CommandRun | None = field(default=None, compare=False)
+    params: tuple[Param, ...] = ()
+    subcommands: tuple[Subcommand, ...] = ()
     role: Role = Role.MEMBER
     private: bool = False  # answered in DM; the command message is redacted in group rooms
     aliases: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if (self.run is None) == (not self.subcommands) or (self.subcommands and self.params):
+            raise ValueError(f"command {self.name!r} needs either a handler with params or subcommands")
+        for params in (self.params, *(sub.params for sub in self.subcommands)):
+            check_declaration(params)
+        if self.subcommands:
+            self._subcommand_choice()  # refuses badly declared words now, not when a member types one
+
+    @property
+    def usage(self) -> str:
+        """The arguments, e.g. "on|off|pause DURATION"."""
+        if self.subcommands:
+            return "|".join(sub.usage for sub in self.subcommands)
+        return usage_of(self.params)
+
     def usage_line(self, prefix: str) -> str:
         return f"{prefix}{self.name} {self.usage}".strip()
+
+    def parse(self, args: Sequence[str]) -> tuple[CommandRun, dict[str, Any]]:
+        """The handler to run and its typed arguments; UsageError with a kind problem otherwise."""
+        if self.run is not None:
+            return self.run, parse_params(self.params, args)
+        choice = self._subcommand_choice()
+        if not args:
+            raise UsageError(choice.problem)
+        word = choice.convert(args[0])
+        chosen = next(sub for sub in self.subcommands if sub.word == word)
+        return chosen.run, parse_params(chosen.params, args[1:])
+
+    def _subcommand_choice(self) -> Choice:
+        return Choice("subcommand", tuple(sub.word for sub in self.subcommands))
 
     @property
     def staff_places_only(self) -> bool:
@@ -121,6 +368,10 @@ class CommandRegistry:
             if command is not None and len(invocation.words) >= length:
                 return command, invocation.raw_args[length:]
         return None
+
+    def named(self, name: str) -> Command | None:
+        """The command a name or alias means ("mood report", "Commands"), for `!help COMMAND`."""
+        return self._by_words.get(tuple(name.casefold().split()))
 
     def family(self, first_word: str) -> list[Command]:
         """Commands sharing a first word, for usage help when a subcommand is mistyped."""

@@ -71,8 +71,7 @@ class CommandRouter:
         role = role_of(message.sender, self.config)
         command, args = found
         context = CommandContext(
-            command=command, sender=message.sender, room_id=message.room_id, event_id=message.event_id,
-            args=args, rest=" ".join(args), role=role,
+            command=command, sender=message.sender, room_id=message.room_id, event_id=message.event_id, role=role,
             in_dm=self.account.is_direct_room(message.room_id), effects=effects, templates=self.templates,
             prefix=prefix,
         )
@@ -85,7 +84,7 @@ class CommandRouter:
             effects.message(self.templates.render("staff_place_only", prefix=prefix, usage=command.usage_line(prefix)),
                             to_user=message.sender)
         else:
-            await self._run(command, context)
+            await self._run(command, context, args)
         # A private command typed in a group, or a staff command outside the staff places, should not stay there.
         hide = (command.private and not context.in_dm) or (command.staff_places_only and not in_staff_place)
         if hide and self.account.can_redact_others(message.room_id):
@@ -118,10 +117,14 @@ class CommandRouter:
         if self.account.can_redact_others(message.room_id):
             effects.redact(message.room_id, message.event_id)
 
-    async def _run(self, command: Command, context: CommandContext) -> None:
-        """Run the command; a usage mistake gets its usage, a bug gets a kind apology and changes nothing."""
+    async def _run(self, command: Command, context: CommandContext, args: list[str]) -> None:
+        """Parse and run the command; a usage mistake gets its usage, a bug gets a kind apology and changes nothing.
+
+        Arguments are parsed only once the command may run here: a refusal is about the place or the role.
+        """
         try:
-            await command.run(context)
+            run, context.params = command.parse(args)
+            await run(context)
         except UsageError as error:
             context.reply("usage", problem=error.problem, usage=command.usage_line(context.prefix),
                           summary=command.summary)

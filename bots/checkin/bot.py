@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
@@ -17,7 +16,7 @@ import aiosqlite
 from bothy.matrix.events import Membership, Message, Reaction, Receipt
 from bothy.outbox import Effects, StateWrite
 from bothy.plugin import Bot, BotContext, SweepRun
-from bothy.settings import MATRIX_USER_ID, SettingsReader, parse_duration
+from bothy.settings import SettingsReader
 from bothy.storage.alerts import Alert
 from bots.checkin import schema
 from bots.checkin.policy import (
@@ -31,7 +30,7 @@ from bots.checkin.policy import (
 from bots.checkin.settings import CheckinSettings, Settings, read_settings
 from bots.checkin.storage import CheckinRepository
 from bots.checkin.stress import StressCommands, StressWebhook
-from commands.framework import Command, CommandContext, Role, UsageError
+from commands.framework import Command, CommandContext, Duration, Integer, Role, Subcommand, UserId
 
 log = logging.getLogger("bothy.checkin")
 
@@ -40,6 +39,9 @@ ANSWER_KEYS = (OK, CHAT, PAUSE)
 CHECKIN_TEMPLATES = ("checkin_1", "checkin_2", "checkin_3")
 SWEEP_BATCH = 500
 ACTIVITY_KEEP_DAYS = 7 * 9
+DAY_S = 86_400
+MAX_PAUSE_S = 365 * DAY_S  # a year; longer is what "off" is for
+MAX_QUIET_DAYS = 365
 
 
 class CheckinBot(Bot):
@@ -63,12 +65,16 @@ class CheckinBot(Bot):
 
     def commands(self) -> list[Command]:
         return [
-            Command("checkins", self.name, "whether I check in when you've been quiet for a while",
-                    self.checkins, usage="on|off|pause 2w", private=True),
+            Command("checkins", self.name, "whether I check in when you've been quiet for a while", private=True,
+                    subcommands=(
+                        Subcommand("on", self.checkins_on),
+                        Subcommand("off", self.checkins_off),
+                        Subcommand("pause", self.checkins_pause, (Duration("duration", DAY_S, MAX_PAUSE_S),)),
+                    )),
             Command("checkin", self.name, "send a member a gentle check-in now", self.checkin_now,
-                    usage="@user:server", role=Role.PEER_WORKER),
+                    params=(UserId("user"),), role=Role.PEER_WORKER),
             Command("quiet", self.name, "members who have gone quiet, with what flagged each", self.quiet,
-                    usage="[days]", role=Role.PEER_WORKER),
+                    params=(Integer("days", 0, MAX_QUIET_DAYS, optional=True),), role=Role.PEER_WORKER),
             *self.stress.commands(),
         ]
 
@@ -224,28 +230,26 @@ class CheckinBot(Bot):
 
     # --- commands ----------------------------------------------------------------------------
 
-    async def checkins(self, ctx: CommandContext) -> None:
-        words = [a.lower() for a in ctx.args]
-        now = self.context.clock.ms()
-        if words == ["on"]:
-            enabled, paused_until, template = True, None, "checkins_on"
-        elif words == ["off"]:
-            enabled, paused_until, template = False, None, "checkins_off"
-        elif len(words) == 2 and words[0] == "pause" and re.fullmatch(r"\d+[dw]", words[1]):
-            enabled, paused_until, template = True, now + parse_duration(words[1]) * 1000, "checkins_paused"
-        else:
-            raise UsageError("Please say on, off, or pause with a length such as 2w (two weeks) or 10d.")
+    async def checkins_on(self, ctx: CommandContext) -> None:
+        self._set_checkins(ctx, True, None, "checkins_on")
+
+    async def checkins_off(self, ctx: CommandContext) -> None:
+        self._set_checkins(ctx, False, None, "checkins_off")
+
+    async def checkins_pause(self, ctx: CommandContext) -> None:
+        self._set_checkins(ctx, True, ctx.params["duration"], "checkins_paused")
+
+    def _set_checkins(self, ctx: CommandContext, enabled: bool, pause_s: int | None, template: str) -> None:
+        paused_until = self.context.clock.ms() + pause_s * 1000 if pause_s else None
 
         async def write(db: aiosqlite.Connection) -> None:
             await CheckinRepository.set_preference(db, ctx.sender, enabled, paused_until)
 
         ctx.effects.record(write)
-        ctx.reply(template, days=(paused_until - now) // DAY_MS if paused_until else 0)
+        ctx.reply(template, days=(pause_s or 0) // DAY_S)
 
     async def checkin_now(self, ctx: CommandContext) -> None:
-        if len(ctx.args) != 1 or not MATRIX_USER_ID.match(ctx.args[0]):
-            raise UsageError("Please give one member's Matrix ID, like @alice:example.org.")
-        member = ctx.args[0]
+        member = ctx.params["user"]
         now = self.context.clock.ms()
         if not checkins_allowed(await self.repository.preference(member), now):
             ctx.reply("checkin_declined", member=member)
@@ -255,9 +259,8 @@ class CheckinBot(Bot):
         ctx.reply("checkin_sent", member=member)
 
     async def quiet(self, ctx: CommandContext) -> None:
-        if len(ctx.args) > 1 or (ctx.args and not ctx.args[0].isdigit()):
-            raise UsageError("Add a number of days if you like, e.g. 14.")
-        silent_after_s = int(ctx.args[0]) * 86400 if ctx.args else None
+        days = ctx.params["days"]
+        silent_after_s = days * DAY_S if days is not None else None
         signals = sorted(await self._signals(self.context.clock.ms(), silent_after_s),
                          key=lambda s: (s.still_reading, -(s.days_silent or 0)))
         ctx.reply("quiet_list", members=[(s.user_id, s.describe()) for s in signals[:50]], total=len(signals))

@@ -23,7 +23,7 @@ from bothy.outbox import Effects
 from bothy.plugin import BotContext
 from bots.checkin.policy import add_stress_reading
 from bots.checkin.storage import CheckinRepository, StressLink, StressSummary
-from commands.framework import Command, CommandContext, UsageError
+from commands.framework import Command, CommandContext, Integer, Subcommand, UsageError
 
 log = logging.getLogger("bothy.stress")
 
@@ -44,41 +44,43 @@ class StressCommands:
 
     def commands(self) -> list[Command]:
         return [Command("stress", "checkin", "share stress levels from a wearable with peer workers (opt-in)",
-                        self.stress, usage="link|unlink|threshold 0-100", private=True)]
+                        private=True, subcommands=(
+                            Subcommand("link", self.link),
+                            Subcommand("unlink", self.unlink),
+                            Subcommand("threshold", self.threshold, (Integer("level", 1, 100),)),
+                        ))]
 
-    async def stress(self, ctx: CommandContext) -> None:
-        words = [a.lower() for a in ctx.args]
+    async def link(self, ctx: CommandContext) -> None:
         now = self.clock.ms()
-        if words == ["link"]:
-            webhook_id, token = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
-            existing = await self.repository.stress_link(user_id=ctx.sender)
-            threshold = existing.threshold if existing else self.settings.threshold
-            link = StressLink(ctx.sender, webhook_id, token_hash(token), threshold)
+        webhook_id, token = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
+        existing = await self.repository.stress_link(user_id=ctx.sender)
+        threshold = existing.threshold if existing else self.settings.threshold
+        link = StressLink(ctx.sender, webhook_id, token_hash(token), threshold)
 
-            async def write(db: aiosqlite.Connection) -> None:
-                await CheckinRepository.link_stress(db, link, now)
+        async def write(db: aiosqlite.Connection) -> None:
+            await CheckinRepository.link_stress(db, link, now)
 
-            ctx.effects.record(write)
-            ctx.reply("stress_linked", url=f"{self.settings.public_url}/stress/{webhook_id}", token=token,
-                      threshold=threshold, minutes=self.settings.sustained_s // 60)
-        elif words == ["unlink"]:
-            async def write(db: aiosqlite.Connection) -> None:
-                await CheckinRepository.unlink_stress(db, ctx.sender)
+        ctx.effects.record(write)
+        ctx.reply("stress_linked", url=f"{self.settings.public_url}/stress/{webhook_id}", token=token,
+                  threshold=threshold, minutes=self.settings.sustained_s // 60)
 
-            ctx.effects.record(write)
-            ctx.reply("stress_unlinked")
-        elif len(words) == 2 and words[0] == "threshold" and words[1].isdigit() and 1 <= int(words[1]) <= 100:
-            if await self.repository.stress_link(user_id=ctx.sender) is None:
-                raise UsageError("You haven't linked a device yet: send !stress link first.")
-            level = int(words[1])
+    async def unlink(self, ctx: CommandContext) -> None:
+        async def write(db: aiosqlite.Connection) -> None:
+            await CheckinRepository.unlink_stress(db, ctx.sender)
 
-            async def write(db: aiosqlite.Connection) -> None:
-                await CheckinRepository.set_threshold(db, ctx.sender, level)
+        ctx.effects.record(write)
+        ctx.reply("stress_unlinked")
 
-            ctx.effects.record(write)
-            ctx.reply("stress_threshold", threshold=level)
-        else:
-            raise UsageError("Please say link, unlink, or threshold with a number from 1 to 100.")
+    async def threshold(self, ctx: CommandContext) -> None:
+        level = ctx.params["level"]
+        if await self.repository.stress_link(user_id=ctx.sender) is None:
+            raise UsageError(f"You haven't linked a device yet: send {ctx.prefix}stress link first.")
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await CheckinRepository.set_threshold(db, ctx.sender, level)
+
+        ctx.effects.record(write)
+        ctx.reply("stress_threshold", threshold=level)
 
 
 class StressWebhook:

@@ -11,7 +11,9 @@ from pathlib import Path
 import aiosqlite
 
 from bothy.plugin import Bot
-from commands.framework import Command, CommandContext, Role, UsageError
+from commands.framework import Choice, Command, CommandContext, Role, Text
+
+MAX_COMMAND_NAME = 40  # `!help COMMAND`: longer than any command's name, with room to spare
 
 
 class HostBot(Bot):
@@ -20,11 +22,16 @@ class HostBot(Bot):
 
     def commands(self) -> list[Command]:
         return [
-            Command("help", self.name, "what I can do for you", self.help, aliases=("commands",)),
+            Command("help", self.name, "what I can do for you", self.help,
+                    params=(Text("command", MAX_COMMAND_NAME, optional=True),), aliases=("commands",)),
             Command("mydata", self.name, "a file of everything Bothy stores about you, sent privately",
                     self.my_data, private=True),
             Command("forget", self.name, "erase everything Bothy stores about you (asks you to confirm)",
-                    self.forget, usage="me", private=True),
+                    self.forget, private=True, params=(
+                        Choice("me", ("me",), hint="Please send “forget me” to start: I'll ask you to confirm "
+                                                   "before erasing anything."),
+                        Choice("confirm", ("confirm",), optional=True),
+                    )),
             Command("status", self.name, "how Bothy is doing: messages waiting or stuck, alerts not yet picked up",
                     self.status, role=Role.PEER_WORKER),
         ]
@@ -38,8 +45,6 @@ class HostBot(Bot):
         )
 
     async def status(self, ctx: CommandContext) -> None:
-        if ctx.args:
-            raise UsageError("This one doesn't take anything after it.")
         status = self.context.status
         stuck = await status.stuck_messages()
         oldest_minutes = None
@@ -49,23 +54,19 @@ class HostBot(Bot):
                   unclaimed=await status.unclaimed_alerts())
 
     async def my_data(self, ctx: CommandContext) -> None:
-        if ctx.args:
-            raise UsageError("This one doesn't take anything after it.")
         exported = await self.context.personal_data.export(ctx.sender)
         text = json.dumps({"user_id": ctx.sender, "data": exported}, indent=2)
         ctx.reply_file("bothy-my-data.json", "application/json", text)
         ctx.reply("mydata_sent", tables=sorted(exported))
 
     async def forget(self, ctx: CommandContext) -> None:
-        words = [a.lower() for a in ctx.args]
-        if words == ["me"]:
+        if ctx.params["confirm"] is None:
             exported = await self.context.personal_data.export(ctx.sender)
             ctx.reply("forget_confirm", rows=sum(len(rows) for rows in exported.values()))
-        elif words == ["me", "confirm"]:
-            async def write(db: aiosqlite.Connection) -> None:
-                await self.context.personal_data.erase_in(db, ctx.sender)
+            return
 
-            ctx.effects.record(write)
-            ctx.reply("forget_done")
-        else:
-            raise UsageError("Send !forget me to start; I'll ask you to confirm before erasing anything.")
+        async def write(db: aiosqlite.Connection) -> None:
+            await self.context.personal_data.erase_in(db, ctx.sender)
+
+        ctx.effects.record(write)
+        ctx.reply("forget_done")

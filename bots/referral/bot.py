@@ -19,7 +19,7 @@ import aiosqlite
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, SettingsLoader, SweepRun
-from bothy.settings import MATRIX_USER_ID, SettingsReader
+from bothy.settings import SettingsReader
 from bothy.storage.audit import record_audit
 from bots.referral import schema
 from bots.referral.cli import add_kb_commands
@@ -27,11 +27,12 @@ from bots.referral.kb import KnowledgeBase, Topic, load_kb
 from bots.referral.matcher import Matcher
 from bots.referral.settings import ReferralSettings, read_settings
 from bots.referral.storage import ReferralRepository
-from commands.framework import Command, CommandContext, Role, UsageError
+from commands.framework import Choice, Command, CommandContext, Role, Text, UsageError, UserId
 
 log = logging.getLogger("bothy.referral")
 
 RELOAD_CHECK_S = 5.0
+MAX_TOPIC = 80  # characters; longer than any topic's name or title
 
 
 class ReloadingKnowledgeBase:
@@ -99,11 +100,12 @@ class ReferralBot(Bot):
     def commands(self) -> list[Command]:
         return [
             Command("resources", self.name, "places that can help, by topic (sent to you privately)",
-                    self.resources, usage="[topic]", private=True),
+                    self.resources, params=(Text("topic", MAX_TOPIC, optional=True),), private=True),
             Command("referrals", self.name, "whether I may DM you suggestions when you mention something I know "
-                    "about (crisis lines are always offered)", self.referrals, usage="on|off", private=True),
+                    "about (crisis lines are always offered)", self.referrals,
+                    params=(Choice("setting", ("on", "off")),), private=True),
             Command("refer", self.name, "DM a member the resources for a topic", self.refer,
-                    usage="@user:server TOPIC", role=Role.PEER_WORKER),
+                    params=(UserId("user"), Text("topic", MAX_TOPIC)), role=Role.PEER_WORKER),
         ]
 
     def sweeps(self) -> dict[str, SweepRun]:
@@ -192,15 +194,13 @@ class ReferralBot(Bot):
         return topic
 
     async def resources(self, ctx: CommandContext) -> None:
-        if not ctx.args:
+        if ctx.params["topic"] is None:
             ctx.reply("resources_topics", topics=sorted(self.kb.topics.values(), key=lambda t: t.title))
             return
-        ctx.reply("resources_list", topic=self._topic_or_usage(ctx.rest))
+        ctx.reply("resources_list", topic=self._topic_or_usage(ctx.params["topic"]))
 
     async def referrals(self, ctx: CommandContext) -> None:
-        if len(ctx.args) != 1 or ctx.args[0].lower() not in {"on", "off"}:
-            raise UsageError("Please say on or off.")
-        opted_out = ctx.args[0].lower() == "off"
+        opted_out = ctx.params["setting"] == "off"
         now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:
@@ -210,12 +210,8 @@ class ReferralBot(Bot):
         ctx.reply("referrals_off" if opted_out else "referrals_on")
 
     async def refer(self, ctx: CommandContext) -> None:
-        if len(ctx.args) < 2:
-            raise UsageError("Please give the member's Matrix ID and a topic.")
-        member, topic_name = ctx.args[0], " ".join(ctx.args[1:])
-        if not MATRIX_USER_ID.match(member):
-            raise UsageError(f"\"{member[:60]}\" doesn't look like a Matrix ID such as @alice:example.org.")
-        topic = self._topic_or_usage(topic_name)
+        member = ctx.params["user"]
+        topic = self._topic_or_usage(ctx.params["topic"])
         self._dm(ctx.effects, member, "refer_received", topic=topic)
         now = self.context.clock.ms()
 

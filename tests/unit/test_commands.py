@@ -1,6 +1,6 @@
 import pytest
 
-from commands.framework import Command, CommandRegistry, Role, parse_invocation
+from commands.framework import Choice, Command, CommandRegistry, Integer, Role, parse_invocation
 
 
 async def noop(ctx) -> None:
@@ -10,9 +10,9 @@ async def noop(ctx) -> None:
 def registry() -> CommandRegistry:
     return CommandRegistry([
         Command("help", "host", "help", noop, aliases=("commands",)),
-        Command("mood", "mood", "record mood", noop, usage="1-5", private=True),
+        Command("mood", "mood", "record mood", noop, params=(Integer("score", 1, 5),), private=True),
         Command("mood report", "mood", "trends", noop, role=Role.PEER_WORKER),
-        Command("mood share", "mood", "consent", noop, usage="on|off", private=True),
+        Command("mood share", "mood", "consent", noop, params=(Choice("setting", ("on", "off")),), private=True),
     ])
 
 
@@ -39,6 +39,15 @@ def test_the_longest_declared_name_wins_and_keeps_argument_case():
 def test_aliases_and_unknown():
     assert registry().find(parse_invocation("!commands", "!"))[0].name == "help"
     assert registry().find(parse_invocation("!nosuch", "!")) is None
+
+
+@pytest.mark.parametrize(("name", "found"), [
+    ("mood report", "mood report"), ("  Mood   REPORT ", "mood report"), ("commands", "help"), ("mood", "mood"),
+    ("mood nosuch", None), ("nosuch", None), ("", None),
+])
+def test_a_command_is_named_by_its_name_or_alias(name, found):
+    command = registry().named(name)
+    assert (command.name if command else None) == found
 
 
 def test_help_shows_each_person_only_what_they_may_use():
