@@ -22,7 +22,7 @@ class HostBot(Bot):
 
     def commands(self) -> list[Command]:
         return [
-            Command("help", self.name, "what I can do for you", self.help,
+            Command("help", self.name, "what I can do for you, or how to use one command", self.help,
                     params=(Text("command", MAX_COMMAND_NAME, optional=True),), aliases=("commands",)),
             Command("mydata", self.name, "a file of everything Bothy stores about you, sent privately",
                     self.my_data, private=True),
@@ -37,9 +37,17 @@ class HostBot(Bot):
         ]
 
     async def help(self, ctx: CommandContext) -> None:
+        """Everything the sender may use, or one command's usage; a command they may not use is just unknown."""
+        wanted = ctx.params["command"]
+        if wanted is not None:
+            command = self.context.commands.named(wanted.removeprefix(ctx.prefix))
+            if command is not None and command.role <= ctx.role:
+                ctx.reply("help_command", command=command)
+                return
         visible = self.context.commands.visible_to(ctx.role)
         ctx.reply(
             "help",
+            unknown=wanted,
             commands=[c for c in visible if c.role < Role.PEER_WORKER],
             staff_commands=[c for c in visible if c.role >= Role.PEER_WORKER],
         )
