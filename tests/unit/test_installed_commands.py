@@ -1,0 +1,100 @@
+"""Every command the installed bots register has a generated usage line, and `!help COMMAND` explains it
+to those who may use it and is no different from an unknown name for those who may not."""
+
+import dataclasses
+
+import pytest
+
+from bothy.config import parse_config
+from bothy.outbox import Effects
+from bothy.testing import bot_context
+from bots.installed import INSTALLATION
+from commands.framework import Command, CommandContext, CommandRegistry, Role, UsageError, parse_invocation
+from tests.unit.test_config import ROOT, filled
+
+USAGE = {
+    "help": "!help [COMMAND]",
+    "mydata": "!mydata",
+    "forget": "!forget me [confirm]",
+    "status": "!status",
+    "checkins": "!checkins on|off|pause DURATION",
+    "checkin": "!checkin @USER",
+    "quiet": "!quiet [DAYS]",
+    "stress": "!stress link|unlink|threshold LEVEL",
+    "resources": "!resources [TOPIC]",
+    "referrals": "!referrals on|off",
+    "refer": "!refer @USER TOPIC",
+}
+
+
+@pytest.fixture
+async def registry(database) -> CommandRegistry:
+    """The real bots over a temporary database, sharing one registry as `bothy run` does."""
+    config = parse_config(filled(), ROOT, INSTALLATION.bots)
+    base = bot_context(database, INSTALLATION, None)
+    for bot_class in INSTALLATION.bots:
+        bot = bot_class(dataclasses.replace(base, settings=config.bot_settings[bot_class.name]))
+        for command in bot.commands():
+            base.commands.add(command)
+    return base.commands
+
+
+async def send(registry: CommandRegistry, role: Role, body: str) -> Effects:
+    """What a command owes, sent in a DM by someone with `role` (the router's checks are tested end to end)."""
+    command, args = registry.find(parse_invocation(body, "!"))
+    run, params = command.parse(args)
+    effects = Effects("@bothy:example.org")
+    await run(CommandContext(command=command, sender="@alice:example.org", room_id="!dm:example.org", event_id="$e",
+                             role=role, in_dm=True, effects=effects, templates=INSTALLATION.templates(), prefix="!",
+                             params=params))
+    return effects
+
+
+async def ask_help(registry: CommandRegistry, role: Role, *words: str) -> str:
+    """The plain-text reply to `!help WORDS`."""
+    [reply] = (await send(registry, role, " ".join(["!help", *words]))).items
+    return reply.content["body"]
+
+
+async def test_every_registered_command_has_its_generated_usage_line(registry):
+    assert {c.name: c.usage_line("!") for c in registry.commands} == USAGE
+
+
+def commands_by_role() -> list[tuple[str, Role]]:
+    return [(name, role) for name in USAGE for role in Role]
+
+
+@pytest.mark.parametrize(("name", "role"), commands_by_role())
+async def test_help_for_one_command(registry, name, role):
+    command: Command = registry.named(name)
+    reply = await ask_help(registry, role, *name.upper().split())
+    if command.role <= role:
+        assert reply.startswith(f"{USAGE[name]}: {command.summary}.")
+        assert "116 123" in reply
+    else:
+        unknown = await ask_help(registry, role, "nosuch")
+        assert reply == unknown.replace('"nosuch"', f'"{name.upper()}"')
+        assert USAGE[name] not in reply
+
+
+async def test_help_accepts_the_prefix_and_aliases_and_lists_everything_otherwise(registry):
+    assert (await ask_help(registry, Role.MEMBER, "!checkins")).startswith(USAGE["checkins"])
+    assert (await ask_help(registry, Role.MEMBER, "commands")).startswith(USAGE["help"])
+    everything = await ask_help(registry, Role.MEMBER)
+    assert "!checkins on|off|pause DURATION" in everything and "!status" not in everything
+    assert "don't have a command" not in everything
+
+
+@pytest.mark.parametrize("body", [
+    "!help", "!help mood report", "!mydata", "!forget me", "!forget me confirm", "!status", "!checkins on",
+    "!checkins off", "!checkins pause 2w", "!checkin @bob:example.org", "!quiet", "!quiet 14", "!stress link",
+    "!stress unlink", "!resources", "!resources housing", "!referrals on", "!refer @bob:example.org debt",
+])
+async def test_every_handler_reads_the_arguments_it_declared(registry, body):
+    effects = await send(registry, Role.ADMIN, body)
+    assert any(item.action == "message" for item in effects.items)
+
+
+async def test_a_handler_may_still_refuse_with_a_usage_problem_of_its_own(registry):
+    with pytest.raises(UsageError, match="haven't linked a device"):
+        await send(registry, Role.MEMBER, "!stress threshold 50")
