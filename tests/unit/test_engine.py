@@ -246,13 +246,13 @@ class OwnRoom(RoomOf):
 
 
 async def test_a_failing_command_apologises_and_never_logs_the_members_words(caplog):
-    from commands.framework import Command, CommandRegistry
+    from commands.framework import Command, CommandRegistry, Text
     from commands.router import CommandRouter
 
     async def broken(ctx):
-        raise ValueError(f"{ctx.rest!r} is not understood")
+        raise ValueError(f"{ctx.params['words']!r} is not understood")
 
-    registry = CommandRegistry([Command("help", "host", "help", broken)])
+    registry = CommandRegistry([Command("help", "host", "help", broken, params=(Text("words", 100),))])
     host = "@bothy:example.org"
     router = CommandRouter(shared_config(), registry, OwnRoom(host, {host}), INSTALLATION.templates(), Clock(),
                            lambda: None)
