@@ -222,7 +222,7 @@ class OutboxDispatcher:
             except MatrixError as login_error:
                 error = login_error  # e.g. logins rate-limited: wait as long as that asks
         elif error.forbidden and row.to_user is not None and room_id is not None:
-            await self.direct_rooms.forget(account, room_id)
+            await self.direct_rooms.closed(account.user_id, room_id)
         attempts = row.attempts + 1
         cap = REFUSED_BACKOFF_CAP_S if error.permanent else BACKOFF_CAP_S
         delay = backoff_delay(attempts, error.retry_after_ms, cap)

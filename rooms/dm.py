@@ -4,7 +4,7 @@ the bot, and forgotten when the member leaves. This is the only place that write
 from __future__ import annotations
 
 from bothy.matrix.adapter import MatrixAccount, MatrixError
-from bothy.storage.dm_rooms import DirectRoomRepository
+from bothy.storage.dm_rooms import OPENING, DirectRoomRepository
 
 
 class DirectRooms:
@@ -21,9 +21,17 @@ class DirectRooms:
         await self.repository.forget_room(account, room_id)
 
     async def room_for(self, account: MatrixAccount, user_id: str) -> str:
-        """The known DM if the bot is still in it, else a new encrypted DM (invite sent to the member)."""
+        """The known DM if the bot is still in it, else a new encrypted DM (invite sent to the member).
+
+        Before creating one the bot records that it is opening it; if it finds that record later (it crashed
+        in between), it adopts the two-person room it already made with the member instead of a second."""
         room_id = await self.repository.get(account.user_id, user_id)
-        if room_id is not None:
+        if room_id == OPENING:
+            room_id = account.room_with_only(user_id)
+            if room_id is not None:
+                await self.opened(account.user_id, user_id, room_id)
+                return room_id
+        elif room_id is not None:
             if account.knows_room(room_id):
                 return room_id
             try:
@@ -33,11 +41,7 @@ class DirectRooms:
                 if not error.permanent:
                     raise
                 await self.closed(account.user_id, room_id)
+        await self.opened(account.user_id, user_id, OPENING)
         room_id = await account.create_dm(user_id)
         await self.opened(account.user_id, user_id, room_id)
         return room_id
-
-    async def forget(self, account: MatrixAccount, room_id: str) -> None:
-        """The homeserver refused a send to this DM (the bot is no longer in it): the next message opens a
-        fresh DM rather than failing against this one for ever."""
-        await self.repository.forget_room(account.user_id, room_id)

@@ -649,6 +649,13 @@ class MatrixAccount:
         room = self.client.rooms.get(room_id)
         return room_id in self._direct_rooms and room is not None and is_one_to_one(room)
 
+    def room_with_only(self, user_id: str) -> str | None:
+        """A room this account is in with `user_id` alone (joined or invited), if there is one."""
+        for room in self.client.rooms.values():
+            if is_one_to_one(room) and (user_id in room.users or user_id in room.invited_users):
+                return room.room_id
+        return None
+
     def room_name(self, room_id: str) -> str:
         """The room's own name or alias, never one made up from its members' names (as clients do for
         unnamed rooms): an alert must not name the people in a room."""

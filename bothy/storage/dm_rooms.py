@@ -1,8 +1,14 @@
-"""Which room is the DM between a bot account and a member."""
+"""Which room is the DM between a bot account and a member.
+
+A row whose room is OPENING records that the bot began creating that DM: a crash between creating the
+room and recording it must not leave the member with two DMs (see rooms/dm.py).
+"""
 
 from __future__ import annotations
 
 from bothy.storage.database import Database
+
+OPENING = ""
 
 
 class DirectRoomRepository:
@@ -18,7 +24,7 @@ class DirectRoomRepository:
 
     async def rooms_of(self, account: str) -> set[str]:
         async with self.database.read() as db, db.execute(
-            "SELECT room_id FROM dm_rooms WHERE account = ?", (account,)
+            "SELECT room_id FROM dm_rooms WHERE account = ? AND room_id != ''", (account,)
         ) as cursor:
             return {row[0] for row in await cursor.fetchall()}
 

@@ -69,7 +69,7 @@ class FakeDirectRooms:
     async def room_for(self, account, user_id):
         return f"!dm{self.generation}-{user_id}"
 
-    async def forget(self, account, room_id):
+    async def closed(self, account, room_id):
         self.forgotten.append(room_id)
         self.generation += 1
 

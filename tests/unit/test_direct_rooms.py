@@ -1,0 +1,49 @@
+"""Opening a member's DM: one room however a crash falls."""
+
+import pytest
+
+from bothy.storage.dm_rooms import OPENING, DirectRoomRepository
+from rooms.dm import DirectRooms
+
+ALICE = "@alice:x"
+
+
+class CrashingAccount:
+    """Creates the room on the homeserver, then 'crashes' before Bothy can record it, the first time."""
+
+    user_id = "@bot:x"
+
+    def __init__(self):
+        self.created: list[str] = []
+        self.rooms_with: dict[str, str] = {}
+
+    def knows_room(self, room_id):
+        return room_id in self.created
+
+    async def create_dm(self, user_id):
+        room_id = f"!dm{len(self.created)}:x"
+        self.created.append(room_id)
+        self.rooms_with[user_id] = room_id
+        if len(self.created) == 1:
+            raise RuntimeError("killed between creating the room and recording it")
+        return room_id
+
+    def room_with_only(self, user_id):
+        return self.rooms_with.get(user_id)
+
+
+async def test_a_crash_while_opening_a_dm_never_leaves_two(database):
+    direct, account = DirectRooms(DirectRoomRepository(database)), CrashingAccount()
+    with pytest.raises(RuntimeError):
+        await direct.room_for(account, ALICE)
+    assert await direct.room_for(account, ALICE) == "!dm0:x"  # the room it had made, adopted
+    assert account.created == ["!dm0:x"]
+    assert await direct.rooms_of(account.user_id) == {"!dm0:x"}
+
+
+async def test_an_opening_mark_with_no_room_behind_it_opens_one(database):
+    direct, account = DirectRooms(DirectRoomRepository(database)), CrashingAccount()
+    account.created.append("!unrelated:x")  # so this account's first creation does not crash
+    await direct.opened(account.user_id, ALICE, OPENING)  # the crash came before the homeserver made anything
+    assert await direct.room_for(account, ALICE) == "!dm1:x"
+    assert await direct.rooms_of(account.user_id) == {"!dm1:x"}
