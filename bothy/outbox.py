@@ -34,6 +34,7 @@ log = logging.getLogger("bothy.outbox")
 
 IDLE_WAIT_S = 30.0
 REFUSED_BACKOFF_CAP_S = 3600.0  # a refused row is retried at least hourly: the bot may be invited back
+NOT_ENCRYPTED = "BOTHY_NOT_ENCRYPTED"
 TXN_MEMORY_MS = 25 * 60_000  # Synapse forgets transaction IDs after ~30 minutes; look before resending after 25
 CLOCK_SKEW_MS = 5 * 60_000  # the timeline is searched back this far before a row's creation
 STUCK_CHECK_EVERY_MS = 15_000
@@ -206,6 +207,10 @@ class OutboxDispatcher:
         if row.action == "redaction":
             return await account.redact(room_id, row.target_event_id or "", row.txn_id)
         if row.action == "file":
+            if not account.is_encrypted(room_id):
+                # Files hold personal data: never in the clear. A DM that is not encrypted is set aside like a
+                # refused one, so the retry opens a fresh (encrypted) DM.
+                raise MatrixError("file: the room is not encrypted", permanent=True, code=NOT_ENCRYPTED)
             file = row.content
             return await account.send_file(room_id, file["filename"], file["mimetype"], file["text"].encode(),
                                            row.txn_id)
@@ -221,7 +226,7 @@ class OutboxDispatcher:
                     return
             except MatrixError as login_error:
                 error = login_error  # e.g. logins rate-limited: wait as long as that asks
-        elif error.forbidden and row.to_user is not None and room_id is not None:
+        elif (error.forbidden or error.code == NOT_ENCRYPTED) and row.to_user is not None and room_id is not None:
             await self.direct_rooms.closed(account.user_id, room_id)
         attempts = row.attempts + 1
         cap = REFUSED_BACKOFF_CAP_S if error.permanent else BACKOFF_CAP_S

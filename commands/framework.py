@@ -246,6 +246,7 @@ class CommandContext:
     templates: Templates
     prefix: str
     params: dict[str, Any] = field(default_factory=dict)  # the declared arguments, parsed and typed
+    encrypted: bool = True  # whether the room the command was typed in is encrypted
 
     def _where(self) -> tuple[str | None, str | None]:
         """(room_id, to_user): in place, or in the member's DM when a private command was typed in a group."""

@@ -72,7 +72,8 @@ class CommandRouter:
         command, args = found
         context = CommandContext(
             command=command, sender=message.sender, room_id=message.room_id, event_id=message.event_id, role=role,
-            in_dm=self.account.is_direct_room(message.room_id), effects=effects, templates=self.templates,
+            in_dm=self.account.is_direct_room(message.room_id), encrypted=self.account.is_encrypted(message.room_id),
+            effects=effects, templates=self.templates,
             prefix=prefix,
         )
         in_staff_place = context.in_dm or message.room_id == self.staff_room_id()

@@ -649,6 +649,10 @@ class MatrixAccount:
         room = self.client.rooms.get(room_id)
         return room_id in self._direct_rooms and room is not None and is_one_to_one(room)
 
+    def is_encrypted(self, room_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and room.encrypted
+
     def room_with_only(self, user_id: str) -> str | None:
         """A room this account is in with `user_id` alone (joined or invited), if there is one."""
         for room in self.client.rooms.values():

@@ -62,6 +62,10 @@ class HostBot(Bot):
                   unclaimed=await status.unclaimed_alerts())
 
     async def my_data(self, ctx: CommandContext) -> None:
+        """The file goes only into an encrypted DM: typed in one that is not, the member is told how to get it."""
+        if ctx.in_dm and not ctx.encrypted:
+            ctx.reply("mydata_not_encrypted")
+            return
         exported = await self.context.personal_data.export(ctx.sender)
         text = json.dumps({"user_id": ctx.sender, "data": exported}, indent=2)
         ctx.reply_file("bothy-my-data.json", "application/json", text)

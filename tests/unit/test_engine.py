@@ -244,6 +244,9 @@ class OwnRoom(RoomOf):
     def can_redact_others(self, room_id):
         return False
 
+    def is_encrypted(self, room_id):
+        return False
+
 
 async def test_a_failing_command_apologises_and_never_logs_the_members_words(caplog):
     from commands.framework import Command, CommandRegistry, Text

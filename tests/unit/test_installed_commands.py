@@ -39,14 +39,14 @@ async def registry(database) -> CommandRegistry:
     return base.commands
 
 
-async def send(registry: CommandRegistry, role: Role, body: str) -> Effects:
+async def send(registry: CommandRegistry, role: Role, body: str, encrypted: bool = True) -> Effects:
     """What a command owes, sent in a DM by someone with `role` (the router's checks are tested end to end)."""
     command, args = registry.find(parse_invocation(body, "!"))
     run, params = command.parse(args)
     effects = Effects("@bothy:example.org")
     await run(CommandContext(command=command, sender="@alice:example.org", room_id="!dm:example.org", event_id="$e",
                              role=role, in_dm=True, effects=effects, templates=INSTALLATION.templates(), prefix="!",
-                             params=params))
+                             params=params, encrypted=encrypted))
     return effects
 
 
@@ -98,3 +98,10 @@ async def test_every_handler_reads_the_arguments_it_declared(registry, body):
 async def test_a_handler_may_still_refuse_with_a_usage_problem_of_its_own(registry):
     with pytest.raises(UsageError, match="haven't linked a device"):
         await send(registry, Role.MEMBER, "!stress threshold 50")
+
+
+async def test_the_data_file_is_sent_only_in_an_encrypted_dm(registry):
+    sent = await send(registry, Role.MEMBER, "!mydata")
+    assert [item.action for item in sent.items] == ["file", "message"]
+    [refusal] = (await send(registry, Role.MEMBER, "!mydata", encrypted=False)).items
+    assert refusal.action == "message" and "encrypted chat" in refusal.content["body"]

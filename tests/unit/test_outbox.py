@@ -50,6 +50,13 @@ class FakeAccount:
     def knows_room(self, room_id):
         return True
 
+    def is_encrypted(self, room_id):
+        return "plain" not in room_id
+
+    async def send_file(self, room_id, filename, mimetype, data, txn_id):
+        self.sent.append((room_id, "file", {"filename": filename}, txn_id))
+        return f"$file{len(self.sent)}"
+
     async def send(self, room_id, event_type, content, txn_id):
         if self.failures:
             raise self.failures.pop(0)
@@ -218,6 +225,26 @@ async def test_a_refused_send_to_a_members_dm_opens_a_fresh_dm(database):
     clock.offset_ms = 5_000
     await outbox.deliver_due()
     assert [s[0] for s in account.sent] == ["!dm1-@alice:x"]
+
+
+class PlainFirstDirectRooms(FakeDirectRooms):
+    """The member's known DM was one they opened without encryption; DMs the bot opens are encrypted."""
+
+    async def room_for(self, account, user_id):
+        return f"!plain-{user_id}" if self.generation == 0 else await super().room_for(account, user_id)
+
+
+async def test_a_file_never_goes_into_an_unencrypted_room(database):
+    account, clock, direct_rooms = FakeAccount(), MovableClock(), PlainFirstDirectRooms()
+    effects = Effects(ACCOUNT)
+    effects.file("bothy-my-data.json", "application/json", "{}", to_user="@alice:x")
+    await enqueue(database, effects)
+    outbox = dispatcher(database, account, clock, direct_rooms)
+    await outbox.deliver_due()
+    assert account.sent == [] and direct_rooms.forgotten == ["!plain-@alice:x"]
+    clock.offset_ms = 5_000
+    await outbox.deliver_due()
+    assert [(room, kind) for room, kind, _, _ in account.sent] == [("!dm1-@alice:x", "file")]
 
 
 async def attempted_long_ago(database, account, clock: MovableClock, minutes: int):

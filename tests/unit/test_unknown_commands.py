@@ -29,6 +29,9 @@ class Account:
     def can_redact_others(self, room_id: str) -> bool:
         return self.power
 
+    def is_encrypted(self, room_id: str) -> bool:
+        return True
+
 
 async def noop(ctx) -> None:
     return None
