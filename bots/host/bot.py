@@ -6,19 +6,30 @@ Interests, groups, meetups and reports land here too.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import aiosqlite
 
-from bothy.plugin import Bot
+from bothy.outbox import Effects
+from bothy.plugin import Bot, SweepRun
+from bots.host import schema
 from commands.framework import Choice, Command, CommandContext, Role, Text
 
+CONFIRM_WITHIN_MS = 10 * 60_000  # `!forget me confirm` counts only this soon after `!forget me`
 MAX_COMMAND_NAME = 40  # `!help COMMAND`: longer than any command's name, with room to spare
 
 
 class HostBot(Bot):
     name = "host"
+    migrations = schema.MIGRATIONS
+    personal_columns = schema.PERSONAL_COLUMNS
+    schedules: ClassVar[Mapping[str, str]] = {"erasure_requests": "every 5m"}
     templates_dir = Path(__file__).parent / "templates"
+
+    def sweeps(self) -> dict[str, SweepRun]:
+        return {"erasure_requests": self.expire_erasure_requests}
 
     def commands(self) -> list[Command]:
         return [
@@ -72,13 +83,41 @@ class HostBot(Bot):
         ctx.reply("mydata_sent", tables=sorted(exported))
 
     async def forget(self, ctx: CommandContext) -> None:
+        """`forget me` asks; `forget me confirm` erases, only within CONFIRM_WITHIN of asking, so an old or
+        stray "confirm" never erases anything by surprise."""
+        now = self.context.clock.ms()
         if ctx.params["confirm"] is None:
             exported = await self.context.personal_data.export(ctx.sender)
-            ctx.reply("forget_confirm", rows=sum(len(rows) for rows in exported.values()))
+
+            async def ask(db: aiosqlite.Connection) -> None:
+                await db.execute("INSERT OR REPLACE INTO erasure_requests (user_id, requested_at) VALUES (?, ?)",
+                                 (ctx.sender, now))
+
+            ctx.effects.record(ask)
+            ctx.reply("forget_confirm", rows=sum(len(rows) for rows in exported.values()),
+                      minutes=CONFIRM_WITHIN_MS // 60_000)
+            return
+        async with self.context.store.read() as db, db.execute(
+            "SELECT requested_at FROM erasure_requests WHERE user_id = ?", (ctx.sender,)
+        ) as cursor:
+            request = await cursor.fetchone()
+        if request is None or now - request[0] > CONFIRM_WITHIN_MS:
+            ctx.reply("forget_not_asked", minutes=CONFIRM_WITHIN_MS // 60_000)
             return
 
-        async def write(db: aiosqlite.Connection) -> None:
-            await self.context.personal_data.erase_in(db, ctx.sender)
+        async def erase(db: aiosqlite.Connection) -> None:
+            await self.context.personal_data.erase_in(db, ctx.sender)  # the request row included
 
-        ctx.effects.record(write)
+        ctx.effects.record(erase)
         ctx.reply("forget_done")
+
+    async def expire_erasure_requests(self) -> None:
+        """An unconfirmed request names the member: keep it no longer than it can be confirmed."""
+        before = self.context.clock.ms() - CONFIRM_WITHIN_MS
+
+        async def expire(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM erasure_requests WHERE requested_at < ?", (before,))
+
+        effects = Effects(self.context.account)
+        effects.record(expire)
+        await self.context.work.commit(effects)

@@ -1,0 +1,62 @@
+"""The host bot's data rights: erasing needs a fresh request and a confirmation, and nothing else does it."""
+
+from datetime import UTC, datetime, timedelta
+
+from bothy.clock import FixedClock
+from bothy.outbox import Effects
+from bothy.testing import bot_context
+from bots.checkin.storage import CheckinRepository
+from bots.host.bot import CONFIRM_WITHIN_MS, HostBot
+from bots.installed import INSTALLATION
+from commands.framework import CommandContext, Role, parse_invocation
+
+ALICE = "@alice:example.org"
+
+
+async def forget(bot: HostBot, *words: str) -> str:
+    """Run `!forget WORDS` in Alice's DM and commit it as the dispatcher would; the reply's text."""
+    command = bot.commands()[2]
+    run, params = command.parse(list(parse_invocation(" ".join(["!forget", *words]), "!").raw_args[1:]))
+    effects = Effects(bot.context.account)
+    await run(CommandContext(command=command, sender=ALICE, room_id="!dm", event_id="$e", role=Role.MEMBER,
+                             in_dm=True, effects=effects, templates=bot.context.templates, prefix="!",
+                             params=params))
+    await bot.context.work.commit(effects)
+    return effects.items[-1].content["body"]
+
+
+async def alice_has_settings(database) -> bool:
+    async with database.read() as db, db.execute("SELECT 1 FROM checkin_prefs WHERE user_id = ?", (ALICE,)) as c:
+        return await c.fetchone() is not None
+
+
+async def test_confirming_erases_only_soon_after_asking(database):
+    clock = FixedClock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    bot = HostBot(bot_context(database, INSTALLATION, None, clock=clock))
+    async with database.transaction() as db:
+        await CheckinRepository.set_preference(db, ALICE, False, None)
+
+    assert "Nothing has been erased" in await forget(bot, "me", "confirm")  # never asked
+    assert await alice_has_settings(database)
+
+    assert "forget me confirm within 10 minutes" in await forget(bot, "me")
+    clock.at += timedelta(milliseconds=CONFIRM_WITHIN_MS + 1000)
+    assert "Nothing has been erased" in await forget(bot, "me", "confirm")  # asked too long ago
+    assert await alice_has_settings(database)
+
+    await forget(bot, "me")
+    clock.at += timedelta(minutes=2)
+    assert "erased" in await forget(bot, "me", "confirm")
+    assert not await alice_has_settings(database)
+    assert await INSTALLATION.personal_data(database).export(ALICE) == {}  # the request itself is gone too
+
+
+async def test_unconfirmed_requests_are_dropped_once_they_expire(database):
+    clock = FixedClock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    bot = HostBot(bot_context(database, INSTALLATION, None, clock=clock))
+    await forget(bot, "me")
+    await bot.expire_erasure_requests()
+    assert "erasure_requests" in await INSTALLATION.personal_data(database).export(ALICE)
+    clock.at += timedelta(milliseconds=CONFIRM_WITHIN_MS + 1000)
+    await bot.expire_erasure_requests()
+    assert await INSTALLATION.personal_data(database).export(ALICE) == {}
