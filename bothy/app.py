@@ -10,6 +10,7 @@ import logging
 from bothy.alerts import StaffAlerts
 from bothy.clock import Clock
 from bothy.config import Config
+from bothy.health import EngineHealth
 from bothy.inbound import InboundDispatcher, SetAsideNotice
 from bothy.installation import Installation
 from bothy.late_decryption import LateDecryption
@@ -22,7 +23,7 @@ from bothy.storage.alerts import AlertRepository
 from bothy.storage.database import Database
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.migrations import migrate
-from bothy.storage.outbox import OutboxRepository, StuckSummary
+from bothy.storage.outbox import OutboxRepository
 from bothy.storage.retention import prune_engine_tables
 from bothy.storage.sessions import SessionRepository
 from bothy.storage.sweep_runs import SweepRunRepository
@@ -36,24 +37,6 @@ from rooms.staff import StaffRoom
 log = logging.getLogger("bothy")
 
 DRAIN_TIMEOUT_S = 10.0
-
-
-class EngineHealth:
-    """What `!status` reports: messages still owed, alerts nobody has picked up."""
-
-    def __init__(self, outbox: OutboxRepository, alerts: AlertRepository, clock: Clock):
-        self.outbox = outbox
-        self.alerts = alerts
-        self.clock = clock
-
-    async def pending_messages(self) -> int:
-        return await self.outbox.pending_count()
-
-    async def stuck_messages(self) -> StuckSummary:
-        return await self.outbox.stuck_summary(self.clock.ms())
-
-    async def unclaimed_alerts(self) -> int:
-        return await self.alerts.unclaimed_count()
 
 
 class Bothy:
@@ -104,7 +87,7 @@ class Bothy:
                              config.alert_remind_after_s, work)
         late = LateDecryption(sync_state, templates, config.undecryptable_wait_s, work)
         registry = CommandRegistry()
-        health = EngineHealth(outbox_repository, alert_repository, clock)
+        health = EngineHealth(database, clock)
         personal_data = self.installation.personal_data(database)
 
         def context_for(bot: type[Bot]) -> BotContext:

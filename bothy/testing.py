@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 
 from bothy.alerts import StaffAlerts
 from bothy.clock import Clock
+from bothy.health import EngineHealth
 from bothy.installation import Installation
 from bothy.outbox import UnitOfWork
 from bothy.plugin import BotContext
 from bothy.storage.alerts import AlertRepository
 from bothy.storage.database import Database
-from bothy.storage.outbox import OutboxRepository, StuckSummary
+from bothy.storage.outbox import OutboxRepository
 from commands.framework import CommandRegistry
 from rooms.staff import StaffRoom
 
@@ -36,22 +37,6 @@ class FixedRooms:
         return room_id
 
 
-class OutboxStatus:
-    def __init__(self, database: Database, clock: Clock):
-        self.outbox = OutboxRepository(database)
-        self.alerts = AlertRepository(database)
-        self.clock = clock
-
-    async def pending_messages(self) -> int:
-        return await self.outbox.pending_count()
-
-    async def stuck_messages(self) -> StuckSummary:
-        return await self.outbox.stuck_summary(self.clock.ms())
-
-    async def unclaimed_alerts(self) -> int:
-        return await self.alerts.unclaimed_count()
-
-
 def bot_context(database: Database, installation: Installation, settings: Any, *, clock: Clock | None = None,
                 account: str = "@bot:example.org", direct_rooms: frozenset[str] = frozenset(),
                 peer_workers: frozenset[str] = frozenset({"@sam:example.org"}),
@@ -67,5 +52,5 @@ def bot_context(database: Database, installation: Installation, settings: Any, *
         timezone=timezone or ZoneInfo("Europe/London"),
         clock=clock, templates=templates, store=database, work=work, alerts=alerts,
         rooms=FixedRooms(direct_rooms), commands=CommandRegistry(), personal_data=installation.personal_data(database),
-        status=OutboxStatus(database, clock), sent_tags=OutboxRepository(database),
+        status=EngineHealth(database, clock), sent_tags=OutboxRepository(database),
     )

@@ -1,5 +1,4 @@
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -21,13 +20,7 @@ async def database(tmp_path) -> AsyncIterator[Database]:
 @pytest.fixture(scope="session")
 def example_config():
     """config.example.yaml, parsed, with its placeholders filled: the settings each bot gets by default."""
-    import yaml
-
     from bothy.config import parse_config
+    from tests.unit.test_config import ROOT, filled
 
-    root = Path(__file__).resolve().parents[2]
-    data = yaml.safe_load((root / "config.example.yaml").read_text())
-    data["crypto"]["pickle_key"] = "test-only-secret"
-    for bot in data["bots"].values():
-        bot["password"] = "test-only-password"
-    return parse_config(data, root, INSTALLATION.bots)
+    return parse_config(filled(), ROOT, INSTALLATION.bots)

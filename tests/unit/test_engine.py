@@ -168,19 +168,10 @@ class RoomOf:
 
 
 def shared_config():
-    from pathlib import Path
-
-    import yaml
-
     from bothy.config import parse_config
-    from bots.installed import INSTALLATION
+    from tests.unit.test_config import ROOT, filled
 
-    root = Path(__file__).resolve().parents[2]
-    data = yaml.safe_load((root / "config.example.yaml").read_text())
-    data["crypto"]["pickle_key"] = "a-real-secret-of-length"
-    for bot in data["bots"].values():
-        bot["password"] = "a-real-password"
-    return parse_config(data, root, INSTALLATION.bots)
+    return parse_config(filled(), ROOT, INSTALLATION.bots)
 
 
 def test_exactly_one_account_answers_each_command():

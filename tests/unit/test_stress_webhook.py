@@ -1,10 +1,8 @@
 """The stress webhook over real HTTP on loopback, with a real context over a temporary database."""
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -13,19 +11,14 @@ from bothy.testing import bot_context
 from bots.checkin.storage import CheckinRepository, StressLink
 from bots.checkin.stress import MAX_BODY_BYTES, MAX_WRONG_TOKENS_PER_MINUTE, StressWebhook, token_hash
 from bots.installed import INSTALLATION
+from tests.unit.test_config import ROOT, filled
 
-ROOT = Path(__file__).resolve().parents[2]
 ALICE = "@alice:example.org"
 
 
 @pytest.fixture
 async def client(database) -> AsyncIterator[TestClient]:
-    data = yaml.safe_load((ROOT / "config.example.yaml").read_text())
-    data["crypto"]["pickle_key"] = "a-real-secret-value"
-    for bot in data["bots"].values():
-        bot["password"] = "a-real-password"
-    data["stress"]["min_interval"] = "0s"
-    settings = parse_config(data, ROOT, INSTALLATION.bots).bot_settings["checkin"]
+    settings = parse_config(filled(**{"stress.min_interval": "0s"}), ROOT, INSTALLATION.bots).bot_settings["checkin"]
     context = bot_context(database, INSTALLATION, settings)
     async with database.transaction() as db:
         await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
