@@ -62,6 +62,13 @@ class Effects:
         """A state change to commit in the same transaction as the messages."""
         self.writes.append(write)
 
+    def absorb(self, part: Effects) -> None:
+        """Take on what `part` (one listener's share of this event) owes. The two then share their lists, so
+        whatever a write of `part` owes at commit time is still owed."""
+        self.items.extend(part.items)
+        self.writes.extend(part.writes)
+        part.items, part.writes = self.items, self.writes
+
     async def commit(self, db: aiosqlite.Connection, now_ms: int) -> None:
         """Inside the caller's transaction: the state changes, then what is owed. A write may owe more
         messages itself (say, one that needs an ID the write just made); they are queued with the rest."""

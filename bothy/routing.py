@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bothy.alerts import StaffAlerts
 from bothy.late_decryption import LateDecryption
+from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.matrix.events import InboundEvent, Membership, Message, Reaction, Receipt, RoomKeyArrived, Undecryptable
 from bothy.outbox import Effects
@@ -53,24 +54,43 @@ class EventRouter:
             case Message():
                 if await self.router.handle(event, effects) or in_staff_room:
                     return
-                for bot in (*self.bots, *await self._guests_reading(event.room_id)):
-                    await bot.on_message(event, effects)
+                readers = (*self.bots, *await self._guests_reading(event.room_id))
+                await self._each(readers, effects, lambda bot, own: bot.on_message(event, own))
             case Reaction():
                 if not await self.alerts.handle_reaction(event, effects):
-                    for bot in listeners:
-                        if await bot.on_reaction(event, effects):
-                            return
+                    await self._each(listeners, effects, lambda bot, own: bot.on_reaction(event, own))
             case Receipt():
-                for bot in listeners:
-                    await bot.on_receipt(event, effects)
+                await self._each(listeners, effects, lambda bot, own: bot.on_receipt(event, own))
             case Membership():
-                for bot in listeners:
-                    await bot.on_membership(event, effects)
+                await self._each(listeners, effects, lambda bot, own: bot.on_membership(event, own))
             case Undecryptable():
                 self.late.park(effects, event)
             case RoomKeyArrived(session_id=session_id):
                 if self.handle_now is not None:
                     await self.late.key_arrived(self.account, session_id, self.handle_now)
+
+    async def _each(self, bots: Sequence[Bot], effects: Effects,
+                    call: Callable[[Bot, Effects], Awaitable[bool | None]]) -> None:
+        """Give the event to each bot in turn, with a share of the effects of its own, until one says it was
+        its own (True). A bot's bug drops only its own share (logged by type and place, never content): one
+        feature's failure must not cost another its turn, least of all a cry for help. A homeserver that is
+        briefly unavailable is not a bug: that propagates, and the whole event is tried again."""
+        for bot in bots:
+            own = Effects(effects.account)
+            try:
+                consumed = await call(bot, own)
+            except MatrixError as error:
+                if not error.permanent:
+                    raise
+                log.error("the %s bot failed on an event (%s); the other bots went on", bot.name, error.code)
+                continue
+            except Exception as error:
+                log.error("the %s bot failed on an event (%s); the other bots went on", bot.name,
+                          describe_error(error))
+                continue
+            effects.absorb(own)
+            if consumed:
+                return
 
     async def _guests_reading(self, room_id: str) -> list[Bot]:
         """The guests this account reads `room_id` for: those whose own account is not in the room, when this

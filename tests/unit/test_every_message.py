@@ -135,3 +135,29 @@ async def test_the_crisis_cooldown_is_per_member_whichever_account_answers(datab
     await handled(referral, HOST, "!group:example.org")
     rows = await OutboxRepository(database).due(Clock().ms())
     assert [row.account for row in rows] == [CHECKIN, CHECKIN]
+
+
+class Broken(Reader):
+    """A bot with a bug: it fails on every message, after owing something."""
+
+    name = "broken"
+
+    async def on_message(self, message: Message, effects: Effects) -> None:
+        effects.message({"body": "half-done"}, to_user=ALICE)
+        raise RuntimeError("a bug")
+
+
+class Owing(Reader):
+    name = "owing"
+
+    async def on_message(self, message: Message, effects: Effects) -> None:
+        effects.message({"body": "crisis lines"}, to_user=ALICE)
+
+
+async def test_one_bots_bug_never_costs_another_bot_its_turn(caplog):
+    events = EventRouter(Account(GUIDE, frozenset({GUIDE, ALICE})), [Broken(), Owing()], NotACommand(), None, None,
+                         staff_room(), [], ORDER)
+    effects = Effects(GUIDE)
+    await events(message("!group:example.org"), effects)
+    assert [item.content["body"] for item in effects.items] == ["crisis lines"]
+    assert "the broken bot failed" in caplog.text and "a bug" not in caplog.text
