@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 import aiosqlite
 
 from bothy.clock import Clock
+from bothy.logs import describe_error
 from bothy.matrix.adapter import BACKOFF_CAP_S, MatrixAccount, MatrixError, backoff_delay
 from bothy.storage.database import Database
 from bothy.storage.outbox import AlertRecord, OutboxRepository, OutboxRow, Outgoing
@@ -190,8 +191,8 @@ class OutboxDispatcher:
         except MatrixError as error:
             await self._failed(account, row, room_id, error)
             return False
-        except Exception as error:
-            log.exception("unexpected error sending outbox row %s", row.id)
+        except Exception as error:  # the row's content must not reach the log through an error message
+            log.error("unexpected error sending outbox row %s: %s", row.id, describe_error(error))
             await self._failed(account, row, room_id, MatrixError(type(error).__name__, code=type(error).__name__))
             return False
         await self.repository.delivered(row, room_id, event_id, self.clock.ms())
