@@ -24,7 +24,7 @@ from bothy.storage.database import Database
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.migrations import migrate
 from bothy.storage.outbox import OutboxRepository
-from bothy.storage.retention import prune_engine_tables
+from bothy.storage.retention import forget_old_rows
 from bothy.storage.sessions import SessionRepository
 from bothy.storage.sweep_runs import SweepRunRepository
 from bothy.storage.sync_state import SyncStateRepository
@@ -108,7 +108,7 @@ class Bothy:
         engine_sweeps = {
             "alert_reminders": alerts.remind_unclaimed,
             "undecryptable": lambda: late.give_up_sweep(accounts),
-            "retention_sweep": self._forget_old_rows,
+            "retention_sweep": lambda: forget_old_rows(database, config.retention, clock.ms()),
         }
         for bot_sweeps in (engine_sweeps, *(bot.sweeps() for bot in bots)):
             for name, run in bot_sweeps.items():
@@ -151,13 +151,6 @@ class Bothy:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _forget_old_rows(self) -> None:
-        """The engine's retention sweep: one transaction, so a rerun after a crash simply deletes the rest."""
-        async with self.database.transaction() as db:
-            deleted = await prune_engine_tables(db, self.config.retention, self.clock.ms())
-        log.info("retention sweep deleted %s",
-                 ", ".join(f"{count} from {table}" for table, count in deleted.items() if count) or "nothing")
 
 
 async def _until_done(action, stopping: asyncio.Event, what: str) -> None:

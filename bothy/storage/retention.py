@@ -6,9 +6,14 @@ handled, the row only records that it happened. The ages are config (`retention.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import aiosqlite
+
+from bothy.storage.database import Database
+
+log = logging.getLogger("bothy.retention")
 
 DAY_MS = 86_400_000
 
@@ -40,3 +45,11 @@ async def prune_engine_tables(db: aiosqlite.Connection, retention: Retention, no
         cursor = await db.execute(f"DELETE FROM {table} WHERE {condition}{column} < ?", (cutoff,))
         deleted[table] = cursor.rowcount
     return deleted
+
+
+async def forget_old_rows(database: Database, retention: Retention, now_ms: int) -> None:
+    """The engine's retention sweep: one transaction, so a rerun after a crash simply deletes the rest."""
+    async with database.transaction() as db:
+        deleted = await prune_engine_tables(db, retention, now_ms)
+    log.info("retention sweep deleted %s",
+             ", ".join(f"{count} from {table}" for table, count in deleted.items() if count) or "nothing")
