@@ -25,11 +25,12 @@ SIZES = (100, 1_000, 10_000)
 WORST_CASE_CHARS = 65_536
 WORST_CASE_MS = 20
 # Each repeated to 64 KB. "in debt" is two overlapping matches every 8 characters; the others make every
-# match suppressed, so none can stop the matcher early, or defeat its shortcuts.
+# match suppressed or every pattern check fail, so none can stop the matcher early, or defeat its shortcuts.
 WORST_CASES = {
     "overlapping": "in debt ",
     "negated": "not suicidal ",
     "excluded": "suicide squad ",
+    "anchors": "to die end it overdose ",  # pattern anchors that never complete their pattern
     "mixed": "I'm not in debt to you, never really suicidal, kill myself laughing " + "a" * 500
              + " d.e.b.t k1ll mys3lf kiII myself not not not never ",
 }

@@ -47,7 +47,8 @@ def check_kb(args: argparse.Namespace, directories: list[Path]) -> int:
         print(f"{len(kb.problems)} problem(s) found", file=sys.stderr)
         return 1
     phrases = sum(len(topic.phrases) for topic in kb.topics.values())
-    print(f"OK: {len(kb.topics)} topics, {phrases} phrases in {', '.join(map(str, directories))}")
+    patterns = sum(len(topic.patterns) for topic in kb.topics.values())
+    print(f"OK: {len(kb.topics)} topics, {phrases} phrases, {patterns} patterns in {', '.join(map(str, directories))}")
     return 0
 
 
@@ -68,7 +69,8 @@ def explain(args: argparse.Namespace, directories: list[Path]) -> int:
     if not result.hits:
         print("Nothing would trigger.")
     for hit in result.hits:
-        print(f"Would trigger {hit.topic} ({hit.tier}) on the phrase {hit.phrase!r}")
+        print(f"Would trigger {hit.topic} ({hit.tier}) on the {hit.kind} {hit.phrase!r}")
     for suppressed in result.suppressed:
-        print(f"Not triggered: {suppressed.topic} phrase {suppressed.phrase!r}, stopped by {suppressed.reason}")
+        print(f"Not triggered: {suppressed.topic} {suppressed.kind} {suppressed.phrase!r}, "
+              f"stopped by {suppressed.reason}")
     return 0

@@ -1,8 +1,9 @@
 """The referral knowledge base: one YAML file per topic, validated with file and line for every problem.
 
-A topic file has `id`, `title`, `tier` (crisis, support, practical), `phrases`, optional `exclusions`
-and `resources`. An organisation adds its own local services in its own folder without editing ours:
-a file with `add_to: <topic id>` adds resources (and phrases) to an existing topic.
+A topic file has `id`, `title`, `tier` (crisis, support, practical), `phrases`, optional `patterns` (templates
+that allow inflections and small gaps, see patterns.py), optional `exclusions` and `resources`. An
+organisation adds its own local services in its own folder without editing ours: a file with
+`add_to: <topic id>` adds resources (and phrases and patterns) to an existing topic.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 import yaml
 
 from bots.referral.normalise import normalise
+from bots.referral.patterns import Pattern, PatternError, compile_pattern
 
 TIERS = ("crisis", "support", "practical")
-TOPIC_KEYS = {"id", "title", "tier", "phrases", "exclusions", "resources", "add_to"}
+TOPIC_KEYS = {"id", "title", "tier", "phrases", "patterns", "exclusions", "resources", "add_to"}
 RESOURCE_KEYS = {"name", "phone", "text", "url", "hours", "region", "notes", "checked"}
 CONTACT_KEYS = ("phone", "text", "url")
 
@@ -40,6 +42,7 @@ class Topic:
     title: str
     tier: str
     phrases: list[str] = field(default_factory=list)
+    patterns: list[Pattern] = field(default_factory=list)
     exclusions: list[str] = field(default_factory=list)
     resources: list[Resource] = field(default_factory=list)
     source: str = ""
@@ -151,7 +154,7 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
     """Load every `*.yaml` in the folders, in order; later folders may add to earlier topics."""
     problems: list[str] = []
     topics: dict[str, Topic] = {}
-    additions: list[tuple[str, str, int, list, list, list]] = []
+    additions: list[tuple[str, str, int, list, list, list, list]] = []
     files: dict[Path, float] = {}
     phrase_owner: dict[str, tuple[str, str]] = {}
     for directory in directories:
@@ -168,11 +171,12 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
                 if key not in TOPIC_KEYS:
                     problems.append(f"{path}:{line}: unknown key {key!r} (known: {', '.join(sorted(TOPIC_KEYS))})")
             phrases = _strings(fields.get("phrases"), str(path), "phrases", problems)
+            patterns = _strings(fields.get("patterns"), str(path), "patterns", problems)
             exclusions = _strings(fields.get("exclusions"), str(path), "exclusions", problems)
             resources = _resources(fields.get("resources"), str(path), problems)
             target = _text(fields.get("add_to"))
             if target:
-                additions.append((target, str(path), lines["add_to"], phrases, exclusions, resources))
+                additions.append((target, str(path), lines["add_to"], phrases, patterns, exclusions, resources))
                 continue
             topic_id, title, tier = (_text(fields.get(k)) for k in ("id", "title", "tier"))
             for key, value in (("id", topic_id), ("title", title), ("tier", tier)):
@@ -180,8 +184,8 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
                     problems.append(f"{path}:1: {key} is required")
             if tier is not None and tier not in TIERS:
                 problems.append(f"{path}:{lines['tier']}: tier must be one of {', '.join(TIERS)}, not {tier!r}")
-            if not phrases:
-                problems.append(f"{path}:1: a topic needs at least one phrase")
+            if not phrases and not patterns:
+                problems.append(f"{path}:1: a topic needs at least one phrase or pattern")
             if not resources:
                 problems.append(f"{path}:1: a topic needs at least one resource")
             if topic_id is None:
@@ -190,15 +194,18 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
                 used_by = topics[topic_id].source
                 problems.append(f"{path}:{lines['id']}: topic id {topic_id!r} is already used by {used_by}")
                 continue
-            topics[topic_id] = Topic(topic_id, title or topic_id, tier or "support", [], [], resources, str(path))
+            topics[topic_id] = Topic(topic_id, title or topic_id, tier or "support", resources=resources,
+                                     source=str(path))
             _add_phrases(topics[topic_id], phrases, exclusions, str(path), phrase_owner, problems)
-    for target, where, line, phrases, exclusions, resources in additions:
+            _add_patterns(topics[topic_id], patterns, str(path), phrase_owner, problems)
+    for target, where, line, phrases, patterns, exclusions, resources in additions:
         topic = topics.get(target)
         if topic is None:
             problems.append(f"{where}:{line}: add_to names no known topic {target!r}")
             continue
         topic.resources.extend(resources)
         _add_phrases(topic, phrases, exclusions, where, phrase_owner, problems)
+        _add_patterns(topic, patterns, where, phrase_owner, problems)
     return KnowledgeBase(topics, problems, files)
 
 
@@ -225,3 +232,20 @@ def _add_phrases(topic: Topic, phrases: list[tuple[str, int]], exclusions: list[
             problems.append(f"{where}:{line}: exclusion {exclusion!r} has no letters or digits left to match")
             continue
         topic.exclusions.append(exclusion)
+
+
+def _add_patterns(topic: Topic, patterns: list[tuple[str, int]], where: str,
+                  owner: dict[str, tuple[str, str]], problems: list[str]) -> None:
+    """Compile each pattern; a problem names the file and line, as for phrases."""
+    for text, line in patterns:
+        try:
+            pattern = compile_pattern(text)
+        except PatternError as error:
+            problems.append(f"{where}:{line}: pattern {text!r}: {error}")
+            continue
+        key = "pattern " + " ".join(text.split())
+        if key in owner:
+            problems.append(f"{where}:{line}: pattern {text!r} is also in topic {owner[key][0]!r} ({owner[key][1]})")
+            continue
+        owner[key] = (topic.id, f"{where}:{line}")
+        topic.patterns.append(pattern)

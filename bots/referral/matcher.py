@@ -1,13 +1,15 @@
 """Find knowledge-base phrases in a message in one pass, whatever the size of the knowledge base.
 
-All phrases and exclusions go into one Aho-Corasick automaton over normalised text (pyahocorasick,
-in C), so the cost per message depends on the message, not on how many phrases there are. Then three
-plain rules decide what counts:
+All phrases, exclusions and the anchors of patterns (patterns.py) go into one Aho-Corasick automaton over
+normalised text (pyahocorasick, in C), so the cost per message depends on the message, not on how many
+phrases there are; where an anchor occurs, the few words around it are checked against the rest of its
+pattern, and a match counts like a phrase over the words it covers. Then three plain rules decide what
+counts:
 - an exclusion of the same topic that overlaps a match suppresses it ("dying to see", "suicide squad");
 - of overlapping matches, the longest wins, so "my brother died by suicide" is suicide bereavement,
   not crisis;
 - simple negation just before a match suppresses it ("I'm not suicidal", "never really suicidal"), but
-  not across an intensifier ("I've never felt so suicidal").
+  not across an intensifier ("I've never felt so suicidal"); so does a negation in a pattern's gap.
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -32,12 +34,14 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter, deque
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 import ahocorasick
 
 from bots.referral.kb import KnowledgeBase
 from bots.referral.normalise import l_reading, normalise
+from bots.referral.patterns import Pattern
 
 TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2}
 NEGATIONS = frozenset(normalise(word).strip() for word in (
@@ -54,6 +58,9 @@ NEGATION_WINDOW = 4
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
 _LONGEST_NEGATION_WORD = max(map(len, NEGATIONS | NEGATION_FILLERS))
 MAX_PER_PHRASE = 3
+# Patterns checked around anchors per message (per reading): a message of 8,000 anchors that never complete a
+# pattern ("suicide squad suicide squad ...") must not cost 8,000 checks. Phrases are never capped.
+MAX_PATTERN_CHECKS = 500
 L_READING_CHARS = 8_192
 
 
@@ -61,9 +68,10 @@ L_READING_CHARS = 8_192
 class Hit:
     topic: str
     tier: str
-    phrase: str
+    phrase: str  # the phrase, or the pattern as written in the KB
     start: int  # in the normalised text (for a look-alike found by the l reading, in that reading)
     end: int
+    kind: str = "phrase"  # phrase | pattern
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class Suppressed:
     topic: str
     phrase: str
     reason: str
+    kind: str = "phrase"
 
 
 @dataclass(frozen=True)
@@ -91,28 +100,39 @@ class MatchResult:
         return {
             "topics": self.topics,
             "tier": self.tier,
-            "phrases": list(dict.fromkeys(hit.phrase for hit in self.hits)),
-            "suppressed_by": [{"topic": s.topic, "phrase": s.phrase, "reason": s.reason} for s in self.suppressed],
+            "phrases": list(dict.fromkeys(hit.phrase for hit in self.hits if hit.kind == "phrase")),
+            "patterns": list(dict.fromkeys(hit.phrase for hit in self.hits if hit.kind == "pattern")),
+            "suppressed_by": [{"topic": s.topic, s.kind: s.phrase, "reason": s.reason} for s in self.suppressed],
         }
 
 
 @dataclass(frozen=True, eq=False)  # each is one line of the KB: identity is equality, and hashes fast
 class _Entry:
-    kind: str  # phrase | exclusion
+    kind: str  # phrase | pattern | exclusion
     topic: str
     tier: str
     text: str
+    pattern: Pattern | None = None
 
 
 class _Key(NamedTuple):
-    """What one normalised key stands for: its length and the phrases and exclusions that share it."""
+    """What one normalised key stands for: its length and the phrases, pattern anchors and exclusions."""
     length: int
     phrases: tuple[_Entry, ...]
+    anchors: tuple[_Entry, ...]  # patterns whose anchor this is
     exclusions: tuple[_Entry, ...]
 
 
+class _Spans(NamedTuple):
+    """Phrases and whole patterns found, sorted by where they end, with any negation in a pattern's gaps."""
+    starts: list[int]
+    ends: list[int]
+    entries: list[tuple[_Entry, ...]]
+    negations: list[str | None]
+
+
 class _Found(NamedTuple):
-    """Phrase matches in the order the automaton reports them (by where they end), and exclusion spans."""
+    """Phrases and anchors in the order the automaton reports them (by where they end), and exclusion spans."""
     starts: list[int]
     ends: list[int]
     keys: list[_Key]
@@ -149,17 +169,21 @@ class Matcher:
                     key = normalise(text)
                     if key.strip():
                         entries.setdefault(key, []).append(_Entry(kind, topic.id, topic.tier, text))
+            for pattern in topic.patterns:
+                entry = _Entry("pattern", topic.id, topic.tier, pattern.text, pattern)
+                for key in pattern.anchor_keys():
+                    entries.setdefault(key, []).append(entry)
         for key, values in entries.items():
-            self._automaton.add_word(key, _Key(
-                len(key), tuple(e for e in values if e.kind == "phrase"),
-                tuple(e for e in values if e.kind == "exclusion")))
+            self._automaton.add_word(key, _Key(len(key), *(tuple(e for e in values if e.kind == kind)
+                                                           for kind in ("phrase", "pattern", "exclusion"))))
         self.phrase_count = sum(len(t.phrases) for t in kb.topics.values())
+        self.pattern_count = sum(len(t.patterns) for t in kb.topics.values())
         if entries:
             self._automaton.make_automaton()
 
     def match(self, text: str) -> MatchResult:
         """What this message would trigger and why. The text is used here and then discarded."""
-        if self.phrase_count == 0:
+        if not self.phrase_count and not self.pattern_count:
             return MatchResult()
         normalised = normalise(text)
         found = self._find(normalised)
@@ -172,7 +196,7 @@ class Matcher:
         main_counts = Counter(main_keys)
         already = {(hit.topic, hit.phrase) for hit in hits}
         revealed = {entry for key, count in Counter(l_found.keys).items() if count > main_counts[key]
-                    for entry in key.phrases if (entry.topic, entry.text) not in already}
+                    for entry in (*key.phrases, *key.anchors) if (entry.topic, entry.text) not in already}
         if revealed:
             more_hits, more_suppressed = self._judge(reading, l_found, revealed)
             hits.extend(more_hits)
@@ -182,9 +206,9 @@ class Matcher:
     def _find(self, normalised: str) -> _Found:
         found = _Found([], [], [], {})
         for last, key in self._automaton.iter(normalised):
-            length, phrases, excluded = key
+            length, phrases, anchors, excluded = key
             # Keys carry a space at each end; the span is the words inside them.
-            if phrases:
+            if phrases or anchors:
                 found.starts.append(last - length + 2)
                 found.ends.append(last)
                 found.keys.append(key)
@@ -200,21 +224,22 @@ class Matcher:
         if not found.keys:
             return hits, suppressed
         exclusions = {topic: _Exclusions(spans) for topic, spans in found.exclusion_spans.items()}
-        longer = _longer_overlapping(found.starts, found.ends, found.keys)
+        spans = _spans(normalised, found, only)
+        longer = _longer_overlapping(spans.starts, spans.ends, spans.entries)
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
-        for start, end, key, outranked_by in zip(found.starts, found.ends, found.keys, longer, strict=True):
-            for entry in key.phrases:
+        for start, end, entries, gap_negation, outranked_by in zip(*spans, longer, strict=True):
+            for entry in entries:
                 hit_count = hit_counts.get(entry, 0)
                 if hit_count >= MAX_PER_PHRASE or (only is not None and entry not in only):
                     continue
                 by_topic = exclusions.get(entry.topic)
                 excluded_by = by_topic.overlapping(start, end) if by_topic else None
                 negation = (None if excluded_by is not None or outranked_by is not None
-                            else _negation_before(normalised, start))
+                            else gap_negation or _negation_before(normalised, start))
                 if excluded_by is None and outranked_by is None and negation is None:
                     hit_counts[entry] = hit_count + 1
-                    hits.append(Hit(entry.topic, entry.tier, entry.text, start, end))
+                    hits.append(Hit(entry.topic, entry.tier, entry.text, start, end, entry.kind))
                     continue
                 suppressed_count = suppressed_counts.get(entry, 0)
                 if suppressed_count < MAX_PER_PHRASE:
@@ -225,11 +250,41 @@ class Matcher:
                         reason = f"longer phrase {outranked_by.text!r} ({outranked_by.topic})"
                     else:
                         reason = f"negation {negation!r}"
-                    suppressed.append(Suppressed(entry.topic, entry.text, reason))
+                    suppressed.append(Suppressed(entry.topic, entry.text, reason, entry.kind))
         return hits, suppressed
 
 
-def _longer_overlapping(starts: list[int], ends: list[int], keys: list[_Key]) -> list[_Entry | None]:
+def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:
+    """Phrases found, and patterns checked around their anchors, sorted by where they end.
+
+    Without anchors (most messages) the automaton's order stands and nothing is copied. An anchor is not
+    checked inside the last match of its own pattern ("to die to die"), nor after MAX_PATTERN_CHECKS checks.
+    """
+    if not any(key.anchors for key in found.keys):
+        return _Spans(found.starts, found.ends, [key.phrases for key in found.keys], [None] * len(found.keys))
+    rows: list[tuple[int, int, tuple[_Entry, ...], str | None]] = []
+    reached: dict[_Entry, int] = {}
+    checks = 0
+    for start, end, key in zip(found.starts, found.ends, found.keys, strict=True):
+        if key.phrases:
+            rows.append((end, start, key.phrases, None))
+        for entry in key.anchors:
+            if (only is not None and entry not in only) or reached.get(entry, -1) > start:
+                continue
+            if checks >= MAX_PATTERN_CHECKS:
+                continue
+            checks += 1
+            assert entry.pattern is not None  # every anchor entry has one
+            match = entry.pattern.match_at(normalised, start, end, NEGATIONS)
+            if match is not None:
+                reached[entry] = match.end
+                rows.append((match.end, match.start, (entry,), match.negation))
+    rows.sort(key=itemgetter(0))  # a pattern may reach past later phrases
+    return _Spans([row[1] for row in rows], [row[0] for row in rows], [row[2] for row in rows],
+                  [row[3] for row in rows])
+
+
+def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[_Entry, ...]]) -> list[_Entry | None]:
     """For each match, a strictly longer phrase overlapping it, if any: one sweep from the last end back.
 
     Matches arrive sorted by end. Walking them backwards, every match already seen ends at or after the
@@ -238,19 +293,19 @@ def _longer_overlapping(starts: list[int], ends: list[int], keys: list[_Key]) ->
     arrives (which starts earlier, so outlives it for every match still to come; the dropped one is
     outranked by it if they overlap) and from the front once it starts at or after the current end.
     """
-    longer: list[_Entry | None] = [None] * len(keys)
+    longer: list[_Entry | None] = [None] * len(entries)
     active: deque[int] = deque()
-    for index in range(len(keys) - 1, -1, -1):
+    for index in range(len(entries) - 1, -1, -1):
         end = ends[index]
         length = end - starts[index]
         while active and starts[active[0]] >= end:
             active.popleft()
         if active and ends[active[0]] - starts[active[0]] > length:
-            longer[index] = keys[active[0]].phrases[0]
+            longer[index] = entries[active[0]][0]
         while active and ends[active[-1]] - starts[active[-1]] < length:
             back = active.pop()
             if starts[back] < end and longer[back] is None:
-                longer[back] = keys[index].phrases[0]
+                longer[back] = entries[index][0]
         active.append(index)
     return longer
 

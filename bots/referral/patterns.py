@@ -1,0 +1,216 @@
+"""Phrase patterns: short templates for what people write in many forms ("wanted so badly to die").
+
+A pattern is words separated by spaces, with three additions:
+- `want{,s,ed,ing}`: the word with each ending (want, wants, wanted, wanting), as in a shell;
+- `(end|ending|put an end to)`: one of several words or runs of words; an empty choice, or a `?` after the
+  brackets, makes it optional: `(just|)` and `(just)?` are the same;
+- `[0-3]` (or `[2]`): a gap of 0 to 3 (or exactly 2) words of any kind, at most MAX_GAP, never at either end.
+  `[0]` matches no words: it only splits a long template so that the words on each side are expanded apart
+  (at most MAX_FORMS forms between gaps) and the rarer side becomes the anchor.
+
+Between gaps, the words expand into plain runs ("forms"), normalised like phrases. The part whose shortest
+form is longest is the anchor: its forms go into the matcher's Aho-Corasick automaton beside the phrases,
+so finding candidates costs the same whatever the size of the knowledge base. Only where an anchor occurs
+are the words on either side checked against the rest of the pattern, a bounded number of words each way.
+
+A negation inside a gap ("i never thought about ending it") negates the match, as one just before it does;
+the matcher prefers a reading of the words with no negation in its gaps.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from bots.referral.normalise import normalise
+
+MAX_GAP = 5
+MAX_FORMS = 512  # per part between gaps: a typo in braces should not build a huge automaton
+MIN_ANCHOR_CHARS = 4  # the anchor is looked up in every message: "i" or "to" would match nearly all of them
+MAX_WORD_CHARS = 24  # words read around an anchor: a longer word ends the window (no pattern word is as long)
+TOKEN = re.compile(r"\s*(?:\((?P<group>[^()]*)\)(?P<optional>\?)?|\[(?P<gap>[^\[\]]*)\]|(?P<word>[^\s()\[\]]+))")
+WORD = re.compile(r"(?P<stem>[^{}]*)(?:\{(?P<endings>[^{}]*)\}(?P<rest>[^{}]*))?")
+GAP = re.compile(r"(\d+)(?:-(\d+))?")
+
+
+class PatternError(ValueError):
+    """What is wrong with a pattern, worded for `bothy kb check`."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """Going outwards from the anchor: a gap of gap_min to gap_max words, then one of these forms."""
+    gap_min: int
+    gap_max: int
+    forms: frozenset[tuple[str, ...]]
+    lengths: tuple[int, ...]  # of the forms, longest first
+
+    @property
+    def reach(self) -> int:
+        return self.gap_max + self.lengths[0]
+
+
+@dataclass(frozen=True)
+class PatternMatch:
+    start: int
+    end: int
+    negation: str | None  # a negation found in one of the gaps
+
+
+@dataclass(frozen=True)
+class Pattern:
+    text: str
+    anchors: frozenset[tuple[str, ...]]
+    left: tuple[Step, ...]  # forms read right to left
+    right: tuple[Step, ...]
+    left_reach: int  # words that may belong to the match on each side of the anchor
+    right_reach: int
+
+    def anchor_keys(self) -> list[str]:
+        """The anchor's forms as automaton keys: normalised text, a space at each end."""
+        return sorted(f" {' '.join(form)} " for form in self.anchors)
+
+    def match_at(self, normalised: str, start: int, end: int, negations: frozenset[str]) -> PatternMatch | None:
+        """The whole pattern around an anchor found at [start, end) in the normalised text, if it is there."""
+        left_words = _words_before(normalised, start - 1, self.left_reach) if self.left else []
+        left = _match_side(left_words, self.left, negations)
+        if left is None:
+            return None
+        right_words = _words_after(normalised, end + 1, self.right_reach) if self.right else []
+        right = _match_side(right_words, self.right, negations)
+        if right is None:
+            return None
+        return PatternMatch(start - sum(len(word) + 1 for word in left_words[:left[0]]),
+                            end + sum(len(word) + 1 for word in right_words[:right[0]]), left[1] or right[1])
+
+
+def compile_pattern(text: str) -> Pattern:
+    """The pattern, ready to match, or PatternError saying what is wrong with it."""
+    parts: list[list[tuple[str, ...]] | tuple[int, int]] = []
+    position = 0
+    while position < len(text.rstrip()):
+        token = TOKEN.match(text, position)
+        if token is None or token.end() == position:
+            raise PatternError(f"cannot read {text[position:].strip()[:20]!r}: brackets must pair up, not nest")
+        position = token.end()
+        if token["gap"] is not None:
+            parts.append(_gap(token["gap"], parts))
+            continue
+        if token["group"] is not None:
+            choices = [_expand_words(choice) for choice in token["group"].split("|")]
+            forms = [form for choice in choices for form in choice]
+            if token["optional"]:
+                forms.append(())
+        else:
+            forms = _expand_words(token["word"])
+        if parts and isinstance(parts[-1], list):  # words next to words: one part, every combination
+            parts[-1] = _combine(parts[-1], forms)
+        else:
+            parts.append(forms)
+    if not parts:
+        raise PatternError("nothing to match")
+    if isinstance(parts[0], tuple) or isinstance(parts[-1], tuple):
+        raise PatternError("a gap must have words on both sides")
+    segments = [_normalised_forms(part) for part in parts if isinstance(part, list)]
+    gaps = [part for part in parts if isinstance(part, tuple)]
+    shortest = [min(len("".join(form)) for form in segment) for segment in segments]
+    anchor = max(range(len(segments)), key=lambda i: (shortest[i], i))  # on a tie the later: usually the object
+    if shortest[anchor] < MIN_ANCHOR_CHARS:
+        raise PatternError(f"needs a part of at least {MIN_ANCHOR_CHARS} letters in every match, to find it by")
+    left = tuple(_step(gaps[i], frozenset(tuple(reversed(f)) for f in segments[i])) for i in range(anchor - 1, -1, -1))
+    right = tuple(_step(gaps[i - 1], segments[i]) for i in range(anchor + 1, len(segments)))
+    return Pattern(text, segments[anchor], left, right, sum(s.reach for s in left), sum(s.reach for s in right))
+
+
+def _gap(spec: str, parts: list) -> tuple[int, int]:
+    bounds = GAP.fullmatch(spec.strip())
+    if bounds is None:
+        raise PatternError(f"a gap is [N] or [N-M] words, not [{spec}]")
+    low = int(bounds[1])
+    high = int(bounds[2]) if bounds[2] is not None else low
+    if low > high or high > MAX_GAP:
+        raise PatternError(f"a gap of [{spec}] words: it must be from N to M words, M at most {MAX_GAP}")
+    if parts and isinstance(parts[-1], tuple):
+        raise PatternError("two gaps in a row: write one")
+    return low, high
+
+
+def _expand_words(choice: str) -> list[tuple[str, ...]]:
+    """'want{,s} to' -> [('want', 'to'), ('wants', 'to')]; an empty choice is the empty form."""
+    forms: list[tuple[str, ...]] = [()]
+    for word in choice.split():
+        parsed = WORD.fullmatch(word)
+        if parsed is None:
+            raise PatternError(f"cannot read {word!r}: one {{...}} of endings per word")
+        if parsed["endings"] is None:
+            spellings = [word]
+        else:
+            spellings = [parsed["stem"] + ending.strip() + parsed["rest"] for ending in parsed["endings"].split(",")]
+        forms = _combine(forms, [(spelling,) for spelling in spellings])
+    return forms
+
+
+def _combine(before: list[tuple[str, ...]], after: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    if len(before) * len(after) > MAX_FORMS:
+        raise PatternError(f"expands to more than {MAX_FORMS} forms between two gaps; split it into patterns")
+    return [a + b for a, b in itertools.product(before, after)]
+
+
+def _normalised_forms(forms: list[tuple[str, ...]]) -> frozenset[tuple[str, ...]]:
+    result = set()
+    for form in forms:
+        words = tuple(normalise(" ".join(form)).split())
+        if form and not words:
+            raise PatternError(f"{' '.join(form)!r} has no letters or digits left to match")
+        result.add(words)
+    return frozenset(result)
+
+
+def _step(gap: tuple[int, int], forms: frozenset[tuple[str, ...]]) -> Step:
+    return Step(gap[0], gap[1], forms, tuple(sorted({len(form) for form in forms}, reverse=True)))
+
+
+def _words_before(normalised: str, end: int, count: int) -> list[str]:
+    """Up to `count` words ending at `end` (a space), nearest first, reading a bounded stretch of text."""
+    begin = max(0, end - count * (MAX_WORD_CHARS + 1))
+    words = normalised[begin:end].split()
+    if begin > 0 and normalised[begin - 1] != " " and words:
+        words = words[1:]  # cut through a word
+    return words[::-1][:count]
+
+
+def _words_after(normalised: str, begin: int, count: int) -> list[str]:
+    """Up to `count` words starting at `begin`, nearest first, reading a bounded stretch of text."""
+    end = min(len(normalised), begin + count * (MAX_WORD_CHARS + 1))
+    words = normalised[begin:end].split()
+    if end < len(normalised) and normalised[end] != " " and words:
+        words = words[:-1]
+    return words[:count]
+
+
+def _match_side(words: list[str], steps: tuple[Step, ...],
+                negations: frozenset[str]) -> tuple[int, str | None] | None:
+    """Words used by the steps, and a negation in their gaps; a reading with no negation is preferred."""
+    if not steps:
+        return 0, None
+    negated: tuple[int, str | None] | None = None
+    stack: list[tuple[int, int, str | None]] = [(0, 0, None)]  # step, words used, negation so far
+    while stack:
+        index, used, negation = stack.pop()
+        if index == len(steps):
+            if negation is None:
+                return used, None
+            negated = negated or (used, negation)
+            continue
+        step = steps[index]
+        found = []
+        for gap in range(step.gap_min, step.gap_max + 1):
+            if used + gap > len(words):
+                break
+            gap_negation = negation or next((w for w in words[used:used + gap] if w in negations), None)
+            for length in step.lengths:
+                if used + gap + length <= len(words) and tuple(words[used + gap:used + gap + length]) in step.forms:
+                    found.append((index + 1, used + gap + length, gap_negation))
+        stack.extend(reversed(found))  # shortest gap, longest form first
+    return negated

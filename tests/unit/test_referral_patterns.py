@@ -1,0 +1,118 @@
+"""Phrase patterns: how they are written, checked, matched and explained."""
+
+from pathlib import Path
+
+import pytest
+
+from bots.referral.kb import load_kb
+from bots.referral.matcher import MAX_PATTERN_CHECKS, Matcher
+from bots.referral.patterns import PatternError, compile_pattern
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPIC = """id: low
+title: Low
+tier: crisis
+phrases: [some phrase]
+patterns:
+  - {pattern}
+exclusions: [to die for]
+resources:
+  - {{name: Line, phone: '1', checked: 2026-11-25}}
+"""
+
+
+def matcher_for(tmp_path: Path, pattern: str) -> Matcher:
+    (tmp_path / "low.yaml").write_text(TOPIC.format(pattern=pattern))
+    kb = load_kb([tmp_path])
+    assert kb.problems == []
+    return Matcher(kb)
+
+
+@pytest.mark.parametrize(("pattern", "anchors"), [
+    ("want{,s,ed} to die", {("want", "to", "die"), ("wants", "to", "die"), ("wanted", "to", "die")}),
+    ("(want|wanna) [0-2] (to die|be dead)", {("to", "die"), ("be", "dead")}),  # the longer part anchors
+    ("(just)? kill myself", {("just", "kil", "myself"), ("kil", "myself")}),  # normalised like phrases
+    ("I've (been|) thinking", {("ive", "ben", "thinking"), ("ive", "thinking")}),
+])
+def test_words_expand_into_normalised_forms(pattern, anchors):
+    assert compile_pattern(pattern).anchors == anchors
+
+
+@pytest.mark.parametrize(("pattern", "problem"), [
+    ("", "nothing to match"),
+    ("[0-2] to die", "a gap must have words on both sides"),
+    ("want [1-9] to die", "M at most 5"),
+    ("want [3-1] to die", "from N to M words"),
+    ("want [x] to die", "a gap is [N] or [N-M] words"),
+    ("want [1] [2] to die", "two gaps in a row"),
+    ("(want (to) die)", "brackets must pair up"),
+    ("i [0-2] am", "needs a part of at least 4 letters"),
+    ("(a|b|c|d|e|f|g|h) (a|b|c|d|e|f|g|h) (a|b|c|d|e|f|g|h) (a|b|c|d|e|f|g|h) zzzz", "more than 512 forms"),
+])
+def test_a_bad_pattern_says_what_is_wrong(pattern, problem):
+    with pytest.raises(PatternError, match=problem.replace("[", r"\[").replace("]", r"\]")):
+        compile_pattern(pattern)
+
+
+def test_kb_check_names_the_file_and_line_of_a_bad_pattern(tmp_path):
+    (tmp_path / "low.yaml").write_text(TOPIC.format(pattern="want [0-9] to die"))
+    problems = load_kb([tmp_path]).problems
+    assert problems == [f"{tmp_path / 'low.yaml'}:6: pattern 'want [0-9] to die': a gap of [0-9] words: "
+                        "it must be from N to M words, M at most 5"]
+    (tmp_path / "low.yaml").write_text(TOPIC.format(pattern="[want, to, die]"))
+    assert load_kb([tmp_path]).problems == [f"{tmp_path / 'low.yaml'}:6: each of patterns must be a non-empty "
+                                            "piece of text"]
+
+
+def test_a_pattern_in_two_topics_is_reported(tmp_path):
+    (tmp_path / "a.yaml").write_text(TOPIC.format(pattern="want [0-2] to die"))
+    (tmp_path / "b.yaml").write_text(TOPIC.format(pattern="want  [0-2] to die").replace("id: low", "id: other"))
+    assert any(f"{tmp_path / 'b.yaml'}:6: pattern 'want  [0-2] to die' is also in topic 'low'" in p
+               for p in load_kb([tmp_path]).problems)
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("I wanted so badly to die", "wanted so badly to die"),
+    ("honestly i want to die", "want to die"),
+    ("WANTING TO DIIIE", "wanting to die"),
+    ("I want to go to the shop", None),
+    ("I want you to know I love you, I'd die for you", None),  # gap is three words at most
+])
+def test_gaps_and_inflections(tmp_path, text, found):
+    result = matcher_for(tmp_path, "want{,ed,ing} [0-3] to die").match(text)
+    assert [(hit.kind, hit.phrase) for hit in result.hits] == ([("pattern", "want{,ed,ing} [0-3] to die")]
+                                                               if found else [])
+
+
+def test_words_on_both_sides_of_the_anchor(tmp_path):
+    matcher = matcher_for(tmp_path, "(i|im) [0-2] thinking about suicide [0-1] (again|tonight)")
+    assert matcher.match("so im really thinking about suicide again").tier == "crisis"
+    assert matcher.match("I keep thinking about suicide prevention training tonight").tier is None
+    assert matcher.match("thinking about suicide again").tier is None  # the first person is part of it
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("I don't want to die", "negation 'dont'"),  # just before the match
+    ("I never thought about ending it", "negation 'never'"),  # in a gap
+    ("the cake is to die for", "exclusion 'to die for'"),
+])
+def test_negations_and_exclusions_stop_patterns(tmp_path, text, reason):
+    matcher = matcher_for(tmp_path, "(want|i|is) [0-2] (to die|thought about ending it)")
+    result = matcher.match(text)
+    assert result.tier is None
+    assert [(s.kind, s.reason) for s in result.suppressed] == [("pattern", reason)]
+
+
+def test_a_reading_without_negation_in_the_gaps_is_preferred(tmp_path):
+    matcher = matcher_for(tmp_path, "i [0-3] want to die")
+    assert matcher.match("i dont know i just want to die").tier == "crisis"
+    assert matcher.match("i dont want to die").tier is None
+
+
+def test_pattern_checks_per_message_are_bounded(tmp_path):
+    """Anchors that never complete their pattern stop being checked; phrases still count after them."""
+    matcher = matcher_for(tmp_path, "(wanted|wants) [0-1] to die")
+    decoys = "to die " * (MAX_PATTERN_CHECKS + 10)
+    assert matcher.match(decoys[: 7 * (MAX_PATTERN_CHECKS - 1)] + "I wanted to die").tier == "crisis"
+    assert matcher.match(decoys + "I wanted to die").tier is None
+    assert matcher.match(decoys + "some phrase").tier == "crisis"
