@@ -46,15 +46,22 @@ from bots.referral.patterns import Pattern
 TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2}
 NEGATIONS = frozenset(normalise(word).strip() for word in (
     "not", "never", "don't", "didn't", "doesn't", "won't", "isn't", "aren't", "wasn't", "weren't", "haven't",
-    "hasn't", "nor", "neither"))
+    "hasn't", "hadn't", "wouldn't", "ain't", "nor", "neither", "no", "dnt", "nvr", "neva"))
+# "No" negates only through these ("no plans to end my life", "no longer suicidal"): "no, I want to die" is
+# an answer, not a negation.
+NO_NEGATES = frozenset(("longer", "plans", "plan", "thoughts", "intention", "way", "desire", "urge"))
 # Words that may sit between a negation and the phrase it negates: "not really", "never thought of".
 # Intensifiers ("so", "this", "more", "as") are deliberately not among them: "I've never felt so suicidal"
 # and "never been more ready to end it" say the feeling is at its worst, so the negation stops at them.
 NEGATION_FILLERS = frozenset(normalise(word).strip() for word in (
     "really", "actually", "even", "ever", "been", "being", "be", "feeling", "felt", "feel", "thought", "thinking",
     "of", "about", "going", "to", "gonna", "at", "all", "that", "planning", "considered", "considering",
-    "am", "i'm", "i"))
-NEGATION_WINDOW = 4
+    "am", "i'm", "i", "i'd", "want", "wanted", "wanting", "wanna", "try", "tried", "trying", "have", "had", "having",
+    "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
+    "seriously", "honestly", "definitely", "personally",
+    *NO_NEGATES))
+# Far enough for "I have never had a plan to kill myself" (five fillers).
+NEGATION_WINDOW = 6
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
 _LONGEST_NEGATION_WORD = max(map(len, NEGATIONS | NEGATION_FILLERS))
 MAX_PER_PHRASE = 3
@@ -313,14 +320,15 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
 def _negation_before(normalised: str, start: int) -> str | None:
     """The negation among the NEGATION_WINDOW words before `start`, reached across fillers only."""
     end = start - 1  # the space before the match
+    after = ""
     for _ in range(NEGATION_WINDOW):
         space = normalised.rfind(" ", max(0, end - _LONGEST_NEGATION_WORD - 1), end)
         if space < 0:
             return None  # the start of the text, or a word too long to be a negation or filler
         word = normalised[space + 1:end]
         if word in NEGATIONS:
-            return word
+            return word if word != "no" or after in NO_NEGATES else None
         if word not in NEGATION_FILLERS:
             return None
-        end = space
+        end, after = space, word
     return None

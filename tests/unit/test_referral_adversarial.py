@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bots.referral.kb import KnowledgeBase, load_kb
-from bots.referral.matcher import MAX_PER_PHRASE, NEGATION_FILLERS, NEGATION_WINDOW, NEGATIONS, Matcher
+from bots.referral.matcher import MAX_PER_PHRASE, NEGATION_FILLERS, NEGATION_WINDOW, NEGATIONS, NO_NEGATES, Matcher
 from bots.referral.normalise import MAX_CHARS, l_reading, normalise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,11 +88,13 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
 
 
 def reference_negated(normalised: str, start: int) -> bool:
+    after = ""
     for word in reversed(normalised[:start].split()[-NEGATION_WINDOW:]):
         if word in NEGATIONS:
-            return True
+            return word != "no" or after in NO_NEGATES
         if word not in NEGATION_FILLERS:
             return False
+        after = word
     return False
 
 

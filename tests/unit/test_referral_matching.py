@@ -97,6 +97,29 @@ def test_plain_negations_still_suppress(matcher, text, negation):
         [f"negation {negation!r}"] if negation else [])
 
 
+@pytest.mark.parametrize(("text", "negation"), [
+    ("I'm no longer suicidal", "no"),
+    ("no plans to end my life, just needed to rant", "no"),
+    ("I wouldn't kill myself, I'd never do that to my mum", "wouldnt"),
+    ("I have never had a plan to kill myself", "never"),
+    ("I didn't want to kill myself, I just wanted to stop feeling", "didnt"),
+    ("I'm not currently suicidal", "not"),
+])
+def test_negations_reach_through_what_people_put_between(matcher, text, negation):
+    result = matcher.match(text)
+    assert result.tier is None
+    assert f"negation {negation!r}" in [s.reason for s in result.suppressed]
+
+
+@pytest.mark.parametrize("text", [
+    "no, I want to die",  # an answer, not a negation
+    "No I'm not ok. I want to kill myself",
+    "I don't know why I want to die",
+])
+def test_no_and_dont_elsewhere_in_the_sentence_do_not_negate(matcher, text):
+    assert matcher.match(text).tier == "crisis"
+
+
 @pytest.mark.parametrize("text", [
     "kiII myself", "ki11 mys3lf", "I want to kiII myself", "kIll myself", "ki1l myself", "k1ll myself",
     "I won't kill myself. I'll kiII myself",
