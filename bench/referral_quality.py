@@ -23,6 +23,7 @@ from bots.referral.matcher import Matcher
 ROOT = Path(__file__).resolve().parents[1]
 DEV_SET = ROOT / "tests" / "unit" / "data" / "referral_dev.txt"
 TIERS = ("crisis", "support", "practical")
+CATEGORIES = ("wish", "active", "method", "intent", "plan", "prep", "attempt", "selfharm")
 HELD_BACK_PERCENT = 30
 LONG_POST_CHARS = 280  # longer than a chat line: a forum post with the crisis sentence somewhere inside
 PARTS = ("held_back", "tuning", "all")
@@ -49,6 +50,8 @@ def load_dev_set(path: Path = DEV_SET) -> list[Example]:
             tier, _, category = line[3:].strip().partition("/")
             if tier not in (*TIERS, "none"):
                 raise ValueError(f"{path}:{number}: unknown tier {tier!r}")
+            if tier == "crisis" and category not in CATEGORIES:
+                raise ValueError(f"{path}:{number}: unknown crisis category {category!r}")
         elif line.strip() and not line.startswith("#"):
             if not tier:
                 raise ValueError(f"{path}:{number}: a message before any ## heading")

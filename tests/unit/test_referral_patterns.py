@@ -1,5 +1,7 @@
 """Phrase patterns: how they are written, checked, matched and explained."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,6 +111,15 @@ def test_a_reading_without_negation_in_the_gaps_is_preferred(tmp_path):
     assert matcher.match("i dont want to die").tier is None
 
 
+def test_patterns_keep_their_place_in_longest_wins():
+    matcher = Matcher(load_kb([ROOT / "referral_kb"]))
+    bereaved = matcher.match("I lost my best friend to suicide in March")
+    assert bereaved.topics == ["suicide-bereavement"]
+    assert "longer phrase '(lost|losing) [1-3] to suicide' (suicide-bereavement)" in [
+        s.reason for s in bereaved.suppressed]
+    assert matcher.match("I lost my best friend to suicide and now I want to die too").tier == "crisis"
+
+
 def test_pattern_checks_per_message_are_bounded(tmp_path):
     """Anchors that never complete their pattern stop being checked; phrases still count after them."""
     matcher = matcher_for(tmp_path, "(wanted|wants) [0-1] to die")
@@ -116,3 +127,10 @@ def test_pattern_checks_per_message_are_bounded(tmp_path):
     assert matcher.match(decoys[: 7 * (MAX_PATTERN_CHECKS - 1)] + "I wanted to die").tier == "crisis"
     assert matcher.match(decoys + "I wanted to die").tier is None
     assert matcher.match(decoys + "some phrase").tier == "crisis"
+
+
+def test_kb_test_names_the_pattern():
+    result = subprocess.run(
+        [sys.executable, "-m", "bothy", "kb", "test", "--dir", str(ROOT / "referral_kb"), "I wanted so badly to die"],
+        capture_output=True, text=True, check=True)
+    assert "Would trigger crisis (crisis) on the pattern '(want|wanted|" in result.stdout

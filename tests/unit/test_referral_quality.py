@@ -1,0 +1,52 @@
+"""The development set and its held-back figures: floors, so a change that loses ground fails here.
+
+The floors are the figures measured when patterns were added (bench/referral_quality.py prints them); raise
+them when the knowledge base gets better. The held-back part is never used to choose phrases or patterns.
+"""
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bench.referral_quality import CATEGORIES, evaluate, load_dev_set, part
+from bots.referral.kb import load_kb
+from bots.referral.matcher import Matcher
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = load_dev_set()
+
+
+@pytest.fixture(scope="module")
+def held_back() -> dict:
+    return evaluate(Matcher(load_kb([ROOT / "referral_kb"])), part(EXAMPLES, "held_back"))
+
+
+def test_the_dev_set_is_big_varied_and_split_before_tuning():
+    assert len(EXAMPLES) >= 1_000
+    assert len({e.text for e in EXAMPLES}) == len(EXAMPLES)
+    kinds = Counter((e.tier, e.category) for e in EXAMPLES)
+    for category in CATEGORIES:
+        assert kinds[("crisis", category)] >= 30, category
+    for kind in ("negation", "idiom", "chatter", "other"):
+        assert kinds[("none", kind)] >= 30, kind
+    assert 0.25 <= len(part(EXAMPLES, "held_back")) / len(EXAMPLES) <= 0.35
+
+
+def test_held_back_crisis_recall_does_not_fall(held_back):
+    assert held_back["crisis_recall_short"]["recall"] >= 0.80
+    assert held_back["crisis_recall_long"]["recall"] >= 1.0
+    floors = {"wish": 0.93, "active": 0.90, "method": 0.86, "intent": 0.65, "plan": 0.36, "prep": 0.80,
+              "attempt": 0.78, "selfharm": 0.80}
+    recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
+    assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
+
+
+def test_held_back_false_alarms_do_not_rise(held_back):
+    assert held_back["false_crisis_negations"]["rate"] <= 0.14
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.012
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.012
+    assert held_back["tiers"]["crisis"]["precision"] >= 0.95
+    for tier in ("support", "practical"):
+        assert held_back["tiers"][tier]["precision"] >= 0.93, tier
+        assert held_back["tiers"][tier]["recall"] >= 0.73, tier
