@@ -67,7 +67,7 @@ _LONGEST_NEGATION_WORD = max(map(len, NEGATIONS | NEGATION_FILLERS))
 MAX_PER_PHRASE = 3
 # Patterns checked around anchors per message (per reading): a message of 8,000 anchors that never complete a
 # pattern ("suicide squad suicide squad ...") must not cost 8,000 checks. Phrases are never capped.
-MAX_PATTERN_CHECKS = 500
+MAX_PATTERN_CHECKS = 200
 L_READING_CHARS = 8_192
 
 
@@ -264,28 +264,33 @@ class Matcher:
 def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:
     """Phrases found, and patterns checked around their anchors, sorted by where they end.
 
-    Without anchors (most messages) the automaton's order stands and nothing is copied. An anchor is not
-    checked inside the last match of its own pattern ("to die to die"), nor after MAX_PATTERN_CHECKS checks.
+    Unless a pattern matched (rare), the automaton's order stands and the phrases are not copied. An anchor is
+    not checked inside the last match of its own pattern ("to die to die"), nor after MAX_PATTERN_CHECKS checks.
     """
-    if not any(key.anchors for key in found.keys):
-        return _Spans(found.starts, found.ends, [key.phrases for key in found.keys], [None] * len(found.keys))
-    rows: list[tuple[int, int, tuple[_Entry, ...], str | None]] = []
+    matched: list[tuple[int, int, tuple[_Entry, ...], str | None]] = []
+    anchor_only = False  # a key that anchors patterns but is no phrase: the phrase lists need filtering
     reached: dict[_Entry, int] = {}
     checks = 0
     for start, end, key in zip(found.starts, found.ends, found.keys, strict=True):
-        if key.phrases:
-            rows.append((end, start, key.phrases, None))
+        if not key.anchors:
+            continue
+        anchor_only = anchor_only or not key.phrases
         for entry in key.anchors:
-            if (only is not None and entry not in only) or reached.get(entry, -1) > start:
+            if checks >= MAX_PATTERN_CHECKS or (only is not None and entry not in only):
                 continue
-            if checks >= MAX_PATTERN_CHECKS:
+            if reached.get(entry, -1) > start:
                 continue
             checks += 1
             assert entry.pattern is not None  # every anchor entry has one
             match = entry.pattern.match_at(normalised, start, end, NEGATIONS)
             if match is not None:
                 reached[entry] = match.end
-                rows.append((match.end, match.start, (entry,), match.negation))
+                matched.append((match.end, match.start, (entry,), match.negation))
+    phrases = [key.phrases for key in found.keys]
+    if not matched and not anchor_only:
+        return _Spans(found.starts, found.ends, phrases, [None] * len(phrases))
+    rows = matched + [(end, start, entries, None)
+                      for start, end, entries in zip(found.starts, found.ends, phrases, strict=True) if entries]
     rows.sort(key=itemgetter(0))  # a pattern may reach past later phrases
     return _Spans([row[1] for row in rows], [row[0] for row in rows], [row[2] for row in rows],
                   [row[3] for row in rows])
