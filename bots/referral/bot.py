@@ -67,7 +67,8 @@ class ReloadingKnowledgeBase:
             self.kb.files = kb.files  # don't retry until the files change again
             return
         self.kb, self.matcher = kb, Matcher(kb)
-        log.info("knowledge base reloaded: %d topics, %d phrases", len(kb.topics), self.matcher.phrase_count)
+        log.info("knowledge base reloaded: %d topics, %d phrases, %d patterns", len(kb.topics),
+                 self.matcher.phrase_count, self.matcher.pattern_count)
 
 
 class ReferralBot(Bot):
