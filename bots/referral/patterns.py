@@ -163,6 +163,8 @@ def _normalised_forms(forms: list[tuple[str, ...]]) -> frozenset[tuple[str, ...]
         words = tuple(normalise(" ".join(form)).split())
         if form and not words:
             raise PatternError(f"{' '.join(form)!r} has no letters or digits left to match")
+        if any(len(word) > MAX_WORD_CHARS for word in words):
+            raise PatternError(f"{' '.join(form)!r} has a word longer than {MAX_WORD_CHARS} letters")
         result.add(words)
     return frozenset(result)
 
