@@ -20,6 +20,8 @@ from bothy.devserver.synapse import LocalSynapse
 from tests.e2e.member import Member
 
 READY_LINE = "Bothy is running"
+# Only the crisis DM says this: every DM to a member ends with the urgent numbers, so they no longer tell it apart.
+CRISIS_LINES = "who you can reach"
 START_TIMEOUT_S = 90
 
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import BothyProcess, Homeserver, staff_room_of
+from tests.e2e.conftest import CRISIS_LINES, BothyProcess, Homeserver, staff_room_of
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +30,7 @@ async def test_crisis_words_in_a_dm_with_the_checkin_bot_get_crisis_lines_and_a_
     dm = await alice.open_dm(checkin)
     secret = f"marker{uuid.uuid4().hex[:8]}"
     await alice.send(dm, f"to be honest I've been thinking about ending my life {secret}")
-    lines = await alice.wait_for(from_bot(checkin, dm, "116 123"))
+    lines = await alice.wait_for(from_bot(checkin, dm, CRISIS_LINES))
     assert "999" in lines.body
     alert = await sam.wait_for(from_bot(checkin, staff_room, alice.user_id))
     assert secret not in alert.body and "ending my life" not in alert.body and secret not in alert.html
@@ -44,7 +44,7 @@ async def test_a_crisis_message_starting_with_exclamation_marks_is_matched_and_n
     group = await alice.create_room(invite=[homeserver.uid(b) for b in ALL_BOTS], moderators=(host,))
     event_id = await alice.send(group, "!!! honestly I can't do this anymore, I want to die")
     dm = await alice.accept_invite()
-    await alice.wait_for(from_bot(guide, dm, "116 123"))
+    await alice.wait_for(from_bot(guide, dm, CRISIS_LINES))
     await sam.wait_for(from_bot(guide, staff_room, event_id))
     await alice.send(group, "!help")
     await alice.wait_for(from_bot(host, group, "116 123"))  # a barrier: the group's answers go out in order

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import BothyProcess, Homeserver, staff_room_of, start_bothy
+from tests.e2e.conftest import CRISIS_LINES, BothyProcess, Homeserver, staff_room_of, start_bothy
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -48,7 +48,7 @@ async def test_a_crisis_message_gets_crisis_lines_and_alerts_staff_without_the_t
     secret = f"marker{uuid.uuid4().hex[:8]}"
     event_id = await alice.send(group, f"honestly I just want to die {secret}")
     dm = await alice.accept_invite()
-    lines = await alice.wait_for(from_bot(guide, "116 123", room_id=dm))
+    lines = await alice.wait_for(from_bot(guide, CRISIS_LINES, room_id=dm))
     assert "999" in lines.body and "0800 83 85 87" in lines.body
     alert = await sam.wait_for(from_bot(guide, "gentle check-in", room_id=staff_room))
     assert event_id in alert.body and group in alert.body  # a link to the message
@@ -70,7 +70,7 @@ async def test_idioms_trigger_nothing_and_a_topic_is_suggested_once_a_day(
     await alice.wait_for(from_bot(guide, "Shelter Scotland", room_id=dm))
     bodies = [m.body for m in alice.messages_in(dm)]
     assert sum("StepChange" in b for b in bodies) == 1
-    assert not any("116 123" in b for b in bodies)
+    assert not any(CRISIS_LINES in b for b in bodies)
 
 
 async def test_a_private_command_in_a_group_is_answered_by_dm_and_redacted(
@@ -98,7 +98,7 @@ async def test_staff_refer_and_unknown_topic(homeserver: Homeserver, bothy: Both
     await sam.send(staff_room, f"!refer {alice.user_id} bereavement")
     await sam.wait_for(from_bot(guide, "Sent", room_id=staff_room))
     assert not any(discussed in m.body for m in sam.messages_in(staff_room))  # staff talk raises no alert
-    assert not any("116 123" in m.body for m in sam.received if m.sender == guide)
+    assert not any(CRISIS_LINES in m.body for m in sam.received if m.sender == guide)
     dm = await alice.accept_invite()
     await alice.wait_for(from_bot(guide, "Cruse Scotland", room_id=dm))
 
@@ -115,12 +115,12 @@ async def test_killed_right_after_a_crisis_message_the_alert_arrives_once_after_
         await process.start()
         await sam.wait_for(lambda m: m.sender == process.bot_user_id and event_id in m.body)
         dm = await alice.accept_invite()
-        await alice.wait_for(from_bot(process.bot_user_id, "116 123", room_id=dm))
+        await alice.wait_for(from_bot(process.bot_user_id, CRISIS_LINES, room_id=dm))
         await sam.send(staff_room, "!status")
         await sam.wait_for(from_bot(process.bot_user_id, "Bothy status", room_id=staff_room))
         alerts = [m for m in sam.messages_in(staff_room) if event_id in m.body]
         assert len(alerts) == 1
-        assert sum("116 123" in m.body for m in alice.messages_in(dm)) == 1
+        assert sum(CRISIS_LINES in m.body for m in alice.messages_in(dm)) == 1
     finally:
         await process.stop()
 
@@ -147,7 +147,7 @@ async def test_quoted_words_in_a_reply_are_not_the_author_s_but_an_edit_is(homes
         })
         dm = await alice.accept_invite()
         await alice.wait_for(from_bot(guide, "Social Security Scotland", room_id=dm))
-        assert not any("116 123" in m.body for m in alice.messages_in(dm))
+        assert not any(CRISIS_LINES in m.body for m in alice.messages_in(dm))
     finally:
         await bob.stop()
 

@@ -94,8 +94,7 @@ async def test_an_event_failing_at_commit_is_set_aside_without_delaying_anything
     assert order.index("$later") < order.index("$poison", 1)
     assert order.count("$poison") == MAX_ATTEMPTS
     assert sorted(await owed(database)) == [
-        ("!dm", None, "Sorry, something went wrong on my side and I couldn't do that. Nothing has changed. "
-                      "Please try again in a little while, or ask a peer worker."),
+        ("!dm", None, Templates().render("went_wrong")["body"]),
         ("!dm", None, "answer to $later"),
         ("!group", None, "answer to $elsewhere"),
     ]
