@@ -155,17 +155,16 @@ class ReferralBot(Bot):
 
     async def _crisis(self, message: Message, effects: Effects, crisis: Topic, room_name: str | None,
                       log_room: str | None) -> None:
-        """Crisis lines to the author at once, and the staff room told where (never what); from a DM (no room
-        name) the alert names the member instead of the room."""
+        """Crisis lines to the author at once, and the staff room told who, where and what kind of match (never
+        the words): the member's Matrix ID, the room's own name and a link (none for a DM, which staff cannot
+        open), so a peer worker can act on the alert alone."""
         if not await self._due(message.sender, crisis.id, self.settings.crisis_cooldown_s):
             return
         self._dm(effects, message.sender, "crisis_support", topic=crisis)
-        # The row names the member so `!mydata` and `!forget me` reach it; the staff room's message names
-        # them only for a DM (from a group it gives the room and a link, as peer workers can follow it).
         self.context.alerts.raise_alert(
             effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=message.room_id,
             event_id=message.event_id, topic=crisis.id,
-            room_name=room_name, member=message.sender if room_name is None else None,
+            room_name=room_name, member=message.sender, topic_title=crisis.title,
         )
         self._record(effects, message.sender, [crisis.id], log_room)
 

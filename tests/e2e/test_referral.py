@@ -50,8 +50,9 @@ async def test_a_crisis_message_gets_crisis_lines_and_alerts_staff_without_the_t
     dm = await alice.accept_invite()
     lines = await alice.wait_for(from_bot(guide, CRISIS_LINES, room_id=dm))
     assert "999" in lines.body and "0800 83 85 87" in lines.body
-    alert = await sam.wait_for(from_bot(guide, "gentle check-in", room_id=staff_room))
-    assert event_id in alert.body and group in alert.body  # a link to the message
+    alert = await sam.wait_for(from_bot(guide, event_id, room_id=staff_room))
+    assert group in alert.body  # a link to the message
+    assert alice.user_id in alert.body and "in group" in alert.body and "crisis" in alert.body
     assert secret not in alert.body and "want to die" not in alert.body and secret not in alert.html
 
 
