@@ -37,6 +37,8 @@ class RoomInfo(Protocol):
 
     def room_name(self, room_id: str) -> str: ...
 
+    def canonical_alias(self, room_id: str) -> str | None: ...
+
 
 class SentTags(Protocol):
     async def tag_of(self, event_id: str) -> str | None:

@@ -36,6 +36,9 @@ class FixedRooms:
     def room_name(self, room_id: str) -> str:
         return room_id
 
+    def canonical_alias(self, room_id: str) -> str | None:
+        return None
+
 
 def bot_context(database: Database, installation: Installation, settings: Any, *, clock: Clock | None = None,
                 account: str = "@bot:example.org", direct_rooms: frozenset[str] = frozenset(),

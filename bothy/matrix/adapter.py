@@ -667,6 +667,10 @@ class MatrixAccount:
         name = (room.name or room.canonical_alias) if room is not None else None
         return name or "a room without a name"
 
+    def canonical_alias(self, room_id: str) -> str | None:
+        room = self.client.rooms.get(room_id)
+        return room.canonical_alias if room is not None else None
+
     async def room_facts(self, room_id: str) -> RoomFacts:
         """Who is in a room (joined or invited), whether it is invite-only and encrypted, from its state."""
         state = await self._call(self.client.room_get_state(room_id), "room state")

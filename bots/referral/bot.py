@@ -18,10 +18,11 @@ import aiosqlite
 
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
-from bothy.plugin import Bot, BotContext, SettingsLoader, SweepRun
+from bothy.plugin import Bot, BotContext, RoomInfo, SettingsLoader, SweepRun
 from bothy.settings import SettingsReader
 from bothy.storage.audit import record_audit
 from bots.referral import schema
+from bots.referral.bereavement import in_own_words
 from bots.referral.cli import add_kb_commands
 from bots.referral.kb import KnowledgeBase, Topic, load_kb
 from bots.referral.matcher import Matcher
@@ -137,6 +138,10 @@ class ReferralBot(Bot):
         if not result.hits:
             return
         rooms = self.context.rooms_seen_by(effects.account)
+        if self._bereavement_room(rooms, message.room_id):
+            result = in_own_words(result, message.body)
+            if not result.hits:
+                return
         in_dm = rooms.is_direct_room(message.room_id)
         log_room = None if in_dm else message.room_id  # a DM's room ID would name the member
         if result.tier == "crisis":
@@ -152,6 +157,11 @@ class ReferralBot(Bot):
             return
         self._dm(effects, message.sender, "referral_suggestion", topics=topics)
         self._record(effects, message.sender, [t.id for t in topics], log_room)
+
+    def _bereavement_room(self, rooms: RoomInfo, room_id: str) -> bool:
+        """Configured by room ID or alias, so a room keeps its mark when its alias is the one written down."""
+        marked = self.settings.bereavement_rooms
+        return bool(marked) and (room_id in marked or rooms.canonical_alias(room_id) in marked)
 
     async def _crisis(self, message: Message, effects: Effects, crisis: Topic, room_name: str | None,
                       log_room: str | None) -> None:

@@ -16,6 +16,7 @@ class ReferralSettings:
     cooldown_s: int  # at most one suggestion per member per topic in this time
     crisis_cooldown_s: int  # crisis lines and the staff alert, at most once per member in this time
     keep_log_s: int  # the anonymous referral log, for reports
+    bereavement_rooms: frozenset[str] = frozenset()  # room IDs and aliases where loss is the subject
 
 
 def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
@@ -38,9 +39,14 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
     elif not any(topic.tier == "crisis" for topic in load_kb(kb_dirs).topics.values()):
         reader.problems.append(f"referral.kb_dirs: no crisis-tier topic in {', '.join(map(str, kb_dirs))}; "
                                "Bothy never runs without crisis lines (leave kb_dirs unset for the shipped ones)")
+    bereavement_rooms = reader.get("referral.bereavement_rooms", list, default=[]) or []
+    reader.check("referral.bereavement_rooms", bereavement_rooms,
+                 lambda rooms: all(isinstance(r, str) and r[:1] in "!#" and ":" in r for r in rooms),
+                 "every entry must be a room ID (!abc:example.org) or alias (#grief:example.org)")
     return ReferralSettings(
         kb_dirs=kb_dirs,
         cooldown_s=reader.duration("referral.cooldown", "24h"),
         crisis_cooldown_s=reader.duration("referral.crisis_cooldown", "1h"),
         keep_log_s=reader.duration("referral.keep_log", "365d"),
+        bereavement_rooms=frozenset(r for r in bereavement_rooms if isinstance(r, str)),
     )

@@ -151,3 +151,11 @@ def test_zero_and_huge_durations_are_refused_with_their_key():
     found = problems(filled(**{"checkin.min_gap": "0d", "checkin.window": "99999999999999999999w"}))
     assert any(p.startswith("checkin.min_gap: must be longer than zero") for p in found)
     assert any(p.startswith("checkin.window:") for p in found)
+
+
+def test_bereavement_rooms_are_room_ids_or_aliases(tmp_path):
+    rooms = ["!abc:example.org", "#losing-someone:example.org"]
+    config = parse_config(filled(**{"referral.bereavement_rooms": rooms}), tmp_path, INSTALLATION.bots)
+    assert config.bot_settings["referral"].bereavement_rooms == frozenset(rooms)
+    found = problems(filled(**{"referral.bereavement_rooms": ["Losing someone"]}), tmp_path)
+    assert any(p.startswith("referral.bereavement_rooms: every entry must be a room ID") for p in found)
