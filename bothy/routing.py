@@ -9,6 +9,7 @@ were in distress themselves.
 A bot that reads every room must hear a member wherever they write, DMs
 with other bots included, but only once: its own account reads where it is, and where it is not, the
 first bot account present in the fixed order reads for it, as the command router decides who answers.
+Such a bot answers through the account that read for it, so in that account's DMs it hears reactions too.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ class EventRouter:
                 await self._each(readers, effects, lambda bot, own: bot.on_message(event, own))
             case Reaction():
                 if not await self.alerts.handle_reaction(event, effects):
-                    await self._each(listeners, effects, lambda bot, own: bot.on_reaction(event, own))
+                    # In this account's DMs a guest may have spoken through it: a reaction there may answer it.
+                    guests = self.guests if listeners and self.account.is_direct_room(event.room_id) else ()
+                    await self._each((*listeners, *guests), effects, lambda bot, own: bot.on_reaction(event, own))
             case Receipt():
                 await self._each(listeners, effects, lambda bot, own: bot.on_receipt(event, own))
             case Membership():

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import aiosqlite
 
-from bothy.matrix.events import Message
+from bothy.matrix.events import Message, Reaction
 from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, RoomInfo, SettingsLoader, SweepRun
 from bothy.settings import SettingsReader
@@ -24,6 +24,7 @@ from bothy.storage.audit import record_audit
 from bots.referral import schema
 from bots.referral.bereavement import in_own_words
 from bots.referral.cli import add_kb_commands
+from bots.referral.follow_up import FollowUp
 from bots.referral.kb import KnowledgeBase, Topic, load_kb
 from bots.referral.matcher import Matcher
 from bots.referral.settings import ReferralSettings, read_settings
@@ -77,7 +78,8 @@ class ReferralBot(Bot):
     migrations = schema.MIGRATIONS
     personal_columns = schema.PERSONAL_COLUMNS
     anonymous_tables = schema.ANONYMOUS_TABLES
-    schedules: ClassVar[Mapping[str, str]] = {"referral_cooldowns": "every 1h", "referral_retention": "30 4 * * *"}
+    schedules: ClassVar[Mapping[str, str]] = {"referral_cooldowns": "every 1h", "referral_retention": "30 4 * * *",
+                                              "referral_checkbacks": "*/15 10-20 * * *"}
     templates_dir = Path(__file__).parent / "templates"
     reads_every_room = True  # a member in crisis may say so in a DM with any bot
 
@@ -94,6 +96,8 @@ class ReferralBot(Bot):
         self.settings: ReferralSettings = context.settings
         self.knowledge = knowledge or ReloadingKnowledgeBase(self.settings.kb_dirs)
         self.repository = ReferralRepository(context.store)
+        self.follow_up = FollowUp(context, self.repository,
+                                  lambda: {topic.id: topic.title for topic in self.kb.topics.values()})
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -108,14 +112,19 @@ class ReferralBot(Bot):
                     params=(Choice("setting", ("on", "off")),), private=True),
             Command("refer", self.name, "DM a member the resources for a topic", self.refer,
                     params=(UserId("user"), Text("topic", MAX_TOPIC)), role=Role.PEER_WORKER),
+            Command("referrals report", self.name, "per topic over 30 days: suggestions sent, \"helped\", "
+                    "\"not for me\" (small counts hidden)", self.follow_up.report, role=Role.PEER_WORKER),
         ]
 
     def sweeps(self) -> dict[str, SweepRun]:
-        return {"referral_cooldowns": self.prune_cooldowns, "referral_retention": self.prune_log}
+        return {"referral_cooldowns": self.prune_cooldowns, "referral_retention": self.prune_log,
+                "referral_checkbacks": self.follow_up.send_checkbacks}
 
     async def prune_cooldowns(self) -> None:
+        """Cooldowns that have run out, and check-backs sent long enough ago that no answer is expected."""
         older_than_ms = self.context.clock.ms() - max(self.settings.cooldown_s, self.settings.crisis_cooldown_s) * 1000
         await self._prune(ReferralRepository.prune_cooldowns, older_than_ms)
+        await self.follow_up.prune()
 
     async def prune_log(self) -> None:
         """Retention of the anonymous log (`referral.keep_log`)."""
@@ -155,8 +164,11 @@ class ReferralBot(Bot):
         topics = [self.kb.topics[t] for t in result.topics if await self._due(message.sender, t, cooldown_s)]
         if not topics:
             return
-        self._dm(effects, message.sender, "referral_suggestion", topics=topics)
+        self.follow_up.suggest(effects, message.sender, topics)
         self._record(effects, message.sender, [t.id for t in topics], log_room)
+
+    async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
+        return await self.follow_up.on_reaction(reaction, effects)
 
     def _bereavement_room(self, rooms: RoomInfo, room_id: str) -> bool:
         """Configured by room ID or alias, so a room keeps its mark when its alias is the one written down."""
@@ -171,6 +183,8 @@ class ReferralBot(Bot):
         if not await self._due(message.sender, crisis.id, self.settings.crisis_cooldown_s):
             return
         self._dm(effects, message.sender, "crisis_support", topic=crisis)
+        if not await self.repository.opted_out(message.sender):
+            self.follow_up.owe_checkback(effects, message.sender)
         self.context.alerts.raise_alert(
             effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=message.room_id,
             event_id=message.event_id, topic=crisis.id,

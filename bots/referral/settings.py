@@ -17,6 +17,8 @@ class ReferralSettings:
     crisis_cooldown_s: int  # crisis lines and the staff alert, at most once per member in this time
     keep_log_s: int  # the anonymous referral log, for reports
     bereavement_rooms: frozenset[str] = frozenset()  # room IDs and aliases where loss is the subject
+    checkback_after_s: int = 16 * 3600  # a check-back after crisis lines waits this long, then a daytime sweep
+    min_count: int = 5  # k: `!referrals report` shows no count below this
 
 
 def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
@@ -43,10 +45,15 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
     reader.check("referral.bereavement_rooms", bereavement_rooms,
                  lambda rooms: all(isinstance(r, str) and r[:1] in "!#" and ":" in r for r in rooms),
                  "every entry must be a room ID (!abc:example.org) or alias (#grief:example.org)")
+    min_count = reader.get("referral.min_count", int, default=5)
+    reader.check("referral.min_count", min_count, lambda k: k >= 3,
+                 "must be at least 3 (smaller counts identify people)")
     return ReferralSettings(
         kb_dirs=kb_dirs,
         cooldown_s=reader.duration("referral.cooldown", "24h"),
         crisis_cooldown_s=reader.duration("referral.crisis_cooldown", "1h"),
         keep_log_s=reader.duration("referral.keep_log", "365d"),
         bereavement_rooms=frozenset(r for r in bereavement_rooms if isinstance(r, str)),
+        checkback_after_s=reader.duration("referral.checkback_after", "16h"),
+        min_count=min_count or 5,
     )

@@ -1,14 +1,31 @@
-"""Referral state: an anonymous log (topic, group room, time) and per-member cooldowns and opt-outs.
-No message text, ever.
+"""Referral state: an anonymous log (topic, group room, time), per-member cooldowns and opt-outs, check-backs
+owed after crisis lines, and anonymous feedback on suggestions. No message text, ever.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import aiosqlite
 
 from bothy.storage.database import ReadStore
 
 HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class Checkback:
+    id: int
+    user_id: str
+    answer: str | None
+
+
+@dataclass(frozen=True)
+class TopicCounts:
+    topic: str
+    sent: int
+    helped: int
+    not_for_me: int
 
 
 class ReferralRepository:
@@ -57,4 +74,82 @@ class ReferralRepository:
 
     @staticmethod
     async def prune_log(db: aiosqlite.Connection, older_than_ms: int) -> None:
+        """The anonymous log and feedback behind reports, kept alike."""
         await db.execute("DELETE FROM referral_log WHERE at < ?", (older_than_ms,))
+        await db.execute("DELETE FROM referral_suggestions WHERE at < ?", (older_than_ms,))
+        await db.execute("DELETE FROM referral_feedback WHERE at < ?", (older_than_ms,))
+
+    # --- follow-up: check-backs after crisis lines ----------------------------------------------
+
+    @staticmethod
+    async def owe_checkback(db: aiosqlite.Connection, user_id: str, due_at_ms: int) -> None:
+        """One check-back per member at a time: crisis lines sent again before it goes out add none."""
+        await db.execute(
+            "INSERT INTO referral_checkbacks (user_id, due_at) SELECT ?, ? WHERE NOT EXISTS "
+            "(SELECT 1 FROM referral_checkbacks WHERE user_id = ? AND sent_at IS NULL)",
+            (user_id, due_at_ms, user_id),
+        )
+
+    async def due_checkbacks(self, now_ms: int) -> list[Checkback]:
+        async with self.database.read() as db, db.execute(
+            "SELECT id, user_id, answer FROM referral_checkbacks WHERE sent_at IS NULL AND due_at <= ? ORDER BY id",
+            (now_ms,),
+        ) as cursor:
+            return [Checkback(*row) for row in await cursor.fetchall()]
+
+    @staticmethod
+    async def mark_checkback_sent(db: aiosqlite.Connection, checkback_id: int, now_ms: int) -> bool:
+        """True only for the one transaction that sends it: a rerun or a second sweep finds it sent."""
+        cursor = await db.execute("UPDATE referral_checkbacks SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
+                                  (now_ms, checkback_id))
+        return cursor.rowcount == 1
+
+    async def checkback(self, checkback_id: int) -> Checkback | None:
+        async with self.database.read() as db, db.execute(
+            "SELECT id, user_id, answer FROM referral_checkbacks WHERE id = ?", (checkback_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Checkback(*row) if row else None
+
+    @staticmethod
+    async def answer_checkback(db: aiosqlite.Connection, checkback_id: int, answer: str, now_ms: int) -> None:
+        await db.execute("UPDATE referral_checkbacks SET answer = ?, answered_at = ? WHERE id = ?",
+                         (answer, now_ms, checkback_id))
+
+    # --- anonymous feedback on suggestions --------------------------------------------------------
+
+    @staticmethod
+    async def record_suggestion(db: aiosqlite.Connection, topics: list[str], now_ms: int) -> int:
+        """A suggestion's topics and hour, never whom it went to: its feedback stays anonymous."""
+        cursor = await db.execute("INSERT INTO referral_suggestions (topics, at) VALUES (?, ?)",
+                                  (",".join(topics), now_ms - now_ms % HOUR_MS))
+        return cursor.lastrowid or 0
+
+    @staticmethod
+    async def record_feedback(db: aiosqlite.Connection, suggestion_id: int, answer: str, now_ms: int) -> bool:
+        """The first answer to a suggestion counts once for each of its topics (True); later ones change nothing."""
+        async with db.execute("UPDATE referral_suggestions SET answered = 1 WHERE id = ? AND answered = 0 "
+                              "RETURNING topics", (suggestion_id,)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return False
+        await db.executemany("INSERT INTO referral_feedback (topic, answer, at) VALUES (?, ?, ?)",
+                             [(topic, answer, now_ms - now_ms % HOUR_MS) for topic in row[0].split(",")])
+        return True
+
+    async def counts_since(self, since_ms: int) -> dict[str, TopicCounts]:
+        """Per topic: suggestions sent (the log), and answers "helped" and "not for me"."""
+        async with self.database.read() as db:
+            async with db.execute("SELECT topic, COUNT(*) FROM referral_log WHERE at >= ? GROUP BY topic",
+                                  (since_ms,)) as cursor:
+                sent: dict[str, int] = {topic: count for topic, count in await cursor.fetchall()}
+            async with db.execute("SELECT topic, answer, COUNT(*) FROM referral_feedback WHERE at >= ? "
+                                  "GROUP BY topic, answer", (since_ms,)) as cursor:
+                answers = {(topic, answer): count for topic, answer, count in await cursor.fetchall()}
+        topics = set(sent) | {topic for topic, _ in answers}
+        return {topic: TopicCounts(topic, sent.get(topic, 0), answers.get((topic, "helped"), 0),
+                                   answers.get((topic, "not_for_me"), 0)) for topic in topics}
+
+    @staticmethod
+    async def prune_checkbacks(db: aiosqlite.Connection, sent_before_ms: int) -> None:
+        await db.execute("DELETE FROM referral_checkbacks WHERE sent_at < ?", (sent_before_ms,))

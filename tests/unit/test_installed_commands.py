@@ -24,6 +24,7 @@ USAGE = {
     "resources": "!resources [TOPIC]",
     "referrals": "!referrals on|off",
     "refer": "!refer @USER TOPIC",
+    "referrals report": "!referrals report",
 }
 
 

@@ -23,7 +23,7 @@ ROUND_THE_CLOCK = re.compile(r"any ?time|24 hours|24/7|day (?:and|or) night|roun
 STAFF_ONLY = frozenset({
     "alert_claimed", "alert_reminder", "staff_place_only", "status",
     "alert_chat", "alert_stress", "checkin_declined", "checkin_sent", "quiet_list",
-    "alert_crisis", "refer_sent",
+    "alert_crisis", "refer_sent", "alert_checkback_chat", "referrals_report",
 })
 
 

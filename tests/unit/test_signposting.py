@@ -1,15 +1,15 @@
-"""The referral bot's signposting over a real database: alerts a peer worker can act on, and rooms where loss
-is the subject."""
+"""The referral bot's signposting over a real database: alerts a peer worker can act on, rooms where loss is
+the subject, and follow-up (the check-back after crisis lines, feedback on suggestions, the k-thresholded report)."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bothy.clock import FixedClock
-from bothy.matrix.events import Message
+from bothy.matrix.events import Message, Reaction
 from bothy.outbox import Effects
 from bothy.storage.outbox import OutboxRepository, OutboxRow
 from bothy.testing import STAFF_ROOM, bot_context
@@ -19,6 +19,8 @@ from bots.referral.bot import ReferralBot
 from bots.referral.kb import load_kb
 from bots.referral.matcher import Matcher
 from bots.referral.settings import ReferralSettings
+from bots.referral.storage import ReferralRepository
+from commands.framework import CommandContext, Role
 from referral_kb import SHIPPED_KB
 
 ALICE = "@alice:example.org"
@@ -122,3 +124,100 @@ def test_the_rule_explains_what_it_set_aside():
     assert result.tier == "support" and "bereavement" in result.topics
     assert ("crisis", "suicidal", "about someone else, in a bereavement room") in {
         (s.topic, s.phrase, s.reason) for s in result.suppressed}
+
+
+# --- follow-up -------------------------------------------------------------------------------------------
+
+BOT = "@bot:example.org"
+
+
+async def tag(database, row: OutboxRow, event_id: str) -> None:
+    """The outbox delivered `row` as `event_id` (what links a later reaction to it)."""
+    await OutboxRepository(database).delivered(row, DM, event_id, 0)
+
+
+async def react(bot: ReferralBot, target: str, key: str, sender: str = ALICE, event_id: str = "$r") -> bool:
+    effects = Effects(bot.context.account)
+    consumed = await bot.on_reaction(Reaction(DM, event_id, sender, 0, target, key), effects)
+    await bot.context.work.commit(effects)
+    return consumed
+
+
+def later(clock: FixedClock, **delta: float) -> None:
+    clock.at += timedelta(**delta)
+
+
+async def test_the_check_back_goes_once_the_day_after_crisis_lines_however_often_the_sweep_runs(
+        database, referral, clock):
+    await said(referral, "I want to end it all", room_id=DM)
+    later(clock, hours=2)
+    await said(referral, "I still want to end it all", room_id=DM)  # past the cooldown: lines again, one check-back
+    assert await referral.follow_up.send_checkbacks() == 0  # not yet due
+    later(clock, hours=16)
+    assert await referral.follow_up.send_checkbacks() == 1
+    assert await referral.follow_up.send_checkbacks() == 0  # a rerun (or a restart) sends nothing more
+    checkbacks = [row for row in await owed(database) if row.tag and row.tag.startswith("checkback:")]
+    assert len(checkbacks) == 1 and checkbacks[0].to_user == ALICE and checkbacks[0].reactions == ("👍", "💬")
+    assert "how are you today" in checkbacks[0].content["body"]
+
+
+async def test_no_check_back_for_a_member_who_turned_suggestions_off(database, referral, clock):
+    async with database.transaction() as db:
+        await ReferralRepository.set_opt_out(db, ALICE, True, 0)
+    await said(referral, "I want to end it all", room_id=DM)
+    later(clock, days=1)
+    assert await referral.follow_up.send_checkbacks() == 0
+    assert len(crisis_lines(await owed(database))) == 1  # crisis lines are always offered
+
+
+async def test_a_chat_request_on_the_check_back_alerts_staff_once_naming_the_member(database, referral, clock):
+    await said(referral, "I want to end it all", room_id=DM)
+    later(clock, days=1)
+    await referral.follow_up.send_checkbacks()
+    [checkback] = [row for row in await owed(database) if row.tag and row.tag.startswith("checkback:")]
+    await tag(database, checkback, "$checkback")
+    assert await react(referral, "$checkback", "💬", event_id="$chat1")
+    assert await react(referral, "$checkback", "💬", event_id="$chat2")
+    await react(referral, "$checkback", "💬", sender="@mallory:example.org", event_id="$other")  # not hers: ignored
+    rows = await owed(database)
+    chats = [row for row in rows if row.room_id == STAFF_ROOM and "would like a chat" in row.content["body"]]
+    assert len(chats) == 1 and ALICE in chats[0].content["body"]
+    assert {row.target_event_id for row in rows if row.action == "redaction"} == {"$chat1", "$chat2"}
+
+
+async def test_suggestion_feedback_is_counted_once_per_topic_without_a_name_and_the_reaction_redacted(
+        database, referral):
+    await said(referral, "the bailiffs came about my debt and I might be homeless soon")
+    [suggestion] = [row for row in await owed(database) if row.tag and row.tag.startswith("suggestion:")]
+    assert suggestion.reactions == ("👍", "👎")
+    await tag(database, suggestion, "$suggestion")
+    assert await react(referral, "$suggestion", "👎", event_id="$no")
+    assert await react(referral, "$suggestion", "👍", event_id="$yes")  # a change of mind is not counted twice
+    assert not await react(referral, "$suggestion", "👎", sender=BOT)  # the bot's own option reaction
+    async with database.read() as db, db.execute("SELECT topic, answer FROM referral_feedback ORDER BY 1") as cursor:
+        assert [tuple(row) for row in await cursor.fetchall()] == [("debt", "not_for_me"), ("housing", "not_for_me")]
+    rows = await owed(database)
+    assert {row.target_event_id for row in rows if row.action == "redaction"} == {"$no", "$yes"}
+    assert sum("counted it without your name" in row.content.get("body", "") for row in rows) == 1
+
+
+async def test_the_report_shows_each_count_only_from_k(database, referral, clock):
+    for n in range(6):  # six members each get a debt suggestion; five say it helped, one that it was not for them
+        async with database.transaction() as db:
+            suggestion = await ReferralRepository.record_suggestion(db, ["debt"], clock.ms())
+            await ReferralRepository.record_sent(db, f"@m{n}:example.org", "debt", GROUP, clock.ms())
+            await ReferralRepository.record_feedback(db, suggestion, "helped" if n else "not_for_me", clock.ms())
+    async with database.transaction() as db:
+        await ReferralRepository.record_sent(db, ALICE, "housing", GROUP, clock.ms() - 31 * 86_400_000)  # too old
+    ctx = command_context(referral)
+    await referral.follow_up.report(ctx)
+    body = ctx.effects.items[0].content["body"]
+    assert "Help with debt: 6 sent, 5 \"this helped\", fewer than 5 \"not for me\"" in body
+    assert "housing" not in body.lower()
+
+
+def command_context(bot: ReferralBot) -> CommandContext:
+    command = bot.context.commands.named("referrals report") or next(
+        c for c in bot.commands() if c.name == "referrals report")
+    return CommandContext(command, "@sam:example.org", STAFF_ROOM, "$cmd", Role.PEER_WORKER, False,
+                          Effects(bot.context.account), bot.context.templates, "!")
