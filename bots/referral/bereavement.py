@@ -2,10 +2,11 @@
 
 There, members talk about someone else's death or suicide ("since dad's suicide", "my son was suicidal"),
 and that is never treated as the member's own crisis: a crisis-tier match counts only when it is about the
-speaker. The rule is deliberately plain, so `bothy kb test` and a peer worker can follow it: the phrase
-itself says I or me ("kill myself", "end my life"), or one of the few words before it is I or me ("I feel
-suicidal", "it makes me want to die"). Punctuation is gone by then, so "I miss him. Suicide is cruel" still
-counts: when unsure, the member gets crisis lines.
+speaker. The rule is deliberately plain, so `bothy kb test` and a peer worker can follow it: the matched
+words themselves say I or me ("kill myself", "end my life"), or, unless they name someone else ("his
+suicide"), one of the few words before them is I or me ("I feel suicidal", "it makes me want to die").
+Punctuation is gone by then, so "I miss him. Suicide is cruel" still counts: when unsure, the member gets
+crisis lines.
 """
 
 from __future__ import annotations
@@ -18,13 +19,19 @@ FIRST_PERSON = frozenset(normalise(word).strip() for word in (
 # In the words just before a phrase only the speaker as subject or object counts: "my son was suicidal" is
 # about the son.
 SPEAKER = frozenset(normalise(word).strip() for word in ("i", "i'm", "i've", "i'd", "i'll", "me", "myself"))
+SOMEONE_ELSE = frozenset(normalise(word).strip() for word in (
+    "his", "her", "their", "him", "them", "he", "she", "they"))
 LOOK_BACK_WORDS = 3
 
 
 def about_the_speaker(hit: Hit, normalised: str) -> bool:
-    """`normalised` is the message as the matcher read it (the hit's offsets point into it)."""
-    if FIRST_PERSON & set(normalise(hit.phrase).split()):
+    """`normalised` is the message as the matcher read it (the hit's offsets point into it). The words the
+    hit matched are read, not its phrase: a pattern lists many alternatives, "my" among them."""
+    matched = set(normalised[hit.start:hit.end].split())
+    if FIRST_PERSON & matched:
         return True
+    if SOMEONE_ELSE & matched:  # "I keep thinking about his suicide": the speaker grieves, it is his death
+        return False
     return bool(SPEAKER & set(normalised[:hit.start].split()[-LOOK_BACK_WORDS:]))
 
 

@@ -114,7 +114,7 @@ async def test_in_a_bereavement_room_a_first_person_crisis_still_gets_lines_and_
 
 
 async def test_elsewhere_the_same_words_about_someone_else_are_still_a_crisis(database, referral):
-    await said(referral, "it's a year today since dad's suicide", room_id=GROUP)
+    await said(referral, "my son was suicidal for months before he died", room_id=GROUP)
     assert len(crisis_lines(await owed(database))) == 1
 
 
