@@ -1,0 +1,239 @@
+"""Mood state. Today's answers carry a keyed hash of the member (the day's key lives in `mood_keys`),
+never their ID; at rotation the key is overwritten and deleted and the day's answers go, leaving only
+the tallies that were published. What is linked to a member (preferences, energy for 24 hours, a shared
+record they turned on) is kept apart, in tables the personal-data registry covers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bothy.storage.database import ReadStore
+from bots.mood.policy import ENERGIES, Tally
+
+KEY_BYTES = 32
+VOTER_BYTES = 16
+NO_ROOM = ""  # the answer itself, kept whatever rooms the member is in, so a later answer can merge with it
+ENERGY_TTL_MS = 24 * 3_600_000
+
+
+@dataclass(frozen=True)
+class MoodPrefs:
+    prompt: bool = False
+    explained: bool = False
+    share: bool = False
+    share_alerted: bool = False
+
+
+def voter_of(key: bytes, user_id: str) -> bytes:
+    """One member's mark for one day: without that day's key, nobody can tell whose it is."""
+    return hmac.new(key, user_id.encode(), hashlib.sha256).digest()[:VOTER_BYTES]
+
+
+class MoodRepository:
+    """Reads here; writes are static, run inside the caller's unit of work."""
+
+    def __init__(self, database: ReadStore):
+        self.database = database
+
+    # --- anonymous answers -------------------------------------------------------------------
+
+    @staticmethod
+    async def rotate(db: aiosqlite.Connection, today: int) -> None:
+        """Destroy every earlier day's key (overwritten, then deleted) and that day's answers."""
+        await db.execute("UPDATE mood_keys SET key = zeroblob(length(key)) WHERE day < ?", (today,))
+        await db.execute("DELETE FROM mood_keys WHERE day < ?", (today,))
+        await db.execute("DELETE FROM mood_answers WHERE day < ?", (today,))
+
+    @staticmethod
+    async def _key(db: aiosqlite.Connection, day: int) -> bytes:
+        await MoodRepository.rotate(db, day)
+        await db.execute("INSERT OR IGNORE INTO mood_keys (day, key) VALUES (?, ?)",
+                         (day, secrets.token_bytes(KEY_BYTES)))
+        async with db.execute("SELECT key FROM mood_keys WHERE day = ?", (day,)) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None  # inserted just above if it was missing
+        return bytes(row[0])
+
+    @staticmethod
+    async def answer(db: aiosqlite.Connection, user_id: str, day: int, rooms: Iterable[str],
+                     mood: int | None = None, energy: str | None = None) -> None:
+        """Today's answer for each of `rooms`, replacing the member's earlier one; a mood without an energy
+        (or the reverse) keeps the other half of the earlier answer."""
+        voter = voter_of(await MoodRepository._key(db, day), user_id)
+        async with db.execute("SELECT mood, energy FROM mood_answers WHERE day = ? AND voter = ? AND room_id = ?",
+                              (day, voter, NO_ROOM)) as cursor:
+            earlier = await cursor.fetchone()
+        if earlier is not None:
+            mood = earlier[0] if mood is None else mood
+            energy = earlier[1] if energy is None else energy
+        await db.execute("DELETE FROM mood_answers WHERE day = ? AND voter = ?", (day, voter))
+        await db.executemany("INSERT INTO mood_answers (day, voter, room_id, mood, energy) VALUES (?, ?, ?, ?, ?)",
+                             [(day, voter, room, mood, energy) for room in {NO_ROOM, *rooms}])
+
+    async def tallies(self, day: int) -> dict[str, Tally]:
+        """Each room's tally for a day, from its answers (people who gave only one half count in the other)."""
+        counts: dict[str, list[int]] = {}
+        async with self.database.scan() as db, db.execute(
+            "SELECT room_id, mood, energy, COUNT(*) FROM mood_answers WHERE day = ? AND room_id != ? "
+            "GROUP BY room_id, mood, energy", (day, NO_ROOM),
+        ) as cursor:
+            async for room, mood, energy, count in cursor:
+                row = counts.setdefault(room, [0] * 9)
+                row[0] += count
+                if mood is not None:
+                    row[mood] += count
+                if energy in ENERGIES:
+                    row[6 + ENERGIES.index(energy)] += count
+        return {room: _tally(row) for room, row in counts.items()}
+
+    async def shared_contributors(self, day: int) -> list[list[str]]:
+        """For each contributor in two or more rooms that day, those rooms (no mark of who: just the rooms)."""
+        async with self.database.scan() as db, db.execute(
+            "SELECT group_concat(room_id, ' ') FROM mood_answers WHERE day = ? AND room_id != ? "
+            "GROUP BY voter HAVING COUNT(*) > 1", (day, NO_ROOM),
+        ) as cursor:
+            return [row[0].split(" ") for row in await cursor.fetchall()]
+
+    async def frozen(self, day: int) -> bool:
+        async with self.database.read() as db, db.execute(
+            "SELECT frozen FROM mood_keys WHERE day = ?", (day,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return bool(row and row[0])
+
+    @staticmethod
+    async def freeze(db: aiosqlite.Connection, day: int, published: dict[str, Tally]) -> bool:
+        """Close the day's figures: the published tallies are kept, and the day is never posted again.
+        False (and nothing written) when the day was closed already, say by a rerun."""
+        await MoodRepository._key(db, day)
+        cursor = await db.execute("UPDATE mood_keys SET frozen = 1 WHERE day = ? AND frozen = 0", (day,))
+        if not cursor.rowcount:
+            return False
+        await db.executemany(
+            "INSERT INTO mood_days VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(room, day, t.contributors, *t.moods, *t.energies) for room, t in sorted(published.items())],
+        )
+        return True
+
+    async def published(self, room_id: str, from_day: int) -> dict[int, Tally]:
+        async with self.database.read() as db, db.execute(
+            "SELECT day, contributors, mood1, mood2, mood3, mood4, mood5, low, medium, high FROM mood_days "
+            "WHERE room_id = ? AND day >= ? ORDER BY day", (room_id, from_day),
+        ) as cursor:
+            return {row[0]: _tally(list(row[1:])) for row in await cursor.fetchall()}
+
+    async def reported_rooms(self, from_day: int) -> list[str]:
+        async with self.database.read() as db, db.execute(
+            "SELECT DISTINCT room_id FROM mood_days WHERE day >= ? ORDER BY room_id", (from_day,)
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    @staticmethod
+    async def prune(db: aiosqlite.Connection, today: int, keep_days_from: int, now_ms: int) -> None:
+        """The daily rotation, old tallies and shared records, and energies past their 24 hours."""
+        await MoodRepository.rotate(db, today)
+        await db.execute("DELETE FROM mood_days WHERE day < ?", (keep_days_from,))
+        await db.execute("DELETE FROM mood_shared WHERE day < ?", (keep_days_from,))
+        await db.execute("DELETE FROM mood_energy WHERE set_at <= ?", (now_ms - ENERGY_TTL_MS,))
+
+    # --- linked to a member ------------------------------------------------------------------
+
+    async def prefs(self, user_id: str) -> MoodPrefs:
+        async with self.database.read() as db, db.execute(
+            "SELECT prompt, explained, share, share_alerted FROM mood_prefs WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return MoodPrefs(*(bool(value) for value in row)) if row else MoodPrefs()
+
+    @staticmethod
+    async def set_prompt(db: aiosqlite.Connection, user_id: str, on: bool) -> None:
+        """Turning the prompt on also records that the member has been told what is kept."""
+        await db.execute(
+            "INSERT INTO mood_prefs (user_id, prompt, explained) VALUES (?, ?, ?) ON CONFLICT (user_id) "
+            "DO UPDATE SET prompt = excluded.prompt, explained = MAX(explained, excluded.explained)",
+            (user_id, int(on), int(on)),
+        )
+
+    @staticmethod
+    async def set_share(db: aiosqlite.Connection, user_id: str, on: bool) -> None:
+        """Turning sharing off deletes the shared record: peer workers see nothing more."""
+        await db.execute(
+            "INSERT INTO mood_prefs (user_id, share) VALUES (?, ?) ON CONFLICT (user_id) "
+            "DO UPDATE SET share = excluded.share, share_alerted = 0", (user_id, int(on)),
+        )
+        if not on:
+            await db.execute("DELETE FROM mood_shared WHERE user_id = ?", (user_id,))
+
+    async def due_prompts(self, day: int) -> list[str]:
+        """Members who asked for the daily prompt and have not had today's."""
+        async with self.database.scan() as db, db.execute(
+            "SELECT user_id FROM mood_prefs WHERE prompt = 1 AND (prompted_day IS NULL OR prompted_day < ?)",
+            (day,),
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    @staticmethod
+    async def mark_prompted(db: aiosqlite.Connection, user_ids: list[str], day: int) -> None:
+        await db.executemany("UPDATE mood_prefs SET prompted_day = ? WHERE user_id = ?",
+                             [(day, user) for user in user_ids])
+
+    @staticmethod
+    async def set_energy(db: aiosqlite.Connection, user_id: str, level: str, now_ms: int) -> None:
+        await db.execute("INSERT OR REPLACE INTO mood_energy (user_id, level, set_at) VALUES (?, ?, ?)",
+                         (user_id, level, now_ms))
+
+    async def energy(self, user_id: str, now_ms: int) -> str | None:
+        """Today's energy, for 24 hours after it was set; after that it is as if never said."""
+        async with self.database.read() as db, db.execute(
+            "SELECT level FROM mood_energy WHERE user_id = ? AND set_at > ?", (user_id, now_ms - ENERGY_TTL_MS)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    async def share_mood(db: aiosqlite.Connection, user_id: str, day: int, mood: int) -> None:
+        await db.execute("INSERT OR REPLACE INTO mood_shared (user_id, day, mood) VALUES (?, ?, ?)",
+                         (user_id, day, mood))
+
+    async def shared_history(self, user_id: str, from_day: int) -> dict[int, int]:
+        async with self.database.read() as db, db.execute(
+            "SELECT day, mood FROM mood_shared WHERE user_id = ? AND day >= ?", (user_id, from_day)
+        ) as cursor:
+            return {row[0]: row[1] for row in await cursor.fetchall()}
+
+    @staticmethod
+    async def set_share_alerted(db: aiosqlite.Connection, user_id: str, alerted: bool) -> None:
+        await db.execute("UPDATE mood_prefs SET share_alerted = ? WHERE user_id = ?", (int(alerted), user_id))
+
+    # --- hang-out rooms ----------------------------------------------------------------------
+
+    async def hangout_prompted(self, room_id: str) -> tuple[int, int] | None:
+        """(when, which turn) the room was last prompted."""
+        async with self.database.read() as db, db.execute(
+            "SELECT prompted_at, turn FROM hangout_prompts WHERE room_id = ?", (room_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (row[0], row[1]) if row else None
+
+    @staticmethod
+    async def mark_hangout_prompted(db: aiosqlite.Connection, room_id: str, at_ms: int, turn: int) -> None:
+        await db.execute("INSERT OR REPLACE INTO hangout_prompts (room_id, prompted_at, turn) VALUES (?, ?, ?)",
+                         (room_id, at_ms, turn))
+
+    @staticmethod
+    async def first_welcome(db: aiosqlite.Connection, user_id: str, room_id: str) -> bool:
+        """True the first time only: a profile change is a 'join' too, and must not welcome again."""
+        cursor = await db.execute("INSERT OR IGNORE INTO hangout_welcomed (user_id, room_id) VALUES (?, ?)",
+                                  (user_id, room_id))
+        return bool(cursor.rowcount)
+
+
+def _tally(row: list[int]) -> Tally:
+    return Tally(row[0], (row[1], row[2], row[3], row[4], row[5]), (row[6], row[7], row[8]))
