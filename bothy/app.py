@@ -10,6 +10,7 @@ import logging
 from bothy.alerts import StaffAlerts
 from bothy.clock import Clock
 from bothy.config import Config
+from bothy.facts import MemberFacts
 from bothy.health import EngineHealth
 from bothy.inbound import InboundDispatcher, SetAsideNotice
 from bothy.installation import Installation
@@ -89,6 +90,7 @@ class Bothy:
         registry = CommandRegistry()
         health = EngineHealth(database, clock)
         personal_data = self.installation.personal_data(database)
+        facts = MemberFacts()
 
         def context_for(bot: type[Bot]) -> BotContext:
             account = config.bots[bot.name].user_id
@@ -97,6 +99,7 @@ class Bothy:
                 prefix=config.command_prefix, timezone=config.timezone, clock=clock, templates=templates,
                 store=database, work=work, alerts=alerts, rooms=accounts[account], commands=registry,
                 personal_data=personal_data, status=health, sent_tags=outbox_repository, account_rooms=accounts,
+                facts=facts,
             )
 
         bots = [bot(context_for(bot)) for bot in self.installation.bots]

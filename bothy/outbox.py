@@ -19,6 +19,7 @@ account is no longer configured is set aside. Rows that keep failing or wait too
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -82,9 +83,11 @@ class Effects:
         self.items.append(Outgoing(self.account, "message", content, room_id=room_id,
                                    to_user=to_user, reactions=reactions, alert=alert, tag=tag))
 
-    def file(self, filename: str, mimetype: str, text: str, *, room_id: str | None = None,
+    def file(self, filename: str, mimetype: str, data: str | bytes, *, room_id: str | None = None,
              to_user: str | None = None) -> None:
-        self.items.append(Outgoing(self.account, "file", {"filename": filename, "mimetype": mimetype, "text": text},
+        """Text is stored as it is; bytes (an image, say) as base64, since an outbox row is JSON."""
+        body = {"text": data} if isinstance(data, str) else {"base64": base64.b64encode(data).decode()}
+        self.items.append(Outgoing(self.account, "file", {"filename": filename, "mimetype": mimetype, **body},
                                    room_id=room_id, to_user=to_user))
 
     def redact(self, room_id: str, event_id: str) -> None:
@@ -220,8 +223,8 @@ class OutboxDispatcher:
                 # refused one, so the retry opens a fresh (encrypted) DM.
                 raise MatrixError("file: the room is not encrypted", permanent=True, code=NOT_ENCRYPTED)
             file = row.content
-            return await account.send_file(room_id, file["filename"], file["mimetype"], file["text"].encode(),
-                                           row.txn_id)
+            data = file["text"].encode() if "text" in file else base64.b64decode(file["base64"])
+            return await account.send_file(room_id, file["filename"], file["mimetype"], data, row.txn_id)
         event_type = "m.reaction" if row.action == "reaction" else "m.room.message"
         return await account.send(room_id, event_type, row.content, row.txn_id)
 

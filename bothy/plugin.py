@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bothy.alerts import StaffAlerts
 from bothy.clock import Clock
+from bothy.facts import MemberFacts
 from bothy.matrix.events import Membership, Message, Reaction, Receipt
 from bothy.outbox import Effects, UnitOfWork
 from bothy.settings import SettingsReader
@@ -38,6 +39,14 @@ class RoomInfo(Protocol):
     def room_name(self, room_id: str) -> str: ...
 
     def canonical_alias(self, room_id: str) -> str | None: ...
+
+    async def member_rooms(self, user_id: str) -> frozenset[str]:
+        """The rooms, DMs left out, where this account and `user_id` are both joined."""
+        ...
+
+    async def resolve(self, reference: str) -> str:
+        """A room alias (#name:server) or ID, as its room ID."""
+        ...
 
 
 class SentTags(Protocol):
@@ -76,6 +85,7 @@ class BotContext:
     status: EngineStatus
     sent_tags: SentTags
     account_rooms: Mapping[str, RoomInfo] = field(default_factory=dict)  # every bot account's view, by Matrix ID
+    facts: MemberFacts = field(default_factory=MemberFacts)  # per-member facts bots offer one another
 
     def render(self, template: str, **context: Any) -> dict[str, Any]:
         return self.templates.render(template, prefix=self.prefix, **context)

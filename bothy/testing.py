@@ -6,11 +6,13 @@ bot owes stays in the outbox table for the test to read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bothy.alerts import StaffAlerts
 from bothy.clock import Clock
+from bothy.facts import MemberFacts
 from bothy.health import EngineHealth
 from bothy.installation import Installation
 from bothy.outbox import UnitOfWork
@@ -25,10 +27,20 @@ STAFF_ROOM = "!staff:example.org"
 
 
 class FixedRooms:
-    """Room facts a test decides: which rooms are DMs."""
+    """Room facts a test decides: which rooms are DMs, who is in which other room, what aliases mean."""
 
-    def __init__(self, direct: frozenset[str] = frozenset()):
+    def __init__(self, direct: frozenset[str] = frozenset(), members: Mapping[str, frozenset[str]] | None = None,
+                 aliases: Mapping[str, str] | None = None):
         self.direct = direct
+        self.members = dict(members or {})  # room ID -> joined members; tests may change it
+        self.aliases = dict(aliases or {})
+
+    async def member_rooms(self, user_id: str) -> frozenset[str]:
+        return frozenset(room for room, members in self.members.items()
+                         if user_id in members and room not in self.direct)
+
+    async def resolve(self, reference: str) -> str:
+        return self.aliases.get(reference, reference)
 
     def is_direct_room(self, room_id: str) -> bool:
         return room_id in self.direct
@@ -43,7 +55,8 @@ class FixedRooms:
 def bot_context(database: Database, installation: Installation, settings: Any, *, clock: Clock | None = None,
                 account: str = "@bot:example.org", direct_rooms: frozenset[str] = frozenset(),
                 peer_workers: frozenset[str] = frozenset({"@sam:example.org"}),
-                timezone: ZoneInfo | None = None) -> BotContext:
+                timezone: ZoneInfo | None = None, rooms: FixedRooms | None = None,
+                facts: MemberFacts | None = None) -> BotContext:
     clock = clock or Clock()
     templates = installation.templates()
     work = UnitOfWork(database, clock, lambda: None)
@@ -54,6 +67,7 @@ def bot_context(database: Database, installation: Installation, settings: Any, *
         account=account, bot_accounts=frozenset({account}), settings=settings, prefix="!",
         timezone=timezone or ZoneInfo("Europe/London"),
         clock=clock, templates=templates, store=database, work=work, alerts=alerts,
-        rooms=FixedRooms(direct_rooms), commands=CommandRegistry(), personal_data=installation.personal_data(database),
-        status=EngineHealth(database, clock), sent_tags=OutboxRepository(database),
+        rooms=rooms or FixedRooms(direct_rooms), commands=CommandRegistry(),
+        personal_data=installation.personal_data(database),
+        status=EngineHealth(database, clock), sent_tags=OutboxRepository(database), facts=facts or MemberFacts(),
     )

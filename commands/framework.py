@@ -257,9 +257,9 @@ class CommandContext:
         room_id, to_user = self._where()
         self.effects.message(content, reactions=reactions, room_id=room_id, to_user=to_user)
 
-    def reply_file(self, filename: str, mimetype: str, text: str) -> None:
+    def reply_file(self, filename: str, mimetype: str, data: str | bytes) -> None:
         room_id, to_user = self._where()
-        self.effects.file(filename, mimetype, text, room_id=room_id, to_user=to_user)
+        self.effects.file(filename, mimetype, data, room_id=room_id, to_user=to_user)
 
 
 CommandRun = Callable[[CommandContext], Awaitable[None]]

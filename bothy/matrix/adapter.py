@@ -546,7 +546,8 @@ class MatrixAccount:
         encrypted = self.client.rooms[room_id].encrypted
         upload, keys = await self._call_pair(
             self.client.upload(io.BytesIO(data), mimetype, filename, encrypt=encrypted, filesize=len(data)))
-        content: dict[str, Any] = {"msgtype": "m.file", "body": filename,
+        msgtype = "m.image" if mimetype.startswith("image/") else "m.file"  # an image shows inline
+        content: dict[str, Any] = {"msgtype": msgtype, "body": filename,
                                    "info": {"mimetype": mimetype, "size": len(data)}}
         if encrypted and keys is not None:
             content["file"] = {**keys, "url": upload.content_uri}
@@ -700,6 +701,18 @@ class MatrixAccount:
         members = frozenset(member.user_id for member in response.members)
         self._members_cache[room_id] = (time.monotonic(), members)
         return members
+
+    async def member_rooms(self, user_id: str) -> frozenset[str]:
+        """The rooms, DMs left out, where this account and `user_id` are both joined. Asked of the homeserver
+        room by room (cached a minute): lazy-loaded member lists here know only members who spoke lately."""
+        rooms = set()
+        for room_id in list(self.client.rooms):
+            if not self.is_direct_room(room_id) and user_id in await self.joined_members(room_id):
+                rooms.add(room_id)
+        return frozenset(rooms)
+
+    async def resolve(self, reference: str) -> str:
+        return await self.resolve_alias(reference) if reference.startswith("#") else reference
 
     async def fetch_and_decrypt(self, room_id: str, event_id: str) -> InboundEvent | None:
         """Fetch a parked event again and decrypt it now that its key may have arrived."""

@@ -54,7 +54,7 @@ class FakeAccount:
         return "plain" not in room_id
 
     async def send_file(self, room_id, filename, mimetype, data, txn_id):
-        self.sent.append((room_id, "file", {"filename": filename}, txn_id))
+        self.sent.append((room_id, "file", {"filename": filename, "data": data}, txn_id))
         return f"$file{len(self.sent)}"
 
     async def send(self, room_id, event_type, content, txn_id):
@@ -360,3 +360,13 @@ async def test_a_delivered_alert_remembers_its_staff_event(database):
     async with database.transaction() as db:
         assert await claim(db, alert.id, "@sam:x", 1)
         assert not await claim(db, alert.id, "@kim:x", 2)
+
+
+async def test_a_binary_file_reaches_the_homeserver_byte_for_byte(database):
+    account, clock = FakeAccount(), MovableClock()
+    effects = Effects(ACCOUNT)
+    effects.file("chart.png", "image/png", b"\x89PNG\x00\xff", room_id="!staff")
+    await enqueue(database, effects)
+    await dispatcher(database, account, clock).deliver_due()
+    assert [(room, kind, content["data"]) for room, kind, content, _ in account.sent] == [
+        ("!staff", "file", b"\x89PNG\x00\xff")]
