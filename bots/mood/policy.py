@@ -72,3 +72,27 @@ def shared_mood_alert(history: Mapping[int, int], today: int) -> bool:
 def episode_over(mood: int) -> bool:
     """A day above low ends an episode: the next low spell may alert again."""
     return mood > LOW_MOOD
+
+
+@dataclass(frozen=True)
+class Trend:
+    """For the report's one line: on how many of the last `RECENT_DAYS` shown days the mood was below the
+    average of the four weeks before them."""
+
+    lower_days: int
+    recent_days: int  # of the last RECENT_DAYS, the days with figures
+    baseline: float | None  # None: no figures in the four weeks before
+
+
+RECENT_DAYS = 7
+BASELINE_DAYS = 28
+
+
+def trend(days: Mapping[int, Tally], today: int) -> Trend:
+    averages = {day: t.average for day, t in days.items() if t.average is not None}
+    recent_from = today - RECENT_DAYS + 1
+    before = [a for day, a in averages.items() if recent_from - BASELINE_DAYS <= day < recent_from]
+    baseline = sum(before) / len(before) if before else None
+    recent = [a for day, a in averages.items() if recent_from <= day <= today]
+    lower = sum(a < baseline for a in recent) if baseline is not None else 0
+    return Trend(lower, len(recent), baseline)

@@ -25,6 +25,11 @@ USAGE = {
     "referrals": "!referrals on|off",
     "refer": "!refer @USER TOPIC",
     "referrals report": "!referrals report",
+    "mood": "!mood 1-5|on|off",
+    "energy": "!energy low|medium|high",
+    "mood share": "!mood share on|off",
+    "mood report": "!mood report [ROOM]",
+    "hangout": "!hangout",
 }
 
 

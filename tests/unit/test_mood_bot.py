@@ -1,0 +1,136 @@
+"""The mood bot over a real database: answers typed or reacted, the prompt, the weather, sharing, reports."""
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from bothy.clock import FixedClock
+from bothy.matrix.events import Membership, Reaction
+from bothy.outbox import Effects
+from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
+from bots.facts import ENERGY
+from bots.installed import INSTALLATION
+from bots.mood.bot import MoodBot
+from bots.mood.policy import local_day
+from commands.framework import CommandContext, Role, parse_invocation
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+GROUP, SMALL, DM, HANGOUT = "!group:example.org", "!small:example.org", "!dm:example.org", "!low:example.org"
+MEMBERS = [f"@m{n}:example.org" for n in range(6)]
+ALICE = MEMBERS[0]
+
+
+def mood_bot(database, example_config, clock=None) -> MoodBot:
+    settings = replace(example_config.bot_settings["mood"], hangout_rooms={"low": "#low:example.org"})
+    rooms = FixedRooms(frozenset({DM}), members={GROUP: frozenset(MEMBERS[:5]), SMALL: frozenset(MEMBERS[:2]),
+                                                 STAFF_ROOM: frozenset(MEMBERS), HANGOUT: frozenset()},
+                       aliases={"#low:example.org": HANGOUT})
+    return MoodBot(bot_context(database, INSTALLATION, settings, clock=clock or FixedClock(NOW), rooms=rooms,
+                               direct_rooms=frozenset({DM})))
+
+
+async def command(bot: MoodBot, sender: str, body: str, room_id: str = DM, role: Role = Role.MEMBER) -> Effects:
+    registry = {c.name: c for c in bot.commands()}
+    invocation = parse_invocation(body, "!")
+    name = " ".join(invocation.words[:2]) if " ".join(invocation.words[:2]) in registry else invocation.words[0]
+    found = registry[name]
+    run, params = found.parse(invocation.raw_args[len(name.split()):])
+    effects = Effects(bot.context.account)
+    await run(CommandContext(command=found, sender=sender, room_id=room_id, event_id="$c", role=role,
+                             in_dm=room_id == DM, effects=effects, templates=bot.context.templates, prefix="!",
+                             params=params))
+    await bot.context.work.commit(effects)
+    return effects
+
+
+async def outbox(database) -> list[tuple]:
+    async with database.read() as db, db.execute(
+        "SELECT room_id, to_user, action, content, tag, target_event_id FROM outbox ORDER BY id"
+    ) as cursor:
+        return [tuple(row) for row in await cursor.fetchall()]
+
+
+async def test_five_answers_make_one_weather_notice_with_the_tally_and_no_names(database, example_config):
+    bot = mood_bot(database, example_config)
+    for member, mood in zip(MEMBERS[:5], [1, 3, 3, 4, 5], strict=True):
+        await command(bot, member, f"!mood {mood}")
+    await command(bot, ALICE, "!mood 2")  # replaces Alice's 1
+    await command(bot, ALICE, "!energy low")
+    assert await bot.weather() == 1
+    assert await bot.weather() == 0  # the day is frozen: no second post
+    posts = [row for row in await outbox(database) if row[0] == GROUP]
+    assert len(posts) == 1
+    body = json.loads(posts[0][3])["body"]
+    assert "5 anonymous answers" in body and "😞 0   🙁 1   😐 2   🙂 1   😄 1" in body and "🪫 1" in body
+    assert not any(member in body for member in MEMBERS)
+    assert not [row for row in await outbox(database) if row[0] in {SMALL, STAFF_ROOM}]  # two answers; staff room
+
+
+async def test_a_reaction_to_the_prompt_is_recorded_then_redacted(database, example_config):
+    bot = mood_bot(database, example_config)
+    await command(bot, ALICE, "!mood on")
+    assert await bot.prompt_sweep() == 1
+    assert await bot.prompt_sweep() == 0  # once a day
+    day = local_day(bot.context.clock.ms(), bot.context.timezone)
+    assert (await outbox(database))[-1][4] == f"mood_prompt:{day}"
+    async with database.transaction() as db:
+        await db.execute("INSERT INTO sent_events VALUES ('$prompt', ?, 0)", (f"mood_prompt:{day}",))
+    effects = Effects(bot.context.account)
+    reaction = Reaction(DM, "$r", ALICE, 0, "$prompt", "🪫")
+    assert await bot.on_reaction(reaction, effects)
+    await bot.context.work.commit(effects)
+    assert [row[2] for row in await outbox(database)][-2:] == ["redaction", "message"]
+    assert await bot.context.facts.get(ENERGY, ALICE) == "low"
+    assert (await bot.repository.tallies(day))[GROUP].energies == (1, 0, 0)
+
+
+async def test_the_first_mood_on_explains_what_is_kept(database, example_config):
+    bot = mood_bot(database, example_config)
+    await command(bot, ALICE, "!mood on")
+    await command(bot, ALICE, "!mood on")
+    first, second = [json.loads(row[3])["body"] for row in await outbox(database)]
+    assert "What is kept" in first and "24 hours" in first and "116 123" in first
+    assert "What is kept" not in second
+
+
+async def test_a_shared_low_spell_alerts_once(database, example_config):
+    day_ms = 86_400_000
+    clock = FixedClock(NOW)
+    bot = mood_bot(database, example_config, clock)
+    await command(bot, ALICE, "!mood share on")
+    for n in range(4):
+        clock.at = datetime.fromtimestamp(NOW.timestamp() + n * day_ms / 1000, UTC)
+        await command(bot, ALICE, "!mood 1")
+    alerts = [row for row in await outbox(database) if row[0] == STAFF_ROOM]
+    assert len(alerts) == 1 and ALICE in json.loads(alerts[0][3])["body"]
+    await command(bot, ALICE, "!mood share off")
+    assert await bot.repository.shared_history(ALICE, 0) == {}
+
+
+async def test_the_report_is_a_png_chart_with_a_summary(database, example_config):
+    bot = mood_bot(database, example_config)
+    for member in MEMBERS[:5]:
+        await command(bot, member, "!mood 4")
+    await bot.weather()
+    await command(bot, "@sam:example.org", f"!mood report {GROUP}", room_id=STAFF_ROOM, role=Role.PEER_WORKER)
+    file, summary = (await outbox(database))[-2:]
+    content = json.loads(file[3])
+    assert file[2] == "file" and content["mimetype"] == "image/png" and content["base64"].startswith("iVBORw0KGgo")
+    assert "8 weeks" in json.loads(summary[3])["body"]
+
+
+async def test_hangout_rooms_welcome_once_and_prompt_in_turn(database, example_config):
+    bot = mood_bot(database, example_config)
+    await bot.start()
+    for _ in range(2):
+        effects = Effects(bot.context.account)
+        await bot.on_membership(Membership(HANGOUT, ALICE, "join"), effects)
+        await bot.context.work.commit(effects)
+    welcomes = [row for row in await outbox(database) if row[1] == ALICE]
+    assert len(welcomes) == 1 and "reading along" in json.loads(welcomes[0][3])["body"]
+    assert await bot.hangout_prompts() == 1
+    assert await bot.hangout_prompts() == 0  # prompted recently
+    assert "colour of your day" in json.loads((await outbox(database))[-1][3])["body"]
+    await command(bot, ALICE, "!energy low")
+    await command(bot, ALICE, "!hangout")
+    assert "#low:example.org" in json.loads((await outbox(database))[-1][3])["body"]

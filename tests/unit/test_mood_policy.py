@@ -1,0 +1,80 @@
+"""Which rooms' mood figures may be shown together, and when a shared mood reaches a peer worker."""
+
+from collections import Counter
+
+import pytest
+
+from bots.mood.policy import Tally, publishable, shared_mood_alert, trend
+
+K = 5
+
+
+def voters(*rooms_each: str) -> list[frozenset[str]]:
+    """One entry per contributor: the rooms they answered in ("AB" is rooms A and B)."""
+    return [frozenset(rooms) for rooms in rooms_each]
+
+
+def shown(people: list[frozenset[str]], k: int = K) -> frozenset[str]:
+    counts = Counter(room for rooms in people for room in rooms)
+    return publishable(counts, [sorted(rooms) for rooms in people if len(rooms) > 1], k)
+
+
+@pytest.mark.parametrize(("people", "expected"), [
+    (voters(*"AAAA"), ""),  # under k: never shown
+    (voters(*"AAAAA"), "A"),  # exactly k
+    (voters(*"AAAAA", *"BBBBB"), "AB"),  # disjoint rooms are independent
+    (voters(*["AB"] * 5), "AB"),  # the same people in both: A - B is zero, nothing to learn
+    (voters(*["AB"] * 5, "B"), "B"),  # B - A would be one person's answer: the smaller room is held back
+    (voters(*["AB"] * 5, "B", "A"), "A"),  # A - B = one person minus another: held back too (tie: later ID)
+    (voters(*["AB"] * 5, *"BBBBB"), "AB"),  # B - A is five people: as safe as any room of five
+    (voters(*["AB"] * 5, *"BBBB"), "B"),  # four: not safe
+    (voters(*["AB"] * 2, *"AAAAA", *"BBBBB"), "AB"),  # small overlap, big differences
+    (voters(*["ABC"] * 5, "C"), "C"),  # C is one person more than A and than B: both smaller rooms held back
+])
+def test_suppression(people, expected):
+    assert shown(people) == frozenset(expected)
+
+
+def tally(moods: list[int]) -> tuple[int, ...]:
+    return tuple(moods.count(n) for n in range(1, 6))
+
+
+def test_the_subtraction_guarded_against_reveals_one_persons_answer_and_is_never_possible():
+    """Five people are in both rooms and one more only in B: B's tally minus A's is that person's mood."""
+    both, alone = [4, 4, 3, 5, 4], 1
+    room_a, room_b = tally(both), tally([*both, alone])
+    assert tuple(b - a for a, b in zip(room_a, room_b, strict=True)) == tally([alone])  # the leak
+    assert shown(voters(*["AB"] * 5, "B")) == {"B"}  # so A's figures are never posted beside B's
+
+
+def test_k_is_never_below_what_the_config_allows():
+    assert shown(voters(*"AAA"), k=3) == {"A"}
+    assert shown(voters(*"AA"), k=3) == frozenset()
+
+
+DAY = 1000
+
+
+@pytest.mark.parametrize(("history", "alert"), [
+    ({DAY: 2}, False),
+    ({DAY - 2: 2, DAY - 1: 1, DAY: 2}, True),  # low three days running
+    ({DAY - 3: 2, DAY - 1: 1, DAY: 2}, False),  # a day without an answer breaks the run
+    ({DAY - 2: 2, DAY - 1: 3, DAY: 2}, False),
+    ({DAY - 1: 5, DAY: 2}, True),  # a steep fall
+    ({DAY - 3: 5, DAY: 2}, True),  # within three days
+    ({DAY - 4: 5, DAY: 2}, False),
+    ({DAY - 1: 4, DAY: 2}, False),
+    ({DAY - 1: 2, DAY - 2: 2}, False),  # nothing today
+])
+def test_shared_mood_alert(history, alert):
+    assert shared_mood_alert(history, DAY) is alert
+
+
+def test_trend_counts_recent_days_below_the_four_weeks_before():
+    def day_of(mood: int) -> Tally:
+        return Tally(5, tuple(5 if n == mood else 0 for n in range(1, 6)), (0, 0, 0))  # type: ignore[arg-type]
+
+    days = {DAY - 20: day_of(4), DAY - 10: day_of(3), DAY - 3: day_of(2), DAY - 1: day_of(4), DAY: day_of(3)}
+    result = trend(days, DAY)
+    assert (result.lower_days, result.recent_days, result.baseline) == (2, 3, 3.5)
+    assert trend({}, DAY).baseline is None
