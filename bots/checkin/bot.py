@@ -30,6 +30,7 @@ from bots.checkin.policy import (
 from bots.checkin.settings import CheckinSettings, Settings, read_settings
 from bots.checkin.storage import CheckinRepository
 from bots.checkin.stress import StressCommands, StressWebhook
+from bots.facts import ENERGY
 from commands.framework import Command, CommandContext, Duration, Integer, Role, Subcommand, UserId
 
 log = logging.getLogger("bothy.checkin")
@@ -37,6 +38,7 @@ log = logging.getLogger("bothy.checkin")
 OK, CHAT, PAUSE = "👍", "💬", "🔕"
 ANSWER_KEYS = (OK, CHAT, PAUSE)
 CHECKIN_TEMPLATES = ("checkin_1", "checkin_2", "checkin_3")
+GENTLEST = "checkin_gentle"  # for a member whose energy is low today: asks for nothing back
 SWEEP_BATCH = 500
 ACTIVITY_KEEP_DAYS = 7 * 9
 DAY_S = 86_400
@@ -147,21 +149,27 @@ class CheckinBot(Bot):
         # peer workers are not met by hundreds of answers at once.
         eligible.sort(key=lambda signal: -(signal.days_silent or 0))
         due = [signal.user_id for signal in eligible[:self.settings.max_per_sweep]]
+        gentle = await self._low_energy(due)
         for start in range(0, len(due), SWEEP_BATCH):
             effects = Effects(self.context.account)
-            effects.record(self._checkins_for(due[start:start + SWEEP_BATCH], now_ms, effects))
+            effects.record(self._checkins_for(due[start:start + SWEEP_BATCH], now_ms, effects, gentle))
             await self.context.work.commit(effects)
         if due:
             log.info("check-in sweep queued %d check-in(s)", len(due))
         return len(due)
 
-    def _checkins_for(self, members: list[str], now_ms: int, effects: Effects,
+    async def _low_energy(self, members: list[str]) -> frozenset[str]:
+        """Members who said their energy is low today (another bot may offer it): they get the gentlest
+        check-in, which asks for nothing back. Read before the unit of work: providers read the database."""
+        return frozenset([member for member in members if await self.context.facts.get(ENERGY, member) == "low"])
+
+    def _checkins_for(self, members: list[str], now_ms: int, effects: Effects, gentle: frozenset[str],
                       requested_by: str | None = None) -> StateWrite:
         """Record the check-ins and owe their messages in one write: each message is tagged with its row's ID."""
         async def write(db: aiosqlite.Connection) -> None:
             ids = await CheckinRepository.add_checkins(db, members, now_ms, requested_by)
             for user_id, checkin_id in zip(members, ids, strict=True):
-                self._queue_checkin(effects, user_id, checkin_id, now_ms)
+                self._queue_checkin(effects, user_id, checkin_id, now_ms, user_id in gentle)
 
         return write
 
@@ -186,10 +194,12 @@ class CheckinBot(Bot):
         signals = (quiet_signal(row, now_ms, settings, silent_after_s) for row in rows)
         return [signal for signal in signals if signal is not None]
 
-    def _queue_checkin(self, effects: Effects, user_id: str, checkin_id: int, now_ms: int) -> None:
-        """A short, warm message, varied by member and day, with the three answers as reactions."""
+    def _queue_checkin(self, effects: Effects, user_id: str, checkin_id: int, now_ms: int, gentle: bool) -> None:
+        """A short, warm message, varied by member and day (the gentlest one when their energy is low), with
+        the three answers as reactions."""
         digest = hashlib.sha256(f"{user_id}:{now_ms // DAY_MS}".encode()).digest()
-        content = self._checkin_message(CHECKIN_TEMPLATES[digest[0] % len(CHECKIN_TEMPLATES)])
+        template = GENTLEST if gentle else CHECKIN_TEMPLATES[digest[0] % len(CHECKIN_TEMPLATES)]
+        content = self._checkin_message(template)
         effects.message(content, to_user=user_id, reactions=ANSWER_KEYS, tag=f"checkin:{checkin_id}")
 
     @functools.cache  # noqa: B019 - three templates, one bot for the life of the process
@@ -255,7 +265,8 @@ class CheckinBot(Bot):
             ctx.reply("checkin_declined", member=member)
             return
         # The check-in row and its message are committed with this command, so it goes out exactly once.
-        ctx.effects.record(self._checkins_for([member], now, ctx.effects, requested_by=ctx.sender))
+        ctx.effects.record(self._checkins_for([member], now, ctx.effects, await self._low_energy([member]),
+                                              requested_by=ctx.sender))
         ctx.reply("checkin_sent", member=member)
 
     async def quiet(self, ctx: CommandContext) -> None:

@@ -51,3 +51,26 @@ async def test_a_member_who_leaves_or_is_banned_is_forgotten_there_and_never_che
     assert await bot.sweep() == 1
     async with database.read() as db, db.execute("SELECT user_id FROM checkins") as cursor:
         assert await cursor.fetchall() == [(BOB,)]  # still in a community room; Alice is in none
+
+
+async def test_a_member_whose_energy_is_low_gets_the_gentlest_check_in(database, example_config):
+    from bothy.facts import MemberFacts
+    from bots.facts import ENERGY
+
+    facts = MemberFacts()
+
+    async def energy(user_id: str) -> str | None:
+        return "low" if user_id == BOB else None
+
+    facts.provide(ENERGY, energy)
+    settings = example_config.bot_settings["checkin"]
+    settings = replace(settings, checkin=replace(settings.checkin, quiet_hours=(0, 0)))
+    bot = CheckinBot(bot_context(database, INSTALLATION, settings, clock=FixedClock(NOW), facts=facts))
+    long_ago = bot.context.clock.ms() - 30 * DAY_MS
+    for n, user in enumerate((ALICE, BOB)):
+        await handle(bot, Message(GROUP, f"$m{n}", user, "hello", long_ago, "m.text", True))
+    assert await bot.sweep() == 2
+    async with database.read() as db, db.execute("SELECT to_user, content FROM outbox ORDER BY to_user") as cursor:
+        bodies = {user: content for user, content in await cursor.fetchall()}
+    assert "no need to reply" in bodies[BOB] and "energy is low" in bodies[BOB]
+    assert "energy is low" not in bodies[ALICE]
