@@ -84,13 +84,14 @@ class MoodRepository:
             "SELECT room_id, mood, energy, COUNT(*) FROM mood_answers WHERE day = ? AND room_id != ? "
             "GROUP BY room_id, mood, energy", (day, NO_ROOM),
         ) as cursor:
-            async for room, mood, energy, count in cursor:
-                row = counts.setdefault(room, [0] * 9)
-                row[0] += count
-                if mood is not None:
-                    row[mood] += count
-                if energy in ENERGIES:
-                    row[6 + ENERGIES.index(energy)] += count
+            fetched = await cursor.fetchall()  # one hop to the database thread, not one per row
+        for room, mood, energy, count in fetched:
+            row = counts.setdefault(room, [0] * 9)
+            row[0] += count
+            if mood is not None:
+                row[mood] += count
+            if energy in ENERGIES:
+                row[6 + ENERGIES.index(energy)] += count
         return {room: _tally(row) for room, row in counts.items()}
 
     async def shared_contributors(self, day: int) -> list[list[str]]:
