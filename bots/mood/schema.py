@@ -75,7 +75,7 @@ async def _mood(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS = (Migration(8, "mood: anonymous answers and daily keys, published tallies, preferences, energy, "
+MIGRATIONS = (Migration(9, "mood: anonymous answers and daily keys, published tallies, preferences, energy, "
                            "shared records, hang-out prompts", _mood),)
 PERSONAL_COLUMNS = {
     "mood_prefs": PersonalColumns(subject=("user_id",)),

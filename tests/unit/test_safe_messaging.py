@@ -24,7 +24,10 @@ STAFF_ONLY = frozenset({
     "alert_claimed", "alert_reminder", "staff_place_only", "status",
     "alert_chat", "alert_stress", "checkin_declined", "checkin_sent", "quiet_list",
     "alert_crisis", "refer_sent", "alert_checkback_chat", "referrals_report",
+    "alert_mood", "mood_report", "mood_report_empty", "mood_report_rooms",
 })
+# Posted in a group room for everyone, never in a DM: a warm tally or an invitation, not a message to one member.
+ROOM_NOTICES = frozenset({"mood_weather", "hangout_prompt"})
 
 
 async def _noop(ctx) -> None:
@@ -39,13 +42,15 @@ SAMPLE = {
     "worker": "@sam:example.org", "member": "@alice:example.org", "url": "https://example.org/s/1", "token": "t0k",
     "threshold": 70, "usage": "!checkins on|off", "problem": "Please say on or off.", "summary": "check-ins",
     "word": "nope", "usages": ["!checkins on|off"],
+    "first": True, "k": 5, "mood": 3, "energy": "low", "typed": False, "room": "Tea and chat", "fit": None,
+    "spaces": [("low", "https://matrix.to/#/#quiet-corner:example.org")],
 }
 
 
 def member_templates() -> list[str]:
     names = {path.name.removesuffix(".txt.j2") for directory in TEMPLATES.directories
              for path in directory.glob("*.txt.j2")}
-    return sorted(name for name in names if not name.startswith("_") and name not in STAFF_ONLY)
+    return sorted(name for name in names if not name.startswith("_") and name not in STAFF_ONLY | ROOM_NOTICES)
 
 
 def as_text(formatted_body: str) -> str:
