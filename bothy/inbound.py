@@ -33,7 +33,7 @@ RetryDelay = Callable[[int, int | None], float]
 
 MAX_CONCURRENT = 64  # handlers in flight per account; a flood queues as data, not as tasks
 MAX_ATTEMPTS = 3  # a failing event is set aside after this many tries...
-MAX_TRANSIENT_ATTEMPTS = 10  # ...or this many when the homeserver was only unavailable (minutes, with backoff)
+MAX_TRANSIENT_ATTEMPTS = 16  # ...or this many when the homeserver was only unavailable (2-4 minutes of backoff)
 
 
 class CheckpointTracker:

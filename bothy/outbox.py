@@ -9,7 +9,7 @@ the room's timeline (the homeserver shows the sending device its `unsigned.trans
 is marked delivered with that event; not found, it is sent.
 
 Nothing owed is dropped, alerts and members' DMs least of all. A 429 keeps the row and waits
-`retry_after_ms`; an outage backs off up to a minute; a refusal (the bot was removed from the room)
+`retry_after_ms`; an outage backs off up to 20 seconds; a refusal (the bot was removed from the room)
 backs off up to an hour and keeps trying; a refused send to a member's DM forgets that DM so the next
 try opens a fresh one; a lost access token logs in again when a password is configured. Only a row whose
 account is no longer configured is set aside. Rows that keep failing or wait too long are *stuck*:
