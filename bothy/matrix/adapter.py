@@ -125,6 +125,13 @@ def is_one_to_one(room: nio.MatrixRoom) -> bool:
     return room.member_count == 2
 
 
+def _member_count_known(room: nio.MatrixRoom) -> bool:
+    """Whether the homeserver told nio how many are joined and invited (else nio counts the members it saw)."""
+    summary = room.summary
+    return summary is not None and summary.joined_member_count is not None \
+        and summary.invited_member_count is not None
+
+
 def _store_dir(base: Path, user_id: str) -> Path:
     return base / re.sub(r"[^A-Za-z0-9_.-]", "_", user_id.lstrip("@"))
 
@@ -280,6 +287,7 @@ class MatrixAccount:
             failures = 0
             deliver = not (first and first_ever)
             missed = await self._missed_events(response, since) if deliver and since else {}
+            await self._count_dm_members(response)
             events = self._collect(response, deliver_timeline=deliver, missed=missed)
             since = response.next_batch
             await on_batch(response.next_batch, events)
@@ -337,6 +345,25 @@ class MatrixAccount:
                             self.user_id, GAP_PAGES * GAP_PAGE_SIZE, room_id)
             missed[room_id] = older[::-1]
         return missed
+
+    async def _count_dm_members(self, response: nio.SyncResponse) -> None:
+        """Load the members of each DM with something to handle whose member count nio does not know.
+
+        With lazy-loaded members, the first sync after a restart gives nio no member count (Synapse sends
+        one only with membership changes or on a first-ever sync) and leaves out members it sent this
+        device before, so a DM could look like a room of one and be taken for a group until Bothy next
+        sent there: a crisis alert from it would not name the member, their messages would count as
+        community activity. Once per DM per run, and only for DMs with new events.
+        """
+        for room_id, info in response.rooms.join.items():
+            room = self.client.rooms.get(room_id)
+            if (room is None or room_id not in self._direct_rooms or room_id in self._members_loaded
+                    or not (info.timeline.events or info.ephemeral) or _member_count_known(room)):
+                continue
+            try:
+                await self._load_members(room_id)
+            except MatrixError as error:
+                log.warning("%s could not load the members of DM %s (%s)", self.user_id, room_id, error.code)
 
     def _collect(self, response: nio.SyncResponse, deliver_timeline: bool,
                  missed: dict[str, list[Any]] | None = None) -> list[InboundEvent]:
@@ -524,19 +551,23 @@ class MatrixAccount:
         other side of a brand-new DM, can be missing, and would never get the key to read the message.
         """
         if room_id not in self._members_loaded:
-            state = await self._call(self.client.room_get_state(room_id), "room state")
-            room = self.client.rooms[room_id]
-            for event in state.events:
-                membership = event.get("content", {}).get("membership")
-                if event.get("type") == "m.room.member" and membership in {"join", "invite"}:
-                    room.add_member(event["state_key"], event["content"].get("displayname"),
-                                    event["content"].get("avatar_url"), invited=membership == "invite")
-            room.members_synced = True
-            if self.client.olm is not None:
-                self.client.olm.update_tracked_users(room)
-            self._members_loaded.add(room_id)
+            await self._load_members(room_id)
         if self.client.should_query_keys:
             await self._call(self.client.keys_query(), "keys query")
+
+    async def _load_members(self, room_id: str) -> None:
+        """Every joined and invited member, from the room's state: lazy-loading syncs leave nio's list partial."""
+        state = await self._call(self.client.room_get_state(room_id), "room state")
+        room = self.client.rooms[room_id]
+        for event in state.events:
+            membership = event.get("content", {}).get("membership")
+            if event.get("type") == "m.room.member" and membership in {"join", "invite"}:
+                room.add_member(event["state_key"], event["content"].get("displayname"),
+                                event["content"].get("avatar_url"), invited=membership == "invite")
+        room.members_synced = True
+        if self.client.olm is not None:
+            self.client.olm.update_tracked_users(room)
+        self._members_loaded.add(room_id)
 
     async def send_file(self, room_id: str, filename: str, mimetype: str, data: bytes, txn_id: str) -> str:
         """Upload (encrypted when the room is) and post an `m.file`. A retry uploads again, but the

@@ -87,3 +87,61 @@ async def test_a_dm_that_gained_a_member_is_forgotten_so_private_output_opens_a_
     assert await DirectRoomRepository(database).get(BOT, ALICE) is None
     room_with(account, DM, (BOT, ALICE))  # even when the other person leaves again, it stays a group
     assert not account.is_direct_room(DM)
+
+
+def sync_with(room_id: str, timeline: list) -> SimpleNamespace:
+    """The parts of a sync response that say which rooms have something to handle."""
+    return SimpleNamespace(rooms=SimpleNamespace(join={room_id: SimpleNamespace(
+        timeline=SimpleNamespace(events=timeline), ephemeral=[])}))
+
+
+def member(user_id: str, membership: str = "join") -> dict:
+    return {"type": "m.room.member", "state_key": user_id, "content": {"membership": membership}}
+
+
+async def test_after_a_restart_a_dm_with_new_events_has_its_members_loaded_before_they_are_handled(
+    account, monkeypatch
+):
+    """The first sync after a restart, lazy-loading members, gives no member count and may leave out the
+    member (sent to this device before): the DM must not be taken for a room of one, i.e. a group."""
+    await flagged_dm(account)
+    room_with(account, DM, (BOT,))
+    assert not account.is_direct_room(DM)
+    asked: list[str] = []
+
+    async def room_get_state(room_id: str) -> SimpleNamespace:
+        asked.append(room_id)
+        return SimpleNamespace(events=[member(BOT), member(ALICE)])
+
+    monkeypatch.setattr(account.client, "room_get_state", room_get_state)
+    await account._count_dm_members(sync_with(DM, [object()]))
+    assert account.is_direct_room(DM)
+    await account._count_dm_members(sync_with(DM, [object()]))
+    assert asked == [DM]  # once per run
+
+
+async def test_only_dms_with_new_events_and_no_member_count_have_their_members_loaded(account, monkeypatch):
+    async def room_get_state(room_id: str) -> SimpleNamespace:
+        raise AssertionError(f"{room_id} needed no state request")
+
+    monkeypatch.setattr(account.client, "room_get_state", room_get_state)
+    await flagged_dm(account)
+    room_with(account, DM, (BOT,))
+    await account._count_dm_members(sync_with(DM, []))  # nothing to handle: a restart touches no idle DM
+    room_with(account, "!group:x", (BOT,))
+    await account._count_dm_members(sync_with("!group:x", [object()]))  # groups need no count
+    room_with(account, DM, (BOT, ALICE)).update_summary(nio.RoomSummary(joined_member_count=2,
+                                                                        invited_member_count=0))
+    await account._count_dm_members(sync_with(DM, [object()]))  # the server gave the count
+    assert account.is_direct_room(DM)
+
+
+async def test_a_failure_to_load_a_dms_members_is_logged_without_stopping_the_batch(account, monkeypatch, caplog):
+    async def room_get_state(room_id: str) -> nio.RoomGetStateError:
+        return nio.RoomGetStateError("boom", "M_UNKNOWN")
+
+    monkeypatch.setattr(account.client, "room_get_state", room_get_state)
+    await flagged_dm(account)
+    room_with(account, DM, (BOT,))
+    await account._count_dm_members(sync_with(DM, [object()]))
+    assert "could not load the members of DM" in caplog.text
