@@ -352,7 +352,7 @@ class MatrixAccount:
         With lazy-loaded members, the first sync after a restart gives nio no member count (Synapse sends
         one only with membership changes or on a first-ever sync) and leaves out members it sent this
         device before, so a DM could look like a room of one and be taken for a group until Bothy next
-        sent there: a crisis alert from it would not name the member, their messages would count as
+        sent there: a staff alert raised from it would not name the member, their messages would count as
         community activity. Once per DM per run, and only for DMs with new events.
         """
         for room_id, info in response.rooms.join.items():
