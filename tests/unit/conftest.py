@@ -1,10 +1,13 @@
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bothy.storage.database import Database
 from bothy.storage.migrations import migrate
+from bothy.testing import bot_context
 from bots.installed import INSTALLATION
+from commands.framework import CommandRegistry
 
 
 @pytest.fixture
@@ -24,3 +27,14 @@ def example_config():
     from tests.unit.test_config import ROOT, filled
 
     return parse_config(filled(), ROOT, INSTALLATION.bots)
+
+
+@pytest.fixture
+async def registry(database, example_config) -> CommandRegistry:
+    """The real bots over a temporary database, sharing one registry as `bothy run` does."""
+    base = bot_context(database, INSTALLATION, None)
+    for bot_class in INSTALLATION.bots:
+        bot = bot_class(dataclasses.replace(base, settings=example_config.bot_settings[bot_class.name]))
+        for command in bot.commands():
+            base.commands.add(command)
+    return base.commands

@@ -1,16 +1,11 @@
 """Every command the installed bots register has a generated usage line, and `!help COMMAND` explains it
 to those who may use it and is no different from an unknown name for those who may not."""
 
-import dataclasses
-
 import pytest
 
-from bothy.config import parse_config
 from bothy.outbox import Effects
-from bothy.testing import bot_context
 from bots.installed import INSTALLATION
 from commands.framework import Command, CommandContext, CommandRegistry, Role, UsageError, parse_invocation
-from tests.unit.test_config import ROOT, filled
 
 USAGE = {
     "help": "!help [COMMAND]",
@@ -31,18 +26,6 @@ USAGE = {
     "mood report": "!mood report [ROOM]",
     "hangout": "!hangout",
 }
-
-
-@pytest.fixture
-async def registry(database) -> CommandRegistry:
-    """The real bots over a temporary database, sharing one registry as `bothy run` does."""
-    config = parse_config(filled(), ROOT, INSTALLATION.bots)
-    base = bot_context(database, INSTALLATION, None)
-    for bot_class in INSTALLATION.bots:
-        bot = bot_class(dataclasses.replace(base, settings=config.bot_settings[bot_class.name]))
-        for command in bot.commands():
-            base.commands.add(command)
-    return base.commands
 
 
 async def send(registry: CommandRegistry, role: Role, body: str, encrypted: bool = True) -> Effects:
