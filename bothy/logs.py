@@ -46,14 +46,23 @@ def withhold_nio_content() -> None:
             logger.addFilter(WithholdNioContent())
 
 
+# Libraries kept at WARNING even when Bothy logs at DEBUG: their debug output quotes what they handle (nio's
+# events, aiohttp's requests, aiosqlite's every SQL statement with its parameters, outbox messages included).
+QUIET_LIBRARIES = ("nio", "peewee", "aiohttp", "apscheduler", "aiosqlite")
+
+
+def quiet_libraries(level: str) -> None:
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("nio", "peewee", "aiohttp", "apscheduler"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    quiet_libraries(level)
     withhold_nio_content()
 
 

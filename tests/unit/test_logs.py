@@ -3,11 +3,12 @@
 import io
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import nio
 import pytest
 
-from bothy.logs import WITHHELD, WithholdNioContent, configure_logging, withhold_nio_content
+from bothy.logs import QUIET_LIBRARIES, WITHHELD, WithholdNioContent, configure_logging, withhold_nio_content
 
 CANARY = "CANARY-I-want-to-die-9c1e"
 
@@ -50,17 +51,33 @@ def test_nio_warnings_without_content_are_kept_as_they_are(nio_output):
     assert "Timed out, sleeping for 3s" in nio_output.getvalue()
 
 
-def test_configure_logging_installs_the_filter_on_every_nio_logger():
+@contextmanager
+def configured(level: str) -> Iterator[None]:
+    """Bothy's own logging set-up, undone afterwards."""
     root = logging.getLogger()
-    quieted = [logging.getLogger(name) for name in ("nio", "peewee", "aiohttp", "apscheduler")]
+    quieted = [logging.getLogger(name) for name in QUIET_LIBRARIES]
     saved = root.handlers[:], [(logger, logger.level) for logger in [root, *quieted]]
     try:
-        configure_logging("INFO")
-        names = ["nio", *(n for n in logging.Logger.manager.loggerDict if n.startswith("nio."))]
-        assert "nio.events.misc" in names and "nio.responses" in names
-        for name in names:
-            assert sum(isinstance(f, WithholdNioContent) for f in logging.getLogger(name).filters) == 1
+        configure_logging(level)
+        yield
     finally:
         root.handlers[:], levels = saved
         for logger, level in levels:
             logger.setLevel(level)
+
+
+def test_configure_logging_installs_the_filter_on_every_nio_logger():
+    with configured("INFO"):
+        names = ["nio", *(n for n in logging.Logger.manager.loggerDict if n.startswith("nio."))]
+        assert "nio.events.misc" in names and "nio.responses" in names
+        for name in names:
+            assert sum(isinstance(f, WithholdNioContent) for f in logging.getLogger(name).filters) == 1
+
+
+async def test_at_debug_no_sql_parameter_reaches_the_log(database, caplog):
+    """aiosqlite logs every statement with its parameters at DEBUG, and outbox rows quote what members typed."""
+    with configured("DEBUG"):
+        logging.getLogger().addHandler(caplog.handler)
+        async with database.read() as db, db.execute("SELECT ?", (CANARY,)) as cursor:
+            assert await cursor.fetchone() == (CANARY,)
+    assert CANARY not in caplog.text
