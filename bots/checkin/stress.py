@@ -129,7 +129,7 @@ class StressWebhook:
             body = json.loads(await request.read())
         except web.HTTPRequestEntityTooLarge:
             return _error(413, f"the body must be at most {MAX_BODY_BYTES} bytes")
-        except ValueError:
+        except (ValueError, RecursionError):  # 1024 bytes of "[" nest deeper than the decoder's recursion limit
             return _error(400, 'the body must be JSON like {"stress": 42}, at most 1024 bytes')
         problem, level, at_ms = self._validate(body)
         if problem:

@@ -70,3 +70,6 @@ async def test_odd_times_get_a_clear_400(client, at):
     assert await post(client, {"stress": 50, "at": at}) == 400
 
 
+async def test_json_nested_too_deep_to_decode_is_a_400(client):
+    """Not a hypothesis example: hypothesis raises the recursion limit while it runs, and this needs the real one."""
+    assert await post(client, None, data=b"[" * MAX_BODY_BYTES) == 400
