@@ -1,8 +1,10 @@
 import dataclasses
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from bothy.logs import QUIET_LIBRARIES, quiet_libraries
 from bothy.storage.database import Database
 from bothy.storage.migrations import migrate
 from bothy.testing import bot_context
@@ -38,3 +40,14 @@ async def registry(database, example_config) -> CommandRegistry:
         for command in bot.commands():
             base.commands.add(command)
     return base.commands
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Every logger at DEBUG but the libraries Bothy keeps quiet, as a deployment at `logging.level: DEBUG` runs."""
+    saved = [(logging.getLogger(name), logging.getLogger(name).level) for name in QUIET_LIBRARIES]
+    quiet_libraries("DEBUG")
+    caplog.set_level(logging.DEBUG)
+    yield caplog
+    for logger, level in saved:
+        logger.setLevel(level)

@@ -3,8 +3,6 @@ nothing escapes `handle`, a reply's HTML never carries the member's markup, noth
 there is at most one reply, and a command that fails changes nothing."""
 
 import dataclasses
-import logging
-from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import pytest
@@ -13,7 +11,6 @@ from hypothesis import strategies as st
 
 from bothy.clock import Clock
 from bothy.config import Config
-from bothy.logs import QUIET_LIBRARIES, quiet_libraries
 from bothy.matrix.events import Message
 from bothy.outbox import Effects, UnitOfWork
 from bothy.settings import DURATION_SECONDS, MATRIX_USER_ID
@@ -164,17 +161,6 @@ def assert_escaped(html: str, canary: str) -> None:
         start = html.find(canary, start + 1)
     parsed = Tags(html)
     assert parsed.tags <= TEMPLATE_TAGS and parsed.attributes <= {"href"}
-
-
-@pytest.fixture
-def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Every logger at DEBUG but the libraries Bothy keeps quiet, as a deployment at `logging.level: DEBUG` runs."""
-    saved = [(logging.getLogger(name), logging.getLogger(name).level) for name in QUIET_LIBRARIES]
-    quiet_libraries("DEBUG")
-    caplog.set_level(logging.DEBUG)
-    yield caplog
-    for logger, level in saved:
-        logger.setLevel(level)
 
 
 def test_the_fuzzed_words_name_every_installed_command(registry):

@@ -5,8 +5,8 @@ JSON nested too deep to decode is tested in test_stress_webhook.py: hypothesis r
 it runs, so no example here can reach that depth."""
 
 import json
-import logging
-from collections.abc import AsyncIterator, Iterator
+import math
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bothy.clock import Clock, FixedClock
-from bothy.logs import QUIET_LIBRARIES, quiet_libraries
 from bothy.testing import bot_context
 from bots.checkin.storage import CheckinRepository, StressLink
 from bots.checkin.stress import MAX_BODY_BYTES, StressWebhook, token_hash
@@ -64,7 +63,8 @@ AGO = st.builds(Ago, st.integers(-3600, 7200), st.sampled_from(["z", "offset", "
 ODD_TIMES = st.sampled_from(["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-02-30T10:00:00Z", "NaN",
                              "", "T", "24:00", "2026-11-25T10:00:00+99:00", "+275760-09-13"])
 AT = mostly(AGO, ODD_TIMES | JSON)
-LEVEL = mostly(st.integers(-5, 105) | st.floats(-5, 105), st.floats(allow_nan=True, allow_infinity=True) | JSON)
+ODD_LEVELS = st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -0.0, 100.49, 2**63]) | JSON
+LEVEL = mostly(st.integers(-5, 105) | st.floats(-5, 105), ODD_LEVELS)
 ANY_READING = st.fixed_dictionaries({}, optional={"stress": JSON, "at": JSON}) | st.dictionaries(TEXT, JSON, max_size=3)
 READING = mostly(st.fixed_dictionaries({"stress": LEVEL}, optional={"at": AT}), ANY_READING)
 # Arrays nested as deep as the size limit allows, closed or not.
@@ -121,17 +121,6 @@ async def webhook(database, example_config) -> AsyncIterator[Webhook]:
     app.router.add_post("/stress/{webhook_id}", StressWebhook(context, CheckinRepository(database)).receive)
     async with TestClient(TestServer(app, access_log=None)) as client:  # as StressWebhook.start runs it
         yield Webhook(client, clock)
-
-
-@pytest.fixture
-def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Every logger at DEBUG but the libraries Bothy keeps quiet, as a deployment at `logging.level: DEBUG` runs."""
-    saved = [(logging.getLogger(name), logging.getLogger(name).level) for name in QUIET_LIBRARIES]
-    quiet_libraries("DEBUG")
-    caplog.set_level(logging.DEBUG)
-    yield caplog
-    for logger, level in saved:
-        logger.setLevel(level)
 
 
 def encoded(body: object, now: datetime) -> bytes:
