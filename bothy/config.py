@@ -97,7 +97,8 @@ def _read_bots(reader: SettingsReader, names: Sequence[str]) -> dict[str, BotAcc
         token = reader.get(f"bots.{name}.access_token", str, default=None, secret=True)
         reader.check(f"bots.{name}.user_id", user_id, lambda v: bool(MATRIX_USER_ID.match(v)),
                      "not a Matrix user ID like @bothy:example.org")
-        if not {"password", "access_token"} & set(raw[name] or {}):
+        credentials = raw[name] if isinstance(raw[name], Mapping) else {}
+        if not {"password", "access_token"} & set(credentials):
             reader.problems.append(f"bots.{name}: needs a password or an access_token")
         if user_id:
             bots[name] = BotAccount(user_id=user_id, password=password, access_token=token)

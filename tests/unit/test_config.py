@@ -159,3 +159,10 @@ def test_bereavement_rooms_are_room_ids_or_aliases(tmp_path):
     assert config.bot_settings["referral"].bereavement_rooms == frozenset(rooms)
     found = problems(filled(**{"referral.bereavement_rooms": ["Losing someone"]}), tmp_path)
     assert any(p.startswith("referral.bereavement_rooms: every entry must be a room ID") for p in found)
+
+
+@pytest.mark.parametrize(("key", "value", "named"), [
+    ("bots.checkin", [[]], "bots.checkin"),  # not a mapping of credentials: a TypeError once
+])
+def test_odd_values_are_problems_named_by_key_not_crashes(key, value, named):
+    assert any(p.startswith(f"{named}: ") for p in problems(filled(**{key: value})))
