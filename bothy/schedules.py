@@ -11,6 +11,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 EVERY = re.compile(r"^\s*every\s+(\d+)\s*(s|m|h|d)\s*$", re.IGNORECASE)
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_INTERVAL_S = 366 * 86400  # longer overflows APScheduler's timedelta, or the date of the next run
 
 
 class ScheduleError(ValueError):
@@ -22,8 +23,8 @@ def parse_schedule(expression: str, timezone: ZoneInfo) -> BaseTrigger:
     every = EVERY.match(expression)
     if every:
         seconds = int(every.group(1)) * UNIT_SECONDS[every.group(2).lower()]
-        if seconds < 1:
-            raise ScheduleError("an interval must be at least 1 second")
+        if not 1 <= seconds <= MAX_INTERVAL_S:
+            raise ScheduleError("an interval must be from 1 second to 366 days")
         return IntervalTrigger(seconds=seconds, timezone=timezone)
     if len(expression.split()) != 5:
         raise ScheduleError(f"{expression!r} is neither 'every N(s|m|h|d)' nor a 5-field cron line")
