@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bothy.schedules import ScheduleError, parse_schedule
-from bothy.settings import MATRIX_USER_ID, SettingsReader
+from bothy.settings import MATRIX_USER_ID, SettingsReader, usable_path
 from bothy.storage.retention import Retention
 
 if TYPE_CHECKING:
@@ -159,7 +159,11 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
     reader = SettingsReader(data)
 
     def local_path(key: str, default: str) -> Path:
-        value = Path(reader.get(key, str, default=default))
+        text = reader.get(key, str, default=default)
+        if not usable_path(text):
+            reader.problems.append(f"{key}: not a usable path (a NUL or an unencodable character)")
+            text = default
+        value = Path(text)
         return value if value.is_absolute() else (base_dir / value).resolve()
 
     homeserver_url = reader.get("homeserver.url", str)
@@ -207,7 +211,9 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
 
     override = reader.get("templates.override_dir", str, default=None)
     templates_override_dir = None
-    if override:
+    if override and not usable_path(override):
+        reader.problems.append("templates.override_dir: not a usable path (a NUL or an unencodable character)")
+    elif override:
         templates_override_dir = Path(override) if Path(override).is_absolute() else (base_dir / override).resolve()
     bot_settings = {bot.name: bot.read_settings(reader, base_dir) for bot in bots}
     log_level = reader.get("logging.level", str, default="INFO")

@@ -27,6 +27,15 @@ def parse_duration(text: str) -> int:
     return int(match.group(1)) * DURATION_SECONDS[match.group(2)]
 
 
+def usable_path(text: str) -> bool:
+    """Whether the OS can take `text` as a path: no NUL byte, and nothing the file system encoding can't write."""
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 class SettingsReader:
     """Walks the YAML tree, records problems by dotted key, and flags keys nobody asked for."""
 

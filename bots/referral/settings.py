@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bothy.settings import SettingsReader
+from bothy.settings import SettingsReader, usable_path
 from bots.referral.kb import load_kb
 from referral_kb import SHIPPED_KB
 
@@ -28,10 +28,11 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
     """
     def folders(key: str, default: list[str] | None) -> list[Path]:
         names = reader.get(key, list, default=default) or []
-        bad = [name for name in names if not isinstance(name, str)]
+        good = [name for name in names if isinstance(name, str) and usable_path(name)]
+        bad = [name for name in names if name not in good]
         if bad:
             reader.problems.append(f"{key}: every entry must be a folder path, got {bad[0]!r}")
-        return [Path(d) if Path(d).is_absolute() else (base_dir / d).resolve() for d in names if isinstance(d, str)]
+        return [Path(d) if Path(d).is_absolute() else (base_dir / d).resolve() for d in good]
 
     chosen = folders("referral.kb_dirs", None)
     kb_dirs = tuple([*(chosen or [SHIPPED_KB]), *folders("referral.extra_kb_dirs", [])])

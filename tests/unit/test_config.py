@@ -165,6 +165,10 @@ def test_bereavement_rooms_are_room_ids_or_aliases(tmp_path):
     ("bots.checkin", [[]], "bots.checkin"),  # not a mapping of credentials: a TypeError once
     ("schedules.mood_prompt", "every 9999999999d", "schedules.mood_prompt"),  # OverflowError
     ("schedules.mood_prompt", "every 99999999d", "schedules.mood_prompt"),  # its next run is past year 9999
+    ("database.path", "a\x00b", "database.path"),  # ValueError from Path.resolve
+    ("crypto.store_dir", "\ud800", "crypto.store_dir"),  # UnicodeEncodeError from Path.resolve
+    ("templates.override_dir", "a\x00b", "templates.override_dir"),
+    ("referral.extra_kb_dirs", ["\ud800"], "referral.extra_kb_dirs"),
 ])
 def test_odd_values_are_problems_named_by_key_not_crashes(key, value, named):
     assert any(p.startswith(f"{named}: ") for p in problems(filled(**{key: value})))
