@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from bothy.settings import SettingsReader
 
+MAX_PORT = 65535
 QUIET_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -88,8 +89,10 @@ def _read_checkin(reader: SettingsReader) -> CheckinSettings:
 def _read_stress(reader: SettingsReader) -> StressSettings:
     listen = reader.get("stress.listen", str, default="127.0.0.1:8787")
     host, _, port = (listen or "").rpartition(":")
-    if not host or not port.isdigit():
+    port_number = int(port) if port.isascii() and port.isdigit() and len(port) <= 5 else None  # not '²' or '٣'
+    if not host or port_number is None or not 1 <= port_number <= MAX_PORT:
         reader.problems.append("stress.listen: must be host:port, e.g. 127.0.0.1:8787")
+        port_number = None
     public_url = reader.get("stress.public_url", str, default=f"http://{listen}")
     reader.check("stress.public_url", public_url, lambda v: v.startswith(("http://", "https://")),
                  "must start with http:// or https://")
@@ -100,7 +103,7 @@ def _read_stress(reader: SettingsReader) -> StressSettings:
     reader.check("stress.threshold", threshold, lambda v: 1 <= v <= 100, "must be 1 to 100")
     return StressSettings(
         listen_host=host or "127.0.0.1",
-        listen_port=int(port) if port.isdigit() else 8787,
+        listen_port=port_number or 8787,
         public_url=(public_url or "").rstrip("/"),
         threshold=threshold or 70,
         sustained_s=reader.duration("stress.sustained", "30m"),

@@ -169,6 +169,8 @@ def test_bereavement_rooms_are_room_ids_or_aliases(tmp_path):
     ("crypto.store_dir", "\ud800", "crypto.store_dir"),  # UnicodeEncodeError from Path.resolve
     ("templates.override_dir", "a\x00b", "templates.override_dir"),
     ("referral.extra_kb_dirs", ["\ud800"], "referral.extra_kb_dirs"),
+    ("stress.listen", "127.0.0.1:²", "stress.listen"),  # isdigit() but not int(): ValueError
+    ("stress.listen", "127.0.0.1:99999", "stress.listen"),  # OverflowError (not OSError) when the webhook starts
 ])
 def test_odd_values_are_problems_named_by_key_not_crashes(key, value, named):
     assert any(p.startswith(f"{named}: ") for p in problems(filled(**{key: value})))
