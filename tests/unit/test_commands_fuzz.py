@@ -42,8 +42,9 @@ MEMBER, VOLUNTEER, PEER_WORKER, ADMIN = "@alice:example.org", "@vic:example.org"
 SENDERS = (MEMBER, VOLUNTEER, PEER_WORKER, ADMIN)
 # Every installed command's name and alias (a test below keeps this complete), and near misses.
 COMMAND_WORDS = ("help", "commands", "mydata", "forget", "status", "checkins", "checkin", "quiet", "stress",
-                 "resources", "referrals", "refer")
-NEAR_MISSES = ("hlep", "mood", "mood report", "checkins2", "stres", "forget me", "refer@")
+                 "resources", "referrals", "refer", "referrals report", "mood", "energy", "mood share", "mood report",
+                 "hangout")
+NEAR_MISSES = ("hlep", "moood", "mood reprt", "checkins2", "stres", "forget me", "refer@")
 KEYWORDS = ("on", "off", "pause", "link", "unlink", "threshold", "me", "confirm", "housing", "debt", "crisis",
             "Mental Health Support", "young-people")
 # Tags and attributes the templates themselves use; anything else in a reply's HTML came from the input.
@@ -119,6 +120,9 @@ class Account:
 
     def can_redact_others(self, room_id: str) -> bool:
         return self.power
+
+    def is_encrypted(self, room_id: str) -> bool:
+        return room_id != GROUP
 
 
 def breaking(run: CommandRun) -> CommandRun:
