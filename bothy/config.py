@@ -193,7 +193,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
     timezone_name = reader.get("timezone", str, default="Europe/London")
     try:
         timezone = ZoneInfo(timezone_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder of zones, not a zone
         reader.problems.append(f"timezone: {timezone_name!r} is not an IANA time zone like Europe/London")
         timezone = ZoneInfo("UTC")
     defaults = dict(ENGINE_SCHEDULES)

@@ -163,6 +163,7 @@ def test_bereavement_rooms_are_room_ids_or_aliases(tmp_path):
 
 @pytest.mark.parametrize(("key", "value", "named"), [
     ("bots.checkin", [[]], "bots.checkin"),  # not a mapping of credentials: a TypeError once
+    ("timezone", "America", "timezone"),  # a folder of zones, not a zone: an IsADirectoryError once
     ("schedules.mood_prompt", "every 9999999999d", "schedules.mood_prompt"),  # OverflowError
     ("schedules.mood_prompt", "every 99999999d", "schedules.mood_prompt"),  # its next run is past year 9999
     ("database.path", "a\x00b", "database.path"),  # ValueError from Path.resolve
