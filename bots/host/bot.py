@@ -1,7 +1,4 @@
-"""The host bot: help and status, and the member's data rights (export and erase).
-
-Interests, groups, meetups and reports land here too.
-"""
+"""The host bot: help and status, the member's data rights (export and erase), interests and groups."""
 
 from __future__ import annotations
 
@@ -13,8 +10,12 @@ from typing import ClassVar
 import aiosqlite
 
 from bothy.outbox import Effects
-from bothy.plugin import Bot, SweepRun
+from bothy.plugin import Bot, BotContext, SweepRun
+from bothy.settings import SettingsReader
 from bots.host import schema
+from bots.host.interests import InterestCommands
+from bots.host.settings import GroupSettings, read_settings
+from bots.host.storage import InterestRepository
 from commands.framework import Choice, Command, CommandContext, Role, Text
 
 CONFIRM_WITHIN_MS = 10 * 60_000  # `!forget me confirm` counts only this soon after `!forget me`
@@ -27,6 +28,16 @@ class HostBot(Bot):
     personal_columns = schema.PERSONAL_COLUMNS
     schedules: ClassVar[Mapping[str, str]] = {"erasure_requests": "every 5m"}
     templates_dir = Path(__file__).parent / "templates"
+
+    @classmethod
+    def read_settings(cls, reader: SettingsReader, base_dir: Path) -> GroupSettings:
+        return read_settings(reader, base_dir)
+
+    def __init__(self, context: BotContext):
+        super().__init__(context)
+        self.settings: GroupSettings = context.settings
+        self.interests = InterestCommands(self.name, self.settings.tags, InterestRepository(context.store),
+                                          context.clock)
 
     def sweeps(self) -> dict[str, SweepRun]:
         return {"erasure_requests": self.expire_erasure_requests}
@@ -45,6 +56,7 @@ class HostBot(Bot):
                     )),
             Command("status", self.name, "how Bothy is doing: messages waiting or stuck, alerts not yet picked up",
                     self.status, role=Role.PEER_WORKER),
+            *self.interests.commands(),
         ]
 
     async def help(self, ctx: CommandContext) -> None:

@@ -30,9 +30,9 @@ async def alice_has_settings(database) -> bool:
         return await c.fetchone() is not None
 
 
-async def test_confirming_erases_only_soon_after_asking(database):
+async def test_confirming_erases_only_soon_after_asking(database, example_config):
     clock = FixedClock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
-    bot = HostBot(bot_context(database, INSTALLATION, None, clock=clock))
+    bot = HostBot(bot_context(database, INSTALLATION, example_config.bot_settings["host"], clock=clock))
     async with database.transaction() as db:
         await CheckinRepository.set_preference(db, ALICE, False, None)
 
@@ -51,9 +51,9 @@ async def test_confirming_erases_only_soon_after_asking(database):
     assert await INSTALLATION.personal_data(database).export(ALICE) == {}  # the request itself is gone too
 
 
-async def test_unconfirmed_requests_are_dropped_once_they_expire(database):
+async def test_unconfirmed_requests_are_dropped_once_they_expire(database, example_config):
     clock = FixedClock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
-    bot = HostBot(bot_context(database, INSTALLATION, None, clock=clock))
+    bot = HostBot(bot_context(database, INSTALLATION, example_config.bot_settings["host"], clock=clock))
     await forget(bot, "me")
     await bot.expire_erasure_requests()
     assert "erasure_requests" in await INSTALLATION.personal_data(database).export(ALICE)

@@ -1,0 +1,69 @@
+"""The host bot's config: `community.space` and `groups.*`, read and checked by its own schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bothy.config import ROOM_REFERENCE
+from bothy.settings import SettingsReader
+from bots.host.tags import SHIPPED_SYNONYMS, Tags
+
+WHO_MAY_START = ("members", "volunteers")
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    space: str | None  # alias or room ID of the community Space; None: groups are made without one
+    volunteers_only: bool  # False: any member may start a group (the point is bottom-up)
+    max_new_per_week: int  # groups one member may start in seven days
+    max_invites_per_week: int  # invitations to new groups one member may receive in seven days
+    max_invites_per_group: int  # a new group invites at most this many members who share a tag
+    encrypted: bool
+    max_name_length: int
+    sensitive_tags: frozenset[str]  # normalised; a group with one waits for a peer worker's approval
+    dormant_after_s: int
+    tags: Tags
+
+
+def read_settings(reader: SettingsReader, base_dir: Path) -> GroupSettings:
+    space = reader.get("community.space", str, default=None)
+    reader.check("community.space", space, lambda v: bool(ROOM_REFERENCE.match(v)),
+                 "must be a room alias (#community:example.org) or room ID (!abc:example.org)")
+    who = reader.get("groups.who_may_start", str, default="members")
+    reader.check("groups.who_may_start", who, lambda v: v in WHO_MAY_START, "must be members or volunteers")
+    synonyms = reader.get("groups.synonyms_file", str, default=None)
+    synonyms_path = SHIPPED_SYNONYMS
+    if synonyms:
+        synonyms_path = Path(synonyms) if Path(synonyms).is_absolute() else (base_dir / synonyms).resolve()
+    try:
+        tags = Tags.load(synonyms_path)
+    except (OSError, ValueError) as error:
+        reader.problems.append(f"groups.synonyms_file: {error}")
+        tags = Tags({})
+    sensitive = reader.get("groups.sensitive_tags", list, default=list(DEFAULT_SENSITIVE)) or []
+    normalised = {tags.normalise(tag) for tag in sensitive if isinstance(tag, str)}
+    if None in normalised or not all(isinstance(tag, str) for tag in sensitive):
+        reader.problems.append("groups.sensitive_tags: every entry must be a tag of letters and numbers")
+
+    def count(key: str, default: int, minimum: int, maximum: int) -> int:
+        value = reader.get(key, int, default=default)
+        reader.check(key, value, lambda v: minimum <= v <= maximum, f"must be from {minimum} to {maximum}")
+        return value if isinstance(value, int) and minimum <= value <= maximum else default
+
+    return GroupSettings(
+        space=space if space and ROOM_REFERENCE.match(space) else None,
+        volunteers_only=who == "volunteers",
+        max_new_per_week=count("groups.max_new_per_week", 2, 1, 100),
+        max_invites_per_week=count("groups.max_invites_per_week", 3, 0, 100),
+        max_invites_per_group=count("groups.max_invites_per_group", 100, 0, 10_000),
+        encrypted=bool(reader.get("groups.encrypted", bool, default=True)),
+        max_name_length=count("groups.max_name_length", 50, 10, 200),
+        sensitive_tags=frozenset(tag for tag in normalised if tag),
+        dormant_after_s=reader.duration("groups.dormant_after", "60d"),
+        tags=tags,
+    )
+
+
+DEFAULT_SENSITIVE = ("bereavement", "grief", "alcohol", "drugs", "addiction", "gambling", "self-harm", "suicide",
+                     "eating-disorder", "abuse", "trauma", "psychosis", "bipolar", "schizophrenia", "ptsd")
