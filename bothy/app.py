@@ -33,6 +33,7 @@ from bothy.templates import Templates
 from commands.framework import CommandRegistry
 from commands.router import CommandRouter
 from rooms.dm import DirectRooms
+from rooms.making import RoomMaker
 from rooms.staff import StaffRoom
 
 log = logging.getLogger("bothy")
@@ -91,6 +92,7 @@ class Bothy:
         health = EngineHealth(database, clock)
         personal_data = self.installation.personal_data(database)
         facts = MemberFacts()
+        makers = {user_id: RoomMaker(account) for user_id, account in accounts.items()}
 
         def context_for(bot: type[Bot]) -> BotContext:
             account = config.bots[bot.name].user_id
@@ -98,8 +100,8 @@ class Bothy:
                 account=account, bot_accounts=frozenset(accounts), settings=config.bot_settings[bot.name],
                 prefix=config.command_prefix, timezone=config.timezone, clock=clock, templates=templates,
                 store=database, work=work, alerts=alerts, rooms=accounts[account], commands=registry,
-                personal_data=personal_data, status=health, sent_tags=outbox_repository, account_rooms=accounts,
-                facts=facts,
+                personal_data=personal_data, status=health, sent_tags=outbox_repository, room_maker=makers[account],
+                peer_workers=config.peer_workers, account_rooms=accounts, facts=facts,
             )
 
         bots = [bot(context_for(bot)) for bot in self.installation.bots]

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bothy.alerts import StaffAlerts
 from bothy.clock import Clock
 from bothy.facts import MemberFacts
+from bothy.matrix.adapter import RoomSpec
 from bothy.matrix.events import Membership, Message, Reaction, Receipt
 from bothy.outbox import Effects, UnitOfWork
 from bothy.settings import SettingsReader
@@ -46,6 +47,27 @@ class RoomInfo(Protocol):
 
     async def resolve(self, reference: str) -> str:
         """A room alias (#name:server) or ID, as its room ID."""
+        ...
+
+
+class RoomMaking(Protocol):
+    """Rooms a bot makes and runs (`rooms/making.py`). Matrix calls: use them from sweeps, never inside a
+    handler's transaction, and record each result so a rerun after a crash picks up where it stopped."""
+
+    async def make(self, spec: RoomSpec) -> str: ...
+
+    async def resolve(self, reference: str) -> str: ...
+
+    async def add_to_space(self, space: str, room_id: str) -> None: ...
+
+    async def remove_from_space(self, space: str, room_id: str) -> None: ...
+
+    async def set_power(self, room_id: str, users: Mapping[str, int], **levels: int) -> None: ...
+
+    async def invite(self, room_id: str, user_id: str) -> None: ...
+
+    def member_count(self, room_id: str) -> int:
+        """Joined members at the last sync, bots included."""
         ...
 
 
@@ -84,6 +106,8 @@ class BotContext:
     personal_data: PersonalData
     status: EngineStatus
     sent_tags: SentTags
+    room_maker: RoomMaking  # rooms made and run by this bot's account
+    peer_workers: frozenset[str]  # by Matrix ID, from the config
     account_rooms: Mapping[str, RoomInfo] = field(default_factory=dict)  # every bot account's view, by Matrix ID
     facts: MemberFacts = field(default_factory=MemberFacts)  # per-member facts bots offer one another
 

@@ -15,6 +15,7 @@ from bothy.clock import Clock
 from bothy.facts import MemberFacts
 from bothy.health import EngineHealth
 from bothy.installation import Installation
+from bothy.matrix.adapter import RoomSpec
 from bothy.outbox import UnitOfWork
 from bothy.plugin import BotContext
 from bothy.storage.alerts import AlertRepository
@@ -52,11 +53,48 @@ class FixedRooms:
         return None
 
 
+class MadeRooms:
+    """Rooms made, as a test sees them: every call recorded, rooms numbered !made-1, !made-2, ... Making
+    the same alias twice gives the same room, as the homeserver does."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, RoomSpec] = {}  # room ID -> spec
+        self.calls: list[tuple[Any, ...]] = []
+        self.members: dict[str, int] = {}
+
+    async def make(self, spec: RoomSpec) -> str:
+        for room_id, made in self.made.items():
+            if made.alias_localpart == spec.alias_localpart:
+                return room_id
+        room_id = f"!made-{len(self.made) + 1}:example.org"
+        self.made[room_id] = spec
+        self.calls.append(("make", room_id))
+        return room_id
+
+    async def resolve(self, reference: str) -> str:
+        return reference.replace("#", "!", 1)
+
+    async def add_to_space(self, space: str, room_id: str) -> None:
+        self.calls.append(("add_to_space", space, room_id))
+
+    async def remove_from_space(self, space: str, room_id: str) -> None:
+        self.calls.append(("remove_from_space", space, room_id))
+
+    async def set_power(self, room_id: str, users: Mapping[str, int], **levels: int) -> None:
+        self.calls.append(("set_power", room_id, dict(users), levels))
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        self.calls.append(("invite", room_id, user_id))
+
+    def member_count(self, room_id: str) -> int:
+        return self.members.get(room_id, 0)
+
+
 def bot_context(database: Database, installation: Installation, settings: Any, *, clock: Clock | None = None,
                 account: str = "@bot:example.org", direct_rooms: frozenset[str] = frozenset(),
                 peer_workers: frozenset[str] = frozenset({"@sam:example.org"}),
                 timezone: ZoneInfo | None = None, rooms: FixedRooms | None = None,
-                facts: MemberFacts | None = None) -> BotContext:
+                facts: MemberFacts | None = None, bot_accounts: frozenset[str] = frozenset()) -> BotContext:
     clock = clock or Clock()
     templates = installation.templates()
     work = UnitOfWork(database, clock, lambda: None)
@@ -64,10 +102,11 @@ def bot_context(database: Database, installation: Installation, settings: Any, *
     staff_room.room_id = STAFF_ROOM
     alerts = StaffAlerts(AlertRepository(database), staff_room, templates, peer_workers, 1800, work)
     return BotContext(
-        account=account, bot_accounts=frozenset({account}), settings=settings, prefix="!",
+        account=account, bot_accounts=frozenset({account}) | bot_accounts, settings=settings, prefix="!",
         timezone=timezone or ZoneInfo("Europe/London"),
         clock=clock, templates=templates, store=database, work=work, alerts=alerts,
         rooms=rooms or FixedRooms(direct_rooms), commands=CommandRegistry(),
         personal_data=installation.personal_data(database),
         status=EngineHealth(database, clock), sent_tags=OutboxRepository(database), facts=facts or MemberFacts(),
+        room_maker=MadeRooms(), peer_workers=peer_workers,
     )

@@ -67,6 +67,20 @@ class RoomFacts:
     members: frozenset[str]  # joined or invited
 
 
+@dataclass(frozen=True)
+class RoomSpec:
+    """A room a bot makes. The alias makes creation idempotent: a second attempt finds it taken."""
+
+    name: str
+    topic: str
+    alias_localpart: str
+    invite: tuple[str, ...] = ()
+    encrypted: bool = True
+    history_visibility: str = "shared"  # members see the whole history, from before they joined too
+    join_rule: str = "invite"  # or "restricted": members of `parent` may join without an invite
+    parent: str | None = None  # the Space (room ID) this room belongs to
+
+
 class DirectRoomBook(Protocol):
     """The one owner of which room is whose DM (`rooms/dm.py`); the account only reports what it sees."""
 
@@ -661,6 +675,45 @@ class MatrixAccount:
         await self._record_direct(user_id, response.room_id)
         self._direct_rooms.add(response.room_id)
         return response.room_id
+
+    async def create_room(self, spec: RoomSpec) -> str:
+        """A private room as `spec` says; M_ROOM_IN_USE when its alias is taken (it was made already)."""
+        server = self.account.server_name
+        state: list[dict[str, Any]] = [
+            {"type": "m.room.history_visibility", "state_key": "",
+             "content": {"history_visibility": spec.history_visibility}},
+            {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": spec.join_rule, **(
+                {"allow": [{"type": "m.room_membership", "room_id": spec.parent}]}
+                if spec.join_rule == "restricted" and spec.parent else {})}},
+        ]
+        if spec.encrypted:
+            state.append({"type": "m.room.encryption", "state_key": "",
+                          "content": {"algorithm": "m.megolm.v1.aes-sha2"}})
+        if spec.parent:
+            state.append({"type": "m.space.parent", "state_key": spec.parent,
+                          "content": {"via": [server], "canonical": True}})
+        response = await self._call(
+            self.client.room_create(alias=spec.alias_localpart, name=spec.name, topic=spec.topic,
+                                    preset=nio.RoomPreset.private_chat, invite=list(spec.invite),
+                                    initial_state=state),
+            "create room",
+        )
+        return response.room_id
+
+    async def put_state(self, room_id: str, event_type: str, state_key: str, content: dict[str, Any]) -> None:
+        await self._call(self.client.room_put_state(room_id, event_type, content, state_key=state_key), "put state")
+
+    async def state_event(self, room_id: str, event_type: str, state_key: str = "") -> dict[str, Any]:
+        response = await self._call(self.client.room_get_state_event(room_id, event_type, state_key), "get state")
+        return dict(response.content)
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        await self._call(self.client.room_invite(room_id, user_id), "invite")
+
+    def member_count(self, room_id: str) -> int:
+        """Joined members as the last sync counted them (bots included)."""
+        room = self.client.rooms.get(room_id)
+        return room.joined_count if room is not None else 0
 
     async def _record_direct(self, user_id: str, room_id: str) -> None:
         direct = await self.client.list_direct_rooms()
