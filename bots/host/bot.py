@@ -9,24 +9,28 @@ from typing import ClassVar
 
 import aiosqlite
 
+from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, SweepRun
 from bothy.settings import SettingsReader
 from bots.host import schema
+from bots.host.building import GroupRooms
+from bots.host.groups import GroupCommands
 from bots.host.interests import InterestCommands
 from bots.host.settings import GroupSettings, read_settings
-from bots.host.storage import InterestRepository
+from bots.host.storage import GroupRepository, InterestRepository
 from commands.framework import Choice, Command, CommandContext, Role, Text
 
 CONFIRM_WITHIN_MS = 10 * 60_000  # `!forget me confirm` counts only this soon after `!forget me`
 MAX_COMMAND_NAME = 40  # `!help COMMAND`: longer than any command's name, with room to spare
+ACTIVE_COARSENESS_MS = 3_600_000  # a group's "last active" moves at most hourly: one write per group per hour
 
 
 class HostBot(Bot):
     name = "host"
     migrations = schema.MIGRATIONS
     personal_columns = schema.PERSONAL_COLUMNS
-    schedules: ClassVar[Mapping[str, str]] = {"erasure_requests": "every 5m"}
+    schedules: ClassVar[Mapping[str, str]] = {"erasure_requests": "every 5m", "group_rooms": "every 10s"}
     templates_dir = Path(__file__).parent / "templates"
 
     @classmethod
@@ -38,9 +42,12 @@ class HostBot(Bot):
         self.settings: GroupSettings = context.settings
         self.interests = InterestCommands(self.name, self.settings.tags, InterestRepository(context.store),
                                           context.clock)
+        groups = GroupRepository(context.store)
+        self.groups = GroupCommands(self.name, context, self.settings, groups)
+        self.group_rooms = GroupRooms(context, self.settings, groups)
 
     def sweeps(self) -> dict[str, SweepRun]:
-        return {"erasure_requests": self.expire_erasure_requests}
+        return {"erasure_requests": self.expire_erasure_requests, "group_rooms": self.group_rooms.sweep}
 
     def commands(self) -> list[Command]:
         return [
@@ -57,7 +64,17 @@ class HostBot(Bot):
             Command("status", self.name, "how Bothy is doing: messages waiting or stuck, alerts not yet picked up",
                     self.status, role=Role.PEER_WORKER),
             *self.interests.commands(),
+            *self.groups.commands(),
         ]
+
+    async def on_message(self, message: Message, effects: Effects) -> None:
+        """A message in a group keeps it off the dormant list (when, coarsely; never what)."""
+        now = self.context.clock.ms()
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await GroupRepository.touch(db, message.room_id, now, ACTIVE_COARSENESS_MS)
+
+        effects.record(write)
 
     async def help(self, ctx: CommandContext) -> None:
         """Everything the sender may use, or one command's usage; a command they may not use is just unknown."""

@@ -1,7 +1,7 @@
 """The host bot's tables and which columns can name a member.
 
 A request to be forgotten lives for minutes. Interests and the invitations preference are the member's own;
-nobody else ever sees them.
+nobody else ever sees them. Groups belong to the community; invitations are the invited member's.
 """
 
 from __future__ import annotations
@@ -44,12 +44,54 @@ async def _interests(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _groups(db: aiosqlite.Connection) -> None:
+    """Groups members start, and the invitations each owes. A group belongs to the community, not to its
+    creator: forgetting the creator clears their ID and keeps the group."""
+    await run_statements(
+        db,
+        """
+        CREATE TABLE group_rooms (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            slug TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            creator TEXT,
+            created_at INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'building', 'ready', 'declined', 'archiving',
+                                                 'archived')),
+            sensitive INTEGER NOT NULL,
+            listed INTEGER NOT NULL,
+            token TEXT NOT NULL UNIQUE,
+            room_id TEXT UNIQUE,
+            last_active_at INTEGER,
+            dormant_asked_at INTEGER
+        );
+        CREATE INDEX group_rooms_creator ON group_rooms (creator, created_at);
+        CREATE TABLE group_invites (
+            group_id INTEGER NOT NULL REFERENCES group_rooms (id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            reason TEXT NOT NULL CHECK (reason IN ('interest', 'asked')),
+            owed_at INTEGER NOT NULL,
+            sent_at INTEGER,
+            PRIMARY KEY (group_id, user_id)
+        );
+        CREATE INDEX group_invites_user ON group_invites (user_id, owed_at);
+        CREATE INDEX group_invites_unsent ON group_invites (owed_at) WHERE sent_at IS NULL
+        """,
+    )
+
+
 MIGRATIONS = (
     Migration(7, "host: erasure requests waiting for confirmation", _erasure_requests),
     Migration(8, "host: interest tags and whether a member wants invitations to new groups", _interests),
+    Migration(9, "host: groups members start, and the invitations they owe", _groups),
 )
 PERSONAL_COLUMNS = {
     "erasure_requests": PersonalColumns(subject=("user_id",)),
     "interests": PersonalColumns(subject=("user_id",)),
     "interest_invites": PersonalColumns(subject=("user_id",)),
+    # The creator acted for the community: their export shows the groups they started; erasing them clears
+    # their ID, and the group goes on for its members.
+    "group_rooms": PersonalColumns(staff=("creator",), staff_view=("creator", "name", "created_at", "state")),
+    "group_invites": PersonalColumns(subject=("user_id",)),
 }

@@ -96,7 +96,7 @@ class Tags:
 
 def name_key(name: str) -> str:
     """What makes a group name itself: words without filler, plurals made singular."""
-    words = [singular(word) for word in words_of(name) if word not in FILLER]
+    words = [word for word in map(singular, words_of(name)) if word not in FILLER]
     return "-".join(words) or "-".join(words_of(name))
 
 

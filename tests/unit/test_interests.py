@@ -54,13 +54,13 @@ def test_near_duplicate_names(new, duplicate):
     assert near_duplicate(new, ["Allotment club", "Walking"]) == duplicate
 
 
-async def run(bot: HostBot, body: str, sender: str = ALICE) -> Effects:
-    """`body` typed in a group room and committed as the dispatcher would."""
+async def run(bot: HostBot, body: str, sender: str = ALICE, role: Role = Role.MEMBER) -> Effects:
+    """`body` typed in a group room and committed as the dispatcher would (usage problems raise)."""
     command, args = bot.context.commands.find(parse_invocation(body, "!"))
     runner, params = command.parse(args)
     effects = Effects(bot.context.account)
     ctx = CommandContext(command=command, sender=sender, room_id="!group:example.org", event_id="$e",
-                         role=Role.MEMBER, in_dm=False, effects=effects, templates=bot.context.templates, prefix="!",
+                         role=role, in_dm=False, effects=effects, templates=bot.context.templates, prefix="!",
                          params=params)
     await runner(ctx)
     await bot.context.work.commit(effects)

@@ -1,0 +1,124 @@
+"""The `group_rooms` sweep: the Matrix side of groups, one recorded step at a time.
+
+A group being built gets its room (made once: the room's alias is fixed by the group's token, so an
+attempt after a crash finds the room the first one made), its moderators and its place in the Space;
+then, in one transaction, it is marked ready with its welcome, the creator's note and the invitations
+it owes. Invitations go out afterwards, each marked when sent. Archiving takes a group out of the Space
+and makes it read-only. Every step may be repeated after a crash without harm.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import aiosqlite
+
+from bothy.matrix.adapter import MatrixError, RoomSpec
+from bothy.outbox import Effects
+from bothy.plugin import BotContext
+from bots.host.settings import GroupSettings
+from bots.host.storage import WEEK_MS, Group, GroupRepository
+from bots.host.tags import slug
+
+log = logging.getLogger("bothy.host")
+
+MODERATOR = 50
+READ_ONLY = 100  # an archived room's `events_default`: only the bot (admin) may still post
+INVITES_PER_SWEEP = 200
+
+
+class GroupRooms:
+    def __init__(self, context: BotContext, settings: GroupSettings, repository: GroupRepository):
+        self.context = context
+        self.settings = settings
+        self.repository = repository
+        self.maker = context.room_maker
+
+    async def sweep(self) -> None:
+        for group in await self.repository.in_state("building"):
+            try:
+                await self._build(group)
+            except MatrixError as error:
+                log.warning("group %s: room not ready yet (%s); the next sweep tries again", group.id, error.code)
+        for group in await self.repository.in_state("archiving"):
+            try:
+                await self._archive(group)
+            except MatrixError as error:
+                log.warning("group %s: not archived yet (%s); the next sweep tries again", group.id, error.code)
+        await self._send_invites()
+
+    def _spec(self, group: Group, space_id: str | None) -> RoomSpec:
+        others = sorted(self.context.bot_accounts - {self.context.account})
+        invite = [*([group.creator] if group.creator else []), *sorted(self.context.peer_workers), *others]
+        return RoomSpec(
+            name=group.name,
+            topic=self.context.render("group_topic", tags=group.tags)["body"],
+            alias_localpart=f"bothy-{group.token}",
+            invite=tuple(dict.fromkeys(invite)),
+            encrypted=self.settings.encrypted,
+            join_rule="restricted" if space_id and group.listed else "invite",
+            parent=space_id if group.listed else None,
+        )
+
+    async def _build(self, group: Group) -> None:
+        space = self.settings.space if group.listed else None
+        space_id = await self.maker.resolve(space) if space else None
+        room_id = group.room_id
+        if room_id is None:
+            room_id = await self.maker.make(self._spec(group, space_id))
+            made = Effects(self.context.account)
+            made.record(functools.partial(GroupRepository.set_room, group_id=group.id, room_id=room_id))
+            await self.context.work.commit(made)
+        moderators = {user: MODERATOR for user in self.context.peer_workers}
+        if group.creator:
+            moderators[group.creator] = MODERATOR
+        await self.maker.set_power(room_id, moderators)
+        if space:
+            await self.maker.add_to_space(space, room_id)
+        now = self.context.clock.ms()
+        invitees = await self.repository.matching_members(
+            group.tags, self.context.bot_accounts | self.context.peer_workers | {group.creator or ""},
+            now - WEEK_MS, self.settings.max_invites_per_week, self.settings.max_invites_per_group)
+        ready = Effects(self.context.account)
+        ready.message(self.context.render("group_welcome", title=group.name, tags=group.tags),
+                      room_id=room_id)
+        if group.creator:
+            ready.message(self.context.render("group_ready", title=group.name, join=slug(group.name),
+                                              listed=group.listed), to_user=group.creator)
+
+        async def guard(db: aiosqlite.Connection) -> bool:
+            return await GroupRepository.move(db, group.id, "building", "ready")
+
+        ready.record(functools.partial(GroupRepository.owe_invites, group_id=group.id, user_ids=invitees,
+                                       reason="interest", now_ms=now))
+        await self.context.work.commit(ready, guard=guard)
+
+    async def _archive(self, group: Group) -> None:
+        if group.room_id is not None:
+            if self.settings.space:
+                await self.maker.remove_from_space(self.settings.space, group.room_id)
+            await self.maker.set_power(group.room_id, {}, events_default=READ_ONLY)
+        archived = Effects(self.context.account)
+        if group.room_id is not None:
+            archived.message(self.context.render("group_archived_notice", title=group.name), room_id=group.room_id)
+
+        async def guard(db: aiosqlite.Connection) -> bool:
+            return await GroupRepository.move(db, group.id, "archiving", "archived")
+
+        await self.context.work.commit(archived, guard=guard)
+
+    async def _send_invites(self) -> None:
+        """Each owed invitation once; a refusal (say, they are already in the room) is not retried."""
+        for owed in await self.repository.owed_invites(INVITES_PER_SWEEP):
+            try:
+                await self.maker.invite(owed.room_id, owed.user_id)
+            except MatrixError as error:
+                if not error.permanent:
+                    log.warning("group invitations paused (%s); the next sweep goes on", error.code)
+                    return
+                log.info("group %s: an invitation was refused (%s); not retried", owed.group_id, error.code)
+            sent = Effects(self.context.account)
+            sent.record(functools.partial(GroupRepository.invite_sent, group_id=owed.group_id, user_id=owed.user_id,
+                                          now_ms=self.context.clock.ms()))
+            await self.context.work.commit(sent)

@@ -1,0 +1,224 @@
+"""Groups members start: `!group new`, the directory (`!groups`, `!group join`), a peer worker's say on
+sensitive ones (`!group approve`, `!group decline`) and archiving (`!group archive`).
+
+Handlers only record what is wanted. Making the room, putting it in the Space and inviting people are
+Matrix calls, done by the `group_rooms` sweep (`bots/host/building.py`), which records each step, so a
+crash or a homeserver outage delays a group but never makes two rooms.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bothy.plugin import BotContext
+from bothy.storage.audit import record_audit
+from bots.host.settings import GroupSettings
+from bots.host.storage import WEEK_MS, Group, GroupRepository
+from bots.host.tags import near_duplicate, slug
+from commands.framework import Command, CommandContext, Integer, Role, Text, UsageError
+
+MAX_DETAILS = 400  # a name and its tags, as typed
+MAX_TAGS = 5
+MAX_REASON = 300
+NAME_CHARACTERS = re.compile(r"^[\w '&,.!?()\-]+$")
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class NameAndTags(Text):
+    """`Allotment club #gardening #walking`: a name, then one or more #tags."""
+
+    @property
+    def label(self) -> str:
+        return "NAME #TAG…"
+
+
+def name_problem(name: str, max_length: int) -> str | None:
+    """A kind one-line reason a group name won't do, or None."""
+    if not name:
+        return "Please give the group a name before its tags, like: Allotment club #gardening"
+    if len(name) > max_length:
+        return f"Please keep the name to {max_length} characters or fewer."
+    letters = sum(c.isalpha() for c in name)
+    if letters < 2 or not NAME_CHARACTERS.match(name) or "www." in name.casefold() or "http" in name.casefold():
+        return "Please use a name made of words (letters and numbers, and a few marks such as & or -)."
+    return None
+
+
+def last_active(at_ms: int | None, now_ms: int) -> str:
+    """Coarse on purpose: 'this week' says enough, and never when one person last wrote."""
+    if at_ms is None:
+        return "not yet"
+    days = (now_ms - at_ms) // DAY_MS
+    return "today" if days < 1 else "this week" if days < 7 else "this month" if days < 31 else "a while ago"
+
+
+class GroupCommands:
+    def __init__(self, bot: str, context: BotContext, settings: GroupSettings, repository: GroupRepository):
+        self.bot = bot
+        self.context = context
+        self.settings = settings
+        self.repository = repository
+
+    def commands(self) -> list[Command]:
+        name = (Text("name", MAX_DETAILS),)
+        return [
+            Command("groups", self.bot, "groups you can join, or those with one interest", self.directory,
+                    params=(Text("interest", MAX_DETAILS, optional=True),)),
+            Command("group new", self.bot, "start a group: its name, then its interests as #tags", self.new,
+                    params=(NameAndTags("details", MAX_DETAILS),), private=True),
+            Command("group join", self.bot, "get an invitation to a group", self.join, params=name, private=True),
+            Command("group archive", self.bot, "archive a group that has gone quiet (its creator or a peer worker)",
+                    self.archive, params=name, private=True),
+            Command("group approve", self.bot, "approve a group that waits for a peer worker", self.approve,
+                    params=(Integer("id", 1, 10**9),), role=Role.PEER_WORKER),
+            Command("group decline", self.bot, "decline a waiting group, kindly, with a reason", self.decline,
+                    params=(Integer("id", 1, 10**9), Text("reason", MAX_REASON)), role=Role.PEER_WORKER),
+        ]
+
+    # --- starting one ------------------------------------------------------------------------------
+
+    def _parse(self, details: str) -> tuple[str, list[str]]:
+        words = details.split()
+        name = " ".join(word for word in words if not word.startswith("#"))
+        problem = name_problem(name, self.settings.max_name_length)
+        if problem:
+            raise UsageError(problem)
+        tags: list[str] = []
+        for word in words:
+            if word.startswith("#"):
+                tag = self.settings.tags.normalise(word)
+                if tag is None:
+                    raise UsageError("Each #tag needs letters, like #gardening.")
+                if tag not in tags:
+                    tags.append(tag)
+        if not tags:
+            raise UsageError("Please add at least one #tag after the name, like #gardening, so people who share "
+                             "it can find the group.")
+        if len(tags) > MAX_TAGS:
+            raise UsageError(f"Please keep to {MAX_TAGS} #tags at most.")
+        return name, tags
+
+    async def new(self, ctx: CommandContext) -> None:
+        if self.settings.volunteers_only and ctx.role < Role.VOLUNTEER:
+            ctx.reply("group_volunteers_only")
+            return
+        name, tags = self._parse(ctx.params["details"])
+        existing = near_duplicate(name, [group.name for group in await self.repository.named()])
+        if existing is not None:
+            group = next(g for g in await self.repository.named() if g.name == existing)
+            ctx.reply("group_exists", group=group, join=slug(group.name))
+            return
+        now = self.context.clock.ms()
+        started = await self.repository.started_since(ctx.sender, now - WEEK_MS)
+        if started >= self.settings.max_new_per_week and ctx.role < Role.PEER_WORKER:
+            ctx.reply("group_limit", most=self.settings.max_new_per_week)
+            return
+        sensitive = bool(self.settings.sensitive_tags.intersection(tags))
+        token = secrets.token_hex(8)
+
+        async def write(db: aiosqlite.Connection) -> None:
+            group_id = await GroupRepository.propose(db, name, tags, ctx.sender, now, sensitive, token)
+            if sensitive:
+                self.context.alerts.raise_alert(ctx.effects, "group_request", "alert_group_request",
+                                                subject_user=ctx.sender, group_id=group_id, title=name, tags=tags,
+                                                prefix=ctx.prefix)
+
+        ctx.effects.record(write)
+        ctx.reply("group_waiting" if sensitive else "group_started", title=name, tags=tags)
+
+    # --- finding and joining -----------------------------------------------------------------------
+
+    async def directory(self, ctx: CommandContext) -> None:
+        wanted = ctx.params["interest"]
+        tag = self.settings.tags.normalise(wanted) if wanted else None
+        if wanted and tag is None:
+            raise UsageError("Please give one interest, like gardening.")
+        groups = [g for g in await self.repository.listed() if tag is None or tag in g.tags]
+        now = self.context.clock.ms()
+        ctx.reply("groups_list", tag=tag, groups=[
+            {"name": g.name, "tags": g.tags, "join": slug(g.name), "last_active": last_active(g.last_active_at, now),
+             "size": self.context.room_maker.member_count(g.room_id or "")} for g in groups])
+
+    async def _find(self, name: str, groups: list[Group]) -> Group | None:
+        """By the name as typed in `!group join allotment-club`, or near enough to it."""
+        exact = [g for g in groups if g.slug == slug(name)]
+        if exact:
+            return exact[0]
+        near = near_duplicate(name, [g.name for g in groups])
+        return next((g for g in groups if g.name == near), None)
+
+    async def join(self, ctx: CommandContext) -> None:
+        group = await self._find(ctx.params["name"], await self.repository.listed())
+        if group is None:
+            ctx.reply("group_not_found")
+            return
+        now = self.context.clock.ms()
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await GroupRepository.owe_invites(db, group.id, [ctx.sender], "asked", now)
+
+        ctx.effects.record(write)
+        ctx.reply("group_join_invited", title=group.name)
+
+    # --- a peer worker's say -------------------------------------------------------------------------
+
+    async def _pending(self, ctx: CommandContext) -> Group | None:
+        group = await self.repository.by_id(ctx.params["id"])
+        if group is None or group.state != "pending":
+            ctx.reply("group_not_pending", id=ctx.params["id"])
+            return None
+        return group
+
+    async def approve(self, ctx: CommandContext) -> None:
+        group = await self._pending(ctx)
+        if group is None:
+            return
+        now = self.context.clock.ms()
+
+        async def write(db: aiosqlite.Connection) -> None:
+            if await GroupRepository.move(db, group.id, "pending", "building"):
+                await record_audit(db, ctx.sender, "group approve", group.creator, str(group.id), now)
+
+        ctx.effects.record(write)
+        ctx.reply("group_approved", group=group)
+        if group.creator:
+            ctx.effects.message(self.context.render("group_approved_member", title=group.name), to_user=group.creator)
+
+    async def decline(self, ctx: CommandContext) -> None:
+        group = await self._pending(ctx)
+        if group is None:
+            return
+        now = self.context.clock.ms()
+
+        async def write(db: aiosqlite.Connection) -> None:
+            if await GroupRepository.move(db, group.id, "pending", "declined"):
+                await record_audit(db, ctx.sender, "group decline", group.creator, str(group.id), now)
+
+        ctx.effects.record(write)
+        ctx.reply("group_declined", group=group)
+        if group.creator:
+            ctx.effects.message(self.context.render("group_declined_member", title=group.name,
+                                                    reason=ctx.params["reason"]), to_user=group.creator)
+
+    # --- archiving ---------------------------------------------------------------------------------------
+
+    async def archive(self, ctx: CommandContext) -> None:
+        """Its creator or a peer worker; anyone else hears the group was not found, so nothing is revealed."""
+        group = await self._find(ctx.params["name"], await self.repository.in_state("ready"))
+        if group is None or not (ctx.role >= Role.PEER_WORKER or group.creator == ctx.sender):
+            ctx.reply("group_not_found")
+            return
+
+        async def write(db: aiosqlite.Connection) -> None:
+            if await GroupRepository.move(db, group.id, "ready", "archiving"):
+                await GroupRepository.unlist(db, group.id)
+                await record_audit(db, ctx.sender, "group archive", None, str(group.id), self.context.clock.ms())
+
+        ctx.effects.record(write)
+        ctx.reply("group_archived", title=group.name)
+

@@ -1,0 +1,174 @@
+"""Groups members start: kind refusals, duplicates and limits; the room made once with the right people,
+even across a crash; invitations only to members who share a tag and asked, within the weekly limit;
+sensitive groups wait for a peer worker and are never listed."""
+
+import dataclasses
+
+import pytest
+
+from bothy.testing import STAFF_ROOM, bot_context
+from bots.host.bot import HostBot
+from bots.host.groups import name_problem
+from bots.installed import INSTALLATION
+from commands.framework import Role, UsageError
+from tests.unit.test_interests import run
+
+ALICE, BOB, CAROL, DAVE = (f"@{n}:example.org" for n in ("alice", "bob", "carol", "dave"))
+SAM = "@sam:example.org"
+GUIDE = "@guide:example.org"
+SPACE = "#community:example.org"
+
+
+@pytest.fixture
+def host(database, example_config) -> HostBot:
+    settings = dataclasses.replace(example_config.bot_settings["host"], space=SPACE)
+    bot = HostBot(bot_context(database, INSTALLATION, settings, account="@bothy:example.org",
+                              bot_accounts=frozenset({GUIDE})))
+    for command in bot.commands():
+        bot.context.commands.add(command)
+    return bot
+
+
+async def interested(host: HostBot, who: str, tags: str, invites: bool = True) -> None:
+    await run(host, f"!interests add {tags}", sender=who)
+    await run(host, f"!interests invites {'on' if invites else 'off'}", sender=who)
+
+
+def body(effects) -> str:
+    """The reply to the member (a staff alert may follow it)."""
+    return next(item for item in effects.items if item.room_id != STAFF_ROOM).content["body"]
+
+
+async def owed(host: HostBot) -> list[tuple]:
+    async with host.context.store.read() as db, db.execute(
+        "SELECT group_id, user_id, reason, sent_at IS NOT NULL FROM group_invites ORDER BY group_id, user_id"
+    ) as cursor:
+        return [tuple(row) for row in await cursor.fetchall()]
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("", "Please give the group a name"), ("x" * 51, "50 characters"), ("!!", "made of words"),
+    ("Visit http://spam", "made of words"), ("@bob:example.org fans", "made of words"), ("Allotment club", None),
+    ("Café & Crochet", None),
+])
+def test_kind_refusals_of_odd_names(name, problem):
+    found = name_problem(name, 50)
+    assert (found is None) if problem is None else (problem in found)
+
+
+async def test_a_new_group_gets_its_room_once_with_the_right_people(host):
+    await interested(host, ALICE, "allotments")
+    await interested(host, CAROL, "gardening", invites=False)
+    await interested(host, DAVE, "walking")
+    reply = await run(host, "!group new Allotment club #gardening", sender=BOB)
+    assert "Allotment club is on its way" in body(reply) and reply.items[-1].to_user == BOB
+
+    await host.group_rooms.sweep()
+    await host.group_rooms.sweep()  # a second run changes nothing
+    maker = host.context.room_maker
+    [(room_id, spec)] = maker.made.items()
+    assert spec.name == "Allotment club" and "#gardening" in spec.topic
+    assert set(spec.invite) == {BOB, SAM, GUIDE} and spec.encrypted
+    assert spec.join_rule == "restricted" and spec.parent == "!community:example.org"
+    assert ("set_power", room_id, {BOB: 50, SAM: 50}, {}) in maker.calls
+    assert ("add_to_space", SPACE, room_id) in maker.calls
+    assert [c for c in maker.calls if c[0] == "invite"] == [("invite", room_id, ALICE)]  # not carol, not dave
+    assert await owed(host) == [(1, ALICE, "interest", 1)]
+
+    listing = body(await run(host, "!groups allotment", sender=CAROL))
+    assert "Allotment club (gardening)" in listing and "group join allotment-club" in listing
+    assert "no groups" in body(await run(host, "!groups walking", sender=CAROL))
+
+    await run(host, "!group join allotment club", sender=CAROL)
+    await host.group_rooms.sweep()
+    assert maker.calls[-1] == ("invite", room_id, CAROL)
+
+
+async def test_a_crash_after_making_the_room_never_makes_a_second(host):
+    await run(host, "!group new Allotment club #gardening", sender=BOB)
+    [group] = await host.group_rooms.repository.in_state("building")
+    first = await host.context.room_maker.make(host.group_rooms._spec(group, None))  # made, never recorded
+    await host.group_rooms.sweep()
+    assert list(host.context.room_maker.made) == [first]
+    assert (await host.group_rooms.repository.by_id(group.id)).room_id == first
+
+
+async def test_duplicates_and_near_duplicates_point_to_the_existing_group(host):
+    await run(host, "!group new Allotment Club #gardening", sender=BOB)
+    await host.group_rooms.sweep()
+    for name in ("allotment club", "The Allotment Clubs", "Alotment club"):
+        reply = body(await run(host, f"!group new {name} #gardening", sender=CAROL))
+        assert reply == "There's already Allotment Club: !group join allotment-club"
+
+
+async def test_limits_give_kind_replies(host):
+    for name in ("Knitting", "Crochet"):
+        await run(host, f"!group new {name} #crafts", sender=BOB)
+    assert "which is the most for now" in body(await run(host, "!group new Quilting #crafts", sender=BOB))
+    with pytest.raises(UsageError, match="at least one #tag"):
+        await run(host, "!group new Quilting", sender=CAROL)
+    with pytest.raises(UsageError, match="give the group a name"):
+        await run(host, "!group new #quilting", sender=CAROL)
+
+    volunteers_only = dataclasses.replace(host.settings, volunteers_only=True)
+    host.groups.settings = volunteers_only
+    assert "started by volunteers" in body(await run(host, "!group new Quilting #crafts", sender=CAROL))
+    assert "on its way" in body(await run(host, "!group new Quilting #crafts", sender=CAROL, role=Role.VOLUNTEER))
+
+
+async def test_members_get_at_most_the_weekly_number_of_invitations(host):
+    await interested(host, ALICE, "crafts")
+    for name, creator in (("Knitting", BOB), ("Crochet", BOB), ("Quilting", CAROL), ("Sewing", CAROL)):
+        await run(host, f"!group new {name} #crafts", sender=creator)
+    await host.group_rooms.sweep()
+    assert [row[1] for row in await owed(host)] == [ALICE] * host.settings.max_invites_per_week
+
+
+async def test_a_sensitive_group_waits_for_a_peer_worker_and_is_never_listed(host):
+    await interested(host, ALICE, "grief")
+    reply = await run(host, "!group new Missing mum #bereavement", sender=BOB)
+    assert "a peer worker will have a look first" in body(reply)
+    alert = next(item for item in reply.items if item.room_id == STAFF_ROOM)
+    assert "Missing mum" in alert.content["body"] and alert.alert.subject_user == BOB
+    await host.group_rooms.sweep()
+    assert host.context.room_maker.made == {}
+    assert "no groups" in body(await run(host, "!groups", sender=CAROL))
+    assert "Please choose a different one" not in body(await run(host, "!group new Missing Mum #grief", sender=CAROL))
+
+    approved = await run(host, "!group approve 1", sender=SAM, role=Role.PEER_WORKER)
+    assert any(item.to_user == BOB and "setting it up" in item.content["body"] for item in approved.items)
+    await host.group_rooms.sweep()
+    [(room_id, spec)] = host.context.room_maker.made.items()
+    assert spec.join_rule == "invite" and spec.parent is None and SAM in spec.invite
+    assert not any(call[0] == "add_to_space" for call in host.context.room_maker.calls)
+    assert "no groups" in body(await run(host, "!groups bereavement", sender=CAROL))
+    assert ("invite", room_id, ALICE) in host.context.room_maker.calls
+    assert "no group #1 waiting" in body(await run(host, "!group decline 1 sorry", sender=SAM,
+                                                   role=Role.PEER_WORKER))
+
+
+async def test_a_declined_group_is_explained_to_its_creator_and_frees_the_name(host):
+    await run(host, "!group new Sober October #alcohol", sender=BOB)
+    declined = await run(host, "!group decline 1 We'd like to run this one with a facilitator", sender=SAM,
+                         role=Role.PEER_WORKER)
+    [to_bob] = [item for item in declined.items if item.to_user == BOB]
+    assert "with a facilitator" in to_bob.content["body"] and "116 123" in to_bob.content["body"]
+    assert "a peer worker will have a look" in body(await run(host, "!group new Sober October #alcohol",
+                                                               sender=CAROL))
+
+
+async def test_the_creator_or_a_peer_worker_archives_and_the_creator_can_be_forgotten(host):
+    await run(host, "!group new Allotment club #gardening", sender=BOB)
+    await host.group_rooms.sweep()
+    assert "couldn't find" in body(await run(host, "!group archive allotment-club", sender=CAROL))
+    assert "is archived" in body(await run(host, "!group archive allotment-club", sender=BOB))
+    await host.group_rooms.sweep()
+    [room_id] = host.context.room_maker.made
+    assert ("remove_from_space", SPACE, room_id) in host.context.room_maker.calls
+    assert ("set_power", room_id, {}, {"events_default": 100}) in host.context.room_maker.calls
+    assert "no groups" in body(await run(host, "!groups", sender=CAROL))
+
+    exported = await host.context.personal_data.export(BOB)
+    assert exported["group_rooms (your actions as staff)"][0]["name"] == "Allotment club"
+    await host.context.personal_data.erase(BOB)
+    assert (await host.group_rooms.repository.by_id(1)).creator is None  # the group goes on
