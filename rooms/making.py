@@ -32,14 +32,21 @@ class RoomMaker:
             self._resolved[reference] = await self.account.resolve_alias(reference)
         return self._resolved[reference]
 
+    async def _space(self, space: str) -> str:
+        """The Space's room ID, joined first if need be (the bot was invited, or the Space is public)."""
+        space_id = await self.resolve(space)
+        if not self.account.knows_room(space_id):
+            await self.account.join(space_id)
+        return space_id
+
     async def add_to_space(self, space: str, room_id: str) -> None:
         """List the room in the Space (idempotent: the child event is keyed by the room)."""
         via = [self.account.account.server_name]
-        await self.account.put_state(await self.resolve(space), "m.space.child", room_id, {"via": via})
+        await self.account.put_state(await self._space(space), "m.space.child", room_id, {"via": via})
 
     async def remove_from_space(self, space: str, room_id: str) -> None:
         """An empty child event is how a Space stops listing a room."""
-        await self.account.put_state(await self.resolve(space), "m.space.child", room_id, {})
+        await self.account.put_state(await self._space(space), "m.space.child", room_id, {})
 
     async def set_power(self, room_id: str, users: Mapping[str, int], **levels: int) -> None:
         """Merge users' levels and top-level settings into the room's power levels; everyone else keeps theirs.

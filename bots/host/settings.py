@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bothy.config import ROOM_REFERENCE
 from bothy.settings import SettingsReader
 from bots.host.tags import SHIPPED_SYNONYMS, Tags
 
 WHO_MAY_START = ("members", "volunteers")
+# An alias, or a room ID (newer room versions' IDs have no server part).
+SPACE_REFERENCE = re.compile(r"^(#[^:\s]+:[A-Za-z0-9.\-]+(:\d+)?|![^\s]+)$")
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class GroupSettings:
 
 def read_settings(reader: SettingsReader, base_dir: Path) -> GroupSettings:
     space = reader.get("community.space", str, default=None)
-    reader.check("community.space", space, lambda v: bool(ROOM_REFERENCE.match(v)),
+    reader.check("community.space", space, lambda v: bool(SPACE_REFERENCE.match(v)),
                  "must be a room alias (#community:example.org) or room ID (!abc:example.org)")
     who = reader.get("groups.who_may_start", str, default="members")
     reader.check("groups.who_may_start", who, lambda v: v in WHO_MAY_START, "must be members or volunteers")
@@ -52,7 +54,7 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> GroupSettings:
         return value if isinstance(value, int) and minimum <= value <= maximum else default
 
     return GroupSettings(
-        space=space if space and ROOM_REFERENCE.match(space) else None,
+        space=space if space and SPACE_REFERENCE.match(space) else None,
         volunteers_only=who == "volunteers",
         max_new_per_week=count("groups.max_new_per_week", 2, 1, 100),
         max_invites_per_week=count("groups.max_invites_per_week", 3, 0, 100),

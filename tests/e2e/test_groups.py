@@ -1,0 +1,109 @@
+"""Groups on a real Synapse: a member starts one, the room is made in the Space with the right people,
+members who share the interest are invited, the directory lists it, and a sensitive group waits for a
+peer worker and is never listed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import nio
+import pytest
+
+from tests.e2e.conftest import BothyProcess, Homeserver, start_bothy
+from tests.e2e.member import Member
+
+pytestmark = pytest.mark.e2e
+
+
+async def make_space(homeserver: Homeserver) -> str:
+    """A public community Space where anyone in it may add rooms (a real one invites the bot as moderator)."""
+    sam = await homeserver.synapse.login("sam", homeserver.passwords["sam"])
+    created = await homeserver.synapse.client_api("POST", "/_matrix/client/v3/createRoom", sam.access_token, {
+        "name": "Community", "preset": "public_chat", "creation_content": {"type": "m.space"},
+        "power_level_content_override": {"events": {"m.space.child": 0}},
+    })
+    return created["room_id"]
+
+
+@pytest.fixture
+async def space(homeserver: Homeserver) -> str:
+    return await make_space(homeserver)
+
+
+@pytest.fixture
+async def groups_bothy(homeserver: Homeserver, space: str) -> AsyncIterator[BothyProcess]:
+    process = await start_bothy(homeserver, "groups", extra={
+        "community": {"space": space}, "schedules": {"group_rooms": "every 2s"},
+    })
+    yield process
+    await process.stop()
+
+
+@pytest.fixture
+async def members(homeserver: Homeserver) -> AsyncIterator[dict[str, Member]]:
+    people = {name: await homeserver.new_member() for name in ("alice", "bob", "carol")}
+    people["sam"] = await homeserver.new_member("sam")
+    yield people
+    for member in people.values():
+        await member.stop()
+
+
+async def ask(member: Member, room: str, bot: str, command: str, expect: str) -> str:
+    mark = member.mark()
+    await member.send(room, command)
+    reply = await member.wait_for(lambda m: m.sender == bot and m.room_id == room and expect in m.body, after=mark)
+    return reply.body
+
+
+async def state(member: Member, room_id: str, event_type: str, key: str = "") -> dict:
+    response = await member.client.room_get_state_event(room_id, event_type, key)
+    assert isinstance(response, nio.RoomGetStateEventResponse), response
+    return response.content
+
+
+async def test_a_member_starts_a_group_and_those_who_share_its_interest_are_invited(
+    homeserver: Homeserver, groups_bothy: BothyProcess, members: dict[str, Member], space: str
+):
+    bot = groups_bothy.bot_user_id
+    alice, bob, carol, sam = (members[n] for n in ("alice", "bob", "carol", "sam"))
+    dms = {name: await member.open_dm(bot) for name, member in members.items()}
+    await ask(alice, dms["alice"], bot, "!interests add Gardening", "Added: gardening")
+    await ask(alice, dms["alice"], bot, "!interests invites on", "Invitations are on")
+    await ask(carol, dms["carol"], bot, "!interests add walking", "Added: walking")
+    await ask(carol, dms["carol"], bot, "!interests invites on", "Invitations are on")
+
+    await ask(bob, dms["bob"], bot, "!group new Allotment club #gardening", "is on its way")
+    room = await bob.wait_for_invite()
+    await bob.join(room)
+    await bob.wait_for(lambda m: m.room_id == room and "Welcome to Allotment club" in m.body)
+    assert (await state(bob, room, "m.room.name"))["name"] == "Allotment club"
+    assert "#gardening" in (await state(bob, room, "m.room.topic"))["topic"]
+    levels = await state(bob, room, "m.room.power_levels")
+    assert levels["users"][bob.user_id] == 50 and levels["users"][sam.user_id] == 50
+    assert (await state(bob, room, "m.room.member", sam.user_id))["membership"] in {"invite", "join"}
+    assert (await state(sam, space, "m.space.child", room))["via"]
+    assert await alice.wait_for_invite() == room
+    await asyncio.sleep(3)  # a sweep or more later, carol (walking only) has still not been invited
+    assert room not in carol.invites
+
+    listing = await ask(carol, dms["carol"], bot, "!groups gardening", "Allotment club")
+    assert "!group join allotment-club" in listing
+    reply = await ask(carol, dms["carol"], bot, "!group new The allotment clubs #gardening", "already")
+    assert "There's already Allotment club: !group join allotment-club" in reply
+    await ask(carol, dms["carol"], bot, "!group new #gardening", "Please give the group a name")
+
+    await ask(bob, dms["bob"], bot, "!group new Losing a parent #bereavement", "a peer worker will have a look")
+    assert "Losing a parent" not in await ask(carol, dms["carol"], bot, "!groups", "Groups")
+    await ask(sam, dms["sam"], bot, "!group approve 2", "Approved")
+    await bob.wait_for(lambda m: m.room_id == dms["bob"] and "Good news" in m.body)
+    sensitive = await bob.wait_for_invite()
+    await bob.join(sensitive)
+    assert (await state(bob, sensitive, "m.room.join_rules"))["join_rule"] == "invite"
+    assert (await state(bob, sensitive, "m.room.member", sam.user_id))["membership"] in {"invite", "join"}
+    assert "Losing a parent" not in await ask(carol, dms["carol"], bot, "!groups", "Groups")
+    token = (await homeserver.synapse.login("sam", homeserver.passwords["sam"])).access_token
+    space_state = await homeserver.synapse.client_api("GET", f"/_matrix/client/v3/rooms/{quote(space)}/state", token)
+    children = {e["state_key"] for e in space_state if e["type"] == "m.space.child" and e["content"]}
+    assert room in children and sensitive not in children
