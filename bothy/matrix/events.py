@@ -61,6 +61,7 @@ class Membership:
     room_id: str
     user_id: str
     membership: str  # join, leave (also a kick), ban, invite or knock
+    previous: str | None = None  # the membership before, when the homeserver says: join -> join is a profile change
 
 
 @dataclass(frozen=True)
@@ -164,8 +165,11 @@ def membership_from_event(
 def _membership(source: Any, room_id: str) -> Membership:
     if not isinstance(source, dict):
         raise _Malformed("event")
+    previous = (source.get("unsigned") or {}).get("prev_content") if isinstance(source.get("unsigned"), dict) else None
+    before = previous.get("membership") if isinstance(previous, dict) else None  # a hint only: odd values are None
     return Membership(room_id, _required_text(source, "state_key"),
-                      _required_text(_required_object(source, "content"), "membership"))
+                      _required_text(_required_object(source, "content"), "membership"),
+                      before if isinstance(before, str) else None)
 
 
 def receipt_from(room_id: str, user_id: Any, event_id: Any, timestamp_ms: Any) -> Receipt | None:

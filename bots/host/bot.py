@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import aiosqlite
 
-from bothy.matrix.events import Message
+from bothy.matrix.events import Membership, Message
 from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, SweepRun
 from bothy.settings import SettingsReader
@@ -18,7 +18,7 @@ from bots.host.building import GroupRooms
 from bots.host.groups import GroupCommands
 from bots.host.interests import InterestCommands
 from bots.host.settings import GroupSettings, read_settings
-from bots.host.storage import GroupRepository, InterestRepository
+from bots.host.storage import GroupRepository, InterestRepository, welcome_once
 from commands.framework import Choice, Command, CommandContext, Role, Text
 
 CONFIRM_WITHIN_MS = 10 * 60_000  # `!forget me confirm` counts only this soon after `!forget me`
@@ -66,6 +66,21 @@ class HostBot(Bot):
             *self.interests.commands(),
             *self.groups.commands(),
         ]
+
+    async def on_membership(self, membership: Membership, effects: Effects) -> None:
+        """The first time a member joins a community room (not a DM, not a profile change), one welcome DM."""
+        user_id = membership.user_id
+        if membership.membership != "join" or membership.previous == "join" \
+                or user_id in self.context.bot_accounts or self.context.rooms.is_direct_room(membership.room_id):
+            return
+        welcome = self.context.render("welcome")
+        now = self.context.clock.ms()
+
+        async def write(db: aiosqlite.Connection) -> None:
+            if await welcome_once(db, user_id, now):
+                effects.message(welcome, to_user=user_id)
+
+        effects.record(write)
 
     async def on_message(self, message: Message, effects: Effects) -> None:
         """A message in a group keeps it off the dormant list (when, coarsely; never what)."""

@@ -81,10 +81,16 @@ async def _groups(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _welcomed(db: aiosqlite.Connection) -> None:
+    """Who has had the welcome DM, so nobody gets it twice, across restarts."""
+    await run_statements(db, "CREATE TABLE welcomed (user_id TEXT PRIMARY KEY, welcomed_at INTEGER NOT NULL)")
+
+
 MIGRATIONS = (
     Migration(7, "host: erasure requests waiting for confirmation", _erasure_requests),
     Migration(8, "host: interest tags and whether a member wants invitations to new groups", _interests),
     Migration(9, "host: groups members start, and the invitations they owe", _groups),
+    Migration(10, "host: who has been welcomed", _welcomed),
 )
 PERSONAL_COLUMNS = {
     "erasure_requests": PersonalColumns(subject=("user_id",)),
@@ -94,4 +100,5 @@ PERSONAL_COLUMNS = {
     # their ID, and the group goes on for its members.
     "group_rooms": PersonalColumns(staff=("creator",), staff_view=("creator", "name", "created_at", "state")),
     "group_invites": PersonalColumns(subject=("user_id",)),
+    "welcomed": PersonalColumns(subject=("user_id",)),
 }

@@ -202,3 +202,9 @@ class GroupRepository:
     async def invite_sent(db: aiosqlite.Connection, group_id: int, user_id: str, now_ms: int) -> None:
         await db.execute("UPDATE group_invites SET sent_at = ? WHERE group_id = ? AND user_id = ?",
                          (now_ms, group_id, user_id))
+
+
+async def welcome_once(db: aiosqlite.Connection, user_id: str, now_ms: int) -> bool:
+    """True only the first time for this member: the row is the promise never to welcome them again."""
+    cursor = await db.execute("INSERT OR IGNORE INTO welcomed (user_id, welcomed_at) VALUES (?, ?)", (user_id, now_ms))
+    return cursor.rowcount == 1

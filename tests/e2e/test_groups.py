@@ -1,6 +1,6 @@
 """Groups on a real Synapse: a member starts one, the room is made in the Space with the right people,
-members who share the interest are invited, the directory lists it, and a sensitive group waits for a
-peer worker and is never listed."""
+members who share the interest are invited, the directory lists it, a sensitive group waits for a
+peer worker and is never listed, and a member's first community room brings exactly one welcome DM."""
 
 from __future__ import annotations
 
@@ -78,6 +78,7 @@ async def test_a_member_starts_a_group_and_those_who_share_its_interest_are_invi
     room = await bob.wait_for_invite()
     await bob.join(room)
     await bob.wait_for(lambda m: m.room_id == room and "Welcome to Allotment club" in m.body)
+    await bob.wait_for(lambda m: m.sender == bot and "Hello, and welcome" in m.body)  # his first community room
     assert (await state(bob, room, "m.room.name"))["name"] == "Allotment club"
     assert "#gardening" in (await state(bob, room, "m.room.topic"))["topic"]
     levels = await state(bob, room, "m.room.power_levels")
@@ -107,3 +108,4 @@ async def test_a_member_starts_a_group_and_those_who_share_its_interest_are_invi
     space_state = await homeserver.synapse.client_api("GET", f"/_matrix/client/v3/rooms/{quote(space)}/state", token)
     children = {e["state_key"] for e in space_state if e["type"] == "m.space.child" and e["content"]}
     assert room in children and sensitive not in children
+    assert sum("Hello, and welcome" in m.body for m in bob.received) == 1  # a second room: no second welcome
