@@ -30,7 +30,8 @@ class HostBot(Bot):
     name = "host"
     migrations = schema.MIGRATIONS
     personal_columns = schema.PERSONAL_COLUMNS
-    schedules: ClassVar[Mapping[str, str]] = {"erasure_requests": "every 5m", "group_rooms": "every 10s"}
+    schedules: ClassVar[Mapping[str, str]] = {"erasure_requests": "every 5m", "group_rooms": "every 10s",
+                                                  "group_dormancy": "0 10 * * *"}
     templates_dir = Path(__file__).parent / "templates"
 
     @classmethod
@@ -47,7 +48,8 @@ class HostBot(Bot):
         self.group_rooms = GroupRooms(context, self.settings, groups)
 
     def sweeps(self) -> dict[str, SweepRun]:
-        return {"erasure_requests": self.expire_erasure_requests, "group_rooms": self.group_rooms.sweep}
+        return {"erasure_requests": self.expire_erasure_requests, "group_rooms": self.group_rooms.sweep,
+                "group_dormancy": self.group_rooms.ask_about_dormant}
 
     def commands(self) -> list[Command]:
         return [

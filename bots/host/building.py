@@ -108,6 +108,22 @@ class GroupRooms:
 
         await self.context.work.commit(archived, guard=guard)
 
+    async def ask_about_dormant(self) -> None:
+        """Groups quiet for `groups.dormant_after`: ask the creator and the staff room, once per quiet spell
+        (a new message clears the mark), whether to archive. Nothing is archived without someone asking."""
+        now = self.context.clock.ms()
+        days = self.settings.dormant_after_s // 86_400
+        for group in await self.repository.dormant(now - self.settings.dormant_after_s * 1000):
+            asked = Effects(self.context.account)
+            join = slug(group.name)
+            asked.message(self.context.render("group_dormant_staff", title=group.name, join=join, days=days),
+                          room_id=self.context.alerts.staff_room.room_id)
+            if group.creator:
+                asked.message(self.context.render("group_dormant_creator", title=group.name, join=join, days=days),
+                              to_user=group.creator)
+            await self.context.work.commit(asked, guard=functools.partial(
+                GroupRepository.asked_about_dormancy, group_id=group.id, now_ms=now))
+
     async def _send_invites(self) -> None:
         """Each owed invitation once; a refusal (say, they are already in the room) is not retried."""
         for owed in await self.repository.owed_invites(INVITES_PER_SWEEP):

@@ -3,9 +3,13 @@ even across a crash; invitations only to members who share a tag and asked, with
 sensitive groups wait for a peer worker and are never listed."""
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 
+from bothy.clock import FixedClock
+from bothy.matrix.events import Message
+from bothy.outbox import Effects
 from bothy.testing import STAFF_ROOM, bot_context
 from bots.host.bot import HostBot
 from bots.host.groups import name_problem
@@ -172,3 +176,32 @@ async def test_the_creator_or_a_peer_worker_archives_and_the_creator_can_be_forg
     assert exported["group_rooms (your actions as staff)"][0]["name"] == "Allotment club"
     await host.context.personal_data.erase(BOB)
     assert (await host.group_rooms.repository.by_id(1)).creator is None  # the group goes on
+
+
+async def test_a_quiet_group_is_asked_about_once_until_it_is_active_again(host):
+    clock = FixedClock(host.context.clock.now())
+    host.context = dataclasses.replace(host.context, clock=clock)
+    host.group_rooms.context = host.groups.context = host.context
+    await run(host, "!group new Allotment club #gardening", sender=BOB)
+    await host.group_rooms.sweep()
+    [room_id] = host.context.room_maker.made
+
+    async def asked() -> list[str | None]:
+        async with host.context.store.read() as db, db.execute(
+            "SELECT COALESCE(to_user, room_id) FROM outbox WHERE content LIKE '%has been quiet%'"
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    await host.group_rooms.ask_about_dormant()
+    assert await asked() == []
+    clock.at += timedelta(seconds=host.settings.dormant_after_s + 60)
+    await host.group_rooms.ask_about_dormant()
+    await host.group_rooms.ask_about_dormant()
+    assert sorted(await asked()) == sorted([STAFF_ROOM, BOB])
+
+    effects = Effects(host.context.account)
+    await host.on_message(Message(room_id, "$m", CAROL, "hello", clock.ms(), "m.text", True), effects)
+    await host.context.work.commit(effects)
+    clock.at += timedelta(seconds=host.settings.dormant_after_s + 60)
+    await host.group_rooms.ask_about_dormant()
+    assert len(await asked()) == 4  # quiet again after being active: asked again, once
