@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bothy.schedules import ScheduleError, parse_schedule
-from bothy.settings import MATRIX_USER_ID, SettingsReader, usable_path
+from bothy.settings import MATRIX_USER_ID, SettingsReader
 from bothy.storage.retention import Retention
 
 if TYPE_CHECKING:
@@ -159,12 +159,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
     reader = SettingsReader(data)
 
     def local_path(key: str, default: str) -> Path:
-        text = reader.get(key, str, default=default)
-        if not usable_path(text):
-            reader.problems.append(f"{key}: not a usable path (a NUL or an unencodable character)")
-            text = default
-        value = Path(text)
-        return value if value.is_absolute() else (base_dir / value).resolve()
+        return reader.path(key, base_dir, default) or (base_dir / default).resolve()
 
     homeserver_url = reader.get("homeserver.url", str)
     reader.check("homeserver.url", homeserver_url, lambda v: v.startswith(("http://", "https://")),
@@ -209,12 +204,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
     alert_remind_after_s = reader.duration("staff.remind_unclaimed_after", "30m")
     retention = _read_retention(reader)
 
-    override = reader.get("templates.override_dir", str, default=None)
-    templates_override_dir = None
-    if override and not usable_path(override):
-        reader.problems.append("templates.override_dir: not a usable path (a NUL or an unencodable character)")
-    elif override:
-        templates_override_dir = Path(override) if Path(override).is_absolute() else (base_dir / override).resolve()
+    templates_override_dir = reader.path("templates.override_dir", base_dir)
     bot_settings = {bot.name: bot.read_settings(reader, base_dir) for bot in bots}
     log_level = reader.get("logging.level", str, default="INFO")
     reader.check("logging.level", log_level, lambda v: v.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 PLACEHOLDER_SECRETS = {"...", "change-me", "changeme", "CHANGE-ME", "password", "secret"}
@@ -77,6 +78,18 @@ class SettingsReader:
         if resolved is None:
             self.problems.append(f"{key}: environment variable {match.group(1)} is not set")
         return resolved
+
+    def path(self, key: str, base_dir: Path, default: str | None = None) -> Path | None:
+        """A file or folder path, relative ones from the config's folder; None (with a problem) if the OS
+        could not take it, or when unset with no default."""
+        text = self.get(key, str, default=default)
+        if text is None:
+            return None
+        if not usable_path(text):
+            self.problems.append(f"{key}: not a usable path (a NUL or an unencodable character)")
+            return None
+        value = Path(text)
+        return value if value.is_absolute() else (base_dir / value).resolve()
 
     def check(self, key: str, value: Any, test: Callable[[Any], bool], message: str) -> None:
         if value is not None and not test(value):

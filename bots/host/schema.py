@@ -88,9 +88,9 @@ async def _welcomed(db: aiosqlite.Connection) -> None:
 
 MIGRATIONS = (
     Migration(7, "host: erasure requests waiting for confirmation", _erasure_requests),
-    Migration(8, "host: interest tags and whether a member wants invitations to new groups", _interests),
-    Migration(9, "host: groups members start, and the invitations they owe", _groups),
-    Migration(10, "host: who has been welcomed", _welcomed),
+    Migration(10, "host: interest tags and whether a member wants invitations to new groups", _interests),
+    Migration(11, "host: groups members start, and the invitations they owe", _groups),
+    Migration(12, "host: who has been welcomed", _welcomed),
 )
 PERSONAL_COLUMNS = {
     "erasure_requests": PersonalColumns(subject=("user_id",)),

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from bothy.settings import SettingsReader
 from bots.host.tags import SHIPPED_SYNONYMS, Tags
 
@@ -34,14 +36,11 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> GroupSettings:
                  "must be a room alias (#community:example.org) or room ID (!abc:example.org)")
     who = reader.get("groups.who_may_start", str, default="members")
     reader.check("groups.who_may_start", who, lambda v: v in WHO_MAY_START, "must be members or volunteers")
-    synonyms = reader.get("groups.synonyms_file", str, default=None)
-    synonyms_path = SHIPPED_SYNONYMS
-    if synonyms:
-        synonyms_path = Path(synonyms) if Path(synonyms).is_absolute() else (base_dir / synonyms).resolve()
+    synonyms_path = reader.path("groups.synonyms_file", base_dir) or SHIPPED_SYNONYMS
     try:
         tags = Tags.load(synonyms_path)
-    except (OSError, ValueError) as error:
-        reader.problems.append(f"groups.synonyms_file: {error}")
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        reader.problems.append(f"groups.synonyms_file: cannot be read as a synonym list ({type(error).__name__})")
         tags = Tags({})
     sensitive = reader.get("groups.sensitive_tags", list, default=list(DEFAULT_SENSITIVE)) or []
     normalised = {tags.normalise(tag) for tag in sensitive if isinstance(tag, str)}

@@ -43,7 +43,8 @@ SENDERS = (MEMBER, VOLUNTEER, PEER_WORKER, ADMIN)
 # Every installed command's name and alias (a test below keeps this complete), and near misses.
 COMMAND_WORDS = ("help", "commands", "mydata", "forget", "status", "checkins", "checkin", "quiet", "stress",
                  "resources", "referrals", "refer", "referrals report", "mood", "energy", "mood share", "mood report",
-                 "hangout")
+                 "hangout", "interests", "interests add", "interests remove", "interests invites", "groups",
+                 "group new", "group join", "group approve", "group decline", "group archive")
 NEAR_MISSES = ("hlep", "moood", "mood reprt", "checkins2", "stres", "forget me", "refer@")
 KEYWORDS = ("on", "off", "pause", "link", "unlink", "threshold", "me", "confirm", "housing", "debt", "crisis",
             "Mental Health Support", "young-people")

@@ -25,9 +25,10 @@ STAFF_ONLY = frozenset({
     "alert_chat", "alert_stress", "checkin_declined", "checkin_sent", "quiet_list",
     "alert_crisis", "refer_sent", "alert_checkback_chat", "referrals_report",
     "alert_mood", "mood_report", "mood_report_empty", "mood_report_rooms",
+    "alert_group_request", "group_dormant_staff", "group_approved", "group_declined", "group_not_pending",
 })
 # Posted in a group room for everyone, never in a DM: a warm tally or an invitation, not a message to one member.
-ROOM_NOTICES = frozenset({"mood_weather", "hangout_prompt"})
+ROOM_NOTICES = frozenset({"mood_weather", "hangout_prompt", "group_topic", "group_welcome", "group_archived_notice"})
 
 
 async def _noop(ctx) -> None:
@@ -44,6 +45,12 @@ SAMPLE = {
     "word": "nope", "usages": ["!checkins on|off"],
     "first": True, "k": 5, "mood": 3, "energy": "low", "typed": False, "room": "Tea and chat", "fit": None,
     "spaces": [("low", "https://matrix.to/#/#quiet-corner:example.org")],
+    "tags": ["gardening"], "title": "Allotment club", "join": "allotment-club", "tag": "gardening", "most": 2,
+    "reason": "it overlaps with a group we already run", "listed": True, "on": True, "invites": True,
+    "added": ["gardening"], "removed": ["walking"],
+    "group": {"name": "Allotment club", "listed": True, "state": "ready"},
+    "groups": [{"name": "Allotment club", "tags": ["gardening"], "size": 6, "last_active": "this week",
+                "join": "allotment-club"}],
 }
 
 
