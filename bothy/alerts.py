@@ -1,5 +1,11 @@
-"""Staff alerts: raised through the outbox (never lost, never doubled), claimed with a ✅ reaction
-by a peer worker, and re-announced once if nobody has claimed them in time.
+"""Staff alerts: raised through the outbox (never lost, never doubled), then open -> claimed (✅) -> done
+(✔️ or `!done ID`), with who and when, each step audited.
+
+An alert nobody claims is never silently missed. An ordinary one is re-announced once in the staff room;
+an urgent one (the raising bot says which) is sent by DM to each peer worker after the escalation delay,
+then to each admin after twice that. Each step is recorded in the same transaction as the DMs it owes,
+and only while the alert is unclaimed, so a rerun or a restart never sends a step twice and a claim
+stops the ladder.
 
 Features raise alerts of their own kinds and may register what happens when one is claimed.
 """
@@ -9,34 +15,55 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
 from bothy.matrix.events import Reaction, in_thread
 from bothy.outbox import Effects, StateWrite, UnitOfWork
-from bothy.storage.alerts import Alert, AlertRepository, claim, mark_reminded
+from bothy.staff_hours import StaffHours
+from bothy.storage.alerts import Alert, AlertRepository, claim, mark_done, mark_escalated, mark_reminded
+from bothy.storage.audit import record_audit
 from bothy.storage.outbox import AlertRecord
 from bothy.templates import Templates
 from rooms.staff import StaffRoom, matrix_to
 
 log = logging.getLogger("bothy.alerts")
 
-CLAIM_KEYS = {"✅", "✔️", "✔", "☑️"}
+CLAIM_KEYS = {"✅", "☑️", "☑"}
+DONE_KEYS = {"✔️", "✔"}
 
 ClaimHook = Callable[[Alert, str, Effects], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Escalation:
+    """Who hears of an urgent alert nobody has claimed, and when: peer workers after `after_s`, admins after
+    twice that."""
+
+    after_s: int
+    peer_workers: frozenset[str]
+    admins: frozenset[str] = frozenset()
+
+    def ladder(self) -> tuple[tuple[int, int, frozenset[str]], ...]:
+        """(step, delay in seconds, whom it DMs), in order."""
+        return (1, self.after_s, self.peer_workers), (2, 2 * self.after_s, self.admins)
+
+
 class StaffAlerts:
     def __init__(self, repository: AlertRepository, staff_room: StaffRoom, templates: Templates,
-                 peer_workers: frozenset[str], remind_after_s: int, work: UnitOfWork):
+                 peer_workers: frozenset[str], remind_after_s: int, work: UnitOfWork,
+                 escalation: Escalation | None = None, hours: StaffHours | None = None):
         self.repository = repository
         self.staff_room = staff_room
         self.templates = templates
-        self.peer_workers = peer_workers
+        self.peer_workers = peer_workers  # who may claim and close alerts (admins included)
         self.remind_after_s = remind_after_s
         self.work = work
         self.clock = work.clock
+        self.escalation = escalation or Escalation(600, peer_workers)
+        self.hours = hours  # None: no staffed hours are declared
         self._claim_hooks: dict[str, ClaimHook] = {}
 
     def on_claim(self, kind: str, hook: ClaimHook) -> None:
@@ -44,53 +71,109 @@ class StaffAlerts:
 
     def raise_alert(self, effects: Effects, kind: str, template: str, *, subject_user: str | None = None,
                     room_id: str | None = None, event_id: str | None = None, topic: str | None = None,
-                    **context: Any) -> None:
-        """Queue an alert to the staff room with the event that raised it (exactly-once via the outbox)."""
+                    urgent: bool = False, **context: Any) -> None:
+        """Queue an alert to the staff room with the event that raised it (exactly-once via the outbox).
+        `urgent` alerts escalate by DM when nobody claims them."""
         link = matrix_to(room_id, event_id) if room_id else None
         content = self.templates.render(template, link=link, subject_user=subject_user, topic=topic, **context)
         effects.message(content, room_id=self.staff_room.room_id,
-                        alert=AlertRecord(kind, subject_user, room_id, event_id, topic))
+                        alert=AlertRecord(kind, subject_user, room_id, event_id, topic, urgent))
+
+    def in_thread(self, alert: Alert, effects: Effects, template: str, **context: Any) -> None:
+        """A notice under the alert in the staff room (or at the room's foot if the alert never got there)."""
+        content = self.templates.render(template, alert_id=alert.id, **context)
+        if alert.staff_event_id:
+            content = in_thread(content, alert.staff_event_id)
+        effects.message(content, room_id=self.staff_room.room_id)
 
     async def handle_reaction(self, reaction: Reaction, effects: Effects) -> bool:
-        """A ✅ from a peer worker on an alert claims it; True if the reaction was about an alert."""
-        if reaction.room_id != self.staff_room.room_id or reaction.key not in CLAIM_KEYS:
+        """✅ from a peer worker claims an alert, ✔️ closes it; True if the reaction was about an alert."""
+        if reaction.room_id != self.staff_room.room_id or reaction.key not in CLAIM_KEYS | DONE_KEYS:
             return False
         alert = await self.repository.by_staff_event(reaction.target_event_id)
         if alert is None or alert.account != effects.account:
             return alert is not None
-        if reaction.sender not in self.peer_workers or alert.claimed_by is not None:
+        if reaction.sender not in self.peer_workers:
             return True
-        owed = Effects(effects.account)
-        owed.message(in_thread(self.templates.render("alert_claimed", worker=reaction.sender),
-                               reaction.target_event_id), room_id=self.staff_room.room_id)
-        hook = self._claim_hooks.get(alert.kind)
-        if hook is not None:
-            await hook(alert, reaction.sender, owed)
-        effects.record(self._claim(alert, reaction.sender, owed, effects))
+        if reaction.key in DONE_KEYS:
+            await self.close(alert, reaction.sender, effects)
+        elif alert.claimed_at is None:
+            effects.record(self._transition(alert, reaction.sender, effects,
+                                            claimed=await self._claim_owed(alert, reaction.sender, effects.account)))
         return True
 
-    def _claim(self, alert: Alert, peer_worker: str, owed: Effects, effects: Effects) -> StateWrite:
-        """Claim in the reaction's own transaction: a crash cannot leave a claim whose notices were never
-        queued. What the claim owes (prepared beforehand: hooks may read, and no read fits inside a
-        transaction) is added only if this UPDATE is the one that claimed it."""
+    async def close(self, alert: Alert, peer_worker: str, effects: Effects) -> bool:
+        """Mark an alert done (claiming it first if nobody had, so whoever asked is still told); False if it
+        was already done."""
+        if alert.done_at is not None:
+            return False
+        claimed = None
+        if alert.claimed_at is None:
+            claimed = await self._claim_owed(alert, peer_worker, effects.account)
+        done = Effects(effects.account)
+        self.in_thread(alert, done, "alert_done", worker=peer_worker)
+        effects.record(self._transition(alert, peer_worker, effects, claimed=claimed, done=done))
+        return True
+
+    async def _claim_owed(self, alert: Alert, peer_worker: str, account: str) -> Effects:
+        """What a claim owes, prepared beforehand: hooks may read, and no read fits inside a transaction."""
+        owed = Effects(account)
+        self.in_thread(alert, owed, "alert_claimed", worker=peer_worker)
+        hook = self._claim_hooks.get(alert.kind)
+        if hook is not None:
+            await hook(alert, peer_worker, owed)
+        return owed
+
+    def _transition(self, alert: Alert, peer_worker: str, effects: Effects, *, claimed: Effects | None = None,
+                    done: Effects | None = None) -> StateWrite:
+        """Claim and/or close in the event's own transaction: a crash cannot leave a claim whose notices were
+        never queued. What each step owes is added only if its UPDATE is the one that made it."""
         now = self.clock.ms()
+        detail = f"alert {alert.id} ({alert.kind})"
 
         async def write(db: aiosqlite.Connection) -> None:
-            if await claim(db, alert.id, peer_worker, now):
-                for owed_write in owed.writes:
-                    await owed_write(db)
-                effects.items.extend(owed.items)
+            steps = ((claimed, claim, "alert claimed"), (done, mark_done, "alert done"))
+            for owed, update, action in steps:
+                if owed is not None and await update(db, alert.id, peer_worker, now):
+                    for owed_write in owed.writes:
+                        await owed_write(db)
+                    effects.items.extend(owed.items)
+                    await record_audit(db, peer_worker, action, alert.subject_user, detail, now)
 
         return write
 
+    async def not_done(self) -> list[Alert]:
+        return await self.repository.not_done()
+
     async def remind_unclaimed(self) -> None:
-        """Sweep: one reminder per alert left unclaimed past the configured time. Idempotent."""
+        """Sweep: one reminder per ordinary alert left unclaimed past the configured time, and the next
+        escalation step for each urgent one. Idempotent."""
         now = self.clock.ms()
         for alert in await self.repository.unclaimed_unreminded(now - self.remind_after_s * 1000):
-            content = in_thread(self.templates.render(
-                "alert_reminder", minutes=max(1, (now - alert.created_at) // 60000),
-                link=matrix_to(self.staff_room.room_id or "", alert.staff_event_id),
-            ), alert.staff_event_id or "")
             effects = Effects(alert.account)
-            effects.message(content, room_id=self.staff_room.room_id)
+            self.in_thread(alert, effects, "alert_reminder", minutes=self._minutes(alert, now),
+                           link=self._link(alert))
             await self.work.commit(effects, guard=functools.partial(mark_reminded, alert_id=alert.id, now_ms=now))
+        await self.escalate(now)
+
+    async def escalate(self, now: int) -> None:
+        for step, delay_s, people in self.escalation.ladder():
+            for alert in await self.repository.due_escalation(step, now - delay_s * 1000):
+                effects = Effects(alert.account)
+                minutes = self._minutes(alert, now)
+                content = self.templates.render("alert_escalated", minutes=minutes, link=self._link(alert))
+                for person in sorted(people):
+                    effects.message(content, to_user=person)
+                self.in_thread(alert, effects, "alert_escalation_note", step=step, people=len(people),
+                               minutes=minutes)
+                if await self.work.commit(effects, guard=functools.partial(mark_escalated, alert_id=alert.id,
+                                                                          step=step)):
+                    log.info("alert %s unclaimed after %d minutes: escalation step %d (%d DMs)", alert.id,
+                             minutes, step, len(people))
+
+    def _link(self, alert: Alert) -> str:
+        return matrix_to(self.staff_room.room_id or "", alert.staff_event_id)
+
+    @staticmethod
+    def _minutes(alert: Alert, now: int) -> int:
+        return max(1, (now - alert.created_at) // 60000)

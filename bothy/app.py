@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 
-from bothy.alerts import StaffAlerts
+from bothy.alerts import Escalation, StaffAlerts
 from bothy.clock import Clock
 from bothy.config import Config
 from bothy.facts import MemberFacts
@@ -86,7 +86,9 @@ class Bothy:
         outbox = OutboxDispatcher(outbox_repository, accounts, direct_rooms, clock)
         work = UnitOfWork(database, clock, outbox.wake)
         alerts = StaffAlerts(alert_repository, staff_room, templates, config.peer_workers | config.admins,
-                             config.alert_remind_after_s, work)
+                             config.alert_remind_after_s, work,
+                             Escalation(config.alert_escalate_after_s, config.peer_workers, config.admins),
+                             config.staff_hours)
         late = LateDecryption(sync_state, templates, config.undecryptable_wait_s, work)
         registry = CommandRegistry()
         health = EngineHealth(database, clock)

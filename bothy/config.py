@@ -17,6 +17,7 @@ import yaml
 
 from bothy.schedules import ScheduleError, parse_schedule
 from bothy.settings import MATRIX_USER_ID, SettingsReader
+from bothy.staff_hours import StaffHours, StaffHoursError, parse_staff_hours
 from bothy.storage.retention import Retention
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ class Config:
     log_level: str
     bot_names: tuple[str, ...]  # in registration order: the order that decides who answers a command
     bot_settings: Mapping[str, Any]  # bot name -> what its read_settings returned
+    alert_escalate_after_s: int = 600  # an urgent alert unclaimed this long is DMed to each peer worker
+    staff_hours: StaffHours | None = None  # when peer workers are around; None: not declared
     warnings: tuple[str, ...] = ()  # allowed but worth an admin's attention; logged at start
     source_path: Path | None = field(default=None, compare=False)
 
@@ -202,6 +205,14 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
     command_max_age_s = reader.duration("commands.max_age", "10m", allow_zero=True)  # 0: every command is stale
     undecryptable_wait_s = reader.duration("crypto.undecryptable_wait", "2m")
     alert_remind_after_s = reader.duration("staff.remind_unclaimed_after", "30m")
+    alert_escalate_after_s = reader.duration("staff.escalate_after", "10m")
+    staff_hours = None
+    hours = reader.get("staff.hours", str, default=None)
+    if hours is not None:
+        try:
+            staff_hours = parse_staff_hours(hours)
+        except StaffHoursError as error:
+            reader.problems.append(f"staff.hours: {error}")
     retention = _read_retention(reader)
 
     templates_override_dir = reader.path("templates.override_dir", base_dir)
@@ -230,6 +241,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
         command_max_age_s=command_max_age_s,
         undecryptable_wait_s=undecryptable_wait_s,
         alert_remind_after_s=alert_remind_after_s,
+        alert_escalate_after_s=alert_escalate_after_s,
+        staff_hours=staff_hours,
         retention=retention,
         templates_override_dir=templates_override_dir,
         log_level=log_level.upper(),

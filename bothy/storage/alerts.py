@@ -1,8 +1,10 @@
-"""Staff alerts: who raised what, whether a peer worker has claimed it, whether the room was reminded."""
+"""Staff alerts: who raised what, and where each stands: open, claimed by a peer worker, done; whether the
+room was reminded, and how far up the escalation ladder an urgent one has gone."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
@@ -21,33 +23,69 @@ class Alert:
     created_at: int
     staff_event_id: str | None
     claimed_by: str | None
+    claimed_at: int | None = None  # what marks a claim: `claimed_by` is cleared if that peer worker is forgotten
+    done_at: int | None = None
+    urgent: bool = False
+    escalation: int = 0  # escalation steps already taken
+
+    @property
+    def state(self) -> str:
+        return "done" if self.done_at is not None else "claimed" if self.claimed_at is not None else "open"
 
 
-_COLUMNS = "id, kind, account, subject_user, room_id, event_id, topic, created_at, staff_event_id, claimed_by"
+_COLUMNS = ("id, kind, account, subject_user, room_id, event_id, topic, created_at, staff_event_id, claimed_by, "
+            "claimed_at, done_at, urgent, escalation")
+
+
+def _alert(row: Any) -> Alert:
+    return Alert(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10], row[11],
+                 bool(row[12]), row[13])
 
 
 class AlertRepository:
     def __init__(self, database: Database):
         self.database = database
 
-    async def by_staff_event(self, staff_event_id: str) -> Alert | None:
+    async def _select(self, where: str, parameters: tuple = ()) -> list[Alert]:
         async with self.database.read() as db, db.execute(
-            f"SELECT {_COLUMNS} FROM alerts WHERE staff_event_id = ?", (staff_event_id,)
+            f"SELECT {_COLUMNS} FROM alerts WHERE {where}", parameters
         ) as cursor:
-            row = await cursor.fetchone()
-        return Alert(*row) if row else None
+            return [_alert(row) for row in await cursor.fetchall()]
+
+    async def by_staff_event(self, staff_event_id: str) -> Alert | None:
+        found = await self._select("staff_event_id = ?", (staff_event_id,))
+        return found[0] if found else None
+
+    async def by_id(self, alert_id: int) -> Alert | None:
+        found = await self._select("id = ?", (alert_id,))
+        return found[0] if found else None
+
+    async def latest_of(self, kind: str, *, event_id: str | None = None, subject_user: str | None = None,
+                        not_done: bool = True) -> Alert | None:
+        """The newest alert of `kind` about this event or member (e.g. to merge a repeat into it)."""
+        where = "kind = ? AND event_id IS ? AND subject_user IS ?" + (" AND done_at IS NULL" if not_done else "")
+        found = await self._select(f"{where} ORDER BY id DESC LIMIT 1", (kind, event_id, subject_user))
+        return found[0] if found else None
+
+    async def not_done(self, limit: int = 50) -> list[Alert]:
+        """Open and claimed alerts, oldest first: what `!alerts` lists."""
+        return await self._select("done_at IS NULL ORDER BY id LIMIT ?", (limit,))
 
     async def unclaimed_count(self) -> int:
         async with self.database.read() as db:
             return await scalar(db, "SELECT COUNT(*) FROM alerts WHERE claimed_at IS NULL")
 
     async def unclaimed_unreminded(self, created_before_ms: int) -> list[Alert]:
-        async with self.database.read() as db, db.execute(
-            f"SELECT {_COLUMNS} FROM alerts WHERE claimed_at IS NULL AND reminded_at IS NULL "
-            "AND staff_event_id IS NOT NULL AND created_at < ? ORDER BY id",
-            (created_before_ms,),
-        ) as cursor:
-            return [Alert(*row) for row in await cursor.fetchall()]
+        """Ordinary alerts owed their one reminder (urgent ones escalate instead)."""
+        return await self._select(
+            "claimed_at IS NULL AND reminded_at IS NULL AND urgent = 0 AND staff_event_id IS NOT NULL "
+            "AND created_at < ? ORDER BY id", (created_before_ms,))
+
+    async def due_escalation(self, step: int, created_before_ms: int) -> list[Alert]:
+        """Urgent, still unclaimed alerts older than the step's delay that have taken every step before it."""
+        return await self._select(
+            "claimed_at IS NULL AND urgent = 1 AND escalation = ? AND created_at < ? ORDER BY id",
+            (step - 1, created_before_ms))
 
 
 async def mark_reminded(db: aiosqlite.Connection, alert_id: int, now_ms: int) -> bool:
@@ -58,12 +96,31 @@ async def mark_reminded(db: aiosqlite.Connection, alert_id: int, now_ms: int) ->
     return cursor.rowcount == 1
 
 
+async def mark_escalated(db: aiosqlite.Connection, alert_id: int, step: int) -> bool:
+    """Inside the transaction that queues the step's DMs: a step is taken once, and only while nobody has
+    claimed the alert (a claim committed first wins and the DMs are never queued)."""
+    cursor = await db.execute(
+        "UPDATE alerts SET escalation = ? WHERE id = ? AND escalation = ? AND claimed_at IS NULL",
+        (step, alert_id, step - 1),
+    )
+    return cursor.rowcount == 1
+
+
 async def claim(db: aiosqlite.Connection, alert_id: int, peer_worker: str, now_ms: int) -> bool:
     """Inside the caller's transaction, so the claim and the notices it owes commit together.
     First claim wins; False if someone claimed it already. `claimed_at` is what marks a claim:
     `claimed_by` is cleared when that peer worker asks to be forgotten, and the alert stays claimed."""
     cursor = await db.execute(
         "UPDATE alerts SET claimed_by = ?, claimed_at = ? WHERE id = ? AND claimed_at IS NULL",
+        (peer_worker, now_ms, alert_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def mark_done(db: aiosqlite.Connection, alert_id: int, peer_worker: str, now_ms: int) -> bool:
+    """Inside the caller's transaction; False if it was already done."""
+    cursor = await db.execute(
+        "UPDATE alerts SET done_by = ?, done_at = ? WHERE id = ? AND done_at IS NULL",
         (peer_worker, now_ms, alert_id),
     )
     return cursor.rowcount == 1

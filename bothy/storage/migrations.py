@@ -175,11 +175,28 @@ async def _staff_erasable(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _alert_states(db: aiosqlite.Connection) -> None:
+    """Alerts become open -> claimed -> done, and an urgent kind climbs an escalation ladder (0 nothing sent,
+    1 each peer worker DMed, 2 each admin DMed) recorded in the same transaction as the DMs it owes."""
+    await run_statements(
+        db,
+        """
+        ALTER TABLE alerts ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE alerts ADD COLUMN escalation INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE alerts ADD COLUMN done_by TEXT;
+        ALTER TABLE alerts ADD COLUMN done_at INTEGER;
+        CREATE INDEX alerts_open ON alerts (id) WHERE done_at IS NULL
+        """,
+    )
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
     Migration(5, "engine: outbox records each attempt and each stuck report", _outbox_attempts_and_stuck_reports),
     Migration(6, "engine: staff can be erased from rows they acted on", _staff_erasable),
+    # Numbered 8 on this branch so it runs; other branches take 8-12, so the merge renumbers it 13.
+    Migration(8, "engine: alerts are open, claimed or done, and urgent ones escalate", _alert_states),
 )
 
 

@@ -31,6 +31,7 @@ class AlertRecord:
     room_id: str | None = None
     event_id: str | None = None
     topic: str | None = None
+    urgent: bool = False  # escalates by DM when unclaimed (see bothy/alerts.py), instead of one reminder
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,10 @@ class OutboxRepository:
             alert_id = None
             if item.alert is not None:
                 cursor = await db.execute(
-                    "INSERT INTO alerts (kind, account, subject_user, room_id, event_id, topic, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO alerts (kind, account, subject_user, room_id, event_id, topic, created_at, urgent) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (item.alert.kind, item.account, item.alert.subject_user, item.alert.room_id,
-                     item.alert.event_id, item.alert.topic, now_ms),
+                     item.alert.event_id, item.alert.topic, now_ms, int(item.alert.urgent)),
                 )
                 alert_id = cursor.lastrowid
             content = serialised.get(id(item.content))

@@ -41,8 +41,8 @@ class PersonalColumns:
 # The engine's tables.
 ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     "dm_rooms": PersonalColumns(subject=("user_id",)),
-    "alerts": PersonalColumns(subject=("subject_user",), staff=("claimed_by",),
-                              staff_view=("kind", "claimed_by", "claimed_at")),
+    "alerts": PersonalColumns(subject=("subject_user",), staff=("claimed_by", "done_by"),
+                              staff_view=("kind", "claimed_by", "claimed_at", "done_by", "done_at")),
     "outbox": PersonalColumns(subject=("to_user",)),
     "pending_decryption": PersonalColumns(subject=("sender",)),
     "audit_log": PersonalColumns(subject=("subject",), staff=("actor",), staff_view=("at", "actor", "action")),

@@ -187,7 +187,7 @@ class ReferralBot(Bot):
             self.follow_up.owe_checkback(effects, message.sender)
         self.context.alerts.raise_alert(
             effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=message.room_id,
-            event_id=message.event_id, topic=crisis.id,
+            event_id=message.event_id, topic=crisis.id, urgent=True,
             room_name=room_name, member=message.sender, topic_title=crisis.title,
         )
         self._record(effects, message.sender, [crisis.id], log_room)

@@ -79,7 +79,8 @@ async def test_a_peer_worker_gets_and_erases_only_their_own_part_of_members_rows
     assert ALICE not in json.dumps(exported) and "answer" not in json.dumps(exported)
     assert exported == {
         "checkin_prefs": [{"user_id": SAM, "enabled": 0, "paused_until": None}],
-        "alerts (your actions as staff)": [{"kind": "checkin_chat", "claimed_by": SAM, "claimed_at": 2500}],
+        "alerts (your actions as staff)": [{"kind": "checkin_chat", "claimed_by": SAM, "claimed_at": 2500,
+                                            "done_by": None, "done_at": None}],
         "audit_log (your actions as staff)": [{"at": 3000, "actor": SAM, "action": "refer"}],
         "checkins (your actions as staff)": [{"requested_by": SAM, "sent_at": 1000}],
     }

@@ -1,0 +1,140 @@
+"""Alerts that cannot be missed: open -> claimed -> done, and the escalation ladder for urgent kinds."""
+
+from datetime import UTC, datetime, timedelta
+
+from bothy.alerts import Escalation, StaffAlerts
+from bothy.clock import FixedClock
+from bothy.matrix.events import Reaction
+from bothy.outbox import Effects, UnitOfWork
+from bothy.storage.alerts import AlertRepository
+from bothy.storage.outbox import AlertRecord, OutboxRepository
+from bothy.templates import Templates
+from rooms.staff import StaffRoom
+
+BOT, SAM, KIM, ALI = "@bot:x", "@sam:x", "@kim:x", "@ali:x"
+START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+async def setup(database, clock: FixedClock) -> StaffAlerts:
+    staff_room = StaffRoom("!staff")
+    staff_room.room_id = "!staff"
+    return StaffAlerts(AlertRepository(database), staff_room, Templates(), frozenset({SAM, KIM, ALI}),
+                       remind_after_s=1800, work=UnitOfWork(database, clock, lambda: None),
+                       escalation=Escalation(600, frozenset({SAM, KIM}), frozenset({ALI})))
+
+
+async def raise_one(alerts: StaffAlerts, kind: str, urgent: bool, staff_event: str = "$alert") -> int:
+    effects = Effects(BOT)
+    effects.message({"body": "alert"}, room_id="!staff", alert=AlertRecord(kind, "@alice:x", urgent=urgent))
+    await alerts.work.commit(effects)
+    async with alerts.work.database.transaction() as db:
+        await db.execute("UPDATE alerts SET staff_event_id = ? WHERE staff_event_id IS NULL", (staff_event,))
+        await db.execute("DELETE FROM outbox")
+        (alert_id,) = await (await db.execute("SELECT MAX(id) FROM alerts")).fetchone()
+    return alert_id
+
+
+async def owed(database) -> list[tuple[str | None, str]]:
+    return [(row.to_user, row.content["body"]) for row in await OutboxRepository(database).due(10**15)]
+
+
+async def react(alerts: StaffAlerts, sender: str, key: str, event: str = "$alert") -> None:
+    effects = Effects(BOT)
+    assert await alerts.handle_reaction(Reaction("!staff", f"$r{key}{sender}", sender, 0, event, key), effects)
+    await alerts.work.commit(effects)
+
+
+async def test_an_alert_goes_open_claimed_done_with_who_and_when_each_audited(database):
+    clock = FixedClock(START)
+    alerts = await setup(database, clock)
+    alert_id = await raise_one(alerts, "chat", urgent=False)
+    assert (await alerts.repository.by_id(alert_id)).state == "open"
+    await react(alerts, SAM, "✅")
+    claimed = await alerts.repository.by_id(alert_id)
+    assert (claimed.state, claimed.claimed_by) == ("claimed", SAM)
+    assert any(f"alert {alert_id}" in body for _, body in await owed(database))
+    await react(alerts, KIM, "✅")  # a second claim changes nothing
+    assert (await alerts.repository.by_id(alert_id)).claimed_by == SAM
+    clock.at += timedelta(minutes=5)
+    await react(alerts, KIM, "✔️")
+    done = await alerts.repository.by_id(alert_id)
+    assert done.state == "done" and done.done_at == clock.ms()
+    assert await alerts.not_done() == []
+    async with database.read() as db, db.execute("SELECT actor, action FROM audit_log ORDER BY id") as cursor:
+        assert await cursor.fetchall() == [(SAM, "alert claimed"), (KIM, "alert done")]
+
+
+async def test_closing_an_open_alert_claims_it_too_so_the_claim_hook_still_runs(database):
+    alerts = await setup(database, FixedClock(START))
+    told = []
+
+    async def hook(alert, worker, effects):
+        told.append(worker)
+        effects.message({"body": f"{worker} will message you"}, to_user=alert.subject_user)
+
+    alerts.on_claim("chat", hook)
+    alert_id = await raise_one(alerts, "chat", urgent=False)
+    effects = Effects(BOT)
+    assert await alerts.close(await alerts.repository.by_id(alert_id), SAM, effects)
+    await alerts.work.commit(effects)
+    alert = await alerts.repository.by_id(alert_id)
+    assert (alert.state, alert.claimed_by) == ("done", SAM)
+    assert ("@alice:x", f"{SAM} will message you") in await owed(database)
+    assert not await alerts.close(alert, KIM, Effects(BOT))  # already done
+
+
+async def test_only_peer_workers_move_an_alert(database):
+    alerts = await setup(database, FixedClock(START))
+    alert_id = await raise_one(alerts, "chat", urgent=False)
+    await react(alerts, "@stranger:x", "✅")
+    assert (await alerts.repository.by_id(alert_id)).state == "open"
+
+
+async def escalation_dms(database) -> list[str]:
+    return sorted(user for user, _ in await owed(database) if user is not None)
+
+
+async def test_an_unclaimed_urgent_alert_goes_to_each_peer_worker_then_each_admin_once_each(database):
+    clock = FixedClock(START)
+    alerts = await setup(database, clock)
+    await raise_one(alerts, "crisis", urgent=True)
+    clock.at += timedelta(minutes=9)
+    await alerts.remind_unclaimed()
+    assert await escalation_dms(database) == []
+    clock.at += timedelta(minutes=2)
+    await alerts.remind_unclaimed()
+    await alerts.remind_unclaimed()  # a rerun (or a restart and rerun) sends nothing twice
+    assert await escalation_dms(database) == [KIM, SAM]
+    clock.at += timedelta(minutes=10)
+    await alerts.remind_unclaimed()
+    await alerts.remind_unclaimed()
+    assert await escalation_dms(database) == [ALI, KIM, SAM]
+    clock.at += timedelta(hours=2)
+    await alerts.remind_unclaimed()
+    assert await escalation_dms(database) == [ALI, KIM, SAM]
+    assert not any("gentle nudge" in body for _, body in await owed(database))  # urgent: no ordinary reminder
+
+
+async def test_a_claim_stops_the_ladder(database):
+    clock = FixedClock(START)
+    alerts = await setup(database, clock)
+    await raise_one(alerts, "crisis", urgent=True)
+    clock.at += timedelta(minutes=11)
+    await alerts.remind_unclaimed()
+    await react(alerts, KIM, "✅")
+    clock.at += timedelta(minutes=30)
+    await alerts.remind_unclaimed()
+    assert ALI not in await escalation_dms(database)
+
+
+async def test_an_ordinary_alert_is_reminded_once_in_the_staff_room_and_never_escalated(database):
+    clock = FixedClock(START)
+    alerts = await setup(database, clock)
+    await raise_one(alerts, "chat", urgent=False)
+    clock.at += timedelta(minutes=31)
+    await alerts.remind_unclaimed()
+    clock.at += timedelta(hours=3)
+    await alerts.remind_unclaimed()
+    bodies = await owed(database)
+    assert [body for _, body in bodies if "gentle nudge" in body] and len(bodies) == 1
+    assert await escalation_dms(database) == []
