@@ -152,7 +152,7 @@ class StaffAlerts:
         for alert in await self.repository.unclaimed_unreminded(now - self.remind_after_s * 1000):
             effects = Effects(alert.account)
             self.in_thread(alert, effects, "alert_reminder", minutes=self._minutes(alert, now),
-                           link=self._link(alert))
+                           link=self.staff_link(alert))
             await self.work.commit(effects, guard=functools.partial(mark_reminded, alert_id=alert.id, now_ms=now))
         await self.escalate(now)
 
@@ -161,7 +161,7 @@ class StaffAlerts:
             for alert in await self.repository.due_escalation(step, now - delay_s * 1000):
                 effects = Effects(alert.account)
                 minutes = self._minutes(alert, now)
-                content = self.templates.render("alert_escalated", minutes=minutes, link=self._link(alert))
+                content = self.templates.render("alert_escalated", minutes=minutes, link=self.staff_link(alert))
                 for person in sorted(people):
                     effects.message(content, to_user=person)
                 self.in_thread(alert, effects, "alert_escalation_note", step=step, people=len(people),
@@ -171,7 +171,8 @@ class StaffAlerts:
                     log.info("alert %s unclaimed after %d minutes: escalation step %d (%d DMs)", alert.id,
                              minutes, step, len(people))
 
-    def _link(self, alert: Alert) -> str:
+    def staff_link(self, alert: Alert) -> str:
+        """A link to the alert's message in the staff room."""
         return matrix_to(self.staff_room.room_id or "", alert.staff_event_id)
 
     @staticmethod

@@ -18,6 +18,7 @@ from bothy.installation import Installation
 from bothy.matrix.adapter import RoomSpec
 from bothy.outbox import UnitOfWork
 from bothy.plugin import BotContext
+from bothy.staff_hours import StaffHours
 from bothy.storage.alerts import AlertRepository
 from bothy.storage.database import Database
 from bothy.storage.outbox import OutboxRepository
@@ -94,13 +95,15 @@ def bot_context(database: Database, installation: Installation, settings: Any, *
                 account: str = "@bot:example.org", direct_rooms: frozenset[str] = frozenset(),
                 peer_workers: frozenset[str] = frozenset({"@sam:example.org"}),
                 timezone: ZoneInfo | None = None, rooms: FixedRooms | None = None,
-                facts: MemberFacts | None = None, bot_accounts: frozenset[str] = frozenset()) -> BotContext:
+                facts: MemberFacts | None = None, bot_accounts: frozenset[str] = frozenset(),
+                staff_hours: StaffHours | None = None) -> BotContext:
     clock = clock or Clock()
     templates = installation.templates()
     work = UnitOfWork(database, clock, lambda: None)
     staff_room = StaffRoom(STAFF_ROOM)
     staff_room.room_id = STAFF_ROOM
-    alerts = StaffAlerts(AlertRepository(database), staff_room, templates, peer_workers, 1800, work)
+    alerts = StaffAlerts(AlertRepository(database), staff_room, templates, peer_workers, 1800, work,
+                         hours=staff_hours)
     return BotContext(
         account=account, bot_accounts=frozenset({account}) | bot_accounts, settings=settings, prefix="!",
         timezone=timezone or ZoneInfo("Europe/London"),

@@ -14,11 +14,13 @@ from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, SweepRun
 from bothy.settings import SettingsReader
 from bots.host import schema
+from bots.host.alert_commands import AlertCommands
 from bots.host.building import GroupRooms
 from bots.host.groups import GroupCommands
 from bots.host.interests import InterestCommands
 from bots.host.settings import GroupSettings, read_settings
 from bots.host.storage import GroupRepository, InterestRepository, welcome_once
+from bots.host.talk import TalkCommands
 from commands.framework import Choice, Command, CommandContext, Role, Text
 
 CONFIRM_WITHIN_MS = 10 * 60_000  # `!forget me confirm` counts only this soon after `!forget me`
@@ -46,6 +48,7 @@ class HostBot(Bot):
         groups = GroupRepository(context.store)
         self.groups = GroupCommands(self.name, context, self.settings, groups)
         self.group_rooms = GroupRooms(context, self.settings, groups)
+        self.safety = (TalkCommands(self.name, context), AlertCommands(self.name, context))
 
     def sweeps(self) -> dict[str, SweepRun]:
         return {"erasure_requests": self.expire_erasure_requests, "group_rooms": self.group_rooms.sweep,
@@ -67,6 +70,7 @@ class HostBot(Bot):
                     self.status, role=Role.PEER_WORKER),
             *self.interests.commands(),
             *self.groups.commands(),
+            *(command for part in self.safety for command in part.commands()),
         ]
 
     async def on_membership(self, membership: Membership, effects: Effects) -> None:

@@ -1,0 +1,55 @@
+"""`!talk` (alias `!peer`): any member, any time, asks for a peer worker. The staff room gets a claimable
+alert naming them (they asked); a ✅ tells them who will message them. Outside `staff.hours` they are told
+honestly when someone will be back, always with the urgent-help lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bothy.outbox import Effects
+from bothy.plugin import BotContext
+from bothy.storage.alerts import Alert
+from commands.framework import Command, CommandContext
+
+KIND = "talk"
+
+
+def describe_return(now: dt.datetime, back: dt.datetime) -> str:
+    """'at 09:00 today', 'tomorrow at 09:00', 'on Monday at 09:00' (both in the organisation's zone)."""
+    days = (back.date() - now.date()).days
+    time = back.strftime("%H:%M")
+    if days == 0:
+        return f"at {time} today"
+    if days == 1:
+        return f"tomorrow at {time}"
+    return f"on {back.strftime('%A')} at {time}"
+
+
+class TalkCommands:
+    def __init__(self, bot: str, context: BotContext):
+        self.bot = bot
+        self.context = context
+        context.alerts.on_claim(KIND, self._claimed)
+
+    def commands(self) -> list[Command]:
+        return [Command("talk", self.bot, "ask for a peer worker to message you, any time", self.talk,
+                        private=True, aliases=("peer",))]
+
+    async def talk(self, ctx: CommandContext) -> None:
+        """One alert per request: asking again while one is waiting says where it stands instead."""
+        alerts = self.context.alerts
+        waiting = await alerts.repository.latest_of(KIND, subject_user=ctx.sender)
+        if waiting is not None:
+            ctx.reply("talk_already", worker=waiting.claimed_by)
+            return
+        back = None
+        hours = alerts.hours
+        now = self.context.clock.now().astimezone(self.context.timezone)
+        if hours is not None and not hours.is_open(now):
+            back = describe_return(now, hours.next_opening(now))
+        alerts.raise_alert(ctx.effects, KIND, "alert_talk", subject_user=ctx.sender, outside_hours=back is not None)
+        ctx.reply("talk_requested", back=back)
+
+    async def _claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
+        if alert.subject_user:
+            effects.message(self.context.render("talk_claimed", worker=peer_worker), to_user=alert.subject_user)

@@ -1,0 +1,78 @@
+"""`!talk`: a claimable alert naming the member, honesty about staff hours, one alert per request."""
+
+from datetime import UTC, datetime, timedelta
+
+from bothy.clock import FixedClock
+from bothy.matrix.events import Reaction
+from bothy.outbox import Effects
+from bothy.staff_hours import parse_staff_hours
+from bothy.storage.outbox import OutboxRepository
+from bothy.testing import STAFF_ROOM, bot_context
+from bots.host.bot import HostBot
+from bots.installed import INSTALLATION
+from commands.framework import CommandContext, Role
+
+ALICE, SAM = "@alice:example.org", "@sam:example.org"
+MONDAY_NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # 12:00 in London too (before the clocks change)
+
+
+async def run(bot: HostBot, name: str, sender: str = ALICE, room: str = "!group", **params) -> Effects:
+    command = bot.context.commands.named(name) or next(c for c in bot.commands() if c.name == name)
+    effects = Effects(bot.context.account)
+    await command.run(CommandContext(command=command, sender=sender, room_id=room, event_id="$cmd",
+                                     role=Role.PEER_WORKER if sender == SAM else Role.MEMBER, in_dm=False,
+                                     effects=effects, templates=bot.context.templates, prefix="!", params=params))
+    await bot.context.work.commit(effects)
+    return effects
+
+
+def host(database, clock: FixedClock) -> HostBot:
+    return HostBot(bot_context(database, INSTALLATION, None, clock=clock,
+                               staff_hours=parse_staff_hours("09:00-17:00 mon-fri")))
+
+
+async def test_talk_in_hours_raises_one_alert_naming_the_member_and_tells_them_privately(database):
+    bot = host(database, FixedClock(MONDAY_NOON))
+    effects = await run(bot, "talk")
+    alert, reply = effects.items
+    assert alert.room_id == STAFF_ROOM and ALICE in alert.content["body"] and alert.alert.kind == "talk"
+    assert reply.to_user == ALICE and "someone will message you here soon" in reply.content["body"]
+    assert "116 123" in reply.content["body"]
+    again = await run(bot, "talk")
+    assert [item.to_user for item in again.items] == [ALICE]  # no second alert while one is waiting
+    assert "already" in again.items[0].content["body"]
+
+
+async def test_outside_hours_the_member_is_told_when_someone_will_be_back(database):
+    bot = host(database, FixedClock(MONDAY_NOON + timedelta(hours=8)))  # Monday 20:00
+    reply = (await run(bot, "talk")).items[-1]
+    assert "back tomorrow at 09:00" in reply.content["body"] and "0800 83 85 87" in reply.content["body"]
+    friday_evening = host(database, FixedClock(MONDAY_NOON + timedelta(days=4, hours=8)))
+    reply = (await run(friday_evening, "talk", sender="@bob:example.org")).items[-1]
+    assert "back on Monday at 09:00" in reply.content["body"]
+
+
+async def test_a_claim_tells_the_member_who_will_message_them(database):
+    bot = host(database, FixedClock(MONDAY_NOON))
+    await run(bot, "talk")
+    async with database.transaction() as db:
+        await db.execute("UPDATE alerts SET staff_event_id = '$alert'")
+        await db.execute("DELETE FROM outbox")
+    effects = Effects(bot.context.account)
+    tick = Reaction(STAFF_ROOM, "$tick", SAM, 0, "$alert", "✅")
+    assert await bot.context.alerts.handle_reaction(tick, effects)
+    await bot.context.work.commit(effects)
+    told = [row for row in await OutboxRepository(database).due(10**15) if row.to_user == ALICE]
+    assert len(told) == 1 and SAM in told[0].content["body"]
+
+
+async def test_alerts_lists_what_is_not_done_and_done_closes_by_number(database):
+    bot = host(database, FixedClock(MONDAY_NOON))
+    await run(bot, "talk")
+    listing = (await run(bot, "alerts", sender=SAM, room=STAFF_ROOM)).items[0].content["body"]
+    assert "1: talk" in listing and "nobody has it yet" in listing
+    await run(bot, "done", sender=SAM, room=STAFF_ROOM, id=1)
+    assert (await bot.context.alerts.repository.by_id(1)).state == "done"
+    assert "Nothing waiting" in (await run(bot, "alerts", sender=SAM, room=STAFF_ROOM)).items[0].content["body"]
+    assert "already done" in (await run(bot, "done", sender=SAM, room=STAFF_ROOM, id=1)).items[0].content["body"]
+    assert "can't find alert 9" in (await run(bot, "done", sender=SAM, room=STAFF_ROOM, id=9)).items[0].content["body"]
