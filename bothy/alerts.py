@@ -31,10 +31,16 @@ from rooms.staff import StaffRoom, matrix_to
 
 log = logging.getLogger("bothy.alerts")
 
-CLAIM_KEYS = {"✅", "☑️", "☑"}
-DONE_KEYS = {"✔️", "✔"}
+CLAIM_KEYS = {"✅", "☑"}  # compared without the variation selector (see `reaction_key`)
+DONE_KEYS = {"✔"}
 
-ClaimHook = Callable[[Alert, str, Effects], Awaitable[None]]
+ClaimHook = Callable[[Alert, str, Effects], Awaitable[None]]  # (alert, peer worker, effects)
+ActionHook = ClaimHook  # a peer worker's reaction that acts on an alert of the bot's own kind
+
+
+def reaction_key(key: str) -> str:
+    """Clients send some emoji with and some without the variation selector: compare them without it."""
+    return key.replace("\ufe0f", "")
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,14 @@ class StaffAlerts:
         self.escalation = escalation or Escalation(600, peer_workers)
         self.hours = hours  # None: no staffed hours are declared
         self._claim_hooks: dict[str, ClaimHook] = {}
+        self._actions: dict[tuple[str, str], ActionHook] = {}
 
     def on_claim(self, kind: str, hook: ClaimHook) -> None:
         self._claim_hooks[kind] = hook
+
+    def on_action(self, kind: str, key: str, hook: ActionHook) -> None:
+        """A peer worker reacting `key` on an alert of `kind` runs `hook` (e.g. moderation on a report)."""
+        self._actions[(kind, reaction_key(key))] = hook
 
     def raise_alert(self, effects: Effects, kind: str, template: str, *, subject_user: str | None = None,
                     room_id: str | None = None, event_id: str | None = None, topic: str | None = None,
@@ -87,20 +98,31 @@ class StaffAlerts:
         effects.message(content, room_id=self.staff_room.room_id)
 
     async def handle_reaction(self, reaction: Reaction, effects: Effects) -> bool:
-        """✅ from a peer worker claims an alert, ✔️ closes it; True if the reaction was about an alert."""
-        if reaction.room_id != self.staff_room.room_id or reaction.key not in CLAIM_KEYS | DONE_KEYS:
+        """✅ from a peer worker claims an alert, ✔️ closes it, a key a bot registered for the alert's kind runs
+        that action; True if the reaction was about an alert."""
+        key = reaction_key(reaction.key)
+        actions = {action_key for _, action_key in self._actions}
+        if reaction.room_id != self.staff_room.room_id or key not in CLAIM_KEYS | DONE_KEYS | actions:
             return False
         alert = await self.repository.by_staff_event(reaction.target_event_id)
         if alert is None or alert.account != effects.account:
             return alert is not None
         if reaction.sender not in self.peer_workers:
             return True
-        if reaction.key in DONE_KEYS:
+        action = self._actions.get((alert.kind, key))
+        if action is not None:
+            await action(alert, reaction.sender, effects)
+        elif key in DONE_KEYS:
             await self.close(alert, reaction.sender, effects)
-        elif alert.claimed_at is None:
-            effects.record(self._transition(alert, reaction.sender, effects,
-                                            claimed=await self._claim_owed(alert, reaction.sender, effects.account)))
+        elif key in CLAIM_KEYS:
+            await self.claim(alert, reaction.sender, effects)
         return True
+
+    async def claim(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
+        """Claim an open alert (a peer worker acting on it has taken it); nothing if someone has already."""
+        if alert.claimed_at is None:
+            effects.record(self._transition(alert, peer_worker, effects,
+                                            claimed=await self._claim_owed(alert, peer_worker, effects.account)))
 
     async def close(self, alert: Alert, peer_worker: str, effects: Effects) -> bool:
         """Mark an alert done (claiming it first if nobody had, so whoever asked is still told); False if it

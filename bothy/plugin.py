@@ -49,6 +49,18 @@ class RoomInfo(Protocol):
         """A room alias (#name:server) or ID, as its room ID."""
         ...
 
+    async def event_sender(self, room_id: str, event_id: str) -> str | None:
+        """Who sent an event (None if the homeserver does not show it to the bot)."""
+        ...
+
+    async def power_levels(self, room_id: str) -> dict[str, Any]:
+        """The room's `m.room.power_levels` content."""
+        ...
+
+    async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
+        """Give `user_id` this level in the room (None: back to the room's default)."""
+        ...
+
 
 class RoomMaking(Protocol):
     """Rooms a bot makes and runs (`rooms/making.py`). Matrix calls: use them from sweeps, never inside a

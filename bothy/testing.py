@@ -32,10 +32,12 @@ class FixedRooms:
     """Room facts a test decides: which rooms are DMs, who is in which other room, what aliases mean."""
 
     def __init__(self, direct: frozenset[str] = frozenset(), members: Mapping[str, frozenset[str]] | None = None,
-                 aliases: Mapping[str, str] | None = None):
+                 aliases: Mapping[str, str] | None = None, senders: dict[str, str] | None = None):
         self.direct = direct
         self.members = dict(members or {})  # room ID -> joined members; tests may change it
         self.aliases = dict(aliases or {})
+        self.senders = senders if senders is not None else {}  # event ID -> sender
+        self.levels: dict[str, dict[str, Any]] = {}  # room ID -> power levels content
 
     async def member_rooms(self, user_id: str) -> frozenset[str]:
         return frozenset(room for room, members in self.members.items()
@@ -52,6 +54,19 @@ class FixedRooms:
 
     def canonical_alias(self, room_id: str) -> str | None:
         return None
+
+    async def event_sender(self, room_id: str, event_id: str) -> str | None:
+        return self.senders.get(event_id)
+
+    async def power_levels(self, room_id: str) -> dict[str, Any]:
+        return self.levels.setdefault(room_id, {"events_default": 0, "users": {}})
+
+    async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
+        users = (await self.power_levels(room_id))["users"]
+        if level is None:
+            users.pop(user_id, None)
+        else:
+            users[user_id] = level
 
 
 class MadeRooms:

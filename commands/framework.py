@@ -247,6 +247,7 @@ class CommandContext:
     prefix: str
     params: dict[str, Any] = field(default_factory=dict)  # the declared arguments, parsed and typed
     encrypted: bool = True  # whether the room the command was typed in is encrypted
+    reply_to: str | None = None  # the event the command message replies to, if it is a reply
 
     def _where(self) -> tuple[str | None, str | None]:
         """(room_id, to_user): in place, or in the member's DM when a private command was typed in a group."""

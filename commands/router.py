@@ -74,7 +74,7 @@ class CommandRouter:
             command=command, sender=message.sender, room_id=message.room_id, event_id=message.event_id, role=role,
             in_dm=self.account.is_direct_room(message.room_id), encrypted=self.account.is_encrypted(message.room_id),
             effects=effects, templates=self.templates,
-            prefix=prefix,
+            prefix=prefix, reply_to=message.reply_to,
         )
         in_staff_place = context.in_dm or message.room_id == self.staff_room_id()
         if self.clock.ms() - message.timestamp_ms > self.config.command_max_age_s * 1000:

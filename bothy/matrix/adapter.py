@@ -798,6 +798,35 @@ class MatrixAccount:
     async def resolve(self, reference: str) -> str:
         return await self.resolve_alias(reference) if reference.startswith("#") else reference
 
+    async def event_sender(self, room_id: str, event_id: str) -> str | None:
+        """Who sent an event (the sender is never encrypted, so nothing is decrypted); None when the
+        homeserver does not show the event to the bot (redacted long ago, or from before it joined)."""
+        try:
+            response = await self._call(self.client.room_get_event(room_id, event_id), "get event")
+        except MatrixError as error:
+            if error.code in {"M_NOT_FOUND", "404", "M_FORBIDDEN", "403"}:
+                return None
+            raise
+        sender = getattr(response.event, "sender", None)
+        return sender if isinstance(sender, str) else None
+
+    async def power_levels(self, room_id: str) -> dict[str, Any]:
+        response = await self._call(self.client.room_get_state_event(room_id, "m.room.power_levels"),
+                                    "power levels")
+        return dict(response.content)
+
+    async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
+        """Read, change one user's level, write back (a state event: setting the same level twice is harmless,
+        so a retried handler does no harm). The homeserver refuses it (M_FORBIDDEN) without the power."""
+        content = await self.power_levels(room_id)
+        users = dict(content.get("users") or {})
+        if level is None:
+            users.pop(user_id, None)
+        else:
+            users[user_id] = level
+        await self._call(self.client.room_put_state(room_id, "m.room.power_levels", {**content, "users": users}),
+                         "set power levels")
+
     async def fetch_and_decrypt(self, room_id: str, event_id: str) -> InboundEvent | None:
         """Fetch a parked event again and decrypt it now that its key may have arrived."""
         response = await self._call(self.client.room_get_event(room_id, event_id), "get event")

@@ -13,11 +13,13 @@ from bothy.matrix.events import Membership, Message
 from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, SweepRun
 from bothy.settings import SettingsReader
-from bots.host import schema
+from bothy.storage.personal_data import PersonalColumns
+from bots.host import safety_schema, schema
 from bots.host.alert_commands import AlertCommands
 from bots.host.building import GroupRooms
 from bots.host.groups import GroupCommands
 from bots.host.interests import InterestCommands
+from bots.host.reports import Reports
 from bots.host.settings import GroupSettings, read_settings
 from bots.host.storage import GroupRepository, InterestRepository, welcome_once
 from bots.host.talk import TalkCommands
@@ -30,10 +32,11 @@ ACTIVE_COARSENESS_MS = 3_600_000  # a group's "last active" moves at most hourly
 
 class HostBot(Bot):
     name = "host"
-    migrations = schema.MIGRATIONS
-    personal_columns = schema.PERSONAL_COLUMNS
+    migrations = (*schema.MIGRATIONS, *safety_schema.MIGRATIONS)
+    personal_columns: ClassVar[Mapping[str, PersonalColumns]] = {**schema.PERSONAL_COLUMNS,
+                                                                 **safety_schema.PERSONAL_COLUMNS}
     schedules: ClassVar[Mapping[str, str]] = {"erasure_requests": "every 5m", "group_rooms": "every 10s",
-                                                  "group_dormancy": "0 10 * * *"}
+                                              "group_dormancy": "0 10 * * *", "mute_expiry": "every 1m"}
     templates_dir = Path(__file__).parent / "templates"
 
     @classmethod
@@ -48,11 +51,12 @@ class HostBot(Bot):
         groups = GroupRepository(context.store)
         self.groups = GroupCommands(self.name, context, self.settings, groups)
         self.group_rooms = GroupRooms(context, self.settings, groups)
-        self.safety = (TalkCommands(self.name, context), AlertCommands(self.name, context))
+        self.reports = Reports(self.name, context)
+        self.safety = (TalkCommands(self.name, context), AlertCommands(self.name, context), self.reports)
 
     def sweeps(self) -> dict[str, SweepRun]:
         return {"erasure_requests": self.expire_erasure_requests, "group_rooms": self.group_rooms.sweep,
-                "group_dormancy": self.group_rooms.ask_about_dormant}
+                "group_dormancy": self.group_rooms.ask_about_dormant, "mute_expiry": self.reports.unmute_due}
 
     def commands(self) -> list[Command]:
         return [

@@ -25,6 +25,8 @@ USAGE = {
     "talk": "!talk",
     "alerts": "!alerts",
     "done": "!done ID",
+    "report": "!report",
+    "mod": "!mod remove ID|mute ID [FOR]|guidelines ID|dismiss ID",
     "checkins": "!checkins on|off|pause DURATION",
     "checkin": "!checkin @USER",
     "quiet": "!quiet [DAYS]",

@@ -1,0 +1,194 @@
+"""`!report` and moderation from the staff room.
+
+A member replies `!report` to a message: the staff room gets a claimable alert with the room, a link and
+the author's ID, never the reporter (nothing about the reporter is stored); the command is redacted and
+the reporter is thanked privately. More reports of one message add to the same alert, with a count.
+Peer workers act on a report alert by reaction or `!mod ACTION ID`: remove the message, mute the author in
+that room for a while (undone by a sweep), send them the community guidelines, or dismiss. Every action is
+audited and confirmed in the alert's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import aiosqlite
+
+from bothy.matrix.adapter import MatrixError
+from bothy.outbox import Effects
+from bothy.plugin import BotContext
+from bothy.storage.alerts import Alert
+from bothy.storage.audit import record_audit
+from commands.framework import Command, CommandContext, Duration, Integer, Role, Subcommand, UsageError
+
+log = logging.getLogger("bothy.host.reports")
+
+KIND = "report"
+MUTE_S = 3600  # a reaction mutes for an hour; `!mod mute ID 1d` chooses
+MAX_MUTE_S = 28 * 86_400
+MAX_ALERT_ID = 10**12
+REMOVE, MUTE, GUIDELINES, DISMISS = "🗑️", "🔇", "📜", "👋"
+
+Action = Callable[[Alert, str, Effects], Awaitable[None]]
+
+
+class Reports:
+    def __init__(self, bot: str, context: BotContext):
+        self.bot = bot
+        self.context = context
+        actions: dict[str, Action] = {REMOVE: self.remove, MUTE: self.mute, GUIDELINES: self.guidelines,
+                                      DISMISS: self.dismiss}
+        for key, action in actions.items():
+            context.alerts.on_action(KIND, key, action)
+
+    def commands(self) -> list[Command]:
+        alert_id = Integer("id", 1, MAX_ALERT_ID)
+        return [
+            Command("report", self.bot, "send as a reply to a message to flag it to the peer workers, without "
+                    "your name", self.report, private=True),
+            Command("mod", self.bot, "act on a reported message: remove it, mute its author, send them the "
+                    "guidelines, or dismiss the report", role=Role.PEER_WORKER, subcommands=(
+                        Subcommand("remove", self._by_id(self.remove), (alert_id,)),
+                        Subcommand("mute", self._mute_command, (alert_id, Duration("for", 60, MAX_MUTE_S,
+                                                                                   optional=True))),
+                        Subcommand("guidelines", self._by_id(self.guidelines), (alert_id,)),
+                        Subcommand("dismiss", self._by_id(self.dismiss), (alert_id,)),
+                    )),
+        ]
+
+    # --- reporting ---------------------------------------------------------------------------
+
+    async def report(self, ctx: CommandContext) -> None:
+        if ctx.reply_to is None or ctx.in_dm:
+            raise UsageError("Please send it as a reply to the message in a group room you'd like us to look at.")
+        author = await self.context.rooms_seen_by(ctx.effects.account).event_sender(ctx.room_id, ctx.reply_to)
+        if author is None:
+            ctx.reply("report_not_found")
+            return
+        await self.file(ctx.effects, ctx.room_id, ctx.reply_to, author)
+        ctx.reply("report_thanks")
+
+    async def file(self, effects: Effects, room_id: str, event_id: str, author: str, reason: str | None = None,
+                   source: str = "command") -> None:
+        """One alert per reported message while it is not done; another report adds to its count, in its
+        thread. `reason` is what a reporter wrote in their client's report form, if any."""
+        now = self.context.clock.ms()
+        async with self.context.store.read() as db, db.execute(
+            "SELECT reports FROM reports WHERE event_id = ?", (event_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        count = (row[0] if row else 0) + 1
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "INSERT INTO reports (event_id, room_id, author, reports, first_at, last_at, source) "
+                "VALUES (?, ?, ?, 1, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET reports = reports + 1, "
+                "last_at = excluded.last_at", (event_id, room_id, author, now, now, source))
+
+        effects.record(write)
+        alerts = self.context.alerts
+        open_alert = await alerts.repository.latest_of(KIND, event_id=event_id, subject_user=author)
+        if open_alert is not None:
+            alerts.in_thread(open_alert, effects, "report_again", reports=count, reason=reason)
+            return
+        alerts.raise_alert(effects, KIND, "alert_report", subject_user=author, room_id=room_id, event_id=event_id,
+                           room_name=self.context.rooms_seen_by(effects.account).room_name(room_id),
+                           reports=count, reason=reason, keys=(REMOVE, MUTE, GUIDELINES, DISMISS))
+
+    # --- moderation --------------------------------------------------------------------------
+
+    def _by_id(self, action: Action) -> Callable[[CommandContext], Awaitable[None]]:
+        async def run(ctx: CommandContext) -> None:
+            await action(await self._report_alert(ctx), ctx.sender, ctx.effects)
+
+        return run
+
+    async def _mute_command(self, ctx: CommandContext) -> None:
+        await self.mute(await self._report_alert(ctx), ctx.sender, ctx.effects, ctx.params["for"] or MUTE_S)
+
+    async def _report_alert(self, ctx: CommandContext) -> Alert:
+        alert = await self.context.alerts.repository.by_id(ctx.params["id"])
+        if alert is None or alert.kind != KIND:
+            raise UsageError(f"Alert {ctx.params['id']} isn't a report; {ctx.prefix}alerts lists them.")
+        return alert
+
+    async def _acted(self, alert: Alert, worker: str, effects: Effects, action: str, template: str,
+                     **context: object) -> None:
+        """Audit the action, confirm it in the alert's thread, and claim the alert for whoever acted."""
+        now = self.context.clock.ms()
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await record_audit(db, worker, f"report {action}", alert.subject_user,
+                               f"alert {alert.id} in {alert.room_id}", now)
+
+        effects.record(write)
+        self.context.alerts.in_thread(alert, effects, template, worker=worker, **context)
+        await self.context.alerts.claim(alert, worker, effects)
+
+    async def remove(self, alert: Alert, worker: str, effects: Effects) -> None:
+        if alert.room_id and alert.event_id:
+            effects.redact(alert.room_id, alert.event_id)
+        await self._acted(alert, worker, effects, "remove", "mod_removed")
+
+    async def mute(self, alert: Alert, worker: str, effects: Effects, seconds: int = MUTE_S) -> None:
+        """Below the room's `events_default`, so the author can read but not post; the level they had is kept
+        to give back. Already muted (a replay, or muted again), the first level kept is the one given back."""
+        if alert.room_id is None or alert.subject_user is None:
+            return
+        rooms = self.context.rooms_seen_by(effects.account)
+        try:
+            levels = await rooms.power_levels(alert.room_id)
+            previous = (levels.get("users") or {}).get(alert.subject_user)
+            muted = int(levels.get("events_default", 0)) - 1
+            await rooms.set_power_level(alert.room_id, alert.subject_user, muted)
+        except MatrixError as error:
+            if not error.permanent:
+                raise
+            self.context.alerts.in_thread(alert, effects, "mod_failed", worker=worker, action="mute")
+            return
+        until = self.context.clock.ms() + seconds * 1000
+        kept = previous if isinstance(previous, int) and previous != muted else None
+        room_id, user_id = alert.room_id, alert.subject_user
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "INSERT INTO mutes (room_id, user_id, until, previous_level) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (room_id, user_id) DO UPDATE SET until = excluded.until",
+                (room_id, user_id, until, kept))
+
+        effects.record(write)
+        await self._acted(alert, worker, effects, "mute", "mod_muted", minutes=seconds // 60)
+
+    async def guidelines(self, alert: Alert, worker: str, effects: Effects) -> None:
+        if alert.subject_user:
+            effects.message(self.context.render("community_guidelines"), to_user=alert.subject_user)
+        await self._acted(alert, worker, effects, "guidelines", "mod_guidelines_sent")
+
+    async def dismiss(self, alert: Alert, worker: str, effects: Effects) -> None:
+        await self._acted(alert, worker, effects, "dismiss", "mod_dismissed")
+        await self.context.alerts.close(alert, worker, effects)
+
+    async def unmute_due(self) -> None:
+        """Sweep: give muted authors their voice back when their time is up. Setting a level is harmless to
+        repeat, so a crash between the homeserver call and the commit only repeats it."""
+        now = self.context.clock.ms()
+        async with self.context.store.read() as db, db.execute(
+            "SELECT room_id, user_id, previous_level FROM mutes WHERE until <= ? ORDER BY until LIMIT 100", (now,)
+        ) as cursor:
+            due = await cursor.fetchall()
+        for room_id, user_id, previous in due:
+            try:
+                await self.context.rooms.set_power_level(room_id, user_id, previous)
+            except MatrixError as error:
+                if not error.permanent:
+                    raise
+                log.warning("could not unmute a member in %s (%s); forgetting the mute", room_id, error.code)
+
+            async def write(db: aiosqlite.Connection, room_id: str = room_id, user_id: str = user_id) -> None:
+                await db.execute("DELETE FROM mutes WHERE room_id = ? AND user_id = ?", (room_id, user_id))
+                await record_audit(db, self.context.account, "unmute (time up)", user_id, room_id, now)
+
+            effects = Effects(self.context.account)
+            effects.record(write)
+            await self.context.work.commit(effects)

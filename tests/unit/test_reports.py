@@ -1,0 +1,113 @@
+"""`!report` and moderation from the staff room: no reporter anywhere, one alert per message, every action
+audited and confirmed, mutes undone by the sweep."""
+
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bothy.clock import FixedClock
+from bothy.matrix.events import Reaction
+from bothy.outbox import Effects
+from bothy.storage.outbox import OutboxRepository
+from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
+from bots.host.bot import HostBot
+from bots.host.reports import DISMISS, GUIDELINES, MUTE, REMOVE
+from bots.installed import INSTALLATION
+from commands.framework import CommandContext, Role, UsageError
+
+ALICE, BOB, CARA, SAM = "@alice:example.org", "@bob:example.org", "@cara:example.org", "@sam:example.org"
+GROUP = "!group:example.org"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def bot(database, clock) -> HostBot:
+    context = bot_context(database, INSTALLATION, None, clock=clock)
+    rooms = FixedRooms(senders={"$rude": BOB})
+    return HostBot(dataclasses.replace(context, rooms=rooms))
+
+
+async def report(bot: HostBot, reporter: str, reply_to: str | None = "$rude") -> Effects:
+    command = next(c for c in bot.commands() if c.name == "report")
+    effects = Effects(bot.context.account)
+    await command.run(CommandContext(command=command, sender=reporter, room_id=GROUP, event_id="$cmd",
+                                     role=Role.MEMBER, in_dm=False, effects=effects, templates=bot.context.templates,
+                                     prefix="!", reply_to=reply_to))
+    await bot.context.work.commit(effects)
+    return effects
+
+
+async def owed(database) -> list:
+    return await OutboxRepository(database).due(10**15)
+
+
+async def delivered(database) -> None:
+    async with database.transaction() as db:
+        await db.execute("UPDATE alerts SET staff_event_id = '$alert'")
+        await db.execute("DELETE FROM outbox")
+
+
+async def react(bot: HostBot, key: str) -> None:
+    effects = Effects(bot.context.account)
+    assert await bot.context.alerts.handle_reaction(Reaction(STAFF_ROOM, f"${key}", SAM, 0, "$alert", key), effects)
+    await bot.context.work.commit(effects)
+
+
+async def test_a_report_names_the_author_never_the_reporter_and_repeats_merge(bot, database):
+    thanks = (await report(bot, ALICE)).items[-1]
+    assert thanks.to_user == ALICE and "without your name" in thanks.content["body"]
+    [alert] = [row for row in await owed(database) if row.room_id == STAFF_ROOM]
+    assert BOB in alert.content["body"] and ALICE not in json.dumps(alert.content)
+    await delivered(database)
+    await report(bot, CARA)
+    [again] = [row for row in await owed(database) if row.room_id == STAFF_ROOM]
+    assert "2 reports" in again.content["body"] and again.content["m.relates_to"]["event_id"] == "$alert"
+    async with database.read() as db:
+        dump = [row async for row in await db.execute("SELECT * FROM reports")]
+        audit = [row async for row in await db.execute("SELECT * FROM audit_log")]
+    assert ALICE not in repr(dump) and CARA not in repr(dump) and dump[0][3] == 2 and audit == []
+
+
+async def test_a_report_must_reply_to_a_message(bot):
+    with pytest.raises(UsageError):
+        await report(bot, ALICE, reply_to=None)
+
+
+async def test_remove_guidelines_and_dismiss_are_audited_and_confirmed_in_the_thread(bot, database):
+    await report(bot, ALICE)
+    await delivered(database)
+    for key in (REMOVE, GUIDELINES, DISMISS):
+        await react(bot, key)
+    rows = await owed(database)
+    assert [(r.room_id, r.target_event_id) for r in rows if r.action == "redaction"] == [(GROUP, "$rude")]
+    assert any(r.to_user == BOB and "guidelines" in r.content["body"] for r in rows)
+    thread = [r.content["body"] for r in rows if r.room_id == STAFF_ROOM]
+    assert any("Removed" in b for b in thread) and any("Dismissed" in b for b in thread)
+    async with database.read() as db:
+        audit = [row async for row in await db.execute("SELECT actor, action, subject FROM audit_log ORDER BY id")]
+    assert (SAM, "report remove", BOB) in audit and (SAM, "report dismiss", BOB) in audit
+    assert (SAM, "alert claimed", BOB) in audit and (SAM, "alert done", BOB) in audit
+    assert (await bot.context.alerts.repository.by_id(1)).state == "done"
+
+
+async def test_a_mute_lowers_the_author_below_posting_and_the_sweep_gives_their_level_back(bot, database, clock):
+    rooms = bot.context.rooms
+    await rooms.set_power_level(GROUP, BOB, 10)
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, MUTE)
+    await react(bot, MUTE)  # twice: the level first kept is the one given back
+    assert (await rooms.power_levels(GROUP))["users"][BOB] == -1
+    await bot.reports.unmute_due()
+    assert (await rooms.power_levels(GROUP))["users"][BOB] == -1  # not yet
+    clock.at += timedelta(hours=1, minutes=1)
+    await bot.reports.unmute_due()
+    assert (await rooms.power_levels(GROUP))["users"][BOB] == 10
+    async with database.read() as db:
+        assert [row async for row in await db.execute("SELECT * FROM mutes")] == []
