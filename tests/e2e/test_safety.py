@@ -1,0 +1,106 @@
+"""Safety on a real Synapse: `!report` without the reporter, moderation from the staff room, `!talk`, and
+an unclaimed urgent alert sent by DM to each peer worker exactly once, across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.e2e.conftest import Homeserver, staff_room_of, start_bothy
+from tests.e2e.member import Member
+
+pytestmark = pytest.mark.e2e
+
+
+def from_bot(bot: str, room_id: str, *fragments: str):
+    return lambda m: m.sender == bot and m.room_id == room_id and all(f in m.body for f in fragments)
+
+
+async def until_redacted(member: Member, room_id: str, event_id: str, timeout: float = 60) -> None:
+    async def poll() -> None:
+        while await member.event_exists(room_id, event_id):  # noqa: ASYNC110 - the server is the one to ask
+            await asyncio.sleep(0.5)
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def test_a_reported_message_reaches_staff_without_the_reporter_merges_and_can_be_removed(
+    homeserver: Homeserver, alice: Member, sam: Member
+):
+    process = await start_bothy(homeserver, "report")
+    bot = process.bot_user_id
+    bob = await homeserver.new_member()
+    cara = await homeserver.new_member()
+    try:
+        staff_room = await staff_room_of(homeserver, sam)
+        await alice.open_dm(bot)
+        group = await alice.create_room(invite=[bot], moderators=(bot,))
+        for member in (bob, cara):
+            await alice.client.room_invite(group, member.user_id)
+            await member.accept_invite()
+        rude = await bob.send(group, "you lot are pathetic")
+        reply = {"msgtype": "m.text", "body": "!report", "m.relates_to": {"m.in_reply_to": {"event_id": rude}}}
+        command = await alice.send(group, "!report", reply)
+        alert = await sam.wait_for(from_bot(bot, staff_room, bob.user_id, "reported"))
+        assert alice.user_id not in alert.body and alice.user_id not in alert.html
+        await alice.wait_for(lambda m: m.sender == bot and "without your name" in m.body)
+        await until_redacted(bob, group, command)
+
+        await cara.send(group, "!report", reply)
+        again = await sam.wait_for(from_bot(bot, staff_room, "2 reports"))
+        assert again.content["m.relates_to"]["event_id"] == alert.event_id
+        assert cara.user_id not in again.body
+
+        await sam.react(staff_room, alert.event_id, "🗑️")
+        await sam.wait_for(from_bot(bot, staff_room, "Removed the message"))
+        await until_redacted(alice, group, rude)
+        alerts = [m for m in sam.messages_in(staff_room) if m.sender == bot and bob.user_id in m.body]
+        assert len(alerts) == 1
+    finally:
+        await bob.stop()
+        await cara.stop()
+        await process.stop()
+
+
+async def test_talk_raises_an_alert_and_a_tick_tells_the_member_who(homeserver: Homeserver, alice: Member,
+                                                                      sam: Member):
+    process = await start_bothy(homeserver, "talk")
+    bot = process.bot_user_id
+    try:
+        staff_room = await staff_room_of(homeserver, sam)
+        dm = await alice.open_dm(bot)
+        await alice.send(dm, "!talk")
+        await alice.wait_for(from_bot(bot, dm, "let the peer support team know", "116 123"))
+        alert = await sam.wait_for(from_bot(bot, staff_room, alice.user_id, "would like to talk"))
+        await sam.react(staff_room, alert.event_id, "✅")
+        told = await alice.wait_for(from_bot(bot, dm, "will message you soon"))
+        assert sam.user_id in told.body
+    finally:
+        await process.stop()
+
+
+async def test_an_unclaimed_urgent_alert_is_sent_by_dm_to_each_peer_worker_once_across_a_restart(
+    homeserver: Homeserver, alice: Member, sam: Member
+):
+    process = await start_bothy(homeserver, "escalate", extra={
+        "staff": {"escalate_after": "6s"}, "schedules": {"alert_reminders": "every 1s"},
+    })
+    bot = process.bot_user_id
+    try:
+        staff_room = await staff_room_of(homeserver, sam)
+        sam_dm = await sam.open_dm(bot)
+        group = await alice.create_room(invite=[bot])
+        event_id = await alice.send(group, "I want to end it all")
+        alert = await sam.wait_for(from_bot(bot, staff_room, event_id))
+        await process.kill()  # before the escalation is due
+        await process.start()
+        await sam.wait_for(from_bot(bot, sam_dm, "nobody has picked it up"), timeout=60)
+        # The admins' step (twice the delay) comes next; once it has, peer workers can't be owed another.
+        await sam.wait_for(from_bot(bot, staff_room, "each admin"), timeout=60)
+        await process.kill()
+        await process.start()
+        await asyncio.sleep(3)
+        dms = [m for m in sam.messages_in(sam_dm) if m.sender == bot and "nobody has picked it up" in m.body]
+        assert len(dms) == 1 and alert.event_id in dms[0].html
+    finally:
+        await process.stop()
