@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import aiosqlite
+
 from bothy.clock import Clock
 from bothy.config import Config
 from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.matrix.events import Message
-from bothy.outbox import Effects
+from bothy.outbox import Effects, StateWrite
+from bothy.storage.audit import record_audit
 from bothy.templates import Templates
 from commands.framework import (
     Command,
@@ -25,6 +28,7 @@ from commands.framework import (
     Invocation,
     Role,
     UsageError,
+    UserId,
     parse_invocation,
 )
 
@@ -126,6 +130,8 @@ class CommandRouter:
         try:
             run, context.params = command.parse(args)
             await run(context)
+            if command.role >= Role.PEER_WORKER:
+                context.effects.record(self._audited(context))
         except UsageError as error:
             context.reply("usage", problem=error.problem, usage=command.usage_line(context.prefix),
                           summary=command.summary)
@@ -134,6 +140,21 @@ class CommandRouter:
             log.error("command %s failed (event %s): %s", command.name, context.event_id, describe_error(error))
             context.effects.discard()
             context.reply("went_wrong")
+
+    def _audited(self, context: CommandContext) -> StateWrite:
+        """Every staff command is audited with its name and the member it names, never its other words
+        (a reason or topic is typed text)."""
+        command = context.command
+        declared = {param.name: param for param in (*command.params, *(p for s in command.subcommands
+                                                                        for p in s.params))}
+        members = [value for name, value in context.params.items() if isinstance(declared.get(name), UserId) and value]
+        now = self.clock.ms()
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await record_audit(db, context.sender, f"{context.prefix}{context.command.name}",
+                               members[0] if members else None, None, now)
+
+        return write
 
     async def _answers_here(self, owner_bot: str, room_id: str) -> bool:
         """Whether this account answers here. A failed membership lookup raises (MatrixError): treating it

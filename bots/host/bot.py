@@ -16,6 +16,7 @@ from bothy.settings import SettingsReader
 from bothy.storage.personal_data import PersonalColumns
 from bots.host import safety_schema, schema
 from bots.host.alert_commands import AlertCommands
+from bots.host.audit import AuditCommands
 from bots.host.building import GroupRooms
 from bots.host.groups import GroupCommands
 from bots.host.interests import InterestCommands
@@ -52,7 +53,8 @@ class HostBot(Bot):
         self.groups = GroupCommands(self.name, context, self.settings, groups)
         self.group_rooms = GroupRooms(context, self.settings, groups)
         self.reports = Reports(self.name, context)
-        self.safety = (TalkCommands(self.name, context), AlertCommands(self.name, context), self.reports)
+        self.safety = (TalkCommands(self.name, context), AlertCommands(self.name, context), self.reports,
+                       AuditCommands(self.name, context))
 
     def sweeps(self) -> dict[str, SweepRun]:
         return {"erasure_requests": self.expire_erasure_requests, "group_rooms": self.group_rooms.sweep,

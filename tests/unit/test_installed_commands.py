@@ -27,6 +27,7 @@ USAGE = {
     "done": "!done ID",
     "report": "!report",
     "mod": "!mod remove ID|mute ID [FOR]|guidelines ID|dismiss ID",
+    "audit": "!audit [DAYS]",
     "checkins": "!checkins on|off|pause DURATION",
     "checkin": "!checkin @USER",
     "quiet": "!quiet [DAYS]",
