@@ -21,9 +21,10 @@ from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, RoomInfo, SettingsLoader, SweepRun
 from bothy.settings import SettingsReader
 from bothy.storage.audit import record_audit
-from bots.referral import schema
+from bots.referral import climate_schema, schema
 from bots.referral.bereavement import in_own_words
 from bots.referral.cli import add_kb_commands
+from bots.referral.climate import RoomClimate
 from bots.referral.follow_up import FollowUp
 from bots.referral.kb import KnowledgeBase, Topic, load_kb
 from bots.referral.matcher import Matcher
@@ -75,9 +76,9 @@ class ReloadingKnowledgeBase:
 
 class ReferralBot(Bot):
     name = "referral"
-    migrations = schema.MIGRATIONS
+    migrations = (*schema.MIGRATIONS, *climate_schema.MIGRATIONS)
     personal_columns = schema.PERSONAL_COLUMNS
-    anonymous_tables = schema.ANONYMOUS_TABLES
+    anonymous_tables = schema.ANONYMOUS_TABLES | climate_schema.ANONYMOUS_TABLES
     schedules: ClassVar[Mapping[str, str]] = {"referral_cooldowns": "every 1h", "referral_retention": "30 4 * * *",
                                               "referral_checkbacks": "*/15 10-20 * * *"}
     templates_dir = Path(__file__).parent / "templates"
@@ -98,6 +99,7 @@ class ReferralBot(Bot):
         self.repository = ReferralRepository(context.store)
         self.follow_up = FollowUp(context, self.repository,
                                   lambda: {topic.id: topic.title for topic in self.kb.topics.values()})
+        self.climate = RoomClimate(context, self.settings.climate)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -129,6 +131,7 @@ class ReferralBot(Bot):
     async def prune_log(self) -> None:
         """Retention of the anonymous log (`referral.keep_log`)."""
         await self._prune(ReferralRepository.prune_log, self.context.clock.ms() - self.settings.keep_log_s * 1000)
+        await self._prune(lambda db, _: self.climate.prune(db), 0)
 
     async def _prune(self, prune: Callable[[aiosqlite.Connection, int], Awaitable[None]], older_than_ms: int) -> None:
         async def write(db: aiosqlite.Connection) -> None:
@@ -153,6 +156,9 @@ class ReferralBot(Bot):
                 return
         in_dm = rooms.is_direct_room(message.room_id)
         log_room = None if in_dm else message.room_id  # a DM's room ID would name the member
+        if not in_dm:
+            await self.climate.count(message, [self.kb.topics[t] for t in result.topics], effects,
+                                     rooms.room_name(message.room_id))
         if result.tier == "crisis":
             crisis = next(self.kb.topics[t] for t in result.topics if self.kb.topics[t].tier == "crisis")
             await self._crisis(message, effects, crisis, None if in_dm else rooms.room_name(message.room_id),
@@ -161,7 +167,8 @@ class ReferralBot(Bot):
         if await self.repository.opted_out(message.sender):
             return
         cooldown_s = self.settings.cooldown_s
-        topics = [self.kb.topics[t] for t in result.topics if await self._due(message.sender, t, cooldown_s)]
+        topics = [self.kb.topics[t] for t in result.topics
+                  if self.kb.topics[t].tier != "signal" and await self._due(message.sender, t, cooldown_s)]
         if not topics:
             return
         self.follow_up.suggest(effects, message.sender, topics)

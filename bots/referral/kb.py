@@ -18,7 +18,7 @@ import yaml
 from bots.referral.normalise import normalise
 from bots.referral.patterns import Pattern, PatternError, compile_pattern
 
-TIERS = ("crisis", "support", "practical")
+TIERS = ("crisis", "support", "practical", "signal")  # signal: only counted (room climate), never suggested
 TOPIC_KEYS = {"id", "title", "tier", "phrases", "patterns", "exclusions", "resources", "add_to"}
 RESOURCE_KEYS = {"name", "phone", "text", "url", "hours", "region", "notes", "checked"}
 CONTACT_KEYS = ("phone", "text", "url")
@@ -186,7 +186,7 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
                 problems.append(f"{path}:{lines['tier']}: tier must be one of {', '.join(TIERS)}, not {tier!r}")
             if not phrases and not patterns:
                 problems.append(f"{path}:1: a topic needs at least one phrase or pattern")
-            if not resources:
+            if not resources and tier != "signal":
                 problems.append(f"{path}:1: a topic needs at least one resource")
             if topic_id is None:
                 continue

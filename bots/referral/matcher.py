@@ -43,7 +43,7 @@ from bots.referral.kb import KnowledgeBase
 from bots.referral.normalise import l_reading, normalise
 from bots.referral.patterns import Pattern
 
-TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2}
+TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2, "signal": 3}
 NEGATIONS = frozenset(normalise(word).strip() for word in (
     "not", "never", "don't", "didn't", "doesn't", "won't", "isn't", "aren't", "wasn't", "weren't", "haven't",
     "hasn't", "hadn't", "wouldn't", "ain't", "nor", "neither", "no", "dnt", "nvr", "neva"))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bothy.settings import SettingsReader, usable_path
+from bots.referral.climate import ClimateSettings, read_climate_settings
 from bots.referral.kb import load_kb
 from referral_kb import SHIPPED_KB
 
@@ -19,6 +20,7 @@ class ReferralSettings:
     bereavement_rooms: frozenset[str] = frozenset()  # room IDs and aliases where loss is the subject
     checkback_after_s: int = 16 * 3600  # a check-back after crisis lines waits this long, then a daytime sweep
     min_count: int = 5  # k: `!referrals report` shows no count below this
+    climate: ClimateSettings = field(default_factory=ClimateSettings)
 
 
 def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
@@ -57,4 +59,5 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
         bereavement_rooms=frozenset(r for r in bereavement_rooms if isinstance(r, str)),
         checkback_after_s=reader.duration("referral.checkback_after", "16h"),
         min_count=min_count or 5,
+        climate=read_climate_settings(reader),
     )

@@ -37,7 +37,7 @@ def test_every_problem_has_its_file_and_line(tmp_path):
     )
     problems = load_kb([tmp_path]).problems
     b = str(tmp_path / "b.yaml")
-    assert f"{b}:3: tier must be one of crisis, support, practical, not 'urgent'" in problems
+    assert f"{b}:3: tier must be one of crisis, support, practical, signal, not 'urgent'" in problems
     assert any(p.startswith(f"{b}:4: unknown key 'colour'") for p in problems)
     duplicate = f"{b}:6: phrase 'Allotment  waiting-list' is also in topic 'gardening-help'"
     assert any(p.startswith(duplicate) for p in problems)
