@@ -61,6 +61,10 @@ class RoomInfo(Protocol):
         """Give `user_id` this level in the room (None: back to the room's default)."""
         ...
 
+    async def event_reports(self, after_id: int, limit: int = 100) -> list[dict[str, Any]]:
+        """The homeserver's reports after `after_id`, oldest first (needs a server admin account)."""
+        ...
+
 
 class RoomMaking(Protocol):
     """Rooms a bot makes and runs (`rooms/making.py`). Matrix calls: use them from sweeps, never inside a

@@ -15,7 +15,7 @@ from bothy.clock import Clock
 from bothy.facts import MemberFacts
 from bothy.health import EngineHealth
 from bothy.installation import Installation
-from bothy.matrix.adapter import RoomSpec
+from bothy.matrix.adapter import MatrixError, RoomSpec
 from bothy.outbox import UnitOfWork
 from bothy.plugin import BotContext
 from bothy.staff_hours import StaffHours
@@ -38,6 +38,7 @@ class FixedRooms:
         self.aliases = dict(aliases or {})
         self.senders = senders if senders is not None else {}  # event ID -> sender
         self.levels: dict[str, dict[str, Any]] = {}  # room ID -> power levels content
+        self.reports: list[dict[str, Any]] | None = None  # the homeserver's event reports; None: not an admin
 
     async def member_rooms(self, user_id: str) -> frozenset[str]:
         return frozenset(room for room, members in self.members.items()
@@ -60,6 +61,11 @@ class FixedRooms:
 
     async def power_levels(self, room_id: str) -> dict[str, Any]:
         return self.levels.setdefault(room_id, {"events_default": 0, "users": {}})
+
+    async def event_reports(self, after_id: int, limit: int = 100) -> list[dict[str, Any]]:
+        if self.reports is None:
+            raise MatrixError("event reports: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN")
+        return [r for r in self.reports if r["id"] > after_id][:limit]
 
     async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
         users = (await self.power_levels(room_id))["users"]

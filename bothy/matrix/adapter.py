@@ -635,10 +635,20 @@ class MatrixAccount:
                 return None
         return None
 
-    async def _get_json(self, method: str, path: str, what: str) -> dict[str, Any]:
+    async def event_reports(self, after_id: int, limit: int = 100) -> list[dict[str, Any]]:
+        """Reports members made with their client's Report button, oldest first, after report `after_id`
+        (Synapse admin API: the account must be a server admin, else MatrixError M_FORBIDDEN)."""
+        path = f"/_synapse/admin/v1/event_reports?dir=f&from={after_id}&limit={limit}"
+        page = await self._get_json("GET", path, "event reports",
+                                    headers={"Authorization": f"Bearer {self.client.access_token}"})
+        reports = page.get("event_reports")
+        return [r for r in reports if isinstance(r, dict)] if isinstance(reports, list) else []
+
+    async def _get_json(self, method: str, path: str, what: str,
+                        headers: dict[str, str] | None = None) -> dict[str, Any]:
         """A raw request (nio would parse and decrypt the events; only their unsigned data is wanted)."""
         try:
-            response = await self.client.send(method, path)
+            response = await self.client.send(method, path, headers=headers)
             body = await response.json(content_type=None)
         except (*NETWORK_ERRORS, ValueError) as error:
             raise MatrixError(f"{what}: {type(error).__name__}", code=type(error).__name__) from error

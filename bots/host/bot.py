@@ -18,6 +18,7 @@ from bots.host import safety_schema, schema
 from bots.host.alert_commands import AlertCommands
 from bots.host.audit import AuditCommands
 from bots.host.building import GroupRooms
+from bots.host.event_reports import HomeserverReports
 from bots.host.groups import GroupCommands
 from bots.host.interests import InterestCommands
 from bots.host.reports import Reports
@@ -36,8 +37,10 @@ class HostBot(Bot):
     migrations = (*schema.MIGRATIONS, *safety_schema.MIGRATIONS)
     personal_columns: ClassVar[Mapping[str, PersonalColumns]] = {**schema.PERSONAL_COLUMNS,
                                                                  **safety_schema.PERSONAL_COLUMNS}
+    anonymous_tables = safety_schema.ANONYMOUS_TABLES
     schedules: ClassVar[Mapping[str, str]] = {"erasure_requests": "every 5m", "group_rooms": "every 10s",
-                                              "group_dormancy": "0 10 * * *", "mute_expiry": "every 1m"}
+                                              "group_dormancy": "0 10 * * *", "mute_expiry": "every 1m",
+                                              "event_reports": "every 1m"}
     templates_dir = Path(__file__).parent / "templates"
 
     @classmethod
@@ -53,12 +56,17 @@ class HostBot(Bot):
         self.groups = GroupCommands(self.name, context, self.settings, groups)
         self.group_rooms = GroupRooms(context, self.settings, groups)
         self.reports = Reports(self.name, context)
+        self.homeserver_reports = HomeserverReports(context, self.reports)
         self.safety = (TalkCommands(self.name, context), AlertCommands(self.name, context), self.reports,
                        AuditCommands(self.name, context))
 
     def sweeps(self) -> dict[str, SweepRun]:
         return {"erasure_requests": self.expire_erasure_requests, "group_rooms": self.group_rooms.sweep,
-                "group_dormancy": self.group_rooms.ask_about_dormant, "mute_expiry": self.reports.unmute_due}
+                "group_dormancy": self.group_rooms.ask_about_dormant, "mute_expiry": self.reports.unmute_due,
+                "event_reports": self.homeserver_reports.poll}
+
+    async def start(self) -> None:
+        await self.homeserver_reports.start()
 
     def commands(self) -> list[Command]:
         return [

@@ -1,0 +1,54 @@
+"""Element's Report button: each homeserver report forwarded once, across restarts, never naming the reporter."""
+
+import dataclasses
+import json
+import logging
+
+from bothy.storage.outbox import OutboxRepository
+from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
+from bots.host.bot import HostBot
+from bots.installed import INSTALLATION
+
+REPORTER, AUTHOR, GROUP = "@alice:example.org", "@bob:example.org", "!group:example.org"
+
+
+def report(report_id: int, event_id: str, reason: str | None = "rude") -> dict:
+    return {"id": report_id, "room_id": GROUP, "event_id": event_id, "sender": AUTHOR, "user_id": REPORTER,
+            "reason": reason, "score": -100, "received_ts": 0}
+
+
+def host(database, rooms: FixedRooms) -> HostBot:
+    return HostBot(dataclasses.replace(bot_context(database, INSTALLATION, None), rooms=rooms))
+
+
+async def staff_messages(database) -> list:
+    return [row for row in await OutboxRepository(database).due(10**15) if row.room_id == STAFF_ROOM]
+
+
+async def test_each_report_is_forwarded_once_across_restarts_without_the_reporter(database):
+    rooms = FixedRooms()
+    rooms.reports = [report(1, "$a"), report(2, "$a", reason=None), report(3, "$b")]
+    bot = host(database, rooms)
+    await bot.start()
+    await bot.homeserver_reports.poll()
+    await bot.homeserver_reports.poll()
+    restarted = host(database, rooms)
+    await restarted.start()
+    await restarted.homeserver_reports.poll()
+    sent = await staff_messages(database)
+    assert len([row for row in sent if row.alert_id is not None]) == 2  # two messages reported; $a twice
+    assert all(REPORTER not in json.dumps(row.content) for row in sent)
+    assert "What the reporter wrote: rude" in sent[0].content["body"] and AUTHOR in sent[0].content["body"]
+    rooms.reports.append(report(4, "$c"))
+    await restarted.homeserver_reports.poll()
+    assert len([row for row in await staff_messages(database) if row.alert_id is not None]) == 3
+
+
+async def test_without_admin_rights_it_says_so_once_and_never_polls(database, caplog):
+    bot = host(database, FixedRooms())
+    with caplog.at_level(logging.WARNING):
+        await bot.start()
+        await bot.homeserver_reports.poll()
+    assert [r.message for r in caplog.records].count(next(r.message for r in caplog.records
+                                                          if "not a server admin" in r.message)) == 1
+    assert await staff_messages(database) == []
