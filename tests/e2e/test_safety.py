@@ -1,9 +1,11 @@
-"""Safety on a real Synapse: `!report` without the reporter, moderation from the staff room, `!talk`, and
-an unclaimed urgent alert sent by DM to each peer worker exactly once, across a restart."""
+"""Safety on a real Synapse: `!report` and the homeserver's own reports without the reporter, moderation from
+the staff room, `!talk`, room climate naming nobody, and an unclaimed urgent alert sent by DM to each peer
+worker exactly once, across a restart."""
 
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 
 import pytest
 
@@ -103,4 +105,69 @@ async def test_an_unclaimed_urgent_alert_is_sent_by_dm_to_each_peer_worker_once_
         dms = [m for m in sam.messages_in(sam_dm) if m.sender == bot and "nobody has picked it up" in m.body]
         assert len(dms) == 1 and alert.event_id in dms[0].html
     finally:
+        await process.stop()
+
+
+async def test_a_report_made_with_the_homeserver_s_report_api_is_forwarded_once_without_the_reporter(
+    homeserver: Homeserver, alice: Member, sam: Member
+):
+    process = await start_bothy(homeserver, "event-reports", extra={"schedules": {"event_reports": "every 1s"}})
+    bot = process.bot_user_id
+    bob = await homeserver.new_member()
+    try:
+        admin = await homeserver.synapse.login("admin", homeserver.passwords["admin"])
+        await homeserver.synapse.client_api("PUT", f"/_synapse/admin/v2/users/{quote(bot)}", admin.access_token,
+                                            {"admin": True})
+        await process.stop()
+        await process.start()  # it checks once, at start, whether it may read reports
+        staff_room = await staff_room_of(homeserver, sam)
+        group = await alice.create_room(invite=[bot])
+        await alice.client.room_invite(group, bob.user_id)
+        await bob.accept_invite()
+        rude = await bob.send(group, "nobody wants you here")
+        localpart = alice.user_id.split(":")[0][1:]
+        reporter = await homeserver.synapse.login(localpart, homeserver.passwords[localpart])
+        await homeserver.synapse.client_api(
+            "POST", f"/_matrix/client/v3/rooms/{quote(group)}/report/{quote(rude)}", reporter.access_token,
+            {"reason": "unkind", "score": -100})
+        alert = await sam.wait_for(from_bot(bot, staff_room, bob.user_id, "unkind"))
+        assert alice.user_id not in alert.body and alice.user_id not in alert.html
+        await process.stop()
+        await process.start()
+        mark = sam.mark()
+        await sam.send(staff_room, "!alerts")  # a barrier: by its answer, several sweeps have run
+        await sam.wait_for(from_bot(bot, staff_room, "Alerts not yet done"), after=mark)
+        await asyncio.sleep(3)
+        forwarded = [m for m in sam.messages_in(staff_room) if m.sender == bot and "unkind" in m.body]
+        assert len(forwarded) == 1
+    finally:
+        await bob.stop()
+        await process.stop()
+
+
+async def test_three_people_in_distress_in_one_room_give_one_climate_notice_naming_nobody(
+    homeserver: Homeserver, alice: Member, sam: Member
+):
+    process = await start_bothy(homeserver, "climate")
+    bot = process.bot_user_id
+    others = [await homeserver.new_member() for _ in range(3)]
+    try:
+        staff_room = await staff_room_of(homeserver, sam)
+        group = await alice.create_room(invite=[bot], name="Tea and chat")
+        for member in others:
+            await alice.client.room_invite(group, member.user_id)
+            await member.accept_invite()
+        for member, words in zip(others, ("I feel so alone", "having panic attacks again", "really depressed"),
+                                 strict=True):
+            await member.send(group, words)
+        notice = await sam.wait_for(from_bot(bot, staff_room, "Tea and chat", "3 people"))
+        assert not any(m.user_id in notice.body or m.user_id in notice.html for m in others)
+        assert "alone" not in notice.body and "panic" not in notice.body
+        await alice.send(group, "so anxious tonight")
+        await sam.send(staff_room, "!alerts")
+        await sam.wait_for(from_bot(bot, staff_room, "Alerts not yet done"))
+        assert sum("Tea and chat" in m.body for m in sam.messages_in(staff_room) if m.sender == bot) == 1
+    finally:
+        for member in others:
+            await member.stop()
         await process.stop()
