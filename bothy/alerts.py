@@ -190,7 +190,7 @@ class StaffAlerts:
                                minutes=minutes)
                 if await self.work.commit(effects, guard=functools.partial(mark_escalated, alert_id=alert.id,
                                                                           step=step)):
-                    log.info("alert %s unclaimed after %d minutes: escalation step %d (%d DMs)", alert.id,
+                    log.info("alert %s unclaimed after %d min: escalation step %d (%d DMs)", alert.id,
                              minutes, step, len(people))
 
     def staff_link(self, alert: Alert) -> str:

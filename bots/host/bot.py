@@ -40,7 +40,7 @@ class HostBot(Bot):
     anonymous_tables = safety_schema.ANONYMOUS_TABLES
     schedules: ClassVar[Mapping[str, str]] = {"erasure_requests": "every 5m", "group_rooms": "every 10s",
                                               "group_dormancy": "0 10 * * *", "mute_expiry": "every 1m",
-                                              "event_reports": "every 1m"}
+                                              "event_reports": "every 1m", "report_retention": "15 4 * * *"}
     templates_dir = Path(__file__).parent / "templates"
 
     @classmethod
@@ -63,7 +63,7 @@ class HostBot(Bot):
     def sweeps(self) -> dict[str, SweepRun]:
         return {"erasure_requests": self.expire_erasure_requests, "group_rooms": self.group_rooms.sweep,
                 "group_dormancy": self.group_rooms.ask_about_dormant, "mute_expiry": self.reports.unmute_due,
-                "event_reports": self.homeserver_reports.poll}
+                "event_reports": self.homeserver_reports.poll, "report_retention": self.reports.forget_old}
 
     async def start(self) -> None:
         await self.homeserver_reports.start()

@@ -28,6 +28,7 @@ KIND = "report"
 MUTE_S = 3600  # a reaction mutes for an hour; `!mod mute ID 1d` chooses
 MAX_MUTE_S = 28 * 86_400
 MAX_ALERT_ID = 10**12
+KEEP_REPORTS_MS = 90 * 86_400_000  # a reported message's row names its author: kept as long as alerts are
 REMOVE, MUTE, GUIDELINES, DISMISS = "🗑️", "🔇", "📜", "👋"
 
 Action = Callable[[Alert, str, Effects], Awaitable[None]]
@@ -168,6 +169,17 @@ class Reports:
     async def dismiss(self, alert: Alert, worker: str, effects: Effects) -> None:
         await self._acted(alert, worker, effects, "dismiss", "mod_dismissed")
         await self.context.alerts.close(alert, worker, effects)
+
+    async def forget_old(self) -> None:
+        """Sweep: a report row names its author; drop it once nobody has reported the message for a while."""
+        before = self.context.clock.ms() - KEEP_REPORTS_MS
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM reports WHERE last_at < ?", (before,))
+
+        effects = Effects(self.context.account)
+        effects.record(write)
+        await self.context.work.commit(effects)
 
     async def unmute_due(self) -> None:
         """Sweep: give muted authors their voice back when their time is up. Setting a level is harmless to

@@ -111,3 +111,15 @@ async def test_a_mute_lowers_the_author_below_posting_and_the_sweep_gives_their_
     assert (await rooms.power_levels(GROUP))["users"][BOB] == 10
     async with database.read() as db:
         assert [row async for row in await db.execute("SELECT * FROM mutes")] == []
+
+
+async def test_a_report_row_is_forgotten_90_days_after_the_last_report(bot, database, clock):
+    await report(bot, ALICE)
+    clock.at += timedelta(days=89)
+    await bot.reports.forget_old()
+    async with database.read() as db:
+        assert len([row async for row in await db.execute("SELECT * FROM reports")]) == 1
+    clock.at += timedelta(days=2)
+    await bot.reports.forget_old()
+    async with database.read() as db:
+        assert [row async for row in await db.execute("SELECT * FROM reports")] == []
