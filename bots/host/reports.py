@@ -95,7 +95,8 @@ class Reports:
             return
         alerts.raise_alert(effects, KIND, "alert_report", subject_user=author, room_id=room_id, event_id=event_id,
                            room_name=self.context.rooms_seen_by(effects.account).room_name(room_id),
-                           reports=count, reason=reason, keys=(REMOVE, MUTE, GUIDELINES, DISMISS))
+                           reports=count, reason=reason, keys=(REMOVE, MUTE, GUIDELINES, DISMISS),
+                           prefix=self.context.prefix)
 
     # --- moderation --------------------------------------------------------------------------
 

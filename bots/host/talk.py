@@ -47,7 +47,8 @@ class TalkCommands:
         now = self.context.clock.now().astimezone(self.context.timezone)
         if hours is not None and not hours.is_open(now):
             back = describe_return(now, hours.next_opening(now))
-        alerts.raise_alert(ctx.effects, KIND, "alert_talk", subject_user=ctx.sender, outside_hours=back is not None)
+        alerts.raise_alert(ctx.effects, KIND, "alert_talk", subject_user=ctx.sender, outside_hours=back is not None,
+                           prefix=ctx.prefix)
         ctx.reply("talk_requested", back=back)
 
     async def _claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
