@@ -195,8 +195,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
     Migration(5, "engine: outbox records each attempt and each stuck report", _outbox_attempts_and_stuck_reports),
     Migration(6, "engine: staff can be erased from rows they acted on", _staff_erasable),
-    # Numbered 8 on this branch so it runs; other branches take 8-12, so the merge renumbers it 13.
-    Migration(8, "engine: alerts are open, claimed or done, and urgent ones escalate", _alert_states),
+    Migration(13, "engine: alerts are open, claimed or done, and urgent ones escalate", _alert_states),
 )
 
 

@@ -42,8 +42,7 @@ async def _reports(db: aiosqlite.Connection) -> None:
     )
 
 
-# Numbered 9 on the safety-staff branch so it runs; other branches take 8-12, so the merge renumbers it 14.
-MIGRATIONS = (Migration(9, "host: reported messages (never the reporter) and timed mutes", _reports),)
+MIGRATIONS = (Migration(14, "host: reported messages (never the reporter) and timed mutes", _reports),)
 ANONYMOUS_TABLES = frozenset({"event_report_cursor"})
 PERSONAL_COLUMNS = {
     "reports": PersonalColumns(subject=("author",)),

@@ -54,13 +54,10 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> MoodSettings:
 def _read_prompts(reader: SettingsReader, base_dir: Path) -> dict[str, tuple[str, ...]]:
     """An editable YAML list per energy level: ours by default, or an organisation's own file."""
     key = "hangout.prompts_file"
-    configured = reader.get(key, str, default=None)
-    path = DEFAULT_PROMPTS if not configured else Path(configured)
-    if not path.is_absolute():
-        path = base_dir / path
+    path = reader.path(key, base_dir) or DEFAULT_PROMPTS
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, ValueError, yaml.YAMLError) as error:
         reader.problems.append(f"{key}: cannot read {path} ({type(error).__name__})")
         return {}
     prompts: dict[str, tuple[str, ...]] = {}

@@ -30,6 +30,5 @@ async def _climate(db: aiosqlite.Connection) -> None:
     )
 
 
-# Numbered 10 on the safety-staff branch so it runs; other branches take 8-12, so the merge renumbers it 15.
-MIGRATIONS = (Migration(10, "referrals: room climate counts per hour (no member in them)", _climate),)
+MIGRATIONS = (Migration(15, "referrals: room climate counts per hour (no member in them)", _climate),)
 ANONYMOUS_TABLES = frozenset({"climate_hours", "climate_episodes"})

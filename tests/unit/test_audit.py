@@ -12,6 +12,7 @@ from bots.host.bot import HostBot
 from bots.installed import INSTALLATION
 from commands.framework import Command, CommandContext, CommandRegistry, Role, Text, UserId
 from commands.router import CommandRouter
+from tests.unit.test_config import settings_of
 from tests.unit.test_engine import shared_config
 from tests.unit.test_unknown_commands import HOST, Account
 
@@ -43,7 +44,7 @@ async def test_staff_commands_are_audited_by_name_and_member_never_their_words(d
 
 async def test_audit_lists_who_did_what_and_when_newest_first(database):
     clock = FixedClock(datetime(2026, 3, 9, 12, 0, tzinfo=UTC))
-    bot = HostBot(bot_context(database, INSTALLATION, None, clock=clock))
+    bot = HostBot(bot_context(database, INSTALLATION, settings_of("host"), clock=clock))
     async with database.transaction() as db:
         await record_audit(db, SAM, "report remove", ALICE, "alert 3 in !group", clock.ms() - 3_600_000)
         await record_audit(db, SAM, "alert claimed", ALICE, "alert 3 (report)", clock.ms() - 7_200_000)

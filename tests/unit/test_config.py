@@ -28,6 +28,11 @@ def filled(**changes) -> dict:
     return data
 
 
+def settings_of(bot: str):
+    """A bot's settings as the example config gives them (placeholders filled)."""
+    return parse_config(filled(), ROOT, INSTALLATION.bots).bot_settings[bot]
+
+
 def problems(data: dict, base_dir: Path = ROOT) -> list[str]:
     with pytest.raises(ConfigError) as raised:
         parse_config(data, base_dir, INSTALLATION.bots)
@@ -164,6 +169,7 @@ def test_bereavement_rooms_are_room_ids_or_aliases(tmp_path):
 @pytest.mark.parametrize(("key", "value", "named"), [
     ("bots.checkin", [[]], "bots.checkin"),  # not a mapping of credentials: a TypeError once
     ("timezone", "America", "timezone"),  # a folder of zones, not a zone: an IsADirectoryError once
+    ("hangout.prompts_file", "\x00", "hangout.prompts_file"),  # a NUL in a path: a ValueError once
     ("schedules.mood_prompt", "every 9999999999d", "schedules.mood_prompt"),  # OverflowError
     ("schedules.mood_prompt", "every 99999999d", "schedules.mood_prompt"),  # its next run is past year 9999
     ("database.path", "a\x00b", "database.path"),  # ValueError from Path.resolve

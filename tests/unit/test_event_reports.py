@@ -8,6 +8,7 @@ from bothy.storage.outbox import OutboxRepository
 from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
 from bots.host.bot import HostBot
 from bots.installed import INSTALLATION
+from tests.unit.test_config import settings_of
 
 REPORTER, AUTHOR, GROUP = "@alice:example.org", "@bob:example.org", "!group:example.org"
 
@@ -18,7 +19,7 @@ def report(report_id: int, event_id: str, reason: str | None = "rude") -> dict:
 
 
 def host(database, rooms: FixedRooms) -> HostBot:
-    return HostBot(dataclasses.replace(bot_context(database, INSTALLATION, None), rooms=rooms))
+    return HostBot(dataclasses.replace(bot_context(database, INSTALLATION, settings_of("host")), rooms=rooms))
 
 
 async def staff_messages(database) -> list:

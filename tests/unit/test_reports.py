@@ -16,6 +16,7 @@ from bots.host.bot import HostBot
 from bots.host.reports import DISMISS, GUIDELINES, MUTE, REMOVE
 from bots.installed import INSTALLATION
 from commands.framework import CommandContext, Role, UsageError
+from tests.unit.test_config import settings_of
 
 ALICE, BOB, CARA, SAM = "@alice:example.org", "@bob:example.org", "@cara:example.org", "@sam:example.org"
 GROUP = "!group:example.org"
@@ -28,7 +29,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def bot(database, clock) -> HostBot:
-    context = bot_context(database, INSTALLATION, None, clock=clock)
+    context = bot_context(database, INSTALLATION, settings_of("host"), clock=clock)
     rooms = FixedRooms(senders={"$rude": BOB})
     return HostBot(dataclasses.replace(context, rooms=rooms))
 

@@ -26,6 +26,9 @@ STAFF_ONLY = frozenset({
     "alert_crisis", "refer_sent", "alert_checkback_chat", "referrals_report",
     "alert_mood", "mood_report", "mood_report_empty", "mood_report_rooms",
     "alert_group_request", "group_dormant_staff", "group_approved", "group_declined", "group_not_pending",
+    "alert_already_done", "alert_closed", "alert_done", "alert_escalated", "alert_escalation_note", "alert_report",
+    "alert_room_climate", "alert_talk", "alert_unknown", "alerts_list", "audit_list", "mod_dismissed",
+    "mod_failed", "mod_guidelines_sent", "mod_muted", "mod_removed",
 })
 # Posted in a group room for everyone, never in a DM: a warm tally or an invitation, not a message to one member.
 ROOM_NOTICES = frozenset({"mood_weather", "hangout_prompt", "group_topic", "group_welcome", "group_archived_notice"})
@@ -48,7 +51,7 @@ SAMPLE = {
     "tags": ["gardening"], "title": "Allotment club", "join": "allotment-club", "tag": "gardening", "most": 2,
     "reason": "it overlaps with a group we already run", "listed": True, "on": True, "invites": True,
     "added": ["gardening"], "removed": ["walking"],
-    "group": {"name": "Allotment club", "listed": True, "state": "ready"},
+    "group": {"name": "Allotment club", "listed": True, "state": "ready"}, "reports": 2, "back": "at 9am on Monday",
     "groups": [{"name": "Allotment club", "tags": ["gardening"], "size": 6, "last_active": "this week",
                 "join": "allotment-club"}],
 }

@@ -11,6 +11,7 @@ from bothy.testing import STAFF_ROOM, bot_context
 from bots.host.bot import HostBot
 from bots.installed import INSTALLATION
 from commands.framework import CommandContext, Role
+from tests.unit.test_config import settings_of
 
 ALICE, SAM = "@alice:example.org", "@sam:example.org"
 MONDAY_NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # 12:00 in London too (before the clocks change)
@@ -27,7 +28,7 @@ async def run(bot: HostBot, name: str, sender: str = ALICE, room: str = "!group"
 
 
 def host(database, clock: FixedClock) -> HostBot:
-    return HostBot(bot_context(database, INSTALLATION, None, clock=clock,
+    return HostBot(bot_context(database, INSTALLATION, settings_of("host"), clock=clock,
                                staff_hours=parse_staff_hours("09:00-17:00 mon-fri")))
 
 
