@@ -90,7 +90,7 @@ class HostBot(Bot):
     async def on_membership(self, membership: Membership, effects: Effects) -> None:
         """The first time a member joins a community room (not a DM, not a profile change), one welcome DM."""
         user_id = membership.user_id
-        if membership.membership != "join" or membership.previous == "join" \
+        if not self.settings.welcome or membership.membership != "join" or membership.previous == "join" \
                 or user_id in self.context.bot_accounts or self.context.rooms.is_direct_room(membership.room_id):
             return
         welcome = self.context.render("welcome")

@@ -28,9 +28,11 @@ class GroupSettings:
     sensitive_tags: frozenset[str]  # normalised; a group with one waits for a peer worker's approval
     dormant_after_s: int
     tags: Tags
+    welcome: bool = True  # one welcome DM the first time a member joins a community room
 
 
 def read_settings(reader: SettingsReader, base_dir: Path) -> GroupSettings:
+    welcome = reader.get("community.welcome", bool, default=True)
     space = reader.get("community.space", str, default=None)
     reader.check("community.space", space, lambda v: bool(SPACE_REFERENCE.match(v)),
                  "must be a room alias (#community:example.org) or room ID (!abc:example.org)")
@@ -63,6 +65,7 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> GroupSettings:
         sensitive_tags=frozenset(tag for tag in normalised if tag),
         dormant_after_s=reader.duration("groups.dormant_after", "60d"),
         tags=tags,
+        welcome=welcome is not False,
     )
 
 

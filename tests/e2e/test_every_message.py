@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import CRISIS_LINES, BothyProcess, Homeserver, staff_room_of
+from tests.e2e.conftest import CRISIS_LINES, HELP_ANSWER, BothyProcess, Homeserver, staff_room_of
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +47,7 @@ async def test_a_crisis_message_starting_with_exclamation_marks_is_matched_and_n
     await alice.wait_for(from_bot(guide, dm, CRISIS_LINES))
     await sam.wait_for(from_bot(guide, staff_room, event_id))
     await alice.send(group, "!help")
-    await alice.wait_for(from_bot(host, group, "116 123"))  # a barrier: the group's answers go out in order
+    await alice.wait_for(from_bot(host, group, HELP_ANSWER))  # a barrier: the group's answers go out in order
     answers = [m for m in alice.messages_in(group) if m.sender != alice.user_id]
     assert len(answers) == 1 and "116 123" in answers[0].body  # only !help's: no call-out, no "unknown command"
     assert await alice.event_exists(group, event_id)  # the alert links to it: it must stay
@@ -58,11 +58,11 @@ async def test_an_unknown_command_in_a_group_is_redacted_and_answered_by_dm(
 ):
     host = homeserver.host_bot
     group = await alice.create_room(invite=[homeserver.uid(b) for b in ALL_BOTS], moderators=(host,))
-    command = await alice.send(group, "!mood 2")
+    command = await alice.send(group, "!moood 2")
     dm = await alice.accept_invite()
     await alice.wait_for(from_bot(host, dm, "don't know the command"))
     await alice.send(group, "!help")
-    await alice.wait_for(from_bot(host, group, "116 123"))
+    await alice.wait_for(from_bot(host, group, HELP_ANSWER))
     assert not await alice.event_exists(group, command)
     assert not any("don't know the command" in m.body for m in alice.messages_in(group))
 
@@ -80,7 +80,7 @@ async def test_a_dm_someone_else_joined_gets_no_private_output(homeserver: Homes
         assert dm != shared
         await alice.wait_for(lambda m: m.room_id == dm and m.content.get("msgtype") == "m.file")
         await alice.send(shared, "!help")
-        await alice.wait_for(from_bot(host, shared, "116 123"))
+        await alice.wait_for(from_bot(host, shared, HELP_ANSWER))
         assert not any(m.content.get("msgtype") == "m.file" for m in bob.messages_in(shared))
     finally:
         await bob.stop()

@@ -8,13 +8,13 @@ import sqlite3
 
 import pytest
 
-from tests.e2e.conftest import Homeserver, expect_each_answered_once, start_bothy
+from tests.e2e.conftest import HELP_ANSWER, Homeserver, expect_each_answered_once, start_bothy
 from tests.e2e.member import Member
 
 pytestmark = pytest.mark.e2e
 
 WENT_WRONG = "something went wrong on my side"
-HELP = "116 123"  # !help always ends with the urgent-help lines
+HELP = HELP_ANSWER
 
 
 def from_bot(bot: str, room_id: str, fragment: str):

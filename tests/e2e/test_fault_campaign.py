@@ -25,7 +25,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import Homeserver, expect_each_answered_once, staff_room_of, start_bothy
+from tests.e2e.conftest import (
+    CRISIS_LINES,
+    HELP_ANSWER,
+    Homeserver,
+    expect_each_answered_once,
+    staff_room_of,
+    start_bothy,
+)
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -38,9 +45,7 @@ FAST_SWEEP = {
     "schedules": {"checkin_sweep": "every 1s"},
 }
 CRISIS_SENTENCES = ("I want to end it all", "I really can't go on any more", "I keep thinking about ending my life")
-CRISIS_DM = "If you might be in danger right now"
 CHECKIN_DM = "no need to reply"
-HELP_REPLY = "Here's what you can ask me"
 OUTAGE_S = 60.0
 RECOVERY_S = 30.0
 MAX_REQUESTS_PER_S = 1.0
@@ -74,7 +79,7 @@ async def barrier(member: Member, bot: str, room_id: str) -> None:
     it (a duplicate included) has arrived by then."""
     mark = member.mark()
     await member.send(room_id, "!help")
-    await member.wait_for(from_bot(bot, HELP_REPLY, room_id), after=mark, timeout=60)
+    await member.wait_for(from_bot(bot, HELP_ANSWER, room_id), after=mark, timeout=60)
 
 
 async def test_twenty_sigkills_lose_nothing_and_send_nothing_twice(homeserver: Homeserver, alice: Member,
@@ -133,15 +138,19 @@ async def test_twenty_sigkills_lose_nothing_and_send_nothing_twice(homeserver: H
         # Everything owed, exactly once.
         await expect_each_answered_once(alice, bot, dm, words, timeout=120)
         for member in in_crisis:
-            crisis_dm = await member.wait_for(from_bot(bot, CRISIS_DM, not_in=group), timeout=120)
+            crisis_dm = await member.wait_for(from_bot(bot, CRISIS_LINES, not_in=group), timeout=120)
             await barrier(member, bot, crisis_dm.room_id)
-            assert sum(map(from_bot(bot, CRISIS_DM), member.received)) == 1, member.user_id
+            assert sum(map(from_bot(bot, CRISIS_LINES), member.received)) == 1, member.user_id
         for event_id in crisis_events.values():
             await sam.wait_for(from_bot(bot, event_id, staff_room), timeout=120)
         mark = sam.mark()
         await sam.send(staff_room, "!status")  # also the staff room's barrier
         status = await sam.wait_for(from_bot(bot, "Bothy status", staff_room), after=mark, timeout=60)
-        assert f"{len(in_crisis)} alerts not yet picked up" in status.body  # no alert raised twice
+        # One alert per crisis message, and one room-climate notice: three people in distress in one room in an
+        # hour is an episode. Nothing raised twice.
+        climate = from_bot(bot, "is having a hard", staff_room)
+        assert sum(map(climate, sam.received)) == 1
+        assert f"{len(in_crisis) + 1} alerts not yet picked up" in status.body
         for event_id in crisis_events.values():
             assert sum(map(from_bot(bot, event_id, staff_room), sam.received)) == 1
         for member in members:

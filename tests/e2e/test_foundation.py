@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import BothyProcess, Homeserver, expect_each_answered_once, start_bothy
+from tests.e2e.conftest import HELP_ANSWER, BothyProcess, Homeserver, expect_each_answered_once, start_bothy
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -134,7 +134,7 @@ async def test_no_message_text_reaches_the_logs(homeserver: Homeserver, bothy: B
     await alice.send(room, f"!{canary}")
     await alice.wait_for(notice_from(bothy.bot_user_id, room, "don't know the command"))
     await alice.send(room, f"!help {canary}")
-    await alice.wait_for(notice_from(bothy.bot_user_id, room, "116 123"))
+    await alice.wait_for(notice_from(bothy.bot_user_id, room, HELP_ANSWER))
     assert canary not in bothy.log()
 
 
@@ -159,6 +159,6 @@ async def test_staff_commands_in_a_group_are_not_run_there(homeserver: Homeserve
     dm = await sam.accept_invite()
     await sam.wait_for(lambda m: m.room_id == dm and "only work in the staff room" in m.body)
     await sam.send(group, "!help")
-    await sam.wait_for(notice_from(bothy.bot_user_id, group, "116 123"))
+    await sam.wait_for(notice_from(bothy.bot_user_id, group, HELP_ANSWER))
     assert not any("quieter than usual" in m.body or "gone noticeably quiet" in m.body
                    for m in sam.messages_in(group))

@@ -35,7 +35,7 @@ async def space(homeserver: Homeserver) -> str:
 @pytest.fixture
 async def groups_bothy(homeserver: Homeserver, space: str) -> AsyncIterator[BothyProcess]:
     process = await start_bothy(homeserver, "groups", extra={
-        "community": {"space": space}, "schedules": {"group_rooms": "every 2s"},
+        "community": {"space": space, "welcome": True}, "schedules": {"group_rooms": "every 2s"},
     })
     yield process
     await process.stop()

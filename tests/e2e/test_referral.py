@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import CRISIS_LINES, BothyProcess, Homeserver, staff_room_of, start_bothy
+from tests.e2e.conftest import CRISIS_LINES, HELP_ANSWER, BothyProcess, Homeserver, staff_room_of, start_bothy
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +83,7 @@ async def test_a_private_command_in_a_group_is_answered_by_dm_and_redacted(
     dm = await alice.accept_invite()
     await alice.wait_for(from_bot(guide, "0808 800 4444", room_id=dm))
     await alice.send(group, "!help")
-    await alice.wait_for(from_bot(homeserver.host_bot, "116 123", room_id=group))
+    await alice.wait_for(from_bot(homeserver.host_bot, HELP_ANSWER, room_id=group))
     assert not await alice.event_exists(group, command)
     assert not any("Shelter" in m.body for m in alice.messages_in(group))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nio
 import pytest
 
-from tests.e2e.conftest import Homeserver, expect_each_answered_once, staff_room_of, start_bothy
+from tests.e2e.conftest import HELP_ANSWER, Homeserver, expect_each_answered_once, staff_room_of, start_bothy
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -128,7 +128,7 @@ async def test_malformed_events_are_skipped_without_a_crash_loop(homeserver: Hom
         assert isinstance(response, nio.RoomSendResponse), response
 
         def help_answer(message):
-            return message.sender == bot and message.room_id == group and "116 123" in message.body
+            return message.sender == bot and message.room_id == group and HELP_ANSWER in message.body
 
         await alice.send(group, "!help")
         await alice.wait_for(help_answer)
@@ -156,13 +156,13 @@ async def test_events_beyond_one_sync_page_that_arrived_while_away_are_still_han
     try:
         group = await alice.create_room(invite=[bot])
         await alice.send(group, "!help")
-        await alice.wait_for(from_bot(bot, group, "116 123"))  # Bothy is in and has a checkpoint
+        await alice.wait_for(from_bot(bot, group, HELP_ANSWER))  # Bothy is in and has a checkpoint
         await process.stop()
         mark = alice.mark()
         await alice.send(group, "!help")
         for n in range(120):
             await alice.send(group, f"just chatting, message {n}")
         await process.start()
-        await alice.wait_for(from_bot(bot, group, "116 123"), after=mark)
+        await alice.wait_for(from_bot(bot, group, HELP_ANSWER), after=mark)
     finally:
         await process.stop()
