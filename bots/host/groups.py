@@ -175,35 +175,28 @@ class GroupCommands:
         return group
 
     async def approve(self, ctx: CommandContext) -> None:
-        group = await self._pending(ctx)
-        if group is None:
-            return
-        now = self.context.clock.ms()
-
-        async def write(db: aiosqlite.Connection) -> None:
-            if await GroupRepository.move(db, group.id, "pending", "building"):
-                await record_audit(db, ctx.sender, "group approve", group.creator, str(group.id), now)
-
-        ctx.effects.record(write)
-        ctx.reply("group_approved", group=group)
-        if group.creator:
-            ctx.effects.message(self.context.render("group_approved_member", title=group.name), to_user=group.creator)
+        await self._decide(ctx, "building", "group approve", "group_approved", "group_approved_member")
 
     async def decline(self, ctx: CommandContext) -> None:
+        await self._decide(ctx, "declined", "group decline", "group_declined", "group_declined_member",
+                           reason=ctx.params["reason"])
+
+    async def _decide(self, ctx: CommandContext, state: str, action: str, reply: str, to_creator: str,
+                      **context: str) -> None:
+        """A peer worker's decision on a pending sensitive group: moved once (audited), the creator told."""
         group = await self._pending(ctx)
         if group is None:
             return
         now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:
-            if await GroupRepository.move(db, group.id, "pending", "declined"):
-                await record_audit(db, ctx.sender, "group decline", group.creator, str(group.id), now)
+            if await GroupRepository.move(db, group.id, "pending", state):
+                await record_audit(db, ctx.sender, action, group.creator, str(group.id), now)
 
         ctx.effects.record(write)
-        ctx.reply("group_declined", group=group)
+        ctx.reply(reply, group=group)
         if group.creator:
-            ctx.effects.message(self.context.render("group_declined_member", title=group.name,
-                                                    reason=ctx.params["reason"]), to_user=group.creator)
+            ctx.effects.message(self.context.render(to_creator, title=group.name, **context), to_user=group.creator)
 
     # --- archiving ---------------------------------------------------------------------------------------
 
