@@ -73,7 +73,7 @@ async def run() -> dict:
                                 DirectRooms(DirectRoomRepository(database)), frozenset({"example.org"}))
         account.client.restore_login(BOT, "BENCHDEVICE", "unused-token")  # local only: no request is made
         knowledge = ReloadingKnowledgeBase((ROOT / "referral_kb",))
-        INSTALLATION.templates().render("help", prefix="!", commands=[], staff_commands=[])
+        INSTALLATION.templates().render("help", prefix="!", commands=[], staff_commands=[], unknown=None)
         engine = rss_mb()
         response = sync_response()
         await account.client.receive_response(response)
