@@ -253,5 +253,5 @@ class InboundDispatcher:
         if token is not None:
             try:
                 await self.sync_state.save_checkpoint(self.account, token)
-            except Exception:
-                log.exception("could not save the sync checkpoint")
+            except Exception as error:
+                log.error("could not save the sync checkpoint (%s)", describe_error(error))

@@ -133,8 +133,8 @@ class OutboxDispatcher:
             self._wake.clear()
             try:
                 await self.deliver_due()
-            except Exception:
-                log.exception("outbox pass failed; will try again")
+            except Exception as error:
+                log.error("outbox pass failed (%s); will try again", describe_error(error))
             await self._sleep_until_due(stopping)
 
     async def _sleep_until_due(self, stopping: asyncio.Event) -> None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bothy.clock import Clock
+from bothy.logs import describe_error
 from bothy.schedules import parse_schedule
 from bothy.storage.sweep_runs import SweepRunRepository
 
@@ -66,5 +67,5 @@ class SweepScheduler:
             await self.runs.record(sweep.name, self.clock.ms())
         except asyncio.CancelledError:
             log.info("sweep %s interrupted by shutdown; it is idempotent and will run again", sweep.name)
-        except Exception:
-            log.exception("sweep %s failed; it will run again at its next time", sweep.name)
+        except Exception as error:  # by type and place: an error's message could quote what a member wrote
+            log.error("sweep %s failed (%s); it will run again at its next time", sweep.name, describe_error(error))
