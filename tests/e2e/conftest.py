@@ -17,7 +17,7 @@ import yaml
 
 from bothy.devserver.dev import BOT_LOCALPARTS, PEOPLE, provision, write_bothy_config
 from bothy.devserver.synapse import LocalSynapse
-from tests.e2e.member import Member
+from tests.e2e.member import Member, Received
 
 READY_LINE = "Bothy is running"
 # Only !help says this: a barrier that no other reply (all of which now end with the urgent-help lines) can meet.
@@ -127,6 +127,14 @@ async def expect_each_answered_once(member: Member, bot: str, room_id: str, word
                           timeout=60)
     for word in words:
         assert sum(map(answers(word), member.messages_in(room_id))) == 1, word
+
+
+def from_bot(bot: str, room_id: str, *fragments: str):
+    """A message (not a reaction) from `bot` in `room_id` holding every fragment."""
+    def match(item: Received) -> bool:
+        return (item.sender == bot and item.type == "m.room.message" and item.room_id == room_id
+                and all(f in item.body for f in fragments))
+    return match
 
 
 async def staff_room_of(homeserver: Homeserver, member: Member) -> str:

@@ -7,19 +7,12 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import CRISIS_LINES, HELP_ANSWER, BothyProcess, Homeserver, staff_room_of
-from tests.e2e.member import Member, Received
+from tests.e2e.conftest import CRISIS_LINES, HELP_ANSWER, BothyProcess, Homeserver, from_bot, staff_room_of
+from tests.e2e.member import Member
 
 pytestmark = pytest.mark.e2e
 
 ALL_BOTS = ("bothy", "checkin", "mood", "guide")
-
-
-def from_bot(bot: str, room_id: str, *fragments: str):
-    def match(item: Received) -> bool:
-        return (item.sender == bot and item.type == "m.room.message" and item.room_id == room_id
-                and all(f in item.body for f in fragments))
-    return match
 
 
 async def test_crisis_words_in_a_dm_with_the_checkin_bot_get_crisis_lines_and_a_staff_alert(

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import CRISIS_LINES, BothyProcess, Homeserver, staff_room_of, start_bothy
-from tests.e2e.member import Member, Received
+from tests.e2e.conftest import CRISIS_LINES, BothyProcess, Homeserver, from_bot, staff_room_of, start_bothy
+from tests.e2e.member import Member
 
 pytestmark = pytest.mark.e2e
 
@@ -18,13 +18,6 @@ ALL_BOTS = ("bothy", "checkin", "mood", "guide")
 CHECKBACK = "how are you today"
 # A check-back 15 s after crisis lines, looked for every 2 s: long enough to restart Bothy before it is due.
 FAST_CHECKBACK = {"referral": {"checkback_after": "15s"}, "schedules": {"referral_checkbacks": "every 2s"}}
-
-
-def from_bot(bot: str, room_id: str, *fragments: str):
-    def match(item: Received) -> bool:
-        return (item.sender == bot and item.type == "m.room.message" and item.room_id == room_id
-                and all(f in item.body for f in fragments))
-    return match
 
 
 async def test_a_crisis_alert_names_member_room_and_category_without_the_text(
