@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import datetime, timedelta
 
 import aiosqlite
 
@@ -18,6 +19,7 @@ from bots.host.reports import Reports
 log = logging.getLogger("bothy.host.event_reports")
 
 MAX_REASON = 500  # characters of the reporter's reason shown to staff
+RECHECK_ACCESS_EVERY = timedelta(hours=1)  # an admin may grant (or take away) the rights while Bothy runs
 
 
 async def _advance(db: aiosqlite.Connection, seen: int, report_id: int) -> bool:
@@ -30,33 +32,55 @@ class HomeserverReports:
     def __init__(self, context: BotContext, reports: Reports):
         self.context = context
         self.reports = reports
-        self.enabled = False
+        self.enabled: bool | None = None  # None until the first check
+        self.checked_at: datetime | None = None
 
     async def start(self) -> None:
-        """Find out once whether the account may read reports, and say so once if it may not."""
+        await self._check_access()
+
+    async def _check_access(self) -> None:
+        """Find out whether the account may read reports, and say so when that changes, not at every check."""
+        self.checked_at = self.context.clock.now()
         try:
             await self.context.rooms.event_reports(0, limit=1)
         except MatrixError as error:
             if not error.permanent:
                 self.enabled = True  # a passing outage: the sweep will try
                 return
+            self._lost_access()
+            return
+        if not self.enabled:
+            log.info("forwarding the homeserver's event reports to the staff room")
+        self.enabled = True
+
+    def _lost_access(self) -> None:
+        if self.enabled is not False:
             log.warning("the host bot's account %s is not a server admin, so reports made with Element's Report "
                         "button are not forwarded to the staff room (only !report is); see the README",
                         self.context.account)
-            return
-        self.enabled = True
-        log.info("forwarding the homeserver's event reports to the staff room")
+        self.enabled = False
 
     async def poll(self) -> None:
         """Sweep: forward reports newer than the last forwarded one, oldest first, one transaction each."""
         if not self.enabled:
-            return
+            if self.checked_at and self.context.clock.now() - self.checked_at < RECHECK_ACCESS_EVERY:
+                return
+            await self._check_access()
+            if not self.enabled:
+                return
         async with self.context.store.read() as db, db.execute(
             "SELECT last_report_id FROM event_report_cursor"
         ) as cursor:
             row = await cursor.fetchone()
         seen = row[0] if row else 0
-        for report in await self.context.rooms.event_reports(seen):
+        try:
+            reports = await self.context.rooms.event_reports(seen)
+        except MatrixError as error:
+            if error.permanent:
+                self._lost_access()
+                return
+            raise
+        for report in reports:
             report_id, room_id, event_id, author = (report.get(k) for k in ("id", "room_id", "event_id", "sender"))
             if not isinstance(report_id, int) or report_id <= seen:
                 continue

@@ -3,7 +3,9 @@
 import dataclasses
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 
+from bothy.clock import FixedClock
 from bothy.storage.outbox import OutboxRepository
 from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
 from bots.host.bot import HostBot
@@ -18,8 +20,9 @@ def report(report_id: int, event_id: str, reason: str | None = "rude") -> dict:
             "reason": reason, "score": -100, "received_ts": 0}
 
 
-def host(database, rooms: FixedRooms) -> HostBot:
-    return HostBot(dataclasses.replace(bot_context(database, INSTALLATION, settings_of("host")), rooms=rooms))
+def host(database, rooms: FixedRooms, clock: FixedClock | None = None) -> HostBot:
+    return HostBot(dataclasses.replace(bot_context(database, INSTALLATION, settings_of("host"), clock=clock),
+                                       rooms=rooms))
 
 
 async def staff_messages(database) -> list:
@@ -53,3 +56,23 @@ async def test_without_admin_rights_it_says_so_once_and_never_polls(database, ca
     assert [r.message for r in caplog.records].count(next(r.message for r in caplog.records
                                                           if "not a server admin" in r.message)) == 1
     assert await staff_messages(database) == []
+
+
+async def test_rights_granted_while_running_are_noticed_within_the_hour_and_lost_ones_said_once(database, caplog):
+    clock = FixedClock(datetime(2026, 3, 2, 12, tzinfo=UTC))
+    rooms = FixedRooms()
+    bot = host(database, rooms, clock)
+    await bot.start()
+    rooms.reports = [report(1, "$a")]  # the admin makes the account a server admin
+    await bot.homeserver_reports.poll()
+    assert await staff_messages(database) == []  # not checked again yet
+    clock.at += timedelta(hours=1)
+    await bot.homeserver_reports.poll()
+    assert len(await staff_messages(database)) == 1
+    rooms.reports = None  # and takes the rights away again
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            await bot.homeserver_reports.poll()
+            clock.at += timedelta(hours=1)
+    assert len([r for r in caplog.records if "not a server admin" in r.message]) == 1
