@@ -129,11 +129,12 @@ class Member:
         return response.room_id
 
     async def create_room(self, invite: list[str], encrypted: bool = False, name: str = "group",
-                          moderators: tuple[str, ...] = ()) -> str:
+                          moderators: tuple[str, ...] = (), admins: tuple[str, ...] = ()) -> str:
         state = [{"type": "m.room.encryption", "state_key": "",
                   "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
         # Room version 12 gives creators power implicitly (and refuses them in this map).
-        levels = {"users": {m: 50 for m in moderators}} if moderators else None
+        users = {**{m: 50 for m in moderators}, **{a: 100 for a in admins}}
+        levels = {"users": users} if users else None
         response = await self.client.room_create(name=name, invite=invite, initial_state=state,
                                                  power_level_override=levels)
         assert isinstance(response, nio.RoomCreateResponse), response

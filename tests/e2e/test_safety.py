@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import quote
 
+import nio
 import pytest
 
 from tests.e2e.conftest import Homeserver, staff_room_of, start_bothy
@@ -61,6 +62,42 @@ async def test_a_reported_message_reaches_staff_without_the_reporter_merges_and_
     finally:
         await bob.stop()
         await cara.stop()
+        await process.stop()
+
+
+async def test_peer_workers_mute_the_author_send_them_the_guidelines_and_dismiss_from_the_alert(
+    homeserver: Homeserver, alice: Member, sam: Member
+):
+    process = await start_bothy(homeserver, "moderate")
+    bot = process.bot_user_id
+    bob = await homeserver.new_member()
+    try:
+        staff_room = await staff_room_of(homeserver, sam)
+        bob_dm = await bob.open_dm(bot)
+        # Muting changes power levels, which rooms leave to admins unless their settings say otherwise.
+        group = await alice.create_room(invite=[bot], admins=(bot,))
+        await alice.client.room_invite(group, bob.user_id)
+        await bob.accept_invite()
+        rude = await bob.send(group, "nobody here is worth listening to, idiots")
+        reply = {"msgtype": "m.text", "body": "!report", "m.relates_to": {"m.in_reply_to": {"event_id": rude}}}
+        await alice.send(group, "!report", reply)
+        alert = await sam.wait_for(from_bot(bot, staff_room, bob.user_id, "reported"))
+
+        await sam.react(staff_room, alert.event_id, "🔇")
+        await sam.wait_for(from_bot(bot, staff_room, "Muted them", sam.user_id))
+        refused = await bob.client.room_send(group, "m.room.message", {"msgtype": "m.text", "body": "hello?"},
+                                             ignore_unverified_devices=True)
+        assert isinstance(refused, nio.RoomSendError) and refused.status_code == "M_FORBIDDEN", refused
+
+        await sam.react(staff_room, alert.event_id, "📜")
+        guidelines = await bob.wait_for(from_bot(bot, bob_dm, "community guidelines", "116 123"))
+        assert alice.user_id not in guidelines.body  # the reporter is never named
+        await sam.wait_for(from_bot(bot, staff_room, "Sent them the community guidelines"))
+
+        await sam.react(staff_room, alert.event_id, "👋")
+        await sam.wait_for(from_bot(bot, staff_room, "Dismissed", sam.user_id))
+    finally:
+        await bob.stop()
         await process.stop()
 
 
