@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -97,6 +98,23 @@ class BothyProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    async def sweep_ran(self, name: str, times: int = 2, timeout: float = 60) -> None:
+        """Until the sweep has finished `times` more runs (the scheduler records each one in the database):
+        with times=2, at least one whole run began after this call."""
+        def last_run() -> int | None:
+            with sqlite3.connect(self.directory / "bothy.sqlite3") as db:
+                row = db.execute("SELECT last_run_at FROM sweep_runs WHERE name = ?", (name,)).fetchone()
+            return row[0] if row else None
+
+        async def watch() -> None:
+            seen, runs = last_run(), 0
+            while runs < times:
+                await asyncio.sleep(0.2)  # reading another process's database: no event to await
+                now = last_run()
+                if now != seen:
+                    seen, runs = now, runs + 1
+        await asyncio.wait_for(watch(), timeout)
+
     async def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
@@ -112,6 +130,14 @@ class BothyProcess:
                 await self.process.wait()
 
 
+async def answered_help(member: Member, bot: str, room_id: str) -> None:
+    """A barrier: one room's messages go out in order, so anything owed there before this is sent by now."""
+    mark = member.mark()  # an earlier !help's answer is no barrier
+    await member.send(room_id, "!help")
+    await member.wait_for(lambda m: m.sender == bot and m.room_id == room_id and HELP_ANSWER in m.body, after=mark,
+                          timeout=60)
+
+
 async def expect_each_answered_once(member: Member, bot: str, room_id: str, words: list[str],
                                     timeout: float = 120) -> None:
     """Every `!word` got its "I don't know the command" answer, and (after a later !help as a barrier:
@@ -121,10 +147,7 @@ async def expect_each_answered_once(member: Member, bot: str, room_id: str, word
 
     for word in words:
         await member.wait_for(answers(word), timeout=timeout)
-    mark = member.mark()  # an earlier !help's answer is no barrier
-    await member.send(room_id, "!help")
-    await member.wait_for(lambda m: m.sender == bot and m.room_id == room_id and HELP_ANSWER in m.body, after=mark,
-                          timeout=60)
+    await answered_help(member, bot, room_id)
     for word in words:
         assert sum(map(answers(word), member.messages_in(room_id))) == 1, word
 

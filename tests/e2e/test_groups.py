@@ -4,14 +4,13 @@ peer worker and is never listed, and a member's first community room brings exac
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import nio
 import pytest
 
-from tests.e2e.conftest import BothyProcess, Homeserver, start_bothy
+from tests.e2e.conftest import BothyProcess, Homeserver, answered_help, start_bothy
 from tests.e2e.member import Member
 
 pytestmark = pytest.mark.e2e
@@ -86,7 +85,8 @@ async def test_a_member_starts_a_group_and_those_who_share_its_interest_are_invi
     assert (await state(bob, room, "m.room.member", sam.user_id))["membership"] in {"invite", "join"}
     assert (await state(sam, space, "m.space.child", room))["via"]
     assert await alice.wait_for_invite() == room
-    await asyncio.sleep(3)  # a sweep or more later, carol (walking only) has still not been invited
+    await groups_bothy.sweep_ran("group_rooms")  # two sweeps later, and carol's own sync is past them:
+    await answered_help(carol, bot, dms["carol"])
     assert room not in carol.invites
 
     listing = await ask(carol, dms["carol"], bot, "!groups gardening", "Allotment club")

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import nio
 import pytest
 
-from tests.e2e.conftest import Homeserver, staff_room_of, start_bothy
+from tests.e2e.conftest import Homeserver, answered_help, staff_room_of, start_bothy
 from tests.e2e.member import Member
 
 pytestmark = pytest.mark.e2e
@@ -138,7 +138,8 @@ async def test_an_unclaimed_urgent_alert_is_sent_by_dm_to_each_peer_worker_once_
         await sam.wait_for(from_bot(bot, staff_room, "each admin"), timeout=60)
         await process.kill()
         await process.start()
-        await asyncio.sleep(3)
+        await process.sweep_ran("alert_reminders")
+        await answered_help(sam, bot, sam_dm)
         dms = [m for m in sam.messages_in(sam_dm) if m.sender == bot and "nobody has picked it up" in m.body]
         assert len(dms) == 1 and alert.event_id in dms[0].html
     finally:
@@ -174,7 +175,8 @@ async def test_a_report_made_with_the_homeserver_s_report_api_is_forwarded_once_
         mark = sam.mark()
         await sam.send(staff_room, "!alerts")  # a barrier: by its answer, several sweeps have run
         await sam.wait_for(from_bot(bot, staff_room, "Alerts not yet done"), after=mark)
-        await asyncio.sleep(3)
+        await process.sweep_ran("event_reports")
+        await answered_help(sam, bot, staff_room)
         forwarded = [m for m in sam.messages_in(staff_room) if m.sender == bot and "unkind" in m.body]
         assert len(forwarded) == 1
     finally:
