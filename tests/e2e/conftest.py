@@ -9,7 +9,8 @@ import socket
 import sqlite3
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -62,13 +63,26 @@ class Homeserver:
         return member
 
 
+@dataclass(frozen=True)
+class Launcher:
+    """How to start `bothy`: by default this interpreter's, from the source tree; test_installed.py passes
+    the `bothy` script of a fresh virtual environment, with its own working folder and environment."""
+    command: tuple[str, ...] = (sys.executable, "-m", "bothy")
+    cwd: Path | None = None
+    env: Mapping[str, str] | None = None  # None: this process's environment when it starts
+
+
+SOURCE_TREE = Launcher()
+
+
 class BothyProcess:
     """`bothy run` as a subprocess, so tests can SIGKILL it mid-work and start it again."""
 
-    def __init__(self, directory: Path, config_path: Path, bot_user_id: str):
+    def __init__(self, directory: Path, config_path: Path, bot_user_id: str, launcher: Launcher = SOURCE_TREE):
         self.directory = directory
         self.bot_user_id = bot_user_id
         self.config_path = config_path
+        self.launcher = launcher
         self.log_path = directory / "bothy.log"
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
@@ -76,10 +90,10 @@ class BothyProcess:
     async def start(self) -> None:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bothy", "run", "--config", str(self.config_path),
-            stdout=log, stderr=log, env=env,
+            *self.launcher.command, "run", "--config", str(self.config_path),
+            stdout=log, stderr=log, cwd=self.launcher.cwd,
+            env={**(self.launcher.env or os.environ), "PYTHONUNBUFFERED": "1"},
         )
         log.close()
         self.starts += 1
@@ -182,11 +196,12 @@ async def homeserver(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
 
 
 async def start_bothy(homeserver: Homeserver, name: str, extra: dict | None = None,
-                      provisioned_accounts: bool = False, rate_limited: bool = False) -> BothyProcess:
+                      provisioned_accounts: bool = False, rate_limited: bool = False,
+                      launcher: Launcher = SOURCE_TREE) -> BothyProcess:
     """A Bothy with its own database and crypto store. By default all four bots share a fresh account,
     invited to the staff room, so it never answers in another test's rooms; `provisioned_accounts`
     runs the four separate accounts `bothy dev` creates instead. `rate_limited` leaves the fresh account
-    under Synapse's default message rate limit."""
+    under Synapse's default message rate limit. Its config lives in the test's own folder, outside the tree."""
     directory = homeserver.work_dir / f"bothy-{name}-{uuid.uuid4().hex[:6]}"
     directory.mkdir()
     config_path = directory / "bothy.yaml"
@@ -202,7 +217,7 @@ async def start_bothy(homeserver: Homeserver, name: str, extra: dict | None = No
     config["stress"].setdefault("public_url", f"http://127.0.0.1:{port}")
     if provisioned_accounts:
         config_path.write_text(yaml.safe_dump(config))
-        process = BothyProcess(directory, config_path, homeserver.host_bot)
+        process = BothyProcess(directory, config_path, homeserver.host_bot, launcher)
         await process.start()
         return process
     localpart = f"bot{uuid.uuid4().hex[:8]}"
@@ -218,7 +233,7 @@ async def start_bothy(homeserver: Homeserver, name: str, extra: dict | None = No
     account = {"user_id": homeserver.uid(localpart), "password": homeserver.passwords[localpart]}
     config["bots"] = {"host": account}
     config_path.write_text(yaml.safe_dump(config))
-    process = BothyProcess(directory, config_path, homeserver.uid(localpart))
+    process = BothyProcess(directory, config_path, homeserver.uid(localpart), launcher)
     await process.start()
     return process
 
