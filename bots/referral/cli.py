@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 from bothy.plugin import SettingsLoader
-from bots.referral.kb import load_kb
+from bots.referral.kb import has_crisis_lines, load_kb
 from bots.referral.matcher import Matcher
 from referral_kb import SHIPPED_KB
+
+DEFAULT_CONFIG = "config.yaml"
 
 
 def add_kb_commands(subcommands: argparse._SubParsersAction, settings: SettingsLoader) -> None:
@@ -19,7 +21,8 @@ def add_kb_commands(subcommands: argparse._SubParsersAction, settings: SettingsL
     for name, run, text in (("check", check_kb, "validate every topic file, with file and line"),
                             ("test", explain, "show what a message would trigger, and why")):
         p = kb.add_parser(name, help=text)
-        p.add_argument("--config", default="config.yaml", help="path to the YAML config (default: config.yaml)")
+        p.add_argument("--config", help=f"path to the YAML config (default: {DEFAULT_CONFIG} if there is one, "
+                                         "else the knowledge base shipped with Bothy)")
         p.add_argument("--dir", action="append", help="a knowledge base folder (repeatable; default: from config)")
         if name == "test":
             p.add_argument("text", help="the message to try, or - to read one message per line from stdin")
@@ -29,8 +32,8 @@ def add_kb_commands(subcommands: argparse._SubParsersAction, settings: SettingsL
 def _with_dirs(args: argparse.Namespace, settings: SettingsLoader, run) -> int:
     if args.dir:
         directories = [Path(d) for d in args.dir]
-    elif Path(args.config).exists():
-        loaded = settings(args.config)
+    elif args.config is not None or Path(DEFAULT_CONFIG).exists():  # a config named but missing is an error
+        loaded = settings(args.config or DEFAULT_CONFIG)
         if loaded is None:
             return 2
         directories = list(loaded.kb_dirs)
@@ -45,6 +48,10 @@ def check_kb(args: argparse.Namespace, directories: list[Path]) -> int:
         print(problem, file=sys.stderr)
     if kb.problems:
         print(f"{len(kb.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    if not has_crisis_lines(kb):
+        print(f"no crisis-tier topic in {', '.join(map(str, directories))}: bothy run would refuse to start "
+              "(Bothy never runs without crisis lines)", file=sys.stderr)
         return 1
     phrases = sum(len(topic.phrases) for topic in kb.topics.values())
     patterns = sum(len(topic.patterns) for topic in kb.topics.values())

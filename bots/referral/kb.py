@@ -159,7 +159,8 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
     phrase_owner: dict[str, tuple[str, str]] = {}
     for directory in directories:
         if not directory.is_dir():
-            problems.append(f"{directory}: not a folder of topic files")
+            what = "is a file, not a folder of topic files" if directory.exists() else "no such folder"
+            problems.append(f"{directory}: {what}")
             continue
         for path in sorted(directory.glob("*.yaml")):
             files[path] = path.stat().st_mtime
@@ -207,6 +208,11 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
         _add_phrases(topic, phrases, exclusions, where, phrase_owner, problems)
         _add_patterns(topic, patterns, where, phrase_owner, problems)
     return KnowledgeBase(topics, problems, files)
+
+
+def has_crisis_lines(kb: KnowledgeBase) -> bool:
+    """Bothy never runs without crisis lines: `bothy run` refuses, and `bothy kb check` fails, a KB without."""
+    return any(topic.tier == "crisis" for topic in kb.topics.values())
 
 
 def _add_phrases(topic: Topic, phrases: list[tuple[str, int]], exclusions: list[tuple[str, int]], where: str,

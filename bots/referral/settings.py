@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bothy.settings import SettingsReader, usable_path
 from bots.referral.climate import ClimateSettings, read_climate_settings
-from bots.referral.kb import load_kb
+from bots.referral.kb import has_crisis_lines, load_kb
 from referral_kb import SHIPPED_KB
 
 
@@ -37,13 +37,17 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
         return [Path(d) if Path(d).is_absolute() else (base_dir / d).resolve() for d in good]
 
     chosen = folders("referral.kb_dirs", None)
-    kb_dirs = tuple([*(chosen or [SHIPPED_KB]), *folders("referral.extra_kb_dirs", [])])
-    missing = [str(d) for d in kb_dirs if not d.is_dir()]
-    if missing:
-        reader.problems.append(f"referral.kb_dirs: no such folder: {', '.join(missing)}")
-    elif not any(topic.tier == "crisis" for topic in load_kb(kb_dirs).topics.values()):
+    extra = folders("referral.extra_kb_dirs", [])
+    kb_dirs = tuple([*(chosen or [SHIPPED_KB]), *extra])
+    missing = {key: [str(d) for d in dirs if not d.is_dir()]
+               for key, dirs in (("referral.kb_dirs", chosen), ("referral.extra_kb_dirs", extra))}
+    for key, names in missing.items():
+        if names:
+            reader.problems.append(f"{key}: no such folder: {', '.join(names)}")
+    if not any(missing.values()) and not has_crisis_lines(load_kb(kb_dirs)):
+        hint = " (leave kb_dirs unset for the ones shipped with Bothy)" if chosen else ""
         reader.problems.append(f"referral.kb_dirs: no crisis-tier topic in {', '.join(map(str, kb_dirs))}; "
-                               "Bothy never runs without crisis lines (leave kb_dirs unset for the shipped ones)")
+                               f"Bothy never runs without crisis lines{hint}")
     bereavement_rooms = reader.get("referral.bereavement_rooms", list, default=[]) or []
     reader.check("referral.bereavement_rooms", bereavement_rooms,
                  lambda rooms: all(isinstance(r, str) and r[:1] in "!#" and ":" in r for r in rooms),

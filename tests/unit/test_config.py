@@ -143,6 +143,12 @@ def test_bothy_never_runs_without_crisis_lines(tmp_path):
     assert any(p.startswith("referral.kb_dirs: no such folder") and "absent" in p for p in found)
 
 
+def test_a_missing_extra_folder_is_named_with_its_own_key(tmp_path):
+    found = problems(filled(**{"referral.extra_kb_dirs": ["our-services"]}), tmp_path)
+    assert [p for p in found if "our-services" in p] == [
+        f"referral.extra_kb_dirs: no such folder: {tmp_path / 'our-services'}"]
+
+
 def test_a_short_pickle_key_is_refused_and_public_plain_http_is_flagged():
     assert any(p.startswith("crypto.pickle_key: must be at least 16") for p in problems(
         filled(**{"crypto.pickle_key": "short-key"})))
