@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import uuid
 
 import pytest
 
-from tests.e2e.conftest import CRISIS_LINES, BothyProcess, Homeserver, from_bot, staff_room_of, start_bothy
+from tests.e2e.conftest import (
+    CRISIS_LINES,
+    BothyProcess,
+    Homeserver,
+    answered_help,
+    from_bot,
+    staff_room_of,
+    start_bothy,
+)
 from tests.e2e.member import Member
 
 pytestmark = pytest.mark.e2e
@@ -67,7 +74,8 @@ async def test_the_check_back_arrives_once_even_across_restarts(homeserver: Home
         checkback = await alice.wait_for(from_bot(bot, dm, CHECKBACK), timeout=60)
         await process.kill()
         await process.start()
-        await asyncio.sleep(6)  # three sweeps' worth after the restart: nothing more is owed
+        await process.sweep_ran("referral_checkbacks")  # and a DM round trip: nothing more was owed
+        await answered_help(alice, bot, dm)
         assert sum(CHECKBACK in m.body for m in alice.messages_in(dm)) == 1
 
         await alice.react(dm, checkback.event_id, "💬")
