@@ -1,4 +1,4 @@
-"""The host bot: help and status, the member's data rights (export and erase), interests and groups."""
+"""The host bot: help and status, the member's data rights (export and erase), interests, groups and meetups."""
 
 from __future__ import annotations
 
@@ -9,18 +9,20 @@ from typing import ClassVar
 
 import aiosqlite
 
-from bothy.matrix.events import Membership, Message
+from bothy.matrix.events import Membership, Message, Reaction
 from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, SweepRun
 from bothy.settings import SettingsReader
 from bothy.storage.personal_data import PersonalColumns
-from bots.host import safety_schema, schema
+from bots.host import meetup_schema, safety_schema, schema
 from bots.host.alert_commands import AlertCommands
 from bots.host.audit import AuditCommands
 from bots.host.building import GroupRooms
 from bots.host.event_reports import HomeserverReports
 from bots.host.groups import GroupCommands
 from bots.host.interests import InterestCommands
+from bots.host.meetup_storage import MeetupRepository
+from bots.host.meetups import MeetupCommands
 from bots.host.reports import Reports
 from bots.host.settings import GroupSettings, read_settings
 from bots.host.storage import GroupRepository, InterestRepository, welcome_once
@@ -34,13 +36,15 @@ ACTIVE_COARSENESS_MS = 3_600_000  # a group's "last active" moves at most hourly
 
 class HostBot(Bot):
     name = "host"
-    migrations = (*schema.MIGRATIONS, *safety_schema.MIGRATIONS)
+    migrations = (*schema.MIGRATIONS, *safety_schema.MIGRATIONS, *meetup_schema.MIGRATIONS)
     personal_columns: ClassVar[Mapping[str, PersonalColumns]] = {**schema.PERSONAL_COLUMNS,
-                                                                 **safety_schema.PERSONAL_COLUMNS}
+                                                                 **safety_schema.PERSONAL_COLUMNS,
+                                                                 **meetup_schema.PERSONAL_COLUMNS}
     anonymous_tables = safety_schema.ANONYMOUS_TABLES
     schedules: ClassVar[Mapping[str, str]] = {"erasure_requests": "every 5m", "group_rooms": "every 10s",
                                               "group_dormancy": "0 10 * * *", "mute_expiry": "every 1m",
-                                              "event_reports": "every 1m", "report_retention": "15 4 * * *"}
+                                              "event_reports": "every 1m", "report_retention": "15 4 * * *",
+                                              "meetups": "every 1m"}
     templates_dir = Path(__file__).parent / "templates"
 
     @classmethod
@@ -55,6 +59,7 @@ class HostBot(Bot):
         groups = GroupRepository(context.store)
         self.groups = GroupCommands(self.name, context, self.settings, groups)
         self.group_rooms = GroupRooms(context, self.settings, groups)
+        self.meetups = MeetupCommands(self.name, context, groups, MeetupRepository(context.store))
         self.reports = Reports(self.name, context)
         self.homeserver_reports = HomeserverReports(context, self.reports)
         self.safety = (TalkCommands(self.name, context), AlertCommands(self.name, context), self.reports,
@@ -63,7 +68,8 @@ class HostBot(Bot):
     def sweeps(self) -> dict[str, SweepRun]:
         return {"erasure_requests": self.expire_erasure_requests, "group_rooms": self.group_rooms.sweep,
                 "group_dormancy": self.group_rooms.ask_about_dormant, "mute_expiry": self.reports.unmute_due,
-                "event_reports": self.homeserver_reports.poll, "report_retention": self.reports.forget_old}
+                "event_reports": self.homeserver_reports.poll, "report_retention": self.reports.forget_old,
+                "meetups": self.meetups.sweep}
 
     async def start(self) -> None:
         await self.homeserver_reports.start()
@@ -84,6 +90,7 @@ class HostBot(Bot):
                     self.status, role=Role.PEER_WORKER),
             *self.interests.commands(),
             *self.groups.commands(),
+            *self.meetups.commands(),
             *(command for part in self.safety for command in part.commands()),
         ]
 
@@ -101,6 +108,9 @@ class HostBot(Bot):
                 effects.message(welcome, to_user=user_id)
 
         effects.record(write)
+
+    async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
+        return await self.meetups.on_reaction(reaction, effects)
 
     async def on_message(self, message: Message, effects: Effects) -> None:
         """A message in a group keeps it off the dormant list (when, coarsely; never what)."""

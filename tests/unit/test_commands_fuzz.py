@@ -45,7 +45,8 @@ COMMAND_WORDS = ("help", "commands", "mydata", "forget", "status", "checkins", "
                  "resources", "referrals", "refer", "referrals report", "mood", "energy", "mood share", "mood report",
                  "hangout", "interests", "interests add", "interests remove", "interests invites", "groups",
                  "group new", "group join", "group approve", "group decline", "group archive", "talk", "peer",
-                 "alerts", "done", "report", "mod", "audit")
+                 "alerts", "done", "report", "mod", "audit", "meetups", "meetup add", "meetup going",
+                 "meetup not", "meetup cancel")
 NEAR_MISSES = ("hlep", "moood", "mood reprt", "checkins2", "stres", "forget me", "refer@")
 KEYWORDS = ("on", "off", "pause", "link", "unlink", "threshold", "me", "confirm", "housing", "debt", "crisis",
             "Mental Health Support", "young-people")

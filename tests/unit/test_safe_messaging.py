@@ -31,7 +31,8 @@ STAFF_ONLY = frozenset({
     "mod_failed", "mod_guidelines_sent", "mod_muted", "mod_removed",
 })
 # Posted in a group room for everyone, never in a DM: a warm tally or an invitation, not a message to one member.
-ROOM_NOTICES = frozenset({"mood_weather", "hangout_prompt", "group_topic", "group_welcome", "group_archived_notice"})
+ROOM_NOTICES = frozenset({"mood_weather", "hangout_prompt", "group_topic", "group_welcome", "group_archived_notice",
+                          "meetup_posted", "meetup_reminder", "meetup_cancelled_notice"})
 
 
 async def _noop(ctx) -> None:
@@ -54,6 +55,9 @@ SAMPLE = {
     "group": {"name": "Allotment club", "listed": True, "state": "ready"}, "reports": 2, "back": "at 9am on Monday",
     "groups": [{"name": "Allotment club", "tags": ["gardening"], "size": 6, "last_active": "this week",
                 "join": "allotment-club"}],
+    "id": 3, "when": "Tuesday 10 March at 7pm", "where": "at the community hall", "going": 2,
+    "calendar": True, "day_before": True, "here": True,
+    "meetups": [{"id": 3, "when": "Tuesday 10 March at 7pm", "where": "online", "going": 2, "room": "Tea and chat"}],
 }
 
 

@@ -1,0 +1,111 @@
+"""Meetups' reads over the read-only store, and their writes as static functions run inside a unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bothy.storage.database import ReadStore
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+@dataclass(frozen=True)
+class Meetup:
+    id: int
+    room_id: str
+    starts_at: int
+    place: str
+    creator: str | None
+    created_at: int
+    state: str  # planned or cancelled
+    going: int  # how many said they are going
+
+
+COLUMNS = ("m.id, m.room_id, m.starts_at, m.place, m.creator, m.created_at, m.state, "
+           "(SELECT COUNT(*) FROM meetup_rsvps r WHERE r.meetup_id = m.id)")
+
+
+class MeetupRepository:
+    def __init__(self, store: ReadStore):
+        self.store = store
+
+    async def _meetups(self, where: str, parameters: tuple = (), limit: int = 100) -> list[Meetup]:
+        async with self.store.read() as db, db.execute(
+            f"SELECT {COLUMNS} FROM meetups m WHERE {where} ORDER BY m.starts_at, m.id LIMIT ?", (*parameters, limit)
+        ) as cursor:
+            return [Meetup(*row) for row in await cursor.fetchall()]
+
+    async def by_id(self, meetup_id: int) -> Meetup | None:
+        found = await self._meetups("m.id = ?", (meetup_id,))
+        return found[0] if found else None
+
+    async def upcoming(self, room_ids: Iterable[str], now_ms: int, limit: int = 20) -> list[Meetup]:
+        rooms = sorted(room_ids)
+        if not rooms:
+            return []
+        marks = ", ".join("?" for _ in rooms)
+        return await self._meetups(f"m.state = 'planned' AND m.starts_at > ? AND m.room_id IN ({marks})",
+                                   (now_ms, *rooms), limit)
+
+    async def reminders_due(self, now_ms: int) -> list[Meetup]:
+        """Planned meetups with a reminder whose time has come and that has not been owed (or skipped) yet."""
+        return await self._meetups(
+            "m.state = 'planned' AND ((m.day_reminder_at IS NULL AND m.starts_at <= ?) "
+            "OR (m.hour_reminder_at IS NULL AND m.starts_at <= ?))", (now_ms + DAY_MS, now_ms + HOUR_MS))
+
+    async def going(self, meetup_id: int) -> list[str]:
+        async with self.store.read() as db, db.execute(
+            "SELECT user_id FROM meetup_rsvps WHERE meetup_id = ? ORDER BY going_at, user_id", (meetup_id,)
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    @staticmethod
+    async def add(db: aiosqlite.Connection, room_id: str, starts_at: int, place: str, creator: str,
+                  now_ms: int) -> int:
+        """A new meetup. One less than a day away gets no day-before reminder: the post itself is that notice."""
+        skip_day = now_ms if starts_at - now_ms <= DAY_MS else None
+        cursor = await db.execute(
+            "INSERT INTO meetups (room_id, starts_at, place, creator, created_at, state, day_reminder_at) "
+            "VALUES (?, ?, ?, ?, ?, 'planned', ?)", (room_id, starts_at, place, creator, now_ms, skip_day))
+        return int(cursor.lastrowid or 0)
+
+    @staticmethod
+    async def rsvp(db: aiosqlite.Connection, meetup_id: int, user_id: str, now_ms: int) -> None:
+        """Going, if the meetup is still to come and not cancelled (a ✅ may come after a cancellation)."""
+        await db.execute(
+            "INSERT OR IGNORE INTO meetup_rsvps (meetup_id, user_id, going_at) SELECT id, ?, ? FROM meetups "
+            "WHERE id = ? AND state = 'planned' AND starts_at > ?", (user_id, now_ms, meetup_id, now_ms))
+
+    @staticmethod
+    async def not_going(db: aiosqlite.Connection, meetup_id: int, user_id: str) -> None:
+        await db.execute("DELETE FROM meetup_rsvps WHERE meetup_id = ? AND user_id = ?", (meetup_id, user_id))
+
+    @staticmethod
+    async def cancel(db: aiosqlite.Connection, meetup_id: int) -> list[str] | None:
+        """Cancel once: who was going, or None when it was already cancelled (someone got there first)."""
+        cursor = await db.execute("UPDATE meetups SET state = 'cancelled' WHERE id = ? AND state = 'planned'",
+                                  (meetup_id,))
+        if cursor.rowcount != 1:
+            return None
+        async with db.execute("SELECT user_id FROM meetup_rsvps WHERE meetup_id = ? ORDER BY user_id",
+                              (meetup_id,)) as rows:
+            return [row[0] for row in await rows.fetchall()]
+
+    @staticmethod
+    async def reminded(db: aiosqlite.Connection, meetup_id: int, hour: bool, now_ms: int) -> bool:
+        """Mark the reminder owed (the hour's also settles the day's, which would be late by then); True only
+        the first time, and only while the meetup is still planned."""
+        column = "hour_reminder_at" if hour else "day_reminder_at"
+        cursor = await db.execute(
+            f"UPDATE meetups SET {column} = ?, day_reminder_at = COALESCE(day_reminder_at, ?) "
+            f"WHERE id = ? AND state = 'planned' AND {column} IS NULL", (now_ms, now_ms, meetup_id))
+        return cursor.rowcount == 1
+
+    @staticmethod
+    async def forget_before(db: aiosqlite.Connection, before_ms: int) -> None:
+        """Meetups that happened (or were to) before then, and with them who was going."""
+        await db.execute("DELETE FROM meetups WHERE starts_at < ?", (before_ms,))

@@ -1,0 +1,117 @@
+"""What `!meetup add` understands: WHEN and WHERE in one line, WHEN in plain words in the organisation's time
+zone ("next Tuesday 7pm", "25 Dec 14:00"), and the same time back in words and as an `.ics` calendar file.
+
+WHERE follows a `|`, or the last ` at ` that leaves a time before it, or is the last word `online`:
+`next Tuesday 7pm | Community hall`, `25 Dec 14:00 at St Mary's hall`, `tomorrow 10:30 online`.
+Nothing half-understood is guessed: no time of day, a time gone by or one over a year away gets a kind reply.
+
+dateparser and icalendar are imported when first used: they are large, and most Bothy processes never need them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from commands.framework import UsageError
+
+MAX_AHEAD = timedelta(days=366)
+MAX_PLACE = 120
+LENGTH = timedelta(hours=2)  # how long the calendar file says a meetup lasts
+ONLINE = "online"
+HOW = ("Please say when, then where, like: {prefix}meetup add next Tuesday 7pm | Community hall, "
+       "or {prefix}meetup add 25 Dec 14:00 online.")
+
+
+@dataclass(frozen=True)
+class Plan:
+    starts: datetime  # aware, in the organisation's time zone, to the minute
+    place: str  # as typed, or "online"
+
+
+def _candidates(text: str) -> list[tuple[str, str]]:
+    """Ways to split the line into (WHEN, WHERE), most likely first."""
+    if "|" in text:
+        when, _, where = text.partition("|")
+        return [(when.strip(), where.strip())]
+    words = text.split(" ")
+    found = []
+    if len(words) > 1 and words[-1].casefold() == ONLINE:
+        found.append((" ".join(words[:-1]), ONLINE))
+    found += [(" ".join(words[:i]), " ".join(words[i + 1:]))
+              for i in range(len(words) - 2, 0, -1) if words[i].casefold() == "at"]
+    return found
+
+
+def _parse_time(text: str, now: datetime, timezone: ZoneInfo) -> tuple[datetime | None, bool]:
+    """(the time, or None; whether a date without a time of day was found)."""
+    from dateparser.date import DateDataParser  # heavy: only when someone adds a meetup
+
+    parser = DateDataParser(languages=["en"], settings={
+        "TIMEZONE": timezone.key, "RETURN_AS_TIMEZONE_AWARE": True, "PREFER_DATES_FROM": "future",
+        "RELATIVE_BASE": now.astimezone(timezone).replace(tzinfo=None), "DATE_ORDER": "DMY",
+        "RETURN_TIME_AS_PERIOD": True,
+    })
+    data = parser.get_date_data(text)
+    if data.date_obj is None:
+        return None, False
+    if data.period != "time":
+        return None, True
+    return data.date_obj.astimezone(timezone).replace(second=0, microsecond=0), False
+
+
+def parse_plan(details: str, now: datetime, timezone: ZoneInfo, prefix: str = "!") -> Plan:
+    """WHEN and WHERE from what was typed after `!meetup add`; UsageError with a kind reason otherwise."""
+    text = " ".join(details.split())
+    date_only = False
+    for when, where in _candidates(text):
+        if not when or not where:
+            continue
+        starts, undated = _parse_time(when, now, timezone)
+        date_only = date_only or undated
+        if starts is None:
+            continue
+        if len(where) > MAX_PLACE:
+            raise UsageError(f"Please keep where to {MAX_PLACE} characters or fewer.")
+        if starts <= now:
+            raise UsageError(f"{describe(starts, now)} has already passed: please choose a time still to come.")
+        if starts - now > MAX_AHEAD:
+            raise UsageError("Please choose a time within the next year.")
+        return Plan(starts, ONLINE if where.casefold() == ONLINE else where)
+    if date_only:
+        raise UsageError("Please add a time of day too, like 7pm or 14:00.")
+    raise UsageError(HOW.format(prefix=prefix))
+
+
+def _clock_time(at: datetime) -> str:
+    """19:00 -> 7pm, 10:30 -> 10:30am, 12:00 -> 12 noon."""
+    if (at.hour, at.minute) == (12, 0):
+        return "12 noon"
+    hour = at.hour % 12 or 12
+    minutes = f":{at.minute:02d}" if at.minute else ""
+    return f"{hour}{minutes}{'am' if at.hour < 12 else 'pm'}"
+
+
+def describe(at: datetime, now: datetime) -> str:
+    """'Tuesday 10 March at 7pm' in `at`'s own time zone; the year only when it is not this year's."""
+    year = f" {at.year}" if at.year != now.astimezone(at.tzinfo).year else ""
+    return f"{at:%A} {at.day} {at:%B}{year} at {_clock_time(at)}"
+
+
+def calendar_file(uid: str, title: str, starts: datetime, place: str, now: datetime) -> str:
+    """One event as an iCalendar file members can add to their own calendars."""
+    from icalendar import Calendar, Event  # only when a meetup is posted
+
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", now.astimezone(UTC))
+    event.add("dtstart", starts.astimezone(UTC))
+    event.add("duration", LENGTH)
+    event.add("summary", title)
+    event.add("location", place)
+    calendar = Calendar()
+    calendar.add("prodid", "-//Bothy//meetups//EN")
+    calendar.add("version", "2.0")
+    calendar.add_component(event)
+    return calendar.to_ical().decode()

@@ -1,0 +1,283 @@
+"""Meetups: WHEN and WHERE understood in the organisation's time zone (or a kind reply, nothing stored); only
+volunteers, peer workers and a group's creator post one; ✅ and `!meetup going` say who is going; each reminder
+goes out once, never late; a cancellation tells the room and everyone going, once; `!mydata` and `!forget me`
+cover it all, and past meetups are forgotten."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bothy.clock import FixedClock
+from bothy.matrix.events import Reaction
+from bothy.outbox import Effects
+from bothy.testing import FixedRooms, bot_context
+from bots.host.bot import HostBot
+from bots.host.meetup_times import describe, parse_plan
+from bots.host.storage import GroupRepository
+from bots.installed import INSTALLATION
+from commands.framework import CommandContext, Role, UsageError, parse_invocation
+
+LONDON = ZoneInfo("Europe/London")
+NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # a Thursday
+ALICE, BOB, CAROL, VIC, SAM = (f"@{n}:example.org" for n in ("alice", "bob", "carol", "vic", "sam"))
+GROUP, OTHER, DM = "!group:example.org", "!other:example.org", "!dm:example.org"
+
+
+def plan(text: str, now: datetime = NOW):
+    return parse_plan(text, now, LONDON)
+
+
+@pytest.mark.parametrize(("typed", "starts", "place"), [
+    ("next Tuesday 7pm | Community hall", datetime(2026, 3, 10, 19, 0), "Community hall"),
+    ("25 Dec 14:00 online", datetime(2026, 12, 25, 14, 0), "online"),
+    ("tomorrow 10:30 at St Mary's hall", datetime(2026, 3, 6, 10, 30), "St Mary's hall"),
+    ("Tuesday at 7pm at the café at the station", datetime(2026, 3, 10, 19, 0), "the café at the station"),
+    ("1 April 7pm | Online", datetime(2026, 4, 1, 19, 0), "online"),  # summer time: 18:00 UTC
+    ("  sat   2pm  |  the  park ", datetime(2026, 3, 7, 14, 0), "the park"),
+])
+def test_when_and_where_are_read_in_the_organisations_time_zone(typed, starts, place):
+    found = plan(typed)
+    assert found.starts == starts.replace(tzinfo=LONDON) and found.place == place
+
+
+def test_summer_time_is_the_organisations_not_utc():
+    assert plan("1 April 7pm online").starts.astimezone(UTC).hour == 18
+
+
+@pytest.mark.parametrize(("typed", "problem"), [
+    ("garbage", "Please say when, then where"),
+    ("next Tuesday 7pm", "Please say when, then where"),  # no place
+    ("| the hall", "Please say when, then where"),
+    ("yesterday 3pm | the hall", "has already passed"),
+    ("today 9am | the hall", "has already passed"),
+    ("25 Dec 2027 14:00 online", "within the next year"),
+    ("next Tuesday | the hall", "add a time of day"),
+    ("Tuesday 7pm | " + "x" * 121, "120 characters"),
+])
+def test_anything_not_clearly_a_time_and_a_place_gets_a_kind_reason(typed, problem):
+    with pytest.raises(UsageError, match=problem):
+        plan(typed)
+
+
+def test_times_in_words():
+    at = datetime(2026, 3, 10, 19, 0, tzinfo=LONDON)
+    assert describe(at, NOW) == "Tuesday 10 March at 7pm"
+    assert describe(at.replace(hour=10, minute=30), NOW) == "Tuesday 10 March at 10:30am"
+    assert describe(at.replace(hour=12), NOW) == "Tuesday 10 March at 12 noon"
+    assert describe(at.replace(year=2027), NOW) == "Wednesday 10 March 2027 at 7pm"
+
+
+# --- the commands, over a real database ---------------------------------------------------------------
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+async def host(database, example_config, clock) -> HostBot:
+    rooms = FixedRooms(frozenset({DM}), members={GROUP: frozenset({ALICE, BOB, CAROL}), OTHER: frozenset({ALICE})})
+    bot = HostBot(bot_context(database, INSTALLATION, example_config.bot_settings["host"], clock=clock,
+                              account="@bothy:example.org", rooms=rooms, timezone=LONDON))
+    for command in bot.commands():
+        bot.context.commands.add(command)
+    async with database.transaction() as db:  # bob started the group that GROUP is the room of
+        group_id = await GroupRepository.propose(db, "Allotment club", ["gardening"], BOB, 0, False, "t0k")
+        await GroupRepository.set_room(db, group_id, GROUP)
+        await GroupRepository.move(db, group_id, "building", "ready")
+    return bot
+
+
+async def run(bot: HostBot, body: str, sender: str = ALICE, room_id: str = GROUP, role: Role = Role.MEMBER,
+              encrypted: bool = True) -> Effects:
+    """`body` typed in `room_id` and committed as the dispatcher would (usage problems raise)."""
+    command, args = bot.context.commands.find(parse_invocation(body, "!"))
+    runner, params = command.parse(args)
+    effects = Effects(bot.context.account)
+    ctx = CommandContext(command=command, sender=sender, room_id=room_id, event_id="$e", role=role,
+                         in_dm=room_id == DM, effects=effects, templates=bot.context.templates, prefix="!",
+                         params=params, encrypted=encrypted)
+    await runner(ctx)
+    await bot.context.work.commit(effects)
+    return effects
+
+
+def said(effects: Effects) -> list[tuple[str | None, str | None, str]]:
+    return [(i.room_id, i.to_user, i.content["body"]) for i in effects.items if i.action == "message"]
+
+
+async def outbox(host: HostBot) -> list[tuple]:
+    async with host.context.store.read() as db, db.execute(
+        "SELECT room_id, to_user, json_extract(content, '$.body'), tag FROM outbox WHERE action = 'message' ORDER BY id"
+    ) as cursor:
+        return [tuple(row) for row in await cursor.fetchall()]
+
+
+async def posted(host: HostBot, body: str, sender: str = BOB, **kwargs) -> Effects:
+    """A meetup posted, and its post delivered as the event `$post<ID>` (so reactions can find it)."""
+    effects = await run(host, body, sender=sender, **kwargs)
+    post = next(item for item in effects.items if item.tag)
+    async with host.context.work.database.transaction() as db:
+        await db.execute("INSERT INTO sent_events (event_id, tag, sent_at) VALUES (?, ?, 0)",
+                         (f"$post{post.tag.split(':')[1]}", post.tag))
+    return effects
+
+
+def react(host: HostBot, who: str, target: str, key: str = "✅") -> Reaction:
+    return Reaction(GROUP, f"$r-{who}", who, host.context.clock.ms(), target, key)
+
+
+async def test_a_group_creator_posts_a_meetup_with_its_calendar_file(host):
+    effects = await run(host, "!meetup add next Tuesday 7pm | Community hall", sender=BOB)
+    [notice] = said(effects)
+    assert notice[0] == GROUP and notice[1] is None
+    assert "Meetup 1: Tuesday 10 March at 7pm, at Community hall" in notice[2] and "React ✅" in notice[2]
+    assert "the day before and an hour before" in notice[2]
+    assert effects.items[0].tag == "meetup:1"
+    [ics] = [item for item in effects.items if item.action == "file"]
+    assert ics.room_id == GROUP and ics.content["mimetype"] == "text/calendar"
+    text = ics.content["text"]
+    assert "DTSTART:20260310T190000Z" in text and "LOCATION:Community hall" in text and "SUMMARY:Meetup:" in text
+
+
+async def test_no_calendar_file_where_the_room_is_not_encrypted(host):
+    effects = await run(host, "!meetup add tomorrow 10:30 online", sender=BOB, encrypted=False)
+    assert [item.action for item in effects.items] == ["message"]
+    assert "the day before" not in said(effects)[0][2]  # under a day away: only the hour's reminder
+
+
+async def test_only_volunteers_peer_workers_and_the_groups_creator_may_add(host):
+    assert "added by volunteers, peer workers" in said(await run(host, "!meetup add tomorrow 7pm online"))[0][2]
+    assert "added by volunteers" in said(await run(host, "!meetup add tomorrow 7pm online", sender=BOB,
+                                                   room_id=OTHER))[0][2]  # not bob's group
+    assert "Meetup 1" in said(await run(host, "!meetup add tomorrow 7pm online", sender=VIC, room_id=OTHER,
+                                        role=Role.VOLUNTEER))[0][2]
+    assert "Meetup 2" in said(await run(host, "!meetup add tomorrow 8pm online", sender=SAM,
+                                        role=Role.PEER_WORKER))[0][2]
+    with pytest.raises(UsageError, match="in the room it's for"):
+        await run(host, "!meetup add tomorrow 7pm online", sender=VIC, room_id=DM, role=Role.VOLUNTEER)
+    with pytest.raises(UsageError, match="has already passed"):
+        await run(host, "!meetup add yesterday 7pm online", sender=BOB)
+    assert [m.id for m in await host.meetups.repository.upcoming({GROUP, OTHER}, 0)] == [1, 2]
+
+
+async def test_going_by_reaction_or_command_and_stepping_back(host):
+    await posted(host, "!meetup add next Tuesday 7pm | Community hall")
+    assert await host.on_reaction(react(host, ALICE, "$post1", "✅\ufe0f"), effects := Effects(host.context.account))
+    await host.context.work.commit(effects)
+    assert not await host.on_reaction(react(host, CAROL, "$post1", "👍"), Effects(host.context.account))
+    assert not await host.on_reaction(react(host, CAROL, "$unrelated"), Effects(host.context.account))
+    going = said(await run(host, "!meetup going 1", sender=CAROL, room_id=DM))
+    assert going == [(DM, None, going[0][2])] and "you're down as going to meetup 1" in going[0][2]
+    assert await host.meetups.repository.going(1) == [ALICE, CAROL]
+    assert "1: Tuesday 10 March at 7pm, at Community hall. 2 going" in said(await run(host, "!meetups"))[0][2]
+
+    await run(host, "!meetup not going 1", sender=ALICE, room_id=DM)
+    assert await host.meetups.repository.going(1) == [CAROL]
+    listed = said(await run(host, "!meetups", room_id=DM))[0][2]
+    assert "in your rooms" in listed and f"({GROUP}). 1 going" in listed
+    assert "couldn't find a meetup" in said(await run(host, "!meetup going 9", room_id=DM))[0][2]
+    assert "No meetups are planned here" in said(await run(host, "!meetups", room_id=OTHER))[0][2]
+
+
+async def test_a_member_outside_the_room_cannot_see_or_join_its_meetup(host):
+    await run(host, "!meetup add tomorrow 7pm online", sender=VIC, room_id=OTHER, role=Role.VOLUNTEER)
+    assert "couldn't find a meetup" in said(await run(host, "!meetup going 1", sender=BOB, room_id=DM))[0][2]
+    assert await host.meetups.repository.going(1) == []
+
+
+async def test_each_reminder_goes_out_once_and_never_late(host, clock):
+    await posted(host, "!meetup add Saturday 7pm | the hall")  # 7 March, 19:00 (GMT)
+    await posted(host, "!meetup add Saturday 8pm | the park")
+    await run(host, "!meetup cancel 2", sender=BOB)
+    await host.meetups.sweep()
+    assert [row for row in await outbox(host) if "⏰" in row[2]] == []
+
+    clock.at = datetime(2026, 3, 6, 19, 0, tzinfo=UTC)  # a day before
+    await host.meetups.sweep()
+    await host.meetups.sweep()
+    [day] = [row for row in await outbox(host) if "⏰" in row[2]]
+    assert day[0] == GROUP and day[3] == "meetup:1"
+    assert "Coming up: meetup 1 is on Saturday 7 March at 7pm, at the hall. 0 going so far" in day[2]
+
+    clock.at = datetime(2026, 3, 7, 18, 20, tzinfo=UTC)
+    await host.meetups.sweep()
+    clock.at += timedelta(minutes=1)
+    await host.meetups.sweep()
+    reminders = [row[2] for row in await outbox(host) if "⏰" in row[2]]
+    assert len(reminders) == 2 and "Meetup 1 starts in 40 minutes (Saturday 7 March at 7pm)" in reminders[1]
+    assert not any("meetup 2" in r.casefold() for r in reminders)  # cancelled
+
+
+async def test_a_meetup_soon_gets_only_the_hours_reminder_at_once_and_a_missed_one_is_not_sent_late(host, clock):
+    await posted(host, "!meetup add in 2 minutes online")
+    await posted(host, "!meetup add in 3 hours online")
+    await host.meetups.sweep()
+    [soon] = [row[2] for row in await outbox(host) if "⏰" in row[2]]
+    assert soon.startswith("⏰ Meetup 1 starts in 2 minutes")
+
+    clock.at += timedelta(hours=4)  # Bothy was down through meetup 2's hour before: nothing late
+    await host.meetups.sweep()
+    await host.meetups.sweep()
+    assert len([row for row in await outbox(host) if "⏰" in row[2]]) == 1
+    assert await host.meetups.repository.reminders_due(host.context.clock.ms()) == []
+
+
+async def test_a_reaction_to_a_reminder_counts_too(host):
+    await posted(host, "!meetup add in 30 minutes online")
+    await host.meetups.sweep()
+    [tag] = [row[3] for row in await outbox(host) if "⏰" in row[2]]
+    async with host.context.work.database.transaction() as db:  # the reminder, delivered
+        await db.execute("INSERT INTO sent_events (event_id, tag, sent_at) VALUES ('$reminder', ?, 0)", (tag,))
+    effects = Effects(host.context.account)
+    assert await host.on_reaction(react(host, CAROL, "$reminder"), effects)
+    await host.context.work.commit(effects)
+    assert await host.meetups.repository.going(1) == [CAROL]
+
+
+async def test_cancelling_tells_the_room_and_everyone_going_once(host):
+    await posted(host, "!meetup add next Tuesday 7pm | Community hall", sender=VIC, role=Role.VOLUNTEER)
+    for who in (ALICE, CAROL):
+        await run(host, "!meetup going 1", sender=who, room_id=DM)
+    assert "couldn't find a meetup" in said(await run(host, "!meetup cancel 1", sender=ALICE))[0][2]
+    effects = await run(host, "!meetup cancel 1", sender=BOB, room_id=DM)  # the group's creator
+    messages = said(effects)
+    assert messages[0] == (DM, None, messages[0][2]) and "Done: meetup 1" in messages[0][2]
+    assert "Sorry, meetup 1 on Tuesday 10 March at 7pm is cancelled. I've let the 2 people going know." \
+        in [m[2] for m in messages if m[0] == GROUP][0]
+    dms = {m[1]: m[2] for m in messages if m[1]}
+    assert set(dms) == {ALICE, CAROL} and "has been cancelled" in dms[ALICE] and "116 123" in dms[ALICE]
+    assert "couldn't find a meetup" in said(await run(host, "!meetup cancel 1", sender=SAM, role=Role.PEER_WORKER,
+                                                      room_id=DM))[0][2]
+    assert "No meetups are planned here" in said(await run(host, "!meetups"))[0][2]
+
+
+async def test_mydata_shows_and_forget_me_erases_meetups_and_going(host):
+    await posted(host, "!meetup add next Tuesday 7pm | Community hall")
+    await run(host, "!meetup going 1", sender=ALICE, room_id=DM)
+    await run(host, "!meetup going 1", sender=BOB, room_id=DM)
+    data = host.context.personal_data
+    alice = await data.export(ALICE)
+    assert [row["meetup_id"] for row in alice["meetup_rsvps"]] == [1]
+    bob = json.dumps(await data.export(BOB))
+    assert "Community hall" in bob and ALICE not in bob
+    async with host.context.work.database.transaction() as db:
+        await data.erase_in(db, BOB)
+        await data.erase_in(db, ALICE)
+    assert await data.export(ALICE) == {} and await data.export(BOB) == {}
+    meetup = await host.meetups.repository.by_id(1)
+    assert meetup.creator is None and meetup.going == 0  # the meetup still goes ahead
+
+
+async def test_meetups_and_who_went_are_forgotten_a_month_after(host, clock):
+    await posted(host, "!meetup add tomorrow 7pm online")
+    await run(host, "!meetup going 1", sender=ALICE, room_id=DM)
+    clock.at += timedelta(days=30)
+    await host.meetups.sweep()
+    assert await host.meetups.repository.by_id(1) is not None
+    clock.at += timedelta(days=2)
+    await host.meetups.sweep()
+    assert await host.meetups.repository.by_id(1) is None and await host.meetups.repository.going(1) == []
