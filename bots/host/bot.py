@@ -40,7 +40,7 @@ class HostBot(Bot):
     personal_columns: ClassVar[Mapping[str, PersonalColumns]] = {**schema.PERSONAL_COLUMNS,
                                                                  **safety_schema.PERSONAL_COLUMNS,
                                                                  **meetup_schema.PERSONAL_COLUMNS}
-    anonymous_tables = safety_schema.ANONYMOUS_TABLES
+    anonymous_tables = safety_schema.ANONYMOUS_TABLES | meetup_schema.ANONYMOUS_TABLES
     schedules: ClassVar[Mapping[str, str]] = {"erasure_requests": "every 5m", "group_rooms": "every 10s",
                                               "group_dormancy": "0 10 * * *", "mute_expiry": "every 1m",
                                               "event_reports": "every 1m", "report_retention": "15 4 * * *",

@@ -40,6 +40,8 @@ async def _meetups(db: aiosqlite.Connection) -> None:
     )
 
 
+# SQLite's own counter behind AUTOINCREMENT: a table name and a number.
+ANONYMOUS_TABLES = frozenset({"sqlite_sequence"})
 MIGRATIONS = (Migration(16, "host: meetups in rooms, their reminders, and who is going", _meetups),)
 PERSONAL_COLUMNS = {
     # Whoever added a meetup did it for the room: their export shows the meetups they added; erasing them clears

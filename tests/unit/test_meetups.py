@@ -166,7 +166,8 @@ async def test_only_volunteers_peer_workers_and_the_groups_creator_may_add(host)
 
 async def test_going_by_reaction_or_command_and_stepping_back(host):
     await posted(host, "!meetup add next Tuesday 7pm | Community hall")
-    assert await host.on_reaction(react(host, ALICE, "$post1", "✅\ufe0f"), effects := Effects(host.context.account))
+    effects = Effects(host.context.account)
+    assert await host.on_reaction(react(host, ALICE, "$post1", "✅\ufe0f"), effects)
     await host.context.work.commit(effects)
     assert not await host.on_reaction(react(host, CAROL, "$post1", "👍"), Effects(host.context.account))
     assert not await host.on_reaction(react(host, CAROL, "$unrelated"), Effects(host.context.account))
@@ -247,7 +248,7 @@ async def test_cancelling_tells_the_room_and_everyone_going_once(host):
     messages = said(effects)
     assert messages[0] == (DM, None, messages[0][2]) and "Done: meetup 1" in messages[0][2]
     assert "Sorry, meetup 1 on Tuesday 10 March at 7pm is cancelled. I've let the 2 people going know." \
-        in [m[2] for m in messages if m[0] == GROUP][0]
+        in next(m[2] for m in messages if m[0] == GROUP)
     dms = {m[1]: m[2] for m in messages if m[1]}
     assert set(dms) == {ALICE, CAROL} and "has been cancelled" in dms[ALICE] and "116 123" in dms[ALICE]
     assert "couldn't find a meetup" in said(await run(host, "!meetup cancel 1", sender=SAM, role=Role.PEER_WORKER,
