@@ -85,6 +85,8 @@ class MeetupCommands:
     async def add(self, ctx: CommandContext) -> None:
         if ctx.in_dm or ctx.room_id == self.context.alerts.staff_room.room_id:
             raise UsageError("Please add a meetup in the room it's for, so everyone there sees it.")
+        if ctx.effects.account != self.context.account:  # its reminders and cancellation come from this account
+            raise UsageError(f"Meetups need {self.context.account} in the room: please invite it, then try again.")
         if ctx.role < Role.VOLUNTEER and await self._group_creator(ctx.room_id) != ctx.sender:
             ctx.reply("meetup_not_allowed")
             return

@@ -161,6 +161,12 @@ async def test_only_volunteers_peer_workers_and_the_groups_creator_may_add(host)
         await run(host, "!meetup add tomorrow 7pm online", sender=VIC, room_id=DM, role=Role.VOLUNTEER)
     with pytest.raises(UsageError, match="has already passed"):
         await run(host, "!meetup add yesterday 7pm online", sender=BOB)
+    command, args = host.context.commands.find(parse_invocation("!meetup add tomorrow 7pm online", "!"))
+    elsewhere = CommandContext(command=command, sender=SAM, room_id=OTHER, event_id="$e", role=Role.PEER_WORKER,
+                               in_dm=False, effects=Effects("@guide:example.org"), templates=host.context.templates,
+                               prefix="!", params=command.parse(args)[1])
+    with pytest.raises(UsageError, match=r"Meetups need @bothy:example\.org in the room"):
+        await host.meetups.add(elsewhere)  # answered by another bot's account: the host's isn't in the room
     assert [m.id for m in await host.meetups.repository.upcoming({GROUP, OTHER}, 0)] == [1, 2]
 
 
