@@ -1,16 +1,19 @@
 """Resident memory with 1,000 rooms and 10,000 members.
 
 Builds Bothy's real in-memory pieces (a Matrix account with E2EE on, the knowledge base and its
-matcher, the templates, the database) and hands the account one sync response that puts it in 1,000
-encrypted rooms whose full member lists (10,000 distinct members, about 30 per room) are loaded:
-the worst case, as if Bothy had sent into every room. Bar (PRODUCT.md): under 200 MB RSS. Prints JSON.
+matcher, the templates, the database, the date and calendar libraries a meetup loads) and hands the
+account one sync response that puts it in 1,000 encrypted rooms whose full member lists (10,000
+distinct members, about 30 per room) are loaded: the worst case, as if Bothy had sent into every
+room. Bar (PRODUCT.md): under 200 MB RSS. Prints JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import nio
 
@@ -21,6 +24,7 @@ from bothy.storage.database import Database
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.migrations import migrate
 from bothy.storage.sessions import SessionRepository
+from bots.host.meetup_times import calendar_file, parse_plan
 from bots.installed import INSTALLATION
 from bots.referral.bot import ReloadingKnowledgeBase
 from rooms.dm import DirectRooms
@@ -74,6 +78,10 @@ async def run() -> dict:
         account.client.restore_login(BOT, "BENCHDEVICE", "unused-token")  # local only: no request is made
         knowledge = ReloadingKnowledgeBase((ROOT / "referral_kb",))
         INSTALLATION.templates().render("help", prefix="!", commands=[], staff_commands=[], unknown=None)
+        # A meetup loads the date parser and the calendar library, which stay loaded once used.
+        now = datetime.now(UTC)
+        plan = parse_plan("next Tuesday 7pm | online", now, ZoneInfo("Europe/London"))
+        calendar_file("bench", "Meetup", plan.starts, plan.place, now)
         engine = rss_mb()
         response = sync_response()
         await account.client.receive_response(response)
