@@ -24,6 +24,7 @@ from commands.framework import Command, CommandContext, Integer, Role, Text, Usa
 MAX_DETAILS = 400  # a name and its tags, as typed
 MAX_TAGS = 5
 MAX_REASON = 300
+LISTED_AT_MOST = 30  # one directory reply stays far below Matrix's 64 KiB event limit, encrypted
 NAME_CHARACTERS = re.compile(r"^[\w '&,.!?()\-]+$")
 DAY_MS = 86_400_000
 
@@ -140,9 +141,9 @@ class GroupCommands:
             raise UsageError("Please give one interest, like gardening.")
         groups = [g for g in await self.repository.listed() if tag is None or tag in g.tags]
         now = self.context.clock.ms()
-        ctx.reply("groups_list", tag=tag, groups=[
+        ctx.reply("groups_list", tag=tag, hidden=max(0, len(groups) - LISTED_AT_MOST), groups=[
             {"name": g.name, "tags": g.tags, "join": slug(g.name), "last_active": last_active(g.last_active_at, now),
-             "size": self.context.room_maker.member_count(g.room_id or "")} for g in groups])
+             "size": self.context.room_maker.member_count(g.room_id or "")} for g in groups[:LISTED_AT_MOST]])
 
     async def _find(self, name: str, groups: list[Group]) -> Group | None:
         """By the name as typed in `!group join allotment-club`, or near enough to it."""

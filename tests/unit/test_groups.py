@@ -3,6 +3,8 @@ even across a crash; invitations only to members who share a tag and asked, with
 sensitive groups wait for a peer worker and are never listed."""
 
 import dataclasses
+import hashlib
+import json
 from datetime import timedelta
 
 import pytest
@@ -205,3 +207,20 @@ async def test_a_quiet_group_is_asked_about_once_until_it_is_active_again(host):
     clock.at += timedelta(seconds=host.settings.dormant_after_s + 60)
     await host.group_rooms.ask_about_dormant()
     assert len(await asked()) == 4  # quiet again after being active: asked again, once
+
+
+async def test_a_long_directory_stays_one_sendable_message(host):
+    """Matrix refuses an event over 64 KiB (an encrypted one grows by a third), and a refused reply would hold
+    back everything after it to the same room: the directory shows a page and says how to narrow it."""
+    def letters(seed: str, length: int) -> str:
+        return "".join(chr(97 + int(c, 16)) for c in hashlib.sha256(seed.encode()).hexdigest())[:length]
+
+    tags = " ".join(f"#{letters(word, 40)}" for word in "abcde")
+    for number in range(80):
+        await run(host, f"!group new {letters(str(number), 50)} {tags}", sender=SAM, role=Role.PEER_WORKER)
+    await host.group_rooms.sweep()
+    assert len(await host.groups.repository.listed()) == 80
+    reply = await run(host, "!groups", sender=CAROL)
+    [listing] = [item.content for item in reply.items]
+    assert len(json.dumps(listing, ensure_ascii=False).encode()) < 40_000
+    assert "50 more" in listing["body"] and "!groups INTEREST" in listing["body"]

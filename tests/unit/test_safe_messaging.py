@@ -54,7 +54,7 @@ SAMPLE = {
     "added": ["gardening"], "removed": ["walking"],
     "group": {"name": "Allotment club", "listed": True, "state": "ready"}, "reports": 2, "back": "at 9am on Monday",
     "groups": [{"name": "Allotment club", "tags": ["gardening"], "size": 6, "last_active": "this week",
-                "join": "allotment-club"}],
+                "join": "allotment-club"}], "hidden": 0,
     "id": 3, "when": "Tuesday 10 March at 7pm", "where": "at the community hall", "going": 2,
     "calendar": True, "day_before": True, "here": True,
     "meetups": [{"id": 3, "when": "Tuesday 10 March at 7pm", "where": "online", "going": 2, "room": "Tea and chat"}],
