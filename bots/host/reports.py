@@ -11,6 +11,7 @@ audited and confirmed in the alert's thread.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 import aiosqlite
@@ -32,6 +33,14 @@ KEEP_REPORTS_MS = 90 * 86_400_000  # a reported message's row names its author: 
 REMOVE, MUTE, GUIDELINES, DISMISS = "🗑️", "🔇", "📜", "👋"
 
 Action = Callable[[Alert, str, Effects], Awaitable[None]]
+LEVEL_TEXT = re.compile(r"-?\d{1,15}")
+
+
+def power_level(value: object) -> int | None:
+    """A power level as the room holds it: a number, or (rooms before version 10) a number written as text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and LEVEL_TEXT.fullmatch(value.strip()) else None
 
 
 class Reports:
@@ -138,11 +147,18 @@ class Reports:
         to give back. Already muted (a replay, or muted again), the first level kept is the one given back."""
         if alert.room_id is None or alert.subject_user is None:
             return
+        if alert.subject_user in self.context.bot_accounts:  # it would lower its own power there, for good
+            self.context.alerts.in_thread(alert, effects, "mod_bot_account", worker=worker)
+            return
         rooms = self.context.rooms_seen_by(effects.account)
         try:
             levels = await rooms.power_levels(alert.room_id)
-            previous = (levels.get("users") or {}).get(alert.subject_user)
-            muted = int(levels.get("events_default", 0)) - 1
+            users = levels.get("users") or {}
+            events_default = power_level(levels.get("events_default", 0))
+            if events_default is None or not isinstance(users, dict):
+                raise MatrixError("power levels: not understood", permanent=True, code="BOTHY_ODD_POWER_LEVELS")
+            previous = power_level(users.get(alert.subject_user))
+            muted = events_default - 1
             await rooms.set_power_level(alert.room_id, alert.subject_user, muted)
         except MatrixError as error:
             if not error.permanent:
@@ -150,7 +166,7 @@ class Reports:
             self.context.alerts.in_thread(alert, effects, "mod_failed", worker=worker, action="mute")
             return
         until = self.context.clock.ms() + seconds * 1000
-        kept = previous if isinstance(previous, int) and previous != muted else None
+        kept = previous if previous != muted else None
         room_id, user_id = alert.room_id, alert.subject_user
 
         async def write(db: aiosqlite.Connection) -> None:

@@ -124,3 +124,41 @@ async def test_a_report_row_is_forgotten_90_days_after_the_last_report(bot, data
     await bot.reports.forget_old()
     async with database.read() as db:
         assert [row async for row in await db.execute("SELECT * FROM reports")] == []
+
+
+async def test_a_report_of_a_bot_s_message_never_mutes_the_bot(bot, database):
+    """Muting a bot account would have it lower its own power in the room for good (it could not undo it)."""
+    rooms = bot.context.rooms
+    rooms.senders["$notice"] = bot.context.account
+    await rooms.set_power_level(GROUP, bot.context.account, 100)
+    await report(bot, ALICE, reply_to="$notice")
+    await delivered(database)
+    await react(bot, MUTE)
+    assert (await rooms.power_levels(GROUP))["users"][bot.context.account] == 100
+    [note] = [row.content["body"] for row in await owed(database) if row.room_id == STAFF_ROOM]
+    assert "Bothy's own" in note
+    async with database.read() as db:
+        assert [row async for row in await db.execute("SELECT * FROM mutes")] == []
+
+
+async def test_a_level_written_as_text_is_given_back_after_a_mute(bot, database, clock):
+    """Rooms before version 10 allow levels as strings ("50"): a moderator muted there gets 50 back, not the default."""
+    rooms = bot.context.rooms
+    rooms.levels[GROUP] = {"events_default": "0", "users": {BOB: "50"}}
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, MUTE)
+    assert (await rooms.power_levels(GROUP))["users"][BOB] == -1
+    clock.at += timedelta(hours=1, minutes=1)
+    await bot.reports.unmute_due()
+    assert (await rooms.power_levels(GROUP))["users"][BOB] == 50
+
+
+async def test_odd_power_levels_get_a_kind_note_not_a_crash(bot, database):
+    rooms = bot.context.rooms
+    rooms.levels[GROUP] = {"events_default": {"no": "number"}, "users": ["not", "a", "map"]}
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, MUTE)
+    [note] = [row.content["body"] for row in await owed(database) if row.room_id == STAFF_ROOM]
+    assert "couldn't mute" in note
