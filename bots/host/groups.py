@@ -184,20 +184,25 @@ class GroupCommands:
 
     async def _decide(self, ctx: CommandContext, state: str, action: str, reply: str, to_creator: str,
                       **context: str) -> None:
-        """A peer worker's decision on a pending sensitive group: moved once (audited), the creator told."""
+        """A peer worker's decision on a pending sensitive group: moved once (audited), the creator told. Two
+        peer workers may decide at once (the staff room and a DM are handled side by side): whoever moves it
+        first is the decision, and only that one is told to the creator."""
         group = await self._pending(ctx)
         if group is None:
             return
         now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:
-            if await GroupRepository.move(db, group.id, "pending", state):
-                await record_audit(db, ctx.sender, action, group.creator, str(group.id), now)
+            if not await GroupRepository.move(db, group.id, "pending", state):
+                ctx.reply("group_not_pending", id=group.id)
+                return
+            await record_audit(db, ctx.sender, action, group.creator, str(group.id), now)
+            ctx.reply(reply, group=group)
+            if group.creator:
+                ctx.effects.message(self.context.render(to_creator, title=group.name, **context),
+                                    to_user=group.creator)
 
         ctx.effects.record(write)
-        ctx.reply(reply, group=group)
-        if group.creator:
-            ctx.effects.message(self.context.render(to_creator, title=group.name, **context), to_user=group.creator)
 
     # --- archiving ---------------------------------------------------------------------------------------
 

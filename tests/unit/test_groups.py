@@ -16,7 +16,7 @@ from bothy.testing import STAFF_ROOM, bot_context
 from bots.host.bot import HostBot
 from bots.host.groups import name_problem
 from bots.installed import INSTALLATION
-from commands.framework import Role, UsageError
+from commands.framework import CommandContext, Role, UsageError, parse_invocation
 from tests.unit.test_interests import run
 
 ALICE, BOB, CAROL, DAVE = (f"@{n}:example.org" for n in ("alice", "bob", "carol", "dave"))
@@ -224,3 +224,27 @@ async def test_a_long_directory_stays_one_sendable_message(host):
     [listing] = [item.content for item in reply.items]
     assert len(json.dumps(listing, ensure_ascii=False).encode()) < 40_000
     assert "50 more" in listing["body"] and "!groups INTEREST" in listing["body"]
+
+
+async def test_two_peer_workers_deciding_at_once_tell_the_creator_one_thing(host):
+    """Commands in different rooms are handled side by side: an approval in the staff room and a decline
+    in a DM may both find the group waiting. One decision wins; the creator hears only that one, and the
+    other peer worker is told the group was no longer waiting."""
+    await run(host, "!group new Sober October #alcohol", sender=BOB)
+    handled = []
+    for words, room in (("!group approve 1", STAFF_ROOM), ("!group decline 1 a facilitator would help", "!dm")):
+        command, args = host.context.commands.find(parse_invocation(words, "!"))
+        runner, params = command.parse(args)
+        effects = Effects(host.context.account)
+        await runner(CommandContext(command=command, sender=SAM, room_id=room, event_id="$e", role=Role.PEER_WORKER,
+                                    in_dm=room == "!dm", effects=effects, templates=host.context.templates,
+                                    prefix="!", params=params))
+        handled.append(effects)
+    for effects in handled:  # both read before either commits
+        await host.context.work.commit(effects)
+    to_bob = [item.content["body"] for effects in handled for item in effects.items if item.to_user == BOB]
+    assert len(to_bob) == 1 and "setting it up" in to_bob[0]
+    [approved, declined] = [[item.content["body"] for item in effects.items if item.to_user != BOB]
+                            for effects in handled]
+    assert "no group #1 waiting" in declined[0] and "no group #1 waiting" not in approved[0]
+    assert (await host.groups.repository.by_id(1)).state == "building"
