@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bothy.alerts import reaction_key
 from bothy.matrix.events import Reaction
 from bothy.outbox import Effects, StateWrite
 from bothy.plugin import BotContext
@@ -109,17 +110,18 @@ class FollowUp:
             return False
         tag = await self.context.sent_tags.tag_of(reaction.target_event_id)
         kind, _, number = (tag or "").partition(":")
-        if kind == "suggestion" and reaction.key in FEEDBACK_KEYS:
-            await self._feedback(reaction, int(number), effects)
-        elif kind == "checkback" and reaction.key in CHECKBACK_KEYS:
-            await self._checkback_answer(reaction, int(number), effects)
+        key = reaction_key(reaction.key)  # 👍 and 👍️ (with the variation selector) are one answer
+        if kind == "suggestion" and key in FEEDBACK_KEYS:
+            await self._feedback(reaction, key, int(number), effects)
+        elif kind == "checkback" and key in CHECKBACK_KEYS:
+            await self._checkback_answer(reaction, key, int(number), effects)
         else:
             return False
         return True
 
-    async def _feedback(self, reaction: Reaction, suggestion_id: int, effects: Effects) -> None:
+    async def _feedback(self, reaction: Reaction, key: str, suggestion_id: int, effects: Effects) -> None:
         """Counted once per suggestion, under no name; the reaction is removed either way."""
-        answer = "helped" if reaction.key == HELPED else "not_for_me"
+        answer = "helped" if key == HELPED else "not_for_me"
         now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:
@@ -129,11 +131,11 @@ class FollowUp:
         effects.record(write)
         effects.redact(reaction.room_id, reaction.event_id)
 
-    async def _checkback_answer(self, reaction: Reaction, checkback_id: int, effects: Effects) -> None:
+    async def _checkback_answer(self, reaction: Reaction, key: str, checkback_id: int, effects: Effects) -> None:
         checkback = await self.repository.checkback(checkback_id)
         if checkback is None or checkback.user_id != reaction.sender:
             return
-        answer = "chat" if reaction.key == CHAT else "ok"
+        answer = "chat" if key == CHAT else "ok"
         now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:

@@ -221,3 +221,13 @@ def command_context(bot: ReferralBot) -> CommandContext:
         c for c in bot.commands() if c.name == "referrals report")
     return CommandContext(command, "@sam:example.org", STAFF_ROOM, "$cmd", Role.PEER_WORKER, False,
                           Effects(bot.context.account), bot.context.templates, "!")
+
+
+async def test_feedback_counts_whether_or_not_the_client_adds_the_emoji_variation_selector(database, referral):
+    """Element's quick reactions send 👍 with U+FE0F; the bot's own option has none: the same answer."""
+    await said(referral, "the bailiffs came about my debt and I might be homeless soon")
+    [suggestion] = [row for row in await owed(database) if row.tag and row.tag.startswith("suggestion:")]
+    await tag(database, suggestion, "$suggestion")
+    assert await react(referral, "$suggestion", "👍\ufe0f", event_id="$yes")
+    async with database.read() as db, db.execute("SELECT DISTINCT answer FROM referral_feedback") as cursor:
+        assert [tuple(row) for row in await cursor.fetchall()] == [("helped",)]
