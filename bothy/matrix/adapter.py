@@ -637,12 +637,30 @@ class MatrixAccount:
 
     async def event_reports(self, after_id: int, limit: int = 100) -> list[dict[str, Any]]:
         """Reports members made with their client's Report button, oldest first, after report `after_id`
-        (Synapse admin API: the account must be a server admin, else MatrixError M_FORBIDDEN)."""
-        path = f"/_synapse/admin/v1/event_reports?dir=f&from={after_id}&limit={limit}"
+        (Synapse admin API: the account must be a server admin, else MatrixError M_FORBIDDEN).
+
+        The API's `from` is a place in the list, not a report ID: IDs start at 2, and deleting a report moves
+        every later one up. A report's place is at most its ID less 2, so the list is read from there, a page
+        further back each time the page starts after `after_id`, until the page holds where the new ones begin.
+        """
+        offset = max(0, after_id - 2)
+        while True:
+            page = await self._event_report_page(offset, limit)
+            if offset == 0 or (page and page[0]["id"] <= after_id):
+                break
+            offset = max(0, offset - limit)
+        seen = sum(1 for report in page if report["id"] <= after_id)
+        if page and seen == len(page) == limit:  # the new ones begin just after this page
+            page = await self._event_report_page(offset + seen, limit)
+        return sorted((report for report in page if report["id"] > after_id), key=lambda report: report["id"])
+
+    async def _event_report_page(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        path = f"/_synapse/admin/v1/event_reports?dir=f&from={offset}&limit={limit}"
         page = await self._get_json("GET", path, "event reports",
                                     headers={"Authorization": f"Bearer {self.client.access_token}"})
         reports = page.get("event_reports")
-        return [r for r in reports if isinstance(r, dict)] if isinstance(reports, list) else []
+        return [r for r in reports if isinstance(r, dict) and isinstance(r.get("id"), int)] \
+            if isinstance(reports, list) else []
 
     async def _get_json(self, method: str, path: str, what: str,
                         headers: dict[str, str] | None = None) -> dict[str, Any]:

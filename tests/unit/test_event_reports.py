@@ -6,10 +6,15 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from bothy.clock import FixedClock
+from bothy.config import BotAccount
+from bothy.matrix.adapter import MatrixAccount
+from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.outbox import OutboxRepository
+from bothy.storage.sessions import SessionRepository
 from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
 from bots.host.bot import HostBot
 from bots.installed import INSTALLATION
+from rooms.dm import DirectRooms
 from tests.unit.test_config import settings_of
 
 REPORTER, AUTHOR, GROUP = "@alice:example.org", "@bob:example.org", "!group:example.org"
@@ -76,3 +81,47 @@ async def test_rights_granted_while_running_are_noticed_within_the_hour_and_lost
             await bot.homeserver_reports.poll()
             clock.at += timedelta(hours=1)
     assert len([r for r in caplog.records if "not a server admin" in r.message]) == 1
+
+
+class OffsetPagedSynapse:
+    """Synapse's event reports API as it is: `from` is an offset into the list (oldest first with dir=f), not a
+    report ID; IDs start at 2 and an admin may delete reports, which shifts every later one down."""
+
+    def __init__(self) -> None:
+        self.reports: list[dict] = []
+        self.next_id = 2
+
+    def add(self) -> int:
+        self.reports.append(report(self.next_id, f"$e{self.next_id}"))
+        self.next_id += 1
+        return self.next_id - 1
+
+    async def get_json(self, method: str, path: str, what: str, headers=None) -> dict:
+        query = dict(part.split("=") for part in path.split("?", 1)[1].split("&"))
+        ordered = self.reports if query.get("dir", "f") == "f" else self.reports[::-1]
+        start, limit = int(query.get("from", 0)), int(query.get("limit", 100))
+        return {"event_reports": ordered[start:start + limit], "total": len(ordered)}
+
+
+async def test_the_account_finds_every_report_after_the_last_one_however_synapse_numbers_them(database, tmp_path):
+    synapse = OffsetPagedSynapse()
+    account = MatrixAccount(BotAccount("@host:example.org", "pw", None), "http://127.0.0.1:9", tmp_path, "key",
+                            SessionRepository(database), DirectRooms(DirectRoomRepository(database)), frozenset())
+    account._get_json = synapse.get_json
+    try:
+        seen, forwarded = 0, []
+        for _ in range(5):  # one report between polls, as a quiet community makes them
+            synapse.add()
+            for found in await account.event_reports(seen):
+                forwarded.append(found["id"])
+                seen = found["id"]
+        assert forwarded == [2, 3, 4, 5, 6]
+        for _ in range(250):
+            synapse.add()
+        synapse.reports = [r for r in synapse.reports if not 10 <= r["id"] < 170]  # an admin tidies up
+        while found_now := await account.event_reports(seen):
+            forwarded.extend(r["id"] for r in found_now)
+            seen = found_now[-1]["id"]
+        assert forwarded == [2, 3, 4, 5, 6, *range(7, 10), *range(170, 257)]
+    finally:
+        await account.close()
