@@ -26,6 +26,7 @@ log = logging.getLogger("bothy.host")
 MODERATOR = 50
 READ_ONLY = 100  # an archived room's `events_default`: only the bot (admin) may still post
 INVITES_PER_SWEEP = 200
+KEEP_INVITES_MS = 30 * 86_400_000  # longer than the weekly limit looks back; an invitation not sent by then is moot
 
 
 class GroupRooms:
@@ -138,3 +139,11 @@ class GroupRooms:
             sent.record(functools.partial(GroupRepository.invite_sent, group_id=owed.group_id, user_id=owed.user_id,
                                           now_ms=self.context.clock.ms()))
             await self.context.work.commit(sent)
+
+    async def forget_old_invites(self) -> None:
+        """Sweep: which groups a member was invited to says what they are interested in, so a row goes once
+        neither the weekly limit nor a late sending needs it."""
+        before = self.context.clock.ms() - KEEP_INVITES_MS
+        forget = Effects(self.context.account)
+        forget.record(functools.partial(GroupRepository.forget_invites, owed_before_ms=before))
+        await self.context.work.commit(forget)

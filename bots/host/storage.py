@@ -199,6 +199,10 @@ class GroupRepository:
         )
 
     @staticmethod
+    async def forget_invites(db: aiosqlite.Connection, owed_before_ms: int) -> None:
+        await db.execute("DELETE FROM group_invites WHERE owed_at < ?", (owed_before_ms,))
+
+    @staticmethod
     async def invite_sent(db: aiosqlite.Connection, group_id: int, user_id: str, now_ms: int) -> None:
         await db.execute("UPDATE group_invites SET sent_at = ? WHERE group_id = ? AND user_id = ?",
                          (now_ms, group_id, user_id))

@@ -248,3 +248,21 @@ async def test_two_peer_workers_deciding_at_once_tell_the_creator_one_thing(host
                             for effects in handled]
     assert "no group #1 waiting" in declined[0] and "no group #1 waiting" not in approved[0]
     assert (await host.groups.repository.by_id(1)).state == "building"
+
+
+async def test_invitations_are_forgotten_a_month_on_but_the_weekly_limit_still_holds(host):
+    """Which groups a member was invited to says what they are interested in (a sensitive group's tag among
+    them): the rows are kept only as long as the weekly limit and a late invitation need them."""
+    clock = FixedClock(host.context.clock.now())
+    host.context = dataclasses.replace(host.context, clock=clock)
+    host.group_rooms.context = host.groups.context = host.context
+    await interested(host, ALICE, "crafts")
+    await run(host, "!group new Knitting #crafts", sender=BOB)
+    await host.group_rooms.sweep()
+    assert [row[1] for row in await owed(host)] == [ALICE]
+    clock.at += timedelta(days=20)
+    await run(host, "!group new Crochet #crafts", sender=BOB)
+    await host.group_rooms.sweep()
+    clock.at += timedelta(days=11)
+    await host.sweeps()["group_invite_retention"]()
+    assert await owed(host) == [(2, ALICE, "interest", 1)]
