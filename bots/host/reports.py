@@ -10,6 +10,7 @@ audited and confirmed in the alert's thread.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -41,6 +42,11 @@ def power_level(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     return int(value) if isinstance(value, str) and LEVEL_TEXT.fullmatch(value.strip()) else None
+
+
+async def _forget_mute(db: aiosqlite.Connection, room_id: str, user_id: str, until: int) -> None:
+    """A mute the homeserver refused: forget the level kept for it (only this attempt's, by its end time)."""
+    await db.execute("DELETE FROM mutes WHERE room_id = ? AND user_id = ? AND until = ?", (room_id, user_id, until))
 
 
 class Reports:
@@ -151,32 +157,42 @@ class Reports:
             self.context.alerts.in_thread(alert, effects, "mod_bot_account", worker=worker)
             return
         rooms = self.context.rooms_seen_by(effects.account)
+        room_id, user_id = alert.room_id, alert.subject_user
+        until = self.context.clock.ms() + seconds * 1000
         try:
-            levels = await rooms.power_levels(alert.room_id)
+            levels = await rooms.power_levels(room_id)
             users = levels.get("users") or {}
             events_default = power_level(levels.get("events_default", 0))
             if events_default is None or not isinstance(users, dict):
                 raise MatrixError("power levels: not understood", permanent=True, code="BOTHY_ODD_POWER_LEVELS")
-            previous = power_level(users.get(alert.subject_user))
+            previous = power_level(users.get(user_id))
             muted = events_default - 1
-            await rooms.set_power_level(alert.room_id, alert.subject_user, muted)
+            # Recorded before the homeserver changes it: killed in between, the replay would find the member
+            # at the muted level already, and that is not the level to give back.
+            await self._keep_level(room_id, user_id, until, previous if previous != muted else None)
+            await rooms.set_power_level(room_id, user_id, muted)
         except MatrixError as error:
             if not error.permanent:
                 raise
+            effects.record(functools.partial(_forget_mute, room_id=room_id, user_id=user_id, until=until))
             self.context.alerts.in_thread(alert, effects, "mod_failed", worker=worker, action="mute")
             return
-        until = self.context.clock.ms() + seconds * 1000
-        kept = previous if previous != muted else None
-        room_id, user_id = alert.room_id, alert.subject_user
 
         async def write(db: aiosqlite.Connection) -> None:
-            await db.execute(
-                "INSERT INTO mutes (room_id, user_id, until, previous_level) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (room_id, user_id) DO UPDATE SET until = excluded.until",
-                (room_id, user_id, until, kept))
+            await db.execute("UPDATE mutes SET until = ? WHERE room_id = ? AND user_id = ?", (until, room_id, user_id))
 
         effects.record(write)
         await self._acted(alert, worker, effects, "mute", "mod_muted", minutes=seconds // 60)
+
+    async def _keep_level(self, room_id: str, user_id: str, until: int, level: int | None) -> None:
+        """The level to give back, in a transaction of its own; a mute already running keeps the one it has."""
+        async def keep(db: aiosqlite.Connection) -> None:
+            await db.execute("INSERT INTO mutes (room_id, user_id, until, previous_level) VALUES (?, ?, ?, ?) "
+                             "ON CONFLICT (room_id, user_id) DO NOTHING", (room_id, user_id, until, level))
+
+        kept = Effects(self.context.account)
+        kept.record(keep)
+        await self.context.work.commit(kept)
 
     async def guidelines(self, alert: Alert, worker: str, effects: Effects) -> None:
         if alert.subject_user:

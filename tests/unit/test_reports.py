@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bothy.clock import FixedClock
+from bothy.matrix.adapter import MatrixError
 from bothy.matrix.events import Reaction
 from bothy.outbox import Effects
 from bothy.storage.outbox import OutboxRepository
@@ -162,3 +163,32 @@ async def test_odd_power_levels_get_a_kind_note_not_a_crash(bot, database):
     await react(bot, MUTE)
     [note] = [row.content["body"] for row in await owed(database) if row.room_id == STAFF_ROOM]
     assert "couldn't mute" in note
+
+
+async def test_a_crash_between_muting_and_recording_it_still_gives_the_level_back(bot, database, clock):
+    """Killed after the homeserver lowered the level but before the mute was recorded, the reaction is handled
+    again: by then the member is at the muted level, and the level to give back must not be that one."""
+    rooms = bot.context.rooms
+    await rooms.set_power_level(GROUP, BOB, 50)
+    await report(bot, ALICE)
+    await delivered(database)
+    alert = await bot.context.alerts.repository.by_id(1)
+    await bot.reports.mute(alert, SAM, Effects(bot.context.account))  # its effects are never committed
+    assert (await rooms.power_levels(GROUP))["users"][BOB] == -1
+    await react(bot, MUTE)  # the replay
+    clock.at += timedelta(hours=1, minutes=1)
+    await bot.reports.unmute_due()
+    assert (await rooms.power_levels(GROUP))["users"][BOB] == 50
+
+
+async def test_a_refused_mute_leaves_nothing_to_undo(bot, database):
+    async def refused(room_id, user_id, level):
+        raise MatrixError("set power levels: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN")
+
+    bot.context.rooms.set_power_level = refused
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, MUTE)
+    assert any("couldn't mute" in row.content["body"] for row in await owed(database) if row.room_id == STAFF_ROOM)
+    async with database.read() as db:
+        assert [row async for row in await db.execute("SELECT * FROM mutes")] == []
