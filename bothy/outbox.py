@@ -229,7 +229,13 @@ class OutboxDispatcher:
         return await account.send(room_id, event_type, row.content, row.txn_id)
 
     async def _failed(self, account: MatrixAccount, row: OutboxRow, room_id: str | None, error: MatrixError) -> None:
-        """Back off and try again later; never give up on a row whose account exists."""
+        """Back off and try again later; give up only on a row the homeserver can never take (too large, not
+        valid JSON), which would otherwise hold back every later message to the same place, alerts included."""
+        if error.unsendable:
+            await self.repository.postpone(row, self.clock.ms(), error.code, dead=True)
+            log.error("outbox row %s (%s) can never be sent (%s); set aside so the messages after it can go",
+                      row.id, row.action, error.code)
+            return
         if error.token_lost:
             try:
                 if await account.recover_session():

@@ -108,6 +108,11 @@ class MatrixError(Exception):
         return self.code == "M_UNKNOWN_TOKEN"
 
     @property
+    def unsendable(self) -> bool:
+        """The request itself is refused (too large, not valid JSON): sending it again can never succeed."""
+        return self.code in {"M_TOO_LARGE", "413", "M_BAD_JSON", "M_NOT_JSON"}
+
+    @property
     def forbidden(self) -> bool:
         """Typically: the bot is no longer in the room (removed, or the room was left)."""
         return self.code in {"M_FORBIDDEN", "403"}

@@ -126,6 +126,21 @@ async def test_a_rate_limit_keeps_the_row_and_later_rows_to_that_room_wait(datab
     assert [row.content["body"] for row in later] == ["first", "second"]
 
 
+async def test_a_message_the_homeserver_can_never_take_is_set_aside_and_the_room_moves_on(database, caplog):
+    account = FakeAccount()
+    account.failures.append(MatrixError("send: M_TOO_LARGE", permanent=True, code="M_TOO_LARGE"))
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "far too long"}, room_id="!staff")
+    effects.message({"body": "a crisis alert"}, room_id="!staff")
+    await enqueue(database, effects)
+    with caplog.at_level(logging.ERROR):
+        await dispatcher(database, account).deliver_due()
+        await dispatcher(database, account).deliver_due()
+    assert [s[2]["body"] for s in account.sent] == ["a crisis alert"]
+    assert await OutboxRepository(database).pending_count() == 0
+    assert "far too long" not in caplog.text and "M_TOO_LARGE" in caplog.text
+
+
 async def test_a_retry_reuses_the_transaction_id(database):
     account = FakeAccount()
     account.failures.append(MatrixError("homeserver down"))
