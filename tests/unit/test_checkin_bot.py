@@ -16,10 +16,10 @@ ALICE, BOB = "@alice:example.org", "@bob:example.org"
 GROUP, OTHER = "!group:example.org", "!other:example.org"
 
 
-def checkin_bot(database, example_config) -> CheckinBot:
+def checkin_bot(database, example_config, direct_rooms: frozenset[str] = frozenset()) -> CheckinBot:
     settings = example_config.bot_settings["checkin"]
     settings = replace(settings, checkin=replace(settings.checkin, quiet_hours=(0, 0)))
-    return CheckinBot(bot_context(database, INSTALLATION, settings, clock=FixedClock(NOW)))
+    return CheckinBot(bot_context(database, INSTALLATION, settings, clock=FixedClock(NOW), direct_rooms=direct_rooms))
 
 
 async def handle(bot: CheckinBot, event: Message | Membership) -> None:
@@ -74,3 +74,21 @@ async def test_a_member_whose_energy_is_low_gets_the_gentlest_check_in(database,
         bodies = {user: content for user, content in await cursor.fetchall()}
     assert "no need to reply" in bodies[BOB] and "energy is low" in bodies[BOB]
     assert "energy is low" not in bodies[ALICE]
+
+
+async def test_an_answer_counts_whether_or_not_the_client_adds_the_emoji_variation_selector(database, example_config):
+    """Some clients send 👍 with U+FE0F; the check-in's own option has none: the same answer."""
+    from bothy.matrix.events import Reaction
+    from bothy.storage.outbox import OutboxRepository
+
+    bot = checkin_bot(database, example_config, direct_rooms=frozenset({"!dm"}))
+    long_ago = bot.context.clock.ms() - 30 * DAY_MS
+    await handle(bot, Message(GROUP, "$m", BOB, "hello", long_ago, "m.text", True))
+    assert await bot.sweep() == 1
+    [checkin] = [row for row in await OutboxRepository(database).due(10**15) if row.tag]
+    await OutboxRepository(database).delivered(checkin, "!dm", "$checkin", 0)
+    effects = Effects(bot.context.account)
+    assert await bot.on_reaction(Reaction("!dm", "$yes", BOB, 0, "$checkin", "👍\ufe0f"), effects)
+    await bot.context.work.commit(effects)
+    async with database.read() as db, db.execute("SELECT answer FROM checkins") as cursor:
+        assert [tuple(row) for row in await cursor.fetchall()] == [("ok",)]
