@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
+from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixError, RoomSpec
 from bothy.outbox import Effects
 from bothy.plugin import BotContext
@@ -35,19 +37,25 @@ class GroupRooms:
         self.settings = settings
         self.repository = repository
         self.maker = context.room_maker
+        self._told: set[tuple[int, str]] = set()  # (group, step) failures already logged
 
     async def sweep(self) -> None:
+        """Each group's step on its own: one group's trouble never holds up the others or the invitations."""
         for group in await self.repository.in_state("building"):
-            try:
-                await self._build(group)
-            except MatrixError as error:
-                log.warning("group %s: room not ready yet (%s); the next sweep tries again", group.id, error.code)
+            await self._step(group, self._build, "room not ready yet")
         for group in await self.repository.in_state("archiving"):
-            try:
-                await self._archive(group)
-            except MatrixError as error:
-                log.warning("group %s: not archived yet (%s); the next sweep tries again", group.id, error.code)
+            await self._step(group, self._archive, "not archived yet")
         await self._send_invites()
+
+    async def _step(self, group: Group, step: Callable[[Group], Awaitable[None]], what: str) -> None:
+        """Run one step; a failure is retried by the next sweep and said once per group, not every 10 seconds."""
+        try:
+            await step(group)
+        except Exception as error:  # by type and place: any failure is retried, none stops the sweep
+            reason = error.code if isinstance(error, MatrixError) else describe_error(error)
+            if (group.id, what) not in self._told:
+                self._told.add((group.id, what))
+                log.warning("group %s: %s (%s); each sweep tries again", group.id, what, reason)
 
     def _spec(self, group: Group, space_id: str | None) -> RoomSpec:
         others = sorted(self.context.bot_accounts - {self.context.account})

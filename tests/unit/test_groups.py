@@ -266,3 +266,24 @@ async def test_invitations_are_forgotten_a_month_on_but_the_weekly_limit_still_h
     clock.at += timedelta(days=11)
     await host.sweeps()["group_invite_retention"]()
     assert await owed(host) == [(2, ALICE, "interest", 1)]
+
+
+async def test_one_group_s_trouble_never_holds_up_another_and_is_said_once(host, caplog):
+    await run(host, "!group new Allotment club #gardening", sender=BOB)
+    await run(host, "!group new Knitting circle #knitting", sender=CAROL)
+    maker = host.context.room_maker
+    make = maker.make
+
+    async def broken_for_allotments(spec):
+        if spec.name == "Allotment club":
+            raise ValueError("a bug in one group's step")
+        return await make(spec)
+
+    maker.make = broken_for_allotments
+    await host.group_rooms.sweep()
+    await host.group_rooms.sweep()
+    assert [spec.name for spec in maker.made.values()] == ["Knitting circle"]
+    assert len([r for r in caplog.records if "room not ready yet" in r.message]) == 1
+    maker.make = make
+    await host.group_rooms.sweep()
+    assert sorted(spec.name for spec in maker.made.values()) == ["Allotment club", "Knitting circle"]
