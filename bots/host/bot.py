@@ -45,7 +45,7 @@ class HostBot(Bot):
                                               "group_dormancy": "0 10 * * *", "mute_expiry": "every 1m",
                                               "event_reports": "every 1m", "report_retention": "15 4 * * *",
                                               "meetups": "every 1m",
-                                              "group_invite_retention": "20 4 * * *"}
+                                              "group_retention": "20 4 * * *"}
     templates_dir = Path(__file__).parent / "templates"
 
     @classmethod
@@ -71,7 +71,7 @@ class HostBot(Bot):
                 "group_dormancy": self.group_rooms.ask_about_dormant, "mute_expiry": self.reports.unmute_due,
                 "event_reports": self.homeserver_reports.poll, "report_retention": self.reports.forget_old,
                 "meetups": self.meetups.sweep,
-                "group_invite_retention": self.group_rooms.forget_old_invites}
+                "group_retention": self.group_rooms.forget_old}
 
     async def start(self) -> None:
         await self.homeserver_reports.start()

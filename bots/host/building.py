@@ -28,7 +28,7 @@ log = logging.getLogger("bothy.host")
 MODERATOR = 50
 READ_ONLY = 100  # an archived room's `events_default`: only the bot (admin) may still post
 INVITES_PER_SWEEP = 200
-KEEP_INVITES_MS = 30 * 86_400_000  # longer than the weekly limit looks back; an invitation not sent by then is moot
+KEEP_MS = 30 * 86_400_000  # longer than the weekly limit looks back; an invitation not sent by then is moot
 
 
 class GroupRooms:
@@ -148,10 +148,10 @@ class GroupRooms:
                                           now_ms=self.context.clock.ms()))
             await self.context.work.commit(sent)
 
-    async def forget_old_invites(self) -> None:
-        """Sweep: which groups a member was invited to says what they are interested in, so a row goes once
-        neither the weekly limit nor a late sending needs it."""
-        before = self.context.clock.ms() - KEEP_INVITES_MS
+    async def forget_old(self) -> None:
+        """Sweep: which groups a member was invited to says what they are interested in, and a declined group
+        names its creator, so rows go once neither the weekly limit nor a late sending needs them."""
+        before = self.context.clock.ms() - KEEP_MS
         forget = Effects(self.context.account)
-        forget.record(functools.partial(GroupRepository.forget_invites, owed_before_ms=before))
+        forget.record(functools.partial(GroupRepository.forget_old, before_ms=before))
         await self.context.work.commit(forget)

@@ -199,8 +199,11 @@ class GroupRepository:
         )
 
     @staticmethod
-    async def forget_invites(db: aiosqlite.Connection, owed_before_ms: int) -> None:
-        await db.execute("DELETE FROM group_invites WHERE owed_at < ?", (owed_before_ms,))
+    async def forget_old(db: aiosqlite.Connection, before_ms: int) -> None:
+        """Invitations owed, and groups declined, before then (a declined group names its creator and may name
+        something sensitive; nothing needs it once the weekly limit no longer looks back that far)."""
+        await db.execute("DELETE FROM group_invites WHERE owed_at < ?", (before_ms,))
+        await db.execute("DELETE FROM group_rooms WHERE state = 'declined' AND created_at < ?", (before_ms,))
 
     @staticmethod
     async def invite_sent(db: aiosqlite.Connection, group_id: int, user_id: str, now_ms: int) -> None:

@@ -264,8 +264,20 @@ async def test_invitations_are_forgotten_a_month_on_but_the_weekly_limit_still_h
     await run(host, "!group new Crochet #crafts", sender=BOB)
     await host.group_rooms.sweep()
     clock.at += timedelta(days=11)
-    await host.sweeps()["group_invite_retention"]()
+    await host.sweeps()["group_retention"]()
     assert await owed(host) == [(2, ALICE, "interest", 1)]
+
+
+async def test_a_declined_group_is_forgotten_a_month_on(host):
+    clock = FixedClock(host.context.clock.now())
+    host.context = dataclasses.replace(host.context, clock=clock)
+    host.groups.context = host.group_rooms.context = host.context
+    await run(host, "!group new Losing a parent #bereavement", sender=BOB)
+    await run(host, "!group decline 1 a peer-led group already meets", sender=SAM, role=Role.PEER_WORKER)
+    assert (await host.groups.repository.by_id(1)).state == "declined"
+    clock.at += timedelta(days=31)
+    await host.sweeps()["group_retention"]()
+    assert await host.groups.repository.by_id(1) is None
 
 
 async def test_one_group_s_trouble_never_holds_up_another_and_is_said_once(host, caplog):
