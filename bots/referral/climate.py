@@ -12,6 +12,7 @@ accept rather than store member IDs.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -56,6 +57,11 @@ def read_climate_settings(reader: SettingsReader) -> ClimateSettings:
     )
 
 
+async def _mark_seen(db: aiosqlite.Connection, seen: set[bytes], member: bytes) -> None:
+    """Marked as the count is written, so a handler that fails and is run again still counts the member."""
+    seen.add(member)
+
+
 def part_of_day(at: dt.datetime) -> str:
     return "morning" if 5 <= at.hour < 12 else "afternoon" if at.hour < 17 else "evening" if at.hour < 22 \
         else "night"
@@ -91,7 +97,7 @@ class RoomClimate:
             seen = self._seen.setdefault((message.room_id, category), set())
             if member in seen:
                 continue
-            seen.add(member)
+            effects.record(functools.partial(_mark_seen, seen=seen, member=member))
             await self._counted(message.room_id, category, hour, effects, room_name)
 
     async def _counted(self, room_id: str, category: str, hour: int, effects: Effects, room_name: str) -> None:

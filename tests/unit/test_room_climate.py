@@ -97,3 +97,14 @@ async def test_hostility_is_counted_and_never_dms_anyone(database, example_confi
         assert not [item for item in effects.items if item.to_user]
     [notice] = await notices(database)
     assert "hostile messages from 3 people" in notice.content["body"]
+
+
+async def test_a_handler_run_again_after_a_failed_commit_still_counts_the_member(database, example_config):
+    bot = ReferralBot(bot_context(database, INSTALLATION, example_config.bot_settings["referral"],
+                                  clock=FixedClock(NOW)))
+    lost = Effects(bot.context.account)  # handled, then its transaction never committed (a crash or a retry)
+    await bot.on_message(Message(GROUP, "$lost", "@m0:example.org", "I feel so alone tonight",
+                                 int(NOW.timestamp() * 1000), "m.text", encrypted=True), lost)
+    await say(bot, "@m0:example.org", "I feel so alone tonight", NOW)
+    async with database.read() as db, db.execute("SELECT people FROM climate_hours") as cursor:
+        assert [tuple(row) for row in await cursor.fetchall()] == [(1,)]
