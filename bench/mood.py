@@ -49,10 +49,11 @@ async def measure_weather(database: Database, bot: MoodBot, day: int, seed: int 
         mood, energy = rng.randint(1, 5), rng.choice(ENERGIES)
         rooms = rng.sample(range(ROOMS), rng.choice((1, 1, 2, 3)))
         entries += len(rooms)
-        rows.append((day, voter, "", mood, energy))  # the answer itself, counted in no room
-        rows += [(day, voter, f"!room{room}:example.org", mood, energy) for room in rooms]
+        rows.append((day, voter, "", mood, energy, len(rooms)))  # the answer itself, counted in no room
+        rows += [(day, voter, f"!room{room}:example.org", mood, energy, len(rooms)) for room in rooms]
     async with database.transaction() as db:
-        await db.executemany("INSERT INTO mood_answers VALUES (?, ?, ?, ?, ?)", rows)
+        await db.executemany("INSERT INTO mood_answers (day, voter, room_id, mood, energy, spread) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", rows)
     started = time.perf_counter()
     shown = await bot.weather()
     elapsed = time.perf_counter() - started

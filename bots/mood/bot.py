@@ -25,7 +25,7 @@ from bothy.storage.alerts import Alert
 from bots.facts import ENERGY
 from bots.mood import schema
 from bots.mood.chart import render_chart
-from bots.mood.policy import ENERGIES, episode_over, local_day, publishable, shared_mood_alert, trend
+from bots.mood.policy import ENERGIES, episode_over, exposed_rooms, local_day, publishable, shared_mood_alert, trend
 from bots.mood.settings import MoodSettings, read_settings
 from bots.mood.storage import MoodRepository
 from commands.framework import Choice, Command, CommandContext, Param, Role, Subcommand, Text, UsageError, small_number
@@ -227,9 +227,11 @@ class MoodBot(Bot):
         day = self._today()
         if await self.repository.frozen(day):
             return 0
+        k = self.settings.min_contributors
         tallies = await self.repository.tallies(day)
-        rooms = publishable({room: t.contributors for room, t in tallies.items()},
-                            await self.repository.shared_contributors(day), self.settings.min_contributors)
+        contributors = {room: t.contributors for room, t in tallies.items()}
+        exposed = exposed_rooms(contributors, await self.repository.answered_elsewhere(day), k)
+        rooms = publishable(contributors, await self.repository.shared_contributors(day, exposed) if exposed else (), k)
         published = {room: tallies[room] for room in rooms}
         effects = Effects(self.context.account)
 

@@ -5,6 +5,7 @@ No I/O here, so each rule is table-tested.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,19 @@ class Tally:
         return sum(n * (i + 1) for i, n in enumerate(self.moods)) / answered if answered else None
 
 
+def exposed_rooms(contributors: Mapping[str, int], elsewhere: Mapping[str, int], k: int) -> frozenset[str]:
+    """The rooms `publishable` must compare with others: those with at least `k` contributors of whom fewer
+    than `k` answered in this room alone (`elsewhere`: how many also count in another room).
+
+    Why no other room can be held back by a subtraction: if X - Y (X and Y share `both` people) is to
+    hold fewer than `k` people, then X has fewer than `k` people outside Y, so fewer than `k` outside
+    every other room. Only pairs with an exposed room need their overlap counted, from the contributors
+    of exposed rooms alone; any other pair's partial count can only understate the overlap, and an
+    understated overlap never holds a room back that the full count would not."""
+    return frozenset(room for room, count in contributors.items()
+                     if count >= k and count - elsewhere.get(room, 0) < k)
+
+
 def publishable(contributors: Mapping[str, int], shared: Iterable[Sequence[str]], k: int) -> frozenset[str]:
     """The rooms whose tallies may be posted together for one day.
 
@@ -45,15 +59,15 @@ def publishable(contributors: Mapping[str, int], shared: Iterable[Sequence[str]]
     tally of A \\ B minus that of B \\ A), so each of those differences must be empty or hold at least
     `k` people; otherwise the smaller room of the pair is held back (ties: the later room ID), which
     also keeps its figures out of any later subtraction. `shared` gives, for each contributor in two or
-    more rooms, the rooms they answered in; people in one room change no difference.
+    more rooms, the rooms they answered in (or only those who answered in an exposed room: see
+    `exposed_rooms`); people in one room change no difference.
     """
     published = {room for room, count in contributors.items() if count >= k}
-    overlap: dict[tuple[str, str], int] = {}
-    for rooms in shared:
-        for pair in combinations(sorted(room for room in rooms if room in published), 2):
-            overlap[pair] = overlap.get(pair, 0) + 1
-    for (a, b), both in sorted(overlap.items()):
-        if a in published and b in published and any(0 < contributors[room] - both < k for room in (a, b)):
+    overlap = Counter(pair for rooms in shared
+                      for pair in combinations(sorted(room for room in rooms if room in published), 2))
+    risky = sorted(pair for pair, both in overlap.items() if any(0 < contributors[room] - both < k for room in pair))
+    for a, b in risky:
+        if a in published and b in published:
             published.discard(max((a, b), key=lambda room: (-contributors[room], room)))
     return frozenset(published)
 

@@ -75,8 +75,29 @@ async def _mood(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS = (Migration(9, "mood: anonymous answers and daily keys, published tallies, preferences, energy, "
-                           "shared records, hang-out prompts", _mood),)
+async def _answers_by_room(db: aiosqlite.Connection) -> None:
+    """The weather reads a day's answers room by room: an index in that order (covering, so no sort of a
+    million rows), and `spread`, how many group rooms an answer counts in, so the rooms that complementary
+    suppression must look at closely are found from the index alone (see `policy.exposed_rooms`). Rows
+    from before this step get their spread counted once here."""
+    await run_statements(
+        db,
+        """
+        ALTER TABLE mood_answers ADD COLUMN spread INTEGER NOT NULL DEFAULT 0;
+        UPDATE mood_answers SET spread = (
+            SELECT COUNT(*) FROM mood_answers AS other
+            WHERE other.day = mood_answers.day AND other.voter = mood_answers.voter AND other.room_id != ''
+        );
+        CREATE INDEX mood_answers_room ON mood_answers (day, room_id, mood, energy, spread)
+        """,
+    )
+
+
+MIGRATIONS = (
+    Migration(9, "mood: anonymous answers and daily keys, published tallies, preferences, energy, "
+                 "shared records, hang-out prompts", _mood),
+    Migration(16, "mood: answers indexed by room, with how many rooms each counts in", _answers_by_room),
+)
 PERSONAL_COLUMNS = {
     "mood_prefs": PersonalColumns(subject=("user_id",)),
     "mood_energy": PersonalColumns(subject=("user_id",)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -74,8 +75,11 @@ class MoodRepository:
             mood = earlier[0] if mood is None else mood
             energy = earlier[1] if energy is None else energy
         await db.execute("DELETE FROM mood_answers WHERE day = ? AND voter = ?", (day, voter))
-        await db.executemany("INSERT INTO mood_answers (day, voter, room_id, mood, energy) VALUES (?, ?, ?, ?, ?)",
-                             [(day, voter, room, mood, energy) for room in {NO_ROOM, *rooms}])
+        counted = set(rooms) - {NO_ROOM}
+        await db.executemany(
+            "INSERT INTO mood_answers (day, voter, room_id, mood, energy, spread) VALUES (?, ?, ?, ?, ?, ?)",
+            [(day, voter, room, mood, energy, len(counted)) for room in {NO_ROOM, *counted}],
+        )
 
     async def tallies(self, day: int) -> dict[str, Tally]:
         """Each room's tally for a day, from its answers (people who gave only one half count in the other)."""
@@ -94,11 +98,22 @@ class MoodRepository:
                 row[6 + ENERGIES.index(energy)] += count
         return {room: _tally(row) for room, row in counts.items()}
 
-    async def shared_contributors(self, day: int) -> list[list[str]]:
-        """For each contributor in two or more rooms that day, those rooms (no mark of who: just the rooms)."""
+    async def answered_elsewhere(self, day: int) -> dict[str, int]:
+        """For each room, how many of its contributors that day also count in another room."""
         async with self.database.scan() as db, db.execute(
-            "SELECT group_concat(room_id, ' ') FROM mood_answers WHERE day = ? AND room_id != ? "
-            "GROUP BY voter HAVING COUNT(*) > 1", (day, NO_ROOM),
+            "SELECT room_id, COUNT(*) FROM mood_answers WHERE day = ? AND room_id != ? AND spread > 1 "
+            "GROUP BY room_id", (day, NO_ROOM),
+        ) as cursor:
+            return {row[0]: row[1] for row in await cursor.fetchall()}
+
+    async def shared_contributors(self, day: int, rooms: Iterable[str]) -> list[list[str]]:
+        """For each contributor in two or more rooms that day, one of them in `rooms`: all the rooms they
+        count in (no mark of who: just the rooms)."""
+        async with self.database.scan() as db, db.execute(
+            "SELECT group_concat(room_id, ' ') FROM mood_answers WHERE day = ? AND room_id != ? AND spread > 1 "
+            "AND voter IN (SELECT voter FROM mood_answers WHERE day = ? AND room_id IN "
+            "(SELECT value FROM json_each(?))) GROUP BY voter",
+            (day, NO_ROOM, day, json.dumps(sorted(rooms))),
         ) as cursor:
             return [row[0].split(" ") for row in await cursor.fetchall()]
 

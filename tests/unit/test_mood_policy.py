@@ -1,10 +1,11 @@
 """Which rooms' mood figures may be shown together, and when a shared mood reaches a peer worker."""
 
+import random
 from collections import Counter
 
 import pytest
 
-from bots.mood.policy import Tally, publishable, shared_mood_alert, trend
+from bots.mood.policy import Tally, exposed_rooms, publishable, shared_mood_alert, trend
 
 K = 5
 
@@ -50,6 +51,25 @@ def test_the_subtraction_guarded_against_reveals_one_persons_answer_and_is_never
 def test_k_is_never_below_what_the_config_allows():
     assert shown(voters(*"AAA"), k=3) == {"A"}
     assert shown(voters(*"AA"), k=3) == frozenset()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_comparing_only_exposed_rooms_holds_back_exactly_what_comparing_every_pair_does(seed):
+    """The weather compares only rooms where fewer than k people answered in that room alone, from only
+    their contributors' room lists: on random overlapping rooms that must change nothing."""
+    rng = random.Random(seed)
+    rooms = "ABCDEFG"[:rng.randint(2, 7)]
+    people = [frozenset(rng.sample(rooms, min(len(rooms), rng.choice((1, 1, 2, 2, 3)))))
+              for _ in range(rng.randint(5, 40))]  # about half the seeds hold a room back
+    counts = Counter(room for rooms_of in people for room in rooms_of)
+    elsewhere = Counter(room for rooms_of in people if len(rooms_of) > 1 for room in rooms_of)
+    exposed = exposed_rooms(counts, elsewhere, K)
+    pruned = publishable(counts, [sorted(r) for r in people if len(r) > 1 and r & exposed], K)
+    assert pruned == shown(people)
+
+
+def test_a_room_is_exposed_when_fewer_than_k_of_its_people_answered_nowhere_else():
+    assert exposed_rooms({"A": 9, "B": 9, "C": 4}, {"A": 5, "B": 4, "C": 4}, K) == {"A"}
 
 
 DAY = 1000

@@ -4,11 +4,15 @@ import hashlib
 import hmac
 import sqlite3
 
+from bothy.storage.database import Database
+from bothy.storage.migrations import migrate
+from bots.installed import INSTALLATION
 from bots.mood.storage import ENERGY_TTL_MS, NO_ROOM, MoodRepository
 
 DAY = 740_000
 ALICE, BOB = "@alice:example.org", "@bob:example.org"
-GROUP, OTHER = "!group:example.org", "!other:example.org"
+GROUP, OTHER, THIRD = "!group:example.org", "!other:example.org", "!third:example.org"
+CAROL = "@carol:example.org"
 
 
 async def answer(database, user, day=DAY, rooms=(GROUP,), mood=None, energy=None) -> None:
@@ -107,3 +111,30 @@ async def test_an_answer_from_someone_in_no_group_is_kept_but_counted_nowhere(da
     await answer(database, ALICE, mood=3, rooms=())
     assert [row[2] for row in await all_rows(database, "mood_answers")] == [NO_ROOM]
     assert await MoodRepository(database).tallies(DAY) == {}
+
+
+async def test_the_weather_finds_who_answered_in_several_rooms_without_knowing_who(database):
+    repository = MoodRepository(database)
+    await answer(database, ALICE, mood=2, rooms=(GROUP, OTHER))
+    await answer(database, BOB, mood=4, rooms=(GROUP,))
+    await answer(database, CAROL, mood=3, rooms=(OTHER, THIRD))
+    await answer(database, ALICE, mood=3, rooms=(GROUP, OTHER, THIRD))  # a new answer moves her spread too
+    assert await repository.answered_elsewhere(DAY) == {GROUP: 1, OTHER: 2, THIRD: 2}
+    assert sorted(map(sorted, await repository.shared_contributors(DAY, [GROUP]))) == [[GROUP, OTHER, THIRD]]
+    assert sorted(map(sorted, await repository.shared_contributors(DAY, [THIRD]))) == [
+        [GROUP, OTHER, THIRD], [OTHER, THIRD]]
+    assert await repository.shared_contributors(DAY, []) == []
+
+
+async def test_answers_from_before_step_16_get_their_spread_counted(tmp_path):
+    """A day's answers written before the column existed: the step counts each voter's rooms once."""
+    database = Database(tmp_path / "old.sqlite3")
+    await database.open()
+    await migrate(database, tuple(step for step in INSTALLATION.migrations if step.version < 16))
+    async with database.transaction() as db:
+        await db.executemany("INSERT INTO mood_answers VALUES (?, ?, ?, ?, ?)",
+                             [(DAY, b"a", NO_ROOM, 2, None), (DAY, b"a", GROUP, 2, None), (DAY, b"a", OTHER, 2, None),
+                              (DAY, b"b", NO_ROOM, 4, None), (DAY, b"b", GROUP, 4, None)])
+    await migrate(database, INSTALLATION.migrations)
+    assert await MoodRepository(database).answered_elsewhere(DAY) == {GROUP: 1, OTHER: 1}
+    await database.close()
