@@ -83,6 +83,12 @@ class Effects:
         self.items.append(Outgoing(self.account, "message", content, room_id=room_id,
                                    to_user=to_user, reactions=reactions, alert=alert, tag=tag))
 
+    def messages(self, content: dict, *, to_users: list[str], reactions: tuple[str, ...] = (),
+                 tag: str | None = None) -> None:
+        """The same message to each member's DM (a sweep's prompt): its words are stored once."""
+        self.items.extend([Outgoing(self.account, "message", content, to_user=user, reactions=reactions, tag=tag)
+                           for user in to_users])
+
     def file(self, filename: str, mimetype: str, data: str | bytes, *, room_id: str | None = None,
              to_user: str | None = None) -> None:
         """Text is stored as it is; bytes (an image, say) as base64, since an outbox row is JSON."""

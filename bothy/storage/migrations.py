@@ -190,12 +190,36 @@ async def _alert_states(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _outbox_shared_contents(db: aiosqlite.Connection) -> None:
+    """A message owed in the same words to many (a daily prompt to 100,000 members) is stored once, in
+    `outbox_contents`; each of its rows keeps its own transaction ID and place, with an empty `content`
+    and the `content_id`. The trigger frees the words with their last row, however that row goes
+    (delivered, or erased with its member)."""
+    await run_statements(
+        db,
+        """
+        CREATE TABLE outbox_contents (
+            id INTEGER PRIMARY KEY,
+            content TEXT NOT NULL
+        );
+        ALTER TABLE outbox ADD COLUMN content_id INTEGER REFERENCES outbox_contents (id);
+        CREATE INDEX outbox_content ON outbox (content_id) WHERE content_id IS NOT NULL
+        """,
+    )
+    await db.execute(  # one statement with ';' inside, so not through run_statements
+        "CREATE TRIGGER outbox_contents_release AFTER DELETE ON outbox WHEN old.content_id IS NOT NULL BEGIN "
+        "DELETE FROM outbox_contents WHERE id = old.content_id "
+        "AND NOT EXISTS (SELECT 1 FROM outbox WHERE content_id = old.content_id); END"
+    )
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
     Migration(5, "engine: outbox records each attempt and each stuck report", _outbox_attempts_and_stuck_reports),
     Migration(6, "engine: staff can be erased from rows they acted on", _staff_erasable),
     Migration(13, "engine: alerts are open, claimed or done, and urgent ones escalate", _alert_states),
+    Migration(17, "engine: a message owed in the same words to many is stored once", _outbox_shared_contents),
 )
 
 

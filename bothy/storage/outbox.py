@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,14 +93,17 @@ class OutboxRepository:
         """Inside the caller's transaction, so what is owed commits with the state that owes it.
 
         One row per item (a message's reactions become rows of their own once it is sent), with IDs
-        assigned here, so a whole sweep's messages go in with one statement.
+        assigned here, so a whole sweep's messages go in with one statement. A content object that several
+        items share (a sweep's prompt) is stored once, in `outbox_contents`, and referred to.
         """
         if not items:
             return
         next_id = await scalar(db, "SELECT COALESCE(MAX(id), 0) FROM outbox") + 1
         # Transaction IDs: random per call, unique per row; fixed from here on, so a resend dedupes.
         txn_prefix = f"bothy-{uuid.uuid4().hex}"
-        serialised: dict[int, str] = {}  # one JSON text per distinct content (a sweep reuses a few)
+        uses = Counter(id(item.content) for item in items)
+        stored: dict[int, tuple[str, int | None]] = {}  # content object -> (its JSON, or "" and a shared ID)
+        serialised: dict[int, str] = {}  # one JSON text per distinct reactions tuple
         rows = []
         for row_id, item in enumerate(items, start=next_id):
             alert_id = None
@@ -111,15 +115,17 @@ class OutboxRepository:
                      item.alert.event_id, item.alert.topic, now_ms, int(item.alert.urgent)),
                 )
                 alert_id = cursor.lastrowid
-            content = serialised.get(id(item.content))
+            content = stored.get(id(item.content))
             if content is None:
-                content = serialised[id(item.content)] = json.dumps(item.content)
+                content = stored[id(item.content)] = await _store(db, item.content, uses[id(item.content)])
+            reactions = serialised.get(id(item.reactions)) if item.reactions else None
+            if item.reactions and reactions is None:
+                reactions = serialised[id(item.reactions)] = json.dumps(item.reactions)
             rows.append((row_id, f"{txn_prefix}-{row_id}", item.account, item.room_id, item.to_user, item.action,
-                         content, item.target_event_id, json.dumps(item.reactions) if item.reactions else None,
-                         item.tag, alert_id, now_ms, now_ms))
+                         *content, item.target_event_id, reactions, item.tag, alert_id, now_ms, now_ms))
         await db.executemany(
-            "INSERT INTO outbox (id, txn_id, account, room_id, to_user, action, content, target_event_id, "
-            "reactions, tag, alert_id, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (id, txn_id, account, room_id, to_user, action, content, content_id, target_event_id, "
+            "reactions, tag, alert_id, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -127,11 +133,13 @@ class OutboxRepository:
         """Rows due now, in order, leaving out any queued behind a row to the same place that is waiting
         (backing off): per-place order holds across passes, not just within one."""
         async with self.database.read() as db, db.execute(
-            "SELECT id, txn_id, account, room_id, to_user, action, content, target_event_id, reactions, tag, "
-            "alert_id, attempts, created_at, attempted_at FROM outbox AS o WHERE dead = 0 AND next_attempt_at <= ? "
+            "SELECT o.id, txn_id, account, room_id, to_user, action, COALESCE(c.content, o.content), target_event_id, "
+            "reactions, tag, alert_id, attempts, created_at, attempted_at "
+            "FROM outbox AS o LEFT JOIN outbox_contents AS c ON c.id = o.content_id "
+            "WHERE dead = 0 AND next_attempt_at <= ? "
             "AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.account = o.account AND e.room_id IS o.room_id "
             "AND e.to_user IS o.to_user AND e.id < o.id AND e.dead = 0 AND e.next_attempt_at > ?) "
-            "ORDER BY id LIMIT ?",
+            "ORDER BY o.id LIMIT ?",
             (now_ms, now_ms, limit),
         ) as cursor:
             rows = await cursor.fetchall()
@@ -204,6 +212,15 @@ class OutboxRepository:
     async def pending_count(self) -> int:
         async with self.database.read() as db:
             return await scalar(db, "SELECT COUNT(*) FROM outbox WHERE dead = 0")
+
+
+async def _store(db: aiosqlite.Connection, content: dict[str, Any], uses: int) -> tuple[str, int | None]:
+    """(JSON, None) for a content one item uses; ("", ID) for one stored once in `outbox_contents`."""
+    text = json.dumps(content)
+    if uses == 1:
+        return text, None
+    cursor = await db.execute("INSERT INTO outbox_contents (content) VALUES (?)", (text,))
+    return "", cursor.lastrowid
 
 
 def _reaction_content(event_id: str, key: str) -> dict[str, Any]:

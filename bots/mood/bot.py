@@ -202,20 +202,27 @@ class MoodBot(Bot):
     # --- sweeps ------------------------------------------------------------------------------
 
     async def prompt_sweep(self) -> int:
-        """Today's prompt to each member who asked for it, once: marked in the same commit as the message."""
-        day = self._today()
-        due = await self.repository.due_prompts(day)
-        content = self._prompt()
-        for start in range(0, len(due), SWEEP_BATCH):
-            batch = due[start:start + SWEEP_BATCH]
+        """Today's prompt to each member who asked for it, once: a batch is taken and marked in the same
+        commit as its messages."""
+        day, content = self._today(), self._prompt()
+        sent, after = 0, 0
+        while True:
             effects = Effects(self.context.account)
-            for user_id in batch:
-                effects.message(content, to_user=user_id, reactions=PROMPT_REACTIONS, tag=f"{PROMPT_TAG}:{day}")
-            effects.record(functools.partial(MoodRepository.mark_prompted, user_ids=batch, day=day))
+            taken: list[str] = []
+
+            async def take(db: aiosqlite.Connection, effects: Effects = effects, taken: list[str] = taken) -> None:
+                nonlocal after
+                taken[:], after = await MoodRepository.take_due_prompts(db, day, after, SWEEP_BATCH)
+                effects.messages(content, to_users=taken, reactions=PROMPT_REACTIONS, tag=f"{PROMPT_TAG}:{day}")
+
+            effects.record(take)
             await self.context.work.commit(effects)
-        if due:
-            log.info("mood prompt sent to %d member(s)", len(due))
-        return len(due)
+            if not taken:
+                break
+            sent += len(taken)
+        if sent:
+            log.info("mood prompt sent to %d member(s)", sent)
+        return sent
 
     @functools.cache  # noqa: B019 - one message, one bot for the life of the process
     def _prompt(self) -> dict:

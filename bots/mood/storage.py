@@ -187,18 +187,24 @@ class MoodRepository:
         if not on:
             await db.execute("DELETE FROM mood_shared WHERE user_id = ?", (user_id,))
 
-    async def due_prompts(self, day: int) -> list[str]:
-        """Members who asked for the daily prompt and have not had today's."""
-        async with self.database.scan() as db, db.execute(
-            "SELECT user_id FROM mood_prefs WHERE prompt = 1 AND (prompted_day IS NULL OR prompted_day < ?)",
-            (day,),
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
-
     @staticmethod
-    async def mark_prompted(db: aiosqlite.Connection, user_ids: list[str], day: int) -> None:
-        await db.executemany("UPDATE mood_prefs SET prompted_day = ? WHERE user_id = ?",
-                             [(day, user) for user in user_ids])
+    async def take_due_prompts(db: aiosqlite.Connection, day: int, after: int, limit: int) -> tuple[list[str], int]:
+        """Up to `limit` members who asked for the daily prompt and have not had today's, in order from
+        position `after`, marked as prompted; and the position to go on from. Run it in the commit that
+        owes their prompts: then each is prompted once, and a member who turns the prompt on meanwhile
+        is either in this batch or a later one."""
+        async with db.execute(
+            "SELECT rowid, user_id FROM mood_prefs WHERE rowid > ? AND prompt = 1 "
+            "AND (prompted_day IS NULL OR prompted_day < ?) ORDER BY rowid LIMIT ?", (after, day, limit),
+        ) as cursor:
+            rows = list(await cursor.fetchall())
+        if not rows:
+            return [], after
+        await db.execute(  # inside the transaction, every due row in the range is one just read
+            "UPDATE mood_prefs SET prompted_day = ? WHERE rowid BETWEEN ? AND ? AND prompt = 1 "
+            "AND (prompted_day IS NULL OR prompted_day < ?)", (day, rows[0][0], rows[-1][0], day),
+        )
+        return [row[1] for row in rows], rows[-1][0]
 
     @staticmethod
     async def set_energy(db: aiosqlite.Connection, user_id: str, level: str, now_ms: int) -> None:

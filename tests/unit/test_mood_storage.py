@@ -138,3 +138,23 @@ async def test_answers_from_before_step_16_get_their_spread_counted(tmp_path):
     await migrate(database, INSTALLATION.migrations)
     assert await MoodRepository(database).answered_elsewhere(DAY) == {GROUP: 1, OTHER: 1}
     await database.close()
+
+
+async def test_due_prompts_are_taken_in_batches_each_member_once_a_day(database):
+    members = [f"@m{n}:example.org" for n in range(5)]
+    async with database.transaction() as db:
+        for member in members:
+            await MoodRepository.set_prompt(db, member, True)
+        await MoodRepository.set_prompt(db, members[2], False)
+    taken, after = [], 0
+    while True:
+        async with database.transaction() as db:
+            batch, after = await MoodRepository.take_due_prompts(db, DAY, after, 2)
+        if not batch:
+            break
+        taken.append(batch)
+    assert taken == [members[:2], members[3:]]
+    async with database.transaction() as db:
+        assert (await MoodRepository.take_due_prompts(db, DAY, 0, 10))[0] == []  # nobody twice today
+        assert (await MoodRepository.take_due_prompts(db, DAY + 1, 0, 10))[0] == [members[0], members[1],
+                                                                                    *members[3:]]

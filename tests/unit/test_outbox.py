@@ -385,3 +385,28 @@ async def test_a_binary_file_reaches_the_homeserver_byte_for_byte(database):
     await dispatcher(database, account, clock).deliver_due()
     assert [(room, kind, content["data"]) for room, kind, content, _ in account.sent] == [
         ("!staff", "file", b"\x89PNG\x00\xff")]
+
+
+async def count(database, sql: str) -> int:
+    async with database.read() as db, db.execute(sql) as cursor:
+        return (await cursor.fetchone())[0]
+
+
+async def test_words_owed_alike_to_many_are_stored_once_and_go_with_their_last_row(database):
+    account = FakeAccount()
+    prompt = {"body": "How's today?"}
+    effects = Effects(ACCOUNT)
+    effects.messages(prompt, to_users=["@a:x", "@b:x", "@c:x"], tag="prompt:1")
+    effects.message({"body": "just for Dee"}, to_user="@d:x")
+    await enqueue(database, effects)
+    assert await count(database, "SELECT COUNT(*) FROM outbox_contents") == 1
+    assert await count(database, "SELECT COUNT(*) FROM outbox WHERE content LIKE '%today%'") == 0
+
+    async with database.transaction() as db:  # a member erased before delivery: the words stay for the rest
+        await db.execute("DELETE FROM outbox WHERE to_user = '@a:x'")
+    assert await count(database, "SELECT COUNT(*) FROM outbox_contents") == 1
+    await dispatcher(database, account).deliver_due()
+    assert [(s[0], s[2]["body"]) for s in account.sent] == [
+        ("!dm0-@b:x", "How's today?"), ("!dm0-@c:x", "How's today?"), ("!dm0-@d:x", "just for Dee")]
+    assert len({s[3] for s in account.sent}) == 3  # each its own transaction ID
+    assert await count(database, "SELECT COUNT(*) FROM outbox_contents") == 0
