@@ -102,6 +102,8 @@ class MoodBot(Bot):
                     self.report, params=(Text("room", 255, optional=True),), role=Role.PEER_WORKER),
             Command("hangout", self.name, "which hang-out space fits your energy today, and how to join",
                     self.hangout, private=True),
+            Command("hangout invite", self.name, "an invitation to the hang-out space that fits your energy today",
+                    self.hangout_invite, private=True),
         ]
 
     def sweeps(self) -> dict[str, SweepRun]:
@@ -305,6 +307,26 @@ class MoodBot(Bot):
         spaces = [(level, matrix_to(room)) for level, room in rooms.items()]
         ctx.reply("hangout_spaces", energy=energy, fit=matrix_to(rooms[energy]) if energy in rooms else None,
                   spaces=spaces)
+
+    async def hangout_invite(self, ctx: CommandContext) -> None:
+        """Invite the member to today's fitting space. A Matrix call from a handler: repeated after a crash,
+        it only invites again someone already invited. Refused (the mood account lacks the power to
+        invite there, say), the member gets the link instead."""
+        energy = await self._energy_of(ctx.sender)
+        room_id = next((room for room, level in (await self._hangout_rooms()).items() if level == energy), None)
+        link = matrix_to(self.settings.hangout_rooms[energy]) if energy in self.settings.hangout_rooms else None
+        if energy is None or room_id is None:
+            result = "no_energy" if energy is None else "no_space"
+        elif room_id in await self.context.rooms.member_rooms(ctx.sender):
+            result = "already"
+        else:
+            try:
+                await self.context.room_maker.invite(room_id, ctx.sender)
+                result = "invited"
+            except MatrixError as error:
+                log.info("hang-out invitation refused (%s)", error.code)
+                result = "failed"
+        ctx.reply("hangout_invite", result=result, energy=energy, link=link)
 
     async def on_message(self, message: Message, effects: Effects) -> None:
         if message.room_id in self._hangouts and message.sender not in self.context.bot_accounts:

@@ -43,8 +43,8 @@ SENDERS = (MEMBER, VOLUNTEER, PEER_WORKER, ADMIN)
 # Every installed command's name and alias (a test below keeps this complete), and near misses.
 COMMAND_WORDS = ("help", "commands", "mydata", "forget", "status", "checkins", "checkin", "quiet", "stress",
                  "resources", "referrals", "refer", "referrals report", "mood", "energy", "mood share", "mood report",
-                 "hangout", "interests", "interests add", "interests remove", "interests invites", "groups",
-                 "group new", "group join", "group approve", "group decline", "group archive", "talk", "peer",
+                 "hangout", "hangout invite", "interests", "interests add", "interests remove", "interests invites",
+                 "groups", "group new", "group join", "group approve", "group decline", "group archive", "talk", "peer",
                  "alerts", "done", "report", "mod", "audit", "meetups", "meetup add", "meetup going",
                  "meetup not", "meetup cancel")
 NEAR_MISSES = ("hlep", "moood", "mood reprt", "checkins2", "stres", "forget me", "refer@")

@@ -46,6 +46,7 @@ USAGE = {
     "mood share": "!mood share on|off",
     "mood report": "!mood report [ROOM]",
     "hangout": "!hangout",
+    "hangout invite": "!hangout invite",
 }
 
 

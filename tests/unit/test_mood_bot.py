@@ -5,6 +5,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bothy.clock import FixedClock
+from bothy.matrix.adapter import MatrixError
 from bothy.matrix.events import Membership, Reaction
 from bothy.outbox import Effects
 from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
@@ -134,3 +135,36 @@ async def test_hangout_rooms_welcome_once_and_prompt_in_turn(database, example_c
     await command(bot, ALICE, "!energy low")
     await command(bot, ALICE, "!hangout")
     assert "#low:example.org" in json.loads((await outbox(database))[-1][3])["body"]
+
+
+async def last_body(database) -> str:
+    return json.loads((await outbox(database))[-1][3])["body"]
+
+
+async def test_hangout_invite_invites_to_the_space_that_fits_and_answers_kindly_when_it_cannot(database,
+                                                                                            example_config):
+    bot = mood_bot(database, example_config)
+    await command(bot, ALICE, "!hangout invite")
+    assert "!energy low|medium|high" in await last_body(database) and bot.context.room_maker.calls == []
+
+    await command(bot, ALICE, "!energy low")
+    await command(bot, ALICE, "!hangout invite")
+    assert bot.context.room_maker.calls == [("invite", HANGOUT, ALICE)]
+    assert "I've invited you to the low-energy" in await last_body(database)
+
+    bot.context.rooms.members[HANGOUT] = frozenset({ALICE})
+    await command(bot, ALICE, "!hangout invite")
+    assert "already in the low-energy" in await last_body(database) and len(bot.context.room_maker.calls) == 1
+
+    async def refused(room_id: str, user_id: str) -> None:
+        raise MatrixError("invite: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN")
+
+    bot.context.rooms.members[HANGOUT] = frozenset()
+    bot.context.room_maker.invite = refused
+    await command(bot, ALICE, "!hangout invite")
+    body = await last_body(database)
+    assert "couldn't invite you" in body and "https://matrix.to/#/#low:example.org" in body
+
+    await command(bot, MEMBERS[1], "!energy high")
+    await command(bot, MEMBERS[1], "!hangout invite")
+    assert "isn't a high-energy hang-out space" in await last_body(database)
