@@ -111,9 +111,8 @@ class MoodRepository:
         count in (no mark of who: just the rooms)."""
         async with self.database.scan() as db, db.execute(
             "SELECT group_concat(room_id, ' ') FROM mood_answers WHERE day = ? AND room_id != ? AND spread > 1 "
-            "AND voter IN (SELECT voter FROM mood_answers WHERE day = ? AND room_id IN "
-            "(SELECT value FROM json_each(?))) GROUP BY voter",
-            (day, NO_ROOM, day, json.dumps(sorted(rooms))),
+            "GROUP BY voter HAVING MAX(room_id IN (SELECT value FROM json_each(?)))",  # one pass, in key order
+            (day, NO_ROOM, json.dumps(sorted(rooms))),
         ) as cursor:
             return [row[0].split(" ") for row in await cursor.fetchall()]
 
