@@ -204,27 +204,31 @@ class MoodBot(Bot):
     # --- sweeps ------------------------------------------------------------------------------
 
     async def prompt_sweep(self) -> int:
-        """Today's prompt to each member who asked for it, once: a batch is taken and marked in the same
-        commit as its messages."""
-        day, content = self._today(), self._prompt()
-        sent, after = 0, 0
+        """Today's prompt to each member who asked for it, once, a batch at a time."""
+        day, sent, after = self._today(), 0, 0
         while True:
-            effects = Effects(self.context.account)
-            taken: list[str] = []
-
-            async def take(db: aiosqlite.Connection, effects: Effects = effects, taken: list[str] = taken) -> None:
-                nonlocal after
-                taken[:], after = await MoodRepository.take_due_prompts(db, day, after, SWEEP_BATCH)
-                effects.messages(content, to_users=taken, reactions=PROMPT_REACTIONS, tag=f"{PROMPT_TAG}:{day}")
-
-            effects.record(take)
-            await self.context.work.commit(effects)
+            taken, after = await self._prompt_batch(day, after)
             if not taken:
                 break
             sent += len(taken)
         if sent:
             log.info("mood prompt sent to %d member(s)", sent)
         return sent
+
+    async def _prompt_batch(self, day: int, after: int) -> tuple[list[str], int]:
+        """One batch of due members, taken and marked in the same commit as their prompts."""
+        effects = Effects(self.context.account)
+        taken: list[str] = []
+        position = after
+
+        async def take(db: aiosqlite.Connection) -> None:
+            nonlocal position
+            taken[:], position = await MoodRepository.take_due_prompts(db, day, after, SWEEP_BATCH)
+            effects.messages(self._prompt(), to_users=taken, reactions=PROMPT_REACTIONS, tag=f"{PROMPT_TAG}:{day}")
+
+        effects.record(take)
+        await self.context.work.commit(effects)
+        return taken, position
 
     @functools.cache  # noqa: B019 - one message, one bot for the life of the process
     def _prompt(self) -> dict:
