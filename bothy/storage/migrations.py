@@ -219,7 +219,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "engine: outbox records each attempt and each stuck report", _outbox_attempts_and_stuck_reports),
     Migration(6, "engine: staff can be erased from rows they acted on", _staff_erasable),
     Migration(13, "engine: alerts are open, claimed or done, and urgent ones escalate", _alert_states),
-    Migration(17, "engine: a message owed in the same words to many is stored once", _outbox_shared_contents),
+    Migration(18, "engine: a message owed in the same words to many is stored once", _outbox_shared_contents),
 )
 
 

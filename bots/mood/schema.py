@@ -96,7 +96,7 @@ async def _answers_by_room(db: aiosqlite.Connection) -> None:
 MIGRATIONS = (
     Migration(9, "mood: anonymous answers and daily keys, published tallies, preferences, energy, "
                  "shared records, hang-out prompts", _mood),
-    Migration(16, "mood: answers indexed by room, with how many rooms each counts in", _answers_by_room),
+    Migration(17, "mood: answers indexed by room, with how many rooms each counts in", _answers_by_room),
 )
 PERSONAL_COLUMNS = {
     "mood_prefs": PersonalColumns(subject=("user_id",)),

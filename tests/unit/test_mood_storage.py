@@ -126,11 +126,11 @@ async def test_the_weather_finds_who_answered_in_several_rooms_without_knowing_w
     assert await repository.shared_contributors(DAY, []) == []
 
 
-async def test_answers_from_before_step_16_get_their_spread_counted(tmp_path):
+async def test_answers_from_before_step_17_get_their_spread_counted(tmp_path):
     """A day's answers written before the column existed: the step counts each voter's rooms once."""
     database = Database(tmp_path / "old.sqlite3")
     await database.open()
-    await migrate(database, tuple(step for step in INSTALLATION.migrations if step.version < 16))
+    await migrate(database, tuple(step for step in INSTALLATION.migrations if step.version < 17))
     async with database.transaction() as db:
         await db.executemany("INSERT INTO mood_answers VALUES (?, ?, ?, ?, ?)",
                              [(DAY, b"a", NO_ROOM, 2, None), (DAY, b"a", GROUP, 2, None), (DAY, b"a", OTHER, 2, None),
