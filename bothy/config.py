@@ -23,7 +23,9 @@ from bothy.storage.retention import Retention
 if TYPE_CHECKING:
     from bothy.plugin import Bot
 
-ROOM_REFERENCE = re.compile(r"^[#!][^:\s]+:[A-Za-z0-9.\-]+(:\d+)?$")
+# An alias always names its server; a room ID does up to room version 11, not from version 12 on.
+_SERVER = r"[A-Za-z0-9.\-]+(:\d+)?"
+ROOM_REFERENCE = re.compile(rf"^(#[^:\s]+:{_SERVER}|![^:\s]+(:{_SERVER})?)$")
 MIN_PICKLE_KEY = 16
 # The engine's own sweeps; each bot declares its own next to its code.
 ENGINE_SCHEDULES = {"retention_sweep": "0 3 * * *", "alert_reminders": "every 1m", "undecryptable": "every 15s"}

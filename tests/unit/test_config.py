@@ -70,6 +70,18 @@ def test_every_problem_is_reported_at_once_with_its_key():
     assert any(p.startswith("bots.host.user_id:") for p in found)
 
 
+@pytest.mark.parametrize(("room", "valid"), [
+    ("#peer-workers:example.org", True), ("!abc123:example.org", True), ("!abc123:example.org:8448", True),
+    ("!x5bsyDlkd8Fz1aBC-_xyZ0123456789abcdefghijk", True),  # room version 12: no server part
+    ("#peer-workers", False), ("peer-workers", False), ("!a b:example.org", False), ("#a:", False), ("!a:", False),
+])
+def test_staff_room_by_alias_or_by_id_of_any_room_version(room, valid):
+    if valid:
+        assert parse_config(filled(**{"staff.room": room}), ROOT, INSTALLATION.bots).staff_room == room
+    else:
+        assert any(p.startswith("staff.room:") for p in problems(filled(**{"staff.room": room})))
+
+
 def test_secrets_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("BOTHY_TEST_PICKLE", "from-the-environment")
     config = parse_config(filled(**{"crypto.pickle_key": "${BOTHY_TEST_PICKLE}"}), ROOT, INSTALLATION.bots)
