@@ -4,6 +4,8 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from bothy.clock import FixedClock
 from bothy.matrix.adapter import MatrixError
 from bothy.matrix.events import Membership, Reaction
@@ -67,7 +69,11 @@ async def test_five_answers_make_one_weather_notice_with_the_tally_and_no_names(
     assert not [row for row in await outbox(database) if row[0] in {SMALL, STAFF_ROOM}]  # two answers; staff room
 
 
-async def test_a_reaction_to_the_prompt_is_recorded_then_redacted(database, example_config):
+@pytest.mark.parametrize(("key", "energy", "energies"), [
+    ("🪫", "low", (1, 0, 0)),
+    ("⚡\ufe0f", "high", (0, 0, 1)),  # some clients add the emoji variation selector
+])
+async def test_a_reaction_to_the_prompt_is_recorded_then_redacted(database, example_config, key, energy, energies):
     bot = mood_bot(database, example_config)
     await command(bot, ALICE, "!mood on")
     assert await bot.prompt_sweep() == 1
@@ -77,12 +83,12 @@ async def test_a_reaction_to_the_prompt_is_recorded_then_redacted(database, exam
     async with database.transaction() as db:
         await db.execute("INSERT INTO sent_events VALUES ('$prompt', ?, 0)", (f"mood_prompt:{day}",))
     effects = Effects(bot.context.account)
-    reaction = Reaction(DM, "$r", ALICE, 0, "$prompt", "🪫")
+    reaction = Reaction(DM, "$r", ALICE, 0, "$prompt", key)
     assert await bot.on_reaction(reaction, effects)
     await bot.context.work.commit(effects)
     assert [row[2] for row in await outbox(database)][-2:] == ["redaction", "message"]
-    assert await bot.context.facts.get(ENERGY, ALICE) == "low"
-    assert (await bot.repository.tallies(day))[GROUP].energies == (1, 0, 0)
+    assert await bot.context.facts.get(ENERGY, ALICE) == energy
+    assert (await bot.repository.tallies(day))[GROUP].energies == energies
 
 
 async def test_the_first_mood_on_explains_what_is_kept(database, example_config):
