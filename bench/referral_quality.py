@@ -1,12 +1,14 @@
 """Referral matching quality on the held-back part of our development set, with the issue's goals as bars.
 
-The set (tests/unit/data/referral_dev.txt) is written by the team: no real person's words and no third-party
-corpus, which are kept for independent evaluation. Each message is in the held-back part or the tuning part
+The set (tests/unit/data/referral_dev*.txt: the first set and later batches, each written before patterns were
+tuned on it) is written by the team: no real person's words and no third-party corpus, which are kept for
+independent evaluation. Each message is in the held-back part or the tuning part
 by a fixed hash of its text, decided before any tuning, so phrases and patterns are tuned on one part and
 judged on the other. Figures: per-tier precision and recall (on the highest tier a message triggers), crisis
 recall per category (the Columbia scale's, plus self-harm) and for short and long posts, the false-crisis
 rate on negated near-misses and on ordinary messages, and how often an ordinary message gets any suggestion.
-Prints JSON; `--out` also writes it to a file.
+Prints JSON; `--out` also writes it to a file; `--set` judges one file only; `--misses` lists the tuning
+part's misses (never the held-back part's: looking at those would make it a tuning part).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bots.referral.kb import load_kb
 from bots.referral.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV_SET = ROOT / "tests" / "unit" / "data" / "referral_dev.txt"
+DATA = ROOT / "tests" / "unit" / "data"
 TIERS = ("crisis", "support", "practical")
 CATEGORIES = ("wish", "active", "method", "intent", "plan", "prep", "attempt", "selfharm")
 HELD_BACK_PERCENT = 30
@@ -34,6 +36,7 @@ class Example:
     text: str
     tier: str  # crisis, support, practical or none
     category: str  # crisis: wish, active, method, intent, plan, prep, attempt, selfharm; none: its kind
+    source: str = ""  # the file's name without .txt
 
     @property
     def held_back(self) -> bool:
@@ -41,7 +44,16 @@ class Example:
         return int(hashlib.sha256(self.text.encode()).hexdigest()[:8], 16) % 100 < HELD_BACK_PERCENT
 
 
-def load_dev_set(path: Path = DEV_SET) -> list[Example]:
+def dev_files() -> list[Path]:
+    return sorted(DATA.glob("referral_dev*.txt"))
+
+
+def load_dev_set(paths: list[Path] | None = None) -> list[Example]:
+    """Every file's messages (or these files'), in order: see load_dev_file."""
+    return [example for path in (dev_files() if paths is None else paths) for example in load_dev_file(path)]
+
+
+def load_dev_file(path: Path) -> list[Example]:
     """Messages one per line under `## tier/category` headings; `#` lines are comments."""
     examples: list[Example] = []
     tier, category = "", ""
@@ -55,7 +67,7 @@ def load_dev_set(path: Path = DEV_SET) -> list[Example]:
         elif line.strip() and not line.startswith("#"):
             if not tier:
                 raise ValueError(f"{path}:{number}: a message before any ## heading")
-            examples.append(Example(line.strip(), tier, category))
+            examples.append(Example(line.strip(), tier, category, path.stem))
     return examples
 
 
@@ -117,22 +129,45 @@ def bars(figures: dict) -> dict[str, dict]:
     }
 
 
-def run(part_name: str = "held_back", kb_dir: Path = ROOT / "referral_kb") -> dict:
+def misses(matcher: Matcher, examples: list[Example]) -> list[dict[str, str]]:
+    """Messages given another tier than their label, with what fired: for tuning, on the tuning part only."""
+    found = []
+    for example in examples:
+        result = matcher.match(example.text)
+        if (result.tier or "none") != example.tier:
+            found.append({"label": f"{example.tier}/{example.category}", "got": result.tier or "none",
+                          "why": "; ".join(hit.phrase for hit in result.hits), "text": example.text})
+    return found
+
+
+def run(part_name: str = "held_back", kb_dir: Path = ROOT / "referral_kb", source: str = "all",
+        show_misses: bool = False) -> dict:
+    if show_misses and part_name != "tuning":
+        raise SystemExit("--misses lists the tuning part's misses only: add --part tuning")
     kb = load_kb([kb_dir])
     if kb.problems:
         raise SystemExit("\n".join(kb.problems))
-    figures = evaluate(Matcher(kb), part(load_dev_set(), part_name))
+    examples = [e for e in part(load_dev_set(), part_name) if source in ("all", e.source)]
+    if not examples:
+        raise SystemExit(f"no messages in set {source!r}: one of {[path.stem for path in dev_files()]} or all")
+    matcher = Matcher(kb)
+    figures = evaluate(matcher, examples)
     judged = bars(figures)
-    return {"benchmark": "referral_quality", "part": part_name, **figures, "bars": judged,
-            "all_bars_pass": all(b["pass"] for b in judged.values())}
+    report = {"benchmark": "referral_quality", "part": part_name, "set": source, **figures, "bars": judged,
+              "all_bars_pass": all(b["pass"] for b in judged.values())}
+    if show_misses:
+        report["misses"] = misses(matcher, examples)
+    return report
 
 
 def main() -> None:
     arguments = parser(__doc__)
     arguments.add_argument("--part", choices=PARTS, default="held_back", help="which part of the set to judge")
     arguments.add_argument("--kb", type=Path, default=ROOT / "referral_kb", help="the knowledge base folder")
+    arguments.add_argument("--set", default="all", help="one file of the set, by name without .txt, or all")
+    arguments.add_argument("--misses", action="store_true", help="list the tuning part's misses")
     args = arguments.parse_args()
-    emit(run(args.part, args.kb), args.out)
+    emit(run(args.part, args.kb, args.set, args.misses), args.out)
 
 
 if __name__ == "__main__":

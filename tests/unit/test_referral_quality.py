@@ -1,7 +1,7 @@
 """The development set and its held-back figures: floors, so a change that loses ground fails here.
 
-The floors are the figures measured when patterns were added (bench/referral_quality.py prints them); raise
-them when the knowledge base gets better. The held-back part is never used to choose phrases or patterns.
+The floors are the figures measured on every file of the set together (bench/referral_quality.py prints them,
+`--set` one file's); raise them when the knowledge base gets better. The held-back part is never used to choose phrases or patterns.
 """
 
 from collections import Counter
@@ -34,19 +34,19 @@ def test_the_dev_set_is_big_varied_and_split_before_tuning():
 
 
 def test_held_back_crisis_recall_does_not_fall(held_back):
-    assert held_back["crisis_recall_short"]["recall"] >= 0.80
-    assert held_back["crisis_recall_long"]["recall"] >= 1.0
-    floors = {"wish": 0.93, "active": 0.90, "method": 0.86, "intent": 0.65, "plan": 0.36, "prep": 0.80,
-              "attempt": 0.78, "selfharm": 0.80}
+    assert held_back["crisis_recall_short"]["recall"] >= 0.75
+    assert held_back["crisis_recall_long"]["recall"] >= 0.80
+    floors = {"wish": 0.87, "active": 0.87, "method": 0.77, "intent": 0.57, "plan": 0.38, "prep": 0.64,
+              "attempt": 0.80, "selfharm": 0.71}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
 
 
 def test_held_back_false_alarms_do_not_rise(held_back):
-    assert held_back["false_crisis_negations"]["rate"] <= 0.14
-    assert held_back["false_crisis_ordinary"]["rate"] <= 0.012
-    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.012
-    assert held_back["tiers"]["crisis"]["precision"] >= 0.95
+    assert held_back["false_crisis_negations"]["rate"] <= 0.13
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.043
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.043
+    assert held_back["tiers"]["crisis"]["precision"] >= 0.93
     for tier in ("support", "practical"):
-        assert held_back["tiers"][tier]["precision"] >= 0.93, tier
-        assert held_back["tiers"][tier]["recall"] >= 0.73, tier
+        assert held_back["tiers"][tier]["precision"] >= 0.88, tier
+        assert held_back["tiers"][tier]["recall"] >= 0.66, tier
