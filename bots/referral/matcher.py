@@ -8,8 +8,10 @@ counts:
 - an exclusion of the same topic that overlaps a match suppresses it ("dying to see", "suicide squad");
 - of overlapping matches, the longest wins, so "my brother died by suicide" is suicide bereavement,
   not crisis;
-- simple negation just before a match suppresses it ("I'm not suicidal", "never really suicidal"), but
-  not across an intensifier ("I've never felt so suicidal"); so does a negation in a pattern's gap.
+- simple negation just before a match suppresses it ("I'm not suicidal", "never really suicidal", "I used
+  to want to die"), but not across an intensifier ("I've never felt so suicidal"); so does a negation in a
+  pattern's gap, one just after it ("suicide has never crossed my mind"), and a "no" answering a reported
+  question ("the GP asked if I was suicidal and I said no"): the question is someone else's words.
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -34,6 +36,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter, deque
 from dataclasses import dataclass
+from itertools import pairwise
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -44,22 +47,38 @@ from bots.referral.normalise import l_reading, normalise
 from bots.referral.patterns import Pattern
 
 TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2, "signal": 3}
-NEGATIONS = frozenset(normalise(word).strip() for word in (
+
+
+def _words(*words: str) -> frozenset[str]:
+    """Words as the matcher sees them: normalised ("stopped" is "stoped", "don't" is "dont")."""
+    return frozenset(normalise(word).strip() for word in words)
+
+
+NEGATIONS = _words(
     "not", "never", "don't", "didn't", "doesn't", "won't", "isn't", "aren't", "wasn't", "weren't", "haven't",
-    "hasn't", "hadn't", "wouldn't", "ain't", "nor", "neither", "no", "dnt", "nvr", "neva"))
-# "No" negates only through these ("no plans to end my life", "no longer suicidal"): "no, I want to die" is
-# an answer, not a negation.
-NO_NEGATES = frozenset(("longer", "plans", "plan", "thoughts", "intention", "way", "desire", "urge"))
+    "hasn't", "hadn't", "wouldn't", "ain't", "nor", "neither", "no", "zero", "dnt", "nvr", "neva",
+    # Over and done with: "I used to want to die", "I've stopped self harming".
+    "used", "stopped", "quit")
+# "No" (and "zero") negates only through these ("no plans to end my life", "no longer suicidal", "no thoughts
+# of suicide"): "no, I want to die" is an answer, not a negation.
+NO_NEGATES = _words("longer", "plans", "plan", "thoughts", "thought", "intention", "intentions", "way", "desire",
+                    "urge", "urges", "wish")
+ANSWER_NEGATES = _words("no", "zero")
+OVER_AND_DONE = _words("used", "stopped", "quit")
+NOT_OVER = NEGATIONS - OVER_AND_DONE | _words("cant", "cannot")
+# In a pattern's gap only a plain negation counts: "if he hadn't stopped and talked to me I would have jumped".
+GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
 # Words that may sit between a negation and the phrase it negates: "not really", "never thought of".
 # Intensifiers ("so", "this", "more", "as") are deliberately not among them: "I've never felt so suicidal"
 # and "never been more ready to end it" say the feeling is at its worst, so the negation stops at them.
-NEGATION_FILLERS = frozenset(normalise(word).strip() for word in (
+NEGATION_FILLERS = _words(
     "really", "actually", "even", "ever", "been", "being", "be", "feeling", "felt", "feel", "thought", "thinking",
     "of", "about", "going", "to", "gonna", "at", "all", "that", "planning", "considered", "considering",
     "am", "i'm", "i", "i'd", "want", "wanted", "wanting", "wanna", "try", "tried", "trying", "have", "had", "having",
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
-    "seriously", "honestly", "definitely", "personally",
-    *NO_NEGATES))
+    "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
+    "the", "least", "slightest", "particularly", "necessarily",
+    *NO_NEGATES)
 # Far enough for "I have never had a plan to kill myself" (five fillers).
 NEGATION_WINDOW = 6
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
@@ -243,7 +262,8 @@ class Matcher:
                 by_topic = exclusions.get(entry.topic)
                 excluded_by = by_topic.overlapping(start, end) if by_topic else None
                 negation = (None if excluded_by is not None or outranked_by is not None
-                            else gap_negation or _negation_before(normalised, start))
+                            else gap_negation or _negation_before(normalised, start)
+                            or _negation_after(normalised, end) or _answered_no(normalised, start, end))
                 if excluded_by is None and outranked_by is None and negation is None:
                     hit_counts[entry] = hit_count + 1
                     hits.append(Hit(entry.topic, entry.tier, entry.text, start, end, entry.kind))
@@ -282,7 +302,7 @@ def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:
                 continue
             checks += 1
             assert entry.pattern is not None  # every anchor entry has one
-            match = entry.pattern.match_at(normalised, start, end, NEGATIONS)
+            match = entry.pattern.match_at(normalised, start, end, GAP_NEGATIONS)
             if match is not None:
                 reached[entry] = match.end
                 matched.append((match.end, match.start, (entry,), match.negation))
@@ -325,15 +345,67 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
 def _negation_before(normalised: str, start: int) -> str | None:
     """The negation among the NEGATION_WINDOW words before `start`, reached across fillers only."""
     end = start - 1  # the space before the match
-    after = ""
+    after = normalised[start:normalised.find(" ", start)]  # "no" right before the match negates through it
     for _ in range(NEGATION_WINDOW):
         space = normalised.rfind(" ", max(0, end - _LONGEST_NEGATION_WORD - 1), end)
         if space < 0:
             return None  # the start of the text, or a word too long to be a negation or filler
         word = normalised[space + 1:end]
         if word in NEGATIONS:
-            return word if word != "no" or after in NO_NEGATES else None
+            if word in OVER_AND_DONE:  # but "I never stopped wanting to die": two negations
+                previous = normalised[max(0, space - _LONGEST_NEGATION_WORD - 1):space].split()
+                if previous and previous[-1] in NOT_OVER:
+                    return None
+            return word if word not in ANSWER_NEGATES or after in NO_NEGATES else None
         if word not in NEGATION_FILLERS:
             return None
         end, after = space, word
+    return None
+
+
+# "Suicide has never crossed my mind": a negation just after the match, through these words, then one of AFTER_VERBS.
+AFTER_FILLERS = _words("has", "have", "had", "honestly", "really", "genuinely", "just", "ever", "even")
+AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt")
+AFTER_VERBS = _words("crossed", "entered", "occurred")
+# A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
+QUESTION_WINDOW = 8  # words back to "asked if", and on to the answer
+ASKED = _words("asked", "asks", "asking", "ask")
+ASKED_WHAT = _words("if", "whether", "about", "bout", "me", "us", "him", "her")
+YES_ANSWERS = _words("yes", "yeah", "yep", "yea", "ya", "yh")
+NO_ANSWERS = _words("no", "nope", "nah", "not", "never", "haven't", "don't", "wasn't", "isn't", "aren't", "hadn't",
+                    "wouldn't")
+_WINDOW_CHARS = QUESTION_WINDOW * 25
+
+
+def _negation_after(normalised: str, end: int) -> str | None:
+    window = normalised[end + 1:end + 1 + _WINDOW_CHARS]
+    if not any(verb in window for verb in AFTER_VERBS):  # the usual case, without splitting words
+        return None
+    words = window.split()[:6]
+    index = 0
+    while index < len(words) and words[index] in AFTER_FILLERS:
+        index += 1
+    if index + 1 < len(words) and words[index] in AFTER_NEGATIONS:
+        following = words[index + 1:index + 3]
+        if following[:1] == ["ever"]:
+            following = following[1:]
+        if following[:1] and following[0] in AFTER_VERBS:
+            return f"{words[index]} {following[0]}"
+    return None
+
+
+def _answered_no(normalised: str, start: int, end: int) -> str | None:
+    """'No' answering a question reported just before the match: the match is the asker's words."""
+    window = normalised[max(0, start - _WINDOW_CHARS):start]
+    if " ask" not in window:  # the usual case, without splitting words
+        return None
+    before = window.split()[-QUESTION_WINDOW:]
+    if not any(word in ASKED and following in ASKED_WHAT for word, following in pairwise(before)):
+        return None
+    after = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:QUESTION_WINDOW]
+    for word, following in pairwise([*after, ""]):
+        if word in YES_ANSWERS:
+            return None
+        if word in NO_ANSWERS and following != "sure":  # "not sure" is no answer
+            return f"asked, answered {word!r}"
     return None

@@ -10,6 +10,8 @@ lower-case word for l ("kiII"; lower-casing alone would make it "kiii"). normali
 before; l_reading() gives a second form that reads them as l, only for a text that has any, and the
 matcher uses it only for phrases it reveals (see matcher.py).
 
+"myself" misspelt ("myslef"), or in Scots or Irish ("masel", "meself"), is read as "myself": MISSPELLINGS.
+
 Every step is linear in the text: byte tables and `str` methods in C, and regexes that cannot backtrack
 over a run more than once (each stand-in word is found from its first character only). Only the first
 MAX_CHARS characters are read, and Unicode folding stops once it has produced MAX_CHARS characters: one
@@ -62,6 +64,24 @@ _FIRST_PASS = bytes(b + 32 if 65 <= b <= 90 else b if b in _KEEP else 32 for b i
 _SYMBOLS_TO_SPACE = bytes(32 if b in STAND_IN_SYMBOLS else b for b in range(256))
 _LETTERS_AND_SPACE = b"abcdefghijklmnopqrstuvwxyz "
 _DOUBLES = [(letter * 2, letter) for letter in "abcdefghijklmnopqrstuvwxyz"]
+
+
+# "myself" misspelt (doubled letters already collapsed), and Scots and Irish "masel", "meself": the word
+# that anchors most first-person patterns, so one spelling of it serves them all. Other misspellings
+# ("sucidal") are phrases in the knowledge base, which cost nothing per message.
+MISSPELLINGS = {"myslef": "myself", "mysef": "myself", "myslf": "myself", "mysefl": "myself", "myseld": "myself",
+                "mysel": "myself", "meself": "myself", "masel": "myself", "maself": "myself"}
+_MISSPELT = [(f" {wrong} ", f" {right} ") for wrong, right in MISSPELLINGS.items()]
+
+
+def _spell(text: str) -> str:
+    """Misspellings read as the word meant: three substring searches, then one per misspelling if need be."""
+    if " mys" not in text and " mes" not in text and " mas" not in text:
+        return text
+    for wrong, right in _MISSPELT:
+        while wrong in text:  # adjacent repeats share a space: replace until none is left
+            text = text.replace(wrong, right)
+    return text
 
 
 def _replace_stand_ins(match: re.Match[str]) -> str:
@@ -126,7 +146,7 @@ def normalise(text: str) -> str:
     text = " " + " ".join(_collapse_repeats(data.decode()).split()) + " "
     if SPELLED_OUT.search(text):
         text = " " + " ".join(_join_spelled_out(text.split())) + " "
-    return text
+    return _spell(text)
 
 
 def l_reading(text: str) -> str | None:

@@ -210,7 +210,8 @@ def _match_side(words: list[str], steps: tuple[Step, ...],
         for gap in range(step.gap_min, step.gap_max + 1):
             if used + gap > len(words):
                 break
-            gap_negation = negation or next((w for w in words[used:used + gap] if w in negations), None)
+            gap_negation = negation or (gap and next((w for w in words[used:used + gap] if w in negations), None)) \
+                or None
             for length in step.lengths:
                 if used + gap + length <= len(words) and tuple(words[used + gap:used + gap + length]) in step.forms:
                     found.append((index + 1, used + gap + length, gap_negation))

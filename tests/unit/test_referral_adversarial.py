@@ -5,12 +5,31 @@ How fast that is, is measured by bench/referral.py (a 64 KB adversarial message 
 
 import random
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from bots.referral.kb import KnowledgeBase, load_kb
-from bots.referral.matcher import MAX_PER_PHRASE, NEGATION_FILLERS, NEGATION_WINDOW, NEGATIONS, NO_NEGATES, Matcher
+from bots.referral.matcher import (
+    AFTER_FILLERS,
+    AFTER_NEGATIONS,
+    AFTER_VERBS,
+    ANSWER_NEGATES,
+    ASKED,
+    ASKED_WHAT,
+    MAX_PER_PHRASE,
+    NEGATION_FILLERS,
+    NEGATION_WINDOW,
+    NEGATIONS,
+    NO_ANSWERS,
+    NO_NEGATES,
+    NOT_OVER,
+    OVER_AND_DONE,
+    QUESTION_WINDOW,
+    YES_ANSWERS,
+    Matcher,
+)
 from bots.referral.normalise import MAX_CHARS, l_reading, normalise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,21 +99,50 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
             suppressed.append((topic, phrase, "exclusion"))
         elif any(overlaps(o) and o[4] - o[3] > end - start for o in phrases):
             suppressed.append((topic, phrase, "longer"))
-        elif reference_negated(normalised, start):
+        elif reference_negated(normalised, start, end):
             suppressed.append((topic, phrase, "negation"))
         else:
             hits.append((topic, phrase, start, end))
     return sorted(hits), sorted(suppressed)
 
 
-def reference_negated(normalised: str, start: int) -> bool:
-    after = ""
-    for word in reversed(normalised[:start].split()[-NEGATION_WINDOW:]):
+def reference_negated(normalised: str, start: int, end: int) -> bool:
+    before, after = normalised[:start].split(), normalised[end:].split()
+    following = normalised[start:].split()[0]
+    for index in range(len(before) - 1, max(-1, len(before) - 1 - NEGATION_WINDOW), -1):
+        word = before[index]
         if word in NEGATIONS:
-            return word != "no" or after in NO_NEGATES
+            if word in OVER_AND_DONE and index and before[index - 1] in NOT_OVER:
+                return False
+            return word not in ANSWER_NEGATES or following in NO_NEGATES
         if word not in NEGATION_FILLERS:
+            break
+        following = word
+    return reference_negated_after(after) or reference_answered_no(before, after)
+
+
+def reference_negated_after(after: list[str]) -> bool:
+    words = after[:6]
+    while words and words[0] in AFTER_FILLERS:
+        words = words[1:]
+    if words[:1] and words[0] in AFTER_NEGATIONS:
+        words = words[1:]
+        if words[:1] == ["ever"]:
+            words = words[1:]
+        return bool(words[:1]) and words[0] in AFTER_VERBS
+    return False
+
+
+def reference_answered_no(before: list[str], after: list[str]) -> bool:
+    before = before[-QUESTION_WINDOW:]
+    if not any(word in ASKED and following in ASKED_WHAT for word, following in pairwise(before)):
+        return False
+    after = after[:QUESTION_WINDOW]
+    for index, word in enumerate(after):
+        if word in YES_ANSWERS:
             return False
-        after = word
+        if word in NO_ANSWERS and after[index + 1:index + 2] != ["sure"]:
+            return True
     return False
 
 
@@ -105,7 +153,8 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
         topic.patterns = []
     matcher = Matcher(kb)
     snippets = sorted({*(p for t in kb.topics.values() for p in [*t.phrases, *t.exclusions]),
-                       *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today"})
+                       *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",
+                       *AFTER_NEGATIONS, *AFTER_VERBS, "asked if", "asked me about", "yes", "nope", "not sure"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

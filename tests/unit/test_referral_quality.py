@@ -1,7 +1,8 @@
 """The development set and its held-back figures: floors, so a change that loses ground fails here.
 
 The floors are the figures measured on every file of the set together (bench/referral_quality.py prints them,
-`--set` one file's); raise them when the knowledge base gets better. The held-back part is never used to choose phrases or patterns.
+`--set` one file's); raise them when the knowledge base gets better. The held-back part is never used to choose
+phrases or patterns.
 """
 
 from collections import Counter
