@@ -36,7 +36,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter, deque
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import chain, pairwise
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -66,6 +66,7 @@ NO_NEGATES = _words("longer", "plans", "plan", "thoughts", "thought", "intention
 ANSWER_NEGATES = _words("no", "zero")
 OVER_AND_DONE = _words("used", "stopped", "quit")
 NOT_OVER = NEGATIONS - OVER_AND_DONE | _words("cant", "cannot")
+_UNTIL = [[word] for word in _words("until", "till", "til", "untill", "before", "yet")]
 # In a pattern's gap only a plain negation counts: "if he hadn't stopped and talked to me I would have jumped".
 GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
 # Words that may sit between a negation and the phrase it negates: "not really", "never thought of".
@@ -150,11 +151,13 @@ class _Key(NamedTuple):
 
 
 class _Spans(NamedTuple):
-    """Phrases and whole patterns found, sorted by where they end, with any negation in a pattern's gaps."""
+    """Phrases and whole patterns found, sorted by where they end, with any negation in a pattern's gaps; cues
+    (start, end, entry, negation) apart: they neither outrank a match nor are outranked."""
     starts: list[int]
     ends: list[int]
     entries: list[tuple[_Entry, ...]]
     negations: list[str | None]
+    cues: list[tuple[int, int, tuple[_Entry, ...], str | None]]
 
 
 class _Found(NamedTuple):
@@ -254,7 +257,10 @@ class Matcher:
         longer = _longer_overlapping(spans.starts, spans.ends, spans.entries)
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
-        for start, end, entries, gap_negation, outranked_by in zip(*spans, longer, strict=True):
+        cues: dict[str, dict[str, tuple[int, int, _Entry]]] = {}  # topic -> group -> the first cue found
+        rows = zip(spans.starts, spans.ends, spans.entries, spans.negations, longer, strict=True)
+        for start, end, entries, gap_negation, outranked_by in chain(
+                rows, ((start, end, entries, negation, None) for start, end, entries, negation in spans.cues)):
             for entry in entries:
                 hit_count = hit_counts.get(entry, 0)
                 if hit_count >= MAX_PER_PHRASE or (only is not None and entry not in only):
@@ -262,11 +268,14 @@ class Matcher:
                 by_topic = exclusions.get(entry.topic)
                 excluded_by = by_topic.overlapping(start, end) if by_topic else None
                 negation = (None if excluded_by is not None or outranked_by is not None
-                            else gap_negation or _negation_before(normalised, start)
+                            else gap_negation or _negation_before_unless_over(normalised, start, end)
                             or _negation_after(normalised, end) or _answered_no(normalised, start, end))
                 if excluded_by is None and outranked_by is None and negation is None:
                     hit_counts[entry] = hit_count + 1
-                    hits.append(Hit(entry.topic, entry.tier, entry.text, start, end, entry.kind))
+                    if entry.pattern is not None and entry.pattern.cue is not None:
+                        cues.setdefault(entry.topic, {}).setdefault(entry.pattern.cue, (start, end, entry))
+                    else:
+                        hits.append(Hit(entry.topic, entry.tier, entry.text, start, end, entry.kind))
                     continue
                 suppressed_count = suppressed_counts.get(entry, 0)
                 if suppressed_count < MAX_PER_PHRASE:
@@ -278,6 +287,12 @@ class Matcher:
                     else:
                         reason = f"negation {negation!r}"
                     suppressed.append(Suppressed(entry.topic, entry.text, reason, entry.kind))
+        for by_group in cues.values():
+            if len(by_group) >= 2:  # cues of two groups met: one hit over them, named by both
+                met = sorted(by_group.values(), key=itemgetter(0))
+                first = met[0][2]
+                hits.append(Hit(first.topic, first.tier, " + ".join(entry.text for _, _, entry in met),
+                                met[0][0], max(end for _, end, _ in met), "pattern"))
         return hits, suppressed
 
 
@@ -288,6 +303,7 @@ def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:
     not checked inside the last match of its own pattern ("to die to die"), nor after MAX_PATTERN_CHECKS checks.
     """
     matched: list[tuple[int, int, tuple[_Entry, ...], str | None]] = []
+    cues: list[tuple[int, int, tuple[_Entry, ...], str | None]] = []
     anchor_only = False  # a key that anchors patterns but is no phrase: the phrase lists need filtering
     reached: dict[_Entry, int] = {}
     checks = 0
@@ -305,15 +321,16 @@ def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:
             match = entry.pattern.match_at(normalised, start, end, GAP_NEGATIONS)
             if match is not None:
                 reached[entry] = match.end
-                matched.append((match.end, match.start, (entry,), match.negation))
+                (cues if entry.pattern.cue else matched).append((match.end, match.start, (entry,), match.negation))
     phrases = [key.phrases for key in found.keys]
+    cue_spans = [(start, end, entries, negation) for end, start, entries, negation in cues]
     if not matched and not anchor_only:
-        return _Spans(found.starts, found.ends, phrases, [None] * len(phrases))
+        return _Spans(found.starts, found.ends, phrases, [None] * len(phrases), cue_spans)
     rows = matched + [(end, start, entries, None)
                       for start, end, entries in zip(found.starts, found.ends, phrases, strict=True) if entries]
     rows.sort(key=itemgetter(0))  # a pattern may reach past later phrases
     return _Spans([row[1] for row in rows], [row[0] for row in rows], [row[2] for row in rows],
-                  [row[3] for row in rows])
+                  [row[3] for row in rows], cue_spans)
 
 
 def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[_Entry, ...]]) -> list[_Entry | None]:
@@ -340,6 +357,15 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
                 longer[back] = entries[index][0]
         active.append(index)
     return longer
+
+
+def _negation_before_unless_over(normalised: str, start: int, end: int) -> str | None:
+    """A negation before the match, unless the words after it end the negation: "I never thought about suicide
+    until this year", "I'd never felt suicidal before", "not suicidal yet" all say that now it is there."""
+    negation = _negation_before(normalised, start)
+    if negation is not None and normalised[end + 1:end + 1 + _LONGEST_NEGATION_WORD].split()[:1] in _UNTIL:
+        return None
+    return negation
 
 
 def _negation_before(normalised: str, start: int) -> str | None:

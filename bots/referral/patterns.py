@@ -15,6 +15,11 @@ are the words on either side checked against the rest of the pattern, a bounded 
 
 A negation inside a gap ("i never thought about ending it") negates the match, as one just before it does;
 the matcher prefers a reading of the words with no negation in its gaps.
+
+A pattern that starts with `[cue:GROUP]` is a cue: too common to count on its own ("I've made my decision",
+"thank you for everything", "I feel calm"), it counts only when cues of at least two different groups are found
+in the same message, which is how a goodbye post or a settled plan usually reads. `bothy kb test` then shows
+the cues that met.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ MAX_WORD_CHARS = 24  # words read around an anchor: a longer word ends the windo
 TOKEN = re.compile(r"\s*(?:\((?P<group>[^()]*)\)(?P<optional>\?)?|\[(?P<gap>[^\[\]]*)\]|(?P<word>[^\s()\[\]]+))")
 WORD = re.compile(r"(?P<stem>[^{}]*)(?:\{(?P<endings>[^{}]*)\}(?P<rest>[^{}]*))?")
 GAP = re.compile(r"(\d+)(?:-(\d+))?")
+CUE = re.compile(r"\s*\[cue(?::(?P<group>[a-z-]*))?\]")
 
 
 class PatternError(ValueError):
@@ -66,6 +72,7 @@ class Pattern:
     right: tuple[Step, ...]
     left_reach: int  # words that may belong to the match on each side of the anchor
     right_reach: int
+    cue: str | None = None  # the cue's group: counts only beside a cue of another group
 
     def anchor_keys(self) -> list[str]:
         """The anchor's forms as automaton keys: normalised text, a space at each end."""
@@ -89,6 +96,11 @@ def compile_pattern(text: str) -> Pattern:
     """The pattern, ready to match, or PatternError saying what is wrong with it."""
     parts: list[list[tuple[str, ...]] | tuple[int, int]] = []
     position = 0
+    cue = CUE.match(text)
+    if cue is not None:
+        if not cue["group"]:
+            raise PatternError("a cue names its group: [cue:farewell], [cue:decided], ...")
+        position = cue.end()
     while position < len(text.rstrip()):
         token = TOKEN.match(text, position)
         if token is None or token.end() == position:
@@ -120,7 +132,8 @@ def compile_pattern(text: str) -> Pattern:
         raise PatternError(f"needs a part of at least {MIN_ANCHOR_CHARS} letters in every match, to find it by")
     left = tuple(_step(gaps[i], frozenset(tuple(reversed(f)) for f in segments[i])) for i in range(anchor - 1, -1, -1))
     right = tuple(_step(gaps[i - 1], segments[i]) for i in range(anchor + 1, len(segments)))
-    return Pattern(text, segments[anchor], left, right, sum(s.reach for s in left), sum(s.reach for s in right))
+    return Pattern(text, segments[anchor], left, right, sum(s.reach for s in left), sum(s.reach for s in right),
+                   cue["group"] if cue is not None else None)
 
 
 def _gap(spec: str, parts: list) -> tuple[int, int]:

@@ -108,7 +108,13 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
 
 def reference_negated(normalised: str, start: int, end: int) -> bool:
     before, after = normalised[:start].split(), normalised[end:].split()
-    following = normalised[start:].split()[0]
+    negated_before = reference_negated_before(before, normalised[start:].split()[0])
+    if negated_before and after[:1] in (["until"], ["til"], ["before"], ["yet"]):
+        negated_before = False  # "I never thought about suicide until this year"
+    return negated_before or reference_negated_after(after) or reference_answered_no(before, after)
+
+
+def reference_negated_before(before: list[str], following: str) -> bool:
     for index in range(len(before) - 1, max(-1, len(before) - 1 - NEGATION_WINDOW), -1):
         word = before[index]
         if word in NEGATIONS:
@@ -116,9 +122,9 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
                 return False
             return word not in ANSWER_NEGATES or following in NO_NEGATES
         if word not in NEGATION_FILLERS:
-            break
+            return False
         following = word
-    return reference_negated_after(after) or reference_answered_no(before, after)
+    return False
 
 
 def reference_negated_after(after: list[str]) -> bool:
@@ -154,7 +160,8 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
     matcher = Matcher(kb)
     snippets = sorted({*(p for t in kb.topics.values() for p in [*t.phrases, *t.exclusions]),
                        *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",
-                       *AFTER_NEGATIONS, *AFTER_VERBS, "asked if", "asked me about", "yes", "nope", "not sure"})
+                       *AFTER_NEGATIONS, *AFTER_VERBS, "asked if", "asked me about", "yes", "nope", "not sure",
+                       "until", "before", "yet"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

@@ -51,6 +51,7 @@ def test_words_expand_into_normalised_forms(pattern, anchors):
     ("i [0-2] am", "needs a part of at least 4 letters"),
     ("want [0-2] abcdefghijklmnopqrstuvwxyz", "a word longer than 24 letters"),
     ("(a|b|c|d|e|f|g|h) (a|b|c|d|e|f|g|h) (a|b|c|d|e|f|g|h) (a|b|c|d|e|f|g|h) zzzz", "more than 512 forms"),
+    ("[cue] thank you for everything", "a cue names its group"),
 ])
 def test_a_bad_pattern_says_what_is_wrong(pattern, problem):
     with pytest.raises(PatternError, match=problem.replace("[", r"\[").replace("]", r"\]")):
