@@ -66,7 +66,12 @@ NO_NEGATES = _words("longer", "plans", "plan", "thoughts", "thought", "intention
 ANSWER_NEGATES = _words("no", "zero")
 OVER_AND_DONE = _words("used", "stopped", "quit")
 NOT_OVER = NEGATIONS - OVER_AND_DONE | _words("cant", "cannot")
-_UNTIL = [[word] for word in _words("until", "till", "til", "untill", "before", "yet")]
+SINCE_LAST = _words("last")
+UNTIL = _words("until", "till", "til", "yet")  # after a negated match: the negation is over
+# "Before" too, when it ends the sentence ("I'd never felt suicidal before, but..."), not when it has an object
+# ("I never thought about ending my life before my diagnosis, and I still don't").
+BEFORE = _words("before")
+BEFORE_ENDS = _words("but", "now", "this", "today", "tonight", "recently", "lately", "and", "")
 # In a pattern's gap only a plain negation counts: "if he hadn't stopped and talked to me I would have jumped".
 GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
 # Words that may sit between a negation and the phrase it negates: "not really", "never thought of".
@@ -78,7 +83,7 @@ NEGATION_FILLERS = _words(
     "am", "i'm", "i", "i'd", "want", "wanted", "wanting", "wanna", "try", "tried", "trying", "have", "had", "having",
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
-    "the", "least", "slightest", "particularly", "necessarily",
+    "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated",
     *NO_NEGATES)
 # Far enough for "I have never had a plan to kill myself" (five fillers).
 NEGATION_WINDOW = 6
@@ -363,8 +368,10 @@ def _negation_before_unless_over(normalised: str, start: int, end: int) -> str |
     """A negation before the match, unless the words after it end the negation: "I never thought about suicide
     until this year", "I'd never felt suicidal before", "not suicidal yet" all say that now it is there."""
     negation = _negation_before(normalised, start)
-    if negation is not None and normalised[end + 1:end + 1 + _LONGEST_NEGATION_WORD].split()[:1] in _UNTIL:
-        return None
+    if negation is not None:
+        after = [*normalised[end + 1:end + 1 + 2 * _LONGEST_NEGATION_WORD].split()[:2], "", ""]
+        if after[0] in UNTIL or (after[0] in BEFORE and after[1] in BEFORE_ENDS):
+            return None
     return negation
 
 
@@ -383,6 +390,8 @@ def _negation_before(normalised: str, start: int) -> str | None:
                 if previous and previous[-1] in NOT_OVER:
                     return None
             return word if word not in ANSWER_NEGATES or after in NO_NEGATES else None
+        if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
+            return "since i last"  # "two years since I last self harmed"
         if word not in NEGATION_FILLERS:
             return None
         end, after = space, word

@@ -18,6 +18,8 @@ from bots.referral.matcher import (
     ANSWER_NEGATES,
     ASKED,
     ASKED_WHAT,
+    BEFORE,
+    BEFORE_ENDS,
     MAX_PER_PHRASE,
     NEGATION_FILLERS,
     NEGATION_WINDOW,
@@ -27,6 +29,7 @@ from bots.referral.matcher import (
     NOT_OVER,
     OVER_AND_DONE,
     QUESTION_WINDOW,
+    UNTIL,
     YES_ANSWERS,
     Matcher,
 )
@@ -109,8 +112,9 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
 def reference_negated(normalised: str, start: int, end: int) -> bool:
     before, after = normalised[:start].split(), normalised[end:].split()
     negated_before = reference_negated_before(before, normalised[start:].split()[0])
-    if negated_before and after[:1] in (["until"], ["til"], ["before"], ["yet"]):
-        negated_before = False  # "I never thought about suicide until this year"
+    following = [*after[:2], "", ""]
+    if negated_before and (following[0] in UNTIL or (following[0] in BEFORE and following[1] in BEFORE_ENDS)):
+        negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return negated_before or reference_negated_after(after) or reference_answered_no(before, after)
 
 
@@ -121,6 +125,8 @@ def reference_negated_before(before: list[str], following: str) -> bool:
             if word in OVER_AND_DONE and index and before[index - 1] in NOT_OVER:
                 return False
             return word not in ANSWER_NEGATES or following in NO_NEGATES
+        if word == "last" and before[max(0, index - 2):index] == ["since", "i"]:
+            return True
         if word not in NEGATION_FILLERS:
             return False
         following = word
@@ -161,7 +167,7 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
     snippets = sorted({*(p for t in kb.topics.values() for p in [*t.phrases, *t.exclusions]),
                        *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",
                        *AFTER_NEGATIONS, *AFTER_VERBS, "asked if", "asked me about", "yes", "nope", "not sure",
-                       "until", "before", "yet"})
+                       "until", "before", "yet", "but", "since i last"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0
