@@ -114,16 +114,17 @@ async def test_in_a_bereavement_room_a_first_person_crisis_still_gets_lines_and_
 
 
 async def test_elsewhere_the_same_words_about_someone_else_are_still_a_crisis(database, referral):
-    await said(referral, "my son was suicidal for months before he died", room_id=GROUP)
+    # ("my son was suicidal" is support anywhere now: worry about someone else is no crisis of the writer's.)
+    await said(referral, "I keep thinking about his suicide", room_id=GROUP)
     assert len(crisis_lines(await owed(database))) == 1
 
 
 def test_the_rule_explains_what_it_set_aside():
-    text = "my brother was suicidal and now I'm grieving"
+    text = "I keep thinking about his suicide and now I'm grieving"
     result = in_own_words(Matcher(load_kb((SHIPPED_KB,))).match(text), text)
     assert result.tier == "support" and "bereavement" in result.topics
-    assert ("crisis", "suicidal", "about someone else, in a bereavement room") in {
-        (s.topic, s.phrase, s.reason) for s in result.suppressed}
+    assert ("crisis", "(think", "about someone else, in a bereavement room") in {
+        (s.topic, s.phrase[:6], s.reason) for s in result.suppressed}
 
 
 # --- follow-up -------------------------------------------------------------------------------------------
