@@ -33,8 +33,10 @@ should not build 13,000 results.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain, pairwise
 from operator import itemgetter
@@ -263,9 +265,11 @@ class Matcher:
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
         cues: dict[str, dict[str, tuple[int, int, _Entry]]] = {}  # topic -> group -> the first cue found
-        rows = zip(spans.starts, spans.ends, spans.entries, spans.negations, longer, strict=True)
-        for start, end, entries, gap_negation, outranked_by in chain(
-                rows, ((start, end, entries, negation, None) for start, end, entries, negation in spans.cues)):
+        rows: Iterable[tuple[int, int, tuple[_Entry, ...], str | None, _Entry | None]] = zip(
+            spans.starts, spans.ends, spans.entries, spans.negations, longer, strict=True)
+        if spans.cues:
+            rows = chain(rows, ((start, end, entries, negation, None) for start, end, entries, negation in spans.cues))
+        for start, end, entries, gap_negation, outranked_by in rows:
             for entry in entries:
                 hit_count = hit_counts.get(entry, 0)
                 if hit_count >= MAX_PER_PHRASE or (only is not None and entry not in only):
@@ -378,7 +382,7 @@ def _negation_before_unless_over(normalised: str, start: int, end: int) -> str |
 def _negation_before(normalised: str, start: int) -> str | None:
     """The negation among the NEGATION_WINDOW words before `start`, reached across fillers only."""
     end = start - 1  # the space before the match
-    after = normalised[start:normalised.find(" ", start)]  # "no" right before the match negates through it
+    after = ""  # the word after the one read; "no" right before the match negates through the match's first word
     for _ in range(NEGATION_WINDOW):
         space = normalised.rfind(" ", max(0, end - _LONGEST_NEGATION_WORD - 1), end)
         if space < 0:
@@ -389,7 +393,9 @@ def _negation_before(normalised: str, start: int) -> str | None:
                 previous = normalised[max(0, space - _LONGEST_NEGATION_WORD - 1):space].split()
                 if previous and previous[-1] in NOT_OVER:
                     return None
-            return word if word not in ANSWER_NEGATES or after in NO_NEGATES else None
+            if word in ANSWER_NEGATES:
+                return word if (after or normalised[start:normalised.find(" ", start)]) in NO_NEGATES else None
+            return word
         if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
             return "since i last"  # "two years since I last self harmed"
         if word not in NEGATION_FILLERS:
@@ -410,13 +416,13 @@ YES_ANSWERS = _words("yes", "yeah", "yep", "yea", "ya", "yh")
 NO_ANSWERS = _words("no", "nope", "nah", "not", "never", "haven't", "don't", "wasn't", "isn't", "aren't", "hadn't",
                     "wouldn't")
 _WINDOW_CHARS = QUESTION_WINDOW * 25
+_AFTER_VERB = re.compile("|".join(sorted(f" {verb} " for verb in AFTER_VERBS)))
 
 
 def _negation_after(normalised: str, end: int) -> str | None:
-    window = normalised[end + 1:end + 1 + _WINDOW_CHARS]
-    if not any(verb in window for verb in AFTER_VERBS):  # the usual case, without splitting words
+    if _AFTER_VERB.search(normalised, end, end + _WINDOW_CHARS) is None:  # the usual case: one scan in C
         return None
-    words = window.split()[:6]
+    words = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:6]
     index = 0
     while index < len(words) and words[index] in AFTER_FILLERS:
         index += 1
@@ -431,10 +437,10 @@ def _negation_after(normalised: str, end: int) -> str | None:
 
 def _answered_no(normalised: str, start: int, end: int) -> str | None:
     """'No' answering a question reported just before the match: the match is the asker's words."""
-    window = normalised[max(0, start - _WINDOW_CHARS):start]
-    if " ask" not in window:  # the usual case, without splitting words
+    begin = max(0, start - _WINDOW_CHARS)
+    if normalised.find(" ask", begin, start) < 0:  # the usual case: one scan in C
         return None
-    before = window.split()[-QUESTION_WINDOW:]
+    before = normalised[begin:start].split()[-QUESTION_WINDOW:]
     if not any(word in ASKED and following in ASKED_WHAT for word, following in pairwise(before)):
         return None
     after = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:QUESTION_WINDOW]
