@@ -59,8 +59,8 @@ class SettingsReader:
             return default
         if isinstance(node, str):
             node = self._resolve_env(key, node)
-            if node is None:
-                return None
+            if node is None:  # the problem is noted; the default keeps later checks from tripping over None
+                return None if default is ... else default
         if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
             expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             self.problems.append(f"{key}: expected {expected}, got {type(node).__name__}")

@@ -199,3 +199,9 @@ def test_bereavement_rooms_are_room_ids_or_aliases(tmp_path):
 ])
 def test_odd_values_are_problems_named_by_key_not_crashes(key, value, named):
     assert any(p.startswith(f"{named}: ") for p in problems(filled(**{key: value})))
+
+
+def test_an_unset_environment_variable_is_a_problem_named_by_its_key_wherever_it_is_used(monkeypatch):
+    monkeypatch.delenv("BOTHY_TEST_UNSET", raising=False)
+    found = problems(filled(**{"schedules.mood_prompt": "${BOTHY_TEST_UNSET}"}))
+    assert any(p.startswith("schedules.mood_prompt:") and "BOTHY_TEST_UNSET" in p for p in found)
