@@ -243,10 +243,12 @@ class MoodBot(Bot):
         if await self.repository.frozen(day):
             return 0
         k = self.settings.min_contributors
-        tallies = await self.repository.tallies(day)
-        contributors = {room: t.contributors for room, t in tallies.items()}
-        exposed = exposed_rooms(contributors, await self.repository.answered_elsewhere(day), k)
-        rooms = publishable(contributors, await self.repository.shared_contributors(day, exposed) if exposed else (), k)
+        async with self.repository.snapshot() as db:  # tallies and overlaps from the same answers
+            tallies = await self.repository.tallies(day, db)
+            contributors = {room: t.contributors for room, t in tallies.items()}
+            exposed = exposed_rooms(contributors, await self.repository.answered_elsewhere(day, db), k)
+            shared = await self.repository.shared_contributors(day, exposed, db) if exposed else []
+        rooms = publishable(contributors, shared, k)
         published = {room: tallies[room] for room in rooms}
         effects = Effects(self.context.account)
 

@@ -10,7 +10,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiosqlite
@@ -81,10 +82,31 @@ class MoodRepository:
             [(day, voter, room, mood, energy, len(counted)) for room in {NO_ROOM, *counted}],
         )
 
-    async def tallies(self, day: int) -> dict[str, Tally]:
-        """Each room's tally for a day, from its answers (people who gave only one half count in the other)."""
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One read transaction for several reads, so they all see the same answers: tallies and the overlaps
+        between rooms must agree, or a room can look contained in another when it is not. (WAL: answers go on
+        being written meanwhile.)"""
+        async with self.database.scan() as db:
+            await db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                await db.execute("ROLLBACK")
+
+    @asynccontextmanager
+    async def _scan(self, db: aiosqlite.Connection | None) -> AsyncIterator[aiosqlite.Connection]:
+        if db is not None:
+            yield db
+        else:
+            async with self.database.scan() as scanner:
+                yield scanner
+
+    async def tallies(self, day: int, db: aiosqlite.Connection | None = None) -> dict[str, Tally]:
+        """Each room's tally for a day, from its answers (people who gave only one half count in the other);
+        `db`: a `snapshot()` to read in."""
         counts: dict[str, list[int]] = {}
-        async with self.database.scan() as db, db.execute(
+        async with self._scan(db) as db, db.execute(
             "SELECT room_id, mood, energy, COUNT(*) FROM mood_answers WHERE day = ? AND room_id != ? "
             "GROUP BY room_id, mood, energy", (day, NO_ROOM),
         ) as cursor:
@@ -98,18 +120,19 @@ class MoodRepository:
                 row[6 + ENERGIES.index(energy)] += count
         return {room: _tally(row) for room, row in counts.items()}
 
-    async def answered_elsewhere(self, day: int) -> dict[str, int]:
+    async def answered_elsewhere(self, day: int, db: aiosqlite.Connection | None = None) -> dict[str, int]:
         """For each room, how many of its contributors that day also count in another room."""
-        async with self.database.scan() as db, db.execute(
+        async with self._scan(db) as db, db.execute(
             "SELECT room_id, COUNT(*) FROM mood_answers WHERE day = ? AND room_id != ? AND spread > 1 "
             "GROUP BY room_id", (day, NO_ROOM),
         ) as cursor:
             return {row[0]: row[1] for row in await cursor.fetchall()}
 
-    async def shared_contributors(self, day: int, rooms: Iterable[str]) -> list[list[str]]:
+    async def shared_contributors(self, day: int, rooms: Iterable[str],
+                                  db: aiosqlite.Connection | None = None) -> list[list[str]]:
         """For each contributor in two or more rooms that day, one of them in `rooms`: all the rooms they
         count in (no mark of who: just the rooms)."""
-        async with self.database.scan() as db, db.execute(
+        async with self._scan(db) as db, db.execute(
             "SELECT group_concat(room_id, ' ') FROM mood_answers WHERE day = ? AND room_id != ? AND spread > 1 "
             "GROUP BY voter HAVING MAX(room_id IN (SELECT value FROM json_each(?)))",  # one pass, in key order
             (day, NO_ROOM, json.dumps(sorted(rooms))),

@@ -174,3 +174,29 @@ async def test_hangout_invite_invites_to_the_space_that_fits_and_answers_kindly_
     await command(bot, MEMBERS[1], "!energy high")
     await command(bot, MEMBERS[1], "!hangout invite")
     assert "isn't a high-energy hang-out space" in await last_body(database)
+
+
+async def test_an_answer_arriving_while_the_weather_reads_cannot_let_two_rooms_subtract_to_one_person(
+        database, example_config, monkeypatch):
+    """The tallies and the overlaps between rooms must come from the same answers: an answer counted in the
+    overlap but not in the tallies made a room holding one extra person look contained in the other."""
+    from bots.mood.storage import MoodRepository
+
+    bot = mood_bot(database, example_config)
+    day = local_day(bot.context.clock.ms(), bot.context.timezone)
+    async with database.transaction() as db:
+        for n in range(5):
+            await MoodRepository.answer(db, f"@b{n}:example.org", day, {GROUP, SMALL}, mood=3)
+        await MoodRepository.answer(db, "@alone:example.org", day, {GROUP}, mood=1)  # GROUP - SMALL: only them
+    real = bot.repository.answered_elsewhere
+
+    async def answered_elsewhere_with_an_answer_meanwhile(*args, **kwargs):
+        # Between the weather's reads, another member in both rooms answers.
+        async with database.transaction() as db:
+            await MoodRepository.answer(db, "@late:example.org", day, {GROUP, SMALL}, mood=5)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(bot.repository, "answered_elsewhere", answered_elsewhere_with_an_answer_meanwhile)
+    assert await bot.weather() == 1
+    posted = {row[0] for row in await outbox(database) if row[2] == "message"}
+    assert posted == {GROUP}  # with SMALL's figures too, GROUP's minus SMALL's would be @alone's answer
