@@ -58,7 +58,10 @@ def _parse_time(text: str, now: datetime, timezone: ZoneInfo) -> tuple[datetime 
         return None, False
     if data.period != "time":
         return None, True
-    return data.date_obj.astimezone(timezone).replace(second=0, microsecond=0), False
+    try:
+        return data.date_obj.astimezone(timezone).replace(second=0, microsecond=0), False
+    except OverflowError:  # a time at the very edge of what datetime holds (0001-01-01 00:00) has no local time
+        return None, False
 
 
 def parse_plan(details: str, now: datetime, timezone: ZoneInfo, prefix: str = "!") -> Plan:

@@ -55,6 +55,7 @@ def test_summer_time_is_the_organisations_not_utc():
     ("25 Dec 2027 14:00 online", "within the next year"),
     ("next Tuesday | the hall", "add a time of day"),
     ("Tuesday 7pm | " + "x" * 121, "120 characters"),
+    ("0001-01-01 00:00 | the hall", "Please say when, then where"),  # before any time zone's first day
 ])
 def test_anything_not_clearly_a_time_and_a_place_gets_a_kind_reason(typed, problem):
     with pytest.raises(UsageError, match=problem):
