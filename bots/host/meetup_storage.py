@@ -74,11 +74,13 @@ class MeetupRepository:
         return int(cursor.lastrowid or 0)
 
     @staticmethod
-    async def rsvp(db: aiosqlite.Connection, meetup_id: int, user_id: str, now_ms: int) -> None:
-        """Going, if the meetup is still to come and not cancelled (a ✅ may come after a cancellation)."""
+    async def rsvp(db: aiosqlite.Connection, meetup_id: int, room_id: str, user_id: str, now_ms: int) -> None:
+        """Going, if the meetup is in that room, still to come and not cancelled (a ✅ may come after a
+        cancellation, or name a post in another room: Matrix does not check a reaction's target)."""
         await db.execute(
             "INSERT OR IGNORE INTO meetup_rsvps (meetup_id, user_id, going_at) SELECT id, ?, ? FROM meetups "
-            "WHERE id = ? AND state = 'planned' AND starts_at > ?", (user_id, now_ms, meetup_id, now_ms))
+            "WHERE id = ? AND room_id = ? AND state = 'planned' AND starts_at > ?",
+            (user_id, now_ms, meetup_id, room_id, now_ms))
 
     @staticmethod
     async def not_going(db: aiosqlite.Connection, meetup_id: int, user_id: str) -> None:

@@ -127,8 +127,8 @@ class MeetupCommands:
         if meetup is None:
             ctx.reply("meetup_not_found")
             return
-        ctx.effects.record(functools.partial(MeetupRepository.rsvp, meetup_id=meetup.id, user_id=ctx.sender,
-                                             now_ms=self.context.clock.ms()))
+        ctx.effects.record(functools.partial(MeetupRepository.rsvp, meetup_id=meetup.id, room_id=meetup.room_id,
+                                             user_id=ctx.sender, now_ms=self.context.clock.ms()))
         ctx.reply("meetup_going", id=meetup.id, when=self._when(meetup), where=where(meetup.place))
 
     async def not_going(self, ctx: CommandContext) -> None:
@@ -149,8 +149,8 @@ class MeetupCommands:
         meetup_id = small_number(number)
         if kind != TAG or meetup_id is None:
             return False
-        effects.record(functools.partial(MeetupRepository.rsvp, meetup_id=meetup_id, user_id=reaction.sender,
-                                         now_ms=self.context.clock.ms()))
+        effects.record(functools.partial(MeetupRepository.rsvp, meetup_id=meetup_id, room_id=reaction.room_id,
+                                         user_id=reaction.sender, now_ms=self.context.clock.ms()))
         return True
 
     # --- listing and cancelling ------------------------------------------------------------------------

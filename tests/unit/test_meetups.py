@@ -197,6 +197,16 @@ async def test_a_member_outside_the_room_cannot_see_or_join_its_meetup(host):
     assert await host.meetups.repository.going(1) == []
 
 
+async def test_a_reaction_sent_in_another_room_naming_a_meetups_post_does_not_say_going(host):
+    """Matrix does not check that a reaction's target is in the reaction's room: a ✅ sent in OTHER naming the
+    post in GROUP must not put someone outside GROUP down as going (nor later DM them the room's name)."""
+    await posted(host, "!meetup add next Tuesday 7pm | Community hall")
+    effects = Effects(host.context.account)
+    await host.on_reaction(Reaction(OTHER, "$r-sam", SAM, host.context.clock.ms(), "$post1", "✅"), effects)
+    await host.context.work.commit(effects)
+    assert await host.meetups.repository.going(1) == []
+
+
 async def test_each_reminder_goes_out_once_and_never_late(host, clock):
     await posted(host, "!meetup add Saturday 7pm | the hall")  # 7 March, 19:00 (GMT)
     await posted(host, "!meetup add Saturday 8pm | the park")
