@@ -1,7 +1,8 @@
 """What `!meetup add` understands: WHEN and WHERE in one line, WHEN in plain words in the organisation's time
 zone ("next Tuesday 7pm", "25 Dec 14:00"), and the same time back in words and as an `.ics` calendar file.
 
-WHERE follows a `|`, or the last ` at ` that leaves a time before it, or is the last word `online`:
+WHERE follows a `|`, or the last ` at ` (of the last three) that leaves a time before it, or is the last word
+`online`:
 `next Tuesday 7pm | Community hall`, `25 Dec 14:00 at St Mary's hall`, `tomorrow 10:30 online`.
 Nothing half-understood is guessed: no time of day, a time gone by or one over a year away gets a kind reply.
 
@@ -18,6 +19,7 @@ from commands.framework import UsageError
 
 MAX_AHEAD = timedelta(days=366)
 MAX_PLACE = 120
+MAX_AT_SPLITS = 3  # each split tried is a dateparser call (~10 ms on a long line): only the last few ` at `s
 LENGTH = timedelta(hours=2)  # how long the calendar file says a meetup lasts
 ONLINE = "online"
 HOW = ("Please say when, then where, like: {prefix}meetup add next Tuesday 7pm | Community hall, "
@@ -40,7 +42,7 @@ def _candidates(text: str) -> list[tuple[str, str]]:
     if len(words) > 1 and words[-1].casefold() == ONLINE:
         found.append((" ".join(words[:-1]), ONLINE))
     found += [(" ".join(words[:i]), " ".join(words[i + 1:]))
-              for i in range(len(words) - 2, 0, -1) if words[i].casefold() == "at"]
+              for i in range(len(words) - 2, 0, -1) if words[i].casefold() == "at"][:MAX_AT_SPLITS]
     return found
 
 

@@ -62,6 +62,20 @@ def test_anything_not_clearly_a_time_and_a_place_gets_a_kind_reason(typed, probl
         plan(typed)
 
 
+def test_a_line_full_of_at_is_not_parsed_once_per_at(monkeypatch):
+    """Each way of splitting WHEN from WHERE is a dateparser call (up to some 10 ms on a long line): a
+    200-character line of "1 at 1 at ..." took 0.3 s of the event loop. Only the last few ` at `s are tried."""
+    from dateparser.date import DateDataParser
+
+    calls = []
+    real = DateDataParser.get_date_data
+    monkeypatch.setattr(DateDataParser, "get_date_data", lambda self, text, *a, **k: calls.append(text) or
+                        real(self, text, *a, **k))
+    with pytest.raises(UsageError):
+        plan(("1 at " * 40)[:200])
+    assert len(calls) <= 4
+
+
 def test_times_in_words():
     at = datetime(2026, 3, 10, 19, 0, tzinfo=LONDON)
     assert describe(at, NOW) == "Tuesday 10 March at 7pm"
