@@ -30,6 +30,7 @@ class PersonalColumns:
     subject: tuple[str, ...] = ()
     staff: tuple[str, ...] = ()
     staff_view: tuple[str, ...] = ()
+    subject_view: tuple[str, ...] = ("*",)  # what a subject's export shows: the whole row, and what it refers to
 
     def __post_init__(self) -> None:
         if not self.subject and not self.staff:
@@ -43,7 +44,9 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     "dm_rooms": PersonalColumns(subject=("user_id",)),
     "alerts": PersonalColumns(subject=("subject_user",), staff=("claimed_by", "done_by"),
                               staff_view=("kind", "claimed_by", "claimed_at", "done_by", "done_at")),
-    "outbox": PersonalColumns(subject=("to_user",)),
+    # A message's words stored once for many (`outbox_contents`) are shown in each of its rows' exports.
+    "outbox": PersonalColumns(subject=("to_user",), subject_view=(
+        "*", "(SELECT content FROM outbox_contents WHERE id = content_id) AS shared_content")),
     "pending_decryption": PersonalColumns(subject=("sender",)),
     "audit_log": PersonalColumns(subject=("subject",), staff=("actor",), staff_view=("at", "actor", "action")),
 }
@@ -70,7 +73,7 @@ class PersonalData:
         async with self.database.read() as db:
             for table, personal in self.columns.items():
                 if personal.subject:
-                    rows = await _select(db, table, "*", personal.subject, user_id)
+                    rows = await _select(db, table, ", ".join(personal.subject_view), personal.subject, user_id)
                     if rows:
                         exported[table] = rows
             for table, personal in self.columns.items():

@@ -91,3 +91,12 @@ async def test_a_peer_worker_gets_and_erases_only_their_own_part_of_members_rows
     assert kept["checkins"][0]["answer"] == "chat" and kept["checkins"][0]["requested_by"] is None
     assert kept["alerts"][0]["claimed_by"] is None and kept["audit_log"][0]["actor"] is None
     assert await AlertRepository(database).unclaimed_count() == 0  # still claimed: nobody is reminded of it again
+
+
+async def test_the_export_shows_words_owed_to_the_member_that_are_stored_once_for_many(database):
+    effects = Effects("@bot:x")
+    effects.messages({"body": "How's today?"}, to_users=["@alice:x", "@bob:x"])
+    async with database.transaction() as db:
+        await effects.commit(db, 1)
+    [row] = (await INSTALLATION.personal_data(database).export("@alice:x"))["outbox"]
+    assert "How's today?" in json.dumps(row)
