@@ -9,10 +9,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import combinations
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 ENERGIES = ("low", "medium", "high")
+RESIDUAL_TOLERANCE = 1e-9  # room vectors are 0/1: anything left over after projecting is far above this
+MAX_CHECK_CELLS = 5_000_000  # rooms x atoms in the span check (40 MB of floats); beyond it, the safe fallback
 LOW_MOOD = 2  # a 1 or a 2 is a low day
 LOW_DAYS = 3  # this many low days running is worth a peer worker's attention...
 STEEP_FALL = 3  # ...and so is a fall of this many points within FALL_WITHIN_DAYS
@@ -39,14 +42,10 @@ class Tally:
 
 
 def exposed_rooms(contributors: Mapping[str, int], elsewhere: Mapping[str, int], k: int) -> frozenset[str]:
-    """The rooms `publishable` must compare with others: those with at least `k` contributors of whom fewer
-    than `k` answered in this room alone (`elsewhere`: how many also count in another room).
-
-    Why no other room can be held back by a subtraction: if X - Y (X and Y share `both` people) is to
-    hold fewer than `k` people, then X has fewer than `k` people outside Y, so fewer than `k` outside
-    every other room. Only pairs with an exposed room need their overlap counted, from the contributors
-    of exposed rooms alone; any other pair's partial count can only understate the overlap, and an
-    understated overlap never holds a room back that the full count would not."""
+    """The rooms whose contributors' room lists `publishable` needs: those with at least `k` contributors of
+    whom fewer than `k` answered in this room alone (`elsewhere`: how many also count in another room).
+    Any other room has a big atom of its own (its unit vector is in the big span), so it is never a free
+    coordinate, and lists that touch only such rooms change nothing in the check."""
     return frozenset(room for room, count in contributors.items()
                      if count >= k and count - elsewhere.get(room, 0) < k)
 
@@ -54,22 +53,58 @@ def exposed_rooms(contributors: Mapping[str, int], elsewhere: Mapping[str, int],
 def publishable(contributors: Mapping[str, int], shared: Iterable[Sequence[str]], k: int) -> frozenset[str]:
     """The rooms whose tallies may be posted together for one day.
 
-    A room needs at least `k` contributors. Two rooms with overlapping contributors, A and B, give away
-    the answers of the people in one and not the other when their tallies are subtracted (A - B is the
-    tally of A \\ B minus that of B \\ A), so each of those differences must be empty or hold at least
-    `k` people; otherwise the smaller room of the pair is held back (ties: the later room ID), which
-    also keeps its figures out of any later subtraction. `shared` gives, for each contributor in two or
-    more rooms, the rooms they answered in (or only those who answered in an exposed room: see
-    `exposed_rooms`); people in one room change no difference.
+    A room needs at least `k` contributors. Then no sum or difference of the posted tallies, over any
+    number of rooms, may single out fewer than `k` people. Contributors with the same posted rooms form
+    an *atom*; every posted tally is a sum of atoms, so anything derivable from them is a combination of
+    atoms. A combination free of every atom of `k` or more people exists exactly when a small atom's
+    room vector is outside the span of the big atoms' vectors (linear algebra: the small column is not
+    in the big columns' span iff some weights cancel all big atoms but not it). While one is, the room
+    with the fewest contributors (ties: the later ID) among those that combination uses is held back,
+    and the check runs again. A pair A and B with one person more in B is the simplest case: B - A.
+    `shared`: for each contributor in two or more rooms, the rooms they answered in (or only those who
+    answered in an exposed room: see `exposed_rooms`; other rooms always have a big atom of their own).
     """
     published = {room for room, count in contributors.items() if count >= k}
-    overlap = Counter(pair for rooms in shared
-                      for pair in combinations(sorted(room for room in rooms if room in published), 2))
-    risky = sorted(pair for pair, both in overlap.items() if any(0 < contributors[room] - both < k for room in pair))
-    for a, b in risky:
-        if a in published and b in published:
-            published.discard(max((a, b), key=lambda room: (-contributors[room], room)))
+    lists = [frozenset(rooms) for rooms in shared]
+    while held_back := _held_back(published, contributors, lists, k):
+        published -= held_back
     return frozenset(published)
+
+
+def _held_back(published: set[str], contributors: Mapping[str, int], lists: list[frozenset[str]],
+               k: int) -> set[str]:
+    """The room to hold back next for the posted set to be safe; none when it is safe as it stands."""
+    posted = [rooms & published for rooms in lists]
+    several = Counter(room for rooms in posted if len(rooms) > 1 for room in rooms)
+    alone = {room: contributors[room] - several[room] for room in published}
+    # A room with `k` or more people in it alone is an atom's unit vector in the big span: only the others
+    # (the free rooms) are coordinates worth keeping.
+    free = sorted(room for room in published if alone[room] < k)
+    if not free:
+        return set()
+    place = {room: i for i, room in enumerate(free)}
+    atoms = Counter(rooms for rooms in posted if len(rooms) > 1 and not rooms.isdisjoint(place))
+    atoms.update({frozenset((room,)): alone[room] for room in free if alone[room] > 0})
+    small = sorted(sorted(rooms & place.keys()) for rooms, people in atoms.items() if people < k)
+    if not small:
+        return set()
+    if len(free) * (len(small) + len(atoms)) > MAX_CHECK_CELLS:
+        return set(free)  # too tangled to check in time: only rooms with a big atom of their own are posted
+
+    def vectors(room_lists: list[list[str]]) -> np.ndarray:
+        matrix = np.zeros((len(free), len(room_lists)))
+        for column, rooms in enumerate(room_lists):
+            matrix[[place[room] for room in rooms], column] = 1.0
+        return matrix
+
+    residual = vectors(small)
+    big = [sorted(rooms & place.keys()) for rooms, people in atoms.items() if people >= k and rooms & place.keys()]
+    if big:
+        u, singular, _ = np.linalg.svd(vectors(big), full_matrices=False)
+        basis = u[:, singular > singular.max() * max(len(free), len(big)) * np.finfo(float).eps]
+        residual = residual - basis @ (basis.T @ residual)
+    used = {free[i] for i in np.flatnonzero(np.abs(residual).max(axis=1) > RESIDUAL_TOLERANCE)}
+    return {max(used, key=lambda room: (-contributors[room], room))} if used else set()
 
 
 def shared_mood_alert(history: Mapping[int, int], today: int) -> bool:

@@ -2,6 +2,7 @@
 
 import random
 from collections import Counter
+from itertools import product
 
 import pytest
 
@@ -31,6 +32,8 @@ def shown(people: list[frozenset[str]], k: int = K) -> frozenset[str]:
     (voters(*["AB"] * 5, *"BBBB"), "B"),  # four: not safe
     (voters(*["AB"] * 2, *"AAAAA", *"BBBBB"), "AB"),  # small overlap, big differences
     (voters(*["ABC"] * 5, "C"), "C"),  # C is one person more than A and than B: both smaller rooms held back
+    (voters(*["CA"] * 5, *["CB"] * 5, "C"), "AC"),  # everyone's room C, minus A, minus B: the one in no group
+    (voters(*["AC"] * 5, *["BC"] * 5, "ABC"), "AC"),  # A + B - C: the one person in all three
 ])
 def test_suppression(people, expected):
     assert shown(people) == frozenset(expected)
@@ -68,6 +71,30 @@ def test_comparing_only_exposed_rooms_holds_back_exactly_what_comparing_every_pa
     assert pruned == shown(people)
 
 
+def revealing_combination(people: list[frozenset[str]], posted: frozenset[str], k: int = K) -> tuple | None:
+    """Weights of -1, 0 or 1 on the posted rooms whose weighted sum of tallies counts fewer than `k` people,
+    none of them twice (the subtractions a reader of the weather could do), if there is one."""
+    rooms = sorted(posted)
+    for weights in product((-1, 0, 1), repeat=len(rooms)):
+        weight = dict(zip(rooms, weights, strict=True))
+        counted = [sum(weight[r] for r in person & posted) for person in people]
+        if all(w in (-1, 0, 1) for w in counted) and 0 < sum(map(abs, counted)) < k:
+            return weights
+    return None
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_no_sum_or_difference_of_posted_rooms_singles_out_fewer_than_k_people(seed):
+    """Communities as they are: nearly everyone in an everyone's room Z, and most in one group or two (the
+    pairwise rule alone let one in fourteen of these through)."""
+    rng = random.Random(seed)
+    groups = "ABC"[:rng.randint(2, 3)]
+    people = [frozenset(rng.sample(groups, rng.choice((1, 1, 1, 2)))) | ({"Z"} if rng.random() < 0.9 else set())
+              for _ in range(rng.randint(6, 20))]
+    posted = shown(people)
+    assert revealing_combination(people, posted) is None, (sorted(posted), people)
+
+
 def test_a_room_is_exposed_when_fewer_than_k_of_its_people_answered_nowhere_else():
     assert exposed_rooms({"A": 9, "B": 9, "C": 4}, {"A": 5, "B": 4, "C": 4}, K) == {"A"}
 
@@ -98,3 +125,10 @@ def test_trend_counts_recent_days_below_the_four_weeks_before():
     result = trend(days, DAY)
     assert (result.lower_days, result.recent_days, result.baseline) == (2, 3, 3.5)
     assert trend({}, DAY).baseline is None
+
+
+def test_too_tangled_to_check_in_time_posts_only_rooms_with_enough_people_of_their_own(monkeypatch):
+    monkeypatch.setattr("bots.mood.policy.MAX_CHECK_CELLS", 0)
+    people = voters(*["CA"] * 5, *["CB"] * 5, "C", *"DDDDD", *["AD"] * 2)
+    assert shown(people) == frozenset("D")
+    assert revealing_combination(people, frozenset("D")) is None
