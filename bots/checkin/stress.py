@@ -30,6 +30,8 @@ log = logging.getLogger("bothy.stress")
 MAX_BODY_BYTES = 1024
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
 MAX_WRONG_TOKENS_PER_MINUTE = 10
+TIME_KEYS = frozenset({"at", "timestamp"})  # a reading's time: PRODUCT.md calls it a timestamp, our DM says "at"
+UNIX_MS_FROM = 10**11  # a Unix time this large is in milliseconds (as seconds it would be the year 5138)
 
 
 def token_hash(token: str) -> str:
@@ -83,8 +85,19 @@ class StressCommands:
         ctx.reply("stress_threshold", threshold=level)
 
 
+def reading_time_ms(value: object) -> int | None:
+    """An ISO 8601 time (UTC unless it says otherwise), or Unix time in seconds or milliseconds, as ms."""
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return int(value if abs(value) >= UNIX_MS_FROM else value * 1000)
+        at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() * 1000)
+    except (ValueError, OverflowError):  # NaN, infinity, a year out of range, not a time at all
+        return None
+
+
 class StressWebhook:
-    """POST {"stress": 0-100, "at": optional ISO time} to /stress/<id> with `Authorization: Bearer <token>`."""
+    """POST {"stress": 0-100, "at" or "timestamp": optional} to /stress/<id>, `Authorization: Bearer <token>`."""
 
     def __init__(self, context: BotContext, repository: CheckinRepository):
         self.context = context
@@ -155,22 +168,22 @@ class StressWebhook:
 
     def _validate(self, body: object) -> tuple[str | None, int, int]:
         now = self.clock.ms()
-        if not isinstance(body, dict) or set(body) - {"stress", "at"}:
-            return 'send a JSON object with "stress" (0-100) and optionally "at" (ISO time)', 0, 0
+        if not isinstance(body, dict) or set(body) - {"stress", *TIME_KEYS} or len(set(body) & TIME_KEYS) > 1:
+            return 'send a JSON object with "stress" (0-100) and optionally "at" (the time of the reading)', 0, 0
         level = body.get("stress")
         if not isinstance(level, int | float) or isinstance(level, bool) or not 0 <= level <= 100:
             return '"stress" must be a number from 0 to 100', 0, 0
         at_ms = now
-        if "at" in body:
-            try:
-                at = datetime.fromisoformat(str(body["at"]).replace("Z", "+00:00"))
-                at_ms = int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() * 1000)
-            except (ValueError, OverflowError):
-                return '"at" must be an ISO 8601 time such as 2026-11-25T10:00:00Z', 0, 0
-            if at_ms > now + FUTURE_TOLERANCE_MS:
-                return '"at" is in the future', 0, 0
-            if at_ms < now - self.settings.max_age_s * 1000:
-                return f'"at" is older than {self.settings.max_age_s // 60} minutes', 0, 0
+        for key in set(body) & TIME_KEYS:
+            given = reading_time_ms(body[key])
+            if given is None:
+                return (f'"{key}" must be an ISO 8601 time such as 2026-11-25T10:00:00Z, or Unix time in seconds '
+                        'or milliseconds'), 0, 0
+            if given > now + FUTURE_TOLERANCE_MS:
+                return f'"{key}" is in the future', 0, 0
+            if given < now - self.settings.max_age_s * 1000:
+                return f'"{key}" is older than {self.settings.max_age_s // 60} minutes', 0, 0
+            at_ms = given
         return None, round(level), at_ms
 
     async def _record(self, link: StressLink, level: int, at_ms: int) -> bool:

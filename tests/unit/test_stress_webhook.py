@@ -1,6 +1,7 @@
 """The stress webhook over real HTTP on loopback, with a real context over a temporary database."""
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
@@ -73,3 +74,13 @@ async def test_odd_times_get_a_clear_400(client, at):
 async def test_json_nested_too_deep_to_decode_is_a_400(client):
     """Not a hypothesis example: hypothesis raises the recursion limit while it runs, and this needs the real one."""
     assert await post(client, None, data=b"[" * MAX_BODY_BYTES) == 400
+
+
+async def test_the_time_may_be_called_timestamp_and_given_as_unix_seconds_or_milliseconds(client, database):
+    """PRODUCT.md promises "an optional timestamp": automations name it so, and often send Unix time."""
+    now = datetime.now(UTC)
+    for when in (now.isoformat(), now.timestamp(), int(now.timestamp() * 1000)):
+        assert await post(client, {"stress": 50, "timestamp": when}) == 202
+    assert await post(client, {"stress": 50, "at": now.timestamp() + 1}) == 202
+    assert await readings(database) == 4
+    assert await post(client, {"stress": 50, "at": now.isoformat(), "timestamp": now.isoformat()}) == 400
