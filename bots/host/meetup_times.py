@@ -2,8 +2,8 @@
 zone ("next Tuesday 7pm", "25 Dec 14:00"), and the same time back in words and as an `.ics` calendar file.
 
 WHERE follows a `|`, or the last ` at ` (of the last three) that leaves a time before it, or is the last word
-`online`:
-`next Tuesday 7pm | Community hall`, `25 Dec 14:00 at St Mary's hall`, `tomorrow 10:30 online`.
+`online`: `next Tuesday 7pm | Community hall`, `25 Dec 14:00 at St Mary's hall`, `tomorrow 10:30 online`;
+failing those, it is whatever follows the time (`Saturday 2pm Community centre`).
 Nothing half-understood is guessed: no time of day, a time gone by or one over a year away gets a kind reply.
 
 dateparser and icalendar are imported when first used: they are large, and most Bothy processes never need them.
@@ -11,6 +11,7 @@ dateparser and icalendar are imported when first used: they are large, and most 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from commands.framework import UsageError
 MAX_AHEAD = timedelta(days=366)
 MAX_PLACE = 120
 MAX_AT_SPLITS = 3  # each split tried is a dateparser call (~10 ms on a long line): only the last few ` at `s
+MAX_WHEN_WORDS = 9  # "next Tuesday 25 December at half 7 in the evening": longer prefixes are not tried
 LENGTH = timedelta(hours=2)  # how long the calendar file says a meetup lasts
 ONLINE = "online"
 HOW = ("Please say when, then where, like: {prefix}meetup add next Tuesday 7pm | Community hall, "
@@ -46,6 +48,32 @@ def _candidates(text: str) -> list[tuple[str, str]]:
     return found
 
 
+def _splits(text: str, now: datetime, timezone: ZoneInfo) -> Iterator[tuple[str, str]]:
+    """The marked splits first; the time-then-place reading only when they all fail (it parses more)."""
+    yield from _candidates(text)
+    if "|" not in text:
+        yield _leading_time(text, now, timezone)
+
+
+def _leading_time(text: str, now: datetime, timezone: ZoneInfo) -> tuple[str, str]:
+    """(WHEN, WHERE) with nothing between them, as PRODUCT.md writes it (`Saturday 2pm Community centre`):
+    the fewest words that make a time of day, and one more while it changes that time ("7:30" then "pm");
+    a word that changes nothing ("the", "St") starts the place. ("", "") when no such split leaves a place."""
+    words = text.split(" ")
+    if len(words) < 2 or _parse_time(text, now, timezone)[0] is not None:
+        return "", ""  # all of it is a time: there is no place
+    end, starts = 1, None
+    while end < min(len(words), MAX_WHEN_WORDS) and starts is None:
+        starts = _parse_time(" ".join(words[:end]), now, timezone)[0]
+        end += 1
+    while starts is not None and end < min(len(words), MAX_WHEN_WORDS):
+        longer = _parse_time(" ".join(words[:end]), now, timezone)[0]
+        if longer is None or longer == starts:
+            break
+        starts, end = longer, end + 1
+    return (" ".join(words[:end - 1]), " ".join(words[end - 1:])) if starts is not None else ("", "")
+
+
 def _parse_time(text: str, now: datetime, timezone: ZoneInfo) -> tuple[datetime | None, bool]:
     """(the time, or None; whether a date without a time of day was found)."""
     from dateparser.date import DateDataParser  # heavy: only when someone adds a meetup
@@ -70,7 +98,7 @@ def parse_plan(details: str, now: datetime, timezone: ZoneInfo, prefix: str = "!
     """WHEN and WHERE from what was typed after `!meetup add`; UsageError with a kind reason otherwise."""
     text = " ".join(details.split())
     date_only = False
-    for when, where in _candidates(text):
+    for when, where in _splits(text, now, timezone):
         if not when or not where:
             continue
         starts, undated = _parse_time(when, now, timezone)

@@ -36,6 +36,12 @@ def plan(text: str, now: datetime = NOW):
     ("Tuesday at 7pm at the café at the station", datetime(2026, 3, 10, 19, 0), "the café at the station"),
     ("1 April 7pm | Online", datetime(2026, 4, 1, 19, 0), "online"),  # summer time: 18:00 UTC
     ("  sat   2pm  |  the  park ", datetime(2026, 3, 7, 14, 0), "the park"),
+    # PRODUCT.md's `!meetup add WHEN WHERE`, nothing between them
+    ("Saturday 2pm Community centre", datetime(2026, 3, 7, 14, 0), "Community centre"),
+    ("friday 7:30 pm Zoom", datetime(2026, 3, 6, 19, 30), "Zoom"),
+    ("25 Dec 14:00 St Mary's hall", datetime(2026, 12, 25, 14, 0), "St Mary's hall"),
+    ("2026-04-01 18:30 The Bothy Café", datetime(2026, 4, 1, 18, 30), "The Bothy Café"),
+    ("12 March 2pm March Hall", datetime(2026, 3, 12, 14, 0), "March Hall"),
 ])
 def test_when_and_where_are_read_in_the_organisations_time_zone(typed, starts, place):
     found = plan(typed)
@@ -49,6 +55,8 @@ def test_summer_time_is_the_organisations_not_utc():
 @pytest.mark.parametrize(("typed", "problem"), [
     ("garbage", "Please say when, then where"),
     ("next Tuesday 7pm", "Please say when, then where"),  # no place
+    ("tomorrow 7:30 pm", "Please say when, then where"),  # all of it a time: still no place
+    ("yesterday 3pm the hall", "has already passed"),
     ("| the hall", "Please say when, then where"),
     ("yesterday 3pm | the hall", "has already passed"),
     ("today 9am | the hall", "has already passed"),
