@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bothy.matrix.adapter import MatrixError
 from bothy.plugin import BotContext
 from bothy.storage.audit import record_audit
 from bots.host.settings import GroupSettings
@@ -73,8 +74,9 @@ class GroupCommands:
             Command("group new", self.bot, "start a group: its name, then its interests as #tags", self.new,
                     params=(NameAndTags("details", MAX_DETAILS),), private=True),
             Command("group join", self.bot, "get an invitation to a group", self.join, params=name, private=True),
-            Command("group archive", self.bot, "archive a group that has gone quiet (its creator or a peer worker)",
-                    self.archive, params=name, private=True),
+            Command("group archive", self.bot, "archive a group that has gone quiet, named or typed in its room "
+                    "(its creator or a peer worker)", self.archive,
+                    params=(Text("room", MAX_DETAILS, optional=True),), private=True),
             Command("group approve", self.bot, "approve a group that waits for a peer worker", self.approve,
                     params=(Integer("id", 1, 10**9),), role=Role.PEER_WORKER),
             Command("group decline", self.bot, "decline a waiting group, kindly, with a reason", self.decline,
@@ -206,10 +208,26 @@ class GroupCommands:
 
     # --- archiving ---------------------------------------------------------------------------------------
 
+    async def _room_group(self, reference: str | None, ctx: CommandContext) -> Group | None:
+        """The group a room ID or alias names, or (with nothing named) the group room the command was typed in."""
+        if reference is None:
+            if ctx.in_dm:
+                raise UsageError("Please name the group, or send this in its room.")
+            return await self.repository.by_room(ctx.room_id)
+        if reference.startswith("#"):
+            try:
+                reference = await self.context.rooms.resolve(reference)
+            except MatrixError:
+                return None
+        return await self.repository.by_room(reference) if reference.startswith("!") else None
+
     async def archive(self, ctx: CommandContext) -> None:
         """Its creator or a peer worker; anyone else hears the group was not found, so nothing is revealed."""
-        group = await self._find(ctx.params["name"], await self.repository.in_state("ready"))
-        if group is None or not (ctx.role >= Role.PEER_WORKER or group.creator == ctx.sender):
+        reference = ctx.params["room"]
+        group = await self._room_group(reference, ctx)
+        if group is None and reference is not None:
+            group = await self._find(reference, await self.repository.in_state("ready"))
+        if group is None or group.state != "ready" or not (ctx.role >= Role.PEER_WORKER or group.creator == ctx.sender):
             ctx.reply("group_not_found")
             return
 

@@ -180,6 +180,25 @@ async def test_the_creator_or_a_peer_worker_archives_and_the_creator_can_be_forg
     assert (await host.group_rooms.repository.by_id(1)).creator is None  # the group goes on
 
 
+@pytest.mark.parametrize("reference", ["{room_id}", "#allotments:example.org", ""])
+async def test_a_group_is_archived_by_its_room_id_or_alias_too_or_from_inside_it(host, reference):
+    """PRODUCT.md writes `!group archive ROOM`: staff may name the room as Matrix does, or type it there."""
+    await run(host, "!group new Allotment club #gardening", sender=BOB)
+    await host.group_rooms.sweep()
+    [room_id] = host.context.room_maker.made
+    host.context.rooms.aliases["#allotments:example.org"] = room_id
+    command, args = host.context.commands.find(parse_invocation(f"!group archive {reference}".format(
+        room_id=room_id), "!"))
+    runner, params = command.parse(args)
+    effects = Effects(host.context.account)
+    await runner(CommandContext(command=command, sender=SAM, room_id=room_id, event_id="$e", role=Role.PEER_WORKER,
+                                in_dm=False, effects=effects, templates=host.context.templates, prefix="!",
+                                params=params))
+    await host.context.work.commit(effects)
+    assert "is archived" in body(effects)
+    assert (await host.group_rooms.repository.by_id(1)).state == "archiving"
+
+
 async def test_a_quiet_group_is_asked_about_once_until_it_is_active_again(host):
     clock = FixedClock(host.context.clock.now())
     host.context = dataclasses.replace(host.context, clock=clock)

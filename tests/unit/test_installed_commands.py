@@ -19,7 +19,7 @@ USAGE = {
     "groups": "!groups [INTEREST]",
     "group new": "!group new NAME #TAG…",
     "group join": "!group join NAME",
-    "group archive": "!group archive NAME",
+    "group archive": "!group archive [ROOM]",
     "meetups": "!meetups",
     "meetup add": "!meetup add WHEN | WHERE",
     "meetup going": "!meetup going ID",
