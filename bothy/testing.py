@@ -38,6 +38,7 @@ class FixedRooms:
         self.aliases = dict(aliases or {})
         self.senders = senders if senders is not None else {}  # event ID -> sender
         self.levels: dict[str, dict[str, Any]] = {}  # room ID -> power levels content
+        self.names: dict[str, str] = {}  # room ID -> display name; unnamed rooms show their ID
         self.reports: list[dict[str, Any]] | None = None  # the homeserver's event reports; None: not an admin
 
     async def member_rooms(self, user_id: str) -> frozenset[str]:
@@ -51,7 +52,7 @@ class FixedRooms:
         return room_id in self.direct
 
     def room_name(self, room_id: str) -> str:
-        return room_id
+        return self.names.get(room_id, room_id)
 
     def canonical_alias(self, room_id: str) -> str | None:
         return None

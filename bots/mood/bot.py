@@ -283,10 +283,7 @@ class MoodBot(Bot):
             rooms = await self.repository.reported_rooms(from_day)
             ctx.reply("mood_report_rooms", rooms=[(room, self.context.rooms.room_name(room)) for room in rooms])
             return
-        try:
-            room_id = await self.context.rooms.resolve(reference)
-        except MatrixError:
-            room_id = reference
+        room_id = await self._report_room(reference, from_day)
         days = await self.repository.published(room_id, from_day)
         if not days:
             ctx.reply("mood_report_empty", k=self.settings.min_contributors)
@@ -295,6 +292,18 @@ class MoodBot(Bot):
         today = self._today()
         ctx.reply_file("mood-trend.png", "image/png", render_chart(days, today - REPORT_DAYS + 1, today, name))
         ctx.reply("mood_report", room=name, trend=trend(days, today), k=self.settings.min_contributors)
+
+    async def _report_room(self, reference: str, from_day: int) -> str:
+        """A room ID or alias, or the name of a room with figures (as the listing shows it), as a room ID."""
+        if reference.startswith(("!", "#")):
+            try:
+                return await self.context.rooms.resolve(reference)
+            except MatrixError:
+                return reference
+        wanted = reference.casefold()
+        named = [room for room in await self.repository.reported_rooms(from_day)
+                 if " ".join(self.context.rooms.room_name(room).split()).casefold() == wanted]
+        return named[0] if len(named) == 1 else reference
 
     # --- hang-out spaces ---------------------------------------------------------------------
 

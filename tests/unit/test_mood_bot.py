@@ -126,6 +126,19 @@ async def test_the_report_is_a_png_chart_with_a_summary(database, example_config
     assert "8 weeks" in json.loads(summary[3])["body"]
 
 
+@pytest.mark.parametrize("reference", ["Knitting Circle", "knitting  circle"])
+async def test_the_report_finds_a_room_by_its_name_too(database, example_config, reference):
+    """PRODUCT.md's `!mood report [room]`: the listing shows names, so a peer worker may type one."""
+    bot = mood_bot(database, example_config)
+    bot.context.rooms.names[GROUP] = "Knitting Circle"
+    for member in MEMBERS[:5]:
+        await command(bot, member, "!mood 4")
+    await bot.weather()
+    await command(bot, "@sam:example.org", f"!mood report {reference}", room_id=STAFF_ROOM, role=Role.PEER_WORKER)
+    file, summary = (await outbox(database))[-2:]
+    assert file[2] == "file" and "Knitting Circle" in json.loads(summary[3])["body"]
+
+
 async def test_hangout_rooms_welcome_once_and_prompt_in_turn(database, example_config):
     bot = mood_bot(database, example_config)
     await bot.start()
