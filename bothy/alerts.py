@@ -12,6 +12,7 @@ Features raise alerts of their own kinds and may register what happens when one 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -72,6 +73,11 @@ class StaffAlerts:
         self.hours = hours  # None: no staffed hours are declared
         self._claim_hooks: dict[str, ClaimHook] = {}
         self._actions: dict[tuple[str, str], ActionHook] = {}
+
+    def when_back(self, now: dt.datetime) -> str | None:
+        """For a member asking for someone: None while peer workers are around (or no hours are declared),
+        otherwise when they next are, in words. `now` in the organisation's time zone."""
+        return self.hours.when_back(now) if self.hours is not None else None
 
     def on_claim(self, kind: str, hook: ClaimHook) -> None:
         self._claim_hooks[kind] = hook

@@ -43,6 +43,21 @@ class StaffHours:
                         openings.append(start)
         return min(openings)
 
+    def when_back(self, now: dt.datetime) -> str | None:
+        """None while someone is around; otherwise when they next are, in words ('tomorrow at 09:00')."""
+        return None if self.is_open(now) else describe_return(now, self.next_opening(now))
+
+
+def describe_return(now: dt.datetime, back: dt.datetime) -> str:
+    """'at 09:00 today', 'tomorrow at 09:00', 'on Monday at 09:00' (both in the organisation's zone)."""
+    days = (back.date() - now.date()).days
+    time = back.strftime("%H:%M")
+    if days == 0:
+        return f"at {time} today"
+    if days == 1:
+        return f"tomorrow at {time}"
+    return f"on {back.strftime('%A')} at {time}"
+
 
 def parse_staff_hours(text: str) -> StaffHours:
     windows = []

@@ -229,10 +229,13 @@ class CheckinBot(Bot):
         effects.record(write)
         # The reaction is a personal signal, visible unencrypted: keep the answer, remove the reaction.
         effects.redact(reaction.room_id, reaction.event_id)
+        back = self.context.alerts.when_back(self.context.clock.now().astimezone(self.context.timezone))
         if answer == "chat" and not repeated_chat:
-            self.context.alerts.raise_alert(effects, "checkin_chat", "alert_chat", subject_user=checkin.user_id)
+            self.context.alerts.raise_alert(effects, "checkin_chat", "alert_chat", subject_user=checkin.user_id,
+                                            outside_hours=back is not None)
         reply = {"ok": "checkin_ok", "chat": "checkin_chat_requested", "pause": "checkin_paused"}[answer]
-        effects.message(self.context.render(reply, days=self.settings.pause_s // 86400), room_id=reaction.room_id)
+        effects.message(self.context.render(reply, days=self.settings.pause_s // 86400, back=back),
+                        room_id=reaction.room_id)
         return True
 
     async def _chat_claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:

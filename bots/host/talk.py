@@ -4,25 +4,12 @@ honestly when someone will be back, always with the urgent-help lines."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from bothy.outbox import Effects
 from bothy.plugin import BotContext
 from bothy.storage.alerts import Alert
 from commands.framework import Command, CommandContext
 
 KIND = "talk"
-
-
-def describe_return(now: dt.datetime, back: dt.datetime) -> str:
-    """'at 09:00 today', 'tomorrow at 09:00', 'on Monday at 09:00' (both in the organisation's zone)."""
-    days = (back.date() - now.date()).days
-    time = back.strftime("%H:%M")
-    if days == 0:
-        return f"at {time} today"
-    if days == 1:
-        return f"tomorrow at {time}"
-    return f"on {back.strftime('%A')} at {time}"
 
 
 class TalkCommands:
@@ -42,11 +29,7 @@ class TalkCommands:
         if waiting is not None:
             ctx.reply("talk_already", worker=waiting.claimed_by)
             return
-        back = None
-        hours = alerts.hours
-        now = self.context.clock.now().astimezone(self.context.timezone)
-        if hours is not None and not hours.is_open(now):
-            back = describe_return(now, hours.next_opening(now))
+        back = alerts.when_back(self.context.clock.now().astimezone(self.context.timezone))
         alerts.raise_alert(ctx.effects, KIND, "alert_talk", subject_user=ctx.sender, outside_hours=back is not None,
                            prefix=ctx.prefix)
         ctx.reply("talk_requested", back=back)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from bothy.clock import FixedClock
 from bothy.matrix.events import Membership, Message
 from bothy.outbox import Effects
+from bothy.staff_hours import StaffHours, parse_staff_hours
 from bothy.testing import bot_context
 from bots.checkin.bot import CheckinBot
 from bots.installed import INSTALLATION
@@ -16,10 +17,12 @@ ALICE, BOB = "@alice:example.org", "@bob:example.org"
 GROUP, OTHER = "!group:example.org", "!other:example.org"
 
 
-def checkin_bot(database, example_config, direct_rooms: frozenset[str] = frozenset()) -> CheckinBot:
+def checkin_bot(database, example_config, direct_rooms: frozenset[str] = frozenset(), now: datetime = NOW,
+                staff_hours: StaffHours | None = None) -> CheckinBot:
     settings = example_config.bot_settings["checkin"]
     settings = replace(settings, checkin=replace(settings.checkin, quiet_hours=(0, 0)))
-    return CheckinBot(bot_context(database, INSTALLATION, settings, clock=FixedClock(NOW), direct_rooms=direct_rooms))
+    return CheckinBot(bot_context(database, INSTALLATION, settings, clock=FixedClock(now), direct_rooms=direct_rooms,
+                                  staff_hours=staff_hours))
 
 
 async def handle(bot: CheckinBot, event: Message | Membership) -> None:
@@ -92,3 +95,38 @@ async def test_an_answer_counts_whether_or_not_the_client_adds_the_emoji_variati
     await bot.context.work.commit(effects)
     async with database.read() as db, db.execute("SELECT answer FROM checkins") as cursor:
         assert [tuple(row) for row in await cursor.fetchall()] == [("ok",)]
+
+
+async def answer_checkin(bot: CheckinBot, key: str) -> Effects:
+    """BOB, quiet for a month, is checked in with and answers with `key`."""
+    from bothy.matrix.events import Reaction
+    from bothy.storage.outbox import OutboxRepository
+
+    long_ago = bot.context.clock.ms() - 30 * DAY_MS
+    await handle(bot, Message(GROUP, "$m", BOB, "hello", long_ago, "m.text", True))
+    assert await bot.sweep() == 1
+    [checkin] = [row for row in await OutboxRepository(bot.context.store).due(10**15) if row.tag]
+    await OutboxRepository(bot.context.store).delivered(checkin, "!dm", "$checkin", 0)
+    effects = Effects(bot.context.account)
+    assert await bot.on_reaction(Reaction("!dm", "$chat", BOB, 0, "$checkin", key), effects)
+    await bot.context.work.commit(effects)
+    return effects
+
+
+async def test_asking_for_a_chat_outside_staff_hours_says_honestly_when_someone_is_back(database, example_config):
+    """PRODUCT.md: outside staff.hours, members who ask for a chat (💬 on a check-in too) hear when."""
+    monday_evening = NOW.replace(hour=20)
+    bot = checkin_bot(database, example_config, frozenset({"!dm"}), monday_evening,
+                      parse_staff_hours("09:00-17:00 mon-fri"))
+    effects = await answer_checkin(bot, "💬")
+    [alert] = [item for item in effects.items if item.alert is not None]
+    [reply] = [item for item in effects.items if item.room_id == "!dm" and item.action == "message"]
+    assert "outside staff hours" in alert.content["body"] and BOB in alert.content["body"]
+    assert "back tomorrow at 09:00" in reply.content["body"] and "116 123" in reply.content["body"]
+
+
+async def test_asking_for_a_chat_in_staff_hours_says_someone_will_be_in_touch(database, example_config):
+    bot = checkin_bot(database, example_config, frozenset({"!dm"}), NOW, parse_staff_hours("09:00-17:00 mon-fri"))
+    effects = await answer_checkin(bot, "💬")
+    [reply] = [item for item in effects.items if item.room_id == "!dm" and item.action == "message"]
+    assert "who will be in touch" in reply.content["body"] and "back" not in reply.content["body"]
