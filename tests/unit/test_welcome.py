@@ -37,6 +37,8 @@ async def test_a_member_is_welcomed_once_across_rooms_and_restarts(database, exa
     assert welcome.to_user == ALICE
     assert "never what you write" in welcome.content["body"] and "checkins off" in welcome.content["body"]
     assert "guidelines" in welcome.content["body"] and "116 123" in welcome.content["body"]
+    # PRODUCT.md: what the bots do (mood too), how to switch each off, how to reach a peer worker (`!talk`)
+    assert "!mood off" in welcome.content["body"] and "!talk" in welcome.content["body"]
 
     assert await welcomes(bot, Membership("!b:example.org", ALICE, "join")) == []
     assert await welcomes(host(database, example_config), Membership("!a:example.org", ALICE, "join")) == []
