@@ -27,10 +27,13 @@ class Templates:
                                  trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
 
     def render(self, name: str, **context: Any) -> dict[str, Any]:
-        """An `m.notice` content dict: bots send notices so other bots ignore them."""
+        """An `m.notice` content dict: bots send notices so other bots ignore them. `m.mentions` is empty, so
+        words a member chose that end up in a message ("@room" in a place they typed, a display name) never
+        ping anyone: clients with intentional mentions notify only those it lists."""
         return {
             "msgtype": "m.notice",
             "body": self._text.get_template(f"{name}.txt.j2").render(**context).strip(),
             "format": "org.matrix.custom.html",
             "formatted_body": self._html.get_template(f"{name}.html.j2").render(**context).strip(),
+            "m.mentions": {},
         }

@@ -72,7 +72,8 @@ def test_anything_not_clearly_a_time_and_a_place_gets_a_kind_reason(typed, probl
 
 def test_a_line_full_of_at_is_not_parsed_once_per_at(monkeypatch):
     """Each way of splitting WHEN from WHERE is a dateparser call (up to some 10 ms on a long line): a
-    200-character line of "1 at 1 at ..." took 0.3 s of the event loop. Only the last few ` at `s are tried."""
+    200-character line of "1 at 1 at ..." took 0.3 s of the event loop. Only the last few ` at `s are tried,
+    and the time-then-place reading tries only short beginnings of the line."""
     from dateparser.date import DateDataParser
 
     calls = []
@@ -81,7 +82,7 @@ def test_a_line_full_of_at_is_not_parsed_once_per_at(monkeypatch):
                         real(self, text, *a, **k))
     with pytest.raises(UsageError):
         plan(("1 at " * 40)[:200])
-    assert len(calls) <= 4
+    assert len([text for text in calls if len(text) > 60]) <= 4
 
 
 def test_times_in_words():

@@ -11,6 +11,11 @@ def test_html_is_autoescaped_and_plain_text_is_not():
     assert content["msgtype"] == "m.notice"
 
 
+def test_words_a_member_chose_never_ping_the_room():
+    content = Templates().render("unknown_command", prefix="!", word="@room", usages=[])
+    assert "@room" in content["body"] and content["m.mentions"] == {}  # intentional mentions: nobody
+
+
 def test_every_template_has_both_forms_and_one_owner():
     names: list[str] = []
     for directory in INSTALLATION.templates().directories:
