@@ -79,9 +79,12 @@ class Effects:
         await OutboxRepository.enqueue(db, self.items, now_ms)
 
     def message(self, content: dict, *, room_id: str | None = None, to_user: str | None = None,
-                reactions: tuple[str, ...] = (), alert: AlertRecord | None = None, tag: str | None = None) -> None:
-        self.items.append(Outgoing(self.account, "message", content, room_id=room_id,
-                                   to_user=to_user, reactions=reactions, alert=alert, tag=tag))
+                reactions: tuple[str, ...] = (), alert: AlertRecord | None = None, tag: str | None = None,
+                expires_at: int | None = None) -> None:
+        """`expires_at` (ms) only for a message that is moot once that time has come, like a reminder of
+        something that has begun: never for an alert or anything a member is owed."""
+        self.items.append(Outgoing(self.account, "message", content, room_id=room_id, to_user=to_user,
+                                   reactions=reactions, alert=alert, tag=tag, expires_at=expires_at))
 
     def messages(self, content: dict, *, to_users: list[str], reactions: tuple[str, ...] = (),
                  tag: str | None = None) -> None:
@@ -185,6 +188,10 @@ class OutboxDispatcher:
                         row.attempts, row.last_error or "none (waiting behind an earlier one)")
 
     async def _deliver(self, row: OutboxRow) -> bool:
+        if row.expires_at is not None and self.clock.ms() >= row.expires_at:
+            await self.repository.expired(row)
+            log.info("outbox row %s (%s) was not delivered before it became moot; dropped", row.id, row.action)
+            return True
         account = self.accounts.get(row.account)
         if account is None:
             await self.repository.postpone(row, self.clock.ms(), "no such account configured", dead=True)

@@ -213,6 +213,11 @@ async def _outbox_shared_contents(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _outbox_expiry(db: aiosqlite.Connection) -> None:
+    """A reminder for a meetup that has begun is moot: such rows carry when they stop being worth sending."""
+    await run_statements(db, "ALTER TABLE outbox ADD COLUMN expires_at INTEGER")
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
@@ -220,6 +225,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "engine: staff can be erased from rows they acted on", _staff_erasable),
     Migration(13, "engine: alerts are open, claimed or done, and urgent ones escalate", _alert_states),
     Migration(18, "engine: a message owed in the same words to many is stored once", _outbox_shared_contents),
+    Migration(19, "engine: a message may say when it stops being worth sending", _outbox_expiry),
 )
 
 

@@ -48,6 +48,7 @@ class Outgoing:
     reactions: tuple[str, ...] = ()  # the bot's own reactions under this message, e.g. answer buttons
     alert: AlertRecord | None = None
     tag: str | None = None  # e.g. "poll:42": once sent, the event ID is recorded against it
+    expires_at: int | None = None  # ms: past it, the message is moot (a reminder for what has begun) and dropped
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class OutboxRow:
     attempts: int
     created_at: int
     attempted_at: int | None  # set before each send: not None means it may have reached the homeserver
+    expires_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -122,10 +124,12 @@ class OutboxRepository:
             if item.reactions and reactions is None:
                 reactions = serialised[id(item.reactions)] = json.dumps(item.reactions)
             rows.append((row_id, f"{txn_prefix}-{row_id}", item.account, item.room_id, item.to_user, item.action,
-                         *content, item.target_event_id, reactions, item.tag, alert_id, now_ms, now_ms))
+                         *content, item.target_event_id, reactions, item.tag, alert_id, now_ms, now_ms,
+                         item.expires_at))
         await db.executemany(
             "INSERT INTO outbox (id, txn_id, account, room_id, to_user, action, content, content_id, target_event_id, "
-            "reactions, tag, alert_id, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "reactions, tag, alert_id, created_at, next_attempt_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -134,7 +138,7 @@ class OutboxRepository:
         (backing off): per-place order holds across passes, not just within one."""
         async with self.database.read() as db, db.execute(
             "SELECT o.id, txn_id, account, room_id, to_user, action, COALESCE(c.content, o.content), target_event_id, "
-            "reactions, tag, alert_id, attempts, created_at, attempted_at "
+            "reactions, tag, alert_id, attempts, created_at, attempted_at, expires_at "
             "FROM outbox AS o LEFT JOIN outbox_contents AS c ON c.id = o.content_id "
             "WHERE dead = 0 AND next_attempt_at <= ? "
             "AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.account = o.account AND e.room_id IS o.room_id "
@@ -144,7 +148,8 @@ class OutboxRepository:
         ) as cursor:
             rows = await cursor.fetchall()
         return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7],
-                          tuple(json.loads(r[8])) if r[8] else (), r[9], r[10], r[11], r[12], r[13]) for r in rows]
+                          tuple(json.loads(r[8])) if r[8] else (), r[9], r[10], r[11], r[12], r[13], r[14])
+                for r in rows]
 
     async def next_due_at(self) -> int | None:
         async with self.database.read() as db, db.execute(
@@ -167,6 +172,10 @@ class OutboxRepository:
                          target_event_id=event_id)
                 for key in row.reactions
             ], now_ms)
+
+    async def expired(self, row: OutboxRow) -> None:
+        async with self.database.transaction() as db:
+            await db.execute("DELETE FROM outbox WHERE id = ?", (row.id,))
 
     async def attempting(self, row: OutboxRow, now_ms: int) -> None:
         """Committed before the send: after a crash the row is known to have maybe gone out."""

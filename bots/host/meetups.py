@@ -33,6 +33,10 @@ GOING_KEYS = frozenset({"✅", "☑", "✔"})  # compared without the variation 
 KEEP_MS = 30 * DAY_MS  # a meetup and who went are forgotten this long after it
 MAX_DETAILS = 200
 MAX_ID = 10**9
+# A message about a meetup that could not go out in time (an outage, the bot out of the room) is dropped
+# rather than sent late: the post and a cancellation at its start, the day-before reminder when the hour's is
+# due, and the hour's reminder ("in 55 minutes") once a quarter of an hour late.
+LATE_REMINDER_MS = 15 * 60_000
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ class MeetupCommands:
             meetup_id = await MeetupRepository.add(db, room_id, starts_ms, plan.place, ctx.sender, now_ms)
             effects.message(self.context.render("meetup_posted", id=meetup_id, when=when, where=where(plan.place),
                                                 calendar=calendar, day_before=starts_ms - now_ms > DAY_MS),
-                            room_id=room_id, tag=f"{TAG}:{meetup_id}")
+                            room_id=room_id, tag=f"{TAG}:{meetup_id}", expires_at=starts_ms)
             if calendar:
                 effects.file(f"meetup-{meetup_id}.ics", "text/calendar",
                              calendar_file(f"meetup-{meetup_id}-{now_ms}@bothy", title, plan.starts, plan.place, now),
@@ -180,10 +184,11 @@ class MeetupCommands:
             if going is None:
                 return  # cancelled already: everyone was told then
             effects.message(self.context.render("meetup_cancelled_notice", id=meetup.id, when=when,
-                                                going=len(going)), room_id=meetup.room_id)
+                                                going=len(going)), room_id=meetup.room_id,
+                            expires_at=meetup.starts_at)
             for user_id in going:
                 effects.message(self.context.render("meetup_cancelled", id=meetup.id, when=when, room=room),
-                                to_user=user_id)
+                                to_user=user_id, expires_at=meetup.starts_at)
 
         ctx.effects.record(write)
         if ctx.room_id != meetup.room_id:
@@ -201,7 +206,9 @@ class MeetupCommands:
                 minutes = round((meetup.starts_at - now_ms) / 60_000) if hour else None
                 reminder.message(self.context.render("meetup_reminder", id=meetup.id, when=self._when(meetup),
                                                      where=where(meetup.place), going=meetup.going, minutes=minutes),
-                                 room_id=meetup.room_id, tag=f"{TAG}:{meetup.id}")
+                                 room_id=meetup.room_id, tag=f"{TAG}:{meetup.id}",
+                                 expires_at=min(meetup.starts_at, now_ms + LATE_REMINDER_MS) if hour
+                                 else meetup.starts_at - HOUR_MS)
             await self.context.work.commit(reminder, guard=functools.partial(
                 MeetupRepository.reminded, meetup_id=meetup.id, hour=hour, now_ms=now_ms))
         forget = Effects(self.context.account)

@@ -141,6 +141,21 @@ async def test_a_message_the_homeserver_can_never_take_is_set_aside_and_the_room
     assert "far too long" not in caplog.text and "M_TOO_LARGE" in caplog.text
 
 
+async def test_a_message_that_became_moot_while_it_waited_is_dropped_not_sent_late(database):
+    account = FakeAccount()
+    account.failures.append(MatrixError("send: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN"))
+    clock = MovableClock()
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "the meetup starts in an hour"}, room_id="!group", expires_at=clock.ms() + 60 * MINUTE_MS)
+    effects.message({"body": "a later message"}, room_id="!group")
+    await enqueue(database, effects)
+    await dispatcher(database, account, clock).deliver_due()  # refused: the bot is out of the room
+    clock.offset_ms = 2 * 60 * MINUTE_MS  # invited back two hours later
+    await dispatcher(database, account, clock).deliver_due()
+    assert [s[2]["body"] for s in account.sent] == ["a later message"]
+    assert await OutboxRepository(database).pending_count() == 0
+
+
 async def test_a_retry_reuses_the_transaction_id(database):
     account = FakeAccount()
     account.failures.append(MatrixError("homeserver down"))
