@@ -40,8 +40,9 @@ ActionHook = ClaimHook  # a peer worker's reaction that acts on an alert of the 
 
 
 def reaction_key(key: str) -> str:
-    """Clients send some emoji with and some without the variation selector: compare them without it."""
-    return key.replace("\ufe0f", "")
+    """Clients send some emoji with and some without a variation selector (emoji style U+FE0F, text style
+    U+FE0E): compare them without either."""
+    return key.replace("\ufe0f", "").replace("\ufe0e", "")
 
 
 @dataclass(frozen=True)

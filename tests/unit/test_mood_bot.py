@@ -72,6 +72,7 @@ async def test_five_answers_make_one_weather_notice_with_the_tally_and_no_names(
 @pytest.mark.parametrize(("key", "energy", "energies"), [
     ("🪫", "low", (1, 0, 0)),
     ("⚡\ufe0f", "high", (0, 0, 1)),  # some clients add the emoji variation selector
+    ("⚡\ufe0e", "high", (0, 0, 1)),  # or the text one
 ])
 async def test_a_reaction_to_the_prompt_is_recorded_then_redacted(database, example_config, key, energy, energies):
     bot = mood_bot(database, example_config)
