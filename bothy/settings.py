@@ -16,8 +16,14 @@ from typing import Any
 PLACEHOLDER_SECRETS = {"...", "change-me", "changeme", "CHANGE-ME", "password", "secret"}
 ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 MATRIX_USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
+MAX_USER_ID_LENGTH = 255  # the Matrix spec's limit
 DURATION = re.compile(r"^\s*(\d{1,9})\s*(s|m|h|d|w)\s*$")
 DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def is_user_id(text: str) -> bool:
+    """A well-formed Matrix user ID, exactly as given: IDs are not case-folded, so a capital is refused, not guessed."""
+    return len(text) <= MAX_USER_ID_LENGTH and MATRIX_USER_ID.fullmatch(text) is not None
 
 
 def parse_duration(text: str) -> int:

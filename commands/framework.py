@@ -14,7 +14,7 @@ from itertools import pairwise
 from typing import Any, ClassVar
 
 from bothy.outbox import Effects
-from bothy.settings import DURATION_SECONDS, MATRIX_USER_ID
+from bothy.settings import DURATION_SECONDS, is_user_id
 from bothy.templates import Templates
 
 
@@ -38,7 +38,6 @@ class UsageError(Exception):
 # --- argument types ------------------------------------------------------------------------------
 
 MAX_DIGITS = 15  # more digits than any range here allows; int() of a huge string is never attempted
-MAX_USER_ID_LENGTH = 255  # the Matrix spec's limit
 
 
 @dataclass(frozen=True)
@@ -174,7 +173,7 @@ class UserId(Param):
         return "Please give one member's Matrix ID, like @alice:example.org."
 
     def convert(self, text: str) -> str:
-        if len(text) > MAX_USER_ID_LENGTH or not MATRIX_USER_ID.fullmatch(text):
+        if not is_user_id(text):
             raise UsageError(self.problem)
         return text
 

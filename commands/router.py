@@ -59,7 +59,7 @@ class CommandRouter:
     async def handle(self, message: Message, effects: Effects) -> bool:
         """True if the message was a known command (whether or not this account answered it). Anything else,
         an unknown command included, is an ordinary message: crisis words count whatever a message starts with."""
-        invocation = parse_invocation(message.body, self.config.command_prefix)
+        invocation = self._invocation(message)
         if invocation is None:
             return False
         found = self.registry.find(invocation)
@@ -95,6 +95,17 @@ class CommandRouter:
         if hide and self.account.can_redact_others(message.room_id):
             effects.redact(message.room_id, message.event_id)
         return True
+
+    def _invocation(self, message: Message) -> Invocation | None:
+        """The body says whether this is a command and which one; when the sender picked members from the
+        autocomplete, the arguments come from the text with those pills as Matrix IDs (the body has only
+        their display names, which must never name anyone)."""
+        prefix = self.config.command_prefix
+        typed = parse_invocation(message.body, prefix)
+        if typed is None or message.command_text is None:
+            return typed
+        picked = parse_invocation(message.command_text, prefix)
+        return picked if picked is not None and picked.words[0] == typed.words[0] else typed
 
     async def _unknown(self, invocation: Invocation, message: Message, effects: Effects) -> None:
         """Kind usage help, never in front of a group: a mistyped private command (`!mood2`) may say something

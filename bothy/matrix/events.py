@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-REPLY_FALLBACK_HTML = re.compile(r"^<mx-reply>.*?</mx-reply>", re.DOTALL)
+from bothy.matrix.pills import command_text
+
 TEXT_MSGTYPES = frozenset({"m.text", "m.emote", "m.notice"})
 # Canonical JSON's integer range: nothing outside it is a real timestamp (past 2**63 SQLite overflows).
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -34,6 +35,9 @@ class Message:
     encrypted: bool
     replaces: str | None = None  # set when this is an edit of that event
     reply_to: str | None = None
+    # The text with each member picked from the autocomplete as their Matrix ID, when the message has such a
+    # pill (else None): for the command router only. In memory only, like `body`.
+    command_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,10 @@ def _message(source: Any, room_id: str, encrypted: bool) -> Message | None:
     reply_to = _text(in_reply_to, "event_id") if in_reply_to is not None else None
     if reply_to and replaces is None:
         body = strip_reply_fallback(body)
+    picked = command_text(content)  # an optional extra: HTML Bothy cannot read never drops the message
     return Message(room_id=room_id, event_id=event_id, sender=sender, body=body, timestamp_ms=timestamp_ms,
-                   msgtype=msgtype, encrypted=encrypted, replaces=replaces, reply_to=reply_to or None)
+                   msgtype=msgtype, encrypted=encrypted, replaces=replaces, reply_to=reply_to or None,
+                   command_text=picked if picked is not None and _encodable(picked) else None)
 
 
 def reaction_from_event(

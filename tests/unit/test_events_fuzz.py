@@ -50,10 +50,15 @@ RELATES = ANNOTATION | REPLACE | REPLY | maybe(optional_keys(
     event_id=maybe(EVENT_ID),
     **{"m.in_reply_to": JSON},
 ))
+# Pieces of the HTML clients send with a picked member ("pill"), shuffled and broken, with any text between.
+HTML_PIECES = st.sampled_from(['<a href="https://matrix.to/#/@alice:example.org">', '<a href="matrix:u/bob:x.org">',
+                               '<a href="https://matrix.to/#/%40c%3Ax">', "</a>", "<mx-reply>", "</mx-reply>", "<br/>",
+                               "<a ", "&amp;", "&#xD800;", "<!--", "!checkin "]) | ANY_TEXT
+FORMATTED = st.lists(HTML_PIECES, max_size=12).map("".join) | HUGE_TEXT
 TEXT_CONTENT = st.fixed_dictionaries({
     "body": maybe(ANY_TEXT | HUGE_TEXT | st.just("> quoted\n\nmine")),
     "msgtype": maybe(st.sampled_from([*TEXT_MSGTYPES, "m.image"])),
-})
+}, optional={"format": maybe(st.just("org.matrix.custom.html")), "formatted_body": maybe(FORMATTED)})
 CONTENT = maybe(st.builds(lambda content, extra: {**content, **extra}, TEXT_CONTENT, optional_keys(**{
     "m.relates_to": RELATES, "m.new_content": maybe(TEXT_CONTENT), "session_id": maybe(EVENT_ID)})))
 # A sound envelope but for the timestamp, so the fuzzing reaches the relations and bodies behind it.
@@ -109,6 +114,7 @@ def test_message_conversion_never_raises_and_is_well_typed(source, encrypted):
     assert message.encrypted is encrypted
     assert message.replaces is None or is_id(message.replaces)
     assert message.reply_to is None or is_id(message.reply_to)
+    assert message.command_text is None or (isinstance(message.command_text, str) and utf8(message.command_text))
 
 
 @FUZZ
