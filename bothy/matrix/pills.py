@@ -6,7 +6,7 @@ up by a display name, so the HTML is turned back into text here with each pill r
 names: the member the sender picked.
 
 A small tokenizer rather than `html.parser`: on Python 3.11 that parser takes quadratic time on unclosed
-tags (16 KB of `<a ` costs seconds), and any member can send any HTML. This one is linear, never raises,
+tags (16 KiB of `<a ` costs seconds), and any member can send any HTML. This one is linear, never raises,
 and reads only what a command needs: text, links, line breaks, and `<mx-reply>` (a quoted reply, someone
 else's words) to leave out.
 """
@@ -52,6 +52,7 @@ def user_of_link(href: str) -> str | None:
 
 
 def _text_with_pills(formatted: str) -> tuple[str, int]:
+    """The text and how many pills it had; tags that never close just end where the text does."""
     parts: list[str] = []
     picked = 0
     in_reply = 0  # depth of <mx-reply>: nothing inside is the sender's own
@@ -62,19 +63,20 @@ def _text_with_pills(formatted: str) -> tuple[str, int]:
             parts.append(html.unescape(formatted[position:tag.start()]))
         position = tag.end()
         closing, name, attributes = tag.group(1) == "/", (tag.group(2) or "").lower(), tag.group(3) or ""
+        self_closing = attributes.rstrip().endswith("/")
         if name == "mx-reply":
             in_reply = max(0, in_reply - 1) if closing else in_reply + 1
         elif in_reply:
             continue
         elif in_pill:
-            if name == "a" and not attributes.rstrip().endswith("/"):
+            if name == "a" and not self_closing:
                 in_pill += -1 if closing else 1
         elif name == "a" and not closing:
             user = _linked_user(attributes)
             if user is not None:
                 parts.append(f" {user} ")
                 picked += 1
-                in_pill = 0 if attributes.rstrip().endswith("/") else 1
+                in_pill = 0 if self_closing else 1
         elif name in LINE_BREAKS:
             parts.append("\n")
     if not (in_reply or in_pill):
@@ -86,5 +88,5 @@ def _linked_user(attributes: str) -> str | None:
     href = HREF.search(attributes)
     if href is None:
         return None
-    return user_of_link(html.unescape(next(value for value in href.groups() if value is not None)).strip())
+    return user_of_link(html.unescape(next(value for value in href.group(1, 2, 3) if value is not None)).strip())
 

@@ -33,7 +33,11 @@ async def test_a_peer_worker_checks_in_and_a_chat_request_reaches_them(
     bot = process.bot_user_id
     try:
         staff_room = await staff_room_of(homeserver, sam)
-        await sam.send(staff_room, f"!checkin {alice.user_id}")
+        # Alice picked from Element's autocomplete: her name in the body, her ID only in the pill's link.
+        pill = f'<a href="https://matrix.to/#/{alice.user_id}">Alice Smith</a>'
+        await sam.send(staff_room, "", {"msgtype": "m.text", "body": "!checkin Alice Smith",
+                                        "format": "org.matrix.custom.html", "formatted_body": f"!checkin {pill}",
+                                        "m.mentions": {"user_ids": [alice.user_id]}})
         await sam.wait_for(from_bot(bot, "sent", alice.user_id, room_id=staff_room))
         dm = await alice.accept_invite()
         checkin = await alice.wait_for(from_bot(bot, "I'd like a chat", room_id=dm))
