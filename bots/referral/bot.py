@@ -30,6 +30,7 @@ from bots.referral.kb import KnowledgeBase, Topic, load_kb
 from bots.referral.matcher import Matcher
 from bots.referral.settings import ReferralSettings, read_settings
 from bots.referral.storage import ReferralRepository
+from bots.referral.topic_lookup import TopicFinder, TopicWords
 from commands.framework import Choice, Command, CommandContext, Role, Text, UsageError, UserId
 
 log = logging.getLogger("bothy.referral")
@@ -39,15 +40,18 @@ MAX_TOPIC = 80  # characters; longer than any topic's name or title
 
 
 class ReloadingKnowledgeBase:
-    """The KB and its matcher, reloaded when a topic file changes; a broken edit keeps the last good KB."""
+    """The KB, its matcher and its topic finder, reloaded when a topic file changes; a broken edit keeps the
+    last good KB."""
 
     def __init__(self, directories: tuple[Path, ...], monotonic: Callable[[], float] = time.monotonic):
         self.directories = directories
         self.monotonic = monotonic
+        self.topic_words = TopicWords.load()
         self.kb = load_kb(directories)
         for problem in self.kb.problems:
             log.warning("knowledge base: %s", problem)
         self.matcher = Matcher(self.kb)
+        self.finder = TopicFinder(self.kb, self.topic_words)
         self._checked_at = monotonic()
 
     def current(self) -> Matcher:
@@ -69,7 +73,7 @@ class ReloadingKnowledgeBase:
                 log.warning("knowledge base not reloaded: %s", problem)
             self.kb.files = kb.files  # don't retry until the files change again
             return
-        self.kb, self.matcher = kb, Matcher(kb)
+        self.kb, self.matcher, self.finder = kb, Matcher(kb), TopicFinder(kb, self.topic_words)
         log.info("knowledge base reloaded: %d topics, %d phrases, %d patterns", len(kb.topics),
                  self.matcher.phrase_count, self.matcher.pattern_count)
 
@@ -217,18 +221,24 @@ class ReferralBot(Bot):
 
     # --- commands ---------------------------------------------------------------------------
 
-    def _topic_or_usage(self, name: str) -> Topic:
-        topic = self.kb.topic(name)
-        if topic is None:
-            known = ", ".join(sorted(self.kb.topics))
-            raise UsageError(f"I don't have a topic called \"{name[:40]}\". The topics I know are: {known}.")
-        return topic
+    def _topic_or_usage(self, name: str, again: str) -> tuple[Topic, bool]:
+        """The topic the typed words mean, and whether by other words than its id or title; if they could mean
+        a few, a usage problem showing the command `again` with each of them."""
+        found = self.knowledge.finder.find(name)
+        if found.topic is not None:
+            return found.topic, found.by_words
+        if found.candidates:
+            choices = " or ".join(f"{again} {topic.id} ({topic.title})" for topic in found.candidates)
+            raise UsageError(f"\"{name[:40]}\" could mean more than one topic. Send {choices}.")
+        known = ", ".join(sorted(self.kb.topics))
+        raise UsageError(f"I don't have a topic called \"{name[:40]}\". The topics I know are: {known}.")
 
     async def resources(self, ctx: CommandContext) -> None:
         if ctx.params["topic"] is None:
             ctx.reply("resources_topics", topics=sorted(self.kb.topics.values(), key=lambda t: t.title))
             return
-        ctx.reply("resources_list", topic=self._topic_or_usage(ctx.params["topic"]))
+        topic, _ = self._topic_or_usage(ctx.params["topic"], f"{ctx.prefix}resources")
+        ctx.reply("resources_list", topic=topic)
 
     async def referrals(self, ctx: CommandContext) -> None:
         opted_out = ctx.params["setting"] == "off"
@@ -242,7 +252,7 @@ class ReferralBot(Bot):
 
     async def refer(self, ctx: CommandContext) -> None:
         member = ctx.params["user"]
-        topic = self._topic_or_usage(ctx.params["topic"])
+        topic, by_words = self._topic_or_usage(ctx.params["topic"], f"{ctx.prefix}refer {member}")
         self._dm(ctx.effects, member, "refer_received", topic=topic)
         now = self.context.clock.ms()
 
@@ -250,4 +260,4 @@ class ReferralBot(Bot):
             await record_audit(db, ctx.sender, "refer", member, topic.id, now)
 
         ctx.effects.record(write)
-        ctx.reply("refer_sent", member=member, topic=topic)
+        ctx.reply("refer_sent", member=member, topic=topic, asked=ctx.params["topic"] if by_words else None)
