@@ -96,8 +96,8 @@ async def test_staff_refer_and_unknown_topic(homeserver: Homeserver, bothy: Both
     await sam.send(staff_room, f"!refer {alice.user_id} gardening")
     problem = await sam.wait_for(from_bot(guide, "don't have a topic", room_id=staff_room))
     assert "housing" in problem.body
-    await sam.send(staff_room, f"!refer {alice.user_id} bereavement")
-    await sam.wait_for(from_bot(guide, "Sent", room_id=staff_room))
+    await sam.send(staff_room, f"!refer {alice.user_id} grief")  # the word people use, not the topic's id
+    await sam.wait_for(from_bot(guide, 'Bereavement support (the topic I found for "grief")', room_id=staff_room))
     assert not any(discussed in m.body for m in sam.messages_in(staff_room))  # staff talk raises no alert
     assert not any(CRISIS_LINES in m.body for m in sam.received if m.sender == guide)
     dm = await alice.accept_invite()
