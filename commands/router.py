@@ -84,7 +84,7 @@ class CommandRouter:
         if self.clock.ms() - message.timestamp_ms > self.config.command_max_age_s * 1000:
             context.reply("away", usage=command.usage_line(prefix))
         elif context.role < command.role:
-            context.reply("not_allowed", usage=command.usage_line(prefix))
+            context.reply("not_allowed", usage=command.usage_line(prefix), admins_only=command.role >= Role.ADMIN)
         elif command.staff_places_only and not in_staff_place:
             effects.message(self.templates.render("staff_place_only", prefix=prefix, usage=command.usage_line(prefix)),
                             to_user=message.sender)

@@ -79,3 +79,18 @@ async def test_a_busy_audit_stays_one_sendable_message(database):
     [answer] = effects.items
     assert len(json.dumps(answer.content, ensure_ascii=False).encode()) < 40_000
     assert "the latest" in answer.content["body"]
+
+
+async def test_a_peer_worker_asking_for_the_audit_is_told_it_is_for_admins():
+    """The refusal names the role the command needs: telling a peer worker `!audit` "is for peer workers"
+    would leave them wondering why it refused them."""
+    registry = CommandRegistry([Command("audit", "host", "audit", noop, role=Role.ADMIN)])
+    router = CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), FixedClock(
+        datetime(2026, 3, 2, tzinfo=UTC)), lambda: STAFF_ROOM)
+    effects = Effects(HOST)
+    message = Message(STAFF_ROOM, "$e", SAM, "!audit", FixedClock(datetime(2026, 3, 2, tzinfo=UTC)).ms(),
+                      "m.text", encrypted=True)
+    assert await router.handle(message, effects)
+    [refusal] = effects.items
+    for text in (refusal.content["body"], refusal.content["formatted_body"]):
+        assert "is for admins" in text and "peer workers" not in text
