@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import nio
 import pytest
 import yaml
 
@@ -172,6 +173,30 @@ def from_bot(bot: str, room_id: str, *fragments: str):
         return (item.sender == bot and item.type == "m.room.message" and item.room_id == room_id
                 and all(f in item.body for f in fragments))
     return match
+
+
+async def ask(member: Member, room: str, bot: str, command: str, expect: str) -> str:
+    """Send a command and return the body of the bot's first answer in that room holding `expect`."""
+    mark = member.mark()
+    await member.send(room, command)
+    return (await member.wait_for(from_bot(bot, room, expect), after=mark, timeout=60)).body
+
+
+async def state(member: Member, room_id: str, event_type: str, key: str = "") -> dict:
+    """A room's current state event content, as this member's client reads it from the server."""
+    response = await member.client.room_get_state_event(room_id, event_type, key)
+    assert isinstance(response, nio.RoomGetStateEventResponse), response
+    return response.content
+
+
+async def make_space(homeserver: Homeserver) -> str:
+    """A public community Space where anyone in it may add rooms (a real one invites the bot as moderator)."""
+    sam = await homeserver.synapse.login("sam", homeserver.passwords["sam"])
+    created = await homeserver.synapse.client_api("POST", "/_matrix/client/v3/createRoom", sam.access_token, {
+        "name": "Community", "preset": "public_chat", "creation_content": {"type": "m.space"},
+        "power_level_content_override": {"events": {"m.space.child": 0}},
+    })
+    return created["room_id"]
 
 
 async def staff_room_of(homeserver: Homeserver, member: Member) -> str:

@@ -7,23 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
-import nio
 import pytest
 
-from tests.e2e.conftest import BothyProcess, Homeserver, answered_help, start_bothy
+from tests.e2e.conftest import BothyProcess, Homeserver, answered_help, ask, make_space, start_bothy, state
 from tests.e2e.member import Member
 
 pytestmark = pytest.mark.e2e
-
-
-async def make_space(homeserver: Homeserver) -> str:
-    """A public community Space where anyone in it may add rooms (a real one invites the bot as moderator)."""
-    sam = await homeserver.synapse.login("sam", homeserver.passwords["sam"])
-    created = await homeserver.synapse.client_api("POST", "/_matrix/client/v3/createRoom", sam.access_token, {
-        "name": "Community", "preset": "public_chat", "creation_content": {"type": "m.space"},
-        "power_level_content_override": {"events": {"m.space.child": 0}},
-    })
-    return created["room_id"]
 
 
 @pytest.fixture
@@ -47,19 +36,6 @@ async def members(homeserver: Homeserver) -> AsyncIterator[dict[str, Member]]:
     yield people
     for member in people.values():
         await member.stop()
-
-
-async def ask(member: Member, room: str, bot: str, command: str, expect: str) -> str:
-    mark = member.mark()
-    await member.send(room, command)
-    reply = await member.wait_for(lambda m: m.sender == bot and m.room_id == room and expect in m.body, after=mark)
-    return reply.body
-
-
-async def state(member: Member, room_id: str, event_type: str, key: str = "") -> dict:
-    response = await member.client.room_get_state_event(room_id, event_type, key)
-    assert isinstance(response, nio.RoomGetStateEventResponse), response
-    return response.content
 
 
 async def test_a_member_starts_a_group_and_those_who_share_its_interest_are_invited(

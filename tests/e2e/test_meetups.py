@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.e2e.conftest import BothyProcess, Homeserver, from_bot, start_bothy
+from tests.e2e.conftest import BothyProcess, Homeserver, ask, from_bot, start_bothy
 from tests.e2e.member import Member
 
 pytestmark = pytest.mark.e2e
@@ -34,12 +34,6 @@ async def people(homeserver: Homeserver) -> AsyncIterator[tuple[Member, Member]]
     yield bob, alice
     for member in (bob, alice):
         await member.stop()
-
-
-async def ask(member: Member, room: str, bot: str, command: str, expect: str) -> str:
-    mark = member.mark()
-    await member.send(room, command)
-    return (await member.wait_for(from_bot(bot, room, expect), after=mark, timeout=60)).body
 
 
 async def swept_since(process: BothyProcess, sweep: str, since_ms: int, timeout: float = 60) -> None:
