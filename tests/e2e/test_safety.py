@@ -10,14 +10,10 @@ from urllib.parse import quote
 import nio
 import pytest
 
-from tests.e2e.conftest import Homeserver, answered_help, staff_room_of, start_bothy
+from tests.e2e.conftest import Homeserver, answered_help, from_bot, staff_room_of, start_bothy
 from tests.e2e.member import Member
 
 pytestmark = pytest.mark.e2e
-
-
-def from_bot(bot: str, room_id: str, *fragments: str):
-    return lambda m: m.sender == bot and m.room_id == room_id and all(f in m.body for f in fragments)
 
 
 async def until_redacted(member: Member, room_id: str, event_id: str, timeout: float = 60) -> None:
