@@ -59,6 +59,8 @@ def _words(*words: str) -> frozenset[str]:
 NEGATIONS = _words(
     "not", "never", "don't", "didn't", "doesn't", "won't", "isn't", "aren't", "wasn't", "weren't", "haven't",
     "hasn't", "hadn't", "wouldn't", "ain't", "nor", "neither", "no", "zero", "dnt", "nvr", "neva",
+    # "I'm nowhere near wanting to die."
+    "nowhere",
     # Over and done with: "I used to want to die", "I've stopped self harming".
     "used", "stopped", "quit")
 # "No" (and "zero") negates only through these ("no plans to end my life", "no longer suicidal", "no thoughts
@@ -82,7 +84,8 @@ GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
 NEGATION_FILLERS = _words(
     "really", "actually", "even", "ever", "been", "being", "be", "feeling", "felt", "feel", "thought", "thinking",
     "of", "about", "going", "to", "gonna", "at", "all", "that", "planning", "considered", "considering",
-    "am", "i'm", "i", "i'd", "want", "wanted", "wanting", "wanna", "try", "tried", "trying", "have", "had", "having",
+    "am", "i'm", "i", "i'd", "i've", "near",
+    "want", "wanted", "wanting", "wanna", "try", "tried", "trying", "have", "had", "having",
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated",
@@ -404,10 +407,12 @@ def _negation_before(normalised: str, start: int) -> str | None:
     return None
 
 
-# "Suicide has never crossed my mind": a negation just after the match, through these words, then one of AFTER_VERBS.
+# "Suicide has never crossed my mind", "isn't something I'd consider": a negation just after the match, through
+# these words, then one of AFTER_VERBS.
 AFTER_FILLERS = _words("has", "have", "had", "honestly", "really", "genuinely", "just", "ever", "even")
-AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt")
-AFTER_VERBS = _words("crossed", "entered", "occurred")
+AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "isn't", "wasn't")
+# "Suicide isn't something I'd ever consider": "something" stands where the verb would.
+AFTER_VERBS = _words("crossed", "entered", "occurred", "something")
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
 QUESTION_WINDOW = 8  # words back to "asked if", and on to the answer
 ASKED = _words("asked", "asks", "asking", "ask")

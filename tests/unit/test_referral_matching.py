@@ -104,6 +104,8 @@ def test_plain_negations_still_suppress(matcher, text, negation):
     ("I have never had a plan to kill myself", "never"),
     ("I didn't want to kill myself, I just wanted to stop feeling", "didnt"),
     ("I'm not currently suicidal", "not"),
+    ("I'm nowhere near wanting to die, just burnt out", "nowhere"),
+    ("don't think I've ever been suicidal, just anxious", "dont"),
 ])
 def test_negations_reach_through_what_people_put_between(matcher, text, negation):
     result = matcher.match(text)
@@ -153,3 +155,14 @@ def test_cost_does_not_depend_on_phrase_order_or_count(matcher):
 ])
 def test_normalise(text, expected):
     assert normalise(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "suicide isn't something I'd ever consider",
+    "killing myself wasn't something I thought about, I just felt flat",
+])
+def test_a_denial_just_after_the_match_negates_it(matcher, text):
+    result = matcher.match(text)
+    assert result.tier is None
+    assert any(s.reason.startswith("negation") for s in result.suppressed)
+
