@@ -65,7 +65,8 @@ def test_topics_per_message(matcher):
 ])
 def test_why_a_match_was_suppressed_is_explained(matcher, text, reason):
     result = matcher.match(text)
-    assert [s.reason for s in result.suppressed] == ([reason] if reason else [])
+    # Why the crisis match gave way ("my dad died" in bereavement gives way to the longer phrase too).
+    assert [s.reason for s in result.suppressed if s.topic == "crisis"] == ([reason] if reason else [])
     assert "crisis" not in result.topics
 
 
