@@ -230,12 +230,13 @@ class ReferralBot(Bot):
         if found.candidates:
             choices = " or ".join(f"{again} {topic.id} ({topic.title})" for topic in found.candidates)
             raise UsageError(f"\"{name[:40]}\" could mean more than one topic. Send {choices}.")
-        known = ", ".join(sorted(self.kb.topics))
+        known = ", ".join(sorted(t.id for t in self.kb.topics.values() if t.tier != "signal"))
         raise UsageError(f"I don't have a topic called \"{name[:40]}\". The topics I know are: {known}.")
 
     async def resources(self, ctx: CommandContext) -> None:
         if ctx.params["topic"] is None:
-            ctx.reply("resources_topics", topics=sorted(self.kb.topics.values(), key=lambda t: t.title))
+            ctx.reply("resources_topics", topics=sorted((t for t in self.kb.topics.values() if t.tier != "signal"),
+                                                        key=lambda t: t.title))
             return
         topic, _ = self._topic_or_usage(ctx.params["topic"], f"{ctx.prefix}resources")
         ctx.reply("resources_list", topic=topic)

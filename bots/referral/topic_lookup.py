@@ -97,7 +97,7 @@ class TopicFinder:
 
     def find(self, text: str) -> Lookup:
         exact = self.kb.topic(text)
-        if exact is not None:
+        if exact is not None and exact.tier != "signal":  # a signal topic is only counted: nothing to send
             return Lookup(exact)
         typed = set(words(text))
         matched = [key for key in self.index if key <= typed]

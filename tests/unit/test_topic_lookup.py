@@ -87,7 +87,15 @@ async def test_words_that_fit_no_topic_get_the_list_of_topics(router):
     [reply] = await typed(router, "!resources gardening")
     body = reply.content["body"]
     assert "I don't have a topic called \"gardening\"" in body
-    assert all(topic_id in body for topic_id in KB.topics)
+    assert all(topic_id in body for topic_id, topic in KB.topics.items() if topic.tier != "signal")
+
+
+async def test_a_topic_that_is_only_counted_is_never_offered_or_sent(router):
+    """Hostility is a signal for the room climate: it has no resources, so it is neither listed nor found."""
+    [listing] = await typed(router, "!resources")
+    [asked] = await typed(router, "!resources hostility")
+    assert "hostility" not in listing.content["body"].casefold()
+    assert "I don't have a topic called \"hostility\"" in asked.content["body"]
 
 
 async def test_refer_sends_the_topic_found_and_tells_the_peer_worker_which(router):
