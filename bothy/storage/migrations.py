@@ -214,7 +214,7 @@ async def _outbox_shared_contents(db: aiosqlite.Connection) -> None:
 
 
 async def _outbox_expiry(db: aiosqlite.Connection) -> None:
-    """A reminder for a meetup that has begun is moot: such rows carry when they stop being worth sending."""
+    """A reminder of something that has begun is moot: such rows carry when they stop being worth sending."""
     await run_statements(db, "ALTER TABLE outbox ADD COLUMN expires_at INTEGER")
 
 
