@@ -103,17 +103,18 @@ class Member:
     def messages_in(self, room_id: str, since: int = 0) -> list[Received]:
         return [r for r in self.received[since:] if r.room_id == room_id and r.type == "m.room.message"]
 
-    async def wait_for_invite(self, timeout: float = WAIT_S) -> str:
+    async def wait_for_invite(self, timeout: float = WAIT_S, room_id: str | None = None) -> str:
+        """The next invitation (or the one to `room_id`: a member shared across tests may hold older ones)."""
         async def find() -> str:
             async with self._changed:
-                while not self.invites:
+                while not self.invites or (room_id is not None and room_id not in self.invites):
                     await self._changed.wait()
-                return self.invites.pop(0)
+                return self.invites.pop(self.invites.index(room_id) if room_id is not None else 0)
         return await asyncio.wait_for(find(), timeout)
 
-    async def accept_invite(self, timeout: float = WAIT_S) -> str:
-        """Join the next room this member is invited to (a bot opening a DM) and return its ID."""
-        room_id = await self.wait_for_invite(timeout)
+    async def accept_invite(self, timeout: float = WAIT_S, room_id: str | None = None) -> str:
+        """Join the next room this member is invited to (a bot opening a DM), or `room_id`; return its ID."""
+        room_id = await self.wait_for_invite(timeout, room_id)
         await self.join(room_id)
         return room_id
 
