@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bothy.config import ROOM_REFERENCE
 from bothy.settings import SettingsReader, usable_path
 from bots.referral.climate import ClimateSettings, read_climate_settings
 from bots.referral.kb import has_crisis_lines, load_kb
@@ -50,7 +51,7 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
                                f"Bothy never runs without crisis lines{hint}")
     bereavement_rooms = reader.get("referral.bereavement_rooms", list, default=[]) or []
     reader.check("referral.bereavement_rooms", bereavement_rooms,
-                 lambda rooms: all(isinstance(r, str) and r[:1] in "!#" and ":" in r for r in rooms),
+                 lambda rooms: all(isinstance(r, str) and ROOM_REFERENCE.match(r) for r in rooms),
                  "every entry must be a room ID (!abc:example.org) or alias (#grief:example.org)")
     min_count = reader.get("referral.min_count", int, default=5)
     reader.check("referral.min_count", min_count, lambda k: k >= 3,

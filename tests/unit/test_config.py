@@ -177,11 +177,12 @@ def test_zero_and_huge_durations_are_refused_with_their_key():
 
 
 def test_bereavement_rooms_are_room_ids_or_aliases(tmp_path):
-    rooms = ["!abc:example.org", "#losing-someone:example.org"]
+    rooms = ["!abc:example.org", "#losing-someone:example.org", "!x5bsyDlkd8Fz1aBC-_xyZ0123"]  # v12: no server
     config = parse_config(filled(**{"referral.bereavement_rooms": rooms}), tmp_path, INSTALLATION.bots)
     assert config.bot_settings["referral"].bereavement_rooms == frozenset(rooms)
-    found = problems(filled(**{"referral.bereavement_rooms": ["Losing someone"]}), tmp_path)
-    assert any(p.startswith("referral.bereavement_rooms: every entry must be a room ID") for p in found)
+    for wrong in ("Losing someone", "#losing-someone", "!a b:example.org"):
+        found = problems(filled(**{"referral.bereavement_rooms": [wrong]}), tmp_path)
+        assert any(p.startswith("referral.bereavement_rooms: every entry must be a room ID") for p in found), wrong
 
 
 @pytest.mark.parametrize(("key", "value", "named"), [
