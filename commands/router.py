@@ -105,7 +105,11 @@ class CommandRouter:
         if typed is None or message.command_text is None:
             return typed
         picked = parse_invocation(message.command_text, prefix)
-        return picked if picked is not None and picked.words[0] == typed.words[0] else typed
+        if picked is None:
+            return typed
+        command, from_pills = self.registry.find(typed), self.registry.find(picked)
+        same = command is not None and from_pills is not None and from_pills[0] is command[0]
+        return picked if same else typed  # "!group join" in the body is never the HTML's "!group archive"
 
     async def _unknown(self, invocation: Invocation, message: Message, effects: Effects) -> None:
         """Kind usage help, never in front of a group: a mistyped private command (`!mood2`) may say something

@@ -173,6 +173,9 @@ async def test_the_body_alone_decides_whether_and_which_command_it_is():
     assert (ran, effects.items) == ([], [])
     await routed(element("!refer Alice Smith", f"!checkin {PILL}"), ran)
     assert ran == []  # the body's !refer, whose topic is missing
+    # Nor which command of a family: the HTML's "archive" never replaces the body's "join".
+    await routed(element("!group join Alice Smith", f"!group archive {PILL}"), ran)
+    assert ran == [{"name": "Alice Smith"}]
 
 
 async def routed(content: dict, ran: list[dict]) -> Effects:
@@ -183,6 +186,8 @@ async def routed(content: dict, ran: list[dict]) -> Effects:
         Command("checkin", "checkin", "check in", record, params=(UserId("user"),), role=Role.PEER_WORKER),
         Command("refer", "referral", "refer", record, params=(UserId("user"), Text("topic", 100)),
                 role=Role.PEER_WORKER),
+        Command("group join", "host", "join", record, params=(Text("name", 100),)),
+        Command("group archive", "host", "archive", record, params=(Text("room", 100),)),
     ])
     router = CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), Clock(), lambda: STAFF)
     message = message_from_event(source(content), STAFF, encrypted=False, on_malformed=pytest.fail)
