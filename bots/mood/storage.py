@@ -213,8 +213,9 @@ class MoodRepository:
     async def take_due_prompts(db: aiosqlite.Connection, day: int, after: int, limit: int) -> tuple[list[str], int]:
         """Up to `limit` members who asked for the daily prompt and have not had today's, in order from
         position `after`, marked as prompted; and the position to go on from. Run it in the commit that
-        owes their prompts: then each is prompted once, and a member who turns the prompt on meanwhile
-        is either in this batch or a later one."""
+        owes their prompts: then each is prompted once. A member new to `mood_prefs` who turns the prompt on
+        meanwhile gets a later row, so a later batch; one whose row the sweep has passed waits for tomorrow,
+        as if they had asked a moment after the sweep."""
         async with db.execute(
             "SELECT rowid, user_id FROM mood_prefs WHERE rowid > ? AND prompt = 1 "
             "AND (prompted_day IS NULL OR prompted_day < ?) ORDER BY rowid LIMIT ?", (after, day, limit),
