@@ -85,8 +85,8 @@ def _text_with_pills(formatted: str) -> tuple[str, int]:
 
 
 def _linked_user(attributes: str) -> str | None:
+    """The user an `<a>` tag's href names, its entities decoded first (`&amp;` in a query, say)."""
     href = HREF.search(attributes)
     if href is None:
         return None
     return user_of_link(html.unescape(next(value for value in href.group(1, 2, 3) if value is not None)).strip())
-

@@ -174,6 +174,7 @@ class OutboxRepository:
             ], now_ms)
 
     async def expired(self, row: OutboxRow) -> None:
+        """Dropped unsent: its moment has passed. Shared words go with their last row (the trigger)."""
         async with self.database.transaction() as db:
             await db.execute("DELETE FROM outbox WHERE id = ?", (row.id,))
 
