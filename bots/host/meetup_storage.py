@@ -57,12 +57,6 @@ class MeetupRepository:
             "m.state = 'planned' AND ((m.day_reminder_at IS NULL AND m.starts_at <= ?) "
             "OR (m.hour_reminder_at IS NULL AND m.starts_at <= ?))", (now_ms + DAY_MS, now_ms + HOUR_MS))
 
-    async def going(self, meetup_id: int) -> list[str]:
-        async with self.store.read() as db, db.execute(
-            "SELECT user_id FROM meetup_rsvps WHERE meetup_id = ? ORDER BY going_at, user_id", (meetup_id,)
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
-
     @staticmethod
     async def add(db: aiosqlite.Connection, room_id: str, starts_at: int, place: str, creator: str,
                   now_ms: int) -> int:
