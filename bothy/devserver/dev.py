@@ -58,11 +58,13 @@ def write_bothy_config(path: Path, synapse: LocalSynapse, passwords: dict[str, s
 
 
 async def provision(synapse: LocalSynapse, passwords: dict[str, str]) -> None:
-    """Accounts, rate-limit exemptions for the bots, and the staff room with every bot invited."""
+    """Accounts, rate-limit exemptions for the bots, and the staff room with every bot invited. The host bot
+    is a server admin here, so Element's Report button reaches the staff room out of the box (on a real
+    homeserver that is the admin's choice: see the README)."""
     for name, is_admin in PEOPLE.items():
         await synapse.register(name, passwords[name], admin=is_admin)
-    for local in BOT_LOCALPARTS.values():
-        await synapse.register(local, passwords[local])
+    for bot, local in BOT_LOCALPARTS.items():
+        await synapse.register(local, passwords[local], admin=bot == "host")
     admin = await synapse.login("admin", passwords["admin"])
     server = synapse.server_name
     for local in BOT_LOCALPARTS.values():
