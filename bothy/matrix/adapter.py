@@ -521,13 +521,18 @@ class MatrixAccount:
         self._spawn(self._accept_invite(room_id, invite.sender, is_direct))
 
     async def _accept_invite(self, room_id: str, inviter: str, is_direct: bool) -> None:
+        """A DM is recorded before joining: the member may write the moment they see the bot join, and that
+        first message must already be read as private (not as a group's, answered in a second DM)."""
         try:
-            await self.join(room_id)
             if is_direct:
                 await self.direct_book.opened(self.user_id, inviter, room_id)
                 self._direct_rooms.add(room_id)
+            await self.join(room_id)
         except MatrixError as error:
             log.warning("%s could not join a room it was invited to: %s", self.user_id, error)
+            if is_direct:
+                self._direct_rooms.discard(room_id)
+                await self.direct_book.closed(self.user_id, room_id)
         finally:
             self._joining.discard(room_id)
 

@@ -145,3 +145,26 @@ async def test_a_failure_to_load_a_dms_members_is_logged_without_stopping_the_ba
     room_with(account, DM, (BOT,))
     await account._count_dm_members(sync_with(DM, [object()]))
     assert "could not load the members of DM" in caplog.text
+
+
+async def test_a_dm_the_member_opened_is_known_as_theirs_before_the_bot_is_seen_to_join(account, monkeypatch):
+    """The member may write the moment the bot joins: by then the room must already be their DM."""
+    known_when_joining = []
+
+    async def join(room_id):
+        known_when_joining.append(await account.direct_book.repository.get(BOT, ALICE))
+
+    monkeypatch.setattr(account, "join", join)
+    await account._accept_invite(DM, ALICE, is_direct=True)
+    assert known_when_joining == [DM] and DM in account._direct_rooms
+
+
+async def test_a_dm_invite_the_bot_could_not_join_is_forgotten(account, monkeypatch):
+    from bothy.matrix.adapter import MatrixError
+
+    async def join(room_id):
+        raise MatrixError("join: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN")
+
+    monkeypatch.setattr(account, "join", join)
+    await account._accept_invite(DM, ALICE, is_direct=True)
+    assert await account.direct_book.repository.get(BOT, ALICE) is None and DM not in account._direct_rooms
