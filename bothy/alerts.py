@@ -21,7 +21,7 @@ from typing import Any
 
 import aiosqlite
 
-from bothy.matrix.events import Reaction, in_thread
+from bothy.matrix.events import Reaction, in_thread, reaction_key
 from bothy.outbox import Effects, StateWrite, UnitOfWork
 from bothy.staff_hours import StaffHours
 from bothy.storage.alerts import Alert, AlertRepository, claim, mark_done, mark_escalated, mark_reminded
@@ -32,17 +32,11 @@ from rooms.staff import StaffRoom, matrix_to
 
 log = logging.getLogger("bothy.alerts")
 
-CLAIM_KEYS = {"✅", "☑"}  # compared without the variation selector (see `reaction_key`)
+CLAIM_KEYS = {"✅", "☑"}  # as the adapter gives reaction keys: without a variation selector (`reaction_key`)
 DONE_KEYS = {"✔"}
 
 ClaimHook = Callable[[Alert, str, Effects], Awaitable[None]]  # (alert, peer worker, effects)
 ActionHook = ClaimHook  # a peer worker's reaction that acts on an alert of the bot's own kind
-
-
-def reaction_key(key: str) -> str:
-    """Clients send some emoji with and some without a variation selector (emoji style U+FE0F, text style
-    U+FE0E): compare them without either."""
-    return key.replace("\ufe0f", "").replace("\ufe0e", "")
 
 
 @dataclass(frozen=True)
@@ -107,7 +101,7 @@ class StaffAlerts:
     async def handle_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         """✅ from a peer worker claims an alert, ✔️ closes it, a key a bot registered for the alert's kind runs
         that action; True if the reaction was about an alert."""
-        key = reaction_key(reaction.key)
+        key = reaction.key
         actions = {action_key for _, action_key in self._actions}
         if reaction.room_id != self.staff_room.room_id or key not in CLAIM_KEYS | DONE_KEYS | actions:
             return False

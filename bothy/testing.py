@@ -16,6 +16,7 @@ from bothy.facts import MemberFacts
 from bothy.health import EngineHealth
 from bothy.installation import Installation
 from bothy.matrix.adapter import MatrixError, RoomSpec
+from bothy.matrix.events import Reaction, reaction_from_event
 from bothy.outbox import UnitOfWork
 from bothy.plugin import BotContext
 from bothy.staff_hours import StaffHours
@@ -135,3 +136,14 @@ def bot_context(database: Database, installation: Installation, settings: Any, *
         status=EngineHealth(database, clock), sent_tags=OutboxRepository(database), facts=facts or MemberFacts(),
         room_maker=MadeRooms(), peer_workers=peer_workers,
     )
+
+
+def received_reaction(room_id: str, event_id: str, sender: str, target_event_id: str, key: str,
+                      timestamp_ms: int = 0) -> Reaction:
+    """A reaction as a bot receives it: through the adapter's own conversion (which drops variation selectors)."""
+    reaction = reaction_from_event({"event_id": event_id, "sender": sender, "origin_server_ts": timestamp_ms,
+                                    "type": "m.reaction", "content": {"m.relates_to": {
+                                        "rel_type": "m.annotation", "event_id": target_event_id, "key": key}}},
+                                   room_id)
+    assert reaction is not None
+    return reaction

@@ -145,7 +145,13 @@ def _reaction(source: Any, room_id: str) -> Reaction | None:
         return None
     return Reaction(room_id=room_id, event_id=event_id, sender=sender, timestamp_ms=timestamp_ms,
                     target_event_id=_required_text(relates, "event_id"),
-                    key=_required_text(relates, "key"))
+                    key=reaction_key(_required_text(relates, "key")))
+
+
+def reaction_key(key: str) -> str:
+    """Clients send some emoji with and some without a variation selector (emoji style U+FE0F, text style
+    U+FE0E): a reaction's key is kept without either, so every listener compares plain keys."""
+    return key.replace("\ufe0f", "").replace("\ufe0e", "")
 
 
 def undecryptable_from_event(

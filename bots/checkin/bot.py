@@ -13,7 +13,6 @@ from typing import ClassVar
 
 import aiosqlite
 
-from bothy.alerts import reaction_key
 from bothy.matrix.events import Membership, Message, Reaction, Receipt
 from bothy.outbox import Effects, StateWrite
 from bothy.plugin import Bot, BotContext, SweepRun
@@ -211,14 +210,13 @@ class CheckinBot(Bot):
 
     async def _answer(self, reaction: Reaction, effects: Effects) -> bool:
         tag = await self.context.sent_tags.tag_of(reaction.target_event_id)
-        key = reaction_key(reaction.key)
-        if tag is None or not tag.startswith("checkin:") or key not in ANSWER_KEYS:
+        if tag is None or not tag.startswith("checkin:") or reaction.key not in ANSWER_KEYS:
             return False
         checkin = await self.repository.checkin(int(tag.split(":", 1)[1]))
         if checkin is None or checkin.user_id != reaction.sender:
             return checkin is not None
         now = self.context.clock.ms()
-        answer = {OK: "ok", CHAT: "chat", PAUSE: "pause"}[key]
+        answer = {OK: "ok", CHAT: "chat", PAUSE: "pause"}[reaction.key]
         repeated_chat = answer == "chat" and checkin.answer == "chat"
 
         async def write(db: aiosqlite.Connection) -> None:

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bothy.alerts import reaction_key
 from bothy.matrix.events import Reaction
 from bothy.outbox import Effects
 from bothy.plugin import BotContext
@@ -29,7 +28,7 @@ from bots.host.storage import GroupRepository
 from commands.framework import Choice, Command, CommandContext, Integer, Role, Text, UsageError, small_number
 
 TAG = "meetup"  # a post or reminder's tag, "meetup:ID": a ✅ on either says "going"
-GOING_KEYS = frozenset({"✅", "☑", "✔"})  # compared without the variation selector
+GOING_KEYS = frozenset({"✅", "☑", "✔"})  # as the adapter gives them: without a variation selector
 KEEP_MS = 30 * DAY_MS  # a meetup and who went are forgotten this long after it
 MAX_DETAILS = 200
 MAX_ID = 10**9
@@ -145,7 +144,7 @@ class MeetupCommands:
 
     async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         """✅ on a meetup's post or reminder: going. The reaction stays, so the room sees who is going."""
-        if reaction_key(reaction.key) not in GOING_KEYS or \
+        if reaction.key not in GOING_KEYS or \
                 self.context.rooms_seen_by(effects.account).is_direct_room(reaction.room_id):
             return False
         tag = await self.context.sent_tags.tag_of(reaction.target_event_id)

@@ -16,7 +16,6 @@ from typing import ClassVar
 
 import aiosqlite
 
-from bothy.alerts import reaction_key
 from bothy.matrix.adapter import MatrixError
 from bothy.matrix.events import Membership, Message, Reaction
 from bothy.outbox import Effects
@@ -154,9 +153,8 @@ class MoodBot(Bot):
         tag = await self.context.sent_tags.tag_of(reaction.target_event_id)
         if tag is None or not tag.startswith(PROMPT_TAG + ":"):
             return False
-        key = reaction_key(reaction.key)
-        mood = MOOD_KEYS.index(key) + 1 if key in MOOD_KEYS else None
-        energy = ENERGY_KEYS.get(key)
+        mood = MOOD_KEYS.index(reaction.key) + 1 if reaction.key in MOOD_KEYS else None
+        energy = ENERGY_KEYS.get(reaction.key)
         if mood is None and energy is None:
             return True
         await self._record(effects, reaction.sender, mood=mood, energy=energy)

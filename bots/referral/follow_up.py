@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bothy.alerts import reaction_key
 from bothy.matrix.events import Reaction
 from bothy.outbox import Effects, StateWrite
 from bothy.plugin import BotContext
@@ -110,7 +109,7 @@ class FollowUp:
             return False
         tag = await self.context.sent_tags.tag_of(reaction.target_event_id)
         kind, _, number = (tag or "").partition(":")
-        key = reaction_key(reaction.key)  # 👍 and 👍️ (with the variation selector) are one answer
+        key = reaction.key  # 👍 and 👍️ arrive as one: the adapter drops the variation selector
         if kind == "suggestion" and key in FEEDBACK_KEYS:
             await self._feedback(reaction, key, int(number), effects)
         elif kind == "checkback" and key in CHECKBACK_KEYS:

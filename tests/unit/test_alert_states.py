@@ -4,11 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 from bothy.alerts import Escalation, StaffAlerts
 from bothy.clock import FixedClock
-from bothy.matrix.events import Reaction
 from bothy.outbox import Effects, UnitOfWork
 from bothy.storage.alerts import AlertRepository
 from bothy.storage.outbox import AlertRecord, OutboxRepository
 from bothy.templates import Templates
+from bothy.testing import received_reaction
 from rooms.staff import StaffRoom
 
 BOT, SAM, KIM, ALI = "@bot:x", "@sam:x", "@kim:x", "@ali:x"
@@ -40,7 +40,7 @@ async def owed(database) -> list[tuple[str | None, str]]:
 
 async def react(alerts: StaffAlerts, sender: str, key: str, event: str = "$alert") -> None:
     effects = Effects(BOT)
-    assert await alerts.handle_reaction(Reaction("!staff", f"$r{key}{sender}", sender, 0, event, key), effects)
+    assert await alerts.handle_reaction(received_reaction("!staff", f"$r{key}{sender}", sender, event, key), effects)
     await alerts.work.commit(effects)
 
 

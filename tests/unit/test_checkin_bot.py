@@ -7,7 +7,7 @@ from bothy.clock import FixedClock
 from bothy.matrix.events import Membership, Message
 from bothy.outbox import Effects
 from bothy.staff_hours import StaffHours, parse_staff_hours
-from bothy.testing import bot_context
+from bothy.testing import bot_context, received_reaction
 from bots.checkin.bot import CheckinBot
 from bots.installed import INSTALLATION
 
@@ -79,27 +79,8 @@ async def test_a_member_whose_energy_is_low_gets_the_gentlest_check_in(database,
     assert "energy is low" not in bodies[ALICE]
 
 
-async def test_an_answer_counts_whether_or_not_the_client_adds_the_emoji_variation_selector(database, example_config):
-    """Some clients send 👍 with U+FE0F; the check-in's own option has none: the same answer."""
-    from bothy.matrix.events import Reaction
-    from bothy.storage.outbox import OutboxRepository
-
-    bot = checkin_bot(database, example_config, direct_rooms=frozenset({"!dm"}))
-    long_ago = bot.context.clock.ms() - 30 * DAY_MS
-    await handle(bot, Message(GROUP, "$m", BOB, "hello", long_ago, "m.text", True))
-    assert await bot.sweep() == 1
-    [checkin] = [row for row in await OutboxRepository(database).due(10**15) if row.tag]
-    await OutboxRepository(database).delivered(checkin, "!dm", "$checkin", 0)
-    effects = Effects(bot.context.account)
-    assert await bot.on_reaction(Reaction("!dm", "$yes", BOB, 0, "$checkin", "👍\ufe0f"), effects)
-    await bot.context.work.commit(effects)
-    async with database.read() as db, db.execute("SELECT answer FROM checkins") as cursor:
-        assert [tuple(row) for row in await cursor.fetchall()] == [("ok",)]
-
-
 async def answer_checkin(bot: CheckinBot, key: str) -> Effects:
     """BOB, quiet for a month, is checked in with and answers with `key`."""
-    from bothy.matrix.events import Reaction
     from bothy.storage.outbox import OutboxRepository
 
     long_ago = bot.context.clock.ms() - 30 * DAY_MS
@@ -108,7 +89,7 @@ async def answer_checkin(bot: CheckinBot, key: str) -> Effects:
     [checkin] = [row for row in await OutboxRepository(bot.context.store).due(10**15) if row.tag]
     await OutboxRepository(bot.context.store).delivered(checkin, "!dm", "$checkin", 0)
     effects = Effects(bot.context.account)
-    assert await bot.on_reaction(Reaction("!dm", "$chat", BOB, 0, "$checkin", key), effects)
+    assert await bot.on_reaction(received_reaction("!dm", "$answer", BOB, "$checkin", key), effects)
     await bot.context.work.commit(effects)
     return effects
 
@@ -130,3 +111,10 @@ async def test_asking_for_a_chat_in_staff_hours_says_someone_will_be_in_touch(da
     effects = await answer_checkin(bot, "💬")
     [reply] = [item for item in effects.items if item.room_id == "!dm" and item.action == "message"]
     assert "who will be in touch" in reply.content["body"] and "back" not in reply.content["body"]
+
+
+async def test_an_answer_counts_whether_or_not_the_client_adds_the_emoji_variation_selector(database, example_config):
+    """Some clients send 👍 with U+FE0F; the check-in's own option has none: the same answer."""
+    await answer_checkin(checkin_bot(database, example_config, direct_rooms=frozenset({"!dm"})), "👍\ufe0f")
+    async with database.read() as db, db.execute("SELECT answer FROM checkins") as cursor:
+        assert [tuple(row) for row in await cursor.fetchall()] == [("ok",)]

@@ -151,3 +151,11 @@ def test_only_plain_identifiers_reach_the_log():
     assert loggable("m.room.message") == "m.room.message"
     for value in ("I want to die", 7, None, "x" * 300, "$a\nb", ""):
         assert loggable(value) == "<unloggable>"
+
+
+@pytest.mark.parametrize("key", ["👍", "👍\ufe0f", "👍\ufe0e"])
+def test_a_reaction_key_arrives_without_a_variation_selector(key):
+    """Clients differ on U+FE0F/U+FE0E; the adapter drops them once, so no listener has to."""
+    source = {"event_id": "$r", "sender": "@a:x", "origin_server_ts": 1, "type": "m.reaction",
+              "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$t", "key": key}}}
+    assert reaction_from_event(source, "!room:x").key == "👍"

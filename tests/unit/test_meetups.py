@@ -12,7 +12,7 @@ import pytest
 from bothy.clock import FixedClock
 from bothy.matrix.events import Reaction
 from bothy.outbox import Effects
-from bothy.testing import FixedRooms, bot_context
+from bothy.testing import FixedRooms, bot_context, received_reaction
 from bots.host.bot import HostBot
 from bots.host.meetup_times import describe, parse_plan
 from bots.host.storage import GroupRepository
@@ -159,7 +159,7 @@ async def posted(host: HostBot, body: str, sender: str = BOB, **kwargs) -> Effec
 
 
 def react(host: HostBot, who: str, target: str, key: str = "✅") -> Reaction:
-    return Reaction(GROUP, f"$r-{who}", who, host.context.clock.ms(), target, key)
+    return received_reaction(GROUP, f"$r-{who}", who, target, key, host.context.clock.ms())
 
 
 async def test_a_group_creator_posts_a_meetup_with_its_calendar_file(host):

@@ -8,9 +8,9 @@ import pytest
 
 from bothy.clock import FixedClock
 from bothy.matrix.adapter import MatrixError
-from bothy.matrix.events import Membership, Reaction
+from bothy.matrix.events import Membership
 from bothy.outbox import Effects
-from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
+from bothy.testing import STAFF_ROOM, FixedRooms, bot_context, received_reaction
 from bots.facts import ENERGY
 from bots.installed import INSTALLATION
 from bots.mood.bot import MoodBot
@@ -84,7 +84,7 @@ async def test_a_reaction_to_the_prompt_is_recorded_then_redacted(database, exam
     async with database.transaction() as db:
         await db.execute("INSERT INTO sent_events VALUES ('$prompt', ?, 0)", (f"mood_prompt:{day}",))
     effects = Effects(bot.context.account)
-    reaction = Reaction(DM, "$r", ALICE, 0, "$prompt", key)
+    reaction = received_reaction(DM, "$r", ALICE, "$prompt", key)
     assert await bot.on_reaction(reaction, effects)
     await bot.context.work.commit(effects)
     assert [row[2] for row in await outbox(database)][-2:] == ["redaction", "message"]

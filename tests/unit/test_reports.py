@@ -9,10 +9,9 @@ import pytest
 
 from bothy.clock import FixedClock
 from bothy.matrix.adapter import MatrixError
-from bothy.matrix.events import Reaction
 from bothy.outbox import Effects
 from bothy.storage.outbox import OutboxRepository
-from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
+from bothy.testing import STAFF_ROOM, FixedRooms, bot_context, received_reaction
 from bots.host.bot import HostBot
 from bots.host.reports import DISMISS, GUIDELINES, MUTE, REMOVE
 from bots.installed import INSTALLATION
@@ -57,7 +56,8 @@ async def delivered(database) -> None:
 
 async def react(bot: HostBot, key: str) -> None:
     effects = Effects(bot.context.account)
-    assert await bot.context.alerts.handle_reaction(Reaction(STAFF_ROOM, f"${key}", SAM, 0, "$alert", key), effects)
+    reaction = received_reaction(STAFF_ROOM, f"${key}", SAM, "$alert", key)
+    assert await bot.context.alerts.handle_reaction(reaction, effects)
     await bot.context.work.commit(effects)
 
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bothy.clock import FixedClock
-from bothy.matrix.events import Message, Reaction
+from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.storage.outbox import OutboxRepository, OutboxRow
-from bothy.testing import STAFF_ROOM, bot_context
+from bothy.testing import STAFF_ROOM, bot_context, received_reaction
 from bots.installed import INSTALLATION
 from bots.referral.bereavement import in_own_words
 from bots.referral.bot import ReferralBot
@@ -139,7 +139,7 @@ async def tag(database, row: OutboxRow, event_id: str) -> None:
 
 async def react(bot: ReferralBot, target: str, key: str, sender: str = ALICE, event_id: str = "$r") -> bool:
     effects = Effects(bot.context.account)
-    consumed = await bot.on_reaction(Reaction(DM, event_id, sender, 0, target, key), effects)
+    consumed = await bot.on_reaction(received_reaction(DM, event_id, sender, target, key), effects)
     await bot.context.work.commit(effects)
     return consumed
 
