@@ -1,7 +1,8 @@
 """The referral knowledge base: one YAML file per topic, validated with file and line for every problem.
 
 A topic file has `id`, `title`, `tier` (crisis, support, practical), `phrases`, optional `patterns` (templates
-that allow inflections and small gaps, see patterns.py), optional `exclusions` and `resources`. An
+that allow inflections and small gaps, see patterns.py) with the optional `word_lists` they use, optional
+`exclusions` and `resources`. An
 organisation adds its own local services in its own folder without editing ours: a file with
 `add_to: <topic id>` adds resources (and phrases and patterns) to an existing topic.
 """
@@ -16,10 +17,10 @@ from typing import Any
 import yaml
 
 from bots.referral.normalise import normalise
-from bots.referral.patterns import Pattern, PatternError, compile_pattern
+from bots.referral.patterns import Pattern, PatternError, check_word_list, compile_pattern
 
 TIERS = ("crisis", "support", "practical", "signal")  # signal: only counted (room climate), never suggested
-TOPIC_KEYS = {"id", "title", "tier", "phrases", "patterns", "exclusions", "resources", "add_to"}
+TOPIC_KEYS = {"id", "title", "tier", "phrases", "patterns", "word_lists", "exclusions", "resources", "add_to"}
 RESOURCE_KEYS = {"name", "phone", "text", "url", "hours", "region", "notes", "checked"}
 CONTACT_KEYS = ("phone", "text", "url")
 
@@ -45,6 +46,7 @@ class Topic:
     patterns: list[Pattern] = field(default_factory=list)
     exclusions: list[str] = field(default_factory=list)
     resources: list[Resource] = field(default_factory=list)
+    word_lists: dict[str, list[str]] = field(default_factory=dict)  # for its patterns: `<name>`
     source: str = ""
 
 
@@ -110,6 +112,23 @@ def _strings(node: _Node | None, where: str, key: str, problems: list[str]) -> l
     return items
 
 
+def _word_lists(node: _Node | None, where: str, problems: list[str]) -> dict[str, list[str]]:
+    if node is None:
+        return {}
+    if not isinstance(node.value, dict):
+        problems.append(f"{where}:{node.line}: word_lists must be a mapping of names to lists of words")
+        return {}
+    lists = {}
+    for name, (words_node, line) in node.value.items():
+        words = [text for text, _ in _strings(words_node, where, f"word list {name!r}", problems)]
+        problem = check_word_list(name, words)
+        if problem is None:
+            lists[name] = words
+        else:
+            problems.append(f"{where}:{line}: {problem}")
+    return lists
+
+
 def _resources(node: _Node | None, where: str, problems: list[str]) -> list[Resource]:
     if node is None:
         return []
@@ -154,7 +173,7 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
     """Load every `*.yaml` in the folders, in order; later folders may add to earlier topics."""
     problems: list[str] = []
     topics: dict[str, Topic] = {}
-    additions: list[tuple[str, str, int, list, list, list, list]] = []
+    additions: list[tuple[str, str, int, list, list, dict, list, list]] = []
     files: dict[Path, float] = {}
     phrase_owner: dict[str, tuple[str, str]] = {}
     for directory in directories:
@@ -173,11 +192,13 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
                     problems.append(f"{path}:{line}: unknown key {key!r} (known: {', '.join(sorted(TOPIC_KEYS))})")
             phrases = _strings(fields.get("phrases"), str(path), "phrases", problems)
             patterns = _strings(fields.get("patterns"), str(path), "patterns", problems)
+            word_lists = _word_lists(fields.get("word_lists"), str(path), problems)
             exclusions = _strings(fields.get("exclusions"), str(path), "exclusions", problems)
             resources = _resources(fields.get("resources"), str(path), problems)
             target = _text(fields.get("add_to"))
             if target:
-                additions.append((target, str(path), lines["add_to"], phrases, patterns, exclusions, resources))
+                additions.append((target, str(path), lines["add_to"], phrases, patterns, word_lists, exclusions,
+                                  resources))
                 continue
             topic_id, title, tier = (_text(fields.get(k)) for k in ("id", "title", "tier"))
             for key, value in (("id", topic_id), ("title", title), ("tier", tier)):
@@ -196,17 +217,17 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
                 problems.append(f"{path}:{lines['id']}: topic id {topic_id!r} is already used by {used_by}")
                 continue
             topics[topic_id] = Topic(topic_id, title or topic_id, tier or "support", resources=resources,
-                                     source=str(path))
+                                     word_lists=word_lists, source=str(path))
             _add_phrases(topics[topic_id], phrases, exclusions, str(path), phrase_owner, problems)
             _add_patterns(topics[topic_id], patterns, str(path), phrase_owner, problems)
-    for target, where, line, phrases, patterns, exclusions, resources in additions:
+    for target, where, line, phrases, patterns, word_lists, exclusions, resources in additions:
         topic = topics.get(target)
         if topic is None:
             problems.append(f"{where}:{line}: add_to names no known topic {target!r}")
             continue
         topic.resources.extend(resources)
         _add_phrases(topic, phrases, exclusions, where, phrase_owner, problems)
-        _add_patterns(topic, patterns, where, phrase_owner, problems)
+        _add_patterns(topic, patterns, where, phrase_owner, problems, {**topic.word_lists, **word_lists})
     return KnowledgeBase(topics, problems, files)
 
 
@@ -240,12 +261,13 @@ def _add_phrases(topic: Topic, phrases: list[tuple[str, int]], exclusions: list[
         topic.exclusions.append(exclusion)
 
 
-def _add_patterns(topic: Topic, patterns: list[tuple[str, int]], where: str,
-                  owner: dict[str, tuple[str, str]], problems: list[str]) -> None:
-    """Compile each pattern; a problem names the file and line, as for phrases."""
+def _add_patterns(topic: Topic, patterns: list[tuple[str, int]], where: str, owner: dict[str, tuple[str, str]],
+                  problems: list[str], word_lists: dict[str, list[str]] | None = None) -> None:
+    """Compile each pattern, with the file's word lists (an addition's and its topic's); a problem names the file
+    and line, as for phrases."""
     for text, line in patterns:
         try:
-            pattern = compile_pattern(text)
+            pattern = compile_pattern(text, topic.word_lists if word_lists is None else word_lists)
         except PatternError as error:
             problems.append(f"{where}:{line}: pattern {text!r}: {error}")
             continue

@@ -4,7 +4,10 @@ A pattern is words separated by spaces, with three additions:
 - `want{,s,ed,ing}`: the word with each ending (want, wants, wanted, wanting), as in a shell;
 - `(end|ending|put an end to)`: one of several words or runs of words; an empty choice, or a `?` after the
   brackets, makes it optional: `(just|)` and `(just)?` are the same;
-- `[0-3]` (or `[2]`): a gap of 0 to 3 (or exactly 2) words of any kind, at most MAX_GAP, never at either end.
+- `[0-3]` (or `[2]`): a gap of 0 to 3 (or exactly 2) words of any kind, at most MAX_GAP, never at either end;
+- `<name>`: one of the topic's `word_lists` (kb.py), as if its words were written out in brackets; `<name>?`
+  makes it optional. One list of ways to say "want to" and one of ways to say "die" cover every pairing of
+  them, including pairings nobody thought to write down, which is how patterns carry over to new wording.
   `[0]` matches no words: it only splits a long template so that the words on each side are expanded apart
   (at most MAX_FORMS forms between gaps) and the rarer side becomes the anchor.
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bots.referral.normalise import normalise
@@ -38,6 +42,9 @@ TOKEN = re.compile(r"\s*(?:\((?P<group>[^()]*)\)(?P<optional>\?)?|\[(?P<gap>[^\[
 WORD = re.compile(r"(?P<stem>[^{}]*)(?:\{(?P<endings>[^{}]*)\}(?P<rest>[^{}]*))?")
 GAP = re.compile(r"(\d+)(?:-(\d+))?")
 CUE = re.compile(r"\s*\[cue(?::(?P<group>[a-z-]*))?\]")
+WORD_LIST = re.compile(r"<(?P<name>[^<>]*)>")
+WORD_LIST_NAME = re.compile(r"[a-z][a-z0-9-]*")
+NOT_IN_A_WORD_LIST = re.compile(r"[()\[\]|<>]")
 
 
 class PatternError(ValueError):
@@ -92,8 +99,22 @@ class Pattern:
                             end + sum(len(word) + 1 for word in right_words[:right[0]]), left[1] or right[1])
 
 
-def compile_pattern(text: str) -> Pattern:
-    """The pattern, ready to match, or PatternError saying what is wrong with it."""
+def check_word_list(name: str, words: list[str]) -> str | None:
+    """What is wrong with a word list, worded for `bothy kb check`, or None."""
+    if WORD_LIST_NAME.fullmatch(name) is None:
+        return f"a word list's name is lowercase letters, digits and hyphens, not {name!r}"
+    if not words:
+        return f"word list {name!r} is empty"
+    for choice in words:
+        if NOT_IN_A_WORD_LIST.search(choice) or not choice.strip():
+            return f"word list {name!r}: {choice!r} must be plain words (no brackets, bars or gaps)"
+    return None
+
+
+def compile_pattern(text: str, word_lists: Mapping[str, Sequence[str]] | None = None) -> Pattern:
+    """The pattern, ready to match, or PatternError saying what is wrong with it; `<name>` is a word list."""
+    written = text
+    text = WORD_LIST.sub(lambda used: _written_out(used["name"], word_lists or {}), text)
     parts: list[list[tuple[str, ...]] | tuple[int, int]] = []
     position = 0
     cue = CUE.match(text)
@@ -132,8 +153,15 @@ def compile_pattern(text: str) -> Pattern:
         raise PatternError(f"needs a part of at least {MIN_ANCHOR_CHARS} letters in every match, to find it by")
     left = tuple(_step(gaps[i], frozenset(tuple(reversed(f)) for f in segments[i])) for i in range(anchor - 1, -1, -1))
     right = tuple(_step(gaps[i - 1], segments[i]) for i in range(anchor + 1, len(segments)))
-    return Pattern(text, segments[anchor], left, right, sum(s.reach for s in left), sum(s.reach for s in right),
-                   cue["group"] if cue is not None else None)
+    return Pattern(written, segments[anchor], left, right, sum(s.reach for s in left),
+                   sum(s.reach for s in right), cue["group"] if cue is not None else None)
+
+
+def _written_out(name: str, word_lists: Mapping[str, Sequence[str]]) -> str:
+    if name not in word_lists:
+        known = ", ".join(f"<{known}>" for known in sorted(word_lists)) or "none"
+        raise PatternError(f"no word list <{name}> in this topic (its word lists: {known})")
+    return "(" + "|".join(word_lists[name]) + ")"
 
 
 def _gap(spec: str, parts: list) -> tuple[int, int]:

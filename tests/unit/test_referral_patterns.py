@@ -68,6 +68,46 @@ def test_kb_check_names_the_file_and_line_of_a_bad_pattern(tmp_path):
                                             "piece of text"]
 
 
+WORD_LISTS = """word_lists:
+  wish: [want, wanna, "cant wait", "might as well{,}"]
+  die: [to die, be dead, end it all]
+"""
+
+
+def test_word_lists_pair_every_way_of_saying_one_part_with_every_way_of_saying_the_other(tmp_path):
+    (tmp_path / "low.yaml").write_text(TOPIC.format(pattern="<wish> [0-2] <die>") + WORD_LISTS)
+    kb = load_kb([tmp_path])
+    assert kb.problems == []
+    matcher = Matcher(kb)
+    for text in ("honestly i cant wait to die", "might as well just end it all", "wanna be dead"):
+        assert [hit.phrase for hit in matcher.match(text).hits] == ["<wish> [0-2] <die>"], text
+    assert matcher.match("I'd love to go to the dance").tier is None
+
+
+@pytest.mark.parametrize(("lists", "problem"), [
+    ("", ":6: pattern '<wish> [0-2] <die>': no word list <wish> in this topic (its word lists: none)"),
+    ("word_lists:\n  die: [to die]\n", ":6: pattern '<wish> [0-2] <die>': no word list <wish> in this topic "
+                                       "(its word lists: <die>)"),
+    ("word_lists:\n  wish: [want]\n  die: [(to die)]\n", ":12: word list 'die': '(to die)' must be plain words"),
+    ("word_lists:\n  wish: [want]\n  Die: [to die]\n", ":12: a word list's name is lowercase letters"),
+    ("word_lists:\n  wish: []\n", ":11: word list 'wish' is empty"),
+    ("word_lists: [want]\n", ":10: word_lists must be a mapping"),
+])
+def test_a_bad_word_list_or_a_missing_one_is_reported_with_its_line(tmp_path, lists, problem):
+    (tmp_path / "low.yaml").write_text(TOPIC.format(pattern="<wish> [0-2] <die>") + lists)
+    problems = load_kb([tmp_path]).problems
+    assert any(p.startswith(f"{tmp_path / 'low.yaml'}{problem}") for p in problems), problems
+
+
+def test_an_addition_uses_its_topics_word_lists_and_its_own(tmp_path):
+    (tmp_path / "low.yaml").write_text(TOPIC.format(pattern="some [0] <die>") + WORD_LISTS)
+    (tmp_path / "more.yaml").write_text("add_to: low\nword_lists:\n  hope: [hope i]\n"
+                                        "patterns: ['<hope> [0-1] <die>']\nresources: []\n")
+    kb = load_kb([tmp_path])
+    assert kb.problems == []
+    assert Matcher(kb).match("I hope i just end it all").tier == "crisis"
+
+
 def test_a_pattern_in_two_topics_is_reported(tmp_path):
     (tmp_path / "a.yaml").write_text(TOPIC.format(pattern="want [0-2] to die"))
     (tmp_path / "b.yaml").write_text(TOPIC.format(pattern="want  [0-2] to die").replace("id: low", "id: other"))
