@@ -11,7 +11,9 @@ counts:
 - simple negation just before a match suppresses it ("I'm not suicidal", "never really suicidal", "I used
   to want to die"), but not across an intensifier ("I've never felt so suicidal"); so does a negation in a
   pattern's gap, one just after it ("suicide has never crossed my mind"), and a "no" answering a reported
-  question ("the GP asked if I was suicidal and I said no"): the question is someone else's words.
+  question ("the GP asked if I was suicidal and I said no"): the question is someone else's words. So does
+  recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have gone"),
+  and, for the crisis tier only, a laugh just after it ("that pun made me want to die lmao").
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -88,8 +90,11 @@ NEGATION_FILLERS = _words(
     "want", "wanted", "wanting", "wanna", "try", "tried", "trying", "have", "had", "having",
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
-    "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated",
+    "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from",
     *NO_NEGATES)
+# Recovery said before the match: "three years free of suicidal thoughts", "clean from self harm".
+RECOVERED = _words("free", "clean")
+RECOVERED_FROM = _words("of", "from")
 # Far enough for "I have never had a plan to kill myself" (five fillers).
 NEGATION_WINDOW = 6
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
@@ -281,7 +286,9 @@ class Matcher:
                 excluded_by = by_topic.overlapping(start, end) if by_topic else None
                 negation = (None if excluded_by is not None or outranked_by is not None
                             else gap_negation or _negation_before_unless_over(normalised, start, end)
-                            or _negation_after(normalised, end) or _answered_no(normalised, start, end))
+                            or _negation_after(normalised, end) or _over_after(normalised, end)
+                            or _answered_no(normalised, start, end)
+                            or (_laugh_after(normalised, end) if entry.tier == "crisis" else None))
                 if excluded_by is None and outranked_by is None and negation is None:
                     hit_counts[entry] = hit_count + 1
                     if entry.pattern is not None and entry.pattern.cue is not None:
@@ -374,16 +381,16 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
 def _negation_before_unless_over(normalised: str, start: int, end: int) -> str | None:
     """A negation before the match, unless the words after it end the negation: "I never thought about suicide
     until this year", "I'd never felt suicidal before", "not suicidal yet" all say that now it is there."""
-    negation = _negation_before(normalised, start)
-    if negation is not None:
-        after = [*normalised[end + 1:end + 1 + 2 * _LONGEST_NEGATION_WORD].split()[:2], "", ""]
-        if after[0] in UNTIL or (after[0] in BEFORE and after[1] in BEFORE_ENDS):
-            return None
+    after = [*normalised[end + 1:end + 1 + 2 * _LONGEST_NEGATION_WORD].split()[:2], "", ""]
+    negation = _negation_before(normalised, start, after[0])
+    if negation is not None and (after[0] in UNTIL or (after[0] in BEFORE and after[1] in BEFORE_ENDS)):
+        return None
     return negation
 
 
-def _negation_before(normalised: str, start: int) -> str | None:
-    """The negation among the NEGATION_WINDOW words before `start`, reached across fillers only."""
+def _negation_before(normalised: str, start: int, next_word: str) -> str | None:
+    """The negation among the NEGATION_WINDOW words before `start`, reached across fillers only; `next_word` is
+    the one after the match ("no suicidal thoughts": "no" negates through what the match describes)."""
     end = start - 1  # the space before the match
     after = ""  # the word after the one read; "no" right before the match negates through the match's first word
     for _ in range(NEGATION_WINDOW):
@@ -397,8 +404,11 @@ def _negation_before(normalised: str, start: int) -> str | None:
                 if previous and previous[-1] in NOT_OVER:
                     return None
             if word in ANSWER_NEGATES:
-                return word if (after or normalised[start:normalised.find(" ", start)]) in NO_NEGATES else None
+                negated = after or normalised[start:normalised.find(" ", start)]
+                return word if negated in NO_NEGATES or (not after and next_word in NO_NEGATES) else None
             return word
+        if word in RECOVERED and after in RECOVERED_FROM:
+            return f"{word} {after}"
         if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
             return "since i last"  # "two years since I last self harmed"
         if word not in NEGATION_FILLERS:
@@ -437,6 +447,36 @@ def _negation_after(normalised: str, end: int) -> str | None:
             following = following[1:]
         if following[:1] and following[0] in AFTER_VERBS:
             return f"{words[index]} {following[0]}"
+    return None
+
+
+# Recovery said after the match: "self harm free", "the suicidal thoughts are finally gone".
+OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideation")
+OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",
+                      "totally", "mostly", "pretty", "much", "long", "been", "just")
+OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared")
+# A laugh just after the match: hyperbole ("made me want to die lmao"). Emoji are gone by now; "lol" is not
+# here: people say real things with a nervous "lol".
+LAUGH_WINDOW = 3
+LAUGHS = _words("lmao", "lmfao", "rofl", "roflmao", "jk", "jking", "xd", "kidding", "joking", "jokes")
+LAUGH_STARTS = ("haha", "hehe", "ahah")
+
+
+def _over_after(normalised: str, end: int) -> str | None:
+    words = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:5]
+    index = 1 if words[:1] and words[0] in OVER_NOUNS else 0
+    while index < len(words) and index < 3 and words[index] in OVER_FILLERS:
+        index += 1
+    return words[index] if index < len(words) and words[index] in OVER_WORDS else None
+
+
+def _laugh_after(normalised: str, end: int) -> str | None:
+    """A laugh, unless denied ("not joking", "no kidding")."""
+    previous = ""
+    for word in normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:LAUGH_WINDOW]:
+        if (word in LAUGHS or word.startswith(LAUGH_STARTS)) and previous not in NEGATIONS:
+            return word
+        previous = word
     return None
 
 

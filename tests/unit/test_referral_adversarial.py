@@ -20,6 +20,9 @@ from bots.referral.matcher import (
     ASKED_WHAT,
     BEFORE,
     BEFORE_ENDS,
+    LAUGH_STARTS,
+    LAUGH_WINDOW,
+    LAUGHS,
     MAX_PER_PHRASE,
     NEGATION_FILLERS,
     NEGATION_WINDOW,
@@ -28,7 +31,12 @@ from bots.referral.matcher import (
     NO_NEGATES,
     NOT_OVER,
     OVER_AND_DONE,
+    OVER_FILLERS,
+    OVER_NOUNS,
+    OVER_WORDS,
     QUESTION_WINDOW,
+    RECOVERED,
+    RECOVERED_FROM,
     UNTIL,
     YES_ANSWERS,
     Matcher,
@@ -102,7 +110,8 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
             suppressed.append((topic, phrase, "exclusion"))
         elif any(overlaps(o) and o[4] - o[3] > end - start for o in phrases):
             suppressed.append((topic, phrase, "longer"))
-        elif reference_negated(normalised, start, end):
+        elif reference_negated(normalised, start, end) or (
+                kb.topics[topic].tier == "crisis" and reference_laugh_after(normalised[end:].split())):
             suppressed.append((topic, phrase, "negation"))
         else:
             hits.append((topic, phrase, start, end))
@@ -111,20 +120,24 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
 
 def reference_negated(normalised: str, start: int, end: int) -> bool:
     before, after = normalised[:start].split(), normalised[end:].split()
-    negated_before = reference_negated_before(before, normalised[start:].split()[0])
     following = [*after[:2], "", ""]
+    negated_before = reference_negated_before(before, normalised[start:].split()[0], following[0])
     if negated_before and (following[0] in UNTIL or (following[0] in BEFORE and following[1] in BEFORE_ENDS)):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
-    return negated_before or reference_negated_after(after) or reference_answered_no(before, after)
+    return (negated_before or reference_negated_after(after) or reference_over_after(after)
+            or reference_answered_no(before, after))
 
 
-def reference_negated_before(before: list[str], following: str) -> bool:
+def reference_negated_before(before: list[str], following: str, after_match: str) -> bool:
     for index in range(len(before) - 1, max(-1, len(before) - 1 - NEGATION_WINDOW), -1):
         word = before[index]
         if word in NEGATIONS:
             if word in OVER_AND_DONE and index and before[index - 1] in NOT_OVER:
                 return False
-            return word not in ANSWER_NEGATES or following in NO_NEGATES
+            right_before = index == len(before) - 1
+            return word not in ANSWER_NEGATES or following in NO_NEGATES or (right_before and after_match in NO_NEGATES)
+        if word in RECOVERED and index < len(before) - 1 and before[index + 1] in RECOVERED_FROM:
+            return True
         if word == "last" and before[max(0, index - 2):index] == ["since", "i"]:
             return True
         if word not in NEGATION_FILLERS:
@@ -143,6 +156,21 @@ def reference_negated_after(after: list[str]) -> bool:
             words = words[1:]
         return bool(words[:1]) and words[0] in AFTER_VERBS
     return False
+
+
+def reference_over_after(after: list[str]) -> bool:
+    words = after[:5]
+    if words[:1] and words[0] in OVER_NOUNS:
+        words = words[1:]
+    skipped = 1 if after[:1] and after[0] in OVER_NOUNS else 0
+    while words and skipped < 3 and words[0] in OVER_FILLERS:
+        words, skipped = words[1:], skipped + 1
+    return bool(words) and words[0] in OVER_WORDS
+
+
+def reference_laugh_after(after: list[str]) -> bool:
+    return any((word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or after[index - 1] not in NEGATIONS)
+               for index, word in enumerate(after[:LAUGH_WINDOW]))
 
 
 def reference_answered_no(before: list[str], after: list[str]) -> bool:
@@ -167,7 +195,8 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
     snippets = sorted({*(p for t in kb.topics.values() for p in [*t.phrases, *t.exclusions]),
                        *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",
                        *AFTER_NEGATIONS, *AFTER_VERBS, "asked if", "asked me about", "yes", "nope", "not sure",
-                       "until", "before", "yet", "but", "since i last"})
+                       "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
+                       *OVER_FILLERS, *OVER_WORDS, *LAUGHS, "hahaha"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0
