@@ -35,21 +35,21 @@ def test_the_dev_set_is_big_varied_and_split_before_tuning():
 
 
 def test_held_back_crisis_recall_does_not_fall(held_back):
-    # Measured with the fifth batch (a new writer's short posts, before tuning on it) in the set: short 0.757,
-    # long 0.786.
-    assert held_back["crisis_recall_short"]["recall"] >= 0.75
-    assert held_back["crisis_recall_long"]["recall"] >= 0.78
-    floors = {"wish": 0.77, "active": 0.93, "method": 0.72, "intent": 0.69, "plan": 0.43, "prep": 0.60,
-              "attempt": 0.82, "selfharm": 0.72}
+    # Measured with the fifth and seventh batches (new writers', before tuning on them) in the set: short 0.73,
+    # long 0.765.
+    assert held_back["crisis_recall_short"]["recall"] >= 0.73
+    assert held_back["crisis_recall_long"]["recall"] >= 0.76
+    floors = {"wish": 0.71, "active": 0.93, "method": 0.66, "intent": 0.68, "plan": 0.41, "prep": 0.60,
+              "attempt": 0.79, "selfharm": 0.73}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
 
 
 def test_held_back_false_alarms_do_not_rise(held_back):
-    assert held_back["false_crisis_negations"]["rate"] <= 0.05
-    assert held_back["false_crisis_ordinary"]["rate"] <= 0.055
+    assert held_back["false_crisis_negations"]["rate"] <= 0.075
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.05
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.06
-    assert held_back["tiers"]["crisis"]["precision"] >= 0.95
+    assert held_back["tiers"]["crisis"]["precision"] >= 0.94
     for tier in ("support", "practical"):
-        assert held_back["tiers"][tier]["precision"] >= 0.85, tier
-        assert held_back["tiers"][tier]["recall"] >= (0.61 if tier == "support" else 0.77), tier
+        assert held_back["tiers"][tier]["precision"] >= 0.84, tier
+        assert held_back["tiers"][tier]["recall"] >= (0.58 if tier == "support" else 0.76), tier
