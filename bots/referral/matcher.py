@@ -286,9 +286,8 @@ class Matcher:
                 excluded_by = by_topic.overlapping(start, end) if by_topic else None
                 negation = (None if excluded_by is not None or outranked_by is not None
                             else gap_negation or _negation_before_unless_over(normalised, start, end)
-                            or _negation_after(normalised, end) or _over_after(normalised, end)
-                            or _answered_no(normalised, start, end)
-                            or (_laugh_after(normalised, end) if entry.tier == "crisis" else None))
+                            or _negation_after(normalised, end) or _answered_no(normalised, start, end)
+                            or _over_or_laughed_after(normalised, end, entry.tier == "crisis"))
                 if excluded_by is None and outranked_by is None and negation is None:
                     hit_counts[entry] = hit_count + 1
                     if entry.pattern is not None and entry.pattern.cue is not None:
@@ -460,23 +459,24 @@ OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lift
 LAUGH_WINDOW = 3
 LAUGHS = _words("lmao", "lmfao", "rofl", "roflmao", "jk", "jking", "xd", "kidding", "joking", "jokes")
 LAUGH_STARTS = ("haha", "hehe", "ahah")
+_SHORT_WORDS_CHARS = 64  # enough for the few short words read after a match for these
+_OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS))))
 
 
-def _over_after(normalised: str, end: int) -> str | None:
-    words = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:5]
+def _over_or_laughed_after(normalised: str, end: int, crisis: bool) -> str | None:
+    """Recovery said just after the match, or (for the crisis tier) a laugh that is not denied ("not joking")."""
+    if _OVER_OR_LAUGH.search(normalised, end, end + _SHORT_WORDS_CHARS) is None:  # the usual case: one scan in C
+        return None
+    words = normalised[end + 1:end + 1 + _SHORT_WORDS_CHARS].split()[:5]
     index = 1 if words[:1] and words[0] in OVER_NOUNS else 0
     while index < len(words) and index < 3 and words[index] in OVER_FILLERS:
         index += 1
-    return words[index] if index < len(words) and words[index] in OVER_WORDS else None
-
-
-def _laugh_after(normalised: str, end: int) -> str | None:
-    """A laugh, unless denied ("not joking", "no kidding")."""
-    previous = ""
-    for word in normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:LAUGH_WINDOW]:
-        if (word in LAUGHS or word.startswith(LAUGH_STARTS)) and previous not in NEGATIONS:
-            return word
-        previous = word
+    if index < len(words) and words[index] in OVER_WORDS:
+        return words[index]
+    if crisis:
+        for index, word in enumerate(words[:LAUGH_WINDOW]):
+            if (word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or words[index - 1] not in NEGATIONS):
+                return word
     return None
 
 

@@ -58,6 +58,8 @@ class Step:
     gap_max: int
     forms: frozenset[tuple[str, ...]]
     lengths: tuple[int, ...]  # of the forms, longest first
+    firsts: frozenset[str]  # the forms' first words: most places are ruled out by one set lookup
+    optional: bool  # it has the empty form, so it matches wherever it is, whatever word comes next
 
     @property
     def reach(self) -> int:
@@ -211,7 +213,8 @@ def _normalised_forms(forms: list[tuple[str, ...]]) -> frozenset[tuple[str, ...]
 
 
 def _step(gap: tuple[int, int], forms: frozenset[tuple[str, ...]]) -> Step:
-    return Step(gap[0], gap[1], forms, tuple(sorted({len(form) for form in forms}, reverse=True)))
+    return Step(gap[0], gap[1], forms, tuple(sorted({len(form) for form in forms}, reverse=True)),
+                frozenset(form[0] for form in forms if form), () in forms)
 
 
 def _words_before(normalised: str, end: int, count: int) -> list[str]:
@@ -237,6 +240,8 @@ def _match_side(words: list[str], steps: tuple[Step, ...],
     """Words used by the steps, and a negation in their gaps; a reading with no negation is preferred."""
     if not steps:
         return 0, None
+    if len(steps) == 1:  # most patterns: the same search without the stack, which every anchor check pays for
+        return _match_step(words, steps[0], negations)
     negated: tuple[int, str | None] | None = None
     stack: list[tuple[int, int, str | None]] = [(0, 0, None)]  # step, words used, negation so far
     while stack:
@@ -253,8 +258,24 @@ def _match_side(words: list[str], steps: tuple[Step, ...],
                 break
             gap_negation = negation or (gap and next((w for w in words[used:used + gap] if w in negations), None)) \
                 or None
-            for length in step.lengths:
-                if used + gap + length <= len(words) and tuple(words[used + gap:used + gap + length]) in step.forms:
-                    found.append((index + 1, used + gap + length, gap_negation))
+            if step.optional or (used + gap < len(words) and words[used + gap] in step.firsts):
+                for length in step.lengths:
+                    if used + gap + length <= len(words) and tuple(words[used + gap:used + gap + length]) in step.forms:
+                        found.append((index + 1, used + gap + length, gap_negation))
         stack.extend(reversed(found))  # shortest gap, longest form first
+    return negated
+
+
+def _match_step(words: list[str], step: Step, negations: frozenset[str]) -> tuple[int, str | None] | None:
+    """_match_side for one step: shortest gap and longest form first, a reading with no negation preferred."""
+    negated: tuple[int, str | None] | None = None
+    for gap in range(step.gap_min, min(step.gap_max, len(words)) + 1):
+        if not step.optional and (gap == len(words) or words[gap] not in step.firsts):
+            continue
+        for length in step.lengths:
+            if gap + length <= len(words) and tuple(words[gap:gap + length]) in step.forms:
+                gap_negation = next((word for word in words[:gap] if word in negations), None) if gap else None
+                if gap_negation is None:
+                    return gap + length, None
+                negated = negated or (gap + length, gap_negation)
     return negated
