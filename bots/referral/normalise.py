@@ -11,6 +11,9 @@ before; l_reading() gives a second form that reads them as l, only for a text th
 matcher uses it only for phrases it reveals (see matcher.py).
 
 "myself" misspelt ("myslef"), or in Scots or Irish ("masel", "meself"), is read as "myself": MISSPELLINGS.
+A message in Scots ("ah cannae dae this", "ah just wantae sleep") has its common words read in English
+("i cant do this", "i just want to sleep"): SCOTS, only for a message with one of its markers, so the
+phrases and patterns written in English serve Bothy's Scottish members too.
 
 Every step is linear in the text: byte tables and `str` methods in C, and regexes that cannot backtrack
 over a run more than once (each stand-in word is found from its first character only). Only the first
@@ -63,7 +66,7 @@ _KEEP = set(b"abcdefghijklmnopqrstuvwxyz0123456789" + STAND_IN_SYMBOLS)
 _FIRST_PASS = bytes(b + 32 if 65 <= b <= 90 else b if b in _KEEP else 32 for b in range(256))
 _SYMBOLS_TO_SPACE = bytes(32 if b in STAND_IN_SYMBOLS else b for b in range(256))
 _LETTERS_AND_SPACE = b"abcdefghijklmnopqrstuvwxyz "
-_DOUBLES = [(letter * 2, letter) for letter in "abcdefghijklmnopqrstuvwxyz"]
+DOUBLED = re.compile(r"([a-z])\1")
 
 
 # "myself" misspelt (doubled letters already collapsed), and Scots and Irish "masel", "meself": the word
@@ -93,11 +96,37 @@ def _replace_stand_ins(match: re.Match[str]) -> str:
 
 
 def _collapse_repeats(text: str) -> str:
-    """'diiiie' -> 'die', 'kill' -> 'kil': applied to phrases and messages alike, so they still meet."""
-    for double, single in _DOUBLES:
+    """'diiiie' -> 'die', 'kill' -> 'kil': applied to phrases and messages alike, so they still meet. Only the
+    letters found doubled are replaced: one scan in C instead of one per letter of the alphabet."""
+    for letter in set(DOUBLED.findall(text)):
+        double = letter * 2
         while double in text:
-            text = text.replace(double, single)
+            text = text.replace(double, letter)
     return text
+
+
+# Scots words read in English. Only words with one meaning are here: "an" (and, or an article), "no" (not, or
+# no) and "ken" (know, or a name) are left as they are. Keys are normalised (doubled letters collapsed).
+SCOTS = {
+    "tae": "to", "dae": "do", "nae": "no", "naebody": "nobody", "naewan": "no one", "naething": "nothing",
+    "cannae": "cant", "canny": "cant", "dinnae": "dont", "dinny": "dont", "didnae": "didnt", "disnae": "doesnt",
+    "doesnae": "doesnt", "wouldnae": "wouldnt", "widnae": "wouldnt", "couldnae": "couldnt", "shouldnae": "shouldnt",
+    "isnae": "isnt", "wasnae": "wasnt", "wisnae": "wasnt", "havenae": "havent", "huvnae": "havent", "hasnae": "hasnt",
+    "willnae": "wont", "wantae": "want to", "wanty": "want to", "gonnae": "going to", "gonny": "going to",
+    "ah": "i", "ahm": "im", "ahve": "ive", "ahd": "id", "ahll": "ill", "ma": "my", "aboot": "about", "oot": "out",
+    "wis": "was", "wi": "with", "fae": "from", "aw": "all", "deid": "dead", "mair": "more", "anymair": "anymore",
+    "hame": "home", "heid": "head", "wid": "would", "telt": "told", "yersel": "yourself",
+}
+_SCOTS = {_collapse_repeats(scots): _collapse_repeats(english) for scots, english in SCOTS.items()}
+
+
+def _read_scots(text: str) -> str:
+    """A message in Scots with its common words in English (see SCOTS); any other message as it is."""
+    # The markers: "-ae" words (tae, cannae, dinnae), "ah" (I), "ma" (my); one of them is in nearly every line
+    # of Scots. Tested one by one because every message pays for this.
+    if not ("ae " in text or " ah" in text or " ma " in text):
+        return text
+    return " " + " ".join(_SCOTS.get(word, word) for word in text.split()) + " "
 
 
 def _join_spelled_out(words: list[str]) -> list[str]:
@@ -146,7 +175,7 @@ def normalise(text: str) -> str:
     text = " " + " ".join(_collapse_repeats(data.decode()).split()) + " "
     if SPELLED_OUT.search(text):
         text = " " + " ".join(_join_spelled_out(text.split())) + " "
-    return _spell(text)
+    return _read_scots(_spell(text))
 
 
 def l_reading(text: str) -> str | None:

@@ -197,3 +197,22 @@ def test_a_laugh_just_after_crisis_words_is_hyperbole(matcher, text, crisis):
 
 def test_a_laugh_changes_nothing_below_the_crisis_tier(matcher):
     assert matcher.match("drowning in debt lmao").topics == ["debt"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Ah cannae dae this", " i cant do this "),
+    ("ah just wantae sleep", " i just want to slep "),
+    ("naebody wid notice if ah wis deid", " nobody would notice if i was dead "),
+    ("I like algae and my ma's soup", " i like algae and my mas soup "),  # no marker word: left as it is
+])
+def test_scots_is_read_in_english(text, expected):
+    assert normalise(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "ah just wantae go tae sleep an no wake up",
+    "ah'm thinkin aboot endin it",
+    "ah dinnae want tae be alive anymair",
+])
+def test_crisis_said_in_scots_is_found(matcher, text):
+    assert matcher.match(text).tier == "crisis"

