@@ -13,7 +13,9 @@ counts:
   pattern's gap, one just after it ("suicide has never crossed my mind"), and a "no" answering a reported
   question ("the GP asked if I was suicidal and I said no"): the question is someone else's words. So does
   recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have gone"),
-  and, for the crisis tier only, a laugh just after it ("that pun made me want to die lmao").
+  and, for the crisis tier only, a laugh just after it ("that pun made me want to die lmao") or someone else
+  as its subject ("my flatmate said she'd be better off dead": she is, not the writer), unless the match itself
+  says whom it is about ("they'd be better off without me").
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -287,7 +289,8 @@ class Matcher:
                 negation = (None if excluded_by is not None or outranked_by is not None
                             else gap_negation or _negation_before_unless_over(normalised, start, end)
                             or _negation_after(normalised, end) or _answered_no(normalised, start, end)
-                            or _over_or_laughed_after(normalised, end, entry.tier == "crisis"))
+                            or (_over_or_laughed_after(normalised, end) or _someone_else_before(normalised, start, end)
+                                if entry.tier == "crisis" else _over_after(normalised, end)))
                 if excluded_by is None and outranked_by is None and negation is None:
                     hit_counts[entry] = hit_count + 1
                     if entry.pattern is not None and entry.pattern.cue is not None:
@@ -303,7 +306,7 @@ class Matcher:
                     elif outranked_by is not None:
                         reason = f"longer phrase {outranked_by.text!r} ({outranked_by.topic})"
                     else:
-                        reason = f"negation {negation!r}"
+                        reason = negation if negation.startswith("someone else") else f"negation {negation!r}"
                     suppressed.append(Suppressed(entry.topic, entry.text, reason, entry.kind))
         for by_group in cues.values():
             if len(by_group) >= 2:  # cues of two groups met: one hit over them, named by both
@@ -460,11 +463,26 @@ LAUGH_WINDOW = 3
 LAUGHS = _words("lmao", "lmfao", "rofl", "roflmao", "jk", "jking", "xd", "kidding", "joking", "jokes")
 LAUGH_STARTS = ("haha", "hehe", "ahah")
 _SHORT_WORDS_CHARS = 64  # enough for the few short words read after a match for these
+# Someone else as the subject, reached back across a few of SUBJECT_FILLERS ("she said she'd be better off dead").
+# "Hell" is not here: normalised, "he'll" and "hell" are the same word.
+THIRD_PERSON = _words("he", "she", "they", "he's", "she's", "they're", "he'd", "she'd", "they'd", "they've",
+                      "they'll", "she'll")
+FIRST_PERSON = _words("i", "i'm", "im", "me", "my", "myself", "i've", "i'd", "i'll", "mine")
+SUBJECT_FILLERS = _words("be", "is", "was", "were", "just", "really", "still", "would", "could", "might", "will",
+                         "has", "had", "have", "been", "keeps", "kept", "actually", "genuinely", "literally",
+                         "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks")
+SUBJECT_WINDOW = 3
+_SUBJECT_CHARS = SUBJECT_WINDOW * 25
 _OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS))))
 
 
-def _over_or_laughed_after(normalised: str, end: int, crisis: bool) -> str | None:
-    """Recovery said just after the match, or (for the crisis tier) a laugh that is not denied ("not joking")."""
+def _over_after(normalised: str, end: int) -> str | None:
+    """Recovery said just after the match: "self harm free", "the thoughts have gone"."""
+    return _over_or_laughed_after(normalised, end, laughs=False)
+
+
+def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> str | None:
+    """Recovery said just after the match, or a laugh that is not denied ("not joking")."""
     if _OVER_OR_LAUGH.search(normalised, end, end + _SHORT_WORDS_CHARS) is None:  # the usual case: one scan in C
         return None
     words = normalised[end + 1:end + 1 + _SHORT_WORDS_CHARS].split()[:5]
@@ -473,10 +491,23 @@ def _over_or_laughed_after(normalised: str, end: int, crisis: bool) -> str | Non
         index += 1
     if index < len(words) and words[index] in OVER_WORDS:
         return words[index]
-    if crisis:
+    if laughs:
         for index, word in enumerate(words[:LAUGH_WINDOW]):
             if (word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or words[index - 1] not in NEGATIONS):
                 return word
+    return None
+
+
+def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
+    """Someone else as the subject just before the match ("she'd be better off dead", "he was going to end it"),
+    unless the match says it is about the writer ("better off without me")."""
+    if not FIRST_PERSON.isdisjoint(normalised[start:end].split()):
+        return None
+    for word in reversed(normalised[max(0, start - _SUBJECT_CHARS):start].split()[-SUBJECT_WINDOW:]):
+        if word in THIRD_PERSON:
+            return f"someone else: {word!r}"
+        if word not in SUBJECT_FILLERS:
+            return None
     return None
 
 

@@ -20,6 +20,7 @@ from bots.referral.matcher import (
     ASKED_WHAT,
     BEFORE,
     BEFORE_ENDS,
+    FIRST_PERSON,
     LAUGH_STARTS,
     LAUGH_WINDOW,
     LAUGHS,
@@ -37,6 +38,9 @@ from bots.referral.matcher import (
     QUESTION_WINDOW,
     RECOVERED,
     RECOVERED_FROM,
+    SUBJECT_FILLERS,
+    SUBJECT_WINDOW,
+    THIRD_PERSON,
     UNTIL,
     YES_ANSWERS,
     Matcher,
@@ -113,6 +117,8 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
         elif reference_negated(normalised, start, end) or (
                 kb.topics[topic].tier == "crisis" and reference_laugh_after(normalised[end:].split())):
             suppressed.append((topic, phrase, "negation"))
+        elif kb.topics[topic].tier == "crisis" and reference_someone_else(normalised, start, end):
+            suppressed.append((topic, phrase, "someone"))
         else:
             hits.append((topic, phrase, start, end))
     return sorted(hits), sorted(suppressed)
@@ -173,6 +179,17 @@ def reference_laugh_after(after: list[str]) -> bool:
                for index, word in enumerate(after[:LAUGH_WINDOW]))
 
 
+def reference_someone_else(normalised: str, start: int, end: int) -> bool:
+    if set(normalised[start:end].split()) & FIRST_PERSON:
+        return False
+    for word in reversed(normalised[:start].split()[-SUBJECT_WINDOW:]):
+        if word in THIRD_PERSON:
+            return True
+        if word not in SUBJECT_FILLERS:
+            return False
+    return False
+
+
 def reference_answered_no(before: list[str], after: list[str]) -> bool:
     before = before[-QUESTION_WINDOW:]
     if not any(word in ASKED and following in ASKED_WHAT for word, following in pairwise(before)):
@@ -196,7 +213,7 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",
                        *AFTER_NEGATIONS, *AFTER_VERBS, "asked if", "asked me about", "yes", "nope", "not sure",
                        "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
-                       *OVER_FILLERS, *OVER_WORDS, *LAUGHS, "hahaha"})
+                       *OVER_FILLERS, *OVER_WORDS, *LAUGHS, "hahaha", *THIRD_PERSON, *SUBJECT_FILLERS})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

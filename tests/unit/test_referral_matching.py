@@ -216,3 +216,17 @@ def test_scots_is_read_in_english(text, expected):
 ])
 def test_crisis_said_in_scots_is_found(matcher, text):
     assert matcher.match(text).tier == "crisis"
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("my flatmate said she'd be better off dead and laughed it off", False),
+    ("he was going to end it, he told me last night", False),
+    ("they'd be better off without me", True),  # the words say whom they are about
+    ("my mum said i'd be better off dead", True),
+    ("what the hell, i want to die", True),  # "hell" is not "he'll"
+])
+def test_someone_else_as_the_subject_is_not_the_writers_crisis(matcher, text, crisis):
+    result = matcher.match(text)
+    assert (result.tier == "crisis") is crisis
+    if not crisis:
+        assert any(s.reason.startswith("someone else") for s in result.suppressed)
