@@ -108,8 +108,7 @@ MAX_PATTERN_CHECKS = 200
 L_READING_CHARS = 8_192
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):  # a tuple, not a dataclass: one or two are built for nearly every message
     topic: str
     tier: str
     phrase: str  # the phrase, or the pattern as written in the KB
@@ -118,8 +117,7 @@ class Hit:
     kind: str = "phrase"  # phrase | pattern
 
 
-@dataclass(frozen=True)
-class Suppressed:
+class Suppressed(NamedTuple):
     topic: str
     phrase: str
     reason: str
@@ -275,6 +273,7 @@ class Matcher:
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
         cues: dict[str, dict[str, tuple[int, int, _Entry]]] = {}  # topic -> group -> the first cue found
+        around: dict[tuple[int, int, bool], str | None] = {}  # what the words around a span say, read once
         rows: Iterable[tuple[int, int, tuple[_Entry, ...], str | None, _Entry | None]] = zip(
             spans.starts, spans.ends, spans.entries, spans.negations, longer, strict=True)
         if spans.cues:
@@ -286,11 +285,12 @@ class Matcher:
                     continue
                 by_topic = exclusions.get(entry.topic)
                 excluded_by = by_topic.overlapping(start, end) if by_topic else None
-                negation = (None if excluded_by is not None or outranked_by is not None
-                            else gap_negation or _negation_before_unless_over(normalised, start, end)
-                            or _negation_after(normalised, end) or _answered_no(normalised, start, end)
-                            or (_over_or_laughed_after(normalised, end) or _someone_else_before(normalised, start, end)
-                                if entry.tier == "crisis" else _over_after(normalised, end)))
+                negation = None
+                if excluded_by is None and outranked_by is None:
+                    key = (start, end, entry.tier == "crisis")
+                    if key not in around:
+                        around[key] = _said_around(normalised, start, end, crisis=key[2])
+                    negation = gap_negation or around[key]
                 if excluded_by is None and outranked_by is None and negation is None:
                     hit_counts[entry] = hit_count + 1
                     if entry.pattern is not None and entry.pattern.cue is not None:
@@ -380,26 +380,35 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
     return longer
 
 
+def _said_around(normalised: str, start: int, end: int, crisis: bool) -> str | None:
+    """Why the words around a match undo it, if they do (see the module docstring)."""
+    return (_negation_before_unless_over(normalised, start, end) or _negation_after(normalised, end)
+            or _answered_no(normalised, start, end)
+            or (_over_or_laughed_after(normalised, end) or _someone_else_before(normalised, start, end) if crisis
+                else _over_after(normalised, end)))
+
+
 def _negation_before_unless_over(normalised: str, start: int, end: int) -> str | None:
     """A negation before the match, unless the words after it end the negation: "I never thought about suicide
     until this year", "I'd never felt suicidal before", "not suicidal yet" all say that now it is there."""
-    after = [*normalised[end + 1:end + 1 + 2 * _LONGEST_NEGATION_WORD].split()[:2], "", ""]
-    negation = _negation_before(normalised, start, after[0])
-    if negation is not None and (after[0] in UNTIL or (after[0] in BEFORE and after[1] in BEFORE_ENDS)):
-        return None
+    negation = _negation_before(normalised, start, end)
+    if negation is not None:
+        after = [*normalised[end + 1:end + 1 + 2 * _LONGEST_NEGATION_WORD].split()[:2], "", ""]
+        if after[0] in UNTIL or (after[0] in BEFORE and after[1] in BEFORE_ENDS):
+            return None
     return negation
 
 
-def _negation_before(normalised: str, start: int, next_word: str) -> str | None:
-    """The negation among the NEGATION_WINDOW words before `start`, reached across fillers only; `next_word` is
-    the one after the match ("no suicidal thoughts": "no" negates through what the match describes)."""
-    end = start - 1  # the space before the match
+def _negation_before(normalised: str, start: int, end: int) -> str | None:
+    """The negation among the NEGATION_WINDOW words before `start`, reached across fillers only; "no" negates
+    through what the match describes ("no suicidal thoughts": the word after the match's `end`)."""
+    reading = start - 1  # the space after the word read next: at first, the one before the match
     after = ""  # the word after the one read; "no" right before the match negates through the match's first word
     for _ in range(NEGATION_WINDOW):
-        space = normalised.rfind(" ", max(0, end - _LONGEST_NEGATION_WORD - 1), end)
+        space = normalised.rfind(" ", max(0, reading - _LONGEST_NEGATION_WORD - 1), reading)
         if space < 0:
             return None  # the start of the text, or a word too long to be a negation or filler
-        word = normalised[space + 1:end]
+        word = normalised[space + 1:reading]
         if word in NEGATIONS:
             if word in OVER_AND_DONE:  # but "I never stopped wanting to die": two negations
                 previous = normalised[max(0, space - _LONGEST_NEGATION_WORD - 1):space].split()
@@ -407,7 +416,8 @@ def _negation_before(normalised: str, start: int, next_word: str) -> str | None:
                     return None
             if word in ANSWER_NEGATES:
                 negated = after or normalised[start:normalised.find(" ", start)]
-                return word if negated in NO_NEGATES or (not after and next_word in NO_NEGATES) else None
+                next_word = "" if after else normalised[end + 1:normalised.find(" ", end + 1)]
+                return word if negated in NO_NEGATES or next_word in NO_NEGATES else None
             return word
         if word in RECOVERED and after in RECOVERED_FROM:
             return f"{word} {after}"
@@ -415,7 +425,7 @@ def _negation_before(normalised: str, start: int, next_word: str) -> str | None:
             return "since i last"  # "two years since I last self harmed"
         if word not in NEGATION_FILLERS:
             return None
-        end, after = space, word
+        reading, after = space, word
     return None
 
 
@@ -473,6 +483,7 @@ SUBJECT_FILLERS = _words("be", "is", "was", "were", "just", "really", "still", "
                          "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks")
 SUBJECT_WINDOW = 3
 _SUBJECT_CHARS = SUBJECT_WINDOW * 25
+_THIRD_PERSON = re.compile("|".join(sorted(f" {word} " for word in THIRD_PERSON)))
 _OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS))))
 
 
@@ -501,6 +512,8 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> st
 def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
     """Someone else as the subject just before the match ("she'd be better off dead", "he was going to end it"),
     unless the match says it is about the writer ("better off without me")."""
+    if _THIRD_PERSON.search(normalised, max(0, start - _SUBJECT_CHARS), start + 1) is None:  # one scan in C
+        return None
     if not FIRST_PERSON.isdisjoint(normalised[start:end].split()):
         return None
     for word in reversed(normalised[max(0, start - _SUBJECT_CHARS):start].split()[-SUBJECT_WINDOW:]):

@@ -31,6 +31,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bots.referral.normalise import normalise
 
@@ -66,8 +67,7 @@ class Step:
         return self.gap_max + self.lengths[0]
 
 
-@dataclass(frozen=True)
-class PatternMatch:
+class PatternMatch(NamedTuple):  # a tuple, not a dataclass: built for every pattern found
     start: int
     end: int
     negation: str | None  # a negation found in one of the gaps

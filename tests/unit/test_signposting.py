@@ -123,8 +123,7 @@ def test_the_rule_explains_what_it_set_aside():
     text = "I keep thinking about his suicide and now I'm grieving"
     result = in_own_words(Matcher(load_kb((SHIPPED_KB,))).match(text), text)
     assert result.tier == "support" and "bereavement" in result.topics
-    assert ("crisis", "(think", "about someone else, in a bereavement room") in {
-        (s.topic, s.phrase[:6], s.reason) for s in result.suppressed}
+    assert ("crisis", "about someone else, in a bereavement room") in {(s.topic, s.reason) for s in result.suppressed}
 
 
 # --- follow-up -------------------------------------------------------------------------------------------
