@@ -230,3 +230,31 @@ def test_someone_else_as_the_subject_is_not_the_writers_crisis(matcher, text, cr
     assert (result.tier == "crisis") is crisis
     if not crisis:
         assert any(s.reason.startswith("someone else") for s in result.suppressed)
+
+
+@pytest.mark.parametrize("text", [
+    "honestly cant wait to die",  # a way of wanting and a way of dying nobody wrote down together
+    "might as well just end it all",
+    "so close to endin it",
+    "hoping each night that i will simply not wake",
+    "i dont really want to keep waking up",
+    "sick of being alive",
+    "would anyone even notice if i disappeared",
+    "i keep praying god takes me in my sleep",
+    "everyone would be better off if i just wasnt around anymore",
+    "kms is on my mind every hour",
+])
+def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
+    assert matcher.match(text).tier == "crisis"
+
+
+@pytest.mark.parametrize("text", [
+    "I'd like to end it there, thanks for reading",
+    "time to end it for tonight, good game everyone",
+    "this is the hill I'll die on",
+    "people should be allowed to die with dignity",
+    "I'm going to die if this meeting runs over again",  # "going to" pairs only with ending one's life
+    "they deserve to die for what they did",
+])
+def test_general_frames_leave_everyday_speech_alone(matcher, text):
+    assert matcher.match(text).tier != "crisis"
