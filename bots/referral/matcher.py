@@ -272,7 +272,7 @@ class Matcher:
         longer = _longer_overlapping(spans.starts, spans.ends, spans.entries)
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
-        cues: dict[str, dict[str, tuple[int, int, _Entry]]] = {}  # topic -> group -> the first cue found
+        cues: dict[str, dict[str, dict[_Entry, tuple[int, int, _Entry]]]] = {}  # topic -> group -> each cue, first
         around: dict[tuple[int, int, bool], str | None] = {}  # what the words around a span say, read once
         rows: Iterable[tuple[int, int, tuple[_Entry, ...], str | None, _Entry | None]] = zip(
             spans.starts, spans.ends, spans.entries, spans.negations, longer, strict=True)
@@ -294,7 +294,8 @@ class Matcher:
                 if excluded_by is None and outranked_by is None and negation is None:
                     hit_counts[entry] = hit_count + 1
                     if entry.pattern is not None and entry.pattern.cue is not None:
-                        cues.setdefault(entry.topic, {}).setdefault(entry.pattern.cue, (start, end, entry))
+                        cues.setdefault(entry.topic, {}).setdefault(entry.pattern.cue, {}).setdefault(
+                            entry, (start, end, entry))
                     else:
                         hits.append(Hit(entry.topic, entry.tier, entry.text, start, end, entry.kind))
                     continue
@@ -309,12 +310,24 @@ class Matcher:
                         reason = negation if negation.startswith("someone else") else f"negation {negation!r}"
                     suppressed.append(Suppressed(entry.topic, entry.text, reason, entry.kind))
         for by_group in cues.values():
-            if len(by_group) >= 2:  # cues of two groups met: one hit over them, named by both
-                met = sorted(by_group.values(), key=itemgetter(0))
+            met = _cues_that_meet(by_group)
+            if met:  # one hit over them, named by each
                 first = met[0][2]
                 hits.append(Hit(first.topic, first.tier, " + ".join(entry.text for _, _, entry in met),
                                 met[0][0], max(end for _, end, _ in met), "pattern"))
         return hits, suppressed
+
+
+def _cues_that_meet(by_group: dict[str, dict[_Entry, tuple[int, int, _Entry]]]) -> list[tuple[int, int, _Entry]]:
+    """The first cue of each group when two groups met, else two different cues of a group that meets itself
+    (`[cue:gone*]`), in the order they were written; none when no cues met."""
+    if len(by_group) >= 2:
+        return sorted((next(iter(found.values())) for found in by_group.values()), key=itemgetter(0))
+    for found in by_group.values():
+        pattern = next(iter(found)).pattern
+        if len(found) >= 2 and pattern is not None and pattern.cue_twice:
+            return sorted(list(found.values())[:2], key=itemgetter(0))
+    return []
 
 
 def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:

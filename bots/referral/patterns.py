@@ -21,8 +21,10 @@ the matcher prefers a reading of the words with no negation in its gaps.
 
 A pattern that starts with `[cue:GROUP]` is a cue: too common to count on its own ("I've made my decision",
 "thank you for everything", "I feel calm"), it counts only when cues of at least two different groups are found
-in the same message, which is how a goodbye post or a settled plan usually reads. `bothy kb test` then shows
-the cues that met.
+in the same message, which is how a goodbye post or a settled plan usually reads. A group written with a star,
+`[cue:gone*]`, also meets itself: two different cues of it count ("I should have died out there" and "I was
+disappointed I woke up"), while two farewells ("thank you for everything", "look after each other") are
+someone leaving the group. `bothy kb test` then shows the cues that met.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ MAX_WORD_CHARS = 24  # words read around an anchor: a longer word ends the windo
 TOKEN = re.compile(r"\s*(?:\((?P<group>[^()]*)\)(?P<optional>\?)?|\[(?P<gap>[^\[\]]*)\]|(?P<word>[^\s()\[\]]+))")
 WORD = re.compile(r"(?P<stem>[^{}]*)(?:\{(?P<endings>[^{}]*)\}(?P<rest>[^{}]*))?")
 GAP = re.compile(r"(\d+)(?:-(\d+))?")
-CUE = re.compile(r"\s*\[cue(?::(?P<group>[a-z-]*))?\]")
+CUE = re.compile(r"\s*\[cue(?::(?P<group>[a-z-]*)(?P<twice>\*)?)?\]")
 WORD_LIST = re.compile(r"<(?P<name>[^<>]*)>")
 WORD_LIST_NAME = re.compile(r"[a-z][a-z0-9-]*")
 NOT_IN_A_WORD_LIST = re.compile(r"[()\[\]|<>]")
@@ -82,6 +84,7 @@ class Pattern:
     left_reach: int  # words that may belong to the match on each side of the anchor
     right_reach: int
     cue: str | None = None  # the cue's group: counts only beside a cue of another group
+    cue_twice: bool = False  # or beside another cue of its own group
 
     def anchor_keys(self) -> list[str]:
         """The anchor's forms as automaton keys: normalised text, a space at each end."""
@@ -156,7 +159,8 @@ def compile_pattern(text: str, word_lists: Mapping[str, Sequence[str]] | None = 
     left = tuple(_step(gaps[i], frozenset(tuple(reversed(f)) for f in segments[i])) for i in range(anchor - 1, -1, -1))
     right = tuple(_step(gaps[i - 1], segments[i]) for i in range(anchor + 1, len(segments)))
     return Pattern(written, segments[anchor], left, right, sum(s.reach for s in left),
-                   sum(s.reach for s in right), cue["group"] if cue is not None else None)
+                   sum(s.reach for s in right), cue["group"] if cue is not None else None,
+                   cue is not None and cue["twice"] is not None)
 
 
 def _written_out(name: str, word_lists: Mapping[str, Sequence[str]]) -> str:

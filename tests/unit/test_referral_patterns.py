@@ -176,3 +176,37 @@ def test_kb_test_names_the_pattern():
         [sys.executable, "-m", "bothy", "kb", "test", "--dir", str(ROOT / "referral_kb"), "I wanted so badly to die"],
         capture_output=True, text=True, check=True)
     assert "Would trigger crisis (crisis) on the pattern '(want|wanted|" in result.stdout
+
+
+CUES = """id: low
+title: Low
+tier: crisis
+phrases: [some phrase]
+patterns:
+  - "[cue:farewell] thank you for everything"
+  - "[cue:farewell] look after each other"
+  - "[cue:decided] made my decision"
+  - "[cue:gone*] should have died"
+  - "[cue:gone*] (disappointed|gutted) i woke up"
+resources:
+  - {name: Line, phone: '1', checked: 2026-11-25}
+"""
+
+
+@pytest.mark.parametrize(("text", "met"), [
+    ("I've made my decision. Thank you for everything",
+     "[cue:decided] made my decision + [cue:farewell] thank you for everything"),
+    ("thank you for everything, look after each other", None),  # two of one group: someone leaving the group
+    ("I made my decision", None),
+    ("I should have died out there. Gutted I woke up again",
+     "[cue:gone*] should have died + [cue:gone*] (disappointed|gutted) i woke up"),
+    ("should have died. should have died.", None),  # the same cue twice is one cue
+    ("should have died, thank you for everything",
+     "[cue:gone*] should have died + [cue:farewell] thank you for everything"),
+])
+def test_cues_count_when_two_groups_meet_or_a_starred_group_meets_itself(tmp_path, text, met):
+    (tmp_path / "low.yaml").write_text(CUES)
+    kb = load_kb([tmp_path])
+    assert kb.problems == []
+    hits = Matcher(kb).match(text).hits
+    assert [hit.phrase for hit in hits] == ([met] if met else [])
