@@ -285,13 +285,19 @@ class Matcher:
                     continue
                 by_topic = exclusions.get(entry.topic)
                 excluded_by = by_topic.overlapping(start, end) if by_topic else None
-                negation = None
-                if excluded_by is None and outranked_by is None:
+                reason: str | None = None
+                if excluded_by is not None:
+                    reason = f"exclusion {excluded_by!r}"
+                elif outranked_by is not None:
+                    reason = f"longer phrase {outranked_by.text!r} ({outranked_by.topic})"
+                else:
                     key = (start, end, entry.tier == "crisis")
                     if key not in around:
                         around[key] = _said_around(normalised, start, end, crisis=key[2])
                     negation = gap_negation or around[key]
-                if excluded_by is None and outranked_by is None and negation is None:
+                    if negation is not None:
+                        reason = negation if negation.startswith("someone else") else f"negation {negation!r}"
+                if reason is None:
                     hit_counts[entry] = hit_count + 1
                     if entry.pattern is not None and entry.pattern.cue is not None:
                         cues.setdefault(entry.topic, {}).setdefault(entry.pattern.cue, {}).setdefault(
@@ -302,12 +308,6 @@ class Matcher:
                 suppressed_count = suppressed_counts.get(entry, 0)
                 if suppressed_count < MAX_PER_PHRASE:
                     suppressed_counts[entry] = suppressed_count + 1
-                    if excluded_by is not None:
-                        reason = f"exclusion {excluded_by!r}"
-                    elif outranked_by is not None:
-                        reason = f"longer phrase {outranked_by.text!r} ({outranked_by.topic})"
-                    else:
-                        reason = negation if negation.startswith("someone else") else f"negation {negation!r}"
                     suppressed.append(Suppressed(entry.topic, entry.text, reason, entry.kind))
         for by_group in cues.values():
             met = _cues_that_meet(by_group)
