@@ -35,20 +35,20 @@ def test_the_dev_set_is_big_varied_and_split_before_tuning():
 
 
 def test_held_back_crisis_recall_does_not_fall(held_back):
-    # Measured with the fifth to seventh batches (new writers') in the set: short 0.764, long 0.794.
-    assert held_back["crisis_recall_short"]["recall"] >= 0.76
+    # Measured with the fifth to eighth batches (new writers') in the set: short 0.771, long 0.794.
+    assert held_back["crisis_recall_short"]["recall"] >= 0.77
     assert held_back["crisis_recall_long"]["recall"] >= 0.79
-    floors = {"wish": 0.78, "active": 0.95, "method": 0.66, "intent": 0.70, "plan": 0.48, "prep": 0.60,
-              "attempt": 0.81, "selfharm": 0.71}
+    floors = {"wish": 0.78, "active": 0.95, "method": 0.68, "intent": 0.69, "plan": 0.47, "prep": 0.65,
+              "attempt": 0.82, "selfharm": 0.73}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
 
 
 def test_held_back_false_alarms_do_not_rise(held_back):
-    assert held_back["false_crisis_negations"]["rate"] <= 0.085
+    assert held_back["false_crisis_negations"]["rate"] <= 0.09
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.055
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.075
     assert held_back["tiers"]["crisis"]["precision"] >= 0.94
     for tier in ("support", "practical"):
-        assert held_back["tiers"][tier]["precision"] >= (0.70 if tier == "support" else 0.85), tier
+        assert held_back["tiers"][tier]["precision"] >= (0.68 if tier == "support" else 0.85), tier
         assert held_back["tiers"][tier]["recall"] >= (0.58 if tier == "support" else 0.76), tier
