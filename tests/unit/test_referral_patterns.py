@@ -175,7 +175,7 @@ def test_kb_test_names_the_pattern():
     result = subprocess.run(
         [sys.executable, "-m", "bothy", "kb", "test", "--dir", str(ROOT / "referral_kb"), "I wanted so badly to die"],
         capture_output=True, text=True, check=True)
-    assert "Would trigger crisis (crisis) on the pattern '(want|wanted|" in result.stdout
+    assert "Would trigger crisis (crisis) on the pattern '<wishing> [0-2] <dying>'" in result.stdout
 
 
 CUES = """id: low
