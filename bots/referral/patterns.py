@@ -4,12 +4,13 @@ A pattern is words separated by spaces, with three additions:
 - `want{,s,ed,ing}`: the word with each ending (want, wants, wanted, wanting), as in a shell;
 - `(end|ending|put an end to)`: one of several words or runs of words; an empty choice, or a `?` after the
   brackets, makes it optional: `(just|)` and `(just)?` are the same;
-- `[0-3]` (or `[2]`): a gap of 0 to 3 (or exactly 2) words of any kind, at most MAX_GAP, never at either end;
-- `<name>`: one of the topic's `word_lists` (kb.py), as if its words were written out in brackets; `<name>?`
-  makes it optional. One list of ways to say "want to" and one of ways to say "die" cover every pairing of
-  them, including pairings nobody thought to write down, which is how patterns carry over to new wording.
+- `[0-3]` (or `[2]`): a gap of 0 to 3 (or exactly 2) words of any kind, at most MAX_GAP, never at either end.
   `[0]` matches no words: it only splits a long template so that the words on each side are expanded apart
-  (at most MAX_FORMS forms between gaps) and the rarer side becomes the anchor.
+  (at most MAX_FORMS forms between gaps) and the rarer side becomes the anchor;
+- `<name>`: one of the topic's `word_lists` (kb.py), as if its words were written out in brackets; `<name>?`
+  makes it optional, `<one|other>` is either list. One list of ways to say "want to" and one of ways to say
+  "die" cover every pairing of them, including pairings nobody thought to write down, which is how patterns
+  carry over to new wording.
 
 Between gaps, the words expand into plain runs ("forms"), normalised like phrases. The part whose shortest
 form is longest is the anchor: its forms go into the matcher's Aho-Corasick automaton beside the phrases,
@@ -163,11 +164,15 @@ def compile_pattern(text: str, word_lists: Mapping[str, Sequence[str]] | None = 
                    cue is not None and cue["twice"] is not None)
 
 
-def _written_out(name: str, word_lists: Mapping[str, Sequence[str]]) -> str:
-    if name not in word_lists:
-        known = ", ".join(f"<{known}>" for known in sorted(word_lists)) or "none"
-        raise PatternError(f"no word list <{name}> in this topic (its word lists: {known})")
-    return "(" + "|".join(word_lists[name]) + ")"
+def _written_out(names: str, word_lists: Mapping[str, Sequence[str]]) -> str:
+    """`<a>` as `(...|...)`; `<a|b>` is either list, as one part (one anchor to look for, not two)."""
+    choices: list[str] = []
+    for name in names.split("|"):
+        if name not in word_lists:
+            known = ", ".join(f"<{known}>" for known in sorted(word_lists)) or "none"
+            raise PatternError(f"no word list <{name}> in this topic (its word lists: {known})")
+        choices.extend(word_lists[name])
+    return "(" + "|".join(choices) + ")"
 
 
 def _gap(spec: str, parts: list) -> tuple[int, int]:

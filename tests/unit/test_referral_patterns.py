@@ -84,6 +84,13 @@ def test_word_lists_pair_every_way_of_saying_one_part_with_every_way_of_saying_t
     assert matcher.match("I'd love to go to the dance").tier is None
 
 
+def test_a_pattern_may_use_either_of_two_word_lists(tmp_path):
+    (tmp_path / "low.yaml").write_text(TOPIC.format(pattern="<wish|die> [0-1] now") + WORD_LISTS)
+    matcher = Matcher(load_kb([tmp_path]))
+    assert [bool(matcher.match(text).hits) for text in ("cant wait now", "end it all now", "wait now")] == [
+        True, True, False]
+
+
 @pytest.mark.parametrize(("lists", "problem"), [
     ("", ":6: pattern '<wish> [0-2] <die>': no word list <wish> in this topic (its word lists: none)"),
     ("word_lists:\n  die: [to die]\n", ":6: pattern '<wish> [0-2] <die>': no word list <wish> in this topic "
