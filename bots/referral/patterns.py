@@ -1,6 +1,6 @@
 """Phrase patterns: short templates for what people write in many forms ("wanted so badly to die").
 
-A pattern is words separated by spaces, with three additions:
+A pattern is words separated by spaces, with four additions:
 - `want{,s,ed,ing}`: the word with each ending (want, wants, wanted, wanting), as in a shell;
 - `(end|ending|put an end to)`: one of several words or runs of words; an empty choice, or a `?` after the
   brackets, makes it optional: `(just|)` and `(just)?` are the same;
