@@ -70,7 +70,7 @@ NEGATIONS = _words(
 # "No" (and "zero") negates only through these ("no plans to end my life", "no longer suicidal", "no thoughts
 # of suicide"): "no, I want to die" is an answer, not a negation.
 NO_NEGATES = _words("longer", "plans", "plan", "thoughts", "thought", "intention", "intentions", "way", "desire",
-                    "urge", "urges", "wish")
+                    "urge", "urges", "wish", "feelings", "feeling", "ideation", "tendencies")
 ANSWER_NEGATES = _words("no", "zero")
 OVER_AND_DONE = _words("used", "stopped", "quit")
 NOT_OVER = NEGATIONS - OVER_AND_DONE | _words("cant", "cannot")
