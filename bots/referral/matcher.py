@@ -94,9 +94,12 @@ NEGATION_FILLERS = _words(
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from",
     *NO_NEGATES)
-# Recovery said before the match: "three years free of suicidal thoughts", "clean from self harm".
+# Recovery said before the match: "three years free of suicidal thoughts", "clean from self harm", "day 100
+# without hurting myself" (a time, then "without"; "I can't go a day without wanting to die" is no recovery).
 RECOVERED = _words("free", "clean")
 RECOVERED_FROM = _words("of", "from")
+WITHOUT = _words("without")
+TIME_UNITS = _words("day", "days", "week", "weeks", "month", "months", "year", "years", "yr", "yrs")
 # Far enough for "I have never had a plan to kill myself" (five fillers).
 NEGATION_WINDOW = 6
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
@@ -434,6 +437,10 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
             return word
         if word in RECOVERED and after in RECOVERED_FROM:
             return f"{word} {after}"
+        if word in WITHOUT:
+            before = normalised[max(0, space - 4 * (_LONGEST_NEGATION_WORD + 1)):space].split()[-4:]
+            counted = bool(before) and (before[-1] in TIME_UNITS or before[-1].isdigit())
+            return f"{before[-1]} without" if counted and NOT_OVER.isdisjoint(before[:-1]) else None
         if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
             return "since i last"  # "two years since I last self harmed"
         if word not in NEGATION_FILLERS:
@@ -496,6 +503,10 @@ SUBJECT_FILLERS = _words("be", "is", "was", "were", "just", "really", "still", "
                          "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks")
 SUBJECT_WINDOW = 3
 _SUBJECT_CHARS = SUBJECT_WINDOW * 25
+# "Does anyone else feel like they want to die": "they" is anyone, the writer among them.
+GENERIC = _words("anyone", "anybody", "everyone", "everybody", "people", "who")
+GENERIC_WINDOW = 5
+_GENERIC_CHARS = GENERIC_WINDOW * 25
 _THIRD_PERSON = re.compile("|".join(sorted(f" {word} " for word in THIRD_PERSON)))
 _OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS))))
 
@@ -529,10 +540,12 @@ def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
         return None
     if not FIRST_PERSON.isdisjoint(normalised[start:end].split()):
         return None
-    for word in reversed(normalised[max(0, start - _SUBJECT_CHARS):start].split()[-SUBJECT_WINDOW:]):
-        if word in THIRD_PERSON:
-            return f"someone else: {word!r}"
-        if word not in SUBJECT_FILLERS:
+    before = normalised[max(0, start - _SUBJECT_CHARS - _GENERIC_CHARS):start].split()
+    for index in range(len(before) - 1, max(-1, len(before) - 1 - SUBJECT_WINDOW), -1):
+        if before[index] in THIRD_PERSON:
+            generic = not GENERIC.isdisjoint(before[max(0, index - GENERIC_WINDOW):index])
+            return None if generic else f"someone else: {before[index]!r}"
+        if before[index] not in SUBJECT_FILLERS:
             return None
     return None
 

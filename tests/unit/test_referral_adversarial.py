@@ -21,6 +21,8 @@ from bots.referral.matcher import (
     BEFORE,
     BEFORE_ENDS,
     FIRST_PERSON,
+    GENERIC,
+    GENERIC_WINDOW,
     LAUGH_STARTS,
     LAUGH_WINDOW,
     LAUGHS,
@@ -41,7 +43,9 @@ from bots.referral.matcher import (
     SUBJECT_FILLERS,
     SUBJECT_WINDOW,
     THIRD_PERSON,
+    TIME_UNITS,
     UNTIL,
+    WITHOUT,
     YES_ANSWERS,
     Matcher,
 )
@@ -144,6 +148,9 @@ def reference_negated_before(before: list[str], following: str, after_match: str
             return word not in ANSWER_NEGATES or following in NO_NEGATES or (right_before and after_match in NO_NEGATES)
         if word in RECOVERED and index < len(before) - 1 and before[index + 1] in RECOVERED_FROM:
             return True
+        if word in WITHOUT:
+            unit = before[index - 1] if index else ""
+            return (unit in TIME_UNITS or unit.isdigit()) and not set(before[max(0, index - 4):index - 1]) & NOT_OVER
         if word == "last" and before[max(0, index - 2):index] == ["since", "i"]:
             return True
         if word not in NEGATION_FILLERS:
@@ -182,10 +189,11 @@ def reference_laugh_after(after: list[str]) -> bool:
 def reference_someone_else(normalised: str, start: int, end: int) -> bool:
     if set(normalised[start:end].split()) & FIRST_PERSON:
         return False
-    for word in reversed(normalised[:start].split()[-SUBJECT_WINDOW:]):
-        if word in THIRD_PERSON:
-            return True
-        if word not in SUBJECT_FILLERS:
+    before = normalised[:start].split()
+    for index in range(len(before) - 1, max(-1, len(before) - 1 - SUBJECT_WINDOW), -1):
+        if before[index] in THIRD_PERSON:
+            return not set(before[max(0, index - GENERIC_WINDOW):index]) & GENERIC
+        if before[index] not in SUBJECT_FILLERS:
             return False
     return False
 
@@ -213,7 +221,8 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",
                        *AFTER_NEGATIONS, *AFTER_VERBS, "asked if", "asked me about", "yes", "nope", "not sure",
                        "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
-                       *OVER_FILLERS, *OVER_WORDS, *LAUGHS, "hahaha", *THIRD_PERSON, *SUBJECT_FILLERS})
+                       *OVER_FILLERS, *OVER_WORDS, *LAUGHS, "hahaha", *THIRD_PERSON, *SUBJECT_FILLERS, *GENERIC,
+                       *WITHOUT, *TIME_UNITS, "100", "cant"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

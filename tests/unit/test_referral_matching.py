@@ -258,3 +258,13 @@ def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
 ])
 def test_general_frames_leave_everyday_speech_alone(matcher, text):
     assert matcher.match(text).tier != "crisis"
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("day 100 without hurting myself", False),
+    ("3 weeks without self harm", False),
+    ("i cant go a day without wanting to die", True),  # no recovery: a day without is what cannot happen
+    ("does anyone else feel like they're just waiting to die", True),  # "they" is anyone, the writer among them
+])
+def test_time_without_is_recovery_and_anyone_is_the_writer_too(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis

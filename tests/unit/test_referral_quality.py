@@ -35,10 +35,10 @@ def test_the_dev_set_is_big_varied_and_split_before_tuning():
 
 
 def test_held_back_crisis_recall_does_not_fall(held_back):
-    # Measured with the fifth to ninth batches (new writers') in the set: short 0.775, long 0.794.
-    assert held_back["crisis_recall_short"]["recall"] >= 0.77
+    # Measured with the fifth to ninth batches (new writers') in the set: short 0.78, long 0.794.
+    assert held_back["crisis_recall_short"]["recall"] >= 0.78
     assert held_back["crisis_recall_long"]["recall"] >= 0.79
-    floors = {"wish": 0.77, "active": 0.95, "method": 0.69, "intent": 0.69, "plan": 0.47, "prep": 0.65,
+    floors = {"wish": 0.77, "active": 0.95, "method": 0.71, "intent": 0.72, "plan": 0.47, "prep": 0.65,
               "attempt": 0.81, "selfharm": 0.73}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
