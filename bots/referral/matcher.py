@@ -451,17 +451,19 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
 
 # "Suicide has never crossed my mind", "isn't something I'd consider": a negation just after the match, through
 # these words, then one of AFTER_VERBS.
-AFTER_FILLERS = _words("has", "have", "had", "honestly", "really", "genuinely", "just", "ever", "even")
+AFTER_FILLERS = _words("has", "have", "had", "honestly", "really", "genuinely", "just", "ever", "even", "was", "is",
+                       "been")
 AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "isn't", "wasn't")
-# "Suicide isn't something I'd ever consider": "something" stands where the verb would.
-AFTER_VERBS = _words("crossed", "entered", "occurred", "something")
+# "Suicide isn't something I'd ever consider": "something" stands where the verb would; "suicide was never on the
+# cards", "never an option".
+AFTER_VERBS = _words("crossed", "entered", "occurred", "something", "on", "an")
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
 QUESTION_WINDOW = 8  # words back to "asked if", and on to the answer
 ASKED = _words("asked", "asks", "asking", "ask")
 ASKED_WHAT = _words("if", "whether", "about", "bout", "me", "us", "him", "her")
 YES_ANSWERS = _words("yes", "yeah", "yep", "yea", "ya", "yh")
 NO_ANSWERS = _words("no", "nope", "nah", "not", "never", "haven't", "don't", "wasn't", "isn't", "aren't", "hadn't",
-                    "wouldn't")
+                    "wouldn't", "none")
 _WINDOW_CHARS = QUESTION_WINDOW * 25
 _AFTER_VERB = re.compile("|".join(sorted(f" {verb} " for verb in AFTER_VERBS)))
 
