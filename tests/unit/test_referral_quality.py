@@ -35,11 +35,11 @@ def test_the_dev_set_is_big_varied_and_split_before_tuning():
 
 
 def test_held_back_crisis_recall_does_not_fall(held_back):
-    # Measured with the fifth to tenth batches (new writers') in the set: short 0.772, long 0.786.
-    assert held_back["crisis_recall_short"]["recall"] >= 0.77
+    # Measured with the fifth to eleventh batches (new writers') in the set: short 0.766, long 0.786.
+    assert held_back["crisis_recall_short"]["recall"] >= 0.76
     assert held_back["crisis_recall_long"]["recall"] >= 0.78
-    floors = {"wish": 0.76, "active": 0.95, "method": 0.71, "intent": 0.72, "plan": 0.44, "prep": 0.64,
-              "attempt": 0.80, "selfharm": 0.71}
+    floors = {"wish": 0.73, "active": 0.94, "method": 0.72, "intent": 0.73, "plan": 0.43, "prep": 0.64,
+              "attempt": 0.81, "selfharm": 0.72}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
 
@@ -50,5 +50,5 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.075
     assert held_back["tiers"]["crisis"]["precision"] >= 0.94
     for tier in ("support", "practical"):
-        assert held_back["tiers"][tier]["precision"] >= (0.64 if tier == "support" else 0.85), tier
+        assert held_back["tiers"][tier]["precision"] >= (0.63 if tier == "support" else 0.85), tier
         assert held_back["tiers"][tier]["recall"] >= (0.57 if tier == "support" else 0.76), tier
