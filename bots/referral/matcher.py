@@ -460,7 +460,7 @@ AFTER_VERBS = _words("crossed", "entered", "occurred", "something", "on", "an")
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
 QUESTION_WINDOW = 8  # words back to "asked if", and on to the answer
 ASKED = _words("asked", "asks", "asking", "ask")
-ASKED_WHAT = _words("if", "whether", "about", "bout", "me", "us", "him", "her")
+ASKED_WHAT = _words("if", "whether", "about", "bout", "me", "us", "him", "her", "the")
 YES_ANSWERS = _words("yes", "yeah", "yep", "yea", "ya", "yh")
 NO_ANSWERS = _words("no", "nope", "nah", "not", "never", "haven't", "don't", "wasn't", "isn't", "aren't", "hadn't",
                     "wouldn't", "none")
