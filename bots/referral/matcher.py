@@ -13,9 +13,11 @@ counts:
   pattern's gap, one just after it ("suicide has never crossed my mind"), and a "no" answering a reported
   question ("the GP asked if I was suicidal and I said no"): the question is someone else's words. So does
   recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have gone"),
-  and, for the crisis tier only, a laugh just after it ("that pun made me want to die lmao") or someone else
+  and, for the crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone else
   as its subject ("my flatmate said she'd be better off dead": she is, not the writer), unless the match itself
-  says whom it is about ("they'd be better off without me").
+  says whom it is about ("they'd be better off without me"), or double quotes round it ('"goodbye cruel world"
+  is my speedrun category', 'the song goes "I hurt myself today"'), unless the writer introduces the quote
+  ('I told my GP "I want to die"', 'my head keeps saying "just end it"').
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -49,7 +51,7 @@ from typing import NamedTuple
 import ahocorasick
 
 from bots.referral.kb import KnowledgeBase
-from bots.referral.normalise import l_reading, normalise
+from bots.referral.normalise import QUOTE, l_reading, normalise
 from bots.referral.patterns import Pattern
 
 TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2, "signal": 3}
@@ -400,8 +402,8 @@ def _said_around(normalised: str, start: int, end: int, crisis: bool) -> str | N
     """Why the words around a match undo it, if they do (see the module docstring)."""
     return (_negation_before_unless_over(normalised, start, end) or _negation_after(normalised, end)
             or _answered_no(normalised, start, end)
-            or (_over_or_laughed_after(normalised, end) or _someone_else_before(normalised, start, end) if crisis
-                else _over_after(normalised, end)))
+            or (_over_or_laughed_after(normalised, end) or _someone_else_before(normalised, start, end)
+                or _quoted(normalised, start, end) if crisis else _over_after(normalised, end)))
 
 
 def _negation_before_unless_over(normalised: str, start: int, end: int) -> str | None:
@@ -550,6 +552,25 @@ def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
         if before[index] not in SUBJECT_FILLERS:
             return None
     return None
+
+
+# Words just before an opening quote that make the quote the writer's own: 'I told her "..."', 'my head keeps
+# saying "..."'.
+OWN_QUOTE = FIRST_PERSON | _words("think", "thinking", "thought", "keep", "keeps", "head", "brain", "voice", "mind")
+OWN_QUOTE_WINDOW = 3
+_QUOTE = f" {QUOTE} "
+
+
+def _quoted(normalised: str, start: int, end: int) -> str | None:
+    """Double quotes round the match, not introduced by the writer: someone else's words."""
+    if _QUOTE not in normalised:  # the usual case
+        return None
+    opening = normalised.rfind(_QUOTE, 0, start)
+    if opening < 0 or normalised.count(_QUOTE, 0, start) % 2 == 0 or normalised.find(_QUOTE, end - 1) < 0:
+        return None
+    if not OWN_QUOTE.isdisjoint(normalised[max(0, opening - _SUBJECT_CHARS):opening].split()[-OWN_QUOTE_WINDOW:]):
+        return None
+    return "someone else: in quotes"
 
 
 def _answered_no(normalised: str, start: int, end: int) -> str | None:

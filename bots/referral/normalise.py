@@ -10,6 +10,9 @@ lower-case word for l ("kiII"; lower-casing alone would make it "kiii"). normali
 before; l_reading() gives a second form that reads them as l, only for a text that has any, and the
 matcher uses it only for phrases it reveals (see matcher.py).
 
+A double quotation mark is kept as a word of its own, QUOTE, so the matcher can tell words in quotes (lyrics,
+titles, what someone else said) from the writer's own.
+
 "myself" misspelt ("myslef"), or in Scots or Irish ("masel", "meself"), is read as "myself": MISSPELLINGS.
 A message in Scots ("ah cannae dae this", "ah just wantae sleep") has its common words read in English
 ("i cant do this", "i just want to sleep"): SCOTS, only for a message with one of its markers, so the
@@ -44,7 +47,8 @@ STAND_IN_SYMBOLS = b"@$!|"
 INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-CURLY_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'"})
+CURLY_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'", "“": '"', "”": '"', "„": '"', "«": '"',
+                                   "»": '"'})
 # A whole word of letters, digits and stand-in symbols with at least one of each kind, found only from the
 # word's first character (the lookbehind), so a long run that is not such a word is scanned once, not once
 # per position.
@@ -62,10 +66,11 @@ HAS_STAND_IN = re.compile(r"[a-z](?:[0-9]|[@$!|]++[a-z])|[0-9][a-z]|(?<![a-z])[@
 
 # Byte tables do the per-character work in C: lower-case letters, keep digits and stand-in symbols,
 # turn everything else into a space, drop apostrophes ("don't" -> "dont").
-_KEEP = set(b"abcdefghijklmnopqrstuvwxyz0123456789" + STAND_IN_SYMBOLS)
+QUOTE = '"'
+_KEEP = set(b'abcdefghijklmnopqrstuvwxyz0123456789"' + STAND_IN_SYMBOLS)
 _FIRST_PASS = bytes(b + 32 if 65 <= b <= 90 else b if b in _KEEP else 32 for b in range(256))
 _SYMBOLS_TO_SPACE = bytes(32 if b in STAND_IN_SYMBOLS else b for b in range(256))
-_LETTERS_AND_SPACE = b"abcdefghijklmnopqrstuvwxyz "
+_LETTERS_AND_SPACE = b'abcdefghijklmnopqrstuvwxyz "'
 DOUBLED = re.compile(r"([a-z])\1")
 
 
@@ -172,7 +177,10 @@ def normalise(text: str) -> str:
         if HAS_STAND_IN.search(decoded):
             data = MIXED_WORD.sub(_replace_stand_ins, decoded).encode()
         data = data.translate(_SYMBOLS_TO_SPACE)
-    text = " " + " ".join(_collapse_repeats(data.decode()).split()) + " "
+    text = _collapse_repeats(data.decode())
+    if QUOTE in text:
+        text = text.replace(QUOTE, f" {QUOTE} ")
+    text = " " + " ".join(text.split()) + " "
     if SPELLED_OUT.search(text):
         text = " " + " ".join(_join_spelled_out(text.split())) + " "
     return _read_scots(_spell(text))

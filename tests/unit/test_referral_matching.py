@@ -268,3 +268,19 @@ def test_general_frames_leave_everyday_speech_alone(matcher, text):
 ])
 def test_time_without_is_recovery_and_anyone_is_the_writer_too(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ('"goodbye cruel world" is the name of my speedrun category', False),
+    ("johnny cash singing hurt, “i hurt myself today”, still gives me chills", False),
+    ('she said "i want to die" and laughed it off', False),
+    ('i told my gp "i want to die"', True),  # the writer introduces the quote: their own words
+    ('my head keeps saying "just end it"', True),
+    ('i want to "die"', True),  # quotes inside the words, not round them
+])
+def test_words_in_double_quotes_are_someone_elses_unless_the_writer_introduces_them(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+def test_a_double_quote_is_a_word_of_its_own():
+    assert normalise('i told her “i want to die”') == ' i told her " i want to die " '

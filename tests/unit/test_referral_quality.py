@@ -46,9 +46,9 @@ def test_held_back_crisis_recall_does_not_fall(held_back):
 
 def test_held_back_false_alarms_do_not_rise(held_back):
     assert held_back["false_crisis_negations"]["rate"] <= 0.10
-    assert held_back["false_crisis_ordinary"]["rate"] <= 0.055
-    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.08
-    assert held_back["tiers"]["crisis"]["precision"] >= 0.935
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.04
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.07
+    assert held_back["tiers"]["crisis"]["precision"] >= 0.94
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.63 if tier == "support" else 0.85), tier
         assert held_back["tiers"][tier]["recall"] >= (0.57 if tier == "support" else 0.76), tier
