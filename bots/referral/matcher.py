@@ -401,7 +401,7 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
 def _said_around(normalised: str, start: int, end: int, crisis: bool) -> str | None:
     """Why the words around a match undo it, if they do (see the module docstring)."""
     return (_negation_before_unless_over(normalised, start, end) or _negation_after(normalised, end)
-            or _answered_no(normalised, start, end)
+            or _answered_no(normalised, start, end) or _denied_after(normalised, start, end)
             or (_over_or_laughed_after(normalised, end) or _someone_else_before(normalised, start, end)
                 or _quoted(normalised, start, end) if crisis else _over_after(normalised, end)))
 
@@ -457,8 +457,8 @@ AFTER_FILLERS = _words("has", "have", "had", "honestly", "really", "genuinely", 
                        "been")
 AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "isn't", "wasn't")
 # "Suicide isn't something I'd ever consider": "something" stands where the verb would; "suicide was never on the
-# cards", "never an option".
-AFTER_VERBS = _words("crossed", "entered", "occurred", "something", "on", "an")
+# cards", "never an option", "the urge isn't there anymore", "it never came back".
+AFTER_VERBS = _words("crossed", "entered", "occurred", "something", "on", "an", "there", "came")
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
 QUESTION_WINDOW = 8  # words back to "asked if", and on to the answer
 ASKED = _words("asked", "asks", "asking", "ask")
@@ -483,6 +483,31 @@ def _negation_after(normalised: str, end: int) -> str | None:
             following = following[1:]
         if following[:1] and following[0] in AFTER_VERBS:
             return f"{words[index]} {following[0]}"
+    return None
+
+
+# A denial just after the match: "wanted to die most days. not anymore" (only after words in the past: "I want to
+# die, I can't cope, not anymore" is no denial), "suicidal? nah", "suicidal? no." (a "no" only after a one-word
+# match, and not before these: "suicidal, no one cares").
+NOT_ANYMORE_WINDOW = 4
+PAST = _words("wanted", "thought", "was", "were", "felt", "had", "didn't")
+ANSWERS_NO = _words("no", "nah", "nope")
+NO_WHAT = _words("one", "body", "joke", "idea", "way", "point", "reason", "matter", "hope", "future", "longer", "more",
+                 "plan", "friends", "life", "lie", "cap", "kidding", "really", "seriously", "honestly", "i", "i'm")
+_DENIED_AFTER = re.compile(" not any ?more | nah | nope | no ")
+_DENIAL_CHARS = 48
+
+
+def _denied_after(normalised: str, start: int, end: int) -> str | None:
+    if _DENIED_AFTER.search(normalised, end, end + _DENIAL_CHARS) is None:  # the usual case: one scan in C
+        return None
+    matched = normalised[start:end].split()
+    after = normalised[end + 1:end + 1 + _DENIAL_CHARS].split()
+    if matched[0] in PAST and " not anymore " in " " + " ".join(after[:NOT_ANYMORE_WINDOW + 2]).replace(
+            "any more", "anymore") + " ":
+        return "not anymore"
+    if len(matched) == 1 and after and after[0] in ANSWERS_NO and (len(after) == 1 or after[1] not in NO_WHAT):
+        return f"answered {after[0]!r}"
     return None
 
 
@@ -556,8 +581,10 @@ def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
 
 # Words just before an opening quote that make the quote the writer's own: 'I told her "..."', 'my head keeps
 # saying "..."'.
-OWN_QUOTE = FIRST_PERSON | _words("think", "thinking", "thought", "keep", "keeps", "head", "brain", "voice", "mind")
-OWN_QUOTE_WINDOW = 3
+# Not "my": 'my therapist asked "are you suicidal?"' is the therapist's question.
+OWN_QUOTE = _words("i", "i'm", "i've", "i'd", "i'll", "think", "thinking", "thought", "keep", "keeps", "head", "brain",
+                   "voice", "mind")
+OWN_QUOTE_WINDOW = 5
 _QUOTE = f" {QUOTE} "
 
 

@@ -16,6 +16,7 @@ from bots.referral.matcher import (
     AFTER_NEGATIONS,
     AFTER_VERBS,
     ANSWER_NEGATES,
+    ANSWERS_NO,
     ASKED,
     ASKED_WHAT,
     BEFORE,
@@ -32,11 +33,14 @@ from bots.referral.matcher import (
     NEGATIONS,
     NO_ANSWERS,
     NO_NEGATES,
+    NO_WHAT,
+    NOT_ANYMORE_WINDOW,
     NOT_OVER,
     OVER_AND_DONE,
     OVER_FILLERS,
     OVER_NOUNS,
     OVER_WORDS,
+    PAST,
     QUESTION_WINDOW,
     RECOVERED,
     RECOVERED_FROM,
@@ -135,7 +139,7 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
     if negated_before and (following[0] in UNTIL or (following[0] in BEFORE and following[1] in BEFORE_ENDS)):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after) or reference_over_after(after)
-            or reference_answered_no(before, after))
+            or reference_answered_no(before, after) or reference_denied_after(normalised[start:end].split(), after))
 
 
 def reference_negated_before(before: list[str], following: str, after_match: str) -> bool:
@@ -181,6 +185,13 @@ def reference_over_after(after: list[str]) -> bool:
     return bool(words) and words[0] in OVER_WORDS
 
 
+def reference_denied_after(matched: list[str], after: list[str]) -> bool:
+    tail = " ".join(after[:NOT_ANYMORE_WINDOW + 2]).replace("any more", "anymore")
+    if matched[0] in PAST and " not anymore " in f" {tail} ":
+        return True
+    return len(matched) == 1 and bool(after) and after[0] in ANSWERS_NO and (len(after) == 1 or after[1] not in NO_WHAT)
+
+
 def reference_laugh_after(after: list[str]) -> bool:
     return any((word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or after[index - 1] not in NEGATIONS)
                for index, word in enumerate(after[:LAUGH_WINDOW]))
@@ -222,7 +233,7 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        *AFTER_NEGATIONS, *AFTER_VERBS, "asked if", "asked me about", "yes", "nope", "not sure",
                        "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
                        *OVER_FILLERS, *OVER_WORDS, *LAUGHS, "hahaha", *THIRD_PERSON, *SUBJECT_FILLERS, *GENERIC,
-                       *WITHOUT, *TIME_UNITS, "100", "cant"})
+                       *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, *PAST, "anymore", "any more", "one"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

@@ -284,3 +284,15 @@ def test_words_in_double_quotes_are_someone_elses_unless_the_writer_introduces_t
 
 def test_a_double_quote_is_a_word_of_its_own():
     assert normalise('i told her “i want to die”') == ' i told her " i want to die " '
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("i wanted to die most days back then. not anymore", False),
+    ("I want to die, I can't cope, not anymore", True),  # "not anymore" ends only a wish said in the past
+    ("Suicidal? No. Exhausted, yes.", False),
+    ("im so suicidal no one cares", True),
+    ("The urge to self harm isn't there anymore", False),
+    ('when my therapist asked "are you suicidal?" I laughed', False),  # her question, in quotes
+])
+def test_a_denial_just_after_the_match(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
