@@ -71,6 +71,8 @@ NEGATIONS = _words(
     "used", "stopped", "quit")
 # "No" (and "zero") negates only through these ("no plans to end my life", "no longer suicidal", "no thoughts
 # of suicide"): "no, I want to die" is an answer, not a negation.
+# A subject right after a negation starts a new clause: "I'm not. I want to die", "but I wasn't, I wish I was dead".
+SUBJECTS = _words("i", "i'm", "i've", "i'd", "i'll")
 NO_NEGATES = _words("longer", "plans", "plan", "thoughts", "thought", "intention", "intentions", "way", "desire",
                     "urge", "urges", "wish", "feelings", "feeling", "ideation", "tendencies")
 ANSWER_NEGATES = _words("no", "zero")
@@ -432,8 +434,10 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
                 previous = normalised[max(0, space - _LONGEST_NEGATION_WORD - 1):space].split()
                 if previous and previous[-1] in NOT_OVER:
                     return None
+            negated = after or normalised[start:normalised.find(" ", start)]
+            if negated in SUBJECTS:  # "... but I wasn't. I wish I was dead": the negation ends its own sentence
+                return None
             if word in ANSWER_NEGATES:
-                negated = after or normalised[start:normalised.find(" ", start)]
                 next_word = "" if after else normalised[end + 1:normalised.find(" ", end + 1)]
                 return word if negated in NO_NEGATES or next_word in NO_NEGATES else None
             return word
@@ -487,8 +491,8 @@ def _negation_after(normalised: str, end: int) -> str | None:
 
 
 # A denial just after the match: "wanted to die most days. not anymore" (only after words in the past: "I want to
-# die, I can't cope, not anymore" is no denial), "suicidal? nah", "suicidal? no." (a "no" only after a one-word
-# match, and not before these: "suicidal, no one cares").
+# die, I can't cope, not anymore" is no denial), "suicidal? nah", "suicidal? no." (only after a one-word match,
+# and "no" not before these: "suicidal, no one cares").
 NOT_ANYMORE_WINDOW = 4
 PAST = _words("wanted", "thought", "was", "were", "felt", "had", "didn't")
 ANSWERS_NO = _words("no", "nah", "nope")
@@ -506,7 +510,8 @@ def _denied_after(normalised: str, start: int, end: int) -> str | None:
     if matched[0] in PAST and " not anymore " in " " + " ".join(after[:NOT_ANYMORE_WINDOW + 2]).replace(
             "any more", "anymore") + " ":
         return "not anymore"
-    if len(matched) == 1 and after and after[0] in ANSWERS_NO and (len(after) == 1 or after[1] not in NO_WHAT):
+    if len(matched) == 1 and after and after[0] in ANSWERS_NO and (
+            after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT):
         return f"answered {after[0]!r}"
     return None
 

@@ -46,6 +46,7 @@ from bots.referral.matcher import (
     RECOVERED_FROM,
     SUBJECT_FILLERS,
     SUBJECT_WINDOW,
+    SUBJECTS,
     THIRD_PERSON,
     TIME_UNITS,
     UNTIL,
@@ -148,6 +149,8 @@ def reference_negated_before(before: list[str], following: str, after_match: str
         if word in NEGATIONS:
             if word in OVER_AND_DONE and index and before[index - 1] in NOT_OVER:
                 return False
+            if following in SUBJECTS:
+                return False
             right_before = index == len(before) - 1
             return word not in ANSWER_NEGATES or following in NO_NEGATES or (right_before and after_match in NO_NEGATES)
         if word in RECOVERED and index < len(before) - 1 and before[index + 1] in RECOVERED_FROM:
@@ -189,7 +192,8 @@ def reference_denied_after(matched: list[str], after: list[str]) -> bool:
     tail = " ".join(after[:NOT_ANYMORE_WINDOW + 2]).replace("any more", "anymore")
     if matched[0] in PAST and " not anymore " in f" {tail} ":
         return True
-    return len(matched) == 1 and bool(after) and after[0] in ANSWERS_NO and (len(after) == 1 or after[1] not in NO_WHAT)
+    return len(matched) == 1 and bool(after) and after[0] in ANSWERS_NO and (
+        after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT)
 
 
 def reference_laugh_after(after: list[str]) -> bool:

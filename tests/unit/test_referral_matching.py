@@ -296,3 +296,12 @@ def test_a_double_quote_is_a_word_of_its_own():
 ])
 def test_a_denial_just_after_the_match(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("i know i said i was fine earlier but i wasn't. i wish i was dead", True),  # the negation ends its sentence
+    ("I'm not. I want to die", True),
+    ("me? suicidal? nah. i have too many crochet projects", False),
+])
+def test_a_negation_followed_by_i_belongs_to_its_own_sentence(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
