@@ -31,6 +31,7 @@ WORST_CASES = {
     "negated": "not suicidal ",
     "excluded": "suicide squad ",
     "anchors": "to die end it overdose ",  # pattern anchors that never complete their pattern
+    "quoted": '" i want to die " kill myself " suicidal ',  # thousands of quotes round crisis words
     "mixed": "I'm not in debt to you, never really suicidal, kill myself laughing " + "a" * 500
              + " d.e.b.t k1ll mys3lf kiII myself not not not never ",
 }

@@ -281,6 +281,7 @@ class Matcher:
         suppressed_counts: dict[_Entry, int] = {}
         cues: dict[str, dict[str, dict[_Entry, tuple[int, int, _Entry]]]] = {}  # topic -> group -> each cue, first
         around: dict[tuple[int, int, bool], str | None] = {}  # what the words around a span say, read once
+        marks = quote_marks(normalised) if _QUOTE in normalised else []
         rows: Iterable[tuple[int, int, tuple[_Entry, ...], str | None, _Entry | None]] = zip(
             spans.starts, spans.ends, spans.entries, spans.negations, longer, strict=True)
         if spans.cues:
@@ -300,7 +301,7 @@ class Matcher:
                 else:
                     key = (start, end, entry.tier == "crisis")
                     if key not in around:
-                        around[key] = _said_around(normalised, start, end, crisis=key[2])
+                        around[key] = _said_around(normalised, start, end, key[2], marks)
                     negation = gap_negation or around[key]
                     if negation is not None:
                         reason = negation if negation.startswith("someone else") else f"negation {negation!r}"
@@ -400,12 +401,14 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
     return longer
 
 
-def _said_around(normalised: str, start: int, end: int, crisis: bool) -> str | None:
-    """Why the words around a match undo it, if they do (see the module docstring)."""
-    return (_negation_before_unless_over(normalised, start, end) or _negation_after(normalised, end)
+def _said_around(normalised: str, start: int, end: int, crisis: bool, marks: list[int]) -> str | None:
+    """Why the words around a match undo it, if they do (see the module docstring); `marks` are quote_marks().
+    Quotes are looked at first: a binary search, so 64 KB of quoted crisis words stays cheap."""
+    return ((_quoted(normalised, marks, start, end) if crisis and marks else None)
+            or _negation_before_unless_over(normalised, start, end) or _negation_after(normalised, end)
             or _answered_no(normalised, start, end) or _denied_after(normalised, start, end)
-            or (_over_or_laughed_after(normalised, end) or _someone_else_before(normalised, start, end)
-                or _quoted(normalised, start, end) if crisis else _over_after(normalised, end)))
+            or (_over_or_laughed_after(normalised, end) or _someone_else_before(normalised, start, end) if crisis
+                else _over_after(normalised, end)))
 
 
 def _negation_before_unless_over(normalised: str, start: int, end: int) -> str | None:
@@ -503,12 +506,13 @@ _DENIAL_CHARS = 48
 
 
 def _denied_after(normalised: str, start: int, end: int) -> str | None:
+    """A denial of the match in the next few words (see above)."""
     if _DENIED_AFTER.search(normalised, end, end + _DENIAL_CHARS) is None:  # the usual case: one scan in C
         return None
     matched = normalised[start:end].split()
     after = normalised[end + 1:end + 1 + _DENIAL_CHARS].split()
-    if matched[0] in PAST and " not anymore " in " " + " ".join(after[:NOT_ANYMORE_WINDOW + 2]).replace(
-            "any more", "anymore") + " ":
+    tail = " ".join(after[:NOT_ANYMORE_WINDOW + 2]).replace("any more", "anymore")
+    if matched[0] in PAST and " not anymore " in f" {tail} ":
         return "not anymore"
     if len(matched) == 1 and after and after[0] in ANSWERS_NO and (
             after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT):
@@ -585,22 +589,32 @@ def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
 
 
 # Words just before an opening quote that make the quote the writer's own: 'I told her "..."', 'my head keeps
-# saying "..."'.
-# Not "my": 'my therapist asked "are you suicidal?"' is the therapist's question.
+# saying "..."'. Not "my": 'my therapist asked "are you suicidal?"' is the therapist's question.
 OWN_QUOTE = _words("i", "i'm", "i've", "i'd", "i'll", "think", "thinking", "thought", "keep", "keeps", "head", "brain",
                    "voice", "mind")
 OWN_QUOTE_WINDOW = 5
+_OWN_QUOTE_CHARS = OWN_QUOTE_WINDOW * 25
 _QUOTE = f" {QUOTE} "
 
 
-def _quoted(normalised: str, start: int, end: int) -> str | None:
+def quote_marks(normalised: str) -> list[int]:
+    """Where the double quotes are, in order: read once per message, so a 64 KB message of quotes and crisis
+    words costs a binary search per match, not a count from the start."""
+    marks: list[int] = []
+    at = normalised.find(_QUOTE)
+    while at >= 0:
+        marks.append(at)
+        at = normalised.find(_QUOTE, at + 2)
+    return marks
+
+
+def _quoted(normalised: str, marks: list[int], start: int, end: int) -> str | None:
     """Double quotes round the match, not introduced by the writer: someone else's words."""
-    if _QUOTE not in normalised:  # the usual case
-        return None
-    opening = normalised.rfind(_QUOTE, 0, start)
-    if opening < 0 or normalised.count(_QUOTE, 0, start) % 2 == 0 or normalised.find(_QUOTE, end - 1) < 0:
-        return None
-    if not OWN_QUOTE.isdisjoint(normalised[max(0, opening - _SUBJECT_CHARS):opening].split()[-OWN_QUOTE_WINDOW:]):
+    before = bisect_left(marks, start)
+    if before % 2 == 0 or before == len(marks) or marks[before] < end - 1:
+        return None  # not inside a pair of quotes
+    opening = marks[before - 1]
+    if not OWN_QUOTE.isdisjoint(normalised[max(0, opening - _OWN_QUOTE_CHARS):opening].split()[-OWN_QUOTE_WINDOW:]):
         return None
     return "someone else: in quotes"
 

@@ -254,3 +254,11 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
         assert kinds == expected_suppressed, text
         checked += 1
     assert checked > 2_500
+
+
+def test_in_a_long_message_only_the_words_inside_quotes_are_set_aside(matcher):
+    """64 KB of quotes round crisis words (how fast: bench/referral.py's "quoted" worst case)."""
+    quoted = ('" i want to die " kill myself " suicidal ' * 2_000)[:MAX_CHARS]
+    result = matcher.match(quoted)
+    assert result.tier == "crisis"  # "kill myself" stands between the quotes: the writer's own
+    assert any(s.reason == "someone else: in quotes" for s in result.suppressed)
