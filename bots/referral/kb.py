@@ -2,9 +2,8 @@
 
 A topic file has `id`, `title`, `tier` (crisis, support, practical), `phrases`, optional `patterns` (templates
 that allow inflections and small gaps, see patterns.py) with the optional `word_lists` they use, optional
-`exclusions` and `resources`. An
-organisation adds its own local services in its own folder without editing ours: a file with
-`add_to: <topic id>` adds resources (and phrases and patterns) to an existing topic.
+`exclusions` and `resources`. An organisation adds its own local services in its own folder without editing
+ours: a file with `add_to: <topic id>` adds resources (and phrases and patterns) to an existing topic.
 """
 
 from __future__ import annotations
