@@ -11,13 +11,15 @@ counts:
 - simple negation just before a match suppresses it ("I'm not suicidal", "never really suicidal", "I used
   to want to die"), but not across an intensifier ("I've never felt so suicidal"); so does a negation in a
   pattern's gap, one just after it ("suicide has never crossed my mind"), and a "no" answering a reported
-  question ("the GP asked if I was suicidal and I said no"): the question is someone else's words. So does
-  recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have gone"),
-  and, for the crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone else
-  as its subject ("my flatmate said she'd be better off dead": she is, not the writer), unless the match itself
-  says whom it is about ("they'd be better off without me"), or double quotes round it ('"goodbye cruel world"
-  is my speedrun category', 'the song goes "I hurt myself today"'), unless the writer introduces the quote
-  ('I told my GP "I want to die"', 'my head keeps saying "just end it"').
+  question ("the GP asked if I was suicidal and I said no"): the question is someone else's words. A
+  negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead"). So does recovery
+  said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have gone"), a denial
+  just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the crisis tier only, a
+  laugh just after it ("that pun made me want to die lmao"), someone else as its subject ("my flatmate said
+  she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
+  be better off without me"), or double quotes round it ('"goodbye cruel world" is my speedrun category', 'the
+  song goes "I hurt myself today"'), unless the writer introduces the quote ('I told my GP "I want to die"',
+  'my head keeps saying "just end it"').
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -30,8 +32,9 @@ as "not golng" cannot undo a negation.
 Matching runs on the event loop, so its cost is linear in the message (n log n at worst), whatever the
 message: normalise() reads at most its first MAX_CHARS (64 Ki) characters; the automaton reports matches
 in order of where they end, and one backwards sweep over them (a deque holding the longest match still
-overlapping) settles longest-wins; exclusions are found by binary search per topic; negation looks back
-a bounded number of characters. Occurrences of a phrase are judged until it has MAX_PER_PHRASE hits
+overlapping) settles longest-wins; exclusions are found by binary search per topic, and quotes round a
+match by binary search over the message's quote marks, found once; negation looks back and on a bounded
+number of characters. Occurrences of a phrase are judged until it has MAX_PER_PHRASE hits
 (a negated first mention must not hide a later plain one), and at most MAX_PER_PHRASE hits and
 suppressions of each phrase are kept: more change nothing a caller uses, and "debt " sent 13,000 times
 should not build 13,000 results.
