@@ -99,11 +99,11 @@ NEGATION_FILLERS = _words(
     "want", "wanted", "wanting", "wanna", "try", "tried", "trying", "have", "had", "having",
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
-    "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from",
+    "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
     *NO_NEGATES)
-# Recovery said before the match: "three years free of suicidal thoughts", "clean from self harm", "day 100
+# Recovery said before the match: "three years free of suicidal thoughts", "recovered from self harm", "day 100
 # without hurting myself" (a time, then "without"; "I can't go a day without wanting to die" is no recovery).
-RECOVERED = _words("free", "clean")
+RECOVERED = _words("free", "clean", "recovered")
 RECOVERED_FROM = _words("of", "from")
 WITHOUT = _words("without")
 TIME_UNITS = _words("day", "days", "week", "weeks", "month", "months", "year", "years", "yr", "yrs")
@@ -283,7 +283,7 @@ class Matcher:
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
         cues: dict[str, dict[str, dict[_Entry, tuple[int, int, _Entry]]]] = {}  # topic -> group -> each cue, first
-        around: dict[tuple[int, int, bool], str | None] = {}  # what the words around a span say, read once
+        around: dict[tuple[int, int, bool, bool], str | None] = {}  # what the words around a span say, read once
         marks = quote_marks(normalised) if _QUOTE in normalised else []
         rows: Iterable[tuple[int, int, tuple[_Entry, ...], str | None, _Entry | None]] = zip(
             spans.starts, spans.ends, spans.entries, spans.negations, longer, strict=True)
@@ -302,9 +302,10 @@ class Matcher:
                 elif outranked_by is not None:
                     reason = f"longer phrase {outranked_by.text!r} ({outranked_by.topic})"
                 else:
-                    key = (start, end, entry.tier == "crisis")
+                    cue = entry.pattern is not None and entry.pattern.cue is not None
+                    key = (start, end, entry.tier == "crisis", cue)
                     if key not in around:
-                        around[key] = _said_around(normalised, start, end, key[2], marks)
+                        around[key] = _said_around(normalised, start, end, key[2], marks, cue=key[3])
                     negation = gap_negation or around[key]
                     if negation is not None:
                         reason = negation if negation.startswith("someone else") else f"negation {negation!r}"
@@ -404,14 +405,18 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
     return longer
 
 
-def _said_around(normalised: str, start: int, end: int, crisis: bool, marks: list[int]) -> str | None:
+def _said_around(normalised: str, start: int, end: int, crisis: bool, marks: list[int], cue: bool) -> str | None:
     """Why the words around a match undo it, if they do (see the module docstring); `marks` are quote_marks().
-    Quotes are looked at first: a binary search, so 64 KB of quoted crisis words stays cheap."""
-    return ((_quoted(normalised, marks, start, end) if crisis and marks else None)
+    Quotes are looked at first: a binary search, so 64 KB of quoted crisis words stays cheap. A cue is often about
+    someone else by nature ("he doesn't know why"), so the someone-else rule is not applied to one."""
+    said = ((_quoted(normalised, marks, start, end) if crisis and marks else None)
             or _negation_before_unless_over(normalised, start, end) or _negation_after(normalised, end)
-            or _answered_no(normalised, start, end) or _denied_after(normalised, start, end)
-            or (_over_or_laughed_after(normalised, end) or _someone_else_before(normalised, start, end) if crisis
-                else _over_after(normalised, end)))
+            or _answered_no(normalised, start, end) or _denied_after(normalised, start, end))
+    if said is not None:
+        return said
+    if not crisis:
+        return _over_after(normalised, end)
+    return _over_or_laughed_after(normalised, end) or (None if cue else _someone_else_before(normalised, start, end))
 
 
 def _negation_before_unless_over(normalised: str, start: int, end: int) -> str | None:

@@ -305,3 +305,8 @@ def test_a_denial_just_after_the_match(matcher, text, crisis):
 ])
 def test_a_negation_followed_by_i_belongs_to_its_own_sentence(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+def test_a_cue_about_someone_else_still_counts(matcher):
+    """Secrecy is about the others by nature: "he doesn't know why" is a cue, whoever says it."""
+    assert matcher.match("gave my guitar to my cousin today. he doesnt know why").tier == "crisis"
