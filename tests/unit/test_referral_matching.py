@@ -310,3 +310,14 @@ def test_a_negation_followed_by_i_belongs_to_its_own_sentence(matcher, text, cri
 def test_a_cue_about_someone_else_still_counts(matcher):
     """Secrecy is about the others by nature: "he doesn't know why" is a cue, whoever says it."""
     assert matcher.match("gave my guitar to my cousin today. he doesnt know why").tier == "crisis"
+
+
+@pytest.mark.parametrize("text", [
+    "i need to fade out the music at the end",
+    "we need to cease trading by friday",
+    "thinking about logging off for good from twitter",
+    "thinking of checking out early from the hotel",
+    "nobody would notice if i didnt make it to the meeting",
+])
+def test_word_lists_leave_out_words_with_everyday_readings(matcher, text):
+    assert matcher.match(text).tier != "crisis"
