@@ -76,6 +76,7 @@ NEGATIONS = _words(
 # of suicide"): "no, I want to die" is an answer, not a negation.
 # A subject right after a negation starts a new clause: "I'm not. I want to die", "but I wasn't, I wish I was dead".
 SUBJECTS = _words("i", "i'm", "i've", "i'd", "i'll")
+_SUBJECT_STARTS = tuple(f"{subject} " for subject in SUBJECTS)
 NO_NEGATES = _words("longer", "plans", "plan", "thoughts", "thought", "intention", "intentions", "way", "desire",
                     "urge", "urges", "wish", "feelings", "feeling", "ideation", "tendencies")
 ANSWER_NEGATES = _words("no", "zero")
@@ -283,7 +284,6 @@ class Matcher:
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
         cues: dict[str, dict[str, dict[_Entry, tuple[int, int, _Entry]]]] = {}  # topic -> group -> each cue, first
-        around: dict[tuple[int, int, bool, bool], str | None] = {}  # what the words around a span say, read once
         marks = quote_marks(normalised) if _QUOTE in normalised else []
         rows: Iterable[tuple[int, int, tuple[_Entry, ...], str | None, _Entry | None]] = zip(
             spans.starts, spans.ends, spans.entries, spans.negations, longer, strict=True)
@@ -296,31 +296,24 @@ class Matcher:
                     continue
                 by_topic = exclusions.get(entry.topic)
                 excluded_by = by_topic.overlapping(start, end) if by_topic else None
-                reason: str | None = None
-                if excluded_by is not None:
-                    reason = f"exclusion {excluded_by!r}"
-                elif outranked_by is not None:
-                    reason = f"longer phrase {outranked_by.text!r} ({outranked_by.topic})"
-                else:
-                    cue = entry.pattern is not None and entry.pattern.cue is not None
-                    key = (start, end, entry.tier == "crisis", cue)
-                    if key not in around:
-                        around[key] = _said_around(normalised, start, end, key[2], marks, cue=key[3])
-                    negation = gap_negation or around[key]
-                    if negation is not None:
-                        reason = negation if negation.startswith("someone else") else f"negation {negation!r}"
-                if reason is None:
-                    hit_counts[entry] = hit_count + 1
-                    if entry.pattern is not None and entry.pattern.cue is not None:
-                        cues.setdefault(entry.topic, {}).setdefault(entry.pattern.cue, {}).setdefault(
-                            entry, (start, end, entry))
-                    else:
-                        hits.append(Hit(entry.topic, entry.tier, entry.text, start, end, entry.kind))
-                    continue
+                group = entry.pattern.cue if entry.pattern is not None else None  # a cue's group
+                negation = None
+                if excluded_by is None and outranked_by is None:
+                    negation = gap_negation or _said_around(normalised, start, end, entry.tier == "crisis", marks,
+                                                            group is not None)
+                    if negation is None:
+                        hit_counts[entry] = hit_count + 1
+                        if group is not None:
+                            found_cues = cues.setdefault(entry.topic, {}).setdefault(group, {})
+                            found_cues.setdefault(entry, (start, end, entry))
+                        else:
+                            hits.append(Hit(entry.topic, entry.tier, entry.text, start, end, entry.kind))
+                        continue
                 suppressed_count = suppressed_counts.get(entry, 0)
-                if suppressed_count < MAX_PER_PHRASE:
+                if suppressed_count < MAX_PER_PHRASE:  # the reason is worded only for those kept
                     suppressed_counts[entry] = suppressed_count + 1
-                    suppressed.append(Suppressed(entry.topic, entry.text, reason, entry.kind))
+                    suppressed.append(Suppressed(entry.topic, entry.text, _reason(excluded_by, outranked_by, negation),
+                                                 entry.kind))
         for by_group in cues.values():
             met = _cues_that_meet(by_group)
             if met:  # one hit over them, named by each
@@ -328,6 +321,15 @@ class Matcher:
                 hits.append(Hit(first.topic, first.tier, " + ".join(entry.text for _, _, entry in met),
                                 met[0][0], max(end for _, end, _ in met), "pattern"))
         return hits, suppressed
+
+
+def _reason(excluded_by: str | None, outranked_by: _Entry | None, negation: str | None) -> str:
+    if excluded_by is not None:
+        return f"exclusion {excluded_by!r}"
+    if outranked_by is not None:
+        return f"longer phrase {outranked_by.text!r} ({outranked_by.topic})"
+    assert negation is not None  # one of the three is why a match was set aside
+    return negation if negation.startswith("someone else") else f"negation {negation!r}"
 
 
 def _cues_that_meet(by_group: dict[str, dict[_Entry, tuple[int, int, _Entry]]]) -> list[tuple[int, int, _Entry]]:
@@ -445,10 +447,11 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
                 previous = normalised[max(0, space - _LONGEST_NEGATION_WORD - 1):space].split()
                 if previous and previous[-1] in NOT_OVER:
                     return None
-            negated = after or normalised[start:normalised.find(" ", start)]
-            if negated in SUBJECTS:  # "... but I wasn't. I wish I was dead": the negation ends its own sentence
+            # "... but I wasn't. I wish I was dead": a negation followed by "I" ends its own sentence.
+            if after in SUBJECTS if after else normalised.startswith(_SUBJECT_STARTS, start):
                 return None
             if word in ANSWER_NEGATES:
+                negated = after or normalised[start:normalised.find(" ", start)]
                 next_word = "" if after else normalised[end + 1:normalised.find(" ", end + 1)]
                 return word if negated in NO_NEGATES or next_word in NO_NEGATES else None
             return word
