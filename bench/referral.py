@@ -31,7 +31,7 @@ WORST_CASES = {
     "negated": "not suicidal ",
     "excluded": "suicide squad ",
     "anchors": "to die end it overdose ",  # pattern anchors that never complete their pattern
-    "quoted": '" i want to die " kill myself " suicidal ',  # thousands of quotes round crisis words
+    "laughed_or_denied": "want to die lmao suicidal? nah they want to die ",  # set aside by the rules after a match
     "mixed": "I'm not in debt to you, never really suicidal, kill myself laughing " + "a" * 500
              + " d.e.b.t k1ll mys3lf kiII myself not not not never ",
 }

