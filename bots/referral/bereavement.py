@@ -11,11 +11,9 @@ crisis lines.
 
 from __future__ import annotations
 
-from bots.referral.matcher import Hit, MatchResult, Suppressed
+from bots.referral.matcher import FIRST_PERSON, Hit, MatchResult, Suppressed
 from bots.referral.normalise import normalise
 
-FIRST_PERSON = frozenset(normalise(word).strip() for word in (
-    "i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself", "mine"))
 # In the words just before a phrase only the speaker as subject or object counts: "my son was suicidal" is
 # about the son.
 SPEAKER = frozenset(normalise(word).strip() for word in ("i", "i'm", "i've", "i'd", "i'll", "me", "myself"))

@@ -563,7 +563,7 @@ _SHORT_WORDS_CHARS = 64  # enough for the few short words read after a match for
 # "Hell" is not here: normalised, "he'll" and "hell" are the same word.
 THIRD_PERSON = _words("he", "she", "they", "he's", "she's", "they're", "he'd", "she'd", "they'd", "they've",
                       "they'll", "she'll")
-FIRST_PERSON = _words("i", "i'm", "im", "me", "my", "myself", "i've", "i'd", "i'll", "mine")
+FIRST_PERSON = _words("i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself", "mine")
 SUBJECT_FILLERS = _words("be", "is", "was", "were", "just", "really", "still", "would", "could", "might", "will",
                          "has", "had", "have", "been", "keeps", "kept", "actually", "genuinely", "literally",
                          "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks")
