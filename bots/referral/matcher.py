@@ -340,13 +340,16 @@ def _reason(excluded_by: str | None, outranked_by: _Entry | None, negation: str 
 
 def _cues_that_meet(by_group: dict[str, dict[_Entry, tuple[int, int, _Entry]]]) -> list[tuple[int, int, _Entry]]:
     """The first cue of each group when two groups met, else two different cues of a group that meets itself
-    (`[cue:gone*]`), in the order they were written; none when no cues met."""
+    (`[cue:gone*]`) on different words, in the order they were written; none when no cues met. Two cues of one
+    group over the same words ("picked a date" is a date picked and a time worked out) are one thing said."""
     if len(by_group) >= 2:
         return sorted((next(iter(found.values())) for found in by_group.values()), key=itemgetter(0))
     for found in by_group.values():
         pattern = next(iter(found)).pattern
         if len(found) >= 2 and pattern is not None and pattern.cue_twice:
-            return sorted(list(found.values())[:2], key=itemgetter(0))
+            first = min(found.values(), key=itemgetter(1))  # ends first: any other cue apart from one is after it
+            second = min((cue for cue in found.values() if cue[0] >= first[1]), key=itemgetter(0), default=None)
+            return [first, second] if second is not None else []
     return []
 
 

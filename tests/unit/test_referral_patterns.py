@@ -195,6 +195,8 @@ patterns:
   - "[cue:decided] made my decision"
   - "[cue:gone*] should have died"
   - "[cue:gone*] (disappointed|gutted) i woke up"
+  - "[cue:gone*] (want|wanna) to be gone"
+  - "[cue:gone*] (want|just want) to (be gone|disappear)"
 resources:
   - {name: Line, phone: '1', checked: 2026-11-25}
 """
@@ -208,6 +210,9 @@ resources:
     ("I should have died out there. Gutted I woke up again",
      "[cue:gone*] should have died + [cue:gone*] (disappointed|gutted) i woke up"),
     ("should have died. should have died.", None),  # the same cue twice is one cue
+    ("i just want to be gone", None),  # two cues over the same words are one thing said
+    ("i want to be gone. should have died",
+     "[cue:gone*] (want|wanna) to be gone + [cue:gone*] should have died"),
     ("should have died, thank you for everything",
      "[cue:gone*] should have died + [cue:farewell] thank you for everything"),
 ])
