@@ -76,6 +76,8 @@ SUBJECTS = _words("i", "i'm", "i've", "i'd", "i'll")
 _SUBJECT_STARTS = tuple(f"{subject} " for subject in SUBJECTS)
 NO_NEGATES = _words("longer", "plans", "plan", "thoughts", "thought", "intention", "intentions", "way", "desire",
                     "urge", "urges", "wish", "feelings", "feeling", "ideation", "tendencies")
+# ... and through a match that is itself a noun ("no self harm, no plan"), when it comes right after the "no".
+NO_NOUNS = _words("self", "suicide", "sh", "cutting", "overdose", "overdoses", "attempt", "attempts")
 ANSWER_NEGATES = _words("no", "zero")
 OVER_AND_DONE = _words("used", "stopped", "quit")
 NOT_OVER = NEGATIONS - OVER_AND_DONE | _words("cant", "cannot")
@@ -469,7 +471,8 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
             if word in ANSWER_NEGATES:
                 negated = after or normalised[start:normalised.find(" ", start)]
                 next_word = "" if after else normalised[end + 1:normalised.find(" ", end + 1)]
-                return word if negated in NO_NEGATES or next_word in NO_NEGATES else None
+                noun = not after and negated in NO_NOUNS
+                return word if noun or negated in NO_NEGATES or next_word in NO_NEGATES else None
             return word
         if word in RECOVERED and after in RECOVERED_FROM:
             return f"{word} {after}"
@@ -522,15 +525,16 @@ def _negation_after(normalised: str, end: int) -> str | None:
     return None
 
 
-# A denial just after the match: "wanted to die most days. not anymore" (only after words in the past: "I want to
-# die, I can't cope, not anymore" is no denial), "suicidal? nah", "suicidal? no." (only after a one-word match,
-# and "no" not before these: "suicidal, no one cares").
-NOT_ANYMORE_WINDOW = 4
+# A denial just after the match: "wanted to die most days. not anymore", "thought about ending it a lot. I don't
+# now" (only after words in the past: "I want to die, I can't cope, not anymore" is no denial), "suicidal? nah",
+# "suicidal? no." (only after a one-word match, and "no" not before these: "suicidal, no one cares").
+NOT_ANYMORE_WINDOW = 4  # words between the match and its denial (of up to three words)
 PAST = _words("wanted", "thought", "was", "were", "felt", "had", "didn't")
 ANSWERS_NO = _words("no", "nah", "nope")
 NO_WHAT = _words("one", "body", "joke", "idea", "way", "point", "reason", "matter", "hope", "future", "longer", "more",
                  "plan", "friends", "life", "lie", "cap", "kidding", "really", "seriously", "honestly", "i", "i'm")
-_DENIED_AFTER = re.compile(" not any ?more | nah | nope | no ")
+PAST_DENIALS = (" not anymore ", " not now ", " i dont now ", " i dont anymore ")
+_DENIED_AFTER = re.compile(" not any ?more | not now | dont now | dont any ?more | nah | nope | no ")
 _DENIAL_CHARS = 48
 
 
@@ -540,9 +544,11 @@ def _denied_after(normalised: str, start: int, end: int) -> str | None:
         return None
     matched = normalised[start:end].split()
     after = normalised[end + 1:end + 1 + _DENIAL_CHARS].split()
-    tail = " ".join(after[:NOT_ANYMORE_WINDOW + 2]).replace("any more", "anymore")
-    if matched[0] in PAST and " not anymore " in f" {tail} ":
-        return "not anymore"
+    tail = " ".join(after[:NOT_ANYMORE_WINDOW + 3]).replace("any more", "anymore")
+    if matched[0] in PAST:
+        denial = next((denial for denial in PAST_DENIALS if denial in f" {tail} "), None)
+        if denial is not None:
+            return denial.strip()
     if len(matched) == 1 and after and after[0] in ANSWERS_NO and (
             after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT):
         return f"answered {after[0]!r}"
@@ -556,8 +562,8 @@ OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "
 OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared")
 FREE = _words("free")
 FREE_FOR = _words("for", "since", "now", "today", "this")
-# A laugh just after the match: hyperbole ("made me want to die lmao"). Emoji are gone by now; "lol" is not
-# here: people say real things with a nervous "lol".
+# A laugh just after the match: hyperbole ("made me want to die lmao", "... 😂", read as "lmao" by normalise.py);
+# "lol" is not here: people say real things with a nervous "lol".
 LAUGH_WINDOW = 3
 LAUGHS = _words("lmao", "lmfao", "rofl", "roflmao", "jk", "jking", "xd", "kidding", "joking", "jokes")
 LAUGH_STARTS = ("haha", "hehe", "ahah")

@@ -45,6 +45,9 @@ INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f
                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 CURLY_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'"})
+# Laughing until crying is a laugh in words: "I'm going to walk into the sea 😂" is the matcher's hyperbole, like
+# "lmao". Every other emoji is dropped with the rest of the symbols.
+LAUGHING_EMOJI = str.maketrans(dict.fromkeys("😂🤣😹", " lmao "))
 # A whole word of letters, digits and stand-in symbols with at least one of each kind, found only from the
 # word's first character (the lookbehind), so a long run that is not such a word is scanned once, not once
 # per position.
@@ -162,7 +165,7 @@ def _fold_unicode(text: str) -> str:
         if size >= MAX_CHARS:
             break
     text = "".join(parts)[:MAX_CHARS]
-    text = INVISIBLE.sub("", text).translate(LOOKALIKES).translate(CURLY_APOSTROPHES)
+    text = INVISIBLE.sub("", text).translate(LOOKALIKES).translate(CURLY_APOSTROPHES).translate(LAUGHING_EMOJI)
     return COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 

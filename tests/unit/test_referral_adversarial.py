@@ -37,6 +37,7 @@ from bots.referral.matcher import (
     NEGATIONS,
     NO_ANSWERS,
     NO_NEGATES,
+    NO_NOUNS,
     NO_WHAT,
     NOT_ANYMORE_WINDOW,
     NOT_OVER,
@@ -46,6 +47,7 @@ from bots.referral.matcher import (
     OVER_NOUNS,
     OVER_WORDS,
     PAST,
+    PAST_DENIALS,
     QUESTION_WINDOW,
     RECOVERED,
     RECOVERED_FROM,
@@ -157,7 +159,8 @@ def reference_negated_before(before: list[str], following: str, after_match: str
             if following in SUBJECTS:
                 return False
             right_before = index == len(before) - 1
-            return word not in ANSWER_NEGATES or following in NO_NEGATES or (right_before and after_match in NO_NEGATES)
+            return (word not in ANSWER_NEGATES or following in NO_NEGATES
+                    or (right_before and (after_match in NO_NEGATES or following in NO_NOUNS)))
         if word in RECOVERED and index < len(before) - 1 and before[index + 1] in RECOVERED_FROM:
             return True
         if word in WITHOUT:
@@ -202,8 +205,8 @@ def reference_over_after(after: list[str]) -> bool:
 
 
 def reference_denied_after(matched: list[str], after: list[str]) -> bool:
-    tail = " ".join(after[:NOT_ANYMORE_WINDOW + 2]).replace("any more", "anymore")
-    if matched[0] in PAST and " not anymore " in f" {tail} ":
+    tail = " ".join(after[:NOT_ANYMORE_WINDOW + 3]).replace("any more", "anymore")
+    if matched[0] in PAST and any(denial in f" {tail} " for denial in PAST_DENIALS):
         return True
     return len(matched) == 1 and bool(after) and after[0] in ANSWERS_NO and (
         after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT)
