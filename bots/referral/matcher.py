@@ -83,6 +83,14 @@ OVER_AND_DONE = _words("used", "stopped", "quit")
 NOT_OVER = NEGATIONS - OVER_AND_DONE | _words("cant", "cannot")
 SINCE_LAST = _words("last")
 UNTIL = _words("until", "till", "til", "yet")  # after a negated match: the negation is over
+# "More than" after it makes "never" a measure: "I've never wanted to be dead more than I do right now".
+MORE = _words("more")
+MORE_ENDS = _words("than", "now", "today", "tonight", "ever", "")
+# "Not" after a struggle is the wish held off, not denied: "it's getting hard not to think about ending it".
+STRUGGLE_NOT = _words("not")
+STRUGGLING = _words("hard", "harder", "trying", "try", "tried", "difficult", "struggling", "struggle", "impossible",
+                    "tough")
+_LONGEST_STRUGGLE = max(map(len, STRUGGLING))
 # "Before" too, when it ends the sentence ("I'd never felt suicidal before, but..."), not when it has an object
 # ("I never thought about ending my life before my diagnosis, and I still don't").
 BEFORE = _words("before")
@@ -282,7 +290,7 @@ class Matcher:
             return hits, suppressed
         exclusions = {topic: _Exclusions(spans) for topic, spans in found.exclusion_spans.items()}
         spans = _spans(normalised, found, only)
-        longer = _longer_overlapping(spans.starts, spans.ends, spans.entries)
+        longer = _longer_unless_negated(spans)
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
         cues: dict[str, dict[str, dict[_Entry, tuple[int, int, _Entry]]]] = {}  # topic -> group -> each cue, first
@@ -392,6 +400,20 @@ def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:
                   [row[3] for row in rows], cue_spans)
 
 
+def _longer_unless_negated(spans: _Spans) -> list[_Entry | None]:
+    """_longer_overlapping over the matches not negated in their gaps: "if I died tonight I wouldn't mind" is not
+    outranked by a longer reading of it that a "wouldn't" in its gap negates."""
+    if all(negation is None for negation in spans.negations):
+        return _longer_overlapping(spans.starts, spans.ends, spans.entries)
+    kept = [index for index, negation in enumerate(spans.negations) if negation is None]
+    longer: list[_Entry | None] = [None] * len(spans.entries)
+    found = _longer_overlapping([spans.starts[i] for i in kept], [spans.ends[i] for i in kept],
+                                [spans.entries[i] for i in kept])
+    for index, entry in zip(kept, found, strict=True):
+        longer[index] = entry
+    return longer
+
+
 def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[_Entry, ...]]) -> list[_Entry | None]:
     """For each match, a strictly longer phrase overlapping it, if any: one sweep from the last end back.
 
@@ -445,7 +467,8 @@ def _negation_before_unless_over(normalised: str, start: int, end: int) -> str |
     negation = _negation_before(normalised, start, end)
     if negation is not None:
         after = [*normalised[end + 1:end + 1 + 2 * _LONGEST_NEGATION_WORD].split()[:2], "", ""]
-        if after[0] in UNTIL or (after[0] in BEFORE and after[1] in BEFORE_ENDS):
+        if after[0] in UNTIL or (after[0] in BEFORE and after[1] in BEFORE_ENDS) or (
+                after[0] in MORE and after[1] in MORE_ENDS):
             return None
     return negation
 
@@ -464,6 +487,10 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
             if word in OVER_AND_DONE:  # but "I never stopped wanting to die": two negations
                 previous = normalised[max(0, space - _LONGEST_NEGATION_WORD - 1):space].split()
                 if previous and previous[-1] in NOT_OVER:
+                    return None
+            elif word in STRUGGLE_NOT:
+                previous = normalised[max(0, space - _LONGEST_STRUGGLE - 1):space].split()
+                if previous and previous[-1] in STRUGGLING:
                     return None
             # "... but I wasn't. I wish I was dead": a negation followed by "I" ends its own sentence.
             if after in SUBJECTS if after else normalised.startswith(_SUBJECT_STARTS, start):

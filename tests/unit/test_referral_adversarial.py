@@ -32,6 +32,8 @@ from bots.referral.matcher import (
     LAUGH_WINDOW,
     LAUGHS,
     MAX_PER_PHRASE,
+    MORE,
+    MORE_ENDS,
     NEGATION_FILLERS,
     NEGATION_WINDOW,
     NEGATIONS,
@@ -51,6 +53,8 @@ from bots.referral.matcher import (
     QUESTION_WINDOW,
     RECOVERED,
     RECOVERED_FROM,
+    STRUGGLE_NOT,
+    STRUGGLING,
     SUBJECT_FILLERS,
     SUBJECT_WINDOW,
     SUBJECTS,
@@ -144,7 +148,8 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
     before, after = normalised[:start].split(), normalised[end:].split()
     following = [*after[:2], "", ""]
     negated_before = reference_negated_before(before, normalised[start:].split()[0], following[0])
-    if negated_before and (following[0] in UNTIL or (following[0] in BEFORE and following[1] in BEFORE_ENDS)):
+    if negated_before and (following[0] in UNTIL or (following[0] in BEFORE and following[1] in BEFORE_ENDS)
+                           or (following[0] in MORE and following[1] in MORE_ENDS)):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after) or reference_over_after(after)
             or reference_answered_no(before, after) or reference_denied_after(normalised[start:end].split(), after))
@@ -155,6 +160,8 @@ def reference_negated_before(before: list[str], following: str, after_match: str
         word = before[index]
         if word in NEGATIONS:
             if word in OVER_AND_DONE and index and before[index - 1] in NOT_OVER:
+                return False
+            if word in STRUGGLE_NOT and index and before[index - 1] in STRUGGLING:
                 return False
             if following in SUBJECTS:
                 return False
@@ -254,7 +261,8 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
                        *OVER_FILLERS, *OVER_WORDS, *LAUGHS, "hahaha", *THIRD_PERSON, *SUBJECT_FILLERS, *GENERIC,
                        *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, *PAST, "anymore", "any more", "one",
-                       *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back"})
+                       *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back", *MORE, *(MORE_ENDS - {""}),
+                       *STRUGGLING, *NO_NOUNS, *(denial.strip() for denial in PAST_DENIALS)})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

@@ -287,6 +287,15 @@ def test_a_denial_just_after_the_match(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
+@pytest.mark.parametrize("text", [
+    "Been clean 3 years and I've never wanted to be dead more than I do right now",  # "never ... more": a measure
+    "its getting hard not to think about ending my own life",  # held off, not denied
+    "i'm trying not to self harm tonight",
+])
+def test_a_negation_that_measures_or_holds_off_denies_nothing(matcher, text):
+    assert matcher.match(text).tier == "crisis"
+
+
 @pytest.mark.parametrize(("text", "crisis"), [
     ("i know i said i was fine earlier but i wasn't. i wish i was dead", True),  # the negation ends its sentence
     ("I'm not. I want to die", True),

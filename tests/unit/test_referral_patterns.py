@@ -160,6 +160,16 @@ def test_a_reading_without_negation_in_the_gaps_is_preferred(tmp_path):
     assert matcher.match("i dont want to die").tier is None
 
 
+def test_a_longer_match_negated_in_its_gaps_outranks_nothing(tmp_path):
+    (tmp_path / "low.yaml").write_text(TOPIC.format(pattern="if i died [0-5] be grateful").replace(
+        "phrases: [some phrase]", "phrases: [if i died tonight i wouldnt mind]"))
+    kb = load_kb([tmp_path])
+    assert kb.problems == []
+    result = Matcher(kb).match("if i died tonight i wouldn't mind, i'd be grateful")
+    assert result.tier == "crisis"
+    assert [s.reason for s in result.suppressed] == ["negation 'wouldnt'"]
+
+
 def test_patterns_keep_their_place_in_longest_wins():
     matcher = Matcher(load_kb([ROOT / "referral_kb"]))
     bereaved = matcher.match("I lost my best friend to suicide in March")
