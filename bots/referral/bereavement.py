@@ -6,7 +6,8 @@ speaker. The rule is deliberately plain, so `bothy kb test` and a peer worker ca
 words themselves say I or me ("kill myself", "end my life"), or, unless they name someone else ("his
 suicide"), one of the few words before them is I or me ("I feel suicidal", "it makes me want to die").
 Punctuation is gone by then, so "I miss him. Suicide is cruel" still counts: when unsure, the member gets
-crisis lines.
+crisis lines. A word model's score (word_model.py) never counts here: it weighs the whole message and cannot
+tell whose death it is about.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ LOOK_BACK_WORDS = 3
 def about_the_speaker(hit: Hit, normalised: str) -> bool:
     """`normalised` is the message as the matcher read it (the hit's offsets point into it). The words the
     hit matched are read, not its phrase: a pattern lists many alternatives, "my" among them."""
+    if hit.kind == "model":
+        return False
     matched = set(normalised[hit.start:hit.end].split())
     if FIRST_PERSON & matched:
         return True

@@ -63,7 +63,9 @@ class ReloadingKnowledgeBase:
         return self.matcher
 
     def _changed(self) -> bool:
-        files = {path: path.stat().st_mtime for d in self.directories if d.is_dir() for path in d.glob("*.yaml")}
+        """A topic file added, edited or removed, or a file one names (a word model) edited or removed."""
+        files = {path: _modified(path) for d in self.directories if d.is_dir() for path in d.glob("*.yaml")}
+        files.update({path: _modified(path) for path in self.kb.files if path not in files})
         return files != self.kb.files
 
     def _reload(self) -> None:
@@ -76,6 +78,14 @@ class ReloadingKnowledgeBase:
         self.kb, self.matcher, self.finder = kb, Matcher(kb), TopicFinder(kb, self.topic_words)
         log.info("knowledge base reloaded: %d topics, %d phrases, %d patterns", len(kb.topics),
                  self.matcher.phrase_count, self.matcher.pattern_count)
+
+
+def _modified(path: Path) -> float | None:
+    """When the file was last changed; None once it is gone (a change too)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 class ReferralBot(Bot):

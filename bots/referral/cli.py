@@ -10,6 +10,7 @@ from pathlib import Path
 from bothy.plugin import SettingsLoader
 from bots.referral.kb import has_crisis_lines, load_kb
 from bots.referral.matcher import Matcher
+from bots.referral.normalise import normalise
 from referral_kb import SHIPPED_KB
 
 DEFAULT_CONFIG = "config.yaml"
@@ -77,6 +78,9 @@ def explain(args: argparse.Namespace, directories: list[Path]) -> int:
         print("Nothing would trigger.")
     for hit in result.hits:
         print(f"Would trigger {hit.topic} ({hit.tier}) on the {hit.kind} {hit.phrase!r}")
+        model = kb.topics[hit.topic].model
+        if hit.kind == "model" and model is not None:
+            print(f"  the words that weighed most: {', '.join(model.weighed_most(normalise(args.text)))}")
     for suppressed in result.suppressed:
         print(f"Not triggered: {suppressed.topic} {suppressed.kind} {suppressed.phrase!r}, "
               f"stopped by {suppressed.reason}")

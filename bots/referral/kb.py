@@ -2,8 +2,9 @@
 
 A topic file has `id`, `title`, `tier` (crisis, support, practical), `phrases`, optional `patterns` (templates
 that allow inflections and small gaps, see patterns.py) with the optional `word_lists` they use, optional
-`exclusions` and `resources`. An organisation adds its own local services in its own folder without editing
-ours: a file with `add_to: <topic id>` adds resources (and phrases and patterns) to an existing topic.
+`exclusions` and `resources`, and an optional `model`: a file of word weights beside it (word_model.py). An
+organisation adds its own local services in its own folder without editing ours: a file with `add_to: <topic
+id>` adds resources (and phrases and patterns) to an existing topic.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import yaml
 
 from bots.referral.normalise import normalise
 from bots.referral.patterns import Pattern, PatternError, check_word_list, compile_pattern
+from bots.referral.word_model import ModelError, WordModel, load_model
 
 TIERS = ("crisis", "support", "practical", "signal")  # signal: only counted (room climate), never suggested
-TOPIC_KEYS = {"id", "title", "tier", "phrases", "patterns", "word_lists", "exclusions", "resources", "add_to"}
+TOPIC_KEYS = {"id", "title", "tier", "phrases", "patterns", "word_lists", "exclusions", "resources", "add_to",
+              "model"}
 RESOURCE_KEYS = {"name", "phone", "text", "url", "hours", "region", "notes", "checked"}
 CONTACT_KEYS = ("phone", "text", "url")
 
@@ -47,6 +50,7 @@ class Topic:
     resources: list[Resource] = field(default_factory=list)
     word_lists: dict[str, list[str]] = field(default_factory=dict)  # for its patterns: `<name>`
     source: str = ""
+    model: WordModel | None = None
 
 
 @dataclass
@@ -195,6 +199,8 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
             exclusions = _strings(fields.get("exclusions"), str(path), "exclusions", problems)
             resources = _resources(fields.get("resources"), str(path), problems)
             target = _text(fields.get("add_to"))
+            if target and "model" in fields:
+                problems.append(f"{path}:{lines['model']}: a model belongs to the topic's own file, not an add_to")
             if target:
                 additions.append((target, str(path), lines["add_to"], phrases, patterns, word_lists, exclusions,
                                   resources))
@@ -216,7 +222,8 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
                 problems.append(f"{path}:{lines['id']}: topic id {topic_id!r} is already used by {used_by}")
                 continue
             topics[topic_id] = Topic(topic_id, title or topic_id, tier or "support", resources=resources,
-                                     word_lists=word_lists, source=str(path))
+                                     word_lists=word_lists, source=str(path),
+                                     model=_model(fields.get("model"), path, files, problems))
             _add_phrases(topics[topic_id], phrases, exclusions, str(path), phrase_owner, problems)
             _add_patterns(topics[topic_id], patterns, str(path), phrase_owner, problems)
     for target, where, line, phrases, patterns, word_lists, exclusions, resources in additions:
@@ -228,6 +235,24 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
         _add_phrases(topic, phrases, exclusions, where, phrase_owner, problems)
         _add_patterns(topic, patterns, where, phrase_owner, problems, {**topic.word_lists, **word_lists})
     return KnowledgeBase(topics, problems, files)
+
+
+def _model(node: _Node | None, path: Path, files: dict[Path, float], problems: list[str]) -> WordModel | None:
+    """The topic's word model, from the file it names beside its YAML (watched for edits like the YAML)."""
+    if node is None:
+        return None
+    name = _text(node)
+    if name is None or Path(name).name != name:
+        problems.append(f"{path}:{node.line}: model must name a file in the same folder, like crisis-model.json")
+        return None
+    model_path = path.parent / name
+    try:
+        model = load_model(model_path)
+    except ModelError as error:
+        problems.append(f"{path}:{node.line}: model {name!r} {error}")
+        return None
+    files[model_path] = model_path.stat().st_mtime
+    return model
 
 
 def has_crisis_lines(kb: KnowledgeBase) -> bool:

@@ -135,7 +135,7 @@ class Hit(NamedTuple):  # a tuple, not a dataclass: one or two are built for nea
     phrase: str  # the phrase, or the pattern as written in the KB
     start: int  # in the normalised text (for a look-alike found by the l reading, in that reading)
     end: int
-    kind: str = "phrase"  # phrase | pattern
+    kind: str = "phrase"  # phrase | pattern | model (the phrase is then the score; its span the whole text)
 
 
 class Suppressed(NamedTuple):
@@ -165,6 +165,7 @@ class MatchResult:
             "tier": self.tier,
             "phrases": list(dict.fromkeys(hit.phrase for hit in self.hits if hit.kind == "phrase")),
             "patterns": list(dict.fromkeys(hit.phrase for hit in self.hits if hit.kind == "pattern")),
+            "model": next((hit.phrase for hit in self.hits if hit.kind == "model"), None),
             "suppressed_by": [{"topic": s.topic, s.kind: s.phrase, "reason": s.reason} for s in self.suppressed],
         }
 
@@ -184,6 +185,7 @@ class _Key(NamedTuple):
     phrases: tuple[_Entry, ...]
     anchors: tuple[_Entry, ...]  # patterns whose anchor this is
     exclusions: tuple[_Entry, ...]
+    modelled: tuple[str, ...]  # topics with a word model among the phrases' and anchors': it may look further
 
 
 class _Spans(NamedTuple):
@@ -238,9 +240,13 @@ class Matcher:
                 entry = _Entry("pattern", topic.id, topic.tier, pattern.text, pattern)
                 for key in pattern.anchor_keys():
                     entries.setdefault(key, []).append(entry)
+        self._models = [(topic, topic.model) for topic in kb.topics.values() if topic.model is not None]
+        modelled = {topic.id for topic, _ in self._models}
         for key, values in entries.items():
-            self._automaton.add_word(key, _Key(len(key), *(tuple(e for e in values if e.kind == kind)
-                                                           for kind in ("phrase", "pattern", "exclusion"))))
+            phrases, anchors, exclusions = (tuple(e for e in values if e.kind == kind)
+                                            for kind in ("phrase", "pattern", "exclusion"))
+            self._automaton.add_word(key, _Key(len(key), phrases, anchors, exclusions,
+                                               tuple({e.topic for e in values if e.topic in modelled})))
         self.phrase_count = sum(len(t.phrases) for t in kb.topics.values())
         self.pattern_count = sum(len(t.patterns) for t in kb.topics.values())
         if entries:
@@ -255,6 +261,7 @@ class Matcher:
         hits, suppressed = self._judge(normalised, found)
         reading = l_reading(text[:L_READING_CHARS])
         if reading is None:
+            self._score(text, normalised, found, hits, suppressed)
             return MatchResult(tuple(hits), tuple(suppressed))
         l_found = self._find(reading)
         main_keys = found.keys if len(text) <= L_READING_CHARS else self._find(normalise(text[:L_READING_CHARS])).keys
@@ -266,12 +273,26 @@ class Matcher:
             more_hits, more_suppressed = self._judge(reading, l_found, revealed)
             hits.extend(more_hits)
             suppressed.extend(more_suppressed)
+        self._score(text, normalised, found, hits, suppressed)
         return MatchResult(tuple(hits), tuple(suppressed))
+
+    def _score(self, text: str, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
+        """A topic's word model, on a short message with some of its words (a phrase or an anchor was found) where
+        its phrases and patterns said nothing either way: none matched and none was set aside (negated, laughed
+        off, excluded, about someone else, outranked). Looking only where the words are is what keeps it cheap."""
+        for topic, model in self._models:
+            if len(text) > model.max_chars or any(hit.topic == topic.id for hit in hits) or not any(
+                    topic.id in key.modelled for key in found.keys) or any(
+                    other.topic == topic.id for other in suppressed):
+                continue
+            probability = model.probability(normalised)
+            if probability >= model.threshold:
+                hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
 
     def _find(self, normalised: str) -> _Found:
         found = _Found([], [], [], {})
         for last, key in self._automaton.iter(normalised):
-            length, phrases, anchors, excluded = key
+            length, phrases, anchors, excluded, _ = key
             # Keys carry a space at each end; the span is the words inside them.
             if phrases or anchors:
                 found.starts.append(last - length + 2)
@@ -524,7 +545,7 @@ AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "i
 AFTER_VERBS = _words("crossed", "entered", "occurred", "something", "there", "came")
 AFTER_VERB_NEEDS = {normalise("there").strip(): _words("anymore", "any"), normalise("came").strip(): _words("back")}
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
-QUESTION_WINDOW = 8  # words back to "asked if", and on to the answer
+QUESTION_WINDOW = 10  # words back to "asked if", and on to the answer ("... and for the first time I could say no")
 ASKED = _words("asked", "asks", "asking", "ask")
 ASKED_WHAT = _words("if", "whether", "about", "bout", "me", "us", "him", "her", "the")
 YES_ANSWERS = _words("yes", "yeah", "yep", "yea", "ya", "yh")
@@ -587,6 +608,7 @@ OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideatio
 OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",
                       "totally", "mostly", "pretty", "much", "long", "been", "just")
 OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared")
+OVER_DETERMINERS = _words("that", "the", "those", "these", "this")  # "wanted to be gone. that feeling's gone now"
 FREE = _words("free")
 FREE_FOR = _words("for", "since", "now", "today", "this")
 # A laugh just after the match: hyperbole ("made me want to die lmao", "... 😂", read as "lmao" by normalise.py);
@@ -623,8 +645,12 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> st
     if _OVER_OR_LAUGH.search(normalised, end, end + _SHORT_WORDS_CHARS) is None:  # the usual case: one scan in C
         return None
     words = normalised[end + 1:end + 1 + _SHORT_WORDS_CHARS].split()[:5]
-    index = 1 if words[:1] and words[0] in OVER_NOUNS else 0
-    while index < len(words) and index < 3 and words[index] in OVER_FILLERS:
+    if len(words) > 1 and words[0] in OVER_DETERMINERS and words[1] in OVER_NOUNS:
+        index = 2
+    else:
+        index = 1 if words[:1] and words[0] in OVER_NOUNS else 0
+    fillers_end = max(3, index + 2)
+    while index < len(words) and index < fillers_end and words[index] in OVER_FILLERS:
         index += 1
     # Said of the thoughts ("the thoughts are gone"), or "free" straight after ("self harm free for a year"); not
     # what follows a wish ("I want to die, stopped eating", "kill myself, gone by morning", "die free from pain").

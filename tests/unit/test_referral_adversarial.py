@@ -45,6 +45,7 @@ from bots.referral.matcher import (
     NOT_OVER,
     NUMBER_WORDS,
     OVER_AND_DONE,
+    OVER_DETERMINERS,
     OVER_FILLERS,
     OVER_NOUNS,
     OVER_WORDS,
@@ -200,11 +201,13 @@ def reference_negated_after(after: list[str]) -> bool:
 
 
 def reference_over_after(after: list[str]) -> bool:
-    words = after[:5]
-    if words[:1] and words[0] in OVER_NOUNS:
-        words = words[1:]
-    skipped = 1 if after[:1] and after[0] in OVER_NOUNS else 0
-    while words and skipped < 3 and words[0] in OVER_FILLERS:
+    words, skipped = after[:5], 0
+    if len(words) > 1 and words[0] in OVER_DETERMINERS and words[1] in OVER_NOUNS:
+        words, skipped = words[2:], 2
+    elif words[:1] and words[0] in OVER_NOUNS:
+        words, skipped = words[1:], 1
+    limit = max(3, skipped + 2)
+    while words and skipped < limit and words[0] in OVER_FILLERS:
         words, skipped = words[1:], skipped + 1
     if not words or words[0] not in OVER_WORDS:
         return False
@@ -259,7 +262,8 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",
                        *AFTER_NEGATIONS, *AFTER_VERBS, "asked if", "asked me about", "yes", "nope", "not sure",
                        "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
-                       *OVER_FILLERS, *OVER_WORDS, *LAUGHS, "hahaha", *THIRD_PERSON, *SUBJECT_FILLERS, *GENERIC,
+                       *OVER_FILLERS, *OVER_WORDS, *OVER_DETERMINERS, *LAUGHS, "hahaha", *THIRD_PERSON,
+                       *SUBJECT_FILLERS, *GENERIC,
                        *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, *PAST, "anymore", "any more", "one",
                        *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back", *MORE, *(MORE_ENDS - {""}),
                        *STRUGGLING, *NO_NOUNS, *(denial.strip() for denial in PAST_DENIALS)})

@@ -76,7 +76,7 @@ def test_kb_test_reads_messages_from_stdin_and_writes_json_lines():
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[0]["tier"] == "crisis" and lines[0]["phrases"] == ["want to die"]
     assert lines[1]["topics"] == [] and lines[1]["suppressed_by"][0]["reason"] == "exclusion 'suicide squad'"
-    assert lines[2] == {"topics": [], "tier": None, "phrases": [], "patterns": [], "suppressed_by": []}
+    assert lines[2] == {"topics": [], "tier": None, "phrases": [], "patterns": [], "model": None, "suppressed_by": []}
 
 
 def test_the_knowledge_base_reloads_when_a_file_changes_and_keeps_the_last_good_one(tmp_path):

@@ -177,6 +177,7 @@ def test_a_denial_just_after_the_match_negates_it(matcher, text):
     ("clean from self harm since january", "clean from"),
     ("the suicidal thoughts are finally gone since i started meds", "gone"),
     ("self harm free for a year today", "fre"),
+    ("at 16 i wanted to be gone, that feeling's completely gone now", "gone"),
 ])
 def test_recovery_said_around_the_match_negates_it(matcher, text, reason):
     result = matcher.match(text)
@@ -294,6 +295,16 @@ def test_a_denial_just_after_the_match(matcher, text, crisis):
 ])
 def test_a_negation_that_measures_or_holds_off_denies_nothing(matcher, text):
     assert matcher.match(text).tier == "crisis"
+
+
+@pytest.mark.parametrize("text", [
+    "the nurse asked if i'd had thoughts of suicide and i said no",
+    "my therapist asked if i still think about dying and for the first time i could say no",
+])
+def test_a_question_reported_and_answered_no_is_no_crisis(matcher, text):
+    assert matcher.match(text).tier != "crisis"
+
+
 
 
 @pytest.mark.parametrize(("text", "crisis"), [

@@ -1,0 +1,133 @@
+"""A topic's word model: a second stage that only adds a match where phrases and patterns said nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bots.referral.bereavement import in_own_words
+from bots.referral.bot import ReloadingKnowledgeBase
+from bots.referral.kb import load_kb
+from bots.referral.matcher import Matcher
+from bots.referral.word_model import ModelError, load_model
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPIC = """id: low
+title: Low
+tier: crisis
+model: low-model.json
+phrases: [some phrase]
+patterns:
+  - (want|wish) to [0-2] disappear forever
+resources:
+  - {name: Line, phone: '1', checked: 2026-11-25}
+"""
+MODEL = {"threshold": 0.9, "max_chars": 120, "bias": -3.0, "words": {"void": 4.0, "cake": -2.0},
+         "pairs": {"calling me": 2.0}}
+
+
+def write_kb(folder: Path, model: dict | str = MODEL, topic: str = TOPIC) -> None:
+    (folder / "low.yaml").write_text(topic)
+    (folder / "low-model.json").write_text(model if isinstance(model, str) else json.dumps(model))
+
+
+@pytest.fixture
+def matcher(tmp_path) -> Matcher:
+    write_kb(tmp_path)
+    kb = load_kb([tmp_path])
+    assert kb.problems == []
+    return Matcher(kb)
+
+
+def test_the_model_scores_a_message_with_the_topics_words_that_nothing_matched(matcher):
+    result = matcher.match("the void keeps calling me. disappear forever, that's all")
+    assert result.tier == "crisis"
+    assert [(hit.kind, hit.phrase) for hit in result.hits] == [("model", "score 0.95")]
+    assert result.as_json()["model"] == "score 0.95"
+
+
+@pytest.mark.parametrize("text", [
+    "the void keeps calling me",  # none of the topic's words: phrases and patterns found nothing to go on
+    "the void keeps calling me. disappear forever, and cake",  # a low score
+    "i don't want to disappear forever, the void is calling me",  # a match set aside as negated: a denial stands
+    "the void keeps calling me. disappear forever " + "and so on " * 10,  # longer than the model's max_chars
+])
+def test_the_model_stays_silent_where_the_words_said_no_or_nothing(matcher, text):
+    assert all(hit.kind != "model" for hit in matcher.match(text).hits)
+
+
+def test_a_match_of_the_topic_is_left_as_it_is(matcher):
+    result = matcher.match("I want to disappear forever, the void is calling me")
+    assert [hit.kind for hit in result.hits] == ["pattern"]
+
+
+def test_in_a_bereavement_room_a_models_score_is_never_the_members_own_crisis(matcher):
+    text = "the void keeps calling me. disappear forever, that's all"
+    kept = in_own_words(matcher.match(text), text)
+    assert kept.tier is None
+    assert [s.reason for s in kept.suppressed] == ["about someone else, in a bereavement room"]
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    ("{not json", "is not valid JSON"),
+    (json.dumps({**MODEL, "threshold": 1.5}), "threshold must be a probability"),
+    (json.dumps({**MODEL, "max_chars": "long"}), "max_chars must be a whole number"),
+    (json.dumps({**MODEL, "words": {"void": "heavy"}}), "every weight must be a number"),
+    (json.dumps({**MODEL, "pairs": {"calling me now": 1.0}}), "pairs two words"),
+    (json.dumps([1, 2]), "must be a JSON object"),
+])
+def test_a_bad_model_file_is_named_with_the_line_that_names_it(tmp_path, content, problem):
+    write_kb(tmp_path, content)
+    problems = load_kb([tmp_path]).problems
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{tmp_path / 'low.yaml'}:4: model 'low-model.json'")
+    assert problem in problems[0]
+
+
+def test_a_missing_model_file_or_a_path_elsewhere_is_a_problem(tmp_path):
+    write_kb(tmp_path)
+    (tmp_path / "low-model.json").unlink()
+    assert "cannot be read" in load_kb([tmp_path]).problems[0]
+    write_kb(tmp_path, topic=TOPIC.replace("model: low-model.json", "model: ../elsewhere.json"))
+    assert "model must name a file in the same folder" in load_kb([tmp_path]).problems[0]
+
+
+def test_an_addition_cannot_bring_a_model(tmp_path):
+    write_kb(tmp_path)
+    (tmp_path / "more.yaml").write_text("add_to: low\nmodel: low-model.json\nphrases: [another phrase]\n")
+    assert any("a model belongs to the topic's own file" in p for p in load_kb([tmp_path]).problems)
+
+
+def test_load_model_rejects_a_model_without_weights(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"threshold": 0.9, "max_chars": 10, "bias": 0}))
+    with pytest.raises(ModelError, match="words and pairs"):
+        load_model(path)
+
+
+def test_editing_the_model_reloads_the_knowledge_base_and_nothing_else_does(tmp_path):
+    write_kb(tmp_path)
+    now = [0.0]
+    knowledge = ReloadingKnowledgeBase((tmp_path,), monotonic=lambda: now[0])
+    first = knowledge.current()
+    now[0] += 10
+    assert knowledge.current() is first  # an unchanged model is no reason to reload
+    model_file = tmp_path / "low-model.json"
+    model_file.write_text(json.dumps({**MODEL, "words": {"void": -4.0}}))
+    os.utime(model_file, (1, 1))
+    now[0] += 10
+    assert knowledge.current() is not first
+    assert knowledge.current().match("the void keeps calling me. disappear forever").tier is None
+
+
+def test_the_shipped_model_is_what_the_trainer_makes_of_the_development_set(tmp_path):
+    """Add a batch to the set, run `python -m bench.train_crisis_model`, and commit the new file with it."""
+    out = tmp_path / "model.json"
+    subprocess.run([sys.executable, "-m", "bench.train_crisis_model", "--out", str(out)], cwd=ROOT, check=True,
+                   capture_output=True)
+    assert out.read_text() == (ROOT / "referral_kb" / "crisis-model.json").read_text()
