@@ -199,11 +199,13 @@ class _Spans(NamedTuple):
 
 
 class _Found(NamedTuple):
-    """Phrases and anchors in the order the automaton reports them (by where they end), and exclusion spans."""
+    """Phrases and anchors in the order the automaton reports them (by where they end), exclusion spans, and the
+    topics with a word model whose words were among them."""
     starts: list[int]
     ends: list[int]
     keys: list[_Key]
     exclusion_spans: dict[str, list[tuple[int, int, str]]]
+    modelled: set[str]
 
 
 class _Exclusions:
@@ -261,7 +263,8 @@ class Matcher:
         hits, suppressed = self._judge(normalised, found)
         reading = l_reading(text[:L_READING_CHARS])
         if reading is None:
-            self._score(text, normalised, found, hits, suppressed)
+            if found.modelled:
+                self._score(normalised, found, hits, suppressed)
             return MatchResult(tuple(hits), tuple(suppressed))
         l_found = self._find(reading)
         main_keys = found.keys if len(text) <= L_READING_CHARS else self._find(normalise(text[:L_READING_CHARS])).keys
@@ -273,31 +276,32 @@ class Matcher:
             more_hits, more_suppressed = self._judge(reading, l_found, revealed)
             hits.extend(more_hits)
             suppressed.extend(more_suppressed)
-        self._score(text, normalised, found, hits, suppressed)
+        if found.modelled:
+            self._score(normalised, found, hits, suppressed)
         return MatchResult(tuple(hits), tuple(suppressed))
 
-    def _score(self, text: str, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
-        """A topic's word model, on a short message with some of its words (a phrase or an anchor was found) where
-        its phrases and patterns said nothing either way: none matched and none was set aside (negated, laughed
-        off, excluded, about someone else, outranked). Looking only where the words are is what keeps it cheap."""
+    def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
+        """A topic's word model, on a message with some of its words (a phrase or an anchor was found) where its
+        phrases and patterns said nothing either way: none matched and none was set aside (negated, laughed off,
+        excluded, about someone else, outranked). Looking only where the words are is what keeps it cheap."""
         for topic, model in self._models:
-            if len(text) > model.max_chars or any(hit.topic == topic.id for hit in hits) or not any(
-                    topic.id in key.modelled for key in found.keys) or any(
-                    other.topic == topic.id for other in suppressed):
+            if topic.id not in found.modelled or topic.id in {said.topic for said in (*hits, *suppressed)}:
                 continue
             probability = model.probability(normalised)
             if probability >= model.threshold:
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
 
     def _find(self, normalised: str) -> _Found:
-        found = _Found([], [], [], {})
+        found = _Found([], [], [], {}, set())
         for last, key in self._automaton.iter(normalised):
-            length, phrases, anchors, excluded, _ = key
+            length, phrases, anchors, excluded, modelled = key
             # Keys carry a space at each end; the span is the words inside them.
             if phrases or anchors:
                 found.starts.append(last - length + 2)
                 found.ends.append(last)
                 found.keys.append(key)
+                if modelled:
+                    found.modelled.update(modelled)
             for exclusion in excluded:
                 found.exclusion_spans.setdefault(exclusion.topic, []).append((last - length + 2, last, exclusion.text))
         return found
@@ -424,7 +428,7 @@ def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:
 def _longer_unless_negated(spans: _Spans) -> list[_Entry | None]:
     """_longer_overlapping over the matches not negated in their gaps: "if I died tonight I wouldn't mind" is not
     outranked by a longer reading of it that a "wouldn't" in its gap negates."""
-    if all(negation is None for negation in spans.negations):
+    if spans.negations.count(None) == len(spans.negations):  # the usual case, counted in C
         return _longer_overlapping(spans.starts, spans.ends, spans.entries)
     kept = [index for index, negation in enumerate(spans.negations) if negation is None]
     longer: list[_Entry | None] = [None] * len(spans.entries)

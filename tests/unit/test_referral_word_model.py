@@ -27,7 +27,7 @@ patterns:
 resources:
   - {name: Line, phone: '1', checked: 2026-11-25}
 """
-MODEL = {"threshold": 0.9, "max_chars": 120, "bias": -3.0, "words": {"void": 4.0, "cake": -2.0},
+MODEL = {"threshold": 0.9, "window": 12, "bias": -3.0, "words": {"void": 4.0, "cake": -2.0},
          "pairs": {"calling me": 2.0}}
 
 
@@ -55,10 +55,17 @@ def test_the_model_scores_a_message_with_the_topics_words_that_nothing_matched(m
     "the void keeps calling me",  # none of the topic's words: phrases and patterns found nothing to go on
     "the void keeps calling me. disappear forever, and cake",  # a low score
     "i don't want to disappear forever, the void is calling me",  # a match set aside as negated: a denial stands
-    "the void keeps calling me. disappear forever " + "and so on " * 10,  # longer than the model's max_chars
 ])
 def test_the_model_stays_silent_where_the_words_said_no_or_nothing(matcher, text):
     assert all(hit.kind != "model" for hit in matcher.match(text).hits)
+
+
+def test_a_long_message_is_scored_by_its_likeliest_stretch_of_words(matcher):
+    padding = "and so on " * 10
+    said_together = f"{padding} the void keeps calling me. {padding} disappear forever {padding}"
+    assert [hit.kind for hit in matcher.match(said_together).hits] == ["model"]
+    said_apart = f"the void {padding} keeps calling me. disappear forever"  # a window never holds both
+    assert matcher.match(said_apart).hits == ()
 
 
 def test_a_match_of_the_topic_is_left_as_it_is(matcher):
@@ -76,7 +83,7 @@ def test_in_a_bereavement_room_a_models_score_is_never_the_members_own_crisis(ma
 @pytest.mark.parametrize(("content", "problem"), [
     ("{not json", "is not valid JSON"),
     (json.dumps({**MODEL, "threshold": 1.5}), "threshold must be a probability"),
-    (json.dumps({**MODEL, "max_chars": "long"}), "max_chars must be a whole number"),
+    (json.dumps({**MODEL, "window": "long"}), "window must be a whole number"),
     (json.dumps({**MODEL, "words": {"void": "heavy"}}), "every weight must be a number"),
     (json.dumps({**MODEL, "pairs": {"calling me now": 1.0}}), "pairs two words"),
     (json.dumps([1, 2]), "must be a JSON object"),
@@ -105,7 +112,7 @@ def test_an_addition_cannot_bring_a_model(tmp_path):
 
 def test_load_model_rejects_a_model_without_weights(tmp_path):
     path = tmp_path / "m.json"
-    path.write_text(json.dumps({"threshold": 0.9, "max_chars": 10, "bias": 0}))
+    path.write_text(json.dumps({"threshold": 0.9, "window": 10, "bias": 0}))
     with pytest.raises(ModelError, match="words and pairs"):
         load_model(path)
 
