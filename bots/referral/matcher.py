@@ -284,8 +284,9 @@ class Matcher:
         """A topic's word model, on a message with some of its words (a phrase or an anchor was found) where its
         phrases and patterns said nothing either way: none matched and none was set aside (negated, laughed off,
         excluded, about someone else, outranked). Looking only where the words are is what keeps it cheap."""
+        said = {hit.topic for hit in hits} | {other.topic for other in suppressed}
         for topic, model in self._models:
-            if topic.id not in found.modelled or topic.id in {said.topic for said in (*hits, *suppressed)}:
+            if topic.id not in found.modelled or topic.id in said:
                 continue
             probability = model.probability(normalised)
             if probability >= model.threshold:
