@@ -54,4 +54,4 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     assert held_back["tiers"]["crisis"]["precision"] >= 0.91
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.57 if tier == "support" else 0.9), tier
-        assert held_back["tiers"][tier]["recall"] >= (0.52 if tier == "support" else 0.62), tier
+        assert held_back["tiers"][tier]["recall"] >= (0.52 if tier == "support" else 0.70), tier
