@@ -10,7 +10,6 @@ order from a fixed seed: the same set always gives the same file, and a change t
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections import Counter
 from itertools import pairwise
@@ -18,6 +17,7 @@ from itertools import pairwise
 from bench.referral_quality import ROOT, dev_files, load_dev_set, part
 from bench.report import parser
 from bots.referral.normalise import normalise
+from bots.referral.word_model import probability_of
 
 OUT = ROOT / "referral_kb" / "crisis-model.json"
 MIN_MESSAGES = 3  # a word or pair in fewer tuning messages than this is one writer's, not a way people write
@@ -50,8 +50,7 @@ def train(examples: list[tuple[set[str], int]]) -> tuple[float, dict[str, float]
     for _ in range(EPOCHS):
         rng.shuffle(order)
         for found, label in order:
-            total = bias + sum(weights[feature] for feature in found)
-            error = 1 / (1 + math.exp(-max(-50.0, min(50.0, total)))) - label
+            error = probability_of(bias + sum(weights[feature] for feature in found)) - label
             bias -= LEARNING_RATE * error
             for feature in found:
                 weights[feature] -= LEARNING_RATE * (error + L2 * weights[feature])

@@ -26,7 +26,7 @@ from bots.referral.bereavement import in_own_words
 from bots.referral.cli import add_kb_commands
 from bots.referral.climate import RoomClimate
 from bots.referral.follow_up import FollowUp
-from bots.referral.kb import KnowledgeBase, Topic, load_kb
+from bots.referral.kb import KnowledgeBase, Topic, load_kb, modified
 from bots.referral.matcher import Matcher
 from bots.referral.settings import ReferralSettings, read_settings
 from bots.referral.storage import ReferralRepository
@@ -64,8 +64,8 @@ class ReloadingKnowledgeBase:
 
     def _changed(self) -> bool:
         """A topic file added, edited or removed, or a file one names (a word model) edited or removed."""
-        files = {path: _modified(path) for d in self.directories if d.is_dir() for path in d.glob("*.yaml")}
-        files.update({path: _modified(path) for path in self.kb.files if path not in files})
+        files = {path: modified(path) for d in self.directories if d.is_dir() for path in d.glob("*.yaml")}
+        files.update({path: modified(path) for path in self.kb.files if path not in files})
         return files != self.kb.files
 
     def _reload(self) -> None:
@@ -78,14 +78,6 @@ class ReloadingKnowledgeBase:
         self.kb, self.matcher, self.finder = kb, Matcher(kb), TopicFinder(kb, self.topic_words)
         log.info("knowledge base reloaded: %d topics, %d phrases, %d patterns", len(kb.topics),
                  self.matcher.phrase_count, self.matcher.pattern_count)
-
-
-def _modified(path: Path) -> float | None:
-    """When the file was last changed; None once it is gone (a change too)."""
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return None
 
 
 class ReferralBot(Bot):

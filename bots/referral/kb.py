@@ -57,7 +57,7 @@ class Topic:
 class KnowledgeBase:
     topics: dict[str, Topic]
     problems: list[str]
-    files: dict[Path, float]  # path -> mtime, to notice edits
+    files: dict[Path, float | None]  # path -> mtime (None: missing), to notice edits
 
     def topic(self, name: str) -> Topic | None:
         wanted = normalise(name).strip()
@@ -177,7 +177,7 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
     problems: list[str] = []
     topics: dict[str, Topic] = {}
     additions: list[tuple[str, str, int, list, list, dict, list, list]] = []
-    files: dict[Path, float] = {}
+    files: dict[Path, float | None] = {}
     phrase_owner: dict[str, tuple[str, str]] = {}
     for directory in directories:
         if not directory.is_dir():
@@ -237,7 +237,8 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
     return KnowledgeBase(topics, problems, files)
 
 
-def _model(node: _Node | None, path: Path, files: dict[Path, float], problems: list[str]) -> WordModel | None:
+def _model(node: _Node | None, path: Path, files: dict[Path, float | None],
+           problems: list[str]) -> WordModel | None:
     """The topic's word model, from the file it names beside its YAML (watched for edits like the YAML)."""
     if node is None:
         return None
@@ -246,13 +247,20 @@ def _model(node: _Node | None, path: Path, files: dict[Path, float], problems: l
         problems.append(f"{path}:{node.line}: model must name a file in the same folder, like crisis-model.json")
         return None
     model_path = path.parent / name
+    files[model_path] = modified(model_path)  # watched even when broken or missing, so a fix is noticed
     try:
-        model = load_model(model_path)
+        return load_model(model_path)
     except ModelError as error:
         problems.append(f"{path}:{node.line}: model {name!r} {error}")
         return None
-    files[model_path] = model_path.stat().st_mtime
-    return model
+
+
+def modified(path: Path) -> float | None:
+    """When the file was last changed; None once it is gone (a change too)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def has_crisis_lines(kb: KnowledgeBase) -> bool:

@@ -18,6 +18,8 @@ counts:
   laugh just after it ("that pun made me want to die lmao"), someone else as its subject ("my flatmate said
   she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
   be better off without me").
+Last, a topic with a word model (word_model.py) may add a match where its words were found but nothing was said
+of it either way: nothing matched and nothing was set aside.
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -85,7 +87,7 @@ SINCE_LAST = _words("last")
 UNTIL = _words("until", "till", "til", "yet")  # after a negated match: the negation is over
 # "More than" after it makes "never" a measure: "I've never wanted to be dead more than I do right now".
 MORE = _words("more")
-MORE_ENDS = _words("than", "now", "today", "tonight", "ever", "")
+MORE_ENDS = _words("than", "now", "today", "tonight", "ever")
 # "Not" after a struggle is the wish held off, not denied: "it's getting hard not to think about ending it".
 STRUGGLE_NOT = _words("not")
 STRUGGLING = _words("hard", "harder", "trying", "try", "tried", "difficult", "struggling", "struggle", "impossible",
@@ -248,7 +250,7 @@ class Matcher:
             phrases, anchors, exclusions = (tuple(e for e in values if e.kind == kind)
                                             for kind in ("phrase", "pattern", "exclusion"))
             self._automaton.add_word(key, _Key(len(key), phrases, anchors, exclusions,
-                                               tuple({e.topic for e in values if e.topic in modelled})))
+                                               tuple({e.topic for e in (*phrases, *anchors) if e.topic in modelled})))
         self.phrase_count = sum(len(t.phrases) for t in kb.topics.values())
         self.pattern_count = sum(len(t.patterns) for t in kb.topics.values())
         if entries:
@@ -555,7 +557,7 @@ AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "i
 AFTER_VERBS = _words("crossed", "entered", "occurred", "something", "there", "came")
 AFTER_VERB_NEEDS = {normalise("there").strip(): _words("anymore", "any"), normalise("came").strip(): _words("back")}
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
-QUESTION_WINDOW = 10  # words back to "asked if", and on to the answer ("... and for the first time I could say no")
+QUESTION_WINDOW = 8  # words back to "asked if", and on to the answer
 ASKED = _words("asked", "asks", "asking", "ask")
 ASKED_WHAT = _words("if", "whether", "about", "bout", "me", "us", "him", "her", "the")
 YES_ANSWERS = _words("yes", "yeah", "yep", "yea", "ya", "yh")
@@ -591,8 +593,9 @@ PAST = _words("wanted", "thought", "was", "were", "felt", "had", "didn't")
 ANSWERS_NO = _words("no", "nah", "nope")
 NO_WHAT = _words("one", "body", "joke", "idea", "way", "point", "reason", "matter", "hope", "future", "longer", "more",
                  "plan", "friends", "life", "lie", "cap", "kidding", "really", "seriously", "honestly", "i", "i'm")
-PAST_DENIALS = (" not anymore ", " not now ", " i dont now ", " i dont anymore ")
-_DENIED_AFTER = re.compile(" not any ?more | not now | dont now | dont any ?more | nah | nope | no ")
+# Not "not now": "thought about killing myself. not now, but later tonight" puts it off.
+PAST_DENIALS = (" not anymore ", " i dont now ", " i dont anymore ")
+_DENIED_AFTER = re.compile(" not any ?more | dont now | dont any ?more | nah | nope | no ")
 _DENIAL_CHARS = 48
 
 

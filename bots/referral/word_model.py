@@ -1,4 +1,4 @@
-"""A topic's second stage: word weights that score a short message no phrase or pattern caught.
+"""A topic's second stage: word weights that score a message no phrase or pattern caught.
 
 Phrases and patterns are exact about wording, and people in distress say the same things in endless other
 words ("stop being a person", "the void is calling"). A logistic regression over a message's words and pairs of
@@ -10,8 +10,9 @@ It only ever adds a match, and only where the words have said nothing either way
 topic's words (a phrase or a pattern's anchor was found) but no match of the topic, and nothing of the topic set
 aside as negated, laughed off, excluded, about someone else or outranked by a longer phrase ("I'm not going to
 kill myself" stays a denial, "my friend is suicidal" stays support). A message is scored by its highest-scoring
-stretch of `window` words (half a window apart): a long post sums too many words to stay calibrated, and the
-wish in it is usually said in a sentence or two. A topic names its model file in its YAML (`model:
+stretch of `window` words (half a window apart, over its first MAX_WORDS): a long post sums too many words to
+stay calibrated, and the wish in it is usually said in a sentence or two. Each distinct word and pair counts
+once in a stretch, as in training. A topic names its model file in its YAML (`model:
 crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file is
 JSON: threshold, window, bias, and weights for words and for pairs of adjacent words.
 """
@@ -20,13 +21,16 @@ from __future__ import annotations
 
 import json
 import math
-from itertools import accumulate, pairwise, repeat
+from itertools import pairwise, repeat
 from pathlib import Path
 from typing import NamedTuple
 
 from bots.referral.normalise import normalise
 
 MAX_WEIGHTS = 100_000  # a file far larger than any trained one is a mistake, not a model
+MAX_FILE_BYTES = 16 * 1024 * 1024  # checked before parsing: a huge file must not stall the event loop
+MAX_WEIGHT = 100.0  # no trained weight comes near; beyond it, sums could overflow into infinities
+MAX_WORDS = 2_000  # read of a message (about 10 KB): linear, and far more than any post says its wish in
 
 
 class ModelError(ValueError):
@@ -42,36 +46,52 @@ class WordModel(NamedTuple):
 
     def probability(self, normalised: str) -> float:
         """How likely the normalised message is the topic's, by the weights of its words and word pairs; for a
-        long one, of its likeliest stretch. Linear in its length: each weight is looked up once."""
-        words = normalised.split()
-        singles = map(self.words.get, words, repeat(0.0))
-        doubles = map(self.pairs.get, pairwise(words), repeat(0.0))
-        if len(words) <= self.window:
-            total = sum(singles) + sum(doubles)
-        else:  # running sums: a stretch's total is a difference of two
-            single_sums, double_sums = [0.0, *accumulate(singles)], [0.0, *accumulate(doubles)]
-            total = max(single_sums[start + self.window] - single_sums[start]
-                        + double_sums[start + self.window - 1] - double_sums[start]
-                        for start in range(0, len(words) - self.window + 1, max(1, self.window // 2)))
-        return 1 / (1 + math.exp(-max(-50.0, min(50.0, self.bias + total))))
+        long one, of its likeliest stretch."""
+        return probability_of(self.bias + max(map(self._total, self._stretches(normalised))))
 
     def weighed_most(self, normalised: str, count: int = 5) -> list[str]:
-        """The words and pairs that pushed the score up most, for `bothy kb test` (never for a log)."""
-        words = normalised.split()
-        weights = {word: self.words.get(word, 0.0) for word in words}
-        weights.update({f"{first} {second}": self.pairs.get((first, second), 0.0)
-                        for first, second in pairwise(words)})
-        ranked = sorted((item for item in weights.items() if item[1] > 0), key=lambda item: -item[1])
-        return [text for text, _ in ranked[:count]]
+        """The words and pairs that pushed the score of the likeliest stretch up most, for `bothy kb test` (never
+        for a log)."""
+        stretch = max(self._stretches(normalised), key=self._total)
+        weights = [(word, self.words.get(word, 0.0)) for word in set(stretch)]
+        weights += [(f"{first} {second}", self.pairs.get((first, second), 0.0)) for first, second in
+                    set(pairwise(stretch))]
+        return [text for text, weight in sorted(weights, key=lambda item: -item[1])[:count] if weight > 0]
+
+    def _stretches(self, normalised: str) -> list[list[str]]:
+        """The message's words, or for a long one each stretch of `window` of its first MAX_WORDS, half a window
+        apart, the last ending where they end."""
+        words = normalised.split()[:MAX_WORDS]
+        if len(words) <= self.window:
+            return [words]
+        last = len(words) - self.window
+        return [words[start:start + self.window] for start in (*range(0, last, max(1, self.window // 2)), last)]
+
+    def _total(self, words: list[str]) -> float:
+        """Each distinct word and pair counted once, as in training: saying it twice is not twice as likely."""
+        return (sum(map(self.words.get, set(words), repeat(0.0)))
+                + sum(map(self.pairs.get, set(pairwise(words)), repeat(0.0))))
+
+
+def probability_of(total: float) -> float:
+    """The logistic function, clamped so that no total overflows."""
+    return 1 / (1 + math.exp(-max(-50.0, min(50.0, total))))
 
 
 def load_model(path: Path) -> WordModel:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8") if path.stat().st_size <= MAX_FILE_BYTES else None
     except OSError as error:
         raise ModelError(f"cannot be read ({error.strerror or error})") from None
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ModelError(f"is not valid JSON ({error})") from None
+    except UnicodeDecodeError:
+        raise ModelError("is not UTF-8 text") from None
+    if text is None:
+        raise ModelError(f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as error:  # RecursionError: nested too deep to parse
+        raise ModelError(f"is not valid JSON ({error if isinstance(error, ValueError) else 'nested too deep'})") \
+            from None
     if not isinstance(data, dict):
         raise ModelError("must be a JSON object with threshold, window, bias, words and pairs")
     threshold, window, bias = _number(data.get("threshold")), data.get("window"), _number(data.get("bias"))
@@ -99,11 +119,17 @@ def load_model(path: Path) -> WordModel:
     for pair, weight in pairs.items():
         key = (read[pair][0], read[pair][1])
         pair_weights[key] = pair_weights.get(key, 0.0) + float(weight)
+    if any(abs(weight) > MAX_WEIGHT for weight in (bias, *word_weights.values(), *pair_weights.values())):
+        raise ModelError(f"bias and weights must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
     return WordModel(threshold, window, bias, word_weights, pair_weights)
 
 
 def _number(value: object) -> float | None:
     """A JSON number as a float; None for anything else (true and false included, and infinities)."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # an integer of 400 digits overflows here
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None

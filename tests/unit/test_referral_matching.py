@@ -278,7 +278,8 @@ def test_time_without_is_recovery_and_anyone_is_the_writer_too(matcher, text, cr
     ("i wanted to die most days back then. not anymore", False),
     ("I want to die, I can't cope, not anymore", True),  # "not anymore" ends only a wish said in the past
     ("thought about ending it a lot last winter. I don't now", False),
-    ("back when i drank i wanted to die every day. not now", False),
+    ("back when i drank i wanted to die every day. i dont anymore", False),
+    ("I've thought about killing myself. not now, but later tonight when everyone's asleep", True),  # put off
     ("I want to die. not now, not ever again will i feel ok", True),
     ("Suicidal? No. Exhausted, yes.", False),
     ("im so suicidal no one cares", True),
@@ -299,10 +300,13 @@ def test_a_negation_that_measures_or_holds_off_denies_nothing(matcher, text):
 
 @pytest.mark.parametrize("text", [
     "the nurse asked if i'd had thoughts of suicide and i said no",
-    "my therapist asked if i still think about dying and for the first time i could say no",
 ])
 def test_a_question_reported_and_answered_no_is_no_crisis(matcher, text):
     assert matcher.match(text).tier != "crisis"
+
+
+def test_a_no_far_after_the_question_is_no_answer(matcher):
+    assert matcher.match("mum asked if I was suicidal and for a second I almost wanted to say no").tier == "crisis"
 
 
 

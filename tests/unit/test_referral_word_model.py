@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from bots.referral import word_model
 from bots.referral.bereavement import in_own_words
 from bots.referral.bot import ReloadingKnowledgeBase
 from bots.referral.kb import load_kb
 from bots.referral.matcher import Matcher
-from bots.referral.word_model import ModelError, load_model
+from bots.referral.word_model import ModelError, WordModel, load_model
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = """id: low
@@ -60,6 +61,16 @@ def test_the_model_stays_silent_where_the_words_said_no_or_nothing(matcher, text
     assert all(hit.kind != "model" for hit in matcher.match(text).hits)
 
 
+def test_a_word_or_pair_counts_once_as_in_training():
+    model = WordModel(0.9, 12, -3.0, {"void": 2.0}, {("void", "void"): 0.5})
+    assert model.probability(" void void void void ") == model.probability(" void void ")
+
+
+def test_the_last_words_of_a_long_message_are_scored_too():
+    model = WordModel(0.9, 4, -5.0, {"x": 10.0}, {})
+    assert model.probability(" a a a a x ") == model.probability(" a a a x ") > 0.99
+
+
 def test_a_long_message_is_scored_by_its_likeliest_stretch_of_words(matcher):
     padding = "and so on " * 10
     said_together = f"{padding} the void keeps calling me. {padding} disappear forever {padding}"
@@ -87,6 +98,9 @@ def test_in_a_bereavement_room_a_models_score_is_never_the_members_own_crisis(ma
     (json.dumps({**MODEL, "words": {"void": "heavy"}}), "every weight must be a number"),
     (json.dumps({**MODEL, "pairs": {"calling me now": 1.0}}), "pairs two words"),
     (json.dumps([1, 2]), "must be a JSON object"),
+    (json.dumps({**MODEL, "bias": 10 ** 400}), "bias must be a number"),  # overflows a float
+    ("[" * 100_000 + "]" * 100_000, "nested too deep"),
+    (json.dumps({**MODEL, "words": {"void": 1e308, "VOID": 1e308}}), "between -100 and 100"),  # read as one word
 ])
 def test_a_bad_model_file_is_named_with_the_line_that_names_it(tmp_path, content, problem):
     write_kb(tmp_path, content)
@@ -115,6 +129,28 @@ def test_load_model_rejects_a_model_without_weights(tmp_path):
     path.write_text(json.dumps({"threshold": 0.9, "window": 10, "bias": 0}))
     with pytest.raises(ModelError, match="words and pairs"):
         load_model(path)
+
+
+def test_a_model_file_too_large_is_not_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(word_model, "MAX_FILE_BYTES", 100)
+    write_kb(tmp_path)
+    assert "is larger than" in load_kb([tmp_path]).problems[0]
+
+
+def test_a_broken_model_once_fixed_is_reloaded(tmp_path):
+    write_kb(tmp_path)
+    now = [0.0]
+    knowledge = ReloadingKnowledgeBase((tmp_path,), monotonic=lambda: now[0])
+    model_file = tmp_path / "low-model.json"
+    model_file.write_text("{ broken")
+    os.utime(model_file, (1, 1))
+    now[0] += 10
+    first = knowledge.current()  # the last good one stays
+    model_file.write_text(json.dumps({**MODEL, "words": {"void": -4.0}}))
+    os.utime(model_file, (2, 2))
+    now[0] += 10
+    assert knowledge.current() is not first
+    assert knowledge.current().match("the void keeps calling me. disappear forever").tier is None
 
 
 def test_editing_the_model_reloads_the_knowledge_base_and_nothing_else_does(tmp_path):
