@@ -26,7 +26,7 @@ LEARNING_RATE = 0.1
 L2 = 1e-4
 SEED = 1
 KEPT_WEIGHT = 0.05  # smaller weights barely move a score: left out of the file
-THRESHOLD = 0.95  # chosen on new writers' batches, each left out of training in turn (docs/DECISIONS.md)
+THRESHOLD = 0.93  # chosen on new writers' batches, each left out of training in turn (docs/DECISIONS.md)
 # Crisis messages it learns from: wishes to be dead, thoughts of suicide and self-harm, said in endless ways where
 # patterns fall short. Plans, intent, preparations, methods and attempts are left out (neither crisis nor not):
 # their words ("tonight", "decided", "pills", "planned it") are everyday words too, and taught it to flag ordinary
@@ -35,9 +35,21 @@ LEARNS_FROM = ("wish", "active", "selfharm")
 WINDOW = 50  # words: about a short post; a long one is scored by its best stretch (chosen as THRESHOLD was)
 
 
+# Words that say how, not what: "I wish it would rain" and "I wish I was dead" share them. Learnt from, they made
+# every short "I wish..." look like a wish to be dead; left out (alone, and in pairs of two of them), the weights
+# go to what is wished. The frames themselves are the patterns' work.
+FRAME_WORDS = frozenset(normalise(
+    "i im ive id ill me my myself you your it its a an the to and or but so of in on at for with is was be been am are"
+    " were would could should will just really that this wish wished wishing want wanted wanna wants hope hoping hoped"
+    " like get got have had do did dont not no can cant all about what if when then there they we he she them lol up"
+    " out as from by some any").split())
+
+
 def features(text: str) -> set[str]:
     words = normalise(text).split()
-    return {*words, *(f"{first} {second}" for first, second in pairwise(words))}
+    return {*(word for word in words if word not in FRAME_WORDS),
+            *(f"{first} {second}" for first, second in pairwise(words)
+              if first not in FRAME_WORDS or second not in FRAME_WORDS)}
 
 
 def train(examples: list[tuple[set[str], int]]) -> tuple[float, dict[str, float]]:

@@ -19,7 +19,7 @@ counts:
   she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
   be better off without me").
 Last, a topic with a word model (word_model.py) may add a match where its words were found but nothing was said
-of it either way: nothing matched and nothing was set aside.
+of it either way (nothing matched, nothing was set aside), in a message in the first person.
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -285,10 +285,12 @@ class Matcher:
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
         """A topic's word model, on a message with some of its words (a phrase or an anchor was found) where its
         phrases and patterns said nothing either way: none matched and none was set aside (negated, laughed off,
-        excluded, about someone else, outranked). Looking only where the words are is what keeps it cheap."""
+        excluded, about someone else, outranked). Looking only where the words are is what keeps it cheap. The
+        weights cannot tell whose words they are, so the writer must be in them: I, me, my ("time to end it for
+        tonight, good game everyone" is nobody's wish)."""
         said = {hit.topic for hit in hits} | {other.topic for other in suppressed}
         for topic, model in self._models:
-            if topic.id not in found.modelled or topic.id in said:
+            if topic.id not in found.modelled or topic.id in said or FIRST_PERSON.isdisjoint(normalised.split()):
                 continue
             probability = model.probability(normalised)
             if probability >= model.threshold:

@@ -1,20 +1,21 @@
 """A topic's second stage: word weights that score a message no phrase or pattern caught.
 
-Phrases and patterns are exact about wording, and people in distress say the same things in endless other
-words ("stop being a person", "the void is calling"). A logistic regression over a message's words and pairs of
-adjacent words carries over to new wording better: trained on the tuning part of our own development set and
-judged on new writers' batches, it found about a third of the crisis posts the patterns missed, for a few more
-ordinary messages flagged (docs/DECISIONS.md has the figures and why it is ours and not a registry model).
+Phrases and patterns are exact about wording, and people in distress say the same things in endless other words
+("stop being a person", "the void is calling"). A logistic regression over a message's words and pairs of adjacent
+words carries over to new wording better: trained on the tuning part of our own development set and judged on new
+writers' batches, it found about a quarter of the wishes and thoughts of suicide the patterns missed, for a few
+more ordinary messages flagged (docs/DECISIONS.md has the figures and why it is ours and not a registry model).
 
-It only ever adds a match, and only where the words have said nothing either way: a message with some of the
-topic's words (a phrase or a pattern's anchor was found) but no match of the topic, and nothing of the topic set
-aside as negated, laughed off, excluded, about someone else or outranked by a longer phrase ("I'm not going to
-kill myself" stays a denial, "my friend is suicidal" stays support). A message is scored by its highest-scoring
-stretch of `window` words (half a window apart, over its first MAX_WORDS): a long post sums too many words to
-stay calibrated, and the wish in it is usually said in a sentence or two. Each distinct word and pair counts
-once in a stretch, as in training. A topic names its model file in its YAML (`model:
-crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file is
-JSON: threshold, window, bias, and weights for words and for pairs of adjacent words.
+It only ever adds a match, and only where the words have said nothing either way: a message in the first person
+with some of the topic's words (a phrase or a pattern's anchor was found) but no match of the topic, and nothing of
+the topic set aside as negated, laughed off, excluded, about someone else or outranked by a longer phrase ("I'm not
+going to kill myself" stays a denial, "my friend is suicidal" stays support). It learns from what is wished, not
+the wishing: the trainer leaves out words like "I", "wish" and "want" (bench/train_crisis_model.py). A message is
+scored by its highest-scoring stretch of `window` words (half a window apart, over its first MAX_WORDS): a long
+post sums too many words to stay calibrated, and the wish in it is usually said in a sentence or two. Each distinct
+word and pair counts once in a stretch, as in training. A topic names its model file in its YAML (`model:
+crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file is JSON:
+threshold, window, bias, and weights for words and for pairs of adjacent words.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ patterns:
 resources:
   - {name: Line, phone: '1', checked: 2026-11-25}
 """
-MODEL = {"threshold": 0.9, "window": 12, "bias": -3.0, "words": {"void": 4.0, "cake": -2.0},
+MODEL = {"threshold": 0.9, "window": 12, "bias": -3.0, "words": {"void": 4.0, "cals": 2.0, "cake": -2.0},
          "pairs": {"calling me": 2.0}}
 
 
@@ -54,6 +54,7 @@ def test_the_model_scores_a_message_with_the_topics_words_that_nothing_matched(m
 
 @pytest.mark.parametrize("text", [
     "the void keeps calling me",  # none of the topic's words: phrases and patterns found nothing to go on
+    "the void calls. disappear forever, that's all",  # scores 0.95, but nobody in the first person: whose wish?
     "the void keeps calling me. disappear forever, and cake",  # a low score
     "i don't want to disappear forever, the void is calling me",  # a match set aside as negated: a denial stands
 ])
