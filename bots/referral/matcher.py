@@ -288,7 +288,8 @@ class Matcher:
         excluded, about someone else, outranked). Looking only where the words are is what keeps it cheap. The
         weights cannot tell whose words they are, so the writer must be in them: I, me, my ("time to end it for
         tonight, good game everyone" is nobody's wish)."""
-        said = {hit.topic for hit in hits} | {other.topic for other in suppressed}
+        said = set(map(itemgetter(0), hits))  # each one's topic: Hit and Suppressed start with it
+        said.update(map(itemgetter(0), suppressed))
         for topic, model in self._models:
             if topic.id not in found.modelled or topic.id in said or FIRST_PERSON.isdisjoint(normalised.split()):
                 continue
