@@ -326,9 +326,10 @@ class Matcher:
         suppressed_counts: dict[_Entry, int] = {}
         cues: dict[str, dict[str, dict[_Entry, tuple[int, int, _Entry]]]] = {}  # topic -> group -> each cue, first
         # What the words around a match say depends only on CONTEXT_CHARS either side: 64 KB of one phrase, negated
-        # or laughed off, is read once, not once per occurrence. A chat-sized message is read directly: keying the
-        # cache would cost more than it saves.
-        said: dict[tuple[str, int, bool, bool], str | None] | None = {} if len(normalised) > CACHE_FROM_CHARS else None
+        # or laughed off, is read once, not once per occurrence. In a chat-sized message the span itself is the key
+        # (several entries share a span), which costs no slicing.
+        said: dict[tuple[str | int, int, bool, bool], str | None] = {}
+        long_text = len(normalised) > CACHE_FROM_CHARS
         rows: Iterable[tuple[int, int, tuple[_Entry, ...], str | None, _Entry | None]] = zip(
             spans.starts, spans.ends, spans.entries, spans.negations, longer, strict=True)
         if spans.cues:
@@ -344,15 +345,15 @@ class Matcher:
                 negation = None
                 if excluded_by is None and outranked_by is None:
                     crisis, cue = entry.tier == "crisis", group is not None
-                    if said is None:
-                        around = _said_around(normalised, start, end, crisis, cue)
-                    else:
+                    if long_text:
                         begin = max(0, start - CONTEXT_CHARS)
-                        key = (normalised[begin:end + CONTEXT_CHARS], start - begin, crisis, cue)
-                        if key not in said:
-                            said[key] = _said_around(normalised, start, end, crisis, cue)
-                        around = said[key]
-                    negation = gap_negation or around
+                        key: tuple[str | int, int, bool, bool] = (
+                            normalised[begin:end + CONTEXT_CHARS], start - begin, crisis, cue)
+                    else:
+                        key = (start, end, crisis, cue)
+                    if key not in said:
+                        said[key] = _said_around(normalised, start, end, crisis, cue)
+                    negation = gap_negation or said[key]
                     if negation is None:
                         hit_counts[entry] = hit_count + 1
                         if group is not None:
@@ -717,6 +718,6 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
 # The most any rule above reads on either side of a match, with room to spare: the cache in Matcher._judge keys on
 # this much text, so it must cover them all.
 CONTEXT_CHARS = 256
-CACHE_FROM_CHARS = 4 * CONTEXT_CHARS  # shorter messages have few matches, each read once anyway
+CACHE_FROM_CHARS = 4 * CONTEXT_CHARS  # in a shorter message a match's span is the cache's key
 assert max(_WINDOW_CHARS + 1, _SUBJECT_CHARS + _GENERIC_CHARS, _SHORT_WORDS_CHARS, _DENIAL_CHARS,
            (NEGATION_WINDOW + 8 + 1) * (_LONGEST_NEGATION_WORD + 1)) < CONTEXT_CHARS
