@@ -321,7 +321,9 @@ class Matcher:
             return hits, suppressed
         exclusions = {topic: _Exclusions(spans) for topic, spans in found.exclusion_spans.items()}
         spans = _spans(normalised, found, only)
-        longer = _longer_unless_negated(spans)
+        negations = spans.negations
+        longer = (_longer_overlapping(spans.starts, spans.ends, spans.entries)
+                  if negations.count(None) == len(negations) else _longer_unless_negated(spans))
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
         cues: dict[str, dict[str, dict[_Entry, tuple[int, int, _Entry]]]] = {}  # topic -> group -> each cue, first
@@ -439,9 +441,8 @@ def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:
 
 def _longer_unless_negated(spans: _Spans) -> list[_Entry | None]:
     """_longer_overlapping over the matches not negated in their gaps: "if I died tonight I wouldn't mind" is not
-    outranked by a longer reading of it that a "wouldn't" in its gap negates."""
-    if spans.negations.count(None) == len(spans.negations):  # the usual case, counted in C
-        return _longer_overlapping(spans.starts, spans.ends, spans.entries)
+    outranked by a longer reading of it that a "wouldn't" in its gap negates. (_judge calls it only when a match
+    is negated in its gaps, which is rare.)"""
     kept = [index for index, negation in enumerate(spans.negations) if negation is None]
     longer: list[_Entry | None] = [None] * len(spans.entries)
     found = _longer_overlapping([spans.starts[i] for i in kept], [spans.ends[i] for i in kept],
