@@ -165,7 +165,8 @@ def _fold_unicode(text: str) -> str:
         if size >= MAX_CHARS:
             break
     text = "".join(parts)[:MAX_CHARS]
-    text = INVISIBLE.sub("", text).translate(LOOKALIKES).translate(CURLY_APOSTROPHES).translate(LAUGHING_EMOJI)
+    text = INVISIBLE.sub("", text).translate(LOOKALIKES).translate(CURLY_APOSTROPHES)
+    text = text.translate(LAUGHING_EMOJI)[:MAX_CHARS]  # each emoji becomes six characters: cut to size again
     return COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 

@@ -85,6 +85,7 @@ def test_normalise_reads_at_most_max_chars():
     assert normalise("x" * MAX_CHARS + " tail") == " x "
     # "ﬁ" folds to two letters: the folded text is cut back too, not just the input.
     assert len(normalise("ﬁ" * MAX_CHARS)) <= MAX_CHARS + 2
+    assert len(normalise("😂" * MAX_CHARS)) <= MAX_CHARS + 2  # each read as " lmao ", six characters
 
 
 @pytest.fixture(scope="module")
