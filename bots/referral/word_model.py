@@ -48,9 +48,7 @@ class WordModel(NamedTuple):
     def probability(self, normalised: str) -> float:
         """How likely the normalised message is the topic's, by the weights of its words and word pairs; for a
         long one, of its likeliest stretch."""
-        stretches = self._stretches(normalised)
-        best = self._total(stretches[0]) if len(stretches) == 1 else max(map(self._total, stretches))
-        return probability_of(self.bias + best)
+        return probability_of(self.bias + max(map(self._total, self._stretches(normalised))))
 
     def weighed_most(self, normalised: str, count: int = 5) -> list[str]:
         """The words and pairs that pushed the score of the likeliest stretch up most, for `bothy kb test` (never

@@ -78,6 +78,7 @@ def test_why_a_match_was_suppressed_is_explained(matcher, text, reason):
     "I've never been more suicidal",
     "I've never been so ready to end it",
     "I'm not sure, I've never been as suicidal as tonight",
+    "Been clean 3 years and I've never wanted to be dead more than I do right now",  # "never ... more than"
 ])
 def test_negation_does_not_reach_across_an_intensifier(matcher, text):
     assert matcher.match(text).tier == "crisis"
@@ -290,11 +291,10 @@ def test_a_denial_just_after_the_match(matcher, text, crisis):
 
 
 @pytest.mark.parametrize("text", [
-    "Been clean 3 years and I've never wanted to be dead more than I do right now",  # "never ... more": a measure
-    "its getting hard not to think about ending my own life",  # held off, not denied
+    "its getting hard not to think about ending my own life",
     "i'm trying not to self harm tonight",
 ])
-def test_a_negation_that_measures_or_holds_off_denies_nothing(matcher, text):
+def test_a_wish_held_off_is_not_denied(matcher, text):
     assert matcher.match(text).tier == "crisis"
 
 
