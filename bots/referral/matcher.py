@@ -18,8 +18,9 @@ counts:
   laugh just after it ("that pun made me want to die lmao"), someone else as its subject ("my flatmate said
   she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
   be better off without me").
-Last, a topic with a word model (word_model.py) may add a match where its words were found but nothing was said
-of it either way (nothing matched, nothing was set aside), in a message in the first person.
+Last, a topic with a word model (word_model.py) may add a match where its words were found (a phrase, an anchor
+or one of the model's strongest words) but nothing was said of it either way (nothing matched, nothing was set
+aside), in a message in the first person.
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -174,7 +175,7 @@ class MatchResult:
 
 @dataclass(frozen=True, eq=False)  # each is one line of the KB: identity is equality, and hashes fast
 class _Entry:
-    kind: str  # phrase | pattern | exclusion
+    kind: str  # phrase | pattern | exclusion | word (one of a word model's strongest: it only opens the model)
     topic: str
     tier: str
     text: str
@@ -187,7 +188,7 @@ class _Key(NamedTuple):
     phrases: tuple[_Entry, ...]
     anchors: tuple[_Entry, ...]  # patterns whose anchor this is
     exclusions: tuple[_Entry, ...]
-    modelled: tuple[str, ...]  # topics with a word model among the phrases' and anchors': it may look further
+    modelled: tuple[str, ...]  # topics with a word model whose phrase, anchor or strong word this is: it may look
 
 
 class _Spans(NamedTuple):
@@ -244,13 +245,14 @@ class Matcher:
                 entry = _Entry("pattern", topic.id, topic.tier, pattern.text, pattern)
                 for key in pattern.anchor_keys():
                     entries.setdefault(key, []).append(entry)
+            for word in topic.model.strong_words() if topic.model else ():
+                entries.setdefault(f" {word} ", []).append(_Entry("word", topic.id, topic.tier, word))
         self._models = [(topic, topic.model) for topic in kb.topics.values() if topic.model is not None]
-        modelled = {topic.id for topic, _ in self._models}
         for key, values in entries.items():
             phrases, anchors, exclusions = (tuple(e for e in values if e.kind == kind)
                                             for kind in ("phrase", "pattern", "exclusion"))
-            self._automaton.add_word(key, _Key(len(key), phrases, anchors, exclusions,
-                                               tuple({e.topic for e in (*phrases, *anchors) if e.topic in modelled})))
+            self._automaton.add_word(key, _Key(len(key), phrases, anchors, exclusions, tuple(
+                {e.topic for e in values if e.kind != "exclusion" and kb.topics[e.topic].model is not None})))
         self.phrase_count = sum(len(t.phrases) for t in kb.topics.values())
         self.pattern_count = sum(len(t.patterns) for t in kb.topics.values())
         if entries:
@@ -283,7 +285,7 @@ class Matcher:
         return MatchResult(tuple(hits), tuple(suppressed))
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
-        """A topic's word model, on a message with some of its words (a phrase or an anchor was found) where its
+        """A topic's word model, on a message with some of its words (a phrase, an anchor or a strong word) where its
         phrases and patterns said nothing either way: none matched and none was set aside (negated, laughed off,
         excluded, about someone else, outranked). Looking only where the words are is what keeps it cheap. The
         weights cannot tell whose words they are, so the writer must be in them: I, me, my ("time to end it for
@@ -306,8 +308,8 @@ class Matcher:
                 found.starts.append(last - length + 2)
                 found.ends.append(last)
                 found.keys.append(key)
-                if modelled:
-                    found.modelled.update(modelled)
+            if modelled:
+                found.modelled.update(modelled)
             for exclusion in excluded:
                 found.exclusion_spans.setdefault(exclusion.topic, []).append((last - length + 2, last, exclusion.text))
         return found

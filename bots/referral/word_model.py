@@ -6,17 +6,16 @@ words carries over to new wording better: trained on the tuning part of our own 
 writers' batches, it found about a quarter of the wishes and thoughts of suicide the patterns missed, for a few
 more ordinary messages flagged (docs/DECISIONS.md has the figures and why it is ours and not a registry model).
 
-It only ever adds a match, and only where the words have said nothing either way: a message in the first person
-with some of the topic's words (a phrase or a pattern's anchor was found) but no match of the topic, and nothing of
-the topic set aside as negated, laughed off, excluded, about someone else or outranked by a longer phrase ("I'm not
-going to kill myself" stays a denial, "my friend is suicidal" stays support). It learns from what is wished, not
-the wishing: the trainer leaves out words like "I", "wish" and "want" (bench/train_crisis_model.py). A message is
-scored by its highest-scoring stretch of `window` words (half a window apart, over its first MAX_WORDS): a long
-post sums too many words to stay calibrated, and the wish in it is usually said in a sentence or two. Each distinct
-word and pair counts once in a stretch, as in training. A topic names its model file in its YAML (`model:
-crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file is JSON:
-threshold, window, bias, and weights for words and for pairs of adjacent words.
-"""
+It only ever adds a match, and only where the words have said nothing either way: a message in the first person with
+some of the topic's words (a phrase, a pattern's anchor or one of its strongest words) but no match of the topic,
+and nothing of the topic set aside as negated, laughed off, excluded, about someone else or outranked by a longer
+phrase ("I'm not going to kill myself" stays a denial, "my friend is suicidal" stays support). It learns from what
+is wished, not the wishing: the trainer leaves out words like "I", "wish" and "want" (bench/train_crisis_model.py).
+A message is scored by its highest-scoring stretch of `window` words (half a window apart, over its first
+MAX_WORDS): a long post sums too many words to stay calibrated, and the wish in it is usually said in a sentence or
+two. Each distinct word and pair counts once in a stretch, as in training. A topic names its model file in its YAML
+(`model: crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file
+is JSON: threshold, window, bias, and weights for words and for pairs of adjacent words."""
 
 from __future__ import annotations
 
@@ -32,6 +31,10 @@ MAX_WEIGHTS = 100_000  # a file far larger than any trained one is a mistake, no
 MAX_FILE_BYTES = 16 * 1024 * 1024  # checked before parsing: a huge file must not stall the event loop
 MAX_WEIGHT = 100.0  # no trained weight comes near; beyond it, sums could overflow into infinities
 MAX_WORDS = 2_000  # read of a message (about 10 KB): linear, and far more than any post says its wish in
+# A word weighing this much ("alive", "exist", "unalive") opens the model where no phrase or anchor did: alone it
+# takes a message most of the way to the threshold. Lower, and common words that weigh a little would open it on
+# ordinary chat at a cost in speed for almost nothing found (chosen on the held-back part: docs/DECISIONS.md).
+STRONG_WEIGHT = 2.0
 
 
 class ModelError(ValueError):
@@ -49,6 +52,11 @@ class WordModel(NamedTuple):
         """How likely the normalised message is the topic's, by the weights of its words and word pairs; for a
         long one, of its likeliest stretch."""
         return probability_of(self.bias + max(map(self._total, self._stretches(normalised))))
+
+    def strong_words(self) -> list[str]:
+        """Words that open the model on a message (see STRONG_WEIGHT), in order of weight."""
+        return [word for word, weight in sorted(self.words.items(), key=lambda item: -item[1])
+                if weight >= STRONG_WEIGHT]
 
     def weighed_most(self, normalised: str, count: int = 5) -> list[str]:
         """The words and pairs that pushed the score of the likeliest stretch up most, for `bothy kb test` (never

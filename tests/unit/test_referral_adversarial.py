@@ -254,10 +254,12 @@ def reference_answered_no(before: list[str], after: list[str]) -> bool:
 
 
 def test_the_sweeps_decide_as_comparing_every_pair_would():
-    """Phrases only: the reference below knows nothing of patterns (test_referral_patterns.py covers them)."""
+    """Phrases only: the reference below knows nothing of patterns (test_referral_patterns.py covers them) or of
+    the word model (test_referral_word_model.py)."""
     kb = load_kb([ROOT / "referral_kb"])
     for topic in kb.topics.values():
         topic.patterns = []
+        topic.model = None
     matcher = Matcher(kb)
     snippets = sorted({*(p for t in kb.topics.values() for p in [*t.phrases, *t.exclusions]),
                        *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",

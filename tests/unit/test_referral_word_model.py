@@ -28,8 +28,9 @@ patterns:
 resources:
   - {name: Line, phone: '1', checked: 2026-11-25}
 """
-MODEL = {"threshold": 0.9, "window": 12, "bias": -3.0, "words": {"void": 4.0, "cals": 2.0, "cake": -2.0},
-         "pairs": {"calling me": 2.0}}
+MODEL = {"threshold": 0.9, "window": 12, "bias": -3.0,
+         "words": {"void": 1.5, "cals": 1.5, "cake": -2.0, "abyss": word_model.STRONG_WEIGHT + 1.5},
+         "pairs": {"calling me": 2.0, "the void": 2.5}}
 
 
 def write_kb(folder: Path, model: dict | str = MODEL, topic: str = TOPIC) -> None:
@@ -53,13 +54,19 @@ def test_the_model_scores_a_message_with_the_topics_words_that_nothing_matched(m
 
 
 @pytest.mark.parametrize("text", [
-    "the void keeps calling me",  # none of the topic's words: phrases and patterns found nothing to go on
-    "the void calls. disappear forever, that's all",  # scores 0.95, but nobody in the first person: whose wish?
+    "the void keeps calling me",  # scores 0.95, but none of the topic's words: phrases and patterns found nothing
+    "the void calls. disappear forever, that's all",  # scores 0.92, but nobody in the first person: whose wish?
     "the void keeps calling me. disappear forever, and cake",  # a low score
     "i don't want to disappear forever, the void is calling me",  # a match set aside as negated: a denial stands
 ])
 def test_the_model_stays_silent_where_the_words_said_no_or_nothing(matcher, text):
     assert all(hit.kind != "model" for hit in matcher.match(text).hits)
+
+
+def test_one_of_the_models_strongest_words_opens_it_where_no_phrase_or_anchor_did(matcher):
+    result = matcher.match("the abyss keeps calling me")
+    assert [(hit.kind, hit.phrase) for hit in result.hits] == [("model", "score 0.92")]
+    assert len(load_kb([ROOT / "referral_kb"]).topics["crisis"].model.strong_words()) >= 5  # the shipped one too
 
 
 def test_a_word_or_pair_counts_once_as_in_training():
