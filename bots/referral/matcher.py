@@ -188,7 +188,7 @@ class _Key(NamedTuple):
     phrases: tuple[_Entry, ...]
     anchors: tuple[_Entry, ...]  # patterns whose anchor this is
     exclusions: tuple[_Entry, ...]
-    modelled: tuple[str, ...]  # topics with a word model whose phrase, anchor or strong word this is: it may look
+    modelled: tuple[str, ...]  # topics whose word model this key opens: one of their phrases, anchors or strong words
 
 
 class _Spans(NamedTuple):
