@@ -148,8 +148,7 @@ class Suppressed(NamedTuple):
     kind: str = "phrase"
 
 
-@dataclass(frozen=True)
-class MatchResult:
+class MatchResult(NamedTuple):  # a tuple, not a dataclass: one is built for every message
     hits: tuple[Hit, ...] = ()
     suppressed: tuple[Suppressed, ...] = ()
 
@@ -464,6 +463,8 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
     outranked by it if they overlap) and from the front once it starts at or after the current end.
     """
     longer: list[_Entry | None] = [None] * len(entries)
+    if len(entries) < 2:  # most messages: nothing to outrank
+        return longer
     active: deque[int] = deque()
     for index in range(len(entries) - 1, -1, -1):
         end = ends[index]
