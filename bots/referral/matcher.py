@@ -98,6 +98,8 @@ _LONGEST_STRUGGLE = max(map(len, STRUGGLING))
 # ("I never thought about ending my life before my diagnosis, and I still don't").
 BEFORE = _words("before")
 BEFORE_ENDS = _words("but", "now", "this", "today", "tonight", "recently", "lately", "and", "")
+# ... unless it goes on to say it is still not there: "I never thought about suicide before and I still don't".
+STILL = _words("still")
 # In a pattern's gap only a plain negation counts: "if he hadn't stopped and talked to me I would have jumped".
 GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
 # Words that may sit between a negation and the phrase it negates: "not really", "never thought of".
@@ -111,6 +113,7 @@ NEGATION_FILLERS = _words(
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
+    "commit", "committing",  # "I would never commit suicide"
     *NO_NEGATES)
 # Recovery said before the match: "three years free of suicidal thoughts", "recovered from self harm", "day 100
 # without hurting myself" (a count of time, then "without"; "I can't go a day without wanting to die" is none).
@@ -507,11 +510,18 @@ def _negation_before_unless_over(normalised: str, start: int, end: int) -> str |
     until this year", "I'd never felt suicidal before", "not suicidal yet" all say that now it is there."""
     negation = _negation_before(normalised, start, end)
     if negation is not None:
-        after = [*normalised[end + 1:end + 1 + 2 * _LONGEST_NEGATION_WORD].split()[:2], "", ""]
-        if after[0] in UNTIL or (after[0] in BEFORE and after[1] in BEFORE_ENDS) or (
+        after = [*normalised[end + 1:end + 1 + 5 * _LONGEST_NEGATION_WORD].split()[:5], "", ""]
+        if after[0] in UNTIL or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:])) or (
                 after[0] in MORE and after[1] in MORE_ENDS):
             return None
     return negation
+
+
+def _still_not(words: list[str]) -> bool:
+    """ "(I) still don't", "still haven't": the negation goes on."""
+    if words[:1] and words[0] in SUBJECTS:
+        words = words[1:]
+    return len(words) > 1 and words[0] in STILL and words[1] in NOT_OVER
 
 
 def _negation_before(normalised: str, start: int, end: int) -> str | None:

@@ -54,6 +54,7 @@ from bots.referral.matcher import (
     QUESTION_WINDOW,
     RECOVERED,
     RECOVERED_FROM,
+    STILL,
     STRUGGLE_NOT,
     STRUGGLING,
     SUBJECT_FILLERS,
@@ -148,9 +149,12 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
 
 def reference_negated(normalised: str, start: int, end: int) -> bool:
     before, after = normalised[:start].split(), normalised[end:].split()
-    following = [*after[:2], "", ""]
+    following = [*after[:5], *[""] * 5]
+    still = following[3:5] if following[2] in SUBJECTS else following[2:4]  # "... before and (I) still don't"
+    still_not = still[0] in STILL and still[1] in NOT_OVER
     negated_before = reference_negated_before(before, normalised[start:].split()[0], following[0])
-    if negated_before and (following[0] in UNTIL or (following[0] in BEFORE and following[1] in BEFORE_ENDS)
+    if negated_before and (following[0] in UNTIL or (following[0] in BEFORE and following[1] in BEFORE_ENDS
+                                                     and not still_not)
                            or (following[0] in MORE and following[1] in MORE_ENDS)):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after) or reference_over_after(after)
@@ -269,7 +273,8 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        *SUBJECT_FILLERS, *GENERIC,
                        *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, *PAST, "anymore", "any more", "one",
                        *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back", *MORE, *(MORE_ENDS - {""}),
-                       *STRUGGLING, *NO_NOUNS, *(denial.strip() for denial in PAST_DENIALS)})
+                       *STRUGGLING, *NO_NOUNS, *(denial.strip() for denial in PAST_DENIALS), "before and i still dont",
+                       *STILL})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

@@ -108,6 +108,8 @@ def test_plain_negations_still_suppress(matcher, text, negation):
     ("I'm not currently suicidal", "not"),
     ("I'm nowhere near wanting to die, just burnt out", "nowhere"),
     ("don't think I've ever been suicidal, just anxious", "dont"),
+    ("I would never commit suicide", "never"),
+    ("I never thought about killing myself before and I still don't", "never"),
 ])
 def test_negations_reach_through_what_people_put_between(matcher, text, negation):
     result = matcher.match(text)
