@@ -26,8 +26,12 @@ LEARNING_RATE = 0.1
 L2 = 1e-4
 SEED = 1
 KEPT_WEIGHT = 0.05  # smaller weights barely move a score: left out of the file
-THRESHOLD = 0.93  # chosen on new writers' batches, each left out of training in turn (docs/DECISIONS.md)
+THRESHOLD = 0.87  # chosen on new writers' batches, each left out of training in turn (docs/DECISIONS.md)
 WINDOW = 50  # words: about a short post; a long one is scored by its best stretch (chosen as THRESHOLD was)
+# A long post's best stretch of several scores high by chance more often. Above THRESHOLD but under this were 4 of
+# the 23 long non-crisis posts flagged in the tuning part, for 4 of 580 long crisis posts found (held-back part:
+# 6 of 23, for 1 of 238).
+LONG_THRESHOLD = 0.96
 
 
 # Words that say how, not what: "I wish it would rain" and "I wish I was dead" share them. Learnt from, they made
@@ -82,6 +86,7 @@ def main() -> None:
                  f"on the tuning part of {len(dev_files())} files of Bothy's own development set ({len(examples)} "
                  f"messages, crisis and not; no third-party corpus). Licence: as Bothy's.",
         "threshold": THRESHOLD,
+        "long_threshold": LONG_THRESHOLD,
         "window": WINDOW,
         "bias": round(bias, 3),
         "words": {feature: weight for feature, weight in kept.items() if " " not in feature},

@@ -80,7 +80,7 @@ def explain(args: argparse.Namespace, directories: list[Path]) -> int:
         print(f"Would trigger {hit.topic} ({hit.tier}) on the {hit.kind} {hit.phrase!r}")
         model = kb.topics[hit.topic].model
         if hit.kind == "model" and model is not None:
-            print(f"  the words that weighed most: {', '.join(model.weighed_most(normalise(args.text)))}")
+            print(f"  the words that weighed most: {', '.join(model.weighed_most(normalise(args.text).split()))}")
     for suppressed in result.suppressed:
         print(f"Not triggered: {suppressed.topic} {suppressed.kind} {suppressed.phrase!r}, "
               f"stopped by {suppressed.reason}")

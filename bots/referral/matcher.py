@@ -18,9 +18,8 @@ counts:
   laugh just after it ("that pun made me want to die lmao"), someone else as its subject ("my flatmate said
   she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
   be better off without me").
-Last, a topic with a word model (word_model.py) may add a match where its words were found (a phrase, an anchor
-or one of the model's strongest words) but nothing was said of it either way (nothing matched, nothing was set
-aside), in a message in the first person.
+Last, a topic with a word model (word_model.py) may add a match to a message in the first person where nothing was
+said of the topic either way (nothing matched, nothing was set aside).
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -177,7 +176,7 @@ class MatchResult(NamedTuple):  # a tuple, not a dataclass: one is built for eve
 
 @dataclass(frozen=True, eq=False)  # each is one line of the KB: identity is equality, and hashes fast
 class _Entry:
-    kind: str  # phrase | pattern | exclusion | word (one of a word model's strongest: it only opens the model)
+    kind: str  # phrase | pattern | exclusion
     topic: str
     tier: str
     text: str
@@ -190,7 +189,6 @@ class _Key(NamedTuple):
     phrases: tuple[_Entry, ...]
     anchors: tuple[_Entry, ...]  # patterns whose anchor this is
     exclusions: tuple[_Entry, ...]
-    modelled: tuple[str, ...]  # topics whose word model this key opens: one of their phrases, anchors or strong words
 
 
 class _Spans(NamedTuple):
@@ -204,13 +202,11 @@ class _Spans(NamedTuple):
 
 
 class _Found(NamedTuple):
-    """Phrases and anchors in the order the automaton reports them (by where they end), exclusion spans, and the
-    topics with a word model whose words were among them."""
+    """Phrases and anchors in the order the automaton reports them (by where they end), and exclusion spans."""
     starts: list[int]
     ends: list[int]
     keys: list[_Key]
     exclusion_spans: dict[str, list[tuple[int, int, str]]]
-    modelled: set[str]
 
 
 class _Exclusions:
@@ -247,14 +243,11 @@ class Matcher:
                 entry = _Entry("pattern", topic.id, topic.tier, pattern.text, pattern)
                 for key in pattern.anchor_keys():
                     entries.setdefault(key, []).append(entry)
-            for word in topic.model.strong_words() if topic.model else ():
-                entries.setdefault(f" {word} ", []).append(_Entry("word", topic.id, topic.tier, word))
         self._models = [(topic, topic.model) for topic in kb.topics.values() if topic.model is not None]
         for key, values in entries.items():
             phrases, anchors, exclusions = (tuple(e for e in values if e.kind == kind)
                                             for kind in ("phrase", "pattern", "exclusion"))
-            self._automaton.add_word(key, _Key(len(key), phrases, anchors, exclusions, tuple(
-                {e.topic for e in values if e.kind != "exclusion" and kb.topics[e.topic].model is not None})))
+            self._automaton.add_word(key, _Key(len(key), phrases, anchors, exclusions))
         self.phrase_count = sum(len(t.phrases) for t in kb.topics.values())
         self.pattern_count = sum(len(t.patterns) for t in kb.topics.values())
         if entries:
@@ -269,8 +262,8 @@ class Matcher:
         hits, suppressed = self._judge(normalised, found)
         reading = l_reading(text[:L_READING_CHARS])
         if reading is None:
-            if found.modelled:
-                self._score(normalised, found, hits, suppressed)
+            if self._models:
+                self._score(normalised, hits, suppressed)
             return MatchResult(tuple(hits), tuple(suppressed))
         l_found = self._find(reading)
         main_keys = found.keys if len(text) <= L_READING_CHARS else self._find(normalise(text[:L_READING_CHARS])).keys
@@ -282,36 +275,36 @@ class Matcher:
             more_hits, more_suppressed = self._judge(reading, l_found, revealed)
             hits.extend(more_hits)
             suppressed.extend(more_suppressed)
-        if found.modelled:
-            self._score(normalised, found, hits, suppressed)
+        if self._models:
+            self._score(normalised, hits, suppressed)
         return MatchResult(tuple(hits), tuple(suppressed))
 
-    def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
-        """A topic's word model, on a message with some of its words (a phrase, an anchor or a strong word) where its
-        phrases and patterns said nothing either way: none matched and none was set aside (negated, laughed off,
-        excluded, about someone else, outranked). Looking only where the words are is what keeps it cheap. The
-        weights cannot tell whose words they are, so the writer must be in them: I, me, my ("time to end it for
-        tonight, good game everyone" is nobody's wish)."""
+    def _score(self, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> None:
+        """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
+        none was set aside (negated, laughed off, excluded, about someone else, outranked). The weights cannot tell
+        whose words they are, so the writer must be in them: I, me, my ("time to end it for tonight, good game
+        everyone" is nobody's wish)."""
+        words = normalised.split()
+        if FIRST_PERSON.isdisjoint(words):
+            return
         said = set(map(itemgetter(0), hits))  # each one's topic: Hit and Suppressed start with it
         said.update(map(itemgetter(0), suppressed))
         for topic, model in self._models:
-            if topic.id not in found.modelled or topic.id in said or FIRST_PERSON.isdisjoint(normalised.split()):
+            if topic.id in said:
                 continue
-            probability = model.probability(normalised)
-            if probability >= model.threshold:
+            probability = model.probability(words)
+            if probability >= model.threshold_for(words):
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
 
     def _find(self, normalised: str) -> _Found:
-        found = _Found([], [], [], {}, set())
+        found = _Found([], [], [], {})
         for last, key in self._automaton.iter(normalised):
-            length, phrases, anchors, excluded, modelled = key
+            length, phrases, anchors, excluded = key
             # Keys carry a space at each end; the span is the words inside them.
             if phrases or anchors:
                 found.starts.append(last - length + 2)
                 found.ends.append(last)
                 found.keys.append(key)
-            if modelled:
-                found.modelled.update(modelled)
             for exclusion in excluded:
                 found.exclusion_spans.setdefault(exclusion.topic, []).append((last - length + 2, last, exclusion.text))
         return found

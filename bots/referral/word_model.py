@@ -7,15 +7,17 @@ writers' batches, it found about a quarter of the wishes and thoughts of suicide
 more ordinary messages flagged (docs/DECISIONS.md has the figures and why it is ours and not a registry model).
 
 It only ever adds a match, and only where the words have said nothing either way: a message in the first person with
-some of the topic's words (a phrase, a pattern's anchor or one of its strongest words) but no match of the topic,
-and nothing of the topic set aside as negated, laughed off, excluded, about someone else or outranked by a longer
-phrase ("I'm not going to kill myself" stays a denial, "my friend is suicidal" stays support). It learns from what
-is wished, not the wishing: the trainer leaves out words like "I", "wish" and "want" (bench/train_crisis_model.py).
+no match of the topic, and nothing of the topic set aside as negated, laughed off, excluded, about someone else or
+outranked by a longer phrase ("I'm not going to kill myself" stays a denial, "my friend is suicidal" stays support).
+It scores every such message, not only those with some of the topic's words: on new writers' batches that found
+about a tenth more of their short crisis posts for no more ordinary ones flagged. It learns from what is wished, not
+the wishing: the trainer leaves out words like "I", "wish" and "want" (bench/train_crisis_model.py).
 A message is scored by its highest-scoring stretch of `window` words (half a window apart, over its first
 MAX_WORDS): a long post sums too many words to stay calibrated, and the wish in it is usually said in a sentence or
 two. Each distinct word and pair counts once in a stretch, as in training. A topic names its model file in its YAML
 (`model: crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file
-is JSON: threshold, window, bias, and weights for words and for pairs of adjacent words."""
+is JSON: threshold (and optionally long_threshold, for messages longer than a window), window, bias, and weights for
+words and for pairs of adjacent words."""
 
 from __future__ import annotations
 
@@ -31,10 +33,6 @@ MAX_WEIGHTS = 100_000  # a file far larger than any trained one is a mistake, no
 MAX_FILE_BYTES = 16 * 1024 * 1024  # checked before parsing: a huge file must not stall the event loop
 MAX_WEIGHT = 100.0  # no trained weight comes near; beyond it, sums could overflow into infinities
 MAX_WORDS = 2_000  # read of a message (about 10 KB): linear, and far more than any post says its wish in
-# A word weighing this much ("alive", "exist", "unalive") opens the model where no phrase or anchor did: alone it
-# takes a message most of the way to the threshold. Lower, and common words that weigh a little would open it on
-# ordinary chat at a cost in speed for almost nothing found (chosen on the held-back part: docs/DECISIONS.md).
-STRONG_WEIGHT = 2.0
 
 
 class ModelError(ValueError):
@@ -47,30 +45,34 @@ class WordModel(NamedTuple):
     bias: float
     words: dict[str, float]
     pairs: dict[tuple[str, str], float]
+    # For a message longer than `window` words: scored by the likeliest of its stretches, it scores high by chance more
+    # often than a short one, so it may need more. None: `threshold`.
+    long_threshold: float | None = None
 
-    def probability(self, normalised: str) -> float:
-        """How likely the normalised message is the topic's, by the weights of its words and word pairs; for a
-        long one, of its likeliest stretch."""
-        return probability_of(self.bias + max(map(self._total, self._stretches(normalised))))
+    def threshold_for(self, words: list[str]) -> float:
+        """The probability at or above which a message of these words is a match."""
+        if self.long_threshold is not None and len(words) > self.window:
+            return self.long_threshold
+        return self.threshold
 
-    def strong_words(self) -> list[str]:
-        """Words that open the model on a message (see STRONG_WEIGHT), in order of weight."""
-        return [word for word, weight in sorted(self.words.items(), key=lambda item: -item[1])
-                if weight >= STRONG_WEIGHT]
+    def probability(self, words: list[str]) -> float:
+        """How likely the message (its normalised words) is the topic's, by the weights of its words and word pairs;
+        for a long one, of its likeliest stretch."""
+        return probability_of(self.bias + max(map(self._total, self._stretches(words))))
 
-    def weighed_most(self, normalised: str, count: int = 5) -> list[str]:
+    def weighed_most(self, words: list[str], count: int = 5) -> list[str]:
         """The words and pairs that pushed the score of the likeliest stretch up most, for `bothy kb test` (never
         for a log)."""
-        stretch = max(self._stretches(normalised), key=self._total)
+        stretch = max(self._stretches(words), key=self._total)
         weights = [(word, self.words.get(word, 0.0)) for word in set(stretch)]
         weights += [(f"{first} {second}", self.pairs.get((first, second), 0.0)) for first, second in
                     set(pairwise(stretch))]
         return [text for text, weight in sorted(weights, key=lambda item: -item[1])[:count] if weight > 0]
 
-    def _stretches(self, normalised: str) -> list[list[str]]:
-        """The message's words, or for a long one each stretch of `window` of its first MAX_WORDS, half a window
-        apart, the last ending where they end."""
-        words = normalised.split()[:MAX_WORDS]
+    def _stretches(self, words: list[str]) -> list[list[str]]:
+        """The words, or for a long message each stretch of `window` of its first MAX_WORDS, half a window apart, the
+        last ending where they end."""
+        words = words[:MAX_WORDS]
         if len(words) <= self.window:
             return [words]
         last = len(words) - self.window
@@ -104,8 +106,10 @@ def load_model(path: Path) -> WordModel:
     if not isinstance(data, dict):
         raise ModelError("must be a JSON object with threshold, window, bias, words and pairs")
     threshold, window, bias = _number(data.get("threshold")), data.get("window"), _number(data.get("bias"))
-    if threshold is None or not 0.5 <= threshold < 1:
-        raise ModelError("threshold must be a probability from 0.5 to below 1")
+    long_threshold = _number(data.get("long_threshold", threshold))
+    if threshold is None or long_threshold is None or not 0.5 <= min(threshold, long_threshold) <= max(
+            threshold, long_threshold) < 1:
+        raise ModelError("threshold and long_threshold must be probabilities from 0.5 to below 1")
     if not isinstance(window, int) or isinstance(window, bool) or window < 2:
         raise ModelError("window must be a whole number of words, at least 2")
     if bias is None:
@@ -130,7 +134,7 @@ def load_model(path: Path) -> WordModel:
         pair_weights[key] = pair_weights.get(key, 0.0) + float(weight)
     if any(abs(weight) > MAX_WEIGHT for weight in (bias, *word_weights.values(), *pair_weights.values())):
         raise ModelError(f"bias and weights must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
-    return WordModel(threshold, window, bias, word_weights, pair_weights)
+    return WordModel(threshold, window, bias, word_weights, pair_weights, long_threshold)
 
 
 def _number(value: object) -> float | None:

@@ -29,7 +29,7 @@ resources:
   - {name: Line, phone: '1', checked: 2026-11-25}
 """
 MODEL = {"threshold": 0.9, "window": 12, "bias": -3.0,
-         "words": {"void": 1.5, "cals": 1.5, "cake": -2.0, "abyss": word_model.STRONG_WEIGHT + 1.5},
+         "words": {"void": 1.5, "cals": 1.5, "cake": -2.0, "abyss": 3.5},
          "pairs": {"calling me": 2.0, "the void": 2.5}}
 
 
@@ -46,7 +46,7 @@ def matcher(tmp_path) -> Matcher:
     return Matcher(kb)
 
 
-def test_the_model_scores_a_message_with_the_topics_words_that_nothing_matched(matcher):
+def test_the_model_scores_a_message_that_nothing_matched(matcher):
     result = matcher.match("the void keeps calling me. disappear forever, that's all")
     assert result.tier == "crisis"
     assert [(hit.kind, hit.phrase) for hit in result.hits] == [("model", "score 0.95")]
@@ -54,7 +54,6 @@ def test_the_model_scores_a_message_with_the_topics_words_that_nothing_matched(m
 
 
 @pytest.mark.parametrize("text", [
-    "the void keeps calling me",  # scores 0.95, but none of the topic's words: phrases and patterns found nothing
     "the void calls. disappear forever, that's all",  # scores 0.92, but nobody in the first person: whose wish?
     "the void keeps calling me. disappear forever, and cake",  # a low score
     "i don't want to disappear forever, the void is calling me",  # a match set aside as negated: a denial stands
@@ -63,20 +62,20 @@ def test_the_model_stays_silent_where_the_words_said_no_or_nothing(matcher, text
     assert all(hit.kind != "model" for hit in matcher.match(text).hits)
 
 
-def test_one_of_the_models_strongest_words_opens_it_where_no_phrase_or_anchor_did(matcher):
+def test_the_model_needs_none_of_the_topics_phrases_or_anchors(matcher):
+    """New wording is what the model is for: "the abyss keeps calling me" shares no word with the phrases."""
     result = matcher.match("the abyss keeps calling me")
     assert [(hit.kind, hit.phrase) for hit in result.hits] == [("model", "score 0.92")]
-    assert len(load_kb([ROOT / "referral_kb"]).topics["crisis"].model.strong_words()) >= 5  # the shipped one too
 
 
 def test_a_word_or_pair_counts_once_as_in_training():
     model = WordModel(0.9, 12, -3.0, {"void": 2.0}, {("void", "void"): 0.5})
-    assert model.probability(" void void void void ") == model.probability(" void void ")
+    assert model.probability(["void"] * 4) == model.probability(["void"] * 2)
 
 
 def test_the_last_words_of_a_long_message_are_scored_too():
     model = WordModel(0.9, 4, -5.0, {"x": 10.0}, {})
-    assert model.probability(" a a a a x ") == model.probability(" a a a x ") > 0.99
+    assert model.probability([*"aaaa", "x"]) == model.probability([*"aaa", "x"]) > 0.99
 
 
 def test_a_long_message_is_scored_by_its_likeliest_stretch_of_words(matcher):
@@ -85,6 +84,13 @@ def test_a_long_message_is_scored_by_its_likeliest_stretch_of_words(matcher):
     assert [hit.kind for hit in matcher.match(said_together).hits] == ["model"]
     said_apart = f"the void {padding} keeps calling me. disappear forever"  # a window never holds both
     assert matcher.match(said_apart).hits == ()
+
+
+def test_a_message_longer_than_a_window_needs_the_long_threshold():
+    model = WordModel(0.9, 4, 0.0, {"x": 2.5}, {}, long_threshold=0.95)  # "x" alone scores 0.92
+    assert model.probability(["x"]) >= model.threshold_for(["x"]) == 0.9
+    assert model.threshold_for([*"aaaa", "x"]) == 0.95 > model.probability([*"aaaa", "x"])
+    assert WordModel(0.9, 4, 0.0, {}, {}).threshold_for([*"aaaaa"]) == 0.9  # none given: the one threshold
 
 
 def test_a_match_of_the_topic_is_left_as_it_is(matcher):
@@ -101,7 +107,8 @@ def test_in_a_bereavement_room_a_models_score_is_never_the_members_own_crisis(ma
 
 @pytest.mark.parametrize(("content", "problem"), [
     ("{not json", "is not valid JSON"),
-    (json.dumps({**MODEL, "threshold": 1.5}), "threshold must be a probability"),
+    (json.dumps({**MODEL, "threshold": 1.5}), "threshold and long_threshold must be probabilities"),
+    (json.dumps({**MODEL, "long_threshold": 0.2}), "threshold and long_threshold must be probabilities"),
     (json.dumps({**MODEL, "window": "long"}), "window must be a whole number"),
     (json.dumps({**MODEL, "words": {"void": "heavy"}}), "every weight must be a number"),
     (json.dumps({**MODEL, "pairs": {"calling me now": 1.0}}), "pairs two words"),
