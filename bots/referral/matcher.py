@@ -284,14 +284,13 @@ class Matcher:
         none was set aside (negated, laughed off, excluded, about someone else, outranked). The weights cannot tell
         whose words they are, so the writer must be in them: I, me, my ("time to end it for tonight, good game
         everyone" is nobody's wish)."""
-        words = normalised.split()
-        if FIRST_PERSON.isdisjoint(words):
-            return
         said = set(map(itemgetter(0), hits))  # each one's topic: Hit and Suppressed start with it
         said.update(map(itemgetter(0), suppressed))
-        for topic, model in self._models:
-            if topic.id in said:
-                continue
+        unsaid = [(topic, model) for topic, model in self._models if topic.id not in said]
+        words = normalised.split() if unsaid else []  # most crisis talk has been spoken of: no need to split it
+        if FIRST_PERSON.isdisjoint(words):
+            return
+        for topic, model in unsaid:
             probability = model.probability(words)
             if probability >= model.threshold_for(words):
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))

@@ -69,8 +69,8 @@ _KEEP = set(b"abcdefghijklmnopqrstuvwxyz0123456789" + STAND_IN_SYMBOLS)
 _FIRST_PASS = bytes(b + 32 if 65 <= b <= 90 else b if b in _KEEP else 32 for b in range(256))
 _SYMBOLS_TO_SPACE = bytes(32 if b in STAND_IN_SYMBOLS else b for b in range(256))
 _LETTERS_AND_SPACE = b"abcdefghijklmnopqrstuvwxyz "
-# A letter the same letter follows: dropped, it collapses a run to one letter in one scan in C.
-DOUBLED = re.compile(r"([a-z])(?=\1)")
+# A letter (or space) the same one follows: dropped, it collapses a run to one in one scan in C.
+DOUBLED = re.compile(r"([a-z ])(?=\1)")
 _ONE_SCAN_CHARS = 2_048
 
 
@@ -101,12 +101,12 @@ def _replace_stand_ins(match: re.Match[str]) -> str:
 
 
 def _collapse_repeats(text: str) -> str:
-    """'diiiie' -> 'die', 'kill' -> 'kil': applied to phrases and messages alike, so they still meet. A short text
-    is scanned once by a regex; a long one once per letter with `str.replace`, which is quicker over 64 KB of
-    doubles than a regex dropping 32,000 letters one by one."""
+    """'diiiie' -> 'die', 'kill' -> 'kil', and runs of spaces to one: applied to phrases and messages alike, so they
+    still meet. A short text is scanned once by a regex; a long one once per letter with `str.replace`, which is
+    quicker over 64 KB of doubles than a regex dropping 32,000 letters one by one."""
     if len(text) <= _ONE_SCAN_CHARS:
         return DOUBLED.sub("", text)
-    for letter in "abcdefghijklmnopqrstuvwxyz":
+    for letter in "abcdefghijklmnopqrstuvwxyz ":
         double = letter * 2
         while double in text:
             text = text.replace(double, letter)
@@ -183,7 +183,7 @@ def normalise(text: str) -> str:
         if HAS_STAND_IN.search(decoded):
             data = MIXED_WORD.sub(_replace_stand_ins, decoded).encode()
         data = data.translate(_SYMBOLS_TO_SPACE)
-    text = " " + " ".join(_collapse_repeats(data.decode()).split()) + " "
+    text = " " + _collapse_repeats(data.decode()).strip(" ") + " "
     if SPELLED_OUT.search(text):
         text = " " + " ".join(_join_spelled_out(text.split())) + " "
     return _read_scots(_spell(text))
