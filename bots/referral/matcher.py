@@ -19,7 +19,7 @@ counts:
   she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
   be better off without me").
 Last, a topic with a word model (word_model.py) may add a match to a message in the first person where nothing was
-said of the topic either way (nothing matched, nothing was set aside).
+said of the topic either way (nothing matched, nothing was set aside, none of its exclusions was found).
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -263,7 +263,7 @@ class Matcher:
         reading = l_reading(text[:L_READING_CHARS])
         if reading is None:
             if self._models:
-                self._score(normalised, hits, suppressed)
+                self._score(normalised, found, hits, suppressed)
             return MatchResult(tuple(hits), tuple(suppressed))
         l_found = self._find(reading)
         main_keys = found.keys if len(text) <= L_READING_CHARS else self._find(normalise(text[:L_READING_CHARS])).keys
@@ -276,16 +276,18 @@ class Matcher:
             hits.extend(more_hits)
             suppressed.extend(more_suppressed)
         if self._models:
-            self._score(normalised, hits, suppressed)
+            self._score(normalised, found, hits, suppressed)
         return MatchResult(tuple(hits), tuple(suppressed))
 
-    def _score(self, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> None:
-        """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
-        none was set aside (negated, laughed off, excluded, about someone else, outranked). The weights cannot tell
-        whose words they are, so the writer must be in them: I, me, my ("time to end it for tonight, good game
-        everyone" is nobody's wish)."""
+    def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
+        """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched,
+        none was set aside (negated, laughed off, excluded, about someone else, outranked) and none of its exclusions
+        was found (they name everyday look-alikes: "jump in the shower"). The weights cannot tell whose words they
+        are, so the writer must be in them: I, me, my ("time to end it for tonight, good game everyone" is nobody's
+        wish)."""
         said = set(map(itemgetter(0), hits))  # each one's topic: Hit and Suppressed start with it
         said.update(map(itemgetter(0), suppressed))
+        said.update(found.exclusion_spans)
         unsaid = [(topic, model) for topic, model in self._models if topic.id not in said]
         words = normalised.split() if unsaid else []  # most crisis talk has been spoken of: no need to split it
         if FIRST_PERSON.isdisjoint(words):

@@ -7,8 +7,9 @@ writers' batches, it found about a quarter of the wishes and thoughts of suicide
 more ordinary messages flagged (docs/DECISIONS.md has the figures and why it is ours and not a registry model).
 
 It only ever adds a match, and only where the words have said nothing either way: a message in the first person with
-no match of the topic, and nothing of the topic set aside as negated, laughed off, excluded, about someone else or
-outranked by a longer phrase ("I'm not going to kill myself" stays a denial, "my friend is suicidal" stays support).
+no match of the topic, nothing of the topic set aside as negated, laughed off, excluded, about someone else or
+outranked by a longer phrase ("I'm not going to kill myself" stays a denial, "my friend is suicidal" stays support),
+and none of the topic's exclusions found (they name everyday look-alikes, so they can silence it too).
 It scores every such message, not only those with some of the topic's words: on new writers' batches that found
 about a tenth more of their short crisis posts for no more ordinary ones flagged. It learns from what is wished, not
 the wishing: the trainer leaves out words like "I", "wish" and "want" (bench/train_crisis_model.py).

@@ -68,6 +68,14 @@ def test_the_model_needs_none_of_the_topics_phrases_or_anchors(matcher):
     assert [(hit.kind, hit.phrase) for hit in result.hits] == [("model", "score 0.92")]
 
 
+def test_one_of_the_topics_exclusions_keeps_the_model_silent(tmp_path):
+    """Exclusions name everyday look-alikes ("jump in the shower"): found, the words have been read as everyday."""
+    write_kb(tmp_path, topic=TOPIC.replace("patterns:", "exclusions: [calling me back]\npatterns:"))
+    matcher = Matcher(load_kb([tmp_path]))
+    assert [hit.kind for hit in matcher.match("the void keeps calling me, honestly").hits] == ["model"]
+    assert matcher.match("the void keeps calling me back, honestly").hits == ()
+
+
 def test_a_word_or_pair_counts_once_as_in_training():
     model = WordModel(0.9, 12, -3.0, {"void": 2.0}, {("void", "void"): 0.5})
     assert model.probability(["void"] * 4) == model.probability(["void"] * 2)
