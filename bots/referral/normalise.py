@@ -131,10 +131,11 @@ _SCOTS = {_collapse_repeats(scots): _collapse_repeats(english) for scots, englis
 
 def _read_scots(text: str) -> str:
     """A message in Scots with its common words in English (see SCOTS); any other message as it is."""
-    # The markers, whole words (normalised: "cannae" is "canae"): tae, dae, the "-nae" words, "ah" (I); one of
-    # them is in nearly every line of Scots, and none in English ("ahead", "sundae"). Tested one by one because
-    # every message pays for this.
-    if not (" tae " in text or " dae " in text or "nae " in text or " ah " in text or " ahm " in text):
+    # The markers, whole words (normalised: "cannae" is "canae"): tae, dae, the "-nae" words, "ah", "ahm" and "ahve"
+    # (I, I'm, I've), "deid"; one of them is in nearly every line of Scots, and none in English ("ahead",
+    # "sundae"). Tested one by one because every message pays for this.
+    if not (" tae " in text or " dae " in text or "nae " in text or " ah " in text or " ahm " in text
+            or " ahve " in text or " deid " in text):
         return text
     return " " + " ".join(_SCOTS.get(word, word) for word in text.split()) + " "
 

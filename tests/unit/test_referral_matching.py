@@ -210,6 +210,8 @@ def test_a_laugh_changes_nothing_below_the_crisis_tier(matcher):
     ("Ah cannae dae this", " i cant do this "),
     ("ah just wantae sleep", " i just want to slep "),
     ("naebody wid notice if ah wis deid", " nobody would notice if i was dead "),
+    ("ah've been thinkin aboot it", " ive ben thinkin about it "),
+    ("better off deid", " beter of dead "),
     ("I like algae and my ma's soup", " i like algae and my mas soup "),  # no marker word: left as it is
 ])
 def test_scots_is_read_in_english(text, expected):
