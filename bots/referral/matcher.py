@@ -19,7 +19,8 @@ counts:
   she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
   be better off without me").
 Last, a topic with a word model (word_model.py) may add a match to a message in the first person where nothing was
-said of the topic either way (nothing matched, nothing was set aside, none of its exclusions was found).
+said of the topic either way (nothing matched, nothing was set aside); it does not see the words of the topic's
+exclusions.
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -112,8 +113,9 @@ NEGATION_FILLERS = _words(
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
-    "commit", "committing",  # "I would never commit suicide"
     *NO_NEGATES)
+# ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die".
+RIGHT_BEFORE_FILLERS = _words("commit", "committing")
 # Recovery said before the match: "three years free of suicidal thoughts", "recovered from self harm", "day 100
 # without hurting myself" (a count of time, then "without"; "I can't go a day without wanting to die" is none).
 RECOVERED = _words("free", "clean", "recovered")
@@ -280,21 +282,22 @@ class Matcher:
         return MatchResult(tuple(hits), tuple(suppressed))
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
-        """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched,
-        none was set aside (negated, laughed off, excluded, about someone else, outranked) and none of its exclusions
-        was found (they name everyday look-alikes: "jump in the shower"). The weights cannot tell whose words they
-        are, so the writer must be in them: I, me, my ("time to end it for tonight, good game everyone" is nobody's
-        wish)."""
+        """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
+        none was set aside (negated, laughed off, excluded, about someone else, outranked). It does not see the words
+        of the topic's exclusions found: they name everyday look-alikes ("jump in the shower"). The weights cannot
+        tell whose words they are, so the writer must be in them: I, me, my ("time to end it for tonight, good game
+        everyone" is nobody's wish)."""
         said = set(map(itemgetter(0), hits))  # each one's topic: Hit and Suppressed start with it
         said.update(map(itemgetter(0), suppressed))
-        said.update(found.exclusion_spans)
         unsaid = [(topic, model) for topic, model in self._models if topic.id not in said]
         words = normalised.split() if unsaid else []  # most crisis talk has been spoken of: no need to split it
         if FIRST_PERSON.isdisjoint(words):
             return
         for topic, model in unsaid:
-            probability = model.probability(words)
-            if probability >= model.threshold_for(words):
+            excluded = found.exclusion_spans.get(topic.id)
+            scored = _without(normalised, excluded).split() if excluded else words
+            probability = model.probability(scored)
+            if probability >= model.threshold_for(scored):
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
 
     def _find(self, normalised: str) -> _Found:
@@ -374,6 +377,16 @@ class Matcher:
                 hits.append(Hit(first.topic, first.tier, " + ".join(entry.text for _, _, entry in met),
                                 met[0][0], max(end for _, end, _ in met), "pattern"))
         return hits, suppressed
+
+
+def _without(normalised: str, spans: list[tuple[int, int, str]]) -> str:
+    """The text with these spans blanked out."""
+    parts, kept_from = [], 0
+    for start, end, _ in sorted(spans):
+        parts.append(normalised[kept_from:max(kept_from, start)])
+        kept_from = max(kept_from, end)
+    parts.append(normalised[kept_from:])
+    return " ".join(parts)
 
 
 def _reason(excluded_by: str | None, outranked_by: _Entry | None, negation: str | None) -> str:
@@ -553,7 +566,7 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
             return f"{' '.join(before[-2:])} without" if _counted_time(before) else None
         if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
             return "since i last"  # "two years since I last self harmed"
-        if word not in NEGATION_FILLERS:
+        if word not in NEGATION_FILLERS and (after or word not in RIGHT_BEFORE_FILLERS):
             return None
         reading, after = space, word
     return None

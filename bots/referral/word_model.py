@@ -8,8 +8,8 @@ more ordinary messages flagged (docs/DECISIONS.md has the figures and why it is 
 
 It only ever adds a match, and only where the words have said nothing either way: a message in the first person with
 no match of the topic, nothing of the topic set aside as negated, laughed off, excluded, about someone else or
-outranked by a longer phrase ("I'm not going to kill myself" stays a denial, "my friend is suicidal" stays support),
-and none of the topic's exclusions found (they name everyday look-alikes, so they can silence it too).
+outranked by a longer phrase ("I'm not going to kill myself" stays a denial, "my friend is suicidal" stays support).
+The words of the topic's exclusions found are left out of its score: they name everyday look-alikes.
 It scores every such message, not only those with some of the topic's words: on new writers' batches that found
 about a tenth more of their short crisis posts for no more ordinary ones flagged. It learns from what is wished, not
 the wishing: the trainer leaves out words like "I", "wish" and "want" (bench/train_crisis_model.py).
@@ -47,7 +47,7 @@ class WordModel(NamedTuple):
     words: dict[str, float]
     pairs: dict[tuple[str, str], float]
     # For a message longer than `window` words: scored by the likeliest of its stretches, it scores high by chance more
-    # often than a short one, so it may need more. None: `threshold`.
+    # often than a short one, so it may be asked for more (load_model: at least `threshold`). None: `threshold`.
     long_threshold: float | None = None
 
     def threshold_for(self, words: list[str]) -> float:
@@ -107,10 +107,11 @@ def load_model(path: Path) -> WordModel:
     if not isinstance(data, dict):
         raise ModelError("must be a JSON object with threshold, window, bias, words and pairs")
     threshold, window, bias = _number(data.get("threshold")), data.get("window"), _number(data.get("bias"))
+    if threshold is None or not 0.5 <= threshold < 1:
+        raise ModelError("threshold must be a probability from 0.5 to below 1")
     long_threshold = _number(data.get("long_threshold", threshold))
-    if threshold is None or long_threshold is None or not 0.5 <= min(threshold, long_threshold) <= max(
-            threshold, long_threshold) < 1:
-        raise ModelError("threshold and long_threshold must be probabilities from 0.5 to below 1")
+    if long_threshold is None or not threshold <= long_threshold < 1:
+        raise ModelError("long_threshold must be from threshold to below 1")
     if not isinstance(window, int) or isinstance(window, bool) or window < 2:
         raise ModelError("window must be a whole number of words, at least 2")
     if bias is None:

@@ -54,6 +54,7 @@ from bots.referral.matcher import (
     QUESTION_WINDOW,
     RECOVERED,
     RECOVERED_FROM,
+    RIGHT_BEFORE_FILLERS,
     STILL,
     STRUGGLE_NOT,
     STRUGGLING,
@@ -184,7 +185,7 @@ def reference_negated_before(before: list[str], following: str, after_match: str
             return unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS)
         if word == "last" and before[max(0, index - 2):index] == ["since", "i"]:
             return True
-        if word not in NEGATION_FILLERS:
+        if word not in NEGATION_FILLERS and not (index == len(before) - 1 and word in RIGHT_BEFORE_FILLERS):
             return False
         following = word
     return False
@@ -274,7 +275,7 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, *PAST, "anymore", "any more", "one",
                        *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back", *MORE, *(MORE_ENDS - {""}),
                        *STRUGGLING, *NO_NOUNS, *(denial.strip() for denial in PAST_DENIALS), "before and i still dont",
-                       *STILL})
+                       *STILL, *RIGHT_BEFORE_FILLERS})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

@@ -118,6 +118,8 @@ def test_negations_reach_through_what_people_put_between(matcher, text, negation
 
 
 @pytest.mark.parametrize("text", [
+    "I won't commit, I want to die",  # "commit" carries a negation only straight into its object
+    "I didn't commit to the plan, I want to die",
     "no, I want to die",  # an answer, not a negation
     "No I'm not ok. I want to kill myself",
     "I don't know why I want to die",

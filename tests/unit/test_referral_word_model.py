@@ -68,12 +68,21 @@ def test_the_model_needs_none_of_the_topics_phrases_or_anchors(matcher):
     assert [(hit.kind, hit.phrase) for hit in result.hits] == [("model", "score 0.92")]
 
 
-def test_one_of_the_topics_exclusions_keeps_the_model_silent(tmp_path):
-    """Exclusions name everyday look-alikes ("jump in the shower"): found, the words have been read as everyday."""
+def test_the_model_does_not_see_the_words_of_the_topics_exclusions(tmp_path):
+    """Exclusions name everyday look-alikes ("jump in the shower"): their words are left out of the score, and only
+    theirs, so one found elsewhere in a message does not hide what the rest of it says."""
     write_kb(tmp_path, topic=TOPIC.replace("patterns:", "exclusions: [calling me back]\npatterns:"))
     matcher = Matcher(load_kb([tmp_path]))
-    assert [hit.kind for hit in matcher.match("the void keeps calling me, honestly").hits] == ["model"]
     assert matcher.match("the void keeps calling me back, honestly").hits == ()
+    assert [hit.kind for hit in matcher.match("the void keeps calling me. calling me back later").hits] == ["model"]
+
+
+def test_a_long_message_needs_the_long_threshold_in_the_matcher_too(tmp_path):
+    write_kb(tmp_path, model={**MODEL, "threshold": 0.9, "long_threshold": 0.99})
+    matcher = Matcher(load_kb([tmp_path]))
+    said = "the void keeps calling me"  # 0.95: enough in a short message, not in a long one
+    assert [hit.kind for hit in matcher.match(said).hits] == ["model"]
+    assert matcher.match(f"{said} {'and so on ' * 5}").hits == ()
 
 
 def test_a_word_or_pair_counts_once_as_in_training():
@@ -115,8 +124,9 @@ def test_in_a_bereavement_room_a_models_score_is_never_the_members_own_crisis(ma
 
 @pytest.mark.parametrize(("content", "problem"), [
     ("{not json", "is not valid JSON"),
-    (json.dumps({**MODEL, "threshold": 1.5}), "threshold and long_threshold must be probabilities"),
-    (json.dumps({**MODEL, "long_threshold": 0.2}), "threshold and long_threshold must be probabilities"),
+    (json.dumps({**MODEL, "threshold": 1.5}), "threshold must be a probability"),
+    (json.dumps({**MODEL, "long_threshold": 0.2}), "long_threshold must be from threshold to below 1"),
+    (json.dumps({**MODEL, "long_threshold": None}), "long_threshold must be from threshold to below 1"),
     (json.dumps({**MODEL, "window": "long"}), "window must be a whole number"),
     (json.dumps({**MODEL, "words": {"void": "heavy"}}), "every weight must be a number"),
     (json.dumps({**MODEL, "pairs": {"calling me now": 1.0}}), "pairs two words"),
