@@ -263,20 +263,18 @@ class Matcher:
         found = self._find(normalised)
         hits, suppressed = self._judge(normalised, found)
         reading = l_reading(text[:L_READING_CHARS])
-        if reading is None:
-            if self._models:
-                self._score(normalised, found, hits, suppressed)
-            return MatchResult(tuple(hits), tuple(suppressed))
-        l_found = self._find(reading)
-        main_keys = found.keys if len(text) <= L_READING_CHARS else self._find(normalise(text[:L_READING_CHARS])).keys
-        main_counts = Counter(main_keys)
-        already = {(hit.topic, hit.phrase) for hit in hits}
-        revealed = {entry for key, count in Counter(l_found.keys).items() if count > main_counts[key]
-                    for entry in (*key.phrases, *key.anchors) if (entry.topic, entry.text) not in already}
-        if revealed:
-            more_hits, more_suppressed = self._judge(reading, l_found, revealed)
-            hits.extend(more_hits)
-            suppressed.extend(more_suppressed)
+        if reading is not None:
+            l_found = self._find(reading)
+            main_keys = (found.keys if len(text) <= L_READING_CHARS
+                         else self._find(normalise(text[:L_READING_CHARS])).keys)
+            main_counts = Counter(main_keys)
+            already = {(hit.topic, hit.phrase) for hit in hits}
+            revealed = {entry for key, count in Counter(l_found.keys).items() if count > main_counts[key]
+                        for entry in (*key.phrases, *key.anchors) if (entry.topic, entry.text) not in already}
+            if revealed:
+                more_hits, more_suppressed = self._judge(reading, l_found, revealed)
+                hits.extend(more_hits)
+                suppressed.extend(more_suppressed)
         if self._models:
             self._score(normalised, found, hits, suppressed)
         return MatchResult(tuple(hits), tuple(suppressed))
