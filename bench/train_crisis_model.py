@@ -28,10 +28,11 @@ SEED = 1
 KEPT_WEIGHT = 0.05  # smaller weights barely move a score: left out of the file
 THRESHOLD = 0.87  # chosen on new writers' batches, each left out of training in turn (docs/DECISIONS.md)
 WINDOW = 50  # words: about a short post; a long one is scored by its best stretch (chosen as THRESHOLD was)
-# A long post's best stretch of several scores high by chance more often. Above THRESHOLD but under this were 4 of
-# the 23 long non-crisis posts flagged in the tuning part, for 4 of 580 long crisis posts found (held-back part:
-# 6 of 23, for 1 of 238).
-LONG_THRESHOLD = 0.96
+# For messages read less surely. A long post's best stretch of several scores high by chance more often: above
+# THRESHOLD but under this were 4 of the 23 long non-crisis posts flagged in the tuning part, for 4 of 580 long crisis
+# posts found (held-back part: 6 of 23, for 1 of 238). A message naming nobody may be about anyone: on new writers'
+# batches left out of training in turn, this kept their ordinary messages flagged as they were (docs/DECISIONS.md).
+WARY_THRESHOLD = 0.96
 
 
 # Words that say how, not what: "I wish it would rain" and "I wish I was dead" share them. Learnt from, they made
@@ -86,7 +87,7 @@ def main() -> None:
                  f"on the tuning part of {len(dev_files())} files of Bothy's own development set ({len(examples)} "
                  f"messages, crisis and not; no third-party corpus). Licence: as Bothy's.",
         "threshold": THRESHOLD,
-        "long_threshold": LONG_THRESHOLD,
+        "wary_threshold": WARY_THRESHOLD,
         "window": WINDOW,
         "bias": round(bias, 3),
         "words": {feature: weight for feature, weight in kept.items() if " " not in feature},

@@ -283,19 +283,23 @@ class Matcher:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
         none was set aside (negated, laughed off, excluded, about someone else, outranked). It does not see the words
         of the topic's exclusions found: they name everyday look-alikes ("jump in the shower"). The weights cannot
-        tell whose words they are, so the writer must be in them: I, me, my ("time to end it for tonight, good game
-        everyone" is nobody's wish)."""
+        tell whose words they are, so the writer must be in them (I, me, my) or nobody else may be: "want to die",
+        "been cutting since uni" leave the I out, as people often do, but "he wants to end it" is someone else's. A
+        message naming nobody asks for the model's wary threshold."""
         said = set(map(itemgetter(0), hits))  # each one's topic: Hit and Suppressed start with it
         said.update(map(itemgetter(0), suppressed))
         unsaid = [(topic, model) for topic, model in self._models if topic.id not in said]
-        words = normalised.split() if unsaid else []  # most crisis talk has been spoken of: no need to split it
-        if FIRST_PERSON.isdisjoint(words):
+        if not unsaid:  # most crisis talk has been spoken of: no need to split it
+            return
+        words = normalised.split()
+        writer_named = not FIRST_PERSON.isdisjoint(words)
+        if not writer_named and not OTHER_PEOPLE.isdisjoint(words):
             return
         for topic, model in unsaid:
             excluded = found.exclusion_spans.get(topic.id)
             scored = _without(normalised, excluded).split() if excluded else words
             probability = model.probability(scored)
-            if probability >= model.threshold_for(scored):
+            if probability >= model.threshold_for(scored, writer_named):
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
 
     def _find(self, normalised: str) -> _Found:
@@ -658,6 +662,9 @@ _SHORT_WORDS_CHARS = 64  # enough for the few short words read after a match for
 THIRD_PERSON = _words("he", "she", "they", "he's", "she's", "they're", "he'd", "she'd", "they'd", "they've",
                       "they'll", "she'll")
 FIRST_PERSON = _words("i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself", "mine")
+# Anyone a message without I, me or my may be about instead: then the word model does not score it.
+OTHER_PEOPLE = THIRD_PERSON | _words("him", "her", "his", "hers", "them", "their", "theirs", "you", "you're", "your",
+                                     "yours", "u", "ur", "we", "we're", "our", "us")
 SUBJECT_FILLERS = _words("be", "is", "was", "were", "just", "really", "still", "would", "could", "might", "will",
                          "has", "had", "have", "been", "keeps", "kept", "actually", "genuinely", "literally",
                          "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks")

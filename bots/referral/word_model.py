@@ -17,7 +17,7 @@ A message is scored by its highest-scoring stretch of `window` words (half a win
 MAX_WORDS): a long post sums too many words to stay calibrated, and the wish in it is usually said in a sentence or
 two. Each distinct word and pair counts once in a stretch, as in training. A topic names its model file in its YAML
 (`model: crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file
-is JSON: threshold (and optionally long_threshold, for messages longer than a window), window, bias, and weights for
+is JSON: threshold (and optionally wary_threshold, for messages it reads less surely), window, bias, and weights for
 words and for pairs of adjacent words."""
 
 from __future__ import annotations
@@ -46,14 +46,16 @@ class WordModel(NamedTuple):
     bias: float
     words: dict[str, float]
     pairs: dict[tuple[str, str], float]
-    # For a message longer than `window` words: scored by the likeliest of its stretches, it scores high by chance more
-    # often than a short one, so it may be asked for more (load_model: at least `threshold`). None: `threshold`.
-    long_threshold: float | None = None
+    # For messages read less surely, which may be asked for more (load_model: at least `threshold`; None: `threshold`):
+    # one longer than `window` words, scored by the likeliest of its stretches, scores high by chance more often than a
+    # short one; one that names nobody ("thinking about the lake on saturday") may not be about the writer at all.
+    wary_threshold: float | None = None
 
-    def threshold_for(self, words: list[str]) -> float:
-        """The probability at or above which a message of these words is a match."""
-        if self.long_threshold is not None and len(words) > self.window:
-            return self.long_threshold
+    def threshold_for(self, words: list[str], writer_named: bool = True) -> float:
+        """The probability at or above which a message of these words is a match; `writer_named`: the writer is in
+        it (I, me, my), not left unsaid."""
+        if self.wary_threshold is not None and (len(words) > self.window or not writer_named):
+            return self.wary_threshold
         return self.threshold
 
     def probability(self, words: list[str]) -> float:
@@ -109,9 +111,9 @@ def load_model(path: Path) -> WordModel:
     threshold, window, bias = _number(data.get("threshold")), data.get("window"), _number(data.get("bias"))
     if threshold is None or not 0.5 <= threshold < 1:
         raise ModelError("threshold must be a probability from 0.5 to below 1")
-    long_threshold = _number(data.get("long_threshold", threshold))
-    if long_threshold is None or not threshold <= long_threshold < 1:
-        raise ModelError("long_threshold must be from threshold to below 1")
+    wary_threshold = _number(data.get("wary_threshold", threshold))
+    if wary_threshold is None or not threshold <= wary_threshold < 1:
+        raise ModelError("wary_threshold must be from threshold to below 1")
     if not isinstance(window, int) or isinstance(window, bool) or window < 2:
         raise ModelError("window must be a whole number of words, at least 2")
     if bias is None:
@@ -136,7 +138,7 @@ def load_model(path: Path) -> WordModel:
         pair_weights[key] = pair_weights.get(key, 0.0) + float(weight)
     if any(abs(weight) > MAX_WEIGHT for weight in (bias, *word_weights.values(), *pair_weights.values())):
         raise ModelError(f"bias and weights must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
-    return WordModel(threshold, window, bias, word_weights, pair_weights, long_threshold)
+    return WordModel(threshold, window, bias, word_weights, pair_weights, wary_threshold)
 
 
 def _number(value: object) -> float | None:

@@ -54,7 +54,7 @@ def test_the_model_scores_a_message_that_nothing_matched(matcher):
 
 
 @pytest.mark.parametrize("text", [
-    "the void calls. disappear forever, that's all",  # scores 0.92, but nobody in the first person: whose wish?
+    "she says the void calls. disappear forever, that's all",  # 0.92, but someone else is named and not the writer
     "the void keeps calling me. disappear forever, and cake",  # a low score
     "i don't want to disappear forever, the void is calling me",  # a match set aside as negated: a denial stands
 ])
@@ -77,12 +77,22 @@ def test_the_model_does_not_see_the_words_of_the_topics_exclusions(tmp_path):
     assert [hit.kind for hit in matcher.match("the void keeps calling me. calling me back later").hits] == ["model"]
 
 
-def test_a_long_message_needs_the_long_threshold_in_the_matcher_too(tmp_path):
-    write_kb(tmp_path, model={**MODEL, "threshold": 0.9, "long_threshold": 0.99})
+def test_a_long_message_needs_the_wary_threshold_in_the_matcher_too(tmp_path):
+    write_kb(tmp_path, model={**MODEL, "threshold": 0.9, "wary_threshold": 0.99})
     matcher = Matcher(load_kb([tmp_path]))
     said = "the void keeps calling me"  # 0.95: enough in a short message, not in a long one
     assert [hit.kind for hit in matcher.match(said).hits] == ["model"]
     assert matcher.match(f"{said} {'and so on ' * 5}").hits == ()
+
+
+def test_a_message_naming_nobody_is_scored_at_the_wary_threshold(tmp_path):
+    """People leave the I out ("want to disappear", "been cutting since uni"), so a message naming nobody is scored,
+    but it may be about anything: it needs the wary threshold."""
+    write_kb(tmp_path, model={**MODEL, "threshold": 0.9, "wary_threshold": 0.94})
+    matcher = Matcher(load_kb([tmp_path]))
+    assert [hit.kind for hit in matcher.match("the void keeps calling. the abyss").hits] == ["model"]  # 0.99
+    assert matcher.match("the void calls. disappear forever, that's all").hits == ()  # 0.92
+    assert [hit.kind for hit in matcher.match("the void calls me. disappear forever").hits] == ["model"]  # 0.92
 
 
 def test_a_word_or_pair_counts_once_as_in_training():
@@ -103,11 +113,12 @@ def test_a_long_message_is_scored_by_its_likeliest_stretch_of_words(matcher):
     assert matcher.match(said_apart).hits == ()
 
 
-def test_a_message_longer_than_a_window_needs_the_long_threshold():
-    model = WordModel(0.9, 4, 0.0, {"x": 2.5}, {}, long_threshold=0.95)  # "x" alone scores 0.92
+def test_a_message_longer_than_a_window_or_naming_nobody_needs_the_wary_threshold():
+    model = WordModel(0.9, 4, 0.0, {"x": 2.5}, {}, wary_threshold=0.95)  # "x" alone scores 0.92
     assert model.probability(["x"]) >= model.threshold_for(["x"]) == 0.9
     assert model.threshold_for([*"aaaa", "x"]) == 0.95 > model.probability([*"aaaa", "x"])
-    assert WordModel(0.9, 4, 0.0, {}, {}).threshold_for([*"aaaaa"]) == 0.9  # none given: the one threshold
+    assert model.threshold_for(["x"], writer_named=False) == 0.95
+    assert WordModel(0.9, 4, 0.0, {}, {}).threshold_for([*"aaaaa"], writer_named=False) == 0.9  # none given: one
 
 
 def test_a_match_of_the_topic_is_left_as_it_is(matcher):
@@ -125,8 +136,8 @@ def test_in_a_bereavement_room_a_models_score_is_never_the_members_own_crisis(ma
 @pytest.mark.parametrize(("content", "problem"), [
     ("{not json", "is not valid JSON"),
     (json.dumps({**MODEL, "threshold": 1.5}), "threshold must be a probability"),
-    (json.dumps({**MODEL, "long_threshold": 0.2}), "long_threshold must be from threshold to below 1"),
-    (json.dumps({**MODEL, "long_threshold": None}), "long_threshold must be from threshold to below 1"),
+    (json.dumps({**MODEL, "wary_threshold": 0.2}), "wary_threshold must be from threshold to below 1"),
+    (json.dumps({**MODEL, "wary_threshold": None}), "wary_threshold must be from threshold to below 1"),
     (json.dumps({**MODEL, "window": "long"}), "window must be a whole number"),
     (json.dumps({**MODEL, "words": {"void": "heavy"}}), "every weight must be a number"),
     (json.dumps({**MODEL, "pairs": {"calling me now": 1.0}}), "pairs two words"),
