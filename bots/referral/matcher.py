@@ -281,13 +281,14 @@ class Matcher:
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
-        none was set aside (negated, laughed off, excluded, about someone else, outranked). It does not see the words
-        of the topic's exclusions found: they name everyday look-alikes ("jump in the shower"). The weights cannot
+        none was set aside as negated, laughed off, about someone else or outranked. An exclusion is not a no: it
+        names an everyday look-alike ("jump in the shower", "to live in" London), so the model reads the message
+        without its words ("I don't want to live in this body, I just want to stop being"). The weights cannot
         tell whose words they are, so the writer must be in them (I, me, my) or nobody else may be: "want to die",
         "been cutting since uni" leave the I out, as people often do, but "he wants to end it" is someone else's. A
         message naming nobody asks for the model's wary threshold."""
-        said = set(map(itemgetter(0), hits))  # each one's topic: Hit and Suppressed start with it
-        said.update(map(itemgetter(0), suppressed))
+        said = {hit.topic for hit in hits}
+        said.update(aside.topic for aside in suppressed if not aside.reason.startswith(EXCLUDED_BY))
         unsaid = [(topic, model) for topic, model in self._models if topic.id not in said]
         if not unsaid:  # most crisis talk has been spoken of: no need to split it
             return
@@ -393,7 +394,7 @@ def _without(normalised: str, spans: list[tuple[int, int, str]]) -> str:
 
 def _reason(excluded_by: str | None, outranked_by: _Entry | None, negation: str | None) -> str:
     if excluded_by is not None:
-        return f"exclusion {excluded_by!r}"
+        return f"{EXCLUDED_BY} {excluded_by!r}"
     if outranked_by is not None:
         return f"longer phrase {outranked_by.text!r} ({outranked_by.topic})"
     assert negation is not None  # one of the three is why a match was set aside
@@ -661,6 +662,7 @@ _SHORT_WORDS_CHARS = 64  # enough for the few short words read after a match for
 # "Hell" is not here: normalised, "he'll" and "hell" are the same word.
 THIRD_PERSON = _words("he", "she", "they", "he's", "she's", "they're", "he'd", "she'd", "they'd", "they've",
                       "they'll", "she'll")
+EXCLUDED_BY = "exclusion"  # how a match set aside by an exclusion's reason starts
 FIRST_PERSON = _words("i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself", "mine")
 # Anyone a message without I, me or my may be about instead: then the word model does not score it.
 OTHER_PEOPLE = THIRD_PERSON | _words("him", "her", "his", "hers", "them", "their", "theirs", "you", "you're", "your",

@@ -77,6 +77,16 @@ def test_the_model_does_not_see_the_words_of_the_topics_exclusions(tmp_path):
     assert [hit.kind for hit in matcher.match("the void keeps calling me. calling me back later").hits] == ["model"]
 
 
+def test_a_match_set_aside_by_an_exclusion_leaves_the_rest_to_the_model(tmp_path):
+    """An exclusion names a look-alike, it does not deny: unlike a negation, it does not silence the model."""
+    write_kb(tmp_path, topic=TOPIC.replace("patterns:", "exclusions: [disappear forever in the fog]\npatterns:"))
+    matcher = Matcher(load_kb([tmp_path]))
+    result = matcher.match("i want to disappear forever in the fog, the abyss keeps calling me")
+    assert [aside.reason for aside in result.suppressed] == ["exclusion 'disappear forever in the fog'"]
+    assert [hit.kind for hit in result.hits] == ["model"]
+    assert matcher.match("i want to disappear forever in the fog, and cake").hits == ()
+
+
 def test_a_long_message_needs_the_wary_threshold_in_the_matcher_too(tmp_path):
     write_kb(tmp_path, model={**MODEL, "threshold": 0.9, "wary_threshold": 0.99})
     matcher = Matcher(load_kb([tmp_path]))
