@@ -664,9 +664,10 @@ THIRD_PERSON = _words("he", "she", "they", "he's", "she's", "they're", "he'd", "
                       "they'll", "she'll")
 EXCLUDED_BY = "exclusion"  # how a match set aside by an exclusion's reason starts
 FIRST_PERSON = _words("i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself", "mine")
-# Anyone a message without I, me or my may be about instead: then the word model does not score it.
-OTHER_PEOPLE = THIRD_PERSON | _words("him", "her", "his", "hers", "them", "their", "theirs", "you", "you're", "your",
-                                     "yours", "u", "ur", "we", "we're", "our", "us")
+# Anyone a message without I, me or my may be about instead: then the word model does not score it. Not "them" or
+# "their", which are as often things ("thinking about the pills again, all of them").
+OTHER_PEOPLE = THIRD_PERSON | _words("him", "her", "his", "hers", "you", "you're", "your", "yours", "u", "ur", "we",
+                                     "we're", "our", "us")
 SUBJECT_FILLERS = _words("be", "is", "was", "were", "just", "really", "still", "would", "could", "might", "will",
                          "has", "had", "have", "been", "keeps", "kept", "actually", "genuinely", "literally",
                          "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks")

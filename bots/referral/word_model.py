@@ -6,13 +6,13 @@ words carries over to new wording better: trained on the tuning part of our own 
 writers' batches, it found about a quarter of the wishes and thoughts of suicide the patterns missed, for a few
 more ordinary messages flagged (docs/DECISIONS.md has the figures and why it is ours and not a registry model).
 
-It only ever adds a match, and only where the words have said nothing either way: a message in the first person with
-no match of the topic, nothing of the topic set aside as negated, laughed off, excluded, about someone else or
-outranked by a longer phrase ("I'm not going to kill myself" stays a denial, "my friend is suicidal" stays support).
-The words of the topic's exclusions found are left out of its score: they name everyday look-alikes.
-It scores every such message, not only those with some of the topic's words: on new writers' batches that found
-about a tenth more of their short crisis posts for no more ordinary ones flagged. It learns from what is wished, not
-the wishing: the trainer leaves out words like "I", "wish" and "want" (bench/train_crisis_model.py).
+It only ever adds a match, and only where the words have said nothing either way: a message that names the writer
+(I, me, my) or nobody else, with no match of the topic and nothing of the topic set aside as negated, laughed off,
+about someone else or outranked by a longer phrase ("I'm not going to kill myself" stays a denial, "my friend is
+suicidal" stays support). The words of the topic's exclusions found are left out of its score: they name everyday
+look-alikes. It scores every such message, not only those with some of the topic's words: on new writers' batches
+that found about a tenth more of their short crisis posts for no more ordinary ones flagged. It learns from what
+is wished, not the wishing: the trainer leaves out words like "I", "wish" and "want" (bench/train_crisis_model.py).
 A message is scored by its highest-scoring stretch of `window` words (half a window apart, over its first
 MAX_WORDS): a long post sums too many words to stay calibrated, and the wish in it is usually said in a sentence or
 two. Each distinct word and pair counts once in a stretch, as in training. A topic names its model file in its YAML

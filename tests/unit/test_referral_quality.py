@@ -35,25 +35,25 @@ def test_the_dev_set_is_big_varied_and_split_before_tuning():
 
 
 def test_held_back_crisis_recall_does_not_fall(held_back):
-    # Measured with batches 5 to 39 (new writers') in the set, phrases, patterns and the word model scoring every
-    # first-person message nothing else spoke of: short 0.847, long 0.956, wishes 0.829, plans 0.757 (batches 5 to
-    # 29 and the model only where its words were: 0.795, 0.937, 0.760, 0.669).
-    assert held_back["crisis_recall_short"]["recall"] >= 0.84
+    # Measured with batches 5 to 42 (new writers') in the set, phrases, patterns and the word model scoring every
+    # message nothing else spoke of that names the writer or nobody else: short 0.882, long 0.959, wishes 0.859,
+    # plans 0.815 (batches 5 to 39 and the model only on first-person messages: 0.847, 0.956, 0.829, 0.757).
+    assert held_back["crisis_recall_short"]["recall"] >= 0.88
     assert held_back["crisis_recall_long"]["recall"] >= 0.95
-    floors = {"wish": 0.82, "active": 0.95, "method": 0.90, "intent": 0.83, "plan": 0.75, "prep": 0.75,
-              "attempt": 0.89, "selfharm": 0.80}
+    floors = {"wish": 0.85, "active": 0.96, "method": 0.93, "intent": 0.87, "plan": 0.81, "prep": 0.81,
+              "attempt": 0.92, "selfharm": 0.82}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
 
 
 def test_held_back_false_alarms_do_not_rise(held_back):
     # Batches 20 to 22 and 25 are mostly everyday messages that share words with crisis talk, 24, 31 and 37 long
-    # recovery posts and denials on the border, 29 everyday group chat: with them in the set, false crisis is 0.150
-    # on denials and 0.031 on ordinary messages.
+    # recovery posts and denials on the border, 29 and 42 everyday chat: with them in the set, false crisis is 0.151
+    # on denials and 0.036 on ordinary messages.
     assert held_back["false_crisis_negations"]["rate"] <= 0.155
-    assert held_back["false_crisis_ordinary"]["rate"] <= 0.032
-    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.06
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.037
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.065
     assert held_back["tiers"]["crisis"]["precision"] >= 0.91
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.51 if tier == "support" else 0.88), tier
-        assert held_back["tiers"][tier]["recall"] >= (0.49 if tier == "support" else 0.6), tier
+        assert held_back["tiers"][tier]["recall"] >= (0.49 if tier == "support" else 0.59), tier
