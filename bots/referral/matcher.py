@@ -18,9 +18,11 @@ counts:
   laugh just after it ("that pun made me want to die lmao"), someone else as its subject ("my flatmate said
   she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
   be better off without me").
-Last, a topic with a word model (word_model.py) may add a match to a message in the first person where nothing was
-said of the topic either way (nothing matched, nothing was set aside); it does not see the words of the topic's
-exclusions.
+A crisis wish or thought told as past and over is set aside too ("I was suicidal at 17. I'm 25 now and glad I'm still
+here"), unless something in the message is recent or back again (PAST_TELLING, NOW_FINE).
+Last, a topic with a word model (word_model.py) may add a match to a message that names the writer or nobody else,
+where nothing was said of the topic either way (nothing matched, nothing was set aside but by an exclusion); it does
+not see the words of the topic's exclusions.
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -63,6 +65,11 @@ TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2, "signal": 3}
 def _words(*words: str) -> frozenset[str]:
     """Words as the matcher sees them: normalised ("stopped" is "stoped", "don't" is "dont")."""
     return frozenset(normalise(word).strip() for word in words)
+
+
+def _any_of(*phrases: str) -> re.Pattern[str]:
+    """Any of these whole words or phrases, as the matcher sees them (normalised, spaces around)."""
+    return re.compile(" (?:" + "|".join(re.escape(normalise(phrase).strip()) for phrase in phrases) + ") ")
 
 
 NEGATIONS = _words(
@@ -262,6 +269,11 @@ class Matcher:
         normalised = normalise(text)
         found = self._find(normalised)
         hits, suppressed = self._judge(normalised, found)
+        over = _told_as_over(normalised, hits)
+        if over is not None:
+            suppressed.extend(Suppressed(hit.topic, hit.phrase, f"told as over: {over!r}", hit.kind) for hit in hits
+                              if hit.tier == "crisis")
+            hits = [hit for hit in hits if hit.tier != "crisis"]
         reading = l_reading(text[:L_READING_CHARS])
         if reading is not None:
             l_found = self._find(reading)
@@ -380,6 +392,18 @@ class Matcher:
                 hits.append(Hit(first.topic, first.tier, " + ".join(entry.text for _, _, entry in met),
                                 met[0][0], max(end for _, end, _ in met), "pattern"))
         return hits, suppressed
+
+
+def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
+    """What says a message's crisis matches are all a past wish or thought, over now (PAST_TELLING): its words."""
+    crisis = [hit for hit in hits if hit.tier == "crisis"]
+    if not crisis or not all(PAST_TELLING.search(normalised, max(0, hit.start - _PAST_REACH), hit.end + 1)
+                             for hit in crisis):
+        return None
+    fine = NOW_FINE.search(normalised, max(hit.end for hit in crisis) - 1)
+    if fine is None or STILL_NOW.search(normalised, fine.end() - 1) or RECENT.search(normalised):
+        return None
+    return fine.group().strip()
 
 
 def _without(normalised: str, spans: list[tuple[int, int, str]]) -> str:
@@ -645,6 +669,25 @@ def _denied_after(normalised: str, start: int, end: int) -> str | None:
 
 
 # Recovery said after the match: "self harm free", "the suicidal thoughts are finally gone".
+# A crisis wish or thought told as past and over: "I was suicidal at 17. I'm 25 now and glad I'm still here",
+# "used to go to bed hoping I wouldn't wake up. not anymore". Only a past telling (one of PAST_TELLING just before
+# or in each match), a "now fine" after the last, no "but ... again" after that, and nothing recent anywhere: a
+# past attempt is told in other words ("tried to", "took") and stays a crisis, as does "I wanted to die last night".
+PAST_TELLING = _any_of("wanted", "was", "were", "felt", "used to", "thought", "had", "went through")
+NOW_FINE = _any_of(
+    "glad i'm still", "glad i am still", "glad to be alive", "glad to be here", "glad to still be", "glad i'm here",
+    "glad i'm alive", "glad i didn't", "glad i did not", "glad i stayed", "glad i stuck around", "haven't felt it",
+    "haven't felt that", "haven't felt like that", "haven't had them", "haven't had those", "hasn't come back",
+    "haven't been back", "don't anymore", "don't any more", "not anymore", "not any more", "behind me", "past me",
+    "those days are over", "those days are gone", "that's over", "in the past now", "went away", "got through it",
+    "got through that")
+STILL_NOW = re.compile(_any_of("but", "until", "except", "although", "though").pattern + ".*"
+                       + _any_of("now", "lately", "again", "back", "recently", "this week", "this year",
+                                 "this month", "tonight", "today").pattern)
+RECENT = _any_of("last night", "last week", "last weekend", "last month", "yesterday", "this morning",
+                 "this afternoon", "this evening", "this week", "this weekend", "this month", "today", "tonight",
+                 "earlier", "again", "lately", "recently")
+_PAST_REACH = 30  # characters before a match that may hold its past telling ("I was always so suicidal")
 OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideation")
 OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",
                       "totally", "mostly", "pretty", "much", "long", "been", "just")

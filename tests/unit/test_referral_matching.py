@@ -360,3 +360,19 @@ def test_words_after_a_wish_do_not_undo_it(matcher, text):
 
 def test_ordinary_english_is_not_read_as_scots():
     assert normalise("ahead of the sundae, ma said") == " ahead of the sundae ma said "
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("I was suicidal at 17. I'm 25 now and I'm glad I'm still here", False),
+    ("i used to go to bed hoping i wouldn't wake up. not anymore", False),
+    ("last time i felt like ending it was 2021. haven't felt it since", False),
+    ("I wanted to die last night. glad I'm still here but it's bad", True),  # recent
+    ("i was suicidal at 17 and glad i'm still here, but now it's back", True),  # back again
+    ("I tried to kill myself in 2019. glad i'm still here", True),  # a past attempt is not told as a wish
+    ("I want to die. I was fine last year, not anymore", True),  # the wish is not told as past
+    ("I wanted to die all through uni. so glad it's friday", True),  # glad of something else
+])
+def test_a_wish_told_as_past_and_over_is_no_crisis(matcher, text, crisis):
+    result = matcher.match(text)
+    assert (result.tier == "crisis") is crisis
+    assert crisis or any(aside.reason.startswith("told as over") for aside in result.suppressed)
