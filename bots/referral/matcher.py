@@ -18,8 +18,8 @@ counts:
   laugh just after it ("that pun made me want to die lmao"), someone else as its subject ("my flatmate said
   she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
   be better off without me").
-A crisis wish or thought told as past and over is set aside too ("I was suicidal at 17. I'm 25 now and glad I'm still
-here"), unless something in the message is recent or back again (PAST_TELLING, NOW_FINE).
+A crisis wish or thought told as past and over in the message's last words is set aside too ("I was suicidal at 17.
+I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE).
 Last, a topic with a word model (word_model.py) may add a match to a message that names the writer or nobody else,
 where nothing was said of the topic either way (nothing matched, nothing was set aside but by an exclusion); it does
 not see the words of the topic's exclusions.
@@ -395,15 +395,19 @@ class Matcher:
 
 
 def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
-    """What says a message's crisis matches are all a past wish or thought, over now (PAST_TELLING): its words."""
+    """The words that end a message whose crisis matches all tell a past wish or thought as over (NOW_FINE)."""
     crisis = [hit for hit in hits if hit.tier == "crisis"]
-    if not crisis or not all(PAST_TELLING.search(normalised, max(0, hit.start - _PAST_REACH), hit.end + 1)
-                             for hit in crisis):
+    if not crisis or RECENT.search(normalised) or not all(
+            PAST_TELLING.search(normalised, max(0, hit.start - _PAST_REACH), hit.end + 1) for hit in crisis):
         return None
-    fine = NOW_FINE.search(normalised, max(hit.end for hit in crisis) - 1)
-    if fine is None or STILL_NOW.search(normalised, fine.end() - 1) or RECENT.search(normalised):
-        return None
-    return fine.group().strip()
+    last = max(hit.end for hit in crisis) - 1
+    for fine in NOW_FINE.finditer(normalised, max(last, len(normalised) - _ENDING_CHARS)):  # the last words only
+        after = normalised[fine.end():].split()
+        before = normalised[last:fine.start() + 1].split()
+        if len(after) <= MAX_ENDING_FILLERS and ENDING_FILLERS.issuperset(after) and (
+                not before or before[-1] not in NEGATIONS):
+            return fine.group().strip()
+    return None
 
 
 def _without(normalised: str, spans: list[tuple[int, int, str]]) -> str:
@@ -669,25 +673,29 @@ def _denied_after(normalised: str, start: int, end: int) -> str | None:
 
 
 # Recovery said after the match: "self harm free", "the suicidal thoughts are finally gone".
-# A crisis wish or thought told as past and over: "I was suicidal at 17. I'm 25 now and glad I'm still here",
-# "used to go to bed hoping I wouldn't wake up. not anymore". Only a past telling (one of PAST_TELLING just before
-# or in each match), a "now fine" after the last, no "but ... again" after that, and nothing recent anywhere: a
-# past attempt is told in other words ("tried to", "took") and stays a crisis, as does "I wanted to die last night".
-PAST_TELLING = _any_of("wanted", "was", "were", "felt", "used to", "thought", "had", "went through")
+# A crisis wish or thought told as past and over, in the message's last words: "I was suicidal at 17. I'm 25 now and
+# glad I'm still here", "last time I felt like ending it was 2021. haven't felt it since". Narrow on purpose: each
+# crisis match told in the past (one of PAST_TELLING in it or just before it), the message ending on one of NOW_FINE
+# with at most a few of ENDING_FILLERS after it ("glad I'm still here, for now" is not over, nor is "... glad I
+# stayed. I have the rope ready"), not negated ("I'm not glad to be alive"), and nothing recent or still going on
+# anywhere ("I wanted to die last night", "right now"). A past attempt is told in other words ("tried to", "took")
+# and stays a crisis, as does a past plan.
+PAST_TELLING = _any_of("wanted", "was", "were", "felt", "used to", "thought", "went through")
 NOW_FINE = _any_of(
-    "glad i'm still", "glad i am still", "glad to be alive", "glad to be here", "glad to still be", "glad i'm here",
-    "glad i'm alive", "glad i didn't", "glad i did not", "glad i stayed", "glad i stuck around", "haven't felt it",
-    "haven't felt that", "haven't felt like that", "haven't had them", "haven't had those", "hasn't come back",
-    "haven't been back", "don't anymore", "don't any more", "not anymore", "not any more", "behind me", "past me",
-    "those days are over", "those days are gone", "that's over", "in the past now", "went away", "got through it",
-    "got through that")
-STILL_NOW = re.compile(_any_of("but", "until", "except", "although", "though").pattern + ".*"
-                       + _any_of("now", "lately", "again", "back", "recently", "this week", "this year",
-                                 "this month", "tonight", "today").pattern)
+    "glad i'm still here", "glad i am still here", "glad to be alive", "glad to be here", "glad to still be here",
+    "glad i'm here", "glad i'm alive", "glad i didn't", "glad i did not", "glad i stayed", "glad i stuck around",
+    "haven't felt it", "haven't felt that", "haven't felt like that", "haven't had them", "haven't had those",
+    "don't anymore", "don't any more", "those days are behind me", "that's behind me", "it's behind me",
+    "those days are over", "those days are gone", "got through it", "got through that")
+ENDING_FILLERS = _words("now", "and", "i'm", "so", "really", "genuinely", "glad", "thankfully", "honestly", "too",
+                        "since", "then", "in", "years", "ages", "x", "xx")
+MAX_ENDING_FILLERS = 4
 RECENT = _any_of("last night", "last week", "last weekend", "last month", "yesterday", "this morning",
                  "this afternoon", "this evening", "this week", "this weekend", "this month", "today", "tonight",
-                 "earlier", "again", "lately", "recently")
-_PAST_REACH = 30  # characters before a match that may hold its past telling ("I was always so suicidal")
+                 "earlier", "again", "lately", "recently", "right now", "currently", "at the moment", "these days",
+                 "for now", "back", "still think", "still want", "still feel", "still wish", "still cut", "still hurt")
+_PAST_REACH = 20  # characters before a match that may hold its past telling ("I was so suicidal")
+_ENDING_CHARS = 120  # enough for the longest of NOW_FINE and MAX_ENDING_FILLERS after it
 OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideation")
 OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",
                       "totally", "mostly", "pretty", "much", "long", "been", "just")
@@ -708,9 +716,14 @@ THIRD_PERSON = _words("he", "she", "they", "he's", "she's", "they're", "he'd", "
 EXCLUDED_BY = "exclusion"  # how a match set aside by an exclusion's reason starts
 FIRST_PERSON = _words("i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself", "mine")
 # Anyone a message without I, me or my may be about instead: then the word model does not score it. Not "them" or
-# "their", which are as often things ("thinking about the pills again, all of them").
-OTHER_PEOPLE = THIRD_PERSON | _words("him", "her", "his", "hers", "you", "you're", "your", "yours", "u", "ur", "we",
-                                     "we're", "our", "us")
+# "their", which are as often things ("thinking about the pills again, all of them"); not "we're", "she'll", "she'd",
+# which read as "were", "shell", "shed"; and people named without a pronoun ("Dave", "mum's been thinking about life
+# after dad") are met only as kin and friends.
+OTHER_PEOPLE = (THIRD_PERSON - _words("she'll", "she'd")) | _words(
+    "him", "her", "his", "hers", "you", "you're", "your", "yours", "u", "ur", "we", "our", "us",
+    "mum", "mum's", "mam", "mom", "mother", "dad", "dad's", "father", "brother", "sister", "son", "daughter", "wife",
+    "husband", "partner", "friend", "mate", "boyfriend", "girlfriend", "gran", "granny", "grandad", "grandma",
+    "grandpa", "nan", "auntie", "aunt", "uncle", "cousin", "baby", "kid", "kids", "cat", "dog")
 SUBJECT_FILLERS = _words("be", "is", "was", "were", "just", "really", "still", "would", "could", "might", "will",
                          "has", "had", "have", "been", "keeps", "kept", "actually", "genuinely", "literally",
                          "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks")

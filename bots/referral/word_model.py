@@ -111,6 +111,8 @@ def load_model(path: Path) -> WordModel:
     threshold, window, bias = _number(data.get("threshold")), data.get("window"), _number(data.get("bias"))
     if threshold is None or not 0.5 <= threshold < 1:
         raise ModelError("threshold must be a probability from 0.5 to below 1")
+    if "long_threshold" in data:  # a file from before the rename must not lose its threshold without a word
+        raise ModelError("long_threshold is now called wary_threshold (it also applies to messages naming nobody)")
     wary_threshold = _number(data.get("wary_threshold", threshold))
     if wary_threshold is None or not threshold <= wary_threshold < 1:
         raise ModelError("wary_threshold must be from threshold to below 1")

@@ -364,8 +364,14 @@ def test_ordinary_english_is_not_read_as_scots():
 
 @pytest.mark.parametrize(("text", "crisis"), [
     ("I was suicidal at 17. I'm 25 now and I'm glad I'm still here", False),
-    ("i used to go to bed hoping i wouldn't wake up. not anymore", False),
+    ("i used to go to bed hoping i wouldn't wake up. i don't anymore and i'm glad", False),
     ("last time i felt like ending it was 2021. haven't felt it since", False),
+    ("I was suicidal for years and it never went away", True),
+    ("I was suicidal at 17. glad I'm still here, for now", True),  # said last, but not over
+    ("I wanted to die in 2020. glad I'm still here. I have the rope ready", True),  # not the last words
+    ("I wanted to die at 17 and I'm not glad to be alive", True),  # negated
+    ("I wanted to die at 17. glad I'm still here but the thoughts are creeping back", True),
+    ("I was suicidal at uni. glad I'm still here but right now it's bad", True),
     ("I wanted to die last night. glad I'm still here but it's bad", True),  # recent
     ("i was suicidal at 17 and glad i'm still here, but now it's back", True),  # back again
     ("I tried to kill myself in 2019. glad i'm still here", True),  # a past attempt is not told as a wish

@@ -40,7 +40,7 @@ def test_held_back_crisis_recall_does_not_fall(held_back):
     # plans 0.815 (batches 5 to 39 and the model only on first-person messages: 0.847, 0.956, 0.829, 0.757).
     assert held_back["crisis_recall_short"]["recall"] >= 0.88
     assert held_back["crisis_recall_long"]["recall"] >= 0.95
-    floors = {"wish": 0.85, "active": 0.96, "method": 0.93, "intent": 0.87, "plan": 0.81, "prep": 0.81,
+    floors = {"wish": 0.85, "active": 0.96, "method": 0.93, "intent": 0.86, "plan": 0.83, "prep": 0.81,
               "attempt": 0.90, "selfharm": 0.80}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}

@@ -148,6 +148,7 @@ def test_in_a_bereavement_room_a_models_score_is_never_the_members_own_crisis(ma
     (json.dumps({**MODEL, "threshold": 1.5}), "threshold must be a probability"),
     (json.dumps({**MODEL, "wary_threshold": 0.2}), "wary_threshold must be from threshold to below 1"),
     (json.dumps({**MODEL, "wary_threshold": None}), "wary_threshold must be from threshold to below 1"),
+    (json.dumps({**MODEL, "long_threshold": 0.95}), "long_threshold is now called wary_threshold"),
     (json.dumps({**MODEL, "window": "long"}), "window must be a whole number"),
     (json.dumps({**MODEL, "words": {"void": "heavy"}}), "every weight must be a number"),
     (json.dumps({**MODEL, "pairs": {"calling me now": 1.0}}), "pairs two words"),
