@@ -397,8 +397,8 @@ class Matcher:
 def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
     """The words that end a message whose crisis matches all tell a past wish or thought as over (NOW_FINE)."""
     crisis = [hit for hit in hits if hit.tier == "crisis"]
-    if not crisis or RECENT.search(normalised) or not all(
-            PAST_TELLING.search(normalised, max(0, hit.start - _PAST_REACH), hit.end + 1) for hit in crisis):
+    if not crisis or not all(PAST_TELLING.search(normalised, max(0, hit.start - _PAST_REACH), hit.end + 1)
+                             for hit in crisis) or RECENT.search(normalised):  # the whole message read last
         return None
     last = max(hit.end for hit in crisis) - 1
     for fine in NOW_FINE.finditer(normalised, max(last, len(normalised) - _ENDING_CHARS)):  # the last words only
