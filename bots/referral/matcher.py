@@ -672,7 +672,6 @@ def _denied_after(normalised: str, start: int, end: int) -> str | None:
     return None
 
 
-# Recovery said after the match: "self harm free", "the suicidal thoughts are finally gone".
 # A crisis wish or thought told as past and over, in the message's last words: "I was suicidal at 17. I'm 25 now and
 # glad I'm still here", "last time I felt like ending it was 2021. haven't felt it since". Narrow on purpose: each
 # crisis match told in the past (one of PAST_TELLING in it or just before it), the message ending on one of NOW_FINE
@@ -696,6 +695,7 @@ RECENT = _any_of("last night", "last week", "last weekend", "last month", "yeste
                  "for now", "back", "still think", "still want", "still feel", "still wish", "still cut", "still hurt")
 _PAST_REACH = 20  # characters before a match that may hold its past telling ("I was so suicidal")
 _ENDING_CHARS = 120  # enough for the longest of NOW_FINE and MAX_ENDING_FILLERS after it
+# Recovery said after the match: "self harm free", "the suicidal thoughts are finally gone".
 OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideation")
 OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",
                       "totally", "mostly", "pretty", "much", "long", "been", "just")
