@@ -403,7 +403,7 @@ def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
     last = max(hit.end for hit in crisis) - 1
     for fine in NOW_FINE.finditer(normalised, max(last, len(normalised) - _ENDING_CHARS)):  # the last words only
         after = normalised[fine.end():].split()
-        before = normalised[last:fine.start() + 1].split()
+        before = normalised[max(last, fine.start() - _SHORT_WORDS_CHARS):fine.start() + 1].split()  # the word before
         if len(after) <= MAX_ENDING_FILLERS and ENDING_FILLERS.issuperset(after) and (
                 not before or before[-1] not in NEGATIONS):
             return fine.group().strip()
@@ -620,7 +620,7 @@ YES_ANSWERS = _words("yes", "yeah", "yep", "yea", "ya", "yh")
 NO_ANSWERS = _words("no", "nope", "nah", "not", "never", "haven't", "don't", "wasn't", "isn't", "aren't", "hadn't",
                     "wouldn't", "none")
 _WINDOW_CHARS = QUESTION_WINDOW * 25
-_AFTER_VERB = re.compile("|".join(sorted(f" {verb} " for verb in AFTER_VERBS)))
+_AFTER_VERB = _any_of(*AFTER_VERBS)
 
 
 def _negation_after(normalised: str, end: int) -> str | None:
@@ -679,7 +679,8 @@ def _denied_after(normalised: str, start: int, end: int) -> str | None:
 # stayed. I have the rope ready"), not negated ("I'm not glad to be alive"), and nothing recent or still going on
 # anywhere ("I wanted to die last night", "right now"). A past attempt is told in other words ("tried to", "took")
 # and stays a crisis, as does a past plan.
-PAST_TELLING = _any_of("wanted", "was", "were", "felt", "used to", "thought", "went through")
+# The past a denial after a match knows (PAST), but not "had" or "didn't": "I had a plan" is no wish told as over.
+PAST_TELLING = _any_of(*(PAST - _words("had", "didn't")), "used to", "went through")
 NOW_FINE = _any_of(
     "glad i'm still here", "glad i am still here", "glad to be alive", "glad to be here", "glad to still be here",
     "glad i'm here", "glad i'm alive", "glad i didn't", "glad i did not", "glad i stayed", "glad i stuck around",
@@ -733,7 +734,7 @@ _SUBJECT_CHARS = SUBJECT_WINDOW * 25
 GENERIC = _words("anyone", "anybody", "everyone", "everybody", "people", "who")
 GENERIC_WINDOW = 5
 _GENERIC_CHARS = GENERIC_WINDOW * 25
-_THIRD_PERSON = re.compile("|".join(sorted(f" {word} " for word in THIRD_PERSON)))
+_THIRD_PERSON = _any_of(*THIRD_PERSON)
 _OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS))))
 
 
