@@ -382,3 +382,33 @@ def test_a_wish_told_as_past_and_over_is_no_crisis(matcher, text, crisis):
     result = matcher.match(text)
     assert (result.tier == "crisis") is crisis
     assert crisis or any(aside.reason.startswith("told as over") for aside in result.suppressed)
+
+
+_BEFORE = ("I've been quiet on here for ages. Three years ago I used to lie awake most nights wishing I could just "
+           "not wake up. My job was grim, my marriage was ending and I was drinking far too much. ")
+_GETTING_HELP = "I went to my GP, started counselling and joined a walking group on Sundays. "
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    (_BEFORE + _GETTING_HELP + "I haven't had those thoughts for a long while now. It can change.", False),
+    ("Back in my twenties I thought about ending it most weeks and nobody knew. It took a long time and a patient "
+     "therapist, but I'm forty-four now with a family and a job I like, and I'm not in that place anymore. Posting "
+     "this because I know someone reading it this evening is where I was back then.", False),
+    (_BEFORE + "I tried to end it that winter and spent a week on the ward. I'm doing a lot better now, thank you all.",
+     True),
+    (_BEFORE + _GETTING_HELP + "I was doing well for a long time, but lately it has crept back and I'm frightened.",
+     True),
+    (_BEFORE + _GETTING_HELP + "I'm not suicidal, I'd never do anything, but I still lie there some nights.", True),
+    ("I used to be a happy person, honestly, I played five-a-side on a Thursday and I liked my job. Last year I had "
+     "a flat I loved. Now I want to die every day and nobody knows, not my mum, not my pals. People on here say it "
+     "can change, I just can't see how from where I'm sitting, or what would be different for me.", True),
+    ("I was the life and soul once, five-a-side on a Thursday, pints after, the lot. I had a job I liked and a flat "
+     "I loved. I want to die every day now and nobody knows, not my mum, not my pals. People on here say it can "
+     "change, I just can't see how from where I'm sitting, or what would be different for me.", True),
+])
+def test_a_post_telling_of_a_wish_before_and_that_it_is_over_is_no_crisis(matcher, text, crisis):
+    """A recovery story is no crisis; an attempt, a relapse, a "but" or a wish told in the present still are."""
+    assert len(text) >= 280
+    result = matcher.match(text)
+    assert (result.tier == "crisis") is crisis
+    assert crisis or any(aside.reason.startswith("told as over") for aside in result.suppressed)
