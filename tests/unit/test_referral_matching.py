@@ -266,6 +266,9 @@ def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     "people should be allowed to die with dignity",
     "I'm going to die if this meeting runs over again",  # "going to" pairs only with ending one's life
     "they deserve to die for what they did",
+    "i'd happily go for a pint tonight",
+    "I'd happily never see that man again",
+    "id happily die for a bacon roll",
 ])
 def test_general_frames_leave_everyday_speech_alone(matcher, text):
     assert matcher.match(text).tier != "crisis"
