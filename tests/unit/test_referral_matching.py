@@ -254,6 +254,8 @@ def test_someone_else_as_the_subject_is_not_the_writers_crisis(matcher, text, cr
     "i keep praying god takes me in my sleep",
     "everyone would be better off if i just wasnt around anymore",
     "kms is on my mind every hour",
+    "i slashed my wrists when i was 20",  # a past attempt, in words of its own
+    "i jumped from a bridge in 2016 and survived",
 ])
 def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     assert matcher.match(text).tier == "crisis"
@@ -269,6 +271,7 @@ def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     "i'd happily go for a pint tonight",
     "I'd happily never see that man again",
     "id happily die for a bacon roll",
+    "i jumped off the pier and survived the cold water lol",
 ])
 def test_general_frames_leave_everyday_speech_alone(matcher, text):
     assert matcher.match(text).tier != "crisis"
