@@ -752,14 +752,16 @@ SAID_OVER = _any_of(
     "been well", "recovered", "recovery", "proof", "hang in there", "hang on", "thoughts have gone",
     "thoughts are gone", "totally gone", "don't anymore", "i don't now", "haven't for", "haven't been there",
     "don't have those thoughts", "don't think about", "i'm happy", "much happier", "the last time was",
-    "haven't self harmed")
+    "haven't self harmed", "don't have these thoughts", "do not have these thoughts", "do not have those thoughts",
+    "i want to live", "want to live now")
 STILL_OR_ACTED = _any_of(
     "again", "lately", "recently", "right now", "at the moment", "these days", "currently", "tonight", "last night",
     "still want", "still think", "still wish", "still feel like", "creeping back", "crept back", "coming back",
-    "came back", "back there", "back in that", "back to", "relapse", "relapsed", "slipping", "plan", "rope", "pills",
-    "tablets", "tried to", "attempt", "attempted", "overdose", "hospital", "note", "took all", "took an", "took the",
-    "took everything", "took a load", "swallowed", "ambulance", "found me", "a&e", "icu", "ward", "survived",
-    "nearly died", "almost died", "nearly succeeded")
+    "came back", "back there", "back in that", "back to square one", "back to the old", "back to old", "back to that",
+    "back to where", "back to how", "back to being", "back to cutting", "back to self harm", "relapse", "relapsed",
+    "slipping", "plan", "rope", "pills", "tablets", "tried to", "attempt", "attempted", "overdose", "hospital", "note",
+    "took all", "took an", "took the", "took everything", "took a load", "swallowed", "ambulance", "found me", "a&e",
+    "icu", "ward", "survived", "nearly died", "almost died", "nearly succeeded")
 _STORY_PAST_REACH = 70  # characters before a match that may hold when it was ("in my twenties I'd lie awake ...")
 _RECOVERY_BUT_CHARS = 40
 # Recovery said after the match: "self harm free", "the suicidal thoughts are finally gone".

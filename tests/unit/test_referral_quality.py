@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.referral_quality import CATEGORIES, evaluate, load_dev_set, part
+from bench.referral_quality import CATEGORIES, evaluate, load_dev_file, load_dev_set, part
 from bots.referral.kb import load_kb
 from bots.referral.matcher import Matcher
 
@@ -19,8 +19,13 @@ EXAMPLES = load_dev_set()
 
 
 @pytest.fixture(scope="module")
-def held_back() -> dict:
-    return evaluate(Matcher(load_kb([ROOT / "referral_kb"])), part(EXAMPLES, "held_back"))
+def matcher() -> Matcher:
+    return Matcher(load_kb([ROOT / "referral_kb"]))
+
+
+@pytest.fixture(scope="module")
+def held_back(matcher: Matcher) -> dict:
+    return evaluate(matcher, part(EXAMPLES, "held_back"))
 
 
 def test_the_dev_set_is_big_varied_and_split_before_tuning():
@@ -38,7 +43,7 @@ def test_held_back_crisis_recall_does_not_fall(held_back):
     # Measured with batches 5 to 45 (new writers') in the set, phrases, patterns and the word model scoring every
     # message nothing else spoke of that names the writer or nobody else: short 0.888, long 0.960, wishes 0.860,
     # plans 0.847 (batches 5 to 39 and the model only on first-person messages: 0.847, 0.956, 0.829, 0.757).
-    assert held_back["crisis_recall_short"]["recall"] >= 0.88
+    assert held_back["crisis_recall_short"]["recall"] >= 0.89
     assert held_back["crisis_recall_long"]["recall"] >= 0.95
     floors = {"wish": 0.85, "active": 0.96, "method": 0.93, "intent": 0.86, "plan": 0.83, "prep": 0.81,
               "attempt": 0.90, "selfharm": 0.80}
@@ -50,10 +55,19 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # Batches 20 to 22 and 25 are mostly everyday messages that share words with crisis talk, 24, 31 and 37 long
     # recovery posts and denials on the border, 29 and 42 everyday chat: with them in the set, false crisis is 0.143
     # on denials and 0.031 on ordinary messages.
-    assert held_back["false_crisis_negations"]["rate"] <= 0.145
+    assert held_back["false_crisis_negations"]["rate"] <= 0.135
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.034
-    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.061
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.064
     assert held_back["tiers"]["crisis"]["precision"] >= 0.92
     for tier in ("support", "practical"):
-        assert held_back["tiers"][tier]["precision"] >= (0.51 if tier == "support" else 0.85), tier
+        assert held_back["tiers"][tier]["precision"] >= (0.50 if tier == "support" else 0.85), tier
         assert held_back["tiers"][tier]["recall"] >= (0.45 if tier == "support" else 0.55), tier
+
+
+def test_no_more_everyday_look_alikes_are_flagged(matcher):
+    """A red-team reviewer's everyday messages written against the rules (see the file's header): a ratchet, not a
+    goal. Most are still flagged; each narrowing of a pattern should lower this count, never raise it."""
+    examples = load_dev_file(ROOT / "tests" / "unit" / "data" / "referral_lookalikes.txt")
+    flagged = sum(matcher.match(example.text).tier == "crisis" for example in examples)
+    assert len(examples) == 359
+    assert flagged <= 294
