@@ -326,6 +326,8 @@ class Matcher:
                 found.starts.append(last - length + 2)
                 found.ends.append(last)
                 found.keys.append(key)
+            if excluded and normalised.startswith(_AT_ALL, last - len(_AT) + 1):
+                excluded = ()  # "wake up at" is a time of day; "I don't want to wake up at all" is not
             for exclusion in excluded:
                 found.exclusion_spans.setdefault(exclusion.topic, []).append((last - length + 2, last, exclusion.text))
         return found
@@ -394,6 +396,10 @@ class Matcher:
                 hits.append(Hit(first.topic, first.tier, " + ".join(entry.text for _, _, entry in met),
                                 met[0][0], max(end for _, end, _ in met), "pattern"))
         return hits, suppressed
+
+
+_AT = " at "
+_AT_ALL = normalise("at all")  # " at al ": double letters are read as one
 
 
 def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:

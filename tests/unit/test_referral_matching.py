@@ -274,6 +274,8 @@ def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     "i jumped off the pier and survived the cold water lol",
     "i want to take care of myself more this year",  # "off myself", normalised, is "of myself"
     "trying to be proud of myself",
+    "i dont want to wake up at 5am tomorrow, its my day off",
+    "sorry wont make it tonight, car has broken down",
 ])
 def test_general_frames_leave_everyday_speech_alone(matcher, text):
     assert matcher.match(text).tier != "crisis"
@@ -358,6 +360,7 @@ def test_word_lists_leave_out_words_with_everyday_readings(matcher, text):
     "I don't think I can go one more day without hurting myself",
     "I couldn't last a day without hurting myself",
     "I want to kill myself, not an exaggeration",
+    "i dont want to wake up at all",  # "wake up at" is a time of day only before one
     "I'm suicidal, not on my meds since friday",
     "i want to die, not there yet",
     'i am going to "kill" myself',
