@@ -33,7 +33,6 @@ WORST_CASES = {
     "anchors": "to die end it overdose ",  # pattern anchors that never complete their pattern
     "laughed_or_denied": "want to die lmao suicidal? nah they want to die ",  # set aside by the rules after a match
     "told_as_over": "I was suicidal. glad I'm still here ",  # a past wish told as over, again and again
-    "recovery_story": "at my worst, every single night, suicidal, suicidal. doing well ",  # told of before, and over
     "mixed": "I'm not in debt to you, never really suicidal, kill myself laughing " + "a" * 500
              + " d.e.b.t k1ll mys3lf kiII myself not not not never ",
 }

@@ -19,9 +19,7 @@ counts:
   she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
   be better off without me").
 A crisis wish or thought told as past and over in the message's last words is set aside too ("I was suicidal at 17.
-I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE),
-as is a post telling of a time before and saying it is over, unless it tells of an attempt, means, a plan or of
-anything recent (SAID_OVER).
+I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE).
 Last, a topic with a word model (word_model.py) may add a match to a message that names the writer or nobody else,
 where nothing was said of the topic either way (nothing matched, nothing was set aside but by an exclusion); it does
 not see the words of the topic's exclusions.
@@ -326,7 +324,7 @@ class Matcher:
                 found.starts.append(last - length + 2)
                 found.ends.append(last)
                 found.keys.append(key)
-            if excluded and normalised.startswith(_AT_ALL, last - len(_AT) + 1):
+            if excluded and normalised.endswith(_AT, 0, last + 1) and normalised.startswith(_ALL, last):
                 excluded = ()  # "wake up at" is a time of day; "I don't want to wake up at all" is not
             for exclusion in excluded:
                 found.exclusion_spans.setdefault(exclusion.topic, []).append((last - length + 2, last, exclusion.text))
@@ -399,23 +397,14 @@ class Matcher:
 
 
 _AT = " at "
-_AT_ALL = normalise("at all")  # " at al ": double letters are read as one
+_ALL = normalise("all")  # " al ": double letters are read as one
 
 
 def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
-    """The words that end a message whose crisis matches all tell a past wish or thought as over (NOW_FINE), or
-    that say, in a post, that what it told of the past is over (_recovery_told)."""
+    """The words that end a message whose crisis matches all tell a past wish or thought as over (NOW_FINE)."""
     crisis = [hit for hit in hits if hit.tier == "crisis"]
-    if not crisis:
-        return None
-    return _over_at_the_end(normalised, crisis) or (
-        _recovery_told(normalised, crisis) if len(normalised) >= RECOVERY_STORY_CHARS else None)
-
-
-def _over_at_the_end(normalised: str, crisis: list[Hit]) -> str | None:
-    """See NOW_FINE."""
-    if not all(PAST_TELLING.search(normalised, max(0, hit.start - _PAST_REACH), hit.end + 1) for hit in crisis
-               ) or RECENT.search(normalised):  # the whole message read last
+    if not crisis or not all(PAST_TELLING.search(normalised, max(0, hit.start - _PAST_REACH), hit.end + 1)
+                             for hit in crisis) or RECENT.search(normalised):  # the whole message read last
         return None
     last = max(hit.end for hit in crisis) - 1
     for fine in NOW_FINE.finditer(normalised, max(last, len(normalised) - _ENDING_CHARS)):  # the last words only
@@ -425,25 +414,6 @@ def _over_at_the_end(normalised: str, crisis: list[Hit]) -> str | None:
                 not before or before[-1] not in NEGATIONS):
             return fine.group().strip()
     return None
-
-
-def _recovery_told(normalised: str, crisis: list[Hit]) -> str | None:
-    """See SAID_OVER."""
-    if not all(_told_before(normalised, hit) for hit in crisis) or STILL_OR_ACTED.search(normalised):  # read last
-        return None
-    for recovered in SAID_OVER.finditer(normalised, max(hit.end for hit in crisis) - 1):
-        if " but " not in normalised[recovered.end() - 1:recovered.end() + _RECOVERY_BUT_CHARS]:
-            return recovered.group().strip()
-    return None
-
-
-def _told_before(normalised: str, hit: Hit) -> bool:
-    """Whether the match is told of a time before: in its own words ("wanted to die") or in the words before it, with
-    nothing of now after them ("I had friends, I liked my job. now I want to die" is not)."""
-    if TOLD_BEFORE.search(normalised, hit.start - 1, hit.end + 1):
-        return True
-    befores = list(TOLD_BEFORE.finditer(normalised, max(0, hit.start - _STORY_PAST_REACH), hit.start))
-    return bool(befores) and NOW_TELLING.search(normalised, befores[-1].end() - 1, hit.end + 1) is None
 
 
 def _without(normalised: str, spans: list[tuple[int, int, str]]) -> str:
@@ -732,44 +702,6 @@ RECENT = _any_of("last night", "last week", "last weekend", "last month", "yeste
                  "for now", "back", "still think", "still want", "still feel", "still wish", "still cut", "still hurt")
 _PAST_REACH = 20  # characters before a match that may hold its past telling ("I was so suicidal")
 _ENDING_CHARS = 120  # enough for the longest of NOW_FINE and MAX_ENDING_FILLERS after it
-# A recovery story: a post (RECOVERY_STORY_CHARS or more) whose crisis matches are each told of a time before
-# (TOLD_BEFORE in them or just before them, with none of NOW_TELLING between: "two years ago I wanted to die most
-# nights", "I used to think everyone would be better off without me"), followed by one of SAID_OVER, not taken back
-# by a "but" ("I'm not suicidal, I'd never do anything, but ..."), and with nothing in the whole post that is recent
-# or going on again, or that tells an act, its means or a plan (STILL_OR_ACTED: "again", "lately", "right now",
-# "crept back", "tried to", "took all", "hospital", "pills", "plan"): a past attempt is a crisis however long ago.
-RECOVERY_STORY_CHARS = 280  # longer than a chat line
-TOLD_BEFORE = _any_of(
-    "wanted", "thought", "was", "were", "felt", "used to", "went through", "ago", "back then", "at the time",
-    "at that time", "at my worst", "at my lowest", "when i was", "spent", "for years", "for a long time", "a few years",
-    "last year", "in my twenties", "in my teens", "in my thirties", "in my 20s", "in my 30s", "as a teenager",
-    "back in", "i had", "i did", "a bad patch", "a dark place", "during", "before")
-NOW_TELLING = _any_of("now", "i want", "i wish", "i keep", "i feel", "i think", "these days", "today", "still")
-SAID_OVER = _any_of(
-    "don't feel that way", "don't feel like that", "not suicidal", "don't want to die", "don't want to be dead",
-    "not there anymore", "not there any more", "not there now", "haven't wanted to", "never wanted to",
-    "haven't had those", "haven't had them", "haven't had any", "haven't had one", "haven't felt", "not had those",
-    "not had any", "i've not had", "not in that place", "not that person", "doing well", "doing much better",
-    "doing a lot better", "doing better", "better now", "glad i'm still here", "glad i stayed", "glad i came through",
-    "came through it", "got through it", "it can change", "it does change", "it can get better", "it does get better",
-    "it gets better", "it does lift", "if you're where i was", "where you are", "for a long while", "since then",
-    "haven't since", "never came back", "not come back", "haven't come back", "in the past", "past tense",
-    "no longer", "behind me", "i'm safe", "i am safe", "i'm okay now", "i'm ok now", "i'm fine now", "i'm well now",
-    "been well", "recovered", "recovery", "proof", "hang in there", "hang on", "thoughts have gone",
-    "thoughts are gone", "totally gone", "don't anymore", "i don't now", "haven't for", "haven't been there",
-    "don't have those thoughts", "don't think about", "i'm happy", "much happier", "the last time was",
-    "haven't self harmed", "don't have these thoughts", "do not have these thoughts", "do not have those thoughts",
-    "i want to live", "want to live now")
-STILL_OR_ACTED = _any_of(
-    "again", "lately", "recently", "right now", "at the moment", "these days", "currently", "tonight", "last night",
-    "still want", "still think", "still wish", "still feel like", "creeping back", "crept back", "coming back",
-    "came back", "back there", "back in that", "back to square one", "back to the old", "back to old", "back to that",
-    "back to where", "back to how", "back to being", "back to cutting", "back to self harm", "relapse", "relapsed",
-    "slipping", "plan", "rope", "pills", "tablets", "tried to", "attempt", "attempted", "overdose", "hospital", "note",
-    "took all", "took an", "took the", "took everything", "took a load", "swallowed", "ambulance", "found me", "a&e",
-    "icu", "ward", "survived", "nearly died", "almost died", "nearly succeeded")
-_STORY_PAST_REACH = 70  # characters before a match that may hold when it was ("in my twenties I'd lie awake ...")
-_RECOVERY_BUT_CHARS = 40
 # Recovery said after the match: "self harm free", "the suicidal thoughts are finally gone".
 OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideation")
 OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",

@@ -256,6 +256,8 @@ def test_someone_else_as_the_subject_is_not_the_writers_crisis(matcher, text, cr
     "kms is on my mind every hour",
     "i slashed my wrists when i was 20",  # a past attempt, in words of its own
     "i jumped from a bridge in 2016 and survived",
+    "the blade won again",  # self-harm in its own words
+    "going to drive up to the reservoir tomorrow night and not drive back",
 ])
 def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     assert matcher.match(text).tier == "crisis"
@@ -276,6 +278,7 @@ def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     "trying to be proud of myself",
     "i dont want to wake up at 5am tomorrow, its my day off",
     "sorry wont make it tonight, car has broken down",
+    "gonna drive to the coast and not drive back until sunday",
 ])
 def test_general_frames_leave_everyday_speech_alone(matcher, text):
     assert matcher.match(text).tier != "crisis"
@@ -395,31 +398,58 @@ def test_a_wish_told_as_past_and_over_is_no_crisis(matcher, text, crisis):
     assert crisis or any(aside.reason.startswith("told as over") for aside in result.suppressed)
 
 
-_BEFORE = ("I've been quiet on here for ages. Three years ago I used to lie awake most nights wishing I could just "
-           "not wake up. My job was grim, my marriage was ending and I was drinking far too much. ")
-_GETTING_HELP = "I went to my GP, started counselling and joined a walking group on Sundays. "
-
-
-@pytest.mark.parametrize(("text", "crisis"), [
-    (_BEFORE + _GETTING_HELP + "I haven't had those thoughts for a long while now. It can change.", False),
-    ("Back in my twenties I thought about ending it most weeks and nobody knew. It took a long time and a patient "
-     "therapist, but I'm forty-four now with a family and a job I like, and I'm not in that place anymore. Posting "
-     "this because I know someone reading it this evening is where I was back then.", False),
-    (_BEFORE + "I tried to end it that winter and spent a week on the ward. I'm doing a lot better now, thank you all.",
-     True),
-    (_BEFORE + _GETTING_HELP + "I was doing well for a long time, but lately it has crept back and I'm frightened.",
-     True),
-    (_BEFORE + _GETTING_HELP + "I'm not suicidal, I'd never do anything, but I still lie there some nights.", True),
-    ("I used to be a happy person, honestly, I played five-a-side on a Thursday and I liked my job. Last year I had "
-     "a flat I loved. Now I want to die every day and nobody knows, not my mum, not my pals. People on here say it "
-     "can change, I just can't see how from where I'm sitting, or what would be different for me.", True),
-    ("I was the life and soul once, five-a-side on a Thursday, pints after, the lot. I had a job I liked and a flat "
-     "I loved. I want to die every day now and nobody knows, not my mum, not my pals. People on here say it can "
-     "change, I just can't see how from where I'm sitting, or what would be different for me.", True),
+@pytest.mark.parametrize("text", [
+    "My mum was my whole world and she was taken from me by cancer in June. I am going to end my life on her "
+    "birthday, it is the only thing that makes sense to me. I know people on here will say it gets better and to "
+    "hang in there. I have sorted out the dog with my neighbour and paid off the car.",
+    "When I was at uni I thought about killing myself almost daily. I got help and for years I was fine, I'm not "
+    "that person now, or I thought I wasn't. I've decided I'm going to drive the car off the pier on Saturday night.",
+    "I used to be a happy person, honestly, I played five-a-side on a Thursday and I liked my job. Last year I had a "
+    "flat I loved. Now I want to die every day and nobody knows. People on here say it can change.",
 ])
-def test_a_post_telling_of_a_wish_before_and_that_it_is_over_is_no_crisis(matcher, text, crisis):
-    """A recovery story is no crisis; an attempt, a relapse, a "but" or a wish told in the present still are."""
-    assert len(text) >= 280
-    result = matcher.match(text)
-    assert (result.tier == "crisis") is crisis
-    assert crisis or any(aside.reason.startswith("told as over") for aside in result.suppressed)
+def test_a_post_that_tells_of_better_times_and_a_crisis_now_is_a_crisis(matcher, text):
+    """A second reviewer's posts against a rule tried and dropped in the sixth session (docs/DECISIONS.md)."""
+    assert matcher.match(text).tier == "crisis"
+
+
+@pytest.mark.parametrize("text", [
+    'i want to drown myself in the bath',
+    'i want to throw myself into the canal',
+    'thinking about throwing myself into traffic',
+    "i've taken all my tablets this morning, the whole months worth",
+    "i've been collecting my tablets for weeks",
+    'ive been saving old tablets for when i do it',
+    'im saving my meds for the week i finally do it',
+    'struggling with sh again',
+    'i relapsed with sh again last night',
+    'i cut myself a bit last night',
+    'i burnt myself with the matches to feel something',
+    'my attempt failed miserably and im still here',
+    'i attempted again to hang myself',
+    'i made an attempt at my life in march',
+    'my suicide attempt failed at the last minute',
+    'how much insulin does it take for someone to die',
+    'i cant go on the way i am',
+    'i cant go on a day longer',
+    'i want to be dead, honest',
+    'i wish i was never born with this pain',
+    'i want to stop breathing so i dont have to feel this',
+    'i hope i dont wake up every time i go to sleep',
+    "i'm going to kill myself at the gym",
+    'gonna end it here tonight, goodbye everyone',
+    'i just want to end it here for good',
+    'i want to be erased from existence',
+    'i want to delete myself from existence',
+    'going to take them all to the bridge and be done',
+    'i feel like dying my life is over',
+    'i shd be dead',
+    'i wont make it till morning',
+    'i keep wanting to off myself',
+    'i need to off myself',
+    'i dont want to wake up at all',
+])
+def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher, text):
+    """An exclusion sets aside any crisis match it overlaps: each one for an everyday look-alike ("throw myself into
+    the new job", "collecting my tablets from the pharmacy") must name its everyday object, not stop at the risky
+    words. A second reviewer's crisis lines against the first, broader versions."""
+    assert matcher.match(text).tier == "crisis"
