@@ -447,6 +447,11 @@ def test_a_post_that_tells_of_better_times_and_a_crisis_now_is_a_crisis(matcher,
     'i keep wanting to off myself',
     'i need to off myself',
     'i dont want to wake up at all',
+    'i burnt myself on the iron again on purpose',
+    'cut myself again on the bathroom floor',
+    'ive got the tablets saved up',
+    'going to drive to the cliffs and not drive back tonight',
+    'id rather be dead. good night everyone',
 ])
 def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher, text):
     """An exclusion sets aside any crisis match it overlaps: each one for an everyday look-alike ("throw myself into
