@@ -452,9 +452,34 @@ def test_a_post_that_tells_of_better_times_and_a_crisis_now_is_a_crisis(matcher,
     'ive got the tablets saved up',
     'going to drive to the cliffs and not drive back tonight',
     'id rather be dead. good night everyone',
+    'ive attempted twice to die',
+    'i attempted twice to hang myself',
+    'im going to pick up my tablets and take the lot',
+    'picked up my tablets from the pharmacy and im going to take them all tonight',
+    'i need my meds back to take them all at once',
+    'i cant go on that way anymore',
+    'i cant go on thursday was the end of me',
+    'i shd probably just die',
+    'i dont want to wake up the kids deserve better',
+    'i never want to wake up the baby deserves a better mum',
+    'i wish i wasnt here for next week honestly',
+    'ive tied my headphone cord round my neck',
+    'suicide runs in my family and i think im next',
+    'i might overdose on caffeine pills',
+    'i might just top myself up at the multi storey',
+    'id happily die for it all to stop',
+    'i want to stop living. out of ideas',
+    'i just want to be dead easy as that',
+    'i want to throw myself into training tracks tomorrow',
+    'i want to hurt myself on the ice',
+    'i cut myself a slice across my wrist',
+    'i cut my legs today at the beach toilets',
+    'i just want to be erased from their lives forever',
+    'i want to end it and start a new life in the next one',
 ])
 def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher, text):
     """An exclusion sets aside any crisis match it overlaps: each one for an everyday look-alike ("throw myself into
     the new job", "collecting my tablets from the pharmacy") must name its everyday object, not stop at the risky
-    words. A second reviewer's crisis lines against the first, broader versions."""
+    words; punctuation is gone once normalised, so neither may it end where the next sentence could go on ("i cant go
+    on. thursday was the end of me"). Two reviewers' crisis lines against the first, broader versions."""
     assert matcher.match(text).tier == "crisis"
