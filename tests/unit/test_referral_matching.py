@@ -479,7 +479,7 @@ def test_a_post_that_tells_of_better_times_and_a_crisis_now_is_a_crisis(matcher,
 ])
 def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher, text):
     """An exclusion sets aside any crisis match it overlaps: each one for an everyday look-alike ("throw myself into
-    the new job", "collecting my tablets from the pharmacy") must name its everyday object, not stop at the risky
+    the new job", "burnt myself on the oven") must name its everyday object, not stop at the risky
     words; punctuation is gone once normalised, so neither may it end where the next sentence could go on ("i cant go
     on. thursday was the end of me"). Two reviewers' crisis lines against the first, broader versions."""
     assert matcher.match(text).tier == "crisis"
