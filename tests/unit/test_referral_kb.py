@@ -68,6 +68,15 @@ def test_kb_check_exit_codes(tmp_path, capsys):
     assert f"{tmp_path / 'bad.yaml'}:1" in capsys.readouterr().err
 
 
+def test_a_topic_file_that_cannot_be_read_as_text_is_a_problem_named_not_a_crash(tmp_path, capsys):
+    (tmp_path / "latin1.yaml").write_bytes("id: caf\xe9\ntitle: Caf\xe9\n".encode("latin-1"))
+    (tmp_path / "folder.yaml").mkdir()
+    assert main(["kb", "check", "--dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'latin1.yaml'}:1: not UTF-8 text" in err
+    assert f"{tmp_path / 'folder.yaml'}:1: cannot be read" in err
+
+
 def test_kb_test_reads_messages_from_stdin_and_writes_json_lines():
     result = subprocess.run(
         [sys.executable, "-m", "bothy", "kb", "test", "--dir", str(ROOT / "referral_kb"), "-"],
