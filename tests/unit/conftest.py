@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from bothy.config import Config
 from bothy.logs import QUIET_LIBRARIES, quiet_libraries
 from bothy.storage.database import Database
 from bothy.storage.migrations import migrate
@@ -31,15 +32,31 @@ def example_config():
     return parse_config(filled(), ROOT, INSTALLATION.bots)
 
 
-@pytest.fixture
-async def registry(database, example_config) -> CommandRegistry:
-    """The real bots over a temporary database, sharing one registry as `bothy run` does."""
+def installed_bots(database: Database, config: Config) -> CommandRegistry:
+    """The real bots over this database, sharing one registry as `bothy run` does."""
     base = bot_context(database, INSTALLATION, None)
     for bot_class in INSTALLATION.bots:
-        bot = bot_class(dataclasses.replace(base, settings=example_config.bot_settings[bot_class.name]))
+        bot = bot_class(dataclasses.replace(base, settings=config.bot_settings[bot_class.name]))
         for command in bot.commands():
             base.commands.add(command)
     return base.commands
+
+
+@pytest.fixture
+async def registry(database, example_config) -> CommandRegistry:
+    """The real bots over a temporary database of the test's own."""
+    return installed_bots(database, example_config)
+
+
+@pytest.fixture(scope="module")
+async def read_only_registry(tmp_path_factory, example_config) -> AsyncIterator[CommandRegistry]:
+    """The real bots, built once for a module whose tests only read (help): building the referral bot's matcher
+    takes most of a second, which 150 tests need not pay each."""
+    db = Database(tmp_path_factory.mktemp("read-only") / "bothy.sqlite3")
+    await db.open()
+    await migrate(db, INSTALLATION.migrations)
+    yield installed_bots(db, example_config)
+    await db.close()
 
 
 @pytest.fixture

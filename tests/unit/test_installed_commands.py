@@ -76,14 +76,14 @@ def commands_by_role() -> list[tuple[str, Role]]:
 
 
 @pytest.mark.parametrize(("name", "role"), commands_by_role())
-async def test_help_for_one_command(registry, name, role):
-    command: Command = registry.named(name)
-    reply = await ask_help(registry, role, *name.upper().split())
+async def test_help_for_one_command(read_only_registry, name, role):
+    command: Command = read_only_registry.named(name)
+    reply = await ask_help(read_only_registry, role, *name.upper().split())
     if command.role <= role:
         assert reply.startswith(f"{USAGE[name]}: {command.summary}.")
         assert "116 123" in reply
     else:
-        unknown = await ask_help(registry, role, "nosuch")
+        unknown = await ask_help(read_only_registry, role, "nosuch")
         assert reply == unknown.replace('"nosuch"', f'"{name.upper()}"')
         assert USAGE[name] not in reply
 
