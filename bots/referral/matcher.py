@@ -49,7 +49,7 @@ from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import chain, pairwise
+from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -619,13 +619,24 @@ AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "i
 AFTER_VERBS = _words("crossed", "entered", "occurred", "something", "there", "came")
 AFTER_VERB_NEEDS = {normalise("there").strip(): _words("anymore", "any"), normalise("came").strip(): _words("back")}
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
-QUESTION_WINDOW = 8  # words back to "asked if", and on to the answer
+# Words back to the question, far enough for "asked if I was coping and if I ever had thoughts of ending things",
+# and on to its answer: "... and for the first time in years I said no".
+QUESTION_WINDOW = 12
 ASKED = _words("asked", "asks", "asking", "ask")
-ASKED_WHAT = _words("if", "whether", "about", "bout", "me", "us", "him", "her", "the")
+ASKED_WHOM = _words("me", "us", "him", "her", "the")  # right after "asked"
+ASKED_WHETHER = _words("if", "whether", "about", "bout")  # after "asked" or a few words on: "asked gently whether"
+ASKED_GAP = 3  # "asked me straight out if"
 YES_ANSWERS = _words("yes", "yeah", "yep", "yea", "ya", "yh")
 NO_ANSWERS = _words("no", "nope", "nah", "not", "never", "haven't", "don't", "wasn't", "isn't", "aren't", "hadn't",
                     "wouldn't", "none")
-_WINDOW_CHARS = QUESTION_WINDOW * 25
+# No answer after all: "I'm not sure", "I'm not okay", "no one has asked before", "I have no idea";
+# "I couldn't say no", "I almost wanted to say no".
+NOT_AN_ANSWER = _words("sure", "ok", "okay", "fine", "alright", "good", "well", "coping", "safe", "one", "body",
+                       "idea", "clue", "point", "reason", "hope", "longer", "matter", "future", "life", "words")
+NO_NOT_SAID = NEGATIONS | _words("couldn't", "can't", "cannot", "almost", "nearly", "wanted", "want", "wish",
+                                 "tried", "trying", "should", "should've")
+NO_NOT_SAID_WINDOW = 3
+_WINDOW_CHARS = QUESTION_WINDOW * 20
 _AFTER_VERB = _any_of(*AFTER_VERBS)
 
 
@@ -796,13 +807,17 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
     if normalised.find(" ask", begin, start) < 0:  # the usual case: one scan in C
         return None
     before = normalised[begin:start].split()[-QUESTION_WINDOW:]
-    if not any(word in ASKED and following in ASKED_WHAT for word, following in pairwise(before)):
+    if not any(word in ASKED and ((before[index + 1:index + 2] and before[index + 1] in ASKED_WHOM)
+                                  or not ASKED_WHETHER.isdisjoint(before[index + 1:index + 2 + ASKED_GAP]))
+               for index, word in enumerate(before)):
         return None
     after = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:QUESTION_WINDOW]
-    for word, following in pairwise([*after, ""]):
+    for index, word in enumerate(after):
         if word in YES_ANSWERS:
             return None
-        if word in NO_ANSWERS and following != "sure":  # "not sure" is no answer
+        if word not in NO_ANSWERS or not NO_NOT_SAID.isdisjoint(after[max(0, index - NO_NOT_SAID_WINDOW):index]):
+            continue
+        if index + 1 == len(after) or after[index + 1] not in NOT_AN_ANSWER:
             return f"asked, answered {word!r}"
     return None
 

@@ -317,11 +317,22 @@ def test_a_wish_held_off_is_not_denied(matcher, text):
     assert matcher.match(text).tier == "crisis"
 
 
-@pytest.mark.parametrize("text", [
-    "the nurse asked if i'd had thoughts of suicide and i said no",
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("the nurse asked if i'd had thoughts of suicide and i said no", False),
+    ("My partner asked me straight out if I was thinking of hurting myself. I'm not.", False),
+    ("someone at group asked if I was coping and if I ever had thoughts of ending things. Honestly no.", False),
+    ("people have asked gently whether I've had thoughts of suicide, and I understand why, but I genuinely haven't",
+     False),
+    ("the nurse asked if I had thoughts of suicide and I said yes", True),
+    ("my therapist asked if I'd thought about ending my life and I couldn't say no", True),
+    ("she asked if I wanted to kill myself and I'm not okay", True),
+    ("they asked me if I was suicidal, I'm not sure anymore", True),
+    ("he asked if I was ok. no. I want to die", True),  # the no answers another question
+    ("she asked if I wanted to die and I didn't know what to say. no one has asked before", True),
+    ("my GP asked if I had thoughts of harming myself and for the first time in years I said no and meant it", False),
 ])
-def test_a_question_reported_and_answered_no_is_no_crisis(matcher, text):
-    assert matcher.match(text).tier != "crisis"
+def test_a_question_reported_and_answered_no_is_no_crisis(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
 
 
 def test_a_no_far_after_the_question_is_no_answer(matcher):
