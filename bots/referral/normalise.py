@@ -15,8 +15,8 @@ A message in Scots ("ah cannae dae this", "ah just wantae sleep") has its common
 ("i cant do this", "i just want to sleep"): SCOTS, only for a message with one of its markers, so the
 phrases and patterns written in English serve Bothy's Scottish members too.
 
-Every step is linear in the text: byte tables and `str` methods in C, and regexes that cannot backtrack
-over a run more than once (each stand-in word is found from its first character only). Only the first
+Every step is linear in the text: byte tables, `str` methods and an Aho-Corasick scan in C, and regexes that
+cannot backtrack over a run more than once (each stand-in word is found from its first character only). Only the first
 MAX_CHARS characters are read, and Unicode folding stops once it has produced MAX_CHARS characters: one
 compatibility character can expand to 18 ("ﷺ"), and a Matrix event is at most 64 KiB anyway.
 """
