@@ -34,7 +34,6 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from bots.referral.normalise import normalise
 
@@ -74,12 +73,6 @@ class Step:
         return self.gap_max + self.lengths[0]
 
 
-class PatternMatch(NamedTuple):  # a tuple, not a dataclass: built for every pattern found
-    start: int
-    end: int
-    negation: str | None  # a negation found in one of the gaps
-
-
 @dataclass(frozen=True)
 class Pattern:
     text: str
@@ -95,8 +88,10 @@ class Pattern:
         """The anchor's forms as automaton keys: normalised text, a space at each end."""
         return sorted(f" {' '.join(form)} " for form in self.anchors)
 
-    def match_at(self, normalised: str, start: int, end: int, negations: frozenset[str]) -> PatternMatch | None:
-        """The whole pattern around an anchor found at [start, end) in the normalised text, if it is there."""
+    def match_at(self, normalised: str, start: int, end: int,
+                 negations: frozenset[str]) -> tuple[int, int, str | None] | None:
+        """The whole pattern around an anchor found at [start, end) in the normalised text, if it is there: its start,
+        end and any negation found in one of its gaps (a plain tuple, built for every pattern found)."""
         left_words = _words_before(normalised, start - 1, self.left_reach) if self.left else ()
         left = _match_side(left_words, self.left, negations)
         if left is None:
@@ -106,8 +101,8 @@ class Pattern:
         if right is None:
             return None
         left_used, right_used = left[0], right[0]  # words, each with the space before or after it
-        return PatternMatch(start - sum(map(len, left_words[:left_used])) - left_used,
-                            end + sum(map(len, right_words[:right_used])) + right_used, left[1] or right[1])
+        return (start - sum(map(len, left_words[:left_used])) - left_used,
+                end + sum(map(len, right_words[:right_used])) + right_used, left[1] or right[1])
 
 
 def check_word_list(name: str, words: list[str]) -> str | None:
