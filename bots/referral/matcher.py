@@ -47,10 +47,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
-from operator import itemgetter
+from itertools import accumulate, chain, compress
+from operator import itemgetter, sub
 from typing import NamedTuple
 
 import ahocorasick
@@ -183,6 +183,9 @@ class MatchResult(NamedTuple):  # a tuple, not a dataclass: one is built for eve
         }
 
 
+_NO_MATCH = MatchResult()
+
+
 @dataclass(frozen=True, eq=False)  # each is one line of the KB: identity is equality, and hashes fast
 class _Entry:
     kind: str  # phrase | pattern | exclusion
@@ -200,22 +203,19 @@ class _Key(NamedTuple):
     exclusions: tuple[_Entry, ...]
 
 
-class _Spans(NamedTuple):
-    """Phrases and whole patterns found, sorted by where they end, with any negation in a pattern's gaps; cues
-    (start, end, entry, negation) apart: they neither outrank a match nor are outranked."""
-    starts: list[int]
-    ends: list[int]
-    entries: list[tuple[_Entry, ...]]
-    negations: list[str | None]
-    cues: list[tuple[int, int, tuple[_Entry, ...], str | None]]
+_ANCHORS_OF = itemgetter(2)  # a _Key's anchors
 
 
-class _Found(NamedTuple):
-    """Phrases and anchors in the order the automaton reports them (by where they end), and exclusion spans."""
-    starts: list[int]
-    ends: list[int]
-    keys: list[_Key]
-    exclusion_spans: dict[str, list[tuple[int, int, str]]]
+# Plain tuples, not NamedTuples, for what is built for every message and read only here: a NamedTuple costs several
+# times as much to build.
+# What _find reports: the phrases and anchors in the order the automaton reports them (by where they end), as their
+# starts, ends and keys; and the exclusions' spans (start, end, text) by topic.
+_Found = tuple[list[int], list[int], list[_Key], dict[str, list[tuple[int, int, str]]]]
+# What _spans reports: the phrases and whole patterns found, sorted by where they end, as their starts, ends, entries
+# and any negation in a pattern's gaps; and cues (start, end, entry, negation) apart: they neither outrank a match nor
+# are outranked.
+_Cue = tuple[int, int, tuple[_Entry, ...], str | None]
+_Spans = tuple[Sequence[int], Sequence[int], Sequence[tuple[_Entry, ...]], Sequence[str | None], list[_Cue]]
 
 
 class _Exclusions:
@@ -224,11 +224,7 @@ class _Exclusions:
     def __init__(self, spans: list[tuple[int, int, str]]):
         spans.sort()
         self.starts = [start for start, _, _ in spans]
-        self.reach: list[tuple[int, str]] = []
-        furthest = (-1, "")
-        for _, end, text in spans:
-            furthest = max(furthest, (end, text))
-            self.reach.append(furthest)
+        self.reach: list[tuple[int, str]] = list(accumulate([(end, text) for _, end, text in spans], max))
 
     def overlapping(self, start: int, end: int) -> str | None:
         before = bisect_left(self.starts, end)  # exclusions starting before the span ends
@@ -269,7 +265,7 @@ class Matcher:
         normalised = normalise(text)
         found = self._find(normalised)
         hits, suppressed = self._judge(normalised, found)
-        over = _told_as_over(normalised, hits)
+        over = _told_as_over(normalised, hits) if hits else None
         if over is not None:
             suppressed.extend(Suppressed(hit.topic, hit.phrase, f"told as over: {over!r}", hit.kind) for hit in hits
                               if hit.tier == "crisis")
@@ -277,11 +273,12 @@ class Matcher:
         reading = l_reading(text[:L_READING_CHARS])
         if reading is not None:
             l_found = self._find(reading)
-            main_keys = (found.keys if len(text) <= L_READING_CHARS
-                         else self._find(normalise(text[:L_READING_CHARS])).keys)
+            _, _, main_keys, _ = (found if len(text) <= L_READING_CHARS
+                                  else self._find(normalise(text[:L_READING_CHARS])))
             main_counts = Counter(main_keys)
             already = {(hit.topic, hit.phrase) for hit in hits}
-            revealed = {entry for key, count in Counter(l_found.keys).items() if count > main_counts[key]
+            _, _, l_keys, _ = l_found
+            revealed = {entry for key, count in Counter(l_keys).items() if count > main_counts[key]
                         for entry in (*key.phrases, *key.anchors) if (entry.topic, entry.text) not in already}
             if revealed:
                 more_hits, more_suppressed = self._judge(reading, l_found, revealed)
@@ -289,6 +286,8 @@ class Matcher:
                 suppressed.extend(more_suppressed)
         if self._models:
             self._score(normalised, found, hits, suppressed)
+        if not hits and not suppressed:  # most messages
+            return _NO_MATCH
         return MatchResult(tuple(hits), tuple(suppressed))
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
@@ -299,48 +298,56 @@ class Matcher:
         tell whose words they are, so the writer must be in them (I, me, my) or nobody else may be: "want to die",
         "been cutting since uni" leave the I out, as people often do, but "he wants to end it" is someone else's. A
         message naming nobody asks for the model's wary threshold."""
-        said = {hit.topic for hit in hits}
-        said.update(aside.topic for aside in suppressed if not aside.reason.startswith(EXCLUDED_BY))
-        unsaid = [(topic, model) for topic, model in self._models if topic.id not in said]
-        if not unsaid:  # most crisis talk has been spoken of: no need to split it
-            return
+        unsaid = self._models
+        if hits or suppressed:
+            said = {hit.topic for hit in hits}
+            said.update(aside.topic for aside in suppressed if not aside.reason.startswith(EXCLUDED_BY))
+            unsaid = [(topic, model) for topic, model in self._models if topic.id not in said]
+            if not unsaid:  # most crisis talk has been spoken of: no need to split it
+                return
+        _, _, _, exclusion_spans = found
         words = normalised.split()
         writer_named = not FIRST_PERSON.isdisjoint(words)
         if not writer_named and not OTHER_PEOPLE.isdisjoint(words):
             return
         for topic, model in unsaid:
-            excluded = found.exclusion_spans.get(topic.id)
+            excluded = exclusion_spans.get(topic.id)
             scored = _without(normalised, excluded).split() if excluded else words
             probability = model.probability(scored)
             if probability >= model.threshold_for(scored, writer_named):
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
 
     def _find(self, normalised: str) -> _Found:
-        found = _Found([], [], [], {})
+        starts: list[int] = []
+        ends: list[int] = []
+        keys: list[_Key] = []
+        exclusion_spans: dict[str, list[tuple[int, int, str]]] = {}
         for last, key in self._automaton.iter(normalised):
             length, phrases, anchors, excluded = key
             # Keys carry a space at each end; the span is the words inside them.
             if phrases or anchors:
-                found.starts.append(last - length + 2)
-                found.ends.append(last)
-                found.keys.append(key)
+                starts.append(last - length + 2)
+                ends.append(last)
+                keys.append(key)
             if excluded and normalised.endswith(_AT, 0, last + 1) and normalised.startswith(_ALL, last):
                 excluded = ()  # "wake up at" is a time of day; "I don't want to wake up at all" is not
             for exclusion in excluded:
-                found.exclusion_spans.setdefault(exclusion.topic, []).append((last - length + 2, last, exclusion.text))
-        return found
+                exclusion_spans.setdefault(exclusion.topic, []).append((last - length + 2, last, exclusion.text))
+        return starts, ends, keys, exclusion_spans
 
     def _judge(self, normalised: str, found: _Found,
                only: set[_Entry] | None = None) -> tuple[list[Hit], list[Suppressed]]:
         """Hits and suppressions of the phrases found (or of `only` these), first MAX_PER_PHRASE of each."""
         hits: list[Hit] = []
         suppressed: list[Suppressed] = []
-        if not found.keys:
+        _, _, keys, exclusion_spans = found
+        if not keys:
             return hits, suppressed
-        exclusions = {topic: _Exclusions(spans) for topic, spans in found.exclusion_spans.items()}
+        exclusions = ({topic: _Exclusions(spans) for topic, spans in exclusion_spans.items()}
+                      if exclusion_spans else {})
         spans = _spans(normalised, found, only)
-        negations = spans.negations
-        longer = (_longer_overlapping(spans.starts, spans.ends, spans.entries)
+        starts, ends, entries, negations, cue_spans = spans
+        longer = (_longer_overlapping(starts, ends, entries)
                   if negations.count(None) == len(negations) else _longer_unless_negated(spans))
         hit_counts: dict[_Entry, int] = {}
         suppressed_counts: dict[_Entry, int] = {}
@@ -350,30 +357,36 @@ class Matcher:
         # (several entries share a span), which costs no slicing.
         said: dict[tuple[str | int, int, bool, bool], str | None] = {}
         long_text = len(normalised) > CACHE_FROM_CHARS
+        # The rules that could undo a match here: in most texts none, and none is read around a match. (A long text
+        # keeps them all: the cache reads each once, and it holds many clues.)
+        rules = _EVERY_RULE if long_text else _rules_with_clues(normalised)
         rows: Iterable[tuple[int, int, tuple[_Entry, ...], str | None, _Entry | None]] = zip(
-            spans.starts, spans.ends, spans.entries, spans.negations, longer, strict=True)
-        if spans.cues:
-            rows = chain(rows, ((start, end, entries, negation, None) for start, end, entries, negation in spans.cues))
-        for start, end, entries, gap_negation, outranked_by in rows:
-            for entry in entries:
+            starts, ends, entries, negations, longer, strict=True)
+        if cue_spans:
+            rows = chain(rows, ((start, end, cued, negation, None) for start, end, cued, negation in cue_spans))
+        for start, end, matched, gap_negation, outranked_by in rows:
+            for entry in matched:
                 hit_count = hit_counts.get(entry, 0)
                 if hit_count >= MAX_PER_PHRASE or (only is not None and entry not in only):
                     continue
                 by_topic = exclusions.get(entry.topic)
                 excluded_by = by_topic.overlapping(start, end) if by_topic else None
-                group = entry.pattern.cue if entry.pattern is not None else None  # a cue's group
                 negation = None
                 if excluded_by is None and outranked_by is None:
-                    crisis, cue = entry.tier == "crisis", group is not None
-                    if long_text:
-                        begin = max(0, start - CONTEXT_CHARS)
-                        key: tuple[str | int, int, bool, bool] = (
-                            normalised[begin:end + CONTEXT_CHARS], start - begin, crisis, cue)
+                    group = entry.pattern.cue if entry.pattern is not None else None  # a cue's group
+                    if not rules:
+                        negation = gap_negation
                     else:
-                        key = (start, end, crisis, cue)
-                    if key not in said:
-                        said[key] = _said_around(normalised, start, end, crisis, cue)
-                    negation = gap_negation or said[key]
+                        crisis, cue = entry.tier == "crisis", group is not None
+                        if long_text:
+                            begin = max(0, start - CONTEXT_CHARS)
+                            key: tuple[str | int, int, bool, bool] = (
+                                normalised[begin:end + CONTEXT_CHARS], start - begin, crisis, cue)
+                        else:
+                            key = (start, end, crisis, cue)
+                        if key not in said:
+                            said[key] = _said_around(normalised, start, end, crisis, cue, rules)
+                        negation = gap_negation or said[key]
                     if negation is None:
                         hit_counts[entry] = hit_count + 1
                         if group is not None:
@@ -453,15 +466,19 @@ def _cues_that_meet(by_group: dict[str, dict[_Entry, tuple[int, int, _Entry]]]) 
 def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:
     """Phrases found, and patterns checked around their anchors, sorted by where they end.
 
-    Unless a pattern matched (rare), the automaton's order stands and the phrases are not copied. An anchor is
+    Unless a pattern matched (rare), the automaton's order stands and the phrases are not sorted. An anchor is
     not checked inside the last match of its own pattern ("to die to die"), nor after MAX_PATTERN_CHECKS checks.
     """
-    matched: list[tuple[int, int, tuple[_Entry, ...], str | None]] = []
-    cues: list[tuple[int, int, tuple[_Entry, ...], str | None]] = []
+    found_starts, found_ends, keys, _ = found
+    phrases = [key.phrases for key in keys]
+    if not any(map(_ANCHORS_OF, keys)):  # many texts: no pattern to check
+        return found_starts, found_ends, phrases, [None] * len(phrases), []
+    matched: list[tuple[int, int, tuple[_Entry, ...], str | None]] = []  # (end, start, ...): sorted by end
+    cues: list[_Cue] = []
     anchor_only = False  # a key that anchors patterns but is no phrase: the phrase lists need filtering
     reached: dict[_Entry, int] = {}
     checks = 0
-    for start, end, key in zip(found.starts, found.ends, found.keys, strict=True):
+    for start, end, key in zip(found_starts, found_ends, keys, strict=True):
         if not key.anchors:
             continue
         anchor_only = anchor_only or not key.phrases
@@ -474,33 +491,42 @@ def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:
             assert entry.pattern is not None  # every anchor entry has one
             match = entry.pattern.match_at(normalised, start, end, GAP_NEGATIONS)
             if match is not None:
-                reached[entry] = match.end
-                (cues if entry.pattern.cue else matched).append((match.end, match.start, (entry,), match.negation))
-    phrases = [key.phrases for key in found.keys]
-    cue_spans = [(start, end, entries, negation) for end, start, entries, negation in cues]
-    if not matched and not anchor_only:
-        return _Spans(found.starts, found.ends, phrases, [None] * len(phrases), cue_spans)
+                match_start, match_end, negation = match
+                reached[entry] = match_end
+                if entry.pattern.cue:
+                    cues.append((match_start, match_end, (entry,), negation))
+                else:
+                    matched.append((match_end, match_start, (entry,), negation))
+    if not matched:  # the automaton's order stands
+        if not anchor_only:
+            return found_starts, found_ends, phrases, [None] * len(phrases), cues
+        kept = list(filter(None, phrases))  # the keys that are phrases
+        return (list(compress(found_starts, phrases)), list(compress(found_ends, phrases)), kept, [None] * len(kept),
+                cues)
     rows = matched + [(end, start, entries, None)
-                      for start, end, entries in zip(found.starts, found.ends, phrases, strict=True) if entries]
+                      for start, end, entries in zip(found_starts, found_ends, phrases, strict=True) if entries]
+    if not rows:
+        return [], [], [], [], cues
     rows.sort(key=itemgetter(0))  # a pattern may reach past later phrases
-    return _Spans([row[1] for row in rows], [row[0] for row in rows], [row[2] for row in rows],
-                  [row[3] for row in rows], cue_spans)
+    ends, starts, entries, negations = zip(*rows, strict=True)
+    return starts, ends, entries, negations, cues
 
 
 def _longer_unless_negated(spans: _Spans) -> list[_Entry | None]:
     """_longer_overlapping over the matches not negated in their gaps: "if I died tonight I wouldn't mind" is not
     outranked by a longer reading of it that a "wouldn't" in its gap negates. (_judge calls it only when a match
     is negated in its gaps, which is rare.)"""
-    kept = [index for index, negation in enumerate(spans.negations) if negation is None]
-    longer: list[_Entry | None] = [None] * len(spans.entries)
-    found = _longer_overlapping([spans.starts[i] for i in kept], [spans.ends[i] for i in kept],
-                                [spans.entries[i] for i in kept])
+    starts, ends, entries, negations, _ = spans
+    kept = [index for index, negation in enumerate(negations) if negation is None]
+    longer: list[_Entry | None] = [None] * len(entries)
+    found = _longer_overlapping([starts[i] for i in kept], [ends[i] for i in kept], [entries[i] for i in kept])
     for index, entry in zip(kept, found, strict=True):
         longer[index] = entry
     return longer
 
 
-def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[_Entry, ...]]) -> list[_Entry | None]:
+def _longer_overlapping(starts: Sequence[int], ends: Sequence[int],
+                        entries: Sequence[tuple[_Entry, ...]]) -> list[_Entry | None]:
     """For each match, a strictly longer phrase overlapping it, if any: one sweep from the last end back.
 
     Matches arrive sorted by end. Walking them backwards, every match already seen ends at or after the
@@ -512,15 +538,16 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
     longer: list[_Entry | None] = [None] * len(entries)
     if len(entries) < 2:  # most messages: nothing to outrank
         return longer
+    lengths = list(map(sub, ends, starts))
     active: deque[int] = deque()
     for index in range(len(entries) - 1, -1, -1):
         end = ends[index]
-        length = end - starts[index]
+        length = lengths[index]
         while active and starts[active[0]] >= end:
             active.popleft()
-        if active and ends[active[0]] - starts[active[0]] > length:
+        if active and lengths[active[0]] > length:
             longer[index] = entries[active[0]][0]
-        while active and ends[active[-1]] - starts[active[-1]] < length:
+        while active and lengths[active[-1]] < length:
             back = active.pop()
             if starts[back] < end and longer[back] is None:
                 longer[back] = entries[index][0]
@@ -528,16 +555,26 @@ def _longer_overlapping(starts: list[int], ends: list[int], entries: list[tuple[
     return longer
 
 
-def _said_around(normalised: str, start: int, end: int, crisis: bool, cue: bool) -> str | None:
-    """Why the words around a match undo it, if they do (see the module docstring). A cue is often about someone
-    else by nature ("he doesn't know why"), so the someone-else rule is not applied to one."""
-    said = (_negation_before_unless_over(normalised, start, end) or _negation_after(normalised, end)
-            or _answered_no(normalised, start, end) or _denied_after(normalised, start, end))
+def _said_around(normalised: str, start: int, end: int, crisis: bool, cue: bool, rules: int) -> str | None:
+    """Why the words around a match undo it, if they do (see the module docstring), read by those of the `rules`
+    (_rules_with_clues) that could. A cue is often about someone else by nature ("he doesn't know why"), so the
+    someone-else rule is not applied to one."""
+    said = None
+    if rules & _RULE_NEGATION_BEFORE:
+        said = _negation_before_unless_over(normalised, start, end)
+    if said is None and rules & _RULE_NEGATION_AFTER:
+        said = _negation_after(normalised, end)
+    if said is None and rules & _RULE_ANSWERED_NO:
+        said = _answered_no(normalised, start, end)
+    if said is None and rules & _RULE_DENIED_AFTER:
+        said = _denied_after(normalised, start, end)
     if said is not None:
         return said
-    if not crisis:
-        return _over_after(normalised, end)
-    return _over_or_laughed_after(normalised, end) or (None if cue else _someone_else_before(normalised, start, end))
+    if rules & _RULE_OVER_OR_LAUGHED:
+        said = _over_or_laughed_after(normalised, end) if crisis else _over_after(normalised, end)
+    if said is None and crisis and not cue and rules & _RULE_SOMEONE_ELSE:
+        said = _someone_else_before(normalised, start, end)
+    return said
 
 
 def _counted_time(before: list[str]) -> bool:
@@ -820,6 +857,39 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
         if index + 1 == len(after) or after[index + 1] not in NOT_AN_ANSWER:
             return f"asked, answered {word!r}"
     return None
+
+
+# Each rule of _said_around undoes a match only where one of its clues is in the text: a whole word, or the start of
+# one for the prefixes. One scan in C finds the rules whose clues a text holds (in most texts none), and the others
+# are not read around its matches. A new rule adds its clues here.
+_RULE_NEGATION_BEFORE, _RULE_NEGATION_AFTER, _RULE_ANSWERED_NO, _RULE_DENIED_AFTER, _RULE_OVER_OR_LAUGHED, \
+    _RULE_SOMEONE_ELSE = (1 << bit for bit in range(6))
+_EVERY_RULE = 2 ** 6 - 1
+_CLUES_OF: dict[int, tuple[str, ...]] = {
+    _RULE_NEGATION_BEFORE: tuple(f" {word} " for word in NEGATIONS | RECOVERED | WITHOUT | SINCE_LAST),
+    _RULE_NEGATION_AFTER: tuple(f" {word} " for word in AFTER_VERBS),
+    _RULE_ANSWERED_NO: (" ask",),
+    # "nah", "nope", "no", and the starts of "not any more", "dont now", "dont any more"
+    _RULE_DENIED_AFTER: tuple(f" {word} " for word in ANSWERS_NO | _words("not", "don't")),
+    _RULE_OVER_OR_LAUGHED: tuple(f" {prefix}" for prefix in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS)),
+    _RULE_SOMEONE_ELSE: tuple(f" {word} " for word in THIRD_PERSON),
+}
+_RULES_BY_CLUE: dict[str, int] = {}
+for _rule, _clues in _CLUES_OF.items():
+    for _clue in _clues:
+        _RULES_BY_CLUE[_clue] = _RULES_BY_CLUE.get(_clue, 0) | _rule
+_CLUES = ahocorasick.Automaton()
+for _clue, _rule in _RULES_BY_CLUE.items():
+    _CLUES.add_word(_clue, _rule)
+_CLUES.make_automaton()
+
+
+def _rules_with_clues(normalised: str) -> int:
+    """The rules of _said_around (bits) whose clues are in the text: only they can undo a match in it."""
+    rules = 0
+    for _, clue_rules in _CLUES.iter(normalised):
+        rules |= clue_rules
+    return rules
 
 
 # The most any rule above reads on either side of a match, with room to spare: the cache in Matcher._judge keys on

@@ -33,8 +33,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
 
 from bots.referral.normalise import normalise
 
@@ -62,18 +61,16 @@ class Step:
     gap_max: int
     forms: frozenset[tuple[str, ...]]
     lengths: tuple[int, ...]  # of the forms, longest first
-    firsts: frozenset[str]  # the forms' first words: most places are ruled out by one set lookup
-    optional: bool  # it has the empty form, so it matches wherever it is, whatever word comes next
+    # The lengths of the forms starting with each word, longest first: the only ones worth trying where it is. Most
+    # places are ruled out by one lookup.
+    lengths_from: dict[str, tuple[int, ...]] = field(compare=False)
+    # (0,) if it has the empty form, so it matches wherever it is, whatever word comes next (tried after the others);
+    # else ().
+    empty_form: tuple[int, ...]
 
     @property
     def reach(self) -> int:
         return self.gap_max + self.lengths[0]
-
-
-class PatternMatch(NamedTuple):  # a tuple, not a dataclass: built for every pattern found
-    start: int
-    end: int
-    negation: str | None  # a negation found in one of the gaps
 
 
 @dataclass(frozen=True)
@@ -91,18 +88,21 @@ class Pattern:
         """The anchor's forms as automaton keys: normalised text, a space at each end."""
         return sorted(f" {' '.join(form)} " for form in self.anchors)
 
-    def match_at(self, normalised: str, start: int, end: int, negations: frozenset[str]) -> PatternMatch | None:
-        """The whole pattern around an anchor found at [start, end) in the normalised text, if it is there."""
-        left_words = _words_before(normalised, start - 1, self.left_reach) if self.left else []
+    def match_at(self, normalised: str, start: int, end: int,
+                 negations: frozenset[str]) -> tuple[int, int, str | None] | None:
+        """The whole pattern around an anchor found at [start, end) in the normalised text, if it is there: its start,
+        end and any negation found in one of its gaps (a plain tuple, built for every pattern found)."""
+        left_words = _words_before(normalised, start - 1, self.left_reach) if self.left else ()
         left = _match_side(left_words, self.left, negations)
         if left is None:
             return None
-        right_words = _words_after(normalised, end + 1, self.right_reach) if self.right else []
+        right_words = _words_after(normalised, end + 1, self.right_reach) if self.right else ()
         right = _match_side(right_words, self.right, negations)
         if right is None:
             return None
-        return PatternMatch(start - sum(len(word) + 1 for word in left_words[:left[0]]),
-                            end + sum(len(word) + 1 for word in right_words[:right[0]]), left[1] or right[1])
+        left_used, right_used = left[0], right[0]  # words, each with the space before or after it
+        return (start - sum(map(len, left_words[:left_used])) - left_used,
+                end + sum(map(len, right_words[:right_used])) + right_used, left[1] or right[1])
 
 
 def check_word_list(name: str, words: list[str]) -> str | None:
@@ -222,29 +222,34 @@ def _normalised_forms(forms: list[tuple[str, ...]]) -> frozenset[tuple[str, ...]
 
 
 def _step(gap: tuple[int, int], forms: frozenset[tuple[str, ...]]) -> Step:
+    lengths_from: dict[str, set[int]] = {}
+    for form in forms:
+        if form:
+            lengths_from.setdefault(form[0], set()).add(len(form))
     return Step(gap[0], gap[1], forms, tuple(sorted({len(form) for form in forms}, reverse=True)),
-                frozenset(form[0] for form in forms if form), () in forms)
+                {word: tuple(sorted(lengths, reverse=True)) for word, lengths in lengths_from.items()},
+                (0,) if () in forms else ())
 
 
-def _words_before(normalised: str, end: int, count: int) -> list[str]:
+def _words_before(normalised: str, end: int, count: int) -> tuple[str, ...]:
     """Up to `count` words ending at `end` (a space), nearest first, reading a bounded stretch of text."""
     begin = max(0, end - count * (MAX_WORD_CHARS + 1))
     words = normalised[begin:end].split()
     if begin > 0 and normalised[begin - 1] != " " and words:
-        words = words[1:]  # cut through a word
-    return words[::-1][:count]
+        del words[0]  # cut through a word
+    return tuple(words[:-count - 1:-1])
 
 
-def _words_after(normalised: str, begin: int, count: int) -> list[str]:
+def _words_after(normalised: str, begin: int, count: int) -> tuple[str, ...]:
     """Up to `count` words starting at `begin`, nearest first, reading a bounded stretch of text."""
     end = min(len(normalised), begin + count * (MAX_WORD_CHARS + 1))
     words = normalised[begin:end].split()
     if end < len(normalised) and normalised[end] != " " and words:
-        words = words[:-1]
-    return words[:count]
+        del words[-1]
+    return tuple(words[:count])
 
 
-def _match_side(words: list[str], steps: tuple[Step, ...],
+def _match_side(words: tuple[str, ...], steps: tuple[Step, ...],
                 negations: frozenset[str]) -> tuple[int, str | None] | None:
     """Words used by the steps, and a negation in their gaps; a reading with no negation is preferred."""
     if not steps:
@@ -267,22 +272,20 @@ def _match_side(words: list[str], steps: tuple[Step, ...],
                 break
             gap_negation = negation or (gap and next((w for w in words[used:used + gap] if w in negations), None)) \
                 or None
-            if step.optional or (used + gap < len(words) and words[used + gap] in step.firsts):
-                for length in step.lengths:
-                    if used + gap + length <= len(words) and tuple(words[used + gap:used + gap + length]) in step.forms:
-                        found.append((index + 1, used + gap + length, gap_negation))
+            at = used + gap
+            for length in step.lengths_from.get(words[at], step.empty_form) if at < len(words) else step.empty_form:
+                if at + length <= len(words) and words[at:at + length] in step.forms:
+                    found.append((index + 1, at + length, gap_negation))
         stack.extend(reversed(found))  # shortest gap, longest form first
     return negated
 
 
-def _match_step(words: list[str], step: Step, negations: frozenset[str]) -> tuple[int, str | None] | None:
+def _match_step(words: tuple[str, ...], step: Step, negations: frozenset[str]) -> tuple[int, str | None] | None:
     """_match_side for one step: shortest gap and longest form first, a reading with no negation preferred."""
     negated: tuple[int, str | None] | None = None
     for gap in range(step.gap_min, min(step.gap_max, len(words)) + 1):
-        if not step.optional and (gap == len(words) or words[gap] not in step.firsts):
-            continue
-        for length in step.lengths:
-            if gap + length <= len(words) and tuple(words[gap:gap + length]) in step.forms:
+        for length in step.lengths_from.get(words[gap], step.empty_form) if gap < len(words) else step.empty_form:
+            if gap + length <= len(words) and words[gap:gap + length] in step.forms:
                 gap_negation = next((word for word in words[:gap] if word in negations), None) if gap else None
                 if gap_negation is None:
                     return gap + length, None

@@ -61,6 +61,8 @@ class WordModel(NamedTuple):
     def probability(self, words: list[str]) -> float:
         """How likely the message (its normalised words) is the topic's, by the weights of its words and word pairs;
         for a long one, of its likeliest stretch."""
+        if len(words) <= self.window and len(words) <= MAX_WORDS:  # most messages: one stretch, the whole
+            return probability_of(self.bias + self._total(words))
         return probability_of(self.bias + max(map(self._total, self._stretches(words))))
 
     def weighed_most(self, words: list[str], count: int = 5) -> list[str]:
@@ -83,8 +85,10 @@ class WordModel(NamedTuple):
 
     def _total(self, words: list[str]) -> float:
         """Each distinct word and pair counted once, as in training: saying it twice is not twice as likely."""
-        return (sum(map(self.words.get, set(words), repeat(0.0)))
-                + sum(map(self.pairs.get, set(pairwise(words)), repeat(0.0))))
+        distinct = set(words)
+        # Pairs repeat only where words do: in most messages none does, and the pairs need no set.
+        pairs = pairwise(words) if len(distinct) == len(words) else set(pairwise(words))
+        return sum(map(self.words.get, distinct, repeat(0.0))) + sum(map(self.pairs.get, pairs, repeat(0.0)))
 
 
 def probability_of(total: float) -> float:

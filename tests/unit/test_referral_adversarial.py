@@ -5,7 +5,6 @@ How fast that is, is measured by bench/referral.py (a 64 KB adversarial message 
 
 import random
 from collections import Counter
-from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,9 @@ from bots.referral.matcher import (
     ANSWER_NEGATES,
     ANSWERS_NO,
     ASKED,
-    ASKED_WHAT,
+    ASKED_GAP,
+    ASKED_WHETHER,
+    ASKED_WHOM,
     BEFORE,
     BEFORE_ENDS,
     COULD_NOT,
@@ -39,8 +40,11 @@ from bots.referral.matcher import (
     NEGATIONS,
     NO_ANSWERS,
     NO_NEGATES,
+    NO_NOT_SAID,
+    NO_NOT_SAID_WINDOW,
     NO_NOUNS,
     NO_WHAT,
+    NOT_AN_ANSWER,
     NOT_ANYMORE_WINDOW,
     NOT_OVER,
     NUMBER_WORDS,
@@ -247,13 +251,16 @@ def reference_someone_else(normalised: str, start: int, end: int) -> bool:
 
 def reference_answered_no(before: list[str], after: list[str]) -> bool:
     before = before[-QUESTION_WINDOW:]
-    if not any(word in ASKED and following in ASKED_WHAT for word, following in pairwise(before)):
+    asked = [index for index, word in enumerate(before) if word in ASKED]
+    if not any((before[index + 1:index + 2] and before[index + 1] in ASKED_WHOM)
+               or any(word in ASKED_WHETHER for word in before[index + 1:index + 2 + ASKED_GAP]) for index in asked):
         return False
     after = after[:QUESTION_WINDOW]
     for index, word in enumerate(after):
         if word in YES_ANSWERS:
             return False
-        if word in NO_ANSWERS and after[index + 1:index + 2] != ["sure"]:
+        unsaid = any(word in NO_NOT_SAID for word in after[max(0, index - NO_NOT_SAID_WINDOW):index])
+        if word in NO_ANSWERS and not unsaid and after[index + 1:index + 2] not in [[w] for w in NOT_AN_ANSWER]:
             return True
     return False
 
