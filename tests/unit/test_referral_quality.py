@@ -40,25 +40,25 @@ def test_the_dev_set_is_big_varied_and_split_before_tuning():
 
 
 def test_held_back_crisis_recall_does_not_fall(held_back):
-    # Measured with batches 5 to 48 (new writers') in the set, phrases, patterns and the word model scoring every
-    # message nothing else spoke of that names the writer or nobody else: short 0.880, long 0.956, wishes 0.858,
-    # plans 0.840 (batches 5 to 45 at the end of the previous session: 0.888, 0.960, 0.860, 0.847; batch 48's
-    # held-back lines, by new writers, are found less often).
+    # Measured with batches 5 to 52 in the set, phrases, patterns and the word model (L2 3e-3, threshold 0.77):
+    # short 0.877, long 0.963, wishes 0.857, plans 0.847, self-harm 0.804. Batch 52's held-back crisis lines, written
+    # to read like denials, are found less often (self-harm 0.636), so self-harm, methods and attempts sit lower than
+    # with batches 5 to 48 (0.829, 0.946, 0.893); the model trained as before on 5 to 52 gave 0.811, 0.943, 0.893.
     assert held_back["crisis_recall_short"]["recall"] >= 0.875
-    assert held_back["crisis_recall_long"]["recall"] >= 0.95
-    floors = {"wish": 0.85, "active": 0.96, "method": 0.94, "intent": 0.87, "plan": 0.83, "prep": 0.81,
-              "attempt": 0.89, "selfharm": 0.82}
+    assert held_back["crisis_recall_long"]["recall"] >= 0.96
+    floors = {"wish": 0.85, "active": 0.96, "method": 0.93, "intent": 0.88, "plan": 0.84, "prep": 0.81,
+              "attempt": 0.88, "selfharm": 0.80}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
 
 
 def test_held_back_false_alarms_do_not_rise(held_back):
     # Batches 20 to 22 and 25 are mostly everyday messages that share words with crisis talk, 24, 31 and 37 long
-    # recovery posts and denials on the border, 29 and 42 everyday chat: with them in the set, false crisis is 0.140
-    # on denials and 0.030 on ordinary messages.
-    assert held_back["false_crisis_negations"]["rate"] <= 0.145
-    assert held_back["false_crisis_ordinary"]["rate"] <= 0.032
-    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.062
+    # recovery posts and denials on the border, 29 and 42 everyday chat, 49 to 51 posts from unrelated forums, 52
+    # denials: with them in the set, false crisis is 0.135 on denials and 0.024 on ordinary messages.
+    assert held_back["false_crisis_negations"]["rate"] <= 0.14
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.026
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.055
     assert held_back["tiers"]["crisis"]["precision"] >= 0.92
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.50 if tier == "support" else 0.85), tier
@@ -72,4 +72,4 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     examples = load_dev_file(ROOT / "tests" / "unit" / "data" / "referral_lookalikes.txt")
     flagged = sum(matcher.match(example.text).tier == "crisis" for example in examples)
     assert len(examples) == 359
-    assert flagged <= 245
+    assert flagged <= 242
