@@ -49,7 +49,7 @@ from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, chain, compress
+from itertools import accumulate, chain, compress, pairwise
 from operator import itemgetter, sub
 from typing import NamedTuple
 
@@ -656,24 +656,38 @@ AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "i
 AFTER_VERBS = _words("crossed", "entered", "occurred", "something", "there", "came")
 AFTER_VERB_NEEDS = {normalise("there").strip(): _words("anymore", "any"), normalise("came").strip(): _words("back")}
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
-# Words back to the question, far enough for "asked if I was coping and if I ever had thoughts of ending things",
-# and on to its answer: "... and for the first time in years I said no".
-QUESTION_WINDOW = 12
+# Words back to "asked if", and on to the answer. No further: punctuation is gone once normalised, so a wider window
+# reads the writer's own next sentences as the question or its answer ("he asked if I was okay. no. I'm not okay. I
+# want to kill myself and I haven't got the strength" is no answer to anything).
+QUESTION_WINDOW = 8
 ASKED = _words("asked", "asks", "asking", "ask")
-ASKED_WHOM = _words("me", "us", "him", "her", "the")  # right after "asked"
-ASKED_WHETHER = _words("if", "whether", "about", "bout")  # after "asked" or a few words on: "asked gently whether"
-ASKED_GAP = 3  # "asked me straight out if"
+# A question, not a request: "asked (me straight out) if / whether / about", never "asked me to lend him money" or
+# "asked me what was wrong".
+ASKED_WHETHER = _words("if", "whether", "about", "bout", "question", "questions")  # "asked the suicide question"
+ASKED_GAP = 3  # words between: "asked me straight out if", "asked gently whether"
 YES_ANSWERS = _words("yes", "yeah", "yep", "yea", "ya", "yh")
-NO_ANSWERS = _words("no", "nope", "nah", "not", "never", "haven't", "don't", "wasn't", "isn't", "aren't", "hadn't",
-                    "wouldn't", "none")
-# No answer after all: "I'm not sure", "I'm not okay", "no one has asked before", "I have no idea";
-# "I couldn't say no", "I almost wanted to say no".
+# A plain no anywhere in the window; a negated clause only as the first few words after the match ("and I said I
+# wasn't", "I'm not", "and I honestly haven't"): further on it is the writer going on ("... I want to die and I
+# haven't told her", "... I want to kill myself, I'm not going to make it").
+PLAIN_NO = _words("no", "nope", "nah", "none")
+NO_ANSWERS = PLAIN_NO | _words("not", "never", "haven't", "don't", "wasn't", "isn't", "aren't", "hadn't", "wouldn't")
+CLAUSE_ANSWER_WORDS = 6
+# A negated clause that goes on is the writer's own words: "I'm not kidding", "I'm not coming back", "I don't know".
+CLAUSE_GOES_ON = _words("going", "gonna", "coming", "kidding", "joking", "scared", "able", "know", "want", "wanna",
+                        "think", "care", "see", "stop", "stopping", "getting", "doing", "telling", "told", "have")
+# ... and no answer at all if the writer takes it back ("I said no. I lied. I am.", "... but that's not true"), or
+# says yes before the match or after it ("asked if I had a plan. yes. I'm going to hang myself", "I said no but the
+# truth is yes").
+TAKEN_BACK = _words("lied", "lie", "liar")  # not "lying": "lying on the floor"
+TAKEN_BACK_WINDOW = 2 * QUESTION_WINDOW
+_TRUE = normalise("true").strip()  # "that's not true", "isn't true"
+_TAKEN_BACK_CHARS = 240
 NOT_AN_ANSWER = _words("sure", "ok", "okay", "fine", "alright", "good", "well", "coping", "safe", "one", "body",
                        "idea", "clue", "point", "reason", "hope", "longer", "matter", "future", "life", "words")
 NO_NOT_SAID = NEGATIONS | _words("couldn't", "can't", "cannot", "almost", "nearly", "wanted", "want", "wish",
                                  "tried", "trying", "should", "should've")
 NO_NOT_SAID_WINDOW = 3
-_WINDOW_CHARS = QUESTION_WINDOW * 20
+_WINDOW_CHARS = QUESTION_WINDOW * 25
 _AFTER_VERB = _any_of(*AFTER_VERBS)
 
 
@@ -844,17 +858,22 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
     if normalised.find(" ask", begin, start) < 0:  # the usual case: one scan in C
         return None
     before = normalised[begin:start].split()[-QUESTION_WINDOW:]
-    if not any(word in ASKED and ((before[index + 1:index + 2] and before[index + 1] in ASKED_WHOM)
-                                  or not ASKED_WHETHER.isdisjoint(before[index + 1:index + 2 + ASKED_GAP]))
-               for index, word in enumerate(before)):
+    asked = next((index for index, word in enumerate(before)
+                  if word in ASKED and not ASKED_WHETHER.isdisjoint(before[index + 1:index + 2 + ASKED_GAP])), None)
+    if asked is None or not YES_ANSWERS.isdisjoint(before[asked:]):
         return None
-    after = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:QUESTION_WINDOW]
-    for index, word in enumerate(after):
-        if word in YES_ANSWERS:
-            return None
+    after = normalised[end + 1:end + 1 + _TAKEN_BACK_CHARS].split()
+    taken_back = after[:TAKEN_BACK_WINDOW]
+    if (not TAKEN_BACK.isdisjoint(taken_back) or not YES_ANSWERS.isdisjoint(taken_back)
+            or any(word == _TRUE and previous in NO_ANSWERS for previous, word in pairwise(taken_back))):
+        return None
+    for index, word in enumerate(after[:QUESTION_WINDOW]):
         if word not in NO_ANSWERS or not NO_NOT_SAID.isdisjoint(after[max(0, index - NO_NOT_SAID_WINDOW):index]):
             continue
-        if index + 1 == len(after) or after[index + 1] not in NOT_AN_ANSWER:
+        following = after[index + 1] if index + 1 < len(after) else ""
+        if word not in PLAIN_NO and (index >= CLAUSE_ANSWER_WORDS or following in CLAUSE_GOES_ON):
+            continue
+        if following not in NOT_AN_ANSWER:
             return f"asked, answered {word!r}"
     return None
 
@@ -896,5 +915,5 @@ def _rules_with_clues(normalised: str) -> int:
 # this much text, so it must cover them all.
 CONTEXT_CHARS = 256
 CACHE_FROM_CHARS = 4 * CONTEXT_CHARS  # in a shorter message a match's span is the cache's key
-assert max(_WINDOW_CHARS + 1, _SUBJECT_CHARS + _GENERIC_CHARS, _SHORT_WORDS_CHARS, _DENIAL_CHARS,
+assert max(_WINDOW_CHARS + 1, _TAKEN_BACK_CHARS + 1, _SUBJECT_CHARS + _GENERIC_CHARS, _SHORT_WORDS_CHARS, _DENIAL_CHARS,
            (NEGATION_WINDOW + 8 + 1) * (_LONGEST_NEGATION_WORD + 1)) < CONTEXT_CHARS

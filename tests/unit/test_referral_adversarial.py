@@ -5,6 +5,7 @@ How fast that is, is measured by bench/referral.py (a 64 KB adversarial message 
 
 import random
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,10 @@ from bots.referral.matcher import (
     ASKED,
     ASKED_GAP,
     ASKED_WHETHER,
-    ASKED_WHOM,
     BEFORE,
     BEFORE_ENDS,
+    CLAUSE_ANSWER_WORDS,
+    CLAUSE_GOES_ON,
     COULD_NOT,
     FIRST_PERSON,
     FREE,
@@ -55,6 +57,7 @@ from bots.referral.matcher import (
     OVER_WORDS,
     PAST,
     PAST_DENIALS,
+    PLAIN_NO,
     QUESTION_WINDOW,
     RECOVERED,
     RECOVERED_FROM,
@@ -65,6 +68,8 @@ from bots.referral.matcher import (
     SUBJECT_FILLERS,
     SUBJECT_WINDOW,
     SUBJECTS,
+    TAKEN_BACK,
+    TAKEN_BACK_WINDOW,
     THIRD_PERSON,
     TIME_UNITS,
     UNTIL,
@@ -251,16 +256,19 @@ def reference_someone_else(normalised: str, start: int, end: int) -> bool:
 
 def reference_answered_no(before: list[str], after: list[str]) -> bool:
     before = before[-QUESTION_WINDOW:]
-    asked = [index for index, word in enumerate(before) if word in ASKED]
-    if not any((before[index + 1:index + 2] and before[index + 1] in ASKED_WHOM)
-               or any(word in ASKED_WHETHER for word in before[index + 1:index + 2 + ASKED_GAP]) for index in asked):
+    asked = [index for index, word in enumerate(before)
+             if word in ASKED and any(word in ASKED_WHETHER for word in before[index + 1:index + 2 + ASKED_GAP])]
+    if not asked or any(word in YES_ANSWERS for word in before[asked[0]:]):
         return False
-    after = after[:QUESTION_WINDOW]
-    for index, word in enumerate(after):
-        if word in YES_ANSWERS:
-            return False
-        unsaid = any(word in NO_NOT_SAID for word in after[max(0, index - NO_NOT_SAID_WINDOW):index])
-        if word in NO_ANSWERS and not unsaid and after[index + 1:index + 2] not in [[w] for w in NOT_AN_ANSWER]:
+    window, further = after[:QUESTION_WINDOW], after[:TAKEN_BACK_WINDOW]
+    if (any(word in TAKEN_BACK for word in further) or any(word in YES_ANSWERS for word in further)
+            or any(first in NO_ANSWERS and second == "true" for first, second in pairwise(further))):
+        return False
+    for index, word in enumerate(window):
+        following = after[index + 1] if index + 1 < len(after) else ""
+        if (word in NO_ANSWERS and not any(w in NO_NOT_SAID for w in after[max(0, index - NO_NOT_SAID_WINDOW):index])
+                and (word in PLAIN_NO or (index < CLAUSE_ANSWER_WORDS and following not in CLAUSE_GOES_ON))
+                and following not in NOT_AN_ANSWER):
             return True
     return False
 

@@ -319,17 +319,28 @@ def test_a_wish_held_off_is_not_denied(matcher, text):
 
 @pytest.mark.parametrize(("text", "crisis"), [
     ("the nurse asked if i'd had thoughts of suicide and i said no", False),
-    ("My partner asked me straight out if I was thinking of hurting myself. I'm not.", False),
-    ("someone at group asked if I was coping and if I ever had thoughts of ending things. Honestly no.", False),
-    ("people have asked gently whether I've had thoughts of suicide, and I understand why, but I genuinely haven't",
-     False),
     ("the nurse asked if I had thoughts of suicide and I said yes", True),
     ("my therapist asked if I'd thought about ending my life and I couldn't say no", True),
     ("she asked if I wanted to kill myself and I'm not okay", True),
     ("they asked me if I was suicidal, I'm not sure anymore", True),
     ("he asked if I was ok. no. I want to die", True),  # the no answers another question
+    ("My partner asked me if I was thinking of hurting myself. I'm not.", False),
+    ("people have asked gently whether I've had thoughts of suicide and I genuinely haven't", False),
+    ("the doctor asked me the question about suicide and i said no and i meant it", False),
+    # A second reviewer's: the writer's own words after a question, which punctuation no longer sets apart.
+    ("Samaritans asked if I was safe right now. I'm not. I'm on the bridge and I want to jump and I don't think anyone "
+     "can stop me", True),
+    ("he asked if I was okay. no. I'm not okay. I want to kill myself and I haven't got the strength", True),
+    ("Housing asked me for more documents. I give up, I want to die, I'm not doing this anymore", True),
+    ("My therapist asked me how my week was. I want to die and I haven't told her.", True),
+    ("Teacher asked me if everything was alright at home. I've been cutting myself every night and I don't know how "
+     "to stop", True),
+    ("the nurse asked if I was suicidal and I said no. I lied. I am. I have the pills here.", True),
+    ("She asked if I was thinking about suicide. I said not really but that's not true, I'm planning it", True),
+    ("the crisis team asked if I had a plan. yes. I'm going to hang myself and I don't want anyone to stop me", True),
+    ("my therapist asked if i wanted to die and i said no but the truth is yes, i do", True),
+    ("my friend asked if I was joking. I'm not. I want to die and I'm not kidding", True),
     ("she asked if I wanted to die and I didn't know what to say. no one has asked before", True),
-    ("my GP asked if I had thoughts of harming myself and for the first time in years I said no and meant it", False),
 ])
 def test_a_question_reported_and_answered_no_is_no_crisis(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
