@@ -99,17 +99,39 @@ def _parse_file(path: Path, problems: list[str]) -> tuple[dict[str, Any], dict[s
         return None
     try:
         root = yaml.compose(text, Loader=YAML_LOADER)
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, RecursionError) as error:  # RecursionError: nested too deep to compose
         mark = getattr(error, "problem_mark", None)
         # libyaml marks a file left open at its end ("id: [unclosed") on the line after the last
-        line = min(mark.line + 1, text.count("\n") + 1) if mark else 1
+        line = min(mark.line + 1, len(text.splitlines()) or 1) if mark else 1
         problems.append(f"{path}:{line}: not valid YAML ({getattr(error, 'problem', error)})")
         return None
     if root is None or not isinstance(root, yaml.MappingNode):
         problems.append(f"{path}:1: a topic file must be a mapping with id, title, tier, phrases and resources")
         return None
+    alias_line = _alias_line(root)
+    if alias_line is not None:
+        problems.append(f"{path}:{alias_line}: anchors and aliases (& and *) are not allowed in topic files; "
+                        "write the words out")
+        return None
     node = _Node(root)
     return {k: v[0] for k, v in node.value.items()}, {k: v[1] for k, v in node.value.items()}
+
+
+def _alias_line(root: yaml.Node) -> int | None:
+    """The line of a node met twice (an alias): a file that refers to itself would never finish reading, and nine
+    aliases of nine would build billions of values; each node is visited once here, so this is linear."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return node.start_mark.line + 1
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in node.value for item in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return None
 
 
 def _strings(node: _Node | None, where: str, key: str, problems: list[str]) -> list[tuple[str, int]]:

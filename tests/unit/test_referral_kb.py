@@ -68,6 +68,17 @@ def test_kb_check_exit_codes(tmp_path, capsys):
     assert f"{tmp_path / 'bad.yaml'}:1" in capsys.readouterr().err
 
 
+def test_anchors_and_aliases_are_refused_before_they_can_recurse_or_multiply(tmp_path, capsys):
+    (tmp_path / "self.yaml").write_text("id: &a [*a]\n")
+    nine = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    nine += [f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 9)}]" for level in range(1, 9)]
+    (tmp_path / "laughs.yaml").write_text("\n".join([*nine, "id: *a8"]) + "\n")
+    assert main(["kb", "check", "--dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'self.yaml'}:1: anchors and aliases" in err
+    assert f"{tmp_path / 'laughs.yaml'}:1: anchors and aliases" in err
+
+
 def test_a_topic_file_that_cannot_be_read_as_text_is_a_problem_named_not_a_crash(tmp_path, capsys):
     (tmp_path / "latin1.yaml").write_bytes("id: caf\xe9\ntitle: Caf\xe9\n".encode("latin-1"))
     (tmp_path / "folder.yaml").mkdir()
