@@ -72,6 +72,11 @@ class Step:
     def reach(self) -> int:
         return self.gap_max + self.lengths[0]
 
+    def lengths_at(self, words: tuple[str, ...], at: int) -> tuple[int, ...]:
+        """The form lengths worth trying at words[at], longest first, then the empty form's if it has one: "(so
+        tired)? done" still skips its optional words at "so done"."""
+        return self.lengths_from.get(words[at], ()) + self.empty_form if at < len(words) else self.empty_form
+
 
 @dataclass(frozen=True)
 class Pattern:
@@ -273,7 +278,7 @@ def _match_side(words: tuple[str, ...], steps: tuple[Step, ...],
             gap_negation = negation or (gap and next((w for w in words[used:used + gap] if w in negations), None)) \
                 or None
             at = used + gap
-            for length in step.lengths_from.get(words[at], step.empty_form) if at < len(words) else step.empty_form:
+            for length in step.lengths_at(words, at):
                 if at + length <= len(words) and words[at:at + length] in step.forms:
                     found.append((index + 1, at + length, gap_negation))
         stack.extend(reversed(found))  # shortest gap, longest form first
@@ -284,7 +289,7 @@ def _match_step(words: tuple[str, ...], step: Step, negations: frozenset[str]) -
     """_match_side for one step: shortest gap and longest form first, a reading with no negation preferred."""
     negated: tuple[int, str | None] | None = None
     for gap in range(step.gap_min, min(step.gap_max, len(words)) + 1):
-        for length in step.lengths_from.get(words[gap], step.empty_form) if gap < len(words) else step.empty_form:
+        for length in step.lengths_at(words, gap):
             if gap + length <= len(words) and words[gap:gap + length] in step.forms:
                 gap_negation = next((word for word in words[:gap] if word in negations), None) if gap else None
                 if gap_negation is None:

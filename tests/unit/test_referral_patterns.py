@@ -232,3 +232,10 @@ def test_cues_count_when_two_groups_meet_or_a_starred_group_meets_itself(tmp_pat
     assert kb.problems == []
     hits = Matcher(kb).match(text).hits
     assert [hit.phrase for hit in hits] == ([met] if met else [])
+
+
+def test_an_optional_part_is_skipped_even_where_its_first_word_stands(tmp_path):
+    """ "(just so)?" is not there in "I'm so done ...": its first word is, but the pattern still matches without it."""
+    matcher = matcher_for(tmp_path, "(just so)? [0] done with being alive")
+    assert matcher.match("im just so done with being alive").tier == "crisis"
+    assert matcher.match("im so done with being alive").tier == "crisis"
