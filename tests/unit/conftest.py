@@ -1,6 +1,8 @@
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -13,14 +15,23 @@ from bots.installed import INSTALLATION
 from commands.framework import CommandRegistry
 
 
+@asynccontextmanager
+async def migrated_database(folder: Path) -> AsyncIterator[Database]:
+    """A database in this folder built through the real migrations, closed afterwards."""
+    db = Database(folder / "bothy.sqlite3")
+    await db.open()
+    await migrate(db, INSTALLATION.migrations)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
 @pytest.fixture
 async def database(tmp_path) -> AsyncIterator[Database]:
     """A temporary database built through the real migrations."""
-    db = Database(tmp_path / "bothy.sqlite3")
-    await db.open()
-    await migrate(db, INSTALLATION.migrations)
-    yield db
-    await db.close()
+    async with migrated_database(tmp_path) as db:
+        yield db
 
 
 @pytest.fixture(scope="session")
@@ -52,11 +63,8 @@ async def registry(database, example_config) -> CommandRegistry:
 async def read_only_registry(tmp_path_factory, example_config) -> AsyncIterator[CommandRegistry]:
     """The real bots, built once for a module whose tests only read (help): building the referral bot's matcher
     takes most of a second, which 150 tests need not pay each."""
-    db = Database(tmp_path_factory.mktemp("read-only") / "bothy.sqlite3")
-    await db.open()
-    await migrate(db, INSTALLATION.migrations)
-    yield installed_bots(db, example_config)
-    await db.close()
+    async with migrated_database(tmp_path_factory.mktemp("read-only")) as db:
+        yield installed_bots(db, example_config)
 
 
 @pytest.fixture
