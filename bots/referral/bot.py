@@ -8,6 +8,7 @@ DM crisis lines and alert the staff room with a link to the message, never its t
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -53,13 +54,26 @@ class ReloadingKnowledgeBase:
         self.matcher = Matcher(self.kb)
         self.finder = TopicFinder(self.kb, self.topic_words)
         self._checked_at = monotonic()
+        self._reloading = False
 
-    def current(self) -> Matcher:
+    async def current(self) -> Matcher:
+        """The matcher to use now. Reading the files and building a matcher take a good part of a second, so a
+        change is loaded in a worker thread, not on the event loop the sync runs on, and only one at a time."""
         now = self.monotonic()
-        if now - self._checked_at >= RELOAD_CHECK_S:
+        if not self._reloading and now - self._checked_at >= RELOAD_CHECK_S:
             self._checked_at = now
             if self._changed():
-                self._reload()
+                self._reloading = True
+                try:
+                    loaded = await asyncio.to_thread(self._load)
+                finally:
+                    self._reloading = False
+                if isinstance(loaded, KnowledgeBase):  # broken: keep the last good KB until the files change again
+                    self.kb.files = loaded.files
+                elif loaded is not None:
+                    self.kb, self.matcher, self.finder = loaded
+                    log.info("knowledge base reloaded: %d topics, %d phrases, %d patterns", len(self.kb.topics),
+                             self.matcher.phrase_count, self.matcher.pattern_count)
         return self.matcher
 
     def _changed(self) -> bool:
@@ -68,16 +82,17 @@ class ReloadingKnowledgeBase:
         files.update({path: modified(path) for path in self.kb.files if path not in files})
         return files != self.kb.files
 
-    def _reload(self) -> None:
-        kb = load_kb(self.directories)
-        if kb.problems:
+    def _load(self) -> tuple[KnowledgeBase, Matcher, TopicFinder] | KnowledgeBase | None:
+        """The changed KB with its matcher and finder; the KB alone if it has problems; None if loading it failed
+        unforeseen (tried again at the next check). A broken edit must never leave messages unread for crisis words."""
+        try:
+            kb = load_kb(self.directories)
             for problem in kb.problems:
                 log.warning("knowledge base not reloaded: %s", problem)
-            self.kb.files = kb.files  # don't retry until the files change again
-            return
-        self.kb, self.matcher, self.finder = kb, Matcher(kb), TopicFinder(kb, self.topic_words)
-        log.info("knowledge base reloaded: %d topics, %d phrases, %d patterns", len(kb.topics),
-                 self.matcher.phrase_count, self.matcher.pattern_count)
+            return kb if kb.problems else (kb, Matcher(kb), TopicFinder(kb, self.topic_words))
+        except Exception:  # a bug, not a bad file; the last good KB goes on working
+            log.exception("knowledge base not reloaded")
+            return None
 
 
 class ReferralBot(Bot):
@@ -152,7 +167,7 @@ class ReferralBot(Bot):
     async def on_message(self, message: Message, effects: Effects) -> None:
         """Any member's message Bothy can read, through whichever account received it: replies go to the
         member's DM with that account, and cooldowns are per member, whichever account answers."""
-        result = self.knowledge.current().match(message.body)
+        result = (await self.knowledge.current()).match(message.body)
         if not result.hits:
             return
         rooms = self.context.rooms_seen_by(effects.account)

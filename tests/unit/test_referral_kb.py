@@ -1,10 +1,15 @@
+import asyncio
 import json
+import logging
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from bothy.cli import main
 from bots.referral.kb import load_kb
+from bots.referral.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,23 +104,64 @@ def test_kb_test_reads_messages_from_stdin_and_writes_json_lines():
     assert lines[2] == {"topics": [], "tier": None, "phrases": [], "patterns": [], "model": None, "suppressed_by": []}
 
 
-def test_the_knowledge_base_reloads_when_a_file_changes_and_keeps_the_last_good_one(tmp_path):
-    import os
-
+async def test_the_knowledge_base_reloads_when_a_file_changes_and_keeps_the_last_good_one(tmp_path):
     from bots.referral.bot import ReloadingKnowledgeBase
 
     now = [0.0]
     topic = tmp_path / "topic.yaml"
     topic.write_text(GOOD)
     knowledge = ReloadingKnowledgeBase((tmp_path,), monotonic=lambda: now[0])
-    assert knowledge.current().match("the allotment waiting list is long").topics == ["gardening-help"]
+    assert (await knowledge.current()).match("the allotment waiting list is long").topics == ["gardening-help"]
 
     topic.write_text(GOOD.replace("allotment waiting list", "seed swap"))
     os.utime(topic, (1, 1))
     now[0] += 10
-    assert knowledge.current().match("seed swap on Sunday").topics == ["gardening-help"]
+    assert (await knowledge.current()).match("seed swap on Sunday").topics == ["gardening-help"]
 
     topic.write_text("id: [broken")
     os.utime(topic, (2, 2))
     now[0] += 10
-    assert knowledge.current().match("seed swap on Sunday").topics == ["gardening-help"]
+    assert (await knowledge.current()).match("seed swap on Sunday").topics == ["gardening-help"]
+
+
+async def test_a_changed_knowledge_base_is_built_off_the_event_loop_once_and_a_failed_build_keeps_the_last(
+        tmp_path, monkeypatch, caplog):
+    """Building a matcher takes a good part of a second: the sync loop must go on meanwhile, with the last one."""
+    from bots.referral import bot
+
+    now = [0.0]
+    topic = tmp_path / "topic.yaml"
+    topic.write_text(GOOD)
+    knowledge = bot.ReloadingKnowledgeBase((tmp_path,), monotonic=lambda: now[0])
+    first = await knowledge.current()
+    started, release, built_on = threading.Event(), threading.Event(), []
+
+    def slow_matcher(kb):
+        built_on.append(threading.get_ident())
+        started.set()
+        release.wait(10)
+        return Matcher(kb)
+
+    monkeypatch.setattr(bot, "Matcher", slow_matcher)
+    topic.write_text(GOOD.replace("allotment waiting list", "seed swap"))
+    os.utime(topic, (1, 1))
+    now[0] += 10
+    reloading = asyncio.create_task(knowledge.current())
+    assert await asyncio.to_thread(started.wait, 10)
+    now[0] += 10
+    assert await knowledge.current() is first  # not blocked, and no second build of the same change
+    release.set()
+    second = await reloading
+    assert second.match("seed swap on Sunday").topics == ["gardening-help"]
+    assert built_on and set(built_on) != {threading.get_ident()} and len(built_on) == 1
+
+    def broken_matcher(kb):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(bot, "Matcher", broken_matcher)
+    topic.write_text(GOOD.replace("allotment waiting list", "compost bins"))
+    os.utime(topic, (2, 2))
+    now[0] += 10
+    with caplog.at_level(logging.ERROR, logger="bothy.referral"):
+        assert await knowledge.current() is second
+    assert "knowledge base not reloaded" in caplog.text

@@ -193,22 +193,22 @@ def test_a_model_file_too_large_is_not_read(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("first_edit", [None, "{ broken"])
-def test_the_knowledge_base_reloads_when_the_model_is_changed_for_a_good_one(tmp_path, first_edit):
+async def test_the_knowledge_base_reloads_when_the_model_is_changed_for_a_good_one(tmp_path, first_edit):
     write_kb(tmp_path)
     now = [0.0]
     knowledge = ReloadingKnowledgeBase((tmp_path,), monotonic=lambda: now[0])
-    first = knowledge.current()
+    first = await knowledge.current()
     model_file = tmp_path / "low-model.json"
     if first_edit is not None:
         model_file.write_text(first_edit)
         os.utime(model_file, (1, 1))
     now[0] += 10
-    assert knowledge.current() is first  # unchanged, or broken: the last good one stays
+    assert (await knowledge.current()) is first  # unchanged, or broken: the last good one stays
     model_file.write_text(json.dumps({**MODEL, "words": {"void": -4.0}}))
     os.utime(model_file, (2, 2))  # and once fixed, a broken file is noticed
     now[0] += 10
-    assert knowledge.current() is not first
-    assert knowledge.current().match("the void keeps calling me. disappear forever").tier is None
+    assert (await knowledge.current()) is not first
+    assert (await knowledge.current()).match("the void keeps calling me. disappear forever").tier is None
 
 
 def test_the_shipped_model_is_what_the_trainer_makes_of_the_development_set(tmp_path):
