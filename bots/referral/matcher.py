@@ -96,6 +96,10 @@ UNTIL = _words("until", "till", "til", "yet")  # after a negated match: the nega
 # "More than" after it makes "never" a measure: "I've never wanted to be dead more than I do right now".
 MORE = _words("more")
 MORE_ENDS = _words("than", "now", "today", "tonight", "ever")
+# So does "as much as": "never in my life wanted to die as much as I do today", "never wanted it this badly"; "so"
+# only with "badly" ("I'd never kill myself, so much to live for").
+AS_MUCH = {word: _words("much", "badly", "bad", "strongly", "often") for word in _words("as", "this", "that")} | {
+    normalise("so").strip(): _words("badly", "strongly")}
 # "Not" after a struggle is the wish held off, not denied: "it's getting hard not to think about ending it".
 STRUGGLE_NOT = _words("not")
 STRUGGLING = _words("hard", "harder", "trying", "try", "tried", "difficult", "struggling", "struggle", "impossible",
@@ -120,6 +124,7 @@ NEGATION_FILLERS = _words(
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
+    "whatsoever", "my", "life",
     *NO_NEGATES)
 # ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die".
 RIGHT_BEFORE_FILLERS = _words("commit", "committing")
@@ -593,7 +598,7 @@ def _negation_before_unless_over(normalised: str, start: int, end: int) -> str |
     if negation is not None:
         after = [*normalised[end + 1:end + 1 + 5 * _LONGEST_NEGATION_WORD].split()[:5], "", ""]
         if after[0] in UNTIL or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:])) or (
-                after[0] in MORE and after[1] in MORE_ENDS):
+                after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ()):
             return None
     return negation
 
@@ -650,11 +655,20 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
 # these words, then one of AFTER_VERBS.
 AFTER_FILLERS = _words("has", "have", "had", "honestly", "really", "genuinely", "just", "ever", "even", "was", "is",
                        "been")
-AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "isn't", "wasn't")
-# "Suicide isn't something I'd ever consider": "something" stands where the verb would; "the urge isn't there
-# anymore", "it never came back" (those two only with the word after: "I want to die, not there yet").
-AFTER_VERBS = _words("crossed", "entered", "occurred", "something", "there", "came")
-AFTER_VERB_NEEDS = {normalise("there").strip(): _words("anymore", "any"), normalise("came").strip(): _words("back")}
+AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "isn't", "wasn't", "won't", "ain't")
+AFTER_NEGATION_FILLERS = _words("ever", "been", "be")  # "has never been on the cards", "won't be happening"
+# "Suicide isn't something I'd ever consider": "something" stands where the verb would. Some only with the words
+# after them: "the urge isn't there anymore", "it never came back", "has never been on the cards", "isn't one of
+# them", "was never an option" (not "I want to die, not there yet", "... not on my own").
+AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
+    normalise(verb).strip(): tuple(tuple(normalise(tail).split()) for tail in tails) for verb, tails in {
+        "crossed": (), "entered": (), "occurred": (), "something": (), "happening": (),
+        "there": ("anymore", "any"), "came": ("back",), "one": ("of them",), "an": ("option",), "a": ("option",),
+        "on": ("the cards", "the table", "the agenda", "my mind", "my radar")}.items()}
+_LONGEST_AFTER_TAIL = max(len(tail) for tails in AFTER_VERBS.values() for tail in tails)
+AFTER_UNTIL_WINDOW = 5  # "... never crossed my mind until this year", "never on my radar before this year"
+
+
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
 # Words back to "asked if", and on to the answer. No further: punctuation is gone once normalised, so a wider window
 # reads the writer's own next sentences as the question or its answer ("he asked if I was okay. no. I'm not okay. I
@@ -694,19 +708,28 @@ _AFTER_VERB = _any_of(*AFTER_VERBS)
 def _negation_after(normalised: str, end: int) -> str | None:
     if _AFTER_VERB.search(normalised, end, end + _WINDOW_CHARS) is None:  # the usual case: one scan in C
         return None
-    words = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:7]
+    words = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:9]
     index = 0
     while index < len(words) and words[index] in AFTER_FILLERS:
         index += 1
     if index + 1 < len(words) and words[index] in AFTER_NEGATIONS:
-        following = words[index + 1:index + 4]
-        if following[:1] == ["ever"]:
-            following = following[1:]
-        if following[:1] and following[0] in AFTER_VERBS:
-            needs = AFTER_VERB_NEEDS.get(following[0])
-            if needs is None or (following[1:2] != [] and following[1] in needs):
-                return f"{words[index]} {following[0]}"
+        negation = words[index]
+        index += 1
+        while index < len(words) and words[index] in AFTER_NEGATION_FILLERS:
+            index += 1
+        tails = AFTER_VERBS.get(words[index]) if index < len(words) else None
+        if tails is not None:
+            following = tuple(words[index + 1:index + 1 + _LONGEST_AFTER_TAIL])
+            if (not tails or any(following[:len(tail)] == tail for tail in tails)) and not _over_by_now(
+                    normalised[end + 1:end + 1 + 2 * _WINDOW_CHARS].split()[index + 1:index + 1 + AFTER_UNTIL_WINDOW]):
+                return f"{negation} {words[index]}"
     return None
+
+
+def _over_by_now(words: list[str]) -> bool:
+    """ "until this year", "before, but now": the negation just read has ended."""
+    return any(word in UNTIL or (word in BEFORE and following in BEFORE_ENDS)
+               for word, following in pairwise([*words, ""]))
 
 
 # A denial just after the match: "wanted to die most days. not anymore", "thought about ending it a lot. I don't
@@ -719,7 +742,12 @@ NO_WHAT = _words("one", "body", "joke", "idea", "way", "point", "reason", "matte
                  "plan", "friends", "life", "lie", "cap", "kidding", "really", "seriously", "honestly", "i", "i'm")
 # Not "not now": "thought about killing myself. not now, but later tonight" puts it off.
 PAST_DENIALS = (" not anymore ", " i dont now ", " i dont anymore ")
-_DENIED_AFTER = re.compile(" not any ?more | dont now | dont any ?more | nah | nope | no ")
+# "None" after a match of any length, as on a form: "thoughts of self-harm: none", "self-harm history: none" (not
+# "none of them know", nor "suicidal none stop" for non-stop).
+_NONE = normalise("none").strip()
+NONE_OF = _words("of", "stop", "the")
+NONE_NOUNS = _words("thoughts", "history", "ideation", "urges", "feelings")  # "suicidal thoughts: none"
+_DENIED_AFTER = re.compile(" not any ?more | dont now | dont any ?more | nah | nope | no | none ")
 _DENIAL_CHARS = 48
 
 
@@ -737,7 +765,10 @@ def _denied_after(normalised: str, start: int, end: int) -> str | None:
     if len(matched) == 1 and after and after[0] in ANSWERS_NO and (
             after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT):
         return f"answered {after[0]!r}"
-    return None
+    answer = after[1:] if after[:1] != [] and after[0] in NONE_NOUNS else after
+    if answer[:1] != [_NONE] or (answer[1:2] != [] and answer[1] in NONE_OF):
+        return None
+    return "answered 'none'"
 
 
 # A crisis wish or thought told as past and over, in the message's last words: "I was suicidal at 17. I'm 25 now and
@@ -888,8 +919,8 @@ _CLUES_OF: dict[int, tuple[str, ...]] = {
     _RULE_NEGATION_BEFORE: tuple(f" {word} " for word in NEGATIONS | RECOVERED | WITHOUT | SINCE_LAST),
     _RULE_NEGATION_AFTER: tuple(f" {word} " for word in AFTER_VERBS),
     _RULE_ANSWERED_NO: (" ask",),
-    # "nah", "nope", "no", and the starts of "not any more", "dont now", "dont any more"
-    _RULE_DENIED_AFTER: tuple(f" {word} " for word in ANSWERS_NO | _words("not", "don't")),
+    # "nah", "nope", "no", "none", and the starts of "not any more", "dont now", "dont any more"
+    _RULE_DENIED_AFTER: tuple(f" {word} " for word in ANSWERS_NO | _words("not", "don't", "none")),
     _RULE_OVER_OR_LAUGHED: tuple(f" {prefix}" for prefix in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS)),
     _RULE_SOMEONE_ELSE: tuple(f" {word} " for word in THIRD_PERSON),
 }

@@ -13,11 +13,13 @@ import pytest
 from bots.referral.kb import KnowledgeBase, load_kb
 from bots.referral.matcher import (
     AFTER_FILLERS,
+    AFTER_NEGATION_FILLERS,
     AFTER_NEGATIONS,
-    AFTER_VERB_NEEDS,
+    AFTER_UNTIL_WINDOW,
     AFTER_VERBS,
     ANSWER_NEGATES,
     ANSWERS_NO,
+    AS_MUCH,
     ASKED,
     ASKED_GAP,
     ASKED_WHETHER,
@@ -46,6 +48,8 @@ from bots.referral.matcher import (
     NO_NOT_SAID_WINDOW,
     NO_NOUNS,
     NO_WHAT,
+    NONE_NOUNS,
+    NONE_OF,
     NOT_AN_ANSWER,
     NOT_ANYMORE_WINDOW,
     NOT_OVER,
@@ -165,7 +169,8 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
     negated_before = reference_negated_before(before, normalised[start:].split()[0], following[0])
     if negated_before and (following[0] in UNTIL or (following[0] in BEFORE and following[1] in BEFORE_ENDS
                                                      and not still_not)
-                           or (following[0] in MORE and following[1] in MORE_ENDS)):
+                           or (following[0] in MORE and following[1] in MORE_ENDS)
+                           or following[1] in AS_MUCH.get(following[0], ())):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after) or reference_over_after(after)
             or reference_answered_no(before, after) or reference_denied_after(normalised[start:end].split(), after))
@@ -201,18 +206,22 @@ def reference_negated_before(before: list[str], following: str, after_match: str
 
 
 def reference_negated_after(after: list[str]) -> bool:
-    words = after[:7]
-    while words and words[0] in AFTER_FILLERS:
-        words = words[1:]
-    if words[:1] and words[0] in AFTER_NEGATIONS:
-        words = words[1:]
-        if words[:1] == ["ever"]:
-            words = words[1:]
-        if not words or words[0] not in AFTER_VERBS:
-            return False
-        needs = AFTER_VERB_NEEDS.get(words[0])
-        return needs is None or (len(words) > 1 and words[1] in needs)
-    return False
+    index = 0
+    while index < min(9, len(after)) and after[index] in AFTER_FILLERS:
+        index += 1
+    if index + 1 >= min(9, len(after)) or after[index] not in AFTER_NEGATIONS:
+        return False
+    index += 1
+    while index < 9 and index < len(after) and after[index] in AFTER_NEGATION_FILLERS:
+        index += 1
+    if index >= min(9, len(after)) or after[index] not in AFTER_VERBS:
+        return False
+    tails, rest = AFTER_VERBS[after[index]], after[index + 1:9]
+    if tails and not any(tuple(rest[:len(tail)]) == tail for tail in tails):
+        return False
+    later = [*after[index + 1:index + 1 + AFTER_UNTIL_WINDOW], ""]
+    return not any(word in UNTIL or (word in BEFORE and following in BEFORE_ENDS)
+                   for word, following in pairwise(later))
 
 
 def reference_over_after(after: list[str]) -> bool:
@@ -233,8 +242,11 @@ def reference_denied_after(matched: list[str], after: list[str]) -> bool:
     tail = " ".join(after[:NOT_ANYMORE_WINDOW + 3]).replace("any more", "anymore")
     if matched[0] in PAST and any(denial in f" {tail} " for denial in PAST_DENIALS):
         return True
-    return len(matched) == 1 and bool(after) and after[0] in ANSWERS_NO and (
-        after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT)
+    if len(matched) == 1 and bool(after) and after[0] in ANSWERS_NO and (
+            after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT):
+        return True
+    answer = after[1:] if after and after[0] in NONE_NOUNS else after
+    return bool(answer) and answer[0] == "none" and (len(answer) == 1 or answer[1] not in NONE_OF)
 
 
 def reference_laugh_after(after: list[str]) -> bool:
@@ -283,12 +295,15 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
     matcher = Matcher(kb)
     snippets = sorted({*(p for t in kb.topics.values() for p in [*t.phrases, *t.exclusions]),
                        *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",
-                       *AFTER_NEGATIONS, *AFTER_VERBS, "asked if", "asked me about", "yes", "nope", "not sure",
+                       *AFTER_NEGATIONS, *AFTER_NEGATION_FILLERS, *AFTER_VERBS, "the cards", "my mind", "of them",
+                       "option", "asked if", "asked me about", "yes", "nope", "not sure",
                        "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
                        *OVER_FILLERS, *OVER_WORDS, *OVER_DETERMINERS, *LAUGHS, "hahaha", *THIRD_PERSON,
                        *SUBJECT_FILLERS, *GENERIC,
-                       *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, *PAST, "anymore", "any more", "one",
+                       *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, "none", *NONE_NOUNS, *NONE_OF, *PAST,
+                       "anymore", "any more", "one",
                        *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back", *MORE, *(MORE_ENDS - {""}),
+                       *AS_MUCH, "much", "badly",
                        *STRUGGLING, *NO_NOUNS, *(denial.strip() for denial in PAST_DENIALS), "before and i still dont",
                        *STILL, *RIGHT_BEFORE_FILLERS})
     words = sorted({w for s in snippets for w in s.split()})

@@ -173,6 +173,30 @@ def test_a_denial_just_after_the_match_negates_it(matcher, text):
     assert any(s.reason.startswith("negation") for s in result.suppressed)
 
 
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("taking my own life has never been on the cards", False),
+    ("nah, overdose isn't on my mind, I just need a proper night's sleep", False),
+    ("An overdose isn't happening, I'm going to take a bath and go to bed", False),
+    ("angry, sad, confused, but suicidal isn't one of them", False),
+    ("suicide was never an option for me, even at my lowest", False),
+    ("Never once in my life thought about killing myself. Stressed about money, yes", False),
+    ("No intention whatsoever of harming myself", False),
+    ("Thoughts of self-harm: none. Thoughts of eating an entire cheesecake: several.", False),
+    ("For the form: self-harm history, none. Suicidal thoughts, none.", False),
+    # their twins: the words after go on, the negation ends, or the feeling is at its worst
+    ("Suicide was never on my radar before this year, now it's in my head daily", True),
+    ("suicide never crossed my mind until last spring", True),
+    ("I want to die, not on my own though, I'd want my dog with me", True),
+    ("I want to kill myself, not one of my mates would notice", True),
+    ("never in my life wanted to die as much as I do today", True),
+    ("I've never wanted to kill myself this badly", True),
+    ("I want to die none of them care", True),
+    ("suicidal none stop for weeks", True),
+])
+def test_a_denial_said_after_the_match_or_as_on_a_form(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
 
 @pytest.mark.parametrize(("text", "reason"), [
     ("recovering. no suicidal thoughts for three months", "no"),
