@@ -10,14 +10,14 @@ counts:
   not crisis;
 - simple negation just before a match suppresses it ("I'm not suicidal", "never really suicidal", "I used
   to want to die"), but not across an intensifier ("I've never felt so suicidal"); so does a negation in a
-  pattern's gap, one just after it ("suicide has never crossed my mind"), and a "no" answering a reported
-  question ("the GP asked if I was suicidal and I said no"): the question is someone else's words. A
-  negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead"). So does recovery
-  said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have gone"), a denial
-  just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the crisis tier only, a
-  laugh just after it ("that pun made me want to die lmao"), someone else as its subject ("my flatmate said
-  she'd be better off dead": she is, not the writer), unless the match itself says whom it is about ("they'd
-  be better off without me").
+  pattern's gap, one just after it ("suicide has never crossed my mind", "isn't on the cards"), and a "no"
+  answering a reported question ("the GP asked if I was suicidal and I said no"): the question is someone
+  else's words. A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead").
+  So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
+  gone"), a denial just after it ("wanted to die most days. not anymore", "suicidal? nah", "self-harm history:
+  none"), and, for the crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone
+  else as its subject ("my flatmate said she'd be better off dead": she is, not the writer), unless the match
+  itself says whom it is about ("they'd be better off without me").
 A crisis wish or thought told as past and over in the message's last words is set aside too ("I was suicidal at 17.
 I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE).
 Last, a topic with a word model (word_model.py) may add a match to a message that names the writer or nobody else,
