@@ -14,8 +14,8 @@ counts:
   answering a reported question ("the GP asked if I was suicidal and I said no"): the question is someone
   else's words. A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead").
   So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
-  gone"), a denial just after it ("wanted to die most days. not anymore", "suicidal? nah", "self-harm history:
-  none"), and, for the crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone
+  gone"), a denial just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the
+  crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone
   else as its subject ("my flatmate said she'd be better off dead": she is, not the writer), unless the match
   itself says whom it is about ("they'd be better off without me").
 A crisis wish or thought told as past and over in the message's last words is set aside too ("I was suicidal at 17.
@@ -124,7 +124,7 @@ NEGATION_FILLERS = _words(
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
-    "whatsoever", "my", "life",
+    "whatsoever",
     *NO_NEGATES)
 # ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die".
 RIGHT_BEFORE_FILLERS = _words("commit", "committing")
@@ -666,7 +666,16 @@ AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
         "there": ("anymore", "any"), "came": ("back",), "one": ("of them",), "an": ("option",), "a": ("option",),
         "on": ("the cards", "the table", "the agenda", "my mind", "my radar")}.items()}
 _LONGEST_AFTER_TAIL = max(len(tail) for tails in AFTER_VERBS.values() for tail in tails)
-AFTER_UNTIL_WINDOW = 5  # "... never crossed my mind until this year", "never on my radar before this year"
+# These say the negation is of the match only with a verb: "suicide isn't on the cards", "was never an option"; a bare
+# "not" or "never" starts a clause of its own ("I want to die, not one of them would notice", "not an option to
+# keep living like this").
+SAID_OF_IT = _words("on", "one", "an", "a", "happening")
+OF_IT_VERBS = _words("is", "was", "has", "have", "had", "been")
+BARE_NEGATIONS = _words("not", "never")
+# The negation after the match ends where the words after it say it has ("... never crossed my mind until this
+# year", "was never on the table for me. now it's all I think about", "never been on my mind more", "this much").
+AFTER_UNTIL_WINDOW = 8
+NOW = _words("now", "tonight", "today", "like")
 
 
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
@@ -708,28 +717,29 @@ _AFTER_VERB = _any_of(*AFTER_VERBS)
 def _negation_after(normalised: str, end: int) -> str | None:
     if _AFTER_VERB.search(normalised, end, end + _WINDOW_CHARS) is None:  # the usual case: one scan in C
         return None
-    words = normalised[end + 1:end + 1 + _WINDOW_CHARS].split()[:9]
+    words = normalised[end + 1:end + 1 + 2 * _WINDOW_CHARS].split()
     index = 0
-    while index < len(words) and words[index] in AFTER_FILLERS:
+    while index < 9 and index < len(words) and words[index] in AFTER_FILLERS:
         index += 1
-    if index + 1 < len(words) and words[index] in AFTER_NEGATIONS:
-        negation = words[index]
+    if index + 1 >= min(9, len(words)) or words[index] not in AFTER_NEGATIONS:
+        return None
+    negation, verbs = words[index], words[:index]
+    index += 1
+    while index < 9 and index < len(words) and words[index] in AFTER_NEGATION_FILLERS:
         index += 1
-        while index < len(words) and words[index] in AFTER_NEGATION_FILLERS:
-            index += 1
-        tails = AFTER_VERBS.get(words[index]) if index < len(words) else None
-        if tails is not None:
-            following = tuple(words[index + 1:index + 1 + _LONGEST_AFTER_TAIL])
-            if (not tails or any(following[:len(tail)] == tail for tail in tails)) and not _over_by_now(
-                    normalised[end + 1:end + 1 + 2 * _WINDOW_CHARS].split()[index + 1:index + 1 + AFTER_UNTIL_WINDOW]):
-                return f"{negation} {words[index]}"
-    return None
+    tails = AFTER_VERBS.get(words[index]) if index < min(9, len(words)) else None
+    if tails is None or (words[index] in SAID_OF_IT and negation in BARE_NEGATIONS and OF_IT_VERBS.isdisjoint(verbs)):
+        return None
+    following = tuple(words[index + 1:index + 1 + _LONGEST_AFTER_TAIL])
+    if tails and not any(following[:len(tail)] == tail for tail in tails):
+        return None
+    return None if _over_by_now(words[index + 1:index + 1 + AFTER_UNTIL_WINDOW]) else f"{negation} {words[index]}"
 
 
 def _over_by_now(words: list[str]) -> bool:
-    """ "until this year", "before, but now": the negation just read has ended."""
-    return any(word in UNTIL or (word in BEFORE and following in BEFORE_ENDS)
-               for word, following in pairwise([*words, ""]))
+    """ "until this year", "before, but now", "more", "as much as": the negation just read has ended."""
+    return any(word in UNTIL or word in MORE or word in NOW or (word in BEFORE and following in BEFORE_ENDS)
+               or following in AS_MUCH.get(word, ()) for word, following in pairwise([*words, ""]))
 
 
 # A denial just after the match: "wanted to die most days. not anymore", "thought about ending it a lot. I don't
@@ -742,12 +752,7 @@ NO_WHAT = _words("one", "body", "joke", "idea", "way", "point", "reason", "matte
                  "plan", "friends", "life", "lie", "cap", "kidding", "really", "seriously", "honestly", "i", "i'm")
 # Not "not now": "thought about killing myself. not now, but later tonight" puts it off.
 PAST_DENIALS = (" not anymore ", " i dont now ", " i dont anymore ")
-# "None" after a match of any length, as on a form: "thoughts of self-harm: none", "self-harm history: none" (not
-# "none of them know", nor "suicidal none stop" for non-stop).
-_NONE = normalise("none").strip()
-NONE_OF = _words("of", "stop", "the")
-NONE_NOUNS = _words("thoughts", "history", "ideation", "urges", "feelings")  # "suicidal thoughts: none"
-_DENIED_AFTER = re.compile(" not any ?more | dont now | dont any ?more | nah | nope | no | none ")
+_DENIED_AFTER = re.compile(" not any ?more | dont now | dont any ?more | nah | nope | no ")
 _DENIAL_CHARS = 48
 
 
@@ -765,10 +770,7 @@ def _denied_after(normalised: str, start: int, end: int) -> str | None:
     if len(matched) == 1 and after and after[0] in ANSWERS_NO and (
             after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT):
         return f"answered {after[0]!r}"
-    answer = after[1:] if after[:1] != [] and after[0] in NONE_NOUNS else after
-    if answer[:1] != [_NONE] or (answer[1:2] != [] and answer[1] in NONE_OF):
-        return None
-    return "answered 'none'"
+    return None
 
 
 # A crisis wish or thought told as past and over, in the message's last words: "I was suicidal at 17. I'm 25 now and
@@ -919,8 +921,8 @@ _CLUES_OF: dict[int, tuple[str, ...]] = {
     _RULE_NEGATION_BEFORE: tuple(f" {word} " for word in NEGATIONS | RECOVERED | WITHOUT | SINCE_LAST),
     _RULE_NEGATION_AFTER: tuple(f" {word} " for word in AFTER_VERBS),
     _RULE_ANSWERED_NO: (" ask",),
-    # "nah", "nope", "no", "none", and the starts of "not any more", "dont now", "dont any more"
-    _RULE_DENIED_AFTER: tuple(f" {word} " for word in ANSWERS_NO | _words("not", "don't", "none")),
+    # "nah", "nope", "no", and the starts of "not any more", "dont now", "dont any more"
+    _RULE_DENIED_AFTER: tuple(f" {word} " for word in ANSWERS_NO | _words("not", "don't")),
     _RULE_OVER_OR_LAUGHED: tuple(f" {prefix}" for prefix in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS)),
     _RULE_SOMEONE_ELSE: tuple(f" {word} " for word in THIRD_PERSON),
 }

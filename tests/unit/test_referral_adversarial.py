@@ -23,6 +23,7 @@ from bots.referral.matcher import (
     ASKED,
     ASKED_GAP,
     ASKED_WHETHER,
+    BARE_NEGATIONS,
     BEFORE,
     BEFORE_ENDS,
     CLAUSE_ANSWER_WORDS,
@@ -48,12 +49,12 @@ from bots.referral.matcher import (
     NO_NOT_SAID_WINDOW,
     NO_NOUNS,
     NO_WHAT,
-    NONE_NOUNS,
-    NONE_OF,
     NOT_AN_ANSWER,
     NOT_ANYMORE_WINDOW,
     NOT_OVER,
+    NOW,
     NUMBER_WORDS,
+    OF_IT_VERBS,
     OVER_AND_DONE,
     OVER_DETERMINERS,
     OVER_FILLERS,
@@ -66,6 +67,7 @@ from bots.referral.matcher import (
     RECOVERED,
     RECOVERED_FROM,
     RIGHT_BEFORE_FILLERS,
+    SAID_OF_IT,
     STILL,
     STRUGGLE_NOT,
     STRUGGLING,
@@ -206,22 +208,26 @@ def reference_negated_before(before: list[str], following: str, after_match: str
 
 
 def reference_negated_after(after: list[str]) -> bool:
+    limit = min(9, len(after))
     index = 0
-    while index < min(9, len(after)) and after[index] in AFTER_FILLERS:
+    while index < limit and after[index] in AFTER_FILLERS:
         index += 1
-    if index + 1 >= min(9, len(after)) or after[index] not in AFTER_NEGATIONS:
+    if index + 1 >= limit or after[index] not in AFTER_NEGATIONS:
         return False
+    negation, verbs = after[index], after[:index]
     index += 1
-    while index < 9 and index < len(after) and after[index] in AFTER_NEGATION_FILLERS:
+    while index < limit and after[index] in AFTER_NEGATION_FILLERS:
         index += 1
-    if index >= min(9, len(after)) or after[index] not in AFTER_VERBS:
+    if index >= limit or after[index] not in AFTER_VERBS:
         return False
-    tails, rest = AFTER_VERBS[after[index]], after[index + 1:9]
+    if after[index] in SAID_OF_IT and negation in BARE_NEGATIONS and not set(verbs) & OF_IT_VERBS:
+        return False
+    tails, rest = AFTER_VERBS[after[index]], after[index + 1:]
     if tails and not any(tuple(rest[:len(tail)]) == tail for tail in tails):
         return False
     later = [*after[index + 1:index + 1 + AFTER_UNTIL_WINDOW], ""]
-    return not any(word in UNTIL or (word in BEFORE and following in BEFORE_ENDS)
-                   for word, following in pairwise(later))
+    return not any(word in UNTIL or word in MORE or word in NOW or (word in BEFORE and following in BEFORE_ENDS)
+                   or following in AS_MUCH.get(word, ()) for word, following in pairwise(later))
 
 
 def reference_over_after(after: list[str]) -> bool:
@@ -242,11 +248,8 @@ def reference_denied_after(matched: list[str], after: list[str]) -> bool:
     tail = " ".join(after[:NOT_ANYMORE_WINDOW + 3]).replace("any more", "anymore")
     if matched[0] in PAST and any(denial in f" {tail} " for denial in PAST_DENIALS):
         return True
-    if len(matched) == 1 and bool(after) and after[0] in ANSWERS_NO and (
-            after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT):
-        return True
-    answer = after[1:] if after and after[0] in NONE_NOUNS else after
-    return bool(answer) and answer[0] == "none" and (len(answer) == 1 or answer[1] not in NONE_OF)
+    return len(matched) == 1 and bool(after) and after[0] in ANSWERS_NO and (
+        after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT)
 
 
 def reference_laugh_after(after: list[str]) -> bool:
@@ -296,11 +299,11 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
     snippets = sorted({*(p for t in kb.topics.values() for p in [*t.phrases, *t.exclusions]),
                        *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",
                        *AFTER_NEGATIONS, *AFTER_NEGATION_FILLERS, *AFTER_VERBS, "the cards", "my mind", "of them",
-                       "option", "asked if", "asked me about", "yes", "nope", "not sure",
+                       "option", "is", "was", "now", "like", "asked if", "asked me about", "yes", "nope", "not sure",
                        "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
                        *OVER_FILLERS, *OVER_WORDS, *OVER_DETERMINERS, *LAUGHS, "hahaha", *THIRD_PERSON,
                        *SUBJECT_FILLERS, *GENERIC,
-                       *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, "none", *NONE_NOUNS, *NONE_OF, *PAST,
+                       *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, *PAST,
                        "anymore", "any more", "one",
                        *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back", *MORE, *(MORE_ENDS - {""}),
                        *AS_MUCH, "much", "badly",

@@ -179,21 +179,28 @@ def test_a_denial_just_after_the_match_negates_it(matcher, text):
     ("An overdose isn't happening, I'm going to take a bath and go to bed", False),
     ("angry, sad, confused, but suicidal isn't one of them", False),
     ("suicide was never an option for me, even at my lowest", False),
-    ("Never once in my life thought about killing myself. Stressed about money, yes", False),
     ("No intention whatsoever of harming myself", False),
-    ("Thoughts of self-harm: none. Thoughts of eating an entire cheesecake: several.", False),
-    ("For the form: self-harm history, none. Suicidal thoughts, none.", False),
-    # their twins: the words after go on, the negation ends, or the feeling is at its worst
+    # their twins, from a second reviewer: the negation starts a clause of its own, or ends, or the feeling is at its
+    # worst
     ("Suicide was never on my radar before this year, now it's in my head daily", True),
     ("suicide never crossed my mind until last spring", True),
     ("I want to die, not on my own though, I'd want my dog with me", True),
-    ("I want to kill myself, not one of my mates would notice", True),
+    ("I'm going to kill myself, not one of them would notice", True),
+    ("I want to die, not an option to keep living like this", True),
+    ("I want to kill myself. Not happening tonight cause I'm too much of a coward", True),
+    ("I want to die, never been on my mind more", True),
+    ("suicide has never been on my mind more than tonight", True),
+    ("Suicide has never been on my mind this much, I'm scared of myself", True),
+    ("Suicide was never on the table for me. Now it's all I think about", True),
+    ("ending my life isn't on the table anymore, it's happening tonight", True),
+    ("Killing myself was never an option. Tonight it is.", True),
     ("never in my life wanted to die as much as I do today", True),
     ("I've never wanted to kill myself this badly", True),
-    ("I want to die none of them care", True),
-    ("suicidal none stop for weeks", True),
+    ("I don't have a life, I want to die", True),
+    ("Kill myself. None would miss me", True),
+    ("suicidal thoughts none I can control anymore", True),
 ])
-def test_a_denial_said_after_the_match_or_as_on_a_form(matcher, text, crisis):
+def test_a_denial_said_after_the_match(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
