@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import aiosqlite
 
@@ -40,6 +40,14 @@ RELOAD_CHECK_S = 5.0
 MAX_TOPIC = 80  # characters; longer than any topic's name or title
 
 
+class Knowledge(NamedTuple):
+    """One loaded KB with its matcher and topic finder: a message is read and answered with one of these throughout,
+    so a reload finishing halfway cannot leave its topics missing."""
+    kb: KnowledgeBase
+    matcher: Matcher
+    finder: TopicFinder
+
+
 class ReloadingKnowledgeBase:
     """The KB, its matcher and its topic finder, reloaded when a topic file changes; a broken edit keeps the
     last good KB."""
@@ -48,48 +56,62 @@ class ReloadingKnowledgeBase:
         self.directories = directories
         self.monotonic = monotonic
         self.topic_words = TopicWords.load()
-        self.kb = load_kb(directories)
-        for problem in self.kb.problems:
+        kb = load_kb(directories)
+        for problem in kb.problems:
             log.warning("knowledge base: %s", problem)
-        self.matcher = Matcher(self.kb)
-        self.finder = TopicFinder(self.kb, self.topic_words)
+        self.loaded = Knowledge(kb, Matcher(kb), TopicFinder(kb, self.topic_words))
+        self.reloading: asyncio.Task[None] | None = None  # a reload in flight
         self._checked_at = monotonic()
-        self._reloading = False
 
-    async def current(self) -> Matcher:
-        """The matcher to use now. Reading the files and building a matcher take a good part of a second, so a
-        change is loaded in a worker thread, not on the event loop the sync runs on, and only one at a time."""
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.loaded.kb
+
+    @property
+    def finder(self) -> TopicFinder:
+        return self.loaded.finder
+
+    def current(self) -> Knowledge:
+        """The KB to read a message with now. A change found starts a reload in a worker thread, one at a time:
+        reading the files and building a matcher take a good part of a second, and a stalled disk must not hold up
+        any message, so until it is done messages are read with the last good KB. Called on the event loop."""
         now = self.monotonic()
-        if not self._reloading and now - self._checked_at >= RELOAD_CHECK_S:
+        if self.reloading is None and now - self._checked_at >= RELOAD_CHECK_S:
             self._checked_at = now
             if self._changed():
-                self._reloading = True
-                try:
-                    loaded = await asyncio.to_thread(self._load)
-                finally:
-                    self._reloading = False
-                if isinstance(loaded, KnowledgeBase):  # broken: keep the last good KB until the files change again
-                    self.kb.files = loaded.files
-                elif loaded is not None:
-                    self.kb, self.matcher, self.finder = loaded
-                    log.info("knowledge base reloaded: %d topics, %d phrases, %d patterns", len(self.kb.topics),
-                             self.matcher.phrase_count, self.matcher.pattern_count)
-        return self.matcher
+                self.reloading = asyncio.get_running_loop().create_task(self._reload())
+        return self.loaded
+
+    async def _reload(self) -> None:
+        try:
+            loaded = await asyncio.to_thread(self._load)
+            if isinstance(loaded, KnowledgeBase):  # broken: keep the last good KB until the files change again
+                self.loaded.kb.files = loaded.files
+            elif loaded is not None:
+                self.loaded = loaded
+                log.info("knowledge base reloaded: %d topics, %d phrases, %d patterns", len(loaded.kb.topics),
+                         loaded.matcher.phrase_count, loaded.matcher.pattern_count)
+        finally:
+            self.reloading = None
 
     def _changed(self) -> bool:
         """A topic file added, edited or removed, or a file one names (a word model) edited or removed."""
-        files = {path: modified(path) for d in self.directories if d.is_dir() for path in d.glob("*.yaml")}
+        try:
+            files = {path: modified(path) for d in self.directories if d.is_dir() for path in d.glob("*.yaml")}
+        except OSError as error:  # a folder that cannot be read now: the last good KB goes on working
+            log.warning("knowledge base folder unreadable, not reloaded: %s", error)
+            return False
         files.update({path: modified(path) for path in self.kb.files if path not in files})
         return files != self.kb.files
 
-    def _load(self) -> tuple[KnowledgeBase, Matcher, TopicFinder] | KnowledgeBase | None:
+    def _load(self) -> Knowledge | KnowledgeBase | None:
         """The changed KB with its matcher and finder; the KB alone if it has problems; None if loading it failed
         unforeseen (tried again at the next check). A broken edit must never leave messages unread for crisis words."""
         try:
             kb = load_kb(self.directories)
             for problem in kb.problems:
                 log.warning("knowledge base not reloaded: %s", problem)
-            return kb if kb.problems else (kb, Matcher(kb), TopicFinder(kb, self.topic_words))
+            return kb if kb.problems else Knowledge(kb, Matcher(kb), TopicFinder(kb, self.topic_words))
         except Exception:  # a bug, not a bad file; the last good KB goes on working
             log.exception("knowledge base not reloaded")
             return None
@@ -167,7 +189,9 @@ class ReferralBot(Bot):
     async def on_message(self, message: Message, effects: Effects) -> None:
         """Any member's message Bothy can read, through whichever account received it: replies go to the
         member's DM with that account, and cooldowns are per member, whichever account answers."""
-        result = (await self.knowledge.current()).match(message.body)
+        knowledge = self.knowledge.current()
+        topics = knowledge.kb.topics
+        result = knowledge.matcher.match(message.body)
         if not result.hits:
             return
         rooms = self.context.rooms_seen_by(effects.account)
@@ -178,22 +202,22 @@ class ReferralBot(Bot):
         in_dm = rooms.is_direct_room(message.room_id)
         log_room = None if in_dm else message.room_id  # a DM's room ID would name the member
         if not in_dm:
-            await self.climate.count(message, [self.kb.topics[t] for t in result.topics], effects,
+            await self.climate.count(message, [topics[t] for t in result.topics], effects,
                                      rooms.room_name(message.room_id))
         if result.tier == "crisis":
-            crisis = next(self.kb.topics[t] for t in result.topics if self.kb.topics[t].tier == "crisis")
+            crisis = next(topics[t] for t in result.topics if topics[t].tier == "crisis")
             await self._crisis(message, effects, crisis, None if in_dm else rooms.room_name(message.room_id),
                                log_room)
             return
         if await self.repository.opted_out(message.sender):
             return
         cooldown_s = self.settings.cooldown_s
-        topics = [self.kb.topics[t] for t in result.topics
-                  if self.kb.topics[t].tier != "signal" and await self._due(message.sender, t, cooldown_s)]
-        if not topics:
+        suggested = [topics[t] for t in result.topics
+                     if topics[t].tier != "signal" and await self._due(message.sender, t, cooldown_s)]
+        if not suggested:
             return
-        self.follow_up.suggest(effects, message.sender, topics)
-        self._record(effects, message.sender, [t.id for t in topics], log_room)
+        self.follow_up.suggest(effects, message.sender, suggested)
+        self._record(effects, message.sender, [t.id for t in suggested], log_room)
 
     async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         return await self.follow_up.on_reaction(reaction, effects)

@@ -16,6 +16,7 @@ from bots.referral.bot import ReloadingKnowledgeBase
 from bots.referral.kb import load_kb
 from bots.referral.matcher import Matcher
 from bots.referral.word_model import ModelError, WordModel, load_model
+from tests.unit.test_referral_kb import reloaded
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = """id: low
@@ -197,18 +198,18 @@ async def test_the_knowledge_base_reloads_when_the_model_is_changed_for_a_good_o
     write_kb(tmp_path)
     now = [0.0]
     knowledge = ReloadingKnowledgeBase((tmp_path,), monotonic=lambda: now[0])
-    first = await knowledge.current()
+    first = knowledge.current()
     model_file = tmp_path / "low-model.json"
     if first_edit is not None:
         model_file.write_text(first_edit)
         os.utime(model_file, (1, 1))
     now[0] += 10
-    assert (await knowledge.current()) is first  # unchanged, or broken: the last good one stays
+    assert await reloaded(knowledge) is first  # unchanged, or broken: the last good one stays
     model_file.write_text(json.dumps({**MODEL, "words": {"void": -4.0}}))
     os.utime(model_file, (2, 2))  # and once fixed, a broken file is noticed
     now[0] += 10
-    assert (await knowledge.current()) is not first
-    assert (await knowledge.current()).match("the void keeps calling me. disappear forever").tier is None
+    assert await reloaded(knowledge) is not first
+    assert knowledge.current().matcher.match("the void keeps calling me. disappear forever").tier is None
 
 
 def test_the_shipped_model_is_what_the_trainer_makes_of_the_development_set(tmp_path):
