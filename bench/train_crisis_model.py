@@ -36,6 +36,10 @@ WINDOW = 50  # words: about a short post; a long one is scored by its best stret
 # posts found (held-back part: 6 of 23, for 1 of 238). A message naming nobody may be about anyone: on new writers'
 # batches left out of training in turn, this kept their ordinary messages flagged as they were (docs/DECISIONS.md).
 WARY_THRESHOLD = 0.96
+# A short message that names nobody ("want to die", "so done with everything"): people leave the I out, and with each
+# of batches 44 to 55 left out of training in turn, 0.85 found 23 more of their 2,003 short crisis posts than 0.96
+# did, for 2 more of 2,568 ordinary posts flagged and 1 more of 1,264 denials (docs/DECISIONS.md).
+UNNAMED_THRESHOLD = 0.85
 
 
 # Words that say how, not what: "I wish it would rain" and "I wish I was dead" share them. Learnt from, they made
@@ -91,6 +95,7 @@ def main() -> None:
                  f"messages, crisis and not; no third-party corpus). Licence: as Bothy's.",
         "threshold": THRESHOLD,
         "wary_threshold": WARY_THRESHOLD,
+        "unnamed_threshold": UNNAMED_THRESHOLD,
         "window": WINDOW,
         "bias": round(bias, 3),
         "words": {feature: weight for feature, weight in kept.items() if " " not in feature},

@@ -17,8 +17,8 @@ A message is scored by its highest-scoring stretch of `window` words (half a win
 MAX_WORDS): a long post sums too many words to stay calibrated, and the wish in it is usually said in a sentence or
 two. Each distinct word and pair counts once in a stretch, as in training. A topic names its model file in its YAML
 (`model: crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file
-is JSON: threshold (and optionally wary_threshold, for messages it reads less surely), window, bias, and weights for
-words and for pairs of adjacent words."""
+is JSON: threshold (and optionally wary_threshold, for long messages, and unnamed_threshold, for messages naming
+nobody, which it reads less surely), window, bias, and weights for words and for pairs of adjacent words."""
 
 from __future__ import annotations
 
@@ -49,13 +49,18 @@ class WordModel(NamedTuple):
     # For messages read less surely, which may be asked for more (load_model: at least `threshold`; None: `threshold`):
     # one longer than `window` words, scored by the likeliest of its stretches, scores high by chance more often than a
     # short one; one that names nobody ("thinking about the lake on saturday") may not be about the writer at all.
-    wary_threshold: float | None = None
+    wary_threshold: float | None = None  # long messages, and short ones naming nobody unless unnamed_threshold is set
+    unnamed_threshold: float | None = None  # short messages naming nobody
 
     def threshold_for(self, words: list[str], writer_named: bool = True) -> float:
         """The probability at or above which a message of these words is a match; `writer_named`: the writer is in
         it (I, me, my), not left unsaid."""
-        if self.wary_threshold is not None and (len(words) > self.window or not writer_named):
-            return self.wary_threshold
+        if len(words) > self.window:
+            return self.wary_threshold if self.wary_threshold is not None else self.threshold
+        if not writer_named:
+            for threshold in (self.unnamed_threshold, self.wary_threshold):
+                if threshold is not None:
+                    return threshold
         return self.threshold
 
     def probability(self, words: list[str]) -> float:
@@ -120,6 +125,9 @@ def load_model(path: Path) -> WordModel:
     wary_threshold = _number(data.get("wary_threshold", threshold))
     if wary_threshold is None or not threshold <= wary_threshold < 1:
         raise ModelError("wary_threshold must be from threshold to below 1")
+    unnamed_threshold = _number(data.get("unnamed_threshold", wary_threshold))
+    if unnamed_threshold is None or not threshold <= unnamed_threshold < 1:
+        raise ModelError("unnamed_threshold must be from threshold to below 1")
     if not isinstance(window, int) or isinstance(window, bool) or window < 2:
         raise ModelError("window must be a whole number of words, at least 2")
     if bias is None:
@@ -144,7 +152,7 @@ def load_model(path: Path) -> WordModel:
         pair_weights[key] = pair_weights.get(key, 0.0) + float(weight)
     if any(abs(weight) > MAX_WEIGHT for weight in (bias, *word_weights.values(), *pair_weights.values())):
         raise ModelError(f"bias and weights must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
-    return WordModel(threshold, window, bias, word_weights, pair_weights, wary_threshold)
+    return WordModel(threshold, window, bias, word_weights, pair_weights, wary_threshold, unnamed_threshold)
 
 
 def _number(value: object) -> float | None:

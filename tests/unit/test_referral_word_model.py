@@ -132,6 +132,13 @@ def test_a_message_longer_than_a_window_or_naming_nobody_needs_the_wary_threshol
     assert WordModel(0.9, 4, 0.0, {}, {}).threshold_for([*"aaaaa"], writer_named=False) == 0.9  # none given: one
 
 
+def test_a_short_message_naming_nobody_may_have_a_threshold_of_its_own():
+    model = WordModel(0.9, 4, 0.0, {}, {}, wary_threshold=0.95, unnamed_threshold=0.93)
+    assert model.threshold_for(["x"], writer_named=False) == 0.93
+    assert model.threshold_for([*"aaaax"], writer_named=False) == 0.95  # long: the wary threshold
+    assert model.threshold_for(["x"]) == 0.9
+
+
 def test_a_match_of_the_topic_is_left_as_it_is(matcher):
     result = matcher.match("I want to disappear forever, the void is calling me")
     assert [hit.kind for hit in result.hits] == ["pattern"]
@@ -150,6 +157,8 @@ def test_in_a_bereavement_room_a_models_score_is_never_the_members_own_crisis(ma
     (json.dumps({**MODEL, "wary_threshold": 0.2}), "wary_threshold must be from threshold to below 1"),
     (json.dumps({**MODEL, "wary_threshold": None}), "wary_threshold must be from threshold to below 1"),
     (json.dumps({**MODEL, "long_threshold": 0.95}), "long_threshold is now called wary_threshold"),
+    (json.dumps({**MODEL, "unnamed_threshold": 0.2}), "unnamed_threshold must be from threshold to below 1"),
+    (json.dumps({**MODEL, "unnamed_threshold": 1}), "unnamed_threshold must be from threshold to below 1"),
     (json.dumps({**MODEL, "window": "long"}), "window must be a whole number"),
     (json.dumps({**MODEL, "words": {"void": "heavy"}}), "every weight must be a number"),
     (json.dumps({**MODEL, "pairs": {"calling me now": 1.0}}), "pairs two words"),
