@@ -530,6 +530,9 @@ def test_a_post_that_tells_of_better_times_and_a_crisis_now_is_a_crisis(matcher,
     'i cut my legs today at the beach toilets',
     'i just want to be erased from their lives forever',
     'i want to end it and start a new life in the next one',
+    'i just want to be nothing, nothing like anyone misses',
+    'i told the nurse i was trying to die',
+    'that swim made me feel so alive and i still want to die',
 ])
 def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher, text):
     """An exclusion sets aside any crisis match it overlaps: each one for an everyday look-alike ("throw myself into
@@ -537,3 +540,29 @@ def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher,
     words; punctuation is gone once normalised, so neither may it end where the next sentence could go on ("i cant go
     on. thursday was the end of me"). Two reviewers' crisis lines against the first, broader versions."""
     assert matcher.match(text).tier == "crisis"
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("i dug my nails into my palms till they bled in the exam", True),
+    ("did sh after my dad shouted at me, first time in ages", True),
+    ("relapsed. the blade was right there", True),
+    ("thinking of drinking the pesticide in my dad's shed", True),
+    ("thought about just not braking at the roundabout today", True),
+    ("the overpass makes me want to climb the railing", True),
+    ("the kitchen knife has been on my mind all week", True),
+    ("i wonder if all of my dads tablets would be enough", True),
+    ("my ideation is so bad this week i cant focus", True),
+    ("being dead seems so much easier than this", True),
+    ("honestly jealous of the people in the cemetery, they get to rest", True),
+    ("i just want to be nothing", True),
+    ("this is the last birthday ill have", True),
+    ("i wasnt trying to self harm, i was trying to die", True),
+    # their everyday look-alikes
+    ("i want to be nothing like my dad", False),
+    ("i was trying to die my hair blue and it went green", False),
+    ("the ideation workshop ran over again", False),
+    ("dug the veg patch till the light went", False),
+])
+def test_late_night_words_for_self_harm_means_and_wishes(matcher, text, crisis):
+    """Batch 56's tuning part: short posts that avoid the obvious words, beside everyday look-alikes."""
+    assert (matcher.match(text).tier == "crisis") is crisis
