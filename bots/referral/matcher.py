@@ -93,6 +93,10 @@ OVER_AND_DONE = _words("used", "stopped", "quit")
 NOT_OVER = NEGATIONS - OVER_AND_DONE | _words("cant", "cannot")
 SINCE_LAST = _words("last")
 UNTIL = _words("until", "till", "til", "yet")  # after a negated match: the negation is over
+# ... and a few words on: "never thought about suicide in my life until this year" ("yet" only right after: "I don't
+# want to die, not yet anyway" is no crisis).
+UNTIL_LATER = UNTIL - _words("yet")
+UNTIL_WINDOW = 4
 # "More than" after it makes "never" a measure: "I've never wanted to be dead more than I do right now".
 MORE = _words("more")
 MORE_ENDS = _words("than", "now", "today", "tonight", "ever")
@@ -597,8 +601,9 @@ def _negation_before_unless_over(normalised: str, start: int, end: int) -> str |
     negation = _negation_before(normalised, start, end)
     if negation is not None:
         after = [*normalised[end + 1:end + 1 + 5 * _LONGEST_NEGATION_WORD].split()[:5], "", ""]
-        if after[0] in UNTIL or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:])) or (
-                after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ()):
+        if (after[0] in UNTIL or not UNTIL_LATER.isdisjoint(after[1:UNTIL_WINDOW])
+                or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:]))
+                or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())):
             return None
     return negation
 
@@ -752,7 +757,14 @@ NO_WHAT = _words("one", "body", "joke", "idea", "way", "point", "reason", "matte
                  "plan", "friends", "life", "lie", "cap", "kidding", "really", "seriously", "honestly", "i", "i'm")
 # Not "not now": "thought about killing myself. not now, but later tonight" puts it off.
 PAST_DENIALS = (" not anymore ", " i dont now ", " i dont anymore ")
-_DENIED_AFTER = re.compile(" not any ?more | dont now | dont any ?more | nah | nope | no ")
+# "None" answers only as on a form, after "thoughts of": "thoughts of harming myself: none" (not "kill myself. none
+# would miss me", "suicidal thoughts none I can control", "thoughts of suicide, none of which I've told anyone").
+_NONE = normalise("none").strip()
+NONE_GOES_ON = _words("of", "stop", "the")  # "none of which", "none stop" (non-stop)
+FORM = [normalise(f"{noun} {preposition}").split() for noun in ("thoughts", "thought", "urges", "urge")
+        for preposition in ("of", "about")]
+_FORM_CHARS = 24
+_DENIED_AFTER = re.compile(" not any ?more | dont now | dont any ?more | nah | nope | no | none ")
 _DENIAL_CHARS = 48
 
 
@@ -770,6 +782,9 @@ def _denied_after(normalised: str, start: int, end: int) -> str | None:
     if len(matched) == 1 and after and after[0] in ANSWERS_NO and (
             after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT):
         return f"answered {after[0]!r}"
+    if after[:1] == [_NONE] and (after[1:2] == [] or after[1] not in NONE_GOES_ON) and (
+            matched[:2] in FORM or normalised[max(0, start - _FORM_CHARS):start].split()[-2:] in FORM):
+        return "answered 'none'"
     return None
 
 
@@ -921,8 +936,8 @@ _CLUES_OF: dict[int, tuple[str, ...]] = {
     _RULE_NEGATION_BEFORE: tuple(f" {word} " for word in NEGATIONS | RECOVERED | WITHOUT | SINCE_LAST),
     _RULE_NEGATION_AFTER: tuple(f" {word} " for word in AFTER_VERBS),
     _RULE_ANSWERED_NO: (" ask",),
-    # "nah", "nope", "no", and the starts of "not any more", "dont now", "dont any more"
-    _RULE_DENIED_AFTER: tuple(f" {word} " for word in ANSWERS_NO | _words("not", "don't")),
+    # "nah", "nope", "no", "none", and the starts of "not any more", "dont now", "dont any more"
+    _RULE_DENIED_AFTER: tuple(f" {word} " for word in ANSWERS_NO | _words("not", "don't", "none")),
     _RULE_OVER_OR_LAUGHED: tuple(f" {prefix}" for prefix in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS)),
     _RULE_SOMEONE_ELSE: tuple(f" {word} " for word in THIRD_PERSON),
 }

@@ -30,6 +30,7 @@ from bots.referral.matcher import (
     CLAUSE_GOES_ON,
     COULD_NOT,
     FIRST_PERSON,
+    FORM,
     FREE,
     FREE_FOR,
     GENERIC,
@@ -49,6 +50,7 @@ from bots.referral.matcher import (
     NO_NOT_SAID_WINDOW,
     NO_NOUNS,
     NO_WHAT,
+    NONE_GOES_ON,
     NOT_AN_ANSWER,
     NOT_ANYMORE_WINDOW,
     NOT_OVER,
@@ -79,6 +81,8 @@ from bots.referral.matcher import (
     THIRD_PERSON,
     TIME_UNITS,
     UNTIL,
+    UNTIL_LATER,
+    UNTIL_WINDOW,
     WITHOUT,
     YES_ANSWERS,
     Matcher,
@@ -169,13 +173,15 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
     still = following[3:5] if following[2] in SUBJECTS else following[2:4]  # "... before and (I) still don't"
     still_not = still[0] in STILL and still[1] in NOT_OVER
     negated_before = reference_negated_before(before, normalised[start:].split()[0], following[0])
-    if negated_before and (following[0] in UNTIL or (following[0] in BEFORE and following[1] in BEFORE_ENDS
+    if negated_before and (following[0] in UNTIL or set(following[1:UNTIL_WINDOW]) & UNTIL_LATER
+                           or (following[0] in BEFORE and following[1] in BEFORE_ENDS
                                                      and not still_not)
                            or (following[0] in MORE and following[1] in MORE_ENDS)
                            or following[1] in AS_MUCH.get(following[0], ())):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after) or reference_over_after(after)
-            or reference_answered_no(before, after) or reference_denied_after(normalised[start:end].split(), after))
+            or reference_answered_no(before, after)
+            or reference_denied_after(normalised[start:end].split(), after, before))
 
 
 def reference_negated_before(before: list[str], following: str, after_match: str) -> bool:
@@ -244,12 +250,15 @@ def reference_over_after(after: list[str]) -> bool:
     return skipped > 0 or (words[0] in FREE and len(words) > 1 and words[1] in FREE_FOR)
 
 
-def reference_denied_after(matched: list[str], after: list[str]) -> bool:
+def reference_denied_after(matched: list[str], after: list[str], before: list[str]) -> bool:
     tail = " ".join(after[:NOT_ANYMORE_WINDOW + 3]).replace("any more", "anymore")
     if matched[0] in PAST and any(denial in f" {tail} " for denial in PAST_DENIALS):
         return True
-    return len(matched) == 1 and bool(after) and after[0] in ANSWERS_NO and (
-        after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT)
+    if len(matched) == 1 and bool(after) and after[0] in ANSWERS_NO and (
+            after[0] != "no" or len(after) == 1 or after[1] not in NO_WHAT):
+        return True
+    on_a_form = matched[:2] in FORM or before[-2:] in FORM
+    return on_a_form and after[:1] == ["none"] and (len(after) == 1 or after[1] not in NONE_GOES_ON)
 
 
 def reference_laugh_after(after: list[str]) -> bool:
@@ -303,8 +312,8 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
                        *OVER_FILLERS, *OVER_WORDS, *OVER_DETERMINERS, *LAUGHS, "hahaha", *THIRD_PERSON,
                        *SUBJECT_FILLERS, *GENERIC,
-                       *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, *PAST,
-                       "anymore", "any more", "one",
+                       *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, "none", *NONE_GOES_ON, *PAST,
+                       "thoughts of", "urges about", "anymore", "any more", "one",
                        *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back", *MORE, *(MORE_ENDS - {""}),
                        *AS_MUCH, "much", "badly",
                        *STRUGGLING, *NO_NOUNS, *(denial.strip() for denial in PAST_DENIALS), "before and i still dont",

@@ -180,6 +180,8 @@ def test_a_denial_just_after_the_match_negates_it(matcher, text):
     ("angry, sad, confused, but suicidal isn't one of them", False),
     ("suicide was never an option for me, even at my lowest", False),
     ("No intention whatsoever of harming myself", False),
+    ("Thoughts of self-harm: none. Thoughts of eating a whole cheesecake: several.", False),  # as on a form
+    ("Thoughts of suicide: none. Just tired.", False),
     # their twins, from a second reviewer: the negation starts a clause of its own, or ends, or the feeling is at its
     # worst
     ("Suicide was never on my radar before this year, now it's in my head daily", True),
@@ -199,6 +201,9 @@ def test_a_denial_just_after_the_match_negates_it(matcher, text):
     ("I don't have a life, I want to die", True),
     ("Kill myself. None would miss me", True),
     ("suicidal thoughts none I can control anymore", True),
+    ("thoughts of suicide, none of which I've told anyone", True),
+    ("thoughts of killing myself none stop", True),
+    ("Never thought about suicide in my life until this year. Now it's there every morning", True),
 ])
 def test_a_denial_said_after_the_match(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
@@ -533,6 +538,7 @@ def test_a_post_that_tells_of_better_times_and_a_crisis_now_is_a_crisis(matcher,
     'i just want to be nothing, nothing like anyone misses',
     'i told the nurse i was trying to die',
     'that swim made me feel so alive and i still want to die',
+    'i want to die. she wont be the one who finds me a reason to stay',
 ])
 def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher, text):
     """An exclusion sets aside any crisis match it overlaps: each one for an everyday look-alike ("throw myself into
@@ -557,12 +563,18 @@ def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher,
     ("i just want to be nothing", True),
     ("this is the last birthday ill have", True),
     ("i wasnt trying to self harm, i was trying to die", True),
+    ("those thoughts about finishing myself off, the ones you never tell the GP", True),
+    ("I'll do it while she's in hospital so she's not the one to find me", True),
+    ("went down to the beach after dark meaning to keep walking", True),
+    ("my late husband's handgun is in the closet and I think about it more than I should", True),
     # their everyday look-alikes
     ("i want to be nothing like my dad", False),
     ("i was trying to die my hair blue and it went green", False),
     ("the ideation workshop ran over again", False),
     ("dug the veg patch till the light went", False),
+    ("she's not the one who finds me funny, that's her sister", False),
+    ("he's not the one who'll find me a job, the agency is", False),
 ])
-def test_late_night_words_for_self_harm_means_and_wishes(matcher, text, crisis):
-    """Batch 56's tuning part: short posts that avoid the obvious words, beside everyday look-alikes."""
+def test_late_night_and_understated_words_for_self_harm_means_and_wishes(matcher, text, crisis):
+    """Batches 56's and 57's tuning parts: posts that avoid the obvious words, beside everyday look-alikes."""
     assert (matcher.match(text).tier == "crisis") is crisis
