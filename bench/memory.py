@@ -88,7 +88,7 @@ async def run() -> dict:
         del response
         loaded = rss_mb()
         rooms, members = len(account.client.rooms), len({u for r in account.client.rooms.values() for u in r.users})
-        assert knowledge.current().match("I want to die").topics == ["crisis"]
+        assert knowledge.current().matcher.match("I want to die").topics == ["crisis"]
         await account.close()
         await database.close()
     return {

