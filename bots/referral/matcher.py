@@ -583,6 +583,8 @@ def _said_around(normalised: str, start: int, end: int, crisis: bool, cue: bool,
         said = _over_or_laughed_after(normalised, end) if crisis else _over_after(normalised, end)
     if said is None and crisis and not cue and rules & _RULE_SOMEONE_ELSE:
         said = _someone_else_before(normalised, start, end)
+    if said is None and crisis and rules & _RULE_NOT_SO:
+        said = _said_not_so(normalised, start, end)
     return said
 
 
@@ -900,6 +902,69 @@ def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
     return None
 
 
+# An expectation that did not come true ("I thought I'd want to die after the diagnosis, but I don't") or someone
+# else's belief the writer denies ("my mum thinks I'm suicidal because of my music. I'm fine"): the match is what was
+# expected or believed, just before it, and the writer says it is not so in the next few words. Not for the writer's
+# own belief ("I think I'm suicidal"), nor when the denial goes on ("but I don't know", "I'm not sure", "I'm not
+# okay"), nor, for an expectation, when something recent follows ("I thought I'd be dead by 30 and I wasn't, but now").
+EXPECTING = [normalise(words).split() for words in (
+    "thought id", "thought i would", "thought i was going to", "thought i might", "worried id", "worried i would",
+    "worried i might", "scared id", "scared i would", "afraid id", "afraid i would")]
+EXPECTED_GAP = 2  # words between the expectation and the match: "thought I'd feel suicidal"
+BELIEVING = _words("thinks", "think", "thought", "assume", "assumes", "assuming", "assumed", "worried", "worries",
+                   "worry", "reckon", "reckons")
+BELIEVERS = OTHER_PEOPLE | _words("people", "everyone", "everybody", "someone", "somebody", "family", "friends",
+                                  "parents", "teachers", "teacher", "doctor", "gp", "therapist", "nurse", "counsellor")
+BELIEVER_FILLERS = _words("still", "always", "just", "probably", "will", "would", "might", "all", "keep", "keeps",
+                          "must", "then")
+BELIEVED = 3  # words at most between the belief and the match: "thinks (that) I'm", "assume I want to"
+NOT_SO_WINDOW = 15
+NOT_SO_AFTER_I = _words("don't", "didn't", "haven't", "never", "wasn't")
+NOT_SO_AFTER_IM = _words("fine", "ok", "okay", "alright", "just", "not")
+NOT_SO_GOES_ON = CLAUSE_GOES_ON | NOT_AN_ANSWER | _words("think", "understand", "disagree", "blame", "deny")
+SAYING = _words("actually", "honestly", "genuinely", "literally", "really")  # "I'm actually fine"
+MEASURES = _words("less", "more", "again", "sooner")
+_I, _IM, _THAT, _NOW = (normalise(word).strip() for word in ("i", "i'm", "that", "now"))
+_NOT_SO_AFTER = {_I: NOT_SO_AFTER_I, _IM: NOT_SO_AFTER_IM}
+_BELIEF_CHARS = 8 * 25
+
+
+def _said_not_so(normalised: str, start: int, end: int) -> str | None:
+    """An expectation or someone else's belief just before the match, said not to be so just after (see above)."""
+    before = normalised[max(0, start - _BELIEF_CHARS):start].split()[-8:]
+    expected = any(before[index:index + len(words)] == words for words in EXPECTING
+                   for index in range(max(0, len(before) - len(words) - EXPECTED_GAP), len(before) - len(words) + 1))
+    if not expected and not _believed_by_someone_else(before):
+        return None
+    after = normalised[end + 1:end + 1 + NOT_SO_WINDOW * 25].split()[:NOT_SO_WINDOW]
+    if after[:1] != [] and after[0] in MEASURES:
+        return None  # "I thought I'd want to die less on the new meds, but I don't"
+    if expected and (_NOW in after or RECENT.search(normalised, start, end + 1 + NOT_SO_WINDOW * 25)):
+        return None  # "I thought I was going to kill myself last night and I didn't": it came near
+    for index, word in enumerate(after):
+        denials = _NOT_SO_AFTER.get(word)
+        if denials is None:
+            continue
+        said = [said for said in after[index + 1:index + 4] if said not in SAYING][:2]
+        if said and said[0] in denials and (len(said) == 1 or said[1] not in NOT_SO_GOES_ON):
+            return f"not so: {word} {said[0]}"
+    return None
+
+
+def _believed_by_someone_else(before: list[str]) -> bool:
+    """The words just before a match are someone else's belief about the writer: "my mum (still) thinks (that) I'm",
+    "people assume I"; not "I think I'm"."""
+    for index in range(len(before) - 1, max(-1, len(before) - 2 - BELIEVED), -1):
+        if before[index] in BELIEVING:
+            between = before[index + 1:]
+            if between[:1] == [_THAT]:
+                between = between[1:]
+            believer = [word for word in before[max(0, index - 3):index] if word not in BELIEVER_FILLERS][-1:]
+            return (between[:1] != [] and between[0] in SUBJECTS and believer != []
+                    and believer[0] in BELIEVERS)
+    return False
+
+
 def _answered_no(normalised: str, start: int, end: int) -> str | None:
     """'No' answering a question reported just before the match: the match is the asker's words."""
     begin = max(0, start - _WINDOW_CHARS)
@@ -930,8 +995,8 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
 # one for the prefixes. One scan in C finds the rules whose clues a text holds (in most texts none), and the others
 # are not read around its matches. A new rule adds its clues here.
 _RULE_NEGATION_BEFORE, _RULE_NEGATION_AFTER, _RULE_ANSWERED_NO, _RULE_DENIED_AFTER, _RULE_OVER_OR_LAUGHED, \
-    _RULE_SOMEONE_ELSE = (1 << bit for bit in range(6))
-_EVERY_RULE = 2 ** 6 - 1
+    _RULE_SOMEONE_ELSE, _RULE_NOT_SO = (1 << bit for bit in range(7))
+_EVERY_RULE = 2 ** 7 - 1
 _CLUES_OF: dict[int, tuple[str, ...]] = {
     _RULE_NEGATION_BEFORE: tuple(f" {word} " for word in NEGATIONS | RECOVERED | WITHOUT | SINCE_LAST),
     _RULE_NEGATION_AFTER: tuple(f" {word} " for word in AFTER_VERBS),
@@ -940,6 +1005,7 @@ _CLUES_OF: dict[int, tuple[str, ...]] = {
     _RULE_DENIED_AFTER: tuple(f" {word} " for word in ANSWERS_NO | _words("not", "don't", "none")),
     _RULE_OVER_OR_LAUGHED: tuple(f" {prefix}" for prefix in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS)),
     _RULE_SOMEONE_ELSE: tuple(f" {word} " for word in THIRD_PERSON),
+    _RULE_NOT_SO: tuple(f" {word} " for word in BELIEVING | _words("scared", "afraid")),
 }
 _RULES_BY_CLUE: dict[str, int] = {}
 for _rule, _clues in _CLUES_OF.items():

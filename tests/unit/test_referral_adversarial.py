@@ -26,9 +26,15 @@ from bots.referral.matcher import (
     BARE_NEGATIONS,
     BEFORE,
     BEFORE_ENDS,
+    BELIEVED,
+    BELIEVER_FILLERS,
+    BELIEVERS,
+    BELIEVING,
     CLAUSE_ANSWER_WORDS,
     CLAUSE_GOES_ON,
     COULD_NOT,
+    EXPECTED_GAP,
+    EXPECTING,
     FIRST_PERSON,
     FORM,
     FREE,
@@ -39,6 +45,7 @@ from bots.referral.matcher import (
     LAUGH_WINDOW,
     LAUGHS,
     MAX_PER_PHRASE,
+    MEASURES,
     MORE,
     MORE_ENDS,
     NEGATION_FILLERS,
@@ -54,6 +61,10 @@ from bots.referral.matcher import (
     NOT_AN_ANSWER,
     NOT_ANYMORE_WINDOW,
     NOT_OVER,
+    NOT_SO_AFTER_I,
+    NOT_SO_AFTER_IM,
+    NOT_SO_GOES_ON,
+    NOT_SO_WINDOW,
     NOW,
     NUMBER_WORDS,
     OF_IT_VERBS,
@@ -66,10 +77,12 @@ from bots.referral.matcher import (
     PAST_DENIALS,
     PLAIN_NO,
     QUESTION_WINDOW,
+    RECENT,
     RECOVERED,
     RECOVERED_FROM,
     RIGHT_BEFORE_FILLERS,
     SAID_OF_IT,
+    SAYING,
     STILL,
     STRUGGLE_NOT,
     STRUGGLING,
@@ -162,9 +175,36 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
             suppressed.append((topic, phrase, "negation"))
         elif kb.topics[topic].tier == "crisis" and reference_someone_else(normalised, start, end):
             suppressed.append((topic, phrase, "someone"))
+        elif kb.topics[topic].tier == "crisis" and reference_not_so(normalised, start, end):
+            suppressed.append((topic, phrase, "negation"))
         else:
             hits.append((topic, phrase, start, end))
     return sorted(hits), sorted(suppressed)
+
+
+def reference_not_so(normalised: str, start: int, end: int) -> bool:
+    """An expectation ("thought I'd") or someone else's belief ("my mum thinks I'm") just before, denied just after."""
+    before, after = normalised[:start].split()[-8:], normalised[end:].split()[:NOT_SO_WINDOW]
+    expected = any(" ".join(before[-len(words) - gap:][:len(words)]) == " ".join(words)
+                   for words in EXPECTING for gap in range(EXPECTED_GAP + 1) if len(before) >= len(words) + gap)
+    believed = False
+    for index in range(len(before) - 1, max(-1, len(before) - 2 - BELIEVED), -1):
+        if before[index] in BELIEVING:
+            between = before[index + 1:]
+            between = between[1:] if between[:1] == ["that"] else between
+            believers = [word for word in before[max(0, index - 3):index] if word not in BELIEVER_FILLERS]
+            believed = bool(between) and between[0] in SUBJECTS and bool(believers) and believers[-1] in BELIEVERS
+            break
+    if not (expected or believed) or (after and after[0] in MEASURES):
+        return False
+    if expected and ("now" in after or RECENT.search(normalised, start, end + 1 + NOT_SO_WINDOW * 25)):
+        return False
+    for index, word in enumerate(after):
+        denials = {"i": NOT_SO_AFTER_I, "im": NOT_SO_AFTER_IM}.get(word)
+        said = [w for w in after[index + 1:index + 4] if w not in SAYING][:2]
+        if denials and said and said[0] in denials and (len(said) == 1 or said[1] not in NOT_SO_GOES_ON):
+            return True
+    return False
 
 
 def reference_negated(normalised: str, start: int, end: int) -> bool:
@@ -308,7 +348,9 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
     snippets = sorted({*(p for t in kb.topics.values() for p in [*t.phrases, *t.exclusions]),
                        *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",
                        *AFTER_NEGATIONS, *AFTER_NEGATION_FILLERS, *AFTER_VERBS, "the cards", "my mind", "of them",
-                       "option", "is", "was", "now", "like", "asked if", "asked me about", "yes", "nope", "not sure",
+                       "option", "is", "was", "now", "like", "thought id", "my mum thinks", "people assume", "im fine",
+                       "but i dont", "im not", "im actually", "less", "that", "asked if", "asked me about", "yes",
+                       "nope", "not sure",
                        "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
                        *OVER_FILLERS, *OVER_WORDS, *OVER_DETERMINERS, *LAUGHS, "hahaha", *THIRD_PERSON,
                        *SUBJECT_FILLERS, *GENERIC,

@@ -594,3 +594,26 @@ def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher,
 def test_late_night_and_understated_words_for_self_harm_means_and_wishes(matcher, text, crisis):
     """Batches 56's and 57's tuning parts: posts that avoid the obvious words, beside everyday look-alikes."""
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("I thought I'd want to die when the diagnosis came but I don't. I want to fight it.", False),
+    ("thought id feel suicidal after losing my job but i dont, i just feel numb", False),
+    ("was worried I'd want to hurt myself after the breakup but I haven't", False),
+    ("my mum thinks i'm suicidal because of my music lol i'm actually fine", False),
+    ("people keep assuming im suicidal because i wear black. im not. im fine", False),
+    ("my friend thought i was suicidal but im not, im just quiet", False),
+    # their twins: it came near, or it is so, or the writer is unsure, or it is the writer's own belief
+    ("I thought I was going to kill myself last night and I didn't but I came close", True),
+    ("i thought id want to die less on the new meds but i dont, its worse", True),
+    ("I thought I'd feel suicidal forever and I don't now, but it came back today", True),
+    ("my mum thinks im fine. im not. i want to die", True),
+    ("my therapist thinks i'm suicidal and i'm not sure she's wrong", True),
+    ("my family think i'm suicidal and im not okay", True),
+    ("everyone thinks i want to die and they're right", True),
+    ("my mum thinks i want to kill myself, i dont know how she knows", True),
+    ("i think i'm suicidal, i'm not sure what to do", True),
+    ("my gp thinks im suicidal, im really not sure anymore, i think about it every day", True),
+])
+def test_an_expectation_or_someone_elses_belief_the_writer_says_is_not_so(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
