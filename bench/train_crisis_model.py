@@ -48,6 +48,7 @@ UNNAMED_THRESHOLD = 0.85
 FRAME_WORDS = frozenset(normalise(
     "i im ive id ill me my myself you your it its a an the to and or but so of in on at for with is was be been am are"
     " were would could should will just really that this wish wished wishing want wanted wanna wants hope hoping hoped"
+    " happily gladly"
     " like get got have had do did dont not no can cant all about what if when then there they we he she them lol up"
     " out as from by some any"
     # and words that name two things: a relapse into drink is no crisis, one into self-harm is (patterns tell them)
