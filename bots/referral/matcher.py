@@ -921,7 +921,11 @@ BELIEVED = 3  # words at most between the belief and the match: "thinks (that) I
 NOT_SO_WINDOW = 15
 NOT_SO_AFTER_I = _words("don't", "didn't", "haven't", "never", "wasn't")
 NOT_SO_AFTER_IM = _words("fine", "ok", "okay", "alright", "just", "not")
-NOT_SO_GOES_ON = CLAUSE_GOES_ON | NOT_AN_ANSWER | _words("think", "understand", "disagree", "blame", "deny")
+# ... and words that turn it round: "I'm not wrong", "I'm just too tired to argue", "I never said she was wrong",
+# "I'm not hiding it", "I don't just want to, I've planned it".
+NOT_SO_GOES_ON = CLAUSE_GOES_ON | NOT_AN_ANSWER | _words(
+    "think", "understand", "disagree", "blame", "deny", "denied", "wrong", "right", "hiding", "lying", "too", "said",
+    "say", "saying", "arguing", "argue", "just", "even", "exactly", "entirely", "completely")
 SAYING = _words("actually", "honestly", "genuinely", "literally", "really")  # "I'm actually fine"
 MEASURES = _words("less", "more", "again", "sooner")
 _I, _IM, _THAT, _NOW = (normalise(word).strip() for word in ("i", "i'm", "that", "now"))

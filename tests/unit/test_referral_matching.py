@@ -614,6 +614,11 @@ def test_late_night_and_understated_words_for_self_harm_means_and_wishes(matcher
     ("my mum thinks i want to kill myself, i dont know how she knows", True),
     ("i think i'm suicidal, i'm not sure what to do", True),
     ("my gp thinks im suicidal, im really not sure anymore, i think about it every day", True),
+    ("my husband thinks I want to kill myself and I'm just too tired to argue", True),
+    ("my friends think im suicidal and im not wrong am i", True),
+    ("my sister thinks i want to kill myself, i never said she was wrong", True),
+    ("people assume im suicidal, im not hiding it anymore", True),
+    ("I thought I'd want to die after the funeral and I don't just want to, I've planned it", True),
 ])
 def test_an_expectation_or_someone_elses_belief_the_writer_says_is_not_so(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
