@@ -682,7 +682,8 @@ BARE_NEGATIONS = _words("not", "never")
 # The negation after the match ends where the words after it say it has ("... never crossed my mind until this
 # year", "was never on the table for me. now it's all I think about", "never been on my mind more", "this much").
 AFTER_UNTIL_WINDOW = 8
-NOW = _words("now", "tonight", "today", "like")
+NOW = _words("now", "tonight", "today")
+_NEGATION_AFTER_CHARS = 240  # the words read after a match: fillers, the negation, its verb and the window after
 
 
 # A reported question ("she asked if I wanted to die") answered no ("and I said no", "and I honestly haven't").
@@ -724,7 +725,7 @@ _AFTER_VERB = _any_of(*AFTER_VERBS)
 def _negation_after(normalised: str, end: int) -> str | None:
     if _AFTER_VERB.search(normalised, end, end + _WINDOW_CHARS) is None:  # the usual case: one scan in C
         return None
-    words = normalised[end + 1:end + 1 + 2 * _WINDOW_CHARS].split()
+    words = normalised[end + 1:end + 1 + _NEGATION_AFTER_CHARS].split()
     index = 0
     while index < 9 and index < len(words) and words[index] in AFTER_FILLERS:
         index += 1
@@ -931,6 +932,7 @@ MEASURES = _words("less", "more", "again", "sooner")
 _I, _IM, _THAT, _NOW = (normalise(word).strip() for word in ("i", "i'm", "that", "now"))
 _NOT_SO_AFTER = {_I: NOT_SO_AFTER_I, _IM: NOT_SO_AFTER_IM}
 _BELIEF_CHARS = 8 * 25
+_NOT_SO_CHARS = 240  # the NOT_SO_WINDOW words after a match
 
 
 def _said_not_so(normalised: str, start: int, end: int) -> str | None:
@@ -940,10 +942,10 @@ def _said_not_so(normalised: str, start: int, end: int) -> str | None:
                    for index in range(max(0, len(before) - len(words) - EXPECTED_GAP), len(before) - len(words) + 1))
     if not expected and not _believed_by_someone_else(before):
         return None
-    after = normalised[end + 1:end + 1 + NOT_SO_WINDOW * 25].split()[:NOT_SO_WINDOW]
+    after = normalised[end + 1:end + 1 + _NOT_SO_CHARS].split()[:NOT_SO_WINDOW]
     if after[:1] != [] and after[0] in MEASURES:
         return None  # "I thought I'd want to die less on the new meds, but I don't"
-    if expected and (_NOW in after or RECENT.search(normalised, start, end + 1 + NOT_SO_WINDOW * 25)):
+    if expected and (_NOW in after or RECENT.search(normalised, start, end + 1 + _NOT_SO_CHARS)):
         return None  # "I thought I was going to kill myself last night and I didn't": it came near
     for index, word in enumerate(after):
         denials = _NOT_SO_AFTER.get(word)
@@ -1034,4 +1036,5 @@ def _rules_with_clues(normalised: str) -> int:
 CONTEXT_CHARS = 256
 CACHE_FROM_CHARS = 4 * CONTEXT_CHARS  # in a shorter message a match's span is the cache's key
 assert max(_WINDOW_CHARS + 1, _TAKEN_BACK_CHARS + 1, _SUBJECT_CHARS + _GENERIC_CHARS, _SHORT_WORDS_CHARS, _DENIAL_CHARS,
-           (NEGATION_WINDOW + 8 + 1) * (_LONGEST_NEGATION_WORD + 1)) < CONTEXT_CHARS
+           (NEGATION_WINDOW + 8 + 1) * (_LONGEST_NEGATION_WORD + 1), _NEGATION_AFTER_CHARS + 1, _NOT_SO_CHARS + 1,
+           _BELIEF_CHARS, _FORM_CHARS) < CONTEXT_CHARS
