@@ -905,9 +905,9 @@ def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
 
 # An expectation that did not come true ("I thought I'd want to die after the diagnosis, but I don't") or someone
 # else's belief the writer denies ("my mum thinks I'm suicidal because of my music. I'm fine"): the match is what was
-# expected or believed, just before it, and the writer says it is not so in the next few words. Not for the writer's
-# own belief ("I think I'm suicidal"), nor when the denial goes on ("but I don't know", "I'm not sure", "I'm not
-# okay"), nor, for an expectation, when something recent follows ("I thought I'd be dead by 30 and I wasn't, but now").
+# expected or believed, just before it, and the first "I" after it says it is not so, and stops there (NOT_SO_ENDS).
+# Not for the writer's own belief ("I think I'm suicidal"), nor a denial that goes on ("I don't feel safe tonight",
+# "I'm not planning to be here"), nor, for an expectation, when something recent follows ("... last night").
 EXPECTING = [normalise(words).split() for words in (
     "thought id", "thought i would", "thought i was going to", "thought i might", "worried id", "worried i would",
     "worried i might", "scared id", "scared i would", "afraid id", "afraid i would")]
@@ -921,12 +921,13 @@ BELIEVER_FILLERS = _words("still", "always", "just", "probably", "will", "would"
 BELIEVED = 3  # words at most between the belief and the match: "thinks (that) I'm", "assume I want to"
 NOT_SO_WINDOW = 15
 NOT_SO_AFTER_I = _words("don't", "didn't", "haven't", "never", "wasn't")
-NOT_SO_AFTER_IM = _words("fine", "ok", "okay", "alright", "just", "not")
-# ... and words that turn it round: "I'm not wrong", "I'm just too tired to argue", "I never said she was wrong",
-# "I'm not hiding it", "I don't just want to, I've planned it".
-NOT_SO_GOES_ON = CLAUSE_GOES_ON | NOT_AN_ANSWER | _words(
-    "think", "understand", "disagree", "blame", "deny", "denied", "wrong", "right", "hiding", "lying", "too", "said",
-    "say", "saying", "arguing", "argue", "just", "even", "exactly", "entirely", "completely")
+NOT_SO_AFTER_IM = _words("fine", "ok", "okay", "alright", "not")
+# The denial is the first "I" or "I'm" after the match (not one after "because": "because I wear black. I'm not"), and
+# it must end there, or a new clause start: "I don't. I want to fight it", "I'm not, I'm just quiet". Punctuation is
+# gone, so "I don't feel safe tonight" and "I'm not strong enough to keep saying no" must read as going on.
+NOT_SO_ENDS = _words("i", "i'm", "i've", "i'll", "it", "it's", "that's", "but", "and", "so", "honestly", "lol",
+                     "haha", "x", "xx")
+NOT_SO_REASONS = _words("because", "cos", "cause", "coz", "bc", "since", "as", "when", "after")
 SAYING = _words("actually", "honestly", "genuinely", "literally", "really")  # "I'm actually fine"
 MEASURES = _words("less", "more", "again", "sooner")
 _I, _IM, _THAT, _NOW = (normalise(word).strip() for word in ("i", "i'm", "that", "now"))
@@ -942,18 +943,19 @@ def _said_not_so(normalised: str, start: int, end: int) -> str | None:
                    for index in range(max(0, len(before) - len(words) - EXPECTED_GAP), len(before) - len(words) + 1))
     if not expected and not _believed_by_someone_else(before):
         return None
-    after = normalised[end + 1:end + 1 + _NOT_SO_CHARS].split()[:NOT_SO_WINDOW]
+    after = normalised[end + 1:end + 1 + _NOT_SO_CHARS].split()[:NOT_SO_WINDOW + 3]
     if after[:1] != [] and after[0] in MEASURES:
         return None  # "I thought I'd want to die less on the new meds, but I don't"
     if expected and (_NOW in after or RECENT.search(normalised, start, end + 1 + _NOT_SO_CHARS)):
         return None  # "I thought I was going to kill myself last night and I didn't": it came near
-    for index, word in enumerate(after):
+    for index, word in enumerate(after[:NOT_SO_WINDOW]):
         denials = _NOT_SO_AFTER.get(word)
-        if denials is None:
+        if denials is None or (index and after[index - 1] in NOT_SO_REASONS):
             continue
         said = [said for said in after[index + 1:index + 4] if said not in SAYING][:2]
-        if said and said[0] in denials and (len(said) == 1 or said[1] not in NOT_SO_GOES_ON):
+        if said and said[0] in denials and (len(said) == 1 or said[1] in NOT_SO_ENDS):
             return f"not so: {word} {said[0]}"
+        return None  # only the first "I" after the match can deny it
     return None
 
 

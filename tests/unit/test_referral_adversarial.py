@@ -63,7 +63,8 @@ from bots.referral.matcher import (
     NOT_OVER,
     NOT_SO_AFTER_I,
     NOT_SO_AFTER_IM,
-    NOT_SO_GOES_ON,
+    NOT_SO_ENDS,
+    NOT_SO_REASONS,
     NOT_SO_WINDOW,
     NOW,
     NUMBER_WORDS,
@@ -184,7 +185,7 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
 
 def reference_not_so(normalised: str, start: int, end: int) -> bool:
     """An expectation ("thought I'd") or someone else's belief ("my mum thinks I'm") just before, denied just after."""
-    before, after = normalised[:start].split()[-8:], normalised[end:].split()[:NOT_SO_WINDOW]
+    before, after = normalised[:start].split()[-8:], normalised[end:].split()[:NOT_SO_WINDOW + 3]
     expected = any(" ".join(before[-len(words) - gap:][:len(words)]) == " ".join(words)
                    for words in EXPECTING for gap in range(EXPECTED_GAP + 1) if len(before) >= len(words) + gap)
     believed = False
@@ -199,11 +200,12 @@ def reference_not_so(normalised: str, start: int, end: int) -> bool:
         return False
     if expected and ("now" in after or RECENT.search(normalised, start, end + 1 + 240)):
         return False
-    for index, word in enumerate(after):
+    for index, word in enumerate(after[:NOT_SO_WINDOW]):
         denials = {"i": NOT_SO_AFTER_I, "im": NOT_SO_AFTER_IM}.get(word)
+        if not denials or (index and after[index - 1] in NOT_SO_REASONS):
+            continue
         said = [w for w in after[index + 1:index + 4] if w not in SAYING][:2]
-        if denials and said and said[0] in denials and (len(said) == 1 or said[1] not in NOT_SO_GOES_ON):
-            return True
+        return bool(said) and said[0] in denials and (len(said) == 1 or said[1] in NOT_SO_ENDS)
     return False
 
 

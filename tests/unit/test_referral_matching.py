@@ -619,6 +619,15 @@ def test_late_night_and_understated_words_for_self_harm_means_and_wishes(matcher
     ("my sister thinks i want to kill myself, i never said she was wrong", True),
     ("people assume im suicidal, im not hiding it anymore", True),
     ("I thought I'd want to die after the funeral and I don't just want to, I've planned it", True),
+    # a third reviewer's: the first "I" after the match goes on, or is not a denial at all
+    ("my mum thinks I'm suicidal and she's right, I don't feel safe tonight", True),
+    ("everyone thinks I'm suicidal and I haven't slept in three days, I have the pills here", True),
+    ("my gp thinks I'm suicidal and I didn't tell her I've already written the notes", True),
+    ("I'm afraid I'd kill myself if I go home, I don't trust myself at all", True),
+    ("my mum thinks I'm going to kill myself and I'm just waiting for everyone to go to sleep", True),
+    ("my mum worries I'll kill myself and I'm not strong enough to keep saying no", True),
+    ("my mum thinks I want to die. I keep telling her I'm fine but I'm not, I have a plan", True),
+    ("my husband thinks I want to kill myself, I never answer when he asks because I do", True),
 ])
 def test_an_expectation_or_someone_elses_belief_the_writer_says_is_not_so(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
