@@ -682,6 +682,7 @@ BARE_NEGATIONS = _words("not", "never")
 # The negation after the match ends where the words after it say it has ("... never crossed my mind until this
 # year", "was never on the table for me. now it's all I think about", "never been on my mind more", "this much").
 AFTER_UNTIL_WINDOW = 8
+AFTER_WORDS = 9  # the fillers, the negation, its own fillers and the verb are all within this many words of the match
 NOW = _words("now", "tonight", "today")
 _NEGATION_AFTER_CHARS = 240  # the words read after a match: fillers, the negation, its verb and the window after
 
@@ -726,16 +727,17 @@ def _negation_after(normalised: str, end: int) -> str | None:
     if _AFTER_VERB.search(normalised, end, end + _WINDOW_CHARS) is None:  # the usual case: one scan in C
         return None
     words = normalised[end + 1:end + 1 + _NEGATION_AFTER_CHARS].split()
+    limit = min(AFTER_WORDS, len(words))
     index = 0
-    while index < 9 and index < len(words) and words[index] in AFTER_FILLERS:
+    while index < limit and words[index] in AFTER_FILLERS:
         index += 1
-    if index + 1 >= min(9, len(words)) or words[index] not in AFTER_NEGATIONS:
+    if index + 1 >= limit or words[index] not in AFTER_NEGATIONS:
         return None
     negation, verbs = words[index], words[:index]
     index += 1
-    while index < 9 and index < len(words) and words[index] in AFTER_NEGATION_FILLERS:
+    while index < limit and words[index] in AFTER_NEGATION_FILLERS:
         index += 1
-    tails = AFTER_VERBS.get(words[index]) if index < min(9, len(words)) else None
+    tails = AFTER_VERBS.get(words[index]) if index < limit else None
     if tails is None or (words[index] in SAID_OF_IT and negation in BARE_NEGATIONS and OF_IT_VERBS.isdisjoint(verbs)):
         return None
     following = tuple(words[index + 1:index + 1 + _LONGEST_AFTER_TAIL])

@@ -17,6 +17,7 @@ from bots.referral.matcher import (
     AFTER_NEGATIONS,
     AFTER_UNTIL_WINDOW,
     AFTER_VERBS,
+    AFTER_WORDS,
     ANSWER_NEGATES,
     ANSWERS_NO,
     AS_MUCH,
@@ -256,7 +257,7 @@ def reference_negated_before(before: list[str], following: str, after_match: str
 
 
 def reference_negated_after(after: list[str]) -> bool:
-    limit = min(9, len(after))
+    limit = min(AFTER_WORDS, len(after))
     index = 0
     while index < limit and after[index] in AFTER_FILLERS:
         index += 1
