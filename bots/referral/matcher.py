@@ -19,7 +19,9 @@ counts:
   else as its subject ("my flatmate said she'd be better off dead": she is, not the writer), unless the match
   itself says whom it is about ("they'd be better off without me").
 A crisis wish or thought told as past and over in the message's last words is set aside too ("I was suicidal at 17.
-I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE).
+I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE),
+and so is a crisis match that is the writer's own question, answered no ("Wanting to die? No."), read from the
+message's punctuation (_unless_asked_and_denied).
 Last, a topic with a word model (word_model.py) may add a match to a message that names the writer or nobody else,
 where nothing was said of the topic either way (nothing matched, nothing was set aside but by an exclusion); it does
 not see the words of the topic's exclusions.
@@ -49,7 +51,7 @@ from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, chain, compress, pairwise
+from itertools import accumulate, chain, compress, islice, pairwise
 from operator import itemgetter, sub
 from typing import NamedTuple
 
@@ -279,6 +281,8 @@ class Matcher:
             suppressed.extend(Suppressed(hit.topic, hit.phrase, f"told as over: {over!r}", hit.kind) for hit in hits
                               if hit.tier == "crisis")
             hits = [hit for hit in hits if hit.tier != "crisis"]
+        if hits and _QUESTION_THEN_NO.search(text, 0, QUESTION_CHARS) is not None:  # the usual case: one scan in C
+            hits = _unless_asked_and_denied(text, normalised, hits, suppressed)
         reading = l_reading(text[:L_READING_CHARS])
         if reading is not None:
             l_found = self._find(reading)
@@ -436,6 +440,76 @@ def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
                 not before or before[-1] not in NEGATIONS):
             return fine.group().strip()
     return None
+
+
+# The writer's own question answered no: "Wanting to die? No.", "Me? Hurt myself? No chance.", "do i want to die?
+# nah. do i want to quit my job? absolutely", a form's "suicidal thoughts: zero". Punctuation is gone once
+# normalised, so the question and its answer are read from the message itself, only where a "?" or ":" is followed
+# by a no (one scan in C), in its first QUESTION_CHARS and first MAX_QUESTIONS answers. The question is the crisis
+# match and at most a few frame words ("do I", "am I", "me", "thoughts"): "would anyone care if I killed myself? no"
+# and "is there a reason not to end it? no" are no denial. Nor is an answer that goes on to something else ("no
+# idea", "no way out") or takes itself back ("no... but", "not really, idk"), nor any when a question in the message
+# is answered yes ("suicidal? no. done? yes": the same question in other words). A crisis match outside the question
+# stands ("wanting to die? no. I've got the pills ready").
+QUESTION_CHARS = 4_096
+MAX_QUESTIONS = 16
+_NO_WORDS = "no|nope|nah|naw|never|none|zero|not really|not at all|absolutely not|definitely not|not once|no chance"
+_ANSWER_FILLERS_RAW = "also|lol|lmao|haha|honestly|hell|god|um|erm|oh|and|simple|easy"
+_QUESTION_THEN_NO = re.compile(
+    rf"[?:][\s?!.:,*_~-]*(?:(?:{_ANSWER_FILLERS_RAW})[\s,.!]+)*(?:{_NO_WORDS})\b", re.IGNORECASE)
+_ANSWERED_YES = re.compile(r"\?[\s?!.,]*(?:yes|yeah|yep|yup|ya|aye)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.?!:\n]")
+ANSWER_FILLERS = _words(*_ANSWER_FILLERS_RAW.split("|"))
+NO_ANSWER_WORDS = {tuple(normalise(words).split()) for words in _NO_WORDS.split("|")}
+ANSWER_TAKEN_BACK = _words("but", "though", "although", "except", "yet", "maybe", "sometimes", "kinda", "kind", "sort",
+                           "idk", "unsure", "lie", "lied", "lying", "liar", "yes", "yeah", "yep", "until", "till",
+                           "tonight", "today", "now")
+ANSWER_TAKEN_BACK_WINDOW = 6
+QUESTION_FRAME = _words("do", "did", "am", "was", "have", "had", "would", "will", "i", "i'm", "i've", "i'd", "me",
+                        "ever", "really", "actually", "seriously", "honestly", "still", "any", "so", "and", "um",
+                        "like", "lol", "also", "thoughts", "thought", "urges", "urge", "feelings", "history")
+_ANSWER_CHARS = 120
+
+
+def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> list[Hit]:
+    """The hits left once those that are the writer's own question answered no (see above) are set aside."""
+    if _ANSWERED_YES.search(text, 0, QUESTION_CHARS) is not None:
+        return hits  # "suicidal? no. done? yes": another question answered yes may be this one in other words
+    searched_from = 0
+    for answer in islice(_QUESTION_THEN_NO.finditer(text, 0, QUESTION_CHARS), MAX_QUESTIONS):
+        asked_at = answer.start()
+        sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, max(0, asked_at - _ANSWER_CHARS * 4),
+                                                                      asked_at)), default=0)
+        question = normalise(text[sentence_start:asked_at])
+        at = normalised.find(question, searched_from)
+        if at < 0 or question.isspace():
+            continue  # not the same words once the whole message is normalised: leave it be
+        searched_from = at + 1
+        start, end = at + 1, at + len(question) - 1
+        asked = [hit for hit in hits if hit.tier == "crisis" and start <= hit.start and hit.end <= end]
+        if not asked or not _denied(normalise(text[asked_at + 1:asked_at + 1 + _ANSWER_CHARS]).split()):
+            continue
+        frame = normalised[start:end]
+        for hit in asked:
+            frame = frame.replace(normalised[hit.start:hit.end], " ")
+        if not QUESTION_FRAME.issuperset(frame.split()):
+            continue
+        suppressed.extend(Suppressed(hit.topic, hit.phrase, "asked, answered no", hit.kind) for hit in asked)
+        hits = [hit for hit in hits if hit not in asked]
+    return hits
+
+
+def _denied(words: list[str]) -> bool:
+    """An answer of no, not going on to something else nor taken back (see above)."""
+    index = 0
+    while index < len(words) and words[index] in ANSWER_FILLERS:
+        index += 1
+    for size in (3, 2, 1):
+        if tuple(words[index:index + size]) in NO_ANSWER_WORDS:
+            following = words[index + size:index + size + ANSWER_TAKEN_BACK_WINDOW]
+            goes_on = size == 1 and following[:1] != [] and following[0] in NO_WHAT - SUBJECTS
+            return not goes_on and ANSWER_TAKEN_BACK.isdisjoint(following)
+    return False
 
 
 def _without(normalised: str, spans: list[tuple[int, int, str]]) -> str:

@@ -382,6 +382,34 @@ def test_a_question_reported_and_answered_no_is_no_crisis(matcher, text, crisis)
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("Wanting to die? No. Wanting the ground to swallow me after that presentation? Very much yes", False),
+    ("Me? Hurt myself? No chance. I'm too stubborn for that", False),
+    ("do i want to die? no. do i want to quit my job and live on a boat? absolutely", False),
+    ("Happy? No. Wanting to die? Also no. Somewhere in the grey middle.", False),
+    ("Do I think about suicide? No. I'm just worn out.", False),
+    ("Ending my life? No. Ending my lease? Absolutely", False),
+    ("suicidal thoughts: zero. thoughts about my ex: unfortunately several", False),
+    ("Am I suicidal? No, I'm fine, stop asking.", False),
+    # The question is someone else's, or not the writer's own crisis asked and denied.
+    ("would anyone even care if i killed myself? no", True),
+    ("is there any reason i shouldn't kill myself? no", True),
+    ("I want to die. Am I going to do anything? No.", True),
+    # The answer goes on, or is taken back, or another question is answered yes.
+    ("am I going to kill myself? no idea", True),
+    ("do i want to die? no... but i think about it every night", True),
+    ("Do I want to die? Not really, but I have the pills ready", True),
+    ("kill myself? not tonight", True),
+    ("Do I want to kill myself? No. Do I think about not existing? Yes.", True),
+    ("do i want to die? no i want to kill myself", True),
+    ("Suicide? No way out of this except that.", True),
+    ("Hurt myself? no. maybe. idk. I already did tonight", True),
+    ("wanting to die? no. I've got the pills ready", True),
+])
+def test_the_writers_own_question_answered_no_is_no_crisis(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
 def test_a_no_far_after_the_question_is_no_answer(matcher):
     assert matcher.match("mum asked if I was suicidal and for a second I almost wanted to say no").tier == "crisis"
 
