@@ -920,6 +920,14 @@ OTHER_PEOPLE = (THIRD_PERSON - _words("she'll", "she'd")) | _words(
     "mum", "mum's", "mam", "mom", "mother", "dad", "dad's", "father", "brother", "sister", "son", "daughter", "wife",
     "husband", "partner", "friend", "mate", "boyfriend", "girlfriend", "gran", "granny", "grandad", "grandma",
     "grandpa", "nan", "auntie", "aunt", "uncle", "cousin", "baby", "kid", "kids", "cat", "dog")
+# ... and kin or friends named as the subject, as often as a pronoun is: "my son's been self harming", "sister
+# overdosed", unless with the writer ("me and my sister both self harm").
+KIN = _words("mum", "mam", "mom", "mother", "dad", "father", "brother", "sister", "son", "daughter", "wife", "husband",
+             "partner", "friend", "mate", "pal", "bestie", "flatmate", "boyfriend", "girlfriend", "gran", "granny",
+             "grandad", "grandma", "grandpa", "nan", "auntie", "aunt", "uncle", "cousin", "niece", "nephew", "ex")
+KIN |= {f"{word}s" for word in KIN}  # "my son's been", "mum's", and more than one
+WITH_THE_WRITER = _words("and", "&")
+SOMEONE_ELSE = THIRD_PERSON | KIN
 SUBJECT_FILLERS = _words("be", "is", "was", "were", "just", "really", "still", "would", "could", "might", "will",
                          "has", "had", "have", "been", "keeps", "kept", "actually", "genuinely", "literally",
                          "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks")
@@ -929,7 +937,7 @@ _SUBJECT_CHARS = SUBJECT_WINDOW * 25
 GENERIC = _words("anyone", "anybody", "everyone", "everybody", "people", "who")
 GENERIC_WINDOW = 5
 _GENERIC_CHARS = GENERIC_WINDOW * 25
-_THIRD_PERSON = _any_of(*THIRD_PERSON)
+_SOMEONE_ELSE = _any_of(*SOMEONE_ELSE)
 _OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS))))
 
 
@@ -963,17 +971,18 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> st
 
 
 def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
-    """Someone else as the subject just before the match ("she'd be better off dead", "he was going to end it"),
-    unless the match says it is about the writer ("better off without me")."""
-    if _THIRD_PERSON.search(normalised, max(0, start - _SUBJECT_CHARS), start + 1) is None:  # one scan in C
+    """Someone else as the subject just before the match ("she'd be better off dead", "he was going to end it", "my
+    son's been self harming"), unless the match says it is about the writer ("better off without me")."""
+    if _SOMEONE_ELSE.search(normalised, max(0, start - _SUBJECT_CHARS), start + 1) is None:  # one scan in C
         return None
     if not FIRST_PERSON.isdisjoint(normalised[start:end].split()):
         return None
     before = normalised[max(0, start - _SUBJECT_CHARS - _GENERIC_CHARS):start].split()
     for index in range(len(before) - 1, max(-1, len(before) - 1 - SUBJECT_WINDOW), -1):
-        if before[index] in THIRD_PERSON:
+        if before[index] in SOMEONE_ELSE:
             generic = not GENERIC.isdisjoint(before[max(0, index - GENERIC_WINDOW):index])
-            return None if generic else f"someone else: {before[index]!r}"
+            joined = before[index] in KIN and not WITH_THE_WRITER.isdisjoint(before[max(0, index - 2):index])
+            return None if generic or joined else f"someone else: {before[index]!r}"
         if before[index] not in SUBJECT_FILLERS:
             return None
     return None
@@ -1088,7 +1097,7 @@ _CLUES_OF: dict[int, tuple[str, ...]] = {
     # "nah", "nope", "no", "none", and the starts of "not any more", "dont now", "dont any more"
     _RULE_DENIED_AFTER: tuple(f" {word} " for word in ANSWERS_NO | _words("not", "don't", "none")),
     _RULE_OVER_OR_LAUGHED: tuple(f" {prefix}" for prefix in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS)),
-    _RULE_SOMEONE_ELSE: tuple(f" {word} " for word in THIRD_PERSON),
+    _RULE_SOMEONE_ELSE: tuple(f" {word} " for word in SOMEONE_ELSE),
     _RULE_NOT_SO: tuple(f" {word} " for word in BELIEVING | _words("scared", "afraid")),
 }
 _RULES_BY_CLUE: dict[str, int] = {}

@@ -42,6 +42,7 @@ from bots.referral.matcher import (
     FREE_FOR,
     GENERIC,
     GENERIC_WINDOW,
+    KIN,
     LAUGH_STARTS,
     LAUGH_WINDOW,
     LAUGHS,
@@ -85,6 +86,7 @@ from bots.referral.matcher import (
     RIGHT_BEFORE_FILLERS,
     SAID_OF_IT,
     SAYING,
+    SOMEONE_ELSE,
     STILL,
     STRUGGLE_NOT,
     STRUGGLING,
@@ -98,6 +100,7 @@ from bots.referral.matcher import (
     UNTIL,
     UNTIL_LATER,
     UNTIL_WINDOW,
+    WITH_THE_WRITER,
     WITHOUT,
     YES_ANSWERS,
     Matcher,
@@ -314,8 +317,9 @@ def reference_someone_else(normalised: str, start: int, end: int) -> bool:
         return False
     before = normalised[:start].split()
     for index in range(len(before) - 1, max(-1, len(before) - 1 - SUBJECT_WINDOW), -1):
-        if before[index] in THIRD_PERSON:
-            return not set(before[max(0, index - GENERIC_WINDOW):index]) & GENERIC
+        if before[index] in SOMEONE_ELSE:
+            joined = before[index] in KIN and set(before[max(0, index - 2):index]) & WITH_THE_WRITER
+            return not set(before[max(0, index - GENERIC_WINDOW):index]) & GENERIC and not joined
         if before[index] not in SUBJECT_FILLERS:
             return False
     return False
@@ -356,7 +360,7 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        "nope", "not sure",
                        "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
                        *OVER_FILLERS, *OVER_WORDS, *OVER_DETERMINERS, *LAUGHS, "hahaha", *THIRD_PERSON,
-                       *SUBJECT_FILLERS, *GENERIC,
+                       "my sisters", "son", "and", "me and", *SUBJECT_FILLERS, *GENERIC,
                        *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, "none", *NONE_GOES_ON, *PAST,
                        "thoughts of", "urges about", "anymore", "any more", "one",
                        *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back", *MORE, *(MORE_ENDS - {""}),

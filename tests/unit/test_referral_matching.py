@@ -271,6 +271,14 @@ def test_crisis_said_in_scots_is_found(matcher, text):
     ("they'd be better off without me", True),  # the words say whom they are about
     ("my mum said i'd be better off dead", True),
     ("what the hell, i want to die", True),  # "hell" is not "he'll"
+    # kin and friends named as the subject
+    ("my son's been self harming and i don't know how to talk to him about it", False),
+    ("Daughter's been self-harming and the waiting list is 9 months", False),
+    ("my mum tried to overdose last week and i dont know how to act around her", False),
+    ("my mum found out i've been self harming", True),
+    ("me and my sister both self harm", True),
+    ("my dad thinks i'm fine but i want to die", True),
+    ("my partner would be better off without me", True),
 ])
 def test_someone_else_as_the_subject_is_not_the_writers_crisis(matcher, text, crisis):
     result = matcher.match(text)
@@ -594,7 +602,22 @@ def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher,
     ("I'll do it while she's in hospital so she's not the one to find me", True),
     ("went down to the beach after dark meaning to keep walking", True),
     ("my late husband's handgun is in the closet and I think about it more than I should", True),
+    ("keep staring at the pill bottle tonight", True),
+    ("posting from the hospital bed. attempted last night. still here unfortunately", True),
+    ("i attempted over the summer and starting school again is hard", True),
+    ("anyone else hurt themselves just to feel something", True),
+    ("i harmed myself at school today", True),
+    ("I'd be glad if the good Lord took me tonight, I've had enough", True),
+    ("been hoarding my mum's old pills since she passed", True),
+    ("I've been handing my stuff out to the lads in the gaming group", True),
+    ("tried to drive off the road on the A82 in spring. chickened out", True),
+    ("i used my craft knife on myself again", True),
+    ("the thought of walking into the water keeps coming back", True),
     # their everyday look-alikes
+    ("i attempted the exam over the summer", False),
+    ("used my craft knife on the lino print all afternoon", False),
+    ("staring at the pill bottle trying to read the dose for my wee one", False),
+    ("handing out my business cards at the expo", False),
     ("i want to be nothing like my dad", False),
     ("i was trying to die my hair blue and it went green", False),
     ("the ideation workshop ran over again", False),
