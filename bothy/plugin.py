@@ -176,8 +176,8 @@ class Bot:
         """At shutdown."""
 
     async def on_message(self, message: Message, effects: Effects) -> None:
-        """A member's message that is not a known command, in a community room or DM (never the staff room).
-        Never store its text."""
+        """A member's message that is not a known command, or one whose words are also read (KnownCommand), in
+        a community room or DM (never the staff room). Never store its text."""
 
     async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         """True if this bot consumed the reaction."""

@@ -1,10 +1,10 @@
 """Which listener sees which inbound event, for one Matrix account.
 
-Known commands go to the command router; other messages, reactions and read receipts go to the bots
-that account hosts; a ✅ on a staff alert is a claim before it is anything else; undecryptable events
-and room keys go to late decryption. The staff room is for commands and alerts only: peer workers
-discussing a member are not community activity, and their words must never be matched as if they
-were in distress themselves.
+Known commands go to the command router; other messages (and a command whose words are also read, such as
+"!talk I can't keep myself safe"), reactions and read receipts go to the bots that account hosts; a ✅ on a
+staff alert is a claim before it is anything else; undecryptable events and room keys go to late decryption.
+The staff room is for commands and alerts only: peer workers discussing a member are not community activity,
+and their words must never be matched as if they were in distress themselves.
 
 A bot that reads every room must hear a member wherever they write, DMs
 with other bots included, but only once: its own account reads where it is, and where it is not, the
@@ -53,7 +53,8 @@ class EventRouter:
             case Message(msgtype="m.notice"):
                 return  # bots speak in notices; no bot answers another
             case Message():
-                if await self.router.handle(event, effects) or in_staff_room:
+                known = await self.router.handle(event, effects)
+                if in_staff_room or (known is not None and not known.read_as_words):
                     return
                 readers = (*self.bots, *await self._guests_reading(event.room_id))
                 await self._each(readers, effects, lambda bot, own: bot.on_message(event, own))

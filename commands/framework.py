@@ -48,6 +48,7 @@ class Param(ABC):
     _: KW_ONLY
     optional: bool = False
     default: Any = None  # the value when an optional argument is left out
+    read: bool = False  # the words given for it are also read like any message (Command.read_as_words)
     takes_rest: ClassVar[bool] = False  # True: every remaining word, joined by single spaces
 
     @property
@@ -199,6 +200,28 @@ class Text(Param):
         return text
 
 
+@dataclass(frozen=True)
+class Note(Param):
+    """Anything a member adds after a command that needs nothing more ("!talk I can't keep myself safe tonight"):
+    never refused, however long, and never kept (its value is only whether there was one). The words are read like
+    any message instead, so crisis words in them reach the referral bot (Command.read_as_words)."""
+
+    optional: bool = True
+    read: bool = True
+    takes_rest: ClassVar[bool] = True
+
+    @property
+    def usage(self) -> str:
+        return ""  # allowed, not asked for: usage lines show what a command needs
+
+    @property
+    def problem(self) -> str:
+        return ""  # never refused
+
+    def convert(self, text: str) -> bool:
+        return bool(text)
+
+
 def check_declaration(params: Sequence[Param]) -> None:
     """Refuse at start-up what could never parse: required after optional, or anything after the rest."""
     for before, after in pairwise(params):
@@ -227,7 +250,7 @@ def parse_params(params: Sequence[Param], args: Sequence[str]) -> dict[str, Any]
 
 
 def usage_of(params: Sequence[Param]) -> str:
-    return " ".join(param.usage for param in params)
+    return " ".join(param.usage for param in params if param.usage)
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -323,6 +346,21 @@ class Command:
 
     def _subcommand_choice(self) -> Choice:
         return Choice("subcommand", tuple(sub.word for sub in self.subcommands))
+
+    def read_as_words(self, args: Sequence[str]) -> bool:
+        """Whether a message invoking this command is also read like any message (for crisis words): when its
+        words are not what the command takes ("!mood I want to die" is no mood), or fill an argument declared
+        `read` (a Note; the command `!help` is asked about). Other well-formed arguments name things (a topic,
+        a group, a time) and are not read; nor are staff commands, which are work (a topic named in `!refer` is
+        about someone else)."""
+        if self.role >= Role.PEER_WORKER:
+            return False
+        try:
+            _, params = self.parse(args)
+        except UsageError:
+            return bool(args)
+        declared = (*self.params, *(param for sub in self.subcommands for param in sub.params))
+        return any(params.get(param.name) for param in declared if param.read)
 
     @property
     def staff_places_only(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -46,6 +47,14 @@ def role_of(user_id: str, config: Config) -> Role:
     return Role.MEMBER
 
 
+class KnownCommand(NamedTuple):
+    """A message that invoked a known command, and whether its words are also read like any message
+    (Command.read_as_words): "!talk I can't keep myself safe" is a request and a cry for help."""
+
+    command: Command
+    read_as_words: bool
+
+
 class CommandRouter:
     def __init__(self, config: Config, registry: CommandRegistry, account: MatrixAccount, templates: Templates,
                  clock: Clock, staff_room_id: Callable[[], str | None]):
@@ -56,21 +65,23 @@ class CommandRouter:
         self.templates = templates
         self.clock = clock
 
-    async def handle(self, message: Message, effects: Effects) -> bool:
-        """True if the message was a known command (whether or not this account answered it). Anything else,
-        an unknown command included, is an ordinary message: crisis words count whatever a message starts with."""
+    async def handle(self, message: Message, effects: Effects) -> KnownCommand | None:
+        """The known command the message invoked (whether or not this account answered it), else None. Anything
+        else, an unknown command included, is an ordinary message: crisis words count whatever a message starts
+        with."""
         invocation = self._invocation(message)
         if invocation is None:
-            return False
+            return None
         found = self.registry.find(invocation)
         if found is None:
             if message.replaces is None:
                 await self._unknown(invocation, message, effects)
-            return False
+            return None
+        known = KnownCommand(found[0], found[0].read_as_words(found[1]))
         if message.replaces is not None:
-            return True
+            return known
         if not await self._answers_here(found[0].bot, message.room_id):
-            return True
+            return known
         prefix = self.config.command_prefix
         role = role_of(message.sender, self.config)
         command, args = found
@@ -94,7 +105,7 @@ class CommandRouter:
         hide = (command.private and not context.in_dm) or (command.staff_places_only and not in_staff_place)
         if hide and self.account.can_redact_others(message.room_id):
             effects.redact(message.room_id, message.event_id)
-        return True
+        return known
 
     def _invocation(self, message: Message) -> Invocation | None:
         """The body says whether this is a command and which one; when the sender picked members from the

@@ -79,7 +79,7 @@ class HostBot(Bot):
     def commands(self) -> list[Command]:
         return [
             Command("help", self.name, "what I can do for you, or how to use one command", self.help,
-                    params=(Text("command", MAX_COMMAND_NAME, optional=True),), aliases=("commands",)),
+                    params=(Text("command", MAX_COMMAND_NAME, optional=True, read=True),), aliases=("commands",)),
             Command("mydata", self.name, "a file of everything Bothy stores about you, sent privately",
                     self.my_data, private=True),
             Command("forget", self.name, "erase everything Bothy stores about you (asks you to confirm)",

@@ -22,7 +22,7 @@ from bothy.outbox import Effects
 from bothy.plugin import BotContext
 from bothy.storage.alerts import Alert
 from bothy.storage.audit import record_audit
-from commands.framework import Command, CommandContext, Duration, Integer, Role, Subcommand, UsageError
+from commands.framework import Command, CommandContext, Duration, Integer, Note, Role, Subcommand, UsageError
 
 log = logging.getLogger("bothy.host.reports")
 
@@ -62,7 +62,7 @@ class Reports:
         alert_id = Integer("id", 1, MAX_ALERT_ID)
         return [
             Command("report", self.bot, "send as a reply to a message to flag it to the peer workers, without "
-                    "your name", self.report, private=True),
+                    "your name", self.report, params=(Note("note"),), private=True),
             Command("mod", self.bot, "act on a reported message: remove it, mute its author, send them the "
                     "guidelines, or dismiss the report", role=Role.PEER_WORKER, subcommands=(
                         Subcommand("remove", self._by_id(self.remove), (alert_id,)),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from bothy.outbox import Effects
 from bothy.plugin import BotContext
 from bothy.storage.alerts import Alert
-from commands.framework import Command, CommandContext
+from commands.framework import Command, CommandContext, Note
 
 KIND = "talk"
 
@@ -20,7 +20,7 @@ class TalkCommands:
 
     def commands(self) -> list[Command]:
         return [Command("talk", self.bot, "ask for a peer worker to message you, any time", self.talk,
-                        private=True, aliases=("peer",))]
+                        params=(Note("note"),), private=True, aliases=("peer",))]
 
     async def talk(self, ctx: CommandContext) -> None:
         """One alert per request: asking again while one is waiting says where it stands instead."""

@@ -97,7 +97,7 @@ class Recorder:
 
 class NoCommands:
     async def handle(self, message, effects):
-        return False
+        return None
 
 
 def late_decryption_setup(database):

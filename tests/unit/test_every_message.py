@@ -41,8 +41,8 @@ class Account:
 
 
 class NotACommand:
-    async def handle(self, message: Message, effects: Effects) -> bool:
-        return False
+    async def handle(self, message: Message, effects: Effects) -> None:
+        return None
 
 
 class Reader:

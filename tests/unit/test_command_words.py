@@ -1,0 +1,89 @@
+"""Crisis words are read whatever a message starts with: a known command's words are read too when they are not
+what the command takes, or are a note it allows ("!talk I can't keep myself safe tonight"); well-formed arguments
+that name a thing (a topic, a group) and staff commands are not."""
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bothy.clock import Clock
+from bothy.matrix.events import Message
+from bothy.outbox import Effects
+from bothy.routing import EventRouter
+from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
+from bots.installed import INSTALLATION
+from bots.referral.bot import ReferralBot
+from bots.referral.settings import ReferralSettings
+from commands.framework import parse_invocation
+from commands.router import CommandRouter
+from rooms.staff import StaffRoom
+from tests.unit.conftest import migrated_database
+from tests.unit.test_engine import shared_config
+
+GUIDE, ALICE, DM = "@guide:example.org", "@alice:example.org", "!dm:example.org"
+KB = Path(__file__).resolve().parents[2] / "referral_kb"
+CRISIS = "I want to kill myself tonight"
+
+
+class Account:
+    user_id = GUIDE
+
+    async def joined_members(self, room_id: str) -> frozenset[str]:
+        return frozenset({GUIDE, ALICE})
+
+    def is_direct_room(self, room_id: str) -> bool:
+        return room_id == DM
+
+    def can_redact_others(self, room_id: str) -> bool:
+        return True
+
+    def is_encrypted(self, room_id: str) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("body", "read"), [
+    (f"!talk {CRISIS}", True),
+    (f"!peer please, {CRISIS}", True),
+    (f"!report {CRISIS}", True),
+    (f"!help {CRISIS}", True),
+    (f"!mood {CRISIS}", True),  # no mood: the words are words
+    ("!talk", False),
+    ("!mood 3", False),
+    ("!help mood report", True),  # read, and nothing in it matches
+    ("!resources suicide", False),  # a topic looked up: its answer carries the crisis lines
+    ("!group new Suicide prevention walkers #walking", False),  # a group's name
+    ("!refer @bob:example.org suicide", False),  # staff work, about someone else
+])
+async def test_which_commands_words_are_read(read_only_registry, body, read):
+    command, args = read_only_registry.find(parse_invocation(body, "!"))
+    assert command.read_as_words(args) is read
+
+
+@pytest.fixture(scope="module")
+async def guide(tmp_path_factory, read_only_registry) -> AsyncIterator[EventRouter]:
+    """The guide account's routing with the real referral bot and every command; nothing is committed, so the
+    tests share it."""
+    async with migrated_database(tmp_path_factory.mktemp("guide")) as database:
+        settings = ReferralSettings(kb_dirs=(KB,), cooldown_s=86_400, crisis_cooldown_s=3_600,
+                                    keep_log_s=365 * 86_400)
+        context = bot_context(database, INSTALLATION, settings, account=GUIDE, rooms=FixedRooms(frozenset({DM})))
+        referral = ReferralBot(dataclasses.replace(context, account_rooms={GUIDE: FixedRooms(frozenset({DM}))}))
+        staff = StaffRoom(STAFF_ROOM)
+        staff.room_id = STAFF_ROOM
+        router = CommandRouter(shared_config(), read_only_registry, Account(), INSTALLATION.templates(), Clock(),
+                               lambda: STAFF_ROOM)
+        yield EventRouter(Account(), [referral], router, None, None, staff, [], (GUIDE,))
+
+
+@pytest.mark.parametrize(("body", "alerts"), [
+    (f"!talk {CRISIS}", ["crisis", "talk"]),
+    ("!talk", ["talk"]),
+    (f"!mood {CRISIS}", ["crisis"]),  # no mood, but still a crisis
+    ("!resources suicide", []),  # a topic looked up: its answer carries the crisis lines
+])
+async def test_the_staff_alerts_a_command_raises(guide, body, alerts):
+    effects = Effects(GUIDE)
+    await guide(Message(DM, "$typed", ALICE, body, Clock().ms(), "m.text", True), effects)
+    assert sorted(item.alert.kind for item in effects.items if item.room_id == STAFF_ROOM and item.alert) == alerts
