@@ -151,6 +151,26 @@ def _member_count_known(room: nio.MatrixRoom) -> bool:
         and summary.invited_member_count is not None
 
 
+def _member_events(events: Iterable[Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(user ID, membership, content) of each well-formed member event in raw room state. Anyone can write
+    their own member event and the homeserver checks little of it (a display name may be a list), so one
+    whose user ID or membership is not text is skipped rather than passed on to nio or Bothy."""
+    for event in events:
+        if not isinstance(event, dict) or event.get("type") != "m.room.member":
+            continue
+        user_id, content = event.get("state_key"), event.get("content")
+        if not isinstance(user_id, str) or not isinstance(content, dict):
+            continue
+        membership = content.get("membership")
+        if isinstance(membership, str):
+            yield user_id, membership, content
+
+
+def _text_or_none(value: Any) -> str | None:
+    """A member's display name or avatar as nio needs it: text, or nothing (nio keys a dict by the name)."""
+    return value if isinstance(value, str) else None
+
+
 def _store_dir(base: Path, user_id: str) -> Path:
     return base / re.sub(r"[^A-Za-z0-9_.-]", "_", user_id.lstrip("@"))
 
@@ -355,6 +375,10 @@ class MatrixAccount:
                 except MatrixError as error:
                     log.warning("%s could not fetch events missed in %s (%s)", self.user_id, room_id, error)
                     break
+                except Exception as error:  # one room's history must never stop the sync loop
+                    log.error("%s could not read events missed in %s (%s)", self.user_id, room_id,
+                              describe_error(error))
+                    break
                 older.extend(page.chunk)  # newest first
                 if not page.chunk or not page.end or page.end == token:
                     break
@@ -383,6 +407,9 @@ class MatrixAccount:
                 await self._load_members(room_id)
             except MatrixError as error:
                 log.warning("%s could not load the members of DM %s (%s)", self.user_id, room_id, error.code)
+            except Exception as error:  # one room's state must never stop the sync loop (and so all of Bothy)
+                log.error("%s could not load the members of DM %s (%s)", self.user_id, room_id,
+                          describe_error(error))
 
     def _collect(self, response: nio.SyncResponse, deliver_timeline: bool,
                  missed: dict[str, list[Any]] | None = None) -> list[InboundEvent]:
@@ -580,14 +607,14 @@ class MatrixAccount:
             await self._call(self.client.keys_query(), "keys query")
 
     async def _load_members(self, room_id: str) -> None:
-        """Every joined and invited member, from the room's state: lazy-loading syncs leave nio's list partial."""
+        """Every joined and invited member, from the room's state: lazy-loading syncs leave nio's list partial.
+        A display name or avatar that is not text is left out; the member still counts (a DM stays a DM)."""
         state = await self._call(self.client.room_get_state(room_id), "room state")
         room = self.client.rooms[room_id]
-        for event in state.events:
-            membership = event.get("content", {}).get("membership")
-            if event.get("type") == "m.room.member" and membership in {"join", "invite"}:
-                room.add_member(event["state_key"], event["content"].get("displayname"),
-                                event["content"].get("avatar_url"), invited=membership == "invite")
+        for user_id, membership, content in _member_events(state.events):
+            if membership in {"join", "invite"}:
+                room.add_member(user_id, _text_or_none(content.get("displayname")),
+                                _text_or_none(content.get("avatar_url")), invited=membership == "invite")
         room.members_synced = True
         if self.client.olm is not None:
             self.client.olm.update_tracked_users(room)
@@ -797,7 +824,7 @@ class MatrixAccount:
     async def room_facts(self, room_id: str) -> RoomFacts:
         """Who is in a room (joined or invited), whether it is invite-only and encrypted, from its state."""
         state = await self._call(self.client.room_get_state(room_id), "room state")
-        join_rule, encrypted, members = "", False, set()
+        join_rule, encrypted = "", False
         for event in state.events:
             content = event.get("content") if isinstance(event, dict) else None
             if not isinstance(content, dict):
@@ -806,10 +833,9 @@ class MatrixAccount:
                 join_rule = str(content.get("join_rule", ""))
             elif event.get("type") == "m.room.encryption":
                 encrypted = True
-            elif event.get("type") == "m.room.member" and content.get("membership") in {"join", "invite"} \
-                    and isinstance(event.get("state_key"), str):
-                members.add(event["state_key"])
-        return RoomFacts(join_rule, encrypted, frozenset(members))
+        members = frozenset(user_id for user_id, membership, _ in _member_events(state.events)
+                            if membership in {"join", "invite"})
+        return RoomFacts(join_rule, encrypted, members)
 
     def can_redact_others(self, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)

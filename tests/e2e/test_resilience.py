@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import nio
 import pytest
 
@@ -143,6 +145,36 @@ async def test_malformed_events_are_skipped_without_a_crash_loop(homeserver: Hom
         await alice.wait_for(help_answer, after=mark)
         assert process.process.returncode is None
         assert canary not in process.log()  # nio's "Error validating event" quoted it before
+    finally:
+        await process.stop()
+
+
+async def test_a_list_for_a_display_name_in_a_dm_does_not_stop_bothy_after_a_restart(homeserver: Homeserver,
+                                                                                      alice: Member):
+    """Synapse accepts any display name of the right length, a list too. After a restart, loading the DM's
+    members passed it to nio as a dict key: the TypeError ended the sync loop, and Bothy exited every time
+    the member wrote again (a crash loop any member could cause)."""
+    process = await start_bothy(homeserver, "displayname")
+    bot = process.bot_user_id
+    try:
+        dm = await alice.open_dm(bot)
+
+        def help_answer(message):
+            return message.sender == bot and message.room_id == dm and HELP_ANSWER in message.body
+
+        await homeserver.synapse.client_api(
+            "PUT", f"/_matrix/client/v3/rooms/{quote(dm)}/state/m.room.member/{quote(alice.user_id)}",
+            alice.client.access_token, {"membership": "join", "displayname": ["Alice"]})
+        await alice.send(dm, "!help")
+        await alice.wait_for(help_answer)  # Bothy has synced past the new member event
+        await process.stop()
+        await process.start()
+        mark = alice.mark()
+        await alice.send(dm, "hello")
+        await alice.send(dm, "!help")
+        await alice.wait_for(help_answer, after=mark)
+        assert process.process.returncode is None
+        assert "could not load the members" not in process.log()
     finally:
         await process.stop()
 

@@ -168,3 +168,105 @@ async def test_a_dm_invite_the_bot_could_not_join_is_forgotten(account, monkeypa
     monkeypatch.setattr(account, "join", join)
     await account._accept_invite(DM, ALICE, is_direct=True)
     assert await account.direct_book.repository.get(BOT, ALICE) is None and DM not in account._direct_rooms
+
+
+def state_event(user_id: str, content: object) -> dict:
+    """A member event as the homeserver's /state returns it: nio checks the envelope, not the content."""
+    return {"type": "m.room.member", "sender": user_id, "event_id": f"$m-{user_id}", "state_key": user_id,
+            "origin_server_ts": 1, "content": content}
+
+
+# Synapse checks only a display name's length, so a member can make theirs a list (the audit tried it).
+JUNK_NAME_STATE = [state_event(BOT, {"membership": "join"}),
+                   state_event(ALICE, {"membership": "join", "displayname": ["Alice"], "avatar_url": {"a": 1}})]
+
+
+def restart_sync(timeline: list, limited: bool = False) -> SimpleNamespace:
+    """The first sync after a restart: something new in the DM, and (lazy-loaded members) no member count."""
+    info = SimpleNamespace(timeline=SimpleNamespace(events=timeline, limited=limited, prev_batch="p1"),
+                           ephemeral=[])
+    return SimpleNamespace(rooms=SimpleNamespace(join={DM: info}, invite={}), next_batch="s2",
+                           to_device_events=[], device_list=SimpleNamespace(changed=[]))
+
+
+def hello_from_alice() -> nio.Event:
+    return nio.Event.parse_event({"type": "m.room.message", "sender": ALICE, "event_id": "$hello",
+                                  "origin_server_ts": 1, "content": {"msgtype": "m.text", "body": "hello"}})
+
+
+async def sync_once(account: MatrixAccount, monkeypatch, response: SimpleNamespace) -> list:
+    """Run the sync loop for one batch; what it handed over, each event with whether its room was a DM."""
+    async def sync(**kwargs):
+        return response
+
+    async def no_keys_to_share() -> None:
+        pass
+
+    monkeypatch.setattr(account.client, "sync", sync)
+    monkeypatch.setattr(account, "_crypto_housekeeping", no_keys_to_share)
+    stopping, batches = asyncio.Event(), []
+
+    async def on_batch(token, events):
+        batches.append([(event.event_id, account.is_direct_room(event.room_id)) for event in events])
+        stopping.set()
+
+    await asyncio.wait_for(account.sync_forever("s1", on_batch, stopping), 5)
+    return batches
+
+
+async def test_a_member_whose_display_name_is_not_text_still_counts_and_nothing_breaks(account, monkeypatch):
+    async def room_get_state(room_id: str) -> nio.RoomGetStateResponse:
+        return nio.RoomGetStateResponse.from_dict(JUNK_NAME_STATE, room_id)
+
+    monkeypatch.setattr(account.client, "room_get_state", room_get_state)
+    await flagged_dm(account)
+    room = room_with(account, DM, (BOT,))  # after a restart nio dropped her member event as malformed
+    await account._count_dm_members(sync_with(DM, [object()]))
+    assert account.is_direct_room(DM)
+    assert room.users[ALICE].display_name is None and room.users[ALICE].avatar_url is None
+
+
+async def test_after_a_restart_a_list_for_a_display_name_neither_stops_sync_nor_makes_the_dm_a_group(
+    account, monkeypatch
+):
+    """It used to reach nio as a dict key: a TypeError out of the sync loop stopped all of Bothy, every restart."""
+    async def room_get_state(room_id: str) -> nio.RoomGetStateResponse:
+        return nio.RoomGetStateResponse.from_dict(JUNK_NAME_STATE, room_id)
+
+    monkeypatch.setattr(account.client, "room_get_state", room_get_state)
+    await flagged_dm(account)
+    room_with(account, DM, (BOT,))
+    assert await sync_once(account, monkeypatch, restart_sync([hello_from_alice()])) == [[("$hello", True)]]
+
+
+@pytest.mark.parametrize("failing", ["room_get_state", "room_messages"])
+async def test_an_unexpected_failure_in_one_rooms_housekeeping_is_logged_and_sync_goes_on(
+    account, monkeypatch, caplog, failing
+):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("CANARY-never-logged")
+
+    async def no_state(room_id: str) -> SimpleNamespace:
+        return SimpleNamespace(events=[])
+
+    monkeypatch.setattr(account.client, "room_get_state", no_state)
+    monkeypatch.setattr(account.client, failing, broken)
+    await flagged_dm(account)
+    room_with(account, DM, (BOT, ALICE))
+    batches = await sync_once(account, monkeypatch, restart_sync([hello_from_alice()], limited=True))
+    assert [[event_id for event_id, _ in batch] for batch in batches] == [["$hello"]]
+    assert "RuntimeError" in caplog.text and "CANARY" not in caplog.text
+
+
+async def test_malformed_member_events_in_room_state_are_skipped(account, monkeypatch):
+    async def room_get_state(room_id: str) -> SimpleNamespace:
+        return SimpleNamespace(events=[
+            member(ALICE), "junk", state_event(BOB, ["join"]), state_event(BOB, {"membership": ["join"]}),
+            {**member(BOB), "state_key": [BOB]}, {"type": "m.room.member", "content": {"membership": "join"}},
+        ])
+
+    monkeypatch.setattr(account.client, "room_get_state", room_get_state)
+    assert (await account.room_facts("!staff:x")).members == {ALICE}
+    room = room_with(account, DM, (BOT,))
+    await account._load_members(DM)
+    assert set(room.users) == {BOT, ALICE}
