@@ -6,6 +6,8 @@ so nothing is lost and nothing is done twice. One slow or failing handler never 
 pool of workers handles each room's events in order, other rooms meanwhile. An event whose handling or
 commit fails is tried again a little later (later events go on meanwhile), and after a few failures it
 is set aside: marked handled, its sender told kindly, so one bad event cannot hold the checkpoint forever.
+A homeserver that is down or rate limiting is waited out however long it takes: those failures are not the
+event's fault, so they do not count.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ Handler = Callable[[InboundEvent, Effects], Awaitable[None]]
 RetryDelay = Callable[[int, int | None], float]
 
 MAX_CONCURRENT = 64  # handlers in flight per account; a flood queues as data, not as tasks
-MAX_ATTEMPTS = 3  # a failing event is set aside after this many tries...
-MAX_TRANSIENT_ATTEMPTS = 16  # ...or this many when the homeserver was only unavailable (2-4 minutes of backoff)
+MAX_ATTEMPTS = 3  # a failing event is set aside after this many counted failures...
+MAX_TRANSIENT_ATTEMPTS = 16  # ...or this many when the homeserver answered syncs but failed the event's requests
 
 
 class CheckpointTracker:
@@ -97,6 +99,15 @@ class _Pending:
     batch: list
 
 
+@dataclass
+class _Failures:
+    """One event's failures so far: all of them pace its retries; only the counted ones can set it aside."""
+
+    tries: int = 0
+    counted: int = 0
+    syncs_seen: int = -1  # how many syncs had got through when it last failed
+
+
 class InboundDispatcher:
     def __init__(self, account: str, sync_state: SyncStateRepository, handler: Handler, work: UnitOfWork,
                  notice: SetAsideNotice, *, concurrency: int = MAX_CONCURRENT,
@@ -112,13 +123,15 @@ class InboundDispatcher:
         self._queues: dict[str, deque[_Pending]] = {}  # a room is here while it has events queued or in hand
         self._ready: deque[str] = deque()  # rooms with queued events and no worker on them
         self._workers: set[asyncio.Task[None]] = set()
-        self._failures: dict[InboundEvent, int] = {}
+        self._failures: dict[InboundEvent, _Failures] = {}  # events awaiting a retry: bounded by those in hand
+        self._syncs = 0  # syncs that got through: the homeserver is answering
         self._unsettled = 0
         self._settled = asyncio.Event()
         self._settled.set()
 
     async def on_batch(self, token: str, events: list[InboundEvent]) -> None:
         """Queue the batch and return at once: sync never waits for handlers."""
+        self._syncs += 1
         batch = self.tracker.add_batch(token, len(events))
         self._unsettled += len(events)
         for event in events:
@@ -179,18 +192,38 @@ class InboundDispatcher:
         try:
             await self._handle(event)
         except Exception as error:
-            attempts = await self._count_failure(event, error)
+            failures = self._failures.setdefault(event, _Failures())
+            failures.tries += 1
+            retry_after_ms = getattr(error, "retry_after_ms", None)
+            counts = self._counts(error, failures)
+            log.warning("handling %s %s in %s failed (%s), attempt %d%s", type(event).__name__, event_key(event),
+                        room_of(event), describe_error(error), failures.tries,
+                        "" if counts else ", not counted: the homeserver is unavailable or rate limiting")
+            if not counts:
+                return self.retry_delay(failures.tries, retry_after_ms)
+            attempts = await self._count_failure(event, failures)
             transient = isinstance(error, MatrixError) and not error.permanent
             if attempts < (MAX_TRANSIENT_ATTEMPTS if transient else MAX_ATTEMPTS):
-                return self.retry_delay(attempts, getattr(error, "retry_after_ms", None))
+                return self.retry_delay(failures.tries, retry_after_ms)
             try:
                 await self._set_aside(event, attempts)
             except Exception as second:
                 log.warning("could not set aside %s %s (%s); will try again", type(event).__name__,
                             event_key(event), describe_error(second))
-                return self.retry_delay(attempts, None)
+                return self.retry_delay(failures.tries, None)
         self._failures.pop(event, None)
         return None
+
+    def _counts(self, error: Exception, failures: _Failures) -> bool:
+        """Whether a failure counts towards setting the event aside. A homeserver that is down or rate limiting
+        is no fault of the event and may last any time: a rate limit never counts, and a transient failure
+        counts only if a sync got through since the event last failed (while the homeserver is down, sync
+        fails too). So an outage is waited out, and a request the homeserver fails every time still ends."""
+        synced = self._syncs > failures.syncs_seen
+        failures.syncs_seen = self._syncs
+        if not isinstance(error, MatrixError) or error.permanent:
+            return True
+        return synced and not error.rate_limited
 
     async def _handle(self, event: InboundEvent) -> None:
         key = event_key(event)
@@ -212,13 +245,11 @@ class InboundDispatcher:
 
         return mark
 
-    async def _count_failure(self, event: InboundEvent, error: Exception) -> int:
-        """Count in memory and, for events with an ID, in the database (a restart keeps the count);
-        log the event's type and ID and where it failed, never its content nor the error's message."""
-        attempts = self._failures[event] = self._failures.get(event, 0) + 1
+    async def _count_failure(self, event: InboundEvent, failures: _Failures) -> int:
+        """Count a failure in memory and, for events with an ID, in the database (a restart keeps the count)."""
+        failures.counted += 1
+        attempts = failures.counted
         key = event_key(event)
-        log.warning("handling %s %s in %s failed (%s), attempt %d", type(event).__name__, key,
-                    room_of(event), describe_error(error), attempts)
         if key is not None:
             try:
                 recorded = await self.sync_state.record_failure(self.account, key, self.work.clock.ms(),

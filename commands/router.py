@@ -183,13 +183,23 @@ class CommandRouter:
         return write
 
     async def _answers_here(self, owner_bot: str, room_id: str) -> bool:
-        """Whether this account answers here. A failed membership lookup raises (MatrixError): treating it
-        as "not me" could leave the command unanswered by every bot, so the event is tried again instead."""
+        """Whether this account answers here. A membership lookup that fails for now raises (MatrixError):
+        treating it as "not me" could leave the command unanswered by every bot when the owner is not in the
+        room, so the event is tried again, through an outage however long (`bothy/inbound.py`). One the
+        homeserver refuses (this account has left the room, say) means "not me": it is not the owner, so it
+        stays silent rather than apologise for a command it may never have been meant to answer."""
         me = self.account.user_id
         owner_account = self.config.bots[owner_bot].user_id
         if owner_account == me:
             return True
-        members = await self.account.joined_members(room_id)
+        try:
+            members = await self.account.joined_members(room_id)
+        except MatrixError as error:
+            if not error.permanent:
+                raise
+            log.warning("%s could not tell who is in %s (%s); leaving the command to the other bots", me, room_id,
+                        error.code)
+            return False
         if owner_account in members:
             return False
         for bot in self.config.bot_names:

@@ -108,6 +108,11 @@ class MatrixError(Exception):
         return self.code == "M_UNKNOWN_TOKEN"
 
     @property
+    def rate_limited(self) -> bool:
+        """The homeserver asked us to slow down (429): a request to wait, never a refusal."""
+        return self.code == "M_LIMIT_EXCEEDED"
+
+    @property
     def unsendable(self) -> bool:
         """The request itself is refused (too large, not valid JSON): sending it again can never succeed."""
         return self.code in {"M_TOO_LARGE", "413", "M_BAD_JSON", "M_NOT_JSON"}

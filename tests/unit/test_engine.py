@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bothy.clock import Clock, FixedClock
-from bothy.inbound import InboundDispatcher, SetAsideNotice
+from bothy.inbound import MAX_TRANSIENT_ATTEMPTS, InboundDispatcher, SetAsideNotice
 from bothy.late_decryption import LateDecryption
 from bothy.matrix.adapter import MatrixError
 from bothy.matrix.events import Message, RoomKeyArrived, Undecryptable
@@ -221,9 +221,55 @@ async def test_a_command_is_retried_not_dropped_when_the_fallback_bot_cannot_see
 
     router = CommandRouter(shared_config(), CommandRegistry([Command("help", "host", "help", noop)]),
                            NoRoomInfo("@mood:example.org", ()), Templates(), Clock(), lambda: None)
-    with pytest.raises(MatrixError):  # so the dispatcher tries it again, and sets it aside if it keeps failing
+    with pytest.raises(MatrixError):  # so the dispatcher tries it again, until the homeserver answers
         await router.handle(Message("!room", "$c", "@alice:x", "!help", Clock().ms(), "m.text", False),
                             Effects("@mood:example.org"))
+
+
+class OutageThenRoom(RoomOf):
+    """A bot that does not own the command, whose homeserver fails (a transient error, or a refusal)
+    `failures` times before it can say who is in the room."""
+
+    def __init__(self, user_id, members, error: MatrixError, failures: int):
+        super().__init__(user_id, members)
+        self.errors = [error] * failures
+
+    async def joined_members(self, room_id):
+        if self.errors:
+            raise self.errors.pop()
+        return self.members
+
+    def is_direct_room(self, room_id):
+        return False
+
+
+@pytest.mark.parametrize(("error", "failures"), [
+    (MatrixError("joined members: ClientConnectorError", code="ClientConnectorError"),
+     5 * MAX_TRANSIENT_ATTEMPTS),  # an outage far longer than setting aside used to allow
+    (MatrixError("joined members: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN"), 1000),      # refused for good
+])
+async def test_a_bot_that_does_not_own_a_command_never_apologises_for_it_when_it_cannot_see_the_room(
+    database, registry, error, failures
+):
+    """The audit's case: mood could not ask who is in the room through an outage of minutes, set `!talk` aside
+    and told the member "something went wrong", though host answered it."""
+    from commands.router import CommandRouter
+
+    host, mood, group = "@bothy:example.org", "@mood:example.org", "!group:example.org"
+    account = OutageThenRoom(mood, {host, mood}, error, failures)
+    templates = INSTALLATION.templates()
+    router = CommandRouter(shared_config(), registry, account, templates, Clock(), lambda: "!staff")
+    staff = StaffRoom("!staff")
+    staff.room_id = "!staff"
+    sync_state = SyncStateRepository(database)
+    dispatcher = InboundDispatcher(mood, sync_state, EventRouter(account, [], router, None, None, staff),
+                                   UnitOfWork(database, Clock(), lambda: None),
+                                   SetAsideNotice(templates, "!", account.is_direct_room),
+                                   retry_delay=lambda attempts, retry_after_ms: 0.0)
+    await dispatcher.on_batch("t1", [Message(group, "$talk", "@alice:x", "!talk", Clock().ms(), "m.text", True)])
+    await dispatcher.drain()
+    assert await OutboxRepository(database).due(10**15) == []
+    assert await sync_state.is_handled(mood, "$talk") and not await sync_state.is_handled(mood, "set-aside:$talk")
 
 
 class OwnRoom(RoomOf):

@@ -2,7 +2,13 @@ import asyncio
 import logging
 
 from bothy.clock import Clock
-from bothy.inbound import MAX_ATTEMPTS, CheckpointTracker, InboundDispatcher, SetAsideNotice
+from bothy.inbound import (
+    MAX_ATTEMPTS,
+    MAX_TRANSIENT_ATTEMPTS,
+    CheckpointTracker,
+    InboundDispatcher,
+    SetAsideNotice,
+)
 from bothy.matrix.adapter import MatrixError
 from bothy.matrix.events import Message
 from bothy.outbox import UnitOfWork
@@ -146,6 +152,67 @@ async def test_a_homeserver_blip_is_ridden_out_rather_than_set_aside(database):
     await dispatcher.on_batch("t1", [message("$m", "!dm", "!help")])
     await dispatcher.drain()
     assert [body for _, _, body in await owed(database)] == ["answer"]
+
+
+async def test_an_outage_of_any_length_is_waited_out_and_nothing_is_set_aside(database):
+    """No sync gets through while the homeserver is down, so its failures do not count: the command in hand
+    is answered once it is back, however long that took, with the retries paced by a growing backoff."""
+    outage = [MatrixError("joined members: ClientConnectorError", code="ClientConnectorError")] \
+        * (5 * MAX_TRANSIENT_ATTEMPTS)
+    paced: list[int] = []
+
+    async def handler(event, effects):
+        if outage:
+            raise outage.pop()
+        effects.message({"body": "answer"}, room_id=event.room_id)
+
+    def retry_delay(attempts: int, retry_after_ms: int | None) -> float:
+        paced.append(attempts)
+        return 0.0
+
+    dispatcher = InboundDispatcher("@bot:x", SyncStateRepository(database), handler,
+                                   UnitOfWork(database, Clock(), lambda: None),
+                                   SetAsideNotice(Templates(), "!", lambda room_id: False), retry_delay=retry_delay)
+    await dispatcher.on_batch("t1", [message("$m", "!group", "!talk")])
+    await dispatcher.drain()
+    assert [body for _, _, body in await owed(database)] == ["answer"]  # no apology, nothing set aside
+    assert paced == list(range(1, 5 * MAX_TRANSIENT_ATTEMPTS + 1))  # the backoff grows to its cap
+    assert not await dispatcher.sync_state.is_handled("@bot:x", "set-aside:$m")
+
+
+async def test_a_rate_limit_is_waited_out_however_often_it_comes(database):
+    limited = [MatrixError("join: rate limited", retry_after_ms=5000, code="M_LIMIT_EXCEEDED")] \
+        * (2 * MAX_TRANSIENT_ATTEMPTS)
+
+    async def handler(event, effects):
+        await dispatcher.on_batch(f"t{len(limited)}", [])  # sync gets through meanwhile
+        if limited:
+            raise limited.pop()
+        effects.message({"body": "answer"}, room_id=event.room_id)
+
+    dispatcher = dispatcher_for(database, handler)
+    await dispatcher.on_batch("t", [message("$m", "!dm", "!help")])
+    await dispatcher.drain()
+    assert [body for _, _, body in await owed(database)] == ["answer"]
+
+
+async def test_a_request_the_homeserver_fails_every_time_while_syncing_is_set_aside(database):
+    """A 5xx is taken for an outage only while sync fails too: one that keeps coming back while syncs get
+    through is the event's own, and must not hold the checkpoint for ever."""
+    tries = 0
+
+    async def handler(event, effects):
+        nonlocal tries
+        tries += 1
+        await dispatcher.on_batch(f"t{tries}", [])
+        raise MatrixError("get event: 500", code="500")
+
+    dispatcher = dispatcher_for(database, handler)
+    await dispatcher.on_batch("t0", [message("$m", "!dm", "!help")])
+    await dispatcher.drain()
+    assert tries == MAX_TRANSIENT_ATTEMPTS
+    assert [body for _, _, body in await owed(database)] == [Templates().render("went_wrong")["body"]]
+    assert await dispatcher.sync_state.checkpoint("@bot:x") == f"t{tries}"
 
 
 async def test_a_flood_runs_a_bounded_number_of_handlers_and_sync_keeps_going(database):
