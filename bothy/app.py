@@ -14,7 +14,7 @@ from bothy.facts import MemberFacts
 from bothy.health import EngineHealth
 from bothy.inbound import InboundDispatcher, SetAsideNotice
 from bothy.installation import Installation
-from bothy.late_decryption import LateDecryption
+from bothy.late_decryption import HandleNow, LateDecryption
 from bothy.matrix.adapter import MatrixAccount, MatrixError, backoff_delay
 from bothy.outbox import OutboxDispatcher, UnitOfWork
 from bothy.plugin import Bot, BotContext
@@ -111,10 +111,11 @@ class Bothy:
             for command in bot.commands():
                 registry.add(command)
 
+        readers: dict[str, HandleNow] = {}  # each account's way to handle an event decrypted late
         scheduler = SweepScheduler(SweepRunRepository(database), config.timezone, clock)
         engine_sweeps = {
             "alert_reminders": alerts.remind_unclaimed,
-            "undecryptable": lambda: late.give_up_sweep(accounts),
+            "undecryptable": lambda: late.give_up_sweep(accounts, readers),
             "retention_sweep": lambda: forget_old_rows(database, config.retention, clock.ms()),
         }
         for bot_sweeps in (engine_sweeps, *(bot.sweeps() for bot in bots)):
@@ -131,7 +132,7 @@ class Bothy:
             events = EventRouter(account, hosted, router, alerts, late, staff_room, guests, account_order)
             notice = SetAsideNotice(templates, config.command_prefix, account.is_direct_room)
             dispatcher = InboundDispatcher(user_id, sync_state, events, work, notice)
-            events.handle_now = dispatcher.handle_now
+            events.handle_now = readers[user_id] = dispatcher.handle_now
             dispatchers.append(dispatcher)
             since = await sync_state.checkpoint(user_id)
             tasks.append(asyncio.create_task(account.sync_forever(since, dispatcher.on_batch, stopping),

@@ -3,6 +3,10 @@
 The event is parked by ID only (never its ciphertext), fetched again when a key for its session
 arrives, and handled like any other message (under its own ID: the undecryptable copy was marked under
 a key of its own). If the key never comes, the member is asked to resend.
+
+A room key is handled as soon as it arrives, while the event it unlocks may still be waiting its turn
+in its room's queue; so an event is tried once more right after it is parked, and once more before the
+member is asked to resend. Whichever try reads it first handles it: its handled mark lets only one commit.
 """
 
 from __future__ import annotations
@@ -31,40 +35,57 @@ class LateDecryption:
         self.work = work
         self.clock = work.clock
 
-    def park(self, effects: Effects, event: Undecryptable) -> None:
-        """Park the event in the same transaction as its handled mark, so a replay neither parks it twice
-        nor loses it; parking an event whose readable copy was already handled does nothing."""
-        pending = PendingDecryption(effects.account, event.event_id, event.room_id, event.sender, event.session_id,
+    async def park(self, account: MatrixAccount, event: Undecryptable, handle_now: HandleNow) -> None:
+        """Park the event, then try it once: its key may have come while it waited in its room's queue.
+
+        Parked in a commit of its own, before that try, so a key arriving at any moment finds it: before the
+        try, the try reads it; after the commit, `key_arrived` does. A replay parks nothing twice, and parks
+        nothing once the readable event was handled."""
+        pending = PendingDecryption(account.user_id, event.event_id, event.room_id, event.sender, event.session_id,
                                     self.clock.ms())
 
         async def write(db: aiosqlite.Connection) -> None:
             await SyncStateRepository.park(db, pending)
 
+        effects = Effects(account.user_id)
         effects.record(write)
+        await self.work.commit(effects)
+        await self._try(account, pending, handle_now)
 
     async def key_arrived(self, account: MatrixAccount, session_id: str, handle_now: HandleNow) -> None:
         """Handle each event the key unlocks; it is unparked in the same transaction as its handling."""
         for parked in await self.sync_state.parked_for_session(account.user_id, session_id):
-            try:
-                event = await account.fetch_and_decrypt(parked.room_id, parked.event_id)
-            except MatrixError as error:
-                log.warning("could not fetch parked event %s: %s", parked.event_id, error)
-                continue
-            if event is not None:
-                await handle_now(event)
+            await self._try(account, parked, handle_now)
 
-    async def give_up_sweep(self, accounts: Mapping[str, MatrixAccount]) -> None:
-        """Sweep: a member whose DM message never became readable is asked, once, to resend it.
+    async def give_up_sweep(self, accounts: Mapping[str, MatrixAccount], readers: Mapping[str, HandleNow]) -> None:
+        """Sweep: a member whose DM message never became readable is asked, once, to resend it; each event is
+        tried once more first, so no one is asked to resend what Bothy can read.
 
         Unreadable group messages are let go quietly: they were not addressed to the bot.
         """
         deadline = self.clock.ms() - self.wait_s * 1000
         for account in accounts.values():
             for parked in await self.sync_state.parked_before(account.user_id, deadline):
+                if await self._try(account, parked, readers[account.user_id]):
+                    continue
                 effects = Effects(account.user_id)
                 if account.is_direct_room(parked.room_id):
                     effects.message(self.templates.render("undecryptable"), room_id=parked.room_id)
                 await self.work.commit(effects, guard=self._unpark(account.user_id, parked.event_id))
+
+    @staticmethod
+    async def _try(account: MatrixAccount, parked: PendingDecryption, handle_now: HandleNow) -> bool:
+        """Fetch the event and, if it can be read now, handle it (which unparks it); True if it was handled.
+        False, and still parked, when it cannot be read yet or the homeserver did not answer."""
+        try:
+            event = await account.fetch_and_decrypt(parked.room_id, parked.event_id)
+        except MatrixError as error:
+            log.warning("could not fetch parked event %s: %s", parked.event_id, error)
+            return False
+        if event is None:
+            return False
+        await handle_now(event)
+        return True
 
     @staticmethod
     def _unpark(account: str, event_id: str) -> Guard:

@@ -68,7 +68,8 @@ class EventRouter:
             case Membership():
                 await self._each(listeners, effects, lambda bot, own: bot.on_membership(event, own))
             case Undecryptable():
-                self.late.park(effects, event)
+                if self.handle_now is not None:
+                    await self.late.park(self.account, event, self.handle_now)
             case RoomKeyArrived(session_id=session_id):
                 if self.handle_now is not None:
                     await self.late.key_arrived(self.account, session_id, self.handle_now)

@@ -58,19 +58,19 @@ class FakeAccount:
 async def test_a_dm_message_whose_key_never_arrives_gets_one_kind_resend_request(database):
     sync_state = SyncStateRepository(database)
     late = LateDecryption(sync_state, Templates(), wait_s=60, work=UnitOfWork(database, Clock(), lambda: None))
+    account, handled = DecryptingAccount({"!dm"}), []
     old = Clock().ms() - 120_000
     for event_id, room in (("$dm", "!dm"), ("$group", "!group")):
-        effects = Effects("@bot:x")
-        late.park(effects, Undecryptable(room, event_id, "@alice:x", old, "session"))
-        await late.work.commit(effects)
+        await late.park(account, Undecryptable(room, event_id, "@alice:x", old, "session"), handled.append)
     async with database.transaction() as db:
         await db.execute("UPDATE pending_decryption SET received_at = ?", (old,))
-    accounts = {"@bot:x": FakeAccount({"!dm"})}
-    await late.give_up_sweep(accounts)
-    await late.give_up_sweep(accounts)
+    accounts, readers = {"@bot:x": account}, {"@bot:x": handled.append}
+    await late.give_up_sweep(accounts, readers)
+    await late.give_up_sweep(accounts, readers)
     rows = await OutboxRepository(database).due(Clock().ms())
     assert [(row.room_id, "send it again" in row.content["body"]) for row in rows] == [("!dm", True)]
     assert await sync_state.parked_before("@bot:x", Clock().ms()) == []
+    assert handled == []
 
 
 class DecryptingAccount(FakeAccount):
@@ -79,8 +79,13 @@ class DecryptingAccount(FakeAccount):
     def __init__(self, direct_rooms):
         super().__init__(direct_rooms)
         self.readable: dict[str, Message] = {}
+        self.unreachable: set[str] = set()  # events the homeserver fails to return, for now
+        self.fetched: list[str] = []
 
     async def fetch_and_decrypt(self, room_id, event_id):
+        self.fetched.append(event_id)
+        if event_id in self.unreachable:
+            raise MatrixError("get event: ClientConnectorError", code="ClientConnectorError")
         return self.readable.get(event_id)
 
 
@@ -135,7 +140,7 @@ async def test_a_dm_message_decrypted_late_is_handled_exactly_once_and_no_resend
     assert bot.seen == ["$first"]
     assert await sync_state.parked_before("@bot:x", Clock().ms() + 10**9) == []
 
-    await late.give_up_sweep({"@bot:x": account})
+    await late.give_up_sweep({"@bot:x": account}, {"@bot:x": dispatcher.handle_now})
     rows = await OutboxRepository(database).due(Clock().ms())
     assert [row.content["body"] for row in rows] == ["answer to $first"]  # and no "send it again"
 
@@ -154,6 +159,60 @@ async def test_parking_commits_with_the_handled_mark_and_is_idempotent(database)
     await dispatcher.on_batch("t3", [Undecryptable("!dm", "$late", "@alice:x", Clock().ms(), "s2")])
     await dispatcher.drain()
     assert await sync_state.parked_for_session("@bot:x", "s2") == []
+
+
+async def test_a_key_handled_while_its_event_waits_in_its_room_queue_still_unlocks_the_event(database):
+    # The room key is handled at once; the event it unlocks is parked only later, after the slow event ahead
+    # of it in its DM. Parking tries it once more, so the message is read, once, and nothing stays parked.
+    sync_state, late, account, bot, dispatcher = late_decryption_setup(database)
+    busy_started, release, key_handled = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    answer, key_arrived = bot.on_message, late.key_arrived
+
+    async def slow(message, effects):  # say `!mood 3`, asking the homeserver about every room the bot is in
+        if message.event_id == "$busy":
+            busy_started.set()
+            await release.wait()
+        await answer(message, effects)
+
+    async def noted_key_arrived(*args):
+        await key_arrived(*args)
+        key_handled.set()
+
+    bot.on_message, late.key_arrived = slow, noted_key_arrived
+    busy = Message("!dm", "$busy", "@alice:x", "hello", Clock().ms(), "m.text", True)
+    await dispatcher.on_batch("t1", [busy, Undecryptable("!dm", "$first", "@alice:x", Clock().ms(), "s1")])
+    await busy_started.wait()
+    account.readable["$first"] = Message("!dm", "$first", "@alice:x", "hi", Clock().ms(), "m.text", True)
+    await dispatcher.on_batch("t2", [RoomKeyArrived("s1")])
+    await key_handled.wait()  # found nothing parked: the event is still behind $busy
+    release.set()
+    await dispatcher.drain()
+    assert bot.seen == ["$busy", "$first"]
+    assert await sync_state.parked_before("@bot:x", Clock().ms() + 10**9) == []
+    rows = await OutboxRepository(database).due(Clock().ms())
+    assert [row.content["body"] for row in rows] == ["answer to $busy", "answer to $first"]
+
+
+async def test_a_parked_event_readable_by_the_give_up_sweep_is_handled_not_asked_for_again(database):
+    # The homeserver did not answer when the event was parked, and its key came with no word of it:
+    # the sweep's last try reads it, so the member is not asked to resend what Bothy can read.
+    sync_state, late, account, bot, dispatcher = late_decryption_setup(database)
+    account.unreachable.add("$first")
+    await dispatcher.on_batch("t1", [Undecryptable("!dm", "$first", "@alice:x", Clock().ms(), "s1")])
+    await dispatcher.drain()
+    assert account.fetched == ["$first"] and bot.seen == []
+    assert [p.event_id for p in await sync_state.parked_for_session("@bot:x", "s1")] == ["$first"]
+
+    account.unreachable.clear()
+    account.readable["$first"] = Message("!dm", "$first", "@alice:x", "hi", Clock().ms(), "m.text", True)
+    async with database.transaction() as db:  # its wait is over
+        await db.execute("UPDATE pending_decryption SET received_at = ?", (Clock().ms() - 120_000,))
+    await late.give_up_sweep({"@bot:x": account}, {"@bot:x": dispatcher.handle_now})
+    await late.give_up_sweep({"@bot:x": account}, {"@bot:x": dispatcher.handle_now})
+    assert bot.seen == ["$first"]
+    rows = await OutboxRepository(database).due(Clock().ms())
+    assert [row.content["body"] for row in rows] == ["answer to $first"]  # and no "send it again"
+    assert await sync_state.parked_before("@bot:x", Clock().ms() + 10**9) == []
 
 
 class RoomOf:
