@@ -14,6 +14,10 @@ from typing import Any, TypeVar
 from bothy.matrix.pills import command_text
 
 TEXT_MSGTYPES = frozenset({"m.text", "m.emote", "m.notice"})
+# The marks of a real reply fallback: the body's first line names who is quoted ("> <@alice:example.org> hi",
+# "> * <@alice:example.org> waves" for an emote), or the HTML carries the quote in <mx-reply>.
+FALLBACK_FIRST_LINE = re.compile(r"> (?:\* )?<@[^\s>]+>")
+MX_REPLY = re.compile(r"<mx-reply[\s>]", re.IGNORECASE)
 # Canonical JSON's integer range: nothing outside it is a real timestamp (past 2**63 SQLite overflows).
 MAX_SAFE_INTEGER = 2**53 - 1
 # What an event ID or type may look like in a log line: printable ASCII, no spaces, bounded.
@@ -85,6 +89,13 @@ class RoomKeyArrived:
 InboundEvent = Message | Reaction | Receipt | Membership | Undecryptable | RoomKeyArrived
 
 
+def has_reply_fallback(content: dict[str, Any], body: str) -> bool:
+    """Whether a reply's body starts with a fallback. Clients following spec v1.13 send none, and then a
+    member's own leading '>' lines (a quote they chose, or '>:(') are their words, not someone else's."""
+    html = content.get("formatted_body")  # read leniently: HTML of the wrong type never drops the message
+    return FALLBACK_FIRST_LINE.match(body) is not None or (isinstance(html, str) and MX_REPLY.search(html) is not None)
+
+
 def strip_reply_fallback(body: str) -> str:
     """Drop the leading '> quoted' lines Element adds to replies: they are someone else's words."""
     lines = body.split("\n")
@@ -123,7 +134,7 @@ def _message(source: Any, room_id: str, encrypted: bool) -> Message | None:
         return None
     in_reply_to = _object(relates, "m.in_reply_to")
     reply_to = _text(in_reply_to, "event_id") if in_reply_to is not None else None
-    if reply_to and replaces is None:
+    if reply_to and replaces is None and has_reply_fallback(content, body):
         body = strip_reply_fallback(body)
     picked = command_text(content)  # an optional extra: HTML Bothy cannot read never drops the message
     return Message(room_id=room_id, event_id=event_id, sender=sender, body=body, timestamp_ms=timestamp_ms,

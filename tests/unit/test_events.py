@@ -44,6 +44,29 @@ def test_non_text_messages_are_not_messages():
     assert message_from_event(source({"msgtype": "m.text"}), "!r", False) is None
 
 
+@pytest.mark.parametrize("body", ["> I can't keep myself safe tonight", ">:( awful day\nI want to die"])
+def test_a_reply_without_a_fallback_keeps_the_members_own_quote_lines(body):
+    # Clients following spec v1.13 send replies with no fallback: a leading ">" is the member's own.
+    content = {"msgtype": "m.text", "body": body, "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}}
+    assert message_from_event(source(content), "!r", encrypted=True).body == body
+
+
+@pytest.mark.parametrize("content", [
+    {"body": "> * <@bob:example.org> waves\n\nmine"},  # the fallback for a reply to an emote
+    {"body": "> quoted\n\nmine", "format": "org.matrix.custom.html",
+     "formatted_body": "<mx-reply><blockquote>quoted</blockquote></mx-reply>mine"},
+])
+def test_a_real_fallback_is_stripped_whichever_way_it_is_marked(content):
+    content = {"msgtype": "m.text", **content, "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}}
+    assert message_from_event(source(content), "!r", encrypted=True).body == "mine"
+
+
+def test_html_of_the_wrong_type_in_a_reply_is_no_fallback_and_drops_nothing():
+    content = {"msgtype": "m.text", "body": "> mine", "formatted_body": ["<mx-reply>"],
+               "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}}
+    assert message_from_event(source(content), "!r", False, on_malformed=pytest.fail).body == "> mine"
+
+
 def test_strip_reply_fallback_without_blank_line():
     assert strip_reply_fallback("> quoted\nmine") == "mine"
 
@@ -128,7 +151,8 @@ def test_what_is_merely_not_a_text_message_is_not_reported_as_malformed():
 
 
 def test_a_reply_with_a_well_formed_relation_still_works_after_the_checks():
-    content = {"msgtype": "m.text", "body": "> quoted\n\nmine", "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}}
+    content = {"msgtype": "m.text", "body": "> <@bob:example.org> quoted\n\nmine",
+               "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}}
     message = message_from_event(source(content), "!r", encrypted=False, on_malformed=pytest.fail)
     assert (message.body, message.reply_to, message.timestamp_ms) == ("mine", "$q", 1000)
 
