@@ -50,8 +50,8 @@ class EventRouter:
         in_staff_room = getattr(event, "room_id", None) == self.staff_room.room_id
         listeners = () if in_staff_room else self.bots
         match event:
-            case Message(msgtype="m.notice"):
-                return  # bots speak in notices; no bot answers another
+            case Message(msgtype="m.notice") if event.sender in self.account_order:
+                return  # Bothy's bots speak in notices; none reads another's (a member's or a bridge's are read)
             case Message():
                 known = await self.router.handle(event, effects)
                 if in_staff_room or (known is not None and not known.read_as_words):

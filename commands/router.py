@@ -18,7 +18,7 @@ from bothy.clock import Clock
 from bothy.config import Config
 from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixAccount, MatrixError
-from bothy.matrix.events import Message
+from bothy.matrix.events import COMMAND_MSGTYPES, Message
 from bothy.outbox import Effects, StateWrite
 from bothy.storage.audit import record_audit
 from bothy.templates import Templates
@@ -110,7 +110,11 @@ class CommandRouter:
     def _invocation(self, message: Message) -> Invocation | None:
         """The body says whether this is a command and which one; when the sender picked members from the
         autocomplete, the arguments come from the text with those pills as Matrix IDs (the body has only
-        their display names, which must never name anyone)."""
+        their display names, which must never name anyone). Only typed text is a command: never a caption
+        (a photo captioned '!forget me confirm' is not the member asking), nor a notice, which the spec says
+        must never be answered automatically (a foreign bot's notice starting with the prefix would start a loop)."""
+        if message.msgtype not in COMMAND_MSGTYPES:
+            return None
         prefix = self.config.command_prefix
         typed = parse_invocation(message.body, prefix)
         if typed is None or message.command_text is None:

@@ -1,7 +1,7 @@
 """Bothy's own view of incoming Matrix events, independent of nio, plus the pure rules that shape them.
 
 Handlers only ever see these: edits already resolved to their new content, reply fallbacks (someone
-else's quoted words) stripped.
+else's quoted words) stripped, a file's caption as its text.
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ from typing import Any, TypeVar
 from bothy.matrix.pills import command_text
 
 TEXT_MSGTYPES = frozenset({"m.text", "m.emote", "m.notice"})
+# Since spec v1.10 the `body` of these is a caption when a `filename` is present and differs from it.
+CAPTIONED_MSGTYPES = frozenset({"m.image", "m.file", "m.video", "m.audio"})
+# What a member types can be a command; a caption is not typed as one, and a notice must never be answered.
+COMMAND_MSGTYPES = frozenset({"m.text", "m.emote"})
 # The marks of a real reply fallback: the body's first line names who is quoted ("> <@alice:example.org> hi",
 # "> * <@alice:example.org> waves" for an emote), or the HTML carries the quote in <mx-reply>.
 FALLBACK_FIRST_LINE = re.compile(r"> (?:\* )?<@[^\s>]+>")
@@ -130,7 +134,7 @@ def _message(source: Any, room_id: str, encrypted: bool) -> Message | None:
         content = _required_object(content, "m.new_content")
     body = _text(content, "body")
     msgtype = _text(content, "msgtype")
-    if body is None or msgtype not in TEXT_MSGTYPES:
+    if body is None or msgtype is None or not (msgtype in TEXT_MSGTYPES or _captioned(content, msgtype, body)):
         return None
     in_reply_to = _object(relates, "m.in_reply_to")
     reply_to = _text(in_reply_to, "event_id") if in_reply_to is not None else None
@@ -140,6 +144,15 @@ def _message(source: Any, room_id: str, encrypted: bool) -> Message | None:
     return Message(room_id=room_id, event_id=event_id, sender=sender, body=body, timestamp_ms=timestamp_ms,
                    msgtype=msgtype, encrypted=encrypted, replaces=replaces, reply_to=reply_to or None,
                    command_text=picked if picked is not None and _encodable(picked) else None)
+
+
+def _captioned(content: dict[str, Any], msgtype: str, body: str) -> bool:
+    """A photo, video, voice note or file whose body is words the member wrote (spec v1.10), not its file name:
+    'the bridge I'm going to jump from tonight' under a photo must be read like any message."""
+    if msgtype not in CAPTIONED_MSGTYPES or not body:
+        return False
+    filename = _text(content, "filename")
+    return bool(filename) and filename != body
 
 
 def reaction_from_event(

@@ -44,6 +44,23 @@ def test_non_text_messages_are_not_messages():
     assert message_from_event(source({"msgtype": "m.text"}), "!r", False) is None
 
 
+@pytest.mark.parametrize("msgtype", ["m.image", "m.file", "m.video", "m.audio"])
+def test_a_caption_under_a_photo_or_file_is_read_as_its_text(msgtype):
+    # Spec v1.10: with a `filename` that differs from it, the body is a caption the member wrote.
+    caption = {"msgtype": msgtype, "body": "the bridge I'm going to jump from tonight", "filename": "IMG_1.jpg",
+               "url": "mxc://example.org/abc", "info": {"mimetype": "image/jpeg"}}
+    message = message_from_event(source(caption), "!r", encrypted=True, on_malformed=pytest.fail)
+    assert (message.body, message.msgtype) == ("the bridge I'm going to jump from tonight", msgtype)
+
+
+def test_a_file_name_is_not_a_caption():
+    for content in ({"msgtype": "m.image", "body": "IMG_1.jpg", "filename": "IMG_1.jpg"},
+                    {"msgtype": "m.image", "body": "", "filename": "IMG_1.jpg"},
+                    {"msgtype": "m.image", "body": "IMG_1.jpg", "filename": ""},
+                    {"msgtype": "m.location", "body": "where I am", "filename": "map.png"}):
+        assert message_from_event(source(content), "!r", False, on_malformed=pytest.fail) is None
+
+
 @pytest.mark.parametrize("body", ["> I can't keep myself safe tonight", ">:( awful day\nI want to die"])
 def test_a_reply_without_a_fallback_keeps_the_members_own_quote_lines(body):
     # Clients following spec v1.13 send replies with no fallback: a leading ">" is the member's own.

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bothy.matrix.events import (
+    CAPTIONED_MSGTYPES,
     MAX_SAFE_INTEGER,
     TEXT_MSGTYPES,
     Membership,
@@ -57,8 +58,9 @@ HTML_PIECES = st.sampled_from(['<a href="https://matrix.to/#/@alice:example.org"
 FORMATTED = st.lists(HTML_PIECES, max_size=12).map("".join) | HUGE_TEXT
 TEXT_CONTENT = st.fixed_dictionaries({
     "body": maybe(ANY_TEXT | HUGE_TEXT | st.just("> quoted\n\nmine")),
-    "msgtype": maybe(st.sampled_from([*TEXT_MSGTYPES, "m.image"])),
-}, optional={"format": maybe(st.just("org.matrix.custom.html")), "formatted_body": maybe(FORMATTED)})
+    "msgtype": maybe(st.sampled_from([*TEXT_MSGTYPES, *CAPTIONED_MSGTYPES, "m.location"])),
+}, optional={"format": maybe(st.just("org.matrix.custom.html")), "formatted_body": maybe(FORMATTED),
+             "filename": maybe(st.sampled_from(["IMG_1.jpg", "> quoted\n\nmine"]) | ANY_TEXT)})
 CONTENT = maybe(st.builds(lambda content, extra: {**content, **extra}, TEXT_CONTENT, optional_keys(**{
     "m.relates_to": RELATES, "m.new_content": maybe(TEXT_CONTENT), "session_id": maybe(EVENT_ID)})))
 # A sound envelope but for the timestamp, so the fuzzing reaches the relations and bodies behind it.
@@ -110,7 +112,7 @@ def test_message_conversion_never_raises_and_is_well_typed(source, encrypted):
     assert all(is_id(v) and utf8(v) for v in (message.room_id, message.event_id, message.sender))
     assert isinstance(message.body, str) and utf8(message.body)
     assert is_timestamp(message.timestamp_ms)
-    assert message.msgtype in TEXT_MSGTYPES
+    assert message.msgtype in TEXT_MSGTYPES | CAPTIONED_MSGTYPES
     assert message.encrypted is encrypted
     assert message.replaces is None or is_id(message.replaces)
     assert message.reply_to is None or is_id(message.reply_to)

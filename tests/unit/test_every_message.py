@@ -16,6 +16,7 @@ from bots.installed import INSTALLATION
 from bots.referral.bot import ReferralBot
 from bots.referral.settings import ReferralSettings
 from rooms.staff import StaffRoom
+from tests.unit.test_unknown_commands import Account as CommandAccount
 from tests.unit.test_unknown_commands import router as unknown_command_router
 
 HOST, CHECKIN, MOOD, GUIDE = "@bothy:example.org", "@checkin:example.org", "@mood:example.org", "@guide:example.org"
@@ -58,8 +59,9 @@ class Reader:
         self.heard_by.append(effects.account)
 
 
-def message(room_id: str = "!room:example.org", body: str = CRISIS) -> Message:
-    return Message(room_id, "$m", ALICE, body, Clock().ms(), "m.text", encrypted=True)
+def message(room_id: str = "!room:example.org", body: str = CRISIS, msgtype: str = "m.text",
+            sender: str = ALICE) -> Message:
+    return Message(room_id, "$m", sender, body, Clock().ms(), msgtype, encrypted=True)
 
 
 def staff_room() -> StaffRoom:
@@ -68,7 +70,7 @@ def staff_room() -> StaffRoom:
     return room
 
 
-async def readers_of(members: frozenset[str], body: str = CRISIS) -> list[str]:
+async def readers_of(members: frozenset[str], body: str = CRISIS, **fields: str) -> list[str]:
     """Each bot account in the room receives the message; which of them hand it to the reader?"""
     reader = Reader()
     for me in sorted(members & set(ORDER)):
@@ -77,7 +79,7 @@ async def readers_of(members: frozenset[str], body: str = CRISIS) -> list[str]:
         account = Account(me, members)
         router = unknown_command_router(account) if me == HOST else NotACommand()
         events = EventRouter(account, hosted, router, None, None, staff_room(), guests, ORDER)
-        await events(message(body=body), Effects(me))
+        await events(message(body=body, **fields), Effects(me))
     return reader.heard_by
 
 
@@ -95,6 +97,34 @@ async def test_each_message_is_read_once_by_one_account(members, reader):
 async def test_an_unknown_command_is_read_like_any_message():
     assert await readers_of(frozenset({HOST, ALICE}), "!!! honestly I can't do this anymore, I want to die") == [HOST]
     assert await readers_of(frozenset({HOST, ALICE}), "!report") == [HOST]
+
+
+@pytest.mark.parametrize("msgtype", ["m.notice", "m.image"])
+async def test_a_members_notice_and_a_caption_are_read_like_any_message(msgtype):
+    # A bridge relays people's words as notices; a photo's caption is the member's words (spec v1.10).
+    assert await readers_of(frozenset({HOST, CHECKIN, ALICE}), msgtype=msgtype) == [HOST]
+
+
+async def test_a_notice_from_one_of_bothys_own_bots_is_never_read():
+    assert await readers_of(frozenset({HOST, CHECKIN, ALICE}), msgtype="m.notice", sender=CHECKIN) == []
+
+
+@pytest.mark.parametrize(("body", "msgtype", "read", "answered"), [
+    ("!help", "m.text", False, False),         # typed: a known command, run (this test's `help` says nothing)
+    ("!help", "m.notice", True, False),
+    ("!help", "m.image", True, False),
+    ("!nosuch I want to die", "m.text", True, True),  # typed: an unknown command, read and given usage help
+    ("!nosuch I want to die", "m.notice", True, False),
+    ("!nosuch I want to die", "m.image", True, False),
+])
+async def test_only_typed_text_is_a_command(body, msgtype, read, answered):
+    # A caption is not typed as a command, and a notice must never be answered (spec): no command runs and no
+    # usage help is sent, but the words are read like any message's.
+    reader, account = Reader(), CommandAccount()
+    events = EventRouter(account, [], unknown_command_router(account), None, None, staff_room(), [reader], ORDER)
+    effects = Effects(HOST)
+    await events(message("!group:example.org", body, msgtype), effects)
+    assert (reader.heard_by == [HOST], effects.items != []) == (read, answered)
 
 
 async def test_the_staff_room_is_never_read():
