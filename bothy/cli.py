@@ -112,7 +112,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    deleted = _with_database(args, lambda db: INSTALLATION.personal_data(db).erase(args.user))
+    """Erase a member, unless Bothy still owes them something only the running bots can settle."""
+    from bothy.storage.personal_data import StillOwed
+
+    try:
+        deleted = _with_database(args, lambda db: INSTALLATION.personal_data(db).erase(args.user))
+    except StillOwed as owed:
+        print(f"Nothing was erased: Bothy still owes {args.user} {owed}. Run this again once that is settled.",
+              file=sys.stderr)
+        return 1
     if deleted is None:
         return 2
     total = sum(deleted.values())

@@ -5,6 +5,9 @@ settings, an alert about them, a staff action done to them): export shows the wh
 deletes it. A *staff* column says they acted on someone else's row (the peer worker who claimed an
 alert or whose action the audit log records): export shows only that they did it, never the other
 member's ID or answers, and erase clears the column but keeps the row, which is the other member's data.
+A table whose rows record something still owed *to* the member (a mute to lift) says what in `owed`: erase
+refuses while such a row remains, so whoever erases settles it first and nobody is left worse off for
+asking to be forgotten.
 
 The engine lists its own tables here; each bot lists its tables next to their schema steps. A table
 that is in neither list fails `tests/unit/test_personal_data.py`.
@@ -18,7 +21,7 @@ from typing import Any
 
 import aiosqlite
 
-from bothy.storage.database import Database
+from bothy.storage.database import Database, scalar
 
 STAFF_SUFFIX = " (your actions as staff)"
 
@@ -31,10 +34,13 @@ class PersonalColumns:
     staff: tuple[str, ...] = ()
     staff_view: tuple[str, ...] = ()
     subject_view: tuple[str, ...] = ("*",)  # what a subject's export shows: the whole row, and what it refers to
+    owed: str = ""  # what a subject's row still owes them ("mute(s) to lift"); erase refuses while one remains
 
     def __post_init__(self) -> None:
         if not self.subject and not self.staff:
             raise ValueError("a personal table names at least one subject or staff column")
+        if self.owed and not self.subject:
+            raise ValueError("only a row about a member can owe them something")
         if self.staff and not set(self.staff) <= set(self.staff_view):
             raise ValueError("a staff export must at least show the staff column itself")
 
@@ -55,6 +61,14 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
 # the words go with the last of those rows.
 ENGINE_ANONYMOUS_TABLES = frozenset({"schema_version", "account_sessions", "sync_checkpoints", "handled_events",
                                      "sweep_runs", "sent_events", "outbox_contents"})
+
+
+class StillOwed(Exception):
+    """Erase found rows that record something still owed to the member: deleting them would lose it."""
+
+    def __init__(self, owed: dict[str, int]):
+        super().__init__("; ".join(f"{count} {what}" for what, count in owed.items()))
+        self.owed = owed
 
 
 def _where(columns: tuple[str, ...]) -> str:
@@ -91,7 +105,11 @@ class PersonalData:
 
     async def erase_in(self, db: aiosqlite.Connection, user_id: str) -> dict[str, int]:
         """The same, inside the caller's transaction (e.g. with the confirmation reply). Rows about the
-        member go; on other members' rows only the member's own ID is cleared."""
+        member go; on other members' rows only the member's own ID is cleared. Raises `StillOwed`, changing
+        nothing, while a row still owes the member something."""
+        owed = await self._still_owed(db, user_id)
+        if owed:
+            raise StillOwed(owed)
         changed: dict[str, int] = {}
         for table, personal in self.columns.items():
             if personal.subject:
@@ -104,6 +122,16 @@ class PersonalData:
                 if cursor.rowcount:
                     changed[table + STAFF_SUFFIX] = changed.get(table + STAFF_SUFFIX, 0) + cursor.rowcount
         return changed
+
+    async def _still_owed(self, db: aiosqlite.Connection, user_id: str) -> dict[str, int]:
+        """How many rows about the member still owe them something, by what they owe."""
+        owed: dict[str, int] = {}
+        for table, personal in self.columns.items():
+            if personal.owed:
+                where, params = _where(personal.subject), (user_id,) * len(personal.subject)
+                if count := await scalar(db, f"SELECT COUNT(*) FROM {table} WHERE {where}", params):
+                    owed[personal.owed] = count
+        return owed
 
 
 async def _select(db: aiosqlite.Connection, table: str, shown: str, columns: tuple[str, ...], user_id: str,

@@ -181,6 +181,8 @@ class HostBot(Bot):
             ctx.reply("forget_not_asked", minutes=CONFIRM_WITHIN_MS // 60_000)
             return
 
+        await self.reports.lift_mutes(ctx.sender)  # what erasing would lose is settled first
+
         async def erase(db: aiosqlite.Connection) -> None:
             await self.context.personal_data.erase_in(db, ctx.sender)  # the request row included
 

@@ -215,25 +215,40 @@ class Reports:
         await self.context.work.commit(effects)
 
     async def unmute_due(self) -> None:
-        """Sweep: give muted authors their voice back when their time is up. Setting a level is harmless to
-        repeat, so a crash between the homeserver call and the commit only repeats it."""
+        """Sweep: give muted authors their voice back when their time is up."""
         now = self.context.clock.ms()
         async with self.context.store.read() as db, db.execute(
             "SELECT room_id, user_id, previous_level FROM mutes WHERE until <= ? ORDER BY until LIMIT 100", (now,)
         ) as cursor:
             due = await cursor.fetchall()
         for room_id, user_id, previous in due:
-            try:
-                await self.context.rooms.set_power_level(room_id, user_id, previous)
-            except MatrixError as error:
-                if not error.permanent:
-                    raise
-                log.warning("could not unmute a member in %s (%s); forgetting the mute", room_id, error.code)
+            await self._unmute(room_id, user_id, previous, "unmute (time up)")
 
-            async def write(db: aiosqlite.Connection, room_id: str = room_id, user_id: str = user_id) -> None:
-                await db.execute("DELETE FROM mutes WHERE room_id = ? AND user_id = ?", (room_id, user_id))
-                await record_audit(db, self.context.account, "unmute (time up)", user_id, room_id, now)
+    async def lift_mutes(self, user_id: str) -> None:
+        """Before a member is forgotten: every mute of theirs ends now. Its row is the only record of the level
+        owed, so erasing it first would leave them able to read but never post again."""
+        async with self.context.store.read() as db, db.execute(
+            "SELECT room_id, previous_level FROM mutes WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            mutes = await cursor.fetchall()
+        for room_id, previous in mutes:
+            await self._unmute(room_id, user_id, previous, "unmute (asked to be forgotten)")
 
-            effects = Effects(self.context.account)
-            effects.record(write)
-            await self.context.work.commit(effects)
+    async def _unmute(self, room_id: str, user_id: str, previous: int | None, action: str) -> None:
+        """Give the level back, then forget the mute and audit it as the bot's. Setting a level is harmless to
+        repeat, so a crash between the homeserver call and the commit only repeats it."""
+        try:
+            await self.context.rooms.set_power_level(room_id, user_id, previous)
+        except MatrixError as error:
+            if not error.permanent:
+                raise
+            log.warning("could not unmute a member in %s (%s); forgetting the mute", room_id, error.code)
+        now = self.context.clock.ms()
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM mutes WHERE room_id = ? AND user_id = ?", (room_id, user_id))
+            await record_audit(db, self.context.account, action, user_id, room_id, now)
+
+        effects = Effects(self.context.account)
+        effects.record(write)
+        await self.context.work.commit(effects)

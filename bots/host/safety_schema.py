@@ -46,5 +46,7 @@ MIGRATIONS = (Migration(14, "host: reported messages (never the reporter) and ti
 ANONYMOUS_TABLES = frozenset({"event_report_cursor"})
 PERSONAL_COLUMNS = {
     "reports": PersonalColumns(subject=("author",)),
-    "mutes": PersonalColumns(subject=("user_id",)),
+    # The only record of the level to give back: `!forget me confirm` lifts the member's mutes before erasing.
+    "mutes": PersonalColumns(subject=("user_id",),
+                             owed="mute(s) to lift; each ends at its time, or at once on `!forget me confirm`"),
 }

@@ -1,15 +1,23 @@
+import asyncio
 import json
 
+import pytest
+import yaml
+
+from bothy.cli import main
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.storage.alerts import AlertRepository, claim
 from bothy.storage.audit import record_audit
 from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
+from bothy.storage.personal_data import StillOwed
 from bothy.testing import bot_context
 from bots.checkin.storage import CheckinRepository
 from bots.installed import INSTALLATION
 from bots.referral.bot import ReferralBot
 from bots.referral.storage import ReferralRepository
+from tests.unit.conftest import migrated_database
+from tests.unit.test_config import filled
 
 
 async def test_every_table_is_either_personal_or_anonymous_by_design(database):
@@ -100,3 +108,37 @@ async def test_the_export_shows_words_owed_to_the_member_that_are_stored_once_fo
         await effects.commit(db, 1)
     [row] = (await INSTALLATION.personal_data(database).export("@alice:x"))["outbox"]
     assert "How's today?" in json.dumps(row)
+
+
+async def test_erase_refuses_while_a_row_still_owes_the_member_something(database):
+    """A mute row is the only record of the level to give back. Erasing it would leave the member muted for good,
+    so erase changes nothing while one remains (`bothy forget` says why; `!forget me` lifts mutes first)."""
+    async with database.transaction() as db:
+        await db.execute("INSERT INTO mutes (room_id, user_id, until, previous_level) VALUES ('!g:x', ?, 1, 0)",
+                         (ALICE,))
+        await CheckinRepository.set_preference(db, ALICE, False, None)
+    personal = INSTALLATION.personal_data(database)
+    before = await personal.export(ALICE)
+    with pytest.raises(StillOwed, match="1 mute"):
+        await personal.erase(ALICE)
+    assert await personal.export(ALICE) == before and set(before) == {"mutes", "checkin_prefs"}
+
+
+def test_the_admin_command_erases_nothing_while_a_mute_is_owed(tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(filled(**{"database.path": str(tmp_path / "bothy.sqlite3")})))
+
+    async def mute_alice() -> None:
+        async with migrated_database(tmp_path) as database, database.transaction() as db:
+            await db.execute("INSERT INTO mutes (room_id, user_id, until, previous_level) VALUES ('!g:x', ?, 1, 0)",
+                             (ALICE,))
+
+    async def alice_s_tables() -> set[str]:
+        async with migrated_database(tmp_path) as database:
+            return set(await INSTALLATION.personal_data(database).export(ALICE))
+
+    asyncio.run(mute_alice())
+    assert main(["forget", "--config", str(config), "--user", ALICE]) == 1
+    error = capsys.readouterr().err
+    assert "Nothing was erased" in error and "owes @alice:example.org 1 mute(s) to lift" in error
+    assert asyncio.run(alice_s_tables()) == {"mutes"}

@@ -192,3 +192,29 @@ async def test_a_refused_mute_leaves_nothing_to_undo(bot, database):
     assert any("couldn't mute" in row.content["body"] for row in await owed(database) if row.room_id == STAFF_ROOM)
     async with database.read() as db:
         assert [row async for row in await db.execute("SELECT * FROM mutes")] == []
+
+
+async def forget(bot: HostBot, member: str, *words: str) -> None:
+    """`!forget WORDS` from the member in their DM, committed as the dispatcher would."""
+    command = next(c for c in bot.commands() if c.name == "forget")
+    run, params = command.parse(list(words))
+    effects = Effects(bot.context.account)
+    await run(CommandContext(command=command, sender=member, room_id="!dm", event_id=f"$forget-{len(words)}",
+                             role=Role.MEMBER, in_dm=True, effects=effects, templates=bot.context.templates,
+                             prefix="!", params=params))
+    await bot.context.work.commit(effects)
+
+
+async def test_a_muted_member_who_asks_to_be_forgotten_gets_their_voice_back_first(bot, database):
+    """The mute row is the only record of the level owed: erased with the rest, it left the member able to read
+    but never post again. Their mutes are lifted before the erase, and nothing about them is left."""
+    rooms = bot.context.rooms
+    await rooms.set_power_level(GROUP, BOB, 10)
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, MUTE)
+    assert (await rooms.power_levels(GROUP))["users"][BOB] == -1
+    await forget(bot, BOB, "me")
+    await forget(bot, BOB, "me", "confirm")
+    assert (await rooms.power_levels(GROUP))["users"][BOB] == 10
+    assert await INSTALLATION.personal_data(database).export(BOB) == {}
