@@ -218,6 +218,50 @@ async def _outbox_expiry(db: aiosqlite.Connection) -> None:
     await run_statements(db, "ALTER TABLE outbox ADD COLUMN expires_at INTEGER")
 
 
+async def _alert_numbers_never_reused(db: aiosqlite.Connection) -> None:
+    """An alert's number is what `!done N` and `!mod ACTION N` act on, so it is never given again: without
+    AUTOINCREMENT, SQLite gives the highest number again once its row is gone (its member erased, or retired).
+    AUTOINCREMENT cannot be added to a table, so `alerts` is rebuilt, same columns in the same order. Foreign keys
+    are on and cannot be turned off inside the step's transaction, and dropping the old table sets each outbox
+    row's `alert_id` to NULL, so the links are kept aside and put back."""
+    columns = ("id, kind, account, subject_user, room_id, event_id, topic, created_at, staff_event_id, claimed_by, "
+               "claimed_at, reminded_at, urgent, escalation, done_by, done_at")
+    await run_statements(
+        db,
+        f"""
+        CREATE TEMP TABLE outbox_alert_links AS SELECT id, alert_id FROM outbox WHERE alert_id IS NOT NULL;
+        CREATE TABLE alerts_numbered (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            account TEXT NOT NULL,
+            subject_user TEXT,
+            room_id TEXT,
+            event_id TEXT,
+            topic TEXT,
+            created_at INTEGER NOT NULL,
+            staff_event_id TEXT,
+            claimed_by TEXT,
+            claimed_at INTEGER,
+            reminded_at INTEGER,
+            urgent INTEGER NOT NULL DEFAULT 0,
+            escalation INTEGER NOT NULL DEFAULT 0,
+            done_by TEXT,
+            done_at INTEGER
+        );
+        INSERT INTO alerts_numbered ({columns}) SELECT {columns} FROM alerts;
+        DROP TABLE alerts;
+        ALTER TABLE alerts_numbered RENAME TO alerts;
+        CREATE INDEX alerts_staff_event ON alerts (staff_event_id);
+        CREATE INDEX alerts_unclaimed ON alerts (created_at) WHERE claimed_at IS NULL;
+        CREATE INDEX alerts_open ON alerts (id) WHERE done_at IS NULL;
+        UPDATE outbox SET alert_id = (SELECT link.alert_id FROM temp.outbox_alert_links AS link
+                                      WHERE link.id = outbox.id)
+            WHERE id IN (SELECT id FROM temp.outbox_alert_links);
+        DROP TABLE temp.outbox_alert_links
+        """,
+    )
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
@@ -226,6 +270,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "engine: alerts are open, claimed or done, and urgent ones escalate", _alert_states),
     Migration(18, "engine: a message owed in the same words to many is stored once", _outbox_shared_contents),
     Migration(19, "engine: a message may say when it stops being worth sending", _outbox_expiry),
+    Migration(20, "engine: an alert's number is never given again", _alert_numbers_never_reused),
 )
 
 

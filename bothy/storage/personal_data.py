@@ -58,9 +58,9 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
 }
 # The engine's tables with no member in them, by design (so the completeness test can tell them apart).
 # `outbox_contents` holds words owed alike to several people; whom they go to is in `outbox` (personal), and
-# the words go with the last of those rows.
+# the words go with the last of those rows. `sqlite_sequence` is SQLite's own: the highest alert number given.
 ENGINE_ANONYMOUS_TABLES = frozenset({"schema_version", "account_sessions", "sync_checkpoints", "handled_events",
-                                     "sweep_runs", "sent_events", "outbox_contents"})
+                                     "sweep_runs", "sent_events", "outbox_contents", "sqlite_sequence"})
 
 
 class StillOwed(Exception):

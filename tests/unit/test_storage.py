@@ -1,7 +1,8 @@
 import pytest
 
-from bothy.storage.database import Database
+from bothy.storage.database import Database, scalar
 from bothy.storage.migrations import DatabaseTooNew, Migration, current_version, migrate
+from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
 from bots.installed import INSTALLATION
 
 LATEST_VERSION = INSTALLATION.migrations[-1].version
@@ -40,3 +41,50 @@ async def test_pragmas(database):
         for pragma, expected in (("journal_mode", "wal"), ("foreign_keys", 1)):
             async with db.execute(f"PRAGMA {pragma}") as cursor:
                 assert (await cursor.fetchone())[0] == expected
+
+
+async def raise_alert(database: Database, subject: str) -> int:
+    """An alert about `subject` as a bot raises one (with its staff-room message); its number."""
+    async with database.transaction() as db:
+        await OutboxRepository.enqueue(db, [Outgoing("@bot:x", "message", {"body": "alert"}, room_id="!staff",
+                                                     alert=AlertRecord("report", subject_user=subject))], 1)
+        return await scalar(db, "SELECT MAX(id) FROM alerts")
+
+
+async def test_an_alert_number_is_never_given_again_once_its_alert_is_gone(database):
+    """`!done N` and `!mod mute N` act on a number a peer worker read earlier: were the newest alert's number given
+    again after its member was erased, it would name another member's alert."""
+    await raise_alert(database, "@alice:x")
+    bob = await raise_alert(database, "@bob:x")
+    await INSTALLATION.personal_data(database).erase("@bob:x")
+    assert await raise_alert(database, "@cara:x") == bob + 1
+
+
+async def test_numbering_alerts_for_good_keeps_every_alert_and_its_messages(tmp_path):
+    """Schema step 20 rebuilds `alerts` with foreign keys on: the alerts, their outbox links and indexes are kept."""
+    database = Database(tmp_path / "old.sqlite3")
+    await database.open()
+    try:
+        await migrate(database, tuple(step for step in INSTALLATION.migrations if step.version < 20))
+        first, second = await raise_alert(database, "@alice:x"), await raise_alert(database, "@bob:x")
+        async with database.transaction() as db:
+            await db.execute("UPDATE alerts SET claimed_by = '@sam:x', claimed_at = 5, urgent = 1 WHERE id = ?",
+                             (first,))
+        before = await rows(database, "SELECT * FROM alerts ORDER BY id")
+        links = await rows(database, "SELECT id, alert_id FROM outbox ORDER BY id")
+        assert await migrate(database, INSTALLATION.migrations) == [20]
+        assert await rows(database, "SELECT * FROM alerts ORDER BY id") == before
+        assert await rows(database, "SELECT id, alert_id FROM outbox ORDER BY id") == links == [(1, first), (2, second)]
+        indexes = await rows(database, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'alerts'")
+        assert set(indexes) == {("alerts_staff_event",), ("alerts_unclaimed",), ("alerts_open",)}
+        async with database.transaction() as db:
+            await db.execute("DELETE FROM outbox WHERE alert_id = ?", (second,))
+            await db.execute("DELETE FROM alerts WHERE id = ?", (second,))
+        assert await raise_alert(database, "@cara:x") == second + 1
+    finally:
+        await database.close()
+
+
+async def rows(database: Database, sql: str) -> list[tuple]:
+    async with database.read() as db, db.execute(sql) as cursor:
+        return [tuple(row) for row in await cursor.fetchall()]
