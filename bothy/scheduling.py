@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.util import undefined
 
 from bothy.clock import Clock
 from bothy.logs import describe_error
@@ -42,20 +44,27 @@ class SweepScheduler:
         self._sweeps.append(sweep)
 
     async def start(self) -> None:
-        now = self.clock.now()
+        """One job per sweep. A run missed while Bothy was down is that same job's first run, now, rather than a
+        job of its own: `max_instances=1` then keeps it from overlapping the next scheduled run."""
         for sweep in self._sweeps:
             trigger = parse_schedule(sweep.schedule, self.timezone)
+            missed = await self._missed(sweep.name, trigger)
+            if missed:
+                log.info("sweep %s was missed while Bothy was down; running it now", sweep.name)
             self._scheduler.add_job(self._run, trigger, args=[sweep], id=sweep.name, coalesce=True,
-                                    max_instances=1, misfire_grace_time=MISFIRE_GRACE_S)
-            last = await self.runs.last_run_ms(sweep.name)
-            if last is not None:
-                # The first fire time strictly after the last run (the trigger counts "now" itself).
-                after_last_run = datetime.fromtimestamp(last / 1000, UTC) + timedelta(seconds=1)
-                due = trigger.get_next_fire_time(None, after_last_run)
-                if due is not None and due <= now:
-                    log.info("sweep %s was missed while Bothy was down; running it now", sweep.name)
-                    self._scheduler.add_job(self._run, args=[sweep], id=f"{sweep.name}-catch-up")
+                                    max_instances=1, misfire_grace_time=MISFIRE_GRACE_S,
+                                    next_run_time=datetime.now(self.timezone) if missed else undefined)
         self._scheduler.start()
+
+    async def _missed(self, name: str, trigger: BaseTrigger) -> bool:
+        """Whether the sweep was due at some time after its last run and before now."""
+        last = await self.runs.last_run_ms(name)
+        if last is None:
+            return False
+        # The first fire time strictly after the last run (the trigger counts "now" itself).
+        after_last_run = datetime.fromtimestamp(last / 1000, UTC) + timedelta(seconds=1)
+        due = trigger.get_next_fire_time(None, after_last_run)
+        return due is not None and due <= self.clock.now()
 
     def shutdown(self) -> None:
         if self._scheduler.running:

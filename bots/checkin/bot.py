@@ -150,13 +150,16 @@ class CheckinBot(Bot):
         eligible.sort(key=lambda signal: -(signal.days_silent or 0))
         due = [signal.user_id for signal in eligible[:self.settings.max_per_sweep]]
         gentle = await self._low_energy(due)
+        queued = 0
         for start in range(0, len(due), SWEEP_BATCH):
             effects = Effects(self.context.account)
-            effects.record(self._checkins_for(due[start:start + SWEEP_BATCH], now_ms, effects, gentle))
+            effects.record(self._checkins_for(due[start:start + SWEEP_BATCH], now_ms, effects, gentle,
+                                              gap_ms=self.settings.min_gap_s * 1000))
             await self.context.work.commit(effects)
-        if due:
-            log.info("check-in sweep queued %d check-in(s)", len(due))
-        return len(due)
+            queued += len(effects.items)  # one message for each member still due when the write ran
+        if queued:
+            log.info("check-in sweep queued %d check-in(s)", queued)
+        return queued
 
     async def _low_energy(self, members: list[str]) -> frozenset[str]:
         """Members who said their energy is low today (another bot may offer it): they get the gentlest
@@ -164,11 +167,15 @@ class CheckinBot(Bot):
         return frozenset([member for member in members if await self.context.facts.get(ENERGY, member) == "low"])
 
     def _checkins_for(self, members: list[str], now_ms: int, effects: Effects, gentle: frozenset[str],
-                      requested_by: str | None = None) -> StateWrite:
-        """Record the check-ins and owe their messages in one write: each message is tagged with its row's ID."""
+                      requested_by: str | None = None, gap_ms: int | None = None) -> StateWrite:
+        """Record the check-ins and owe their messages in one write: each message is tagged with its row's ID.
+        With `gap_ms`, members checked in within it are left out, as read in this same transaction: what the
+        sweep read before may be out of date by now."""
         async def write(db: aiosqlite.Connection) -> None:
-            ids = await CheckinRepository.add_checkins(db, members, now_ms, requested_by)
-            for user_id, checkin_id in zip(members, ids, strict=True):
+            due = members if gap_ms is None else await CheckinRepository.without_checkin_since(db, members,
+                                                                                              now_ms - gap_ms)
+            ids = await CheckinRepository.add_checkins(db, due, now_ms, requested_by)
+            for user_id, checkin_id in zip(due, ids, strict=True):
                 self._queue_checkin(effects, user_id, checkin_id, now_ms, user_id in gentle)
 
         return write

@@ -5,6 +5,7 @@ their answers, and members' stress links with a rolling summary of readings (nev
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -158,6 +159,17 @@ class CheckinRepository:
             "SELECT user_id, MAX(sent_at) FROM checkins GROUP BY user_id"
         ) as cursor:
             return {row[0]: row[1] for row in await cursor.fetchall()}
+
+    @staticmethod
+    async def without_checkin_since(db: aiosqlite.Connection, user_ids: list[str], since_ms: int) -> list[str]:
+        """Those of `user_ids` with no check-in after `since_ms`. Read in the transaction that adds theirs, so two
+        sweeps that overlap (or a sweep and `!checkin`) cannot both check a member in."""
+        async with db.execute(
+            "SELECT DISTINCT user_id FROM checkins WHERE user_id IN (SELECT value FROM json_each(?)) AND sent_at > ?",
+            (json.dumps(user_ids), since_ms),
+        ) as cursor:
+            recent = {row[0] for row in await cursor.fetchall()}
+        return [user_id for user_id in user_ids if user_id not in recent]
 
     @staticmethod
     async def add_checkins(db: aiosqlite.Connection, user_ids: list[str], now_ms: int,

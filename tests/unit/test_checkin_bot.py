@@ -1,5 +1,6 @@
 """The check-in bot over a real database: who it reaches, and what it forgets."""
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -7,13 +8,15 @@ from bothy.clock import FixedClock
 from bothy.matrix.events import Membership, Message
 from bothy.outbox import Effects
 from bothy.staff_hours import StaffHours, parse_staff_hours
+from bothy.storage.outbox import OutboxRepository
 from bothy.testing import bot_context, received_reaction
 from bots.checkin.bot import CheckinBot
 from bots.installed import INSTALLATION
+from commands.framework import CommandContext, Role
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 DAY_MS = 86_400_000
-ALICE, BOB = "@alice:example.org", "@bob:example.org"
+ALICE, BOB, SAM = "@alice:example.org", "@bob:example.org", "@sam:example.org"
 GROUP, OTHER = "!group:example.org", "!other:example.org"
 
 
@@ -118,3 +121,32 @@ async def test_an_answer_counts_whether_or_not_the_client_adds_the_emoji_variati
     await answer_checkin(checkin_bot(database, example_config, direct_rooms=frozenset({"!dm"})), "👍\ufe0f")
     async with database.read() as db, db.execute("SELECT answer FROM checkins") as cursor:
         assert [tuple(row) for row in await cursor.fetchall()] == [("ok",)]
+
+
+async def test_sweeps_that_overlap_check_a_member_in_once(database, example_config):
+    """The start-up catch-up and the scheduled run, say: both read Bob as due before either wrote. The gap is read
+    again in the write, so the second finds Bob's check-in and adds none."""
+    bot = checkin_bot(database, example_config)
+    await handle(bot, Message(OTHER, "$m", BOB, "hello", bot.context.clock.ms() - 30 * DAY_MS, "m.text", True))
+    assert sorted(await asyncio.gather(bot.sweep(), bot.sweep())) == [0, 1]
+    assert len([row for row in await OutboxRepository(database).due(10**15) if row.to_user == BOB]) == 1
+
+
+async def test_a_check_in_asked_for_while_a_sweep_runs_is_the_only_one(database, example_config):
+    bot = checkin_bot(database, example_config)
+    await handle(bot, Message(OTHER, "$m", BOB, "hello", bot.context.clock.ms() - 30 * DAY_MS, "m.text", True))
+    command = next(c for c in bot.commands() if c.name == "checkin")
+    read_last_checkins = bot.repository.last_checkins
+
+    async def peer_worker_asks_just_after_the_sweep_read() -> dict[str, int]:
+        last = await read_last_checkins()
+        effects = Effects(bot.context.account)
+        await command.run(CommandContext(command=command, sender=SAM, room_id="!staff", event_id="$c",
+                                         role=Role.PEER_WORKER, in_dm=False, effects=effects,
+                                         templates=bot.context.templates, prefix="!", params={"user": BOB}))
+        await bot.context.work.commit(effects)
+        return last
+
+    bot.repository.last_checkins = peer_worker_asks_just_after_the_sweep_read
+    assert await bot.sweep() == 0
+    assert len([row for row in await OutboxRepository(database).due(10**15) if row.to_user == BOB]) == 1

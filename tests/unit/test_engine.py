@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 
 from bothy.clock import Clock, FixedClock
 from bothy.inbound import MAX_TRANSIENT_ATTEMPTS, InboundDispatcher, SetAsideNotice
@@ -42,6 +43,35 @@ async def test_a_daily_sweep_missed_while_down_runs_once_on_start(database):
         await asyncio.wait_for(ran["retention_sweep"].wait(), 5)
         assert not ran["mood_prompt"].is_set()  # ran at 10:00 today; next is tomorrow
     finally:
+        scheduler.shutdown()
+
+
+async def test_a_missed_run_and_the_next_scheduled_run_never_overlap(database):
+    """The catch-up is the sweep's own job run early, not a job of its own: a scheduled run that falls due while it
+    is still going is skipped (APScheduler's max_instances) instead of running beside it."""
+    runs = SweepRunRepository(database)
+    await runs.record("checkin_sweep", 0)  # long ago: a run was missed
+    started = []
+    running, release, finished, skipped = asyncio.Event(), asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def run():
+        started.append(datetime.now(UTC))
+        running.set()
+        await release.wait()
+        finished.set()
+
+    scheduler = SweepScheduler(runs, ZoneInfo("Europe/London"), Clock())
+    scheduler.add(Sweep("checkin_sweep", "0 3 * * *", run))
+    scheduler._scheduler.add_listener(lambda event: skipped.set(), EVENT_JOB_MAX_INSTANCES)
+    await scheduler.start()
+    try:
+        await asyncio.wait_for(running.wait(), 5)  # the catch-up
+        scheduler._scheduler.modify_job("checkin_sweep", next_run_time=datetime.now(UTC))  # the next run falls due
+        await asyncio.wait_for(skipped.wait(), 5)
+        assert len(started) == 1
+    finally:
+        release.set()
+        await asyncio.wait_for(finished.wait(), 5)
         scheduler.shutdown()
 
 
