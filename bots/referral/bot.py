@@ -261,17 +261,26 @@ class ReferralBot(Bot):
         """Crisis lines to the author at once, and the staff room told who, where and what kind of match (never
         the words): the member's Matrix ID, the room's own name and a link (none for a DM, which staff cannot
         open), so a peer worker can act on the alert alone."""
-        if not await self._due(message.sender, crisis.id, self.settings.crisis_cooldown_s):
+        cooldown_s = self.settings.crisis_cooldown_s
+        if not await self._due(message.sender, crisis.id, cooldown_s):  # a repeat, seen cheaply before any work
             return
-        self._dm(effects, message.sender, "crisis_support", topic=crisis)
         if not await self.repository.opted_out(message.sender):
-            self.follow_up.owe_checkback(effects, message.sender)
-        self.context.alerts.raise_alert(
-            effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=message.room_id,
-            event_id=message.event_id, topic=crisis.id, urgent=True,
-            room_name=room_name, member=message.sender, topic_title=crisis.title,
-        )
-        self._record(effects, message.sender, [crisis.id], log_room)
+            self.follow_up.owe_checkback(effects, message.sender)  # one at a time per member, however often owed
+        now = self.context.clock.ms()
+
+        async def claim(db: aiosqlite.Connection) -> None:
+            """The cooldown decided again in the transaction: of two messages handled side by side (rooms are
+            handled in parallel), only the first to commit owes the lines and the alert."""
+            if not await ReferralRepository.claim(db, message.sender, crisis.id, log_room, now, cooldown_s * 1000):
+                return
+            self._dm(effects, message.sender, "crisis_support", topic=crisis)
+            self.context.alerts.raise_alert(
+                effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=message.room_id,
+                event_id=message.event_id, topic=crisis.id, urgent=True,
+                room_name=room_name, member=message.sender, topic_title=crisis.title,
+            )
+
+        effects.record(claim)
 
     async def _due(self, user_id: str, topic: str, cooldown_s: int) -> bool:
         last = await self.repository.last_sent(user_id, topic)

@@ -61,6 +61,18 @@ class ReferralRepository:
                          (topic, room_id, now_ms - now_ms % HOUR_MS))
 
     @staticmethod
+    async def claim(db: aiosqlite.Connection, user_id: str, topic: str, room_id: str | None, now_ms: int,
+                    cooldown_ms: int) -> bool:
+        """Record the topic as sent now, unless it was sent to the member within the cooldown; True if recorded.
+        Inside the transaction that owes the message, so of two handled side by side only one sends it."""
+        async with db.execute("SELECT 1 FROM referral_cooldowns WHERE user_id = ? AND topic = ? AND sent_at > ?",
+                              (user_id, topic, now_ms - cooldown_ms)) as cursor:
+            if await cursor.fetchone() is not None:
+                return False
+        await ReferralRepository.record_sent(db, user_id, topic, room_id, now_ms)
+        return True
+
+    @staticmethod
     async def set_opt_out(db: aiosqlite.Connection, user_id: str, opted_out: bool, now_ms: int) -> None:
         if opted_out:
             await db.execute("INSERT OR IGNORE INTO referral_opt_outs (user_id, since) VALUES (?, ?)",

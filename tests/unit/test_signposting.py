@@ -90,6 +90,22 @@ def crisis_lines(rows: list[OutboxRow]) -> list[OutboxRow]:
     return [row for row in rows if row.to_user == ALICE and "who you can reach" in row.content["body"]]
 
 
+async def test_crisis_words_in_two_rooms_at_once_owe_one_set_of_lines_and_one_alert(database, referral):
+    """A group and the member's DM are handled side by side, so both messages are read before either commits: the
+    cooldown is decided again in the commit, and only the first owes the crisis lines and the alert."""
+    shares = []
+    for room_id, event_id in ((GROUP, "$a"), (DM, "$b")):
+        effects = Effects(referral.context.account)
+        now = referral.context.clock.ms()
+        await referral.on_message(Message(room_id, event_id, ALICE, "I want to end my life", now, "m.text", True),
+                                  effects)
+        shares.append(effects)
+    for effects in shares:
+        await referral.context.work.commit(effects)
+    [alert] = await staff_alerts(database)
+    assert f"{GROUP}/$a" in alert.content["body"] and len(crisis_lines(await owed(database))) == 1
+
+
 @pytest.mark.parametrize("text", [
     "it's a year today since dad's suicide and it still doesn't feel real",
     "my son was suicidal for months before he died",
