@@ -231,9 +231,10 @@ class OutboxDispatcher:
         if row.action == "redaction":
             return await account.redact(room_id, row.target_event_id or "", row.txn_id)
         if row.action == "file":
-            if not account.is_encrypted(room_id):
+            if account.knows_room(room_id) and not account.is_encrypted(room_id):
                 # Files hold personal data: never in the clear. A DM that is not encrypted is set aside like a
-                # refused one, so the retry opens a fresh (encrypted) DM.
+                # refused one, so the retry opens a fresh (encrypted) DM. A room not synced yet (a DM just
+                # opened) is not known to be unencrypted: `send_file` waits for it.
                 raise MatrixError("file: the room is not encrypted", permanent=True, code=NOT_ENCRYPTED)
             file = row.content
             data = file["text"].encode() if "text" in file else base64.b64decode(file["base64"])

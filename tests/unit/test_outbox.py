@@ -277,6 +277,38 @@ async def test_a_file_never_goes_into_an_unencrypted_room(database):
     assert [(room, kind) for room, kind, _, _ in account.sent] == [("!dm1-@alice:x", "file")]
 
 
+class UnsyncedAccount(FakeAccount):
+    """The homeserver has made the DM, but no sync has brought it yet (as after `create_dm`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.synced = False
+
+    def knows_room(self, room_id):
+        return self.synced
+
+    def is_encrypted(self, room_id):
+        return self.synced
+
+    async def send_file(self, room_id, filename, mimetype, data, txn_id):
+        if not self.synced:
+            raise MatrixError("room not synced yet", retry_after_ms=500)
+        return await super().send_file(room_id, filename, mimetype, data, txn_id)
+
+
+async def test_a_file_waits_for_a_new_dm_to_sync_rather_than_opening_another(database):
+    account, clock, direct_rooms = UnsyncedAccount(), MovableClock(), FakeDirectRooms()
+    effects = Effects(ACCOUNT)
+    effects.file("bothy-my-data.json", "application/json", "{}", to_user="@alice:x")
+    await enqueue(database, effects)
+    outbox = dispatcher(database, account, clock, direct_rooms)
+    await outbox.deliver_due()
+    assert account.sent == [] and direct_rooms.forgotten == []
+    account.synced, clock.offset_ms = True, 5_000
+    await outbox.deliver_due()
+    assert [(room, kind) for room, kind, _, _ in account.sent] == [("!dm0-@alice:x", "file")]
+
+
 async def attempted_long_ago(database, account, clock: MovableClock, minutes: int):
     """A row whose send began `minutes` ago and whose outcome was never recorded (the process was killed)."""
     effects = Effects(ACCOUNT)
