@@ -83,7 +83,7 @@ class Bothy:
             return
 
         outbox_repository, alert_repository = OutboxRepository(database), AlertRepository(database)
-        outbox = OutboxDispatcher(outbox_repository, accounts, direct_rooms, clock)
+        outbox = OutboxDispatcher(outbox_repository, accounts, direct_rooms, clock, templates)
         work = UnitOfWork(database, clock, outbox.wake)
         alerts = StaffAlerts(alert_repository, staff_room, templates, config.peer_workers | config.admins,
                              config.alert_remind_after_s, work,

@@ -11,8 +11,10 @@ is marked delivered with that event; not found, it is sent.
 Nothing owed is dropped, alerts and members' DMs least of all. A 429 keeps the row and waits
 `retry_after_ms`; an outage backs off up to 20 seconds; a refusal (the bot was removed from the room)
 backs off up to an hour and keeps trying; a refused send to a member's DM forgets that DM so the next
-try opens a fresh one; a lost access token logs in again when a password is configured. Only a row whose
-account is no longer configured is set aside. Rows that keep failing or wait too long are *stuck*:
+try opens a fresh one; a lost access token logs in again when a password is configured. Only a row that can
+never be sent is set aside, since it would hold back every later row to the same place (alerts included):
+one whose account is no longer configured, one the homeserver refuses as such, and a file for a room that
+is not encrypted (the room is told instead). Rows that keep failing or wait too long are *stuck*:
 `!status` counts them and the log names each once (ID, action, attempts, error code; never content).
 """
 
@@ -30,6 +32,7 @@ from bothy.logs import describe_error
 from bothy.matrix.adapter import BACKOFF_CAP_S, MatrixAccount, MatrixError, backoff_delay
 from bothy.storage.database import Database
 from bothy.storage.outbox import AlertRecord, OutboxRepository, OutboxRow, Outgoing
+from bothy.templates import Templates
 from rooms.dm import DirectRooms
 
 log = logging.getLogger("bothy.outbox")
@@ -126,11 +129,12 @@ class UnitOfWork:
 
 class OutboxDispatcher:
     def __init__(self, repository: OutboxRepository, accounts: Mapping[str, MatrixAccount],
-                 direct_rooms: DirectRooms, clock: Clock):
+                 direct_rooms: DirectRooms, clock: Clock, templates: Templates):
         self.repository = repository
         self.accounts = accounts
         self.direct_rooms = direct_rooms
         self.clock = clock
+        self.templates = templates
         self._wake = asyncio.Event()
         self._next_stuck_check_ms = 0
 
@@ -157,25 +161,26 @@ class OutboxDispatcher:
             waiter.cancel()
 
     async def deliver_due(self) -> None:
-        """Send every due row in order; a failed row holds back later rows to the same place.
-        Messages sent with reactions queue those reactions, which go out in the next pass."""
+        """Send every due row in order; a row that waits holds back later rows to the same place. Passes
+        go on until one moves nothing: what a pass sends or sets aside may queue more that is due at once
+        (a message's reactions, a notice in place of a file), and more may be due than one pass reads."""
         while await self._pass():
             pass
         await self._report_stuck()
 
     async def _pass(self) -> bool:
-        """One pass; True when it queued reactions that are due at once."""
+        """One pass; True when it got any row out of the way."""
         blocked: set[tuple[str, str | None, str | None]] = set()
-        queued_reactions = False
+        moved = False
         for row in await self.repository.due(self.clock.ms()):
             place = (row.account, row.room_id, row.to_user)
             if place in blocked:
                 continue
             if await self._deliver(row):
-                queued_reactions = queued_reactions or bool(row.reactions)
+                moved = True
             else:
                 blocked.add(place)
-        return queued_reactions
+        return moved
 
     async def _report_stuck(self) -> None:
         """One WARNING per row when it first becomes stuck (checked every few seconds, not every pass)."""
@@ -188,15 +193,16 @@ class OutboxDispatcher:
                         row.attempts, row.last_error or "none (waiting behind an earlier one)")
 
     async def _deliver(self, row: OutboxRow) -> bool:
+        """True when the row is out of the way (sent, dropped as moot, or set aside); False when it waits."""
         if row.expires_at is not None and self.clock.ms() >= row.expires_at:
             await self.repository.expired(row)
             log.info("outbox row %s (%s) was not delivered before it became moot; dropped", row.id, row.action)
             return True
         account = self.accounts.get(row.account)
         if account is None:
-            await self.repository.postpone(row, self.clock.ms(), "no such account configured", dead=True)
+            await self.repository.set_aside(row, self.clock.ms(), "no such account configured")
             log.error("outbox row %s belongs to an account no longer configured; set aside", row.id)
-            return False
+            return True
         room_id = row.room_id
         try:
             room_id = room_id or await self.direct_rooms.room_for(account, row.to_user or "")
@@ -205,12 +211,11 @@ class OutboxDispatcher:
                 await self.repository.attempting(row, self.clock.ms())
                 event_id = await self._send(account, room_id, row)
         except MatrixError as error:
-            await self._failed(account, row, room_id, error)
-            return False
+            return await self._failed(account, row, room_id, error)
         except Exception as error:  # the row's content must not reach the log through an error message
             log.error("unexpected error sending outbox row %s: %s", row.id, describe_error(error))
-            await self._failed(account, row, room_id, MatrixError(type(error).__name__, code=type(error).__name__))
-            return False
+            return await self._failed(account, row, room_id,
+                                      MatrixError(type(error).__name__, code=type(error).__name__))
         await self.repository.delivered(row, room_id, event_id, self.clock.ms())
         return True
 
@@ -242,19 +247,33 @@ class OutboxDispatcher:
         event_type = "m.reaction" if row.action == "reaction" else "m.room.message"
         return await account.send(room_id, event_type, row.content, row.txn_id)
 
-    async def _failed(self, account: MatrixAccount, row: OutboxRow, room_id: str | None, error: MatrixError) -> None:
-        """Back off and try again later; give up only on a row the homeserver can never take (too large, not
-        valid JSON), which would otherwise hold back every later message to the same place, alerts included."""
+    def _file_not_sent(self, row: OutboxRow) -> Outgoing:
+        """What the room gets instead of the file: the file's name (always one a bot chose, never a member's
+        words) and why it did not come."""
+        content = self.templates.render("file_not_sent", filename=row.content["filename"])
+        return Outgoing(row.account, "message", content, room_id=row.room_id)
+
+    async def _failed(self, account: MatrixAccount, row: OutboxRow, room_id: str | None, error: MatrixError) -> bool:
+        """Back off and try again later (False). Give up (True) only on a row that can never go where it is
+        addressed: the homeserver can never take it (too large, not valid JSON), or it is a file for a room
+        that is not encrypted. Waiting, it would hold back every later message to the same place, alerts
+        included."""
         if error.unsendable:
-            await self.repository.postpone(row, self.clock.ms(), error.code, dead=True)
+            await self.repository.set_aside(row, self.clock.ms(), error.code)
             log.error("outbox row %s (%s) can never be sent (%s); set aside so the messages after it can go",
                       row.id, row.action, error.code)
-            return
+            return True
+        if error.code == NOT_ENCRYPTED and row.room_id is not None:
+            # Only a row for the member's DM (no room of its own) can move to a fresh, encrypted one.
+            await self.repository.set_aside(row, self.clock.ms(), error.code, [self._file_not_sent(row)])
+            log.error("outbox row %s (file) cannot go into its room, which is not encrypted; set aside so the "
+                      "messages after it can go, and the room told", row.id)
+            return True
         if error.token_lost:
             try:
                 if await account.recover_session():
                     await self.repository.postpone(row, self.clock.ms(), error.code)
-                    return
+                    return False
             except MatrixError as login_error:
                 error = login_error  # e.g. logins rate-limited: wait as long as that asks
         elif (error.forbidden or error.code == NOT_ENCRYPTED) and row.to_user is not None and room_id is not None:
@@ -266,3 +285,4 @@ class OutboxDispatcher:
         await self.repository.postpone(row, self.clock.ms() + int(delay * 1000), code)
         log.info("outbox row %s (%s) not delivered (%s), attempt %d; retrying in %.1fs",
                  row.id, row.action, error, attempts, delay)  # "what: code" or an exception name, never content
+        return False

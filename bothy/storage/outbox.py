@@ -5,7 +5,7 @@ the homeserver instead of posted twice. `attempted_at` is written before each se
 already have gone out is known after a crash (see `bothy/outbox.py`).
 
 A row is *stuck* once it has failed `STUCK_AFTER_ATTEMPTS` times or waited `STUCK_AFTER_MS`, or was set
-aside (its account is no longer configured): `!status` counts these and the log names each once.
+aside (it can never be sent: see `bothy/outbox.py`): `!status` counts these and the log names each once.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,13 +184,23 @@ class OutboxRepository:
         async with self.database.transaction() as db:
             await db.execute("UPDATE outbox SET attempted_at = ? WHERE id = ?", (now_ms, row.id))
 
-    async def postpone(self, row: OutboxRow, until_ms: int, error: str, dead: bool = False) -> None:
+    async def postpone(self, row: OutboxRow, until_ms: int, error: str) -> None:
         async with self.database.transaction() as db:
             await db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, dead = ? "
-                "WHERE id = ?",
-                (until_ms, error[:200], int(dead), row.id),
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                (until_ms, error[:200], row.id),
             )
+
+    async def set_aside(self, row: OutboxRow, now_ms: int, error: str, instead: Sequence[Outgoing] = ()) -> None:
+        """Never sent (kept `dead_outbox_days` from now, to investigate), so it holds back nothing after it;
+        what is owed `instead` (a notice that it could not go) is queued in the same transaction."""
+        async with self.database.transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, dead = 1 "
+                "WHERE id = ?",
+                (now_ms, error[:200], row.id),
+            )
+            await OutboxRepository.enqueue(db, list(instead), now_ms)
 
     async def tag_of(self, event_id: str) -> str | None:
         """What a sent message was for (e.g. "poll:42"), given the event ID the homeserver gave it."""

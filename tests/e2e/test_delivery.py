@@ -14,6 +14,7 @@ from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.migrations import migrate
 from bothy.storage.outbox import OutboxRepository
 from bothy.storage.sessions import SessionRepository
+from bothy.templates import Templates
 from bots.installed import INSTALLATION
 from rooms.dm import DirectRooms
 from tests.e2e.conftest import Homeserver
@@ -60,7 +61,8 @@ async def test_a_row_sent_before_a_crash_and_older_than_synapses_txn_memory_is_n
         account.send = no_resend  # type: ignore[method-assign]
         clock = MovableClock()
         clock.offset_ms = 40 * MINUTE_MS
-        await OutboxDispatcher(repository, {user_id: account}, DirectRooms(dm_rooms), clock).deliver_due()
+        await OutboxDispatcher(repository, {user_id: account}, DirectRooms(dm_rooms), clock,
+                               Templates()).deliver_due()
 
         assert await repository.pending_count() == 0
         messages = await account.client.room_messages(room, limit=50)

@@ -12,6 +12,7 @@ from bothy.outbox import Effects, OutboxDispatcher
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.outbox import AlertRecord, OutboxRepository
 from bothy.storage.sessions import SessionRepository
+from bothy.templates import Templates
 
 ACCOUNT = "@bot:x"
 MINUTE_MS = 60_000
@@ -88,7 +89,7 @@ async def enqueue(database, effects: Effects) -> None:
 
 def dispatcher(database, account, clock: Clock | None = None, direct_rooms=None) -> OutboxDispatcher:
     return OutboxDispatcher(OutboxRepository(database), {ACCOUNT: account}, direct_rooms or FakeDirectRooms(),
-                            clock or Clock())
+                            clock or Clock(), Templates())
 
 
 async def test_messages_go_in_order_and_reactions_follow_their_message(database):
@@ -275,6 +276,24 @@ async def test_a_file_never_goes_into_an_unencrypted_room(database):
     clock.offset_ms = 5_000
     await outbox.deliver_due()
     assert [(room, kind) for room, kind, _, _ in account.sent] == [("!dm1-@alice:x", "file")]
+
+
+async def test_a_file_for_a_room_that_is_not_encrypted_is_set_aside_and_holds_back_nothing(database):
+    """A `!mood report` chart answered in a staff room that is not encrypted: it can never go, so the crisis alert
+    after it goes at once (it used to wait behind the chart for ever), and the room is told which file did not."""
+    account = FakeAccount()
+    effects = Effects(ACCOUNT)
+    effects.file("mood-trend.png", "image/png", b"\x89PNG", room_id="!plain-staff")
+    effects.message({"body": "crisis alert"}, room_id="!plain-staff", alert=AlertRecord("crisis", "@a:x", urgent=True))
+    await enqueue(database, effects)
+    await dispatcher(database, account).deliver_due()
+    assert [(room, kind) for room, kind, _, _ in account.sent] == [("!plain-staff", "m.room.message")] * 2
+    alert, notice = (content["body"] for _, _, content, _ in account.sent)
+    assert alert == "crisis alert"
+    assert "mood-trend.png" in notice and "isn't encrypted" in notice
+    repository = OutboxRepository(database)
+    assert await repository.pending_count() == 0
+    assert (await repository.stuck_summary(Clock().ms())).count == 1  # the chart, kept a while to investigate
 
 
 class UnsyncedAccount(FakeAccount):
