@@ -275,6 +275,12 @@ class CommandContext:
         """(room_id, to_user): in place, or in the member's DM when a private command was typed in a group."""
         return (None, self.sender) if self.command.private and not self.in_dm else (self.room_id, None)
 
+    @property
+    def files_allowed(self) -> bool:
+        """Whether a reply may carry a file: files never go in the clear, so only to the member's DM (the
+        outbox opens an encrypted one if need be) or into an encrypted room."""
+        return self._where()[1] is not None or self.encrypted
+
     def reply(self, template: str, *, reactions: tuple[str, ...] = (), **context: Any) -> None:
         content = self.templates.render(template, prefix=self.prefix, **context)
         room_id, to_user = self._where()

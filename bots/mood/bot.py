@@ -288,8 +288,10 @@ class MoodBot(Bot):
             return
         name = self.context.rooms.room_name(room_id)
         today = self._today()
-        ctx.reply_file("mood-trend.png", "image/png", render_chart(days, today - REPORT_DAYS + 1, today, name))
-        ctx.reply("mood_report", room=name, trend=trend(days, today), k=self.settings.min_contributors)
+        if ctx.files_allowed:  # a chart asked for in a room that is not encrypted: the words alone, and why
+            ctx.reply_file("mood-trend.png", "image/png", render_chart(days, today - REPORT_DAYS + 1, today, name))
+        ctx.reply("mood_report", room=name, trend=trend(days, today), k=self.settings.min_contributors,
+                  chart=ctx.files_allowed)
 
     async def _report_room(self, reference: str, from_day: int) -> str:
         """A room ID or alias, or the name of a room with figures (as the listing shows it), as a room ID."""

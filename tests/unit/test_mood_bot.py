@@ -32,7 +32,8 @@ def mood_bot(database, example_config, clock=None) -> MoodBot:
                                direct_rooms=frozenset({DM})))
 
 
-async def command(bot: MoodBot, sender: str, body: str, room_id: str = DM, role: Role = Role.MEMBER) -> Effects:
+async def command(bot: MoodBot, sender: str, body: str, room_id: str = DM, role: Role = Role.MEMBER,
+                  encrypted: bool = True) -> Effects:
     registry = {c.name: c for c in bot.commands()}
     invocation = parse_invocation(body, "!")
     name = " ".join(invocation.words[:2]) if " ".join(invocation.words[:2]) in registry else invocation.words[0]
@@ -41,7 +42,7 @@ async def command(bot: MoodBot, sender: str, body: str, room_id: str = DM, role:
     effects = Effects(bot.context.account)
     await run(CommandContext(command=found, sender=sender, room_id=room_id, event_id="$c", role=role,
                              in_dm=room_id == DM, effects=effects, templates=bot.context.templates, prefix="!",
-                             params=params))
+                             params=params, encrypted=encrypted))
     await bot.context.work.commit(effects)
     return effects
 
@@ -125,6 +126,23 @@ async def test_the_report_is_a_png_chart_with_a_summary(database, example_config
     content = json.loads(file[3])
     assert file[2] == "file" and content["mimetype"] == "image/png" and content["base64"].startswith("iVBORw0KGgo")
     assert "8 weeks" in json.loads(summary[3])["body"]
+
+
+@pytest.mark.parametrize("room_id", [STAFF_ROOM, DM])
+async def test_the_report_in_a_room_that_is_not_encrypted_has_no_chart_and_says_why(database, example_config,
+                                                                                     room_id):
+    """A chart there could never be sent, and once held back every later alert to the room: words only."""
+    bot = mood_bot(database, example_config)
+    for member in MEMBERS[:5]:
+        await command(bot, member, "!mood 4")
+    await bot.weather()
+    before = len(await outbox(database))
+    await command(bot, "@sam:example.org", f"!mood report {GROUP}", room_id=room_id, role=Role.PEER_WORKER,
+                  encrypted=False)
+    (summary,) = (await outbox(database))[before:]
+    body = json.loads(summary[3])["body"]
+    assert summary[:3] == (room_id, None, "message") and "8 weeks" in body
+    assert "only share the chart in encrypted rooms" in body and "4-week average" in body
 
 
 @pytest.mark.parametrize("reference", ["Knitting Circle", "knitting  circle"])
