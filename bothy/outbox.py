@@ -276,7 +276,8 @@ class OutboxDispatcher:
                     return False
             except MatrixError as login_error:
                 error = login_error  # e.g. logins rate-limited: wait as long as that asks
-        elif (error.forbidden or error.code == NOT_ENCRYPTED) and row.to_user is not None and room_id is not None:
+        elif (error.forbidden or error.code == NOT_ENCRYPTED) and row.room_id is None and room_id is not None:
+            # Only a row addressed to the member (not to a room, even their DM) moves on to a fresh DM.
             await self.direct_rooms.closed(account.user_id, room_id)
         attempts = row.attempts + 1
         cap = REFUSED_BACKOFF_CAP_S if error.permanent else BACKOFF_CAP_S

@@ -262,6 +262,21 @@ async def _alert_numbers_never_reused(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _outbox_names_dm_members(db: aiosqlite.Connection) -> None:
+    """A row to a member's DM names the member in `to_user` even when it goes to the room they wrote in, so
+    export and erase find it: rows already queued are named here, and the index finds a DM by its room."""
+    await run_statements(
+        db,
+        """
+        CREATE INDEX dm_rooms_room ON dm_rooms (account, room_id);
+        UPDATE outbox SET to_user = (SELECT user_id FROM dm_rooms AS d
+                                     WHERE d.account = outbox.account AND d.room_id = outbox.room_id)
+            WHERE to_user IS NULL AND EXISTS (SELECT 1 FROM dm_rooms AS d
+                                             WHERE d.account = outbox.account AND d.room_id = outbox.room_id)
+        """,
+    )
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
@@ -271,6 +286,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(18, "engine: a message owed in the same words to many is stored once", _outbox_shared_contents),
     Migration(19, "engine: a message may say when it stops being worth sending", _outbox_expiry),
     Migration(20, "engine: an alert's number is never given again", _alert_numbers_never_reused),
+    Migration(21, "engine: a message to a member's DM names the member", _outbox_names_dm_members),
 )
 
 

@@ -38,7 +38,9 @@ class AlertRecord:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """Something to send. Exactly one of room_id / to_user says where (to_user: the member's DM)."""
+    """Something to send: to `room_id`, or else to `to_user`'s DM. A row for a member's DM names them in
+    `to_user` either way (filled in from `dm_rooms` when only the room is given), so `!mydata` shows it and
+    `!forget me` erases it, whatever it holds (an export, a link token, words the member typed)."""
 
     account: str
     action: str  # message | reaction | redaction | file ({filename, mimetype, text})
@@ -101,6 +103,7 @@ class OutboxRepository:
         """
         if not items:
             return
+        members = await _dm_members(db, items)
         next_id = await scalar(db, "SELECT COALESCE(MAX(id), 0) FROM outbox") + 1
         # Transaction IDs: random per call, unique per row; fixed from here on, so a resend dedupes.
         txn_prefix = f"bothy-{uuid.uuid4().hex}"
@@ -124,7 +127,8 @@ class OutboxRepository:
             reactions = serialised.get(id(item.reactions)) if item.reactions else None
             if item.reactions and reactions is None:
                 reactions = serialised[id(item.reactions)] = json.dumps(item.reactions)
-            rows.append((row_id, f"{txn_prefix}-{row_id}", item.account, item.room_id, item.to_user, item.action,
+            to_user = item.to_user if item.to_user is not None else members.get((item.account, item.room_id))
+            rows.append((row_id, f"{txn_prefix}-{row_id}", item.account, item.room_id, to_user, item.action,
                          *content, item.target_event_id, reactions, item.tag, alert_id, now_ms, now_ms,
                          item.expires_at))
         await db.executemany(
@@ -233,6 +237,18 @@ class OutboxRepository:
     async def pending_count(self) -> int:
         async with self.database.read() as db:
             return await scalar(db, "SELECT COUNT(*) FROM outbox WHERE dead = 0")
+
+
+async def _dm_members(db: aiosqlite.Connection, items: list[Outgoing]) -> dict[tuple[str, str | None], str]:
+    """(account, room) -> the member, for the items given only a room that is one of that account's DMs."""
+    members: dict[tuple[str, str | None], str] = {}
+    for account, room_id in {(item.account, item.room_id) for item in items if item.to_user is None}:
+        async with db.execute("SELECT user_id FROM dm_rooms WHERE account = ? AND room_id = ?",
+                              (account, room_id)) as cursor:
+            row = await cursor.fetchone()
+        if row is not None:
+            members[account, room_id] = row[0]
+    return members
 
 
 async def _store(db: aiosqlite.Connection, content: dict[str, Any], uses: int) -> tuple[str, int | None]:

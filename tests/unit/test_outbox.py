@@ -258,6 +258,21 @@ async def test_a_refused_send_to_a_members_dm_opens_a_fresh_dm(database):
     assert [s[0] for s in account.sent] == ["!dm1-@alice:x"]
 
 
+async def test_a_refused_send_to_the_room_a_member_wrote_in_keeps_their_dm(database):
+    """A reply to the DM's room names the member too (for export and erase), but it is owed to that room: a
+    refusal there (a redaction the bot has no power for, say) must not make the member's next message open
+    a second DM."""
+    account, direct_rooms = FakeAccount(), FakeDirectRooms()
+    account.failures.append(MatrixError("send: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN"))
+    async with database.transaction() as db:
+        await db.execute("INSERT INTO dm_rooms VALUES (?, '@alice:x', '!dm0-@alice:x')", (ACCOUNT,))
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "noted"}, room_id="!dm0-@alice:x")
+    await enqueue(database, effects)
+    await dispatcher(database, account, direct_rooms=direct_rooms).deliver_due()
+    assert direct_rooms.forgotten == []
+
+
 class PlainFirstDirectRooms(FakeDirectRooms):
     """The member's known DM was one they opened without encryption; DMs the bot opens are encrypted."""
 

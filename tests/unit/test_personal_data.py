@@ -9,15 +9,18 @@ from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.storage.alerts import AlertRepository, claim
 from bothy.storage.audit import record_audit
+from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
 from bothy.storage.personal_data import StillOwed
 from bothy.testing import bot_context
 from bots.checkin.storage import CheckinRepository
+from bots.host.bot import HostBot
 from bots.installed import INSTALLATION
 from bots.referral.bot import ReferralBot
 from bots.referral.storage import ReferralRepository
+from commands.framework import CommandContext, Role
 from tests.unit.conftest import migrated_database
-from tests.unit.test_config import filled
+from tests.unit.test_config import filled, settings_of
 
 
 async def test_every_table_is_either_personal_or_anonymous_by_design(database):
@@ -142,3 +145,35 @@ def test_the_admin_command_erases_nothing_while_a_mute_is_owed(tmp_path, capsys)
     error = capsys.readouterr().err
     assert "Nothing was erased" in error and "owes @alice:example.org 1 mute(s) to lift" in error
     assert asyncio.run(alice_s_tables()) == {"mutes"}
+
+
+async def test_replies_in_the_members_dm_are_theirs_to_export_and_erase(database):
+    """Replies to what a member typed in their DM go to that room by its ID: `!mydata`'s file (the whole export)
+    used to stay queued after `!forget me confirm`, and `!mydata` did not show such rows."""
+    dm = "!dm:example.org"
+    bot = HostBot(bot_context(database, INSTALLATION, settings_of("host"), direct_rooms=frozenset({dm})))
+    await DirectRoomRepository(database).save(bot.context.account, ALICE, dm)  # as the adapter records a DM
+    async with database.transaction() as db:
+        await db.execute("INSERT INTO interests (user_id, tag, added_at) VALUES (?, ?, 0)", (ALICE, "grief"))
+    command = next(c for c in bot.commands() if c.name == "mydata")
+    effects = Effects(bot.context.account)
+    await command.run(CommandContext(command=command, sender=ALICE, room_id=dm, event_id="$c", role=Role.MEMBER,
+                                     in_dm=True, effects=effects, templates=bot.context.templates, prefix="!"))
+    await bot.context.work.commit(effects)
+    rows = await OutboxRepository(database).due(10**15)
+    assert [(r.action, r.room_id, r.to_user) for r in rows] == [("file", dm, ALICE), ("message", dm, ALICE)]
+    exported = await bot.context.personal_data.export(ALICE)
+    assert [row["action"] for row in exported["outbox"]] == ["file", "message"]
+    await bot.context.personal_data.erase(ALICE)
+    assert await OutboxRepository(database).due(10**15) == []
+
+
+async def test_a_room_that_is_no_ones_dm_names_no_one(database):
+    async with database.transaction() as db:
+        await db.execute("INSERT INTO dm_rooms VALUES ('@bot:x', ?, '!dm')", (ALICE,))
+        await OutboxRepository.enqueue(db, [Outgoing("@other:x", "message", {"body": "a"}, room_id="!dm"),
+                                            Outgoing("@bot:x", "message", {"body": "b"}, room_id="!group"),
+                                            Outgoing("@bot:x", "message", {"body": "c"}, room_id="!dm")], 1)
+    rows = await OutboxRepository(database).due(10**15)
+    assert [(r.account, r.room_id, r.to_user) for r in rows] == [
+        ("@other:x", "!dm", None), ("@bot:x", "!group", None), ("@bot:x", "!dm", ALICE)]

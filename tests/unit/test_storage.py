@@ -13,6 +13,21 @@ async def test_migrations_record_their_version_and_are_idempotent(database):
     assert await migrate(database, INSTALLATION.migrations) == []
 
 
+async def test_rows_already_queued_to_a_members_dm_are_named_on_upgrade(tmp_path):
+    database = Database(tmp_path / "x.sqlite3")
+    await database.open()
+    await migrate(database, tuple(step for step in INSTALLATION.migrations if step.version < 20))
+    async with database.transaction() as db:
+        await db.execute("INSERT INTO dm_rooms VALUES ('@bot:x', '@alice:x', '!dm')")
+        await db.executemany(
+            "INSERT INTO outbox (txn_id, account, room_id, action, content, created_at, next_attempt_at) "
+            "VALUES (?, ?, ?, 'message', '{}', 0, 0)", [("t1", "@bot:x", "!dm"), ("t2", "@bot:x", "!group")])
+    await migrate(database, INSTALLATION.migrations)
+    async with database.read() as db, db.execute("SELECT room_id, to_user FROM outbox ORDER BY id") as cursor:
+        assert [tuple(row) for row in await cursor.fetchall()] == [("!dm", "@alice:x"), ("!group", None)]
+    await database.close()
+
+
 async def test_a_database_newer_than_the_code_is_refused(database):
     async with database.transaction() as db:
         await db.execute("UPDATE schema_version SET version = ?", (LATEST_VERSION + 1,))
