@@ -169,7 +169,8 @@ class OutboxDispatcher:
         await self._report_stuck()
 
     async def _pass(self) -> bool:
-        """One pass; True when it got any row out of the way."""
+        """One pass; True when it got any row out of the way. A redaction that waits holds back nothing:
+        no message depends on one, and the bot may lack the power for it (see `OutboxRepository.due`)."""
         blocked: set[tuple[str, str | None, str | None]] = set()
         moved = False
         for row in await self.repository.due(self.clock.ms()):
@@ -178,7 +179,7 @@ class OutboxDispatcher:
                 continue
             if await self._deliver(row):
                 moved = True
-            else:
+            elif row.action != "redaction":
                 blocked.add(place)
         return moved
 

@@ -140,14 +140,17 @@ class OutboxRepository:
 
     async def due(self, now_ms: int, limit: int = 100) -> list[OutboxRow]:
         """Rows due now, in order, leaving out any queued behind a row to the same place that is waiting
-        (backing off): per-place order holds across passes, not just within one."""
+        (backing off): per-place order holds across passes, not just within one. A waiting redaction holds
+        back nothing: no message depends on it, and one refused for want of power (a member's reaction in a
+        DM they made without giving the bot moderator rights) would otherwise stop every later reply there."""
         async with self.database.read() as db, db.execute(
             "SELECT o.id, txn_id, account, room_id, to_user, action, COALESCE(c.content, o.content), target_event_id, "
             "reactions, tag, alert_id, attempts, created_at, attempted_at, expires_at "
             "FROM outbox AS o LEFT JOIN outbox_contents AS c ON c.id = o.content_id "
             "WHERE dead = 0 AND next_attempt_at <= ? "
             "AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.account = o.account AND e.room_id IS o.room_id "
-            "AND e.to_user IS o.to_user AND e.id < o.id AND e.dead = 0 AND e.next_attempt_at > ?) "
+            "AND e.to_user IS o.to_user AND e.id < o.id AND e.dead = 0 AND e.next_attempt_at > ? "
+            "AND e.action != 'redaction') "
             "ORDER BY o.id LIMIT ?",
             (now_ms, now_ms, limit),
         ) as cursor:

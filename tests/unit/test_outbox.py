@@ -273,6 +273,33 @@ async def test_a_refused_send_to_the_room_a_member_wrote_in_keeps_their_dm(datab
     assert direct_rooms.forgotten == []
 
 
+class PowerlessAccount(FakeAccount):
+    """In a DM the member made without giving the bot moderator rights: it may not redact their reactions."""
+
+    async def redact(self, room_id, event_id, txn_id):
+        raise MatrixError("redact: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN")
+
+
+async def test_a_refused_redaction_holds_back_no_reply(database):
+    """A mood reaction is redacted, then answered in the same DM: the answer, and every later reply there,
+    go even though the redaction keeps being refused (it is retried, never dropped)."""
+    account, clock = PowerlessAccount(), MovableClock()
+    effects = Effects(ACCOUNT)
+    effects.redact("!dm", "$reaction")
+    effects.message({"body": "noted"}, room_id="!dm")
+    await enqueue(database, effects)
+    outbox = dispatcher(database, account, clock)
+    await outbox.deliver_due()
+    later = Effects(ACCOUNT)
+    later.message({"body": "your help"}, room_id="!dm")
+    await enqueue(database, later)
+    await outbox.deliver_due()
+    assert [content["body"] for _, _, content, _ in account.sent] == ["noted", "your help"]
+    clock.offset_ms = 2 * 60 * MINUTE_MS
+    await outbox.deliver_due()
+    assert await OutboxRepository(database).pending_count() == 1  # the redaction, still owed
+
+
 class PlainFirstDirectRooms(FakeDirectRooms):
     """The member's known DM was one they opened without encryption; DMs the bot opens are encrypted."""
 
