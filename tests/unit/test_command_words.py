@@ -12,6 +12,7 @@ from bothy.clock import Clock
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.routing import EventRouter
+from bothy.storage.database import Database
 from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
 from bots.installed import INSTALLATION
 from bots.referral.bot import ReferralBot
@@ -22,7 +23,7 @@ from rooms.staff import StaffRoom
 from tests.unit.conftest import migrated_database
 from tests.unit.test_engine import shared_config
 
-GUIDE, ALICE, DM = "@guide:example.org", "@alice:example.org", "!dm:example.org"
+GUIDE, DM = "@guide:example.org", "!dm:example.org"
 KB = Path(__file__).resolve().parents[2] / "referral_kb"
 CRISIS = "I want to kill myself tonight"
 
@@ -31,7 +32,7 @@ class Account:
     user_id = GUIDE
 
     async def joined_members(self, room_id: str) -> frozenset[str]:
-        return frozenset({GUIDE, ALICE})
+        return frozenset({GUIDE})
 
     def is_direct_room(self, room_id: str) -> bool:
         return room_id == DM
@@ -61,10 +62,17 @@ async def test_which_commands_words_are_read(read_only_registry, body, read):
     assert command.read_as_words(args) is read
 
 
+@dataclasses.dataclass
+class Guide:
+    events: EventRouter
+    referral: ReferralBot
+    database: Database
+
+
 @pytest.fixture(scope="module")
-async def guide(tmp_path_factory, read_only_registry) -> AsyncIterator[EventRouter]:
-    """The guide account's routing with the real referral bot and every command; nothing is committed, so the
-    tests share it."""
+async def guide(tmp_path_factory, read_only_registry) -> AsyncIterator[Guide]:
+    """The guide account's routing with the real referral bot and every command, over a database of the module's
+    own: each test writes as a member of its own, so none sees another's alerts or cooldowns."""
     async with migrated_database(tmp_path_factory.mktemp("guide")) as database:
         settings = ReferralSettings(kb_dirs=(KB,), cooldown_s=86_400, crisis_cooldown_s=3_600,
                                     keep_log_s=365 * 86_400)
@@ -74,16 +82,19 @@ async def guide(tmp_path_factory, read_only_registry) -> AsyncIterator[EventRout
         staff.room_id = STAFF_ROOM
         router = CommandRouter(shared_config(), read_only_registry, Account(), INSTALLATION.templates(), Clock(),
                                lambda: STAFF_ROOM)
-        yield EventRouter(Account(), [referral], router, None, None, staff, [], (GUIDE,))
+        yield Guide(EventRouter(Account(), [referral], router, None, None, staff, [], (GUIDE,)), referral, database)
 
 
-@pytest.mark.parametrize(("body", "alerts"), [
-    (f"!talk {CRISIS}", ["crisis", "talk"]),
-    ("!talk", ["talk"]),
-    (f"!mood {CRISIS}", ["crisis"]),  # no mood, but still a crisis
-    ("!resources suicide", []),  # a topic looked up: its answer carries the crisis lines
+@pytest.mark.parametrize(("member", "body", "alerts"), [
+    ("@talk-crisis:example.org", f"!talk {CRISIS}", ["crisis", "talk"]),
+    ("@talk:example.org", "!talk", ["talk"]),
+    ("@mood-crisis:example.org", f"!mood {CRISIS}", ["crisis"]),  # no mood, but still a crisis
+    ("@lookup:example.org", "!resources suicide", []),  # a topic looked up: its answer carries the crisis lines
 ])
-async def test_the_staff_alerts_a_command_raises(guide, body, alerts):
+async def test_the_staff_alerts_a_command_raises(guide, member, body, alerts):
     effects = Effects(GUIDE)
-    await guide(Message(DM, "$typed", ALICE, body, Clock().ms(), "m.text", True), effects)
-    assert sorted(item.alert.kind for item in effects.items if item.room_id == STAFF_ROOM and item.alert) == alerts
+    await guide.events(Message(DM, "$typed", member, body, Clock().ms(), "m.text", True), effects)
+    await guide.referral.context.work.commit(effects)
+    async with guide.database.read() as db:
+        rows = await db.execute_fetchall("SELECT kind FROM alerts WHERE subject_user = ? ORDER BY kind", (member,))
+    assert [kind for (kind,) in rows] == alerts
