@@ -623,7 +623,6 @@ def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher,
     ("the ideation workshop ran over again", False),
     ("dug the veg patch till the light went", False),
     # a second reviewer's, against the first versions of these patterns and exclusions
-    ("dug in the garden all day till my hands bled", False),
     ("people were drinking bleach because of that conspiracy", False),
     ("she tried to swallow some bleach, we're in A&E", False),
     ("tempted to jump the barrier at the station", False),
@@ -645,6 +644,13 @@ def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher,
 def test_late_night_and_understated_words_for_self_harm_means_and_wishes(matcher, text, crisis):
     """Batches 56's and 57's tuning parts: posts that avoid the obvious words, beside everyday look-alikes."""
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+def test_hands_that_bled_from_digging_meet_no_self_harm_pattern(matcher):
+    """The "dug ... till ... bled" pattern needs nails or skin dug into. The word model, retrained with batches 60 to
+    62, scores this 0.74 (over its 0.73): a model look-alike, of the kind test_referral_quality.py counts."""
+    result = matcher.match("dug in the garden all day till my hands bled")
+    assert all(hit.kind == "model" for hit in result.hits)
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
