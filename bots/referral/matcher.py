@@ -442,43 +442,52 @@ def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
     return None
 
 
-# The writer's own question answered no: "Wanting to die? No.", "Me? Hurt myself? No chance.", "do i want to die?
-# nah. do i want to quit my job? absolutely", a form's "suicidal thoughts: zero". Punctuation is gone once
-# normalised, so the question and its answer are read from the message itself, only where a "?" or ":" is followed
-# by a no (one scan in C), in its first QUESTION_CHARS and first MAX_QUESTIONS answers. The question is the crisis
-# match and at most a few frame words ("do I", "am I", "me", "thoughts"): "would anyone care if I killed myself? no"
-# and "is there a reason not to end it? no" are no denial. Nor is an answer that goes on to something else ("no
-# idea", "no way out") or takes itself back ("no... but", "not really, idk"), nor any when a question in the message
-# is answered yes ("suicidal? no. done? yes": the same question in other words). A crisis match outside the question
-# stands ("wanting to die? no. I've got the pills ready").
+# The writer's own question answered no: "Wanting to die? No.", "Me? Hurt myself? No chance.", "Am I suicidal? No,
+# I'm fine, stop asking", a form's "suicidal thoughts: zero". Punctuation is gone once normalised, so the question and
+# its answer are read from the message itself, only where a "?" or ":" is followed by a no that ends there (a few
+# closers such as "lol" or "thank god" aside), in its first QUESTION_CHARS and first MAX_QUESTIONS answers (one scan
+# in C). Narrow on purpose, as a second reviewer's 38 crisis messages of this shape showed: the question must be the
+# crisis match and a few frame words ("do I", "am I", "me", "thoughts"), so "would anyone care if I killed myself?
+# no" stays crisis; the no must end its clause ("Never wanted anything more", "zero days off since november", "no
+# idea" go on); no question in the message may be answered yes or "also no" ("Do I want to be alive? Also no",
+# "want to stop existing? definitely"); and nothing after the answer may decide, plan, time, take back or keep it
+# going (GOES_ON_AFTER_NO: "No. I'm going to.", "Nah... aye", "none. that's what I put on the form. truth is ...",
+# "never. every night"). A crisis match outside the question stands ("wanting to die? no. I've got the pills ready").
 QUESTION_CHARS = 4_096
 MAX_QUESTIONS = 16
 _NO_WORDS = "no|nope|nah|naw|never|none|zero|not really|not at all|absolutely not|definitely not|not once|no chance"
-_ANSWER_FILLERS_RAW = "also|lol|lmao|haha|honestly|hell|god|um|erm|oh|and|simple|easy"
+_ANSWER_FILLERS_RAW = "lol|lmao|haha|honestly|hell|god|um|erm|oh|simple|easy"
+_CLOSERS = r"lol|lmao|haha|x+|mate|thank god|thankfully|obviously|honestly|thanks|thank you"
 _QUESTION_THEN_NO = re.compile(
-    rf"[?:][\s?!.:,*_~-]*(?:(?:{_ANSWER_FILLERS_RAW})[\s,.!]+)*(?:{_NO_WORDS})\b", re.IGNORECASE)
-_ANSWERED_YES = re.compile(r"\?[\s?!.,]*(?:yes|yeah|yep|yup|ya|aye)\b", re.IGNORECASE)
+    rf"[?:][\s?!.:,*_~-]*+(?:(?:{_ANSWER_FILLERS_RAW})[\s,.!]++)*(?:{_NO_WORDS})(?:[\s,]++(?:{_CLOSERS}))*\s*+"
+    r"(?:[.!,;…)]|$)", re.IGNORECASE)  # possessive: a long run of "?" or spaces is scanned once, never backtracked
+_ANSWERED_YES_OR_ALSO_NO = re.compile(
+    r"[?:][\s?!.,]*+(?:(?:very much|lol|honestly|oh)\s++)?(?:yes|yeah|yep|yup|ya|aye|definitely|absolutely|obviously|"
+    r"always|totally|for sure|100|also (?:no|nope|nah|naw))\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.?!:\n]")
-ANSWER_FILLERS = _words(*_ANSWER_FILLERS_RAW.split("|"))
-NO_ANSWER_WORDS = {tuple(normalise(words).split()) for words in _NO_WORDS.split("|")}
-ANSWER_TAKEN_BACK = _words("but", "though", "although", "except", "yet", "maybe", "sometimes", "kinda", "kind", "sort",
-                           "idk", "unsure", "lie", "lied", "lying", "liar", "yes", "yeah", "yep", "until", "till",
-                           "tonight", "today", "now")
-ANSWER_TAKEN_BACK_WINDOW = 6
+GOES_ON_AFTER_NO = _words(
+    "but", "though", "tho", "although", "except", "yet", "maybe", "sometimes", "kinda", "kind", "sort", "idk", "unsure",
+    "sure", "lie", "lied", "lying", "liar", "yes", "yeah", "yep", "aye", "ay", "kidding", "jk", "joking", "truth",
+    "form", "until", "till", "tonight", "today", "tomorrow", "now", "going", "gonna", "decided", "decide", "plan",
+    "plans", "planned", "planning", "logistics", "past", "done", "date", "letters", "letter", "note", "notes", "bridge",
+    "rope", "pills", "tablets", "checked", "ready", "edge", "waiting", "already", "every", "night", "nightly", "daily",
+    "always", "constantly", "still", "again", "more", "hour", "mind", "stopped", "wish", "want", "need", "after",
+    "when", "over")
+_REST_CHARS = 1_024  # the words after an answer that may keep it going
 QUESTION_FRAME = _words("do", "did", "am", "was", "have", "had", "would", "will", "i", "i'm", "i've", "i'd", "me",
                         "ever", "really", "actually", "seriously", "honestly", "still", "any", "so", "and", "um",
                         "like", "lol", "also", "thoughts", "thought", "urges", "urge", "feelings", "history")
-_ANSWER_CHARS = 120
+_QUESTION_LOOKBACK = 480  # how far back a question's start is looked for
 
 
 def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> list[Hit]:
     """The hits left once those that are the writer's own question answered no (see above) are set aside."""
-    if _ANSWERED_YES.search(text, 0, QUESTION_CHARS) is not None:
+    if _ANSWERED_YES_OR_ALSO_NO.search(text, 0, QUESTION_CHARS) is not None:
         return hits  # "suicidal? no. done? yes": another question answered yes may be this one in other words
     searched_from = 0
     for answer in islice(_QUESTION_THEN_NO.finditer(text, 0, QUESTION_CHARS), MAX_QUESTIONS):
         asked_at = answer.start()
-        sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, max(0, asked_at - _ANSWER_CHARS * 4),
+        sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, max(0, asked_at - _QUESTION_LOOKBACK),
                                                                       asked_at)), default=0)
         question = normalise(text[sentence_start:asked_at])
         at = normalised.find(question, searched_from)
@@ -487,7 +496,7 @@ def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppre
         searched_from = at + 1
         start, end = at + 1, at + len(question) - 1
         asked = [hit for hit in hits if hit.tier == "crisis" and start <= hit.start and hit.end <= end]
-        if not asked or not _denied(normalise(text[asked_at + 1:asked_at + 1 + _ANSWER_CHARS]).split()):
+        if not asked or not _denied(normalise(text[answer.end():answer.end() + _REST_CHARS]).split()):
             continue
         frame = normalised[start:end]
         for hit in asked:
@@ -499,17 +508,9 @@ def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppre
     return hits
 
 
-def _denied(words: list[str]) -> bool:
-    """An answer of no, not going on to something else nor taken back (see above)."""
-    index = 0
-    while index < len(words) and words[index] in ANSWER_FILLERS:
-        index += 1
-    for size in (3, 2, 1):
-        if tuple(words[index:index + size]) in NO_ANSWER_WORDS:
-            following = words[index + size:index + size + ANSWER_TAKEN_BACK_WINDOW]
-            goes_on = size == 1 and following[:1] != [] and following[0] in NO_WHAT - SUBJECTS
-            return not goes_on and ANSWER_TAKEN_BACK.isdisjoint(following)
-    return False
+def _denied(rest: list[str]) -> bool:
+    """An answer of no (its clause already ended), unless what follows goes on (GOES_ON_AFTER_NO)."""
+    return GOES_ON_AFTER_NO.isdisjoint(rest)
 
 
 def _without(normalised: str, spans: list[tuple[int, int, str]]) -> str:
@@ -920,13 +921,23 @@ OTHER_PEOPLE = (THIRD_PERSON - _words("she'll", "she'd")) | _words(
     "mum", "mum's", "mam", "mom", "mother", "dad", "dad's", "father", "brother", "sister", "son", "daughter", "wife",
     "husband", "partner", "friend", "mate", "boyfriend", "girlfriend", "gran", "granny", "grandad", "grandma",
     "grandpa", "nan", "auntie", "aunt", "uncle", "cousin", "baby", "kid", "kids", "cat", "dog")
-# ... and kin or friends named as the subject, as often as a pronoun is: "my son's been self harming", "sister
-# overdosed", unless with the writer ("me and my sister both self harm").
+# ... and kin or friends named as the subject, as often as a pronoun is: "my son's been self harming", "Daughter's
+# been self-harming". Only as a subject: the message's first word, or after "my" (or "our", "his", ...) and perhaps
+# one describing word, with nothing before them but a word that starts a clause ("and", "I think", "worried").
+# Punctuation is gone, so a kin word spoken to or ending a sentence must not read as the subject of the next: "Goodbye
+# mum. Ending it tonight", "Stuck at my mum's. Want to end it all", "Spoke to my mate. Still thinking about ending
+# it" (a second reviewer's). Nor when with the writer ("me and my sister both self harm").
 KIN = _words("mum", "mam", "mom", "mother", "dad", "father", "brother", "sister", "son", "daughter", "wife", "husband",
              "partner", "friend", "mate", "pal", "bestie", "flatmate", "boyfriend", "girlfriend", "gran", "granny",
              "grandad", "grandma", "grandpa", "nan", "auntie", "aunt", "uncle", "cousin", "niece", "nephew", "ex")
 KIN |= {f"{word}s" for word in KIN}  # "my son's been", "mum's", and more than one
 WITH_THE_WRITER = _words("and", "&")
+KIN_OWNERS = _words("my", "our", "his", "her", "their", "your", "ur")
+KIN_DESCRIBED = _words("best", "big", "little", "wee", "older", "younger", "eldest", "youngest", "oldest", "teenage",
+                       "teen", "adult", "step", "late")
+CLAUSE_OPENERS = _words("and", "but", "so", "because", "cos", "coz", "cause", "bc", "since", "now", "think", "thought",
+                        "know", "knew", "worried", "worry", "scared", "afraid", "suspect", "out", "that", "if",
+                        "whether", "also", "plus", "then")
 SOMEONE_ELSE = THIRD_PERSON | KIN
 SUBJECT_FILLERS = _words("be", "is", "was", "were", "just", "really", "still", "would", "could", "might", "will",
                          "has", "had", "have", "been", "keeps", "kept", "actually", "genuinely", "literally",
@@ -977,15 +988,33 @@ def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
         return None
     if not FIRST_PERSON.isdisjoint(normalised[start:end].split()):
         return None
-    before = normalised[max(0, start - _SUBJECT_CHARS - _GENERIC_CHARS):start].split()
+    window_start = max(0, start - _SUBJECT_CHARS - _GENERIC_CHARS)
+    before = normalised[window_start:start].split()
     for index in range(len(before) - 1, max(-1, len(before) - 1 - SUBJECT_WINDOW), -1):
         if before[index] in SOMEONE_ELSE:
             generic = not GENERIC.isdisjoint(before[max(0, index - GENERIC_WINDOW):index])
-            joined = before[index] in KIN and not WITH_THE_WRITER.isdisjoint(before[max(0, index - 2):index])
-            return None if generic or joined else f"someone else: {before[index]!r}"
+            kin = before[index] in KIN
+            if generic or (kin and not _kin_is_subject(before[:index], whole=window_start == 0)):
+                return None
+            return f"someone else: {before[index]!r}"
         if before[index] not in SUBJECT_FILLERS:
             return None
     return None
+
+
+def _kin_is_subject(before: list[str], whole: bool) -> bool:
+    """Whether a kin word after these words (all the text's words before it when `whole`) is a clause's subject
+    (KIN_OWNERS above)."""
+    if not before:
+        return whole  # the message's first word
+    if before[-1] in KIN_DESCRIBED:
+        before = before[:-1]
+    if not before or before[-1] not in KIN_OWNERS:
+        return False
+    opener = before[-2] if len(before) > 1 else None
+    if opener is None:
+        return whole
+    return opener in CLAUSE_OPENERS and opener not in WITH_THE_WRITER
 
 
 # An expectation that did not come true ("I thought I'd want to die after the diagnosis, but I don't") or someone

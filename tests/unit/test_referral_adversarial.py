@@ -33,6 +33,7 @@ from bots.referral.matcher import (
     BELIEVING,
     CLAUSE_ANSWER_WORDS,
     CLAUSE_GOES_ON,
+    CLAUSE_OPENERS,
     COULD_NOT,
     EXPECTED_GAP,
     EXPECTING,
@@ -43,6 +44,8 @@ from bots.referral.matcher import (
     GENERIC,
     GENERIC_WINDOW,
     KIN,
+    KIN_DESCRIBED,
+    KIN_OWNERS,
     LAUGH_STARTS,
     LAUGH_WINDOW,
     LAUGHS,
@@ -318,8 +321,16 @@ def reference_someone_else(normalised: str, start: int, end: int) -> bool:
     before = normalised[:start].split()
     for index in range(len(before) - 1, max(-1, len(before) - 1 - SUBJECT_WINDOW), -1):
         if before[index] in SOMEONE_ELSE:
-            joined = before[index] in KIN and set(before[max(0, index - 2):index]) & WITH_THE_WRITER
-            return not set(before[max(0, index - GENERIC_WINDOW):index]) & GENERIC and not joined
+            if set(before[max(0, index - GENERIC_WINDOW):index]) & GENERIC:
+                return False
+            if before[index] not in KIN:
+                return True
+            owner = index - 2 if index >= 2 and before[index - 1] in KIN_DESCRIBED else index - 1
+            if owner < 0:
+                return index == 0  # the text's first word
+            if before[owner] not in KIN_OWNERS:
+                return False
+            return owner == 0 or (before[owner - 1] in CLAUSE_OPENERS and before[owner - 1] not in WITH_THE_WRITER)
         if before[index] not in SUBJECT_FILLERS:
             return False
     return False
@@ -360,7 +371,7 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        "nope", "not sure",
                        "until", "before", "yet", "but", "since i last", *RECOVERED, *RECOVERED_FROM, *OVER_NOUNS,
                        *OVER_FILLERS, *OVER_WORDS, *OVER_DETERMINERS, *LAUGHS, "hahaha", *THIRD_PERSON,
-                       "my sisters", "son", "and", "me and", *SUBJECT_FILLERS, *GENERIC,
+                       "my sisters", "son", "and", "me and", "our", "wee", "think", *SUBJECT_FILLERS, *GENERIC,
                        *WITHOUT, *TIME_UNITS, "100", "cant", *ANSWERS_NO, "none", *NONE_GOES_ON, *PAST,
                        "thoughts of", "urges about", "anymore", "any more", "one",
                        *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back", *MORE, *(MORE_ENDS - {""}),

@@ -279,6 +279,14 @@ def test_crisis_said_in_scots_is_found(matcher, text):
     ("me and my sister both self harm", True),
     ("my dad thinks i'm fine but i want to die", True),
     ("my partner would be better off without me", True),
+    # a second reviewer's: a kin word spoken to, or ending the sentence before, is no subject
+    ("Goodbye mum. Ending it tonight.", True),
+    ("Stuck at my mum's. Want to end it all.", True),
+    ("Spoke to my mate. Still thinking about ending it.", True),
+    ("Love you dad. Ending it tonight, I'm sorry.", True),
+    ("Cheers mate, still wanna die tho", True),
+    ("Happy birthday to my son. Overdose tonight.", True),
+    ("I think my son's been self harming", False),
 ])
 def test_someone_else_as_the_subject_is_not_the_writers_crisis(matcher, text, crisis):
     result = matcher.match(text)
@@ -391,19 +399,17 @@ def test_a_question_reported_and_answered_no_is_no_crisis(matcher, text, crisis)
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
-    ("Wanting to die? No. Wanting the ground to swallow me after that presentation? Very much yes", False),
+    ("Wanting to die? No. Just knackered.", False),
     ("Me? Hurt myself? No chance. I'm too stubborn for that", False),
-    ("do i want to die? no. do i want to quit my job and live on a boat? absolutely", False),
-    ("Happy? No. Wanting to die? Also no. Somewhere in the grey middle.", False),
     ("Do I think about suicide? No. I'm just worn out.", False),
-    ("Ending my life? No. Ending my lease? Absolutely", False),
     ("suicidal thoughts: zero. thoughts about my ex: unfortunately several", False),
     ("Am I suicidal? No, I'm fine, stop asking.", False),
+    ("killing myself? lol no.", False),
     # The question is someone else's, or not the writer's own crisis asked and denied.
     ("would anyone even care if i killed myself? no", True),
     ("is there any reason i shouldn't kill myself? no", True),
     ("I want to die. Am I going to do anything? No.", True),
-    # The answer goes on, or is taken back, or another question is answered yes.
+    # The answer goes on, or is taken back, or another question is answered yes or "also no" (a second reviewer's).
     ("am I going to kill myself? no idea", True),
     ("do i want to die? no... but i think about it every night", True),
     ("Do I want to die? Not really, but I have the pills ready", True),
@@ -413,6 +419,17 @@ def test_a_question_reported_and_answered_no_is_no_crisis(matcher, text, crisis)
     ("Suicide? No way out of this except that.", True),
     ("Hurt myself? no. maybe. idk. I already did tonight", True),
     ("wanting to die? no. I've got the pills ready", True),
+    ("Do I want to die? Never wanted anything more.", True),
+    ("Do I still want to die? Never stopped.", True),
+    ("suicidal thoughts: zero days off since november", True),
+    ("Do I want to die? Never mind. Ignore me.", True),
+    ("Do I want to die? No. Do I want to be alive? Also no.", True),
+    ("want to die? no not really. want to stop existing? definitely", True),
+    ("Do I want to kill myself? No. I'm going to.", True),
+    ("Am I thinking about suicide? No. Done thinking, I've decided.", True),
+    ("Am I suicidal? Naw... aye. Aye I am.", True),
+    ("Suicidal thoughts: none. That's what I put on the form. Truth is it's every night and I've got a date.", True),
+    ("do i want to die? no. do i want to quit my job and live on a boat? absolutely", True),  # a yes: kept, to be safe
 ])
 def test_the_writers_own_question_answered_no_is_no_crisis(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
@@ -613,11 +630,15 @@ def test_exclusions_for_everyday_look_alikes_leave_crisis_wording_alone(matcher,
     ("tried to drive off the road on the A82 in spring. chickened out", True),
     ("i used my craft knife on myself again", True),
     ("the thought of walking into the water keeps coming back", True),
+    ("researched how to make it look like an accident so mums insurance pays", True),
+    ("reading up on which bridges have no barriers", True),
     # their everyday look-alikes
     ("i attempted the exam over the summer", False),
     ("used my craft knife on the lino print all afternoon", False),
     ("staring at the pill bottle trying to read the dose for my wee one", False),
     ("handing out my business cards at the expo", False),
+    ("which bridges have no barriers for cyclists? asking for a route", False),
+    ("in the book he wanted to make it look like an accident", False),
     ("i want to be nothing like my dad", False),
     ("i was trying to die my hair blue and it went green", False),
     ("the ideation workshop ran over again", False),

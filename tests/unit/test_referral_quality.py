@@ -55,16 +55,17 @@ def test_held_back_crisis_recall_does_not_fall(held_back):
 def test_held_back_false_alarms_do_not_rise(held_back):
     # Batches 20 to 22 and 25 are mostly everyday messages that share words with crisis talk, 24, 31 and 37 long
     # recovery posts and denials on the border, 29 and 42 everyday chat, 49 to 51 posts from unrelated forums, 52, 55
-    # and 59 denials, 61 long recovery posts: with them in the set, false crisis is 0.141 on denials (0.149 before a
-    # question of the writer's own answered no was read from the punctuation) and 0.031 on ordinary messages (0.028
-    # before batches 60 to 62, whose ordinary posts were flagged 4 of 239 before anything was changed for them; 0.145 and
-    # 0.024 on 55 files before the model was retrained with 56 and 57 and a message naming nobody given a threshold;
-    # with each of batches 44 to 57 left out of training in turn, 0.157 and 0.017). Support recall fell from 0.46 to
-    # 0.41 when batch 54 brought 130 posts of low mood with no crisis in them, found 0.19 of the time, and to 0.40 with
-    # batches 61 and 62's grief and worry (0.325 and 0.22 of them found before anything was changed); practical's
-    # precision is 0.81 (0.85 before 53 to 55): batch 54's troubles with money, work and housing are labelled by what
-    # the writer needs most, support or crisis.
-    assert held_back["false_crisis_negations"]["rate"] <= 0.145
+    # and 59 denials, 61 long recovery posts: with them in the set, false crisis is 0.146 on denials (0.149 before a
+    # question of the writer's own answered no was read from the punctuation, 0.141 before a second reviewer had
+    # that rule narrowed) and 0.031 on ordinary messages (0.028 before batches 60 to 62, whose ordinary posts were
+    # flagged 4 of 239 before anything was changed for them; 0.145 and 0.024 on 55 files before the model was
+    # retrained with 56 and 57 and a message naming nobody given a threshold; with each of batches 44 to 57 left out
+    # of training in turn, 0.157 and 0.017). Support recall fell from 0.46 to 0.41 when batch 54 brought 130 posts of
+    # low mood with no crisis in them, found 0.19 of the time, and to 0.40 with batches 61 and 62's grief and worry
+    # (0.325 and 0.22 of them found before anything was changed); practical's precision is 0.81 (0.85 before 53 to
+    # 55): batch 54's troubles with money, work and housing are labelled by what the writer needs most, support or
+    # crisis.
+    assert held_back["false_crisis_negations"]["rate"] <= 0.147
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.031
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.058
     assert held_back["tiers"]["crisis"]["precision"] >= 0.915
