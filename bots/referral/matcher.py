@@ -923,7 +923,7 @@ OTHER_PEOPLE = (THIRD_PERSON - _words("she'll", "she'd")) | _words(
     "grandpa", "nan", "auntie", "aunt", "uncle", "cousin", "baby", "kid", "kids", "cat", "dog")
 # ... and kin or friends named as the subject, as often as a pronoun is: "my son's been self harming", "Daughter's
 # been self-harming". Only as a subject: the message's first word, or after "my" (or "our", "his", ...) and perhaps
-# one describing word, with nothing before them but a word that starts a clause ("and", "I think", "worried").
+# one describing word, with nothing before them but a word that starts a clause ("but", "I think", "worried").
 # Punctuation is gone, so a kin word spoken to or ending a sentence must not read as the subject of the next: "Goodbye
 # mum. Ending it tonight", "Stuck at my mum's. Want to end it all", "Spoke to my mate. Still thinking about ending
 # it" (a second reviewer's). Nor when with the writer ("me and my sister both self harm").
@@ -931,11 +931,10 @@ KIN = _words("mum", "mam", "mom", "mother", "dad", "father", "brother", "sister"
              "partner", "friend", "mate", "pal", "bestie", "flatmate", "boyfriend", "girlfriend", "gran", "granny",
              "grandad", "grandma", "grandpa", "nan", "auntie", "aunt", "uncle", "cousin", "niece", "nephew", "ex")
 KIN |= {f"{word}s" for word in KIN}  # "my son's been", "mum's", and more than one
-WITH_THE_WRITER = _words("and", "&")
 KIN_OWNERS = _words("my", "our", "his", "her", "their", "your", "ur")
 KIN_DESCRIBED = _words("best", "big", "little", "wee", "older", "younger", "eldest", "youngest", "oldest", "teenage",
                        "teen", "adult", "step", "late")
-CLAUSE_OPENERS = _words("and", "but", "so", "because", "cos", "coz", "cause", "bc", "since", "now", "think", "thought",
+CLAUSE_OPENERS = _words("but", "so", "because", "cos", "coz", "cause", "bc", "since", "now", "think", "thought",
                         "know", "knew", "worried", "worry", "scared", "afraid", "suspect", "out", "that", "if",
                         "whether", "also", "plus", "then")
 SOMEONE_ELSE = THIRD_PERSON | KIN
@@ -1014,7 +1013,7 @@ def _kin_is_subject(before: list[str], whole: bool) -> bool:
     opener = before[-2] if len(before) > 1 else None
     if opener is None:
         return whole
-    return opener in CLAUSE_OPENERS and opener not in WITH_THE_WRITER
+    return opener in CLAUSE_OPENERS  # not "and": "me and my sister" is the writer too
 
 
 # An expectation that did not come true ("I thought I'd want to die after the diagnosis, but I don't") or someone

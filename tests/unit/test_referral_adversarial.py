@@ -103,7 +103,6 @@ from bots.referral.matcher import (
     UNTIL,
     UNTIL_LATER,
     UNTIL_WINDOW,
-    WITH_THE_WRITER,
     WITHOUT,
     YES_ANSWERS,
     Matcher,
@@ -330,7 +329,7 @@ def reference_someone_else(normalised: str, start: int, end: int) -> bool:
                 return index == 0  # the text's first word
             if before[owner] not in KIN_OWNERS:
                 return False
-            return owner == 0 or (before[owner - 1] in CLAUSE_OPENERS and before[owner - 1] not in WITH_THE_WRITER)
+            return owner == 0 or before[owner - 1] in CLAUSE_OPENERS
         if before[index] not in SUBJECT_FILLERS:
             return False
     return False
