@@ -365,8 +365,12 @@ class Command:
             _, params = self.parse(args)
         except UsageError:
             return bool(args)
-        declared = (*self.params, *(param for sub in self.subcommands for param in sub.params))
-        return any(params.get(param.name) for param in declared if param.read)
+        return any(params.get(param.name) for param in self.every_param if param.read)
+
+    @property
+    def every_param(self) -> tuple[Param, ...]:
+        """Its own arguments and each subcommand's."""
+        return (*self.params, *(param for sub in self.subcommands for param in sub.params))
 
     @property
     def staff_places_only(self) -> bool:

@@ -175,8 +175,7 @@ class CommandRouter:
         """Every staff command is audited with its name and the member it names, never its other words
         (a reason or topic is typed text)."""
         command = context.command
-        declared = {param.name: param for param in (*command.params, *(p for s in command.subcommands
-                                                                        for p in s.params))}
+        declared = {param.name: param for param in command.every_param}
         members = [value for name, value in context.params.items() if isinstance(declared.get(name), UserId) and value]
         now = self.clock.ms()
 

@@ -916,20 +916,19 @@ FIRST_PERSON = _words("i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself", "
 # "their", which are as often things ("thinking about the pills again, all of them"); not "we're", "she'll", "she'd",
 # which read as "were", "shell", "shed"; and people named without a pronoun ("Dave", "mum's been thinking about life
 # after dad") are met only as kin and friends.
+RELATIVES = ("mum", "mam", "mom", "mother", "dad", "father", "brother", "sister", "son", "daughter", "wife", "husband",
+             "partner", "friend", "mate", "boyfriend", "girlfriend", "gran", "granny", "grandad", "grandma", "grandpa",
+             "nan", "auntie", "aunt", "uncle", "cousin")
 OTHER_PEOPLE = (THIRD_PERSON - _words("she'll", "she'd")) | _words(
-    "him", "her", "his", "hers", "you", "you're", "your", "yours", "u", "ur", "we", "our", "us",
-    "mum", "mum's", "mam", "mom", "mother", "dad", "dad's", "father", "brother", "sister", "son", "daughter", "wife",
-    "husband", "partner", "friend", "mate", "boyfriend", "girlfriend", "gran", "granny", "grandad", "grandma",
-    "grandpa", "nan", "auntie", "aunt", "uncle", "cousin", "baby", "kid", "kids", "cat", "dog")
+    "him", "her", "his", "hers", "you", "you're", "your", "yours", "u", "ur", "we", "our", "us", *RELATIVES,
+    "mum's", "dad's", "baby", "kid", "kids", "cat", "dog")
 # ... and kin or friends named as the subject, as often as a pronoun is: "my son's been self harming", "Daughter's
 # been self-harming". Only as a subject: the message's first word, or after "my" (or "our", "his", ...) and perhaps
 # one describing word, with nothing before them but a word that starts a clause ("but", "I think", "worried").
 # Punctuation is gone, so a kin word spoken to or ending a sentence must not read as the subject of the next: "Goodbye
 # mum. Ending it tonight", "Stuck at my mum's. Want to end it all", "Spoke to my mate. Still thinking about ending
 # it" (a second reviewer's). Nor when with the writer ("me and my sister both self harm").
-KIN = _words("mum", "mam", "mom", "mother", "dad", "father", "brother", "sister", "son", "daughter", "wife", "husband",
-             "partner", "friend", "mate", "pal", "bestie", "flatmate", "boyfriend", "girlfriend", "gran", "granny",
-             "grandad", "grandma", "grandpa", "nan", "auntie", "aunt", "uncle", "cousin", "niece", "nephew", "ex")
+KIN = _words(*RELATIVES, "pal", "bestie", "flatmate", "niece", "nephew", "ex")
 KIN |= {f"{word}s" for word in KIN}  # "my son's been", "mum's", and more than one
 KIN_OWNERS = _words("my", "our", "his", "her", "their", "your", "ur")
 KIN_DESCRIBED = _words("best", "big", "little", "wee", "older", "younger", "eldest", "youngest", "oldest", "teenage",
