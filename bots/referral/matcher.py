@@ -21,7 +21,9 @@ counts:
 A crisis wish or thought told as past and over in the message's last words is set aside too ("I was suicidal at 17.
 I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE),
 and so is a crisis match that is the writer's own question, answered no ("Wanting to die? No."), read from the
-message's punctuation (_unless_asked_and_denied).
+message's punctuation (_unless_asked_and_denied). Punctuation also ends a longer reading: a crisis match outranked
+by a lower tier's phrase running across a full stop is read again in its own sentence ("Can't tell my husband.
+Overdosed last night." is no worried wife's "husband overdosed").
 Last, a topic with a word model (word_model.py) may add a match to a message that names the writer or nobody else,
 where nothing was said of the topic either way (nothing matched, nothing was set aside but by an exclusion); it does
 not see the words of the topic's exclusions.
@@ -49,7 +51,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain, compress, islice, pairwise
 from operator import itemgetter, sub
@@ -275,7 +277,9 @@ class Matcher:
             return MatchResult()
         normalised = normalise(text)
         found = self._find(normalised)
-        hits, suppressed = self._judge(normalised, found)
+        hits, suppressed, outranked = self._judge(normalised, found)
+        if outranked and not any(hit.tier == "crisis" for hit in hits):
+            hits.extend(self._across_a_sentence_break(text, normalised, outranked))
         over = _told_as_over(normalised, hits) if hits else None
         if over is not None:
             suppressed.extend(Suppressed(hit.topic, hit.phrase, f"told as over: {over!r}", hit.kind) for hit in hits
@@ -294,7 +298,7 @@ class Matcher:
             revealed = {entry for key, count in Counter(l_keys).items() if count > main_counts[key]
                         for entry in (*key.phrases, *key.anchors) if (entry.topic, entry.text) not in already}
             if revealed:
-                more_hits, more_suppressed = self._judge(reading, l_found, revealed)
+                more_hits, more_suppressed, _ = self._judge(reading, l_found, revealed)
                 hits.extend(more_hits)
                 suppressed.extend(more_suppressed)
         if self._models:
@@ -302,6 +306,26 @@ class Matcher:
         if not hits and not suppressed:  # most messages
             return _NO_MATCH
         return MatchResult(tuple(hits), tuple(suppressed))
+
+    def _across_a_sentence_break(self, text: str, normalised: str, outranked: set[tuple[str, str]]) -> list[Hit]:
+        """Crisis matches outranked by a longer, lower-tier phrase that runs across a sentence break, read again in
+        their own sentence. Punctuation is gone once normalised, so "Can't tell my husband. Overdosed last night."
+        reads as a worried wife's "husband overdosed"; split where the writer put a full stop, the second sentence
+        is the writer's own. Read from the raw text's first SENTENCES_READ_CHARS characters, as the question rule is."""
+        hits: list[Hit] = []
+        searched_from = 0
+        for piece in _sentences(text[:SENTENCES_READ_CHARS]):
+            sentence = normalise(piece)
+            at = normalised.find(sentence, searched_from)
+            if at < 0 or sentence.isspace():
+                continue  # not the same words once the whole message is normalised: leave it be
+            searched_from = at + 1
+            if len(sentence) == len(normalised):
+                break  # one sentence: already read as it is
+            own_hits, _, _ = self._judge(sentence, self._find(sentence))
+            hits.extend(hit._replace(start=hit.start + at, end=hit.end + at) for hit in own_hits
+                        if (hit.topic, hit.phrase) in outranked)
+        return hits
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
@@ -349,13 +373,15 @@ class Matcher:
         return starts, ends, keys, exclusion_spans
 
     def _judge(self, normalised: str, found: _Found,
-               only: set[_Entry] | None = None) -> tuple[list[Hit], list[Suppressed]]:
-        """Hits and suppressions of the phrases found (or of `only` these), first MAX_PER_PHRASE of each."""
+               only: set[_Entry] | None = None) -> tuple[list[Hit], list[Suppressed], set[tuple[str, str]]]:
+        """Hits and suppressions of the phrases found (or of `only` these), first MAX_PER_PHRASE of each, and the
+        (topic, phrase) of crisis matches outranked by a longer phrase of a lower tier."""
         hits: list[Hit] = []
         suppressed: list[Suppressed] = []
+        outranked_crisis: set[tuple[str, str]] = set()
         _, _, keys, exclusion_spans = found
         if not keys:
-            return hits, suppressed
+            return hits, suppressed, outranked_crisis
         exclusions = ({topic: _Exclusions(spans) for topic, spans in exclusion_spans.items()}
                       if exclusion_spans else {})
         spans = _spans(normalised, found, only)
@@ -408,6 +434,8 @@ class Matcher:
                         else:
                             hits.append(Hit(entry.topic, entry.tier, entry.text, start, end, entry.kind))
                         continue
+                if outranked_by is not None and entry.tier == "crisis" and outranked_by.tier != "crisis":
+                    outranked_crisis.add((entry.topic, entry.text))
                 suppressed_count = suppressed_counts.get(entry, 0)
                 if suppressed_count < MAX_PER_PHRASE:  # the reason is worded only for those kept
                     suppressed_counts[entry] = suppressed_count + 1
@@ -419,7 +447,7 @@ class Matcher:
                 first = met[0][2]
                 hits.append(Hit(first.topic, first.tier, " + ".join(entry.text for _, _, entry in met),
                                 met[0][0], max(end for _, end, _ in met), "pattern"))
-        return hits, suppressed
+        return hits, suppressed, outranked_crisis
 
 
 _AT = " at "
@@ -465,6 +493,16 @@ _ANSWERED_YES_OR_ALSO_NO = re.compile(
     r"[?:][\s?!.,]*+(?:(?:very much|lol|honestly|oh)\s++)?(?:yes|yeah|yep|yup|ya|aye|definitely|absolutely|obviously|"
     r"always|totally|for sure|100|also (?:no|nope|nah|naw))\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.?!:\n]")
+SENTENCES_READ_CHARS = 4_096  # how much of a message is split into sentences, where a full stop decides
+
+
+def _sentences(text: str) -> Iterator[str]:
+    """The text's sentences, as the writer punctuated them."""
+    start = 0
+    for end in _SENTENCE_END.finditer(text):
+        yield text[start:end.start()]
+        start = end.end()
+    yield text[start:]
 GOES_ON_AFTER_NO = _words(
     "but", "though", "tho", "although", "except", "yet", "maybe", "sometimes", "kinda", "kind", "sort", "idk", "unsure",
     "sure", "lie", "lied", "lying", "liar", "yes", "yeah", "yep", "aye", "ay", "kidding", "jk", "joking", "truth",

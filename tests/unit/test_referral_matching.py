@@ -295,6 +295,19 @@ def test_someone_else_as_the_subject_is_not_the_writers_crisis(matcher, text, cr
         assert any(s.reason.startswith("someone else") for s in result.suppressed)
 
 
+@pytest.mark.parametrize(("text", "tier"), [
+    # a full stop ends the kin's sentence: the crisis words after it are the writer's own
+    ("Can't tell my husband. Overdosed last night.", "crisis"),
+    ("Can't face my wife. Suicidal again.", "crisis"),
+    ("Haven't told my boyfriend. Took an overdose on Sunday.", "crisis"),
+    # in one sentence the longer, kinder reading still wins
+    ("the anniversary of my mum's suicide. hard day", "support"),
+    ("my 15 year old daughter is self harming. what do i do", "support"),
+    ("my daughter is suicidal", "support"),
+])
+def test_a_longer_reading_does_not_run_across_a_full_stop(matcher, text, tier):
+    assert matcher.match(text).tier == tier
+
 @pytest.mark.parametrize("text", [
     "honestly cant wait to die",  # a way of wanting and a way of dying nobody wrote down together
     "might as well just end it all",
