@@ -12,7 +12,8 @@ counts:
   to want to die"), but not across an intensifier ("I've never felt so suicidal"); so does a negation in a
   pattern's gap, one just after it ("suicide has never crossed my mind", "isn't on the cards"), and a "no"
   answering a reported question ("the GP asked if I was suicidal and I said no"): the question is someone
-  else's words. A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead").
+  else's words; "doesn't mean" before it ("crying doesn't mean I want to die", not "doesn't mean I don't"), and a
+  mood before "without" ("okay to be sad without being suicidal", not "I can't be sad without wanting to die"). A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead").
   So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
   gone"), a denial just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the
   crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone
@@ -141,6 +142,19 @@ RIGHT_BEFORE_FILLERS = _words("commit", "committing")
 RECOVERED = _words("free", "clean", "recovered")
 RECOVERED_FROM = _words("of", "from")
 WITHOUT = _words("without")
+# Or a mood: "it's okay to be sad without being suicidal", "you can be depressed without wanting to die".
+MOODS = _words("sad", "low", "down", "depressed", "unhappy", "miserable", "struggling", "anxious", "lonely", "upset",
+               "angry", "stressed", "numb", "flat", "grieving", "tired", "exhausted", "broken", "hurting")
+BEING_A_MOOD = _words("be", "being", "feel", "feeling", "get", "getting", "am", "i'm", "are", "is")
+# ... and no "can't", "never", or a wish for it: "how do I feel sad without wanting to die", "I used to be able to".
+NEVER_WITHOUT = _words("can't", "cannot", "couldn't", "never", "hardly", "barely", "rarely", "not", "no", "how", "wish",
+                       "able", "used", "learn", "learning", "want", "wanna", "wanted", "anymore", "any", "longer")
+# "Sad music doesn't mean I'm planning to end it" is a negation; "doesn't mean I don't want to die" two of them.
+MEANS = _words("mean", "means", "meant")
+DOESNT = _words("doesn't", "don't", "didn't", "dont", "doesnt", "didnt")
+_DOESNT_MEAN_CHARS = 24
+DOESNT_MEAN = "doesn't mean"
+LESS = _words("less")  # "talking doesn't mean I want to die any less"
 TIME_UNITS = _words("day", "days", "week", "weeks", "month", "months", "year", "years", "yr", "yrs")
 NUMBER_WORDS = _words("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
                       "fifteen", "twenty", "thirty", "fifty", "hundred", "few", "several", "many")
@@ -710,6 +724,13 @@ def _counted_time(before: list[str]) -> bool:
     return unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS)
 
 
+def _a_mood_without(before: list[str]) -> bool:
+    """A mood just before "without" ("you can be sad without being suicidal"), and nothing before it that says the
+    writer cannot (NEVER_WITHOUT): "I can't be sad without wanting to die" is no denial."""
+    return (len(before) >= 2 and before[-1] in MOODS and before[-2] in BEING_A_MOOD
+            and NEVER_WITHOUT.isdisjoint(before) and NOT_OVER.isdisjoint(before))
+
+
 def _negation_before_unless_over(normalised: str, start: int, end: int) -> str | None:
     """A negation before the match, unless the words after it end the negation: "I never thought about suicide
     until this year", "I'd never felt suicidal before", "not suicidal yet" all say that now it is there."""
@@ -718,9 +739,24 @@ def _negation_before_unless_over(normalised: str, start: int, end: int) -> str |
         after = [*normalised[end + 1:end + 1 + 5 * _LONGEST_NEGATION_WORD].split()[:5], "", ""]
         if (after[0] in UNTIL or not UNTIL_LATER.isdisjoint(after[1:UNTIL_WINDOW])
                 or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:]))
-                or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())):
+                or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())
+                or (negation == DOESNT_MEAN and not LESS.isdisjoint(after[:2]))):
             return None
     return negation
+
+
+def _doesnt_mean_before(normalised: str, space: int) -> bool:
+    """ "doesn't mean" (or "don't", "didn't") ends the text before `space`, perhaps with "that"."""
+    before = normalised[max(0, space - _DOESNT_MEAN_CHARS):space].split()[-3:]
+    if before[-1:] == ["that"]:
+        before.pop()
+    return len(before) >= 2 and before[-1] in MEANS and before[-2] in DOESNT
+
+
+def _start_of_subject(normalised: str, space: int) -> int:
+    """Where the subject before `space` starts ("... doesn't mean I don't"), or `space` when there is none."""
+    word_start = normalised.rfind(" ", 0, space)
+    return word_start if word_start >= 0 and normalised[word_start + 1:space] in SUBJECTS else space
 
 
 def _still_not(words: list[str]) -> bool:
@@ -741,6 +777,8 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
             return None  # the start of the text, or a word too long to be a negation or filler
         word = normalised[space + 1:reading]
         if word in NEGATIONS:
+            if _doesnt_mean_before(normalised, _start_of_subject(normalised, space)):
+                return None  # "smiling doesn't mean I don't want to die": two negations
             if word in OVER_AND_DONE:  # but "I never stopped wanting to die": two negations
                 previous = normalised[max(0, space - _LONGEST_NEGATION_WORD - 1):space].split()
                 if previous and previous[-1] in NOT_OVER:
@@ -760,9 +798,11 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
             return word
         if word in RECOVERED and after in RECOVERED_FROM:
             return f"{word} {after}"
+        if word in MEANS and _doesnt_mean_before(normalised, reading):
+            return DOESNT_MEAN  # "sad music doesn't mean I'm planning to end it"
         if word in WITHOUT:
             before = normalised[max(0, space - 8 * (_LONGEST_NEGATION_WORD + 1)):space].split()[-8:]
-            return f"{' '.join(before[-2:])} without" if _counted_time(before) else None
+            return f"{' '.join(before[-2:])} without" if _counted_time(before) or _a_mood_without(before) else None
         if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
             return "since i last"  # "two years since I last self harmed"
         if word not in NEGATION_FILLERS and (after or word not in RIGHT_BEFORE_FILLERS):

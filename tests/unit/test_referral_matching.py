@@ -360,6 +360,32 @@ def test_time_without_is_recovery_and_anyone_is_the_writer_too(matcher, text, cr
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
+    ("it's okay to be sad without being suicidal", False),
+    ("you can be depressed without wanting to die", False),
+    ("i cant be sad without wanting to die", True),
+    ("how do i feel sad without wanting to die", True),
+    ("i wish i could be sad without wanting to die", True),
+    ("i used to be able to feel low without wanting to die, not any more", True),
+])
+def test_a_mood_without_the_match_denies_it_unless_the_writer_cannot(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("Just because I listen to sad music doesn't mean I'm planning to end it, Mum.", False),
+    ("crying at work doesn't mean i want to die", False),
+    ("it doesn't mean that i want to kill myself", False),
+    ("just because im smiling doesnt mean i dont want to die", True),  # two negations
+    ("it doesn't mean i'm not suicidal", True),
+    ("talking to you doesn't mean i want to die any less", True),
+    ("smiling doesnt mean im okay, im planning to end it", True),
+    ("i mean i want to die", True),
+])
+def test_doesnt_mean_negates_unless_it_meets_another_negation(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
     ("i wanted to die most days back then. not anymore", False),
     ("I want to die, I can't cope, not anymore", True),  # "not anymore" ends only a wish said in the past
     ("thought about ending it a lot last winter. I don't now", False),
