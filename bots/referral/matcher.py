@@ -13,12 +13,14 @@ counts:
   pattern's gap, one just after it ("suicide has never crossed my mind", "isn't on the cards"), and a "no"
   answering a reported question ("the GP asked if I was suicidal and I said no"): the question is someone
   else's words; "doesn't mean" before it ("crying doesn't mean I want to die", not "doesn't mean I don't"), and a
-  mood before "without" ("okay to be sad without being suicidal", not "I can't be sad without wanting to die"). A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead").
+  mood before "without" ("okay to be sad without being suicidal", not "I can't be sad without wanting to die").
+  A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead").
   So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
   gone"), a denial just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the
   crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone
   else as its subject ("my flatmate said she'd be better off dead": she is, not the writer), unless the match
-  itself says whom it is about ("they'd be better off without me").
+  itself says whom it is about ("they'd be better off without me"); a lower tier's match it outranked then stands on
+  its own ("my son overdosed last night" is a worried parent's support match).
 A crisis wish or thought told as past and over in the message's last words is set aside too ("I was suicidal at 17.
 I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE),
 and so is a crisis match that is the writer's own question, answered no ("Wanting to die? No."), read from the
@@ -403,6 +405,8 @@ class Matcher:
         longer = (_longer_overlapping(starts, ends, entries)
                   if negations.count(None) == len(negations) else _longer_unless_negated(spans))
         hit_counts: dict[_Entry, int] = {}
+        under_crisis: list[tuple[int, int, _Entry, str | None]] = []  # lower tiers a longer crisis match outranked
+        someone_elses: list[tuple[int, int]] = []  # crisis matches set aside as someone else's
         suppressed_counts: dict[_Entry, int] = {}
         cues: dict[str, dict[str, dict[_Entry, tuple[int, int, _Entry]]]] = {}  # topic -> group -> each cue, first
         # What the words around a match say depends only on CONTEXT_CHARS either side: 64 KB of one phrase, negated
@@ -450,11 +454,17 @@ class Matcher:
                         continue
                 if outranked_by is not None and entry.tier == "crisis" and outranked_by.tier != "crisis":
                     outranked_crisis.add((entry.topic, entry.text))
+                elif outranked_by is not None and outranked_by.tier == "crisis" and entry.tier != "crisis":
+                    under_crisis.append((start, end, entry, gap_negation))
+                elif entry.tier == "crisis" and negation is not None and negation.startswith(SOMEONE_ELSES):
+                    someone_elses.append((start, end))
                 suppressed_count = suppressed_counts.get(entry, 0)
                 if suppressed_count < MAX_PER_PHRASE:  # the reason is worded only for those kept
                     suppressed_counts[entry] = suppressed_count + 1
                     suppressed.append(Suppressed(entry.topic, entry.text, _reason(excluded_by, outranked_by, negation),
                                                  entry.kind))
+        if under_crisis and someone_elses:
+            hits.extend(_under_someone_elses_crisis(normalised, under_crisis, someone_elses, rules))
         for by_group in cues.values():
             met = _cues_that_meet(by_group)
             if met:  # one hit over them, named by each
@@ -464,7 +474,20 @@ class Matcher:
         return hits, suppressed, outranked_crisis
 
 
+def _under_someone_elses_crisis(normalised: str, under_crisis: list[tuple[int, int, _Entry, str | None]],
+                                someone_elses: list[tuple[int, int]], rules: int) -> list[Hit]:
+    """Lower-tier matches outranked by a crisis match that was then set aside as someone else's, judged on their own:
+    in "my son overdosed last night" the crisis words are his, and the worried parent's support match stands."""
+    hits = []
+    for start, end, entry, gap_negation in under_crisis:
+        if any(other_start < end and start < other_end for other_start, other_end in someone_elses) and (
+                gap_negation or _said_around(normalised, start, end, False, False, rules)) is None:
+            hits.append(Hit(entry.topic, entry.tier, entry.text, start, end, entry.kind))
+    return hits
+
+
 _AT = " at "
+SOMEONE_ELSES = "someone else"  # how the someone-else rule words its reason
 _ALL = normalise("all")  # " al ": double letters are read as one
 
 
@@ -581,7 +604,7 @@ def _reason(excluded_by: str | None, outranked_by: _Entry | None, negation: str 
     if outranked_by is not None:
         return f"longer phrase {outranked_by.text!r} ({outranked_by.topic})"
     assert negation is not None  # one of the three is why a match was set aside
-    return negation if negation.startswith("someone else") else f"negation {negation!r}"
+    return negation if negation.startswith(SOMEONE_ELSES) else f"negation {negation!r}"
 
 
 def _cues_that_meet(by_group: dict[str, dict[_Entry, tuple[int, int, _Entry]]]) -> list[tuple[int, int, _Entry]]:
@@ -1072,7 +1095,7 @@ def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
             kin = before[index] in KIN
             if generic or (kin and not _kin_is_subject(before[:index], whole=window_start == 0)):
                 return None
-            return f"someone else: {before[index]!r}"
+            return f"{SOMEONE_ELSES}: {before[index]!r}"
         if before[index] not in SUBJECT_FILLERS:
             return None
     return None

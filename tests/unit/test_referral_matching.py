@@ -308,6 +308,15 @@ def test_someone_else_as_the_subject_is_not_the_writers_crisis(matcher, text, cr
 def test_a_longer_reading_does_not_run_across_a_full_stop(matcher, text, tier):
     assert matcher.match(text).tier == tier
 
+
+@pytest.mark.parametrize(("text", "tier"), [
+    ("my son overdosed last night", "support"),  # the crisis words are his; the worried parent's match stands
+    ("my son didn't overdose last night, it was an accident", None),
+    ("I overdosed last night", "crisis"),
+])
+def test_what_someone_elses_crisis_outranked_stands_on_its_own(matcher, text, tier):
+    assert matcher.match(text).tier == tier
+
 @pytest.mark.parametrize("text", [
     "honestly cant wait to die",  # a way of wanting and a way of dying nobody wrote down together
     "might as well just end it all",
