@@ -12,9 +12,8 @@ counts:
   to want to die"), but not across an intensifier ("I've never felt so suicidal"); so does a negation in a
   pattern's gap, one just after it ("suicide has never crossed my mind", "isn't on the cards"), and a "no"
   answering a reported question ("the GP asked if I was suicidal and I said no"): the question is someone
-  else's words; "doesn't mean" before it ("crying doesn't mean I want to die", not "doesn't mean I don't"), and a
-  mood before "without" ("okay to be sad without being suicidal", not "I can't be sad without wanting to die").
-  A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead").
+  else's words. A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead"), and
+  one after "doesn't mean I" is undone ("smiling doesn't mean I don't want to die").
   So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
   gone"), a denial just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the
   crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone
@@ -24,9 +23,7 @@ counts:
 A crisis wish or thought told as past and over in the message's last words is set aside too ("I was suicidal at 17.
 I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE),
 and so is a crisis match that is the writer's own question, answered no ("Wanting to die? No."), read from the
-message's punctuation (_unless_asked_and_denied). Punctuation also ends a longer reading: a crisis match outranked
-by a lower tier's phrase running across a full stop is read again in its own sentence ("Can't tell my husband.
-Overdosed last night." is no worried wife's "husband overdosed").
+message's punctuation (_unless_asked_and_denied).
 Last, a topic with a word model (word_model.py) may add a match to a message that names the writer or nobody else,
 where nothing was said of the topic either way (nothing matched, nothing was set aside but by an exclusion); it does
 not see the words of the topic's exclusions.
@@ -54,7 +51,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain, compress, islice, pairwise
 from operator import itemgetter, sub
@@ -144,19 +141,11 @@ RIGHT_BEFORE_FILLERS = _words("commit", "committing")
 RECOVERED = _words("free", "clean", "recovered")
 RECOVERED_FROM = _words("of", "from")
 WITHOUT = _words("without")
-# Or a mood: "it's okay to be sad without being suicidal", "you can be depressed without wanting to die".
-MOODS = _words("sad", "low", "down", "depressed", "unhappy", "miserable", "struggling", "anxious", "lonely", "upset",
-               "angry", "stressed", "numb", "flat", "grieving", "tired", "exhausted", "broken", "hurting")
-BEING_A_MOOD = _words("be", "being", "feel", "feeling", "get", "getting", "am", "i'm", "are", "is")
-# ... and no "can't", "never", or a wish for it: "how do I feel sad without wanting to die", "I used to be able to".
-NEVER_WITHOUT = _words("can't", "cannot", "couldn't", "never", "hardly", "barely", "rarely", "not", "no", "how", "wish",
-                       "able", "used", "learn", "learning", "want", "wanna", "wanted", "anymore", "any", "longer")
-# "Sad music doesn't mean I'm planning to end it" is a negation; "doesn't mean I don't want to die" two of them.
+# "Smiling doesn't mean I don't want to die", "therapy doesn't mean I've stopped wanting to die": two negations.
+# ("Doesn't mean" alone is no denial: punctuation is gone, so "they think I don't mean that. I want to die" would be.)
 MEANS = _words("mean", "means", "meant")
 DOESNT = _words("doesn't", "don't", "didn't", "dont", "doesnt", "didnt")
 _DOESNT_MEAN_CHARS = 24
-DOESNT_MEAN = "doesn't mean"
-LESS = _words("less")  # "talking doesn't mean I want to die any less"
 TIME_UNITS = _words("day", "days", "week", "weeks", "month", "months", "year", "years", "yr", "yrs")
 NUMBER_WORDS = _words("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
                       "fifteen", "twenty", "thirty", "fifty", "hundred", "few", "several", "many")
@@ -293,9 +282,7 @@ class Matcher:
             return MatchResult()
         normalised = normalise(text)
         found = self._find(normalised)
-        hits, suppressed, outranked = self._judge(normalised, found)
-        if outranked and not any(hit.tier == "crisis" for hit in hits):
-            hits.extend(self._across_a_sentence_break(text, normalised, outranked))
+        hits, suppressed = self._judge(normalised, found)
         over = _told_as_over(normalised, hits) if hits else None
         if over is not None:
             suppressed.extend(Suppressed(hit.topic, hit.phrase, f"told as over: {over!r}", hit.kind) for hit in hits
@@ -314,7 +301,7 @@ class Matcher:
             revealed = {entry for key, count in Counter(l_keys).items() if count > main_counts[key]
                         for entry in (*key.phrases, *key.anchors) if (entry.topic, entry.text) not in already}
             if revealed:
-                more_hits, more_suppressed, _ = self._judge(reading, l_found, revealed)
+                more_hits, more_suppressed = self._judge(reading, l_found, revealed)
                 hits.extend(more_hits)
                 suppressed.extend(more_suppressed)
         if self._models:
@@ -322,26 +309,6 @@ class Matcher:
         if not hits and not suppressed:  # most messages
             return _NO_MATCH
         return MatchResult(tuple(hits), tuple(suppressed))
-
-    def _across_a_sentence_break(self, text: str, normalised: str, outranked: set[tuple[str, str]]) -> list[Hit]:
-        """Crisis matches outranked by a longer, lower-tier phrase that runs across a sentence break, read again in
-        their own sentence. Punctuation is gone once normalised, so "Can't tell my husband. Overdosed last night."
-        reads as a worried wife's "husband overdosed"; split where the writer put a full stop, the second sentence
-        is the writer's own. Read from the raw text's first SENTENCES_READ_CHARS characters, as the question rule is."""
-        hits: list[Hit] = []
-        searched_from = 0
-        for piece in _sentences(text[:SENTENCES_READ_CHARS]):
-            sentence = normalise(piece)
-            at = normalised.find(sentence, searched_from)
-            if at < 0 or sentence.isspace():
-                continue  # not the same words once the whole message is normalised: leave it be
-            searched_from = at + 1
-            if len(sentence) == len(normalised):
-                break  # one sentence: already read as it is
-            own_hits, _, _ = self._judge(sentence, self._find(sentence))
-            hits.extend(hit._replace(start=hit.start + at, end=hit.end + at) for hit in own_hits
-                        if (hit.topic, hit.phrase) in outranked)
-        return hits
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
@@ -389,15 +356,13 @@ class Matcher:
         return starts, ends, keys, exclusion_spans
 
     def _judge(self, normalised: str, found: _Found,
-               only: set[_Entry] | None = None) -> tuple[list[Hit], list[Suppressed], set[tuple[str, str]]]:
-        """Hits and suppressions of the phrases found (or of `only` these), first MAX_PER_PHRASE of each, and the
-        (topic, phrase) of crisis matches outranked by a longer phrase of a lower tier."""
+               only: set[_Entry] | None = None) -> tuple[list[Hit], list[Suppressed]]:
+        """Hits and suppressions of the phrases found (or of `only` these), first MAX_PER_PHRASE of each."""
         hits: list[Hit] = []
         suppressed: list[Suppressed] = []
-        outranked_crisis: set[tuple[str, str]] = set()
         _, _, keys, exclusion_spans = found
         if not keys:
-            return hits, suppressed, outranked_crisis
+            return hits, suppressed
         exclusions = ({topic: _Exclusions(spans) for topic, spans in exclusion_spans.items()}
                       if exclusion_spans else {})
         spans = _spans(normalised, found, only)
@@ -452,9 +417,7 @@ class Matcher:
                         else:
                             hits.append(Hit(entry.topic, entry.tier, entry.text, start, end, entry.kind))
                         continue
-                if outranked_by is not None and entry.tier == "crisis" and outranked_by.tier != "crisis":
-                    outranked_crisis.add((entry.topic, entry.text))
-                elif outranked_by is not None and outranked_by.tier == "crisis" and entry.tier != "crisis":
+                if outranked_by is not None and outranked_by.tier == "crisis" and entry.tier != "crisis":
                     under_crisis.append((start, end, entry, gap_negation))
                 elif entry.tier == "crisis" and negation is not None and negation.startswith(SOMEONE_ELSES):
                     someone_elses.append((start, end))
@@ -471,7 +434,7 @@ class Matcher:
                 first = met[0][2]
                 hits.append(Hit(first.topic, first.tier, " + ".join(entry.text for _, _, entry in met),
                                 met[0][0], max(end for _, end, _ in met), "pattern"))
-        return hits, suppressed, outranked_crisis
+        return hits, suppressed
 
 
 def _under_someone_elses_crisis(normalised: str, under_crisis: list[tuple[int, int, _Entry, str | None]],
@@ -530,16 +493,6 @@ _ANSWERED_YES_OR_ALSO_NO = re.compile(
     r"[?:][\s?!.,]*+(?:(?:very much|lol|honestly|oh)\s++)?(?:yes|yeah|yep|yup|ya|aye|definitely|absolutely|obviously|"
     r"always|totally|for sure|100|also (?:no|nope|nah|naw))\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.?!:\n]")
-SENTENCES_READ_CHARS = 4_096  # how much of a message is split into sentences, where a full stop decides
-
-
-def _sentences(text: str) -> Iterator[str]:
-    """The text's sentences, as the writer punctuated them."""
-    start = 0
-    for end in _SENTENCE_END.finditer(text):
-        yield text[start:end.start()]
-        start = end.end()
-    yield text[start:]
 GOES_ON_AFTER_NO = _words(
     "but", "though", "tho", "although", "except", "yet", "maybe", "sometimes", "kinda", "kind", "sort", "idk", "unsure",
     "sure", "lie", "lied", "lying", "liar", "yes", "yeah", "yep", "aye", "ay", "kidding", "jk", "joking", "truth",
@@ -747,13 +700,6 @@ def _counted_time(before: list[str]) -> bool:
     return unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS)
 
 
-def _a_mood_without(before: list[str]) -> bool:
-    """A mood just before "without" ("you can be sad without being suicidal"), and nothing before it that says the
-    writer cannot (NEVER_WITHOUT): "I can't be sad without wanting to die" is no denial."""
-    return (len(before) >= 2 and before[-1] in MOODS and before[-2] in BEING_A_MOOD
-            and NEVER_WITHOUT.isdisjoint(before) and NOT_OVER.isdisjoint(before))
-
-
 def _negation_before_unless_over(normalised: str, start: int, end: int) -> str | None:
     """A negation before the match, unless the words after it end the negation: "I never thought about suicide
     until this year", "I'd never felt suicidal before", "not suicidal yet" all say that now it is there."""
@@ -762,18 +708,15 @@ def _negation_before_unless_over(normalised: str, start: int, end: int) -> str |
         after = [*normalised[end + 1:end + 1 + 5 * _LONGEST_NEGATION_WORD].split()[:5], "", ""]
         if (after[0] in UNTIL or not UNTIL_LATER.isdisjoint(after[1:UNTIL_WINDOW])
                 or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:]))
-                or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())
-                or (negation == DOESNT_MEAN and not LESS.isdisjoint(after[:2]))):
+                or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())):
             return None
     return negation
 
 
 def _doesnt_mean_before(normalised: str, space: int) -> bool:
-    """ "doesn't mean" (or "don't", "didn't") ends the text before `space`, perhaps with "that"."""
-    before = normalised[max(0, space - _DOESNT_MEAN_CHARS):space].split()[-3:]
-    if before[-1:] == ["that"]:
-        before.pop()
-    return len(before) >= 2 and before[-1] in MEANS and before[-2] in DOESNT
+    """ "doesn't mean" (or "don't", "didn't") ends the text before `space`."""
+    before = normalised[max(0, space - _DOESNT_MEAN_CHARS):space].split()[-2:]
+    return len(before) == 2 and before[-1] in MEANS and before[-2] in DOESNT
 
 
 def _start_of_subject(normalised: str, space: int) -> int:
@@ -821,11 +764,9 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
             return word
         if word in RECOVERED and after in RECOVERED_FROM:
             return f"{word} {after}"
-        if word in MEANS and _doesnt_mean_before(normalised, reading):
-            return DOESNT_MEAN  # "sad music doesn't mean I'm planning to end it"
         if word in WITHOUT:
             before = normalised[max(0, space - 8 * (_LONGEST_NEGATION_WORD + 1)):space].split()[-8:]
-            return f"{' '.join(before[-2:])} without" if _counted_time(before) or _a_mood_without(before) else None
+            return f"{' '.join(before[-2:])} without" if _counted_time(before) else None
         if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
             return "since i last"  # "two years since I last self harmed"
         if word not in NEGATION_FILLERS and (after or word not in RIGHT_BEFORE_FILLERS):

