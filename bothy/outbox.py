@@ -11,8 +11,9 @@ is marked delivered with that event; not found, it is sent.
 Nothing owed is dropped, alerts and members' DMs least of all. A 429 keeps the row and waits
 `retry_after_ms`; an outage backs off up to 20 seconds; a refusal (the bot was removed from the room)
 backs off up to an hour and keeps trying; a refused send to a member's DM forgets that DM so the next
-try opens a fresh one; a lost access token logs in again when a password is configured. Only a row that can
-never be sent is set aside, since it would hold back every later row to the same place (alerts included):
+try opens a fresh one; a reaction refused as one the bot already made (M_DUPLICATE_ANNOTATION) is there, so
+it is done; a lost access token logs in again when a password is configured. Only a row that can never be
+sent is set aside, since it would hold back every later row to the same place (alerts included):
 one whose account is no longer configured, one the homeserver refuses as such, and a file for a room that
 is not encrypted (the room is told instead). Rows that keep failing or wait too long are *stuck*:
 `!status` counts them and the log names each once (ID, action, attempts, error code; never content).
@@ -194,9 +195,10 @@ class OutboxDispatcher:
                         row.attempts, row.last_error or "none (waiting behind an earlier one)")
 
     async def _deliver(self, row: OutboxRow) -> bool:
-        """True when the row is out of the way (sent, dropped as moot, or set aside); False when it waits."""
+        """True when the row is out of the way (sent or already there, dropped as moot, or set aside); False when it
+        waits."""
         if row.expires_at is not None and self.clock.ms() >= row.expires_at:
-            await self.repository.expired(row)
+            await self.repository.drop(row)
             log.info("outbox row %s (%s) was not delivered before it became moot; dropped", row.id, row.action)
             return True
         account = self.accounts.get(row.account)
@@ -212,7 +214,11 @@ class OutboxDispatcher:
                 await self.repository.attempting(row, self.clock.ms())
                 event_id = await self._send(account, room_id, row)
         except MatrixError as error:
-            return await self._failed(account, row, room_id, error)
+            if not error.already_there:
+                return await self._failed(account, row, room_id, error)
+            await self.repository.drop(row)
+            log.info("outbox row %s (%s) was already on the homeserver; done", row.id, row.action)
+            return True
         except Exception as error:  # the row's content must not reach the log through an error message
             log.error("unexpected error sending outbox row %s: %s", row.id, describe_error(error))
             return await self._failed(account, row, room_id,

@@ -118,6 +118,12 @@ class MatrixError(Exception):
         return self.code in {"M_TOO_LARGE", "413", "M_BAD_JSON", "M_NOT_JSON"}
 
     @property
+    def already_there(self) -> bool:
+        """The homeserver already has this reaction from us (sent before, under another transaction ID): it was
+        delivered, and sending it again can never succeed."""
+        return self.code == "M_DUPLICATE_ANNOTATION"
+
+    @property
     def forbidden(self) -> bool:
         """Typically: the bot is no longer in the room (removed, or the room was left)."""
         return self.code in {"M_FORBIDDEN", "403"}

@@ -181,8 +181,9 @@ class OutboxRepository:
                 for key in row.reactions
             ], now_ms)
 
-    async def expired(self, row: OutboxRow) -> None:
-        """Dropped unsent: its moment has passed. Shared words go with their last row (the trigger)."""
+    async def drop(self, row: OutboxRow) -> None:
+        """Done without a send: its moment has passed, or the homeserver already has it (a reaction sent
+        before). Shared words go with their last row (the trigger)."""
         async with self.database.transaction() as db:
             await db.execute("DELETE FROM outbox WHERE id = ?", (row.id,))
 

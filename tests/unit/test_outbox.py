@@ -7,7 +7,7 @@ import pytest
 
 from bothy.clock import Clock
 from bothy.config import BotAccount
-from bothy.matrix.adapter import MatrixAccount, MatrixError
+from bothy.matrix.adapter import MatrixAccount, MatrixError, _raise_for
 from bothy.outbox import Effects, OutboxDispatcher
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.outbox import AlertRecord, OutboxRepository
@@ -155,6 +155,39 @@ async def test_a_message_that_became_moot_while_it_waited_is_dropped_not_sent_la
     await dispatcher(database, account, clock).deliver_due()
     assert [s[2]["body"] for s in account.sent] == ["a later message"]
     assert await OutboxRepository(database).pending_count() == 0
+
+
+class AnnotatedAccount(FakeAccount):
+    """A room where the bot's reactions are already there: Synapse refuses each again with a 400."""
+
+    async def send(self, room_id, event_type, content, txn_id):
+        if event_type == "m.reaction":
+            raise MatrixError("send: M_DUPLICATE_ANNOTATION", permanent=True, code="M_DUPLICATE_ANNOTATION")
+        return await super().send(room_id, event_type, content, txn_id)
+
+
+async def test_a_reaction_the_homeserver_already_has_is_done_and_holds_back_nothing(database, caplog):
+    caplog.set_level(logging.INFO, logger="bothy.outbox")
+    account = AnnotatedAccount()
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "check-in"}, room_id="!dm", reactions=("👍",))
+    await enqueue(database, effects)
+    await dispatcher(database, account).deliver_due()
+    assert await OutboxRepository(database).pending_count() == 0  # not retried hourly: it is there
+    later = Effects(ACCOUNT)
+    later.message({"body": "a later reply"}, room_id="!dm")
+    await enqueue(database, later)
+    await dispatcher(database, account).deliver_due()
+    assert [s[2]["body"] for s in account.sent] == ["check-in", "a later reply"]
+    assert "already on the homeserver" in caplog.text
+
+
+def test_synapses_refusal_of_a_second_identical_reaction_reads_as_already_there():
+    refusal = nio.RoomSendResponse.from_dict({"errcode": "M_DUPLICATE_ANNOTATION",
+                                              "error": "Can't send same reaction twice"}, "!dm")
+    with pytest.raises(MatrixError) as raised:
+        _raise_for(refusal, "send")
+    assert raised.value.already_there and not MatrixError("send: M_FORBIDDEN", code="M_FORBIDDEN").already_there
 
 
 async def test_a_retry_reuses_the_transaction_id(database):
