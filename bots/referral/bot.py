@@ -241,12 +241,21 @@ class ReferralBot(Bot):
         if await self.repository.opted_out(message.sender):
             return
         cooldown_s = self.settings.cooldown_s
-        suggested = [topics[t] for t in result.topics
+        suggested = [topics[t] for t in result.topics  # repeats, seen cheaply before any work
                      if topics[t].tier != "signal" and await self._due(message.sender, t, cooldown_s)]
         if not suggested:
             return
-        self.follow_up.suggest(effects, message.sender, suggested)
-        self._record(effects, message.sender, [t.id for t in suggested], log_room)
+        now = self.context.clock.ms()
+
+        async def claim(db: aiosqlite.Connection) -> None:
+            """Each cooldown decided again in the transaction, as for crisis lines: of two messages handled side
+            by side, only the first to commit owes a topic."""
+            claimed = [topic for topic in suggested if await ReferralRepository.claim(
+                db, message.sender, topic.id, log_room, now, cooldown_s * 1000)]
+            if claimed:
+                await self.follow_up.suggest(db, effects, message.sender, claimed)
+
+        effects.record(claim)
 
     async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         return await self.follow_up.on_reaction(reaction, effects)
@@ -288,15 +297,6 @@ class ReferralBot(Bot):
 
     def _dm(self, effects: Effects, user_id: str, template: str, **context) -> None:
         effects.message(self.context.render(template, **context), to_user=user_id)
-
-    def _record(self, effects: Effects, user_id: str, topics: list[str], room_id: str | None) -> None:
-        now = self.context.clock.ms()
-
-        async def write(db: aiosqlite.Connection) -> None:
-            for topic in topics:
-                await ReferralRepository.record_sent(db, user_id, topic, room_id, now)
-
-        effects.record(write)
 
     # --- commands ---------------------------------------------------------------------------
 

@@ -89,16 +89,12 @@ class FollowUp:
 
     # --- suggestions carry their feedback reactions ----------------------------------------------
 
-    def suggest(self, effects: Effects, user_id: str, topics: list[Topic]) -> None:
-        """The suggestion DM, tagged with an anonymous row of its topics so a reaction can be counted."""
-        content = self.context.render("referral_suggestion", topics=topics)
-        now = self.context.clock.ms()
-
-        async def write(db: aiosqlite.Connection) -> None:
-            suggestion_id = await ReferralRepository.record_suggestion(db, [t.id for t in topics], now)
-            effects.message(content, to_user=user_id, reactions=FEEDBACK_KEYS, tag=f"suggestion:{suggestion_id}")
-
-        effects.record(write)
+    async def suggest(self, db: aiosqlite.Connection, effects: Effects, user_id: str, topics: list[Topic]) -> None:
+        """The suggestion DM, tagged with an anonymous row of its topics so a reaction can be counted; inside the
+        transaction that claimed the topics' cooldowns, so it is owed only if they were claimed."""
+        suggestion_id = await ReferralRepository.record_suggestion(db, [t.id for t in topics], self.context.clock.ms())
+        effects.message(self.context.render("referral_suggestion", topics=topics), to_user=user_id,
+                        reactions=FEEDBACK_KEYS, tag=f"suggestion:{suggestion_id}")
 
     # --- answers -------------------------------------------------------------------------------
 

@@ -106,6 +106,27 @@ async def test_crisis_words_in_two_rooms_at_once_owe_one_set_of_lines_and_one_al
     assert f"{GROUP}/$a" in alert.content["body"] and len(crisis_lines(await owed(database))) == 1
 
 
+def suggestions(rows: list[OutboxRow]) -> list[OutboxRow]:
+    return [row for row in rows if row.tag and row.tag.startswith("suggestion:")]
+
+
+async def test_a_topic_said_in_two_rooms_at_once_owes_one_suggestion(database, referral):
+    """As for crisis lines: both messages are read before either commits, and only the first to commit owes the
+    topic. The second still owes what it alone claims (housing)."""
+    shares = []
+    for room_id, event_id, body in ((GROUP, "$a", "the bailiffs came about my debt"),
+                                    (DM, "$b", "my debt is so bad I might be homeless soon")):
+        effects = Effects(referral.context.account)
+        await referral.on_message(Message(room_id, event_id, ALICE, body, referral.context.clock.ms(), "m.text", True),
+                                  effects)
+        shares.append(effects)
+    for effects in shares:
+        await referral.context.work.commit(effects)
+    assert len(suggestions(await owed(database))) == 2
+    async with database.read() as db, db.execute("SELECT topics FROM referral_suggestions ORDER BY id") as cursor:
+        assert [row[0] for row in await cursor.fetchall()] == ["debt", "housing"]
+
+
 @pytest.mark.parametrize("text", [
     "it's a year today since dad's suicide and it still doesn't feel real",
     "my son was suicidal for months before he died",
