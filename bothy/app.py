@@ -93,6 +93,8 @@ class Bothy:
         registry = CommandRegistry()
         health = EngineHealth(database, clock)
         personal_data = self.installation.personal_data(database)
+        for account in accounts.values():
+            personal_data.kept_in_memory(account.forget_member)
         facts = MemberFacts()
         makers = {user_id: RoomMaker(account) for user_id, account in accounts.items()}
 

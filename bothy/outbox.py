@@ -58,22 +58,30 @@ class Effects:
         self.account = account
         self.items: list[Outgoing] = []
         self.writes: list[StateWrite] = []
+        self.afterwards: list[Callable[[], None]] = []
 
     def discard(self) -> None:
         """Drop everything collected so far (the handler failed part-way)."""
         self.items.clear()
         self.writes.clear()
+        self.afterwards.clear()
 
     def record(self, write: StateWrite) -> None:
         """A state change to commit in the same transaction as the messages."""
         self.writes.append(write)
+
+    def after_commit(self, update: Callable[[], None]) -> None:
+        """An in-memory update that must follow the state changes once they are committed, and only then (a
+        rollback keeps memory as the database still is). It must not fail: the event is handled by then."""
+        self.afterwards.append(update)
 
     def absorb(self, part: Effects) -> None:
         """Take on what `part` (one listener's share of this event) owes. The two then share their lists, so
         whatever a write of `part` owes at commit time is still owed."""
         self.items.extend(part.items)
         self.writes.extend(part.writes)
-        part.items, part.writes = self.items, self.writes
+        self.afterwards.extend(part.afterwards)
+        part.items, part.writes, part.afterwards = self.items, self.writes, self.afterwards
 
     async def commit(self, db: aiosqlite.Connection, now_ms: int) -> None:
         """Inside the caller's transaction: the state changes, then what is owed. A write may owe more
@@ -116,15 +124,17 @@ class UnitOfWork:
         self.wake_outbox = wake_outbox
 
     async def commit(self, effects: Effects, guard: Guard | None = None) -> bool:
-        """Commit `effects`; a `guard` runs first in the same transaction and may decline it (returns False)."""
-        if guard is None and not effects.items and not effects.writes:
-            return True
-        async with self.database.transaction() as db:
-            if guard is not None and not await guard(db):
-                return False
-            await effects.commit(db, self.clock.ms())
+        """Commit `effects`, then run their in-memory updates; a `guard` runs first in the same transaction and may
+        decline it all (returns False)."""
+        if guard is not None or effects.items or effects.writes:
+            async with self.database.transaction() as db:
+                if guard is not None and not await guard(db):
+                    return False
+                await effects.commit(db, self.clock.ms())
         if effects.items:
             self.wake_outbox()
+        for update in effects.afterwards:
+            update()
         return True
 
 

@@ -11,8 +11,8 @@ class DirectRooms:
     def __init__(self, repository: DirectRoomRepository):
         self.repository = repository
 
-    async def rooms_of(self, account: str) -> set[str]:
-        return await self.repository.rooms_of(account)
+    async def dms_of(self, account: str) -> dict[str, str]:
+        return await self.repository.dms_of(account)
 
     async def opened(self, account: str, user_id: str, room_id: str) -> None:
         await self.repository.save(account, user_id, room_id)

@@ -84,7 +84,9 @@ class RoomSpec:
 class DirectRoomBook(Protocol):
     """The one owner of which room is whose DM (`rooms/dm.py`); the account only reports what it sees."""
 
-    async def rooms_of(self, account: str) -> set[str]: ...
+    async def dms_of(self, account: str) -> dict[str, str]:
+        """Room ID -> the member, for each of the account's DMs."""
+        ...
 
     async def opened(self, account: str, user_id: str, room_id: str) -> None: ...
 
@@ -220,7 +222,7 @@ class MatrixAccount:
         self._members_cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._joining: set[str] = set()
         self._members_loaded: set[str] = set()
-        self._direct_rooms: set[str] = set()
+        self._direct_rooms: dict[str, str] = {}  # room ID -> the member, as `direct_book` has them
         self._background: set[asyncio.Task[None]] = set()
         self.skipped_events = 0  # events dropped because they could not be understood
         self._login_lock = asyncio.Lock()
@@ -251,7 +253,7 @@ class MatrixAccount:
             await self._log_in_with_password()
         if self.client.should_upload_keys:
             await self._call(self.client.keys_upload(), "keys upload")
-        self._direct_rooms = await self.direct_book.rooms_of(self.user_id)
+        self._direct_rooms = await self.direct_book.dms_of(self.user_id)
         log.info("%s ready on device %s", self.user_id, self.client.device_id)
 
     async def _log_in_with_password(self) -> None:
@@ -524,12 +526,12 @@ class MatrixAccount:
         for room_id in room_ids:
             room = self.client.rooms.get(room_id)
             if room_id in self._direct_rooms and room is not None and room.member_count > 2:
-                self._direct_rooms.discard(room_id)
+                del self._direct_rooms[room_id]
                 self._spawn(self.direct_book.closed(self.user_id, room_id))
 
     async def _close_dm(self, room_id: str) -> None:
         """The member left our DM: forget it, so the next message opens a fresh one they can see."""
-        self._direct_rooms.discard(room_id)
+        self._direct_rooms.pop(room_id, None)
         await self.direct_book.closed(self.user_id, room_id)
         try:
             await self._call(self.client.room_leave(room_id), "leave")
@@ -564,12 +566,12 @@ class MatrixAccount:
         try:
             if is_direct:
                 await self.direct_book.opened(self.user_id, inviter, room_id)
-                self._direct_rooms.add(room_id)
+                self._direct_rooms[room_id] = inviter
             await self.join(room_id)
         except MatrixError as error:
             log.warning("%s could not join a room it was invited to: %s", self.user_id, error)
             if is_direct:
-                self._direct_rooms.discard(room_id)
+                self._direct_rooms.pop(room_id, None)
                 await self.direct_book.closed(self.user_id, room_id)
         finally:
             self._joining.discard(room_id)
@@ -749,7 +751,7 @@ class MatrixAccount:
             "create DM",
         )
         await self._record_direct(user_id, response.room_id)
-        self._direct_rooms.add(response.room_id)
+        self._direct_rooms[response.room_id] = user_id
         return response.room_id
 
     async def create_room(self, spec: RoomSpec) -> str:
@@ -802,6 +804,11 @@ class MatrixAccount:
             response.release()
         except NETWORK_ERRORS as error:
             log.warning("could not update m.direct: %s", type(error).__name__)
+
+    def forget_member(self, user_id: str) -> None:
+        """The member's data was erased, the record of their DMs with it: those rooms are no DMs here either,
+        as after a restart."""
+        self._direct_rooms = {room: member for room, member in self._direct_rooms.items() if member != user_id}
 
     def is_direct_room(self, room_id: str) -> bool:
         """A DM is a room flagged `is_direct` (by the member's invite, or opened by the bot) while only the bot

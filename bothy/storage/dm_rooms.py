@@ -22,11 +22,12 @@ class DirectRoomRepository:
             row = await cursor.fetchone()
         return row[0] if row else None
 
-    async def rooms_of(self, account: str) -> set[str]:
+    async def dms_of(self, account: str) -> dict[str, str]:
+        """Room ID -> the member, for each of the account's DMs."""
         async with self.database.read() as db, db.execute(
-            "SELECT room_id FROM dm_rooms WHERE account = ? AND room_id != ''", (account,)
+            "SELECT room_id, user_id FROM dm_rooms WHERE account = ? AND room_id != ''", (account,)
         ) as cursor:
-            return {row[0] for row in await cursor.fetchall()}
+            return {room_id: user_id for room_id, user_id in await cursor.fetchall()}
 
     async def save(self, account: str, user_id: str, room_id: str) -> None:
         async with self.database.transaction() as db:

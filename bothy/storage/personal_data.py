@@ -10,18 +10,22 @@ refuses while such a row remains, so whoever erases settles it first and nobody 
 asking to be forgotten.
 
 The engine lists its own tables here; each bot lists its tables next to their schema steps. A table
-that is in neither list fails `tests/unit/test_personal_data.py`.
+that is in neither list fails `tests/unit/test_personal_data.py`. What a running Bothy keeps in memory about a
+member (which room is their DM) is registered here too, and forgotten when their erase is committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
 from bothy.storage.database import Database, scalar
+
+if TYPE_CHECKING:
+    from bothy.outbox import Effects
 
 STAFF_SUFFIX = " (your actions as staff)"
 
@@ -79,6 +83,12 @@ class PersonalData:
     def __init__(self, database: Database, columns: Mapping[str, PersonalColumns]):
         self.database = database
         self.columns = columns
+        self._in_memory: list[Callable[[str], None]] = []
+
+    def kept_in_memory(self, forget: Callable[[str], None]) -> None:
+        """Register how to forget a member from memory (an account's DMs), so it follows an erase at once
+        instead of outliving it until a restart."""
+        self._in_memory.append(forget)
 
     async def export(self, user_id: str) -> dict[str, list[dict[str, Any]]]:
         """Every row about this member, table by table; then, under "<table> (your actions as staff)",
@@ -101,10 +111,25 @@ class PersonalData:
     async def erase(self, user_id: str) -> dict[str, int]:
         """Erase this member in one transaction; returns rows deleted (or cleared, for staff) per table."""
         async with self.database.transaction() as db:
-            return await self.erase_in(db, user_id)
+            changed = await self.erase_in(db, user_id)
+        self._forget_in_memory(user_id)
+        return changed
+
+    def erase_with(self, effects: Effects, user_id: str) -> None:
+        """Erase this member in the transaction that commits `effects` (e.g. with the confirmation reply), and
+        from memory once it is committed."""
+        async def erase(db: aiosqlite.Connection) -> None:
+            await self.erase_in(db, user_id)
+
+        effects.record(erase)
+        effects.after_commit(lambda: self._forget_in_memory(user_id))
+
+    def _forget_in_memory(self, user_id: str) -> None:
+        for forget in self._in_memory:
+            forget(user_id)
 
     async def erase_in(self, db: aiosqlite.Connection, user_id: str) -> dict[str, int]:
-        """The same, inside the caller's transaction (e.g. with the confirmation reply). Rows about the
+        """The rows alone, inside the caller's transaction (memory is `erase_with`'s). Rows about the
         member go; on other members' rows only the member's own ID is cleared. Raises `StillOwed`, changing
         nothing, while a row still owes the member something."""
         owed = await self._still_owed(db, user_id)

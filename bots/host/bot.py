@@ -182,11 +182,7 @@ class HostBot(Bot):
             return
 
         await self.reports.lift_mutes(ctx.sender)  # what erasing would lose is settled first
-
-        async def erase(db: aiosqlite.Connection) -> None:
-            await self.context.personal_data.erase_in(db, ctx.sender)  # the request row included
-
-        ctx.effects.record(erase)
+        self.context.personal_data.erase_with(ctx.effects, ctx.sender)  # the request row included
         ctx.reply("forget_done")
 
     async def expire_erasure_requests(self) -> None:

@@ -38,7 +38,7 @@ async def test_a_crash_while_opening_a_dm_never_leaves_two(database):
         await direct.room_for(account, ALICE)
     assert await direct.room_for(account, ALICE) == "!dm0:x"  # the room it had made, adopted
     assert account.created == ["!dm0:x"]
-    assert await direct.rooms_of(account.user_id) == {"!dm0:x"}
+    assert await direct.dms_of(account.user_id) == {"!dm0:x": ALICE}
 
 
 async def test_an_opening_mark_with_no_room_behind_it_opens_one(database):
@@ -46,4 +46,4 @@ async def test_an_opening_mark_with_no_room_behind_it_opens_one(database):
     account.created.append("!unrelated:x")  # so this account's first creation does not crash
     await direct.opened(account.user_id, ALICE, OPENING)  # the crash came before the homeserver made anything
     assert await direct.room_for(account, ALICE) == "!dm1:x"
-    assert await direct.rooms_of(account.user_id) == {"!dm1:x"}
+    assert await direct.dms_of(account.user_id) == {"!dm1:x": ALICE}

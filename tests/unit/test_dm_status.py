@@ -6,10 +6,13 @@ from types import SimpleNamespace
 import nio
 import pytest
 
+from bothy.clock import Clock
 from bothy.config import BotAccount
 from bothy.matrix.adapter import MatrixAccount
+from bothy.outbox import Effects, UnitOfWork
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.sessions import SessionRepository
+from bots.installed import INSTALLATION
 from rooms.dm import DirectRooms
 
 BOT, ALICE, BOB = "@bot:x", "@alice:x", "@bob:x"
@@ -37,7 +40,7 @@ def room_with(account: MatrixAccount, room_id: str, joined: tuple[str, ...], inv
 
 async def flagged_dm(account: MatrixAccount) -> None:
     await account.direct_book.opened(BOT, ALICE, DM)
-    account._direct_rooms.add(DM)
+    account._direct_rooms[DM] = ALICE
 
 
 async def test_a_flagged_room_with_only_the_bot_and_the_member_is_a_dm(account):
@@ -168,6 +171,32 @@ async def test_a_dm_invite_the_bot_could_not_join_is_forgotten(account, monkeypa
     monkeypatch.setattr(account, "join", join)
     await account._accept_invite(DM, ALICE, is_direct=True)
     assert await account.direct_book.repository.get(BOT, ALICE) is None and DM not in account._direct_rooms
+
+
+async def test_an_erased_members_dm_is_no_dm_in_memory_either(account, database):
+    """`!forget me` deletes the record of the member's DMs: the running account follows at once, as it would
+    after a restart, and only once the erase is committed. Another member's DM stays theirs."""
+    personal = INSTALLATION.personal_data(database)
+    personal.kept_in_memory(account.forget_member)
+    work = UnitOfWork(database, Clock(), lambda: None)
+    await flagged_dm(account)
+    await account.direct_book.opened(BOT, BOB, "!bob:x")
+    account._direct_rooms["!bob:x"] = BOB
+    room_with(account, DM, (BOT, ALICE))
+    room_with(account, "!bob:x", (BOT, BOB))
+
+    async def decline(db) -> bool:  # e.g. the event was handled already: nothing is committed
+        return False
+
+    declined = Effects(BOT)
+    personal.erase_with(declined, ALICE)
+    await work.commit(declined, guard=decline)
+    assert account.is_direct_room(DM)
+    erased = Effects(BOT)
+    personal.erase_with(erased, ALICE)
+    await work.commit(erased)
+    assert not account.is_direct_room(DM) and account.is_direct_room("!bob:x")
+    assert await account.direct_book.dms_of(BOT) == {"!bob:x": BOB}
 
 
 def state_event(user_id: str, content: object) -> dict:
