@@ -697,7 +697,8 @@ def test_late_night_and_understated_words_for_self_harm_means_and_wishes(matcher
 
 def test_hands_that_bled_from_digging_meet_no_self_harm_pattern(matcher):
     """The "dug ... till ... bled" pattern needs nails or skin dug into. The word model, retrained with batches 60 to
-    62, scores this 0.74 (over its 0.73): a model look-alike, of the kind test_referral_quality.py counts."""
+    62, scored this 0.74 (over its threshold then, 0.73; not since batches 63 and 64): any hit is the model's, a
+    look-alike of the kind test_referral_quality.py counts."""
     result = matcher.match("dug in the garden all day till my hands bled")
     assert all(hit.kind == "model" for hit in result.hits)
 
