@@ -130,7 +130,7 @@ NEGATION_FILLERS = _words(
     "am", "i'm", "i", "i'd", "i've", "near",
     "want", "wanted", "wanting", "wanna", "try", "tried", "trying", "have", "had", "having",
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
-    "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
+    "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in", "consider",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
     "whatsoever",
     *NO_NEGATES)
@@ -779,14 +779,16 @@ def _negation_before(normalised: str, start: int, end: int) -> str | None:
 # these words, then one of AFTER_VERBS.
 AFTER_FILLERS = _words("has", "have", "had", "honestly", "really", "genuinely", "just", "ever", "even", "was", "is",
                        "been")
-AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "isn't", "wasn't", "won't", "ain't")
-AFTER_NEGATION_FILLERS = _words("ever", "been", "be")  # "has never been on the cards", "won't be happening"
+AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "isn't", "wasn't", "won't", "ain't",
+                         "doesn't", "don't", "didn't")  # "... doesn't even cross my mind"
+AFTER_NEGATION_FILLERS = _words("ever", "been", "be", "even")  # "has never been on the cards", "won't be happening"
 # "Suicide isn't something I'd ever consider": "something" stands where the verb would. Some only with the words
 # after them: "the urge isn't there anymore", "it never came back", "has never been on the cards", "isn't one of
 # them", "was never an option" (not "I want to die, not there yet", "... not on my own").
 AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
     normalise(verb).strip(): tuple(tuple(normalise(tail).split()) for tail in tails) for verb, tails in {
         "crossed": (), "entered": (), "occurred": (), "something": (), "happening": (),
+        "cross": ("my mind", "my head"), "enter": ("my mind", "my head"),
         "there": ("anymore", "any"), "came": ("back",), "one": ("of them",), "an": ("option",), "a": ("option",),
         "on": ("the cards", "the table", "the agenda", "my mind", "my radar")}.items()}
 _LONGEST_AFTER_TAIL = max(len(tail) for tails in AFTER_VERBS.values() for tail in tails)

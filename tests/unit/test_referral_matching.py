@@ -204,6 +204,10 @@ def test_a_denial_just_after_the_match_negates_it(matcher, text):
     ("thoughts of suicide, none of which I've told anyone", True),
     ("thoughts of killing myself none stop", True),
     ("Never thought about suicide in my life until this year. Now it's there every morning", True),
+    ("The thought of ending it doesn't even cross my mind these days.", False),
+    ("suicide didn't cross my mind until last week", True),
+    ("i want to die, doesn't that cross your mind", True),
+    ("I would not consider hurting myself", False),
 ])
 def test_a_denial_said_after_the_match(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
@@ -320,6 +324,10 @@ def test_what_someone_elses_crisis_outranked_stands_on_its_own(matcher, text, ti
     "going to drive up to the reservoir tomorrow night and not drive back",
     "im leaving this world tonight",
     "when the train comes into the station i get this pull to step forward",
+    "honestly ending it has crossed my mind more than once this week",
+    "sh'd for the first time in a year tonight",
+    "I deliberately injure myself",
+    "starved myself for 3 days as punishment",
 ])
 def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     assert matcher.match(text).tier == "crisis"
@@ -345,6 +353,9 @@ def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     "I am leaving this earth for a week, off-grid camping",
     "On the edge of my seat, the urge to jump up and cheer",
     "Got to the station and had the urge to jump on the earlier train",
+    "ending it has never crossed my mind",
+    "got my hair cut for the first time in a year",
+    "i need to finish myself a coffee first",
 ])
 def test_general_frames_leave_everyday_speech_alone(matcher, text):
     assert matcher.match(text).tier != "crisis"
