@@ -12,8 +12,10 @@ counts:
   to want to die"), but not across an intensifier ("I've never felt so suicidal"); so does a negation in a
   pattern's gap, one just after it ("suicide has never crossed my mind", "isn't on the cards"), and a "no"
   answering a reported question ("the GP asked if I was suicidal and I said no"): the question is someone
-  else's words. A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead"), and
-  one after "doesn't mean I" is undone ("smiling doesn't mean I don't want to die").
+  else's words. A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead"), and so
+  does one before a full stop, "!", "?" or a new line, read from the message's punctuation in a message of up to
+  4 KB ("Mam thinks I'm grand. I'm not. Thinking about ending things"); one after "doesn't mean I" is undone
+  ("smiling doesn't mean I don't want to die").
   So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
   gone"), a denial just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the
   crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone
@@ -49,7 +51,7 @@ should not build 13,000 results.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -283,6 +285,11 @@ class Matcher:
         normalised = normalise(text)
         found = self._find(normalised)
         hits, suppressed = self._judge(normalised, found)
+        if (len(text) <= SENTENCES_READ_CHARS and any(aside.reason.startswith(NEGATED) for aside in suppressed)
+                and _SENTENCE_BREAK.search(text) is not None):
+            sentence_starts = _sentence_starts(text, normalised)
+            if sentence_starts:  # "Mam thinks I'm grand. I'm not. Thinking about ending things most nights."
+                hits, suppressed = self._judge(normalised, found, sentence_starts=sentence_starts)
         over = _told_as_over(normalised, hits) if hits else None
         if over is not None:
             suppressed.extend(Suppressed(hit.topic, hit.phrase, f"told as over: {over!r}", hit.kind) for hit in hits
@@ -355,9 +362,10 @@ class Matcher:
                 exclusion_spans.setdefault(exclusion.topic, []).append((last - length + 2, last, exclusion.text))
         return starts, ends, keys, exclusion_spans
 
-    def _judge(self, normalised: str, found: _Found,
-               only: set[_Entry] | None = None) -> tuple[list[Hit], list[Suppressed]]:
-        """Hits and suppressions of the phrases found (or of `only` these), first MAX_PER_PHRASE of each."""
+    def _judge(self, normalised: str, found: _Found, only: set[_Entry] | None = None,
+               sentence_starts: Sequence[int] = ()) -> tuple[list[Hit], list[Suppressed]]:
+        """Hits and suppressions of the phrases found (or of `only` these), first MAX_PER_PHRASE of each. A negation
+        before a match is read back only to the start of its sentence, where `sentence_starts` are known."""
         hits: list[Hit] = []
         suppressed: list[Suppressed] = []
         _, _, keys, exclusion_spans = found
@@ -377,7 +385,7 @@ class Matcher:
         # What the words around a match say depends only on CONTEXT_CHARS either side: 64 KB of one phrase, negated
         # or laughed off, is read once, not once per occurrence. In a chat-sized message the span itself is the key
         # (several entries share a span), which costs no slicing.
-        said: dict[tuple[str | int, int, bool, bool], str | None] = {}
+        said: dict[tuple[str | int, int, bool, bool, int], str | None] = {}
         long_text = len(normalised) > CACHE_FROM_CHARS
         # The rules that could undo a match here: in most texts none, and none is read around a match. (A long text
         # keeps them all: the cache reads each once, and it holds many clues.)
@@ -400,14 +408,17 @@ class Matcher:
                         negation = gap_negation
                     else:
                         crisis, cue = entry.tier == "crisis", group is not None
+                        floor = 0
+                        if sentence_starts and sentence_starts[0] <= start:  # only in a message of sentences
+                            floor = sentence_starts[bisect_right(sentence_starts, start) - 1]
                         if long_text:
                             begin = max(0, start - CONTEXT_CHARS)
-                            key: tuple[str | int, int, bool, bool] = (
-                                normalised[begin:end + CONTEXT_CHARS], start - begin, crisis, cue)
+                            key: tuple[str | int, int, bool, bool, int] = (
+                                normalised[begin:end + CONTEXT_CHARS], start - begin, crisis, cue, floor)
                         else:
-                            key = (start, end, crisis, cue)
+                            key = (start, end, crisis, cue, floor)
                         if key not in said:
-                            said[key] = _said_around(normalised, start, end, crisis, cue, rules)
+                            said[key] = _said_around(normalised, start, end, crisis, cue, rules, floor)
                         negation = gap_negation or said[key]
                     if negation is None:
                         hit_counts[entry] = hit_count + 1
@@ -493,6 +504,31 @@ _ANSWERED_YES_OR_ALSO_NO = re.compile(
     r"[?:][\s?!.,]*+(?:(?:very much|lol|honestly|oh)\s++)?(?:yes|yeah|yep|yup|ya|aye|definitely|absolutely|obviously|"
     r"always|totally|for sure|100|also (?:no|nope|nah|naw))\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.?!:\n]")
+# Where the writer ended a sentence: a full stop, "!" or "?" before a space, or a new line; not an ellipsis ("I'm not...
+# suicidal, just tired" is one thought). Read in messages of up to SENTENCES_READ_CHARS characters (a chat message or
+# a post; a longer text is judged once, as before, so that its cost stays linear and small).
+_SENTENCE_BREAK = re.compile(r"(?:(?<!\.)\.(?!\.)|[!?]+)(?=\s)|\n")
+SENTENCES_READ_CHARS = 4_096
+NEGATED = "negation"  # how a suppression by a negation is worded
+
+
+def _sentence_starts(text: str, normalised: str) -> list[int]:
+    """Where each sentence after the first starts in the normalised text (its leading space), in order; a sentence
+    whose words read differently on their own (a Scots word elsewhere) is left joined to the one before."""
+    starts: list[int] = []
+    searched_from, sentence_start = 0, 0
+    for sentence_end in [*(match.end() for match in _SENTENCE_BREAK.finditer(text)), len(text)]:
+        sentence = normalise(text[sentence_start:sentence_end])
+        sentence_start = sentence_end
+        if sentence.isspace():
+            continue
+        at = normalised.find(sentence, searched_from)
+        if at < 0:
+            continue
+        if at > 0:
+            starts.append(at)
+        searched_from = at + len(sentence) - 1
+    return starts
 GOES_ON_AFTER_NO = _words(
     "but", "though", "tho", "although", "except", "yet", "maybe", "sometimes", "kinda", "kind", "sort", "idk", "unsure",
     "sure", "lie", "lied", "lying", "liar", "yes", "yeah", "yep", "aye", "ay", "kidding", "jk", "joking", "truth",
@@ -557,7 +593,7 @@ def _reason(excluded_by: str | None, outranked_by: _Entry | None, negation: str 
     if outranked_by is not None:
         return f"longer phrase {outranked_by.text!r} ({outranked_by.topic})"
     assert negation is not None  # one of the three is why a match was set aside
-    return negation if negation.startswith(SOMEONE_ELSES) else f"negation {negation!r}"
+    return negation if negation.startswith(SOMEONE_ELSES) else f"{NEGATED} {negation!r}"
 
 
 def _cues_that_meet(by_group: dict[str, dict[_Entry, tuple[int, int, _Entry]]]) -> list[tuple[int, int, _Entry]]:
@@ -667,13 +703,14 @@ def _longer_overlapping(starts: Sequence[int], ends: Sequence[int],
     return longer
 
 
-def _said_around(normalised: str, start: int, end: int, crisis: bool, cue: bool, rules: int) -> str | None:
+def _said_around(normalised: str, start: int, end: int, crisis: bool, cue: bool, rules: int,
+                 floor: int = 0) -> str | None:
     """Why the words around a match undo it, if they do (see the module docstring), read by those of the `rules`
-    (_rules_with_clues) that could. A cue is often about someone else by nature ("he doesn't know why"), so the
-    someone-else rule is not applied to one."""
+    (_rules_with_clues) that could; a negation before it is looked for from `floor` on (its sentence's start). A cue
+    is often about someone else by nature ("he doesn't know why"), so the someone-else rule is not applied to one."""
     said = None
     if rules & _RULE_NEGATION_BEFORE:
-        said = _negation_before_unless_over(normalised, start, end)
+        said = _negation_before_unless_over(normalised, start, end, floor)
     if said is None and rules & _RULE_NEGATION_AFTER:
         said = _negation_after(normalised, end)
     if said is None and rules & _RULE_ANSWERED_NO:
@@ -700,10 +737,10 @@ def _counted_time(before: list[str]) -> bool:
     return unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS)
 
 
-def _negation_before_unless_over(normalised: str, start: int, end: int) -> str | None:
+def _negation_before_unless_over(normalised: str, start: int, end: int, floor: int = 0) -> str | None:
     """A negation before the match, unless the words after it end the negation: "I never thought about suicide
     until this year", "I'd never felt suicidal before", "not suicidal yet" all say that now it is there."""
-    negation = _negation_before(normalised, start, end)
+    negation = _negation_before(normalised, start, end, floor)
     if negation is not None:
         after = [*normalised[end + 1:end + 1 + 5 * _LONGEST_NEGATION_WORD].split()[:5], "", ""]
         if (after[0] in UNTIL or not UNTIL_LATER.isdisjoint(after[1:UNTIL_WINDOW])
@@ -732,15 +769,15 @@ def _still_not(words: list[str]) -> bool:
     return len(words) > 1 and words[0] in STILL and words[1] in NOT_OVER
 
 
-def _negation_before(normalised: str, start: int, end: int) -> str | None:
-    """The negation among the NEGATION_WINDOW words before `start`, reached across fillers only; "no" negates
-    through what the match describes ("no suicidal thoughts": the word after the match's `end`)."""
+def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> str | None:
+    """The negation among the NEGATION_WINDOW words before `start` and after `floor`, reached across fillers only;
+    "no" negates through what the match describes ("no suicidal thoughts": the word after the match's `end`)."""
     reading = start - 1  # the space after the word read next: at first, the one before the match
     after = ""  # the word after the one read; "no" right before the match negates through the match's first word
     for _ in range(NEGATION_WINDOW):
         space = normalised.rfind(" ", max(0, reading - _LONGEST_NEGATION_WORD - 1), reading)
-        if space < 0:
-            return None  # the start of the text, or a word too long to be a negation or filler
+        if space < floor:
+            return None  # the start of the text or the sentence, or a word too long to be a negation or filler
         word = normalised[space + 1:reading]
         if word in NEGATIONS:
             if _doesnt_mean_before(normalised, _start_of_subject(normalised, space)):

@@ -478,14 +478,27 @@ def test_a_no_far_after_the_question_is_no_answer(matcher):
     assert matcher.match("mum asked if I was suicidal and for a second I almost wanted to say no").tier == "crisis"
 
 
-
-
 @pytest.mark.parametrize(("text", "crisis"), [
     ("i know i said i was fine earlier but i wasn't. i wish i was dead", True),  # the negation ends its sentence
     ("I'm not. I want to die", True),
     ("me? suicidal? nah. i have too many crochet projects", False),
 ])
 def test_a_negation_followed_by_i_belongs_to_its_own_sentence(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # a negation before a full stop, "!", "?" or a new line belongs to its own sentence
+    ("Mam thinks I'm grand. I'm not. Thinking about ending things most nights.", True),
+    ("How do people keep going? I don't want to. I want to be dead.", True),
+    ("No, I'm not okay and no, I won't be. Taking my own life is all I think about", True),
+    ("Not really.\nThinking about ending it all again", True),
+    # not across an ellipsis, and a negation in its own sentence still negates
+    ("I'm not... suicidal, just tired", False),
+    ("im not suicidal. just tired", False),
+    ("Not suicidal. Just tired.", False),
+])
+def test_a_negation_does_not_reach_back_across_a_full_stop(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
