@@ -551,9 +551,7 @@ def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppre
     searched_from = 0
     for answer in islice(_QUESTION_THEN_NO.finditer(text, 0, QUESTION_CHARS), MAX_QUESTIONS):
         asked_at = answer.start()
-        sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, max(0, asked_at - _QUESTION_LOOKBACK),
-                                                                      asked_at)), default=0)
-        question = normalise(text[sentence_start:asked_at])
+        question = normalise(text[_question_start(text, asked_at):asked_at])
         at = normalised.find(question, searched_from)
         if at < 0 or question.isspace():
             continue  # not the same words once the whole message is normalised: leave it be
@@ -570,6 +568,19 @@ def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppre
         suppressed.extend(Suppressed(hit.topic, hit.phrase, "asked, answered no", hit.kind) for hit in asked)
         hits = [hit for hit in hits if hit not in asked]
     return hits
+
+
+def _question_start(text: str, asked_at: int) -> int:
+    """Where the question ending at `asked_at` starts. One of frame words only asks the one before it again:
+    "Suicidal? Me? Nah." """
+    start = _sentence_start(text, asked_at)
+    if start > 0 and text[start - 1] == "?" and QUESTION_FRAME.issuperset(normalise(text[start:asked_at]).split()):
+        start = _sentence_start(text, start - 1)
+    return start
+
+
+def _sentence_start(text: str, at: int) -> int:
+    return max((m.end() for m in _SENTENCE_END.finditer(text, max(0, at - _QUESTION_LOOKBACK), at)), default=0)
 
 
 def _denied(rest: list[str]) -> bool:

@@ -440,6 +440,9 @@ def test_a_question_reported_and_answered_no_is_no_crisis(matcher, text, crisis)
 @pytest.mark.parametrize(("text", "crisis"), [
     ("Wanting to die? No. Just knackered.", False),
     ("Me? Hurt myself? No chance. I'm too stubborn for that", False),
+    ("Hurt myself? Me? No chance.", False),  # "Me?" asks the question before it again
+    ("Suicidal? Me? Nah, I've got the rope ready", True),
+    ("Want to die? Me? Yes.", True),
     ("Do I think about suicide? No. I'm just worn out.", False),
     ("suicidal thoughts: zero. thoughts about my ex: unfortunately several", False),
     ("Am I suicidal? No, I'm fine, stop asking.", False),
