@@ -988,7 +988,14 @@ _ENDING_CHARS = 120  # enough for the longest of NOW_FINE and MAX_ENDING_FILLERS
 OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideation")
 OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",
                       "totally", "mostly", "pretty", "much", "long", "been", "just")
-OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared")
+OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared", "went")
+WENT = _words("went")  # ... only as "went away"
+AWAY = _words("away")
+# ... unless the words after say it came back: "the suicidal thoughts had gone but now they're back" (not "and
+# haven't come back").
+RETURNED = _words("back", "returned", "returning", "return", "until", "till", "til", "resurfaced")
+NOT_RETURNED = _words("haven't", "hasn't", "never", "not", "didn't", "don't", "won't", "hadn't", "no")
+_RETURNED_WINDOW = 10
 OVER_DETERMINERS = _words("that", "the", "those", "these", "this")  # "wanted to be gone. that feeling's gone now"
 FREE = _words("free")
 FREE_FOR = _words("for", "since", "now", "today", "this")
@@ -1042,6 +1049,12 @@ _SOMEONE_ELSE = _any_of(*SOMEONE_ELSE)
 _OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS))))
 
 
+def _came_back(words: list[str]) -> bool:
+    """The words after "the thoughts had gone" say they came back ("but now they're back", "until last week")."""
+    return any(word in RETURNED and (index == 0 or words[index - 1] not in NOT_RETURNED)
+               and (index < 2 or words[index - 2] not in NOT_RETURNED) for index, word in enumerate(words))
+
+
 def _over_after(normalised: str, end: int) -> str | None:
     """Recovery said just after the match: "self harm free", "the thoughts have gone"."""
     return _over_or_laughed_after(normalised, end, laughs=False)
@@ -1051,7 +1064,7 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> st
     """Recovery said just after the match, or a laugh that is not denied ("not joking")."""
     if _OVER_OR_LAUGH.search(normalised, end, end + _SHORT_WORDS_CHARS) is None:  # the usual case: one scan in C
         return None
-    words = normalised[end + 1:end + 1 + _SHORT_WORDS_CHARS].split()[:5]
+    words = normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:5 + _RETURNED_WINDOW]
     if len(words) > 1 and words[0] in OVER_DETERMINERS and words[1] in OVER_NOUNS:
         index = 2
     else:
@@ -1062,7 +1075,9 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> st
     # Said of the thoughts ("the thoughts are gone"), or "free" straight after ("self harm free for a year"); not
     # what follows a wish ("I want to die, stopped eating", "kill myself, gone by morning", "die free from pain").
     if index < len(words) and words[index] in OVER_WORDS and (
-            index > 0 or (words[0] in FREE and words[1:2] != [] and words[1] in FREE_FOR)):
+            index > 0 or (words[0] in FREE and words[1:2] != [] and words[1] in FREE_FOR)) and (
+            words[index] not in WENT or words[index + 1:index + 2] == ["away"]) and not _came_back(
+            words[index + 1:index + 1 + _RETURNED_WINDOW]):
         return words[index]
     if laughs:
         for index, word in enumerate(words[:LAUGH_WINDOW]):

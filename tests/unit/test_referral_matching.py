@@ -223,11 +223,23 @@ def test_a_denial_said_after_the_match(matcher, text, crisis):
     ("the suicidal thoughts are finally gone since i started meds", "gone"),
     ("self harm free for a year today", "fre"),
     ("at 16 i wanted to be gone, that feeling's completely gone now", "gone"),
+    ("My suicidal feelings went away after I left him", "went"),
+    ("the suicidal thoughts have gone and haven't come back", "gone"),
 ])
 def test_recovery_said_around_the_match_negates_it(matcher, text, reason):
     result = matcher.match(text)
     assert result.tier is None
     assert f"negation {reason!r}" in [s.reason for s in result.suppressed]
+
+
+@pytest.mark.parametrize("text", [
+    "the suicidal thoughts had gone but now they're back",
+    "suicidal thoughts stopped for a while but they came back last week",
+    "the urge to self harm had faded until last night",
+    "suicidal thoughts went to my head",
+])
+def test_recovery_that_came_back_is_no_recovery(matcher, text):
+    assert matcher.match(text).tier == "crisis"
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
