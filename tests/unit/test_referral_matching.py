@@ -340,6 +340,8 @@ def test_what_someone_elses_crisis_outranked_stands_on_its_own(matcher, text, ti
     "sh'd for the first time in a year tonight",
     "I deliberately injure myself",
     "starved myself for 3 days as punishment",
+    "Leaving this world soon. Not a question, a decision.",
+    "i wouldn't mind just not waking up tomorrow",
 ])
 def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     assert matcher.match(text).tier == "crisis"
@@ -368,6 +370,8 @@ def test_general_frames_catch_wording_nobody_wrote_down(matcher, text):
     "ending it has never crossed my mind",
     "got my hair cut for the first time in a year",
     "i need to finish myself a coffee first",
+    "Dying isn't what I want, I want my life to stop being this hard.",
+    "i wouldnt mind not waking up at 6am for once",
 ])
 def test_general_frames_leave_everyday_speech_alone(matcher, text):
     assert matcher.match(text).tier != "crisis"
