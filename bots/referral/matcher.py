@@ -13,8 +13,9 @@ counts:
   pattern's gap, one just after it ("suicide has never crossed my mind", "isn't on the cards"), and a "no"
   answering a reported question ("the GP asked if I was suicidal and I said no"): the question is someone
   else's words. A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead"), and so
-  does one before a full stop, "!", "?" or a new line, read from the message's punctuation in a message of up to
-  4 KB ("Mam thinks I'm grand. I'm not. Thinking about ending things"); one after "doesn't mean I" is undone
+  does one before a full stop or "?" (not around a one-word sentence, not before a question), read from the
+  message's punctuation in a message of up to 4 KB ("Mam thinks I'm grand. I'm not. Thinking about ending
+  things"); one after "doesn't mean I" is undone
   ("smiling doesn't mean I don't want to die").
   So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
   gone"), a denial just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the
@@ -132,7 +133,7 @@ NEGATION_FILLERS = _words(
     "am", "i'm", "i", "i'd", "i've", "near",
     "want", "wanted", "wanting", "wanna", "try", "tried", "trying", "have", "had", "having",
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
-    "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in", "consider",
+    "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
     "whatsoever",
     *NO_NEGATES)
@@ -504,31 +505,37 @@ _ANSWERED_YES_OR_ALSO_NO = re.compile(
     r"[?:][\s?!.,]*+(?:(?:very much|lol|honestly|oh)\s++)?(?:yes|yeah|yep|yup|ya|aye|definitely|absolutely|obviously|"
     r"always|totally|for sure|100|also (?:no|nope|nah|naw))\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.?!:\n]")
-# Where the writer ended a sentence: a full stop, "!" or "?" before a space, or a new line; not an ellipsis ("I'm not...
-# suicidal, just tired" is one thought). Read in messages of up to SENTENCES_READ_CHARS characters (a chat message or
-# a post; a longer text is judged once, as before, so that its cost stays linear and small).
-_SENTENCE_BREAK = re.compile(r"(?:(?<!\.)\.(?!\.)|[!?]+)(?=\s)|\n")
+# Where the writer ended a sentence: a full stop or "?" before a space, or "!" before a capital; not an ellipsis ("I'm
+# not... suicidal, just tired" is one thought), nor a line wrapped without punctuation. Read in messages of up to
+# SENTENCES_READ_CHARS characters (a chat message or a post; a longer text is judged once, as before, so that its cost
+# stays linear and small).
+_SENTENCE_BREAK = re.compile(r"(?:(?<!\.)\.(?!\.)|\?+)(?=\s)|!+(?=\s+[A-Z])")
 SENTENCES_READ_CHARS = 4_096
 NEGATED = "negation"  # how a suppression by a negation is worded
+# A sentence that only says what the one before meant: "I'm not. Suicidal, I mean." (a second reviewer's).
+_MEANT = re.compile(r" (?:i mean|i meant|that is|as in) ")
 
 
 def _sentence_starts(text: str, normalised: str) -> list[int]:
-    """Where each sentence after the first starts in the normalised text (its leading space), in order; a sentence
-    whose words read differently on their own (a Scots word elsewhere) is left joined to the one before."""
-    starts: list[int] = []
+    """Where each sentence after the first starts in the normalised text (its leading space), in order. Not where
+    either side is a single word ("I. Am. Not. Suicidal.", "Zero. Suicidal thoughts"), nor before a question
+    ("Absolutely not. Kill myself? Over a boy?") or a sentence that says what the last one meant; and a sentence whose
+    words read differently on their own (a Scots word elsewhere) is left joined to the one before."""
+    sentences: list[tuple[int, str, bool]] = []  # where, the words, asked
     searched_from, sentence_start = 0, 0
     for sentence_end in [*(match.end() for match in _SENTENCE_BREAK.finditer(text)), len(text)]:
-        sentence = normalise(text[sentence_start:sentence_end])
+        piece = text[sentence_start:sentence_end]
+        sentence = normalise(piece)
         sentence_start = sentence_end
         if sentence.isspace():
             continue
         at = normalised.find(sentence, searched_from)
-        if at < 0:
-            continue
-        if at > 0:
-            starts.append(at)
-        searched_from = at + len(sentence) - 1
-    return starts
+        if at >= 0:
+            sentences.append((at, sentence, piece.rstrip().endswith("?")))
+            searched_from = at + len(sentence) - 1
+    return [at for (_, before, _), (at, sentence, asked) in pairwise(sentences)
+            if at > 0 and not asked and len(before.split()) > 1 and len(sentence.split()) > 1
+            and _MEANT.search(sentence) is None]
 GOES_ON_AFTER_NO = _words(
     "but", "though", "tho", "although", "except", "yet", "maybe", "sometimes", "kinda", "kind", "sort", "idk", "unsure",
     "sure", "lie", "lied", "lying", "liar", "yes", "yeah", "yep", "aye", "ay", "kidding", "jk", "joking", "truth",
@@ -536,7 +543,8 @@ GOES_ON_AFTER_NO = _words(
     "plans", "planned", "planning", "logistics", "past", "done", "date", "letters", "letter", "note", "notes", "bridge",
     "rope", "pills", "tablets", "checked", "ready", "edge", "waiting", "already", "every", "night", "nightly", "daily",
     "always", "constantly", "still", "again", "more", "hour", "mind", "stopped", "wish", "want", "need", "after",
-    "when", "over")
+    "when", "over", "bye", "goodbye", "goodbyes", "knowing", "desperate", "crave", "craving", "intentions",
+    "intention", "believed", "bottle")  # the last line a second reviewer's: "No. I'm desperate to", "Bye everyone"
 _REST_CHARS = 1_024  # the words after an answer that may keep it going
 QUESTION_FRAME = _words("do", "did", "am", "was", "have", "had", "would", "will", "i", "i'm", "i've", "i'd", "me",
                         "ever", "really", "actually", "seriously", "honestly", "still", "any", "so", "and", "um",
@@ -836,10 +844,15 @@ AFTER_NEGATION_FILLERS = _words("ever", "been", "be", "even")  # "has never been
 AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
     normalise(verb).strip(): tuple(tuple(normalise(tail).split()) for tail in tails) for verb, tails in {
         "crossed": (), "entered": (), "occurred": (), "something": (), "happening": (),
-        "cross": ("my mind", "my head"), "enter": ("my mind", "my head"),
+        "cross": ("my mind", "my head"), "enter": ("my mind", "my head"),  # ... unless it goes on (CROSSES_ON)
         "there": ("anymore", "any"), "came": ("back",), "one": ("of them",), "an": ("option",), "a": ("option",),
         "on": ("the cards", "the table", "the agenda", "my mind", "my radar")}.items()}
 _LONGEST_AFTER_TAIL = max(len(tail) for tails in AFTER_VERBS.values() for tail in tails)
+# "Suicide doesn't cross my mind. It never leaves it", "... as a what if anymore, it's a when" (a second reviewer's).
+PASSING_VERBS = _words("cross", "enter")
+CROSSES_ON = _words("it", "it's", "as", "anymore", "lives", "leaves", "never", "plan", "when", "where", "until", "till",
+                    "but", "for", "because", "cos", "just", "always", "stays", "sits")
+_CROSSES_ON_WINDOW = 8
 # These say the negation is of the match only with a verb: "suicide isn't on the cards", "was never an option"; a bare
 # "not" or "never" starts a clause of its own ("I want to die, not one of them would notice", "not an option to
 # keep living like this").
@@ -909,6 +922,8 @@ def _negation_after(normalised: str, end: int) -> str | None:
         return None
     following = tuple(words[index + 1:index + 1 + _LONGEST_AFTER_TAIL])
     if tails and not any(following[:len(tail)] == tail for tail in tails):
+        return None
+    if words[index] in PASSING_VERBS and not CROSSES_ON.isdisjoint(words[index + 3:index + 3 + _CROSSES_ON_WINDOW]):
         return None
     return None if _over_by_now(words[index + 1:index + 1 + AFTER_UNTIL_WINDOW]) else f"{negation} {words[index]}"
 
@@ -988,14 +1003,15 @@ _ENDING_CHARS = 120  # enough for the longest of NOW_FINE and MAX_ENDING_FILLERS
 OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideation")
 OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",
                       "totally", "mostly", "pretty", "much", "long", "been", "just")
-OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared", "went")
-WENT = _words("went")  # ... only as "went away"
-AWAY = _words("away")
-# ... unless the words after say it came back: "the suicidal thoughts had gone but now they're back" (not "and
-# haven't come back").
-RETURNED = _words("back", "returned", "returning", "return", "until", "till", "til", "resurfaced")
-NOT_RETURNED = _words("haven't", "hasn't", "never", "not", "didn't", "don't", "won't", "hadn't", "no")
+OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared")
+# ... unless the words after say it came back: "the suicidal thoughts had gone but now they're back", "had faded until
+# last night" (not "and haven't come back", "I'm back at uni", "I don't want them back", "sleeping till 8").
+RETURNED = _words("back", "returned", "returning", "resurfaced")
+NOT_RETURNED = _words("haven't", "hasn't", "never", "not", "didn't", "don't", "won't", "hadn't", "no", "want", "wanted")
+NOT_BACK = _words("to", "at", "in", "into", "from", "on", "home", "with", "up", "out", "of")  # "back at uni"
+RETURNED_SOON = _words("until", "till", "til")  # ... only just after: "faded until last night"
 _RETURNED_WINDOW = 10
+_RETURNED_SOON_WINDOW = 2
 OVER_DETERMINERS = _words("that", "the", "those", "these", "this")  # "wanted to be gone. that feeling's gone now"
 FREE = _words("free")
 FREE_FOR = _words("for", "since", "now", "today", "this")
@@ -1051,8 +1067,11 @@ _OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS,
 
 def _came_back(words: list[str]) -> bool:
     """The words after "the thoughts had gone" say they came back ("but now they're back", "until last week")."""
-    return any(word in RETURNED and (index == 0 or words[index - 1] not in NOT_RETURNED)
-               and (index < 2 or words[index - 2] not in NOT_RETURNED) for index, word in enumerate(words))
+    if not RETURNED_SOON.isdisjoint(words[:_RETURNED_SOON_WINDOW]):
+        return True
+    return any(word in RETURNED and NOT_RETURNED.isdisjoint(words[max(0, index - 3):index])
+               and (words[index + 1] if index + 1 < len(words) else "") not in NOT_BACK
+               for index, word in enumerate(words))
 
 
 def _over_after(normalised: str, end: int) -> str | None:
@@ -1075,8 +1094,7 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> st
     # Said of the thoughts ("the thoughts are gone"), or "free" straight after ("self harm free for a year"); not
     # what follows a wish ("I want to die, stopped eating", "kill myself, gone by morning", "die free from pain").
     if index < len(words) and words[index] in OVER_WORDS and (
-            index > 0 or (words[0] in FREE and words[1:2] != [] and words[1] in FREE_FOR)) and (
-            words[index] not in WENT or words[index + 1:index + 2] == ["away"]) and not _came_back(
+            index > 0 or (words[0] in FREE and words[1:2] != [] and words[1] in FREE_FOR)) and not _came_back(
             words[index + 1:index + 1 + _RETURNED_WINDOW]):
         return words[index]
     if laughs:

@@ -46,7 +46,7 @@ def test_held_back_crisis_recall_does_not_fall(held_back):
     # self-harm, methods and attempts sit lower than they might. Tenth session: with the model retrained with batches
     # 63 and 64 (63's crisis lines all hold a negation or hedge) at threshold 0.71 (chosen on batches 58 to 64 left
     # out in turn), short 0.905, long 0.951, wishes 0.882, intent 0.899, attempts 0.912; with 65 and 66 and the
-    # session's rules, short 0.912, long 0.956, preparations 0.872, self-harm 0.900.
+    # session's rules, short 0.912, long 0.953, preparations 0.872, self-harm 0.900.
     assert held_back["crisis_recall_short"]["recall"] >= 0.91
     assert held_back["crisis_recall_long"]["recall"] >= 0.95
     floors = {"wish": 0.885, "active": 0.975, "method": 0.94, "intent": 0.91, "plan": 0.88, "prep": 0.87,
