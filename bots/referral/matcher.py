@@ -888,7 +888,7 @@ _LONGEST_AFTER_TAIL = max(len(tail) for tails in AFTER_VERBS.values() for tail i
 PASSING_VERBS = _words("cross", "enter")
 CROSSES_ON = _words("it", "it's", "as", "anymore", "lives", "leaves", "never", "plan", "when", "where", "until", "till",
                     "but", "for", "because", "cos", "just", "always", "stays", "sits")
-_CROSSES_ON_WINDOW = 8
+CROSSES_ON_WINDOW = 8
 # These say the negation is of the match only with a verb: "suicide isn't on the cards", "was never an option"; a bare
 # "not" or "never" starts a clause of its own ("I want to die, not one of them would notice", "not an option to
 # keep living like this").
@@ -959,7 +959,7 @@ def _negation_after(normalised: str, end: int) -> str | None:
     following = tuple(words[index + 1:index + 1 + _LONGEST_AFTER_TAIL])
     if tails and not any(following[:len(tail)] == tail for tail in tails):
         return None
-    if words[index] in PASSING_VERBS and not CROSSES_ON.isdisjoint(words[index + 3:index + 3 + _CROSSES_ON_WINDOW]):
+    if words[index] in PASSING_VERBS and not CROSSES_ON.isdisjoint(words[index + 3:index + 3 + CROSSES_ON_WINDOW]):
         return None
     return None if _over_by_now(words[index + 1:index + 1 + AFTER_UNTIL_WINDOW]) else f"{negation} {words[index]}"
 
@@ -1051,8 +1051,8 @@ RETURNED = _words("back", "returned", "returning", "resurfaced")
 NOT_RETURNED = _words("haven't", "hasn't", "never", "not", "didn't", "don't", "won't", "hadn't", "no", "want", "wanted")
 NOT_BACK = _words("to", "at", "in", "into", "from", "on", "home", "with", "up", "out", "of")  # "back at uni"
 RETURNED_SOON = _words("until", "till", "til")  # ... only just after: "faded until last night"
-_RETURNED_WINDOW = 10
-_RETURNED_SOON_WINDOW = 2
+RETURNED_WINDOW = 10
+RETURNED_SOON_WINDOW = 2
 OVER_DETERMINERS = _words("that", "the", "those", "these", "this")  # "wanted to be gone. that feeling's gone now"
 FREE = _words("free")
 FREE_FOR = _words("for", "since", "now", "today", "this")
@@ -1108,7 +1108,7 @@ _OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS,
 
 def _came_back(words: list[str]) -> bool:
     """The words after "the thoughts had gone" say they came back ("but now they're back", "until last week")."""
-    if not RETURNED_SOON.isdisjoint(words[:_RETURNED_SOON_WINDOW]):
+    if not RETURNED_SOON.isdisjoint(words[:RETURNED_SOON_WINDOW]):
         return True
     return any(word in RETURNED and NOT_RETURNED.isdisjoint(words[max(0, index - 3):index])
                and (words[index + 1] if index + 1 < len(words) else "") not in NOT_BACK
@@ -1124,7 +1124,7 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> st
     """Recovery said just after the match, or a laugh that is not denied ("not joking")."""
     if _OVER_OR_LAUGH.search(normalised, end, end + _SHORT_WORDS_CHARS) is None:  # the usual case: one scan in C
         return None
-    words = normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:5 + _RETURNED_WINDOW]
+    words = normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:5 + RETURNED_WINDOW]
     if len(words) > 1 and words[0] in OVER_DETERMINERS and words[1] in OVER_NOUNS:
         index = 2
     else:
@@ -1136,9 +1136,9 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> st
     # what follows a wish ("I want to die, stopped eating", "kill myself, gone by morning", "die free from pain").
     if index < len(words) and words[index] in OVER_WORDS and (
             index > 0 or (words[0] in FREE and words[1:2] != [] and words[1] in FREE_FOR)) and not _came_back(
-            words[index + 1:index + 1 + _RETURNED_WINDOW]) and (words[index] not in WENT or (
+            words[index + 1:index + 1 + RETURNED_WINDOW]) and (words[index] not in WENT or (
                 words[index + 1:index + 2] == ["away"]
-                and FOR_A_WHILE.isdisjoint(words[index + 2:index + 2 + _RETURNED_WINDOW]))):
+                and FOR_A_WHILE.isdisjoint(words[index + 2:index + 2 + RETURNED_WINDOW]))):
         return words[index]
     if laughs:
         for index, word in enumerate(words[:LAUGH_WINDOW]):

@@ -35,9 +35,12 @@ from bots.referral.matcher import (
     CLAUSE_GOES_ON,
     CLAUSE_OPENERS,
     COULD_NOT,
+    CROSSES_ON,
+    CROSSES_ON_WINDOW,
     EXPECTED_GAP,
     EXPECTING,
     FIRST_PERSON,
+    FOR_A_WHILE,
     FORM,
     FREE,
     FREE_FOR,
@@ -65,7 +68,9 @@ from bots.referral.matcher import (
     NONE_GOES_ON,
     NOT_AN_ANSWER,
     NOT_ANYMORE_WINDOW,
+    NOT_BACK,
     NOT_OVER,
+    NOT_RETURNED,
     NOT_SO_AFTER_I,
     NOT_SO_AFTER_IM,
     NOT_SO_ENDS,
@@ -79,6 +84,7 @@ from bots.referral.matcher import (
     OVER_FILLERS,
     OVER_NOUNS,
     OVER_WORDS,
+    PASSING_VERBS,
     PAST,
     PAST_DENIALS,
     PLAIN_NO,
@@ -86,6 +92,10 @@ from bots.referral.matcher import (
     RECENT,
     RECOVERED,
     RECOVERED_FROM,
+    RETURNED,
+    RETURNED_SOON,
+    RETURNED_SOON_WINDOW,
+    RETURNED_WINDOW,
     RIGHT_BEFORE_FILLERS,
     SAID_OF_IT,
     SAYING,
@@ -103,6 +113,7 @@ from bots.referral.matcher import (
     UNTIL,
     UNTIL_LATER,
     UNTIL_WINDOW,
+    WENT,
     WITHOUT,
     YES_ANSWERS,
     Matcher,
@@ -279,12 +290,16 @@ def reference_negated_after(after: list[str]) -> bool:
     tails, rest = AFTER_VERBS[after[index]], after[index + 1:]
     if tails and not any(tuple(rest[:len(tail)]) == tail for tail in tails):
         return False
+    if after[index] in PASSING_VERBS and set(after[index + 3:index + 3 + CROSSES_ON_WINDOW]) & CROSSES_ON:
+        return False  # "suicide doesn't cross my mind, it lives there"
     later = [*after[index + 1:index + 1 + AFTER_UNTIL_WINDOW], ""]
     return not any(word in UNTIL or word in MORE or word in NOW or (word in BEFORE and following in BEFORE_ENDS)
                    or following in AS_MUCH.get(word, ()) for word, following in pairwise(later))
 
 
 def reference_over_after(after: list[str]) -> bool:
+    """Recovery said after the match, unless it came back or (for "went away") was for a while. The matcher reads
+    the words of the next 128 characters; the texts here are short enough that all of them are read."""
     words, skipped = after[:5], 0
     if len(words) > 1 and words[0] in OVER_DETERMINERS and words[1] in OVER_NOUNS:
         words, skipped = words[2:], 2
@@ -295,6 +310,14 @@ def reference_over_after(after: list[str]) -> bool:
         words, skipped = words[1:], skipped + 1
     if not words or words[0] not in OVER_WORDS:
         return False
+    rest = after[skipped + 1:skipped + 1 + RETURNED_WINDOW]
+    for_a_while = set(after[skipped + 2:skipped + 2 + RETURNED_WINDOW]) & FOR_A_WHILE
+    if words[0] in WENT and (rest[:1] != ["away"] or for_a_while):
+        return False
+    if set(rest[:RETURNED_SOON_WINDOW]) & RETURNED_SOON or any(
+            word in RETURNED and not set(rest[max(0, index - 3):index]) & NOT_RETURNED
+            and (rest[index + 1] if index + 1 < len(rest) else "") not in NOT_BACK for index, word in enumerate(rest)):
+        return False  # "the thoughts had gone but now they're back"
     return skipped > 0 or (words[0] in FREE and len(words) > 1 and words[1] in FREE_FOR)
 
 
