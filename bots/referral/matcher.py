@@ -26,8 +26,7 @@ counts:
 A crisis wish or thought told as past and over in the message's last words is set aside too ("I was suicidal at 17.
 I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE),
 and so is a crisis match that is the writer's own question, answered no ("Wanting to die? No."), read from the
-message's punctuation (_unless_asked_and_denied), and so are crisis words said not to be meant, straight after
-"doesn't mean I" in the same clause ("sad music doesn't mean I'm suicidal": _unless_it_doesnt_mean_that).
+message's punctuation (_unless_asked_and_denied).
 Last, a topic with a word model (word_model.py) may add a match to a message that names the writer or nobody else,
 where nothing was said of the topic either way (nothing matched, nothing was set aside but by an exclusion); it does
 not see the words of the topic's exclusions.
@@ -299,8 +298,6 @@ class Matcher:
             hits = [hit for hit in hits if hit.tier != "crisis"]
         if hits and _QUESTION_THEN_NO.search(text, 0, QUESTION_CHARS) is not None:  # the usual case: one scan in C
             hits = _unless_asked_and_denied(text, normalised, hits, suppressed)
-        if hits and _DOESNT_MEAN.search(text, 0, QUESTION_CHARS) is not None:
-            hits = _unless_it_doesnt_mean_that(text, normalised, hits, suppressed)
         reading = l_reading(text[:L_READING_CHARS])
         if reading is not None:
             l_found = self._find(reading)
@@ -592,39 +589,6 @@ def _question_start(text: str, asked_at: int) -> int:
 
 def _sentence_start(text: str, at: int) -> int:
     return max((m.end() for m in _SENTENCE_END.finditer(text, max(0, at - _QUESTION_LOOKBACK), at)), default=0)
-
-
-# "Sad music doesn't mean I'm suicidal", "being gay doesn't mean I want to die, auntie": the crisis words straight
-# after "doesn't mean I('m)", in the same clause, read from the punctuation as the question rule is. Not "don't" or
-# "didn't" ("people say I don't mean that. I want to die", "I didn't mean to"), not a double negation ("doesn't mean
-# I'm not suicidal"), not "any less", and nothing after it that goes on (GOES_ON_AFTER_NO).
-_DOESNT_MEAN = re.compile(r"\b(?:doesn['’]?t|does not|dosen['’]?t) mean (?:that )?(?:i['’]?m|i am|i)\b", re.IGNORECASE)
-_CLAUSE_END = re.compile(r"[.?!;:,\n]")
-DOESNT_MEAN_FILLERS = _words("really", "actually", "even", "just", "going", "gonna", "thinking", "about", "of",
-                             "wanting", "want", "to", "feel", "feeling", "have", "got", "any", "planning", "be")
-DOESNT_MEAN_GOES_ON = NEGATIONS | _words("less", "anymore")
-_MEANT_CLAUSE_CHARS = 160
-
-
-def _unless_it_doesnt_mean_that(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> list[Hit]:
-    """The hits left once crisis words said not to be meant ("... doesn't mean I want to die") are set aside."""
-    for said in islice(_DOESNT_MEAN.finditer(text, 0, QUESTION_CHARS), MAX_QUESTIONS):
-        found_end = _CLAUSE_END.search(text, said.end(), said.end() + _MEANT_CLAUSE_CHARS)
-        clause_end = found_end.start() if found_end is not None else len(text)
-        if clause_end - said.end() > _MEANT_CLAUSE_CHARS:
-            continue  # a clause this long is no plain "doesn't mean": leave it be
-        lead, clause = normalise(text[said.start():said.end()]), normalise(text[said.start():clause_end])
-        at = normalised.find(clause)
-        rest = normalise(text[clause_end:clause_end + _REST_CHARS]).split()
-        if at < 0 or not _denied(rest):
-            continue
-        meant_from, clause_to = at + len(lead) - 1, at + len(clause)
-        meant = [hit for hit in hits if hit.tier == "crisis" and meant_from <= hit.start and hit.end <= clause_to
-                 and DOESNT_MEAN_FILLERS.issuperset(normalised[meant_from:hit.start].split())
-                 and DOESNT_MEAN_GOES_ON.isdisjoint(normalised[meant_from:clause_to].split())]
-        suppressed.extend(Suppressed(hit.topic, hit.phrase, "doesn't mean", hit.kind) for hit in meant)
-        hits = [hit for hit in hits if hit not in meant]
-    return hits
 
 
 def _denied(rest: list[str]) -> bool:
@@ -1039,12 +1003,7 @@ _ENDING_CHARS = 120  # enough for the longest of NOW_FINE and MAX_ENDING_FILLERS
 OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideation")
 OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",
                       "totally", "mostly", "pretty", "much", "long", "been", "just")
-OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared", "went")
-# "Went away" too, unless said of a while: "went away for about a month. Now it's every night again", "went away
-# during the day but at night ..." (a second reviewer's).
-WENT = _words("went")
-FOR_A_WHILE = _words("for", "but", "though", "tho", "during", "tonight", "today", "week", "night", "nights", "again",
-                     "worse", "stronger", "louder", "except", "apart", "while", "bit", "days", "until", "till")
+OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared")
 # ... unless the words after say it came back: "the suicidal thoughts had gone but now they're back", "had faded until
 # last night" (not "and haven't come back", "I'm back at uni", "I don't want them back", "sleeping till 8").
 RETURNED = _words("back", "returned", "returning", "resurfaced")
@@ -1136,9 +1095,7 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> st
     # what follows a wish ("I want to die, stopped eating", "kill myself, gone by morning", "die free from pain").
     if index < len(words) and words[index] in OVER_WORDS and (
             index > 0 or (words[0] in FREE and words[1:2] != [] and words[1] in FREE_FOR)) and not _came_back(
-            words[index + 1:index + 1 + RETURNED_WINDOW]) and (words[index] not in WENT or (
-                words[index + 1:index + 2] == ["away"]
-                and FOR_A_WHILE.isdisjoint(words[index + 2:index + 2 + RETURNED_WINDOW]))):
+            words[index + 1:index + 1 + RETURNED_WINDOW]):
         return words[index]
     if laughs:
         for index, word in enumerate(words[:LAUGH_WINDOW]):

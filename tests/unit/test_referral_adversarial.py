@@ -40,7 +40,6 @@ from bots.referral.matcher import (
     EXPECTED_GAP,
     EXPECTING,
     FIRST_PERSON,
-    FOR_A_WHILE,
     FORM,
     FREE,
     FREE_FOR,
@@ -113,7 +112,6 @@ from bots.referral.matcher import (
     UNTIL,
     UNTIL_LATER,
     UNTIL_WINDOW,
-    WENT,
     WITHOUT,
     YES_ANSWERS,
     Matcher,
@@ -298,8 +296,8 @@ def reference_negated_after(after: list[str]) -> bool:
 
 
 def reference_over_after(after: list[str]) -> bool:
-    """Recovery said after the match, unless it came back or (for "went away") was for a while. The matcher reads
-    the words of the next 128 characters; the texts here are short enough that all of them are read."""
+    """Recovery said after the match, unless it came back. The matcher reads the words of the next 128 characters;
+    the texts here are short enough that all of them are read."""
     words, skipped = after[:5], 0
     if len(words) > 1 and words[0] in OVER_DETERMINERS and words[1] in OVER_NOUNS:
         words, skipped = words[2:], 2
@@ -311,9 +309,6 @@ def reference_over_after(after: list[str]) -> bool:
     if not words or words[0] not in OVER_WORDS:
         return False
     rest = after[skipped + 1:skipped + 1 + RETURNED_WINDOW]
-    for_a_while = set(after[skipped + 2:skipped + 2 + RETURNED_WINDOW]) & FOR_A_WHILE
-    if words[0] in WENT and (rest[:1] != ["away"] or for_a_while):
-        return False
     if set(rest[:RETURNED_SOON_WINDOW]) & RETURNED_SOON or any(
             word in RETURNED and not set(rest[max(0, index - 3):index]) & NOT_RETURNED
             and (rest[index + 1] if index + 1 < len(rest) else "") not in NOT_BACK for index, word in enumerate(rest)):

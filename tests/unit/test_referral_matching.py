@@ -227,7 +227,6 @@ def test_a_denial_said_after_the_match(matcher, text, crisis):
     ("the suicidal thoughts have gone and haven't come back", "gone"),
     ("the suicidal thoughts have gone, I'm back at uni and loving it", "gone"),
     ("the suicidal thoughts are gone and I don't want them back", "gone"),
-    ("My suicidal feelings went away after I left him", "went"),
 ])
 def test_recovery_said_around_the_match_negates_it(matcher, text, reason):
     result = matcher.match(text)
@@ -406,24 +405,6 @@ def test_time_without_is_recovery_and_anyone_is_the_writer_too(matcher, text, cr
 ])
 def test_a_negation_after_doesnt_mean_i_is_undone(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
-
-
-@pytest.mark.parametrize(("text", "crisis"), [
-    ("Just because I'm gay doesn't mean I want to die, auntie. I'm actually really happy.", False),
-    ("Just because I listen to sad music doesn't mean I'm suicidal, mum.", False),
-    ("crying at work doesn't mean i want to die", False),
-    # not with more between, a double negation, "any less", a "don't" or "didn't", or words that go on
-    ("smiling doesnt mean im okay, im planning to end it", True),
-    ("it doesn't mean i'm not suicidal", True),
-    ("talking to you doesn't mean i want to die any less", True),
-    ("People keep telling me I don't mean that. I do want to die.", True),
-    ("Me going quiet doesn't mean I'm suicidal, it means I've decided", True),
-])
-def test_crisis_words_said_not_to_be_meant_are_set_aside(matcher, text, crisis):
-    result = matcher.match(text)
-    assert (result.tier == "crisis") is crisis
-    if not crisis:
-        assert any(aside.reason == "doesn't mean" for aside in result.suppressed)
 
 
 @pytest.mark.parametrize(("text", "crisis"), [

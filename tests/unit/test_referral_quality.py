@@ -70,7 +70,7 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # crisis. Tenth session: batch 63, 280 denials in many shapes, flagged 0.204 before anything was changed for it,
     # brings held-back denials to 0.151 (0.145 on the first 62 files); the model retrained with 63 and 64 takes
     # ordinary false crisis to 0.027 and any suggestion to 0.055; with 65 and 66, 0.152, 0.028 and 0.055; with 67
-    # (and "doesn't mean I" read from the punctuation), 0.148, 0.028 and 0.056. Practical precision 0.799 with 67,
+    # 0.149, 0.028 and 0.056. Practical precision 0.799 with 67,
     # whose carers' and debt posts under "none" name money and work troubles.
     assert held_back["false_crisis_negations"]["rate"] <= 0.15
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.028
