@@ -386,7 +386,7 @@ class Matcher:
         # What the words around a match say depends only on CONTEXT_CHARS either side: 64 KB of one phrase, negated
         # or laughed off, is read once, not once per occurrence. In a chat-sized message the span itself is the key
         # (several entries share a span), which costs no slicing.
-        said: dict[tuple[str | int, int, bool, bool, int], str | None] = {}
+        said: dict[tuple[str | int, int, bool, bool, int, int], str | None] = {}
         long_text = len(normalised) > CACHE_FROM_CHARS
         # The rules that could undo a match here: in most texts none, and none is read around a match. (A long text
         # keeps them all: the cache reads each once, and it holds many clues.)
@@ -409,17 +409,19 @@ class Matcher:
                         negation = gap_negation
                     else:
                         crisis, cue = entry.tier == "crisis", group is not None
-                        floor = 0
-                        if sentence_starts and sentence_starts[0] <= start:  # only in a message of sentences
-                            floor = sentence_starts[bisect_right(sentence_starts, start) - 1]
+                        floor, ceiling = 0, len(normalised)  # the match's sentence, where sentences are known
+                        if sentence_starts:
+                            sentence = bisect_right(sentence_starts, start)
+                            floor = sentence_starts[sentence - 1] if sentence else 0
+                            ceiling = sentence_starts[sentence] if sentence < len(sentence_starts) else ceiling
                         if long_text:
                             begin = max(0, start - CONTEXT_CHARS)
-                            key: tuple[str | int, int, bool, bool, int] = (
-                                normalised[begin:end + CONTEXT_CHARS], start - begin, crisis, cue, floor)
+                            key: tuple[str | int, int, bool, bool, int, int] = (
+                                normalised[begin:end + CONTEXT_CHARS], start - begin, crisis, cue, floor, ceiling)
                         else:
-                            key = (start, end, crisis, cue, floor)
+                            key = (start, end, crisis, cue, floor, ceiling)
                         if key not in said:
-                            said[key] = _said_around(normalised, start, end, crisis, cue, rules, floor)
+                            said[key] = _said_around(normalised, start, end, crisis, cue, rules, floor, ceiling)
                         negation = gap_negation or said[key]
                     if negation is None:
                         hit_counts[entry] = hit_count + 1
@@ -512,13 +514,14 @@ _SENTENCE_END = re.compile(r"[.?!:\n]")
 _SENTENCE_BREAK = re.compile(r"(?:(?<!\.)\.(?!\.)|\?+)(?=\s)|!+(?=\s+[A-Z])")
 SENTENCES_READ_CHARS = 4_096
 NEGATED = "negation"  # how a suppression by a negation is worded
+SHORT_QUESTION = 4  # words: "Absolutely not. Kill myself? Over a boy?" asks what the negation denied
 # A sentence that only says what the one before meant: "I'm not. Suicidal, I mean." (a second reviewer's).
 _MEANT = re.compile(r" (?:i mean|i meant|that is|as in) ")
 
 
 def _sentence_starts(text: str, normalised: str) -> list[int]:
     """Where each sentence after the first starts in the normalised text (its leading space), in order. Not where
-    either side is a single word ("I. Am. Not. Suicidal.", "Zero. Suicidal thoughts"), nor before a question
+    either side is a single word ("I. Am. Not. Suicidal.", "Zero. Suicidal thoughts"), nor before a short question
     ("Absolutely not. Kill myself? Over a boy?") or a sentence that says what the last one meant; and a sentence whose
     words read differently on their own (a Scots word elsewhere) is left joined to the one before."""
     sentences: list[tuple[int, str, bool]] = []  # where, the words, asked
@@ -531,7 +534,7 @@ def _sentence_starts(text: str, normalised: str) -> list[int]:
             continue
         at = normalised.find(sentence, searched_from)
         if at >= 0:
-            sentences.append((at, sentence, piece.rstrip().endswith("?")))
+            sentences.append((at, sentence, piece.rstrip().endswith("?") and len(sentence.split()) <= SHORT_QUESTION))
             searched_from = at + len(sentence) - 1
     return [at for (_, before, _), (at, sentence, asked) in pairwise(sentences)
             if at > 0 and not asked and len(before.split()) > 1 and len(sentence.split()) > 1
@@ -723,10 +726,11 @@ def _longer_overlapping(starts: Sequence[int], ends: Sequence[int],
 
 
 def _said_around(normalised: str, start: int, end: int, crisis: bool, cue: bool, rules: int,
-                 floor: int = 0) -> str | None:
+                 floor: int = 0, ceiling: int | None = None) -> str | None:
     """Why the words around a match undo it, if they do (see the module docstring), read by those of the `rules`
-    (_rules_with_clues) that could; a negation before it is looked for from `floor` on (its sentence's start). A cue
-    is often about someone else by nature ("he doesn't know why"), so the someone-else rule is not applied to one."""
+    (_rules_with_clues) that could; a negation before it is looked for from `floor` on (its sentence's start), and
+    recovery after it before `ceiling` (the next sentence's). A cue is often about someone else by nature ("he
+    doesn't know why"), so the someone-else rule is not applied to one."""
     said = None
     if rules & _RULE_NEGATION_BEFORE:
         said = _negation_before_unless_over(normalised, start, end, floor)
@@ -739,7 +743,8 @@ def _said_around(normalised: str, start: int, end: int, crisis: bool, cue: bool,
     if said is not None:
         return said
     if rules & _RULE_OVER_OR_LAUGHED:
-        said = _over_or_laughed_after(normalised, end) if crisis else _over_after(normalised, end)
+        said = (_over_or_laughed_after(normalised, end, ceiling=ceiling) if crisis
+                else _over_after(normalised, end, ceiling))
     if said is None and crisis and not cue and rules & _RULE_SOMEONE_ELSE:
         said = _someone_else_before(normalised, start, end)
     if said is None and crisis and rules & _RULE_NOT_SO:
@@ -1074,16 +1079,20 @@ def _came_back(words: list[str]) -> bool:
                for index, word in enumerate(words))
 
 
-def _over_after(normalised: str, end: int) -> str | None:
+def _over_after(normalised: str, end: int, ceiling: int | None = None) -> str | None:
     """Recovery said just after the match: "self harm free", "the thoughts have gone"."""
-    return _over_or_laughed_after(normalised, end, laughs=False)
+    return _over_or_laughed_after(normalised, end, laughs=False, ceiling=ceiling)
 
 
-def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> str | None:
-    """Recovery said just after the match, or a laugh that is not denied ("not joking")."""
+def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceiling: int | None = None) -> str | None:
+    """Recovery said just after the match, in its sentence (before `ceiling`, where the sentences are known: "I'm
+    suicidal. These thoughts had gone after my last admission" is no recovery), or a laugh that is not denied ("not
+    joking")."""
     if _OVER_OR_LAUGH.search(normalised, end, end + _SHORT_WORDS_CHARS) is None:  # the usual case: one scan in C
         return None
-    words = normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:5 + RETURNED_WINDOW]
+    read_to = end + 1 + 2 * _SHORT_WORDS_CHARS
+    said = normalised[end + 1:read_to].split()[:5 + RETURNED_WINDOW]
+    words = said if ceiling is None or ceiling >= read_to else normalised[end + 1:ceiling].split()[:5 + RETURNED_WINDOW]
     if len(words) > 1 and words[0] in OVER_DETERMINERS and words[1] in OVER_NOUNS:
         index = 2
     else:
@@ -1097,9 +1106,9 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True) -> st
             index > 0 or (words[0] in FREE and words[1:2] != [] and words[1] in FREE_FOR)) and not _came_back(
             words[index + 1:index + 1 + RETURNED_WINDOW]):
         return words[index]
-    if laughs:
-        for index, word in enumerate(words[:LAUGH_WINDOW]):
-            if (word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or words[index - 1] not in NEGATIONS):
+    if laughs:  # a laugh in the next sentence still laughs it off ("... walk into the sea. 😂 It's the theme tune")
+        for index, word in enumerate(said[:LAUGH_WINDOW]):
+            if (word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or said[index - 1] not in NEGATIONS):
                 return word
     return None
 

@@ -240,6 +240,9 @@ def test_recovery_said_around_the_match_negates_it(matcher, text, reason):
     "the urge to self harm had faded until last night",
     "suicidal thoughts went to my head",
     "The urge to kill myself just went away for about a month. Now it's every night again.",
+    # recovery told of another time, in the next sentence (a third reviewer's)
+    "I'm feeling suicidal. The urges had gone when I talked to you last time, can we talk?",
+    "I'm suicidal. These thoughts had gone after my last admission and I'm scared they'll win this time.",
     "the suicidal thoughts went away during the day but at night they're there and I can't fight them anymore",
     "suicidal thoughts went away for a bit, they're worse tonight than they've ever been",
 ])
