@@ -15,8 +15,7 @@ counts:
   else's words. A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead"), and so
   does one before a full stop or "?" (not around a one-word sentence, not before a question), read from the
   message's punctuation in a message of up to 4 KB ("Mam thinks I'm grand. I'm not. Thinking about ending
-  things"); one after "doesn't mean I" is undone
-  ("smiling doesn't mean I don't want to die").
+  things"); one after "doesn't mean I" is undone ("smiling doesn't mean I don't want to die").
   So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
   gone"), a denial just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the
   crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone
@@ -539,6 +538,8 @@ def _sentence_starts(text: str, normalised: str) -> list[int]:
     return [at for (_, before, _), (at, sentence, asked) in pairwise(sentences)
             if at > 0 and not asked and len(before.split()) > 1 and len(sentence.split()) > 1
             and _MEANT.search(sentence) is None]
+
+
 GOES_ON_AFTER_NO = _words(
     "but", "though", "tho", "although", "except", "yet", "maybe", "sometimes", "kinda", "kind", "sort", "idk", "unsure",
     "sure", "lie", "lied", "lying", "liar", "yes", "yeah", "yep", "aye", "ay", "kidding", "jk", "joking", "truth",
@@ -1104,7 +1105,7 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceili
     # what follows a wish ("I want to die, stopped eating", "kill myself, gone by morning", "die free from pain").
     if index < len(words) and words[index] in OVER_WORDS and (
             index > 0 or (words[0] in FREE and words[1:2] != [] and words[1] in FREE_FOR)) and not _came_back(
-            words[index + 1:index + 1 + RETURNED_WINDOW]):
+            said[index + 1:index + 1 + RETURNED_WINDOW]):  # read on past the sentence: "... had gone. Now they're back"
         return words[index]
     if laughs:  # a laugh in the next sentence still laughs it off ("... walk into the sea. 😂 It's the theme tune")
         for index, word in enumerate(said[:LAUGH_WINDOW]):

@@ -236,6 +236,7 @@ def test_recovery_said_around_the_match_negates_it(matcher, text, reason):
 
 @pytest.mark.parametrize("text", [
     "the suicidal thoughts had gone but now they're back",
+    "the suicidal thoughts had gone. But now they're back, every night.",
     "suicidal thoughts stopped for a while but they came back last week",
     "the urge to self harm had faded until last night",
     "suicidal thoughts went to my head",
