@@ -12,7 +12,21 @@ from bothy.storage.database import Database
 from bothy.storage.migrations import migrate
 from bothy.testing import bot_context
 from bots.installed import INSTALLATION
+from bots.referral import bot as referral_bot
+from bots.referral import settings as referral_settings
 from commands.framework import CommandRegistry
+from tests.unit.shipped import load_kb_once, matcher_once
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shipped_kb_built_once() -> Iterator[None]:
+    """Every parsed config and every referral bot on the shipped knowledge base share one loaded KB and matcher
+    (tests/unit/shipped.py): building them in each test's setup was about a third of the unit suite's time."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(referral_settings, "load_kb", load_kb_once)
+        patch.setattr(referral_bot, "load_kb", load_kb_once)
+        patch.setattr(referral_bot, "Matcher", matcher_once)
+        yield
 
 
 @asynccontextmanager

@@ -117,6 +117,7 @@ from bots.referral.matcher import (
     Matcher,
 )
 from bots.referral.normalise import MAX_CHARS, l_reading, normalise
+from tests.unit.shipped import shipped_matcher
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,13 +140,9 @@ def test_normalise_reads_at_most_max_chars():
 
 
 @pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return load_kb([ROOT / "referral_kb"])
-
-
-@pytest.fixture(scope="module")
-def matcher(kb) -> Matcher:
-    return Matcher(kb)
+def matcher() -> Matcher:
+    """The shipped knowledge base's, shared: these tests only read it."""
+    return shipped_matcher()
 
 
 def test_a_few_results_per_phrase_are_kept(matcher):

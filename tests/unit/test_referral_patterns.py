@@ -9,6 +9,7 @@ import pytest
 from bots.referral.kb import load_kb
 from bots.referral.matcher import MAX_PATTERN_CHECKS, Matcher
 from bots.referral.patterns import PatternError, compile_pattern
+from tests.unit.shipped import shipped_matcher
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = """id: low
@@ -171,7 +172,7 @@ def test_a_longer_match_negated_in_its_gaps_outranks_nothing(tmp_path):
 
 
 def test_patterns_keep_their_place_in_longest_wins():
-    matcher = Matcher(load_kb([ROOT / "referral_kb"]))
+    matcher = shipped_matcher()
     bereaved = matcher.match("I lost my best friend to suicide in March")
     assert bereaved.topics == ["suicide-bereavement"]
     assert "longer phrase '(lost|losing) [1-3] to suicide' (suicide-bereavement)" in [

@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 from bots.installed import INSTALLATION
-from bots.referral.kb import load_kb
 from commands.framework import Choice, Command
 from referral_kb import SHIPPED_KB
+from tests.unit.shipped import shipped_kb
 
 TEMPLATES = INSTALLATION.templates()
-KB = load_kb((SHIPPED_KB,))
+KB = shipped_kb()
 URGENT_NUMBERS = ("999", "116 123", "111", "0800 83 85 87")
 BREATHING_SPACE = "0800 83 85 87"
 ROUND_THE_CLOCK = re.compile(r"any ?time|24 hours|24/7|day (?:and|or) night|round the clock", re.IGNORECASE)

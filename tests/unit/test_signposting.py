@@ -16,12 +16,11 @@ from bothy.testing import STAFF_ROOM, bot_context, received_reaction
 from bots.installed import INSTALLATION
 from bots.referral.bereavement import in_own_words
 from bots.referral.bot import ReferralBot
-from bots.referral.kb import load_kb
-from bots.referral.matcher import Matcher
 from bots.referral.settings import ReferralSettings
 from bots.referral.storage import ReferralRepository
 from commands.framework import CommandContext, Role
 from referral_kb import SHIPPED_KB
+from tests.unit.shipped import shipped_matcher
 
 ALICE = "@alice:example.org"
 GROUP, DM, GRIEF = "!group:example.org", "!dm:example.org", "!grief:example.org"
@@ -158,7 +157,7 @@ async def test_elsewhere_the_same_words_about_someone_else_are_still_a_crisis(da
 
 def test_the_rule_explains_what_it_set_aside():
     text = "I keep thinking about his suicide and now I'm grieving"
-    result = in_own_words(Matcher(load_kb((SHIPPED_KB,))).match(text), text)
+    result = in_own_words(shipped_matcher().match(text), text)
     assert result.tier == "support" and "bereavement" in result.topics
     assert ("crisis", "about someone else, in a bereavement room") in {(s.topic, s.reason) for s in result.suppressed}
 

@@ -15,12 +15,12 @@ from bots.installed import INSTALLATION
 from bots.referral.kb import load_kb
 from bots.referral.topic_lookup import TopicFinder, TopicWords
 from commands.router import CommandRouter
-from referral_kb import SHIPPED_KB
+from tests.unit.shipped import shipped_kb
 from tests.unit.test_engine import shared_config
 from tests.unit.test_unknown_commands import ALICE, DM, HOST, STAFF, Account
 
 SAM, BOB = "@sam:example.org", "@bob:example.org"  # SAM is a peer worker in the example config
-KB = load_kb([SHIPPED_KB])
+KB = shipped_kb()
 HEADINGS = {topic.id: "Urgent help" if topic.tier == "crisis" else topic.title for topic in KB.topics.values()}
 
 TYPED = [
