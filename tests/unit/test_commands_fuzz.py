@@ -50,6 +50,9 @@ COMMAND_WORDS = ("help", "commands", "mydata", "forget", "status", "checkins", "
 NEAR_MISSES = ("hlep", "moood", "mood reprt", "checkins2", "stres", "forget me", "refer@")
 KEYWORDS = ("on", "off", "pause", "link", "unlink", "threshold", "me", "confirm", "housing", "debt", "crisis",
             "Mental Health Support", "young-people")
+# One set of templates for every example, as a running Bothy has: a fresh set compiles each template again at its
+# first use, which was most of these tests' time.
+TEMPLATES = INSTALLATION.templates()
 # Tags and attributes the templates themselves use; anything else in a reply's HTML came from the input.
 TEMPLATE_TAGS = frozenset({"p", "ul", "li", "code", "strong", "a", "br"})
 
@@ -224,10 +227,9 @@ async def handle_checked(typed: Typed, commands: CommandRegistry, database: Data
     """Route one typed message and check every property; what it owes is then committed, as Bothy would."""
     caplog.clear()
     config = dataclasses.replace(config, volunteers=frozenset({VOLUNTEER}), command_prefix=typed.prefix)
-    templates = INSTALLATION.templates()
     if breaks:
         commands = CommandRegistry(broken(command) for command in commands.commands)
-    router = CommandRouter(config, commands, Account(sender, power), templates, Clock(), lambda: STAFF)
+    router = CommandRouter(config, commands, Account(sender, power), TEMPLATES, Clock(), lambda: STAFF)
     effects = Effects(HOST)
     message = Message(room_id, "$typed", sender, typed.body, Clock().ms() - age_ms, "m.text", encrypted=True)
 
@@ -238,7 +240,7 @@ async def handle_checked(typed: Typed, commands: CommandRegistry, database: Data
         assert_escaped(item.content["formatted_body"], typed.canary)
     # One reply to the sender; `!refer` also DMs the member, and a staff alert (`!talk`) is not a reply.
     assert len([item for item in messages if item.to_user in (None, sender) and item.alert is None]) <= 1
-    went_wrong = templates.render("went_wrong", prefix=typed.prefix)
+    went_wrong = TEMPLATES.render("went_wrong", prefix=typed.prefix)
     if any(item.content == went_wrong for item in messages):
         assert breaks, "a real command failed"
         assert effects.writes == [] and [i.content for i in effects.items if i.action != "redaction"] == [went_wrong]

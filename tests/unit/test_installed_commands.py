@@ -49,6 +49,9 @@ USAGE = {
     "hangout invite": "!hangout invite",
 }
 
+# One set of templates, as a running Bothy has: a fresh set per command compiles each template again.
+TEMPLATES = INSTALLATION.templates()
+
 
 async def send(registry: CommandRegistry, role: Role, body: str, encrypted: bool = True) -> Effects:
     """What a command owes, sent in a DM by someone with `role` (the router's checks are tested end to end)."""
@@ -56,7 +59,7 @@ async def send(registry: CommandRegistry, role: Role, body: str, encrypted: bool
     run, params = command.parse(args)
     effects = Effects("@bothy:example.org")
     await run(CommandContext(command=command, sender="@alice:example.org", room_id="!dm:example.org", event_id="$e",
-                             role=role, in_dm=True, effects=effects, templates=INSTALLATION.templates(), prefix="!",
+                             role=role, in_dm=True, effects=effects, templates=TEMPLATES, prefix="!",
                              params=params, encrypted=encrypted))
     return effects
 
