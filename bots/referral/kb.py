@@ -206,8 +206,12 @@ def _resources(node: _Node | None, where: str, problems: list[str]) -> list[Reso
     return resources
 
 
-def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
-    """Load every `*.yaml` in the folders, in order; later folders may add to earlier topics."""
+def load_kb(directories: tuple[Path, ...] | list[Path], *, matching: bool = True) -> KnowledgeBase:
+    """Load every `*.yaml` in the folders, in order; later folders may add to earlier topics.
+
+    matching=False leaves out what only matching needs, compiling patterns and loading word models (most of the
+    time): its topics are the same, for a caller that only asks which there are (config's crisis-lines check), but
+    its problems leave out those of patterns and models."""
     problems: list[str] = []
     topics: dict[str, Topic] = {}
     additions: list[tuple[str, str, int, list, list, dict, list, list]] = []
@@ -257,9 +261,10 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
                 continue
             topics[topic_id] = Topic(topic_id, title or topic_id, tier or "support", resources=resources,
                                      word_lists=word_lists, source=str(path),
-                                     model=_model(fields.get("model"), path, files, problems))
+                                     model=_model(fields.get("model"), path, files, problems) if matching else None)
             _add_phrases(topics[topic_id], phrases, exclusions, str(path), phrase_owner, problems)
-            _add_patterns(topics[topic_id], patterns, str(path), phrase_owner, problems)
+            if matching:
+                _add_patterns(topics[topic_id], patterns, str(path), phrase_owner, problems)
     for target, where, line, phrases, patterns, word_lists, exclusions, resources in additions:
         topic = topics.get(target)
         if topic is None:
@@ -267,7 +272,8 @@ def load_kb(directories: tuple[Path, ...] | list[Path]) -> KnowledgeBase:
             continue
         topic.resources.extend(resources)
         _add_phrases(topic, phrases, exclusions, where, phrase_owner, problems)
-        _add_patterns(topic, patterns, where, phrase_owner, problems, {**topic.word_lists, **word_lists})
+        if matching:
+            _add_patterns(topic, patterns, where, phrase_owner, problems, {**topic.word_lists, **word_lists})
     return KnowledgeBase(topics, problems, files)
 
 

@@ -45,7 +45,8 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
     for key, names in missing.items():
         if names:
             reader.problems.append(f"{key}: no such folder: {', '.join(names)}")
-    if not any(missing.values()) and not has_crisis_lines(load_kb(kb_dirs)):
+    # Which topics there are, not how they match: the bot compiles its own KB when it starts.
+    if not any(missing.values()) and not has_crisis_lines(load_kb(kb_dirs, matching=False)):
         hint = " (leave kb_dirs unset for the ones shipped with Bothy)" if chosen else ""
         reader.problems.append(f"referral.kb_dirs: no crisis-tier topic in {', '.join(map(str, kb_dirs))}; "
                                f"Bothy never runs without crisis lines{hint}")

@@ -57,10 +57,11 @@ def shipped_matcher() -> Matcher:
     return SHIPPED.matcher()
 
 
-def load_kb_once(directories: Iterable[Path]) -> KnowledgeBase:
-    """load_kb, with the shipped folder alone answered by the shared KB; any other folders are loaded as ever."""
+def load_kb_once(directories: Iterable[Path], *, matching: bool = True) -> KnowledgeBase:
+    """load_kb, with the shipped folder alone answered by the shared KB (its topics are the same with or without
+    `matching`); any other folders are loaded as ever."""
     directories = tuple(directories)
-    return shipped_kb() if directories == (SHIPPED_KB,) else load_kb(directories)
+    return shipped_kb() if directories == (SHIPPED_KB,) else load_kb(directories, matching=matching)
 
 
 def matcher_once(kb: KnowledgeBase) -> Matcher:

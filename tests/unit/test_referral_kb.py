@@ -42,6 +42,17 @@ def test_the_shipped_knowledge_base_is_valid_and_covers_the_required_lines():
     assert all(r.checked for topic in kb.topics.values() for r in topic.resources)
 
 
+def test_without_matching_the_same_topics_are_loaded_even_when_patterns_and_models_are_broken(tmp_path):
+    """What the config's crisis-lines check reads: the topics, never how they match."""
+    (tmp_path / "crisis.yaml").write_text(CRISIS + "patterns: ['want to <nothing>']\nmodel: missing.json\n")
+    (tmp_path / "ours.yaml").write_text("add_to: crisis\npatterns: ['(unclosed']\n")
+    for folders in ([ROOT / "referral_kb", tmp_path], [tmp_path]):
+        full, quick = load_kb(folders), load_kb(folders, matching=False)
+        assert {i: t.tier for i, t in quick.topics.items()} == {i: t.tier for i, t in full.topics.items()}
+        assert set(quick.problems) <= set(full.problems)
+    assert len(load_kb([tmp_path]).problems) == 3 and load_kb([tmp_path], matching=False).problems == []
+
+
 def test_every_problem_has_its_file_and_line(tmp_path):
     (tmp_path / "a.yaml").write_text(GOOD)
     (tmp_path / "b.yaml").write_text(
