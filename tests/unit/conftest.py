@@ -1,5 +1,6 @@
 import dataclasses
 import logging
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,9 +42,20 @@ async def migrated_database(folder: Path) -> AsyncIterator[Database]:
         await db.close()
 
 
+@pytest.fixture(scope="session")
+async def migrated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file built through the real migrations once for the session, closed (so all in the one file)."""
+    folder = tmp_path_factory.mktemp("migrated")
+    async with migrated_database(folder):
+        pass
+    return folder / "bothy.sqlite3"
+
+
 @pytest.fixture
-async def database(tmp_path) -> AsyncIterator[Database]:
-    """A temporary database built through the real migrations."""
+async def database(tmp_path: Path, migrated_file: Path) -> AsyncIterator[Database]:
+    """A temporary database built through the real migrations: a copy of the session's, which migrate() then finds
+    up to date. Migrating each test's own from nothing took a tenth of a second, some 250 times."""
+    shutil.copyfile(migrated_file, tmp_path / "bothy.sqlite3")
     async with migrated_database(tmp_path) as db:
         yield db
 
