@@ -463,7 +463,6 @@ def _under_someone_elses_crisis(normalised: str, under_crisis: list[tuple[int, i
 
 
 _AT = " at "
-SOMEONE_ELSES = "someone else"  # how the someone-else rule words its reason
 _ALL = normalise("all")  # " al ": double letters are read as one
 
 
@@ -512,7 +511,6 @@ _SENTENCE_END = re.compile(r"[.?!:\n]")
 # stays linear and small).
 _SENTENCE_BREAK = re.compile(r"(?:(?<!\.)\.(?!\.)|\?+)(?=\s)|!+(?=\s+[A-Z])")
 SENTENCES_READ_CHARS = 4_096
-NEGATED = "negation"  # how a suppression by a negation is worded
 SHORT_QUESTION = 4  # words: "Absolutely not. Kill myself? Over a boy?" asks what the negation denied
 # A sentence that only says what the one before meant: "I'm not. Suicidal, I mean." (a second reviewer's).
 _MEANT = re.compile(r" (?:i mean|i meant|that is|as in) ")
@@ -585,13 +583,14 @@ def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppre
 def _question_start(text: str, asked_at: int) -> int:
     """Where the question ending at `asked_at` starts. One of frame words only asks the one before it again:
     "Suicidal? Me? Nah." """
-    start = _sentence_start(text, asked_at)
+    start = _start_of_sentence_before(text, asked_at)
     if start > 0 and text[start - 1] == "?" and QUESTION_FRAME.issuperset(normalise(text[start:asked_at]).split()):
-        start = _sentence_start(text, start - 1)
+        start = _start_of_sentence_before(text, start - 1)
     return start
 
 
-def _sentence_start(text: str, at: int) -> int:
+def _start_of_sentence_before(text: str, at: int) -> int:
+    """Where the sentence ending at `at` starts, by the question rule's sentence ends (a ":" ends one too)."""
     return max((m.end() for m in _SENTENCE_END.finditer(text, max(0, at - _QUESTION_LOOKBACK), at)), default=0)
 
 
@@ -1032,6 +1031,8 @@ _SHORT_WORDS_CHARS = 64  # enough for the few short words read after a match for
 THIRD_PERSON = _words("he", "she", "they", "he's", "she's", "they're", "he'd", "she'd", "they'd", "they've",
                       "they'll", "she'll")
 EXCLUDED_BY = "exclusion"  # how a match set aside by an exclusion's reason starts
+NEGATED = "negation"  # ... by a negation, recovery or a laugh
+SOMEONE_ELSES = "someone else"  # ... by the someone-else rule
 FIRST_PERSON = _words("i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself", "mine")
 # Anyone a message without I, me or my may be about instead: then the word model does not score it. Not "them" or
 # "their", which are as often things ("thinking about the pills again, all of them"); not "we're", "she'll", "she'd",
