@@ -829,7 +829,9 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
             before = normalised[max(0, space - 8 * (_LONGEST_NEGATION_WORD + 1)):space].split()[-8:]
             return f"{' '.join(before[-2:])} without" if _counted_time(before) else None
         if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
-            return "since i last"  # "two years since I last self harmed"
+            # "two years since I last self harmed", unless it came back: "... since I last felt suicidal and it's back"
+            came_back = _came_back(normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:RETURNED_WINDOW])
+            return None if came_back else "since i last"
         if word not in NEGATION_FILLERS and (after or word not in RIGHT_BEFORE_FILLERS):
             return None
         reading, after = space, word
@@ -1011,7 +1013,7 @@ OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "
 OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared")
 # ... unless the words after say it came back: "the suicidal thoughts had gone but now they're back", "had faded until
 # last night" (not "and haven't come back", "I'm back at uni", "I don't want them back", "sleeping till 8").
-RETURNED = _words("back", "returned", "returning", "resurfaced")
+RETURNED = _words("back", "returned", "returning", "resurfaced", "relapsed", "relapse")
 NOT_RETURNED = _words("haven't", "hasn't", "never", "not", "didn't", "don't", "won't", "hadn't", "no", "want", "wanted")
 NOT_BACK = _words("to", "at", "in", "into", "from", "on", "home", "with", "up", "out", "of")  # "back at uni"
 RETURNED_SOON = _words("until", "till", "til")  # ... only just after: "faded until last night"

@@ -598,6 +598,17 @@ def test_a_wish_told_as_past_and_over_is_no_crisis(matcher, text, crisis):
     assert crisis or any(aside.reason.startswith("told as over") for aside in result.suppressed)
 
 
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("it's been two years since I last self harmed", False),
+    ("its been a year since i last self harmed and i havent relapsed", False),
+    ("two years since i last self harmed, back at college now", False),
+    ("It's been 6 years since I last felt suicidal and it's back.", True),
+    ("its been a year since i last self harmed and tonight i relapsed", True),
+])
+def test_since_i_last_is_over_unless_it_came_back(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
 @pytest.mark.parametrize("text", [
     "My mum was my whole world and she was taken from me by cancer in June. I am going to end my life on her "
     "birthday, it is the only thing that makes sense to me. I know people on here will say it gets better and to "
