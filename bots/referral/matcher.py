@@ -852,7 +852,8 @@ AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
     normalise(verb).strip(): tuple(tuple(normalise(tail).split()) for tail in tails) for verb, tails in {
         "crossed": (), "entered": (), "occurred": (), "something": (), "happening": (),
         "cross": ("my mind", "my head"), "enter": ("my mind", "my head"),  # ... unless it goes on (CROSSES_ON)
-        "there": ("anymore", "any"), "came": ("back",), "one": ("of them",), "an": ("option",), "a": ("option",),
+        "there": ("anymore", "any"), "came": ("back",), "come": ("back",), "returned": (), "one": ("of them",),
+        "an": ("option",), "a": ("option",),
         "on": ("the cards", "the table", "the agenda", "my mind", "my radar")}.items()}
 _LONGEST_AFTER_TAIL = max(len(tail) for tails in AFTER_VERBS.values() for tail in tails)
 # "Suicide doesn't cross my mind. It never leaves it", "... as a what if anymore, it's a when" (a second reviewer's).

@@ -767,6 +767,48 @@ def test_late_night_and_understated_words_for_self_harm_means_and_wishes(matcher
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("is it normal to wish you were never born", True),
+    ("is it wrong to want your life to be over before 40", True),
+    ("anyone else lie awake hoping they dont wake up", True),
+    ("anyone else get thoughts about killing yourself out of nowhere", True),
+    ("what do you even do when you really want to kill yourself", True),
+    ("how do you stop the intrusive thoughts about ending your life", True),
+    ("my brain keeps telling me to kill myself and you to kill yourself is what it says", True),
+    ("how long can you not eat before you faint", False),
+    ("idk how much longer i can not kill myself", True),
+    ("woke up and decided not to kill myself today. again", True),
+    ("dead would be easier, honestly", True),
+    ("being dead would be better than this", True),
+    ("it would be a relief to not wake up", True),
+    ("cant even be bothered being alive", True),
+    ("wouldnt mind if i just stopped existing", True),
+    ("gutted every morning that im still alive", True),
+    ("i didnt mean to survive", True),
+    ("bought more paracetamol from a different chemist so they wouldnt ask", True),
+    ("tired of being a person, i want to not exist", True),
+    ("tired of being a person who always says yes", False),
+    # everyday look-alikes
+    ("when you kill yourself in the game you respawn at your bed", False),
+    ("is it normal for my cat to sleep all day", False),
+    ("anyone else want to die of embarrassment after that quiz", False),
+    ("i decided not to do it today, the gym can wait", False),
+    ("dead would be better for the battery than half charged", False),
+    ("cant be bothered with living room cleaning today", False),
+    ("got milk from another shop so they wouldnt run out", False),
+    ("Urges to self harm haven't come back since therapy", False),
+    ("My answer to 'have you had thoughts of taking your own life' is still no", False),
+    ("is it ok to say kill yourself as a joke", False),
+    ("gutted they're still alive in the cup", False),
+    ("anyone else with a newborn pray they dont wake up before 6", False),
+    ("dark souls basically tells you to die over and over", False),
+])
+def test_asked_about_you_and_said_without_the_usual_frames(matcher, text, crisis):
+    """This session's patterns from the tuning parts of batches 55 to 71: a question about "you" or "anyone" that
+    the asker feels, and wishes, plans and attempts said without the frames the word lists hold."""
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
 def test_hands_that_bled_from_digging_meet_no_self_harm_pattern(matcher):
     """The "dug ... till ... bled" pattern needs nails or skin dug into. The word model, retrained with batches 60 to
     62, scored this 0.74 (over its threshold then, 0.73; not since batches 63 and 64): any hit is the model's, a
