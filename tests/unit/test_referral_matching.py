@@ -787,6 +787,8 @@ def test_late_night_and_understated_words_for_self_harm_means_and_wishes(matcher
     ("i didnt mean to survive", True),
     ("bought more paracetamol from a different chemist so they wouldnt ask", True),
     ("tired of being a person, i want to not exist", True),
+    ("ready to call it quits on life", True),
+    ("i gave up on existing a while ago", True),
     ("tired of being a person who always says yes", False),
     # everyday look-alikes
     ("when you kill yourself in the game you respawn at your bed", False),
@@ -796,6 +798,7 @@ def test_late_night_and_understated_words_for_self_harm_means_and_wishes(matcher
     ("dead would be better for the battery than half charged", False),
     ("cant be bothered with living room cleaning today", False),
     ("got milk from another shop so they wouldnt run out", False),
+    ("called it quits on life drawing class, too hard", False),
     ("Urges to self harm haven't come back since therapy", False),
     ("My answer to 'have you had thoughts of taking your own life' is still no", False),
     ("is it ok to say kill yourself as a joke", False),
