@@ -789,6 +789,7 @@ def test_late_night_and_understated_words_for_self_harm_means_and_wishes(matcher
     ("tired of being a person, i want to not exist", True),
     ("ready to call it quits on life", True),
     ("i gave up on existing a while ago", True),
+    ("just want to be ded tbh", True),
     ("tired of being a person who always says yes", False),
     # everyday look-alikes
     ("when you kill yourself in the game you respawn at your bed", False),
