@@ -134,7 +134,7 @@ NEGATION_FILLERS = _words(
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
-    "whatsoever",
+    "whatsoever", "little", "bit", "slightly", "tiny", "wee",
     *NO_NEGATES)
 # ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die".
 RIGHT_BEFORE_FILLERS = _words("commit", "committing")
@@ -143,14 +143,16 @@ RIGHT_BEFORE_FILLERS = _words("commit", "committing")
 RECOVERED = _words("free", "clean", "recovered")
 RECOVERED_FROM = _words("of", "from")
 WITHOUT = _words("without")
+WITHOUT_ENDS = _words("then", "until", "till", "til", "again", "but", "relapsed", "broke", "ended", "ruined")
+WITHOUT_ENDS_WINDOW = 8
 # "Smiling doesn't mean I don't want to die", "therapy doesn't mean I've stopped wanting to die": two negations.
 # ("Doesn't mean" alone is no denial: punctuation is gone, so "they think I don't mean that. I want to die" would be.)
 MEANS = _words("mean", "means", "meant")
 DOESNT = _words("doesn't", "don't", "didn't", "dont", "doesnt", "didnt")
 _DOESNT_MEAN_CHARS = 24
 TIME_UNITS = _words("day", "days", "week", "weeks", "month", "months", "year", "years", "yr", "yrs")
-NUMBER_WORDS = _words("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-                      "fifteen", "twenty", "thirty", "fifty", "hundred", "few", "several", "many")
+NUMBER_WORDS = _words("a", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                      "twelve", "fifteen", "twenty", "thirty", "fifty", "hundred", "few", "several", "many")
 COULD_NOT = _words("couldn't", "could", "wouldn't", "can", "cannot", "get", "through", "more")
 # Far enough for "I have never had a plan to kill myself" (five fillers).
 NEGATION_WINDOW = 6
@@ -827,7 +829,10 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
             return f"{word} {after}"
         if word in WITHOUT:
             before = normalised[max(0, space - 8 * (_LONGEST_NEGATION_WORD + 1)):space].split()[-8:]
-            return f"{' '.join(before[-2:])} without" if _counted_time(before) else None
+            after_it = normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:WITHOUT_ENDS_WINDOW]
+            if not _counted_time(before) or not WITHOUT_ENDS.isdisjoint(after_it):
+                return None  # ... unless it ended: "a week without self harm, then I did it again"
+            return f"{' '.join(before[-2:])} without"
         if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
             # "two years since I last self harmed", unless it came back: "... since I last felt suicidal and it's back"
             came_back = _came_back(normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:RETURNED_WINDOW])
@@ -1022,7 +1027,7 @@ RETURNED_WINDOW = 10
 RETURNED_SOON_WINDOW = 2
 OVER_DETERMINERS = _words("that", "the", "those", "these", "this")  # "wanted to be gone. that feeling's gone now"
 FREE = _words("free")
-FREE_FOR = _words("for", "since", "now", "today", "this")
+FREE_FOR = _words("for", "since", "now", "today", "this", "as")  # "self harm free as of today"
 # A laugh just after the match: hyperbole ("made me want to die lmao", "... 😂", read as "lmao" by normalise.py);
 # "lol" is not here: people say real things with a nervous "lol".
 LAUGH_WINDOW = 3

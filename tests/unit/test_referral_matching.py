@@ -813,6 +813,21 @@ def test_asked_about_you_and_said_without_the_usual_frames(matcher, text, crisis
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("Not even a little bit suicidal. Extremely hungover though.", False),
+    ("not even slightly suicidal, just skint", False),
+    ("im not slightly suicidal, im very suicidal", True),
+    ("A year without self harm today!!", False),
+    ("2 years self harm free as of this morning", False),
+    ("cant go a day without self harm", True),
+    ("i went a day without self harm then did it again", True),
+    ("two weeks without self harm but last night i cut", True),
+])
+def test_a_denial_through_a_little_and_time_counted_without_until_it_ended(matcher, text, crisis):
+    """Batch 73's tuning part: "not a little bit", "a year without", "free as of", unless the count ended."""
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
 def test_hands_that_bled_from_digging_meet_no_self_harm_pattern(matcher):
     """The "dug ... till ... bled" pattern needs nails or skin dug into. The word model, retrained with batches 60 to
     62, scored this 0.74 (over its threshold then, 0.73; not since batches 63 and 64): any hit is the model's, a
