@@ -98,6 +98,14 @@ ANSWER_NEGATES = _words("no", "zero")
 OVER_AND_DONE = _words("used", "stopped", "quit")
 NOT_OVER = NEGATIONS - OVER_AND_DONE | _words("cant", "cannot")
 SINCE_LAST = _words("last")
+SINCE = _words("since")  # ... after a long time: "years since I wanted to die", "ages since I felt suicidal"
+SINCE_WHO = _words("i")
+# ... and then only these before the match: not "since I said I wanted to die", nor an attempt ("since I tried to")
+SINCE_FILLERS = _words("felt", "was", "thought", "wanted", "last", "even", "really", "ever", "seriously")
+ATTEMPTED = _words("tried", "attempted", "attempt", "overdosed", "took", "jumped", "cut", "hanged", "hung")  # a crisis
+SINCE_THEN = _words("now", "again", "but", "tonight", "constant", "happening", "until", "till")  # "... but now I do"
+LONG_SINCE_UNITS = _words("months", "years", "yrs", "decades")
+LONG_SINCE = [normalise(words).split() for words in ("ages", "a long time", "a long while", "a good while", "forever")]
 UNTIL = _words("until", "till", "til", "yet")  # after a negated match: the negation is over
 # ... and a few words on: "never thought about suicide in my life until this year" ("yet" only right after: "I don't
 # want to die, not yet anyway" is no crisis).
@@ -134,7 +142,7 @@ NEGATION_FILLERS = _words(
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
-    "whatsoever", "little", "bit", "slightly", "tiny", "wee",
+    "whatsoever",
     *NO_NEGATES)
 # ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die".
 RIGHT_BEFORE_FILLERS = _words("commit", "committing")
@@ -143,7 +151,9 @@ RIGHT_BEFORE_FILLERS = _words("commit", "committing")
 RECOVERED = _words("free", "clean", "recovered")
 RECOVERED_FROM = _words("of", "from")
 WITHOUT = _words("without")
-WITHOUT_ENDS = _words("then", "until", "till", "til", "again", "but", "relapsed", "broke", "ended", "ruined")
+WITHOUT_ENDS = _words("then", "until", "till", "til", "again", "but", "relapsed", "broke", "ended", "ruined", "back",
+                      "caved", "slipped", "failed", "messed", "reset", "impossible", "tonight", "yesterday", "earlier",
+                      "cut", "burned")  # not "gone", "keep": "... the urges have gone", "... keep it up"
 WITHOUT_ENDS_WINDOW = 8
 # "Smiling doesn't mean I don't want to die", "therapy doesn't mean I've stopped wanting to die": two negations.
 # ("Doesn't mean" alone is no denial: punctuation is gone, so "they think I don't mean that. I want to die" would be.)
@@ -151,8 +161,8 @@ MEANS = _words("mean", "means", "meant")
 DOESNT = _words("doesn't", "don't", "didn't", "dont", "doesnt", "didnt")
 _DOESNT_MEAN_CHARS = 24
 TIME_UNITS = _words("day", "days", "week", "weeks", "month", "months", "year", "years", "yr", "yrs")
-NUMBER_WORDS = _words("a", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-                      "twelve", "fifteen", "twenty", "thirty", "fifty", "hundred", "few", "several", "many")
+NUMBER_WORDS = _words("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                      "fifteen", "twenty", "thirty", "fifty", "hundred", "few", "several", "many")
 COULD_NOT = _words("couldn't", "could", "wouldn't", "can", "cannot", "get", "through", "more")
 # Far enough for "I have never had a plan to kill myself" (five fillers).
 NEGATION_WINDOW = 6
@@ -763,6 +773,13 @@ def _counted_time(before: list[str]) -> bool:
     return unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS)
 
 
+def _long_since(before: list[str]) -> bool:
+    """Months or years, or a long time, end the words before "since": "five years", "ages", "a long time"."""
+    if len(before) > 1 and before[-1] in LONG_SINCE_UNITS:
+        return before[-2].isdigit() or before[-2] in NUMBER_WORDS
+    return any(before[-len(words):] == words for words in LONG_SINCE)
+
+
 def _negation_before_unless_over(normalised: str, start: int, end: int, floor: int = 0) -> str | None:
     """A negation before the match, unless the words after it end the negation: "I never thought about suicide
     until this year", "I'd never felt suicidal before", "not suicidal yet" all say that now it is there."""
@@ -833,6 +850,12 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
             if not _counted_time(before) or not WITHOUT_ENDS.isdisjoint(after_it):
                 return None  # ... unless it ended: "a week without self harm, then I did it again"
             return f"{' '.join(before[-2:])} without"
+        if (word in SINCE and after in SINCE_WHO and SINCE_FILLERS.issuperset(normalised[space:start].split()[2:])
+                and ATTEMPTED.isdisjoint(normalised[start:end].split())
+                and _long_since(normalised[max(0, space - 24):space].split())):
+            # "it's been five years since I wanted to die", unless it came back: "... and now it's back"
+            following = normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:RETURNED_WINDOW]
+            return None if _came_back(following) or not SINCE_THEN.isdisjoint(following) else "long since"
         if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
             # "two years since I last self harmed", unless it came back: "... since I last felt suicidal and it's back"
             came_back = _came_back(normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:RETURNED_WINDOW])
@@ -1027,7 +1050,7 @@ RETURNED_WINDOW = 10
 RETURNED_SOON_WINDOW = 2
 OVER_DETERMINERS = _words("that", "the", "those", "these", "this")  # "wanted to be gone. that feeling's gone now"
 FREE = _words("free")
-FREE_FOR = _words("for", "since", "now", "today", "this", "as")  # "self harm free as of today"
+FREE_FOR = _words("for", "since", "now", "today", "this")
 # A laugh just after the match: hyperbole ("made me want to die lmao", "... 😂", read as "lmao" by normalise.py);
 # "lol" is not here: people say real things with a nervous "lol".
 LAUGH_WINDOW = 3
@@ -1262,7 +1285,7 @@ _RULE_NEGATION_BEFORE, _RULE_NEGATION_AFTER, _RULE_ANSWERED_NO, _RULE_DENIED_AFT
     _RULE_SOMEONE_ELSE, _RULE_NOT_SO = (1 << bit for bit in range(7))
 _EVERY_RULE = 2 ** 7 - 1
 _CLUES_OF: dict[int, tuple[str, ...]] = {
-    _RULE_NEGATION_BEFORE: tuple(f" {word} " for word in NEGATIONS | RECOVERED | WITHOUT | SINCE_LAST),
+    _RULE_NEGATION_BEFORE: tuple(f" {word} " for word in NEGATIONS | RECOVERED | WITHOUT | SINCE_LAST | SINCE),
     _RULE_NEGATION_AFTER: tuple(f" {word} " for word in AFTER_VERBS),
     _RULE_ANSWERED_NO: (" ask",),
     # "nah", "nope", "no", "none", and the starts of "not any more", "dont now", "dont any more"

@@ -814,17 +814,24 @@ def test_asked_about_you_and_said_without_the_usual_frames(matcher, text, crisis
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
-    ("Not even a little bit suicidal. Extremely hungover though.", False),
-    ("not even slightly suicidal, just skint", False),
-    ("im not slightly suicidal, im very suicidal", True),
-    ("A year without self harm today!!", False),
-    ("2 years self harm free as of this morning", False),
-    ("cant go a day without self harm", True),
-    ("i went a day without self harm then did it again", True),
+    ("100 days without self harm, keep it up", False),
+    ("six months without self harm and the urges have gone", False),
     ("two weeks without self harm but last night i cut", True),
+    ("three weeks without self harm and i caved last night", True),
+    ("hardly a day without wanting to die", True),
+    ("It's been five years since I wanted to die. Celebrating with cake.", False),
+    ("its been ages since i felt suicidal", False),
+    ("a week since i wanted to die", True),  # not long since
+    ("two years since i wanted to die and now its back", True),
+    ("a long time since i thought about suicide but its all i think about now", True),
+    ("it's been two months since i said i wanted to die and nobody has called", True),
+    ("5 years since i tried to end my life", True),  # a past attempt stays a crisis
+    ("not a little bit i wanna die", True),
+    ("did the new meds help? not one bit i want to end it all", True),
 ])
-def test_a_denial_through_a_little_and_time_counted_without_until_it_ended(matcher, text, crisis):
-    """Batch 73's tuning part: "not a little bit", "a year without", "free as of", unless the count ended."""
+def test_time_counted_without_it_or_long_since_is_over_unless_it_ended(matcher, text, crisis):
+    """Batch 73's tuning part and a red-team reviewer's: a count of time without it is over unless it ended ("then
+    did it again", "I caved"); "years since I wanted to die" is over unless it came back or goes on ("but now")."""
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
