@@ -17,7 +17,8 @@ counts:
   message's punctuation in a message of up to 4 KB ("Mam thinks I'm grand. I'm not. Thinking about ending
   things"); one after "doesn't mean I" is undone ("smiling doesn't mean I don't want to die").
   So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
-  gone"), a denial just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the
+  gone", "two years since I last self harmed", "five years since I wanted to die", unless it came back or ended),
+  a denial just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the
   crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone
   else as its subject ("my flatmate said she'd be better off dead": she is, not the writer), unless the match
   itself says whom it is about ("they'd be better off without me"); a lower tier's match it outranked then stands on
@@ -773,6 +774,11 @@ def _counted_time(before: list[str]) -> bool:
     return unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS)
 
 
+def _words_after(normalised: str, end: int, count: int) -> list[str]:
+    """The first `count` words after a match (read from a bounded slice: a message may be 64 KB)."""
+    return normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:count]
+
+
 def _long_since(before: list[str]) -> bool:
     """Months or years, or a long time, end the words before "since": "five years", "ages", "a long time"."""
     if len(before) > 1 and before[-1] in LONG_SINCE_UNITS:
@@ -846,20 +852,19 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
             return f"{word} {after}"
         if word in WITHOUT:
             before = normalised[max(0, space - 8 * (_LONGEST_NEGATION_WORD + 1)):space].split()[-8:]
-            after_it = normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:WITHOUT_ENDS_WINDOW]
-            if not _counted_time(before) or not WITHOUT_ENDS.isdisjoint(after_it):
-                return None  # ... unless it ended: "a week without self harm, then I did it again"
+            ended = not WITHOUT_ENDS.isdisjoint(_words_after(normalised, end, WITHOUT_ENDS_WINDOW))
+            if not _counted_time(before) or ended:
+                return None  # ... unless it ended: "two weeks without self harm, then I did it again"
             return f"{' '.join(before[-2:])} without"
         if (word in SINCE and after in SINCE_WHO and SINCE_FILLERS.issuperset(normalised[space:start].split()[2:])
                 and ATTEMPTED.isdisjoint(normalised[start:end].split())
                 and _long_since(normalised[max(0, space - 24):space].split())):
             # "it's been five years since I wanted to die", unless it came back: "... and now it's back"
-            following = normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:RETURNED_WINDOW]
+            following = _words_after(normalised, end, RETURNED_WINDOW)
             return None if _came_back(following) or not SINCE_THEN.isdisjoint(following) else "long since"
         if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
             # "two years since I last self harmed", unless it came back: "... since I last felt suicidal and it's back"
-            came_back = _came_back(normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:RETURNED_WINDOW])
-            return None if came_back else "since i last"
+            return None if _came_back(_words_after(normalised, end, RETURNED_WINDOW)) else "since i last"
         if word not in NEGATION_FILLERS and (after or word not in RIGHT_BEFORE_FILLERS):
             return None
         reading, after = space, word
