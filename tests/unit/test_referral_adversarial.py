@@ -183,6 +183,10 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
             suppressed.append((topic, phrase, "exclusion"))
         elif any(overlaps(o) and o[4] - o[3] > end - start for o in phrases):
             suppressed.append((topic, phrase, "longer"))
+            if kb.topics[topic].tier != "crisis" and not reference_negated(normalised, start, end) and any(
+                    overlaps(o) and reference_someone_elses_crisis(kb, normalised, o, phrases, exclusions)
+                    for o in phrases if o[4] - o[3] > end - start):
+                hits.append((topic, phrase, start, end))  # "my son overdosed": the parent's own match stands
         elif reference_negated(normalised, start, end) or (
                 kb.topics[topic].tier == "crisis" and reference_laugh_after(normalised[end:].split())):
             suppressed.append((topic, phrase, "negation"))
@@ -193,6 +197,21 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
         else:
             hits.append((topic, phrase, start, end))
     return sorted(hits), sorted(suppressed)
+
+
+def reference_someone_elses_crisis(kb: KnowledgeBase, normalised: str, found: tuple, phrases: list,
+                                   exclusions: list) -> bool:
+    """A crisis phrase set aside as someone else's: not excluded, outranked or negated first."""
+    _, topic, _, start, end = found
+    if kb.topics[topic].tier != "crisis":
+        return False
+    def overlaps(other):
+        return other[3] < end and start < other[4]
+    return (not any(e[1] == topic and overlaps(e) for e in exclusions)
+            and not any(overlaps(o) and o[4] - o[3] > end - start for o in phrases)
+            and not reference_negated(normalised, start, end)
+            and not reference_laugh_after(normalised[end:].split())
+            and reference_someone_else(normalised, start, end))
 
 
 def reference_not_so(normalised: str, start: int, end: int) -> bool:
