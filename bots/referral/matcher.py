@@ -102,7 +102,8 @@ SINCE_LAST = _words("last")
 SINCE = _words("since")  # ... after a long time: "years since I wanted to die", "ages since I felt suicidal"
 SINCE_WHO = _words("i")
 # ... and then only these before the match: not "since I said I wanted to die", nor an attempt ("since I tried to")
-SINCE_FILLERS = _words("felt", "was", "thought", "wanted", "last", "even", "really", "ever", "seriously")
+SINCE_FILLERS = _words("felt", "was", "thought", "wanted", "last", "even", "really", "ever", "seriously", "had", "a",
+                       "any")
 ATTEMPTED = _words("tried", "attempted", "attempt", "overdosed", "took", "jumped", "cut", "hanged", "hung")  # a crisis
 SINCE_THEN = _words("now", "again", "but", "tonight", "constant", "happening", "until", "till")  # "... but now I do"
 LONG_SINCE_UNITS = _words("months", "years", "yrs", "decades")
@@ -143,7 +144,7 @@ NEGATION_FILLERS = _words(
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
-    "whatsoever",
+    "whatsoever", "done",
     *NO_NEGATES)
 # ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die".
 RIGHT_BEFORE_FILLERS = _words("commit", "committing")

@@ -790,6 +790,10 @@ def test_late_night_and_understated_words_for_self_harm_means_and_wishes(matcher
     ("ready to call it quits on life", True),
     ("i gave up on existing a while ago", True),
     ("just want to be ded tbh", True),
+    ("I wish I was not existing anymore, better for everybody", True),
+    ("Maybe better if I was not in this world at all", True),
+    ("Since we leave Kharkiv I am not wanting to live", True),
+    ("I will finish myself. I survive war for nothing.", True),
     ("tired of being a person who always says yes", False),
     # everyday look-alikes
     ("when you kill yourself in the game you respawn at your bed", False),
@@ -826,6 +830,8 @@ def test_asked_about_you_and_said_without_the_usual_frames(matcher, text, crisis
     ("a long time since i thought about suicide but its all i think about now", True),
     ("it's been two months since i said i wanted to die and nobody has called", True),
     ("5 years since i tried to end my life", True),  # a past attempt stays a crisis
+    ("Been two years since I had a thought about ending things. Dog helped.", False),
+    ("I have never done self harm. Only I am very angry sometimes", False),
     ("not a little bit i wanna die", True),
     ("did the new meds help? not one bit i want to end it all", True),
 ])
