@@ -102,12 +102,12 @@ SINCE_LAST = _words("last")
 SINCE = _words("since")  # ... after a long time: "years since I wanted to die", "ages since I felt suicidal"
 SINCE_WHO = _words("i")
 # ... and then only these before the match: not "since I said I wanted to die", nor an attempt ("since I tried to")
-SINCE_FILLERS = _words("felt", "was", "thought", "wanted", "last", "even", "really", "ever", "seriously", "had", "a",
-                       "any")
-ATTEMPTED = _words("tried", "attempted", "attempt", "overdosed", "took", "jumped", "cut", "hanged", "hung")  # a crisis
-SINCE_THEN = _words("now", "again", "but", "tonight", "constant", "happening", "until", "till")  # "... but now I do"
+SINCE_FILLERS = _words("felt", "thought", "wanted", "even", "really", "ever", "seriously", "had", "a", "any")
+ATTEMPTED = _words("tried", "attempted", "attempt", "overdosed", "took", "jumped", "hanged", "hung")  # a crisis
+SHORT_SINCE = _words("minute", "minutes", "mins", "hour", "hours", "hrs")  # "an hour since I last cut" is not over
 LONG_SINCE_UNITS = _words("months", "years", "yrs", "decades")
 LONG_SINCE = [normalise(words).split() for words in ("ages", "a long time", "a long while", "a good while", "forever")]
+_SINCE_I = " since i"
 UNTIL = _words("until", "till", "til", "yet")  # after a negated match: the negation is over
 # ... and a few words on: "never thought about suicide in my life until this year" ("yet" only right after: "I don't
 # want to die, not yet anyway" is no crisis).
@@ -144,19 +144,28 @@ NEGATION_FILLERS = _words(
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
-    "whatsoever", "done",
+    "whatsoever",
     *NO_NEGATES)
-# ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die".
-RIGHT_BEFORE_FILLERS = _words("commit", "committing")
+# ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die";
+# "I have never done self harm", not "I'm not done, I want to die".
+RIGHT_BEFORE_FILLERS = _words("commit", "committing", "done")
 # Recovery said before the match: "three years free of suicidal thoughts", "recovered from self harm", "day 100
 # without hurting myself" (a count of time, then "without"; "I can't go a day without wanting to die" is none).
 RECOVERED = _words("free", "clean", "recovered")
 RECOVERED_FROM = _words("of", "from")
 WITHOUT = _words("without")
-WITHOUT_ENDS = _words("then", "until", "till", "til", "again", "but", "relapsed", "broke", "ended", "ruined", "back",
-                      "caved", "slipped", "failed", "messed", "reset", "impossible", "tonight", "yesterday", "earlier",
-                      "cut", "burned")  # not "gone", "keep": "... the urges have gone", "... keep it up"
-WITHOUT_ENDS_WINDOW = 8
+# After a count of time, or "since I (last)", words that say it ended or goes on (as do words that say it came back:
+# _came_back): "two weeks without self harm, then I did it again", "... since I felt suicidal like this". Not "gone",
+# "keep", "cut": "... the urges have gone", "... keep it up", "I used to burn and cut".
+ENDED = _words("then", "until", "till", "til", "again", "broke", "ended", "ruined", "caved", "slipped",
+               "failed", "messed", "reset", "impossible", "tonight", "yesterday", "earlier", "did", "constant",
+               "happening", "like", "note", "plan", "planning")
+ENDED_WINDOW = 8
+# ... and "but" after a count of time without it, "but" and "now" after "years since I" ("... but now I do"); not
+# after "since I last", whose milestones go on: "18 months since I last had suicidal thoughts. Some days are still
+# grey but I'm glad", nor "now" after "100 days without self harm now".
+ENDED_WITHOUT = ENDED | _words("but")
+ENDED_LONG_SINCE = ENDED_WITHOUT | _words("now")
 # "Smiling doesn't mean I don't want to die", "therapy doesn't mean I've stopped wanting to die": two negations.
 # ("Doesn't mean" alone is no denial: punctuation is gone, so "they think I don't mean that. I want to die" would be.)
 MEANS = _words("mean", "means", "meant")
@@ -777,7 +786,25 @@ def _counted_time(before: list[str]) -> bool:
 
 def _words_after(normalised: str, end: int, count: int) -> list[str]:
     """The first `count` words after a match (read from a bounded slice: a message may be 64 KB)."""
-    return normalised[end + 1:end + 1 + 2 * _SHORT_WORDS_CHARS].split()[:count]
+    return normalised[end + 1:end + _WORDS_AFTER_CHARS].split()[:count]
+
+
+def _over_since(normalised: str, since_at: int, end: int, long_ago: bool) -> bool:
+    """A match after "since I (last)" told as over: not an attempt ("since I last tried to"), nor a short time ("an hour
+    since I last cut"), nor (for "since I" alone) anything but months or years; and not when the words after say it
+    came back or goes on ("... and it's back", "... but now", "... like this")."""
+    before = normalised[max(0, since_at - _SINCE_BEFORE_CHARS):since_at].split()
+    if not ATTEMPTED.isdisjoint(normalised[since_at:end].split()) or not SHORT_SINCE.isdisjoint(before[-2:]):
+        return False
+    if long_ago and not _long_since(before):
+        return False
+    return _over_after_time(normalised, end, ENDED_LONG_SINCE if long_ago else ENDED)
+
+
+def _over_after_time(normalised: str, end: int, ended: frozenset[str]) -> bool:
+    """Nothing in the words after the match says it came back, ended or goes on (ENDED, _came_back)."""
+    following = _words_after(normalised, end, ENDED_WINDOW)
+    return ended.isdisjoint(following) and not _came_back(following)
 
 
 def _long_since(before: list[str]) -> bool:
@@ -853,19 +880,15 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
             return f"{word} {after}"
         if word in WITHOUT:
             before = normalised[max(0, space - 8 * (_LONGEST_NEGATION_WORD + 1)):space].split()[-8:]
-            ended = not WITHOUT_ENDS.isdisjoint(_words_after(normalised, end, WITHOUT_ENDS_WINDOW))
-            if not _counted_time(before) or ended:
+            if not _counted_time(before) or not _over_after_time(normalised, end, ENDED_WITHOUT):
                 return None  # ... unless it ended: "two weeks without self harm, then I did it again"
             return f"{' '.join(before[-2:])} without"
-        if (word in SINCE and after in SINCE_WHO and SINCE_FILLERS.issuperset(normalised[space:start].split()[2:])
-                and ATTEMPTED.isdisjoint(normalised[start:end].split())
-                and _long_since(normalised[max(0, space - 24):space].split())):
-            # "it's been five years since I wanted to die", unless it came back: "... and now it's back"
-            following = _words_after(normalised, end, RETURNED_WINDOW)
-            return None if _came_back(following) or not SINCE_THEN.isdisjoint(following) else "long since"
-        if word in SINCE_LAST and normalised[max(0, space - 8):space].endswith(" since i"):
-            # "two years since I last self harmed", unless it came back: "... since I last felt suicidal and it's back"
-            return None if _came_back(_words_after(normalised, end, RETURNED_WINDOW)) else "since i last"
+        if word in SINCE_LAST and normalised[max(0, space - len(_SINCE_I)):space] == _SINCE_I:
+            # "two years since I last self harmed"
+            return "since i last" if _over_since(normalised, space - len(_SINCE_I), end, long_ago=False) else None
+        if word in SINCE and after in SINCE_WHO and SINCE_FILLERS.issuperset(normalised[space:start].split()[2:]):
+            # "it's been five years since I wanted to die"
+            return "long since" if _over_since(normalised, space, end, long_ago=True) else None
         if word not in NEGATION_FILLERS and (after or word not in RIGHT_BEFORE_FILLERS):
             return None
         reading, after = space, word
@@ -1063,6 +1086,8 @@ LAUGH_WINDOW = 3
 LAUGHS = _words("lmao", "lmfao", "rofl", "roflmao", "jk", "jking", "xd", "kidding", "joking", "jokes")
 LAUGH_STARTS = ("haha", "hehe", "ahah")
 _SHORT_WORDS_CHARS = 64  # enough for the few short words read after a match for these
+_WORDS_AFTER_CHARS = 2 * _SHORT_WORDS_CHARS + 1  # _words_after's slice
+_SINCE_BEFORE_CHARS = 24  # "a long while", "twenty years" before "since"
 # Someone else as the subject, reached back across a few of SUBJECT_FILLERS ("she said she'd be better off dead").
 # "Hell" is not here: normalised, "he'll" and "hell" are the same word.
 THIRD_PERSON = _words("he", "she", "they", "he's", "she's", "they're", "he'd", "she'd", "they'd", "they've",
@@ -1322,6 +1347,6 @@ def _rules_with_clues(normalised: str) -> int:
 # this much text, so it must cover them all.
 CONTEXT_CHARS = 256
 CACHE_FROM_CHARS = 4 * CONTEXT_CHARS  # in a shorter message a match's span is the cache's key
-assert max(_WINDOW_CHARS + 1, _TAKEN_BACK_CHARS + 1, _SUBJECT_CHARS + _GENERIC_CHARS, _SHORT_WORDS_CHARS, _DENIAL_CHARS,
+assert max(_WINDOW_CHARS + 1, _TAKEN_BACK_CHARS + 1, _SUBJECT_CHARS + _GENERIC_CHARS, _WORDS_AFTER_CHARS, _DENIAL_CHARS,
            (NEGATION_WINDOW + 8 + 1) * (_LONGEST_NEGATION_WORD + 1), _NEGATION_AFTER_CHARS + 1, _NOT_SO_CHARS + 1,
            _BELIEF_CHARS, _FORM_CHARS) < CONTEXT_CHARS

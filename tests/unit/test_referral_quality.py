@@ -52,11 +52,12 @@ def test_held_back_crisis_recall_does_not_fall(held_back):
     # crisis posts (short 0.904) until its threshold went to 0.64 (chosen on batches 60 to 69 left out in turn): short
     # 0.913, long 0.951. With batches 70 (long posts) and 71 (very short ones), the session's patterns and the
     # threshold at 0.68 (on batches 62 to 71 left out in turn), short 0.916, long 0.952, methods 0.951, attempts 0.921;
-    # retrained with 72 and 73 too, short 0.927, long 0.950; with 74 and 75, 0.924 and 0.955.
-    assert held_back["crisis_recall_short"]["recall"] >= 0.91
+    # retrained with 72 and 73 too, short 0.927, long 0.950; with 74 and 75 and the session's last rules, 0.923 and
+    # 0.955, the floors raised to a little under each figure.
+    assert held_back["crisis_recall_short"]["recall"] >= 0.92
     assert held_back["crisis_recall_long"]["recall"] >= 0.95
-    floors = {"wish": 0.885, "active": 0.975, "method": 0.95, "intent": 0.905, "plan": 0.88, "prep": 0.87,
-              "attempt": 0.915, "selfharm": 0.895}
+    floors = {"wish": 0.89, "active": 0.98, "method": 0.955, "intent": 0.92, "plan": 0.885, "prep": 0.89,
+              "attempt": 0.925, "selfharm": 0.905}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
 
@@ -86,10 +87,10 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # was changed for them) and the model retrained with them (readier: its bias -1.26 -> -1.00), 0.154, 0.034 and
     # 0.060; at 0.71 it would be 0.153 and 0.031 for 0.5 points fewer short crisis posts found (docs/DECISIONS.md).
     # With 75 (non-native and regional voices, 40 posts of worry and grief found less often), support recall 0.395;
-    # with 74 too, 0.151, 0.031 and 0.056, support recall 0.403.
-    assert held_back["false_crisis_negations"]["rate"] <= 0.155
-    assert held_back["false_crisis_ordinary"]["rate"] <= 0.034
-    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.06
+    # with 74 too, 0.151, 0.031 and 0.056, support recall 0.403; the floors back down to them.
+    assert held_back["false_crisis_negations"]["rate"] <= 0.152
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.031
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.056
     assert held_back["tiers"]["crisis"]["precision"] >= 0.915
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.49 if tier == "support" else 0.78), tier
@@ -112,5 +113,6 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     # tip this weekend" is back over the threshold); 244 with 67 ("i cut my legs up on the brambles walking the dog"
     # and "i decided on the date for my birthday meal" over it, the tip under it); 243 with 68 and 69 at threshold 0.64,
     # and with 70 and 71 at 0.68. 250 with 72 and 73: the model, readier, scores seven more just over 0.68 ("thinking
-    # about dying my hair purple" 0.73, "i decided on the date for my birthday meal" 0.69); 246 with 74 and 75.
-    assert flagged <= 250
+    # about dying my hair purple" 0.73, "i decided on the date for my birthday meal" 0.69); 246 with 74 and 75, the
+    # ratchet with it.
+    assert flagged <= 246
