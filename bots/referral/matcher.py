@@ -781,7 +781,11 @@ def _counted_time(before: list[str]) -> bool:
     if len(before) < 2 or not NOT_OVER.isdisjoint(before) or not COULD_NOT.isdisjoint(before):
         return False
     unit, count = (before[-1], before[-2]) if before[-1] in TIME_UNITS else (before[-2], before[-1])
-    return unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS)
+    return unit in TIME_UNITS and _is_count(count)
+
+
+def _is_count(word: str) -> bool:
+    return word.isdigit() or word in NUMBER_WORDS
 
 
 def _words_after(normalised: str, end: int, count: int) -> list[str]:
@@ -810,7 +814,7 @@ def _over_after_time(normalised: str, end: int, ended: frozenset[str]) -> bool:
 def _long_since(before: list[str]) -> bool:
     """Months or years, or a long time, end the words before "since": "five years", "ages", "a long time"."""
     if len(before) > 1 and before[-1] in LONG_SINCE_UNITS:
-        return before[-2].isdigit() or before[-2] in NUMBER_WORDS
+        return _is_count(before[-2])
     return any(before[-len(words):] == words for words in LONG_SINCE)
 
 
@@ -1154,9 +1158,9 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceili
     joking")."""
     if _OVER_OR_LAUGH.search(normalised, end, end + _SHORT_WORDS_CHARS) is None:  # the usual case: one scan in C
         return None
-    read_to = end + 1 + 2 * _SHORT_WORDS_CHARS
-    said = normalised[end + 1:read_to].split()[:5 + RETURNED_WINDOW]
-    words = said if ceiling is None or ceiling >= read_to else normalised[end + 1:ceiling].split()[:5 + RETURNED_WINDOW]
+    said = _words_after(normalised, end, 5 + RETURNED_WINDOW)
+    words = said if ceiling is None or ceiling >= end + _WORDS_AFTER_CHARS else (
+        normalised[end + 1:ceiling].split()[:5 + RETURNED_WINDOW])
     if len(words) > 1 and words[0] in OVER_DETERMINERS and words[1] in OVER_NOUNS:
         index = 2
     else:
