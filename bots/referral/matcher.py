@@ -131,6 +131,24 @@ BEFORE = _words("before")
 BEFORE_ENDS = _words("but", "now", "this", "today", "tonight", "recently", "lately", "and", "")
 # ... unless it goes on to say it is still not there: "I never thought about suicide before and I still don't".
 STILL = _words("still")
+# A negated act taken up again as a thought: "I'm not going to kill myself but I think about it all the time" (the
+# wish stands). Narrow, as two red teams showed ("... but thinking about it, I should see my GP", "... but I think
+# about that time", "I don't want to die but I think about it a lot, death scares me", "... a lot as a nurse"): an
+# act, not a wish, negated; only fillers before the turn; "I" after it; then thinking of it, and at most how often,
+# to the end of the message.
+ACTS = _words("kill", "killing", "suicide", "suicidal", "end", "ending", "harm", "harming", "hurt", "hurting",
+              "overdose", "overdosing", "cut", "cutting")
+TURNS = _words("but", "though", "tho", "although")
+BEFORE_TURN = _words("anymore", "really", "tbh", "honestly", "or", "anything", "at", "all", "lol", "like", "that")
+TURN_WINDOW = 4
+TURN_FILLERS = _words("do", "still", "really", "just", "honestly", "definitely", "keep", "can't", "cant", "stop")
+THINKING_OF_IT = [normalise(words).split() for words in (
+    "think about it", "thinking about it", "think about doing it", "thinking about doing it")]
+HOW_OFTEN = [normalise(words).split() for words in (
+    "a lot", "all the time", "every day", "every night", "every single day", "constantly", "daily", "loads",
+    "often", "sometimes", "most days", "most nights", "nonstop", "so much", "way too much", "too much", "lots")]
+COPULA_NOT = _words("isn't", "wasn't", "aren't", "weren't")  # "the film wasn't about suicide but I think about it"
+THOUGHT_ENDS = _words("lol", "tbh", "honestly", "ngl", "though", "tho", "x", "lately", "recently", "now")
 # In a pattern's gap only a plain negation counts: "if he hadn't stopped and talked to me I would have jumped".
 GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
 # Words that may sit between a negation and the phrase it negates: "not really", "never thought of".
@@ -177,8 +195,30 @@ NUMBER_WORDS = _words("two", "three", "four", "five", "six", "seven", "eight", "
 COULD_NOT = _words("couldn't", "could", "wouldn't", "can", "cannot", "get", "through", "more")
 # Far enough for "I have never had a plan to kill myself" (five fillers).
 NEGATION_WINDOW = 6
+# "I never thought I'd be suicidal", "didn't think I'd ever want to die": a state the writer did not expect, now
+# come. Not an act ("I never thought I would kill myself" may be a denial), nor "I don't think I'd ever be suicidal",
+# nor when the writer says it did not come ("... and I wasn't", "but I'm actually doing alright").
+UNEXPECTED = _words("never", "didn't", "hadn't")
+STILL_DOING = _words("still", "doing")
+EXPECTATIONS = _words("thought", "think", "expected", "imagined")
+EXPECTERS = _words("i", "id", "i'd")
+EXPECTED_FILLERS = _words("would", "could", "might", "ever", "actually", "really", "get", "so", "up", "end", "myself")
+BECOMING = _words("be", "feel", "become", "call", "consider", "describe")
+WISH_STARTS = _words("want", "wanna", "wanting", "wish", "suicidal")
+# Fillers only after these words: "I wouldn't call myself suicidal", "quiet, not because I want to die" (a reason
+# denied; not "I'm not, cos I want to die": "I'm not" is an answer of its own). Not "not sad enough to want to die",
+# nor "not the same as wanting to die": a red team's "never thought I'd be depressed enough to want to die", "isn't
+# the same as wanting to die, it's worse" (docs/DECISIONS.md).
+PAIRED_FILLERS = {normalise(later).strip(): _words(*earlier) for later, earlier in (
+    ("myself", ("call", "consider", "class", "describe")), ("because", ("not", "never")), ("cos", ("not", "never")),
+    ("cause", ("not", "never")))}
+_LONGEST_PAIRED = max(map(len, set().union(*PAIRED_FILLERS.values())))
+# A "not" after these is an answer of its own, and the reason after it the writer's (a red team's).
+ANSWERED_BY = SUBJECTS | _words("am", "is", "are", "really", "just", "def", "defo", "deffo", "definitely", "probably",
+                                "prob", "prolly", "honestly", "nope", "no")
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
 _LONGEST_NEGATION_WORD = max(map(len, NEGATIONS | NEGATION_FILLERS))
+_TURN_CHARS = 20 * (TURN_WINDOW + 8)  # the words read after a negated match
 MAX_PER_PHRASE = 3
 # Patterns checked around anchors per message (per reading): a message of 8,000 anchors that never complete a
 # pattern ("suicide squad suicide squad ...") must not cost 8,000 checks. Phrases are never capped.
@@ -519,10 +559,10 @@ def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
 QUESTION_CHARS = 4_096
 MAX_QUESTIONS = 16
 _NO_WORDS = "no|nope|nah|naw|never|none|zero|not really|not at all|absolutely not|definitely not|not once|no chance"
-_ANSWER_FILLERS_RAW = "lol|lmao|haha|honestly|hell|god|um|erm|oh|simple|easy"
+_ANSWER_FILLERS_RAW = "lol|lmao|haha|honestly|hell|god|um|erm|oh|simple|easy|me"  # "GP: suicidal? Me: no."
 _CLOSERS = r"lol|lmao|haha|x+|mate|thank god|thankfully|obviously|honestly|thanks|thank you"
 _QUESTION_THEN_NO = re.compile(
-    rf"[?:][\s?!.:,*_~-]*+(?:(?:{_ANSWER_FILLERS_RAW})[\s,.!]++)*(?:{_NO_WORDS})(?:[\s,]++(?:{_CLOSERS}))*\s*+"
+    rf"[?:][\s?!.:,*_~-]*+(?:(?:{_ANSWER_FILLERS_RAW})[\s,.!:]++)*(?:{_NO_WORDS})(?:[\s,]++(?:{_CLOSERS}))*\s*+"
     r"(?:[.!,;…)]|$)", re.IGNORECASE)  # possessive: a long run of "?" or spaces is scanned once, never backtracked
 _ANSWERED_YES_OR_ALSO_NO = re.compile(
     r"[?:][\s?!.,]*+(?:(?:very much|lol|honestly|oh)\s++)?(?:yes|yeah|yep|yup|ya|aye|definitely|absolutely|obviously|"
@@ -568,12 +608,17 @@ GOES_ON_AFTER_NO = _words(
     "plans", "planned", "planning", "logistics", "past", "done", "date", "letters", "letter", "note", "notes", "bridge",
     "rope", "pills", "tablets", "checked", "ready", "edge", "waiting", "already", "every", "night", "nightly", "daily",
     "always", "constantly", "still", "again", "more", "hour", "mind", "stopped", "wish", "want", "need", "after",
-    "when", "over", "bye", "goodbye", "goodbyes", "knowing", "desperate", "crave", "craving", "intentions",
-    "intention", "believed", "bottle")  # the last line a second reviewer's: "No. I'm desperate to", "Bye everyone"
+    "when", "over",
+    # a second reviewer's: "No. I'm desperate to", "Bye everyone"
+    "bye", "goodbye", "goodbyes", "knowing", "desperate", "crave", "craving", "intentions", "intention", "believed",
+    "bottle",
+    # a red team's: "thoughts of self harm? no. i just cut", "... no. the bandages under my sleeve"
+    "cut", "cuts", "cutting", "skip", "intent", "bandages", "sleeve", "sleeves", "story")
 _REST_CHARS = 1_024  # the words after an answer that may keep it going
 QUESTION_FRAME = _words("do", "did", "am", "was", "have", "had", "would", "will", "i", "i'm", "i've", "i'd", "me",
                         "ever", "really", "actually", "seriously", "honestly", "still", "any", "so", "and", "um",
-                        "like", "lol", "also", "thoughts", "thought", "urges", "urge", "feelings", "history")
+                        "like", "lol", "also", "thoughts", "thought", "urges", "urge", "feelings", "history", "of",
+                        "about")
 _QUESTION_LOOKBACK = 480  # how far back a question's start is looked for
 
 
@@ -823,12 +868,49 @@ def _negation_before_unless_over(normalised: str, start: int, end: int, floor: i
     until this year", "I'd never felt suicidal before", "not suicidal yet" all say that now it is there."""
     negation = _negation_before(normalised, start, end, floor)
     if negation is not None:
-        after = [*normalised[end + 1:end + 1 + 5 * _LONGEST_NEGATION_WORD].split()[:5], "", ""]
+        after = [*normalised[end + 1:end + 1 + _TURN_CHARS].split()[:TURN_WINDOW + 8], "", ""]
         if (after[0] in UNTIL or not UNTIL_LATER.isdisjoint(after[1:UNTIL_WINDOW])
                 or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:]))
-                or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())):
+                or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())
+                or (negation not in OVER_AND_DONE and negation not in COPULA_NOT
+                    and not ACTS.isdisjoint(normalised[start:end].split()) and _thought_of_after_all(after))):
             return None
     return negation
+
+
+def _came_unexpected(between: list[str], normalised: str, start: int, end: int) -> bool:
+    """`between` (the words from a negation to the match, after it) is "thought I'd (be)", the match a state, and the
+    words after it do not say it did not come."""
+    if len(between) < 2 or between[0] not in EXPECTATIONS or between[1] not in EXPECTERS:
+        return False
+    rest = between[2:]
+    if not all(word in EXPECTED_FILLERS or word in BECOMING for word in rest):
+        return False
+    if BECOMING.isdisjoint(rest) and normalised[start:normalised.find(" ", start)] not in WISH_STARTS:
+        return False
+    after = normalised[end + 1:end + 1 + _NOT_SO_CHARS].split()[:NOT_SO_GOES_ON]
+    for index, word in enumerate(after):
+        denials = _NOT_SO_AFTER.get(word)
+        said = [said for said in after[index + 1:index + 4] if said not in SAYING and said not in STILL_DOING][:1]
+        if denials is not None and said and said[0] in denials:
+            return False  # "... and I wasn't", "I'm (still) not", "I'm (actually doing) alright"
+    return True
+
+
+def _thought_of_after_all(after: list[str]) -> bool:
+    """The words after a negated match turn to thinking of it now (see TURNS). `after` ends in padding ("")."""
+    turn = next((index for index, word in enumerate(after[:TURN_WINDOW]) if word not in BEFORE_TURN), TURN_WINDOW)
+    if turn >= TURN_WINDOW or after[turn] not in TURNS or after[turn + 1] != _I:
+        return False
+    rest = after[turn + 2:]
+    while rest and rest[0] in TURN_FILLERS:
+        rest = rest[1:]
+    thinking = next((words for words in THINKING_OF_IT if rest[:len(words)] == words), None)
+    if thinking is None:
+        return False
+    rest = rest[len(thinking):]
+    often = next((words for words in HOW_OFTEN if rest[:len(words)] == words), [])
+    return all(not word or word in THOUGHT_ENDS for word in rest[len(often):])
 
 
 def _doesnt_mean_before(normalised: str, space: int) -> bool:
@@ -874,6 +956,9 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
             # "... but I wasn't. I wish I was dead": a negation followed by "I" ends its own sentence.
             if after in SUBJECTS if after else normalised.startswith(_SUBJECT_STARTS, start):
                 return None
+            if (word in UNEXPECTED and after in EXPECTATIONS
+                    and _came_unexpected(normalised[reading:start].split(), normalised, start, end)):
+                return None  # "I never thought I'd be suicidal": it came
             if word in ANSWER_NEGATES:
                 negated = after or normalised[start:normalised.find(" ", start)]
                 next_word = "" if after else normalised[end + 1:normalised.find(" ", end + 1)]
@@ -893,6 +978,18 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
         if word in SINCE and after in SINCE_WHO and SINCE_FILLERS.issuperset(normalised[space:start].split()[2:]):
             # "it's been five years since I wanted to die"
             return "long since" if _over_since(normalised, space, end, long_ago=True) else None
+        if word in PAIRED_FILLERS:
+            earlier_space = normalised.rfind(" ", max(0, space - _LONGEST_PAIRED - 1), space)
+            earlier = normalised[earlier_space + 1:space]
+            if earlier_space >= floor and earlier in PAIRED_FILLERS[word]:
+                if earlier not in NEGATIONS:  # a describing word goes with its pair ("call myself")
+                    reading, after = earlier_space, earlier
+                    continue
+                said_by = normalised[max(0, earlier_space - _LONGEST_NEGATION_WORD - 1):earlier_space].split()[-1:]
+                if said_by and said_by[0] in ANSWERED_BY:
+                    return None  # "I'm not, cos I want to die", "probably not cos I want to die"
+                reading, after = space, word  # the negation is read next ("not because")
+                continue
         if word not in NEGATION_FILLERS and (after or word not in RIGHT_BEFORE_FILLERS):
             return None
         reading, after = space, word
@@ -1226,14 +1323,25 @@ EXPECTING = [normalise(words).split() for words in (
     "thought id", "thought i would", "thought i was going to", "thought i might", "worried id", "worried i would",
     "worried i might", "scared id", "scared i would", "afraid id", "afraid i would")]
 EXPECTED_GAP = 2  # words between the expectation and the match: "thought I'd feel suicidal"
-BELIEVING = _words("thinks", "think", "thought", "assume", "assumes", "assuming", "assumed", "worried", "worries",
-                   "worry", "reckon", "reckons")
+BELIEVING = _words("thinks", "think", "thought", "assume", "assumes", "assuming", "assumed", "worried",
+                   "worries", "worry", "reckon", "reckons", "convinced")
 BELIEVERS = OTHER_PEOPLE | _words("people", "everyone", "everybody", "someone", "somebody", "family", "friends",
-                                  "parents", "teachers", "teacher", "doctor", "gp", "therapist", "nurse", "counsellor")
+                                  "parents", "teachers", "teacher", "doctor", "gp", "therapist", "nurse", "counsellor",
+                                  "psychiatrist", "tutor", "boss", "colleagues", "lads", "mates", "flatmate",
+                                  "flatmates", "housemate", "housemates", "roommate", "classmates", "ex", "bf", "gf")
 BELIEVER_FILLERS = _words("still", "always", "just", "probably", "will", "would", "might", "all", "keep", "keeps",
-                          "must", "then")
+                          "must", "then", "now", "is", "are")
 BELIEVED = 3  # words at most between the belief and the match: "thinks (that) I'm", "assume I want to"
+# ... and what is believed is not the joking: "the lads think I'm joking about killing myself. I'm not" (a red team's).
+JOKING = _words("joking", "kidding", "messing", "faking", "lying", "exaggerating", "dramatic", "being")
 NOT_SO_WINDOW = 15
+NOT_SO_GOES_ON = 8  # words after a denial read for a sign it goes on ...
+# ... to a resolve: "my flatmate thinks I'm suicidal. I'm not, I'm just sorting my affairs" (a red team's).
+RESOLVED = [normalise(words) for words in (
+    "going to do it", "gonna do it", "done with it all", "done with life", "done with living", "done with everything",
+    "past caring", "past the point", "waiting for the right time", "already written", "already decided",
+    "already planned", "my affairs", "set a date", "saying goodbye", "no future", "made my peace", "counting down",
+    "going to disappear", "gonna disappear", "ive decided", "i have decided")]
 NOT_SO_AFTER_I = _words("don't", "didn't", "haven't", "never", "wasn't")
 NOT_SO_AFTER_IM = _words("fine", "ok", "okay", "alright", "not")
 # The denial is the first "I" or "I'm" after the match (not one after "because": "because I wear black. I'm not"), and
@@ -1242,12 +1350,15 @@ NOT_SO_AFTER_IM = _words("fine", "ok", "okay", "alright", "not")
 NOT_SO_ENDS = _words("i", "i'm", "i've", "i'll", "it", "it's", "that's", "but", "and", "so", "honestly", "lol",
                      "haha", "x", "xx")
 NOT_SO_REASONS = _words("because", "cos", "cause", "coz", "bc", "since", "as", "when", "after")
+# ... though after one of these a denial must end the message ("without everyone thinking I'm suicidal? Because I'm
+# not."): "my mum thinks I'm suicidal when I'm not, and when I am she's oblivious" (a red team's).
+REASON_DENIAL_ENDS = _words("lol", "haha", "x", "xx")
 SAYING = _words("actually", "honestly", "genuinely", "literally", "really")  # "I'm actually fine"
 MEASURES = _words("less", "more", "again", "sooner")
 _I, _IM, _THAT, _NOW = (normalise(word).strip() for word in ("i", "i'm", "that", "now"))
 _NOT_SO_AFTER = {_I: NOT_SO_AFTER_I, _IM: NOT_SO_AFTER_IM}
 _BELIEF_CHARS = 8 * 25
-_NOT_SO_CHARS = 240  # the NOT_SO_WINDOW words after a match
+_NOT_SO_CHARS = 240  # the NOT_SO_WINDOW (and NOT_SO_GOES_ON) words after a match
 
 
 def _said_not_so(normalised: str, start: int, end: int) -> str | None:
@@ -1257,18 +1368,25 @@ def _said_not_so(normalised: str, start: int, end: int) -> str | None:
                    for index in range(max(0, len(before) - len(words) - EXPECTED_GAP), len(before) - len(words) + 1))
     if not expected and not _believed_by_someone_else(before):
         return None
-    after = normalised[end + 1:end + 1 + _NOT_SO_CHARS].split()[:NOT_SO_WINDOW + 3]
+    after = normalised[end + 1:end + 1 + _NOT_SO_CHARS].split()[:NOT_SO_WINDOW + NOT_SO_GOES_ON + 3]
     if after[:1] != [] and after[0] in MEASURES:
         return None  # "I thought I'd want to die less on the new meds, but I don't"
     if expected and (_NOW in after or RECENT.search(normalised, start, end + 1 + _NOT_SO_CHARS)):
         return None  # "I thought I was going to kill myself last night and I didn't": it came near
     for index, word in enumerate(after[:NOT_SO_WINDOW]):
         denials = _NOT_SO_AFTER.get(word)
-        if denials is None or (index and after[index - 1] in NOT_SO_REASONS):
+        if denials is None:
             continue
         said = [said for said in after[index + 1:index + 4] if said not in SAYING][:2]
-        if said and said[0] in denials and (len(said) == 1 or said[1] in NOT_SO_ENDS):
+        reason = index > 0 and after[index - 1] in NOT_SO_REASONS
+        ends = REASON_DENIAL_ENDS if reason else NOT_SO_ENDS
+        if said and said[0] in denials and (len(said) == 1 or said[1] in ends):
+            going_on = f" {' '.join(after[index + 2:index + 2 + NOT_SO_GOES_ON])} "
+            if any(resolve in going_on for resolve in RESOLVED):
+                return None  # "I'm not, I'm just waiting for the right time" (a red team's)
             return f"not so: {word} {said[0]}"
+        if reason:
+            continue  # the reason for the belief, not the answer to it: "because I'm not eating. I'm fine"
         return None  # only the first "I" after the match can deny it
     return None
 
@@ -1283,7 +1401,7 @@ def _believed_by_someone_else(before: list[str]) -> bool:
                 between = between[1:]
             believer = [word for word in before[max(0, index - 3):index] if word not in BELIEVER_FILLERS][-1:]
             return (between[:1] != [] and between[0] in SUBJECTS and believer != []
-                    and believer[0] in BELIEVERS)
+                    and believer[0] in BELIEVERS and JOKING.isdisjoint(between))
     return False
 
 
@@ -1353,4 +1471,4 @@ CONTEXT_CHARS = 256
 CACHE_FROM_CHARS = 4 * CONTEXT_CHARS  # in a shorter message a match's span is the cache's key
 assert max(_WINDOW_CHARS + 1, _TAKEN_BACK_CHARS + 1, _SUBJECT_CHARS + _GENERIC_CHARS, _WORDS_AFTER_CHARS, _DENIAL_CHARS,
            (NEGATION_WINDOW + 8 + 1) * (_LONGEST_NEGATION_WORD + 1), _NEGATION_AFTER_CHARS + 1, _NOT_SO_CHARS + 1,
-           _BELIEF_CHARS, _FORM_CHARS) < CONTEXT_CHARS
+           _BELIEF_CHARS, _FORM_CHARS, _TURN_CHARS + 1) < CONTEXT_CHARS

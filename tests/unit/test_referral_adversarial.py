@@ -12,6 +12,7 @@ import pytest
 
 from bots.referral.kb import KnowledgeBase, load_kb
 from bots.referral.matcher import (
+    ACTS,
     AFTER_FILLERS,
     AFTER_NEGATION_FILLERS,
     AFTER_NEGATIONS,
@@ -19,14 +20,17 @@ from bots.referral.matcher import (
     AFTER_VERBS,
     AFTER_WORDS,
     ANSWER_NEGATES,
+    ANSWERED_BY,
     ANSWERS_NO,
     AS_MUCH,
     ASKED,
     ASKED_GAP,
     ASKED_WHETHER,
     BARE_NEGATIONS,
+    BECOMING,
     BEFORE,
     BEFORE_ENDS,
+    BEFORE_TURN,
     BELIEVED,
     BELIEVER_FILLERS,
     BELIEVERS,
@@ -34,10 +38,14 @@ from bots.referral.matcher import (
     CLAUSE_ANSWER_WORDS,
     CLAUSE_GOES_ON,
     CLAUSE_OPENERS,
+    COPULA_NOT,
     COULD_NOT,
     CROSSES_ON,
     CROSSES_ON_WINDOW,
+    EXPECTATIONS,
+    EXPECTED_FILLERS,
     EXPECTED_GAP,
+    EXPECTERS,
     EXPECTING,
     FIRST_PERSON,
     FORM,
@@ -45,6 +53,8 @@ from bots.referral.matcher import (
     FREE_FOR,
     GENERIC,
     GENERIC_WINDOW,
+    HOW_OFTEN,
+    JOKING,
     KIN,
     KIN_DESCRIBED,
     KIN_OWNERS,
@@ -73,6 +83,7 @@ from bots.referral.matcher import (
     NOT_SO_AFTER_I,
     NOT_SO_AFTER_IM,
     NOT_SO_ENDS,
+    NOT_SO_GOES_ON,
     NOT_SO_REASONS,
     NOT_SO_WINDOW,
     NOW,
@@ -83,14 +94,17 @@ from bots.referral.matcher import (
     OVER_FILLERS,
     OVER_NOUNS,
     OVER_WORDS,
+    PAIRED_FILLERS,
     PASSING_VERBS,
     PAST,
     PAST_DENIALS,
     PLAIN_NO,
     QUESTION_WINDOW,
+    REASON_DENIAL_ENDS,
     RECENT,
     RECOVERED,
     RECOVERED_FROM,
+    RESOLVED,
     RETURNED,
     RETURNED_SOON,
     RETURNED_SOON_WINDOW,
@@ -100,6 +114,7 @@ from bots.referral.matcher import (
     SAYING,
     SOMEONE_ELSE,
     STILL,
+    STILL_DOING,
     STRUGGLE_NOT,
     STRUGGLING,
     SUBJECT_FILLERS,
@@ -107,11 +122,18 @@ from bots.referral.matcher import (
     SUBJECTS,
     TAKEN_BACK,
     TAKEN_BACK_WINDOW,
+    THINKING_OF_IT,
     THIRD_PERSON,
+    THOUGHT_ENDS,
     TIME_UNITS,
+    TURN_FILLERS,
+    TURN_WINDOW,
+    TURNS,
+    UNEXPECTED,
     UNTIL,
     UNTIL_LATER,
     UNTIL_WINDOW,
+    WISH_STARTS,
     WITHOUT,
     YES_ANSWERS,
     Matcher,
@@ -216,7 +238,7 @@ def reference_someone_elses_crisis(kb: KnowledgeBase, normalised: str, found: tu
 
 def reference_not_so(normalised: str, start: int, end: int) -> bool:
     """An expectation ("thought I'd") or someone else's belief ("my mum thinks I'm") just before, denied just after."""
-    before, after = normalised[:start].split()[-8:], normalised[end:].split()[:NOT_SO_WINDOW + 3]
+    before, after = normalised[:start].split()[-8:], normalised[end:].split()[:NOT_SO_WINDOW + NOT_SO_GOES_ON + 3]
     expected = any(" ".join(before[-len(words) - gap:][:len(words)]) == " ".join(words)
                    for words in EXPECTING for gap in range(EXPECTED_GAP + 1) if len(before) >= len(words) + gap)
     believed = False
@@ -225,7 +247,8 @@ def reference_not_so(normalised: str, start: int, end: int) -> bool:
             between = before[index + 1:]
             between = between[1:] if between[:1] == ["that"] else between
             believers = [word for word in before[max(0, index - 3):index] if word not in BELIEVER_FILLERS]
-            believed = bool(between) and between[0] in SUBJECTS and bool(believers) and believers[-1] in BELIEVERS
+            believed = (bool(between) and between[0] in SUBJECTS and bool(believers) and believers[-1] in BELIEVERS
+                        and not set(between) & JOKING)
             break
     if not (expected or believed) or (after and after[0] in MEASURES):
         return False
@@ -233,10 +256,16 @@ def reference_not_so(normalised: str, start: int, end: int) -> bool:
         return False
     for index, word in enumerate(after[:NOT_SO_WINDOW]):
         denials = {"i": NOT_SO_AFTER_I, "im": NOT_SO_AFTER_IM}.get(word)
-        if not denials or (index and after[index - 1] in NOT_SO_REASONS):
+        if not denials:
             continue
         said = [w for w in after[index + 1:index + 4] if w not in SAYING][:2]
-        return bool(said) and said[0] in denials and (len(said) == 1 or said[1] in NOT_SO_ENDS)
+        reason = index > 0 and after[index - 1] in NOT_SO_REASONS
+        if bool(said) and said[0] in denials and (
+                len(said) == 1 or said[1] in (REASON_DENIAL_ENDS if reason else NOT_SO_ENDS)):
+            going_on = f" {' '.join(after[index + 2:index + 2 + NOT_SO_GOES_ON])} "
+            return not any(resolve in going_on for resolve in RESOLVED)
+        if not reason:  # after a reason for the belief: read on
+            return False
     return False
 
 
@@ -245,44 +274,92 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
     following = [*after[:5], *[""] * 5]
     still = following[3:5] if following[2] in SUBJECTS else following[2:4]  # "... before and (I) still don't"
     still_not = still[0] in STILL and still[1] in NOT_OVER
-    negated_before = reference_negated_before(before, normalised[start:].split()[0], following[0])
+    negation = reference_negated_before(before, normalised[start:].split()[0], following[0], after)
+    negated_before = negation is not None
     if negated_before and (following[0] in UNTIL or set(following[1:UNTIL_WINDOW]) & UNTIL_LATER
                            or (following[0] in BEFORE and following[1] in BEFORE_ENDS
                                                      and not still_not)
                            or (following[0] in MORE and following[1] in MORE_ENDS)
-                           or following[1] in AS_MUCH.get(following[0], ())):
+                           or following[1] in AS_MUCH.get(following[0], ())
+                           or (negation not in OVER_AND_DONE | COPULA_NOT and set(normalised[start:end].split()) & ACTS
+                               and reference_thought_of_after_all(after[:TURN_WINDOW + 8]))):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after) or reference_over_after(after)
             or reference_answered_no(before, after)
             or reference_denied_after(normalised[start:end].split(), after, before))
 
 
-def reference_negated_before(before: list[str], following: str, after_match: str) -> bool:
-    for index in range(len(before) - 1, max(-1, len(before) - 1 - NEGATION_WINDOW), -1):
-        word = before[index]
+def reference_denied_next(after: list[str]) -> bool:
+    """ "... and I wasn't", "I'm (still) not": the next few words say it did not come."""
+    for index, word in enumerate(after[:NOT_SO_GOES_ON]):
+        said = [w for w in after[index + 1:index + 4] if w not in SAYING | STILL_DOING][:1]
+        if said and said[0] in {"i": NOT_SO_AFTER_I, "im": NOT_SO_AFTER_IM}.get(word, ()):
+            return True
+    return False
+
+
+def reference_negated_before(before: list[str], following: str, after_match: str,
+                             normalised_after: list[str]) -> str | None:
+    """The negation before the match (a word of NEGATIONS, or "recovered" for the other kinds), if any."""
+    normalised_match_first = following
+    index, steps = len(before) - 1, 0
+    while index >= 0 and steps < NEGATION_WINDOW:
+        word, steps = before[index], steps + 1
         if word in NEGATIONS:
             if word in OVER_AND_DONE and index and before[index - 1] in NOT_OVER:
-                return False
+                return None
+            between = before[index + 1:]
+            if word in UNEXPECTED and between[:1] and between[0] in EXPECTATIONS and between[1:2] and between[
+                    1] in EXPECTERS and set(between[2:]) <= EXPECTED_FILLERS | BECOMING and (
+                    set(between[2:]) & BECOMING or normalised_match_first in WISH_STARTS) and not reference_denied_next(
+                    normalised_after):
+                return None  # "never thought I'd be suicidal"
             if word in STRUGGLE_NOT and index and before[index - 1] in STRUGGLING:
-                return False
+                return None
             if following in SUBJECTS:
-                return False
+                return None
             right_before = index == len(before) - 1
-            return (word not in ANSWER_NEGATES or following in NO_NEGATES
-                    or (right_before and (after_match in NO_NEGATES or following in NO_NOUNS)))
+            negates = (word not in ANSWER_NEGATES or following in NO_NEGATES
+                       or (right_before and (after_match in NO_NEGATES or following in NO_NOUNS)))
+            return word if negates else None
         if word in RECOVERED and index < len(before) - 1 and before[index + 1] in RECOVERED_FROM:
-            return True
+            return "recovered"
         if word in WITHOUT:
             window = before[max(0, index - 8):index]
             if len(window) < 2 or set(window) & (NOT_OVER | COULD_NOT):
-                return False
+                return None
             unit, count = (window[-1], window[-2]) if window[-1] in TIME_UNITS else (window[-2], window[-1])
-            return unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS)
+            return "recovered" if unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS) else None
         if word == "last" and before[max(0, index - 2):index] == ["since", "i"]:
-            return True
+            return "recovered"
+        if word in PAIRED_FILLERS and index and before[index - 1] in PAIRED_FILLERS[word]:
+            if before[index - 1] in NEGATIONS and index > 1 and before[index - 2] in ANSWERED_BY:
+                return None  # "I'm not, cos I want to die"
+            if before[index - 1] not in NEGATIONS:  # "call myself": both words are read through
+                index -= 1
+            following, index = before[index], index - 1
+            continue
         if word not in NEGATION_FILLERS and not (index == len(before) - 1 and word in RIGHT_BEFORE_FILLERS):
-            return False
-        following = word
+            return None
+        following, index = word, index - 1
+    return None
+
+
+def reference_thought_of_after_all(after: list[str]) -> bool:
+    """ "... but I (do) think about it (a lot)": fillers, a turn, "I", fillers, thinking of it, how often, the end."""
+    turn = 0
+    while turn < len(after) and after[turn] in BEFORE_TURN:
+        turn += 1
+    if turn >= min(TURN_WINDOW, len(after) - 1) or after[turn] not in TURNS or after[turn + 1] != "i":
+        return False
+    rest = after[turn + 2:]
+    while rest and rest[0] in TURN_FILLERS:
+        rest = rest[1:]
+    for words in THINKING_OF_IT:
+        if rest[:len(words)] == words:
+            rest = rest[len(words):]
+            often = [phrase for phrase in HOW_OFTEN if rest[:len(phrase)] == phrase][:1]
+            return set(rest[len(often[0]) if often else 0:]) <= THOUGHT_ENDS
     return False
 
 
@@ -410,7 +487,10 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back", *MORE, *(MORE_ENDS - {""}),
                        *AS_MUCH, "much", "badly",
                        *STRUGGLING, *NO_NOUNS, *(denial.strip() for denial in PAST_DENIALS), "before and i still dont",
-                       *STILL, *RIGHT_BEFORE_FILLERS})
+                       *STILL, *RIGHT_BEFORE_FILLERS, "sad enough to", "call myself", "not because", "because im not",
+                       "but i think about it", "though i do keep thinking about it", "but i thought about it", "lol",
+                       "a lot", "or anything", "cant stop", "all the time", "tbh", "never thought id", "be",
+                       "didnt think i", "want to die", "im not cos", "not cos", "im just waiting", "kill myself"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

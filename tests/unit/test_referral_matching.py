@@ -904,3 +904,97 @@ def test_hands_that_bled_from_digging_meet_no_self_harm_pattern(matcher):
 ])
 def test_an_expectation_or_someone_elses_belief_the_writer_says_is_not_so(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("I wouldn't call myself suicidal at all, I'd call myself homesick.", False),
+    ("Tutor flagged me as at risk. I missed seminars because of Covid. Not because I want to die.", False),
+    ("i'm quiet not cause i'm suicidal, i'm just an introvert", False),
+    # their twins: the reason is the writer's own, "I'm not" answers something else, or how low they are is no
+    # denial (a red team's)
+    ("i can't sleep cause i want to die", True),
+    ("mum wants me at dinner. im not cos i want to kill myself", True),
+    ("are you coming tomorrow? probably not cos i want to die", True),
+    ("i wouldnt call myself suicidal but i want to die every day", True),
+    ("i never thought id be depressed enough to want to die but here i am", True),
+    ("im not depressed enough to kill myself but im depressed enough to think about it every day", True),
+])
+def test_a_denial_read_through_call_myself_and_not_because(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("i'm not going to kill myself but i think about it all the time", True),
+    ("i won't kill myself, though i do think about it every day", True),
+    ("i'm not going to kill myself or anything but i can't stop thinking about it", True),
+    ("i wouldnt kill myself but i think about it constantly tbh", True),
+    # their twins: the thinking is over, on reflection, about something else, of death rather than an act, or the
+    # negation is of something done (two red teams')
+    ("i dont want to die but i think about it a lot, death scares the hell out of me", False),
+    ("i don't want to die but i think about it sometimes", False),
+    ("i'm not suicidal but i think about it a lot for my dissertation", False),
+    ("the film wasnt about suicide but i think about it a lot", False),
+    ("I never attempted, I want to make that clear, but I thought about it every day for about two years.", False),
+    ("i'm not suicidal but thinking about it i have been really low lately", False),
+    ("i'm not suicidal but i think about it as a topic for my dissertation", False),
+    ("i haven't self harmed in two years but i think about that time a lot", False),
+    ("i used to self harm but i think about it less now", False),
+])
+def test_a_negated_act_taken_up_again_as_a_thought_is_a_crisis(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("why does everyone assume i'm suicidal? because i'm not.", False),
+    ("my mum thinks i'm suicidal because i'm not eating. i'm fine, honestly", False),
+    ("my brother is convinced i'm suicidal. i'm not", False),
+    ("my gf is convinced im suicidal. im not, i'm just grumpy in the mornings", False),
+    # their twins: the reason is no denial, the denial goes on, or the belief is the writer's own
+    ("my mum thinks i'm suicidal because i'm not eating", True),
+    ("my husband thinks i want to die when im not, and when i am hes oblivious. i am now", True),
+    ("at dinner with my family thinking i want to die. i'm fine it's fine", True),
+    ("my roommate thinks i'm suicidal. i'm not, i'm just waiting for the right time", True),
+    ("my mum thinks im suicidal. im not, ive decided. its tonight", True),
+    ("the lads think im joking about killing myself. im not", True),
+    # ... though a plan for bed or for exams is no resolve (a red team's)
+    ("my gp thinks im suicidal. im not, im just going to bed early", False),
+])
+def test_a_belief_denied_right_after_its_reason_word(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("i never thought id be suicidal but here we are", True),
+    ("didnt think i'd ever call myself suicidal. but yeah", True),
+    ("I never thought I'd want to die", True),
+    # their twins: never having thought of it at all, expecting it never to come, or saying it did not (red teams')
+    ("never once thought about suicide, just stressed", False),
+    ("i didnt think about killing myself, not once", False),
+    ("i don't think i'd ever be suicidal, i love my kids too much", False),
+    ("i didnt think id be suicidal after the breakup and i wasnt, just sad", False),
+    ("didnt think i'd want to die after the diagnosis but im actually doing alright", False),
+])
+def test_never_thought_id_be_it_says_it_came(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("Doctor ran through the questions. Thoughts of hurting myself: no. Just exhausted from the chemo.", False),
+    ("Nurse: any thoughts of self harm? Me: no, just anxious", False),
+    # their twins: the answer goes on to the act (a red team's)
+    ("thoughts of self harm: no. i just cut", True),
+    ("gp: thoughts of self harm? me: no. the bandages under my sleeve: hi", True),
+])
+def test_a_screening_question_answered_no(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("I've been burning my own arm on purpose when it gets bad", True),
+    ("I punch walls on purpose when it gets bad and my knuckles are a mess. Not suicidal.", True),
+    # their twins: the writer's own goal, fringe or losses (a red team's)
+    ("cut my own fringe deliberately short lol", False),
+    ("hit my own post deliberately, cricket is a cruel game", False),
+])
+def test_hurting_oneself_on_purpose(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
