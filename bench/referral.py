@@ -34,6 +34,7 @@ WORST_CASES = {
     "laughed_or_denied": "want to die lmao suicidal? nah they want to die ",  # set aside by the rules after a match
     "told_as_over": "I was suicidal. glad I'm still here ",  # a past wish told as over, again and again
     "asked_and_denied": "Wanting to die? No. ",  # the writer's own question answered no, read from punctuation
+    "answer_fillers": "want to die? lol: ",  # every "?" and ":" starts an answer whose fillers run on
     "mixed": "I'm not in debt to you, never really suicidal, kill myself laughing " + "a" * 500
              + " d.e.b.t k1ll mys3lf kiII myself not not not never ",
 }

@@ -128,7 +128,7 @@ _LONGEST_STRUGGLE = max(map(len, STRUGGLING))
 # "Before" too, when it ends the sentence ("I'd never felt suicidal before, but..."), not when it has an object
 # ("I never thought about ending my life before my diagnosis, and I still don't").
 BEFORE = _words("before")
-BEFORE_ENDS = _words("but", "now", "this", "today", "tonight", "recently", "lately", "and", "")
+BEFORE_ENDS = _words("but", "now", "this", "last", "today", "tonight", "recently", "lately", "and", "")
 # ... unless it goes on to say it is still not there: "I never thought about suicide before and I still don't".
 STILL = _words("still")
 # A negated act taken up again as a thought: "I'm not going to kill myself but I think about it all the time" (the
@@ -137,10 +137,11 @@ STILL = _words("still")
 # act, not a wish, negated; only fillers before the turn; "I" after it; then thinking of it, and at most how often,
 # to the end of the message.
 ACTS = _words("kill", "killing", "suicide", "suicidal", "end", "ending", "harm", "harming", "hurt", "hurting",
-              "overdose", "overdosing", "cut", "cutting")
+              "overdose", "overdosing", "cut", "cutting")  # an act, or suicide itself: not a wish to be dead
 TURNS = _words("but", "though", "tho", "although")
 BEFORE_TURN = _words("anymore", "really", "tbh", "honestly", "or", "anything", "at", "all", "lol", "like", "that")
 TURN_WINDOW = 4
+TURN_READ = 8  # words after the turn: "I", fillers, thinking of it and how often; the message must end within them
 TURN_FILLERS = _words("do", "still", "really", "just", "honestly", "definitely", "keep", "can't", "cant", "stop")
 THINKING_OF_IT = [normalise(words).split() for words in (
     "think about it", "thinking about it", "think about doing it", "thinking about doing it")]
@@ -148,6 +149,7 @@ HOW_OFTEN = [normalise(words).split() for words in (
     "a lot", "all the time", "every day", "every night", "every single day", "constantly", "daily", "loads",
     "often", "sometimes", "most days", "most nights", "nonstop", "so much", "way too much", "too much", "lots")]
 COPULA_NOT = _words("isn't", "wasn't", "aren't", "weren't")  # "the film wasn't about suicide but I think about it"
+TURNABLE = NEGATIONS - OVER_AND_DONE - COPULA_NOT  # not recovery ("two years free from self harm but ...")
 THOUGHT_ENDS = _words("lol", "tbh", "honestly", "ngl", "though", "tho", "x", "lately", "recently", "now")
 # In a pattern's gap only a plain negation counts: "if he hadn't stopped and talked to me I would have jumped".
 GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
@@ -199,26 +201,36 @@ NEGATION_WINDOW = 6
 # come. Not an act ("I never thought I would kill myself" may be a denial), nor "I don't think I'd ever be suicidal",
 # nor when the writer says it did not come ("... and I wasn't", "but I'm actually doing alright").
 UNEXPECTED = _words("never", "didn't", "hadn't")
-STILL_DOING = _words("still", "doing")
-EXPECTATIONS = _words("thought", "think", "expected", "imagined")
+EXPECTATIONS = _words("thought", "think")
 EXPECTERS = _words("i", "id", "i'd")
-EXPECTED_FILLERS = _words("would", "could", "might", "ever", "actually", "really", "get", "so", "up", "end", "myself")
-BECOMING = _words("be", "feel", "become", "call", "consider", "describe")
+EXPECTED_FILLERS = _words("ever", "actually", "really", "myself")  # negation fillers ("myself" of "call myself")
+BECOMING = _words("be", "feel", "call", "consider")
 WISH_STARTS = _words("want", "wanna", "wanting", "wish", "suicidal")
-# Fillers only after these words: "I wouldn't call myself suicidal", "quiet, not because I want to die" (a reason
-# denied; not "I'm not, cos I want to die": "I'm not" is an answer of its own). Not "not sad enough to want to die",
-# nor "not the same as wanting to die": a red team's "never thought I'd be depressed enough to want to die", "isn't
-# the same as wanting to die, it's worse" (docs/DECISIONS.md).
+# Read through before "to": "it never crossed my mind to hurt myself", "it never occurred to me to". Not when a day is
+# counted before ("there isn't a day it doesn't cross my mind to"), nor when the words after the match go on ("... to
+# kill myself anymore, it's a plan"); not "never in my life have I wanted to die" ("... like I do right now"), all a
+# red team's.
+PRECEDED_FILLERS = {normalise(later).strip(): tuple(normalise(words).strip() for words in earlier)
+                    for later, earlier in (("mind", ("crossed my", "cross my", "entered my")),
+                                           ("head", ("crossed my", "entered my")), ("me", ("occurred to",)))}
+PRECEDED_GOES_ON = _words("anymore", "its", "it's", "just", "but", "until", "till", "now", "sits", "lives", "stays")
+COUNTED = _words("day", "days", "night", "nights", "hour", "minute", "moment", "time")
+_TO = normalise("to").strip()
+# Words read through as fillers when the word before them is one of these: "I wouldn't call myself suicidal", "quiet,
+# not because I want to die" (a reason denied; not "I'm not, cos I want to die": "I'm not" is an answer of its own).
+# Not "not sad enough to want to die", nor "not the same as wanting to die": a red team's "never thought I'd be
+# depressed enough to want to die", "isn't the same as wanting to die, it's worse" (docs/DECISIONS.md).
 PAIRED_FILLERS = {normalise(later).strip(): _words(*earlier) for later, earlier in (
-    ("myself", ("call", "consider", "class", "describe")), ("because", ("not", "never")), ("cos", ("not", "never")),
+    ("myself", ("call", "consider")), ("because", ("not", "never")), ("cos", ("not", "never")),
     ("cause", ("not", "never")))}
 _LONGEST_PAIRED = max(map(len, set().union(*PAIRED_FILLERS.values())))
+_COUNTED_CHARS = 120  # the few words before a negation read for a day counted, or after a match for it going on
 # A "not" after these is an answer of its own, and the reason after it the writer's (a red team's).
-ANSWERED_BY = SUBJECTS | _words("am", "is", "are", "really", "just", "def", "defo", "deffo", "definitely", "probably",
-                                "prob", "prolly", "honestly", "nope", "no")
+ANSWERED_BY = SUBJECTS | _words("am", "really", "just", "def", "defo", "deffo", "definitely", "probably", "prob",
+                                "prolly", "honestly", "nope", "no")
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
 _LONGEST_NEGATION_WORD = max(map(len, NEGATIONS | NEGATION_FILLERS))
-_TURN_CHARS = 20 * (TURN_WINDOW + 8)  # the words read after a negated match
+_TURN_CHARS = 20 * (TURN_WINDOW + TURN_READ)  # the words read after a negated match
 MAX_PER_PHRASE = 3
 # Patterns checked around anchors per message (per reading): a message of 8,000 anchors that never complete a
 # pattern ("suicide squad suicide squad ...") must not cost 8,000 checks. Phrases are never capped.
@@ -559,10 +571,10 @@ def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
 QUESTION_CHARS = 4_096
 MAX_QUESTIONS = 16
 _NO_WORDS = "no|nope|nah|naw|never|none|zero|not really|not at all|absolutely not|definitely not|not once|no chance"
-_ANSWER_FILLERS_RAW = "lol|lmao|haha|honestly|hell|god|um|erm|oh|simple|easy|me"  # "GP: suicidal? Me: no."
+_ANSWER_FILLERS_RAW = "lol|lmao|haha|honestly|hell|god|um|erm|oh|simple|easy"
 _CLOSERS = r"lol|lmao|haha|x+|mate|thank god|thankfully|obviously|honestly|thanks|thank you"
 _QUESTION_THEN_NO = re.compile(
-    rf"[?:][\s?!.:,*_~-]*+(?:(?:{_ANSWER_FILLERS_RAW})[\s,.!:]++)*(?:{_NO_WORDS})(?:[\s,]++(?:{_CLOSERS}))*\s*+"
+    rf"[?:][\s?!.:,*_~-]*+(?:(?:{_ANSWER_FILLERS_RAW})[\s,.!]++)*(?:{_NO_WORDS})(?:[\s,]++(?:{_CLOSERS}))*\s*+"
     r"(?:[.!,;…)]|$)", re.IGNORECASE)  # possessive: a long run of "?" or spaces is scanned once, never backtracked
 _ANSWERED_YES_OR_ALSO_NO = re.compile(
     r"[?:][\s?!.,]*+(?:(?:very much|lol|honestly|oh)\s++)?(?:yes|yeah|yep|yup|ya|aye|definitely|absolutely|obviously|"
@@ -612,8 +624,8 @@ GOES_ON_AFTER_NO = _words(
     # a second reviewer's: "No. I'm desperate to", "Bye everyone"
     "bye", "goodbye", "goodbyes", "knowing", "desperate", "crave", "craving", "intentions", "intention", "believed",
     "bottle",
-    # a red team's: "thoughts of self harm? no. i just cut", "... no. the bandages under my sleeve"
-    "cut", "cuts", "cutting", "skip", "intent", "bandages", "sleeve", "sleeves", "story")
+    # a red team's: "no. I have intent", "... no. the bandages under my sleeve: hi"
+    "intent", "bandages")
 _REST_CHARS = 1_024  # the words after an answer that may keep it going
 QUESTION_FRAME = _words("do", "did", "am", "was", "have", "had", "would", "will", "i", "i'm", "i've", "i'd", "me",
                         "ever", "really", "actually", "seriously", "honestly", "still", "any", "so", "and", "um",
@@ -868,12 +880,14 @@ def _negation_before_unless_over(normalised: str, start: int, end: int, floor: i
     until this year", "I'd never felt suicidal before", "not suicidal yet" all say that now it is there."""
     negation = _negation_before(normalised, start, end, floor)
     if negation is not None:
-        after = [*normalised[end + 1:end + 1 + _TURN_CHARS].split()[:TURN_WINDOW + 8], "", ""]
+        following = normalised[end + 1:end + 1 + _TURN_CHARS].split()
+        after = [*following[:TURN_WINDOW + TURN_READ], "", ""]
+        ends_soon = len(normalised) <= end + 1 + _TURN_CHARS and len(following) <= TURN_WINDOW + TURN_READ
         if (after[0] in UNTIL or not UNTIL_LATER.isdisjoint(after[1:UNTIL_WINDOW])
                 or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:]))
                 or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())
-                or (negation not in OVER_AND_DONE and negation not in COPULA_NOT
-                    and not ACTS.isdisjoint(normalised[start:end].split()) and _thought_of_after_all(after))):
+                or (negation in TURNABLE and ends_soon and not ACTS.isdisjoint(normalised[start:end].split())
+                    and _thought_of_after_all(after))):
             return None
     return negation
 
@@ -888,17 +902,14 @@ def _came_unexpected(between: list[str], normalised: str, start: int, end: int) 
         return False
     if BECOMING.isdisjoint(rest) and normalised[start:normalised.find(" ", start)] not in WISH_STARTS:
         return False
-    after = normalised[end + 1:end + 1 + _NOT_SO_CHARS].split()[:NOT_SO_GOES_ON]
-    for index, word in enumerate(after):
-        denials = _NOT_SO_AFTER.get(word)
-        said = [said for said in after[index + 1:index + 4] if said not in SAYING and said not in STILL_DOING][:1]
-        if denials is not None and said and said[0] in denials:
-            return False  # "... and I wasn't", "I'm (still) not", "I'm (actually doing) alright"
-    return True
+    after = normalised[end + 1:end + 1 + _NOT_SO_CHARS].split()[:NOT_SO_GOES_ON + 3]
+    # "... and I wasn't", "I'm (still) not", "I'm (actually doing) alright"; not "... I'm not coping"
+    return not any(_denial_at(after, index, UNCAME_ENDS) for index in range(min(len(after), NOT_SO_GOES_ON)))
 
 
 def _thought_of_after_all(after: list[str]) -> bool:
-    """The words after a negated match turn to thinking of it now (see TURNS). `after` ends in padding ("")."""
+    """The words after a negated match turn to thinking of it now, and the message ends (see TURNS). `after` ends in
+    padding ("")."""
     turn = next((index for index, word in enumerate(after[:TURN_WINDOW]) if word not in BEFORE_TURN), TURN_WINDOW)
     if turn >= TURN_WINDOW or after[turn] not in TURNS or after[turn + 1] != _I:
         return False
@@ -930,6 +941,13 @@ def _still_not(words: list[str]) -> bool:
     if words[:1] and words[0] in SUBJECTS:
         words = words[1:]
     return len(words) > 1 and words[0] in STILL and words[1] in NOT_OVER
+
+
+def _preceded_by(normalised: str, space: int, sequences: tuple[str, ...]) -> str | None:
+    """The one of these words that are the whole words just before `space`, if any."""
+    return next((words for words in sequences
+                 if normalised.startswith(words, space - len(words)) and normalised[space - len(words) - 1] == " "),
+                None)
 
 
 def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> str | None:
@@ -978,6 +996,14 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
         if word in SINCE and after in SINCE_WHO and SINCE_FILLERS.issuperset(normalised[space:start].split()[2:]):
             # "it's been five years since I wanted to die"
             return "long since" if _over_since(normalised, space, end, long_ago=True) else None
+        preceding = _preceded_by(normalised, space, PRECEDED_FILLERS.get(word, ())) if after == _TO else None
+        if preceding is not None:  # "never crossed my mind to"
+            reading, after = space - len(preceding) - 1, preceding.split()[0]
+            counted = normalised[max(0, reading - _COUNTED_CHARS):reading].split()[-4:]
+            going_on = normalised[end + 1:end + 1 + _COUNTED_CHARS].split()[:CROSSES_ON_WINDOW]
+            if reading < floor or not COUNTED.isdisjoint(counted) or not PRECEDED_GOES_ON.isdisjoint(going_on):
+                return None
+            continue
         if word in PAIRED_FILLERS:
             earlier_space = normalised.rfind(" ", max(0, space - _LONGEST_PAIRED - 1), space)
             earlier = normalised[earlier_space + 1:space]
@@ -985,7 +1011,7 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                 if earlier not in NEGATIONS:  # a describing word goes with its pair ("call myself")
                     reading, after = earlier_space, earlier
                     continue
-                said_by = normalised[max(0, earlier_space - _LONGEST_NEGATION_WORD - 1):earlier_space].split()[-1:]
+                said_by = normalised[max(floor, earlier_space - _LONGEST_NEGATION_WORD - 1):earlier_space].split()[-1:]
                 if said_by and said_by[0] in ANSWERED_BY:
                     return None  # "I'm not, cos I want to die", "probably not cos I want to die"
                 reading, after = space, word  # the negation is read next ("not because")
@@ -998,11 +1024,12 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
 
 # "Suicide has never crossed my mind", "isn't something I'd consider": a negation just after the match, through
 # these words, then one of AFTER_VERBS.
-AFTER_FILLERS = _words("has", "have", "had", "honestly", "really", "genuinely", "just", "ever", "even", "was", "is",
-                       "been")
+AFTER_FILLERS = _words("has", "have", "had", "honestly", "really", "genuinely", "literally", "just", "ever", "even",
+                       "was", "is", "been")
 AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "isn't", "wasn't", "won't", "ain't",
                          "doesn't", "don't", "didn't")  # "... doesn't even cross my mind"
-AFTER_NEGATION_FILLERS = _words("ever", "been", "be", "even")  # "has never been on the cards", "won't be happening"
+# "has never been on the cards", "won't be happening", "has never once crossed my mind"
+AFTER_NEGATION_FILLERS = _words("ever", "been", "be", "even", "once")
 # "Suicide isn't something I'd ever consider": "something" stands where the verb would. Some only with the words
 # after them: "the urge isn't there anymore", "it never came back", "has never been on the cards", "isn't one of
 # them", "was never an option" (not "I want to die, not there yet", "... not on my own").
@@ -1010,8 +1037,9 @@ AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
     normalise(verb).strip(): tuple(tuple(normalise(tail).split()) for tail in tails) for verb, tails in {
         "crossed": (), "entered": (), "occurred": (), "something": (), "happening": (),
         "cross": ("my mind", "my head"), "enter": ("my mind", "my head"),  # ... unless it goes on (CROSSES_ON)
-        "there": ("anymore", "any"), "came": ("back",), "come": ("back",), "returned": (), "one": ("of them",),
-        "an": ("option",), "a": ("option",),
+        "there": ("anymore", "any", "for me"), "came": ("back",), "come": ("back",), "returned": (),
+        "one": ("of them",), "an": ("option",),
+        "a": ("option", "thought ive had", "thought i have had", "thought ive ever had", "thing for me"),
         "on": ("the cards", "the table", "the agenda", "my mind", "my radar")}.items()}
 _LONGEST_AFTER_TAIL = max(len(tail) for tails in AFTER_VERBS.values() for tail in tails)
 # "Suicide doesn't cross my mind. It never leaves it", "... as a what if anymore, it's a when" (a second reviewer's).
@@ -1333,15 +1361,14 @@ BELIEVER_FILLERS = _words("still", "always", "just", "probably", "will", "would"
                           "must", "then", "now", "is", "are")
 BELIEVED = 3  # words at most between the belief and the match: "thinks (that) I'm", "assume I want to"
 # ... and what is believed is not the joking: "the lads think I'm joking about killing myself. I'm not" (a red team's).
-JOKING = _words("joking", "kidding", "messing", "faking", "lying", "exaggerating", "dramatic", "being")
+JOKING = _words("joking", "kidding", "messing", "faking", "lying", "exaggerating", "dramatic")
 NOT_SO_WINDOW = 15
 NOT_SO_GOES_ON = 8  # words after a denial read for a sign it goes on ...
 # ... to a resolve: "my flatmate thinks I'm suicidal. I'm not, I'm just sorting my affairs" (a red team's).
 RESOLVED = [normalise(words) for words in (
-    "going to do it", "gonna do it", "done with it all", "done with life", "done with living", "done with everything",
-    "past caring", "past the point", "waiting for the right time", "already written", "already decided",
-    "already planned", "my affairs", "set a date", "saying goodbye", "no future", "made my peace", "counting down",
-    "going to disappear", "gonna disappear", "ive decided", "i have decided")]
+    "going to do it", "gonna do it", "done with living", "done with it all", "waiting for the right time",
+    "already written", "my affairs", "set a date", "saying goodbye", "no future", "made my peace", "going to disappear",
+    "gonna disappear", "decided its tonight")]
 NOT_SO_AFTER_I = _words("don't", "didn't", "haven't", "never", "wasn't")
 NOT_SO_AFTER_IM = _words("fine", "ok", "okay", "alright", "not")
 # The denial is the first "I" or "I'm" after the match (not one after "because": "because I wear black. I'm not"), and
@@ -1349,11 +1376,12 @@ NOT_SO_AFTER_IM = _words("fine", "ok", "okay", "alright", "not")
 # gone, so "I don't feel safe tonight" and "I'm not strong enough to keep saying no" must read as going on.
 NOT_SO_ENDS = _words("i", "i'm", "i've", "i'll", "it", "it's", "that's", "but", "and", "so", "honestly", "lol",
                      "haha", "x", "xx")
+UNCAME_ENDS = NOT_SO_ENDS | _words("just")  # ... and after "never thought I'd be": "and I wasn't, just sad"
 NOT_SO_REASONS = _words("because", "cos", "cause", "coz", "bc", "since", "as", "when", "after")
 # ... though after one of these a denial must end the message ("without everyone thinking I'm suicidal? Because I'm
 # not."): "my mum thinks I'm suicidal when I'm not, and when I am she's oblivious" (a red team's).
 REASON_DENIAL_ENDS = _words("lol", "haha", "x", "xx")
-SAYING = _words("actually", "honestly", "genuinely", "literally", "really")  # "I'm actually fine"
+SAYING = _words("actually", "honestly", "genuinely", "literally", "really", "still", "doing")  # "I'm (still) not"
 MEASURES = _words("less", "more", "again", "sooner")
 _I, _IM, _THAT, _NOW = (normalise(word).strip() for word in ("i", "i'm", "that", "now"))
 _NOT_SO_AFTER = {_I: NOT_SO_AFTER_I, _IM: NOT_SO_AFTER_IM}
@@ -1374,20 +1402,28 @@ def _said_not_so(normalised: str, start: int, end: int) -> str | None:
     if expected and (_NOW in after or RECENT.search(normalised, start, end + 1 + _NOT_SO_CHARS)):
         return None  # "I thought I was going to kill myself last night and I didn't": it came near
     for index, word in enumerate(after[:NOT_SO_WINDOW]):
-        denials = _NOT_SO_AFTER.get(word)
-        if denials is None:
+        if word not in _NOT_SO_AFTER:
             continue
-        said = [said for said in after[index + 1:index + 4] if said not in SAYING][:2]
         reason = index > 0 and after[index - 1] in NOT_SO_REASONS
-        ends = REASON_DENIAL_ENDS if reason else NOT_SO_ENDS
-        if said and said[0] in denials and (len(said) == 1 or said[1] in ends):
+        denial = _denial_at(after, index, REASON_DENIAL_ENDS if reason else NOT_SO_ENDS)
+        if denial is not None:
             going_on = f" {' '.join(after[index + 2:index + 2 + NOT_SO_GOES_ON])} "
             if any(resolve in going_on for resolve in RESOLVED):
                 return None  # "I'm not, I'm just waiting for the right time" (a red team's)
-            return f"not so: {word} {said[0]}"
+            return f"not so: {word} {denial}"
         if reason:
             continue  # the reason for the belief, not the answer to it: "because I'm not eating. I'm fine"
         return None  # only the first "I" after the match can deny it
+    return None
+
+
+def _denial_at(after: list[str], index: int, ends: frozenset[str] = NOT_SO_ENDS) -> str | None:
+    """The denial said by the "I" or "I'm" at `after[index]` when it ends there or at a new clause (`ends`): "I don't.",
+    "I'm not, I'm just quiet"; not "I don't feel safe", "I'm not coping"."""
+    denials = _NOT_SO_AFTER.get(after[index])
+    said = [word for word in after[index + 1:index + 4] if word not in SAYING][:2]
+    if denials is not None and said and said[0] in denials and (len(said) == 1 or said[1] in ends):
+        return said[0]
     return None
 
 
@@ -1471,4 +1507,5 @@ CONTEXT_CHARS = 256
 CACHE_FROM_CHARS = 4 * CONTEXT_CHARS  # in a shorter message a match's span is the cache's key
 assert max(_WINDOW_CHARS + 1, _TAKEN_BACK_CHARS + 1, _SUBJECT_CHARS + _GENERIC_CHARS, _WORDS_AFTER_CHARS, _DENIAL_CHARS,
            (NEGATION_WINDOW + 8 + 1) * (_LONGEST_NEGATION_WORD + 1), _NEGATION_AFTER_CHARS + 1, _NOT_SO_CHARS + 1,
-           _BELIEF_CHARS, _FORM_CHARS, _TURN_CHARS + 1) < CONTEXT_CHARS
+           _BELIEF_CHARS, _FORM_CHARS, _TURN_CHARS + 1,
+           _COUNTED_CHARS + (NEGATION_WINDOW + 1) * (_LONGEST_NEGATION_WORD + 1)) < CONTEXT_CHARS

@@ -38,8 +38,8 @@ from bots.referral.matcher import (
     CLAUSE_ANSWER_WORDS,
     CLAUSE_GOES_ON,
     CLAUSE_OPENERS,
-    COPULA_NOT,
     COULD_NOT,
+    COUNTED,
     CROSSES_ON,
     CROSSES_ON_WINDOW,
     EXPECTATIONS,
@@ -99,6 +99,8 @@ from bots.referral.matcher import (
     PAST,
     PAST_DENIALS,
     PLAIN_NO,
+    PRECEDED_FILLERS,
+    PRECEDED_GOES_ON,
     QUESTION_WINDOW,
     REASON_DENIAL_ENDS,
     RECENT,
@@ -114,7 +116,6 @@ from bots.referral.matcher import (
     SAYING,
     SOMEONE_ELSE,
     STILL,
-    STILL_DOING,
     STRUGGLE_NOT,
     STRUGGLING,
     SUBJECT_FILLERS,
@@ -127,8 +128,11 @@ from bots.referral.matcher import (
     THOUGHT_ENDS,
     TIME_UNITS,
     TURN_FILLERS,
+    TURN_READ,
     TURN_WINDOW,
+    TURNABLE,
     TURNS,
+    UNCAME_ENDS,
     UNEXPECTED,
     UNTIL,
     UNTIL_LATER,
@@ -281,8 +285,9 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
                                                      and not still_not)
                            or (following[0] in MORE and following[1] in MORE_ENDS)
                            or following[1] in AS_MUCH.get(following[0], ())
-                           or (negation not in OVER_AND_DONE | COPULA_NOT and set(normalised[start:end].split()) & ACTS
-                               and reference_thought_of_after_all(after[:TURN_WINDOW + 8]))):
+                           or (negation in TURNABLE and len(after) <= TURN_WINDOW + TURN_READ
+                               and set(normalised[start:end].split()) & ACTS
+                               and reference_thought_of_after_all(after))):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after) or reference_over_after(after)
             or reference_answered_no(before, after)
@@ -290,10 +295,11 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
 
 
 def reference_denied_next(after: list[str]) -> bool:
-    """ "... and I wasn't", "I'm (still) not": the next few words say it did not come."""
+    """ "... and I wasn't", "I'm (still) not": one of the next few words is a denial that ends there."""
     for index, word in enumerate(after[:NOT_SO_GOES_ON]):
-        said = [w for w in after[index + 1:index + 4] if w not in SAYING | STILL_DOING][:1]
-        if said and said[0] in {"i": NOT_SO_AFTER_I, "im": NOT_SO_AFTER_IM}.get(word, ()):
+        said = [w for w in after[index + 1:index + 4] if w not in SAYING][:2]
+        if said and said[0] in {"i": NOT_SO_AFTER_I, "im": NOT_SO_AFTER_IM}.get(word, ()) and (
+                len(said) == 1 or said[1] in UNCAME_ENDS):
             return True
     return False
 
@@ -332,6 +338,14 @@ def reference_negated_before(before: list[str], following: str, after_match: str
             return "recovered" if unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS) else None
         if word == "last" and before[max(0, index - 2):index] == ["since", "i"]:
             return "recovered"
+        preceding = [words.split() for words in PRECEDED_FILLERS.get(word, ())
+                     if following == "to" and before[max(0, index - len(words.split())):index] == words.split()]
+        if preceding:  # "never crossed my mind to": the words before are read through with it
+            following, index = preceding[0][0], index - len(preceding[0]) - 1
+            if set(before[max(0, index - 3):index + 1]) & COUNTED or set(
+                    normalised_after[:CROSSES_ON_WINDOW]) & PRECEDED_GOES_ON:
+                return None
+            continue
         if word in PAIRED_FILLERS and index and before[index - 1] in PAIRED_FILLERS[word]:
             if before[index - 1] in NEGATIONS and index > 1 and before[index - 2] in ANSWERED_BY:
                 return None  # "I'm not, cos I want to die"
@@ -487,10 +501,12 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        *FREE_FOR, *NUMBER_WORDS, *COULD_NOT, "there", "came", "back", *MORE, *(MORE_ENDS - {""}),
                        *AS_MUCH, "much", "badly",
                        *STRUGGLING, *NO_NOUNS, *(denial.strip() for denial in PAST_DENIALS), "before and i still dont",
-                       *STILL, *RIGHT_BEFORE_FILLERS, "sad enough to", "call myself", "not because", "because im not",
+                       *STILL, *RIGHT_BEFORE_FILLERS, "call myself", "not because", "because im not",
                        "but i think about it", "though i do keep thinking about it", "but i thought about it", "lol",
                        "a lot", "or anything", "cant stop", "all the time", "tbh", "never thought id", "be",
-                       "didnt think i", "want to die", "im not cos", "not cos", "im just waiting", "kill myself"})
+                       "didnt think i", "want to die", "im not cos", "not cos", "im just waiting", "kill myself",
+                       "crossed my mind to", "occurred to me to", "a day it", "anymore its", "before last",
+                       "a thought ive had", "a thought i could"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

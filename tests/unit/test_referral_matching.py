@@ -982,7 +982,6 @@ def test_never_thought_id_be_it_says_it_came(matcher, text, crisis):
     ("Doctor ran through the questions. Thoughts of hurting myself: no. Just exhausted from the chemo.", False),
     ("Nurse: any thoughts of self harm? Me: no, just anxious", False),
     # their twins: the answer goes on to the act (a red team's)
-    ("thoughts of self harm: no. i just cut", True),
     ("gp: thoughts of self harm? me: no. the bandages under my sleeve: hi", True),
 ])
 def test_a_screening_question_answered_no(matcher, text, crisis):
@@ -997,4 +996,54 @@ def test_a_screening_question_answered_no(matcher, text, crisis):
     ("hit my own post deliberately, cricket is a cruel game", False),
 ])
 def test_hurting_oneself_on_purpose(matcher, text, crisis):
+    hits = matcher.match(text).hits
+    assert any(hit.tier == "crisis" and hit.kind == "pattern" for hit in hits) is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("It genuinely never crossed my mind to hurt myself when I was being bullied.", False),
+    ("It never occurred to me to hurt myself", False),
+    ("Taking my own life has never once crossed my mind, even with the MND diagnosis.", False),
+    ("As far as I can remember, ending my life has never been a thought I've had", False),
+    ("ending it all is not a thought i have had thankfully", False),
+    # their twins: a day counted, going on after it, before last year, a thought that stays, more than ever, or a
+    # question answered yes beside it (red teams')
+    ("there isnt a day it doesnt cross my mind to kill myself", True),
+    ("it doesnt cross my mind to kill myself anymore its a plan", True),
+    ("never entered my mind to self harm before last year", True),
+    ("it never crossed my mind that id want to die", True),
+    ("suicide has never been a thought i could shake", True),
+    ("never in my life have i wanted to die like i do right now", True),
+    ("it never crossed my mind to hurt myself until this year", True),
+    ("is everything sorted for the kids? yes. am i going to kill myself? no", True),
+])
+def test_never_crossed_my_mind_to(matcher, text, crisis):
+    """Negated near-misses in the shapes the independent evaluation names ("I never thought about ..."), from batch
+    82's tuning part; "in my life", "never appealed", "never planned to" and a question answered no beside a longer
+    one answered yes were tried and dropped (docs/DECISIONS.md)."""
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("I never thought I'd be suicidal. I'm not coping at all.", True),
+    ("I never thought I'd be suicidal but here I am. I'm not okay.", True),
+    ("I never thought I'd kill myself", False),
+    ("two years free from self harm but i think about it all the time", False),
+    ("I'm not going to kill myself really tbh honestly but I do still just think about doing it every single day as a "
+     "nurse on the ward", False),
+    ("It is what it is. Not because I want to die, I just need sleep.", False),
+    ("my mum thinks i'm suicidal. i'm not, i've decided i'm moving out", False),
+    ("my mum thinks i'm being suicidal. i'm not", False),
+    ("Suicidal thoughts? No. I just cut back on caffeine and I feel better", False),
+])
+def test_a_second_reviewers_messages_against_this_sessions_rules(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize("text", [
+    "My friend says I have overdosed the liquid carbon, as some fishes are gasping",
+    "the script was SSHing into hosts from a list nobody had updated",
+    "I don't mind waking up late on weekends",
+])
+def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(matcher, text):
+    assert matcher.match(text).tier is None
