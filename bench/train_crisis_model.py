@@ -29,7 +29,7 @@ LEARNING_RATE = 0.1
 L2 = 3e-3
 SEED = 1
 KEPT_WEIGHT = 0.05  # smaller weights barely move a score: left out of the file
-THRESHOLD = 0.72  # chosen on new writers' batches, each left out of training in turn (docs/DECISIONS.md)
+THRESHOLD = 0.70  # chosen on new writers' batches, each left out of training in turn (docs/DECISIONS.md)
 WINDOW = 50  # words: about a short post; a long one is scored by its best stretch (chosen as THRESHOLD was)
 # For messages read less surely. A long post's best stretch of several scores high by chance more often: above
 # THRESHOLD but under this were 4 of the 23 long non-crisis posts flagged in the tuning part, for 4 of 580 long crisis
