@@ -12,10 +12,13 @@ counts:
   to want to die"), but not across an intensifier ("I've never felt so suicidal"); so does a negation in a
   pattern's gap, one just after it ("suicide has never crossed my mind", "isn't on the cards"), and a "no"
   answering a reported question ("the GP asked if I was suicidal and I said no"): the question is someone
-  else's words. A negation followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead"), and so
+  else's words, as is someone else's belief the writer denies ("my mum thinks I'm suicidal. I'm not"). A negation
+  followed by "I" belongs to its own sentence ("but I wasn't. I wish I was dead"), and so
   does one before a full stop or "?" (not around a one-word sentence, not before a question), read from the
   message's punctuation in a message of up to 4 KB ("Mam thinks I'm grand. I'm not. Thinking about ending
-  things"); one after "doesn't mean I" is undone ("smiling doesn't mean I don't want to die").
+  things"); one after "doesn't mean I" is undone ("smiling doesn't mean I don't want to die"), and so is one of a
+  state the writer did not expect, now come ("I never thought I'd be suicidal"), or of an act taken up again as a
+  thought ("I'm not going to kill myself but I think about it all the time").
   So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
   gone", "two years since I last self harmed", "five years since I wanted to die", unless it came back or ended),
   a denial just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the
@@ -198,7 +201,7 @@ COULD_NOT = _words("couldn't", "could", "wouldn't", "can", "cannot", "get", "thr
 # Far enough for "I have never had a plan to kill myself" (five fillers).
 NEGATION_WINDOW = 6
 # "I never thought I'd be suicidal", "didn't think I'd ever want to die": a state the writer did not expect, now
-# come. Not an act ("I never thought I would kill myself" may be a denial), nor "I don't think I'd ever be suicidal",
+# come. Not an act ("I never thought I'd kill myself" may be a denial), nor "I don't think I'd ever be suicidal",
 # nor when the writer says it did not come ("... and I wasn't", "but I'm actually doing alright").
 UNEXPECTED = _words("never", "didn't", "hadn't")
 EXPECTATIONS = _words("thought", "think")
