@@ -29,7 +29,8 @@ counts:
 A crisis wish or thought told as past and over in the message's last words is set aside too ("I was suicidal at 17.
 I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE),
 and so is a crisis match that is the writer's own question, answered no ("Wanting to die? No."), read from the
-message's punctuation (_unless_asked_and_denied).
+message's punctuation (_unless_asked_and_denied), and crisis matches only inside quotation marks framed as someone's
+words: a song, meme or someone else's speech, or the writer's own taken back (_unless_only_quoted).
 Last, a topic with a word model (word_model.py) may add a match to a message that names the writer or nobody else,
 where nothing was said of the topic either way (nothing matched, nothing was set aside but by an exclusion); it does
 not see the words of the topic's exclusions.
@@ -375,6 +376,8 @@ class Matcher:
             hits = [hit for hit in hits if hit.tier != "crisis"]
         if hits and _QUESTION_THEN_NO.search(text, 0, QUESTION_CHARS) is not None:  # the usual case: one scan in C
             hits = _unless_asked_and_denied(text, normalised, hits, suppressed)
+        if hits and _QUOTE_MARK.search(text, 0, QUOTED_CHARS) is not None:  # most messages quote nothing
+            hits = _unless_only_quoted(text, normalised, hits, suppressed)
         reading = l_reading(text[:L_READING_CHARS])
         if reading is not None:
             l_found = self._find(reading)
@@ -1502,6 +1505,94 @@ def _rules_with_clues(normalised: str) -> int:
     for _, clue_rules in _CLUES.iter(normalised):
         rules |= clue_rules
     return rules
+
+
+# Crisis words only inside quotation marks are someone's words, not the writer's, when the quote is framed as that: a
+# song, meme, caption or question ('the line "I'll end it tonight"', '"i want to die" - me after three flights of
+# stairs'), someone else's speech ('my partner said "you'd all be better off without me"'), or the writer's own
+# words taken back ('I said "I want to die" but it was about the match'). Not when the writer introduces them as a
+# thought ('keep thinking "i could just end it"', 'my first thought was "I'll kill myself"') or says they meant it
+# ("... and I meant it", "it wasn't"), and never when a crisis match stands outside the quotes. Read from the
+# message's own quotation marks in its first QUOTED_CHARS, as the question rule reads its question marks.
+QUOTED_CHARS = 4_096
+MAX_QUOTES = 16
+_QUOTE_MARK = re.compile(r"[\"“”‘’]|(?<!\w)'")
+_QUOTED = re.compile(r'"([^"\n]{1,200})"|“([^”\n]{1,200})”|‘([^’\n]{1,200})’|(?<!\w)\'([^\'\n]{1,200})\'(?!\w)')
+QUOTE_THINKING = _words("think", "thinking", "thought", "thoughts", "head", "brain", "mind", "voice", "feel",
+                        "feeling", "googling", "googled", "google", "searched", "searching", "typed", "keep")
+# Not a form's or a survey's question (the question rule reads its answer), nor the writer's own bio or status.
+QUOTE_MEDIA = _words("song", "songs", "line", "lyric", "lyrics", "chorus", "film", "movie", "show", "episode",
+                     "caption", "meme", "memes", "phrase", "quote", "tiktok", "trend", "album", "book", "character",
+                     "category", "sings", "sang", "singing")
+QUOTE_OWNERS = _words("my", "i", "im", "i've")  # "my caption", "I put it as my status": the writer's own words
+QUOTE_SPEECH = _words("said", "says", "saying", "told", "tells", "texted", "posted", "wrote", "writes", "asked",
+                      "asks", "messaged", "goes", "went", "screaming", "shouting", "yelling", "keeps")
+QUOTE_TAKEN_BACK = [normalise(words) for words in (
+    "was about", "was a joke", "was joking", "just joking", "as a joke", "i mean the", "i meant the", "meant my",
+    "not real", "im fine", "i am fine", "im ok", "calm down", "was because", "its about", "is about")]
+# ... and the writer claiming it anywhere after the quote (a red team's "that song is literally about me rn", "the
+# meme is me but unironically", "she said I'd be better off dead and honestly I agree", "... and I meant every word").
+QUOTE_MEANT = [normalise(words) for words in (
+    "i meant it", "i mean it", "meant every", "it wasnt", "it was not", "not joking", "not a joke", "im serious",
+    "serious", "genuinely", "unironically", "no punchline", "i actually do", "i do", "i just do", "i really do",
+    "i still do", "and i will", "i will", "not laughing", "about me", "is me", "sums me up", "how i feel", "for me",
+    "its real", "my plan", "every day", "every night", "most days", "i agree", "believe it", "right", "same",
+    "going to do it", "but i am", "im not fine", "not ok", "im not okay", "but i didnt", "i didnt mean", "a plan",
+    "all i think", "thing i think", "is my")]
+_QUOTE_CLAIM_CHARS = 400  # read after a quote for the writer claiming it
+QUOTE_FRAME_WORDS = 4  # words before a quote read for its frame, and after it for a meme's "me" or a media word
+QUOTE_AFTER_WORDS = 12  # words after a quote read for the writer taking it back
+_QUOTE_FRAME_CHARS = 25 * QUOTE_AFTER_WORDS
+
+
+def _unless_only_quoted(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> list[Hit]:
+    """The hits left once crisis matches that stand only inside quotes framed as someone's words (see above) are set
+    aside."""
+    crisis = [hit for hit in hits if hit.tier == "crisis" and hit.kind != "model"]
+    if not crisis:
+        return hits
+    why_quoted: dict[Hit, str] = {}  # each crisis match inside a quote, and why the quote is not the writer's own
+    searched_from = 0
+    for quote in islice(_QUOTED.finditer(text, 0, QUOTED_CHARS), MAX_QUOTES):
+        words = normalise(next(group for group in quote.groups() if group is not None))
+        at = normalised.find(words, searched_from)
+        if at < 0 or words.isspace():
+            continue  # not the same words once the whole message is normalised: leave it be
+        searched_from = at + 1
+        start, end = at + 1, at + len(words) - 1
+        inside = [hit for hit in crisis if start <= hit.start and hit.end <= end]
+        if not inside:
+            continue
+        why = _quoted_as(normalised, start, end)
+        if why is None:
+            return hits  # a thought of the writer's, meant, or not framed at all: the writer's own
+        why_quoted.update(dict.fromkeys(inside, why))
+    if len(why_quoted) < len(set(crisis)):
+        return hits  # a crisis match outside the quotes stands, and the message with it
+    suppressed.extend(Suppressed(hit.topic, hit.phrase, f"in quotes: {why_quoted[hit]}", hit.kind) for hit in crisis)
+    return [hit for hit in hits if hit not in why_quoted]
+
+
+def _quoted_as(normalised: str, start: int, end: int) -> str | None:
+    """Why the quote at start..end of the normalised text is someone's words and not the writer's own now: a song or
+    meme, someone else's speech, or the writer's taken back; None for a thought of the writer's, one meant, or an
+    unframed quote."""
+    before = normalised[max(0, start - _QUOTE_FRAME_CHARS):start].split()[-QUOTE_FRAME_WORDS:]
+    after = normalised[end:end + _QUOTE_FRAME_CHARS].split()[:QUOTE_AFTER_WORDS]
+    rest = f" {' '.join(after)} "
+    claimed = normalised[end:end + _QUOTE_CLAIM_CHARS]
+    if not QUOTE_THINKING.isdisjoint(before) or any(meant in claimed for meant in QUOTE_MEANT):
+        return None
+    if not QUOTE_MEDIA.isdisjoint(before[-3:]) or not QUOTE_MEDIA.isdisjoint(after[:3]):
+        return None if not QUOTE_OWNERS.isdisjoint(before[-3:]) else "a song, meme or quote"
+    if after[:1] == ["me"] and after[1:2] != ["too"]:
+        return "a meme"
+    for index, word in enumerate(before):
+        if word in QUOTE_SPEECH and index and (before[index - 1] in OTHER_PEOPLE or before[index - 1] in KIN):
+            return "someone else's words"
+    if any(taken_back in rest for taken_back in QUOTE_TAKEN_BACK):
+        return "taken back"
+    return None
 
 
 # The most any rule above reads on either side of a match, with room to spare: the cache in Matcher._judge keys on

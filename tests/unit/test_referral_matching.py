@@ -1047,3 +1047,31 @@ def test_a_second_reviewers_messages_against_this_sessions_rules(matcher, text, 
 ])
 def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(matcher, text):
     assert matcher.match(text).tier is None
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("The song I posted has the line \"I'll end it tonight\" but it's about ending a relationship.", False),
+    ("ok the 'goodbye cruel world' caption was on a picture of my last slice of pizza", False),
+    ('"i want to die" - me after three flights of stairs', False),
+    ('my partner said "you\'d all be better off without me" last night and i can\'t stop thinking about it', False),
+    ('I wrote "I want to die" in the group chat but it was about the Hungary match. Sorry for the panic.', False),
+    # their twins: the writer's own thought, meant, not framed, or a crisis match outside the quotes
+    ('keep thinking "i could just end it" on the walk home', True),
+    ('Got bad news and the first thing I thought was "I\'ll just kill myself then." And I meant it.', True),
+    ('i said the "i want to die" thing was about the exam. it wasn\'t. it\'s been every day for weeks', True),
+    ('"i want to die"', True),
+    ('the song says "i want to die" and honestly same, i want to die', True),
+    # a red team's: the writer's own bio, a song or meme claimed, a form answered yes, someone's words agreed with
+    ("my bio says 'i want to die' and i mean it", True),
+    ('that song "i want to die" is literally about me rn', True),
+    ('the question "have you had thoughts of ending your life" on the form, i ticked yes', True),
+    ('she said "you\'d be better off dead" and honestly i agree with her', True),
+    ("i said 'i want to die' and i meant every word of it", True),
+    ('my mum said "i want to die" when she saw the electric bill', False),
+    ("i put 'i want to die' as my caption last night", True),
+    ('keep thinking "i want to die" like the song says', True),
+])
+def test_crisis_words_only_in_quotes_framed_as_someones(matcher, text, crisis):
+    """The dev set's tuning part held 77 such quotes among 881 false crisis alerts, against 11 crisis posts whose crisis
+    words were all quoted, nearly all the writer's own thoughts."""
+    assert (matcher.match(text).tier == "crisis") is crisis
