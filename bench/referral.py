@@ -35,7 +35,7 @@ WORST_CASES = {
     "told_as_over": "I was suicidal. glad I'm still here ",  # a past wish told as over, again and again
     "asked_and_denied": "Wanting to die? No. ",  # the writer's own question answered no, read from punctuation
     "answer_fillers": "want to die? lol: ",  # every "?" and ":" starts an answer whose fillers run on
-    "quoted": "the line 'i want to die' - me ",  # crisis words in quotes, each quote framed and read
+    "quoted": "the line “i want to die” - me ",  # crisis words in quotes, each quote framed and read
     "mixed": "I'm not in debt to you, never really suicidal, kill myself laughing " + "a" * 500
              + " d.e.b.t k1ll mys3lf kiII myself not not not never ",
 }

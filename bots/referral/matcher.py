@@ -1516,20 +1516,23 @@ def _rules_with_clues(normalised: str) -> int:
 # message's own quotation marks in its first QUOTED_CHARS, as the question rule reads its question marks.
 QUOTED_CHARS = 4_096
 MAX_QUOTES = 16
-_QUOTE_MARK = re.compile(r"[\"“”‘’]|(?<!\w)'")
-_QUOTED = re.compile(r'"([^"\n]{1,200})"|“([^”\n]{1,200})”|‘([^’\n]{1,200})’|(?<!\w)\'([^\'\n]{1,200})\'(?!\w)')
+# Double and curly quotes only: a straight single quote also opens "'cause", "'til" and closes "my parents' car".
+_QUOTE_MARK = re.compile(r'["“”‘’]')
+_QUOTED = re.compile(r'"([^"\n]{1,200})"|“([^“”\n]{1,200})”|‘([^‘’\n]{1,200})’')
 QUOTE_THINKING = _words("think", "thinking", "thought", "thoughts", "head", "brain", "mind", "voice", "feel",
                         "feeling", "googling", "googled", "google", "searched", "searching", "typed", "keep")
-# Not a form's or a survey's question (the question rule reads its answer), nor the writer's own bio or status.
 QUOTE_MEDIA = _words("song", "songs", "line", "lyric", "lyrics", "chorus", "film", "movie", "show", "episode",
                      "caption", "meme", "memes", "phrase", "quote", "tiktok", "trend", "album", "book", "character",
                      "category", "sings", "sang", "singing")
 QUOTE_OWNERS = _words("my", "i", "im", "i've")  # "my caption", "I put it as my status": the writer's own words
+QUOTE_OWN_SPEECH = _words("said", "say", "saying", "wrote", "write", "texted", "posted", "typed", "put", "told",
+                          "tweeted", "messaged", "my", "the")  # "I said", "my" or "the" right before: the writer's
 QUOTE_SPEECH = _words("said", "says", "saying", "told", "tells", "texted", "posted", "wrote", "writes", "asked",
                       "asks", "messaged", "goes", "went", "screaming", "shouting", "yelling", "keeps")
+# ... taken back by the writer after their own words: not "she said calm down", "my therapist says it's about".
 QUOTE_TAKEN_BACK = [normalise(words) for words in (
     "was about", "was a joke", "was joking", "just joking", "as a joke", "i mean the", "i meant the", "meant my",
-    "not real", "im fine", "i am fine", "im ok", "calm down", "was because", "its about", "is about")]
+    "not real")]
 # ... and the writer claiming it anywhere after the quote (a red team's "that song is literally about me rn", "the
 # meme is me but unironically", "she said I'd be better off dead and honestly I agree", "... and I meant every word").
 QUOTE_MEANT = [normalise(words) for words in (
@@ -1538,11 +1541,12 @@ QUOTE_MEANT = [normalise(words) for words in (
     "i still do", "and i will", "i will", "not laughing", "about me", "is me", "sums me up", "how i feel", "for me",
     "its real", "my plan", "every day", "every night", "most days", "i agree", "believe it", "right", "same",
     "going to do it", "but i am", "im not fine", "not ok", "im not okay", "but i didnt", "i didnt mean", "a plan",
-    "all i think", "thing i think", "is my")]
+    "all i think", "thing i think", "is my", "again", "for real", "tonight", "every single", "since the",
+    "this week")]
 _QUOTE_CLAIM_CHARS = 400  # read after a quote for the writer claiming it
 QUOTE_FRAME_WORDS = 4  # words before a quote read for its frame, and after it for a meme's "me" or a media word
 QUOTE_AFTER_WORDS = 12  # words after a quote read for the writer taking it back
-_QUOTE_FRAME_CHARS = 25 * QUOTE_AFTER_WORDS
+_QUOTE_READ_CHARS = 25 * QUOTE_AFTER_WORDS  # read on either side of a quote for those words
 
 
 def _unless_only_quoted(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> list[Hit]:
@@ -1558,6 +1562,8 @@ def _unless_only_quoted(text: str, normalised: str, hits: list[Hit], suppressed:
         at = normalised.find(words, searched_from)
         if at < 0 or words.isspace():
             continue  # not the same words once the whole message is normalised: leave it be
+        if normalised.find(words, at + 1) >= 0 or normalised.rfind(words, 0, at) >= 0:
+            return hits  # the same words twice: which of them is quoted cannot be told
         searched_from = at + 1
         start, end = at + 1, at + len(words) - 1
         inside = [hit for hit in crisis if start <= hit.start and hit.end <= end]
@@ -1577,12 +1583,13 @@ def _quoted_as(normalised: str, start: int, end: int) -> str | None:
     """Why the quote at start..end of the normalised text is someone's words and not the writer's own now: a song or
     meme, someone else's speech, or the writer's taken back; None for a thought of the writer's, one meant, or an
     unframed quote."""
-    before = normalised[max(0, start - _QUOTE_FRAME_CHARS):start].split()[-QUOTE_FRAME_WORDS:]
-    after = normalised[end:end + _QUOTE_FRAME_CHARS].split()[:QUOTE_AFTER_WORDS]
+    before = normalised[max(0, start - _QUOTE_READ_CHARS):start].split()[-QUOTE_FRAME_WORDS:]
+    after = normalised[end:end + _QUOTE_READ_CHARS].split()[:QUOTE_AFTER_WORDS]
     rest = f" {' '.join(after)} "
     claimed = normalised[end:end + _QUOTE_CLAIM_CHARS]
     if not QUOTE_THINKING.isdisjoint(before) or any(meant in claimed for meant in QUOTE_MEANT):
         return None
+    # Not a form's or a survey's question (the question rule reads its answer), nor the writer's own bio or status.
     if not QUOTE_MEDIA.isdisjoint(before[-3:]) or not QUOTE_MEDIA.isdisjoint(after[:3]):
         return None if not QUOTE_OWNERS.isdisjoint(before[-3:]) else "a song, meme or quote"
     if after[:1] == ["me"] and after[1:2] != ["too"]:
@@ -1590,7 +1597,9 @@ def _quoted_as(normalised: str, start: int, end: int) -> str | None:
     for index, word in enumerate(before):
         if word in QUOTE_SPEECH and index and (before[index - 1] in OTHER_PEOPLE or before[index - 1] in KIN):
             return "someone else's words"
-    if any(taken_back in rest for taken_back in QUOTE_TAKEN_BACK):
+    own = (bool(before) and before[-1] in QUOTE_OWN_SPEECH) or any(
+        word in QUOTE_OWN_SPEECH and before[index - 1] in (_I, "me") for index, word in enumerate(before) if index)
+    if own and any(taken_back in rest for taken_back in QUOTE_TAKEN_BACK):
         return "taken back"
     return None
 

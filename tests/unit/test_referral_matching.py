@@ -1051,7 +1051,8 @@ def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(ma
 
 @pytest.mark.parametrize(("text", "crisis"), [
     ("The song I posted has the line \"I'll end it tonight\" but it's about ending a relationship.", False),
-    ("ok the 'goodbye cruel world' caption was on a picture of my last slice of pizza", False),
+    ('ok the "goodbye cruel world" caption was on a picture of my last slice of pizza', False),
+    ("ok the ‘goodbye cruel world’ caption was on a picture of my last slice of pizza", False),
     ('"i want to die" - me after three flights of stairs', False),
     ('my partner said "you\'d all be better off without me" last night and i can\'t stop thinking about it', False),
     ('I wrote "I want to die" in the group chat but it was about the Hungary match. Sorry for the panic.', False),
@@ -1062,14 +1063,22 @@ def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(ma
     ('"i want to die"', True),
     ('the song says "i want to die" and honestly same, i want to die', True),
     # a red team's: the writer's own bio, a song or meme claimed, a form answered yes, someone's words agreed with
-    ("my bio says 'i want to die' and i mean it", True),
+    ('my bio says "i want to die" and i mean it', True),
     ('that song "i want to die" is literally about me rn', True),
     ('the question "have you had thoughts of ending your life" on the form, i ticked yes', True),
     ('she said "you\'d be better off dead" and honestly i agree with her', True),
-    ("i said 'i want to die' and i meant every word of it", True),
+    ('i said "i want to die" and i meant every word of it', True),
     ('my mum said "i want to die" when she saw the electric bill', False),
-    ("i put 'i want to die' as my caption last night", True),
+    ('i put "i want to die" as my caption last night', True),
     ('keep thinking "i want to die" like the song says', True),
+    # a second reviewer's: the taking back someone else's, the same words unquoted too, a meme that goes on, a
+    # shortened word read as a quote
+    ('I told my mum "I want to kill myself" and she said calm down', True),
+    ('I wrote "I want to die" in my journal again. My therapist says it\'s about the divorce', True),
+    ('honestly i want to die, its about everything lately. my mate posted "i want to die" lmao after the match', True),
+    ('"i want to kill myself" - me, every single day since the funeral', True),
+    ("my sister texted 'cause i told her i want to die. my parents' reaction was worse", True),
+    ('Me saying "I want to die" about the group project was a joke, I\'m absolutely fine.', False),
 ])
 def test_crisis_words_only_in_quotes_framed_as_someones(matcher, text, crisis):
     """The dev set's tuning part held 77 such quotes among 881 false crisis alerts, against 11 crisis posts whose crisis
