@@ -1508,12 +1508,13 @@ def _rules_with_clues(normalised: str) -> int:
 
 
 # Crisis words only inside quotation marks are someone's words, not the writer's, when the quote is framed as that: a
-# song, meme, caption or question ('the line "I'll end it tonight"', '"i want to die" - me after three flights of
-# stairs'), someone else's speech ('my partner said "you'd all be better off without me"'), or the writer's own
-# words taken back ('I said "I want to die" but it was about the match'). Not when the writer introduces them as a
-# thought ('keep thinking "i could just end it"', 'my first thought was "I'll kill myself"') or says they meant it
-# ("... and I meant it", "it wasn't"), and never when a crisis match stands outside the quotes. Read from the
-# message's own quotation marks in its first QUOTED_CHARS, as the question rule reads its question marks.
+# song, meme or caption ('the line "I'll end it tonight"', '"i want to die" - me after three flights of stairs'),
+# someone else's speech ('my partner said "you'd all be better off without me"'), or the writer's own words taken
+# back ('I said "I want to die" but it was about the match'). Not when the writer introduces them as a thought ('keep
+# thinking "i could just end it"', 'my first thought was "I'll kill myself"') or claims them ("... and I meant it",
+# "it's about me"), and never when a crisis match stands outside the quotes. Read from the message's own quotation
+# marks in its first QUOTED_CHARS, as the question rule reads its question marks. (Whole words throughout: every
+# phrase here is normalised, so it starts and ends with a space.)
 QUOTED_CHARS = 4_096
 MAX_QUOTES = 16
 # Double and curly quotes only: a straight single quote also opens "'cause", "'til" and closes "my parents' car".
