@@ -58,11 +58,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain, compress, islice, pairwise
 from operator import itemgetter, sub
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import ahocorasick
 
@@ -644,15 +644,9 @@ def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppre
     """The hits left once those that are the writer's own question answered no (see above) are set aside."""
     if _ANSWERED_YES_OR_ALSO_NO.search(text, 0, QUESTION_CHARS) is not None:
         return hits  # "suicidal? no. done? yes": another question answered yes may be this one in other words
-    searched_from = 0
-    for answer in islice(_QUESTION_THEN_NO.finditer(text, 0, QUESTION_CHARS), MAX_QUESTIONS):
-        asked_at = answer.start()
-        question = normalise(text[_question_start(text, asked_at):asked_at])
-        at = normalised.find(question, searched_from)
-        if at < 0 or question.isspace():
-            continue  # not the same words once the whole message is normalised: leave it be
-        searched_from = at + 1
-        start, end = at + 1, at + len(question) - 1
+    answers = islice(_QUESTION_THEN_NO.finditer(text, 0, QUESTION_CHARS), MAX_QUESTIONS)
+    questions = ((answer, text[_question_start(text, answer.start()):answer.start()]) for answer in answers)
+    for answer, start, end in _found_in(normalised, questions):
         asked = [hit for hit in hits if hit.tier == "crisis" and start <= hit.start and hit.end <= end]
         if not asked or not _denied(normalise(text[answer.end():answer.end() + _REST_CHARS]).split()):
             continue
@@ -664,6 +658,22 @@ def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppre
         suppressed.extend(Suppressed(hit.topic, hit.phrase, "asked, answered no", hit.kind) for hit in asked)
         hits = [hit for hit in hits if hit not in asked]
     return hits
+
+
+_Piece = TypeVar("_Piece")
+
+
+def _found_in(normalised: str, pieces: Iterable[tuple[_Piece, str]]) -> Iterator[tuple[_Piece, int, int]]:
+    """Each piece of the raw message (a question, a quote), in order, with where its words stand in the normalised
+    message; a piece whose words read differently once the whole message is normalised, or are empty, is left be."""
+    searched_from = 0
+    for piece, raw in pieces:
+        words = normalise(raw)
+        at = normalised.find(words, searched_from)
+        if at < 0 or words.isspace():
+            continue
+        searched_from = at + 1
+        yield piece, at + 1, at + len(words) - 1
 
 
 def _question_start(text: str, asked_at: int) -> int:
@@ -1557,16 +1567,12 @@ def _unless_only_quoted(text: str, normalised: str, hits: list[Hit], suppressed:
     if not crisis:
         return hits
     why_quoted: dict[Hit, str] = {}  # each crisis match inside a quote, and why the quote is not the writer's own
-    searched_from = 0
-    for quote in islice(_QUOTED.finditer(text, 0, QUOTED_CHARS), MAX_QUOTES):
-        words = normalise(next(group for group in quote.groups() if group is not None))
-        at = normalised.find(words, searched_from)
-        if at < 0 or words.isspace():
-            continue  # not the same words once the whole message is normalised: leave it be
-        if normalised.find(words, at + 1) >= 0 or normalised.rfind(words, 0, at) >= 0:
+    quotes = islice(_QUOTED.finditer(text, 0, QUOTED_CHARS), MAX_QUOTES)
+    inner = ((None, next(group for group in quote.groups() if group is not None)) for quote in quotes)
+    for _, start, end in _found_in(normalised, inner):
+        words = normalised[start - 1:end + 1]
+        if normalised.find(words, start) >= 0 or normalised.rfind(words, 0, start - 1) >= 0:
             return hits  # the same words twice: which of them is quoted cannot be told
-        searched_from = at + 1
-        start, end = at + 1, at + len(words) - 1
         inside = [hit for hit in crisis if start <= hit.start and hit.end <= end]
         if not inside:
             continue
