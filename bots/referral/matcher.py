@@ -133,8 +133,10 @@ _LONGEST_STRUGGLE = max(map(len, STRUGGLING))
 # ("I never thought about ending my life before my diagnosis, and I still don't").
 BEFORE = _words("before")
 BEFORE_ENDS = _words("but", "now", "this", "last", "today", "tonight", "recently", "lately", "and", "")
-# ... unless it goes on to say it is still not there: "I never thought about suicide before and I still don't".
+# ... unless it goes on to say it is still not there: "I never thought about suicide before and I still don't", "...
+# and I'm not now", "... and I haven't since".
 STILL = _words("still")
+NOT_SINCE = _words("now", "since", "either", "today")
 # A negated act taken up again as a thought: "I'm not going to kill myself but I think about it all the time" (the
 # wish stands). Narrow, as two red teams showed ("... but thinking about it, I should see my GP", "... but I think
 # about that time", "I don't want to die but I think about it a lot, death scares me", "... a lot as a nurse"): an
@@ -953,10 +955,11 @@ def _start_of_subject(normalised: str, space: int) -> int:
 
 
 def _still_not(words: list[str]) -> bool:
-    """ "(I) still don't", "still haven't": the negation goes on."""
+    """ "(I) still don't", "still haven't", "(I'm) not now", "haven't since": the negation goes on."""
     if words[:1] and words[0] in SUBJECTS:
         words = words[1:]
-    return len(words) > 1 and words[0] in STILL and words[1] in NOT_OVER
+    return len(words) > 1 and ((words[0] in STILL and words[1] in NOT_OVER) or (words[0] in NOT_OVER
+                               and words[1] in NOT_SINCE))
 
 
 def _preceded_by(normalised: str, space: int, sequences: tuple[str, ...]) -> str | None:

@@ -80,6 +80,7 @@ from bots.referral.matcher import (
     NOT_BACK,
     NOT_OVER,
     NOT_RETURNED,
+    NOT_SINCE,
     NOT_SO_AFTER_I,
     NOT_SO_AFTER_IM,
     NOT_SO_ENDS,
@@ -277,7 +278,7 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
     before, after = normalised[:start].split(), normalised[end:].split()
     following = [*after[:5], *[""] * 5]
     still = following[3:5] if following[2] in SUBJECTS else following[2:4]  # "... before and (I) still don't"
-    still_not = still[0] in STILL and still[1] in NOT_OVER
+    still_not = (still[0] in STILL and still[1] in NOT_OVER) or (still[0] in NOT_OVER and still[1] in NOT_SINCE)
     negation = reference_negated_before(before, normalised[start:].split()[0], following[0], after)
     negated_before = negation is not None
     if negated_before and (following[0] in UNTIL or set(following[1:UNTIL_WINDOW]) & UNTIL_LATER

@@ -110,6 +110,8 @@ def test_plain_negations_still_suppress(matcher, text, negation):
     ("don't think I've ever been suicidal, just anxious", "dont"),
     ("I would never commit suicide", "never"),
     ("I never thought about killing myself before and I still don't", "never"),
+    ("Never thought about suicide before and I'm not now, but this breakup has wrecked me", "never"),
+    ("I never thought about killing myself before and I haven't since", "never"),
 ])
 def test_negations_reach_through_what_people_put_between(matcher, text, negation):
     result = matcher.match(text)
@@ -204,6 +206,9 @@ def test_a_denial_just_after_the_match_negates_it(matcher, text):
     ("thoughts of suicide, none of which I've told anyone", True),
     ("thoughts of killing myself none stop", True),
     ("Never thought about suicide in my life until this year. Now it's there every morning", True),
+    # "... before and I'm not now" keeps the negation; other words after "not" do not
+    ("I never thought about suicide before and I'm not coping now", True),
+    ("I never thought about suicide before and I'm not sure why I am now", True),
     ("The thought of ending it doesn't even cross my mind these days.", False),
     ("suicide didn't cross my mind until last week", True),
     ("i want to die, doesn't that cross your mind", True),
