@@ -36,6 +36,12 @@ WINDOW = 50  # words: about a short post; a long one is scored by its best stret
 # posts found (held-back part: 6 of 23, for 1 of 238). A message naming nobody may be about anyone: on new writers'
 # batches left out of training in turn, this kept their ordinary messages flagged as they were (docs/DECISIONS.md).
 WARY_THRESHOLD = 0.96
+# ... and higher the more stretches a long post has (log-odds + WARY_RISE × ln(stretches / 2)): each is another
+# chance. Long posts from unrelated forums (batch 83: a half marathon, an insurance claim, knitting, learning Rust) were
+# flagged by one stretch of everyday words at 0.96 to 0.99. With 44 batches each left out of training in turn, 1.25
+# flagged 9 fewer of their 1,169 long ordinary posts and 8 fewer of batch 83's 150, for 12 fewer of 1,590 long crisis
+# posts found (docs/DECISIONS.md).
+WARY_RISE = 1.25
 # A short message that names nobody ("want to die", "so done with everything"): people leave the I out, and with each
 # of batches 44 to 55 left out of training in turn, 0.85 found 23 more of their 2,003 short crisis posts than 0.96
 # did, for 2 more of 2,568 ordinary posts flagged and 1 more of 1,264 denials (docs/DECISIONS.md).
@@ -97,6 +103,7 @@ def main() -> None:
         "threshold": THRESHOLD,
         "wary_threshold": WARY_THRESHOLD,
         "unnamed_threshold": UNNAMED_THRESHOLD,
+        "wary_rise": WARY_RISE,
         "window": WINDOW,
         "bias": round(bias, 3),
         "words": {feature: weight for feature, weight in kept.items() if " " not in feature},

@@ -15,10 +15,13 @@ that found about a tenth more of their short crisis posts for no more ordinary o
 is wished, not the wishing: the trainer leaves out words like "I", "wish" and "want" (bench/train_crisis_model.py).
 A message is scored by its highest-scoring stretch of `window` words (half a window apart, over its first
 MAX_WORDS): a long post sums too many words to stay calibrated, and the wish in it is usually said in a sentence or
-two. Each distinct word and pair counts once in a stretch, as in training. A topic names its model file in its YAML
+two. Each distinct word and pair counts once in a stretch, as in training. Each stretch is one more chance for
+everyday words to add up by chance ("I've tried moving the mirrors in every combination I can think of" in a post about
+a game): a long message's bar rises with the number of its stretches. A topic names its model file in its YAML
 (`model: crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file
-is JSON: threshold (and optionally wary_threshold, for long messages, and unnamed_threshold, for messages naming
-nobody, which it reads less surely), window, bias, and weights for words and for pairs of adjacent words."""
+is JSON: threshold (and optionally wary_threshold, for long messages, wary_rise, how fast a long message's bar rises
+with the number of its stretches, and unnamed_threshold, for messages naming nobody, which it reads less surely),
+window, bias, and weights for words and for pairs of adjacent words."""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ MAX_WEIGHTS = 100_000  # a file far larger than any trained one is a mistake, no
 MAX_FILE_BYTES = 16 * 1024 * 1024  # checked before parsing: a huge file must not stall the event loop
 MAX_WEIGHT = 100.0  # no trained weight comes near; beyond it, sums could overflow into infinities
 MAX_WORDS = 2_000  # read of a message (about 10 KB): linear, and far more than any post says its wish in
+MAX_RISE = 10.0  # of wary_rise: far beyond it, no long message could ever match
 
 
 class ModelError(ValueError):
@@ -51,12 +55,19 @@ class WordModel(NamedTuple):
     # short one; one that names nobody ("thinking about the lake on saturday") may not be about the writer at all.
     wary_threshold: float | None = None  # long messages, and short ones naming nobody unless unnamed_threshold is set
     unnamed_threshold: float | None = None  # short messages naming nobody
+    # A long message's bar, in log-odds, is wary_threshold's plus wary_rise × ln(stretches / 2): the more stretches,
+    # the likelier one of them scores high by chance.
+    wary_rise: float = 0.0
 
     def threshold_for(self, words: list[str], writer_named: bool = True) -> float:
         """The probability at or above which a message of these words is a match; `writer_named`: the writer is in
         it (I, me, my), not left unsaid."""
         if len(words) > self.window:
-            return self.wary_threshold if self.wary_threshold is not None else self.threshold
+            wary = self.wary_threshold if self.wary_threshold is not None else self.threshold
+            stretches = self._stretch_count(len(words))
+            if not self.wary_rise or stretches <= 2:
+                return wary
+            return probability_of(math.log(wary / (1 - wary)) + self.wary_rise * math.log(stretches / 2))
         if not writer_named:
             for threshold in (self.unnamed_threshold, self.wary_threshold):
                 if threshold is not None:
@@ -78,6 +89,11 @@ class WordModel(NamedTuple):
         weights += [(f"{first} {second}", self.pairs.get((first, second), 0.0)) for first, second in
                     set(pairwise(stretch))]
         return [text for text, weight in sorted(weights, key=lambda item: -item[1])[:count] if weight > 0]
+
+    def _stretch_count(self, length: int) -> int:
+        """How many stretches `_stretches` makes of a message of `length` words."""
+        last = min(length, MAX_WORDS) - self.window
+        return 1 if last <= 0 else len(range(0, last, max(1, self.window // 2))) + 1
 
     def _stretches(self, words: list[str]) -> list[list[str]]:
         """The words, or for a long message each stretch of `window` of its first MAX_WORDS, half a window apart, the
@@ -128,6 +144,9 @@ def load_model(path: Path) -> WordModel:
     unnamed_threshold = _number(data.get("unnamed_threshold", wary_threshold))
     if unnamed_threshold is None or not threshold <= unnamed_threshold < 1:
         raise ModelError("unnamed_threshold must be from threshold to below 1")
+    wary_rise = _number(data.get("wary_rise", 0.0))
+    if wary_rise is None or not 0 <= wary_rise <= MAX_RISE:
+        raise ModelError(f"wary_rise must be a number from 0 to {MAX_RISE:g}")
     if not isinstance(window, int) or isinstance(window, bool) or window < 2:
         raise ModelError("window must be a whole number of words, at least 2")
     if bias is None:
@@ -152,7 +171,7 @@ def load_model(path: Path) -> WordModel:
         pair_weights[key] = pair_weights.get(key, 0.0) + float(weight)
     if any(abs(weight) > MAX_WEIGHT for weight in (bias, *word_weights.values(), *pair_weights.values())):
         raise ModelError(f"bias and weights must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
-    return WordModel(threshold, window, bias, word_weights, pair_weights, wary_threshold, unnamed_threshold)
+    return WordModel(threshold, window, bias, word_weights, pair_weights, wary_threshold, unnamed_threshold, wary_rise)
 
 
 def _number(value: object) -> float | None:

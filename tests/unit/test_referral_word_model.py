@@ -132,6 +132,27 @@ def test_a_message_longer_than_a_window_or_naming_nobody_needs_the_wary_threshol
     assert WordModel(0.9, 4, 0.0, {}, {}).threshold_for([*"aaaaa"], writer_named=False) == 0.9  # none given: one
 
 
+def test_a_long_messages_bar_rises_with_its_stretches():
+    """Each stretch is one more chance for everyday words to add up by chance: beyond two, the bar's log-odds rise
+    by wary_rise × ln(stretches / 2)."""
+    model = WordModel(0.9, 4, 0.0, {"x": 3.5}, {}, wary_threshold=0.95, wary_rise=1.0)  # "x" scores 0.97
+    two, four = [*"aaaaax"], [*"aaaaaaaax"]  # 6 words: stretches at 0 and 2; 9 words: at 0, 2, 4 and 5
+    assert model.threshold_for(two) == 0.95 < model.probability(two)
+    bar = model.threshold_for(four)  # odds of 19 to 1, doubled: 38 to 1
+    assert bar == pytest.approx(38 / 39)
+    assert bar > model.probability(four)
+    assert model.threshold_for([*"a" * 5000]) < 1  # read to MAX_WORDS only, as scored
+    assert WordModel(0.9, 4, 0.0, {}, {}, wary_threshold=0.95).threshold_for(four) == 0.95  # no rise: as before
+
+
+def test_the_rise_is_read_from_the_model_file_and_meets_the_matcher(tmp_path):
+    write_kb(tmp_path, model={**MODEL, "threshold": 0.9, "wary_threshold": 0.95, "wary_rise": 2.0})
+    matcher = Matcher(load_kb([tmp_path]))
+    said = "the void keeps calling me"  # 0.95 at best
+    assert [hit.kind for hit in matcher.match(f"{said} {'and so on ' * 3}").hits] == ["model"]  # two stretches
+    assert matcher.match(f"{said} {'and so on ' * 12}").hits == ()  # six: the bar is 0.994
+
+
 def test_a_short_message_naming_nobody_may_have_a_threshold_of_its_own():
     model = WordModel(0.9, 4, 0.0, {}, {}, wary_threshold=0.95, unnamed_threshold=0.93)
     assert model.threshold_for(["x"], writer_named=False) == 0.93
@@ -159,6 +180,9 @@ def test_in_a_bereavement_room_a_models_score_is_never_the_members_own_crisis(ma
     (json.dumps({**MODEL, "long_threshold": 0.95}), "long_threshold is now called wary_threshold"),
     (json.dumps({**MODEL, "unnamed_threshold": 0.2}), "unnamed_threshold must be from threshold to below 1"),
     (json.dumps({**MODEL, "unnamed_threshold": 1}), "unnamed_threshold must be from threshold to below 1"),
+    (json.dumps({**MODEL, "wary_rise": -1}), "wary_rise must be a number from 0 to 10"),
+    (json.dumps({**MODEL, "wary_rise": "steep"}), "wary_rise must be a number from 0 to 10"),
+    (json.dumps({**MODEL, "wary_rise": 1e9}), "wary_rise must be a number from 0 to 10"),
     (json.dumps({**MODEL, "window": "long"}), "window must be a whole number"),
     (json.dumps({**MODEL, "words": {"void": "heavy"}}), "every weight must be a number"),
     (json.dumps({**MODEL, "pairs": {"calling me now": 1.0}}), "pairs two words"),
