@@ -17,8 +17,8 @@ A message is scored by its highest-scoring stretch of `window` words (half a win
 MAX_WORDS): a long post sums too many words to stay calibrated, and the wish in it is usually said in a sentence or
 two. Each distinct word and pair counts once in a stretch, as in training. Each stretch is one more chance for
 everyday words to add up by chance ("I've tried moving the mirrors in every combination I can think of" in a post about
-a game): a long message's bar rises with the number of its stretches. A topic names its model file in its YAML
-(`model: crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file
+a game): a long message's bar rises with the number of its stretches beyond two. A topic names its model file in its
+YAML (`model: crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file
 is JSON: threshold (and optionally wary_threshold, for long messages, wary_rise, how fast a long message's bar rises
 with the number of its stretches, and unnamed_threshold, for messages naming nobody, which it reads less surely),
 window, bias, and weights for words and for pairs of adjacent words."""
@@ -37,7 +37,7 @@ MAX_WEIGHTS = 100_000  # a file far larger than any trained one is a mistake, no
 MAX_FILE_BYTES = 16 * 1024 * 1024  # checked before parsing: a huge file must not stall the event loop
 MAX_WEIGHT = 100.0  # no trained weight comes near; beyond it, sums could overflow into infinities
 MAX_WORDS = 2_000  # read of a message (about 10 KB): linear, and far more than any post says its wish in
-MAX_RISE = 10.0  # of wary_rise: far beyond it, no long message could ever match
+MAX_RISE = 10.0  # of wary_rise: at it, a post of 2,000 words already needs a probability that rounds to 1
 
 
 class ModelError(ValueError):

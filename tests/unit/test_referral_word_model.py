@@ -141,7 +141,10 @@ def test_a_long_messages_bar_rises_with_its_stretches():
     bar = model.threshold_for(four)  # odds of 19 to 1, doubled: 38 to 1
     assert bar == pytest.approx(38 / 39)
     assert bar > model.probability(four)
-    assert model.threshold_for([*"a" * 5000]) < 1  # read to MAX_WORDS only, as scored
+    at_most = model.threshold_for(["a"] * word_model.MAX_WORDS)
+    assert model.threshold_for(["a"] * (word_model.MAX_WORDS * 3)) == at_most < 1  # read to MAX_WORDS only, as scored
+    for length in (*range(0, 40), word_model.MAX_WORDS - 1, word_model.MAX_WORDS, word_model.MAX_WORDS + 7):
+        assert model._stretch_count(length) == len(model._stretches(["a"] * length)), length
     assert WordModel(0.9, 4, 0.0, {}, {}, wary_threshold=0.95).threshold_for(four) == 0.95  # no rise: as before
 
 
