@@ -100,9 +100,6 @@ NO_NEGATES = _words("longer", "plans", "plan", "thoughts", "thought", "intention
 # ... and through a match that is itself a noun ("no self harm, no plan"), when it comes right after the "no".
 NO_NOUNS = _words("self", "suicide", "sh", "cutting", "overdose", "overdoses", "attempt", "attempts")
 ANSWER_NEGATES = _words("no", "zero")
-# ... and the Scots "no" for "not" after "I'm" or "I'll": "I'm no gonna hurt myself", "a'm no going tae".
-SCOTS_NO_BEFORE = _words("i'm", "im", "am", "a'm", "ah'm", "i'll", "ill")
-SCOTS_NO_NEGATES = _words("going", "gonna", "gona", "goin")
 OVER_AND_DONE = _words("used", "stopped", "quit")
 NOT_OVER = NEGATIONS - OVER_AND_DONE | _words("cant", "cannot")
 SINCE_LAST = _words("last")
@@ -136,12 +133,8 @@ _LONGEST_STRUGGLE = max(map(len, STRUGGLING))
 # ("I never thought about ending my life before my diagnosis, and I still don't").
 BEFORE = _words("before")
 BEFORE_ENDS = _words("but", "now", "this", "last", "today", "tonight", "recently", "lately", "and", "")
-# ... unless it goes on to say it is still not there: "I never thought about suicide before and I still don't", "...
-# and I'm not now", "... and I haven't since"; the last two only where the clause ends there (not "... and I can't
-# now stop", "... I'm not now able to stop", "... and not since, until tonight": a second reviewer's).
+# ... unless it goes on to say it is still not there: "I never thought about suicide before and I still don't".
 STILL = _words("still")
-NOT_NOW = _words("not", "haven't", "hasn't")
-NOT_SINCE = _words("now", "since", "either")
 # A negated act taken up again as a thought: "I'm not going to kill myself but I think about it all the time" (the
 # wish stands). Narrow, as two red teams showed ("... but thinking about it, I should see my GP", "... but I think
 # about that time", "I don't want to die but I think about it a lot, death scares me", "... a lot as a nurse"): an
@@ -169,7 +162,7 @@ GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
 # and "never been more ready to end it" say the feeling is at its worst, so the negation stops at them.
 NEGATION_FILLERS = _words(
     "really", "actually", "even", "ever", "been", "being", "be", "feeling", "felt", "feel", "thought", "thinking",
-    "of", "about", "going", "to", "gonna", "at", "all", "that", "planning", "considered", "considering", "looking",
+    "of", "about", "going", "to", "gonna", "at", "all", "that", "planning", "considered", "considering",
     "am", "i'm", "i", "i'd", "i've", "near",
     "want", "wanted", "wanting", "wanna", "try", "tried", "trying", "have", "had", "having",
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
@@ -960,16 +953,10 @@ def _start_of_subject(normalised: str, space: int) -> int:
 
 
 def _still_not(words: list[str]) -> bool:
-    """ "(I) still don't", "still haven't", "(I'm) not now", "haven't since": the negation goes on."""
+    """ "(I) still don't", "still haven't": the negation goes on."""
     if words[:1] and words[0] in SUBJECTS:
         words = words[1:]
-    if len(words) < 2:
-        return False
-    if words[0] in STILL:
-        return words[1] in NOT_OVER
-    following = words[2:2 + UNTIL_WINDOW] or [""]
-    ends = not following[0] or following[0] in NOT_SO_ENDS or following[0] in NOT_SINCE  # "... not now either"
-    return words[0] in NOT_NOW and words[1] in NOT_SINCE and ends and UNTIL.isdisjoint(following)
+    return len(words) > 1 and words[0] in STILL and words[1] in NOT_OVER
 
 
 def _preceded_by(normalised: str, space: int, sequences: tuple[str, ...]) -> str | None:
@@ -1010,9 +997,7 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                 negated = after or normalised[start:normalised.find(" ", start)]
                 next_word = "" if after else normalised[end + 1:normalised.find(" ", end + 1)]
                 noun = not after and negated in NO_NOUNS
-                said_by = normalised[max(0, space - _LONGEST_NEGATION_WORD - 1):space].split()[-1:]
-                scots = negated in SCOTS_NO_NEGATES and bool(said_by) and said_by[0] in SCOTS_NO_BEFORE
-                return word if noun or scots or negated in NO_NEGATES or next_word in NO_NEGATES else None
+                return word if noun or negated in NO_NEGATES or next_word in NO_NEGATES else None
             return word
         if word in RECOVERED and after in RECOVERED_FROM:
             return f"{word} {after}"

@@ -110,11 +110,6 @@ def test_plain_negations_still_suppress(matcher, text, negation):
     ("don't think I've ever been suicidal, just anxious", "dont"),
     ("I would never commit suicide", "never"),
     ("I never thought about killing myself before and I still don't", "never"),
-    ("Never thought about suicide before and I'm not now, but this breakup has wrecked me", "never"),
-    ("I'm not looking to hurt myself, I want to be clear", "not"),
-    ("i'm no gonna hurt myself, i stopped all that in s3", "no"),  # the Scots "no" for "not"
-    ("a'm no going to kill myself, dinnae worry", "no"),
-    ("I never thought about killing myself before and I haven't since", "never"),
 ])
 def test_negations_reach_through_what_people_put_between(matcher, text, negation):
     result = matcher.match(text)
@@ -128,10 +123,6 @@ def test_negations_reach_through_what_people_put_between(matcher, text, negation
     "no, I want to die",  # an answer, not a negation
     "No I'm not ok. I want to kill myself",
     "I don't know why I want to die",
-    "no gonna kill myself tonight",  # "no" negates "gonna" only after "I'm" or "I'll"
-    "No, gonna kill myself tonight",
-    "I'm no gonna lie, I want to die",
-    "I'm not looking for help, I want to kill myself",
 ])
 def test_no_and_dont_elsewhere_in_the_sentence_do_not_negate(matcher, text):
     assert matcher.match(text).tier == "crisis"
@@ -213,16 +204,6 @@ def test_a_denial_just_after_the_match_negates_it(matcher, text):
     ("thoughts of suicide, none of which I've told anyone", True),
     ("thoughts of killing myself none stop", True),
     ("Never thought about suicide in my life until this year. Now it's there every morning", True),
-    # "... before and I'm not now" keeps the negation; other words after "not" do not
-    ("I never thought about suicide before and I'm not coping now", True),
-    ("I never thought about suicide before and I'm not sure why I am now", True),
-    # ... only where the clause ends there, and no "until" follows (a second reviewer's)
-    ("I'd never self harmed before and I can't now stop", True),
-    ("I never considered ending my life before, but I don't now see another way", True),
-    ("I never wanted to die before and I'm not now able to stop thinking about it", True),
-    ("I never felt suicidal before and I'm not today, it's tomorrow I'm scared of", True),
-    ("I had never thought about suicide before and not since, until tonight", True),
-    ("I never wanted to die before and I'm not now either, but today was a lot", False),
     ("The thought of ending it doesn't even cross my mind these days.", False),
     ("suicide didn't cross my mind until last week", True),
     ("i want to die, doesn't that cross your mind", True),
@@ -343,17 +324,36 @@ def test_someone_else_as_the_subject_is_not_the_writers_crisis(matcher, text, cr
     ("my son overdosed last night", "support"),  # the crisis words are his; the worried parent's match stands
     ("my son didn't overdose last night, it was an accident", None),
     ("I overdosed last night", "crisis"),
-    # someone else's death from an overdose is a bereavement (the longer match outranks "overdose"); the writer's own
-    # overdose, and their own crisis beside the loss, stay crisis
-    ("My son died of an overdose 18 months ago.", "support"),
-    ("lost my best friend to an overdose in june", "support"),
-    ("she died of an accidental overdose and I miss her every day", "support"),
-    ("I nearly died of an overdose last year", "crisis"),
-    ("since my son died of an overdose I want to die too", "crisis"),
-    ("My son died of an overdose. I've been saving my pills since.", "crisis"),
 ])
 def test_what_someone_elses_crisis_outranked_stands_on_its_own(matcher, text, tier):
     assert matcher.match(text).tier == tier
+
+
+@pytest.mark.parametrize("text", [
+    # Tried and dropped (docs/DECISIONS.md, thirteenth session): a bereavement pattern for someone else's death from
+    # an overdose (it outranked "overdose" and kept the word model from reading the writer's own crisis beside it),
+    # "looking" as a negation filler, the Scots "I'm no gonna" as a negation, and "before and I'm not now" as the
+    # negation going on. Their red team's and second reviewer's crises, pinned:
+    "my son died of an overdose and i'm next",
+    "my mum died of an overdose, i'm going to take one tonight",
+    "she died of an accidental overdose and mine wont be an accident",
+    "my best friend died of an overdose and i wish it was me",
+    "my mum nearly lost me to an overdose last night",
+    "i'm not looking at suicide as a last resort anymore, it's my first",
+    "i'm not looking to hurt myself for attention, i do it because it's the only thing that helps",
+    "i'm not looking to kill myself, i'm planning to",
+    "i'm not looking, i want to die",
+    "you ok? im no, gonna end it tonight",
+    "i'm no gonna overdose again, next time i'm jumping",
+    "am no gonna kill myself the day but a will soon",
+    "i never thought about suicide before and i'm not now, but tonight i do",
+    "never considered suicide before and i'm not now, it's a plan",
+    "I'd never self harmed before and I can't now stop",
+    "I never wanted to die before and I'm not now able to stop thinking about it",
+    "I had never thought about suicide before and not since, until tonight",
+])
+def test_crises_that_dropped_rules_silenced_stay_crisis(matcher, text):
+    assert matcher.match(text).tier == "crisis"
 
 @pytest.mark.parametrize("text", [
     "honestly cant wait to die",  # a way of wanting and a way of dying nobody wrote down together
