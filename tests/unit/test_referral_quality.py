@@ -117,8 +117,8 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # and 0.052 (5 more ordinary messages flagged), crisis precision 0.912. With 86: 0.161 (its long denials), 0.025
     # and 0.050, crisis precision 0.911.
     assert held_back["false_crisis_negations"]["rate"] <= 0.162
-    assert held_back["false_crisis_ordinary"]["rate"] <= 0.026
-    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.052
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.025
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.050
     assert held_back["tiers"]["crisis"]["precision"] >= 0.91
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.49 if tier == "support" else 0.77), tier
