@@ -64,7 +64,7 @@ class WordModel(NamedTuple):
         it (I, me, my), not left unsaid."""
         if len(words) > self.window:
             wary = self.wary_threshold if self.wary_threshold is not None else self.threshold
-            stretches = self._stretch_count(len(words))
+            stretches = len(self._stretch_starts(len(words)))
             if not self.wary_rise or stretches <= 2:
                 return wary
             return probability_of(math.log(wary / (1 - wary)) + self.wary_rise * math.log(stretches / 2))
@@ -90,19 +90,16 @@ class WordModel(NamedTuple):
                     set(pairwise(stretch))]
         return [text for text, weight in sorted(weights, key=lambda item: -item[1])[:count] if weight > 0]
 
-    def _stretch_count(self, length: int) -> int:
-        """How many stretches `_stretches` makes of a message of `length` words."""
+    def _stretch_starts(self, length: int) -> tuple[int, ...]:
+        """Where the stretches of a message of `length` words start: only at its start when it is no longer than a
+        window, else every half window over its first MAX_WORDS, the last ending where they end."""
         last = min(length, MAX_WORDS) - self.window
-        return 1 if last <= 0 else len(range(0, last, max(1, self.window // 2))) + 1
+        return (0,) if last <= 0 else (*range(0, last, max(1, self.window // 2)), last)
 
     def _stretches(self, words: list[str]) -> list[list[str]]:
-        """The words, or for a long message each stretch of `window` of its first MAX_WORDS, half a window apart, the
-        last ending where they end."""
+        """The words, or for a long message each stretch of `window` of its first MAX_WORDS (_stretch_starts)."""
         words = words[:MAX_WORDS]
-        if len(words) <= self.window:
-            return [words]
-        last = len(words) - self.window
-        return [words[start:start + self.window] for start in (*range(0, last, max(1, self.window // 2)), last)]
+        return [words[start:start + self.window] for start in self._stretch_starts(len(words))]
 
     def _total(self, words: list[str]) -> float:
         """Each distinct word and pair counted once, as in training: saying it twice is not twice as likely."""
