@@ -1214,9 +1214,23 @@ OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideatio
 OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",
                       "totally", "mostly", "pretty", "much", "long", "been", "just")
 OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared")
+# ... and then only when the clause ends there or goes on in one of these words ("... have gone now", "... passed
+# and I'm glad", "... stopped since the new meds"): a word of another kind makes it a change, a passage or a state
+# that goes on ("have gone up", "have gone quiet", "passed through my head", "stopped scaring me", "eased the pain",
+# "gone on for weeks", "passed the point of just thoughts", a red team's).
+OVER_ENDS = _words("now", "away", "completely", "entirely", "totally", "for", "since", "and", "i", "im", "ive", "id",
+                   "it", "its", "today", "that", "when", "after", "thankfully", "finally", "so", "but", "which", "x",
+                   "xx", "lol", "tbh", "honestly", "years", "months", "weeks", "ages", "long", "altogether", "off",
+                   "ago", "mostly", "forever", "too", "though", "tho", "as", "with", "thanks", "thank", "phew",
+                   "hardly", "feels", "feel")
 # ... unless the words after say it came back: "the suicidal thoughts had gone but now they're back", "had faded until
 # last night" (not "and haven't come back", "I'm back at uni", "I don't want them back", "sleeping till 8").
-RETURNED = _words("back", "returned", "returning", "resurfaced", "relapsed", "relapse")
+# ... or creep in again, or go on in other words, or went only because the writer has decided, whatever the word after
+# these ("eased off but they're creeping in", "... but it's worse at night", "... eased because I've made a plan",
+# "... I'm ready to go", a red team's; not "again": "feeling human again").
+STILL_GOING = _words("creeping", "crept", "creep", "creeps", "worse", "constant", "plan", "planned", "planning",
+                     "decided", "decision", "ready")
+RETURNED = _words("back", "returned", "returning", "returns", "resurfaced", "relapsed", "relapse") | STILL_GOING
 NOT_RETURNED = _words("haven't", "hasn't", "never", "not", "didn't", "don't", "won't", "hadn't", "no", "want", "wanted")
 NOT_BACK = _words("to", "at", "in", "into", "from", "on", "home", "with", "up", "out", "of")  # "back at uni"
 RETURNED_SOON = _words("until", "till", "til")  # ... only just after: "faded until last night"
@@ -1284,7 +1298,7 @@ def _came_back(words: list[str]) -> bool:
     if not RETURNED_SOON.isdisjoint(words[:RETURNED_SOON_WINDOW]):
         return True
     return any(word in RETURNED and NOT_RETURNED.isdisjoint(words[max(0, index - 3):index])
-               and (words[index + 1] if index + 1 < len(words) else "") not in NOT_BACK
+               and (word in STILL_GOING or (words[index + 1] if index + 1 < len(words) else "") not in NOT_BACK)
                for index, word in enumerate(words))
 
 
@@ -1309,11 +1323,13 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceili
     fillers_end = max(3, index + 2)
     while index < len(words) and index < fillers_end and words[index] in OVER_FILLERS:
         index += 1
-    # Said of the thoughts ("the thoughts are gone"), or "free" straight after ("self harm free for a year"); not
-    # what follows a wish ("I want to die, stopped eating", "kill myself, gone by morning", "die free from pain").
+    # Said of the thoughts ("the thoughts are gone", the clause ending or going on as OVER_ENDS say), or "free" right
+    # after ("self harm free for a year"); not what follows a wish ("I want to die, stopped eating", "kill myself, gone
+    # by morning", "die free from pain").
+    after = words[index + 1:index + 2]
     if index < len(words) and words[index] in OVER_WORDS and (
-            index > 0 or (words[0] in FREE and words[1:2] != [] and words[1] in FREE_FOR)) and not _came_back(
-            said[index + 1:index + 1 + RETURNED_WINDOW]):  # read on past the sentence: "... had gone. Now they're back"
+            (not after or after[0] in OVER_ENDS) if index else (words[0] in FREE and after and after[0] in FREE_FOR)
+    ) and not _came_back(said[index + 1:index + 1 + RETURNED_WINDOW]):  # past its sentence: "gone. Now they're back"
         return words[index]
     if laughs:  # a laugh in the next sentence still laughs it off ("... walk into the sea. 😂 It's the theme tune")
         for index, word in enumerate(said[:LAUGH_WINDOW]):

@@ -91,6 +91,7 @@ from bots.referral.matcher import (
     OF_IT_VERBS,
     OVER_AND_DONE,
     OVER_DETERMINERS,
+    OVER_ENDS,
     OVER_FILLERS,
     OVER_NOUNS,
     OVER_WORDS,
@@ -116,6 +117,7 @@ from bots.referral.matcher import (
     SAYING,
     SOMEONE_ELSE,
     STILL,
+    STILL_GOING,
     STRUGGLE_NOT,
     STRUGGLING,
     SUBJECT_FILLERS,
@@ -289,7 +291,8 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
                                and set(normalised[start:end].split()) & ACTS
                                and reference_thought_of_after_all(after))):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
-    return (negated_before or reference_negated_after(after) or reference_over_after(after)
+    return (negated_before or reference_negated_after(after)
+            or reference_over_after(after)
             or reference_answered_no(before, after)
             or reference_denied_after(normalised[start:end].split(), after, before))
 
@@ -403,8 +406,8 @@ def reference_negated_after(after: list[str]) -> bool:
 
 
 def reference_over_after(after: list[str]) -> bool:
-    """Recovery said after the match, unless it came back. The matcher reads the words of the next 128 characters;
-    the texts here are short enough that all of them are read."""
+    """Recovery said after the match where its clause ends, unless it came back. The matcher reads the words of the
+    next 128 characters; the texts here are short enough that all of them are read."""
     words, skipped = after[:5], 0
     if len(words) > 1 and words[0] in OVER_DETERMINERS and words[1] in OVER_NOUNS:
         words, skipped = words[2:], 2
@@ -413,12 +416,14 @@ def reference_over_after(after: list[str]) -> bool:
     limit = max(3, skipped + 2)
     while words and skipped < limit and words[0] in OVER_FILLERS:
         words, skipped = words[1:], skipped + 1
-    if not words or words[0] not in OVER_WORDS:
+    following = after[skipped + 1:skipped + 2]
+    if not words or words[0] not in OVER_WORDS or (skipped and following and following[0] not in OVER_ENDS):
         return False
     rest = after[skipped + 1:skipped + 1 + RETURNED_WINDOW]
     if set(rest[:RETURNED_SOON_WINDOW]) & RETURNED_SOON or any(
             word in RETURNED and not set(rest[max(0, index - 3):index]) & NOT_RETURNED
-            and (rest[index + 1] if index + 1 < len(rest) else "") not in NOT_BACK for index, word in enumerate(rest)):
+            and (word in STILL_GOING or (rest[index + 1] if index + 1 < len(rest) else "") not in NOT_BACK)
+            for index, word in enumerate(rest)):
         return False  # "the thoughts had gone but now they're back"
     return skipped > 0 or (words[0] in FREE and len(words) > 1 and words[1] in FREE_FOR)
 
@@ -479,14 +484,32 @@ def reference_answered_no(before: list[str], after: list[str]) -> bool:
     return False
 
 
-def test_the_sweeps_decide_as_comparing_every_pair_would():
-    """Phrases only: the reference below knows nothing of patterns (test_referral_patterns.py covers them) or of
-    the word model (test_referral_word_model.py)."""
+@pytest.fixture(scope="module")
+def phrases_only() -> tuple[KnowledgeBase, Matcher]:
+    """The shipped KB's phrases only: the reference knows nothing of patterns (test_referral_patterns.py covers them)
+    or of the word model (test_referral_word_model.py)."""
     kb = load_kb([ROOT / "referral_kb"])
     for topic in kb.topics.values():
         topic.patterns = []
         topic.model = None
-    matcher = Matcher(kb)
+    return kb, Matcher(kb)
+
+
+def agrees_with_reference(kb: KnowledgeBase, matcher: Matcher, text: str) -> bool:
+    """The matcher's hits and suppressions are the reference's; False where the reference keeps more of a phrase than
+    MAX_PER_PHRASE (the matcher keeps fewer, by design), so nothing was checked."""
+    expected_hits, expected_suppressed = reference(kb, text)
+    counts = Counter(phrase for _, phrase, *_ in [*expected_hits, *expected_suppressed])
+    if counts and max(counts.values()) > MAX_PER_PHRASE:
+        return False
+    result = matcher.match(text)
+    assert sorted((h.topic, h.phrase, h.start, h.end) for h in result.hits) == expected_hits, text
+    assert sorted((s.topic, s.phrase, s.reason.split()[0]) for s in result.suppressed) == expected_suppressed, text
+    return True
+
+
+def test_the_sweeps_decide_as_comparing_every_pair_would(phrases_only):
+    kb, matcher = phrases_only
     snippets = sorted({*(p for t in kb.topics.values() for p in [*t.phrases, *t.exclusions]),
                        *NEGATIONS, *NEGATION_FILLERS, "so", "this", "my", "brother", "i", "feel", "today",
                        *AFTER_NEGATIONS, *AFTER_NEGATION_FILLERS, *AFTER_VERBS, "the cards", "my mind", "of them",
@@ -506,20 +529,36 @@ def test_the_sweeps_decide_as_comparing_every_pair_would():
                        "a lot", "or anything", "cant stop", "all the time", "tbh", "never thought id", "be",
                        "didnt think i", "want to die", "im not cos", "not cos", "im just waiting", "kill myself",
                        "crossed my mind to", "occurred to me to", "a day it", "anymore its", "before last",
-                       "a thought ive had", "a thought i could"})
+                       "a thought ive had", "a thought i could", *OVER_ENDS, *STILL_GOING,
+                       "has gone", "have passed", "creeping in", "quiet", "the pain"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0
     for _ in range(3_000):
         parts = [rng.choice(snippets if rng.random() < 0.4 else words) for _ in range(rng.randint(1, 8))]
-        text = " ".join(parts)
-        expected_hits, expected_suppressed = reference(kb, text)
-        counts = Counter(phrase for _, phrase, *_ in [*expected_hits, *expected_suppressed])
-        if counts and max(counts.values()) > MAX_PER_PHRASE:
-            continue  # beyond the cap the matcher keeps fewer, by design
-        result = matcher.match(text)
-        assert sorted((h.topic, h.phrase, h.start, h.end) for h in result.hits) == expected_hits, text
-        kinds = sorted((s.topic, s.phrase, s.reason.split()[0]) for s in result.suppressed)
-        assert kinds == expected_suppressed, text
-        checked += 1
+        checked += agrees_with_reference(kb, matcher, " ".join(parts))
     assert checked > 2_500
+
+
+def test_recovery_after_a_match_is_read_as_the_reference_does(phrases_only):
+    """ "the suicidal thoughts have gone now", "my suicidal urges have gone up", "... eased off but they're creeping
+    in": random messages of that shape, a determiner and a noun after the match or not, and words after the verb that
+    end the clause, change it or say it came back, or not."""
+    kb, matcher = phrases_only
+    crisis = sorted(phrase for topic in kb.topics.values() if topic.tier == "crisis" for phrase in topic.phrases)
+    later = ["", "now", "but", "theyre", "its", "in", "at", "uni", "again", "today", *sorted(STILL_GOING), "back"]
+    rng = random.Random(11)
+    over = stood = 0
+    for _ in range(1_500):
+        match = rng.choice(crisis)
+        parts = [rng.choice(["", "i", "and"]), match, rng.choice(["", "", *sorted(OVER_DETERMINERS)]),
+                 rng.choice(["", *sorted(OVER_NOUNS)]), rng.choice(["", *sorted(OVER_FILLERS)]),
+                 rng.choice(sorted(OVER_WORDS)), rng.choice(["", *sorted(OVER_ENDS), "up", "quiet", "the", "being"]),
+                 rng.choice(later), rng.choice(later)]
+        text = " ".join(part for part in parts if part)
+        if not agrees_with_reference(kb, matcher, text):
+            continue
+        result = matcher.match(text)
+        over += any(s.phrase == match and not s.reason.startswith(("longer", "excluded")) for s in result.suppressed)
+        stood += any(h.phrase == match for h in result.hits)
+    assert over > 40 and stood > 150, (over, stood)

@@ -351,6 +351,16 @@ def test_what_someone_elses_crisis_outranked_stands_on_its_own(matcher, text, ti
     "I'd never self harmed before and I can't now stop",
     "I never wanted to die before and I'm not now able to stop thinking about it",
     "I had never thought about suicide before and not since, until tonight",
+    # Fourteenth session: a negation carried over "or" ("I've never self harmed or wanted to die"); "or" also means
+    # "or else", and a negated act often stands beside the crisis (a red team's 148 of 474):
+    "i need to not self harm or i'm going to kill myself",
+    "it's either don't self harm or kill myself, there's no middle for me",
+    "i'm doing my best not to self harm or kill myself tonight",
+    "i told the nurse i don't self harm or want to die. i lied",
+    "i don't want to self harm or kill myself but i think i'm going to tonight",
+    "i've never self harmed or wanted to die so much as tonight",
+    "i haven't self harmed or taken an overdose so far but i'm close",
+    "not self harming or killing myself right now is so hard",
 ])
 def test_crises_that_dropped_rules_silenced_stay_crisis(matcher, text):
     assert matcher.match(text).tier == "crisis"
@@ -1110,4 +1120,32 @@ def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(ma
 def test_crisis_words_only_in_quotes_framed_as_someones(matcher, text, crisis):
     """The dev set's tuning part held 77 such quotes among 881 false crisis alerts, against 11 crisis posts whose crisis
     words were all quoted, nearly all the writer's own thoughts."""
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # recovery said after the match, where its clause ends or goes on plainly
+    ("the suicidal thoughts have gone", False),
+    ("The urge to self harm has faded to almost nothing.", False),
+    ("my suicidal thoughts have completely gone, feels weird but good", False),
+    ("self harm free for a year", False),
+    ("self harm free this month", False),
+    ("suicidal thoughts stopped since the new meds and i'm doing ok", False),
+    # ... not a change, a passage or a state that goes on, nor gone because the writer has decided (a red team's)
+    ("my suicidal urges have gone up this week", True),
+    ("the self harm urges have gone through the roof", True),
+    ("suicidal thoughts passed through my head", True),
+    ("the suicidal thoughts have gone from scary to comforting", True),
+    ("the suicidal thoughts have gone quiet and i know what that means", True),
+    ("the suicidal thoughts have gone on for weeks now", True),
+    ("the intrusive thoughts about ending it have stopped being intrusive, they just feel normal now", True),
+    ("the suicidal urges have eased because ive made a plan", True),
+    ("the suicidal thoughts have passed the point of just thoughts", True),
+    ("suicidal thoughts eased off but they're creeping in", True),
+    ("the suicidal thoughts have faded but it always returns", True),
+    ("the suicidal thoughts have eased, i'm ready to go", True),
+])
+def test_recovery_after_a_match_is_read_only_where_its_clause_ends(matcher, text, crisis):
+    """An older rule read "my suicidal urges have gone up" as recovery: after "gone", "passed" or "stopped" only the
+    end of the clause or one of OVER_ENDS says it is over."""
     assert (matcher.match(text).tier == "crisis") is crisis

@@ -115,8 +115,10 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # 0.782 -> 0.776: long crisis posts about debt or housing that the model no longer flags are suggested practical
     # help (labelled crisis, they count against it), the floor to 0.77. With 85 and the model readier: 0.158, 0.026
     # and 0.052 (5 more ordinary messages flagged), crisis precision 0.912. With 86: 0.161 (its long denials), 0.025
-    # and 0.050, crisis precision 0.911.
-    assert held_back["false_crisis_negations"]["rate"] <= 0.162
+    # and 0.050, crisis precision 0.911. Fourteenth session: recovery after a match ("the suicidal thoughts have
+    # gone") read only where its clause ends, since a red team's "... have gone quiet and I know what that means",
+    # "... eased because I've made a plan" were read as over: 0.163 (about 5 more denials), crisis precision 0.910.
+    assert held_back["false_crisis_negations"]["rate"] <= 0.163
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.025
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.050
     assert held_back["tiers"]["crisis"]["precision"] >= 0.91
