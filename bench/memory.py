@@ -1,7 +1,8 @@
 """Resident memory with 1,000 rooms and 10,000 members.
 
 Builds Bothy's real in-memory pieces (a Matrix account with E2EE on, the knowledge base and its
-matcher, the templates, the database, the date and calendar libraries a meetup loads) and hands the
+matcher, the templates, the database, the date and calendar libraries a meetup loads, a mood report's chart drawn
+in a child process as Bothy draws it) and hands the
 account one sync response that puts it in 1,000 encrypted rooms whose full member lists (10,000
 distinct members, about 30 per room) are loaded: the worst case, as if Bothy had sent into every
 room. Bar (PRODUCT.md): under 200 MB RSS. Prints JSON.
@@ -26,6 +27,8 @@ from bothy.storage.migrations import migrate
 from bothy.storage.sessions import SessionRepository
 from bots.host.meetup_times import calendar_file, parse_plan
 from bots.installed import INSTALLATION
+from bots.mood.chart import draw_chart
+from bots.mood.policy import Tally
 from bots.referral.bot import ReloadingKnowledgeBase
 from rooms.dm import DirectRooms
 
@@ -82,6 +85,9 @@ async def run() -> dict:
         now = datetime.now(UTC)
         plan = parse_plan("next Tuesday 7pm | online", now, ZoneInfo("Europe/London"))
         calendar_file("bench", "Meetup", plan.starts, plan.place, now)
+        # A mood report's chart: drawn by a child process, so matplotlib's 40 MB never stay in Bothy's.
+        today = now.date().toordinal()
+        await draw_chart({today: Tally(9, (1, 2, 3, 2, 1), (2, 3, 4))}, today - 55, today, "Bench")
         engine = rss_mb()
         response = sync_response()
         await account.client.receive_response(response)

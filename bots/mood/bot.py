@@ -24,7 +24,7 @@ from bothy.settings import SettingsReader
 from bothy.storage.alerts import Alert
 from bots.facts import ENERGY
 from bots.mood import schema
-from bots.mood.chart import render_chart
+from bots.mood.chart import ChartError, draw_chart
 from bots.mood.policy import ENERGIES, episode_over, exposed_rooms, local_day, publishable, shared_mood_alert, trend
 from bots.mood.settings import MoodSettings, read_settings
 from bots.mood.storage import MoodRepository
@@ -288,10 +288,17 @@ class MoodBot(Bot):
             return
         name = self.context.rooms.room_name(room_id)
         today = self._today()
-        if ctx.files_allowed:  # a chart asked for in a room that is not encrypted: the words alone, and why
-            ctx.reply_file("mood-trend.png", "image/png", render_chart(days, today - REPORT_DAYS + 1, today, name))
+        chart, chart_failed = ctx.files_allowed, False  # in a room that is not encrypted: the words alone, and why
+        if chart:
+            try:
+                png = await draw_chart(days, today - REPORT_DAYS + 1, today, name)
+            except ChartError as error:  # the words still help: send them, and say the chart will come another time
+                log.warning("mood report for %s: %s", room_id, error)
+                chart, chart_failed = False, True
+            else:
+                ctx.reply_file("mood-trend.png", "image/png", png)
         ctx.reply("mood_report", room=name, trend=trend(days, today), k=self.settings.min_contributors,
-                  chart=ctx.files_allowed)
+                  chart=chart, chart_failed=chart_failed)
 
     async def _report_room(self, reference: str, from_day: int) -> str:
         """A room ID or alias, or the name of a room with figures (as the listing shows it), as a room ID."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -217,7 +218,7 @@ def _combine(before: list[tuple[str, ...]], after: list[tuple[str, ...]]) -> lis
 def _normalised_forms(forms: list[tuple[str, ...]]) -> frozenset[tuple[str, ...]]:
     result = set()
     for form in forms:
-        words = tuple(normalise(" ".join(form)).split())
+        words = tuple(map(sys.intern, normalise(" ".join(form)).split()))  # kept once: forms share most words
         if form and not words:
             raise PatternError(f"{' '.join(form)!r} has no letters or digits left to match")
         if any(len(word) > MAX_WORD_CHARS for word in words):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from itertools import pairwise, repeat
 from pathlib import Path
 from typing import NamedTuple
@@ -155,8 +156,9 @@ def load_model(path: Path) -> WordModel:
         raise ModelError(f"has more than {MAX_WEIGHTS} weights")
     if any(_number(weight) is None for weight in (*words.values(), *pairs.values())):
         raise ModelError("every weight must be a number")
-    # Read as the matcher reads messages ("calling" is "caling"): a weight written by hand still meets its word.
-    read = {key: normalise(key).split() for key in (*words, *pairs)}
+    # Read as the matcher reads messages ("calling" is "caling"): a weight written by hand still meets its word. Each
+    # word is kept once, however many pairs it is in (interned: some 25,000 pairs share a few thousand words).
+    read = {key: [*map(sys.intern, normalise(key).split())] for key in (*words, *pairs)}
     if any(len(read[word]) != 1 for word in words) or any(len(read[pair]) != 2 for pair in pairs):
         raise ModelError("words must be single words and pairs two words separated by a space")
     word_weights: dict[str, float] = {}

@@ -13,8 +13,9 @@ from bothy.outbox import Effects
 from bothy.testing import STAFF_ROOM, FixedRooms, bot_context, received_reaction
 from bots.facts import ENERGY
 from bots.installed import INSTALLATION
+from bots.mood import chart
 from bots.mood.bot import MoodBot
-from bots.mood.policy import local_day
+from bots.mood.policy import Tally, local_day
 from commands.framework import CommandContext, Role, parse_invocation
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -126,6 +127,27 @@ async def test_the_report_is_a_png_chart_with_a_summary(database, example_config
     content = json.loads(file[3])
     assert file[2] == "file" and content["mimetype"] == "image/png" and content["base64"].startswith("iVBORw0KGgo")
     assert "8 weeks" in json.loads(summary[3])["body"]
+
+
+async def test_a_chart_that_cannot_be_drawn_leaves_the_words_and_says_so(database, example_config, monkeypatch):
+    """The chart is drawn by a child process; if that fails the peer worker still gets the figures in words."""
+    bot = mood_bot(database, example_config)
+    for member in MEMBERS[:5]:
+        await command(bot, member, "!mood 4")
+    await bot.weather()
+    before = len(await outbox(database))
+    monkeypatch.setattr(chart.sys, "executable", "/bin/false")  # a child that exits at once, failing
+    await command(bot, "@sam:example.org", f"!mood report {GROUP}", room_id=STAFF_ROOM, role=Role.PEER_WORKER)
+    (summary,) = (await outbox(database))[before:]
+    body = json.loads(summary[3])["body"]
+    assert summary[2] == "message" and "couldn't draw the chart just now" in body and "4-week average" in body
+
+
+def test_a_room_name_is_drawn_as_text_not_as_maths():
+    """matplotlib reads "$...$" in a title as maths: a room called "$5 a week \\frac{ or $6" must not break it."""
+    day = 700_000
+    png = chart.render_chart({day: Tally(5, (0, 1, 2, 1, 1), (1, 2, 2))}, day - 55, day, "$5 a week \\frac{ or $6")
+    assert png.startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize("room_id", [STAFF_ROOM, DM])
