@@ -39,9 +39,11 @@ async def draw_chart(days: Mapping[int, Tally], first_day: int, last_day: int, t
     try:
         png, _ = await asyncio.wait_for(child.communicate(json.dumps(figures).encode()), DRAW_TIMEOUT_S)
     except TimeoutError:
-        child.kill()
-        await child.wait()
         raise ChartError(f"drawing the chart took over {DRAW_TIMEOUT_S} s") from None
+    finally:  # timed out, or the report cancelled (Bothy stopping): no child is left behind
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
     if child.returncode != 0 or not png:
         raise ChartError(f"drawing the chart failed (exit {child.returncode})")
     return png

@@ -15,7 +15,7 @@ from bots.facts import ENERGY
 from bots.installed import INSTALLATION
 from bots.mood import chart
 from bots.mood.bot import MoodBot
-from bots.mood.policy import Tally, local_day
+from bots.mood.policy import local_day
 from commands.framework import CommandContext, Role, parse_invocation
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -141,13 +141,6 @@ async def test_a_chart_that_cannot_be_drawn_leaves_the_words_and_says_so(databas
     (summary,) = (await outbox(database))[before:]
     body = json.loads(summary[3])["body"]
     assert summary[2] == "message" and "couldn't draw the chart just now" in body and "4-week average" in body
-
-
-def test_a_room_name_is_drawn_as_text_not_as_maths():
-    """matplotlib reads "$...$" in a title as maths: a room called "$5 a week \\frac{ or $6" must not break it."""
-    day = 700_000
-    png = chart.render_chart({day: Tally(5, (0, 1, 2, 1, 1), (1, 2, 2))}, day - 55, day, "$5 a week \\frac{ or $6")
-    assert png.startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize("room_id", [STAFF_ROOM, DM])
