@@ -18,14 +18,16 @@ counts:
   message's punctuation in a message of up to 4 KB ("Mam thinks I'm grand. I'm not. Thinking about ending
   things"); one after "doesn't mean I" is undone ("smiling doesn't mean I don't want to die"), and so is one of a
   state the writer did not expect, now come ("I never thought I'd be suicidal"), or of an act taken up again as a
-  thought ("I'm not going to kill myself but I think about it all the time").
+  thought ("I'm not going to kill myself but I think about it all the time"), put off ("... at least not tonight") or
+  turned to what is coming ("... but I think I'm going to tonight"); nor is one the writer cannot vouch for or holds
+  off ("I can't promise I won't overdose", "help me not kill myself tonight").
   So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
-  gone", "two years since I last self harmed", "five years since I wanted to die", unless it came back or ended),
-  a denial just after it ("wanted to die most days. not anymore", "suicidal? nah"), and, for the
-  crisis tier only, a laugh just after it ("that pun made me want to die lmao"), someone
-  else as its subject ("my flatmate said she'd be better off dead": she is, not the writer), unless the match
-  itself says whom it is about ("they'd be better off without me"); a lower tier's match it outranked then stands on
-  its own ("my son overdosed last night" is a worried parent's support match).
+  gone" where its clause ends, not "have gone up" or "have gone quiet", "two years since I last self harmed", "five
+  years since I wanted to die", unless it came back or ended), a denial just after it ("wanted to die most days. not
+  anymore", "suicidal? nah"), and, for the crisis tier only, a laugh just after it ("that pun made me want to die
+  lmao"), someone else as its subject ("my flatmate said she'd be better off dead": she is, not the writer), unless
+  the match itself says whom it is about ("they'd be better off without me"); a lower tier's match it outranked then
+  stands on its own ("my son overdosed last night" is a worried parent's support match).
 A crisis wish or thought told as past and over in the message's last words is set aside too ("I was suicidal at 17.
 I'm 25 now and glad I'm still here"), unless something in it is recent or still going on (PAST_TELLING, NOW_FINE),
 and so is a crisis match that is the writer's own question, answered no ("Wanting to die? No."), read from the
@@ -129,6 +131,19 @@ STRUGGLE_NOT = _words("not")
 STRUGGLING = _words("hard", "harder", "trying", "try", "tried", "difficult", "struggling", "struggle", "impossible",
                     "tough")
 _LONGEST_STRUGGLE = max(map(len, STRUGGLING))
+# A negation the writer cannot vouch for, or one held off with effort or asked for, is no denial: "I can't promise I
+# won't overdose tonight", "not sure I won't end it", "I don't trust myself to not kill myself", "help me not overdose",
+# "how do I not kill myself", "doing my best not to", "taking everything in me not to", "telling myself not to" (a red
+# team's, all silenced before). These words end just before the negation, or before a few HELD_OFF_FILLERS: "promise"
+# alone is a denial ("I promise I'm not going to hurt myself"), as is "no reason. Not thinking about hurting myself".
+HELD_OFF = tuple(tuple(normalise(words).split()) for words in (
+    "can't promise", "cant promise", "cannot promise", "can not promise", "no promises", "not sure", "can't say",
+    "cant say", "can't guarantee", "cant guarantee", "don't trust myself", "dont trust myself", "help me",
+    "how do", "how to", "how can", "my best", "my hardest", "everything in me", "barely managing", "barely",
+    "telling myself", "tell myself", "told myself", "keep telling myself", "tell me", "strength"))
+HELD_OFF_FILLERS = _words("i", "im", "i'm", "i'd", "i'll", "if", "that", "to", "do", "can", "myself", "me")
+HELD_OFF_WINDOW = 6  # words read before the negation: "not sure if i'm" and the longest of HELD_OFF
+_HELD_OFF_CHARS = 25 * (HELD_OFF_WINDOW + 1)  # a word cut at the start of the read is never among those read
 # "Before" too, when it ends the sentence ("I'd never felt suicidal before, but..."), not when it has an object
 # ("I never thought about ending my life before my diagnosis, and I still don't").
 BEFORE = _words("before")
@@ -155,6 +170,21 @@ HOW_OFTEN = [normalise(words).split() for words in (
 COPULA_NOT = _words("isn't", "wasn't", "aren't", "weren't")  # "the film wasn't about suicide but I think about it"
 TURNABLE = NEGATIONS - OVER_AND_DONE - COPULA_NOT  # not recovery ("two years free from self harm but ...")
 THOUGHT_ENDS = _words("lol", "tbh", "honestly", "ngl", "though", "tho", "x", "lately", "recently", "now")
+# ... or put off, not ruled out: "I'm not gonna kill myself, at least not tonight", "... while my dog's alive", "...
+# probably", "not going to kill myself just yet" (not "... tonight": "I won't hurt myself tonight, my sister is here" is
+# how people say they are safe); or turned to
+# what is coming: "I don't want to kill myself but I think I'm going to tonight", "I won't overdose but the urges are
+# horrendous", "I didn't overdose last night, close tho" (a red team's). An act (not "suicidal") negated by a verb
+# (not "no": "no urge to self harm today" is a good day), then one of these; not "... tonight or any night".
+PUT_OFF = _words("while", "rn", "probably", "prob", "prolly", "maybe")
+PUT_OFF_PAIRS = tuple(tuple(normalise(words).split()) for words in ("just yet", "at least", "for now", "this time"))
+NOT_PUT_OFF = _words("or", "and", "either", "ever", "which")  # "... rn or ever", "... maybe ever"
+PUT_OFF_ACTS = ACTS - _words("suicide", "suicidal")
+COMING = _words("close", "urges", "urge", "planning", "planned", "plan", "decided", "tempted")
+# "... but I think I'm going to (tonight)", "but I will if he comes back": not "but I'm going to eat a cheesecake".
+COMING_INTENT = _words("going", "gonna", "will")
+INTENT_WHEN = _words("tonight", "anyway", "eventually", "soon", "tomorrow", "if", "when", "do", "try", "")
+COMING_WINDOW = 5  # words after the turn
 # In a pattern's gap only a plain negation counts: "if he hadn't stopped and talked to me I would have jumped".
 GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
 # Words that may sit between a negation and the phrase it negates: "not really", "never thought of".
@@ -902,10 +932,40 @@ def _negation_before_unless_over(normalised: str, start: int, end: int, floor: i
         if (after[0] in UNTIL or not UNTIL_LATER.isdisjoint(after[1:UNTIL_WINDOW])
                 or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:]))
                 or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())
-                or (negation in TURNABLE and ends_soon and not ACTS.isdisjoint(normalised[start:end].split())
-                    and _thought_of_after_all(after))):
+                or (negation in TURNABLE and not ACTS.isdisjoint(normalised[start:end].split())
+                    and ends_soon and _thought_of_after_all(after))
+                or (negation in TURNABLE and negation not in ANSWER_NEGATES
+                    and not PUT_OFF_ACTS.isdisjoint(normalised[start:end].split()) and _put_off_or_coming(after))):
             return None
     return negation
+
+
+def _held_off(before: list[str]) -> bool:
+    """The words just before a negation, but for HELD_OFF_FILLERS, say the writer cannot vouch for it or holds it off
+    (HELD_OFF)."""
+    for end in range(len(before), 0, -1):
+        if any(tuple(before[end - len(words):end]) == words for words in HELD_OFF):
+            return True
+        if before[end - 1] not in HELD_OFF_FILLERS:
+            return False
+    return False
+
+
+def _put_off_or_coming(after: list[str]) -> bool:
+    """The words after a negated act put it off or turn to it coming (PUT_OFF, COMING); `after` ends in padding."""
+    if (after[0] in PUT_OFF and after[1] not in NOT_PUT_OFF) or tuple(after[:2]) in PUT_OFF_PAIRS:
+        return True
+    turn = next((index for index, word in enumerate(after[:TURN_WINDOW]) if word in TURNS), None)
+    if turn is None:
+        return False
+    told = after[turn + 1:turn + 3 + COMING_WINDOW]  # the words read, and two more: `after` is long enough to hold them
+    told += [""] * (COMING_WINDOW + 2 - len(told))
+    for index, word in enumerate(told[:COMING_WINDOW]):
+        when = told[index + 2] if told[index + 1] == _TO else told[index + 1]  # "going (to) tonight"
+        if (word in COMING or (word in COMING_INTENT and when in INTENT_WHEN)) and (
+                index == 0 or told[index - 1] not in NEGATIONS):
+            return True
+    return False
 
 
 def _came_unexpected(between: list[str], normalised: str, start: int, end: int) -> bool:
@@ -987,6 +1047,8 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                 previous = normalised[max(0, space - _LONGEST_STRUGGLE - 1):space].split()
                 if previous and previous[-1] in STRUGGLING:
                     return None
+            if _held_off(normalised[max(floor, space - _HELD_OFF_CHARS):space].split()[-HELD_OFF_WINDOW:]):
+                return None
             # "... but I wasn't. I wish I was dead": a negation followed by "I" ends its own sentence.
             if after in SUBJECTS if after else normalised.startswith(_SUBJECT_STARTS, start):
                 return None

@@ -38,6 +38,9 @@ from bots.referral.matcher import (
     CLAUSE_ANSWER_WORDS,
     CLAUSE_GOES_ON,
     CLAUSE_OPENERS,
+    COMING,
+    COMING_INTENT,
+    COMING_WINDOW,
     COULD_NOT,
     COUNTED,
     CROSSES_ON,
@@ -53,7 +56,11 @@ from bots.referral.matcher import (
     FREE_FOR,
     GENERIC,
     GENERIC_WINDOW,
+    HELD_OFF,
+    HELD_OFF_FILLERS,
+    HELD_OFF_WINDOW,
     HOW_OFTEN,
+    INTENT_WHEN,
     JOKING,
     KIN,
     KIN_DESCRIBED,
@@ -79,6 +86,7 @@ from bots.referral.matcher import (
     NOT_ANYMORE_WINDOW,
     NOT_BACK,
     NOT_OVER,
+    NOT_PUT_OFF,
     NOT_RETURNED,
     NOT_SO_AFTER_I,
     NOT_SO_AFTER_IM,
@@ -102,6 +110,9 @@ from bots.referral.matcher import (
     PLAIN_NO,
     PRECEDED_FILLERS,
     PRECEDED_GOES_ON,
+    PUT_OFF,
+    PUT_OFF_ACTS,
+    PUT_OFF_PAIRS,
     QUESTION_WINDOW,
     REASON_DENIAL_ENDS,
     RECENT,
@@ -289,12 +300,45 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
                            or following[1] in AS_MUCH.get(following[0], ())
                            or (negation in TURNABLE and len(after) <= TURN_WINDOW + TURN_READ
                                and set(normalised[start:end].split()) & ACTS
-                               and reference_thought_of_after_all(after))):
+                               and reference_thought_of_after_all(after))
+                           or (negation in TURNABLE and negation not in ANSWER_NEGATES
+                               and set(normalised[start:end].split()) & PUT_OFF_ACTS
+                               and reference_put_off_or_coming(after))):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after)
             or reference_over_after(after)
             or reference_answered_no(before, after)
             or reference_denied_after(normalised[start:end].split(), after, before))
+
+
+def reference_held_off(before: list[str]) -> bool:
+    """One of HELD_OFF ends the words before the negation, but for HELD_OFF_FILLERS after it, within the window."""
+    before = before[-HELD_OFF_WINDOW:]
+    while before:
+        if any(before[-len(words):] == list(words) for words in HELD_OFF):
+            return True
+        if before[-1] not in HELD_OFF_FILLERS:
+            return False
+        before = before[:-1]
+    return False
+
+
+def reference_put_off_or_coming(after: list[str]) -> bool:
+    """ "... just yet", "... probably"; or a turn within four words, then something coming within five."""
+    if (after[:1] and after[0] in PUT_OFF and (after[1:2] or [""])[0] not in NOT_PUT_OFF) or tuple(
+            after[:2]) in PUT_OFF_PAIRS:
+        return True
+    turns = [index for index, word in enumerate(after[:TURN_WINDOW]) if word in TURNS]
+    if not turns:
+        return False
+    told = after[turns[0] + 1:]
+    for index, word in enumerate(told[:COMING_WINDOW]):
+        rest = told[index + 1:]
+        when = (rest[1:2] if rest[:1] == ["to"] else rest[:1]) or [""]
+        if (word in COMING or (word in COMING_INTENT and when[0] in INTENT_WHEN)) and (
+                index == 0 or told[index - 1] not in NEGATIONS):
+            return True
+    return False
 
 
 def reference_denied_next(after: list[str]) -> bool:
@@ -324,6 +368,8 @@ def reference_negated_before(before: list[str], following: str, after_match: str
                     normalised_after):
                 return None  # "never thought I'd be suicidal"
             if word in STRUGGLE_NOT and index and before[index - 1] in STRUGGLING:
+                return None
+            if reference_held_off(before[:index]):
                 return None
             if following in SUBJECTS:
                 return None
@@ -530,6 +576,8 @@ def test_the_sweeps_decide_as_comparing_every_pair_would(phrases_only):
                        "didnt think i", "want to die", "im not cos", "not cos", "im just waiting", "kill myself",
                        "crossed my mind to", "occurred to me to", "a day it", "anymore its", "before last",
                        "a thought ive had", "a thought i could", *OVER_ENDS, *STILL_GOING,
+                       *(" ".join(words) for words in (*HELD_OFF, *PUT_OFF_PAIRS)), *PUT_OFF, *COMING, *COMING_INTENT,
+                       "going to tonight",
                        "has gone", "have passed", "creeping in", "quiet", "the pain"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
@@ -562,3 +610,29 @@ def test_recovery_after_a_match_is_read_as_the_reference_does(phrases_only):
         over += any(s.phrase == match and not s.reason.startswith(("longer", "excluded")) for s in result.suppressed)
         stood += any(h.phrase == match for h in result.hits)
     assert over > 40 and stood > 150, (over, stood)
+
+
+def test_a_negation_held_off_or_put_off_is_read_as_the_reference_does(phrases_only):
+    """ "I can't promise I won't overdose", "help me not ...", "I won't ..., at least not tonight", "I don't want to ...
+    but I think I'm going to tonight": random messages of that shape, with and without what holds it off or puts it off,
+    checked against the reference, which must find the negation standing and undone each many times."""
+    kb, matcher = phrases_only
+    crisis = sorted(phrase for topic in kb.topics.values() if topic.tier == "crisis" for phrase in topic.phrases)
+    held = ["", "", *(" ".join(words) for words in HELD_OFF), "i promise", "no reason"]
+    later = ["", "", *PUT_OFF, *(" ".join(words) for words in PUT_OFF_PAIRS), "but", "though", "i think", "im",
+             *COMING, *COMING_INTENT, "to", "tonight", "eat", "not", "or", "tomorrow", *NOT_PUT_OFF,
+             "but im going to eat", "but i think im going to tonight", "but i will if", "but im not going to"]
+    rng = random.Random(13)
+    negated = stood = 0
+    for _ in range(1_500):
+        match = rng.choice(crisis)
+        parts = [rng.choice(held), rng.choice(["", "i", "im", "to", "if i"]),
+                 rng.choice(["not", "wont", "dont", "never", "no", "not going to"]), match,
+                 *(rng.choice(later) for _ in range(5))]
+        text = " ".join(part for part in parts if part)
+        if not agrees_with_reference(kb, matcher, text):
+            continue
+        result = matcher.match(text)
+        negated += any(s.phrase == match and s.reason.startswith("negation") for s in result.suppressed)
+        stood += any(h.phrase == match for h in result.hits)
+    assert negated > 150 and stood > 150, (negated, stood)

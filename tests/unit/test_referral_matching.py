@@ -1149,3 +1149,40 @@ def test_recovery_after_a_match_is_read_only_where_its_clause_ends(matcher, text
     """An older rule read "my suicidal urges have gone up" as recovery: after "gone", "passed" or "stopped" only the
     end of the clause or one of OVER_ENDS says it is over."""
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # a negation the writer cannot vouch for, or holds off with effort or asks help with (a red team's)
+    ("i can't promise i won't overdose tonight", True),
+    ("not sure i won't end it tonight", True),
+    ("i don't trust myself to not kill myself when everyone's asleep", True),
+    ("please help me not overdose tonight", True),
+    ("how do i not kill myself tonight", True),
+    ("i'm doing my best not to kill myself tonight", True),
+    ("it's taking everything in me not to kill myself", True),
+    ("barely managing not to end it tonight", True),
+    ("I keep telling myself I won't actually kill myself, but I've been planning it.", True),
+    # ... not a promise or a reason given, nor words of another sentence
+    ("i promise i'm not going to hurt myself, i just can't stop crying", False),
+    ("low day, tearful, no reason. not thinking about hurting myself at all", False),
+    ("Barely slept. I'm safe, no urges to hurt myself, just jumpy", False),
+    # an act put off, not ruled out, or turned to what is coming
+    ("i'm not gonna kill myself, at least not tonight", True),
+    ("not going to kill myself just yet", True),
+    ("i won't kill myself while my dog's alive. she's 15", True),
+    ("i'm not gonna kill myself. probably.", True),
+    ("i don't want to kill myself but i think i'm going to tonight", True),
+    ("i haven't tried to kill myself this week, but the urges are horrendous", True),
+    ("i don't want to kill myself but i will if he comes back", True),
+    # ... not a safe night said plainly, or a turn to something else
+    ("i wont hurt myself tonight, ive got my safety plan and my sister is here", False),
+    ("im not going to hurt myself but i am going to eat an entire cheesecake tonight", False),
+    ("I won't hurt myself, but I'm not going to pretend it's been easy", False),
+    ("I won't hurt myself, but I'm not going to do the group today, I need a rest", False),
+    ("I won't hurt myself rn or ever, I just need to vent", False),
+    ("no urge to hurt myself today. small win but a win", False),
+])
+def test_a_negation_held_off_put_off_or_turned_to_what_is_coming(matcher, text, crisis):
+    """Fourteenth session, after a red team found 143 crisis messages of one negated act that were all silent: only a
+    negation the writer stands by is a denial."""
+    assert (matcher.match(text).tier == "crisis") is crisis

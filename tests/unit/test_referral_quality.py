@@ -118,7 +118,10 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # and 0.050, crisis precision 0.911. Fourteenth session: recovery after a match ("the suicidal thoughts have
     # gone") read only where its clause ends, since a red team's "... have gone quiet and I know what that means",
     # "... eased because I've made a plan" were read as over: 0.163 (about 5 more denials), crisis precision 0.910.
-    assert held_back["false_crisis_negations"]["rate"] <= 0.163
+    # With a negation held off, put off or turned to what is coming read as none ("I can't promise I won't overdose",
+    # "at least not tonight", "... but I think I'm going to tonight"; a red team's 143 such crises were all silent):
+    # 0.164.
+    assert held_back["false_crisis_negations"]["rate"] <= 0.164
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.025
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.050
     assert held_back["tiers"]["crisis"]["precision"] >= 0.91
