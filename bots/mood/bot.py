@@ -288,17 +288,17 @@ class MoodBot(Bot):
             return
         name = self.context.rooms.room_name(room_id)
         today = self._today()
-        chart, chart_failed = ctx.files_allowed, False  # in a room that is not encrypted: the words alone, and why
-        if chart:
+        send_chart, chart_failed = ctx.files_allowed, False  # in a room not encrypted: the words alone, and why
+        if send_chart:
             try:
                 png = await draw_chart(days, today - REPORT_DAYS + 1, today, name)
             except ChartError as error:  # the words still help: send them, and say the chart will come another time
                 log.warning("mood report for %s: %s", room_id, error)
-                chart, chart_failed = False, True
+                send_chart, chart_failed = False, True
             else:
                 ctx.reply_file("mood-trend.png", "image/png", png)
         ctx.reply("mood_report", room=name, trend=trend(days, today), k=self.settings.min_contributors,
-                  chart=chart, chart_failed=chart_failed)
+                  chart=send_chart, chart_failed=chart_failed)
 
     async def _report_room(self, reference: str, from_day: int) -> str:
         """A room ID or alias, or the name of a room with figures (as the listing shows it), as a room ID."""

