@@ -172,10 +172,9 @@ TURNABLE = NEGATIONS - OVER_AND_DONE - COPULA_NOT  # not recovery ("two years fr
 THOUGHT_ENDS = _words("lol", "tbh", "honestly", "ngl", "though", "tho", "x", "lately", "recently", "now")
 # ... or put off, not ruled out: "I'm not gonna kill myself, at least not tonight", "... while my dog's alive", "...
 # probably", "not going to kill myself just yet" (not "... tonight": "I won't hurt myself tonight, my sister is here" is
-# how people say they are safe); or turned to
-# what is coming: "I don't want to kill myself but I think I'm going to tonight", "I won't overdose but the urges are
-# horrendous", "I didn't overdose last night, close tho" (a red team's). An act (not "suicidal") negated by a verb
-# (not "no": "no urge to self harm today" is a good day), then one of these; not "... tonight or any night".
+# how people say they are safe); or turned to what is coming: "I don't want to kill myself but I think I'm going to
+# tonight", "I won't overdose but the urges are horrendous", "I didn't overdose last night, close tho" (a red team's).
+# An act (not "suicidal") negated by a verb (not "no": "no urge to self harm today" is a good day), then one of these.
 PUT_OFF = _words("while", "rn", "probably", "prob", "prolly", "maybe")
 PUT_OFF_PAIRS = tuple(tuple(normalise(words).split()) for words in ("just yet", "at least", "for now", "this time"))
 NOT_PUT_OFF = _words("or", "and", "either", "ever", "which")  # "... rn or ever", "... maybe ever"
