@@ -25,13 +25,21 @@ async def test_the_child_process_draws_the_png():
 
 
 @pytest.fixture
-def stuck_child(tmp_path, monkeypatch):
-    """A "python" that writes its process ID and then never answers: where its ID is written."""
+def fake_python(tmp_path, monkeypatch):
+    """Bothy's interpreter, as the child is started, replaced by a shell script of the given lines."""
+    def install(lines: str) -> None:
+        script = tmp_path / "python"
+        script.write_text(f"#!/bin/sh\n{lines}\n")
+        script.chmod(0o755)
+        monkeypatch.setattr(chart.sys, "executable", str(script))
+    return install
+
+
+@pytest.fixture
+def stuck_child(tmp_path, fake_python):
+    """A child that writes its process ID and then never answers: where its ID is written."""
     pid_file = tmp_path / "pid"
-    script = tmp_path / "stuck"
-    script.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 600\n")
-    script.chmod(0o755)
-    monkeypatch.setattr(chart.sys, "executable", str(script))
+    fake_python(f"echo $$ > {pid_file}\nexec sleep 600")
     return pid_file
 
 
@@ -81,25 +89,19 @@ async def test_the_child_runs_bothys_own_code_not_the_working_folders(tmp_path, 
     assert (await chart.draw_chart(FIGURES, DAY - 55, DAY, "Knitting Circle")).startswith(b"\x89PNG")
 
 
-async def test_the_child_gets_none_of_bothys_secrets(tmp_path, monkeypatch):
+async def test_the_child_gets_none_of_bothys_secrets(tmp_path, monkeypatch, fake_python):
     monkeypatch.setenv("BOTHY_ACCESS_TOKEN", "s3cret")
     seen = tmp_path / "environment"
-    script = tmp_path / "python"
-    script.write_text(f"#!/bin/sh\nenv > {seen}\nexit 1\n")
-    script.chmod(0o755)
-    monkeypatch.setattr(chart.sys, "executable", str(script))
+    fake_python(f"env > {seen}\nexit 1")
     with pytest.raises(chart.ChartError):
         await chart.draw_chart(FIGURES, DAY - 55, DAY, "Knitting Circle")
     assert "PATH=" in seen.read_text() and "s3cret" not in seen.read_text()
 
 
-async def test_a_long_room_name_is_cut_to_fit(tmp_path, monkeypatch):
+async def test_a_long_room_name_is_cut_to_fit(tmp_path, fake_python):
     """64 KB of name took 14 s to draw; no phone shows more than a line of it."""
     received = tmp_path / "figures.json"
-    script = tmp_path / "python"
-    script.write_text(f"#!/bin/sh\ncat > {received}\nexit 1\n")
-    script.chmod(0o755)
-    monkeypatch.setattr(chart.sys, "executable", str(script))
+    fake_python(f"cat > {received}\nexit 1")
     with pytest.raises(chart.ChartError):
         await chart.draw_chart(FIGURES, DAY - 55, DAY, "x" * 65_536)
     title = json.loads(received.read_text())["title"]
