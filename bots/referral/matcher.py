@@ -19,8 +19,8 @@ counts:
   things"); one after "doesn't mean I" is undone ("smiling doesn't mean I don't want to die"), and so is one of a
   state the writer did not expect, now come ("I never thought I'd be suicidal"), or of an act taken up again as a
   thought ("I'm not going to kill myself but I think about it all the time"), put off ("... at least not tonight") or
-  turned to what is coming ("... but I think I'm going to tonight"); nor is one the writer cannot vouch for or holds
-  off ("I can't promise I won't overdose", "help me not kill myself tonight").
+  turned to what is coming ("... but I think I'm going to tonight"), or taken back ("... I lied"); nor is one the
+  writer cannot vouch for or holds off ("I can't promise I won't overdose", "help me not kill myself tonight").
   So does recovery said around it ("free of suicidal thoughts", "self harm free", "the suicidal thoughts have
   gone" where its clause ends, not "have gone up" or "have gone quiet", "two years since I last self harmed", "five
   years since I wanted to die", unless it came back or ended), a denial just after it ("wanted to die most days. not
@@ -184,6 +184,17 @@ COMING = _words("close", "urges", "urge", "planning", "planned", "plan", "decide
 COMING_INTENT = _words("going", "gonna", "will")
 INTENT_WHEN = _words("tonight", "anyway", "eventually", "soon", "tomorrow", "if", "when", "do", "try", "")
 COMING_WINDOW = 5  # words after the turn
+# ... or taken back: "I told the nurse I don't want to die. I lied", "I keep saying I'm not suicidal but it's a lie",
+# "I'm not suicidal lol who am I kidding", "I'm not self harming... I keep telling myself that", "they think I'm not
+# self harming anymore but I am" (a red team's); "but I am" only where the message or its clause ends ("I'm not
+# suicidal but I am tired" stands), and never "lie" alone ("I just need to lie down").
+TAKEN_BACK_AFTER = tuple(tuple(normalise(words).split()) for words in (
+    "lied", "liar", "a lie", "who am i kidding", "who im i kidding", "telling myself", "tell myself", "tell everyone",
+    "tell people", "not true"))
+BUT_I_AM = tuple(tuple(normalise(words).split()) for words in ("but i am", "but i do", "but im", "but i still am",
+                                                                "but i still do"))
+BUT_I_AM_ENDS = SUBJECTS | _words("", "and")  # not "... but I'm really struggling"
+TAKEN_BACK_AFTER_WINDOW = 8
 # In a pattern's gap only a plain negation counts: "if he hadn't stopped and talked to me I would have jumped".
 GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
 # Words that may sit between a negation and the phrase it negates: "not really", "never thought of".
@@ -942,7 +953,8 @@ def _negation_before_unless_over(normalised: str, start: int, end: int, floor: i
                 or (negation in TURNABLE and not ACTS.isdisjoint(normalised[start:end].split())
                     and ends_soon and _thought_of_after_all(after))
                 or (negation in TURNABLE and negation not in ANSWER_NEGATES
-                    and not PUT_OFF_ACTS.isdisjoint(normalised[start:end].split()) and _put_off_or_coming(after))):
+                    and not PUT_OFF_ACTS.isdisjoint(normalised[start:end].split()) and _put_off_or_coming(after))
+                or _taken_back_after(after)):
             return None
     return negation
 
@@ -971,6 +983,18 @@ def _put_off_or_coming(after: list[str]) -> bool:
         when = told[index + 2] if told[index + 1] == _TO else told[index + 1]  # "going (to) tonight"
         if (word in COMING or (word in COMING_INTENT and when in INTENT_WHEN)) and (
                 index == 0 or told[index - 1] not in NEGATIONS):
+            return True
+    return False
+
+
+def _taken_back_after(after: list[str]) -> bool:
+    """The writer takes the denial back in the words after the match (TAKEN_BACK_AFTER, BUT_I_AM); `after` ends in
+    padding."""
+    for index in range(min(TAKEN_BACK_AFTER_WINDOW, len(after))):  # said starting within the window
+        if any(tuple(after[index:index + len(words)]) == words for words in TAKEN_BACK_AFTER):
+            return True
+        said = next((words for words in BUT_I_AM if tuple(after[index:index + len(words)]) == words), None)
+        if said is not None and after[index + len(said)] in BUT_I_AM_ENDS:
             return True
     return False
 

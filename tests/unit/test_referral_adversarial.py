@@ -35,6 +35,8 @@ from bots.referral.matcher import (
     BELIEVER_FILLERS,
     BELIEVERS,
     BELIEVING,
+    BUT_I_AM,
+    BUT_I_AM_ENDS,
     CLAUSE_ANSWER_WORDS,
     CLAUSE_GOES_ON,
     CLAUSE_OPENERS,
@@ -135,6 +137,8 @@ from bots.referral.matcher import (
     SUBJECT_WINDOW,
     SUBJECTS,
     TAKEN_BACK,
+    TAKEN_BACK_AFTER,
+    TAKEN_BACK_AFTER_WINDOW,
     TAKEN_BACK_WINDOW,
     THINKING_OF_IT,
     THIRD_PERSON,
@@ -303,7 +307,8 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
                                and reference_thought_of_after_all(after))
                            or (negation in TURNABLE and negation not in ANSWER_NEGATES
                                and set(normalised[start:end].split()) & PUT_OFF_ACTS
-                               and reference_put_off_or_coming(after))):
+                               and reference_put_off_or_coming(after))
+                           or reference_taken_back_after(after)):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after)
             or reference_over_after(after)
@@ -338,6 +343,18 @@ def reference_put_off_or_coming(after: list[str]) -> bool:
         if (word in COMING or (word in COMING_INTENT and when[0] in INTENT_WHEN)) and (
                 index == 0 or told[index - 1] not in NEGATIONS):
             return True
+    return False
+
+
+def reference_taken_back_after(after: list[str]) -> bool:
+    """ "... I lied", "... who am I kidding", "... but I am" where the message or its clause ends."""
+    for index in range(min(TAKEN_BACK_AFTER_WINDOW, len(after))):
+        if any(after[index:index + len(words)] == list(words) for words in TAKEN_BACK_AFTER):
+            return True
+        for words in BUT_I_AM:
+            if after[index:index + len(words)] == list(words) and (
+                    after[index + len(words):index + len(words) + 1] or [""])[0] in BUT_I_AM_ENDS:
+                return True
     return False
 
 
@@ -577,7 +594,7 @@ def test_the_sweeps_decide_as_comparing_every_pair_would(phrases_only):
                        "crossed my mind to", "occurred to me to", "a day it", "anymore its", "before last",
                        "a thought ive had", "a thought i could", *OVER_ENDS, *STILL_GOING,
                        *(" ".join(words) for words in (*HELD_OFF, *PUT_OFF_PAIRS)), *PUT_OFF, *COMING, *COMING_INTENT,
-                       "going to tonight",
+                       "going to tonight", *(" ".join(words) for words in (*TAKEN_BACK_AFTER, *BUT_I_AM)),
                        "has gone", "have passed", "creeping in", "quiet", "the pain"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
@@ -621,7 +638,8 @@ def test_a_negation_held_off_or_put_off_is_read_as_the_reference_does(phrases_on
     held = ["", "", *(" ".join(words) for words in HELD_OFF), "i promise", "no reason"]
     later = ["", "", *PUT_OFF, *(" ".join(words) for words in PUT_OFF_PAIRS), "but", "though", "i think", "im",
              *COMING, *COMING_INTENT, "to", "tonight", "eat", "not", "or", "tomorrow", *NOT_PUT_OFF,
-             "but im going to eat", "but i think im going to tonight", "but i will if", "but im not going to"]
+             "but im going to eat", "but i think im going to tonight", "but i will if", "but im not going to",
+             "i lied", "who am i kidding", "but i am", "but i am tired", "lie down"]
     rng = random.Random(13)
     negated = stood = 0
     for _ in range(1_500):

@@ -1186,6 +1186,15 @@ def test_recovery_after_a_match_is_read_only_where_its_clause_ends(matcher, text
     ("I won't hurt myself, but I'm not going to do the group today, I need a rest", False),
     ("I won't hurt myself rn or ever, I just need to vent", False),
     ("no urge to hurt myself today. small win but a win", False),
+    # a denial the writer takes back
+    ("i told the nurse i don't want to die. i lied", True),
+    ("i keep saying i'm not suicidal but it's a lie", True),
+    ("i'm not suicidal lol who am i kidding", True),
+    ("they think i'm not self harming anymore but i am", True),
+    ("i'm not self harming... i keep telling myself that", True),
+    ("I'm not suicidal but I am tired", False),
+    ("I'm not going to kill myself but I'm really struggling", False),
+    ("I'm not going to kill myself, I just need to lie down", False),
 ])
 def test_a_negation_held_off_put_off_or_turned_to_what_is_coming(matcher, text, crisis):
     """Fourteenth session, after a red team found 143 crisis messages of one negated act that were all silent: only a
