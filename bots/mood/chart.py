@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import os
 import sys
+import sysconfig
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from bots.mood.policy import ENERGIES, Tally
 
@@ -28,12 +31,16 @@ if TYPE_CHECKING:
 
 MOOD_COLOURS = ("#b2182b", "#ef8a62", "#cccccc", "#67a9cf", "#2166ac")  # 1 to 5, colour-blind safe
 ENERGY_COLOURS = ("#d9d9d9", "#969696", "#252525")
-DRAW_TIMEOUT_S = 60  # a chart takes one to three seconds: a child past a minute is stuck
+DRAW_TIMEOUT_S = 60  # a chart takes one to three seconds: waiting past a minute (for another's turn too) is stuck
 MAX_TITLE_CHARS = 80  # a longer room name is cut: it would not fit a phone's screen, and 64 KB of one took 14 s to draw
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-CHILD_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "MPLCONFIGDIR")  # what drawing may need
+CHILD_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "MPLCONFIGDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")
 CODE_ROOT = Path(__file__).resolve().parents[2]  # where `bots` is, installed or in a checkout
-_drawing = asyncio.Semaphore(1)
+# Installed, `bots` is in site-packages, which the child finds itself (set as PYTHONPATH it would come before the
+# standard library); from a checkout it is given the checkout.
+_INSTALLED = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
+_CHILD_PATH = {} if CODE_ROOT in _INSTALLED else {"PYTHONPATH": str(CODE_ROOT)}
+_drawing: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()  # one child at a time
 
 
 class ChartError(RuntimeError):
@@ -46,27 +53,37 @@ async def draw_chart(days: Mapping[int, Tally], first_day: int, last_day: int, t
         title = title[:MAX_TITLE_CHARS - 1] + "…"
     figures = {"days": {str(day): [t.contributors, list(t.moods), list(t.energies)] for day, t in days.items()},
                "first_day": first_day, "last_day": last_day, "title": title}
-    environment = {name: os.environ[name] for name in CHILD_ENVIRONMENT if name in os.environ}
-    async with _drawing:
-        try:
-            child = await asyncio.create_subprocess_exec(
-                sys.executable, "-P", "-m", __name__, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env={**environment, "PYTHONPATH": str(CODE_ROOT)})
-        except OSError as error:  # no interpreter, no processes or files left: the words still go
-            raise ChartError(f"cannot start the drawing ({error.strerror or type(error).__name__})") from None
-        try:
-            png, said = await asyncio.wait_for(child.communicate(json.dumps(figures).encode()), DRAW_TIMEOUT_S)
-        except TimeoutError:
-            raise ChartError(f"drawing the chart took over {DRAW_TIMEOUT_S} s") from None
-        finally:  # timed out, or the report cancelled (Bothy stopping): no child is left behind
-            if child.returncode is None:
-                child.kill()
-                await child.wait()
-    if child.returncode != 0 or not png.startswith(PNG_SIGNATURE):
-        failure = said.decode(errors="replace").strip()  # the child says only the name of what went wrong
-        raise ChartError(f"drawing the chart failed (exit {child.returncode}, "
+    environment = {name: os.environ[name] for name in CHILD_ENVIRONMENT if name in os.environ} | _CHILD_PATH
+    turn = _drawing.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    try:
+        async with asyncio.timeout(DRAW_TIMEOUT_S), turn:
+            png, said, returncode = await _draw_in_child(environment, json.dumps(figures).encode())
+    except TimeoutError:
+        raise ChartError(f"drawing the chart took over {DRAW_TIMEOUT_S} s") from None
+    if returncode != 0 or not png.startswith(PNG_SIGNATURE):
+        lines = said.decode(errors="replace").strip().splitlines()
+        failure = lines[-1] if lines else ""  # the child's last line is only the name of what went wrong
+        raise ChartError(f"drawing the chart failed (exit {returncode}, "
                          f"{failure if failure.isidentifier() else 'no reason given'})")
     return png
+
+
+async def _draw_in_child(environment: dict[str, str], figures: bytes) -> tuple[bytes, bytes, int | None]:
+    """The child's output, error output and exit code; killed and reaped however this ends (a timeout, or the report
+    cancelled as Bothy stops), so that no child is left behind."""
+    try:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-P", "-m", __name__, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=environment)
+    except OSError as error:  # no interpreter, no processes or files left: the words still go
+        raise ChartError(f"cannot start the drawing ({error.strerror or type(error).__name__})") from None
+    try:
+        png, said = await child.communicate(figures)
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    return png, said, child.returncode
 
 
 def render_chart(days: Mapping[int, Tally], first_day: int, last_day: int, title: str) -> bytes:
@@ -108,6 +125,7 @@ def main() -> None:
     """The child process: the figures as JSON on stdin, the PNG on stdout; on failure only the error's name on stderr
     (its message, or a warning, could quote the room's name into Bothy's log)."""
     warnings.simplefilter("ignore")
+    logging.disable()
     try:
         figures = json.load(sys.stdin)
         days = {int(day): Tally(contributors, tuple(moods), tuple(energies))

@@ -136,12 +136,11 @@ _LONGEST_STRUGGLE = max(map(len, STRUGGLING))
 # "how do I not kill myself", "doing my best not to", "taking everything in me not to", "telling myself not to" (a red
 # team's, all silenced before). These words end just before the negation, or before a few HELD_OFF_FILLERS: "promise"
 # alone is a denial ("I promise I'm not going to hurt myself"), as is "no reason. Not thinking about hurting myself".
-HELD_OFF = tuple(tuple(normalise(words).split()) for words in (
-    "can't promise", "cant promise", "cannot promise", "can not promise", "no promises", "not sure", "can't say",
-    "cant say", "can't guarantee", "cant guarantee", "don't trust myself", "dont trust myself", "help me",
-    "how do", "how to", "how can", "my best", "my hardest", "everything in me", "barely managing", "barely",
-    "telling myself", "tell myself", "told myself", "keep telling myself", "tell me", "strength"))
-HELD_OFF_FILLERS = _words("i", "im", "i'm", "i'd", "i'll", "if", "that", "to", "do", "can", "myself", "me")
+HELD_OFF = tuple(dict.fromkeys(tuple(normalise(words).split()) for words in (  # "can't" and "cant" read alike
+    "can't promise", "cannot promise", "can not promise", "no promises", "not sure", "can't say", "can't guarantee",
+    "don't trust myself", "help me", "how do", "how to", "how can", "my best", "my hardest", "everything in me",
+    "barely managing", "barely", "telling myself", "tell myself", "told myself", "tell me", "strength")))
+HELD_OFF_FILLERS = _words("i", "i'm", "i'd", "i'll", "if", "that", "to", "do", "can", "myself", "me")
 HELD_OFF_WINDOW = 6  # words read before the negation: "not sure if i'm" and the longest of HELD_OFF
 _HELD_OFF_CHARS = 25 * (HELD_OFF_WINDOW + 1)  # a word cut at the start of the read is never among those read
 # "Before" too, when it ends the sentence ("I'd never felt suicidal before, but..."), not when it has an object
@@ -173,7 +172,7 @@ THOUGHT_ENDS = _words("lol", "tbh", "honestly", "ngl", "though", "tho", "x", "la
 # ... or put off, not ruled out: "I'm not gonna kill myself, at least not tonight", "... while my dog's alive", "...
 # probably", "not going to kill myself just yet" (not "... tonight": "I won't hurt myself tonight, my sister is here" is
 # how people say they are safe); or turned to what is coming: "I don't want to kill myself but I think I'm going to
-# tonight", "I won't overdose but the urges are horrendous", "I didn't overdose last night, close tho" (a red team's).
+# tonight", "I won't overdose but the urges are horrendous" (a red team's).
 # An act (not "suicidal") negated by a verb (not "no": "no urge to self harm today" is a good day), then one of these.
 PUT_OFF = _words("while", "rn", "probably", "prob", "prolly", "maybe")
 PUT_OFF_PAIRS = tuple(tuple(normalise(words).split()) for words in ("just yet", "at least", "for now", "this time"))
@@ -188,9 +187,9 @@ COMING_WINDOW = 5  # words after the turn
 # "I'm not suicidal lol who am I kidding", "I'm not self harming... I keep telling myself that", "they think I'm not
 # self harming anymore but I am" (a red team's); "but I am" only where the message or its clause ends ("I'm not
 # suicidal but I am tired" stands), and never "lie" alone ("I just need to lie down").
-TAKEN_BACK_AFTER = tuple(tuple(normalise(words).split()) for words in (
-    "lied", "liar", "a lie", "who am i kidding", "who im i kidding", "telling myself", "tell myself", "tell everyone",
-    "tell people", "not true"))
+TAKEN_BACK_AFTER = tuple(dict.fromkeys(tuple(normalise(words).split()) for words in (  # not "my ex lied": his lie
+    "i lied", "i'm lying", "i'm a liar", "i am a liar", "it's a lie", "that's a lie", "who am i kidding",
+    "telling myself", "tell myself", "tell everyone", "tell people", "not true")))
 BUT_I_AM = tuple(tuple(normalise(words).split()) for words in ("but i am", "but i do", "but im", "but i still am",
                                                                 "but i still do"))
 BUT_I_AM_ENDS = SUBJECTS | _words("", "and")  # not "... but I'm really struggling"
@@ -334,7 +333,7 @@ class _Entry:
     pattern: Pattern | None = None
 
 
-_CueFound = tuple[int, int, "_Entry"]  # where a cue was found, and which
+_CueFound = tuple[int, int, _Entry]  # where a cue was found, and which
 
 
 class _Key(NamedTuple):
@@ -760,21 +759,28 @@ def _reason(excluded_by: str | None, outranked_by: _Entry | None, negation: str 
 def _cues_that_meet(by_group: dict[str, dict[_Entry, list[_CueFound]]]) -> list[_CueFound]:
     """The first cue of each group when two groups met, else two different cues of a group that meets itself
     (`[cue:gone*]`) on different words, in the order they were written; none when no cues met. Two cues of one
-    group over the same words ("picked a date" is a date picked and a time worked out) are one thing said, but a
-    cue said again elsewhere may meet the other there (each cue's first MAX_PER_PHRASE places are kept)."""
+    group over the same words ("picked a date" is a date picked and a time worked out) are one thing said. Each
+    cue's first place is tried first (a pair there spans the most words, which a question answered no or a quote must
+    then hold whole to set it aside); failing that, a cue said again elsewhere may meet the other there (each cue's
+    first MAX_PER_PHRASE places are kept)."""
     if len(by_group) >= 2:
         return sorted((next(iter(found.values()))[0] for found in by_group.values()), key=itemgetter(0))
     for found in by_group.values():
         pattern = next(iter(found)).pattern
         if len(found) >= 2 and pattern is not None and pattern.cue_twice:
-            places = [place for places in found.values() for place in places]
-            apart = [(first, second) for first in places for second in places
-                     if second[2] is not first[2] and second[0] >= first[1]]
-            if apart:  # the pair whose first ends soonest, then whose second starts soonest
-                first, second = min(apart, key=lambda pair: (pair[0][1], pair[1][0]))
-                return [first, second]
-            return []
+            return (_cues_apart([places[0] for places in found.values()])
+                    or _cues_apart([place for places in found.values() for place in places]))
     return []
+
+
+def _cues_apart(places: list[_CueFound]) -> list[_CueFound]:
+    """Two places of different cues on different words: the one that ends first, and the first after it."""
+    apart = [(first, second) for first in places for second in places
+             if second[2] is not first[2] and second[0] >= first[1]]
+    if not apart:
+        return []
+    first, second = min(apart, key=lambda pair: (pair[0][1], pair[1][0]))
+    return [first, second]
 
 
 def _spans(normalised: str, found: _Found, only: set[_Entry] | None) -> _Spans:

@@ -106,3 +106,16 @@ async def test_a_long_room_name_is_cut_to_fit(tmp_path, fake_python):
         await chart.draw_chart(FIGURES, DAY - 55, DAY, "x" * 65_536)
     title = json.loads(received.read_text())["title"]
     assert len(title) == chart.MAX_TITLE_CHARS and title.endswith("…")
+
+
+def test_reports_drawn_side_by_side_in_a_second_event_loop_wait_their_turn(fake_python):
+    """One child at a time, per event loop: a lock made in one loop must not break reports in the next (a restart in
+    the same process, a benchmark after a test)."""
+    fake_python("exit 1")
+
+    async def two_at_once() -> list[BaseException | bytes]:
+        return await asyncio.gather(*(chart.draw_chart(FIGURES, DAY - 55, DAY, "Knitting Circle") for _ in range(2)),
+                                    return_exceptions=True)
+
+    for _ in range(2):
+        assert all(isinstance(outcome, chart.ChartError) for outcome in asyncio.run(two_at_once()))

@@ -1149,6 +1149,9 @@ def test_crisis_words_only_in_quotes_framed_as_someones(matcher, text, crisis):
     ("the suicidal thoughts have gone so quiet it scares me", True),
     ("the suicidal thoughts have gone away because i've chosen a date", True),
     ("cancer would be a relief, those thoughts eased over time but a heart attack would still be a relief", True),
+    # a third reviewer's: the cues' first places paired first, so a narrower later pair is not set aside in a question
+    ("Do I want to be gone, want to be gone? No. I'm living on borrowed time.", True),
+    ('My fave lyric is "want to be gone, I just want to be gone". Living on borrowed time these days.', True),
 ])
 def test_recovery_after_a_match_is_read_only_where_its_clause_ends(matcher, text, crisis):
     """An older rule read "my suicidal urges have gone up" as recovery: after "gone", "passed" or "stopped" only the
@@ -1195,6 +1198,7 @@ def test_recovery_after_a_match_is_read_only_where_its_clause_ends(matcher, text
     ("I'm not suicidal but I am tired", False),
     ("I'm not going to kill myself but I'm really struggling", False),
     ("I'm not going to kill myself, I just need to lie down", False),
+    ("I'm not going to kill myself. My ex lied about everything though.", False),
 ])
 def test_a_negation_held_off_put_off_or_turned_to_what_is_coming(matcher, text, crisis):
     """Fourteenth session, after a red team found 143 crisis messages of one negated act that were all silent: only a
