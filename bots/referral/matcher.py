@@ -898,7 +898,7 @@ def _said_around(normalised: str, start: int, end: int, crisis: bool, cue: bool,
     if said is None and crisis and not cue and rules & _RULE_SOMEONE_ELSE:
         said = _someone_else_before(normalised, start, end)
     if said is None and crisis and rules & _RULE_NOT_SO:
-        said = _said_not_so(normalised, start, end)
+        said = _said_not_so(normalised, start, end, floor)
     return said
 
 
@@ -1501,6 +1501,35 @@ BELIEVER_FILLERS = _words("still", "always", "just", "probably", "will", "would"
 BELIEVED = 3  # words at most between the belief and the match: "thinks (that) I'm", "assume I want to"
 # ... and what is believed is not the joking: "the lads think I'm joking about killing myself. I'm not" (a red team's).
 JOKING = _words("joking", "kidding", "messing", "faking", "lying", "exaggerating", "dramatic")
+# ... nor that it is over: "my therapist has decided I'm past wanting to die. I'm not" (a red team's).
+BELIEVED_OVER = _words("past", "over", "beyond", "through", "done", "free", "better", "recovered", "stopped", "quit",
+                       "finished", "clean", "out")
+# ... and the denial is not trusted when the words around the belief (but for the belief itself) say it is so, or
+# decide, plan, time or keep it going, as after a "no" answering the writer's own question (GOES_ON_AFTER_NO), or name
+# a way, a place, a time, a past attempt, a goodbye or a countdown: two red teams' "I'm not, I'm ready", "... I'll do
+# it the day before", "Tonight's the night. Everyone thinks I'm suicidal. I'm not", "... I'm not. That's the line I'm
+# giving everyone", "... I'm not, I'm just clumsy with the lighter on my thighs".
+BELIEF_GOES_ON = (GOES_ON_AFTER_NO - TURNS) | _words(
+    "i'll", "it'll", "ill", "will", "before", "instead", "properly", "quick", "finish", "finished", "took", "taken",
+    "forever", "blade", "blades", "razor", "cuts", "cut", "cutting", "gone", "place", "calendar", "bridge", "train",
+    "car", "counting", "looked", "searched", "googled", "saved", "saving", "enough", "end", "ending", "let", "found",
+    "interrupted", "stop", "stopped", "deeper", "worse", "tomorrow", "weekend", "saturday", "sunday", "monday",
+    "tuesday", "wednesday", "thursday", "friday", "christmas", "birthday", "anniversary", "last", "final", "myself",
+    "disappear", "wake", "meaning", "anyway", "cliff", "walk", "certain", "peace", "peaceful", "tries", "tried",
+    "attempt", "attempts", "attempted", "overdose", "overdoses", "overdosing", "overdosed", "icu", "sectioned",
+    "hanging", "hang", "noose", "belt", "farewell", "farewells", "sorry", "dear", "soon", "sooner", "longer", "hours",
+    "days", "week", "slice", "slicing", "burn", "burning", "burns", "lighter", "knife", "blood", "bleeding", "scars",
+    "swallowed", "injected", "gas", "jumped", "hanged", "sorted", "set", "seeing", "tonights", "todays")
+REASON_WORDS = _words("after", "when", "since", "stopped", "gone", "want", "need", "every", "always", "night", "still",
+                      "again", "more", "now", "today", "last", "days", "week", "hours", "set")  # "... after my post"
+AFFIRMED = _words("right", "true", "correct", "wrong", "lied", "lie", "lying", "liar", "truth", "half", "kidding",
+                  "joking", "jk", "maybe", "probably", "might", "secretly", "scared", "afraid", "far", "point",
+                  "argue", "knows", "onto", "spot", "hiding", "hide", "hidden", "pretend", "pretending", "mask", "line",
+                  "fooled", "convincing", "handy")  # "she's not far off", "that's the line I'm giving everyone"
+AFFIRMED_PAIRS = [tuple(normalise(words).split()) for words in (
+    "i am", "i do", "i will", "i did", "i have", "i might", "i may", "im going", "im gonna", "i kind of", "i kinda",
+    "i sort of", "if only")]  # ... unless a negation comes next: "I am not", "I do not"
+_NEGATED_NEXT = [[word] for word in NEGATIONS]
 NOT_SO_WINDOW = 15
 NOT_SO_GOES_ON = 8  # words after a denial read for a sign it goes on ...
 # ... to a resolve: "my flatmate thinks I'm suicidal. I'm not, I'm just sorting my affairs" (a red team's).
@@ -1514,7 +1543,8 @@ NOT_SO_AFTER_IM = _words("fine", "ok", "okay", "alright", "not")
 # it must end there, or a new clause start: "I don't. I want to fight it", "I'm not, I'm just quiet". Punctuation is
 # gone, so "I don't feel safe tonight" and "I'm not strong enough to keep saying no" must read as going on.
 NOT_SO_ENDS = _words("i", "i'm", "i've", "i'll", "it", "it's", "that's", "but", "and", "so", "honestly", "lol",
-                     "haha", "x", "xx")
+                     "haha", "x", "xx", "never")  # "I'm not, never have been"
+NEVER_SAID = _words("have", "had", "did", "do", "will", "would", "been", "ever")  # "I never have", "I never did"
 UNCAME_ENDS = NOT_SO_ENDS | _words("just")  # ... and after "never thought I'd be": "and I wasn't, just sad"
 NOT_SO_REASONS = _words("because", "cos", "cause", "coz", "bc", "since", "as", "when", "after")
 # ... though after one of these a denial must end the message ("without everyone thinking I'm suicidal? Because I'm
@@ -1522,18 +1552,20 @@ NOT_SO_REASONS = _words("because", "cos", "cause", "coz", "bc", "since", "as", "
 REASON_DENIAL_ENDS = _words("lol", "haha", "x", "xx")
 SAYING = _words("actually", "honestly", "genuinely", "literally", "really", "still", "doing")  # "I'm (still) not"
 MEASURES = _words("less", "more", "again", "sooner")
-_I, _IM, _THAT, _NOW = (normalise(word).strip() for word in ("i", "i'm", "that", "now"))
+_I, _IM, _AM, _NEVER, _THAT, _NOW = (normalise(word).strip() for word in ("i", "i'm", "am", "never", "that", "now"))
 _NOT_SO_AFTER = {_I: NOT_SO_AFTER_I, _IM: NOT_SO_AFTER_IM}
 _BELIEF_CHARS = 8 * 25
 _NOT_SO_CHARS = 240  # the NOT_SO_WINDOW (and NOT_SO_GOES_ON) words after a match
 
 
-def _said_not_so(normalised: str, start: int, end: int) -> str | None:
-    """An expectation or someone else's belief just before the match, said not to be so just after (see above)."""
-    before = normalised[max(0, start - _BELIEF_CHARS):start].split()[-8:]
+def _said_not_so(normalised: str, start: int, end: int, floor: int = 0) -> str | None:
+    """An expectation or someone else's belief just before the match in its sentence (from `floor`), said not to be
+    so just after (see above)."""
+    before = normalised[max(floor, start - _BELIEF_CHARS):start].split()[-8:]
     expected = any(before[index:index + len(words)] == words for words in EXPECTING
                    for index in range(max(0, len(before) - len(words) - EXPECTED_GAP), len(before) - len(words) + 1))
-    if not expected and not _believed_by_someone_else(before):
+    believed = 0 if expected else _believed_by_someone_else(before)
+    if not expected and not believed:
         return None
     after = normalised[end + 1:end + 1 + _NOT_SO_CHARS].split()[:NOT_SO_WINDOW + NOT_SO_GOES_ON + 3]
     if after[:1] != [] and after[0] in MEASURES:
@@ -1549,6 +1581,9 @@ def _said_not_so(normalised: str, start: int, end: int) -> str | None:
             going_on = f" {' '.join(after[index + 2:index + 2 + NOT_SO_GOES_ON])} "
             if any(resolve in going_on for resolve in RESOLVED):
                 return None  # "I'm not, I'm just waiting for the right time" (a red team's)
+            if believed and _belief_goes_on(normalised[max(0, start - _NOT_SO_CHARS):start].split()[:-believed],
+                                            after[:index], after[index + 2:]):
+                return None  # "Tonight's the night. Mum thinks I'm suicidal. I'm not, I'm ready" (red teams')
             return f"not so: {word} {denial}"
         if reason:
             continue  # the reason for the belief, not the answer to it: "because I'm not eating. I'm fine"
@@ -1558,26 +1593,47 @@ def _said_not_so(normalised: str, start: int, end: int) -> str | None:
 
 def _denial_at(after: list[str], index: int, ends: frozenset[str] = NOT_SO_ENDS) -> str | None:
     """The denial said by the "I" or "I'm" at `after[index]` when it ends there or at a new clause (`ends`): "I don't.",
-    "I'm not, I'm just quiet"; not "I don't feel safe", "I'm not coping"."""
-    denials = _NOT_SO_AFTER.get(after[index])
-    said = [word for word in after[index + 1:index + 4] if word not in SAYING][:2]
+    "I'm not, I'm just quiet", "I am not", "I never have"; not "I don't feel safe", "I'm not coping"."""
+    subject = after[index]
+    following = [word for word in after[index + 1:index + 5] if word not in SAYING]
+    if subject == _I and following[:1] == [_AM]:  # "I am not", as "I'm not"
+        subject, following = _IM, following[1:]
+    denials = _NOT_SO_AFTER.get(subject)
+    said = following[:2]
+    if said[:1] == [_NEVER] and said[1:] and said[1] in NEVER_SAID:  # "I never have", "I never did"
+        said = [_NEVER, *following[2:3]]
     if denials is not None and said and said[0] in denials and (len(said) == 1 or said[1] in ends):
         return said[0]
     return None
 
 
-def _believed_by_someone_else(before: list[str]) -> bool:
-    """The words just before a match are someone else's belief about the writer: "my mum (still) thinks (that) I'm",
-    "people assume I"; not "I think I'm"."""
+def _belief_goes_on(before: list[str], reason: list[str], after: list[str]) -> bool:
+    """The words around someone else's belief (`before` it, `after` the writer's denial) say it is so or go on
+    (BELIEF_GOES_ON, AFFIRMED: see above); or those between the match and the denial do, but for words that only give
+    the reason for the belief (REASON_WORDS)."""
+    around = [*before, *after]
+    return (not BELIEF_GOES_ON.isdisjoint(around) or not (BELIEF_GOES_ON - REASON_WORDS).isdisjoint(reason)
+            or not AFFIRMED.isdisjoint(around) or not AFFIRMED.isdisjoint(reason) or any(
+                list(pair) == words[index:index + len(pair)] and words[index + len(pair):index + len(pair) + 1] not in
+                _NEGATED_NEXT for words in (around, reason) for pair in AFFIRMED_PAIRS for index in range(len(words))))
+
+
+def _believed_by_someone_else(before: list[str]) -> int:
+    """How many of the words just before a match are someone else's belief about the writer, from the believer on
+    ("my mum (still) thinks (that) I'm", "people assume I"; not "I think I'm"), or 0."""
     for index in range(len(before) - 1, max(-1, len(before) - 2 - BELIEVED), -1):
         if before[index] in BELIEVING:
             between = before[index + 1:]
             if between[:1] == [_THAT]:
                 between = between[1:]
-            believer = [word for word in before[max(0, index - 3):index] if word not in BELIEVER_FILLERS][-1:]
-            return (between[:1] != [] and between[0] in SUBJECTS and believer != []
-                    and believer[0] in BELIEVERS and JOKING.isdisjoint(between))
-    return False
+            believer = next((at for at in range(index - 1, max(-1, index - 4), -1)
+                             if before[at] not in BELIEVER_FILLERS), None)
+            if (between[:1] != [] and between[0] in SUBJECTS and believer is not None
+                    and before[believer] in BELIEVERS and JOKING.isdisjoint(between)
+                    and BELIEVED_OVER.isdisjoint(between)):
+                return len(before) - believer
+            return 0
+    return 0
 
 
 def _answered_no(normalised: str, start: int, end: int) -> str | None:

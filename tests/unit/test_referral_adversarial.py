@@ -5,6 +5,7 @@ How fast that is, is measured by bench/referral.py (a 64 KB adversarial message 
 
 import random
 from collections import Counter
+from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 from bots.referral.kb import KnowledgeBase, load_kb
 from bots.referral.matcher import (
     ACTS,
+    AFFIRMED,
+    AFFIRMED_PAIRS,
     AFTER_FILLERS,
     AFTER_NEGATION_FILLERS,
     AFTER_NEGATIONS,
@@ -31,7 +34,9 @@ from bots.referral.matcher import (
     BEFORE,
     BEFORE_ENDS,
     BEFORE_TURN,
+    BELIEF_GOES_ON,
     BELIEVED,
+    BELIEVED_OVER,
     BELIEVER_FILLERS,
     BELIEVERS,
     BELIEVING,
@@ -77,6 +82,7 @@ from bots.referral.matcher import (
     NEGATION_FILLERS,
     NEGATION_WINDOW,
     NEGATIONS,
+    NEVER_SAID,
     NO_ANSWERS,
     NO_NEGATES,
     NO_NOT_SAID,
@@ -117,6 +123,7 @@ from bots.referral.matcher import (
     PUT_OFF_PAIRS,
     QUESTION_WINDOW,
     REASON_DENIAL_ENDS,
+    REASON_WORDS,
     RECENT,
     RECOVERED,
     RECOVERED_FROM,
@@ -258,32 +265,34 @@ def reference_someone_elses_crisis(kb: KnowledgeBase, normalised: str, found: tu
 
 
 def reference_not_so(normalised: str, start: int, end: int) -> bool:
-    """An expectation ("thought I'd") or someone else's belief ("my mum thinks I'm") just before, denied just after."""
-    before, after = normalised[:start].split()[-8:], normalised[end:].split()[:NOT_SO_WINDOW + NOT_SO_GOES_ON + 3]
+    """An expectation ("thought I'd") or someone else's belief ("my mum thinks I'm") just before, denied just after,
+    and the words around the belief not going on."""
+    before_all = normalised[:start].split()
+    before, after = before_all[-8:], normalised[end:].split()[:NOT_SO_WINDOW + NOT_SO_GOES_ON + 3]
     expected = any(" ".join(before[-len(words) - gap:][:len(words)]) == " ".join(words)
                    for words in EXPECTING for gap in range(EXPECTED_GAP + 1) if len(before) >= len(words) + gap)
-    believed = False
+    believed = 0  # the belief's words, from the believer to the match
     for index in range(len(before) - 1, max(-1, len(before) - 2 - BELIEVED), -1):
         if before[index] in BELIEVING:
             between = before[index + 1:]
             between = between[1:] if between[:1] == ["that"] else between
-            believers = [word for word in before[max(0, index - 3):index] if word not in BELIEVER_FILLERS]
-            believed = (bool(between) and between[0] in SUBJECTS and bool(believers) and believers[-1] in BELIEVERS
-                        and not set(between) & JOKING)
+            believers = [at for at in range(max(0, index - 3), index) if before[at] not in BELIEVER_FILLERS]
+            if (bool(between) and between[0] in SUBJECTS and bool(believers) and before[believers[-1]] in BELIEVERS
+                    and not set(between) & (JOKING | BELIEVED_OVER)):
+                believed = len(before) - believers[-1]
             break
     if not (expected or believed) or (after and after[0] in MEASURES):
         return False
     if expected and ("now" in after or RECENT.search(normalised, start, end + 1 + 240)):
         return False
     for index, word in enumerate(after[:NOT_SO_WINDOW]):
-        denials = {"i": NOT_SO_AFTER_I, "im": NOT_SO_AFTER_IM}.get(word)
-        if not denials:
+        if word not in ("i", "im"):
             continue
-        said = [w for w in after[index + 1:index + 4] if w not in SAYING][:2]
         reason = index > 0 and after[index - 1] in NOT_SO_REASONS
-        if bool(said) and said[0] in denials and (
-                len(said) == 1 or said[1] in (REASON_DENIAL_ENDS if reason else NOT_SO_ENDS)):
+        if reference_denial(after, index, REASON_DENIAL_ENDS if reason else NOT_SO_ENDS):
             going_on = f" {' '.join(after[index + 2:index + 2 + NOT_SO_GOES_ON])} "
+            if believed and reference_belief_goes_on(before_all[:-believed], after[:index], after[index + 2:]):
+                return False  # "my GP thinks I'm suicidal. I'm not, I'm ready" (a red team's)
             return not any(resolve in going_on for resolve in RESOLVED)
         if not reason:  # after a reason for the belief: read on
             return False
@@ -360,12 +369,30 @@ def reference_taken_back_after(after: list[str]) -> bool:
 
 def reference_denied_next(after: list[str]) -> bool:
     """ "... and I wasn't", "I'm (still) not": one of the next few words is a denial that ends there."""
-    for index, word in enumerate(after[:NOT_SO_GOES_ON]):
-        said = [w for w in after[index + 1:index + 4] if w not in SAYING][:2]
-        if said and said[0] in {"i": NOT_SO_AFTER_I, "im": NOT_SO_AFTER_IM}.get(word, ()) and (
-                len(said) == 1 or said[1] in UNCAME_ENDS):
-            return True
-    return False
+    return any(reference_denial(after, index, UNCAME_ENDS) for index in range(min(NOT_SO_GOES_ON, len(after))))
+
+
+def reference_denial(after: list[str], index: int, ends: frozenset[str]) -> bool:
+    """ "I don't", "I'm (still) not", "I am not", "I never have" said at `after[index]`, ending there or at `ends`."""
+    word, said = after[index], [w for w in after[index + 1:index + 5] if w not in SAYING]
+    if word == "i" and said[:1] == ["am"]:
+        word, said = "im", said[1:]
+    if said[:1] == ["never"] and said[1:2] and said[1] in NEVER_SAID:
+        said = ["never", *said[2:]]
+    said = said[:2]
+    denials = {"i": NOT_SO_AFTER_I, "im": NOT_SO_AFTER_IM}.get(word, frozenset())
+    return bool(said) and said[0] in denials and (len(said) == 1 or said[1] in ends)
+
+
+def reference_belief_goes_on(before: list[str], reason: list[str], after: list[str]) -> bool:
+    """A word before the belief or after the denial goes on or says it is so, or one in the reason between that is
+    not only a reason's word; or "I am", "I do" ... not followed by a negation."""
+    def affirmed(words: list[str]) -> bool:
+        return bool(set(words) & AFFIRMED) or any(
+            tuple(words[at:at + len(pair)]) == pair and (words[at + len(pair):at + len(pair) + 1] or [""])[0]
+            not in NEGATIONS for pair in AFFIRMED_PAIRS for at in range(len(words)))
+    return (bool(set(before + after) & BELIEF_GOES_ON) or bool(set(reason) & (BELIEF_GOES_ON - REASON_WORDS))
+            or affirmed(before + after) or affirmed(reason))
 
 
 def reference_negated_before(before: list[str], following: str, after_match: str,
@@ -605,6 +632,20 @@ def test_the_sweeps_decide_as_comparing_every_pair_would(phrases_only):
     assert checked > 2_500
 
 
+def undone_and_standing(kb: KnowledgeBase, matcher: Matcher, messages: Iterable[tuple[str, str]],
+                        undone: tuple[str, ...]) -> tuple[int, int]:
+    """Each (message, match) checked against the reference; then how many times the match was set aside for a reason
+    starting with one of `undone`, and how many times it stood."""
+    set_aside = stood = 0
+    for text, match in messages:
+        if not agrees_with_reference(kb, matcher, text):
+            continue
+        result = matcher.match(text)
+        set_aside += any(s.phrase == match and s.reason.startswith(undone) for s in result.suppressed)
+        stood += any(h.phrase == match for h in result.hits)
+    return set_aside, stood
+
+
 def test_recovery_after_a_match_is_read_as_the_reference_does(phrases_only):
     """ "the suicidal thoughts have gone now", "my suicidal urges have gone up", "... eased off but they're creeping
     in": random messages of that shape, a determiner and a noun after the match or not, and words after the verb that
@@ -613,19 +654,15 @@ def test_recovery_after_a_match_is_read_as_the_reference_does(phrases_only):
     crisis = sorted(phrase for topic in kb.topics.values() if topic.tier == "crisis" for phrase in topic.phrases)
     later = ["", "now", "but", "theyre", "its", "in", "at", "uni", "again", "today", *sorted(STILL_GOING), "back"]
     rng = random.Random(11)
-    over = stood = 0
-    for _ in range(1_500):
+
+    def message() -> tuple[str, str]:
         match = rng.choice(crisis)
         parts = [rng.choice(["", "i", "and"]), match, rng.choice(["", "", *sorted(OVER_DETERMINERS)]),
                  rng.choice(["", *sorted(OVER_NOUNS)]), rng.choice(["", *sorted(OVER_FILLERS)]),
                  rng.choice(sorted(OVER_WORDS)), rng.choice(["", *sorted(OVER_ENDS), "up", "quiet", "the", "being"]),
                  rng.choice(later), rng.choice(later)]
-        text = " ".join(part for part in parts if part)
-        if not agrees_with_reference(kb, matcher, text):
-            continue
-        result = matcher.match(text)
-        over += any(s.phrase == match and not s.reason.startswith(("longer", "excluded")) for s in result.suppressed)
-        stood += any(h.phrase == match for h in result.hits)
+        return " ".join(part for part in parts if part), match
+    over, stood = undone_and_standing(kb, matcher, (message() for _ in range(1_500)), ("negation", "someone"))
     assert over > 40 and stood > 150, (over, stood)
 
 
@@ -641,16 +678,40 @@ def test_a_negation_held_off_or_put_off_is_read_as_the_reference_does(phrases_on
              "but im going to eat", "but i think im going to tonight", "but i will if", "but im not going to",
              "i lied", "who am i kidding", "but i am", "but i am tired", "lie down"]
     rng = random.Random(13)
-    negated = stood = 0
-    for _ in range(1_500):
+
+    def message() -> tuple[str, str]:
         match = rng.choice(crisis)
         parts = [rng.choice(held), rng.choice(["", "i", "im", "to", "if i"]),
                  rng.choice(["not", "wont", "dont", "never", "no", "not going to"]), match,
                  *(rng.choice(later) for _ in range(5))]
-        text = " ".join(part for part in parts if part)
-        if not agrees_with_reference(kb, matcher, text):
-            continue
-        result = matcher.match(text)
-        negated += any(s.phrase == match and s.reason.startswith("negation") for s in result.suppressed)
-        stood += any(h.phrase == match for h in result.hits)
+        return " ".join(part for part in parts if part), match
+    negated, stood = undone_and_standing(kb, matcher, (message() for _ in range(1_500)), ("negation",))
     assert negated > 100 and stood > 150, (negated, stood)
+
+
+def test_someone_elses_belief_denied_is_read_as_the_reference_does(phrases_only):
+    """ "my brother is convinced I'm suicidal. I am not", "my mum thinks I'm going to kill myself. I'm not, I'm ready",
+    "Tonight's the night. Everyone thinks I'm suicidal. I'm not": random messages of that shape, with words before the
+    belief, reasons, denials and words after them that go on or say it is so, or not, checked against the reference,
+    which must find the belief set aside and standing each many times."""
+    kb, matcher = phrases_only
+    crisis = sorted(phrase for topic in kb.topics.values() if topic.tier == "crisis" for phrase in topic.phrases)
+    before = ["", "", "", "tonight", "hi all", "honestly", "the rope is ready", "she knows", "the night is sorted"]
+    believers = ["my mum thinks", "people assume", "my brother is convinced", "everyone thinks that", "i think",
+                 "my therapist reckons"]
+    subjects = ["i", "im", "i must", "im past", "im joking about", "im over"]
+    reasons = ["", "", "because i wear black", "after my post", "cos im quiet every night", "because of the rope",
+               "because im hiding it", "because i am"]
+    denials = ["im not", "i am not", "i dont", "i never have", "im not never have been", "i am", "i do not",
+               "i dont know"]
+    later = ["", "", "", "im just tired", "im ready", "i am", "tomorrow", "its a phase", "thats the line", "if only",
+             "but i wont", "i do not", "lol"]
+    rng = random.Random(17)
+
+    def message() -> tuple[str, str]:
+        match = rng.choice(crisis)
+        parts = [rng.choice(before), rng.choice(believers), rng.choice(subjects), match, rng.choice(reasons),
+                 rng.choice(denials), rng.choice(later)]
+        return " ".join(part for part in parts if part), match
+    believed, stood = undone_and_standing(kb, matcher, (message() for _ in range(2_000)), ("negation 'not so",))
+    assert believed > 100 and stood > 300, (believed, stood)

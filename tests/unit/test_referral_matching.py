@@ -993,8 +993,11 @@ def test_a_negated_act_taken_up_again_as_a_thought_is_a_crisis(matcher, text, cr
     ("my roommate thinks i'm suicidal. i'm not, i'm just waiting for the right time", True),
     ("my mum thinks im suicidal. im not, ive decided. its tonight", True),
     ("the lads think im joking about killing myself. im not", True),
-    # ... though a plan for bed or for exams is no resolve (a red team's)
-    ("my gp thinks im suicidal. im not, im just going to bed early", False),
+    # ... and a denial that goes on to go somewhere or decide is not trusted, however mild (fifteenth session: a red
+    # team's "I'm not. I'm going to the station at 6 tomorrow", "I'm not, I'm ready. Everything's in place")
+    ("my gp thinks im suicidal. im not, im just going to bed early", True),
+    ("my gp suspects I'm suicidal. I'm not, I'm ready. everything's in place", True),
+    ("my doctor believes I'm suicidal. I'm not. I'm going to the station at 6 tomorrow and that's that", True),
 ])
 def test_a_belief_denied_right_after_its_reason_word(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
@@ -1069,7 +1072,7 @@ def test_never_crossed_my_mind_to(matcher, text, crisis):
     ("I'm not going to kill myself really tbh honestly but I do still just think about doing it every single day as a "
      "nurse on the ward", False),
     ("It is what it is. Not because I want to die, I just need sleep.", False),
-    ("my mum thinks i'm suicidal. i'm not, i've decided i'm moving out", False),
+    ("my mum thinks i'm suicidal. i'm not, i've decided i'm moving out", True),  # not trusted since: see above
     ("my mum thinks i'm being suicidal. i'm not", False),
     ("Suicidal thoughts? No. I just cut back on caffeine and I feel better", False),
 ])
@@ -1203,4 +1206,29 @@ def test_recovery_after_a_match_is_read_only_where_its_clause_ends(matcher, text
 def test_a_negation_held_off_put_off_or_turned_to_what_is_coming(matcher, text, crisis):
     """Fourteenth session, after a red team found 143 crisis messages of one negated act that were all silent: only a
     negation the writer stands by is a denial."""
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # someone else's belief denied as "I am not", "I never have" (fifteenth session)
+    ("my brother is convinced I'm going to hurt myself. I am not.", False),
+    ("people assume I want to die. I never have.", False),
+    ("my mum thinks i'm suicidal. i'm not, never have been", False),
+    # ... but not a belief in another sentence, nor a belief that it is over
+    ("everyone thinks I'm fine. I want to die. I'm not, I'm really not", True),
+    ("my therapist thinks I'm past wanting to die. I'm not.", True),
+    # ... nor when the words around the belief say it is so, or go on to a way, a place, a time, an attempt or a
+    # goodbye (two red teams'), before the belief, in the reason for it or after the denial
+    ("Tonight's the night, it's all sorted. Everyone thinks I'm suicidal lol. I'm not, I'm relieved.", True),
+    ("my mum thinks I'm suicidal because of the noose in my wardrobe. I'm not, it's decoration", True),
+    ("my gp thinks I'm suicidal. I'm not, I'm ready. everything's in place", True),
+    ("my mum thinks I'm going to kill myself. I'm not, I'll do it at the beach so she doesn't find me", True),
+    ("my mum thinks I want to die. I don't. (I do. every single minute)", True),
+    ("my husband thinks I'm suicidal. I'm not, that's the line I'm giving everyone", True),
+    ("people think I tried to kill myself. I never have, I've just been interrupted every time", True),
+    ("my sister thinks I'm suicidal. I'm not. Sorry for everything, love you all", True),
+    # ... where a reason's own words ("after", "since", "every") are no sign
+    ("my doctor thinks I'm suicidal after my scores. I'm not, I'm overwhelmed.", False),
+])
+def test_someone_elses_belief_the_writer_denies_is_set_aside(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis

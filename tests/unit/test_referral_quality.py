@@ -121,8 +121,10 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # With a negation held off, put off or turned to what is coming read as none ("I can't promise I won't overdose",
     # "at least not tonight", "... but I think I'm going to tonight"; a red team's 143 such crises were all silent):
     # 0.164. Fifteenth session: with batch 88 (others' beliefs about the writer, denied; 0.658 flagged before
-    # anything was changed for it) and 87, 0.171, 0.025 and 0.050, crisis precision 0.907.
-    assert held_back["false_crisis_negations"]["rate"] <= 0.171
+    # anything was changed for it) and 87, 0.171, 0.025 and 0.050, crisis precision 0.907; a belief's denial not
+    # trusted where the words around it go on ("my mum thinks I'm suicidal. I'm not, I'm ready": two red teams'),
+    # 0.173.
+    assert held_back["false_crisis_negations"]["rate"] <= 0.173
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.025
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.050
     assert held_back["tiers"]["crisis"]["precision"] >= 0.905
