@@ -70,8 +70,12 @@ def test_held_back_crisis_recall_does_not_fall(held_back):
     # (long posts of struggling writers' denials, 0.40 flagged before) the model is warier (bias -1.10 -> -1.23):
     # short 0.915, long 0.946, attempts 0.922, preparations 0.878, self-harm 0.894; kept at 0.70 (0.68 on batches 62
     # to 86 left out in turn: 13 more of 4,796 short crisis posts, no more denials, 5 more ordinary posts flagged).
-    assert held_back["crisis_recall_short"]["recall"] >= 0.915
-    assert held_back["crisis_recall_long"]["recall"] >= 0.945
+    # Fifteenth session: with 87 (oblique short crisis posts, 0.958 found before anything was changed for them) and
+    # 88 the model is readier (bias -1.23 -> -1.08): short 0.920, long 0.942 (two long posts fewer); kept at 0.70
+    # (on batches 62 to 88 left out in turn 0.72 found 25 fewer of 5,044 short crisis posts for 2 fewer of 3,025
+    # denials, 0.68 17 more for 6 more; ordinary posts flagged the same).
+    assert held_back["crisis_recall_short"]["recall"] >= 0.92
+    assert held_back["crisis_recall_long"]["recall"] >= 0.94
     floors = {"wish": 0.88, "active": 0.98, "method": 0.955, "intent": 0.91, "plan": 0.885, "prep": 0.875,
               "attempt": 0.92, "selfharm": 0.89}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
@@ -123,10 +127,10 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # 0.164. Fifteenth session: with batch 88 (others' beliefs about the writer, denied; 0.658 flagged before
     # anything was changed for it) and 87, 0.171, 0.025 and 0.050, crisis precision 0.907; a belief's denial not
     # trusted where the words around it go on ("my mum thinks I'm suicidal. I'm not, I'm ready": two red teams'),
-    # 0.173.
+    # 0.173; the model retrained with 87 and 88, 0.173, 0.026 and 0.051, crisis precision 0.906.
     assert held_back["false_crisis_negations"]["rate"] <= 0.173
-    assert held_back["false_crisis_ordinary"]["rate"] <= 0.025
-    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.050
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.026
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.051
     assert held_back["tiers"]["crisis"]["precision"] >= 0.905
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.49 if tier == "support" else 0.77), tier
@@ -153,5 +157,5 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     # ratchet with it. 245 with 76 to 81 at threshold 0.72 ("my social life doesnt exist since the baby arrived" was
     # over 0.68); 241 with 82 at 0.70; 239 with 83 and 84; 244 with 85 (the model readier, bias -1.19 -> -1.10; a
     # higher threshold would cost more crisis posts than it saves denials: test_held_back_crisis_recall_does_not_fall);
-    # 241 with 86.
-    assert flagged <= 241
+    # 241 with 86; 244 with 87 and 88 (the model readier, bias -1.23 -> -1.08).
+    assert flagged <= 244
