@@ -1209,6 +1209,16 @@ NO_NOT_SAID = NEGATIONS | _words("couldn't", "can't", "cannot", "almost", "nearl
                                  "tried", "trying", "should", "should've")
 NO_NOT_SAID_WINDOW = 3
 _WINDOW_CHARS = QUESTION_WINDOW * 25
+# ... unless the words before the question or after the answer plan, time, prepare or take it back (narrower than
+# BELIEF_GOES_ON: a screening question answered no is told with "I want to live", "it's true", "ending"; two red
+# teams' "I said no. I have a date", "... I'm not. I've got the spot picked out by the reservoir", "I said no. Lied").
+ANSWER_GOES_ON = _words(
+    "tonight", "tomorrow", "date", "plan", "plans", "planned", "planning", "ready", "rope", "pills", "tablets",
+    "bridge", "edge", "already", "letters", "letter", "note", "notes", "goodbye", "goodbyes", "bye", "saving", "saved",
+    "stash", "stashed", "blade", "blades", "razor", "overdose", "overdosed", "noose", "jump", "jumped", "train", "soon",
+    "weekend", "saturday", "sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "lied", "lie", "liar",
+    "lying", "spot", "collecting", "researching", "googled", "googling", "counting", "sorted", "decided", "method",
+    "way", "visions", "imagine", "imagining", "certain", "insurance", "funeral", "hosepipe", "bleach", "again")
 _AFTER_VERB = _any_of(*AFTER_VERBS)
 
 
@@ -1658,6 +1668,9 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
         if word not in PLAIN_NO and (index >= CLAUSE_ANSWER_WORDS or following in CLAUSE_GOES_ON):
             continue
         if following not in NOT_AN_ANSWER:
+            if not ANSWER_GOES_ON.isdisjoint(after[index + 1:]) or not ANSWER_GOES_ON.isdisjoint(
+                    normalised[max(0, start - _NOT_SO_CHARS):start].split()[:asked - len(before)]):
+                return None  # "the nurse asked if I'm suicidal. I said no. I have a date" (a red team's)
             return f"asked, answered {word!r}"
     return None
 

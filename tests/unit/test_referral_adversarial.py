@@ -22,6 +22,7 @@ from bots.referral.matcher import (
     AFTER_UNTIL_WINDOW,
     AFTER_VERBS,
     AFTER_WORDS,
+    ANSWER_GOES_ON,
     ANSWER_NEGATES,
     ANSWERED_BY,
     ANSWERS_NO,
@@ -555,8 +556,8 @@ def reference_someone_else(normalised: str, start: int, end: int) -> bool:
     return False
 
 
-def reference_answered_no(before: list[str], after: list[str]) -> bool:
-    before = before[-QUESTION_WINDOW:]
+def reference_answered_no(before_all: list[str], after: list[str]) -> bool:
+    before = before_all[-QUESTION_WINDOW:]
     asked = [index for index, word in enumerate(before)
              if word in ASKED and any(word in ASKED_WHETHER for word in before[index + 1:index + 2 + ASKED_GAP])]
     if not asked or any(word in YES_ANSWERS for word in before[asked[0]:]):
@@ -570,7 +571,8 @@ def reference_answered_no(before: list[str], after: list[str]) -> bool:
         if (word in NO_ANSWERS and not any(w in NO_NOT_SAID for w in after[max(0, index - NO_NOT_SAID_WINDOW):index])
                 and (word in PLAIN_NO or (index < CLAUSE_ANSWER_WORDS and following not in CLAUSE_GOES_ON))
                 and following not in NOT_AN_ANSWER):
-            return True
+            asked_from = len(before_all) - len(before) + asked[0]  # "... I said no. I have a date" (a red team's)
+            return not set(after[index + 1:] + before_all[:asked_from]) & ANSWER_GOES_ON
     return False
 
 
@@ -715,3 +717,27 @@ def test_someone_elses_belief_denied_is_read_as_the_reference_does(phrases_only)
         return " ".join(part for part in parts if part), match
     believed, stood = undone_and_standing(kb, matcher, (message() for _ in range(2_000)), ("negation 'not so",))
     assert believed > 100 and stood > 300, (believed, stood)
+
+
+def test_a_reported_question_answered_no_is_read_as_the_reference_does(phrases_only):
+    """ "the nurse asked if I'm suicidal and I said no", "... I said no. I have a date", "Bridge at 2am. The GP asked
+    if I want to die. No": random messages of that shape, with words before the question and after the answer that
+    plan, time or take it back, or not, checked against the reference, which must find the match set aside as answered
+    and standing each many times."""
+    kb, matcher = phrases_only
+    crisis = sorted(phrase for topic in kb.topics.values() if topic.tier == "crisis" for phrase in topic.phrases)
+    before = ["", "", "", "tonight", "its sorted", "hi all", "my gp"]
+    asked = ["the nurse asked if", "she asked me if", "my mum keeps asking whether", "asked if"]
+    subjects = ["i", "im", "id", "i was"]
+    answers = ["and i said no", "no", "i said no", "nope", "i told her no", "and i honestly havent", "yes"]
+    later = ["", "", "", "i have a date", "its true", "i want to live", "i lied", "again", "im fine", "the pills",
+             "i was planning a holiday", "thanks"]
+    rng = random.Random(19)
+
+    def message() -> tuple[str, str]:
+        match = rng.choice(crisis)
+        parts = [rng.choice(before), rng.choice(asked), rng.choice(subjects), match, rng.choice(answers),
+                 rng.choice(later)]
+        return " ".join(part for part in parts if part), match
+    answered, stood = undone_and_standing(kb, matcher, (message() for _ in range(2_000)), ("negation \"asked",))
+    assert answered > 150 and stood > 300, (answered, stood)

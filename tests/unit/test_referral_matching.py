@@ -1232,3 +1232,17 @@ def test_a_negation_held_off_put_off_or_turned_to_what_is_coming(matcher, text, 
 ])
 def test_someone_elses_belief_the_writer_denies_is_set_aside(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # a reported question answered no (fifteenth session) ...
+    ("my counsellor asked if i was suicidal and i said no and it was true", False),
+    ("The doctor asked about thoughts of self-harm and I said no, and it was true.", False),
+    # ... unless the words before the question or after the answer plan, time, prepare or take it back (red teams')
+    ("the crisis team asked if I have a plan to kill myself. I said no. I have a date", True),
+    ("My nurse keeps asking whether I'm suicidal. I'm not. I've got the spot picked out by the reservoir.", True),
+    ("Bridge at 2am, already picked the spot. The nurse asked if I'm suicidal. I'm not, I said.", True),
+    ("my dad asked if I've been self harming. I told him I haven't. Then I went upstairs and did it again", True),
+])
+def test_a_reported_question_answered_no_unless_the_answer_goes_on(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis

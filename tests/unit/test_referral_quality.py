@@ -127,7 +127,8 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # 0.164. Fifteenth session: with batch 88 (others' beliefs about the writer, denied; 0.658 flagged before
     # anything was changed for it) and 87, 0.171, 0.025 and 0.050, crisis precision 0.907; a belief's denial not
     # trusted where the words around it go on ("my mum thinks I'm suicidal. I'm not, I'm ready": two red teams'),
-    # 0.173; the model retrained with 87 and 88, 0.173, 0.026 and 0.051, crisis precision 0.906.
+    # 0.173; the model retrained with 87 and 88, 0.173, 0.026 and 0.051, crisis precision 0.906; a reported question
+    # answered no not trusted where a plan, a time or a lie follows ("I said no. I have a date"), 0.905.
     assert held_back["false_crisis_negations"]["rate"] <= 0.173
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.026
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.051
