@@ -1215,10 +1215,11 @@ _WINDOW_CHARS = QUESTION_WINDOW * 25
 ANSWER_GOES_ON = _words(
     "tonight", "tomorrow", "date", "plan", "plans", "planned", "planning", "ready", "rope", "pills", "tablets",
     "bridge", "edge", "already", "letters", "letter", "note", "notes", "goodbye", "goodbyes", "bye", "saving", "saved",
-    "stash", "stashed", "blade", "blades", "razor", "overdose", "overdosed", "noose", "jump", "jumped", "train", "soon",
-    "weekend", "saturday", "sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "lied", "lie", "liar",
-    "lying", "spot", "collecting", "researching", "googled", "googling", "counting", "sorted", "decided", "method",
-    "way", "visions", "imagine", "imagining", "certain", "insurance", "funeral", "hosepipe", "bleach", "again")
+    "stash", "stashed", "blade", "blades", "razor", "overdose", "overdosed", "noose", "jump", "jumped", "train",
+    "sooner", "weekend", "saturday", "sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "lied", "lie",
+    "liar", "lying", "spot", "collecting", "researching", "googled", "googling", "counting", "sorted", "decided",
+    "method", "way", "visions", "imagine", "imagining", "certain", "insurance", "funeral", "hosepipe", "bleach",
+    "again")
 _AFTER_VERB = _any_of(*AFTER_VERBS)
 
 
@@ -1518,28 +1519,27 @@ BELIEVED_OVER = _words("past", "over", "beyond", "through", "done", "free", "bet
 # decide, plan, time or keep it going, as after a "no" answering the writer's own question (GOES_ON_AFTER_NO), or name
 # a way, a place, a time, a past attempt, a goodbye or a countdown: two red teams' "I'm not, I'm ready", "... I'll do
 # it the day before", "Tonight's the night. Everyone thinks I'm suicidal. I'm not", "... I'm not. That's the line I'm
-# giving everyone", "... I'm not, I'm just clumsy with the lighter on my thighs".
+# giving everyone", "... I'm not, I'm just clumsy with the lighter on my thighs". Some read as other words once
+# normalised ("i'll" as "ill", "noose" as "nose"): here that only costs a false alarm; "soon" (as "son") is left out.
 BELIEF_GOES_ON = (GOES_ON_AFTER_NO - TURNS) | _words(
-    "i'll", "it'll", "ill", "will", "before", "instead", "properly", "quick", "finish", "finished", "took", "taken",
+    "i'll", "it'll", "will", "before", "instead", "properly", "quick", "finish", "finished", "took", "taken",
     "forever", "blade", "blades", "razor", "cuts", "cut", "cutting", "gone", "place", "calendar", "bridge", "train",
     "car", "counting", "looked", "searched", "googled", "saved", "saving", "enough", "end", "ending", "let", "found",
     "interrupted", "stop", "stopped", "deeper", "worse", "tomorrow", "weekend", "saturday", "sunday", "monday",
     "tuesday", "wednesday", "thursday", "friday", "christmas", "birthday", "anniversary", "last", "final", "myself",
     "disappear", "wake", "meaning", "anyway", "cliff", "walk", "certain", "peace", "peaceful", "tries", "tried",
     "attempt", "attempts", "attempted", "overdose", "overdoses", "overdosing", "overdosed", "icu", "sectioned",
-    "hanging", "hang", "noose", "belt", "farewell", "farewells", "sorry", "dear", "soon", "sooner", "longer", "hours",
+    "hanging", "hang", "noose", "belt", "farewell", "farewells", "sorry", "dear", "sooner", "longer", "hours",
     "days", "week", "slice", "slicing", "burn", "burning", "burns", "lighter", "knife", "blood", "bleeding", "scars",
     "swallowed", "injected", "gas", "jumped", "hanged", "sorted", "set", "seeing", "tonights", "todays")
-REASON_WORDS = _words("after", "when", "since", "stopped", "gone", "want", "need", "every", "always", "night", "still",
-                      "again", "more", "now", "today", "last", "days", "week", "hours", "set")  # "... after my post"
-AFFIRMED = _words("right", "true", "correct", "wrong", "lied", "lie", "lying", "liar", "truth", "half", "kidding",
-                  "joking", "jk", "maybe", "probably", "might", "secretly", "scared", "afraid", "far", "point",
-                  "argue", "knows", "onto", "spot", "hiding", "hide", "hidden", "pretend", "pretending", "mask", "line",
-                  "fooled", "convincing", "handy")  # "she's not far off", "that's the line I'm giving everyone"
-AFFIRMED_PAIRS = [tuple(normalise(words).split()) for words in (
+REASON_WORDS = _words("after", "when", "stopped", "gone", "want", "need", "every", "always", "night", "still", "again",
+                      "more", "now", "today", "last", "days", "week", "hours", "set")  # "... after my post"
+AFFIRMED = _words("right", "true", "correct", "wrong", "half", "probably", "might", "secretly", "scared", "afraid",
+                  "far", "point", "argue", "knows", "onto", "spot", "hiding", "hide", "hidden", "pretend",
+                  "pretending", "mask", "line", "fooled", "convincing", "handy")  # "not far off", "that's the line"
+AFFIRMED_PAIRS = [normalise(words).split() for words in (
     "i am", "i do", "i will", "i did", "i have", "i might", "i may", "im going", "im gonna", "i kind of", "i kinda",
-    "i sort of", "if only")]  # ... unless a negation comes next: "I am not", "I do not"
-_NEGATED_NEXT = [[word] for word in NEGATIONS]
+    "i sort of", "if only")]  # ... after the denial, unless a negation comes next: "I am not", "I do not"
 NOT_SO_WINDOW = 15
 NOT_SO_GOES_ON = 8  # words after a denial read for a sign it goes on ...
 # ... to a resolve: "my flatmate thinks I'm suicidal. I'm not, I'm just sorting my affairs" (a red team's).
@@ -1553,8 +1553,7 @@ NOT_SO_AFTER_IM = _words("fine", "ok", "okay", "alright", "not")
 # it must end there, or a new clause start: "I don't. I want to fight it", "I'm not, I'm just quiet". Punctuation is
 # gone, so "I don't feel safe tonight" and "I'm not strong enough to keep saying no" must read as going on.
 NOT_SO_ENDS = _words("i", "i'm", "i've", "i'll", "it", "it's", "that's", "but", "and", "so", "honestly", "lol",
-                     "haha", "x", "xx", "never")  # "I'm not, never have been"
-NEVER_SAID = _words("have", "had", "did", "do", "will", "would", "been", "ever")  # "I never have", "I never did"
+                     "haha", "x", "xx")
 UNCAME_ENDS = NOT_SO_ENDS | _words("just")  # ... and after "never thought I'd be": "and I wasn't, just sad"
 NOT_SO_REASONS = _words("because", "cos", "cause", "coz", "bc", "since", "as", "when", "after")
 # ... though after one of these a denial must end the message ("without everyone thinking I'm suicidal? Because I'm
@@ -1562,7 +1561,7 @@ NOT_SO_REASONS = _words("because", "cos", "cause", "coz", "bc", "since", "as", "
 REASON_DENIAL_ENDS = _words("lol", "haha", "x", "xx")
 SAYING = _words("actually", "honestly", "genuinely", "literally", "really", "still", "doing")  # "I'm (still) not"
 MEASURES = _words("less", "more", "again", "sooner")
-_I, _IM, _AM, _NEVER, _THAT, _NOW = (normalise(word).strip() for word in ("i", "i'm", "am", "never", "that", "now"))
+_I, _IM, _THAT, _NOW = (normalise(word).strip() for word in ("i", "i'm", "that", "now"))
 _NOT_SO_AFTER = {_I: NOT_SO_AFTER_I, _IM: NOT_SO_AFTER_IM}
 _BELIEF_CHARS = 8 * 25
 _NOT_SO_CHARS = 240  # the NOT_SO_WINDOW (and NOT_SO_GOES_ON) words after a match
@@ -1588,11 +1587,12 @@ def _said_not_so(normalised: str, start: int, end: int, floor: int = 0) -> str |
         reason = index > 0 and after[index - 1] in NOT_SO_REASONS
         denial = _denial_at(after, index, REASON_DENIAL_ENDS if reason else NOT_SO_ENDS)
         if denial is not None:
-            going_on = f" {' '.join(after[index + 2:index + 2 + NOT_SO_GOES_ON])} "
+            denied_to = after.index(denial, index + 1) + 1  # past "I'm (really) not"
+            going_on = f" {' '.join(after[denied_to:denied_to + NOT_SO_GOES_ON])} "
             if any(resolve in going_on for resolve in RESOLVED):
                 return None  # "I'm not, I'm just waiting for the right time" (a red team's)
-            if believed and _belief_goes_on(normalised[max(0, start - _NOT_SO_CHARS):start].split()[:-believed],
-                                            after[:index], after[index + 2:]):
+            if believed and _belief_goes_on(_words_before(normalised, start, _NOT_SO_CHARS)[:-believed],
+                                            after[:index], after[denied_to:]):
                 return None  # "Tonight's the night. Mum thinks I'm suicidal. I'm not, I'm ready" (red teams')
             return f"not so: {word} {denial}"
         if reason:
@@ -1603,29 +1603,31 @@ def _said_not_so(normalised: str, start: int, end: int, floor: int = 0) -> str |
 
 def _denial_at(after: list[str], index: int, ends: frozenset[str] = NOT_SO_ENDS) -> str | None:
     """The denial said by the "I" or "I'm" at `after[index]` when it ends there or at a new clause (`ends`): "I don't.",
-    "I'm not, I'm just quiet", "I am not", "I never have"; not "I don't feel safe", "I'm not coping"."""
-    subject = after[index]
-    following = [word for word in after[index + 1:index + 5] if word not in SAYING]
-    if subject == _I and following[:1] == [_AM]:  # "I am not", as "I'm not"
-        subject, following = _IM, following[1:]
-    denials = _NOT_SO_AFTER.get(subject)
-    said = following[:2]
-    if said[:1] == [_NEVER] and said[1:] and said[1] in NEVER_SAID:  # "I never have", "I never did"
-        said = [_NEVER, *following[2:3]]
+    "I'm not, I'm just quiet"; not "I don't feel safe", "I'm not coping"."""
+    denials = _NOT_SO_AFTER.get(after[index])
+    said = [word for word in after[index + 1:index + 4] if word not in SAYING][:2]
     if denials is not None and said and said[0] in denials and (len(said) == 1 or said[1] in ends):
         return said[0]
     return None
 
 
 def _belief_goes_on(before: list[str], reason: list[str], after: list[str]) -> bool:
-    """The words around someone else's belief (`before` it, `after` the writer's denial) say it is so or go on
-    (BELIEF_GOES_ON, AFFIRMED: see above); or those between the match and the denial do, but for words that only give
-    the reason for the belief (REASON_WORDS)."""
-    around = [*before, *after]
-    return (not BELIEF_GOES_ON.isdisjoint(around) or not (BELIEF_GOES_ON - REASON_WORDS).isdisjoint(reason)
-            or not AFFIRMED.isdisjoint(around) or not AFFIRMED.isdisjoint(reason) or any(
-                list(pair) == words[index:index + len(pair)] and words[index + len(pair):index + len(pair) + 1] not in
-                _NEGATED_NEXT for words in (around, reason) for pair in AFFIRMED_PAIRS for index in range(len(words))))
+    """The words around someone else's belief say it is so or go on (see BELIEF_GOES_ON above): those `before` it,
+    the `reason` between the match and the denial (but for a reason's own words, REASON_WORDS), and those `after`
+    the denial, where "I am", "I do" ... (AFFIRMED_PAIRS) are read too."""
+    goes_on = not BELIEF_GOES_ON.isdisjoint(before) or not BELIEF_GOES_ON.isdisjoint(after) or not (
+        BELIEF_GOES_ON - REASON_WORDS).isdisjoint(reason)
+    said_so = not AFFIRMED.isdisjoint(before) or not AFFIRMED.isdisjoint(reason) or not AFFIRMED.isdisjoint(after)
+    return goes_on or said_so or any(
+        after[index:index + len(pair)] == pair and (index + len(pair) == len(after) or after[index + len(pair)] not in
+                                                    NEGATIONS)
+        for pair in AFFIRMED_PAIRS for index in range(len(after)))
+
+
+def _words_before(normalised: str, start: int, chars: int) -> list[str]:
+    """The whole words in the `chars` characters before `start` (not the end of one cut there)."""
+    begin = max(0, start - chars)
+    return normalised[begin:start].split()[int(begin > 0 and normalised[begin - 1] != " "):]
 
 
 def _believed_by_someone_else(before: list[str]) -> int:
@@ -1669,7 +1671,7 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
             continue
         if following not in NOT_AN_ANSWER:
             if not ANSWER_GOES_ON.isdisjoint(after[index + 1:]) or not ANSWER_GOES_ON.isdisjoint(
-                    normalised[max(0, start - _NOT_SO_CHARS):start].split()[:asked - len(before)]):
+                    _words_before(normalised, start, _NOT_SO_CHARS)[:asked - len(before)]):
                 return None  # "the nurse asked if I'm suicidal. I said no. I have a date" (a red team's)
             return f"asked, answered {word!r}"
     return None

@@ -83,7 +83,6 @@ from bots.referral.matcher import (
     NEGATION_FILLERS,
     NEGATION_WINDOW,
     NEGATIONS,
-    NEVER_SAID,
     NO_ANSWERS,
     NO_NEGATES,
     NO_NOT_SAID,
@@ -290,9 +289,10 @@ def reference_not_so(normalised: str, start: int, end: int) -> bool:
         if word not in ("i", "im"):
             continue
         reason = index > 0 and after[index - 1] in NOT_SO_REASONS
-        if reference_denial(after, index, REASON_DENIAL_ENDS if reason else NOT_SO_ENDS):
-            going_on = f" {' '.join(after[index + 2:index + 2 + NOT_SO_GOES_ON])} "
-            if believed and reference_belief_goes_on(before_all[:-believed], after[:index], after[index + 2:]):
+        denied_to = reference_denial(after, index, REASON_DENIAL_ENDS if reason else NOT_SO_ENDS)
+        if denied_to:
+            going_on = f" {' '.join(after[denied_to:denied_to + NOT_SO_GOES_ON])} "
+            if believed and reference_belief_goes_on(before_all[:-believed], after[:index], after[denied_to:]):
                 return False  # "my GP thinks I'm suicidal. I'm not, I'm ready" (a red team's)
             return not any(resolve in going_on for resolve in RESOLVED)
         if not reason:  # after a reason for the belief: read on
@@ -373,27 +373,23 @@ def reference_denied_next(after: list[str]) -> bool:
     return any(reference_denial(after, index, UNCAME_ENDS) for index in range(min(NOT_SO_GOES_ON, len(after))))
 
 
-def reference_denial(after: list[str], index: int, ends: frozenset[str]) -> bool:
-    """ "I don't", "I'm (still) not", "I am not", "I never have" said at `after[index]`, ending there or at `ends`."""
-    word, said = after[index], [w for w in after[index + 1:index + 5] if w not in SAYING]
-    if word == "i" and said[:1] == ["am"]:
-        word, said = "im", said[1:]
-    if said[:1] == ["never"] and said[1:2] and said[1] in NEVER_SAID:
-        said = ["never", *said[2:]]
-    said = said[:2]
-    denials = {"i": NOT_SO_AFTER_I, "im": NOT_SO_AFTER_IM}.get(word, frozenset())
-    return bool(said) and said[0] in denials and (len(said) == 1 or said[1] in ends)
+def reference_denial(after: list[str], index: int, ends: frozenset[str]) -> int:
+    """Where the denial said by "I" or "I'm" at `after[index]` ("I don't", "I'm (still) not") ends, if it ends the
+    clause there or at `ends`; else 0."""
+    kept = [at for at in range(index + 1, min(index + 4, len(after))) if after[at] not in SAYING][:2]
+    denials = {"i": NOT_SO_AFTER_I, "im": NOT_SO_AFTER_IM}.get(after[index], frozenset())
+    if kept and after[kept[0]] in denials and (len(kept) == 1 or after[kept[1]] in ends):
+        return kept[0] + 1
+    return 0
 
 
 def reference_belief_goes_on(before: list[str], reason: list[str], after: list[str]) -> bool:
     """A word before the belief or after the denial goes on or says it is so, or one in the reason between that is
-    not only a reason's word; or "I am", "I do" ... not followed by a negation."""
-    def affirmed(words: list[str]) -> bool:
-        return bool(set(words) & AFFIRMED) or any(
-            tuple(words[at:at + len(pair)]) == pair and (words[at + len(pair):at + len(pair) + 1] or [""])[0]
-            not in NEGATIONS for pair in AFFIRMED_PAIRS for at in range(len(words)))
-    return (bool(set(before + after) & BELIEF_GOES_ON) or bool(set(reason) & (BELIEF_GOES_ON - REASON_WORDS))
-            or affirmed(before + after) or affirmed(reason))
+    not only a reason's word; or, after the denial, "I am", "I do" ... not followed by a negation."""
+    return (bool(set(before + after) & (BELIEF_GOES_ON | AFFIRMED)) or bool(
+        set(reason) & ((BELIEF_GOES_ON - REASON_WORDS) | AFFIRMED)) or any(
+        after[at:at + len(pair)] == pair and (after[at + len(pair):at + len(pair) + 1] or [""])[0] not in NEGATIONS
+        for pair in AFFIRMED_PAIRS for at in range(len(after))))
 
 
 def reference_negated_before(before: list[str], following: str, after_match: str,
@@ -704,10 +700,9 @@ def test_someone_elses_belief_denied_is_read_as_the_reference_does(phrases_only)
     subjects = ["i", "im", "i must", "im past", "im joking about", "im over"]
     reasons = ["", "", "because i wear black", "after my post", "cos im quiet every night", "because of the rope",
                "because im hiding it", "because i am"]
-    denials = ["im not", "i am not", "i dont", "i never have", "im not never have been", "i am", "i do not",
-               "i dont know"]
+    denials = ["im not", "im still not", "i dont", "i never", "im really not sure", "i am", "i do not", "i dont know"]
     later = ["", "", "", "im just tired", "im ready", "i am", "tomorrow", "its a phase", "thats the line", "if only",
-             "but i wont", "i do not", "lol"]
+             "but i wont", "i do not", "lol", "still", "i have"]
     rng = random.Random(17)
 
     def message() -> tuple[str, str]:

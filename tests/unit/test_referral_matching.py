@@ -1210,10 +1210,9 @@ def test_a_negation_held_off_put_off_or_turned_to_what_is_coming(matcher, text, 
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
-    # someone else's belief denied as "I am not", "I never have" (fifteenth session)
-    ("my brother is convinced I'm going to hurt myself. I am not.", False),
-    ("people assume I want to die. I never have.", False),
-    ("my mum thinks i'm suicidal. i'm not, never have been", False),
+    # someone else's belief the writer denies (fifteenth session) ...
+    ("my brother is convinced I'm going to hurt myself. I'm not.", False),
+    ("people assume I want to die. I don't, I just like black clothes", False),
     # ... but not a belief in another sentence, nor a belief that it is over
     ("everyone thinks I'm fine. I want to die. I'm not, I'm really not", True),
     ("my therapist thinks I'm past wanting to die. I'm not.", True),
