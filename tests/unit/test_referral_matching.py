@@ -1226,7 +1226,7 @@ def test_a_negation_held_off_put_off_or_turned_to_what_is_coming(matcher, text, 
     ("my husband thinks I'm suicidal. I'm not, that's the line I'm giving everyone", True),
     ("people think I tried to kill myself. I never have, I've just been interrupted every time", True),
     ("my sister thinks I'm suicidal. I'm not. Sorry for everything, love you all", True),
-    # ... where a reason's own words ("after", "since", "every") are no sign
+    # ... where a reason's own words ("after", "every") are no sign
     ("my doctor thinks I'm suicidal after my scores. I'm not, I'm overwhelmed.", False),
 ])
 def test_someone_elses_belief_the_writer_denies_is_set_aside(matcher, text, crisis):
