@@ -1534,6 +1534,7 @@ BELIEF_GOES_ON = (GOES_ON_AFTER_NO - TURNS) | _words(
     "swallowed", "injected", "gas", "jumped", "hanged", "sorted", "set", "seeing", "tonights", "todays")
 REASON_WORDS = _words("after", "when", "stopped", "gone", "want", "need", "every", "always", "night", "still", "again",
                       "more", "now", "today", "last", "days", "week", "hours", "set")  # "... after my post"
+REASON_GOES_ON = BELIEF_GOES_ON - REASON_WORDS
 AFFIRMED = _words("right", "true", "correct", "wrong", "half", "probably", "might", "secretly", "scared", "afraid",
                   "far", "point", "argue", "knows", "onto", "spot", "hiding", "hide", "hidden", "pretend",
                   "pretending", "mask", "line", "fooled", "convincing", "handy")  # "not far off", "that's the line"
@@ -1615,8 +1616,8 @@ def _belief_goes_on(before: list[str], reason: list[str], after: list[str]) -> b
     """The words around someone else's belief say it is so or go on (see BELIEF_GOES_ON above): those `before` it,
     the `reason` between the match and the denial (but for a reason's own words, REASON_WORDS), and those `after`
     the denial, where "I am", "I do" ... (AFFIRMED_PAIRS) are read too."""
-    goes_on = not BELIEF_GOES_ON.isdisjoint(before) or not BELIEF_GOES_ON.isdisjoint(after) or not (
-        BELIEF_GOES_ON - REASON_WORDS).isdisjoint(reason)
+    goes_on = (not BELIEF_GOES_ON.isdisjoint(before) or not BELIEF_GOES_ON.isdisjoint(after)
+               or not REASON_GOES_ON.isdisjoint(reason))
     said_so = not AFFIRMED.isdisjoint(before) or not AFFIRMED.isdisjoint(reason) or not AFFIRMED.isdisjoint(after)
     return goes_on or said_so or any(
         after[index:index + len(pair)] == pair and (index + len(pair) == len(after) or after[index + len(pair)] not in

@@ -123,7 +123,7 @@ from bots.referral.matcher import (
     PUT_OFF_PAIRS,
     QUESTION_WINDOW,
     REASON_DENIAL_ENDS,
-    REASON_WORDS,
+    REASON_GOES_ON,
     RECENT,
     RECOVERED,
     RECOVERED_FROM,
@@ -387,7 +387,7 @@ def reference_belief_goes_on(before: list[str], reason: list[str], after: list[s
     """A word before the belief or after the denial goes on or says it is so, or one in the reason between that is
     not only a reason's word; or, after the denial, "I am", "I do" ... not followed by a negation."""
     return (bool(set(before + after) & (BELIEF_GOES_ON | AFFIRMED)) or bool(
-        set(reason) & ((BELIEF_GOES_ON - REASON_WORDS) | AFFIRMED)) or any(
+        set(reason) & (REASON_GOES_ON | AFFIRMED)) or any(
         after[at:at + len(pair)] == pair and (after[at + len(pair):at + len(pair) + 1] or [""])[0] not in NEGATIONS
         for pair in AFFIRMED_PAIRS for at in range(len(after))))
 
