@@ -1245,3 +1245,22 @@ def test_someone_elses_belief_the_writer_denies_is_set_aside(matcher, text, cris
 ])
 def test_a_reported_question_answered_no_unless_the_answer_goes_on(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "tier"), [
+    # Denials, others' beliefs and a game, from the development set's tuning part: the model scores them below 0.01.
+    ("Please stop asking whether I'm going to kill myself because I'm quiet in the group chat. I'm not, I'm just "
+     "studying for boards.", None),
+    ("my ex is telling people i'm suicidal to make me look unstable. i'm not, never have been. how do i deal with this",
+     None),
+    ("stop reporting my posts for self harm, i'm literally talking about a video game", None),
+    # The rules set a match aside as negated and kept another: the model does not overrule them (a red team's).
+    ("My partner is convinced I'm suicidal. I'm not suicidal. Just 48 hours to go.", "crisis"),
+    ("My husband thinks I'm suicidal because I've been crying. I'm not suicidal. I'm grieving me. Soon there's no me "
+     "to grieve.", "crisis"),
+    # The match's own sentence scores 0.98: a crisis said plainly stands whatever the story around it.
+    ("I used to be a happy person, honestly, I played five-a-side on a Thursday and I liked my job. Last year I had a "
+     "flat I loved. Now I want to die every day and nobody knows. People on here say it can change.", "crisis"),
+])
+def test_the_word_model_doubts_a_match_only_in_words_of_denials_jokes_and_others_talk(matcher, text, tier):
+    assert matcher.match(text).tier == tier

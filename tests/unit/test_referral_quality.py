@@ -128,11 +128,14 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # anything was changed for it) and 87, 0.171, 0.025 and 0.050, crisis precision 0.907; a belief's denial not
     # trusted where the words around it go on ("my mum thinks I'm suicidal. I'm not, I'm ready": two red teams'),
     # 0.173; the model retrained with 87 and 88, 0.173, 0.026 and 0.051, crisis precision 0.906; a reported question
-    # answered no not trusted where a plan, a time or a lie follows ("I said no. I have a date"), 0.905.
-    assert held_back["false_crisis_negations"]["rate"] <= 0.173
-    assert held_back["false_crisis_ordinary"]["rate"] <= 0.026
-    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.051
-    assert held_back["tiers"]["crisis"]["precision"] >= 0.905
+    # answered no not trusted where a plan, a time or a lie follows ("I said no. I have a date"), 0.905. Sixteenth
+    # session: a crisis match in a short message taken back where the word model scores the message below 0.01 and
+    # the match's own sentence below 0.1, and the rules set nothing of it aside (denials, jokes, others' beliefs,
+    # recovery told as past): 0.149, 0.025 and 0.050, crisis precision 0.916, no crisis post fewer found.
+    assert held_back["false_crisis_negations"]["rate"] <= 0.149
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.025
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.050
+    assert held_back["tiers"]["crisis"]["precision"] >= 0.916
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.49 if tier == "support" else 0.77), tier
         assert held_back["tiers"][tier]["recall"] >= (0.385 if tier == "support" else 0.55), tier
@@ -158,5 +161,6 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     # ratchet with it. 245 with 76 to 81 at threshold 0.72 ("my social life doesnt exist since the baby arrived" was
     # over 0.68); 241 with 82 at 0.70; 239 with 83 and 84; 244 with 85 (the model readier, bias -1.19 -> -1.10; a
     # higher threshold would cost more crisis posts than it saves denials: test_held_back_crisis_recall_does_not_fall);
-    # 241 with 86; 244 with 87 and 88 (the model readier, bias -1.23 -> -1.08).
-    assert flagged <= 244
+    # 241 with 86; 244 with 87 and 88 (the model readier, bias -1.23 -> -1.08). Sixteenth session: 238 with the
+    # model's doubt (a match in a short message whose words it scores below 0.01 taken back).
+    assert flagged <= 238
