@@ -51,7 +51,9 @@ UNNAMED_THRESHOLD = 0.85
 # 55, 59 to 78, 82 and 85 to 88 each left out of training in turn, these took back 134 of the 745 denials and 9 of the
 # 34 ordinary messages flagged, and none of 3,320 crisis posts; of 983 red-team crisis messages written to look like
 # denials, 2. Without the sentence's own score, 168 denials but 6 red-team crises and a second reviewer's "... Last
-# year I had a flat I loved. Now I want to die every day"; at 0.02, a crisis post too (docs/DECISIONS.md).
+# year I had a flat I loved. Now I want to die every day"; at 0.02, a crisis post too. The matcher never doubts the
+# writer's own statement of now ("i have never been so low i want to die"), which costs a few of those denials
+# (held-back part: 0.149 -> 0.153; docs/DECISIONS.md).
 DOUBT_THRESHOLD = 0.01
 DOUBT_SENTENCE_THRESHOLD = 0.1
 

@@ -454,7 +454,7 @@ class Matcher:
         be over soon") shares its stretch with the denial before it (a red team's). Where the rules set a match of the
         topic aside as negated, denied or someone else's and still kept another, they have read the denial and found the
         crisis stands ("My mum thinks I'm suicidal. I'm not suicidal. Catch you on the other side"): the model does not
-        overrule that reading."""
+        overrule that reading. Nor does it doubt the writer's own statement of now (_said_now)."""
         for topic, model in self._doubters.items():
             matched = [hit for hit in hits if hit.topic == topic]
             if not matched or any(aside.topic == topic and not aside.reason.startswith(_NOT_READ_ASIDE)
@@ -464,7 +464,9 @@ class Matcher:
             if len(words) > model.window:
                 continue
             probability = model.probability(words)
-            if probability < model.doubt_threshold and not _said_on_its_own(text, normalised, matched, model):
+            if (probability < model.doubt_threshold and AFFIRMED_ANYWHERE.isdisjoint(words)
+                    and not any(_said_now(normalised, hit) for hit in matched)
+                    and not _said_on_its_own(text, normalised, matched, model)):
                 reason = f"{DOUBTED} {probability:.3f}"
                 suppressed.extend(Suppressed(hit.topic, hit.phrase, reason, hit.kind) for hit in matched)
                 hits = [hit for hit in hits if hit.topic != topic]
@@ -667,6 +669,36 @@ SENTENCES_READ_CHARS = 4_096
 SHORT_QUESTION = 4  # words: "Absolutely not. Kill myself? Over a boy?" asks what the negation denied
 # A sentence that only says what the one before meant: "I'm not. Suicidal, I mean." (a second reviewer's).
 _MEANT = re.compile(r" (?:i mean|i meant|that is|as in) ")
+
+
+# The writer's own statement, now: the message opens with the match, or "I" (or "I'm", "and", "but", "now") is just
+# before it, past a few adverbs, not framed by someone's belief, question or words ("thinks I'm", "asked if I"), and
+# the match is not told in the past ("I wanted to die at 15").
+# The model never doubts one: "i have never been so low i want to die" is a crisis however low it scores "never" and
+# "low" (a second reviewer's).
+SAID_NOW_BY = _words("i", "i'm", "and", "but", "now")
+# Nor a message that says yes or true anywhere: "my coach thinks I'm suicidal because I quit the team. true. quitting
+# everything" (a red team's).
+AFFIRMED_ANYWHERE = _words("yes", "yeah", "yep", "yea", "ya", "yh", "yup", "aye", "true", "right", "correct")
+FRAMED_BY = _words(
+    "thinks", "think", "thought", "believes", "believe", "believed", "convinced", "assume", "assumes", "assumed",
+    "reckons", "reckon", "suspects", "suspect", "worried", "worries", "afraid", "scared", "terrified", "fears", "fear",
+    "decided", "like", "if", "whether", "that", "asked", "asking", "asks", "ask", "said", "says", "saying", "telling",
+    "told", "tells")
+TOLD_AS_PAST = _words("wanted", "was", "were", "had", "used", "wished", "thought", "felt", "planned", "considered")
+_STATEMENT_FILLERS = _words("actually", "honestly", "genuinely", "literally", "really", "still", "just", "so", "even",
+                            "also", "truly", "seriously", "kinda", "always", "constantly", "sometimes", "often")
+_SAID_NOW_CHARS = 120  # read before a match for its "I"
+
+
+def _said_now(normalised: str, hit: Hit) -> bool:
+    """Whether the match is the writer's own statement of now (see SAID_NOW_BY above)."""
+    if normalised[hit.start:hit.end].split()[:1] in ([word] for word in TOLD_AS_PAST):
+        return False
+    before = _words_before(normalised, hit.start, _SAID_NOW_CHARS)
+    while before and before[-1] in _STATEMENT_FILLERS:
+        before.pop()
+    return not before or (before[-1] in SAID_NOW_BY and not (len(before) > 1 and before[-2] in FRAMED_BY))
 
 
 def _said_on_its_own(text: str, normalised: str, hits: list[Hit], model: WordModel) -> bool:

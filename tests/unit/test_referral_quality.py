@@ -131,11 +131,13 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # answered no not trusted where a plan, a time or a lie follows ("I said no. I have a date"), 0.905. Sixteenth
     # session: a crisis match in a short message taken back where the word model scores the message below 0.01 and
     # the match's own sentence below 0.1, and the rules set nothing of it aside (denials, jokes, others' beliefs,
-    # recovery told as past): 0.149, 0.025 and 0.050, crisis precision 0.916, no crisis post fewer found.
-    assert held_back["false_crisis_negations"]["rate"] <= 0.149
+    # recovery told as past): 0.149, 0.025 and 0.050, crisis precision 0.916, no crisis post fewer found; never the
+    # writer's own statement of now ("i have never been so low i want to die" was doubted): 0.153, crisis precision
+    # 0.914.
+    assert held_back["false_crisis_negations"]["rate"] <= 0.153
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.025
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.050
-    assert held_back["tiers"]["crisis"]["precision"] >= 0.916
+    assert held_back["tiers"]["crisis"]["precision"] >= 0.914
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.49 if tier == "support" else 0.77), tier
         assert held_back["tiers"][tier]["recall"] >= (0.385 if tier == "support" else 0.55), tier
@@ -162,5 +164,6 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     # over 0.68); 241 with 82 at 0.70; 239 with 83 and 84; 244 with 85 (the model readier, bias -1.19 -> -1.10; a
     # higher threshold would cost more crisis posts than it saves denials: test_held_back_crisis_recall_does_not_fall);
     # 241 with 86; 244 with 87 and 88 (the model readier, bias -1.23 -> -1.08). Sixteenth session: 238 with the
-    # model's doubt (a match in a short message whose words it scores below 0.01 taken back).
-    assert flagged <= 238
+    # model's doubt (a match in a short message whose words it scores below 0.01 taken back); 241 once it never doubts
+    # the writer's own statement of now.
+    assert flagged <= 241

@@ -185,35 +185,39 @@ def doubting(tmp_path) -> Matcher:
 
 
 def test_a_match_in_words_the_model_scores_very_low_is_doubted(doubting):
-    result = doubting.match("i want to disappear forever, cake")
+    result = doubting.match("my mum thinks i want to disappear forever, cake")
     assert result.tier is None
     assert [(s.kind, s.reason) for s in result.suppressed] == [("pattern", "doubted by the word model, score 0.007")]
     assert result.as_json()["suppressed_by"][0]["reason"] == "doubted by the word model, score 0.007"
 
 
 @pytest.mark.parametrize("text", [
-    "i want to disappear forever",  # 0.047: above the doubt threshold
-    "i want to disappear forever cake one two three four five six seven",  # 13 words: longer than the window
+    "my mum thinks i want to disappear forever",  # 0.047: above the doubt threshold
+    "my mum thinks i want to disappear forever cake one two three four",  # 13 words: longer than the window
     # the rules set one match aside as negated and kept the other: the model does not overrule them
-    "i dont want to disappear forever but i want to disappear forever, cake",
+    "i dont want to disappear forever, my mum thinks i want to disappear forever, cake",
+    # the writer's own statement of now, or the message opening with the match
+    "i want to disappear forever, cake", "cake and i really want to disappear forever",
+    "want to disappear forever, cake",
 ])
-def test_a_match_stands_above_the_doubt_threshold_in_a_long_message_or_where_the_rules_read_a_denial(doubting, text):
+def test_a_match_stands_above_the_doubt_threshold_in_a_long_message_or_the_writers_own_statement(doubting, text):
     assert doubting.match(text).tier == "crisis"
 
 
 def test_a_message_as_long_as_the_window_may_be_doubted(doubting):
-    assert doubting.match("i want to disappear forever cake one two three four five six").tier is None
+    assert doubting.match("my mum thinks i want to disappear forever cake one two three").tier is None
 
 
 @pytest.mark.parametrize(("sentence_threshold", "tier"), [(0.04, "crisis"), (0.05, None)])
 def test_a_match_whose_own_sentence_scores_at_the_sentence_threshold_stands(tmp_path, sentence_threshold, tier):
     """The whole message scores 0.007 ("cake"), the match's own sentence 0.047."""
     write_kb(tmp_path, {**MODEL, "doubt_threshold": 0.02, "doubt_sentence_threshold": sentence_threshold})
-    assert Matcher(load_kb([tmp_path])).match("cake is all i eat. i want to disappear forever").tier == tier
+    text = "cake, always. my mum thinks i want to disappear forever"
+    assert Matcher(load_kb([tmp_path])).match(text).tier == tier
 
 
 def test_without_a_doubt_threshold_the_model_never_doubts_a_match(matcher):
-    assert matcher.match("i want to disappear forever, cake").tier == "crisis"
+    assert matcher.match("my mum thinks i want to disappear forever, cake").tier == "crisis"
 
 
 @pytest.mark.parametrize(("content", "problem"), [
