@@ -49,16 +49,6 @@ WARY_RISE = 1.25
 # of batches 44 to 55 left out of training in turn, 0.85 found 23 more of their 2,003 short crisis posts than 0.96
 # did, for 2 more of 2,568 ordinary posts flagged and 1 more of 1,264 denials (docs/DECISIONS.md).
 UNNAMED_THRESHOLD = 0.85
-# Below DOUBT_THRESHOLD the model takes back a crisis match of the phrases and patterns in a message of at most WINDOW
-# words, if the match's own sentence scores below DOUBT_SENTENCE_THRESHOLD too (word_model.py). With batches 31, 52,
-# 55, 59 to 78, 82 and 85 to 88 each left out of training in turn, these took back 134 of the 745 denials and 9 of the
-# 34 ordinary messages flagged, and none of 3,320 crisis posts; of 983 red-team crisis messages written to look like
-# denials, 2. Without the sentence's own score, 168 denials but 6 red-team crises and a second reviewer's "... Last
-# year I had a flat I loved. Now I want to die every day"; at 0.02, a crisis post too. The matcher never doubts the
-# writer's own statement of now ("i have never been so low i want to die"), which costs a few of those denials
-# (held-back part: 0.149 -> 0.153; docs/DECISIONS.md).
-DOUBT_THRESHOLD = 0.01
-DOUBT_SENTENCE_THRESHOLD = 0.1
 
 
 # Words that say how, not what: "I wish it would rain" and "I wish I was dead" share them. Learnt from, they made
@@ -117,8 +107,6 @@ def main() -> None:
         "wary_threshold": WARY_THRESHOLD,
         "unnamed_threshold": UNNAMED_THRESHOLD,
         "wary_rise": WARY_RISE,
-        "doubt_threshold": DOUBT_THRESHOLD,
-        "doubt_sentence_threshold": DOUBT_SENTENCE_THRESHOLD,
         "window": WINDOW,
         "bias": round(bias, 3),
         "words": {feature: weight for feature, weight in kept.items() if " " not in feature},

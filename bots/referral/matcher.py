@@ -33,10 +33,9 @@ I'm 25 now and glad I'm still here"), unless something in it is recent or still 
 and so is a crisis match that is the writer's own question, answered no ("Wanting to die? No."), read from the
 message's punctuation (_unless_asked_and_denied), and crisis matches only inside quotation marks framed as someone's
 words: a song, meme or someone else's speech, or the writer's own taken back (_unless_only_quoted).
-Last, a topic with a word model (word_model.py) may take back its matches in a message whose words it scores below
-its doubt_threshold, the words of denials, jokes and other people's talk (_unless_doubted), and may add a match to a
-message that names the writer or nobody else, where nothing was said of the topic either way (nothing matched,
-nothing was set aside but by an exclusion); it does not see the words of the topic's exclusions.
+Last, a topic with a word model (word_model.py) may add a match to a message that names the writer or nobody else,
+where nothing was said of the topic either way (nothing matched, nothing was set aside but by an exclusion); it does
+not see the words of the topic's exclusions.
 
 Look-alikes with two readings ("kiII myself", "ki11 mys3lf" for "kill myself") are matched in a second
 pass over normalise.l_reading(), only for messages that contain one, over their first L_READING_CHARS
@@ -72,7 +71,6 @@ import ahocorasick
 from bots.referral.kb import KnowledgeBase
 from bots.referral.normalise import l_reading, normalise
 from bots.referral.patterns import Pattern
-from bots.referral.word_model import WordModel
 
 TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2, "signal": 3}
 
@@ -392,7 +390,6 @@ class Matcher:
                 for key in pattern.anchor_keys():
                     entries.setdefault(key, []).append(entry)
         self._models = [(topic, topic.model) for topic in kb.topics.values() if topic.model is not None]
-        self._doubters = {topic.id: model for topic, model in self._models if model.doubt_threshold > 0}
         for key, values in entries.items():
             phrases, anchors, exclusions = (tuple(e for e in values if e.kind == kind)
                                             for kind in ("phrase", "pattern", "exclusion"))
@@ -437,40 +434,11 @@ class Matcher:
                 more_hits, more_suppressed = self._judge(reading, l_found, revealed)
                 hits.extend(more_hits)
                 suppressed.extend(more_suppressed)
-        if hits and self._doubters:
-            hits = self._unless_doubted(text, normalised, hits, suppressed)
         if self._models:
             self._score(normalised, found, hits, suppressed)
         if not hits and not suppressed:  # most messages
             return _NO_MATCH
         return MatchResult(tuple(hits), tuple(suppressed))
-
-    def _unless_doubted(self, text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> list[Hit]:
-        """The hits left once a topic's word model has doubted its phrase and pattern matches: it scores the whole
-        message below its doubt_threshold. The rules above read a few words around a match; the model weighs every word,
-        and words like "thinks", "because", "never once", "years ago" or "boss fight" around crisis words are what
-        denials, jokes and other people's talk are made of. Only a message the model reads whole (no longer than its
-        window) is doubted: a long one is scored by stretches, and the crisis said last in a long post ("... it'll all
-        be over soon") shares its stretch with the denial before it (a red team's). Where the rules set a match of the
-        topic aside as negated, denied or someone else's and still kept another, they have read the denial and found the
-        crisis stands ("My mum thinks I'm suicidal. I'm not suicidal. Catch you on the other side"): the model does not
-        overrule that reading. Nor does it doubt the writer's own statement of now (_said_now)."""
-        for topic, model in self._doubters.items():
-            matched = [hit for hit in hits if hit.topic == topic]
-            if not matched or any(aside.topic == topic and not aside.reason.startswith(_NOT_READ_ASIDE)
-                                  for aside in suppressed):
-                continue
-            words = normalised.split(maxsplit=model.window)  # a 64 KB message is not split whole to learn it is long
-            if len(words) > model.window:
-                continue
-            probability = model.probability(words)
-            if (probability < model.doubt_threshold and AFFIRMED_ANYWHERE.isdisjoint(words)
-                    and not any(_said_now(normalised, hit) for hit in matched)
-                    and not _said_on_its_own(text, normalised, matched, model)):
-                reason = f"{DOUBTED} {probability:.3f}"
-                suppressed.extend(Suppressed(hit.topic, hit.phrase, reason, hit.kind) for hit in matched)
-                hits = [hit for hit in hits if hit.topic != topic]
-        return hits
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
@@ -669,52 +637,6 @@ SENTENCES_READ_CHARS = 4_096
 SHORT_QUESTION = 4  # words: "Absolutely not. Kill myself? Over a boy?" asks what the negation denied
 # A sentence that only says what the one before meant: "I'm not. Suicidal, I mean." (a second reviewer's).
 _MEANT = re.compile(r" (?:i mean|i meant|that is|as in) ")
-
-
-# The writer's own statement, now: the message opens with the match, or "I" (or "I'm", "and", "but", "now") is just
-# before it, past a few adverbs, not framed by someone's belief, question or words ("thinks I'm", "asked if I"), and
-# the match is not told in the past ("I wanted to die at 15").
-# The model never doubts one: "i have never been so low i want to die" is a crisis however low it scores "never" and
-# "low" (a second reviewer's).
-SAID_NOW_BY = _words("i", "i'm", "and", "but", "now")
-# Nor a message that says yes or true anywhere: "my coach thinks I'm suicidal because I quit the team. true. quitting
-# everything" (a red team's).
-AFFIRMED_ANYWHERE = _words("yes", "yeah", "yep", "yea", "ya", "yh", "yup", "aye", "true", "right", "correct")
-FRAMED_BY = _words(
-    "thinks", "think", "thought", "believes", "believe", "believed", "convinced", "assume", "assumes", "assumed",
-    "reckons", "reckon", "suspects", "suspect", "worried", "worries", "afraid", "scared", "terrified", "fears", "fear",
-    "decided", "like", "if", "whether", "that", "asked", "asking", "asks", "ask", "said", "says", "saying", "telling",
-    "told", "tells")
-TOLD_AS_PAST = _words("wanted", "was", "were", "had", "used", "wished", "thought", "felt", "planned", "considered")
-_STATEMENT_FILLERS = _words("actually", "honestly", "genuinely", "literally", "really", "still", "just", "so", "even",
-                            "also", "truly", "seriously", "kinda", "always", "constantly", "sometimes", "often")
-_SAID_NOW_CHARS = 120  # read before a match for its "I"
-
-
-def _said_now(normalised: str, hit: Hit) -> bool:
-    """Whether the match is the writer's own statement of now (see SAID_NOW_BY above)."""
-    if normalised[hit.start:hit.end].split()[:1] in ([word] for word in TOLD_AS_PAST):
-        return False
-    before = _words_before(normalised, hit.start, _SAID_NOW_CHARS)
-    while before and before[-1] in _STATEMENT_FILLERS:
-        before.pop()
-    return not before or (before[-1] in SAID_NOW_BY and not (len(before) > 1 and before[-2] in FRAMED_BY))
-
-
-def _said_on_its_own(text: str, normalised: str, hits: list[Hit], model: WordModel) -> bool:
-    """Whether a sentence holding one of these matches scores at or above the model's doubt_sentence_threshold on its
-    own: "I used to be a happy person ... Last year I had a flat I loved. Now I want to die every day" (a second
-    reviewer's) is a crisis whatever the story around it."""
-    threshold = model.doubt_sentence_threshold
-    if threshold is None or threshold <= model.doubt_threshold:
-        return False
-    starts = [0, *_sentence_starts(text, normalised), len(normalised)] if len(text) <= SENTENCES_READ_CHARS else []
-    for hit in hits:
-        begin = max((start for start in starts if start <= hit.start), default=0)
-        end = min((start for start in starts if start >= hit.end), default=len(normalised))
-        if model.probability(normalised[begin:end].split()) >= threshold:
-            return True
-    return False
 
 
 def _sentence_starts(text: str, normalised: str) -> list[int]:
@@ -1443,8 +1365,6 @@ THIRD_PERSON = _words("he", "she", "they", "he's", "she's", "they're", "he'd", "
 EXCLUDED_BY = "exclusion"  # how a match set aside by an exclusion's reason starts
 NEGATED = "negation"  # ... by a negation, recovery or a laugh
 SOMEONE_ELSES = "someone else"  # ... by the someone-else rule
-DOUBTED = "doubted by the word model, score"  # ... by the topic's word model (Matcher._unless_doubted)
-_NOT_READ_ASIDE = (EXCLUDED_BY, "longer phrase")  # set aside without reading what the writer says of it
 FIRST_PERSON = _words("i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself", "mine")
 # Anyone a message without I, me or my may be about instead: then the word model does not score it. Not "them" or
 # "their", which are as often things ("thinking about the pills again, all of them"); not "we're", "she'll", "she'd",

@@ -6,7 +6,7 @@ words carries over to new wording better: trained on the tuning part of our own 
 writers' batches, it found about a quarter of the wishes and thoughts of suicide the patterns missed, for a few
 more ordinary messages flagged (docs/DECISIONS.md has the figures and why it is ours and not a registry model).
 
-It adds a match only where the words have said nothing either way: a message that names the writer
+It only ever adds a match, and only where the words have said nothing either way: a message that names the writer
 (I, me, my) or nobody else, with no match of the topic and nothing of the topic set aside as negated, laughed off,
 about someone else or outranked by a longer phrase ("I'm not going to kill myself" stays a denial, "my friend is
 suicidal" stays support). The words of the topic's exclusions found are left out of its score: they name everyday
@@ -21,10 +21,7 @@ a game): a long message's bar rises with the number of its stretches beyond two.
 YAML (`model: crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file
 is JSON: threshold (and optionally wary_threshold, for long messages, wary_rise, how fast a long message's bar rises
 with the number of its stretches, and unnamed_threshold, for messages naming nobody, which it reads less surely),
-window, bias, and weights for words and for pairs of adjacent words. Its doubt_threshold, if set, lets it take back a
-match of its topic's phrases or patterns in a short message it scores below that, where the match's own sentence
-scores below doubt_sentence_threshold: on batches of our set each left out of training in turn, such low scores were
-denials, jokes and other people's talk, not crises (docs/DECISIONS.md)."""
+window, bias, and weights for words and for pairs of adjacent words."""
 
 from __future__ import annotations
 
@@ -42,7 +39,6 @@ MAX_FILE_BYTES = 16 * 1024 * 1024  # checked before parsing: a huge file must no
 MAX_WEIGHT = 100.0  # no trained weight comes near; beyond it, sums could overflow into infinities
 MAX_WORDS = 2_000  # read of a message (about 10 KB): linear, and far more than any post says its wish in
 MAX_RISE = 10.0  # of wary_rise: at it, a post of 2,000 words already needs a probability that rounds to 1
-MAX_DOUBT = 0.5  # of doubt_threshold: a match may be doubted only by a model fairly sure it is not the topic's
 
 
 class ModelError(ValueError):
@@ -63,12 +59,6 @@ class WordModel(NamedTuple):
     # A long message's bar, in log-odds, is wary_threshold's plus wary_rise × ln(stretches / 2): the more stretches,
     # the likelier one of them scores high by chance.
     wary_rise: float = 0.0
-    # Below it, the model doubts a match its topic's phrases or patterns made (0: never): the message's words are
-    # those of denials, jokes and other people's talk, not of the topic (Matcher._unless_doubted) ...
-    doubt_threshold: float = 0.0
-    # ... if the sentence the match is in scores below this too (None: doubt_threshold): a crisis said plainly in a
-    # sentence of its own stands, whatever the story around it.
-    doubt_sentence_threshold: float | None = None
 
     def threshold_for(self, words: list[str], writer_named: bool = True) -> float:
         """The probability at or above which a message of these words is a match; `writer_named`: the writer is in
@@ -155,12 +145,6 @@ def load_model(path: Path) -> WordModel:
     wary_rise = _number(data.get("wary_rise", 0.0))
     if wary_rise is None or not 0 <= wary_rise <= MAX_RISE:
         raise ModelError(f"wary_rise must be a number from 0 to {MAX_RISE:g}")
-    doubt_threshold = _number(data.get("doubt_threshold", 0.0))
-    if doubt_threshold is None or not 0 <= doubt_threshold < MAX_DOUBT:
-        raise ModelError(f"doubt_threshold must be a probability from 0 to below {MAX_DOUBT:g}")
-    doubt_sentence_threshold = _number(data.get("doubt_sentence_threshold", doubt_threshold))
-    if doubt_sentence_threshold is None or not doubt_threshold <= doubt_sentence_threshold < MAX_DOUBT:
-        raise ModelError(f"doubt_sentence_threshold must be from doubt_threshold to below {MAX_DOUBT:g}")
     if not isinstance(window, int) or isinstance(window, bool) or window < 2:
         raise ModelError("window must be a whole number of words, at least 2")
     if bias is None:
@@ -186,8 +170,7 @@ def load_model(path: Path) -> WordModel:
         pair_weights[key] = pair_weights.get(key, 0.0) + float(weight)
     if any(abs(weight) > MAX_WEIGHT for weight in (bias, *word_weights.values(), *pair_weights.values())):
         raise ModelError(f"bias and weights must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
-    return WordModel(threshold, window, bias, word_weights, pair_weights, wary_threshold, unnamed_threshold, wary_rise,
-                     doubt_threshold, doubt_sentence_threshold)
+    return WordModel(threshold, window, bias, word_weights, pair_weights, wary_threshold, unnamed_threshold, wary_rise)
 
 
 def _number(value: object) -> float | None:

@@ -1247,32 +1247,22 @@ def test_a_reported_question_answered_no_unless_the_answer_goes_on(matcher, text
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
-@pytest.mark.parametrize(("text", "tier"), [
-    # Denials, others' beliefs and a game, from the development set's tuning part: the model scores them below 0.01.
-    ("Please stop asking whether I'm going to kill myself because I'm quiet in the group chat. I'm not, I'm just "
-     "studying for boards.", None),
-    ("The counsellor at uni kept asking about suicide because I said I don't see the point of my course. I meant the "
-     "course. Not life. I'm switching to history.", "support"),  # "counsellor": a support suggestion
-    ("stop reporting my posts for self harm, i'm literally talking about a video game", None),
-    # The rules set a match aside as negated and kept another: the model does not overrule them (a red team's).
-    ("My partner is convinced I'm suicidal. I'm not suicidal. Just 48 hours to go.", "crisis"),
-    ("My husband thinks I'm suicidal because I've been crying. I'm not suicidal. I'm grieving me. Soon there's no me "
-     "to grieve.", "crisis"),
-    # A yes or "true" anywhere: the belief or the question may be answered yes (a red team's).
-    ("my coach thinks I'm suicidal because I quit the team. true. quitting everything, life included, by the end of "
-     "the month", "crisis"),
-    ("the health visitor asked if I had thoughts of harming myself since the baby. yes. every feed. planning my way "
-     "out for when he's at his dad's", "crisis"),
-    # ... and a wish told in the past, though its "I" is just before it (from the tuning part).
-    ("wanted to die a lot when i was a teenager but i'm 30 now and in a good place", None),
-    ("When I first came to this country I was so low I wanted to die. That passed, I am settled now in Leeds, with "
-     "good friends.", None),
-    # The writer's own statement of now stands, however low the model scores "never" and "low" (0.006).
-    ("i have never been so low i want to die", "crisis"),
-    ("never been this low in my life and want to die", "crisis"),
-    # The match's own sentence scores 0.98: a crisis said plainly stands whatever the story around it.
-    ("I used to be a happy person, honestly, I played five-a-side on a Thursday and I liked my job. Last year I had a "
-     "flat I loved. Now I want to die every day and nobody knows. People on here say it can change.", "crisis"),
+
+@pytest.mark.parametrize("text", [
+    # A second reviewer's (sixteenth session), against a rule tried and taken back: the word model doubting a match
+    # in a short message it scored below 0.01. Its heaviest negative weights are on words of distress (anxious,
+    # lonely, crying, sad, low, never), so it scored these plain crises lowest of all (docs/DECISIONS.md).
+    "lonely sad anxious crying want to die",
+    "anxious, sad, lonely, suicidal",
+    "crying, anxious, lonely, going to kill myself",
+    "failed the test, crying, anxious, want to kill myself",
+    "lonely since my friend moved to spain, want to kill myself",
+    "anxious, lonely, exhausted, better off dead",
+    "crying over a song at the party, I think I want to die",
+    "so lonely and anxious I fucking want to die",
+    "i have never been so low i want to die",
+    "I have never been this low, I want to die",
+    "never been this low in my life and want to die",
 ])
-def test_the_word_model_doubts_a_match_only_in_words_of_denials_jokes_and_others_talk(matcher, text, tier):
-    assert matcher.match(text).tier == tier
+def test_a_plain_crisis_among_words_of_distress_is_a_crisis(matcher, text):
+    assert matcher.match(text).tier == "crisis"

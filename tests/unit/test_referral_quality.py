@@ -133,17 +133,15 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # trusted where the words around it go on ("my mum thinks I'm suicidal. I'm not, I'm ready": two red teams'),
     # 0.173; the model retrained with 87 and 88, 0.173, 0.026 and 0.051, crisis precision 0.906; a reported question
     # answered no not trusted where a plan, a time or a lie follows ("I said no. I have a date"), 0.905. Sixteenth
-    # session: a crisis match in a short message taken back where the word model scores the message below 0.01 and
-    # the match's own sentence below 0.1, and the rules set nothing of it aside (denials, jokes, others' beliefs,
-    # recovery told as past): 0.149, 0.025 and 0.050, crisis precision 0.916, no crisis post fewer found; never the
-    # writer's own statement of now ("i have never been so low i want to die" was doubted): 0.153, crisis precision
-    # 0.914. With batches 89 and 90 and the model retrained at 0.66: 0.148, 0.024 and 0.049, crisis precision 0.915;
-    # practical precision 0.783 -> 0.762: four of the new batches' held-back denials, about debts, are suggested debt
-    # advice, arguably right, but labelled none.
-    assert held_back["false_crisis_negations"]["rate"] <= 0.148
+    # session: with batches 89 and 90 (400 denials in the evaluation's two shapes) and the model retrained with them
+    # at 0.66, 0.172, 0.024 and 0.050, crisis precision 0.905; practical precision 0.783 -> 0.762: four of the new
+    # batches' held-back denials, about debts, are suggested debt advice, arguably right, but labelled none. (The word
+    # model doubting a match in a short message it scored very low took denials to 0.148 but silenced plain crises
+    # among words of distress, and was taken back: docs/DECISIONS.md.)
+    assert held_back["false_crisis_negations"]["rate"] <= 0.172
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.024
-    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.049
-    assert held_back["tiers"]["crisis"]["precision"] >= 0.915
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.050
+    assert held_back["tiers"]["crisis"]["precision"] >= 0.905
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.49 if tier == "support" else 0.76), tier
         assert held_back["tiers"][tier]["recall"] >= (0.385 if tier == "support" else 0.55), tier
@@ -169,7 +167,5 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     # ratchet with it. 245 with 76 to 81 at threshold 0.72 ("my social life doesnt exist since the baby arrived" was
     # over 0.68); 241 with 82 at 0.70; 239 with 83 and 84; 244 with 85 (the model readier, bias -1.19 -> -1.10; a
     # higher threshold would cost more crisis posts than it saves denials: test_held_back_crisis_recall_does_not_fall);
-    # 241 with 86; 244 with 87 and 88 (the model readier, bias -1.23 -> -1.08). Sixteenth session: 238 with the
-    # model's doubt (a match in a short message whose words it scores below 0.01 taken back); 241 once it never doubts
-    # the writer's own statement of now.
-    assert flagged <= 241
+    # 241 with 86; 244 with 87 and 88 (the model readier, bias -1.23 -> -1.08), and with 89 and 90 at 0.66.
+    assert flagged <= 244

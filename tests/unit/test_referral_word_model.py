@@ -1,5 +1,4 @@
-"""A topic's word model: a second stage that adds a match where phrases and patterns said nothing, and may doubt
-one of theirs in a message whose words it scores very low."""
+"""A topic's word model: a second stage that only adds a match where phrases and patterns said nothing."""
 
 from __future__ import annotations
 
@@ -177,57 +176,8 @@ def test_in_a_bereavement_room_a_models_score_is_never_the_members_own_crisis(ma
     assert [s.reason for s in kept.suppressed] == ["about someone else, in a bereavement room"]
 
 
-@pytest.fixture
-def doubting(tmp_path) -> Matcher:
-    """The test model with a doubt threshold between "cake"'s score (0.007) and a plain message's (0.047)."""
-    write_kb(tmp_path, {**MODEL, "doubt_threshold": 0.02})
-    return Matcher(load_kb([tmp_path]))
-
-
-def test_a_match_in_words_the_model_scores_very_low_is_doubted(doubting):
-    result = doubting.match("my mum thinks i want to disappear forever, cake")
-    assert result.tier is None
-    assert [(s.kind, s.reason) for s in result.suppressed] == [("pattern", "doubted by the word model, score 0.007")]
-    assert result.as_json()["suppressed_by"][0]["reason"] == "doubted by the word model, score 0.007"
-
-
-@pytest.mark.parametrize("text", [
-    "my mum thinks i want to disappear forever",  # 0.047: above the doubt threshold
-    "my mum thinks i want to disappear forever cake one two three four",  # 13 words: longer than the window
-    # the rules set one match aside as negated and kept the other: the model does not overrule them
-    "i dont want to disappear forever, my mum thinks i want to disappear forever, cake",
-    # the writer's own statement of now, or the message opening with the match
-    "i want to disappear forever, cake", "cake and i really want to disappear forever",
-    "want to disappear forever, cake",
-])
-def test_a_match_stands_above_the_doubt_threshold_in_a_long_message_or_the_writers_own_statement(doubting, text):
-    assert doubting.match(text).tier == "crisis"
-
-
-def test_a_message_as_long_as_the_window_may_be_doubted(doubting):
-    assert doubting.match("my mum thinks i want to disappear forever cake one two three").tier is None
-
-
-@pytest.mark.parametrize(("sentence_threshold", "tier"), [(0.04, "crisis"), (0.05, None)])
-def test_a_match_whose_own_sentence_scores_at_the_sentence_threshold_stands(tmp_path, sentence_threshold, tier):
-    """The whole message scores 0.007 ("cake"), the match's own sentence 0.047."""
-    write_kb(tmp_path, {**MODEL, "doubt_threshold": 0.02, "doubt_sentence_threshold": sentence_threshold})
-    text = "cake, always. my mum thinks i want to disappear forever"
-    assert Matcher(load_kb([tmp_path])).match(text).tier == tier
-
-
-def test_without_a_doubt_threshold_the_model_never_doubts_a_match(matcher):
-    assert matcher.match("my mum thinks i want to disappear forever, cake").tier == "crisis"
-
-
 @pytest.mark.parametrize(("content", "problem"), [
     ("{not json", "is not valid JSON"),
-    (json.dumps({**MODEL, "doubt_threshold": 0.5}), "doubt_threshold must be a probability from 0 to below 0.5"),
-    (json.dumps({**MODEL, "doubt_threshold": -0.1}), "doubt_threshold must be a probability from 0 to below 0.5"),
-    (json.dumps({**MODEL, "doubt_threshold": "low"}), "doubt_threshold must be a probability from 0 to below 0.5"),
-    (json.dumps({**MODEL, "doubt_threshold": 0.1, "doubt_sentence_threshold": 0.05}),
-     "doubt_sentence_threshold must be from doubt_threshold to below 0.5"),
-    (json.dumps({**MODEL, "doubt_sentence_threshold": 0.5}), "doubt_sentence_threshold must be from doubt_threshold"),
     (json.dumps({**MODEL, "threshold": 1.5}), "threshold must be a probability"),
     (json.dumps({**MODEL, "wary_threshold": 0.2}), "wary_threshold must be from threshold to below 1"),
     (json.dumps({**MODEL, "wary_threshold": None}), "wary_threshold must be from threshold to below 1"),
