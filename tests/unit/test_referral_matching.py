@@ -1247,7 +1247,6 @@ def test_a_reported_question_answered_no_unless_the_answer_goes_on(matcher, text
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
-
 @pytest.mark.parametrize("text", [
     # A second reviewer's (sixteenth session), against a rule tried and taken back: the word model doubting a match
     # in a short message it scored below 0.01. Its heaviest negative weights are on words of distress (anxious,
