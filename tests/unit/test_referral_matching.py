@@ -495,6 +495,15 @@ def test_a_wish_held_off_is_not_denied(matcher, text):
     ("my therapist asked if i wanted to die and i said no but the truth is yes, i do", True),
     ("my friend asked if I was joking. I'm not. I want to die and I'm not kidding", True),
     ("she asked if I wanted to die and I didn't know what to say. no one has asked before", True),
+    # Fifteenth session: answered no, and said to be so ...
+    ("my counsellor asked if i was suicidal and i said no and it was true", False),
+    ("The doctor asked about thoughts of self-harm and I said no, and it was true.", False),
+    # ... and the words before the question or after the answer that plan, time, prepare or take it back undo it
+    # (red teams')
+    ("the crisis team asked if I have a plan to kill myself. I said no. I have a date", True),
+    ("My nurse keeps asking whether I'm suicidal. I'm not. I've got the spot picked out by the reservoir.", True),
+    ("Bridge at 2am, already picked the spot. The nurse asked if I'm suicidal. I'm not, I said.", True),
+    ("my dad asked if I've been self harming. I told him I haven't. Then I went upstairs and did it again", True),
 ])
 def test_a_question_reported_and_answered_no_is_no_crisis(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
@@ -1230,20 +1239,6 @@ def test_a_negation_held_off_put_off_or_turned_to_what_is_coming(matcher, text, 
     ("my doctor thinks I'm suicidal after my scores. I'm not, I'm overwhelmed.", False),
 ])
 def test_someone_elses_belief_the_writer_denies_is_set_aside(matcher, text, crisis):
-    assert (matcher.match(text).tier == "crisis") is crisis
-
-
-@pytest.mark.parametrize(("text", "crisis"), [
-    # a reported question answered no (fifteenth session) ...
-    ("my counsellor asked if i was suicidal and i said no and it was true", False),
-    ("The doctor asked about thoughts of self-harm and I said no, and it was true.", False),
-    # ... unless the words before the question or after the answer plan, time, prepare or take it back (red teams')
-    ("the crisis team asked if I have a plan to kill myself. I said no. I have a date", True),
-    ("My nurse keeps asking whether I'm suicidal. I'm not. I've got the spot picked out by the reservoir.", True),
-    ("Bridge at 2am, already picked the spot. The nurse asked if I'm suicidal. I'm not, I said.", True),
-    ("my dad asked if I've been self harming. I told him I haven't. Then I went upstairs and did it again", True),
-])
-def test_a_reported_question_answered_no_unless_the_answer_goes_on(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
