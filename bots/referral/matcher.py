@@ -80,6 +80,15 @@ def _words(*words: str) -> frozenset[str]:
     return frozenset(normalise(word).strip() for word in words)
 
 
+def _keyed_by(position: int, sequences: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Word sequences grouped by their word at `position` (0: first, -1: last): a window of words is checked against
+    those that could start or end at each word, not against every one."""
+    grouped: dict[str, list[tuple[str, ...]]] = {}
+    for words in sequences:
+        grouped.setdefault(words[position], []).append(words)
+    return {word: tuple(group) for word, group in grouped.items()}
+
+
 def _any_of(*phrases: str) -> re.Pattern[str]:
     """Any of these whole words or phrases, as the matcher sees them (normalised, spaces around)."""
     return re.compile(" (?:" + "|".join(re.escape(normalise(phrase).strip()) for phrase in phrases) + ") ")
@@ -140,6 +149,7 @@ HELD_OFF = tuple(dict.fromkeys(tuple(normalise(words).split()) for words in (  #
     "can't promise", "cannot promise", "can not promise", "no promises", "not sure", "can't say", "can't guarantee",
     "don't trust myself", "help me", "how do", "how to", "how can", "my best", "my hardest", "everything in me",
     "barely managing", "barely", "telling myself", "tell myself", "told myself", "tell me", "strength")))
+HELD_OFF_BY_LAST = _keyed_by(-1, HELD_OFF)
 HELD_OFF_FILLERS = _words("i", "i'm", "i'd", "i'll", "if", "that", "to", "do", "can", "myself", "me")
 HELD_OFF_WINDOW = 6  # words read before the negation: "not sure if i'm" and the longest of HELD_OFF
 _HELD_OFF_CHARS = 25 * (HELD_OFF_WINDOW + 1)  # a word cut at the start of the read is never among those read
@@ -193,6 +203,8 @@ TAKEN_BACK_AFTER = tuple(dict.fromkeys(tuple(normalise(words).split()) for words
 BUT_I_AM = tuple(tuple(normalise(words).split()) for words in ("but i am", "but i do", "but im", "but i still am",
                                                                 "but i still do"))
 BUT_I_AM_ENDS = SUBJECTS | _words("", "and")  # not "... but I'm really struggling"
+TAKEN_BACK_BY_FIRST = _keyed_by(0, TAKEN_BACK_AFTER)
+BUT_I_AM_BY_FIRST = _keyed_by(0, BUT_I_AM)
 TAKEN_BACK_AFTER_WINDOW = 8
 # In a pattern's gap only a plain negation counts: "if he hadn't stopped and talked to me I would have jumped".
 GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
@@ -969,7 +981,7 @@ def _held_off(before: list[str]) -> bool:
     """The words just before a negation, but for HELD_OFF_FILLERS, say the writer cannot vouch for it or holds it off
     (HELD_OFF)."""
     for end in range(len(before), 0, -1):
-        if any(tuple(before[end - len(words):end]) == words for words in HELD_OFF):
+        if any(tuple(before[end - len(words):end]) == words for words in HELD_OFF_BY_LAST.get(before[end - 1], ())):
             return True
         if before[end - 1] not in HELD_OFF_FILLERS:
             return False
@@ -997,9 +1009,11 @@ def _taken_back_after(after: list[str]) -> bool:
     """The writer takes the denial back in the words after the match (TAKEN_BACK_AFTER, BUT_I_AM); `after` ends in
     padding."""
     for index in range(min(TAKEN_BACK_AFTER_WINDOW, len(after))):  # said starting within the window
-        if any(tuple(after[index:index + len(words)]) == words for words in TAKEN_BACK_AFTER):
+        word = after[index]
+        if any(tuple(after[index:index + len(words)]) == words for words in TAKEN_BACK_BY_FIRST.get(word, ())):
             return True
-        said = next((words for words in BUT_I_AM if tuple(after[index:index + len(words)]) == words), None)
+        said = next((words for words in BUT_I_AM_BY_FIRST.get(word, ())
+                     if tuple(after[index:index + len(words)]) == words), None)
         if said is not None and after[index + len(said)] in BUT_I_AM_ENDS:
             return True
     return False
@@ -1500,6 +1514,7 @@ def _kin_is_subject(before: list[str], whole: bool) -> bool:
 EXPECTING = [normalise(words).split() for words in (
     "thought id", "thought i would", "thought i was going to", "thought i might", "worried id", "worried i would",
     "worried i might", "scared id", "scared i would", "afraid id", "afraid i would")]
+EXPECTING_STARTS = frozenset(words[0] for words in EXPECTING)  # most sentences have none: the search is skipped
 EXPECTED_GAP = 2  # words between the expectation and the match: "thought I'd feel suicidal"
 BELIEVING = _words("thinks", "think", "thought", "assume", "assumes", "assuming", "assumed", "worried",
                    "worries", "worry", "reckon", "reckons", "convinced")
@@ -1572,8 +1587,9 @@ def _said_not_so(normalised: str, start: int, end: int, floor: int = 0) -> str |
     """An expectation or someone else's belief just before the match in its sentence (from `floor`), said not to be
     so just after (see above)."""
     before = normalised[max(floor, start - _BELIEF_CHARS):start].split()[-8:]
-    expected = any(before[index:index + len(words)] == words for words in EXPECTING
-                   for index in range(max(0, len(before) - len(words) - EXPECTED_GAP), len(before) - len(words) + 1))
+    expected = not EXPECTING_STARTS.isdisjoint(before) and any(
+        before[index:index + len(words)] == words for words in EXPECTING
+        for index in range(max(0, len(before) - len(words) - EXPECTED_GAP), len(before) - len(words) + 1))
     believed = 0 if expected else _believed_by_someone_else(before)
     if not expected and not believed:
         return None
