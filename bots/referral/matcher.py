@@ -297,7 +297,7 @@ class Hit(NamedTuple):  # a tuple, not a dataclass: one or two are built for nea
     topic: str
     tier: str
     phrase: str  # the phrase, or the pattern as written in the KB
-    start: int  # in the normalised text (for a look-alike found by the l reading, in that reading)
+    start: int  # in the normalised text
     end: int
     kind: str = "phrase"  # phrase | pattern | model (the phrase is then the score; its span the whole text)
 
@@ -435,8 +435,8 @@ class Matcher:
         reading = l_reading(text[:L_READING_CHARS])
         if reading is not None:
             l_found = self._find(reading)
-            _, _, main_keys, _ = (found if len(text) <= L_READING_CHARS
-                                  else self._find(normalise(text[:L_READING_CHARS])))
+            read_as_is = normalised if len(text) <= L_READING_CHARS else normalise(text[:L_READING_CHARS])
+            _, _, main_keys, _ = found if len(text) <= L_READING_CHARS else self._find(read_as_is)
             main_counts = Counter(main_keys)
             already = {(hit.topic, hit.phrase) for hit in hits}
             _, _, l_keys, _ = l_found
@@ -444,7 +444,7 @@ class Matcher:
                         for entry in (*key.phrases, *key.anchors) if (entry.topic, entry.text) not in already}
             if revealed:
                 more_hits, more_suppressed = self._judge(reading, l_found, revealed)
-                hits.extend(more_hits)
+                hits.extend(_onto_main_reading(more_hits, reading, read_as_is, normalised))
                 suppressed.extend(more_suppressed)
         if self._models:
             self._score(normalised, found, hits, suppressed)
@@ -583,6 +583,28 @@ class Matcher:
                 hits.append(Hit(first.topic, first.tier, " + ".join(entry.text for _, _, entry in met),
                                 met[0][0], max(end for _, end, _ in met), "pattern"))
         return hits, suppressed
+
+
+def _onto_main_reading(hits: list[Hit], reading: str, read_as_is: str, normalised: str) -> list[Hit]:
+    """The l reading's hits with offsets into the normalised text, which rules after the matcher read (bereavement rooms
+    read the words of a hit and before it). The two readings of the same words differ only in letters, so a hit keeps
+    its place among the words; where their words do not line up (a word told apart only in one reading), it spans the
+    whole message, so a rule reading its words reads them all."""
+    if not hits:
+        return hits
+    if reading.count(" ") != read_as_is.count(" "):
+        return [hit._replace(start=0, end=len(normalised)) for hit in hits]
+    last_word = max(reading.count(" ", 0, hit.end) for hit in hits)
+    spaces = [space.start() for space in islice(_SPACE.finditer(normalised), last_word + 1)]
+    moved = []
+    for hit in hits:
+        first, after_last = reading.count(" ", 0, hit.start) - 1, reading.count(" ", 0, hit.end)
+        moved.append(hit._replace(start=spaces[first] + 1, end=spaces[after_last]) if after_last < len(spaces)
+                     else hit._replace(start=0, end=len(normalised)))
+    return moved
+
+
+_SPACE = re.compile(" ")
 
 
 def _under_someone_elses_crisis(normalised: str, under_crisis: list[tuple[int, int, _Entry, str | None]],

@@ -140,6 +140,17 @@ def test_one_and_capital_i_can_stand_for_l(matcher, text):
 
 
 @pytest.mark.parametrize("text", [
+    "St1ll st1ll st1ll st1ll st1ll st1ll st1ll st1ll st1ll st1ll, I'm suicidaI",  # "stil" read as is, "stl" with l
+    "I'm suicidaI",
+    "b1ll " * 40 + "and I want to kiII myseIf",
+])
+def test_a_hit_found_by_the_l_reading_points_at_its_words_in_the_normalised_text(matcher, text):
+    """Rules after the matcher (bereavement rooms) read a hit's words from the normalised text, not the l reading."""
+    hit = next(hit for hit in matcher.match(text).hits if hit.tier == "crisis")
+    assert normalise(text)[hit.start:hit.end] in {"suicidai", "want to ki myseif"}
+
+
+@pytest.mark.parametrize("text", [
     "I'm not going to kiII myself",
     "1'm n0t go1ng to hurt mys3lf",  # read with l, "go1ng" is "golng": the main reading's negation stands
     "Illness is not the same as being ill",

@@ -143,6 +143,8 @@ async def test_in_a_bereavement_room_talk_of_someone_else_s_death_is_not_the_mem
     "honestly I want to die too",
     "I miss him so much, I want to end my life",
     "losing her makes me suicidal",
+    # A look-alike found by the l reading, after words read shorter there ("b1ll": "bil" as is, "bl" with l).
+    "b1ll " * 11 + "since his funeral I'm suicidaI",
 ])
 async def test_in_a_bereavement_room_a_first_person_crisis_still_gets_lines_and_an_alert(database, referral, text):
     await said(referral, text, room_id=GRIEF)
