@@ -131,12 +131,19 @@ UNTIL_WINDOW = 4
 # "More than" after it makes "never" a measure: "I've never wanted to be dead more than I do right now".
 MORE = _words("more")
 MORE_ENDS = _words("than", "now", "today", "tonight", "ever")
+_SO_MUCH_AS = tuple(normalise("so much as").split())  # "never wanted to die so much as tonight"
 # So does "as much as": "never in my life wanted to die as much as I do today", "never wanted it this badly"; "so"
 # only with "badly" ("I'd never kill myself, so much to live for").
 AS_MUCH = {word: _words("much", "badly", "bad", "strongly", "often") for word in _words("as", "this", "that")} | {
     normalise("so").strip(): _words("badly", "strongly")}
-# "Not" after a struggle is the wish held off, not denied: "it's getting hard not to think about ending it".
+# "Not" after a struggle is the wish held off, not denied: "it's getting hard not to think about ending it"; and
+# before one, after a doing: "not self harming right now is so hard" (_struggle_after).
 STRUGGLE_NOT = _words("not")
+STRUGGLE_AFTER_FILLERS = _words("right", "now", "tonight", "today", "at", "the", "moment", "anymore", "lately", "these",
+                                "days", "every", "day")
+STRUGGLE_VERBS = _words("is", "was", "feels", "gets", "has", "getting", "becoming")
+STRUGGLE_INTENSIFIERS = _words("so", "really", "very", "too", "fucking", "bloody", "actually", "getting", "becoming",
+                               "been", "incredibly", "extremely", "impossibly", "genuinely")
 STRUGGLING = _words("hard", "harder", "trying", "try", "tried", "difficult", "struggling", "struggle", "impossible",
                     "tough")
 _LONGEST_STRUGGLE = max(map(len, STRUGGLING))
@@ -206,6 +213,16 @@ BUT_I_AM_ENDS = SUBJECTS | _words("", "and")  # not "... but I'm really struggli
 TAKEN_BACK_BY_FIRST = _keyed_by(0, TAKEN_BACK_AFTER)
 BUT_I_AM_BY_FIRST = _keyed_by(0, BUT_I_AM)
 TAKEN_BACK_AFTER_WINDOW = 8
+# ... or said to have come back: "it's back", "the urges are back", "they came back" (not "my back", "back at work",
+# "I want it back", "paying it back": _back_again_after).
+BACK_CONTRACTIONS = _words("it's", "they're")
+BACK_SUBJECTS = _words("it", "they", "thoughts", "urges", "urge", "feelings", "feeling") | BACK_CONTRACTIONS
+BACK_VERBS = _words("is", "are", "came", "coming", "has", "have", "been", "all", "right")  # not "come": "they come
+# back when I'm stressed" is how it goes, not that it is here
+RELAPSED = _words("relapsed")
+RELAPSERS = _words("i", "i've", "just")
+BACK_AGAIN_WINDOW = 10
+_BACK = normalise("back").strip()
 # In a pattern's gap only a plain negation counts: "if he hadn't stopped and talked to me I would have jumped".
 GAP_NEGATIONS = NEGATIONS - OVER_AND_DONE - _words("zero")
 # Words that may sit between a negation and the phrase it negates: "not really", "never thought of".
@@ -994,9 +1011,27 @@ def _negation_before_unless_over(normalised: str, start: int, end: int, floor: i
                     and ends_soon and _thought_of_after_all(after))
                 or (negation in TURNABLE and negation not in ANSWER_NEGATES
                     and not PUT_OFF_ACTS.isdisjoint(normalised[start:end].split()) and _put_off_or_coming(after))
-                or _taken_back_after(after)):
+                or tuple(after[:3]) == _SO_MUCH_AS
+                or (negation in STRUGGLE_NOT and _struggle_after(normalised[start:end].split(), after))
+                or _taken_back_after(after) or _back_again_after(after, negation.split()[0] in RECOVERED)):
             return None
     return negation
+
+
+def _struggle_after(matched: list[str], after: list[str]) -> bool:
+    """The negated match is a doing ("not killing myself", "not self harming") that the words after it, but for a time
+    (STRUGGLE_AFTER_FILLERS), say is a struggle: "... right now is so hard". `after` ends in padding."""
+    if not any(word.endswith("ing") for word in matched):
+        return False
+    index = 0
+    while after[index] in STRUGGLE_AFTER_FILLERS:
+        index += 1
+    if after[index] not in STRUGGLE_VERBS:
+        return False
+    index += 1
+    while after[index] in STRUGGLE_INTENSIFIERS:
+        index += 1
+    return after[index] in STRUGGLING
 
 
 def _held_off(before: list[str]) -> bool:
@@ -1023,6 +1058,25 @@ def _put_off_or_coming(after: list[str]) -> bool:
         when = told[index + 2] if told[index + 1] == _TO else told[index + 1]  # "going (to) tonight"
         if (word in COMING or (word in COMING_INTENT and when in INTENT_WHEN)) and (
                 index == 0 or told[index - 1] not in NEGATIONS):
+            return True
+    return False
+
+
+def _back_again_after(after: list[str], relapse_counts: bool) -> bool:
+    """The words after a negated match say it has come back: "I haven't self harmed in two years but the urges are
+    back", "hadn't felt suicidal in months, now it's back"; and, after recovery (`relapse_counts`: "clean from self
+    harm"), "I relapsed", which elsewhere is as often about drink or drugs. `after` ends in padding."""
+    for index, word in enumerate(after[:BACK_AGAIN_WINDOW]):
+        if relapse_counts and index and word in RELAPSED and after[index - 1] in RELAPSERS:
+            return True
+        if word != _BACK or after[index + 1] in NOT_BACK:  # padding is never "back": index + 1 is in `after`
+            continue
+        subject = index - 1
+        while subject > 0 and after[subject] in BACK_VERBS:
+            subject -= 1
+        said_back = subject < index - 1 or after[subject] in BACK_CONTRACTIONS  # "it came back", "it's back"
+        if (said_back and subject >= 0 and after[subject] in BACK_SUBJECTS
+                and NOT_RETURNED.isdisjoint(after[max(0, subject - 2):subject])):
             return True
     return False
 
@@ -1379,7 +1433,8 @@ STILL_GOING = _words("creeping", "crept", "creep", "creeps", "worse", "constant"
                      "decided", "decision", "ready", "chosen", "saving", "saved")
 RETURNED = _words("back", "returned", "returning", "returns", "resurfaced", "relapsed", "relapse") | STILL_GOING
 NOT_RETURNED = _words("haven't", "hasn't", "never", "not", "didn't", "don't", "won't", "hadn't", "no", "want", "wanted")
-NOT_BACK = _words("to", "at", "in", "into", "from", "on", "home", "with", "up", "out", "of")  # "back at uni"
+NOT_BACK = _words("to", "at", "in", "into", "from", "on", "home", "with", "up", "out", "of",  # "back at uni"
+                  "together")
 RETURNED_SOON = _words("until", "till", "til")  # ... only just after: "faded until last night"
 RETURNED_WINDOW = 10
 RETURNED_SOON_WINDOW = 2

@@ -263,6 +263,31 @@ def test_recovery_that_came_back_is_no_recovery(matcher, text):
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
+    # a negation the words after undo: it came back ...
+    ("I haven't self harmed in 2 years but the urges are back", True),
+    ("I haven't felt suicidal in months but it's back", True),
+    ("I haven't wanted to die for a long time but the thoughts came back last night", True),
+    ("I was 18 months clean from self harm and I relapsed on Sunday", True),
+    # ... (not "back" of anything else, nor a relapse told without a recovery from self harm: often drink or drugs)
+    ("I'm not suicidal, my back is killing me though", False),
+    ("I'm not suicidal, I'm paying it back", False),
+    ("I don't want to die, I want my old life back", False),
+    ("I'm not going to kill myself, I'm going back to bed", False),
+    ("I'm not suicidal, they're back together and I'm happy", False),
+    ("not self harmed since march. the urges come back when i'm stressed but i've got my box of stuff now", False),
+    ("I'm not gonna kill myself. I relapsed, I didn't give up. Back at the 7pm meeting tonight.", False),
+    # ... it is a struggle not to, or never this much
+    ("not killing myself right now is so hard", True),
+    ("not self harming is getting really difficult", True),
+    ("I'm not suicidal, my job is so hard", False),
+    ("i've never wanted to die so much as tonight", True),
+    ("I'd never kill myself, so much to live for", False),
+])
+def test_a_negation_undone_by_a_return_a_struggle_or_so_much_as(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
     ("that pun was so bad i want to die lmao", False),
     ("if i hear that song again i'll kill myself hahaha", False),
     ("i want to die jk", False),
