@@ -1831,6 +1831,10 @@ QUOTE_OWN_SPEECH = _words("said", "say", "saying", "wrote", "write", "texted", "
                           "tweeted", "messaged", "my", "the")  # "I said", "my" or "the" right before: the writer's
 QUOTE_SPEECH = _words("said", "says", "saying", "told", "tells", "texted", "posted", "wrote", "writes", "asked",
                       "asks", "messaged", "goes", "went", "screaming", "shouting", "yelling", "keeps")
+QUOTE_ASKED = _words("asked", "asks", "asking", "ask")
+ANSWERED_YES = _words("yes", "yeah", "yep", "yup", "aye", "nodded", "admitted")
+ANSWER_HEDGES = _words("tonight", "today", "yet", "probably", "maybe", "prob", "prolly")
+QUOTE_ANSWER_WORDS = 8  # read after an asked question for the writer's yes: "and I couldn't lie, I said yes"
 # ... taken back by the writer after their own words: not "she said calm down", "my therapist says it's about".
 QUOTE_TAKEN_BACK = [normalise(words) for words in (
     "was about", "was a joke", "was joking", "just joking", "as a joke", "i mean the", "i meant the", "meant my",
@@ -1892,6 +1896,14 @@ def _quoted_as(normalised: str, start: int, end: int) -> str | None:
         return None if not QUOTE_OWNERS.isdisjoint(before[-3:]) else "a song, meme or quote"
     if after[:1] == ["me"] and after[1:2] != ["too"]:
         return "a meme"
+    if any(word in QUOTE_ASKED and index and (before[index - 1] in BELIEVERS or before[index - 1] in KIN)
+           for index, word in enumerate(before)):  # a question put to the writer: their answer decides
+        answer = after[:QUOTE_ANSWER_WORDS]
+        if (not ANSWERED_YES.isdisjoint(answer) or not ANSWER_HEDGES.isdisjoint(answer)
+                or _taken_back_after([*answer, "", ""])):
+            return None  # "she asked "are you suicidal?" and I said yes", "... no, not tonight", "... no but I lied"
+        if not ANSWERS_NO.isdisjoint(answer):
+            return "a question answered no"  # "the nurse asked "any thoughts of suicide?" and I said no"
     for index, word in enumerate(before):
         if word in QUOTE_SPEECH and index and (before[index - 1] in OTHER_PEOPLE or before[index - 1] in KIN):
             return "someone else's words"

@@ -1171,6 +1171,14 @@ def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(ma
     ('"i want to kill myself" - me, every single day since the funeral', True),
     ("my sister texted 'cause i told her i want to die. my parents' reaction was worse", True),
     ('Me saying "I want to die" about the group project was a joke, I\'m absolutely fine.', False),
+    # a question put to the writer in quotes: their answer decides (a yes was set aside as someone else's words)
+    ('she asked me "are you suicidal?" and I said yes', True),
+    ('my mum asked "are you thinking of ending your life" and I couldn\'t lie, I said yes', True),
+    ('she asked "are you suicidal" and I nodded', True),
+    ('my dad asked "do you want to die" and I said no, I lied', True),
+    ('the nurse asked "have you had thoughts of suicide?" and I said no', False),
+    ('My psychiatrist asked "any thoughts of ending your life" and I said no', False),
+    ('she asked me "are you suicidal?"', False),  # unanswered, as before: her words
 ])
 def test_crisis_words_only_in_quotes_framed_as_someones(matcher, text, crisis):
     """The dev set's tuning part held 77 such quotes among 881 false crisis alerts, against 11 crisis posts whose crisis
