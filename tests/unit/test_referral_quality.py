@@ -78,9 +78,14 @@ def test_held_back_crisis_recall_does_not_fall(held_back):
     # -1.24) and its threshold 0.66 (on batches 62 to 90 left out in turn, 37 more of 5,203 short crisis posts than
     # at 0.70 for 6 more of 3,425 denials): on the first 88 files' held-back part short 0.920 and long 0.942 as
     # before; 89 and 90's own hedged crises are found 0.81 (48 short) and 0.80 (15 long), so over all 0.919, 0.939.
-    assert held_back["crisis_recall_short"]["recall"] >= 0.919
-    assert held_back["crisis_recall_long"]["recall"] >= 0.939
-    floors = {"wish": 0.88, "active": 0.98, "method": 0.955, "intent": 0.91, "plan": 0.885, "prep": 0.875,
+    # Seventeenth session: batch 91, talk of means and methods (its crises found 100 of 150 before anything was changed
+    # for it, method questions 40 of 70), and the model retrained with it, bolder (bias -1.24 -> -1.02), at 0.70 (on
+    # batches 1 to 91 left out in turn, 0.66 found 98 more of 17,071 short crisis posts for 23 more of 10,777 ordinary
+    # posts flagged): the first 90 files' held-back part short 0.921, long 0.942; 91's own 20 of 29 short and 9 of 14
+    # long, so over all 0.920 and 0.935; method questions 0.96 -> 0.948.
+    assert held_back["crisis_recall_short"]["recall"] >= 0.920
+    assert held_back["crisis_recall_long"]["recall"] >= 0.935
+    floors = {"wish": 0.88, "active": 0.98, "method": 0.945, "intent": 0.91, "plan": 0.885, "prep": 0.875,
               "attempt": 0.92, "selfharm": 0.89}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
     assert {name: recall[name] for name in floors if recall[name] < floors[name]} == {}
@@ -137,11 +142,14 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # at 0.66, 0.172, 0.024 and 0.050, crisis precision 0.905; practical precision 0.783 -> 0.762: four of the new
     # batches' held-back denials, about debts, are suggested debt advice, arguably right, but labelled none. (The word
     # model doubting a match in a short message it scored very low took denials to 0.148 but silenced plain crises
-    # among words of distress, and was taken back: docs/DECISIONS.md.)
-    assert held_back["false_crisis_negations"]["rate"] <= 0.172
-    assert held_back["false_crisis_ordinary"]["rate"] <= 0.024
-    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.050
-    assert held_back["tiers"]["crisis"]["precision"] >= 0.905
+    # among words of distress, and was taken back: docs/DECISIONS.md.) Seventeenth session: with batch 91 (its
+    # ordinary talk of the same means flagged 10 of 150 before anything was changed for it) and the model retrained
+    # with it, bolder, at 0.70: 0.171, 0.027 and 0.052, crisis precision 0.903; the first 90 files' ordinary messages
+    # 98 of 3,675 flagged against 90 (at 0.66, 111): the price of 11 more of their 5,295 short crisis posts found.
+    assert held_back["false_crisis_negations"]["rate"] <= 0.171
+    assert held_back["false_crisis_ordinary"]["rate"] <= 0.027
+    assert held_back["any_suggestion_ordinary"]["rate"] <= 0.052
+    assert held_back["tiers"]["crisis"]["precision"] >= 0.903
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.49 if tier == "support" else 0.76), tier
         assert held_back["tiers"][tier]["recall"] >= (0.385 if tier == "support" else 0.55), tier
@@ -167,5 +175,6 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     # ratchet with it. 245 with 76 to 81 at threshold 0.72 ("my social life doesnt exist since the baby arrived" was
     # over 0.68); 241 with 82 at 0.70; 239 with 83 and 84; 244 with 85 (the model readier, bias -1.19 -> -1.10; a
     # higher threshold would cost more crisis posts than it saves denials: test_held_back_crisis_recall_does_not_fall);
-    # 241 with 86; 244 with 87 and 88 (the model readier, bias -1.23 -> -1.08), and with 89 and 90 at 0.66.
-    assert flagged <= 244
+    # 241 with 86; 244 with 87 and 88 (the model readier, bias -1.23 -> -1.08), and with 89 and 90 at 0.66; 243 with
+    # 91 at 0.70.
+    assert flagged <= 243
