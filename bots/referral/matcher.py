@@ -1834,6 +1834,8 @@ QUOTE_SPEECH = _words("said", "says", "saying", "told", "tells", "texted", "post
 QUOTE_ASKED = _words("asked", "asks", "asking", "ask")
 ANSWERED_YES = _words("yes", "yeah", "yep", "yup", "aye", "nodded", "admitted")
 ANSWER_HEDGES = _words("tonight", "today", "yet", "probably", "maybe", "prob", "prolly")
+ANSWER_UNDONE = _words("though", "truth", "actually", "lied", "lie", "lying")  # "I said no. I am though"
+_I_AM = normalise("i am").strip()
 QUOTE_ANSWER_WORDS = 8  # read after an asked question for the writer's yes: "and I couldn't lie, I said yes"
 # ... taken back by the writer after their own words: not "she said calm down", "my therapist says it's about".
 QUOTE_TAKEN_BACK = [normalise(words) for words in (
@@ -1900,6 +1902,7 @@ def _quoted_as(normalised: str, start: int, end: int) -> str | None:
            for index, word in enumerate(before)):  # a question put to the writer: their answer decides
         answer = after[:QUOTE_ANSWER_WORDS]
         if (not ANSWERED_YES.isdisjoint(answer) or not ANSWER_HEDGES.isdisjoint(answer)
+                or not ANSWER_UNDONE.isdisjoint(answer) or _I_AM in " ".join(answer)
                 or _taken_back_after([*answer, "", ""])):
             return None  # "she asked "are you suicidal?" and I said yes", "... no, not tonight", "... no but I lied"
         if not ANSWERS_NO.isdisjoint(answer):

@@ -71,6 +71,19 @@ def test_why_a_match_was_suppressed_is_explained(matcher, text, reason):
     assert "crisis" not in result.topics
 
 
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("my friend passed away by suicide and I want to join him", True),
+    ("my brother died by suicide last year and I'm planning to do the same", True),
+    ("my uncle killed himself and I've been thinking about doing the same", True),
+    ("my friend died by suicide last month", False),
+    ("I want to join him at the gym", False),
+    ("my mum died by suicide and my sister wants to do the same fundraiser", False),
+])
+def test_meaning_to_follow_someone_lost_to_suicide_is_a_crisis(matcher, text, crisis):
+    """The bereavement phrase outranks the crisis word "suicide"; the writer's wish to follow stands on its own."""
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
 @pytest.mark.parametrize("text", [
     "I've never felt so suicidal",
     "never been so suicidal in my life",
@@ -1179,6 +1192,8 @@ def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(ma
     ('the nurse asked "have you had thoughts of suicide?" and I said no', False),
     ('My psychiatrist asked "any thoughts of ending your life" and I said no', False),
     ('she asked me "are you suicidal?"', False),  # unanswered, as before: her words
+    ('my therapist asked "are you suicidal?" and I said no. I am though', True),
+    ('my GP asked "have you thought about suicide" and I said no. Truth is every day', True),
 ])
 def test_crisis_words_only_in_quotes_framed_as_someones(matcher, text, crisis):
     """The dev set's tuning part held 77 such quotes among 881 false crisis alerts, against 11 crisis posts whose crisis
