@@ -1902,7 +1902,7 @@ def _quoted_as(normalised: str, start: int, end: int) -> str | None:
            for index, word in enumerate(before)):  # a question put to the writer: their answer decides
         answer = after[:QUOTE_ANSWER_WORDS]
         if (not ANSWERED_YES.isdisjoint(answer) or not ANSWER_HEDGES.isdisjoint(answer)
-                or not ANSWER_UNDONE.isdisjoint(answer) or _I_AM in " ".join(answer)
+                or not ANSWER_UNDONE.isdisjoint(answer) or f" {_I_AM} " in f" {' '.join(answer)} "
                 or _taken_back_after([*answer, "", ""])):
             return None  # "she asked "are you suicidal?" and I said yes", "... no, not tonight", "... no but I lied"
         if not ANSWERS_NO.isdisjoint(answer):
