@@ -104,10 +104,14 @@ class StressWebhook:
         self.settings = context.settings.stress
         self.repository = repository
         self.clock = context.clock
-        self._last_accepted: dict[str, int] = {}
+        self._last_accepted: dict[str, int] = {}  # member -> when their last reading was accepted
+        context.personal_data.kept_in_memory(self._forget)  # an erase forgets them here at once, not at a restart
         self._refused: dict[str, tuple[int, int]] = {}  # remote address -> (minute, wrong tokens in it)
         self._recording = asyncio.Lock()  # one reading at a time: an episode is alerted once
         self._runner: web.AppRunner | None = None
+
+    def _forget(self, user_id: str) -> None:
+        self._last_accepted.pop(user_id, None)
 
     async def start(self) -> None:
         app = web.Application(client_max_size=MAX_BODY_BYTES)

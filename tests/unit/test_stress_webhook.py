@@ -84,3 +84,22 @@ async def test_the_time_may_be_called_timestamp_and_given_as_unix_seconds_or_mil
     assert await post(client, {"stress": 50, "at": now.timestamp() + 1}) == 202
     assert await readings(database) == 4
     assert await post(client, {"stress": 50, "at": now.isoformat(), "timestamp": now.isoformat()}) == 400
+
+
+async def test_an_erase_forgets_the_member_in_memory_too(database):
+    """The webhook remembers when each member's last reading came (to refuse floods); `!forget me` clears that at
+    once, so a member who erases and links a new device is not told to wait, and no ID outlives the erase."""
+    settings = parse_config(filled(**{"stress.min_interval": "60s"}), ROOT, INSTALLATION.bots).bot_settings["checkin"]
+    context = bot_context(database, INSTALLATION, settings)
+    webhook = StressWebhook(context, CheckinRepository(database))
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app.router.add_post("/stress/{webhook_id}", webhook.receive)
+    async with TestClient(TestServer(app)) as test_client:
+        async with database.transaction() as db:
+            await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
+        assert await post(test_client, {"stress": 50}) == 202
+        assert await post(test_client, {"stress": 50}) == 429  # within the minute
+        await context.personal_data.erase(ALICE)
+        async with database.transaction() as db:
+            await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
+        assert await post(test_client, {"stress": 50}) == 202
