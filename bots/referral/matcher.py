@@ -1242,23 +1242,20 @@ AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
     normalise(verb).strip(): tuple(tuple(normalise(tail).split()) for tail in tails) for verb, tails in {
         "crossed": (), "entered": (), "occurred": (), "something": (), "happening": (),
         "cross": ("my mind", "my head"), "enter": ("my mind", "my head"),  # ... unless it goes on (CROSSES_ON)
-        "there": ("anymore", "any", "for me"), "returned": (),
-        # "has never once come into my head", "has never been in my head"
-        "came": ("back", "into my head", "into my mind", "to mind"), "come": ("back", "into my head", "into my mind",
-                                                                              "to mind"),
-        "in": ("my head", "my mind"), "one": ("of them",), "an": ("option",),
+        "there": ("anymore", "any", "for me"), "came": ("back",), "come": ("back",), "returned": (),
+        "one": ("of them",), "an": ("option",),
         "a": ("option", "thought ive had", "thought i have had", "thought ive ever had", "thing for me"),
         "on": ("the cards", "the table", "the agenda", "my mind", "my radar")}.items()}
 _LONGEST_AFTER_TAIL = max(len(tail) for tails in AFTER_VERBS.values() for tail in tails)
 # "Suicide doesn't cross my mind. It never leaves it", "... as a what if anymore, it's a when" (a second reviewer's).
-PASSING_VERBS = _words("cross", "enter", "in")  # "... isn't in my head, it's in my body"
+PASSING_VERBS = _words("cross", "enter")
 CROSSES_ON = _words("it", "it's", "as", "anymore", "lives", "leaves", "never", "plan", "when", "where", "until", "till",
                     "but", "for", "because", "cos", "just", "always", "stays", "sits")
 CROSSES_ON_WINDOW = 8
 # These say the negation is of the match only with a verb: "suicide isn't on the cards", "was never an option"; a bare
 # "not" or "never" starts a clause of its own ("I want to die, not one of them would notice", "not an option to
 # keep living like this").
-SAID_OF_IT = _words("on", "one", "an", "a", "happening", "in")
+SAID_OF_IT = _words("on", "one", "an", "a", "happening")
 OF_IT_VERBS = _words("is", "was", "has", "have", "had", "been")
 BARE_NEGATIONS = _words("not", "never")
 # The negation after the match ends where the words after it say it has ("... never crossed my mind until this

@@ -207,12 +207,6 @@ def test_a_denial_just_after_the_match_negates_it(matcher, text):
     ("No intention whatsoever of harming myself", False),
     ("Thoughts of self-harm: none. Thoughts of eating a whole cheesecake: several.", False),  # as on a form
     ("Thoughts of suicide: none. Just tired.", False),
-    ("The thought of ending my life has never once come into my head, even through three rounds of IVF", False),
-    ("The thought of suicide has never been in my head, even in the dark times.", False),
-    ("Hurting myself is not in my mind. I want to go home to my city.", False),
-    ("I want to die, not in my head, in real life", True),
-    ("wanting to die isn't in my head, it's in my body, every day", True),
-    ("The thought of ending it never came into my head until this year", True),
     # their twins, from a second reviewer: the negation starts a clause of its own, or ends, or the feeling is at its
     # worst
     ("Suicide was never on my radar before this year, now it's in my head daily", True),
