@@ -62,7 +62,6 @@ def test_topics_per_message(matcher):
     ("I'm dying to see you", None),
     ("watched suicide squad", "exclusion 'suicide squad'"),
     ("my dad died by suicide", "longer phrase 'died by suicide' (suicide-bereavement)"),
-    ("my friend passed away by suicide last month", "longer phrase 'passed away by suicide' (suicide-bereavement)"),
 ])
 def test_why_a_match_was_suppressed_is_explained(matcher, text, reason):
     result = matcher.match(text)
