@@ -1902,8 +1902,6 @@ def _quoted_as(normalised: str, start: int, end: int) -> str | None:
                 or not ANSWER_UNDONE.isdisjoint(answer) or f" {_I_AM} " in f" {' '.join(answer)} "
                 or _taken_back_after([*answer, "", ""])):
             return None  # "she asked "are you suicidal?" and I said yes", "... no, not tonight", "... no but I lied"
-        if not ANSWERS_NO.isdisjoint(answer):
-            return "a question answered no"  # "the nurse asked "any thoughts of suicide?" and I said no"
     for index, word in enumerate(before):
         if word in QUOTE_SPEECH and index and (before[index - 1] in OTHER_PEOPLE or before[index - 1] in KIN):
             return "someone else's words"

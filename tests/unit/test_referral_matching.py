@@ -1182,8 +1182,6 @@ def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(ma
     ('my mum asked "are you thinking of ending your life" and I couldn\'t lie, I said yes', True),
     ('she asked "are you suicidal" and I nodded', True),
     ('my dad asked "do you want to die" and I said no, I lied', True),
-    ('the nurse asked "have you had thoughts of suicide?" and I said no', False),
-    ('My psychiatrist asked "any thoughts of ending your life" and I said no', False),
     ('she asked me "are you suicidal?"', False),  # unanswered, as before: her words
     ('my therapist asked "are you suicidal?" and I said no. I am though', True),
     ('my GP asked "have you thought about suicide" and I said no. Truth is every day', True),
