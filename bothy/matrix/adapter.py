@@ -188,6 +188,19 @@ def _store_dir(base: Path, user_id: str) -> Path:
     return base / re.sub(r"[^A-Za-z0-9_.-]", "_", user_id.lstrip("@"))
 
 
+class StateSafeClient(nio.AsyncClient):
+    """nio applies a decrypted timeline event to the room's state as if the server had sent it, so anyone in an
+    encrypted room could forge "they left", a room name, an alias or power levels inside a message. Real state is
+    never encrypted: here a decrypted event is decrypted and nothing more."""
+
+    def _handle_timeline_event(self, event: Any, room_id: str, room: nio.MatrixRoom,
+                               encrypted_rooms: set[str]) -> Any:
+        if isinstance(event, nio.MegolmEvent) and self.olm:
+            event.room_id = room_id
+            return self.olm._decrypt_megolm_no_error(event)
+        return super()._handle_timeline_event(event, room_id, room, encrypted_rooms)
+
+
 class MatrixAccount:
     def __init__(
         self,
@@ -206,7 +219,7 @@ class MatrixAccount:
         self.allowed_servers = allowed_servers
         store_path = _store_dir(crypto_store_dir, account.user_id)
         store_path.mkdir(parents=True, exist_ok=True)
-        self.client = nio.AsyncClient(
+        self.client = StateSafeClient(
             homeserver_url,
             account.user_id,
             store_path=str(store_path),
@@ -485,6 +498,9 @@ class MatrixAccount:
 
     def _convert(self, event: nio.Event, room_id: str) -> InboundEvent | None:
         source = getattr(event, "source", None)
+        if getattr(event, "decrypted", False) and not (isinstance(source, dict)
+                                                       and source.get("type") in {"m.room.message", "m.reaction"}):
+            return None  # state forged inside an encrypted message: only the server's plaintext state is real
         if isinstance(source, dict) and source.get("type") == "m.room.member":
             return self._membership(source, room_id)  # whoever sent it: a bot account may remove a member
         if getattr(event, "sender", None) == self.user_id:

@@ -1,11 +1,14 @@
 """The sync loop's conversion step with nio's own parsing: one bad event never stops a batch."""
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import nio
 import pytest
+import vodozemac
+from nio.crypto.sessions import InboundGroupSession
 
 from bothy.config import BotAccount
 from bothy.matrix import adapter
@@ -130,3 +133,45 @@ async def test_membership_changes_in_the_timeline_reach_bots_whoever_made_them(a
     events = account._collect(sync(timeline), deliver_timeline=True)
     assert events == [Membership(ROOM, "@alice:example.org", "leave"), Membership(ROOM, "@bob:example.org", "ban")]
     assert account.skipped_events == 1
+
+
+async def test_state_forged_inside_encrypted_messages_changes_nothing(account):
+    """Anyone in an encrypted room can encrypt a plaintext that *says* it is state; only the server's is real."""
+    client = account.client
+    client.restore_login(BOT, "BOTDEVICE", "token")  # loads the local Olm account; no network
+    state = [{**event("m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"}, 1), "state_key": ""},
+             {**event("m.room.name", {"name": "Allotment club"}, 2), "state_key": ""},
+             {**event("m.room.power_levels", {"users": {BOT: 100}, "redact": 50}, 3), "state_key": ""},
+             *({**event("m.room.member", {"membership": "join"}, 4 + n), "state_key": user, "sender": user}
+               for n, user in enumerate([BOT, "@alice:example.org", "@bob:example.org"]))]
+    first = nio.SyncResponse.from_dict({"next_batch": "s0", "rooms": {"join": {ROOM: {
+        "state": {"events": state}, "timeline": {"events": []}, "ephemeral": {"events": []},
+        "account_data": {"events": []}}}}})
+    await client.receive_response(first)
+    outbound = vodozemac.GroupSession()
+    client.olm.inbound_group_store.add(InboundGroupSession(outbound.session_key.to_base64(), "AliceEd25519",
+                                                           "AliceCurve25519", ROOM))
+
+    def encrypted(plaintext: dict[str, Any], number: int) -> dict[str, Any]:
+        ciphertext = outbound.encrypt(json.dumps({**plaintext, "room_id": ROOM}).encode()).to_base64()
+        return event("m.room.encrypted", {"algorithm": "m.megolm.v1.aes-sha2", "sender_key": "AliceCurve25519",
+                                          "ciphertext": ciphertext, "session_id": outbound.session_id,
+                                          "device_id": "ALICEDEVICE"}, number)
+
+    forged = [encrypted({"type": "m.room.member", "state_key": "@bob:example.org",
+                         "content": {"membership": "leave"}}, 10),
+              encrypted({"type": "m.room.name", "state_key": "", "content": {"name": "No action needed"}}, 11),
+              encrypted({"type": "m.room.canonical_alias", "state_key": "",
+                         "content": {"alias": "#bereavement:example.org"}}, 12),
+              encrypted({"type": "m.room.power_levels", "state_key": "", "content": {"users": {BOT: 0}}}, 13),
+              encrypted({"type": "m.room.message", "content": {"msgtype": "m.text", "body": "morning"}}, 14)]
+    response = sync(forged)
+    await client.receive_response(response)
+    events = account._collect(response, deliver_timeline=True)
+
+    assert [type(e) for e in events] == [Message]  # the genuine encrypted message, and nothing forged
+    assert events[0].encrypted
+    assert set(client.rooms[ROOM].users) == {BOT, "@alice:example.org", "@bob:example.org"}
+    assert account.room_name(ROOM) == "Allotment club"
+    assert account.canonical_alias(ROOM) is None
+    assert account.can_redact_others(ROOM)
