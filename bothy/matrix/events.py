@@ -140,6 +140,8 @@ def _message(source: Any, room_id: str, encrypted: bool) -> Message | None:
     reply_to = _text(in_reply_to, "event_id") if in_reply_to is not None else None
     if reply_to and replaces is None and has_reply_fallback(content, body):
         body = strip_reply_fallback(body)
+    if relates.get("is_falling_back") is True:
+        reply_to = None  # a plain message in a thread: "in reply to" the thread's last post only for old clients
     picked = command_text(content)  # an optional extra: HTML Bothy cannot read never drops the message
     return Message(room_id=room_id, event_id=event_id, sender=sender, body=body, timestamp_ms=timestamp_ms,
                    msgtype=msgtype, encrypted=encrypted, replaces=replaces, reply_to=reply_to or None,

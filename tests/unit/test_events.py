@@ -25,6 +25,17 @@ def test_reply_fallback_is_stripped_so_quoted_words_are_not_the_author_s():
     assert message.reply_to == "$quoted"
 
 
+def test_a_plain_message_in_a_thread_replies_to_no_one():
+    """Element puts the thread's latest post in m.in_reply_to for old clients (is_falling_back): `!report` there
+    must not report whoever happened to write last. A real reply inside a thread still is one."""
+    thread = {"rel_type": "m.thread", "event_id": "$root", "m.in_reply_to": {"event_id": "$latest"}}
+    plain = message_from_event(source({"msgtype": "m.text", "body": "!report",
+                                       "m.relates_to": {**thread, "is_falling_back": True}}), "!r", True)
+    reply = message_from_event(source({"msgtype": "m.text", "body": "!report",
+                                       "m.relates_to": {**thread, "is_falling_back": False}}), "!r", True)
+    assert (plain.reply_to, reply.reply_to) == (None, "$latest")
+
+
 def test_a_plain_message_starting_with_a_quote_is_kept_when_it_is_not_a_reply():
     message = message_from_event(source({"msgtype": "m.text", "body": "> a quote I like"}), "!r", False)
     assert message.body == "> a quote I like"
