@@ -37,6 +37,8 @@ class UsageError(Exception):
 
 # --- argument types ------------------------------------------------------------------------------
 
+NAME_WORDS = 3  # a topic, tag or group name is a few words; more is a sentence, read like any message
+FIRST_PERSON = frozenset({"i", "i'm", "im", "i've", "ive", "i'll", "i'd", "me", "my", "myself", "mine"})
 MAX_DIGITS = 15  # more digits than any range here allows; int() of a huge string is never attempted
 
 
@@ -355,17 +357,22 @@ class Command:
 
     def read_as_words(self, args: Sequence[str]) -> bool:
         """Whether a message invoking this command is also read like any message (for crisis words): when its
-        words are not what the command takes ("!mood I want to die" is no mood), or fill an argument declared
-        `read` (a Note; the command `!help` is asked about). Other well-formed arguments name things (a topic,
-        a group, a time) and are not read; nor are staff commands, which are work (a topic named in `!refer` is
-        about someone else)."""
+        words are not what the command takes ("!mood I want to die" is no mood), fill an argument declared
+        `read` (a Note; the command `!help` is asked about), or are a sentence rather than a name. A name (a
+        topic, a #tag, a group, a time) is a few words, none of them "I" or "me": "!resources self harm" is a
+        lookup whose answer carries the crisis lines, "!resources I'm going to end it tonight" is a cry for help.
+        Staff commands are never read: they are work (a topic named in `!refer` is about someone else)."""
         if self.role >= Role.PEER_WORKER:
             return False
         try:
             _, params = self.parse(args)
         except UsageError:
             return bool(args)
-        return any(params.get(param.name) for param in self.every_param if param.read)
+        if any(params.get(param.name) for param in self.every_param if param.read):
+            return True
+        words = [word.casefold().replace("\u2019", "'").strip(".,;:!?\"()") for arg in args
+                 for word in arg.split() if not word.startswith("#")]
+        return len(words) > NAME_WORDS + (1 if self.subcommands else 0) or not FIRST_PERSON.isdisjoint(words)
 
     @property
     def every_param(self) -> tuple[Param, ...]:

@@ -1,6 +1,6 @@
 """Crisis words are read whatever a message starts with: a known command's words are read too when they are not
-what the command takes, or are a note it allows ("!talk I can't keep myself safe tonight"); well-formed arguments
-that name a thing (a topic, a group) and staff commands are not."""
+what the command takes, are a note it allows ("!talk I can't keep myself safe tonight"), or are a sentence rather
+than a name; well-formed arguments that name a thing (a topic, a group) and staff commands are not."""
 
 import dataclasses
 from collections.abc import AsyncIterator
@@ -55,6 +55,12 @@ class Account:
     ("!help mood report", True),  # read, and nothing in it matches
     ("!resources suicide", False),  # a topic looked up: its answer carries the crisis lines
     ("!group new Suicide prevention walkers #walking", False),  # a group's name
+    ("!resources self harm", False),
+    ("!resources I am going to kill myself tonight", True),  # a sentence, not a topic's name
+    ("!group new going to end it all tonight #games", True),
+    ("!groups kill myself", True),  # about oneself: no name says "myself"
+    ("!interests add I\u2019m done", True),
+    ("!checkins pause 2d", False),
     ("!refer @bob:example.org suicide", False),  # staff work, about someone else
 ])
 async def test_which_commands_words_are_read(read_only_registry, body, read):
