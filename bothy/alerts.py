@@ -96,7 +96,7 @@ class StaffAlerts:
         content = self.templates.render(template, alert_id=alert.id, **context)
         if alert.staff_event_id:
             content = in_thread(content, alert.staff_event_id)
-        effects.message(content, room_id=self.staff_room.room_id)
+        effects.message(content, room_id=self.staff_room.room_id, about=alert.subject_user)
 
     async def handle_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         """✅ from a peer worker claims an alert, ✔️ closes it, a key a bot registered for the alert's kind runs

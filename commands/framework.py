@@ -283,10 +283,12 @@ class CommandContext:
         outbox opens an encrypted one if need be) or into an encrypted room."""
         return self._where()[1] is not None or self.encrypted
 
-    def reply(self, template: str, *, reactions: tuple[str, ...] = (), **context: Any) -> None:
+    def reply(self, template: str, *, reactions: tuple[str, ...] = (), about: str | None = None,
+              **context: Any) -> None:
+        """`about`: the member a reply to staff names ("I've sent @alice a check-in"), so it is theirs too."""
         content = self.templates.render(template, prefix=self.prefix, **context)
         room_id, to_user = self._where()
-        self.effects.message(content, reactions=reactions, room_id=room_id, to_user=to_user)
+        self.effects.message(content, reactions=reactions, room_id=room_id, to_user=to_user, about=about)
 
     def reply_file(self, filename: str, mimetype: str, data: str | bytes) -> None:
         room_id, to_user = self._where()

@@ -277,6 +277,19 @@ async def _outbox_names_dm_members(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _outbox_names_whom_it_is_about(db: aiosqlite.Connection) -> None:
+    """A message to staff about one member (an alert, or a reply naming them) names them in `about_user`,
+    so their export shows it and their erase takes it; alerts already queued are named here."""
+    await run_statements(
+        db,
+        """
+        ALTER TABLE outbox ADD COLUMN about_user TEXT;
+        UPDATE outbox SET about_user = (SELECT subject_user FROM alerts WHERE alerts.id = outbox.alert_id)
+            WHERE alert_id IS NOT NULL
+        """,
+    )
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
@@ -287,6 +300,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(19, "engine: a message may say when it stops being worth sending", _outbox_expiry),
     Migration(20, "engine: an alert's number is never given again", _alert_numbers_never_reused),
     Migration(21, "engine: a message to a member's DM names the member", _outbox_names_dm_members),
+    Migration(22, "engine: a message to staff about a member names the member", _outbox_names_whom_it_is_about),
 )
 
 

@@ -40,7 +40,8 @@ class AlertRecord:
 class Outgoing:
     """Something to send: to `room_id`, or else to `to_user`'s DM. A row for a member's DM names them in
     `to_user` either way (filled in from `dm_rooms` when only the room is given), so `!mydata` shows it and
-    `!forget me` erases it, whatever it holds (an export, a link token, words the member typed)."""
+    `!forget me` erases it, whatever it holds (an export, a link token, words the member typed). A message to
+    staff about one member names them in `about_user`, for the same reason."""
 
     account: str
     action: str  # message | reaction | redaction | file ({filename, mimetype, text})
@@ -52,6 +53,7 @@ class Outgoing:
     alert: AlertRecord | None = None
     tag: str | None = None  # e.g. "poll:42": once sent, the event ID is recorded against it
     expires_at: int | None = None  # ms: past it, the message is moot (a reminder for what has begun) and dropped
+    about_user: str | None = None  # the member a message to staff is about (an alert's subject by default)
 
 
 @dataclass(frozen=True)
@@ -128,13 +130,14 @@ class OutboxRepository:
             if item.reactions and reactions is None:
                 reactions = serialised[id(item.reactions)] = json.dumps(item.reactions)
             to_user = item.to_user if item.to_user is not None else members.get((item.account, item.room_id))
+            about = item.about_user or (item.alert.subject_user if item.alert is not None else None)
             rows.append((row_id, f"{txn_prefix}-{row_id}", item.account, item.room_id, to_user, item.action,
                          *content, item.target_event_id, reactions, item.tag, alert_id, now_ms, now_ms,
-                         item.expires_at))
+                         item.expires_at, about))
         await db.executemany(
             "INSERT INTO outbox (id, txn_id, account, room_id, to_user, action, content, content_id, target_event_id, "
-            "reactions, tag, alert_id, created_at, next_attempt_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "reactions, tag, alert_id, created_at, next_attempt_at, expires_at, about_user) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 

@@ -54,8 +54,9 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     "dm_rooms": PersonalColumns(subject=("user_id",)),
     "alerts": PersonalColumns(subject=("subject_user",), staff=("claimed_by", "done_by"),
                               staff_view=("kind", "claimed_by", "claimed_at", "done_by", "done_at")),
-    # A message's words stored once for many (`outbox_contents`) are shown in each of its rows' exports.
-    "outbox": PersonalColumns(subject=("to_user",), subject_view=(
+    # A message's words stored once for many (`outbox_contents`) are shown in each of its rows' exports. A row
+    # is a member's when it goes to them or tells staff about them (`about_user`).
+    "outbox": PersonalColumns(subject=("to_user", "about_user"), subject_view=(
         "*", "(SELECT content FROM outbox_contents WHERE id = content_id) AS shared_content")),
     "pending_decryption": PersonalColumns(subject=("sender",)),
     "audit_log": PersonalColumns(subject=("subject",), staff=("actor",), staff_view=("at", "actor", "action")),

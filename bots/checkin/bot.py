@@ -272,12 +272,12 @@ class CheckinBot(Bot):
         member = ctx.params["user"]
         now = self.context.clock.ms()
         if not checkins_allowed(await self.repository.preference(member), now):
-            ctx.reply("checkin_declined", member=member)
+            ctx.reply("checkin_declined", member=member, about=member)
             return
         # The check-in row and its message are committed with this command, so it goes out exactly once.
         ctx.effects.record(self._checkins_for([member], now, ctx.effects, await self._low_energy([member]),
                                               requested_by=ctx.sender))
-        ctx.reply("checkin_sent", member=member)
+        ctx.reply("checkin_sent", member=member, about=member)
 
     async def quiet(self, ctx: CommandContext) -> None:
         days = ctx.params["days"]

@@ -340,4 +340,5 @@ class ReferralBot(Bot):
             await record_audit(db, ctx.sender, "refer", member, topic.id, now)
 
         ctx.effects.record(write)
-        ctx.reply("refer_sent", member=member, topic=topic, asked=ctx.params["topic"] if by_words else None)
+        ctx.reply("refer_sent", member=member, about=member, topic=topic,
+                  asked=ctx.params["topic"] if by_words else None)

@@ -12,7 +12,8 @@ from bothy.storage.audit import record_audit
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
 from bothy.storage.personal_data import StillOwed
-from bothy.testing import bot_context
+from bothy.testing import STAFF_ROOM, bot_context
+from bots.checkin.bot import CheckinBot
 from bots.checkin.storage import CheckinRepository
 from bots.host.bot import HostBot
 from bots.installed import INSTALLATION
@@ -47,7 +48,7 @@ async def test_export_then_erase_covers_every_row_that_names_the_member(database
     assert set(exported) == {"dm_rooms", "outbox", "alerts", "referral_cooldowns", "referral_opt_outs", "audit_log"}
     assert exported["referral_cooldowns"][0]["topic"] == "debt"
     deleted = await personal.erase(alice)
-    assert deleted["outbox"] == 1
+    assert deleted["outbox"] == 2  # the message to her, and the alert about her
     assert await personal.export(alice) == {}
     assert (await personal.export(bob))["outbox"][0]["to_user"] == bob  # others untouched
     async with database.read() as db, db.execute("SELECT topic, room_id FROM referral_log") as cursor:
@@ -177,3 +178,34 @@ async def test_a_room_that_is_no_ones_dm_names_no_one(database):
     rows = await OutboxRepository(database).due(10**15)
     assert [(r.account, r.room_id, r.to_user) for r in rows] == [
         ("@other:x", "!dm", None), ("@bot:x", "!group", None), ("@bot:x", "!dm", ALICE)]
+
+
+async def test_messages_to_staff_about_a_member_are_theirs_to_export_and_erase(database, example_config):
+    """A crisis alert still queued for the staff room, its thread notes, and "I've sent @alice a gentle
+    check-in" owed to Sam all name Alice: they are in her export and go with her erase. (A review found them
+    left in the outbox after `!forget me`, outside `!mydata`.)"""
+    referral = ReferralBot(bot_context(database, INSTALLATION, example_config.bot_settings["referral"]))
+    effects = Effects(referral.context.account)
+    await referral.on_message(Message("!group:example.org", "$m", ALICE, "I want to die", 1, "m.text", True),
+                              effects)
+    await referral.context.work.commit(effects)
+    (alert,) = await referral.context.alerts.not_done()
+    effects = Effects(referral.context.account)
+    referral.context.alerts.in_thread(alert, effects, "alert_reminder", minutes=30, link="https://matrix.to/")
+    await referral.context.work.commit(effects)
+    checkin = CheckinBot(bot_context(database, INSTALLATION, settings_of("checkin")))
+    command = next(c for c in checkin.commands() if c.name == "checkin")
+    effects = Effects(checkin.context.account)
+    await command.run(CommandContext(command=command, sender=SAM, room_id=STAFF_ROOM, event_id="$c",
+                                     role=Role.PEER_WORKER, in_dm=False, effects=effects,
+                                     templates=checkin.context.templates, prefix="!", params={"user": ALICE}))
+    await checkin.context.work.commit(effects)
+    personal = INSTALLATION.personal_data(database)
+
+    staff_rows = [row for row in (await personal.export(ALICE))["outbox"] if row["room_id"] == STAFF_ROOM]
+    assert len(staff_rows) == 3 and all(row["about_user"] == ALICE for row in staff_rows)
+    await personal.erase(ALICE)
+    async with database.read() as db:
+        left = await db.execute_fetchall("SELECT o.content, c.content FROM outbox AS o "
+                                         "LEFT JOIN outbox_contents AS c ON c.id = o.content_id")
+    assert ALICE not in json.dumps(left)

@@ -66,6 +66,18 @@ async def raise_alert(database: Database, subject: str) -> int:
         return await scalar(db, "SELECT MAX(id) FROM alerts")
 
 
+async def alert_in_old_schema(database: Database, subject: str) -> int:
+    """`raise_alert` as the engine did before an alert's number was kept for good and its message named whom
+    it is about: today's code writes columns an old database does not have yet."""
+    async with database.transaction() as db:
+        alert = (await db.execute("INSERT INTO alerts (kind, account, subject_user, created_at) "
+                                  "VALUES ('report', '@bot:x', ?, 1)", (subject,))).lastrowid
+        await db.execute("INSERT INTO outbox (txn_id, account, room_id, action, content, alert_id, created_at, "
+                         "next_attempt_at) VALUES (?, '@bot:x', '!staff', 'message', '{}', ?, 1, 1)",
+                         (f"t{alert}", alert))
+        return alert
+
+
 async def test_an_alert_number_is_never_given_again_once_its_alert_is_gone(database):
     """`!done N` and `!mod mute N` act on a number a peer worker read earlier: were the newest alert's number given
     again after its member was erased, it would name another member's alert."""
@@ -83,7 +95,7 @@ async def test_numbering_alerts_for_good_keeps_every_alert_and_its_messages(tmp_
     await database.open()
     try:
         await migrate(database, tuple(older for older in INSTALLATION.migrations if older.version < step))
-        first, second = await raise_alert(database, "@alice:x"), await raise_alert(database, "@bob:x")
+        first, second = await alert_in_old_schema(database, "@alice:x"), await alert_in_old_schema(database, "@bob:x")
         async with database.transaction() as db:
             await db.execute("UPDATE alerts SET claimed_by = '@sam:x', claimed_at = 5, urgent = 1 WHERE id = ?",
                              (first,))
@@ -92,6 +104,7 @@ async def test_numbering_alerts_for_good_keeps_every_alert_and_its_messages(tmp_
         assert step in await migrate(database, INSTALLATION.migrations)
         assert await rows(database, "SELECT * FROM alerts ORDER BY id") == before
         assert await rows(database, "SELECT id, alert_id FROM outbox ORDER BY id") == links == [(1, first), (2, second)]
+        assert await rows(database, "SELECT about_user FROM outbox ORDER BY id") == [("@alice:x",), ("@bob:x",)]
         indexes = await rows(database, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'alerts'")
         assert set(indexes) == {("alerts_staff_event",), ("alerts_unclaimed",), ("alerts_open",)}
         async with database.transaction() as db:
