@@ -12,6 +12,7 @@ from bothy.storage.migrations import ENGINE_MIGRATIONS, Migration, ordered_steps
 from bothy.storage.personal_data import (
     ENGINE_ANONYMOUS_TABLES,
     ENGINE_PERSONAL_COLUMNS,
+    KeyedRows,
     PersonalColumns,
     PersonalData,
 )
@@ -28,9 +29,12 @@ class Installation:
         self.personal_columns: Mapping[str, PersonalColumns] = _merged(
             [ENGINE_PERSONAL_COLUMNS, *(bot.personal_columns for bot in bots)])
         self.anonymous_tables = ENGINE_ANONYMOUS_TABLES.union(*(bot.anonymous_tables for bot in bots))
+        self.keyed_rows: dict[str, KeyedRows] = {table: rows for bot in bots for table, rows in bot.keyed_rows.items()}
+        if not set(self.keyed_rows) <= self.anonymous_tables:
+            raise ValueError("keyed rows are found in tables declared anonymous (they hold no user ID)")
 
     def personal_data(self, database: Database) -> PersonalData:
-        return PersonalData(database, self.personal_columns)
+        return PersonalData(database, self.personal_columns, self.keyed_rows)
 
     def templates(self, override_dir: Path | None = None) -> Templates:
         """An organisation's overrides first, then each bot's own folder, then the engine's."""

@@ -25,7 +25,7 @@ from bothy.settings import SettingsReader
 from bothy.storage.database import ReadStore
 from bothy.storage.migrations import Migration
 from bothy.storage.outbox import StuckSummary
-from bothy.storage.personal_data import PersonalColumns, PersonalData
+from bothy.storage.personal_data import KeyedRows, PersonalColumns, PersonalData
 from bothy.templates import Templates
 from commands.framework import Command, CommandRegistry
 
@@ -144,6 +144,7 @@ class Bot:
     migrations: ClassVar[tuple[Migration, ...]] = ()
     personal_columns: ClassVar[Mapping[str, PersonalColumns]] = {}  # table -> how it may name a member
     anonymous_tables: ClassVar[frozenset[str]] = frozenset()  # tables with no member in them, by design
+    keyed_rows: ClassVar[Mapping[str, KeyedRows]] = {}  # anonymous tables a member's rows can be found in today
     schedules: ClassVar[Mapping[str, str]] = {}  # sweep name -> default; the config key is schedules.<name>
     templates_dir: ClassVar[Path | None] = None
     # True: `on_message` hears every message Bothy can read, in rooms and DMs its own account is not in too,

@@ -9,6 +9,10 @@ A table whose rows record something still owed *to* the member (a mute to lift) 
 refuses while such a row remains, so whoever erases settles it first and nobody is left worse off for
 asking to be forgotten.
 
+An anonymous table whose rows can still be found from a member's ID while a secret lasts (answers under a
+daily key that is destroyed at midnight) registers `KeyedRows`: export shows the member's rows and erase deletes them,
+found as the bot itself finds them.
+
 The engine lists its own tables here; each bot lists its tables next to their schema steps. A table
 that is in neither list fails `tests/unit/test_personal_data.py`. What a running Bothy keeps in memory about a
 member (which room is their DM) is registered here too, and forgotten when their erase is committed.
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiosqlite
 
@@ -68,6 +72,14 @@ ENGINE_ANONYMOUS_TABLES = frozenset({"schema_version", "account_sessions", "sync
                                      "sweep_runs", "sent_events", "outbox_contents", "sqlite_sequence"})
 
 
+class KeyedRows(Protocol):
+    """Rows that hold no user ID yet are the member's while a key lasts (see the module's docstring)."""
+
+    async def export(self, db: aiosqlite.Connection, user_id: str) -> list[dict[str, Any]]: ...
+
+    async def erase(self, db: aiosqlite.Connection, user_id: str) -> int: ...
+
+
 class StillOwed(Exception):
     """Erase found rows that record something still owed to the member: deleting them would lose it."""
 
@@ -81,9 +93,11 @@ def _where(columns: tuple[str, ...]) -> str:
 
 
 class PersonalData:
-    def __init__(self, database: Database, columns: Mapping[str, PersonalColumns]):
+    def __init__(self, database: Database, columns: Mapping[str, PersonalColumns],
+                 keyed: Mapping[str, KeyedRows] | None = None):
         self.database = database
         self.columns = columns
+        self.keyed = keyed or {}
         self._in_memory: list[Callable[[str], None]] = []
 
     def kept_in_memory(self, forget: Callable[[str], None]) -> None:
@@ -101,6 +115,9 @@ class PersonalData:
                     rows = await _select(db, table, ", ".join(personal.subject_view), personal.subject, user_id)
                     if rows:
                         exported[table] = rows
+            for table, keyed in self.keyed.items():
+                if rows := await keyed.export(db, user_id):
+                    exported[table] = rows
             for table, personal in self.columns.items():
                 if personal.staff:
                     rows = await _select(db, table, ", ".join(personal.staff_view), personal.staff, user_id,
@@ -147,6 +164,9 @@ class PersonalData:
                 cursor = await db.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} = ?", (user_id,))
                 if cursor.rowcount:
                     changed[table + STAFF_SUFFIX] = changed.get(table + STAFF_SUFFIX, 0) + cursor.rowcount
+        for table, keyed in self.keyed.items():
+            if count := await keyed.erase(db, user_id):
+                changed[table] = count
         return changed
 
     async def _still_owed(self, db: aiosqlite.Connection, user_id: str) -> dict[str, int]:

@@ -22,12 +22,13 @@ from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, SweepRun
 from bothy.settings import SettingsReader
 from bothy.storage.alerts import Alert
+from bothy.storage.personal_data import KeyedRows
 from bots.facts import ENERGY
 from bots.mood import schema
 from bots.mood.chart import ChartError, draw_chart
 from bots.mood.policy import ENERGIES, episode_over, exposed_rooms, local_day, publishable, shared_mood_alert, trend
 from bots.mood.settings import MoodSettings, read_settings
-from bots.mood.storage import MoodRepository
+from bots.mood.storage import MoodRepository, TodaysAnswers
 from commands.framework import Choice, Command, CommandContext, Param, Role, Subcommand, Text, UsageError, small_number
 from rooms.staff import matrix_to
 
@@ -71,6 +72,7 @@ class MoodBot(Bot):
     migrations = schema.MIGRATIONS
     personal_columns = schema.PERSONAL_COLUMNS
     anonymous_tables = schema.ANONYMOUS_TABLES
+    keyed_rows: ClassVar[Mapping[str, KeyedRows]] = {"mood_answers": TodaysAnswers()}
     schedules: ClassVar[Mapping[str, str]] = {
         "mood_prompt": "0 10 * * *", "mood_weather": "0 20 * * *", "mood_rotation": "1 0 * * *",
         "hangout_prompts": "0 15 * * *",

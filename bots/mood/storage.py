@@ -13,6 +13,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
@@ -36,6 +37,32 @@ class MoodPrefs:
 def voter_of(key: bytes, user_id: str) -> bytes:
     """One member's mark for one day: without that day's key, nobody can tell whose it is."""
     return hmac.new(key, user_id.encode(), hashlib.sha256).digest()[:VOTER_BYTES]
+
+
+class TodaysAnswers:
+    """`mood_answers` hold no user ID, yet while the day's key lasts a member's answer can be found as the bot
+    finds it on every answer: `!mydata` shows it, and `!forget me` takes it back at once, not at midnight."""
+
+    @staticmethod
+    async def _marks(db: aiosqlite.Connection, user_id: str) -> list[tuple[int, bytes]]:
+        async with db.execute("SELECT day, key FROM mood_keys") as cursor:
+            return [(day, voter_of(bytes(key), user_id)) for day, key in await cursor.fetchall()]
+
+    async def export(self, db: aiosqlite.Connection, user_id: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for day, voter in await self._marks(db, user_id):
+            async with db.execute("SELECT room_id, mood, energy FROM mood_answers WHERE day = ? AND voter = ? "
+                                  "ORDER BY room_id", (day, voter)) as cursor:
+                rows += [{"day": day, "room_id": room_id or None, "mood": mood, "energy": energy}
+                         for room_id, mood, energy in await cursor.fetchall()]
+        return rows
+
+    async def erase(self, db: aiosqlite.Connection, user_id: str) -> int:
+        erased = 0
+        for day, voter in await self._marks(db, user_id):
+            cursor = await db.execute("DELETE FROM mood_answers WHERE day = ? AND voter = ?", (day, voter))
+            erased += cursor.rowcount
+        return erased
 
 
 class MoodRepository:
