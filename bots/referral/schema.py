@@ -1,4 +1,4 @@
-"""The referral bot's tables: an anonymous log, per-member cooldowns and opt-outs, the audit log of staff
+"""The referral bot's tables: anonymous counts, per-member cooldowns and opt-outs, the audit log of staff
 referrals, check-backs after crisis lines and anonymous feedback on suggestions; and which of their columns
 can name a member (for export and erasure)."""
 
@@ -75,14 +75,47 @@ async def _follow_up(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _counts_not_rows(db: aiosqlite.Connection) -> None:
+    """The anonymous log and feedback become counts per topic, place and hour. One row per suggestion sent was
+    joinable to the member's cooldown (inserted in the same transaction) by row order, which gave away the room
+    they wrote in and what they answered; a count has no order to join by."""
+    await run_statements(
+        db,
+        """
+        CREATE TABLE referral_sent_counts (
+            topic TEXT NOT NULL,
+            room_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            sent INTEGER NOT NULL,
+            PRIMARY KEY (topic, room_id, at)
+        ) WITHOUT ROWID;
+        INSERT INTO referral_sent_counts (topic, room_id, at, sent)
+            SELECT topic, COALESCE(room_id, ''), at, COUNT(*) FROM referral_log GROUP BY 1, 2, 3;
+        DROP TABLE referral_log;
+        CREATE TABLE referral_feedback_counts (
+            topic TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            answers INTEGER NOT NULL,
+            PRIMARY KEY (topic, answer, at)
+        ) WITHOUT ROWID;
+        INSERT INTO referral_feedback_counts (topic, answer, at, answers)
+            SELECT topic, answer, at, COUNT(*) FROM referral_feedback GROUP BY 1, 2, 3;
+        DROP TABLE referral_feedback
+        """,
+    )
+
+
 MIGRATIONS = (
     Migration(2, "referrals: anonymous log, per-member cooldowns and opt-outs; audit log", _referrals),
     Migration(8, "referrals: check-backs after crisis lines; anonymous feedback on suggestions", _follow_up),
+    Migration(23, "referrals: the anonymous log and feedback are counts, with no row order to join", _counts_not_rows),
 )
 PERSONAL_COLUMNS = {
     "referral_cooldowns": PersonalColumns(subject=("user_id",)),
     "referral_opt_outs": PersonalColumns(subject=("user_id",)),
     "referral_checkbacks": PersonalColumns(subject=("user_id",)),
 }
-# A suggestion row holds its topics and hour, never whom it went to; feedback is a topic, an answer and an hour.
-ANONYMOUS_TABLES = frozenset({"referral_log", "referral_suggestions", "referral_feedback"})
+# Counts of suggestions sent and of answers, per topic (and room) and hour. A suggestion row holds its topics and
+# hour, never whom it went to, under a random number (a sequential one would line up with the cooldowns).
+ANONYMOUS_TABLES = frozenset({"referral_sent_counts", "referral_suggestions", "referral_feedback_counts"})

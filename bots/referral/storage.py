@@ -4,6 +4,7 @@ owed after crisis lines, and anonymous feedback on suggestions. No message text,
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import aiosqlite
@@ -11,6 +12,7 @@ import aiosqlite
 from bothy.storage.database import ReadStore
 
 HOUR_MS = 3_600_000
+SUGGESTION_IDS = 2**53  # random suggestion numbers, exact in any JSON reader
 
 
 @dataclass(frozen=True)
@@ -50,15 +52,15 @@ class ReferralRepository:
     @staticmethod
     async def record_sent(db: aiosqlite.Connection, user_id: str, topic: str, room_id: str | None,
                           now_ms: int) -> None:
-        """The cooldown names the member; the log line does not (and has no room for a DM), and its time is
+        """The cooldown names the member; the count does not (and has no room for a DM), and its time is
         the hour, not the moment: an exact time beside the room could be matched to the message."""
         await db.execute(
             "INSERT INTO referral_cooldowns (user_id, topic, sent_at) VALUES (?, ?, ?) "
             "ON CONFLICT (user_id, topic) DO UPDATE SET sent_at = excluded.sent_at",
             (user_id, topic, now_ms),
         )
-        await db.execute("INSERT INTO referral_log (topic, room_id, at) VALUES (?, ?, ?)",
-                         (topic, room_id, now_ms - now_ms % HOUR_MS))
+        await db.execute("INSERT INTO referral_sent_counts (topic, room_id, at, sent) VALUES (?, ?, ?, 1) "
+                         "ON CONFLICT DO UPDATE SET sent = sent + 1", (topic, room_id or "", now_ms - now_ms % HOUR_MS))
 
     @staticmethod
     async def claim(db: aiosqlite.Connection, user_id: str, topic: str, room_id: str | None, now_ms: int,
@@ -86,10 +88,10 @@ class ReferralRepository:
 
     @staticmethod
     async def prune_log(db: aiosqlite.Connection, older_than_ms: int) -> None:
-        """The anonymous log and feedback behind reports, kept alike."""
-        await db.execute("DELETE FROM referral_log WHERE at < ?", (older_than_ms,))
+        """The anonymous counts and suggestions behind reports, kept alike."""
+        await db.execute("DELETE FROM referral_sent_counts WHERE at < ?", (older_than_ms,))
         await db.execute("DELETE FROM referral_suggestions WHERE at < ?", (older_than_ms,))
-        await db.execute("DELETE FROM referral_feedback WHERE at < ?", (older_than_ms,))
+        await db.execute("DELETE FROM referral_feedback_counts WHERE at < ?", (older_than_ms,))
 
     # --- follow-up: check-backs after crisis lines ----------------------------------------------
 
@@ -132,10 +134,14 @@ class ReferralRepository:
 
     @staticmethod
     async def record_suggestion(db: aiosqlite.Connection, topics: list[str], now_ms: int) -> int:
-        """A suggestion's topics and hour, never whom it went to: its feedback stays anonymous."""
-        cursor = await db.execute("INSERT INTO referral_suggestions (topics, at) VALUES (?, ?)",
-                                  (",".join(topics), now_ms - now_ms % HOUR_MS))
-        return cursor.lastrowid or 0
+        """A suggestion's topics and hour, never whom it went to, under a random number: its feedback stays
+        anonymous, and the number's order says nothing of when it was made."""
+        while True:
+            suggestion_id = secrets.randbelow(SUGGESTION_IDS) + 1
+            cursor = await db.execute("INSERT OR IGNORE INTO referral_suggestions (id, topics, at) VALUES (?, ?, ?)",
+                                      (suggestion_id, ",".join(topics), now_ms - now_ms % HOUR_MS))
+            if cursor.rowcount == 1:
+                return suggestion_id
 
     @staticmethod
     async def record_feedback(db: aiosqlite.Connection, suggestion_id: int, answer: str, now_ms: int) -> bool:
@@ -145,17 +151,18 @@ class ReferralRepository:
             row = await cursor.fetchone()
         if row is None:
             return False
-        await db.executemany("INSERT INTO referral_feedback (topic, answer, at) VALUES (?, ?, ?)",
+        await db.executemany("INSERT INTO referral_feedback_counts (topic, answer, at, answers) VALUES (?, ?, ?, 1) "
+                             "ON CONFLICT DO UPDATE SET answers = answers + 1",
                              [(topic, answer, now_ms - now_ms % HOUR_MS) for topic in row[0].split(",")])
         return True
 
     async def counts_since(self, since_ms: int) -> dict[str, TopicCounts]:
         """Per topic: suggestions sent (the log), and answers "helped" and "not for me"."""
         async with self.database.read() as db:
-            async with db.execute("SELECT topic, COUNT(*) FROM referral_log WHERE at >= ? GROUP BY topic",
+            async with db.execute("SELECT topic, SUM(sent) FROM referral_sent_counts WHERE at >= ? GROUP BY topic",
                                   (since_ms,)) as cursor:
                 sent: dict[str, int] = {topic: count for topic, count in await cursor.fetchall()}
-            async with db.execute("SELECT topic, answer, COUNT(*) FROM referral_feedback WHERE at >= ? "
+            async with db.execute("SELECT topic, answer, SUM(answers) FROM referral_feedback_counts WHERE at >= ? "
                                   "GROUP BY topic, answer", (since_ms,)) as cursor:
                 answers = {(topic, answer): count for topic, answer, count in await cursor.fetchall()}
         topics = set(sent) | {topic for topic, _ in answers}

@@ -56,7 +56,7 @@ async def test_a_suggestion_s_not_for_me_is_counted_and_the_reaction_redacted(
     await alice.wait_for(from_bot(guide, dm, "helps us know"))  # recorded in the same transaction
     assert not await alice.event_exists(dm, reaction)
     with sqlite3.connect(bothy.directory / "bothy.sqlite3") as db:
-        answers = db.execute("SELECT answer FROM referral_feedback WHERE topic = 'debt'").fetchall()
+        answers = db.execute("SELECT answer FROM referral_feedback_counts WHERE topic = 'debt'").fetchall()
     assert ("not_for_me",) in answers
 
 

@@ -51,8 +51,8 @@ async def test_export_then_erase_covers_every_row_that_names_the_member(database
     assert deleted["outbox"] == 2  # the message to her, and the alert about her
     assert await personal.export(alice) == {}
     assert (await personal.export(bob))["outbox"][0]["to_user"] == bob  # others untouched
-    async with database.read() as db, db.execute("SELECT topic, room_id FROM referral_log") as cursor:
-        assert await cursor.fetchall() == [("debt", "!group")]  # the anonymous log stays
+    async with database.read() as db, db.execute("SELECT topic, room_id, sent FROM referral_sent_counts") as cursor:
+        assert await cursor.fetchall() == [("debt", "!group", 1)]  # the anonymous count stays
 
 
 ALICE, SAM = "@alice:example.org", "@sam:example.org"

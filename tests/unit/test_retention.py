@@ -79,7 +79,7 @@ async def test_the_referral_log_keeps_the_hour_not_the_moment_and_is_forgotten_a
         await ReferralRepository.record_sent(db, "@alice:x", "debt", "!group", NOW_MS)
         await ReferralRepository.record_sent(db, "@bob:x", "debt", "!group", NOW_MS - 366 * DAY_MS)
     await bot.prune_log()
-    async with database.read() as db, db.execute("SELECT at FROM referral_log") as cursor:
+    async with database.read() as db, db.execute("SELECT at FROM referral_sent_counts") as cursor:
         assert await cursor.fetchall() == [(int(NOW.replace(minute=0, second=0, microsecond=0).timestamp() * 1000),)]
     assert await count(database, "SELECT sent_at FROM referral_cooldowns WHERE user_id = '@alice:x'") == NOW_MS
 

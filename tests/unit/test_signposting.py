@@ -232,8 +232,10 @@ async def test_suggestion_feedback_is_counted_once_per_topic_without_a_name_and_
     assert await react(referral, "$suggestion", "👎", event_id="$no")
     assert await react(referral, "$suggestion", "👍", event_id="$yes")  # a change of mind is not counted twice
     assert not await react(referral, "$suggestion", "👎", sender=BOT)  # the bot's own option reaction
-    async with database.read() as db, db.execute("SELECT topic, answer FROM referral_feedback ORDER BY 1") as cursor:
-        assert [tuple(row) for row in await cursor.fetchall()] == [("debt", "not_for_me"), ("housing", "not_for_me")]
+    async with database.read() as db, db.execute("SELECT topic, answer, answers FROM referral_feedback_counts "
+                                                 "ORDER BY 1") as cursor:
+        assert [tuple(row) for row in await cursor.fetchall()] == [("debt", "not_for_me", 1),
+                                                                   ("housing", "not_for_me", 1)]
     rows = await owed(database)
     assert {row.target_event_id for row in rows if row.action == "redaction"} == {"$no", "$yes"}
     assert sum("counted it without your name" in row.content.get("body", "") for row in rows) == 1
@@ -254,6 +256,23 @@ async def test_the_report_shows_each_count_only_from_k(database, referral, clock
     assert "housing" not in body.lower()
 
 
+async def test_the_anonymous_records_have_no_order_to_line_up_with_the_members_cooldowns(database, clock):
+    """A review joined one row per suggestion to the cooldown made in the same transaction, by row order, and so
+    learnt each member's room and answer. Counts have no rows per member, and suggestion numbers are random."""
+    members = [f"@m{n}:example.org" for n in range(20)]
+    suggestions = []
+    for n, member in enumerate(members):
+        async with database.transaction() as db:
+            await ReferralRepository.record_sent(db, member, "debt", GROUP if n % 2 else "!other:example.org",
+                                                 clock.ms() + n)
+            suggestions.append(await ReferralRepository.record_suggestion(db, ["debt"], clock.ms() + n))
+    async with database.read() as db:
+        counts = await db.execute_fetchall("SELECT room_id, sent FROM referral_sent_counts ORDER BY room_id")
+        numbers = [row[0] for row in await db.execute_fetchall("SELECT id FROM referral_suggestions ORDER BY id")]
+    assert [tuple(row) for row in counts] == [("!group:example.org", 10), ("!other:example.org", 10)]
+    assert numbers != suggestions  # ordered by number, they are not in the order they were made
+
+
 def command_context(bot: ReferralBot) -> CommandContext:
     command = bot.context.commands.named("referrals report") or next(
         c for c in bot.commands() if c.name == "referrals report")
@@ -267,5 +286,5 @@ async def test_feedback_counts_whether_or_not_the_client_adds_the_emoji_variatio
     [suggestion] = [row for row in await owed(database) if row.tag and row.tag.startswith("suggestion:")]
     await tag(database, suggestion, "$suggestion")
     assert await react(referral, "$suggestion", "👍\ufe0f", event_id="$yes")
-    async with database.read() as db, db.execute("SELECT DISTINCT answer FROM referral_feedback") as cursor:
+    async with database.read() as db, db.execute("SELECT DISTINCT answer FROM referral_feedback_counts") as cursor:
         assert [tuple(row) for row in await cursor.fetchall()] == [("helped",)]

@@ -115,6 +115,26 @@ async def test_numbering_alerts_for_good_keeps_every_alert_and_its_messages(tmp_
         await database.close()
 
 
+async def test_the_referral_log_and_feedback_become_counts_on_upgrade(tmp_path):
+    step = next(step.version for step in INSTALLATION.migrations if "are counts" in step.description)
+    database = Database(tmp_path / "old.sqlite3")
+    await database.open()
+    try:
+        await migrate(database, tuple(older for older in INSTALLATION.migrations if older.version < step))
+        async with database.transaction() as db:
+            await db.executemany("INSERT INTO referral_log (topic, room_id, at) VALUES (?, ?, ?)",
+                                 [("debt", "!g", 0), ("debt", "!g", 0), ("debt", None, 0), ("debt", "!g", 3600)])
+            await db.executemany("INSERT INTO referral_feedback (topic, answer, at) VALUES (?, ?, ?)",
+                                 [("debt", "helped", 0), ("debt", "helped", 0), ("debt", "not_for_me", 0)])
+        assert step in await migrate(database, INSTALLATION.migrations)
+        assert await rows(database, "SELECT topic, room_id, at, sent FROM referral_sent_counts ORDER BY 2, 3") == [
+            ("debt", "", 0, 1), ("debt", "!g", 0, 2), ("debt", "!g", 3600, 1)]
+        assert await rows(database, "SELECT answer, answers FROM referral_feedback_counts ORDER BY 1") == [
+            ("helped", 2), ("not_for_me", 1)]
+    finally:
+        await database.close()
+
+
 async def rows(database: Database, sql: str) -> list[tuple]:
     async with database.read() as db, db.execute(sql) as cursor:
         return [tuple(row) for row in await cursor.fetchall()]
