@@ -14,6 +14,8 @@ import aiosqlite
 
 from bothy.storage.database import Database, scalar
 
+HOUR_MS = 3_600_000
+
 
 @dataclass(frozen=True)
 class PendingDecryption:
@@ -55,7 +57,7 @@ class SyncStateRepository:
         """Inside the caller's transaction; False if another task handled it first."""
         cursor = await db.execute(
             "INSERT OR IGNORE INTO handled_events (account, event_id, handled_at) VALUES (?, ?, ?)",
-            (account, event_id, now_ms),
+            (account, event_id, _hour_of(now_ms)),
         )
         return cursor.rowcount == 1
 
@@ -106,7 +108,7 @@ class SyncStateRepository:
                 recorded += 1
                 await db.execute(
                     "INSERT OR IGNORE INTO handled_events (account, event_id, handled_at) VALUES (?, ?, ?)",
-                    (account, _failure_mark(key, recorded), now_ms),
+                    (account, _failure_mark(key, recorded), _hour_of(now_ms)),
                 )
         return recorded
 
@@ -115,8 +117,14 @@ class SyncStateRepository:
         """Inside the caller's transaction, with the event's handled mark: this one was given up on."""
         await db.execute(
             "INSERT OR IGNORE INTO handled_events (account, event_id, handled_at) VALUES (?, ?, ?)",
-            (account, f"set-aside:{key}", now_ms),
+            (account, f"set-aside:{key}", _hour_of(now_ms)),
         )
+
+
+def _hour_of(now_ms: int) -> int:
+    """Marks keep the hour, not the moment: the exact time a member's event was handled would line up with
+    whatever it made at that moment (a `!report`'s alert and report rows, which must not name the reporter)."""
+    return now_ms - now_ms % HOUR_MS
 
 
 def _failure_mark(key: str, attempt: int) -> str:

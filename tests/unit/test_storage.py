@@ -3,6 +3,7 @@ import pytest
 from bothy.storage.database import Database, scalar
 from bothy.storage.migrations import DatabaseTooNew, Migration, current_version, migrate
 from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
+from bothy.storage.sync_state import SyncStateRepository
 from bots.installed import INSTALLATION
 
 LATEST_VERSION = INSTALLATION.migrations[-1].version
@@ -138,3 +139,10 @@ async def test_the_referral_log_and_feedback_become_counts_on_upgrade(tmp_path):
 async def rows(database: Database, sql: str) -> list[tuple]:
     async with database.read() as db, db.execute(sql) as cursor:
         return [tuple(row) for row in await cursor.fetchall()]
+
+
+async def test_a_handled_mark_keeps_the_hour_not_the_moment(database):
+    """A review joined the reporter's `!report` event ID to the report by the exact time both were written."""
+    async with database.transaction() as db:
+        assert await SyncStateRepository.mark_handled(db, "@bot:x", "$report-command", 7_200_000 + 123_456)
+    assert await rows(database, "SELECT handled_at FROM handled_events") == [(7_200_000,)]
