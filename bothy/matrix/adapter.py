@@ -810,9 +810,30 @@ class MatrixAccount:
         return room.joined_count if room is not None else 0
 
     async def _record_direct(self, user_id: str, room_id: str) -> None:
-        direct = await self.client.list_direct_rooms()
-        rooms = dict(direct.rooms) if isinstance(direct, nio.DirectRoomsResponse) else {}
-        rooms[user_id] = [*rooms.get(user_id, []), room_id]
+        await self._update_direct(lambda rooms: {**rooms, user_id: [*rooms.get(user_id, []), room_id]})
+
+    async def _unrecord_direct(self, user_id: str) -> None:
+        if await self._update_direct(lambda rooms: {user: ids for user, ids in rooms.items() if user != user_id}):
+            log.info("%s: an erased member's DMs are gone from m.direct", self.user_id)  # never whose
+
+    async def _update_direct(self, change: Callable[[dict[str, list[str]]], dict[str, list[str]]]) -> bool:
+        """The bot's `m.direct` (its account data on the homeserver: member -> DM rooms), read and rewritten;
+        True once a change is written."""
+        try:
+            direct = await self.client.list_direct_rooms()
+        except (nio.LocalProtocolError, *NETWORK_ERRORS) as error:
+            log.warning("could not read m.direct: %s", type(error).__name__)
+            return False
+        if isinstance(direct, nio.DirectRoomsResponse):
+            recorded = dict(direct.rooms)
+        elif getattr(direct, "status_code", None) == "M_NOT_FOUND":
+            recorded = {}  # none recorded yet
+        else:  # unreadable: rewriting it would lose every other member's DM
+            log.warning("could not read m.direct: %s", getattr(direct, "status_code", None))
+            return False
+        rooms = change(recorded)
+        if rooms == recorded:
+            return False
         path = f"/_matrix/client/v3/user/{quote(self.user_id)}/account_data/m.direct"
         headers = {"Authorization": f"Bearer {self.client.access_token}", "Content-Type": "application/json"}
         try:
@@ -820,11 +841,17 @@ class MatrixAccount:
             response.release()
         except NETWORK_ERRORS as error:
             log.warning("could not update m.direct: %s", type(error).__name__)
+            return False
+        if response.status >= 400:
+            log.warning("could not update m.direct: HTTP %s", response.status)
+            return False
+        return True
 
     def forget_member(self, user_id: str) -> None:
         """The member's data was erased, the record of their DMs with it: those rooms are no DMs here either,
-        as after a restart."""
+        as after a restart, and the bot's `m.direct` on the homeserver no longer lists them."""
         self._direct_rooms = {room: member for room, member in self._direct_rooms.items() if member != user_id}
+        self._spawn(self._unrecord_direct(user_id))
 
     def is_direct_room(self, room_id: str) -> bool:
         """A DM is a room flagged `is_direct` (by the member's invite, or opened by the bot) while only the bot

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from urllib.parse import quote
 
 import nio
 import pytest
@@ -46,3 +48,20 @@ async def test_mydata_sends_a_file_and_forget_me_erases_after_confirmation(
     fresh = await alice.accept_invite()
     after = await alice.wait_for(lambda m: m.room_id == fresh and m.content.get("msgtype") == "m.file", after=mark)
     assert fresh != room and (await download(alice, after))["data"] == {}
+
+    # The bot opened the fresh DM, so its `m.direct` on the homeserver lists it; erased again, it no longer does.
+    assert (await bot_direct_rooms(homeserver, bothy)).get(alice.user_id) == [fresh]
+    log_offset = len(bothy.log())
+    await alice.send(fresh, "!forget me")
+    await alice.wait_for(lambda m: m.room_id == fresh and "forget me confirm" in m.body)
+    await alice.send(fresh, "!forget me confirm")
+    await bothy.wait_for_log("an erased member's DMs are gone from m.direct", offset=log_offset)
+    assert alice.user_id not in await bot_direct_rooms(homeserver, bothy)
+
+
+async def bot_direct_rooms(homeserver: Homeserver, bothy: BothyProcess) -> dict:
+    with sqlite3.connect(bothy.directory / "bothy.sqlite3") as db:
+        (token,) = db.execute("SELECT access_token FROM account_sessions WHERE user_id = ?",
+                              (bothy.bot_user_id,)).fetchone()
+    path = f"/_matrix/client/v3/user/{quote(bothy.bot_user_id)}/account_data/m.direct"
+    return await homeserver.synapse.client_api("GET", path, token)
