@@ -131,7 +131,9 @@ UNTIL_WINDOW = 4
 # "More than" after it makes "never" a measure: "I've never wanted to be dead more than I do right now".
 MORE = _words("more")
 MORE_ENDS = _words("than", "now", "today", "tonight", "ever")
-_SO_MUCH_AS = tuple(normalise("so much as").split())  # "never wanted to die so much as tonight"
+# "Never wanted to die so much as tonight"; only after "never" ("I wasn't suicidal so much as burnt out" is a no).
+_SO_MUCH_AS = tuple(normalise("so much as").split())
+_NEVER = _words("never")
 # So does "as much as": "never in my life wanted to die as much as I do today", "never wanted it this badly"; "so"
 # only with "badly" ("I'd never kill myself, so much to live for").
 AS_MUCH = {word: _words("much", "badly", "bad", "strongly", "often") for word in _words("as", "this", "that")} | {
@@ -1011,7 +1013,7 @@ def _negation_before_unless_over(normalised: str, start: int, end: int, floor: i
                     and ends_soon and _thought_of_after_all(after))
                 or (negation in TURNABLE and negation not in ANSWER_NEGATES
                     and not PUT_OFF_ACTS.isdisjoint(normalised[start:end].split()) and _put_off_or_coming(after))
-                or tuple(after[:3]) == _SO_MUCH_AS
+                or (tuple(after[:3]) == _SO_MUCH_AS and negation.split()[0] in _NEVER)
                 or (negation in STRUGGLE_NOT and _struggle_after(normalised[start:end].split(), after))
                 or _taken_back_after(after) or _back_again_after(after, negation.split()[0] in RECOVERED)):
             return None

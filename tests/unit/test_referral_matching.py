@@ -1317,3 +1317,25 @@ def test_someone_elses_belief_the_writer_denies_is_set_aside(matcher, text, cris
 ])
 def test_a_plain_crisis_among_words_of_distress_is_a_crisis(matcher, text):
     assert matcher.match(text).tier == "crisis"
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # Batch 91's method questions, the means named or "it"
+    ("does drowning hurt", True),
+    ("would hanging yourself hurt", True),
+    ("is drowning actually peaceful", True),
+    ("does rat poison kill a person", True),
+    ("does hanging hurt or is it quick", True),
+    ("its 3am and i just want to know does it hurt much or is it quick", True),
+    ("how high does a bridge need to be to be fatal", True),
+    ("i've never wanted to die so much as tonight", True),
+    # a red team's everyday look-alikes (eighteenth session)
+    ("does it hurt or is it quick, getting your ears pierced", False),
+    ("is it quick getting a tattoo or does it hurt", False),
+    ("how high does your credit score need to be to be guaranteed a mortgage", False),
+    ("does rat poison hurt the rats", False),
+    ("is hanging wallpaper quick", False),
+    ("I wasn't suicidal so much as burnt out", False),
+])
+def test_a_method_asked_about_is_a_crisis_and_everyday_questions_of_pain_or_speed_are_not(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis

@@ -122,7 +122,7 @@ async def test_a_topic_said_in_two_rooms_at_once_owes_one_suggestion(database, r
     for effects in shares:
         await referral.context.work.commit(effects)
     assert len(suggestions(await owed(database))) == 2
-    async with database.read() as db, db.execute("SELECT topics FROM referral_suggestions ORDER BY id") as cursor:
+    async with database.read() as db, db.execute("SELECT topics FROM referral_suggestions ORDER BY topics") as cursor:
         assert [row[0] for row in await cursor.fetchall()] == ["debt", "housing"]
 
 
