@@ -218,9 +218,19 @@ TAKEN_BACK_AFTER_WINDOW = 8
 # ... or said to have come back: "it's back", "the urges are back", "they came back" (not "my back", "back at work",
 # "I want it back", "paying it back": _back_again_after).
 BACK_CONTRACTIONS = _words("it's", "they're")
-BACK_SUBJECTS = _words("it", "they", "thoughts", "urges", "urge", "feelings", "feeling") | BACK_CONTRACTIONS
-BACK_VERBS = _words("is", "are", "came", "coming", "has", "have", "been", "all", "right")  # not "come": "they come
-# back when I'm stressed" is how it goes, not that it is here
+BACK_SUBJECTS = _words("it", "they", "thoughts", "urges", "urge", "feelings", "feeling", "darkness", "voices",
+                       "cravings", "craving", "ideation", "demons") | BACK_CONTRACTIONS
+BACK_VERBS = _words("is", "are", "came", "coming", "has", "have", "been", "all", "right", "suddenly", "now", "really",
+                    "crept", "creeping", "flooding", "rushing")  # not "come": "they come back when I'm stressed" is
+# how it goes, not that it is here; only "has come", "it's come" (HAS_COME) say it is
+HAS_COME = (normalise("come").strip(), _words("has", "have", "it's", "they've", "'s", "all"))
+# "Back in" is a place ("back in school"), except after creeping in or in force: "it's crept back in", "the urges
+# are back in full force", "back with a vengeance".
+BACK_IN_VERBS = _words("crept", "creeping", "creep", "creeps", "seeping", "flooding")
+BACK_IN_FORCE = tuple(tuple(normalise(words).split()) for words in ("in full force", "with a vengeance",
+                                                                     "in a big way", "with force"))
+RETURNED_ALONE = _words("returned", "resurfaced")  # "the urge has returned", "it's resurfaced"
+_IN = normalise("in").strip()
 RELAPSED = _words("relapsed")
 RELAPSERS = _words("i", "i've", "just")
 BACK_AGAIN_WINDOW = 10
@@ -1071,16 +1081,27 @@ def _back_again_after(after: list[str], relapse_counts: bool) -> bool:
     for index, word in enumerate(after[:BACK_AGAIN_WINDOW]):
         if relapse_counts and index and word in RELAPSED and after[index - 1] in RELAPSERS:
             return True
-        if word != _BACK or after[index + 1] in NOT_BACK:  # padding is never "back": index + 1 is in `after`
+        if word == _BACK:
+            if after[index + 1] in NOT_BACK and not _back_in_earnest(after, index):  # padding is never "back"
+                continue
+        elif word not in RETURNED_ALONE:
             continue
         subject = index - 1
-        while subject > 0 and after[subject] in BACK_VERBS:
+        while subject > 0 and (after[subject] in BACK_VERBS
+                               or (after[subject] == HAS_COME[0] and after[subject - 1] in HAS_COME[1])):
             subject -= 1
         said_back = subject < index - 1 or after[subject] in BACK_CONTRACTIONS  # "it came back", "it's back"
         if (said_back and subject >= 0 and after[subject] in BACK_SUBJECTS
                 and NOT_RETURNED.isdisjoint(after[max(0, subject - 2):subject])):
             return True
     return False
+
+
+def _back_in_earnest(after: list[str], index: int) -> bool:
+    """`after[index]` is "back" followed by a word that usually makes it a place ("back in school") but here does
+    not: "back in full force", "back with a vengeance", "it's crept back in"."""
+    return (any(tuple(after[index + 1:index + 1 + len(force)]) == force for force in BACK_IN_FORCE)
+            or (after[index + 1] == _IN and index > 0 and after[index - 1] in BACK_IN_VERBS))
 
 
 def _taken_back_after(after: list[str]) -> bool:

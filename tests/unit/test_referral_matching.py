@@ -281,6 +281,11 @@ def test_recovery_that_came_back_is_no_recovery(matcher, text):
     ("I haven't felt suicidal in months but it's back", True),
     ("I haven't wanted to die for a long time but the thoughts came back last night", True),
     ("I was 18 months clean from self harm and I relapsed on Sunday", True),
+    ("I haven't self harmed in 2 years but the urges are back in full force", True),  # a red team's (18th session)
+    ("i haven't felt suicidal for a long time but the darkness is back and it's louder", True),
+    ("i hadnt self harmed in ages, it's come back", True),
+    ("hadnt felt suicidal since march, its crept back in this week", True),
+    ("i havent wanted to die for so long and its suddenly back", True),
     # ... (not "back" of anything else, nor a relapse told without a recovery from self harm: often drink or drugs)
     ("I'm not suicidal, my back is killing me though", False),
     ("I'm not suicidal, I'm paying it back", False),
@@ -289,6 +294,12 @@ def test_recovery_that_came_back_is_no_recovery(matcher, text):
     ("I'm not suicidal, they're back together and I'm happy", False),
     ("not self harmed since march. the urges come back when i'm stressed but i've got my box of stuff now", False),
     ("I'm not gonna kill myself. I relapsed, I didn't give up. Back at the 7pm meeting tonight.", False),
+    ("I haven't self harmed in 2 years, I'm back in school", False),
+    ("i haven't self harmed in a year and my confidence is back in full force", False),
+    ("I haven't wanted to die since they moved out, they're coming back in june", False),
+    ("i haven't self harmed in ages and the colour has come back to my cheeks", False),
+    ("not suicidal anymore, my appetite has returned", False),
+    ("I wasn't suicidal so much as burnt out", False),  # "so much as" undoes "never" only
     # ... it is a struggle not to, or never this much
     ("not killing myself right now is so hard", True),
     ("not self harming is getting really difficult", True),
