@@ -19,7 +19,7 @@ from typing import ClassVar, NamedTuple
 
 import aiosqlite
 
-from bothy.matrix.events import Message, Reaction
+from bothy.matrix.events import COMMAND_MSGTYPES, Message, Reaction
 from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, RoomInfo, SettingsLoader, SweepRun
 from bothy.settings import SettingsReader
@@ -34,7 +34,7 @@ from bots.referral.matcher import Matcher
 from bots.referral.settings import ReferralSettings, read_settings
 from bots.referral.storage import ReferralRepository
 from bots.referral.topic_lookup import TopicFinder, TopicWords
-from commands.framework import Choice, Command, CommandContext, Role, Text, UsageError, UserId
+from commands.framework import Choice, Command, CommandContext, Role, Text, UsageError, UserId, parse_invocation
 
 log = logging.getLogger("bothy.referral")
 
@@ -215,14 +215,22 @@ class ReferralBot(Bot):
 
     # --- keyword matching ---------------------------------------------------------------------
 
+    def _invokes_a_command(self, message: Message) -> bool:
+        """A known command reaches bots only when its words are read for crisis ("!talk I can't keep myself safe",
+        "!resources I'm going to end it tonight"); a topic they name ("!resources I'm in debt") is the command's to
+        answer, and a suggestion beside its answer would say the same twice."""
+        invocation = parse_invocation(message.body, self.context.prefix) \
+            if message.msgtype in COMMAND_MSGTYPES else None
+        return invocation is not None and self.context.commands.find(invocation) is not None
+
     async def on_message(self, message: Message, effects: Effects) -> None:
         """Any member's message Bothy can read, through whichever account received it: replies go to the
         member's DM with that account, and cooldowns are per member, whichever account answers."""
         knowledge = self.knowledge.current()
         topics = knowledge.kb.topics
         result = knowledge.matcher.match(message.body)
-        if not result.hits:
-            return
+        if not result.hits or (result.tier != "crisis" and self._invokes_a_command(message)):
+            return  # a command's words count only as a cry for help (see _invokes_a_command)
         rooms = self.context.rooms_seen_by(effects.account)
         if self._bereavement_room(rooms, message.room_id):
             result = in_own_words(result, message.body)

@@ -83,7 +83,8 @@ async def guide(tmp_path_factory, read_only_registry) -> AsyncIterator[Guide]:
         settings = ReferralSettings(kb_dirs=(KB,), cooldown_s=86_400, crisis_cooldown_s=3_600,
                                     keep_log_s=365 * 86_400)
         context = bot_context(database, INSTALLATION, settings, account=GUIDE, rooms=FixedRooms(frozenset({DM})))
-        referral = ReferralBot(dataclasses.replace(context, account_rooms={GUIDE: FixedRooms(frozenset({DM}))}))
+        referral = ReferralBot(dataclasses.replace(context, account_rooms={GUIDE: FixedRooms(frozenset({DM}))},
+                                                   commands=read_only_registry))
         staff = StaffRoom(STAFF_ROOM)
         staff.room_id = STAFF_ROOM
         router = CommandRouter(shared_config(), read_only_registry, Account(), INSTALLATION.templates(), Clock(),
@@ -104,3 +105,19 @@ async def test_the_staff_alerts_a_command_raises(guide, member, body, alerts):
     async with guide.database.read() as db:
         rows = await db.execute_fetchall("SELECT kind FROM alerts WHERE subject_user = ? ORDER BY kind", (member,))
     assert [kind for (kind,) in rows] == alerts
+
+
+@pytest.mark.parametrize(("member", "body", "suggested"), [
+    ("@debt-words:example.org", "I'm drowning in debt and the bailiffs are coming", True),
+    ("@debt-lookup:example.org", "!resources I'm drowning in debt and the bailiffs are coming", False),
+    ("@debt-talk:example.org", "!talk I'm drowning in debt and the bailiffs are coming", False),
+])
+async def test_a_commands_words_are_read_for_a_cry_for_help_not_for_topics_it_answers(guide, member, body, suggested):
+    """`!resources` answers the topic itself: a suggestion beside its answer would say the same twice."""
+    effects = Effects(GUIDE)
+    await guide.events(Message(DM, "$typed", member, body, Clock().ms(), "m.text", True), effects)
+    await guide.referral.context.work.commit(effects)
+    async with guide.database.read() as db:
+        rows = await db.execute_fetchall("SELECT tag FROM outbox WHERE to_user = ? AND tag LIKE 'suggestion:%'",
+                                         (member,))
+    assert bool(rows) is suggested
