@@ -43,6 +43,9 @@ class PersonalColumns:
     staff_view: tuple[str, ...] = ()
     subject_view: tuple[str, ...] = ("*",)  # what a subject's export shows: the whole row, and what it refers to
     owed: str = ""  # what a subject's row still owes them ("mute(s) to lift"); erase refuses while one remains
+    # An SQL condition for rows about the member that erase leaves, unlinked (subject columns cleared), because they
+    # are still owed to someone else: an alert on its way to the staff room, which is deleted once it is sent.
+    spared: str = ""
 
     def __post_init__(self) -> None:
         if not self.subject and not self.staff:
@@ -59,9 +62,11 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     "alerts": PersonalColumns(subject=("subject_user",), staff=("claimed_by", "done_by"),
                               staff_view=("kind", "claimed_by", "claimed_at", "done_by", "done_at")),
     # A message's words stored once for many (`outbox_contents`) are shown in each of its rows' exports. A row
-    # is a member's when it goes to them or tells staff about them (`about_user`).
+    # is a member's when it goes to them or tells staff about them (`about_user`); an alert still on its way to
+    # the staff room goes on (an alert is never lost), unlinked, and is deleted once sent.
     "outbox": PersonalColumns(subject=("to_user", "about_user"), subject_view=(
-        "*", "(SELECT content FROM outbox_contents WHERE id = content_id) AS shared_content")),
+        "*", "(SELECT content FROM outbox_contents WHERE id = content_id) AS shared_content"),
+        spared="alert_id IS NOT NULL AND room_id IS NOT NULL AND dead = 0"),
     "pending_decryption": PersonalColumns(subject=("sender",)),
     "audit_log": PersonalColumns(subject=("subject",), staff=("actor",), staff_view=("at", "actor", "action")),
 }
@@ -154,6 +159,11 @@ class PersonalData:
         if owed:
             raise StillOwed(owed)
         changed: dict[str, int] = {}
+        for table, personal in self.columns.items():  # first, before another table's erase changes their rows
+            if personal.spared:
+                cleared = ", ".join(f"{column} = NULL" for column in personal.subject)
+                await db.execute(f"UPDATE {table} SET {cleared} WHERE ({_where(personal.subject)}) "
+                                 f"AND ({personal.spared})", (user_id,) * len(personal.subject))
         for table, personal in self.columns.items():
             if personal.subject:
                 where = _where(personal.subject)
