@@ -1,7 +1,8 @@
 """Which listener sees which inbound event, for one Matrix account.
 
-Known commands go to the command router; other messages (and a command whose words are also read, such as
-"!talk I can't keep myself safe"), reactions and read receipts go to the bots that account hosts; a ✅ on a
+Known commands go to the command router; other messages, reactions and read receipts go to the bots that account
+hosts (a command whose words are also read, such as "!talk I can't keep myself safe", only to the bots that read
+every room for a cry for help); a ✅ on a
 staff alert is a claim before it is anything else; undecryptable events and room keys go to late decryption.
 The staff room is for commands and alerts only: peer workers discussing a member are not community activity,
 and their words must never be matched as if they were in distress themselves.
@@ -57,6 +58,8 @@ class EventRouter:
                 if in_staff_room or (known is not None and not known.read_as_words):
                     return
                 readers = (*self.bots, *await self._guests_reading(event.room_id))
+                if known is not None:  # read for a cry for help only: a command is no activity, and "!forget me
+                    readers = tuple(bot for bot in readers if bot.reads_every_room)  # confirm" must leave none
                 await self._each(readers, effects, lambda bot, own: bot.on_message(event, own))
             case Reaction():
                 if not await self.alerts.handle_reaction(event, effects):

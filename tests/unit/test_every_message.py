@@ -15,6 +15,8 @@ from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
 from bots.installed import INSTALLATION
 from bots.referral.bot import ReferralBot
 from bots.referral.settings import ReferralSettings
+from commands.framework import Command
+from commands.router import KnownCommand
 from rooms.staff import StaffRoom
 from tests.unit.test_unknown_commands import Account as CommandAccount
 from tests.unit.test_unknown_commands import router as unknown_command_router
@@ -125,6 +127,30 @@ async def test_only_typed_text_is_a_command(body, msgtype, read, answered):
     effects = Effects(HOST)
     await events(message("!group:example.org", body, msgtype), effects)
     assert (reader.heard_by == [HOST], effects.items != []) == (read, answered)
+
+
+class WordsOfACommand:
+    """A known command whose words are also read (as "!talk I can't keep myself safe" or "!forget me confirm")."""
+
+    async def handle(self, message: Message, effects: Effects) -> KnownCommand:
+        return KnownCommand(Command("talk", "host", "ask for a chat", run=self.run), read_as_words=True)
+
+    async def run(self, ctx: object) -> None:
+        raise AssertionError("the router runs commands; this one only says its words are read")
+
+
+class ActivityCounter(Reader):
+    reads_every_room = False
+
+
+async def test_a_commands_words_reach_only_the_bots_that_read_for_a_cry_for_help():
+    """A command is no activity: a check-in bot counting "!forget me confirm" would write the member back into the
+    transaction that erases them (a reviewer's find)."""
+    reader, counter = Reader(), ActivityCounter()
+    account = Account(GUIDE, frozenset({GUIDE, ALICE}))
+    events = EventRouter(account, [counter, reader], WordsOfACommand(), None, None, staff_room(), [], ORDER)
+    await events(message(body="!talk I can't keep myself safe"), Effects(GUIDE))
+    assert (reader.heard_by, counter.heard_by) == ([GUIDE], [])
 
 
 async def test_the_staff_room_is_never_read():
