@@ -5,6 +5,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+HOUR_MS = 3_600_000
+
+
+def hour_of(ms: int) -> int:
+    """The start of the hour: what a stored time keeps when the moment could be matched to a member's message."""
+    return ms - ms % HOUR_MS
+
 
 class Clock:
     def now(self) -> datetime:

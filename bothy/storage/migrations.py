@@ -290,6 +290,25 @@ async def _outbox_names_whom_it_is_about(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _sent_events_in_no_order(db: aiosqlite.Connection) -> None:
+    """Sent-message tags keep the hour and are stored by event ID, not in the order they were sent: a review lined
+    them up by order and time with the cooldowns naming members, and so paired members with suggestions."""
+    await run_statements(
+        db,
+        """
+        CREATE TABLE sent_events_by_event (
+            event_id TEXT PRIMARY KEY,
+            tag TEXT NOT NULL,
+            sent_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO sent_events_by_event (event_id, tag, sent_at)
+            SELECT event_id, tag, sent_at - sent_at % 3600000 FROM sent_events;
+        DROP TABLE sent_events;
+        ALTER TABLE sent_events_by_event RENAME TO sent_events
+        """,
+    )
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
@@ -301,6 +320,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(20, "engine: an alert's number is never given again", _alert_numbers_never_reused),
     Migration(21, "engine: a message to a member's DM names the member", _outbox_names_dm_members),
     Migration(22, "engine: a message to staff about a member names the member", _outbox_names_whom_it_is_about),
+    Migration(24, "engine: sent-message tags keep the hour, in no order", _sent_events_in_no_order),
 )
 
 

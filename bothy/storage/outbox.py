@@ -19,6 +19,7 @@ from typing import Any
 
 import aiosqlite
 
+from bothy.clock import hour_of
 from bothy.storage.database import Database, scalar
 
 STUCK_AFTER_ATTEMPTS = 3
@@ -176,7 +177,7 @@ class OutboxRepository:
                 await db.execute("UPDATE alerts SET staff_event_id = ? WHERE id = ?", (event_id, row.alert_id))
             if row.tag is not None:
                 await db.execute("INSERT OR REPLACE INTO sent_events (event_id, tag, sent_at) VALUES (?, ?, ?)",
-                                 (event_id, row.tag, now_ms))
+                                 (event_id, row.tag, hour_of(now_ms)))  # the hour is enough to prune by
             await db.execute("DELETE FROM outbox WHERE id = ?", (row.id,))
             await OutboxRepository.enqueue(db, [
                 Outgoing(row.account, "reaction", _reaction_content(event_id, key), room_id=room_id,

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bothy.clock import hour_of
 from bothy.storage.database import Database, scalar
-
-HOUR_MS = 3_600_000
 
 
 @dataclass(frozen=True)
@@ -54,10 +53,12 @@ class SyncStateRepository:
 
     @staticmethod
     async def mark_handled(db: aiosqlite.Connection, account: str, event_id: str, now_ms: int) -> bool:
-        """Inside the caller's transaction; False if another task handled it first."""
+        """Inside the caller's transaction; False if another task handled it first. Marks keep the hour, not the
+        moment: the exact time would line up with whatever the event made then (a `!report`'s alert, which must not
+        name the reporter)."""
         cursor = await db.execute(
             "INSERT OR IGNORE INTO handled_events (account, event_id, handled_at) VALUES (?, ?, ?)",
-            (account, event_id, _hour_of(now_ms)),
+            (account, event_id, hour_of(now_ms)),
         )
         return cursor.rowcount == 1
 
@@ -108,7 +109,7 @@ class SyncStateRepository:
                 recorded += 1
                 await db.execute(
                     "INSERT OR IGNORE INTO handled_events (account, event_id, handled_at) VALUES (?, ?, ?)",
-                    (account, _failure_mark(key, recorded), _hour_of(now_ms)),
+                    (account, _failure_mark(key, recorded), hour_of(now_ms)),
                 )
         return recorded
 
@@ -117,14 +118,8 @@ class SyncStateRepository:
         """Inside the caller's transaction, with the event's handled mark: this one was given up on."""
         await db.execute(
             "INSERT OR IGNORE INTO handled_events (account, event_id, handled_at) VALUES (?, ?, ?)",
-            (account, f"set-aside:{key}", _hour_of(now_ms)),
+            (account, f"set-aside:{key}", hour_of(now_ms)),
         )
-
-
-def _hour_of(now_ms: int) -> int:
-    """Marks keep the hour, not the moment: the exact time a member's event was handled would line up with
-    whatever it made at that moment (a `!report`'s alert and report rows, which must not name the reporter)."""
-    return now_ms - now_ms % HOUR_MS
 
 
 def _failure_mark(key: str, attempt: int) -> str:

@@ -136,6 +136,24 @@ async def test_the_referral_log_and_feedback_become_counts_on_upgrade(tmp_path):
         await database.close()
 
 
+async def test_sent_events_keep_the_hour_in_no_order_on_upgrade(tmp_path):
+    """A review paired members with suggestions by lining sent-message tags up with cooldowns, by order and time."""
+    step = next(step.version for step in INSTALLATION.migrations if "keep the hour, in no order" in step.description)
+    database = Database(tmp_path / "old.sqlite3")
+    await database.open()
+    try:
+        await migrate(database, tuple(older for older in INSTALLATION.migrations if older.version < step))
+        async with database.transaction() as db:
+            await db.executemany("INSERT INTO sent_events (event_id, tag, sent_at) VALUES (?, ?, ?)",
+                                 [("$zz", "suggestion:7", 7_300_000), ("$aa", "suggestion:3", 7_400_000)])
+        assert step in await migrate(database, INSTALLATION.migrations)
+        assert await rows(database, "SELECT event_id, tag, sent_at FROM sent_events") == [
+            ("$aa", "suggestion:3", 7_200_000), ("$zz", "suggestion:7", 7_200_000)]  # by event ID, not as sent
+        assert await rows(database, "SELECT 1 FROM pragma_table_list WHERE name = 'sent_events' AND wr = 1") == [(1,)]
+    finally:
+        await database.close()
+
+
 async def rows(database: Database, sql: str) -> list[tuple]:
     async with database.read() as db, db.execute(sql) as cursor:
         return [tuple(row) for row in await cursor.fetchall()]
