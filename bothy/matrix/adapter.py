@@ -239,6 +239,7 @@ class MatrixAccount:
         self._background: set[asyncio.Task[None]] = set()
         self.skipped_events = 0  # events dropped because they could not be understood
         self._login_lock = asyncio.Lock()
+        self._direct_lock = asyncio.Lock()
         self._token_error_logged = False
 
     # --- session -------------------------------------------------------------------------
@@ -817,8 +818,13 @@ class MatrixAccount:
             log.info("%s: an erased member's DMs are gone from m.direct", self.user_id)  # never whose
 
     async def _update_direct(self, change: Callable[[dict[str, list[str]]], dict[str, list[str]]]) -> bool:
-        """The bot's `m.direct` (its account data on the homeserver: member -> DM rooms), read and rewritten;
-        True once a change is written."""
+        """The bot's `m.direct` (its account data on the homeserver: member -> DM rooms), read and rewritten one
+        change at a time (two at once would each write back what the other took out); True once a change is
+        written."""
+        async with self._direct_lock:
+            return await self._rewrite_direct(change)
+
+    async def _rewrite_direct(self, change: Callable[[dict[str, list[str]]], dict[str, list[str]]]) -> bool:
         try:
             direct = await self.client.list_direct_rooms()
         except (nio.LocalProtocolError, *NETWORK_ERRORS) as error:
