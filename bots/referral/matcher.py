@@ -1084,7 +1084,7 @@ def _back_again_after(after: list[str], relapse_counts: bool) -> bool:
         if word == _BACK:
             if after[index + 1] in NOT_BACK and not _back_in_earnest(after, index):  # padding is never "back"
                 continue
-        elif word not in RETURNED_ALONE:
+        elif word not in RETURNED_ALONE or after[index + 1] in NOT_BACK:  # "returned to my legs", "to work"
             continue
         subject = index - 1
         while subject > 0 and (after[subject] in BACK_VERBS

@@ -299,6 +299,8 @@ def test_recovery_that_came_back_is_no_recovery(matcher, text):
     ("I haven't wanted to die since they moved out, they're coming back in june", False),
     ("i haven't self harmed in ages and the colour has come back to my cheeks", False),
     ("not suicidal anymore, my appetite has returned", False),
+    ("not suicidal anymore, the feeling has returned to my legs", False),
+    ("i havent wanted to kill myself in months but the urge has returned", True),
     ("I wasn't suicidal so much as burnt out", False),  # "so much as" undoes "never" only
     # ... it is a struggle not to, or never this much
     ("not killing myself right now is so hard", True),
@@ -1335,6 +1337,11 @@ def test_a_plain_crisis_among_words_of_distress_is_a_crisis(matcher, text):
     ("does drowning hurt", True),
     ("would hanging yourself hurt", True),
     ("is drowning actually peaceful", True),
+    ("is carbon monoxide poisoning painless", True),  # a reviewer's, lost by a first narrowing
+    ("is hanging a quick death", True),
+    ("is drowning a peaceful way to go", True),
+    ("would drowning myself really hurt", True),
+    ("is drowning really that painful", True),
     ("does rat poison kill a person", True),
     ("does hanging hurt or is it quick", True),
     ("its 3am and i just want to know does it hurt much or is it quick", True),
