@@ -59,8 +59,11 @@ class PersonalColumns:
 # The engine's tables.
 ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     "dm_rooms": PersonalColumns(subject=("user_id",)),
+    # An urgent alert still open outlives its member's erase, unlinked: staff can still
+    # claim it, and it escalates until someone does.
     "alerts": PersonalColumns(subject=("subject_user",), staff=("claimed_by", "done_by"),
-                              staff_view=("kind", "claimed_by", "claimed_at", "done_by", "done_at")),
+                              staff_view=("kind", "claimed_by", "claimed_at", "done_by", "done_at"),
+                              spared="urgent = 1 AND done_at IS NULL"),
     # A message's words stored once for many (`outbox_contents`) are shown in each of its rows' exports. A row
     # is a member's when it goes to them or tells staff about them (`about_user`); an alert still on its way to
     # the staff room goes on (an alert is never lost), unlinked, and is deleted once sent.

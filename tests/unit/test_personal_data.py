@@ -68,8 +68,9 @@ async def test_a_crisis_alert_from_a_group_message_is_the_author_s_to_export_and
     assert [(a["kind"], a["room_id"], a["event_id"]) for a in exported["alerts"]] == [
         ("crisis", "!group:example.org", "$m")]
     await personal.erase(ALICE)
-    async with database.read() as db, db.execute("SELECT COUNT(*) FROM alerts") as cursor:
-        assert (await cursor.fetchone())[0] == 0
+    assert await personal.export(ALICE) == {}
+    async with database.read() as db, db.execute("SELECT kind, subject_user, urgent FROM alerts") as cursor:
+        assert [tuple(row) for row in await cursor.fetchall()] == [("crisis", None, 1)]  # open: kept, unlinked
 
 
 async def test_a_peer_worker_gets_and_erases_only_their_own_part_of_members_rows(database):
