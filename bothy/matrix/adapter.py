@@ -268,6 +268,7 @@ class MatrixAccount:
         if self.client.should_upload_keys:
             await self._call(self.client.keys_upload(), "keys upload")
         self._direct_rooms = await self.direct_book.dms_of(self.user_id)
+        self._spawn(self._forget_unrecorded_direct(frozenset(self._direct_rooms.values())))
         log.info("%s ready on device %s", self.user_id, self.client.device_id)
 
     async def _log_in_with_password(self) -> None:
@@ -812,6 +813,12 @@ class MatrixAccount:
 
     async def _record_direct(self, user_id: str, room_id: str) -> None:
         await self._update_direct(lambda rooms: {**rooms, user_id: [*rooms.get(user_id, []), room_id]})
+
+    async def _forget_unrecorded_direct(self, members: frozenset[str]) -> None:
+        """At start, `m.direct` keeps only the members whose DM Bothy still records: one erased by `bothy forget
+        --user` while this account was down, or whose DM closed, leaves it here."""
+        if await self._update_direct(lambda rooms: {user: ids for user, ids in rooms.items() if user in members}):
+            log.info("%s: m.direct no longer lists members Bothy has forgotten", self.user_id)
 
     async def _unrecord_direct(self, user_id: str) -> None:
         if await self._update_direct(lambda rooms: {user: ids for user, ids in rooms.items() if user != user_id}):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
+import sys
 from urllib.parse import quote
 
 import nio
 import pytest
 from nio.crypto.attachments import decrypt_attachment
 
-from tests.e2e.conftest import BothyProcess, Homeserver
+from tests.e2e.conftest import BothyProcess, Homeserver, start_bothy
 from tests.e2e.member import Member, Received
 
 pytestmark = pytest.mark.e2e
@@ -57,6 +59,35 @@ async def test_mydata_sends_a_file_and_forget_me_erases_after_confirmation(
     await alice.send(fresh, "!forget me confirm")
     await bothy.wait_for_log("an erased member's DMs are gone from m.direct", offset=log_offset)
     assert alice.user_id not in await bot_direct_rooms(homeserver, bothy)
+
+
+async def test_an_admins_forget_leaves_the_bots_m_direct_on_its_next_start(homeserver: Homeserver, alice: Member):
+    """`bothy forget --user` cannot reach a running bot's homeserver data; the account drops the member from its
+    `m.direct` when it next starts."""
+    process = await start_bothy(homeserver, "forget-cli")
+    try:
+        bot = process.bot_user_id
+        room = await alice.open_dm(bot)
+        await alice.send(room, "!forget me")  # her own DM is forgotten, so the bot opens the next one itself
+        await alice.wait_for(lambda m: m.sender == bot and "forget me confirm" in m.body)
+        await alice.send(room, "!forget me confirm")
+        await alice.wait_for(lambda m: m.sender == bot and "has been erased" in m.body)
+        await alice.send(room, "!mydata")
+        fresh = await alice.accept_invite()
+        await alice.wait_for(lambda m: m.room_id == fresh and m.content.get("msgtype") == "m.file")
+        assert (await bot_direct_rooms(homeserver, process)).get(alice.user_id) == [fresh]
+
+        await process.stop()
+        forget = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bothy", "forget", "--user", alice.user_id, "--config", str(process.config_path),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        assert await forget.wait() == 0
+        log_offset = len(process.log())
+        await process.start()
+        await process.wait_for_log("m.direct no longer lists members Bothy has forgotten", offset=log_offset)
+        assert alice.user_id not in await bot_direct_rooms(homeserver, process)
+    finally:
+        await process.stop()
 
 
 async def bot_direct_rooms(homeserver: Homeserver, bothy: BothyProcess) -> dict:
