@@ -1,3 +1,7 @@
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 
 from bothy.storage.database import Database, scalar
@@ -91,11 +95,7 @@ async def test_an_alert_number_is_never_given_again_once_its_alert_is_gone(datab
 async def test_numbering_alerts_for_good_keeps_every_alert_and_its_messages(tmp_path):
     """The step that numbers alerts for good rebuilds `alerts` with foreign keys on: the alerts, their outbox links
     and indexes are kept."""
-    step = next(step.version for step in INSTALLATION.migrations if "never given again" in step.description)
-    database = Database(tmp_path / "old.sqlite3")
-    await database.open()
-    try:
-        await migrate(database, tuple(older for older in INSTALLATION.migrations if older.version < step))
+    async with database_before(tmp_path, "never given again") as (database, step):
         first, second = await alert_in_old_schema(database, "@alice:x"), await alert_in_old_schema(database, "@bob:x")
         async with database.transaction() as db:
             await db.execute("UPDATE alerts SET claimed_by = '@sam:x', claimed_at = 5, urgent = 1 WHERE id = ?",
@@ -112,16 +112,10 @@ async def test_numbering_alerts_for_good_keeps_every_alert_and_its_messages(tmp_
             await db.execute("DELETE FROM outbox WHERE alert_id = ?", (second,))
             await db.execute("DELETE FROM alerts WHERE id = ?", (second,))
         assert await raise_alert(database, "@cara:x") == second + 1
-    finally:
-        await database.close()
 
 
 async def test_the_referral_log_and_feedback_become_counts_on_upgrade(tmp_path):
-    step = next(step.version for step in INSTALLATION.migrations if "are counts" in step.description)
-    database = Database(tmp_path / "old.sqlite3")
-    await database.open()
-    try:
-        await migrate(database, tuple(older for older in INSTALLATION.migrations if older.version < step))
+    async with database_before(tmp_path, "are counts") as (database, step):
         async with database.transaction() as db:
             await db.executemany("INSERT INTO referral_log (topic, room_id, at) VALUES (?, ?, ?)",
                                  [("debt", "!g", 0), ("debt", "!g", 0), ("debt", None, 0), ("debt", "!g", 3600)])
@@ -132,17 +126,11 @@ async def test_the_referral_log_and_feedback_become_counts_on_upgrade(tmp_path):
             ("debt", "", 0, 1), ("debt", "!g", 0, 2), ("debt", "!g", 3600, 1)]
         assert await rows(database, "SELECT answer, answers FROM referral_feedback_counts ORDER BY 1") == [
             ("helped", 2), ("not_for_me", 1)]
-    finally:
-        await database.close()
 
 
 async def test_sent_events_keep_the_hour_in_no_order_on_upgrade(tmp_path):
     """A review paired members with suggestions by lining sent-message tags up with cooldowns, by order and time."""
-    step = next(step.version for step in INSTALLATION.migrations if "keep the hour, in no order" in step.description)
-    database = Database(tmp_path / "old.sqlite3")
-    await database.open()
-    try:
-        await migrate(database, tuple(older for older in INSTALLATION.migrations if older.version < step))
+    async with database_before(tmp_path, "keep the hour, in no order") as (database, step):
         async with database.transaction() as db:
             await db.executemany("INSERT INTO sent_events (event_id, tag, sent_at) VALUES (?, ?, ?)",
                                  [("$zz", "suggestion:7", 7_300_000), ("$aa", "suggestion:3", 7_400_000)])
@@ -150,6 +138,17 @@ async def test_sent_events_keep_the_hour_in_no_order_on_upgrade(tmp_path):
         assert await rows(database, "SELECT event_id, tag, sent_at FROM sent_events") == [
             ("$aa", "suggestion:3", 7_200_000), ("$zz", "suggestion:7", 7_200_000)]  # by event ID, not as sent
         assert await rows(database, "SELECT 1 FROM pragma_table_list WHERE name = 'sent_events' AND wr = 1") == [(1,)]
+
+
+@contextlib.asynccontextmanager
+async def database_before(tmp_path: Path, step_description: str) -> AsyncIterator[tuple[Database, int]]:
+    """A database upgraded to just before the step whose description holds `step_description`, and that step."""
+    step = next(step.version for step in INSTALLATION.migrations if step_description in step.description)
+    database = Database(tmp_path / "old.sqlite3")
+    await database.open()
+    try:
+        await migrate(database, tuple(older for older in INSTALLATION.migrations if older.version < step))
+        yield database, step
     finally:
         await database.close()
 
