@@ -300,6 +300,10 @@ def test_recovery_that_came_back_is_no_recovery(matcher, text):
     ("i haven't self harmed in ages and the colour has come back to my cheeks", False),
     ("not suicidal anymore, my appetite has returned", False),
     ("not suicidal anymore, the feeling has returned to my legs", False),
+    ("i haven't self harmed in a year but the urges have returned with a vengeance", True),
+    ("i haven't self harmed in a year but the feelings have returned to haunt me", True),
+    ("not suicidal anymore, the thoughts have resurfaced in my head again", True),
+    ("not suicidal since i returned to work", False),
     ("i havent wanted to kill myself in months but the urge has returned", True),
     ("I wasn't suicidal so much as burnt out", False),  # "so much as" undoes "never" only
     # ... it is a struggle not to, or never this much
@@ -1342,6 +1346,11 @@ def test_a_plain_crisis_among_words_of_distress_is_a_crisis(matcher, text):
     ("is drowning a peaceful way to go", True),
     ("would drowning myself really hurt", True),
     ("is drowning really that painful", True),
+    ("is hanging too painful", True),
+    ("is drowning a quiet death, the lifeguard course says it is", False),  # and a second reviewer's look-alikes
+    ("why is jumping so painful on my knees", False),
+    ("is jumping an easy way out of this level", False),
+    ("is jumping too quick for beginners", False),
     ("does rat poison kill a person", True),
     ("does hanging hurt or is it quick", True),
     ("its 3am and i just want to know does it hurt much or is it quick", True),
