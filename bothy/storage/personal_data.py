@@ -65,11 +65,11 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
                               staff_view=("kind", "claimed_by", "claimed_at", "done_by", "done_at"),
                               spared="urgent = 1 AND done_at IS NULL"),
     # A message's words stored once for many (`outbox_contents`) are shown in each of its rows' exports. A row
-    # is a member's when it goes to them or tells staff about them (`about_user`); an alert still on its way to
-    # the staff room goes on (an alert is never lost), unlinked, and is deleted once sent.
+    # is a member's when it goes to them or tells staff about them (`about_user`); an urgent alert still on its way
+    # to the staff room goes on (it is never lost), unlinked, and is deleted once sent.
     "outbox": PersonalColumns(subject=("to_user", "about_user"), subject_view=(
         "*", "(SELECT content FROM outbox_contents WHERE id = content_id) AS shared_content"),
-        spared="alert_id IS NOT NULL AND room_id IS NOT NULL AND dead = 0"),
+        spared="alert_id IN (SELECT id FROM alerts WHERE urgent = 1) AND room_id IS NOT NULL AND dead = 0"),
     "pending_decryption": PersonalColumns(subject=("sender",)),
     "audit_log": PersonalColumns(subject=("subject",), staff=("actor",), staff_view=("at", "actor", "action")),
 }

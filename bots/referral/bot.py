@@ -292,8 +292,8 @@ class ReferralBot(Bot):
                 return
             self._dm(effects, message.sender, "crisis_support", topic=crisis)
             self.context.alerts.raise_alert(
-                effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=message.room_id,
-                event_id=message.event_id, topic=crisis.id, urgent=True,
+                effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=log_room,  # a DM's names them
+                event_id=message.event_id if log_room else None, topic=crisis.id, urgent=True,
                 room_name=room_name, member=message.sender, topic_title=crisis.title,
             )
 

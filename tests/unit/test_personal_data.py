@@ -48,7 +48,7 @@ async def test_export_then_erase_covers_every_row_that_names_the_member(database
     assert set(exported) == {"dm_rooms", "outbox", "alerts", "referral_cooldowns", "referral_opt_outs", "audit_log"}
     assert exported["referral_cooldowns"][0]["topic"] == "debt"
     deleted = await personal.erase(alice)
-    assert deleted["outbox"] == 1  # the message to her; the alert about her still goes to staff, unlinked
+    assert deleted["outbox"] == 2  # the message to her, and the (not urgent) alert about her
     assert await personal.export(alice) == {}
     assert (await personal.export(bob))["outbox"][0]["to_user"] == bob  # others untouched
     async with database.read() as db, db.execute("SELECT topic, room_id, sent FROM referral_sent_counts") as cursor:
@@ -214,3 +214,22 @@ async def test_messages_to_staff_about_a_member_are_theirs_to_export_and_erase(d
     naming = [row for row in left if ALICE in json.dumps(list(row))]
     assert [(room, to_user, about) for room, to_user, about, *_ in naming] == [(STAFF_ROOM, None, None)]
     assert "may need support now" in naming[0][3]  # the crisis alert itself, deleted once it is sent
+
+
+async def test_a_crisis_alert_from_a_dm_keeps_no_room_once_its_member_is_erased(database, example_config):
+    """The urgent alert outlives the erase, unlinked: a DM's room and event IDs would name the member as surely."""
+    dm = "!dm-alice:example.org"
+    referral = ReferralBot(bot_context(database, INSTALLATION, example_config.bot_settings["referral"],
+                                       direct_rooms=frozenset({dm})))
+    effects = Effects(referral.context.account)
+    await referral.on_message(Message(dm, "$m", ALICE, "I want to die", 1, "m.text", True), effects)
+    await referral.context.work.commit(effects)
+    await INSTALLATION.personal_data(database).erase(ALICE)
+    async with database.read() as db:
+        alerts = await db.execute_fetchall("SELECT kind, subject_user, room_id, event_id FROM alerts")
+        staff = await db.execute_fetchall("SELECT about_user, alert_id FROM outbox WHERE room_id = ?", (STAFF_ROOM,))
+    assert [tuple(row) for row in alerts] == [("crisis", None, None, None)]
+    assert [tuple(row) for row in staff] == [(None, 1)]  # still on its way, still claimable
+    async with database.read() as db:
+        everything = await db.execute_fetchall("SELECT * FROM alerts")
+    assert dm not in json.dumps([list(row) for row in everything])
