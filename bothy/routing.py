@@ -2,8 +2,8 @@
 
 Known commands go to the command router; other messages, reactions and read receipts go to the bots that account
 hosts (a command whose words are also read, such as "!talk I can't keep myself safe", only to the bots that read
-every room for a cry for help); a ✅ on a
-staff alert is a claim before it is anything else; undecryptable events and room keys go to late decryption.
+every room for a cry for help); a ✅ on a staff alert is a claim before it is anything else; undecryptable
+events and room keys go to late decryption.
 The staff room is for commands and alerts only: peer workers discussing a member are not community activity,
 and their words must never be matched as if they were in distress themselves.
 
