@@ -69,7 +69,8 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     # to the staff room goes on (it is never lost), unlinked, and is deleted once sent.
     "outbox": PersonalColumns(subject=("to_user", "about_user"), subject_view=(
         "*", "(SELECT content FROM outbox_contents WHERE id = content_id) AS shared_content"),
-        spared="alert_id IN (SELECT id FROM alerts WHERE urgent = 1) AND room_id IS NOT NULL AND dead = 0"),
+        spared="alert_id IN (SELECT id FROM alerts WHERE urgent = 1 AND done_at IS NULL) "
+               "AND room_id IS NOT NULL AND dead = 0"),
     "pending_decryption": PersonalColumns(subject=("sender",)),
     "audit_log": PersonalColumns(subject=("subject",), staff=("actor",), staff_view=("at", "actor", "action")),
 }

@@ -228,8 +228,7 @@ HAS_COME = (normalise("come").strip(), _words("has", "have", "it's", "they've", 
 # are back in full force", "back with a vengeance".
 BACK_IN_VERBS = _words("crept", "creeping", "creep", "creeps", "seeping", "flooding")
 BACK_IN_FORCE = tuple(tuple(normalise(words).split()) for words in (
-    "in full force", "with a vengeance", "in a big way", "with force", "out of nowhere", "to haunt", "in my head",
-    "in my mind", "to my head", "to my mind", "into my head", "into my mind"))
+    "in full force", "with a vengeance", "in a big way", "with force", "out of nowhere"))
 RETURNED_ALONE = _words("returned", "resurfaced")  # "the urge has returned", "it's resurfaced"
 _IN = normalise("in").strip()
 RELAPSED = _words("relapsed")
@@ -1101,7 +1100,7 @@ def _back_again_after(after: list[str], relapse_counts: bool) -> bool:
 
 def _back_in_earnest(after: list[str], index: int) -> bool:
     """`after[index]` is "back" (or "returned") followed by a word that usually makes it a place ("back in school",
-    "returned to work") but here does not: "back in full force", "returned to haunt me", "it's crept back in"."""
+    "returned to work") but here does not: "back in full force", "returned out of nowhere", "it's crept back in"."""
     return (any(tuple(after[index + 1:index + 1 + len(force)]) == force for force in BACK_IN_FORCE)
             or (after[index + 1] == _IN and index > 0 and after[index - 1] in BACK_IN_VERBS))
 

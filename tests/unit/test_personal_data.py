@@ -233,3 +233,21 @@ async def test_a_crisis_alert_from_a_dm_keeps_no_room_once_its_member_is_erased(
     async with database.read() as db:
         everything = await db.execute_fetchall("SELECT * FROM alerts")
     assert dm not in json.dumps([list(row) for row in everything])
+
+
+async def test_an_urgent_alert_closed_before_it_was_sent_goes_with_the_erase(database, example_config):
+    """Only what staff still have to act on outlives an erase (a reviewer's find: a closed one was still posted)."""
+    referral = ReferralBot(bot_context(database, INSTALLATION, example_config.bot_settings["referral"]))
+    effects = Effects(referral.context.account)
+    await referral.on_message(Message("!group:example.org", "$m", ALICE, "I want to die", 1, "m.text", True), effects)
+    await referral.context.work.commit(effects)
+    (alert,) = await referral.context.alerts.not_done()
+    closing = Effects(referral.context.account)
+    assert await referral.context.alerts.close(alert, SAM, closing)
+    await referral.context.work.commit(closing)
+    await INSTALLATION.personal_data(database).erase(ALICE)
+    async with database.read() as db:
+        left = await db.execute_fetchall("SELECT o.content, c.content FROM outbox AS o "
+                                         "LEFT JOIN outbox_contents AS c ON c.id = o.content_id")
+        alerts = await db.execute_fetchall("SELECT id FROM alerts")
+    assert ALICE not in json.dumps([list(row) for row in left]) and not list(alerts)

@@ -301,8 +301,9 @@ def test_recovery_that_came_back_is_no_recovery(matcher, text):
     ("not suicidal anymore, my appetite has returned", False),
     ("not suicidal anymore, the feeling has returned to my legs", False),
     ("i haven't self harmed in a year but the urges have returned with a vengeance", True),
-    ("i haven't self harmed in a year but the feelings have returned to haunt me", True),
-    ("not suicidal anymore, the thoughts have resurfaced in my head again", True),
+    ("i'm not suicidal, i told my gp that and it came back to haunt me at the assessment", False),
+    ("not suicidal anymore, it came back to my mind that i have a dentist appointment", False),  # a reviewer's
+    ("i haven't self harmed in ages, and it came back into my head that i left the oven on", False),
     ("not suicidal since i returned to work", False),
     ("i havent wanted to kill myself in months but the urge has returned", True),
     ("I wasn't suicidal so much as burnt out", False),  # "so much as" undoes "never" only
@@ -1351,6 +1352,7 @@ def test_a_plain_crisis_among_words_of_distress_is_a_crisis(matcher, text):
     ("why is jumping so painful on my knees", False),
     ("is jumping an easy way out of this level", False),
     ("is jumping too quick for beginners", False),
+    ("is jumping a quick death", True),
     ("does rat poison kill a person", True),
     ("does hanging hurt or is it quick", True),
     ("its 3am and i just want to know does it hurt much or is it quick", True),
