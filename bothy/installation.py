@@ -31,7 +31,7 @@ class Installation:
         self.anonymous_tables = ENGINE_ANONYMOUS_TABLES.union(*(bot.anonymous_tables for bot in bots))
         self.keyed_rows: dict[str, KeyedRows] = {table: rows for bot in bots for table, rows in bot.keyed_rows.items()}
         if not set(self.keyed_rows) <= self.anonymous_tables:
-            raise ValueError("keyed rows are found in tables declared anonymous (they hold no user ID)")
+            raise ValueError("keyed rows must be in tables declared anonymous (they hold no user ID)")
 
     def personal_data(self, database: Database) -> PersonalData:
         return PersonalData(database, self.personal_columns, self.keyed_rows)

@@ -43,8 +43,8 @@ class PersonalColumns:
     staff_view: tuple[str, ...] = ()
     subject_view: tuple[str, ...] = ("*",)  # what a subject's export shows: the whole row, and what it refers to
     owed: str = ""  # what a subject's row still owes them ("mute(s) to lift"); erase refuses while one remains
-    # An SQL condition for rows about the member that erase leaves, unlinked (subject columns cleared), because they
-    # are still owed to someone else: an alert on its way to the staff room, which is deleted once it is sent.
+    # An SQL condition for rows about the member that erase leaves, unlinked (subject columns cleared), because staff
+    # still have to act on them: an open urgent alert, and its message while on its way to the staff room.
     spared: str = ""
 
     def __post_init__(self) -> None:
@@ -59,8 +59,8 @@ class PersonalColumns:
 # The engine's tables.
 ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     "dm_rooms": PersonalColumns(subject=("user_id",)),
-    # An urgent alert still open outlives its member's erase, unlinked: staff can still
-    # claim it, and it escalates until someone does.
+    # An urgent alert still open outlives its member's erase, unlinked: staff can still claim it, and it escalates
+    # until someone does.
     "alerts": PersonalColumns(subject=("subject_user",), staff=("claimed_by", "done_by"),
                               staff_view=("kind", "claimed_by", "claimed_at", "done_by", "done_at"),
                               spared="urgent = 1 AND done_at IS NULL"),
