@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bothy.clock import hour_of
 from bothy.storage.database import ReadStore
 
-HOUR_MS = 3_600_000
 SUGGESTION_IDS = 2**53  # random suggestion numbers, exact in any JSON reader
 
 
@@ -60,7 +60,7 @@ class ReferralRepository:
             (user_id, topic, now_ms),
         )
         await db.execute("INSERT INTO referral_sent_counts (topic, room_id, at, sent) VALUES (?, ?, ?, 1) "
-                         "ON CONFLICT DO UPDATE SET sent = sent + 1", (topic, room_id or "", now_ms - now_ms % HOUR_MS))
+                         "ON CONFLICT DO UPDATE SET sent = sent + 1", (topic, room_id or "", hour_of(now_ms)))
 
     @staticmethod
     async def claim(db: aiosqlite.Connection, user_id: str, topic: str, room_id: str | None, now_ms: int,
@@ -139,7 +139,7 @@ class ReferralRepository:
         while True:
             suggestion_id = secrets.randbelow(SUGGESTION_IDS) + 1
             cursor = await db.execute("INSERT OR IGNORE INTO referral_suggestions (id, topics, at) VALUES (?, ?, ?)",
-                                      (suggestion_id, ",".join(topics), now_ms - now_ms % HOUR_MS))
+                                      (suggestion_id, ",".join(topics), hour_of(now_ms)))
             if cursor.rowcount == 1:
                 return suggestion_id
 
@@ -153,7 +153,7 @@ class ReferralRepository:
             return False
         await db.executemany("INSERT INTO referral_feedback_counts (topic, answer, at, answers) VALUES (?, ?, ?, 1) "
                              "ON CONFLICT DO UPDATE SET answers = answers + 1",
-                             [(topic, answer, now_ms - now_ms % HOUR_MS) for topic in row[0].split(",")])
+                             [(topic, answer, hour_of(now_ms)) for topic in row[0].split(",")])
         return True
 
     async def counts_since(self, since_ms: int) -> dict[str, TopicCounts]:
