@@ -653,7 +653,8 @@ _ALL = normalise("all")  # " al ": double letters are read as one
 
 
 def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
-    """The words that end a message whose crisis matches all tell a past wish or thought as over (NOW_FINE)."""
+    """The words that end a message whose crisis matches all tell a past wish or thought as over (NOW_FINE), or that
+    say so shortly before its end (OVER_ANYWHERE)."""
     crisis = [hit for hit in hits if hit.tier == "crisis"]
     if not crisis or not all(PAST_TELLING.search(normalised, max(0, hit.start - _PAST_REACH), hit.end + 1)
                              for hit in crisis) or RECENT.search(normalised):  # the whole message read last
@@ -665,6 +666,12 @@ def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
         if len(after) <= MAX_ENDING_FILLERS and ENDING_FILLERS.issuperset(after) and (
                 not before or before[-1] not in NEGATIONS):
             return fine.group().strip()
+    for over in OVER_ANYWHERE.finditer(normalised, last):
+        before = normalised[max(last, over.start() - _SHORT_WORDS_CHARS):over.start() + 1].split()
+        after = normalised[over.end():over.end() + _OVER_AFTER_CHARS].split()
+        if (not before or before[-1] not in NEGATIONS) and len(after) <= MAX_OVER_AFTER and \
+                NEGATIONS.isdisjoint(after) and NOT_OVER_AFTER.isdisjoint(after):
+            return over.group().strip()
     return None
 
 
@@ -1424,6 +1431,27 @@ NOW_FINE = _any_of(
     "haven't felt it", "haven't felt that", "haven't felt like that", "haven't had them", "haven't had those",
     "don't anymore", "don't any more", "those days are behind me", "that's behind me", "it's behind me",
     "those days are over", "those days are gone", "got through it", "got through that")
+# ... or, before the end, on one of OVER_ANYWHERE that says the wish itself has gone ("I was suicidal in 2019. Not
+# anymore. Posting so someone knows it gets better", "... I'm not there now, therapy worked"), with at most
+# MAX_OVER_AFTER words after it and none that turns or takes it back (NOT_OVER_AFTER, a negation: "I love my life but
+# I can't stop thinking about it", "not for years. until now", "doing well now is a lie I tell", "it can change. it
+# never did"), a red team's of session 19.
+OVER_ANYWHERE = _any_of(
+    "not anymore", "not any more", "not there anymore", "not there any more", "not there now",
+    "not in that place anymore", "don't feel that way anymore", "don't feel like that anymore", "i don't now",
+    "i don't anymore", "thoughts never came back", "feelings never came back", "urges never came back",
+    "it never came back", "haven't come back", "a lifetime ago", "a different person now",
+    "don't recognise that person", "don't recognize that person", "love my life", "glad to be alive",
+    "happy to be alive", "i'm in a better place", "i'm in a much better place", "i'm in a good place",
+    "not for years", "not for a long time", "those feelings have gone", "out of it now", "it can change",
+    "it does get better", "doing well now", "phase is over")
+NOT_OVER_AFTER = _words("but", "until", "til", "till", "though", "tho", "although", "yet", "except", "apart", "however",
+                        "still", "then", "lie", "lying", "pretend", "pretending", "fake", "faking", "mask", "act",
+                        "acting", "tell", "told", "say", "said", "supposed", "should", "meant", "again", "can't",
+                        "cannot", "worse", "back", "some", "sometimes", "creeping", "thinking", "want", "wanna",
+                        "plan", "ready")
+MAX_OVER_AFTER = 12
+_OVER_AFTER_CHARS = 400  # enough for MAX_OVER_AFTER words and one more
 ENDING_FILLERS = _words("now", "and", "i'm", "so", "really", "genuinely", "glad", "thankfully", "honestly", "too",
                         "since", "then", "in", "years", "ages", "x", "xx")
 MAX_ENDING_FILLERS = 4

@@ -704,6 +704,15 @@ def test_ordinary_english_is_not_read_as_scots():
     ("I tried to kill myself in 2019. glad i'm still here", True),  # a past attempt is not told as a wish
     ("I want to die. I was fine last year, not anymore", True),  # the wish is not told as past
     ("I wanted to die all through uni. so glad it's friday", True),  # glad of something else
+    ("I was suicidal in 2019. Not anymore. Posting so someone knows it gets better.", False),  # said before the end
+    ("That period where I wanted to end it all feels like a lifetime ago.", False),
+    ("wanted to be dead most of my twenties. im 38 now and genuinely happy. it can change", False),
+    ("I thought about suicide a lot at uni. I love my life but I can't stop thinking about it", True),  # a turn
+    ("I was suicidal at 16. Not for years. Until now.", True),
+    ("I wanted to die as a kid. Doing well now is a lie I tell everyone", True),  # taken back
+    ("I was suicidal as a teen. People say it can change. It never did.", True),  # a negation after
+    ("I wanted to die in 2019. I'm not there now but I can feel myself sliding", True),
+    ("I wanted to die at 20 and I'm not there now. " + "work and the kids and the flat and " * 3 + "the bills", True),
 ])
 def test_a_wish_told_as_past_and_over_is_no_crisis(matcher, text, crisis):
     result = matcher.match(text)
