@@ -100,7 +100,9 @@ NEGATIONS = _words(
     # "I'm nowhere near wanting to die."
     "nowhere",
     # Over and done with: "I used to want to die", "I've stopped self harming".
-    "used", "stopped", "quit")
+    "used", "stopped", "quit",
+    # "I'm the opposite of suicidal".
+    "opposite")
 # "No" (and "zero") negates only through these ("no plans to end my life", "no longer suicidal", "no thoughts
 # of suicide"): "no, I want to die" is an answer, not a negation.
 # A subject right after a negation starts a new clause: "I'm not. I want to die", "but I wasn't, I wish I was dead".
@@ -108,6 +110,8 @@ SUBJECTS = _words("i", "i'm", "i've", "i'd", "i'll")
 _SUBJECT_STARTS = tuple(f"{subject} " for subject in SUBJECTS)
 NO_NEGATES = _words("longer", "plans", "plan", "thoughts", "thought", "intention", "intentions", "way", "desire",
                     "urge", "urges", "wish", "feelings", "feeling", "ideation", "tendencies")
+# ... and through what follows the match ("no suicidal stuff"): these too.
+NO_NEGATES_AFTER = NO_NEGATES | _words("stuff", "ideas", "behaviour", "behavior", "tendency", "episodes")
 # ... and through a match that is itself a noun ("no self harm, no plan"), when it comes right after the "no".
 NO_NOUNS = _words("self", "suicide", "sh", "cutting", "overdose", "overdoses", "attempt", "attempts")
 ANSWER_NEGATES = _words("no", "zero")
@@ -121,7 +125,8 @@ SINCE_FILLERS = _words("felt", "thought", "wanted", "even", "really", "ever", "s
 ATTEMPTED = _words("tried", "attempted", "attempt", "overdosed", "took", "jumped", "hanged", "hung")  # a crisis
 SHORT_SINCE = _words("minute", "minutes", "mins", "hour", "hours", "hrs")  # "an hour since I last cut" is not over
 LONG_SINCE_UNITS = _words("months", "years", "yrs", "decades")
-LONG_SINCE = [normalise(words).split() for words in ("ages", "a long time", "a long while", "a good while", "forever")]
+LONG_SINCE = [normalise(words).split() for words in ("ages", "a long time", "a long while", "a good while", "forever",
+                                                      "been years", "been months", "been decades")]
 _SINCE_I = " since i"
 UNTIL = _words("until", "till", "til", "yet")  # after a negated match: the negation is over
 # ... and a few words on: "never thought about suicide in my life until this year" ("yet" only right after: "I don't
@@ -306,7 +311,14 @@ _TO = normalise("to").strip()
 # depressed enough to want to die", "isn't the same as wanting to die, it's worse" (docs/DECISIONS.md).
 PAIRED_FILLERS = {normalise(later).strip(): _words(*earlier) for later, earlier in (
     ("myself", ("call", "consider")), ("because", ("not", "never")), ("cos", ("not", "never")),
-    ("cause", ("not", "never")))}
+    ("cause", ("not", "never")), ("more", ("no",)))}
+# A negation and one word, joined to the match by "or": "not depressed or suicidal", "never sad or self harming"; not
+# "no" ("no, sad or suicidal?"), nor a subject ("not sure if I'm sad or suicidal").
+OR_WORDS = _words("or", "nor")
+OR_NEGATIONS = _words("not", "never", "isn't", "wasn't", "neither")
+_LONGEST_OR_WORD = 16
+# ... "more" only right before the match: "no more suicidal thoughts", not "no more. I want to die" (a red team's).
+PAIRED_RIGHT_BEFORE = _words("more")
 _LONGEST_PAIRED = max(map(len, set().union(*PAIRED_FILLERS.values())))
 _COUNTED_CHARS = 120  # the few words before a negation read for a day counted, or after a match for it going on
 # A "not" after these is an answer of its own, and the reason after it the writer's (a red team's).
@@ -1009,9 +1021,10 @@ def _over_after_time(normalised: str, end: int, ended: frozenset[str]) -> bool:
 
 
 def _long_since(before: list[str]) -> bool:
-    """Months or years, or a long time, end the words before "since": "five years", "ages", "a long time"."""
-    if len(before) > 1 and before[-1] in LONG_SINCE_UNITS:
-        return _is_count(before[-2])
+    """Months or years, or a long time, end the words before "since": "five years", "ages", "a long time", "been
+    years"."""
+    if len(before) > 1 and before[-1] in LONG_SINCE_UNITS and _is_count(before[-2]):
+        return True
     return any(before[-len(words):] == words for words in LONG_SINCE)
 
 
@@ -1217,7 +1230,8 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                 negated = after or normalised[start:normalised.find(" ", start)]
                 next_word = "" if after else normalised[end + 1:normalised.find(" ", end + 1)]
                 noun = not after and negated in NO_NOUNS
-                return word if noun or negated in NO_NEGATES or next_word in NO_NEGATES else None
+                return word if (noun or negated in NO_NEGATES or negated in PAIRED_RIGHT_BEFORE
+                                or next_word in NO_NEGATES_AFTER) else None
             return word
         if word in RECOVERED and after in RECOVERED_FROM:
             return f"{word} {after}"
@@ -1240,7 +1254,14 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
             if reading < floor or not COUNTED.isdisjoint(counted) or not PRECEDED_GOES_ON.isdisjoint(going_on):
                 return None
             continue
-        if word in PAIRED_FILLERS:
+        if word in OR_WORDS and not after:
+            earlier_space = normalised.rfind(" ", max(0, space - _LONGEST_OR_WORD - 1), space)
+            negation_space = normalised.rfind(" ", max(0, earlier_space - _LONGEST_NEGATION_WORD - 1), earlier_space)
+            if (earlier_space > negation_space >= floor
+                    and normalised[negation_space + 1:earlier_space] in OR_NEGATIONS):
+                reading, after = earlier_space, normalised[earlier_space + 1:space]
+                continue
+        if word in PAIRED_FILLERS and not (after and word in PAIRED_RIGHT_BEFORE):
             earlier_space = normalised.rfind(" ", max(0, space - _LONGEST_PAIRED - 1), space)
             earlier = normalised[earlier_space + 1:space]
             if earlier_space >= floor and earlier in PAIRED_FILLERS[word]:
@@ -1462,7 +1483,8 @@ RECENT = _any_of("last night", "last week", "last weekend", "last month", "yeste
 _PAST_REACH = 20  # characters before a match that may hold its past telling ("I was so suicidal")
 _ENDING_CHARS = 120  # enough for the longest of NOW_FINE and MAX_ENDING_FILLERS after it
 # Recovery said after the match: "self harm free", "the suicidal thoughts are finally gone".
-OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "ideation")
+OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "feeling", "ideation", "phase", "stuff",
+                    "period", "episodes")
 OVER_FILLERS = _words("are", "is", "have", "has", "had", "were", "was", "all", "finally", "now", "completely",
                       "totally", "mostly", "pretty", "much", "long", "been", "just")
 OVER_WORDS = _words("gone", "free", "stopped", "faded", "passed", "eased", "lifted", "disappeared")

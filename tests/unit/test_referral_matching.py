@@ -123,6 +123,11 @@ def test_plain_negations_still_suppress(matcher, text, negation):
     ("don't think I've ever been suicidal, just anxious", "dont"),
     ("I would never commit suicide", "never"),
     ("I never thought about killing myself before and I still don't", "never"),
+    ("no more suicidal thoughts for about six months", "no"),
+    ("no suicidal stuff thankfully, just low", "no"),
+    ("not depressed or suicidal, just wondering if anyone else finds winter hard", "not"),
+    ("never sad or self harming, just restless", "never"),
+    ("I'm the opposite of suicidal, I'm terrified of dying", "oposite"),
 ])
 def test_negations_reach_through_what_people_put_between(matcher, text, negation):
     result = matcher.match(text)
@@ -136,6 +141,9 @@ def test_negations_reach_through_what_people_put_between(matcher, text, negation
     "no, I want to die",  # an answer, not a negation
     "No I'm not ok. I want to kill myself",
     "I don't know why I want to die",
+    "no more i want to die",  # "no more" negates only what comes right after it
+    "I'm not sure if I'm sad or suicidal",  # "or" joins the match to a negation's own word only
+    "not eating or sleeping, want to die",
 ])
 def test_no_and_dont_elsewhere_in_the_sentence_do_not_negate(matcher, text):
     assert matcher.match(text).tier == "crisis"
@@ -251,6 +259,8 @@ def test_a_denial_said_after_the_match(matcher, text, crisis):
     ("the suicidal thoughts have gone and haven't come back", "gone"),
     ("the suicidal thoughts have gone, I'm back at uni and loving it", "gone"),
     ("the suicidal thoughts are gone and I don't want them back", "gone"),
+    ("my suicidal phase has gone since I moved out", "gone"),
+    ("Been years since I had a suicidal thought.", "long since"),
 ])
 def test_recovery_said_around_the_match_negates_it(matcher, text, reason):
     result = matcher.match(text)
@@ -270,6 +280,9 @@ def test_recovery_said_around_the_match_negates_it(matcher, text, reason):
     "I'm suicidal. These thoughts had gone after my last admission and I'm scared they'll win this time.",
     "the suicidal thoughts went away during the day but at night they're there and I can't fight them anymore",
     "suicidal thoughts went away for a bit, they're worse tonight than they've ever been",
+    "my suicidal thoughts went quiet and now they scream",
+    "the suicidal thoughts went for a while then came back",
+    "suicidal feelings over it, again",
 ])
 def test_recovery_that_came_back_is_no_recovery(matcher, text):
     assert matcher.match(text).tier == "crisis"
