@@ -133,6 +133,8 @@ UNTIL = _words("until", "till", "til", "yet")  # after a negated match: the nega
 # want to die, not yet anyway" is no crisis).
 UNTIL_LATER = UNTIL - _words("yet")
 UNTIL_WINDOW = 4
+# "Less" after it measures: "it doesn't mean I want to die any less".
+LESS = _words("less")
 # "More than" after it makes "never" a measure: "I've never wanted to be dead more than I do right now".
 MORE = _words("more")
 MORE_ENDS = _words("than", "now", "today", "tonight", "ever")
@@ -311,17 +313,20 @@ _TO = normalise("to").strip()
 # depressed enough to want to die", "isn't the same as wanting to die, it's worse" (docs/DECISIONS.md).
 PAIRED_FILLERS = {normalise(later).strip(): _words(*earlier) for later, earlier in (
     ("myself", ("call", "consider")), ("because", ("not", "never")), ("cos", ("not", "never")),
-    ("cause", ("not", "never")), ("more", ("no",)))}
+    ("cause", ("not", "never")), ("more", ("no",)), ("mean", ("doesn't", "don't", "didn't")))}
+# ... some only before these: "more" right before the match ("no more suicidal thoughts", not "no more. I want to
+# die", a red team's), "mean" before a subject ("doesn't mean I'm suicidal", not "didn't mean to hurt myself this bad").
+NO_MORE = _words("more")
+PAIRED_THEN = {normalise("more").strip(): frozenset({""}), normalise("mean").strip(): SUBJECTS}
 # A negation and one word, joined to the match by "or": "not depressed or suicidal", "never sad or self harming"; not
 # "no" ("no, sad or suicidal?"), nor a subject ("not sure if I'm sad or suicidal").
 OR_WORDS = _words("or", "nor")
 OR_NEGATIONS = _words("not", "never", "isn't", "wasn't", "neither")
 _LONGEST_OR_WORD = 16
-# ... "more" only right before the match: "no more suicidal thoughts", not "no more. I want to die" (a red team's).
-PAIRED_RIGHT_BEFORE = _words("more")
 _LONGEST_PAIRED = max(map(len, set().union(*PAIRED_FILLERS.values())))
 _COUNTED_CHARS = 120  # the few words before a negation read for a day counted, or after a match for it going on
-# A "not" after these is an answer of its own, and the reason after it the writer's (a red team's).
+REASONS = _words("because", "cos", "cause")
+# A "not" (before one of REASONS) after these is an answer of its own, and the reason after it the writer's (a red team's).
 ANSWERED_BY = SUBJECTS | _words("am", "really", "just", "def", "defo", "deffo", "definitely", "probably", "prob",
                                 "prolly", "honestly", "nope", "no")
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
@@ -1036,7 +1041,7 @@ def _negation_before_unless_over(normalised: str, start: int, end: int, floor: i
         following = normalised[end + 1:end + 1 + _TURN_CHARS].split()
         after = [*following[:TURN_WINDOW + TURN_READ], "", ""]
         ends_soon = len(normalised) <= end + 1 + _TURN_CHARS and len(following) <= TURN_WINDOW + TURN_READ
-        if (after[0] in UNTIL or not UNTIL_LATER.isdisjoint(after[1:UNTIL_WINDOW])
+        if (after[0] in UNTIL or not UNTIL_LATER.isdisjoint(after[1:UNTIL_WINDOW]) or not LESS.isdisjoint(after[:2])
                 or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:]))
                 or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())
                 or (negation in TURNABLE and not ACTS.isdisjoint(normalised[start:end].split())
@@ -1230,7 +1235,7 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                 negated = after or normalised[start:normalised.find(" ", start)]
                 next_word = "" if after else normalised[end + 1:normalised.find(" ", end + 1)]
                 noun = not after and negated in NO_NOUNS
-                return word if (noun or negated in NO_NEGATES or negated in PAIRED_RIGHT_BEFORE
+                return word if (noun or negated in NO_NEGATES or negated in NO_MORE
                                 or next_word in NO_NEGATES_AFTER) else None
             return word
         if word in RECOVERED and after in RECOVERED_FROM:
@@ -1261,7 +1266,7 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                     and normalised[negation_space + 1:earlier_space] in OR_NEGATIONS):
                 reading, after = earlier_space, normalised[earlier_space + 1:space]
                 continue
-        if word in PAIRED_FILLERS and not (after and word in PAIRED_RIGHT_BEFORE):
+        if word in PAIRED_FILLERS and (word not in PAIRED_THEN or after in PAIRED_THEN[word]):
             earlier_space = normalised.rfind(" ", max(0, space - _LONGEST_PAIRED - 1), space)
             earlier = normalised[earlier_space + 1:space]
             if earlier_space >= floor and earlier in PAIRED_FILLERS[word]:
@@ -1269,7 +1274,7 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                     reading, after = earlier_space, earlier
                     continue
                 said_by = normalised[max(floor, earlier_space - _LONGEST_NEGATION_WORD - 1):earlier_space].split()[-1:]
-                if said_by and said_by[0] in ANSWERED_BY:
+                if word in REASONS and said_by and said_by[0] in ANSWERED_BY:
                     return None  # "I'm not, cos I want to die", "probably not cos I want to die"
                 reading, after = space, word  # the negation is read next ("not because")
                 continue

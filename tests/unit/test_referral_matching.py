@@ -128,6 +128,8 @@ def test_plain_negations_still_suppress(matcher, text, negation):
     ("not depressed or suicidal, just wondering if anyone else finds winter hard", "not"),
     ("never sad or self harming, just restless", "never"),
     ("I'm the opposite of suicidal, I'm terrified of dying", "oposite"),
+    ("Just because I listen to sad music doesn't mean I'm suicidal, mum.", "doesnt"),
+    ("When I said I couldn't go on I didn't mean I wanted to die, I meant at this job", "didnt"),
 ])
 def test_negations_reach_through_what_people_put_between(matcher, text, negation):
     result = matcher.match(text)
@@ -144,6 +146,9 @@ def test_negations_reach_through_what_people_put_between(matcher, text, negation
     "no more i want to die",  # "no more" negates only what comes right after it
     "I'm not sure if I'm sad or suicidal",  # "or" joins the match to a negation's own word only
     "not eating or sleeping, want to die",
+    "I didn't mean to hurt myself this bad",  # "mean" carries a negation only into what a subject says
+    "they think i dont mean it, i want to die",
+    "it doesn't mean i want to die any less",
 ])
 def test_no_and_dont_elsewhere_in_the_sentence_do_not_negate(matcher, text):
     assert matcher.match(text).tier == "crisis"
