@@ -326,7 +326,8 @@ _LONGEST_OR_WORD = 16
 _LONGEST_PAIRED = max(map(len, set().union(*PAIRED_FILLERS.values())))
 _COUNTED_CHARS = 120  # the few words before a negation read for a day counted, or after a match for it going on
 REASONS = _words("because", "cos", "cause")
-# A "not" (before one of REASONS) after these is an answer of its own, and the reason after it the writer's (a red team's).
+# A "not" before one of REASONS, after these, is an answer of its own, and the reason after it the writer's (a red
+# team's).
 ANSWERED_BY = SUBJECTS | _words("am", "really", "just", "def", "defo", "deffo", "definitely", "probably", "prob",
                                 "prolly", "honestly", "nope", "no")
 # A longer word is neither a negation nor a filler, so the look-back need not search further for its start.
