@@ -79,7 +79,9 @@ class GroupRooms:
             made = Effects(self.context.account)
             made.record(functools.partial(GroupRepository.set_room, group_id=group.id, room_id=room_id))
             await self.context.work.commit(made)
-        moderators = {user: MODERATOR for user in self.context.peer_workers}
+        # The other bot accounts too: each redacts the private commands it answers ("!mood 1" typed in the group).
+        moderators = {user: MODERATOR for user in (*self.context.peer_workers, *self.context.bot_accounts)
+                      if user != self.context.account}
         if group.creator:
             moderators[group.creator] = MODERATOR
         await self.maker.set_power(room_id, moderators)
