@@ -17,7 +17,8 @@ ENERGIES = ("low", "medium", "high")
 RESIDUAL_TOLERANCE = 1e-9  # room vectors are 0/1: anything left over after projecting is far above this
 MAX_CHECK_CELLS = 5_000_000  # rooms x atoms in the span check (40 MB of floats); beyond it, the safe fallback
 LOW_MOOD = 2  # a 1 or a 2 is a low day
-LOW_DAYS = 3  # this many low days running is worth a peer worker's attention...
+VERY_LOW_MOOD = 1  # a day this low is worth a peer worker's attention at once...
+LOW_DAYS = 3  # ...as are this many low days running...
 STEEP_FALL = 3  # ...and so is a fall of this many points within FALL_WITHIN_DAYS
 FALL_WITHIN_DAYS = 3
 
@@ -108,10 +109,13 @@ def _held_back(published: set[str], contributors: Mapping[str, int], lists: list
 
 
 def shared_mood_alert(history: Mapping[int, int], today: int) -> bool:
-    """Whether a member's shared moods (day -> 1-5) call for a peer worker: low for `LOW_DAYS` days
-    running up to today, or today `STEEP_FALL` points or more below an answer of the last few days."""
+    """Whether a member's shared moods (day -> 1-5) call for a peer worker: today at its lowest, low for
+    `LOW_DAYS` days running up to today, or today `STEEP_FALL` points or more below an answer of the last few
+    days."""
     if today not in history:
         return False
+    if history[today] <= VERY_LOW_MOOD:
+        return True
     if all(history.get(today - back, LOW_MOOD + 1) <= LOW_MOOD for back in range(LOW_DAYS)):
         return True
     recent = [history[day] for day in range(today - FALL_WITHIN_DAYS, today) if day in history]

@@ -135,6 +135,17 @@ async def test_a_shared_low_spell_alerts_once(database, example_config):
     assert await bot.repository.shared_history(ALICE, 0) == {}
 
 
+async def test_a_shared_answer_of_one_alerts_at_once_and_once(database, example_config):
+    bot = mood_bot(database, example_config, FixedClock(NOW))
+    await command(bot, ALICE, "!mood share on")
+    await command(bot, ALICE, "!mood 4")
+    assert [row for row in await outbox(database) if row[0] == STAFF_ROOM] == []
+    await command(bot, ALICE, "!mood 1")  # the same day: the answer changes, and it is the lowest
+    await command(bot, ALICE, "!mood 1")
+    alerts = [row for row in await outbox(database) if row[0] == STAFF_ROOM]
+    assert len(alerts) == 1 and ALICE in json.loads(alerts[0][3])["body"]
+
+
 async def test_the_report_is_a_png_chart_with_a_summary(database, example_config):
     bot = mood_bot(database, example_config)
     for member in MEMBERS[:5]:

@@ -104,8 +104,9 @@ DAY = 1000
 
 @pytest.mark.parametrize(("history", "alert"), [
     ({DAY: 2}, False),
-    ({DAY - 2: 2, DAY - 1: 1, DAY: 2}, True),  # low three days running
-    ({DAY - 3: 2, DAY - 1: 1, DAY: 2}, False),  # a day without an answer breaks the run
+    ({DAY: 1}, True),  # the lowest answer alerts at once
+    ({DAY - 2: 2, DAY - 1: 2, DAY: 2}, True),  # low three days running
+    ({DAY - 3: 2, DAY - 1: 2, DAY: 2}, False),  # a day without an answer breaks the run
     ({DAY - 2: 2, DAY - 1: 3, DAY: 2}, False),
     ({DAY - 1: 5, DAY: 2}, True),  # a steep fall
     ({DAY - 3: 5, DAY: 2}, True),  # within three days
