@@ -138,11 +138,12 @@ class FollowUp:
 
         effects.record(write)
         effects.redact(reaction.room_id, reaction.event_id)
+        back = self.context.alerts.when_back(self.context.clock.now().astimezone(self.context.timezone))
         if answer == "chat" and checkback.answer != "chat":  # a second 💬 raises no second alert
             self.context.alerts.raise_alert(effects, "checkback_chat", "alert_checkback_chat",
-                                            subject_user=checkback.user_id)
+                                            subject_user=checkback.user_id, outside_hours=back is not None)
         reply = "checkback_chat_requested" if answer == "chat" else "checkback_ok"
-        effects.message(self.context.render(reply), room_id=reaction.room_id)
+        effects.message(self.context.render(reply, back=back), room_id=reaction.room_id)
 
     async def _chat_claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
         if alert.subject_user:

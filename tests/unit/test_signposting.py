@@ -11,6 +11,7 @@ import pytest
 from bothy.clock import FixedClock
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
+from bothy.staff_hours import parse_staff_hours
 from bothy.storage.outbox import OutboxRepository, OutboxRow
 from bothy.testing import STAFF_ROOM, bot_context, received_reaction
 from bots.installed import INSTALLATION
@@ -221,6 +222,25 @@ async def test_a_chat_request_on_the_check_back_alerts_staff_once_naming_the_mem
     chats = [row for row in rows if row.room_id == STAFF_ROOM and "would like a chat" in row.content["body"]]
     assert len(chats) == 1 and ALICE in chats[0].content["body"]
     assert {row.target_event_id for row in rows if row.action == "redaction"} == {"$chat1", "$chat2"}
+
+
+async def test_a_chat_request_on_the_check_back_outside_staff_hours_says_when_someone_is_back(database, clock):
+    """PRODUCT.md: outside staff.hours, members who ask for a chat are told honestly when someone will be back."""
+    settings = ReferralSettings(kb_dirs=(SHIPPED_KB,), cooldown_s=86_400, crisis_cooldown_s=3_600, keep_log_s=86_400)
+    clock.at = clock.at.replace(hour=20)
+    context = bot_context(database, INSTALLATION, settings, clock=clock,
+                          staff_hours=parse_staff_hours(f"09:00-17:00 {clock.at.strftime('%a').lower()}"))
+    bot = ReferralBot(dataclasses.replace(context, rooms=NamedRooms()))
+    await said(bot, "I want to end it all", room_id=DM)
+    later(clock, days=1)
+    await bot.follow_up.send_checkbacks()
+    [checkback] = [row for row in await owed(database) if row.tag and row.tag.startswith("checkback:")]
+    await tag(database, checkback, "$checkback")
+    assert await react(bot, "$checkback", "💬", event_id="$chat")
+    rows = await owed(database)
+    [reply] = [row for row in rows if row.room_id == DM and "asked the peer workers" in row.content.get("body", "")]
+    assert "someone will be back" in reply.content["body"] and "116 123" in reply.content["body"]
+    assert any(row.room_id == STAFF_ROOM and "outside staff hours" in row.content.get("body", "") for row in rows)
 
 
 async def test_suggestion_feedback_is_counted_once_per_topic_without_a_name_and_the_reaction_redacted(
