@@ -272,16 +272,19 @@ class CommandContext:
     params: dict[str, Any] = field(default_factory=dict)  # the declared arguments, parsed and typed
     encrypted: bool = True  # whether the room the command was typed in is encrypted
     reply_to: str | None = None  # the event the command message replies to, if it is a reply
+    in_staff_room: bool = False  # typed in the staff room, which only staff read
 
     def _where(self) -> tuple[str | None, str | None]:
-        """(room_id, to_user): in place, or in the member's DM when a private command was typed in a group."""
-        return (None, self.sender) if self.command.private and not self.in_dm else (self.room_id, None)
+        """(room_id, to_user): in place, or in the member's DM when a private command was typed in a group. In the
+        staff room a peer worker's private command ("!group archive ROOM") is answered there, where they typed it."""
+        in_place = self.in_dm or self.in_staff_room
+        return (None, self.sender) if self.command.private and not in_place else (self.room_id, None)
 
     @property
     def files_allowed(self) -> bool:
         """Whether a reply may carry a file: files never go in the clear, so only to the member's DM (the
         outbox opens an encrypted one if need be) or into an encrypted room."""
-        return self._where()[1] is not None or self.encrypted
+        return self._file_where()[1] is not None or self.encrypted
 
     def reply(self, template: str, *, reactions: tuple[str, ...] = (), about: str | None = None,
               **context: Any) -> None:
@@ -290,8 +293,12 @@ class CommandContext:
         room_id, to_user = self._where()
         self.effects.message(content, reactions=reactions, room_id=room_id, to_user=to_user, about=about)
 
+    def _file_where(self) -> tuple[str | None, str | None]:
+        """Where a file goes: as a reply, but a private command's file (a member's own data) always to their DM."""
+        return (None, self.sender) if self.command.private and not self.in_dm else self._where()
+
     def reply_file(self, filename: str, mimetype: str, data: str | bytes) -> None:
-        room_id, to_user = self._where()
+        room_id, to_user = self._file_where()
         self.effects.file(filename, mimetype, data, room_id=room_id, to_user=to_user)
 
 

@@ -85,13 +85,14 @@ class CommandRouter:
         prefix = self.config.command_prefix
         role = role_of(message.sender, self.config)
         command, args = found
+        in_staff_room = message.room_id == self.staff_room_id()
         context = CommandContext(
             command=command, sender=message.sender, room_id=message.room_id, event_id=message.event_id, role=role,
             in_dm=self.account.is_direct_room(message.room_id), encrypted=self.account.is_encrypted(message.room_id),
             effects=effects, templates=self.templates,
-            prefix=prefix, reply_to=message.reply_to,
+            prefix=prefix, reply_to=message.reply_to, in_staff_room=in_staff_room,
         )
-        in_staff_place = context.in_dm or message.room_id == self.staff_room_id()
+        in_staff_place = context.in_dm or in_staff_room
         if self.clock.ms() - message.timestamp_ms > self.config.command_max_age_s * 1000:
             context.reply("away", usage=command.usage_line(prefix))
         elif context.role < command.role:
@@ -102,7 +103,7 @@ class CommandRouter:
         else:
             await self._run(command, context, args)
         # A private command typed in a group, or a staff command outside the staff places, should not stay there.
-        hide = (command.private and not context.in_dm) or (command.staff_places_only and not in_staff_place)
+        hide = (command.private or command.staff_places_only) and not in_staff_place
         if hide and self.account.can_redact_others(message.room_id):
             effects.redact(message.room_id, message.event_id)
         return known

@@ -83,3 +83,22 @@ async def test_exclamation_marks_are_emphasis_not_a_command():
 async def test_a_known_command_is_still_a_command_and_not_matched():
     known, _ = await handled("!help")
     assert known
+
+
+async def test_a_private_command_is_answered_by_dm_from_a_group_and_in_place_in_the_staff_room():
+    """The staff room is where staff commands are answered (PRODUCT.md), "!group archive ROOM" among them."""
+
+    async def answer(ctx) -> None:
+        ctx.reply("staff_place_only", usage="!archive")
+        ctx.reply_file("mine.json", "application/json", "{}")
+
+    registry = CommandRegistry([Command("archive", "host", "archive", answer, private=True)])
+    for room_id, replies_in, hidden in ((GROUP, None, True), (STAFF, STAFF, False), (DM, DM, False)):
+        effects = Effects(HOST)
+        known = await CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), Clock(),
+                                    lambda: STAFF).handle(message(room_id, "!archive"), effects)
+        assert known
+        reply, file, *rest = effects.items
+        assert (reply.room_id, reply.to_user) == (replies_in, None if replies_in else ALICE)
+        assert file.to_user == (None if room_id == DM else ALICE)  # a member's own file never goes to a room
+        assert [item.action for item in rest] == (["redaction"] if hidden else [])
