@@ -13,6 +13,7 @@ import pytest
 
 from bots.referral.kb import KnowledgeBase, load_kb
 from bots.referral.matcher import (
+    _LONGEST_OR_WORD,
     ACTS,
     AFFIRMED,
     AFFIRMED_PAIRS,
@@ -30,6 +31,7 @@ from bots.referral.matcher import (
     ASKED,
     ASKED_GAP,
     ASKED_WHETHER,
+    ATTEMPTED,
     BARE_NEGATIONS,
     BECOMING,
     BEFORE,
@@ -53,6 +55,8 @@ from bots.referral.matcher import (
     COUNTED,
     CROSSES_ON,
     CROSSES_ON_WINDOW,
+    ENDED,
+    ENDED_WINDOW,
     EXPECTATIONS,
     EXPECTED_FILLERS,
     EXPECTED_GAP,
@@ -84,7 +88,9 @@ from bots.referral.matcher import (
     NEGATION_WINDOW,
     NEGATIONS,
     NO_ANSWERS,
+    NO_MORE,
     NO_NEGATES,
+    NO_NEGATES_AFTER,
     NO_NOT_SAID,
     NO_NOT_SAID_WINDOW,
     NO_NOUNS,
@@ -105,6 +111,8 @@ from bots.referral.matcher import (
     NOW,
     NUMBER_WORDS,
     OF_IT_VERBS,
+    OR_NEGATIONS,
+    OR_WORDS,
     OVER_AND_DONE,
     OVER_DETERMINERS,
     OVER_ENDS,
@@ -112,6 +120,7 @@ from bots.referral.matcher import (
     OVER_NOUNS,
     OVER_WORDS,
     PAIRED_FILLERS,
+    PAIRED_THEN,
     PASSING_VERBS,
     PAST,
     PAST_DENIALS,
@@ -124,6 +133,7 @@ from bots.referral.matcher import (
     QUESTION_WINDOW,
     REASON_DENIAL_ENDS,
     REASON_GOES_ON,
+    REASONS,
     RECENT,
     RECOVERED,
     RECOVERED_FROM,
@@ -135,6 +145,7 @@ from bots.referral.matcher import (
     RIGHT_BEFORE_FILLERS,
     SAID_OF_IT,
     SAYING,
+    SHORT_SINCE,
     SOMEONE_ELSE,
     STILL,
     STILL_GOING,
@@ -415,8 +426,8 @@ def reference_negated_before(before: list[str], following: str, after_match: str
             if following in SUBJECTS:
                 return None
             right_before = index == len(before) - 1
-            negates = (word not in ANSWER_NEGATES or following in NO_NEGATES
-                       or (right_before and (after_match in NO_NEGATES or following in NO_NOUNS)))
+            negates = (word not in ANSWER_NEGATES or following in NO_NEGATES or following in NO_MORE
+                       or (right_before and (after_match in NO_NEGATES_AFTER or following in NO_NOUNS)))
             return word if negates else None
         if word in RECOVERED and index < len(before) - 1 and before[index + 1] in RECOVERED_FROM:
             return "recovered"
@@ -427,7 +438,15 @@ def reference_negated_before(before: list[str], following: str, after_match: str
             unit, count = (window[-1], window[-2]) if window[-1] in TIME_UNITS else (window[-2], window[-1])
             return "recovered" if unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS) else None
         if word == "last" and before[max(0, index - 2):index] == ["since", "i"]:
-            return "recovered"
+            # ... unless an attempt, a short time, or it ended or came back after ("since I last cut, it's worse")
+            over = (not set(before[index + 1:]) & ATTEMPTED and not set(before[max(0, index - 4):index - 2])
+                    & SHORT_SINCE and not set(normalised_after[:ENDED_WINDOW]) & ENDED
+                    and not reference_came_back(normalised_after[:ENDED_WINDOW]))
+            return "recovered" if over else None
+        if (word in OR_WORDS and index == len(before) - 1 and index > 1 and before[index - 2] in OR_NEGATIONS
+                and len(before[index - 1]) <= _LONGEST_OR_WORD):
+            following, index = before[index - 1], index - 2  # "not depressed or suicidal"
+            continue
         preceding = [words.split() for words in PRECEDED_FILLERS.get(word, ())
                      if following == "to" and before[max(0, index - len(words.split())):index] == words.split()]
         if preceding:  # "never crossed my mind to": the words before are read through with it
@@ -436,8 +455,10 @@ def reference_negated_before(before: list[str], following: str, after_match: str
                     normalised_after[:CROSSES_ON_WINDOW]) & PRECEDED_GOES_ON:
                 return None
             continue
-        if word in PAIRED_FILLERS and index and before[index - 1] in PAIRED_FILLERS[word]:
-            if before[index - 1] in NEGATIONS and index > 1 and before[index - 2] in ANSWERED_BY:
+        if (word in PAIRED_FILLERS and index and before[index - 1] in PAIRED_FILLERS[word]
+                and (word not in PAIRED_THEN or (following if index < len(before) - 1 else "") in PAIRED_THEN[word])):
+            if (before[index - 1] in NEGATIONS and word in REASONS and index > 1
+                    and before[index - 2] in ANSWERED_BY):
                 return None  # "I'm not, cos I want to die"
             if before[index - 1] not in NEGATIONS:  # "call myself": both words are read through
                 index -= 1
@@ -506,13 +527,16 @@ def reference_over_after(after: list[str]) -> bool:
     following = after[skipped + 1:skipped + 2]
     if not words or words[0] not in OVER_WORDS or (skipped and following and following[0] not in OVER_ENDS):
         return False
-    rest = after[skipped + 1:skipped + 1 + RETURNED_WINDOW]
-    if set(rest[:RETURNED_SOON_WINDOW]) & RETURNED_SOON or any(
-            word in RETURNED and not set(rest[max(0, index - 3):index]) & NOT_RETURNED
-            and (word in STILL_GOING or (rest[index + 1] if index + 1 < len(rest) else "") not in NOT_BACK)
-            for index, word in enumerate(rest)):
+    if reference_came_back(after[skipped + 1:skipped + 1 + RETURNED_WINDOW]):
         return False  # "the thoughts had gone but now they're back"
     return skipped > 0 or (words[0] in FREE and len(words) > 1 and words[1] in FREE_FOR)
+
+
+def reference_came_back(rest: list[str]) -> bool:
+    return bool(set(rest[:RETURNED_SOON_WINDOW]) & RETURNED_SOON) or any(
+        word in RETURNED and not set(rest[max(0, index - 3):index]) & NOT_RETURNED
+        and (word in STILL_GOING or (rest[index + 1] if index + 1 < len(rest) else "") not in NOT_BACK)
+        for index, word in enumerate(rest))
 
 
 def reference_denied_after(matched: list[str], after: list[str], before: list[str]) -> bool:
@@ -620,7 +644,9 @@ def test_the_sweeps_decide_as_comparing_every_pair_would(phrases_only):
                        "a thought ive had", "a thought i could", *OVER_ENDS, *STILL_GOING,
                        *(" ".join(words) for words in (*HELD_OFF, *PUT_OFF_PAIRS)), *PUT_OFF, *COMING, *COMING_INTENT,
                        "going to tonight", *(" ".join(words) for words in (*TAKEN_BACK_AFTER, *BUT_I_AM)),
-                       "has gone", "have passed", "creeping in", "quiet", "the pain"})
+                       "has gone", "have passed", "creeping in", "quiet", "the pain", *OR_WORDS, "not sad",
+                       "no more", "doesnt mean", "didnt mean i", "dont mean im", "the opposite of", "stuff", "worse",
+                       "tried to", "an hour", *NO_NEGATES_AFTER})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

@@ -1395,3 +1395,21 @@ def test_a_plain_crisis_among_words_of_distress_is_a_crisis(matcher, text):
 ])
 def test_a_method_asked_about_is_a_crisis_and_everyday_questions_of_pain_or_speed_are_not(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("the safety plan isnt working. i'm not safe.", True),  # session 19's red team
+    ("I don't feel safe tonight", True),
+    ("Scared of myself right now", True),
+    ("Please don't hate me for what I'm about to do.", True),
+    ("tha knows what, I'm not bothered about living no more", True),
+    ("Took my whole month of pregabalin. Sorry. Feel weird already.", True),
+    ("just swallowed a whole strip. lying down now. bye", True),
+    ("what's the most painless way. please dont lecture me", True),
+    ("it all ends tonight", True),
+    ("I'm not safe to drive after these new tablets", False),
+    ("My teacher thinks I'm not safe because I wrote 'I hate my life' on my planner", False),
+    ("I'm not scared of myself any more", False),
+])
+def test_safety_and_acts_said_plainly(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
