@@ -149,12 +149,16 @@ class HostBot(Bot):
                   unclaimed=await status.unclaimed_alerts())
 
     async def my_data(self, ctx: CommandContext) -> None:
-        """The file goes only into an encrypted DM: typed in one that is not, the member is told how to get it."""
-        if ctx.in_dm and not ctx.encrypted:
-            ctx.reply("mydata_not_encrypted")
-            return
+        """The file goes only into an encrypted DM: typed in one that is not, it goes to the member, and the outbox,
+        finding their DM unencrypted, opens a new (encrypted) one for it."""
         exported = await self.context.personal_data.export(ctx.sender)
         text = json.dumps({"user_id": ctx.sender, "data": exported}, indent=2)
+        if ctx.in_dm and not ctx.encrypted:
+            ctx.reply("mydata_new_chat")
+            ctx.effects.file("bothy-my-data.json", "application/json", text, to_user=ctx.sender)
+            ctx.effects.message(self.context.render("mydata_sent", tables=sorted(exported)),
+                                to_user=ctx.sender)
+            return
         ctx.reply_file("bothy-my-data.json", "application/json", text)
         ctx.reply("mydata_sent", tables=sorted(exported))
 

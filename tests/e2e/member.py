@@ -118,12 +118,13 @@ class Member:
         await self.join(room_id)
         return room_id
 
-    async def open_dm(self, bot_user_id: str) -> str:
-        """What Element does: an encrypted room flagged is_direct, inviting the bot; returns once it joined."""
+    async def open_dm(self, bot_user_id: str, encrypted: bool = True) -> str:
+        """What Element does: an encrypted room flagged is_direct, inviting the bot; returns once it joined. (Not
+        encrypted: what a plain client or a script may open.)"""
         response = await self.client.room_create(
             is_direct=True, invite=[bot_user_id], preset=nio.RoomPreset.trusted_private_chat,
             initial_state=[{"type": "m.room.encryption", "state_key": "",
-                            "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
+                            "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else [],
         )
         assert isinstance(response, nio.RoomCreateResponse), response
         await self.wait_joined(response.room_id, bot_user_id)

@@ -26,6 +26,19 @@ async def download(member: Member, message: Received) -> dict:
     return json.loads(plain)
 
 
+async def test_mydata_typed_in_a_plain_dm_comes_in_a_new_encrypted_one(
+    homeserver: Homeserver, bothy: BothyProcess, alice: Member
+):
+    bot = bothy.bot_user_id
+    plain = await alice.open_dm(bot, encrypted=False)
+    await alice.send(plain, "!mydata")
+    await alice.wait_for(lambda m: m.room_id == plain and "new encrypted chat" in m.body)
+    fresh = await alice.accept_invite()
+    file = await alice.wait_for(lambda m: m.room_id == fresh and m.content.get("msgtype") == "m.file")
+    assert fresh != plain and (await download(alice, file))["user_id"] == alice.user_id  # encrypted: a key to use
+    assert not any(m.content.get("msgtype") == "m.file" for m in alice.messages_in(plain))
+
+
 async def test_mydata_sends_a_file_and_forget_me_erases_after_confirmation(
     homeserver: Homeserver, bothy: BothyProcess, alice: Member
 ):

@@ -117,5 +117,9 @@ async def test_a_handler_may_still_refuse_with_a_usage_problem_of_its_own(regist
 async def test_the_data_file_is_sent_only_in_an_encrypted_dm(registry):
     sent = await send(registry, Role.MEMBER, "!mydata")
     assert [item.action for item in sent.items] == ["file", "message"]
-    [refusal] = (await send(registry, Role.MEMBER, "!mydata", encrypted=False)).items
-    assert refusal.action == "message" and "encrypted chat" in refusal.content["body"]
+    told, file, explained = (await send(registry, Role.MEMBER, "!mydata", encrypted=False)).items
+    assert told.room_id is not None and "new encrypted chat" in told.content["body"]
+    # to the member, not to this room: the outbox finds their DM unencrypted and opens an encrypted one for it
+    assert (file.action, file.room_id, file.to_user) == ("file", None, "@alice:example.org")
+    assert (explained.room_id, explained.to_user) == (None, "@alice:example.org")
+    assert "everything Bothy stores" in explained.content["body"]
