@@ -23,10 +23,13 @@ class TalkCommands:
                         params=(Note("note"),), private=True, aliases=("peer",))]
 
     async def talk(self, ctx: CommandContext) -> None:
-        """One alert per request: asking again while one is waiting says where it stands instead."""
+        """One alert per request: asking again while one is waiting says where it stands instead, and says so under
+        the alert, so a peer worker who claimed it and has not reached the member yet sees them ask again."""
         alerts = self.context.alerts
         waiting = await alerts.repository.latest_of(KIND, subject_user=ctx.sender)
         if waiting is not None:
+            alerts.in_thread(waiting, ctx.effects, "alert_talk_again", subject_user=ctx.sender,
+                             worker=waiting.claimed_by)
             ctx.reply("talk_already", worker=waiting.claimed_by)
             return
         back = alerts.when_back(self.context.clock.now().astimezone(self.context.timezone))

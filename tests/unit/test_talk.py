@@ -40,8 +40,9 @@ async def test_talk_in_hours_raises_one_alert_naming_the_member_and_tells_them_p
     assert reply.to_user == ALICE and "someone will message you here soon" in reply.content["body"]
     assert "116 123" in reply.content["body"]
     again = await run(bot, "talk")
-    assert [item.to_user for item in again.items] == [ALICE]  # no second alert while one is waiting
-    assert "already" in again.items[0].content["body"]
+    note, told = again.items  # no second alert while one is waiting: a note under it
+    assert note.alert is None and note.room_id == STAFF_ROOM and "asked again" in note.content["body"]
+    assert told.to_user == ALICE and "already" in told.content["body"]
 
 
 async def test_outside_hours_the_member_is_told_when_someone_will_be_back(database):
