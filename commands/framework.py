@@ -331,6 +331,9 @@ class Command:
     role: Role = Role.MEMBER
     private: bool = False  # answered in DM; the command message is redacted in group rooms
     aliases: tuple[str, ...] = ()
+    # A staff command is audited by the router with its name and the member it names; one whose handler writes its
+    # own line (with what it acted on, and only once it acted) says so, and is audited once.
+    audits_itself: bool = False
 
     def __post_init__(self) -> None:
         if (self.run is None) == (not self.subcommands) or (self.subcommands and self.params):

@@ -161,7 +161,7 @@ class CommandRouter:
         try:
             run, context.params = command.parse(args)
             await run(context)
-            if command.role >= Role.PEER_WORKER:
+            if command.role >= Role.PEER_WORKER and not command.audits_itself:
                 context.effects.record(self._audited(context))
         except UsageError as error:
             context.reply("usage", problem=error.problem, usage=command.usage_line(context.prefix),

@@ -78,9 +78,10 @@ class GroupCommands:
                     "(its creator or a peer worker)", self.archive,
                     params=(Text("room", MAX_DETAILS, optional=True),), private=True),
             Command("group approve", self.bot, "approve a group that waits for a peer worker", self.approve,
-                    params=(Integer("id", 1, 10**9),), role=Role.PEER_WORKER),
+                    params=(Integer("id", 1, 10**9),), role=Role.PEER_WORKER, audits_itself=True),
             Command("group decline", self.bot, "decline a waiting group, kindly, with a reason", self.decline,
-                    params=(Integer("id", 1, 10**9), Text("reason", MAX_REASON)), role=Role.PEER_WORKER),
+                    params=(Integer("id", 1, 10**9), Text("reason", MAX_REASON)), role=Role.PEER_WORKER,
+                    audits_itself=True),
         ]
 
     # --- starting one ------------------------------------------------------------------------------

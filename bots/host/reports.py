@@ -64,7 +64,7 @@ class Reports:
             Command("report", self.bot, "send as a reply to a message to flag it to the peer workers, without "
                     "your name", self.report, params=(Note("note"),), private=True),
             Command("mod", self.bot, "act on a reported message: remove it, mute its author, send them the "
-                    "guidelines, or dismiss the report", role=Role.PEER_WORKER, subcommands=(
+                    "guidelines, or dismiss the report", role=Role.PEER_WORKER, audits_itself=True, subcommands=(
                         Subcommand("remove", self._by_id(self.remove), (alert_id,)),
                         Subcommand("mute", self._mute_command, (alert_id, Duration("for", 60, MAX_MUTE_S,
                                                                                    optional=True))),

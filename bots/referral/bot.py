@@ -185,7 +185,7 @@ class ReferralBot(Bot):
                     "about (crisis lines are always offered)", self.referrals,
                     params=(Choice("setting", ("on", "off")),), private=True),
             Command("refer", self.name, "DM a member the resources for a topic", self.refer,
-                    params=(UserId("user"), Text("topic", MAX_TOPIC)), role=Role.PEER_WORKER),
+                    params=(UserId("user"), Text("topic", MAX_TOPIC)), role=Role.PEER_WORKER, audits_itself=True),
             Command("referrals report", self.name, "per topic over 30 days: suggestions sent, \"helped\", "
                     "\"not for me\" (small counts hidden)", self.follow_up.report, role=Role.PEER_WORKER),
         ]

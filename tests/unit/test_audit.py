@@ -28,10 +28,14 @@ async def test_staff_commands_are_audited_by_name_and_member_never_their_words(d
     registry = CommandRegistry([
         Command("refer", "host", "refer", noop, params=(UserId("user"), Text("topic", 80)), role=Role.PEER_WORKER),
         Command("help", "host", "help", noop),
+        # its handler writes its own line (none here): the router adds none, so an action is one line
+        Command("approve", "host", "approve", noop, params=(UserId("user"),), role=Role.PEER_WORKER,
+                audits_itself=True),
     ])
     router = CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), FixedClock(
         datetime(2026, 3, 2, tzinfo=UTC)), lambda: STAFF_ROOM)
-    for sender, body in ((SAM, "!refer @alice:example.org my secret words"), (ALICE, "!help")):
+    for sender, body in ((SAM, "!refer @alice:example.org my secret words"), (ALICE, "!help"),
+                         (SAM, "!approve @alice:example.org")):
         effects = Effects(HOST)
         message = Message(STAFF_ROOM, "$e", sender, body, FixedClock(datetime(2026, 3, 2, tzinfo=UTC)).ms(),
                           "m.text", encrypted=True)
