@@ -30,6 +30,7 @@ log = logging.getLogger("bothy.stress")
 MAX_BODY_BYTES = 1024
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
 MAX_WRONG_TOKENS_PER_MINUTE = 10
+BURST = 5  # readings a member's device may send at once (what it held while offline), before the rate limit
 TIME_KEYS = frozenset({"at", "timestamp"})  # a reading's time: PRODUCT.md calls it a timestamp, our DM says "at"
 UNIX_MS_FROM = 10**11  # a Unix time this large is in milliseconds (as seconds it would be the year 5138)
 
@@ -104,14 +105,29 @@ class StressWebhook:
         self.settings = context.settings.stress
         self.repository = repository
         self.clock = context.clock
-        self._last_accepted: dict[str, int] = {}  # member -> when their last reading was accepted
+        # member -> (readings they may still send at once, when that was worked out): a phone that was offline sends
+        # what it held in a burst, with the readings' own times; past BURST they come at most one per min_interval
+        self._allowance: dict[str, tuple[float, int]] = {}
         context.personal_data.kept_in_memory(self._forget)  # an erase forgets them here at once, not at a restart
         self._refused: dict[str, tuple[int, int]] = {}  # remote address -> (minute, wrong tokens in it)
         self._recording = asyncio.Lock()  # one reading at a time: an episode is alerted once
         self._runner: web.AppRunner | None = None
 
     def _forget(self, user_id: str) -> None:
-        self._last_accepted.pop(user_id, None)
+        self._allowance.pop(user_id, None)
+
+    def _take_allowance(self, user_id: str, now: int) -> bool:
+        """One reading's worth of the member's allowance (a token bucket of BURST, refilled one per min_interval);
+        False when none is left."""
+        interval_ms = self.settings.min_interval_s * 1000
+        if not interval_ms:
+            return True
+        left, since = self._allowance.get(user_id, (float(BURST), now))
+        left = min(float(BURST), left + (now - since) / interval_ms)
+        if left < 1:
+            return False
+        self._allowance[user_id] = (left - 1, now)
+        return True
 
     async def start(self) -> None:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -151,11 +167,9 @@ class StressWebhook:
         problem, level, at_ms = self._validate(body)
         if problem:
             return _error(400, problem)
-        last = self._last_accepted.get(link.user_id)
-        now = self.clock.ms()
-        if last is not None and now - last < self.settings.min_interval_s * 1000:
-            return _error(429, f"too many readings: at most one every {self.settings.min_interval_s} seconds")
-        self._last_accepted[link.user_id] = now
+        if not self._take_allowance(link.user_id, self.clock.ms()):
+            return _error(429, f"too many readings: at most {BURST} at once, then one every "
+                               f"{self.settings.min_interval_s} seconds")
         if not await self._record(link, level, at_ms):
             return _error(409, "this reading is older than one already received; send readings in order")
         return web.json_response({"accepted": True}, status=202)

@@ -1,16 +1,17 @@
 """The stress webhook over real HTTP on loopback, with a real context over a temporary database."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bothy.clock import FixedClock
 from bothy.config import parse_config
 from bothy.testing import bot_context
 from bots.checkin.storage import CheckinRepository, StressLink
-from bots.checkin.stress import MAX_BODY_BYTES, MAX_WRONG_TOKENS_PER_MINUTE, StressWebhook, token_hash
+from bots.checkin.stress import BURST, MAX_BODY_BYTES, MAX_WRONG_TOKENS_PER_MINUTE, StressWebhook, token_hash
 from bots.installed import INSTALLATION
 from tests.unit.test_config import ROOT, filled
 
@@ -97,9 +98,29 @@ async def test_an_erase_forgets_the_member_in_memory_too(database):
     async with TestClient(TestServer(app)) as test_client:
         async with database.transaction() as db:
             await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
-        assert await post(test_client, {"stress": 50}) == 202
-        assert await post(test_client, {"stress": 50}) == 429  # within the minute
+        for _ in range(BURST):
+            assert await post(test_client, {"stress": 50}) == 202
+        assert await post(test_client, {"stress": 50}) == 429  # a burst used up, within the minute
         await context.personal_data.erase(ALICE)
         async with database.transaction() as db:
             await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
         assert await post(test_client, {"stress": 50}) == 202
+
+
+async def test_a_burst_of_back_dated_readings_is_taken_then_the_rate_limit_holds(database):
+    """A phone back online sends what it held, each with its own time; past the burst, one per min_interval."""
+    settings = parse_config(filled(**{"stress.min_interval": "60s"}), ROOT, INSTALLATION.bots).bot_settings["checkin"]
+    clock = FixedClock(datetime(2026, 3, 2, 12, tzinfo=UTC))
+    context = bot_context(database, INSTALLATION, settings, clock=clock)
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app.router.add_post("/stress/{webhook_id}", StressWebhook(context, CheckinRepository(database)).receive)
+    async with TestClient(TestServer(app)) as test_client:
+        async with database.transaction() as db:
+            await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
+        for minutes_ago in range(BURST, 0, -1):
+            at = (clock.at - timedelta(minutes=minutes_ago)).isoformat()
+            assert await post(test_client, {"stress": 80, "at": at}) == 202
+        assert await post(test_client, {"stress": 80}) == 429
+        clock.at += timedelta(seconds=61)  # one more reading's worth
+        assert await post(test_client, {"stress": 80}) == 202
+        assert await post(test_client, {"stress": 80}) == 429
