@@ -58,7 +58,8 @@ def _splits(text: str, now: datetime, timezone: ZoneInfo) -> Iterator[tuple[str,
 def _leading_time(text: str, now: datetime, timezone: ZoneInfo) -> tuple[str, str]:
     """(WHEN, WHERE) with nothing between them, as PRODUCT.md writes it (`Saturday 2pm Community centre`):
     the fewest words that make a time of day, and one more while it changes that time ("7:30" then "pm");
-    a word that changes nothing ("the", "St") starts the place. ("", "") when no such split leaves a place."""
+    a word that changes nothing ("the", "St"), or a bare number once there is a time of day ("Saturday 2pm 12 High
+    Street": a house number), starts the place. ("", "") when no such split leaves a place."""
     words = text.split(" ")
     if len(words) < 2 or _parse_time(text, now, timezone)[0] is not None:
         return "", ""  # all of it is a time: there is no place
@@ -66,7 +67,7 @@ def _leading_time(text: str, now: datetime, timezone: ZoneInfo) -> tuple[str, st
     while end < min(len(words), MAX_WHEN_WORDS) and starts is None:
         starts = _parse_time(" ".join(words[:end]), now, timezone)[0]
         end += 1
-    while starts is not None and end < min(len(words), MAX_WHEN_WORDS):
+    while starts is not None and end < min(len(words), MAX_WHEN_WORDS) and not words[end - 1].isdigit():
         longer = _parse_time(" ".join(words[:end]), now, timezone)[0]
         if longer is None or longer == starts:
             break

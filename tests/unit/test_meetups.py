@@ -50,6 +50,8 @@ def plan(text: str, now: datetime = NOW):
     ("25 Dec 14:00 St Mary's hall", datetime(2026, 12, 25, 14, 0), "St Mary's hall"),
     ("2026-04-01 18:30 The Bothy Café", datetime(2026, 4, 1, 18, 30), "The Bothy Café"),
     ("12 March 2pm March Hall", datetime(2026, 3, 12, 14, 0), "March Hall"),
+    ("Saturday 2pm 12 High Street", datetime(2026, 3, 7, 14, 0), "12 High Street"),  # a house number, no date
+    ("25 Dec 2pm 3 Station Road", datetime(2026, 12, 25, 14, 0), "3 Station Road"),
 ])
 def test_when_and_where_are_read_in_the_organisations_time_zone(typed, starts, place):
     found = plan(typed)
