@@ -1413,3 +1413,14 @@ def test_a_method_asked_about_is_a_crisis_and_everyday_questions_of_pain_or_spee
 ])
 def test_safety_and_acts_said_plainly(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("i feel like i'm drowning and dying would just be letting go", True),
+    ("Sorry I couldn't hold on longer. Thank you all.", True),
+    ("I have a crisis plan and I've torn it up.", True),
+    ("ripped up my safety plan tonight", True),
+    ("tbh if i have to hear baby shark once more i'll walk into the sea", False),
+])
+def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
