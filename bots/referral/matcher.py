@@ -188,7 +188,10 @@ TURN_WINDOW = 4
 TURN_READ = 8  # words after the turn: "I", fillers, thinking of it and how often; the message must end within them
 TURN_FILLERS = _words("do", "still", "really", "just", "honestly", "definitely", "keep", "can't", "cant", "stop")
 THINKING_OF_IT = [normalise(words).split() for words in (
-    "think about it", "thinking about it", "think about doing it", "thinking about doing it")]
+    "think about it", "thinking about it", "think about doing it", "thinking about doing it", "picture it",
+    "picturing it", "imagine it", "imagining it", "picture doing it", "picturing doing it")]
+# ... or with no "but", a new clause that turns by itself: "I'm not gonna do it, I just can't stop picturing it".
+UNSAID_TURNS = _words("just", "still")
 HOW_OFTEN = [normalise(words).split() for words in (
     "a lot", "all the time", "every day", "every night", "every single day", "constantly", "daily", "loads",
     "often", "sometimes", "most days", "most nights", "nonstop", "so much", "way too much", "too much", "lots")]
@@ -1164,9 +1167,14 @@ def _thought_of_after_all(after: list[str]) -> bool:
     """The words after a negated match turn to thinking of it now, and the message ends (see TURNS). `after` ends in
     padding ("")."""
     turn = next((index for index, word in enumerate(after[:TURN_WINDOW]) if word not in BEFORE_TURN), TURN_WINDOW)
-    if turn >= TURN_WINDOW or after[turn] not in TURNS or after[turn + 1] != _I:
+    if turn >= TURN_WINDOW:
         return False
-    rest = after[turn + 2:]
+    if after[turn] in TURNS and after[turn + 1] == _I:
+        rest = after[turn + 2:]
+    elif after[turn] == _I and after[turn + 1] in UNSAID_TURNS:  # "..., I just can't stop picturing it"
+        rest = after[turn + 1:]
+    else:
+        return False
     while rest and rest[0] in TURN_FILLERS:
         rest = rest[1:]
     thinking = next((words for words in THINKING_OF_IT if rest[:len(words)] == words), None)

@@ -169,6 +169,7 @@ from bots.referral.matcher import (
     TURNS,
     UNCAME_ENDS,
     UNEXPECTED,
+    UNSAID_TURNS,
     UNTIL,
     UNTIL_LATER,
     UNTIL_WINDOW,
@@ -475,9 +476,14 @@ def reference_thought_of_after_all(after: list[str]) -> bool:
     turn = 0
     while turn < len(after) and after[turn] in BEFORE_TURN:
         turn += 1
-    if turn >= min(TURN_WINDOW, len(after) - 1) or after[turn] not in TURNS or after[turn + 1] != "i":
+    if turn >= min(TURN_WINDOW, len(after) - 1):
         return False
-    rest = after[turn + 2:]
+    if after[turn] in TURNS and after[turn + 1] == "i":
+        rest = after[turn + 2:]
+    elif after[turn] == "i" and after[turn + 1] in UNSAID_TURNS:
+        rest = after[turn + 1:]
+    else:
+        return False
     while rest and rest[0] in TURN_FILLERS:
         rest = rest[1:]
     for words in THINKING_OF_IT:

@@ -1068,6 +1068,10 @@ def test_a_denial_read_through_call_myself_and_not_because(matcher, text, crisis
     ("i won't kill myself, though i do think about it every day", True),
     ("i'm not going to kill myself or anything but i can't stop thinking about it", True),
     ("i wouldnt kill myself but i think about it constantly tbh", True),
+    ("i'm not gonna kill myself, i just cant stop picturing it", True),  # turned with no "but" (session 19)
+    ("i won't kill myself, i still think about it every day", True),
+    ("I'm not going to kill myself, I just need to vent", False),
+    ("I won't hurt myself, I still have my kids", False),
     # their twins: the thinking is over, on reflection, about something else, of death rather than an act, or the
     # negation is of something done (two red teams')
     ("i dont want to die but i think about it a lot, death scares the hell out of me", False),
