@@ -294,8 +294,10 @@ class CommandContext:
         self.effects.message(content, reactions=reactions, room_id=room_id, to_user=to_user, about=about)
 
     def _file_where(self) -> tuple[str | None, str | None]:
-        """Where a file goes: as a reply, but a private command's file (a member's own data) always to their DM."""
-        return (None, self.sender) if self.command.private and not self.in_dm else self._where()
+        """Where a file goes: as a reply, but a member's private command's file (their own data) always to their DM,
+        even from the staff room."""
+        personal = self.command.private and self.command.role < Role.PEER_WORKER
+        return (None, self.sender) if personal and not self.in_dm else self._where()
 
     def reply_file(self, filename: str, mimetype: str, data: str | bytes) -> None:
         room_id, to_user = self._file_where()
@@ -334,6 +336,9 @@ class Command:
     # A staff command is audited by the router with its name and the member it names; one whose handler writes its
     # own line (with what it acted on, and only once it acted) says so, and is audited once.
     audits_itself: bool = False
+    # A staff command that, typed in a group room, is about that room ("!mood report" there): it runs there too,
+    # answered by DM (declare it private) like a member's private command, instead of only in the staff places.
+    about_the_room: bool = False
 
     def __post_init__(self) -> None:
         if (self.run is None) == (not self.subcommands) or (self.subcommands and self.params):
@@ -393,8 +398,9 @@ class Command:
 
     @property
     def staff_places_only(self) -> bool:
-        """Staff commands deal with members' data, so they run only in the staff room or a DM."""
-        return self.role >= Role.PEER_WORKER
+        """Staff commands deal with members' data, so they run only in the staff room or a DM (or, about the room
+        they are typed in, answered by DM)."""
+        return self.role >= Role.PEER_WORKER and not self.about_the_room
 
 
 @dataclass(frozen=True)

@@ -100,8 +100,9 @@ class MoodBot(Bot):
                     self.energy, params=(Choice("level", ENERGIES),), private=True),
             Command("mood share", self.name, "let peer workers see your mood, so a low spell can reach them",
                     private=True, subcommands=(Subcommand("on", self.share_on), Subcommand("off", self.share_off))),
-            Command("mood report", self.name, "a room's anonymous mood and energy over 8 weeks, as a chart",
-                    self.report, params=(Text("room", 255, optional=True),), role=Role.PEER_WORKER),
+            Command("mood report", self.name, "a room's anonymous mood and energy over 8 weeks, as a chart (typed in a "
+                    "group, that group's, by DM)", self.report, params=(Text("room", 255, optional=True),),
+                    role=Role.PEER_WORKER, private=True, about_the_room=True),
             Command("hangout", self.name, "which hang-out space fits your energy today, and how to join",
                     self.hangout, private=True),
             Command("hangout invite", self.name, "an invitation to the hang-out space that fits your energy today",
@@ -279,11 +280,12 @@ class MoodBot(Bot):
     async def report(self, ctx: CommandContext) -> None:
         from_day = self._today() - REPORT_DAYS
         reference = ctx.params["room"]
-        if reference is None:
+        in_a_group = not (ctx.in_dm or ctx.in_staff_room)
+        if reference is None and not in_a_group:
             rooms = await self.repository.reported_rooms(from_day)
             ctx.reply("mood_report_rooms", rooms=[(room, self.context.rooms.room_name(room)) for room in rooms])
             return
-        room_id = await self._report_room(reference, from_day)
+        room_id = ctx.room_id if reference is None else await self._report_room(reference, from_day)
         days = await self.repository.published(room_id, from_day)
         if not days:
             ctx.reply("mood_report_empty", k=self.settings.min_contributors)

@@ -42,7 +42,8 @@ async def command(bot: MoodBot, sender: str, body: str, room_id: str = DM, role:
     run, params = found.parse(invocation.raw_args[len(name.split()):])
     effects = Effects(bot.context.account)
     await run(CommandContext(command=found, sender=sender, room_id=room_id, event_id="$c", role=role,
-                             in_dm=room_id == DM, effects=effects, templates=bot.context.templates, prefix="!",
+                             in_dm=room_id == DM, in_staff_room=room_id == STAFF_ROOM, effects=effects,
+                             templates=bot.context.templates, prefix="!",
                              params=params, encrypted=encrypted))
     await bot.context.work.commit(effects)
     return effects
@@ -276,3 +277,15 @@ async def test_an_answer_arriving_while_the_weather_reads_cannot_let_two_rooms_s
     assert await bot.weather() == 1
     posted = {row[0] for row in await outbox(database) if row[2] == "message"}
     assert posted == {GROUP}  # with SMALL's figures too, GROUP's minus SMALL's would be @alone's answer
+
+
+async def test_a_peer_worker_typing_the_report_in_a_group_gets_that_group_s_by_dm(database, example_config):
+    """PRODUCT.md's `!mood report [room]`: typed in the group, the room is the group; the answer is private."""
+    bot = mood_bot(database, example_config)
+    for member in MEMBERS[:5]:
+        await command(bot, member, "!mood 4")
+    await bot.weather()
+    effects = await command(bot, "@sam:example.org", "!mood report", room_id=GROUP, role=Role.PEER_WORKER)
+    file, summary = effects.items
+    assert (file.action, file.to_user) == ("file", "@sam:example.org")
+    assert summary.to_user == "@sam:example.org" and "8 weeks" in summary.content["body"]
