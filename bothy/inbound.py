@@ -7,7 +7,9 @@ pool of workers handles each room's events in order, other rooms meanwhile. An e
 commit fails is tried again a little later (later events go on meanwhile), and after a few failures it
 is set aside: marked handled, its sender told kindly, so one bad event cannot hold the checkpoint forever.
 A homeserver that is down or rate limiting is waited out however long it takes: those failures are not the
-event's fault, so they do not count.
+event's fault, so they do not count. Nor does a database that cannot take a write for now (locked by another
+process, a full disk, an I/O error): setting the event aside would commit its small mark once the database came
+back and lose what the event owed, an urgent staff alert among it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixError, backoff_delay
 from bothy.matrix.events import InboundEvent, Message, Reaction, Undecryptable
 from bothy.outbox import Effects, Guard, UnitOfWork
+from bothy.storage.database import database_unavailable
 from bothy.storage.sync_state import SyncStateRepository
 from bothy.templates import Templates
 from commands.framework import parse_invocation
@@ -198,7 +201,7 @@ class InboundDispatcher:
             counts = self._counts(error, failures)
             log.warning("handling %s %s in %s failed (%s), attempt %d%s", type(event).__name__, event_key(event),
                         room_of(event), describe_error(error), failures.tries,
-                        "" if counts else ", not counted: the homeserver is unavailable or rate limiting")
+                        "" if counts else ", not counted: the homeserver or the database is unavailable for now")
             if not counts:
                 return self.retry_delay(failures.tries, retry_after_ms)
             attempts = await self._count_failure(event, failures)
@@ -221,6 +224,8 @@ class InboundDispatcher:
         fails too). So an outage is waited out, and a request the homeserver fails every time still ends."""
         synced = self._syncs > failures.syncs_seen
         failures.syncs_seen = self._syncs
+        if database_unavailable(error):
+            return False
         if not isinstance(error, MatrixError) or error.permanent:
             return True
         return synced and not error.rate_limited

@@ -25,13 +25,14 @@ import asyncio
 import base64
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 import aiosqlite
 
 from bothy.clock import Clock
 from bothy.logs import describe_error
 from bothy.matrix.adapter import BACKOFF_CAP_S, MatrixAccount, MatrixError, backoff_delay
-from bothy.storage.database import Database
+from bothy.storage.database import Database, database_unavailable
 from bothy.storage.outbox import AlertRecord, OutboxRepository, OutboxRow, Outgoing
 from bothy.templates import Templates
 from rooms.dm import DirectRooms
@@ -50,6 +51,21 @@ StateWrite = Callable[[aiosqlite.Connection], Awaitable[None]]
 Guard = Callable[[aiosqlite.Connection], Awaitable[bool]]
 
 
+@dataclass
+class _Share:
+    """Where one listener's share lies in an event's merged lists (end exclusive), and how its commit went."""
+
+    owner: str
+    writes_from: int
+    writes_to: int
+    items_from: int
+    items_to: int
+    afterwards_from: int
+    afterwards_to: int
+    owed_from: int = 0  # where the items its writes owe at commit time begin
+    failed: bool = False
+
+
 class Effects:
     """What handling one event owes the outside world, and the state it changes, committed together
     with its handled mark: a crash leaves all of it undone (and the event is replayed) or all of it done."""
@@ -59,12 +75,14 @@ class Effects:
         self.items: list[Outgoing] = []
         self.writes: list[StateWrite] = []
         self.afterwards: list[Callable[[], None]] = []
+        self._shares: list[_Share] = []  # the listeners' shares absorbed, each committed or dropped as a whole
 
     def discard(self) -> None:
         """Drop everything collected so far (the handler failed part-way)."""
         self.items.clear()
         self.writes.clear()
         self.afterwards.clear()
+        self._shares.clear()
 
     def record(self, write: StateWrite) -> None:
         """A state change to commit in the same transaction as the messages."""
@@ -75,9 +93,13 @@ class Effects:
         rollback keeps memory as the database still is). It must not fail: the event is handled by then."""
         self.afterwards.append(update)
 
-    def absorb(self, part: Effects) -> None:
-        """Take on what `part` (one listener's share of this event) owes. The two then share their lists, so
-        whatever a write of `part` owes at commit time is still owed."""
+    def absorb(self, part: Effects, owner: str = "") -> None:
+        """Take on what `part` (one listener's share of this event, `owner`'s) owes. The two then share their lists,
+        so whatever a write of `part` owes at commit time is still owed. At commit the share stands or falls on its
+        own: one bot's write that fails (a bug) drops that bot's share, not another's urgent alert."""
+        self._shares.append(_Share(owner, len(self.writes), len(self.writes) + len(part.writes), len(self.items),
+                                   len(self.items) + len(part.items), len(self.afterwards),
+                                   len(self.afterwards) + len(part.afterwards)))
         self.items.extend(part.items)
         self.writes.extend(part.writes)
         self.afterwards.extend(part.afterwards)
@@ -86,8 +108,45 @@ class Effects:
     async def commit(self, db: aiosqlite.Connection, now_ms: int) -> None:
         """Inside the caller's transaction: the state changes, then what is owed. A write may owe more
         messages itself (say, one that needs an ID the write just made); they are queued with the rest."""
-        for write in self.writes:
-            await write(db)
+        shares = [share for share in self._shares if share.writes_from < share.writes_to]
+        if not shares:  # the usual case: nothing to keep apart
+            for write in self.writes:
+                await write(db)
+            await OutboxRepository.enqueue(db, self.items, now_ms)
+            return
+        dropped_items: set[int] = set()
+        dropped_afterwards: set[int] = set()
+        owner_of = {index: share for share in shares for index in range(share.writes_from, share.writes_to)}
+        for index, write in enumerate(list(self.writes)):
+            share = owner_of.get(index)
+            if share is None:
+                await write(db)
+                continue
+            if share.failed:
+                continue
+            if index == share.writes_from:
+                await db.execute("SAVEPOINT bot_share")
+                share.owed_from = len(self.items)
+            try:
+                await write(db)
+            except Exception as error:
+                if database_unavailable(error):
+                    raise  # not the share's fault: the whole event is tried again later
+                await db.execute("ROLLBACK TO bot_share")
+                await db.execute("RELEASE bot_share")
+                share.failed = True
+                dropped_items.update(range(share.items_from, share.items_to))
+                dropped_items.update(range(share.owed_from, len(self.items)))  # what its writes owed so far
+                dropped_afterwards.update(range(share.afterwards_from, share.afterwards_to))
+                log.error("the %s bot's changes for an event could not be saved (%s); the other bots' were",
+                          share.owner or "a", describe_error(error))
+                continue
+            if index == share.writes_to - 1:
+                await db.execute("RELEASE bot_share")
+        if dropped_items or dropped_afterwards:
+            self.items[:] = [item for index, item in enumerate(self.items) if index not in dropped_items]
+            self.afterwards[:] = [update for index, update in enumerate(self.afterwards)
+                                  if index not in dropped_afterwards]
         await OutboxRepository.enqueue(db, self.items, now_ms)
 
     def message(self, content: dict, *, room_id: str | None = None, to_user: str | None = None,

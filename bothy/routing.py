@@ -96,7 +96,7 @@ class EventRouter:
                 log.error("the %s bot failed on an event (%s); the other bots went on", bot.name,
                           describe_error(error))
                 continue
-            effects.absorb(own)
+            effects.absorb(own, bot.name)
             if consumed:
                 return
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,16 @@ import aiosqlite
 
 BUSY_TIMEOUT_MS = 5000
 SCAN_CONNECTIONS = 2
+# SQLite's primary result codes for a database that cannot take a write for now (another process's lock, a full
+# disk, an I/O error): the write is tried again later, as when the homeserver is down, never given up on.
+UNAVAILABLE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+                         sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL})
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """SQLite could not take the write for now (UNAVAILABLE), as opposed to a bug or bad data."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.OperationalError) and code is not None and code & 0xFF in UNAVAILABLE
 
 
 async def scalar(db: aiosqlite.Connection, sql: str, parameters: tuple = ()) -> Any:

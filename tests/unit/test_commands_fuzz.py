@@ -238,10 +238,10 @@ async def handle_checked(typed: Typed, commands: CommandRegistry, database: Data
     messages = [item for item in effects.items if item.action == "message"]
     for item in messages:
         assert_escaped(item.content["formatted_body"], typed.canary)
-    # One reply to the sender; `!refer` also DMs the member, and a staff alert (`!talk`), or a note under one (`!talk`
-    # again) posted in the staff room from elsewhere, is not a reply.
+    # One reply to the sender; `!refer` also DMs the member, and a staff alert (`!talk`), or a note under one about
+    # the member (`!talk` again), is not a reply.
     assert len([item for item in messages if item.to_user in (None, sender) and item.alert is None
-                and (item.room_id != STAFF or room_id == STAFF)]) <= 1
+                and not (item.room_id == STAFF and item.about_user == sender)]) <= 1
     went_wrong = TEMPLATES.render("went_wrong", prefix=typed.prefix)
     if any(item.content == went_wrong for item in messages):
         assert breaks, "a real command failed"

@@ -122,6 +122,8 @@ class DecryptingAccount(FakeAccount):
 class Recorder:
     """A bot that answers every message it is given."""
 
+    name = "recorder"
+
     def __init__(self):
         self.seen: list[str] = []
 

@@ -51,6 +51,7 @@ class NotACommand:
 class Reader:
     """A bot hosted on GUIDE that reads every room; it notes which account handed it each message."""
 
+    name = "reader"
     reads_every_room = True
 
     def __init__(self) -> None:
@@ -217,3 +218,35 @@ async def test_one_bots_bug_never_costs_another_bot_its_turn(caplog):
     await events(message("!group:example.org"), effects)
     assert [item.content["body"] for item in effects.items] == ["crisis lines"]
     assert "the broken bot failed" in caplog.text and "a bug" not in caplog.text
+
+
+class BrokenAtCommit(Reader):
+    """A bot whose share fails only once committed (a write with a bug), after owing a message of its own."""
+
+    name = "broken at commit"
+    reads_every_room = False
+
+    async def on_message(self, message: Message, effects: Effects) -> None:
+        async def write(db) -> None:
+            await db.execute("INSERT INTO alerts (kind) VALUES ('half-done')")  # saved, then undone with its share
+            effects.message({"body": "owed by the write"}, to_user=ALICE)
+            raise RuntimeError("a bug")
+
+        effects.message({"body": "half-done"}, to_user=ALICE)
+        effects.record(write)
+
+
+async def test_a_bots_write_that_fails_at_commit_never_costs_the_crisis_alert(database, referral, caplog):
+    """Each bot's share of an event stands or falls on its own at commit too (a reviewer found a share that failed
+    there sinking the whole event, the referral bot's crisis lines and staff alert among it)."""
+    events = EventRouter(Account(GUIDE, frozenset({GUIDE, ALICE})), [BrokenAtCommit(), referral], NotACommand(),
+                         None, None, staff_room(), [], ORDER)
+    effects = Effects(GUIDE)
+    await events(message("!group:example.org"), effects)
+    await referral.context.work.commit(effects)
+    rows = await OutboxRepository(database).due(Clock().ms())
+    assert [row.room_id for row in rows] == [None, STAFF_ROOM]  # the crisis lines and the alert
+    assert "116 123" in rows[0].content["body"] and ALICE in rows[1].content["body"]
+    async with database.read() as db, db.execute("SELECT kind FROM alerts") as cursor:
+        assert [row[0] for row in await cursor.fetchall()] == ["crisis"]  # the broken share's row was undone
+    assert "the broken at commit bot's changes for an event could not be saved" in caplog.text

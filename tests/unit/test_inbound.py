@@ -257,3 +257,28 @@ async def test_a_slow_room_does_not_stall_another(database):
     release.set()
     await dispatcher.drain()
     assert await SyncStateRepository(database).checkpoint("@bot:x") == "t2"
+
+
+async def test_a_database_that_cannot_take_the_write_is_waited_out_and_nothing_is_set_aside(database):
+    """A full disk (or another process's lock) is no fault of the event: setting it aside would commit its small
+    mark once the database came back and lose what it owed, a crisis alert among them (a reviewer's)."""
+    calls = 0
+
+    async def handler(event, effects):
+        nonlocal calls
+        calls += 1
+        if calls == MAX_ATTEMPTS + 2:  # the admin frees some space
+            async with database.read() as db:
+                await db.execute("PRAGMA max_page_count = 1073741823")
+        effects.message({"body": "crisis lines " + "x" * 8000}, room_id=event.room_id)
+
+    async with database.read() as db:  # the disk fills up: no page left in the file, none to be had
+        await db.execute("VACUUM")
+        async with db.execute("PRAGMA page_count") as cursor:
+            await db.execute(f"PRAGMA max_page_count = {(await cursor.fetchone())[0]}")
+    dispatcher = dispatcher_for(database, handler)
+    await dispatcher.on_batch("t1", [message("$crisis", "!dm")])
+    await dispatcher.drain()
+    assert calls == MAX_ATTEMPTS + 2
+    assert [body[:12] for _, _, body in await owed(database)] == ["crisis lines"]  # no apology: nothing set aside
+    assert not await dispatcher.sync_state.is_handled("@bot:x", "set-aside:$crisis")
