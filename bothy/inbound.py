@@ -265,11 +265,29 @@ class InboundDispatcher:
         return attempts
 
     async def _set_aside(self, event: InboundEvent, attempts: int) -> None:
-        """Give up on the event: marked handled (and set aside) with a kind word to its sender, together."""
+        """Give up on the event: marked handled (and set aside) with a kind word to its sender, together, and with
+        what can still be saved: handled once more, each bot's share is committed on its own, so one bot's write
+        that keeps failing does not cost another bot's share (an urgent alert among them)."""
         key = event_key(event)
+        guard = None if key is None else self._marks_set_aside(event, key)
         effects = Effects(self.account)
+        try:
+            await self.handler(event, effects)
+        except Exception as error:
+            if database_unavailable(error):
+                raise
+            effects.discard()
+        effects.isolate_shares = True
         self.notice.owe(event, effects)
-        await self.work.commit(effects, None if key is None else self._marks_set_aside(event, key))
+        try:
+            await self.work.commit(effects, guard)
+        except Exception as error:
+            if database_unavailable(error):
+                raise
+            log.warning("set aside %s %s with nothing saved (%s)", type(event).__name__, key, describe_error(error))
+            effects = Effects(self.account)
+            self.notice.owe(event, effects)
+            await self.work.commit(effects, guard)
         log.error("set aside %s %s in %s after %d failed attempts", type(event).__name__, key, room_of(event),
                   attempts)
 

@@ -62,7 +62,8 @@ class _Share:
     items_to: int
     afterwards_from: int
     afterwards_to: int
-    owed_from: int = 0  # where the items its writes owe at commit time begin
+    owed_from: int = 0  # where the items its writes owe at commit time begin...
+    updates_from: int = 0  # ...and the in-memory updates they register
     failed: bool = False
 
 
@@ -76,6 +77,9 @@ class Effects:
         self.writes: list[StateWrite] = []
         self.afterwards: list[Callable[[], None]] = []
         self._shares: list[_Share] = []  # the listeners' shares absorbed, each committed or dropped as a whole
+        # Set when an event is being set aside after failing again and again: then each share commits on its own,
+        # and one whose write fails is dropped. Until then any failure fails the whole event, which is tried again.
+        self.isolate_shares = False
 
     def discard(self) -> None:
         """Drop everything collected so far (the handler failed part-way)."""
@@ -95,8 +99,9 @@ class Effects:
 
     def absorb(self, part: Effects, owner: str = "") -> None:
         """Take on what `part` (one listener's share of this event, `owner`'s) owes. The two then share their lists,
-        so whatever a write of `part` owes at commit time is still owed. At commit the share stands or falls on its
-        own: one bot's write that fails (a bug) drops that bot's share, not another's urgent alert."""
+        so whatever a write of `part` owes at commit time is still owed. Committed with `isolate_shares`, the share
+        stands or falls on its own: one bot's write that fails (a bug) drops that bot's share, not another's urgent
+        alert."""
         self._shares.append(_Share(owner, len(self.writes), len(self.writes) + len(part.writes), len(self.items),
                                    len(self.items) + len(part.items), len(self.afterwards),
                                    len(self.afterwards) + len(part.afterwards)))
@@ -109,7 +114,7 @@ class Effects:
         """Inside the caller's transaction: the state changes, then what is owed. A write may owe more
         messages itself (say, one that needs an ID the write just made); they are queued with the rest."""
         shares = [share for share in self._shares if share.writes_from < share.writes_to]
-        if not shares:  # the usual case: nothing to keep apart
+        if not self.isolate_shares or not shares:  # the usual case
             for write in self.writes:
                 await write(db)
             await OutboxRepository.enqueue(db, self.items, now_ms)
@@ -117,16 +122,18 @@ class Effects:
         dropped_items: set[int] = set()
         dropped_afterwards: set[int] = set()
         owner_of = {index: share for share in shares for index in range(share.writes_from, share.writes_to)}
-        for index, write in enumerate(list(self.writes)):
-            share = owner_of.get(index)
+        index = 0
+        while index < len(self.writes):  # a write may record another as it runs: it runs too, as in the usual case
+            write, share = self.writes[index], owner_of.get(index)
+            index += 1
             if share is None:
                 await write(db)
                 continue
             if share.failed:
                 continue
-            if index == share.writes_from:
+            if index - 1 == share.writes_from:
                 await db.execute("SAVEPOINT bot_share")
-                share.owed_from = len(self.items)
+                share.owed_from, share.updates_from = len(self.items), len(self.afterwards)
             try:
                 await write(db)
             except Exception as error:
@@ -138,10 +145,11 @@ class Effects:
                 dropped_items.update(range(share.items_from, share.items_to))
                 dropped_items.update(range(share.owed_from, len(self.items)))  # what its writes owed so far
                 dropped_afterwards.update(range(share.afterwards_from, share.afterwards_to))
+                dropped_afterwards.update(range(share.updates_from, len(self.afterwards)))
                 log.error("the %s bot's changes for an event could not be saved (%s); the other bots' were",
                           share.owner or "a", describe_error(error))
                 continue
-            if index == share.writes_to - 1:
+            if index == share.writes_to:
                 await db.execute("RELEASE bot_share")
         if dropped_items or dropped_afterwards:
             self.items[:] = [item for index, item in enumerate(self.items) if index not in dropped_items]

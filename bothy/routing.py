@@ -25,6 +25,7 @@ from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.matrix.events import InboundEvent, Membership, Message, Reaction, Receipt, RoomKeyArrived, Undecryptable
 from bothy.outbox import Effects
 from bothy.plugin import Bot
+from bothy.storage.database import database_unavailable
 from commands.router import CommandRouter
 from rooms.staff import StaffRoom
 
@@ -81,8 +82,8 @@ class EventRouter:
                     call: Callable[[Bot, Effects], Awaitable[bool | None]]) -> None:
         """Give the event to each bot in turn, with a share of the effects of its own, until one says it was
         its own (True). A bot's bug drops only its own share (logged by type and place, never content): one
-        feature's failure must not cost another its turn, least of all a cry for help. A homeserver that is
-        briefly unavailable is not a bug: that propagates, and the whole event is tried again."""
+        feature's failure must not cost another its turn, least of all a cry for help. A homeserver or database
+        that is unavailable for now is not a bug: that propagates, and the whole event is tried again."""
         for bot in bots:
             own = Effects(effects.account)
             try:
@@ -93,6 +94,8 @@ class EventRouter:
                 log.error("the %s bot failed on an event (%s); the other bots went on", bot.name, error.code)
                 continue
             except Exception as error:
+                if database_unavailable(error):
+                    raise  # not the bot's bug: the whole event is tried again once the database is back
                 log.error("the %s bot failed on an event (%s); the other bots went on", bot.name,
                           describe_error(error))
                 continue

@@ -1,16 +1,20 @@
 """Every message Bothy can read reaches the referral matcher exactly once, whichever account receives it."""
 
 import dataclasses
+import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from bothy.clock import Clock
+from bothy.inbound import InboundDispatcher, SetAsideNotice
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.routing import EventRouter
+from bothy.storage.database import UNAVAILABLE
 from bothy.storage.outbox import OutboxRepository
+from bothy.storage.sync_state import SyncStateRepository
 from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
 from bots.installed import INSTALLATION
 from bots.referral.bot import ReferralBot
@@ -237,16 +241,39 @@ class BrokenAtCommit(Reader):
 
 
 async def test_a_bots_write_that_fails_at_commit_never_costs_the_crisis_alert(database, referral, caplog):
-    """Each bot's share of an event stands or falls on its own at commit too (a reviewer found a share that failed
-    there sinking the whole event, the referral bot's crisis lines and staff alert among it)."""
+    """An event whose commit keeps failing is tried again, then set aside with what can be saved: each bot's share
+    on its own (a reviewer found a share that failed at commit sinking the whole event, the referral bot's crisis
+    lines and staff alert among it)."""
     events = EventRouter(Account(GUIDE, frozenset({GUIDE, ALICE})), [BrokenAtCommit(), referral], NotACommand(),
                          None, None, staff_room(), [], ORDER)
-    effects = Effects(GUIDE)
-    await events(message("!group:example.org"), effects)
-    await referral.context.work.commit(effects)
+    notice = SetAsideNotice(INSTALLATION.templates(), "!", lambda room_id: False)
+    dispatcher = InboundDispatcher(GUIDE, SyncStateRepository(database), events, referral.context.work, notice,
+                                   retry_delay=lambda attempts, retry_after_ms: 0.0)
+    await dispatcher.on_batch("t1", [message("!group:example.org")])
+    await dispatcher.drain()
     rows = await OutboxRepository(database).due(Clock().ms())
     assert [row.room_id for row in rows] == [None, STAFF_ROOM]  # the crisis lines and the alert
     assert "116 123" in rows[0].content["body"] and ALICE in rows[1].content["body"]
     async with database.read() as db, db.execute("SELECT kind FROM alerts") as cursor:
         assert [row[0] for row in await cursor.fetchall()] == ["crisis"]  # the broken share's row was undone
     assert "the broken at commit bot's changes for an event could not be saved" in caplog.text
+
+
+class DatabaseLocked(Reader):
+    """A bot whose read meets a database another process has locked: no bug of its own."""
+
+    name = "locked out"
+
+    async def on_message(self, message: Message, effects: Effects) -> None:
+        error = sqlite3.OperationalError("database is locked")
+        error.sqlite_errorcode = sqlite3.SQLITE_BUSY  # as SQLite sets it
+        raise error
+
+
+async def test_a_database_unavailable_to_one_bot_fails_the_whole_event_to_be_tried_again():
+    """Dropping the bot's share would let the event's handled mark commit without it (a reviewer's)."""
+    assert sqlite3.SQLITE_BUSY in UNAVAILABLE
+    events = EventRouter(Account(GUIDE, frozenset({GUIDE, ALICE})), [DatabaseLocked(), Owing()], NotACommand(), None,
+                         None, staff_room(), [], ORDER)
+    with pytest.raises(sqlite3.OperationalError):
+        await events(message("!group:example.org"), Effects(GUIDE))
