@@ -100,9 +100,7 @@ NEGATIONS = _words(
     # "I'm nowhere near wanting to die."
     "nowhere",
     # Over and done with: "I used to want to die", "I've stopped self harming".
-    "used", "stopped", "quit",
-    # "I'm the opposite of suicidal".
-    "opposite")
+    "used", "stopped", "quit")
 # "No" (and "zero") negates only through these ("no plans to end my life", "no longer suicidal", "no thoughts
 # of suicide"): "no, I want to die" is an answer, not a negation.
 # A subject right after a negation starts a new clause: "I'm not. I want to die", "but I wasn't, I wish I was dead".
@@ -110,8 +108,6 @@ SUBJECTS = _words("i", "i'm", "i've", "i'd", "i'll")
 _SUBJECT_STARTS = tuple(f"{subject} " for subject in SUBJECTS)
 NO_NEGATES = _words("longer", "plans", "plan", "thoughts", "thought", "intention", "intentions", "way", "desire",
                     "urge", "urges", "wish", "feelings", "feeling", "ideation", "tendencies")
-# ... and through what follows the match ("no suicidal stuff"): these too.
-NO_NEGATES_AFTER = NO_NEGATES | _words("stuff", "ideas", "behaviour", "behavior", "tendency", "episodes")
 # ... and through a match that is itself a noun ("no self harm, no plan"), when it comes right after the "no".
 NO_NOUNS = _words("self", "suicide", "sh", "cutting", "overdose", "overdoses", "attempt", "attempts")
 ANSWER_NEGATES = _words("no", "zero")
@@ -133,6 +129,12 @@ UNTIL = _words("until", "till", "til", "yet")  # after a negated match: the nega
 # want to die, not yet anyway" is no crisis).
 UNTIL_LATER = UNTIL - _words("yet")
 UNTIL_WINDOW = 4
+# "No" (or "no more") of thoughts, then a resolve: "no more suicidal thoughts, I've decided", "no suicidal ideas,
+# just certainty" (a reviewer's): the thoughts are over because it is decided. Not "plan" or "tonight", which as
+# often deny ("no plans to hurt myself, just a plan to stay in bed", "no urges to self harm tonight").
+RESOLVED_AFTER_NO = _words("decided", "decision", "certainty", "goodbye", "goodbyes")
+RESOLVED_AFTER_NO_PHRASES = [normalise(words).split() for words in ("up my mind", "a plan now", "the plan now")]
+RESOLVED_AFTER_WINDOW = 8
 # "Less" after it measures: "it doesn't mean I want to die any less".
 LESS = _words("less")
 # "More than" after it makes "never" a measure: "I've never wanted to be dead more than I do right now".
@@ -316,16 +318,11 @@ _TO = normalise("to").strip()
 # depressed enough to want to die", "isn't the same as wanting to die, it's worse" (docs/DECISIONS.md).
 PAIRED_FILLERS = {normalise(later).strip(): _words(*earlier) for later, earlier in (
     ("myself", ("call", "consider")), ("because", ("not", "never")), ("cos", ("not", "never")),
-    ("cause", ("not", "never")), ("more", ("no",)), ("mean", ("doesn't", "don't", "didn't")))}
-# ... some only before these: "more" right before the match ("no more suicidal thoughts", not "no more. I want to
-# die", a red team's), "mean" before a subject ("doesn't mean I'm suicidal", not "didn't mean to hurt myself this bad").
+    ("cause", ("not", "never")), ("more", ("no",)))}
+# ... "more" only right before a match that is a noun, or names one after it ("no more suicidal thoughts", "no more
+# self harm"; not "no more. I want to die", a red team's, nor "I can't cope no more, want to die", a reviewer's).
 NO_MORE = _words("more")
-PAIRED_THEN = {normalise("more").strip(): frozenset({""}), normalise("mean").strip(): SUBJECTS}
-# A negation and one word, joined to the match by "or": "not depressed or suicidal", "never sad or self harming"; not
-# "no" ("no, sad or suicidal?"), nor a subject ("not sure if I'm sad or suicidal").
-OR_WORDS = _words("or", "nor")
-OR_NEGATIONS = _words("not", "never", "isn't", "wasn't", "neither")
-_LONGEST_OR_WORD = 16
+PAIRED_THEN = {normalise("more").strip(): frozenset({""})}
 _LONGEST_PAIRED = max(map(len, set().union(*PAIRED_FILLERS.values())))
 _COUNTED_CHARS = 120  # the few words before a negation read for a day counted, or after a match for it going on
 REASONS = _words("because", "cos", "cause")
@@ -677,9 +674,8 @@ def _told_as_over(normalised: str, hits: list[Hit]) -> str | None:
     """The words that end a message whose crisis matches all tell a past wish or thought as over (NOW_FINE), or that
     say so shortly before its end (OVER_ANYWHERE)."""
     crisis = [hit for hit in hits if hit.tier == "crisis"]
-    if not crisis or not all(PAST_TELLING.search(normalised, max(0, hit.start - _PAST_REACH), hit.end + 1)
-                             for hit in crisis) or RECENT.search(normalised):  # the whole message read last
-        return None
+    if not crisis or not all(_told_in_the_past(normalised, hit) for hit in crisis) or RECENT.search(normalised):
+        return None  # (the whole message read last)
     last = max(hit.end for hit in crisis) - 1
     for fine in NOW_FINE.finditer(normalised, max(last, len(normalised) - _ENDING_CHARS)):  # the last words only
         after = normalised[fine.end():].split()
@@ -791,6 +787,16 @@ def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppre
         suppressed.extend(Suppressed(hit.topic, hit.phrase, "asked, answered no", hit.kind) for hit in asked)
         hits = [hit for hit in hits if hit not in asked]
     return hits
+
+
+def _told_in_the_past(normalised: str, hit: Hit) -> bool:
+    """One of PAST_TELLING in the match or just before it, not in the present perfect: "I wanted to die", not "I've
+    wanted to die since my divorce" (still so, a reviewer's)."""
+    for told in PAST_TELLING.finditer(normalised, max(0, hit.start - _PAST_REACH), hit.end + 1):
+        before = normalised[max(0, told.start() - _SHORT_WORDS_CHARS):told.start() + 1].split()[-1:]
+        if not before or before[0] not in PRESENT_PERFECT:
+            return True
+    return False
 
 
 _Piece = TypeVar("_Piece")
@@ -1046,6 +1052,7 @@ def _negation_before_unless_over(normalised: str, start: int, end: int, floor: i
         after = [*following[:TURN_WINDOW + TURN_READ], "", ""]
         ends_soon = len(normalised) <= end + 1 + _TURN_CHARS and len(following) <= TURN_WINDOW + TURN_READ
         if (after[0] in UNTIL or not UNTIL_LATER.isdisjoint(after[1:UNTIL_WINDOW]) or not LESS.isdisjoint(after[:2])
+                or (negation in ANSWER_NEGATES and _resolved(after[:RESOLVED_AFTER_WINDOW]))
                 or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:]))
                 or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())
                 or (negation in TURNABLE and not ACTS.isdisjoint(normalised[start:end].split())
@@ -1057,6 +1064,13 @@ def _negation_before_unless_over(normalised: str, start: int, end: int, floor: i
                 or _taken_back_after(after) or _back_again_after(after, negation.split()[0] in RECOVERED)):
             return None
     return negation
+
+
+def _resolved(words: list[str]) -> bool:
+    """The words after a "no" of thoughts say it is decided (RESOLVED_AFTER_NO)."""
+    return not RESOLVED_AFTER_NO.isdisjoint(words) or any(words[index:index + len(phrase)] == phrase
+                                                          for phrase in RESOLVED_AFTER_NO_PHRASES
+                                                          for index in range(len(words)))
 
 
 def _struggle_after(matched: list[str], after: list[str]) -> bool:
@@ -1244,8 +1258,11 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                 negated = after or normalised[start:normalised.find(" ", start)]
                 next_word = "" if after else normalised[end + 1:normalised.find(" ", end + 1)]
                 noun = not after and negated in NO_NOUNS
-                return word if (noun or negated in NO_NEGATES or negated in NO_MORE
-                                or next_word in NO_NEGATES_AFTER) else None
+                if negated in NO_MORE:  # "no more" only of a thing: "no more suicidal thoughts", "no more self harm"
+                    first = normalised[start:normalised.find(" ", start)]
+                    after_match = normalised[end + 1:normalised.find(" ", end + 1)]
+                    return word if first in NO_NOUNS or after_match in NO_NEGATES else None
+                return word if noun or negated in NO_NEGATES or next_word in NO_NEGATES else None
             return word
         if word in RECOVERED and after in RECOVERED_FROM:
             return f"{word} {after}"
@@ -1268,13 +1285,6 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
             if reading < floor or not COUNTED.isdisjoint(counted) or not PRECEDED_GOES_ON.isdisjoint(going_on):
                 return None
             continue
-        if word in OR_WORDS and not after:
-            earlier_space = normalised.rfind(" ", max(0, space - _LONGEST_OR_WORD - 1), space)
-            negation_space = normalised.rfind(" ", max(0, earlier_space - _LONGEST_NEGATION_WORD - 1), earlier_space)
-            if (earlier_space > negation_space >= floor
-                    and normalised[negation_space + 1:earlier_space] in OR_NEGATIONS):
-                reading, after = earlier_space, normalised[earlier_space + 1:space]
-                continue
         if word in PAIRED_FILLERS and (word not in PAIRED_THEN or after in PAIRED_THEN[word]):
             earlier_space = normalised.rfind(" ", max(0, space - _LONGEST_PAIRED - 1), space)
             earlier = normalised[earlier_space + 1:space]
@@ -1471,20 +1481,19 @@ NOW_FINE = _any_of(
 # MAX_OVER_AFTER words after it and none that turns or takes it back (NOT_OVER_AFTER, a negation: "I love my life but
 # I can't stop thinking about it", "not for years. until now", "doing well now is a lie I tell", "it can change. it
 # never did"), a red team's of session 19.
+# Not "not anymore" ("... my dog kept me going. not anymore, he died"), "in a better place" or "out of it" (death
+# and drink), "a different person", "it can change" or "it gets better" (what others say): a reviewer's.
 OVER_ANYWHERE = _any_of(
-    "not anymore", "not any more", "not there anymore", "not there any more", "not there now",
-    "not in that place anymore", "don't feel that way anymore", "don't feel like that anymore", "i don't now",
-    "i don't anymore", "thoughts never came back", "feelings never came back", "urges never came back",
-    "it never came back", "haven't come back", "a lifetime ago", "a different person now",
-    "don't recognise that person", "don't recognize that person", "love my life", "glad to be alive",
-    "happy to be alive", "i'm in a better place", "i'm in a much better place", "i'm in a good place",
-    "not for years", "not for a long time", "those feelings have gone", "out of it now", "it can change",
-    "it does get better", "doing well now", "phase is over")
-NOT_OVER_AFTER = _words("but", "until", "til", "till", "though", "tho", "although", "yet", "except", "apart", "however",
-                        "still", "then", "lie", "lying", "pretend", "pretending", "fake", "faking", "mask", "act",
-                        "acting", "tell", "told", "say", "said", "supposed", "should", "meant", "again", "can't",
-                        "cannot", "worse", "back", "some", "sometimes", "creeping", "thinking", "want", "wanna",
-                        "plan", "ready")
+    "not there anymore", "not there any more", "not there now", "not in that place anymore",
+    "don't feel that way anymore", "don't feel like that anymore", "i don't now", "i don't anymore",
+    "thoughts never came back", "feelings never came back", "urges never came back", "it never came back",
+    "haven't come back", "a lifetime ago", "don't recognise that person", "don't recognize that person",
+    "love my life", "glad to be alive", "happy to be alive", "not for years", "not for a long time",
+    "those feelings have gone", "doing well now", "phase is over")
+NOT_OVER_AFTER = GOES_ON_AFTER_NO | _words(
+    "until", "til", "apart", "however", "then", "pretend", "pretending", "fake", "faking", "mask", "act", "acting",
+    "tell", "told", "say", "says", "said", "supposed", "should", "meant", "can't", "cannot", "worse", "back", "some",
+    "creeping", "thinking", "wanna", "decision", "peace", "quiet", "soon", "finished", "rope", "sorted", "written")
 MAX_OVER_AFTER = 12
 _OVER_AFTER_CHARS = 400  # enough for MAX_OVER_AFTER words and one more
 ENDING_FILLERS = _words("now", "and", "i'm", "so", "really", "genuinely", "glad", "thankfully", "honestly", "too",
@@ -1495,6 +1504,7 @@ RECENT = _any_of("last night", "last week", "last weekend", "last month", "yeste
                  "earlier", "again", "lately", "recently", "right now", "currently", "at the moment", "these days",
                  "for now", "back", "still think", "still want", "still feel", "still wish", "still cut", "still hurt")
 _PAST_REACH = 20  # characters before a match that may hold its past telling ("I was so suicidal")
+PRESENT_PERFECT = _words("i've", "have", "has", "we've")
 _ENDING_CHARS = 120  # enough for the longest of NOW_FINE and MAX_ENDING_FILLERS after it
 # Recovery said after the match: "self harm free", "the suicidal thoughts are finally gone".
 OVER_NOUNS = _words("thoughts", "thought", "urges", "urge", "feelings", "feeling", "ideation", "phase", "stuff",

@@ -13,7 +13,6 @@ import pytest
 
 from bots.referral.kb import KnowledgeBase, load_kb
 from bots.referral.matcher import (
-    _LONGEST_OR_WORD,
     ACTS,
     AFFIRMED,
     AFFIRMED_PAIRS,
@@ -90,7 +89,6 @@ from bots.referral.matcher import (
     NO_ANSWERS,
     NO_MORE,
     NO_NEGATES,
-    NO_NEGATES_AFTER,
     NO_NOT_SAID,
     NO_NOT_SAID_WINDOW,
     NO_NOUNS,
@@ -111,8 +109,6 @@ from bots.referral.matcher import (
     NOW,
     NUMBER_WORDS,
     OF_IT_VERBS,
-    OR_NEGATIONS,
-    OR_WORDS,
     OVER_AND_DONE,
     OVER_DETERMINERS,
     OVER_ENDS,
@@ -138,6 +134,9 @@ from bots.referral.matcher import (
     RECOVERED,
     RECOVERED_FROM,
     RESOLVED,
+    RESOLVED_AFTER_NO,
+    RESOLVED_AFTER_NO_PHRASES,
+    RESOLVED_AFTER_WINDOW,
     RETURNED,
     RETURNED_SOON,
     RETURNED_SOON_WINDOW,
@@ -330,12 +329,20 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
                            or (negation in TURNABLE and negation not in ANSWER_NEGATES
                                and set(normalised[start:end].split()) & PUT_OFF_ACTS
                                and reference_put_off_or_coming(after))
-                           or reference_taken_back_after(after)):
+                           or reference_taken_back_after(after)
+                           or (negation in ANSWER_NEGATES and reference_resolved(after[:RESOLVED_AFTER_WINDOW]))):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after)
             or reference_over_after(after)
             or reference_answered_no(before, after)
             or reference_denied_after(normalised[start:end].split(), after, before))
+
+
+def reference_resolved(words: list[str]) -> bool:
+    """ "... I've decided", "... made up my mind": the thoughts a "no" denies are over because it is decided."""
+    text = f" {' '.join(words)} "
+    return bool(set(words) & RESOLVED_AFTER_NO) or any(f" {' '.join(phrase)} " in text
+                                                       for phrase in RESOLVED_AFTER_NO_PHRASES)
 
 
 def reference_held_off(before: list[str]) -> bool:
@@ -427,8 +434,10 @@ def reference_negated_before(before: list[str], following: str, after_match: str
             if following in SUBJECTS:
                 return None
             right_before = index == len(before) - 1
-            negates = (word not in ANSWER_NEGATES or following in NO_NEGATES or following in NO_MORE
-                       or (right_before and (after_match in NO_NEGATES_AFTER or following in NO_NOUNS)))
+            if word in ANSWER_NEGATES and following in NO_MORE:  # "no more" only of a thing
+                return word if normalised_match_first in NO_NOUNS or after_match in NO_NEGATES else None
+            negates = (word not in ANSWER_NEGATES or following in NO_NEGATES
+                       or (right_before and (after_match in NO_NEGATES or following in NO_NOUNS)))
             return word if negates else None
         if word in RECOVERED and index < len(before) - 1 and before[index + 1] in RECOVERED_FROM:
             return "recovered"
@@ -444,10 +453,6 @@ def reference_negated_before(before: list[str], following: str, after_match: str
                     & SHORT_SINCE and not set(normalised_after[:ENDED_WINDOW]) & ENDED
                     and not reference_came_back(normalised_after[:ENDED_WINDOW]))
             return "recovered" if over else None
-        if (word in OR_WORDS and index == len(before) - 1 and index > 1 and before[index - 2] in OR_NEGATIONS
-                and len(before[index - 1]) <= _LONGEST_OR_WORD):
-            following, index = before[index - 1], index - 2  # "not depressed or suicidal"
-            continue
         preceding = [words.split() for words in PRECEDED_FILLERS.get(word, ())
                      if following == "to" and before[max(0, index - len(words.split())):index] == words.split()]
         if preceding:  # "never crossed my mind to": the words before are read through with it
@@ -650,9 +655,9 @@ def test_the_sweeps_decide_as_comparing_every_pair_would(phrases_only):
                        "a thought ive had", "a thought i could", *OVER_ENDS, *STILL_GOING,
                        *(" ".join(words) for words in (*HELD_OFF, *PUT_OFF_PAIRS)), *PUT_OFF, *COMING, *COMING_INTENT,
                        "going to tonight", *(" ".join(words) for words in (*TAKEN_BACK_AFTER, *BUT_I_AM)),
-                       "has gone", "have passed", "creeping in", "quiet", "the pain", *OR_WORDS, "not sad",
-                       "no more", "doesnt mean", "didnt mean i", "dont mean im", "the opposite of", "stuff", "worse",
-                       "tried to", "an hour", *NO_NEGATES_AFTER})
+                       "has gone", "have passed", "creeping in", "quiet", "the pain", "or", "not sad",
+                       "no more", "doesnt mean", "didnt mean i", "the opposite of", "stuff", "worse", "tried to",
+                       "an hour", "decided", "up my mind"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0
