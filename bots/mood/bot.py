@@ -132,10 +132,12 @@ class MoodBot(Bot):
         rooms = await self.context.rooms.member_rooms(user_id) - {self.context.alerts.staff_room.room_id}
         prefs = await self.repository.prefs(user_id)
         share = mood is not None and prefs.share
-        alert = False
+        alert = over = False
         if share and mood is not None:
             history = await self.repository.shared_history(user_id, day - SHARED_LOOKBACK_DAYS)
             alert = not prefs.share_alerted and shared_mood_alert({**history, day: mood}, day)
+            # A day above low ends the spell, but not a low answer of today's changed (1, then 3, then 1 again).
+            over = episode_over(mood) and episode_over(history.get(day, mood))
 
         async def write(db: aiosqlite.Connection) -> None:
             await MoodRepository.answer(db, user_id, day, rooms, mood, energy)
@@ -143,12 +145,13 @@ class MoodBot(Bot):
                 await MoodRepository.set_energy(db, user_id, energy, now)
             if share and mood is not None:
                 await MoodRepository.share_mood(db, user_id, day, mood)
-                if alert or episode_over(mood):
-                    await MoodRepository.set_share_alerted(db, user_id, alert)
+                # Claimed in the commit: two answers handled side by side (a reaction and a typed one) alert once.
+                if alert and await MoodRepository.claim_share_alert(db, user_id):
+                    self.context.alerts.raise_alert(effects, ALERT_KIND, "alert_mood", subject_user=user_id)
+                elif over:
+                    await MoodRepository.end_share_spell(db, user_id)
 
         effects.record(write)
-        if alert:
-            self.context.alerts.raise_alert(effects, ALERT_KIND, "alert_mood", subject_user=user_id)
 
     async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         if not self.context.rooms.is_direct_room(reaction.room_id):

@@ -281,8 +281,16 @@ class MoodRepository:
             return {row[0]: row[1] for row in await cursor.fetchall()}
 
     @staticmethod
-    async def set_share_alerted(db: aiosqlite.Connection, user_id: str, alerted: bool) -> None:
-        await db.execute("UPDATE mood_prefs SET share_alerted = ? WHERE user_id = ?", (int(alerted), user_id))
+    async def claim_share_alert(db: aiosqlite.Connection, user_id: str) -> bool:
+        """Mark the member's low spell as alerted; False if it already was (another answer got there first)."""
+        cursor = await db.execute("UPDATE mood_prefs SET share_alerted = 1 WHERE user_id = ? AND share_alerted = 0",
+                                  (user_id,))
+        return cursor.rowcount == 1
+
+    @staticmethod
+    async def end_share_spell(db: aiosqlite.Connection, user_id: str) -> None:
+        """A day above low: the next low spell may alert again."""
+        await db.execute("UPDATE mood_prefs SET share_alerted = 0 WHERE user_id = ?", (user_id,))
 
     # --- hang-out rooms ----------------------------------------------------------------------
 

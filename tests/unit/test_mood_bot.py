@@ -1,5 +1,6 @@
 """The mood bot over a real database: answers typed or reacted, the prompt, the weather, sharing, reports."""
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -289,3 +290,20 @@ async def test_a_peer_worker_typing_the_report_in_a_group_gets_that_group_s_by_d
     file, summary = effects.items
     assert (file.action, file.to_user) == ("file", "@sam:example.org")
     assert summary.to_user == "@sam:example.org" and "8 weeks" in summary.content["body"]
+
+
+async def test_a_low_answer_changed_and_changed_back_the_same_day_alerts_once(database, example_config):
+    """A reviewer's: 1, then 3, then 1 again the same day is one low spell, not two."""
+    bot = mood_bot(database, example_config, FixedClock(NOW))
+    await command(bot, ALICE, "!mood share on")
+    for answer in ("1", "3", "1"):
+        await command(bot, ALICE, f"!mood {answer}")
+    assert len([row for row in await outbox(database) if row[0] == STAFF_ROOM]) == 1
+
+
+async def test_two_low_answers_handled_side_by_side_alert_once(database, example_config):
+    """A reaction in the DM and `!mood 1` typed in a group, handled at once: the alert is claimed in the commit."""
+    bot = mood_bot(database, example_config, FixedClock(NOW))
+    await command(bot, ALICE, "!mood share on")
+    await asyncio.gather(command(bot, ALICE, "!mood 1"), command(bot, ALICE, "!mood 1", room_id=GROUP))
+    assert len([row for row in await outbox(database) if row[0] == STAFF_ROOM]) == 1
