@@ -274,11 +274,17 @@ class CommandContext:
     reply_to: str | None = None  # the event the command message replies to, if it is a reply
     in_staff_room: bool = False  # typed in the staff room, which only staff read
 
+    @property
+    def answered_in_place(self) -> bool:
+        """Whether a private command is answered where it was typed: in a DM, or in the staff room when it is staff
+        business ("!group archive ROOM", "!mood report"). A member's own ("!mood 1", "!talk") typed there by a peer
+        worker is answered by DM, as from a group: their colleagues read the staff room."""
+        return self.in_dm or (self.in_staff_room and (self.command.role >= Role.PEER_WORKER
+                                                      or self.command.staff_business))
+
     def _where(self) -> tuple[str | None, str | None]:
-        """(room_id, to_user): in place, or in the member's DM when a private command was typed in a group. In the
-        staff room a peer worker's private command ("!group archive ROOM") is answered there, where they typed it."""
-        in_place = self.in_dm or self.in_staff_room
-        return (None, self.sender) if self.command.private and not in_place else (self.room_id, None)
+        """(room_id, to_user): in place, or in the member's DM when a private command was typed elsewhere."""
+        return (None, self.sender) if self.command.private and not self.answered_in_place else (self.room_id, None)
 
     @property
     def files_allowed(self) -> bool:
@@ -294,9 +300,8 @@ class CommandContext:
         self.effects.message(content, reactions=reactions, room_id=room_id, to_user=to_user, about=about)
 
     def _file_where(self) -> tuple[str | None, str | None]:
-        """Where a file goes: as a reply, but a member's private command's file (their own data) always to their DM,
-        even from the staff room."""
-        personal = self.command.private and self.command.role < Role.PEER_WORKER
+        """Where a file goes: as a reply, but a member's private command's file (their own data) always to their DM."""
+        personal = self.command.private and self.command.role < Role.PEER_WORKER and not self.command.staff_business
         return (None, self.sender) if personal and not self.in_dm else self._where()
 
     def reply_file(self, filename: str, mimetype: str, data: str | bytes) -> None:
@@ -339,6 +344,9 @@ class Command:
     # A staff command that, typed in a group room, is about that room ("!mood report" there): it runs there too,
     # answered by DM (declare it private) like a member's private command, instead of only in the staff places.
     about_the_room: bool = False
+    # A private command members use that is staff business too ("!group archive"): typed in the staff room, it is
+    # answered there.
+    staff_business: bool = False
 
     def __post_init__(self) -> None:
         if (self.run is None) == (not self.subcommands) or (self.subcommands and self.params):

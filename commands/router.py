@@ -103,7 +103,7 @@ class CommandRouter:
         else:
             await self._run(command, context, args)
         # A private command typed in a group, or a staff command outside the staff places, should not stay there.
-        hide = (command.private or command.staff_places_only) and not in_staff_place
+        hide = (command.private and not context.answered_in_place) or (command.staff_places_only and not in_staff_place)
         if hide and self.account.can_redact_others(message.room_id):
             effects.redact(message.room_id, message.event_id)
         return known

@@ -76,7 +76,7 @@ class GroupCommands:
             Command("group join", self.bot, "get an invitation to a group", self.join, params=name, private=True),
             Command("group archive", self.bot, "archive a group that has gone quiet, named or typed in its room "
                     "(its creator or a peer worker)", self.archive,
-                    params=(Text("room", MAX_DETAILS, optional=True),), private=True),
+                    params=(Text("room", MAX_DETAILS, optional=True),), private=True, staff_business=True),
             Command("group approve", self.bot, "approve a group that waits for a peer worker", self.approve,
                     params=(Integer("id", 1, 10**9),), role=Role.PEER_WORKER, audits_itself=True),
             Command("group decline", self.bot, "decline a waiting group, kindly, with a reason", self.decline,

@@ -85,20 +85,23 @@ async def test_a_known_command_is_still_a_command_and_not_matched():
     assert known
 
 
-async def test_a_private_command_is_answered_by_dm_from_a_group_and_in_place_in_the_staff_room():
-    """The staff room is where staff commands are answered (PRODUCT.md), "!group archive ROOM" among them."""
+async def test_a_private_command_of_staff_business_is_answered_in_the_staff_room_and_a_members_own_by_dm():
+    """The staff room is where staff commands are answered (PRODUCT.md), "!group archive ROOM" among them; a peer
+    worker's own "!mood 1" typed there goes by DM, as from a group: their colleagues read the staff room."""
 
     async def answer(ctx) -> None:
-        ctx.reply("staff_place_only", usage="!archive")
+        ctx.reply("staff_place_only", usage="!x")
         ctx.reply_file("mine.json", "application/json", "{}")
 
-    registry = CommandRegistry([Command("archive", "host", "archive", answer, private=True)])
-    for room_id, replies_in, hidden in ((GROUP, None, True), (STAFF, STAFF, False), (DM, DM, False)):
+    registry = CommandRegistry([Command("archive", "host", "archive", answer, private=True, staff_business=True),
+                                Command("mine", "host", "mine", answer, private=True)])
+    for body, room_id, in_place in (("!archive", GROUP, False), ("!archive", STAFF, True), ("!archive", DM, True),
+                                    ("!mine", GROUP, False), ("!mine", STAFF, False), ("!mine", DM, True)):
         effects = Effects(HOST)
         known = await CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), Clock(),
-                                    lambda: STAFF).handle(message(room_id, "!archive"), effects)
+                                    lambda: STAFF).handle(message(room_id, body), effects)
         assert known
         reply, file, *rest = effects.items
-        assert (reply.room_id, reply.to_user) == (replies_in, None if replies_in else ALICE)
-        assert file.to_user == (None if room_id == DM else ALICE)  # a member's own file never goes to a room
-        assert [item.action for item in rest] == (["redaction"] if hidden else [])
+        assert (reply.room_id, reply.to_user) == ((room_id, None) if in_place else (None, ALICE)), (body, room_id)
+        assert (file.room_id, file.to_user) == ((room_id, None) if in_place else (None, ALICE)), (body, room_id)
+        assert [item.action for item in rest] == ([] if in_place else ["redaction"]), (body, room_id)
