@@ -129,6 +129,11 @@ class StressWebhook:
         self._allowance[user_id] = (left - 1, now)
         return True
 
+    def _give_back(self, user_id: str) -> None:
+        if user_id in self._allowance:
+            left, since = self._allowance[user_id]
+            self._allowance[user_id] = (min(float(BURST), left + 1), since)
+
     async def start(self) -> None:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post("/stress/{webhook_id}", self.receive)
@@ -171,6 +176,7 @@ class StressWebhook:
             return _error(429, f"too many readings: at most {BURST} at once, then one every "
                                f"{self.settings.min_interval_s} seconds")
         if not await self._record(link, level, at_ms):
+            self._give_back(link.user_id)  # a reading refused costs nothing
             return _error(409, "this reading is older than one already received; send readings in order")
         return web.json_response({"accepted": True}, status=202)
 

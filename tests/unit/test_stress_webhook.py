@@ -121,6 +121,7 @@ async def test_a_burst_of_back_dated_readings_is_taken_then_the_rate_limit_holds
             at = (clock.at - timedelta(minutes=minutes_ago)).isoformat()
             assert await post(test_client, {"stress": 80, "at": at}) == 202
         assert await post(test_client, {"stress": 80}) == 429
-        clock.at += timedelta(seconds=61)  # one more reading's worth
+        clock.at += timedelta(seconds=61)  # one more reading's worth, not spent by one refused as out of order
+        assert await post(test_client, {"stress": 80, "at": (clock.at - timedelta(hours=1)).isoformat()}) == 409
         assert await post(test_client, {"stress": 80}) == 202
         assert await post(test_client, {"stress": 80}) == 429
