@@ -209,12 +209,17 @@ async def test_no_check_back_for_a_member_who_turned_suggestions_off(database, r
     assert len(crisis_lines(await owed(database))) == 1  # crisis lines are always offered
 
 
-async def test_a_chat_request_on_the_check_back_alerts_staff_once_naming_the_member(database, referral, clock):
-    await said(referral, "I want to end it all", room_id=DM)
+async def check_back_delivered(bot: ReferralBot, database, clock: FixedClock) -> None:
+    """Crisis lines today, and tomorrow the check-back, delivered as "$checkback"."""
+    await said(bot, "I want to end it all", room_id=DM)
     later(clock, days=1)
-    await referral.follow_up.send_checkbacks()
+    await bot.follow_up.send_checkbacks()
     [checkback] = [row for row in await owed(database) if row.tag and row.tag.startswith("checkback:")]
     await tag(database, checkback, "$checkback")
+
+
+async def test_a_chat_request_on_the_check_back_alerts_staff_once_naming_the_member(database, referral, clock):
+    await check_back_delivered(referral, database, clock)
     assert await react(referral, "$checkback", "💬", event_id="$chat1")
     assert await react(referral, "$checkback", "💬", event_id="$chat2")
     await react(referral, "$checkback", "💬", sender="@mallory:example.org", event_id="$other")  # not hers: ignored
@@ -231,11 +236,7 @@ async def test_a_chat_request_on_the_check_back_outside_staff_hours_says_when_so
     context = bot_context(database, INSTALLATION, settings, clock=clock,
                           staff_hours=parse_staff_hours(f"09:00-17:00 {clock.at.strftime('%a').lower()}"))
     bot = ReferralBot(dataclasses.replace(context, rooms=NamedRooms()))
-    await said(bot, "I want to end it all", room_id=DM)
-    later(clock, days=1)
-    await bot.follow_up.send_checkbacks()
-    [checkback] = [row for row in await owed(database) if row.tag and row.tag.startswith("checkback:")]
-    await tag(database, checkback, "$checkback")
+    await check_back_delivered(bot, database, clock)
     assert await react(bot, "$checkback", "💬", event_id="$chat")
     rows = await owed(database)
     [reply] = [row for row in rows if row.room_id == DM and "asked the peer workers" in row.content.get("body", "")]
