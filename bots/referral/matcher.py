@@ -1477,10 +1477,10 @@ NOW_FINE = _any_of(
     "don't anymore", "don't any more", "those days are behind me", "that's behind me", "it's behind me",
     "those days are over", "those days are gone", "got through it", "got through that")
 # ... or, before the end, on one of OVER_ANYWHERE that says the wish itself has gone ("I was suicidal in 2019. Not
-# anymore. Posting so someone knows it gets better", "... I'm not there now, therapy worked"), with at most
-# MAX_OVER_AFTER words after it and none that turns or takes it back (NOT_OVER_AFTER, a negation: "I love my life but
-# I can't stop thinking about it", "not for years. until now", "doing well now is a lie I tell", "it can change. it
-# never did"), a red team's of session 19.
+# there anymore. Posting so someone knows", "... I'm not there now, therapy worked"), with at most MAX_OVER_AFTER
+# words after it and none that turns, takes it back or goes on (NOT_OVER_AFTER, a negation: "I love my life but I
+# can't stop thinking about it", "not for years. until now", "doing well now is a lie I tell", "... I'm done"), a red
+# team's of session 19.
 # Not "not anymore" ("... my dog kept me going. not anymore, he died"), "in a better place" or "out of it" (death
 # and drink), "a different person", "it can change" or "it gets better" (what others say): a reviewer's.
 OVER_ANYWHERE = _any_of(
