@@ -284,7 +284,8 @@ class InboundDispatcher:
         except Exception as error:
             if database_unavailable(error):
                 raise
-            log.warning("set aside %s %s with nothing saved (%s)", type(event).__name__, key, describe_error(error))
+            log.warning("nothing %s %s owed could be saved (%s); only its sender is told", type(event).__name__, key,
+                        describe_error(error))
             effects = Effects(self.account)
             self.notice.owe(event, effects)
             await self.work.commit(effects, guard)

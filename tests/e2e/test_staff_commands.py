@@ -171,7 +171,9 @@ async def test_audit_shows_an_admin_who_did_what_and_refuses_a_peer_worker(commu
     assert "peer workers" not in refusal
     await ask(sam, staff, bot, f"!refer {dana.user_id} debt", f"Sent {dana.user_id} the resources")
     audit = await ask(dana, community.dms["dana"], bot, "!audit", "Staff actions in the last 7 days")
-    assert re.search(rf"^- .*: {re.escape(sam.user_id)}, !refer \({re.escape(dana.user_id)}\)$", audit, re.M), audit
+    # one line, the handler's, with the topic it sent (the router adds none for a command that audits itself)
+    refer = rf"^- .*: {re.escape(sam.user_id)}, !?refer \({re.escape(dana.user_id)}\)"
+    assert [line.endswith(", debt") for line in re.findall(rf"{refer}.*$", audit, re.M)] == [True], audit
     assert "!audit" not in audit  # the refused try did nothing, so there is nothing to audit
 
 
