@@ -45,6 +45,10 @@ class RoomInfo(Protocol):
         """The rooms, DMs left out, where this account and `user_id` are both joined."""
         ...
 
+    async def joined_members(self, room_id: str) -> frozenset[str]:
+        """Everyone joined to a room (asked of the homeserver, cached a minute), bots included."""
+        ...
+
     async def resolve(self, reference: str) -> str:
         """A room alias (#name:server) or ID, as its room ID."""
         ...
@@ -81,10 +85,6 @@ class RoomMaking(Protocol):
     async def set_power(self, room_id: str, users: Mapping[str, int], **levels: int) -> None: ...
 
     async def invite(self, room_id: str, user_id: str) -> None: ...
-
-    def member_count(self, room_id: str) -> int:
-        """Joined members at the last sync, bots included."""
-        ...
 
 
 class SentTags(Protocol):

@@ -46,6 +46,9 @@ class FixedRooms:
         return frozenset(room for room, members in self.members.items()
                          if user_id in members and room not in self.direct)
 
+    async def joined_members(self, room_id: str) -> frozenset[str]:
+        return self.members.get(room_id, frozenset())
+
     async def resolve(self, reference: str) -> str:
         return self.aliases.get(reference, reference)
 
@@ -84,7 +87,6 @@ class MadeRooms:
     def __init__(self) -> None:
         self.made: dict[str, RoomSpec] = {}  # room ID -> spec
         self.calls: list[tuple[Any, ...]] = []
-        self.members: dict[str, int] = {}
 
     async def make(self, spec: RoomSpec) -> str:
         for room_id, made in self.made.items():
@@ -109,9 +111,6 @@ class MadeRooms:
 
     async def invite(self, room_id: str, user_id: str) -> None:
         self.calls.append(("invite", room_id, user_id))
-
-    def member_count(self, room_id: str) -> int:
-        return self.members.get(room_id, 0)
 
 
 def bot_context(database: Database, installation: Installation, settings: Any, *, clock: Clock | None = None,

@@ -58,6 +58,3 @@ class RoomMaker:
 
     async def invite(self, room_id: str, user_id: str) -> None:
         await self.account.invite(room_id, user_id)
-
-    def member_count(self, room_id: str) -> int:
-        return self.account.member_count(room_id)

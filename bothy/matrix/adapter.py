@@ -806,11 +806,6 @@ class MatrixAccount:
     async def invite(self, room_id: str, user_id: str) -> None:
         await self._call(self.client.room_invite(room_id, user_id), "invite")
 
-    def member_count(self, room_id: str) -> int:
-        """Joined members as the last sync counted them (bots included)."""
-        room = self.client.rooms.get(room_id)
-        return room.joined_count if room is not None else 0
-
     async def _record_direct(self, user_id: str, room_id: str) -> None:
         await self._update_direct(lambda rooms: {**rooms, user_id: [*rooms.get(user_id, []), room_id]})
 

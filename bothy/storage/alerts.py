@@ -60,11 +60,13 @@ class AlertRepository:
         found = await self._select("id = ?", (alert_id,))
         return found[0] if found else None
 
-    async def latest_of(self, kind: str, *, event_id: str | None = None,
-                        subject_user: str | None = None) -> Alert | None:
-        """The newest alert of `kind` about this event or member that is not done (to merge a repeat into)."""
-        found = await self._select("kind = ? AND event_id IS ? AND subject_user IS ? AND done_at IS NULL "
-                                   "ORDER BY id DESC LIMIT 1", (kind, event_id, subject_user))
+    async def latest_of(self, kind: str, *, event_id: str | None = None, subject_user: str | None = None,
+                        topic: str | None = None) -> Alert | None:
+        """The newest alert of `kind` about this event, member and topic that is not done (to merge a repeat
+        into, or close once what it asked for is decided)."""
+        found = await self._select("kind = ? AND event_id IS ? AND subject_user IS ? AND topic IS ? "
+                                   "AND done_at IS NULL ORDER BY id DESC LIMIT 1",
+                                   (kind, event_id, subject_user, topic))
         return found[0] if found else None
 
     async def not_done(self, limit: int = 50) -> list[Alert]:

@@ -28,6 +28,12 @@ MAX_REASON = 300
 LISTED_AT_MOST = 30  # one directory reply stays far below Matrix's 64 KiB event limit, encrypted
 NAME_CHARACTERS = re.compile(r"^[\w '&,.!?()\-]+$")
 DAY_MS = 86_400_000
+REQUEST_KIND = "group_request"  # the staff alert a sensitive group waits on
+
+
+def _request_topic(group_id: int) -> str:
+    """What a group request's alert is about, so the decision on that group (and no other) closes it."""
+    return f"group {group_id}"
 
 
 @dataclass(frozen=True)
@@ -128,9 +134,9 @@ class GroupCommands:
         async def write(db: aiosqlite.Connection) -> None:
             group_id = await GroupRepository.propose(db, name, tags, ctx.sender, now, sensitive, token)
             if sensitive:
-                self.context.alerts.raise_alert(ctx.effects, "group_request", "alert_group_request",
-                                                subject_user=ctx.sender, group_id=group_id, title=name, tags=tags,
-                                                prefix=ctx.prefix)
+                self.context.alerts.raise_alert(ctx.effects, REQUEST_KIND, "alert_group_request",
+                                                subject_user=ctx.sender, topic=_request_topic(group_id),
+                                                group_id=group_id, title=name, tags=tags, prefix=ctx.prefix)
 
         ctx.effects.record(write)
         ctx.reply("group_waiting" if sensitive else "group_started", title=name, tags=tags)
@@ -146,7 +152,17 @@ class GroupCommands:
         now = self.context.clock.ms()
         ctx.reply("groups_list", tag=tag, hidden=max(0, len(groups) - LISTED_AT_MOST), groups=[
             {"name": g.name, "tags": g.tags, "join": slug(g.name), "last_active": last_active(g.last_active_at, now),
-             "size": self.context.room_maker.member_count(g.room_id or "")} for g in groups[:LISTED_AT_MOST]])
+             "size": await self._people_in(g)} for g in groups[:LISTED_AT_MOST]])
+
+    async def _people_in(self, group: Group) -> int:
+        """The people in a group's room: the bots are not company. A room the homeserver will not answer
+        about counts as none rather than failing the whole list."""
+        if group.room_id is None:
+            return 0
+        try:
+            return len(await self.context.rooms.joined_members(group.room_id) - self.context.bot_accounts)
+        except MatrixError:
+            return 0
 
     async def _find(self, name: str, groups: list[Group]) -> Group | None:
         """By the name as typed in `!group join allotment-club`, or near enough to it."""
@@ -187,13 +203,16 @@ class GroupCommands:
 
     async def _decide(self, ctx: CommandContext, state: str, action: str, reply: str, to_creator: str,
                       **context: str) -> None:
-        """A peer worker's decision on a pending sensitive group: moved once (audited), the creator told. Two
-        peer workers may decide at once (the staff room and a DM are handled side by side): whoever moves it
-        first is the decision, and only that one is told to the creator."""
+        """A peer worker's decision on a pending sensitive group: moved once (audited), the creator told, and
+        the staff room's alert about it done (it leaves `!alerts`). Two peer workers may decide at once (the
+        staff room and a DM are handled side by side): whoever moves it first is the decision, and only that
+        one is told to the creator."""
         group = await self._pending(ctx)
         if group is None:
             return
         now = self.context.clock.ms()
+        request = await self.context.alerts.repository.latest_of(REQUEST_KIND, subject_user=group.creator,
+                                                                 topic=_request_topic(group.id))
 
         async def write(db: aiosqlite.Connection) -> None:
             if not await GroupRepository.move(db, group.id, "pending", state):
@@ -206,6 +225,8 @@ class GroupCommands:
                                     to_user=group.creator)
 
         ctx.effects.record(write)
+        if request is not None:
+            await self.context.alerts.close(request, ctx.sender, ctx.effects)
 
     # --- archiving ---------------------------------------------------------------------------------------
 

@@ -81,8 +81,9 @@ async def test_a_new_group_gets_its_room_once_with_the_right_people(host):
     assert [c for c in maker.calls if c[0] == "invite"] == [("invite", room_id, ALICE)]  # not carol, not dave
     assert await owed(host) == [(1, ALICE, "interest", 1)]
 
+    host.context.rooms.members[room_id] = frozenset({"@bothy:example.org", GUIDE, BOB, SAM})
     listing = body(await run(host, "!groups allotment", sender=CAROL))
-    assert "Allotment club (gardening)" in listing and "group join allotment-club" in listing
+    assert "Allotment club (gardening): 2 members" in listing and "group join allotment-club" in listing
     assert "no groups" in body(await run(host, "!groups walking", sender=CAROL))
 
     await run(host, "!group join allotment club", sender=CAROL)
@@ -153,12 +154,21 @@ async def test_a_sensitive_group_waits_for_a_peer_worker_and_is_never_listed(hos
                                                    role=Role.PEER_WORKER))
 
 
+async def open_alerts(host: HostBot) -> list[tuple[str, str | None]]:
+    return [(alert.kind, alert.topic) for alert in await host.context.alerts.not_done()]
+
+
 async def test_a_declined_group_is_explained_to_its_creator_and_frees_the_name(host):
     await run(host, "!group new Sober October #alcohol", sender=BOB)
+    await run(host, "!group new Dry January #alcohol", sender=BOB)
+    assert await open_alerts(host) == [("group_request", "group 1"), ("group_request", "group 2")]
     declined = await run(host, "!group decline 1 We'd like to run this one with a facilitator", sender=SAM,
                          role=Role.PEER_WORKER)
     [to_bob] = [item for item in declined.items if item.to_user == BOB]
     assert "with a facilitator" in to_bob.content["body"] and "116 123" in to_bob.content["body"]
+    assert await open_alerts(host) == [("group_request", "group 2")]  # decided, so off the staff's list
+    await run(host, "!group approve 2", sender=SAM, role=Role.PEER_WORKER)
+    assert await open_alerts(host) == []
     assert "a peer worker will have a look" in body(await run(host, "!group new Sober October #alcohol",
                                                                sender=CAROL))
 
