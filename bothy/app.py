@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 
 from bothy.alerts import Escalation, StaffAlerts
@@ -84,6 +85,8 @@ class Bothy:
 
         outbox_repository, alert_repository = OutboxRepository(database), AlertRepository(database)
         outbox = OutboxDispatcher(outbox_repository, accounts, direct_rooms, clock, templates)
+        for user_id, account in accounts.items():
+            account.on_joined = functools.partial(outbox.joined, user_id)
         work = UnitOfWork(database, clock, outbox.wake)
         alerts = StaffAlerts(alert_repository, staff_room, templates, config.peer_workers | config.admins,
                              config.alert_remind_after_s, work,

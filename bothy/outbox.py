@@ -221,6 +221,11 @@ class OutboxDispatcher:
     def wake(self) -> None:
         self._wake.set()
 
+    async def joined(self, account: str, room_id: str) -> None:
+        """An account has joined (or rejoined) a room: whatever waited to go there goes now."""
+        if await self.repository.due_now_in(account, room_id, self.clock.ms()):
+            self.wake()
+
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             self._wake.clear()

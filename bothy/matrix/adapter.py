@@ -237,6 +237,7 @@ class MatrixAccount:
         self._members_loaded: set[str] = set()
         self._direct_rooms: dict[str, str] = {}  # room ID -> the member, as `direct_book` has them
         self._background: set[asyncio.Task[None]] = set()
+        self.on_joined: Callable[[str], Awaitable[None]] | None = None  # the room ID, once joined
         self.skipped_events = 0  # events dropped because they could not be understood
         self._login_lock = asyncio.Lock()
         self._direct_lock = asyncio.Lock()
@@ -749,7 +750,15 @@ class MatrixAccount:
         raise MatrixError(f"{what}: {code}", permanent=400 <= response.status < 500, code=code)
 
     async def join(self, room: str) -> str:
+        """Join, then tell `on_joined` (the outbox: what waited to go into the room goes now). That is only
+        a nudge, as the outbox retries anyway, so its failure is logged, never the join's."""
         response = await self._call(self.client.join(room), "join")
+        if self.on_joined is not None:
+            try:
+                await self.on_joined(response.room_id)
+            except Exception as error:
+                log.warning("%s joined %s but could not hurry what waits for it: %s", self.user_id,
+                            response.room_id, describe_error(error))
         return response.room_id
 
     async def resolve_alias(self, alias: str) -> str:

@@ -196,6 +196,16 @@ class OutboxRepository:
         async with self.database.transaction() as db:
             await db.execute("UPDATE outbox SET attempted_at = ? WHERE id = ?", (now_ms, row.id))
 
+    async def due_now_in(self, account: str, room_id: str, now_ms: int) -> int:
+        """What this account waits to send into a room makes it due now; how many rows. Called when the
+        account joins the room: a row refused because it was not in it (put out of the staff room, then
+        invited back) would otherwise wait out its backoff, up to an hour for an alert."""
+        async with self.database.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET next_attempt_at = ? WHERE dead = 0 AND account = ? AND room_id = ? "
+                "AND next_attempt_at > ?", (now_ms, account, room_id, now_ms))
+            return cursor.rowcount
+
     async def postpone(self, row: OutboxRow, until_ms: int, error: str) -> None:
         async with self.database.transaction() as db:
             await db.execute(

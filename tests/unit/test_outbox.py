@@ -1,5 +1,6 @@
 """The outbox against a fake account that records what it was asked to send (pure delivery logic)."""
 
+import functools
 import logging
 
 import nio
@@ -551,3 +552,34 @@ async def test_words_owed_alike_to_many_are_stored_once_and_go_with_their_last_r
         ("!dm0-@b:x", "How's today?"), ("!dm0-@c:x", "How's today?"), ("!dm0-@d:x", "just for Dee")]
     assert len({s[3] for s in account.sent}) == 3  # each its own transaction ID
     assert await count(database, "SELECT COUNT(*) FROM outbox_contents") == 0
+
+
+async def test_joining_a_room_again_sends_at_once_what_was_refused_there(database, matrix_account):
+    """Put out of the staff room and invited back: the alert goes on the join, not after its backoff."""
+    account = FakeAccount()
+    account.failures.extend(MatrixError("send: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN") for _ in range(12))
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "alert"}, room_id="!staff", alert=AlertRecord("crisis"))
+    await enqueue(database, effects)
+    clock = MovableClock()
+    outbox, repository = dispatcher(database, account, clock), OutboxRepository(database)
+    while account.failures:
+        clock.offset_ms = (await repository.next_due_at()) - Clock().ms()
+        await outbox.deliver_due()
+    assert account.sent == [] and (await repository.next_due_at()) - clock.ms() > MINUTE_MS
+    await outbox.joined(ACCOUNT, "!group")  # another room's join hurries nothing
+
+    joining = matrix_account("secret")
+
+    async def join(room):
+        return nio.JoinResponse(room)
+
+    joining.client.join = join
+    joining.on_joined = functools.partial(outbox.joined, "@another:x")
+    await joining.join("!staff")  # nor does another account's
+    assert (await repository.next_due_at()) - clock.ms() > MINUTE_MS
+    joining.on_joined = functools.partial(outbox.joined, ACCOUNT)
+    assert await joining.join("!staff") == "!staff"
+    assert (await repository.next_due_at()) <= clock.ms()
+    await outbox.deliver_due()
+    assert [s[2]["body"] for s in account.sent] == ["alert"]
