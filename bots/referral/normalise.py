@@ -10,7 +10,8 @@ lower-case word for l ("kiII"; lower-casing alone would make it "kiii"). normali
 before; l_reading() gives a second form that reads them as l, only for a text that has any, and the
 matcher uses it only for phrases it reveals (see matcher.py).
 
-"myself" misspelt ("myslef"), or in Scots or Irish ("masel", "meself"), is read as "myself": MISSPELLINGS.
+"s/h" is "sh" (SLASHED_SH). "myself" misspelt ("myslef"), or in Scots or Irish ("masel", "meself"), is read as
+"myself": MISSPELLINGS.
 A message in Scots ("ah cannae dae this", "ah just wantae sleep") has its common words read in English
 ("i cant do this", "i just want to sleep"): SCOTS, only for a message with one of its markers, so the
 phrases and patterns written in English serve Bothy's Scottish members too.
@@ -61,6 +62,9 @@ AMBIGUOUS_L = re.compile(r"(?<=[A-Za-z])1+|(?<!1)1++(?=[A-Za-z])|(?<=[a-z])I+")
 # The same test, quick enough for every message: each branch starts with its literal, so the scan skips
 # straight to the Is and 1s instead of trying every letter.
 HAS_AMBIGUOUS_L = re.compile(r"I(?<=[a-z]I)|1(?<=[A-Za-z]1)|1(?=[A-Za-z])")
+# "s/h", as self-harm is often shortened, is "sh" like its other short form (symbols become spaces, and two single
+# letters are not spelled out).
+SLASHED_SH = re.compile(r"(?<![a-z0-9])s ?/ ?h(?![a-z0-9])", re.IGNORECASE)
 # Three single letters in a row: the only words _join_spelled_out changes.
 SPELLED_OUT = re.compile(" [a-z] [a-z] [a-z] ")
 HAS_STAND_IN = re.compile(r"[a-z](?:[0-9]|[@$!|]++[a-z])|[0-9][a-z]|(?<![a-z])[@$][a-z]")
@@ -192,6 +196,8 @@ def normalise(text: str) -> str:
     text = text[:MAX_CHARS]
     if not text.isascii():
         text = _fold_unicode(text)
+    if "/" in text:
+        text = SLASHED_SH.sub("sh", text)
     data = text.encode("ascii", "replace").translate(_FIRST_PASS, b"'`")
     if data.translate(None, _LETTERS_AND_SPACE):  # digits or symbols: maybe letters in disguise
         decoded = data.decode()

@@ -193,6 +193,7 @@ def test_cost_does_not_depend_on_phrase_order_or_count(matcher):
 @pytest.mark.parametrize(("text", "expected"), [
     ("Don’t", " dont "), ("ＦＵＬＬ", " ful "), ("ѕad", " sad "), ("s.a.d.l.y", " sadly "),
     ("c@fé", " cafe "), ("help!", " help "), ("", "  "), ("a\u200bb", " ab "),
+    ("S/H urges", " sh urges "), ("s / h", " sh "), ("as/he said", " as he said "), ("24/7", " 24 7 "),
 ])
 def test_normalise(text, expected):
     assert normalise(text) == expected
