@@ -222,23 +222,30 @@ class MoodBot(Bot):
         return sent
 
     async def _prompt_batch(self, day: int, after: int) -> tuple[list[str], int]:
-        """One batch of due members, taken and marked in the same commit as their prompts."""
+        """One batch of due members, taken and marked in the same commit as their prompts. A member whose
+        energy is low today gets the gentler prompt, which asks for nothing."""
         effects = Effects(self.context.account)
         taken: list[str] = []
         position = after
+        now = self.context.clock.ms()
 
         async def take(db: aiosqlite.Connection) -> None:
             nonlocal position
             taken[:], position = await MoodRepository.take_due_prompts(db, day, after, SWEEP_BATCH)
-            effects.messages(self._prompt(), to_users=taken, reactions=PROMPT_REACTIONS, tag=f"{PROMPT_TAG}:{day}")
+            low = await MoodRepository.low_energy_among(db, taken, now)
+            for gentle in (False, True):
+                members = [member for member in taken if (member in low) == gentle]
+                if members:
+                    effects.messages(self._prompt(gentle), to_users=members, reactions=PROMPT_REACTIONS,
+                                     tag=f"{PROMPT_TAG}:{day}")
 
         effects.record(take)
         await self.context.work.commit(effects)
         return taken, position
 
-    @functools.cache  # noqa: B019 - one message, one bot for the life of the process
-    def _prompt(self) -> dict:
-        return self.context.render("mood_prompt")
+    @functools.cache  # noqa: B019 - two messages, one bot for the life of the process
+    def _prompt(self, gentle: bool) -> dict:
+        return self.context.render("mood_prompt_gentle" if gentle else "mood_prompt")
 
     async def weather(self) -> int:
         """Once a day, each group room whose figures may be shown gets one anonymous notice; the day is then

@@ -307,3 +307,22 @@ async def test_two_low_answers_handled_side_by_side_alert_once(database, example
     await command(bot, ALICE, "!mood share on")
     await asyncio.gather(command(bot, ALICE, "!mood 1"), command(bot, ALICE, "!mood 1", room_id=GROUP))
     assert len([row for row in await outbox(database) if row[0] == STAFF_ROOM]) == 1
+
+
+async def test_a_member_whose_energy_is_low_gets_the_gentler_prompt_with_the_same_faces(database, example_config):
+    """The spec's "prompts are gentler when low": it asks for nothing, and a face still counts as an answer."""
+    bot = mood_bot(database, example_config)
+    for member in MEMBERS[:3]:
+        await command(bot, member, "!mood on")
+    await command(bot, MEMBERS[1], "!energy low")
+    await command(bot, MEMBERS[2], "!energy high")
+    assert await bot.prompt_sweep() == 3
+    day = local_day(bot.context.clock.ms(), bot.context.timezone)
+    async with database.read() as db, db.execute(  # words owed alike to many are stored once
+        "SELECT to_user, COALESCE(c.content, o.content) FROM outbox AS o LEFT JOIN outbox_contents AS c "
+        "ON c.id = o.content_id WHERE tag = ?", (f"mood_prompt:{day}",),
+    ) as cursor:
+        prompts = {user: json.loads(content)["body"] for user, content in await cursor.fetchall()}
+    assert set(prompts) == set(MEMBERS[:3])
+    assert "nothing you need to do today" in prompts[MEMBERS[1]] and "116 123" in prompts[MEMBERS[1]]
+    assert all("nothing you need to do" not in prompts[member] for member in (MEMBERS[0], MEMBERS[2]))
