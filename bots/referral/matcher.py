@@ -1487,7 +1487,8 @@ OVER_ANYWHERE = _any_of(
     "not there anymore", "not there any more", "not there now", "not in that place anymore",
     "don't feel that way anymore", "don't feel like that anymore", "i don't now", "i don't anymore",
     "thoughts never came back", "feelings never came back", "urges never came back", "it never came back",
-    "haven't come back", "a lifetime ago", "don't recognise that person", "don't recognize that person",
+    "haven't come back", "haven't been there in", "haven't been there since", "a lifetime ago",
+    "don't recognise that person", "don't recognize that person",
     "love my life", "glad to be alive", "happy to be alive", "not for years", "not for a long time",
     "those feelings have gone", "doing well now", "phase is over")
 NOT_OVER_AFTER = GOES_ON_AFTER_NO | _words(
@@ -1582,7 +1583,8 @@ CLAUSE_OPENERS = _words("but", "so", "because", "cos", "coz", "cause", "bc", "si
 SOMEONE_ELSE = THIRD_PERSON | KIN
 SUBJECT_FILLERS = _words("be", "is", "was", "were", "just", "really", "still", "would", "could", "might", "will",
                          "has", "had", "have", "been", "keeps", "kept", "actually", "genuinely", "literally",
-                         "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks")
+                         "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks",
+                         "doesn't", "don't", "didn't", "can't", "see", "sees", "find", "finds")  # "he can't see ..."
 SUBJECT_WINDOW = 3
 _SUBJECT_CHARS = SUBJECT_WINDOW * 25
 # "Does anyone else feel like they want to die": "they" is anyone, the writer among them.
