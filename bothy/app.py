@@ -78,15 +78,15 @@ class Bothy:
         config, clock, database = self.config, self.clock, self.database
         for account in accounts.values():
             await _until_done(account.login, stopping, f"log in {account.user_id}")
+        outbox_repository, alert_repository = OutboxRepository(database), AlertRepository(database)
+        outbox = OutboxDispatcher(outbox_repository, accounts, direct_rooms, clock, templates)
+        for user_id, account in accounts.items():  # before the staff room is joined: invited back while down
+            account.on_joined = functools.partial(outbox.joined, user_id)
         staff_room = StaffRoom(config.staff_room, config.peer_workers | config.admins | frozenset(accounts))
         await _until_done(lambda: staff_room.connect(accounts.values()), stopping, "reach the staff room")
         if stopping.is_set():
             return
 
-        outbox_repository, alert_repository = OutboxRepository(database), AlertRepository(database)
-        outbox = OutboxDispatcher(outbox_repository, accounts, direct_rooms, clock, templates)
-        for user_id, account in accounts.items():
-            account.on_joined = functools.partial(outbox.joined, user_id)
         work = UnitOfWork(database, clock, outbox.wake)
         alerts = StaffAlerts(alert_repository, staff_room, templates, config.peer_workers | config.admins,
                              config.alert_remind_after_s, work,

@@ -31,7 +31,7 @@ import aiosqlite
 
 from bothy.clock import Clock
 from bothy.logs import describe_error
-from bothy.matrix.adapter import BACKOFF_CAP_S, MatrixAccount, MatrixError, backoff_delay
+from bothy.matrix.adapter import BACKOFF_CAP_S, FORBIDDEN_CODES, MatrixAccount, MatrixError, backoff_delay
 from bothy.storage.database import Database, database_unavailable
 from bothy.storage.outbox import AlertRecord, OutboxRepository, OutboxRow, Outgoing
 from bothy.templates import Templates
@@ -222,8 +222,8 @@ class OutboxDispatcher:
         self._wake.set()
 
     async def joined(self, account: str, room_id: str) -> None:
-        """An account has joined (or rejoined) a room: whatever waited to go there goes now."""
-        if await self.repository.due_now_in(account, room_id, self.clock.ms()):
+        """An account has joined (or rejoined) a room: what was refused there goes now."""
+        if await self.repository.refused_due_now(account, room_id, self.clock.ms(), FORBIDDEN_CODES):
             self.wake()
 
     async def run(self, stopping: asyncio.Event) -> None:

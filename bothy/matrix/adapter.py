@@ -128,7 +128,10 @@ class MatrixError(Exception):
     @property
     def forbidden(self) -> bool:
         """Typically: the bot is no longer in the room (removed, or the room was left)."""
-        return self.code in {"M_FORBIDDEN", "403"}
+        return self.code in FORBIDDEN_CODES
+
+
+FORBIDDEN_CODES = ("M_FORBIDDEN", "403")
 
 
 def backoff_delay(failures: int, retry_after_ms: int | None = None, cap_s: float = BACKOFF_CAP_S) -> float:

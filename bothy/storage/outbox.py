@@ -196,14 +196,16 @@ class OutboxRepository:
         async with self.database.transaction() as db:
             await db.execute("UPDATE outbox SET attempted_at = ? WHERE id = ?", (now_ms, row.id))
 
-    async def due_now_in(self, account: str, room_id: str, now_ms: int) -> int:
-        """What this account waits to send into a room makes it due now; how many rows. Called when the
-        account joins the room: a row refused because it was not in it (put out of the staff room, then
-        invited back) would otherwise wait out its backoff, up to an hour for an alert."""
+    async def refused_due_now(self, account: str, room_id: str, now_ms: int, codes: Sequence[str]) -> int:
+        """What this account was refused sending into a room (with one of `codes`: it was not in it) is due
+        now; how many rows. Called when the account joins the room: put out of the staff room and invited back, its
+        alerts would otherwise wait out their backoff, up to an hour. Rows waiting on a rate limit or an
+        outage keep their wait."""
         async with self.database.transaction() as db:
             cursor = await db.execute(
                 "UPDATE outbox SET next_attempt_at = ? WHERE dead = 0 AND account = ? AND room_id = ? "
-                "AND next_attempt_at > ?", (now_ms, account, room_id, now_ms))
+                f"AND next_attempt_at > ? AND last_error IN ({', '.join('?' * len(codes))})",
+                (now_ms, account, room_id, now_ms, *codes))
             return cursor.rowcount
 
     async def postpone(self, row: OutboxRow, until_ms: int, error: str) -> None:

@@ -8,6 +8,7 @@ crash or a homeserver outage delays a group but never makes two rooms.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ MAX_DETAILS = 400  # a name and its tags, as typed
 MAX_TAGS = 5
 MAX_REASON = 300
 LISTED_AT_MOST = 30  # one directory reply stays far below Matrix's 64 KiB event limit, encrypted
+SIZE_WAIT_S = 5.0  # for the homeserver to say who is in a listed group's room
 NAME_CHARACTERS = re.compile(r"^[\w '&,.!?()\-]+$")
 DAY_MS = 86_400_000
 REQUEST_KIND = "group_request"  # the staff alert a sensitive group waits on
@@ -150,19 +152,22 @@ class GroupCommands:
             raise UsageError("Please give one interest, like gardening.")
         groups = [g for g in await self.repository.listed() if tag is None or tag in g.tags]
         now = self.context.clock.ms()
+        listed = groups[:LISTED_AT_MOST]
+        sizes = await asyncio.gather(*(self._people_in(g) for g in listed))
         ctx.reply("groups_list", tag=tag, hidden=max(0, len(groups) - LISTED_AT_MOST), groups=[
             {"name": g.name, "tags": g.tags, "join": slug(g.name), "last_active": last_active(g.last_active_at, now),
-             "size": await self._people_in(g)} for g in groups[:LISTED_AT_MOST]])
+             "size": size} for g, size in zip(listed, sizes, strict=True)])
 
-    async def _people_in(self, group: Group) -> int:
-        """The people in a group's room: the bots are not company. A room the homeserver will not answer
-        about counts as none rather than failing the whole list."""
+    async def _people_in(self, group: Group) -> int | None:
+        """The people in a group's room (the bots are not company), asked of the homeserver side by side for
+        the whole list; None, and the size left out, when it does not answer soon: the member is waiting."""
         if group.room_id is None:
             return 0
         try:
-            return len(await self.context.rooms.joined_members(group.room_id) - self.context.bot_accounts)
-        except MatrixError:
-            return 0
+            members = await asyncio.wait_for(self.context.rooms.joined_members(group.room_id), SIZE_WAIT_S)
+        except (MatrixError, TimeoutError):
+            return None
+        return len(members - self.context.bot_accounts)
 
     async def _find(self, name: str, groups: list[Group]) -> Group | None:
         """By the name as typed in `!group join allotment-club`, or near enough to it."""

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bothy.clock import FixedClock
+from bothy.matrix.adapter import MatrixError
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.testing import STAFF_ROOM, bot_context
@@ -84,6 +85,12 @@ async def test_a_new_group_gets_its_room_once_with_the_right_people(host):
     host.context.rooms.members[room_id] = frozenset({"@bothy:example.org", GUIDE, BOB, SAM})
     listing = body(await run(host, "!groups allotment", sender=CAROL))
     assert "Allotment club (gardening): 2 members" in listing and "group join allotment-club" in listing
+
+    async def unanswered(room_id):
+        raise MatrixError("joined members: M_UNKNOWN", code="M_UNKNOWN")
+
+    host.context.rooms.joined_members = unanswered  # the size is left out, not said to be none
+    assert "Allotment club (gardening): active" in body(await run(host, "!groups allotment", sender=CAROL))
     assert "no groups" in body(await run(host, "!groups walking", sender=CAROL))
 
     await run(host, "!group join allotment club", sender=CAROL)

@@ -17,6 +17,7 @@ from bots.installed import INSTALLATION
 from bots.mood import chart
 from bots.mood.bot import MoodBot
 from bots.mood.policy import local_day
+from bots.mood.storage import MoodRepository
 from commands.framework import CommandContext, Role, parse_invocation
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -312,17 +313,20 @@ async def test_two_low_answers_handled_side_by_side_alert_once(database, example
 async def test_a_member_whose_energy_is_low_gets_the_gentler_prompt_with_the_same_faces(database, example_config):
     """The spec's "prompts are gentler when low": it asks for nothing, and a face still counts as an answer."""
     bot = mood_bot(database, example_config)
-    for member in MEMBERS[:3]:
+    for member in MEMBERS[:4]:
         await command(bot, member, "!mood on")
     await command(bot, MEMBERS[1], "!energy low")
     await command(bot, MEMBERS[2], "!energy high")
-    assert await bot.prompt_sweep() == 3
+    async with database.transaction() as db:  # said yesterday morning: no longer today's energy
+        await MoodRepository.set_energy(db, MEMBERS[3], "low", bot.context.clock.ms() - 25 * 3_600_000)
+    assert await bot.prompt_sweep() == 4
     day = local_day(bot.context.clock.ms(), bot.context.timezone)
     async with database.read() as db, db.execute(  # words owed alike to many are stored once
-        "SELECT to_user, COALESCE(c.content, o.content) FROM outbox AS o LEFT JOIN outbox_contents AS c "
+        "SELECT to_user, COALESCE(c.content, o.content), reactions FROM outbox AS o LEFT JOIN outbox_contents AS c "
         "ON c.id = o.content_id WHERE tag = ?", (f"mood_prompt:{day}",),
     ) as cursor:
-        prompts = {user: json.loads(content)["body"] for user, content in await cursor.fetchall()}
-    assert set(prompts) == set(MEMBERS[:3])
+        rows = await cursor.fetchall()
+    prompts = {user: json.loads(content)["body"] for user, content, _ in rows}
+    assert set(prompts) == set(MEMBERS[:4]) and len({reactions for *_, reactions in rows}) == 1
     assert "nothing you need to do today" in prompts[MEMBERS[1]] and "116 123" in prompts[MEMBERS[1]]
-    assert all("nothing you need to do" not in prompts[member] for member in (MEMBERS[0], MEMBERS[2]))
+    assert all("nothing you need to do" not in prompts[member] for member in (MEMBERS[0], *MEMBERS[2:4]))

@@ -8,7 +8,7 @@ import pytest
 
 from bothy.clock import Clock
 from bothy.config import BotAccount
-from bothy.matrix.adapter import MatrixAccount, MatrixError, _raise_for
+from bothy.matrix.adapter import FORBIDDEN_CODES, MatrixAccount, MatrixError, _raise_for
 from bothy.outbox import Effects, OutboxDispatcher
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.outbox import AlertRecord, OutboxRepository
@@ -583,3 +583,16 @@ async def test_joining_a_room_again_sends_at_once_what_was_refused_there(databas
     assert (await repository.next_due_at()) <= clock.ms()
     await outbox.deliver_due()
     assert [s[2]["body"] for s in account.sent] == ["alert"]
+
+
+async def test_a_join_hurries_only_what_was_refused_not_what_waits_on_a_rate_limit(database):
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "refused"}, room_id="!staff")
+    effects.message({"body": "rate limited"}, room_id="!staff")
+    await enqueue(database, effects)
+    repository, now = OutboxRepository(database), Clock().ms()
+    refused, limited = await repository.due(now)
+    await repository.postpone(refused, now + 3600_000, "M_FORBIDDEN")
+    await repository.postpone(limited, now + 3600_000, "M_LIMIT_EXCEEDED")
+    assert await repository.refused_due_now(ACCOUNT, "!staff", now, FORBIDDEN_CODES) == 1
+    assert [row.content["body"] for row in await repository.due(now)] == ["refused"]
