@@ -1487,8 +1487,7 @@ OVER_ANYWHERE = _any_of(
     "not there anymore", "not there any more", "not there now", "not in that place anymore",
     "don't feel that way anymore", "don't feel like that anymore", "i don't now", "i don't anymore",
     "thoughts never came back", "feelings never came back", "urges never came back", "it never came back",
-    "haven't come back", "haven't been there in", "haven't been there since", "a lifetime ago",
-    "don't recognise that person", "don't recognize that person",
+    "haven't come back", "a lifetime ago", "don't recognise that person", "don't recognize that person",
     "love my life", "glad to be alive", "happy to be alive", "not for years", "not for a long time",
     "those feelings have gone", "doing well now", "phase is over")
 NOT_OVER_AFTER = GOES_ON_AFTER_NO | _words(
@@ -1583,8 +1582,14 @@ CLAUSE_OPENERS = _words("but", "so", "because", "cos", "coz", "cause", "bc", "si
 SOMEONE_ELSE = THIRD_PERSON | KIN
 SUBJECT_FILLERS = _words("be", "is", "was", "were", "just", "really", "still", "would", "could", "might", "will",
                          "has", "had", "have", "been", "keeps", "kept", "actually", "genuinely", "literally",
-                         "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks",
-                         "doesn't", "don't", "didn't", "can't", "see", "sees", "find", "finds")  # "he can't see ..."
+                         "sometimes", "always", "probably", "totally", "better", "feels", "felt", "thinks")
+# ... and, only right before a point or a reason to live, "(doesn't) see" and "(can't) find": "he doesn't see the point
+# in living" is his. Not as fillers anywhere else: "they don't. just want to die", "he will see. better off dead"
+# (a second reviewer's, session 20).
+SEEING = _words("see", "sees", "find", "finds")
+NOT_SEEING = _words("doesn't", "don't", "didn't", "can't")
+SEEN = tuple(normalise(words).lstrip() for words in (
+    "the point", "no point", "any point", "a reason", "any reason", "no reason"))
 SUBJECT_WINDOW = 3
 _SUBJECT_CHARS = SUBJECT_WINDOW * 25
 # "Does anyone else feel like they want to die": "they" is anyone, the writer among them.
@@ -1656,6 +1661,8 @@ def _someone_else_before(normalised: str, start: int, end: int) -> str | None:
         return None
     window_start = max(0, start - _SUBJECT_CHARS - _GENERIC_CHARS)
     before = normalised[window_start:start].split()
+    if before and before[-1] in SEEING and normalised.startswith(SEEN, start):
+        before = before[:-2] if len(before) > 1 and before[-2] in NOT_SEEING else before[:-1]
     for index in range(len(before) - 1, max(-1, len(before) - 1 - SUBJECT_WINDOW), -1):
         if before[index] in SOMEONE_ELSE:
             generic = not GENERIC.isdisjoint(before[max(0, index - GENERIC_WINDOW):index])
