@@ -1487,7 +1487,8 @@ OVER_ANYWHERE = _any_of(
     "not there anymore", "not there any more", "not there now", "not in that place anymore",
     "don't feel that way anymore", "don't feel like that anymore", "i don't now", "i don't anymore",
     "thoughts never came back", "feelings never came back", "urges never came back", "it never came back",
-    "haven't come back", "a lifetime ago", "don't recognise that person", "don't recognize that person",
+    "haven't come back", "a lifetime ago", "i'm not now", "i'm not anymore", "i'm not any more", "i am not now",
+    "i am not anymore", "don't recognise that person", "don't recognize that person",
     "love my life", "glad to be alive", "happy to be alive", "not for years", "not for a long time",
     "those feelings have gone", "doing well now", "phase is over")
 NOT_OVER_AFTER = GOES_ON_AFTER_NO | _words(

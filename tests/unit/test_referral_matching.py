@@ -734,6 +734,9 @@ def test_ordinary_english_is_not_read_as_scots():
     ("I wanted to die as a kid. Doing well now is a lie I tell everyone", True),  # taken back
     ("I was suicidal as a teen. People say it can change. It never did.", True),  # a negation after
     ("I wanted to die in 2019. I'm not there now but I can feel myself sliding", True),
+    ("i was suicidal in 2020. i'm not now. both things are true", False),  # session 20
+    ("I was suicidal. I'm not anymore. I'm decided.", True),
+    ("I wanted to die at uni. I am not now but the thoughts creep in at night", True),
     ("I wanted to die at 20 and I'm not there now. " + "work and the kids and the flat and " * 3 + "the bills", True),
 ])
 def test_a_wish_told_as_past_and_over_is_no_crisis(matcher, text, crisis):
