@@ -205,14 +205,20 @@ async def test_a_retry_reuses_the_transaction_id(database):
     assert [s[3] for s in account.sent] == [row.txn_id]
 
 
-async def test_a_refused_crisis_alert_is_never_abandoned_and_retried_at_least_hourly(database, caplog):
+async def refused_alert(database, body: str, refusals: int):
+    """A crisis alert for the staff room that the homeserver will refuse `refusals` times (the bot is not in it)."""
     account = FakeAccount()
-    account.failures.extend(MatrixError("send: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN") for _ in range(20))
+    account.failures.extend(MatrixError("send: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN")
+                            for _ in range(refusals))
     effects = Effects(ACCOUNT)
-    effects.message({"body": "CANARY crisis words"}, room_id="!staff", alert=AlertRecord("crisis"))
+    effects.message({"body": body}, room_id="!staff", alert=AlertRecord("crisis"))
     await enqueue(database, effects)
     clock = MovableClock()
-    outbox, repository = dispatcher(database, account, clock), OutboxRepository(database)
+    return account, clock, dispatcher(database, account, clock), OutboxRepository(database)
+
+
+async def test_a_refused_crisis_alert_is_never_abandoned_and_retried_at_least_hourly(database, caplog):
+    account, clock, outbox, repository = await refused_alert(database, "CANARY crisis words", 20)
     for _ in range(20):
         clock.offset_ms = (await repository.next_due_at()) - Clock().ms()
         await outbox.deliver_due()
@@ -556,13 +562,7 @@ async def test_words_owed_alike_to_many_are_stored_once_and_go_with_their_last_r
 
 async def test_joining_a_room_again_sends_at_once_what_was_refused_there(database, matrix_account):
     """Put out of the staff room and invited back: the alert goes on the join, not after its backoff."""
-    account = FakeAccount()
-    account.failures.extend(MatrixError("send: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN") for _ in range(12))
-    effects = Effects(ACCOUNT)
-    effects.message({"body": "alert"}, room_id="!staff", alert=AlertRecord("crisis"))
-    await enqueue(database, effects)
-    clock = MovableClock()
-    outbox, repository = dispatcher(database, account, clock), OutboxRepository(database)
+    account, clock, outbox, repository = await refused_alert(database, "alert", 12)
     while account.failures:
         clock.offset_ms = (await repository.next_due_at()) - Clock().ms()
         await outbox.deliver_due()
