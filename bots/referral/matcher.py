@@ -304,12 +304,18 @@ BECOMING = _words("be", "feel", "call", "consider")
 WISH_STARTS = _words("want", "wanna", "wanting", "wish", "suicidal")
 # Read through before "to": "it never crossed my mind to hurt myself", "it never occurred to me to". Not when a day is
 # counted before ("there isn't a day it doesn't cross my mind to"), nor when the words after the match go on ("... to
-# kill myself anymore, it's a plan"); not "never in my life have I wanted to die" ("... like I do right now"), all a
-# red team's.
+# kill myself anymore, it's a plan", "... but I did it last night", "... but lately it's all I think about"); not
+# "never in my life have I wanted to die" ("... like I do right now"), all a red team's. "Just" and "but" alone do
+# not go on: what follows them is most often another trouble ("... I just feel lonely since my divorce"), a third
+# writer's in session 20, 22 of whose 300 denials were this shape.
 PRECEDED_FILLERS = {normalise(later).strip(): tuple(normalise(words).strip() for words in earlier)
                     for later, earlier in (("mind", ("crossed my", "cross my", "entered my")),
                                            ("head", ("crossed my", "entered my")), ("me", ("occurred to",)))}
-PRECEDED_GOES_ON = _words("anymore", "its", "it's", "just", "but", "until", "till", "now", "sits", "lives", "stays")
+PRECEDED_GOES_ON = _words(
+    "anymore", "its", "it's", "until", "till", "now", "sits", "lives", "stays", "lately", "recently", "again",
+    "tonight", "today", "every", "always", "constantly", "these", "did", "done", "tried", "last", "yesterday", "week",
+    "here", "going", "gonna", "will", "planning", "plan", "thinking", "think", "keep", "keeps",
+    "can't", "cannot")
 COUNTED = _words("day", "days", "night", "nights", "hour", "minute", "moment", "time")
 _TO = normalise("to").strip()
 # Words read through as fillers when the word before them is one of these: "I wouldn't call myself suicidal", "quiet,

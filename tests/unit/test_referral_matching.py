@@ -1169,6 +1169,12 @@ def test_hurting_oneself_on_purpose(matcher, text, crisis):
     ("suicide has never been a thought i could shake", True),
     ("never in my life have i wanted to die like i do right now", True),
     ("it never crossed my mind to hurt myself until this year", True),
+    # another trouble after "just" or "but" leaves it a denial; the act or thought after them does not (session 20)
+    ("It never crossed my mind to kill myself, I just feel really lonely since my divorce", False),
+    ("It's never crossed my mind to hurt myself but my confidence is on the floor", False),
+    ("it never crossed my mind to hurt myself but I did it last night", True),
+    ("it never crossed my mind to kill myself but lately it's all I think about", True),
+    ("it never crossed my mind to kill myself but here we are", True),
     ("is everything sorted for the kids? yes. am i going to kill myself? no", True),
 ])
 def test_never_crossed_my_mind_to(matcher, text, crisis):
