@@ -314,8 +314,8 @@ PRECEDED_FILLERS = {normalise(later).strip(): tuple(normalise(words).strip() for
 PRECEDED_GOES_ON = _words(
     "anymore", "its", "it's", "until", "till", "now", "sits", "lives", "stays", "lately", "recently", "again",
     "tonight", "today", "every", "always", "constantly", "these", "did", "done", "tried", "last", "yesterday", "week",
-    "here", "going", "gonna", "will", "planning", "plan", "thinking", "think", "keep", "keeps",
-    "can't", "cannot")
+    "going", "gonna", "will", "planning", "plan", "thinking", "think", "keep", "keeps", "can't", "cannot",
+    "swallowed", "goodbye", "goodbyes", "platform", "cliff", "cliffs", "method", "methods")
 COUNTED = _words("day", "days", "night", "nights", "hour", "minute", "moment", "time")
 _TO = normalise("to").strip()
 # Words read through as fillers when the word before them is one of these: "I wouldn't call myself suicidal", "quiet,
