@@ -316,6 +316,7 @@ PRECEDED_GOES_ON = _words(
     "tonight", "today", "every", "always", "constantly", "these", "did", "done", "tried", "last", "yesterday", "week",
     "going", "gonna", "will", "planning", "plan", "thinking", "think", "keep", "keeps", "can't", "cannot",
     "swallowed", "goodbye", "goodbyes", "platform", "cliff", "cliffs", "method", "methods")
+PRECEDED_GOES_ON_PHRASES = tuple(normalise(words) for words in ("here we are", "here i am"))  # not "I'm here because"
 COUNTED = _words("day", "days", "night", "nights", "hour", "minute", "moment", "time")
 _TO = normalise("to").strip()
 # Words read through as fillers when the word before them is one of these: "I wouldn't call myself suicidal", "quiet,
@@ -1288,7 +1289,8 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
             reading, after = space - len(preceding) - 1, preceding.split()[0]
             counted = normalised[max(0, reading - _COUNTED_CHARS):reading].split()[-4:]
             going_on = normalised[end + 1:end + 1 + _COUNTED_CHARS].split()[:CROSSES_ON_WINDOW]
-            if reading < floor or not COUNTED.isdisjoint(counted) or not PRECEDED_GOES_ON.isdisjoint(going_on):
+            if reading < floor or not COUNTED.isdisjoint(counted) or not PRECEDED_GOES_ON.isdisjoint(going_on) or any(
+                    phrase in f" {' '.join(going_on)} " for phrase in PRECEDED_GOES_ON_PHRASES):
                 return None
             continue
         if word in PAIRED_FILLERS and (word not in PAIRED_THEN or after in PAIRED_THEN[word]):

@@ -123,6 +123,7 @@ from bots.referral.matcher import (
     PLAIN_NO,
     PRECEDED_FILLERS,
     PRECEDED_GOES_ON,
+    PRECEDED_GOES_ON_PHRASES,
     PUT_OFF,
     PUT_OFF_ACTS,
     PUT_OFF_PAIRS,
@@ -457,8 +458,9 @@ def reference_negated_before(before: list[str], following: str, after_match: str
                      if following == "to" and before[max(0, index - len(words.split())):index] == words.split()]
         if preceding:  # "never crossed my mind to": the words before are read through with it
             following, index = preceding[0][0], index - len(preceding[0]) - 1
-            if set(before[max(0, index - 3):index + 1]) & COUNTED or set(
-                    normalised_after[:CROSSES_ON_WINDOW]) & PRECEDED_GOES_ON:
+            going_on = normalised_after[:CROSSES_ON_WINDOW]
+            if set(before[max(0, index - 3):index + 1]) & COUNTED or set(going_on) & PRECEDED_GOES_ON or any(
+                    phrase in f" {' '.join(going_on)} " for phrase in PRECEDED_GOES_ON_PHRASES):
                 return None
             continue
         if (word in PAIRED_FILLERS and index and before[index - 1] in PAIRED_FILLERS[word]
