@@ -130,6 +130,11 @@ class BotContext:
     def render(self, template: str, **context: Any) -> dict[str, Any]:
         return self.templates.render(template, prefix=self.prefix, **context)
 
+    def staff_back(self) -> str | None:
+        """For a member asking for someone now: None while peer workers are around (or no hours are declared),
+        otherwise when they next are, in words."""
+        return self.alerts.when_back(self.clock.now().astimezone(self.timezone))
+
     def rooms_seen_by(self, account: str) -> RoomInfo:
         """Room facts as `account` sees them: a bot that reads every room may be handed a message that
         another account received, and a DM is a DM of that account."""

@@ -234,7 +234,7 @@ class CheckinBot(Bot):
         effects.record(write)
         # The reaction is a personal signal, visible unencrypted: keep the answer, remove the reaction.
         effects.redact(reaction.room_id, reaction.event_id)
-        back = self.context.alerts.when_back(self.context.clock.now().astimezone(self.context.timezone))
+        back = self.context.staff_back()
         if answer == "chat" and not repeated_chat:
             self.context.alerts.raise_alert(effects, "checkin_chat", "alert_chat", subject_user=checkin.user_id,
                                             outside_hours=back is not None)

@@ -32,7 +32,7 @@ class TalkCommands:
                              worker=waiting.claimed_by)
             ctx.reply("talk_already", worker=waiting.claimed_by)
             return
-        back = alerts.when_back(self.context.clock.now().astimezone(self.context.timezone))
+        back = self.context.staff_back()
         alerts.raise_alert(ctx.effects, KIND, "alert_talk", subject_user=ctx.sender, outside_hours=back is not None,
                            prefix=ctx.prefix)
         ctx.reply("talk_requested", back=back)

@@ -138,7 +138,7 @@ class FollowUp:
 
         effects.record(write)
         effects.redact(reaction.room_id, reaction.event_id)
-        back = self.context.alerts.when_back(self.context.clock.now().astimezone(self.context.timezone))
+        back = self.context.staff_back()
         if answer == "chat" and checkback.answer != "chat":  # a second 💬 raises no second alert
             self.context.alerts.raise_alert(effects, "checkback_chat", "alert_checkback_chat",
                                             subject_user=checkback.user_id, outside_hours=back is not None)
