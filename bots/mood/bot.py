@@ -232,7 +232,7 @@ class MoodBot(Bot):
         async def take(db: aiosqlite.Connection) -> None:
             nonlocal position
             taken[:], position = await MoodRepository.take_due_prompts(db, day, after, SWEEP_BATCH)
-            low = await MoodRepository.low_energy_among(db, taken, now)
+            low = await MoodRepository.low_energy(db, now)
             for gentle in (False, True):
                 members = [member for member in taken if (member in low) == gentle]
                 if members:

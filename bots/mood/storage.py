@@ -257,17 +257,11 @@ class MoodRepository:
         return [row[1] for row in rows], rows[-1][0]
 
     @staticmethod
-    async def low_energy_among(db: aiosqlite.Connection, user_ids: list[str], now_ms: int) -> frozenset[str]:
-        """Those of `user_ids` whose energy, said in the last 24 hours, is low."""
-        low: set[str] = set()
-        for start in range(0, len(user_ids), 500):  # within SQLite's limit on bound parameters
-            chunk = user_ids[start:start + 500]
-            async with db.execute(
-                f"SELECT user_id FROM mood_energy WHERE level = 'low' AND set_at > ? "
-                f"AND user_id IN ({', '.join('?' * len(chunk))})", (now_ms - ENERGY_TTL_MS, *chunk),
-            ) as cursor:
-                low.update(row[0] for row in await cursor.fetchall())
-        return frozenset(low)
+    async def low_energy(db: aiosqlite.Connection, now_ms: int) -> frozenset[str]:
+        """Members whose energy, said in the last 24 hours, is low (a day's answers at most: older rows go)."""
+        async with db.execute("SELECT user_id FROM mood_energy WHERE level = 'low' AND set_at > ?",
+                              (now_ms - ENERGY_TTL_MS,)) as cursor:
+            return frozenset(row[0] for row in await cursor.fetchall())
 
     @staticmethod
     async def set_energy(db: aiosqlite.Connection, user_id: str, level: str, now_ms: int) -> None:
