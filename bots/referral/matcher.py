@@ -303,22 +303,26 @@ EXPECTED_FILLERS = _words("ever", "actually", "really", "myself")  # negation fi
 BECOMING = _words("be", "feel", "call", "consider")
 WISH_STARTS = _words("want", "wanna", "wanting", "wish", "suicidal")
 # Read through before "to": "it never crossed my mind to hurt myself", "it never occurred to me to". Not when a day is
-# counted before ("there isn't a day it doesn't cross my mind to"), nor when the words after the match go on ("... to
-# kill myself anymore, it's a plan", "... but I did it last night", "... but lately it's all I think about"); not
-# "never in my life have I wanted to die" ("... like I do right now"), all a red team's. "Just" and "but" alone do
-# not go on: what follows them is most often another trouble ("... I just feel lonely since my divorce"), a third
-# writer's in session 20, 22 of whose 300 denials were this shape.
+# counted before ("there isn't a day it doesn't cross my mind to"), nor when the words after the match say it goes on
+# ("... to kill myself anymore, it's a plan", "... but I did it last night", "... but now it's all I think about");
+# not "never in my life have I wanted to die" ("... like I do right now"), all a red team's. Other words after it are
+# read as a message of their own (Matcher._read_on): what follows is most often another trouble ("... I just feel
+# lonely since my divorce", "... but lately I've been anxious about money", "... I keep fighting with my mum"), so
+# only words that need the match to mean anything ("I did", "it's back", "today's the day") count here.
 PRECEDED_FILLERS = {normalise(later).strip(): tuple(normalise(words).strip() for words in earlier)
                     for later, earlier in (("mind", ("crossed my", "cross my", "entered my")),
                                            ("head", ("crossed my", "entered my")), ("me", ("occurred to",)))}
 PRECEDED_GOES_ON = _words(
-    "anymore", "its", "it's", "until", "till", "now", "sits", "lives", "stays", "lately", "recently", "again",
-    "tonight", "today", "every", "always", "constantly", "these", "did", "done", "tried", "last", "yesterday", "week",
-    "going", "gonna", "will", "planning", "plan", "thinking", "think", "keep", "keeps", "can't", "cannot",
-    "swallowed", "goodbye", "goodbyes", "platform", "cliff", "cliffs", "method", "methods")
+    "anymore", "its", "it's", "until", "till", "now", "sits", "lives", "stays", "again", "tonight", "today", "did",
+    "done", "tried", "last", "yesterday", "will", "planning", "plan", "can't", "cannot", "swallowed", "goodbye",
+    "goodbyes", "platform", "cliff", "cliffs", "method", "methods")
 PRECEDED_GOES_ON_PHRASES = tuple(normalise(words) for words in ("here we are", "here i am"))  # not "I'm here because"
 COUNTED = _words("day", "days", "night", "nights", "hour", "minute", "moment", "time")
 _TO = normalise("to").strip()
+# A crisis match this read-through set aside leaves the words after it to be read as a message of their own ("it never
+# crossed my mind to kill myself, but the pills are in my hand"): Matcher._read_on.
+_READ_THROUGH_ENDINGS = tuple(f" {earlier} {later} {_TO} " for later, earliers in PRECEDED_FILLERS.items()
+                              for earlier in earliers)
 # Words read through as fillers when the word before them is one of these: "I wouldn't call myself suicidal", "quiet,
 # not because I want to die" (a reason denied; not "I'm not, cos I want to die": "I'm not" is an answer of its own).
 # Not "not sad enough to want to die", nor "not the same as wanting to die": a red team's "never thought I'd be
@@ -361,6 +365,7 @@ class Suppressed(NamedTuple):
     phrase: str
     reason: str
     kind: str = "phrase"
+    read_on_from: int = -1  # where the words after a match set aside by a read-through start (Matcher._read_on)
 
 
 class MatchResult(NamedTuple):  # a tuple, not a dataclass: one is built for every message
@@ -467,6 +472,9 @@ class Matcher:
 
     def match(self, text: str) -> MatchResult:
         """What this message would trigger and why. The text is used here and then discarded."""
+        return self._match(text, read_on=True)
+
+    def _match(self, text: str, read_on: bool) -> MatchResult:
         if not self.phrase_count and not self.pattern_count:
             return MatchResult()
         normalised = normalise(text)
@@ -502,9 +510,27 @@ class Matcher:
                 suppressed.extend(more_suppressed)
         if self._models:
             self._score(normalised, found, hits, suppressed)
+        if read_on and suppressed and not any(hit.tier == "crisis" for hit in hits):
+            hits.extend(self._read_on(normalised, suppressed))
         if not hits and not suppressed:  # most messages
             return _NO_MATCH
         return MatchResult(tuple(hits), tuple(suppressed))
+
+    def _read_on(self, normalised: str, suppressed: list[Suppressed]) -> list[Hit]:
+        """The crisis hits of the words after the last crisis match a read-through set aside, read as a message of
+        their own. "It never crossed my mind to kill myself" is a denial, and what follows it is most often another
+        trouble ("... I just feel lonely since my divorce"), which the read-through must not take for the thought
+        going on; but it may be the crisis said in other words ("... but the pills are in my hand", "... but here I
+        am googling how many paracetamol"), which phrases, patterns and the word model can read there, once: the
+        words after it are not read on again, so a message costs at most two readings."""
+        read_on_from = max(aside.read_on_from for aside in suppressed)
+        if read_on_from < 0:
+            return []
+        rest = normalised[read_on_from:]  # normalised text normalises to itself, so its offsets are the rest's
+        found = self._match(rest, read_on=False).hits
+        return [hit._replace(start=hit.start + read_on_from, end=hit.end + read_on_from)
+                if hit.kind != "model" else hit._replace(start=read_on_from, end=len(normalised))
+                for hit in found if hit.tier == "crisis"]
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
@@ -570,6 +596,7 @@ class Matcher:
         under_crisis: list[tuple[int, int, _Entry, str | None]] = []  # lower tiers a longer crisis match outranked
         someone_elses: list[tuple[int, int]] = []  # crisis matches set aside as someone else's
         suppressed_counts: dict[_Entry, int] = {}
+        last_kept: dict[_Entry, int] = {}  # where each entry's last kept suppression is
         cues: dict[str, dict[str, dict[_Entry, list[_CueFound]]]] = {}  # topic -> group -> each cue -> where
         # What the words around a match say depends only on CONTEXT_CHARS either side: 64 KB of one phrase, negated
         # or laughed off, is read once, not once per occurrence. In a chat-sized message the span itself is the key
@@ -623,11 +650,17 @@ class Matcher:
                     under_crisis.append((start, end, entry, gap_negation))
                 elif entry.tier == "crisis" and negation is not None and negation.startswith(SOMEONE_ELSES):
                     someone_elses.append((start, end))
+                read_on_from = (end if negation is not None and entry.tier == "crisis"
+                                and normalised.endswith(_READ_THROUGH_ENDINGS, 0, start) else -1)
                 suppressed_count = suppressed_counts.get(entry, 0)
                 if suppressed_count < MAX_PER_PHRASE:  # the reason is worded only for those kept
                     suppressed_counts[entry] = suppressed_count + 1
+                    last_kept[entry] = len(suppressed)
                     suppressed.append(Suppressed(entry.topic, entry.text, _reason(excluded_by, outranked_by, negation),
-                                                 entry.kind))
+                                                 entry.kind, read_on_from))
+                elif read_on_from >= 0:  # ... but the words after the last one set aside are read on (_read_on)
+                    kept = last_kept[entry]
+                    suppressed[kept] = suppressed[kept]._replace(read_on_from=read_on_from)
         if under_crisis and someone_elses:
             hits.extend(_under_someone_elses_crisis(normalised, under_crisis, someone_elses, rules))
         for by_group in cues.values():

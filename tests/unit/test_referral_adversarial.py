@@ -223,9 +223,10 @@ def test_a_long_word_ends_the_negation_look_back(matcher):
     assert matcher.match("I'm not really really really suicidal").tier is None
 
 
-def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
+def reference(kb: KnowledgeBase, text: str, read_on: bool = True) -> tuple[list[tuple], list[tuple]]:
     """The rules written the obvious quadratic way, to check the sweeps against."""
     normalised = normalise(text)
+    read_on_from = -1
     found = []
     for topic in kb.topics.values():
         for kind, texts in (("phrase", topic.phrases), ("exclusion", topic.exclusions)):
@@ -239,6 +240,8 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
     exclusions = [f for f in found if f[0] == "exclusion"]
     hits, suppressed = [], []
     for _, topic, phrase, start, end in phrases:
+        set_aside_before = len(suppressed)
+
         def overlaps(other, start=start, end=end):
             return other[3] < end and start < other[4]
         if any(e[1] == topic and overlaps(e) for e in exclusions):
@@ -258,6 +261,16 @@ def reference(kb: KnowledgeBase, text: str) -> tuple[list[tuple], list[tuple]]:
             suppressed.append((topic, phrase, "negation"))
         else:
             hits.append((topic, phrase, start, end))
+        if (kb.topics[topic].tier == "crisis" and len(suppressed) > set_aside_before
+                and suppressed[-1][2] in ("negation", "someone")
+                and any(normalised[:start].endswith(f" {earlier} {later} to ")
+                        for later, earliers in PRECEDED_FILLERS.items() for earlier in earliers)):
+            read_on_from = max(read_on_from, end)
+    if read_on and read_on_from >= 0 and not any(kb.topics[hit[0]].tier == "crisis" for hit in hits):
+        # "it never crossed my mind to kill myself, but ...": the words after it read as a message of their own
+        rest_hits, _ = reference(kb, normalised[read_on_from:], read_on=False)
+        hits.extend((topic, phrase, start + read_on_from, end + read_on_from)
+                    for topic, phrase, start, end in rest_hits if kb.topics[topic].tier == "crisis")
     return sorted(hits), sorted(suppressed)
 
 
@@ -653,8 +666,8 @@ def test_the_sweeps_decide_as_comparing_every_pair_would(phrases_only):
                        "but i think about it", "though i do keep thinking about it", "but i thought about it", "lol",
                        "a lot", "or anything", "cant stop", "all the time", "tbh", "never thought id", "be",
                        "didnt think i", "want to die", "im not cos", "not cos", "im just waiting", "kill myself",
-                       "crossed my mind to", "occurred to me to", "a day it", "anymore its", "before last",
-                       "a thought ive had", "a thought i could", *OVER_ENDS, *STILL_GOING,
+                       "crossed my mind to", "occurred to me to", "it never crossed my mind to", "a day it",
+                       "anymore its", "before last", "a thought ive had", "a thought i could", *OVER_ENDS, *STILL_GOING,
                        *(" ".join(words) for words in (*HELD_OFF, *PUT_OFF_PAIRS)), *PUT_OFF, *COMING, *COMING_INTENT,
                        "going to tonight", *(" ".join(words) for words in (*TAKEN_BACK_AFTER, *BUT_I_AM)),
                        "has gone", "have passed", "creeping in", "quiet", "the pain", "or", "not sad",

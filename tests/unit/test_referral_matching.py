@@ -1176,12 +1176,32 @@ def test_hurting_oneself_on_purpose(matcher, text, crisis):
     ("it never crossed my mind to kill myself but lately it's all I think about", True),
     ("it never crossed my mind to kill myself but here we are", True),
     ("is everything sorted for the kids? yes. am i going to kill myself? no", True),
+    # the words after it read as a message of their own (session 21): a crisis in other words, or another trouble
+    ("It never crossed my mind to take my own life but I wrote the letters", True),
+    ("it never occurred to me to take my own life but I've picked the date", True),
+    ("It never crossed my mind to kill myself but I don't see any other way out", True),
+    ("It never entered my head to kill myself, but I'm sitting with the pills and I'm scared", True),
+    ("It never crossed my mind to kill myself but lately I've been really anxious about money", False),
+    ("It never crossed my mind to hurt myself, but I keep fighting with my mum", False),
+    ("It never crossed my mind to end my life, but these exams are crushing me", False),
+    ("It never crossed my mind to self harm, but I always feel left out at work", False),
 ])
 def test_never_crossed_my_mind_to(matcher, text, crisis):
     """Negated near-misses in the shapes the independent evaluation names ("I never thought about ..."), from batch
     82's tuning part; "in my life", "never appealed", "never planned to" and a question answered no beside a longer
-    one answered yes were tried and dropped (docs/DECISIONS.md)."""
+    one answered yes were tried and dropped (docs/DECISIONS.md). The crises after it are a second reviewer's."""
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+def test_the_words_after_a_read_through_are_read_once(matcher, monkeypatch):
+    """A message of many set-aside matches costs two readings, not one per match."""
+    readings = []
+    read = Matcher._match
+    monkeypatch.setattr(Matcher, "_match", lambda self, text, read_on: readings.append(len(text)) or read(
+        self, text, read_on))
+    result = matcher.match("it never crossed my mind to kill myself, " * 500 + "but the pills are in my hand")
+    assert result.tier == "crisis"
+    assert len(readings) == 2
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
