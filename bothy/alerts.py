@@ -186,7 +186,7 @@ class StaffAlerts:
                 minutes = self._minutes(alert, now)
                 content = self.templates.render("alert_escalated", minutes=minutes, link=self.staff_link(alert))
                 for person in sorted(people):
-                    effects.message(content, to_user=person)
+                    effects.message(content, to_user=person, urgent=True)
                 self.in_thread(alert, effects, "alert_escalation_note", step=step, people=len(people),
                                minutes=minutes)
                 if await self.work.commit(effects, guard=functools.partial(mark_escalated, alert_id=alert.id,

@@ -290,6 +290,21 @@ async def _outbox_names_whom_it_is_about(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _outbox_urgent_first(db: aiosqlite.Connection) -> None:
+    """What an emergency owes (an urgent alert, the help a member is sent with it, an escalation) is marked
+    `urgent` and goes before anything else due: a daily prompt to thousands of members, or a backlog after an
+    outage, must not keep it waiting. The partial index holds only urgent rows still owed, so finding them first
+    costs next to nothing."""
+    await run_statements(
+        db,
+        """
+        ALTER TABLE outbox ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
+        UPDATE outbox SET urgent = 1 WHERE alert_id IN (SELECT id FROM alerts WHERE urgent = 1);
+        CREATE INDEX outbox_urgent_due ON outbox (id) WHERE urgent = 1 AND dead = 0
+        """,
+    )
+
+
 async def _sent_events_in_no_order(db: aiosqlite.Connection) -> None:
     """Sent-message tags keep the hour and are stored by event ID, not in the order they were sent: a review lined
     them up by order and time with the cooldowns naming members, and so paired members with suggestions."""
@@ -321,6 +336,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(21, "engine: a message to a member's DM names the member", _outbox_names_dm_members),
     Migration(22, "engine: a message to staff about a member names the member", _outbox_names_whom_it_is_about),
     Migration(24, "engine: sent-message tags keep the hour, in no order", _sent_events_in_no_order),
+    Migration(25, "engine: what an emergency owes goes before everything else due", _outbox_urgent_first),
 )
 
 

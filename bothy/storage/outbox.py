@@ -55,6 +55,8 @@ class Outgoing:
     tag: str | None = None  # e.g. "poll:42": once sent, the event ID is recorded against it
     expires_at: int | None = None  # ms: past it, the message is moot (a reminder for what has begun) and dropped
     about_user: str | None = None  # the member a message to staff is about (an alert's subject by default)
+    # Goes before everything else due (migration 25): what an emergency owes. An urgent alert is urgent by itself.
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,27 @@ class StuckRow:
 class StuckSummary:
     count: int
     oldest_created_at: int | None
+
+
+async def _due_rows(db: aiosqlite.Connection, now_ms: int, limit: int, urgent_only: bool) -> list[OutboxRow]:
+    """The rows due now (see OutboxRepository.due), in order; the urgent ones through their own small index (the
+    planner, left to itself, may read every due row to find them)."""
+    urgent = "INDEXED BY outbox_urgent_due" if urgent_only else ""
+    async with db.execute(
+        "SELECT o.id, txn_id, account, room_id, to_user, action, COALESCE(c.content, o.content), target_event_id, "
+        "reactions, tag, alert_id, attempts, created_at, attempted_at, expires_at "
+        f"FROM outbox AS o {urgent} LEFT JOIN outbox_contents AS c ON c.id = o.content_id "
+        f"WHERE o.dead = 0 AND o.next_attempt_at <= ? {'AND o.urgent = 1' if urgent_only else ''} "
+        "AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.account = o.account AND e.room_id IS o.room_id "
+        "AND e.to_user IS o.to_user AND e.id < o.id AND e.dead = 0 AND e.next_attempt_at > ? "
+        "AND e.action != 'redaction') "
+        "ORDER BY o.id LIMIT ?",
+        (now_ms, now_ms, limit),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7],
+                      tuple(json.loads(r[8])) if r[8] else (), r[9], r[10], r[11], r[12], r[13], r[14])
+            for r in rows]
 
 
 class OutboxRepository:
@@ -132,36 +155,29 @@ class OutboxRepository:
                 reactions = serialised[id(item.reactions)] = json.dumps(item.reactions)
             to_user = item.to_user if item.to_user is not None else members.get((item.account, item.room_id))
             about = item.about_user or (item.alert.subject_user if item.alert is not None else None)
+            urgent = item.urgent or (item.alert is not None and item.alert.urgent)
             rows.append((row_id, f"{txn_prefix}-{row_id}", item.account, item.room_id, to_user, item.action,
                          *content, item.target_event_id, reactions, item.tag, alert_id, now_ms, now_ms,
-                         item.expires_at, about))
+                         item.expires_at, about, int(urgent)))
         await db.executemany(
             "INSERT INTO outbox (id, txn_id, account, room_id, to_user, action, content, content_id, target_event_id, "
-            "reactions, tag, alert_id, created_at, next_attempt_at, expires_at, about_user) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "reactions, tag, alert_id, created_at, next_attempt_at, expires_at, about_user, urgent) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
     async def due(self, now_ms: int, limit: int = 100) -> list[OutboxRow]:
-        """Rows due now, in order, leaving out any queued behind a row to the same place that is waiting
-        (backing off): per-place order holds across passes, not just within one. A waiting redaction holds
-        back nothing: no message depends on it, and one refused for want of power (a member's reaction in a
-        DM they made without giving the bot moderator rights) would otherwise stop every later reply there."""
-        async with self.database.read() as db, db.execute(
-            "SELECT o.id, txn_id, account, room_id, to_user, action, COALESCE(c.content, o.content), target_event_id, "
-            "reactions, tag, alert_id, attempts, created_at, attempted_at, expires_at "
-            "FROM outbox AS o LEFT JOIN outbox_contents AS c ON c.id = o.content_id "
-            "WHERE dead = 0 AND next_attempt_at <= ? "
-            "AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.account = o.account AND e.room_id IS o.room_id "
-            "AND e.to_user IS o.to_user AND e.id < o.id AND e.dead = 0 AND e.next_attempt_at > ? "
-            "AND e.action != 'redaction') "
-            "ORDER BY o.id LIMIT ?",
-            (now_ms, now_ms, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7],
-                          tuple(json.loads(r[8])) if r[8] else (), r[9], r[10], r[11], r[12], r[13], r[14])
-                for r in rows]
+        """Rows due now, urgent ones first, each kind in order, leaving out any queued behind a row to the same place
+        that is waiting (backing off): per-place order holds across passes, not just within one. A waiting
+        redaction holds back nothing: no message depends on it, and one refused for want of power (a member's
+        reaction in a DM they made without giving the bot moderator rights) would otherwise stop every later reply
+        there. An urgent row overtakes rows to its own place that are due too, but not one that waits: what holds
+        that one back (the room refuses the bot, the homeserver is down) would hold it back as well."""
+        async with self.database.read() as db:
+            urgent = await _due_rows(db, now_ms, limit, urgent_only=True)
+            later = await _due_rows(db, now_ms, limit, urgent_only=False) if len(urgent) < limit else []
+        first = {row.id for row in urgent}
+        return [*urgent, *(row for row in later if row.id not in first)][:limit]
 
     async def next_due_at(self) -> int | None:
         async with self.database.read() as db, db.execute(

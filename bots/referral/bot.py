@@ -290,7 +290,7 @@ class ReferralBot(Bot):
             handled in parallel), only the first to commit owes the lines and the alert."""
             if not await ReferralRepository.claim(db, message.sender, crisis.id, log_room, now, cooldown_s * 1000):
                 return
-            self._dm(effects, message.sender, "crisis_support", topic=crisis)
+            effects.message(self.context.render("crisis_support", topic=crisis), to_user=message.sender, urgent=True)
             self.context.alerts.raise_alert(
                 effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=log_room,  # a DM's names them
                 event_id=message.event_id if log_room else None, topic=crisis.id, urgent=True,

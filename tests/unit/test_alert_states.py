@@ -115,6 +115,19 @@ async def test_an_unclaimed_urgent_alert_goes_to_each_peer_worker_then_each_admi
     assert not any("gentle nudge" in body for _, body in await owed(database))  # urgent: no ordinary reminder
 
 
+async def test_escalation_dms_go_before_the_note_under_the_alert_and_other_rows(database):
+    clock = FixedClock(START)
+    alerts = await setup(database, clock)
+    await raise_one(alerts, "crisis", urgent=True)
+    earlier = Effects(BOT)
+    earlier.message({"body": "a reply queued earlier"}, room_id="!group")
+    await alerts.work.commit(earlier)
+    clock.at += timedelta(minutes=11)
+    await alerts.remind_unclaimed()
+    assert [user for user, _ in await owed(database)] == [KIM, SAM, None, None]
+    assert [body for _, body in await owed(database)][2] == "a reply queued earlier"
+
+
 async def test_a_claim_stops_the_ladder(database):
     clock = FixedClock(START)
     alerts = await setup(database, clock)

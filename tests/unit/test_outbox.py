@@ -596,3 +596,40 @@ async def test_a_join_hurries_only_what_was_refused_not_what_waits_on_a_rate_lim
     await repository.postpone(limited, now + 3600_000, "M_LIMIT_EXCEEDED")
     assert await repository.refused_due_now(ACCOUNT, "!staff", now, FORBIDDEN_CODES) == 1
     assert [row.content["body"] for row in await repository.due(now)] == ["refused"]
+
+
+async def test_what_an_emergency_owes_goes_before_a_backlog(database):
+    """A daily prompt to hundreds of members queued first must not keep an urgent alert and its DM waiting: they
+    go before every row due, more than one pass reads included; the backlog then goes in its own order."""
+    account = FakeAccount()
+    prompts = Effects(ACCOUNT)
+    prompts.messages({"body": "prompt"}, to_users=[f"@m{n}:x" for n in range(250)])
+    await enqueue(database, prompts)
+    urgent = Effects(ACCOUNT)
+    urgent.message({"body": "lines"}, to_user="@alice:x", urgent=True)
+    urgent.message({"body": "not urgent"}, room_id="!staff")
+    urgent.message({"body": "alert"}, room_id="!staff", alert=AlertRecord("crisis", "@alice:x", urgent=True))
+    await enqueue(database, urgent)
+    await dispatcher(database, account).deliver_due()
+    bodies = [s[2]["body"] for s in account.sent]
+    assert bodies[:2] == ["lines", "alert"]
+    assert bodies[2:] == ["prompt"] * 250 + ["not urgent"]
+
+
+async def test_an_urgent_row_waits_behind_a_row_its_room_holds_back_then_goes_first(database):
+    """An urgent row does not jump a row to its place that waits (what holds that one back would hold it back too);
+    once both are due, it goes first."""
+    account = FakeAccount()
+    account.failures.append(MatrixError("rate limited", retry_after_ms=60_000))
+    first = Effects(ACCOUNT)
+    first.message({"body": "first"}, room_id="!staff")
+    await enqueue(database, first)
+    await dispatcher(database, account).deliver_due()
+    alert = Effects(ACCOUNT)
+    alert.message({"body": "alert"}, room_id="!staff", alert=AlertRecord("crisis", "@alice:x", urgent=True))
+    alert.message({"body": "elsewhere"}, room_id="!other")
+    await enqueue(database, alert)
+    await dispatcher(database, account).deliver_due()
+    assert [s[2]["body"] for s in account.sent] == ["elsewhere"]
+    later = await OutboxRepository(database).due(Clock().ms() + 61_000)
+    assert [row.content["body"] for row in later] == ["alert", "first"]

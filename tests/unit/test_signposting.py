@@ -90,6 +90,15 @@ def crisis_lines(rows: list[OutboxRow]) -> list[OutboxRow]:
     return [row for row in rows if row.to_user == ALICE and "who you can reach" in row.content["body"]]
 
 
+async def test_crisis_lines_and_the_alert_go_before_a_suggestion_owed_earlier(database, referral, clock):
+    await said(referral, "I can't pay my rent and the landlord wants me out", event_id="$rent")
+    clock.at += timedelta(minutes=1)
+    await said(referral, "I want to end it all", event_id="$end")
+    first, second, *rest = await owed(database)
+    assert first == crisis_lines([first])[0] and second.room_id == STAFF_ROOM
+    assert [row.tag.split(":")[0] for row in rest] == ["suggestion"]
+
+
 async def test_crisis_words_in_two_rooms_at_once_owe_one_set_of_lines_and_one_alert(database, referral):
     """A group and the member's DM are handled side by side, so both messages are read before either commits: the
     cooldown is decided again in the commit, and only the first owes the crisis lines and the alert."""

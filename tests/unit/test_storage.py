@@ -140,6 +140,23 @@ async def test_sent_events_keep_the_hour_in_no_order_on_upgrade(tmp_path):
         assert await rows(database, "SELECT 1 FROM pragma_table_list WHERE name = 'sent_events' AND wr = 1") == [(1,)]
 
 
+
+async def test_urgent_alerts_already_queued_go_first_after_the_upgrade(tmp_path):
+    async with database_before(tmp_path, "goes before everything else due") as (database, step):
+        async with database.transaction() as db:
+            await db.executemany(
+                "INSERT INTO alerts (id, kind, account, created_at, urgent) VALUES (?, ?, '@b:x', 0, ?)",
+                [(1, "talk", 0), (2, "crisis", 1)])
+            await db.executemany(
+                "INSERT INTO outbox (id, txn_id, account, room_id, action, content, alert_id, created_at, "
+                "next_attempt_at) VALUES (?, ?, '@b:x', '!staff', 'message', ?, ?, 0, 0)",
+                [(1, "t1", '{"body": "talk"}', 1), (2, "t2", '{"body": "reply"}', None),
+                 (3, "t3", '{"body": "crisis"}', 2)])
+        assert step in await migrate(database, INSTALLATION.migrations)
+        due = await OutboxRepository(database).due(now_ms=1)
+        assert [row.content["body"] for row in due] == ["crisis", "talk", "reply"]
+
+
 @contextlib.asynccontextmanager
 async def database_before(tmp_path: Path, step_description: str) -> AsyncIterator[tuple[Database, int]]:
     """A database upgraded to just before the step whose description holds `step_description`, and that step."""
