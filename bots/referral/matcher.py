@@ -314,15 +314,35 @@ PRECEDED_FILLERS = {normalise(later).strip(): tuple(normalise(words).strip() for
                                            ("head", ("crossed my", "entered my")), ("me", ("occurred to",)))}
 PRECEDED_GOES_ON = _words(
     "anymore", "its", "it's", "until", "till", "now", "sits", "lives", "stays", "again", "tonight", "today", "did",
-    "done", "tried", "last", "yesterday", "will", "planning", "plan", "can't", "cannot", "swallowed", "goodbye",
-    "goodbyes", "platform", "cliff", "cliffs", "method", "methods")
-PRECEDED_GOES_ON_PHRASES = tuple(normalise(words) for words in ("here we are", "here i am"))  # not "I'm here because"
+    "done", "tried", "last", "yesterday", "will", "planning", "plan", "swallowed", "goodbye", "goodbyes", "platform",
+    "cliff", "cliffs", "method", "methods")
+# ... and the act said again ("... before uni, I do it every week"); "I'm here because" is not "here I am".
+PRECEDED_GOES_ON_PHRASES = tuple(normalise(words) for words in (
+    "here we are", "here i am", "i do it", "im doing it", "keep doing it"))
+# "Now" says it goes on where the words turn ("... but now", "... then he died and now I want to follow him"), not at
+# the end of another trouble ("... but I can't afford the rent now").
+NOW_TURNS = _words("now")
+NOW_TURNS_WITHIN = 2
+NOW_TURNS_AFTER = _words("and", "but", "then", "so", "right", "only", "even")
+# "Can't" goes on ("... but I can't stop", "... but I can't hold on"), not when another trouble follows it ("... but I
+# can't sleep", "... I can't afford the rent", a second reviewer's).
+CANT = _words("can't", "cannot")
+CANT_OTHER_TROUBLE = _words("sleep", "afford", "eat", "concentrate", "focus", "pay", "get", "cope")
+CANT_STOP_CRYING = tuple(normalise(words).split() for words in ("stop crying", "stop worrying", "stop eating"))
+# The thought or urge named again ("... but the thought keeps coming back", "... these thoughts are every hour");
+# not "the thought of losing my job", "the thought that ...".
+BACK_TO_IT = _words("the", "these", "those", "this", "that")
+THOUGHT_AGAIN = _words("thought", "thoughts", "urge", "urges")
+NOT_THOUGHT_AGAIN = _words("of", "that", "about")
+# A message that ends in intent with the act left unsaid: "... but I'm gonna", "... but I'm going to".
+ENDS_GOING_TO = tuple(normalise(words).split() for words in ("gonna", "going to"))
 COUNTED = _words("day", "days", "night", "nights", "hour", "minute", "moment", "time")
 _TO = normalise("to").strip()
 # A crisis match this read-through set aside leaves the words after it to be read as a message of their own ("it never
 # crossed my mind to kill myself, but the pills are in my hand"): Matcher._read_on.
 _READ_THROUGH_ENDINGS = tuple(f" {earlier} {later} {_TO} " for later, earliers in PRECEDED_FILLERS.items()
                               for earlier in earliers)
+_READ_THROUGH_CHARS = 120  # the ending and the few fillers after it ("... crossed my mind to actually commit suicide")
 # Words read through as fillers when the word before them is one of these: "I wouldn't call myself suicidal", "quiet,
 # not because I want to die" (a reason denied; not "I'm not, cos I want to die": "I'm not" is an answer of its own).
 # Not "not sad enough to want to die", nor "not the same as wanting to die": a red team's "never thought I'd be
@@ -651,7 +671,7 @@ class Matcher:
                 elif entry.tier == "crisis" and negation is not None and negation.startswith(SOMEONE_ELSES):
                     someone_elses.append((start, end))
                 read_on_from = (end if negation is not None and entry.tier == "crisis"
-                                and normalised.endswith(_READ_THROUGH_ENDINGS, 0, start) else -1)
+                                and _read_through_before(normalised, start) else -1)
                 suppressed_count = suppressed_counts.get(entry, 0)
                 if suppressed_count < MAX_PER_PHRASE:  # the reason is worded only for those kept
                     suppressed_counts[entry] = suppressed_count + 1
@@ -1321,9 +1341,10 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
         if preceding is not None:  # "never crossed my mind to"
             reading, after = space - len(preceding) - 1, preceding.split()[0]
             counted = normalised[max(0, reading - _COUNTED_CHARS):reading].split()[-4:]
-            going_on = normalised[end + 1:end + 1 + _COUNTED_CHARS].split()[:CROSSES_ON_WINDOW]
-            if reading < floor or not COUNTED.isdisjoint(counted) or not PRECEDED_GOES_ON.isdisjoint(going_on) or any(
-                    phrase in f" {' '.join(going_on)} " for phrase in PRECEDED_GOES_ON_PHRASES):
+            following_words = normalised[end + 1:end + 1 + _COUNTED_CHARS].split()
+            ends = len(normalised) <= end + 1 + _COUNTED_CHARS and len(following_words) <= CROSSES_ON_WINDOW
+            if reading < floor or not COUNTED.isdisjoint(counted) or _goes_on_after_read_through(
+                    following_words[:CROSSES_ON_WINDOW], ends):
                 return None
             continue
         if word in PAIRED_FILLERS and (word not in PAIRED_THEN or after in PAIRED_THEN[word]):
@@ -1342,6 +1363,39 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
             return None
         reading, after = space, word
     return None
+
+
+def _read_through_before(normalised: str, start: int) -> bool:
+    """A read-through ("never crossed my mind to") just before `start`, with at most NEGATION_WINDOW fillers between
+    ("... to ever seriously commit suicide")."""
+    before = normalised[max(0, start - _READ_THROUGH_CHARS):start]
+    for ending in _READ_THROUGH_ENDINGS:
+        at = before.rfind(ending)
+        between = before[at + len(ending):].split() if at >= 0 else None
+        if between is not None and len(between) <= NEGATION_WINDOW and all(
+                word in NEGATION_FILLERS or word in RIGHT_BEFORE_FILLERS for word in between):
+            return True
+    return False
+
+
+def _goes_on_after_read_through(going_on: list[str], ends: bool) -> bool:
+    """The words after a match read through "never crossed my mind to" say the thought or act goes on (see
+    PRECEDED_GOES_ON); `ends`: they are the message's last words."""
+    for index, word in enumerate(going_on):
+        if word in CANT:
+            following = going_on[index + 1:index + 3]
+            if (following and following[0] in CANT_OTHER_TROUBLE) or following in CANT_STOP_CRYING:
+                continue
+            return True
+        if word in PRECEDED_GOES_ON and (word not in NOW_TURNS or index < NOW_TURNS_WITHIN
+                                         or going_on[index - 1] in NOW_TURNS_AFTER):
+            return True
+        if word in THOUGHT_AGAIN and index and going_on[index - 1] in BACK_TO_IT and (
+                going_on[index + 1:index + 2] == [] or going_on[index + 1] not in NOT_THOUGHT_AGAIN):
+            return True
+    said = f" {' '.join(going_on)} "
+    return any(phrase in said for phrase in PRECEDED_GOES_ON_PHRASES) or (
+        ends and any(going_on[-len(words):] == words for words in ENDS_GOING_TO))
 
 
 # "Suicide has never crossed my mind", "isn't something I'd consider": a negation just after the match, through

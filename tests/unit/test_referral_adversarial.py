@@ -31,6 +31,7 @@ from bots.referral.matcher import (
     ASKED_GAP,
     ASKED_WHETHER,
     ATTEMPTED,
+    BACK_TO_IT,
     BARE_NEGATIONS,
     BECOMING,
     BEFORE,
@@ -44,6 +45,9 @@ from bots.referral.matcher import (
     BELIEVING,
     BUT_I_AM,
     BUT_I_AM_ENDS,
+    CANT,
+    CANT_OTHER_TROUBLE,
+    CANT_STOP_CRYING,
     CLAUSE_ANSWER_WORDS,
     CLAUSE_GOES_ON,
     CLAUSE_OPENERS,
@@ -56,6 +60,7 @@ from bots.referral.matcher import (
     CROSSES_ON_WINDOW,
     ENDED,
     ENDED_WINDOW,
+    ENDS_GOING_TO,
     EXPECTATIONS,
     EXPECTED_FILLERS,
     EXPECTED_GAP,
@@ -106,7 +111,11 @@ from bots.referral.matcher import (
     NOT_SO_GOES_ON,
     NOT_SO_REASONS,
     NOT_SO_WINDOW,
+    NOT_THOUGHT_AGAIN,
     NOW,
+    NOW_TURNS,
+    NOW_TURNS_AFTER,
+    NOW_TURNS_WITHIN,
     NUMBER_WORDS,
     OF_IT_VERBS,
     OVER_AND_DONE,
@@ -160,6 +169,7 @@ from bots.referral.matcher import (
     TAKEN_BACK_WINDOW,
     THINKING_OF_IT,
     THIRD_PERSON,
+    THOUGHT_AGAIN,
     THOUGHT_ENDS,
     TIME_UNITS,
     TURN_FILLERS,
@@ -262,9 +272,7 @@ def reference(kb: KnowledgeBase, text: str, read_on: bool = True) -> tuple[list[
         else:
             hits.append((topic, phrase, start, end))
         if (kb.topics[topic].tier == "crisis" and len(suppressed) > set_aside_before
-                and suppressed[-1][2] in ("negation", "someone")
-                and any(normalised[:start].endswith(f" {earlier} {later} to ")
-                        for later, earliers in PRECEDED_FILLERS.items() for earlier in earliers)):
+                and suppressed[-1][2] in ("negation", "someone") and reference_read_through(normalised[:start])):
             read_on_from = max(read_on_from, end)
     if read_on and read_on_from >= 0 and not any(kb.topics[hit[0]].tier == "crisis" for hit in hits):
         # "it never crossed my mind to kill myself, but ...": the words after it read as a message of their own
@@ -272,6 +280,41 @@ def reference(kb: KnowledgeBase, text: str, read_on: bool = True) -> tuple[list[
         hits.extend((topic, phrase, start + read_on_from, end + read_on_from)
                     for topic, phrase, start, end in rest_hits if kb.topics[topic].tier == "crisis")
     return sorted(hits), sorted(suppressed)
+
+
+def reference_read_through(before: str) -> bool:
+    """'never crossed my mind to', then up to NEGATION_WINDOW fillers, end `before`."""
+    words = before.split()
+    for later, earliers in PRECEDED_FILLERS.items():
+        for earlier in earliers:
+            ending = [*earlier.split(), later, "to"]
+            for fillers in range(NEGATION_WINDOW + 1):
+                tail = words[len(words) - fillers:] if fillers else []
+                if words[len(words) - fillers - len(ending):len(words) - fillers] == ending and all(
+                        word in NEGATION_FILLERS | RIGHT_BEFORE_FILLERS for word in tail):
+                    return True
+    return False
+
+
+def reference_goes_on(after: list[str]) -> bool:
+    """The words after a match read through 'never crossed my mind to' say it goes on."""
+    window = after[:CROSSES_ON_WINDOW]
+    for index, word in enumerate(window):
+        if word in CANT:
+            if window[index + 1:index + 2] and window[index + 1] in CANT_OTHER_TROUBLE:
+                continue
+            if window[index + 1:index + 3] in CANT_STOP_CRYING:
+                continue
+            return True
+        if word in PRECEDED_GOES_ON and (word not in NOW_TURNS or index < NOW_TURNS_WITHIN
+                                         or window[index - 1] in NOW_TURNS_AFTER):
+            return True
+        if (word in THOUGHT_AGAIN and index > 0 and window[index - 1] in BACK_TO_IT
+                and window[index + 1:index + 2] not in ([other] for other in NOT_THOUGHT_AGAIN)):
+            return True
+    if any(phrase in f" {' '.join(window)} " for phrase in PRECEDED_GOES_ON_PHRASES):
+        return True
+    return len(after) <= len(window) and any(window[-len(words):] == words for words in ENDS_GOING_TO)
 
 
 def reference_someone_elses_crisis(kb: KnowledgeBase, normalised: str, found: tuple, phrases: list,
@@ -471,9 +514,7 @@ def reference_negated_before(before: list[str], following: str, after_match: str
                      if following == "to" and before[max(0, index - len(words.split())):index] == words.split()]
         if preceding:  # "never crossed my mind to": the words before are read through with it
             following, index = preceding[0][0], index - len(preceding[0]) - 1
-            going_on = normalised_after[:CROSSES_ON_WINDOW]
-            if set(before[max(0, index - 3):index + 1]) & COUNTED or set(going_on) & PRECEDED_GOES_ON or any(
-                    phrase in f" {' '.join(going_on)} " for phrase in PRECEDED_GOES_ON_PHRASES):
+            if set(before[max(0, index - 3):index + 1]) & COUNTED or reference_goes_on(normalised_after):
                 return None
             continue
         if (word in PAIRED_FILLERS and index and before[index - 1] in PAIRED_FILLERS[word]
@@ -737,6 +778,35 @@ def test_a_negation_held_off_or_put_off_is_read_as_the_reference_does(phrases_on
         return " ".join(part for part in parts if part), match
     negated, stood = undone_and_standing(kb, matcher, (message() for _ in range(1_500)), ("negation",))
     assert negated > 100 and stood > 150, (negated, stood)
+
+
+def test_the_words_after_a_read_through_are_read_as_the_reference_does(phrases_only):
+    """ "it never crossed my mind to (actually) kill myself but I can't stop / I can't sleep / the thought keeps coming
+    back / I'm gonna / I want to die": random messages of that shape, checked against the reference, which must find
+    the match set aside and standing each many times, and a crisis said after it found."""
+    kb, matcher = phrases_only
+    crisis = sorted(phrase for topic in kb.topics.values() if topic.tier == "crisis" for phrase in topic.phrases)
+    later = ["", "", "but", "i", "im", "cant", "sleep", "stop", "crying", "cope", "the", "these", "thought", "thoughts",
+             "urge", "of", "that", "keeps", "louder", "gonna", "going", "to", "do", "it", "doing", "every",
+             "week", "lately", "my", "exams", "here", "we", "are", "now", "now", "did", "again", "rent", "and", "then",
+             "so", "lonely"]
+    rng = random.Random(17)
+    found_after = 0
+
+    def message() -> tuple[str, str]:
+        match = rng.choice(crisis)
+        parts = [rng.choice(["", "it", "honestly it"]), rng.choice(["never", "hasnt ever", "never once"]),
+                 rng.choice(["crossed my mind to", "occurred to me to", "entered my head to"]),
+                 rng.choice(["", "", "actually", "ever", "really seriously", "commit"]), match,
+                 *(rng.choice(later) for _ in range(rng.randint(0, 9))),
+                 rng.choice(["", "", "", rng.choice(crisis)])]
+        return " ".join(part for part in parts if part), match
+    messages = [message() for _ in range(1_500)]
+    negated, stood = undone_and_standing(kb, matcher, messages, ("negation",))
+    for text, match in messages:
+        found_after += any(h.phrase != match and h.start > normalise(text).find(f" {normalise(match).strip()} ") + 1
+                           for h in matcher.match(text).hits)
+    assert negated > 300 and stood > 150 and found_after > 100, (negated, stood, found_after)
 
 
 def test_someone_elses_belief_denied_is_read_as_the_reference_does(phrases_only):

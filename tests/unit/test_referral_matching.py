@@ -1185,6 +1185,16 @@ def test_hurting_oneself_on_purpose(matcher, text, crisis):
     ("It never crossed my mind to hurt myself, but I keep fighting with my mum", False),
     ("It never crossed my mind to end my life, but these exams are crushing me", False),
     ("It never crossed my mind to self harm, but I always feel left out at work", False),
+    # fillers after "to", the thought named again, intent left unsaid, "can't" and "now" of another trouble (a second
+    # reviewer's)
+    ("it never occurred to me to commit suicide but ive booked a hotel room so no one finds me", True),
+    ("it never crossed my mind to kill myself but the thought keeps coming back", True),
+    ("It never crossed my mind to kill myself but the thought of losing my job terrifies me", False),
+    ("it never once crossed my mind to unalive myself but im gonna", True),
+    ("it never crossed my mind to kill myself but i cant stop", True),
+    ("it never crossed my mind to kill myself but i cant sleep", False),
+    ("it never crossed my mind to end my life but i cant afford the rent now", False),
+    ("honestly it never crossed my mind to kill myself, then he died and now I want to follow him", True),
 ])
 def test_never_crossed_my_mind_to(matcher, text, crisis):
     """Negated near-misses in the shapes the independent evaluation names ("I never thought about ..."), from batch
