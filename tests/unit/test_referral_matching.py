@@ -70,6 +70,16 @@ def test_why_a_match_was_suppressed_is_explained(matcher, text, reason):
     assert "crisis" not in result.topics
 
 
+@pytest.mark.parametrize(("text", "topics"), [
+    ("Supporting my mum after my stepdad's suicide and I'm running on empty", ["suicide-bereavement"]),
+    ("how do i talk to my kids about their auntie's suicide", ["suicide-bereavement"]),
+    ("my step dad suicide anniversary is coming up", ["suicide-bereavement"]),
+    ("my neighbours suicide has shaken the whole street", ["suicide-bereavement"]),
+])
+def test_someones_suicide_is_bereavement_whoever_they_were(matcher, text, topics):
+    assert matcher.match(text).topics == topics
+
+
 @pytest.mark.parametrize(("text", "crisis"), [
     ("my friend passed away by suicide and I want to join him", True),
     ("my brother died by suicide last year and I'm planning to do the same", True),
