@@ -564,12 +564,22 @@ class Matcher:
         without its words ("I don't want to live in this body, I just want to stop being"). The weights cannot
         tell whose words they are, so the writer must be in them (I, me, my) or nobody else may be: "want to die",
         "been cutting since uni" leave the I out, as people often do, but "he wants to end it" is someone else's. A
-        message naming nobody asks for the model's higher threshold for those (WordModel.threshold_for)."""
+        message naming nobody asks for the model's higher threshold for those (WordModel.threshold_for).
+
+        In a message longer than the model's window a negation is not a no either: it answers the few words around it,
+        and the model reads the post in stretches against a higher bar. A long post that says "I haven't set a date"
+        among a page of plans, or "I was clean for two years" before a relapse, is read all the same (twenty-first
+        session: 14 more held-back crisis posts found, no other held-back message changed)."""
         unsaid = self._models
         if hits or suppressed:
             said = {hit.topic for hit in hits}
-            said.update(aside.topic for aside in suppressed if not aside.reason.startswith(EXCLUDED_BY))
-            unsaid = [(topic, model) for topic, model in self._models if topic.id not in said]
+            negated: set[str] = set()
+            for aside in suppressed:
+                if not aside.reason.startswith(EXCLUDED_BY):
+                    (negated if aside.reason.startswith(NEGATED) else said).add(aside.topic)
+            length = normalised.count(" ") - 1  # its words: single spaces, one at each end
+            unsaid = [(topic, model) for topic, model in self._models
+                      if topic.id not in said and (topic.id not in negated or length > model.window)]
             if not unsaid:  # most crisis talk has been spoken of: no need to split it
                 return
         _, _, _, exclusion_spans = found

@@ -86,8 +86,10 @@ def test_held_back_crisis_recall_does_not_fall(held_back):
     # typed on forums and in chats (its crises found 124 of 150 short and 36 of 40 long before anything was changed
     # for it); after its tuning part was read and the model retrained with it (bias -1.02 -> -1.05), the first 91
     # files' held-back part is 0.919 and 0.935, and 92's own 39 of 47 short and 5 of 7 long, so over all 0.919, 0.932.
+    # Twenty-first session: with batch 93, 0.920 and 0.934; a negation in a post longer than the model's window no
+    # longer keeps the model from reading it, 0.920 and 0.958.
     assert held_back["crisis_recall_short"]["recall"] >= 0.919
-    assert held_back["crisis_recall_long"]["recall"] >= 0.932
+    assert held_back["crisis_recall_long"]["recall"] >= 0.955
     floors = {"wish": 0.88, "active": 0.98, "method": 0.945, "intent": 0.91, "plan": 0.885, "prep": 0.875,
               "attempt": 0.92, "selfharm": 0.89}
     recall = {name: figures["recall"] for name, figures in held_back["crisis_recall_by_category"].items()}
@@ -152,6 +154,8 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # Twenty-first session: with batch 93 (run-on posts with one crisis line buried in talk of benefits, housing and
     # debt) and the model retrained with it, 0.167, 0.026 and 0.050, crisis precision 0.903; practical precision 0.762
     # -> 0.757: its held-back posts about money and housing, labelled crisis or none, are suggested practical help.
+    # With "never in my life" read as a denial and the model reading long posts past a negation: 0.166, 0.026, 0.050,
+    # crisis precision 0.904, practical precision 0.767.
     assert held_back["false_crisis_negations"]["rate"] <= 0.171
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.027
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.052
