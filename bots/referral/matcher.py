@@ -146,10 +146,7 @@ _NEVER = _words("never")
 # So does "as much as": "never in my life wanted to die as much as I do today", "never wanted it this badly"; "so"
 # only with "badly" ("I'd never kill myself, so much to live for").
 AS_MUCH = {word: _words("much", "badly", "bad", "strongly", "often") for word in _words("as", "this", "that")} | {
-    normalise("so").strip(): _words("badly", "strongly"),
-    normalise("like").strip(): _words("now", "tonight", "today", "right")}
-# ... and "like I do": "never wanted to kill myself like I do tonight" (not "like I used to", "like I did": over).
-LIKE_I_DO = {tuple(normalise(words).split()) for words in ("like i do", "like i am", "like im", "like i feel")}
+    normalise("so").strip(): _words("badly", "strongly")}
 # "Not" after a struggle is the wish held off, not denied: "it's getting hard not to think about ending it"; and
 # before one, after a doing: "not self harming right now is so hard" (_struggle_after).
 STRUGGLE_NOT = _words("not")
@@ -1134,7 +1131,7 @@ def _negation_before_unless_over(normalised: str, start: int, end: int, floor: i
                     and ends_soon and _thought_of_after_all(after))
                 or (negation in TURNABLE and negation not in ANSWER_NEGATES
                     and not PUT_OFF_ACTS.isdisjoint(normalised[start:end].split()) and _put_off_or_coming(after))
-                or (tuple(after[:3]) == _SO_MUCH_AS and negation.split()[0] in _NEVER) or tuple(after[:3]) in LIKE_I_DO
+                or (tuple(after[:3]) == _SO_MUCH_AS and negation.split()[0] in _NEVER)
                 or (negation in STRUGGLE_NOT and _struggle_after(normalised[start:end].split(), after))
                 or _taken_back_after(after) or _back_again_after(after, negation.split()[0] in RECOVERED)):
             return None
@@ -1300,22 +1297,6 @@ def _preceded_by(normalised: str, space: int, sequences: tuple[str, ...]) -> str
                 None)
 
 
-# "Never in my life have I ...", "not once in my life": read through, but only right after the negation or "once" or
-# "ever" ("there's no point in my life, I want to die" is no denial: "point" would read through to "no").
-_LIFE = normalise("life").strip()
-_IN_MY = normalise("in my").strip()
-IN_MY_LIFE_AFTER = NEGATIONS | _words("once", "ever")
-
-
-def _in_my_life_after_a_negation(normalised: str, space: int, floor: int) -> bool:
-    """"in my" ends just before `space` (where "life" starts), right after a negation, "once" or "ever"."""
-    if _preceded_by(normalised, space, (_IN_MY,)) is None:
-        return False
-    before = normalised[max(floor, space - len(_IN_MY) - 1 - _LONGEST_NEGATION_WORD - 1):space - len(_IN_MY) - 1]
-    words = before.split()
-    return bool(words) and words[-1] in IN_MY_LIFE_AFTER
-
-
 def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> str | None:
     """The negation among the NEGATION_WINDOW words before `start` and after `floor`, reached across fillers only;
     "no" negates through what the match describes ("no suicidal thoughts": the word after the match's `end`)."""
@@ -1368,9 +1349,6 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
         if word in SINCE and after in SINCE_WHO and SINCE_FILLERS.issuperset(normalised[space:start].split()[2:]):
             # "it's been five years since I wanted to die"
             return "long since" if _over_since(normalised, space, end, long_ago=True) else None
-        if word == _LIFE and _in_my_life_after_a_negation(normalised, space, floor):
-            reading, after = space - len(_IN_MY) - 1, _IN_MY.split()[0]  # "never in my life have I wanted to die"
-            continue
         preceding = _preceded_by(normalised, space, PRECEDED_FILLERS.get(word, ())) if after == _TO else None
         if preceding is not None:  # "never crossed my mind to"
             reading, after = space - len(preceding) - 1, preceding.split()[0]

@@ -76,7 +76,6 @@ from bots.referral.matcher import (
     HELD_OFF_FILLERS,
     HELD_OFF_WINDOW,
     HOW_OFTEN,
-    IN_MY_LIFE_AFTER,
     INTENT_WHEN,
     JOKING,
     KIN,
@@ -85,7 +84,6 @@ from bots.referral.matcher import (
     LAUGH_STARTS,
     LAUGH_WINDOW,
     LAUGHS,
-    LIKE_I_DO,
     MAX_PER_PHRASE,
     MEASURES,
     MORE,
@@ -381,7 +379,7 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
                            or (following[0] in BEFORE and following[1] in BEFORE_ENDS
                                                      and not still_not)
                            or (following[0] in MORE and following[1] in MORE_ENDS)
-                           or following[1] in AS_MUCH.get(following[0], ()) or tuple(following[:3]) in LIKE_I_DO
+                           or following[1] in AS_MUCH.get(following[0], ())
                            or (negation in TURNABLE and len(after) <= TURN_WINDOW + TURN_READ
                                and set(normalised[start:end].split()) & ACTS
                                and reference_thought_of_after_all(after))
@@ -512,10 +510,6 @@ def reference_negated_before(before: list[str], following: str, after_match: str
                     & SHORT_SINCE and not set(normalised_after[:ENDED_WINDOW]) & ENDED
                     and not reference_came_back(normalised_after[:ENDED_WINDOW]))
             return "recovered" if over else None
-        if word == "life" and before[max(0, index - 2):index] == ["in", "my"] and index >= 3 and (
-                before[index - 3] in IN_MY_LIFE_AFTER):  # "never in my life have I"
-            following, index = "in", index - 3
-            continue
         preceding = [words.split() for words in PRECEDED_FILLERS.get(word, ())
                      if following == "to" and before[max(0, index - len(words.split())):index] == words.split()]
         if preceding:  # "never crossed my mind to": the words before are read through with it
@@ -714,7 +708,7 @@ def test_the_sweeps_decide_as_comparing_every_pair_would(phrases_only):
                        "a lot", "or anything", "cant stop", "all the time", "tbh", "never thought id", "be",
                        "didnt think i", "want to die", "im not cos", "not cos", "im just waiting", "kill myself",
                        "crossed my mind to", "occurred to me to", "it never crossed my mind to", "a day it",
-                       "in my life", "never in my life", "like i do", "like i used to", "come into my head to",
+                       "come into my head to",
                        "anymore its", "before last", "a thought ive had", "a thought i could", *OVER_ENDS, *STILL_GOING,
                        *(" ".join(words) for words in (*HELD_OFF, *PUT_OFF_PAIRS)), *PUT_OFF, *COMING, *COMING_INTENT,
                        "going to tonight", *(" ".join(words) for words in (*TAKEN_BACK_AFTER, *BUT_I_AM)),

@@ -1205,13 +1205,13 @@ def test_hurting_oneself_on_purpose(matcher, text, crisis):
     ("it never crossed my mind to kill myself but i cant sleep", False),
     ("it never crossed my mind to end my life but i cant afford the rent now", False),
     ("honestly it never crossed my mind to kill myself, then he died and now I want to follow him", True),
-    # "in my life" read through right after a negation, and "come into my head" (batch 93's tuning part)
-    ("Never in my life have I thought of ending it. I'm angry though.", False),
-    ("not once in my life have i considered suicide", False),
+    # "come into my head" (batch 93's tuning part); "in my life" is not read through (a red team's present crises:
+    # "never in my life have i wanted to die so much", "... felt suicidal like this")
     ("It's never come into my head to end my life. It has come into my head to emigrate.", False),
-    ("I've never wanted to kill myself like I do tonight", True),
+    ("never in my life have i wanted to die so much", True),
+    ("never in my life have i felt suicidal like this", True),
+    ("not once in my life have i self harmed but tonight i did", True),
     ("theres no point in my life i want to die", True),
-    ("no joy in my life, i want to die", True),
 ])
 def test_never_crossed_my_mind_to(matcher, text, crisis):
     """Negated near-misses in the shapes the independent evaluation names ("I never thought about ..."), from batch

@@ -66,7 +66,7 @@ def test_the_model_stays_silent_where_the_words_said_no_or_nothing(matcher, text
 def test_in_a_message_longer_than_the_window_a_negation_leaves_the_rest_to_the_model(matcher):
     """A long post that denies one thing ("I don't want to disappear forever") is read by the model all the same, in
     its stretches and against its higher bar (the window here is 12 words); a short one is not."""
-    long_post = "i don't want to disappear forever. but the void keeps calling me and the abyss too, most nights, honestly"
+    long_post = "i don't want to disappear forever. but the void keeps calling me and the abyss too, most nights"
     result = matcher.match(long_post)
     assert [aside.reason.split()[0] for aside in result.suppressed] == ["negation"]
     assert [hit.kind for hit in result.hits] == ["model"]
