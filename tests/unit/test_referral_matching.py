@@ -75,6 +75,9 @@ def test_why_a_match_was_suppressed_is_explained(matcher, text, reason):
     ("how do i talk to my kids about their auntie's suicide", ["suicide-bereavement"]),
     ("my step dad suicide anniversary is coming up", ["suicide-bereavement"]),
     ("my neighbours suicide has shaken the whole street", ["suicide-bereavement"]),
+    ("since mum suicide i cant sleep properly", ["suicide-bereavement"]),  # a second reviewer's
+    ("my eldest son suicide was in march and i cant function", ["suicide-bereavement"]),
+    ("Dear Mum, suicide is the only way out. I'm sorry", ["crisis"]),
 ])
 def test_someones_suicide_is_bereavement_whoever_they_were(matcher, text, topics):
     assert matcher.match(text).topics == topics
