@@ -154,8 +154,8 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # Twenty-first session: with batch 93 (run-on posts with one crisis line buried in talk of benefits, housing and
     # debt) and the model retrained with it, 0.167, 0.026 and 0.050, crisis precision 0.903; practical precision 0.762
     # -> 0.757: its held-back posts about money and housing, labelled crisis or none, are suggested practical help.
-    # With "never in my life" read as a denial and the model reading long posts past a negation: 0.166, 0.026, 0.050,
-    # crisis precision 0.904, practical precision 0.767.
+    # With the model reading long posts past a negation: 0.167, 0.026, 0.050, crisis precision 0.903, practical
+    # precision 0.767.
     assert held_back["false_crisis_negations"]["rate"] <= 0.171
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.027
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.052
