@@ -1400,7 +1400,8 @@ def _goes_on_after_read_through(going_on: list[str], ends: bool) -> bool:
                 continue
             return True
         if word in PRECEDED_GOES_ON and (word not in NOW_TURNS or index < NOW_TURNS_WITHIN
-                                         or going_on[index - 1] in NOW_TURNS_AFTER):
+                                         or going_on[index - 1] in NOW_TURNS_AFTER) and (
+                index == 0 or going_on[index - 1] not in NEGATIONS):  # "... and it never will"
             return True
         if word in THOUGHT_AGAIN and index and going_on[index - 1] in BACK_TO_IT and (
                 going_on[index + 1:index + 2] == [] or going_on[index + 1] not in NOT_THOUGHT_AGAIN):

@@ -307,7 +307,8 @@ def reference_goes_on(after: list[str]) -> bool:
                 continue
             return True
         if word in PRECEDED_GOES_ON and (word not in NOW_TURNS or index < NOW_TURNS_WITHIN
-                                         or window[index - 1] in NOW_TURNS_AFTER):
+                                         or window[index - 1] in NOW_TURNS_AFTER) and (
+                index == 0 or window[index - 1] not in NEGATIONS):
             return True
         if (word in THOUGHT_AGAIN and index > 0 and window[index - 1] in BACK_TO_IT
                 and window[index + 1:index + 2] not in ([other] for other in NOT_THOUGHT_AGAIN)):
@@ -790,7 +791,7 @@ def test_the_words_after_a_read_through_are_read_as_the_reference_does(phrases_o
     later = ["", "", "but", "i", "im", "cant", "sleep", "stop", "crying", "cope", "the", "these", "thought", "thoughts",
              "urge", "of", "that", "keeps", "louder", "gonna", "going", "to", "do", "it", "doing", "every",
              "week", "lately", "my", "exams", "here", "we", "are", "now", "now", "did", "again", "rent", "and", "then",
-             "so", "lonely"]
+             "so", "lonely", "never", "will"]
     rng = random.Random(17)
     found_after = 0
 

@@ -1208,6 +1208,8 @@ def test_hurting_oneself_on_purpose(matcher, text, crisis):
     ("it never crossed my mind to kill myself but i cant sleep", False),
     ("it never crossed my mind to end my life but i cant afford the rent now", False),
     ("honestly it never crossed my mind to kill myself, then he died and now I want to follow him", True),
+    ("it's never entered my mind to kill myself and it never will", False),
+    ("it never crossed my mind to kill myself but i will", True),
     # "come into my head" (batch 93's tuning part); "in my life" is not read through (a red team's present crises:
     # "never in my life have i wanted to die so much", "... felt suicidal like this")
     ("It's never come into my head to end my life. It has come into my head to emigrate.", False),
