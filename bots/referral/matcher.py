@@ -529,7 +529,8 @@ class Matcher:
             if revealed:
                 more_hits, more_suppressed = self._judge(reading, l_found, revealed)
                 hits.extend(_onto_main_reading(more_hits, reading, read_as_is, normalised))
-                suppressed.extend(more_suppressed)
+                # (their offsets are the l reading's, which may differ in length: the words after them are not read on)
+                suppressed.extend(aside._replace(read_on_from=-1) for aside in more_suppressed)
         if self._models:
             self._score(normalised, found, hits, suppressed)
         if read_on and suppressed and not any(hit.tier == "crisis" for hit in hits):
