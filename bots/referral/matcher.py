@@ -549,7 +549,7 @@ class Matcher:
         read_on_from = max(aside.read_on_from for aside in suppressed)
         if read_on_from < 0:
             return []
-        rest = normalised[read_on_from:]  # normalised text normalises to itself, so its offsets are the rest's
+        rest = normalised[read_on_from:]  # normalised again: nearly always unchanged, so offsets shift
         found = self._match(rest, read_on=False).hits
         return [hit._replace(start=hit.start + read_on_from, end=hit.end + read_on_from)
                 if hit.kind != "model" else hit._replace(start=read_on_from, end=len(normalised))
