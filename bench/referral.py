@@ -116,17 +116,22 @@ def rate(match, corpus: list[str], min_seconds: float) -> float:
             return len(corpus) / statistics.median(passes)
 
 
+# Each worst case again after a denial whose words after it are read on as well (Matcher._read_on).
+DENIAL_READ_ON = "It never crossed my mind to kill myself, "
+
+
 def worst_case_ms(matcher: Matcher, repeats: int = 21) -> dict[str, float]:
-    """Median time to match each 64 KB adversarial message."""
+    """Median time to match each 64 KB adversarial message, as it is and after a denial read on."""
     times = {}
     for name, unit in WORST_CASES.items():
         text = (unit * (WORST_CASE_CHARS // len(unit) + 1))[:WORST_CASE_CHARS]
-        samples = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            matcher.match(text)
-            samples.append(time.perf_counter() - start)
-        times[name] = round(statistics.median(samples) * 1000, 2)
+        for prefix, case in (("", name), (DENIAL_READ_ON, f"{name}_after_a_denial")):
+            samples = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                matcher.match((prefix + text)[:WORST_CASE_CHARS])
+                samples.append(time.perf_counter() - start)
+            times[case] = round(statistics.median(samples) * 1000, 2)
     return times
 
 

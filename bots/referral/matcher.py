@@ -371,6 +371,7 @@ MAX_PER_PHRASE = 3
 # pattern ("suicide squad suicide squad ...") must not cost 8,000 checks. Phrases are never capped.
 MAX_PATTERN_CHECKS = 200
 L_READING_CHARS = 8_192
+READ_ON_CHARS = 600  # the words read on after a match a read-through set aside (Matcher._read_on), about 100 words
 
 
 class Hit(NamedTuple):  # a tuple, not a dataclass: one or two are built for nearly every message
@@ -496,10 +497,11 @@ class Matcher:
         """What this message would trigger and why. The text is used here and then discarded."""
         return self._match(text, read_on=True)
 
-    def _match(self, text: str, read_on: bool) -> MatchResult:
+    def _match(self, text: str, read_on: bool, normalised: str | None = None) -> MatchResult:
         if not self.phrase_count and not self.pattern_count:
             return MatchResult()
-        normalised = normalise(text)
+        if normalised is None:
+            normalised = normalise(text)
         found = self._find(normalised)
         hits, suppressed = self._judge(normalised, found)
         if (len(text) <= SENTENCES_READ_CHARS and any(aside.reason.startswith(NEGATED) for aside in suppressed)
@@ -512,10 +514,7 @@ class Matcher:
             suppressed.extend(Suppressed(hit.topic, hit.phrase, f"told as over: {over!r}", hit.kind) for hit in hits
                               if hit.tier == "crisis")
             hits = [hit for hit in hits if hit.tier != "crisis"]
-        if hits and _QUESTION_THEN_NO.search(text, 0, QUESTION_CHARS) is not None:  # the usual case: one scan in C
-            hits = _unless_asked_and_denied(text, normalised, hits, suppressed)
-        if hits and _QUOTE_MARK.search(text, 0, QUOTED_CHARS) is not None:  # most messages quote nothing
-            hits = _unless_only_quoted(text, normalised, hits, suppressed)
+        hits = _unless_asked_or_quoted(text, normalised, hits, suppressed)
         reading = l_reading(text[:L_READING_CHARS])
         if reading is not None:
             l_found = self._find(reading)
@@ -534,7 +533,9 @@ class Matcher:
         if self._models:
             self._score(normalised, found, hits, suppressed)
         if read_on and suppressed and not any(hit.tier == "crisis" for hit in hits):
-            hits.extend(self._read_on(normalised, suppressed))
+            # The rest was read without its punctuation: a question of the writer's answered no, or a quote, is read
+            # from the message as written ("... Do I want to die? No.", '... the song says "I want to die"').
+            hits.extend(_unless_asked_or_quoted(text, normalised, self._read_on(normalised, suppressed), suppressed))
         if not hits and not suppressed:  # most messages
             return _NO_MATCH
         return MatchResult(tuple(hits), tuple(suppressed))
@@ -545,15 +546,23 @@ class Matcher:
         trouble ("... I just feel lonely since my divorce"), which the read-through must not take for the thought
         going on; but it may be the crisis said in other words ("... but the pills are in my hand", "... but here I
         am googling how many paracetamol"), which phrases, patterns and the word model can read there, once: the
-        words after it are not read on again, so a message costs at most two readings."""
-        read_on_from = max(aside.read_on_from for aside in suppressed)
-        if read_on_from < 0:
+        words after it are not read on again, and only READ_ON_CHARS of them: further on, the message's own reading
+        reads them, as no read-through reaches so far. So a message costs at most a reading and a short one.
+
+        Where several matches were set aside so, the words after the first are read, if the last is near enough to
+        it; otherwise the words after the last."""
+        starts = [aside.read_on_from for aside in suppressed if aside.read_on_from >= 0]
+        if not starts:
             return []
-        rest = normalised[read_on_from:]  # normalised again: nearly always unchanged, so offsets shift
-        found = self._match(rest, read_on=False).hits
+        last = max(starts)
+        read_on_from = min(starts) if last - min(starts) <= READ_ON_CHARS else last
+        rest = normalised[read_on_from:last + READ_ON_CHARS]
+        if not rest.endswith(" "):  # cut in a word: up to the word before it
+            rest = rest[:rest.rfind(" ") + 1]
+        # Read as normalised already (normalising twice need not give the same words), so its offsets only shift.
         return [hit._replace(start=hit.start + read_on_from, end=hit.end + read_on_from)
-                if hit.kind != "model" else hit._replace(start=read_on_from, end=len(normalised))
-                for hit in found if hit.tier == "crisis"]
+                if hit.kind != "model" else hit._replace(start=read_on_from, end=read_on_from + len(rest))
+                for hit in self._match(rest, read_on=False, normalised=rest).hits if hit.tier == "crisis"]
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
@@ -569,9 +578,9 @@ class Matcher:
         among a page of plans, or "I was clean for two years" before a relapse, is read all the same (twenty-first
         session: 14 more held-back crisis posts found, no other held-back message changed)."""
         unsaid = self._models
+        negated: set[str] = set()
         if hits or suppressed:
             said = {hit.topic for hit in hits}
-            negated: set[str] = set()
             for aside in suppressed:
                 if not aside.reason.startswith(EXCLUDED_BY):
                     (negated if aside.reason.startswith(NEGATED) else said).add(aside.topic)
@@ -588,6 +597,8 @@ class Matcher:
         for topic, model in unsaid:
             excluded = exclusion_spans.get(topic.id)
             scored = _without(normalised, excluded).split() if excluded else words
+            if topic.id in negated and len(scored) <= model.window:  # long only once its look-alikes are counted
+                continue
             probability = model.probability(scored)
             if probability >= model.threshold_for(scored, writer_named):
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
@@ -2069,6 +2080,16 @@ _QUOTE_CLAIM_CHARS = 400  # read after a quote for the writer claiming it
 QUOTE_FRAME_WORDS = 4  # words before a quote read for its frame, and after it for a meme's "me" or a media word
 QUOTE_AFTER_WORDS = 12  # words after a quote read for the writer taking it back
 _QUOTE_READ_CHARS = 25 * QUOTE_AFTER_WORDS  # read on either side of a quote for those words
+
+
+def _unless_asked_or_quoted(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> list[Hit]:
+    """The hits left once the writer's own questions answered no and crisis words only quoted are set aside: rules
+    read from the message as written, as normalising drops the punctuation they need."""
+    if hits and _QUESTION_THEN_NO.search(text, 0, QUESTION_CHARS) is not None:  # the usual case: one scan in C
+        hits = _unless_asked_and_denied(text, normalised, hits, suppressed)
+    if hits and _QUOTE_MARK.search(text, 0, QUOTED_CHARS) is not None:  # most messages quote nothing
+        hits = _unless_only_quoted(text, normalised, hits, suppressed)
+    return hits
 
 
 def _unless_only_quoted(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> list[Hit]:

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from bots.referral.kb import load_kb
-from bots.referral.matcher import Matcher
+from bots.referral.matcher import READ_ON_CHARS, Matcher
 from bots.referral.normalise import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -1226,14 +1226,43 @@ def test_never_crossed_my_mind_to(matcher, text, crisis):
 
 
 def test_the_words_after_a_read_through_are_read_once(matcher, monkeypatch):
-    """A message of many set-aside matches costs two readings, not one per match."""
+    """A message of many set-aside matches costs a reading and a short one, not one per match."""
     readings = []
     read = Matcher._match
-    monkeypatch.setattr(Matcher, "_match", lambda self, text, read_on: readings.append(len(text)) or read(
-        self, text, read_on))
+    monkeypatch.setattr(Matcher, "_match", lambda self, text, read_on, **normalised: readings.append(len(text)) or read(
+        self, text, read_on, **normalised))
     result = matcher.match("it never crossed my mind to kill myself, " * 500 + "but the pills are in my hand")
     assert result.tier == "crisis"
     assert len(readings) == 2
+    readings.clear()
+    matcher.match("it never crossed my mind to kill myself, " + "I just want my cat back. " * 500)
+    assert len(readings) == 2
+    assert readings[1] <= READ_ON_CHARS  # the words further on are the message's own reading's
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # the writer's own question answered no, and a quote, read from the message as written (a reviewer's)
+    ("It never crossed my mind to kill myself. Do I want to die? No. I am just exhausted.", False),
+    ('It never crossed my mind to kill myself, even when the song says "I want to die" on repeat', False),
+    ("It never crossed my mind to kill myself. Do I want to die? Yes.", True),
+    # the words after the first of several set aside are read, not only after the last (a reviewer's)
+    ("it never crossed my mind to kill myself but the pills are in my hand, it never crossed my mind to hurt anyone",
+     True),
+    # far on, the message's own reading reads them
+    ("it never crossed my mind to kill myself. " + "We went to the allotment and planted leeks. " * 20
+     + "I have the pills in my hand tonight", True),
+])
+def test_the_words_after_a_read_through_are_read_as_the_message_is(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+def test_the_words_read_on_keep_their_place(matcher):
+    """Hits read on span their own words in the normalised message, so the rules read from the message as written
+    find them, even where normalising the rest again would change its words (Scots "ah" read as "i" among
+    spelled-out letters would be joined to them, a reviewer's)."""
+    result = matcher.match("It never crossed my mind tae kill masel, ah a b. Do I want tae die? No.")
+    assert result.tier != "crisis"
+    assert "asked, answered no" in {aside.reason for aside in result.suppressed}
 
 
 @pytest.mark.parametrize(("text", "crisis"), [

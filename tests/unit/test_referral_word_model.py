@@ -73,6 +73,16 @@ def test_in_a_message_longer_than_the_window_a_negation_leaves_the_rest_to_the_m
     assert matcher.match("i don't want to disappear forever, the void is calling me").hits == ()
 
 
+def test_a_negated_message_long_only_by_its_look_alikes_stays_a_denial(tmp_path):
+    """The words the model would read decide whether a message is long: 15 words, 4 of them an exclusion's, are 11
+    read, within the window, so the negation stands (a reviewer's)."""
+    write_kb(tmp_path, topic=TOPIC.replace("patterns:", "exclusions: [on the bus home]\npatterns:"))
+    matcher = Matcher(load_kb([tmp_path]))
+    text = "i don't want to disappear forever, the void keeps calling me on the bus home"
+    assert matcher.match(text).hits == ()
+    assert [hit.kind for hit in matcher.match(text + " and at night, every night").hits] == ["model"]
+
+
 def test_the_model_needs_none_of_the_topics_phrases_or_anchors(matcher):
     """New wording is what the model is for: "the abyss keeps calling me" shares no word with the phrases."""
     result = matcher.match("the abyss keeps calling me")
