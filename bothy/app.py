@@ -32,6 +32,7 @@ from bothy.storage.sweep_runs import SweepRunRepository
 from bothy.storage.sync_state import SyncStateRepository
 from bothy.templates import Templates
 from commands.framework import CommandRegistry
+from commands.pace import CommandPace
 from commands.router import CommandRouter
 from rooms.dm import DirectRooms
 from rooms.making import RoomMaker
@@ -130,10 +131,11 @@ class Bothy:
         dispatchers = []
         tasks = [asyncio.create_task(outbox.run(stopping), name="outbox")]
         account_order = tuple(dict.fromkeys(config.bots[name].user_id for name in config.bot_names))
+        pace = CommandPace()
         for user_id, account in accounts.items():
             hosted = [bot for bot in bots if config.bots[bot.name].user_id == user_id]
             guests = [bot for bot in bots if bot.reads_every_room and bot.context.account != user_id]
-            router = CommandRouter(config, registry, account, templates, clock, lambda: staff_room.room_id)
+            router = CommandRouter(config, registry, account, templates, clock, lambda: staff_room.room_id, pace)
             events = EventRouter(account, hosted, router, alerts, late, staff_room, guests, account_order)
             notice = SetAsideNotice(templates, config.command_prefix, account.is_direct_room)
             dispatcher = InboundDispatcher(user_id, sync_state, events, work, notice)

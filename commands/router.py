@@ -32,6 +32,7 @@ from commands.framework import (
     UserId,
     parse_invocation,
 )
+from commands.pace import CommandPace, Pace
 
 log = logging.getLogger("bothy.commands")
 
@@ -57,8 +58,9 @@ class KnownCommand(NamedTuple):
 
 class CommandRouter:
     def __init__(self, config: Config, registry: CommandRegistry, account: MatrixAccount, templates: Templates,
-                 clock: Clock, staff_room_id: Callable[[], str | None]):
+                 clock: Clock, staff_room_id: Callable[[], str | None], pace: CommandPace | None = None):
         self.config = config
+        self.pace = pace or CommandPace()
         self.staff_room_id = staff_room_id
         self.registry = registry
         self.account = account
@@ -93,15 +95,8 @@ class CommandRouter:
             prefix=prefix, reply_to=message.reply_to, in_staff_room=in_staff_room,
         )
         in_staff_place = context.in_dm or in_staff_room
-        if self.clock.ms() - message.timestamp_ms > self.config.command_max_age_s * 1000:
-            context.reply("away", usage=command.usage_line(prefix))
-        elif context.role < command.role:
-            context.reply("not_allowed", usage=command.usage_line(prefix), admins_only=command.role >= Role.ADMIN)
-        elif command.staff_places_only and not in_staff_place:
-            effects.message(self.templates.render("staff_place_only", prefix=prefix, usage=command.usage_line(prefix)),
-                            to_user=message.sender)
-        else:
-            await self._run(command, context, args)
+        if self._within_pace(message.sender, role, effects):
+            await self._answer(context, args, message.timestamp_ms, in_staff_place)
         # A private command typed in a group, or a staff command outside the staff places, should not stay there.
         hide = (command.private and not context.answered_in_place) or (command.staff_places_only and not in_staff_place)
         if hide and self.account.can_redact_others(message.room_id):
@@ -142,6 +137,8 @@ class CommandRouter:
             log.warning("could not tell which bot answers in %s: %s", message.room_id, error)
             return
         role = role_of(message.sender, self.config)
+        if not self._within_pace(message.sender, role, effects):
+            return
         content = self.templates.render(
             "unknown_command", prefix=prefix, word=word[:40],
             usages=[c.usage_line(prefix) for c in self.registry.family(invocation.words[0]) if c.role <= role],
@@ -152,6 +149,29 @@ class CommandRouter:
         effects.message(content, to_user=message.sender)
         if self.account.can_redact_others(message.room_id):
             effects.redact(message.room_id, message.event_id)
+
+    async def _answer(self, context: CommandContext, args: list[str], sent_ms: int, in_staff_place: bool) -> None:
+        """Run the command, or say kindly why not: seen too late, not the sender's to run, or not here."""
+        command, prefix = context.command, context.prefix
+        if self.clock.ms() - sent_ms > self.config.command_max_age_s * 1000:
+            context.reply("away", usage=command.usage_line(prefix))
+        elif context.role < command.role:
+            context.reply("not_allowed", usage=command.usage_line(prefix), admins_only=command.role >= Role.ADMIN)
+        elif command.staff_places_only and not in_staff_place:
+            context.effects.message(
+                self.templates.render("staff_place_only", prefix=prefix, usage=command.usage_line(prefix)),
+                to_user=context.sender)
+        else:
+            await self._run(command, context, args)
+
+    def _within_pace(self, sender: str, role: Role, effects: Effects) -> bool:
+        """Whether a member's command (known or not) is within the pace (commands/pace.py); the first over it is
+        told so in their DM, logged without who: the flood is the admin's to see."""
+        pace = Pace.GO if role >= Role.PEER_WORKER else self.pace.admit(sender, self.clock.ms())
+        if pace is Pace.SLOW_DOWN:
+            log.warning("a member is over the command pace; their commands wait a minute")
+            effects.message(self.templates.render("slow_down"), to_user=sender)
+        return pace is Pace.GO
 
     async def _run(self, command: Command, context: CommandContext, args: list[str]) -> None:
         """Parse and run the command; a usage mistake gets its usage, a bug gets a kind apology and changes nothing.

@@ -10,12 +10,14 @@ from bothy.storage.alerts import Alert
 from commands.framework import Command, CommandContext, Note
 
 KIND = "talk"
+NOTED_AGAIN_EVERY_MS = 10 * 60_000  # a member asking again and again is told to peer workers once in this long
 
 
 class TalkCommands:
     def __init__(self, bot: str, context: BotContext):
         self.bot = bot
         self.context = context
+        self._noted_again: dict[int, int] = {}  # alert id -> when its thread last said the member asked again
         context.alerts.on_claim(KIND, self._claimed)
 
     def commands(self) -> list[Command]:
@@ -24,12 +26,19 @@ class TalkCommands:
 
     async def talk(self, ctx: CommandContext) -> None:
         """One alert per request: asking again while one is waiting says where it stands instead, and says so under
-        the alert, so a peer worker who claimed it and has not reached the member yet sees them ask again."""
+        the alert, so a peer worker who claimed it and has not reached the member yet sees them ask again: once in
+        NOTED_AGAIN_EVERY_MS, so asking many times does not fill the staff room. (Held in memory: after a restart
+        the next ask is noted again.)"""
         alerts = self.context.alerts
         waiting = await alerts.repository.latest_of(KIND, subject_user=ctx.sender)
         if waiting is not None:
-            alerts.in_thread(waiting, ctx.effects, "alert_talk_again", subject_user=ctx.sender,
-                             worker=waiting.claimed_by)
+            now = self.context.clock.ms()
+            if now - self._noted_again.get(waiting.id, now - NOTED_AGAIN_EVERY_MS) >= NOTED_AGAIN_EVERY_MS:
+                self._noted_again = {alert_id: at for alert_id, at in self._noted_again.items()
+                                     if now - at < NOTED_AGAIN_EVERY_MS}
+                self._noted_again[waiting.id] = now
+                alerts.in_thread(waiting, ctx.effects, "alert_talk_again", subject_user=ctx.sender,
+                                 worker=waiting.claimed_by)
             ctx.reply("talk_already", worker=waiting.claimed_by)
             return
         back = self.context.staff_back()

@@ -45,6 +45,20 @@ async def test_talk_in_hours_raises_one_alert_naming_the_member_and_tells_them_p
     assert told.to_user == ALICE and "already" in told.content["body"]
 
 
+async def test_asking_again_and_again_is_noted_for_peer_workers_once_in_ten_minutes(database):
+    clock = FixedClock(MONDAY_NOON)
+    bot = host(database, clock)
+    await run(bot, "talk")
+    notes = []
+    for _ in range(5):
+        effects = await run(bot, "talk")
+        assert "already" in effects.items[-1].content["body"]  # the member is always told where it stands
+        notes += [item for item in effects.items if item.room_id == STAFF_ROOM]
+    assert len(notes) == 1
+    clock.at += timedelta(minutes=10)
+    assert [item for item in (await run(bot, "talk")).items if item.room_id == STAFF_ROOM]
+
+
 async def test_outside_hours_the_member_is_told_when_someone_will_be_back(database):
     bot = host(database, FixedClock(MONDAY_NOON + timedelta(hours=8)))  # Monday 20:00
     reply = (await run(bot, "talk")).items[-1]

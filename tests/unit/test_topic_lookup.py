@@ -14,6 +14,7 @@ from bothy.outbox import Effects, Outgoing
 from bots.installed import INSTALLATION
 from bots.referral.kb import load_kb
 from bots.referral.topic_lookup import TopicFinder, TopicWords
+from commands.pace import CommandPace
 from commands.router import CommandRouter
 from tests.unit.shipped import shipped_kb
 from tests.unit.test_engine import shared_config
@@ -48,8 +49,10 @@ TYPED = [
 
 @pytest.fixture
 def router(registry) -> CommandRouter:
-    """The real router over the real bots (the referral bot on the shipped knowledge base)."""
-    return CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), Clock(), lambda: STAFF)
+    """The real router over the real bots (the referral bot on the shipped knowledge base), unpaced: the table is
+    typed by one member faster than anyone types."""
+    return CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), Clock(), lambda: STAFF,
+                         CommandPace(limit=len(TYPED) + 1))
 
 
 async def typed(router: CommandRouter, body: str, sender: str = ALICE, room_id: str = DM) -> list[Outgoing]:

@@ -1,0 +1,55 @@
+"""How fast one member may give commands. A person types a few a minute; a script or a stuck key sends hundreds,
+and each would get a reply, write to the database or (`!talk` asked again) post in the staff room. Over the pace the
+first command is told kindly to wait a minute and the rest pass without an answer; their words are still read like
+any message, so crisis words count whatever a message starts with. Peer workers and admins are not paced: their
+commands are their work. Held in memory only: a restart forgets it, and nothing about a member is stored."""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+
+COMMANDS_PER_WINDOW = 30  # one every two seconds for a minute: more than anyone types
+WINDOW_MS = 60_000
+MAX_MEMBERS_TRACKED = 10_000  # past this many, those quiet for a window are forgotten (and all, if none is)
+
+
+class Pace(enum.Enum):
+    GO = "go"
+    SLOW_DOWN = "slow down"  # the first command over the pace in a window: told so
+    QUIET = "quiet"  # the rest of them: told nothing more
+
+
+class CommandPace:
+    """Shared by every bot account's router, so a member is paced once, whichever bot answers."""
+
+    def __init__(self, limit: int = COMMANDS_PER_WINDOW, window_ms: int = WINDOW_MS,
+                 max_tracked: int = MAX_MEMBERS_TRACKED):
+        self.limit = limit
+        self.window_ms = window_ms
+        self.max_tracked = max_tracked
+        self._recent: dict[str, deque[int]] = {}  # each member's latest commands run, up to `limit` of them
+        self._told_at: dict[str, int] = {}  # when each member was last told to slow down
+
+    def admit(self, sender: str, now_ms: int) -> Pace:
+        recent = self._recent.get(sender)
+        if recent is None:
+            if len(self._recent) >= self.max_tracked:
+                self._forget_quiet(now_ms)
+            recent = self._recent[sender] = deque(maxlen=self.limit)
+        if len(recent) == self.limit and now_ms - recent[0] < self.window_ms:
+            told_at = self._told_at.get(sender)
+            if told_at is not None and now_ms - told_at < self.window_ms:
+                return Pace.QUIET
+            self._told_at[sender] = now_ms
+            return Pace.SLOW_DOWN
+        recent.append(now_ms)
+        return Pace.GO
+
+    def _forget_quiet(self, now_ms: int) -> None:
+        since = now_ms - self.window_ms
+        self._recent = {sender: recent for sender, recent in self._recent.items() if recent and recent[-1] >= since}
+        self._told_at = {sender: at for sender, at in self._told_at.items() if at >= since}
+        if len(self._recent) >= self.max_tracked:  # a flood of senders all active at once: pace afresh
+            self._recent.clear()
+            self._told_at.clear()

@@ -1,0 +1,61 @@
+"""A member's commands are paced: a flood from a script or a stuck key is told once to wait, then not answered,
+while its words are still read like any message; peer workers are never paced."""
+
+from datetime import UTC, datetime, timedelta
+
+from bothy.clock import FixedClock
+from bothy.matrix.events import Message
+from bothy.outbox import Effects
+from bots.installed import INSTALLATION
+from commands.framework import Command, CommandRegistry
+from commands.pace import COMMANDS_PER_WINDOW, CommandPace, Pace
+from commands.router import CommandRouter
+from tests.unit.test_engine import shared_config
+from tests.unit.test_unknown_commands import ALICE, DM, HOST, STAFF, Account
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+SAM = "@sam:example.org"  # a peer worker in the shared config
+
+
+def test_the_first_over_the_pace_is_told_and_the_rest_are_quiet_until_the_window_passes():
+    pace = CommandPace(limit=3, window_ms=60_000)
+    assert [pace.admit(ALICE, at) for at in (0, 1, 2, 3, 4)] == [Pace.GO] * 3 + [Pace.SLOW_DOWN, Pace.QUIET]
+    assert pace.admit("@bob:example.org", 5) is Pace.GO  # each member their own pace
+    assert pace.admit(ALICE, 60_000) is Pace.GO  # the first of the three is a minute old
+    assert pace.admit(ALICE, 60_001) is Pace.GO
+    assert pace.admit(ALICE, 60_002) is Pace.GO
+    assert pace.admit(ALICE, 60_003) is Pace.SLOW_DOWN  # over again, and told a minute ago: told again
+    assert pace.admit(ALICE, 60_004) is Pace.QUIET
+    assert pace.admit(ALICE, 120_000) is Pace.GO
+
+
+def test_members_quiet_for_a_window_are_forgotten_once_many_are_tracked():
+    pace = CommandPace(limit=2, window_ms=1_000, max_tracked=3)
+    for member in range(3):
+        pace.admit(f"@m{member}:x", 0)
+    pace.admit("@new:x", 5_000)  # the three others are quiet a window on: forgotten
+    assert len(pace._recent) == 1
+
+
+async def test_a_flood_of_commands_is_paced_but_peer_workers_are_not():
+    ran = []
+
+    async def noted(ctx) -> None:
+        ran.append(ctx.sender)
+
+    clock = FixedClock(NOW)
+    router = CommandRouter(shared_config(), CommandRegistry([Command("help", "host", "help", noted)]), Account(),
+                           INSTALLATION.templates(), clock, lambda: STAFF)
+    told = []
+    for sender in (ALICE, SAM):
+        for _ in range(COMMANDS_PER_WINDOW + 5):
+            effects = Effects(HOST)
+            assert await router.handle(Message(DM, "$typed", sender, "!help", clock.ms(), "m.text", encrypted=True),
+                                       effects)
+            told += [item.content["body"] for item in effects.items if "lot of commands" in item.content["body"]]
+            clock.at += timedelta(milliseconds=100)
+    assert ran.count(ALICE) == COMMANDS_PER_WINDOW and ran.count(SAM) == COMMANDS_PER_WINDOW + 5
+    assert len(told) == 1 and "116 123" in told[0]
+    unknown = Effects(HOST)  # an unknown command is paced too: it would be answered with help
+    await router.handle(Message(DM, "$typed", ALICE, "!helpp", clock.ms(), "m.text", encrypted=True), unknown)
+    assert unknown.items == []
