@@ -348,14 +348,15 @@ _READ_THROUGH_CHARS = 120  # the ending and the few fillers after it ("... cross
 # Words read through as fillers when the word before them is one of these: "I wouldn't call myself suicidal", "quiet,
 # not because I want to die" (a reason denied; not "I'm not, cos I want to die": "I'm not" is an answer of its own).
 # Not "not sad enough to want to die", nor "not the same as wanting to die": a red team's "never thought I'd be
-# depressed enough to want to die", "isn't the same as wanting to die, it's worse" (docs/DECISIONS.md).
+# depressed enough to want to die", "isn't the same as wanting to die, it's worse" (docs/DECISIONS.md). "Anything"
+# only in "do anything to": "I'd never do anything to hurt myself", not "I don't feel anything, I want to die".
 PAIRED_FILLERS = {normalise(later).strip(): _words(*earlier) for later, earlier in (
     ("myself", ("call", "consider")), ("because", ("not", "never")), ("cos", ("not", "never")),
-    ("cause", ("not", "never")), ("more", ("no",)))}
+    ("cause", ("not", "never")), ("more", ("no",)), ("anything", ("do", "did", "done")))}
 # ... "more" only right before a match that is a noun, or names one after it ("no more suicidal thoughts", "no more
 # self harm"; not "no more. I want to die", a red team's, nor "I can't cope no more, want to die", a reviewer's).
 NO_MORE = _words("more")
-PAIRED_THEN = {normalise("more").strip(): frozenset({""})}
+PAIRED_THEN = {normalise("more").strip(): frozenset({""}), normalise("anything").strip(): _words("to")}
 _LONGEST_PAIRED = max(map(len, set().union(*PAIRED_FILLERS.values())))
 _COUNTED_CHARS = 120  # the few words before a negation read for a day counted, or after a match for it going on
 REASONS = _words("because", "cos", "cause")

@@ -1266,6 +1266,22 @@ def test_the_words_read_on_keep_their_place(matcher):
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
+    ("I'd never do anything to hurt myself, I'm just not the same since the accident", False),  # batch 89
+    ("im not going to do anything to harm myself", False),
+    ("I haven't done anything to hurt myself", False),
+    # not "anything" alone, nor after other words, nor where the words after it go on
+    ("i dont feel anything i want to die", True),
+    ("not doing anything to hurt myself is getting harder every day", True),
+    ("nobody would care if I did anything to hurt myself", True),
+    ("I can't promise I won't do anything to hurt myself", True),
+    ("I haven't done anything to hurt myself yet but I want to", True),
+    ("I'm not going to do anything to hurt myself until after christmas", True),
+])
+def test_do_anything_to_is_read_through_after_a_negation(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
     ("I never thought I'd be suicidal. I'm not coping at all.", True),
     ("I never thought I'd be suicidal but here I am. I'm not okay.", True),
     ("I never thought I'd kill myself", False),
