@@ -1434,12 +1434,14 @@ AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "i
 AFTER_NEGATION_FILLERS = _words("ever", "been", "be", "even", "once")
 # "Suicide isn't something I'd ever consider": "something" stands where the verb would. Some only with the words
 # after them: "the urge isn't there anymore", "it never came back", "has never been on the cards", "isn't one of
-# them", "was never an option" (not "I want to die, not there yet", "... not on my own").
+# them", "was never an option", "has never been part of my illness", "never appealed to me" (not "I want to die, not
+# there yet", "... not on my own"; nor "never came up", said of talk: "... never came up in therapy because I lied").
 AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
     normalise(verb).strip(): tuple(tuple(normalise(tail).split()) for tail in tails) for verb, tails in {
         "crossed": (), "entered": (), "occurred": (), "something": (), "happening": (),
         "cross": ("my mind", "my head"), "enter": ("my mind", "my head"),  # ... unless it goes on (CROSSES_ON)
         "there": ("anymore", "any", "for me"), "came": ("back",), "come": ("back",), "returned": (),
+        "appealed": (), "appeal": ("to me",), "part": ("of",),
         "one": ("of them",), "an": ("option",),
         "a": ("option", "thought ive had", "thought i have had", "thought ive ever had", "thing for me"),
         "on": ("the cards", "the table", "the agenda", "my mind", "my radar")}.items()}
@@ -1452,7 +1454,7 @@ CROSSES_ON_WINDOW = 8
 # These say the negation is of the match only with a verb: "suicide isn't on the cards", "was never an option"; a bare
 # "not" or "never" starts a clause of its own ("I want to die, not one of them would notice", "not an option to
 # keep living like this").
-SAID_OF_IT = _words("on", "one", "an", "a", "happening")
+SAID_OF_IT = _words("on", "one", "an", "a", "happening", "part")
 OF_IT_VERBS = _words("is", "was", "has", "have", "had", "been")
 BARE_NEGATIONS = _words("not", "never")
 # The negation after the match ends where the words after it say it has ("... never crossed my mind until this

@@ -258,6 +258,13 @@ def test_a_denial_just_after_the_match_negates_it(matcher, text):
     ("i want to die, doesn't that cross your mind", True),
     ("Suicide doesn't cross my mind. It never leaves it.", True),  # a second reviewer's: it goes on
     ("Self harm didn't enter my head for years and this week I've cut three times", True),
+    # part of it, appealed (batch 89's "killing myself has never been part of my illness", held back)
+    ("The thought of ending my life has never been part of it for me. My OCD is about hurting other people", False),
+    ("The idea of self harm has never appealed to me at all. I clean instead.", False),
+    ("suicide doesnt appeal to me", False),
+    ("I want to die, not part of me wants to stay", True),
+    ("suicide was never part of the plan until this year", True),
+    ("wanting to die never came up in therapy because i lied", True),  # "came up" is said of talk
 ])
 def test_a_denial_said_after_the_match(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
