@@ -1289,6 +1289,18 @@ def test_do_anything_to_is_read_through_after_a_negation(matcher, text, crisis):
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
+    ("Lost the house, kept the dog. I won't be ending things, I'm getting a smaller place.", False),  # batch 82
+    ("no I won't be ending it all", False),
+    ("I am ending things with Dave", False),
+    ("im ending everything", True),
+    ("I'm ending it all", True),
+])
+def test_ending_things_said_outright_is_a_match_a_negation_can_deny(matcher, text, crisis):
+    """Left to the word model alone, "I won't be ending things" scored 0.99: it reads no negation."""
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
     ("I never thought I'd be suicidal. I'm not coping at all.", True),
     ("I never thought I'd be suicidal but here I am. I'm not okay.", True),
     ("I never thought I'd kill myself", False),
