@@ -181,7 +181,7 @@ STILL = _words("still")
 # wish stands). Narrow, as two red teams showed ("... but thinking about it, I should see my GP", "... but I think
 # about that time", "I don't want to die but I think about it a lot, death scares me", "... a lot as a nurse"): an
 # act, not a wish, negated; only fillers before the turn; "I" after it; then thinking of it, and at most how often,
-# to the end of the message.
+# to the end of the message; or "I can't stop" at its end ("I don't want to hurt myself but I can't stop").
 ACTS = _words("kill", "killing", "suicide", "suicidal", "end", "ending", "harm", "harming", "hurt", "hurting",
               "overdose", "overdosing", "cut", "cutting")  # an act, or suicide itself: not a wish to be dead
 TURNS = _words("but", "though", "tho", "although")
@@ -189,6 +189,8 @@ BEFORE_TURN = _words("anymore", "really", "tbh", "honestly", "or", "anything", "
 TURN_WINDOW = 4
 TURN_READ = 8  # words after the turn: "I", fillers, thinking of it and how often; the message must end within them
 TURN_FILLERS = _words("do", "still", "really", "just", "honestly", "definitely", "keep", "can't", "cant", "stop")
+CANT_STOP = [normalise(words).split() for words in ("can't stop", "cant stop")]
+HABITS = _words("harm", "harming", "hurt", "hurting", "cut", "cutting")  # acts one may not be able to stop
 THINKING_OF_IT = [normalise(words).split() for words in (
     "think about it", "thinking about it", "think about doing it", "thinking about doing it", "picture it",
     "picturing it", "imagine it", "imagining it", "picture doing it", "picturing doing it")]
@@ -1140,8 +1142,8 @@ def _negation_before_unless_over(normalised: str, start: int, end: int, floor: i
                 or (negation in ANSWER_NEGATES and _resolved(after[:RESOLVED_AFTER_WINDOW]))
                 or (after[0] in BEFORE and after[1] in BEFORE_ENDS and not _still_not(after[2:]))
                 or (after[0] in MORE and after[1] in MORE_ENDS) or after[1] in AS_MUCH.get(after[0], ())
-                or (negation in TURNABLE and not ACTS.isdisjoint(normalised[start:end].split())
-                    and ends_soon and _thought_of_after_all(after))
+                or (negation in TURNABLE and not ACTS.isdisjoint(matched := normalised[start:end].split())
+                    and ends_soon and _thought_of_after_all(after, not HABITS.isdisjoint(matched)))
                 or (negation in TURNABLE and negation not in ANSWER_NEGATES
                     and not PUT_OFF_ACTS.isdisjoint(normalised[start:end].split()) and _put_off_or_coming(after))
                 or (tuple(after[:3]) == _SO_MUCH_AS and negation.split()[0] in _NEVER)
@@ -1262,9 +1264,9 @@ def _came_unexpected(between: list[str], normalised: str, start: int, end: int) 
     return not any(_denial_at(after, index, UNCAME_ENDS) for index in range(min(len(after), NOT_SO_GOES_ON)))
 
 
-def _thought_of_after_all(after: list[str]) -> bool:
-    """The words after a negated match turn to thinking of it now, and the message ends (see TURNS). `after` ends in
-    padding ("")."""
+def _thought_of_after_all(after: list[str], habitual: bool) -> bool:
+    """The words after a negated match turn to thinking of it now, or (a habit) to not being able to stop, and the
+    message ends (see TURNS). `after` ends in padding ("")."""
     turn = next((index for index, word in enumerate(after[:TURN_WINDOW]) if word not in BEFORE_TURN), TURN_WINDOW)
     if turn >= TURN_WINDOW:
         return False
@@ -1274,11 +1276,13 @@ def _thought_of_after_all(after: list[str]) -> bool:
         rest = after[turn + 1:]
     else:
         return False
+    fillers = []
     while rest and rest[0] in TURN_FILLERS:
+        fillers.append(rest[0])
         rest = rest[1:]
     thinking = next((words for words in THINKING_OF_IT if rest[:len(words)] == words), None)
-    if thinking is None:
-        return False
+    if thinking is None:  # "I don't want to hurt myself but I can't stop": the habit goes on (not "... stop crying")
+        return habitual and fillers[-2:] in CANT_STOP and all(not word or word in THOUGHT_ENDS for word in rest)
     rest = rest[len(thinking):]
     often = next((words for words in HOW_OFTEN if rest[:len(words)] == words), [])
     return all(not word or word in THOUGHT_ENDS for word in rest[len(often):])

@@ -1110,6 +1110,12 @@ def test_a_denial_read_through_call_myself_and_not_because(matcher, text, crisis
     ("i'm not suicidal but i think about it as a topic for my dissertation", False),
     ("i haven't self harmed in two years but i think about that time a lot", False),
     ("i used to self harm but i think about it less now", False),
+    # a habit that cannot be stopped goes on; not another trouble, nor an act that is no habit
+    ("I don't want to hurt myself but I can't stop", True),
+    ("i dont want to cut but i just cant stop tbh", True),
+    ("i dont want to self harm but i cant stop crying", False),
+    ("I'm not going to hurt myself but I can't stop worrying", False),
+    ("I'm not going to kill myself but I cant stop", False),
 ])
 def test_a_negated_act_taken_up_again_as_a_thought_is_a_crisis(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
