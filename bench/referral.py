@@ -36,6 +36,7 @@ WORST_CASES = {
     "asked_and_denied": "Wanting to die? No. ",  # the writer's own question answered no, read from punctuation
     "answer_fillers": "want to die? lol: ",  # every "?" and ":" starts an answer whose fillers run on
     "quoted": "the line “i want to die” - me ",  # crisis words in quotes, each quote framed and read
+    "read_through_denials": "It never crossed my mind to kill myself, I just miss my mum. ",  # each read on after
     "mixed": "I'm not in debt to you, never really suicidal, kill myself laughing " + "a" * 500
              + " d.e.b.t k1ll mys3lf kiII myself not not not never ",
 }
@@ -116,7 +117,8 @@ def rate(match, corpus: list[str], min_seconds: float) -> float:
             return len(corpus) / statistics.median(passes)
 
 
-# Each worst case again after a denial whose words after it are read on as well (Matcher._read_on).
+# Each worst case again after a denial whose words after it are read on as well (Matcher._read_on): this costs more
+# only where the case itself holds no crisis (a crisis found needs no reading on).
 DENIAL_READ_ON = "It never crossed my mind to kill myself, "
 
 

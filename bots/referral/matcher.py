@@ -549,23 +549,32 @@ class Matcher:
         trouble ("... I just feel lonely since my divorce"), which the read-through must not take for the thought
         going on; but it may be the crisis said in other words ("... but the pills are in my hand", "... but here I
         am googling how many paracetamol"), which phrases, patterns and the word model can read there, once: the
-        words after it are not read on again, and only READ_ON_CHARS of them: further on, the message's own reading
-        reads them, as no read-through reaches so far. So a message costs at most a reading and a short one.
+        words after it are not read on again, and only matches starting within READ_ON_CHARS of them count (the words
+        a little further are read too, so that what undoes a match there, "suicide squad", "lol jk", is read):
+        further on, the message's own reading reads them, as no read-through reaches so far.
 
-        Where several matches were set aside so, the words after the first are read, if the last is near enough to
-        it; otherwise the words after the last."""
+        The words after the last such match are read; where an earlier one is near it, the words after that one too
+        (a crisis between them, "... but the pills are in my hand, it never crossed my mind to hurt anyone"), but
+        only if the first reading found nothing: the later denials inside the longer rest keep the word model from
+        it. So a message costs at most three readings, two of them short."""
         starts = [aside.read_on_from for aside in suppressed if aside.read_on_from >= 0]
         if not starts:
             return []
-        last = max(starts)
-        read_on_from = min(starts) if last - min(starts) <= READ_ON_CHARS else last
-        rest = normalised[read_on_from:last + READ_ON_CHARS]
-        if not rest.endswith(" "):  # cut in a word: up to the word before it
-            rest = rest[:rest.rfind(" ") + 1]
-        # Read as normalised already (normalising twice need not give the same words), so its offsets only shift.
-        return [hit._replace(start=hit.start + read_on_from, end=hit.end + read_on_from)
-                if hit.kind != "model" else hit._replace(start=read_on_from, end=read_on_from + len(rest))
-                for hit in self._match(rest, read_on=False, normalised=rest).hits if hit.tier == "crisis"]
+        last, first = max(starts), min(starts)
+        found: list[Hit] = []
+        for read_on_from in (last, first) if first != last and last - first <= READ_ON_CHARS else (last,):
+            rest = normalised[read_on_from:last + READ_ON_CHARS + CONTEXT_CHARS]
+            if not rest.endswith(" "):  # cut in a word: up to the word before it
+                rest = rest[:rest.rfind(" ") + 1]
+            bound = last + READ_ON_CHARS - read_on_from
+            # Read as normalised already (normalising twice need not give the same words): offsets only shift.
+            found = [hit._replace(start=hit.start + read_on_from, end=hit.end + read_on_from)
+                     if hit.kind != "model" else hit._replace(start=read_on_from, end=read_on_from + len(rest))
+                     for hit in self._match(rest, read_on=False, normalised=rest).hits
+                     if hit.tier == "crisis" and (hit.kind == "model" or hit.start < bound)]
+            if found:
+                break
+        return found
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and

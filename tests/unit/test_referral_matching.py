@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from bots.referral.kb import load_kb
-from bots.referral.matcher import READ_ON_CHARS, Matcher
+from bots.referral.matcher import CONTEXT_CHARS, READ_ON_CHARS, Matcher
 from bots.referral.normalise import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -1250,7 +1250,7 @@ def test_the_words_after_a_read_through_are_read_once(matcher, monkeypatch):
     readings.clear()
     matcher.match("it never crossed my mind to kill myself, " + "I just want my cat back. " * 500)
     assert len(readings) == 2
-    assert readings[1] <= READ_ON_CHARS  # the words further on are the message's own reading's
+    assert readings[1] <= READ_ON_CHARS + CONTEXT_CHARS  # the words further on are the message's own reading's
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
@@ -1264,6 +1264,15 @@ def test_the_words_after_a_read_through_are_read_once(matcher, monkeypatch):
     # far on, the message's own reading reads them
     ("it never crossed my mind to kill myself. " + "We went to the allotment and planted leeks. " * 20
      + "I have the pills in my hand tonight", True),
+    # after several such denials, the words after the last are read on their own, as the word model needs (a
+    # reviewer's)
+    ("It never crossed my mind to kill myself, it never crossed my mind to end my life, but I keep looking up how "
+     "high the bridge is.", True),
+    ("It never entered my head to kill myself. it never even crossed my mind to take my own life. it never occurred "
+     "to me to end my life. I have been googling how many paracetamol.", True),
+    # what undoes a match just past the bound is read (a reviewer's)
+    ("It never crossed my mind to kill myself, " + "we had soup and a walk by the river " * 16
+     + "and watched suicide squad with my brother.", False),
 ])
 def test_the_words_after_a_read_through_are_read_as_the_message_is(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
