@@ -347,6 +347,9 @@ class Command:
     # A private command members use that is staff business too ("!group archive"): typed in the staff room, it is
     # answered there.
     staff_business: bool = False
+    # A way to reach a person that must never wait behind a member's other commands (`!talk`): not paced
+    # (commands/pace.py); it limits its own repeats.
+    always_answered: bool = False
 
     def __post_init__(self) -> None:
         if (self.run is None) == (not self.subcommands) or (self.subcommands and self.params):

@@ -1,8 +1,9 @@
 """How fast one member may give commands. A person types a few a minute; a script or a stuck key sends hundreds,
-and each would get a reply, write to the database or (`!talk` asked again) post in the staff room. Over the pace the
-first command is told kindly to wait a minute and the rest pass without an answer; their words are still read like
-any message, so crisis words count whatever a message starts with. Peer workers and admins are not paced: their
-commands are their work. Held in memory only: a restart forgets it, and nothing about a member is stored."""
+and each would get a reply or write to the database. Over the pace the first command is told kindly to wait a
+minute and the rest pass without an answer; their words are still read like any message, so crisis words count
+whatever a message starts with. Peer workers and admins are not paced: their commands are their work; nor is
+`!talk` (Command.always_answered), a way to reach a person that limits its own repeats. Held in memory only: a
+restart forgets it, and nothing about a member is stored."""
 
 from __future__ import annotations
 
@@ -28,28 +29,34 @@ class CommandPace:
         self.limit = limit
         self.window_ms = window_ms
         self.max_tracked = max_tracked
-        self._recent: dict[str, deque[int]] = {}  # each member's latest commands run, up to `limit` of them
-        self._told_at: dict[str, int] = {}  # when each member was last told to slow down
+        self._recent: dict[str, deque[tuple[int, str]]] = {}  # each member's latest commands run: when, which event
+        self._told: dict[str, tuple[int, str]] = {}  # when each member was last told to slow down, and for which event
 
-    def admit(self, sender: str, now_ms: int) -> Pace:
+    def admit(self, sender: str, event_id: str, now_ms: int) -> Pace:
+        """The same answer for the same event: one handled again after a failure (the homeserver away, the
+        database busy) is not a command more."""
         recent = self._recent.get(sender)
         if recent is None:
             if len(self._recent) >= self.max_tracked:
                 self._forget_quiet(now_ms)
             recent = self._recent[sender] = deque(maxlen=self.limit)
-        if len(recent) == self.limit and now_ms - recent[0] < self.window_ms:
-            told_at = self._told_at.get(sender)
+        if any(seen == event_id for _, seen in recent):
+            return Pace.GO
+        told_at, told_for = self._told.get(sender, (None, None))
+        if told_for == event_id:
+            return Pace.SLOW_DOWN  # told again: the first telling was lost with its event's failed handling
+        if len(recent) == self.limit and now_ms - recent[0][0] < self.window_ms:
             if told_at is not None and now_ms - told_at < self.window_ms:
                 return Pace.QUIET
-            self._told_at[sender] = now_ms
+            self._told[sender] = (now_ms, event_id)
             return Pace.SLOW_DOWN
-        recent.append(now_ms)
+        recent.append((now_ms, event_id))
         return Pace.GO
 
     def _forget_quiet(self, now_ms: int) -> None:
         since = now_ms - self.window_ms
-        self._recent = {sender: recent for sender, recent in self._recent.items() if recent and recent[-1] >= since}
-        self._told_at = {sender: at for sender, at in self._told_at.items() if at >= since}
+        self._recent = {sender: recent for sender, recent in self._recent.items() if recent and recent[-1][0] >= since}
+        self._told = {sender: told for sender, told in self._told.items() if told[0] >= since}
         if len(self._recent) >= self.max_tracked:  # a flood of senders all active at once: pace afresh
             self._recent.clear()
-            self._told_at.clear()
+            self._told.clear()

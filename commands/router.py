@@ -95,7 +95,7 @@ class CommandRouter:
             prefix=prefix, reply_to=message.reply_to, in_staff_room=in_staff_room,
         )
         in_staff_place = context.in_dm or in_staff_room
-        if self._within_pace(message.sender, role, effects):
+        if command.always_answered or self._within_pace(message, role, effects):
             await self._answer(context, args, message.timestamp_ms, in_staff_place)
         # A private command typed in a group, or a staff command outside the staff places, should not stay there.
         hide = (command.private and not context.answered_in_place) or (command.staff_places_only and not in_staff_place)
@@ -137,17 +137,17 @@ class CommandRouter:
             log.warning("could not tell which bot answers in %s: %s", message.room_id, error)
             return
         role = role_of(message.sender, self.config)
-        if not self._within_pace(message.sender, role, effects):
-            return
-        content = self.templates.render(
-            "unknown_command", prefix=prefix, word=word[:40],
-            usages=[c.usage_line(prefix) for c in self.registry.family(invocation.words[0]) if c.role <= role],
-        )
-        if self.account.is_direct_room(message.room_id) or message.room_id == self.staff_room_id():
-            effects.message(content, room_id=message.room_id)
-            return
-        effects.message(content, to_user=message.sender)
-        if self.account.can_redact_others(message.room_id):
+        in_staff_place = self.account.is_direct_room(message.room_id) or message.room_id == self.staff_room_id()
+        if self._within_pace(message, role, effects):
+            content = self.templates.render(
+                "unknown_command", prefix=prefix, word=word[:40],
+                usages=[c.usage_line(prefix) for c in self.registry.family(invocation.words[0]) if c.role <= role],
+            )
+            if in_staff_place:
+                effects.message(content, room_id=message.room_id)
+            else:
+                effects.message(content, to_user=message.sender)
+        if not in_staff_place and self.account.can_redact_others(message.room_id):  # paced or not
             effects.redact(message.room_id, message.event_id)
 
     async def _answer(self, context: CommandContext, args: list[str], sent_ms: int, in_staff_place: bool) -> None:
@@ -164,13 +164,14 @@ class CommandRouter:
         else:
             await self._run(command, context, args)
 
-    def _within_pace(self, sender: str, role: Role, effects: Effects) -> bool:
+    def _within_pace(self, message: Message, role: Role, effects: Effects) -> bool:
         """Whether a member's command (known or not) is within the pace (commands/pace.py); the first over it is
         told so in their DM, logged without who: the flood is the admin's to see."""
-        pace = Pace.GO if role >= Role.PEER_WORKER else self.pace.admit(sender, self.clock.ms())
+        pace = Pace.GO if role >= Role.PEER_WORKER else self.pace.admit(message.sender, message.event_id,
+                                                                          self.clock.ms())
         if pace is Pace.SLOW_DOWN:
             log.warning("a member is over the command pace; their commands wait a minute")
-            effects.message(self.templates.render("slow_down"), to_user=sender)
+            effects.message(self.templates.render("slow_down"), to_user=message.sender)
         return pace is Pace.GO
 
     async def _run(self, command: Command, context: CommandContext, args: list[str]) -> None:

@@ -22,7 +22,7 @@ class TalkCommands:
 
     def commands(self) -> list[Command]:
         return [Command("talk", self.bot, "ask for a peer worker to message you, any time", self.talk,
-                        params=(Note("note"),), private=True, aliases=("peer",))]
+                        params=(Note("note"),), private=True, aliases=("peer",), always_answered=True)]
 
     async def talk(self, ctx: CommandContext) -> None:
         """One alert per request: asking again while one is waiting says where it stands instead, and says so under
@@ -47,5 +47,6 @@ class TalkCommands:
         ctx.reply("talk_requested", back=back)
 
     async def _claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
+        self._noted_again.pop(alert.id, None)  # the peer worker who claimed it sees the member's next ask
         if alert.subject_user:
             effects.message(self.context.render("talk_claimed", worker=peer_worker), to_user=alert.subject_user)

@@ -59,6 +59,18 @@ async def test_asking_again_and_again_is_noted_for_peer_workers_once_in_ten_minu
     assert [item for item in (await run(bot, "talk")).items if item.room_id == STAFF_ROOM]
 
 
+async def test_asking_again_after_a_claim_is_noted_for_the_peer_worker_who_claimed_it(database):
+    bot = host(database, FixedClock(MONDAY_NOON))
+    await run(bot, "talk")
+    await run(bot, "talk")  # noted
+    async with database.transaction() as db:
+        await db.execute("UPDATE alerts SET staff_event_id = '$alert'")
+    effects = Effects(bot.context.account)
+    assert await bot.context.alerts.handle_reaction(Reaction(STAFF_ROOM, "$tick", SAM, 0, "$alert", "✅"), effects)
+    await bot.context.work.commit(effects)
+    assert [item for item in (await run(bot, "talk")).items if item.room_id == STAFF_ROOM]
+
+
 async def test_outside_hours_the_member_is_told_when_someone_will_be_back(database):
     bot = host(database, FixedClock(MONDAY_NOON + timedelta(hours=8)))  # Monday 20:00
     reply = (await run(bot, "talk")).items[-1]
