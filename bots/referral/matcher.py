@@ -1448,12 +1448,14 @@ AFTER_NEGATION_FILLERS = _words("ever", "been", "be", "even", "once")
 # "Suicide isn't something I'd ever consider": "something" stands where the verb would. Some only with the words
 # after them: "the urge isn't there anymore", "it never came back", "has never been on the cards", "isn't one of
 # them", "was never an option", "has never been part of my illness", "never appealed to me" (not "I want to die, not
-# there yet", "... not on my own"; nor "never came up", said of talk: "... never came up in therapy because I lied").
+# there yet", "... not on my own"; nor "never came up", said of talk: "... never came up in therapy because I lied",
+# but "has never come up for me").
 AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
     normalise(verb).strip(): tuple(tuple(normalise(tail).split()) for tail in tails) for verb, tails in {
         "crossed": (), "entered": (), "occurred": (), "something": (), "happening": (),
         "cross": ("my mind", "my head"), "enter": ("my mind", "my head"),  # ... unless it goes on (CROSSES_ON)
-        "there": ("anymore", "any", "for me"), "came": ("back",), "come": ("back",), "returned": (),
+        "there": ("anymore", "any", "for me"), "came": ("back", "up for me"), "come": ("back", "up for me"),
+        "returned": (),
         "appealed": (), "appeal": ("to me",), "part": ("of",),
         "one": ("of them",), "an": ("option",),
         "a": ("option", "thought ive had", "thought i have had", "thought ive ever had", "thing for me"),

@@ -265,6 +265,8 @@ def test_a_denial_just_after_the_match_negates_it(matcher, text):
     ("I want to die, not part of me wants to stay", True),
     ("suicide was never part of the plan until this year", True),
     ("wanting to die never came up in therapy because i lied", True),  # "came up" is said of talk
+    ("thoughts of killing myself have never come up for me, I am just sad", False),
+    ("suicide never came up for me until this year", True),
 ])
 def test_a_denial_said_after_the_match(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
