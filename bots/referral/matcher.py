@@ -291,7 +291,8 @@ DOESNT = _words("doesn't", "don't", "didn't", "dont", "doesnt", "didnt")
 _DOESNT_MEAN_CHARS = 24
 TIME_UNITS = _words("day", "days", "week", "weeks", "month", "months", "year", "years", "yr", "yrs")
 NUMBER_WORDS = _words("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-                      "fifteen", "twenty", "thirty", "fifty", "hundred", "few", "several", "many")
+                      "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+                      "thirty", "forty", "fifty", "sixty", "hundred", "few", "several", "many")
 COULD_NOT = _words("couldn't", "could", "wouldn't", "can", "cannot", "get", "through", "more")
 # Far enough for "I have never had a plan to kill myself" (five fillers).
 NEGATION_WINDOW = 6

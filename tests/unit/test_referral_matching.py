@@ -997,6 +997,8 @@ def test_asked_about_you_and_said_without_the_usual_frames(matcher, text, crisis
 
 @pytest.mark.parametrize(("text", "crisis"), [
     ("100 days without self harm, keep it up", False),
+    ("Eighteen months without self harm today. I bought myself a cake.", False),  # batch 94b
+    ("sixteen days without self harm then i did it again", True),
     ("six months without self harm and the urges have gone", False),
     ("two weeks without self harm but last night i cut", True),
     ("three weeks without self harm and i caved last night", True),
