@@ -518,7 +518,8 @@ class Matcher:
             suppressed.extend(Suppressed(hit.topic, hit.phrase, f"told as over: {over!r}", hit.kind) for hit in hits
                               if hit.tier == "crisis")
             hits = [hit for hit in hits if hit.tier != "crisis"]
-        hits = _unless_asked_or_quoted(text, normalised, hits, suppressed)
+        unread: list[tuple[int, int, str]] = []  # questions answered no and quotes: not the writer's words now
+        hits = _unless_asked_or_quoted(text, normalised, hits, suppressed, unread)
         reading = l_reading(text[:L_READING_CHARS])
         if reading is not None:
             l_found = self._find(reading)
@@ -535,7 +536,7 @@ class Matcher:
                 # (their offsets are the l reading's, which may differ in length: the words after them are not read on)
                 suppressed.extend(aside._replace(read_on_from=-1) for aside in more_suppressed)
         if self._models:
-            self._score(normalised, found, hits, suppressed)
+            self._score(normalised, found, hits, suppressed, unread)
         if read_on and suppressed and not any(hit.tier == "crisis" for hit in hits):
             # The rest was read without its punctuation: a question of the writer's answered no, or a quote, is read
             # from the message as written ("... Do I want to die? No.", '... the song says "I want to die"').
@@ -577,11 +578,14 @@ class Matcher:
                 break
         return found
 
-    def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed]) -> None:
+    def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed],
+               unread: list[tuple[int, int, str]]) -> None:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
         none was set aside as negated, laughed off, about someone else or outranked. An exclusion is not a no: it
         names an everyday look-alike ("jump in the shower", "to live in" London), so the model reads the message
-        without its words ("I don't want to live in this body, I just want to stop being"). The weights cannot
+        without its words ("I don't want to live in this body, I just want to stop being"); nor is a question of the
+        writer's answered no, or a quote of someone's: the model reads the words after the answer, or around the quote
+        ("Do I want to die? No. The void is calling me."; a reviewer's, twenty-third session). The weights cannot
         tell whose words they are, so the writer must be in them (I, me, my) or nobody else may be: "want to die",
         "been cutting since uni" leave the I out, as people often do, but "he wants to end it" is someone else's. A
         message naming nobody asks for the model's higher threshold for those (WordModel.threshold_for).
@@ -595,7 +599,7 @@ class Matcher:
         if hits or suppressed:
             said = {hit.topic for hit in hits}
             for aside in suppressed:
-                if not aside.reason.startswith(EXCLUDED_BY):
+                if not aside.reason.startswith((EXCLUDED_BY, ASKED_NO, QUOTED)):
                     (negated if aside.reason.startswith(NEGATED) else said).add(aside.topic)
             length = normalised.count(" ") - 1  # its words: single spaces, one at each end
             unsaid = [(topic, model) for topic, model in self._models
@@ -608,7 +612,7 @@ class Matcher:
         if not writer_named and not OTHER_PEOPLE.isdisjoint(words):
             return
         for topic, model in unsaid:
-            excluded = exclusion_spans.get(topic.id)
+            excluded = [*exclusion_spans.get(topic.id, ()), *unread]
             scored = _without(normalised, excluded).split() if excluded else words
             if topic.id in negated and len(scored) <= model.window:  # long only once its look-alikes are counted
                 continue
@@ -866,8 +870,10 @@ QUESTION_FRAME = _words("do", "did", "am", "was", "have", "had", "would", "will"
 _QUESTION_LOOKBACK = 480  # how far back a question's start is looked for
 
 
-def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> list[Hit]:
-    """The hits left once those that are the writer's own question answered no (see above) are set aside."""
+def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed],
+                             unread: list[tuple[int, int, str]]) -> list[Hit]:
+    """The hits left once those that are the writer's own question answered no (see above) are set aside; the
+    questions' spans go to `unread`."""
     if _ANSWERED_YES_OR_ALSO_NO.search(text, 0, QUESTION_CHARS) is not None:
         return hits  # "suicidal? no. done? yes": another question answered yes may be this one in other words
     answers = islice(_QUESTION_THEN_NO.finditer(text, 0, QUESTION_CHARS), MAX_QUESTIONS)
@@ -881,7 +887,8 @@ def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppre
             frame = frame.replace(normalised[hit.start:hit.end], " ")
         if not QUESTION_FRAME.issuperset(frame.split()):
             continue
-        suppressed.extend(Suppressed(hit.topic, hit.phrase, "asked, answered no", hit.kind) for hit in asked)
+        suppressed.extend(Suppressed(hit.topic, hit.phrase, ASKED_NO, hit.kind) for hit in asked)
+        unread.append((0, end, ASKED_NO))  # and what came before it, which it answers ("what's the point? Sure.")
         hits = [hit for hit in hits if hit not in asked]
     return hits
 
@@ -1693,6 +1700,8 @@ THIRD_PERSON = _words("he", "she", "they", "he's", "she's", "they're", "he'd", "
                       "they'll", "she'll")
 EXCLUDED_BY = "exclusion"  # how a match set aside by an exclusion's reason starts
 NEGATED = "negation"  # ... by a negation, recovery or a laugh
+ASKED_NO = "asked, answered no"  # ... as the writer's own question answered no
+QUOTED = "in quotes: "  # ... as someone's words in quotes
 SOMEONE_ELSES = "someone else"  # ... by the someone-else rule
 FIRST_PERSON = _words("i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself", "mine")
 # Anyone a message without I, me or my may be about instead: then the word model does not score it. Not "them" or
@@ -2101,23 +2110,28 @@ QUOTE_AFTER_WORDS = 12  # words after a quote read for the writer taking it back
 _QUOTE_READ_CHARS = 25 * QUOTE_AFTER_WORDS  # read on either side of a quote for those words
 
 
-def _unless_asked_or_quoted(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> list[Hit]:
+def _unless_asked_or_quoted(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed],
+                            unread: list[tuple[int, int, str]] | None = None) -> list[Hit]:
     """The hits left once the writer's own questions answered no and crisis words only quoted are set aside: rules
-    read from the message as written, as normalising drops the punctuation they need."""
+    read from the message as written, as normalising drops the punctuation they need. The spans of those questions
+    and quotes go to `unread`: the word model reads the message without them (Matcher._score)."""
+    unread = [] if unread is None else unread
     if hits and _QUESTION_THEN_NO.search(text, 0, QUESTION_CHARS) is not None:  # the usual case: one scan in C
-        hits = _unless_asked_and_denied(text, normalised, hits, suppressed)
+        hits = _unless_asked_and_denied(text, normalised, hits, suppressed, unread)
     if hits and _QUOTE_MARK.search(text, 0, QUOTED_CHARS) is not None:  # most messages quote nothing
-        hits = _unless_only_quoted(text, normalised, hits, suppressed)
+        hits = _unless_only_quoted(text, normalised, hits, suppressed, unread)
     return hits
 
 
-def _unless_only_quoted(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed]) -> list[Hit]:
+def _unless_only_quoted(text: str, normalised: str, hits: list[Hit], suppressed: list[Suppressed],
+                        unread: list[tuple[int, int, str]]) -> list[Hit]:
     """The hits left once crisis matches that stand only inside quotes framed as someone's words (see above) are set
-    aside."""
+    aside; the quotes' spans go to `unread`."""
     crisis = [hit for hit in hits if hit.tier == "crisis" and hit.kind != "model"]
     if not crisis:
         return hits
     why_quoted: dict[Hit, str] = {}  # each crisis match inside a quote, and why the quote is not the writer's own
+    quoted: list[tuple[int, int, str]] = []  # those quotes' spans
     quotes = islice(_QUOTED.finditer(text, 0, QUOTED_CHARS), MAX_QUOTES)
     inner = ((None, next(group for group in quote.groups() if group is not None)) for quote in quotes)
     for _, start, end in _found_in(normalised, inner):
@@ -2131,9 +2145,11 @@ def _unless_only_quoted(text: str, normalised: str, hits: list[Hit], suppressed:
         if why is None:
             return hits  # a thought of the writer's, meant, or not framed at all: the writer's own
         why_quoted.update(dict.fromkeys(inside, why))
+        quoted.append((start, end, why))
     if len(why_quoted) < len(set(crisis)):
         return hits  # a crisis match outside the quotes stands, and the message with it
-    suppressed.extend(Suppressed(hit.topic, hit.phrase, f"in quotes: {why_quoted[hit]}", hit.kind) for hit in crisis)
+    suppressed.extend(Suppressed(hit.topic, hit.phrase, f"{QUOTED}{why_quoted[hit]}", hit.kind) for hit in crisis)
+    unread.extend(quoted)
     return [hit for hit in hits if hit not in why_quoted]
 
 

@@ -1282,6 +1282,14 @@ def test_the_words_after_a_read_through_are_read_as_the_message_is(matcher, text
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("Do I want to die? No. The void is calling me.", True),  # a reviewer's: the words after the answer are read
+    ("Suicidal? No. Just knackered after a double shift.", False),
+])
+def test_the_word_model_reads_past_a_question_answered_no(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
 def test_the_words_read_on_keep_their_place(matcher):
     """Hits read on span their own words in the normalised message, so the rules read from the message as written
     find them, even where normalising the rest again would change its words (Scots "ah" read as "i" among
@@ -1382,6 +1390,8 @@ def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(ma
     ('she asked me "are you suicidal?"', False),  # unanswered, as before: her words
     ('my therapist asked "are you suicidal?" and I said no. I am though', True),
     ('my GP asked "have you thought about suicide" and I said no. Truth is every day', True),
+    # the words around a quote set aside are still read by the word model (a reviewer's)
+    ("the song says “i want to die”. I keep looking up how high the bridge is.", True),
 ])
 def test_crisis_words_only_in_quotes_framed_as_someones(matcher, text, crisis):
     """The dev set's tuning part held 77 such quotes among 881 false crisis alerts, against 11 crisis posts whose crisis
