@@ -17,7 +17,8 @@ class TalkCommands:
     def __init__(self, bot: str, context: BotContext):
         self.bot = bot
         self.context = context
-        self._noted_again: dict[int, int] = {}  # alert id -> when its thread last said the member asked again
+        # alert id -> when its thread last said the member asked again, and for which event
+        self._noted_again: dict[int, tuple[int, str]] = {}
         context.alerts.on_claim(KIND, self._claimed)
 
     def commands(self) -> list[Command]:
@@ -27,16 +28,18 @@ class TalkCommands:
     async def talk(self, ctx: CommandContext) -> None:
         """One alert per request: asking again while one is waiting says where it stands instead, and says so under
         the alert, so a peer worker who claimed it and has not reached the member yet sees them ask again: once in
-        NOTED_AGAIN_EVERY_MS, so asking many times does not fill the staff room. (Held in memory: after a restart
-        the next ask is noted again.)"""
+        NOTED_AGAIN_EVERY_MS, so asking many times does not fill the staff room. The same ask handled again (its
+        first handling failed before its messages were queued) is noted again. (Held in memory: after a restart the
+        next ask is noted again.)"""
         alerts = self.context.alerts
         waiting = await alerts.repository.latest_of(KIND, subject_user=ctx.sender)
         if waiting is not None:
             now = self.context.clock.ms()
-            if now - self._noted_again.get(waiting.id, now - NOTED_AGAIN_EVERY_MS) >= NOTED_AGAIN_EVERY_MS:
-                self._noted_again = {alert_id: at for alert_id, at in self._noted_again.items()
-                                     if now - at < NOTED_AGAIN_EVERY_MS}
-                self._noted_again[waiting.id] = now
+            noted_at, noted_for = self._noted_again.get(waiting.id, (now - NOTED_AGAIN_EVERY_MS, ""))
+            if now - noted_at >= NOTED_AGAIN_EVERY_MS or noted_for == ctx.event_id:
+                self._noted_again = {alert_id: noted for alert_id, noted in self._noted_again.items()
+                                     if now - noted[0] < NOTED_AGAIN_EVERY_MS}
+                self._noted_again[waiting.id] = (now, ctx.event_id)
                 alerts.in_thread(waiting, ctx.effects, "alert_talk_again", subject_user=ctx.sender,
                                  worker=waiting.claimed_by)
             ctx.reply("talk_already", worker=waiting.claimed_by)

@@ -1,6 +1,7 @@
 """`!talk`: a claimable alert naming the member, honesty about staff hours, one alert per request."""
 
 from datetime import UTC, datetime, timedelta
+from itertools import count
 
 from bothy.clock import FixedClock
 from bothy.matrix.events import Reaction
@@ -15,12 +16,15 @@ from tests.unit.test_config import settings_of
 
 ALICE, SAM = "@alice:example.org", "@sam:example.org"
 MONDAY_NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # 12:00 in London too (before the clocks change)
+_EVENT_NUMBERS = count()
 
 
-async def run(bot: HostBot, name: str, sender: str = ALICE, room: str = "!group", **params) -> Effects:
+async def run(bot: HostBot, name: str, sender: str = ALICE, room: str = "!group", event_id: str | None = None,
+              **params) -> Effects:
     command = bot.context.commands.named(name) or next(c for c in bot.commands() if c.name == name)
     effects = Effects(bot.context.account)
-    await command.run(CommandContext(command=command, sender=sender, room_id=room, event_id="$cmd",
+    event_id = event_id or f"$cmd{next(_EVENT_NUMBERS)}"
+    await command.run(CommandContext(command=command, sender=sender, room_id=room, event_id=event_id,
                                      role=Role.PEER_WORKER if sender == SAM else Role.MEMBER, in_dm=False,
                                      effects=effects, templates=bot.context.templates, prefix="!", params=params))
     await bot.context.work.commit(effects)
@@ -57,6 +61,20 @@ async def test_asking_again_and_again_is_noted_for_peer_workers_once_in_ten_minu
     assert len(notes) == 1
     clock.at += timedelta(minutes=10)
     assert [item for item in (await run(bot, "talk")).items if item.room_id == STAFF_ROOM]
+
+
+async def test_an_ask_handled_again_after_a_failure_is_noted_again(database):
+    """Its first handling's messages were never queued (the database was busy): the retry's note is not skipped."""
+    bot = host(database, FixedClock(MONDAY_NOON))
+    await run(bot, "talk")
+    command = next(c for c in bot.commands() if c.name == "talk")
+    lost = Effects(bot.context.account)
+    await command.run(CommandContext(command=command, sender=ALICE, room_id="!group", event_id="$again",
+                                     role=Role.MEMBER, in_dm=False, effects=lost, templates=bot.context.templates,
+                                     prefix="!", params={}))  # never committed
+    retried = await run(bot, "talk", event_id="$again")
+    assert [item for item in retried.items if item.room_id == STAFF_ROOM]
+    assert not [item for item in (await run(bot, "talk")).items if item.room_id == STAFF_ROOM]
 
 
 async def test_asking_again_after_a_claim_is_noted_for_the_peer_worker_who_claimed_it(database):
