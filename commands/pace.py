@@ -3,7 +3,9 @@ and each would get a reply or write to the database. Over the pace the first com
 minute and the rest pass without an answer; their words are still read like any message, so crisis words count
 whatever a message starts with. Peer workers and admins are not paced: their commands are their work; nor is
 `!talk` (Command.always_answered), a way to reach a person that limits its own repeats. Held in memory only: a
-restart forgets it, and nothing about a member is stored."""
+restart forgets it, and nothing about a member is stored. Paced by when Bothy reads a command, not by the time its
+event claims (which the sender's homeserver sets, to anything): after an outage one member's backlog of over 30
+commands may be told to wait, which is rare and costs a minute."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections import deque
 
 COMMANDS_PER_WINDOW = 30  # one every two seconds for a minute: more than anyone types
 WINDOW_MS = 60_000
-MAX_MEMBERS_TRACKED = 10_000  # past this many, those quiet for a window are forgotten (and all, if none is)
+MAX_MEMBERS_TRACKED = 10_000  # past this many, those quiet for a window are forgotten (see _forget_quiet)
 
 
 class Pace(enum.Enum):
@@ -54,9 +56,12 @@ class CommandPace:
         return Pace.GO
 
     def _forget_quiet(self, now_ms: int) -> None:
+        """Forget those quiet for a window; if more than half are still active, everyone, and pace afresh. Either
+        way at least half the room is made, so the scan runs once per max_tracked / 2 new members at most, not for
+        every one of a crowd active at once (a reviewer's)."""
         since = now_ms - self.window_ms
         self._recent = {sender: recent for sender, recent in self._recent.items() if recent and recent[-1][0] >= since}
         self._told = {sender: told for sender, told in self._told.items() if told[0] >= since}
-        if len(self._recent) >= self.max_tracked:  # a flood of senders all active at once: pace afresh
+        if len(self._recent) > self.max_tracked // 2:
             self._recent.clear()
             self._told.clear()

@@ -49,6 +49,22 @@ def test_members_quiet_for_a_window_are_forgotten_once_many_are_tracked():
     assert len(pace._recent) == 1
 
 
+def test_a_crowd_active_at_once_is_forgotten_together_not_scanned_for_each_newcomer():
+    pace = CommandPace(limit=2, window_ms=99, max_tracked=100)  # a newcomer each ms: one goes quiet as one comes
+    scans = 0
+    forget = pace._forget_quiet
+
+    def counted(now_ms: int) -> None:
+        nonlocal scans
+        scans += 1
+        forget(now_ms)
+
+    pace._forget_quiet = counted  # type: ignore[method-assign]
+    for member in range(1_000):
+        assert pace.admit(f"@m{member}:x", "$e", member) is Pace.GO
+    assert scans <= 1_000 // 50  # not one per newcomer once the room is full
+
+
 async def test_a_flood_of_commands_is_paced_but_peer_workers_are_not():
     ran = []
 
