@@ -584,8 +584,8 @@ class Matcher:
         none was set aside as negated, laughed off, about someone else or outranked. An exclusion is not a no: it
         names an everyday look-alike ("jump in the shower", "to live in" London), so the model reads the message
         without its words ("I don't want to live in this body, I just want to stop being"); nor is a question of the
-        writer's answered no, or a quote of someone's: the model reads the words after the answer, or around the quote
-        ("Do I want to die? No. The void is calling me."; a reviewer's, twenty-third session). The weights cannot
+        writer's answered no, or a quote of someone's: the model reads the words after the answer, or around the
+        quotes, against its wary bar (WordModel.threshold_for; a reviewer's, twenty-third session). The weights cannot
         tell whose words they are, so the writer must be in them (I, me, my) or nobody else may be: "want to die",
         "been cutting since uni" leave the I out, as people often do, but "he wants to end it" is someone else's. A
         message naming nobody asks for the model's higher threshold for those (WordModel.threshold_for).
@@ -607,17 +607,16 @@ class Matcher:
             if not unsaid:  # most crisis talk has been spoken of: no need to split it
                 return
         _, _, _, exclusion_spans = found
-        words = normalised.split()
-        writer_named = not FIRST_PERSON.isdisjoint(words)
-        if not writer_named and not OTHER_PEOPLE.isdisjoint(words):
-            return
         for topic, model in unsaid:
             excluded = [*exclusion_spans.get(topic.id, ()), *unread]
-            scored = _without(normalised, excluded).split() if excluded else words
+            scored = _without(normalised, excluded).split() if excluded else normalised.split()
+            writer_named = not FIRST_PERSON.isdisjoint(scored)
+            if not writer_named and not OTHER_PEOPLE.isdisjoint(scored):
+                continue
             if topic.id in negated and len(scored) <= model.window:  # long only once its look-alikes are counted
                 continue
             probability = model.probability(scored)
-            if probability >= model.threshold_for(scored, writer_named):
+            if probability >= model.threshold_for(scored, writer_named, what_is_left=bool(unread)):
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
 
     def _find(self, normalised: str) -> _Found:
@@ -888,9 +887,21 @@ def _unless_asked_and_denied(text: str, normalised: str, hits: list[Hit], suppre
         if not QUESTION_FRAME.issuperset(frame.split()):
             continue
         suppressed.extend(Suppressed(hit.topic, hit.phrase, ASKED_NO, hit.kind) for hit in asked)
-        unread.append((0, end, ASKED_NO))  # and what came before it, which it answers ("what's the point? Sure.")
+        # ... with its answer ("Nah" weighs against a crisis) and what came before it, which the answer may answer
+        # too ("what's the point? Sure."): the model reads only what comes after
+        unread.append((0, _after_words(normalised, end, len(normalise(answer.group()).split())), ASKED_NO))
         hits = [hit for hit in hits if hit not in asked]
     return hits
+
+
+def _after_words(normalised: str, at: int, count: int) -> int:
+    """Where the `count` words after the space at `at` end (at the space after them, or the end of the text)."""
+    for _ in range(count):
+        space = normalised.find(" ", at + 1)
+        if space < 0:
+            return len(normalised)
+        at = space
+    return at
 
 
 def _told_in_the_past(normalised: str, hit: Hit) -> bool:
@@ -2131,10 +2142,11 @@ def _unless_only_quoted(text: str, normalised: str, hits: list[Hit], suppressed:
     if not crisis:
         return hits
     why_quoted: dict[Hit, str] = {}  # each crisis match inside a quote, and why the quote is not the writer's own
-    quoted: list[tuple[int, int, str]] = []  # those quotes' spans
+    quoted: list[tuple[int, int, str]] = []  # every quote's span: once some are someone's words, all may be
     quotes = islice(_QUOTED.finditer(text, 0, QUOTED_CHARS), MAX_QUOTES)
     inner = ((None, next(group for group in quote.groups() if group is not None)) for quote in quotes)
     for _, start, end in _found_in(normalised, inner):
+        quoted.append((start, end, QUOTED))
         words = normalised[start - 1:end + 1]
         if normalised.find(words, start) >= 0 or normalised.rfind(words, 0, start - 1) >= 0:
             return hits  # the same words twice: which of them is quoted cannot be told
@@ -2145,7 +2157,6 @@ def _unless_only_quoted(text: str, normalised: str, hits: list[Hit], suppressed:
         if why is None:
             return hits  # a thought of the writer's, meant, or not framed at all: the writer's own
         why_quoted.update(dict.fromkeys(inside, why))
-        quoted.append((start, end, why))
     if len(why_quoted) < len(set(crisis)):
         return hits  # a crisis match outside the quotes stands, and the message with it
     suppressed.extend(Suppressed(hit.topic, hit.phrase, f"{QUOTED}{why_quoted[hit]}", hit.kind) for hit in crisis)

@@ -60,11 +60,15 @@ class WordModel(NamedTuple):
     # the likelier one of them scores high by chance.
     wary_rise: float = 0.0
 
-    def threshold_for(self, words: list[str], writer_named: bool = True) -> float:
+    def threshold_for(self, words: list[str], writer_named: bool = True, what_is_left: bool = False) -> float:
         """The probability at or above which a message of these words is a match; `writer_named`: the writer is in
-        it (I, me, my), not left unsaid."""
+        it (I, me, my), not left unsaid; `what_is_left`: these are the words left once a denial was set aside (a
+        question answered no, a quote), which are most often an apology or a word of how the writer is instead
+        ("... No. I was just being dramatic, sorry everyone"): read less surely."""
+        wary = self.wary_threshold if self.wary_threshold is not None else self.threshold
+        if what_is_left:
+            return max(wary, self.threshold_for(words, writer_named))
         if len(words) > self.window:
-            wary = self.wary_threshold if self.wary_threshold is not None else self.threshold
             stretches = len(self._stretch_starts(len(words)))
             if not self.wary_rise or stretches <= 2:
                 return wary

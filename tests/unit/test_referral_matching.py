@@ -1283,8 +1283,12 @@ def test_the_words_after_a_read_through_are_read_as_the_message_is(matcher, text
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
-    ("Do I want to die? No. The void is calling me.", True),  # a reviewer's: the words after the answer are read
+    # a reviewer's: the words after the answer are read, the answer ("nah" weighs against) not
+    ("Do I want to die? Nah. The void is calling me and I can't hold on much longer.", True),
+    # ... against the model's wary bar: what follows a no is most often an apology or how the writer is instead
     ("Suicidal? No. Just knackered after a double shift.", False),
+    ("Do I want to die? No. I was just being dramatic, sorry everyone.", False),
+    ("Do I want to die? No. Ignore my last message, sorry everyone.", False),
 ])
 def test_the_word_model_reads_past_a_question_answered_no(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
@@ -1390,8 +1394,11 @@ def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(ma
     ('she asked me "are you suicidal?"', False),  # unanswered, as before: her words
     ('my therapist asked "are you suicidal?" and I said no. I am though', True),
     ('my GP asked "have you thought about suicide" and I said no. Truth is every day', True),
-    # the words around a quote set aside are still read by the word model (a reviewer's)
-    ("the song says “i want to die”. I keep looking up how high the bridge is.", True),
+    # the words around a quote set aside are still read by the word model, against its wary bar; not those of
+    # another quote, nor is the writer named by a quote (reviewers')
+    ("the song says “i want to die”. I keep looking up how high the bridge is and whether it's high enough.", True),
+    ('the chorus is "i want to die" then "i\'ll be gone forever" lol what a tune', False),
+    ('the caption said "me wanting to die on a monday" with a cat picture, permanently iconic', False),
 ])
 def test_crisis_words_only_in_quotes_framed_as_someones(matcher, text, crisis):
     """The dev set's tuning part held 77 such quotes among 881 false crisis alerts, against 11 crisis posts whose crisis
