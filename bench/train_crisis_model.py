@@ -34,7 +34,7 @@ KEPT_WEIGHT = 0.05  # smaller weights barely move a score: left out of the file
 # posts than 0.70 for 23 more of 10,777 ordinary posts and 11 more of 8,007 denials flagged ("I'm going to jump in the
 # shower" at 0.66); the ordinary rate is already over the goal on our set, so 0.70 (docs/DECISIONS.md). With batch 95a
 # (everyday talk of dwelling: "I keep thinking about that goal from 1999", 35 of 300 flagged by the model alone) the
-# model is warier (bias -1.05 -> -1.17) and 0.66 finds on batches 86 to 95b left out in turn 17 more of 1,626 short
+# model is warier (bias -1.04 -> -1.17) and 0.66 finds on batches 86 to 95b left out in turn 17 more of 1,626 short
 # crisis posts than 0.70 for 4 more of 1,366 ordinary posts and 1 more of 1,709 denials flagged; on the held-back part
 # it flags fewer ordinary posts than the old model at 0.70 and finds more crisis posts (docs/DECISIONS.md).
 THRESHOLD = 0.66

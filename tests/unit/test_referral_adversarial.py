@@ -13,6 +13,7 @@ import pytest
 
 from bots.referral.kb import KnowledgeBase, load_kb
 from bots.referral.matcher import (
+    A_OR_ONE,
     ACTS,
     AFFIRMED,
     AFFIRMED_PAIRS,
@@ -84,10 +85,12 @@ from bots.referral.matcher import (
     LAUGH_STARTS,
     LAUGH_WINDOW,
     LAUGHS,
+    LESS,
     MAX_PER_PHRASE,
     MEASURES,
     MORE,
     MORE_ENDS,
+    MORE_OF_A_KIND,
     NEGATION_FILLERS,
     NEGATION_WINDOW,
     NEGATIONS,
@@ -176,6 +179,7 @@ from bots.referral.matcher import (
     TURN_READ,
     TURN_WINDOW,
     TURNABLE,
+    TURNING_I,
     TURNS,
     UNCAME_ENDS,
     UNEXPECTED,
@@ -377,6 +381,7 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
     negation = reference_negated_before(before, normalised[start:].split()[0], following[0], after)
     negated_before = negation is not None
     if negated_before and (following[0] in UNTIL or set(following[1:UNTIL_WINDOW]) & UNTIL_LATER
+                           or set(following[:2]) & LESS
                            or (following[0] in BEFORE and following[1] in BEFORE_ENDS
                                                      and not still_not)
                            or (following[0] in MORE and following[1] in MORE_ENDS)
@@ -391,7 +396,7 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
                            or (negation in ANSWER_NEGATES and reference_resolved(after[:RESOLVED_AFTER_WINDOW]))):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after)
-            or reference_over_after(after)
+            or reference_over_after(after, before)
             or reference_answered_no(before, after)
             or reference_denied_after(normalised[start:end].split(), after, before))
 
@@ -542,7 +547,7 @@ def reference_thought_of_after_all(after: list[str]) -> bool:
         return False
     if after[turn] in TURNS and after[turn + 1] == "i":
         rest = after[turn + 2:]
-    elif after[turn] == "i" and after[turn + 1] in UNSAID_TURNS:
+    elif after[turn] in TURNING_I and after[turn + 1] in UNSAID_TURNS:
         rest = after[turn + 1:]
     else:
         return False
@@ -577,11 +582,12 @@ def reference_negated_after(after: list[str]) -> bool:
     if after[index] in PASSING_VERBS and set(after[index + 3:index + 3 + CROSSES_ON_WINDOW]) & CROSSES_ON:
         return False  # "suicide doesn't cross my mind, it lives there"
     later = [*after[index + 1:index + 1 + AFTER_UNTIL_WINDOW], ""]
-    return not any(word in UNTIL or word in MORE or word in NOW or (word in BEFORE and following in BEFORE_ENDS)
+    return not any(word in UNTIL or (word in MORE and following not in MORE_OF_A_KIND) or word in NOW
+                   or (word in BEFORE and following in BEFORE_ENDS)
                    or following in AS_MUCH.get(word, ()) for word, following in pairwise(later))
 
 
-def reference_over_after(after: list[str]) -> bool:
+def reference_over_after(after: list[str], before: list[str]) -> bool:
     """Recovery said after the match where its clause ends, unless it came back. The matcher reads the words of the
     next 128 characters; the texts here are short enough that all of them are read."""
     words, skipped = after[:5], 0
@@ -597,7 +603,17 @@ def reference_over_after(after: list[str]) -> bool:
         return False
     if reference_came_back(after[skipped + 1:skipped + 1 + RETURNED_WINDOW]):
         return False  # "the thoughts had gone but now they're back"
-    return skipped > 0 or (words[0] in FREE and len(words) > 1 and words[1] in FREE_FOR)
+    return skipped > 0 or (words[0] in FREE and ((len(words) > 1 and words[1] in FREE_FOR)
+                                                 or reference_counted_free(before[-4:])))
+
+
+def reference_counted_free(window: list[str]) -> bool:
+    """ "one year", "100 days", "day 100" just before the match, and no "can't" or "couldn't" before them."""
+    if len(window) < 2 or set(window) & (NOT_OVER | COULD_NOT):
+        return False
+    unit, count = (window[-1], window[-2]) if window[-1] in TIME_UNITS else (window[-2], window[-1])
+    return unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS
+                                   or (unit == window[-1] and count in A_OR_ONE))
 
 
 def reference_came_back(rest: list[str]) -> bool:
@@ -715,7 +731,7 @@ def test_the_sweeps_decide_as_comparing_every_pair_would(phrases_only):
                        "going to tonight", *(" ".join(words) for words in (*TAKEN_BACK_AFTER, *BUT_I_AM)),
                        "has gone", "have passed", "creeping in", "quiet", "the pain", "or", "not sad",
                        "no more", "doesnt mean", "didnt mean i", "the opposite of", "stuff", "worse", "tried to",
-                       "an hour", "decided", "up my mind"})
+                       "an hour", "decided", "up my mind", "more a", "a just", "one year", "a month", "picturin it"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

@@ -1594,3 +1594,23 @@ def test_safety_and_acts_said_plainly(matcher, text, crisis):
 ])
 def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # a count of time before the match says "free" is recovery, as a time after it does (batch 95b) ...
+    ("One year self harm free!!! didn't think i'd ever type that", False),
+    ("a month self harm free today", False),
+    # ... not a count that could not be reached
+    ("I can't go one day self harm free", True),
+    # "more" of a kind does not end a denial (batch 94a); "more than now" does
+    ("Thoughts of dying have never come up for me, it's more a numbness", False),
+    ("Thoughts of dying have never come up for me more than now", True),
+    # "I'm not gonna do it" turns to picturing it (Scots "a" is "I" there)
+    ("thinkin aboot the clyde again. a'm no gonna dae it, a just cannae stop picturin it", True),
+    ("thinking about the clyde again. i'm not gonna do it, i just can't stop picturing it", True),
+    # "never been the type to" reads through to the match (batch 95b)
+    ("I've never been the type to think about ending it. I get angry instead.", False),
+    ("Never thought I'd be the person hoping the plane goes down, but here I am on a flight, hoping.", True),
+])
+def test_the_twenty_third_sessions_denials_and_their_twins(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
