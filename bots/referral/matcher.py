@@ -1710,6 +1710,7 @@ FREE_FOR = _words("for", "since", "now", "today", "this")
 LAUGH_WINDOW = 3
 LAUGHS = _words("lmao", "lmfao", "rofl", "roflmao", "jk", "jking", "xd", "kidding", "joking", "jokes")
 LAUGH_STARTS = ("haha", "hehe", "ahah")
+LAUGH_UNDONE = _words("unless")  # "i want to die lol jk... unless 👀": the joke taken back (batch 95b)
 _SHORT_WORDS_CHARS = 64  # enough for the few short words read after a match for these
 _WORDS_AFTER_CHARS = 2 * _SHORT_WORDS_CHARS + 1  # _words_after's slice
 _SINCE_BEFORE_CHARS = 24  # "a long while", "twenty years" before "since"
@@ -1806,7 +1807,8 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceili
         return words[index]
     if laughs:  # a laugh in the next sentence still laughs it off ("... walk into the sea. 😂 It's the theme tune")
         for index, word in enumerate(said[:LAUGH_WINDOW]):
-            if (word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or said[index - 1] not in NEGATIONS):
+            if ((word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or said[index - 1] not in NEGATIONS)
+                    and LAUGH_UNDONE.isdisjoint(said[index + 1:index + 1 + LAUGH_WINDOW])):
                 return word
     return None
 

@@ -83,6 +83,7 @@ from bots.referral.matcher import (
     KIN_DESCRIBED,
     KIN_OWNERS,
     LAUGH_STARTS,
+    LAUGH_UNDONE,
     LAUGH_WINDOW,
     LAUGHS,
     LESS,
@@ -636,6 +637,7 @@ def reference_denied_after(matched: list[str], after: list[str], before: list[st
 
 def reference_laugh_after(after: list[str]) -> bool:
     return any((word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or after[index - 1] not in NEGATIONS)
+               and not set(after[index + 1:index + 1 + LAUGH_WINDOW]) & LAUGH_UNDONE
                for index, word in enumerate(after[:LAUGH_WINDOW]))
 
 
@@ -731,7 +733,8 @@ def test_the_sweeps_decide_as_comparing_every_pair_would(phrases_only):
                        "going to tonight", *(" ".join(words) for words in (*TAKEN_BACK_AFTER, *BUT_I_AM)),
                        "has gone", "have passed", "creeping in", "quiet", "the pain", "or", "not sad",
                        "no more", "doesnt mean", "didnt mean i", "the opposite of", "stuff", "worse", "tried to",
-                       "an hour", "decided", "up my mind", "more a", "a just", "one year", "a month", "picturin it"})
+                       "an hour", "decided", "up my mind", "more a", "a just", "one year", "a month", "picturin it",
+                       "unless"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

@@ -1611,6 +1611,9 @@ def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
     # "never been the type to" reads through to the match (batch 95b)
     ("I've never been the type to think about ending it. I get angry instead.", False),
     ("Never thought I'd be the person hoping the plane goes down, but here I am on a flight, hoping.", True),
+    # a joke taken back is no joke (batch 95b)
+    ("i want to die lol jk... unless 👀", True),
+    ("kill myself haha", False),
 ])
 def test_the_twenty_third_sessions_denials_and_their_twins(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
