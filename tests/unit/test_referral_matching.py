@@ -1611,6 +1611,9 @@ def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
     # "never been the type to" reads through to the match (batch 95b)
     ("I've never been the type to think about ending it. I get angry instead.", False),
     ("Never thought I'd be the person hoping the plane goes down, but here I am on a flight, hoping.", True),
+    # the day's pills taken together are no plan; pills got back for it are
+    ("I sort my pills in a tray so I can take them all at once with breakfast", False),
+    ("i need my meds back to take them all at once", True),
     # a joke taken back is no joke (batch 95b)
     ("i want to die lol jk... unless 👀", True),
     ("kill myself haha", False),
