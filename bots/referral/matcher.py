@@ -1801,7 +1801,9 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceili
     fillers_end = max(3, index + 2)
     while index < len(words) and index < fillers_end and words[index] in OVER_FILLERS:
         index += 1
-    counted = start is not None and _counted_free(normalised[max(0, start - _COUNTED_CHARS):start].split()[-4:])
+    # read on past the sentence, as for coming back: "One week self harm free. Who am I kidding"
+    counted = (start is not None and _counted_free(normalised[max(0, start - _COUNTED_CHARS):start].split()[-4:])
+               and FREE_UNDONE.isdisjoint(said[index + 1:index + 1 + FREE_UNDONE_WINDOW]))
     if index < len(words) and _said_over(words, index, counted) and not _came_back(
             said[index + 1:index + 1 + RETURNED_WINDOW]):  # read on past the sentence: "... had gone. Now they're back"
         return words[index]
@@ -1821,6 +1823,11 @@ def _counted_free(before: list[str]) -> bool:
 
 
 A_OR_ONE = _words("a", "one")
+# ... unless the words after it say the urge is there or it ended: "two days self harm free and I already want to",
+# "one week self harm free lol who am I kidding" (a reviewer's).
+FREE_UNDONE = _words("but", "though", "tho", "already", "want", "wanna", "urge", "urges", "tempted", "kidding",
+                     "relapsed", "again", "cut", "craving", "itching", "until", "till", "til")
+FREE_UNDONE_WINDOW = 8
 
 
 def _said_over(words: list[str], index: int, counted: bool = False) -> bool:

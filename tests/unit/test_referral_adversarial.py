@@ -71,6 +71,8 @@ from bots.referral.matcher import (
     FORM,
     FREE,
     FREE_FOR,
+    FREE_UNDONE,
+    FREE_UNDONE_WINDOW,
     GENERIC,
     GENERIC_WINDOW,
     HELD_OFF,
@@ -605,7 +607,9 @@ def reference_over_after(after: list[str], before: list[str]) -> bool:
     if reference_came_back(after[skipped + 1:skipped + 1 + RETURNED_WINDOW]):
         return False  # "the thoughts had gone but now they're back"
     return skipped > 0 or (words[0] in FREE and ((len(words) > 1 and words[1] in FREE_FOR)
-                                                 or reference_counted_free(before[-4:])))
+                                                 or (reference_counted_free(before[-4:]) and not set(
+                                                     after[skipped + 1:skipped + 1 + FREE_UNDONE_WINDOW])
+                                                     & FREE_UNDONE)))
 
 
 def reference_counted_free(window: list[str]) -> bool:
@@ -734,7 +738,7 @@ def test_the_sweeps_decide_as_comparing_every_pair_would(phrases_only):
                        "has gone", "have passed", "creeping in", "quiet", "the pain", "or", "not sad",
                        "no more", "doesnt mean", "didnt mean i", "the opposite of", "stuff", "worse", "tried to",
                        "an hour", "decided", "up my mind", "more a", "a just", "one year", "a month", "picturin it",
-                       "unless"})
+                       "unless", "already want", "who am i kidding"})
     words = sorted({w for s in snippets for w in s.split()})
     rng = random.Random(5)
     checked = 0

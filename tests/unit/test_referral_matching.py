@@ -1600,8 +1600,11 @@ def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
     # a count of time before the match says "free" is recovery, as a time after it does (batch 95b) ...
     ("One year self harm free!!! didn't think i'd ever type that", False),
     ("a month self harm free today", False),
-    # ... not a count that could not be reached
+    # ... not a count that could not be reached, nor one the words after undo (a reviewer's)
     ("I can't go one day self harm free", True),
+    ("two days self harm free and I already want to cut", True),
+    ("One week self harm free. Who am I kidding.", True),
+    ("6 months self harm free but I want to so badly tonight", True),
     # "more" of a kind does not end a denial (batch 94a); "more than now" does
     ("Thoughts of dying have never come up for me, it's more a numbness", False),
     ("Thoughts of dying have never come up for me more than now", True),
@@ -1611,6 +1614,9 @@ def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
     # "never been the type to" reads through to the match (batch 95b)
     ("I've never been the type to think about ending it. I get angry instead.", False),
     ("Never thought I'd be the person hoping the plane goes down, but here I am on a flight, hoping.", True),
+    # a holiday is no wish to disappear; somewhere never to be found is (a reviewer's)
+    ("I wish I could disappear for a week and sleep", False),
+    ("wish I could disappear to somewhere I'd never be found", True),
     # the day's pills taken together are no plan; pills got back for it are
     ("I sort my pills in a tray so I can take them all at once with breakfast", False),
     ("i need my meds back to take them all at once", True),
