@@ -8,7 +8,8 @@ judged on the other. Figures: per-tier precision and recall (on the highest tier
 recall per category (the Columbia scale's, plus self-harm) and for short and long posts, the false-crisis
 rate on negated near-misses and on ordinary messages, and how often an ordinary message gets any suggestion.
 Prints JSON; `--out` also writes it to a file; `--set` judges one file only; `--misses` lists the tuning
-part's misses (never the held-back part's: looking at those would make it a tuning part).
+part's misses (never the held-back part's: looking at those would make it a tuning part); `--new FILE` judges
+every message of a new writer's batch kept outside the set, measured before anything is changed for it.
 """
 
 from __future__ import annotations
@@ -141,13 +142,17 @@ def misses(matcher: Matcher, examples: list[Example]) -> list[dict[str, str]]:
 
 
 def run(part_name: str = "held_back", kb_dir: Path = ROOT / "referral_kb", source: str = "all",
-        show_misses: bool = False) -> dict:
-    if show_misses and part_name != "tuning":
+        show_misses: bool = False, new_batch: Path | None = None) -> dict:
+    if show_misses and (part_name != "tuning" or new_batch is not None):
         raise SystemExit("--misses lists the tuning part's misses only: add --part tuning")
     kb = load_kb([kb_dir])
     if kb.problems:
         raise SystemExit("\n".join(kb.problems))
-    examples = [e for e in part(load_dev_set(), part_name) if source in ("all", e.source)]
+    if new_batch is not None:  # all of it: none of it has been tuned on
+        part_name, source = "all", new_batch.stem
+        examples = load_dev_file(new_batch)
+    else:
+        examples = [e for e in part(load_dev_set(), part_name) if source in ("all", e.source)]
     if not examples:
         raise SystemExit(f"no messages in set {source!r}: one of {[path.stem for path in dev_files()]} or all")
     matcher = Matcher(kb)
@@ -166,8 +171,9 @@ def main() -> None:
     arguments.add_argument("--kb", type=Path, default=ROOT / "referral_kb", help="the knowledge base folder")
     arguments.add_argument("--set", default="all", help="one file of the set, by name without .txt, or all")
     arguments.add_argument("--misses", action="store_true", help="list the tuning part's misses")
+    arguments.add_argument("--new", type=Path, help="a new writer's batch outside the set, in the set's format")
     args = arguments.parse_args()
-    emit(run(args.part, args.kb, args.set, args.misses), args.out)
+    emit(run(args.part, args.kb, args.set, args.misses, args.new), args.out)
 
 
 if __name__ == "__main__":

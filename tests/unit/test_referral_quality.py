@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.referral_quality import CATEGORIES, evaluate, load_dev_file, load_dev_set, part
+from bench.referral_quality import CATEGORIES, evaluate, load_dev_file, load_dev_set, part, run
 from bots.referral.kb import load_kb
 from bots.referral.matcher import Matcher
 
@@ -193,3 +193,12 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     # 241 with 86; 244 with 87 and 88 (the model readier, bias -1.23 -> -1.08), and with 89 and 90 at 0.66; 243 with
     # 91 at 0.70; 244 with 92 ("thinking of taking the lot to the tip this weekend" over the threshold once more).
     assert flagged <= 244
+
+
+def test_a_new_writers_batch_is_judged_whole_before_it_joins_the_set(tmp_path):
+    batch = tmp_path / "referral_dev_new.txt"
+    batch.write_text("## crisis/wish\ni just want to stop existing\n## none/other\nthe bread rose lovely today\n",
+                     encoding="utf-8")
+    report = run(new_batch=batch)
+    assert (report["set"], report["part"], report["messages"]) == ("referral_dev_new", "all", 2)
+    assert report["crisis_recall_short"]["recall"] == 1.0 and report["false_crisis_ordinary"]["rate"] == 0.0
