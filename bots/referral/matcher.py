@@ -1824,7 +1824,7 @@ def _counted_free(before: list[str]) -> bool:
 
 A_OR_ONE = _words("a", "one")
 # ... unless the words after it say the urge is there or it ended: "two days self harm free and I already want to",
-# "one week self harm free lol who am I kidding" (a reviewer's).
+# "one week self harm free lol who am I kidding" (found reading the first version).
 FREE_UNDONE = _words("but", "though", "tho", "already", "want", "wanna", "urge", "urges", "tempted", "kidding",
                      "relapsed", "again", "cut", "craving", "itching", "until", "till", "til")
 FREE_UNDONE_WINDOW = 8

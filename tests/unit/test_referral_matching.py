@@ -1600,7 +1600,7 @@ def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
     # a count of time before the match says "free" is recovery, as a time after it does (batch 95b) ...
     ("One year self harm free!!! didn't think i'd ever type that", False),
     ("a month self harm free today", False),
-    # ... not a count that could not be reached, nor one the words after undo (a reviewer's)
+    # ... not a count that could not be reached, nor one the words after undo (found reading the first version)
     ("I can't go one day self harm free", True),
     ("two days self harm free and I already want to cut", True),
     ("One week self harm free. Who am I kidding.", True),
@@ -1614,7 +1614,7 @@ def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
     # "never been the type to" reads through to the match (batch 95b)
     ("I've never been the type to think about ending it. I get angry instead.", False),
     ("Never thought I'd be the person hoping the plane goes down, but here I am on a flight, hoping.", True),
-    # a holiday is no wish to disappear; somewhere never to be found is (a reviewer's)
+    # a holiday is no wish to disappear; somewhere never to be found is (found reading the first version)
     ("I wish I could disappear for a week and sleep", False),
     ("wish I could disappear to somewhere I'd never be found", True),
     # the day's pills taken together are no plan; pills got back for it are
