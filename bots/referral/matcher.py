@@ -139,7 +139,6 @@ RESOLVED_AFTER_WINDOW = 8
 LESS = _words("less")
 # "More than" after it makes "never" a measure: "I've never wanted to be dead more than I do right now".
 MORE = _words("more")
-MORE_OF_A_KIND = _words("a", "an", "of", "like")
 MORE_ENDS = _words("than", "now", "today", "tonight", "ever")
 # "Never wanted to die so much as tonight"; only after "never" ("I wasn't suicidal so much as burnt out" is a no).
 _SO_MUCH_AS = tuple(normalise("so much as").split())
@@ -267,8 +266,6 @@ NEGATION_FILLERS = _words(
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
     "whatsoever",
-    # "I've never been the type to think about ending it" (batch 95b)
-    "type", "kind", "sort",
     *NO_NEGATES)
 # ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die";
 # "I have never done self harm", not "I'm not done, I want to die".
@@ -1111,8 +1108,8 @@ def _said_around(normalised: str, start: int, end: int, crisis: bool, cue: bool,
     if said is not None:
         return said
     if rules & _RULE_OVER_OR_LAUGHED:
-        said = (_over_or_laughed_after(normalised, end, ceiling=ceiling, start=start) if crisis
-                else _over_after(normalised, end, ceiling, start))
+        said = (_over_or_laughed_after(normalised, end, ceiling=ceiling) if crisis
+                else _over_after(normalised, end, ceiling))
     if said is None and crisis and not cue and rules & _RULE_SOMEONE_ELSE:
         said = _someone_else_before(normalised, start, end)
     if said is None and crisis and rules & _RULE_NOT_SO:
@@ -1578,10 +1575,8 @@ def _negation_after(normalised: str, end: int) -> str | None:
 
 
 def _over_by_now(words: list[str]) -> bool:
-    """ "until this year", "before, but now", "more", "as much as": the negation just read has ended. Not "more" of a
-    kind: "... never come up for me, it's more a numbness" (batch 94a)."""
-    return any(word in UNTIL or (word in MORE and following not in MORE_OF_A_KIND) or word in NOW
-               or (word in BEFORE and following in BEFORE_ENDS)
+    """ "until this year", "before, but now", "more", "as much as": the negation just read has ended."""
+    return any(word in UNTIL or word in MORE or word in NOW or (word in BEFORE and following in BEFORE_ENDS)
                or following in AS_MUCH.get(word, ()) for word, following in pairwise([*words, ""]))
 
 
@@ -1778,17 +1773,15 @@ def _came_back(words: list[str]) -> bool:
                for index, word in enumerate(words))
 
 
-def _over_after(normalised: str, end: int, ceiling: int | None = None, start: int | None = None) -> str | None:
+def _over_after(normalised: str, end: int, ceiling: int | None = None) -> str | None:
     """Recovery said just after the match: "self harm free", "the thoughts have gone"."""
-    return _over_or_laughed_after(normalised, end, laughs=False, ceiling=ceiling, start=start)
+    return _over_or_laughed_after(normalised, end, laughs=False, ceiling=ceiling)
 
 
-def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceiling: int | None = None,
-                           start: int | None = None) -> str | None:
+def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceiling: int | None = None) -> str | None:
     """Recovery said just after the match, in its sentence (before `ceiling`, where the sentences are known: "I'm
     suicidal. These thoughts had gone after my last admission" is no recovery), or a laugh that is not denied ("not
-    joking"). With the match's `start`, a count of time before it counts as "free"'s time ("one year self harm
-    free")."""
+    joking")."""
     if _OVER_OR_LAUGH.search(normalised, end, end + _SHORT_WORDS_CHARS) is None:  # the usual case: one scan in C
         return None
     said = _words_after(normalised, end, 5 + RETURNED_WINDOW)
@@ -1801,10 +1794,7 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceili
     fillers_end = max(3, index + 2)
     while index < len(words) and index < fillers_end and words[index] in OVER_FILLERS:
         index += 1
-    # read on past the sentence, as for coming back: "One week self harm free. Who am I kidding"
-    counted = (start is not None and _counted_free(normalised[max(0, start - _COUNTED_CHARS):start].split()[-4:])
-               and FREE_UNDONE.isdisjoint(said[index + 1:index + 1 + FREE_UNDONE_WINDOW]))
-    if index < len(words) and _said_over(words, index, counted) and not _came_back(
+    if index < len(words) and _said_over(words, index) and not _came_back(
             said[index + 1:index + 1 + RETURNED_WINDOW]):  # read on past the sentence: "... had gone. Now they're back"
         return words[index]
     if laughs:  # a laugh in the next sentence still laughs it off ("... walk into the sea. 😂 It's the theme tune")
@@ -1815,32 +1805,16 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceili
     return None
 
 
-def _counted_free(before: list[str]) -> bool:
-    """A count of time, "a" or "one" too, just before the match: "one year self harm free", "day 30 sh free" (not
-    "can't go one day self harm free": _counted_time)."""
-    return _counted_time(before) or (len(before) >= 2 and before[-2] in A_OR_ONE and before[-1] in TIME_UNITS
-                                     and NOT_OVER.isdisjoint(before) and COULD_NOT.isdisjoint(before))
-
-
-A_OR_ONE = _words("a", "one")
-# ... unless the words after it say the urge is there or it ended: "two days self harm free and I already want to",
-# "one week self harm free lol who am I kidding" (found reading the first version).
-FREE_UNDONE = _words("but", "though", "tho", "already", "want", "wanna", "urge", "urges", "tempted", "kidding",
-                     "relapsed", "again", "cut", "craving", "itching", "until", "till", "til")
-FREE_UNDONE_WINDOW = 8
-
-
-def _said_over(words: list[str], index: int, counted: bool = False) -> bool:
+def _said_over(words: list[str], index: int) -> bool:
     """words[index] says it is over: said of the thoughts, where the clause ends or goes on plainly ("the thoughts are
-    gone (now)", OVER_ENDS), or "free" right after the match, with a time after it ("self harm free for a year") or
-    `counted` before it ("one year self harm free", batch 95b); not what follows a wish ("I want to die, stopped
-    eating", "kill myself, gone by morning", "die free from pain")."""
+    gone (now)", OVER_ENDS), or "free" right after the match, with a time ("self harm free for a year"); not what
+    follows a wish ("I want to die, stopped eating", "kill myself, gone by morning", "die free from pain")."""
     if words[index] not in OVER_WORDS:
         return False
     following = words[index + 1:index + 2]
     if index:
         return not following or following[0] in OVER_ENDS
-    return words[0] in FREE and (counted or (following != [] and following[0] in FREE_FOR))
+    return words[0] in FREE and following != [] and following[0] in FREE_FOR
 
 
 def _someone_else_before(normalised: str, start: int, end: int) -> str | None:

@@ -13,7 +13,6 @@ import pytest
 
 from bots.referral.kb import KnowledgeBase, load_kb
 from bots.referral.matcher import (
-    A_OR_ONE,
     ACTS,
     AFFIRMED,
     AFFIRMED_PAIRS,
@@ -71,8 +70,6 @@ from bots.referral.matcher import (
     FORM,
     FREE,
     FREE_FOR,
-    FREE_UNDONE,
-    FREE_UNDONE_WINDOW,
     GENERIC,
     GENERIC_WINDOW,
     HELD_OFF,
@@ -93,7 +90,6 @@ from bots.referral.matcher import (
     MEASURES,
     MORE,
     MORE_ENDS,
-    MORE_OF_A_KIND,
     NEGATION_FILLERS,
     NEGATION_WINDOW,
     NEGATIONS,
@@ -399,7 +395,7 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
                            or (negation in ANSWER_NEGATES and reference_resolved(after[:RESOLVED_AFTER_WINDOW]))):
         negated_before = False  # "I never thought about suicide until this year", "... before, but now"
     return (negated_before or reference_negated_after(after)
-            or reference_over_after(after, before)
+            or reference_over_after(after)
             or reference_answered_no(before, after)
             or reference_denied_after(normalised[start:end].split(), after, before))
 
@@ -585,12 +581,11 @@ def reference_negated_after(after: list[str]) -> bool:
     if after[index] in PASSING_VERBS and set(after[index + 3:index + 3 + CROSSES_ON_WINDOW]) & CROSSES_ON:
         return False  # "suicide doesn't cross my mind, it lives there"
     later = [*after[index + 1:index + 1 + AFTER_UNTIL_WINDOW], ""]
-    return not any(word in UNTIL or (word in MORE and following not in MORE_OF_A_KIND) or word in NOW
-                   or (word in BEFORE and following in BEFORE_ENDS)
+    return not any(word in UNTIL or word in MORE or word in NOW or (word in BEFORE and following in BEFORE_ENDS)
                    or following in AS_MUCH.get(word, ()) for word, following in pairwise(later))
 
 
-def reference_over_after(after: list[str], before: list[str]) -> bool:
+def reference_over_after(after: list[str]) -> bool:
     """Recovery said after the match where its clause ends, unless it came back. The matcher reads the words of the
     next 128 characters; the texts here are short enough that all of them are read."""
     words, skipped = after[:5], 0
@@ -606,19 +601,7 @@ def reference_over_after(after: list[str], before: list[str]) -> bool:
         return False
     if reference_came_back(after[skipped + 1:skipped + 1 + RETURNED_WINDOW]):
         return False  # "the thoughts had gone but now they're back"
-    return skipped > 0 or (words[0] in FREE and ((len(words) > 1 and words[1] in FREE_FOR)
-                                                 or (reference_counted_free(before[-4:]) and not set(
-                                                     after[skipped + 1:skipped + 1 + FREE_UNDONE_WINDOW])
-                                                     & FREE_UNDONE)))
-
-
-def reference_counted_free(window: list[str]) -> bool:
-    """ "one year", "100 days", "day 100" just before the match, and no "can't" or "couldn't" before them."""
-    if len(window) < 2 or set(window) & (NOT_OVER | COULD_NOT):
-        return False
-    unit, count = (window[-1], window[-2]) if window[-1] in TIME_UNITS else (window[-2], window[-1])
-    return unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS
-                                   or (unit == window[-1] and count in A_OR_ONE))
+    return skipped > 0 or (words[0] in FREE and len(words) > 1 and words[1] in FREE_FOR)
 
 
 def reference_came_back(rest: list[str]) -> bool:

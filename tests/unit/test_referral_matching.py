@@ -1597,29 +1597,30 @@ def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
-    # a count of time before the match says "free" is recovery, as a time after it does (batch 95b) ...
-    ("One year self harm free!!! didn't think i'd ever type that", False),
-    ("a month self harm free today", False),
-    # ... not a count that could not be reached, nor one the words after undo (found reading the first version)
-    ("I can't go one day self harm free", True),
+    # Tried and taken back after a reviewer's crises (docs/DECISIONS.md): a count before "free" as recovery, "more a"
+    # as no end to a denial, "type/kind/sort" read through after a negation. Their crises stay crises.
     ("two days self harm free and I already want to cut", True),
     ("One week self harm free. Who am I kidding.", True),
     ("6 months self harm free but I want to so badly tonight", True),
-    # "more" of a kind does not end a denial (batch 94a); "more than now" does
-    ("Thoughts of dying have never come up for me, it's more a numbness", False),
+    ("can't even manage one day self harm free", True),
+    ("day 3 self harm free and I'm sitting here with the blade", True),
     ("Thoughts of dying have never come up for me more than now", True),
+    ("suicide was never an option, more like the only option left", True),
+    ("not really, kind of want to die", True),
+    ("I've never been the type to want to die but tonight I want to", True),
+    ("I was never the sort to hurt myself but I did last night", True),
     # "I'm not gonna do it" turns to picturing it (Scots "a" is "I" there)
     ("thinkin aboot the clyde again. a'm no gonna dae it, a just cannae stop picturin it", True),
     ("thinking about the clyde again. i'm not gonna do it, i just can't stop picturing it", True),
-    # "never been the type to" reads through to the match (batch 95b)
-    ("I've never been the type to think about ending it. I get angry instead.", False),
     ("Never thought I'd be the person hoping the plane goes down, but here I am on a flight, hoping.", True),
-    # a holiday is no wish to disappear; somewhere never to be found is (found reading the first version)
+    # a holiday is no wish to disappear; somewhere never to be found is
     ("I wish I could disappear for a week and sleep", False),
     ("wish I could disappear to somewhere I'd never be found", True),
+    ("I wish I could disappear to where my dad is", True),
     # the day's pills taken together are no plan; pills got back for it are
     ("I sort my pills in a tray so I can take them all at once with breakfast", False),
     ("i need my meds back to take them all at once", True),
+    ("I'm saving up my holidays to take them all at once in August", False),
     # a joke taken back is no joke (batch 95b)
     ("i want to die lol jk... unless 👀", True),
     ("kill myself haha", False),
