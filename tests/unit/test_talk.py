@@ -20,14 +20,16 @@ _EVENT_NUMBERS = count()
 
 
 async def run(bot: HostBot, name: str, sender: str = ALICE, room: str = "!group", event_id: str | None = None,
-              **params) -> Effects:
+              commit: bool = True, **params) -> Effects:
+    """The command handled; `commit=False` leaves its messages unqueued, as a handling that failed would."""
     command = bot.context.commands.named(name) or next(c for c in bot.commands() if c.name == name)
     effects = Effects(bot.context.account)
     event_id = event_id or f"$cmd{next(_EVENT_NUMBERS)}"
     await command.run(CommandContext(command=command, sender=sender, room_id=room, event_id=event_id,
                                      role=Role.PEER_WORKER if sender == SAM else Role.MEMBER, in_dm=False,
                                      effects=effects, templates=bot.context.templates, prefix="!", params=params))
-    await bot.context.work.commit(effects)
+    if commit:
+        await bot.context.work.commit(effects)
     return effects
 
 
@@ -67,11 +69,7 @@ async def test_an_ask_handled_again_after_a_failure_is_noted_again(database):
     """Its first handling's messages were never queued (the database was busy): the retry's note is not skipped."""
     bot = host(database, FixedClock(MONDAY_NOON))
     await run(bot, "talk")
-    command = next(c for c in bot.commands() if c.name == "talk")
-    lost = Effects(bot.context.account)
-    await command.run(CommandContext(command=command, sender=ALICE, room_id="!group", event_id="$again",
-                                     role=Role.MEMBER, in_dm=False, effects=lost, templates=bot.context.templates,
-                                     prefix="!", params={}))  # never committed
+    await run(bot, "talk", event_id="$again", commit=False)
     retried = await run(bot, "talk", event_id="$again")
     assert [item for item in retried.items if item.room_id == STAFF_ROOM]
     assert not [item for item in (await run(bot, "talk")).items if item.room_id == STAFF_ROOM]
