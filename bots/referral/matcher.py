@@ -396,6 +396,7 @@ class Suppressed(NamedTuple):
     reason: str
     kind: str = "phrase"
     read_on_from: int = -1  # where the words after a match set aside by a read-through start (Matcher._read_on)
+    read_on_warily: bool = False  # ... or by a denial after it: the word model reads them against its wary bar
 
 
 class MatchResult(NamedTuple):  # a tuple, not a dataclass: one is built for every message
@@ -504,7 +505,7 @@ class Matcher:
         """What this message would trigger and why. The text is used here and then discarded."""
         return self._match(text, read_on=True)
 
-    def _match(self, text: str, read_on: bool, normalised: str | None = None) -> MatchResult:
+    def _match(self, text: str, read_on: bool, normalised: str | None = None, left_over: bool = False) -> MatchResult:
         if not self.phrase_count and not self.pattern_count:
             return MatchResult()
         if normalised is None:
@@ -539,7 +540,7 @@ class Matcher:
                 # (their offsets are the l reading's, which may differ in length: the words after them are not read on)
                 suppressed.extend(aside._replace(read_on_from=-1) for aside in more_suppressed)
         if self._models:
-            self._score(normalised, found, hits, suppressed, unread)
+            self._score(normalised, found, hits, suppressed, unread, left_over)
         if read_on and suppressed and not any(hit.tier == "crisis" for hit in hits):
             # The rest was read without its punctuation: a question of the writer's answered no, or a quote, is read
             # from the message as written ("... Do I want to die? No.", '... the song says "I want to die"').
@@ -556,16 +557,24 @@ class Matcher:
         am googling how many paracetamol"), which phrases, patterns and the word model can read there, once: the
         words after it are not read on again, and only matches starting within READ_ON_CHARS of them count (the words
         a little further are read too, so that what undoes a match there, "suicide squad", "lol jk", is read):
-        further on, the message's own reading reads them, as no read-through reaches so far.
+        further on, the message's own reading reads them, as no read-through reaches so far. After a denial said
+        after the match ("Suicide has never crossed my mind. I keep looking up how high the bridge is", a reviewer's)
+        the words are read the same way, but the word model reads them against its wary bar: on the dev set they are
+        most often how the writer is instead ("... but sometimes I wish I could take a year off from being me").
 
         The words after the last such match are read; where an earlier one is near it, the words after that one too
         (a crisis between them, "... but the pills are in my hand, it never crossed my mind to hurt anyone"), but
         only if the first reading found nothing: the later denials inside the longer rest keep the word model from
         it. So a message costs at most three readings, two of them short."""
-        starts = [aside.read_on_from for aside in suppressed if aside.read_on_from >= 0]
-        if not starts:
+        warily: dict[int, bool] = {}
+        for aside in suppressed:
+            if aside.read_on_from >= 0 and not aside.read_on_warily:
+                warily[aside.read_on_from] = False
+            elif aside.read_on_from >= 0 and (after := _negation_after_found(normalised, aside.read_on_from)):
+                warily[after[1]] = True  # the words after the denial's
+        if not warily:
             return []
-        last, first = max(starts), min(starts)
+        last, first = max(warily), min(warily)
         found: list[Hit] = []
         for read_on_from in (last, first) if first != last and last - first <= READ_ON_CHARS else (last,):
             rest = normalised[read_on_from:last + READ_ON_CHARS + CONTEXT_CHARS]
@@ -575,14 +584,14 @@ class Matcher:
             # Read as normalised already (normalising twice need not give the same words): offsets only shift.
             found = [hit._replace(start=hit.start + read_on_from, end=hit.end + read_on_from)
                      if hit.kind != "model" else hit._replace(start=read_on_from, end=read_on_from + len(rest))
-                     for hit in self._match(rest, read_on=False, normalised=rest).hits
+                     for hit in self._match(rest, read_on=False, normalised=rest, left_over=warily[read_on_from]).hits
                      if hit.tier == "crisis" and (hit.kind == "model" or hit.start < bound)]
             if found:
                 break
         return found
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed],
-               unread: list[tuple[int, int, str]]) -> None:
+               unread: list[tuple[int, int, str]], left_over: bool = False) -> None:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
         none was set aside as negated, laughed off, about someone else or outranked. An exclusion is not a no: it
         names an everyday look-alike ("jump in the shower", "to live in" London), so the model reads the message
@@ -619,7 +628,7 @@ class Matcher:
             if topic.id in negated and len(scored) <= model.window:  # long only once its look-alikes are counted
                 continue
             probability = model.probability(scored)
-            if probability >= model.threshold_for(scored, writer_named, what_is_left=bool(unread)):
+            if probability >= model.threshold_for(scored, writer_named, what_is_left=left_over or bool(unread)):
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
 
     def _find(self, normalised: str) -> _Found:
@@ -713,17 +722,22 @@ class Matcher:
                     under_crisis.append((start, end, entry, gap_negation))
                 elif entry.tier == "crisis" and negation is not None and negation.startswith(SOMEONE_ELSES):
                     someone_elses.append((start, end))
-                read_on_from = (end if negation is not None and entry.tier == "crisis"
-                                and _read_through_before(normalised, start) else -1)
+                read_on_from, read_on_warily = -1, False
+                if negation is not None and entry.tier == "crisis":
+                    if _read_through_before(normalised, start):
+                        read_on_from = end
+                    elif negation in _AFTER_REASONS:  # where its words end is found once, in _read_on
+                        read_on_from, read_on_warily = end, True
                 suppressed_count = suppressed_counts.get(entry, 0)
                 if suppressed_count < MAX_PER_PHRASE:  # the reason is worded only for those kept
                     suppressed_counts[entry] = suppressed_count + 1
                     last_kept[entry] = len(suppressed)
                     suppressed.append(Suppressed(entry.topic, entry.text, _reason(excluded_by, outranked_by, negation),
-                                                 entry.kind, read_on_from))
+                                                 entry.kind, read_on_from, read_on_warily))
                 elif read_on_from >= 0:  # ... but the words after the last one set aside are read on (_read_on)
                     kept = last_kept[entry]
-                    suppressed[kept] = suppressed[kept]._replace(read_on_from=read_on_from)
+                    suppressed[kept] = suppressed[kept]._replace(read_on_from=read_on_from,
+                                                                 read_on_warily=read_on_warily)
         if under_crisis and someone_elses:
             hits.extend(_under_someone_elses_crisis(normalised, under_crisis, someone_elses, rules))
         for by_group in cues.values():
@@ -1483,6 +1497,7 @@ AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
         "a": ("option", "thought ive had", "thought i have had", "thought ive ever had", "thing for me"),
         "on": ("the cards", "the table", "the agenda", "my mind", "my radar")}.items()}
 _LONGEST_AFTER_TAIL = max(len(tail) for tails in AFTER_VERBS.values() for tail in tails)
+_AFTER_REASONS = frozenset(f"{negation} {verb}" for negation in AFTER_NEGATIONS for verb in AFTER_VERBS)
 # "Suicide doesn't cross my mind. It never leaves it", "... as a what if anymore, it's a when" (a second reviewer's).
 PASSING_VERBS = _words("cross", "enter")
 CROSSES_ON = _words("it", "it's", "as", "anymore", "lives", "leaves", "never", "plan", "when", "where", "until", "till",
@@ -1550,6 +1565,14 @@ _AFTER_VERB = _any_of(*AFTER_VERBS)
 
 
 def _negation_after(normalised: str, end: int) -> str | None:
+    found = _negation_after_found(normalised, end)
+    return None if found is None else found[0]
+
+
+def _negation_after_found(normalised: str, end: int) -> tuple[str, int] | None:
+    """The negation after the match and where its words end (the space after them): the words after those are read
+    on (Matcher._read_on), as after a read-through ("Suicide has never crossed my mind. I keep looking up the
+    bridge", a reviewer's)."""
     if _AFTER_VERB.search(normalised, end, end + _WINDOW_CHARS) is None:  # the usual case: one scan in C
         return None
     words = normalised[end + 1:end + 1 + _NEGATION_AFTER_CHARS].split()
@@ -1567,11 +1590,15 @@ def _negation_after(normalised: str, end: int) -> str | None:
     if tails is None or (words[index] in SAID_OF_IT and negation in BARE_NEGATIONS and OF_IT_VERBS.isdisjoint(verbs)):
         return None
     following = tuple(words[index + 1:index + 1 + _LONGEST_AFTER_TAIL])
-    if tails and not any(following[:len(tail)] == tail for tail in tails):
+    tail = next((tail for tail in tails if following[:len(tail)] == tail), None) if tails else ()
+    if tail is None:
         return None
     if words[index] in PASSING_VERBS and not CROSSES_ON.isdisjoint(words[index + 3:index + 3 + CROSSES_ON_WINDOW]):
         return None
-    return None if _over_by_now(words[index + 1:index + 1 + AFTER_UNTIL_WINDOW]) else f"{negation} {words[index]}"
+    if _over_by_now(words[index + 1:index + 1 + AFTER_UNTIL_WINDOW]):
+        return None
+    said = words[:index + 1 + len(tail)]
+    return f"{negation} {words[index]}", end + 1 + len(" ".join(said))
 
 
 def _over_by_now(words: list[str]) -> bool:

@@ -1242,6 +1242,21 @@ def test_never_crossed_my_mind_to(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
+@pytest.mark.parametrize(("text", "crisis"), [
+    # a reviewer's: the crisis said after a denial said after the match
+    ("Suicide has never crossed my mind. I keep looking up how high the bridge is.", True),
+    ("suicide has never been an option for me. but the rope is in the shed and I keep going out to look at it", True),
+    ("Killing myself has never crossed my mind, but I have the pills saved up", True),
+    # ... where most often what follows is how the writer is instead: read against the model's wary bar (batch 96b)
+    ("Suicide never crossed my mind, but sometimes I wish I could take a year off from being me", False),
+    ("Self harm has never crossed my mind, is it weird that I still relate to the posts here", False),
+    ("suicide has never been on the table for me. but i'm burned out and can't see a way to rest", False),
+    ("Suicide has never crossed my mind, I just feel lonely since my divorce", False),
+])
+def test_the_words_after_a_denial_after_the_match_are_read_on(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
 def test_the_words_after_a_read_through_are_read_once(matcher, monkeypatch):
     """A message of many set-aside matches costs a reading and a short one, not one per match."""
     readings = []
