@@ -140,6 +140,9 @@ LESS = _words("less")
 # "More than" after it makes "never" a measure: "I've never wanted to be dead more than I do right now".
 MORE = _words("more")
 MORE_ENDS = _words("than", "now", "today", "tonight", "ever")
+# ... and after a denial said after the match, anywhere ("never been on my mind more", "was never an option, more like
+# the only option left", a reviewer's) but in "it's more that I feel nothing" (batch 97a).
+EXPLAINED = _words("that")
 # "Never wanted to die so much as tonight"; only after "never" ("I wasn't suicidal so much as burnt out" is a no).
 _SO_MUCH_AS = tuple(normalise("so much as").split())
 _NEVER = _words("never")
@@ -1483,14 +1486,16 @@ AFTER_NEGATIONS = _words("never", "not", "hasn't", "haven't", "hadn't", "nt", "i
 AFTER_NEGATION_FILLERS = _words("ever", "been", "be", "even", "once")
 # "Suicide isn't something I'd ever consider": "something" stands where the verb would. Some only with the words
 # after them: "the urge isn't there anymore", "it never came back", "has never been on the cards", "isn't one of
-# them", "was never an option", "has never been part of my illness", "never appealed to me" (not "I want to die, not
+# them", "was never an option", "has never been part of my illness", "never appealed to me", "has never come into my
+# head" (batch 97a) (not "I want to die, not
 # there yet", "... not on my own"; nor "never came up", said of talk: "... never came up in therapy because I lied",
 # but "has never come up for me").
 AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
     normalise(verb).strip(): tuple(tuple(normalise(tail).split()) for tail in tails) for verb, tails in {
         "crossed": (), "entered": (), "occurred": (), "something": (), "happening": (),
         "cross": ("my mind", "my head"), "enter": ("my mind", "my head"),  # ... unless it goes on (CROSSES_ON)
-        "there": ("anymore", "any", "for me"), "came": ("back", "up for me"), "come": ("back", "up for me"),
+        "there": ("anymore", "any", "for me"), "came": ("back", "up for me", "into my head", "into my mind"),
+        "come": ("back", "up for me", "into my head", "into my mind"),
         "returned": (),
         "appealed": (), "appeal": ("to me",), "part": ("of",),
         "one": ("of them",), "an": ("option",),
@@ -1603,7 +1608,8 @@ def _negation_after_found(normalised: str, end: int) -> tuple[str, int] | None:
 
 def _over_by_now(words: list[str]) -> bool:
     """ "until this year", "before, but now", "more", "as much as": the negation just read has ended."""
-    return any(word in UNTIL or word in MORE or word in NOW or (word in BEFORE and following in BEFORE_ENDS)
+    return any(word in UNTIL or (word in MORE and following not in EXPLAINED) or word in NOW
+               or (word in BEFORE and following in BEFORE_ENDS)
                or following in AS_MUCH.get(word, ()) for word, following in pairwise([*words, ""]))
 
 

@@ -1252,6 +1252,11 @@ def test_never_crossed_my_mind_to(matcher, text, crisis):
     ("Self harm has never crossed my mind, is it weird that I still relate to the posts here", False),
     ("suicide has never been on the table for me. but i'm burned out and can't see a way to rest", False),
     ("Suicide has never crossed my mind, I just feel lonely since my divorce", False),
+    # "come into my head" is such a denial, and "it's more that" explains it (batch 97a); "more" elsewhere ends it
+    ("the thought of ending my life has never come into my head, its more that i feel nothing at all", False),
+    ("ending my life never came into my head until this year", True),
+    ("suicide was never an option, more like the only option left", True),
+    ("suicide has never been on my mind more", True),
 ])
 def test_the_words_after_a_denial_after_the_match_are_read_on(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
