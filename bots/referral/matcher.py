@@ -96,7 +96,7 @@ def _any_of(*phrases: str) -> re.Pattern[str]:
 
 NEGATIONS = _words(
     "not", "never", "don't", "didn't", "doesn't", "won't", "isn't", "aren't", "wasn't", "weren't", "haven't",
-    "hasn't", "hadn't", "wouldn't", "ain't", "nor", "neither", "no", "zero", "dnt", "nvr", "neva",
+    "hasn't", "hadn't", "wouldn't", "ain't", "nor", "neither", "no", "zero", "dnt", "nvr", "neva", "shan't",
     # "I'm nowhere near wanting to die."
     "nowhere",
     # Over and done with: "I used to want to die", "I've stopped self harming".
@@ -320,13 +320,16 @@ WISH_STARTS = _words("want", "wanna", "wanting", "wish", "suicidal")
 # only words that need the match to mean anything ("I did", "it's back", "today's the day") count here.
 PRECEDED_FILLERS = {normalise(later).strip(): tuple(normalise(words).strip() for words in earlier)
                     for later, earlier in (
-                        ("mind", ("crossed my", "cross my", "entered my", "come into my", "came into my")),
+                        ("mind", ("crossed my", "cross my", "entered my", "come into my", "came into my", "in my")),
                         ("head", ("crossed my", "entered my", "come into my", "came into my", "popped into my")),
                         ("me", ("occurred to",)))}
 PRECEDED_GOES_ON = _words(
     "anymore", "its", "it's", "until", "till", "now", "sits", "lives", "stays", "again", "tonight", "today", "did",
     "done", "tried", "last", "yesterday", "will", "planning", "plan", "swallowed", "goodbye", "goodbyes", "platform",
     "cliff", "cliffs", "method", "methods")
+# ... but not after "why": "... which is why it's confusing that I feel this awful" (batch 98b).
+EXPLAINING = _words("why")
+GOES_ON_UNDONE_BY = NEGATIONS | EXPLAINING
 # ... and the act said again ("... before uni, I do it every week"); "I'm here because" is not "here I am".
 PRECEDED_GOES_ON_PHRASES = tuple(normalise(words) for words in (
     "here we are", "here i am", "i do it", "im doing it", "keep doing it"))
@@ -1466,7 +1469,7 @@ def _goes_on_after_read_through(going_on: list[str], ends: bool) -> bool:
             return True
         if word in PRECEDED_GOES_ON and (word not in NOW_TURNS or index < NOW_TURNS_WITHIN
                                          or going_on[index - 1] in NOW_TURNS_AFTER) and (
-                index == 0 or going_on[index - 1] not in NEGATIONS):  # "... and it never will"
+                index == 0 or going_on[index - 1] not in GOES_ON_UNDONE_BY):  # "... and it never will"
             return True
         if word in THOUGHT_AGAIN and index and going_on[index - 1] in BACK_TO_IT and (
                 going_on[index + 1:index + 2] == [] or going_on[index + 1] not in NOT_THOUGHT_AGAIN):
@@ -1487,15 +1490,18 @@ AFTER_NEGATION_FILLERS = _words("ever", "been", "be", "even", "once")
 # "Suicide isn't something I'd ever consider": "something" stands where the verb would. Some only with the words
 # after them: "the urge isn't there anymore", "it never came back", "has never been on the cards", "isn't one of
 # them", "was never an option", "has never been part of my illness", "never appealed to me", "has never come into my
-# head" (batch 97a) (not "I want to die, not
-# there yet", "... not on my own"; nor "never came up", said of talk: "... never came up in therapy because I lied",
-# but "has never come up for me").
+# head" (batch 97a), "is never coming in my mind", "never come to me" (batch 98b's English as a second language)
+# (not "I want to die, not there yet", "... not on my own"; nor "never came up", said of talk: "... never came up in
+# therapy because I lied", but "has never come up for me"; nor "not coming back", said of the writer: "I'm going to
+# kill myself, not coming back from this").
 AFTER_VERBS: dict[str, tuple[tuple[str, ...], ...]] = {
     normalise(verb).strip(): tuple(tuple(normalise(tail).split()) for tail in tails) for verb, tails in {
         "crossed": (), "entered": (), "occurred": (), "something": (), "happening": (),
         "cross": ("my mind", "my head"), "enter": ("my mind", "my head"),  # ... unless it goes on (CROSSES_ON)
-        "there": ("anymore", "any", "for me"), "came": ("back", "up for me", "into my head", "into my mind"),
-        "come": ("back", "up for me", "into my head", "into my mind"),
+        "there": ("anymore", "any", "for me"),
+        **{verb: ("back", "up for me", "into my head", "into my mind", "in my head", "in my mind", "to my mind",
+                  "to me") for verb in ("came", "come")},
+        "coming": ("into my head", "into my mind", "in my head", "in my mind", "to my mind"),
         "returned": (),
         "appealed": (), "appeal": ("to me",), "part": ("of",),
         "one": ("of them",), "an": ("option",),
@@ -1529,8 +1535,10 @@ _NEGATION_AFTER_CHARS = 240  # the words read after a match: fillers, the negati
 QUESTION_WINDOW = 8
 ASKED = _words("asked", "asks", "asking", "ask")
 # A question, not a request: "asked (me straight out) if / whether / about", never "asked me to lend him money" or
-# "asked me what was wrong".
-ASKED_WHETHER = _words("if", "whether", "about", "bout", "question", "questions")  # "asked the suicide question"
+# "asked me what was wrong"; or the question as asked, "asked me am I thinking of suicide" (batch 98b's English as a
+# second language).
+ASKED_WHETHER = _words("if", "whether", "about", "bout", "question", "questions",  # "asked the suicide question"
+                       "am", "was", "do", "did", "have", "had")
 ASKED_GAP = 3  # words between: "asked me straight out if", "asked gently whether"
 YES_ANSWERS = _words("yes", "yeah", "yep", "yea", "ya", "yh")
 # A plain no anywhere in the window; a negated clause only as the first few words after the match ("and I said I
@@ -1548,6 +1556,7 @@ CLAUSE_GOES_ON = _words("going", "gonna", "coming", "kidding", "joking", "scared
 TAKEN_BACK = _words("lied", "lie", "liar")  # not "lying": "lying on the floor"
 TAKEN_BACK_WINDOW = 2 * QUESTION_WINDOW
 _TRUE = normalise("true").strip()  # "that's not true", "isn't true"
+TRUTH_TOLD = {tuple(normalise(words).split()) for words in ("truth is", "truth be")}  # "I said no. Truth is every day"
 _TAKEN_BACK_CHARS = 240
 NOT_AN_ANSWER = _words("sure", "ok", "okay", "fine", "alright", "good", "well", "coping", "safe", "one", "body",
                        "idea", "clue", "point", "reason", "hope", "longer", "matter", "future", "life", "words")
@@ -2060,7 +2069,8 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
     after = normalised[end + 1:end + 1 + _TAKEN_BACK_CHARS].split()
     taken_back = after[:TAKEN_BACK_WINDOW]
     if (not TAKEN_BACK.isdisjoint(taken_back) or not YES_ANSWERS.isdisjoint(taken_back)
-            or any(word == _TRUE and previous in NO_ANSWERS for previous, word in pairwise(taken_back))):
+            or any((word == _TRUE and previous in NO_ANSWERS) or (previous, word) in TRUTH_TOLD
+                   for previous, word in pairwise(taken_back))):
         return None
     for index, word in enumerate(after[:QUESTION_WINDOW]):
         if word not in NO_ANSWERS or not NO_NOT_SAID.isdisjoint(after[max(0, index - NO_NOT_SAID_WINDOW):index]):

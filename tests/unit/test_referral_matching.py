@@ -1262,6 +1262,31 @@ def test_the_words_after_a_denial_after_the_match_are_read_on(matcher, text, cri
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
+@pytest.mark.parametrize(("text", "crisis"), [
+    # batch 98b's tuning part: denials as an older writer and writers of English as a second language put them ...
+    ("I shan't take my own life, I was brought up better than that, but I do miss my husband terribly.", False),
+    ("Suicide is never coming in my mind, I am only grieving for my mother", False),
+    ("this thinking of dying never come to me, but I feel so alone in the hostel", False),
+    ("never in my mind to kill myself, only my business is failing", False),
+    ("my friend asked me am I thinking of suicide because I look sad, I said no, I am only tired from night duty",
+     False),
+    ("It's never crossed my mind to hurt myself, which is why it's confusing that I feel this awful after the breakup",
+     False),
+    # ... and the crises beside them
+    ("I shan't kill myself till the dog goes", True),
+    ("I'm going to kill myself, not coming back from this", True),
+    ("it's always in my mind to kill myself", True),
+    ("suicide never came to me until this winter", True),
+    ("my mum asked me do i want to die and i said yes", True),
+    ("the nurse asked me did i have thoughts of suicide. i said no. i lied. i have a plan", True),
+    ("it never crossed my mind to kill myself anymore, its a plan", True),
+    ('my GP asked "have you thought about suicide" and I said no. Truth is every day', True),
+    ("the doctor asked me have i thought of ending my life and i said no, truth be told i think of it daily", True),
+])
+def test_denials_as_many_writers_put_them(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
 def test_the_words_after_a_read_through_are_read_once(matcher, monkeypatch):
     """A message of many set-aside matches costs a reading and a short one, not one per match."""
     readings = []
