@@ -140,9 +140,19 @@ LESS = _words("less")
 # "More than" after it makes "never" a measure: "I've never wanted to be dead more than I do right now".
 MORE = _words("more")
 MORE_ENDS = _words("than", "now", "today", "tonight", "ever")
-# ... and after a denial said after the match, anywhere ("never been on my mind more", "was never an option, more like
-# the only option left", a reviewer's) but in "it's more that I feel nothing" (batch 97a).
-EXPLAINED = _words("that")
+# ... and after a denial said after the match, within a few words of it ("never been on my mind more", "was never an
+# option, more like the only option left", a reviewer's), not before these ("it's more that I feel nothing", batch
+# 97a; "... more of an anxious person", "... more about money") nor after "any" ("any more than the next person").
+# Further on it is most often another trouble ("... I just need more sleep", "... wish I had more friends"), as a
+# second reviewer's look-alikes showed. "Now", "tonight", "until", "before" and "except" count anywhere: "... I'm just
+# sad tonight" is flagged, but "... overdosing tonight is" and "... but ive written the notes tonight" are found.
+NEAR_DENIAL_WORDS = 2
+MORE_NOT_BEFORE = _words("that", "of", "about", "the", "just")
+MORE_NOT_AFTER = _words("any")
+EXCEPT = _words("except", "apart", "besides")
+EITHER = _words("or")  # "... something I'd consider, now or ever"
+# ... counted from after the denial's own words and what they are said of: "crossed my mind", "an option for me".
+DENIAL_OBJECTS = {tuple(normalise(words).split()) for words in ("my mind", "my head", "for me", "to me", "id consider")}
 # "Never wanted to die so much as tonight"; only after "never" ("I wasn't suicidal so much as burnt out" is a no).
 _SO_MUCH_AS = tuple(normalise("so much as").split())
 _NEVER = _words("never")
@@ -327,9 +337,6 @@ PRECEDED_GOES_ON = _words(
     "anymore", "its", "it's", "until", "till", "now", "sits", "lives", "stays", "again", "tonight", "today", "did",
     "done", "tried", "last", "yesterday", "will", "planning", "plan", "swallowed", "goodbye", "goodbyes", "platform",
     "cliff", "cliffs", "method", "methods")
-# ... but not after "why": "... which is why it's confusing that I feel this awful" (batch 98b).
-EXPLAINING = _words("why")
-GOES_ON_UNDONE_BY = NEGATIONS | EXPLAINING
 # ... and the act said again ("... before uni, I do it every week"); "I'm here because" is not "here I am".
 PRECEDED_GOES_ON_PHRASES = tuple(normalise(words) for words in (
     "here we are", "here i am", "i do it", "im doing it", "keep doing it"))
@@ -1469,7 +1476,7 @@ def _goes_on_after_read_through(going_on: list[str], ends: bool) -> bool:
             return True
         if word in PRECEDED_GOES_ON and (word not in NOW_TURNS or index < NOW_TURNS_WITHIN
                                          or going_on[index - 1] in NOW_TURNS_AFTER) and (
-                index == 0 or going_on[index - 1] not in GOES_ON_UNDONE_BY):  # "... and it never will"
+                index == 0 or going_on[index - 1] not in NEGATIONS):  # "... and it never will"
             return True
         if word in THOUGHT_AGAIN and index and going_on[index - 1] in BACK_TO_IT and (
                 going_on[index + 1:index + 2] == [] or going_on[index + 1] not in NOT_THOUGHT_AGAIN):
@@ -1609,17 +1616,26 @@ def _negation_after_found(normalised: str, end: int) -> tuple[str, int] | None:
         return None
     if words[index] in PASSING_VERBS and not CROSSES_ON.isdisjoint(words[index + 3:index + 3 + CROSSES_ON_WINDOW]):
         return None
-    if _over_by_now(words[index + 1:index + 1 + AFTER_UNTIL_WINDOW]):
+    said = index + 1 + len(tail)
+    if tuple(words[said:said + 2]) in DENIAL_OBJECTS:
+        said += 2
+    if _over_by_now(words[index + 1:index + 1 + AFTER_UNTIL_WINDOW], said - index - 1):
         return None
-    said = words[:index + 1 + len(tail)]
-    return f"{negation} {words[index]}", end + 1 + len(" ".join(said))
+    return f"{negation} {words[index]}", end + 1 + len(" ".join(words[:said]))
 
 
-def _over_by_now(words: list[str]) -> bool:
-    """ "until this year", "before, but now", "more", "as much as": the negation just read has ended."""
-    return any(word in UNTIL or (word in MORE and following not in EXPLAINED) or word in NOW
-               or (word in BEFORE and following in BEFORE_ENDS)
-               or following in AS_MUCH.get(word, ()) for word, following in pairwise([*words, ""]))
+def _over_by_now(words: list[str], denial_words: int) -> bool:
+    """ "until this year", "before, but now", "more", "as much as": the negation just read has ended. `words` start
+    with the denial's own `denial_words`."""
+    near = denial_words + NEAR_DENIAL_WORDS
+    for index, (word, following) in enumerate(pairwise([*words, ""])):
+        if word in UNTIL or word in EXCEPT or (word in NOW and following not in EITHER) or (
+                word in BEFORE and following in BEFORE_ENDS) or following in AS_MUCH.get(word, ()):
+            return True
+        if index < near and word in MORE and following not in MORE_NOT_BEFORE and (
+                index == 0 or words[index - 1] not in MORE_NOT_AFTER):
+            return True
+    return False
 
 
 # A denial just after the match: "wanted to die most days. not anymore", "thought about ending it a lot. I don't

@@ -1257,6 +1257,16 @@ def test_never_crossed_my_mind_to(matcher, text, crisis):
     ("ending my life never came into my head until this year", True),
     ("suicide was never an option, more like the only option left", True),
     ("suicide has never been on my mind more", True),
+    # ... but only near it: further on "more" is most often another trouble (a second reviewer's); "except" ends it
+    ("suicide has never crossed my mind, i just need more sleep", False),
+    ("suicide has never crossed my mind, i wish i had more friends", False),
+    ("killing myself has never crossed my mind more than this year", True),
+    ("suicide has never crossed my mind except for every single night this month", True),
+    ("suicide isnt something id consider, now or ever", False),
+    ("suicide never crossed my mind, but now it's all I think about", True),
+    # what the rest says, as patterns: the wary bar keeps the model from most of it
+    ("Ending it isnt on the cards. its a when not an if", True),
+    ("suicide has never been an option for me, i just dont want to be here tomorrow", True),
 ])
 def test_the_words_after_a_denial_after_the_match_are_read_on(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
@@ -1270,8 +1280,6 @@ def test_the_words_after_a_denial_after_the_match_are_read_on(matcher, text, cri
     ("never in my mind to kill myself, only my business is failing", False),
     ("my friend asked me am I thinking of suicide because I look sad, I said no, I am only tired from night duty",
      False),
-    ("It's never crossed my mind to hurt myself, which is why it's confusing that I feel this awful after the breakup",
-     False),
     # ... and the crises beside them
     ("I shan't kill myself till the dog goes", True),
     ("I'm going to kill myself, not coming back from this", True),
@@ -1280,10 +1288,28 @@ def test_the_words_after_a_denial_after_the_match_are_read_on(matcher, text, cri
     ("my mum asked me do i want to die and i said yes", True),
     ("the nurse asked me did i have thoughts of suicide. i said no. i lied. i have a plan", True),
     ("it never crossed my mind to kill myself anymore, its a plan", True),
+    # "why it's" stays a read-through going on (a "why" rule was tried: a second reviewer's crises it silenced)
+    ("it never crossed my mind to kill myself before, which is why its so scary that i want to do it tonight", True),
     ('my GP asked "have you thought about suicide" and I said no. Truth is every day', True),
     ("the doctor asked me have i thought of ending my life and i said no, truth be told i think of it daily", True),
 ])
 def test_denials_as_many_writers_put_them(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # a survival regretted, asked as a question (batch 96b); a game's or a show's is not
+    ("Is it normal to feel disappointed you survived?", True),
+    ("anyone else feel gutted that you survived? is that normal", True),
+    ("being gutted u survived the zombie mode", False),
+    ("i feel sad that you survived the first season of the traitors, you were my favourite", False),
+    # holding on no longer is a cue: alone it is as often a bladder or a climbing wall (a second reviewer's)
+    ("i cant hold on much longer, need the loo", False),
+    ("dead hang challenge at the gym, i cant hold on any longer than 40 seconds", False),
+    ("on hold with the bank for an hour, i cant hold on much longer", False),
+    ("i cant hold on much longer. i should have died that night", True),
+])
+def test_survival_regretted_and_holding_on(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
