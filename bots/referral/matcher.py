@@ -363,6 +363,7 @@ _TO = normalise("to").strip()
 # crossed my mind to kill myself, but the pills are in my hand"): Matcher._read_on.
 _READ_THROUGH_ENDINGS = tuple(f" {earlier} {later} {_TO} " for later, earliers in PRECEDED_FILLERS.items()
                               for earlier in earliers)
+_SPACED_TO = f" {_TO} "
 _READ_THROUGH_CHARS = 120  # the ending and the few fillers after it ("... crossed my mind to actually commit suicide")
 # Words read through as fillers when the word before them is one of these: "I wouldn't call myself suicidal", "quiet,
 # not because I want to die" (a reason denied; not "I'm not, cos I want to die": "I'm not" is an answer of its own).
@@ -1456,6 +1457,8 @@ def _read_through_before(normalised: str, start: int) -> bool:
     """A read-through ("never crossed my mind to") just before `start`, with at most NEGATION_WINDOW fillers between
     ("... to ever seriously commit suicide")."""
     before = normalised[max(0, start - _READ_THROUGH_CHARS):start]
+    if _SPACED_TO not in before:  # every ending ends in "to": the usual case, one scan in C
+        return False
     for ending in _READ_THROUGH_ENDINGS:
         at = before.rfind(ending)
         between = before[at + len(ending):].split() if at >= 0 else None
