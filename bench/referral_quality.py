@@ -151,6 +151,8 @@ def run(part_name: str = "held_back", kb_dir: Path = ROOT / "referral_kb", sourc
     if new_batch is not None:  # all of it: none of it has been tuned on
         part_name, source = "all", new_batch.stem
         examples = load_dev_file(new_batch)
+        if not examples:
+            raise SystemExit(f"no messages in {new_batch}: one per line under `## tier/category` headings")
     else:
         examples = [e for e in part(load_dev_set(), part_name) if source in ("all", e.source)]
     if not examples:

@@ -219,3 +219,10 @@ def test_a_new_writers_batch_is_judged_whole_before_it_joins_the_set(tmp_path):
     report = run(new_batch=batch)
     assert (report["set"], report["part"], report["messages"]) == ("referral_dev_new", "all", 2)
     assert report["crisis_recall_short"]["recall"] == 1.0 and report["false_crisis_ordinary"]["rate"] == 0.0
+
+
+def test_an_empty_new_batch_is_named_as_what_is_wrong(tmp_path):
+    batch = tmp_path / "empty.txt"
+    batch.write_text("# a header and nothing else\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"no messages in .*empty\.txt: one per line under"):
+        run(new_batch=batch)
