@@ -144,13 +144,19 @@ MORE_ENDS = _words("than", "now", "today", "tonight", "ever")
 # option, more like the only option left", a reviewer's), not before these ("it's more that I feel nothing", batch
 # 97a; "... more of an anxious person", "... more about money") nor after "any" ("any more than the next person").
 # Further on it is most often another trouble ("... I just need more sleep", "... wish I had more friends"), as a
-# second reviewer's look-alikes showed. "Now", "tonight", "until", "before" and "except" count anywhere: "... I'm just
-# sad tonight" is flagged, but "... overdosing tonight is" and "... but ive written the notes tonight" are found.
+# second reviewer's look-alikes showed, unless it goes on ("more and more", "more every day"). "Now", "tonight",
+# "until", "before" and "except" count anywhere: "... I'm just sad tonight" is flagged, but "... overdosing tonight
+# is" and "... but ive written the notes tonight" are found; "apart from" only before a time ("apart from once",
+# "... when"; not "my life is falling apart", "apart from my anxiety I'm ok"), a code reviewer's.
 NEAR_DENIAL_WORDS = 2
 MORE_NOT_BEFORE = _words("that", "of", "about", "the", "just")
 MORE_NOT_AFTER = _words("any")
-EXCEPT = _words("except", "apart", "besides")
-EITHER = _words("or")  # "... something I'd consider, now or ever"
+EXCEPT = _words("except")
+APART = _words("apart")  # "apart from once / when / lately", not "my life is falling apart", "apart from my anxiety"
+EXCEPT_WHEN = _words("once", "when", "lately", "recently", "last", "this", "that", "now", "tonight", "today")
+EITHER = _words("or")  # "... something I'd consider, now or ever"; not "tonight or tomorrow"
+EVER_AFTER = _words("ever", "never", "any", "anytime", "later")
+MORE_LATER = _words("and", "every", "often", "lately", "recently", "than", "each", "these")  # "more every day"
 # ... counted from after the denial's own words and what they are said of: "crossed my mind", "an option for me".
 DENIAL_OBJECTS = {tuple(normalise(words).split()) for words in ("my mind", "my head", "for me", "to me", "id consider")}
 # "Never wanted to die so much as tonight"; only after "never" ("I wasn't suicidal so much as burnt out" is a no).
@@ -410,7 +416,9 @@ class Suppressed(NamedTuple):
     reason: str
     kind: str = "phrase"
     read_on_from: int = -1  # where the words after a match set aside by a read-through start (Matcher._read_on)
-    read_on_warily: bool = False  # ... or by a denial after it: the word model reads them against its wary bar
+    # ... or, set aside by a denial after it, where the match ends: the denial's words are skipped in _read_on, and the
+    # word model reads the rest against its wary bar
+    read_on_warily: bool = False
 
 
 class MatchResult(NamedTuple):  # a tuple, not a dataclass: one is built for every message
@@ -519,7 +527,7 @@ class Matcher:
         """What this message would trigger and why. The text is used here and then discarded."""
         return self._match(text, read_on=True)
 
-    def _match(self, text: str, read_on: bool, normalised: str | None = None, left_over: bool = False) -> MatchResult:
+    def _match(self, text: str, read_on: bool, normalised: str | None = None, warily: bool = False) -> MatchResult:
         if not self.phrase_count and not self.pattern_count:
             return MatchResult()
         if normalised is None:
@@ -554,7 +562,7 @@ class Matcher:
                 # (their offsets are the l reading's, which may differ in length: the words after them are not read on)
                 suppressed.extend(aside._replace(read_on_from=-1) for aside in more_suppressed)
         if self._models:
-            self._score(normalised, found, hits, suppressed, unread, left_over)
+            self._score(normalised, found, hits, suppressed, unread, warily)
         if read_on and suppressed and not any(hit.tier == "crisis" for hit in hits):
             # The rest was read without its punctuation: a question of the writer's answered no, or a quote, is read
             # from the message as written ("... Do I want to die? No.", '... the song says "I want to die"').
@@ -564,31 +572,34 @@ class Matcher:
         return MatchResult(tuple(hits), tuple(suppressed))
 
     def _read_on(self, normalised: str, suppressed: list[Suppressed]) -> list[Hit]:
-        """The crisis hits of the words after the last crisis match a read-through set aside, read as a message of
-        their own. "It never crossed my mind to kill myself" is a denial, and what follows it is most often another
-        trouble ("... I just feel lonely since my divorce"), which the read-through must not take for the thought
-        going on; but it may be the crisis said in other words ("... but the pills are in my hand", "... but here I
-        am googling how many paracetamol"), which phrases, patterns and the word model can read there, once: the
-        words after it are not read on again, and only matches starting within READ_ON_CHARS of them count (the words
-        a little further are read too, so that what undoes a match there, "suicide squad", "lol jk", is read):
-        further on, the message's own reading reads them, as no read-through reaches so far. After a denial said
-        after the match ("Suicide has never crossed my mind. I keep looking up how high the bridge is", a reviewer's)
-        the words are read the same way, but the word model reads them against its wary bar: on the dev set they are
-        most often how the writer is instead ("... but sometimes I wish I could take a year off from being me").
+        """The crisis hits of the words after the last crisis match a read-through or a denial after it set aside,
+        read as a message of their own. "It never crossed my mind to kill myself" is a denial, and what follows it is
+        most often another trouble ("... I just feel lonely since my divorce"), which the read-through must not take
+        for the thought going on; but it may be the crisis said in other words ("... but the pills are in my hand",
+        "... but here I am googling how many paracetamol"), which phrases, patterns and the word model can read
+        there, once: the words after it are not read on again, and only matches starting within READ_ON_CHARS of them
+        count (the words a little further are read too, so that what undoes a match there, "suicide squad", "lol jk",
+        is read): further on, the message's own reading reads them, as no read-through reaches so far. After a
+        denial said after the match ("Suicide has never crossed my mind. I keep looking up how high the bridge is", a
+        reviewer's) the words after the denial's own are read the same way, but the word model reads them against its
+        wary bar: on the dev set they are most often how the writer is instead ("... but sometimes I wish I could take
+        a year off from being me").
 
         The words after the last such match are read; where an earlier one is near it, the words after that one too
         (a crisis between them, "... but the pills are in my hand, it never crossed my mind to hurt anyone"), but
         only if the first reading found nothing: the later denials inside the longer rest keep the word model from
         it. So a message costs at most three readings, two of them short."""
-        warily: dict[int, bool] = {}
+        starts: dict[int, bool] = {}  # where the words read on start -> whether the word model reads them warily
         for aside in suppressed:
-            if aside.read_on_from >= 0 and not aside.read_on_warily:
-                warily[aside.read_on_from] = False
-            elif aside.read_on_from >= 0 and (after := _negation_after_found(normalised, aside.read_on_from)):
-                warily[after[1]] = True  # the words after the denial's
-        if not warily:
+            if aside.read_on_from < 0:
+                continue
+            if not aside.read_on_warily:
+                starts[aside.read_on_from] = False
+            elif (after := _negation_after_found(normalised, aside.read_on_from)) is not None:
+                starts[after[1]] = True  # the words after the denial's
+        if not starts:
             return []
-        last, first = max(warily), min(warily)
+        last, first = max(starts), min(starts)
         found: list[Hit] = []
         for read_on_from in (last, first) if first != last and last - first <= READ_ON_CHARS else (last,):
             rest = normalised[read_on_from:last + READ_ON_CHARS + CONTEXT_CHARS]
@@ -598,14 +609,14 @@ class Matcher:
             # Read as normalised already (normalising twice need not give the same words): offsets only shift.
             found = [hit._replace(start=hit.start + read_on_from, end=hit.end + read_on_from)
                      if hit.kind != "model" else hit._replace(start=read_on_from, end=read_on_from + len(rest))
-                     for hit in self._match(rest, read_on=False, normalised=rest, left_over=warily[read_on_from]).hits
+                     for hit in self._match(rest, read_on=False, normalised=rest, warily=starts[read_on_from]).hits
                      if hit.tier == "crisis" and (hit.kind == "model" or hit.start < bound)]
             if found:
                 break
         return found
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed],
-               unread: list[tuple[int, int, str]], left_over: bool = False) -> None:
+               unread: list[tuple[int, int, str]], warily: bool = False) -> None:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
         none was set aside as negated, laughed off, about someone else or outranked. An exclusion is not a no: it
         names an everyday look-alike ("jump in the shower", "to live in" London), so the model reads the message
@@ -642,7 +653,7 @@ class Matcher:
             if topic.id in negated and len(scored) <= model.window:  # long only once its look-alikes are counted
                 continue
             probability = model.probability(scored)
-            if probability >= model.threshold_for(scored, writer_named, what_is_left=left_over or bool(unread)):
+            if probability >= model.threshold_for(scored, writer_named, what_is_left=warily or bool(unread)):
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
 
     def _find(self, normalised: str) -> _Found:
@@ -683,6 +694,8 @@ class Matcher:
         someone_elses: list[tuple[int, int]] = []  # crisis matches set aside as someone else's
         suppressed_counts: dict[_Entry, int] = {}
         last_kept: dict[_Entry, int] = {}  # where each entry's last kept suppression is
+        read_on_later: dict[_Entry, tuple[int, bool]] = {}
+        read_through: dict[str, bool] = {}  # a long text's read-throughs, by the words before the match
         cues: dict[str, dict[str, dict[_Entry, list[_CueFound]]]] = {}  # topic -> group -> each cue -> where
         # What the words around a match say depends only on CONTEXT_CHARS either side: 64 KB of one phrase, negated
         # or laughed off, is read once, not once per occurrence. In a chat-sized message the span itself is the key
@@ -738,9 +751,16 @@ class Matcher:
                     someone_elses.append((start, end))
                 read_on_from, read_on_warily = -1, False
                 if negation is not None and entry.tier == "crisis":
-                    if _read_through_before(normalised, start):
+                    if long_text:
+                        before = normalised[max(0, start - _READ_THROUGH_CHARS):start]
+                        if before not in read_through:
+                            read_through[before] = _read_through_before(normalised, start)
+                        through = read_through[before]
+                    else:
+                        through = _read_through_before(normalised, start)
+                    if through:
                         read_on_from = end
-                    elif negation in _AFTER_REASONS:  # where its words end is found once, in _read_on
+                    elif negation in _AFTER_REASONS:  # where the denial's words end is found in _read_on
                         read_on_from, read_on_warily = end, True
                 suppressed_count = suppressed_counts.get(entry, 0)
                 if suppressed_count < MAX_PER_PHRASE:  # the reason is worded only for those kept
@@ -749,9 +769,10 @@ class Matcher:
                     suppressed.append(Suppressed(entry.topic, entry.text, _reason(excluded_by, outranked_by, negation),
                                                  entry.kind, read_on_from, read_on_warily))
                 elif read_on_from >= 0:  # ... but the words after the last one set aside are read on (_read_on)
-                    kept = last_kept[entry]
-                    suppressed[kept] = suppressed[kept]._replace(read_on_from=read_on_from,
-                                                                 read_on_warily=read_on_warily)
+                    read_on_later[entry] = (read_on_from, read_on_warily)  # applied once, after the loop
+        for entry, (read_on_from, read_on_warily) in read_on_later.items():
+            kept = last_kept[entry]
+            suppressed[kept] = suppressed[kept]._replace(read_on_from=read_on_from, read_on_warily=read_on_warily)
         if under_crisis and someone_elses:
             hits.extend(_under_someone_elses_crisis(normalised, under_crisis, someone_elses, rules))
         for by_group in cues.values():
@@ -1548,7 +1569,7 @@ ASKED = _words("asked", "asks", "asking", "ask")
 # "asked me what was wrong"; or the question as asked, "asked me am I thinking of suicide" (batch 98b's English as a
 # second language).
 ASKED_WHETHER = _words("if", "whether", "about", "bout", "question", "questions",  # "asked the suicide question"
-                       "am", "was", "do", "did", "have", "had")
+                       "am", "was")  # not "do", "have": "asked do I want to die and I said no, every day I do"
 ASKED_GAP = 3  # words between: "asked me straight out if", "asked gently whether"
 YES_ANSWERS = _words("yes", "yeah", "yep", "yea", "ya", "yh")
 # A plain no anywhere in the window; a negated clause only as the first few words after the match ("and I said I
@@ -1565,7 +1586,9 @@ CLAUSE_GOES_ON = _words("going", "gonna", "coming", "kidding", "joking", "scared
 # truth is yes").
 TAKEN_BACK = _words("lied", "lie", "liar")  # not "lying": "lying on the floor"
 TAKEN_BACK_WINDOW = 2 * QUESTION_WINDOW
-_TRUE = normalise("true").strip()  # "that's not true", "isn't true"
+_TRUE = normalise("true").strip()  # "that's not true", "isn't true", "not really true"
+# ... with a measure between: not "I said no. It's true"
+TRUE_MEASURED = _words("really", "quite", "entirely", "strictly", "exactly", "totally", "completely", "100")
 TRUTH_TOLD = {tuple(normalise(words).split()) for words in ("truth is", "truth be")}  # "I said no. Truth is every day"
 _TAKEN_BACK_CHARS = 240
 NOT_AN_ANSWER = _words("sure", "ok", "okay", "fine", "alright", "good", "well", "coping", "safe", "one", "body",
@@ -1628,15 +1651,18 @@ def _negation_after_found(normalised: str, end: int) -> tuple[str, int] | None:
 
 
 def _over_by_now(words: list[str], denial_words: int) -> bool:
-    """ "until this year", "before, but now", "more", "as much as": the negation just read has ended. `words` start
-    with the denial's own `denial_words`."""
+    """ "until this year", "before, but now", "except", "more" (near the denial, or "more and more", "more every
+    day"), "as much as": the negation just read has ended. `words` start with the denial's own `denial_words`."""
     near = denial_words + NEAR_DENIAL_WORDS
-    for index, (word, following) in enumerate(pairwise([*words, ""])):
-        if word in UNTIL or word in EXCEPT or (word in NOW and following not in EITHER) or (
+    padded = [*words, "", ""]
+    for index, word in enumerate(words):
+        following, then = padded[index + 1], padded[index + 2]
+        if word in UNTIL or word in EXCEPT or (word in APART and then in EXCEPT_WHEN) or (
+                word in NOW and not (following in EITHER and then in EVER_AFTER)) or (
                 word in BEFORE and following in BEFORE_ENDS) or following in AS_MUCH.get(word, ()):
             return True
-        if index < near and word in MORE and following not in MORE_NOT_BEFORE and (
-                index == 0 or words[index - 1] not in MORE_NOT_AFTER):
+        if word in MORE and (following in MORE_LATER or (index < near and following not in MORE_NOT_BEFORE and (
+                index == 0 or words[index - 1] not in MORE_NOT_AFTER))):
             return True
     return False
 
@@ -2087,9 +2113,11 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
         return None
     after = normalised[end + 1:end + 1 + _TAKEN_BACK_CHARS].split()
     taken_back = after[:TAKEN_BACK_WINDOW]
-    if (not TAKEN_BACK.isdisjoint(taken_back) or not YES_ANSWERS.isdisjoint(taken_back)
-            or any((word == _TRUE and previous in NO_ANSWERS) or (previous, word) in TRUTH_TOLD
-                   for previous, word in pairwise(taken_back))):
+    padded = ["", "", *taken_back]
+    if (not TAKEN_BACK.isdisjoint(taken_back) or not YES_ANSWERS.isdisjoint(taken_back) or any(
+            (word == _TRUE and (previous in NO_ANSWERS or (earlier in NO_ANSWERS and previous in TRUE_MEASURED)))
+            or (previous, word) in TRUTH_TOLD
+            for earlier, previous, word in zip(padded[:-2], padded[1:-1], padded[2:], strict=True))):
         return None
     for index, word in enumerate(after[:QUESTION_WINDOW]):
         if word not in NO_ANSWERS or not NO_NOT_SAID.isdisjoint(after[max(0, index - NO_NOT_SAID_WINDOW):index]):

@@ -1264,6 +1264,13 @@ def test_never_crossed_my_mind_to(matcher, text, crisis):
     ("suicide has never crossed my mind except for every single night this month", True),
     ("suicide isnt something id consider, now or ever", False),
     ("suicide never crossed my mind, but now it's all I think about", True),
+    # a code reviewer's: "more" that goes on, "or" only before "ever", "apart from" only before a time
+    ("Suicide was never an option but I think about it more every day", True),
+    ("Suicide was never an option, tonight or tomorrow it ends", True),
+    ("Suicide never crossed my mind, my life is falling apart and I'm fine", False),
+    ("Suicide never crossed my mind, apart from my anxiety I'm ok", False),
+    ("Suicide never crossed my mind apart from once last winter", True),
+    ("The urge to self harm isn't there anymore", False),
     # what the rest says, as patterns: the wary bar keeps the model from most of it
     ("Ending it isnt on the cards. its a when not an if", True),
     ("suicide has never been an option for me, i just dont want to be here tomorrow", True),
@@ -1292,6 +1299,11 @@ def test_the_words_after_a_denial_after_the_match_are_read_on(matcher, text, cri
     ("it never crossed my mind to kill myself before, which is why its so scary that i want to do it tonight", True),
     ('my GP asked "have you thought about suicide" and I said no. Truth is every day', True),
     ("the doctor asked me have i thought of ending my life and i said no, truth be told i think of it daily", True),
+    # ... but "do" and "have" are not read as a question asked: "... I said no, every day I do" (a code reviewer's)
+    ("My therapist asked do I want to kill myself and I said no, every day I do", True),
+    ("she asked me was I suicidal and I said no", False),
+    ("my GP asked if I was having thoughts of ending my life and I said no. That's true.", False),
+    ("my GP asked if I had thoughts of ending my life and I said no. Not really true, I think about it daily", True),
 ])
 def test_denials_as_many_writers_put_them(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
