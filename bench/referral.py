@@ -37,6 +37,8 @@ WORST_CASES = {
     "answer_fillers": "want to die? lol: ",  # every "?" and ":" starts an answer whose fillers run on
     "quoted": "the line “i want to die” - me ",  # crisis words in quotes, each quote framed and read
     "read_through_denials": "It never crossed my mind to kill myself, I just miss my mum. ",  # each read on after
+    # stand-ins and an emoji in every word's reach, each match denied after it (a code reviewer's: 23 ms, now 14)
+    "stand_ins_denied_after": "k1ll myself never came to me 💀 ",
     "mixed": "I'm not in debt to you, never really suicidal, kill myself laughing " + "a" * 500
              + " d.e.b.t k1ll mys3lf kiII myself not not not never ",
 }

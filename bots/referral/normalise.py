@@ -51,6 +51,9 @@ CURLY_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'"}
 # Laughing until crying is a laugh in words: "I'm going to walk into the sea 😂" is the matcher's hyperbole, like
 # "lmao". Every other emoji is dropped with the rest of the symbols.
 LAUGHING_EMOJI = str.maketrans(dict.fromkeys("😂🤣😹", " lmao "))
+# The three as one table: their keys are apart and what they give is ASCII, so one pass reads as three would; each pass
+# over 64 KB of emoji or Cyrillic costs about 2 ms.
+FOLDED = {**LOOKALIKES, **CURLY_APOSTROPHES, **LAUGHING_EMOJI}
 # A whole word of letters, digits and stand-in symbols with at least one of each kind, found only from the
 # word's first character (the lookbehind), so a long run that is not such a word is scanned once, not once
 # per position.
@@ -186,8 +189,7 @@ def _fold_unicode(text: str) -> str:
         if size >= MAX_CHARS:
             break
     text = "".join(parts)[:MAX_CHARS]
-    text = INVISIBLE.sub("", text).translate(LOOKALIKES).translate(CURLY_APOSTROPHES)
-    text = text.translate(LAUGHING_EMOJI)[:MAX_CHARS]  # each emoji becomes six characters: cut to size again
+    text = INVISIBLE.sub("", text).translate(FOLDED)[:MAX_CHARS]  # each emoji becomes six characters: cut again
     return COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
