@@ -1793,6 +1793,7 @@ LAUGH_WINDOW = 3
 LAUGHS = _words("lmao", "lmfao", "rofl", "roflmao", "jk", "jking", "xd", "kidding", "joking", "jokes")
 LAUGH_STARTS = ("haha", "hehe", "ahah")
 LAUGH_UNDONE = _words("unless")  # "i want to die lol jk... unless 👀": the joke taken back (batch 95b)
+NOT_LITERALLY = normalise("not literally").strip()  # "I'm going to kill myself (not literally) for deleting it"
 _SHORT_WORDS_CHARS = 64  # enough for the few short words read after a match for these
 _WORDS_AFTER_CHARS = 2 * _SHORT_WORDS_CHARS + 1  # _words_after's slice
 _SINCE_BEFORE_CHARS = 24  # "a long while", "twenty years" before "since"
@@ -1848,7 +1849,8 @@ GENERIC = _words("anyone", "anybody", "everyone", "everybody", "people", "who")
 GENERIC_WINDOW = 5
 _GENERIC_CHARS = GENERIC_WINDOW * 25
 _SOMEONE_ELSE = _any_of(*SOMEONE_ELSE)
-_OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS))))
+_OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS,
+                                                                     NOT_LITERALLY))))
 
 
 def _came_back(words: list[str]) -> bool:
@@ -1889,6 +1891,9 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceili
             if ((word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or said[index - 1] not in NEGATIONS)
                     and LAUGH_UNDONE.isdisjoint(said[index + 1:index + 1 + LAUGH_WINDOW])):
                 return word
+            if " ".join(said[index:index + 2]) == NOT_LITERALLY and (TURNS | LAUGH_UNDONE).isdisjoint(
+                    said[index + 2:index + 2 + LAUGH_WINDOW]):  # not "... not literally but kind of yes"
+                return NOT_LITERALLY
     return None
 
 
@@ -2145,7 +2150,7 @@ _CLUES_OF: dict[int, tuple[str, ...]] = {
     _RULE_ANSWERED_NO: (" ask",),
     # "nah", "nope", "no", "none", and the starts of "not any more", "dont now", "dont any more"
     _RULE_DENIED_AFTER: tuple(f" {word} " for word in ANSWERS_NO | _words("not", "don't", "none")),
-    _RULE_OVER_OR_LAUGHED: tuple(f" {prefix}" for prefix in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS)),
+    _RULE_OVER_OR_LAUGHED: tuple(f" {prefix}" for prefix in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS, NOT_LITERALLY)),
     _RULE_SOMEONE_ELSE: tuple(f" {word} " for word in SOMEONE_ELSE),
     _RULE_NOT_SO: tuple(f" {word} " for word in BELIEVING | _words("scared", "afraid")),
 }
@@ -2212,6 +2217,11 @@ QUOTE_MEANT = [normalise(words) for words in (
     "this week")]
 _QUOTE_CLAIM_CHARS = 400  # read after a quote for the writer claiming it
 QUOTE_FRAME_WORDS = 4  # words before a quote read for its frame, and after it for a meme's "me" or a media word
+# ... and for whose speech it is, further back past the verb's helpers: "my mum has been saying things like",
+# "my nan said to me today" (batch 101a's).
+QUOTE_SPEAKER_WORDS = QUOTE_FRAME_WORDS + 3
+SPEECH_HELPERS = _words("has", "have", "had", "been", "keeps", "kept", "always", "just", "also", "even", "then", "once",
+                        "literally", "actually", "suddenly", "was", "is")
 QUOTE_AFTER_WORDS = 12  # words after a quote read for the writer taking it back
 _QUOTE_READ_CHARS = 25 * QUOTE_AFTER_WORDS  # read on either side of a quote for those words
 
@@ -2281,14 +2291,26 @@ def _quoted_as(normalised: str, start: int, end: int) -> str | None:
                 or not ANSWER_UNDONE.isdisjoint(answer) or f" {_I_AM} " in f" {' '.join(answer)} "
                 or _taken_back_after([*answer, "", ""])):
             return None  # "she asked "are you suicidal?" and I said yes", "... no, not tonight", "... no but I lied"
-    for index, word in enumerate(before):
-        if word in QUOTE_SPEECH and index and (before[index - 1] in OTHER_PEOPLE or before[index - 1] in KIN):
-            return "someone else's words"
+    if _spoken_by_someone_else(normalised[max(0, start - _QUOTE_READ_CHARS):start].split()[-QUOTE_SPEAKER_WORDS:]):
+        return "someone else's words"
     own = (bool(before) and before[-1] in QUOTE_OWN_SPEECH) or any(
         word in QUOTE_OWN_SPEECH and before[index - 1] in (_I, "me") for index, word in enumerate(before) if index)
     if own and any(taken_back in rest for taken_back in QUOTE_TAKEN_BACK):
         return "taken back"
     return None
+
+
+def _spoken_by_someone_else(before: list[str]) -> bool:
+    """Whether the words before a quote frame it as someone else's speech: a verb of speech said by another person
+    (he, my mum), perhaps with helpers between ("she keeps saying", "my mum has been saying")."""
+    for index, word in enumerate(before):
+        if word in QUOTE_SPEECH:
+            speaker = index - 1
+            while speaker >= 0 and before[speaker] in SPEECH_HELPERS:
+                speaker -= 1
+            if speaker >= 0 and (before[speaker] in OTHER_PEOPLE or before[speaker] in KIN):
+                return True
+    return False
 
 
 # The most any rule above reads on either side of a match, with room to spare: the cache in Matcher._judge keys on

@@ -1479,6 +1479,11 @@ def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(ma
     ('my GP asked "have you thought about suicide" and I said no. Truth is every day', True),
     # the words around a quote set aside are still read by the word model, against its wary bar; not those of
     # another quote, nor is the writer named by a quote (reviewers')
+    # someone else's speech with the verb's helpers between ("has been saying", "said to me today"; batch 101a's)
+    ('my mum keeps saying "i want to die" and i dont know what to do', False),
+    ('my nan said to me today "i\'m ready to go, love, i\'ve had enough". she is 89', False),
+    ('my mum has been saying "i want to die" and honestly same', True),
+    ('i keep saying "i want to die" to my mum', True),
     ("the song says “i want to die”. I keep looking up how high the bridge is and whether it's high enough.", True),
     ('the chorus is "i want to die" then "i\'ll be gone forever" lol what a tune', False),
     ('the caption said "me wanting to die on a monday" with a cat picture, permanently iconic', False),
@@ -1707,6 +1712,11 @@ def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
     # a joke taken back is no joke (batch 95b)
     ("i want to die lol jk... unless 👀", True),
     ("kill myself haha", False),
+    # "not literally" right after laughs it off, unless it turns (batch 47's)
+    ("I'm going to absolutely kill myself (not literally obviously) for not backing it up", False),
+    ("i want to die. not literally, i mean i want to sleep for a week", False),
+    ("i want to kill myself, not literally but also kind of yes", True),
+    ("i literally want to die", True),
 ])
 def test_the_twenty_third_sessions_denials_and_their_twins(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
