@@ -17,7 +17,7 @@ from itertools import pairwise
 from bench.referral_quality import ROOT, dev_files, load_dev_set, part
 from bench.report import parser
 from bots.referral.normalise import normalise
-from bots.referral.word_model import probability_of
+from bots.referral.word_model import probability_of, stretches
 
 OUT = ROOT / "referral_kb" / "crisis-model.json"
 MIN_MESSAGES = 3  # a word or pair in fewer tuning messages than this is one writer's, not a way people write
@@ -39,7 +39,9 @@ KEPT_WEIGHT = 0.05  # smaller weights barely move a score: left out of the file
 # it flags fewer ordinary posts than the old model at 0.70 and finds more crisis posts (docs/DECISIONS.md). With
 # batches 96b to 100b (bias -1.17 -> -1.06, back and forth as they joined) 0.66 still: on batches 86 to 100b left out
 # in turn it finds 26 more of 2,933 short crisis posts than 0.70 for 11 more of 2,287 ordinary posts flagged (0.60: 19
-# more found, 11 more flagged).
+# more found, 11 more flagged). With a long crisis post learnt from by its likeliest stretch (readings) and batches
+# 99a to 101b, 0.66 still: on batches 84 and 86 to 101b left out in turn, 27 more of 3,299 short crisis posts than 0.70
+# for 5 more of 2,878 ordinary posts and 2 more of 3,052 denials flagged.
 THRESHOLD = 0.66
 WINDOW = 50  # words: about a short post; a long one is scored by its best stretch (chosen as THRESHOLD was)
 # For messages read less surely. A long post's best stretch of several scores high by chance more often: above
@@ -51,7 +53,8 @@ WARY_THRESHOLD = 0.96
 # chance. Long posts from unrelated forums (batch 83: a half marathon, an insurance claim, knitting, learning Rust) were
 # flagged by one stretch of everyday words at 0.96 to 0.99. With 44 batches each left out of training in turn, 1.25
 # flagged 9 fewer of their 1,169 long ordinary posts and 8 fewer of batch 83's 150, for 12 fewer of 1,590 long crisis
-# posts found (docs/DECISIONS.md).
+# posts found (docs/DECISIONS.md). Since long crisis posts are learnt from by their likeliest stretch, 0.96 and 1.25
+# still: 0.94 found 7 more of 842 long crisis posts for 5 more of 635 long ordinary posts flagged (left out in turn).
 WARY_RISE = 1.25
 # A short message that names nobody ("want to die", "so done with everything"): people leave the I out, and with each
 # of batches 44 to 55 left out of training in turn, 0.85 found 23 more of their 2,003 short crisis posts than 0.96
@@ -72,24 +75,39 @@ FRAME_WORDS = frozenset(normalise(
     " relapse relapsed relapsing").split())
 
 
-def features(text: str) -> set[str]:
-    words = normalise(text).split()
+def features(words: list[str]) -> set[str]:
     return {*(word for word in words if word not in FRAME_WORDS),
             *(f"{first} {second}" for first, second in pairwise(words)
               if first not in FRAME_WORDS or second not in FRAME_WORDS)}
 
 
-def train(examples: list[tuple[set[str], int]]) -> tuple[float, dict[str, float]]:
-    seen = Counter(feature for found, _ in examples for feature in found)
+def readings(text: str, crisis: bool) -> list[set[str]]:
+    """What is learnt from a message: its features; for a long crisis post, those of each stretch the model scores it
+    by, of which training learns from the likeliest. Learnt whole, a long crisis post taught the model that its story
+    (the commute, the landlord, Tuesday) was crisis talk, and long everyday posts were flagged for a stretch of it."""
+    words = normalise(text).split()
+    if crisis and len(words) > WINDOW:
+        return [features(stretch) for stretch in stretches(words, WINDOW)]
+    return [features(words)]
+
+
+def train(examples: list[tuple[list[set[str]], int]]) -> tuple[float, dict[str, float]]:
+    """Each example is its readings (one, or a long crisis post's stretches) and its label."""
+    seen = Counter(feature for found, _ in examples for feature in set().union(*found))
     vocabulary = {feature for feature, count in seen.items() if count >= MIN_MESSAGES}
     weights = dict.fromkeys(sorted(vocabulary), 0.0)
     bias = 0.0
-    order = [(sorted(found & vocabulary), label) for found, label in examples]
+    order = [([sorted(each & vocabulary) for each in found], label) for found, label in examples]
     rng = random.Random(SEED)
+
+    def total(found: list[str]) -> float:
+        return sum(weights[feature] for feature in found)
+
     for _ in range(EPOCHS):
         rng.shuffle(order)
-        for found, label in order:
-            error = probability_of(bias + sum(weights[feature] for feature in found)) - label
+        for each_found, label in order:
+            found = each_found[0] if len(each_found) == 1 else max(each_found, key=total)
+            error = probability_of(bias + total(found)) - label
             bias -= LEARNING_RATE * error
             for feature in found:
                 weights[feature] -= LEARNING_RATE * (error + L2 * weights[feature])
@@ -105,7 +123,7 @@ def main() -> None:
     # set it learns the difference, and on new writers' batches left out of training it found far more plans and
     # preparations for no more ordinary messages flagged (docs/DECISIONS.md).
     examples = part(load_dev_set(), "tuning")
-    bias, weights = train([(features(e.text), int(e.tier == "crisis")) for e in examples])
+    bias, weights = train([(readings(e.text, e.tier == "crisis"), int(e.tier == "crisis")) for e in examples])
     kept = {feature: round(weight, 3) for feature, weight in weights.items() if abs(weight) >= KEPT_WEIGHT}
     model = {
         "about": f"Logistic regression over normalised words and word pairs, trained by bench/train_crisis_model.py "

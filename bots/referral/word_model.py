@@ -15,7 +15,8 @@ that found about a tenth more of their short crisis posts for no more ordinary o
 is wished, not the wishing: the trainer leaves out words like "I", "wish" and "want" (bench/train_crisis_model.py).
 A message is scored by its highest-scoring stretch of `window` words (half a window apart, over its first
 MAX_WORDS): a long post sums too many words to stay calibrated, and the wish in it is usually said in a sentence or
-two. Each distinct word and pair counts once in a stretch, as in training. Each stretch is one more chance for
+two. Each distinct word and pair counts once in a stretch, as in training, where a long crisis post is learnt from
+by its likeliest stretch, not its whole story (bench/train_crisis_model.py). Each stretch is one more chance for
 everyday words to add up by chance ("I've tried moving the mirrors in every combination I can think of" in a post about
 a game): a long message's bar rises with the number of its stretches beyond two. A topic names its model file in its
 YAML (`model: crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file
@@ -69,10 +70,10 @@ class WordModel(NamedTuple):
         if what_is_left:
             return max(wary, self.threshold_for(words, writer_named))
         if len(words) > self.window:
-            stretches = len(self._stretch_starts(len(words)))
-            if not self.wary_rise or stretches <= 2:
+            count = len(stretch_starts(len(words), self.window))
+            if not self.wary_rise or count <= 2:
                 return wary
-            return probability_of(math.log(wary / (1 - wary)) + self.wary_rise * math.log(stretches / 2))
+            return probability_of(math.log(wary / (1 - wary)) + self.wary_rise * math.log(count / 2))
         if not writer_named:
             for threshold in (self.unnamed_threshold, self.wary_threshold):
                 if threshold is not None:
@@ -84,27 +85,16 @@ class WordModel(NamedTuple):
         for a long one, of its likeliest stretch."""
         if len(words) <= self.window and len(words) <= MAX_WORDS:  # most messages: one stretch, the whole
             return probability_of(self.bias + self._total(words))
-        return probability_of(self.bias + max(map(self._total, self._stretches(words))))
+        return probability_of(self.bias + max(map(self._total, stretches(words, self.window))))
 
     def weighed_most(self, words: list[str], count: int = 5) -> list[str]:
         """The words and pairs that pushed the score of the likeliest stretch up most, for `bothy kb test` (never
         for a log)."""
-        stretch = max(self._stretches(words), key=self._total)
+        stretch = max(stretches(words, self.window), key=self._total)
         weights = [(word, self.words.get(word, 0.0)) for word in set(stretch)]
         weights += [(f"{first} {second}", self.pairs.get((first, second), 0.0)) for first, second in
                     set(pairwise(stretch))]
         return [text for text, weight in sorted(weights, key=lambda item: -item[1])[:count] if weight > 0]
-
-    def _stretch_starts(self, length: int) -> tuple[int, ...]:
-        """Where the stretches of a message of `length` words start: only at its start when it is no longer than a
-        window, else every half window over its first MAX_WORDS, the last ending where they end."""
-        last = min(length, MAX_WORDS) - self.window
-        return (0,) if last <= 0 else (*range(0, last, max(1, self.window // 2)), last)
-
-    def _stretches(self, words: list[str]) -> list[list[str]]:
-        """The words, or for a long message each stretch of `window` of its first MAX_WORDS (_stretch_starts)."""
-        words = words[:MAX_WORDS]
-        return [words[start:start + self.window] for start in self._stretch_starts(len(words))]
 
     def _total(self, words: list[str]) -> float:
         """Each distinct word and pair counted once, as in training: saying it twice is not twice as likely."""
@@ -112,6 +102,20 @@ class WordModel(NamedTuple):
         # Pairs repeat only where words do: in most messages none does, and the pairs need no set.
         pairs = pairwise(words) if len(distinct) == len(words) else set(pairwise(words))
         return sum(map(self.words.get, distinct, repeat(0.0))) + sum(map(self.pairs.get, pairs, repeat(0.0)))
+
+
+def stretch_starts(length: int, window: int) -> tuple[int, ...]:
+    """Where the stretches of a message of `length` words start: only at its start when it is no longer than a
+    window, else every half window over its first MAX_WORDS, the last ending where they end."""
+    last = min(length, MAX_WORDS) - window
+    return (0,) if last <= 0 else (*range(0, last, max(1, window // 2)), last)
+
+
+def stretches(words: list[str], window: int) -> list[list[str]]:
+    """The words, or for a long message each stretch of `window` of its first MAX_WORDS (stretch_starts): as the
+    model scores a message, and as the trainer reads a long crisis post."""
+    words = words[:MAX_WORDS]
+    return [words[start:start + window] for start in stretch_starts(len(words), window)]
 
 
 def probability_of(total: float) -> float:

@@ -164,8 +164,8 @@ def test_a_long_messages_bar_rises_with_its_stretches():
     at_most = model.threshold_for(["a"] * word_model.MAX_WORDS)
     assert model.threshold_for(["a"] * (word_model.MAX_WORDS * 3)) == at_most < 1  # read to MAX_WORDS only, as scored
     for length in (*range(0, 40), word_model.MAX_WORDS - 1, word_model.MAX_WORDS, word_model.MAX_WORDS + 7):
-        stretches = model._stretches([str(index) for index in range(length)])
-        assert [int(stretch[0]) if stretch else 0 for stretch in stretches] == list(model._stretch_starts(length))
+        read = word_model.stretches([str(index) for index in range(length)], model.window)
+        assert [int(stretch[0]) if stretch else 0 for stretch in read] == list(word_model.stretch_starts(length, 4))
     assert WordModel(0.9, 4, 0.0, {}, {}, wary_threshold=0.95).threshold_for(four) == 0.95  # no rise: as before
 
 
