@@ -2222,6 +2222,9 @@ QUOTE_FRAME_WORDS = 4  # words before a quote read for its frame, and after it f
 QUOTE_SPEAKER_WORDS = QUOTE_FRAME_WORDS + 3
 SPEECH_HELPERS = _words("has", "have", "had", "been", "keeps", "kept", "always", "just", "also", "even", "then", "once",
                         "literally", "actually", "suddenly", "was", "is")
+# ... and then only words that lead to the quote: not 'my mum said to write it down, so: "..."', the writer's own.
+SPEECH_TO_QUOTE = _words("to", "me", "us", "things", "stuff", "like", "today", "yesterday", "tonight", "again", "once",
+                         "earlier", "that", "on", "the", "phone", "in", "a", "text", "this", "morning", "always")
 QUOTE_AFTER_WORDS = 12  # words after a quote read for the writer taking it back
 _QUOTE_READ_CHARS = 25 * QUOTE_AFTER_WORDS  # read on either side of a quote for those words
 
@@ -2302,14 +2305,19 @@ def _quoted_as(normalised: str, start: int, end: int) -> str | None:
 
 def _spoken_by_someone_else(before: list[str]) -> bool:
     """Whether the words before a quote frame it as someone else's speech: a verb of speech said by another person
-    (he, my mum), perhaps with helpers between ("she keeps saying", "my mum has been saying")."""
+    (he, my mum) in the quote's last QUOTE_FRAME_WORDS words; or further back, perhaps with helpers between ("my mum
+    has been saying"), where only words that lead to the quote follow it ("things like", "to me today")."""
     for index, word in enumerate(before):
-        if word in QUOTE_SPEECH:
-            speaker = index - 1
-            while speaker >= 0 and before[speaker] in SPEECH_HELPERS:
-                speaker -= 1
-            if speaker >= 0 and (before[speaker] in OTHER_PEOPLE or before[speaker] in KIN):
-                return True
+        if word not in QUOTE_SPEECH:
+            continue
+        speaker = index - 1
+        while speaker >= 0 and before[speaker] in SPEECH_HELPERS:
+            speaker -= 1
+        if speaker < 0 or (before[speaker] not in OTHER_PEOPLE and before[speaker] not in KIN):
+            continue
+        if (speaker == index - 1 and speaker >= len(before) - QUOTE_FRAME_WORDS) or SPEECH_TO_QUOTE.issuperset(
+                before[index + 1:]):
+            return True
     return False
 
 

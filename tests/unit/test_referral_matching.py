@@ -1484,6 +1484,7 @@ def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(ma
     ('my nan said to me today "i\'m ready to go, love, i\'ve had enough". she is 89', False),
     ('my mum has been saying "i want to die" and honestly same', True),
     ('i keep saying "i want to die" to my mum', True),
+    ('my mum said to write it down so here it is: "i want to die"', True),  # her words were not the quote
     ("the song says “i want to die”. I keep looking up how high the bridge is and whether it's high enough.", True),
     ('the chorus is "i want to die" then "i\'ll be gone forever" lol what a tune', False),
     ('the caption said "me wanting to die on a monday" with a cat picture, permanently iconic', False),
