@@ -1793,7 +1793,7 @@ LAUGH_WINDOW = 3
 LAUGHS = _words("lmao", "lmfao", "rofl", "roflmao", "jk", "jking", "xd", "kidding", "joking", "jokes")
 LAUGH_STARTS = ("haha", "hehe", "ahah")
 LAUGH_UNDONE = _words("unless")  # "i want to die lol jk... unless 👀": the joke taken back (batch 95b)
-NOT_LITERALLY = normalise("not literally").strip()  # "I'm going to kill myself (not literally) for deleting it"
+LAUGH_DENIAL_FILLERS = _words("literally", "even", "really", "actually", "just", "genuinely", "totally")
 _SHORT_WORDS_CHARS = 64  # enough for the few short words read after a match for these
 _WORDS_AFTER_CHARS = 2 * _SHORT_WORDS_CHARS + 1  # _words_after's slice
 _SINCE_BEFORE_CHARS = 24  # "a long while", "twenty years" before "since"
@@ -1849,8 +1849,7 @@ GENERIC = _words("anyone", "anybody", "everyone", "everybody", "people", "who")
 GENERIC_WINDOW = 5
 _GENERIC_CHARS = GENERIC_WINDOW * 25
 _SOMEONE_ELSE = _any_of(*SOMEONE_ELSE)
-_OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS,
-                                                                     NOT_LITERALLY))))
+_OVER_OR_LAUGH = re.compile("|".join(sorted(f" {word}" for word in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS))))
 
 
 def _came_back(words: list[str]) -> bool:
@@ -1888,13 +1887,18 @@ def _over_or_laughed_after(normalised: str, end: int, laughs: bool = True, ceili
         return words[index]
     if laughs:  # a laugh in the next sentence still laughs it off ("... walk into the sea. 😂 It's the theme tune")
         for index, word in enumerate(said[:LAUGH_WINDOW]):
-            if ((word in LAUGHS or word.startswith(LAUGH_STARTS)) and (index == 0 or said[index - 1] not in NEGATIONS)
+            if ((word in LAUGHS or word.startswith(LAUGH_STARTS)) and not _laugh_denied(said, index)
                     and LAUGH_UNDONE.isdisjoint(said[index + 1:index + 1 + LAUGH_WINDOW])):
                 return word
-            if " ".join(said[index:index + 2]) == NOT_LITERALLY and (TURNS | LAUGH_UNDONE).isdisjoint(
-                    said[index + 2:index + 2 + LAUGH_WINDOW]):  # not "... not literally but kind of yes"
-                return NOT_LITERALLY
     return None
+
+
+def _laugh_denied(words: list[str], index: int) -> bool:
+    """The laugh at words[index] is denied: "not joking", "not literally joking" (a reviewer's)."""
+    before = index - 1
+    while before >= 0 and words[before] in LAUGH_DENIAL_FILLERS:
+        before -= 1
+    return before >= 0 and words[before] in NEGATIONS
 
 
 def _said_over(words: list[str], index: int) -> bool:
@@ -2150,7 +2154,7 @@ _CLUES_OF: dict[int, tuple[str, ...]] = {
     _RULE_ANSWERED_NO: (" ask",),
     # "nah", "nope", "no", "none", and the starts of "not any more", "dont now", "dont any more"
     _RULE_DENIED_AFTER: tuple(f" {word} " for word in ANSWERS_NO | _words("not", "don't", "none")),
-    _RULE_OVER_OR_LAUGHED: tuple(f" {prefix}" for prefix in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS, NOT_LITERALLY)),
+    _RULE_OVER_OR_LAUGHED: tuple(f" {prefix}" for prefix in (*OVER_WORDS, *LAUGHS, *LAUGH_STARTS)),
     _RULE_SOMEONE_ELSE: tuple(f" {word} " for word in SOMEONE_ELSE),
     _RULE_NOT_SO: tuple(f" {word} " for word in BELIEVING | _words("scared", "afraid")),
 }
@@ -2217,14 +2221,6 @@ QUOTE_MEANT = [normalise(words) for words in (
     "this week")]
 _QUOTE_CLAIM_CHARS = 400  # read after a quote for the writer claiming it
 QUOTE_FRAME_WORDS = 4  # words before a quote read for its frame, and after it for a meme's "me" or a media word
-# ... and for whose speech it is, further back past the verb's helpers: "my mum has been saying things like",
-# "my nan said to me today" (batch 101a's).
-QUOTE_SPEAKER_WORDS = QUOTE_FRAME_WORDS + 3
-SPEECH_HELPERS = _words("has", "have", "had", "been", "keeps", "kept", "always", "just", "also", "even", "then", "once",
-                        "literally", "actually", "suddenly", "was", "is")
-# ... and then only words that lead to the quote: not 'my mum said to write it down, so: "..."', the writer's own.
-SPEECH_TO_QUOTE = _words("to", "me", "us", "things", "stuff", "like", "today", "yesterday", "tonight", "again", "once",
-                         "earlier", "that", "on", "the", "phone", "in", "a", "text", "this", "morning", "always")
 QUOTE_AFTER_WORDS = 12  # words after a quote read for the writer taking it back
 _QUOTE_READ_CHARS = 25 * QUOTE_AFTER_WORDS  # read on either side of a quote for those words
 
@@ -2294,31 +2290,14 @@ def _quoted_as(normalised: str, start: int, end: int) -> str | None:
                 or not ANSWER_UNDONE.isdisjoint(answer) or f" {_I_AM} " in f" {' '.join(answer)} "
                 or _taken_back_after([*answer, "", ""])):
             return None  # "she asked "are you suicidal?" and I said yes", "... no, not tonight", "... no but I lied"
-    if _spoken_by_someone_else(normalised[max(0, start - _QUOTE_READ_CHARS):start].split()[-QUOTE_SPEAKER_WORDS:]):
-        return "someone else's words"
+    for index, word in enumerate(before):
+        if word in QUOTE_SPEECH and index and (before[index - 1] in OTHER_PEOPLE or before[index - 1] in KIN):
+            return "someone else's words"
     own = (bool(before) and before[-1] in QUOTE_OWN_SPEECH) or any(
         word in QUOTE_OWN_SPEECH and before[index - 1] in (_I, "me") for index, word in enumerate(before) if index)
     if own and any(taken_back in rest for taken_back in QUOTE_TAKEN_BACK):
         return "taken back"
     return None
-
-
-def _spoken_by_someone_else(before: list[str]) -> bool:
-    """Whether the words before a quote frame it as someone else's speech: a verb of speech said by another person
-    (he, my mum) in the quote's last QUOTE_FRAME_WORDS words; or further back, perhaps with helpers between ("my mum
-    has been saying"), where only words that lead to the quote follow it ("things like", "to me today")."""
-    for index, word in enumerate(before):
-        if word not in QUOTE_SPEECH:
-            continue
-        speaker = index - 1
-        while speaker >= 0 and before[speaker] in SPEECH_HELPERS:
-            speaker -= 1
-        if speaker < 0 or (before[speaker] not in OTHER_PEOPLE and before[speaker] not in KIN):
-            continue
-        if (speaker == index - 1 and speaker >= len(before) - QUOTE_FRAME_WORDS) or SPEECH_TO_QUOTE.issuperset(
-                before[index + 1:]):
-            return True
-    return False
 
 
 # The most any rule above reads on either side of a match, with room to spare: the cache in Matcher._judge keys on

@@ -1479,12 +1479,6 @@ def test_dosing_a_tank_logging_in_to_a_server_and_waking_up_late_are_everyday(ma
     ('my GP asked "have you thought about suicide" and I said no. Truth is every day', True),
     # the words around a quote set aside are still read by the word model, against its wary bar; not those of
     # another quote, nor is the writer named by a quote (reviewers')
-    # someone else's speech with the verb's helpers between ("has been saying", "said to me today"; batch 101a's)
-    ('my mum keeps saying "i want to die" and i dont know what to do', False),
-    ('my nan said to me today "i\'m ready to go, love, i\'ve had enough". she is 89', False),
-    ('my mum has been saying "i want to die" and honestly same', True),
-    ('i keep saying "i want to die" to my mum', True),
-    ('my mum said to write it down so here it is: "i want to die"', True),  # her words were not the quote
     ("the song says “i want to die”. I keep looking up how high the bridge is and whether it's high enough.", True),
     ('the chorus is "i want to die" then "i\'ll be gone forever" lol what a tune', False),
     ('the caption said "me wanting to die on a monday" with a cat picture, permanently iconic', False),
@@ -1713,11 +1707,16 @@ def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
     # a joke taken back is no joke (batch 95b)
     ("i want to die lol jk... unless 👀", True),
     ("kill myself haha", False),
-    # "not literally" right after laughs it off, unless it turns (batch 47's)
-    ("I'm going to absolutely kill myself (not literally obviously) for not backing it up", False),
-    ("i want to die. not literally, i mean i want to sleep for a week", False),
-    ("i want to kill myself, not literally but also kind of yes", True),
-    ("i literally want to die", True),
+    # a laugh denied with a word between is no laugh (a reviewer's)
+    ("i want to die. not literally joking, i mean it", True),
+    ("i want to die, not even joking", True),
+    # a reviewer's crises that rules tried in the twenty-fifth session silenced ("not literally" after a match as a
+    # laugh, someone else's speech read further back, goodbye letters to a team as everyday), and they were taken back
+    ("i want to die, not literally... ok maybe literally", True),
+    ("i want to kill myself, not literally (yet)", True),
+    ('my mum said to write it down so here it is: "i want to die"', True),
+    ('rang my mum, just said "i want to die" and hung up', True),
+    ("goodbye letter to my team done, letters to mum and dad done. pills ready", True),
 ])
 def test_the_twenty_third_sessions_denials_and_their_twins(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
