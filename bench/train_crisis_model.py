@@ -84,7 +84,9 @@ def features(words: list[str]) -> set[str]:
 def readings(text: str, crisis: bool) -> list[set[str]]:
     """What is learnt from a message: its features; for a long crisis post, those of each stretch the model scores it
     by, of which training learns from the likeliest. Learnt whole, a long crisis post taught the model that its story
-    (the commute, the landlord, Tuesday) was crisis talk, and long everyday posts were flagged for a stretch of it."""
+    (the commute, the landlord, Tuesday) was crisis talk, and long everyday posts were flagged for a stretch of it.
+    The likeliest is most often where the crisis is said, in words learnt from short posts; where it is said in words
+    the model does not know yet, the story's stretch may be learnt from instead, as it would have been whole."""
     words = normalise(text).split()
     if crisis and len(words) > WINDOW:
         return [features(stretch) for stretch in stretches(words, WINDOW)]

@@ -275,3 +275,22 @@ def test_the_shipped_model_is_what_the_trainer_makes_of_the_development_set(tmp_
     subprocess.run([sys.executable, "-m", "bench.train_crisis_model", "--out", str(out)], cwd=ROOT, check=True,
                    capture_output=True)
     assert out.read_text() == (ROOT / "referral_kb" / "crisis-model.json").read_text()
+
+
+def test_a_long_crisis_post_is_learnt_from_by_its_likeliest_stretch():
+    """Learnt whole, a long crisis post's story (the commute, the landlord) was learnt as crisis talk and everyday
+    long posts were flagged for a stretch of it. Learnt from its likeliest stretch, as the model scores it, the story
+    weighs nothing where the crisis is said in words learnt from many short posts, as most are; where it is not, the
+    story's stretch may be chosen and learnt from instead (bench/train_crisis_model.py, readings)."""
+    from bench.train_crisis_model import WINDOW, features, readings, train
+    from bots.referral.normalise import normalise
+    story = "my commute on the train was late again and the landlord rang about the boiler " + "and so it is " * 25
+    posts = [(f"{story} the void keeps calling {number}", 1) for number in ("one", "two", "three")]
+    short = [("the void keeps calling", 1)] * 30 + [("the garden looks lovely today", 0)] * 30
+    assert len(normalise(posts[0][0]).split()) > WINDOW and len(readings(posts[0][0], crisis=True)) > 1
+    assert len(readings(posts[0][0], crisis=False)) == 1  # everyday long posts are learnt from whole, as before
+    _, by_stretch = train([(readings(text, label == 1), label) for text, label in [*short, *posts]])
+    _, whole = train([([features(normalise(text).split())], label) for text, label in [*short, *posts]])
+    commute, void = normalise("commute").strip(), normalise("void").strip()
+    assert by_stretch[commute] == 0 < whole[commute]
+    assert by_stretch[void] > 0.5
