@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.train_crisis_model import WINDOW, features, readings, train
 from bots.referral import word_model
 from bots.referral.bereavement import in_own_words
 from bots.referral.bot import ReloadingKnowledgeBase
 from bots.referral.kb import load_kb
 from bots.referral.matcher import Matcher
+from bots.referral.normalise import normalise
 from bots.referral.word_model import ModelError, WordModel, load_model
 from tests.unit.test_referral_kb import reloaded
 
@@ -282,8 +284,6 @@ def test_a_long_crisis_post_is_learnt_from_by_its_likeliest_stretch():
     long posts were flagged for a stretch of it. Learnt from its likeliest stretch, as the model scores it, the story
     weighs nothing where the crisis is said in words learnt from many short posts, as most are; where it is not, the
     story's stretch may be chosen and learnt from instead (bench/train_crisis_model.py, readings)."""
-    from bench.train_crisis_model import WINDOW, features, readings, train
-    from bots.referral.normalise import normalise
     story = "my commute on the train was late again and the landlord rang about the boiler " + "and so it is " * 25
     posts = [(f"{story} the void keeps calling {number}", 1) for number in ("one", "two", "three")]
     short = [("the void keeps calling", 1)] * 30 + [("the garden looks lovely today", 0)] * 30
