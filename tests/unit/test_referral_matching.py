@@ -90,6 +90,14 @@ def test_someones_suicide_is_bereavement_whoever_they_were(matcher, text, topics
     ("my friend died by suicide last month", False),
     ("I want to join him at the gym", False),
     ("my mum died by suicide and my sister wants to do the same fundraiser", False),
+    # anyone lost, however they died
+    ("my dad died last year and i want to join him", True),
+    ("lost my son to suicide and i keep thinking i should go the same way", True),
+    ("my brother died of an overdose and i want to join him", True),
+    ("my wife passed in march. i just want to be with her", True),
+    ("my dad died last year and honestly i wish it was me", True),
+    ("since mum died ive been going to join her choir on tuesdays", False),
+    ("my dad died last year and i dont want to join him, i want to live", False),
 ])
 def test_meaning_to_follow_someone_lost_to_suicide_is_a_crisis(matcher, text, crisis):
     """The bereavement phrase outranks the crisis word "suicide"; the writer's wish to follow stands on its own."""
@@ -379,7 +387,7 @@ def test_a_laugh_changes_nothing_below_the_crisis_tier(matcher):
     ("Ah cannae dae this", " i cant do this "),
     ("ah just wantae sleep", " i just want to slep "),
     ("naebody wid notice if ah wis deid", " nobody would notice if i was dead "),
-    ("ah've been thinkin aboot it", " ive ben thinkin about it "),
+    ("ah've been thinkin aboot it", " ive ben thinking about it "),
     ("better off deid", " beter of dead "),
     ("I like algae and my ma's soup", " i like algae and my mas soup "),  # no marker word: left as it is
 ])
@@ -394,6 +402,19 @@ def test_scots_is_read_in_english(text, expected):
 ])
 def test_crisis_said_in_scots_is_found(matcher, text):
     assert matcher.match(text).tier == "crisis"
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    ("im no gonna kill myself, just raging", False),  # "no" for "not" before a verb
+    ("nah am no gonna top masel over a parking ticket haha", False),
+    ("i'm no suicidal, just skint and tired", False),
+    ("ahm no wantin tae dae it", False),
+    ("I'm no expert but I want to die", True),  # before a noun it is "no"
+    ("no, im gonna kill myself", True),  # an answer
+    ("im no even joking, im going to kill myself tonight", True),
+])
+def test_no_for_not_is_read_as_a_denial(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
@@ -438,8 +459,9 @@ def test_what_someone_elses_crisis_outranked_stands_on_its_own(matcher, text, ti
 @pytest.mark.parametrize("text", [
     # Tried and dropped (docs/DECISIONS.md, thirteenth session): a bereavement pattern for someone else's death from
     # an overdose (it outranked "overdose" and kept the word model from reading the writer's own crisis beside it),
-    # "looking" as a negation filler, the Scots "I'm no gonna" as a negation, and "before and I'm not now" as the
-    # negation going on. Their red team's and second reviewer's crises, pinned:
+    # "looking" as a negation filler, the Scots "I'm no gonna" as a negation (taken in the twenty-sixth session, read
+    # before punctuation is dropped: "im no, gonna" is an answer), and "before and I'm not now" as the negation going
+    # on. Their red team's and second reviewer's crises, pinned:
     "my son died of an overdose and i'm next",
     "my mum died of an overdose, i'm going to take one tonight",
     "she died of an accidental overdose and mine wont be an accident",
