@@ -51,6 +51,21 @@ def test_precision_and_recall_per_tier(matcher):
         assert precision >= 0.9 and recall >= 0.9, (tier, precision, recall)
 
 
+@pytest.mark.parametrize(("text", "topics"), [
+    # Troubles told as members in recovery and older members tell them (batches 103b and 103c's tuning part)
+    ("had a bet last night and lost the rent money", ["gambling"]),
+    ("i gamble on the weather every summer", []),
+    ("went on a bender after the wedding, day 1 again", ["alcohol-and-drugs"]),
+    ("my sponsor bought me a cake for 2 years", []),
+    ("im craving chocolate", []),
+    ("need help wi a mandatory reconsideration for my ADP", ["benefits"]),
+    ("the housing association still havent fixed the damp coming through", ["housing"]),
+    ("signed a trust deed when my gambling was bad and cant keep up", ["debt", "gambling"]),
+])
+def test_recovery_and_everyday_troubles_are_signposted(matcher, text, topics):
+    assert sorted(matcher.match(text).topics) == sorted(topics)
+
+
 def test_topics_per_message(matcher):
     wrong = [(text, topics, matcher.match(text).topics) for text, topics in LABELLED
              if set(matcher.match(text).topics) != set(topics)]
