@@ -51,6 +51,7 @@ SYNC_FILTER: dict[str, Any] = {
 # The very first sync (no checkpoint yet) acts on no history, so it asks for none.
 FIRST_EVER_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 1}}}
 LONG_POLL_MS = 30_000
+UNREADABLE_TRIES = 3  # a sync nio cannot read is handled afresh this many times, then gone past (sync_forever)
 GAP_PAGES, GAP_PAGE_SIZE = 10, 100  # events missed while away, fetched back per room: at most 1,000
 BACKOFF_CAP_S = 20.0  # outages: a homeserver back up is noticed within 20 s, at under 0.1 request/s
 MEMBERS_CACHE_S = 60.0
@@ -203,6 +204,16 @@ class StateSafeClient(nio.AsyncClient):
             return self.olm._decrypt_megolm_no_error(event)
         return super()._handle_timeline_event(event, room_id, room, encrypted_rooms)
 
+    def _handle_decrypt_to_device(self, to_device_event: Any) -> Any:
+        """One to-device message nio cannot decrypt (a ciphertext that is not base64, from anyone on the federation)
+        is left undecrypted, as nio leaves any it has no session for: raised, it would end nio's handling of the
+        sync before the rooms', and the retry would find the sync already taken (MatrixAccount.sync_forever)."""
+        try:
+            return super()._handle_decrypt_to_device(to_device_event)
+        except Exception as error:
+            log.warning("a to-device message could not be decrypted (%s); left as it is", describe_error(error))
+            return None
+
 
 class MatrixAccount:
     def __init__(
@@ -328,7 +339,7 @@ class MatrixAccount:
         """
         first = True
         first_ever = since is None
-        failures = 0
+        failures = unreadable = 0
         while not stopping.is_set():
             try:
                 response = await self.client.sync(
@@ -350,12 +361,17 @@ class MatrixAccount:
                 continue
             except Exception as error:  # nio failed to parse what the homeserver sent: stay alive, try again
                 failures += 1
+                unreadable += 1
+                if unreadable < UNREADABLE_TRIES:
+                    # nio takes a sync's token before handling it, and would skip the same sync when it comes again
+                    # (its rooms' state, room keys): the retry handles it afresh. After a few tries, go past it.
+                    self.client.next_batch = since or ""
                 delay = backoff_delay(failures)
                 log.error("%s could not read a sync response (%s); retrying in %.1fs", self.user_id,
                           describe_error(error), delay)
                 await _wait(stopping, delay)
                 continue
-            failures = 0
+            failures = unreadable = 0
             deliver = not (first and first_ever)
             missed = await self._missed_events(response, since) if deliver and since else {}
             await self._count_dm_members(response)
@@ -379,6 +395,9 @@ class MatrixAccount:
         except NETWORK_ERRORS as error:
             log.warning("%s key housekeeping failed (%s); will retry after next sync",
                         self.user_id, type(error).__name__)
+        except Exception as error:  # nio could not read what another server or device sent (keys that are not keys)
+            log.error("%s key housekeeping could not read a response (%s); carrying on", self.user_id,
+                      describe_error(error))
 
     def _rotate_sessions_for_new_devices(self, response: nio.SyncResponse) -> None:
         """nio keeps using a room's Megolm session when a member adds a device, so the new device could
@@ -639,7 +658,12 @@ class MatrixAccount:
         if room_id not in self._members_loaded:
             await self._load_members(room_id)
         if self.client.should_query_keys:
-            await self._call(self.client.keys_query(), "keys query")
+            try:
+                await self._call(self.client.keys_query(), "keys query")
+            except MatrixError:
+                raise
+            except Exception as error:  # a member's device keys nio cannot read: nio has stopped asking for them
+                raise MatrixError(f"keys query: {type(error).__name__}", code=type(error).__name__) from error
 
     async def _load_members(self, room_id: str) -> None:
         """Every joined and invited member, from the room's state: lazy-loading syncs leave nio's list partial.

@@ -1,0 +1,179 @@
+"""What other devices and servers send for encryption never stops Bothy or skips a sync's rooms (a second reviewer's
+findings, twenty-sixth session): device keys that are not keys, a to-device message that is not ciphertext, and any
+sync nio fails to read part-way, which nio would otherwise take as read."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import nio
+import pytest
+
+from bothy.config import BotAccount
+from bothy.matrix import adapter
+from bothy.matrix.adapter import MatrixAccount, MatrixError
+from bothy.storage.dm_rooms import DirectRoomRepository
+from bothy.storage.sessions import SessionRepository
+from rooms.dm import DirectRooms
+
+BOT, MALLORY, SAM = "@bot:example.org", "@mallory:elsewhere.example", "@sam:example.org"
+STAFF = "!staff:example.org"
+NOT_KEYS = {"device_keys": {MALLORY: {"EVIL": {
+    "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"], "device_id": "EVIL", "user_id": MALLORY,
+    "keys": {"ed25519:EVIL": "AAAA", "curve25519:EVIL": "AAAA"},  # the right shape, but not 32-byte keys
+    "signatures": {MALLORY: {"ed25519:EVIL": "AAAA"}},
+}}}, "failures": {}}
+
+
+class HomeserverReply:
+    """What nio's transport hands back: a fresh copy of the JSON each time, as from a homeserver."""
+
+    def __init__(self, body: Any):
+        self.status = 200
+        self.content_type = "application/json"
+        self.content_disposition = None
+        self._body = json.loads(json.dumps(body))
+
+    async def json(self, *args: Any, **kwargs: Any) -> Any:
+        return self._body
+
+    async def text(self) -> str:
+        return json.dumps(self._body)
+
+    def release(self) -> None:
+        pass
+
+
+Route = Callable[[str, str], Awaitable[Any]]
+
+
+@pytest.fixture
+async def account(database, tmp_path) -> AsyncIterator[MatrixAccount]:
+    account = MatrixAccount(BotAccount(BOT, "unused", None), "http://127.0.0.1:9", tmp_path / "crypto", "test-key",
+                            SessionRepository(database), DirectRooms(DirectRoomRepository(database)),
+                            frozenset({"example.org"}))
+    account.client.restore_login(BOT, "BOTDEVICE", "token")  # creates the Olm account, as logging in does
+    account.client.olm.account.shared = True  # its keys uploaded: only queries are due
+    yield account
+    await account.close()
+
+
+def serve(account: MatrixAccount, syncs: dict[str, dict[str, Any]],
+          route: Route | None = None) -> list[tuple[str, str]]:
+    """Answer nio's syncs from `syncs` (by the token they are since; a later one waits, as a long poll with nothing
+    new does) and its other requests with `route(method, path)`; returns the requests made, in order."""
+    requests: list[tuple[str, str]] = []
+
+    async def send(method: str, path: str, data: Any = None, headers: Any = None, trace_context: Any = None,
+                   timeout: Any = None) -> HomeserverReply:
+        requests.append((method, path))
+        await asyncio.sleep(0)  # a real request yields to the event loop
+        if "/sync" in path:
+            since = path.split("since=")[1].split("&")[0]
+            if since not in syncs:
+                await asyncio.Event().wait()
+            return HomeserverReply(syncs[since])
+        return HomeserverReply(await route(method, path) if route else {})
+
+    account.client.send = send  # type: ignore[method-assign]
+    return requests
+
+
+def sync_body(batch: str, state: list[dict[str, Any]] = (), to_device: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    return {"next_batch": batch,
+            "rooms": {"join": {STAFF: {"timeline": {"events": [], "limited": False}, "state": {"events": [*state]},
+                                       "ephemeral": {"events": []}}} if state else {}, "invite": {}, "leave": {}},
+            "to_device": {"events": [*to_device]}, "presence": {"events": []},
+            "device_one_time_keys_count": {"signed_curve25519": 50}, "device_lists": {"changed": [], "left": []}}
+
+
+def state(event_type: str, state_key: str, content: dict[str, Any]) -> dict[str, Any]:
+    return {"type": event_type, "state_key": state_key, "sender": SAM, "event_id": f"${event_type}{state_key}",
+            "origin_server_ts": 1, "content": content}
+
+
+STAFF_ROOM_STATE = [state("m.room.encryption", "", {"algorithm": "m.megolm.v1.aes-sha2"}),
+                    state("m.room.member", SAM, {"membership": "join"}),
+                    state("m.room.member", BOT, {"membership": "join"})]
+
+
+async def run_sync(account: MatrixAccount, until: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """sync_forever from "s0" until the batch `until` has been delivered; the batches delivered."""
+    monkeypatch.setattr(adapter, "backoff_delay", lambda *args, **kwargs: 0.0)
+    stopping, delivered, reached = asyncio.Event(), [], asyncio.Event()
+
+    async def on_batch(token: str, events: list[Any]) -> None:
+        delivered.append(token)
+        if token == until:
+            reached.set()
+
+    task = asyncio.ensure_future(account.sync_forever("s0", on_batch, stopping))
+    await asyncio.wait([task, asyncio.ensure_future(reached.wait())], timeout=10,
+                       return_when=asyncio.FIRST_COMPLETED)
+    stopping.set()
+    assert not task.done(), task.exception() if task.done() else None  # the sync loop is still running
+    task.cancel()
+    return delivered
+
+
+async def test_device_keys_that_are_not_keys_do_not_stop_the_sync_loop(account, monkeypatch):
+    async def route(method: str, path: str) -> Any:
+        return NOT_KEYS if "/keys/query" in path else {}
+
+    serve(account, {"s0": sync_body("s1"), "s1": sync_body("s2")}, route)
+    account.client.olm.users_for_key_query.add(MALLORY)  # she changed her keys, or shares an encrypted room
+    assert await run_sync(account, "s2", monkeypatch) == ["s1", "s2"]
+    assert MALLORY not in account.client.olm.users_for_key_query  # nio gave her up: she is not asked for again
+
+
+async def test_device_keys_that_are_not_keys_before_a_send_are_a_temporary_failure(account, monkeypatch):
+    queries = 0
+
+    async def route(method: str, path: str) -> Any:
+        nonlocal queries
+        if "/keys/query" in path:  # her keys first; asked again, only for those not yet read (Sam)
+            queries += 1
+            sams = {SAM: {}}
+            return {**NOT_KEYS, "device_keys": {**NOT_KEYS["device_keys"], **sams}} if queries == 1 else \
+                {"device_keys": sams, "failures": {}}
+        if path.split("?")[0].endswith("/state"):
+            return []  # no members beyond those synced
+        return {"event_id": "$sent"} if "/send/" in path else {}
+
+    requests = serve(account, {"s0": sync_body("s1", STAFF_ROOM_STATE)}, route)
+    await account.client.sync(since="s0")
+    account.client.olm.users_for_key_query.add(MALLORY)
+    with pytest.raises(MatrixError) as raised:
+        await account.send(STAFF, "m.room.message", {"msgtype": "m.notice", "body": "alert"}, "txn1")
+    assert not raised.value.permanent and not raised.value.unsendable  # the outbox tries again
+    assert await account.send(STAFF, "m.room.message", {"msgtype": "m.notice", "body": "alert"}, "txn1") == "$sent"
+    assert any("/send/m.room.encrypted/" in path for method, path in requests if method == "PUT")
+
+
+async def test_a_to_device_message_that_is_not_ciphertext_leaves_the_syncs_rooms_read(account, monkeypatch):
+    own_key = account.client.olm.account.identity_keys["curve25519"]
+    not_ciphertext = {"type": "m.room.encrypted", "sender": MALLORY, "content": {
+        "algorithm": "m.olm.v1.curve25519-aes-sha2", "sender_key": "A" * 43,
+        "ciphertext": {own_key: {"type": 0, "body": "not base64!"}}}}
+
+    serve(account, {"s0": sync_body("s1", STAFF_ROOM_STATE, [not_ciphertext])})
+    assert await run_sync(account, "s1", monkeypatch) == ["s1"]
+    assert account.is_encrypted(STAFF)  # so alerts to it go out encrypted
+
+
+async def test_a_sync_nio_fails_to_read_part_way_is_read_afresh(account, monkeypatch):
+    serve(account, {"s0": sync_body("s1", STAFF_ROOM_STATE)})
+    handle_rooms = account.client._handle_joined_rooms
+    calls = 0
+
+    async def fails_once(response: nio.SyncResponse) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ValueError("nio could not read something in it")
+        await handle_rooms(response)
+
+    monkeypatch.setattr(account.client, "_handle_joined_rooms", fails_once)
+    assert await run_sync(account, "s1", monkeypatch) == ["s1"]
+    assert calls == 2 and account.is_encrypted(STAFF)  # the rooms were read on the second try, not skipped
