@@ -51,6 +51,7 @@ SYNC_FILTER: dict[str, Any] = {
 # The very first sync (no checkpoint yet) acts on no history, so it asks for none.
 FIRST_EVER_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 1}}}
 LONG_POLL_MS = 30_000
+ROOM_NAME_CHARS = 100  # of a room's name in what the bots send (MatrixAccount.room_name)
 UNREADABLE_TRIES = 3  # a sync nio cannot read is handled afresh this many times, then gone past (sync_forever)
 GAP_PAGES, GAP_PAGE_SIZE = 10, 100  # events missed while away, fetched back per room: at most 1,000
 BACKOFF_CAP_S = 20.0  # outages: a homeserver back up is noticed within 20 s, at under 0.1 request/s
@@ -917,9 +918,14 @@ class MatrixAccount:
 
     def room_name(self, room_id: str) -> str:
         """The room's own name or alias, never one made up from its members' names (as clients do for
-        unnamed rooms): an alert must not name the people in a room."""
+        unnamed rooms): an alert must not name the people in a room. On one line and at most ROOM_NAME_CHARS
+        long: any member may name a room, up to the 64 KiB an event may hold, and an alert quoting all of it
+        would be refused by the homeserver as too large (a second reviewer's)."""
         room = self.client.rooms.get(room_id)
         name = (room.name or room.canonical_alias) if room is not None else None
+        name = " ".join(name.split()) if isinstance(name, str) else ""
+        if len(name) > ROOM_NAME_CHARS:
+            name = name[:ROOM_NAME_CHARS - 1].rstrip() + "…"
         return name or "a room without a name"
 
     def canonical_alias(self, room_id: str) -> str | None:

@@ -175,3 +175,17 @@ async def test_state_forged_inside_encrypted_messages_changes_nothing(account):
     assert account.room_name(ROOM) == "Allotment club"
     assert account.canonical_alias(ROOM) is None
     assert account.can_redact_others(ROOM)
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("Tuesday walkers " * 2500, "Tuesday walkers " * 6 + "Tue…"),  # any member may name a room up to 64 KiB
+    ("Allotment\nclub\u2028   NOTICE: all fine", "Allotment club NOTICE: all fine"),  # on one line
+    ("   ", "a room without a name"),
+])
+def test_a_room_name_in_what_bots_send_is_one_short_line(account, name, shown):
+    """An alert quoting a 40,000-character name was refused by the homeserver as too large, and set aside for good."""
+    room = nio.MatrixRoom(ROOM, BOT)
+    room.name = name
+    account.client.rooms[ROOM] = room
+    assert account.room_name(ROOM) == shown
+    assert len(account.room_name(ROOM)) <= adapter.ROOM_NAME_CHARS
