@@ -21,6 +21,7 @@ from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.matrix.events import COMMAND_MSGTYPES, Message
 from bothy.outbox import Effects, StateWrite
 from bothy.storage.audit import record_audit
+from bothy.storage.database import database_unavailable
 from bothy.templates import Templates
 from commands.framework import (
     Command,
@@ -188,6 +189,8 @@ class CommandRouter:
             context.reply("usage", problem=error.problem, usage=command.usage_line(context.prefix),
                           summary=command.summary)
         except Exception as error:
+            if (isinstance(error, MatrixError) and not error.permanent) or database_unavailable(error):
+                raise  # the homeserver or database away for now is no bug: the whole event is tried again
             # Not log.exception: an error's message can quote the member's arguments.
             log.error("command %s failed (event %s): %s", command.name, context.event_id, describe_error(error))
             context.effects.discard()
