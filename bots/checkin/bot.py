@@ -96,12 +96,12 @@ class CheckinBot(Bot):
 
     async def on_message(self, message: Message, effects: Effects) -> None:
         if message.replaces is None and self._tracked(message.room_id, message.sender):
-            self._count(effects, message.sender, message.room_id, "message", message.timestamp_ms)
+            self._count(effects, message.sender, message.room_id, "message", self._until_now(message))
 
     async def on_receipt(self, receipt: Receipt, effects: Effects) -> None:
         if self._tracked(receipt.room_id, receipt.user_id):
             async def write(db: aiosqlite.Connection) -> None:
-                await CheckinRepository.saw_reading(db, receipt.user_id, receipt.room_id, receipt.timestamp_ms)
+                await CheckinRepository.saw_reading(db, receipt.user_id, receipt.room_id, self._until_now(receipt))
 
             effects.record(write)
 
@@ -111,6 +111,11 @@ class CheckinBot(Bot):
                 await CheckinRepository.left_room(db, membership.user_id, membership.room_id)
 
             effects.record(write)
+
+    def _until_now(self, event: Message | Receipt | Reaction) -> int:
+        """When it happened, never later than now: another server sets its own events' times, and one in the
+        far future would make a member look active, and never checked in, for ever (a second reviewer's)."""
+        return min(event.timestamp_ms, self.context.clock.ms())
 
     def _count(self, effects: Effects, user_id: str, room_id: str, kind: str, at_ms: int) -> None:
         async def write(db: aiosqlite.Connection) -> None:
@@ -122,7 +127,7 @@ class CheckinBot(Bot):
         if self.context.rooms.is_direct_room(reaction.room_id):
             return await self._answer(reaction, effects)
         if self._tracked(reaction.room_id, reaction.sender):
-            self._count(effects, reaction.sender, reaction.room_id, "reaction", reaction.timestamp_ms)
+            self._count(effects, reaction.sender, reaction.room_id, "reaction", self._until_now(reaction))
         return False
 
     # --- the sweep ---------------------------------------------------------------------------

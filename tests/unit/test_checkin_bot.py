@@ -150,3 +150,12 @@ async def test_a_check_in_asked_for_while_a_sweep_runs_is_the_only_one(database,
     bot.repository.last_checkins = peer_worker_asks_just_after_the_sweep_read
     assert await bot.sweep() == 0
     assert len([row for row in await OutboxRepository(database).due(10**15) if row.to_user == BOB]) == 1
+
+
+async def test_a_time_in_the_far_future_is_taken_as_now(database, example_config):
+    """Another server sets its own events' times: one dated years ahead must not keep a member "active" for ever."""
+    bot = checkin_bot(database, example_config)
+    ten_years_on = bot.context.clock.ms() + 3650 * DAY_MS
+    await handle(bot, Message(GROUP, "$m", BOB, "hello", ten_years_on, "m.text", True))
+    a_month_later = checkin_bot(database, example_config, now=datetime(2026, 4, 1, 12, 0, tzinfo=UTC))
+    assert await a_month_later.sweep() == 1  # quiet for a month, as he is
