@@ -145,25 +145,9 @@ SCOTS = {
     "willnae": "wont", "wantae": "want to", "wanty": "want to", "gonnae": "going to", "gonny": "going to",
     "ah": "i", "ahm": "im", "ahve": "ive", "ahd": "id", "ahll": "ill", "aboot": "about", "oot": "out",
     "wis": "was", "wi": "with", "fae": "from", "deid": "dead", "mair": "more", "anymair": "anymore",
-    "hame": "home", "heid": "head", "wid": "would", "telt": "told", "yersel": "yourself", "morra": "tomorrow",
-    # the g dropped, as it is in most Scots lines: the word model learnt the words in English
-    "anythin": "anything", "nothin": "nothing", "somethin": "something", "wakin": "waking", "lyin": "lying",
-    "thinkin": "thinking", "endin": "ending", "daein": "doing", "goin": "going", "wantin": "wanting",
-    "tryin": "trying", "sayin": "saying", "feelin": "feeling", "livin": "living", "dyin": "dying",
-    "greetin": "crying",
+    "hame": "home", "heid": "head", "wid": "would", "telt": "told", "yersel": "yourself",
 }
 _SCOTS = {_collapse_repeats(scots): _collapse_repeats(english) for scots, english in SCOTS.items()}
-
-
-# "I'm no gonna", "am no wanting to", "she's no suicidal": "no" for "not" before a verb or a describing word, in Scots
-# and much spoken English; before a noun ("I'm no expert", "it's no joke") it stays, and so does an answer ("you ok?
-# im no, gonna end it tonight"): read before punctuation is dropped. Not "no gonna be": "I'm no gonnae be here by
-# Friday" is read as it was, as "not going to be here" is not always read as a crisis.
-NO_FOR_NOT = re.compile(
-    r"\b((?:i|a|ah)'?m|he'?s|she'?s|it'?s|we'?re|you'?re|they'?re)\s+no\s+(?="
-    r"(?:gonn?a|gonnae|ganna|going|goin|gaun)\b(?!\s+(?:to\s+|tae\s+)?be\b)"
-    r"|(?:wanting|wantin|plann?ing|plannin|thinking|thinkin|suicidal|trying|tryin|doing|daein|dain|ever|even|really"
-    r"|actually|about|hurting|harming|killing|ending|feeling|in)\b)", re.IGNORECASE)
 
 
 def _read_scots(text: str) -> str:
@@ -216,8 +200,6 @@ def normalise(text: str) -> str:
         text = _fold_unicode(text)
     if "/" in text:
         text = SLASHED_SH.sub("sh", text)
-    if " no " in text or " No " in text or " NO " in text:
-        text = NO_FOR_NOT.sub(r"\1 not ", text)
     data = text.encode("ascii", "replace").translate(_FIRST_PASS, b"'`")
     if data.translate(None, _LETTERS_AND_SPACE):  # digits or symbols: maybe letters in disguise
         decoded = data.decode()

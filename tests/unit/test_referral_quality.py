@@ -196,15 +196,16 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # suggested the advice they ask for), support precision 0.472 (its worried and bereaved posts). Twenty-sixth
     # session: with batches 103b and 103c (recovery-group and older members' troubles: 460 support and 220 practical
     # posts, found 0.10 to 0.18 and 0.32 to 0.42 of the time in their held-back part), the model retrained with them at
-    # 0.69 and more phrases for benefits, housing, debt, drink and drugs, and gambling: 0.145, 0.028, 0.054, crisis
-    # precision 0.905, support recall 0.329 (0.328 before the phrases), practical recall 0.483 -> 0.591.
+    # 0.69 and more phrases for benefits, housing, debt, drink and drugs, and gambling (narrowed after a red team's
+    # everyday lines: a bet, a milestone, a new flat): 0.146, 0.028, 0.054, crisis precision 0.904, support recall
+    # 0.329 (0.328 before the phrases), practical recall 0.483 -> 0.564, precision 0.702 -> 0.712.
     assert held_back["false_crisis_negations"]["rate"] <= 0.171
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.031
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.054
     assert held_back["tiers"]["crisis"]["precision"] >= 0.902
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.47 if tier == "support" else 0.675), tier
-        assert held_back["tiers"][tier]["recall"] >= (0.325 if tier == "support" else 0.585), tier
+        assert held_back["tiers"][tier]["recall"] >= (0.325 if tier == "support" else 0.56), tier
 
 
 def test_no_more_everyday_look_alikes_are_flagged(matcher):
