@@ -150,6 +150,18 @@ SCOTS = {
 _SCOTS = {_collapse_repeats(scots): _collapse_repeats(english) for scots, english in SCOTS.items()}
 
 
+# "Ah'm no suicidal", "am no gonnae hurt masel", "I'm no wanting to die": the Scots "no" for "not", before a few
+# crisis words only, read before punctuation is dropped ("you ok? im no, gonna end it tonight" is an answer). Not
+# before every verb: "I'm no gonna last much longer" and "am no wantin tae see anither day" are crises, which read as
+# "not" would be lost as they are in English (a red team's, twenty-sixth session).
+NO_BEFORE_CRISIS_WORDS = re.compile(
+    r"\b((?:i|a|ah)'?m|am)\s+no\s+(?=suicidal\b"
+    r"|(?:gonn?a|gonnae|going\s+to|goin\s+tae|gaun\s+tae)\s+(?:hurt|harm|kill|top)\s+(?:masel|mysel|myself)\b"
+    r"|(?:gonn?a|gonnae|going\s+to|goin\s+tae|gaun\s+tae)\s+(?:dae|do)\s+(?:masel|mysel|myself)\s+in\b"
+    r"|(?:wantin|wanting)\s+(?:tae|to)\s+(?:die|be\s+deid|be\s+dead)\b"
+    r"|(?:thinkin|thinking)\s+(?:o|of|aboot|about)\s+(?:killin|killing|endin|ending|suicide)\b)", re.IGNORECASE)
+
+
 def _read_scots(text: str) -> str:
     """A message in Scots with its common words in English (see SCOTS); any other message as it is."""
     # The markers, whole words (normalised: "cannae" is "canae"): tae, dae, the "-nae" words, "ah", "ahm" and "ahve"
@@ -200,6 +212,8 @@ def normalise(text: str) -> str:
         text = _fold_unicode(text)
     if "/" in text:
         text = SLASHED_SH.sub("sh", text)
+    if " no " in text or " No " in text:
+        text = NO_BEFORE_CRISIS_WORDS.sub(r"\1 not ", text)
     data = text.encode("ascii", "replace").translate(_FIRST_PASS, b"'`")
     if data.translate(None, _LETTERS_AND_SPACE):  # digits or symbols: maybe letters in disguise
         decoded = data.decode()

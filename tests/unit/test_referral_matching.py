@@ -417,6 +417,23 @@ def test_crisis_said_in_scots_is_found(matcher, text):
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
+    # The Scots "no" for "not" before a few crisis words (batch 103f's denials were flagged 46 of 100)
+    ("ah'm no suicidal, ah'm hungover", False),
+    ("am no suicidal, a'm just a wee bit lost since retirin", False),
+    ("naw, ah'm no gonnae hurt masel. that's no who ah am", False),
+    ("dinnae worry hen, ah'm no gonnae dae masel in. ah'm just greetin at the telly", False),
+    ("ah'm no wantin tae die, ah'm wantin a fortnight in Tenerife", False),
+    # ... and nowhere else ("not gonna last" would be read as English reads it), nor in an answer
+    ("ah'm no gonnae see christmas, ah've got it planned", True),
+    ("ah'm no gonnae be here much longer", True),
+    ("you ok? im no, gonna end it tonight", True),
+    ("I'm no expert but I want to die", True),
+])
+def test_the_scots_no_before_crisis_words_is_a_denial(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
     ("my flatmate said she'd be better off dead and laughed it off", False),
     ("he was going to end it, he told me last night", False),
     ("they'd be better off without me", True),  # the words say whom they are about
