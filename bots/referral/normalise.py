@@ -155,11 +155,19 @@ _SCOTS = {_collapse_repeats(scots): _collapse_repeats(english) for scots, englis
 # before every verb: "I'm no gonna last much longer" and "am no wantin tae see anither day" are crises, which read as
 # "not" would be lost as they are in English (a red team's, twenty-sixth session).
 NO_BEFORE_CRISIS_WORDS = re.compile(
-    r"\b((?:i|a|ah)'?m|am)\s+no\s+(?=suicidal\b"
+    r"\bno\s+(?=suicidal\b"
     r"|(?:gonn?a|gonnae|going\s+to|goin\s+tae|gaun\s+tae)\s+(?:hurt|harm|kill|top)\s+(?:masel|mysel|myself)\b"
     r"|(?:gonn?a|gonnae|going\s+to|goin\s+tae|gaun\s+tae)\s+(?:dae|do)\s+(?:masel|mysel|myself)\s+in\b"
     r"|(?:wantin|wanting)\s+(?:tae|to)\s+(?:die|be\s+deid|be\s+dead)\b"
     r"|(?:thinkin|thinking)\s+(?:o|of|aboot|about)\s+(?:killin|killing|endin|ending|suicide)\b)", re.IGNORECASE)
+I_AM = frozenset({"im", "i'm", "am", "a'm", "ah'm", "ahm"})  # ... right before the "no"
+
+
+def _no_as_not(match: re.Match[str]) -> str:
+    """The "no" as "not" where "I'm" or "am" comes right before it (the regex finds the rarer "no ..." first)."""
+    before = match.string[max(0, match.start() - 6):match.start()]
+    words = before.split()
+    return "not " if before[-1:].isspace() and words and words[-1].lower() in I_AM else match.group(0)
 
 
 def _read_scots(text: str) -> str:
@@ -213,7 +221,7 @@ def normalise(text: str) -> str:
     if "/" in text:
         text = SLASHED_SH.sub("sh", text)
     if " no " in text or " No " in text:
-        text = NO_BEFORE_CRISIS_WORDS.sub(r"\1 not ", text)
+        text = NO_BEFORE_CRISIS_WORDS.sub(_no_as_not, text)
     data = text.encode("ascii", "replace").translate(_FIRST_PASS, b"'`")
     if data.translate(None, _LETTERS_AND_SPACE):  # digits or symbols: maybe letters in disguise
         decoded = data.decode()
