@@ -150,26 +150,6 @@ SCOTS = {
 _SCOTS = {_collapse_repeats(scots): _collapse_repeats(english) for scots, english in SCOTS.items()}
 
 
-# "Ah'm no suicidal", "am no gonnae hurt masel", "I'm no wanting to die": the Scots "no" for "not", before a few
-# crisis words only, read before punctuation is dropped ("you ok? im no, gonna end it tonight" is an answer). Not
-# before every verb: "I'm no gonna last much longer" and "am no wantin tae see anither day" are crises, which read as
-# "not" would be lost as they are in English (a red team's, twenty-sixth session).
-NO_BEFORE_CRISIS_WORDS = re.compile(
-    r"\bno\s+(?=suicidal\b"
-    r"|(?:gonn?a|gonnae|going\s+to|goin\s+tae|gaun\s+tae)\s+(?:hurt|harm|kill|top)\s+(?:masel|mysel|myself)\b"
-    r"|(?:gonn?a|gonnae|going\s+to|goin\s+tae|gaun\s+tae)\s+(?:dae|do)\s+(?:masel|mysel|myself)\s+in\b"
-    r"|(?:wantin|wanting)\s+(?:tae|to)\s+(?:die|be\s+deid|be\s+dead)\b"
-    r"|(?:thinkin|thinking)\s+(?:o|of|aboot|about)\s+(?:killin|killing|endin|ending|suicide)\b)", re.IGNORECASE)
-I_AM = frozenset({"im", "i'm", "am", "a'm", "ah'm", "ahm"})  # ... right before the "no"
-
-
-def _no_as_not(match: re.Match[str]) -> str:
-    """The "no" as "not" where "I'm" or "am" comes right before it (the regex finds the rarer "no ..." first)."""
-    before = match.string[max(0, match.start() - 6):match.start()]
-    words = before.split()
-    return "not " if before[-1:].isspace() and words and words[-1].lower() in I_AM else match.group(0)
-
-
 def _read_scots(text: str) -> str:
     """A message in Scots with its common words in English (see SCOTS); any other message as it is."""
     # The markers, whole words (normalised: "cannae" is "canae"): tae, dae, the "-nae" words, "ah", "ahm" and "ahve"
@@ -220,8 +200,6 @@ def normalise(text: str) -> str:
         text = _fold_unicode(text)
     if "/" in text:
         text = SLASHED_SH.sub("sh", text)
-    if " no " in text or " No " in text:
-        text = NO_BEFORE_CRISIS_WORDS.sub(_no_as_not, text)
     data = text.encode("ascii", "replace").translate(_FIRST_PASS, b"'`")
     if data.translate(None, _LETTERS_AND_SPACE):  # digits or symbols: maybe letters in disguise
         decoded = data.decode()

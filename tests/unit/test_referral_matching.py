@@ -416,21 +416,18 @@ def test_crisis_said_in_scots_is_found(matcher, text):
     assert matcher.match(text).tier == "crisis"
 
 
-@pytest.mark.parametrize(("text", "crisis"), [
-    # The Scots "no" for "not" before a few crisis words (batch 103f's denials were flagged 46 of 100)
-    ("ah'm no suicidal, ah'm hungover", False),
-    ("am no suicidal, a'm just a wee bit lost since retirin", False),
-    ("naw, ah'm no gonnae hurt masel. that's no who ah am", False),
-    ("dinnae worry hen, ah'm no gonnae dae masel in. ah'm just greetin at the telly", False),
-    ("ah'm no wantin tae die, ah'm wantin a fortnight in Tenerife", False),
-    # ... and nowhere else ("not gonna last" would be read as English reads it), nor in an answer
-    ("ah'm no gonnae see christmas, ah've got it planned", True),
-    ("ah'm no gonnae be here much longer", True),
-    ("you ok? im no, gonna end it tonight", True),
-    ("I'm no expert but I want to die", True),
+@pytest.mark.parametrize("text", [
+    # "No" read as "not" even before a few crisis words only silenced a red team's Scots crises told after a denial,
+    # as English ones are ("I'm not suicidal, I've taken them already" is missed): taken back, twenty-sixth session
+    "ah'm no suicidal, ah'm past that, the rope's ready",
+    "ah'm no suicidal. ah've just swallowed the lot an ah'm sorry",
+    "I'm no thinking of ending it, I'm ending it",
+    "am no gonnae top masel the day. the morn",
+    "telt the doctor am no suicidal. lied through ma teeth",
+    "I'm no wanting to die, I'm going to die",
 ])
-def test_the_scots_no_before_crisis_words_is_a_denial(matcher, text, crisis):
-    assert (matcher.match(text).tier == "crisis") is crisis
+def test_scots_crises_told_after_a_denial_stay_crises(matcher, text):
+    assert matcher.match(text).tier == "crisis"
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
@@ -476,8 +473,9 @@ def test_what_someone_elses_crisis_outranked_stands_on_its_own(matcher, text, ti
     # Tried and dropped (docs/DECISIONS.md, thirteenth session): a bereavement pattern for someone else's death from
     # an overdose (it outranked "overdose" and kept the word model from reading the writer's own crisis beside it),
     # "looking" as a negation filler, the Scots "I'm no gonna" as a negation (tried again in the twenty-sixth session,
-    # read before punctuation is dropped: a red team's 44 Scots crises silenced), and "before and I'm not now" as the
-    # negation going on. Their red team's and second reviewer's crises, pinned:
+    # before every verb and then before a few crisis words: two red teams' Scots crises silenced, 44 of 302 and 185
+    # of 252), and "before and I'm not now" as the negation going on. Their red team's and second reviewer's crises,
+    # pinned:
     "my son died of an overdose and i'm next",
     "my mum died of an overdose, i'm going to take one tonight",
     "she died of an accidental overdose and mine wont be an accident",
