@@ -198,16 +198,15 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     # posts, found 0.10 to 0.18 and 0.32 to 0.42 of the time in their held-back part), the model retrained with them at
     # 0.69 and more phrases for benefits, housing, debt, drink and drugs, and gambling (narrowed after a red team's
     # everyday lines: a bet, a milestone, a new flat): 0.146, 0.028, 0.054, crisis precision 0.904, support recall
-    # 0.329 (0.328 before the phrases), practical recall 0.483 -> 0.564, precision 0.702 -> 0.712. With batches 103d to
-    # 103f (younger members', long-term conditions' and Scots troubles: 560 more support posts, found 0.14 and 0.08 of
-    # the time before anything was changed for them) and the model retrained at 0.66: 0.150, 0.028, 0.054, crisis
-    # precision 0.901 (103f's Scots denials, "ah'm no suicidal, ah'm hungover": the Scots "no" read as "not" silenced a
-    # red team's Scots crises told after a denial and was taken back), support recall 0.289, practical recall 0.540
-    # (their 100 practical posts: housing repairs, college costs, phone bills).
+    # 0.329 (0.328 before the phrases), practical recall 0.483 -> 0.564, precision 0.702 -> 0.712. With batches 103d and
+    # 103e (younger members' and long-term conditions' troubles: 500 more support posts, found 0.14 and 0.08 of the
+    # time before anything was changed for them) and the model retrained at 0.68: 0.146, 0.027, 0.053, crisis precision
+    # 0.903, support recall 0.292, practical recall 0.540 (their 100 practical posts: housing repairs, college costs,
+    # phone bills). Batch 103f (Scots) is kept out of the set (tests/unit/data/never_tuned/, its header says why).
     assert held_back["false_crisis_negations"]["rate"] <= 0.171
     assert held_back["false_crisis_ordinary"]["rate"] <= 0.031
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.054
-    assert held_back["tiers"]["crisis"]["precision"] >= 0.9
+    assert held_back["tiers"]["crisis"]["precision"] >= 0.902
     for tier in ("support", "practical"):
         assert held_back["tiers"][tier]["precision"] >= (0.47 if tier == "support" else 0.675), tier
         assert held_back["tiers"][tier]["recall"] >= (0.285 if tier == "support" else 0.535), tier
