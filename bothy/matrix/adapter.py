@@ -923,7 +923,7 @@ class MatrixAccount:
         would be refused by the homeserver as too large (a second reviewer's)."""
         room = self.client.rooms.get(room_id)
         name = (room.name or room.canonical_alias) if room is not None else None
-        name = " ".join(name.split()) if isinstance(name, str) else ""
+        name = " ".join(name.split()) if name else ""
         if len(name) > ROOM_NAME_CHARS:
             name = name[:ROOM_NAME_CHARS - 1].rstrip() + "…"
         return name or "a room without a name"

@@ -23,11 +23,16 @@ ROOM = "!group:example.org"
 CANARY = "CANARY-d41d8cd9"
 
 
+def matrix_account(database, tmp_path) -> MatrixAccount:
+    """A bot account on a homeserver that is never reached: nio's own parsing and state, no network."""
+    return MatrixAccount(BotAccount(BOT, "unused", None), "http://127.0.0.1:9", tmp_path / "crypto", "test-key",
+                         SessionRepository(database), DirectRooms(DirectRoomRepository(database)),
+                         frozenset({"example.org"}))
+
+
 @pytest.fixture
 async def account(database, tmp_path) -> AsyncIterator[MatrixAccount]:
-    account = MatrixAccount(BotAccount(BOT, "unused", None), "http://127.0.0.1:9", tmp_path / "crypto", "test-key",
-                            SessionRepository(database), DirectRooms(DirectRoomRepository(database)),
-                            frozenset({"example.org"}))
+    account = matrix_account(database, tmp_path)
     yield account
     await account.close()
 

@@ -10,14 +10,11 @@ from typing import Any
 import nio
 import pytest
 
-from bothy.config import BotAccount
 from bothy.matrix import adapter
 from bothy.matrix.adapter import MatrixAccount, MatrixError
-from bothy.storage.dm_rooms import DirectRoomRepository
-from bothy.storage.sessions import SessionRepository
-from rooms.dm import DirectRooms
+from tests.unit.test_collect import BOT, matrix_account
 
-BOT, MALLORY, SAM = "@bot:example.org", "@mallory:elsewhere.example", "@sam:example.org"
+MALLORY, SAM = "@mallory:elsewhere.example", "@sam:example.org"
 STAFF = "!staff:example.org"
 NOT_KEYS = {"device_keys": {MALLORY: {"EVIL": {
     "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"], "device_id": "EVIL", "user_id": MALLORY,
@@ -50,9 +47,7 @@ Route = Callable[[str, str], Awaitable[Any]]
 
 @pytest.fixture
 async def account(database, tmp_path) -> AsyncIterator[MatrixAccount]:
-    account = MatrixAccount(BotAccount(BOT, "unused", None), "http://127.0.0.1:9", tmp_path / "crypto", "test-key",
-                            SessionRepository(database), DirectRooms(DirectRoomRepository(database)),
-                            frozenset({"example.org"}))
+    account = matrix_account(database, tmp_path)
     account.client.restore_login(BOT, "BOTDEVICE", "token")  # creates the Olm account, as logging in does
     account.client.olm.account.shared = True  # its keys uploaded: only queries are due
     yield account

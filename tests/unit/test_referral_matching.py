@@ -416,20 +416,6 @@ def test_crisis_said_in_scots_is_found(matcher, text):
     assert matcher.match(text).tier == "crisis"
 
 
-@pytest.mark.parametrize("text", [
-    # "No" read as "not" even before a few crisis words only silenced a red team's Scots crises told after a denial,
-    # as English ones are ("I'm not suicidal, I've taken them already" is missed): taken back, twenty-sixth session
-    "ah'm no suicidal, ah'm past that, the rope's ready",
-    "ah'm no suicidal. ah've just swallowed the lot an ah'm sorry",
-    "I'm no thinking of ending it, I'm ending it",
-    "am no gonnae top masel the day. the morn",
-    "telt the doctor am no suicidal. lied through ma teeth",
-    "I'm no wanting to die, I'm going to die",
-])
-def test_scots_crises_told_after_a_denial_stay_crises(matcher, text):
-    assert matcher.match(text).tier == "crisis"
-
-
 @pytest.mark.parametrize(("text", "crisis"), [
     ("my flatmate said she'd be better off dead and laughed it off", False),
     ("he was going to end it, he told me last night", False),
@@ -488,6 +474,14 @@ def test_what_someone_elses_crisis_outranked_stands_on_its_own(matcher, text, ti
     "you ok? im no, gonna end it tonight",
     "i'm no gonna overdose again, next time i'm jumping",
     "am no gonna kill myself the day but a will soon",
+    # ... and the twenty-sixth session's second red team's, told after the denial as English ones are missed ("I'm not
+    # suicidal, I've taken them already"): the Scots "no" read as "not" only before a few crisis words silenced them
+    "ah'm no suicidal, ah'm past that, the rope's ready",
+    "ah'm no suicidal. ah've just swallowed the lot an ah'm sorry",
+    "I'm no thinking of ending it, I'm ending it",
+    "am no gonnae top masel the day. the morn",
+    "telt the doctor am no suicidal. lied through ma teeth",
+    "I'm no wanting to die, I'm going to die",
     "i never thought about suicide before and i'm not now, but tonight i do",
     "never considered suicide before and i'm not now, it's a plan",
     "I'd never self harmed before and I can't now stop",
