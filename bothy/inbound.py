@@ -307,6 +307,6 @@ class InboundDispatcher:
         token = self.tracker.safe_token()
         if token is not None:
             try:
-                await self.sync_state.save_checkpoint(self.account, token)
+                await self.sync_state.save_checkpoint(self.account, token, self.work.clock.ms())
             except Exception as error:
                 log.error("could not save the sync checkpoint (%s)", describe_error(error))

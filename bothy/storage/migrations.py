@@ -324,6 +324,12 @@ async def _sent_events_in_no_order(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _checkpoints_keep_when(db: aiosqlite.Connection) -> None:
+    """A checkpoint records the hour it was saved: the retention sweep keeps the handled marks of events a restart
+    could replay, however long Bothy was down (an existing checkpoint counts as saved long ago until it moves)."""
+    await db.execute("ALTER TABLE sync_checkpoints ADD COLUMN saved_at INTEGER NOT NULL DEFAULT 0")
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
@@ -337,6 +343,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(22, "engine: a message to staff about a member names the member", _outbox_names_whom_it_is_about),
     Migration(24, "engine: sent-message tags keep the hour, in no order", _sent_events_in_no_order),
     Migration(25, "engine: what an emergency owes goes before everything else due", _outbox_urgent_first),
+    Migration(26, "engine: a sync checkpoint records when it was saved", _checkpoints_keep_when),
 )
 
 

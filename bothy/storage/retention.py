@@ -20,16 +20,22 @@ DAY_MS = 86_400_000
 
 @dataclass(frozen=True)
 class Retention:
-    handled_events_days: int = 7  # only replays after a restart need them, and sync replays hours, not days
+    handled_events_days: int = 7  # only replays after a restart need them: counted in synced time too (below)
     alerts_days: int = 90  # counted from the claim; unclaimed alerts stay until someone picks them up
     audit_log_days: int = 365  # staff actions: a year lets a review or complaint be answered
     sent_events_days: int = 30  # a reaction to an older message is no longer an answer
     dead_outbox_days: int = 14  # messages given up on: kept to investigate, then dropped (they may hold tokens)
 
 
+# A handled mark is needed while a restart could replay its event: until its age has passed on the clock and also
+# since the account's sync checkpoint was saved. The clock runs on while Bothy is down; the checkpoint does not, and a
+# restart after a long outage replays from it (an account no longer synced has only the clock).
+_STILL_REPLAYABLE = ("handled_at < COALESCE((SELECT saved_at FROM sync_checkpoints AS checkpoint "
+                     "WHERE checkpoint.account = handled_events.account), :now) - :age AND ")
+
 # table, age column, extra condition, the Retention field that sets the age
 _RULES = (
-    ("handled_events", "handled_at", "", "handled_events_days"),
+    ("handled_events", "handled_at", _STILL_REPLAYABLE, "handled_events_days"),
     ("alerts", "claimed_at", "", "alerts_days"),
     ("audit_log", "at", "", "audit_log_days"),
     ("sent_events", "sent_at", "", "sent_events_days"),
@@ -41,8 +47,9 @@ async def prune_engine_tables(db: aiosqlite.Connection, retention: Retention, no
     """Delete the engine's rows older than their configured age; returns rows deleted per table."""
     deleted = {}
     for table, column, condition, field in _RULES:
-        cutoff = now_ms - getattr(retention, field) * DAY_MS
-        cursor = await db.execute(f"DELETE FROM {table} WHERE {condition}{column} < ?", (cutoff,))
+        age = getattr(retention, field) * DAY_MS
+        cursor = await db.execute(f"DELETE FROM {table} WHERE {condition}{column} < :now - :age",
+                                  {"now": now_ms, "age": age})
         deleted[table] = cursor.rowcount
     return deleted
 

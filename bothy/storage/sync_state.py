@@ -37,12 +37,14 @@ class SyncStateRepository:
             row = await cursor.fetchone()
         return row[0] if row else None
 
-    async def save_checkpoint(self, account: str, since: str) -> None:
+    async def save_checkpoint(self, account: str, since: str, now_ms: int) -> None:
+        """With the hour it was saved: the retention sweep keeps the handled marks of events a restart could replay
+        from it, however long Bothy was down (storage/retention.py)."""
         async with self.database.transaction() as db:
             await db.execute(
-                "INSERT INTO sync_checkpoints (account, since) VALUES (?, ?) "
-                "ON CONFLICT (account) DO UPDATE SET since = excluded.since",
-                (account, since),
+                "INSERT INTO sync_checkpoints (account, since, saved_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (account) DO UPDATE SET since = excluded.since, saved_at = excluded.saved_at",
+                (account, since, hour_of(now_ms)),
             )
 
     async def is_handled(self, account: str, event_id: str) -> bool:

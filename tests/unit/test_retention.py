@@ -9,6 +9,7 @@ from bothy.config import ConfigError, parse_config
 from bothy.storage.audit import record_audit
 from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
 from bothy.storage.retention import Retention, prune_engine_tables
+from bothy.storage.sync_state import SyncStateRepository
 from bothy.testing import bot_context
 from bots.checkin.bot import CheckinBot
 from bots.checkin.storage import CheckinRepository
@@ -50,6 +51,25 @@ async def test_the_engine_forgets_its_rows_at_their_ages_and_keeps_what_is_pendi
     assert await count(database, "SELECT COUNT(*) FROM alerts WHERE claimed_at IS NULL") == 2  # still to pick up
     assert await count(database, "SELECT COUNT(*) FROM outbox WHERE dead = 0") == 6  # still to send
     assert await count(database, "SELECT COUNT(*) FROM outbox WHERE dead = 1") == 1  # the recent one
+
+
+async def test_handled_marks_a_restart_could_replay_outlive_an_outage_longer_than_their_age(database):
+    """Down for 30 days, then started: the sweep must not drop the marks of events handled after the last saved
+    checkpoint, or the replay from it would alert staff about the same crisis message again (a review's)."""
+    down_since = NOW_MS - 30 * DAY_MS
+    sync_state = SyncStateRepository(database)
+    await sync_state.save_checkpoint("@bot:x", "t1", down_since - DAY_MS)
+    await sync_state.save_checkpoint("@other:x", "t1", NOW_MS)
+    async with database.transaction() as db:
+        for account in ("@bot:x", "@other:x", "@gone:x"):  # @gone:x is no longer synced: the clock alone counts
+            await SyncStateRepository.mark_handled(db, account, "$before", down_since - 9 * DAY_MS)
+            await SyncStateRepository.mark_handled(db, account, "$after", down_since)
+
+    async with database.transaction() as db:
+        assert (await prune_engine_tables(db, Retention(), NOW_MS))["handled_events"] == 5
+
+    async with database.read() as db, db.execute("SELECT account, event_id FROM handled_events") as cursor:
+        assert await cursor.fetchall() == [("@bot:x", "$after")]
 
 
 async def test_the_check_in_bot_forgets_old_check_ins_and_presence_where_nobody_has_been_seen(database,
