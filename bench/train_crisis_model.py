@@ -70,6 +70,13 @@ WARY_RISE = 1.25
 # of batches 44 to 55 left out of training in turn, 0.85 found 23 more of their 2,003 short crisis posts than 0.96
 # did, for 2 more of 2,568 ordinary posts flagged and 1 more of 1,264 denials (docs/DECISIONS.md).
 UNNAMED_THRESHOLD = 0.85
+# The words after a denial said before its match with no "but" ("I'm not going to kill myself, I've just deleted my
+# socials"): read at WARY_THRESHOLD, a red team's denials ending in everyday words for leaving and resting were
+# flagged (2 more of 270 natural ones, 10 more of 25 written against the model); at 0.985 none of the 270, 3 of the
+# 25, for 1 fewer of their 118 crises told after a denial found (94 against 78 before the words after a denial were
+# read) and, on the dev set, the same 12 more held-back crisis posts found, 2 fewer held-back denials flagged and 3
+# fewer of 22 more tuning crisis posts found (docs/DECISIONS.md).
+DENIED_THRESHOLD = 0.985
 
 
 # Words that say how, not what: "I wish it would rain" and "I wish I was dead" share them. Learnt from, they made
@@ -144,6 +151,7 @@ def main() -> None:
         "threshold": THRESHOLD,
         "wary_threshold": WARY_THRESHOLD,
         "unnamed_threshold": UNNAMED_THRESHOLD,
+        "denied_threshold": DENIED_THRESHOLD,
         "wary_rise": WARY_RISE,
         "window": WINDOW,
         "bias": round(bias, 3),

@@ -71,6 +71,7 @@ import ahocorasick
 from bots.referral.kb import KnowledgeBase
 from bots.referral.normalise import l_reading, normalise
 from bots.referral.patterns import Pattern
+from bots.referral.word_model import Reading
 
 TIER_ORDER = {"crisis": 0, "support": 1, "practical": 2, "signal": 3}
 
@@ -399,6 +400,11 @@ MAX_PER_PHRASE = 3
 MAX_PATTERN_CHECKS = 200
 L_READING_CHARS = 8_192
 READ_ON_CHARS = 600  # the words read on after a match a read-through set aside (Matcher._read_on), about 100 words
+# After a denial said before its match, one of these among the first BUT_WORDS words read on says what follows goes
+# against it ("I'm not suicidal but ...", "not going to do anything, I swear, but ..."): read as after any denial.
+BUT = _words("but", "though", "tho", "however", "yet", "except")
+BUT_WORDS = 4
+_BUT_CHARS = BUT_WORDS * 25  # enough for BUT_WORDS words of nearly any length (a longer one only ends the look)
 
 
 class Hit(NamedTuple):  # a tuple, not a dataclass: one or two are built for nearly every message
@@ -416,8 +422,8 @@ class Suppressed(NamedTuple):
     reason: str
     kind: str = "phrase"
     read_on_from: int = -1  # where the words after a match set aside by a read-through start (Matcher._read_on)
-    # ... or, set aside by a denial after it, where the match ends: the denial's words are skipped in _read_on, and the
-    # word model reads the rest against its wary bar
+    # ... or, set aside by a denial, where the match ends: a denial after it has its words skipped in _read_on, and
+    # the word model reads the rest less surely (word_model.Reading)
     read_on_warily: bool = False
 
 
@@ -527,7 +533,8 @@ class Matcher:
         """What this message would trigger and why. The text is used here and then discarded."""
         return self._match(text, read_on=True)
 
-    def _match(self, text: str, read_on: bool, normalised: str | None = None, warily: bool = False) -> MatchResult:
+    def _match(self, text: str, read_on: bool, normalised: str | None = None,
+               read_as: Reading = Reading.WHOLE) -> MatchResult:
         if not self.phrase_count and not self.pattern_count:
             return MatchResult()
         if normalised is None:
@@ -562,7 +569,7 @@ class Matcher:
                 # (their offsets are the l reading's, which may differ in length: the words after them are not read on)
                 suppressed.extend(aside._replace(read_on_from=-1) for aside in more_suppressed)
         if self._models:
-            self._score(normalised, found, hits, suppressed, unread, warily)
+            self._score(normalised, found, hits, suppressed, unread, read_as)
         if read_on and suppressed and not any(hit.tier == "crisis" for hit in hits):
             # The rest was read without its punctuation: a question of the writer's answered no, or a quote, is read
             # from the message as written ("... Do I want to die? No.", '... the song says "I want to die"').
@@ -583,20 +590,25 @@ class Matcher:
         denial said after the match ("Suicide has never crossed my mind. I keep looking up how high the bridge is", a
         reviewer's) the words after the denial's own are read the same way, but the word model reads them against its
         wary bar: on the dev set they are most often how the writer is instead ("... but sometimes I wish I could take
-        a year off from being me").
+        a year off from being me"). So are those after a denial said before the match ("I'm not going to kill myself
+        but I wrote the letters last night"), against a higher bar still where no "but" says they go against it: "I'm
+        not suicidal, I've just deleted my socials" (a red team's; word_model.Reading).
 
         The words after the last such match are read; where an earlier one is near it, the words after that one too
         (a crisis between them, "... but the pills are in my hand, it never crossed my mind to hurt anyone"), but
         only if the first reading found nothing: the later denials inside the longer rest keep the word model from
         it. So a message costs at most three readings, two of them short."""
-        starts: dict[int, bool] = {}  # where the words read on start -> whether the word model reads them warily
+        starts: dict[int, Reading] = {}  # where the words read on start -> how surely the word model reads them
         for aside in suppressed:
             if aside.read_on_from < 0:
                 continue
             if not aside.read_on_warily:
-                starts[aside.read_on_from] = False
+                starts[aside.read_on_from] = Reading.WHOLE
             elif (after := _negation_after_found(normalised, aside.read_on_from)) is not None:
-                starts[after[1]] = True  # the words after the denial's
+                starts[after[1]] = Reading.LEFT  # the words after the denial's
+            else:  # the denial was before the match
+                head = normalised[aside.read_on_from:aside.read_on_from + _BUT_CHARS].split()[:BUT_WORDS]
+                starts[aside.read_on_from] = Reading.AFTER_DENIAL if BUT.isdisjoint(head) else Reading.LEFT
         if not starts:
             return []
         last, first = max(starts), min(starts)
@@ -609,14 +621,14 @@ class Matcher:
             # Read as normalised already (normalising twice need not give the same words): offsets only shift.
             found = [hit._replace(start=hit.start + read_on_from, end=hit.end + read_on_from)
                      if hit.kind != "model" else hit._replace(start=read_on_from, end=read_on_from + len(rest))
-                     for hit in self._match(rest, read_on=False, normalised=rest, warily=starts[read_on_from]).hits
+                     for hit in self._match(rest, read_on=False, normalised=rest, read_as=starts[read_on_from]).hits
                      if hit.tier == "crisis" and (hit.kind == "model" or hit.start < bound)]
             if found:
                 break
         return found
 
     def _score(self, normalised: str, found: _Found, hits: list[Hit], suppressed: list[Suppressed],
-               unread: list[tuple[int, int, str]], warily: bool = False) -> None:
+               unread: list[tuple[int, int, str]], read_as: Reading = Reading.WHOLE) -> None:
         """A topic's word model, on a message where its phrases and patterns said nothing either way: none matched and
         none was set aside as negated, laughed off, about someone else or outranked. An exclusion is not a no: it
         names an everyday look-alike ("jump in the shower", "to live in" London), so the model reads the message
@@ -653,7 +665,8 @@ class Matcher:
             if topic.id in negated and len(scored) <= model.window:  # long only once its look-alikes are counted
                 continue
             probability = model.probability(scored)
-            if probability >= model.threshold_for(scored, writer_named, what_is_left=warily or bool(unread)):
+            surely = max(read_as, Reading.LEFT if unread else Reading.WHOLE)
+            if probability >= model.threshold_for(scored, writer_named, surely):
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
 
     def _find(self, normalised: str) -> _Found:
@@ -760,8 +773,8 @@ class Matcher:
                         through = _read_through_before(normalised, start)
                     if through:
                         read_on_from = end
-                    elif negation in _AFTER_REASONS:  # where the denial's words end is found in _read_on
-                        read_on_from, read_on_warily = end, True
+                    elif negation in _AFTER_REASONS or negation in NEGATIONS:  # a denial: read on warily
+                        read_on_from, read_on_warily = end, True  # (a denial after it: its words end in _read_on)
                 suppressed_count = suppressed_counts.get(entry, 0)
                 if suppressed_count < MAX_PER_PHRASE:  # the reason is worded only for those kept
                     suppressed_counts[entry] = suppressed_count + 1

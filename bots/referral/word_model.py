@@ -21,14 +21,15 @@ everyday words to add up by chance ("I've tried moving the mirrors in every comb
 a game): a long message's bar rises with the number of its stretches beyond two. A topic names its model file in its
 YAML (`model: crisis-model.json`, next to it); `bothy kb test` shows the score and the words that weighed most. The file
 is JSON: threshold (and optionally wary_threshold, for long messages, wary_rise, how fast a long message's bar rises
-with the number of its stretches, and unnamed_threshold, for messages naming nobody, which it reads less surely),
-window, bias, and weights for words and for pairs of adjacent words."""
+with the number of its stretches, unnamed_threshold, for messages naming nobody, which it reads less surely, and
+denied_threshold, for the words after a denial), window, bias, and weights for words and for pairs of adjacent words."""
 
 from __future__ import annotations
 
 import json
 import math
 import sys
+from enum import IntEnum
 from itertools import pairwise, repeat
 from pathlib import Path
 from typing import NamedTuple
@@ -46,6 +47,20 @@ class ModelError(ValueError):
     """What is wrong with a model file, worded for `bothy kb check`."""
 
 
+class Reading(IntEnum):
+    """Which words are scored, from the surest reading to the least sure: the higher, the higher the bar."""
+
+    WHOLE = 0  # a message (or what the phrases and patterns left of it) as written
+    # The words left once a denial was set aside: after a question answered no, around a quote, after a denial said
+    # after its match ("Suicide never crossed my mind. ..."), or before it and then a "but" ("I'm not suicidal but
+    # ..."): most often an apology or how the writer is instead ("... No. I was just being dramatic, sorry everyone").
+    LEFT = 1
+    # The words after a denial said before its match, with no "but" ("I'm not going to kill myself, I've just deleted
+    # my socials"): most often how the writer is instead, and the model's words for leaving and resting are everyday
+    # ones there.
+    AFTER_DENIAL = 2
+
+
 class WordModel(NamedTuple):
     threshold: float  # the probability at or above which a message is a match
     window: int  # words scored together: a longer message is scored by its best stretch of this many
@@ -60,14 +75,16 @@ class WordModel(NamedTuple):
     # A long message's bar, in log-odds, is wary_threshold's plus wary_rise × ln(stretches / 2): the more stretches,
     # the likelier one of them scores high by chance.
     wary_rise: float = 0.0
+    denied_threshold: float | None = None  # Reading.AFTER_DENIAL (None: wary_threshold)
 
-    def threshold_for(self, words: list[str], writer_named: bool = True, what_is_left: bool = False) -> float:
+    def threshold_for(self, words: list[str], writer_named: bool = True, reading: Reading = Reading.WHOLE) -> float:
         """The probability at or above which a message of these words is a match; `writer_named`: the writer is in
-        it (I, me, my), not left unsaid; `what_is_left`: these are the words left once a denial was set aside (a
-        question answered no, a quote), which are most often an apology or a word of how the writer is instead
-        ("... No. I was just being dramatic, sorry everyone"): read less surely."""
+        it (I, me, my), not left unsaid; `reading`: whether these are the words left once a denial was set aside,
+        read less surely."""
         wary = self.wary_threshold if self.wary_threshold is not None else self.threshold
-        if what_is_left:
+        if reading is Reading.AFTER_DENIAL and self.denied_threshold is not None:
+            wary = self.denied_threshold
+        if reading:
             return max(wary, self.threshold_for(words, writer_named))
         if len(words) > self.window:
             count = len(stretch_starts(len(words), self.window))
@@ -150,6 +167,9 @@ def load_model(path: Path) -> WordModel:
     unnamed_threshold = _number(data.get("unnamed_threshold", wary_threshold))
     if unnamed_threshold is None or not threshold <= unnamed_threshold < 1:
         raise ModelError("unnamed_threshold must be from threshold to below 1")
+    denied_threshold = _number(data.get("denied_threshold", wary_threshold))
+    if denied_threshold is None or not wary_threshold <= denied_threshold < 1:
+        raise ModelError("denied_threshold must be from wary_threshold to below 1")
     wary_rise = _number(data.get("wary_rise", 0.0))
     if wary_rise is None or not 0 <= wary_rise <= MAX_RISE:
         raise ModelError(f"wary_rise must be a number from 0 to {MAX_RISE:g}")
@@ -178,7 +198,8 @@ def load_model(path: Path) -> WordModel:
         pair_weights[key] = pair_weights.get(key, 0.0) + float(weight)
     if any(abs(weight) > MAX_WEIGHT for weight in (bias, *word_weights.values(), *pair_weights.values())):
         raise ModelError(f"bias and weights must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
-    return WordModel(threshold, window, bias, word_weights, pair_weights, wary_threshold, unnamed_threshold, wary_rise)
+    return WordModel(threshold, window, bias, word_weights, pair_weights, wary_threshold, unnamed_threshold, wary_rise,
+                     denied_threshold)
 
 
 def _number(value: object) -> float | None:

@@ -1310,6 +1310,24 @@ def test_the_words_after_a_denial_after_the_match_are_read_on(matcher, text, cri
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
+    # a red team's crises told after a denial said before its match: a "but" after it, read as after any denial ...
+    ("I'm not going to kill myself but I wrote the letters last night", True),
+    ("im not gonna kms but i bought the stuff today and its under my bed", True),
+    ("I'm not going to end it, but I keep holding the knife to my wrist", True),
+    ("I don't want to die, but I'm going to, I've made up my mind", True),
+    # ... and with none, against a higher bar: most often it is how the writer is instead
+    ("I'm not going to hurt myself, just sitting here with the pills counting them over and over", True),
+    ("I'm not suicidal, I'm just ready to go. I've sorted the will and the letters and I'm at peace", True),
+    ("I'm not going to hurt myself, I've just deleted all my socials, I needed the peace", False),  # 0.98
+    ("I'm not suicidal, I've just deleted my socials", False),  # 0.97
+    ("I'm not going to kill myself, I just want to go to sleep and wake up when this is all over", False),
+    ("I used to self harm, now I run every morning and feel better than ever", False),
+])
+def test_the_words_after_a_denial_before_the_match_are_read_on(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
     # batch 98b's tuning part: denials as an older writer and writers of English as a second language put them ...
     ("I shan't take my own life, I was brought up better than that, but I do miss my husband terribly.", False),
     ("Suicide is never coming in my mind, I am only grieving for my mother", False),
@@ -1449,8 +1467,9 @@ def test_ending_things_said_outright_is_a_match_a_negation_can_deny(matcher, tex
     ("I never thought I'd be suicidal but here I am. I'm not okay.", True),
     ("I never thought I'd kill myself", False),
     ("two years free from self harm but i think about it all the time", False),
+    # thinking of it every day, told after a denial: the words after it are read on (twenty-seventh session)
     ("I'm not going to kill myself really tbh honestly but I do still just think about doing it every single day as a "
-     "nurse on the ward", False),
+     "nurse on the ward", True),
     ("It is what it is. Not because I want to die, I just need sleep.", False),
     ("my mum thinks i'm suicidal. i'm not, i've decided i'm moving out", True),  # not trusted since: see above
     ("my mum thinks i'm being suicidal. i'm not", False),

@@ -17,7 +17,7 @@ from bots.referral.bot import ReloadingKnowledgeBase
 from bots.referral.kb import load_kb
 from bots.referral.matcher import Matcher
 from bots.referral.normalise import normalise
-from bots.referral.word_model import ModelError, WordModel, load_model
+from bots.referral.word_model import ModelError, Reading, WordModel, load_model
 from tests.unit.test_referral_kb import reloaded
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ def test_the_model_scores_a_message_that_nothing_matched(matcher):
 @pytest.mark.parametrize("text", [
     "she says the void calls. disappear forever, that's all",  # 0.92, but someone else is named and not the writer
     "the void keeps calling me. disappear forever, and cake",  # a low score
-    "i don't want to disappear forever, the void is calling me",  # a match set aside as negated: a denial stands
+    "the void is calling me, i don't want to disappear forever",  # a match set aside as negated: a denial stands
 ])
 def test_the_model_stays_silent_where_the_words_said_no_or_nothing(matcher, text):
     assert all(hit.kind != "model" for hit in matcher.match(text).hits)
@@ -72,7 +72,17 @@ def test_in_a_message_longer_than_the_window_a_negation_leaves_the_rest_to_the_m
     result = matcher.match(long_post)
     assert [aside.reason.split()[0] for aside in result.suppressed] == ["negation"]
     assert [hit.kind for hit in result.hits] == ["model"]
-    assert matcher.match("i don't want to disappear forever, the void is calling me").hits == ()
+    assert matcher.match("the void is calling me, i don't want to disappear forever").hits == ()
+
+
+def test_the_words_after_a_denial_are_read_against_the_wary_bar(tmp_path):
+    """What follows a denial may be the crisis said in other words ("I'm not suicidal, but I wrote the letters last
+    night"), or how the writer is instead: the model reads it on its own, against its wary bar."""
+    write_kb(tmp_path, model={**MODEL, "wary_threshold": 0.97})
+    matcher = Matcher(load_kb([tmp_path]))
+    assert matcher.match("i don't want to disappear forever, the void is calling me").hits == ()  # 0.95
+    assert [(hit.kind, hit.phrase) for hit in matcher.match(
+        "i don't want to disappear forever, the void and the abyss are calling me").hits] == [("model", "score 1.00")]
 
 
 def test_a_negated_message_long_only_by_its_look_alikes_stays_a_denial(tmp_path):
@@ -80,7 +90,7 @@ def test_a_negated_message_long_only_by_its_look_alikes_stays_a_denial(tmp_path)
     read, within the window, so the negation stands (a reviewer's)."""
     write_kb(tmp_path, topic=TOPIC.replace("patterns:", "exclusions: [on the bus home]\npatterns:"))
     matcher = Matcher(load_kb([tmp_path]))
-    text = "i don't want to disappear forever, the void keeps calling me on the bus home"
+    text = "the void keeps calling me on the bus home, i don't want to disappear forever"
     assert matcher.match(text).hits == ()
     assert [hit.kind for hit in matcher.match(text + " and at night, every night").hits] == ["model"]
 
@@ -186,6 +196,16 @@ def test_a_short_message_naming_nobody_may_have_a_threshold_of_its_own():
     assert model.threshold_for(["x"]) == 0.9
 
 
+def test_the_words_after_a_denial_may_have_a_threshold_of_their_own(tmp_path):
+    model = WordModel(0.9, 4, 0.0, {}, {}, wary_threshold=0.95, denied_threshold=0.98)
+    assert model.threshold_for(["x"], reading=Reading.AFTER_DENIAL) == 0.98
+    assert model.threshold_for(["x"], reading=Reading.LEFT) == 0.95
+    assert WordModel(0.9, 4, 0.0, {}, {}, wary_threshold=0.95).threshold_for(["x"], reading=Reading.AFTER_DENIAL) \
+        == 0.95  # none given: the wary one
+    (tmp_path / "model.json").write_text(json.dumps({**MODEL, "denied_threshold": 0.99}))
+    assert load_model(tmp_path / "model.json").denied_threshold == 0.99
+
+
 def test_a_match_of_the_topic_is_left_as_it_is(matcher):
     result = matcher.match("I want to disappear forever, the void is calling me")
     assert [hit.kind for hit in result.hits] == ["pattern"]
@@ -206,6 +226,9 @@ def test_in_a_bereavement_room_a_models_score_is_never_the_members_own_crisis(ma
     (json.dumps({**MODEL, "long_threshold": 0.95}), "long_threshold is now called wary_threshold"),
     (json.dumps({**MODEL, "unnamed_threshold": 0.2}), "unnamed_threshold must be from threshold to below 1"),
     (json.dumps({**MODEL, "unnamed_threshold": 1}), "unnamed_threshold must be from threshold to below 1"),
+    (json.dumps({**MODEL, "wary_threshold": 0.95, "denied_threshold": 0.94}),
+     "denied_threshold must be from wary_threshold to below 1"),
+    (json.dumps({**MODEL, "denied_threshold": 1}), "denied_threshold must be from wary_threshold to below 1"),
     (json.dumps({**MODEL, "wary_rise": -1}), "wary_rise must be a number from 0 to 10"),
     (json.dumps({**MODEL, "wary_rise": "steep"}), "wary_rise must be a number from 0 to 10"),
     (json.dumps({**MODEL, "wary_rise": 1e9}), "wary_rise must be a number from 0 to 10"),
