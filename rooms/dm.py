@@ -6,10 +6,15 @@ from __future__ import annotations
 from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.storage.dm_rooms import OPENING, DirectRoomRepository
 
+# Syncs to wait for a DM being opened to show: the one under way when the homeserver made the room may not have it.
+SYNCS_TO_SHOW_A_ROOM = 2
+
 
 class DirectRooms:
     def __init__(self, repository: DirectRoomRepository):
         self.repository = repository
+        # (account, member) -> the account's syncs done when a DM being opened was first looked for and not found
+        self._not_found_at: dict[tuple[str, str], int] = {}
 
     async def dms_of(self, account: str) -> dict[str, str]:
         return await self.repository.dms_of(account)
@@ -24,13 +29,21 @@ class DirectRooms:
         """The known DM if the bot is still in it, else a new encrypted DM (invite sent to the member).
 
         Before creating one the bot records that it is opening it; if it finds that record later (it crashed
-        in between), it adopts the two-person room it already made with the member instead of a second."""
+        in between, or the request timed out while the homeserver went on), it adopts the two-person room it already
+        made with the member instead of a second. Such a room shows only once a sync has brought it, so until then
+        the send waits (a temporary error, retried) rather than open another."""
         room_id = await self.repository.get(account.user_id, user_id)
         if room_id == OPENING:
             room_id = account.room_with_only(user_id)
+            looked_for = (account.user_id, user_id)
             if room_id is not None:
+                self._not_found_at.pop(looked_for, None)
                 await self.opened(account.user_id, user_id, room_id)
                 return room_id
+            first_not_found = self._not_found_at.setdefault(looked_for, account.syncs_done)
+            if account.syncs_done < first_not_found + SYNCS_TO_SHOW_A_ROOM:
+                raise MatrixError("waiting for a sync to show the DM being opened", retry_after_ms=1000)
+            del self._not_found_at[looked_for]
         elif room_id is not None:
             if account.knows_room(room_id):
                 return room_id

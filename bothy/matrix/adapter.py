@@ -254,6 +254,7 @@ class MatrixAccount:
         self._background: set[asyncio.Task[None]] = set()
         self.on_joined: Callable[[str], Awaitable[None]] | None = None  # the room ID, once joined
         self.skipped_events = 0  # events dropped because they could not be understood
+        self.syncs_done = 0  # since start: what nio knows of rooms is as of the last of them
         self._login_lock = asyncio.Lock()
         self._direct_lock = asyncio.Lock()
         self._token_error_logged = False
@@ -373,6 +374,7 @@ class MatrixAccount:
                 await _wait(stopping, delay)
                 continue
             failures = unreadable = 0
+            self.syncs_done += 1
             deliver = not (first and first_ever)
             missed = await self._missed_events(response, since) if deliver and since else {}
             await self._count_dm_members(response)

@@ -2,8 +2,9 @@
 
 import pytest
 
+from bothy.matrix.adapter import MatrixError
 from bothy.storage.dm_rooms import OPENING, DirectRoomRepository
-from rooms.dm import DirectRooms
+from rooms.dm import SYNCS_TO_SHOW_A_ROOM, DirectRooms
 
 ALICE = "@alice:x"
 
@@ -16,6 +17,7 @@ class CrashingAccount:
     def __init__(self):
         self.created: list[str] = []
         self.rooms_with: dict[str, str] = {}
+        self.syncs_done = 0
 
     def knows_room(self, room_id):
         return room_id in self.created
@@ -41,9 +43,37 @@ async def test_a_crash_while_opening_a_dm_never_leaves_two(database):
     assert await direct.dms_of(account.user_id) == {"!dm0:x": ALICE}
 
 
-async def test_an_opening_mark_with_no_room_behind_it_opens_one(database):
+async def test_an_opening_mark_with_no_room_behind_it_opens_one_once_syncs_would_have_shown_it(database):
     direct, account = DirectRooms(DirectRoomRepository(database)), CrashingAccount()
     account.created.append("!unrelated:x")  # so this account's first creation does not crash
     await direct.opened(account.user_id, ALICE, OPENING)  # the crash came before the homeserver made anything
+    for _ in range(SYNCS_TO_SHOW_A_ROOM):
+        with pytest.raises(MatrixError) as waiting:
+            await direct.room_for(account, ALICE)
+        assert not waiting.value.permanent  # the outbox tries again
+        account.syncs_done += 1
     assert await direct.room_for(account, ALICE) == "!dm1:x"
     assert await direct.dms_of(account.user_id) == {"!dm1:x": ALICE}
+
+
+class SlowHomeserverAccount(CrashingAccount):
+    """The request to create the room times out, but the homeserver goes on and makes it: the room shows only in
+    a later sync."""
+
+    async def create_dm(self, user_id):
+        self.created.append(f"!dm{len(self.created)}:x")
+        raise MatrixError("create DM: TimeoutError", code="TimeoutError")
+
+    def room_with_only(self, user_id):
+        return self.created[0] if self.created and self.syncs_done >= 1 else None
+
+
+async def test_a_dm_whose_creation_timed_out_is_waited_for_not_opened_twice(database):
+    direct, account = DirectRooms(DirectRoomRepository(database)), SlowHomeserverAccount()
+    with pytest.raises(MatrixError):
+        await direct.room_for(account, ALICE)
+    with pytest.raises(MatrixError, match="waiting for a sync"):  # before the sync that brings it
+        await direct.room_for(account, ALICE)
+    account.syncs_done += 1
+    assert await direct.room_for(account, ALICE) == "!dm0:x"
+    assert account.created == ["!dm0:x"]
