@@ -3,18 +3,25 @@ the bot, and forgotten when the member leaves. This is the only place that write
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.storage.dm_rooms import OPENING, DirectRoomRepository
 
-# Syncs to wait for a DM being opened to show: the one under way when the homeserver made the room may not have it.
+# How long a DM being opened may take to show before another is opened: a homeserver that did not answer the request
+# in its 60 s may still be making the room, and only a sync brings it (the one under way then may not have it).
 SYNCS_TO_SHOW_A_ROOM = 2
+SECONDS_TO_SHOW_A_ROOM = 120.0
 
 
 class DirectRooms:
-    def __init__(self, repository: DirectRoomRepository):
+    def __init__(self, repository: DirectRoomRepository, monotonic: Callable[[], float] = time.monotonic):
         self.repository = repository
-        # (account, member) -> the account's syncs done when a DM being opened was first looked for and not found
-        self._not_found_at: dict[tuple[str, str], int] = {}
+        self.monotonic = monotonic
+        # (account, member) -> the account's syncs done, and the time, when a DM being opened was first looked for
+        # and not found
+        self._not_found_at: dict[tuple[str, str], tuple[int, float]] = {}
 
     async def dms_of(self, account: str) -> dict[str, str]:
         return await self.repository.dms_of(account)
@@ -34,15 +41,17 @@ class DirectRooms:
         the send waits (a temporary error, retried) rather than open another."""
         room_id = await self.repository.get(account.user_id, user_id)
         if room_id == OPENING:
-            room_id = account.room_with_only(user_id)
+            room_id = account.dm_made_with(user_id)
             looked_for = (account.user_id, user_id)
             if room_id is not None:
                 self._not_found_at.pop(looked_for, None)
+                await account.adopt_dm(user_id, room_id)
                 await self.opened(account.user_id, user_id, room_id)
                 return room_id
-            first_not_found = self._not_found_at.setdefault(looked_for, account.syncs_done)
-            if account.syncs_done < first_not_found + SYNCS_TO_SHOW_A_ROOM:
-                raise MatrixError("waiting for a sync to show the DM being opened", retry_after_ms=1000)
+            syncs, since = self._not_found_at.setdefault(looked_for, (account.syncs_done, self.monotonic()))
+            if (account.syncs_done < syncs + SYNCS_TO_SHOW_A_ROOM
+                    or self.monotonic() - since < SECONDS_TO_SHOW_A_ROOM):
+                raise MatrixError("waiting for a sync to show the DM being opened", retry_after_ms=5000)
             del self._not_found_at[looked_for]
         elif room_id is not None:
             if account.knows_room(room_id):

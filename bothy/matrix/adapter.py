@@ -911,12 +911,20 @@ class MatrixAccount:
         room = self.client.rooms.get(room_id)
         return room is not None and room.encrypted
 
-    def room_with_only(self, user_id: str) -> str | None:
-        """A room this account is in with `user_id` alone (joined or invited), if there is one."""
+    def dm_made_with(self, user_id: str) -> str | None:
+        """A room shaped as create_dm makes one (encrypted, invite only, no name or alias) with only the bot and
+        `user_id` in it (joined or invited), if there is one: a DM it opened whose making it never heard back about.
+        Not a group down to two people, which has a name or is open to join."""
         for room in self.client.rooms.values():
-            if is_one_to_one(room) and (user_id in room.users or user_id in room.invited_users):
+            if (room.encrypted and room.join_rule == "invite" and not room.name and not room.canonical_alias
+                    and is_one_to_one(room) and (user_id in room.users or user_id in room.invited_users)):
                 return room.room_id
         return None
+
+    async def adopt_dm(self, user_id: str, room_id: str) -> None:
+        """A DM this account made but never heard back about (dm_made_with), recorded as create_dm records one."""
+        await self._record_direct(user_id, room_id)
+        self._direct_rooms[room_id] = user_id
 
     def room_name(self, room_id: str) -> str:
         """The room's own name or alias, never one made up from its members' names (as clients do for

@@ -29,7 +29,8 @@ class Retention:
 
 # A handled mark is needed while a restart could replay its event: until its age has passed on the clock and also
 # since the account's sync checkpoint was saved. The clock runs on while Bothy is down; the checkpoint does not, and a
-# restart after a long outage replays from it (an account no longer synced has only the clock).
+# restart after a long outage replays from it. An account that never saved one has only the clock; one taken out of
+# the config keeps its last few days of marks (event IDs and hours) with its checkpoint, should it come back.
 _STILL_REPLAYABLE = ("handled_at < COALESCE((SELECT saved_at FROM sync_checkpoints AS checkpoint "
                      "WHERE checkpoint.account = handled_events.account), :now) - :age AND ")
 

@@ -10,7 +10,7 @@ from bothy.config import BotAccount
 from bothy.matrix.adapter import MatrixAccount
 from bothy.outbox import Effects, OutboxDispatcher
 from bothy.storage.database import Database
-from bothy.storage.dm_rooms import DirectRoomRepository
+from bothy.storage.dm_rooms import OPENING, DirectRoomRepository
 from bothy.storage.migrations import migrate
 from bothy.storage.outbox import OutboxRepository
 from bothy.storage.sessions import SessionRepository
@@ -68,6 +68,39 @@ async def test_a_row_sent_before_a_crash_and_older_than_synapses_txn_memory_is_n
         messages = await account.client.room_messages(room, limit=50)
         assert [e.event_id for e in messages.chunk if getattr(e, "sender", None) == user_id
                 and getattr(e, "body", None) == "owed once"] == [sent]
+    finally:
+        await account.close()
+        await database.close()
+
+
+async def test_a_dm_made_by_the_homeserver_but_never_heard_back_about_is_adopted_not_made_again(
+    homeserver: Homeserver, tmp_path
+):
+    """The request to open a member's DM timed out (or Bothy was killed) after Synapse made the room: once a sync
+    shows it, the room is that member's DM, a DM to the account too, and no second one is made."""
+    names = {part: f"{part}{uuid.uuid4().hex[:8]}" for part in ("bot", "member")}
+    for localpart in names.values():
+        homeserver.passwords[localpart] = uuid.uuid4().hex
+        await homeserver.synapse.register(localpart, homeserver.passwords[localpart])
+    bot, member = homeserver.uid(names["bot"]), homeserver.uid(names["member"])
+    database = Database(tmp_path / "bothy.sqlite3")
+    await database.open()
+    await migrate(database, INSTALLATION.migrations)
+    dm_rooms = DirectRoomRepository(database)
+    account = MatrixAccount(BotAccount(bot, homeserver.passwords[names["bot"]], None), homeserver.synapse.url,
+                            tmp_path / "crypto", "k", SessionRepository(database), dm_rooms, frozenset())
+    try:
+        await account.login()
+        await dm_rooms.save(bot, member, OPENING)
+        made = await account.create_dm(member)  # Synapse made it ...
+        account._direct_rooms.clear()  # ... and Bothy never heard back
+        await account.client.sync(timeout=0, full_state=True)
+
+        assert await DirectRooms(dm_rooms).room_for(account, member) == made
+        assert account.is_direct_room(made)
+        assert await dm_rooms.dms_of(bot) == {made: member}
+        joined = await account.client.joined_rooms()
+        assert joined.rooms == [made]
     finally:
         await account.close()
         await database.close()

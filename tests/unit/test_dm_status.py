@@ -299,3 +299,21 @@ async def test_malformed_member_events_in_room_state_are_skipped(account, monkey
     room = room_with(account, DM, (BOT,))
     await account._load_members(DM)
     assert set(room.users) == {BOT, ALICE}
+
+
+async def test_a_dm_the_bot_made_but_never_heard_back_about_is_found_and_becomes_a_dm(account, monkeypatch):
+    recorded = []
+
+    async def record_direct(user_id, room_id):
+        recorded.append((user_id, room_id))
+
+    monkeypatch.setattr(account, "_record_direct", record_direct)
+    for room_id, name, join_rule, encrypted in (("!group:x", "Gardening", "invite", True),
+                                                ("!open:x", None, "public", True), ("!plain:x", None, "invite", False),
+                                                (DM, None, "invite", True)):
+        room = room_with(account, room_id, (BOT,), invited=(ALICE,))  # a group down to two is no DM of ours
+        room.name, room.join_rule, room.encrypted = name, join_rule, encrypted
+    assert account.dm_made_with(ALICE) == DM
+    assert account.dm_made_with(BOB) is None
+    await account.adopt_dm(ALICE, DM)
+    assert account.is_direct_room(DM) and recorded == [(ALICE, DM)]
