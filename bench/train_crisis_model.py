@@ -51,8 +51,13 @@ KEPT_WEIGHT = 0.05  # smaller weights barely move a score: left out of the file
 # 6 more ordinary posts flagged, and flagged "I owe money to everyone" (0.67) of the labelled set.
 # With batch 104a (a mixed week on forums) the model is warier again (bias -0.85 -> -0.90): 0.68 still; against the
 # model before it, 12 fewer of 6,274 held-back short crisis posts found and 6 fewer of 4,847 ordinary posts flagged;
-# 0.67 found 11 more than 0.68 for 3 more flagged, and "I owe money to everyone" (0.678) again.
-THRESHOLD = 0.68
+# 0.67 found 11 more than 0.68 for 3 more flagged, and "I owe money to everyone" (0.678) again. With batches 105a to
+# 105c (first posts on help forums, long posts, and everyday plans told as "I'm going to ...", 42 of 350 of which the
+# model took for intent: the pair "im going" weighed 1.30) it is bolder (bias -0.90 -> -0.79): 0.71 keeps "I owe money
+# to everyone" (0.700) unflagged and, against the model before them, finds 8 more of 6,360 held-back short crisis
+# posts and 6 more of 841 long, and flags 11 fewer of 5,047 ordinary posts; 0.68 found 28 more than 0.71 for 9 more
+# ordinary posts flagged, and flagged it.
+THRESHOLD = 0.71
 WINDOW = 50  # words: about a short post; a long one is scored by its best stretch (chosen as THRESHOLD was)
 # For messages read less surely. A long post's best stretch of several scores high by chance more often: above
 # THRESHOLD but under this were 4 of the 23 long non-crisis posts flagged in the tuning part, for 4 of 580 long crisis
