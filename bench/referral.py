@@ -39,6 +39,7 @@ WORST_CASES = {
     "read_through_denials": "It never crossed my mind to kill myself, I just miss my mum. ",  # each read on after
     # stand-ins and an emoji in every word's reach, each match denied after it (a code reviewer's: 23 ms, now 14)
     "stand_ins_denied_after": "k1ll myself never came to me 💀 ",
+    "entities": "I don&#39;t want to die &amp; I&rsquo;m not suicidal ",  # HTML entities read as what they stand for
     "mixed": "I'm not in debt to you, never really suicidal, kill myself laughing " + "a" * 500
              + " d.e.b.t k1ll mys3lf kiII myself not not not never ",
 }

@@ -57,6 +57,7 @@ should not build 13,000 results.
 
 from __future__ import annotations
 
+import html
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
@@ -530,7 +531,11 @@ class Matcher:
             self._automaton.make_automaton()
 
     def match(self, text: str) -> MatchResult:
-        """What this message would trigger and why. The text is used here and then discarded."""
+        """What this message would trigger and why. The text is used here and then discarded. Text copied from a web
+        page may keep its HTML entities ("I don&#39;t want to be alive", "&amp;"): they are read as what they stand for.
+        """
+        if "&" in text:
+            text = html.unescape(text)
         return self._match(text, read_on=True)
 
     def _match(self, text: str, read_on: bool, normalised: str | None = None,

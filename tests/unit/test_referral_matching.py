@@ -1310,6 +1310,16 @@ def test_the_words_after_a_denial_after_the_match_are_read_on(matcher, text, cri
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
+    ("I don&#39;t want to die, I just want to sleep", False),  # "don 39 t" was no negation
+    ("i don&#39;t want to be alive anymore &amp; nobody cares", True),
+    ("I&rsquo;m going to end it tonight", True),
+    ("&lt;3 you all, see you at group on Thursday", False),
+])
+def test_html_entities_in_text_copied_from_the_web_are_read_as_what_they_stand_for(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
     # a red team's crises told after a denial said before its match: a "but" after it, read as after any denial ...
     ("I'm not going to kill myself but I wrote the letters last night", True),
     ("im not gonna kms but i bought the stuff today and its under my bed", True),
