@@ -400,6 +400,7 @@ MAX_PER_PHRASE = 3
 # pattern ("suicide squad suicide squad ...") must not cost 8,000 checks. Phrases are never capped.
 MAX_PATTERN_CHECKS = 200
 L_READING_CHARS = 8_192
+_ESCAPED_BREAK = re.compile(r"\\r\\n|\\[nr]")  # a line break written out as backslash and letter
 READ_ON_CHARS = 600  # the words read on after a match a read-through set aside (Matcher._read_on), about 100 words
 # After a denial said before its match, one of these among the first BUT_WORDS words read on says what follows goes
 # against it ("I'm not suicidal but ...", "not going to do anything, I swear, but ..."): read as after any denial.
@@ -532,10 +533,12 @@ class Matcher:
 
     def match(self, text: str) -> MatchResult:
         """What this message would trigger and why. The text is used here and then discarded. Text copied from a web
-        page may keep its HTML entities ("I don&#39;t want to be alive", "&amp;"): they are read as what they stand for.
-        """
+        page may keep its HTML entities ("I don&#39;t want to be alive", "&amp;"), and a post written out on one line
+        its line breaks escaped ("falling apart.\\nI want to die"): both are read as what they stand for."""
         if "&" in text:
             text = html.unescape(text)
+        if "\\" in text:
+            text = _ESCAPED_BREAK.sub("\n", text)
         return self._match(text, read_on=True)
 
     def _match(self, text: str, read_on: bool, normalised: str | None = None,

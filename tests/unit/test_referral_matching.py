@@ -1319,6 +1319,14 @@ def test_html_entities_in_text_copied_from_the_web_are_read_as_what_they_stand_f
     assert (matcher.match(text).tier == "crisis") is crisis
 
 
+def test_line_breaks_written_out_on_one_line_are_read_as_line_breaks(matcher):
+    """A post written out on one line keeps its breaks as backslash and n: read glued to the next word, "\\nI'm"
+    was "nim", and the writer was no longer in the sentence."""
+    assert matcher.match("falling apart.\\nI want to die") == matcher.match("falling apart.\nI want to die")
+    assert matcher.match("everything hurts.\\n\\nI'm done, I want to die").tier == "crisis"
+    assert matcher.match("I don't want to die\\r\\nbut I'm so tired").tier is None
+
+
 @pytest.mark.parametrize(("text", "crisis"), [
     # a red team's crises told after a denial said before its match: a "but" after it, read as after any denial ...
     ("I'm not going to kill myself but I wrote the letters last night", True),
