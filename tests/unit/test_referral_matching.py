@@ -1310,6 +1310,19 @@ def test_the_words_after_a_denial_after_the_match_are_read_on(matcher, text, cri
 
 
 @pytest.mark.parametrize(("text", "crisis"), [
+    # a red team's crisis told after a denial, missed in its own words too
+    ("I'm not going to kill myself, I'm going to let myself die, I've stopped eating and drinking", True),
+    ("i'll just let myself die", True),
+    ("im gonna let myself starve", True),
+    ("I'm not going to let myself die over a bad exam", False),
+    ("im gonna let myself die of embarrassment", False),
+    ("I'm finally letting myself rest", False),
+])
+def test_letting_oneself_die_is_a_crisis(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
     ("I don&#39;t want to die, I just want to sleep", False),  # "don 39 t" was no negation
     ("i don&#39;t want to be alive anymore &amp; nobody cares", True),
     ("I&rsquo;m going to end it tonight", True),
