@@ -70,7 +70,7 @@ from typing import NamedTuple, TypeVar
 import ahocorasick
 
 from bots.referral.kb import KnowledgeBase
-from bots.referral.normalise import l_reading, normalise
+from bots.referral.normalise import MAX_CHARS, l_reading, normalise
 from bots.referral.patterns import Pattern
 from bots.referral.word_model import Reading
 
@@ -535,8 +535,8 @@ class Matcher:
         """What this message would trigger and why. The text is used here and then discarded. Text copied from a web
         page may keep its HTML entities ("I don&#39;t want to be alive", "&amp;"), and a post written out on one line
         its line breaks escaped ("falling apart.\\nI want to die"): both are read as what they stand for."""
-        if "&" in text:
-            text = html.unescape(text)
+        if "&" in text:  # only what is read (MAX_CHARS): one entity after another costs a call each
+            text = html.unescape(text[:MAX_CHARS]) + text[MAX_CHARS:]
         if "\\" in text:
             text = _ESCAPED_BREAK.sub("\n", text)
         return self._match(text, read_on=True)
