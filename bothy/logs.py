@@ -46,6 +46,29 @@ def withhold_nio_content() -> None:
             logger.addFilter(WithholdNioContent())
 
 
+# aiohttp's server logs a request it cannot parse, or whose handler failed, at ERROR, quoting the line or header at
+# fault or the body: a bot's webhook ID or token, what a member's device sent (a reviewer's). Only the kind of error
+# is kept.
+HTTP_SERVER_LOGGERS = ("aiohttp.server", "aiohttp.web")
+HTTP_WITHHELD = "details withheld: may quote a request"
+
+
+class WithholdHttpContent(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        record.msg = f"{record.name}: {type(error).__name__ if error else 'a request failed'} ({HTTP_WITHHELD})"
+        record.args = None
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+def withhold_http_content() -> None:
+    for name in HTTP_SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WithholdHttpContent) for f in logger.filters):
+            logger.addFilter(WithholdHttpContent())
+
+
 # Libraries kept at WARNING even when Bothy logs at DEBUG: their debug output quotes what they handle (nio's
 # events, aiohttp's requests, aiosqlite's every SQL statement with its parameters, outbox messages included).
 QUIET_LIBRARIES = ("nio", "peewee", "aiohttp", "apscheduler", "aiosqlite")
@@ -64,6 +87,7 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     quiet_libraries(level)
     withhold_nio_content()
+    withhold_http_content()
 
 
 def describe_error(error: BaseException) -> str:

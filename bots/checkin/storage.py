@@ -218,6 +218,13 @@ class CheckinRepository:
             row = await cursor.fetchone()
         return StressLink(*row) if row else None
 
+    @staticmethod
+    async def stress_token_is(db: aiosqlite.Connection, user_id: str, webhook_id: str, token_hash: str) -> bool:
+        """Inside the caller's transaction: the member's link is still this one (not unlinked, nor linked anew)."""
+        async with db.execute("SELECT 1 FROM stress_links WHERE user_id = ? AND webhook_id = ? AND token_hash = ?",
+                              (user_id, webhook_id, token_hash)) as cursor:
+            return await cursor.fetchone() is not None
+
     async def stress_summary(self, user_id: str) -> StressSummary | None:
         async with self.database.read() as db, db.execute(
             "SELECT readings, last_at, last_level, average, above_since, alerted FROM stress_summary "

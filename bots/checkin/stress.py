@@ -33,10 +33,13 @@ MAX_WRONG_TOKENS_PER_MINUTE = 10
 BURST = 5  # readings a member's device may send at once (what it held while offline), before the rate limit
 TIME_KEYS = frozenset({"at", "timestamp"})  # a reading's time: PRODUCT.md calls it a timestamp, our DM says "at"
 UNIX_MS_FROM = 10**11  # a Unix time this large is in milliseconds (as seconds it would be the year 5138)
+BODY_TIMEOUT_S = 10  # a reading's body arrives at once; one that trickles in holds a connection and a stale link
+KEEPALIVE_S = 15  # an idle connection is closed after this (aiohttp's default, 75 s, let idle ones pile up)
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # A header's bytes that are not UTF-8 arrive as surrogates: such a token is simply wrong, never a 500.
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class StressCommands:
@@ -109,7 +112,8 @@ class StressWebhook:
         # what it held in a burst, with the readings' own times; past BURST they come at most one per min_interval
         self._allowance: dict[str, tuple[float, int]] = {}
         context.personal_data.kept_in_memory(self._forget)  # an erase forgets them here at once, not at a restart
-        self._refused: dict[str, tuple[int, int]] = {}  # remote address -> (minute, wrong tokens in it)
+        self._refused: dict[str, int] = {}  # remote address -> wrong tokens in the minute below
+        self._refused_minute = -1
         self._recording = asyncio.Lock()  # one reading at a time: an episode is alerted once
         self._runner: web.AppRunner | None = None
 
@@ -137,7 +141,9 @@ class StressWebhook:
     async def start(self) -> None:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post("/stress/{webhook_id}", self.receive)
-        self._runner = web.AppRunner(app, access_log=None)  # request paths carry the webhook ID
+        # No access log: request paths carry the webhook ID. No inflating of gzip bodies: aiohttp inflated one even
+        # after a 401, and a 1 MB bomb held the event loop for seconds (a reviewer's).
+        self._runner = web.AppRunner(app, access_log=None, auto_decompress=False, keepalive_timeout=KEEPALIVE_S)
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, self.settings.listen_host, self.settings.listen_port).start()
@@ -153,18 +159,27 @@ class StressWebhook:
             await self._runner.cleanup()
 
     async def receive(self, request: web.Request) -> web.Response:
-        remote = request.remote or "?"
-        if self._refused_too_often(remote):
-            return _error(429, "too many wrong tokens from this address; wait a minute")
         link = await self.repository.stress_link(webhook_id=request.match_info["webhook_id"])
-        supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if link is None or not hmac.compare_digest(token_hash(supplied), link.token_hash):
+        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+        if link is None or scheme.lower() != "bearer" or not hmac.compare_digest(token_hash(token.strip()),
+                                                                                 link.token_hash):
+            # Counted per address, but a right token is never refused: behind the reverse proxy the README asks
+            # for, every device comes from one address, and a stranger's guesses would lock all of them out.
+            remote = request.remote or "?"
+            if self._refused_too_often(remote):
+                return _error(429, "too many wrong tokens from this address; wait a minute")
             self._count_refusal(remote)
             return _error(401, "unknown webhook or wrong token")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _error(413, f"the body must be at most {MAX_BODY_BYTES} bytes")
         try:
-            body = json.loads(await request.read())
+            async with asyncio.timeout(BODY_TIMEOUT_S):
+                raw = await request.read()
+            body = json.loads(raw)
+        except TimeoutError:
+            return _error(408, f"the body must arrive within {BODY_TIMEOUT_S} seconds")
+        except ConnectionError:  # the device went away while sending: nobody to answer
+            return _error(400, "the connection was lost before the body arrived")
         except web.HTTPRequestEntityTooLarge:
             return _error(413, f"the body must be at most {MAX_BODY_BYTES} bytes")
         except (ValueError, RecursionError):  # 1024 bytes of "[" nest deeper than the decoder's recursion limit
@@ -175,20 +190,25 @@ class StressWebhook:
         if not self._take_allowance(link.user_id, self.clock.ms()):
             return _error(429, f"too many readings: at most {BURST} at once, then one every "
                                f"{self.settings.min_interval_s} seconds")
-        if not await self._record(link, level, at_ms):
+        recorded = await self._record(link, level, at_ms)
+        if recorded is not True:
             self._give_back(link.user_id)  # a reading refused costs nothing
+            if recorded is None:
+                return _error(401, "unknown webhook or wrong token")
             return _error(409, "this reading is older than one already received; send readings in order")
         return web.json_response({"accepted": True}, status=202)
 
     def _refused_too_often(self, remote: str) -> bool:
-        minute, count = self._refused.get(remote, (0, 0))
-        return minute == self.clock.ms() // 60_000 and count >= MAX_WRONG_TOKENS_PER_MINUTE
+        return (self._refused_minute == self.clock.ms() // 60_000
+                and self._refused.get(remote, 0) >= MAX_WRONG_TOKENS_PER_MINUTE)
 
     def _count_refusal(self, remote: str) -> None:
-        """Wrong tokens are counted per address and minute; old minutes are forgotten as they pass."""
+        """Wrong tokens are counted per address and minute; a new minute forgets the last one's (once: rebuilt at
+        every refusal, the count cost the square of the addresses a minute brought, a reviewer's)."""
         minute = self.clock.ms() // 60_000
-        self._refused = {address: seen for address, seen in self._refused.items() if seen[0] == minute}
-        self._refused[remote] = (minute, self._refused.get(remote, (minute, 0))[1] + 1)
+        if minute != self._refused_minute:
+            self._refused, self._refused_minute = {}, minute
+        self._refused[remote] = self._refused.get(remote, 0) + 1
 
     def _validate(self, body: object) -> tuple[str | None, int, int]:
         now = self.clock.ms()
@@ -210,18 +230,19 @@ class StressWebhook:
             at_ms = given
         return None, round(level), at_ms
 
-    async def _record(self, link: StressLink, level: int, at_ms: int) -> bool:
+    async def _record(self, link: StressLink, level: int, at_ms: int) -> bool | None:
         """Summary and any alert commit together, so an alert is sent once per episode. False, and nothing
-        changes, for a reading older than the newest one (a device replaying its backlog out of order)."""
+        changes, for a reading older than the newest one (a device replaying its backlog out of order); None for
+        one whose token the member revoked (`!stress unlink` or `link`) while it was being read."""
         async with self._recording:
             previous = await self.repository.stress_summary(link.user_id)
             if previous is not None and at_ms < previous.last_at:
                 return False
-            await self._commit(link, *add_stress_reading(previous, level, at_ms, link.threshold,
-                                                         self.settings.sustained_s))
-            return True
+            committed = await self._commit(link, *add_stress_reading(previous, level, at_ms, link.threshold,
+                                                                     self.settings.sustained_s))
+            return True if committed else None
 
-    async def _commit(self, link: StressLink, summary: StressSummary, alert: bool) -> None:
+    async def _commit(self, link: StressLink, summary: StressSummary, alert: bool) -> bool:
         effects = Effects(self.context.account)
         if alert:
             self.context.alerts.raise_alert(effects, "stress", "alert_stress", subject_user=link.user_id,
@@ -230,8 +251,11 @@ class StressWebhook:
         async def write(db: aiosqlite.Connection) -> None:
             await CheckinRepository.save_stress_summary(db, link.user_id, summary)
 
+        async def still_linked(db: aiosqlite.Connection) -> bool:
+            return await CheckinRepository.stress_token_is(db, link.user_id, link.webhook_id, link.token_hash)
+
         effects.record(write)
-        await self.context.work.commit(effects)
+        return await self.context.work.commit(effects, guard=still_linked)
 
 
 def _error(status: int, message: str) -> web.Response:

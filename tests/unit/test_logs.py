@@ -8,7 +8,15 @@ from contextlib import contextmanager
 import nio
 import pytest
 
-from bothy.logs import QUIET_LIBRARIES, WITHHELD, WithholdNioContent, configure_logging, withhold_nio_content
+from bothy.logs import (
+    HTTP_SERVER_LOGGERS,
+    QUIET_LIBRARIES,
+    WITHHELD,
+    WithholdHttpContent,
+    WithholdNioContent,
+    configure_logging,
+    withhold_nio_content,
+)
 
 CANARY = "CANARY-I-want-to-die-9c1e"
 
@@ -72,6 +80,12 @@ def test_configure_logging_installs_the_filter_on_every_nio_logger():
         assert "nio.events.misc" in names and "nio.responses" in names
         for name in names:
             assert sum(isinstance(f, WithholdNioContent) for f in logging.getLogger(name).filters) == 1
+
+
+def test_configure_logging_installs_the_filter_on_aiohttps_server_loggers():
+    with configured("INFO"):
+        for name in HTTP_SERVER_LOGGERS:
+            assert sum(isinstance(f, WithholdHttpContent) for f in logging.getLogger(name).filters) == 1
 
 
 async def test_at_debug_no_sql_parameter_reaches_the_log(database, caplog):

@@ -1,15 +1,21 @@
 """The stress webhook over real HTTP on loopback, with a real context over a temporary database."""
 
+import asyncio
+import gzip
+import socket
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bothy.clock import FixedClock
 from bothy.config import parse_config
+from bothy.logs import withhold_http_content
 from bothy.testing import bot_context
+from bots.checkin import stress
 from bots.checkin.storage import CheckinRepository, StressLink
 from bots.checkin.stress import BURST, MAX_BODY_BYTES, MAX_WRONG_TOKENS_PER_MINUTE, StressWebhook, token_hash
 from bots.installed import INSTALLATION
@@ -18,10 +24,29 @@ from tests.unit.test_config import ROOT, filled
 ALICE = "@alice:example.org"
 
 
+def settings(**more: str):
+    return parse_config(filled(**{"stress.min_interval": "0s", **more}), ROOT, INSTALLATION.bots).bot_settings[
+        "checkin"]
+
+
+async def raw(client: TestClient, data: bytes, then: bytes = b"", between=None) -> bytes:
+    """The status line answering what a device sends, byte for byte; `between` runs once the handler has the headers
+    and waits for the rest."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(data)
+    await writer.drain()
+    if between is not None:
+        await asyncio.sleep(0.2)  # fault timing: the handler is waiting for the body it was promised
+        await between()
+        writer.write(then)
+    status_line = await reader.readline()  # (not the rest: after a refusal aiohttp lingers over the unread body)
+    writer.close()
+    return status_line
+
+
 @pytest.fixture
 async def client(database) -> AsyncIterator[TestClient]:
-    settings = parse_config(filled(**{"stress.min_interval": "0s"}), ROOT, INSTALLATION.bots).bot_settings["checkin"]
-    context = bot_context(database, INSTALLATION, settings)
+    context = bot_context(database, INSTALLATION, settings())
     async with database.transaction() as db:
         await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
     webhook = StressWebhook(context, CheckinRepository(database))
@@ -42,11 +67,54 @@ async def readings(database) -> int:
     return row[0] if row else 0
 
 
-async def test_wrong_tokens_are_rate_limited_per_address(client):
+async def test_wrong_tokens_are_rate_limited_per_address_but_a_right_one_never_is(client):
+    """Behind the reverse proxy every device comes from one address: a stranger's guesses must not lock members out
+    (a reviewer's)."""
     for _ in range(MAX_WRONG_TOKENS_PER_MINUTE):
         assert await post(client, {"stress": 50}, token="guess") == 401
     assert await post(client, {"stress": 50}, token="guess") == 429
-    assert await post(client, {"stress": 50}) == 429  # even the right token waits out the minute
+    assert await post(client, {"stress": 50}) == 202
+
+
+async def test_the_bearer_scheme_is_read_in_any_case_and_a_token_that_is_not_utf8_is_only_wrong(client):
+    response = await client.post("/stress/hook", json={"stress": 50}, headers={"Authorization": "bearer secret"})
+    assert response.status == 202
+    answer = await raw(client, b"POST /stress/hook HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer caf\xe9\r\n"
+                               b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+    assert answer.startswith(b"HTTP/1.1 401")  # was a 500: the token could not be hashed
+
+
+@pytest.mark.parametrize("relink", [False, True])
+async def test_a_reading_in_flight_when_the_member_unlinks_or_relinks_is_refused(client, database, relink):
+    """The token was right when the request came, and revoked while its body was read: nothing is recorded (it was
+    saved under the new link, or failed as a 500 with no link at all, a reviewer's)."""
+    async def unlink_or_relink():
+        async with database.transaction() as db:
+            await CheckinRepository.unlink_stress(db, ALICE)
+            if relink:
+                await CheckinRepository.link_stress(db, StressLink(ALICE, "new", token_hash("new-secret"), 70), 0)
+
+    answer = await raw(client, b"POST /stress/hook HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n"
+                               b"Content-Length: 14\r\nConnection: close\r\n\r\n{\"stress\"",
+                       then=b": 99}", between=unlink_or_relink)
+    assert answer.startswith(b"HTTP/1.1 401")
+    assert await readings(database) == 0
+
+
+async def test_a_body_that_never_arrives_is_given_up_on(client, monkeypatch):
+    monkeypatch.setattr(stress, "BODY_TIMEOUT_S", 0.2)
+    answer = await raw(client, b"POST /stress/hook HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n"
+                               b"Content-Length: 14\r\nConnection: close\r\n\r\n{\"stress\"")
+    assert answer.startswith(b"HTTP/1.1 408")
+
+
+def test_counting_wrong_tokens_from_many_addresses_stays_cheap(database):
+    """Rebuilt at every refusal, the count cost the square of the addresses in a minute: 20,000 took 11 s."""
+    webhook = StressWebhook(bot_context(database, INSTALLATION, settings()), CheckinRepository(database))
+    started = time.perf_counter()
+    for index in range(20_000):
+        webhook._count_refusal(f"2001:db8::{index:x}")
+    assert time.perf_counter() - started < 1
 
 
 async def test_an_oversized_body_is_413_even_without_a_length(client):
@@ -125,3 +193,42 @@ async def test_a_burst_of_back_dated_readings_is_taken_then_the_rate_limit_holds
         assert await post(test_client, {"stress": 80, "at": (clock.at - timedelta(hours=1)).isoformat()}) == 409
         assert await post(test_client, {"stress": 80}) == 202
         assert await post(test_client, {"stress": 80}) == 429
+
+
+@pytest.fixture
+async def listening(database) -> AsyncIterator[str]:
+    """The webhook as Bothy runs it: StressWebhook.start() on a port of its own."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    webhook = StressWebhook(bot_context(database, INSTALLATION, settings(**{"stress.listen": f"127.0.0.1:{port}"})),
+                            CheckinRepository(database))
+    async with database.transaction() as db:
+        await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
+    await webhook.start()
+    yield f"http://127.0.0.1:{port}"
+    await webhook.stop()
+
+
+async def test_a_compressed_body_is_not_inflated(listening):
+    """aiohttp inflated gzip bodies even after a 401: a 1 MB bomb held the event loop for seconds (a reviewer's)."""
+    async with ClientSession() as session, session.post(
+            f"{listening}/stress/hook", data=gzip.compress(b'{"stress": 50}'),
+            headers={"Authorization": "Bearer secret", "Content-Encoding": "gzip"}) as response:
+        assert response.status == 400
+
+
+async def test_malformed_http_never_logs_the_token_or_the_body(listening, debug_logs):
+    """aiohttp's server quotes the request line or header it cannot parse at ERROR (a reviewer's)."""
+    withhold_http_content()  # as configure_logging does (tests/unit/test_logs.py)
+    host, port = listening.removeprefix("http://").split(":")
+    for request in (b"POST /stress/hook HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\x01\r\n"
+                    b"Content-Length: 2\r\n\r\n{}",
+                    b"POST /stress/hook HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n{\"stress\": 93}\r\n"):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(request)
+        assert b" 400 " in await reader.readline()
+        writer.close()
+    assert "secret" not in debug_logs.text and "93" not in debug_logs.text and "/stress/hook" not in debug_logs.text
+    assert "aiohttp.server" in debug_logs.text  # it was logged, without what it quoted
