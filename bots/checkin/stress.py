@@ -227,7 +227,7 @@ class StressWebhook:
                 return f'"{key}" is in the future', 0, 0
             if given < now - self.settings.max_age_s * 1000:
                 return f'"{key}" is older than {self.settings.max_age_s // 60} minutes', 0, 0
-            at_ms = given
+            at_ms = min(given, now)  # a device clock a little ahead is tolerated, but must not hold later ones back
         return None, round(level), at_ms
 
     async def _record(self, link: StressLink, level: int, at_ms: int) -> bool | None:

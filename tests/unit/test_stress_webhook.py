@@ -195,6 +195,22 @@ async def test_a_burst_of_back_dated_readings_is_taken_then_the_rate_limit_holds
         assert await post(test_client, {"stress": 80}) == 429
 
 
+async def test_a_reading_from_a_clock_a_little_ahead_does_not_hold_the_next_ones_back(database):
+    """Dated minutes ahead (within the tolerance), it was the newest, and every live reading until then was refused
+    as out of order (a reviewer's)."""
+    clock = FixedClock(datetime(2026, 3, 2, 12, tzinfo=UTC))
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app.router.add_post("/stress/{webhook_id}", StressWebhook(bot_context(database, INSTALLATION, settings(),
+                                                                          clock=clock),
+                                                              CheckinRepository(database)).receive)
+    async with TestClient(TestServer(app)) as test_client:
+        async with database.transaction() as db:
+            await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
+        assert await post(test_client, {"stress": 60, "at": (clock.at + timedelta(minutes=4)).isoformat()}) == 202
+        assert await post(test_client, {"stress": 70}) == 202
+        assert await readings(database) == 2
+
+
 @pytest.fixture
 async def listening(database) -> AsyncIterator[str]:
     """The webhook as Bothy runs it: StressWebhook.start() on a port of its own."""
