@@ -5,6 +5,7 @@ import gzip
 import socket
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bothy.clock import FixedClock
 from bothy.config import parse_config
 from bothy.logs import withhold_http_content
+from bothy.plugin import BotContext
 from bothy.testing import bot_context
 from bots.checkin import stress
 from bots.checkin.storage import CheckinRepository, StressLink
@@ -44,15 +46,24 @@ async def raw(client: TestClient, data: bytes, then: bytes = b"", between=None) 
     return status_line
 
 
-@pytest.fixture
-async def client(database) -> AsyncIterator[TestClient]:
-    context = bot_context(database, INSTALLATION, settings())
+async def link_alice(database) -> None:
     async with database.transaction() as db:
         await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
-    webhook = StressWebhook(context, CheckinRepository(database))
+
+
+@asynccontextmanager
+async def served(database, context: BotContext) -> AsyncIterator[TestClient]:
+    """The webhook's handler over real HTTP on loopback, with Alice's device linked."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
-    app.router.add_post("/stress/{webhook_id}", webhook.receive)
+    app.router.add_post("/stress/{webhook_id}", StressWebhook(context, CheckinRepository(database)).receive)
+    await link_alice(database)
     async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def client(database) -> AsyncIterator[TestClient]:
+    async with served(database, bot_context(database, INSTALLATION, settings())) as test_client:
         yield test_client
 
 
@@ -158,33 +169,21 @@ async def test_the_time_may_be_called_timestamp_and_given_as_unix_seconds_or_mil
 async def test_an_erase_forgets_the_member_in_memory_too(database):
     """The webhook remembers when each member's last reading came (to refuse floods); `!forget me` clears that at
     once, so a member who erases and links a new device is not told to wait, and no ID outlives the erase."""
-    settings = parse_config(filled(**{"stress.min_interval": "60s"}), ROOT, INSTALLATION.bots).bot_settings["checkin"]
-    context = bot_context(database, INSTALLATION, settings)
-    webhook = StressWebhook(context, CheckinRepository(database))
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
-    app.router.add_post("/stress/{webhook_id}", webhook.receive)
-    async with TestClient(TestServer(app)) as test_client:
-        async with database.transaction() as db:
-            await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
+    context = bot_context(database, INSTALLATION, settings(**{"stress.min_interval": "60s"}))
+    async with served(database, context) as test_client:
         for _ in range(BURST):
             assert await post(test_client, {"stress": 50}) == 202
         assert await post(test_client, {"stress": 50}) == 429  # a burst used up, within the minute
         await context.personal_data.erase(ALICE)
-        async with database.transaction() as db:
-            await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
+        await link_alice(database)
         assert await post(test_client, {"stress": 50}) == 202
 
 
 async def test_a_burst_of_back_dated_readings_is_taken_then_the_rate_limit_holds(database):
     """A phone back online sends what it held, each with its own time; past the burst, one per min_interval."""
-    settings = parse_config(filled(**{"stress.min_interval": "60s"}), ROOT, INSTALLATION.bots).bot_settings["checkin"]
     clock = FixedClock(datetime(2026, 3, 2, 12, tzinfo=UTC))
-    context = bot_context(database, INSTALLATION, settings, clock=clock)
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
-    app.router.add_post("/stress/{webhook_id}", StressWebhook(context, CheckinRepository(database)).receive)
-    async with TestClient(TestServer(app)) as test_client:
-        async with database.transaction() as db:
-            await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
+    context = bot_context(database, INSTALLATION, settings(**{"stress.min_interval": "60s"}), clock=clock)
+    async with served(database, context) as test_client:
         for minutes_ago in range(BURST, 0, -1):
             at = (clock.at - timedelta(minutes=minutes_ago)).isoformat()
             assert await post(test_client, {"stress": 80, "at": at}) == 202
@@ -199,13 +198,7 @@ async def test_a_reading_from_a_clock_a_little_ahead_does_not_hold_the_next_ones
     """Dated minutes ahead (within the tolerance), it was the newest, and every live reading until then was refused
     as out of order (a reviewer's)."""
     clock = FixedClock(datetime(2026, 3, 2, 12, tzinfo=UTC))
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
-    app.router.add_post("/stress/{webhook_id}", StressWebhook(bot_context(database, INSTALLATION, settings(),
-                                                                          clock=clock),
-                                                              CheckinRepository(database)).receive)
-    async with TestClient(TestServer(app)) as test_client:
-        async with database.transaction() as db:
-            await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
+    async with served(database, bot_context(database, INSTALLATION, settings(), clock=clock)) as test_client:
         assert await post(test_client, {"stress": 60, "at": (clock.at + timedelta(minutes=4)).isoformat()}) == 202
         assert await post(test_client, {"stress": 70}) == 202
         assert await readings(database) == 2
@@ -219,8 +212,7 @@ async def listening(database) -> AsyncIterator[str]:
         port = probe.getsockname()[1]
     webhook = StressWebhook(bot_context(database, INSTALLATION, settings(**{"stress.listen": f"127.0.0.1:{port}"})),
                             CheckinRepository(database))
-    async with database.transaction() as db:
-        await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), 0)
+    await link_alice(database)
     await webhook.start()
     yield f"http://127.0.0.1:{port}"
     await webhook.stop()
