@@ -45,7 +45,7 @@ class DirectRooms:
             room_id = account.dm_made_with(user_id)
             if room_id is not None:
                 self._unanswered.pop(looked_for, None)
-                await account.adopt_dm(user_id, room_id)
+                await account.record_dm(user_id, room_id)
                 await self.opened(account.user_id, user_id, room_id)
                 return room_id
             self._wait_for_a_sync_to_show_it(account, looked_for)

@@ -807,8 +807,7 @@ class MatrixAccount:
             ),
             "create DM",
         )
-        await self._record_direct(user_id, response.room_id)
-        self._direct_rooms[response.room_id] = user_id
+        await self.record_dm(user_id, response.room_id)
         return response.room_id
 
     async def create_room(self, spec: RoomSpec) -> str:
@@ -921,8 +920,9 @@ class MatrixAccount:
                 return room.room_id
         return None
 
-    async def adopt_dm(self, user_id: str, room_id: str) -> None:
-        """A DM this account made but never heard back about (dm_made_with), recorded as create_dm records one."""
+    async def record_dm(self, user_id: str, room_id: str) -> None:
+        """A DM this account made, in its `m.direct` and as private: one create_dm just made, or one it made but
+        never heard back about (dm_made_with)."""
         await self._record_direct(user_id, room_id)
         self._direct_rooms[room_id] = user_id
 

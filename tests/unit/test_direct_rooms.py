@@ -42,7 +42,7 @@ class CrashingAccount:
     def dm_made_with(self, user_id):
         return self.rooms_with.get(user_id)
 
-    async def adopt_dm(self, user_id, room_id):
+    async def record_dm(self, user_id, room_id):
         self.adopted[room_id] = user_id
 
 

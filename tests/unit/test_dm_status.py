@@ -315,5 +315,5 @@ async def test_a_dm_the_bot_made_but_never_heard_back_about_is_found_and_becomes
         room.name, room.join_rule, room.encrypted = name, join_rule, encrypted
     assert account.dm_made_with(ALICE) == DM
     assert account.dm_made_with(BOB) is None
-    await account.adopt_dm(ALICE, DM)
+    await account.record_dm(ALICE, DM)
     assert account.is_direct_room(DM) and recorded == [(ALICE, DM)]
