@@ -34,7 +34,9 @@ BURST = 5  # readings a member's device may send at once (what it held while off
 TIME_KEYS = frozenset({"at", "timestamp"})  # a reading's time: PRODUCT.md calls it a timestamp, our DM says "at"
 UNIX_MS_FROM = 10**11  # a Unix time this large is in milliseconds (as seconds it would be the year 5138)
 BODY_TIMEOUT_S = 10  # a reading's body arrives at once; one that trickles in holds a connection and a stale link
-KEEPALIVE_S = 15  # a kept-alive connection closes this long after its last answer (aiohttp's default: 75 s)
+# A connection closes this long after its last answer, or after it opened if no whole request has come by then
+# (headers trickled in a byte at a time included): aiohttp's default is 75 s.
+KEEPALIVE_S = 15
 
 
 def token_hash(token: str) -> str:

@@ -204,8 +204,8 @@ async def test_a_reading_from_a_clock_a_little_ahead_does_not_hold_the_next_ones
         assert await readings(database) == 2
 
 
-@pytest.fixture
-async def listening(database) -> AsyncIterator[str]:
+@asynccontextmanager
+async def started(database) -> AsyncIterator[str]:
     """The webhook as Bothy runs it: StressWebhook.start() on a port of its own."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -214,8 +214,16 @@ async def listening(database) -> AsyncIterator[str]:
                             CheckinRepository(database))
     await link_alice(database)
     await webhook.start()
-    yield f"http://127.0.0.1:{port}"
-    await webhook.stop()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await webhook.stop()
+
+
+@pytest.fixture
+async def listening(database) -> AsyncIterator[str]:
+    async with started(database) as url:
+        yield url
 
 
 async def test_a_compressed_body_is_not_inflated(listening):
@@ -240,3 +248,25 @@ async def test_malformed_http_never_logs_the_token_or_the_body(listening, debug_
         writer.close()
     assert "secret" not in debug_logs.text and "93" not in debug_logs.text and "/stress/hook" not in debug_logs.text
     assert "aiohttp.server" in debug_logs.text  # it was logged, without what it quoted
+
+
+async def test_headers_that_trickle_in_are_cut_off_as_an_idle_connection_is(database, monkeypatch):
+    """Slowloris: a request whose headers never end must not hold a connection (and a file) for ever. aiohttp starts
+    its keep-alive clock when a connection opens and stops it only once a whole request is read."""
+    monkeypatch.setattr(stress, "KEEPALIVE_S", 1)
+    async with started(database) as url:
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"POST /stress/hook HTTP/1.1\r\nHost: x\r\n")
+        opened = time.monotonic()
+        answer = None
+        while answer is None and time.monotonic() - opened < 10:
+            writer.write(b"X-Slow: 1\r\n")  # one more header line every fifth of a second, never the blank line
+            try:
+                answer = await asyncio.wait_for(reader.read(100), 0.2)
+            except TimeoutError:
+                continue
+            except ConnectionError:
+                answer = b""
+        writer.close()
+        assert answer == b"" and time.monotonic() - opened < 5  # closed unanswered, about a second in
