@@ -248,6 +248,7 @@ class MatrixAccount:
             ),
         )
         self._members_cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._left_rooms: set[str] = set()  # left or removed from since this process started (_forget_rooms_left)
         self._joining: set[str] = set()
         self._members_loaded: set[str] = set()
         self._direct_rooms: dict[str, str] = {}  # room ID -> the member, as `direct_book` has them
@@ -479,6 +480,8 @@ class MatrixAccount:
             with self._isolated(f"the invite to {room_id}"):
                 self._consider_invite(room_id, info.invite_state)
         self._end_shared_dms(response.rooms.join)
+        self._left_rooms.difference_update(response.rooms.join)  # invited back and joined
+        self._forget_rooms_left([room_id for room_id in response.rooms.leave if room_id not in response.rooms.join])
         if not deliver_timeline:
             return events
         for room_id, info in response.rooms.join.items():
@@ -573,6 +576,18 @@ class MatrixAccount:
                 del self._direct_rooms[room_id]
                 self._spawn(self.direct_book.closed(self.user_id, room_id))
 
+    def _forget_rooms_left(self, room_ids: Iterable[str]) -> None:
+        """Rooms this account left or was removed from: nio keeps them among its rooms for good, and asking who is in
+        them (member_rooms) would meet the homeserver's refusal. A DM it was removed from is a DM no more. What is
+        still owed to such a room is refused as the homeserver would refuse it (`_refuse_if_left`), not taken for a
+        room not synced yet."""
+        for room_id in room_ids:
+            self._left_rooms.add(room_id)
+            self.client.rooms.pop(room_id, None)
+            self._members_cache.pop(room_id, None)
+            if self._direct_rooms.pop(room_id, None) is not None:
+                self._spawn(self.direct_book.closed(self.user_id, room_id))
+
     async def _close_dm(self, room_id: str) -> None:
         """The member left our DM: forget it, so the next message opens a fresh one they can see."""
         self._direct_rooms.pop(room_id, None)
@@ -581,6 +596,8 @@ class MatrixAccount:
             await self._call(self.client.room_leave(room_id), "leave")
         except MatrixError as error:
             log.warning("could not leave a DM the member left: %s", error)
+            return
+        self._forget_rooms_left([room_id])
 
     async def _request_key(self, event: nio.MegolmEvent) -> None:
         try:
@@ -638,7 +655,12 @@ class MatrixAccount:
     def knows_room(self, room_id: str) -> bool:
         return room_id in self.client.rooms
 
+    def _refuse_if_left(self, room_id: str, what: str) -> None:
+        if room_id in self._left_rooms:
+            raise MatrixError(f"{what}: not in the room", permanent=True, code="M_FORBIDDEN")
+
     async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
+        self._refuse_if_left(room_id, "send")
         if not self.knows_room(room_id):
             raise MatrixError("room not synced yet", retry_after_ms=500)
         if self.client.rooms[room_id].encrypted:
@@ -685,6 +707,7 @@ class MatrixAccount:
     async def send_file(self, room_id: str, filename: str, mimetype: str, data: bytes, txn_id: str) -> str:
         """Upload (encrypted when the room is) and post an `m.file`. A retry uploads again, but the
         message itself is deduplicated by its transaction ID."""
+        self._refuse_if_left(room_id, "send")
         if not self.knows_room(room_id):
             raise MatrixError("room not synced yet", retry_after_ms=500)
         encrypted = self.client.rooms[room_id].encrypted
@@ -976,7 +999,15 @@ class MatrixAccount:
         room by room (cached a minute): lazy-loaded member lists here know only members who spoke lately."""
         rooms = set()
         for room_id in list(self.client.rooms):
-            if not self.is_direct_room(room_id) and user_id in await self.joined_members(room_id):
+            if self.is_direct_room(room_id):
+                continue
+            try:
+                members = await self.joined_members(room_id)
+            except MatrixError as error:
+                if error.code not in {"M_FORBIDDEN", "403"}:
+                    raise
+                continue  # a room this account is no longer in, which the sync has not yet said it left
+            if user_id in members:
                 rooms.add(room_id)
         return frozenset(rooms)
 

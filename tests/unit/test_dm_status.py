@@ -83,7 +83,7 @@ async def test_a_dm_that_gained_a_member_is_forgotten_so_private_output_opens_a_
     await flagged_dm(account)
     room_with(account, DM, (BOT, ALICE), invited=(BOB,))
     response = SimpleNamespace(device_list=SimpleNamespace(changed=[]), to_device_events=[],
-                               rooms=SimpleNamespace(invite={}, join={DM: SimpleNamespace(
+                               rooms=SimpleNamespace(invite={}, leave={}, join={DM: SimpleNamespace(
                                    timeline=SimpleNamespace(events=[]), ephemeral=[])}))
     account._collect(response, deliver_timeline=True)
     await asyncio.gather(*account._background)
@@ -214,7 +214,7 @@ def restart_sync(timeline: list, limited: bool = False) -> SimpleNamespace:
     """The first sync after a restart: something new in the DM, and (lazy-loaded members) no member count."""
     info = SimpleNamespace(timeline=SimpleNamespace(events=timeline, limited=limited, prev_batch="p1"),
                            ephemeral=[])
-    return SimpleNamespace(rooms=SimpleNamespace(join={DM: info}, invite={}), next_batch="s2",
+    return SimpleNamespace(rooms=SimpleNamespace(join={DM: info}, invite={}, leave={}), next_batch="s2",
                            to_device_events=[], device_list=SimpleNamespace(changed=[]))
 
 
