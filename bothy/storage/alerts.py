@@ -70,8 +70,13 @@ class AlertRepository:
         return found[0] if found else None
 
     async def not_done(self, limit: int = 50) -> list[Alert]:
-        """Open and claimed alerts, oldest first: what `!alerts` lists."""
-        return await self._select("done_at IS NULL ORDER BY id LIMIT ?", (limit,))
+        """What `!alerts` lists: alerts nobody has taken yet (urgent ones first), then those taken and not yet done;
+        oldest first in each. The limit cuts from the end: claimed alerts left undone must never hide a new one."""
+        return await self._select("done_at IS NULL ORDER BY claimed_at IS NOT NULL, urgent DESC, id LIMIT ?", (limit,))
+
+    async def not_done_count(self) -> int:
+        async with self.database.read() as db:
+            return await scalar(db, "SELECT COUNT(*) FROM alerts WHERE done_at IS NULL")
 
     async def unclaimed_count(self) -> int:
         async with self.database.read() as db:

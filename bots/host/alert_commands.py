@@ -24,8 +24,9 @@ class AlertCommands:
 
     async def alerts(self, ctx: CommandContext) -> None:
         now = self.context.clock.ms()
-        alerts = sorted(await self.context.alerts.not_done(), key=lambda a: (a.claimed_at is not None, a.id))
-        ctx.reply("alerts_list", alerts=[
+        alerts = await self.context.alerts.not_done()
+        more = await self.context.alerts.repository.not_done_count() - len(alerts)
+        ctx.reply("alerts_list", more=more, alerts=[
             {"id": a.id, "kind": a.kind.replace("_", " "), "state": a.state, "urgent": a.urgent,
              "minutes": max(0, now - a.created_at) // 60_000, "claimed_by": a.claimed_by,
              "link": self.context.alerts.staff_link(a)}

@@ -7,7 +7,7 @@ from bothy.clock import FixedClock
 from bothy.matrix.events import Reaction
 from bothy.outbox import Effects
 from bothy.staff_hours import parse_staff_hours
-from bothy.storage.outbox import OutboxRepository
+from bothy.storage.outbox import AlertRecord, OutboxRepository
 from bothy.testing import STAFF_ROOM, bot_context
 from bots.host.bot import HostBot
 from bots.installed import INSTALLATION
@@ -120,3 +120,24 @@ async def test_alerts_lists_what_is_not_done_and_done_closes_by_number(database)
     assert "Nothing waiting" in (await run(bot, "alerts", sender=SAM, room=STAFF_ROOM)).items[0].content["body"]
     assert "already done" in (await run(bot, "done", sender=SAM, room=STAFF_ROOM, id=1)).items[0].content["body"]
     assert "can't find alert 9" in (await run(bot, "done", sender=SAM, room=STAFF_ROOM, id=9)).items[0].content["body"]
+
+
+async def test_a_new_alert_is_listed_first_however_many_older_ones_are_taken_and_not_done(database):
+    """`!alerts` read the 50 oldest alerts not done and sorted those: 50 reports taken and left undone hid every new
+    alert from it, a crisis one included, and the list did not say it was cut (a second reviewer's)."""
+    bot = host(database, FixedClock(MONDAY_NOON))
+    for number in range(52):
+        effects = Effects(bot.context.account)
+        effects.message({"body": "report"}, room_id=STAFF_ROOM,
+                        alert=AlertRecord("report", f"@spammer{number}:example.org"))
+        await bot.context.work.commit(effects)
+    async with database.transaction() as db:
+        await db.execute("UPDATE alerts SET claimed_by = ?, claimed_at = 1", (SAM,))
+    effects = Effects(bot.context.account)
+    effects.message({"body": "crisis"}, room_id=STAFF_ROOM, alert=AlertRecord("crisis", ALICE, urgent=True))
+    await bot.context.work.commit(effects)
+    await run(bot, "talk")  # an ordinary open alert, newer still
+    listing = (await run(bot, "alerts", sender=SAM, room=STAFF_ROOM)).items[0].content["body"].splitlines()
+    assert listing[1].startswith("- 53: crisis (urgent)") and listing[2].startswith("- 54: talk")
+    assert "nobody has it yet" in listing[1] and "with @sam" in listing[3]
+    assert "...and 4 more not listed here." in listing
