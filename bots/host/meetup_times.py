@@ -84,14 +84,16 @@ def _parse_time(text: str, now: datetime, timezone: ZoneInfo) -> tuple[datetime 
         "RELATIVE_BASE": now.astimezone(timezone).replace(tzinfo=None), "DATE_ORDER": "DMY",
         "RETURN_TIME_AS_PERIOD": True,
     })
-    data = parser.get_date_data(text)
-    if data.date_obj is None:
-        return None, False
-    if data.period != "time":
-        return None, True
+    # A time at the very edge of what datetime holds (0001-01-01 00:00, 9999-12-31 23:59) has no local time, or none
+    # in the zone typed: dateparser itself, or the conversion, overflows. It is no time one could meet at.
     try:
+        data = parser.get_date_data(text)
+        if data.date_obj is None:
+            return None, False
+        if data.period != "time":
+            return None, True
         return data.date_obj.astimezone(timezone).replace(second=0, microsecond=0), False
-    except OverflowError:  # a time at the very edge of what datetime holds (0001-01-01 00:00) has no local time
+    except OverflowError:
         return None, False
 
 

@@ -74,6 +74,9 @@ def test_summer_time_is_the_organisations_not_utc():
     ("next Tuesday | the hall", "add a time of day"),
     ("Tuesday 7pm | " + "x" * 121, "120 characters"),
     ("0001-01-01 00:00 | the hall", "Please say when, then where"),  # before any time zone's first day
+    # ... and with a zone typed, where dateparser itself overflows (a second reviewer's)
+    ("01/01/0001 GMT+14 | the hall", "Please say when, then where"),
+    ("31/12/9999 23:59 EST | the hall", "Please say when, then where"),
 ])
 def test_anything_not_clearly_a_time_and_a_place_gets_a_kind_reason(typed, problem):
     with pytest.raises(UsageError, match=problem):
