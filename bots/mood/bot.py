@@ -41,6 +41,7 @@ PROMPT_TAG = "mood_prompt"
 ALERT_KIND = "mood_shared"
 SWEEP_BATCH = 1000
 REPORT_DAYS = 8 * 7
+ROOMS_LISTED = 30  # by `!mood report` alone, latest figures first: the reply must stay well within an event's 64 KiB
 SHARED_LOOKBACK_DAYS = 7
 LIVELY_WINDOW_S = 3600.0
 
@@ -293,7 +294,8 @@ class MoodBot(Bot):
         in_a_group = not (ctx.in_dm or ctx.in_staff_room)
         if reference is None and not in_a_group:
             rooms = await self.repository.reported_rooms(from_day)
-            ctx.reply("mood_report_rooms", rooms=[(room, self.context.rooms.room_name(room)) for room in rooms])
+            ctx.reply("mood_report_rooms", hidden=max(0, len(rooms) - ROOMS_LISTED),
+                      rooms=[(room, self.context.rooms.room_name(room)) for room in rooms[:ROOMS_LISTED]])
             return
         room_id = ctx.room_id if reference is None else await self._report_room(reference, from_day)
         days = await self.repository.published(room_id, from_day)

@@ -195,8 +195,10 @@ class MoodRepository:
             return {row[0]: _tally(list(row[1:])) for row in await cursor.fetchall()}
 
     async def reported_rooms(self, from_day: int) -> list[str]:
+        """Rooms with figures since `from_day`, the latest first."""
         async with self.database.read() as db, db.execute(
-            "SELECT DISTINCT room_id FROM mood_days WHERE day >= ? ORDER BY room_id", (from_day,)
+            "SELECT room_id FROM mood_days WHERE day >= ? GROUP BY room_id ORDER BY MAX(day) DESC, room_id",
+            (from_day,)
         ) as cursor:
             return [row[0] for row in await cursor.fetchall()]
 

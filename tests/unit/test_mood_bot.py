@@ -205,6 +205,25 @@ async def test_the_report_finds_a_room_by_its_name_too(database, example_config,
     assert file[2] == "file" and "Knitting Circle" in json.loads(summary[3])["body"]
 
 
+async def test_the_list_of_rooms_with_figures_is_short_latest_first_and_says_how_many_more(database,
+                                                                                           example_config):
+    """Every room with figures was listed, and room names are members' words: some 300 rooms (90 with names full
+    of emoji and "&") made a reply over an event's 64 KiB, refused by the homeserver (a second reviewer's)."""
+    bot = mood_bot(database, example_config)
+    today = local_day(bot.context.clock.ms(), bot.context.timezone)
+    async with database.transaction() as db:
+        for number in range(300):
+            room_id = f"!r{number:03}:example.org"
+            bot.context.rooms.names[room_id] = f"{number} " + "🌿&<" * 30
+            await db.execute("INSERT INTO mood_days VALUES (?, ?, 5, 0, 0, 0, 5, 0, 0, 0, 0)",
+                             (room_id, today - number // 10))
+    effects = await command(bot, "@sam:example.org", "!mood report", room_id=STAFF_ROOM, role=Role.PEER_WORKER)
+    content = effects.items[0].content
+    listed = [line for line in content["body"].splitlines() if line.startswith("- ")]
+    assert len(listed) == 30 and listed[0].startswith("- 0 ") and "…and 270 more" in content["body"]
+    assert len(json.dumps(content, ensure_ascii=False).encode()) < 32 * 1024  # encrypted, a third more
+
+
 async def test_hangout_rooms_welcome_once_and_prompt_in_turn(database, example_config):
     bot = mood_bot(database, example_config)
     await bot.start()

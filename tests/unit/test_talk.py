@@ -140,4 +140,4 @@ async def test_a_new_alert_is_listed_first_however_many_older_ones_are_taken_and
     listing = (await run(bot, "alerts", sender=SAM, room=STAFF_ROOM)).items[0].content["body"].splitlines()
     assert listing[1].startswith("- 53: crisis (urgent)") and listing[2].startswith("- 54: talk")
     assert "nobody has it yet" in listing[1] and "with @sam" in listing[3]
-    assert "...and 4 more not listed here." in listing
+    assert "…and 4 more not listed here." in listing
