@@ -130,7 +130,9 @@ class GroupCommands:
         if started >= self.settings.max_new_per_week and ctx.role < Role.PEER_WORKER:
             ctx.reply("group_limit", most=self.settings.max_new_per_week)
             return
-        sensitive = bool(self.settings.sensitive_tags.intersection(tags))
+        # A sensitive subject in a tag's or the name's words, not only a whole tag: "#domestic-abuse", "Suicidal
+        # thoughts chat" (a second reviewer's). One mentioned by chance costs a peer worker's approval, no more.
+        sensitive = any(self.settings.tags.mentions(text, self.settings.sensitive_tags) for text in (name, *tags))
         token = secrets.token_hex(8)
 
         async def write(db: aiosqlite.Connection) -> None:

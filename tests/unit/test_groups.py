@@ -161,6 +161,24 @@ async def test_a_sensitive_group_waits_for_a_peer_worker_and_is_never_listed(hos
                                                    role=Role.PEER_WORKER))
 
 
+@pytest.mark.parametrize(("name", "tags"), [
+    ("Still here", "#suicidal"), ("Recovery", "#anorexia"), ("Scars", "#cutting"),
+    ("Ups and downs", "#bipolar-disorder"), ("Safe now", "#domestic-abuse"), ("Quitting", "#gambler"),
+    ("Suicidal thoughts chat", "#chat"),
+])
+async def test_a_sensitive_subject_in_another_word_or_in_the_name_waits_too(host, name, tags):
+    """Only a whole sensitive tag made a group wait: "#suicidal" or "#domestic-abuse" was listed and invited to at
+    once, with no peer worker's look (a second reviewer's)."""
+    assert "a peer worker will have a look first" in body(await run(host, f"!group new {name} {tags}", sender=BOB))
+
+
+@pytest.mark.parametrize(("name", "tags"), [("Veg growers", "#gardening"), ("Eating out", "#food"),
+                                            ("Board game night", "#games")])
+async def test_everyday_groups_start_at_once(host, name, tags):
+    assert "a peer worker will have a look first" not in body(await run(host, f"!group new {name} {tags}",
+                                                                        sender=BOB))
+
+
 async def open_alerts(host: HostBot) -> list[tuple[str, str | None]]:
     return [(alert.kind, alert.topic) for alert in await host.context.alerts.not_done()]
 
