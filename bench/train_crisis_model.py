@@ -28,6 +28,12 @@ LEARNING_RATE = 0.1
 # most, were flagged for them; 3e-3 with a lower threshold finds as many crisis posts for fewer (docs/DECISIONS.md).
 L2 = 3e-3
 SEED = 1
+# The model is the average of every step's weights over the last epochs, not the last step's. With a steady learning
+# rate the last step's weights carry the last few hundred messages seen, so shuffling in another order moved the bias
+# by as much as 0.2 and held-back short crisis posts found by a point (0.913 to 0.922 with seeds 1 to 3): what earlier
+# sessions read as a batch making the model "bolder" or "warier" was largely that. Averaged, seeds 1 to 3 give a bias
+# of -0.900 to -0.904 and the same figures within a few messages (docs/DECISIONS.md, twenty-eighth session).
+AVERAGED_EPOCHS = 5
 KEPT_WEIGHT = 0.05  # smaller weights barely move a score: left out of the file
 # Chosen on new writers' batches, each left out of training in turn. With batch 91 (150 crisis posts about means) the
 # model is bolder (bias -1.24 -> -1.02): on batches 1 to 91 left out in turn 0.66 found 98 more of 17,071 short crisis
@@ -57,13 +63,23 @@ KEPT_WEIGHT = 0.05  # smaller weights barely move a score: left out of the file
 # to everyone" (0.700) unflagged and, against the model before them, finds 8 more of 6,360 held-back short crisis
 # posts and 6 more of 841 long, and flags 11 fewer of 5,047 ordinary posts; 0.68 found 28 more than 0.71 for 9 more
 # ordinary posts flagged, and flagged it.
-THRESHOLD = 0.71
+# Averaged (twenty-eighth session), the model's scores are less extreme and every bar was chosen again on batches 94a
+# to 106a each left out of training in turn (23 trainings, 3,115 short crisis posts, 867 long, 4,141 ordinary,
+# 2,211 denials), against the last model's bars there (0.71, 0.96, 0.85: 2,806, 824, 152, 138 and 82 of 1,846 support
+# and practical posts taken for crisis): at 0.70, 0.92 and 0.80, 2,817, 833, 161, 139 and 87, so 11 more short and 9
+# more long crisis posts found for 9 more ordinary posts, 1 more denial and 5 more support and practical posts flagged.
+# 0.68 found 7 more short than 0.70 for 4 more ordinary (the labelled set's "I owe money to everyone" scores 0.61).
+THRESHOLD = 0.70
 WINDOW = 50  # words: about a short post; a long one is scored by its best stretch (chosen as THRESHOLD was)
 # For messages read less surely. A long post's best stretch of several scores high by chance more often: above
 # THRESHOLD but under this were 4 of the 23 long non-crisis posts flagged in the tuning part, for 4 of 580 long crisis
 # posts found (held-back part: 6 of 23, for 1 of 238). A message naming nobody may be about anyone: on new writers'
 # batches left out of training in turn, this kept their ordinary messages flagged as they were (docs/DECISIONS.md).
-WARY_THRESHOLD = 0.96
+# (Twenty-eighth session, the model averaged: 0.92, against 0.96 on the left-out batches about 8 more of 867 long crisis
+# posts found for 11 more of 4,141 ordinary posts flagged. A reviewer's "Do I want to die? Nah. The void is calling me
+# and I can't hold on much longer." scores 0.918 after the answer, as "Do I want to die? No. I was just being dramatic,
+# sorry everyone." does: this bar keeps the apology unflagged, and misses that.)
+WARY_THRESHOLD = 0.92
 # ... and higher the more stretches a long post has (log-odds + WARY_RISE × ln(stretches / 2)): each is another
 # chance. Long posts from unrelated forums (batch 83: a half marathon, an insurance claim, knitting, learning Rust) were
 # flagged by one stretch of everyday words at 0.96 to 0.99. With 44 batches each left out of training in turn, 1.25
@@ -74,7 +90,9 @@ WARY_RISE = 1.25
 # A short message that names nobody ("want to die", "so done with everything"): people leave the I out, and with each
 # of batches 44 to 55 left out of training in turn, 0.85 found 23 more of their 2,003 short crisis posts than 0.96
 # did, for 2 more of 2,568 ordinary posts flagged and 1 more of 1,264 denials (docs/DECISIONS.md).
-UNNAMED_THRESHOLD = 0.85
+# (Twenty-eighth session, the model averaged: 0.80 found 16 more of 3,115 short crisis posts than 0.85 on the batches
+# left out in turn, for 4 more of 4,141 ordinary posts flagged.)
+UNNAMED_THRESHOLD = 0.80
 # The words after a denial said before its match with no "but" ("I'm not going to kill myself, I've just deleted my
 # socials"): read at WARY_THRESHOLD, a red team's denials ending in everyday words for leaving and resting were
 # flagged (2 more of 270 natural ones, 10 more of 25 written against the model); at 0.985 none of the 270, 3 of the
@@ -127,15 +145,26 @@ def train(examples: list[tuple[list[set[str]], int]]) -> tuple[float, dict[str, 
     def total(found: list[str]) -> float:
         return sum(weights[feature] for feature in found)
 
-    for _ in range(EPOCHS):
+    # The average of every step's weights over the last AVERAGED_EPOCHS, kept lazily: after T steps it is the weights
+    # less (1/T) x the sum of each step's change times the steps before it.
+    steps, bias_lag, weight_lags = 0, 0.0, dict.fromkeys(weights, 0.0)
+    for epoch in range(EPOCHS):
         rng.shuffle(order)
+        averaging = epoch >= EPOCHS - AVERAGED_EPOCHS
         for each_found, label in order:
             found = each_found[0] if len(each_found) == 1 else max(each_found, key=total)
             error = probability_of(bias + total(found)) - label
             bias -= LEARNING_RATE * error
+            if averaging:
+                bias_lag -= steps * LEARNING_RATE * error
             for feature in found:
-                weights[feature] -= LEARNING_RATE * (error + L2 * weights[feature])
-    return bias, weights
+                change = -LEARNING_RATE * (error + L2 * weights[feature])
+                weights[feature] += change
+                if averaging:
+                    weight_lags[feature] += steps * change
+            steps += averaging
+    return (bias - bias_lag / steps,
+            {feature: weight - weight_lags[feature] / steps for feature, weight in weights.items()})
 
 
 def main() -> None:
