@@ -578,13 +578,14 @@ class MatrixAccount:
 
     def _forget_rooms_left(self, room_ids: Iterable[str]) -> None:
         """Rooms this account left or was removed from: nio keeps them among its rooms for good, and asking who is in
-        them (member_rooms) would meet the homeserver's refusal. A DM it was removed from is a DM no more. What is
-        still owed to such a room is refused as the homeserver would refuse it (`_refuse_if_left`), not taken for a
-        room not synced yet."""
+        them (member_rooms) would meet the homeserver's refusal. They stay in nio's rooms, so what is still owed to one
+        is refused by the homeserver and goes the moment the bot is invited back and joins (the outbox's `joined`),
+        but they are passed over where Bothy looks for a member's rooms or a DM. A DM it was removed from is a DM no
+        more; members are loaded afresh if it comes back."""
         for room_id in room_ids:
             self._left_rooms.add(room_id)
-            self.client.rooms.pop(room_id, None)
             self._members_cache.pop(room_id, None)
+            self._members_loaded.discard(room_id)
             if self._direct_rooms.pop(room_id, None) is not None:
                 self._spawn(self.direct_book.closed(self.user_id, room_id))
 
@@ -655,12 +656,7 @@ class MatrixAccount:
     def knows_room(self, room_id: str) -> bool:
         return room_id in self.client.rooms
 
-    def _refuse_if_left(self, room_id: str, what: str) -> None:
-        if room_id in self._left_rooms:
-            raise MatrixError(f"{what}: not in the room", permanent=True, code="M_FORBIDDEN")
-
     async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
-        self._refuse_if_left(room_id, "send")
         if not self.knows_room(room_id):
             raise MatrixError("room not synced yet", retry_after_ms=500)
         if self.client.rooms[room_id].encrypted:
@@ -707,7 +703,6 @@ class MatrixAccount:
     async def send_file(self, room_id: str, filename: str, mimetype: str, data: bytes, txn_id: str) -> str:
         """Upload (encrypted when the room is) and post an `m.file`. A retry uploads again, but the
         message itself is deduplicated by its transaction ID."""
-        self._refuse_if_left(room_id, "send")
         if not self.knows_room(room_id):
             raise MatrixError("room not synced yet", retry_after_ms=500)
         encrypted = self.client.rooms[room_id].encrypted
@@ -806,6 +801,7 @@ class MatrixAccount:
         """Join, then tell `on_joined` (the outbox: what waited to go into the room goes now). That is only
         a nudge, as the outbox retries anyway, so its failure is logged, never the join's."""
         response = await self._call(self.client.join(room), "join")
+        self._left_rooms.discard(response.room_id)
         if self.on_joined is not None:
             try:
                 await self.on_joined(response.room_id)
@@ -938,7 +934,8 @@ class MatrixAccount:
         `user_id` in it (joined or invited), if there is one: a DM it opened whose making it never heard back about.
         Not a group down to two people, which has a name or is open to join."""
         for room in self.client.rooms.values():
-            if (room.encrypted and room.join_rule == "invite" and not room.name and not room.canonical_alias
+            if (room.room_id not in self._left_rooms and room.encrypted and room.join_rule == "invite"
+                    and not room.name and not room.canonical_alias
                     and is_one_to_one(room) and (user_id in room.users or user_id in room.invited_users)):
                 return room.room_id
         return None
@@ -999,7 +996,7 @@ class MatrixAccount:
         room by room (cached a minute): lazy-loaded member lists here know only members who spoke lately."""
         rooms = set()
         for room_id in list(self.client.rooms):
-            if self.is_direct_room(room_id):
+            if self.is_direct_room(room_id) or room_id in self._left_rooms:
                 continue
             try:
                 members = await self.joined_members(room_id)
@@ -1043,16 +1040,17 @@ class MatrixAccount:
         await self._call(self.client.room_put_state(room_id, "m.room.power_levels", {**content, "users": users}),
                          "set power levels")
 
-    async def fetch_and_decrypt(self, room_id: str, event_id: str) -> InboundEvent | None:
-        """Fetch a parked event again and decrypt it now that its key may have arrived."""
+    async def fetch_and_decrypt(self, room_id: str, event_id: str) -> tuple[bool, InboundEvent | None]:
+        """Fetch a parked event again and decrypt it now that its key may have arrived: whether it could be read,
+        and what of it a bot handles (None for what none reads, such as a photo without a caption)."""
         response = await self._call(self.client.room_get_event(room_id, event_id), "get event")
         event = response.event
         if isinstance(event, nio.MegolmEvent):
             try:
                 event = self.client.decrypt_event(event)
             except nio.EncryptionError:
-                return None
-        return self._convert(event, room_id)
+                return False, None
+        return True, self._convert(event, room_id)
 
 
 async def _wait(stopping: asyncio.Event, seconds: float) -> None:

@@ -12,7 +12,6 @@ import yaml
 
 SHIPPED_SYNONYMS = Path(__file__).parent / "synonyms.yaml"
 MAX_TAG_LENGTH = 40
-MENTION_WORDS = 3  # the longest run of words Tags.mentions reads as one tag ("eating-disorder-support")
 NOT_WORD = re.compile(r"[\W_]+")
 # Words a plural rule would spoil ("news" is not one "new"); an organisation adds others as synonyms.
 INVARIANT = frozenset({"news", "series", "species", "means", "diabetes", "christmas", "lens", "gas", "bus", "yes",
@@ -65,14 +64,6 @@ class Tags:
                     raise ValueError(f"{path}: {form!r} is listed under both {synonyms[key]!r} and {target!r}")
                 synonyms[key] = target
         return cls(synonyms)
-
-    def mentions(self, text: str, wanted: frozenset[str]) -> bool:
-        """Whether a run of up to MENTION_WORDS of the words of `text` (a tag, a group's name) is one of the
-        `wanted` tags: "#domestic-abuse", "#bipolar-disorder" and "Suicidal thoughts chat" are about abuse,
-        bipolar and suicide (the synonym list knows "suicidal")."""
-        words = words_of(text)
-        return any(self.normalise("-".join(words[start:end])) in wanted for start in range(len(words))
-                   for end in range(start + 1, min(len(words), start + MENTION_WORDS) + 1))
 
     def normalise(self, text: str) -> str | None:
         """The canonical tag, or None when there is nothing tag-like in it (or it is too long)."""
