@@ -18,6 +18,7 @@ import aiosqlite
 from bothy.matrix.adapter import MatrixError
 from bothy.plugin import BotContext
 from bothy.storage.audit import record_audit
+from bots.host.sensitive import about_sensitive_subject
 from bots.host.settings import GroupSettings
 from bots.host.storage import WEEK_MS, Group, GroupRepository
 from bots.host.tags import near_duplicate, slug
@@ -130,9 +131,7 @@ class GroupCommands:
         if started >= self.settings.max_new_per_week and ctx.role < Role.PEER_WORKER:
             ctx.reply("group_limit", most=self.settings.max_new_per_week)
             return
-        # A sensitive subject in a tag's or the name's words, not only a whole tag: "#domestic-abuse", "Suicidal
-        # thoughts chat" (a second reviewer's). One mentioned by chance costs a peer worker's approval, no more.
-        sensitive = any(self.settings.tags.mentions(text, self.settings.sensitive_tags) for text in (name, *tags))
+        sensitive = about_sensitive_subject(name, tags, self.settings.sensitive_tags, self.settings.tags)
         token = secrets.token_hex(8)
 
         async def write(db: aiosqlite.Connection) -> None:

@@ -162,9 +162,10 @@ async def test_a_sensitive_group_waits_for_a_peer_worker_and_is_never_listed(hos
 
 
 @pytest.mark.parametrize(("name", "tags"), [
-    ("Still here", "#suicidal"), ("Recovery", "#anorexia"), ("Scars", "#cutting"),
+    ("Still here", "#suicidal"), ("Recovery", "#anorexia"), ("Scars", "#self-harming"),
     ("Ups and downs", "#bipolar-disorder"), ("Safe now", "#domestic-abuse"), ("Quitting", "#gambler"),
-    ("Suicidal thoughts chat", "#chat"),
+    ("Suicidal thoughts chat", "#chat"), ("Grief walkers", "#walking"), ("Hope", "#suicideprevention"),
+    ("Us", "#eatingdisorder"),
 ])
 async def test_a_sensitive_subject_in_another_word_or_in_the_name_waits_too(host, name, tags):
     """Only a whole sensitive tag made a group wait: "#suicidal" or "#domestic-abuse" was listed and invited to at
@@ -173,10 +174,19 @@ async def test_a_sensitive_subject_in_another_word_or_in_the_name_waits_too(host
 
 
 @pytest.mark.parametrize(("name", "tags"), [("Veg growers", "#gardening"), ("Eating out", "#food"),
-                                            ("Board game night", "#games")])
+                                            ("Board game night", "#games"), ("Cuttings swap", "#cuttings"),
+                                            ("Weight loss walkers", "#walking"), ("Tea drinking society", "#tea")])
 async def test_everyday_groups_start_at_once(host, name, tags):
     assert "a peer worker will have a look first" not in body(await run(host, f"!group new {name} {tags}",
                                                                         sender=BOB))
+
+
+async def test_the_words_that_find_a_sensitive_subject_never_change_what_interests_are_stored_as(host):
+    """Were they synonyms, "cuttings" would be stored as self-harm and its gardener invited to such a group, and
+    interests stored before as "suicidal" could no longer be removed (a second reviewer's)."""
+    reply = body(await run(host, "!interests add gardening, cuttings, suicidal", sender=ALICE))
+    assert "cutting" in reply and "suicidal" in reply and "self-harm" not in reply
+    assert "Your interests: cutting, gardening." in body(await run(host, "!interests remove suicidal", sender=ALICE))
 
 
 async def open_alerts(host: HostBot) -> list[tuple[str, str | None]]:
