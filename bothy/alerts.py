@@ -165,6 +165,11 @@ class StaffAlerts:
 
         return write
 
+    async def waiting(self, kind: str, subject_user: str, topic: str) -> bool:
+        """Whether an alert of `kind` about this member and topic is raised and not yet done: a member tapping the
+        same reaction again and again must not raise one each time."""
+        return await self.repository.latest_of(kind, subject_user=subject_user, topic=topic) is not None
+
     async def not_done(self) -> list[Alert]:
         return await self.repository.not_done()
 

@@ -174,11 +174,11 @@ class CheckinBot(Bot):
     def _checkins_for(self, members: list[str], now_ms: int, effects: Effects, gentle: frozenset[str],
                       requested_by: str | None = None, gap_ms: int | None = None) -> StateWrite:
         """Record the check-ins and owe their messages in one write: each message is tagged with its row's ID.
-        With `gap_ms`, members checked in within it are left out, as read in this same transaction: what the
-        sweep read before may be out of date by now."""
+        With `gap_ms` (the sweep), who is still due is read again in this same transaction: what the sweep read
+        before may be out of date by now (another check-in, `!checkins off`, `!forget me`)."""
         async def write(db: aiosqlite.Connection) -> None:
-            due = members if gap_ms is None else await CheckinRepository.without_checkin_since(db, members,
-                                                                                              now_ms - gap_ms)
+            due = members if gap_ms is None else await CheckinRepository.still_due(db, members, now_ms - gap_ms,
+                                                                                   now_ms)
             ids = await CheckinRepository.add_checkins(db, due, now_ms, requested_by)
             for user_id, checkin_id in zip(due, ids, strict=True):
                 self._queue_checkin(effects, user_id, checkin_id, now_ms, user_id in gentle)
@@ -229,20 +229,21 @@ class CheckinBot(Bot):
             return checkin is not None
         now = self.context.clock.ms()
         answer = {OK: "ok", CHAT: "chat", PAUSE: "pause"}[reaction.key]
-        repeated_chat = answer == "chat" and checkin.answer == "chat"
+        topic = f"checkin:{checkin.id}"  # one chat alert per check-in, however often 💬 is tapped again
+        owed_alert = answer == "chat" and not await self.context.alerts.waiting("checkin_chat", checkin.user_id, topic)
 
         async def write(db: aiosqlite.Connection) -> None:
             await CheckinRepository.answer(db, checkin.id, answer, now)
-            if answer == "pause":
-                await CheckinRepository.set_preference(db, checkin.user_id, True, now + self.settings.pause_s * 1000)
+            if answer == "pause":  # a pause, not a yes: `!checkins off` said before stays off
+                await CheckinRepository.pause(db, checkin.user_id, now + self.settings.pause_s * 1000)
 
         effects.record(write)
         # The reaction is a personal signal, visible unencrypted: keep the answer, remove the reaction.
         effects.redact(reaction.room_id, reaction.event_id)
         back = self.context.staff_back()
-        if answer == "chat" and not repeated_chat:
+        if owed_alert:
             self.context.alerts.raise_alert(effects, "checkin_chat", "alert_chat", subject_user=checkin.user_id,
-                                            outside_hours=back is not None)
+                                            topic=topic, outside_hours=back is not None)
         reply = {"ok": "checkin_ok", "chat": "checkin_chat_requested", "pause": "checkin_paused"}[answer]
         effects.message(self.context.render(reply, days=self.settings.pause_s // 86400, back=back),
                         room_id=reaction.room_id)

@@ -147,6 +147,13 @@ class CheckinRepository:
         return (bool(row[0]), row[1]) if row else (True, None)
 
     @staticmethod
+    async def pause(db: aiosqlite.Connection, user_id: str, until_ms: int) -> None:
+        """No check-ins until then; whether they are on at all is left as it was."""
+        await db.execute(
+            "INSERT INTO checkin_prefs (user_id, enabled, paused_until) VALUES (?, 1, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET paused_until = excluded.paused_until", (user_id, until_ms))
+
+    @staticmethod
     async def set_preference(db: aiosqlite.Connection, user_id: str, enabled: bool, paused_until: int | None) -> None:
         await db.execute(
             "INSERT INTO checkin_prefs (user_id, enabled, paused_until) VALUES (?, ?, ?) "
@@ -161,15 +168,20 @@ class CheckinRepository:
             return {row[0]: row[1] for row in await cursor.fetchall()}
 
     @staticmethod
-    async def without_checkin_since(db: aiosqlite.Connection, user_ids: list[str], since_ms: int) -> list[str]:
-        """Those of `user_ids` with no check-in after `since_ms`. Read in the transaction that adds theirs, so two
-        sweeps that overlap (or a sweep and `!checkin`) cannot both check a member in."""
+    async def still_due(db: aiosqlite.Connection, user_ids: list[str], since_ms: int, now_ms: int) -> list[str]:
+        """Those of `user_ids` still due a check-in, read in the transaction that adds theirs: none since
+        `since_ms` (two sweeps that overlap, or a sweep and `!checkin`, cannot both check a member in), check-ins
+        neither turned off nor paused, and still known here (a member erased mid-sweep has no activity left)."""
         async with db.execute(
-            "SELECT DISTINCT user_id FROM checkins WHERE user_id IN (SELECT value FROM json_each(?)) AND sent_at > ?",
-            (json.dumps(user_ids), since_ms),
+            "SELECT value FROM json_each(?) AS member "
+            "WHERE NOT EXISTS (SELECT 1 FROM checkins WHERE user_id = member.value AND sent_at > ?) "
+            "AND NOT EXISTS (SELECT 1 FROM checkin_prefs WHERE user_id = member.value "
+            "                AND (enabled = 0 OR paused_until > ?)) "
+            "AND EXISTS (SELECT 1 FROM activity WHERE user_id = member.value)",
+            (json.dumps(user_ids), since_ms, now_ms),
         ) as cursor:
-            recent = {row[0] for row in await cursor.fetchall()}
-        return [user_id for user_id in user_ids if user_id not in recent]
+            due = {row[0] for row in await cursor.fetchall()}
+        return [user_id for user_id in user_ids if user_id in due]
 
     @staticmethod
     async def add_checkins(db: aiosqlite.Connection, user_ids: list[str], now_ms: int,

@@ -76,9 +76,10 @@ class ReferralRepository:
 
     @staticmethod
     async def set_opt_out(db: aiosqlite.Connection, user_id: str, opted_out: bool, now_ms: int) -> None:
-        if opted_out:
+        if opted_out:  # ... and a check-back still owed is owed no more
             await db.execute("INSERT OR IGNORE INTO referral_opt_outs (user_id, since) VALUES (?, ?)",
                              (user_id, now_ms))
+            await db.execute("DELETE FROM referral_checkbacks WHERE user_id = ? AND sent_at IS NULL", (user_id,))
         else:
             await db.execute("DELETE FROM referral_opt_outs WHERE user_id = ?", (user_id,))
 
@@ -97,11 +98,13 @@ class ReferralRepository:
 
     @staticmethod
     async def owe_checkback(db: aiosqlite.Connection, user_id: str, due_at_ms: int) -> None:
-        """One check-back per member at a time: crisis lines sent again before it goes out add none."""
+        """One check-back per member at a time: crisis lines sent again before it goes out add none; and none for
+        a member who turned suggestions off, read in this transaction."""
         await db.execute(
             "INSERT INTO referral_checkbacks (user_id, due_at) SELECT ?, ? WHERE NOT EXISTS "
-            "(SELECT 1 FROM referral_checkbacks WHERE user_id = ? AND sent_at IS NULL)",
-            (user_id, due_at_ms, user_id),
+            "(SELECT 1 FROM referral_checkbacks WHERE user_id = ? AND sent_at IS NULL) "
+            "AND NOT EXISTS (SELECT 1 FROM referral_opt_outs WHERE user_id = ?)",
+            (user_id, due_at_ms, user_id, user_id),
         )
 
     async def due_checkbacks(self, now_ms: int) -> list[Checkback]:

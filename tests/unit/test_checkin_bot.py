@@ -159,3 +159,63 @@ async def test_a_time_in_the_far_future_is_taken_as_now(database, example_config
     await handle(bot, Message(GROUP, "$m", BOB, "hello", ten_years_on, "m.text", True))
     a_month_later = checkin_bot(database, example_config, now=datetime(2026, 4, 1, 12, 0, tzinfo=UTC))
     assert await a_month_later.sweep() == 1  # quiet for a month, as he is
+
+
+async def chat_alerts(database) -> int:
+    async with database.read() as db, db.execute("SELECT COUNT(*) FROM alerts WHERE kind = 'checkin_chat'") as cursor:
+        return (await cursor.fetchone())[0]
+
+
+async def test_tapping_chat_again_and_again_on_one_check_in_raises_one_alert(database, example_config):
+    """💬, 👍, 💬, ... raised an alert for each 💬: only the answer stored then was compared (a reviewer's)."""
+    bot = checkin_bot(database, example_config, frozenset({"!dm"}))
+    await answer_checkin(bot, "💬")
+    for number, key in enumerate(["👍", "💬"] * 4):
+        effects = Effects(bot.context.account)
+        assert await bot.on_reaction(received_reaction("!dm", f"$again{number}", BOB, "$checkin", key), effects)
+        await bot.context.work.commit(effects)
+    assert await chat_alerts(database) == 1
+
+
+async def test_a_sweep_leaves_out_a_member_who_turned_check_ins_off_or_was_erased_while_it_ran(database,
+                                                                                            example_config):
+    """The sweep read who may be checked in, then waited on each member's energy (another bot's, read from the
+    database), then wrote: `!checkins off` or `!forget me` committed meanwhile was overridden (a reviewer's)."""
+    from bothy.facts import MemberFacts
+    from bots.checkin.storage import CheckinRepository
+    from bots.facts import ENERGY
+
+    facts = MemberFacts()
+    settings = example_config.bot_settings["checkin"]
+    settings = replace(settings, checkin=replace(settings.checkin, quiet_hours=(0, 0)))
+    bot = CheckinBot(bot_context(database, INSTALLATION, settings, clock=FixedClock(NOW), facts=facts))
+    personal = INSTALLATION.personal_data(database)
+
+    async def energy(user_id: str) -> None:  # meanwhile, ALICE turns check-ins off and BOB is erased
+        if user_id == ALICE:
+            async with database.transaction() as db:
+                await CheckinRepository.set_preference(db, ALICE, False, None)
+        else:
+            await personal.erase(BOB)
+
+    facts.provide(ENERGY, energy)
+    for member in (ALICE, BOB):
+        await handle(bot, Message(GROUP, f"$m{member}", member, "hello", bot.context.clock.ms() - 30 * DAY_MS,
+                                  "m.text", True))
+    assert await bot.sweep() == 0
+    assert await personal.export(BOB) == {}
+
+
+async def test_pausing_from_an_old_check_in_keeps_check_ins_off_when_they_were(database, example_config):
+    """🔕 stored "on, paused for 30 days" whatever was set before: `!checkins off` came back on a month later."""
+    from bots.checkin.policy import checkins_allowed
+    from bots.checkin.storage import CheckinRepository
+
+    bot = checkin_bot(database, example_config, frozenset({"!dm"}))
+    await answer_checkin(bot, "👍")
+    async with database.transaction() as db:  # then `!checkins off`
+        await CheckinRepository.set_preference(db, BOB, False, None)
+    effects = Effects(bot.context.account)
+    assert await bot.on_reaction(received_reaction("!dm", "$pause", BOB, "$checkin", "🔕"), effects)
+    await bot.context.work.commit(effects)
+    assert not checkins_allowed(await bot.repository.preference(BOB), bot.context.clock.ms() + 31 * DAY_MS)

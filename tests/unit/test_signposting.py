@@ -231,11 +231,23 @@ async def test_a_chat_request_on_the_check_back_alerts_staff_once_naming_the_mem
     await check_back_delivered(referral, database, clock)
     assert await react(referral, "$checkback", "💬", event_id="$chat1")
     assert await react(referral, "$checkback", "💬", event_id="$chat2")
+    assert await react(referral, "$checkback", "👍", event_id="$ok")  # ... and again after another answer (a
+    assert await react(referral, "$checkback", "💬", event_id="$chat3")  # reviewer's: each 💬 alerted)
     await react(referral, "$checkback", "💬", sender="@mallory:example.org", event_id="$other")  # not hers: ignored
     rows = await owed(database)
     chats = [row for row in rows if row.room_id == STAFF_ROOM and "would like a chat" in row.content["body"]]
     assert len(chats) == 1 and ALICE in chats[0].content["body"]
-    assert {row.target_event_id for row in rows if row.action == "redaction"} == {"$chat1", "$chat2"}
+    assert {row.target_event_id for row in rows if row.action == "redaction"} == {"$chat1", "$chat2", "$ok", "$chat3"}
+
+
+async def test_turning_suggestions_off_after_crisis_lines_cancels_the_check_back(database, referral, clock):
+    """The opt-out was read only when the check-back was owed: `!referrals off` the same evening still got it the
+    next day (a reviewer's)."""
+    await said(referral, "I want to end it all", room_id=DM)
+    async with database.transaction() as db:
+        await ReferralRepository.set_opt_out(db, ALICE, True, clock.ms())
+    later(clock, days=1)
+    assert await referral.follow_up.send_checkbacks() == 0
 
 
 async def test_a_chat_request_on_the_check_back_outside_staff_hours_says_when_someone_is_back(database, clock):
