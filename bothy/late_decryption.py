@@ -73,18 +73,22 @@ class LateDecryption:
                     effects.message(self.templates.render("undecryptable"), room_id=parked.room_id)
                 await self.work.commit(effects, guard=self._unpark(account.user_id, parked.event_id))
 
-    @staticmethod
-    async def _try(account: MatrixAccount, parked: PendingDecryption, handle_now: HandleNow) -> bool:
-        """Fetch the event and, if it can be read now, handle it (which unparks it); True if it was handled.
-        False, and still parked, when it cannot be read yet or the homeserver did not answer."""
+    async def _try(self, account: MatrixAccount, parked: PendingDecryption, handle_now: HandleNow) -> bool:
+        """Fetch the event and, if it can be read now, handle it (which unparks it); True if it was handled. Read
+        and nothing in it for a bot (a photo without a caption, a sticker), it is only unparked: no one is asked to
+        resend it (a reviewer's). False, and still parked, when it cannot be read yet or the homeserver did not
+        answer."""
         try:
-            event = await account.fetch_and_decrypt(parked.room_id, parked.event_id)
+            readable, event = await account.fetch_and_decrypt(parked.room_id, parked.event_id)
         except MatrixError as error:
             log.warning("could not fetch parked event %s: %s", parked.event_id, error)
             return False
-        if event is None:
+        if not readable:
             return False
-        await handle_now(event)
+        if event is None:
+            await self.work.commit(Effects(account.user_id), guard=self._unpark(account.user_id, parked.event_id))
+        else:
+            await handle_now(event)
         return True
 
     @staticmethod

@@ -108,7 +108,7 @@ class DecryptingAccount(FakeAccount):
 
     def __init__(self, direct_rooms):
         super().__init__(direct_rooms)
-        self.readable: dict[str, Message] = {}
+        self.readable: dict[str, Message | None] = {}  # None: read, and nothing in it for a bot (a photo)
         self.unreachable: set[str] = set()  # events the homeserver fails to return, for now
         self.fetched: list[str] = []
 
@@ -116,7 +116,7 @@ class DecryptingAccount(FakeAccount):
         self.fetched.append(event_id)
         if event_id in self.unreachable:
             raise MatrixError("get event: ClientConnectorError", code="ClientConnectorError")
-        return self.readable.get(event_id)
+        return event_id in self.readable, self.readable.get(event_id)
 
 
 class Recorder:
@@ -244,6 +244,21 @@ async def test_a_parked_event_readable_by_the_give_up_sweep_is_handled_not_asked
     assert bot.seen == ["$first"]
     rows = await OutboxRepository(database).due(Clock().ms())
     assert [row.content["body"] for row in rows] == ["answer to $first"]  # and no "send it again"
+    assert await sync_state.parked_before("@bot:x", Clock().ms() + 10**9) == []
+
+
+async def test_a_parked_photo_read_once_its_key_comes_is_let_go_quietly(database):
+    """Read, a photo without a caption is nothing a bot handles; it was taken for still locked, and the member was
+    asked to resend it (a reviewer's)."""
+    sync_state, late, account, bot, dispatcher = late_decryption_setup(database)
+    await dispatcher.on_batch("t1", [Undecryptable("!dm", "$photo", "@alice:x", Clock().ms(), "s1")])
+    await dispatcher.drain()
+    account.readable["$photo"] = None  # decrypted: an m.image with no words
+    await late.key_arrived(account, "s1", dispatcher.handle_now)
+    async with database.transaction() as db:  # had it stayed parked, its wait would be over
+        await db.execute("UPDATE pending_decryption SET received_at = ?", (Clock().ms() - 120_000,))
+    await late.give_up_sweep({"@bot:x": account}, {"@bot:x": dispatcher.handle_now})
+    assert bot.seen == [] and await OutboxRepository(database).due(Clock().ms()) == []
     assert await sync_state.parked_before("@bot:x", Clock().ms() + 10**9) == []
 
 
