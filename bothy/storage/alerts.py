@@ -70,8 +70,9 @@ class AlertRepository:
         return found[0] if found else None
 
     async def not_done(self, limit: int = 50) -> list[Alert]:
-        """What `!alerts` lists: alerts nobody has taken yet (urgent ones first), then those taken and not yet done;
-        oldest first in each. The limit cuts from the end: claimed alerts left undone must never hide a new one."""
+        """What `!alerts` lists: alerts nobody has taken yet, then those taken and not yet done; urgent ones first,
+        then oldest first, in each. The limit cuts from the end: claimed alerts left undone must never hide a new
+        one."""
         return await self._select("done_at IS NULL ORDER BY claimed_at IS NOT NULL, urgent DESC, id LIMIT ?", (limit,))
 
     async def not_done_count(self) -> int:

@@ -25,7 +25,7 @@ class AlertCommands:
     async def alerts(self, ctx: CommandContext) -> None:
         now = self.context.clock.ms()
         alerts = await self.context.alerts.not_done()
-        more = await self.context.alerts.repository.not_done_count() - len(alerts)
+        more = max(0, await self.context.alerts.repository.not_done_count() - len(alerts))  # (read apart)
         ctx.reply("alerts_list", more=more, alerts=[
             {"id": a.id, "kind": a.kind.replace("_", " "), "state": a.state, "urgent": a.urgent,
              "minutes": max(0, now - a.created_at) // 60_000, "claimed_by": a.claimed_by,
