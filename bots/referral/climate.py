@@ -27,6 +27,7 @@ from bots.referral.climate_policy import HOUR_MS, ClimateThresholds, baseline_of
 from bots.referral.kb import Topic
 
 KIND = "room_climate"
+MAX_BASELINE_DAYS = 90  # referral.climate.baseline: a season is as long as a usual needs
 DISTRESS, HOSTILITY = "distress", "hostility"
 
 
@@ -46,11 +47,15 @@ def read_climate_settings(reader: SettingsReader) -> ClimateSettings:
     margin = reader.get("referral.climate.margin", int, default=default.margin)
     reader.check("referral.climate.margin", margin, lambda v: v >= 1, "must be at least 1")
     topics = reader.get("referral.climate.distress_topics", list, default=sorted(ClimateSettings().distress_topics))
+    baseline_s = reader.duration("referral.climate.baseline", "14d")
+    # Each counted message sorts a room's hours over the baseline: years of them would cost seconds a message.
+    reader.check("referral.climate.baseline", baseline_s, lambda v: v <= MAX_BASELINE_DAYS * 86_400,
+                 f"must be at most {MAX_BASELINE_DAYS}d")
     return ClimateSettings(
         ClimateThresholds(
             min_people=max(3, min_people or default.min_people), ratio=float(ratio or default.ratio),
             margin=margin or default.margin,
-            baseline_hours=reader.duration("referral.climate.baseline", "14d") // 3600 or 1,
+            baseline_hours=min(baseline_s, MAX_BASELINE_DAYS * 86_400) // 3600 or 1,
             calm_hours=reader.duration("referral.climate.calm_after", "6h") // 3600 or 1,
         ),
         frozenset(str(topic) for topic in topics or ()),

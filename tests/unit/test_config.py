@@ -70,6 +70,14 @@ def test_every_problem_is_reported_at_once_with_its_key():
     assert any(p.startswith("bots.host.user_id:") for p in found)
 
 
+def test_a_room_climate_baseline_of_years_is_refused():
+    """Each counted message sorts a room's hours over the baseline: "999999w" made that seconds a message, ahead of
+    the crisis check (a reviewer's)."""
+    assert problems(filled(**{"referral.climate.baseline": "999999w"})) == ["referral.climate.baseline: must be at "
+                                                                           "most 90d"]
+    parse_config(filled(**{"referral.climate.baseline": "90d"}), ROOT, INSTALLATION.bots)
+
+
 @pytest.mark.parametrize(("room", "valid"), [
     ("#peer-workers:example.org", True), ("!abc123:example.org", True), ("!abc123:example.org:8448", True),
     ("!x5bsyDlkd8Fz1aBC-_xyZ0123456789abcdefghijk", True),  # room version 12: no server part
