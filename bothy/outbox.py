@@ -40,6 +40,7 @@ from rooms.dm import DirectRooms
 log = logging.getLogger("bothy.outbox")
 
 IDLE_WAIT_S = 30.0
+FAILED_PASS_WAIT_S = 1.0
 REFUSED_BACKOFF_CAP_S = 3600.0  # a refused row is retried at least hourly: the bot may be invited back
 NOT_ENCRYPTED = "BOTHY_NOT_ENCRYPTED"
 TXN_MEMORY_MS = 25 * 60_000  # Synapse forgets transaction IDs after ~30 minutes; look before resending after 25
@@ -228,16 +229,19 @@ class OutboxDispatcher:
             self.wake()
 
     async def run(self, stopping: asyncio.Event) -> None:
+        """Deliver, then sleep until the next row falls due or something new is queued (`wake`). A pass that fails
+        (the database busy, say) is tried again a moment later: it must never end the loop, nor spin."""
         while not stopping.is_set():
             self._wake.clear()
             try:
                 await self.deliver_due()
+                next_due = await self.repository.next_due_at(after_ms=self.clock.ms())
             except Exception as error:
                 log.error("outbox pass failed (%s); will try again", describe_error(error))
-            await self._sleep_until_due(stopping)
+                next_due = self.clock.ms() + int(FAILED_PASS_WAIT_S * 1000)
+            await self._sleep_until(next_due, stopping)
 
-    async def _sleep_until_due(self, stopping: asyncio.Event) -> None:
-        next_due = await self.repository.next_due_at()
+    async def _sleep_until(self, next_due: int | None, stopping: asyncio.Event) -> None:
         wait = IDLE_WAIT_S if next_due is None else max(0.0, (next_due - self.clock.ms()) / 1000)
         if wait <= 0 or stopping.is_set():
             return

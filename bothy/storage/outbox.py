@@ -179,9 +179,13 @@ class OutboxRepository:
         first = {row.id for row in urgent}
         return [*urgent, *(row for row in later if row.id not in first)][:limit]
 
-    async def next_due_at(self) -> int | None:
+    async def next_due_at(self, after_ms: int | None = None) -> int | None:
+        """When the next row falls due; with `after_ms`, the next after it. Once a pass has sent all it could, a row
+        still due then waits behind another to the same place, and only that one's retry can move it: waking for it
+        would spin (a reviewer's: a thousand passes a second through an outage)."""
         async with self.database.read() as db, db.execute(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE dead = 0"
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE dead = 0 AND next_attempt_at > ?",
+            (-1 if after_ms is None else after_ms,)
         ) as cursor:
             row = await cursor.fetchone()
         return row[0] if row else None

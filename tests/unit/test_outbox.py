@@ -1,5 +1,6 @@
 """The outbox against a fake account that records what it was asked to send (pure delivery logic)."""
 
+import asyncio
 import functools
 import logging
 
@@ -633,3 +634,41 @@ async def test_an_urgent_row_waits_behind_a_row_its_room_holds_back_then_goes_fi
     assert [s[2]["body"] for s in account.sent] == ["elsewhere"]
     later = await OutboxRepository(database).due(Clock().ms() + 61_000)
     assert [row.content["body"] for row in later] == ["alert", "first"]
+
+
+async def test_a_row_waiting_behind_one_that_backs_off_does_not_wake_the_outbox_until_that_one_is_due(database):
+    """The next wake was the earliest time of any row, and a row held back behind another to the same place keeps
+    a time already past: the outbox ran a thousand passes a second through an outage (a reviewer's)."""
+    account = FakeAccount()
+    account.failures.append(MatrixError("rate limited", retry_after_ms=60_000, code="M_LIMIT_EXCEEDED"))
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "first"}, room_id="!r")
+    effects.message({"body": "second"}, room_id="!r")  # waits behind "first" for its minute
+    await enqueue(database, effects)
+    outbox, repository = dispatcher(database, account), OutboxRepository(database)
+    await outbox.deliver_due()
+    assert account.sent == []
+    now = Clock().ms()
+    assert (await repository.next_due_at(after_ms=now)) - now > 50_000
+
+
+async def test_a_failed_read_between_passes_is_tried_again_not_the_end_of_delivery(database, monkeypatch):
+    """Reading when the next row is due sat outside the loop's guard: one busy database there ended the outbox, and
+    Bothy with it (a reviewer's)."""
+    import sqlite3
+
+    from bothy import outbox as outbox_module
+
+    monkeypatch.setattr(outbox_module, "FAILED_PASS_WAIT_S", 0.01)
+    outbox, stopping, reads = dispatcher(database, FakeAccount()), asyncio.Event(), []
+
+    async def next_due_at(after_ms: int | None = None) -> int | None:
+        reads.append(after_ms)
+        if len(reads) == 1:
+            raise sqlite3.OperationalError("database is locked")
+        stopping.set()
+        return None
+
+    outbox.repository.next_due_at = next_due_at
+    await asyncio.wait_for(outbox.run(stopping), 5)
+    assert len(reads) == 2
