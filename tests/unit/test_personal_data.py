@@ -170,6 +170,28 @@ async def test_replies_in_the_members_dm_are_theirs_to_export_and_erase(database
     assert await OutboxRepository(database).due(10**15) == []
 
 
+async def test_an_export_still_on_its_way_is_named_in_the_next_not_copied_into_it(database):
+    """Each `!mydata` held every earlier export still queued, escaped again: five times larger each time, 185 MB by
+    the tenth, and the event loop held for seconds (a reviewer's)."""
+    dm = "!dm:example.org"
+    bot = HostBot(bot_context(database, INSTALLATION, settings_of("host"), direct_rooms=frozenset({dm})))
+    await DirectRoomRepository(database).save(bot.context.account, ALICE, dm)
+    command = next(c for c in bot.commands() if c.name == "mydata")
+    sizes = []
+    for number in range(6):  # none of them sent yet: an outage, a slow upload
+        effects = Effects(bot.context.account)
+        await command.run(CommandContext(command=command, sender=ALICE, room_id=dm, event_id=f"$c{number}",
+                                         role=Role.MEMBER, in_dm=True, effects=effects,
+                                         templates=bot.context.templates, prefix="!"))
+        await bot.context.work.commit(effects)
+        sizes.append(len(effects.items[0].content["text"]))
+    files = [row for row in json.loads(effects.items[0].content["text"])["data"]["outbox"] if row["action"] == "file"]
+    assert [json.loads(row["content"]) for row in files] == [
+        {"filename": "bothy-my-data.json", "mimetype": "application/json"}] * 5
+    growth = [later - earlier for earlier, later in zip(sizes[1:], sizes[2:])]
+    assert max(growth) - min(growth) < 20  # each a queued file and message larger (row numbers grow a digit)
+
+
 async def test_a_room_that_is_no_ones_dm_names_no_one(database):
     async with database.transaction() as db:
         await db.execute("INSERT INTO dm_rooms VALUES ('@bot:x', ?, '!dm')", (ALICE,))
