@@ -88,3 +88,19 @@ async def test_a_report_during_a_rate_limit_reaches_the_staff_room_once_it_passe
     assert len(await AlertRepository(database).not_done()) == 1  # the report's alert
     bodies = [row.content.get("body", "") for row in await OutboxRepository(database).due(10**15)]
     assert WENT_WRONG["body"] not in bodies
+
+
+async def test_a_mistyped_command_meeting_an_outage_is_tried_again_not_dropped():
+    """Telling which bot answers a command nobody knows met a 502 and the event was dropped: no help, and
+    "!mood2 I feel awful" typed in a group was not taken down (a reviewer's). A known command's does the same."""
+    class MoodAccount(Account):
+        user_id = "@mood:example.org"  # not the host account, which answers unknown commands
+
+        async def joined_members(self, room_id: str) -> frozenset[str]:
+            raise MatrixError("joined members: 502", code="502")
+
+    router = CommandRouter(shared_config(), CommandRegistry([]), MoodAccount(), INSTALLATION.templates(), Clock(),
+                           lambda: STAFF)
+    with pytest.raises(MatrixError):
+        await router.handle(Message(GROUP, "$typed", ALICE, "!mood2 I feel awful", Clock().ms(), "m.text", True),
+                            Effects("@mood:example.org"))
