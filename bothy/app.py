@@ -16,6 +16,7 @@ from bothy.health import EngineHealth
 from bothy.inbound import InboundDispatcher, SetAsideNotice
 from bothy.installation import Installation
 from bothy.late_decryption import HandleNow, LateDecryption
+from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixAccount, MatrixError, backoff_delay
 from bothy.outbox import OutboxDispatcher, UnitOfWork
 from bothy.plugin import Bot, BotContext
@@ -160,7 +161,10 @@ class Bothy:
             stopping.set()
             scheduler.shutdown()
             for bot in reversed(started):
-                await bot.stop()
+                try:  # one bot failing to stop must not skip the drain below, nor the others' stop
+                    await bot.stop()
+                except Exception as error:
+                    log.error("%s did not stop cleanly (%s)", bot.name, describe_error(error))
             with contextlib.suppress(TimeoutError):  # whatever is unfinished is replayed after restart
                 await asyncio.wait_for(asyncio.gather(*(d.drain() for d in dispatchers)), DRAIN_TIMEOUT_S)
             for task in tasks:
