@@ -915,7 +915,7 @@ class MatrixAccount:
     def forget_member(self, user_id: str) -> None:
         """The member's data was erased, the record of their DMs with it: the bot leaves those rooms, and the bot's
         `m.direct` on the homeserver no longer lists them. Staying, it would take what the member writes there for a
-        group's talk: the room's ID kept in counts no erase reaches, a crisis alert linking into it (a reviewer's).
+        group's talk: the room's ID kept in counts no erase reaches, a staff alert linking into it (a reviewer's).
         Their next message to the bot opens a fresh DM."""
         erased = [room for room, member in self._direct_rooms.items() if member == user_id]
         self._direct_rooms = {room: member for room, member in self._direct_rooms.items() if member != user_id}
