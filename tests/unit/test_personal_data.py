@@ -1,5 +1,6 @@
 import asyncio
 import json
+from itertools import pairwise
 
 import pytest
 import yaml
@@ -188,7 +189,7 @@ async def test_an_export_still_on_its_way_is_named_in_the_next_not_copied_into_i
     files = [row for row in json.loads(effects.items[0].content["text"])["data"]["outbox"] if row["action"] == "file"]
     assert [json.loads(row["content"]) for row in files] == [
         {"filename": "bothy-my-data.json", "mimetype": "application/json"}] * 5
-    growth = [later - earlier for earlier, later in zip(sizes[1:], sizes[2:])]
+    growth = [later - earlier for earlier, later in pairwise(sizes[1:])]
     assert max(growth) - min(growth) < 20  # each a queued file and message larger (row numbers grow a digit)
 
 
