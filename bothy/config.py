@@ -7,7 +7,7 @@ file in one go instead of restarting once per mistake.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bothy.schedules import ScheduleError, parse_schedule
-from bothy.settings import MATRIX_USER_ID, SettingsReader
+from bothy.settings import MAX_DURATION_S, SettingsReader, is_user_id
 from bothy.staff_hours import StaffHours, StaffHoursError, parse_staff_hours
 from bothy.storage.retention import Retention
 
@@ -100,7 +100,7 @@ def _read_bots(reader: SettingsReader, names: Sequence[str]) -> dict[str, BotAcc
         user_id = reader.get(f"bots.{name}.user_id", str)
         password = reader.get(f"bots.{name}.password", str, default=None, secret=True)
         token = reader.get(f"bots.{name}.access_token", str, default=None, secret=True)
-        reader.check(f"bots.{name}.user_id", user_id, lambda v: bool(MATRIX_USER_ID.match(v)),
+        reader.check(f"bots.{name}.user_id", user_id, is_user_id,
                      "not a Matrix user ID like @bothy:example.org")
         credentials = raw[name] if isinstance(raw[name], Mapping) else {}
         if not {"password", "access_token"} & set(credentials):
@@ -139,18 +139,38 @@ def _read_retention(reader: SettingsReader) -> Retention:
     days = {}
     for name in defaults.__dataclass_fields__:
         value = reader.get(f"retention.{name}", int, default=getattr(defaults, name))
-        reader.check(f"retention.{name}", value, lambda v: v >= 1, "must be at least 1")
+        reader.check(f"retention.{name}", value, lambda v: 1 <= v <= MAX_DURATION_S // 86400,
+                     f"must be from 1 to {MAX_DURATION_S // 86400}")
         days[name] = value if isinstance(value, int) else getattr(defaults, name)
     return Retention(**days)
+
+
+class _NoRepeatedKeys(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys without a word: a second `peer_workers:` under `staff:` dropped the first
+    list's peer workers from every alert. A key said twice is a problem, with its line."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"{key!r} is given twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_config(path: str | Path, bots: Sequence[type[Bot]]) -> Config:
     """Read, resolve and validate a config file; raise ConfigError listing every problem."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoRepeatedKeys) or {}
     except OSError as error:
         raise ConfigError([f"{path}: cannot read ({error.strerror})"]) from error
+    except UnicodeDecodeError as error:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {error.start})"]) from error
+    except RecursionError as error:
+        raise ConfigError([f"{path}: nested too deep to read"]) from error
     except yaml.YAMLError as error:
         raise ConfigError([f"{path}: not valid YAML ({error})"]) from error
     if not isinstance(data, Mapping):
@@ -178,7 +198,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
     accounts = _read_bots(reader, names)
 
     staff_room = reader.get("staff.room", str)
-    reader.check("staff.room", staff_room, lambda v: bool(ROOM_REFERENCE.match(v)),
+    reader.check("staff.room", staff_room, lambda v: bool(ROOM_REFERENCE.fullmatch(v)),
                  "must be a room alias (#peer-workers:example.org) or room ID (!abc:example.org)")
     peer_workers = reader.user_ids("staff.peer_workers")
     admins = reader.user_ids("staff.admins")

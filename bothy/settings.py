@@ -19,6 +19,7 @@ MATRIX_USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 MAX_USER_ID_LENGTH = 255  # the Matrix spec's limit
 DURATION = re.compile(r"^\s*(\d{1,9})\s*(s|m|h|d|w)\s*$")
 DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION_S = 3650 * 86400  # ten years: longer is no setting anyone means
 
 
 def is_user_id(text: str) -> bool:
@@ -67,7 +68,9 @@ class SettingsReader:
             node = self._resolve_env(key, node)
             if node is None:  # the problem is noted; the default keeps later checks from tripping over None
                 return None if default is ... else default
-        if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # YAML reads yes, no, on and off as booleans, and a bool is an int to Python: never a number or duration here.
+        if not isinstance(node, kind) or (isinstance(node, bool) and bool not in kinds):
             expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             self.problems.append(f"{key}: expected {expected}, got {type(node).__name__}")
             return None if default is ... else default
@@ -115,13 +118,16 @@ class SettingsReader:
         if seconds < 0 or (seconds == 0 and not allow_zero):
             self.problems.append(f"{key}: must be longer than zero, e.g. {default}")
             return parse_duration(default)
+        if seconds > MAX_DURATION_S:  # no setting means that long, and sweeps' arithmetic overflows SQLite's integers
+            self.problems.append(f"{key}: must be at most {MAX_DURATION_S // 86400}d")
+            return parse_duration(default)
         return seconds
 
     def user_ids(self, key: str) -> frozenset[str]:
         values = self.get(key, list, default=[]) or []
         good = set()
         for index, value in enumerate(values):
-            if isinstance(value, str) and MATRIX_USER_ID.match(value):
+            if isinstance(value, str) and is_user_id(value):
                 good.add(value)
             else:
                 self.problems.append(f"{key}[{index}]: {value!r} is not a Matrix user ID like @sam:example.org")

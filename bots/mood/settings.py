@@ -35,7 +35,7 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> MoodSettings:
     for level in ENERGIES:
         key = f"hangout.rooms.{level}"
         room = reader.get(key, str, default=None)
-        reader.check(key, room, lambda v: bool(ROOM_REFERENCE.match(v)),
+        reader.check(key, room, lambda v: bool(ROOM_REFERENCE.fullmatch(v)),
                      "must be a room alias (#hang-out:example.org) or room ID (!abc:example.org)")
         if room:
             rooms[level] = room

@@ -52,7 +52,7 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
                                f"Bothy never runs without crisis lines{hint}")
     bereavement_rooms = reader.get("referral.bereavement_rooms", list, default=[]) or []
     reader.check("referral.bereavement_rooms", bereavement_rooms,
-                 lambda rooms: all(isinstance(r, str) and ROOM_REFERENCE.match(r) for r in rooms),
+                 lambda rooms: all(isinstance(r, str) and ROOM_REFERENCE.fullmatch(r) for r in rooms),
                  "every entry must be a room ID (!abc:example.org) or alias (#grief:example.org)")
     min_count = reader.get("referral.min_count", int, default=5)
     reader.check("referral.min_count", min_count, lambda k: k >= 3,

@@ -73,8 +73,8 @@ def test_every_problem_is_reported_at_once_with_its_key():
 def test_a_room_climate_baseline_of_years_is_refused():
     """Each counted message sorts a room's hours over the baseline: "999999w" made that seconds a message, ahead of
     the crisis check (a reviewer's)."""
-    assert problems(filled(**{"referral.climate.baseline": "999999w"})) == ["referral.climate.baseline: must be at "
-                                                                           "most 90d"]
+    assert problems(filled(**{"referral.climate.baseline": "200d"})) == ["referral.climate.baseline: must be at "
+                                                                        "most 90d"]
     parse_config(filled(**{"referral.climate.baseline": "90d"}), ROOT, INSTALLATION.bots)
 
 
@@ -105,6 +105,39 @@ def test_bots_left_out_run_on_the_host_account():
     config = parse_config(data, ROOT, INSTALLATION.bots)
     assert {account.user_id for account in config.bots.values()} == {"@bothy:example.org"}
     assert config.bots_on("@bothy:example.org") == ("host", "checkin", "mood", "referral")
+
+
+@pytest.mark.parametrize(("key", "value", "problem"), [
+    # YAML's yes/no/on/off are booleans, which Python counts as numbers: "off" made every command "away"
+    ("commands.max_age", False, "commands.max_age: expected str or int, got bool"),
+    ("staff.escalate_after", True, "staff.escalate_after: expected str or int, got bool"),
+    # a number of seconds or days too large for any setting overflowed SQLite in a sweep, every run
+    ("staff.remind_unclaimed_after", 10**16, "staff.remind_unclaimed_after: must be at most 3650d"),
+    ("retention.audit_log_days", 10**12, "retention.audit_log_days: must be from 1 to 3650"),
+    # a cron day that never comes left its sweep paused for good
+    ("schedules.retention_sweep", "0 3 30 2 *", "schedules.retention_sweep: '0 3 30 2 *' never runs: no such day "
+                                                "comes"),
+    ("schedules.retention_sweep", "every " + "9" * 5000 + "s", "schedules.retention_sweep: "),
+    # "@sam:example.org\n" from a block scalar could never be anyone
+    ("staff.peer_workers", ["@sam:example.org\n"], "staff.peer_workers[0]: "),
+    ("staff.room", "#peer-workers:example.org\n", "staff.room: "),
+])
+def test_values_that_look_valid_but_are_not_are_refused_with_their_key(key, value, problem):
+    """A reviewer's, twenty-eighth session: each was accepted by check-config and misbehaved at run time."""
+    assert any(found.startswith(problem) for found in problems(filled(**{key: value})))
+
+
+def test_a_config_file_that_cannot_be_read_as_intended_is_refused_in_words(tmp_path):
+    """Text that is not UTF-8 or nested too deep gave a traceback; a key said twice kept only the last value (a
+    second `peer_workers:` dropped the first list's peer workers from every alert)."""
+    cases = {"latin1.yaml": "# caf\xe9\nstaff: {}\n".encode("latin-1"), "deep.yaml": b"a: " + b"[" * 10_000,
+             "twice.yaml": b"staff:\n  peer_workers: ['@kim:example.org']\n  peer_workers: ['@sam:example.org']\n"}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ConfigError) as raised:
+            load_config(tmp_path / name, INSTALLATION.bots)
+        assert str(tmp_path / name) in raised.value.problems[0]
+    assert "given twice" in raised.value.problems[0]
 
 
 def test_unknown_bot_and_missing_credentials():
