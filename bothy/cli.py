@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import functools
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from bothy.config import Config, ConfigError, load_config
 from bothy.logs import configure_logging
+from bothy.settings import is_user_id
 from bots.installed import INSTALLATION
 
 
@@ -41,7 +43,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     configure_logging(config.log_level)
-    asyncio.run(_run_until_signalled(config))
+    from bothy.storage.migrations import DatabaseTooNew
+
+    try:
+        asyncio.run(_run_until_signalled(config))
+    except (DatabaseTooNew, sqlite3.Error) as error:
+        _database_problem(config, error)
+        return 2
     return 0
 
 
@@ -73,19 +81,33 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
 
     try:
         applied = asyncio.run(run())
-    except DatabaseTooNew as error:
-        print(error, file=sys.stderr)
+    except (DatabaseTooNew, sqlite3.Error) as error:
+        _database_problem(config, error)
         return 2
     print(f"applied migrations {applied}" if applied else "database already up to date")
     return 0
 
 
+def _database_problem(config: Config, error: Exception) -> None:
+    """One line naming the database and the key that sets it, never a traceback."""
+    print(f"The database at {config.database_path} (database.path) cannot be used: {error}", file=sys.stderr)
+
+
 def _with_database(args: argparse.Namespace, action):
+    """Run `action` on the member's data in an existing database: an export or erase that made a new, empty one
+    (a mistyped database.path) would report nothing stored, or all erased, of a member it never saw."""
     from bothy.storage.database import Database
-    from bothy.storage.migrations import migrate
+    from bothy.storage.migrations import DatabaseTooNew, migrate
 
     config = _load(args.config)
     if config is None:
+        return None
+    if not is_user_id(args.user):
+        print(f"{args.user!r} is not a Matrix user ID like @alice:example.org", file=sys.stderr)
+        return None
+    if not config.database_path.is_file():
+        print(f"There is no database at {config.database_path} (database.path): nothing was read or changed",
+              file=sys.stderr)
         return None
 
     async def run():
@@ -97,7 +119,11 @@ def _with_database(args: argparse.Namespace, action):
         finally:
             await database.close()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except (DatabaseTooNew, sqlite3.Error) as error:
+        _database_problem(config, error)
+        return None
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -274,3 +274,26 @@ async def test_an_urgent_alert_closed_before_it_was_sent_goes_with_the_erase(dat
                                          "LEFT JOIN outbox_contents AS c ON c.id = o.content_id")
         alerts = await db.execute_fetchall("SELECT id FROM alerts")
     assert ALICE not in json.dumps([list(row) for row in left]) and not list(alerts)
+
+
+def test_the_admin_commands_name_a_database_they_cannot_use_and_create_none(tmp_path, capsys):
+    """With database.path mistyped, `bothy export` made a new, empty database and printed no data, and `bothy forget`
+    reported 0 rows erased: an admin answering a data-rights request would believe it. A newer schema, or a user ID
+    that is none, ended in a traceback or was taken as given (a reviewer's)."""
+    missing = tmp_path / "typo.sqlite3"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(filled(**{"database.path": str(missing)})))
+    for command in ("export", "forget"):
+        assert main([command, "--config", str(config), "--user", ALICE]) == 2
+        assert "There is no database at" in capsys.readouterr().err and not missing.exists()
+
+    async def newer_schema() -> None:
+        async with migrated_database(tmp_path) as database, database.transaction() as db:
+            await db.execute("UPDATE schema_version SET version = 999")
+
+    asyncio.run(newer_schema())
+    config.write_text(yaml.safe_dump(filled(**{"database.path": str(tmp_path / "bothy.sqlite3")})))
+    assert main(["export", "--config", str(config), "--user", ALICE]) == 2
+    assert "(database.path) cannot be used: the database is at schema version 999" in capsys.readouterr().err
+    assert main(["forget", "--config", str(config), "--user", "alice"]) == 2
+    assert "is not a Matrix user ID" in capsys.readouterr().err
