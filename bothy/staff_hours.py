@@ -1,6 +1,7 @@
 """When peer workers are around (`staff.hours`, in the organisation's time zone): "09:00-17:00 mon-fri",
-several windows separated by commas ("09:00-17:00 mon-fri, 10:00-13:00 sat"). A member who asks for someone
-outside them is told honestly when someone will be back."""
+several windows separated by commas ("09:00-17:00 mon-fri, 10:00-13:00 sat"). A window may run past midnight into
+the next day ("22:00-08:00 fri-sat": Friday and Saturday nights) and "24:00" ends one at midnight ("00:00-24:00"
+is all day). A member who asks for someone outside them is told honestly when someone will be back."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ class StaffHoursError(ValueError):
 @dataclass(frozen=True)
 class Window:
     start: dt.time
-    end: dt.time
+    end: dt.time | None  # None: midnight, at the end of the day
     days: frozenset[int]  # 0 = Monday
+
+    def holds(self, now: dt.datetime) -> bool:
+        return now.weekday() in self.days and self.start <= now.time() and (self.end is None or now.time() < self.end)
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class StaffHours:
 
     def is_open(self, now: dt.datetime) -> bool:
         """`now` in the organisation's time zone."""
-        return any(now.weekday() in w.days and w.start <= now.time() < w.end for w in self.windows)
+        return any(window.holds(now) for window in self.windows)
 
     def next_opening(self, now: dt.datetime) -> dt.datetime:
         """The next time a window starts after `now` (same time zone as `now`)."""
@@ -67,11 +71,12 @@ def parse_staff_hours(text: str) -> StaffHours:
             raise StaffHoursError(f"{part.strip()!r} is not like 09:00-17:00 mon-fri")
         h1, m1, h2, m2, first, last = (match[i] for i in range(1, 7))
         try:
-            start, end = dt.time(int(h1), int(m1)), dt.time(int(h2), int(m2))
+            start = dt.time(int(h1), int(m1))
+            end = None if (int(h2), int(m2)) == (24, 0) else dt.time(int(h2), int(m2))
         except ValueError as error:
             raise StaffHoursError(f"{part.strip()!r}: {error}") from None
-        if end <= start:
-            raise StaffHoursError(f"{part.strip()!r}: the end must be after the start on the same day")
+        if end == start:
+            raise StaffHoursError(f"{part.strip()!r}: the start and the end are the same time")
         for day in (first, last):
             if day is not None and day not in DAYS:
                 raise StaffHoursError(f"{day!r} is not a day (use {', '.join(DAYS)})")
@@ -80,5 +85,9 @@ def parse_staff_hours(text: str) -> StaffHours:
             a = DAYS.index(first)
             b = DAYS.index(last) if last is not None else a
             days = frozenset(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])  # "sat-mon" wraps
-        windows.append(Window(start, end, days))
+        if end is not None and end < start:  # past midnight: the rest of each night is the next day's morning
+            windows.append(Window(start, None, days))
+            windows.append(Window(dt.time(0), end, frozenset((day + 1) % 7 for day in days)))
+        else:
+            windows.append(Window(start, end, days))
     return StaffHours(tuple(windows))
