@@ -57,6 +57,15 @@ def write_bothy_config(path: Path, synapse: LocalSynapse, passwords: dict[str, s
     path.chmod(0o600)
 
 
+def point_at(path: Path, url: str) -> None:
+    """A config written by an earlier `bothy dev` follows this one's homeserver: started again with another
+    `--port`, the bots kept trying the old one (a reviewer's). Its pickle key and the rest stay as they were."""
+    config = yaml.safe_load(path.read_text()) or {}
+    if config.get("homeserver", {}).get("url") != url:
+        config.setdefault("homeserver", {})["url"] = url
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
 async def provision(synapse: LocalSynapse, passwords: dict[str, str]) -> None:
     """Accounts, rate-limit exemptions for the bots, and the staff room with every bot invited. The host bot
     is a server admin here, so Element's Report button reaches the staff room out of the box (on a real
@@ -88,6 +97,8 @@ async def run_dev(data_dir: Path, port: int) -> int:
         config_path = data_dir / "bothy.yaml"
         if not config_path.exists():
             write_bothy_config(config_path, synapse, passwords, secrets.token_hex(32))
+        else:
+            point_at(config_path, synapse.url)
         config = load_config(config_path, INSTALLATION.bots)
         print(_welcome(synapse, passwords, config_path), flush=True)
         stopping = asyncio.Event()
