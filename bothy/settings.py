@@ -82,6 +82,9 @@ class SettingsReader:
     def _resolve_env(self, key: str, value: str) -> str | None:
         match = ENV_REFERENCE.match(value.strip())
         if not match:
+            if "${" in value:  # "${DATA}/bothy.sqlite3" would be taken as it is written, a folder named "${DATA}"
+                self.problems.append(f"{key}: ${{ENV_VAR}} works only as the whole value")
+                return None
             return value
         resolved = os.environ.get(match.group(1))
         if resolved is None:
