@@ -28,6 +28,7 @@ from bots.referral.kb import Topic
 
 KIND = "room_climate"
 MAX_BASELINE_DAYS = 90  # referral.climate.baseline: a season is as long as a usual needs
+MAX_RATIO = 100  # referral.climate.ratio: higher (or .inf) would mean no jump is ever seen
 DISTRESS, HOSTILITY = "distress", "hostility"
 
 
@@ -43,7 +44,7 @@ def read_climate_settings(reader: SettingsReader) -> ClimateSettings:
     min_people = reader.get("referral.climate.min_people", int, default=default.min_people)
     reader.check("referral.climate.min_people", min_people, lambda v: v >= 3, "must be at least 3")
     ratio = reader.get("referral.climate.ratio", (int, float), default=default.ratio)
-    reader.check("referral.climate.ratio", ratio, lambda v: v >= 1, "must be at least 1")
+    reader.check("referral.climate.ratio", ratio, lambda v: 1 <= v <= MAX_RATIO, f"must be from 1 to {MAX_RATIO}")
     margin = reader.get("referral.climate.margin", int, default=default.margin)
     reader.check("referral.climate.margin", margin, lambda v: v >= 1, "must be at least 1")
     topics = reader.get("referral.climate.distress_topics", list, default=sorted(ClimateSettings().distress_topics))

@@ -121,6 +121,7 @@ def test_bots_left_out_run_on_the_host_account():
     # "@sam:example.org\n" from a block scalar could never be anyone
     ("staff.peer_workers", ["@sam:example.org\n"], "staff.peer_workers[0]: "),
     ("staff.room", "#peer-workers:example.org\n", "staff.room: "),
+    ("referral.climate.ratio", float("inf"), "referral.climate.ratio: must be from 1 to 100"),  # no jump, ever
     # an environment variable inside a longer value was taken as written: a folder named "${BOTHY_DATA}"
     ("database.path", "${BOTHY_DATA}/bothy.sqlite3", "database.path: ${ENV_VAR} works only as the whole value"),
 ])
