@@ -921,19 +921,13 @@ class MatrixAccount:
         self._direct_rooms = {room: member for room, member in self._direct_rooms.items() if member != user_id}
         self._spawn(self._unrecord_direct(user_id))
         for room_id in erased:
-            self._spawn(self._leave_old_dm(room_id))
+            self._spawn(self._leave_erased_dm(room_id))
 
-    def give_up_dm(self, room_id: str) -> None:
-        """The outbox gave up on this DM (refused there, or it is not encrypted) and opens a fresh one: the old room
-        is no DM here either, and the bot leaves it, for the reason `forget_member` gives (a reviewer's)."""
-        if self._direct_rooms.pop(room_id, None) is not None:
-            self._spawn(self._leave_old_dm(room_id))
-
-    async def _leave_old_dm(self, room_id: str) -> None:
+    async def _leave_erased_dm(self, room_id: str) -> None:
         try:
             await self._call(self.client.room_leave(room_id), "leave")
         except MatrixError as error:
-            log.warning("%s could not leave a DM it no longer uses: %s", self.user_id, error.code)
+            log.warning("%s could not leave an erased member's DM: %s", self.user_id, error.code)
             return
         self._forget_rooms_left([room_id])
 

@@ -166,18 +166,3 @@ async def test_a_dm_the_bot_was_removed_from_is_a_dm_no_more(account, inside):
         "state": {"events": []}, "account_data": {"events": []},
         "timeline": {"events": [member(BOT, "leave", 7, sender=BOB)], "limited": False}}}))
     assert not account.is_direct_room(BOB_DM) and account.dm_made_with(BOB) is None
-
-
-async def test_a_dm_the_outbox_gives_up_on_is_left_and_no_dm_in_memory(account, inside):
-    """Moved on from (not encrypted, say), the old room stayed the member's DM in the account's memory: replies to what
-    they typed there went into it under no one's name, outside `!mydata` and `!forget me` (a reviewer's)."""
-    left = []
-
-    async def room_leave(room_id: str):
-        left.append(room_id)
-        return nio.RoomLeaveResponse()
-
-    account.client.room_leave = room_leave
-    account.give_up_dm(BOB_DM)
-    await asyncio.gather(*account._background)
-    assert left == [BOB_DM] and not account.is_direct_room(BOB_DM) and account.dm_made_with(BOB) is None
