@@ -913,23 +913,10 @@ class MatrixAccount:
         return True
 
     def forget_member(self, user_id: str) -> None:
-        """The member's data was erased, the record of their DMs with it: the bot leaves those rooms, and the bot's
-        `m.direct` on the homeserver no longer lists them. Staying, it would take what the member writes there for a
-        group's talk: the room's ID kept in counts no erase reaches, a staff alert linking into it (a reviewer's).
-        Their next message to the bot opens a fresh DM."""
-        erased = [room for room, member in self._direct_rooms.items() if member == user_id]
+        """The member's data was erased, the record of their DMs with it: those rooms are no DMs here either,
+        as after a restart, and the bot's `m.direct` on the homeserver no longer lists them."""
         self._direct_rooms = {room: member for room, member in self._direct_rooms.items() if member != user_id}
         self._spawn(self._unrecord_direct(user_id))
-        for room_id in erased:
-            self._spawn(self._leave_erased_dm(room_id))
-
-    async def _leave_erased_dm(self, room_id: str) -> None:
-        try:
-            await self._call(self.client.room_leave(room_id), "leave")
-        except MatrixError as error:
-            log.warning("%s could not leave an erased member's DM: %s", self.user_id, error.code)
-            return
-        self._forget_rooms_left([room_id])
 
     def is_direct_room(self, room_id: str) -> bool:
         """A DM is a room flagged `is_direct` (by the member's invite, or opened by the bot) while only the bot
