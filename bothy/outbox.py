@@ -235,11 +235,20 @@ class OutboxDispatcher:
             self._wake.clear()
             try:
                 await self.deliver_due()
+                await self.leave_rooms_done_with()
                 next_due = await self.repository.next_due_at(after_ms=self.clock.ms())
             except Exception as error:
                 log.error("outbox pass failed (%s); will try again", describe_error(error))
                 next_due = self.clock.ms() + int(FAILED_PASS_WAIT_S * 1000)
             await self._sleep_until(next_due, stopping)
+
+    async def leave_rooms_done_with(self) -> None:
+        """Rooms an account no longer uses (an erased member's old DM) are left once nothing more is owed there: the
+        reply saying the erase is done goes into that room first."""
+        for account in self.accounts.values():
+            for room_id in account.rooms_to_leave():
+                if not await self.repository.owes_room(account.user_id, room_id):
+                    await account.leave_unused(room_id)
 
     async def _sleep_until(self, next_due: int | None, stopping: asyncio.Event) -> None:
         wait = IDLE_WAIT_S if next_due is None else max(0.0, (next_due - self.clock.ms()) / 1000)

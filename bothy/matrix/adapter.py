@@ -249,6 +249,7 @@ class MatrixAccount:
         )
         self._members_cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._left_rooms: set[str] = set()  # left or removed from since this process started (_forget_rooms_left)
+        self._to_leave: set[str] = set()  # rooms no longer used, left once nothing more is owed there (rooms_to_leave)
         self._joining: set[str] = set()
         self._members_loaded: set[str] = set()
         self._direct_rooms: dict[str, str] = {}  # room ID -> the member, as `direct_book` has them
@@ -913,10 +914,29 @@ class MatrixAccount:
         return True
 
     def forget_member(self, user_id: str) -> None:
-        """The member's data was erased, the record of their DMs with it: those rooms are no DMs here either,
-        as after a restart, and the bot's `m.direct` on the homeserver no longer lists them."""
+        """The member's data was erased, the record of their DMs with it: those rooms are no DMs here either, the
+        bot's `m.direct` on the homeserver no longer lists them, and the bot leaves them once what is owed there (the
+        reply saying it is done) has gone: staying, it would take what the member writes there for a group's talk,
+        keeping the room's ID in counts no erase reaches (a reviewer's)."""
+        self._to_leave.update(room for room, member in self._direct_rooms.items() if member == user_id)
         self._direct_rooms = {room: member for room, member in self._direct_rooms.items() if member != user_id}
         self._spawn(self._unrecord_direct(user_id))
+
+    def rooms_to_leave(self) -> frozenset[str]:
+        """Rooms this account no longer uses, to leave once the outbox owes nothing more there."""
+        return frozenset(self._to_leave)
+
+    async def leave_unused(self, room_id: str) -> None:
+        """Leave a room of `rooms_to_leave`; tried again later if the homeserver is away."""
+        self._to_leave.discard(room_id)
+        try:
+            await self._call(self.client.room_leave(room_id), "leave")
+        except MatrixError as error:
+            if not error.permanent:
+                self._to_leave.add(room_id)
+            log.warning("%s could not leave a room it no longer uses: %s", self.user_id, error.code)
+            return
+        self._forget_rooms_left([room_id])
 
     def is_direct_room(self, room_id: str) -> bool:
         """A DM is a room flagged `is_direct` (by the member's invite, or opened by the bot) while only the bot

@@ -179,6 +179,13 @@ class OutboxRepository:
         first = {row.id for row in urgent}
         return [*urgent, *(row for row in later if row.id not in first)][:limit]
 
+    async def owes_room(self, account: str, room_id: str) -> bool:
+        """Whether anything of this account's is still to go into this room."""
+        async with self.database.read() as db, db.execute(
+            "SELECT 1 FROM outbox WHERE account = ? AND room_id = ? AND dead = 0 LIMIT 1", (account, room_id)
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
     async def next_due_at(self, after_ms: int | None = None) -> int | None:
         """When the next row falls due; with `after_ms`, the next after it. Once a pass has sent all it could, a row
         still due then waits behind another to the same place, and only that one's retry can move it: waking for it

@@ -187,7 +187,7 @@ class HostBot(Bot):
 
         await self.reports.lift_mutes(ctx.sender)  # what erasing would lose is settled first
         self.context.personal_data.erase_with(ctx.effects, ctx.sender)  # the request row included
-        ctx.reply("forget_done")
+        ctx.reply("forget_done", in_dm=ctx.in_dm)  # a DM is left once this reply has gone (MatrixAccount)
 
     async def expire_erasure_requests(self) -> None:
         """An unconfirmed request names the member: keep it no longer than it can be confirmed."""

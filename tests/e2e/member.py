@@ -152,6 +152,14 @@ class Member:
                     await self._changed.wait()
         await asyncio.wait_for(joined(), timeout)
 
+    async def wait_left(self, room_id: str, user_id: str, timeout: float = WAIT_S) -> None:
+        """Awaits `user_id` leaving the room, in this client's own sync stream."""
+        async def left() -> None:
+            async with self._changed:
+                while user_id in self.joined.get(room_id, set()):
+                    await self._changed.wait()
+        await asyncio.wait_for(left(), timeout)
+
     async def join(self, room_id: str) -> None:
         response = await self.client.join(room_id)
         assert isinstance(response, nio.JoinResponse), response

@@ -46,6 +46,9 @@ class FakeAccount:
         self.logins += self.password
         return self.password
 
+    def rooms_to_leave(self):
+        return frozenset()
+
     async def find_sent(self, room_id, txn_id, since_ms):
         self.searched.append(txn_id)
         return self.timeline.get(txn_id)

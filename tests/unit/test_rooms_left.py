@@ -166,3 +166,32 @@ async def test_a_dm_the_bot_was_removed_from_is_a_dm_no_more(account, inside):
         "state": {"events": []}, "account_data": {"events": []},
         "timeline": {"events": [member(BOT, "leave", 7, sender=BOB)], "limited": False}}}))
     assert not account.is_direct_room(BOB_DM) and account.dm_made_with(BOB) is None
+
+
+async def test_an_erased_members_dm_is_left_once_what_is_owed_there_has_gone(account, inside, database):
+    """Staying, the bot took what the member wrote in their old DM for a group's talk, keeping the room's ID in counts
+    no erase reaches (a reviewer's); leaving at once, it raced the reply saying the erase is done, owed in that room
+    (the end-to-end test caught it)."""
+    outbox = OutboxDispatcher(OutboxRepository(database), {BOT: account}, DirectRooms(DirectRoomRepository(database)),
+                              Clock(), Templates())
+    sent, left = [], []
+
+    async def room_send(room_id, event_type, content, tx_id=None, ignore_unverified_devices=False):
+        sent.append(room_id)
+        return nio.RoomSendResponse("$sent", room_id)
+
+    async def room_leave(room_id: str):
+        left.append(room_id)
+        return nio.RoomLeaveResponse()
+
+    account.client.room_send, account.client.room_leave = room_send, room_leave
+    account.forget_member(BOB)
+    effects = Effects(BOT)
+    effects.message({"msgtype": "m.notice", "body": "Done: erased."}, room_id=BOB_DM)
+    async with database.transaction() as db:
+        await OutboxRepository.enqueue(db, effects.items, Clock().ms())
+    await outbox.leave_rooms_done_with()
+    assert left == [] and not account.is_direct_room(BOB_DM)
+    await outbox.deliver_due()
+    await outbox.leave_rooms_done_with()
+    assert sent == [BOB_DM] and left == [BOB_DM] and account.rooms_to_leave() == frozenset()

@@ -44,7 +44,7 @@ SAMPLE_COMMAND = Command("checkins", "checkin", "whether I check in", _noop, par
                          private=True, aliases=("checkin",))
 SAMPLE = {
     "prefix": "!", "commands": [SAMPLE_COMMAND], "staff_commands": [SAMPLE_COMMAND], "unknown": "nope",
-    "command": SAMPLE_COMMAND, "rows": 3, "minutes": 10, "tables": ["checkins"], "days": 30,
+    "command": SAMPLE_COMMAND, "in_dm": True, "rows": 3, "minutes": 10, "tables": ["checkins"], "days": 30,
     "worker": "@sam:example.org", "member": "@alice:example.org", "url": "https://example.org/s/1", "token": "t0k",
     "threshold": 70, "usage": "!checkins on|off", "problem": "Please say on or off.", "summary": "check-ins",
     "word": "nope", "usages": ["!checkins on|off"], "admins_only": False,
