@@ -165,10 +165,12 @@ class StaffAlerts:
 
         return write
 
-    async def waiting(self, kind: str, subject_user: str, topic: str) -> bool:
-        """Whether an alert of `kind` about this member and topic is raised and not yet done: a member tapping the
-        same reaction again and again must not raise one each time."""
-        return await self.repository.latest_of(kind, subject_user=subject_user, topic=topic) is not None
+    async def raise_unless_waiting(self, effects: Effects, kind: str, template: str, *, subject_user: str,
+                                   topic: str, **context: Any) -> None:
+        """`raise_alert`, unless an alert of `kind` about this member and topic is raised and not yet done: a member
+        tapping the same reaction again and again must not raise one each time."""
+        if await self.repository.latest_of(kind, subject_user=subject_user, topic=topic) is None:
+            self.raise_alert(effects, kind, template, subject_user=subject_user, topic=topic, **context)
 
     async def not_done(self) -> list[Alert]:
         return await self.repository.not_done()

@@ -594,12 +594,17 @@ class MatrixAccount:
         """The member left our DM: forget it, so the next message opens a fresh one they can see."""
         self._direct_rooms.pop(room_id, None)
         await self.direct_book.closed(self.user_id, room_id)
+        await self._leave(room_id, "a DM the member left")
+
+    async def _leave(self, room_id: str, what: str) -> MatrixError | None:
+        """Leave the room and mark it left; the homeserver's refusal, logged, if it would not."""
         try:
             await self._call(self.client.room_leave(room_id), "leave")
         except MatrixError as error:
-            log.warning("could not leave a DM the member left: %s", error)
-            return
+            log.warning("%s could not leave %s: %s", self.user_id, what, error.code)
+            return error
         self._forget_rooms_left([room_id])
+        return None
 
     async def _request_key(self, event: nio.MegolmEvent) -> None:
         try:
@@ -929,14 +934,9 @@ class MatrixAccount:
     async def leave_unused(self, room_id: str) -> None:
         """Leave a room of `rooms_to_leave`; tried again later if the homeserver is away."""
         self._to_leave.discard(room_id)
-        try:
-            await self._call(self.client.room_leave(room_id), "leave")
-        except MatrixError as error:
-            if not error.permanent:
-                self._to_leave.add(room_id)
-            log.warning("%s could not leave a room it no longer uses: %s", self.user_id, error.code)
-            return
-        self._forget_rooms_left([room_id])
+        error = await self._leave(room_id, "a room it no longer uses")
+        if error is not None and not error.permanent:
+            self._to_leave.add(room_id)
 
     def is_direct_room(self, room_id: str) -> bool:
         """A DM is a room flagged `is_direct` (by the member's invite, or opened by the bot) while only the bot
@@ -1021,7 +1021,7 @@ class MatrixAccount:
             try:
                 members = await self.joined_members(room_id)
             except MatrixError as error:
-                if error.code not in {"M_FORBIDDEN", "403"}:
+                if not error.forbidden:
                     raise
                 continue  # a room this account is no longer in, which the sync has not yet said it left
             if user_id in members:

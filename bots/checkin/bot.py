@@ -229,8 +229,6 @@ class CheckinBot(Bot):
             return checkin is not None
         now = self.context.clock.ms()
         answer = {OK: "ok", CHAT: "chat", PAUSE: "pause"}[reaction.key]
-        topic = f"checkin:{checkin.id}"  # one chat alert per check-in, however often 💬 is tapped again
-        owed_alert = answer == "chat" and not await self.context.alerts.waiting("checkin_chat", checkin.user_id, topic)
 
         async def write(db: aiosqlite.Connection) -> None:
             await CheckinRepository.answer(db, checkin.id, answer, now)
@@ -241,9 +239,10 @@ class CheckinBot(Bot):
         # The reaction is a personal signal, visible unencrypted: keep the answer, remove the reaction.
         effects.redact(reaction.room_id, reaction.event_id)
         back = self.context.staff_back()
-        if owed_alert:
-            self.context.alerts.raise_alert(effects, "checkin_chat", "alert_chat", subject_user=checkin.user_id,
-                                            topic=topic, outside_hours=back is not None)
+        if answer == "chat":  # one chat alert per check-in, however often 💬 is tapped again
+            await self.context.alerts.raise_unless_waiting(effects, "checkin_chat", "alert_chat",
+                                                           subject_user=checkin.user_id, topic=f"checkin:{checkin.id}",
+                                                           outside_hours=back is not None)
         reply = {"ok": "checkin_ok", "chat": "checkin_chat_requested", "pause": "checkin_paused"}[answer]
         effects.message(self.context.render(reply, days=self.settings.pause_s // 86400, back=back),
                         room_id=reaction.room_id)

@@ -132,9 +132,6 @@ class FollowUp:
             return
         answer = "chat" if key == CHAT else "ok"
         now = self.context.clock.ms()
-        topic = f"checkback:{checkback.id}"  # one chat alert per check-back, however often 💬 is tapped again
-        owed_alert = answer == "chat" and not await self.context.alerts.waiting("checkback_chat", checkback.user_id,
-                                                                                topic)
 
         async def write(db: aiosqlite.Connection) -> None:
             await ReferralRepository.answer_checkback(db, checkback.id, answer, now)
@@ -142,10 +139,11 @@ class FollowUp:
         effects.record(write)
         effects.redact(reaction.room_id, reaction.event_id)
         back = self.context.staff_back()
-        if owed_alert:
-            self.context.alerts.raise_alert(effects, "checkback_chat", "alert_checkback_chat",
-                                            subject_user=checkback.user_id, topic=topic,
-                                            outside_hours=back is not None)
+        if answer == "chat":  # one chat alert per check-back, however often 💬 is tapped again
+            await self.context.alerts.raise_unless_waiting(effects, "checkback_chat", "alert_checkback_chat",
+                                                           subject_user=checkback.user_id,
+                                                           topic=f"checkback:{checkback.id}",
+                                                           outside_hours=back is not None)
         reply = "checkback_chat_requested" if answer == "chat" else "checkback_ok"
         effects.message(self.context.render(reply, back=back), room_id=reaction.room_id)
 
