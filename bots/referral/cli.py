@@ -32,6 +32,9 @@ def add_kb_commands(subcommands: argparse._SubParsersAction, settings: SettingsL
 
 def _with_dirs(args: argparse.Namespace, settings: SettingsLoader, run) -> int:
     if args.dir:
+        if not all(d.strip() for d in args.dir):  # Path("") is the current folder: "--dir $UNSET" read it
+            print("--dir needs a folder's path, got an empty one", file=sys.stderr)
+            return 2
         directories = [Path(d) for d in args.dir]
     elif args.config is not None or Path(DEFAULT_CONFIG).exists():  # a config named but missing is an error
         loaded = settings(args.config or DEFAULT_CONFIG)

@@ -48,6 +48,8 @@ def read_climate_settings(reader: SettingsReader) -> ClimateSettings:
     margin = reader.get("referral.climate.margin", int, default=default.margin)
     reader.check("referral.climate.margin", margin, lambda v: v >= 1, "must be at least 1")
     topics = reader.get("referral.climate.distress_topics", list, default=sorted(ClimateSettings().distress_topics))
+    reader.check("referral.climate.distress_topics", topics, lambda names: all(isinstance(n, str) for n in names),
+                 "every entry must be a topic's id, like crisis")
     baseline_s = reader.duration("referral.climate.baseline", "14d")
     # Each counted message sorts a room's hours over the baseline: years of them would cost seconds a message.
     reader.check("referral.climate.baseline", baseline_s, lambda v: v <= MAX_BASELINE_DAYS * 86_400,
@@ -59,7 +61,7 @@ def read_climate_settings(reader: SettingsReader) -> ClimateSettings:
             baseline_hours=min(baseline_s, MAX_BASELINE_DAYS * 86_400) // 3600 or 1,
             calm_hours=reader.duration("referral.climate.calm_after", "6h") // 3600 or 1,
         ),
-        frozenset(str(topic) for topic in topics or ()),
+        frozenset(topic for topic in topics or () if isinstance(topic, str)),
     )
 
 

@@ -46,7 +46,8 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
         if names:
             reader.problems.append(f"{key}: no such folder: {', '.join(names)}")
     # Which topics there are, not how they match: the bot compiles its own KB when it starts.
-    if not any(missing.values()) and not has_crisis_lines(load_kb(kb_dirs, matching=False)):
+    kb = None if any(missing.values()) else load_kb(kb_dirs, matching=False)
+    if kb is not None and not has_crisis_lines(kb):
         hint = " (leave kb_dirs unset for the ones shipped with Bothy)" if chosen else ""
         reader.problems.append(f"referral.kb_dirs: no crisis-tier topic in {', '.join(map(str, kb_dirs))}; "
                                f"Bothy never runs without crisis lines{hint}")
@@ -57,6 +58,11 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
     min_count = reader.get("referral.min_count", int, default=5)
     reader.check("referral.min_count", min_count, lambda k: k >= 3,
                  "must be at least 3 (smaller counts identify people)")
+    climate = read_climate_settings(reader)
+    unknown = sorted(climate.distress_topics - kb.topics.keys()) if kb is not None else []
+    if kb is not None and unknown:  # a topic misspelt or renamed would count no distress in any room's climate
+        reader.problems.append(f"referral.climate.distress_topics: no such topic in the knowledge base: "
+                               f"{', '.join(unknown)} (topics: {', '.join(sorted(kb.topics))})")
     return ReferralSettings(
         kb_dirs=kb_dirs,
         cooldown_s=reader.duration("referral.cooldown", "24h"),
@@ -65,5 +71,5 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
         bereavement_rooms=frozenset(r for r in bereavement_rooms if isinstance(r, str)),
         checkback_after_s=reader.duration("referral.checkback_after", "16h"),
         min_count=min_count or 5,
-        climate=read_climate_settings(reader),
+        climate=climate,
     )

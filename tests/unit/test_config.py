@@ -78,6 +78,17 @@ def test_a_room_climate_baseline_of_years_is_refused():
     parse_config(filled(**{"referral.climate.baseline": "90d"}), ROOT, INSTALLATION.bots)
 
 
+def test_room_climate_distress_topics_must_be_the_knowledge_bases():
+    """A topic misspelt or renamed would count no distress in any room's climate, without a word."""
+    found = problems(filled(**{"referral.climate.distress_topics": ["crisis", "mental-health-suport"]}))
+    assert len(found) == 1
+    assert found[0].startswith("referral.climate.distress_topics: no such topic in the knowledge base: "
+                               "mental-health-suport (topics: ")
+    assert problems(filled(**{"referral.climate.distress_topics": ["crisis", 7]})) == [
+        "referral.climate.distress_topics: every entry must be a topic's id, like crisis"]
+    parse_config(filled(**{"referral.climate.distress_topics": ["crisis"]}), ROOT, INSTALLATION.bots)
+
+
 @pytest.mark.parametrize(("room", "valid"), [
     ("#peer-workers:example.org", True), ("!abc123:example.org", True), ("!abc123:example.org:8448", True),
     ("!x5bsyDlkd8Fz1aBC-_xyZ0123456789abcdefghijk", True),  # room version 12: no server part

@@ -93,6 +93,13 @@ def test_kb_check_exit_codes(tmp_path, capsys):
     assert f"{tmp_path / 'bad.yaml'}:1" in capsys.readouterr().err
 
 
+def test_an_empty_dir_is_refused_not_read_as_the_current_folder(capsys):
+    """`--dir "$KB"` with KB unset read the folder Bothy was started in."""
+    for command in ("check", "test"):
+        assert main(["kb", command, "--dir", "", *(["I want to die"] if command == "test" else [])]) == 2
+        assert "--dir needs a folder's path, got an empty one" in capsys.readouterr().err
+
+
 def test_anchors_and_aliases_are_refused_before_they_can_recurse_or_multiply(tmp_path, capsys):
     (tmp_path / "self.yaml").write_text("id: &a [*a]\n")
     nine = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
