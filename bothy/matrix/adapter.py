@@ -56,6 +56,7 @@ UNREADABLE_TRIES = 3  # a sync nio cannot read is handled afresh this many times
 GAP_PAGES, GAP_PAGE_SIZE = 10, 100  # events missed while away, fetched back per room: at most 1,000
 BACKOFF_CAP_S = 20.0  # outages: a homeserver back up is noticed within 20 s, at under 0.1 request/s
 MEMBERS_CACHE_S = 60.0
+SPACE_ROOM_TYPE = "m.space"  # a room's type, from its create event: a Space lists rooms
 FIND_SENT_MAX_PAGES = 10  # of 100 of the bot's own events: enough for any row a restart could leave behind
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
 
@@ -1012,11 +1013,12 @@ class MatrixAccount:
         return members
 
     async def member_rooms(self, user_id: str) -> frozenset[str]:
-        """The rooms, DMs left out, where this account and `user_id` are both joined. Asked of the homeserver
-        room by room (cached a minute): lazy-loaded member lists here know only members who spoke lately."""
+        """The rooms, DMs and Spaces left out, where this account and `user_id` are both joined. Asked of the
+        homeserver room by room (cached a minute): lazy-loaded member lists here know only members who spoke lately.
+        A Space is a list of rooms, not a place to talk: the community's holds everyone."""
         rooms = set()
-        for room_id in list(self.client.rooms):
-            if self.is_direct_room(room_id) or room_id in self._left_rooms:
+        for room_id, room in list(self.client.rooms.items()):
+            if self.is_direct_room(room_id) or room_id in self._left_rooms or room.room_type == SPACE_ROOM_TYPE:
                 continue
             try:
                 members = await self.joined_members(room_id)

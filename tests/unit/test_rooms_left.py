@@ -78,6 +78,18 @@ async def account(database, tmp_path, inside) -> AsyncIterator[MatrixAccount]:
     await account.close()
 
 
+async def test_a_space_is_not_one_of_the_members_rooms(account, inside):
+    """The community Space the host account joined to list group rooms holds everyone: counted as a room, the mood
+    bot recorded answers for it and posted a community-wide tally into it (a reviewer's, twenty-ninth session)."""
+    space = "!space:example.org"
+    inside[space] = [BOT, ALICE]
+    create = {"type": "m.room.create", "state_key": "", "sender": ALICE, "event_id": "$c1", "origin_server_ts": 900,
+              "content": {"creator": ALICE, "type": "m.space"}}
+    await synced(account, sync("s2", {space: room([create, member(BOT, "join", 20), member(ALICE, "join", 21)])}))
+    assert space in account.client.rooms
+    assert await account.member_rooms(ALICE) == frozenset({GROUP, OLD})
+
+
 def kicked_from_old() -> nio.SyncResponse:
     return sync("s2", {}, {OLD: {"state": {"events": []}, "account_data": {"events": []},
                                  "timeline": {"events": [member(BOT, "leave", 7, sender=ALICE)], "limited": False}}})
