@@ -350,6 +350,9 @@ class Command:
     # A way to reach a person that must never wait behind a member's other commands (`!talk`): not paced
     # (commands/pace.py); it limits its own repeats.
     always_answered: bool = False
+    # Listed by `!help` from this role up, where the handler itself refuses those below with a kind word of why
+    # ("!group new" when only volunteers may start groups); None: from `role`.
+    listed_from: Role | None = None
 
     def __post_init__(self) -> None:
         if (self.run is None) == (not self.subcommands) or (self.subcommands and self.params):
@@ -463,4 +466,5 @@ class CommandRegistry:
         return [c for c in self.commands if c.name.split()[0] == first_word]
 
     def visible_to(self, role: Role) -> list[Command]:
-        return [command for command in self.commands if command.role <= role]
+        """The commands `!help` lists for this role."""
+        return [command for command in self.commands if max(command.role, command.listed_from or 0) <= role]

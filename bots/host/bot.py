@@ -102,7 +102,7 @@ class HostBot(Bot):
         if not self.settings.welcome or membership.membership != "join" or membership.previous == "join" \
                 or user_id in self.context.bot_accounts or self.context.rooms.is_direct_room(membership.room_id):
             return
-        welcome = self.context.render("welcome")
+        welcome = self.context.render("welcome", volunteers_only=self.settings.volunteers_only)
         now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:

@@ -81,7 +81,8 @@ class GroupCommands:
             Command("groups", self.bot, "groups you can join, or those with one interest", self.directory,
                     params=(Text("interest", MAX_DETAILS, optional=True),)),
             Command("group new", self.bot, "start a group: its name, then its interests as #tags", self.new,
-                    params=(NameAndTags("details", MAX_DETAILS),), private=True),
+                    params=(NameAndTags("details", MAX_DETAILS),), private=True,
+                    listed_from=Role.VOLUNTEER if self.settings.volunteers_only else None),
             Command("group join", self.bot, "get an invitation to a group", self.join, params=name, private=True),
             Command("group archive", self.bot, "archive a group that has gone quiet, named or typed in its room "
                     "(its creator or a peer worker)", self.archive,

@@ -99,6 +99,21 @@ async def test_help_accepts_the_prefix_and_aliases_and_lists_everything_otherwis
     assert "don't have a command" not in everything
 
 
+async def test_help_lists_group_new_only_to_those_who_may_start_groups(database):
+    """`!help` lists the commands this person may use: with `groups.who_may_start: volunteers`, "!group new" is
+    refused to members (kindly, by its handler), so their list leaves it out (a reviewer's, twenty-ninth session)."""
+    from bothy.config import parse_config
+    from tests.unit.conftest import installed_bots
+    from tests.unit.test_config import ROOT, filled
+
+    config = parse_config(filled(**{"groups.who_may_start": "volunteers"}), ROOT, INSTALLATION.bots)
+    registry = installed_bots(database, config)
+    assert USAGE["group new"] not in await ask_help(registry, Role.MEMBER)
+    assert USAGE["group new"] in await ask_help(registry, Role.VOLUNTEER)
+    refused = (await send(registry, Role.MEMBER, "!group new Allotment club #gardening")).items
+    assert "volunteer" in refused[0].content["body"]
+
+
 @pytest.mark.parametrize("body", [
     "!help", "!help mood report", "!mydata", "!forget me", "!forget me confirm", "!status", "!checkins on",
     "!checkins off", "!checkins pause 2w", "!checkin @bob:example.org", "!quiet", "!quiet 14", "!stress link",

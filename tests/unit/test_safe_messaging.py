@@ -47,7 +47,7 @@ SAMPLE = {
     "command": SAMPLE_COMMAND, "in_dm": True, "rows": 3, "minutes": 10, "tables": ["checkins"], "days": 30,
     "worker": "@sam:example.org", "member": "@alice:example.org", "url": "https://example.org/s/1", "token": "t0k",
     "threshold": 70, "usage": "!checkins on|off", "problem": "Please say on or off.", "summary": "check-ins",
-    "word": "nope", "usages": ["!checkins on|off"], "admins_only": False,
+    "word": "nope", "usages": ["!checkins on|off"], "admins_only": False, "volunteers_only": False,
     "first": True, "k": 5, "mood": 3, "energy": "low", "typed": False, "room": "Tea and chat", "fit": None,
     "spaces": [("low", "https://matrix.to/#/#quiet-corner:example.org")], "result": "failed",
     "link": "https://matrix.to/#/#quiet-corner:example.org",

@@ -1,6 +1,8 @@
 """The welcome DM: once per member, the first time they join a community room, never again (a restart,
 another room, a profile change), and never for a DM or a bot."""
 
+import dataclasses
+
 from bothy.matrix.events import Membership, membership_from_event
 from bothy.outbox import Effects
 from bothy.testing import bot_context
@@ -42,6 +44,20 @@ async def test_a_member_is_welcomed_once_across_rooms_and_restarts(database, exa
 
     assert await welcomes(bot, Membership("!b:example.org", ALICE, "join")) == []
     assert await welcomes(host(database, example_config), Membership("!a:example.org", ALICE, "join")) == []
+
+
+async def test_the_welcome_says_who_may_start_groups(database, example_config):
+    """With `groups.who_may_start: volunteers` a member told "anyone can start one" is then refused."""
+    said = {}
+    for volunteers_only in (False, True):
+        settings = dataclasses.replace(example_config.bot_settings["host"], volunteers_only=volunteers_only)
+        bot = HostBot(bot_context(database, INSTALLATION, settings, bot_accounts=frozenset({GUIDE})))
+        effects = Effects(bot.context.account)
+        await bot.on_membership(Membership("!a:example.org", f"@m{volunteers_only}:example.org", "join"), effects)
+        await bot.context.work.commit(effects)
+        said[volunteers_only] = effects.items[0].content["body"]
+    assert "anyone can start one" in said[False] and "volunteers can start" not in said[False]
+    assert "our volunteers can start new ones" in said[True] and "anyone can start" not in said[True]
 
 
 def test_the_previous_membership_is_read_when_the_homeserver_gives_it():
