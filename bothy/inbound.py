@@ -24,7 +24,7 @@ import aiosqlite
 
 from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixError, backoff_delay
-from bothy.matrix.events import InboundEvent, Message, Reaction, Undecryptable
+from bothy.matrix.events import InboundEvent, Message, Reaction, Redaction, Undecryptable
 from bothy.outbox import Effects, Guard, UnitOfWork
 from bothy.storage.database import database_unavailable
 from bothy.storage.sync_state import SyncStateRepository
@@ -69,7 +69,7 @@ def event_key(event: InboundEvent) -> str | None:
     event (same event ID) must still be handled."""
     if isinstance(event, Undecryptable):
         return f"undecryptable:{event.event_id}"
-    return event.event_id if isinstance(event, Message | Reaction) else None
+    return event.event_id if isinstance(event, Message | Reaction | Redaction) else None
 
 
 def room_of(event: InboundEvent) -> str:

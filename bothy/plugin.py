@@ -19,7 +19,7 @@ from bothy.alerts import StaffAlerts
 from bothy.clock import Clock
 from bothy.facts import MemberFacts
 from bothy.matrix.adapter import RoomSpec
-from bothy.matrix.events import Membership, Message, Reaction, Receipt
+from bothy.matrix.events import Membership, Message, Reaction, Receipt, Redaction
 from bothy.outbox import Effects, UnitOfWork
 from bothy.settings import SettingsReader
 from bothy.storage.database import ReadStore
@@ -188,6 +188,9 @@ class Bot:
     async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         """True if this bot consumed the reaction."""
         return False
+
+    async def on_redaction(self, redaction: Redaction, effects: Effects) -> None:
+        """An event taken back in a room the bot is in (not the staff room): a reaction unclicked, say."""
 
     async def on_receipt(self, receipt: Receipt, effects: Effects) -> None:
         """A read receipt: reading is presence."""

@@ -1,7 +1,7 @@
 """Which listener sees which inbound event, for one Matrix account.
 
-Known commands go to the command router; other messages, reactions and read receipts go to the bots that account
-hosts (a command whose words are also read, such as "!talk I can't keep myself safe", only to the bots that read
+Known commands go to the command router; other messages, reactions, redactions and read receipts go to the bots that
+account hosts (a command whose words are also read, such as "!talk I can't keep myself safe", only to the bots that read
 every room for a cry for help); a ✅ on a staff alert is a claim before it is anything else; undecryptable
 events and room keys go to late decryption.
 The staff room is for commands and alerts only: peer workers discussing a member are not community activity,
@@ -22,7 +22,16 @@ from bothy.alerts import StaffAlerts
 from bothy.late_decryption import LateDecryption
 from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixAccount, MatrixError
-from bothy.matrix.events import InboundEvent, Membership, Message, Reaction, Receipt, RoomKeyArrived, Undecryptable
+from bothy.matrix.events import (
+    InboundEvent,
+    Membership,
+    Message,
+    Reaction,
+    Receipt,
+    Redaction,
+    RoomKeyArrived,
+    Undecryptable,
+)
 from bothy.outbox import Effects
 from bothy.plugin import Bot
 from bothy.storage.database import database_unavailable
@@ -67,6 +76,8 @@ class EventRouter:
                     # In this account's DMs a guest may have spoken through it: a reaction there may answer it.
                     guests = self.guests if listeners and self.account.is_direct_room(event.room_id) else ()
                     await self._each((*listeners, *guests), effects, lambda bot, own: bot.on_reaction(event, own))
+            case Redaction():
+                await self._each(listeners, effects, lambda bot, own: bot.on_redaction(event, own))
             case Receipt():
                 await self._each(listeners, effects, lambda bot, own: bot.on_receipt(event, own))
             case Membership():

@@ -36,6 +36,7 @@ from bothy.matrix.events import (
     message_from_event,
     reaction_from_event,
     receipt_from,
+    redaction_from_event,
     server_of,
     undecryptable_from_event,
 )
@@ -556,6 +557,8 @@ class MatrixAccount:
                                       on_malformed=skipped)
         if kind == "m.reaction":
             return reaction_from_event(source, room_id, skipped)
+        if kind == "m.room.redaction":
+            return redaction_from_event(source, room_id, skipped)
         return None
 
     def _membership(self, source: dict[str, Any], room_id: str) -> Membership | None:

@@ -59,6 +59,16 @@ class Reaction:
 
 
 @dataclass(frozen=True)
+class Redaction:
+    """An event taken back: a reaction clicked again in Element is redacted, and so is a deleted message."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    redacts: str
+
+
+@dataclass(frozen=True)
 class Receipt:
     room_id: str
     user_id: str
@@ -90,7 +100,7 @@ class RoomKeyArrived:
     session_id: str
 
 
-InboundEvent = Message | Reaction | Receipt | Membership | Undecryptable | RoomKeyArrived
+InboundEvent = Message | Reaction | Redaction | Receipt | Membership | Undecryptable | RoomKeyArrived
 
 
 def has_reply_fallback(content: dict[str, Any], body: str) -> bool:
@@ -172,6 +182,21 @@ def _reaction(source: Any, room_id: str) -> Reaction | None:
     return Reaction(room_id=room_id, event_id=event_id, sender=sender, timestamp_ms=timestamp_ms,
                     target_event_id=_required_text(relates, "event_id"),
                     key=reaction_key(_required_text(relates, "key")))
+
+
+def redaction_from_event(
+    source: dict[str, Any], room_id: str, on_malformed: MalformedHandler | None = None
+) -> Redaction | None:
+    """An `m.room.redaction`, or None; total like `message_from_event`."""
+    return _understood(lambda: _redaction(source, room_id), on_malformed)
+
+
+def _redaction(source: Any, room_id: str) -> Redaction:
+    event_id, sender, _ = _envelope(source)
+    # Room version 11 moved `redacts` into the content; earlier versions have it beside it.
+    content = _object(source, "content") or {}
+    redacts = _text(content, "redacts") or _required_text(source, "redacts")
+    return Redaction(room_id=room_id, event_id=event_id, sender=sender, redacts=redacts)
 
 
 def reaction_key(key: str) -> str:

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import aiosqlite
 
-from bothy.matrix.events import Membership, Message, Reaction
+from bothy.matrix.events import Membership, Message, Reaction, Redaction
 from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, SweepRun
 from bothy.settings import SettingsReader
@@ -113,6 +113,9 @@ class HostBot(Bot):
 
     async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         return await self.meetups.on_reaction(reaction, effects)
+
+    async def on_redaction(self, redaction: Redaction, effects: Effects) -> None:
+        await self.meetups.on_redaction(redaction, effects)
 
     async def on_message(self, message: Message, effects: Effects) -> None:
         """A message in a group keeps it off the dormant list (when, coarsely; never what)."""

@@ -1,6 +1,7 @@
 """The host bot's meetup tables. `meetups`: one row per meetup posted in a room, with when each reminder was
-owed, so each goes out once across restarts. `meetup_rsvps`: who said they are going (a ✅ on the post or
-`!meetup going`). Both are forgotten 30 days after the meetup (`bots/host/meetups.py`)."""
+owed, so each goes out once across restarts. `meetup_rsvps`: who said they are going (a ✅ on the post, whose
+event ID is kept so that taking it back steps back, or `!meetup going`). Both are forgotten 30 days after the
+meetup (`bots/host/meetups.py`)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,21 @@ async def _meetups(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _rsvp_reactions(db: aiosqlite.Connection) -> None:
+    """The ✅ a member said they were going with: taking it back (Element redacts it) is not going."""
+    await run_statements(
+        db,
+        """
+        ALTER TABLE meetup_rsvps ADD COLUMN reaction TEXT;
+        CREATE INDEX meetup_rsvps_reaction ON meetup_rsvps (reaction) WHERE reaction IS NOT NULL
+        """,
+    )
+
+
 # SQLite's own counter behind AUTOINCREMENT: a table name and a number.
 ANONYMOUS_TABLES = frozenset({"sqlite_sequence"})
-MIGRATIONS = (Migration(16, "host: meetups in rooms, their reminders, and who is going", _meetups),)
+MIGRATIONS = (Migration(16, "host: meetups in rooms, their reminders, and who is going", _meetups),
+              Migration(27, "host: the ✅ each RSVP came with, so taking it back steps back", _rsvp_reactions))
 PERSONAL_COLUMNS = {
     # Whoever added a meetup did it for the room: their export shows the meetups they added; erasing them clears
     # their ID, and the meetup goes ahead for those going.

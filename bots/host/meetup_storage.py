@@ -68,13 +68,23 @@ class MeetupRepository:
         return int(cursor.lastrowid or 0)
 
     @staticmethod
-    async def rsvp(db: aiosqlite.Connection, meetup_id: int, room_id: str, user_id: str, now_ms: int) -> None:
+    async def rsvp(db: aiosqlite.Connection, meetup_id: int, room_id: str, user_id: str, now_ms: int,
+                   reaction: str | None = None) -> None:
         """Going, if the meetup is in that room, still to come and not cancelled (a ✅ may come after a
-        cancellation, or name a post in another room: Matrix does not check a reaction's target)."""
+        cancellation, or name a post in another room: Matrix does not check a reaction's target). Said with a ✅
+        (`reaction`, its event ID), taking that ✅ back is not going (`reaction_taken_back`); said in words, it
+        is kept until said otherwise."""
         await db.execute(
-            "INSERT OR IGNORE INTO meetup_rsvps (meetup_id, user_id, going_at) SELECT id, ?, ? FROM meetups "
-            "WHERE id = ? AND room_id = ? AND state = 'planned' AND starts_at > ?",
-            (user_id, now_ms, meetup_id, room_id, now_ms))
+            "INSERT INTO meetup_rsvps (meetup_id, user_id, going_at, reaction) SELECT id, ?, ?, ? FROM meetups "
+            "WHERE id = ? AND room_id = ? AND state = 'planned' AND starts_at > ? "
+            "ON CONFLICT (meetup_id, user_id) DO UPDATE SET reaction = COALESCE(excluded.reaction, reaction)",
+            (user_id, now_ms, reaction, meetup_id, room_id, now_ms))
+
+    @staticmethod
+    async def reaction_taken_back(db: aiosqlite.Connection, room_id: str, reaction: str) -> None:
+        """The ✅ an RSVP came with was redacted (unclicked): not going after all."""
+        await db.execute("DELETE FROM meetup_rsvps WHERE reaction = ? AND meetup_id IN "
+                         "(SELECT id FROM meetups WHERE room_id = ?)", (reaction, room_id))
 
     @staticmethod
     async def not_going(db: aiosqlite.Connection, meetup_id: int, user_id: str) -> None:

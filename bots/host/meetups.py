@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bothy.matrix.events import Reaction
+from bothy.matrix.events import Reaction, Redaction
 from bothy.outbox import Effects
 from bothy.plugin import BotContext
 from bots.host.meetup_storage import DAY_MS, HOUR_MS, Meetup, MeetupRepository
@@ -153,8 +153,15 @@ class MeetupCommands:
         if kind != TAG or meetup_id is None:
             return False
         effects.record(functools.partial(MeetupRepository.rsvp, meetup_id=meetup_id, room_id=reaction.room_id,
-                                         user_id=reaction.sender, now_ms=self.context.clock.ms()))
+                                         user_id=reaction.sender, now_ms=self.context.clock.ms(),
+                                         reaction=reaction.event_id))
         return True
+
+    async def on_redaction(self, redaction: Redaction, effects: Effects) -> None:
+        """A ✅ taken back (clicked again in Element): not going. The reactions are the list the room sees."""
+        if not self.context.rooms_seen_by(effects.account).is_direct_room(redaction.room_id):
+            effects.record(functools.partial(MeetupRepository.reaction_taken_back, room_id=redaction.room_id,
+                                             reaction=redaction.redacts))
 
     # --- listing and cancelling ------------------------------------------------------------------------
 

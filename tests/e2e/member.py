@@ -177,6 +177,11 @@ class Member:
         assert isinstance(response, nio.RoomSendResponse), response
         return response.event_id
 
+    async def redact(self, room_id: str, event_id: str) -> None:
+        """Take an event back, as Element does when a reaction is clicked again."""
+        response = await self.client.room_redact(room_id, event_id)
+        assert isinstance(response, nio.RoomRedactResponse), response
+
     async def event_exists(self, room_id: str, event_id: str) -> bool:
         """False once the event is redacted (its content is gone)."""
         response = await self.client.room_get_event(room_id, event_id)

@@ -7,6 +7,7 @@ from bothy.matrix.events import (
     message_from_event,
     reaction_from_event,
     receipt_from,
+    redaction_from_event,
     strip_reply_fallback,
     undecryptable_from_event,
 )
@@ -104,6 +105,13 @@ def test_reaction():
         "m.relates_to": {"rel_type": "m.annotation", "event_id": "$t", "key": "✅"}}}, "!r")
     assert (reaction.target_event_id, reaction.key) == ("$t", "✅")
     assert reaction_from_event({"content": {}}, "!r") is None
+
+
+def test_redaction_in_either_room_versions_shape():
+    envelope = {"event_id": "$x", "sender": "@a:x", "origin_server_ts": 5}
+    assert redaction_from_event({**envelope, "redacts": "$t", "content": {}}, "!r").redacts == "$t"
+    assert redaction_from_event({**envelope, "content": {"redacts": "$t"}}, "!r").redacts == "$t"  # version 11
+    assert redaction_from_event({**envelope, "content": {}}, "!r") is None  # nothing taken back
 
 
 def test_invites_only_from_allowed_servers():

@@ -13,9 +13,11 @@ from bothy.matrix.events import (
     Membership,
     Message,
     Reaction,
+    Redaction,
     membership_from_event,
     message_from_event,
     reaction_from_event,
+    redaction_from_event,
     undecryptable_from_event,
 )
 
@@ -132,6 +134,22 @@ def test_reaction_conversion_never_raises_and_is_well_typed(source):
     assert all(is_id(v) and utf8(v) for v in (reaction.event_id, reaction.sender, reaction.target_event_id,
                                                 reaction.key))
     assert is_timestamp(reaction.timestamp_ms)
+
+
+REDACTION_SOURCE = st.fixed_dictionaries({"type": st.just("m.room.redaction")}, optional={
+    "event_id": maybe(EVENT_ID), "sender": maybe(EVENT_ID), "origin_server_ts": maybe(st.integers(0, 2**60)),
+    "redacts": maybe(EVENT_ID), "content": maybe(optional_keys(redacts=maybe(EVENT_ID)))})
+
+
+@FUZZ
+@given(REDACTION_SOURCE | ANY_SOURCE)
+def test_redaction_conversion_never_raises_and_is_well_typed(source):
+    reported = Reported()
+    redaction = redaction_from_event(source, "!room:example.org", reported)
+    assert len(reported.fields) == (redaction is None)
+    if redaction is not None:
+        assert type(redaction) is Redaction
+        assert all(is_id(v) and utf8(v) for v in (redaction.event_id, redaction.sender, redaction.redacts))
 
 
 MEMBER_SOURCE = st.fixed_dictionaries({"type": st.just("m.room.member")}, optional={

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bothy.clock import FixedClock
-from bothy.matrix.events import Reaction
+from bothy.matrix.events import Reaction, Redaction
 from bothy.outbox import Effects
 from bothy.testing import FixedRooms, bot_context, received_reaction
 from bots.host.bot import HostBot
@@ -225,6 +225,38 @@ async def test_going_by_reaction_or_command_and_stepping_back(host):
     assert "in your rooms" in listed and f"({GROUP}). 1 going" in listed
     assert "couldn't find a meetup" in said(await run(host, "!meetup going 9", room_id=DM))[0][2]
     assert "No meetups are planned here" in said(await run(host, "!meetups", room_id=OTHER))[0][2]
+
+
+async def taken_back(host: HostBot, room_id: str, reaction: str, sender: str = ALICE) -> None:
+    effects = Effects(host.context.account)
+    await host.on_redaction(Redaction(room_id, f"$redaction-{reaction}", sender, reaction), effects)
+    await host.context.work.commit(effects)
+
+
+async def test_taking_back_the_going_reaction_steps_back(host):
+    """RSVP by reaction: the reactions are the list the room sees, so a ✅ clicked again (Element redacts it) is not
+    going; a going said in words is kept until said otherwise, unless a ✅ came after it and was taken back (a
+    reviewer's, twenty-ninth session: taking back the ✅ kept the member down as going and told of a cancellation)."""
+    await posted(host, "!meetup add next Tuesday 7pm | Community hall")
+    for who in (ALICE, CAROL):
+        effects = Effects(host.context.account)
+        assert await host.on_reaction(react(host, who, "$post1"), effects)
+        await host.context.work.commit(effects)
+    await run(host, "!meetup going 1", sender=BOB, room_id=DM)
+    assert await going(host, 1) == [ALICE, BOB, CAROL]
+
+    await taken_back(host, OTHER, f"$r-{ALICE}")  # a redaction naming it from another room changes nothing
+    await taken_back(host, DM, f"$r-{ALICE}")
+    await taken_back(host, GROUP, "$unrelated")
+    assert await going(host, 1) == [ALICE, BOB, CAROL]
+    await taken_back(host, GROUP, f"$r-{ALICE}")
+    await taken_back(host, GROUP, f"$r-{ALICE}")  # replayed after a restart: the same
+    assert await going(host, 1) == [BOB, CAROL]
+
+    await run(host, "!meetup going 1", sender=CAROL, room_id=DM)  # words, after her ✅: the ✅ still counts
+    await taken_back(host, GROUP, f"$r-{CAROL}", sender=CAROL)
+    assert await going(host, 1) == [BOB]
+    assert "1: Tuesday 10 March at 7pm, at Community hall. 1 going" in said(await run(host, "!meetups"))[0][2]
 
 
 async def test_a_member_outside_the_room_cannot_see_or_join_its_meetup(host):
