@@ -240,6 +240,21 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     assert flagged <= 244
 
 
+def test_a_writer_never_tuned_on_in_the_evaluations_shapes_stays_found():
+    """Batch 107a, kept out of the set (its header says why): short and long crisis posts, denials in the two shapes
+    ("I'm not going to ...", "I never thought about ...") and posts from unrelated forums, by a writer nothing was
+    ever changed for. Measured when written: 227 of 240 short, 61 of 64 long, 1 of 160 denials, 1 of 200 ordinary,
+    4 of 200 given any suggestion. Floors a little under, as for the set: a change that loses ground on a writer it
+    never saw fails here."""
+    report = run(new_batch=ROOT / "tests" / "unit" / "data" / "never_tuned" / "referral_dev107a.txt")
+    assert report["messages"] == 664
+    assert report["crisis_recall_short"]["recall"] >= 0.93
+    assert report["crisis_recall_long"]["recall"] >= 0.93
+    assert report["false_crisis_negations"]["rate"] <= 0.02
+    assert report["false_crisis_ordinary"]["rate"] <= 0.015
+    assert report["any_suggestion_ordinary"]["rate"] <= 0.04
+
+
 def test_a_new_writers_batch_is_judged_whole_before_it_joins_the_set(tmp_path):
     batch = tmp_path / "referral_dev_new.txt"
     batch.write_text("## crisis/wish\ni just want to stop existing\n## none/other\nthe bread rose lovely today\n",
