@@ -34,8 +34,8 @@ KEEP_CHECKBACKS_MS = 30 * DAY_MS  # like sent-message tags: a reaction to an old
 @dataclass(frozen=True)
 class ReportRow:
     title: str
-    sent: int | None  # None: fewer than k
-    helped: int | None
+    sent: int  # at least k: a topic with fewer is not shown
+    helped: int | None  # None: fewer than k
     not_for_me: int | None
 
 
@@ -155,7 +155,10 @@ class FollowUp:
     # --- the report ----------------------------------------------------------------------------
 
     async def report(self, ctx: CommandContext) -> None:
-        """Per topic over 30 days, each count shown only when at least k (`referral.min_count`)."""
+        """Per topic over 30 days, each count shown only when at least k (`referral.min_count`), and a topic only
+        when k suggestions or more were sent: a topic named at all says someone was suggested it. Distinct people
+        are not counted: that would need a row naming each member for the 30 days; the cooldown makes each
+        suggestion a different member or day (docs/DECISIONS.md)."""
         k = self.settings.min_count
         counts = await self.repository.counts_since(self.context.clock.ms() - REPORT_DAYS * DAY_MS)
         titles = self.topic_titles()
@@ -163,6 +166,6 @@ class FollowUp:
         def shown(count: int) -> int | None:
             return count if count >= k else None
 
-        rows = [ReportRow(titles.get(topic, topic), shown(c.sent), shown(c.helped), shown(c.not_for_me))
-                for topic, c in counts.items()]
+        rows = [ReportRow(titles.get(topic, topic), c.sent, shown(c.helped), shown(c.not_for_me))
+                for topic, c in counts.items() if c.sent >= k]
         ctx.reply("referrals_report", rows=sorted(rows, key=lambda row: row.title), k=k, days=REPORT_DAYS)

@@ -291,11 +291,22 @@ async def test_the_report_shows_each_count_only_from_k(database, referral, clock
             await ReferralRepository.record_feedback(db, suggestion, "helped" if n else "not_for_me", clock.ms())
     async with database.transaction() as db:
         await ReferralRepository.record_sent(db, ALICE, "housing", GROUP, clock.ms() - 31 * 86_400_000)  # too old
+        for n in range(4):  # four now: fewer than k, so the topic is not named (it would say someone got it)
+            await ReferralRepository.record_sent(db, f"@m{n}:example.org", "gambling", GROUP, clock.ms())
     ctx = command_context(referral)
     await referral.follow_up.report(ctx)
     body = ctx.effects.items[0].content["body"]
     assert "Help with debt: 6 sent, 5 \"this helped\", fewer than 5 \"not for me\"" in body
-    assert "housing" not in body.lower()
+    assert "housing" not in body.lower() and "gambl" not in body.lower()
+
+
+async def test_a_report_with_no_topic_at_k_says_so_without_saying_whether_any_was_sent(database, referral, clock):
+    async with database.transaction() as db:
+        await ReferralRepository.record_sent(db, ALICE, "debt", GROUP, clock.ms())
+    ctx = command_context(referral)
+    await referral.follow_up.report(ctx)
+    body = ctx.effects.items[0].content["body"]
+    assert body.startswith("No topic had 5 or more suggestions in the last 30 days") and "debt" not in body.lower()
 
 
 async def test_the_anonymous_records_have_no_order_to_line_up_with_the_members_cooldowns(database, clock):
