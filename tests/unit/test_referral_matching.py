@@ -66,6 +66,20 @@ def test_precision_and_recall_per_tier(matcher):
     ("the housing association still havent fixed the damp coming through", ["housing"]),
     ("the new housing association flat is lovely, moved in today", []),
     ("signed a trust deed when my gambling was bad and cant keep up", ["debt", "gambling"]),
+    # Practical troubles said plainly (twenty-ninth session): a benefit stopped is the trouble, not its end
+    ("my universal credit has been stopped", ["benefits"]),
+    ("my ESA has stopped and I don't know why", ["benefits"]),
+    ("my PIP got refused", ["benefits"]),
+    ("how do i apply for pip", ["benefits"]),
+    ("how do food banks work", ["benefits"]),
+    ("the pip in this orange nearly broke my tooth", []),
+    ("the landlord is threatening to evict me", ["housing"]),
+    ("I'm going to lose my flat", ["housing"]),
+    ("missed two rent payments, who can help", ["housing"]),
+    ("we're moving house next month, so excited", []),
+    ("I owe thousands on credit cards", ["debt"]),
+    ("I've got a CCJ", ["debt"]),
+    ("can't afford to top up the meter", ["debt"]),
 ])
 def test_recovery_and_everyday_troubles_are_signposted(matcher, text, topics):
     assert sorted(matcher.match(text).topics) == sorted(topics)

@@ -211,8 +211,11 @@ def test_held_back_false_alarms_do_not_rise(held_back):
     assert held_back["any_suggestion_ordinary"]["rate"] <= 0.055
     assert held_back["tiers"]["crisis"]["precision"] >= 0.902
     for tier in ("support", "practical"):
-        assert held_back["tiers"][tier]["precision"] >= (0.47 if tier == "support" else 0.675), tier
-        assert held_back["tiers"][tier]["recall"] >= (0.285 if tier == "support" else 0.535), tier
+        # Twenty-ninth session: phrases and patterns for practical troubles said plainly (a benefit stopped or refused,
+        # an eviction threatened, rent missed, food banks, a CCJ): practical recall 0.550 -> 0.578, precision 0.738 ->
+        # 0.748, nothing else moved.
+        assert held_back["tiers"][tier]["precision"] >= (0.47 if tier == "support" else 0.70), tier
+        assert held_back["tiers"][tier]["recall"] >= (0.285 if tier == "support" else 0.57), tier
 
 
 def test_no_more_everyday_look_alikes_are_flagged(matcher):
