@@ -80,6 +80,11 @@ def test_precision_and_recall_per_tier(matcher):
     ("I owe thousands on credit cards", ["debt"]),
     ("I've got a CCJ", ["debt"]),
     ("can't afford to top up the meter", ["debt"]),
+    ("my mental health is really bad right now", ["mental-health-support"]),
+    ("I think I might be depressed", ["mental-health-support"]),
+    ("I feel like I'm falling apart", ["mental-health-support"]),
+    ("the old shed is falling apart", []),
+    ("I'm scared of my husband", ["domestic-abuse"]),
 ])
 def test_recovery_and_everyday_troubles_are_signposted(matcher, text, topics):
     assert sorted(matcher.match(text).topics) == sorted(topics)
