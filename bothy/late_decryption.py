@@ -7,6 +7,9 @@ a key of its own). If the key never comes, the member is asked to resend.
 A room key is handled as soon as it arrives, while the event it unlocks may still be waiting its turn
 in its room's queue; so an event is tried once more right after it is parked, and once more before the
 member is asked to resend. Whichever try reads it first handles it: its handled mark lets only one commit.
+
+An outage or a restart delays an event but never loses it: one is given up on only once a sync has got through
+after its wait ended (so any key sent in time has come) and the homeserver answered the last try.
 """
 
 from __future__ import annotations
@@ -63,26 +66,28 @@ class LateDecryption:
 
         Unreadable group messages are let go quietly: they were not addressed to the bot.
         """
-        deadline = self.clock.ms() - self.wait_s * 1000
         for account in accounts.values():
+            if account.synced_at_ms is None:  # just started: keys sent while Bothy was down come with the first sync
+                continue
+            deadline = min(self.clock.ms(), account.synced_at_ms) - self.wait_s * 1000
             for parked in await self.sync_state.parked_before(account.user_id, deadline):
-                if await self._try(account, parked, readers[account.user_id]):
-                    continue
+                if await self._try(account, parked, readers[account.user_id]) is not False:
+                    continue  # read, or the homeserver did not answer: not given up on
                 effects = Effects(account.user_id)
                 if account.is_direct_room(parked.room_id):
                     effects.message(self.templates.render("undecryptable"), room_id=parked.room_id)
                 await self.work.commit(effects, guard=self._unpark(account.user_id, parked.event_id))
 
-    async def _try(self, account: MatrixAccount, parked: PendingDecryption, handle_now: HandleNow) -> bool:
+    async def _try(self, account: MatrixAccount, parked: PendingDecryption, handle_now: HandleNow) -> bool | None:
         """Fetch the event and, if it can be read now, handle it (which unparks it); True if it was handled. Read
         and nothing in it for a bot (a photo without a caption, a sticker), it is only unparked: no one is asked to
-        resend it (a reviewer's). False, and still parked, when it cannot be read yet or the homeserver did not
-        answer."""
+        resend it (a reviewer's). False, and still parked, when it cannot be read yet; None, still parked, when the
+        homeserver did not answer (an outage is no sign the key will never come)."""
         try:
             readable, event = await account.fetch_and_decrypt(parked.room_id, parked.event_id)
         except MatrixError as error:
             log.warning("could not fetch parked event %s: %s", parked.event_id, error)
-            return False
+            return None
         if not readable:
             return False
         if event is None:

@@ -259,6 +259,8 @@ class MatrixAccount:
         self.on_joined: Callable[[str], Awaitable[None]] | None = None  # the room ID, once joined
         self.skipped_events = 0  # events dropped because they could not be understood
         self.syncs_done = 0  # since start: what nio knows of rooms is as of the last of them
+        # When the last sync got through (ms since the epoch): room keys sent before it have arrived. None since start.
+        self.synced_at_ms: int | None = None
         self._login_lock = asyncio.Lock()
         self._direct_lock = asyncio.Lock()
         self._token_error_logged = False
@@ -379,6 +381,7 @@ class MatrixAccount:
                 continue
             failures = unreadable = 0
             self.syncs_done += 1
+            self.synced_at_ms = int(time.time() * 1000)
             deliver = not (first and first_ever)
             missed = await self._missed_events(response, since) if deliver and since else {}
             await self._count_dm_members(response)

@@ -111,6 +111,7 @@ class DecryptingAccount(FakeAccount):
         self.readable: dict[str, Message | None] = {}  # None: read, and nothing in it for a bot (a photo)
         self.unreachable: set[str] = set()  # events the homeserver fails to return, for now
         self.fetched: list[str] = []
+        self.synced_at_ms: int | None = 10**15  # a sync got through after any wait: None, none since a restart
 
     async def fetch_and_decrypt(self, room_id, event_id):
         self.fetched.append(event_id)
@@ -260,6 +261,59 @@ async def test_a_parked_photo_read_once_its_key_comes_is_let_go_quietly(database
     await late.give_up_sweep({"@bot:x": account}, {"@bot:x": dispatcher.handle_now})
     assert bot.seen == [] and await OutboxRepository(database).due(Clock().ms()) == []
     assert await sync_state.parked_before("@bot:x", Clock().ms() + 10**9) == []
+
+
+async def test_a_message_parked_through_an_outage_is_read_when_its_key_comes_after(database):
+    """An outage delays but loses nothing: a sweep that finds the homeserver down cannot tell whether the event is
+    readable, so it keeps it parked (a reviewer's, twenty-ninth session: a crisis message in a group was let go, and a
+    member in a DM asked to resend what Bothy then never read)."""
+    _, late, account, bot, dispatcher = late_decryption_setup(database)
+    await dispatcher.on_batch("t1", [Undecryptable("!group", "$crisis", "@alice:x", Clock().ms(), "s1"),
+                                     Undecryptable("!dm", "$first", "@alice:x", Clock().ms(), "s2")])
+    await dispatcher.drain()
+    async with database.transaction() as db:  # their wait is over, and the homeserver is down
+        await db.execute("UPDATE pending_decryption SET received_at = ?", (Clock().ms() - 120_000,))
+    account.unreachable.update({"$crisis", "$first"})
+    await late.give_up_sweep({"@bot:x": account}, {"@bot:x": dispatcher.handle_now})
+
+    account.unreachable.clear()  # back: the next sync brings the keys queued meanwhile
+    account.readable["$crisis"] = Message("!group", "$crisis", "@alice:x", "words", Clock().ms(), "m.text", False)
+    account.readable["$first"] = Message("!dm", "$first", "@alice:x", "hi", Clock().ms(), "m.text", True)
+    await dispatcher.on_batch("t2", [RoomKeyArrived("s1"), RoomKeyArrived("s2")])
+    await dispatcher.drain()
+    assert sorted(bot.seen) == ["$crisis", "$first"]
+    rows = await OutboxRepository(database).due(Clock().ms())
+    assert not any("send it again" in row.content["body"] for row in rows)
+
+
+async def test_a_message_parked_before_a_restart_waits_for_the_first_sync_after_it(database):
+    """Down for longer than the wait, Bothy runs the missed sweep at start, before the first sync has brought the keys
+    sent to its device meanwhile: nothing is given up on until a sync has got through after an event's wait ended."""
+    _, late, account, bot, dispatcher = late_decryption_setup(database)
+    await dispatcher.on_batch("t1", [Undecryptable("!dm", "$first", "@alice:x", Clock().ms(), "s1")])
+    await dispatcher.drain()
+    async with database.transaction() as db:  # SIGKILL; Bothy starts again ten minutes later
+        await db.execute("UPDATE pending_decryption SET received_at = ?", (Clock().ms() - 600_000,))
+    account.synced_at_ms = None
+    await late.give_up_sweep({"@bot:x": account}, {"@bot:x": dispatcher.handle_now})  # the catch-up run at start
+    account.synced_at_ms = Clock().ms() - 590_000  # a sync before its wait ended is not enough either
+    await late.give_up_sweep({"@bot:x": account}, {"@bot:x": dispatcher.handle_now})
+    assert await OutboxRepository(database).due(Clock().ms()) == []
+
+    account.readable["$first"] = Message("!dm", "$first", "@alice:x", "hi", Clock().ms(), "m.text", True)
+    await dispatcher.on_batch("t2", [RoomKeyArrived("s1")])  # the first sync after the restart
+    await dispatcher.drain()
+    assert bot.seen == ["$first"]
+
+    account.readable.clear()  # a message whose key never comes is still asked for, once a sync has got through
+    await dispatcher.on_batch("t3", [Undecryptable("!dm", "$second", "@alice:x", Clock().ms(), "s3")])
+    await dispatcher.drain()
+    async with database.transaction() as db:
+        await db.execute("UPDATE pending_decryption SET received_at = ?", (Clock().ms() - 600_000,))
+    account.synced_at_ms = Clock().ms()
+    await late.give_up_sweep({"@bot:x": account}, {"@bot:x": dispatcher.handle_now})
+    rows = await OutboxRepository(database).due(Clock().ms())
+    assert ["send it again" in row.content["body"] for row in rows] == [False, True]
 
 
 class RoomOf:
