@@ -24,7 +24,7 @@ import aiosqlite
 from bothy.matrix.events import Reaction, in_thread, reaction_key
 from bothy.outbox import Effects, StateWrite, UnitOfWork
 from bothy.staff_hours import StaffHours
-from bothy.storage.alerts import Alert, AlertRepository, claim, mark_done, mark_escalated, mark_reminded
+from bothy.storage.alerts import Alert, AlertRepository, claim, escalation_tag, mark_done, mark_escalated, mark_reminded
 from bothy.storage.audit import record_audit
 from bothy.storage.outbox import AlertRecord
 from bothy.templates import Templates
@@ -56,7 +56,7 @@ class Escalation:
 class StaffAlerts:
     def __init__(self, repository: AlertRepository, staff_room: StaffRoom, templates: Templates,
                  peer_workers: frozenset[str], remind_after_s: int, work: UnitOfWork,
-                 escalation: Escalation | None = None, hours: StaffHours | None = None):
+                 escalation: Escalation | None = None, hours: StaffHours | None = None, prefix: str = "!"):
         self.repository = repository
         self.staff_room = staff_room
         self.templates = templates
@@ -66,6 +66,7 @@ class StaffAlerts:
         self.clock = work.clock
         self.escalation = escalation or Escalation(600, peer_workers)
         self.hours = hours  # None: no staffed hours are declared
+        self.prefix = prefix  # of commands, which an escalation DM may name
         self._claim_hooks: dict[str, ClaimHook] = {}
         self._actions: dict[tuple[str, str], ActionHook] = {}
 
@@ -179,6 +180,8 @@ class StaffAlerts:
         """Sweep: one reminder per ordinary alert left unclaimed past the configured time, and the next
         escalation step for each urgent one. Idempotent."""
         now = self.clock.ms()
+        await self.repository.bring_back_from_the_future(now, self.escalation.after_s * 1000,
+                                                         self.remind_after_s * 1000)
         for alert in await self.repository.unclaimed_unreminded(now - self.remind_after_s * 1000):
             effects = Effects(alert.account)
             self.in_thread(alert, effects, "alert_reminder", minutes=self._minutes(alert, now),
@@ -191,9 +194,13 @@ class StaffAlerts:
             for alert in await self.repository.due_escalation(step, now - delay_s * 1000):
                 effects = Effects(alert.account)
                 minutes = self._minutes(alert, now)
-                content = self.templates.render("alert_escalated", minutes=minutes, link=self.staff_link(alert))
+                # One that never reached the staff room (it refuses the bot) has nothing there to ✅: its number is
+                # what a peer worker can act on, with !alerts and !done in the DM.
+                content = self.templates.render("alert_escalated", minutes=minutes, link=self.staff_link(alert),
+                                                id=alert.id, in_room=alert.staff_event_id is not None,
+                                                prefix=self.prefix)
                 for person in sorted(people):
-                    effects.message(content, to_user=person, urgent=True)
+                    effects.message(content, to_user=person, urgent=True, tag=escalation_tag(alert.id))
                 self.in_thread(alert, effects, "alert_escalation_note", step=step, people=len(people),
                                minutes=minutes)
                 if await self.work.commit(effects, guard=functools.partial(mark_escalated, alert_id=alert.id,

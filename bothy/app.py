@@ -93,7 +93,7 @@ class Bothy:
         alerts = StaffAlerts(alert_repository, staff_room, templates, config.peer_workers | config.admins,
                              config.alert_remind_after_s, work,
                              Escalation(config.alert_escalate_after_s, config.peer_workers, config.admins),
-                             config.staff_hours)
+                             config.staff_hours, config.command_prefix)
         late = LateDecryption(sync_state, templates, config.undecryptable_wait_s, work)
         registry = CommandRegistry()
         health = EngineHealth(database, clock)

@@ -263,6 +263,7 @@ class OutboxDispatcher:
         """Send every due row in order; a row that waits holds back later rows to the same place. Passes
         go on until one moves nothing: what a pass sends or sets aside may queue more that is due at once
         (a message's reactions, a notice in place of a file), and more may be due than one pass reads."""
+        await self.repository.bring_forward(self.clock.ms())
         while await self._pass():
             pass
         await self._report_stuck()

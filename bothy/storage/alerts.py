@@ -95,11 +95,28 @@ class AlertRepository:
             "claimed_at IS NULL AND urgent = 1 AND escalation = ? AND created_at < ? ORDER BY id",
             (step - 1, created_before_ms))
 
+    async def bring_back_from_the_future(self, now_ms: int, urgent_age_ms: int, ordinary_age_ms: int) -> None:
+        """Open alerts raised while the clock ran fast, and so dated in the future once it is stepped back, would wait
+        for the clock to catch up before a reminder or an escalation: a crisis alert unescalated for as long (a
+        reviewer's). How long each has really waited is unknown; each is taken as just old enough for its first
+        reminder or step, and the ladder goes on from there. Looked for first, so a sweep writes nothing when there
+        are none."""
+        async with self.database.read() as db:
+            if not await scalar(db, "SELECT COUNT(*) FROM alerts WHERE done_at IS NULL AND created_at > ?",
+                                (now_ms,)):
+                return
+        async with self.database.transaction() as db:
+            await db.execute("UPDATE alerts SET created_at = ? - CASE WHEN urgent = 1 THEN ? ELSE ? END - 1 "
+                             "WHERE done_at IS NULL AND created_at > ?",
+                             (now_ms, urgent_age_ms, ordinary_age_ms, now_ms))
+
 
 async def mark_reminded(db: aiosqlite.Connection, alert_id: int, now_ms: int) -> bool:
-    """Inside the caller's transaction, so the reminder row and this mark commit together."""
+    """Inside the caller's transaction, so the reminder row and this mark commit together; only while nobody has
+    claimed the alert (a claim committed between the sweep's read and this write gets no nudge under it)."""
     cursor = await db.execute(
-        "UPDATE alerts SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL", (now_ms, alert_id)
+        "UPDATE alerts SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL AND claimed_at IS NULL",
+        (now_ms, alert_id)
     )
     return cursor.rowcount == 1
 
@@ -117,12 +134,23 @@ async def mark_escalated(db: aiosqlite.Connection, alert_id: int, step: int) -> 
 async def claim(db: aiosqlite.Connection, alert_id: int, peer_worker: str, now_ms: int) -> bool:
     """Inside the caller's transaction, so the claim and the notices it owes commit together.
     First claim wins; False if someone claimed it already. `claimed_at` is what marks a claim:
-    `claimed_by` is cleared when that peer worker asks to be forgotten, and the alert stays claimed."""
+    `claimed_by` is cleared when that peer worker asks to be forgotten, and the alert stays claimed.
+    Escalation DMs not yet tried (a DM being opened, an outage) are withdrawn: "nobody has picked it up" is no
+    longer true."""
     cursor = await db.execute(
         "UPDATE alerts SET claimed_by = ?, claimed_at = ? WHERE id = ? AND claimed_at IS NULL",
         (peer_worker, now_ms, alert_id),
     )
-    return cursor.rowcount == 1
+    if cursor.rowcount != 1:
+        return False
+    await db.execute("DELETE FROM outbox WHERE tag = ? AND attempted_at IS NULL AND dead = 0",
+                     (escalation_tag(alert_id),))
+    return True
+
+
+def escalation_tag(alert_id: int) -> str:
+    """The tag of an alert's escalation DMs, by which a claim withdraws those not yet sent."""
+    return f"escalation:{alert_id}"
 
 
 async def mark_done(db: aiosqlite.Connection, alert_id: int, peer_worker: str, now_ms: int) -> bool:

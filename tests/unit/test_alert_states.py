@@ -151,3 +151,67 @@ async def test_an_ordinary_alert_is_reminded_once_in_the_staff_room_and_never_es
     bodies = await owed(database)
     assert [body for _, body in bodies if "gentle nudge" in body] and len(bodies) == 1
     assert await escalation_dms(database) == []
+
+
+async def test_an_alert_claimed_while_the_reminder_sweep_runs_gets_no_nudge_after_the_claim(database):
+    """An alert claimed between the reminder sweep's read and its commit gets no nudge under the claim (a reviewer's,
+    twenty-ninth session, as the four below)."""
+    clock = FixedClock(START)
+    alerts = await setup(database, clock)
+    await raise_one(alerts, "chat", urgent=False)
+    clock.at += timedelta(minutes=31)
+    read = alerts.repository.unclaimed_unreminded
+
+    async def read_then_claimed(before):
+        found = await read(before)
+        await react(alerts, SAM, "✅")  # a peer worker's ✅ commits while the sweep is between read and commit
+        return found
+
+    alerts.repository.unclaimed_unreminded = read_then_claimed
+    await alerts.remind_unclaimed()
+    assert (await alerts.repository.by_id(1)).state == "claimed"
+    assert not any("gentle nudge" in body for _, body in await owed(database))
+
+
+async def test_escalation_dms_not_yet_sent_when_the_alert_is_claimed_do_not_say_nobody_has_it(database):
+    """Escalation DMs wait in the outbox (a DM still being opened, a rate limit, an outage). Once a peer worker has
+    claimed the alert, DMs telling every peer worker (then admin) that nobody has picked it up should not go."""
+    clock = FixedClock(START)
+    alerts = await setup(database, clock)
+    await raise_one(alerts, "crisis", urgent=True)
+    clock.at += timedelta(minutes=11)
+    await alerts.remind_unclaimed()  # DMs queued; not delivered yet
+    await react(alerts, KIM, "✅")
+    pending = [(user, body) for user, body in await owed(database) if user is not None]
+    assert not [body for _, body in pending if "nobody has picked it up" in body], pending
+
+
+async def test_an_urgent_alert_raised_while_the_clock_ran_ahead_still_escalates_after_the_clock_is_put_right(database):
+    """A clock stepped back (NTP after a VM resume) leaves `created_at` in the future: the ladder waits for the clock to
+    catch up, hours after the 10 minutes promised."""
+    clock = FixedClock(START + timedelta(hours=6))  # the clock runs six hours fast when the crisis alert is raised
+    alerts = await setup(database, clock)
+    await raise_one(alerts, "crisis", urgent=True)
+    clock.at = START + timedelta(minutes=30)  # put right; the alert has in truth waited half an hour
+    await alerts.remind_unclaimed()
+    await alerts.remind_unclaimed()
+    assert sorted(user for user, _ in await owed(database) if user is not None) == [KIM, SAM]
+    clock.at += timedelta(minutes=10)  # the ladder goes on from there: the admins a step later
+    await alerts.remind_unclaimed()
+    assert sorted(user for user, _ in await owed(database) if user is not None) == ["@ali:x", KIM, SAM]
+
+
+async def test_an_escalation_for_an_alert_that_never_reached_the_staff_room_can_be_acted_on(database):
+    """The staff room refuses the bot (removed, power raised, room upgraded): the alert row waits, and the ladder is
+    the fallback. The DM said the alert "has waited in the staff room" and linked only to the room: nothing there to
+    ✅. It gives the alert's number, and the commands that work in the DM."""
+    clock = FixedClock(START)
+    alerts = await setup(database, clock)
+    effects = Effects(BOT)
+    effects.message({"body": "crisis alert"}, room_id="!staff", alert=AlertRecord("crisis", "@alice:x", urgent=True))
+    await alerts.work.commit(effects)  # queued; the staff room refuses it, so it never gets a staff event
+    clock.at += timedelta(minutes=11)
+    await alerts.remind_unclaimed()
+    dm = next(body for user, body in await owed(database) if user == SAM)
+    assert "has waited 11 minutes in the staff room" not in dm  # it never got there
+    assert "couldn't reach the staff room" in dm and "!alerts" in dm and "!done 1" in dm, dm

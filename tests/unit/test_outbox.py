@@ -675,3 +675,30 @@ async def test_a_failed_read_between_passes_is_tried_again_not_the_end_of_delive
     outbox.repository.next_due_at = next_due_at
     await asyncio.wait_for(outbox.run(stopping), 5)
     assert len(reads) == 2
+
+
+async def test_rows_queued_or_tried_while_the_clock_ran_fast_are_due_once_it_is_stepped_back(database):
+    """A row postponed (or queued) while the host's clock ran an hour fast waited that hour once NTP stepped it back,
+    and held its place: a crisis alert to the staff room behind it waited too (a reviewer's, twenty-ninth session)."""
+    clock = MovableClock()
+    clock.offset_ms = 3_600_000
+    account = FakeAccount()
+    account.failures.append(MatrixError("send: 502", code="502"))  # a blip: backs off half a second or so
+    earlier = Effects(ACCOUNT)
+    earlier.message({"body": "a note in the staff room"}, room_id="!staff")
+    earlier.message({"body": "a DM queued while fast"}, room_id="!dm")
+    async with database.transaction() as db:
+        await OutboxRepository.enqueue(db, earlier.items, clock.ms())
+    outbox = dispatcher(database, account, clock)
+    account.failures.append(MatrixError("send: 502", code="502"))
+    await outbox.deliver_due()
+    assert account.sent == []
+
+    clock.offset_ms = 0  # stepped back
+    crisis = Effects(ACCOUNT)
+    crisis.message({"body": "crisis alert"}, room_id="!staff", alert=AlertRecord("crisis", "@alice:x", urgent=True))
+    async with database.transaction() as db:
+        await OutboxRepository.enqueue(db, crisis.items, clock.ms())
+    await outbox.deliver_due()
+    assert sorted(s[2]["body"] for s in account.sent) == ["a DM queued while fast", "a note in the staff room",
+                                                          "crisis alert"]
