@@ -766,31 +766,41 @@ class MatrixAccount:
         return None
 
     async def event_reports(self, after_id: int, limit: int = 100) -> list[dict[str, Any]]:
-        """Reports members made with their client's Report button, oldest first, after report `after_id`
-        (Synapse admin API: the account must be a server admin, else MatrixError M_FORBIDDEN).
+        """Reports members made with their client's Report button, oldest first, after report `after_id`, a page at
+        most (Synapse admin API: the account must be a server admin, else MatrixError M_FORBIDDEN).
 
-        The API's `from` is a place in the list, not a report ID: IDs start at 2, and deleting a report moves
-        every later one up. A report's place is at most its ID less 2, so the list is read from there, a page
-        further back each time the page starts after `after_id`, until the page holds where the new ones begin.
+        The API's `from` is a place in the list, not a report ID: IDs start at 2, and deleting a report (or purging
+        its room) moves every later one up. A report's place is at most its ID less 2, and less than the list's
+        `total`, so the list is read from there, a page further back each time the page starts after `after_id`,
+        until the page holds where the new ones begin. Whether a page was full is told by the entries Synapse sent,
+        not those Bothy could read: one malformed entry must not make a full page look like the list's end.
         """
         offset = max(0, after_id - 2)
-        while True:
-            page = await self._event_report_page(offset, limit)
-            if offset == 0 or (page and page[0]["id"] <= after_id):
-                break
+        page, sent, total = await self._event_report_page(offset, limit)
+        if total == 0:
+            return []
+        if total is not None and offset >= total:  # reports deleted: the list ends before that place
+            offset = max(0, total - limit)
+            page, sent, total = await self._event_report_page(offset, limit)
+        while offset > 0 and not (page and page[0]["id"] <= after_id):
             offset = max(0, offset - limit)
+            page, sent, total = await self._event_report_page(offset, limit)
         seen = sum(1 for report in page if report["id"] <= after_id)
-        if page and seen == len(page) == limit:  # the new ones begin just after this page
-            page = await self._event_report_page(offset + seen, limit)
+        if page and seen == len(page) and sent == limit:  # the new ones begin just after this page
+            page, _, _ = await self._event_report_page(offset + sent, limit)
         return sorted((report for report in page if report["id"] > after_id), key=lambda report: report["id"])
 
-    async def _event_report_page(self, offset: int, limit: int) -> list[dict[str, Any]]:
+    async def _event_report_page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int, int | None]:
+        """The readable reports of a page, how many entries Synapse sent, and the list's `total` if it said."""
         path = f"/_synapse/admin/v1/event_reports?dir=f&from={offset}&limit={limit}"
         page = await self._get_json("GET", path, "event reports",
                                     headers={"Authorization": f"Bearer {self.client.access_token}"})
-        reports = page.get("event_reports")
-        return [r for r in reports if isinstance(r, dict) and isinstance(r.get("id"), int)] \
-            if isinstance(reports, list) else []
+        reports, total = page.get("event_reports"), page.get("total")
+        if not isinstance(reports, list):
+            return [], 0, None
+        readable = [r for r in reports if isinstance(r, dict) and isinstance(r.get("id"), int)
+                    and not isinstance(r.get("id"), bool)]
+        return readable, len(reports), total if isinstance(total, int) and not isinstance(total, bool) else None
 
     async def _get_json(self, method: str, path: str, what: str,
                         headers: dict[str, str] | None = None) -> dict[str, Any]:

@@ -125,3 +125,53 @@ async def test_the_account_finds_every_report_after_the_last_one_however_synapse
         assert forwarded == [2, 3, 4, 5, 6, *range(7, 10), *range(170, 257)]
     finally:
         await account.close()
+
+
+async def test_a_poll_that_finds_nothing_new_costs_a_few_requests_not_one_per_deleted_hundred(database, tmp_path):
+    """A reviewer's, twenty-ninth session (as the next): 20,000 reports forwarded and then deleted made every
+    minutely poll walk back 201 pages."""
+    synapse = OffsetPagedSynapse()
+    account = MatrixAccount(BotAccount("@host:example.org", "pw", None), "http://127.0.0.1:9", tmp_path, "key",
+                            SessionRepository(database), DirectRooms(DirectRoomRepository(database)), frozenset())
+    calls = []
+
+    async def counted(*args, **kwargs):
+        calls.append(args[1])
+        return await synapse.get_json(*args, **kwargs)
+
+    account._get_json = counted
+    try:
+        for _ in range(20_000):
+            synapse.add()
+        seen = synapse.reports[-1]["id"]  # every one forwarded over the years
+        synapse.reports = synapse.reports[-5:]  # the admin tidies up the old ones (or purges their rooms)
+        calls.clear()
+        assert await account.event_reports(seen) == []  # the minutely poll: nothing new
+        assert len(calls) <= 3, f"{len(calls)} admin API requests for one poll, every minute"
+        synapse.reports = []  # every one deleted
+        calls.clear()
+        assert await account.event_reports(seen) == [] and len(calls) == 1
+        new = synapse.add()
+        assert [r["id"] for r in await account.event_reports(seen)] == [new]
+    finally:
+        await account.close()
+
+
+async def test_one_malformed_report_does_not_stop_every_later_report_being_forwarded(database, tmp_path):
+    """A report entry the bot cannot read (no integer ID; or a row Synapse itself skips, whose content JSON it cannot
+    parse) makes a full page look short, and a short page all already seen is taken for the end of the list."""
+    synapse = OffsetPagedSynapse()
+    account = MatrixAccount(BotAccount("@host:example.org", "pw", None), "http://127.0.0.1:9", tmp_path, "key",
+                            SessionRepository(database), DirectRooms(DirectRoomRepository(database)), frozenset())
+    account._get_json = synapse.get_json
+    try:
+        for _ in range(300):
+            synapse.add()
+        seen = synapse.reports[-1]["id"]  # 301: all forwarded
+        synapse.reports[250] = {**synapse.reports[250], "id": str(synapse.reports[250]["id"])}  # malformed
+        del synapse.reports[10]  # an admin deletes one old report
+        new = synapse.add()
+        found = await account.event_reports(seen)
+        assert [r["id"] for r in found] == [new]
+    finally:
+        await account.close()
