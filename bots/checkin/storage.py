@@ -148,10 +148,12 @@ class CheckinRepository:
 
     @staticmethod
     async def pause(db: aiosqlite.Connection, user_id: str, until_ms: int) -> None:
-        """No check-ins until then; whether they are on at all is left as it was."""
+        """No check-ins until then, or until a longer pause already set ends (🔕 on an old check-in must not cut short
+        `!checkins pause 26w`); whether they are on at all is left as it was."""
         await db.execute(
             "INSERT INTO checkin_prefs (user_id, enabled, paused_until) VALUES (?, 1, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET paused_until = excluded.paused_until", (user_id, until_ms))
+            "ON CONFLICT (user_id) DO UPDATE SET paused_until = MAX(COALESCE(paused_until, 0), excluded.paused_until)",
+            (user_id, until_ms))
 
     @staticmethod
     async def set_preference(db: aiosqlite.Connection, user_id: str, enabled: bool, paused_until: int | None) -> None:

@@ -37,8 +37,13 @@ class InterestRepository:
 
     @staticmethod
     async def set_invites(db: aiosqlite.Connection, user_id: str, invites: bool) -> None:
+        """Off withdraws interest invitations still owed (the homeserver was busy when they were due): the reply
+        promises none."""
         await db.execute("INSERT INTO interest_invites (user_id, invites) VALUES (?, ?) "
                          "ON CONFLICT (user_id) DO UPDATE SET invites = excluded.invites", (user_id, int(invites)))
+        if not invites:
+            await db.execute("DELETE FROM group_invites WHERE user_id = ? AND reason = 'interest' AND sent_at IS NULL",
+                             (user_id,))
 
 
 WEEK_MS = 7 * 86_400_000
@@ -95,8 +100,10 @@ class GroupRepository:
         return found[0] if found else None
 
     async def named(self) -> list[Group]:
-        """Every group whose name is taken: all but declined ones (an archived group keeps its name)."""
-        return await self._groups("state != 'declined'")
+        """Every group whose name is taken: listed ones, all but declined (an archived group keeps its name). An
+        unlisted group (a sensitive subject) takes no name: refusing one like it would tell another member it
+        exists (a reviewer's)."""
+        return await self._groups("listed = 1 AND state != 'declined'")
 
     async def listed(self) -> list[Group]:
         return await self._groups("listed = 1 AND state = 'ready'")

@@ -219,3 +219,20 @@ async def test_pausing_from_an_old_check_in_keeps_check_ins_off_when_they_were(d
     assert await bot.on_reaction(received_reaction("!dm", "$pause", BOB, "$checkin", "🔕"), effects)
     await bot.context.work.commit(effects)
     assert not checkins_allowed(await bot.repository.preference(BOB), bot.context.clock.ms() + 31 * DAY_MS)
+
+
+async def test_pausing_from_an_old_check_in_never_shortens_a_longer_pause(database, example_config):
+    """`!checkins pause 26w`, then 🔕 ("a month") on an old check-in: the six months stand (a reviewer's)."""
+    from bots.checkin.policy import checkins_allowed
+    from bots.checkin.storage import CheckinRepository
+
+    bot = checkin_bot(database, example_config, frozenset({"!dm"}))
+    await answer_checkin(bot, "👍")
+    now = bot.context.clock.ms()
+    async with database.transaction() as db:
+        await CheckinRepository.set_preference(db, BOB, True, now + 182 * DAY_MS)
+    effects = Effects(bot.context.account)
+    assert await bot.on_reaction(received_reaction("!dm", "$pause", BOB, "$checkin", "🔕"), effects)
+    await bot.context.work.commit(effects)
+    assert not checkins_allowed(await bot.repository.preference(BOB), now + 60 * DAY_MS)
+    assert checkins_allowed(await bot.repository.preference(BOB), now + 183 * DAY_MS)
