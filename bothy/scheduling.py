@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,6 +24,19 @@ from bothy.storage.sweep_runs import SweepRunRepository
 log = logging.getLogger("bothy.scheduling")
 
 MISFIRE_GRACE_S = 6 * 3600
+CATCH_UP_WITHIN = "catch_up_within_s"  # set by `on_time`
+SweepFunction = TypeVar("SweepFunction", bound=Callable[..., Awaitable[Any]])
+
+
+def on_time(within_s: int) -> Callable[[SweepFunction], SweepFunction]:
+    """Marks a sweep that speaks to people at a time of day (a morning prompt, the day's figures, daytime follow-ups):
+    run late, because Bothy was down or busy, only within `within_s` of its time and on the same day; later, it waits
+    for its next time. Caught up at 03:00 a morning prompt would wake people, and a day's summary run after midnight
+    would close the new day empty (a reviewer's)."""
+    def mark(function: SweepFunction) -> SweepFunction:
+        setattr(function, CATCH_UP_WITHIN, within_s)
+        return function
+    return mark
 
 
 @dataclass(frozen=True)
@@ -48,23 +62,30 @@ class SweepScheduler:
         job of its own: `max_instances=1` then keeps it from overlapping the next scheduled run."""
         for sweep in self._sweeps:
             trigger = parse_schedule(sweep.schedule, self.timezone)
-            missed = await self._missed(sweep.name, trigger)
+            within_s: int | None = getattr(sweep.run, CATCH_UP_WITHIN, None)
+            missed = await self._missed(sweep.name, trigger, within_s)
             if missed:
                 log.info("sweep %s was missed while Bothy was down; running it now", sweep.name)
             self._scheduler.add_job(self._run, trigger, args=[sweep], id=sweep.name, coalesce=True,
-                                    max_instances=1, misfire_grace_time=MISFIRE_GRACE_S,
+                                    max_instances=1, misfire_grace_time=within_s or MISFIRE_GRACE_S,
                                     next_run_time=datetime.now(self.timezone) if missed else undefined)
         self._scheduler.start()
 
-    async def _missed(self, name: str, trigger: BaseTrigger) -> bool:
-        """Whether the sweep was due at some time after its last run and before now."""
+    async def _missed(self, name: str, trigger: BaseTrigger, within_s: int | None = None) -> bool:
+        """Whether the sweep was due at some time after its last run and before now; for an `on_time` sweep, at a
+        time within `within_s` of now and on today's date."""
         last = await self.runs.last_run_ms(name)
         if last is None:
             return False
+        now = self.clock.now()
         # The first fire time strictly after the last run (the trigger counts "now" itself).
-        after_last_run = datetime.fromtimestamp(last / 1000, UTC) + timedelta(seconds=1)
-        due = trigger.get_next_fire_time(None, after_last_run)
-        return due is not None and due <= self.clock.now()
+        since = datetime.fromtimestamp(last / 1000, UTC) + timedelta(seconds=1)
+        if within_s is not None:
+            since = max(since, now - timedelta(seconds=within_s))
+        due = trigger.get_next_fire_time(None, since)
+        if due is None or due > now:
+            return False
+        return within_s is None or due.astimezone(self.timezone).date() == now.astimezone(self.timezone).date()
 
     def shutdown(self) -> None:
         if self._scheduler.running:

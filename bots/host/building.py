@@ -19,6 +19,7 @@ from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixError, RoomSpec
 from bothy.outbox import Effects
 from bothy.plugin import BotContext
+from bothy.scheduling import on_time
 from bots.host.settings import GroupSettings
 from bots.host.storage import WEEK_MS, Group, GroupRepository
 from bots.host.tags import slug
@@ -119,6 +120,7 @@ class GroupRooms:
 
         await self.context.work.commit(archived, guard=guard)
 
+    @on_time(3 * 3600)
     async def ask_about_dormant(self) -> None:
         """Groups quiet for `groups.dormant_after`: ask the creator and the staff room, once per quiet spell
         (a new message clears the mark), whether to archive. Nothing is archived without someone asking."""

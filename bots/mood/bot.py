@@ -20,6 +20,7 @@ from bothy.matrix.adapter import MatrixError
 from bothy.matrix.events import Membership, Message, Reaction
 from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, SweepRun
+from bothy.scheduling import on_time
 from bothy.settings import SettingsReader
 from bothy.storage.alerts import Alert
 from bothy.storage.personal_data import KeyedRows
@@ -44,6 +45,7 @@ REPORT_DAYS = 8 * 7
 ROOMS_LISTED = 30  # by `!mood report` alone, latest figures first: the reply must stay well within an event's 64 KiB
 SHARED_LOOKBACK_DAYS = 7
 LIVELY_WINDOW_S = 3600.0
+ON_TIME_S = 3 * 3600  # a daily prompt or the day's weather runs late only this soon after its time (on_time)
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,7 @@ class MoodBot(Bot):
 
     # --- sweeps ------------------------------------------------------------------------------
 
+    @on_time(ON_TIME_S)
     async def prompt_sweep(self) -> int:
         """Today's prompt to each member who asked for it, once, a batch at a time."""
         day, sent, after = self._today(), 0, 0
@@ -248,6 +251,7 @@ class MoodBot(Bot):
     def _prompt(self, gentle: bool) -> dict:
         return self.context.render("mood_prompt_gentle" if gentle else "mood_prompt")
 
+    @on_time(ON_TIME_S)
     async def weather(self) -> int:
         """Once a day, each group room whose figures may be shown gets one anonymous notice; the day is then
         frozen, so neither a rerun nor a late answer ever posts a second, different figure."""
@@ -391,6 +395,7 @@ class MoodBot(Bot):
 
         effects.record(write)
 
+    @on_time(ON_TIME_S)
     async def hangout_prompts(self) -> int:
         """One prompt per hang-out room, in turn from its energy's list, unless the room is already lively or
         was prompted within `hangout.min_gap`."""

@@ -16,6 +16,7 @@ import aiosqlite
 from bothy.matrix.events import Reaction
 from bothy.outbox import Effects, StateWrite
 from bothy.plugin import BotContext
+from bothy.scheduling import on_time
 from bothy.storage.alerts import Alert
 from bots.referral.kb import Topic
 from bots.referral.settings import ReferralSettings
@@ -58,6 +59,7 @@ class FollowUp:
 
         effects.record(write)
 
+    @on_time(15 * 60)
     async def send_checkbacks(self) -> int:
         """Sweep: each due check-back, once. Returns how many were queued by this run."""
         now = self.context.clock.ms()

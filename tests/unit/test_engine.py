@@ -14,7 +14,8 @@ from bothy.matrix.adapter import MatrixError
 from bothy.matrix.events import Message, RoomKeyArrived, Undecryptable
 from bothy.outbox import Effects, UnitOfWork
 from bothy.routing import EventRouter
-from bothy.scheduling import Sweep, SweepScheduler
+from bothy.schedules import parse_schedule
+from bothy.scheduling import CATCH_UP_WITHIN, Sweep, SweepScheduler, on_time
 from bothy.storage.outbox import OutboxRepository
 from bothy.storage.sweep_runs import SweepRunRepository
 from bothy.storage.sync_state import SyncStateRepository
@@ -44,6 +45,43 @@ async def test_a_daily_sweep_missed_while_down_runs_once_on_start(database):
         assert not ran["mood_prompt"].is_set()  # ran at 10:00 today; next is tomorrow
     finally:
         scheduler.shutdown()
+
+
+@pytest.mark.parametrize(("back", "caught_up"), [
+    (datetime(2026, 3, 1, 11, 0), True),  # an hour late, the same morning
+    (datetime(2026, 3, 1, 14, 0), False),  # later than the sweep's window: its next time instead
+    (datetime(2026, 3, 2, 3, 0), False),  # the small hours of the next day (a reviewer's: a prompt at 03:00)
+    (datetime(2026, 3, 2, 10, 30), True),  # the next day's own time, missed by half an hour
+])
+async def test_an_on_time_sweep_is_caught_up_only_soon_after_its_time_and_on_its_day(database, back, caught_up):
+    london = ZoneInfo("Europe/London")
+    runs = SweepRunRepository(database)
+    await runs.record("prompt", int(datetime(2026, 2, 28, 10, 0, tzinfo=london).timestamp() * 1000))
+    scheduler = SweepScheduler(runs, london, FixedClock(back.replace(tzinfo=london)))
+
+    @on_time(3 * 3600)
+    async def prompt() -> None:
+        pass
+
+    assert await scheduler._missed("prompt", parse_schedule("0 10 * * *", london), 3 * 3600) is caught_up
+    assert await scheduler._missed("prompt", parse_schedule("0 10 * * *", london)) is True  # any other sweep
+    scheduler.add(Sweep("prompt", "0 10 * * *", prompt))
+    await scheduler.start()
+    try:
+        assert scheduler._scheduler.get_job("prompt").misfire_grace_time == 3 * 3600  # APScheduler's lateness too
+    finally:
+        scheduler.shutdown()
+
+
+def test_the_sweeps_that_speak_to_people_at_a_time_of_day_are_on_time(database, example_config):
+    from bothy.testing import bot_context
+
+    marked = {}
+    for bot_class in INSTALLATION.bots:
+        bot = bot_class(bot_context(database, INSTALLATION, example_config.bot_settings[bot_class.name]))
+        marked.update({name: getattr(run, CATCH_UP_WITHIN, None) for name, run in bot.sweeps().items()})
+    assert {name for name, within in marked.items() if within} == {
+        "mood_prompt", "mood_weather", "hangout_prompts", "group_dormancy", "referral_checkbacks"}
 
 
 async def test_a_missed_run_and_the_next_scheduled_run_never_overlap(database):
