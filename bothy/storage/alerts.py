@@ -97,7 +97,7 @@ class AlertRepository:
 
     async def bring_back_from_the_future(self, now_ms: int, urgent_age_ms: int, ordinary_age_ms: int) -> None:
         """Open alerts raised while the clock ran fast, and so dated in the future once it is stepped back, would wait
-        for the clock to catch up before a reminder or an escalation: a crisis alert unescalated for as long (a
+        for the clock to catch up before a reminder or an escalation: an urgent alert unescalated for as long (a
         reviewer's). How long each has really waited is unknown; each is taken as just old enough for its first
         reminder or step, and the ladder goes on from there. Looked for first, so a sweep writes nothing when there
         are none."""
