@@ -12,6 +12,7 @@ Features raise alerts of their own kinds and may register what happens when one 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -24,7 +25,16 @@ import aiosqlite
 from bothy.matrix.events import Reaction, in_thread, reaction_key
 from bothy.outbox import Effects, StateWrite, UnitOfWork
 from bothy.staff_hours import StaffHours
-from bothy.storage.alerts import Alert, AlertRepository, claim, escalation_tag, mark_done, mark_escalated, mark_reminded
+from bothy.storage.alerts import (
+    Alert,
+    AlertRepository,
+    claim,
+    escalation_tag,
+    mark_done,
+    mark_escalated,
+    mark_reminded,
+    withdraw,
+)
 from bothy.storage.audit import record_audit
 from bothy.storage.outbox import AlertRecord
 from bothy.templates import Templates
@@ -119,6 +129,22 @@ class StaffAlerts:
         elif key in CLAIM_KEYS:
             await self.claim(alert, reaction.sender, effects)
         return True
+
+    async def withdraw(self, kind: str, subject_user: str, effects: Effects, note: str) -> None:
+        """The member took back what their open alert of `kind` was built on (consent to share, say): it is closed
+        and no longer names them, with `note` under it, in the event's transaction; nothing if none is open."""
+        alert = await self.repository.latest_of(kind, subject_user=subject_user)
+        if alert is None:
+            return
+        now = self.clock.ms()
+        owed = Effects(effects.account)
+        self.in_thread(dataclasses.replace(alert, subject_user=None), owed, note)
+
+        async def write(db: aiosqlite.Connection) -> None:
+            if await withdraw(db, alert.id, now):
+                effects.items.extend(owed.items)
+
+        effects.record(write)
 
     async def claim(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
         """Claim an open alert (a peer worker acting on it has taken it); nothing if someone has already."""

@@ -153,6 +153,14 @@ def escalation_tag(alert_id: int) -> str:
     return f"escalation:{alert_id}"
 
 
+async def withdraw(db: aiosqlite.Connection, alert_id: int, now_ms: int) -> bool:
+    """Inside the caller's transaction: done, by nobody, and no longer naming its member, who took back what it was
+    built on; False if it was already done."""
+    cursor = await db.execute(
+        "UPDATE alerts SET done_at = ?, subject_user = NULL WHERE id = ? AND done_at IS NULL", (now_ms, alert_id))
+    return cursor.rowcount == 1
+
+
 async def mark_done(db: aiosqlite.Connection, alert_id: int, peer_worker: str, now_ms: int) -> bool:
     """Inside the caller's transaction; False if it was already done."""
     cursor = await db.execute(

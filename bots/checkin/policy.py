@@ -86,13 +86,17 @@ def checkins_allowed(preference: tuple[bool, int | None], now_ms: int) -> bool:
 def add_stress_reading(summary: StressSummary | None, level: int, at_ms: int, threshold: int,
                        sustained_s: int) -> tuple[StressSummary, bool]:
     """Fold one reading into the rolling summary; True when this reading starts a sustained episode
-    worth one alert (stress at or above threshold for `sustained_s`, not yet alerted this episode)."""
+    worth one alert (stress at or above threshold for `sustained_s`, not yet alerted this episode). Readings further
+    apart than `sustained_s` show nothing of what came between: two high ones hours apart are two moments, not
+    stress that stayed high (a reviewer's), so the episode starts again at the later one."""
     if summary is None:
         summary = StressSummary(0, at_ms, level, float(level), None, False)
     average = level if summary.readings == 0 else (1 - STRESS_SMOOTHING) * summary.average + STRESS_SMOOTHING * level
-    if level >= threshold:
-        above_since = summary.above_since if summary.above_since is not None else at_ms
-        alerted = summary.alerted
+    unbroken = summary.readings > 0 and at_ms - summary.last_at <= sustained_s * 1000
+    if level >= threshold and unbroken and summary.above_since is not None:
+        above_since, alerted = summary.above_since, summary.alerted
+    elif level >= threshold:
+        above_since, alerted = at_ms, False
     else:
         above_since, alerted = None, False
     updated = replace(summary, readings=summary.readings + 1, last_at=at_ms, last_level=level,

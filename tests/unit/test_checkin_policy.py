@@ -95,11 +95,26 @@ def test_opt_outs_and_pauses(preference, allowed):
 def test_sustained_high_stress_alerts_once_per_episode():
     minute = 60_000
     summary, alerts = None, []
-    for offset, level in [(0, 80), (10, 85), (29, 90), (31, 88), (40, 95), (50, 40), (60, 90), (95, 91)]:
+    for offset, level in [(0, 80), (10, 85), (29, 90), (31, 88), (40, 95), (50, 40), (60, 90), (90, 91)]:
         summary, alert = add_stress_reading(summary, level, NOW + offset * minute, threshold=70, sustained_s=1800)
         alerts.append(alert)
     assert alerts == [False, False, False, True, False, False, False, True]
     assert summary.readings == 8 and summary.last_level == 91 and summary.alerted
+
+
+def test_high_readings_further_apart_than_the_window_are_moments_not_an_episode():
+    """80 at 09:00 and 75 at 18:00 with nothing between raised an urgent alert (a reviewer's); readings no further apart
+    than the window still make one, and a new episode after a gap may alert again."""
+    hour = 3_600_000
+    summary, alert = add_stress_reading(None, 80, NOW, threshold=70, sustained_s=1800)
+    summary, alert = add_stress_reading(summary, 75, NOW + 9 * hour, threshold=70, sustained_s=1800)
+    assert not alert and summary.above_since == NOW + 9 * hour
+    alerts = []
+    for minutes in (20, 40):
+        summary, alert = add_stress_reading(summary, 90, NOW + 9 * hour + minutes * 60_000, threshold=70,
+                                            sustained_s=1800)
+        alerts.append(alert)
+    assert alerts == [False, True]
 
 
 def test_a_single_spike_is_not_an_episode():

@@ -138,6 +138,23 @@ async def test_a_shared_low_spell_alerts_once(database, example_config):
     assert await bot.repository.shared_history(ALICE, 0) == {}
 
 
+async def test_turning_sharing_off_closes_the_open_alert_built_on_it(database, example_config):
+    """"mood share off stops this and deletes what was shared": the open alert naming her stayed in `!alerts`, and a
+    later ✅ still told her someone would message (a reviewer's, twenty-ninth session)."""
+    bot = mood_bot(database, example_config)
+    await command(bot, ALICE, "!mood share on")
+    await command(bot, ALICE, "!mood 1")
+    [alert] = await bot.context.alerts.not_done()
+    assert (alert.kind, alert.subject_user) == ("mood_shared", ALICE)
+    await command(bot, ALICE, "!mood share off")
+    assert await bot.context.alerts.not_done() == []
+    assert (await bot.context.alerts.repository.by_id(alert.id)).subject_user is None
+    note = [row for row in await outbox(database) if row[0] == STAFF_ROOM][-1]
+    assert "turned mood sharing off" in json.loads(note[3])["body"] and ALICE not in json.loads(note[3])["body"]
+    await command(bot, ALICE, "!mood share off")  # again: nothing more is said
+    assert len([row for row in await outbox(database) if row[0] == STAFF_ROOM]) == 2
+
+
 async def test_a_shared_answer_of_one_alerts_at_once_and_once(database, example_config):
     bot = mood_bot(database, example_config, FixedClock(NOW))
     await command(bot, ALICE, "!mood share on")
