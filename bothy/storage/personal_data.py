@@ -46,12 +46,17 @@ class PersonalColumns:
     # An SQL condition for rows about the member that erase leaves, unlinked (subject columns cleared), because staff
     # still have to act on them: an open urgent alert, and its message while on its way to the staff room.
     spared: str = ""
+    # An SQL condition for rows naming the member only in a staff column that are still theirs alone (a request
+    # nobody has acted on yet): erase deletes them, where it clears the column on the rest.
+    theirs_alone: str = ""
 
     def __post_init__(self) -> None:
         if not self.subject and not self.staff:
             raise ValueError("a personal table names at least one subject or staff column")
         if self.owed and not self.subject:
             raise ValueError("only a row about a member can owe them something")
+        if self.theirs_alone and not self.staff:
+            raise ValueError("rows theirs alone are named in a staff column")
         if self.staff and not set(self.staff) <= set(self.staff_view):
             raise ValueError("a staff export must at least show the staff column itself")
 
@@ -177,6 +182,12 @@ class PersonalData:
             if personal.subject:
                 where = _where(personal.subject)
                 cursor = await db.execute(f"DELETE FROM {table} WHERE {where}", (user_id,) * len(personal.subject))
+                if cursor.rowcount:
+                    changed[table] = cursor.rowcount
+            if personal.theirs_alone:
+                where = _where(personal.staff)
+                cursor = await db.execute(f"DELETE FROM {table} WHERE ({where}) AND ({personal.theirs_alone})",
+                                          (user_id,) * len(personal.staff))
                 if cursor.rowcount:
                     changed[table] = cursor.rowcount
             for column in personal.staff:

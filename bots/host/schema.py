@@ -97,8 +97,11 @@ PERSONAL_COLUMNS = {
     "interests": PersonalColumns(subject=("user_id",)),
     "interest_invites": PersonalColumns(subject=("user_id",)),
     # The creator acted for the community: their export shows the groups they started; erasing them clears
-    # their ID, and the group goes on for its members.
-    "group_rooms": PersonalColumns(staff=("creator",), staff_view=("creator", "name", "created_at", "state")),
+    # their ID, and the group goes on for its members. A request still waiting for a peer worker, or declined, is
+    # theirs alone and goes (its name may say much: "Sober October #alcohol"), or it could still be approved into a
+    # room with no creator (a reviewer's).
+    "group_rooms": PersonalColumns(staff=("creator",), staff_view=("creator", "name", "created_at", "state"),
+                                   theirs_alone="state IN ('pending', 'declined')"),
     "group_invites": PersonalColumns(subject=("user_id",)),
     "welcomed": PersonalColumns(subject=("user_id",)),
 }

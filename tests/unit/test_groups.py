@@ -158,6 +158,19 @@ async def test_invites_off_withdraws_an_interest_invitation_not_yet_sent(host):
     assert not [call for call in maker.calls if call[0] == "invite" and call[2] == ALICE]
 
 
+async def test_forgetting_a_member_withdraws_their_group_request_still_waiting(host):
+    """A request nobody has acted on is theirs alone: it went pending with no creator, and a peer worker could still
+    approve it into a room (a reviewer's). A group already built goes on for its members."""
+    await run(host, "!group new Sober October #alcohol", sender=BOB)
+    await run(host, "!group new Allotment club #gardening", sender=BOB)
+    await host.group_rooms.sweep()
+    await host.context.personal_data.erase(BOB)
+    assert await host.group_rooms.repository.by_id(1) is None
+    built = await host.group_rooms.repository.by_id(2)
+    assert built is not None and built.creator is None and built.state == "ready"
+    assert "no group #1 waiting" in body(await run(host, "!group approve 1", sender=SAM, role=Role.PEER_WORKER))
+
+
 async def test_a_sensitive_group_waits_for_a_peer_worker_and_is_never_listed(host):
     await interested(host, ALICE, "grief")
     reply = await run(host, "!group new Missing mum #bereavement", sender=BOB)

@@ -39,7 +39,10 @@ async def test_confirming_erases_only_soon_after_asking(database, example_config
     assert "Nothing has been erased" in await forget(bot, "me", "confirm")  # never asked
     assert await alice_has_settings(database)
 
-    assert "forget me confirm within 10 minutes" in await forget(bot, "me")
+    asked = await forget(bot, "me")
+    assert "forget me confirm within 10 minutes" in asked
+    # Her `!checkins off` goes with the rest: she is told, with how to say it again (a reviewer's).
+    assert "check-ins and suggestions on" in asked and "!checkins off" in asked
     clock.at += timedelta(milliseconds=CONFIRM_WITHIN_MS + 1000)
     assert "Nothing has been erased" in await forget(bot, "me", "confirm")  # asked too long ago
     assert await alice_has_settings(database)
