@@ -1,4 +1,4 @@
-"""Per-member facts that one bot offers the others, without the engine knowing what they are.
+"""Per-member facts (and a few per room) that one bot offers the others, without the engine knowing what they are.
 
 A bot that knows something about a member worth tailoring other bots' messages to (say, a setting the
 member chose today) registers a provider under a key it declares; another bot asks for that key. The
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-FactProvider = Callable[[str], Awaitable[str | None]]  # user ID -> the fact, or None when there is none
+FactProvider = Callable[[str], Awaitable[str | None]]  # user (or room) ID -> the fact, or None when there is none
 
 
 class MemberFacts:

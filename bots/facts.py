@@ -4,3 +4,6 @@ Here, not in the engine and not in either bot: the provider and its consumers sh
 """
 
 ENERGY = "energy"  # today's energy ("low", "medium" or "high") for 24 hours after a member set it
+# Asked of a room ID, not a member's: "archived" once the group in that room is archived or being archived (its room
+# read-only, its last word said), else None.
+GROUP_ARCHIVED = "group_archived"

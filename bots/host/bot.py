@@ -14,6 +14,7 @@ from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, SweepRun
 from bothy.settings import SettingsReader
 from bothy.storage.personal_data import PersonalColumns
+from bots.facts import GROUP_ARCHIVED
 from bots.host import meetup_schema, safety_schema, schema
 from bots.host.alert_commands import AlertCommands
 from bots.host.audit import AuditCommands
@@ -65,6 +66,7 @@ class HostBot(Bot):
         self.homeserver_reports = HomeserverReports(context, self.reports)
         self.safety = (TalkCommands(self.name, context), AlertCommands(self.name, context), self.reports,
                        AuditCommands(self.name, context))
+        context.facts.provide(GROUP_ARCHIVED, self._archived)
 
     def sweeps(self) -> dict[str, SweepRun]:
         return {"erasure_requests": self.expire_erasure_requests, "group_rooms": self.group_rooms.sweep,
@@ -95,6 +97,10 @@ class HostBot(Bot):
             *self.meetups.commands(),
             *(command for part in self.safety for command in part.commands()),
         ]
+
+    async def _archived(self, room_id: str) -> str | None:
+        group = await self.group_rooms.repository.by_room(room_id)
+        return "archived" if group is not None and group.state in ("archiving", "archived") else None
 
     async def on_membership(self, membership: Membership, effects: Effects) -> None:
         """The first time a member joins a community room (not a DM, not a profile change), one welcome DM."""

@@ -24,7 +24,7 @@ from bothy.scheduling import on_time
 from bothy.settings import SettingsReader
 from bothy.storage.alerts import Alert
 from bothy.storage.personal_data import KeyedRows
-from bots.facts import ENERGY
+from bots.facts import ENERGY, GROUP_ARCHIVED
 from bots.mood import schema
 from bots.mood.chart import ChartError, draw_chart
 from bots.mood.policy import ENERGIES, episode_over, exposed_rooms, local_day, publishable, shared_mood_alert, trend
@@ -132,7 +132,9 @@ class MoodBot(Bot):
         """Today's answer, anonymously for each group room the member is in; energy linked for a day; the
         mood also in the shared record if they turned it on, which may raise one alert per low spell."""
         now, day = self.context.clock.ms(), self._today()
-        rooms = await self.context.rooms.member_rooms(user_id) - {self.context.alerts.staff_room.room_id}
+        joined = await self.context.rooms.member_rooms(user_id) - {self.context.alerts.staff_room.room_id}
+        rooms = {room for room in joined  # an archived group has had its last word
+                 if await self.context.facts.get(GROUP_ARCHIVED, room) is None}
         prefs = await self.repository.prefs(user_id)
         share = mood is not None and prefs.share
         alert = over = False
@@ -267,7 +269,9 @@ class MoodBot(Bot):
             exposed = exposed_rooms(contributors, await self.repository.answered_elsewhere(day, db), k)
             shared = await self.repository.shared_contributors(day, exposed, db) if exposed else []
         rooms = publishable(contributors, shared, k)
-        published = {room: tallies[room] for room in rooms}
+        # Leaving one out only shows less: a group archived since its members answered today is read-only.
+        published = {room: tallies[room] for room in rooms
+                     if await self.context.facts.get(GROUP_ARCHIVED, room) is None}
         effects = Effects(self.context.account)
 
         async def write(db: aiosqlite.Connection) -> None:

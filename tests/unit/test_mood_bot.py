@@ -166,6 +166,28 @@ async def test_a_shared_answer_of_one_alerts_at_once_and_once(database, example_
     assert len(alerts) == 1 and ALICE in json.loads(alerts[0][3])["body"]
 
 
+async def test_an_archived_group_counts_no_answers_and_gets_no_weather(database, example_config):
+    """Read-only, its last word said: the evening notice was refused there and set aside every day, and answers were
+    counted for it (a reviewer's, twenty-ninth session). The host bot says which rooms hold archived groups."""
+    from bots.host.bot import HostBot
+
+    bot = mood_bot(database, example_config)
+    HostBot(bot_context(database, INSTALLATION, example_config.bot_settings["host"], facts=bot.context.facts))
+    for member, mood in zip(MEMBERS[:5], [1, 3, 3, 4, 5], strict=True):
+        await command(bot, member, f"!mood {mood}")  # the morning: the group is still open
+    async with database.transaction() as db:  # then `!group archive`, and its sweep finished
+        await db.execute(
+            "INSERT INTO group_rooms (name, slug, tags, creator, created_at, state, sensitive, listed, token, room_id)"
+            " VALUES ('Allotment club', 'allotment-club', 'gardening', NULL, 0, 'archived', 0, 0, 'abc', ?)", (GROUP,))
+    bot.context.rooms.members[GROUP] = frozenset(MEMBERS)  # a sixth member, in the archived room
+    await command(bot, MEMBERS[5], "!mood 2")
+    assert await bot.weather() == 0
+    assert not [row for row in await outbox(database) if row[0] == GROUP]
+    async with database.read() as db, db.execute("SELECT COUNT(*) FROM mood_answers WHERE room_id = ?",
+                                                 (GROUP,)) as cursor:
+        assert (await cursor.fetchone())[0] == 5  # hers is not counted there
+
+
 async def test_the_report_is_a_png_chart_with_a_summary(database, example_config):
     bot = mood_bot(database, example_config)
     for member in MEMBERS[:5]:
