@@ -167,10 +167,12 @@ class Reports:
                 raise MatrixError("power levels: not understood", permanent=True, code="BOTHY_ODD_POWER_LEVELS")
             previous = power_level(users.get(user_id))
             muted = events_default - 1
-            # Recorded before the homeserver changes it: killed in between, the replay would find the member
-            # at the muted level already, and that is not the level to give back.
-            await self._keep_level(room_id, user_id, until, previous if previous != muted else None)
-            await rooms.set_power_level(room_id, user_id, muted)
+            # Already unable to post (muted by the room's own moderators, or by this mute before a crash): nothing
+            # to lower, and nothing of theirs to give back when the time is up. Otherwise the level is recorded
+            # before the homeserver changes it: killed in between, the replay finds the record already kept.
+            if previous is None or previous > muted:
+                await self._keep_level(room_id, user_id, until, previous, effects.account)
+                await rooms.set_power_level(room_id, user_id, muted)
         except MatrixError as error:
             if not error.permanent:
                 raise
@@ -184,11 +186,13 @@ class Reports:
         effects.record(write)
         await self._acted(alert, worker, effects, "mute", "mod_muted", minutes=seconds // 60)
 
-    async def _keep_level(self, room_id: str, user_id: str, until: int, level: int | None) -> None:
-        """The level to give back, in a transaction of its own; a mute already running keeps the one it has."""
+    async def _keep_level(self, room_id: str, user_id: str, until: int, level: int | None, account: str) -> None:
+        """The level to give back, and the account that can (the one in the room), in a transaction of its own; a
+        mute already running keeps the one it has."""
         async def keep(db: aiosqlite.Connection) -> None:
-            await db.execute("INSERT INTO mutes (room_id, user_id, until, previous_level) VALUES (?, ?, ?, ?) "
-                             "ON CONFLICT (room_id, user_id) DO NOTHING", (room_id, user_id, until, level))
+            await db.execute("INSERT INTO mutes (room_id, user_id, until, previous_level, account) "
+                             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, user_id) DO NOTHING",
+                             (room_id, user_id, until, level, account))
 
         kept = Effects(self.context.account)
         kept.record(keep)
@@ -218,37 +222,45 @@ class Reports:
         """Sweep: give muted authors their voice back when their time is up."""
         now = self.context.clock.ms()
         async with self.context.store.read() as db, db.execute(
-            "SELECT room_id, user_id, previous_level FROM mutes WHERE until <= ? ORDER BY until LIMIT 100", (now,)
+            "SELECT room_id, user_id, previous_level, account FROM mutes WHERE until <= ? ORDER BY until LIMIT 100",
+            (now,)
         ) as cursor:
             due = await cursor.fetchall()
-        for room_id, user_id, previous in due:
-            await self._unmute(room_id, user_id, previous, "unmute (time up)")
+        for room_id, user_id, previous, account in due:
+            await self._unmute(room_id, user_id, previous, account, "unmute (time up)")
 
     async def lift_mutes(self, user_id: str) -> None:
         """Before a member is forgotten: every mute of theirs ends now. Its row is the only record of the level
         owed, so erasing it first would leave them able to read but never post again."""
         async with self.context.store.read() as db, db.execute(
-            "SELECT room_id, previous_level FROM mutes WHERE user_id = ?", (user_id,)
+            "SELECT room_id, previous_level, account FROM mutes WHERE user_id = ?", (user_id,)
         ) as cursor:
             mutes = await cursor.fetchall()
-        for room_id, previous in mutes:
-            await self._unmute(room_id, user_id, previous, "unmute (asked to be forgotten)")
+        for room_id, previous, account in mutes:
+            await self._unmute(room_id, user_id, previous, account, "unmute (asked to be forgotten)")
 
-    async def _unmute(self, room_id: str, user_id: str, previous: int | None, action: str) -> None:
-        """Give the level back, then forget the mute and audit it as the bot's. Setting a level is harmless to
-        repeat, so a crash between the homeserver call and the commit only repeats it."""
+    async def _unmute(self, room_id: str, user_id: str, previous: int | None, account: str | None,
+                      action: str) -> None:
+        """Give the level back through the account that made the mute (the one in the room: where the host bot is not,
+        another bot's account answered the report), then forget the mute and audit it as that bot's. Setting a level
+        is harmless to repeat, so a crash between the homeserver call and the commit only repeats it. Refused for good
+        (the bot lost its power there), the staff room is asked to do it by hand: the mute is then forgotten."""
+        account = account or self.context.account
+        effects = Effects(account)
         try:
-            await self.context.rooms.set_power_level(room_id, user_id, previous)
+            await self.context.rooms_seen_by(account).set_power_level(room_id, user_id, previous)
         except MatrixError as error:
             if not error.permanent:
                 raise
-            log.warning("could not unmute a member in %s (%s); forgetting the mute", room_id, error.code)
+            log.warning("could not unmute a member in %s (%s); the staff room is asked to", room_id, error.code)
+            effects.message(self.context.render("mod_unmute_failed", member=user_id,
+                                                room=self.context.rooms_seen_by(account).room_name(room_id)),
+                            room_id=self.context.alerts.staff_room.room_id, about=user_id)
         now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:
             await db.execute("DELETE FROM mutes WHERE room_id = ? AND user_id = ?", (room_id, user_id))
-            await record_audit(db, self.context.account, action, user_id, room_id, now)
+            await record_audit(db, account, action, user_id, room_id, now)
 
-        effects = Effects(self.context.account)
         effects.record(write)
         await self.context.work.commit(effects)

@@ -42,7 +42,13 @@ async def _reports(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS = (Migration(14, "host: reported messages (never the reporter) and timed mutes", _reports),)
+async def _mutes_by_account(db: aiosqlite.Connection) -> None:
+    """The bot account that made each mute: only an account in the room can lift it (NULL: the host bot's)."""
+    await run_statements(db, "ALTER TABLE mutes ADD COLUMN account TEXT")
+
+
+MIGRATIONS = (Migration(14, "host: reported messages (never the reporter) and timed mutes", _reports),
+              Migration(28, "host: the bot account that made each mute, which lifts it", _mutes_by_account))
 ANONYMOUS_TABLES = frozenset({"event_report_cursor"})
 PERSONAL_COLUMNS = {
     "reports": PersonalColumns(subject=("author",)),

@@ -11,6 +11,9 @@ from commands.framework import Command, CommandContext, Note
 
 KIND = "talk"
 NOTED_AGAIN_EVERY_MS = 10 * 60_000  # a member asking again and again is told to peer workers once in this long
+# A request claimed this long ago is not still in hand: peer workers need not mark one done, so asking again after it
+# is a new request, not a note under a claim a month old.
+IN_HAND_MS = 24 * 3600 * 1000
 
 
 class TalkCommands:
@@ -26,15 +29,18 @@ class TalkCommands:
                         params=(Note("note"),), private=True, aliases=("peer",), always_answered=True)]
 
     async def talk(self, ctx: CommandContext) -> None:
-        """One alert per request: asking again while one is waiting says where it stands instead, and says so under
-        the alert, so a peer worker who claimed it and has not reached the member yet sees them ask again: once in
+        """One alert per request: asking again while one is waiting (or was claimed within IN_HAND_MS) says where it
+        stands instead, and says so under the alert, so a peer worker who claimed it and has not reached the member
+        yet sees them ask again: once in
         NOTED_AGAIN_EVERY_MS, so asking many times does not fill the staff room. The same ask handled again (its
         first handling failed before its messages were queued) is noted again. (Held in memory: after a restart the
         next ask is noted again.)"""
         alerts = self.context.alerts
+        now = self.context.clock.ms()
         waiting = await alerts.repository.latest_of(KIND, subject_user=ctx.sender)
+        if waiting is not None and waiting.claimed_at is not None and now - waiting.claimed_at >= IN_HAND_MS:
+            waiting = None  # taken long ago and never marked done: this is a new request (a reviewer's)
         if waiting is not None:
-            now = self.context.clock.ms()
             noted_at, noted_for = self._noted_again.get(waiting.id, (now - NOTED_AGAIN_EVERY_MS, ""))
             if now - noted_at >= NOTED_AGAIN_EVERY_MS or noted_for == ctx.event_id:
                 self._noted_again = {alert_id: noted for alert_id, noted in self._noted_again.items()

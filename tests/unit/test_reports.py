@@ -218,3 +218,63 @@ async def test_a_muted_member_who_asks_to_be_forgotten_gets_their_voice_back_fir
     await forget(bot, BOB, "me", "confirm")
     assert (await rooms.power_levels(GROUP))["users"][BOB] == 10
     assert await INSTALLATION.personal_data(database).export(BOB) == {}
+
+
+class NotInTheRoom(FixedRooms):
+    """The host bot's account, not in a room from before Bothy: the homeserver refuses it there."""
+
+    async def power_levels(self, room_id):
+        raise MatrixError("M_FORBIDDEN: not in room", permanent=True, code="M_FORBIDDEN")
+
+    async def set_power_level(self, room_id, user_id, level):
+        raise MatrixError("M_FORBIDDEN: not in room", permanent=True, code="M_FORBIDDEN")
+
+
+async def test_a_mute_made_through_another_bot_account_is_lifted_through_it(database, clock):
+    """Where only the guide bot's account is in the room, it answers `!report` and makes the mute; lifting it through
+    the host account was refused, and the row deleted: muted for good (a reviewer's, twenty-ninth session)."""
+    guide = "@guide:example.org"
+    host_rooms, guide_rooms = NotInTheRoom(senders={"$rude": BOB}), FixedRooms(senders={"$rude": BOB})
+    context = bot_context(database, INSTALLATION, settings_of("host"), clock=clock, bot_accounts=frozenset({guide}))
+    bot = HostBot(dataclasses.replace(context, rooms=host_rooms,
+                                      account_rooms={context.account: host_rooms, guide: guide_rooms}))
+    command = next(c for c in bot.commands() if c.name == "report")
+    effects = Effects(guide)
+    await command.run(CommandContext(command=command, sender=ALICE, room_id=GROUP, event_id="$cmd", role=Role.MEMBER,
+                                     in_dm=False, effects=effects, templates=bot.context.templates, prefix="!",
+                                     reply_to="$rude"))
+    await bot.context.work.commit(effects)
+    await delivered(database)
+    effects = Effects(guide)
+    assert await bot.context.alerts.handle_reaction(received_reaction(STAFF_ROOM, "$m", SAM, "$alert", MUTE), effects)
+    await bot.context.work.commit(effects)
+    assert (await guide_rooms.power_levels(GROUP))["users"][BOB] == -1
+    clock.at += timedelta(hours=1, minutes=1)
+    await bot.reports.unmute_due()
+    assert BOB not in (await guide_rooms.power_levels(GROUP))["users"]
+
+
+async def test_a_member_muted_by_the_room_s_own_moderators_stays_muted_after_a_timed_mute(bot, database, clock):
+    """Already at -1 (no end date), the timed mute kept no level, and its end gave them their voice back (a
+    reviewer's). A member already unable to post is left as they are."""
+    rooms = bot.context.rooms
+    await rooms.set_power_level(GROUP, BOB, -1)
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, MUTE)
+    clock.at += timedelta(hours=1, minutes=1)
+    await bot.reports.unmute_due()
+    assert (await rooms.power_levels(GROUP))["users"][BOB] == -1
+
+
+async def test_a_mute_the_room_no_longer_lets_the_bot_lift_is_handed_to_the_staff_room(bot, database, clock):
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, MUTE)
+    refusing = NotInTheRoom()
+    bot.context = dataclasses.replace(bot.context, rooms=refusing, account_rooms={bot.context.account: refusing})
+    bot.reports.context = bot.context
+    clock.at += timedelta(hours=1, minutes=1)
+    await bot.reports.unmute_due()
+    [note] = [row for row in await owed(database) if row.room_id == STAFF_ROOM and "by hand" in row.content["body"]]
+    assert BOB in note.content["body"] and "by hand" in note.content["body"]

@@ -141,3 +141,24 @@ async def test_a_new_alert_is_listed_first_however_many_older_ones_are_taken_and
     assert listing[1].startswith("- 53: crisis (urgent)") and listing[2].startswith("- 54: talk")
     assert "nobody has it yet" in listing[1] and "with @sam" in listing[3]
     assert "…and 4 more not listed here." in listing
+
+
+async def test_asking_again_long_after_a_request_was_claimed_is_a_new_request(database):
+    """Sam took Alice's request with ✅ and never marked it done (nothing makes peer workers do so). A month later her
+    `!talk` raised nothing: a note under a month-old alert, and "@sam has your request" (a reviewer's)."""
+    clock = FixedClock(MONDAY_NOON)
+    bot = host(database, clock)
+    await run(bot, "talk")
+    async with database.transaction() as db:
+        await db.execute("UPDATE alerts SET staff_event_id = '$alert'")
+    effects = Effects(bot.context.account)
+    assert await bot.context.alerts.handle_reaction(Reaction(STAFF_ROOM, "$tick", SAM, 0, "$alert", "✅"), effects)
+    await bot.context.work.commit(effects)
+    clock.at += timedelta(hours=1)  # still in hand: a note under it, and she is told who has it
+    soon = await run(bot, "talk")
+    assert not [item for item in soon.items if item.alert is not None]
+    clock.at += timedelta(days=30)
+    again = await run(bot, "talk")
+    assert [item for item in again.items if item.alert is not None]
+    told = next(item for item in again.items if item.to_user == ALICE)
+    assert "has your request" not in told.content["body"]
