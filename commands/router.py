@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -152,14 +152,22 @@ class CommandRouter:
     async def _answer(self, context: CommandContext, args: list[str], sent_ms: int, in_staff_place: bool) -> None:
         """Run the command, or say kindly why not: seen too late, not the sender's to run, or not here."""
         command, prefix = context.command, context.prefix
+        # A staff command typed in a group is taken down there: any word about it goes to the sender's DM, never in
+        # front of the group (a reviewer's: "Sorry, !checkin is for peer workers" stayed where the command had been).
+        elsewhere = command.staff_places_only and not in_staff_place
+
+        def refuse(template: str, **words: Any) -> None:
+            if elsewhere:
+                context.effects.message(self.templates.render(template, prefix=prefix, **words), to_user=context.sender)
+            else:
+                context.reply(template, **words)
+
         if self.clock.ms() - sent_ms > self.config.command_max_age_s * 1000:
-            context.reply("away", usage=command.usage_line(prefix))
+            refuse("away", usage=command.usage_line(prefix))
         elif context.role < command.role:
-            context.reply("not_allowed", usage=command.usage_line(prefix), admins_only=command.role >= Role.ADMIN)
-        elif command.staff_places_only and not in_staff_place:
-            context.effects.message(
-                self.templates.render("staff_place_only", prefix=prefix, usage=command.usage_line(prefix)),
-                to_user=context.sender)
+            refuse("not_allowed", usage=command.usage_line(prefix), admins_only=command.role >= Role.ADMIN)
+        elif elsewhere:
+            refuse("staff_place_only", usage=command.usage_line(prefix))
         else:
             await self._run(command, context, args)
 

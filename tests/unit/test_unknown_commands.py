@@ -4,7 +4,7 @@ from bothy.clock import Clock
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bots.installed import INSTALLATION
-from commands.framework import Command, CommandRegistry
+from commands.framework import Command, CommandRegistry, Role, UserId
 from commands.router import CommandRouter
 from tests.unit.test_engine import shared_config
 
@@ -105,3 +105,19 @@ async def test_a_private_command_of_staff_business_is_answered_in_the_staff_room
         assert (reply.room_id, reply.to_user) == ((room_id, None) if in_place else (None, ALICE)), (body, room_id)
         assert (file.room_id, file.to_user) == ((room_id, None) if in_place else (None, ALICE)), (body, room_id)
         assert [item.action for item in rest] == ([] if in_place else ["redaction"]), (body, room_id)
+
+
+async def test_a_members_staff_command_in_a_group_is_refused_in_private_not_in_front_of_the_group():
+    """"Sorry, !checkin is for peer workers" stayed in the group the command was taken down from (a reviewer's)."""
+    registry = CommandRegistry([Command("checkin", "host", "check in", noop, params=(UserId("user"),),
+                                        role=Role.PEER_WORKER)])
+    router = CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), Clock(), lambda: STAFF)
+    effects = Effects(HOST)
+    body = "!checkin @bob:example.org"
+    assert await router.handle(Message(GROUP, "$typed", ALICE, body, Clock().ms(), "m.text", encrypted=True), effects)
+    actions = [(item.action, item.room_id, item.to_user) for item in effects.items]
+    # the command itself is taken down from the group...
+    assert ("redaction", GROUP, None) in actions
+    # ...so its answer must not be left in the group either (unknown commands and a staff member's are DMed)
+    assert ("message", GROUP, None) not in actions, actions
+    assert ("message", None, ALICE) in actions
