@@ -31,7 +31,7 @@ from bots.checkin.settings import CheckinSettings, Settings, read_settings
 from bots.checkin.storage import CheckinRepository
 from bots.checkin.stress import StressCommands, StressWebhook
 from bots.facts import ENERGY
-from commands.framework import Command, CommandContext, Duration, Integer, Role, Subcommand, UserId
+from commands.framework import Command, CommandContext, Duration, Integer, Role, Subcommand, UsageError, UserId
 
 log = logging.getLogger("bothy.checkin")
 
@@ -39,6 +39,8 @@ OK, CHAT, PAUSE = "👍", "💬", "🔕"
 ANSWER_KEYS = (OK, CHAT, PAUSE)
 CHECKIN_TEMPLATES = ("checkin_1", "checkin_2", "checkin_3")
 GENTLEST = "checkin_gentle"  # for a member whose energy is low today: asks for nothing back
+ASKED = "checkin_asked"  # one a peer worker asked for (`!checkin`)
+RECENT_CHECKIN_MS = 24 * 3600 * 1000  # `!checkin` sends no second within this
 SWEEP_BATCH = 500
 ACTIVITY_KEEP_DAYS = 7 * 9
 DAY_S = 86_400
@@ -181,7 +183,7 @@ class CheckinBot(Bot):
                                                                                    now_ms)
             ids = await CheckinRepository.add_checkins(db, due, now_ms, requested_by)
             for user_id, checkin_id in zip(due, ids, strict=True):
-                self._queue_checkin(effects, user_id, checkin_id, now_ms, user_id in gentle)
+                self._queue_checkin(effects, user_id, checkin_id, now_ms, user_id in gentle, requested_by is not None)
 
         return write
 
@@ -206,11 +208,13 @@ class CheckinBot(Bot):
         signals = (quiet_signal(row, now_ms, settings, silent_after_s) for row in rows)
         return [signal for signal in signals if signal is not None]
 
-    def _queue_checkin(self, effects: Effects, user_id: str, checkin_id: int, now_ms: int, gentle: bool) -> None:
+    def _queue_checkin(self, effects: Effects, user_id: str, checkin_id: int, now_ms: int, gentle: bool,
+                       asked: bool = False) -> None:
         """A short, warm message, varied by member and day (the gentlest one when their energy is low), with
-        the three answers as reactions."""
+        the three answers as reactions. One a peer worker `asked` for says so, and says nothing of a quiet spell
+        the member may not have had."""
         digest = hashlib.sha256(f"{user_id}:{now_ms // DAY_MS}".encode()).digest()
-        template = GENTLEST if gentle else CHECKIN_TEMPLATES[digest[0] % len(CHECKIN_TEMPLATES)]
+        template = GENTLEST if gentle else ASKED if asked else CHECKIN_TEMPLATES[digest[0] % len(CHECKIN_TEMPLATES)]
         content = self._checkin_message(template)
         effects.message(content, to_user=user_id, reactions=ANSWER_KEYS, tag=f"checkin:{checkin_id}")
 
@@ -274,10 +278,19 @@ class CheckinBot(Bot):
         ctx.reply(template, days=(pause_s or 0) // DAY_S)
 
     async def checkin_now(self, ctx: CommandContext) -> None:
+        """A check-in a peer worker asks for now: never to one of Bothy's own accounts, never against a member's
+        `!checkins off`, and not a second within a day (two peer workers acting on the same `!quiet` list)."""
         member = ctx.params["user"]
         now = self.context.clock.ms()
+        if member in self.context.bot_accounts or member == self.context.account:
+            raise UsageError(f"{member} is one of Bothy's own accounts: please give the member's Matrix ID.")
         if not checkins_allowed(await self.repository.preference(member), now):
             ctx.reply("checkin_declined", member=member, about=member)
+            return
+        latest = await self.repository.latest_for(member)
+        if latest is not None and now - latest[0] < RECENT_CHECKIN_MS:
+            ctx.reply("checkin_recent", member=member, by=latest[1], minutes=max(1, (now - latest[0]) // 60_000),
+                      about=member)
             return
         # The check-in row and its message are committed with this command, so it goes out exactly once.
         ctx.effects.record(self._checkins_for([member], now, ctx.effects, await self._low_energy([member]),
@@ -287,6 +300,11 @@ class CheckinBot(Bot):
     async def quiet(self, ctx: CommandContext) -> None:
         days = ctx.params["days"]
         silent_after_s = days * DAY_S if days is not None else None
-        signals = sorted(await self._signals(self.context.clock.ms(), silent_after_s),
+        now = self.context.clock.ms()
+        signals = sorted(await self._signals(now, silent_after_s),
                          key=lambda s: (s.still_reading, -(s.days_silent or 0)))
-        ctx.reply("quiet_list", members=[(s.user_id, s.describe()) for s in signals[:50]], total=len(signals))
+        shown = signals[:50]
+        # Those who asked for no check-ins are still listed (a peer worker may know them), and said to have asked.
+        declined = [not checkins_allowed(await self.repository.preference(s.user_id), now) for s in shown]
+        ctx.reply("quiet_list", members=[(s.user_id, s.describe(), no) for s, no in zip(shown, declined, strict=True)],
+                  total=len(signals))

@@ -163,6 +163,14 @@ class CheckinRepository:
             (user_id, int(enabled), paused_until),
         )
 
+    async def latest_for(self, user_id: str) -> tuple[int, str | None] | None:
+        """When the member's last check-in went, and which peer worker asked for it (None: the sweep)."""
+        async with self.database.read() as db, db.execute(
+            "SELECT sent_at, requested_by FROM checkins WHERE user_id = ? ORDER BY sent_at DESC LIMIT 1", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (row[0], row[1]) if row else None
+
     async def last_checkins(self) -> dict[str, int]:
         async with self.database.read() as db, db.execute(
             "SELECT user_id, MAX(sent_at) FROM checkins GROUP BY user_id"

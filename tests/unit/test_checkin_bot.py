@@ -4,6 +4,8 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from bothy.clock import FixedClock
 from bothy.matrix.events import Membership, Message
 from bothy.outbox import Effects
@@ -12,7 +14,7 @@ from bothy.storage.outbox import OutboxRepository
 from bothy.testing import bot_context, received_reaction
 from bots.checkin.bot import CheckinBot
 from bots.installed import INSTALLATION
-from commands.framework import CommandContext, Role
+from commands.framework import CommandContext, Role, UsageError
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 DAY_MS = 86_400_000
@@ -236,3 +238,50 @@ async def test_pausing_from_an_old_check_in_never_shortens_a_longer_pause(databa
     await bot.context.work.commit(effects)
     assert not checkins_allowed(await bot.repository.preference(BOB), now + 60 * DAY_MS)
     assert checkins_allowed(await bot.repository.preference(BOB), now + 183 * DAY_MS)
+
+
+async def checkin_asked(bot: CheckinBot, member: str, sender: str = SAM) -> Effects:
+    """`!checkin MEMBER` from a peer worker in the staff room."""
+    command = next(c for c in bot.commands() if c.name == "checkin")
+    effects = Effects(bot.context.account)
+    await command.run(CommandContext(command=command, sender=sender, room_id="!staff", event_id="$c",
+                                     role=Role.PEER_WORKER, in_dm=False, effects=effects,
+                                     templates=bot.context.templates, prefix="!", params={"user": member}))
+    await bot.context.work.commit(effects)
+    return effects
+
+
+async def test_a_check_in_asked_for_says_so_and_is_sent_once_a_day_and_never_to_a_bot(database, example_config):
+    """Reviewer's findings, twenty-ninth session: two peer workers acting on `!quiet` sent the same check-in twice;
+    the sweep's words ("a little quieter from you lately") went to a member who had posted an hour before; and an
+    autocomplete slip queued a check-in from the bot to itself."""
+    bot = checkin_bot(database, example_config)
+    await handle(bot, Message(GROUP, "$m", ALICE, "hello", bot.context.clock.ms() - 3_600_000, "m.text", True))
+    def said(effects: Effects) -> str:
+        return next(item for item in effects.items if item.room_id == "!staff").content["body"]
+
+    assert "I've sent" in said(await checkin_asked(bot, ALICE, SAM))
+    assert f"asked for by {SAM}" in said(await checkin_asked(bot, ALICE, "@jo:example.org"))
+    [dm] = [row for row in await OutboxRepository(database).due(10**15) if row.to_user == ALICE]
+    assert "peer workers wanted to say hello" in dm.content["body"] and "quieter" not in dm.content["body"]
+    with pytest.raises(UsageError, match="one of Bothy's own accounts"):
+        await checkin_asked(bot, bot.context.account)
+
+
+async def test_quiet_says_who_has_asked_for_no_check_ins(database, example_config):
+    from bots.checkin.storage import CheckinRepository
+
+    bot = checkin_bot(database, example_config)
+    long_ago = bot.context.clock.ms() - 30 * DAY_MS
+    for member in (ALICE, BOB):
+        await handle(bot, Message(GROUP, f"$m{member}", member, "hello", long_ago, "m.text", True))
+    async with database.transaction() as db:
+        await CheckinRepository.set_preference(db, BOB, False, None)
+    command = next(c for c in bot.commands() if c.name == "quiet")
+    effects = Effects(bot.context.account)
+    await command.run(CommandContext(command=command, sender=SAM, room_id="!staff", event_id="$q",
+                                     role=Role.PEER_WORKER, in_dm=False, effects=effects,
+                                     templates=bot.context.templates, prefix="!", params={"days": None}))
+    listed = next(item for item in effects.items if item.room_id == "!staff").content["body"].splitlines()
+    assert any(ALICE in line and "asked for no check-ins" not in line for line in listed)
+    assert any(BOB in line and "asked for no check-ins" in line for line in listed)
