@@ -85,6 +85,19 @@ def test_precision_and_recall_per_tier(matcher):
     ("I feel like I'm falling apart", ["mental-health-support"]),
     ("the old shed is falling apart", []),
     ("I'm scared of my husband", ["domestic-abuse"]),
+    # A second reviewer's everyday lines against those phrases (twenty-ninth session)
+    ("my cat keeps trying to evict me from my own bed lol", []),
+    ("Discord keeps kicking me out of the voice channel", []),
+    ("my mum's kicking me out next month", ["housing"]),
+    ("I always lose my house keys, third time this month", []),
+    ("it's so damp in the house with all this rain", []),
+    ("our dog Pip has stopped eating her biscuits", []),
+    ("I need to log in to my ADP account to get my payslip", []),
+    ("my UC payment is late again", ["benefits"]),
+    ("just popping out to top up the meter then I'll be on", []),
+    ("I owe hundreds of emails a reply after holiday", []),
+    ("I'm scared of my husband finding out I ate the last biscuit", []),
+    ("im falling apart laughing at this meme", []),
 ])
 def test_recovery_and_everyday_troubles_are_signposted(matcher, text, topics):
     assert sorted(matcher.match(text).topics) == sorted(topics)
