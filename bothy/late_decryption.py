@@ -81,13 +81,13 @@ class LateDecryption:
     async def _try(self, account: MatrixAccount, parked: PendingDecryption, handle_now: HandleNow) -> bool | None:
         """Fetch the event and, if it can be read now, handle it (which unparks it); True if it was handled. Read
         and nothing in it for a bot (a photo without a caption, a sticker), it is only unparked: no one is asked to
-        resend it (a reviewer's). False, and still parked, when it cannot be read yet; None, still parked, when the
-        homeserver did not answer (an outage is no sign the key will never come)."""
+        resend it (a reviewer's). False, and still parked, when it cannot be read yet (or the homeserver refuses it for
+        good); None, still parked, when the homeserver did not answer (an outage is no sign the key will never come)."""
         try:
             readable, event = await account.fetch_and_decrypt(parked.room_id, parked.event_id)
         except MatrixError as error:
             log.warning("could not fetch parked event %s: %s", parked.event_id, error)
-            return None
+            return False if error.permanent else None  # refused for good (purged, the room left) is an answer
         if not readable:
             return False
         if event is None:

@@ -53,6 +53,7 @@ class SweepScheduler:
         self.clock = clock
         self._scheduler = AsyncIOScheduler(timezone=timezone)
         self._sweeps: list[Sweep] = []
+        self._triggers: dict[str, BaseTrigger] = {}
 
     def add(self, sweep: Sweep) -> None:
         self._sweeps.append(sweep)
@@ -61,7 +62,7 @@ class SweepScheduler:
         """One job per sweep. A run missed while Bothy was down is that same job's first run, now, rather than a
         job of its own: `max_instances=1` then keeps it from overlapping the next scheduled run."""
         for sweep in self._sweeps:
-            trigger = parse_schedule(sweep.schedule, self.timezone)
+            trigger = self._triggers[sweep.name] = parse_schedule(sweep.schedule, self.timezone)
             within_s: int | None = getattr(sweep.run, CATCH_UP_WITHIN, None)
             missed = await self._missed(sweep.name, trigger, within_s)
             if missed:
@@ -77,21 +78,29 @@ class SweepScheduler:
         last = await self.runs.last_run_ms(name)
         if last is None:
             return False
-        now = self.clock.now()
         # The first fire time strictly after the last run (the trigger counts "now" itself).
-        since = datetime.fromtimestamp(last / 1000, UTC) + timedelta(seconds=1)
-        if within_s is not None:
-            since = max(since, now - timedelta(seconds=within_s))
-        due = trigger.get_next_fire_time(None, since)
-        if due is None or due > now:
+        due = trigger.get_next_fire_time(None, datetime.fromtimestamp(last / 1000, UTC) + timedelta(seconds=1))
+        if due is None or due > self.clock.now():
             return False
-        return within_s is None or due.astimezone(self.timezone).date() == now.astimezone(self.timezone).date()
+        return within_s is None or self._on_time(trigger, within_s)
+
+    def _on_time(self, trigger: BaseTrigger, within_s: int) -> bool:
+        """Whether the trigger fired within `within_s` before now, on today's date (an `on_time` sweep may run)."""
+        now = self.clock.now()
+        due = trigger.get_next_fire_time(None, now - timedelta(seconds=within_s))
+        return due is not None and due <= now and \
+            due.astimezone(self.timezone).date() == now.astimezone(self.timezone).date()
 
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
     async def _run(self, sweep: Sweep) -> None:
+        within_s: int | None = getattr(sweep.run, CATCH_UP_WITHIN, None)
+        if within_s is not None and not self._on_time(self._triggers[sweep.name], within_s):
+            # Run late by APScheduler's misfire grace (the loop or the machine stalled) past its date: it waits.
+            log.info("sweep %s is too late for its time today; it waits for the next", sweep.name)
+            return
         try:
             await sweep.run()
             await self.runs.record(sweep.name, self.clock.ms())

@@ -772,8 +772,9 @@ class MatrixAccount:
         The API's `from` is a place in the list, not a report ID: IDs start at 2, and deleting a report (or purging
         its room) moves every later one up. A report's place is at most its ID less 2, and less than the list's
         `total`, so the list is read from there, a page further back each time the page starts after `after_id`,
-        until the page holds where the new ones begin. Whether a page was full is told by the entries Synapse sent,
-        not those Bothy could read: one malformed entry must not make a full page look like the list's end.
+        until the page holds where the new ones begin. Whether more follow a page is told by the list's `total` (else by
+        the entries Synapse sent), not by those Bothy could read: Synapse itself leaves out a report it cannot parse,
+        and one entry short must not make a page look like the list's end.
         """
         offset = max(0, after_id - 2)
         page, sent, total = await self._event_report_page(offset, limit)
@@ -786,8 +787,9 @@ class MatrixAccount:
             offset = max(0, offset - limit)
             page, sent, total = await self._event_report_page(offset, limit)
         seen = sum(1 for report in page if report["id"] <= after_id)
-        if page and seen == len(page) and sent == limit:  # the new ones begin just after this page
-            page, _, _ = await self._event_report_page(offset + sent, limit)
+        more = offset + limit < total if total is not None else sent == limit  # Synapse leaves out rows it can't read
+        if page and seen == len(page) and more:  # the new ones begin just after this page
+            page, _, _ = await self._event_report_page(offset + limit, limit)
         return sorted((report for report in page if report["id"] > after_id), key=lambda report: report["id"])
 
     async def _event_report_page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int, int | None]:

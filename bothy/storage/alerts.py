@@ -9,6 +9,7 @@ from typing import Any
 import aiosqlite
 
 from bothy.storage.database import Database, scalar
+from bothy.storage.outbox import CLOCK_STEP_MS
 
 
 @dataclass(frozen=True)
@@ -101,14 +102,15 @@ class AlertRepository:
         reviewer's). How long each has really waited is unknown; each is taken as just old enough for its first
         reminder or step, and the ladder goes on from there. Looked for first, so a sweep writes nothing when there
         are none."""
+        future = now_ms + CLOCK_STEP_MS  # a minute's margin: one raised while this sweep began is not from the future
         async with self.database.read() as db:
             if not await scalar(db, "SELECT COUNT(*) FROM alerts WHERE done_at IS NULL AND created_at > ?",
-                                (now_ms,)):
+                                (future,)):
                 return
         async with self.database.transaction() as db:
             await db.execute("UPDATE alerts SET created_at = ? - CASE WHEN urgent = 1 THEN ? ELSE ? END - 1 "
                              "WHERE done_at IS NULL AND created_at > ?",
-                             (now_ms, urgent_age_ms, ordinary_age_ms, now_ms))
+                             (now_ms, urgent_age_ms, ordinary_age_ms, future))
 
 
 async def mark_reminded(db: aiosqlite.Connection, alert_id: int, now_ms: int) -> bool:
@@ -154,10 +156,11 @@ def escalation_tag(alert_id: int) -> str:
 
 
 async def withdraw(db: aiosqlite.Connection, alert_id: int, now_ms: int) -> bool:
-    """Inside the caller's transaction: done, by nobody, and no longer naming its member, who took back what it was
-    built on; False if it was already done."""
+    """Inside the caller's transaction: taken and done, by nobody, and no longer naming its member, who took back what
+    it was built on (taken too, so nothing nudges, escalates or counts it as waiting); False if it was already done."""
     cursor = await db.execute(
-        "UPDATE alerts SET done_at = ?, subject_user = NULL WHERE id = ? AND done_at IS NULL", (now_ms, alert_id))
+        "UPDATE alerts SET claimed_at = COALESCE(claimed_at, ?), done_at = ?, subject_user = NULL "
+        "WHERE id = ? AND done_at IS NULL", (now_ms, now_ms, alert_id))
     return cursor.rowcount == 1
 
 

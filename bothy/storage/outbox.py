@@ -26,6 +26,7 @@ STUCK_AFTER_ATTEMPTS = 3
 STUCK_AFTER_MS = 10 * 60_000
 _STUCK = "(dead = 1 OR attempts >= ? OR created_at <= ?)"
 
+CLOCK_STEP_MS = 60_000  # a time this far ahead of now was written while the clock ran fast
 
 @dataclass(frozen=True)
 class AlertRecord:
@@ -239,14 +240,17 @@ class OutboxRepository:
         """Rows queued or last tried in the future were queued or postponed while the clock ran fast: once it is
         stepped back they would wait, and hold their place (an urgent alert behind them), for as long as it was ahead
         (a reviewer's). They are due now. Looked for first, so a pass writes nothing when there are none."""
-        ahead = ("dead = 0 AND next_attempt_at > ? AND (created_at > ? OR attempted_at > ?)")
+        # The latest try (or the queueing) counts: once tried again after the step, a row's own wait holds. A minute's
+        # margin: a row queued while this pass began is not from the future.
+        ahead = "dead = 0 AND next_attempt_at > ? AND COALESCE(attempted_at, created_at) > ?"
+        parameters = (now_ms, now_ms + CLOCK_STEP_MS)
         async with self.database.read() as db, db.execute(
-            f"SELECT 1 FROM outbox WHERE {ahead} LIMIT 1", (now_ms, now_ms, now_ms)
+            f"SELECT 1 FROM outbox WHERE {ahead} LIMIT 1", parameters
         ) as cursor:
             if await cursor.fetchone() is None:
                 return
         async with self.database.transaction() as db:
-            await db.execute(f"UPDATE outbox SET next_attempt_at = ? WHERE {ahead}", (now_ms, now_ms, now_ms, now_ms))
+            await db.execute(f"UPDATE outbox SET next_attempt_at = ? WHERE {ahead}", (now_ms, *parameters))
 
     async def postpone(self, row: OutboxRow, until_ms: int, error: str) -> None:
         async with self.database.transaction() as db:

@@ -84,15 +84,16 @@ def checkins_allowed(preference: tuple[bool, int | None], now_ms: int) -> bool:
 
 
 def add_stress_reading(summary: StressSummary | None, level: int, at_ms: int, threshold: int,
-                       sustained_s: int) -> tuple[StressSummary, bool]:
+                       sustained_s: int, max_gap_s: int | None = None) -> tuple[StressSummary, bool]:
     """Fold one reading into the rolling summary; True when this reading starts a sustained episode
     worth one alert (stress at or above threshold for `sustained_s`, not yet alerted this episode). Readings further
-    apart than `sustained_s` show nothing of what came between: two high ones hours apart are two moments, not
-    stress that stayed high (a reviewer's), so the episode starts again at the later one."""
+    apart than `max_gap_s` (at least `sustained_s`) show nothing of what came between: two high ones hours apart are
+    two moments, not stress that stayed high (a reviewer's), so the episode starts again at the later one."""
+    max_gap_s = max(sustained_s, max_gap_s or 0)
     if summary is None:
         summary = StressSummary(0, at_ms, level, float(level), None, False)
     average = level if summary.readings == 0 else (1 - STRESS_SMOOTHING) * summary.average + STRESS_SMOOTHING * level
-    unbroken = summary.readings > 0 and at_ms - summary.last_at <= sustained_s * 1000
+    unbroken = summary.readings > 0 and at_ms - summary.last_at <= max_gap_s * 1000
     if level >= threshold and unbroken and summary.above_since is not None:
         above_since, alerted = summary.above_since, summary.alerted
     elif level >= threshold:

@@ -73,11 +73,12 @@ class MeetupRepository:
         """Going, if the meetup is in that room, still to come and not cancelled (a ✅ may come after a
         cancellation, or name a post in another room: Matrix does not check a reaction's target). Said with a ✅
         (`reaction`, its event ID), taking that ✅ back is not going (`reaction_taken_back`); said in words, it
-        is kept until said otherwise."""
+        is kept until said otherwise. The latest says: words after a ✅ keep the member going whatever becomes of
+        the ✅, and a ✅ after words can be taken back."""
         await db.execute(
             "INSERT INTO meetup_rsvps (meetup_id, user_id, going_at, reaction) SELECT id, ?, ?, ? FROM meetups "
             "WHERE id = ? AND room_id = ? AND state = 'planned' AND starts_at > ? "
-            "ON CONFLICT (meetup_id, user_id) DO UPDATE SET reaction = COALESCE(excluded.reaction, reaction)",
+            "ON CONFLICT (meetup_id, user_id) DO UPDATE SET reaction = excluded.reaction",
             (user_id, now_ms, reaction, meetup_id, room_id, now_ms))
 
     @staticmethod

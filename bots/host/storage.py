@@ -100,10 +100,9 @@ class GroupRepository:
         return found[0] if found else None
 
     async def named(self) -> list[Group]:
-        """Every group whose name is taken: listed ones, all but declined (an archived group keeps its name). An
-        unlisted group (a sensitive subject) takes no name: refusing one like it would tell another member it
-        exists (a reviewer's)."""
-        return await self._groups("listed = 1 AND state != 'declined'")
+        """Every group whose name is taken: all but declined ones (an archived group keeps its name), but a group on a
+        sensitive subject takes no name: refusing one like it would tell another member it exists (a reviewer's)."""
+        return await self._groups("sensitive = 0 AND state != 'declined'")
 
     async def listed(self) -> list[Group]:
         return await self._groups("listed = 1 AND state = 'ready'")

@@ -1,6 +1,7 @@
 """Alerts that cannot be missed: open -> claimed -> done, and the escalation ladder for urgent kinds."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bothy.alerts import Escalation, StaffAlerts
 from bothy.clock import FixedClock
@@ -215,3 +216,61 @@ async def test_an_escalation_for_an_alert_that_never_reached_the_staff_room_can_
     dm = next(body for user, body in await owed(database) if user == SAM)
     assert "has waited 11 minutes in the staff room" not in dm  # it never got there
     assert "couldn't reach the staff room" in dm and "!alerts" in dm and "!done 1" in dm, dm
+
+
+MOOD_TEMPLATES = Path(__file__).resolve().parents[2] / "bots" / "mood" / "templates"
+
+
+async def setup_with_mood_templates(database, clock: FixedClock) -> StaffAlerts:
+    """As `setup`, with the templates a bot's withdrawal note lives in."""
+    alerts = await setup(database, clock)
+    alerts.templates = Templates([MOOD_TEMPLATES])
+    return alerts
+
+
+async def test_a_withdrawn_alert_gets_no_nudge_saying_nobody_has_picked_it_up(database):
+    """A second reviewer's, twenty-ninth session (as the two below): done but never claimed, it was nudged."""
+    clock = FixedClock(START)
+    alerts = await setup_with_mood_templates(database, clock)
+    alert_id = await raise_one(alerts, "mood_shared", urgent=False)
+    effects = Effects(BOT)
+    await alerts.withdraw("mood_shared", "@alice:x", effects, "mood_share_withdrawn")
+    await alerts.work.commit(effects)
+    assert (await alerts.repository.by_id(alert_id)).state == "done"
+    async with database.transaction() as db:
+        await db.execute("DELETE FROM outbox")
+    clock.at += timedelta(minutes=31)
+    await alerts.remind_unclaimed()
+    bodies = [body for _, body in await owed(database)]
+    assert not any("gentle nudge" in body for body in bodies), bodies
+
+
+async def test_a_withdrawn_alert_is_not_counted_unclaimed_nor_claimable(database):
+    clock = FixedClock(START)
+    alerts = await setup_with_mood_templates(database, clock)
+    await raise_one(alerts, "mood_shared", urgent=False)
+    effects = Effects(BOT)
+    await alerts.withdraw("mood_shared", "@alice:x", effects, "mood_share_withdrawn")
+    await alerts.work.commit(effects)
+    assert await alerts.repository.unclaimed_count() == 0
+    assert await alerts.repository.not_done() == []
+
+
+async def test_an_alert_raised_while_the_sweep_runs_is_not_taken_for_one_from_the_future(database):
+    """Normal operation, clock never changed: the sweep reads `now`, then an alert commits a millisecond later. It is
+    'from the future' to the sweep and is dated back past its escalation delay: escalated at once."""
+    clock = FixedClock(START)
+    alerts = await setup_with_mood_templates(database, clock)
+    bring_back = alerts.repository.bring_back_from_the_future
+
+    async def alert_meanwhile(now_ms, *args):
+        clock.at += timedelta(milliseconds=5)
+        await raise_one(alerts, "crisis", urgent=True)
+        return await bring_back(now_ms, *args)
+
+    alerts.repository.bring_back_from_the_future = alert_meanwhile
+    await alerts.remind_unclaimed()
+    alerts.repository.bring_back_from_the_future = bring_back
+    await alerts.remind_unclaimed()  # the next minute's sweep, a few ms later
+    dms = [user for user, _ in await owed(database) if user is not None]
+    assert dms == [], f"escalated to {dms} within milliseconds of being raised"

@@ -115,6 +115,12 @@ def test_high_readings_further_apart_than_the_window_are_moments_not_an_episode(
                                             sustained_s=1800)
         alerts.append(alert)
     assert alerts == [False, True]
+    # An automation posting hourly, allowed gaps of an hour (`stress.max_age`), tells one afternoon's episode.
+    hourly, alert = None, False
+    for hours in range(4):
+        hourly, alert = add_stress_reading(hourly, 92, NOW + hours * hour, threshold=70, sustained_s=1800,
+                                           max_gap_s=3600)
+    assert alert or hourly.alerted
 
 
 def test_a_single_spike_is_not_an_episode():

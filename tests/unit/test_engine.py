@@ -354,6 +354,45 @@ async def test_a_message_parked_before_a_restart_waits_for_the_first_sync_after_
     assert ["send it again" in row.content["body"] for row in rows] == [False, True]
 
 
+async def test_a_parked_event_the_homeserver_refuses_for_good_is_given_up_on(database):
+    """Purged, or the bot removed from the room: that is an answer, not an outage. It stayed parked and was fetched
+    every sweep for ever, and the member in a DM was never asked to resend (a second reviewer's)."""
+    sync_state, late, account, _, dispatcher = late_decryption_setup(database)
+    await dispatcher.on_batch("t1", [Undecryptable("!dm", "$first", "@alice:x", Clock().ms(), "s1")])
+    await dispatcher.drain()
+    async with database.transaction() as db:
+        await db.execute("UPDATE pending_decryption SET received_at = ?", (Clock().ms() - 600_000,))
+
+    async def refused(room_id, event_id):
+        raise MatrixError("get event: M_NOT_FOUND", permanent=True, code="M_NOT_FOUND")
+
+    account.fetch_and_decrypt = refused
+    await late.give_up_sweep({"@bot:x": account}, {"@bot:x": dispatcher.handle_now})
+    assert await sync_state.parked_before("@bot:x", Clock().ms()) == []
+    rows = await OutboxRepository(database).due(Clock().ms())
+    assert ["send it again" in row.content["body"] for row in rows] == [True]
+
+
+async def test_an_on_time_sweep_run_late_past_its_date_by_the_misfire_grace_waits(database):
+    """Weather at 22:00, the machine stalled until 00:30: APScheduler's misfire grace ran it on the next date,
+    closing that day empty (a second reviewer's). A run too late for its time today does nothing."""
+    london = ZoneInfo("Europe/London")
+    clock = FixedClock(datetime(2026, 3, 1, 22, 0, 1, tzinfo=london))
+    scheduler = SweepScheduler(SweepRunRepository(database), london, clock)
+    ran = []
+
+    @on_time(3 * 3600)
+    async def weather() -> None:
+        ran.append(clock.now())
+
+    sweep = Sweep("weather", "0 22 * * *", weather)
+    scheduler._triggers["weather"] = parse_schedule(sweep.schedule, london)
+    await scheduler._run(sweep)  # on time
+    clock.at = datetime(2026, 3, 2, 0, 30, tzinfo=london)
+    await scheduler._run(sweep)  # the next date: waits for 22:00
+    assert len(ran) == 1
+
+
 class RoomOf:
     """A fake account that knows who is in one room."""
 

@@ -399,3 +399,17 @@ async def test_one_group_s_trouble_never_holds_up_another_and_is_said_once(host,
     maker.make = make
     await host.group_rooms.sweep()
     assert sorted(spec.name for spec in maker.made.values()) == ["Allotment club", "Knitting circle"]
+
+
+async def test_an_archived_group_keeps_its_name(host):
+    """Archiving unlists a group; taking only listed ones as named let a new group take an archived one's name (a
+    second reviewer's). Sensitive groups take no name instead."""
+    await run(host, "!group new Allotment club #gardening", sender=BOB)
+    await host.group_rooms.sweep()
+    [group] = await host.group_rooms.repository.in_state("ready")
+    await run(host, f"!group archive {group.room_id}", sender=SAM, role=Role.PEER_WORKER)
+    await host.group_rooms.sweep()
+    assert (await host.group_rooms.repository.by_id(group.id)).state in ("archiving", "archived")
+    await host.group_rooms.sweep()
+    reply = body(await run(host, "!group new Allotment club #gardening", sender=CAROL))
+    assert "now archived" in reply, reply

@@ -253,9 +253,14 @@ async def test_taking_back_the_going_reaction_steps_back(host):
     await taken_back(host, GROUP, f"$r-{ALICE}")  # replayed after a restart: the same
     assert await going(host, 1) == [BOB, CAROL]
 
-    await run(host, "!meetup going 1", sender=CAROL, room_id=DM)  # words, after her ✅: the ✅ still counts
+    await run(host, "!meetup going 1", sender=CAROL, room_id=DM)  # words, after her ✅: the latest says
     await taken_back(host, GROUP, f"$r-{CAROL}", sender=CAROL)
-    assert await going(host, 1) == [BOB]
+    assert await going(host, 1) == [BOB, CAROL]
+    effects = Effects(host.context.account)  # and Bob's ✅ after his words can be taken back
+    assert await host.on_reaction(react(host, BOB, "$post1"), effects)
+    await host.context.work.commit(effects)
+    await taken_back(host, GROUP, f"$r-{BOB}", sender=BOB)
+    assert await going(host, 1) == [CAROL]
     assert "1: Tuesday 10 March at 7pm, at Community hall. 1 going" in said(await run(host, "!meetups"))[0][2]
 
 

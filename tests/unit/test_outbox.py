@@ -702,3 +702,31 @@ async def test_rows_queued_or_tried_while_the_clock_ran_fast_are_due_once_it_is_
     await outbox.deliver_due()
     assert sorted(s[2]["body"] for s in account.sent) == ["a DM queued while fast", "a note in the staff room",
                                                           "crisis alert"]
+
+
+async def test_a_row_queued_while_the_clock_ran_fast_keeps_its_rate_limit_once_tried_again(database):
+    """Brought forward once, then its own wait holds: every wake undid a rate limit (a second reviewer's)."""
+    clock = MovableClock()
+    clock.offset_ms = 3_600_000  # an hour fast when the row is queued
+    account = FakeAccount()
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "queued while fast"}, room_id="!r")
+    async with database.transaction() as db:
+        await OutboxRepository.enqueue(db, effects.items, clock.ms())
+    clock.offset_ms = 0  # NTP steps the clock back
+    outbox = dispatcher(database, account, clock)
+    account.failures.append(MatrixError("rate limited", retry_after_ms=60_000, code="M_LIMIT_EXCEEDED"))
+    await outbox.deliver_due()  # brought forward, tried now (right), and told to wait a minute
+    assert account.sent == []
+    tries = []
+    real_send = account.send
+
+    async def counting(*args, **kwargs):
+        tries.append(args)
+        return await real_send(*args, **kwargs)
+
+    account.send = counting
+    for _ in range(5):  # members keep talking: each commit wakes the dispatcher, a few ms later
+        account.failures.append(MatrixError("rate limited", retry_after_ms=60_000, code="M_LIMIT_EXCEEDED"))
+        await outbox.deliver_due()
+    assert tries == [], f"{len(tries)} sends within the homeserver's 60 s retry_after"
