@@ -273,6 +273,7 @@ class CommandContext:
     encrypted: bool = True  # whether the room the command was typed in is encrypted
     reply_to: str | None = None  # the event the command message replies to, if it is a reply
     in_staff_room: bool = False  # typed in the staff room, which only staff read
+    can_take_down: bool = False  # the bot may redact others' messages where this was typed (it has the power)
 
     @property
     def answered_in_place(self) -> bool:

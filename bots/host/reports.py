@@ -83,7 +83,7 @@ class Reports:
             ctx.reply("report_not_found")
             return
         await self.file(ctx.effects, ctx.room_id, ctx.reply_to, author)
-        ctx.reply("report_thanks")
+        ctx.reply("report_thanks", removed=ctx.can_take_down)  # never say it is gone where it stays (a reviewer's)
 
     async def file(self, effects: Effects, room_id: str, event_id: str, author: str, reason: str | None = None,
                    source: str = "command") -> None:

@@ -278,3 +278,16 @@ async def test_a_mute_the_room_no_longer_lets_the_bot_lift_is_handed_to_the_staf
     await bot.reports.unmute_due()
     [note] = [row for row in await owed(database) if row.room_id == STAFF_ROOM and "by hand" in row.content["body"]]
     assert BOB in note.content["body"] and "by hand" in note.content["body"]
+
+
+async def test_the_reporter_is_told_their_report_was_taken_down_only_where_it_was(bot):
+    """Where the bot has no power to redact, the thanks said "removed your !report" while it stayed beside their name
+    (a reviewer's, twenty-ninth session)."""
+    assert "delete it yourself" in (await report(bot, ALICE)).items[-1].content["body"]
+    command = next(c for c in bot.commands() if c.name == "report")
+    effects = Effects(bot.context.account)
+    await command.run(CommandContext(command=command, sender=CARA, room_id=GROUP, event_id="$cmd2", role=Role.MEMBER,
+                                     in_dm=False, effects=effects, templates=bot.context.templates, prefix="!",
+                                     reply_to="$rude", can_take_down=True))
+    thanks = effects.items[-1].content["body"]
+    assert "removed your !report from the room" in thanks and "yourself" not in thanks

@@ -4,7 +4,7 @@ from bothy.clock import Clock
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bots.installed import INSTALLATION
-from commands.framework import Command, CommandRegistry, Role, UserId
+from commands.framework import Command, CommandRegistry, Integer, Role, UserId
 from commands.router import CommandRouter
 from tests.unit.test_engine import shared_config
 
@@ -121,3 +121,21 @@ async def test_a_members_staff_command_in_a_group_is_refused_in_private_not_in_f
     # ...so its answer must not be left in the group either (unknown commands and a staff member's are DMed)
     assert ("message", GROUP, None) not in actions, actions
     assert ("message", None, ALICE) in actions
+
+
+async def test_an_edit_into_a_private_command_in_a_group_is_taken_down_and_not_run():
+    """"ugh" edited into "!mood 1" (or "!mood 11" corrected): the edit is rightly not run again, but its words, her
+    mood, stayed in front of the group (a reviewer's, twenty-ninth session)."""
+    ran = []
+
+    async def mood(ctx) -> None:
+        ran.append(ctx)
+
+    registry = CommandRegistry([Command("mood", "host", "mood", mood, params=(Integer("score", 1, 5),),
+                                        private=True)])
+    router = CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), Clock(), lambda: STAFF)
+    effects = Effects(HOST)
+    edit = Message(GROUP, "$edit", ALICE, "!mood 1", Clock().ms(), "m.text", encrypted=True, replaces="$typed")
+    assert await router.handle(edit, effects)
+    assert sorted(item.target_event_id for item in effects.items if item.action == "redaction") == ["$edit", "$typed"]
+    assert ran == [] and not [item for item in effects.items if item.action == "message"]
