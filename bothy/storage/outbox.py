@@ -28,6 +28,7 @@ _STUCK = "(dead = 1 OR attempts >= ? OR created_at <= ?)"
 
 CLOCK_STEP_MS = 60_000  # a time this far ahead of now was written while the clock ran fast
 
+
 @dataclass(frozen=True)
 class AlertRecord:
     kind: str
