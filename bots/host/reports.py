@@ -136,12 +136,16 @@ class Reports:
         now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:
-            await record_audit(db, worker, f"report {action}", alert.subject_user,
-                               f"alert {alert.id} in {alert.room_id}", now)
+            await record_audit(db, worker, f"report {action}", alert.subject_user, self._detail(alert), now)
 
         effects.record(write)
         self.context.alerts.in_thread(alert, effects, template, worker=worker, **context)
         await self.context.alerts.claim(alert, worker, effects)
+
+    @staticmethod
+    def _detail(alert: Alert) -> str:
+        """What the audit log says an action was about (never the message's words)."""
+        return f"alert {alert.id} in {alert.room_id}"
 
     async def remove(self, alert: Alert, worker: str, effects: Effects) -> None:
         if alert.room_id and alert.event_id:
@@ -199,6 +203,15 @@ class Reports:
         await self.context.work.commit(kept)
 
     async def guidelines(self, alert: Alert, worker: str, effects: Effects) -> None:
+        """The guidelines, once per report: sent again at each 📜 they read as a telling-off (a reviewer's)."""
+        async with self.context.store.read() as db, db.execute(
+            "SELECT actor FROM audit_log WHERE action = 'report guidelines' AND detail = ? LIMIT 1",
+            (self._detail(alert),)
+        ) as cursor:
+            sent = await cursor.fetchone()
+        if sent is not None:
+            self.context.alerts.in_thread(alert, effects, "mod_guidelines_already", worker=sent[0])
+            return
         if alert.subject_user:
             effects.message(self.context.render("community_guidelines"), to_user=alert.subject_user)
         await self._acted(alert, worker, effects, "guidelines", "mod_guidelines_sent")

@@ -291,3 +291,14 @@ async def test_the_reporter_is_told_their_report_was_taken_down_only_where_it_wa
                                      reply_to="$rude", can_take_down=True))
     thanks = effects.items[-1].content["body"]
     assert "removed your !report from the room" in thanks and "yourself" not in thanks
+
+
+async def test_the_guidelines_go_to_the_author_once_per_report(bot, database):
+    """📜 tapped again (or `!mod guidelines` after it) sent them again: twice reads as a telling-off (a reviewer's)."""
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, GUIDELINES)
+    await react(bot, GUIDELINES)
+    rows = await owed(database)
+    assert len([r for r in rows if r.to_user == BOB and "guidelines" in r.content["body"]]) == 1
+    assert any(r.room_id == STAFF_ROOM and "already" in r.content["body"] for r in rows)
