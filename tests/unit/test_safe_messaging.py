@@ -28,7 +28,7 @@ STAFF_ONLY = frozenset({
     "alert_group_request", "group_dormant_staff", "group_approved", "group_declined", "group_not_pending",
     "alert_already_done", "alert_closed", "alert_done", "alert_escalated", "alert_escalation_note", "alert_report",
     "alert_room_climate", "alert_talk", "alert_talk_again", "alert_unknown", "alerts_list", "audit_list",
-    "mod_dismissed", "mod_guidelines_already",
+    "mod_dismissed", "mod_guidelines_already", "report_again",
     "mod_failed", "mod_unmute_failed", "mod_guidelines_sent", "mod_muted", "mod_removed", "mod_bot_account",
 })
 # Posted in a group room for everyone, never in a DM: a warm tally or an invitation, not a message to one member.
