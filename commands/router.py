@@ -79,15 +79,16 @@ class CommandRouter:
         if found is None:
             if message.replaces is None:
                 await self._unknown(invocation, message, effects)
-            elif await self._answers_here(self.config.bot_names[0], message.room_id):
-                self._take_down_edit(message, effects)
+            elif not invocation.raw_args[0].startswith(self.config.command_prefix) and \
+                    await self._answers_here(self.config.bot_names[0], message.room_id):  # "!!!" is emphasis
+                await self._take_down_edit(message, effects)
             return None
         known = KnownCommand(found[0], found[0].read_as_words(found[1]))
         if not await self._answers_here(found[0].bot, message.room_id):
             return known
         if message.replaces is not None:  # an edit runs nothing again, but what may not stay there must not
             if found[0].private or found[0].staff_places_only:
-                self._take_down_edit(message, effects)
+                await self._take_down_edit(message, effects)
             return known
         prefix = self.config.command_prefix
         role = role_of(message.sender, self.config)
@@ -128,13 +129,16 @@ class CommandRouter:
         same = command is not None and from_pills is not None and from_pills[0] is command[0]
         return picked if same else typed  # "!group join" in the body is never the HTML's "!group archive"
 
-    def _take_down_edit(self, message: Message, effects: Effects) -> None:
+    async def _take_down_edit(self, message: Message, effects: Effects) -> None:
         """A message edited into a command that may not stay in a group ("ugh" edited into "!mood 1", a private or
         staff command corrected in place): the edit and the message it replaced are redacted there, where the bot
-        has the power, as the command typed afresh would be (a reviewer's)."""
+        has the power, as the command typed afresh would be (a reviewer's). Only the sender's own message: clients
+        ignore an edit from anyone else, and it must never get another's message, or a bot's, taken down."""
         in_staff_place = self.account.is_direct_room(message.room_id) or message.room_id == self.staff_room_id()
-        if not in_staff_place and message.replaces and self.account.can_redact_others(message.room_id):
-            effects.redact(message.room_id, message.event_id)
+        if in_staff_place or not message.replaces or not self.account.can_redact_others(message.room_id):
+            return
+        effects.redact(message.room_id, message.event_id)
+        if await self.account.event_sender(message.room_id, message.replaces) == message.sender:
             effects.redact(message.room_id, message.replaces)
 
     async def _unknown(self, invocation: Invocation, message: Message, effects: Effects) -> None:

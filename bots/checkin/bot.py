@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -292,10 +293,23 @@ class CheckinBot(Bot):
             ctx.reply("checkin_recent", member=member, by=latest[1], minutes=max(1, (now - latest[0]) // 60_000),
                       about=member)
             return
-        # The check-in row and its message are committed with this command, so it goes out exactly once.
-        ctx.effects.record(self._checkins_for([member], now, ctx.effects, await self._low_energy([member]),
-                                              requested_by=ctx.sender))
+        # The check-in row and its message are committed with this command, so it goes out exactly once; the day's
+        # limit is read again there, and the reply chosen by what was done (two `!checkin`s handled side by side).
+        recent = dataclasses.replace(ctx, effects=Effects(ctx.effects.account))
+        recent.reply("checkin_recent", member=member, by=None, minutes=1, about=member)
+        queue = self._checkins_for([member], now, ctx.effects, await self._low_energy([member]),
+                                   requested_by=ctx.sender)
         ctx.reply("checkin_sent", member=member, about=member)
+        sent = ctx.effects.items[-1]
+
+        async def write(db: aiosqlite.Connection) -> None:
+            if await CheckinRepository.sent_since(db, member, now - RECENT_CHECKIN_MS):
+                ctx.effects.items.remove(sent)
+                ctx.effects.items.extend(recent.effects.items)
+                return
+            await queue(db)
+
+        ctx.effects.record(write)
 
     async def quiet(self, ctx: CommandContext) -> None:
         days = ctx.params["days"]

@@ -83,13 +83,17 @@ def checkins_allowed(preference: tuple[bool, int | None], now_ms: int) -> bool:
     return enabled and (paused_until is None or paused_until <= now_ms)
 
 
+STRESS_MAX_GAP_S = 3600  # readings an hour apart still tell one episode (an hourly automation); more, two moments
+
+
 def add_stress_reading(summary: StressSummary | None, level: int, at_ms: int, threshold: int,
                        sustained_s: int, max_gap_s: int | None = None) -> tuple[StressSummary, bool]:
     """Fold one reading into the rolling summary; True when this reading starts a sustained episode
     worth one alert (stress at or above threshold for `sustained_s`, not yet alerted this episode). Readings further
-    apart than `max_gap_s` (at least `sustained_s`) show nothing of what came between: two high ones hours apart are
-    two moments, not stress that stayed high (a reviewer's), so the episode starts again at the later one."""
-    max_gap_s = max(sustained_s, max_gap_s or 0)
+    apart than `max_gap_s` (at least `sustained_s`, at most STRESS_MAX_GAP_S) show nothing of what came between: two
+    high ones hours apart are two moments, not stress that stayed high (a reviewer's), so the episode starts again
+    at the later one."""
+    max_gap_s = max(sustained_s, min(max_gap_s or 0, STRESS_MAX_GAP_S))
     if summary is None:
         summary = StressSummary(0, at_ms, level, float(level), None, False)
     average = level if summary.readings == 0 else (1 - STRESS_SMOOTHING) * summary.average + STRESS_SMOOTHING * level

@@ -178,6 +178,13 @@ class CheckinRepository:
             return {row[0]: row[1] for row in await cursor.fetchall()}
 
     @staticmethod
+    async def sent_since(db: aiosqlite.Connection, user_id: str, since_ms: int) -> bool:
+        """Whether the member has had a check-in since then, read in the transaction that would add one."""
+        async with db.execute("SELECT 1 FROM checkins WHERE user_id = ? AND sent_at > ? LIMIT 1",
+                              (user_id, since_ms)) as cursor:
+            return await cursor.fetchone() is not None
+
+    @staticmethod
     async def still_due(db: aiosqlite.Connection, user_ids: list[str], since_ms: int, now_ms: int) -> list[str]:
         """Those of `user_ids` still due a check-in, read in the transaction that adds theirs: none since
         `since_ms` (two sweeps that overlap, or a sweep and `!checkin`, cannot both check a member in), check-ins

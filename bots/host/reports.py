@@ -258,7 +258,8 @@ class Reports:
         another bot's account answered the report), then forget the mute and audit it as that bot's. Setting a level
         is harmless to repeat, so a crash between the homeserver call and the commit only repeats it. Refused for good
         (the bot lost its power there), the staff room is asked to do it by hand: the mute is then forgotten."""
-        account = account or self.context.account
+        if account not in self.context.bot_accounts | {self.context.account}:  # NULL, or no longer configured
+            account = self.context.account
         effects = Effects(account)
         try:
             await self.context.rooms_seen_by(account).set_power_level(room_id, user_id, previous)

@@ -285,3 +285,22 @@ async def test_quiet_says_who_has_asked_for_no_check_ins(database, example_confi
     listed = next(item for item in effects.items if item.room_id == "!staff").content["body"].splitlines()
     assert any(ALICE in line and "asked for no check-ins" not in line for line in listed)
     assert any(BOB in line and "asked for no check-ins" in line for line in listed)
+
+
+async def test_two_check_ins_asked_for_side_by_side_send_one(database, example_config):
+    """Sam in the staff room and Jo in a DM, handled side by side: both read "none today" before either committed
+    (a second reviewer's). The day's limit is read again where the check-in is written."""
+    bot = checkin_bot(database, example_config)
+    command = next(c for c in bot.commands() if c.name == "checkin")
+    handled = []
+    for sender in (SAM, "@jo:example.org"):
+        effects = Effects(bot.context.account)
+        await command.run(CommandContext(command=command, sender=sender, room_id="!staff", event_id=f"${sender}",
+                                         role=Role.PEER_WORKER, in_dm=False, effects=effects,
+                                         templates=bot.context.templates, prefix="!", params={"user": ALICE}))
+        handled.append(effects)
+    for effects in handled:
+        await bot.context.work.commit(effects)
+    assert len([row for row in await OutboxRepository(database).due(10**15) if row.to_user == ALICE]) == 1
+    replies = [next(i for i in effects.items if i.room_id == "!staff").content["body"] for effects in handled]
+    assert "I've sent" in replies[0] and "had a check-in" in replies[1]

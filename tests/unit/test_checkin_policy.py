@@ -121,6 +121,11 @@ def test_high_readings_further_apart_than_the_window_are_moments_not_an_episode(
         hourly, alert = add_stress_reading(hourly, 92, NOW + hours * hour, threshold=70, sustained_s=1800,
                                            max_gap_s=3600)
     assert alert or hourly.alerted
+    # However long readings may arrive late (`stress.max_age: 12h`), more than an hour apart they are moments.
+    summary, alert = add_stress_reading(None, 80, NOW, threshold=70, sustained_s=1800, max_gap_s=12 * 3600)
+    summary, alert = add_stress_reading(summary, 75, NOW + 9 * hour, threshold=70, sustained_s=1800,
+                                        max_gap_s=12 * 3600)
+    assert not alert
 
 
 def test_a_single_spike_is_not_an_episode():

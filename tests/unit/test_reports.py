@@ -302,3 +302,15 @@ async def test_the_guidelines_go_to_the_author_once_per_report(bot, database):
     rows = await owed(database)
     assert len([r for r in rows if r.to_user == BOB and "guidelines" in r.content["body"]]) == 1
     assert any(r.room_id == STAFF_ROOM and "already" in r.content["body"] for r in rows)
+
+
+async def test_a_mute_made_by_an_account_no_longer_configured_is_lifted_by_the_host(bot, database, clock):
+    """The account that made it was since removed from `bots:`: the host account tries, and the note asking staff to
+    do it by hand goes out as the host's (as the removed one's it was set aside, and the member stayed muted)."""
+    rooms = bot.context.rooms
+    await rooms.set_power_level(GROUP, BOB, -1)
+    async with database.transaction() as db:
+        await db.execute("INSERT INTO mutes (room_id, user_id, until, previous_level, account) VALUES (?, ?, 0, 10, ?)",
+                         (GROUP, BOB, "@old:example.org"))
+    await bot.reports.unmute_due()
+    assert (await rooms.power_levels(GROUP))["users"][BOB] == 10

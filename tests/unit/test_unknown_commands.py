@@ -19,6 +19,10 @@ class Account:
 
     def __init__(self, power: bool = True):
         self.power = power
+        self.senders: dict[str, str] = {"$typed": ALICE}  # event ID -> who sent it
+
+    async def event_sender(self, room_id: str, event_id: str) -> str | None:
+        return self.senders.get(event_id)
 
     async def joined_members(self, room_id: str) -> frozenset[str]:
         return frozenset({HOST, ALICE})
@@ -139,3 +143,22 @@ async def test_an_edit_into_a_private_command_in_a_group_is_taken_down_and_not_r
     assert await router.handle(edit, effects)
     assert sorted(item.target_event_id for item in effects.items if item.action == "redaction") == ["$edit", "$typed"]
     assert ran == [] and not [item for item in effects.items if item.action == "message"]
+
+
+async def test_an_edit_takes_down_only_its_own_sender_s_message_and_emphasis_is_left():
+    """Clients ignore an edit from anyone but the sender: one from Mallory naming Alice's post (or a bot's) must not
+    get it taken down; and "!!! so proud" edited in is emphasis (a second reviewer's)."""
+    registry = CommandRegistry([Command("mood", "host", "mood", noop, params=(Integer("score", 1, 5),),
+                                        private=True)])
+    account = Account()
+    router = CommandRouter(shared_config(), registry, account, INSTALLATION.templates(), Clock(), lambda: STAFF)
+    mallory = "@mallory:example.org"
+    for body in ("!mood 1", "!gone"):
+        effects = Effects(HOST)
+        await router.handle(Message(GROUP, "$edit", mallory, body, Clock().ms(), "m.text", encrypted=True,
+                                    replaces="$typed"), effects)
+        assert [item.target_event_id for item in effects.items if item.action == "redaction"] == ["$edit"]
+    effects = Effects(HOST)
+    await router.handle(Message(GROUP, "$edit2", ALICE, "!!! so proud of you all", Clock().ms(), "m.text",
+                                encrypted=True, replaces="$typed"), effects)
+    assert effects.items == []
