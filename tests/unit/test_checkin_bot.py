@@ -39,6 +39,18 @@ async def handle(bot: CheckinBot, event: Message | Membership) -> None:
     await bot.context.work.commit(effects)
 
 
+async def checkin_asked(bot: CheckinBot, member: str, sender: str = SAM, commit: bool = True) -> Effects:
+    """`!checkin MEMBER` from a peer worker in the staff room; committed unless told not to."""
+    command = next(c for c in bot.commands() if c.name == "checkin")
+    effects = Effects(bot.context.account)
+    await command.run(CommandContext(command=command, sender=sender, room_id="!staff", event_id=f"${sender}",
+                                     role=Role.PEER_WORKER, in_dm=False, effects=effects,
+                                     templates=bot.context.templates, prefix="!", params={"user": member}))
+    if commit:
+        await bot.context.work.commit(effects)
+    return effects
+
+
 async def rows(database, table: str) -> list[tuple]:
     async with database.read() as db, db.execute(f"SELECT user_id, room_id FROM {table} ORDER BY 1, 2") as cursor:
         return list(await cursor.fetchall())
@@ -137,16 +149,11 @@ async def test_sweeps_that_overlap_check_a_member_in_once(database, example_conf
 async def test_a_check_in_asked_for_while_a_sweep_runs_is_the_only_one(database, example_config):
     bot = checkin_bot(database, example_config)
     await handle(bot, Message(OTHER, "$m", BOB, "hello", bot.context.clock.ms() - 30 * DAY_MS, "m.text", True))
-    command = next(c for c in bot.commands() if c.name == "checkin")
     read_last_checkins = bot.repository.last_checkins
 
     async def peer_worker_asks_just_after_the_sweep_read() -> dict[str, int]:
         last = await read_last_checkins()
-        effects = Effects(bot.context.account)
-        await command.run(CommandContext(command=command, sender=SAM, room_id="!staff", event_id="$c",
-                                         role=Role.PEER_WORKER, in_dm=False, effects=effects,
-                                         templates=bot.context.templates, prefix="!", params={"user": BOB}))
-        await bot.context.work.commit(effects)
+        await checkin_asked(bot, BOB)
         return last
 
     bot.repository.last_checkins = peer_worker_asks_just_after_the_sweep_read
@@ -240,17 +247,6 @@ async def test_pausing_from_an_old_check_in_never_shortens_a_longer_pause(databa
     assert checkins_allowed(await bot.repository.preference(BOB), now + 183 * DAY_MS)
 
 
-async def checkin_asked(bot: CheckinBot, member: str, sender: str = SAM) -> Effects:
-    """`!checkin MEMBER` from a peer worker in the staff room."""
-    command = next(c for c in bot.commands() if c.name == "checkin")
-    effects = Effects(bot.context.account)
-    await command.run(CommandContext(command=command, sender=sender, room_id="!staff", event_id="$c",
-                                     role=Role.PEER_WORKER, in_dm=False, effects=effects,
-                                     templates=bot.context.templates, prefix="!", params={"user": member}))
-    await bot.context.work.commit(effects)
-    return effects
-
-
 async def test_a_check_in_asked_for_says_so_and_is_sent_once_a_day_and_never_to_a_bot(database, example_config):
     """Reviewer's findings, twenty-ninth session: two peer workers acting on `!quiet` sent the same check-in twice;
     the sweep's words ("a little quieter from you lately") went to a member who had posted an hour before; and an
@@ -291,14 +287,7 @@ async def test_two_check_ins_asked_for_side_by_side_send_one(database, example_c
     """Sam in the staff room and Jo in a DM, handled side by side: both read "none today" before either committed
     (a second reviewer's). The day's limit is read again where the check-in is written."""
     bot = checkin_bot(database, example_config)
-    command = next(c for c in bot.commands() if c.name == "checkin")
-    handled = []
-    for sender in (SAM, "@jo:example.org"):
-        effects = Effects(bot.context.account)
-        await command.run(CommandContext(command=command, sender=sender, room_id="!staff", event_id=f"${sender}",
-                                         role=Role.PEER_WORKER, in_dm=False, effects=effects,
-                                         templates=bot.context.templates, prefix="!", params={"user": ALICE}))
-        handled.append(effects)
+    handled = [await checkin_asked(bot, ALICE, sender, commit=False) for sender in (SAM, "@jo:example.org")]
     for effects in handled:
         await bot.context.work.commit(effects)
     assert len([row for row in await OutboxRepository(database).due(10**15) if row.to_user == ALICE]) == 1
