@@ -240,7 +240,8 @@ class StressWebhook:
             previous = await self.repository.stress_summary(link.user_id)
             if previous is not None and at_ms < previous.last_at:
                 return False
-            # Readings up to `max_age` apart still tell one episode: an automation may send one an hour.
+            # Readings as far apart as `max_age` (an hour at most) still tell one episode: an automation may send
+            # one an hour.
             folded = add_stress_reading(previous, level, at_ms, link.threshold, self.settings.sustained_s,
                                         self.settings.max_age_s)
             committed = await self._commit(link, *folded)
