@@ -191,7 +191,9 @@ class HostBot(Bot):
         ) as cursor:
             request = await cursor.fetchone()
         if request is None or now - request[0] > CONFIRM_WITHIN_MS:
-            ctx.reply("forget_not_asked", minutes=CONFIRM_WITHIN_MS // 60_000)
+            # A second confirm (the first reply was slow) must not say "nothing has been erased" of an erase done.
+            stored = bool(await self.context.personal_data.export(ctx.sender))
+            ctx.reply("forget_not_asked" if stored else "forget_nothing_stored", minutes=CONFIRM_WITHIN_MS // 60_000)
             return
 
         await self.reports.lift_mutes(ctx.sender)  # what erasing would lose is settled first

@@ -179,10 +179,20 @@ class GroupCommands:
         near = near_duplicate(name, [g.name for g in groups])
         return next((g for g in groups if g.name == near), None)
 
+    async def _members_if_known(self, room_id: str) -> frozenset[str]:
+        """Who is in the room, or nobody when the homeserver does not say: then the invitation is owed anyway."""
+        try:
+            return await self.context.rooms.joined_members(room_id)
+        except MatrixError:
+            return frozenset()
+
     async def join(self, ctx: CommandContext) -> None:
         group = await self._find(ctx.params["name"], await self.repository.listed())
         if group is None:
             ctx.reply("group_not_found")
+            return
+        if group.room_id is not None and ctx.sender in await self._members_if_known(group.room_id):
+            ctx.reply("group_join_already", title=group.name)  # no invitation the homeserver would refuse
             return
         now = self.context.clock.ms()
 

@@ -389,7 +389,10 @@ class MoodBot(Bot):
             and time.monotonic() - recent[0] < LIVELY_WINDOW_S
 
     async def on_membership(self, membership: Membership, effects: Effects) -> None:
-        if membership.membership != "join" or membership.user_id in self.context.bot_accounts:
+        """A member's first join of a hang-out room gets its welcome, once; a join after a join is a new name or
+        picture, not an arrival (a reviewer's: welcomed again months in)."""
+        if membership.membership != "join" or membership.previous == "join" \
+                or membership.user_id in self.context.bot_accounts:
             return
         if membership.room_id not in await self._hangout_rooms():
             return

@@ -96,6 +96,10 @@ async def test_a_new_group_gets_its_room_once_with_the_right_people(host):
     await run(host, "!group join allotment club", sender=CAROL)
     await host.group_rooms.sweep()
     assert maker.calls[-1] == ("invite", room_id, CAROL)
+    # Already in it: no invitation the homeserver would refuse, and no promise of one (a reviewer's)
+    del host.context.rooms.joined_members
+    host.context.rooms.members[room_id] = frozenset({BOB, SAM, CAROL})
+    assert "already in Allotment club" in body(await run(host, "!group join allotment club", sender=BOB))
 
 
 async def test_a_crash_after_making_the_room_never_makes_a_second(host):

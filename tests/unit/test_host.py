@@ -51,6 +51,9 @@ async def test_confirming_erases_only_soon_after_asking(database, example_config
     clock.at += timedelta(minutes=2)
     assert "erased" in await forget(bot, "me", "confirm")
     assert not await alice_has_settings(database)
+    # Confirmed again (the first reply was slow): not "Nothing has been erased" of an erase done (a reviewer's)
+    again = await forget(bot, "me", "confirm")
+    assert "nothing stored about you now" in again and "Nothing has been erased" not in again
     assert await INSTALLATION.personal_data(database).export(ALICE) == {}  # the request itself is gone too
 
 

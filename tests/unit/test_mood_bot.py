@@ -280,6 +280,17 @@ async def test_hangout_rooms_welcome_once_and_prompt_in_turn(database, example_c
     assert "#low:example.org" in json.loads((await outbox(database))[-1][3])["body"]
 
 
+async def test_a_new_name_or_picture_in_a_hang_out_room_is_no_arrival(database, example_config):
+    """A join after a join is a profile change: welcomed again months in, after an erase, in a new DM (a
+    reviewer's, twenty-ninth session)."""
+    bot = mood_bot(database, example_config)
+    await bot.start()
+    effects = Effects(bot.context.account)
+    await bot.on_membership(Membership(HANGOUT, ALICE, "join", previous="join"), effects)
+    await bot.context.work.commit(effects)
+    assert [row for row in await outbox(database) if row[1] == ALICE] == []
+
+
 async def last_body(database) -> str:
     return json.loads((await outbox(database))[-1][3])["body"]
 
