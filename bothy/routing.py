@@ -61,8 +61,8 @@ class EventRouter:
         in_staff_room = getattr(event, "room_id", None) == self.staff_room.room_id
         listeners = () if in_staff_room else self.bots
         match event:
-            case Message(msgtype="m.notice") if event.sender in self.account_order:
-                return  # Bothy's bots speak in notices; none reads another's (a member's or a bridge's are read)
+            case Message() if event.sender in self.account_order and (event.msgtype == "m.notice" or not event.body):
+                return  # Bothy's bots speak in notices and files; none reads another's (a member's or a bridge's are)
             case Message():
                 known = await self.router.handle(event, effects)
                 if in_staff_room or (known is not None and not known.read_as_words):

@@ -126,7 +126,8 @@ def strip_reply_fallback(body: str) -> str:
 def message_from_event(
     source: dict[str, Any], room_id: str, encrypted: bool, on_malformed: MalformedHandler | None = None
 ) -> Message | None:
-    """A room message as handlers should see it, or None when it is not a text-like message.
+    """A room message as handlers should see it, or None when it is not a text-like message. A photo, video,
+    voice note or file is one too, with its caption as its text, or no text at all: sharing one is taking part.
 
     Total over any JSON: one event with a field of the wrong type must not stop the sync loop, so
     such an event is None too, and `on_malformed` hears which field (never its value).
@@ -144,7 +145,11 @@ def _message(source: Any, room_id: str, encrypted: bool) -> Message | None:
         content = _required_object(content, "m.new_content")
     body = _text(content, "body")
     msgtype = _text(content, "msgtype")
-    if body is None or msgtype is None or not (msgtype in TEXT_MSGTYPES or _captioned(content, msgtype, body)):
+    if body is None or msgtype is None:
+        return None
+    if msgtype in CAPTIONED_MSGTYPES and not _captioned(content, msgtype, body):
+        body = ""  # a photo or file shared without words is still taking part; its file name is nobody's words
+    elif msgtype not in TEXT_MSGTYPES and msgtype not in CAPTIONED_MSGTYPES:
         return None
     in_reply_to = _object(relates, "m.in_reply_to")
     reply_to = _text(in_reply_to, "event_id") if in_reply_to is not None else None

@@ -293,3 +293,19 @@ async def test_two_check_ins_asked_for_side_by_side_send_one(database, example_c
     assert len([row for row in await OutboxRepository(database).due(10**15) if row.to_user == ALICE]) == 1
     replies = [next(i for i in effects.items if i.room_id == "!staff").content["body"] for effects in handled]
     assert "I've sent" in replies[0] and "had a check-in" in replies[1]
+
+
+async def test_a_photo_shared_without_words_is_taking_part(database, example_config):
+    """Sharing a photo counts as being around (PRODUCT.md): as parsed from the homeserver it is a message with no
+    text, and a member who shares one is not checked in with as gone quiet."""
+    from bothy.matrix.events import message_from_event
+
+    bot = checkin_bot(database, example_config)
+    now = bot.context.clock.ms()
+    await handle(bot, Message(GROUP, "$m", BOB, "hello", now - 30 * DAY_MS, "m.text", True))
+    photo = message_from_event({"type": "m.room.message", "event_id": "$p", "sender": BOB, "origin_server_ts": now,
+                                "content": {"msgtype": "m.image", "body": "IMG_2.jpg", "url": "mxc://x/y"}},
+                               GROUP, True)
+    assert photo is not None
+    await handle(bot, photo)
+    assert await bot.sweep() == 0

@@ -51,9 +51,14 @@ def test_an_edit_is_seen_as_its_new_content():
     assert message.replaces == "$original"
 
 
-def test_non_text_messages_are_not_messages():
-    assert message_from_event(source({"msgtype": "m.image", "body": "photo.jpg"}), "!r", False) is None
+def test_a_photo_without_words_is_a_message_with_none():
+    """Sharing a photo is taking part (PRODUCT.md): it counts as activity, with no text to read (a reviewer's,
+    twenty-ninth session: a photo-sharer with read receipts off looked "not reading either")."""
+    photo = message_from_event(source({"msgtype": "m.image", "body": "photo.jpg"}), "!r", False)
+    assert photo is not None and photo.body == "" and photo.msgtype == "m.image"
     assert message_from_event(source({"msgtype": "m.text"}), "!r", False) is None
+    assert message_from_event(source({"msgtype": "m.location", "body": "here", "geo_uri": "geo:1,2"}), "!r",
+                              False) is None
 
 
 @pytest.mark.parametrize("msgtype", ["m.image", "m.file", "m.video", "m.audio"])
@@ -68,9 +73,10 @@ def test_a_caption_under_a_photo_or_file_is_read_as_its_text(msgtype):
 def test_a_file_name_is_not_a_caption():
     for content in ({"msgtype": "m.image", "body": "IMG_1.jpg", "filename": "IMG_1.jpg"},
                     {"msgtype": "m.image", "body": "", "filename": "IMG_1.jpg"},
-                    {"msgtype": "m.image", "body": "IMG_1.jpg", "filename": ""},
-                    {"msgtype": "m.location", "body": "where I am", "filename": "map.png"}):
-        assert message_from_event(source(content), "!r", False, on_malformed=pytest.fail) is None
+                    {"msgtype": "m.image", "body": "IMG_1.jpg", "filename": ""}):
+        assert message_from_event(source(content), "!r", False, on_malformed=pytest.fail).body == ""
+    location = {"msgtype": "m.location", "body": "where I am", "filename": "map.png"}
+    assert message_from_event(source(location), "!r", False, on_malformed=pytest.fail) is None
 
 
 @pytest.mark.parametrize("body", ["> I can't keep myself safe tonight", ">:( awful day\nI want to die"])
@@ -181,7 +187,7 @@ def test_a_reaction_with_a_broken_relation_is_skipped_and_reported(relates):
 def test_what_is_merely_not_a_text_message_is_not_reported_as_malformed():
     fields = []
     assert message_from_event(source({}), "!r", False, on_malformed=fields.append) is None  # redacted
-    assert message_from_event(source({"msgtype": "m.image", "body": "p.jpg"}), "!r", False, fields.append) is None
+    assert message_from_event(source({"msgtype": "m.image", "body": "p.jpg"}), "!r", False, fields.append).body == ""
     assert reaction_from_event(source({}, type="m.reaction"), "!r", fields.append) is None
     assert fields == []
 
