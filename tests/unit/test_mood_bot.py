@@ -291,6 +291,14 @@ async def test_a_new_name_or_picture_in_a_hang_out_room_is_no_arrival(database, 
     assert [row for row in await outbox(database) if row[1] == ALICE] == []
 
 
+async def test_hangout_with_an_energy_that_has_no_space_does_not_ask_for_the_energy_again(database, example_config):
+    bot = mood_bot(database, example_config)  # only a low-energy space is set up
+    await command(bot, ALICE, "!energy high")
+    await command(bot, ALICE, "!hangout")
+    said = json.loads((await outbox(database))[-1][3])["body"]
+    assert "isn't a space for high energy yet" in said and "Tell me your energy" not in said
+
+
 async def last_body(database) -> str:
     return json.loads((await outbox(database))[-1][3])["body"]
 
