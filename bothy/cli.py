@@ -43,12 +43,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     configure_logging(config.log_level)
+    from bothy.matrix.adapter import MatrixError
     from bothy.storage.migrations import DatabaseTooNew
 
     try:
         asyncio.run(_run_until_signalled(config))
     except (DatabaseTooNew, sqlite3.Error) as error:
         _database_problem(config, error)
+        return 2
+    except OSError as error:  # a folder that cannot be made (database.path, crypto.store_dir), a port in use
+        print(f"Bothy could not start: {error}", file=sys.stderr)
+        return 2
+    except MatrixError as error:  # refused for good at start (a wrong password, a staff room alias not found)
+        if not error.permanent:
+            raise
+        print(f"Bothy could not start: the homeserver refused {error}. Check bots.*.password (or access_token) "
+              "and staff.room in the config.", file=sys.stderr)
         return 2
     return 0
 
@@ -81,7 +91,7 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
 
     try:
         applied = asyncio.run(run())
-    except (DatabaseTooNew, sqlite3.Error) as error:
+    except (DatabaseTooNew, sqlite3.Error, OSError) as error:
         _database_problem(config, error)
         return 2
     print(f"applied migrations {applied}" if applied else "database already up to date")

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bothy.matrix.events import server_of
 from bothy.schedules import ScheduleError, parse_schedule
 from bothy.settings import MAX_DURATION_S, SettingsReader, is_user_id
 from bothy.staff_hours import StaffHours, StaffHoursError, parse_staff_hours
@@ -208,9 +209,19 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
         reader.problems.append("staff.peer_workers: list at least one peer worker to receive alerts")
     volunteers = reader.user_ids("community.volunteers")
     servers = reader.get("community.allowed_servers", list)
+    reader.check("community.allowed_servers", servers, lambda names: all(isinstance(n, str) for n in names),
+                 "every entry must be a server name, like example.org")
     allowed_servers = frozenset(s for s in (servers or []) if isinstance(s, str))
     if servers is not None and not allowed_servers:
         reader.problems.append("community.allowed_servers: list at least one server name")
+    # The server name is what follows the ":" in a user ID, not the host name: mixed up, every invite from a
+    # member or peer worker would be ignored (a reviewer's).
+    own = sorted({server_of(person) for person in (*(a.user_id for a in accounts.values()), *peer_workers)}
+                 - allowed_servers - {""})
+    if allowed_servers and own:
+        reader.problems.append(f"community.allowed_servers: leaves out {', '.join(own)}, the server of the bots or "
+                               "peer workers: invites from there would be ignored (the server name follows the ':' "
+                               "in a user ID)")
 
     timezone_name = reader.get("timezone", str, default="Europe/London")
     try:
@@ -240,6 +251,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
     retention = _read_retention(reader)
 
     templates_override_dir = reader.path("templates.override_dir", base_dir)
+    if templates_override_dir is not None and not templates_override_dir.is_dir():
+        reader.problems.append(f"templates.override_dir: no such folder: {templates_override_dir}")
     bot_settings = {bot.name: bot.read_settings(reader, base_dir) for bot in bots}
     log_level = reader.get("logging.level", str, default="INFO")
     reader.check("logging.level", log_level, lambda v: v.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"},

@@ -135,6 +135,11 @@ def test_bots_left_out_run_on_the_host_account():
     ("referral.climate.ratio", float("inf"), "referral.climate.ratio: must be from 1 to 100"),  # no jump, ever
     # an environment variable inside a longer value was taken as written: a folder named "${BOTHY_DATA}"
     ("database.path", "${BOTHY_DATA}/bothy.sqlite3", "database.path: ${ENV_VAR} works only as the whole value"),
+    # twenty-ninth session: an override folder misspelt was never read; a host name given for the server name made
+    # every invite from a member or peer worker ignored
+    ("templates.override_dir", "./no-such-folder", "templates.override_dir: no such folder"),
+    ("community.allowed_servers", ["matrix.example.org"], "community.allowed_servers: leaves out example.org"),
+    ("community.allowed_servers", ["example.org", 42], "community.allowed_servers: every entry must be"),
 ])
 def test_values_that_look_valid_but_are_not_are_refused_with_their_key(key, value, problem):
     """A reviewer's, twenty-eighth session: each was accepted by check-config and misbehaved at run time."""

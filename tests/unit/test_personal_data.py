@@ -297,3 +297,14 @@ def test_the_admin_commands_name_a_database_they_cannot_use_and_create_none(tmp_
     assert "(database.path) cannot be used: the database is at schema version 999" in capsys.readouterr().err
     assert main(["forget", "--config", str(config), "--user", "alice"]) == 2
     assert "is not a Matrix user ID" in capsys.readouterr().err
+
+
+def test_db_migrate_names_a_database_path_it_cannot_make_in_one_line(tmp_path, capsys):
+    """`database.path` under a regular file: check-config said OK, then `bothy db migrate` showed a traceback (a
+    reviewer's, twenty-ninth session)."""
+    (tmp_path / "a-file").write_text("not a folder")
+    config = tmp_path / "bothy.yaml"
+    config.write_text(yaml.safe_dump(filled(**{"database.path": str(tmp_path / "a-file" / "bothy.sqlite3")})))
+    assert main(["db", "migrate", "--config", str(config)]) == 2
+    error = capsys.readouterr().err
+    assert "(database.path) cannot be used" in error and "Traceback" not in error

@@ -34,3 +34,24 @@ def test_an_organisation_can_override_a_template(tmp_path):
 def test_a_missing_variable_is_an_error_not_a_blank():
     with pytest.raises(Exception):  # noqa: B017 - jinja2 raises UndefinedError
         INSTALLATION.templates().render("status")
+
+
+def test_an_override_that_will_not_render_falls_back_to_the_shipped_words(tmp_path, caplog):
+    """An organisation's crisis template with a typo (a name no message has) raised, and the crisis reply and its
+    staff alert, committed together, were lost (a reviewer's, twenty-ninth session)."""
+    from pathlib import Path
+
+    from bots.referral.kb import load_kb
+
+    crisis = load_kb([Path(__file__).resolve().parents[2] / "referral_kb"]).topics["crisis"]
+    (tmp_path / "crisis_support.txt.j2").write_text("Call {{ helpline_number }} now\n")
+    (tmp_path / "crisis_support.html.j2").write_text("<p>Call {{ helpline_number }} now</p>\n")
+    (tmp_path / "welcome.txt.j2").write_text("{% for x in y %}unclosed\n")
+    shipped = INSTALLATION.templates()
+    overridden = Templates([d for d in shipped.directories if d.name == "templates" and d.parent.name != "bothy"],
+                           override_dir=tmp_path)
+    assert overridden.render("crisis_support", prefix="!", topic=crisis) == \
+        shipped.render("crisis_support", prefix="!", topic=crisis)
+    assert overridden.render("welcome", prefix="!", volunteers_only=False) == \
+        shipped.render("welcome", prefix="!", volunteers_only=False)
+    assert caplog.text.count("does not render") == 2
