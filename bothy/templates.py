@@ -36,7 +36,7 @@ class Templates:
         self.directories = tuple(directories)
         self._text, self._html = _environments(directories)
         # What ships, for an organisation's override that will not render (a typo, a name no message has): the
-        # message still goes, in the shipped words, a crisis reply and its staff alert above all (a reviewer's).
+        # message still goes, in the shipped words, and whatever was committed beside it (a reviewer's).
         self._shipped = _environments([*bot_dirs, ENGINE_TEMPLATES]) if override_dir else None
 
     def render(self, name: str, **context: Any) -> dict[str, Any]:
