@@ -219,8 +219,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
     own = sorted({server_of(person) for person in (*(a.user_id for a in accounts.values()), *peer_workers)}
                  - allowed_servers - {""})
     if allowed_servers and own:
-        reader.problems.append(f"community.allowed_servers: leaves out {', '.join(own)}, the server of the bots or "
-                               "peer workers: invites from there would be ignored (the server name follows the ':' "
+        reader.warnings.append(f"community.allowed_servers: leaves out {', '.join(own)}, the server of the bots or "
+                               "peer workers: invites from there will be ignored (the server name follows the ':' "
                                "in a user ID)")
 
     timezone_name = reader.get("timezone", str, default="Europe/London")
