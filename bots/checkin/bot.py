@@ -317,8 +317,8 @@ class CheckinBot(Bot):
         now = self.context.clock.ms()
         signals = sorted(await self._signals(now, silent_after_s),
                          key=lambda s: (s.still_reading, -(s.days_silent or 0)))
-        shown = signals[:50]
         # Those who asked for no check-ins are still listed (a peer worker may know them), and said to have asked.
-        declined = [not checkins_allowed(await self.repository.preference(s.user_id), now) for s in shown]
-        ctx.reply("quiet_list", members=[(s.user_id, s.describe(), no) for s, no in zip(shown, declined, strict=True)],
-                  total=len(signals))
+        preferences = await self.repository.preferences()
+        ctx.reply("quiet_list", total=len(signals), members=[
+            (s.user_id, s.describe(), not checkins_allowed(preferences.get(s.user_id, (True, None)), now))
+            for s in signals[:50]])
