@@ -129,17 +129,21 @@ class CommandRouter:
         same = command is not None and from_pills is not None and from_pills[0] is command[0]
         return picked if same else typed  # "!group join" in the body is never the HTML's "!group archive"
 
+    def _in_staff_place(self, room_id: str) -> bool:
+        """A DM or the staff room: where a staff command runs and nothing typed needs taking down."""
+        return self.account.is_direct_room(room_id) or room_id == self.staff_room_id()
+
     async def _take_down_edit(self, message: Message, effects: Effects) -> None:
         """A message edited into a command that may not stay in a group ("ugh" edited into "!mood 1", a private or
         staff command corrected in place): the edit and the message it replaced are redacted there, where the bot
         has the power, as the command typed afresh would be (a reviewer's). Only the sender's own message: clients
         ignore an edit from anyone else, and it must never get another's message, or a bot's, taken down."""
-        in_staff_place = self.account.is_direct_room(message.room_id) or message.room_id == self.staff_room_id()
-        if in_staff_place or not message.replaces or not self.account.can_redact_others(message.room_id):
+        room_id = message.room_id
+        if self._in_staff_place(room_id) or not message.replaces or not self.account.can_redact_others(room_id):
             return
-        effects.redact(message.room_id, message.event_id)
-        if await self.account.event_sender(message.room_id, message.replaces) == message.sender:
-            effects.redact(message.room_id, message.replaces)
+        effects.redact(room_id, message.event_id)
+        if await self.account.event_sender(room_id, message.replaces) == message.sender:
+            effects.redact(room_id, message.replaces)
 
     async def _unknown(self, invocation: Invocation, message: Message, effects: Effects) -> None:
         """Kind usage help, never in front of a group: a mistyped private command (`!mood2`) may say something
@@ -154,7 +158,7 @@ class CommandRouter:
         if not await self._answers_here(self.config.bot_names[0], message.room_id):
             return
         role = role_of(message.sender, self.config)
-        in_staff_place = self.account.is_direct_room(message.room_id) or message.room_id == self.staff_room_id()
+        in_staff_place = self._in_staff_place(message.room_id)
         if self._within_pace(message, role, effects):
             content = self.templates.render(
                 "unknown_command", prefix=prefix, word=word[:40],
