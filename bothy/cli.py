@@ -171,9 +171,14 @@ def _bot_settings(bot: str, config_path: str) -> Any:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     from bothy.devserver.dev import run_dev
+    from bothy.devserver.synapse import SynapseError
 
     configure_logging("INFO")
-    return asyncio.run(run_dev(Path(args.data_dir), args.port))
+    try:
+        return asyncio.run(run_dev(Path(args.data_dir), args.port))
+    except SynapseError as error:
+        print(f"bothy dev: {error}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

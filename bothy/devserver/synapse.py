@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import importlib.util
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -117,7 +119,22 @@ class LocalSynapse:
             check=True, cwd=self.data_dir, stdout=subprocess.DEVNULL,
         )
 
+    def check_can_start(self) -> None:
+        """Say plainly, before its files are written, why Synapse could not start here: not installed, or its port
+        taken (where another server answering on it would otherwise be taken for ours)."""
+        if importlib.util.find_spec("synapse") is None:
+            raise SynapseError("Synapse is not installed here: install Bothy with its dev extra "
+                               "(pip install '/path/to/bothy[dev]'), or use scripts/dev")
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Synapse binds: a restart may follow a stop
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError:
+                raise SynapseError(f"port {self.port} on 127.0.0.1 is in use: stop what is using it, "
+                                   f"or choose another with --port") from None
+
     async def start(self) -> None:
+        self.check_can_start()
         self.prepare()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(self.config_path)],
