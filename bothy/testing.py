@@ -35,6 +35,7 @@ class FixedRooms:
     def __init__(self, direct: frozenset[str] = frozenset(), members: Mapping[str, frozenset[str]] | None = None,
                  aliases: Mapping[str, str] | None = None, senders: dict[str, str] | None = None):
         self.direct = direct
+        self.dms: dict[str, str] = {}  # member -> their DM with the account; tests fill it
         self.members = dict(members or {})  # room ID -> joined members; tests may change it
         self.aliases = dict(aliases or {})
         self.senders = senders if senders is not None else {}  # event ID -> sender
@@ -54,6 +55,9 @@ class FixedRooms:
 
     def is_direct_room(self, room_id: str) -> bool:
         return room_id in self.direct
+
+    def direct_room_with(self, user_id: str) -> str | None:
+        return self.dms.get(user_id)
 
     def room_name(self, room_id: str) -> str:
         return self.names.get(room_id, room_id)

@@ -964,6 +964,10 @@ class MatrixAccount:
         room = self.client.rooms.get(room_id)
         return room_id in self._direct_rooms and room is not None and is_one_to_one(room)
 
+    def direct_room_with(self, user_id: str) -> str | None:
+        return next((room_id for room_id, member in self._direct_rooms.items()
+                     if member == user_id and self.is_direct_room(room_id)), None)
+
     def is_encrypted(self, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)
         return room is not None and room.encrypted

@@ -198,7 +198,13 @@ class HostBot(Bot):
 
         await self.reports.lift_mutes(ctx.sender)  # what erasing would lose is settled first
         self.context.personal_data.erase_with(ctx.effects, ctx.sender)  # the request row included
-        ctx.reply("forget_done", in_dm=ctx.in_dm)  # a DM is left once this reply has gone (MatrixAccount)
+        # A DM is left once this reply has gone (MatrixAccount.forget_member). Typed in a group, the reply goes into
+        # the DM the request was answered in: sent to the member, it would open a new one, recorded after the erase.
+        dm = None if ctx.in_dm else self.context.rooms.direct_room_with(ctx.sender)
+        if dm is None:
+            ctx.reply("forget_done", in_dm=ctx.in_dm)
+        else:
+            ctx.effects.message(self.context.render("forget_done", in_dm=True), room_id=dm)
 
     async def expire_erasure_requests(self) -> None:
         """An unconfirmed request names the member: keep it no longer than it can be confirmed."""

@@ -70,11 +70,17 @@ async def test_mydata_sends_a_file_and_forget_me_erases_after_confirmation(
     # The bot opened the fresh DM, so its `m.direct` on the homeserver lists it; erased again, it no longer does.
     assert (await bot_direct_rooms(homeserver, bothy)).get(alice.user_id) == [fresh]
     log_offset = len(bothy.log())
-    await alice.send(fresh, "!forget me")
+    # Asked and confirmed in the group, both answered in her DM: the last reply once opened a new DM after the erase,
+    # and the record of it outlived the erase (a reviewer's).
+    await alice.send(group, "!forget me")
     await alice.wait_for(lambda m: m.room_id == fresh and "forget me confirm" in m.body)
-    await alice.send(fresh, "!forget me confirm")
+    await alice.send(group, "!forget me confirm")
+    await alice.wait_for(lambda m: m.room_id == fresh and "has been erased" in m.body and "leave this chat" in m.body)
+    await alice.wait_left(fresh, bot)
     await bothy.wait_for_log("an erased member's DMs are gone from m.direct", offset=log_offset)
     assert alice.user_id not in await bot_direct_rooms(homeserver, bothy)
+    with sqlite3.connect(bothy.directory / "bothy.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM dm_rooms WHERE user_id = ?", (alice.user_id,)).fetchone() == (0,)
 
 
 async def test_an_admins_forget_leaves_the_bots_m_direct_on_its_next_start(homeserver: Homeserver, alice: Member):

@@ -66,3 +66,21 @@ async def test_unconfirmed_requests_are_dropped_once_they_expire(database, examp
     clock.at += timedelta(milliseconds=CONFIRM_WITHIN_MS + 1000)
     await bot.expire_erasure_requests()
     assert await INSTALLATION.personal_data(database).export(ALICE) == {}
+
+
+async def test_confirmed_in_a_group_the_reply_goes_into_the_dm_it_was_asked_in(database, example_config):
+    """Sent to the member, the reply opened a new DM after the erase, and the record of it stayed (a reviewer's)."""
+    bot = HostBot(bot_context(database, INSTALLATION, example_config.bot_settings["host"]))
+    bot.context.rooms.dms[ALICE] = "!alice-dm"  # type: ignore[attr-defined]
+    command = bot.commands()[2]
+    for words in (["me"], ["me", "confirm"]):
+        run, params = command.parse(words)
+        effects = Effects(bot.context.account)
+        await run(CommandContext(command=command, sender=ALICE, room_id="!group", event_id="$e", role=Role.MEMBER,
+                                 in_dm=False, effects=effects, templates=bot.context.templates, prefix="!",
+                                 params=params))
+        await bot.context.work.commit(effects)
+    done = effects.items[-1]
+    assert "erased" in done.content["body"] and "leave this chat" in done.content["body"]
+    assert (done.room_id, done.to_user) == ("!alice-dm", None)
+    assert await INSTALLATION.personal_data(database).export(ALICE) == {}
