@@ -13,9 +13,16 @@ import yaml
 SHIPPED_SYNONYMS = Path(__file__).parent / "synonyms.yaml"
 MAX_TAG_LENGTH = 40
 NOT_WORD = re.compile(r"[\W_]+")
+AMPERSAND = re.compile(r"(?<=\w)\s*&\s*(?=\w)")  # "D&D", "arts & crafts": read as "and" between words
 # Words a plural rule would spoil ("news" is not one "new"); an organisation adds others as synonyms.
 INVARIANT = frozenset({"news", "series", "species", "means", "diabetes", "christmas", "lens", "gas", "bus", "yes",
                        "aids", "physics", "maths", "politics", "athletics", "gymnastics", "adhd", "ms", "ibs"})
+# Singulars in -ie, whose plurals the -ies rule would spoil ("zombies" is not one "zomby"), so that a member's
+# "zombies" meets a group's #zombie.
+IE_SINGULARS = frozenset({"movie", "cookie", "zombie", "selfie", "smoothie", "brownie", "hoodie", "beanie", "budgie",
+                          "foodie", "techie", "roadie", "newbie", "rookie", "calorie", "auntie", "goodie", "veggie",
+                          "hippie", "indie", "bookie", "collie", "pixie", "genie", "oldie", "birdie", "junkie",
+                          "groupie", "freebie", "sweetie", "boogie", "walkie", "aussie"})
 # Words that do not tell two group names apart ("The Allotment Club" is "Allotment club").
 FILLER = frozenset({"the", "a", "an", "and", "of", "for", "our", "group", "club", "society", "circle", "team",
                     "meetup", "chat", "room", "space"})
@@ -34,7 +41,7 @@ def singular(word: str) -> str:
     if len(word) <= 3 or word in INVARIANT or word.endswith(("ss", "us", "is")):
         return word
     if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
+        return word[:-1] if word[:-1] in IE_SINGULARS else word[:-3] + "y"
     if word.endswith(("sses", "shes", "ches", "xes", "zes")):
         return word[:-2]
     return word[:-1] if word.endswith("s") else word
@@ -79,14 +86,17 @@ class Tags:
 
     def parse_list(self, text: str) -> tuple[list[str], list[str]]:
         """'Gardening, #walks and dogs' -> (['gardening', 'walking', 'dog'], []): commas, '#' or ' and '
-        separate tags; the second list holds the pieces that were not tags, to say so kindly."""
-        pieces = re.split(r",|#|;|\band\b|\s&\s", text)
+        separate tags, unless the words joined by "and" are one known tag ("arts and crafts"); the second list
+        holds the pieces that were not tags, to say so kindly."""
+        pieces = [piece for listed in re.split(r",|#|;", text)
+                  for piece in ([listed] if "-".join(words_of(AMPERSAND.sub(" and ", listed))) in self.synonyms
+                                else re.split(r"\band\b|\s&\s", listed))]
         tags: list[str] = []
         odd: list[str] = []
         for piece in (p.strip() for p in pieces):
             if not piece:
                 continue
-            tag = self.normalise(piece)
+            tag = self.normalise(AMPERSAND.sub(" and ", piece))
             if tag is None:
                 odd.append(piece)
             elif tag not in tags:

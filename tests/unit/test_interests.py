@@ -34,6 +34,17 @@ def test_a_list_splits_on_commas_hashes_and_and():
     assert TAGS.parse_list("knitting, ???") == (["knitting"], ["???"])
 
 
+def test_words_joined_by_and_that_are_one_tag_stay_one():
+    """"arts and crafts" was split into "art" and "crafts", so the synonym list's arts-and-crafts was never met."""
+    assert TAGS.parse_list("arts and crafts, Arts & Crafts, D&D, dungeons and dragons") == (["crafts", "games"], [])
+    assert TAGS.parse_list("cats & dogs, &&&") == (["cat", "dog"], ["&&&"])
+
+
+def test_plurals_of_words_in_ie_meet_their_singular():
+    assert [TAGS.normalise(w) for w in ("zombies", "cookies", "budgies", "parties")] == \
+        ["zombie", "cookie", "budgie", "party"]
+
+
 def test_singular_leaves_short_and_invariant_words_alone():
     assert [singular(w) for w in ("bus", "gas", "yes", "diabetes", "glass", "cats")] == \
         ["bus", "gas", "yes", "diabetes", "glass", "cat"]
