@@ -138,12 +138,12 @@ def _with_database(args: argparse.Namespace, action):
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Everything stored about one member, as JSON on standard output."""
-    import json
+    from bothy.storage.personal_data import export_file
 
     exported = _with_database(args, lambda db: INSTALLATION.personal_data(db).export(args.user))
     if exported is None:
         return 2
-    print(json.dumps({"user_id": args.user, "data": exported}, indent=2))
+    print(export_file(args.user, exported))
     return 0
 
 

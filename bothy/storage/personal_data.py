@@ -20,8 +20,11 @@ member (which room is their DM) is registered here too, and forgotten when their
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiosqlite
@@ -105,6 +108,25 @@ class StillOwed(Exception):
     def __init__(self, owed: dict[str, int]):
         super().__init__("; ".join(f"{count} {what}" for what, count in owed.items()))
         self.owed = owed
+
+
+# Columns holding a time, in milliseconds since 1970 as stored ("at", "created_at", "paused_until", "above_since").
+TIME_COLUMN = re.compile(r"(?:^|_)(?:at|until|since)$")
+
+
+def export_file(user_id: str, exported: Mapping[str, list[dict[str, Any]]]) -> str:
+    """The export as a member reads it (`!mydata`, `bothy export`): JSON, each time as a date and time in UTC."""
+    def readable(column: str, value: Any) -> Any:
+        if not TIME_COLUMN.search(column) or not isinstance(value, int) or isinstance(value, bool):
+            return value
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC).isoformat(timespec="seconds")
+        except (OverflowError, OSError, ValueError):  # beyond what a date can say: the number as stored
+            return value
+
+    data = {table: [{column: readable(column, value) for column, value in row.items()} for row in rows]
+            for table, rows in exported.items()}
+    return json.dumps({"user_id": user_id, "times": "UTC", "data": data}, indent=2, ensure_ascii=False)
 
 
 def _where(columns: tuple[str, ...]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
@@ -13,7 +12,7 @@ from bothy.matrix.events import Membership, Message, Reaction, Redaction
 from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, SweepRun
 from bothy.settings import SettingsReader
-from bothy.storage.personal_data import PersonalColumns
+from bothy.storage.personal_data import PersonalColumns, export_file
 from bots.facts import GROUP_ARCHIVED
 from bots.host import meetup_schema, safety_schema, schema
 from bots.host.alert_commands import AlertCommands
@@ -161,7 +160,7 @@ class HostBot(Bot):
         """The file goes only into an encrypted DM: typed in one that is not, it goes to the member, and the outbox,
         finding their DM unencrypted, opens a new (encrypted) one for it."""
         exported = await self.context.personal_data.export(ctx.sender)
-        text = json.dumps({"user_id": ctx.sender, "data": exported}, indent=2)
+        text = export_file(ctx.sender, exported)
         if ctx.in_dm and not ctx.encrypted:
             ctx.reply("mydata_new_chat")
             ctx.effects.file("bothy-my-data.json", "application/json", text, to_user=ctx.sender)

@@ -308,3 +308,14 @@ def test_db_migrate_names_a_database_path_it_cannot_make_in_one_line(tmp_path, c
     assert main(["db", "migrate", "--config", str(config)]) == 2
     error = capsys.readouterr().err
     assert "(database.path) cannot be used" in error and "Traceback" not in error
+
+
+def test_the_export_file_says_times_as_dates_a_member_can_read():
+    """Milliseconds since 1970 meant nothing to a member reading their `!mydata` (a reviewer's)."""
+    from bothy.storage.personal_data import export_file
+
+    exported = {"checkin_prefs": [{"user_id": "@alice:example.org", "enabled": 1, "paused_until": 1_796_000_000_000,
+                                   "set_at": 1_795_000_000_000, "day": 20_500, "far_at": 10 ** 20}]}
+    row = json.loads(export_file("@alice:example.org", exported))["data"]["checkin_prefs"][0]
+    assert row == {"user_id": "@alice:example.org", "enabled": 1, "paused_until": "2026-11-30T00:53:20+00:00",
+                   "set_at": "2026-11-18T11:06:40+00:00", "day": 20_500, "far_at": 10 ** 20}
