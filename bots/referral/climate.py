@@ -54,12 +54,16 @@ def read_climate_settings(reader: SettingsReader) -> ClimateSettings:
     # Each counted message sorts a room's hours over the baseline: years of them would cost seconds a message.
     reader.check("referral.climate.baseline", baseline_s, lambda v: v <= MAX_BASELINE_DAYS * 86_400,
                  f"must be at most {MAX_BASELINE_DAYS}d")
+    # The climate is counted by the hour: "90m" would quietly have meant an hour.
+    calm_s = reader.duration("referral.climate.calm_after", "6h")
+    for key, seconds in (("referral.climate.baseline", baseline_s), ("referral.climate.calm_after", calm_s)):
+        reader.check(key, seconds, lambda v: v % 3600 == 0, "must be whole hours, like 6h (it is counted by the hour)")
     return ClimateSettings(
         ClimateThresholds(
             min_people=max(3, min_people or default.min_people), ratio=float(ratio or default.ratio),
             margin=margin or default.margin,
             baseline_hours=min(baseline_s, MAX_BASELINE_DAYS * 86_400) // 3600 or 1,
-            calm_hours=reader.duration("referral.climate.calm_after", "6h") // 3600 or 1,
+            calm_hours=calm_s // 3600 or 1,
         ),
         frozenset(topic for topic in topics or () if isinstance(topic, str)),
     )

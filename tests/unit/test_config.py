@@ -78,6 +78,12 @@ def test_a_room_climate_baseline_of_years_is_refused():
     parse_config(filled(**{"referral.climate.baseline": "90d"}), ROOT, INSTALLATION.bots)
 
 
+@pytest.mark.parametrize("key", ["referral.climate.baseline", "referral.climate.calm_after"])
+def test_room_climate_durations_must_be_whole_hours(key):
+    """The climate is counted by the hour: "90m" quietly meant one hour."""
+    assert problems(filled(**{key: "90m"})) == [f"{key}: must be whole hours, like 6h (it is counted by the hour)"]
+
+
 def test_allowed_servers_without_the_bots_own_server_is_said_at_once():
     """A host name given for the server name ("matrix.example.org" for @bothy:example.org) would have every invite
     from a member or peer worker ignored (a reviewer's): check-config and the start say so, as a note (a deployment
