@@ -131,20 +131,19 @@ class StaffAlerts:
         return True
 
     async def withdraw(self, kind: str, subject_user: str, effects: Effects, note: str) -> None:
-        """The member took back what their open alert of `kind` was built on (consent to share, say): it is closed
-        and no longer names them, with `note` under it, in the event's transaction; nothing if none is open."""
-        alert = await self.repository.latest_of(kind, subject_user=subject_user)
-        if alert is None:
-            return
+        """The member took back what their open alerts of `kind` were built on (consent to share, say): each is
+        closed and no longer names them, in the event's transaction, and what it still owes the staff room is never
+        sent; `note` goes under each the staff room may have seen."""
         now = self.clock.ms()
-        owed = Effects(effects.account)
-        self.in_thread(dataclasses.replace(alert, subject_user=None), owed, note)
+        for alert in await self.repository.open_about(kind, subject_user):
+            owed = Effects(effects.account)
+            self.in_thread(dataclasses.replace(alert, subject_user=None), owed, note)
 
-        async def write(db: aiosqlite.Connection) -> None:
-            if await withdraw(db, alert.id, now):
-                effects.items.extend(owed.items)
+            async def write(db: aiosqlite.Connection, alert_id: int = alert.id, owed: Effects = owed) -> None:
+                if await withdraw(db, alert_id, now):
+                    effects.items.extend(owed.items)
 
-        effects.record(write)
+            effects.record(write)
 
     async def claim(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
         """Claim an open alert (a peer worker acting on it has taken it); nothing if someone has already."""

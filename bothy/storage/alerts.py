@@ -70,6 +70,10 @@ class AlertRepository:
                                    (kind, event_id, subject_user, topic))
         return found[0] if found else None
 
+    async def open_about(self, kind: str, subject_user: str) -> list[Alert]:
+        """Every alert of `kind` about this member that is not done, oldest first."""
+        return await self._select("kind = ? AND subject_user = ? AND done_at IS NULL ORDER BY id", (kind, subject_user))
+
     async def not_done(self, limit: int = 50) -> list[Alert]:
         """What `!alerts` lists: alerts nobody has taken yet, then those taken and not yet done; urgent ones first,
         then oldest first, in each. The limit cuts from the end: claimed alerts left undone must never hide a new
@@ -137,31 +141,38 @@ async def claim(db: aiosqlite.Connection, alert_id: int, peer_worker: str, now_m
     """Inside the caller's transaction, so the claim and the notices it owes commit together.
     First claim wins; False if someone claimed it already. `claimed_at` is what marks a claim:
     `claimed_by` is cleared when that peer worker asks to be forgotten, and the alert stays claimed.
-    Escalation DMs not yet tried (a DM being opened, an outage) are withdrawn: "nobody has picked it up" is no
-    longer true."""
+    Escalation DMs not yet sent (a DM being opened, an outage, a rate limit) are withdrawn: "nobody has picked it up"
+    is no longer true. One tried already may have gone: withdrawn, it is at worst not sent again."""
     cursor = await db.execute(
         "UPDATE alerts SET claimed_by = ?, claimed_at = ? WHERE id = ? AND claimed_at IS NULL",
         (peer_worker, now_ms, alert_id),
     )
     if cursor.rowcount != 1:
         return False
-    await db.execute("DELETE FROM outbox WHERE tag = ? AND attempted_at IS NULL AND dead = 0",
-                     (escalation_tag(alert_id),))
+    await db.execute("DELETE FROM outbox WHERE tag = ? AND dead = 0", (escalation_tag(alert_id),))
     return True
 
 
 def escalation_tag(alert_id: int) -> str:
-    """The tag of an alert's escalation DMs, by which a claim withdraws those not yet sent."""
+    """The tag of an alert's escalation DMs, by which a claim withdraws those still queued."""
     return f"escalation:{alert_id}"
 
 
-async def withdraw(db: aiosqlite.Connection, alert_id: int, now_ms: int) -> bool:
+async def withdraw(db: aiosqlite.Connection, alert_id: int, now_ms: int) -> bool | None:
     """Inside the caller's transaction: taken and done, by nobody, and no longer naming its member, who took back what
-    it was built on (taken too, so nothing nudges, escalates or counts it as waiting); False if it was already done."""
+    it was built on (taken too, so nothing nudges, escalates or counts it as waiting); what it still owes is never sent.
+    Whether the staff room may have seen it (False: its message was never tried); None if it was already done."""
     cursor = await db.execute(
         "UPDATE alerts SET claimed_at = COALESCE(claimed_at, ?), done_at = ?, subject_user = NULL "
         "WHERE id = ? AND done_at IS NULL", (now_ms, now_ms, alert_id))
-    return cursor.rowcount == 1
+    if cursor.rowcount != 1:
+        return None
+    cursor = await db.execute("DELETE FROM outbox WHERE alert_id = ? AND attempted_at IS NULL AND dead = 0",
+                              (alert_id,))
+    never_tried = cursor.rowcount == 1
+    await db.execute("DELETE FROM outbox WHERE (alert_id = ? OR tag = ?) AND dead = 0",
+                     (alert_id, escalation_tag(alert_id)))
+    return not never_tried
 
 
 async def mark_done(db: aiosqlite.Connection, alert_id: int, peer_worker: str, now_ms: int) -> bool:

@@ -274,3 +274,20 @@ async def test_an_alert_raised_while_the_sweep_runs_is_not_taken_for_one_from_th
     await alerts.remind_unclaimed()  # the next minute's sweep, a few ms later
     dms = [user for user, _ in await owed(database) if user is not None]
     assert dms == [], f"escalated to {dms} within milliseconds of being raised"
+
+
+async def test_a_claim_withdraws_an_escalation_dm_tried_once_in_an_outage(database):
+    """Only DMs never tried were withdrawn: one that met a 502 or a rate limit went out later saying nobody had picked
+    the alert up, after a peer worker had (a reviewer's, thirtieth session)."""
+    clock = FixedClock(START)
+    alerts = await setup(database, clock)
+    await raise_one(alerts, "crisis", urgent=True)
+    clock.at += timedelta(minutes=11)
+    await alerts.remind_unclaimed()
+    repository = OutboxRepository(database)
+    for row in await repository.due(clock.ms()):
+        if row.to_user is not None:
+            await repository.attempting(row, clock.ms())
+            await repository.postpone(row, clock.ms() + 20_000, "502")
+    await react(alerts, KIM, "✅")
+    assert not [body for user, body in await owed(database) if user is not None and "nobody has picked" in body]
