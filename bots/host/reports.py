@@ -250,10 +250,10 @@ class Reports:
         ) as cursor:
             mutes = await cursor.fetchall()
         for room_id, previous, account in mutes:
-            await self._unmute(room_id, user_id, previous, account, "unmute (asked to be forgotten)")
+            await self._unmute(room_id, user_id, previous, account, "unmute (asked to be forgotten)", forgetting=True)
 
     async def _unmute(self, room_id: str, user_id: str, previous: int | None, account: str | None,
-                      action: str) -> None:
+                      action: str, forgetting: bool = False) -> None:
         """Give the level back through the account that made the mute (the one in the room: where the host bot is not,
         another bot's account answered the report), then forget the mute and audit it as that bot's. Setting a level
         is harmless to repeat, so a crash between the homeserver call and the commit only repeats it. Refused for good
@@ -269,7 +269,9 @@ class Reports:
             log.warning("could not unmute a member in %s (%s); the staff room is asked to", room_id, error.code)
             effects.message(self.context.render("mod_unmute_failed", member=user_id,
                                                 room=self.context.rooms_seen_by(account).room_name(room_id)),
-                            room_id=self.context.alerts.staff_room.room_id, about=user_id)
+                            # Before an erase, a note about the member would be erased with them, unsent: it is
+                            # what is owed to them, so it goes as staff business, kept only until it is sent.
+                            room_id=self.context.alerts.staff_room.room_id, about=None if forgetting else user_id)
         now = self.context.clock.ms()
 
         async def write(db: aiosqlite.Connection) -> None:

@@ -220,6 +220,23 @@ async def test_a_muted_member_who_asks_to_be_forgotten_gets_their_voice_back_fir
     assert await INSTALLATION.personal_data(database).export(BOB) == {}
 
 
+async def test_a_mute_the_bot_can_no_longer_lift_is_left_to_staff_even_when_the_member_is_forgotten(bot, database):
+    """The note asking staff to give them their voice back by hand was about the member, and erased with them before
+    it went: muted for good, with no record (a reviewer's, thirtieth session)."""
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, MUTE)
+    refusing = NotInTheRoom()  # the bot has since lost its power there
+    bot.context = dataclasses.replace(bot.context, rooms=refusing, account_rooms={bot.context.account: refusing})
+    bot.reports.context = bot.context
+    await forget(bot, BOB, "me")
+    await forget(bot, BOB, "me", "confirm")
+    notes = [row for row in await OutboxRepository(database).due(10**15)
+             if row.room_id == STAFF_ROOM and "by hand" in row.content["body"]]
+    assert len(notes) == 1 and BOB in notes[0].content["body"]
+    assert await INSTALLATION.personal_data(database).export(BOB) == {}
+
+
 class NotInTheRoom(FixedRooms):
     """The host bot's account, not in a room from before Bothy: the homeserver refuses it there."""
 
