@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 ENGINE_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -45,7 +45,7 @@ class Templates:
         ping anyone: clients with intentional mentions notify only those it lists."""
         try:
             text, html = self._render(self._text, self._html, name, context)
-        except TemplateError as error:
+        except Exception as error:  # a filter's TypeError as much as a TemplateError: the message must still go
             if self._shipped is None:
                 raise
             log.error("the override of template %s does not render (%s); the shipped one is used",

@@ -55,3 +55,12 @@ def test_an_override_that_will_not_render_falls_back_to_the_shipped_words(tmp_pa
     assert overridden.render("welcome", prefix="!", volunteers_only=False) == \
         shipped.render("welcome", prefix="!", volunteers_only=False)
     assert caplog.text.count("does not render") == 2
+    # Not only jinja2's own errors: sorting by a field some lines lack raises TypeError (a reviewer's, thirtieth).
+    sorting = tmp_path / "sorting"
+    sorting.mkdir()
+    sorted_by_phone = '{% for r in topic.resources|sort(attribute="phone") %}{{ r.name }}\n{% endfor %}\n'
+    for suffix in ("txt", "html"):
+        (sorting / f"crisis_support.{suffix}.j2").write_text(sorted_by_phone)
+    overridden = Templates(overridden.directories[1:-1], override_dir=sorting)
+    assert overridden.render("crisis_support", prefix="!", topic=crisis) == \
+        shipped.render("crisis_support", prefix="!", topic=crisis)
