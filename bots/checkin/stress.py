@@ -27,6 +27,7 @@ from commands.framework import Command, CommandContext, Integer, Subcommand, Usa
 
 log = logging.getLogger("bothy.stress")
 
+ALERT_KIND = "stress"
 MAX_BODY_BYTES = 1024
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
 MAX_WRONG_TOKENS_PER_MINUTE = 10
@@ -49,6 +50,7 @@ class StressCommands:
         self.settings = context.settings.stress
         self.repository = repository
         self.clock = context.clock
+        self.alerts = context.alerts
 
     def commands(self) -> list[Command]:
         return [Command("stress", "checkin", "share stress levels from a wearable with peer workers (opt-in)",
@@ -73,10 +75,13 @@ class StressCommands:
                   threshold=threshold, minutes=self.settings.sustained_s // 60)
 
     async def unlink(self, ctx: CommandContext) -> None:
+        """Consent taken back: the link and its summary go, and so does an open alert built on them, which named the
+        member and went on escalating (a reviewer's, thirtieth session)."""
         async def write(db: aiosqlite.Connection) -> None:
             await CheckinRepository.unlink_stress(db, ctx.sender)
 
         ctx.effects.record(write)
+        await self.alerts.withdraw(ALERT_KIND, ctx.sender, ctx.effects, "stress_share_withdrawn")
         ctx.reply("stress_unlinked")
 
     async def threshold(self, ctx: CommandContext) -> None:
@@ -250,7 +255,7 @@ class StressWebhook:
     async def _commit(self, link: StressLink, summary: StressSummary, alert: bool) -> bool:
         effects = Effects(self.context.account)
         if alert:
-            self.context.alerts.raise_alert(effects, "stress", "alert_stress", subject_user=link.user_id,
+            self.context.alerts.raise_alert(effects, ALERT_KIND, "alert_stress", subject_user=link.user_id,
                                             urgent=True, minutes=self.settings.sustained_s // 60)
 
         async def write(db: aiosqlite.Connection) -> None:

@@ -25,6 +25,7 @@ STAFF_ONLY = frozenset({
     "alert_chat", "alert_stress", "checkin_declined", "checkin_sent", "checkin_recent", "quiet_list",
     "alert_crisis", "refer_sent", "alert_checkback_chat", "referrals_report",
     "alert_mood", "mood_report", "mood_report_empty", "mood_report_rooms", "mood_share_withdrawn",
+    "stress_share_withdrawn",
     "alert_group_request", "group_dormant_staff", "group_approved", "group_declined", "group_not_pending",
     "alert_already_done", "alert_closed", "alert_done", "alert_escalated", "alert_escalation_note", "alert_report",
     "alert_room_climate", "alert_talk", "alert_talk_again", "alert_unknown", "alerts_list", "audit_list",

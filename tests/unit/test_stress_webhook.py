@@ -270,3 +270,34 @@ async def test_headers_that_trickle_in_are_cut_off_as_an_idle_connection_is(data
                 answer = b""
         writer.close()
         assert answer == b"" and time.monotonic() - opened < 5  # closed unanswered, about a second in
+
+
+async def test_unlinking_withdraws_the_open_stress_alert(database):
+    """"Nothing more will be shared", said `!stress unlink`, while the urgent alert built on the link went on naming
+    the member and escalating to every peer worker, then every admin (a reviewer's, thirtieth session)."""
+    from bothy.outbox import Effects
+    from bots.checkin.bot import CheckinBot
+    from commands.framework import CommandContext, Role
+
+    clock = FixedClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    settings = parse_config(filled(**{"stress.min_interval": "0s"}), ROOT, INSTALLATION.bots).bot_settings["checkin"]
+    bot = CheckinBot(bot_context(database, INSTALLATION, settings, clock=clock, direct_rooms=frozenset({"!dm"})))
+    async with database.transaction() as db:
+        await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), clock.ms())
+    link = await bot.repository.stress_link(user_id=ALICE)
+    for minutes in range(0, 45, 5):  # high for longer than `stress.sustained`: one urgent alert naming Alice
+        await bot.webhook._record(link, 90, clock.ms() + minutes * 60_000)
+    [alert] = await bot.context.alerts.not_done()
+    assert (alert.kind, alert.subject_user, alert.urgent) == ("stress", ALICE, True)
+
+    command = next(c for c in bot.commands() if c.name == "stress")
+    run, params = command.parse(["unlink"])
+    effects = Effects(bot.context.account)
+    await run(CommandContext(command=command, sender=ALICE, room_id="!dm", event_id="$unlink", role=Role.MEMBER,
+                             in_dm=True, effects=effects, templates=bot.context.templates, prefix="!", params=params))
+    await bot.context.work.commit(effects)
+    clock.at += timedelta(hours=1)
+    await bot.context.alerts.remind_unclaimed()
+    assert await bot.context.alerts.not_done() == []
+    withdrawn = await bot.context.alerts.repository.by_id(alert.id)
+    assert (withdrawn.subject_user, withdrawn.escalation) == (None, 0)
