@@ -50,6 +50,8 @@ class ReadStore(Protocol):
 
     def scan(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
 
+    async def truncate_log(self) -> None: ...
+
 
 class Database:
     def __init__(self, path: Path):
@@ -68,8 +70,15 @@ class Database:
             "PRAGMA foreign_keys=ON",
             f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
             "PRAGMA synchronous=NORMAL",
+            "PRAGMA secure_delete=ON",  # what is deleted (an erased member) is overwritten, not left in free pages
         ):
             await self._connection.execute(pragma)
+
+    async def truncate_log(self) -> None:
+        """Copy the write-ahead log into the database and empty it: what was just deleted (a member erased, a
+        secret destroyed) must not linger there in the file, or in a backup taken of it."""
+        async with self.read() as db:
+            await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         while not self._scanners.empty():

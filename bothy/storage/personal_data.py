@@ -20,7 +20,9 @@ member (which room is their DM) is registered here too, and forgotten when their
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,7 +31,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import aiosqlite
 
+from bothy.logs import describe_error
 from bothy.storage.database import Database, scalar
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bothy.outbox import Effects
@@ -140,6 +145,7 @@ class PersonalData:
         self.columns = columns
         self.keyed = keyed or {}
         self._in_memory: list[Callable[[str], None]] = []
+        self._truncating: set[asyncio.Task[None]] = set()
 
     def kept_in_memory(self, forget: Callable[[str], None]) -> None:
         """Register how to forget a member from memory (an account's DMs), so it follows an erase at once
@@ -172,16 +178,29 @@ class PersonalData:
         async with self.database.transaction() as db:
             changed = await self.erase_in(db, user_id)
         self._forget_in_memory(user_id)
+        await self.database.truncate_log()
         return changed
 
     def erase_with(self, effects: Effects, user_id: str) -> None:
         """Erase this member in the transaction that commits `effects` (e.g. with the confirmation reply), and
-        from memory once it is committed."""
+        from memory and the write-ahead log once it is committed."""
         async def erase(db: aiosqlite.Connection) -> None:
             await self.erase_in(db, user_id)
 
+        def afterwards() -> None:
+            self._forget_in_memory(user_id)
+            truncating = asyncio.get_running_loop().create_task(self.database.truncate_log())
+            self._truncating.add(truncating)  # held until done: the loop keeps only a weak reference
+            truncating.add_done_callback(self._log_truncated)
+
         effects.record(erase)
-        effects.after_commit(lambda: self._forget_in_memory(user_id))
+        effects.after_commit(afterwards)
+
+    def _log_truncated(self, task: asyncio.Task[None]) -> None:
+        self._truncating.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None:  # SQLite's own checkpoints overwrite it in time
+            log.warning("the write-ahead log was not emptied after an erase: %s", describe_error(error))
 
     def _forget_in_memory(self, user_id: str) -> None:
         for forget in self._in_memory:

@@ -293,8 +293,7 @@ class MoodBot(Bot):
         effects.record(functools.partial(MoodRepository.prune, today=day, keep_days_from=day - self.settings.keep_days,
                                          now_ms=now))
         await self.context.work.commit(effects)
-        async with self.context.store.read() as db:
-            await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await self.context.store.truncate_log()
 
     # --- trends for peer workers -------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.storage.alerts import AlertRepository, claim
 from bothy.storage.audit import record_audit
+from bothy.storage.database import scalar
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
 from bothy.storage.personal_data import StillOwed
@@ -319,3 +320,21 @@ def test_the_export_file_says_times_as_dates_a_member_can_read():
     row = json.loads(export_file("@alice:example.org", exported))["data"]["checkin_prefs"][0]
     assert row == {"user_id": "@alice:example.org", "enabled": 1, "paused_until": "2026-11-30T00:53:20+00:00",
                    "set_at": "2026-11-18T11:06:40+00:00", "day": 20_500, "far_at": 10 ** 20}
+
+
+async def test_an_erased_member_is_gone_from_the_files_a_backup_would_copy(tmp_path):
+    """Deleted rows stayed in the write-ahead log (and, where SQLite is built without secure delete, in the file's
+    free pages), so a backup taken after `!forget me` or `bothy forget` still held them (a reviewer's, thirtieth)."""
+    from tests.unit.conftest import migrated_database
+
+    alice, interest = "@alice-7f3e:example.org", "sober-october-9c1d"
+    async with migrated_database(tmp_path) as database:
+        assert await scalar(database.connection, "PRAGMA secure_delete") == 1
+        async with database.transaction() as db:
+            await db.execute("INSERT INTO interests (user_id, tag, added_at) VALUES (?, ?, 1)", (alice, interest))
+        for n in range(20):  # ordinary traffic afterwards
+            async with database.transaction() as db:
+                await db.execute("INSERT INTO handled_events VALUES ('@bot:x', ?, 0)", (f"$e{n}",))
+        await INSTALLATION.personal_data(database).erase(alice)
+        files = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("bothy.sqlite3"))
+        assert interest.encode() not in files and alice.encode() not in files
