@@ -81,12 +81,17 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     # is a member's when it goes to them or tells staff about them (`about_user`); an urgent alert still on its way
     # to the staff room goes on (it is never lost), unlinked, and is deleted once sent.
     # A file on its way (an export the member asked for) is shown by name and type, not whole: each `!mydata` would
-    # otherwise hold every export still waiting, escaped again, five times larger each time (a reviewer's). The later
-    # `content` stands in for the row's own in the export (the last of two columns of one name is the one kept).
+    # otherwise hold every export still waiting, escaped again, five times larger each time (a reviewer's). A message
+    # to staff about the member is shown as that, not in its words, which may hold what others wrote (the reason a
+    # reporter gave, shown to the member they reported: a reviewer's). The later `content` stands in for the row's
+    # own in the export (the last of two columns of one name is the one kept).
     "outbox": PersonalColumns(subject=("to_user", "about_user"), subject_view=(
-        "*", "(SELECT content FROM outbox_contents WHERE id = content_id) AS shared_content",
+        "*", "CASE WHEN about_user IS NULL THEN (SELECT content FROM outbox_contents WHERE id = content_id) END "
+        "AS shared_content",
         "CASE WHEN action = 'file' THEN json_object('filename', json_extract(content, '$.filename'), 'mimetype', "
-        "json_extract(content, '$.mimetype')) ELSE content END AS content"),
+        "json_extract(content, '$.mimetype')) WHEN about_user IS NOT NULL THEN json_object('message', "
+        "'to peer workers, about you: its words are not shown, as they may hold what others wrote') "
+        "ELSE content END AS content"),
         spared="alert_id IN (SELECT id FROM alerts WHERE urgent = 1 AND done_at IS NULL) "
                "AND room_id IS NOT NULL AND dead = 0"),
     "pending_decryption": PersonalColumns(subject=("sender",)),

@@ -248,3 +248,15 @@ class Skipping(OffsetPagedSynapse):
         answer = await super().get_json(method, path, what, headers)
         answer["event_reports"] = [r for r in answer["event_reports"] if r["id"] != self.unparsable]
         return answer
+
+
+async def test_the_reported_member_s_export_shows_the_alert_about_them_but_not_the_reporter_s_words(database):
+    """The alert's row waiting in the outbox is about the author, and their `!mydata` showed it whole: the reason
+    the reporter wrote, which may say who they are (a reviewer's, thirtieth session)."""
+    rooms = FixedRooms()
+    rooms.reports = [report(1, "$a", reason="Alice from the Tuesday walk here, he knows where I live")]
+    bot = host(database, rooms)
+    await bot.start()
+    await bot.homeserver_reports.poll()
+    [row] = (await INSTALLATION.personal_data(database).export(AUTHOR))["outbox"]
+    assert "Tuesday walk" not in json.dumps(row) and "about you" in row["content"]
