@@ -82,10 +82,11 @@ class MeetupRepository:
             (user_id, now_ms, reaction, meetup_id, room_id, now_ms))
 
     @staticmethod
-    async def reaction_taken_back(db: aiosqlite.Connection, room_id: str, reaction: str) -> None:
-        """The ✅ an RSVP came with was redacted (unclicked): not going after all."""
-        await db.execute("DELETE FROM meetup_rsvps WHERE reaction = ? AND meetup_id IN "
-                         "(SELECT id FROM meetups WHERE room_id = ?)", (reaction, room_id))
+    async def reaction_taken_back(db: aiosqlite.Connection, room_id: str, reaction: str, user_id: str) -> None:
+        """The ✅ an RSVP came with was redacted (unclicked) by the member: not going after all. Only theirs counts:
+        a homeserver takes a redaction from anyone in the room, and clients only show it from those with the power."""
+        await db.execute("DELETE FROM meetup_rsvps WHERE reaction = ? AND user_id = ? AND meetup_id IN "
+                         "(SELECT id FROM meetups WHERE room_id = ?)", (reaction, user_id, room_id))
 
     @staticmethod
     async def not_going(db: aiosqlite.Connection, meetup_id: int, user_id: str) -> None:

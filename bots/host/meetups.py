@@ -161,7 +161,7 @@ class MeetupCommands:
         """A ✅ taken back (clicked again in Element): not going. The reactions are the list the room sees."""
         if not self.context.rooms_seen_by(effects.account).is_direct_room(redaction.room_id):
             effects.record(functools.partial(MeetupRepository.reaction_taken_back, room_id=redaction.room_id,
-                                             reaction=redaction.redacts))
+                                             reaction=redaction.redacts, user_id=redaction.sender))
 
     # --- listing and cancelling ------------------------------------------------------------------------
 

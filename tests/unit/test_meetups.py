@@ -248,6 +248,8 @@ async def test_taking_back_the_going_reaction_steps_back(host):
     await taken_back(host, OTHER, f"$r-{ALICE}")  # a redaction naming it from another room changes nothing
     await taken_back(host, DM, f"$r-{ALICE}")
     await taken_back(host, GROUP, "$unrelated")
+    # Nor does one from someone else: a homeserver takes a redaction from anyone in the room (a reviewer's, thirtieth)
+    await taken_back(host, GROUP, f"$r-{ALICE}", sender=CAROL)
     assert await going(host, 1) == [ALICE, BOB, CAROL]
     await taken_back(host, GROUP, f"$r-{ALICE}")
     await taken_back(host, GROUP, f"$r-{ALICE}")  # replayed after a restart: the same
