@@ -378,7 +378,7 @@ class OutboxDispatcher:
         if error.token_lost:
             try:
                 if await account.recover_session():
-                    await self.repository.postpone(row, self.clock.ms(), error.code)
+                    await self.repository.postpone(row, self.clock.ms(), self.clock.ms(), error.code)
                     return False
             except MatrixError as login_error:
                 error = login_error  # e.g. logins rate-limited: wait as long as that asks
@@ -389,7 +389,8 @@ class OutboxDispatcher:
         cap = REFUSED_BACKOFF_CAP_S if error.permanent else BACKOFF_CAP_S
         delay = backoff_delay(attempts, error.retry_after_ms, cap)
         code = error.code or str(error)
-        await self.repository.postpone(row, self.clock.ms() + int(delay * 1000), code)
+        now = self.clock.ms()
+        await self.repository.postpone(row, now, now + int(delay * 1000), code)
         log.info("outbox row %s (%s) not delivered (%s), attempt %d; retrying in %.1fs",
                  row.id, row.action, error, attempts, delay)  # "what: code" or an exception name, never content
         return False

@@ -330,6 +330,12 @@ async def _checkpoints_keep_when(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE sync_checkpoints ADD COLUMN saved_at INTEGER NOT NULL DEFAULT 0")
 
 
+async def _outbox_postponed_at(db: aiosqlite.Connection) -> None:
+    """A message records when it was last postponed: one whose DM could not be opened yet (never tried, so with no
+    `attempted_at`) kept being brought forward as if from before a clock step, undoing the homeserver's rate limit."""
+    await db.execute("ALTER TABLE outbox ADD COLUMN postponed_at INTEGER")
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
@@ -344,6 +350,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(24, "engine: sent-message tags keep the hour, in no order", _sent_events_in_no_order),
     Migration(25, "engine: what an emergency owes goes before everything else due", _outbox_urgent_first),
     Migration(26, "engine: a sync checkpoint records when it was saved", _checkpoints_keep_when),
+    Migration(29, "engine: a message records when it was last postponed", _outbox_postponed_at),
 )
 
 

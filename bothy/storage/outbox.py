@@ -241,9 +241,10 @@ class OutboxRepository:
         """Rows queued or last tried in the future were queued or postponed while the clock ran fast: once it is
         stepped back they would wait, and hold their place (an urgent alert behind them), for as long as it was ahead
         (a reviewer's). They are due now. Looked for first, so a pass writes nothing when there are none."""
-        # The latest try (or the queueing) counts: once tried again after the step, a row's own wait holds. A minute's
-        # margin: a row queued while this pass began is not from the future.
-        ahead = "dead = 0 AND next_attempt_at > ? AND COALESCE(attempted_at, created_at) > ?"
+        # The latest try, postponement or queueing counts: once tried again after the step, a row's own wait holds. A
+        # minute's margin: a row queued while this pass began is not from the future.
+        ahead = ("dead = 0 AND next_attempt_at > ? AND COALESCE(NULLIF(MAX(COALESCE(attempted_at, 0), "
+                 "COALESCE(postponed_at, 0)), 0), created_at) > ?")
         parameters = (now_ms, now_ms + CLOCK_STEP_MS)
         async with self.database.read() as db, db.execute(
             f"SELECT 1 FROM outbox WHERE {ahead} LIMIT 1", parameters
@@ -253,11 +254,11 @@ class OutboxRepository:
         async with self.database.transaction() as db:
             await db.execute(f"UPDATE outbox SET next_attempt_at = ? WHERE {ahead}", (now_ms, *parameters))
 
-    async def postpone(self, row: OutboxRow, until_ms: int, error: str) -> None:
+    async def postpone(self, row: OutboxRow, now_ms: int, until_ms: int, error: str) -> None:
         async with self.database.transaction() as db:
             await db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                (until_ms, error[:200], row.id),
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, postponed_at = ? "
+                "WHERE id = ?", (until_ms, error[:200], now_ms, row.id),
             )
 
     async def set_aside(self, row: OutboxRow, now_ms: int, error: str, instead: Sequence[Outgoing] = ()) -> None:

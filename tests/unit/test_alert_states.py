@@ -288,6 +288,6 @@ async def test_a_claim_withdraws_an_escalation_dm_tried_once_in_an_outage(databa
     for row in await repository.due(clock.ms()):
         if row.to_user is not None:
             await repository.attempting(row, clock.ms())
-            await repository.postpone(row, clock.ms() + 20_000, "502")
+            await repository.postpone(row, clock.ms(), clock.ms() + 20_000, "502")
     await react(alerts, KIM, "✅")
     assert not [body for user, body in await owed(database) if user is not None and "nobody has picked" in body]

@@ -596,8 +596,8 @@ async def test_a_join_hurries_only_what_was_refused_not_what_waits_on_a_rate_lim
     await enqueue(database, effects)
     repository, now = OutboxRepository(database), Clock().ms()
     refused, limited = await repository.due(now)
-    await repository.postpone(refused, now + 3600_000, "M_FORBIDDEN")
-    await repository.postpone(limited, now + 3600_000, "M_LIMIT_EXCEEDED")
+    await repository.postpone(refused, now, now + 3600_000, "M_FORBIDDEN")
+    await repository.postpone(limited, now, now + 3600_000, "M_LIMIT_EXCEEDED")
     assert await repository.refused_due_now(ACCOUNT, "!staff", now, FORBIDDEN_CODES) == 1
     assert [row.content["body"] for row in await repository.due(now)] == ["refused"]
 
@@ -730,3 +730,35 @@ async def test_a_row_queued_while_the_clock_ran_fast_keeps_its_rate_limit_once_t
         account.failures.append(MatrixError("rate limited", retry_after_ms=60_000, code="M_LIMIT_EXCEEDED"))
         await outbox.deliver_due()
     assert tries == [], f"{len(tries)} sends within the homeserver's 60 s retry_after"
+
+
+class RateLimitedRoomCreation:
+    """Opening a member's DM is refused for a minute (room creation is a homeserver's strictest limit)."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    async def room_for(self, account, user_id):
+        self.tries += 1
+        raise MatrixError("create room: rate limited", retry_after_ms=60_000, code="M_LIMIT_EXCEEDED")
+
+    async def closed(self, account, room_id):
+        pass
+
+
+async def test_a_dm_queued_while_the_clock_ran_fast_keeps_its_rate_limit_while_the_dm_is_opened(database):
+    """Never tried (its DM could not be opened), the row had no time of a try, and was brought forward at every
+    wake, each time asking to open the DM again (a reviewer's, thirtieth session)."""
+    clock = MovableClock()
+    clock.offset_ms = 3_600_000
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "a DM to a member with no DM room yet"}, to_user="@alice:x")
+    async with database.transaction() as db:
+        await OutboxRepository.enqueue(db, effects.items, clock.ms())
+    clock.offset_ms = 0
+    rooms = RateLimitedRoomCreation()
+    outbox = dispatcher(database, FakeAccount(), clock, direct_rooms=rooms)
+    await outbox.deliver_due()  # brought forward, tried, and told to wait a minute
+    for _ in range(5):
+        await outbox.deliver_due()
+    assert rooms.tries == 1
