@@ -237,14 +237,14 @@ class ReferralBot(Bot):
             if not result.hits:
                 return
         in_dm = rooms.is_direct_room(message.room_id)
-        log_room = None if in_dm else message.room_id  # a DM's room ID would name the member
+        group_room = None if in_dm else message.room_id  # a DM's room ID would name the member
         if not in_dm:
             await self.climate.count(message, [topics[t] for t in result.topics], effects,
                                      rooms.room_name(message.room_id))
         if result.tier == "crisis":
             crisis = next(topics[t] for t in result.topics if topics[t].tier == "crisis")
             await self._crisis(message, effects, crisis, None if in_dm else rooms.room_name(message.room_id),
-                               log_room)
+                               group_room)
             return
         if await self.repository.opted_out(message.sender):
             return
@@ -259,7 +259,7 @@ class ReferralBot(Bot):
             """Each cooldown decided again in the transaction, as for crisis lines: of two messages handled side
             by side, only the first to commit owes a topic."""
             claimed = [topic for topic in suggested if await ReferralRepository.claim(
-                db, message.sender, topic.id, log_room, now, cooldown_s * 1000)]
+                db, message.sender, topic.id, now, cooldown_s * 1000)]
             if claimed:
                 await self.follow_up.suggest(db, effects, message.sender, claimed)
 
@@ -274,7 +274,7 @@ class ReferralBot(Bot):
         return bool(marked) and (room_id in marked or rooms.canonical_alias(room_id) in marked)
 
     async def _crisis(self, message: Message, effects: Effects, crisis: Topic, room_name: str | None,
-                      log_room: str | None) -> None:
+                      group_room: str | None) -> None:
         """Crisis lines to the author at once, and the staff room told who, where and what kind of match (never
         the words): the member's Matrix ID, the room's own name and a link (none for a DM, which staff cannot
         open), so a peer worker can act on the alert alone."""
@@ -288,12 +288,12 @@ class ReferralBot(Bot):
         async def claim(db: aiosqlite.Connection) -> None:
             """The cooldown decided again in the transaction: of two messages handled side by side (rooms are
             handled in parallel), only the first to commit owes the lines and the alert."""
-            if not await ReferralRepository.claim(db, message.sender, crisis.id, log_room, now, cooldown_s * 1000):
+            if not await ReferralRepository.claim(db, message.sender, crisis.id, now, cooldown_s * 1000):
                 return
             effects.message(self.context.render("crisis_support", topic=crisis), to_user=message.sender, urgent=True)
             self.context.alerts.raise_alert(
-                effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=log_room,  # a DM's names them
-                event_id=message.event_id if log_room else None, topic=crisis.id, urgent=True,
+                effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=group_room,  # a DM's names them
+                event_id=message.event_id if group_room else None, topic=crisis.id, urgent=True,
                 room_name=room_name, member=message.sender, topic_title=crisis.title,
             )
 

@@ -106,16 +106,37 @@ async def _counts_not_rows(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _counts_without_rooms(db: aiosqlite.Connection) -> None:
+    """Suggestions sent are counted per topic and hour, no longer per room: no report reads the room, and in an hour
+    when one member alone got a topic, their cooldown and the count together said where they had written."""
+    await run_statements(
+        db,
+        """
+        CREATE TABLE referral_sent_counts_by_topic (
+            topic TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            sent INTEGER NOT NULL,
+            PRIMARY KEY (topic, at)
+        ) WITHOUT ROWID;
+        INSERT INTO referral_sent_counts_by_topic (topic, at, sent)
+            SELECT topic, at, SUM(sent) FROM referral_sent_counts GROUP BY 1, 2;
+        DROP TABLE referral_sent_counts;
+        ALTER TABLE referral_sent_counts_by_topic RENAME TO referral_sent_counts
+        """,
+    )
+
+
 MIGRATIONS = (
     Migration(2, "referrals: anonymous log, per-member cooldowns and opt-outs; audit log", _referrals),
     Migration(8, "referrals: check-backs after crisis lines; anonymous feedback on suggestions", _follow_up),
     Migration(23, "referrals: the anonymous log and feedback are counts, with no row order to join", _counts_not_rows),
+    Migration(30, "referrals: suggestions sent are counted without the room", _counts_without_rooms),
 )
 PERSONAL_COLUMNS = {
     "referral_cooldowns": PersonalColumns(subject=("user_id",)),
     "referral_opt_outs": PersonalColumns(subject=("user_id",)),
     "referral_checkbacks": PersonalColumns(subject=("user_id",)),
 }
-# Counts of suggestions sent and of answers, per topic (and room) and hour. A suggestion row holds its topics and
+# Counts of suggestions sent and of answers, per topic and hour. A suggestion row holds its topics and
 # hour, never whom it went to, under a random number (a sequential one would line up with the cooldowns).
 ANONYMOUS_TABLES = frozenset({"referral_sent_counts", "referral_suggestions", "referral_feedback_counts"})

@@ -50,28 +50,26 @@ class ReferralRepository:
             return await cursor.fetchone() is not None
 
     @staticmethod
-    async def record_sent(db: aiosqlite.Connection, user_id: str, topic: str, room_id: str | None,
-                          now_ms: int) -> None:
-        """The cooldown names the member; the count does not (and has no room for a DM), and its time is
-        the hour, not the moment: an exact time beside the room could be matched to the message."""
+    async def record_sent(db: aiosqlite.Connection, user_id: str, topic: str, now_ms: int) -> None:
+        """The cooldown names the member; the count does not, nor the room, and its time is the hour, not the
+        moment: an exact time could be matched to the message."""
         await db.execute(
             "INSERT INTO referral_cooldowns (user_id, topic, sent_at) VALUES (?, ?, ?) "
             "ON CONFLICT (user_id, topic) DO UPDATE SET sent_at = excluded.sent_at",
             (user_id, topic, now_ms),
         )
-        await db.execute("INSERT INTO referral_sent_counts (topic, room_id, at, sent) VALUES (?, ?, ?, 1) "
-                         "ON CONFLICT DO UPDATE SET sent = sent + 1", (topic, room_id or "", hour_of(now_ms)))
+        await db.execute("INSERT INTO referral_sent_counts (topic, at, sent) VALUES (?, ?, 1) "
+                         "ON CONFLICT DO UPDATE SET sent = sent + 1", (topic, hour_of(now_ms)))
 
     @staticmethod
-    async def claim(db: aiosqlite.Connection, user_id: str, topic: str, room_id: str | None, now_ms: int,
-                    cooldown_ms: int) -> bool:
+    async def claim(db: aiosqlite.Connection, user_id: str, topic: str, now_ms: int, cooldown_ms: int) -> bool:
         """Record the topic as sent now, unless it was sent to the member within the cooldown; True if recorded.
         Inside the transaction that owes the message, so of two handled side by side only one sends it."""
         async with db.execute("SELECT 1 FROM referral_cooldowns WHERE user_id = ? AND topic = ? AND sent_at > ?",
                               (user_id, topic, now_ms - cooldown_ms)) as cursor:
             if await cursor.fetchone() is not None:
                 return False
-        await ReferralRepository.record_sent(db, user_id, topic, room_id, now_ms)
+        await ReferralRepository.record_sent(db, user_id, topic, now_ms)
         return True
 
     @staticmethod

@@ -42,7 +42,7 @@ async def test_export_then_erase_covers_every_row_that_names_the_member(database
                      alert=AlertRecord("chat", subject_user=alice)),
             Outgoing("@bot:x", "message", {"body": "bob"}, to_user=bob),
         ], 1)
-        await ReferralRepository.record_sent(db, alice, "debt", "!group", 1)
+        await ReferralRepository.record_sent(db, alice, "debt", 1)
         await ReferralRepository.set_opt_out(db, alice, True, 1)
         await record_audit(db, "@sam:x", "refer", alice, "debt", 1)
     personal = INSTALLATION.personal_data(database)
@@ -53,8 +53,8 @@ async def test_export_then_erase_covers_every_row_that_names_the_member(database
     assert deleted["outbox"] == 2  # the message to her, and the (not urgent) alert about her
     assert await personal.export(alice) == {}
     assert (await personal.export(bob))["outbox"][0]["to_user"] == bob  # others untouched
-    async with database.read() as db, db.execute("SELECT topic, room_id, sent FROM referral_sent_counts") as cursor:
-        assert await cursor.fetchall() == [("debt", "!group", 1)]  # the anonymous count stays
+    async with database.read() as db, db.execute("SELECT topic, sent FROM referral_sent_counts") as cursor:
+        assert await cursor.fetchall() == [("debt", 1)]  # the anonymous count stays
 
 
 ALICE, SAM = "@alice:example.org", "@sam:example.org"

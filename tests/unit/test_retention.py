@@ -96,8 +96,8 @@ async def test_the_referral_log_keeps_the_hour_not_the_moment_and_is_forgotten_a
     bot = ReferralBot(bot_context(database, INSTALLATION, example_config.bot_settings["referral"],
                                   clock=FixedClock(NOW)))
     async with database.transaction() as db:
-        await ReferralRepository.record_sent(db, "@alice:x", "debt", "!group", NOW_MS)
-        await ReferralRepository.record_sent(db, "@bob:x", "debt", "!group", NOW_MS - 366 * DAY_MS)
+        await ReferralRepository.record_sent(db, "@alice:x", "debt", NOW_MS)
+        await ReferralRepository.record_sent(db, "@bob:x", "debt", NOW_MS - 366 * DAY_MS)
     await bot.prune_log()
     async with database.read() as db, db.execute("SELECT at FROM referral_sent_counts") as cursor:
         assert await cursor.fetchall() == [(int(NOW.replace(minute=0, second=0, microsecond=0).timestamp() * 1000),)]

@@ -121,11 +121,21 @@ async def test_the_referral_log_and_feedback_become_counts_on_upgrade(tmp_path):
                                  [("debt", "!g", 0), ("debt", "!g", 0), ("debt", None, 0), ("debt", "!g", 3600)])
             await db.executemany("INSERT INTO referral_feedback (topic, answer, at) VALUES (?, ?, ?)",
                                  [("debt", "helped", 0), ("debt", "helped", 0), ("debt", "not_for_me", 0)])
-        assert step in await migrate(database, INSTALLATION.migrations)
+        assert step in await migrate(database, tuple(m for m in INSTALLATION.migrations if m.version <= step))
         assert await rows(database, "SELECT topic, room_id, at, sent FROM referral_sent_counts ORDER BY 2, 3") == [
             ("debt", "", 0, 1), ("debt", "!g", 0, 2), ("debt", "!g", 3600, 1)]
         assert await rows(database, "SELECT answer, answers FROM referral_feedback_counts ORDER BY 1") == [
             ("helped", 2), ("not_for_me", 1)]
+
+
+async def test_suggestions_sent_are_counted_without_their_rooms_on_upgrade(tmp_path):
+    async with database_before(tmp_path, "counted without the room") as (database, step):
+        async with database.transaction() as db:
+            await db.executemany("INSERT INTO referral_sent_counts (topic, room_id, at, sent) VALUES (?, ?, ?, ?)",
+                                 [("debt", "", 0, 1), ("debt", "!g", 0, 2), ("debt", "!g", 3600, 1)])
+        assert step in await migrate(database, INSTALLATION.migrations)
+        assert await rows(database, "SELECT * FROM referral_sent_counts ORDER BY 2") == [("debt", 0, 3),
+                                                                                      ("debt", 3600, 1)]
 
 
 async def test_sent_events_keep_the_hour_in_no_order_on_upgrade(tmp_path):
