@@ -345,6 +345,13 @@ PRECEDED_GOES_ON = _words(
     "anymore", "its", "it's", "until", "till", "now", "sits", "lives", "stays", "again", "tonight", "today", "did",
     "done", "tried", "last", "yesterday", "will", "planning", "plan", "swallowed", "goodbye", "goodbyes", "platform",
     "cliff", "cliffs", "method", "methods")
+# ... but "did" before another trouble's verb is only emphasis: "it never crossed my mind to hurt myself but I did stop
+# eating properly for a while" (an independent writer's, thirtieth session).
+DID = _words("did")
+DID_OTHER_TROUBLE = _words(
+    "stop", "start", "feel", "get", "go", "lose", "struggle", "drink", "eat", "cry", "miss", "isolate", "withdraw",
+    "shut", "sleep", "skip", "quit", "fall", "spend", "hide", "cancel", "snap", "lash", "push", "stay", "binge",
+    "smoke", "gamble", "worry", "panic", "need", "ignore", "avoid", "lock")
 # ... and the act said again ("... before uni, I do it every week"); "I'm here because" is not "here I am".
 PRECEDED_GOES_ON_PHRASES = tuple(normalise(words) for words in (
     "here we are", "here i am", "i do it", "im doing it", "keep doing it"))
@@ -1521,7 +1528,8 @@ def _goes_on_after_read_through(going_on: list[str], ends: bool) -> bool:
             return True
         if word in PRECEDED_GOES_ON and (word not in NOW_TURNS or index < NOW_TURNS_WITHIN
                                          or going_on[index - 1] in NOW_TURNS_AFTER) and (
-                index == 0 or going_on[index - 1] not in NEGATIONS):  # "... and it never will"
+                index == 0 or going_on[index - 1] not in NEGATIONS) and (  # "... and it never will"
+                word not in DID or going_on[index + 1:index + 2] == [] or going_on[index + 1] not in DID_OTHER_TROUBLE):
             return True
         if word in THOUGHT_AGAIN and index and going_on[index - 1] in BACK_TO_IT and (
                 going_on[index + 1:index + 2] == [] or going_on[index + 1] not in NOT_THOUGHT_AGAIN):
@@ -1602,6 +1610,11 @@ CLAUSE_ANSWER_WORDS = 6
 # A negated clause that goes on is the writer's own words: "I'm not kidding", "I'm not coming back", "I don't know".
 CLAUSE_GOES_ON = _words("going", "gonna", "coming", "kidding", "joking", "scared", "able", "know", "want", "wanna",
                         "think", "care", "see", "stop", "stopping", "getting", "doing", "telling", "told", "have")
+# ... but "have" ending the answer is one: "asked if I'd had thoughts of harming myself. I never have. I'm just worn
+# out" (an independent writer's, thirtieth session).
+HAVE = _words("have")
+ANSWER_ENDS = _words("", "i", "i'm", "i've", "it", "it's", "that's", "but", "and", "so", "just", "honestly", "lol",
+                     "thank", "thanks")
 # ... and no answer at all if the writer takes it back ("I said no. I lied. I am.", "... but that's not true"), or
 # says yes before the match or after it ("asked if I had a plan. yes. I'm going to hang myself", "I said no but the
 # truth is yes").
@@ -2153,7 +2166,9 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
         if word not in NO_ANSWERS or not NO_NOT_SAID.isdisjoint(after[max(0, index - NO_NOT_SAID_WINDOW):index]):
             continue
         following = after[index + 1] if index + 1 < len(after) else ""
-        if word not in PLAIN_NO and (index >= CLAUSE_ANSWER_WORDS or following in CLAUSE_GOES_ON):
+        then = after[index + 2] if index + 2 < len(after) else ""
+        if word not in PLAIN_NO and (index >= CLAUSE_ANSWER_WORDS or (
+                following in CLAUSE_GOES_ON and not (following in HAVE and then in ANSWER_ENDS))):
             continue
         if following not in NOT_AN_ANSWER:
             if not ANSWER_GOES_ON.isdisjoint(after[index + 1:]) or not ANSWER_GOES_ON.isdisjoint(

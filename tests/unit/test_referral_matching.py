@@ -649,6 +649,8 @@ def test_a_wish_held_off_is_not_denied(matcher, text):
     ("My partner asked me if I was thinking of hurting myself. I'm not.", False),
     ("people have asked gently whether I've had thoughts of suicide and I genuinely haven't", False),
     ("the doctor asked me the question about suicide and i said no and i meant it", False),
+    ("The nurse asked if I'd had thoughts of harming myself. I never have. I'm just worn out.", False),
+    ("my gp asked if i had a plan to kill myself. i dont have a plan but i think about it every day", True),
     # A second reviewer's: the writer's own words after a question, which punctuation no longer sets apart.
     ("Samaritans asked if I was safe right now. I'm not. I'm on the bridge and I want to jump and I don't think anyone "
      "can stop me", True),
@@ -1265,6 +1267,10 @@ def test_hurting_oneself_on_purpose(matcher, text, crisis):
     ("It never crossed my mind to kill myself, I just feel really lonely since my divorce", False),
     ("It's never crossed my mind to hurt myself but my confidence is on the floor", False),
     ("it never crossed my mind to hurt myself but I did it last night", True),
+    # "did" before another trouble's verb is emphasis (an independent writer's, thirtieth session)
+    ("it never crossed my mind to hurt myself but i did stop eating properly for a while, im back on track now", False),
+    ("it never crossed my mind to hurt myself but i did", True),
+    ("it never crossed my mind to hurt myself but i did try once", True),
     ("it never crossed my mind to kill myself but lately it's all I think about", True),
     ("it never crossed my mind to kill myself but here we are", True),
     ("is everything sorted for the kids? yes. am i going to kill myself? no", True),
@@ -1834,4 +1840,20 @@ def test_a_release_a_farewell_and_a_plan_torn_up(matcher, text, crisis):
     ("goodbye letter to my team done, letters to mum and dad done. pills ready", True),
 ])
 def test_the_twenty_third_sessions_denials_and_their_twins(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # Thirtieth session (batch 108a's tuning part), with their look-alikes
+    ("my mum is gone and i just want to go where she is", True),
+    ("my sister lives in spain and i just want to go where she is", False),
+    ("just want to say thank you to everyone in this group, you were good to me. take care of each other", True),
+    ("you were so kind to me at the meeting, take care of yourselves over christmas", False),
+    ("if i got ill and it was serious i dont think id fight it", True),
+    ("i dont want to die i just need to hurt. does that make sense", True),
+    ("my girlfriend saw the marks on my thighs and now shes freaking out", True),
+    ("i want to end my live", True),
+    ("i wnt to die", True),
+])
+def test_wishes_goodbyes_and_hidden_harm_in_other_words(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
