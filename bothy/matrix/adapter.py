@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import aiohttp
 import nio
+from nio.store.models import MegolmInboundSessions, OutgoingKeyRequests
 
 from bothy.config import BotAccount
 from bothy.logs import describe_error
@@ -611,7 +612,29 @@ class MatrixAccount:
             log.warning("%s could not leave %s: %s", self.user_id, what, error.code)
             return error
         self._forget_rooms_left([room_id])
+        self._forget_room_keys(room_id)
         return None
+
+    def _forget_room_keys(self, room_id: str) -> None:
+        """A room this account left: the keys that decrypt what was said there go from the crypto store and from
+        memory. Kept, anyone holding the store and its pickle key could read back a DM (an erased member's words)
+        from the history the homeserver keeps (a reviewer's). Invited back, the bot gets the keys of what is said
+        from then on."""
+        try:
+            olm = self.client.olm
+            if olm is not None:
+                olm.inbound_group_store[room_id].clear()
+                olm.outbound_group_sessions.pop(room_id, None)
+            store = self.client.store
+            if store is not None:
+                with store.database.bind_ctx(store.models):
+                    MegolmInboundSessions.delete().where(MegolmInboundSessions.room_id == room_id).execute()
+                    OutgoingKeyRequests.delete().where(OutgoingKeyRequests.room_id == room_id).execute()
+                store.delete_encrypted_room(room_id)
+        except Exception as error:  # the crypto store's own trouble: the room is left all the same
+            log.warning("%s could not forget the keys of a room it left: %s", self.user_id, describe_error(error))
+            return
+        log.info("%s forgot the keys of a room it left", self.user_id)
 
     async def _request_key(self, event: nio.MegolmEvent) -> None:
         try:

@@ -54,11 +54,15 @@ async def test_mydata_sends_a_file_and_forget_me_erases_after_confirmation(
 
     await alice.send(room, "!forget me")
     await alice.wait_for(lambda m: m.sender == bot and "forget me confirm" in m.body)
+    log_offset = len(bothy.log())
     await alice.send(room, "!forget me confirm")
     await alice.wait_for(lambda m: m.sender == bot and "has been erased" in m.body and "leave this chat" in m.body)
     # The record that this room is her DM went with the rest, and once that reply has gone the bot leaves the room:
-    # staying, it would take what she writes there for a group's talk.
+    # staying, it would take what she writes there for a group's talk. The keys to what she wrote there go from the
+    # crypto store: with it and the pickle key, her words could be read back from the homeserver (a reviewer's).
     await alice.wait_left(room, bot)
+    await bothy.wait_for_log("forgot the keys of a room it left", offset=log_offset)
+    assert room_keys(bothy, room) == 0
     mark = alice.mark()
     group = await alice.create_room(invite=[bot], name="allotment")
     await alice.send(group, "!mydata")  # a private command in a group: the bot opens a fresh DM for the answer
@@ -112,6 +116,16 @@ async def test_an_admins_forget_leaves_the_bots_m_direct_on_its_next_start(homes
         assert alice.user_id not in await bot_direct_rooms(homeserver, process)
     finally:
         await process.stop()
+
+
+def room_keys(bothy: BothyProcess, room_id: str) -> int:
+    """How many keys to a room's messages the bots' crypto stores hold."""
+    count = 0
+    for store in (bothy.directory / "crypto").glob("*/*.db"):
+        with sqlite3.connect(store) as db:
+            count += db.execute("SELECT COUNT(*) FROM megolminboundsessions WHERE room_id = ?",
+                                (room_id,)).fetchone()[0]
+    return count
 
 
 async def bot_direct_rooms(homeserver: Homeserver, bothy: BothyProcess) -> dict:
