@@ -33,6 +33,7 @@ from bothy.storage.alerts import (
     mark_done,
     mark_escalated,
     mark_reminded,
+    open_alert_exists,
     withdraw,
 )
 from bothy.storage.audit import record_audit
@@ -191,12 +192,22 @@ class StaffAlerts:
 
         return write
 
-    async def raise_unless_waiting(self, effects: Effects, kind: str, template: str, *, subject_user: str,
-                                   topic: str, **context: Any) -> None:
-        """`raise_alert`, unless an alert of `kind` about this member and topic is raised and not yet done: a member
-        tapping the same reaction again and again must not raise one each time."""
-        if await self.repository.latest_of(kind, subject_user=subject_user, topic=topic) is None:
-            self.raise_alert(effects, kind, template, subject_user=subject_user, topic=topic, **context)
+    def raise_unless_waiting(self, effects: Effects, kind: str, template: str, *, subject_user: str,
+                             topic: str | None = None, event_id: str | None = None, room_id: str | None = None,
+                             claimed_since_ms: int | None = None, **context: Any) -> None:
+        """`raise_alert`, unless an alert of `kind` about this member, event and topic is raised and not yet done (see
+        `open_alert_exists`): a member tapping the same reaction again and again must not raise one each time. Decided
+        in the event's transaction: two handlers side by side (`!talk` typed in a DM and in a group at once, a message
+        reported with `!report` while the homeserver's report of it is read) raise one between them."""
+        raised = Effects(effects.account)
+        self.raise_alert(raised, kind, template, subject_user=subject_user, topic=topic, event_id=event_id,
+                         room_id=room_id, **context)
+
+        async def unless_open(db: aiosqlite.Connection) -> None:
+            if not await open_alert_exists(db, kind, subject_user, event_id, topic, claimed_since_ms):
+                effects.items.extend(raised.items)
+
+        effects.record(unless_open)
 
     async def not_done(self) -> list[Alert]:
         return await self.repository.not_done()

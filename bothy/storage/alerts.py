@@ -153,6 +153,18 @@ async def claim(db: aiosqlite.Connection, alert_id: int, peer_worker: str, now_m
     return True
 
 
+async def open_alert_exists(db: aiosqlite.Connection, kind: str, subject_user: str | None, event_id: str | None,
+                            topic: str | None, claimed_since_ms: int | None = None) -> bool:
+    """Inside the caller's transaction: an alert of `kind` about this member, event and topic is not done (and, given
+    `claimed_since_ms`, not claimed before it: one taken long ago and never marked done is no longer in hand)."""
+    async with db.execute(
+        "SELECT 1 FROM alerts WHERE kind = ? AND subject_user IS ? AND event_id IS ? AND topic IS ? "
+        "AND done_at IS NULL AND (claimed_at IS NULL OR claimed_at >= ?) LIMIT 1",
+        (kind, subject_user, event_id, topic, claimed_since_ms if claimed_since_ms is not None else 0),
+    ) as cursor:
+        return await cursor.fetchone() is not None
+
+
 def escalation_tag(alert_id: int) -> str:
     """The tag of an alert's escalation DMs, by which a claim withdraws those still queued."""
     return f"escalation:{alert_id}"

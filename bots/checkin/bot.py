@@ -245,9 +245,9 @@ class CheckinBot(Bot):
         effects.redact(reaction.room_id, reaction.event_id)
         back = self.context.staff_back()
         if answer == "chat":  # one chat alert per check-in, however often 💬 is tapped again
-            await self.context.alerts.raise_unless_waiting(effects, "checkin_chat", "alert_chat",
-                                                           subject_user=checkin.user_id, topic=f"checkin:{checkin.id}",
-                                                           outside_hours=back is not None)
+            self.context.alerts.raise_unless_waiting(effects, "checkin_chat", "alert_chat",
+                                                     subject_user=checkin.user_id, topic=f"checkin:{checkin.id}",
+                                                     outside_hours=back is not None)
         reply = {"ok": "checkin_ok", "chat": "checkin_chat_requested", "pause": "checkin_paused"}[answer]
         effects.message(self.context.render(reply, days=self.settings.pause_s // 86400, back=back),
                         room_id=reaction.room_id)

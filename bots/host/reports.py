@@ -10,6 +10,7 @@ audited and confirmed in the alert's thread.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
@@ -53,6 +54,9 @@ class Reports:
     def __init__(self, bot: str, context: BotContext):
         self.bot = bot
         self.context = context
+        # One mute or unmute at a time per member and room: the unmute sweep, between reading a mute as due and
+        # forgetting it, gave back the level of a mute a peer worker had just extended (a reviewer's).
+        self._muting: dict[tuple[str, str], asyncio.Lock] = {}
         actions: dict[str, Action] = {REMOVE: self.remove, MUTE: self.mute, GUIDELINES: self.guidelines,
                                       DISMISS: self.dismiss}
         for key, action in actions.items():
@@ -108,10 +112,11 @@ class Reports:
         if open_alert is not None:
             alerts.in_thread(open_alert, effects, "report_again", reports=count, reason=reason)
             return
-        alerts.raise_alert(effects, KIND, "alert_report", subject_user=author, room_id=room_id, event_id=event_id,
-                           room_name=self.context.rooms_seen_by(effects.account).room_name(room_id),
-                           reports=count, reason=reason, keys=(REMOVE, MUTE, GUIDELINES, DISMISS),
-                           prefix=self.context.prefix)
+        alerts.raise_unless_waiting(effects, KIND, "alert_report", subject_user=author, room_id=room_id,
+                                    event_id=event_id,
+                                    room_name=self.context.rooms_seen_by(effects.account).room_name(room_id),
+                                    reports=count, reason=reason, keys=(REMOVE, MUTE, GUIDELINES, DISMISS),
+                                    prefix=self.context.prefix)
 
     # --- moderation --------------------------------------------------------------------------
 
@@ -163,31 +168,35 @@ class Reports:
         rooms = self.context.rooms_seen_by(effects.account)
         room_id, user_id = alert.room_id, alert.subject_user
         until = self.context.clock.ms() + seconds * 1000
-        try:
-            levels = await rooms.power_levels(room_id)
-            users = levels.get("users") or {}
-            events_default = power_level(levels.get("events_default", 0))
-            if events_default is None or not isinstance(users, dict):
-                raise MatrixError("power levels: not understood", permanent=True, code="BOTHY_ODD_POWER_LEVELS")
-            previous = power_level(users.get(user_id))
-            muted = events_default - 1
-            # Already unable to post (muted by the room's own moderators, or by this mute before a crash): nothing
-            # to lower, and nothing of theirs to give back when the time is up. Otherwise the level is recorded
-            # before the homeserver changes it: killed in between, the replay finds the record already kept.
-            if previous is None or previous > muted:
-                await self._keep_level(room_id, user_id, until, previous, effects.account)
-                await rooms.set_power_level(room_id, user_id, muted)
-        except MatrixError as error:
-            if not error.permanent:
-                raise
-            effects.record(functools.partial(_forget_mute, room_id=room_id, user_id=user_id, until=until))
-            self.context.alerts.in_thread(alert, effects, "mod_failed", worker=worker, action="mute")
-            return
+        async with self._muting.setdefault((room_id, user_id), asyncio.Lock()):
+            try:
+                levels = await rooms.power_levels(room_id)
+                users = levels.get("users") or {}
+                events_default = power_level(levels.get("events_default", 0))
+                if events_default is None or not isinstance(users, dict):
+                    raise MatrixError("power levels: not understood", permanent=True, code="BOTHY_ODD_POWER_LEVELS")
+                previous = power_level(users.get(user_id))
+                muted = events_default - 1
+                # Already unable to post (muted by the room's own moderators, or by this mute before a crash): nothing
+                # to lower, and nothing of theirs to give back when the time is up. Otherwise the level is recorded
+                # before the homeserver changes it: killed in between, the replay finds the record already kept.
+                if previous is None or previous > muted:
+                    await self._keep_level(room_id, user_id, until, previous, effects.account)
+                    await rooms.set_power_level(room_id, user_id, muted)
+            except MatrixError as error:
+                if not error.permanent:
+                    raise
+                effects.record(functools.partial(_forget_mute, room_id=room_id, user_id=user_id, until=until))
+                self.context.alerts.in_thread(alert, effects, "mod_failed", worker=worker, action="mute")
+                return
 
-        async def write(db: aiosqlite.Connection) -> None:
-            await db.execute("UPDATE mutes SET until = ? WHERE room_id = ? AND user_id = ?", (until, room_id, user_id))
+            async def extend(db: aiosqlite.Connection) -> None:
+                await db.execute("UPDATE mutes SET until = ? WHERE room_id = ? AND user_id = ?",
+                                 (until, room_id, user_id))
 
-        effects.record(write)
+            extended = Effects(self.context.account)  # committed under the lock, so the sweep reads it
+            extended.record(extend)
+            await self.context.work.commit(extended)
         await self._acted(alert, worker, effects, "mute", "mod_muted", minutes=seconds // 60)
 
     async def _keep_level(self, room_id: str, user_id: str, until: int, level: int | None, account: str) -> None:
@@ -240,7 +249,7 @@ class Reports:
         ) as cursor:
             due = await cursor.fetchall()
         for room_id, user_id, previous, account in due:
-            await self._unmute(room_id, user_id, previous, account, "unmute (time up)")
+            await self._unmute(room_id, user_id, previous, account, "unmute (time up)", due_by=now)
 
     async def lift_mutes(self, user_id: str) -> None:
         """Before a member is forgotten: every mute of theirs ends now. Its row is the only record of the level
@@ -253,11 +262,23 @@ class Reports:
             await self._unmute(room_id, user_id, previous, account, "unmute (asked to be forgotten)", forgetting=True)
 
     async def _unmute(self, room_id: str, user_id: str, previous: int | None, account: str | None,
-                      action: str, forgetting: bool = False) -> None:
+                      action: str, forgetting: bool = False, due_by: int | None = None) -> None:
         """Give the level back through the account that made the mute (the one in the room: where the host bot is not,
         another bot's account answered the report), then forget the mute and audit it as that bot's. Setting a level
         is harmless to repeat, so a crash between the homeserver call and the commit only repeats it. Refused for good
-        (the bot lost its power there), the staff room is asked to do it by hand: the mute is then forgotten."""
+        (the bot lost its power there), the staff room is asked to do it by hand: the mute is then forgotten. With
+        `due_by`, only a mute still due by then: one extended (or lifted) since it was read is left as it is."""
+        async with self._muting.setdefault((room_id, user_id), asyncio.Lock()):
+            if due_by is not None:
+                async with self.context.store.read() as db, db.execute(
+                    "SELECT 1 FROM mutes WHERE room_id = ? AND user_id = ? AND until <= ?", (room_id, user_id, due_by)
+                ) as cursor:
+                    if await cursor.fetchone() is None:
+                        return
+            await self._give_level_back(room_id, user_id, previous, account, action, forgetting)
+
+    async def _give_level_back(self, room_id: str, user_id: str, previous: int | None, account: str | None,
+                               action: str, forgetting: bool) -> None:
         if account not in self.context.bot_accounts | {self.context.account}:  # NULL, or no longer configured
             account = self.context.account
         effects = Effects(account)

@@ -51,8 +51,9 @@ class TalkCommands:
             ctx.reply("talk_already", worker=waiting.claimed_by)
             return
         back = self.context.staff_back()
-        alerts.raise_alert(ctx.effects, KIND, "alert_talk", subject_user=ctx.sender, outside_hours=back is not None,
-                           prefix=ctx.prefix)
+        alerts.raise_unless_waiting(ctx.effects, KIND, "alert_talk", subject_user=ctx.sender,
+                                    claimed_since_ms=now - IN_HAND_MS, outside_hours=back is not None,
+                                    prefix=ctx.prefix)
         ctx.reply("talk_requested", back=back)
 
     async def _claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:

@@ -142,10 +142,9 @@ class FollowUp:
         effects.redact(reaction.room_id, reaction.event_id)
         back = self.context.staff_back()
         if answer == "chat":  # one chat alert per check-back, however often 💬 is tapped again
-            await self.context.alerts.raise_unless_waiting(effects, "checkback_chat", "alert_checkback_chat",
-                                                           subject_user=checkback.user_id,
-                                                           topic=f"checkback:{checkback.id}",
-                                                           outside_hours=back is not None)
+            self.context.alerts.raise_unless_waiting(effects, "checkback_chat", "alert_checkback_chat",
+                                                     subject_user=checkback.user_id, topic=f"checkback:{checkback.id}",
+                                                     outside_hours=back is not None)
         reply = "checkback_chat_requested" if answer == "chat" else "checkback_ok"
         effects.message(self.context.render(reply, back=back), room_id=reaction.room_id)
 
