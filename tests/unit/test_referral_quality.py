@@ -245,16 +245,20 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     assert flagged <= 244
 
 
-def test_a_writer_never_tuned_on_in_the_evaluations_shapes_stays_found():
-    """Batch 107a, kept out of the set (its header says why): short and long crisis posts, denials in the two shapes
-    ("I'm not going to ...", "I never thought about ...") and posts from unrelated forums, by a writer nothing was
-    ever changed for. Measured when written: 227 of 240 short, 61 of 64 long, 1 of 160 denials, 1 of 200 ordinary,
-    4 of 200 given any suggestion. Floors a little under, as for the set: a change that loses ground on a writer it
-    never saw fails here."""
-    report = run(new_batch=ROOT / "tests" / "unit" / "data" / "never_tuned" / "referral_dev107a.txt")
-    assert report["messages"] == 664
-    assert report["crisis_recall_short"]["recall"] >= 0.93
-    assert report["crisis_recall_long"]["recall"] >= 0.93
+@pytest.mark.parametrize(("batch", "messages", "short", "long"), [
+    ("referral_dev107a.txt", 664, 0.93, 0.93),
+    ("referral_dev108b.txt", 615, 0.92, 0.93),
+])
+def test_a_writer_never_tuned_on_in_the_evaluations_shapes_stays_found(batch, messages, short, long):
+    """Batches 107a and 108b, kept out of the set (their headers say why): short and long crisis posts, denials in the
+    two shapes ("I'm not going to ...", "I never thought about ...") and posts from unrelated forums, by writers
+    nothing was ever changed for. Measured when written: 107a 227 of 240 short, 61 of 64 long, 1 of 160 denials, 1 of
+    200 ordinary, 4 of 200 given any suggestion; 108b 180 of 192, 61 of 64, 1 of 160, 1 of 199 and 4 of 199. Floors a
+    little under, as for the set: a change that loses ground on a writer it never saw fails here."""
+    report = run(new_batch=ROOT / "tests" / "unit" / "data" / "never_tuned" / batch)
+    assert report["messages"] == messages
+    assert report["crisis_recall_short"]["recall"] >= short
+    assert report["crisis_recall_long"]["recall"] >= long
     assert report["false_crisis_negations"]["rate"] <= 0.02
     assert report["false_crisis_ordinary"]["rate"] <= 0.015
     assert report["any_suggestion_ordinary"]["rate"] <= 0.04
