@@ -71,22 +71,36 @@ class MeetupRepository:
     async def rsvp(db: aiosqlite.Connection, meetup_id: int, room_id: str, user_id: str, now_ms: int,
                    reaction: str | None = None) -> None:
         """Going, if the meetup is in that room, still to come and not cancelled (a ✅ may come after a
-        cancellation, or name a post in another room: Matrix does not check a reaction's target). Said with a ✅
-        (`reaction`, its event ID), taking that ✅ back is not going (`reaction_taken_back`); said in words, it
-        is kept until said otherwise. The latest says: words after a ✅ keep the member going whatever becomes of
-        the ✅, and a ✅ after words can be taken back."""
+        cancellation, or name a post in another room: Matrix does not check a reaction's target). Said with ✅s
+        (`reaction`, each one's event ID: on the post and on a reminder), taking them all back is not going
+        (`reaction_taken_back`); said in words, it is kept until said otherwise. The latest says: words after a ✅
+        keep the member going whatever becomes of the ✅, and a ✅ after words can be taken back."""
         await db.execute(
             "INSERT INTO meetup_rsvps (meetup_id, user_id, going_at, reaction) SELECT id, ?, ?, ? FROM meetups "
             "WHERE id = ? AND room_id = ? AND state = 'planned' AND starts_at > ? "
-            "ON CONFLICT (meetup_id, user_id) DO UPDATE SET reaction = excluded.reaction",
+            "ON CONFLICT (meetup_id, user_id) DO UPDATE SET reaction = CASE "
+            "WHEN excluded.reaction IS NULL OR reaction IS NULL THEN excluded.reaction "
+            "WHEN instr(' ' || reaction || ' ', ' ' || excluded.reaction || ' ') > 0 THEN reaction "  # handled again
+            "ELSE reaction || ' ' || excluded.reaction END",
             (user_id, now_ms, reaction, meetup_id, room_id, now_ms))
 
     @staticmethod
     async def reaction_taken_back(db: aiosqlite.Connection, room_id: str, reaction: str, user_id: str) -> None:
-        """The ✅ an RSVP came with was redacted (unclicked) by the member: not going after all. Only theirs counts:
-        a homeserver takes a redaction from anyone in the room, and clients only show it from those with the power."""
-        await db.execute("DELETE FROM meetup_rsvps WHERE reaction = ? AND user_id = ? AND meetup_id IN "
-                         "(SELECT id FROM meetups WHERE room_id = ?)", (reaction, user_id, room_id))
+        """A ✅ an RSVP came with was redacted (unclicked) by the member: not going after all, once none is left (one
+        on the post and one on a reminder: both show until both are taken back). Only theirs counts: a homeserver
+        takes a redaction from anyone in the room, and clients only show it from those with the power."""
+        async with db.execute(
+            "SELECT meetup_id, reaction FROM meetup_rsvps WHERE user_id = ? AND instr(' ' || reaction || ' ', ?) > 0 "
+            "AND meetup_id IN (SELECT id FROM meetups WHERE room_id = ?)", (user_id, f" {reaction} ", room_id)
+        ) as cursor:
+            rsvps = await cursor.fetchall()
+        for meetup_id, reactions in rsvps:
+            left = " ".join(event for event in reactions.split() if event != reaction)
+            if left:
+                await db.execute("UPDATE meetup_rsvps SET reaction = ? WHERE meetup_id = ? AND user_id = ?",
+                                 (left, meetup_id, user_id))
+            else:
+                await db.execute("DELETE FROM meetup_rsvps WHERE meetup_id = ? AND user_id = ?", (meetup_id, user_id))
 
     @staticmethod
     async def not_going(db: aiosqlite.Connection, meetup_id: int, user_id: str) -> None:

@@ -5,7 +5,8 @@ is encrypted), members say they're going with a ✅ on the post (visible to the 
 
 Who may add one: volunteers and peer workers in any community room, and a group's creator in their group.
 Who may cancel: whoever added it, its group's creator, or a peer worker; anyone else hears it was not found.
-Matrix does not tell bots when a reaction is taken back, so `!meetup not going ID` is how to step back.
+A ✅ taken back (Element redacts it) steps back once none of the member's ✅s is left; `!meetup not going ID` does
+it in words.
 
 Each reminder is owed in the same transaction that marks it owed (the sweep's guard), so it goes out once
 even if Bothy is killed between sweeps; a reminder whose moment has passed is marked and never sent late.
@@ -154,7 +155,8 @@ class MeetupCommands:
             return False
         effects.record(functools.partial(MeetupRepository.rsvp, meetup_id=meetup_id, room_id=reaction.room_id,
                                          user_id=reaction.sender, now_ms=self.context.clock.ms(),
-                                         reaction=reaction.event_id))
+                                         # kept space-separated: an odd ID with a space in it is kept as words
+                                         reaction=reaction.event_id if " " not in reaction.event_id else None))
         return True
 
     async def on_redaction(self, redaction: Redaction, effects: Effects) -> None:

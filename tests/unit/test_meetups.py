@@ -374,3 +374,18 @@ async def test_meetups_and_who_went_are_forgotten_a_month_after(host, clock):
     clock.at += timedelta(days=2)
     await host.meetups.sweep()
     assert await host.meetups.repository.by_id(1) is None and await going(host, 1) == []
+
+
+async def test_going_stands_while_any_of_the_members_ticks_does(host):
+    """A ✅ on the post and one on a reminder both show: taking back the later one stepped the member back though the
+    other still showed them going (a reviewer's, twenty-ninth session)."""
+    await posted(host, "!meetup add next Tuesday 7pm | Community hall")
+    for event_id in ("$on-post", "$on-reminder", "$on-reminder"):  # the last handled again after a restart
+        effects = Effects(host.context.account)
+        reaction = received_reaction(GROUP, event_id, ALICE, "$post1", "✅", host.context.clock.ms())
+        assert await host.on_reaction(reaction, effects)
+        await host.context.work.commit(effects)
+    await taken_back(host, GROUP, "$on-reminder")
+    assert await going(host, 1) == [ALICE]
+    await taken_back(host, GROUP, "$on-post")
+    assert await going(host, 1) == []
