@@ -28,8 +28,12 @@ class InterestRepository:
 
     @staticmethod
     async def add(db: aiosqlite.Connection, user_id: str, tags: list[str], now_ms: int) -> None:
-        await db.executemany("INSERT OR IGNORE INTO interests (user_id, tag, added_at) VALUES (?, ?, ?)",
-                             [(user_id, tag, now_ms) for tag in tags])
+        """At most MAX_INTERESTS, counted as they are written: two adds side by side (from a DM and a group) each
+        read room for theirs."""
+        for tag in tags:
+            await db.execute("INSERT OR IGNORE INTO interests (user_id, tag, added_at) SELECT ?, ?, ? "
+                             "WHERE (SELECT COUNT(*) FROM interests WHERE user_id = ?) < ?",
+                             (user_id, tag, now_ms, user_id, MAX_INTERESTS))
 
     @staticmethod
     async def remove(db: aiosqlite.Connection, user_id: str, tags: list[str]) -> None:

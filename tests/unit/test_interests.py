@@ -108,3 +108,21 @@ async def test_tags_that_are_not_words_get_a_kind_usage_reply(host):
     with pytest.raises(UsageError, match="more than 30"):
         for batch in range(4):
             await run(host, "!interests add " + ", ".join(f"topic{chr(97 + batch)}{chr(97 + i)}" for i in range(9)))
+
+
+async def test_two_adds_side_by_side_keep_within_the_limit(host):
+    """From a DM and a group at once, each add read room for its own: counted as written, the limit holds."""
+    async def handled(words: str) -> Effects:
+        command, args = host.context.commands.find(parse_invocation(f"!interests add {words}", "!"))
+        runner, params = command.parse(args)
+        effects = Effects(host.context.account)
+        await runner(CommandContext(command=command, sender=ALICE, room_id="!group:example.org", event_id="$e",
+                                    role=Role.MEMBER, in_dm=False, effects=effects, templates=host.context.templates,
+                                    prefix="!", params=params))
+        return effects
+
+    first = await handled(", ".join(f"first{chr(97 + i)}" for i in range(20)))
+    second = await handled(", ".join(f"second{chr(97 + i)}" for i in range(20)))
+    await host.context.work.commit(first)
+    await host.context.work.commit(second)
+    assert len((await host.context.personal_data.export(ALICE))["interests"]) == 30
