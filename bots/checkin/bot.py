@@ -79,7 +79,7 @@ class CheckinBot(Bot):
             Command("checkin", self.name, "send a member a gentle check-in now", self.checkin_now,
                     params=(UserId("user"),), role=Role.PEER_WORKER),
             Command("quiet", self.name, "members who have gone quiet, with what flagged each", self.quiet,
-                    params=(Integer("days", 1, MAX_QUIET_DAYS, optional=True),), role=Role.PEER_WORKER),
+                    params=(Integer("days", 0, MAX_QUIET_DAYS, optional=True),), role=Role.PEER_WORKER),
             *self.stress.commands(),
         ]
 

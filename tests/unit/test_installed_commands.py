@@ -139,8 +139,3 @@ async def test_the_data_file_is_sent_only_in_an_encrypted_dm(registry):
     assert (explained.room_id, explained.to_user) == (None, "@alice:example.org")
     assert "everything Bothy stores" in explained.content["body"]
 
-
-async def test_quiet_for_no_days_is_a_usage_problem_not_a_list_of_everyone(registry):
-    """`!quiet 0` listed every member Bothy knows as "quiet" (a reviewer's)."""
-    with pytest.raises(UsageError, match="from 1 to"):
-        await send(registry, Role.PEER_WORKER, "!quiet 0")
