@@ -651,6 +651,10 @@ def test_a_wish_held_off_is_not_denied(matcher, text):
     ("the doctor asked me the question about suicide and i said no and i meant it", False),
     ("The nurse asked if I'd had thoughts of harming myself. I never have. I'm just worn out.", False),
     ("my gp asked if i had a plan to kill myself. i dont have a plan but i think about it every day", True),
+    ("the gp asked if i had thoughts of ending my life. never have i wanted it more", True),  # a second reviewer's
+    ("they asked if i was thinking of killing myself. never have i been more sure", True),
+    ("she asked if i'd thought about killing myself. i never have so much as this week", True),
+    ("the nurse asked if i had thoughts of harming myself. i never have it off my mind", True),
     # A second reviewer's: the writer's own words after a question, which punctuation no longer sets apart.
     ("Samaritans asked if I was safe right now. I'm not. I'm on the bridge and I want to jump and I don't think anyone "
      "can stop me", True),
@@ -1271,6 +1275,11 @@ def test_hurting_oneself_on_purpose(matcher, text, crisis):
     ("it never crossed my mind to hurt myself but i did stop eating properly for a while, im back on track now", False),
     ("it never crossed my mind to hurt myself but i did", True),
     ("it never crossed my mind to hurt myself but i did try once", True),
+    # ... but not where the words after it speak of living, dying or a means (a second reviewer's)
+    ("it never crossed my mind to hurt myself but i did stop caring if i live", True),
+    ("it never crossed my mind to overdose but i did drink the whole bottle of bleach", True),
+    ("it never crossed my mind to kill myself but i did lock myself in the garage with the car running", True),
+    ("it never crossed my mind to hurt myself but i did feel like dying last night", True),
     ("it never crossed my mind to kill myself but lately it's all I think about", True),
     ("it never crossed my mind to kill myself but here we are", True),
     ("is everything sorted for the kids? yes. am i going to kill myself? no", True),
