@@ -310,7 +310,9 @@ class OutboxDispatcher:
             room_id = room_id or await self.direct_rooms.room_for(account, row.to_user or "")
             event_id = await self._already_sent(account, room_id, row)
             if event_id is None:
-                await self.repository.attempting(row, self.clock.ms())
+                if not await self.repository.attempting(row, self.clock.ms()):
+                    log.info("outbox row %s (%s) was withdrawn before it went; not sent", row.id, row.action)
+                    return True
                 event_id = await self._send(account, room_id, row)
         except MatrixError as error:
             if not error.already_there:

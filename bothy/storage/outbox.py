@@ -118,6 +118,10 @@ async def _due_rows(db: aiosqlite.Connection, now_ms: int, limit: int, urgent_on
 
 
 class OutboxRepository:
+    """A row read for sending is written back by its transaction ID, never by its number: numbers are reused once a
+    row is gone (withdrawn, erased, sent), and a pass holding a row read before that must not touch its successor
+    (a second reviewer's: a withdrawn alert was sent in the words of the reply that took its number)."""
+
     def __init__(self, database: Database):
         self.database = database
 
@@ -207,7 +211,7 @@ class OutboxRepository:
             if row.tag is not None:
                 await db.execute("INSERT OR REPLACE INTO sent_events (event_id, tag, sent_at) VALUES (?, ?, ?)",
                                  (event_id, row.tag, hour_of(now_ms)))  # the hour is enough to prune by
-            await db.execute("DELETE FROM outbox WHERE id = ?", (row.id,))
+            await db.execute("DELETE FROM outbox WHERE txn_id = ?", (row.txn_id,))
             await OutboxRepository.enqueue(db, [
                 Outgoing(row.account, "reaction", _reaction_content(event_id, key), room_id=room_id,
                          target_event_id=event_id)
@@ -218,12 +222,15 @@ class OutboxRepository:
         """Done without a send: its moment has passed, or the homeserver already has it (a reaction sent
         before). Shared words go with their last row (the trigger)."""
         async with self.database.transaction() as db:
-            await db.execute("DELETE FROM outbox WHERE id = ?", (row.id,))
+            await db.execute("DELETE FROM outbox WHERE txn_id = ?", (row.txn_id,))
 
-    async def attempting(self, row: OutboxRow, now_ms: int) -> None:
-        """Committed before the send: after a crash the row is known to have maybe gone out."""
+    async def attempting(self, row: OutboxRow, now_ms: int) -> bool:
+        """Committed before the send: after a crash the row is known to have maybe gone out. False when the row is
+        gone since the pass read it (withdrawn: consent taken back, an alert claimed, the member erased): not sent."""
         async with self.database.transaction() as db:
-            await db.execute("UPDATE outbox SET attempted_at = ? WHERE id = ?", (now_ms, row.id))
+            cursor = await db.execute("UPDATE outbox SET attempted_at = ? WHERE txn_id = ? AND dead = 0",
+                                      (now_ms, row.txn_id))
+            return cursor.rowcount == 1
 
     async def refused_due_now(self, account: str, room_id: str, now_ms: int, codes: Sequence[str]) -> int:
         """What this account was refused sending into a room (with one of `codes`: it was not in it) is due
@@ -258,7 +265,7 @@ class OutboxRepository:
         async with self.database.transaction() as db:
             await db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, postponed_at = ? "
-                "WHERE id = ?", (until_ms, error[:200], now_ms, row.id),
+                "WHERE txn_id = ?", (until_ms, error[:200], now_ms, row.txn_id),
             )
 
     async def set_aside(self, row: OutboxRow, now_ms: int, error: str, instead: Sequence[Outgoing] = ()) -> None:
@@ -267,8 +274,8 @@ class OutboxRepository:
         async with self.database.transaction() as db:
             await db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, dead = 1 "
-                "WHERE id = ?",
-                (now_ms, error[:200], row.id),
+                "WHERE txn_id = ?",
+                (now_ms, error[:200], row.txn_id),
             )
             await OutboxRepository.enqueue(db, list(instead), now_ms)
 

@@ -427,3 +427,36 @@ async def test_a_member_whose_energy_is_low_gets_the_gentler_prompt_with_the_sam
     assert set(prompts) == set(MEMBERS[:4]) and len({reactions for *_, reactions in rows}) == 1
     assert "nothing you need to do today" in prompts[MEMBERS[1]] and "116 123" in prompts[MEMBERS[1]]
     assert all("nothing you need to do" not in prompts[member] for member in (MEMBERS[0], *MEMBERS[2:4]))
+
+
+async def test_sharing_off_while_the_outbox_is_out_sending_stops_the_alert_it_has_read(database, example_config):
+    """The pass had read the alert's row and was sending an earlier one when sharing was turned off: the row was
+    deleted as never tried, with no note, and the pass sent its copy anyway, matched by its number, which the reply
+    to "share off" had taken (a second reviewer's, thirtieth session). A row gone since it was read is not sent."""
+    from bothy.outbox import OutboxDispatcher
+    from bothy.storage.outbox import OutboxRepository
+    from bothy.templates import Templates
+    from tests.unit.test_outbox import FakeAccount, FakeDirectRooms
+
+    bot = mood_bot(database, example_config, FixedClock(NOW))
+    await command(bot, ALICE, "!mood share on")
+    await command(bot, ALICE, "!mood 1")  # the alert, queued after the reply to her DM
+
+    class Account(FakeAccount):
+        user_id = bot.context.account
+        withdrew = False
+
+        async def send(self, room_id, event_type, content, txn_id):
+            if not self.withdrew:  # handled while the pass is out sending the reply
+                self.withdrew = True
+                await command(bot, ALICE, "!mood share off")
+            return await super().send(room_id, event_type, content, txn_id)
+
+    account = Account()
+    dispatcher = OutboxDispatcher(OutboxRepository(database), {account.user_id: account}, FakeDirectRooms(),
+                                  bot.context.clock, Templates())
+    await dispatcher.deliver_due()
+    assert account.withdrew
+    assert not [content for room, _, content, _ in account.sent if room == STAFF_ROOM and ALICE in content["body"]]
+    # ... nor in the words of the reply that took its row's number once it was gone: that reply goes, as itself
+    assert len([room for room, _, _, _ in account.sent if room == DM]) == 3
