@@ -198,8 +198,9 @@ class HostBot(Bot):
         await self.reports.lift_mutes(ctx.sender)  # what erasing would lose is settled first
         self.context.personal_data.erase_with(ctx.effects, ctx.sender)  # the request row included
         # A DM is left once this reply has gone (MatrixAccount.forget_member). Typed in a group, the reply goes into
-        # the DM the request was answered in: sent to the member, it would open a new one, recorded after the erase.
-        dm = None if ctx.in_dm else self.context.rooms.direct_room_with(ctx.sender)
+        # the DM the request was answered in (the answering account's): sent to the member, it would open a new one,
+        # recorded after the erase.
+        dm = None if ctx.in_dm else self.context.rooms_seen_by(ctx.effects.account).direct_room_with(ctx.sender)
         if dm is None:
             ctx.reply("forget_done", in_dm=ctx.in_dm)
         else:

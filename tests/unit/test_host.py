@@ -84,3 +84,28 @@ async def test_confirmed_in_a_group_the_reply_goes_into_the_dm_it_was_asked_in(d
     assert "erased" in done.content["body"] and "leave this chat" in done.content["body"]
     assert (done.room_id, done.to_user) == ("!alice-dm", None)
     assert await INSTALLATION.personal_data(database).export(ALICE) == {}
+
+
+async def test_confirmed_in_a_group_another_account_answers_into_its_own_dm(database, example_config):
+    """In a group the host account is not in, another bot account answers: the reply went into the host account's
+    DM, a room the answering account is not in, refused and retried for ever (a second reviewer's, thirtieth)."""
+    from dataclasses import replace
+
+    from bothy.testing import FixedRooms
+
+    mood = "@mood:example.org"
+    context = bot_context(database, INSTALLATION, example_config.bot_settings["host"], bot_accounts=frozenset({mood}))
+    context.rooms.dms[ALICE] = "!host-dm"  # type: ignore[attr-defined]
+    mood_rooms = FixedRooms()
+    mood_rooms.dms[ALICE] = "!mood-dm"
+    bot = HostBot(replace(context, account_rooms={mood: mood_rooms, context.account: context.rooms}))
+    command = bot.commands()[2]
+    for words in (["me"], ["me", "confirm"]):
+        run, params = command.parse(words)
+        effects = Effects(mood)
+        await run(CommandContext(command=command, sender=ALICE, room_id="!group", event_id="$e", role=Role.MEMBER,
+                                 in_dm=False, effects=effects, templates=bot.context.templates, prefix="!",
+                                 params=params))
+        await bot.context.work.commit(effects)
+    done = effects.items[-1]
+    assert "erased" in done.content["body"] and (done.account, done.room_id) == (mood, "!mood-dm")
