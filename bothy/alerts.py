@@ -33,7 +33,8 @@ from bothy.storage.alerts import (
     mark_done,
     mark_escalated,
     mark_reminded,
-    open_alert_exists,
+    open_about,
+    open_alert,
     withdraw,
 )
 from bothy.storage.audit import record_audit
@@ -131,20 +132,19 @@ class StaffAlerts:
             await self.claim(alert, reaction.sender, effects)
         return True
 
-    async def withdraw(self, kind: str, subject_user: str, effects: Effects, note: str) -> None:
+    def withdraw(self, kind: str, subject_user: str, effects: Effects, note: str) -> None:
         """The member took back what their open alerts of `kind` were built on (consent to share, say): each is
-        closed and no longer names them, in the event's transaction, and what it still owes the staff room is never
-        sent; `note` goes under each the staff room may have seen."""
+        closed and no longer names them, and what it still owes the staff room is never sent; `note` goes under each
+        the staff room may have seen. Found in the event's transaction: one raised meanwhile (a reading that came in
+        as they unlinked) goes too."""
         now = self.clock.ms()
-        for alert in await self.repository.open_about(kind, subject_user):
-            owed = Effects(effects.account)
-            self.in_thread(dataclasses.replace(alert, subject_user=None), owed, note)
 
-            async def write(db: aiosqlite.Connection, alert_id: int = alert.id, owed: Effects = owed) -> None:
-                if await withdraw(db, alert_id, now):
-                    effects.items.extend(owed.items)
+        async def write(db: aiosqlite.Connection) -> None:
+            for alert in await open_about(db, kind, subject_user):
+                if await withdraw(db, alert.id, now):
+                    self.in_thread(dataclasses.replace(alert, subject_user=None), effects, note)
 
-            effects.record(write)
+        effects.record(write)
 
     async def claim(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
         """Claim an open alert (a peer worker acting on it has taken it); nothing if someone has already."""
@@ -194,18 +194,24 @@ class StaffAlerts:
 
     def raise_unless_waiting(self, effects: Effects, kind: str, template: str, *, subject_user: str,
                              topic: str | None = None, event_id: str | None = None, room_id: str | None = None,
-                             claimed_since_ms: int | None = None, **context: Any) -> None:
+                             claimed_since_ms: int | None = None,
+                             otherwise: Callable[[aiosqlite.Connection, Alert, Effects], Awaitable[None]] | None = None,
+                             **context: Any) -> None:
         """`raise_alert`, unless an alert of `kind` about this member, event and topic is raised and not yet done (see
-        `open_alert_exists`): a member tapping the same reaction again and again must not raise one each time. Decided
-        in the event's transaction: two handlers side by side (`!talk` typed in a DM and in a group at once, a message
-        reported with `!report` while the homeserver's report of it is read) raise one between them."""
+        `open_alert`), when `otherwise` says so under it: a member tapping the same reaction again and again must not
+        raise one each time. Decided in the event's transaction: two handlers side by side (`!talk` typed in a DM and
+        in a group at once, a message reported with `!report` while the homeserver's report of it is read) raise one
+        between them."""
         raised = Effects(effects.account)
         self.raise_alert(raised, kind, template, subject_user=subject_user, topic=topic, event_id=event_id,
                          room_id=room_id, **context)
 
         async def unless_open(db: aiosqlite.Connection) -> None:
-            if not await open_alert_exists(db, kind, subject_user, event_id, topic, claimed_since_ms):
+            waiting = await open_alert(db, kind, subject_user, event_id, topic, claimed_since_ms)
+            if waiting is None:
                 effects.items.extend(raised.items)
+            elif otherwise is not None:
+                await otherwise(db, waiting, effects)
 
         effects.record(unless_open)
 

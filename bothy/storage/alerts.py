@@ -70,10 +70,6 @@ class AlertRepository:
                                    (kind, event_id, subject_user, topic))
         return found[0] if found else None
 
-    async def open_about(self, kind: str, subject_user: str) -> list[Alert]:
-        """Every alert of `kind` about this member that is not done, oldest first."""
-        return await self._select("kind = ? AND subject_user = ? AND done_at IS NULL ORDER BY id", (kind, subject_user))
-
     async def not_done(self, limit: int = 50) -> list[Alert]:
         """What `!alerts` lists: alerts nobody has taken yet, then those taken and not yet done; urgent ones first,
         then oldest first, in each. The limit cuts from the end: claimed alerts left undone must never hide a new
@@ -153,16 +149,25 @@ async def claim(db: aiosqlite.Connection, alert_id: int, peer_worker: str, now_m
     return True
 
 
-async def open_alert_exists(db: aiosqlite.Connection, kind: str, subject_user: str | None, event_id: str | None,
-                            topic: str | None, claimed_since_ms: int | None = None) -> bool:
-    """Inside the caller's transaction: an alert of `kind` about this member, event and topic is not done (and, given
-    `claimed_since_ms`, not claimed before it: one taken long ago and never marked done is no longer in hand)."""
+async def open_alert(db: aiosqlite.Connection, kind: str, subject_user: str | None, event_id: str | None,
+                     topic: str | None, claimed_since_ms: int | None = None) -> Alert | None:
+    """Inside the caller's transaction: the newest alert of `kind` about this member, event and topic that is not done
+    (and, given `claimed_since_ms`, not claimed before it: one taken long ago and never marked done is no longer in
+    hand)."""
     async with db.execute(
-        "SELECT 1 FROM alerts WHERE kind = ? AND subject_user IS ? AND event_id IS ? AND topic IS ? "
-        "AND done_at IS NULL AND (claimed_at IS NULL OR claimed_at >= ?) LIMIT 1",
+        f"SELECT {_COLUMNS} FROM alerts WHERE kind = ? AND subject_user IS ? AND event_id IS ? AND topic IS ? "
+        "AND done_at IS NULL AND (claimed_at IS NULL OR claimed_at >= ?) ORDER BY id DESC LIMIT 1",
         (kind, subject_user, event_id, topic, claimed_since_ms if claimed_since_ms is not None else 0),
     ) as cursor:
-        return await cursor.fetchone() is not None
+        row = await cursor.fetchone()
+    return _alert(row) if row is not None else None
+
+
+async def open_about(db: aiosqlite.Connection, kind: str, subject_user: str) -> list[Alert]:
+    """Inside the caller's transaction: every alert of `kind` about this member that is not done, oldest first."""
+    async with db.execute(f"SELECT {_COLUMNS} FROM alerts WHERE kind = ? AND subject_user = ? AND done_at IS NULL "
+                          "ORDER BY id", (kind, subject_user)) as cursor:
+        return [_alert(row) for row in await cursor.fetchall()]
 
 
 def escalation_tag(alert_id: int) -> str:

@@ -81,7 +81,7 @@ class StressCommands:
             await CheckinRepository.unlink_stress(db, ctx.sender)
 
         ctx.effects.record(write)
-        await self.alerts.withdraw(ALERT_KIND, ctx.sender, ctx.effects, "stress_share_withdrawn")
+        self.alerts.withdraw(ALERT_KIND, ctx.sender, ctx.effects, "stress_share_withdrawn")
         ctx.reply("stress_unlinked")
 
     async def threshold(self, ctx: CommandContext) -> None:

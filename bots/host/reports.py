@@ -112,8 +112,14 @@ class Reports:
         if open_alert is not None:
             alerts.in_thread(open_alert, effects, "report_again", reports=count, reason=reason)
             return
+        async def reported_again(db: aiosqlite.Connection, waiting: Alert, owed: Effects) -> None:
+            """Raised meanwhile by another report of the message (both read none open): this one goes under it."""
+            async with db.execute("SELECT reports FROM reports WHERE event_id = ?", (event_id,)) as cursor:
+                counted = await cursor.fetchone()
+            alerts.in_thread(waiting, owed, "report_again", reports=counted[0] if counted else count, reason=reason)
+
         alerts.raise_unless_waiting(effects, KIND, "alert_report", subject_user=author, room_id=room_id,
-                                    event_id=event_id,
+                                    event_id=event_id, otherwise=reported_again,
                                     room_name=self.context.rooms_seen_by(effects.account).room_name(room_id),
                                     reports=count, reason=reason, keys=(REMOVE, MUTE, GUIDELINES, DISMISS),
                                     prefix=self.context.prefix)

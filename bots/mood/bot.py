@@ -201,7 +201,7 @@ class MoodBot(Bot):
     async def share_off(self, ctx: CommandContext) -> None:
         """Consent taken back: an open alert built on what was shared is closed and no longer names them."""
         self._set_share(ctx, False)
-        await self.context.alerts.withdraw(ALERT_KIND, ctx.sender, ctx.effects, "mood_share_withdrawn")
+        self.context.alerts.withdraw(ALERT_KIND, ctx.sender, ctx.effects, "mood_share_withdrawn")
 
     def _set_share(self, ctx: CommandContext, on: bool) -> None:
         async def write(db: aiosqlite.Connection) -> None:

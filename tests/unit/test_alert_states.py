@@ -234,7 +234,7 @@ async def test_a_withdrawn_alert_gets_no_nudge_saying_nobody_has_picked_it_up(da
     alerts = await setup_with_mood_templates(database, clock)
     alert_id = await raise_one(alerts, "mood_shared", urgent=False)
     effects = Effects(BOT)
-    await alerts.withdraw("mood_shared", "@alice:x", effects, "mood_share_withdrawn")
+    alerts.withdraw("mood_shared", "@alice:x", effects, "mood_share_withdrawn")
     await alerts.work.commit(effects)
     assert (await alerts.repository.by_id(alert_id)).state == "done"
     async with database.transaction() as db:
@@ -250,7 +250,7 @@ async def test_a_withdrawn_alert_is_not_counted_unclaimed_nor_claimable(database
     alerts = await setup_with_mood_templates(database, clock)
     await raise_one(alerts, "mood_shared", urgent=False)
     effects = Effects(BOT)
-    await alerts.withdraw("mood_shared", "@alice:x", effects, "mood_share_withdrawn")
+    alerts.withdraw("mood_shared", "@alice:x", effects, "mood_share_withdrawn")
     await alerts.work.commit(effects)
     assert await alerts.repository.unclaimed_count() == 0
     assert await alerts.repository.not_done() == []

@@ -301,3 +301,31 @@ async def test_unlinking_withdraws_the_open_stress_alert(database):
     assert await bot.context.alerts.not_done() == []
     withdrawn = await bot.context.alerts.repository.by_id(alert.id)
     assert (withdrawn.subject_user, withdrawn.escalation) == (None, 0)
+
+
+async def test_an_alert_raised_while_unlink_is_handled_goes_with_the_link(database):
+    """The open alerts were read before the unlink's transaction: one a reading raised in between stayed open, naming
+    the member and escalating, with the link gone (a second reviewer's, thirtieth session)."""
+    from bothy.outbox import Effects
+    from bots.checkin.bot import CheckinBot
+    from commands.framework import CommandContext, Role
+
+    clock = FixedClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    settings = parse_config(filled(**{"stress.min_interval": "0s"}), ROOT, INSTALLATION.bots).bot_settings["checkin"]
+    bot = CheckinBot(bot_context(database, INSTALLATION, settings, clock=clock, direct_rooms=frozenset({"!dm"})))
+    async with database.transaction() as db:
+        await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), clock.ms())
+    link = await bot.repository.stress_link(user_id=ALICE)
+    for minutes in range(0, 20, 5):  # high, not yet for long enough
+        await bot.webhook._record(link, 90, clock.ms() + minutes * 60_000)
+    command = next(c for c in bot.commands() if c.name == "stress")
+    run, params = command.parse(["unlink"])
+    effects = Effects(bot.context.account)
+    await run(CommandContext(command=command, sender=ALICE, room_id="!dm", event_id="$unlink", role=Role.MEMBER,
+                             in_dm=True, effects=effects, templates=bot.context.templates, prefix="!", params=params))
+    await bot.webhook._record(link, 90, clock.ms() + 45 * 60_000)  # before the unlink commits: an alert
+    assert len(await bot.context.alerts.not_done()) == 1
+    await bot.context.work.commit(effects)
+    clock.at += timedelta(hours=1)
+    await bot.context.alerts.remind_unclaimed()
+    assert await bot.context.alerts.not_done() == []

@@ -191,3 +191,6 @@ async def test_a_message_reported_twice_side_by_side_gets_one_alert(database):
     async with database.read() as db, db.execute("SELECT COUNT(*), MAX(reports) FROM alerts, reports "
                                                  "WHERE kind = 'report'") as cursor:
         assert tuple(await cursor.fetchone()) == (1, 2)  # one alert, and both reports counted
+    # ... and the second report's reason goes under it, as when the alert was seen open (a second reviewer's)
+    [again] = [item for item in by_sweep.items if item.alert is None and "abusive" in item.content["body"]]
+    assert "2 reports" in again.content["body"]
