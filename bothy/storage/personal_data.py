@@ -82,15 +82,17 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     # to the staff room goes on (it is never lost), unlinked, and is deleted once sent.
     # A file on its way (an export the member asked for) is shown by name and type, not whole: each `!mydata` would
     # otherwise hold every export still waiting, escaped again, five times larger each time (a reviewer's). A message
-    # to staff about the member is shown as that, not in its words, which may hold what others wrote (the reason a
-    # reporter gave, shown to the member they reported: a reviewer's). The later `content` stands in for the row's
+    # to the staff room about the member is shown as that, not in its words, which may hold what others wrote (the
+    # reason a reporter gave, shown to the member they reported: a reviewer's); one to a person (a peer worker's reply
+    # in their DM) is theirs to read. The later `content` stands in for the row's
     # own in the export (the last of two columns of one name is the one kept).
     "outbox": PersonalColumns(subject=("to_user", "about_user"), subject_view=(
-        "*", "CASE WHEN about_user IS NULL THEN (SELECT content FROM outbox_contents WHERE id = content_id) END "
-        "AS shared_content",
+        "*", "CASE WHEN about_user IS NULL OR to_user IS NOT NULL THEN "
+        "(SELECT content FROM outbox_contents WHERE id = content_id) END AS shared_content",
         "CASE WHEN action = 'file' THEN json_object('filename', json_extract(content, '$.filename'), 'mimetype', "
-        "json_extract(content, '$.mimetype')) WHEN about_user IS NOT NULL THEN json_object('message', "
-        "'to peer workers, about you: its words are not shown, as they may hold what others wrote') "
+        "json_extract(content, '$.mimetype')) WHEN about_user IS NOT NULL AND to_user IS NULL THEN "
+        "json_object('message', 'to peer workers, about you: its words are not shown, as they may hold what others "
+        "wrote') "
         "ELSE content END AS content"),
         spared="alert_id IN (SELECT id FROM alerts WHERE urgent = 1 AND done_at IS NULL) "
                "AND room_id IS NOT NULL AND dead = 0"),

@@ -260,3 +260,18 @@ async def test_the_reported_member_s_export_shows_the_alert_about_them_but_not_t
     await bot.homeserver_reports.poll()
     [row] = (await INSTALLATION.personal_data(database).export(AUTHOR))["outbox"]
     assert "Tuesday walk" not in json.dumps(row) and "about you" in row["content"]
+
+
+async def test_a_peer_workers_export_shows_what_was_written_to_them(database):
+    """A reply to a peer worker about a member (`!checkin @alice` answered in their DM) is in both exports: the words
+    are the peer worker's to read (a second reviewer's, thirtieth session)."""
+    from bothy.clock import Clock
+    from bothy.outbox import Effects
+
+    effects = Effects("@bot:example.org")
+    effects.message({"msgtype": "m.notice", "body": "I've sent @bob:example.org a gentle check-in."},
+                    to_user=REPORTER, about=AUTHOR)
+    async with database.transaction() as db:
+        await OutboxRepository.enqueue(db, effects.items, Clock().ms())
+    [row] = (await INSTALLATION.personal_data(database).export(REPORTER))["outbox"]
+    assert "gentle check-in" in json.dumps(row) and "about you" not in json.dumps(row)
