@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import aiosqlite
 
 BUSY_TIMEOUT_MS = 5000
+TRUNCATE_WAIT_MS = 200  # emptying the write-ahead log waits this long at most for a reader to finish
 SCAN_CONNECTIONS = 2
 # SQLite's primary result codes for a database that cannot take a write for now (another process's lock, a full
 # disk, an I/O error): the write is tried again later, as when the homeserver is down, never given up on.
@@ -50,7 +51,7 @@ class ReadStore(Protocol):
 
     def scan(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
 
-    async def truncate_log(self) -> None: ...
+    async def truncate_log(self) -> bool: ...
 
 
 class Database:
@@ -74,11 +75,19 @@ class Database:
         ):
             await self._connection.execute(pragma)
 
-    async def truncate_log(self) -> None:
+    async def truncate_log(self) -> bool:
         """Copy the write-ahead log into the database and empty it: what was just deleted (a member erased, a
-        secret destroyed) must not linger there in the file, or in a backup taken of it."""
+        secret destroyed) must not linger there in the file, or in a backup taken of it. False when a long read
+        (a sweep's) held it: waiting for one would hold up every handler, so the caller says so and a later one
+        (the next erase, the night's) empties it."""
         async with self.read() as db:
-            await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await db.execute(f"PRAGMA busy_timeout={TRUNCATE_WAIT_MS}")
+            try:
+                async with db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                    row = await cursor.fetchone()
+            finally:
+                await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return row is not None and row[0] == 0
 
     async def close(self) -> None:
         while not self._scanners.empty():

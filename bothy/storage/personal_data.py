@@ -152,7 +152,7 @@ class PersonalData:
         self.columns = columns
         self.keyed = keyed or {}
         self._in_memory: list[Callable[[str], None]] = []
-        self._truncating: set[asyncio.Task[None]] = set()
+        self._truncating: set[asyncio.Task[bool]] = set()
 
     def kept_in_memory(self, forget: Callable[[str], None]) -> None:
         """Register how to forget a member from memory (an account's DMs), so it follows an erase at once
@@ -185,7 +185,7 @@ class PersonalData:
         async with self.database.transaction() as db:
             changed = await self.erase_in(db, user_id)
         self._forget_in_memory(user_id)
-        await self.database.truncate_log()
+        self._log_truncated_or_not(await self.database.truncate_log())
         return changed
 
     def erase_with(self, effects: Effects, user_id: str) -> None:
@@ -203,11 +203,18 @@ class PersonalData:
         effects.record(erase)
         effects.after_commit(afterwards)
 
-    def _log_truncated(self, task: asyncio.Task[None]) -> None:
+    def _log_truncated(self, task: asyncio.Task[bool]) -> None:
         self._truncating.discard(task)
         error = None if task.cancelled() else task.exception()
-        if error is not None:  # SQLite's own checkpoints overwrite it in time
+        if error is not None:
             log.warning("the write-ahead log was not emptied after an erase: %s", describe_error(error))
+        elif not task.cancelled():
+            self._log_truncated_or_not(task.result())
+
+    @staticmethod
+    def _log_truncated_or_not(emptied: bool) -> None:
+        if not emptied:  # a later erase, the night's checkpoint, or SQLite's own overwrite it in time
+            log.warning("the write-ahead log was not emptied after an erase: a long read held it")
 
     def _forget_in_memory(self, user_id: str) -> None:
         for forget in self._in_memory:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bothy.storage.database import Database, scalar
+from bothy.storage.database import BUSY_TIMEOUT_MS, Database, scalar
 from bothy.storage.migrations import DatabaseTooNew, Migration, current_version, migrate
 from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
 from bothy.storage.sync_state import SyncStateRepository
@@ -190,3 +190,28 @@ async def test_a_handled_mark_keeps_the_hour_not_the_moment(database):
     async with database.transaction() as db:
         assert await SyncStateRepository.mark_handled(db, "@bot:x", "$report-command", 7_200_000 + 123_456)
     assert await rows(database, "SELECT handled_at FROM handled_events") == [(7_200_000,)]
+
+
+async def test_emptying_the_log_says_when_a_reader_held_it(tmp_path):
+    """A sweep's long read held the checkpoint for the whole busy timeout, the single connection's lock with it, and
+    the log kept the erased rows without a word (a second reviewer's, thirtieth session). The connection's own busy
+    timeout is back afterwards."""
+    database = Database(tmp_path / "b.sqlite3")
+    await database.open()
+    try:
+        async with database.transaction() as db:
+            await db.execute("CREATE TABLE t (x TEXT)")
+            await db.execute("INSERT INTO t VALUES ('erased member')")
+        async with database.scan() as scan:
+            await scan.execute("BEGIN")
+            async with scan.execute("SELECT * FROM t") as cursor:
+                await cursor.fetchall()  # a sweep's long read, its snapshot held
+            async with database.transaction() as db:
+                await db.execute("DELETE FROM t")
+            assert await database.truncate_log() is False
+            assert await scalar(database.connection, "PRAGMA busy_timeout") == BUSY_TIMEOUT_MS
+            await scan.execute("COMMIT")
+        assert await database.truncate_log() is True
+        assert (tmp_path / "b.sqlite3-wal").stat().st_size == 0
+    finally:
+        await database.close()
