@@ -248,10 +248,10 @@ class OutboxRepository:
         """Rows queued or last tried in the future were queued or postponed while the clock ran fast: once it is
         stepped back they would wait, and hold their place (an urgent alert behind them), for as long as it was ahead
         (a reviewer's). They are due now. Looked for first, so a pass writes nothing when there are none."""
-        # The latest try, postponement or queueing counts: once tried again after the step, a row's own wait holds. A
-        # minute's margin: a row queued while this pass began is not from the future.
-        ahead = ("dead = 0 AND next_attempt_at > ? AND COALESCE(NULLIF(MAX(COALESCE(attempted_at, 0), "
-                 "COALESCE(postponed_at, 0)), 0), created_at) > ?")
+        # The latest postponement counts (every failed try ends in one, a DM that could not be opened too), else the
+        # latest try, else the queueing: once tried again after the step, a row's own wait holds. A minute's margin:
+        # a row queued while this pass began is not from the future.
+        ahead = "dead = 0 AND next_attempt_at > ? AND COALESCE(postponed_at, attempted_at, created_at) > ?"
         parameters = (now_ms, now_ms + CLOCK_STEP_MS)
         async with self.database.read() as db, db.execute(
             f"SELECT 1 FROM outbox WHERE {ahead} LIMIT 1", parameters

@@ -762,3 +762,18 @@ async def test_a_dm_queued_while_the_clock_ran_fast_keeps_its_rate_limit_while_t
     for _ in range(5):
         await outbox.deliver_due()
     assert rooms.tries == 1
+
+
+async def test_a_wait_set_after_the_step_holds_though_a_try_before_it_was_from_the_future(database):
+    """Tried while the clock ran fast, then postponed after the step (its DM could not be opened): the larger of the
+    two times was read as the latest, and its wait undone at every wake (a second reviewer's, thirtieth session)."""
+    now = Clock().ms()
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "hi"}, to_user="@alice:x")
+    async with database.transaction() as db:
+        await OutboxRepository.enqueue(db, effects.items, now - 2 * 3_600_000)
+        await db.execute("UPDATE outbox SET attempted_at = ?, postponed_at = ?, next_attempt_at = ?",
+                         (now + 3_600_000, now, now + 10 * MINUTE_MS))
+    await OutboxRepository(database).bring_forward(now)
+    async with database.read() as db, db.execute("SELECT next_attempt_at FROM outbox") as cursor:
+        assert await cursor.fetchall() == [(now + 10 * MINUTE_MS,)]
