@@ -272,9 +272,9 @@ async def test_headers_that_trickle_in_are_cut_off_as_an_idle_connection_is(data
         assert answer == b"" and time.monotonic() - opened < 5  # closed unanswered, about a second in
 
 
-async def test_unlinking_withdraws_the_open_stress_alert(database):
-    """"Nothing more will be shared", said `!stress unlink`, while the urgent alert built on the link went on naming
-    the member and escalating to every peer worker, then every admin (a reviewer's, thirtieth session)."""
+async def linked_and_unlinking(database, high_minutes: int):
+    """A check-in bot whose member has linked a device and sent high readings for `high_minutes`, and the effects of
+    their `!stress unlink`, handled and not yet committed."""
     from bothy.outbox import Effects
     from bots.checkin.bot import CheckinBot
     from commands.framework import CommandContext, Role
@@ -285,16 +285,22 @@ async def test_unlinking_withdraws_the_open_stress_alert(database):
     async with database.transaction() as db:
         await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), clock.ms())
     link = await bot.repository.stress_link(user_id=ALICE)
-    for minutes in range(0, 45, 5):  # high for longer than `stress.sustained`: one urgent alert naming Alice
+    for minutes in range(0, high_minutes, 5):
         await bot.webhook._record(link, 90, clock.ms() + minutes * 60_000)
-    [alert] = await bot.context.alerts.not_done()
-    assert (alert.kind, alert.subject_user, alert.urgent) == ("stress", ALICE, True)
-
     command = next(c for c in bot.commands() if c.name == "stress")
     run, params = command.parse(["unlink"])
     effects = Effects(bot.context.account)
     await run(CommandContext(command=command, sender=ALICE, room_id="!dm", event_id="$unlink", role=Role.MEMBER,
                              in_dm=True, effects=effects, templates=bot.context.templates, prefix="!", params=params))
+    return bot, link, clock, effects
+
+
+async def test_unlinking_withdraws_the_open_stress_alert(database):
+    """"Nothing more will be shared", said `!stress unlink`, while the urgent alert built on the link went on naming
+    the member and escalating to every peer worker, then every admin (a reviewer's, thirtieth session)."""
+    bot, _, clock, effects = await linked_and_unlinking(database, 45)  # longer than `stress.sustained`
+    [alert] = await bot.context.alerts.not_done()
+    assert (alert.kind, alert.subject_user, alert.urgent) == ("stress", ALICE, True)
     await bot.context.work.commit(effects)
     clock.at += timedelta(hours=1)
     await bot.context.alerts.remind_unclaimed()
@@ -306,23 +312,7 @@ async def test_unlinking_withdraws_the_open_stress_alert(database):
 async def test_an_alert_raised_while_unlink_is_handled_goes_with_the_link(database):
     """The open alerts were read before the unlink's transaction: one a reading raised in between stayed open, naming
     the member and escalating, with the link gone (a second reviewer's, thirtieth session)."""
-    from bothy.outbox import Effects
-    from bots.checkin.bot import CheckinBot
-    from commands.framework import CommandContext, Role
-
-    clock = FixedClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
-    settings = parse_config(filled(**{"stress.min_interval": "0s"}), ROOT, INSTALLATION.bots).bot_settings["checkin"]
-    bot = CheckinBot(bot_context(database, INSTALLATION, settings, clock=clock, direct_rooms=frozenset({"!dm"})))
-    async with database.transaction() as db:
-        await CheckinRepository.link_stress(db, StressLink(ALICE, "hook", token_hash("secret"), 70), clock.ms())
-    link = await bot.repository.stress_link(user_id=ALICE)
-    for minutes in range(0, 20, 5):  # high, not yet for long enough
-        await bot.webhook._record(link, 90, clock.ms() + minutes * 60_000)
-    command = next(c for c in bot.commands() if c.name == "stress")
-    run, params = command.parse(["unlink"])
-    effects = Effects(bot.context.account)
-    await run(CommandContext(command=command, sender=ALICE, room_id="!dm", event_id="$unlink", role=Role.MEMBER,
-                             in_dm=True, effects=effects, templates=bot.context.templates, prefix="!", params=params))
+    bot, link, clock, effects = await linked_and_unlinking(database, 20)  # high, not yet for long enough
     await bot.webhook._record(link, 90, clock.ms() + 45 * 60_000)  # before the unlink commits: an alert
     assert len(await bot.context.alerts.not_done()) == 1
     await bot.context.work.commit(effects)
