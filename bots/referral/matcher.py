@@ -345,19 +345,6 @@ PRECEDED_GOES_ON = _words(
     "anymore", "its", "it's", "until", "till", "now", "sits", "lives", "stays", "again", "tonight", "today", "did",
     "done", "tried", "last", "yesterday", "will", "planning", "plan", "swallowed", "goodbye", "goodbyes", "platform",
     "cliff", "cliffs", "method", "methods")
-# ... but "did" before another trouble's verb is only emphasis: "it never crossed my mind to hurt myself but I did stop
-# eating properly for a while" (an independent writer's, thirtieth session); not where the words after it speak of
-# living, dying or a means ("... but I did stop caring if I live", "... but I did drink the bleach": a reviewer's).
-DID = _words("did")
-DID_OTHER_TROUBLE = _words(
-    "stop", "start", "feel", "lose", "struggle", "eat", "cry", "miss", "isolate", "withdraw", "sleep", "skip", "quit",
-    "cancel", "snap", "lash", "binge", "smoke", "gamble", "worry", "panic", "ignore", "avoid")
-DID_WINDOW = 8  # words after the verb read for one of DID_GOES_ON
-DID_GOES_ON = _words(
-    "live", "living", "alive", "life", "die", "dying", "dead", "death", "kill", "suicide", "suicidal", "myself",
-    "pills", "tablets", "bleach", "rope", "garage", "knife", "blade", "jump", "hang", "overdose", "bridge", "train",
-    "car", "note", "goodbye", "end", "ending", "wake", "exist", "existing", "here", "anymore", "point", "care",
-    "caring")
 # ... and the act said again ("... before uni, I do it every week"); "I'm here because" is not "here I am".
 PRECEDED_GOES_ON_PHRASES = tuple(normalise(words) for words in (
     "here we are", "here i am", "i do it", "im doing it", "keep doing it"))
@@ -1523,13 +1510,6 @@ def _read_through_before(normalised: str, start: int) -> bool:
     return False
 
 
-def _did_only_for_emphasis(after_did: list[str]) -> bool:
-    """"... but I did" before another trouble's verb, with no word of living, dying or a means after it (see
-    DID_OTHER_TROUBLE)."""
-    return (after_did[:1] != [] and after_did[0] in DID_OTHER_TROUBLE
-            and DID_GOES_ON.isdisjoint(after_did[1:1 + DID_WINDOW]))
-
-
 def _goes_on_after_read_through(going_on: list[str], ends: bool) -> bool:
     """The words after a match read through "never crossed my mind to" say the thought or act goes on (see
     PRECEDED_GOES_ON); `ends`: they are the message's last words."""
@@ -1541,8 +1521,7 @@ def _goes_on_after_read_through(going_on: list[str], ends: bool) -> bool:
             return True
         if word in PRECEDED_GOES_ON and (word not in NOW_TURNS or index < NOW_TURNS_WITHIN
                                          or going_on[index - 1] in NOW_TURNS_AFTER) and (
-                index == 0 or going_on[index - 1] not in NEGATIONS) and (  # "... and it never will"
-                word not in DID or not _did_only_for_emphasis(going_on[index + 1:])):
+                index == 0 or going_on[index - 1] not in NEGATIONS):  # "... and it never will"
             return True
         if word in THOUGHT_AGAIN and index and going_on[index - 1] in BACK_TO_IT and (
                 going_on[index + 1:index + 2] == [] or going_on[index + 1] not in NOT_THOUGHT_AGAIN):
@@ -1623,11 +1602,6 @@ CLAUSE_ANSWER_WORDS = 6
 # A negated clause that goes on is the writer's own words: "I'm not kidding", "I'm not coming back", "I don't know".
 CLAUSE_GOES_ON = _words("going", "gonna", "coming", "kidding", "joking", "scared", "able", "know", "want", "wanna",
                         "think", "care", "see", "stop", "stopping", "getting", "doing", "telling", "told", "have")
-# ... but "I have" ending the answer is one: "asked if I'd had thoughts of harming myself. I never have. I'm just worn
-# out" (an independent writer's, thirtieth session). Not "never have I wanted it more", "I never have so much as this
-# week", "I never have it off my mind" (a reviewer's): only "I ... have", then a new clause.
-HAVE = _words("have")
-ANSWER_ENDS = _words("", "i'm", "i've", "but", "and", "just", "honestly", "lol", "thank", "thanks")
 # ... and no answer at all if the writer takes it back ("I said no. I lied. I am.", "... but that's not true"), or
 # says yes before the match or after it ("asked if I had a plan. yes. I'm going to hang myself", "I said no but the
 # truth is yes").
@@ -2179,10 +2153,7 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
         if word not in NO_ANSWERS or not NO_NOT_SAID.isdisjoint(after[max(0, index - NO_NOT_SAID_WINDOW):index]):
             continue
         following = after[index + 1] if index + 1 < len(after) else ""
-        then = after[index + 2] if index + 2 < len(after) else ""
-        said_by_i = index > 0 and after[index - 1] == _I
-        if word not in PLAIN_NO and (index >= CLAUSE_ANSWER_WORDS or (
-                following in CLAUSE_GOES_ON and not (following in HAVE and said_by_i and then in ANSWER_ENDS))):
+        if word not in PLAIN_NO and (index >= CLAUSE_ANSWER_WORDS or following in CLAUSE_GOES_ON):
             continue
         if following not in NOT_AN_ANSWER:
             if not ANSWER_GOES_ON.isdisjoint(after[index + 1:]) or not ANSWER_GOES_ON.isdisjoint(

@@ -22,7 +22,6 @@ from bots.referral.matcher import (
     AFTER_UNTIL_WINDOW,
     AFTER_VERBS,
     AFTER_WORDS,
-    ANSWER_ENDS,
     ANSWER_GOES_ON,
     ANSWER_NEGATES,
     ANSWERED_BY,
@@ -59,10 +58,6 @@ from bots.referral.matcher import (
     COUNTED,
     CROSSES_ON,
     CROSSES_ON_WINDOW,
-    DID,
-    DID_GOES_ON,
-    DID_OTHER_TROUBLE,
-    DID_WINDOW,
     ENDED,
     ENDED_WINDOW,
     ENDS_GOING_TO,
@@ -77,7 +72,6 @@ from bots.referral.matcher import (
     FREE_FOR,
     GENERIC,
     GENERIC_WINDOW,
-    HAVE,
     HELD_OFF,
     HELD_OFF_FILLERS,
     HELD_OFF_WINDOW,
@@ -317,9 +311,7 @@ def reference_goes_on(after: list[str]) -> bool:
             return True
         if word in PRECEDED_GOES_ON and (word not in NOW_TURNS or index < NOW_TURNS_WITHIN
                                          or window[index - 1] in NOW_TURNS_AFTER) and (
-                index == 0 or window[index - 1] not in NEGATIONS) and not (
-                word in DID and window[index + 1:index + 2] in ([verb] for verb in DID_OTHER_TROUBLE)
-                and not any(later in DID_GOES_ON for later in window[index + 2:index + 2 + DID_WINDOW])):
+                index == 0 or window[index - 1] not in NEGATIONS):
             return True
         if (word in THOUGHT_AGAIN and index > 0 and window[index - 1] in BACK_TO_IT
                 and window[index + 1:index + 2] not in ([other] for other in NOT_THOUGHT_AGAIN)):
@@ -670,9 +662,7 @@ def reference_answered_no(before_all: list[str], after: list[str]) -> bool:
     for index, word in enumerate(window):
         following = after[index + 1] if index + 1 < len(after) else ""
         if (word in NO_ANSWERS and not any(w in NO_NOT_SAID for w in after[max(0, index - NO_NOT_SAID_WINDOW):index])
-                and (word in PLAIN_NO or (index < CLAUSE_ANSWER_WORDS and (following not in CLAUSE_GOES_ON or (
-                    following in HAVE and index > 0 and after[index - 1] == "i"
-                    and (after[index + 2] if index + 2 < len(after) else "") in ANSWER_ENDS))))
+                and (word in PLAIN_NO or (index < CLAUSE_ANSWER_WORDS and following not in CLAUSE_GOES_ON))
                 and following not in NOT_AN_ANSWER):
             asked_from = len(before_all) - len(before) + asked[0]  # "... I said no. I have a date" (a red team's)
             return not set(after[index + 1:] + before_all[:asked_from]) & ANSWER_GOES_ON

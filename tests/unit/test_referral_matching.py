@@ -649,9 +649,11 @@ def test_a_wish_held_off_is_not_denied(matcher, text):
     ("My partner asked me if I was thinking of hurting myself. I'm not.", False),
     ("people have asked gently whether I've had thoughts of suicide and I genuinely haven't", False),
     ("the doctor asked me the question about suicide and i said no and i meant it", False),
-    ("The nurse asked if I'd had thoughts of harming myself. I never have. I'm just worn out.", False),
     ("my gp asked if i had a plan to kill myself. i dont have a plan but i think about it every day", True),
-    ("the gp asked if i had thoughts of ending my life. never have i wanted it more", True),  # a second reviewer's
+    # "have" after a no goes on: reading "I never have" as a finished answer ("... I never have. I'm just worn out",
+    # an independent writer's denial) silenced crises in two reviews, and was taken back (thirtieth session)
+    ("my GP asked if I'd ever wanted to kill myself. I never have but I do now", True),
+    ("the gp asked if i had thoughts of ending my life. never have i wanted it more", True),
     ("they asked if i was thinking of killing myself. never have i been more sure", True),
     ("she asked if i'd thought about killing myself. i never have so much as this week", True),
     ("the nurse asked if i had thoughts of harming myself. i never have it off my mind", True),
@@ -1271,12 +1273,14 @@ def test_hurting_oneself_on_purpose(matcher, text, crisis):
     ("It never crossed my mind to kill myself, I just feel really lonely since my divorce", False),
     ("It's never crossed my mind to hurt myself but my confidence is on the floor", False),
     ("it never crossed my mind to hurt myself but I did it last night", True),
-    # "did" before another trouble's verb is emphasis (an independent writer's, thirtieth session)
-    ("it never crossed my mind to hurt myself but i did stop eating properly for a while, im back on track now", False),
+    # "did" after it says the act happened, whatever follows: reading "did" before another verb as emphasis ("... but I
+    # did stop eating properly for a while", an independent writer's denial) silenced crises in two reviews, and was
+    # taken back (thirtieth session)
     ("it never crossed my mind to hurt myself but i did", True),
     ("it never crossed my mind to hurt myself but i did try once", True),
-    # ... but not where the words after it speak of living, dying or a means (a second reviewer's)
     ("it never crossed my mind to hurt myself but i did stop caring if i live", True),
+    ("it never crossed my mind to hurt myself but I did start doing it", True),
+    ("it never crossed my mind to kill myself but I did feel that way for a while", True),
     ("it never crossed my mind to overdose but i did drink the whole bottle of bleach", True),
     ("it never crossed my mind to kill myself but i did lock myself in the garage with the car running", True),
     ("it never crossed my mind to hurt myself but i did feel like dying last night", True),
