@@ -1629,6 +1629,15 @@ ANSWER_GOES_ON = _words(
     "liar", "lying", "spot", "collecting", "researching", "googled", "googling", "counting", "sorted", "decided",
     "method", "way", "visions", "imagine", "imagining", "certain", "insurance", "funeral", "hosepipe", "bleach",
     "again")
+# ... or turn it after the answer: "I haven't but I do now", "I haven't and I'm scared I will", "... honestly not until
+# last night", and, ending the message, "I said no but I want to" (a reviewer's, thirtieth session; not "... but I
+# want to get better", "... but now I'm fine").
+ANSWER_TURNS = tuple(f" {normalise(words).strip()} " for words in (
+    "but i do now", "but now i do", "but i do think about", "but i do want", "scared i will", "scared i might",
+    "afraid i will", "afraid i might", "until now", "until last", "not until", "till now", "till last"))
+ANSWER_TURNS_AT_END = tuple(f" {normalise(words).strip()} " for words in (
+    "but i do", "but i want to", "but i wanna", "but i will", "but i might", "but im going to", "but im gonna"))
+ANSWER_TURN_WORDS = 8  # read after the answer for one of ANSWER_TURNS
 _AFTER_VERB = _any_of(*AFTER_VERBS)
 
 
@@ -2159,6 +2168,10 @@ def _answered_no(normalised: str, start: int, end: int) -> str | None:
             if not ANSWER_GOES_ON.isdisjoint(after[index + 1:]) or not ANSWER_GOES_ON.isdisjoint(
                     _words_before(normalised, start, _NOT_SO_CHARS)[:asked - len(before)]):
                 return None  # "the nurse asked if I'm suicidal. I said no. I have a date" (a red team's)
+            turned = f" {' '.join(after[index + 1:index + 1 + ANSWER_TURN_WORDS])} "
+            if any(turn in turned for turn in ANSWER_TURNS) or (
+                    len(after) <= index + 1 + ANSWER_TURN_WORDS and turned.endswith(ANSWER_TURNS_AT_END)):
+                return None
             return f"asked, answered {word!r}"
     return None
 

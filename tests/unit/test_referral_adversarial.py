@@ -24,6 +24,9 @@ from bots.referral.matcher import (
     AFTER_WORDS,
     ANSWER_GOES_ON,
     ANSWER_NEGATES,
+    ANSWER_TURN_WORDS,
+    ANSWER_TURNS,
+    ANSWER_TURNS_AT_END,
     ANSWERED_BY,
     ANSWERS_NO,
     AS_MUCH,
@@ -665,7 +668,13 @@ def reference_answered_no(before_all: list[str], after: list[str]) -> bool:
                 and (word in PLAIN_NO or (index < CLAUSE_ANSWER_WORDS and following not in CLAUSE_GOES_ON))
                 and following not in NOT_AN_ANSWER):
             asked_from = len(before_all) - len(before) + asked[0]  # "... I said no. I have a date" (a red team's)
-            return not set(after[index + 1:] + before_all[:asked_from]) & ANSWER_GOES_ON
+            if set(after[index + 1:] + before_all[:asked_from]) & ANSWER_GOES_ON:
+                return False
+            told = after[index + 1:index + 1 + ANSWER_TURN_WORDS]
+            said = " " + " ".join(told) + " "
+            at_end = len(after) == index + 1 + len(told)
+            return not (any(turn in said for turn in ANSWER_TURNS)
+                        or (at_end and any(said.endswith(turn) for turn in ANSWER_TURNS_AT_END)))
     return False
 
 

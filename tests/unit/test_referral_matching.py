@@ -653,6 +653,13 @@ def test_a_wish_held_off_is_not_denied(matcher, text):
     # "have" after a no goes on: reading "I never have" as a finished answer ("... I never have. I'm just worn out",
     # an independent writer's denial) silenced crises in two reviews, and was taken back (thirtieth session)
     ("my GP asked if I'd ever wanted to kill myself. I never have but I do now", True),
+    # ... and an answer turned after it (a reviewer's, thirtieth session), not a wish to get better
+    ("my GP asked if I'd ever wanted to kill myself. I haven't but I do now", True),
+    ("the nurse asked if i was suicidal. i said no but i want to", True),
+    ("asked if I'd ever attempted suicide. I haven't and I'm scared I will", True),
+    ("she asked if I'd self harmed. I haven't, honestly not until last night", True),
+    ("the nurse asked if i had thoughts of ending it. i said no but i want to get better", False),
+    ("the nurse asked if I was suicidal. I said no but now I'm fine", False),
     ("the gp asked if i had thoughts of ending my life. never have i wanted it more", True),
     ("they asked if i was thinking of killing myself. never have i been more sure", True),
     ("she asked if i'd thought about killing myself. i never have so much as this week", True),
