@@ -84,8 +84,8 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     # otherwise hold every export still waiting, escaped again, five times larger each time (a reviewer's). A message
     # to the staff room about the member is shown as that, not in its words, which may hold what others wrote (the
     # reason a reporter gave, shown to the member they reported: a reviewer's); one to a person (a peer worker's reply
-    # in their DM) is theirs to read. The later `content` stands in for the row's
-    # own in the export (the last of two columns of one name is the one kept).
+    # in their DM) is theirs to read. The later `content` stands in for the row's own in the export (the last of two
+    # columns of one name is the one kept).
     "outbox": PersonalColumns(subject=("to_user", "about_user"), subject_view=(
         "*", "CASE WHEN about_user IS NULL OR to_user IS NOT NULL THEN "
         "(SELECT content FROM outbox_contents WHERE id = content_id) END AS shared_content",
