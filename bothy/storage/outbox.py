@@ -204,14 +204,17 @@ class OutboxRepository:
         return row[0] if row else None
 
     async def delivered(self, row: OutboxRow, room_id: str, event_id: str, now_ms: int) -> None:
-        """Done: forget the row; link an alert or tag to the event; queue the message's own reactions."""
+        """Done: forget the row; link an alert or tag to the event; queue the message's own reactions, unless the row
+        was withdrawn while it went (consent taken back, the member erased): no buttons under what is withdrawn."""
         async with self.database.transaction() as db:
             if row.alert_id is not None:
                 await db.execute("UPDATE alerts SET staff_event_id = ? WHERE id = ?", (event_id, row.alert_id))
             if row.tag is not None:
                 await db.execute("INSERT OR REPLACE INTO sent_events (event_id, tag, sent_at) VALUES (?, ?, ?)",
                                  (event_id, row.tag, hour_of(now_ms)))  # the hour is enough to prune by
-            await db.execute("DELETE FROM outbox WHERE txn_id = ?", (row.txn_id,))
+            cursor = await db.execute("DELETE FROM outbox WHERE txn_id = ?", (row.txn_id,))
+            if cursor.rowcount != 1:
+                return
             await OutboxRepository.enqueue(db, [
                 Outgoing(row.account, "reaction", _reaction_content(event_id, key), room_id=room_id,
                          target_event_id=event_id)

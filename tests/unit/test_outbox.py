@@ -777,3 +777,21 @@ async def test_a_wait_set_after_the_step_holds_though_a_try_before_it_was_from_t
     await OutboxRepository(database).bring_forward(now)
     async with database.read() as db, db.execute("SELECT next_attempt_at FROM outbox") as cursor:
         assert await cursor.fetchall() == [(now + 10 * MINUTE_MS,)]
+
+
+async def test_a_message_withdrawn_while_it_goes_gets_no_buttons_under_it(database):
+    """Deleted between its send and its delivered mark (the member erased, consent taken back), a row still had its
+    reactions queued under the message (a third reviewer's, thirtieth session)."""
+    class WithdrawnWhileSent(FakeAccount):
+        async def send(self, room_id, event_type, content, txn_id):
+            async with database.transaction() as db:
+                await db.execute("DELETE FROM outbox WHERE txn_id = ?", (txn_id,))
+            return await super().send(room_id, event_type, content, txn_id)
+
+    account = WithdrawnWhileSent()
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "check-in"}, room_id="!r", reactions=("👍", "💬"))
+    await enqueue(database, effects)
+    await dispatcher(database, account).deliver_due()
+    assert [s[2].get("body") for s in account.sent] == ["check-in"]
+    assert await OutboxRepository(database).pending_count() == 0
