@@ -23,6 +23,8 @@ OTHER_WORDS = {
     "alcoholic": "alcohol", "alcoholism": "alcohol", "traumatic": "trauma", "traumatised": "trauma",
     "traumatized": "trauma", "psychotic": "psychosis", "schizophrenic": "schizophrenia",
     "manic-depression": "bipolar", "grief": "bereavement", "bereaved": "bereavement", "grieving": "bereavement",
+    "sober": "alcohol", "sobriety": "alcohol", "domestic-violence": "abuse", "substance-misuse": "drug",
+    "substance-use": "drug", "overdose": "drug",
 }
 RUN_WORDS = 3  # the longest run of words read as one tag ("eating-disorder-support")
 RUN_TOGETHER_CHARS = 5  # a subject this long is looked for inside words run together ("suicideprevention")

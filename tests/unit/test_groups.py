@@ -206,6 +206,9 @@ async def test_a_sensitive_group_waits_for_a_peer_worker_and_is_never_listed(hos
     ("Ups and downs", "#bipolar-disorder"), ("Safe now", "#domestic-abuse"), ("Quitting", "#gambler"),
     ("Suicidal thoughts chat", "#chat"), ("Grief walkers", "#walking"), ("Hope", "#suicideprevention"),
     ("Us", "#eatingdisorder"),
+    # everyday words for them (an end-to-end auditor's, thirtieth session)
+    ("Sobriety circle", "#friendship"), ("Sober Sundays", "#walking"), ("Survivors", "#domestic-violence"),
+    ("Clean and serene", "#substance-misuse"),
 ])
 async def test_a_sensitive_subject_in_another_word_or_in_the_name_waits_too(host, name, tags):
     """Only a whole sensitive tag made a group wait: "#suicidal" or "#domestic-abuse" was listed and invited to at
