@@ -63,7 +63,7 @@ class GroupRooms:
         invite = [*([group.creator] if group.creator else []), *sorted(self.context.peer_workers), *others]
         return RoomSpec(
             name=group.name,
-            topic=self.context.render("group_topic", tags=group.tags)["body"],
+            topic=self.context.render("group_topic", tags=group.tags, sensitive=group.sensitive)["body"],
             alias_localpart=f"bothy-{group.token}",
             invite=tuple(dict.fromkeys(invite)),
             encrypted=self.settings.encrypted,
@@ -93,7 +93,8 @@ class GroupRooms:
             group.tags, self.context.bot_accounts | self.context.peer_workers | {group.creator or ""},
             now - WEEK_MS, self.settings.max_invites_per_week, self.settings.max_invites_per_group)
         ready = Effects(self.context.account)
-        ready.message(self.context.render("group_welcome", title=group.name, tags=group.tags),
+        ready.message(self.context.render("group_welcome", title=group.name, tags=group.tags,
+                                          sensitive=group.sensitive),
                       room_id=room_id)
         if group.creator:
             ready.message(self.context.render("group_ready", title=group.name, join=slug(group.name),

@@ -420,3 +420,18 @@ async def test_an_archived_group_keeps_its_name(host):
     await host.group_rooms.sweep()
     reply = body(await run(host, "!group new Allotment club #gardening", sender=CAROL))
     assert "now archived" in reply, reply
+
+
+async def test_a_sensitive_groups_topic_and_welcome_are_worded_for_its_subject(host):
+    """"For people into #self-harm ... all welcome to read along" and "a group for self-harm", in an invite-only room
+    about it (an end-to-end auditor's, thirtieth session)."""
+    await run(host, "!group new Support circle #self-harm", sender=BOB)
+    await run(host, "!group approve 1", sender=SAM, role=Role.PEER_WORKER)
+    await host.group_rooms.sweep()
+    [(room_id, spec)] = host.context.room_maker.made.items()
+    assert spec.topic.startswith("A peer-supported space for people affected by #self-harm")
+    assert "into" not in spec.topic
+    async with host.context.store.read() as db, db.execute("SELECT content FROM outbox WHERE room_id = ?",
+                                                           (room_id,)) as cursor:
+        [welcome] = [json.loads(row[0])["body"] for row in await cursor.fetchall()]
+    assert "a peer-supported space for people affected by self-harm" in welcome and "a group for" not in welcome
