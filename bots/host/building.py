@@ -103,8 +103,10 @@ class GroupRooms:
         async def guard(db: aiosqlite.Connection) -> bool:
             return await GroupRepository.move(db, group.id, "building", "ready")
 
+        # A sensitive group's are offers, made privately: an invitation is room state everyone there sees, and the
+        # group being unlisted, it could only have come from the member's private interest (an auditor's).
         ready.record(functools.partial(GroupRepository.owe_invites, group_id=group.id, user_ids=invitees,
-                                       reason="interest", now_ms=now))
+                                       reason="offer" if group.sensitive else "interest", now_ms=now))
         await self.context.work.commit(ready, guard=guard)
 
     async def _archive(self, group: Group) -> None:
@@ -139,16 +141,22 @@ class GroupRooms:
                 GroupRepository.asked_about_dormancy, group_id=group.id, now_ms=now))
 
     async def _send_invites(self) -> None:
-        """Each owed invitation once; a refusal (say, they are already in the room) is not retried."""
+        """Each owed invitation once; a refusal (say, they are already in the room) is not retried. An offer goes by
+        DM, owed in the transaction that marks it sent: the member is invited only if they take it up (`!group
+        join`)."""
         for owed in await self.repository.owed_invites(INVITES_PER_SWEEP):
-            try:
-                await self.maker.invite(owed.room_id, owed.user_id)
-            except MatrixError as error:
-                if not error.permanent:
-                    log.warning("group invitations paused (%s); the next sweep goes on", error.code)
-                    return
-                log.info("group %s: an invitation was refused (%s); not retried", owed.group_id, error.code)
             sent = Effects(self.context.account)
+            if owed.reason == "offer":
+                sent.message(self.context.render("group_offer", title=owed.name, join=slug(owed.name)),
+                             to_user=owed.user_id)
+            else:
+                try:
+                    await self.maker.invite(owed.room_id, owed.user_id)
+                except MatrixError as error:
+                    if not error.permanent:
+                        log.warning("group invitations paused (%s); the next sweep goes on", error.code)
+                        return
+                    log.info("group %s: an invitation was refused (%s); not retried", owed.group_id, error.code)
             sent.record(functools.partial(GroupRepository.invite_sent, group_id=owed.group_id, user_id=owed.user_id,
                                           now_ms=self.context.clock.ms()))
             await self.context.work.commit(sent)

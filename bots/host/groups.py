@@ -187,7 +187,9 @@ class GroupCommands:
             return frozenset()
 
     async def join(self, ctx: CommandContext) -> None:
-        group = await self._find(ctx.params["name"], await self.repository.listed())
+        """A listed group, or an unlisted one this member was privately offered."""
+        group = await self._find(ctx.params["name"], [*await self.repository.listed(),
+                                                      *await self.repository.offered_to(ctx.sender)])
         if group is None:
             ctx.reply("group_not_found")
             return

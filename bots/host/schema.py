@@ -86,11 +86,36 @@ async def _welcomed(db: aiosqlite.Connection) -> None:
     await run_statements(db, "CREATE TABLE welcomed (user_id TEXT PRIMARY KEY, welcomed_at INTEGER NOT NULL)")
 
 
+async def _private_offers(db: aiosqlite.Connection) -> None:
+    """An invitation may be an offer: a sensitive group's, made by DM, since a room invitation is state everyone in
+    the room sees, and would tell them the member's private interest."""
+    await run_statements(
+        db,
+        """
+        CREATE TABLE group_invites_with_offers (
+            group_id INTEGER NOT NULL REFERENCES group_rooms (id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            reason TEXT NOT NULL CHECK (reason IN ('interest', 'asked', 'offer')),
+            owed_at INTEGER NOT NULL,
+            sent_at INTEGER,
+            PRIMARY KEY (group_id, user_id)
+        );
+        INSERT INTO group_invites_with_offers (group_id, user_id, reason, owed_at, sent_at)
+            SELECT group_id, user_id, reason, owed_at, sent_at FROM group_invites;
+        DROP TABLE group_invites;
+        ALTER TABLE group_invites_with_offers RENAME TO group_invites;
+        CREATE INDEX group_invites_user ON group_invites (user_id, owed_at);
+        CREATE INDEX group_invites_unsent ON group_invites (owed_at) WHERE sent_at IS NULL
+        """,
+    )
+
+
 MIGRATIONS = (
     Migration(7, "host: erasure requests waiting for confirmation", _erasure_requests),
     Migration(10, "host: interest tags and whether a member wants invitations to new groups", _interests),
     Migration(11, "host: groups members start, and the invitations they owe", _groups),
     Migration(12, "host: who has been welcomed", _welcomed),
+    Migration(31, "host: a sensitive group's invitations are private offers", _private_offers),
 )
 PERSONAL_COLUMNS = {
     "erasure_requests": PersonalColumns(subject=("user_id",)),

@@ -46,7 +46,8 @@ class InterestRepository:
         await db.execute("INSERT INTO interest_invites (user_id, invites) VALUES (?, ?) "
                          "ON CONFLICT (user_id) DO UPDATE SET invites = excluded.invites", (user_id, int(invites)))
         if not invites:
-            await db.execute("DELETE FROM group_invites WHERE user_id = ? AND reason = 'interest' AND sent_at IS NULL",
+            await db.execute("DELETE FROM group_invites WHERE user_id = ? AND reason IN ('interest', 'offer') "
+                             "AND sent_at IS NULL",
                              (user_id,))
 
 
@@ -83,6 +84,8 @@ class OwedInvite:
     group_id: int
     room_id: str
     user_id: str
+    reason: str  # interest, asked, or offer (a sensitive group's, made privately: see GroupRooms._send_invites)
+    name: str
 
 
 class GroupRepository:
@@ -111,6 +114,12 @@ class GroupRepository:
     async def listed(self) -> list[Group]:
         return await self._groups("listed = 1 AND state = 'ready'")
 
+    async def offered_to(self, user_id: str) -> list[Group]:
+        """Unlisted groups this member was privately offered (a sensitive group sharing their interest), taken up or
+        not."""
+        return await self._groups("state = 'ready' AND listed = 0 AND id IN (SELECT group_id FROM group_invites "
+                                  "WHERE user_id = ? AND reason IN ('offer', 'asked'))", (user_id,))
+
     async def in_state(self, state: str) -> list[Group]:
         return await self._groups("state = ?", (state,))
 
@@ -137,7 +146,7 @@ class GroupRepository:
             JOIN interest_invites p ON p.user_id = i.user_id AND p.invites = 1
             WHERE i.tag IN ({marks})
               AND (SELECT COUNT(*) FROM group_invites g
-                   WHERE g.user_id = i.user_id AND g.owed_at >= ? AND g.reason = 'interest') < ?
+                   WHERE g.user_id = i.user_id AND g.owed_at >= ? AND g.reason IN ('interest', 'offer')) < ?
             GROUP BY i.user_id
             ORDER BY COUNT(*) DESC, i.user_id
             """, (*tags, since_ms, per_week),
@@ -152,7 +161,8 @@ class GroupRepository:
 
     async def owed_invites(self, limit: int) -> list[OwedInvite]:
         async with self.store.read() as db, db.execute(
-            "SELECT i.group_id, g.room_id, i.user_id FROM group_invites i JOIN group_rooms g ON g.id = i.group_id "
+            "SELECT i.group_id, g.room_id, i.user_id, i.reason, g.name FROM group_invites i "
+            "JOIN group_rooms g ON g.id = i.group_id "
             "WHERE i.sent_at IS NULL AND g.room_id IS NOT NULL AND g.state = 'ready' ORDER BY i.owed_at LIMIT ?",
             (limit,),
         ) as cursor:
@@ -200,11 +210,12 @@ class GroupRepository:
     @staticmethod
     async def owe_invites(db: aiosqlite.Connection, group_id: int, user_ids: list[str], reason: str,
                           now_ms: int) -> None:
-        """Invitations to send; asking again (say, after declining an invitation) owes a fresh one."""
+        """Invitations to send; asking again (say, after declining an invitation, or taking up an offer) owes a fresh
+        one."""
         await db.executemany(
             "INSERT INTO group_invites (group_id, user_id, reason, owed_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (group_id, user_id) DO UPDATE SET sent_at = NULL, owed_at = excluded.owed_at "
-            "WHERE excluded.reason = 'asked'",
+            "ON CONFLICT (group_id, user_id) DO UPDATE SET sent_at = NULL, owed_at = excluded.owed_at, "
+            "reason = excluded.reason WHERE excluded.reason = 'asked'",
             [(group_id, user_id, reason, now_ms) for user_id in user_ids],
         )
 

@@ -196,6 +196,17 @@ async def test_a_sensitive_group_waits_for_a_peer_worker_and_is_never_listed(hos
     assert spec.join_rule == "invite" and spec.parent is None and SAM in spec.invite
     assert not any(call[0] == "add_to_space" for call in host.context.room_maker.calls)
     assert "no groups" in body(await run(host, "!groups bereavement", sender=CAROL))
+    # Alice shares its interest: offered privately, never invited unasked (an invitation is room state everyone there
+    # sees, and could only have come from her private interest: an auditor's, thirtieth session)
+    assert ("invite", room_id, ALICE) not in host.context.room_maker.calls
+    async with host.context.store.read() as db, db.execute(
+            "SELECT content FROM outbox WHERE to_user = ? AND content LIKE '%shares one of your interests%'",
+            (ALICE,)) as cursor:
+        [offer] = [json.loads(row[0])["body"] for row in await cursor.fetchall()]
+    assert "Missing mum" in offer and "!group join missing-mum" in offer and "116 123" in offer
+    assert "couldn't find" in body(await run(host, "!group join missing-mum", sender=CAROL))  # not offered to her
+    assert "invite" in body(await run(host, "!group join missing-mum", sender=ALICE))
+    await host.group_rooms.sweep()
     assert ("invite", room_id, ALICE) in host.context.room_maker.calls
     assert "no group #1 waiting" in body(await run(host, "!group decline 1 sorry", sender=SAM,
                                                    role=Role.PEER_WORKER))

@@ -215,3 +215,17 @@ async def test_emptying_the_log_says_when_a_reader_held_it(tmp_path):
         assert (tmp_path / "b.sqlite3-wal").stat().st_size == 0
     finally:
         await database.close()
+
+
+async def test_group_invitations_survive_the_step_that_allows_private_offers(tmp_path):
+    async with database_before(tmp_path, "private offers") as (database, step):
+        async with database.transaction() as db:
+            await db.execute("INSERT INTO group_rooms (id, name, slug, tags, creator, created_at, state, sensitive, "
+                             "listed, token) VALUES (1, 'Walk', 'walk', 'walking', '@a:x', 0, 'ready', 0, 1, 't')")
+            await db.execute("INSERT INTO group_invites (group_id, user_id, reason, owed_at, sent_at) "
+                             "VALUES (1, '@b:x', 'interest', 5, 6)")
+        assert step in await migrate(database, INSTALLATION.migrations)
+        assert await rows(database, "SELECT * FROM group_invites") == [(1, "@b:x", "interest", 5, 6)]
+        async with database.transaction() as db:
+            await db.execute("INSERT INTO group_invites (group_id, user_id, reason, owed_at) VALUES (1, '@c:x', "
+                             "'offer', 7)")
