@@ -71,12 +71,19 @@ async def test_a_member_starts_a_group_and_those_who_share_its_interest_are_invi
     assert "There's already Allotment club: !group join allotment-club" in reply
     await ask(carol, dms["carol"], bot, "!group new #gardening", "Please give the group a name")
 
+    await ask(carol, dms["carol"], bot, "!interests add grief", "Added: bereavement")
     await ask(bob, dms["bob"], bot, "!group new Losing a parent #bereavement", "a peer worker will have a look")
     assert "Losing a parent" not in await ask(carol, dms["carol"], bot, "!groups", "Groups")
     await ask(sam, dms["sam"], bot, "!group approve 2", "Approved")
     await bob.wait_for(lambda m: m.room_id == dms["bob"] and "Good news" in m.body)
     sensitive = await bob.wait_for_invite()
     await bob.join(sensitive)
+    # Carol shares its interest: offered in her DM, invited only once she asks (an invitation is room state that
+    # everyone there sees, and would tell them her private interest)
+    await carol.wait_for(lambda m: m.room_id == dms["carol"] and "shares one of your interests" in m.body)
+    assert sensitive not in carol.invites
+    await ask(carol, dms["carol"], bot, "!group join losing-a-parent", "I've invited you")
+    assert await carol.wait_for_invite(room_id=sensitive) == sensitive
     assert (await state(bob, sensitive, "m.room.join_rules"))["join_rule"] == "invite"
     assert (await state(bob, sensitive, "m.room.member", sam.user_id))["membership"] in {"invite", "join"}
     assert "Losing a parent" not in await ask(carol, dms["carol"], bot, "!groups", "Groups")
