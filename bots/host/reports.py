@@ -108,12 +108,9 @@ class Reports:
 
         effects.record(write)
         alerts = self.context.alerts
-        open_alert = await alerts.repository.latest_of(KIND, event_id=event_id, subject_user=author)
-        if open_alert is not None:
-            alerts.in_thread(open_alert, effects, "report_again", reports=count, reason=reason)
-            return
+
         async def reported_again(db: aiosqlite.Connection, waiting: Alert, owed: Effects) -> None:
-            """Raised meanwhile by another report of the message (both read none open): this one goes under it."""
+            """Its alert is open (found as this report commits, so two side by side raise one): this goes under it."""
             async with db.execute("SELECT reports FROM reports WHERE event_id = ?", (event_id,)) as cursor:
                 counted = await cursor.fetchone()
             alerts.in_thread(waiting, owed, "report_again", reports=counted[0] if counted else count, reason=reason)
