@@ -29,7 +29,8 @@ log = logging.getLogger("bothy.host")
 MODERATOR = 50
 READ_ONLY = 100  # an archived room's `events_default`: only the bot (admin) may still post
 INVITES_PER_SWEEP = 200
-KEEP_MS = 30 * 86_400_000  # longer than the weekly limit looks back; an invitation not sent by then is moot
+DAY_MS = 86_400_000
+KEEP_MS = 30 * DAY_MS  # longer than the weekly limit looks back; an invitation not sent by then is moot
 
 
 class GroupRooms:
@@ -142,13 +143,13 @@ class GroupRooms:
 
     async def _send_invites(self) -> None:
         """Each owed invitation once; a refusal (say, they are already in the room) is not retried. An offer goes by
-        DM, owed in the transaction that marks it sent: the member is invited only if they take it up (`!group
-        join`)."""
+        DM, owed in the transaction that marks it sent, and only if it is still owed as read (invite_sent): the member
+        is invited only if they take it up (`!group join`)."""
         for owed in await self.repository.owed_invites(INVITES_PER_SWEEP):
             sent = Effects(self.context.account)
             if owed.reason == "offer":
-                sent.message(self.context.render("group_offer", title=owed.name, join=slug(owed.name)),
-                             to_user=owed.user_id)
+                sent.message(self.context.render("group_offer", title=owed.name, join=slug(owed.name),
+                                                 days=KEEP_MS // DAY_MS), to_user=owed.user_id)
             else:
                 try:
                     await self.maker.invite(owed.room_id, owed.user_id)
@@ -157,9 +158,9 @@ class GroupRooms:
                         log.warning("group invitations paused (%s); the next sweep goes on", error.code)
                         return
                     log.info("group %s: an invitation was refused (%s); not retried", owed.group_id, error.code)
-            sent.record(functools.partial(GroupRepository.invite_sent, group_id=owed.group_id, user_id=owed.user_id,
-                                          now_ms=self.context.clock.ms()))
-            await self.context.work.commit(sent)
+            await self.context.work.commit(sent, guard=functools.partial(
+                GroupRepository.invite_sent, group_id=owed.group_id, user_id=owed.user_id, reason=owed.reason,
+                now_ms=self.context.clock.ms()))
 
     async def forget_old(self) -> None:
         """Sweep: which groups a member was invited to says what they are interested in, and a declined group

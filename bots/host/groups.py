@@ -187,9 +187,10 @@ class GroupCommands:
             return frozenset()
 
     async def join(self, ctx: CommandContext) -> None:
-        """A listed group, or an unlisted one this member was privately offered."""
-        group = await self._find(ctx.params["name"], [*await self.repository.listed(),
-                                                      *await self.repository.offered_to(ctx.sender)])
+        """An unlisted group this member was privately offered, or a listed one: the offer first, as a sensitive group
+        takes no name and a listed one may have the same (the offer's own words must reach it)."""
+        group = await self._find(ctx.params["name"], [*await self.repository.offered_to(ctx.sender),
+                                                      *await self.repository.listed()])
         if group is None:
             ctx.reply("group_not_found")
             return

@@ -110,12 +110,26 @@ async def _private_offers(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _offered_at(db: aiosqlite.Connection) -> None:
+    """When the bot first approached a member unasked (an interest invitation or a private offer): the weekly limit
+    counts these, and a member taking an offer up turns its row into a request without freeing its place."""
+    await run_statements(
+        db,
+        """
+        ALTER TABLE group_invites ADD COLUMN offered_at INTEGER;
+        UPDATE group_invites SET offered_at = owed_at WHERE reason IN ('interest', 'offer');
+        CREATE INDEX group_invites_offered ON group_invites (user_id, offered_at) WHERE offered_at IS NOT NULL
+        """,
+    )
+
+
 MIGRATIONS = (
     Migration(7, "host: erasure requests waiting for confirmation", _erasure_requests),
     Migration(10, "host: interest tags and whether a member wants invitations to new groups", _interests),
     Migration(11, "host: groups members start, and the invitations they owe", _groups),
     Migration(12, "host: who has been welcomed", _welcomed),
     Migration(31, "host: a sensitive group's invitations are private offers", _private_offers),
+    Migration(32, "host: when an invitation or offer was made unasked, for the weekly limit", _offered_at),
 )
 PERSONAL_COLUMNS = {
     "erasure_requests": PersonalColumns(subject=("user_id",)),

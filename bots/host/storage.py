@@ -145,8 +145,7 @@ class GroupRepository:
             SELECT i.user_id FROM interests i
             JOIN interest_invites p ON p.user_id = i.user_id AND p.invites = 1
             WHERE i.tag IN ({marks})
-              AND (SELECT COUNT(*) FROM group_invites g
-                   WHERE g.user_id = i.user_id AND g.owed_at >= ? AND g.reason IN ('interest', 'offer')) < ?
+              AND (SELECT COUNT(*) FROM group_invites g WHERE g.user_id = i.user_id AND g.offered_at >= ?) < ?
             GROUP BY i.user_id
             ORDER BY COUNT(*) DESC, i.user_id
             """, (*tags, since_ms, per_week),
@@ -211,12 +210,13 @@ class GroupRepository:
     async def owe_invites(db: aiosqlite.Connection, group_id: int, user_ids: list[str], reason: str,
                           now_ms: int) -> None:
         """Invitations to send; asking again (say, after declining an invitation, or taking up an offer) owes a fresh
-        one."""
+        one, and an approach made unasked keeps its place in the weekly limit (`offered_at`)."""
+        offered_at = None if reason == "asked" else now_ms
         await db.executemany(
-            "INSERT INTO group_invites (group_id, user_id, reason, owed_at) VALUES (?, ?, ?, ?) "
+            "INSERT INTO group_invites (group_id, user_id, reason, owed_at, offered_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (group_id, user_id) DO UPDATE SET sent_at = NULL, owed_at = excluded.owed_at, "
             "reason = excluded.reason WHERE excluded.reason = 'asked'",
-            [(group_id, user_id, reason, now_ms) for user_id in user_ids],
+            [(group_id, user_id, reason, now_ms, offered_at) for user_id in user_ids],
         )
 
     @staticmethod
@@ -227,9 +227,14 @@ class GroupRepository:
         await db.execute("DELETE FROM group_rooms WHERE state = 'declined' AND created_at < ?", (before_ms,))
 
     @staticmethod
-    async def invite_sent(db: aiosqlite.Connection, group_id: int, user_id: str, now_ms: int) -> None:
-        await db.execute("UPDATE group_invites SET sent_at = ? WHERE group_id = ? AND user_id = ?",
-                         (now_ms, group_id, user_id))
+    async def invite_sent(db: aiosqlite.Connection, group_id: int, user_id: str, reason: str, now_ms: int) -> bool:
+        """Mark it sent, only if it is still owed as it was read, for a group still open: False if, since, the member
+        turned invitations off or took an offer up, or the group closed (then what the sweep made of it is not sent)."""
+        cursor = await db.execute(
+            "UPDATE group_invites SET sent_at = ? WHERE group_id = ? AND user_id = ? AND reason = ? "
+            "AND sent_at IS NULL AND EXISTS (SELECT 1 FROM group_rooms WHERE id = ? AND state = 'ready')",
+            (now_ms, group_id, user_id, reason, group_id))
+        return cursor.rowcount == 1
 
 
 async def welcome_once(db: aiosqlite.Connection, user_id: str, now_ms: int) -> bool:

@@ -433,16 +433,96 @@ async def test_an_archived_group_keeps_its_name(host):
     assert "now archived" in reply, reply
 
 
-async def test_a_sensitive_groups_topic_and_welcome_are_worded_for_its_subject(host):
+@pytest.mark.parametrize(("name", "tags"), [("Support circle", "#self-harm"), ("Sober Sundays", "#walking")])
+async def test_a_sensitive_groups_topic_and_welcome_are_worded_for_a_peer_supported_space(host, name, tags):
     """"For people into #self-harm ... all welcome to read along" and "a group for self-harm", in an invite-only room
-    about it (an end-to-end auditor's, thirtieth session)."""
-    await run(host, "!group new Support circle #self-harm", sender=BOB)
+    about it (an end-to-end auditor's, thirtieth session). Its tags are not named either: a group sensitive by its name
+    alone was "a peer-supported space for people affected by #walking" (a reviewer's, thirty-first session)."""
+    await run(host, f"!group new {name} {tags}", sender=BOB)
     await run(host, "!group approve 1", sender=SAM, role=Role.PEER_WORKER)
     await host.group_rooms.sweep()
     [(room_id, spec)] = host.context.room_maker.made.items()
-    assert spec.topic.startswith("A peer-supported space for people affected by #self-harm")
-    assert "into" not in spec.topic
+    assert spec.topic.startswith("A peer-supported space, started by a member")
+    assert "into" not in spec.topic and "#" not in spec.topic
     async with host.context.store.read() as db, db.execute("SELECT content FROM outbox WHERE room_id = ?",
                                                            (room_id,)) as cursor:
         [welcome] = [json.loads(row[0])["body"] for row in await cursor.fetchall()]
-    assert "a peer-supported space for people affected by self-harm" in welcome and "a group for" not in welcome
+    assert f"Welcome to {name}, a peer-supported space started by a member" in welcome
+    assert "a group for" not in welcome and tags[1:] not in welcome
+
+
+async def _ready_sensitive(host: HostBot, name: str = "Missing mum", tags: str = "#bereavement", creator: str = BOB):
+    await run(host, f"!group new {name} {tags}", sender=creator)
+    [group] = await host.groups.repository.in_state("pending")
+    await run(host, f"!group approve {group.id}", sender=SAM, role=Role.PEER_WORKER)
+    await host.group_rooms.sweep()
+    return await host.groups.repository.by_id(group.id)
+
+
+async def offers_to(host: HostBot, who: str) -> list[str]:
+    async with host.context.store.read() as db, db.execute(
+            "SELECT content FROM outbox WHERE to_user = ? AND content LIKE '%shares one of your interests%'",
+            (who,)) as cursor:
+        return [json.loads(row[0])["body"] for row in await cursor.fetchall()]
+
+
+async def test_an_offer_reaches_its_group_though_a_listed_one_has_the_same_name(host):
+    """A sensitive group takes no name, so a listed one may take the same: the offer's own command must still invite
+    her to the group offered (a reviewer's, thirty-first session)."""
+    await interested(host, ALICE, "grief")
+    offered = await _ready_sensitive(host, "Sunday circle", "#bereavement")
+    await run(host, "!group new Sunday circle #walking", sender=CAROL)
+    await host.group_rooms.sweep()
+    [listed] = await host.groups.repository.listed()
+    assert listed.slug == offered.slug
+    await run(host, f"!group join {offered.slug}", sender=ALICE)
+    await host.group_rooms.sweep()
+    invited_to = [call[1] for call in host.context.room_maker.calls if call[0] == "invite" and call[2] == ALICE]
+    assert invited_to == [offered.room_id]
+    await run(host, f"!group join {listed.slug}", sender=CAROL)  # not offered it: the listed one, as before
+    await host.group_rooms.sweep()
+    assert ("invite", listed.room_id, CAROL) in host.context.room_maker.calls
+
+
+async def test_an_offer_says_how_long_it_stays_open(host):
+    """Offers go with the month's retention; the member is told so, not met later with "couldn't find"."""
+    await interested(host, ALICE, "grief")
+    await _ready_sensitive(host)
+    [offer] = await offers_to(host, ALICE)
+    assert "The offer stays open for 30 days." in offer
+
+
+async def test_taking_up_an_offer_keeps_its_place_in_the_weekly_limit(host):
+    """An offer counts in the weekly limit like an invitation; taking it up made it a request, which the limit does not
+    count, and the week brought more offers than the limit (a reviewer's, thirty-first session)."""
+    host.group_rooms.settings = dataclasses.replace(host.group_rooms.settings, max_invites_per_week=1)
+    await interested(host, ALICE, "grief")
+    await _ready_sensitive(host, "Missing mum")
+    await run(host, "!group join missing-mum", sender=ALICE)
+    await _ready_sensitive(host, "Losing dad")
+    assert [row for row in await owed(host) if row[1] == ALICE] == [(1, ALICE, "asked", True)]
+
+
+@pytest.mark.parametrize("meanwhile", ["!interests invites off", "!group join missing-mum",
+                                       "!group archive missing mum"])
+async def test_an_offer_changed_after_the_sweep_read_it_is_not_sent(host, meanwhile):
+    """The sweep reads the owed offers, then sends each: one the member turned down (invitations off), took up (a
+    request now, owed an invitation) or whose group closed in between was sent all the same, and a request marked sent
+    with no invitation (a reviewer's, thirty-first session)."""
+    await interested(host, ALICE, "grief")
+    repository = host.group_rooms.repository
+    read = repository.owed_invites
+
+    async def read_then_meanwhile(limit):
+        rows = await read(limit)
+        if any(row.user_id == ALICE and row.reason == "offer" for row in rows):
+            await run(host, meanwhile, sender=ALICE if "group archive" not in meanwhile else BOB)
+        return rows
+
+    repository.owed_invites = read_then_meanwhile
+    group = await _ready_sensitive(host)
+    repository.owed_invites = read
+    assert await offers_to(host, ALICE) == []
+    await host.group_rooms.sweep()
+    invited = ("invite", group.room_id, ALICE) in host.context.room_maker.calls
+    assert invited == (meanwhile == "!group join missing-mum")

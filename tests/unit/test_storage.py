@@ -225,7 +225,20 @@ async def test_group_invitations_survive_the_step_that_allows_private_offers(tmp
             await db.execute("INSERT INTO group_invites (group_id, user_id, reason, owed_at, sent_at) "
                              "VALUES (1, '@b:x', 'interest', 5, 6)")
         assert step in await migrate(database, INSTALLATION.migrations)
-        assert await rows(database, "SELECT * FROM group_invites") == [(1, "@b:x", "interest", 5, 6)]
+        assert await rows(database, "SELECT group_id, user_id, reason, owed_at, sent_at FROM group_invites") == [
+            (1, "@b:x", "interest", 5, 6)]
         async with database.transaction() as db:
             await db.execute("INSERT INTO group_invites (group_id, user_id, reason, owed_at) VALUES (1, '@c:x', "
                              "'offer', 7)")
+
+
+async def test_invitations_made_unasked_keep_their_place_in_the_weekly_limit_across_the_step(tmp_path):
+    async with database_before(tmp_path, "made unasked") as (database, step):
+        async with database.transaction() as db:
+            await db.execute("INSERT INTO group_rooms (id, name, slug, tags, creator, created_at, state, sensitive, "
+                             "listed, token) VALUES (1, 'Walk', 'walk', 'walking', '@a:x', 0, 'ready', 0, 1, 't')")
+            await db.executemany("INSERT INTO group_invites (group_id, user_id, reason, owed_at) VALUES (1, ?, ?, ?)",
+                                 [("@b:x", "interest", 5), ("@c:x", "asked", 6), ("@d:x", "offer", 7)])
+        assert step in await migrate(database, INSTALLATION.migrations)
+        assert await rows(database, "SELECT user_id, offered_at FROM group_invites ORDER BY user_id") == [
+            ("@b:x", 5), ("@c:x", None), ("@d:x", 7)]
