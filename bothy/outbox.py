@@ -160,12 +160,14 @@ class Effects:
 
     def message(self, content: dict, *, room_id: str | None = None, to_user: str | None = None,
                 reactions: tuple[str, ...] = (), alert: AlertRecord | None = None, tag: str | None = None,
-                expires_at: int | None = None, about: str | None = None, urgent: bool = False) -> None:
+                expires_at: int | None = None, about: str | None = None, urgent: bool = False,
+                account: str | None = None) -> None:
         """`expires_at` (ms) only for a message that is moot once that time has come, like a reminder of
         something that has begun: never for an alert or anything a member is owed. `about`: the member a
         message to staff names, so it is theirs to export and erase (an alert names its subject itself).
-        `urgent`: what an emergency owes, sent before anything else due (an urgent alert is urgent by itself)."""
-        self.items.append(Outgoing(self.account, "message", content, room_id=room_id, to_user=to_user,
+        `urgent`: what an emergency owes, sent before anything else due (an urgent alert is urgent by itself).
+        `account`: another bot account to send it as, one already in `room_id`."""
+        self.items.append(Outgoing(account or self.account, "message", content, room_id=room_id, to_user=to_user,
                                    reactions=reactions, alert=alert, tag=tag, expires_at=expires_at,
                                    about_user=about, urgent=urgent))
 

@@ -198,13 +198,19 @@ class HostBot(Bot):
         await self.reports.lift_mutes(ctx.sender)  # what erasing would lose is settled first
         self.context.personal_data.erase_with(ctx.effects, ctx.sender)  # the request row included
         # A DM is left once this reply has gone (MatrixAccount.forget_member). Typed in a group, the reply goes into
-        # the DM the request was answered in (the answering account's): sent to the member, it would open a new one,
-        # recorded after the erase.
-        dm = None if ctx.in_dm else self.context.rooms_seen_by(ctx.effects.account).direct_room_with(ctx.sender)
+        # a DM a bot account already has with the member (the answering account's first), or else into the group
+        # where it was typed: sent to the member, it would open a new DM, recorded after the erase.
+        if ctx.in_dm:
+            ctx.reply("forget_done", in_dm=True)
+            return
+        accounts = [ctx.effects.account, *(account for account in self.context.account_rooms
+                                           if account != ctx.effects.account)]
+        dm = next(((account, room_id) for account in accounts
+                   if (room_id := self.context.rooms_seen_by(account).direct_room_with(ctx.sender)) is not None), None)
         if dm is None:
-            ctx.reply("forget_done", in_dm=ctx.in_dm)
+            ctx.effects.message(self.context.render("forget_done", in_dm=False), room_id=ctx.room_id)
         else:
-            ctx.effects.message(self.context.render("forget_done", in_dm=True), room_id=dm)
+            ctx.effects.message(self.context.render("forget_done", in_dm=True), room_id=dm[1], account=dm[0])
 
     async def expire_erasure_requests(self) -> None:
         """An unconfirmed request names the member: keep it no longer than it can be confirmed."""

@@ -109,3 +109,35 @@ async def test_confirmed_in_a_group_another_account_answers_into_its_own_dm(data
         await bot.context.work.commit(effects)
     done = effects.items[-1]
     assert "erased" in done.content["body"] and (done.account, done.room_id) == (mood, "!mood-dm")
+
+
+async def test_confirmed_in_a_group_by_an_account_with_no_dm_never_opens_one(database, example_config):
+    """The answering account has no DM with her: sent to her, the reply opened one after the erase, recorded and never
+    left (a reviewer's, thirty-first session). It goes from the account that has one, or else into the group, where
+    she typed the command for all to see."""
+    from dataclasses import replace
+
+    from bothy.testing import FixedRooms
+
+    mood = "@mood:example.org"
+    for host_dm in ("!host-dm", None):
+        context = bot_context(database, INSTALLATION, example_config.bot_settings["host"],
+                              bot_accounts=frozenset({mood}))
+        if host_dm is not None:
+            context.rooms.dms[ALICE] = host_dm  # type: ignore[attr-defined]
+        bot = HostBot(replace(context, account_rooms={mood: FixedRooms(), context.account: context.rooms}))
+        command = bot.commands()[2]
+        for words in (["me"], ["me", "confirm"]):
+            run, params = command.parse(words)
+            effects = Effects(mood)
+            await run(CommandContext(command=command, sender=ALICE, room_id="!group", event_id="$e",
+                                     role=Role.MEMBER, in_dm=False, effects=effects, templates=bot.context.templates,
+                                     prefix="!", params=params))
+            await bot.context.work.commit(effects)
+        done = effects.items[-1]
+        assert "erased" in done.content["body"] and done.to_user is None
+        if host_dm is not None:
+            assert (done.account, done.room_id) == (context.account, host_dm)
+        else:
+            assert (done.account, done.room_id) == (mood, "!group")
+            assert "leave this chat" not in done.content["body"]
