@@ -286,7 +286,7 @@ NEGATION_FILLERS = _words(
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
-    "whatsoever",
+    "whatsoever", "get", "gets", "getting", "wance",
     *NO_NEGATES)
 # ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die";
 # "I have never done self harm", not "I'm not done, I want to die".
