@@ -23,6 +23,7 @@ from bothy.matrix.events import COMMAND_MSGTYPES, Message, Reaction
 from bothy.outbox import Effects
 from bothy.plugin import Bot, BotContext, RoomInfo, SettingsLoader, SweepRun
 from bothy.settings import SettingsReader
+from bothy.storage.alerts import open_about
 from bothy.storage.audit import record_audit
 from bots.referral import climate_schema, schema
 from bots.referral.bereavement import in_own_words
@@ -277,19 +278,22 @@ class ReferralBot(Bot):
                       group_room: str | None) -> None:
         """Crisis lines to the author at once, and the staff room told who, where and what kind of match (never
         the words): the member's Matrix ID, the room's own name and a link (none for a DM, which staff cannot
-        open), so a peer worker can act on the alert alone."""
+        open), so a peer worker can act on the alert alone. Within the crisis cooldown a repeat owes nothing while
+        a crisis alert about the member is still open; once a peer worker has marked it done, a new crisis is new."""
         cooldown_s = self.settings.crisis_cooldown_s
-        if not await self._due(message.sender, crisis.id, cooldown_s):  # a repeat, seen cheaply before any work
-            return
+        if not await self._due(message.sender, crisis.id, cooldown_s) and await self._crisis_in_hand(message.sender):
+            return  # a repeat, seen cheaply before any work
         if not await self.repository.opted_out(message.sender):
             self.follow_up.owe_checkback(effects, message.sender)  # one at a time per member, however often owed
         now = self.context.clock.ms()
 
         async def claim(db: aiosqlite.Connection) -> None:
-            """The cooldown decided again in the transaction: of two messages handled side by side (rooms are
-            handled in parallel), only the first to commit owes the lines and the alert."""
+            """The cooldown and the open alert decided again in the transaction: of two messages handled side by side
+            (rooms are handled in parallel), only the first to commit owes the lines and the alert."""
             if not await ReferralRepository.claim(db, message.sender, crisis.id, now, cooldown_s * 1000):
-                return
+                if await open_about(db, "crisis", message.sender):
+                    return
+                await ReferralRepository.record_sent(db, message.sender, crisis.id, now)
             effects.message(self.context.render("crisis_support", topic=crisis), to_user=message.sender, urgent=True)
             self.context.alerts.raise_alert(
                 effects, "crisis", "alert_crisis", subject_user=message.sender, room_id=group_room,  # a DM's names them
@@ -298,6 +302,11 @@ class ReferralBot(Bot):
             )
 
         effects.record(claim)
+
+    async def _crisis_in_hand(self, user_id: str) -> bool:
+        """A crisis alert about the member raised and not yet marked done."""
+        async with self.context.store.read() as db:
+            return bool(await open_about(db, "crisis", user_id))
 
     async def _due(self, user_id: str, topic: str, cooldown_s: int) -> bool:
         last = await self.repository.last_sent(user_id, topic)

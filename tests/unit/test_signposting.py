@@ -12,6 +12,7 @@ from bothy.clock import FixedClock
 from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.staff_hours import parse_staff_hours
+from bothy.storage.alerts import mark_done
 from bothy.storage.outbox import OutboxRepository, OutboxRow
 from bothy.testing import STAFF_ROOM, bot_context, received_reaction
 from bots.installed import INSTALLATION
@@ -113,6 +114,23 @@ async def test_crisis_words_in_two_rooms_at_once_owe_one_set_of_lines_and_one_al
         await referral.context.work.commit(effects)
     [alert] = await staff_alerts(database)
     assert f"{GROUP}/$a" in alert.content["body"] and len(crisis_lines(await owed(database))) == 1
+
+
+async def test_a_crisis_within_the_hour_is_raised_again_once_the_first_alert_is_done(database, referral, clock):
+    """The crisis cooldown keeps repeats from flooding the member and the staff room while an alert is in hand; once a
+    peer worker has marked it done, a crisis ten minutes on went unheard (a spec auditor's, thirty-first session)."""
+    await said(referral, "I want to end it all", event_id="$first")
+    clock.at += timedelta(minutes=5)
+    await said(referral, "I really want to die", event_id="$again")
+    assert len(await staff_alerts(database)) == 1 and len(crisis_lines(await owed(database))) == 1
+    async with database.transaction() as db, db.execute("SELECT id FROM alerts WHERE kind = 'crisis'") as cursor:
+        [(alert_id,)] = await cursor.fetchall()
+        assert await mark_done(db, alert_id, "@sam:example.org", clock.ms())
+    clock.at += timedelta(minutes=10)
+    await said(referral, "I'm going to end my life tonight, I have the pills ready", event_id="$later")
+    _, second = await staff_alerts(database)
+    assert f"{GROUP}/$later" in second.content["body"] and ALICE in second.content["body"]
+    assert len(crisis_lines(await owed(database))) == 2
 
 
 def suggestions(rows: list[OutboxRow]) -> list[OutboxRow]:
