@@ -280,7 +280,8 @@ class CheckinBot(Bot):
 
     async def checkin_now(self, ctx: CommandContext) -> None:
         """A check-in a peer worker asks for now: never to one of Bothy's own accounts, never against a member's
-        `!checkins off`, and not a second within a day (two peer workers acting on the same `!quiet` list)."""
+        `!checkins off`, and not while one from the last day is unanswered (two peer workers acting on the same
+        `!quiet` list); once the member has answered, a peer worker may check in again."""
         member = ctx.params["user"]
         now = self.context.clock.ms()
         if member in self.context.bot_accounts or member == self.context.account:
@@ -288,7 +289,7 @@ class CheckinBot(Bot):
         if not checkins_allowed(await self.repository.preference(member), now):
             ctx.reply("checkin_declined", member=member, about=member)
             return
-        latest = await self.repository.latest_for(member)
+        latest = await self.repository.unanswered_for(member)
         if latest is not None and now - latest[0] < RECENT_CHECKIN_MS:
             ctx.reply("checkin_recent", member=member, by=latest[1], minutes=max(1, (now - latest[0]) // 60_000),
                       about=member)
@@ -303,7 +304,7 @@ class CheckinBot(Bot):
         sent = ctx.effects.items[-1]
 
         async def write(db: aiosqlite.Connection) -> None:
-            if await CheckinRepository.sent_since(db, member, now - RECENT_CHECKIN_MS):
+            if await CheckinRepository.unanswered_since(db, member, now - RECENT_CHECKIN_MS):
                 ctx.effects.items.remove(sent)
                 ctx.effects.items.extend(recent.effects.items)
                 return

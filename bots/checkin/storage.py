@@ -163,10 +163,12 @@ class CheckinRepository:
             (user_id, int(enabled), paused_until),
         )
 
-    async def latest_for(self, user_id: str) -> tuple[int, str | None] | None:
-        """When the member's last check-in went, and which peer worker asked for it (None: the sweep)."""
+    async def unanswered_for(self, user_id: str) -> tuple[int, str | None] | None:
+        """When the member's last check-in not yet answered went, and which peer worker asked for it (None: the
+        sweep)."""
         async with self.database.read() as db, db.execute(
-            "SELECT sent_at, requested_by FROM checkins WHERE user_id = ? ORDER BY sent_at DESC LIMIT 1", (user_id,)
+            "SELECT sent_at, requested_by FROM checkins WHERE user_id = ? AND answer IS NULL "
+            "ORDER BY sent_at DESC LIMIT 1", (user_id,)
         ) as cursor:
             row = await cursor.fetchone()
         return (row[0], row[1]) if row else None
@@ -178,9 +180,10 @@ class CheckinRepository:
             return {row[0]: row[1] for row in await cursor.fetchall()}
 
     @staticmethod
-    async def sent_since(db: aiosqlite.Connection, user_id: str, since_ms: int) -> bool:
-        """Whether the member has had a check-in since then, read in the transaction that would add one."""
-        async with db.execute("SELECT 1 FROM checkins WHERE user_id = ? AND sent_at > ? LIMIT 1",
+    async def unanswered_since(db: aiosqlite.Connection, user_id: str, since_ms: int) -> bool:
+        """Whether the member has had a check-in since then not yet answered, read in the transaction that would add
+        one."""
+        async with db.execute("SELECT 1 FROM checkins WHERE user_id = ? AND sent_at > ? AND answer IS NULL LIMIT 1",
                               (user_id, since_ms)) as cursor:
             return await cursor.fetchone() is not None
 

@@ -309,3 +309,17 @@ async def test_a_photo_shared_without_words_is_taking_part(database, example_con
     assert photo is not None
     await handle(bot, photo)
     assert await bot.sweep() == 0
+
+
+async def test_a_peer_worker_may_check_in_again_once_the_member_has_answered(database, example_config):
+    """A check-in waiting unanswered holds a second one back for a day; one answered does not: "one a day" refused a
+    peer worker who, after a 👍 that morning, wanted to check in again (a spec auditor's, thirty-first session)."""
+    bot = checkin_bot(database, example_config, direct_rooms=frozenset({"!dm"}))
+    await answer_checkin(bot, "👍")
+    sent = next(i for i in (await checkin_asked(bot, BOB)).items if i.room_id == "!staff").content["body"]
+    assert "I've sent" in sent
+    refused = next(i for i in (await checkin_asked(bot, BOB)).items if i.room_id == "!staff").content["body"]
+    assert "had a check-in" in refused and "not answered yet" in refused
+    async with database.read() as db, db.execute("SELECT requested_by FROM checkins WHERE user_id = ? ORDER BY id",
+                                                 (BOB,)) as cursor:
+        assert await cursor.fetchall() == [(None,), (SAM,)]
