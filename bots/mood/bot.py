@@ -258,7 +258,8 @@ class MoodBot(Bot):
     @on_time(ON_TIME_S)
     async def weather(self) -> int:
         """Once a day, each group room whose figures may be shown gets one anonymous notice; the day is then
-        frozen, so neither a rerun nor a late answer ever posts a second, different figure."""
+        frozen, so neither a rerun nor a late answer ever posts a second, different figure. A run with nothing to show
+        leaves the day open: on an interval schedule (`every 30m`) the weather comes once enough have answered."""
         day = self._today()
         if await self.repository.frozen(day):
             return 0
@@ -272,6 +273,9 @@ class MoodBot(Bot):
         # Leaving one out only shows less: a group archived since its members answered today is read-only.
         published = {room: tallies[room] for room in rooms
                      if await self.context.facts.get(GROUP_ARCHIVED, room) is None}
+        if not published:
+            log.info("mood weather: none of %d room(s) had enough answers to show yet", len(tallies))
+            return 0
         effects = Effects(self.context.account)
 
         async def write(db: aiosqlite.Connection) -> None:

@@ -74,6 +74,21 @@ async def test_five_answers_make_one_weather_notice_with_the_tally_and_no_names(
     assert not [row for row in await outbox(database) if row[0] in {SMALL, STAFF_ROOM}]  # two answers; staff room
 
 
+async def test_a_run_with_nothing_to_show_leaves_the_day_open_for_the_weather(database, example_config):
+    """On an interval schedule the first run came before anyone answered and closed the day empty: five answers then
+    never made a weather (a spec auditor's, thirty-first session)."""
+    bot = mood_bot(database, example_config)
+    assert await bot.weather() == 0
+    for member, mood in zip(MEMBERS[:4], [1, 3, 3, 4], strict=True):
+        await command(bot, member, f"!mood {mood}")
+    assert await bot.weather() == 0
+    await command(bot, MEMBERS[4], "!mood 5")
+    assert await bot.weather() == 1
+    await command(bot, MEMBERS[5], "!mood 2")
+    assert await bot.weather() == 0  # shown once: the day is closed now
+    assert len([row for row in await outbox(database) if row[0] == GROUP]) == 1
+
+
 async def test_today_s_anonymous_answer_is_in_mydata_and_goes_with_forget_me(database, example_config):
     """The answer holds no user ID, but until midnight the day's key finds it, as the bot does on every answer:
     `!forget me` takes it back at once (a review found it left to count in the evening's weather)."""
