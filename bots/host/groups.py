@@ -264,13 +264,18 @@ class GroupCommands:
         return await self.repository.by_room(reference) if reference.startswith("!") else None
 
     async def archive(self, ctx: CommandContext) -> None:
-        """Its creator or a peer worker; anyone else hears the group was not found, so nothing is revealed."""
+        """Its creator or a peer worker. Anyone else is told so of a group they can see (listed, or typed in its own
+        room), and otherwise hears it was not found, so nothing is revealed of an unlisted one."""
         reference = ctx.params["room"]
         group = await self._room_group(reference, ctx)
         if group is None and reference is not None:
             group = await self._find(reference, await self.repository.in_state("ready"))
-        if group is None or group.state != "ready" or not (ctx.role >= Role.PEER_WORKER or group.creator == ctx.sender):
+        if group is None or group.state != "ready":
             ctx.reply("group_not_found")
+            return
+        if not (ctx.role >= Role.PEER_WORKER or group.creator == ctx.sender):
+            seen = group.listed or (not ctx.in_dm and group.room_id == ctx.room_id)
+            ctx.reply("group_archive_not_yours" if seen else "group_not_found", title=group.name)
             return
 
         async def write(db: aiosqlite.Connection) -> None:
