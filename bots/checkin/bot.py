@@ -294,9 +294,11 @@ class CheckinBot(Bot):
             ctx.reply("checkin_recent", member=member, by=latest[1], minutes=max(1, (now - latest[0]) // 60_000),
                       about=member)
             return
-        # The check-in row and its message are committed with this command, so it goes out exactly once; the day's
-        # limit is read again there, and the reply chosen by what was done (two `!checkin`s handled side by side).
-        recent = dataclasses.replace(ctx, effects=Effects(ctx.effects.account))
+        # The check-in row and its message are committed with this command, so it goes out exactly once; the member's
+        # choice and the day's limit are read again there, and the reply chosen by what was done (two `!checkin`s, or
+        # one and the member's 🔕, handled side by side).
+        declined, recent = (dataclasses.replace(ctx, effects=Effects(ctx.effects.account)) for _ in range(2))
+        declined.reply("checkin_declined", member=member, about=member)
         recent.reply("checkin_recent", member=member, by=None, minutes=1, about=member)
         queue = self._checkins_for([member], now, ctx.effects, await self._low_energy([member]),
                                    requested_by=ctx.sender)
@@ -304,9 +306,12 @@ class CheckinBot(Bot):
         sent = ctx.effects.items[-1]
 
         async def write(db: aiosqlite.Connection) -> None:
-            if await CheckinRepository.unanswered_since(db, member, now - RECENT_CHECKIN_MS):
+            instead = (declined if not checkins_allowed(await CheckinRepository.preference_in(db, member), now)
+                       else recent if await CheckinRepository.unanswered_since(db, member, now - RECENT_CHECKIN_MS)
+                       else None)
+            if instead is not None:
                 ctx.effects.items.remove(sent)
-                ctx.effects.items.extend(recent.effects.items)
+                ctx.effects.items.extend(instead.effects.items)
                 return
             await queue(db)
 

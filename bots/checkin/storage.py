@@ -140,9 +140,14 @@ class CheckinRepository:
             return {row[0]: (bool(row[1]), row[2]) for row in await cursor.fetchall()}
 
     async def preference(self, user_id: str) -> tuple[bool, int | None]:
-        async with self.database.read() as db, db.execute(
-            "SELECT enabled, paused_until FROM checkin_prefs WHERE user_id = ?", (user_id,)
-        ) as cursor:
+        async with self.database.read() as db:
+            return await CheckinRepository.preference_in(db, user_id)
+
+    @staticmethod
+    async def preference_in(db: aiosqlite.Connection, user_id: str) -> tuple[bool, int | None]:
+        """Whether check-ins are on and until when paused, read in the caller's transaction."""
+        async with db.execute("SELECT enabled, paused_until FROM checkin_prefs WHERE user_id = ?",
+                              (user_id,)) as cursor:
             row = await cursor.fetchone()
         return (bool(row[0]), row[1]) if row else (True, None)
 

@@ -323,3 +323,20 @@ async def test_a_peer_worker_may_check_in_again_once_the_member_has_answered(dat
     async with database.read() as db, db.execute("SELECT requested_by FROM checkins WHERE user_id = ? ORDER BY id",
                                                  (BOB,)) as cursor:
         assert await cursor.fetchall() == [(None,), (SAM,)]
+
+
+async def test_a_pause_tapped_while_a_peer_worker_checks_in_is_kept(database, example_config):
+    """`!checkin @bob` and Bob's 🔕 on his answered check-in, handled side by side: the command read "allowed", the 🔕
+    committed a pause, and the command's own commit queued a check-in to him all the same (a second reviewer's,
+    thirty-first session). His choice is read again where the check-in is written, and the peer worker told."""
+    bot = checkin_bot(database, example_config, direct_rooms=frozenset({"!dm"}))
+    await answer_checkin(bot, "👍")
+    command = await checkin_asked(bot, BOB, commit=False)  # read before Bob's 🔕 commits
+    pause = Effects(bot.context.account)
+    assert await bot.on_reaction(received_reaction("!dm", "$pause", BOB, "$checkin", "🔕"), pause)
+    await bot.context.work.commit(pause)
+    await bot.context.work.commit(command)
+    async with database.read() as db, db.execute("SELECT COUNT(*) FROM checkins WHERE user_id = ?", (BOB,)) as cursor:
+        assert await cursor.fetchall() == [(1,)]
+    [reply] = [item.content["body"] for item in command.items if item.room_id == "!staff"]
+    assert "I've sent" not in reply and BOB in reply
