@@ -286,11 +286,12 @@ NEGATION_FILLERS = _words(
     "got", "any", "a", "an", "say", "said", "take", "taking", "took", "taken", "do", "did", "once", "currently",
     "seriously", "honestly", "definitely", "personally", "think", "saying", "like", "one", "remotely", "in",
     "the", "least", "slightest", "particularly", "necessarily", "point", "attempted", "contemplated", "from", "single",
-    "whatsoever", "get", "gets", "getting", "wance",
+    "whatsoever", "wance",
     *NO_NEGATES)
 # ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die";
-# "I have never done self harm", not "I'm not done, I want to die".
-RIGHT_BEFORE_FILLERS = _words("commit", "committing", "done")
+# "I have never done self harm", not "I'm not done, I want to die"; "I don't get suicidal thoughts", not "they don't get
+# that I want to die".
+RIGHT_BEFORE_FILLERS = _words("commit", "committing", "done", "get", "gets", "getting")
 # Recovery said before the match: "three years free of suicidal thoughts", "recovered from self harm", "day 100
 # without hurting myself" (a count of time, then "without"; "I can't go a day without wanting to die" is none).
 RECOVERED = _words("free", "clean", "recovered")

@@ -1877,3 +1877,30 @@ def test_the_twenty_third_sessions_denials_and_their_twins(matcher, text, crisis
 ])
 def test_wishes_goodbyes_and_hidden_harm_in_other_words(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # Thirty-first session (batches 109a and 109b's tuning parts), with a second reviewer's look-alikes and the crises
+    # a filler first read as negated ("they don't get that ...")
+    ("i just want to endit all", True),
+    ("pills or the river thats whats goin through my head all day", True),
+    ("pills or tablets whats easier for you", False),
+    ("Sunday walk: the river or the loch, whats everyone fancy?", False),
+    ("rope keeps popping into my head. i hate it. i'm scared", True),
+    ("I was on the wrong side of the railing when a taxi driver stopped", True),
+    ("The dog got stuck on the wrong side of the railings at the park", False),
+    ("I had this really clear thought of just steering into the barrier.", True),
+    ("thinking of steering into the skid", False),
+    ("I drove out to the coast meaning to end it.", True),
+    ("i was meaning to end it with him for months", False),
+    ("I'm not going to hurt myself, just sitting here with the pills counting them over and over", True),
+    ("Sitting here with the painkillers finally working after the dentist", False),
+    ("i dont get suicidal thoughts, never have, just the low mood stuff", False),
+    ("My mum doesn't get that I want to die", True),
+    ("they don't get that I'm suicidal", True),
+    ("my family doesn't get that i'm going to end it tonight", True),
+    ("people don't get that I want to end my life", True),
+    ("they dont get i want to die", True),
+])
+def test_means_on_the_mind_a_railing_and_what_others_dont_get(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
