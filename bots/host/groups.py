@@ -265,11 +265,14 @@ class GroupCommands:
 
     async def archive(self, ctx: CommandContext) -> None:
         """Its creator or a peer worker. Anyone else is told so of a group they can see (listed, or typed in its own
-        room), and otherwise hears it was not found, so nothing is revealed of an unlisted one."""
+        room), and otherwise hears it was not found; a name is looked for among every group only by a peer worker,
+        so that no answer says whether an unlisted one has it."""
         reference = ctx.params["room"]
         group = await self._room_group(reference, ctx)
         if group is None and reference is not None:
-            group = await self._find(reference, await self.repository.in_state("ready"))
+            staff = ctx.role >= Role.PEER_WORKER
+            group = await self._find(reference, await self.repository.in_state("ready") if staff else [
+                *await self.repository.created_by(ctx.sender), *await self.repository.listed()])
         if group is None or group.state != "ready":
             ctx.reply("group_not_found")
             return

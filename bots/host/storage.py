@@ -116,9 +116,13 @@ class GroupRepository:
 
     async def offered_to(self, user_id: str) -> list[Group]:
         """Unlisted groups this member was privately offered (a sensitive group sharing their interest), taken up or
-        not."""
+        not: only once the offer has gone, for until then they have not been told of it."""
         return await self._groups("state = 'ready' AND listed = 0 AND id IN (SELECT group_id FROM group_invites "
-                                  "WHERE user_id = ? AND reason IN ('offer', 'asked'))", (user_id,))
+                                  "WHERE user_id = ? AND (reason = 'asked' OR (reason = 'offer' AND sent_at IS NOT NULL"
+                                  ")))", (user_id,))
+
+    async def created_by(self, user_id: str) -> list[Group]:
+        return await self._groups("creator = ?", (user_id,))
 
     async def in_state(self, state: str) -> list[Group]:
         return await self._groups("state = ?", (state,))
