@@ -330,6 +330,12 @@ EXPECTERS = _words("i", "id", "i'd")
 EXPECTED_FILLERS = _words("ever", "actually", "really", "myself")  # negation fillers ("myself" of "call myself")
 BECOMING = _words("be", "feel", "call", "consider")
 WISH_STARTS = _words("want", "wanna", "wanting", "wish", "suicidal")
+# "Never" before a match that starts with an intensifier or is followed by "more" says it is at its worst: "I've never
+# been so close to ending it", "never have I wanted to die more" (the intensifier inside the match, where the fillers
+# cannot stop at it).
+NEVER_WORST = _words("never")
+WORST_STARTS = _words("so", "this", "that")
+_MORE_AFTER = normalise("more").strip() + " "
 # Read through before "to": "it never crossed my mind to hurt myself", "it never occurred to me to". Not when a day is
 # counted before ("there isn't a day it doesn't cross my mind to"), nor when the words after the match say it goes on
 # ("... to kill myself anymore, it's a plan", "... but I did it last night", "... but now it's all I think about");
@@ -381,11 +387,16 @@ _READ_THROUGH_CHARS = 120  # the ending and the few fillers after it ("... cross
 # only in "do anything to": "I'd never do anything to hurt myself", not "I don't feel anything, I want to die".
 PAIRED_FILLERS = {normalise(later).strip(): _words(*earlier) for later, earlier in (
     ("myself", ("call", "consider")), ("because", ("not", "never")), ("cos", ("not", "never")),
-    ("cause", ("not", "never")), ("more", ("no",)), ("anything", ("do", "did", "done")))}
+    ("cause", ("not", "never")), ("more", ("no",)), ("anything", ("do", "did", "done")), ("life", ("my",)))}
 # ... "more" only right before a match that is a noun, or names one after it ("no more suicidal thoughts", "no more
 # self harm"; not "no more. I want to die", a red team's, nor "I can't cope no more, want to die", a reviewer's).
 NO_MORE = _words("more")
-PAIRED_THEN = {normalise("more").strip(): frozenset({""}), normalise("anything").strip(): _words("to")}
+# ... "in my life" only before a verb of having thought or wanted it, after it or starting the match: "I've never in my
+# life wanted to die", not "there's no point in my life, I want to die" nor "never in my life have I wanted to die like
+# I do now" (said the other way round, it is emphatic).
+PAIRED_THEN = {normalise("more").strip(): frozenset({""}), normalise("anything").strip(): _words("to"),
+               normalise("life").strip(): _words("thought", "wanted", "considered", "contemplated", "been", "felt",
+                                                  "tried", "attempted")}
 _LONGEST_PAIRED = max(map(len, set().union(*PAIRED_FILLERS.values())))
 _COUNTED_CHARS = 120  # the few words before a negation read for a day counted, or after a match for it going on
 REASONS = _words("because", "cos", "cause")
@@ -407,6 +418,10 @@ READ_ON_CHARS = 600  # the words read on after a match a read-through set aside 
 # against it ("I'm not suicidal but ...", "not going to do anything, I swear, but ..."): read as after any denial.
 BUT = _words("but", "though", "tho", "however", "yet", "except")
 BUT_WORDS = 4
+# The writer calling their own words an exaggeration, just after answering no to their own question.
+EXAGGERATED = _words("dramatic", "overdramatic", "melodramatic", "overreacting", "exaggerating")
+EXAGGERATED_WINDOW = 6
+_EXAGGERATED_CHARS = EXAGGERATED_WINDOW * 25
 _BUT_CHARS = BUT_WORDS * 25  # enough for BUT_WORDS words of nearly any length (a longer one only ends the look)
 
 
@@ -674,7 +689,7 @@ class Matcher:
             if topic.id in negated and len(scored) <= model.window:  # long only once its look-alikes are counted
                 continue
             probability = model.probability(scored)
-            surely = max(read_as, Reading.LEFT if unread else Reading.WHOLE)
+            surely = max(read_as, _how_surely_after(normalised, unread))
             if probability >= model.threshold_for(scored, writer_named, surely):
                 hits.append(Hit(topic.id, topic.tier, f"score {probability:.2f}", 0, len(normalised), "model"))
 
@@ -804,6 +819,20 @@ class Matcher:
                 hits.append(Hit(first.topic, first.tier, " + ".join(entry.text for _, _, entry in met),
                                 met[0][0], max(end for _, end, _ in met), "pattern"))
         return hits, suppressed
+
+
+def _how_surely_after(normalised: str, unread: list[tuple[int, int, str]]) -> Reading:
+    """How surely the word model reads a message with words set aside as not the writer's now: less surely than a whole
+    message, and as after a denial where the writer's own question was answered no and then called an exaggeration
+    ("Do I want to die? No. I was just being dramatic, sorry everyone"; not "Do I want to die? Nah. The void keeps
+    calling me", which the model must still read)."""
+    if not unread:
+        return Reading.WHOLE
+    if any(reason != ASKED_NO for _, _, reason in unread):
+        return Reading.LEFT
+    answered = max(end for _, end, _ in unread)
+    said = normalised[answered:answered + _EXAGGERATED_CHARS].split()[:EXAGGERATED_WINDOW]
+    return Reading.LEFT if EXAGGERATED.isdisjoint(said) else Reading.AFTER_DENIAL
 
 
 def _onto_main_reading(hits: list[Hit], reading: str, read_as_is: str, normalised: str) -> list[Hit]:
@@ -1427,6 +1456,9 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
             return None  # the start of the text or the sentence, or a word too long to be a negation or filler
         word = normalised[space + 1:reading]
         if word in NEGATIONS:
+            if word in NEVER_WORST and (normalised[start:normalised.find(" ", start)] in WORST_STARTS
+                                        or normalised.startswith(_MORE_AFTER, end + 1)):
+                return None
             if _doesnt_mean_before(normalised, _start_of_subject(normalised, space)):
                 return None  # "smiling doesn't mean I don't want to die": two negations
             if word in OVER_AND_DONE:  # but "I never stopped wanting to die": two negations
@@ -1478,7 +1510,8 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                     following_words[:CROSSES_ON_WINDOW], ends):
                 return None
             continue
-        if word in PAIRED_FILLERS and (word not in PAIRED_THEN or after in PAIRED_THEN[word]):
+        if word in PAIRED_FILLERS and (word not in PAIRED_THEN or after in PAIRED_THEN[word] or (
+                not after and normalised[start:normalised.find(" ", start)] in PAIRED_THEN[word])):
             earlier_space = normalised.rfind(" ", max(0, space - _LONGEST_PAIRED - 1), space)
             earlier = normalised[earlier_space + 1:space]
             if earlier_space >= floor and earlier in PAIRED_FILLERS[word]:

@@ -96,6 +96,7 @@ from bots.referral.matcher import (
     NEGATION_FILLERS,
     NEGATION_WINDOW,
     NEGATIONS,
+    NEVER_WORST,
     NO_ANSWERS,
     NO_MORE,
     NO_NEGATES,
@@ -191,6 +192,7 @@ from bots.referral.matcher import (
     UNTIL_WINDOW,
     WISH_STARTS,
     WITHOUT,
+    WORST_STARTS,
     YES_ANSWERS,
     Matcher,
 )
@@ -380,7 +382,8 @@ def reference_negated(normalised: str, start: int, end: int) -> bool:
     following = [*after[:5], *[""] * 5]
     still = following[3:5] if following[2] in SUBJECTS else following[2:4]  # "... before and (I) still don't"
     still_not = still[0] in STILL and still[1] in NOT_OVER
-    negation = reference_negated_before(before, normalised[start:].split()[0], following[0], after)
+    negation = reference_negated_before(before, normalised[start:].split()[0], following[0], after,
+                                        normalised[start:end].split())
     negated_before = negation is not None
     if negated_before and (following[0] in UNTIL or set(following[1:UNTIL_WINDOW]) & UNTIL_LATER
                            or set(following[:2]) & LESS
@@ -477,13 +480,16 @@ def reference_belief_goes_on(before: list[str], reason: list[str], after: list[s
 
 
 def reference_negated_before(before: list[str], following: str, after_match: str,
-                             normalised_after: list[str]) -> str | None:
-    """The negation before the match (a word of NEGATIONS, or "recovered" for the other kinds), if any."""
+                             normalised_after: list[str], matched: list[str]) -> str | None:
+    """The negation before the match (a word of NEGATIONS, or "recovered" for the other kinds), if any; `matched`: the
+    match's own words."""
     normalised_match_first = following
     index, steps = len(before) - 1, 0
     while index >= 0 and steps < NEGATION_WINDOW:
         word, steps = before[index], steps + 1
         if word in NEGATIONS:
+            if word in NEVER_WORST and (normalised_match_first in WORST_STARTS or after_match == "more"):
+                return None  # "never been so close to ending it", "never have I wanted to die more"
             if word in OVER_AND_DONE and index and before[index - 1] in NOT_OVER:
                 return None
             between = before[index + 1:]
@@ -514,7 +520,7 @@ def reference_negated_before(before: list[str], following: str, after_match: str
             return "recovered" if unit in TIME_UNITS and (count.isdigit() or count in NUMBER_WORDS) else None
         if word == "last" and before[max(0, index - 2):index] == ["since", "i"]:
             # ... unless an attempt, a short time, or it ended or came back after ("since I last cut, it's worse")
-            over = (not set(before[index + 1:]) & ATTEMPTED and not set(before[max(0, index - 4):index - 2])
+            over = (not set(before[index + 1:] + matched) & ATTEMPTED and not set(before[max(0, index - 4):index - 2])
                     & SHORT_SINCE and not set(normalised_after[:ENDED_WINDOW]) & ENDED
                     and not reference_came_back(normalised_after[:ENDED_WINDOW]))
             return "recovered" if over else None
@@ -526,7 +532,8 @@ def reference_negated_before(before: list[str], following: str, after_match: str
                 return None
             continue
         if (word in PAIRED_FILLERS and index and before[index - 1] in PAIRED_FILLERS[word]
-                and (word not in PAIRED_THEN or (following if index < len(before) - 1 else "") in PAIRED_THEN[word])):
+                and (word not in PAIRED_THEN or (following if index < len(before) - 1 else "") in PAIRED_THEN[word]
+                     or (index == len(before) - 1 and normalised_match_first in PAIRED_THEN[word]))):
             if (before[index - 1] in NEGATIONS and word in REASONS and index > 1
                     and before[index - 2] in ANSWERED_BY):
                 return None  # "I'm not, cos I want to die"

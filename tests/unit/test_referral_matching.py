@@ -1904,3 +1904,40 @@ def test_wishes_goodbyes_and_hidden_harm_in_other_words(matcher, text, crisis):
 ])
 def test_means_on_the_mind_a_railing_and_what_others_dont_get(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize(("text", "crisis"), [
+    # Thirty-first session (batches 110a and 110b's tuning parts: understated voices, young people's chat), with their
+    # look-alikes; "in my life" read through before a verb of having thought or wanted it, and "never" before a match
+    # at its worst (two crises the filler rules silenced before: "never been so close", "never ... more")
+    ("lol i would simply like to be deleted from existence thx", True),
+    ("mondays should be deleted from existence", False),
+    ("went to the train station to do it tuesday. sat there for 3 hours and came home", True),
+    ("cut way too deep last month and my boyfriend called an ambulance. i meant it to be the end", True),
+    ("i meant it to be the end of the chapter but the editor disagreed", False),
+    ("anyone else sh when they get a bad grade or is it just me", True),
+    ("I've decided to go. I've had a good innings.", True),
+    ("Gran went at 96, she had a good innings", False),
+    ("I had a good innings on Saturday, 45 not out", False),
+    ("Wouldn't mind if I didn't make it home off the shift, to be fair.", True),
+    ("I think I wouldn't mind if I just lay down in the field and didn't get up.", True),
+    ("I wouldn't mind if I stayed in bed and didn't get up till noon", False),
+    ("Been slapping myself round the face when I mess up at work. Not right is it.", True),
+    ("Keep thinking if I came off the scaffold one day it'd solve a few things.", True),
+    ("if I got that job it would solve everything", False),
+    ("Nearly killed myself slipping on the deck in my brand new wellies", False),
+    ("Stood on the bridge watching the salmon run. Magic.", False),
+    ("we lost one of our former players to suicide last year", False),
+    ("I've never in my life thought about suicide, it's just not in my makeup", False),
+    ("I've never in my life wanted to die.", False),
+    ("there's no point in my life i want to die", True),
+    ("never in my life have I wanted to die like I do right now", True),
+    ("I've never been so close to ending it", True),
+    ("never have I wanted to die more", True),
+    ("never in my life been so close to ending it", True),
+    ("I've never been close to ending it", False),
+    ("Do I want to die? No. I was just being dramatic, sorry everyone.", False),
+    ("Do I want to die? Nah. The void keeps calling me and I'm so tired of holding on.", True),
+])
+def test_understated_and_young_voices_and_never_at_its_worst(matcher, text, crisis):
+    assert (matcher.match(text).tier == "crisis") is crisis
