@@ -289,9 +289,12 @@ NEGATION_FILLERS = _words(
     "whatsoever", "wance",
     *NO_NEGATES)
 # ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die";
-# "I have never done self harm", not "I'm not done, I want to die"; "I don't get suicidal thoughts", not "they don't get
-# that I want to die".
-RIGHT_BEFORE_FILLERS = _words("commit", "committing", "done", "get", "gets", "getting")
+# "I have never done self harm", not "I'm not done, I want to die".
+RIGHT_BEFORE_FILLERS = _words("commit", "committing", "done")
+# ... and "get" only right before it or before a determiner: "I don't get (any) suicidal thoughts", not "they don't get
+# that I want to die" (a reviewer's) nor "they dont get i want to die".
+GET_FILLERS = _words("get", "gets", "getting")
+GET_THEN = _words("any", "the", "those", "these", "such", "many")
 # Recovery said before the match: "three years free of suicidal thoughts", "recovered from self harm", "day 100
 # without hurting myself" (a count of time, then "without"; "I can't go a day without wanting to die" is none).
 RECOVERED = _words("free", "clean", "recovered")
@@ -334,7 +337,7 @@ WISH_STARTS = _words("want", "wanna", "wanting", "wish", "suicidal")
 # been so close to ending it", "never have I wanted to die more" (the intensifier inside the match, where the fillers
 # cannot stop at it).
 NEVER_WORST = _words("never")
-WORST_STARTS = _words("so", "this", "that")
+WORST_STARTS = _words("so", "this")
 _MORE_AFTER = normalise("more").strip() + " "
 # Read through before "to": "it never crossed my mind to hurt myself", "it never occurred to me to". Not when a day is
 # counted before ("there isn't a day it doesn't cross my mind to"), nor when the words after the match say it goes on
@@ -387,16 +390,11 @@ _READ_THROUGH_CHARS = 120  # the ending and the few fillers after it ("... cross
 # only in "do anything to": "I'd never do anything to hurt myself", not "I don't feel anything, I want to die".
 PAIRED_FILLERS = {normalise(later).strip(): _words(*earlier) for later, earlier in (
     ("myself", ("call", "consider")), ("because", ("not", "never")), ("cos", ("not", "never")),
-    ("cause", ("not", "never")), ("more", ("no",)), ("anything", ("do", "did", "done")), ("life", ("my",)))}
+    ("cause", ("not", "never")), ("more", ("no",)), ("anything", ("do", "did", "done")))}
 # ... "more" only right before a match that is a noun, or names one after it ("no more suicidal thoughts", "no more
 # self harm"; not "no more. I want to die", a red team's, nor "I can't cope no more, want to die", a reviewer's).
 NO_MORE = _words("more")
-# ... "in my life" only before a verb of having thought or wanted it, after it or starting the match: "I've never in my
-# life wanted to die", not "there's no point in my life, I want to die" nor "never in my life have I wanted to die like
-# I do now" (said the other way round, it is emphatic).
-PAIRED_THEN = {normalise("more").strip(): frozenset({""}), normalise("anything").strip(): _words("to"),
-               normalise("life").strip(): _words("thought", "wanted", "considered", "contemplated", "been", "felt",
-                                                  "tried", "attempted")}
+PAIRED_THEN = {normalise("more").strip(): frozenset({""}), normalise("anything").strip(): _words("to")}
 _LONGEST_PAIRED = max(map(len, set().union(*PAIRED_FILLERS.values())))
 _COUNTED_CHARS = 120  # the few words before a negation read for a day counted, or after a match for it going on
 REASONS = _words("because", "cos", "cause")
@@ -421,7 +419,8 @@ BUT_WORDS = 4
 # The writer calling their own words an exaggeration, just after answering no to their own question.
 EXAGGERATED = _words("dramatic", "overdramatic", "melodramatic", "overreacting", "exaggerating")
 EXAGGERATED_WINDOW = 6
-_EXAGGERATED_CHARS = EXAGGERATED_WINDOW * 25
+EXAGGERATED_ENDS = 3  # at most these words after it, to the end: "sorry everyone", not a new thought
+_EXAGGERATED_CHARS = 25 * (EXAGGERATED_WINDOW + EXAGGERATED_ENDS + 1)
 _BUT_CHARS = BUT_WORDS * 25  # enough for BUT_WORDS words of nearly any length (a longer one only ends the look)
 
 
@@ -824,15 +823,19 @@ class Matcher:
 def _how_surely_after(normalised: str, unread: list[tuple[int, int, str]]) -> Reading:
     """How surely the word model reads a message with words set aside as not the writer's now: less surely than a whole
     message, and as after a denial where the writer's own question was answered no and then called an exaggeration
-    ("Do I want to die? No. I was just being dramatic, sorry everyone"; not "Do I want to die? Nah. The void keeps
-    calling me", which the model must still read)."""
+    ("Do I want to die? No. I was just being dramatic, sorry everyone"), where little follows it; not "Do I want to die?
+    Nah. The void keeps calling me", nor "... No. I am being dramatic. I've been looking at the loft beam" (a red
+    team's), which the model must still read)."""
     if not unread:
         return Reading.WHOLE
     if any(reason != ASKED_NO for _, _, reason in unread):
         return Reading.LEFT
     answered = max(end for _, end, _ in unread)
-    said = normalised[answered:answered + _EXAGGERATED_CHARS].split()[:EXAGGERATED_WINDOW]
-    return Reading.LEFT if EXAGGERATED.isdisjoint(said) else Reading.AFTER_DENIAL
+    if len(normalised) - answered > _EXAGGERATED_CHARS:
+        return Reading.LEFT  # more follows than an exaggeration owned and an apology
+    said = normalised[answered:].split()
+    called = next((index for index, word in enumerate(said[:EXAGGERATED_WINDOW]) if word in EXAGGERATED), None)
+    return Reading.AFTER_DENIAL if called is not None and len(said) - called - 1 <= EXAGGERATED_ENDS else Reading.LEFT
 
 
 def _onto_main_reading(hits: list[Hit], reading: str, read_as_is: str, normalised: str) -> list[Hit]:
@@ -1510,8 +1513,7 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                     following_words[:CROSSES_ON_WINDOW], ends):
                 return None
             continue
-        if word in PAIRED_FILLERS and (word not in PAIRED_THEN or after in PAIRED_THEN[word] or (
-                not after and normalised[start:normalised.find(" ", start)] in PAIRED_THEN[word])):
+        if word in PAIRED_FILLERS and (word not in PAIRED_THEN or after in PAIRED_THEN[word]):
             earlier_space = normalised.rfind(" ", max(0, space - _LONGEST_PAIRED - 1), space)
             earlier = normalised[earlier_space + 1:space]
             if earlier_space >= floor and earlier in PAIRED_FILLERS[word]:
@@ -1523,7 +1525,8 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                     return None  # "I'm not, cos I want to die", "probably not cos I want to die"
                 reading, after = space, word  # the negation is read next ("not because")
                 continue
-        if word not in NEGATION_FILLERS and (after or word not in RIGHT_BEFORE_FILLERS):
+        if word not in NEGATION_FILLERS and (after or word not in RIGHT_BEFORE_FILLERS) and (
+                word not in GET_FILLERS or (after and after not in GET_THEN)):
             return None
         reading, after = space, word
     return None

@@ -75,6 +75,8 @@ from bots.referral.matcher import (
     FREE_FOR,
     GENERIC,
     GENERIC_WINDOW,
+    GET_FILLERS,
+    GET_THEN,
     HELD_OFF,
     HELD_OFF_FILLERS,
     HELD_OFF_WINDOW,
@@ -541,7 +543,9 @@ def reference_negated_before(before: list[str], following: str, after_match: str
                 index -= 1
             following, index = before[index], index - 1
             continue
-        if word not in NEGATION_FILLERS and not (index == len(before) - 1 and word in RIGHT_BEFORE_FILLERS):
+        right_before = index == len(before) - 1
+        if word not in NEGATION_FILLERS and not (right_before and word in RIGHT_BEFORE_FILLERS) and not (
+                word in GET_FILLERS and (right_before or following in GET_THEN)):
             return None
         following, index = word, index - 1
     return None

@@ -175,7 +175,7 @@ def test_patterns_keep_their_place_in_longest_wins():
     matcher = shipped_matcher()
     bereaved = matcher.match("I lost my best friend to suicide in March")
     assert bereaved.topics == ["suicide-bereavement"]
-    assert "longer phrase '(lost|losing) [1-5] to suicide' (suicide-bereavement)" in [
+    assert "longer phrase '(lost|losing) [1-3] to suicide' (suicide-bereavement)" in [
         s.reason for s in bereaved.suppressed]
     assert matcher.match("I lost my best friend to suicide and now I want to die too").tier == "crisis"
 
