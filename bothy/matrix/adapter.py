@@ -56,6 +56,10 @@ LONG_POLL_MS = 30_000
 ROOM_NAME_CHARS = 100  # of a room's name in what the bots send (MatrixAccount.room_name)
 UNREADABLE_TRIES = 3  # a sync nio cannot read is handled afresh this many times, then gone past (sync_forever)
 GAP_PAGES, GAP_PAGE_SIZE = 10, 100  # events missed while away, fetched back per room: at most 1,000
+# A sync whose missed events could not be fetched (a 502, a blip) is not handed over but synced again from the same
+# point, this many times with backoff (up to about a minute in all); after that the room's gap is skipped and said,
+# so that one room the homeserver cannot page back in never stops Bothy.
+GAP_TRIES = 8
 BACKOFF_CAP_S = 20.0  # outages: a homeserver back up is noticed within 20 s, at under 0.1 request/s
 MEMBERS_CACHE_S = 60.0
 SPACE_ROOM_TYPE = "m.space"  # a room's type, from its create event: a Space lists rooms
@@ -134,6 +138,14 @@ class MatrixError(Exception):
     def forbidden(self) -> bool:
         """Typically: the bot is no longer in the room (removed, or the room was left)."""
         return self.code in FORBIDDEN_CODES
+
+
+class GapNotFilled(Exception):
+    """Events missed in a room could not be fetched for now: sync again from the same point."""
+
+    def __init__(self, room_id: str, error: MatrixError):
+        super().__init__(f"{room_id}: {error.code or error}")
+        self.retry_after_ms = error.retry_after_ms
 
 
 FORBIDDEN_CODES = ("M_FORBIDDEN", "403")
@@ -348,7 +360,7 @@ class MatrixAccount:
         """
         first = True
         first_ever = since is None
-        failures = unreadable = 0
+        failures = unreadable = gaps_unfilled = 0
         while not stopping.is_set():
             try:
                 response = await self.client.sync(
@@ -384,7 +396,18 @@ class MatrixAccount:
             self.syncs_done += 1
             self.synced_at_ms = int(time.time() * 1000)
             deliver = not (first and first_ever)
-            missed = await self._missed_events(response, since) if deliver and since else {}
+            try:
+                missed = (await self._missed_events(response, since, skip_unfilled=gaps_unfilled >= GAP_TRIES)
+                          if deliver and since else {})
+            except GapNotFilled as error:
+                gaps_unfilled += 1
+                self.client.next_batch = since or ""  # as for an unreadable sync: nio must handle it afresh
+                delay = backoff_delay(gaps_unfilled, error.retry_after_ms)
+                log.warning("%s could not fetch events missed in %s; syncing again from the same point in %.1fs",
+                            self.user_id, error, delay)
+                await _wait(stopping, delay)
+                continue
+            gaps_unfilled = 0
             await self._count_dm_members(response)
             events = self._collect(response, deliver_timeline=deliver, missed=missed)
             since = response.next_batch
@@ -420,10 +443,13 @@ class MatrixAccount:
             if room.encrypted and changed.intersection(room.users):
                 self.client.invalidate_outbound_session(room.room_id)
 
-    async def _missed_events(self, response: nio.SyncResponse, since: str) -> dict[str, list[Any]]:
+    async def _missed_events(self, response: nio.SyncResponse, since: str,
+                             skip_unfilled: bool = False) -> dict[str, list[Any]]:
         """Events a sync left out: when more than a page arrived in a room while Bothy was away, the
         timeline is cut ("limited"); page back from its start to where the last sync ended, so commands
-        and words of distress among them are handled too. At most GAP_PAGES pages per room."""
+        and words of distress among them are handled too. At most GAP_PAGES pages per room. A failure that
+        may pass (a 5xx, a 429, the network) raises GapNotFilled, so the sync is not handed over without them,
+        unless `skip_unfilled` (it has failed GAP_TRIES times); a refusal skips the room's gap."""
         missed: dict[str, list[Any]] = {}
         for room_id, info in response.rooms.join.items():
             if not info.timeline.limited or not info.timeline.prev_batch:
@@ -435,7 +461,10 @@ class MatrixAccount:
                     page = await self._call(self.client.room_messages(room_id, start=token, end=since,
                                                                       limit=GAP_PAGE_SIZE), "messages")
                 except MatrixError as error:
-                    log.warning("%s could not fetch events missed in %s (%s)", self.user_id, room_id, error)
+                    if not error.permanent and not skip_unfilled:
+                        raise GapNotFilled(room_id, error) from error
+                    log.warning("%s could not fetch events missed in %s (%s); they are not handled", self.user_id,
+                                room_id, error.code or error)
                     break
                 except Exception as error:  # one room's history must never stop the sync loop
                     log.error("%s could not read events missed in %s (%s)", self.user_id, room_id,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import aiohttp
 import nio
 import pytest
+from aiohttp import web
 
 from tests.e2e.conftest import HELP_ANSWER, Homeserver, expect_each_answered_once, staff_room_of, start_bothy
 from tests.e2e.member import Member, Received
@@ -179,11 +181,57 @@ async def test_a_list_for_a_display_name_in_a_dm_does_not_stop_bothy_after_a_res
         await process.stop()
 
 
+class PagingBackBlip:
+    """A reverse proxy in front of Synapse that answers the next `refuse` requests to page back over a room's events
+    (`/messages`) with a 502, as a proxy or a worker restarting would, and passes everything else through."""
+
+    def __init__(self, target: str):
+        self.target = target.rstrip("/")
+        self.refuse = self.refused = 0
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(auto_decompress=False)
+        app = web.Application(client_max_size=1 << 26)
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse and request.path.endswith("/messages"):
+            self.refuse -= 1
+            self.refused += 1
+            return web.Response(status=502, text="bad gateway")
+        assert self._session is not None
+        headers = {key: value for key, value in request.headers.items()
+                   if key.lower() not in {"host", "content-length"}}
+        async with self._session.request(request.method, self.target + request.rel_url.raw_path_qs, headers=headers,
+                                         data=await request.read()) as upstream:
+            passed = {key: value for key, value in upstream.headers.items()
+                      if key.lower() not in {"content-length", "transfer-encoding", "connection"}}
+            return web.Response(status=upstream.status, body=await upstream.read(), headers=passed)
+
+
 async def test_events_beyond_one_sync_page_that_arrived_while_away_are_still_handled(homeserver: Homeserver,
                                                                                     alice: Member):
     """More than a page (100) of events arrived while Bothy was down: the command among the oldest of them
-    is answered, because Bothy pages back to where it stopped instead of starting at the newest 100."""
-    process = await start_bothy(homeserver, "gap")
+    is answered, because Bothy pages back to where it stopped instead of starting at the newest 100; and when the
+    homeserver fails that paging back once (a 502), the sync is taken again rather than handed over without them
+    (an operations reviewer's, thirty-first session: a crisis message there was lost for good)."""
+    proxy = PagingBackBlip(homeserver.synapse.url)
+    await proxy.start()
+    process = await start_bothy(homeserver, "gap", extra={"homeserver": {"url": proxy.url}})
     bot = process.bot_user_id
     try:
         group = await alice.create_room(invite=[bot])
@@ -194,7 +242,10 @@ async def test_events_beyond_one_sync_page_that_arrived_while_away_are_still_han
         await alice.send(group, "!help")
         for n in range(120):
             await alice.send(group, f"just chatting, message {n}")
+        proxy.refuse = 1
         await process.start()
         await alice.wait_for(from_bot(bot, group, HELP_ANSWER), after=mark)
+        assert proxy.refused == 1
     finally:
         await process.stop()
+        await proxy.stop()

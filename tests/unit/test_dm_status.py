@@ -287,6 +287,48 @@ async def test_an_unexpected_failure_in_one_rooms_housekeeping_is_logged_and_syn
     assert "RuntimeError" in caplog.text and "CANARY" not in caplog.text
 
 
+def missed_while_away() -> nio.Event:
+    return nio.Event.parse_event({"type": "m.room.message", "sender": ALICE, "event_id": "$missed",
+                                  "origin_server_ts": 0, "content": {"msgtype": "m.text", "body": "missed"}})
+
+
+@pytest.mark.parametrize("failures", [1, 3])
+async def test_events_missed_while_away_are_fetched_again_when_paging_back_fails_for_now(
+    account, monkeypatch, failures
+):
+    """One 502 or network blip while paging back over events missed while away handed the sync over without them,
+    and the checkpoint moved past a crisis message for good (an operations reviewer's, thirty-first session): the sync
+    is taken again from the same point until the missed events come."""
+    fetched = []
+
+    async def room_messages(room_id: str, **kwargs) -> SimpleNamespace:
+        fetched.append(kwargs["start"])
+        if len(fetched) <= failures:
+            raise OSError("connection reset")
+        return SimpleNamespace(chunk=[missed_while_away()], end="")
+
+    monkeypatch.setattr(account.client, "room_messages", room_messages)
+    monkeypatch.setattr("bothy.matrix.adapter.backoff_delay", lambda *args, **kwargs: 0)
+    room_with(account, DM, (BOT, ALICE))
+    batches = await sync_once(account, monkeypatch, restart_sync([hello_from_alice()], limited=True))
+    assert [[event_id for event_id, _ in batch] for batch in batches] == [["$missed", "$hello"]]
+    assert fetched == ["p1"] * (failures + 1)
+
+
+async def test_a_room_whose_missed_events_never_come_is_skipped_after_a_while_and_said(account, monkeypatch, caplog):
+    """... but one room the homeserver cannot page back in must not stop Bothy."""
+    async def room_messages(room_id: str, **kwargs) -> SimpleNamespace:
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(account.client, "room_messages", room_messages)
+    monkeypatch.setattr("bothy.matrix.adapter.backoff_delay", lambda *args, **kwargs: 0)
+    monkeypatch.setattr("bothy.matrix.adapter.GAP_TRIES", 2)
+    room_with(account, DM, (BOT, ALICE))
+    batches = await sync_once(account, monkeypatch, restart_sync([hello_from_alice()], limited=True))
+    assert [[event_id for event_id, _ in batch] for batch in batches] == [["$hello"]]
+    assert "they are not handled" in caplog.text
+
+
 async def test_malformed_member_events_in_room_state_are_skipped(account, monkeypatch):
     async def room_get_state(room_id: str) -> SimpleNamespace:
         return SimpleNamespace(events=[
