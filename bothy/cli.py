@@ -43,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     configure_logging(config.log_level)
-    from bothy.matrix.adapter import MatrixError
+    from bothy.matrix.adapter import CryptoStoreLocked, MatrixError
     from bothy.storage.migrations import DatabaseTooNew
 
     try:
@@ -52,15 +52,40 @@ def cmd_run(args: argparse.Namespace) -> int:
         _database_problem(config, error)
         return 2
     except OSError as error:  # a folder that cannot be made (database.path, crypto.store_dir), a port in use
-        print(f"Bothy could not start: {error}", file=sys.stderr)
+        print(f"Bothy could not start: {error}{_key_of_path(config, error.filename)}", file=sys.stderr)
+        return 2
+    except CryptoStoreLocked as error:
+        print(f"Bothy could not start: crypto.pickle_key does not open the crypto store in {config.crypto_store_dir} "
+              f"(crypto.store_dir) for {error}: it must be the key the store was made with.", file=sys.stderr)
         return 2
     except MatrixError as error:  # refused for good at start (a wrong password, a staff room alias not found)
         if not error.permanent:
             raise
-        print(f"Bothy could not start: the homeserver refused {error}. Check bots.*.password (or access_token) "
-              "and staff.room in the config.", file=sys.stderr)
+        print(f"Bothy could not start: the homeserver refused {error}. {_refusal_hint(error)}", file=sys.stderr)
         return 2
     return 0
+
+
+def _refusal_hint(error: Exception) -> str:
+    """Where to look, by the step the homeserver refused (each refusal's text starts with the step's name)."""
+    text = str(error)
+    if text.startswith("login") and text.endswith((": 404", ": 405", ": M_UNRECOGNIZED")):
+        return "Check homeserver.url in the config: it does not look like a Matrix homeserver's address."
+    if text.startswith("keys upload"):
+        return ("The bot's device keys were refused: the crypto store in crypto.store_dir may have been lost or "
+                "replaced while the database kept the device. Restore that folder from a backup.")
+    return "Check bots.*.password (or access_token) and staff.room in the config."
+
+
+def _key_of_path(config: Config, filename: object) -> str:
+    """The config key a path that could not be made or used came from, if it is one of Bothy's own."""
+    if not isinstance(filename, str | bytes):
+        return ""
+    path = Path(filename.decode() if isinstance(filename, bytes) else filename)
+    for key, configured in (("database.path", config.database_path), ("crypto.store_dir", config.crypto_store_dir)):
+        if path == configured or path in configured.parents or configured in path.parents:
+            return f" (check {key} in the config)"
+    return ""
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import aiohttp
 import nio
+import vodozemac
 from nio.store.models import MegolmInboundSessions, OutgoingKeyRequests
 
 from bothy.config import BotAccount
@@ -138,6 +139,10 @@ class MatrixError(Exception):
     def forbidden(self) -> bool:
         """Typically: the bot is no longer in the room (removed, or the room was left)."""
         return self.code in FORBIDDEN_CODES
+
+
+class CryptoStoreLocked(Exception):
+    """The crypto store cannot be opened with the configured pickle key (not the key it was made with)."""
 
 
 class GapNotFilled(Exception):
@@ -289,7 +294,10 @@ class MatrixAccount:
             session = Session(self.user_id, whoami.device_id, self.account.access_token)
             await self.sessions.save(session)
         if session is not None:
-            self.client.restore_login(session.user_id, session.device_id, session.access_token)
+            try:
+                self.client.restore_login(session.user_id, session.device_id, session.access_token)
+            except (vodozemac.PickleException, vodozemac.LibolmPickleException):
+                raise CryptoStoreLocked(self.user_id) from None
             try:
                 await self._call(self.client.whoami(), "whoami")
             except MatrixError as error:

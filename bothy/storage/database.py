@@ -64,16 +64,21 @@ class Database:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = await aiosqlite.connect(self.path, isolation_level=None)
-        os.chmod(self.path, 0o600)  # access tokens and personal data live here
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA secure_delete=ON",  # what is deleted (an erased member) is overwritten, not left in free pages
-        ):
-            await self._connection.execute(pragma)
+        connection = await aiosqlite.connect(self.path, isolation_level=None)
+        try:  # a file that is no database fails here: its connection's thread must not outlive the failure
+            os.chmod(self.path, 0o600)  # access tokens and personal data live here
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA foreign_keys=ON",
+                f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA secure_delete=ON",  # what is deleted (an erased member) is overwritten, not left in free pages
+            ):
+                await connection.execute(pragma)
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
 
     async def truncate_log(self) -> bool:
         """Copy the write-ahead log into the database and empty it: what was just deleted (a member erased, a

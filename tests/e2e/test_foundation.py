@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import yaml
 
 from tests.e2e.conftest import HELP_ANSWER, BothyProcess, Homeserver, expect_each_answered_once, start_bothy
 from tests.e2e.member import Member, Received
@@ -164,3 +165,22 @@ async def test_staff_commands_in_a_group_are_not_run_there(homeserver: Homeserve
     await sam.wait_for(notice_from(bothy.bot_user_id, group, HELP_ANSWER))
     assert not any("quieter than usual" in m.body or "gone noticeably quiet" in m.body
                    for m in sam.messages_in(group))
+
+
+async def test_a_pickle_key_that_does_not_open_the_crypto_store_is_named_not_a_traceback(homeserver: Homeserver):
+    """A regenerated or mistyped `crypto.pickle_key` ended start-up in nio's traceback, naming no key (an operations
+    reviewer's, thirty-first session)."""
+    process = await start_bothy(homeserver, "pickle")  # a first run makes the device, its token and its crypto store
+    await process.stop()
+    config = yaml.safe_load(process.config_path.read_text())
+    config["crypto"]["pickle_key"] = uuid.uuid4().hex
+    process.config_path.write_text(yaml.safe_dump(config))
+    said_before = len(process.log())
+    try:
+        with pytest.raises(RuntimeError):  # the process exits instead of starting
+            await process.start()
+        said = process.log()[said_before:]
+        assert "crypto.pickle_key does not open the crypto store" in said and "Traceback" not in said
+        assert process.process.returncode == 2
+    finally:
+        await process.stop()
