@@ -393,8 +393,13 @@ class MatrixAccount:
                 unreadable += 1
                 if unreadable < UNREADABLE_TRIES:
                     # nio takes a sync's token before handling it, and would skip the same sync when it comes again
-                    # (its rooms' state, room keys): the retry handles it afresh. After a few tries, go past it.
+                    # (its rooms' state, room keys): the retry handles it afresh. After a few tries, go past it, to
+                    # the token nio took: asked again from the same point, the same sync would stop Bothy for good.
                     self.client.next_batch = since or ""
+                elif self.client.next_batch and self.client.next_batch != since:
+                    log.error("%s goes past a sync it could not read %d times; its events are not handled",
+                              self.user_id, unreadable)
+                    since, unreadable = self.client.next_batch, 0
                 delay = backoff_delay(failures)
                 log.error("%s could not read a sync response (%s); retrying in %.1fs", self.user_id,
                           describe_error(error), delay)

@@ -8,7 +8,7 @@ import pytest
 
 from bothy.clock import Clock
 from bothy.config import BotAccount
-from bothy.matrix.adapter import MatrixAccount
+from bothy.matrix.adapter import UNREADABLE_TRIES, MatrixAccount
 from bothy.outbox import Effects, UnitOfWork
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.sessions import SessionRepository
@@ -327,6 +327,37 @@ async def test_a_room_whose_missed_events_never_come_is_skipped_after_a_while_an
     batches = await sync_once(account, monkeypatch, restart_sync([hello_from_alice()], limited=True))
     assert [[event_id for event_id, _ in batch] for batch in batches] == [["$hello"]]
     assert "they are not handled" in caplog.text
+
+
+async def test_a_sync_nio_cannot_read_is_tried_afresh_a_few_times_then_gone_past(account, monkeypatch, caplog):
+    """nio takes a sync's token, then fails on something in it: the sync is asked for again from the same point a few
+    times, and then from the token nio took. Asked from the same point for ever, the same sync stopped Bothy for good
+    (an operations reviewer's suspicion, thirty-first session)."""
+    asked = []
+
+    async def sync(**kwargs):
+        asked.append(kwargs["since"])
+        if kwargs["since"] == "s1":
+            account.client.next_batch = "s1b"  # as nio does before handling a sync
+            raise KeyError("something nio could not read")
+        return restart_sync([hello_from_alice()])
+
+    async def no_keys_to_share() -> None:
+        pass
+
+    monkeypatch.setattr(account.client, "sync", sync)
+    monkeypatch.setattr(account, "_crypto_housekeeping", no_keys_to_share)
+    monkeypatch.setattr("bothy.matrix.adapter.backoff_delay", lambda *args, **kwargs: 0)
+    room_with(account, DM, (BOT, ALICE))
+    stopping, tokens = asyncio.Event(), []
+
+    async def on_batch(token, events):
+        tokens.append((token, [event.event_id for event in events]))
+        stopping.set()
+
+    await asyncio.wait_for(account.sync_forever("s1", on_batch, stopping), 5)
+    assert asked == ["s1"] * UNREADABLE_TRIES + ["s1b"]
+    assert tokens == [("s2", ["$hello"])] and "goes past a sync" in caplog.text
 
 
 async def test_malformed_member_events_in_room_state_are_skipped(account, monkeypatch):
