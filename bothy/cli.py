@@ -43,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     configure_logging(config.log_level)
-    from bothy.matrix.adapter import CryptoStoreLocked, MatrixError
+    from bothy.matrix.adapter import CryptoStoreUnusable, MatrixError
     from bothy.storage.migrations import DatabaseTooNew
 
     try:
@@ -54,9 +54,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     except OSError as error:  # a folder that cannot be made (database.path, crypto.store_dir), a port in use
         print(f"Bothy could not start: {error}{_key_of_path(config, error.filename)}", file=sys.stderr)
         return 2
-    except CryptoStoreLocked as error:
-        print(f"Bothy could not start: crypto.pickle_key does not open the crypto store in {config.crypto_store_dir} "
-              f"(crypto.store_dir) for {error}: it must be the key the store was made with.", file=sys.stderr)
+    except CryptoStoreUnusable as error:
+        if error.wrong_key:
+            print(f"Bothy could not start: crypto.pickle_key does not open the crypto store in "
+                  f"{config.crypto_store_dir} (crypto.store_dir) for {error}: it must be the key the store was made "
+                  "with.", file=sys.stderr)
+        else:
+            print(f"Bothy could not start: the crypto store in {config.crypto_store_dir} (crypto.store_dir) for "
+                  f"{error} is damaged (not a database): restore that folder from a backup.", file=sys.stderr)
         return 2
     except MatrixError as error:  # refused for good at start (a wrong password, a staff room alias not found)
         if not error.permanent:
@@ -69,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _refusal_hint(error: Exception) -> str:
     """Where to look, by the step the homeserver refused (each refusal's text starts with the step's name)."""
     text = str(error)
-    if text.startswith("login") and text.endswith((": 404", ": 405", ": M_UNRECOGNIZED")):
+    if text.startswith(("login", "whoami")) and text.endswith((": 404", ": 405", ": M_UNRECOGNIZED")):
         return "Check homeserver.url in the config: it does not look like a Matrix homeserver's address."
     if text.startswith("keys upload"):
         return ("The bot's device keys were refused: the crypto store in crypto.store_dir may have been lost or "

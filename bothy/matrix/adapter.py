@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import aiohttp
 import nio
+import peewee
 import vodozemac
 from nio.store.models import MegolmInboundSessions, OutgoingKeyRequests
 
@@ -57,9 +58,9 @@ LONG_POLL_MS = 30_000
 ROOM_NAME_CHARS = 100  # of a room's name in what the bots send (MatrixAccount.room_name)
 UNREADABLE_TRIES = 3  # a sync nio cannot read is handled afresh this many times, then gone past (sync_forever)
 GAP_PAGES, GAP_PAGE_SIZE = 10, 100  # events missed while away, fetched back per room: at most 1,000
-# A sync whose missed events could not be fetched (a 502, a blip) is not handed over but synced again from the same
-# point, this many times with backoff (up to about a minute in all); after that the room's gap is skipped and said,
-# so that one room the homeserver cannot page back in never stops Bothy.
+# A sync whose missed events could not be fetched (a 502, a blip) is not handed over: fetching them is tried again,
+# this many times with backoff (up to about a minute in all, longer if the homeserver asks); after that the room's gap
+# is skipped and said, so that one room the homeserver cannot page back in never stops Bothy.
 GAP_TRIES = 8
 BACKOFF_CAP_S = 20.0  # outages: a homeserver back up is noticed within 20 s, at under 0.1 request/s
 MEMBERS_CACHE_S = 60.0
@@ -141,8 +142,13 @@ class MatrixError(Exception):
         return self.code in FORBIDDEN_CODES
 
 
-class CryptoStoreLocked(Exception):
-    """The crypto store cannot be opened with the configured pickle key (not the key it was made with)."""
+class CryptoStoreUnusable(Exception):
+    """The crypto store cannot be opened: with the configured pickle key (`wrong_key`: not the one it was made with),
+    or at all (a file that is no database: a restore gone wrong, a full disk)."""
+
+    def __init__(self, user_id: str, wrong_key: bool):
+        super().__init__(user_id)
+        self.wrong_key = wrong_key
 
 
 class GapNotFilled(Exception):
@@ -217,6 +223,20 @@ class StateSafeClient(nio.AsyncClient):
     """nio applies a decrypted timeline event to the room's state as if the server had sent it, so anyone in an
     encrypted room could forge "they left", a room name, an alias or power levels inside a message. Real state is
     never encrypted: here a decrypted event is decrypted and nothing more."""
+
+    # The token of the last sync nio failed to read before taking it (MatrixAccount.sync_forever goes past it).
+    unreadable_next_batch: str | None = None
+
+    async def create_matrix_response(self, response_class: type, transport_response: Any,
+                                     data: tuple[Any, ...] | None = None, save_to: Any = None) -> Any:
+        try:
+            return await super().create_matrix_response(response_class, transport_response, data, save_to)
+        except Exception:
+            if response_class is nio.SyncResponse:
+                with contextlib.suppress(Exception):  # a body that is no JSON object has no token to go past to
+                    token = (await transport_response.json()).get("next_batch")
+                    self.unreadable_next_batch = token if isinstance(token, str) else None
+            raise
 
     def _handle_timeline_event(self, event: Any, room_id: str, room: nio.MatrixRoom,
                                encrypted_rooms: set[str]) -> Any:
@@ -297,7 +317,9 @@ class MatrixAccount:
             try:
                 self.client.restore_login(session.user_id, session.device_id, session.access_token)
             except (vodozemac.PickleException, vodozemac.LibolmPickleException):
-                raise CryptoStoreLocked(self.user_id) from None
+                raise CryptoStoreUnusable(self.user_id, wrong_key=True) from None
+            except peewee.PeeweeException:
+                raise CryptoStoreUnusable(self.user_id, wrong_key=False) from None
             try:
                 await self._call(self.client.whoami(), "whoami")
             except MatrixError as error:
@@ -368,8 +390,9 @@ class MatrixAccount:
         """
         first = True
         first_ever = since is None
-        failures = unreadable = gaps_unfilled = 0
+        failures = unreadable = 0
         while not stopping.is_set():
+            self.client.unreadable_next_batch = None
             try:
                 response = await self.client.sync(
                     timeout=0 if first else LONG_POLL_MS,
@@ -396,10 +419,11 @@ class MatrixAccount:
                     # (its rooms' state, room keys): the retry handles it afresh. After a few tries, go past it, to
                     # the token nio took: asked again from the same point, the same sync would stop Bothy for good.
                     self.client.next_batch = since or ""
-                elif self.client.next_batch and self.client.next_batch != since:
+                elif ahead := next((token for token in (self.client.next_batch, self.client.unreadable_next_batch)
+                                    if token and token != since), None):
                     log.error("%s goes past a sync it could not read %d times; its events are not handled",
                               self.user_id, unreadable)
-                    since, unreadable = self.client.next_batch, 0
+                    since, unreadable = ahead, 0
                 delay = backoff_delay(failures)
                 log.error("%s could not read a sync response (%s); retrying in %.1fs", self.user_id,
                           describe_error(error), delay)
@@ -409,18 +433,9 @@ class MatrixAccount:
             self.syncs_done += 1
             self.synced_at_ms = int(time.time() * 1000)
             deliver = not (first and first_ever)
-            try:
-                missed = (await self._missed_events(response, since, skip_unfilled=gaps_unfilled >= GAP_TRIES)
-                          if deliver and since else {})
-            except GapNotFilled as error:
-                gaps_unfilled += 1
-                self.client.next_batch = since or ""  # as for an unreadable sync: nio must handle it afresh
-                delay = backoff_delay(gaps_unfilled, error.retry_after_ms)
-                log.warning("%s could not fetch events missed in %s; syncing again from the same point in %.1fs",
-                            self.user_id, error, delay)
-                await _wait(stopping, delay)
-                continue
-            gaps_unfilled = 0
+            missed = await self._missed_events_patiently(response, since, stopping) if deliver and since else {}
+            if missed is None:
+                return  # stopped while fetching them: the sync is not handed over, and is taken again at the start
             await self._count_dm_members(response)
             events = self._collect(response, deliver_timeline=deliver, missed=missed)
             since = response.next_batch
@@ -455,6 +470,24 @@ class MatrixAccount:
         for room in self.client.rooms.values():
             if room.encrypted and changed.intersection(room.users):
                 self.client.invalidate_outbound_session(room.room_id)
+
+    async def _missed_events_patiently(self, response: nio.SyncResponse, since: str,
+                                       stopping: asyncio.Event) -> dict[str, list[Any]] | None:
+        """`_missed_events`, tried again with backoff while fetching them fails for now, on the sync in hand: taken
+        again from the homeserver, the sync's room keys would come a second time, and nio could not read them then,
+        so a message waiting for one would wait longer (a reviewer's). None if Bothy stops meanwhile."""
+        tries = 0
+        while True:
+            try:
+                return await self._missed_events(response, since, skip_unfilled=tries >= GAP_TRIES)
+            except GapNotFilled as error:
+                tries += 1
+                delay = backoff_delay(tries, error.retry_after_ms)
+                log.warning("%s could not fetch events missed in %s; trying again in %.1fs", self.user_id, error,
+                            delay)
+                await _wait(stopping, delay)
+                if stopping.is_set():
+                    return None
 
     async def _missed_events(self, response: nio.SyncResponse, since: str,
                              skip_unfilled: bool = False) -> dict[str, list[Any]]:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import json
 import threading
 
+import nio
 import pytest
 import yaml
 
 import bothy.cli
 from bothy.cli import main
-from bothy.matrix.adapter import CryptoStoreLocked, MatrixError
+from bothy.config import load_config
+from bothy.matrix.adapter import CryptoStoreUnusable, MatrixError, StateSafeClient, _store_dir
+from bothy.storage.database import Database
+from bothy.storage.migrations import migrate
+from bothy.storage.sessions import Session, SessionRepository
+from bots.installed import INSTALLATION
 from tests.unit.test_config import filled
 
 
@@ -40,7 +48,9 @@ def test_a_database_path_that_is_no_database_is_named_and_nothing_is_left_runnin
     (MatrixError("login: M_UNRECOGNIZED", permanent=True, code="M_UNRECOGNIZED"), "homeserver.url"),
     (MatrixError("keys upload: M_UNKNOWN", permanent=True, code="M_UNKNOWN"), "crypto.store_dir"),
     (MatrixError("login: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN"), "bots.*.password"),
-    (CryptoStoreLocked("@guide:example.org"), "crypto.pickle_key"),
+    (MatrixError("whoami: 404", permanent=True, code="404"), "homeserver.url"),
+    (CryptoStoreUnusable("@guide:example.org", wrong_key=True), "crypto.pickle_key"),
+    (CryptoStoreUnusable("@guide:example.org", wrong_key=False), "crypto.store_dir"),
     (OSError(errno.EEXIST, "File exists", "DATA"), "database.path"),
     (OSError(errno.ENOTDIR, "Not a directory", "CRYPTO"), "crypto.store_dir"),
 ])
@@ -58,3 +68,90 @@ def test_a_refusal_at_start_names_the_key_to_look_at(tmp_path, capsys, monkeypat
     assert main(["run", "--config", config_at(tmp_path)]) == 2
     said = capsys.readouterr().err
     assert key in said and "Traceback" not in said and len(said.strip().splitlines()) == 1
+
+
+DEVICE = "DEVICE1"
+
+
+def prepared(tmp_path, store) -> str:
+    """A config whose accounts logged in before (a session in the database) and whose crypto stores `store` makes."""
+    path = config_at(tmp_path)
+    config = load_config(path, INSTALLATION.bots)
+
+    async def sessions() -> None:
+        database = Database(config.database_path)
+        await database.open()
+        try:
+            await migrate(database, INSTALLATION.migrations)
+            for user_id in config.accounts:
+                await SessionRepository(database).save(Session(user_id, DEVICE, "token"))
+        finally:
+            await database.close()
+
+    asyncio.run(sessions())
+    for user_id in config.accounts:
+        folder = _store_dir(config.crypto_store_dir, user_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        store(user_id, folder)
+    return path
+
+
+def made_with_another_key(user_id, folder) -> None:
+    client = nio.AsyncClient("http://127.0.0.1:9", user_id, store_path=str(folder),
+                             config=nio.AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False,
+                                                          pickle_key="another-key"))
+    client.restore_login(user_id, DEVICE, "token")
+
+
+def damaged(user_id, folder) -> None:
+    """A crypto store file that is no database: a restore that went wrong, a disk that filled, a file replaced."""
+    (folder / f"{user_id}_{DEVICE}.db").write_bytes(b"not a database " * 500)
+
+
+@pytest.mark.parametrize(("store", "key"), [(made_with_another_key, "crypto.pickle_key"),
+                                            (damaged, "crypto.store_dir")])
+def test_a_crypto_store_that_does_not_open_is_a_refusal_naming_a_key(tmp_path, capsys, monkeypatch, store, key):
+    """Through the real start-up: a store made with another key, or damaged (peewee's error, a traceback before a
+    second reviewer's finding, thirty-first session)."""
+
+    async def whoami(self):  # never reached when the store does not open; guards against a hang if it is
+        raise AssertionError("the crypto store opened")
+
+    monkeypatch.setattr(StateSafeClient, "whoami", whoami)
+    path = prepared(tmp_path, store)
+    try:
+        code = main(["run", "--config", path])
+    except Exception as error:  # what the operator gets: a traceback, exit status 1
+        pytest.fail(f"`bothy run` ended in a traceback: {type(error).__module__}.{type(error).__name__}")
+    said = capsys.readouterr().err
+    assert code == 2 and key in said and "Traceback" not in said
+
+
+class NotMatrix:
+    """What a web server that is no Matrix homeserver answers nio: 404 and an HTML page."""
+    status = 404
+    content_type = "text/html"
+    content_disposition = None
+
+    async def json(self):
+        raise json.JSONDecodeError("not JSON", "<html>", 0)
+
+    async def text(self):
+        return "<html>Not Found</html>"
+
+
+def test_a_homeserver_url_that_is_no_matrix_server_names_homeserver_url_after_a_restart_too(
+    tmp_path, capsys, monkeypatch
+):
+    """An account that logged in before (every restart after the first) checks its stored token with whoami: a wrong
+    homeserver.url (a typo, a moved server) refused there was told to check bots.*.password and staff.room (a second
+    reviewer's, thirty-first session)."""
+    async def send(self, method, path, *args, **kwargs):
+        return NotMatrix()
+
+    monkeypatch.setattr(StateSafeClient, "send", send)
+    path = prepared(tmp_path, lambda user_id, folder: None)  # a session stored; nio makes a fresh crypto store
+    code = main(["run", "--config", path])
+    said = capsys.readouterr().err
+    assert code == 2 and "whoami: 404" in said
+    assert "homeserver.url" in said, said
