@@ -61,7 +61,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                   "with.", file=sys.stderr)
         else:
             print(f"Bothy could not start: the crypto store in {config.crypto_store_dir} (crypto.store_dir) for "
-                  f"{error} is damaged (not a database): restore that folder from a backup.", file=sys.stderr)
+                  f"{error} cannot be opened ({error.reason}). If another Bothy uses that folder, stop it; if the "
+                  "store is damaged, restore the folder from a backup.", file=sys.stderr)
         return 2
     except MatrixError as error:  # refused for good at start (a wrong password, a staff room alias not found)
         if not error.permanent:

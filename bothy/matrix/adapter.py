@@ -144,15 +144,16 @@ class MatrixError(Exception):
 
 class CryptoStoreUnusable(Exception):
     """The crypto store cannot be opened: with the configured pickle key (`wrong_key`: not the one it was made with),
-    or at all (a file that is no database: a restore gone wrong, a full disk)."""
+    or at all (`reason`, SQLite's words: a file that is no database, a store another process holds)."""
 
-    def __init__(self, user_id: str, wrong_key: bool):
+    def __init__(self, user_id: str, wrong_key: bool, reason: str = ""):
         super().__init__(user_id)
         self.wrong_key = wrong_key
+        self.reason = reason
 
 
 class GapNotFilled(Exception):
-    """Events missed in a room could not be fetched for now: sync again from the same point."""
+    """Events missed in a room could not be fetched for now: try again before handing the sync over."""
 
     def __init__(self, room_id: str, error: MatrixError):
         super().__init__(f"{room_id}: {error.code or error}")
@@ -318,8 +319,8 @@ class MatrixAccount:
                 self.client.restore_login(session.user_id, session.device_id, session.access_token)
             except (vodozemac.PickleException, vodozemac.LibolmPickleException):
                 raise CryptoStoreUnusable(self.user_id, wrong_key=True) from None
-            except peewee.PeeweeException:
-                raise CryptoStoreUnusable(self.user_id, wrong_key=False) from None
+            except peewee.PeeweeException as error:
+                raise CryptoStoreUnusable(self.user_id, wrong_key=False, reason=str(error)[:200]) from None
             try:
                 await self._call(self.client.whoami(), "whoami")
             except MatrixError as error:
