@@ -291,10 +291,12 @@ NEGATION_FILLERS = _words(
 # ... and these only right before the match: "I would never commit suicide", not "I won't commit, I want to die";
 # "I have never done self harm", not "I'm not done, I want to die".
 RIGHT_BEFORE_FILLERS = _words("commit", "committing", "done")
-# ... and "get" only right before it or before a determiner: "I don't get (any) suicidal thoughts", not "they don't get
-# that I want to die" (a reviewer's) nor "they dont get i want to die".
+# ... and "get" only before "any", or right before a match that does not start with a determiner (then the match is a
+# thing got): "I don't get (any) suicidal thoughts", not "they don't get that I want to die" (a reviewer's), "I don't
+# get the point of being alive" nor "I didn't get the tablets down" (a red team's).
 GET_FILLERS = _words("get", "gets", "getting")
-GET_THEN = _words("any", "the", "those", "these", "such", "many")
+GET_THEN = _words("any")
+GET_NOT_BEFORE = _words("the", "a", "an", "any", "no", "my", "his", "her", "their")
 # Recovery said before the match: "three years free of suicidal thoughts", "recovered from self harm", "day 100
 # without hurting myself" (a count of time, then "without"; "I can't go a day without wanting to die" is none).
 RECOVERED = _words("free", "clean", "recovered")
@@ -333,12 +335,14 @@ EXPECTERS = _words("i", "id", "i'd")
 EXPECTED_FILLERS = _words("ever", "actually", "really", "myself")  # negation fillers ("myself" of "call myself")
 BECOMING = _words("be", "feel", "call", "consider")
 WISH_STARTS = _words("want", "wanna", "wanting", "wish", "suicidal")
-# "Never" before a match that starts with an intensifier or is followed by "more" says it is at its worst: "I've never
-# been so close to ending it", "never have I wanted to die more" (the intensifier inside the match, where the fillers
-# cannot stop at it).
+# "Never" before a match that starts with an intensifier or is followed by "more" (then "than", the end, or a time)
+# says it is at its worst: "I've never been so close to ending it", "never have I wanted to die more" (the intensifier
+# inside the match, where the fillers cannot stop at it); not "I'd never kill myself, more likely I'd move to Spain".
 NEVER_WORST = _words("never")
 WORST_STARTS = _words("so", "this")
-_MORE_AFTER = normalise("more").strip() + " "
+_MORE = normalise("more").strip()
+_MORE_CHARS = 40  # "more" and the word after it
+MORE_THEN = _words("than", "now", "tonight", "today", "right", "in", "")
 # Read through before "to": "it never crossed my mind to hurt myself", "it never occurred to me to". Not when a day is
 # counted before ("there isn't a day it doesn't cross my mind to"), nor when the words after the match say it goes on
 # ("... to kill myself anymore, it's a plan", "... but I did it last night", "... but now it's all I think about");
@@ -419,6 +423,10 @@ BUT_WORDS = 4
 # The writer calling their own words an exaggeration, just after answering no to their own question.
 EXAGGERATED = _words("dramatic", "overdramatic", "melodramatic", "overreacting", "exaggerating")
 EXAGGERATED_WINDOW = 6
+# ... with only these before it: "No. I was just being dramatic", not "No. Nobody would miss me anyway. Dramatic".
+EXAGGERATION_LEAD = _words("i", "i'm", "im", "was", "am", "just", "being", "probably", "prob", "lol", "so", "a", "bit",
+                           "little", "sorry", "soz", "for", "overly", "too", "really", "ignore", "me", "totally", "um",
+                           "haha", "and", "very", "ok", "okay", "fine")
 EXAGGERATED_ENDS = 3  # at most these words after it, to the end: "sorry everyone", not a new thought
 _EXAGGERATED_CHARS = 25 * (EXAGGERATED_WINDOW + EXAGGERATED_ENDS + 1)
 _BUT_CHARS = BUT_WORDS * 25  # enough for BUT_WORDS words of nearly any length (a longer one only ends the look)
@@ -835,7 +843,9 @@ def _how_surely_after(normalised: str, unread: list[tuple[int, int, str]]) -> Re
         return Reading.LEFT  # more follows than an exaggeration owned and an apology
     said = normalised[answered:].split()
     called = next((index for index, word in enumerate(said[:EXAGGERATED_WINDOW]) if word in EXAGGERATED), None)
-    return Reading.AFTER_DENIAL if called is not None and len(said) - called - 1 <= EXAGGERATED_ENDS else Reading.LEFT
+    if called is None or len(said) - called - 1 > EXAGGERATED_ENDS or not EXAGGERATION_LEAD.issuperset(said[:called]):
+        return Reading.LEFT
+    return Reading.AFTER_DENIAL
 
 
 def _onto_main_reading(hits: list[Hit], reading: str, read_as_is: str, normalised: str) -> list[Hit]:
@@ -1460,7 +1470,7 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
         word = normalised[space + 1:reading]
         if word in NEGATIONS:
             if word in NEVER_WORST and (normalised[start:normalised.find(" ", start)] in WORST_STARTS
-                                        or normalised.startswith(_MORE_AFTER, end + 1)):
+                                        or _more_after(normalised, end)):
                 return None
             if _doesnt_mean_before(normalised, _start_of_subject(normalised, space)):
                 return None  # "smiling doesn't mean I don't want to die": two negations
@@ -1526,10 +1536,17 @@ def _negation_before(normalised: str, start: int, end: int, floor: int = 0) -> s
                 reading, after = space, word  # the negation is read next ("not because")
                 continue
         if word not in NEGATION_FILLERS and (after or word not in RIGHT_BEFORE_FILLERS) and (
-                word not in GET_FILLERS or (after and after not in GET_THEN)):
+                word not in GET_FILLERS or (after not in GET_THEN if after else
+                                            normalised[start:normalised.find(" ", start)] in GET_NOT_BEFORE)):
             return None
         reading, after = space, word
     return None
+
+
+def _more_after(normalised: str, end: int) -> bool:
+    """ "More" right after the match, then "than", a time or the end: "never have I wanted to die more (than now)"."""
+    following = normalised[end + 1:end + 1 + _MORE_CHARS].split()[:2]
+    return bool(following) and following[0] == _MORE and (following[1:] or [""])[0] in MORE_THEN
 
 
 def _read_through_before(normalised: str, start: int) -> bool:

@@ -76,6 +76,7 @@ from bots.referral.matcher import (
     GENERIC,
     GENERIC_WINDOW,
     GET_FILLERS,
+    GET_NOT_BEFORE,
     GET_THEN,
     HELD_OFF,
     HELD_OFF_FILLERS,
@@ -95,6 +96,7 @@ from bots.referral.matcher import (
     MEASURES,
     MORE,
     MORE_ENDS,
+    MORE_THEN,
     NEGATION_FILLERS,
     NEGATION_WINDOW,
     NEGATIONS,
@@ -490,7 +492,8 @@ def reference_negated_before(before: list[str], following: str, after_match: str
     while index >= 0 and steps < NEGATION_WINDOW:
         word, steps = before[index], steps + 1
         if word in NEGATIONS:
-            if word in NEVER_WORST and (normalised_match_first in WORST_STARTS or after_match == "more"):
+            if word in NEVER_WORST and (normalised_match_first in WORST_STARTS or (
+                    normalised_after[:1] == ["more"] and (normalised_after[1:2] or [""])[0] in MORE_THEN)):
                 return None  # "never been so close to ending it", "never have I wanted to die more"
             if word in OVER_AND_DONE and index and before[index - 1] in NOT_OVER:
                 return None
@@ -545,7 +548,8 @@ def reference_negated_before(before: list[str], following: str, after_match: str
             continue
         right_before = index == len(before) - 1
         if word not in NEGATION_FILLERS and not (right_before and word in RIGHT_BEFORE_FILLERS) and not (
-                word in GET_FILLERS and (right_before or following in GET_THEN)):
+                word in GET_FILLERS and (following in GET_THEN if not right_before
+                                         else normalised_match_first not in GET_NOT_BEFORE)):
             return None
         following, index = word, index - 1
     return None
