@@ -29,6 +29,7 @@ log = logging.getLogger("bothy.host.reports")
 
 KIND = "report"
 MUTE_S = 3600  # a reaction mutes for an hour; `!mod mute ID 1d` chooses
+REDACT_DEFAULT = 50  # the level a room asks to take down others' messages when it sets none (the Matrix spec's)
 MAX_MUTE_S = 28 * 86_400
 MAX_ALERT_ID = 10**12
 KEEP_REPORTS_MS = 90 * 86_400_000  # a reported message's row names its author: kept as long as alerts are
@@ -156,9 +157,27 @@ class Reports:
         return f"alert {alert.id} in {alert.room_id}"
 
     async def remove(self, alert: Alert, worker: str, effects: Effects) -> None:
+        """Taken down only where the bot has the power to: elsewhere the homeserver refuses the redaction, and the
+        thread must not say (nor the audit log record) that the message is gone."""
         if alert.room_id and alert.event_id:
+            if not await self._may_redact(alert.room_id, effects.account):
+                self.context.alerts.in_thread(alert, effects, "mod_failed", worker=worker, action="remove")
+                return
             effects.redact(alert.room_id, alert.event_id)
         await self._acted(alert, worker, effects, "remove", "mod_removed")
+
+    async def _may_redact(self, room_id: str, account: str) -> bool:
+        """Whether `account` may take down others' messages in the room (its level against the room's `redact`,
+        50 unless set); when the levels cannot be read or understood now, the redaction is tried as before."""
+        try:
+            levels = await self.context.rooms_seen_by(account).power_levels(room_id)
+        except MatrixError:
+            return True
+        users = levels.get("users")
+        mine = power_level(users[account]) if isinstance(users, dict) and account in users else power_level(
+            levels.get("users_default", 0))
+        needed = power_level(levels.get("redact", REDACT_DEFAULT))
+        return mine is None or needed is None or mine >= needed
 
     async def mute(self, alert: Alert, worker: str, effects: Effects, seconds: int = MUTE_S) -> None:
         """Below the room's `events_default`, so the author can read but not post; the level they had is kept

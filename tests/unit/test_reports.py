@@ -32,6 +32,7 @@ def clock() -> FixedClock:
 def bot(database, clock) -> HostBot:
     context = bot_context(database, INSTALLATION, settings_of("host"), clock=clock)
     rooms = FixedRooms(senders={"$rude": BOB})
+    rooms.levels[GROUP] = {"events_default": 0, "users": {context.account: 50}}  # a moderator there, as the README asks
     return HostBot(dataclasses.replace(context, rooms=rooms))
 
 
@@ -372,3 +373,21 @@ async def test_a_mute_extended_while_the_sweep_lifts_the_old_one_stands(bot, dat
                                                  (BOB,)) as cursor:
         [(until, previous)] = await cursor.fetchall()
     assert until >= clock.ms() + 86_000_000 and previous == 10
+
+
+async def test_remove_where_the_bot_has_no_power_says_so_and_audits_nothing(bot, database):
+    """In a room where the bot is an ordinary member (a community room an admin made), 🗑️ said "Removed the message",
+    audited it and claimed the alert while the homeserver refused the redaction and the message stayed up (a spec
+    auditor's, thirty-first session)."""
+    rooms = bot.context.rooms
+    rooms.levels[GROUP] = {"events_default": 0, "redact": 50, "users": {"@ali:example.org": 100}}  # type: ignore
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, REMOVE)
+    rows = await owed(database)
+    assert not [r for r in rows if r.action == "redaction"]
+    thread = [r.content["body"] for r in rows if r.room_id == STAFF_ROOM]
+    assert any("couldn't remove that message" in body for body in thread)
+    assert not any("Removed the message" in body for body in thread)
+    async with database.read() as db, db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'report remove'") as c:
+        assert await c.fetchall() == [(0,)]
