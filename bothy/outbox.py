@@ -184,8 +184,10 @@ class Effects:
         self.items.append(Outgoing(self.account, "file", {"filename": filename, "mimetype": mimetype, **body},
                                    room_id=room_id, to_user=to_user))
 
-    def redact(self, room_id: str, event_id: str) -> None:
-        self.items.append(Outgoing(self.account, "redaction", {}, room_id=room_id, target_event_id=event_id))
+    def redact(self, room_id: str, event_id: str, account: str | None = None) -> None:
+        """`account`: another bot account to redact as, the one in the room."""
+        self.items.append(Outgoing(account or self.account, "redaction", {}, room_id=room_id,
+                                   target_event_id=event_id))
 
 
 class UnitOfWork:

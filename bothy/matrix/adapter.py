@@ -230,14 +230,24 @@ class StateSafeClient(nio.AsyncClient):
 
     async def create_matrix_response(self, response_class: type, transport_response: Any,
                                      data: tuple[Any, ...] | None = None, save_to: Any = None) -> Any:
+        """A sync nio cannot read, whether it raises or answers a sync the homeserver sent with success as an error
+        (its schema rejected a field), is raised as unreadable, with the body's token kept to go past it."""
         try:
-            return await super().create_matrix_response(response_class, transport_response, data, save_to)
+            response = await super().create_matrix_response(response_class, transport_response, data, save_to)
         except Exception:
             if response_class is nio.SyncResponse:
-                with contextlib.suppress(Exception):  # a body that is no JSON object has no token to go past to
-                    token = (await transport_response.json()).get("next_batch")
-                    self.unreadable_next_batch = token if isinstance(token, str) else None
+                await self._keep_unreadable_token(transport_response)
             raise
+        if response_class is nio.SyncResponse and isinstance(response, nio.SyncError) \
+                and 200 <= getattr(transport_response, "status", 0) < 300:
+            await self._keep_unreadable_token(transport_response)
+            raise ValueError("a sync the homeserver sent does not read as one")
+        return response
+
+    async def _keep_unreadable_token(self, transport_response: Any) -> None:
+        with contextlib.suppress(Exception):  # a body that is no JSON object has no token to go past to
+            token = (await transport_response.json()).get("next_batch")
+            self.unreadable_next_batch = token if isinstance(token, str) else None
 
     def _handle_timeline_event(self, event: Any, room_id: str, room: nio.MatrixRoom,
                                encrypted_rooms: set[str]) -> Any:

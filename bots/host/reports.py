@@ -160,24 +160,29 @@ class Reports:
         """Taken down only where the bot has the power to: elsewhere the homeserver refuses the redaction, and the
         thread must not say (nor the audit log record) that the message is gone."""
         if alert.room_id and alert.event_id:
-            if not await self._may_redact(alert.room_id, effects.account):
+            account = alert.account or effects.account  # the one in the room (`!mod remove` comes to the staff room)
+            if not await self._may_redact(alert.room_id, account):
                 self.context.alerts.in_thread(alert, effects, "mod_failed", worker=worker, action="remove")
                 return
-            effects.redact(alert.room_id, alert.event_id)
+            effects.redact(alert.room_id, alert.event_id, account=account)
         await self._acted(alert, worker, effects, "remove", "mod_removed")
 
     async def _may_redact(self, room_id: str, account: str) -> bool:
-        """Whether `account` may take down others' messages in the room (its level against the room's `redact`,
-        50 unless set); when the levels cannot be read or understood now, the redaction is tried as before."""
+        """Whether `account` may take down others' messages in the room: its level against the room's `redact` (50
+        unless set) and against what sending a redaction event takes (`events`, else `events_default`); when the levels
+        cannot be read or understood now, the redaction is tried as before."""
         try:
             levels = await self.context.rooms_seen_by(account).power_levels(room_id)
         except MatrixError:
             return True
-        users = levels.get("users")
+        users, events = levels.get("users"), levels.get("events")
         mine = power_level(users[account]) if isinstance(users, dict) and account in users else power_level(
             levels.get("users_default", 0))
-        needed = power_level(levels.get("redact", REDACT_DEFAULT))
-        return mine is None or needed is None or mine >= needed
+        to_send = events.get("m.room.redaction") if isinstance(events, dict) and "m.room.redaction" in events else \
+            levels.get("events_default", 0)
+        needed = [level for level in (power_level(levels.get("redact", REDACT_DEFAULT)), power_level(to_send))
+                  if level is not None]  # one not understood is not held against it
+        return mine is None or all(mine >= level for level in needed)
 
     async def mute(self, alert: Alert, worker: str, effects: Effects, seconds: int = MUTE_S) -> None:
         """Below the room's `events_default`, so the author can read but not post; the level they had is kept
@@ -187,7 +192,8 @@ class Reports:
         if alert.subject_user in self.context.bot_accounts:  # it would lower its own power there, for good
             self.context.alerts.in_thread(alert, effects, "mod_bot_account", worker=worker)
             return
-        rooms = self.context.rooms_seen_by(effects.account)
+        account = alert.account or effects.account  # the one in the room (`!mod mute` comes to the staff room)
+        rooms = self.context.rooms_seen_by(account)
         room_id, user_id = alert.room_id, alert.subject_user
         until = self.context.clock.ms() + seconds * 1000
         async with self._muting.setdefault((room_id, user_id), asyncio.Lock()):
@@ -203,7 +209,7 @@ class Reports:
                 # to lower, and nothing of theirs to give back when the time is up. Otherwise the level is recorded
                 # before the homeserver changes it: killed in between, the replay finds the record already kept.
                 if previous is None or previous > muted:
-                    await self._keep_level(room_id, user_id, until, previous, effects.account)
+                    await self._keep_level(room_id, user_id, until, previous, account)
                     await rooms.set_power_level(room_id, user_id, muted)
             except MatrixError as error:
                 if not error.permanent:

@@ -518,3 +518,27 @@ async def test_a_room_key_in_a_sync_taken_again_for_a_gap_still_reaches_late_dec
     await asyncio.wait_for(account.sync_forever("s1", on_batch, stopping), 5)
     assert len(batches) == 1
     assert RoomKeyArrived(session_id) in batches[0], [type(event).__name__ for event in batches[0]]
+
+
+async def test_a_sync_nio_rejects_by_schema_is_gone_past_too(account, monkeypatch):
+    """nio answers a sync whose body its schema refuses (one odd field) with an error, not an exception: taken for a
+    failed request, it was asked for again from the same point for ever (a reviewer's, thirty-first session)."""
+    account.client.restore_login(BOT, "BOTDEV", "token")
+    stopping, batches = asyncio.Event(), []
+
+    def body_for(since):
+        if len(asked) >= 4 * UNREADABLE_TRIES:
+            stopping.set()  # enough: the loop would go on asking for ever
+        body = sync_body("s2" if since == "s1" else "s3", [], [hello_event()])
+        if since == "s1":
+            body["rooms"]["join"][DM]["timeline"]["prev_batch"] = None  # one odd field nio's schema refuses
+        return body
+
+    asked = serve_syncs(account, monkeypatch, body_for)
+
+    async def on_batch(token, events):
+        batches.append(token)
+        stopping.set()
+
+    await asyncio.wait_for(account.sync_forever("s1", on_batch, stopping), 5)
+    assert batches == ["s3"] and asked == ["s1"] * UNREADABLE_TRIES + ["s2"]

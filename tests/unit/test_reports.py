@@ -391,3 +391,94 @@ async def test_remove_where_the_bot_has_no_power_says_so_and_audits_nothing(bot,
     assert not any("Removed the message" in body for body in thread)
     async with database.read() as db, db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'report remove'") as c:
         assert await c.fetchall() == [(0,)]
+
+
+async def test_remove_where_redaction_events_need_more_than_the_bot_has_is_not_claimed(bot, database):
+    """Auth rules check the m.room.redaction event's own level (events, else events_default) too: the bot (50) passed
+    `redact` but could not send a redaction event (100), and the thread said 'Removed' (a reviewer's, thirty-first)."""
+    bot.context.rooms.levels[GROUP] = {"events_default": 0, "redact": 50, "events": {"m.room.redaction": 100},
+                                       "users": {bot.context.account: 50}}
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, REMOVE)
+    rows = await owed(database)
+    thread = [r.content["body"] for r in rows if r.room_id == STAFF_ROOM]
+    assert not any("Removed the message" in body for body in thread), thread
+
+
+@pytest.mark.parametrize("levels", [
+    {"users_default": 50},
+    {"users_default": "50", "users": {}},
+    {"users": {"ACCOUNT": "50"}, "redact": "50"},
+    {"users": {"ACCOUNT": 0}, "users_default": 100, "redact": 0},
+])
+async def test_odd_but_valid_shapes_let_a_moderator_remove(bot, database, levels):
+    """Levels as text (rooms before version 10), no users map, a users_default above the bot's own level."""
+    levels = {k: ({bot.context.account: v["ACCOUNT"]} if isinstance(v, dict) and "ACCOUNT" in v else v)
+              for k, v in levels.items()}
+    bot.context.rooms.levels[GROUP] = levels
+    await report(bot, ALICE)
+    await delivered(database)
+    await react(bot, REMOVE)
+    assert [r for r in await owed(database) if r.action == "redaction"]
+
+
+async def test_mod_remove_answered_by_another_account_checks_and_redacts_through_the_one_in_the_room(
+        database, clock):
+    """The guide account is the one in the room (a moderator there) and raised the alert; `!mod remove N` typed in the
+    staff room is answered by the host account, which is not in the room: the redaction went from it (refused) and
+    the thread said 'Removed' (a reviewer's, thirty-first session)."""
+    guide = "@guide:example.org"
+    host_rooms, guide_rooms = NotInTheRoom(senders={"$rude": BOB}), FixedRooms(senders={"$rude": BOB})
+    guide_rooms.levels[GROUP] = {"events_default": 0, "users": {guide: 50}}
+    context = bot_context(database, INSTALLATION, settings_of("host"), clock=clock, bot_accounts=frozenset({guide}))
+    host = HostBot(dataclasses.replace(context, rooms=host_rooms,
+                                       account_rooms={context.account: host_rooms, guide: guide_rooms}))
+    command = next(c for c in host.commands() if c.name == "report")
+    effects = Effects(guide)
+    await command.run(CommandContext(command=command, sender=ALICE, room_id=GROUP, event_id="$cmd", role=Role.MEMBER,
+                                     in_dm=False, effects=effects, templates=host.context.templates, prefix="!",
+                                     reply_to="$rude"))
+    await host.context.work.commit(effects)
+    await delivered(database)
+    mod = next(c for c in host.commands() if c.name == "mod")
+    effects = Effects(context.account)  # the host account answers in the staff room
+    remove_by_id = host.reports._by_id(host.reports.remove)  # what `!mod remove 1` runs
+    await remove_by_id(CommandContext(command=mod, sender=SAM, room_id=STAFF_ROOM, event_id="$mod",
+                                      role=Role.PEER_WORKER, in_dm=False, effects=effects,
+                                      templates=host.context.templates, prefix="!", params={"id": 1},
+                                      in_staff_room=True))
+    await host.context.work.commit(effects)
+    rows = await owed(database)
+    redactions = [(r.account, r.room_id) for r in rows if r.action == "redaction"]
+    thread = [r.content["body"] for r in rows if r.room_id == STAFF_ROOM]
+    said_removed = any("Removed the message" in body for body in thread)
+    assert redactions == [(guide, GROUP)] and said_removed, (redactions, thread)
+
+
+async def test_mod_mute_answered_by_another_account_mutes_through_the_one_in_the_room(database, clock):
+    """As for `!mod remove`: the host account answering in the staff room is not in the group; the guide account, an
+    admin there, raised the alert and is the one that can mute (a reviewer's, thirty-first session)."""
+    guide = "@guide:example.org"
+    host_rooms, guide_rooms = NotInTheRoom(senders={"$rude": BOB}), FixedRooms(senders={"$rude": BOB})
+    guide_rooms.levels[GROUP] = {"events_default": 0, "users": {guide: 100, BOB: 10}}
+    context = bot_context(database, INSTALLATION, settings_of("host"), clock=clock, bot_accounts=frozenset({guide}))
+    host = HostBot(dataclasses.replace(context, rooms=host_rooms,
+                                       account_rooms={context.account: host_rooms, guide: guide_rooms}))
+    command = next(c for c in host.commands() if c.name == "report")
+    effects = Effects(guide)
+    await command.run(CommandContext(command=command, sender=ALICE, room_id=GROUP, event_id="$cmd", role=Role.MEMBER,
+                                     in_dm=False, effects=effects, templates=host.context.templates, prefix="!",
+                                     reply_to="$rude"))
+    await host.context.work.commit(effects)
+    await delivered(database)
+    mod = next(c for c in host.commands() if c.name == "mod")
+    effects = Effects(context.account)
+    await host.reports._by_id(host.reports.mute)(CommandContext(
+        command=mod, sender=SAM, room_id=STAFF_ROOM, event_id="$mod", role=Role.PEER_WORKER, in_dm=False,
+        effects=effects, templates=host.context.templates, prefix="!", params={"id": 1, "for": None},
+        in_staff_room=True))
+    await host.context.work.commit(effects)
+    assert (await guide_rooms.power_levels(GROUP))["users"][BOB] == -1
+    async with database.read() as db, db.execute("SELECT account FROM mutes") as cursor:
+        assert await cursor.fetchall() == [(guide,)]
