@@ -442,10 +442,21 @@ def hello_event(event_id: str = "$hello") -> dict:
             "content": {"msgtype": "m.text", "body": "hello"}}
 
 
-async def test_a_sync_nio_fails_to_parse_before_taking_its_token_is_gone_past_too(account, monkeypatch):
-    """When nio fails while parsing a sync (SyncResponse.from_dict, before it takes the token), going past it needs the
-    token from the body: asked for from the same point for ever, no room's events (a crisis included) were handled
-    again. Here an m.receipt whose receipt type maps to a non-object (nio: AttributeError); Synapse builds receipts
+def a_receipt_nio_cannot_read(body: dict) -> None:
+    """An m.receipt whose receipt type maps to a non-object: nio raises while parsing, before it takes the token."""
+    body["rooms"]["join"][DM]["ephemeral"]["events"] = [{"type": "m.receipt", "content": {"$e": {"m.fully_read": 1}}}]
+
+
+def a_field_nio_refuses(body: dict) -> None:
+    """One odd field nio's schema refuses: nio answers with an error, not an exception."""
+    body["rooms"]["join"][DM]["timeline"]["prev_batch"] = None
+
+
+@pytest.mark.parametrize("spoil", [a_receipt_nio_cannot_read, a_field_nio_refuses])
+async def test_a_sync_nio_cannot_read_before_taking_its_token_is_gone_past_too(account, monkeypatch, spoil):
+    """Going past a sync nio could not read needs a token: when nio fails while parsing (raising, or answering with an
+    error taken for a failed request), it took none, and the same sync was asked for from the same point for ever: no
+    room's events, a crisis included, were handled again (two reviewers', thirty-first session). Synapse builds these
     itself, so this needs a homeserver or proxy sending malformed data."""
     account.client.restore_login(BOT, "BOTDEV", "token")
     stopping, batches = asyncio.Event(), []
@@ -455,8 +466,7 @@ async def test_a_sync_nio_fails_to_parse_before_taking_its_token_is_gone_past_to
             stopping.set()  # enough: the loop would go on asking for ever
         body = sync_body("s2" if since == "s1" else "s3", [], [hello_event()])
         if since == "s1":
-            body["rooms"]["join"][DM]["ephemeral"]["events"] = [
-                {"type": "m.receipt", "content": {"$e": {"m.fully_read": 1}}}]
+            spoil(body)
         return body
 
     asked = serve_syncs(account, monkeypatch, body_for)
@@ -466,8 +476,7 @@ async def test_a_sync_nio_fails_to_parse_before_taking_its_token_is_gone_past_to
         stopping.set()
 
     await asyncio.wait_for(account.sync_forever("s1", on_batch, stopping), 5)
-    assert len(asked) > UNREADABLE_TRIES  # it was unreadable, and tried afresh a few times
-    assert batches, f"never gone past: {len(asked)} syncs, all from {sorted(set(asked))}"
+    assert batches == ["s3"] and asked == ["s1"] * UNREADABLE_TRIES + ["s2"]
 
 
 def room_key_to_device(account) -> tuple[dict, str]:
@@ -518,27 +527,3 @@ async def test_a_room_key_in_a_sync_taken_again_for_a_gap_still_reaches_late_dec
     await asyncio.wait_for(account.sync_forever("s1", on_batch, stopping), 5)
     assert len(batches) == 1
     assert RoomKeyArrived(session_id) in batches[0], [type(event).__name__ for event in batches[0]]
-
-
-async def test_a_sync_nio_rejects_by_schema_is_gone_past_too(account, monkeypatch):
-    """nio answers a sync whose body its schema refuses (one odd field) with an error, not an exception: taken for a
-    failed request, it was asked for again from the same point for ever (a reviewer's, thirty-first session)."""
-    account.client.restore_login(BOT, "BOTDEV", "token")
-    stopping, batches = asyncio.Event(), []
-
-    def body_for(since):
-        if len(asked) >= 4 * UNREADABLE_TRIES:
-            stopping.set()  # enough: the loop would go on asking for ever
-        body = sync_body("s2" if since == "s1" else "s3", [], [hello_event()])
-        if since == "s1":
-            body["rooms"]["join"][DM]["timeline"]["prev_batch"] = None  # one odd field nio's schema refuses
-        return body
-
-    asked = serve_syncs(account, monkeypatch, body_for)
-
-    async def on_batch(token, events):
-        batches.append(token)
-        stopping.set()
-
-    await asyncio.wait_for(account.sync_forever("s1", on_batch, stopping), 5)
-    assert batches == ["s3"] and asked == ["s1"] * UNREADABLE_TRIES + ["s2"]

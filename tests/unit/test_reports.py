@@ -252,22 +252,33 @@ class NotInTheRoom(FixedRooms):
         raise MatrixError("M_FORBIDDEN: not in room", permanent=True, code="M_FORBIDDEN")
 
 
-async def test_a_mute_made_through_another_bot_account_is_lifted_through_it(database, clock):
-    """Where only the guide bot's account is in the room, it answers `!report` and makes the mute; lifting it through
-    the host account was refused, and the row deleted: muted for good (a reviewer's, twenty-ninth session)."""
-    guide = "@guide:example.org"
+GUIDE = "@guide:example.org"
+
+
+async def reported_through_the_guide(database, clock, guide_levels: dict | None = None) -> tuple[HostBot, FixedRooms]:
+    """Only the guide bot's account is in the group: it answers a `!report` there and raises the alert. The host bot,
+    and the guide account's view of the group."""
     host_rooms, guide_rooms = NotInTheRoom(senders={"$rude": BOB}), FixedRooms(senders={"$rude": BOB})
-    context = bot_context(database, INSTALLATION, settings_of("host"), clock=clock, bot_accounts=frozenset({guide}))
+    if guide_levels is not None:
+        guide_rooms.levels[GROUP] = {"events_default": 0, "users": guide_levels}
+    context = bot_context(database, INSTALLATION, settings_of("host"), clock=clock, bot_accounts=frozenset({GUIDE}))
     bot = HostBot(dataclasses.replace(context, rooms=host_rooms,
-                                      account_rooms={context.account: host_rooms, guide: guide_rooms}))
+                                      account_rooms={context.account: host_rooms, GUIDE: guide_rooms}))
     command = next(c for c in bot.commands() if c.name == "report")
-    effects = Effects(guide)
+    effects = Effects(GUIDE)
     await command.run(CommandContext(command=command, sender=ALICE, room_id=GROUP, event_id="$cmd", role=Role.MEMBER,
                                      in_dm=False, effects=effects, templates=bot.context.templates, prefix="!",
                                      reply_to="$rude"))
     await bot.context.work.commit(effects)
     await delivered(database)
-    effects = Effects(guide)
+    return bot, guide_rooms
+
+
+async def test_a_mute_made_through_another_bot_account_is_lifted_through_it(database, clock):
+    """Where only the guide bot's account is in the room, it answers `!report` and makes the mute; lifting it through
+    the host account was refused, and the row deleted: muted for good (a reviewer's, twenty-ninth session)."""
+    bot, guide_rooms = await reported_through_the_guide(database, clock)
+    effects = Effects(GUIDE)
     assert await bot.context.alerts.handle_reaction(received_reaction(STAFF_ROOM, "$m", SAM, "$alert", MUTE), effects)
     await bot.context.work.commit(effects)
     assert (await guide_rooms.power_levels(GROUP))["users"][BOB] == -1
@@ -423,62 +434,32 @@ async def test_odd_but_valid_shapes_let_a_moderator_remove(bot, database, levels
     assert [r for r in await owed(database) if r.action == "redaction"]
 
 
+async def acted_on_from_the_staff_room(database, clock, guide_levels: dict, action: str, params: dict) -> FixedRooms:
+    """`!mod ACTION 1` on a report the guide account raised, typed in the staff room and answered there by the host
+    account, which is not in the group; the guide account's view of the group."""
+    host, guide_rooms = await reported_through_the_guide(database, clock, guide_levels)
+    mod = next(c for c in host.commands() if c.name == "mod")
+    effects = Effects(host.context.account)
+    await host.reports._by_id(getattr(host.reports, action))(CommandContext(
+        command=mod, sender=SAM, room_id=STAFF_ROOM, event_id="$mod", role=Role.PEER_WORKER, in_dm=False,
+        effects=effects, templates=host.context.templates, prefix="!", params={"id": 1, **params}, in_staff_room=True))
+    await host.context.work.commit(effects)
+    return guide_rooms
+
 async def test_mod_remove_answered_by_another_account_checks_and_redacts_through_the_one_in_the_room(
         database, clock):
-    """The guide account is the one in the room (a moderator there) and raised the alert; `!mod remove N` typed in the
-    staff room is answered by the host account, which is not in the room: the redaction went from it (refused) and
-    the thread said 'Removed' (a reviewer's, thirty-first session)."""
-    guide = "@guide:example.org"
-    host_rooms, guide_rooms = NotInTheRoom(senders={"$rude": BOB}), FixedRooms(senders={"$rude": BOB})
-    guide_rooms.levels[GROUP] = {"events_default": 0, "users": {guide: 50}}
-    context = bot_context(database, INSTALLATION, settings_of("host"), clock=clock, bot_accounts=frozenset({guide}))
-    host = HostBot(dataclasses.replace(context, rooms=host_rooms,
-                                       account_rooms={context.account: host_rooms, guide: guide_rooms}))
-    command = next(c for c in host.commands() if c.name == "report")
-    effects = Effects(guide)
-    await command.run(CommandContext(command=command, sender=ALICE, room_id=GROUP, event_id="$cmd", role=Role.MEMBER,
-                                     in_dm=False, effects=effects, templates=host.context.templates, prefix="!",
-                                     reply_to="$rude"))
-    await host.context.work.commit(effects)
-    await delivered(database)
-    mod = next(c for c in host.commands() if c.name == "mod")
-    effects = Effects(context.account)  # the host account answers in the staff room
-    remove_by_id = host.reports._by_id(host.reports.remove)  # what `!mod remove 1` runs
-    await remove_by_id(CommandContext(command=mod, sender=SAM, room_id=STAFF_ROOM, event_id="$mod",
-                                      role=Role.PEER_WORKER, in_dm=False, effects=effects,
-                                      templates=host.context.templates, prefix="!", params={"id": 1},
-                                      in_staff_room=True))
-    await host.context.work.commit(effects)
+    """The redaction went from the host account, not in the room (refused), and the thread said 'Removed' (a
+    reviewer's, thirty-first session)."""
+    await acted_on_from_the_staff_room(database, clock, {GUIDE: 50}, "remove", {})
     rows = await owed(database)
-    redactions = [(r.account, r.room_id) for r in rows if r.action == "redaction"]
     thread = [r.content["body"] for r in rows if r.room_id == STAFF_ROOM]
-    said_removed = any("Removed the message" in body for body in thread)
-    assert redactions == [(guide, GROUP)] and said_removed, (redactions, thread)
+    assert [(r.account, r.room_id) for r in rows if r.action == "redaction"] == [(GUIDE, GROUP)]
+    assert any("Removed the message" in body for body in thread)
 
 
 async def test_mod_mute_answered_by_another_account_mutes_through_the_one_in_the_room(database, clock):
-    """As for `!mod remove`: the host account answering in the staff room is not in the group; the guide account, an
-    admin there, raised the alert and is the one that can mute (a reviewer's, thirty-first session)."""
-    guide = "@guide:example.org"
-    host_rooms, guide_rooms = NotInTheRoom(senders={"$rude": BOB}), FixedRooms(senders={"$rude": BOB})
-    guide_rooms.levels[GROUP] = {"events_default": 0, "users": {guide: 100, BOB: 10}}
-    context = bot_context(database, INSTALLATION, settings_of("host"), clock=clock, bot_accounts=frozenset({guide}))
-    host = HostBot(dataclasses.replace(context, rooms=host_rooms,
-                                       account_rooms={context.account: host_rooms, guide: guide_rooms}))
-    command = next(c for c in host.commands() if c.name == "report")
-    effects = Effects(guide)
-    await command.run(CommandContext(command=command, sender=ALICE, room_id=GROUP, event_id="$cmd", role=Role.MEMBER,
-                                     in_dm=False, effects=effects, templates=host.context.templates, prefix="!",
-                                     reply_to="$rude"))
-    await host.context.work.commit(effects)
-    await delivered(database)
-    mod = next(c for c in host.commands() if c.name == "mod")
-    effects = Effects(context.account)
-    await host.reports._by_id(host.reports.mute)(CommandContext(
-        command=mod, sender=SAM, room_id=STAFF_ROOM, event_id="$mod", role=Role.PEER_WORKER, in_dm=False,
-        effects=effects, templates=host.context.templates, prefix="!", params={"id": 1, "for": None},
-        in_staff_room=True))
-    await host.context.work.commit(effects)
+    """... and the mute was tried through the host account too (a reviewer's, thirty-first session)."""
+    guide_rooms = await acted_on_from_the_staff_room(database, clock, {GUIDE: 100, BOB: 10}, "mute", {"for": None})
     assert (await guide_rooms.power_levels(GROUP))["users"][BOB] == -1
     async with database.read() as db, db.execute("SELECT account FROM mutes") as cursor:
-        assert await cursor.fetchall() == [(guide,)]
+        assert await cursor.fetchall() == [(GUIDE,)]
