@@ -46,6 +46,12 @@ def power_level(value: object) -> int | None:
     return int(value) if isinstance(value, str) and LEVEL_TEXT.fullmatch(value.strip()) else None
 
 
+def _in_the_room(alert: Alert, effects: Effects) -> str:
+    """The bot account to act through in the reported message's room: the one that raised the alert there, not the
+    one answering `!mod` in the staff room."""
+    return alert.account or effects.account
+
+
 async def _forget_mute(db: aiosqlite.Connection, room_id: str, user_id: str, until: int) -> None:
     """A mute the homeserver refused: forget the level kept for it (only this attempt's, by its end time)."""
     await db.execute("DELETE FROM mutes WHERE room_id = ? AND user_id = ? AND until = ?", (room_id, user_id, until))
@@ -160,7 +166,7 @@ class Reports:
         """Taken down only where the bot has the power to: elsewhere the homeserver refuses the redaction, and the
         thread must not say (nor the audit log record) that the message is gone."""
         if alert.room_id and alert.event_id:
-            account = alert.account or effects.account  # the one in the room (`!mod remove` comes to the staff room)
+            account = _in_the_room(alert, effects)
             if not await self._may_redact(alert.room_id, account):
                 self.context.alerts.in_thread(alert, effects, "mod_failed", worker=worker, action="remove")
                 return
@@ -192,7 +198,7 @@ class Reports:
         if alert.subject_user in self.context.bot_accounts:  # it would lower its own power there, for good
             self.context.alerts.in_thread(alert, effects, "mod_bot_account", worker=worker)
             return
-        account = alert.account or effects.account  # the one in the room (`!mod mute` comes to the staff room)
+        account = _in_the_room(alert, effects)
         rooms = self.context.rooms_seen_by(account)
         room_id, user_id = alert.room_id, alert.subject_user
         until = self.context.clock.ms() + seconds * 1000
