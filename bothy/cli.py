@@ -58,11 +58,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if error.wrong_key:
             print(f"Bothy could not start: crypto.pickle_key does not open the crypto store in "
                   f"{config.crypto_store_dir} (crypto.store_dir) for {error}: it must be the key the store was made "
-                  "with.", file=sys.stderr)
+                  f"with. {_NEW_DEVICE_HINT.format(bot=error)}", file=sys.stderr)
         else:
             print(f"Bothy could not start: the crypto store in {config.crypto_store_dir} (crypto.store_dir) for "
                   f"{error} cannot be opened ({error.reason}). If another Bothy uses that folder, stop it; if the "
-                  "store is damaged, restore the folder from a backup.", file=sys.stderr)
+                  f"store is damaged, restore the folder from a backup. {_NEW_DEVICE_HINT.format(bot=error)}",
+                  file=sys.stderr)
         return 2
     except MatrixError as error:  # refused for good at start (a wrong password, a staff room alias not found)
         if not error.permanent:
@@ -72,6 +73,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# Where a bot's crypto store is lost, damaged or locked by a forgotten pickle key, and there is no backup.
+_NEW_DEVICE_HINT = ("With no backup, `bothy db new-device --bot ID` starts {bot} afresh on a new device (what was "
+                    "sent to the old one stays unreadable).")
+
+
 def _refusal_hint(error: Exception) -> str:
     """Where to look, by the step the homeserver refused (each refusal's text starts with the step's name)."""
     text = str(error)
@@ -79,7 +85,8 @@ def _refusal_hint(error: Exception) -> str:
         return "Check homeserver.url in the config: it does not look like a Matrix homeserver's address."
     if text.startswith("keys upload"):
         return ("The bot's device keys were refused: the crypto store in crypto.store_dir may have been lost or "
-                "replaced while the database kept the device. Restore that folder from a backup.")
+                "replaced while the database kept the device. Restore that folder from a backup. "
+                + _NEW_DEVICE_HINT.format(bot="the bot"))
     return "Check bots.*.password (or access_token) and staff.room in the config."
 
 
@@ -135,21 +142,27 @@ def _database_problem(config: Config, error: Exception) -> None:
 
 
 def _with_database(args: argparse.Namespace, action):
-    """Run `action` on the member's data in an existing database: an export or erase that made a new, empty one
-    (a mistyped database.path) would report nothing stored, or all erased, of a member it never saw."""
-    from bothy.storage.database import Database
-    from bothy.storage.migrations import DatabaseTooNew, migrate
-
+    """Run `action` on the member's data in an existing database (_in_existing_database); None if it could not."""
     config = _load(args.config)
     if config is None:
         return None
     if not is_user_id(args.user):
         print(f"{args.user!r} is not a Matrix user ID like @alice:example.org", file=sys.stderr)
         return None
+    return _in_existing_database(config, action)[1]
+
+
+def _in_existing_database(config: Config, action) -> tuple[bool, Any]:
+    """Whether the database could be used, and what `action` gave there. Only an existing one: an export, erase or
+    device change that made a new, empty database (a mistyped database.path) would report nothing stored, all
+    erased, or no device, of what it never saw."""
+    from bothy.storage.database import Database
+    from bothy.storage.migrations import DatabaseTooNew, migrate
+
     if not config.database_path.is_file():
         print(f"There is no database at {config.database_path} (database.path): nothing was read or changed",
               file=sys.stderr)
-        return None
+        return False, None
 
     async def run():
         database = Database(config.database_path)
@@ -161,10 +174,10 @@ def _with_database(args: argparse.Namespace, action):
             await database.close()
 
     try:
-        return asyncio.run(run())
+        return True, asyncio.run(run())
     except (DatabaseTooNew, sqlite3.Error) as error:
         _database_problem(config, error)
-        return None
+        return False, None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -192,6 +205,45 @@ def cmd_forget(args: argparse.Namespace) -> int:
         return 2
     total = sum(deleted.values())
     print(f"Erased {total} row(s) about {args.user}" + (f": {deleted}" if deleted else ""))
+    return 0
+
+
+def cmd_db_new_device(args: argparse.Namespace) -> int:
+    """Forget a bot account's stored device, so that its next start logs in as a new one with new keys: the way out
+    when its crypto store is lost or cannot be opened and there is no backup. Run with Bothy stopped."""
+    from bothy.matrix.adapter import device_files
+    from bothy.storage.sessions import SessionRepository
+
+    config = _load(args.config)
+    if config is None:
+        return 2
+    account = config.accounts.get(args.bot)
+    if account is None:
+        print(f"{args.bot!r} is not a bot account in the config (bots.*.user_id): "
+              f"{', '.join(sorted(config.accounts))}", file=sys.stderr)
+        return 2
+
+    async def forget_device(database: Any) -> str | None:
+        sessions = SessionRepository(database)
+        session = await sessions.get(account.user_id)
+        if session is not None:
+            await sessions.forget(account.user_id)
+        return None if session is None else session.device_id
+
+    found, device = _in_existing_database(config, forget_device)
+    if not found:
+        return 2
+    if device is None:
+        print(f"No device is stored for {account.user_id}: its next start logs in afresh anyway.")
+        return 0
+    print(f"Forgot {account.user_id}'s device {device}: its next start logs in as a new device with new keys, and "
+          "what was sent to the old one stays unreadable.")
+    if account.password is None:
+        keys = " and ".join(f"bots.{name}.access_token" for name in config.bots_on(account.user_id))
+        print(f"Put a new access token in {keys} first: the one there belongs to the old device.")
+    print(f"The old device's files, {device_files(config.crypto_store_dir, account.user_id, device)}, may be "
+          "deleted; the old device stays in the account's list of sessions until it is signed out there (in "
+          "Element, signed in as the bot: Settings, Sessions).")
     return 0
 
 
@@ -226,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
     with_config(db.add_parser("migrate", help="bring the database schema up to date")).set_defaults(
         func=cmd_db_migrate)
+    new_device = with_config(db.add_parser("new-device", help="start a bot account on a new device when its crypto "
+                                                               "store is lost (run it with Bothy stopped)"))
+    new_device.add_argument("--bot", required=True, help="the bot account's Matrix ID, e.g. @guide:example.org")
+    new_device.set_defaults(func=cmd_db_new_device)
     for name, func, text in (("export", cmd_export, "print everything stored about a member, as JSON"),
                              ("forget", cmd_forget, "erase everything stored about a member")):
         p = with_config(sub.add_parser(name, help=text))

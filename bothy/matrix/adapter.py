@@ -220,6 +220,11 @@ def _store_dir(base: Path, user_id: str) -> Path:
     return base / re.sub(r"[^A-Za-z0-9_.-]", "_", user_id.lstrip("@"))
 
 
+def device_files(base: Path, user_id: str, device_id: str) -> Path:
+    """The files nio keeps one device's keys and trust in, as a glob (its default store's names)."""
+    return _store_dir(base, user_id) / f"{user_id}_{device_id}.*"
+
+
 class StateSafeClient(nio.AsyncClient):
     """nio applies a decrypted timeline event to the room's state as if the server had sent it, so anyone in an
     encrypted room could forge "they left", a room name, an alias or power levels inside a message. Real state is

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import uuid
 
 import pytest
@@ -182,5 +184,32 @@ async def test_a_pickle_key_that_does_not_open_the_crypto_store_is_named_not_a_t
         said = process.log()[said_before:]
         assert "crypto.pickle_key does not open the crypto store" in said and "Traceback" not in said
         assert process.process.returncode == 2
+    finally:
+        await process.stop()
+
+
+async def test_a_lost_crypto_store_is_a_refusal_and_new_device_starts_the_bot_afresh(homeserver: Homeserver,
+                                                                                    alice: Member):
+    """With its crypto store lost and no backup, a bot's stored device could never start again: its new keys were
+    refused for the old device. `bothy db new-device` forgets the device, and the next start logs in as a new one that
+    members' clients encrypt to."""
+    process = await start_bothy(homeserver, "lost-store")
+    await process.stop()
+    shutil.rmtree(process.directory / "crypto")
+    said_before = len(process.log())
+    try:
+        with pytest.raises(RuntimeError):  # the process exits instead of starting
+            await process.start()
+        said = process.log()[said_before:]
+        assert "device keys were refused" in said and "bothy db new-device" in said and "Traceback" not in said
+        command = await asyncio.create_subprocess_exec(
+            *process.launcher.command, "db", "new-device", "--config", str(process.config_path),
+            "--bot", process.bot_user_id, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        output, _ = await command.communicate()
+        assert command.returncode == 0 and "new device" in output.decode(), output.decode()
+        await process.start()
+        room = await alice.open_dm(process.bot_user_id)  # encrypted, to the new device
+        await alice.send(room, "!help")
+        await alice.wait_for(notice_from(process.bot_user_id, room, HELP_ANSWER))
     finally:
         await process.stop()

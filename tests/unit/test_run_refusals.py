@@ -6,6 +6,7 @@ import asyncio
 import errno
 import json
 import threading
+from pathlib import Path
 
 import nio
 import pytest
@@ -155,3 +156,58 @@ def test_a_homeserver_url_that_is_no_matrix_server_names_homeserver_url_after_a_
     said = capsys.readouterr().err
     assert code == 2 and "whoami: 404" in said
     assert "homeserver.url" in said, said
+
+
+def stored_devices(path: str) -> dict[str, str]:
+    config = load_config(path, INSTALLATION.bots)
+
+    async def read() -> dict[str, str]:
+        database = Database(config.database_path)
+        await database.open()
+        try:
+            return {user_id: session.device_id for user_id in config.accounts
+                    if (session := await SessionRepository(database).get(user_id)) is not None}
+        finally:
+            await database.close()
+
+    return asyncio.run(read())
+
+
+def test_new_device_forgets_only_that_accounts_device_and_says_what_follows(tmp_path, capsys):
+    path = prepared(tmp_path, damaged)
+    accounts = sorted(stored_devices(path))
+    assert main(["db", "new-device", "--config", path, "--bot", accounts[0]]) == 0
+    said = capsys.readouterr().out
+    assert f"Forgot {accounts[0]}'s device {DEVICE}" in said and f"{accounts[0]}_{DEVICE}.*" in said
+    assert "access token" not in said  # it has a password: the next start logs in with it
+    assert sorted(stored_devices(path)) == accounts[1:]
+    assert main(["db", "new-device", "--config", path, "--bot", accounts[0]]) == 0
+    assert "No device is stored" in capsys.readouterr().out
+
+
+def test_new_device_of_an_account_with_a_token_asks_for_a_new_token(tmp_path, capsys):
+    """The stored device is the token's: a start with the same token would find the old device again."""
+    path = prepared(tmp_path, damaged)
+    config = yaml.safe_load(Path(path).read_text())
+    first = sorted(config["bots"])[0]
+    config["bots"][first] = {"user_id": config["bots"][first]["user_id"], "access_token": "a-real-token"}
+    Path(path).write_text(yaml.safe_dump(config))
+    assert main(["db", "new-device", "--config", path, "--bot", config["bots"][first]["user_id"]]) == 0
+    assert f"new access token in bots.{first}.access_token" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", ["not a bot", "no database"])
+def test_new_device_changes_nothing_when_it_cannot_be_done(tmp_path, capsys, case):
+    path = prepared(tmp_path, damaged)
+    before = stored_devices(path)
+    bot = "@someone:example.org" if case == "not a bot" else sorted(before)[0]
+    if case == "no database":
+        config = yaml.safe_load(Path(path).read_text())
+        config["database"]["path"] = str(tmp_path / "elsewhere.sqlite3")
+        Path(path).write_text(yaml.safe_dump(config))
+    assert main(["db", "new-device", "--config", path, "--bot", bot]) == 2
+    said = capsys.readouterr().err
+    assert ("is not a bot account in the config" in said) if case == "not a bot" else ("There is no database" in said)
+    assert not (tmp_path / "elsewhere.sqlite3").exists()
+    if case == "not a bot":
+        assert stored_devices(path) == before
