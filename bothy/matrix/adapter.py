@@ -13,6 +13,7 @@ import io
 import logging
 import random
 import re
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -67,6 +68,10 @@ MEMBERS_CACHE_S = 60.0
 SPACE_ROOM_TYPE = "m.space"  # a room's type, from its create event: a Space lists rooms
 FIND_SENT_MAX_PAGES = 10  # of 100 of the bot's own events: enough for any row a restart could leave behind
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
+# The crypto store unavailable for now (locked by a backup, a full disk, an I/O error), as peewee and sqlite3 raise it:
+# the sync that could not be stored is taken again until it can be, never gone past as one nio could not read. Not
+# the other database errors (a damaged file, a constraint), which would stall Bothy for ever.
+STORE_UNAVAILABLE = (peewee.OperationalError, sqlite3.OperationalError)
 
 BatchHandler = Callable[[str, list[InboundEvent]], Awaitable[None]]
 
@@ -158,6 +163,7 @@ class GapNotFilled(Exception):
     def __init__(self, room_id: str, error: MatrixError):
         super().__init__(f"{room_id}: {error.code or error}")
         self.retry_after_ms = error.retry_after_ms
+        self.rate_limited = error.rate_limited
 
 
 FORBIDDEN_CODES = ("M_FORBIDDEN", "403")
@@ -214,6 +220,14 @@ def _member_events(events: Iterable[Any]) -> Iterator[tuple[str, str, dict[str, 
 def _text_or_none(value: Any) -> str | None:
     """A member's display name or avatar as nio needs it: text, or nothing (nio keys a dict by the name)."""
     return value if isinstance(value, str) else None
+
+
+def _own_membership(event: Any, user_id: str) -> str | None:
+    """The account's own membership that the event starts ("join", "invite", ...), if it is a change of it: a join
+    after a join is a new display name or avatar, not a joining."""
+    if not isinstance(event, nio.RoomMemberEvent) or event.state_key != user_id:
+        return None
+    return event.membership if event.membership != event.prev_membership else None
 
 
 def _store_dir(base: Path, user_id: str) -> Path:
@@ -427,6 +441,14 @@ class MatrixAccount:
                 log.warning("%s sync failed (%s); retrying in %.1fs", self.user_id, type(error).__name__, delay)
                 await _wait(stopping, delay)
                 continue
+            except STORE_UNAVAILABLE as error:  # nio could not write the crypto store for now: the sync is owed
+                failures += 1
+                self.client.next_batch = since or ""  # handled afresh (see below), however long it takes
+                delay = backoff_delay(failures)
+                log.error("%s could not write its crypto store (%s); taking the sync again in %.1fs", self.user_id,
+                          describe_error(error), delay)
+                await _wait(stopping, delay)
+                continue
             except Exception as error:  # nio failed to parse what the homeserver sent: stay alive, try again
                 failures += 1
                 unreadable += 1
@@ -491,19 +513,36 @@ class MatrixAccount:
                                        stopping: asyncio.Event) -> dict[str, list[Any]] | None:
         """`_missed_events`, tried again with backoff while fetching them fails for now, on the sync in hand: taken
         again from the homeserver, the sync's room keys would come a second time, and nio could not read them then,
-        so a message waiting for one would wait longer (a reviewer's). None if Bothy stops meanwhile."""
-        tries = 0
+        so a message waiting for one would wait longer (a reviewer's). None if Bothy stops meanwhile.
+
+        Only failures while the homeserver otherwise answers count towards GAP_TRIES, after which a room's gap is
+        skipped: a rate limit, or a homeserver restarting or away, is waited out however long it lasts (a 429 storm
+        delays, never loses; a reviewer's)."""
+        tries = waits = 0
         while True:
             try:
                 return await self._missed_events(response, since, skip_unfilled=tries >= GAP_TRIES)
             except GapNotFilled as error:
-                tries += 1
-                delay = backoff_delay(tries, error.retry_after_ms)
+                waits += 1
+                if not error.rate_limited and await self._homeserver_answers():
+                    tries += 1  # that room's trouble
+                delay = backoff_delay(waits, error.retry_after_ms)
                 log.warning("%s could not fetch events missed in %s; trying again in %.1fs", self.user_id, error,
                             delay)
                 await _wait(stopping, delay)
                 if stopping.is_set():
                     return None
+
+    async def _homeserver_answers(self) -> bool:
+        """Whether the homeserver answers a cheap request now (a refusal is an answer; a 5xx, a 429 or the network
+        failing is none)."""
+        try:
+            await self._call(self.client.whoami(), "whoami")
+        except MatrixError as error:
+            return error.permanent
+        except Exception:  # an answer nio cannot read is an answer
+            return True
+        return True
 
     async def _missed_events(self, response: nio.SyncResponse, since: str,
                              skip_unfilled: bool = False) -> dict[str, list[Any]]:
@@ -583,7 +622,7 @@ class MatrixAccount:
         if not deliver_timeline:
             return events
         for room_id, info in response.rooms.join.items():
-            for event in [*(missed or {}).get(room_id, ()), *info.timeline.events]:
+            for event in self._since_asked_in(room_id, [*(missed or {}).get(room_id, ()), *info.timeline.events]):
                 with self._isolated(room_id, event):
                     converted = self._convert(event, room_id)
                     if converted is not None:
@@ -593,6 +632,22 @@ class MatrixAccount:
                     with self._isolated(room_id, ephemeral):
                         events.extend(self._receipts(ephemeral, room_id))
         return events
+
+    def _since_asked_in(self, room_id: str, events: list[Any]) -> list[Any]:
+        """A room's events, without its history from before this account was asked in: in a group the bot joins in
+        this sync (README: invite the bots to the community's rooms), what was said before its invite (before its
+        join, if it came uninvited) was never said to Bothy, and acted on it raised urgent alerts, suggestions and
+        replies about messages months old (a spec auditor's, thirty-second session). A DM's are all kept: a member
+        may write to the bot before it has joined."""
+        if room_id in self._direct_rooms:
+            return events
+        joined = next((index for index in range(len(events) - 1, -1, -1)
+                       if _own_membership(events[index], self.user_id) == "join"), None)
+        if joined is None:
+            return events
+        invited = next((index for index in range(joined - 1, -1, -1)
+                        if _own_membership(events[index], self.user_id) == "invite"), None)
+        return events[joined if invited is None else invited:]
 
     @contextlib.contextmanager
     def _isolated(self, where: str, event: Any = None) -> Iterator[None]:

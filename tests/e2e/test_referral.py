@@ -165,3 +165,33 @@ async def test_a_member_who_leaves_the_dm_gets_a_fresh_one_next_time(homeserver:
     second_dm = await alice.accept_invite()
     assert second_dm != first_dm
     await alice.wait_for(from_bot(guide, "Shelter Scotland", room_id=second_dm))
+
+
+async def test_a_rooms_history_from_before_the_bots_were_invited_is_not_acted_on(
+    homeserver: Homeserver, bothy: BothyProcess, alice: Member, sam: Member
+):
+    """README: invite the bots to the community's existing rooms. Joining one, Bothy acted on the history the join
+    sync carries, months old as it may be: crisis lines to its author, an urgent staff alert, answers to old commands
+    (a spec auditor's, thirty-second session). What is said once they are invited is read."""
+    guide = homeserver.uid("guide")
+    staff_room = await staff_room_of(homeserver, sam)
+    bob = await homeserver.new_member()
+    try:
+        group = await alice.create_room(invite=[], name=f"Old walkers {uuid.uuid4().hex[:4]}")
+        await alice.client.room_invite(group, bob.user_id)
+        await bob.accept_invite(room_id=group)
+        old_crisis = await alice.send(group, "I can't do this anymore, I want to end my life")
+        await alice.send(group, "!mood 2")
+        mark = sam.mark()
+        for bot in ALL_BOTS:
+            await alice.client.room_invite(group, homeserver.uid(bot))
+        for bot in ALL_BOTS:
+            await alice.wait_joined(group, homeserver.uid(bot))
+        new_crisis = await bob.send(group, "honestly I just want to die")
+        # Alerts go out in the order they were raised: one about the old message would come before this one.
+        await sam.wait_for(from_bot(guide, new_crisis, room_id=staff_room), after=mark)
+        assert not any(old_crisis in message.body for message in sam.messages_in(staff_room, mark))
+        assert not any(message.type == "m.room.message" and message.room_id != group for message in alice.received)
+        assert not alice.invites  # no DM opened to her: no crisis lines, no answer to the old command
+    finally:
+        await bob.stop()

@@ -6,13 +6,14 @@ from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
 import nio
+import peewee
 import pytest
 from nio.crypto import OlmDevice
 
 from bothy.clock import Clock
 from bothy.config import BotAccount
-from bothy.matrix.adapter import UNREADABLE_TRIES, MatrixAccount
-from bothy.matrix.events import RoomKeyArrived
+from bothy.matrix.adapter import GAP_TRIES, UNREADABLE_TRIES, MatrixAccount
+from bothy.matrix.events import Message, RoomKeyArrived
 from bothy.outbox import Effects, UnitOfWork
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.sessions import SessionRepository
@@ -320,17 +321,49 @@ async def test_events_missed_while_away_are_fetched_again_when_paging_back_fails
 
 
 async def test_a_room_whose_missed_events_never_come_is_skipped_after_a_while_and_said(account, monkeypatch, caplog):
-    """... but one room the homeserver cannot page back in must not stop Bothy."""
+    """... but one room the homeserver cannot page back in, while it answers everything else, must not stop Bothy."""
     async def room_messages(room_id: str, **kwargs) -> SimpleNamespace:
         raise OSError("connection reset")
 
+    async def whoami() -> nio.WhoamiResponse:
+        return nio.WhoamiResponse(BOT, "BOTDEV", False)
+
     monkeypatch.setattr(account.client, "room_messages", room_messages)
+    monkeypatch.setattr(account.client, "whoami", whoami)
     monkeypatch.setattr("bothy.matrix.adapter.backoff_delay", lambda *args, **kwargs: 0)
     monkeypatch.setattr("bothy.matrix.adapter.GAP_TRIES", 2)
     room_with(account, DM, (BOT, ALICE))
     batches = await sync_once(account, monkeypatch, restart_sync([hello_from_alice()], limited=True))
     assert [[event_id for event_id, _ in batch] for batch in batches] == [["$hello"]]
     assert "they are not handled" in caplog.text
+
+
+@pytest.mark.parametrize("away", ["rate limited", "homeserver away"])
+async def test_missed_events_are_waited_for_however_long_the_homeserver_is_busy_or_away(account, monkeypatch, away):
+    """Rate limits counted towards the tries after which a room's gap is skipped, so a 429 storm of a minute lost the
+    missed events for good, and so did a homeserver restarting for as long (a reviewer's, thirty-second session): only
+    failures while the homeserver answers other requests count."""
+    fetched, checked = [], []
+
+    async def room_messages(room_id: str, **kwargs):
+        fetched.append(kwargs["start"])
+        if len(fetched) <= 3 * GAP_TRIES:
+            if away == "rate limited":
+                return nio.RoomMessagesError("Too many requests", "M_LIMIT_EXCEEDED", retry_after_ms=5000)
+            raise OSError("connection refused")
+        return SimpleNamespace(chunk=[missed_while_away()], end="")
+
+    async def whoami():
+        checked.append(1)
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(account.client, "room_messages", room_messages)
+    monkeypatch.setattr(account.client, "whoami", whoami)
+    monkeypatch.setattr("bothy.matrix.adapter.backoff_delay", lambda *args, **kwargs: 0)
+    room_with(account, DM, (BOT, ALICE))
+    batches = await sync_once(account, monkeypatch, restart_sync([hello_from_alice()], limited=True))
+    assert [[event_id for event_id, _ in batch] for batch in batches] == [["$missed", "$hello"]]
+    assert bool(checked) == (away == "homeserver away")  # a 429 is the homeserver answering: nothing to check
 
 
 async def test_a_sync_nio_cannot_read_is_tried_afresh_a_few_times_then_gone_past(account, monkeypatch, caplog):
@@ -527,3 +560,39 @@ async def test_a_room_key_in_a_sync_taken_again_for_a_gap_still_reaches_late_dec
     await asyncio.wait_for(account.sync_forever("s1", on_batch, stopping), 5)
     assert len(batches) == 1
     assert RoomKeyArrived(session_id) in batches[0], [type(event).__name__ for event in batches[0]]
+
+
+async def test_a_crypto_store_unavailable_for_a_while_costs_no_event_of_the_sync(account, monkeypatch):
+    """A store that could not take a write for a few seconds (a full disk, a backup holding its lock) was taken for a
+    sync nio could not read, and gone past after three tries with every event in it, a crisis included (a reviewer's,
+    thirty-second session): the sync is taken again until the store takes it."""
+    account.client.restore_login(BOT, "BOTDEV", "token")
+    stopping, batches = asyncio.Event(), []
+    encryption = {"type": "m.room.encryption", "sender": ALICE, "event_id": "$enc", "state_key": "",
+                  "origin_server_ts": 1, "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+
+    def body_for(since):
+        if since == "s1":  # the first sync after a restart: full state, each encrypted room's encryption event
+            body = sync_body("s2", [], [hello_event("$crisis")])
+            body["rooms"]["join"][DM]["state"]["events"] = [encryption]
+            return body
+        return sync_body("s3", [], [hello_event("$later")])
+
+    serve_syncs(account, monkeypatch, body_for)
+    real_save, failures = account.client.store.save_encrypted_rooms, []
+
+    def save_encrypted_rooms(rooms):
+        if rooms and len(failures) < 2 * UNREADABLE_TRIES:
+            failures.append(1)
+            raise peewee.OperationalError("database or disk is full")
+        return real_save(rooms)
+
+    monkeypatch.setattr(account.client.store, "save_encrypted_rooms", save_encrypted_rooms)
+    monkeypatch.setattr("bothy.matrix.adapter.backoff_delay", lambda *args, **kwargs: 0)
+
+    async def on_batch(token, events):
+        batches.append([event.event_id for event in events if isinstance(event, Message)])
+        stopping.set()
+
+    await asyncio.wait_for(account.sync_forever("s1", on_batch, stopping), 10)
+    assert batches == [["$crisis"]]
