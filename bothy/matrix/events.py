@@ -204,10 +204,15 @@ def _redaction(source: Any, room_id: str) -> Redaction:
     return Redaction(room_id=room_id, event_id=event_id, sender=sender, redacts=redacts)
 
 
+# Variation selectors (emoji style U+FE0F, text style U+FE0E) and skin tones (U+1F3FB to U+1F3FF): dropped from keys.
+_KEY_DECORATIONS = re.compile("[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
+
+
 def reaction_key(key: str) -> str:
-    """Clients send some emoji with and some without a variation selector (emoji style U+FE0F, text style
-    U+FE0E): a reaction's key is kept without either, so every listener compares plain keys."""
-    return key.replace("\ufe0f", "").replace("\ufe0e", "")
+    """Clients send some emoji with and some without a variation selector, and a member's own 👍 or 👋 often in their
+    skin tone (Element X, phone keyboards): a reaction's key is kept without either, so every listener compares plain
+    keys, and 👍🏽 answers a check-in as 👍 does (a spec auditor's, thirty-second session)."""
+    return _KEY_DECORATIONS.sub("", key)
 
 
 def undecryptable_from_event(
