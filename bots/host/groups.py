@@ -29,7 +29,7 @@ MAX_TAGS = 5
 MAX_REASON = 300
 LISTED_AT_MOST = 30  # one directory reply stays far below Matrix's 64 KiB event limit, encrypted
 SIZE_WAIT_S = 5.0  # for the homeserver to say who is in a listed group's room
-NAME_CHARACTERS = re.compile(r"^[\w '&,.!?()\-]+$")
+NAME_CHARACTERS = re.compile(r"^[\w '’‘&,.!?()\-–]+$")  # ’ and – as phones and editors type ' and -
 DAY_MS = 86_400_000
 REQUEST_KIND = "group_request"  # the staff alert a sensitive group waits on
 

@@ -56,7 +56,7 @@ async def owed(host: HostBot) -> list[tuple]:
 @pytest.mark.parametrize(("name", "problem"), [
     ("", "Please give the group a name"), ("x" * 51, "50 characters"), ("!!", "made of words"),
     ("Visit http://spam", "made of words"), ("@bob:example.org fans", "made of words"), ("Allotment club", None),
-    ("Café & Crochet", None),
+    ("Café & Crochet", None), ("Mum’s walking group", None), ("Walk – and talk", None),  # as phones type ' and -
 ])
 def test_kind_refusals_of_odd_names(name, problem):
     found = name_problem(name, 50)
