@@ -435,6 +435,25 @@ def parse_invocation(body: str, prefix: str) -> Invocation | None:
     return Invocation(tuple(part.casefold() for part in parts), parts)
 
 
+def _edits_within(typed: str, meant: str, most: int, changed_letter: int = 1) -> bool:
+    """Whether `typed` is at most `most` edits from `meant`: a letter added, dropped or (costing `changed_letter`)
+    changed, or two neighbours swapped."""
+    if abs(len(typed) - len(meant)) > most:
+        return False
+    before, row = None, list(range(len(meant) + 1))
+    for i, letter in enumerate(typed, 1):
+        current = [i]
+        for j, other in enumerate(meant, 1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (letter != other) * changed_letter)
+            if before is not None and i > 1 and j > 1 and letter == meant[j - 2] and typed[i - 2] == other:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, row = row, current
+        if min(row) > most:
+            return False
+    return row[-1] <= most
+
+
 class CommandRegistry:
     def __init__(self, commands: Iterable[Command] = ()):
         self._by_words: dict[tuple[str, ...], Command] = {}
@@ -461,6 +480,17 @@ class CommandRegistry:
     def named(self, name: str) -> Command | None:
         """The command a name or alias means ("mood report", "Commands"), for `!help COMMAND`."""
         return self._by_words.get(tuple(name.casefold().split()))
+
+    def may_mean(self, word: str) -> bool:
+        """Whether a word after the prefix that is no command looks like a try at one: a command's first word with more
+        after it ("mood2", "helpme"), or a letter or two wrong ("moood", "hlep", "referals"). "!Congratulations on the
+        new job" is someone's news, not a mistyped command."""
+        word = word.casefold()
+        for first in {words[0] for words in self._by_words}:
+            short = len(first) <= 4  # a short one with a letter changed is often a word of its own: "good", "food"
+            if word.startswith(first) or _edits_within(word, first, 1 if short else 2, 2 if short else 1):
+                return True
+        return False
 
     def family(self, first_word: str) -> list[Command]:
         """Commands sharing a first word, for usage help when a subcommand is mistyped."""

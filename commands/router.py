@@ -148,11 +148,14 @@ class CommandRouter:
     async def _unknown(self, invocation: Invocation, message: Message, effects: Effects) -> None:
         """Kind usage help, never in front of a group: a mistyped private command (`!mood2`) may say something
         personal, so in a group it is answered in the member's DM and redacted where the bot has the power.
-        A word that starts with the prefix again ("!!! ...") is emphasis, not a try at a command."""
+        A word that starts with the prefix again ("!!! ...") is emphasis, not a try at a command; in a group, so is
+        one that looks like no command ("!Congratulations on the new job": a spec auditor's, thirty-second session)."""
         prefix = self.config.command_prefix
         word = invocation.raw_args[0]
         if word.startswith(prefix):
             return
+        if not self._in_staff_place(message.room_id) and not self.registry.may_mean(word):
+            return  # in a group, someone's words that start with the prefix: neither answered nor taken down
         # An outage while telling which bot answers is raised, as for a known command: the event is tried again
         # (swallowed, a mistyped `!mood2 I feel awful` typed in a group was neither answered nor taken down).
         if not await self._answers_here(self.config.bot_names[0], message.room_id):

@@ -99,8 +99,11 @@ async def test_a_mistyped_command_meeting_an_outage_is_tried_again_not_dropped()
         async def joined_members(self, room_id: str) -> frozenset[str]:
             raise MatrixError("joined members: 502", code="502")
 
-    router = CommandRouter(shared_config(), CommandRegistry([]), MoodAccount(), INSTALLATION.templates(), Clock(),
-                           lambda: STAFF)
+    async def mood(ctx) -> None:
+        raise AssertionError("not this command")
+
+    router = CommandRouter(shared_config(), CommandRegistry([Command("mood", "mood", "mood", mood)]), MoodAccount(),
+                           INSTALLATION.templates(), Clock(), lambda: STAFF)
     with pytest.raises(MatrixError):
         await router.handle(Message(GROUP, "$typed", ALICE, "!mood2 I feel awful", Clock().ms(), "m.text", True),
                             Effects("@mood:example.org"))

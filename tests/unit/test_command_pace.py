@@ -72,7 +72,7 @@ async def test_a_flood_of_commands_is_paced_but_peer_workers_are_not():
         ran.append(ctx.sender)
 
     clock = FixedClock(NOW)
-    registry = CommandRegistry([Command("help", "host", "help", noted),
+    registry = CommandRegistry([Command("help", "host", "help", noted), Command("mood", "mood", "mood", noted),
                                 Command("talk", "host", "talk", noted, always_answered=True)])
     router = CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), clock, lambda: STAFF)
     told = []

@@ -57,7 +57,7 @@ async def handled(body: str, room_id: str = GROUP, power: bool = True) -> tuple[
 
 
 async def test_an_unknown_command_in_a_group_is_answered_by_dm_and_redacted():
-    known, effects = await handled("!report")
+    known, effects = await handled("!moood 2")
     assert not known  # so it is matched like any message
     reply, redaction = effects.items
     assert (reply.room_id, reply.to_user) == (None, ALICE)
@@ -82,6 +82,19 @@ async def test_exclamation_marks_are_emphasis_not_a_command():
     known, effects = await handled("!!! honestly I can't do this anymore, I want to die")
     assert not known
     assert effects.items == []
+
+
+async def test_in_a_group_words_that_only_start_with_the_prefix_are_neither_answered_nor_taken_down():
+    """Someone's news ("!Congratulations on the new job") was redacted from the group and its writer sent usage help
+    (a spec auditor's, thirty-second session): only a word that looks like a try at a command is one."""
+    for body in ("!Congratulations on the new job", "!good news everyone", "!x"):
+        known, effects = await handled(body)
+        assert not known and effects.items == [], body
+    for body in ("!hlep", "!mood2 awful", "!helpme", "!moood"):
+        known, effects = await handled(body)
+        assert [item.action for item in effects.items] == ["message", "redaction"], body
+    known, effects = await handled("!Congratulations on the new job", DM)  # in a DM it is said to the bot
+    assert [(item.action, item.room_id) for item in effects.items] == [("message", DM)]
 
 
 async def test_a_known_command_is_still_a_command_and_not_matched():
