@@ -46,12 +46,6 @@ def power_level(value: object) -> int | None:
     return int(value) if isinstance(value, str) and LEVEL_TEXT.fullmatch(value.strip()) else None
 
 
-def _in_the_room(alert: Alert, effects: Effects) -> str:
-    """The bot account to act through in the reported message's room: the one that raised the alert there, not the
-    one answering `!mod` in the staff room."""
-    return alert.account or effects.account
-
-
 async def _forget_mute(db: aiosqlite.Connection, room_id: str, user_id: str, until: int) -> None:
     """A mute the homeserver refused: forget the level kept for it (only this attempt's, by its end time)."""
     await db.execute("DELETE FROM mutes WHERE room_id = ? AND user_id = ? AND until = ?", (room_id, user_id, until))
@@ -166,21 +160,41 @@ class Reports:
         """Taken down only where the bot has the power to: elsewhere the homeserver refuses the redaction, and the
         thread must not say (nor the audit log record) that the message is gone."""
         if alert.room_id and alert.event_id:
-            account = _in_the_room(alert, effects)
+            account = await self._in_the_room(alert, effects)
             if not await self._may_redact(alert.room_id, account):
                 self.context.alerts.in_thread(alert, effects, "mod_failed", worker=worker, action="remove")
                 return
             effects.redact(alert.room_id, alert.event_id, account=account)
         await self._acted(alert, worker, effects, "remove", "mod_removed")
 
+    async def _in_the_room(self, alert: Alert, effects: Effects) -> str:
+        """The bot account to act through in the reported message's room: one that is in it. The one that raised the
+        alert there comes first, not the one answering `!mod` in the staff room; a report from Element's Report button
+        came through the host account, which reads the homeserver's reports from every room, the ones it is not in
+        too (a reviewer's, thirty-second session: there 🗑️ said "Removed" of a message that stayed up)."""
+        first = alert.account or effects.account
+        if alert.room_id is None:
+            return first
+        for account in dict.fromkeys([first, *sorted(self.context.bot_accounts)]):
+            try:
+                if account in await self.context.rooms_seen_by(account).joined_members(alert.room_id):
+                    return account
+            except MatrixError as error:
+                if not error.permanent:
+                    raise
+        return first
+
     async def _may_redact(self, room_id: str, account: str) -> bool:
         """Whether `account` may take down others' messages in the room: its level against the room's `redact` (50
-        unless set) and against what sending a redaction event takes (`events`, else `events_default`); when the levels
-        cannot be read or understood now, the redaction is tried as before."""
+        unless set) and against what sending a redaction event takes (`events`, else `events_default`). Levels the
+        homeserver will not show it (it is not in the room) say no; levels it cannot read for now are asked for again
+        (the reaction is handled again later); levels not understood are not held against it."""
         try:
             levels = await self.context.rooms_seen_by(account).power_levels(room_id)
-        except MatrixError:
-            return True
+        except MatrixError as error:
+            if not error.permanent:
+                raise
+            return False
         users, events = levels.get("users"), levels.get("events")
         mine = power_level(users[account]) if isinstance(users, dict) and account in users else power_level(
             levels.get("users_default", 0))
@@ -198,7 +212,7 @@ class Reports:
         if alert.subject_user in self.context.bot_accounts:  # it would lower its own power there, for good
             self.context.alerts.in_thread(alert, effects, "mod_bot_account", worker=worker)
             return
-        account = _in_the_room(alert, effects)
+        account = await self._in_the_room(alert, effects)
         rooms = self.context.rooms_seen_by(account)
         room_id, user_id = alert.room_id, alert.subject_user
         until = self.context.clock.ms() + seconds * 1000

@@ -6,17 +6,22 @@ import logging
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bothy.clock import FixedClock
 from bothy.config import BotAccount
 from bothy.matrix.adapter import MatrixAccount
+from bothy.outbox import Effects
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.outbox import OutboxRepository
 from bothy.storage.sessions import SessionRepository
-from bothy.testing import STAFF_ROOM, FixedRooms, bot_context
+from bothy.testing import STAFF_ROOM, FixedRooms, bot_context, received_reaction
 from bots.host.bot import HostBot
+from bots.host.reports import REMOVE
 from bots.installed import INSTALLATION
 from rooms.dm import DirectRooms
 from tests.unit.test_config import settings_of
+from tests.unit.test_reports import SAM, NotInTheRoom, delivered
 
 REPORTER, AUTHOR, GROUP = "@alice:example.org", "@bob:example.org", "!group:example.org"
 
@@ -275,3 +280,37 @@ async def test_a_peer_workers_export_shows_what_was_written_to_them(database):
         await OutboxRepository.enqueue(db, effects.items, Clock().ms())
     [row] = (await INSTALLATION.personal_data(database).export(REPORTER))["outbox"]
     assert "gentle check-in" in json.dumps(row) and "about you" not in json.dumps(row)
+
+
+
+@pytest.mark.parametrize("guide_in_the_room", [True, False])
+async def test_removing_a_message_reported_with_elements_button_acts_through_a_bot_account_in_its_room(
+    database, guide_in_the_room
+):
+    """The host account reads the homeserver's reports from every room, the ones it is not in as well: there 🗑️ was
+    refused for good, while the thread said "Removed" and the audit log recorded it (a reviewer's, thirty-second
+    session). It acts through a bot account that is in the room; with none there, it says a moderator must."""
+    guide = "@guide:example.org"
+    host_rooms = NotInTheRoom()
+    host_rooms.reports = [report(1, "$rude")]
+    guide_rooms = FixedRooms(members={GROUP: frozenset({guide, AUTHOR})} if guide_in_the_room else {})
+    guide_rooms.levels[GROUP] = {"events_default": 0, "users": {guide: 50}}
+    context = bot_context(database, INSTALLATION, settings_of("host"), bot_accounts=frozenset({guide}))
+    bot = HostBot(dataclasses.replace(context, rooms=host_rooms,
+                                      account_rooms={context.account: host_rooms, guide: guide_rooms}))
+    await bot.start()
+    await bot.homeserver_reports.poll()
+    await delivered(database)
+    effects = Effects(bot.context.account)
+    assert await bot.context.alerts.handle_reaction(received_reaction(STAFF_ROOM, "$r", SAM, "$alert", REMOVE),
+                                                    effects)
+    await bot.context.work.commit(effects)
+    rows = await OutboxRepository(database).due(10**15)
+    thread = " ".join(row.content.get("body", "") for row in rows if row.room_id == STAFF_ROOM)
+    redactions = [(row.account, row.target_event_id) for row in rows if row.action == "redaction"]
+    async with database.read() as db:
+        audited = [row[0] async for row in await db.execute("SELECT action FROM audit_log")]
+    if guide_in_the_room:
+        assert redactions == [(guide, "$rude")] and "Removed" in thread and "report remove" in audited
+    else:
+        assert redactions == [] and "Removed" not in thread and "report remove" not in audited
