@@ -209,9 +209,11 @@ class OutboxRepository:
         async with self.database.transaction() as db:
             if row.alert_id is not None:
                 await db.execute("UPDATE alerts SET staff_event_id = ? WHERE id = ?", (event_id, row.alert_id))
-            if row.tag is not None:
+            if row.tag is not None:  # the hour is enough to prune by; a message moot only at a time to come (a
+                # meetup's post, weeks ahead) counts from then, so a reaction to it still means something until then
+                kept_from = max(now_ms, row.expires_at or 0)
                 await db.execute("INSERT OR REPLACE INTO sent_events (event_id, tag, sent_at) VALUES (?, ?, ?)",
-                                 (event_id, row.tag, hour_of(now_ms)))  # the hour is enough to prune by
+                                 (event_id, row.tag, hour_of(kept_from)))
             cursor = await db.execute("DELETE FROM outbox WHERE txn_id = ?", (row.txn_id,))
             if cursor.rowcount != 1:
                 return

@@ -12,6 +12,8 @@ import pytest
 from bothy.clock import FixedClock
 from bothy.matrix.events import Reaction, Redaction
 from bothy.outbox import Effects
+from bothy.storage.outbox import OutboxRepository
+from bothy.storage.retention import Retention, forget_old_rows
 from bothy.testing import FixedRooms, bot_context, received_reaction
 from bots.host.bot import HostBot
 from bots.host.meetup_times import describe, parse_plan
@@ -389,3 +391,22 @@ async def test_going_stands_while_any_of_the_members_ticks_does(host):
     assert await going(host, 1) == [ALICE]
     await taken_back(host, GROUP, "$on-post")
     assert await going(host, 1) == []
+
+
+async def test_a_check_mark_on_a_meetup_post_weeks_ahead_still_counts_after_a_month(host, clock):
+    """Which bot message was which is kept 30 days (`retention.sent_events_days`): a ✅ on the post of a meetup six
+    weeks ahead, made after a month, was silently no RSVP (a spec auditor's, thirty-second session). A meetup's post
+    is known from when it was delivered until a month after the meetup."""
+    await run(host, "!meetup add 20 April 7pm | Community hall", sender=BOB)  # posted 5 March, six weeks ahead
+    repository = OutboxRepository(host.context.store)
+    post = next(row for row in await repository.due(10**15) if row.tag)
+    await repository.delivered(post, GROUP, "$post", clock.ms())  # as the outbox records it
+    clock.at = NOW + timedelta(days=35)  # 9 April: the meetup is still 11 days away
+    await forget_old_rows(host.context.store, Retention(), clock.ms())  # the nightly retention sweep
+    effects = Effects(host.context.account)
+    await host.on_reaction(react(host, ALICE, "$post"), effects)
+    await host.context.work.commit(effects)
+    assert await going(host, 1) == [ALICE]
+    clock.at = datetime(2026, 5, 21, 12, tzinfo=UTC)  # a month after the meetup: forgotten, as every tag is
+    await forget_old_rows(host.context.store, Retention(), clock.ms())
+    assert await host.context.sent_tags.tag_of("$post") is None
