@@ -11,6 +11,8 @@ from bots.referral.climate import ClimateSettings, read_climate_settings
 from bots.referral.kb import has_crisis_lines, load_kb
 from referral_kb import SHIPPED_KB
 
+DAY_S = 86_400  # PRODUCT.md: at most one suggestion per member per topic per 24 h
+
 
 @dataclass(frozen=True)
 class ReferralSettings:
@@ -58,6 +60,9 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
     min_count = reader.get("referral.min_count", int, default=5)
     reader.check("referral.min_count", min_count, lambda k: k >= 3,
                  "must be at least 3 (smaller counts identify people)")
+    cooldown_s = reader.duration("referral.cooldown", "24h")
+    reader.check("referral.cooldown", cooldown_s, lambda seconds: seconds >= DAY_S,
+                 "must be at least 24h (a member is sent at most one suggestion a topic a day)")
     climate = read_climate_settings(reader)
     unknown = sorted(climate.distress_topics - kb.topics.keys()) if kb is not None else []
     if kb is not None and unknown:  # a topic misspelt or renamed would count no distress in any room's climate
@@ -65,7 +70,7 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> ReferralSettings:
                                f"{', '.join(unknown)} (topics: {', '.join(sorted(kb.topics))})")
     return ReferralSettings(
         kb_dirs=kb_dirs,
-        cooldown_s=reader.duration("referral.cooldown", "24h"),
+        cooldown_s=cooldown_s,
         crisis_cooldown_s=reader.duration("referral.crisis_cooldown", "1h"),
         keep_log_s=reader.duration("referral.keep_log", "365d"),
         bereavement_rooms=frozenset(r for r in bereavement_rooms if isinstance(r, str)),

@@ -280,3 +280,12 @@ def test_an_unset_environment_variable_is_a_problem_named_by_its_key_wherever_it
     monkeypatch.delenv("BOTHY_TEST_UNSET", raising=False)
     found = problems(filled(**{"schedules.mood_prompt": "${BOTHY_TEST_UNSET}"}))
     assert any(p.startswith("schedules.mood_prompt:") and "BOTHY_TEST_UNSET" in p for p in found)
+
+
+def test_a_suggestion_cooldown_under_a_day_is_refused():
+    """PRODUCT.md: at most one suggestion per member per topic per 24 h; a shorter cooldown was taken (a spec
+    auditor's, thirty-second session)."""
+    assert any(problem.startswith("referral.cooldown: must be at least 24h")
+               for problem in problems(filled(**{"referral.cooldown": "1h"})))
+    assert parse_config(filled(**{"referral.cooldown": "2d"}), ROOT, INSTALLATION.bots).bot_settings[
+        "referral"].cooldown_s == 2 * 86_400
