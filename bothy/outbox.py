@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import aiosqlite
@@ -161,15 +161,16 @@ class Effects:
     def message(self, content: dict, *, room_id: str | None = None, to_user: str | None = None,
                 reactions: tuple[str, ...] = (), alert: AlertRecord | None = None, tag: str | None = None,
                 expires_at: int | None = None, about: str | None = None, urgent: bool = False,
-                account: str | None = None) -> None:
+                account: str | None = None, naming: Iterable[str] = ()) -> None:
         """`expires_at` (ms) only for a message that is moot once that time has come, like a reminder of
         something that has begun: never for an alert or anything a member is owed. `about`: the member a
         message to staff names, so it is theirs to export and erase (an alert names its subject itself).
         `urgent`: what an emergency owes, sent before anything else due (an urgent alert is urgent by itself).
-        `account`: another bot account to send it as, one already in `room_id`."""
+        `account`: another bot account to send it as, one already in `room_id`. `naming`: the members a list to
+        staff names besides `about`, so it is theirs to export and erase too while it is stored."""
         self.items.append(Outgoing(account or self.account, "message", content, room_id=room_id, to_user=to_user,
                                    reactions=reactions, alert=alert, tag=tag, expires_at=expires_at,
-                                   about_user=about, urgent=urgent))
+                                   about_user=about, urgent=urgent, names=tuple(naming)))
 
     def messages(self, content: dict, *, to_users: list[str], reactions: tuple[str, ...] = (),
                  tag: str | None = None) -> None:

@@ -294,11 +294,13 @@ class CommandContext:
         return self._file_where()[1] is not None or self.encrypted
 
     def reply(self, template: str, *, reactions: tuple[str, ...] = (), about: str | None = None,
-              **context: Any) -> None:
-        """`about`: the member a reply to staff names ("I've sent @alice a check-in"), so it is theirs too."""
+              naming: Iterable[str] = (), **context: Any) -> None:
+        """`about`: the member a reply to staff names ("I've sent @alice a check-in"), so it is theirs too; `naming`:
+        the members a list names (`!quiet`), likewise."""
         content = self.templates.render(template, prefix=self.prefix, **context)
         room_id, to_user = self._where()
-        self.effects.message(content, reactions=reactions, room_id=room_id, to_user=to_user, about=about)
+        self.effects.message(content, reactions=reactions, room_id=room_id, to_user=to_user, about=about,
+                             naming=naming)
 
     def _file_where(self) -> tuple[str | None, str | None]:
         """Where a file goes: as a reply, but a member's private command's file (their own data) always to their DM."""

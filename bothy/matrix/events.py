@@ -211,7 +211,7 @@ _KEY_DECORATIONS = re.compile("[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
 def reaction_key(key: str) -> str:
     """Clients send some emoji with and some without a variation selector, and a member's own 👍 or 👋 often in their
     skin tone (Element X, phone keyboards): a reaction's key is kept without either, so every listener compares plain
-    keys, and 👍🏽 answers a check-in as 👍 does (a spec auditor's, thirty-second session)."""
+    keys, and 👍🏽 answers as 👍 does (a spec auditor's, thirty-second session)."""
     return _KEY_DECORATIONS.sub("", key)
 
 

@@ -336,6 +336,23 @@ async def _outbox_postponed_at(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE outbox ADD COLUMN postponed_at INTEGER")
 
 
+async def _outbox_names_listed_members(db: aiosqlite.Connection) -> None:
+    """The members a message lists besides whom it is to or about (a staff list: `!quiet`, `!alerts`, `!audit`), so
+    that while it waits, or once set aside, it is theirs to export and erase too (a spec auditor's, thirty-second
+    session). Gone with the message."""
+    await run_statements(
+        db,
+        """
+        CREATE TABLE outbox_names (
+            row_id INTEGER NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            PRIMARY KEY (user_id, row_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX outbox_names_row ON outbox_names (row_id)
+        """,
+    )
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
@@ -351,6 +368,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(25, "engine: what an emergency owes goes before everything else due", _outbox_urgent_first),
     Migration(26, "engine: a sync checkpoint records when it was saved", _checkpoints_keep_when),
     Migration(29, "engine: a message records when it was last postponed", _outbox_postponed_at),
+    Migration(33, "engine: a staff list names the members it lists", _outbox_names_listed_members),
 )
 
 

@@ -59,6 +59,8 @@ class Outgoing:
     about_user: str | None = None  # the member a message to staff is about (an alert's subject by default)
     # Goes before everything else due (migration 25): what an emergency owes. An urgent alert is urgent by itself.
     urgent: bool = False
+    # Members a message to staff lists besides `about_user` (`!quiet`'s reply): theirs too, while it is stored.
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,9 @@ class OutboxRepository:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        names = [(row_id, user) for row_id, item in enumerate(items, start=next_id) for user in set(item.names)]
+        if names:
+            await db.executemany("INSERT INTO outbox_names (row_id, user_id) VALUES (?, ?)", names)
 
     async def due(self, now_ms: int, limit: int = 100) -> list[OutboxRow]:
         """Rows due now, urgent ones first, each kind in order, leaving out any queued behind a row to the same place
@@ -209,8 +214,8 @@ class OutboxRepository:
         async with self.database.transaction() as db:
             if row.alert_id is not None:
                 await db.execute("UPDATE alerts SET staff_event_id = ? WHERE id = ?", (event_id, row.alert_id))
-            if row.tag is not None:  # the hour is enough to prune by; a message moot only at a time to come (a
-                # meetup's post, weeks ahead) counts from then, so a reaction to it still means something until then
+            if row.tag is not None:  # the hour is enough to prune by; a message moot only at a time to come (an
+                # announcement weeks ahead) counts from then, so a reaction to it still means something until then
                 kept_from = max(now_ms, row.expires_at or 0)
                 await db.execute("INSERT OR REPLACE INTO sent_events (event_id, tag, sent_at) VALUES (?, ?, ?)",
                                  (event_id, row.tag, hour_of(kept_from)))

@@ -57,6 +57,9 @@ class PersonalColumns:
     # An SQL condition for rows naming the member only in a staff column that are still theirs alone (a request
     # nobody has acted on yet): erase deletes them, where it clears the column on the rest.
     theirs_alone: str = ""
+    # A table of (row_id, user_id): members a row names besides its subject columns (a staff list). Those rows are
+    # theirs too: exported with them (subject_view), and deleted by their erase unless `spared`.
+    named_in: str = ""
 
     def __post_init__(self) -> None:
         if not self.subject and not self.staff:
@@ -86,16 +89,21 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     # reason a reporter gave, shown to the member they reported: a reviewer's); one to a person (a peer worker's reply
     # in their DM) is theirs to read. The later `content` stands in for the row's own in the export (the last of two
     # columns of one name is the one kept).
-    "outbox": PersonalColumns(subject=("to_user", "about_user"), subject_view=(
-        "*", "CASE WHEN about_user IS NULL OR to_user IS NOT NULL THEN "
-        "(SELECT content FROM outbox_contents WHERE id = content_id) END AS shared_content",
+    # A list to staff (`!quiet`'s reply) names several members (`outbox_names`): it is each one's, shown as that.
+    "outbox": PersonalColumns(subject=("to_user", "about_user"), named_in="outbox_names", subject_view=(
+        "*", "CASE WHEN (about_user IS NULL OR to_user IS NOT NULL) AND id NOT IN (SELECT row_id FROM outbox_names) "
+        "THEN (SELECT content FROM outbox_contents WHERE id = content_id) END AS shared_content",
         "CASE WHEN action = 'file' THEN json_object('filename', json_extract(content, '$.filename'), 'mimetype', "
         "json_extract(content, '$.mimetype')) WHEN about_user IS NOT NULL AND to_user IS NULL THEN "
         "json_object('message', 'to peer workers, about you: its words are not shown, as they may hold what others "
-        "wrote') "
+        "wrote') WHEN id IN (SELECT row_id FROM outbox_names) THEN "
+        "json_object('message', 'a list to peer workers that names you: its words are not shown, as it names others "
+        "too') "
         "ELSE content END AS content"),
         spared="alert_id IN (SELECT id FROM alerts WHERE urgent = 1 AND done_at IS NULL) "
                "AND room_id IS NOT NULL AND dead = 0"),
+    # After the outbox: its erase deletes the lists naming the member, and with them these rows.
+    "outbox_names": PersonalColumns(subject=("user_id",)),
     "pending_decryption": PersonalColumns(subject=("sender",)),
     "audit_log": PersonalColumns(subject=("subject",), staff=("actor",), staff_view=("at", "actor", "action")),
 }
@@ -166,7 +174,8 @@ class PersonalData:
         async with self.database.read() as db:
             for table, personal in self.columns.items():
                 if personal.subject:
-                    rows = await _select(db, table, ", ".join(personal.subject_view), personal.subject, user_id)
+                    rows = await _select(db, table, ", ".join(personal.subject_view), personal.subject, user_id,
+                                         named_in=personal.named_in)
                     if rows:
                         exported[table] = rows
             for table, keyed in self.keyed.items():
@@ -235,8 +244,12 @@ class PersonalData:
                                  f"AND ({personal.spared})", (user_id,) * len(personal.subject))
         for table, personal in self.columns.items():
             if personal.subject:
-                where = _where(personal.subject)
-                cursor = await db.execute(f"DELETE FROM {table} WHERE {where}", (user_id,) * len(personal.subject))
+                where, params = _where(personal.subject), [user_id] * len(personal.subject)
+                if personal.named_in:
+                    where += f" OR (id IN (SELECT row_id FROM {personal.named_in} WHERE user_id = ?)"
+                    where += f" AND NOT ({personal.spared}))" if personal.spared else ")"
+                    params.append(user_id)
+                cursor = await db.execute(f"DELETE FROM {table} WHERE {where}", params)
                 if cursor.rowcount:
                     changed[table] = cursor.rowcount
             if personal.theirs_alone:
@@ -266,9 +279,14 @@ class PersonalData:
 
 
 async def _select(db: aiosqlite.Connection, table: str, shown: str, columns: tuple[str, ...], user_id: str,
-                  excluding: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Rows naming the member in `columns`; rows already exported whole (as their subject) are left out."""
-    where, params = f"({_where(columns)})", [user_id] * len(columns)
+                  excluding: tuple[str, ...] = (), named_in: str = "") -> list[dict[str, Any]]:
+    """Rows naming the member in `columns` (or in the `named_in` table); rows already exported whole (as their
+    subject) are left out."""
+    where, params = _where(columns), [user_id] * len(columns)
+    if named_in:
+        where += f" OR id IN (SELECT row_id FROM {named_in} WHERE user_id = ?)"
+        params.append(user_id)
+    where = f"({where})"
     for column in excluding:
         where += f" AND {column} IS NOT ?"
         params.append(user_id)

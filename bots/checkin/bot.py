@@ -325,6 +325,7 @@ class CheckinBot(Bot):
                          key=lambda s: (s.still_reading, -(s.days_silent or 0)))
         # Those who asked for no check-ins are still listed (a peer worker may know them), and said to have asked.
         preferences = await self.repository.preferences()
-        ctx.reply("quiet_list", total=len(signals), members=[
+        listed = signals[:50]
+        ctx.reply("quiet_list", total=len(signals), naming=[s.user_id for s in listed], members=[
             (s.user_id, s.describe(), not checkins_allowed(preferences.get(s.user_id, (True, None)), now))
-            for s in signals[:50]])
+            for s in listed])

@@ -26,7 +26,7 @@ class AlertCommands:
         now = self.context.clock.ms()
         alerts = await self.context.alerts.not_done()
         more = max(0, await self.context.alerts.repository.not_done_count() - len(alerts))  # (read apart)
-        ctx.reply("alerts_list", more=more, alerts=[
+        ctx.reply("alerts_list", more=more, naming=[a.claimed_by for a in alerts if a.claimed_by], alerts=[
             {"id": a.id, "kind": a.kind.replace("_", " "), "state": a.state, "urgent": a.urgent,
              "minutes": max(0, now - a.created_at) // 60_000, "claimed_by": a.claimed_by,
              "link": self.context.alerts.staff_link(a)}

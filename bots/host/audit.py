@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bothy.plugin import BotContext
+from bothy.settings import is_user_id
 from commands.framework import Command, CommandContext, Integer, Role
 
 DAY_MS = 86_400_000
@@ -34,4 +35,7 @@ class AuditCommands:
         entries = [{"when": dt.datetime.fromtimestamp(at / 1000, zone).strftime("%a %d %b %H:%M"),
                     "actor": actor or "someone since forgotten", "action": action, "subject": subject,
                     "detail": detail} for at, actor, action, subject, detail in rows[:SHOWN]]
-        ctx.reply("audit_list", entries=entries, days=ctx.params["days"], more=len(rows) > SHOWN, shown=SHOWN)
+        named = {person for _, actor, _, subject, _ in rows[:SHOWN] for person in (actor, subject)
+                 if isinstance(person, str) and is_user_id(person)}
+        ctx.reply("audit_list", entries=entries, days=ctx.params["days"], more=len(rows) > SHOWN, shown=SHOWN,
+                  naming=sorted(named))

@@ -120,9 +120,9 @@ async def test_a_notice_from_one_of_bothys_own_bots_is_never_read():
     ("!help", "m.text", False, False),         # typed: a known command, run (this test's `help` says nothing)
     ("!help", "m.notice", True, False),
     ("!help", "m.image", True, False),
-    ("!nosuch I want to die", "m.text", True, True),  # typed: an unknown command, read and given usage help
-    ("!nosuch I want to die", "m.notice", True, False),
-    ("!nosuch I want to die", "m.image", True, False),
+    ("!hlep I want to die", "m.text", True, True),  # typed: a mistyped command, read and given usage help
+    ("!hlep I want to die", "m.notice", True, False),
+    ("!hlep I want to die", "m.image", True, False),
 ])
 async def test_only_typed_text_is_a_command(body, msgtype, read, answered):
     # A caption is not typed as a command, and a notice must never be answered (spec): no command runs and no

@@ -23,6 +23,7 @@ from bots.referral.bot import ReferralBot
 from bots.referral.storage import ReferralRepository
 from commands.framework import CommandContext, Role
 from tests.unit.conftest import migrated_database
+from tests.unit.test_checkin_bot import DAY_MS, GROUP, checkin_bot, handle
 from tests.unit.test_config import filled, settings_of
 
 
@@ -58,6 +59,7 @@ async def test_export_then_erase_covers_every_row_that_names_the_member(database
 
 
 ALICE, SAM = "@alice:example.org", "@sam:example.org"
+BOB, CARA = "@bob:example.org", "@cara:example.org"
 
 
 async def test_a_crisis_alert_from_a_group_message_is_the_author_s_to_export_and_erase(database, example_config):
@@ -338,3 +340,42 @@ async def test_an_erased_member_is_gone_from_the_files_a_backup_would_copy(tmp_p
         await INSTALLATION.personal_data(database).erase(alice)
         files = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("bothy.sqlite3"))
         assert interest.encode() not in files and alice.encode() not in files
+
+
+
+async def quiet_list(bot: CheckinBot) -> None:
+    """A peer worker's `!quiet` in the staff room, its reply waiting in the outbox."""
+    command = next(c for c in bot.commands() if c.name == "quiet")
+    effects = Effects(bot.context.account)
+    await command.run(CommandContext(command=command, sender=SAM, room_id=STAFF_ROOM, event_id="$q",
+                                     role=Role.PEER_WORKER, in_dm=False, in_staff_room=True, effects=effects,
+                                     templates=bot.context.templates, prefix="!", params={"days": None}))
+    await bot.context.work.commit(effects)
+
+
+async def test_a_staff_list_naming_a_member_is_theirs_to_export_and_erase_while_it_is_stored(database, example_config):
+    """`!quiet`'s reply names each quiet member with their signals; waiting in the outbox (an outage, a rate limit) or
+    set aside after its last try, it was no one's: `!mydata` left it out and `!forget me` left it there, to be sent
+    after the erase (a spec auditor's, thirty-second session). Each member it lists sees that it exists, not its
+    words (which name the others); an erase takes it away; delivered, nothing of it is left."""
+    bot = checkin_bot(database, example_config)
+    long_ago = bot.context.clock.ms() - 30 * DAY_MS
+    for number, member in enumerate((BOB, CARA)):
+        await handle(bot, Message(GROUP, f"$m{number}", member, "hello", long_ago, "m.text", True))
+    await quiet_list(bot)
+    [waiting] = [row for row in await OutboxRepository(database).due(10**15) if row.room_id == STAFF_ROOM]
+    assert BOB in json.dumps(waiting.content) and CARA in json.dumps(waiting.content)
+    for member, other in ((BOB, CARA), (CARA, BOB)):
+        exported = await bot.context.personal_data.export(member)
+        assert [json.loads(row["content"]) for row in exported["outbox"]] == [
+            {"message": "a list to peer workers that names you: its words are not shown, as it names others too"}]
+        assert other not in json.dumps(exported)
+    await bot.context.personal_data.erase(BOB)
+    assert [row for row in await OutboxRepository(database).due(10**15) if row.room_id == STAFF_ROOM] == []
+
+    await quiet_list(bot)  # Cara alone now: delivered, nothing is left of it
+    [waiting] = [row for row in await OutboxRepository(database).due(10**15) if row.room_id == STAFF_ROOM]
+    await OutboxRepository(database).delivered(waiting, STAFF_ROOM, "$sent", bot.context.clock.ms())
+    assert "outbox" not in await bot.context.personal_data.export(CARA)
+    async with database.read() as db:
+        assert await scalar(db, "SELECT COUNT(*) FROM outbox_names") == 0
