@@ -1965,3 +1965,11 @@ def test_means_on_the_mind_a_railing_and_what_others_dont_get(matcher, text, cri
 ])
 def test_understated_and_young_voices_and_never_at_its_worst(matcher, text, crisis):
     assert (matcher.match(text).tier == "crisis") is crisis
+
+
+@pytest.mark.parametrize("text", ["I can't do this any longer", "honestly cant do this much longer",
+                                  "I can't do this for much longer", "can't take it any longer",
+                                  "I can't take this anymore"])
+def test_cant_go_on_said_with_any_longer_is_said_as_with_anymore(matcher, text):
+    """"Can't do this anymore" was a crisis line and "can't do this any longer" nothing (thirty-second session)."""
+    assert matcher.match(text).tier == "crisis"
