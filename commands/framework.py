@@ -437,16 +437,23 @@ def parse_invocation(body: str, prefix: str) -> Invocation | None:
     return Invocation(tuple(part.casefold() for part in parts), parts)
 
 
-def _edits_within(typed: str, meant: str, most: int, changed_letter: int = 1) -> bool:
-    """Whether `typed` is at most `most` edits from `meant`: a letter added, dropped or (costing `changed_letter`)
-    changed, or two neighbours swapped."""
+# Each letter's neighbours on a QWERTY keyboard, as a thumb slips.
+_BESIDE = dict(zip("qwertyuiopasdfghjklzxcvbnm", (
+    "wa", "qesa", "wrds", "etdf", "ryfg", "tugh", "yihj", "uojk", "ipkl", "ol", "qwsz", "awedxz", "serfcx", "drtgvc",
+    "ftyhbv", "gyujnb", "huikmn", "jiolm", "kop", "asx", "zsdc", "xdfv", "cfgb", "vghn", "bhjm", "njk"), strict=True))
+
+
+def _edits_within(typed: str, meant: str, most: int, any_letter: bool = True) -> bool:
+    """Whether `typed` is at most `most` edits from `meant`: a letter added, dropped or changed (only for one beside it
+    on the keyboard, unless `any_letter`), or two neighbours swapped."""
     if abs(len(typed) - len(meant)) > most:
         return False
     before, row = None, list(range(len(meant) + 1))
     for i, letter in enumerate(typed, 1):
         current = [i]
         for j, other in enumerate(meant, 1):
-            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (letter != other) * changed_letter)
+            changed = 0 if letter == other else 1 if any_letter or letter in _BESIDE.get(other, "") else 2
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + changed)
             if before is not None and i > 1 and j > 1 and letter == meant[j - 2] and typed[i - 2] == other:
                 cost = min(cost, before[j - 2] + 1)
             current.append(cost)
@@ -489,8 +496,10 @@ class CommandRegistry:
         new job" is someone's news, not a mistyped command."""
         word = word.casefold()
         for first in {words[0] for words in self._by_words}:
-            short = len(first) <= 4  # a short one with a letter changed is often a word of its own: "good", "food"
-            if word.startswith(first) or _edits_within(word, first, 1 if short else 2, 2 if short else 1):
+            # A short one with a letter changed is often a word of its own ("good", "food"), but not with a key
+            # beside the right one ("mpod", "tslk": a phone's slip, a second reviewer's)
+            short = len(first) <= 4
+            if word.startswith(first) or _edits_within(word, first, 1 if short else 2, not short):
                 return True
         return False
 

@@ -79,8 +79,8 @@ class CommandRouter:
         if found is None:
             if message.replaces is None:
                 await self._unknown(invocation, message, effects)
-            elif not invocation.raw_args[0].startswith(self.config.command_prefix) and \
-                    await self._answers_here(self.config.bot_names[0], message.room_id):  # "!!!" is emphasis
+            elif self._a_try_at_a_command(invocation.raw_args[0], message.room_id) and \
+                    await self._answers_here(self.config.bot_names[0], message.room_id):
                 await self._take_down_edit(message, effects)
             return None
         known = KnownCommand(found[0], found[0].read_as_words(found[1]))
@@ -133,6 +133,14 @@ class CommandRouter:
         """A DM or the staff room: where a staff command runs and nothing typed needs taking down."""
         return self.account.is_direct_room(room_id) or room_id == self.staff_room_id()
 
+    def _a_try_at_a_command(self, word: str, room_id: str) -> bool:
+        """Whether a word after the prefix that is no command was meant as one: never one that repeats the prefix
+        ("!!! ..." is emphasis); in a group only one that looks like a command ("!Congratulations on the new job" is
+        someone's news, neither answered nor taken down, nor its edit: a spec auditor's and a second reviewer's)."""
+        if word.startswith(self.config.command_prefix):
+            return False
+        return self._in_staff_place(room_id) or self.registry.may_mean(word)
+
     async def _take_down_edit(self, message: Message, effects: Effects) -> None:
         """A message edited into a command that may not stay in a group ("ugh" edited into "!mood 1", a private or
         staff command corrected in place): the edit and the message it replaced are redacted there, where the bot
@@ -147,15 +155,12 @@ class CommandRouter:
 
     async def _unknown(self, invocation: Invocation, message: Message, effects: Effects) -> None:
         """Kind usage help, never in front of a group: a mistyped private command (`!mood2`) may say something
-        personal, so in a group it is answered in the member's DM and redacted where the bot has the power.
-        A word that starts with the prefix again ("!!! ...") is emphasis, not a try at a command; in a group, so is
-        one that looks like no command ("!Congratulations on the new job": a spec auditor's, thirty-second session)."""
+        personal, so in a group it is answered in the member's DM and redacted where the bot has the power; only a
+        try at a command (_a_try_at_a_command)."""
         prefix = self.config.command_prefix
         word = invocation.raw_args[0]
-        if word.startswith(prefix):
+        if not self._a_try_at_a_command(word, message.room_id):
             return
-        if not self._in_staff_place(message.room_id) and not self.registry.may_mean(word):
-            return  # in a group, someone's words that start with the prefix: neither answered nor taken down
         # An outage while telling which bot answers is raised, as for a known command: the event is tried again
         # (swallowed, a mistyped `!mood2 I feel awful` typed in a group was neither answered nor taken down).
         if not await self._answers_here(self.config.bot_names[0], message.room_id):

@@ -13,7 +13,6 @@ import io
 import logging
 import random
 import re
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from bothy.matrix.events import (
     server_of,
     undecryptable_from_event,
 )
+from bothy.storage.database import database_unavailable
 from bothy.storage.sessions import Session, SessionRepository
 
 log = logging.getLogger("bothy.matrix")
@@ -68,10 +68,11 @@ MEMBERS_CACHE_S = 60.0
 SPACE_ROOM_TYPE = "m.space"  # a room's type, from its create event: a Space lists rooms
 FIND_SENT_MAX_PAGES = 10  # of 100 of the bot's own events: enough for any row a restart could leave behind
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
-# The crypto store unavailable for now (locked by a backup, a full disk, an I/O error), as peewee and sqlite3 raise it:
-# the sync that could not be stored is taken again until it can be, never gone past as one nio could not read. Not
-# the other database errors (a damaged file, a constraint), which would stall Bothy for ever.
-STORE_UNAVAILABLE = (peewee.OperationalError, sqlite3.OperationalError)
+# A sync the crypto store could not take for now (locked by a backup, a full disk, an I/O error: SQLite's codes for
+# that, bothy.storage.database.UNAVAILABLE) is taken again, with backoff, this many times (some minutes) before it is
+# gone past as one nio cannot read: a store that never takes a write again (a read-only disk, its folder deleted) must
+# not stall every later sync of the account (a second reviewer's).
+STORE_TRIES = 12
 
 BatchHandler = Callable[[str, list[InboundEvent]], Awaitable[None]]
 
@@ -220,6 +221,12 @@ def _member_events(events: Iterable[Any]) -> Iterator[tuple[str, str, dict[str, 
 def _text_or_none(value: Any) -> str | None:
     """A member's display name or avatar as nio needs it: text, or nothing (nio keys a dict by the name)."""
     return value if isinstance(value, str) else None
+
+
+def _store_unavailable(error: BaseException) -> bool:
+    """The crypto store could not take a write for now: SQLite's error, as peewee wraps it (kept as `orig`)."""
+    original = getattr(error, "orig", None) if isinstance(error, peewee.OperationalError) else error
+    return isinstance(original, BaseException) and database_unavailable(original)
 
 
 def _own_membership(event: Any, user_id: str) -> str | None:
@@ -420,7 +427,7 @@ class MatrixAccount:
         """
         first = True
         first_ever = since is None
-        failures = unreadable = 0
+        failures = unreadable = store_waits = 0
         while not stopping.is_set():
             self.client.unreadable_next_batch = None
             try:
@@ -441,16 +448,16 @@ class MatrixAccount:
                 log.warning("%s sync failed (%s); retrying in %.1fs", self.user_id, type(error).__name__, delay)
                 await _wait(stopping, delay)
                 continue
-            except STORE_UNAVAILABLE as error:  # nio could not write the crypto store for now: the sync is owed
-                failures += 1
-                self.client.next_batch = since or ""  # handled afresh (see below), however long it takes
-                delay = backoff_delay(failures)
-                log.error("%s could not write its crypto store (%s); taking the sync again in %.1fs", self.user_id,
-                          describe_error(error), delay)
-                await _wait(stopping, delay)
-                continue
             except Exception as error:  # nio failed to parse what the homeserver sent: stay alive, try again
                 failures += 1
+                if _store_unavailable(error) and store_waits < STORE_TRIES:  # the sync is owed: handled afresh
+                    store_waits += 1
+                    self.client.next_batch = since or ""
+                    delay = backoff_delay(failures)
+                    log.error("%s could not write its crypto store (%s); taking the sync again in %.1fs",
+                              self.user_id, describe_error(error), delay)
+                    await _wait(stopping, delay)
+                    continue
                 unreadable += 1
                 if unreadable < UNREADABLE_TRIES:
                     # nio takes a sync's token before handling it, and would skip the same sync when it comes again
@@ -467,7 +474,7 @@ class MatrixAccount:
                           describe_error(error), delay)
                 await _wait(stopping, delay)
                 continue
-            failures = unreadable = 0
+            failures = unreadable = store_waits = 0
             self.syncs_done += 1
             self.synced_at_ms = int(time.time() * 1000)
             deliver = not (first and first_ever)
@@ -647,7 +654,11 @@ class MatrixAccount:
             return events
         invited = next((index for index in range(joined - 1, -1, -1)
                         if _own_membership(events[index], self.user_id) == "invite"), None)
-        return events[joined if invited is None else invited:]
+        if invited is not None:
+            return events[invited:]
+        # The events run unbroken up to now: joined from an invite older than all of them, all came after it (a second
+        # reviewer's: a busy room while Bothy was down, or a join tried again at a restart).
+        return events if events[joined].prev_membership == "invite" else events[joined:]
 
     @contextlib.contextmanager
     def _isolated(self, where: str, event: Any = None) -> Iterator[None]:

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import sqlite3
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
@@ -562,10 +563,27 @@ async def test_a_room_key_in_a_sync_taken_again_for_a_gap_still_reaches_late_dec
     assert RoomKeyArrived(session_id) in batches[0], [type(event).__name__ for event in batches[0]]
 
 
-async def test_a_crypto_store_unavailable_for_a_while_costs_no_event_of_the_sync(account, monkeypatch):
+def store_error(code: int, words: str) -> peewee.OperationalError:
+    """As peewee raises SQLite's error: wrapped, the sqlite3 error its first argument."""
+    error = sqlite3.OperationalError(words)
+    error.sqlite_errorcode = code  # type: ignore[attr-defined]  # as SQLite sets it
+    return peewee.OperationalError(error, *error.args)
+
+
+@pytest.mark.parametrize(("error", "failing", "read"), [
+    # a full disk for a while: the sync is taken again until the store takes it, and nothing in it is lost
+    (store_error(sqlite3.SQLITE_FULL, "database or disk is full"), 2 * UNREADABLE_TRIES, [["$crisis"]]),
+    # a store that never takes a write again (a read-only disk): gone past after a while, so later syncs are read
+    (store_error(sqlite3.SQLITE_READONLY, "attempt to write a readonly database"), 10**6, [["$later"]]),
+    (store_error(sqlite3.SQLITE_FULL, "database or disk is full"), 10**6, [["$later"]]),
+])
+async def test_a_crypto_store_that_cannot_take_a_sync_for_now_costs_none_of_its_events(
+    account, monkeypatch, error, failing, read
+):
     """A store that could not take a write for a few seconds (a full disk, a backup holding its lock) was taken for a
     sync nio could not read, and gone past after three tries with every event in it, a crisis included (a reviewer's,
-    thirty-second session): the sync is taken again until the store takes it."""
+    thirty-second session): the sync is taken again while the store may take it; one that never will (a second
+    reviewer's) is gone past after a while, as before, so it does not stall every later sync."""
     account.client.restore_login(BOT, "BOTDEV", "token")
     stopping, batches = asyncio.Event(), []
     encryption = {"type": "m.room.encryption", "sender": ALICE, "event_id": "$enc", "state_key": "",
@@ -582,9 +600,9 @@ async def test_a_crypto_store_unavailable_for_a_while_costs_no_event_of_the_sync
     real_save, failures = account.client.store.save_encrypted_rooms, []
 
     def save_encrypted_rooms(rooms):
-        if rooms and len(failures) < 2 * UNREADABLE_TRIES:
+        if rooms and len(failures) < failing:
             failures.append(1)
-            raise peewee.OperationalError("database or disk is full")
+            raise error
         return real_save(rooms)
 
     monkeypatch.setattr(account.client.store, "save_encrypted_rooms", save_encrypted_rooms)
@@ -595,4 +613,54 @@ async def test_a_crypto_store_unavailable_for_a_while_costs_no_event_of_the_sync
         stopping.set()
 
     await asyncio.wait_for(account.sync_forever("s1", on_batch, stopping), 10)
-    assert batches == [["$crisis"]]
+    assert batches == read
+
+
+def group_message(event_id: str, ts: int) -> nio.Event:
+    return nio.Event.parse_event({"type": "m.room.message", "sender": ALICE, "event_id": event_id,
+                                  "origin_server_ts": ts, "content": {"msgtype": "m.text", "body": "words"}})
+
+
+def own_membership(event_id: str, membership: str, before: str, ts: int) -> nio.Event:
+    return nio.Event.parse_event({"type": "m.room.member", "sender": BOT if membership == "join" else ALICE,
+                                  "event_id": event_id, "state_key": BOT, "origin_server_ts": ts,
+                                  "content": {"membership": membership},
+                                  "unsigned": {"prev_content": {"membership": before}}})
+
+
+@pytest.mark.parametrize(("timeline", "read"), [
+    # invited in the batch: what came before the invite is the room's history, not said to Bothy
+    ([("$old", None), ("$invite", "invite"), ("$said", None), ("$join", "join"), ("$after", None)],
+     ["$said", "$after"]),
+    # invited before the batch (Bothy down, a busy room): all of it came after the invite (a second reviewer's)
+    ([("$said", None), ("$join", "join"), ("$after", None)], ["$said", "$after"]),
+    # joined with no invite (a public room): from the join
+    ([("$old", None), ("$public-join", "join"), ("$after", None)], ["$after"]),
+    # a name changed (a join after a join) is no joining
+    ([("$said", None), ("$rename", "rename"), ("$after", None)], ["$said", "$after"]),
+])
+def test_a_group_joined_in_a_sync_is_read_from_the_bots_invite(account, timeline, read):
+    """Joining an existing room, Bothy acted on the history its join sync carries (a spec auditor's, thirty-second
+    session): a months-old crisis message raised an urgent alert."""
+    group = "!group:x"
+    room_with(account, group, (BOT, ALICE, "@bob:x"))
+    events = []
+    for ts, (event_id, membership) in enumerate(timeline):
+        if membership == "invite":
+            events.append(own_membership(event_id, "invite", "leave", ts))
+        elif membership == "join":
+            events.append(own_membership(event_id, "join", "leave" if event_id == "$public-join" else "invite", ts))
+        elif membership == "rename":
+            events.append(own_membership(event_id, "join", "join", ts))
+        else:
+            events.append(group_message(event_id, ts))
+    assert [event.event_id for event in account._since_asked_in(group, events)
+            if isinstance(event, nio.RoomMessageText)] == read
+
+
+def test_a_dm_joined_in_a_sync_is_read_whole(account):
+    """A member may write to the bot before it has joined their DM: nothing of it is history."""
+    room_with(account, DM, (BOT, ALICE))
+    account._direct_rooms[DM] = ALICE
+    events = [group_message("$before", 0), own_membership("$join", "join", "leave", 1), group_message("$after", 2)]
+    assert [event.event_id for event in account._since_asked_in(DM, events)] == ["$before", "$join", "$after"]

@@ -90,7 +90,7 @@ async def test_in_a_group_words_that_only_start_with_the_prefix_are_neither_answ
     for body in ("!Congratulations on the new job", "!good news everyone", "!x"):
         known, effects = await handled(body)
         assert not known and effects.items == [], body
-    for body in ("!hlep", "!mood2 awful", "!helpme", "!moood"):
+    for body in ("!hlep", "!mood2 awful", "!helpme", "!moood", "!mpod 1", "!miod 2", "!hwlp"):  # a thumb's slip
         known, effects = await handled(body)
         assert [item.action for item in effects.items] == ["message", "redaction"], body
     known, effects = await handled("!Congratulations on the new job", DM)  # in a DM it is said to the bot
@@ -166,12 +166,13 @@ async def test_an_edit_takes_down_only_its_own_sender_s_message_and_emphasis_is_
     account = Account()
     router = CommandRouter(shared_config(), registry, account, INSTALLATION.templates(), Clock(), lambda: STAFF)
     mallory = "@mallory:example.org"
-    for body in ("!mood 1", "!gone"):
+    for body in ("!mood 1", "!moodd"):
         effects = Effects(HOST)
         await router.handle(Message(GROUP, "$edit", mallory, body, Clock().ms(), "m.text", encrypted=True,
                                     replaces="$typed"), effects)
         assert [item.target_event_id for item in effects.items if item.action == "redaction"] == ["$edit"]
-    effects = Effects(HOST)
-    await router.handle(Message(GROUP, "$edit2", ALICE, "!!! so proud of you all", Clock().ms(), "m.text",
-                                encrypted=True, replaces="$typed"), effects)
-    assert effects.items == []
+    for body in ("!!! so proud of you all", "!Congratulations on the new job"):  # emphasis, someone's news
+        effects = Effects(HOST)
+        await router.handle(Message(GROUP, "$edit2", ALICE, body, Clock().ms(), "m.text", encrypted=True,
+                                    replaces="$typed"), effects)
+        assert effects.items == [], body
