@@ -62,8 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             print(f"Bothy could not start: the crypto store in {config.crypto_store_dir} (crypto.store_dir) for "
                   f"{error} cannot be opened ({error.reason}). If another Bothy uses that folder, stop it; if the "
-                  f"store is damaged, restore the folder from a backup. {_NEW_DEVICE_HINT.format(bot=error)}",
-                  file=sys.stderr)
+                  "store is damaged, restore the folder from a backup."
+                  + ("" if "locked" in error.reason else f" {_NEW_DEVICE_HINT.format(bot=error)}"), file=sys.stderr)
         return 2
     except MatrixError as error:  # refused for good at start (a wrong password, a staff room alias not found)
         if not error.permanent:

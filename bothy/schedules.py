@@ -30,6 +30,8 @@ def parse_schedule(expression: str, timezone: ZoneInfo) -> BaseTrigger:
     fields = expression.split()
     if len(fields) != 5:
         raise ScheduleError(f"{expression!r} is neither 'every N(s|m|h|d)' nor a 5-field cron line")
+    if fields[2] != "*" and fields[4] != "*":  # cron runs on either; APScheduler only where both agree
+        raise ScheduleError(f"{expression!r}: give the day of the month or the day of the week, with * for the other")
     try:
         trigger = CronTrigger.from_crontab(" ".join([*fields[:4], _cron_days(fields[4])]), timezone=timezone)
     except ValueError as error:
@@ -59,7 +61,7 @@ def _cron_days(field: str) -> str:
         else:
             start, dash, end = spec.partition("-")
             first = _cron_day(start)
-            last = _cron_day(end) if dash else (6 if slash else first)
+            last = _cron_day(end) if dash else (7 if slash else first)  # "1/2": from Monday to Sunday (7)
         if first > last:
             raise ScheduleError(f"{part!r} in the day-of-week field runs backwards (Sunday is 0 or 7)")
         days.update(day % 7 for day in range(first, last + 1, step))

@@ -63,6 +63,7 @@ GAP_PAGES, GAP_PAGE_SIZE = 10, 100  # events missed while away, fetched back per
 # this many times with backoff (up to about a minute in all, longer if the homeserver asks); after that the room's gap
 # is skipped and said, so that one room the homeserver cannot page back in never stops Bothy.
 GAP_TRIES = 8
+GAP_RATE_LIMITED_S = 1800  # rate limits waited out for this long before they count as failures too
 BACKOFF_CAP_S = 20.0  # outages: a homeserver back up is noticed within 20 s, at under 0.1 request/s
 MEMBERS_CACHE_S = 60.0
 SPACE_ROOM_TYPE = "m.space"  # a room's type, from its create event: a Space lists rooms
@@ -526,14 +527,20 @@ class MatrixAccount:
         skipped: a rate limit, or a homeserver restarting or away, is waited out however long it lasts (a 429 storm
         delays, never loses; a reviewer's)."""
         tries = waits = 0
+        limited_s = 0.0
         while True:
             try:
                 return await self._missed_events(response, since, skip_unfilled=tries >= GAP_TRIES)
             except GapNotFilled as error:
                 waits += 1
-                if not error.rate_limited and await self._homeserver_answers():
+                if error.rate_limited:
+                    if limited_s > GAP_RATE_LIMITED_S:  # a homeserver that never lets it through: as a failure
+                        tries += 1
+                elif await self._homeserver_answers():
                     tries += 1  # that room's trouble
                 delay = backoff_delay(waits, error.retry_after_ms)
+                if error.rate_limited:
+                    limited_s += delay
                 log.warning("%s could not fetch events missed in %s; trying again in %.1fs", self.user_id, error,
                             delay)
                 await _wait(stopping, delay)

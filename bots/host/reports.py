@@ -160,29 +160,35 @@ class Reports:
         """Taken down only where the bot has the power to: elsewhere the homeserver refuses the redaction, and the
         thread must not say (nor the audit log record) that the message is gone."""
         if alert.room_id and alert.event_id:
-            account = await self._in_the_room(alert, effects)
+            room_id = alert.room_id
+            account = await self._in_the_room(alert, effects, lambda candidate: self._may_redact(room_id, candidate))
             if not await self._may_redact(alert.room_id, account):
                 self.context.alerts.in_thread(alert, effects, "mod_failed", worker=worker, action="remove")
                 return
             effects.redact(alert.room_id, alert.event_id, account=account)
         await self._acted(alert, worker, effects, "remove", "mod_removed")
 
-    async def _in_the_room(self, alert: Alert, effects: Effects) -> str:
-        """The bot account to act through in the reported message's room: one that is in it. The one that raised the
-        alert there comes first, not the one answering `!mod` in the staff room; a report from Element's Report button
-        came through the host account, which reads the homeserver's reports from every room, the ones it is not in
-        too (a reviewer's, thirty-second session: there 🗑️ said "Removed" of a message that stayed up)."""
+    async def _in_the_room(self, alert: Alert, effects: Effects,
+                           able: Callable[[str], Awaitable[bool]] | None = None) -> str:
+        """The bot account to act through in the reported message's room: one that is in it, and `able` to act there
+        if any is. The one that raised the alert there comes first, not the one answering `!mod` in the staff room; a
+        report from Element's Report button came through the host account, which reads the homeserver's reports from
+        every room, the ones it is not in too (a reviewer's, thirty-second session: there 🗑️ said "Removed" of a
+        message that stayed up)."""
         first = alert.account or effects.account
         if alert.room_id is None:
             return first
+        present = []
         for account in dict.fromkeys([first, *sorted(self.context.bot_accounts)]):
             try:
                 if account in await self.context.rooms_seen_by(account).joined_members(alert.room_id):
-                    return account
+                    if able is None or await able(account):
+                        return account
+                    present.append(account)
             except MatrixError as error:
                 if not error.permanent:
                     raise
-        return first
+        return present[0] if present else first
 
     async def _may_redact(self, room_id: str, account: str) -> bool:
         """Whether `account` may take down others' messages in the room: its level against the room's `redact` (50
@@ -204,6 +210,23 @@ class Reports:
                   if level is not None]  # one not understood is not held against it
         return mine is None or all(mine >= level for level in needed)
 
+    async def _may_mute(self, room_id: str, account: str, user_id: str) -> bool:
+        """Whether `account` may lower the member's level in the room: its level against what changing the levels
+        takes (`events`, else `state_default`, 50 unless set) and above the member's own. Levels it cannot read or
+        understand are tried, as before."""
+        try:
+            levels = await self.context.rooms_seen_by(account).power_levels(room_id)
+        except MatrixError:
+            return True
+        users, events = levels.get("users"), levels.get("events")
+        users = users if isinstance(users, dict) else {}
+        default = power_level(levels.get("users_default", 0))
+        mine = power_level(users[account]) if account in users else default
+        theirs = power_level(users[user_id]) if user_id in users else default
+        needed = power_level(events.get("m.room.power_levels") if isinstance(events, dict)
+                             and "m.room.power_levels" in events else levels.get("state_default", REDACT_DEFAULT))
+        return mine is None or ((needed is None or mine >= needed) and (theirs is None or mine > theirs))
+
     async def mute(self, alert: Alert, worker: str, effects: Effects, seconds: int = MUTE_S) -> None:
         """Below the room's `events_default`, so the author can read but not post; the level they had is kept
         to give back. Already muted (a replay, or muted again), the first level kept is the one given back."""
@@ -212,9 +235,9 @@ class Reports:
         if alert.subject_user in self.context.bot_accounts:  # it would lower its own power there, for good
             self.context.alerts.in_thread(alert, effects, "mod_bot_account", worker=worker)
             return
-        account = await self._in_the_room(alert, effects)
-        rooms = self.context.rooms_seen_by(account)
         room_id, user_id = alert.room_id, alert.subject_user
+        account = await self._in_the_room(alert, effects, lambda candidate: self._may_mute(room_id, candidate, user_id))
+        rooms = self.context.rooms_seen_by(account)
         until = self.context.clock.ms() + seconds * 1000
         async with self._muting.setdefault((room_id, user_id), asyncio.Lock()):
             try:

@@ -40,7 +40,7 @@ async def answer_by_reaction(member: Member, bot: str, mood_key: str, energy_key
     """`!mood on`, then react to the day's prompt; each reaction is recorded, then redacted."""
     dm = await member.open_dm(bot)
     await member.send(dm, "!mood on")
-    await member.wait_for(from_bot(bot, dm, "Each morning I'll send you a short prompt"))
+    await member.wait_for(from_bot(bot, dm, "Once a day I'll send you a short prompt"))
     prompt = await member.wait_for(from_bot(bot, dm, PROMPT))
     for key in (mood_key, energy_key):
         if key is None:

@@ -17,7 +17,7 @@ from bothy.storage.outbox import OutboxRepository
 from bothy.storage.sessions import SessionRepository
 from bothy.testing import STAFF_ROOM, FixedRooms, bot_context, received_reaction
 from bots.host.bot import HostBot
-from bots.host.reports import REMOVE
+from bots.host.reports import MUTE, REMOVE
 from bots.installed import INSTALLATION
 from rooms.dm import DirectRooms
 from tests.unit.test_config import settings_of
@@ -314,3 +314,30 @@ async def test_removing_a_message_reported_with_elements_button_acts_through_a_b
         assert redactions == [(guide, "$rude")] and "Removed" in thread and "report remove" in audited
     else:
         assert redactions == [] and "Removed" not in thread and "report remove" not in audited
+
+
+@pytest.mark.parametrize("key", [REMOVE, MUTE])
+async def test_moderation_acts_through_the_bot_account_in_the_room_that_has_the_power(database, key):
+    """With the host account not in the group, the first bot account in it was taken, at level 0: the thread said a
+    moderator must act, though another bot account there could have (a second reviewer's, thirty-second session)."""
+    checkin, guide = "@checkin:example.org", "@guide:example.org"
+    host_rooms = NotInTheRoom()
+    host_rooms.reports = [report(1, "$rude")]
+    members = {GROUP: frozenset({checkin, guide, AUTHOR})}
+    checkin_rooms, guide_rooms = FixedRooms(members=members), FixedRooms(members=members)
+    for rooms in (checkin_rooms, guide_rooms):  # each account's own view of the same levels
+        rooms.levels[GROUP] = {"events_default": 0, "users": {guide: 100, checkin: 0}}
+    context = bot_context(database, INSTALLATION, settings_of("host"), bot_accounts=frozenset({checkin, guide}))
+    bot = HostBot(dataclasses.replace(context, rooms=host_rooms, account_rooms={
+        context.account: host_rooms, checkin: checkin_rooms, guide: guide_rooms}))
+    await bot.start()
+    await bot.homeserver_reports.poll()
+    await delivered(database)
+    effects = Effects(bot.context.account)
+    assert await bot.context.alerts.handle_reaction(received_reaction(STAFF_ROOM, "$r", SAM, "$alert", key), effects)
+    await bot.context.work.commit(effects)
+    if key == REMOVE:
+        rows = await OutboxRepository(database).due(10**15)
+        assert [(row.account, row.target_event_id) for row in rows if row.action == "redaction"] == [(guide, "$rude")]
+    else:
+        assert guide_rooms.levels[GROUP]["users"][AUTHOR] == -1 and AUTHOR not in checkin_rooms.levels[GROUP]["users"]

@@ -31,6 +31,7 @@ def next_days(expression: str, count: int = 7) -> list[str]:
     ("mon-fri", ["Mon", "Tue", "Wed", "Thu", "Fri", "Mon", "Tue"]),
     ("SUN", ["Sun"] * 7),
     ("*", ["Sat", "Sun", "Mon", "Tue", "Wed", "Thu", "Fri"]),
+    ("1/2", ["Sun", "Mon", "Wed", "Fri", "Sun", "Mon", "Wed"]),  # from Monday to Sunday (7), as cron runs it
 ])
 def test_the_days_of_the_week_of_a_cron_line_are_crons(field, days):
     assert next_days(f"0 10 * * {field}") == days
@@ -40,3 +41,11 @@ def test_the_days_of_the_week_of_a_cron_line_are_crons(field, days):
 def test_a_day_of_the_week_that_is_no_day_is_refused_with_the_reason(field):
     with pytest.raises(ScheduleError):
         parse_schedule(f"0 10 * * {field}", LONDON)
+
+
+def test_a_day_of_the_month_and_a_day_of_the_week_together_are_refused():
+    """Cron runs "0 10 1 * 1" on the 1st and on Mondays, APScheduler only on a 1st that is a Monday (a second
+    reviewer's): one of them must be *."""
+    with pytest.raises(ScheduleError, match="day of the month or the day of the week"):
+        parse_schedule("0 10 1 * 1", LONDON)
+    assert parse_schedule("0 10 1 * *", LONDON) is not None
