@@ -30,7 +30,7 @@ def parse_schedule(expression: str, timezone: ZoneInfo) -> BaseTrigger:
     fields = expression.split()
     if len(fields) != 5:
         raise ScheduleError(f"{expression!r} is neither 'every N(s|m|h|d)' nor a 5-field cron line")
-    if fields[2] != "*" and fields[4] != "*":  # cron runs on either; APScheduler only where both agree
+    if not fields[2].startswith("*") and not fields[4].startswith("*"):  # cron: either (not "*/2"); APScheduler: both
         raise ScheduleError(f"{expression!r}: give the day of the month or the day of the week, with * for the other")
     try:
         trigger = CronTrigger.from_crontab(" ".join([*fields[:4], _cron_days(fields[4])]), timezone=timezone)

@@ -443,16 +443,16 @@ _BESIDE = dict(zip("qwertyuiopasdfghjklzxcvbnm", (
     "ftyhbv", "gyujnb", "huikmn", "jiolm", "kop", "asx", "zsdc", "xdfv", "cfgb", "vghn", "bhjm", "njk"), strict=True))
 
 
-def _edits_within(typed: str, meant: str, most: int, any_letter: bool = True) -> bool:
-    """Whether `typed` is at most `most` edits from `meant`: a letter added, dropped or changed (only for one beside it
-    on the keyboard, unless `any_letter`), or two neighbours swapped."""
+def _edits_within(typed: str, meant: str, most: int, any_letter: bool = True, beside: bool = False) -> bool:
+    """Whether `typed` is at most `most` edits from `meant`: a letter added, dropped or changed, or two neighbours
+    swapped; without `any_letter`, a letter changed only for one `beside` it on the keyboard, if that."""
     if abs(len(typed) - len(meant)) > most:
         return False
     before, row = None, list(range(len(meant) + 1))
     for i, letter in enumerate(typed, 1):
         current = [i]
         for j, other in enumerate(meant, 1):
-            changed = 0 if letter == other else 1 if any_letter or letter in _BESIDE.get(other, "") else 2
+            changed = 0 if letter == other else 1 if any_letter or (beside and letter in _BESIDE.get(other, "")) else 2
             cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + changed)
             if before is not None and i > 1 and j > 1 and letter == meant[j - 2] and typed[i - 2] == other:
                 cost = min(cost, before[j - 2] + 1)
@@ -490,18 +490,33 @@ class CommandRegistry:
         """The command a name or alias means ("mood report", "Commands"), for `!help COMMAND`."""
         return self._by_words.get(tuple(name.casefold().split()))
 
-    def may_mean(self, word: str) -> bool:
+    def may_mean(self, word: str, args: Sequence[str] = ()) -> bool:
         """Whether a word after the prefix that is no command looks like a try at one: a command's first word with more
         after it ("mood2", "helpme"), or a letter or two wrong ("moood", "hlep", "referals"). "!Congratulations on the
-        new job" is someone's news, not a mistyped command."""
+        new job" is someone's news, not a mistyped command. A short word with a letter changed is often a word of its
+        own ("good", "hell", "moor"): only a key beside the right one, and only where the private command it would be
+        takes what follows ("!mpod 1", a phone's slip, but not "!Moor walk on Sunday": a second and a third
+        reviewer's)."""
         word = word.casefold()
         for first in {words[0] for words in self._by_words}:
-            # A short one with a letter changed is often a word of its own ("good", "food"), but not with a key
-            # beside the right one ("mpod", "tslk": a phone's slip, a second reviewer's)
             short = len(first) <= 4
-            if word.startswith(first) or _edits_within(word, first, 1 if short else 2, not short):
+            if word.startswith(first) or _edits_within(word, first, 1 if short else 2, any_letter=not short):
+                return True
+            if short and _edits_within(word, first, 1, any_letter=False, beside=True) and self._takes(first, args):
                 return True
         return False
+
+    def _takes(self, first_word: str, args: Sequence[str]) -> bool:
+        """Whether the private command these words would run (one whose slip would leave something personal in front
+        of the group) reads them without a usage problem."""
+        found = self.find(Invocation((first_word, *(arg.casefold() for arg in args)), [first_word, *args]))
+        if found is None or not found[0].private:
+            return False
+        try:
+            found[0].parse(found[1])
+        except UsageError:
+            return False
+        return True
 
     def family(self, first_word: str) -> list[Command]:
         """Commands sharing a first word, for usage help when a subcommand is mistyped."""

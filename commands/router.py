@@ -79,7 +79,7 @@ class CommandRouter:
         if found is None:
             if message.replaces is None:
                 await self._unknown(invocation, message, effects)
-            elif self._a_try_at_a_command(invocation.raw_args[0], message.room_id) and \
+            elif self._a_try_at_a_command(invocation, message.room_id) and \
                     await self._answers_here(self.config.bot_names[0], message.room_id):
                 await self._take_down_edit(message, effects)
             return None
@@ -133,13 +133,14 @@ class CommandRouter:
         """A DM or the staff room: where a staff command runs and nothing typed needs taking down."""
         return self.account.is_direct_room(room_id) or room_id == self.staff_room_id()
 
-    def _a_try_at_a_command(self, word: str, room_id: str) -> bool:
+    def _a_try_at_a_command(self, invocation: Invocation, room_id: str) -> bool:
         """Whether a word after the prefix that is no command was meant as one: never one that repeats the prefix
         ("!!! ..." is emphasis); in a group only one that looks like a command ("!Congratulations on the new job" is
         someone's news, neither answered nor taken down, nor its edit: a spec auditor's and a second reviewer's)."""
+        word = invocation.raw_args[0]
         if word.startswith(self.config.command_prefix):
             return False
-        return self._in_staff_place(room_id) or self.registry.may_mean(word)
+        return self._in_staff_place(room_id) or self.registry.may_mean(word, invocation.raw_args[1:])
 
     async def _take_down_edit(self, message: Message, effects: Effects) -> None:
         """A message edited into a command that may not stay in a group ("ugh" edited into "!mood 1", a private or
@@ -159,7 +160,7 @@ class CommandRouter:
         try at a command (_a_try_at_a_command)."""
         prefix = self.config.command_prefix
         word = invocation.raw_args[0]
-        if not self._a_try_at_a_command(word, message.room_id):
+        if not self._a_try_at_a_command(invocation, message.room_id):
             return
         # An outage while telling which bot answers is raised, as for a known command: the event is tried again
         # (swallowed, a mistyped `!mood2 I feel awful` typed in a group was neither answered nor taken down).

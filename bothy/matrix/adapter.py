@@ -70,10 +70,10 @@ SPACE_ROOM_TYPE = "m.space"  # a room's type, from its create event: a Space lis
 FIND_SENT_MAX_PAGES = 10  # of 100 of the bot's own events: enough for any row a restart could leave behind
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
 # A sync the crypto store could not take for now (locked by a backup, a full disk, an I/O error: SQLite's codes for
-# that, bothy.storage.database.UNAVAILABLE) is taken again, with backoff, this many times (some minutes) before it is
-# gone past as one nio cannot read: a store that never takes a write again (a read-only disk, its folder deleted) must
-# not stall every later sync of the account (a second reviewer's).
-STORE_TRIES = 12
+# that, bothy.storage.database.UNAVAILABLE) is taken again, with backoff, for this long before it is gone past as one
+# nio cannot read, each sync for its own time: a disk full for a quarter of an hour costs no event, and a store that
+# never takes a write again (a read-only disk, its folder deleted) does not stall every later sync (two reviewers').
+STORE_WAIT_S = 900.0
 
 BatchHandler = Callable[[str, list[InboundEvent]], Awaitable[None]]
 
@@ -428,7 +428,8 @@ class MatrixAccount:
         """
         first = True
         first_ever = since is None
-        failures = unreadable = store_waits = 0
+        failures = unreadable = 0
+        store_waited_s = 0.0  # for the crypto store, on this sync
         while not stopping.is_set():
             self.client.unreadable_next_batch = None
             try:
@@ -451,10 +452,10 @@ class MatrixAccount:
                 continue
             except Exception as error:  # nio failed to parse what the homeserver sent: stay alive, try again
                 failures += 1
-                if _store_unavailable(error) and store_waits < STORE_TRIES:  # the sync is owed: handled afresh
-                    store_waits += 1
+                if _store_unavailable(error) and store_waited_s < STORE_WAIT_S:  # the sync is owed: handled afresh
                     self.client.next_batch = since or ""
                     delay = backoff_delay(failures)
+                    store_waited_s += delay
                     log.error("%s could not write its crypto store (%s); taking the sync again in %.1fs",
                               self.user_id, describe_error(error), delay)
                     await _wait(stopping, delay)
@@ -469,13 +470,14 @@ class MatrixAccount:
                                     if token and token != since), None):
                     log.error("%s goes past a sync it could not read %d times; its events are not handled",
                               self.user_id, unreadable)
-                    since, unreadable = ahead, 0
+                    since, unreadable, store_waited_s = ahead, 0, 0.0  # the next sync has its own time
                 delay = backoff_delay(failures)
                 log.error("%s could not read a sync response (%s); retrying in %.1fs", self.user_id,
                           describe_error(error), delay)
                 await _wait(stopping, delay)
                 continue
-            failures = unreadable = store_waits = 0
+            failures = unreadable = 0
+            store_waited_s = 0.0
             self.syncs_done += 1
             self.synced_at_ms = int(time.time() * 1000)
             deliver = not (first and first_ever)

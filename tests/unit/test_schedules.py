@@ -48,4 +48,5 @@ def test_a_day_of_the_month_and_a_day_of_the_week_together_are_refused():
     reviewer's): one of them must be *."""
     with pytest.raises(ScheduleError, match="day of the month or the day of the week"):
         parse_schedule("0 10 1 * 1", LONDON)
-    assert parse_schedule("0 10 1 * *", LONDON) is not None
+    for both in ("0 10 1 * *", "0 10 */2 * 1", "0 10 1 * */2"):  # a field from "*" restricts nothing for cron either
+        assert parse_schedule(both, LONDON) is not None

@@ -42,7 +42,9 @@ async def noop(ctx) -> None:
 
 
 def router(account: Account) -> CommandRouter:
-    registry = CommandRegistry([Command("help", "host", "help", noop), Command("mood", "mood", "mood", noop)])
+    registry = CommandRegistry([Command("help", "host", "help", noop),
+                                Command("mood", "mood", "mood", noop, params=(Integer("score", 1, 5, optional=True),),
+                                        private=True)])
     return CommandRouter(shared_config(), registry, account, INSTALLATION.templates(), Clock(), lambda: STAFF)
 
 
@@ -87,10 +89,11 @@ async def test_exclamation_marks_are_emphasis_not_a_command():
 async def test_in_a_group_words_that_only_start_with_the_prefix_are_neither_answered_nor_taken_down():
     """Someone's news ("!Congratulations on the new job") was redacted from the group and its writer sent usage help
     (a spec auditor's, thirty-second session): only a word that looks like a try at a command is one."""
-    for body in ("!Congratulations on the new job", "!good news everyone", "!x"):
+    for body in ("!Congratulations on the new job", "!good news everyone", "!x", "!Hell yes, I told my boss",
+                 "!Moor walk on Sunday, who's in?", "!hwlp"):  # a short word with a key changed is a word too
         known, effects = await handled(body)
         assert not known and effects.items == [], body
-    for body in ("!hlep", "!mood2 awful", "!helpme", "!moood", "!mpod 1", "!miod 2", "!hwlp"):  # a thumb's slip
+    for body in ("!hlep", "!mood2 awful", "!helpme", "!moood", "!mpod 1", "!miod 2"):  # "mpod 1": a thumb's slip
         known, effects = await handled(body)
         assert [item.action for item in effects.items] == ["message", "redaction"], body
     known, effects = await handled("!Congratulations on the new job", DM)  # in a DM it is said to the bot
