@@ -130,12 +130,15 @@ class MoodRepository:
                 yield scanner
 
     async def tallies(self, day: int, db: aiosqlite.Connection | None = None) -> dict[str, Tally]:
-        """Each room's tally for a day, from its answers (people who gave only one half count in the other);
-        `db`: a `snapshot()` to read in."""
+        """Each room's tally for a day, from the answers that give a mood (with their energies, where given); `db`: a
+        `snapshot()` to read in. An energy alone is left out of the weather: counted as a contributor, four energies
+        and one mood showed that one person's mood as the room's (a spec auditor's, thirty-second session), so every
+        figure shown, and the k and overlap checks over them (`answered_elsewhere`, `shared_contributors`), is of the
+        same people: those who gave a mood."""
         counts: dict[str, list[int]] = {}
         async with self._scan(db) as db, db.execute(
             "SELECT room_id, mood, energy, COUNT(*) FROM mood_answers WHERE day = ? AND room_id != ? "
-            "GROUP BY room_id, mood, energy", (day, NO_ROOM),
+            "AND mood IS NOT NULL GROUP BY room_id, mood, energy", (day, NO_ROOM),
         ) as cursor:
             fetched = await cursor.fetchall()  # one hop to the database thread, not one per row
         for room, mood, energy, count in fetched:
@@ -151,7 +154,7 @@ class MoodRepository:
         """For each room, how many of its contributors that day also count in another room."""
         async with self._scan(db) as db, db.execute(
             "SELECT room_id, COUNT(*) FROM mood_answers WHERE day = ? AND room_id != ? AND spread > 1 "
-            "GROUP BY room_id", (day, NO_ROOM),
+            "AND mood IS NOT NULL GROUP BY room_id", (day, NO_ROOM),
         ) as cursor:
             return {row[0]: row[1] for row in await cursor.fetchall()}
 
@@ -161,7 +164,7 @@ class MoodRepository:
         count in (no mark of who: just the rooms)."""
         async with self._scan(db) as db, db.execute(
             "SELECT group_concat(room_id, ' ') FROM mood_answers WHERE day = ? AND room_id != ? AND spread > 1 "
-            "GROUP BY voter HAVING MAX(room_id IN (SELECT value FROM json_each(?)))",  # one pass, in key order
+            "AND mood IS NOT NULL GROUP BY voter HAVING MAX(room_id IN (SELECT value FROM json_each(?)))",
             (day, NO_ROOM, json.dumps(sorted(rooms))),
         ) as cursor:
             return [row[0].split(" ") for row in await cursor.fetchall()]
