@@ -196,13 +196,15 @@ class CheckinRepository:
     async def still_due(db: aiosqlite.Connection, user_ids: list[str], since_ms: int, now_ms: int) -> list[str]:
         """Those of `user_ids` still due a check-in, read in the transaction that adds theirs: none since
         `since_ms` (two sweeps that overlap, or a sweep and `!checkin`, cannot both check a member in), check-ins
-        neither turned off nor paused, and still known here (a member erased mid-sweep has no activity left)."""
+        neither turned off nor paused, and still here (a member erased mid-sweep, or gone from every room, has no
+        presence left). Not by their activity: counters go after nine weeks, and a member still silent when a pause
+        ended was never checked in again (a spec auditor's, thirty-second session)."""
         async with db.execute(
             "SELECT value FROM json_each(?) AS member "
             "WHERE NOT EXISTS (SELECT 1 FROM checkins WHERE user_id = member.value AND sent_at > ?) "
             "AND NOT EXISTS (SELECT 1 FROM checkin_prefs WHERE user_id = member.value "
             "                AND (enabled = 0 OR paused_until > ?)) "
-            "AND EXISTS (SELECT 1 FROM activity WHERE user_id = member.value)",
+            "AND EXISTS (SELECT 1 FROM presence WHERE user_id = member.value)",
             (json.dumps(user_ids), since_ms, now_ms),
         ) as cursor:
             due = {row[0] for row in await cursor.fetchall()}

@@ -1,6 +1,7 @@
 """The check-in bot over a real database: who it reaches, and what it forgets."""
 
 import asyncio
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from bothy.staff_hours import StaffHours, parse_staff_hours
 from bothy.storage.outbox import OutboxRepository
 from bothy.testing import bot_context, received_reaction
 from bots.checkin.bot import CheckinBot
+from bots.checkin.storage import CheckinRepository
 from bots.installed import INSTALLATION
 from commands.framework import CommandContext, Role, UsageError
 
@@ -94,6 +96,9 @@ async def test_a_member_whose_energy_is_low_gets_the_gentlest_check_in(database,
         bodies = {user: content for user, content in await cursor.fetchall()}
     assert "no need to reply" in bodies[BOB] and "energy is low" in bodies[BOB]
     assert "energy is low" not in bodies[ALICE]
+    # It carries the three reactions, so it says what each does (🔕 pauses them for a month: a spec auditor's)
+    gentle = json.loads(bodies[BOB])["body"]
+    assert all(key in gentle for key in ("👍 I'm OK", "💬 I'd like a chat", "🔕 pause these for a month"))
 
 
 async def answer_checkin(bot: CheckinBot, key: str) -> Effects:
@@ -340,3 +345,24 @@ async def test_a_pause_tapped_while_a_peer_worker_checks_in_is_kept(database, ex
         assert await cursor.fetchall() == [(1,)]
     [reply] = [item.content["body"] for item in command.items if item.room_id == "!staff"]
     assert "I've sent" not in reply and BOB in reply
+
+
+async def test_a_member_still_silent_when_a_pause_ends_is_checked_in_again(database, example_config):
+    """Bob last wrote 70 days ago and answered a check-in 35 days ago with 🔕: paused until 5 days ago. The activity
+    counters go after nine weeks, and only members with counters were checked in: the pause he asked for became an
+    opt-out for good, while `!quiet` still listed him (a spec auditor's, thirty-second session)."""
+    bot = checkin_bot(database, example_config)
+    now = bot.context.clock.ms()
+    await handle(bot, Message(GROUP, "$m", BOB, "hello", now - 70 * DAY_MS, "m.text", True))
+
+    async def answered_pause(db):
+        [checkin_id] = await CheckinRepository.add_checkins(db, [BOB], now - 35 * DAY_MS)
+        await CheckinRepository.answer(db, checkin_id, "pause", now - 35 * DAY_MS)
+        await CheckinRepository.pause(db, BOB, now - 5 * DAY_MS)
+
+    effects = Effects(bot.context.account)
+    effects.record(answered_pause)
+    await bot.context.work.commit(effects)
+    await bot.prune()  # the daily retention of activity counters
+    assert [signal.user_id for signal in await bot._signals(now)] == [BOB]
+    assert await bot.sweep() == 1
