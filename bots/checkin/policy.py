@@ -26,9 +26,12 @@ class QuietSignal:
     window_days: int
     days_silent: int | None
     still_reading: bool
+    listener: bool = False  # has only ever read; `days_silent` counts from their last read
 
     def describe(self) -> str:
         """For peer workers: e.g. "usually ~12 a week, 0 in the last 7 days; still reading"."""
+        if self.listener:
+            return f"only ever reads along, and has read nothing for {self.days_silent} days"
         parts = []
         if self.usual_per_week >= MIN_USUAL_PER_WEEK:
             parts.append(f"usually ~{round(self.usual_per_week)} messages or reactions a week, "
@@ -44,15 +47,24 @@ def quiet_signal(row: ActivityRow, now_ms: int, settings: CheckinSettings,
     """Has this member gone quiet compared with their own habit? None if not (or too new to say).
 
     Quiet: recent activity under `drop_ratio` of their usual weekly rate, or none for `silent_after`
-    after having been active. Someone who has never written is a listener, not someone gone quiet.
+    after having been active. Someone who has never written is a listener: not quiet while they read, but quiet once
+    they have read nothing for `silent_after` either (reading is their presence; a spec auditor's, thirty-second
+    session: a listener who stopped reading was never noticed).
     """
-    if now_ms - row.first_seen_at < settings.new_member_grace_s * 1000 or row.last_active_at is None:
+    if now_ms - row.first_seen_at < settings.new_member_grace_s * 1000:
         return None
+    silent_after_ms = (silent_after_s if silent_after_s is not None else settings.silent_after_s) * 1000
+    if row.last_active_at is None:
+        if row.last_read_at is None or now_ms - row.last_read_at < silent_after_ms:
+            return None
+        return QuietSignal(user_id=row.user_id, usual_per_week=0.0, recent=0,
+                           window_days=round(settings.window_s / 86400),
+                           days_silent=(now_ms - row.last_read_at) // DAY_MS, still_reading=False, listener=True)
     usual = row.baseline / settings.baseline_weeks
     window_weeks = settings.window_s / WEEK_S
     dropped = usual >= MIN_USUAL_PER_WEEK and row.recent < settings.drop_ratio * usual * window_weeks
     silent_ms = now_ms - row.last_active_at
-    silent = silent_ms >= (silent_after_s if silent_after_s is not None else settings.silent_after_s) * 1000
+    silent = silent_ms >= silent_after_ms
     if not (dropped or silent):
         return None
     still_reading = row.last_read_at is not None and now_ms - row.last_read_at < settings.window_s * 1000

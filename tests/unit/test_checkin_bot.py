@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bothy.clock import FixedClock
-from bothy.matrix.events import Membership, Message
+from bothy.matrix.events import Membership, Message, Receipt
 from bothy.outbox import Effects
 from bothy.staff_hours import StaffHours, parse_staff_hours
 from bothy.storage.outbox import OutboxRepository
@@ -366,3 +366,20 @@ async def test_a_member_still_silent_when_a_pause_ends_is_checked_in_again(datab
     await bot.prune()  # the daily retention of activity counters
     assert [signal.user_id for signal in await bot._signals(now)] == [BOB]
     assert await bot.sweep() == 1
+
+
+@pytest.mark.parametrize(("last_read_days_ago", "checked_in"), [(30, True), (2, False)])
+async def test_a_listener_is_quiet_once_they_stop_reading_too(database, example_config, last_read_days_ago,
+                                                              checked_in):
+    """Reading is a listener's presence: Bob has only ever read along. While he reads he is not quiet; once he has read
+    nothing for `silent_after` either he is, and was never noticed (a spec auditor's, thirty-second session)."""
+    bot = checkin_bot(database, example_config)
+    now = bot.context.clock.ms()
+    for day in range(60, last_read_days_ago - 1, -1):
+        effects = Effects(bot.context.account)
+        await bot.on_receipt(Receipt(GROUP, BOB, f"$e{day}", now - day * DAY_MS), effects)
+        await bot.context.work.commit(effects)
+    assert await bot.sweep() == int(checked_in)
+    described = [signal.describe() for signal in await bot._signals(now)]
+    assert described == ([f"only ever reads along, and has read nothing for {last_read_days_ago} days"]
+                         if checked_in else [])
