@@ -46,6 +46,11 @@ NOT_ENCRYPTED = "BOTHY_NOT_ENCRYPTED"
 TXN_MEMORY_MS = 25 * 60_000  # Synapse forgets transaction IDs after ~30 minutes; look before resending after 25
 CLOCK_SKEW_MS = 5 * 60_000  # the timeline is searched back this far before a row's creation
 STUCK_CHECK_EVERY_MS = 15_000
+# One row's send, however many requests it takes (an encrypted room's keys first): longer and it is given up for now
+# and tried again later, as after a network error (the transaction ID keeps it from going twice). Rows go one at a
+# time, so one that never returned held back everything owed, in every room (an operations reviewer's: nio waited for
+# ever on a key share whose claim had failed).
+SEND_TIMEOUT_S = 180.0
 
 
 StateWrite = Callable[[aiosqlite.Connection], Awaitable[None]]
@@ -318,7 +323,11 @@ class OutboxDispatcher:
                 if not await self.repository.attempting(row, self.clock.ms()):
                     log.info("outbox row %s (%s) was withdrawn before it went; not sent", row.id, row.action)
                     return True
-                event_id = await self._send(account, room_id, row)
+                event_id = await asyncio.wait_for(self._send(account, room_id, row), SEND_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("outbox row %s (%s) took over %.0fs to send; will try again", row.id, row.action,
+                        SEND_TIMEOUT_S)
+            return await self._failed(account, row, room_id, MatrixError("send: timed out", code="TimeoutError"))
         except MatrixError as error:
             if not error.already_there:
                 return await self._failed(account, row, room_id, error)

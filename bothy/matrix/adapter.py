@@ -283,6 +283,18 @@ class StateSafeClient(nio.AsyncClient):
             return self.olm._decrypt_megolm_no_error(event)
         return super()._handle_timeline_event(event, room_id, room, encrypted_rooms)
 
+    async def share_group_session(self, room_id: str, ignore_unverified_devices: bool = False) -> Any:
+        """nio marks a room as sharing its key before it claims the members' one-time keys, outside the block that
+        clears the mark: a claim that failed (the network, a crypto store that could not take the keys) left it for
+        good, and every later message to the room waited on it for ever, and with them everything the outbox owed (an
+        operations reviewer's, thirty-second session). The mark this call made goes with it, however it ends."""
+        marked_already = room_id in self.sharing_session
+        try:
+            return await super().share_group_session(room_id, ignore_unverified_devices)
+        finally:
+            if not marked_already and (mark := self.sharing_session.pop(room_id, None)) is not None:
+                mark.set()
+
     def _handle_decrypt_to_device(self, to_device_event: Any) -> Any:
         """One to-device message nio cannot decrypt (a ciphertext that is not base64, from anyone on the federation)
         is left undecrypted, as nio leaves any it has no session for: raised, it would end nio's handling of the

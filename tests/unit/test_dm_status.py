@@ -692,3 +692,22 @@ async def test_a_homeserver_that_never_lets_paging_back_through_does_not_hold_th
     batches = await sync_once(account, monkeypatch, restart_sync([hello_from_alice()], limited=True))
     assert [[event_id for event_id, _ in batch] for batch in batches] == [["$hello"]]
     assert sum(waited) > 1800
+
+
+async def test_a_key_claim_that_fails_does_not_leave_the_room_waiting_for_ever(account, monkeypatch):
+    """nio marks a room as sharing its key before claiming one-time keys, and a claim that failed (the network, a
+    crypto store that could not take the keys) left the mark for good: every later message to the room waited on it,
+    and the outbox, sending one row at a time, with them (an operations reviewer's, thirty-second session)."""
+    account.client.restore_login(BOT, "BOTDEV", "token")
+    room = room_with(account, DM, (BOT, ALICE))
+    room.encrypted = True
+
+    async def claim_fails(users) -> None:
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(account.client, "get_missing_sessions", lambda room_id: {ALICE: ["ALICEDEV"]})
+    monkeypatch.setattr(account.client, "keys_claim", claim_fails)
+    for _ in range(2):  # the second is not "already sharing"
+        with pytest.raises(OSError):
+            await account.client.share_group_session(DM)
+        assert DM not in account.client.sharing_session

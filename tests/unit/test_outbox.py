@@ -795,3 +795,28 @@ async def test_a_message_withdrawn_while_it_goes_gets_no_buttons_under_it(databa
     await dispatcher(database, account).deliver_due()
     assert [s[2].get("body") for s in account.sent] == ["check-in"]
     assert await OutboxRepository(database).pending_count() == 0
+
+
+class HangingAccount(FakeAccount):
+    """A send to one room that never returns (nio waiting for ever on a key share whose claim failed)."""
+
+    async def send(self, room_id, event_type, content, txn_id):
+        if room_id == "!wedged":
+            await asyncio.Event().wait()
+        return await super().send(room_id, event_type, content, txn_id)
+
+
+async def test_a_send_that_never_returns_holds_back_nothing_owed_elsewhere(database, monkeypatch):
+    """Rows go one at a time: one send that never returned held back every later row, a crisis alert's included, in
+    every room (an operations reviewer's, thirty-second session). It is given up for now after SEND_TIMEOUT_S and
+    tried again later, as after a network error."""
+    monkeypatch.setattr("bothy.outbox.SEND_TIMEOUT_S", 0.05)
+    account = HangingAccount()
+    effects = Effects(ACCOUNT)
+    effects.message({"body": "to a wedged room"}, room_id="!wedged")
+    effects.message({"body": "a crisis alert"}, room_id="!staff")
+    await enqueue(database, effects)
+    await dispatcher(database, account).deliver_due()
+    assert [s[2]["body"] for s in account.sent] == ["a crisis alert"]
+    [waiting] = await OutboxRepository(database).due(Clock().ms() + 3_600_000)
+    assert waiting.content["body"] == "to a wedged room" and waiting.attempts == 1
