@@ -583,11 +583,18 @@ class MatrixAccount:
         for room_id, info in response.rooms.join.items():
             if not info.timeline.limited or not info.timeline.prev_batch:
                 continue
+            until: str | None = since
+            if (joined := self._joined_in(info.timeline.events)) is not None:
+                if joined[0] != "from an older invite":
+                    continue  # nothing before this sync's events was said to the bot (_since_asked_in)
+                # Invited while Bothy was down, in a room busy since: back to the invite, which is older than the
+                # last sync (an operations reviewer's: a crisis said after it was never read).
+                until = None
             older: list[Any] = []
             token = info.timeline.prev_batch
             for _ in range(GAP_PAGES):
                 try:
-                    page = await self._call(self.client.room_messages(room_id, start=token, end=since,
+                    page = await self._call(self.client.room_messages(room_id, start=token, end=until,
                                                                       limit=GAP_PAGE_SIZE), "messages")
                 except MatrixError as error:
                     if not error.permanent and not skip_unfilled:
@@ -600,7 +607,8 @@ class MatrixAccount:
                               describe_error(error))
                     break
                 older.extend(page.chunk)  # newest first
-                if not page.chunk or not page.end or page.end == token:
+                if not page.chunk or not page.end or page.end == token or (
+                        until is None and any(_own_membership(e, self.user_id) == "invite" for e in page.chunk)):
                     break
                 token = page.end
             else:
@@ -661,25 +669,29 @@ class MatrixAccount:
                         events.extend(self._receipts(ephemeral, room_id))
         return events
 
+    def _joined_in(self, events: list[Any]) -> tuple[str, int] | None:
+        """How this account joined the room in these events, if it did, and where what was said to it starts: "from an
+        invite" among them (at the invite), "from an older invite" (all of them: they came after it), or "uninvited"
+        (at the join)."""
+        joined = next((index for index in range(len(events) - 1, -1, -1)
+                       if _own_membership(events[index], self.user_id) == "join"), None)
+        if joined is None:
+            return None
+        invited = next((index for index in range(joined - 1, -1, -1)
+                        if _own_membership(events[index], self.user_id) == "invite"), None)
+        if invited is not None:
+            return "from an invite", invited
+        return ("from an older invite", 0) if events[joined].prev_membership == "invite" else ("uninvited", joined)
+
     def _since_asked_in(self, room_id: str, events: list[Any]) -> list[Any]:
         """A room's events, without its history from before this account was asked in: in a group the bot joins in
         this sync (README: invite the bots to the community's rooms), what was said before its invite (before its
         join, if it came uninvited) was never said to Bothy, and acted on it raised urgent alerts, suggestions and
-        replies about messages months old (a spec auditor's, thirty-second session). A DM's are all kept: a member
-        may write to the bot before it has joined."""
-        if room_id in self._direct_rooms:
-            return events
-        joined = next((index for index in range(len(events) - 1, -1, -1)
-                       if _own_membership(events[index], self.user_id) == "join"), None)
-        if joined is None:
-            return events
-        invited = next((index for index in range(joined - 1, -1, -1)
-                        if _own_membership(events[index], self.user_id) == "invite"), None)
-        if invited is not None:
-            return events[invited:]
-        # The events run unbroken up to now: joined from an invite older than all of them, all came after it (a second
-        # reviewer's: a busy room while Bothy was down, or a join tried again at a restart).
-        return events if events[joined].prev_membership == "invite" else events[joined:]
+        replies about messages months old (a spec auditor's, thirty-second session). Joined from an invite older than
+        all of them (a busy room while Bothy was down: a second reviewer's), they all came after it. A DM's are all
+        kept: a member may write to the bot before it has joined."""
+        joined = None if room_id in self._direct_rooms else self._joined_in(events)
+        return events if joined is None else events[joined[1]:]
 
     @contextlib.contextmanager
     def _isolated(self, where: str, event: Any = None) -> Iterator[None]:

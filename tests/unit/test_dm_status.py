@@ -711,3 +711,32 @@ async def test_a_key_claim_that_fails_does_not_leave_the_room_waiting_for_ever(a
         with pytest.raises(OSError):
             await account.client.share_group_session(DM)
         assert DM not in account.client.sharing_session
+
+
+async def test_a_group_joined_from_an_invite_older_than_the_sync_is_read_back_to_the_invite(account, monkeypatch):
+    """Invited while Bothy was down, in a room busy since: the join sync holds only the newest events, and paging back
+    went only to the last sync, after all of them, so a crisis said after the invite was never read (an operations
+    reviewer's, thirty-second session). It pages back to the invite, and no further."""
+    group = "!group:x"
+    room_with(account, group, (BOT, ALICE, "@bob:x"))
+    pages = {"p1": ([group_message("$said2", 5), group_message("$said1", 4)], "p2"),
+             "p2": ([group_message("$said0", 3), own_membership("$invite", "invite", "leave", 2),
+                     group_message("$old", 1)], "p3"),
+             "p3": ([group_message("$older", 0)], "")}
+    asked = []
+
+    async def room_messages(room_id, start, end=None, limit=100, **kwargs):
+        asked.append((start, end))
+        chunk, older = pages[start]
+        return SimpleNamespace(chunk=chunk, end=older)
+
+    monkeypatch.setattr(account.client, "room_messages", room_messages)
+    info = SimpleNamespace(timeline=SimpleNamespace(
+        events=[own_membership("$join", "join", "invite", 6), group_message("$after", 7)], limited=True,
+        prev_batch="p1"), ephemeral=[])
+    response = SimpleNamespace(rooms=SimpleNamespace(join={group: info}, invite={}, leave={}), next_batch="s2",
+                               to_device_events=[], device_list=SimpleNamespace(changed=[]))
+    batches = await sync_once(account, monkeypatch, response)
+    assert asked == [("p1", None), ("p2", None)]
+    assert [event_id for batch in batches for event_id, _ in batch if event_id.startswith(("$said", "$after", "$old"))
+            ] == ["$said0", "$said1", "$said2", "$after"]
