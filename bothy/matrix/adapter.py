@@ -588,7 +588,7 @@ class MatrixAccount:
                 if joined[0] != "from an older invite":
                     continue  # nothing before this sync's events was said to the bot (_since_asked_in)
                 # Invited while Bothy was down, in a room busy since: back to the invite, which is older than the
-                # last sync (an operations reviewer's: a crisis said after it was never read).
+                # last sync (an operations reviewer's: what was said after it was never read).
                 until = None
             older: list[Any] = []
             token = info.timeline.prev_batch
