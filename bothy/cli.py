@@ -44,10 +44,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     configure_logging(config.log_level)
     from bothy.matrix.adapter import CryptoStoreUnusable, MatrixError
+    from bothy.storage.instance_lock import DatabaseInUse, holding
     from bothy.storage.migrations import DatabaseTooNew
 
     try:
-        asyncio.run(_run_until_signalled(config))
+        with holding(config.database_path):
+            asyncio.run(_run_until_signalled(config))
+    except DatabaseInUse:
+        print(f"Bothy could not start: another Bothy is running with the database at {config.database_path} "
+              "(database.path). Stop it first, or give this one a database of its own.", file=sys.stderr)
+        return 2
     except (DatabaseTooNew, sqlite3.Error) as error:
         _database_problem(config, error)
         return 2
@@ -141,7 +147,7 @@ def _database_problem(config: Config, error: Exception) -> None:
     print(f"The database at {config.database_path} (database.path) cannot be used: {error}", file=sys.stderr)
 
 
-def _with_database(args: argparse.Namespace, action):
+def _with_database(args: argparse.Namespace, action, alone: bool = False):
     """Run `action` on the member's data in an existing database (_in_existing_database); None if it could not."""
     config = _load(args.config)
     if config is None:
@@ -149,20 +155,30 @@ def _with_database(args: argparse.Namespace, action):
     if not is_user_id(args.user):
         print(f"{args.user!r} is not a Matrix user ID like @alice:example.org", file=sys.stderr)
         return None
-    return _in_existing_database(config, action)[1]
+    return _in_existing_database(config, action, alone)[1]
 
 
-def _in_existing_database(config: Config, action) -> tuple[bool, Any]:
+def _in_existing_database(config: Config, action, alone: bool = False) -> tuple[bool, Any]:
     """Whether the database could be used, and what `action` gave there. Only an existing one: an export, erase or
     device change that made a new, empty database (a mistyped database.path) would report nothing stored, all
-    erased, or no device, of what it never saw."""
+    erased, or no device, of what it never saw. `alone`: only with no Bothy running on it (the change would go
+    behind its back)."""
     from bothy.storage.database import Database
+    from bothy.storage.instance_lock import DatabaseInUse, holding
     from bothy.storage.migrations import DatabaseTooNew, migrate
 
     if not config.database_path.is_file():
         print(f"There is no database at {config.database_path} (database.path): nothing was read or changed",
               file=sys.stderr)
         return False, None
+    if alone:
+        try:
+            with holding(config.database_path):
+                return _in_existing_database(config, action)
+        except DatabaseInUse:
+            print(f"Bothy is running with the database at {config.database_path} (database.path): stop it first. "
+                  "Nothing was changed.", file=sys.stderr)
+            return False, None
 
     async def run():
         database = Database(config.database_path)
@@ -196,7 +212,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     from bothy.storage.personal_data import StillOwed
 
     try:
-        deleted = _with_database(args, lambda db: INSTALLATION.personal_data(db).erase(args.user))
+        deleted = _with_database(args, lambda db: INSTALLATION.personal_data(db).erase(args.user), alone=True)
     except StillOwed as owed:
         print(f"Nothing was erased: Bothy still owes {args.user} {owed}. Run this again once that is settled.",
               file=sys.stderr)
@@ -230,7 +246,7 @@ def cmd_db_new_device(args: argparse.Namespace) -> int:
             await sessions.forget(account.user_id)
         return None if session is None else session.device_id
 
-    found, device = _in_existing_database(config, forget_device)
+    found, device = _in_existing_database(config, forget_device, alone=True)
     if not found:
         return 2
     if device is None:

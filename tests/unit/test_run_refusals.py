@@ -211,3 +211,29 @@ def test_new_device_changes_nothing_when_it_cannot_be_done(tmp_path, capsys, cas
     assert not (tmp_path / "elsewhere.sqlite3").exists()
     if case == "not a bot":
         assert stored_devices(path) == before
+
+
+@pytest.mark.parametrize("command", [["db", "new-device", "--bot", "@bothy:example.org"],
+                                     ["forget", "--user", "@alice:example.org"], ["run"]])
+def test_nothing_that_would_go_behind_a_running_bothys_back_runs_beside_it(tmp_path, capsys, monkeypatch, command):
+    """`bothy db new-device` beside a running Bothy changed its device behind its back, found only at its next restart
+    (an operations reviewer's, thirty-second session); `bothy forget` would erase a member the running bots hold in
+    memory; a second Bothy would answer everything twice. The database's lock says one runs."""
+    from bothy.storage.instance_lock import holding
+
+    path = prepared(tmp_path, damaged)
+    config = load_config(path, INSTALLATION.bots)
+    before = stored_devices(path)
+
+    async def ran(config) -> None:
+        raise AssertionError("a second Bothy started")
+
+    monkeypatch.setattr(bothy.cli, "_run_until_signalled", ran)
+    if command[-1] == "@bothy:example.org":
+        command[-1] = sorted(before)[0]
+    with holding(config.database_path):  # a running Bothy
+        assert main([*command[:2], "--config", path, *command[2:]] if command[0] == "db"
+                    else [command[0], "--config", path, *command[1:]]) == 2
+    said = capsys.readouterr().err
+    assert "running with the database" in said and "Traceback" not in said
+    assert stored_devices(path) == before
