@@ -168,8 +168,7 @@ class Reports:
             effects.redact(alert.room_id, alert.event_id, account=account)
         await self._acted(alert, worker, effects, "remove", "mod_removed")
 
-    async def _in_the_room(self, alert: Alert, effects: Effects,
-                           able: Callable[[str], Awaitable[bool]] | None = None) -> str:
+    async def _in_the_room(self, alert: Alert, effects: Effects, able: Callable[[str], Awaitable[bool]]) -> str:
         """The bot account to act through in the reported message's room: one that is in it, and `able` to act there
         if any is. The one that raised the alert there comes first, not the one answering `!mod` in the staff room; a
         report from Element's Report button came through the host account, which reads the homeserver's reports from
@@ -182,7 +181,7 @@ class Reports:
         for account in dict.fromkeys([first, *sorted(self.context.bot_accounts)]):
             try:
                 if account in await self.context.rooms_seen_by(account).joined_members(alert.room_id):
-                    if able is None or await able(account):
+                    if await able(account):
                         return account
                     present.append(account)
             except MatrixError as error:
