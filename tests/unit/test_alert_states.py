@@ -291,3 +291,20 @@ async def test_a_claim_withdraws_an_escalation_dm_tried_once_in_an_outage(databa
             await repository.postpone(row, clock.ms(), clock.ms() + 20_000, "502")
     await react(alerts, KIM, "✅")
     assert not [body for user, body in await owed(database) if user is not None and "nobody has picked" in body]
+
+
+async def test_with_no_admins_in_the_config_the_last_step_says_so_not_that_it_went_to_none(database):
+    """The second step with no admins configured said it had sent the alert "by DM to each admin (0)" (a spec auditor's
+    note, thirty-second session)."""
+    clock = FixedClock(START)
+    alerts = await setup(database, clock)
+    alerts.escalation = Escalation(600, frozenset({SAM, KIM}), frozenset())
+    await raise_one(alerts, "crisis", urgent=True)
+    clock.at += timedelta(minutes=11)
+    await alerts.remind_unclaimed()
+    clock.at += timedelta(minutes=11)
+    await alerts.remind_unclaimed()
+    notes = [body for user, body in await owed(database) if user is None]
+    assert any("sent it by DM to each peer worker (2)" in note for note in notes)
+    assert any("the config names no admins to send it to by DM" in note for note in notes)
+    assert not any("(0)" in note for note in notes)
