@@ -15,6 +15,7 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiosqlite
 
@@ -44,6 +45,20 @@ def power_level(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     return int(value) if isinstance(value, str) and LEVEL_TEXT.fullmatch(value.strip()) else None
+
+
+def _level_of(levels: dict[str, Any], user_id: str) -> int | None:
+    """A member's level in a room's power levels: their own, else `users_default` (0 unless set)."""
+    users = levels.get("users")
+    return power_level(users[user_id] if isinstance(users, dict) and user_id in users
+                       else levels.get("users_default", 0))
+
+
+def _level_to_send(levels: dict[str, Any], event_type: str, default_key: str, default: int) -> int | None:
+    """The level sending this event type takes: its own in `events`, else the room's `default_key` (`default` unset)."""
+    events = levels.get("events")
+    return power_level(events[event_type] if isinstance(events, dict) and event_type in events
+                       else levels.get(default_key, default))
 
 
 async def _forget_mute(db: aiosqlite.Connection, room_id: str, user_id: str, until: int) -> None:
@@ -161,33 +176,35 @@ class Reports:
         thread must not say (nor the audit log record) that the message is gone."""
         if alert.room_id and alert.event_id:
             room_id = alert.room_id
-            account = await self._in_the_room(alert, effects, lambda candidate: self._may_redact(room_id, candidate))
-            if not await self._may_redact(alert.room_id, account):
+            account, able = await self._in_the_room(alert, effects,
+                                                    lambda candidate: self._may_redact(room_id, candidate))
+            if not able:
                 self.context.alerts.in_thread(alert, effects, "mod_failed", worker=worker, action="remove")
                 return
             effects.redact(alert.room_id, alert.event_id, account=account)
         await self._acted(alert, worker, effects, "remove", "mod_removed")
 
-    async def _in_the_room(self, alert: Alert, effects: Effects, able: Callable[[str], Awaitable[bool]]) -> str:
-        """The bot account to act through in the reported message's room: one that is in it, and `able` to act there
-        if any is. The one that raised the alert there comes first, not the one answering `!mod` in the staff room; a
-        report from Element's Report button came through the host account, which reads the homeserver's reports from
-        every room, the ones it is not in too (a reviewer's, thirty-second session: there 🗑️ said "Removed" of a
-        message that stayed up)."""
+    async def _in_the_room(self, alert: Alert, effects: Effects,
+                           able: Callable[[str], Awaitable[bool]]) -> tuple[str, bool]:
+        """The bot account to act through in the reported message's room, and whether it is `able` to act there: one
+        that is in it and able if any is. The one that raised the alert there comes first, not the one answering `!mod`
+        in the staff room; a report from Element's Report button came through the host account, which reads the
+        homeserver's reports from every room, the ones it is not in too (a reviewer's, thirty-second session: there 🗑️
+        said "Removed" of a message that stayed up)."""
         first = alert.account or effects.account
         if alert.room_id is None:
-            return first
+            return first, False
         present = []
         for account in dict.fromkeys([first, *sorted(self.context.bot_accounts)]):
             try:
                 if account in await self.context.rooms_seen_by(account).joined_members(alert.room_id):
                     if await able(account):
-                        return account
+                        return account, True
                     present.append(account)
             except MatrixError as error:
                 if not error.permanent:
                     raise
-        return present[0] if present else first
+        return (present[0], False) if present else (first, await able(first))  # (its membership unknown: asked)
 
     async def _may_redact(self, room_id: str, account: str) -> bool:
         """Whether `account` may take down others' messages in the room: its level against the room's `redact` (50
@@ -200,12 +217,9 @@ class Reports:
             if not error.permanent:
                 raise
             return False
-        users, events = levels.get("users"), levels.get("events")
-        mine = power_level(users[account]) if isinstance(users, dict) and account in users else power_level(
-            levels.get("users_default", 0))
-        to_send = events.get("m.room.redaction") if isinstance(events, dict) and "m.room.redaction" in events else \
-            levels.get("events_default", 0)
-        needed = [level for level in (power_level(levels.get("redact", REDACT_DEFAULT)), power_level(to_send))
+        mine = _level_of(levels, account)
+        needed = [level for level in (power_level(levels.get("redact", REDACT_DEFAULT)),
+                                      _level_to_send(levels, "m.room.redaction", "events_default", 0))
                   if level is not None]  # one not understood is not held against it
         return mine is None or all(mine >= level for level in needed)
 
@@ -217,13 +231,8 @@ class Reports:
             levels = await self.context.rooms_seen_by(account).power_levels(room_id)
         except MatrixError:
             return True
-        users, events = levels.get("users"), levels.get("events")
-        users = users if isinstance(users, dict) else {}
-        default = power_level(levels.get("users_default", 0))
-        mine = power_level(users[account]) if account in users else default
-        theirs = power_level(users[user_id]) if user_id in users else default
-        needed = power_level(events.get("m.room.power_levels") if isinstance(events, dict)
-                             and "m.room.power_levels" in events else levels.get("state_default", REDACT_DEFAULT))
+        mine, theirs = _level_of(levels, account), _level_of(levels, user_id)
+        needed = _level_to_send(levels, "m.room.power_levels", "state_default", REDACT_DEFAULT)
         return mine is None or ((needed is None or mine >= needed) and (theirs is None or mine > theirs))
 
     async def mute(self, alert: Alert, worker: str, effects: Effects, seconds: int = MUTE_S) -> None:
@@ -235,7 +244,8 @@ class Reports:
             self.context.alerts.in_thread(alert, effects, "mod_bot_account", worker=worker)
             return
         room_id, user_id = alert.room_id, alert.subject_user
-        account = await self._in_the_room(alert, effects, lambda candidate: self._may_mute(room_id, candidate, user_id))
+        account, _ = await self._in_the_room(alert, effects,
+                                             lambda candidate: self._may_mute(room_id, candidate, user_id))
         rooms = self.context.rooms_seen_by(account)
         until = self.context.clock.ms() + seconds * 1000
         async with self._muting.setdefault((room_id, user_id), asyncio.Lock()):
