@@ -54,12 +54,13 @@ def quiet_signal(row: ActivityRow, now_ms: int, settings: CheckinSettings,
     if now_ms - row.first_seen_at < settings.new_member_grace_s * 1000:
         return None
     silent_after_ms = (silent_after_s if silent_after_s is not None else settings.silent_after_s) * 1000
+    window_days = round(settings.window_s / 86400)
     if row.last_active_at is None:
         if row.last_read_at is None or now_ms - row.last_read_at < silent_after_ms:
             return None
         return QuietSignal(user_id=row.user_id, usual_per_week=0.0, recent=0,
-                           window_days=round(settings.window_s / 86400),
-                           days_silent=(now_ms - row.last_read_at) // DAY_MS, still_reading=False, listener=True)
+                           window_days=window_days, days_silent=(now_ms - row.last_read_at) // DAY_MS,
+                           still_reading=False, listener=True)
     usual = row.baseline / settings.baseline_weeks
     window_weeks = settings.window_s / WEEK_S
     dropped = usual >= MIN_USUAL_PER_WEEK and row.recent < settings.drop_ratio * usual * window_weeks
@@ -70,7 +71,7 @@ def quiet_signal(row: ActivityRow, now_ms: int, settings: CheckinSettings,
     still_reading = row.last_read_at is not None and now_ms - row.last_read_at < settings.window_s * 1000
     return QuietSignal(
         user_id=row.user_id, usual_per_week=usual, recent=row.recent,
-        window_days=round(settings.window_s / 86400), days_silent=silent_ms // DAY_MS if silent else None,
+        window_days=window_days, days_silent=silent_ms // DAY_MS if silent else None,
         still_reading=still_reading,
     )
 
