@@ -324,6 +324,8 @@ class MatrixAccount:
         self.allowed_servers = allowed_servers
         store_path = _store_dir(crypto_store_dir, account.user_id)
         store_path.mkdir(parents=True, exist_ok=True)
+        for folder in (crypto_store_dir, store_path):  # the keys that read members' DMs: owner only, as the database
+            folder.chmod(0o700)
         self.client = StateSafeClient(
             homeserver_url,
             account.user_id,

@@ -2,6 +2,8 @@
 
 import json
 import logging
+import os
+import stat
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -194,3 +196,18 @@ def test_a_room_name_in_what_bots_send_is_one_short_line(account, name, shown):
     account.client.rooms[ROOM] = room
     assert account.room_name(ROOM) == shown
     assert len(account.room_name(ROOM)) <= adapter.ROOM_NAME_CHARS
+
+
+async def test_the_crypto_store_is_owner_only_like_the_database(database, tmp_path):
+    """It holds, pickled, the keys that read members' DMs and the members the bot tracks (a privacy reviewer's,
+    thirty-third session: under the usual umask its folders were open to every local account)."""
+    old_umask = os.umask(0o022)
+    try:
+        account = matrix_account(database, tmp_path)
+        account.client.restore_login(account.user_id, "DEVICE", "token")  # loads the store, as a restart does
+        await account.close()
+    finally:
+        os.umask(old_umask)
+    folders = [tmp_path / "crypto", *(path for path in (tmp_path / "crypto").rglob("*") if path.is_dir())]
+    assert len(folders) == 2 and any((tmp_path / "crypto").rglob("*.db"))
+    assert {oct(stat.S_IMODE(folder.stat().st_mode)) for folder in folders} == {oct(0o700)}
