@@ -110,8 +110,11 @@ class SettingsReader:
     def duration(self, key: str, default: str, allow_zero: bool = False) -> int:
         """A duration in seconds. Zero is refused unless it has a meaning (it would mean 'never' or 'always')."""
         raw = self.get(key, (str, int), default=default)
-        if isinstance(raw, int):
-            seconds = raw
+        if isinstance(raw, int):  # a number alone is meant in some unit nobody wrote: "14" for a fortnight's gap
+            if raw != 0:
+                self.problems.append(f"{key}: needs its unit, like {raw}s, {raw}m, {raw}h, {raw}d or {raw}w")
+                return parse_duration(default)
+            seconds = 0
         else:
             try:
                 seconds = parse_duration(raw)

@@ -138,7 +138,10 @@ def test_bots_left_out_run_on_the_host_account():
     ("commands.max_age", False, "commands.max_age: expected str or int, got bool"),
     ("staff.escalate_after", True, "staff.escalate_after: expected str or int, got bool"),
     # a number of seconds or days too large for any setting overflowed SQLite in a sweep, every run
-    ("staff.remind_unclaimed_after", 10**16, "staff.remind_unclaimed_after: must be at most 3650d"),
+    ("staff.remind_unclaimed_after", "999999999w", "staff.remind_unclaimed_after: must be at most 3650d"),
+    # a spec auditor's, thirty-third session: a number alone was seconds, so "min_gap: 14" checked in every sweep
+    ("checkin.min_gap", 14, "checkin.min_gap: needs its unit, like 14s, 14m, 14h, 14d or 14w"),
+    ("staff.escalate_after", 10, "staff.escalate_after: needs its unit"),
     ("retention.audit_log_days", 10**12, "retention.audit_log_days: must be from 1 to 3650"),
     # a cron day that never comes left its sweep paused for good
     ("schedules.retention_sweep", "0 3 30 2 *", "schedules.retention_sweep: '0 3 30 2 *' never runs: no such day "
