@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import aiosqlite
 
+from bothy.logs import describe_error
 from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.matrix.events import InboundEvent, Undecryptable
 from bothy.outbox import Effects, Guard, UnitOfWork
@@ -88,6 +89,9 @@ class LateDecryption:
         except MatrixError as error:
             log.warning("could not fetch parked event %s: %s", parked.event_id, error)
             return False if error.permanent else None  # refused for good (purged, the room left) is an answer
+        except Exception as error:  # one message nothing can read must not hold up the rest of the sweep, every run
+            log.error("parked event %s could not be read (%s)", parked.event_id, describe_error(error))
+            return False
         if not readable:
             return False
         if event is None:

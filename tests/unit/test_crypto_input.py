@@ -9,9 +9,12 @@ from typing import Any
 
 import nio
 import pytest
+import vodozemac
+from nio.crypto.sessions import InboundGroupSession
 
 from bothy.matrix import adapter
 from bothy.matrix.adapter import MatrixAccount, MatrixError
+from bothy.matrix.events import Message, Undecryptable
 from tests.unit.test_collect import BOT, matrix_account
 
 MALLORY, SAM = "@mallory:elsewhere.example", "@sam:example.org"
@@ -172,3 +175,58 @@ async def test_a_sync_nio_fails_to_read_part_way_is_read_afresh(account, monkeyp
     monkeypatch.setattr(account.client, "_handle_joined_rooms", fails_once)
     assert await run_sync(account, "s1", monkeypatch) == ["s1"]
     assert calls == 2 and account.is_encrypted(STAFF)  # the rooms were read on the second try, not skipped
+
+
+def megolm_event(session: vodozemac.GroupSession, plaintext: bytes, event_id: str) -> dict[str, Any]:
+    return {"type": "m.room.encrypted", "sender": MALLORY, "event_id": event_id, "origin_server_ts": 1, "content": {
+        "algorithm": "m.megolm.v1.aes-sha2", "sender_key": "MalloryCurve25519", "device_id": "EVIL",
+        "session_id": session.session_id, "ciphertext": session.encrypt(plaintext).to_base64()}}
+
+
+def with_mallorys_key(account: MatrixAccount, room_id: str) -> vodozemac.GroupSession:
+    session = vodozemac.GroupSession()
+    account.client.olm.inbound_group_store.add(InboundGroupSession(
+        session.session_key.to_base64(), "MalloryEd25519", "MalloryCurve25519", room_id))
+    return session
+
+
+@pytest.mark.parametrize("plaintext", [b"[]", b"5", b'"text"', b"null"])
+async def test_a_message_that_decrypts_to_no_object_leaves_the_rest_of_its_sync_read(account, monkeypatch,
+                                                                                    plaintext):
+    """A robustness reviewer's, thirty-third session: nio's checks of a plaintext that is JSON but no object raise a
+    TypeError inside its handling of the sync's rooms, and after three tries the sync was gone past, so another
+    member's message in it, in another room, was never read. Now it is one undecryptable message, parked as any."""
+    session = with_mallorys_key(account, STAFF)
+    sync = sync_body("s1", STAFF_ROOM_STATE)
+    staff_room = sync["rooms"]["join"][STAFF]
+    staff_room["timeline"]["events"] = [
+        megolm_event(session, plaintext, "$odd"),
+        {"type": "m.room.message", "sender": SAM, "event_id": "$sams", "origin_server_ts": 2,
+         "content": {"msgtype": "m.text", "body": "hello"}}]
+    serve(account, {"s0": sync})
+    monkeypatch.setattr(adapter, "backoff_delay", lambda *args, **kwargs: 0.0)
+    stopping, events, reached = asyncio.Event(), [], asyncio.Event()
+
+    async def on_batch(token: str, batch: list[Any]) -> None:
+        events.extend(batch)
+        reached.set()
+
+    task = asyncio.ensure_future(account.sync_forever("s0", on_batch, stopping))
+    await asyncio.wait_for(reached.wait(), 10)
+    stopping.set()
+    task.cancel()
+    assert [(type(event), event.event_id) for event in events if isinstance(event, Message | Undecryptable)] == [
+        (Undecryptable, "$odd"), (Message, "$sams")]
+
+
+async def test_a_parked_message_that_decrypts_to_no_object_is_unreadable_not_an_error(account):
+    """The same message fetched again by the give-up sweep once its key is there: unreadable, so a member in a DM is
+    asked to send it again, and the sweep goes on."""
+    session = with_mallorys_key(account, STAFF)
+    odd = {**megolm_event(session, b"[]", "$odd"), "room_id": STAFF}
+
+    async def room_get_event(room_id: str, event_id: str) -> nio.RoomGetEventResponse:
+        return nio.RoomGetEventResponse.from_dict(json.loads(json.dumps(odd)))
+
+    account.client.room_get_event = room_get_event  # type: ignore[method-assign]
+    assert await account.fetch_and_decrypt(STAFF, "$odd") == (False, None)

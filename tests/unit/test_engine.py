@@ -373,6 +373,30 @@ async def test_a_parked_event_the_homeserver_refuses_for_good_is_given_up_on(dat
     assert ["send it again" in row.content["body"] for row in rows] == [True]
 
 
+async def test_a_parked_event_nothing_can_read_does_not_hold_up_the_rest_of_the_sweep(database):
+    """A robustness reviewer's, thirty-third session: one parked event whose fetch failed in a way nobody foresaw ended
+    the sweep, every run, and the member whose DM message came after it was never asked to resend."""
+    sync_state, late, account, _, dispatcher = late_decryption_setup(database)
+    await dispatcher.on_batch("t1", [Undecryptable("!group", "$odd", "@mallory:x", Clock().ms(), "s1"),
+                                     Undecryptable("!dm", "$alices", "@alice:x", Clock().ms(), "s2")])
+    await dispatcher.drain()
+    async with database.transaction() as db:
+        await db.execute("UPDATE pending_decryption SET received_at = ? + (event_id = '$alices')",
+                         (Clock().ms() - 600_000,))
+    fetch = account.fetch_and_decrypt
+
+    async def trips_on_the_first(room_id, event_id):
+        if event_id == "$odd":
+            raise TypeError("something nobody foresaw")
+        return await fetch(room_id, event_id)
+
+    account.fetch_and_decrypt = trips_on_the_first
+    await late.give_up_sweep({"@bot:x": account}, {"@bot:x": dispatcher.handle_now})
+    rows = await OutboxRepository(database).due(Clock().ms())
+    assert [(row.room_id, "send it again" in row.content["body"]) for row in rows] == [("!dm", True)]
+    assert await sync_state.parked_before("@bot:x", Clock().ms()) == []
+
+
 async def test_an_on_time_sweep_run_late_past_its_date_by_the_misfire_grace_waits(database):
     """Weather at 22:00, the machine stalled until 00:30: APScheduler's misfire grace ran it on the next date,
     closing that day empty (a second reviewer's). A run too late for its time today does nothing."""
