@@ -256,15 +256,17 @@ def test_no_more_everyday_look_alikes_are_flagged(matcher):
     ("referral_dev107a.txt", 664, 0.93, 0.93, 0.02, 0.04),
     ("referral_dev108b.txt", 615, 0.92, 0.93, 0.02, 0.04),
     ("referral_dev111b.txt", 611, 0.94, 0.95, 0.07, 0.05),
+    ("referral_dev113a.txt", 515, 0.94, 0.92, 0.08, 0.02),
 ])
 def test_a_writer_never_tuned_on_in_the_evaluations_shapes_stays_found(batch, messages, short, long, denials,
                                                                        any_suggestion):
-    """Batches 107a, 108b and 111b, kept out of the set (their headers say why): short and long crisis posts, denials
-    in the two shapes ("I'm not going to ...", "I never thought about ...") and posts from unrelated forums, by writers
-    nothing was ever changed for. Measured when written: 107a 227 of 240 short, 61 of 64 long, 1 of 160 denials, 1 of
-    200 ordinary, 4 of 200 given any suggestion; 108b 180 of 192, 61 of 64, 1 of 160, 1 of 199 and 4 of 199 (60 of 64
-    long after the thirty-first session's retraining); 111b 180 of 187, 63 of 64, 9 of 160, 1 of 200 and 8 of 200.
-    Floors a little under, as for the set: a change that loses ground on a writer it never saw fails here."""
+    """Batches 107a, 108b, 111b and 113a, kept out of the set (their headers say why): short and long crisis posts,
+    denials in the two shapes ("I'm not going to ...", "I never thought about ...") and posts from unrelated forums, by
+    writers nothing was ever changed for. Measured when written: 107a 227 of 240 short, 61 of 64 long, 1 of 160
+    denials, 1 of 200 ordinary, 4 of 200 given any suggestion; 108b 180 of 192, 61 of 64, 1 of 160, 1 of 199 and 4 of
+    199 (60 of 64 long after the thirty-first session's retraining); 111b 180 of 187, 63 of 64, 9 of 160, 1 of 200 and
+    8 of 200; 113a 152 of 157, 76 of 80, 7 of 119, 0 of 159 and 0 of 159. Floors a little under, as for the set: a
+    change that loses ground on a writer it never saw fails here."""
     report = run(new_batch=ROOT / "tests" / "unit" / "data" / "never_tuned" / batch)
     assert report["messages"] == messages
     assert report["crisis_recall_short"]["recall"] >= short
