@@ -867,12 +867,27 @@ class MatrixAccount:
 
     async def _accept_invite(self, room_id: str, inviter: str, is_direct: bool) -> None:
         """A DM is recorded before joining: the member may write the moment they see the bot join, and that
-        first message must already be read as private (not as a group's, answered in a second DM)."""
+        first message must already be read as private (not as a group's, answered in a second DM). A join that
+        fails for now (an outage, a rate limit) is tried again until it goes or is refused: the homeserver sends an
+        invite in one sync only, so a member's DM was otherwise never read (a robustness reviewer's, thirty-third
+        session)."""
         try:
             if is_direct:
                 await self.direct_book.opened(self.user_id, inviter, room_id)
                 self._direct_rooms[room_id] = inviter
-            await self.join(room_id)
+            failures = 0
+            while True:
+                try:
+                    await self.join(room_id)
+                    break
+                except MatrixError as error:
+                    if error.permanent and not error.token_lost:
+                        raise
+                    failures += 1
+                    delay = backoff_delay(failures, error.retry_after_ms)
+                    log.warning("%s could not join a room it was invited to yet (%s); trying again in %.0fs",
+                                self.user_id, error, delay)
+                    await asyncio.sleep(delay)
         except MatrixError as error:
             log.warning("%s could not join a room it was invited to: %s", self.user_id, error)
             if is_direct:

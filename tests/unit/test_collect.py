@@ -14,7 +14,7 @@ from nio.crypto.sessions import InboundGroupSession
 
 from bothy.config import BotAccount
 from bothy.matrix import adapter
-from bothy.matrix.adapter import MatrixAccount
+from bothy.matrix.adapter import MatrixAccount, MatrixError
 from bothy.matrix.events import Membership, Message, Receipt
 from bothy.storage.dm_rooms import DirectRoomRepository
 from bothy.storage.sessions import SessionRepository
@@ -127,6 +127,33 @@ async def test_only_a_json_true_is_direct_makes_an_invite_a_dm(account, monkeypa
     for task in list(account._background):
         await task
     assert accepted == [(ROOM, "@alice:example.org", False)]
+
+
+@pytest.mark.parametrize(("failure", "joins", "still_direct"), [
+    (MatrixError("join: 502", code="502"), 2, True),  # a homeserver restarting: tried again, joined
+    (MatrixError("join: rate limited", retry_after_ms=10, code="M_LIMIT_EXCEEDED"), 2, True),
+    (MatrixError("join: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN"), 1, False),  # withdrawn, or banned
+])
+async def test_an_invite_whose_join_fails_for_now_is_tried_again(account, monkeypatch, failure, joins, still_direct):
+    """A robustness reviewer's, thirty-third session: the homeserver sends an invite in one sync only, and a join that
+    met one 502 was never tried again, so a member's new DM went unread until Bothy restarted."""
+    tried: list[str] = []
+
+    async def join(room_id: str) -> str:
+        tried.append(room_id)
+        if len(tried) == 1:
+            raise failure
+        return room_id
+
+    monkeypatch.setattr(account, "join", join)
+    monkeypatch.setattr(adapter, "backoff_delay", lambda *args, **kwargs: 0.0)
+    member = {"type": "m.room.member", "sender": "@alice:example.org", "state_key": BOT,
+              "content": {"membership": "invite", "is_direct": True}}
+    account._collect(sync([], invite={ROOM: {"invite_state": {"events": [member]}}}), deliver_timeline=True)
+    for task in list(account._background):
+        await task
+    assert tried == [ROOM] * joins
+    assert (ROOM in account._direct_rooms) is still_direct  # recorded as the member's DM until refused
 
 
 async def test_membership_changes_in_the_timeline_reach_bots_whoever_made_them(account):
