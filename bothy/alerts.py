@@ -96,13 +96,14 @@ class StaffAlerts:
 
     def raise_alert(self, effects: Effects, kind: str, template: str, *, subject_user: str | None = None,
                     room_id: str | None = None, event_id: str | None = None, topic: str | None = None,
-                    urgent: bool = False, **context: Any) -> None:
+                    urgent: bool = False, shared: bool = False, **context: Any) -> None:
         """Queue an alert to the staff room with the event that raised it (exactly-once via the outbox).
-        `urgent` alerts escalate by DM when nobody claims them."""
+        `urgent` alerts escalate by DM when nobody claims them; `shared` ones share what the member chose to share,
+        and go with their erase."""
         link = matrix_to(room_id, event_id) if room_id else None
         content = self.templates.render(template, link=link, subject_user=subject_user, topic=topic, **context)
         effects.message(content, room_id=self.staff_room.room_id,
-                        alert=AlertRecord(kind, subject_user, room_id, event_id, topic, urgent))
+                        alert=AlertRecord(kind, subject_user, room_id, event_id, topic, urgent, shared))
 
     def in_thread(self, alert: Alert, effects: Effects, template: str, **context: Any) -> None:
         """A notice under the alert in the staff room (or at the room's foot if the alert never got there)."""

@@ -399,8 +399,12 @@ class OutboxDispatcher:
             except MatrixError as login_error:
                 error = login_error  # e.g. logins rate-limited: wait as long as that asks
         elif (error.forbidden or error.code == NOT_ENCRYPTED) and row.room_id is None and room_id is not None:
-            # Only a row addressed to the member (not to a room, even their DM) moves on to a fresh DM.
-            await self.direct_rooms.closed(account.user_id, room_id)
+            # Only a row addressed to the member (not to a room, even their DM) moves on to a fresh DM. One the bot
+            # is not in is forgotten; one that is not encrypted stays their DM, still read as private.
+            if error.forbidden:
+                await self.direct_rooms.closed(account.user_id, room_id)
+            else:
+                await self.direct_rooms.superseded(account.user_id, room_id)
         attempts = row.attempts + 1
         cap = REFUSED_BACKOFF_CAP_S if error.permanent else BACKOFF_CAP_S
         delay = backoff_delay(attempts, error.retry_after_ms, cap)

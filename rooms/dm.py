@@ -33,6 +33,10 @@ class DirectRooms:
     async def closed(self, account: str, room_id: str) -> None:
         await self.repository.forget_room(account, room_id)
 
+    async def superseded(self, account: str, room_id: str) -> None:
+        """The member's DM stays one, but the next message to them opens a fresh DM (this one is not encrypted)."""
+        await self.repository.stop_writing_to(account, room_id)
+
     async def room_for(self, account: MatrixAccount, user_id: str) -> str:
         """The known DM if the bot is still in it, else a new encrypted DM (invite sent to the member).
 

@@ -353,6 +353,36 @@ async def _outbox_names_listed_members(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _more_than_one_dm(db: aiosqlite.Connection) -> None:
+    """A second DM a member opened with a bot replaced the first, which after a restart was read as a shared room
+    (their words and reactions there no longer private; a robustness reviewer's, thirty-third session). Every DM is
+    kept; `current` marks the one the bot writes to, one per member."""
+    await run_statements(
+        db,
+        """
+        CREATE TABLE dm_rooms_kept (
+            account TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            room_id TEXT NOT NULL,
+            current INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (account, user_id, room_id)
+        ) WITHOUT ROWID;
+        INSERT INTO dm_rooms_kept (account, user_id, room_id) SELECT account, user_id, room_id FROM dm_rooms;
+        DROP TABLE dm_rooms;
+        ALTER TABLE dm_rooms_kept RENAME TO dm_rooms;
+        CREATE INDEX dm_rooms_room ON dm_rooms (account, room_id);
+        CREATE UNIQUE INDEX dm_rooms_current ON dm_rooms (account, user_id) WHERE current = 1
+        """,
+    )
+
+
+async def _alerts_shared_by_choice(db: aiosqlite.Connection) -> None:
+    """An alert raised for a member's safety outlives their erase while it is open (it is never lost); one that
+    shares what they chose to share (`shared`) is theirs to take back, like the choice itself (a privacy reviewer's,
+    thirty-third session: an erase kept it, named, on its way and escalating)."""
+    await db.execute("ALTER TABLE alerts ADD COLUMN shared INTEGER NOT NULL DEFAULT 0")
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
@@ -369,6 +399,8 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(26, "engine: a sync checkpoint records when it was saved", _checkpoints_keep_when),
     Migration(29, "engine: a message records when it was last postponed", _outbox_postponed_at),
     Migration(33, "engine: a staff list names the members it lists", _outbox_names_listed_members),
+    Migration(34, "engine: a member may have more than one DM with a bot", _more_than_one_dm),
+    Migration(35, "engine: an alert a member chose to share goes with their erase", _alerts_shared_by_choice),
 )
 
 

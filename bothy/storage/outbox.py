@@ -37,6 +37,7 @@ class AlertRecord:
     event_id: str | None = None
     topic: str | None = None
     urgent: bool = False  # escalates by DM when unclaimed (see bothy/alerts.py), instead of one reminder
+    shared: bool = False  # shares what the member chose to share: erased with them, even while open and urgent
 
 
 @dataclass(frozen=True)
@@ -149,10 +150,10 @@ class OutboxRepository:
             alert_id = None
             if item.alert is not None:
                 cursor = await db.execute(
-                    "INSERT INTO alerts (kind, account, subject_user, room_id, event_id, topic, created_at, urgent) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO alerts (kind, account, subject_user, room_id, event_id, topic, created_at, urgent, "
+                    "shared) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (item.alert.kind, item.account, item.alert.subject_user, item.alert.room_id,
-                     item.alert.event_id, item.alert.topic, now_ms, int(item.alert.urgent)),
+                     item.alert.event_id, item.alert.topic, now_ms, int(item.alert.urgent), int(item.alert.shared)),
                 )
                 alert_id = cursor.lastrowid
             content = stored.get(id(item.content))

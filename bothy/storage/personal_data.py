@@ -76,10 +76,10 @@ class PersonalColumns:
 ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     "dm_rooms": PersonalColumns(subject=("user_id",)),
     # An urgent alert still open outlives its member's erase, unlinked: staff can still claim it, and it escalates
-    # until someone does.
+    # until someone does; unless it shares what they chose to share, which they take back with everything else.
     "alerts": PersonalColumns(subject=("subject_user",), staff=("claimed_by", "done_by"),
                               staff_view=("kind", "claimed_by", "claimed_at", "done_by", "done_at"),
-                              spared="urgent = 1 AND done_at IS NULL"),
+                              spared="urgent = 1 AND shared = 0 AND done_at IS NULL"),
     # A message's words stored once for many (`outbox_contents`) are shown in each of its rows' exports. A row
     # is a member's when it goes to them or tells staff about them (`about_user`); an urgent alert still on its way
     # to the staff room goes on (it is never lost), unlinked, and is deleted once sent.
@@ -100,7 +100,7 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
         "json_object('message', 'a list to peer workers that names you: its words are not shown, as it names others "
         "too') "
         "ELSE content END AS content"),
-        spared="alert_id IN (SELECT id FROM alerts WHERE urgent = 1 AND done_at IS NULL) "
+        spared="alert_id IN (SELECT id FROM alerts WHERE urgent = 1 AND shared = 0 AND done_at IS NULL) "
                "AND room_id IS NOT NULL AND dead = 0"),
     # After the outbox: its erase deletes the lists naming the member, and with them these rows.
     "outbox_names": PersonalColumns(subject=("user_id",)),

@@ -69,8 +69,14 @@ async def _checkins(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _stress_alerts_shared(db: aiosqlite.Connection) -> None:
+    """A stress alert shares what the member chose to share: an erase takes it, as `!stress unlink` withdraws it."""
+    await db.execute("UPDATE alerts SET shared = 1 WHERE kind = 'stress'")
+
+
 MIGRATIONS = (
     Migration(3, "check-ins: activity counters, presence, preferences, check-ins, sent events, stress", _checkins),
+    Migration(36, "check-ins: a stress alert goes with its member's erase", _stress_alerts_shared),
 )
 PERSONAL_COLUMNS = {
     "activity": PersonalColumns(subject=("user_id",)),

@@ -256,7 +256,7 @@ class StressWebhook:
         effects = Effects(self.context.account)
         if alert:
             self.context.alerts.raise_alert(effects, ALERT_KIND, "alert_stress", subject_user=link.user_id,
-                                            urgent=True, minutes=self.settings.sustained_s // 60)
+                                            urgent=True, shared=True, minutes=self.settings.sustained_s // 60)
 
         async def write(db: aiosqlite.Connection) -> None:
             await CheckinRepository.save_stress_summary(db, link.user_id, summary)

@@ -152,7 +152,8 @@ class MoodBot(Bot):
                 await MoodRepository.share_mood(db, user_id, day, mood)
                 # Claimed in the commit: two answers handled side by side (a reaction and a typed one) alert once.
                 if alert and await MoodRepository.claim_share_alert(db, user_id):
-                    self.context.alerts.raise_alert(effects, ALERT_KIND, "alert_mood", subject_user=user_id)
+                    self.context.alerts.raise_alert(effects, ALERT_KIND, "alert_mood", subject_user=user_id,
+                                                    shared=True)
                 elif over:
                     await MoodRepository.end_share_spell(db, user_id)
 

@@ -119,3 +119,28 @@ async def test_a_dm_whose_creation_timed_out_and_never_shows_is_opened_after_syn
     clock.now += SECONDS_TO_SHOW_A_ROOM
     assert await direct.room_for(account, ALICE) == "!dm1:x"
     assert await direct.dms_of(account.user_id) == {"!dm1:x": ALICE}
+
+
+async def test_a_second_dm_a_member_opens_leaves_the_first_a_dm(database):
+    """A robustness reviewer's, thirty-third session: the second replaced the first, which after a restart was read
+    as a group room (a 💬 on a check-in there no chat request). Both are read as private; the bot writes to the
+    newest."""
+    direct = DirectRooms(DirectRoomRepository(database))
+    await direct.opened("@bot:x", ALICE, "!first:x")
+    await direct.opened("@bot:x", ALICE, "!second:x")  # from another client, say
+    assert await direct.dms_of("@bot:x") == {"!first:x": ALICE, "!second:x": ALICE}
+    assert await direct.repository.get("@bot:x", ALICE) == "!second:x"
+    await direct.closed("@bot:x", "!second:x")  # she leaves it
+    assert await direct.dms_of("@bot:x") == {"!first:x": ALICE}
+
+
+async def test_a_dm_moved_on_from_is_still_read_as_private(database):
+    """One that is not encrypted (a file must not go there): the next message opens a fresh DM, and what she writes
+    in the old one is still hers alone."""
+    direct = DirectRooms(DirectRoomRepository(database))
+    await direct.opened("@bot:x", ALICE, "!plain:x")
+    await direct.superseded("@bot:x", "!plain:x")
+    assert await direct.repository.get("@bot:x", ALICE) is None
+    await direct.opened("@bot:x", ALICE, "!fresh:x")
+    assert await direct.dms_of("@bot:x") == {"!plain:x": ALICE, "!fresh:x": ALICE}
+    assert await direct.repository.get("@bot:x", ALICE) == "!fresh:x"

@@ -78,12 +78,17 @@ class FakeDirectRooms:
     def __init__(self):
         self.generation = 0
         self.forgotten: list[str] = []
+        self.moved_on_from: list[str] = []  # still the member's DMs, no longer written to
 
     async def room_for(self, account, user_id):
         return f"!dm{self.generation}-{user_id}"
 
     async def closed(self, account, room_id):
         self.forgotten.append(room_id)
+        self.generation += 1
+
+    async def superseded(self, account, room_id):
+        self.moved_on_from.append(room_id)
         self.generation += 1
 
 
@@ -309,7 +314,8 @@ async def test_a_refused_send_to_the_room_a_member_wrote_in_keeps_their_dm(datab
     account, direct_rooms = FakeAccount(), FakeDirectRooms()
     account.failures.append(MatrixError("send: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN"))
     async with database.transaction() as db:
-        await db.execute("INSERT INTO dm_rooms VALUES (?, '@alice:x', '!dm0-@alice:x')", (ACCOUNT,))
+        await db.execute("INSERT INTO dm_rooms (account, user_id, room_id) VALUES (?, '@alice:x', '!dm0-@alice:x')",
+                         (ACCOUNT,))
     effects = Effects(ACCOUNT)
     effects.message({"body": "noted"}, room_id="!dm0-@alice:x")
     await enqueue(database, effects)
@@ -358,7 +364,7 @@ async def test_a_file_never_goes_into_an_unencrypted_room(database):
     await enqueue(database, effects)
     outbox = dispatcher(database, account, clock, direct_rooms)
     await outbox.deliver_due()
-    assert account.sent == [] and direct_rooms.forgotten == ["!plain-@alice:x"]
+    assert account.sent == [] and direct_rooms.moved_on_from == ["!plain-@alice:x"] and direct_rooms.forgotten == []
     clock.offset_ms = 5_000
     await outbox.deliver_due()
     assert [(room, kind) for room, kind, _, _ in account.sent] == [("!dm1-@alice:x", "file")]

@@ -36,7 +36,7 @@ async def test_every_table_is_either_personal_or_anonymous_by_design(database):
 async def test_export_then_erase_covers_every_row_that_names_the_member(database):
     alice, bob = "@alice:x", "@bob:x"
     async with database.transaction() as db:
-        await db.execute("INSERT INTO dm_rooms VALUES ('@bot:x', ?, '!dm')", (alice,))
+        await db.execute("INSERT INTO dm_rooms (account, user_id, room_id) VALUES ('@bot:x', ?, '!dm')", (alice,))
         await OutboxRepository.enqueue(db, [
             Outgoing("@bot:x", "message", {"body": "hi"}, to_user=alice),
             Outgoing("@bot:x", "message", {"body": "alert"}, room_id="!staff",
@@ -198,7 +198,7 @@ async def test_an_export_still_on_its_way_is_named_in_the_next_not_copied_into_i
 
 async def test_a_room_that_is_no_ones_dm_names_no_one(database):
     async with database.transaction() as db:
-        await db.execute("INSERT INTO dm_rooms VALUES ('@bot:x', ?, '!dm')", (ALICE,))
+        await db.execute("INSERT INTO dm_rooms (account, user_id, room_id) VALUES ('@bot:x', ?, '!dm')", (ALICE,))
         await OutboxRepository.enqueue(db, [Outgoing("@other:x", "message", {"body": "a"}, room_id="!dm"),
                                             Outgoing("@bot:x", "message", {"body": "b"}, room_id="!group"),
                                             Outgoing("@bot:x", "message", {"body": "c"}, room_id="!dm")], 1)

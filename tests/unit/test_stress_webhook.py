@@ -309,6 +309,21 @@ async def test_unlinking_withdraws_the_open_stress_alert(database):
     assert (withdrawn.subject_user, withdrawn.escalation) == (None, 0)
 
 
+async def test_an_erase_takes_the_open_stress_alert_as_unlinking_does(database):
+    """A privacy reviewer's, thirty-third session: `!forget me` took the link, the member's consent, but spared the
+    urgent alert built on it (as a crisis alert is spared), so it went on naming them and escalating."""
+    bot, _, clock, _ = await linked_and_unlinking(database, 45)
+    assert [alert.kind for alert in await bot.context.alerts.not_done()] == ["stress"]
+    await bot.context.personal_data.erase(ALICE)
+    async with database.read() as db:
+        rows = await db.execute_fetchall("SELECT o.room_id FROM outbox AS o LEFT JOIN outbox_contents AS c "
+                                         "ON c.id = o.content_id WHERE COALESCE(c.content, o.content) LIKE ?",
+                                         (f"%{ALICE}%",))
+    clock.at += timedelta(hours=1)
+    await bot.context.alerts.remind_unclaimed()
+    assert rows == [] and await bot.context.alerts.not_done() == []
+
+
 async def test_an_alert_raised_while_unlink_is_handled_goes_with_the_link(database):
     """The open alerts were read before the unlink's transaction: one a reading raised in between stayed open, naming
     the member and escalating, with the link gone (a second reviewer's, thirtieth session)."""
