@@ -27,7 +27,7 @@ from bothy.storage.migrations import Migration
 from bothy.storage.outbox import StuckSummary
 from bothy.storage.personal_data import KeyedRows, PersonalColumns, PersonalData
 from bothy.templates import Templates
-from commands.framework import Command, CommandRegistry
+from commands.framework import Command, CommandRegistry, UsageError
 
 SweepRun = Callable[[], Awaitable[Any]]
 
@@ -133,6 +133,13 @@ class BotContext:
 
     def render(self, template: str, **context: Any) -> dict[str, Any]:
         return self.templates.render(template, prefix=self.prefix, **context)
+
+    def member_named(self, user_id: str) -> str:
+        """A member a peer worker names in a command: never one of Bothy's own accounts, or the bot would write to
+        itself and say it had reached someone."""
+        if user_id in self.bot_accounts or user_id == self.account:
+            raise UsageError(f"{user_id} is one of Bothy's own accounts: please give the member's Matrix ID.")
+        return user_id
 
     def staff_back(self) -> str | None:
         """For a member asking for someone now: None while peer workers are around (or no hours are declared),

@@ -32,7 +32,7 @@ from bots.checkin.settings import CheckinSettings, Settings, read_settings
 from bots.checkin.storage import CheckinRepository
 from bots.checkin.stress import StressCommands, StressWebhook
 from bots.facts import ENERGY
-from commands.framework import Command, CommandContext, Duration, Integer, Role, Subcommand, UsageError, UserId
+from commands.framework import Command, CommandContext, Duration, Integer, Role, Subcommand, UserId
 
 log = logging.getLogger("bothy.checkin")
 
@@ -282,10 +282,8 @@ class CheckinBot(Bot):
         """A check-in a peer worker asks for now: never to one of Bothy's own accounts, never against a member's
         `!checkins off`, and not while one from the last day is unanswered (two peer workers acting on the same
         `!quiet` list); once the member has answered, a peer worker may check in again."""
-        member = ctx.params["user"]
+        member = self.context.member_named(ctx.params["user"])
         now = self.context.clock.ms()
-        if member in self.context.bot_accounts or member == self.context.account:
-            raise UsageError(f"{member} is one of Bothy's own accounts: please give the member's Matrix ID.")
         if not checkins_allowed(await self.repository.preference(member), now):
             ctx.reply("checkin_declined", member=member, about=member)
             return

@@ -129,6 +129,14 @@ async def test_a_handler_may_still_refuse_with_a_usage_problem_of_its_own(regist
         await send(registry, Role.MEMBER, "!stress threshold 50")
 
 
+@pytest.mark.parametrize("body", ["!checkin @bot:example.org", "!refer @bot:example.org housing"])
+async def test_a_peer_worker_naming_one_of_bothys_own_accounts_is_told_so(registry, body):
+    """An autocomplete slip: `!refer` to a bot account queued a DM from the bot to itself and said it had gone (a
+    spec auditor's, thirty-third session); `!checkin` already refused."""
+    with pytest.raises(UsageError, match="one of Bothy's own accounts"):
+        await send(registry, Role.PEER_WORKER, body)
+
+
 async def test_the_data_file_is_sent_only_in_an_encrypted_dm(registry):
     sent = await send(registry, Role.MEMBER, "!mydata")
     assert [item.action for item in sent.items] == ["file", "message"]
