@@ -42,6 +42,9 @@ log = logging.getLogger("bothy.outbox")
 IDLE_WAIT_S = 30.0
 FAILED_PASS_WAIT_S = 1.0
 REFUSED_BACKOFF_CAP_S = 3600.0  # a refused row is retried at least hourly: the bot may be invited back
+# A redaction refused in a member's DM (one they made without giving the bot the power) is kept a day, then dropped: it
+# names them with the moment they reacted, which would otherwise link an answer counted under no name to them for good.
+REFUSED_DM_REDACTION_KEPT_MS = 86_400_000
 NOT_ENCRYPTED = "BOTHY_NOT_ENCRYPTED"
 TXN_MEMORY_MS = 25 * 60_000  # Synapse forgets transaction IDs after ~30 minutes; look before resending after 25
 CLOCK_SKEW_MS = 5 * 60_000  # the timeline is searched back this far before a row's creation
@@ -380,6 +383,11 @@ class OutboxDispatcher:
         addressed: the homeserver can never take it (too large, not valid JSON), or it is a file for a room
         that is not encrypted. Waiting, it would hold back every later message to the same place, alerts
         included."""
+        if (row.action == "redaction" and row.to_user is not None and error.forbidden
+                and self.clock.ms() - row.created_at >= REFUSED_DM_REDACTION_KEPT_MS):
+            await self.repository.drop(row)
+            log.warning("outbox row %s (redaction) refused in a member's DM for a day; dropped", row.id)
+            return True
         if error.unsendable:
             await self.repository.set_aside(row, self.clock.ms(), error.code)
             log.error("outbox row %s (%s) can never be sent (%s); set aside so the messages after it can go",

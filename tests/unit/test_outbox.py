@@ -350,6 +350,29 @@ async def test_a_refused_redaction_holds_back_no_reply(database):
     assert await OutboxRepository(database).pending_count() == 1  # the redaction, still owed
 
 
+async def test_a_redaction_refused_in_a_members_dm_is_dropped_after_a_day(database):
+    """A privacy reviewer's, thirty-third session: kept for good, the row named the member with the moment they
+    reacted, linking an answer counted under no name (👍 on a suggestion) to them. One in a shared room is kept: the
+    bot may be given the power there, and it names no one."""
+    account, clock = PowerlessAccount(), MovableClock()
+    async with database.transaction() as db:
+        await db.execute("INSERT INTO dm_rooms (account, user_id, room_id) VALUES (?, '@alice:x', '!dm')", (ACCOUNT,))
+    effects = Effects(ACCOUNT)
+    effects.redact("!dm", "$thumbs-up")
+    effects.redact("!group", "$command")
+    await enqueue(database, effects)
+    outbox, repository = dispatcher(database, account, clock), OutboxRepository(database)
+    await outbox.deliver_due()
+    clock.offset_ms = 23 * 60 * MINUTE_MS
+    await outbox.deliver_due()
+    assert await repository.pending_count() == 2
+    clock.offset_ms = 25 * 60 * MINUTE_MS
+    await outbox.deliver_due()
+    async with database.read() as db:
+        left = await db.execute_fetchall("SELECT room_id, to_user FROM outbox")
+    assert [tuple(row) for row in left] == [("!group", None)]
+
+
 class PlainFirstDirectRooms(FakeDirectRooms):
     """The member's known DM was one they opened without encryption; DMs the bot opens are encrypted."""
 
