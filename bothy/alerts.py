@@ -105,12 +105,22 @@ class StaffAlerts:
         effects.message(content, room_id=self.staff_room.room_id,
                         alert=AlertRecord(kind, subject_user, room_id, event_id, topic, urgent, shared))
 
-    def in_thread(self, alert: Alert, effects: Effects, template: str, **context: Any) -> None:
-        """A notice under the alert in the staff room (or at the room's foot if the alert never got there)."""
-        content = self.templates.render(template, alert_id=alert.id, **context)
+    def in_thread(self, alert: Alert, effects: Effects, template: str, *, worker: str | None = None,
+                  **context: Any) -> None:
+        """A notice under the alert in the staff room (or at the room's foot if the alert never got there). One that
+        names the peer worker who acted is theirs to export and erase too while it waits."""
+        content = self.templates.render(template, alert_id=alert.id, worker=worker, **context)
         if alert.staff_event_id:
             content = in_thread(content, alert.staff_event_id)
-        effects.message(content, room_id=self.staff_room.room_id, about=alert.subject_user)
+        effects.message(content, room_id=self.staff_room.room_id, about=alert.subject_user,
+                        naming=(worker,) if worker else ())
+
+    def tell_member_who_has_it(self, alert: Alert, peer_worker: str, effects: Effects, template: str) -> None:
+        """The member an alert is about, told which peer worker will be in touch: a claim's usual word to them. It
+        names the peer worker too (theirs to export and erase while it waits)."""
+        if alert.subject_user:
+            effects.message(self.templates.render(template, worker=peer_worker), to_user=alert.subject_user,
+                            naming=(peer_worker,))
 
     async def handle_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         """✅ from a peer worker claims an alert, ✔️ closes it, a key a bot registered for the alert's kind runs

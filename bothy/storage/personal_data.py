@@ -88,18 +88,22 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
     # to the staff room about the member is shown as that, not in its words, which may hold what others wrote (the
     # reason a reporter gave, shown to the member they reported: a reviewer's); one to a person (a peer worker's reply
     # in their DM) is theirs to read. The later `content` stands in for the row's own in the export (the last of two
-    # columns of one name is the one kept).
-    # A list to staff (`!quiet`'s reply) names several members (`outbox_names`): it is each one's, shown as that.
+    # columns of one name is the one kept, as for `to_user` and `about_user`, shown only when they are the member
+    # exporting, `:member`).
+    # A message naming others besides the one it is to or about (`outbox_names`: `!quiet`'s list, a note that a peer
+    # worker has an alert, the DM telling a member who will be in touch) is each named person's too, shown as that.
     "outbox": PersonalColumns(subject=("to_user", "about_user"), named_in="outbox_names", subject_view=(
-        "*", "CASE WHEN (about_user IS NULL OR to_user IS NOT NULL) AND id NOT IN (SELECT row_id FROM outbox_names) "
+        "*", "CASE WHEN to_user = :member OR (about_user IS NULL AND id NOT IN (SELECT row_id FROM outbox_names)) "
         "THEN (SELECT content FROM outbox_contents WHERE id = content_id) END AS shared_content",
         "CASE WHEN action = 'file' THEN json_object('filename', json_extract(content, '$.filename'), 'mimetype', "
-        "json_extract(content, '$.mimetype')) WHEN about_user IS NOT NULL AND to_user IS NULL THEN "
+        "json_extract(content, '$.mimetype')) WHEN to_user = :member THEN content WHEN about_user = :member THEN "
         "json_object('message', 'to peer workers, about you: its words are not shown, as they may hold what others "
         "wrote') WHEN id IN (SELECT row_id FROM outbox_names) THEN "
-        "json_object('message', 'a list to peer workers that names you: its words are not shown, as it names others "
-        "too') "
-        "ELSE content END AS content"),
+        "json_object('message', 'a message that names you: its words are not shown, as it is to or about someone "
+        "else too') "
+        "ELSE content END AS content",
+        "CASE WHEN to_user = :member THEN to_user END AS to_user",  # whom else it is to or about is not theirs
+        "CASE WHEN about_user = :member THEN about_user END AS about_user"),
         spared="alert_id IN (SELECT id FROM alerts WHERE urgent = 1 AND shared = 0 AND done_at IS NULL) "
                "AND room_id IS NOT NULL AND dead = 0"),
     # After the outbox: its erase deletes the lists naming the member, and with them these rows.
@@ -280,16 +284,14 @@ class PersonalData:
 
 async def _select(db: aiosqlite.Connection, table: str, shown: str, columns: tuple[str, ...], user_id: str,
                   excluding: tuple[str, ...] = (), named_in: str = "") -> list[dict[str, Any]]:
-    """Rows naming the member in `columns` (or in the `named_in` table); rows already exported whole (as their
-    subject) are left out."""
-    where, params = _where(columns), [user_id] * len(columns)
+    """Rows naming the member (`:member`) in `columns` (or in the `named_in` table); rows already exported whole (as
+    their subject) are left out."""
+    where = " OR ".join(f"{column} = :member" for column in columns)
     if named_in:
-        where += f" OR id IN (SELECT row_id FROM {named_in} WHERE user_id = ?)"
-        params.append(user_id)
+        where += f" OR id IN (SELECT row_id FROM {named_in} WHERE user_id = :member)"
     where = f"({where})"
     for column in excluding:
-        where += f" AND {column} IS NOT ?"
-        params.append(user_id)
-    async with db.execute(f"SELECT {shown} FROM {table} WHERE {where}", params) as cursor:
+        where += f" AND {column} IS NOT :member"
+    async with db.execute(f"SELECT {shown} FROM {table} WHERE {where}", {"member": user_id}) as cursor:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]

@@ -254,9 +254,7 @@ class CheckinBot(Bot):
         return True
 
     async def _chat_claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
-        if alert.subject_user:
-            effects.message(self.context.render("checkin_chat_claimed", worker=peer_worker),
-                            to_user=alert.subject_user)
+        self.context.alerts.tell_member_who_has_it(alert, peer_worker, effects, "checkin_chat_claimed")
 
     # --- commands ----------------------------------------------------------------------------
 

@@ -48,7 +48,8 @@ class TalkCommands:
                 self._noted_again[waiting.id] = (now, ctx.event_id)
                 alerts.in_thread(waiting, ctx.effects, "alert_talk_again", subject_user=ctx.sender,
                                  worker=waiting.claimed_by)
-            ctx.reply("talk_already", worker=waiting.claimed_by)
+            ctx.reply("talk_already", worker=waiting.claimed_by,
+                      naming=(waiting.claimed_by,) if waiting.claimed_by else ())
             return
         back = self.context.staff_back()
         alerts.raise_unless_waiting(ctx.effects, KIND, "alert_talk", subject_user=ctx.sender,
@@ -58,5 +59,4 @@ class TalkCommands:
 
     async def _claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
         self._noted_again.pop(alert.id, None)  # the peer worker who claimed it sees the member's next ask
-        if alert.subject_user:
-            effects.message(self.context.render("talk_claimed", worker=peer_worker), to_user=alert.subject_user)
+        self.context.alerts.tell_member_who_has_it(alert, peer_worker, effects, "talk_claimed")

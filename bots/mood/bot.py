@@ -212,8 +212,7 @@ class MoodBot(Bot):
         ctx.reply("mood_share_on" if on else "mood_share_off")
 
     async def _alert_claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
-        if alert.subject_user:
-            effects.message(self.context.render("mood_alert_claimed", worker=peer_worker), to_user=alert.subject_user)
+        self.context.alerts.tell_member_who_has_it(alert, peer_worker, effects, "mood_alert_claimed")
 
     # --- sweeps ------------------------------------------------------------------------------
 

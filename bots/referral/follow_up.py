@@ -149,9 +149,7 @@ class FollowUp:
         effects.message(self.context.render(reply, back=back), room_id=reaction.room_id)
 
     async def _chat_claimed(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
-        if alert.subject_user:
-            effects.message(self.context.render("checkback_chat_claimed", worker=peer_worker),
-                            to_user=alert.subject_user)
+        self.context.alerts.tell_member_who_has_it(alert, peer_worker, effects, "checkback_chat_claimed")
 
     # --- the report ----------------------------------------------------------------------------
 

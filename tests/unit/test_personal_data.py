@@ -368,7 +368,7 @@ async def test_a_staff_list_naming_a_member_is_theirs_to_export_and_erase_while_
     for member, other in ((BOB, CARA), (CARA, BOB)):
         exported = await bot.context.personal_data.export(member)
         assert [json.loads(row["content"]) for row in exported["outbox"]] == [
-            {"message": "a list to peer workers that names you: its words are not shown, as it names others too"}]
+            {"message": "a message that names you: its words are not shown, as it is to or about someone else too"}]
         assert other not in json.dumps(exported)
     await bot.context.personal_data.erase(BOB)
     assert [row for row in await OutboxRepository(database).due(10**15) if row.room_id == STAFF_ROOM] == []
@@ -379,3 +379,33 @@ async def test_a_staff_list_naming_a_member_is_theirs_to_export_and_erase_while_
     assert "outbox" not in await bot.context.personal_data.export(CARA)
     async with database.read() as db:
         assert await scalar(db, "SELECT COUNT(*) FROM outbox_names") == 0
+
+
+async def test_what_names_the_peer_worker_who_has_an_alert_is_theirs_to_export_and_erase(database, example_config):
+    """A privacy reviewer's, thirty-third session: the note under an alert ("@sam is picking this up") and the DM
+    telling the member who will be in touch name the peer worker, yet while they waited (an outage, a rate limit;
+    set aside, kept two weeks) they were neither in the peer worker's export nor taken by their erase."""
+    bot = checkin_bot(database, example_config)
+    effects = Effects(bot.context.account)
+    bot.context.alerts.raise_alert(effects, "checkin_chat", "alert_chat", subject_user=ALICE, outside_hours=False)
+    await bot.context.work.commit(effects)
+    async with database.transaction() as db:  # the alert reached the staff room
+        await db.execute("UPDATE alerts SET staff_event_id = '$alert'")
+        await db.execute("DELETE FROM outbox")
+    [alert] = await bot.context.alerts.not_done()
+    claimed = Effects(bot.context.account)
+    await bot.context.alerts.claim(alert, SAM, claimed)
+    await bot.context.work.commit(claimed)
+
+    async def naming_sam() -> list[tuple[str | None, str | None]]:
+        return [(row.room_id, row.to_user) for row in await OutboxRepository(database).due(10**15)
+                if SAM in json.dumps(row.content)]
+
+    assert await naming_sam() == [(STAFF_ROOM, None), (None, ALICE)]
+    exported = await bot.context.personal_data.export(SAM)
+    assert [json.loads(row["content"]) for row in exported["outbox"]] == [
+        {"message": "a message that names you: its words are not shown, as it is to or about someone else too"}] * 2
+    assert ALICE not in json.dumps(exported["outbox"])
+    assert "peer support team will message you" in json.dumps(await bot.context.personal_data.export(ALICE))
+    await bot.context.personal_data.erase(SAM)
+    assert await naming_sam() == []
