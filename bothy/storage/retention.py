@@ -56,8 +56,12 @@ async def prune_engine_tables(db: aiosqlite.Connection, retention: Retention, no
 
 
 async def forget_old_rows(database: Database, retention: Retention, now_ms: int) -> None:
-    """The engine's retention sweep: one transaction, so a rerun after a crash simply deletes the rest."""
+    """The engine's retention sweep: one transaction, so a rerun after a crash simply deletes the rest. It then
+    empties the write-ahead log, so what was deleted since the last night (by a sweep, or by a member taking something
+    back) is out of the files, and out of a backup taken of them, within a day."""
     async with database.transaction() as db:
         deleted = await prune_engine_tables(db, retention, now_ms)
     log.info("retention sweep deleted %s",
              ", ".join(f"{count} from {table}" for table, count in deleted.items() if count) or "nothing")
+    if not await database.truncate_log():
+        log.warning("the write-ahead log was not emptied after the retention sweep: a long read held it")

@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bothy.clock import FixedClock
+from bothy.clock import Clock, FixedClock
 from bothy.config import ConfigError, parse_config
 from bothy.storage.audit import record_audit
 from bothy.storage.outbox import AlertRecord, OutboxRepository, Outgoing
-from bothy.storage.retention import Retention, prune_engine_tables
+from bothy.storage.retention import Retention, forget_old_rows, prune_engine_tables
 from bothy.storage.sync_state import SyncStateRepository
 from bothy.testing import bot_context
 from bots.checkin.bot import CheckinBot
@@ -16,6 +16,7 @@ from bots.checkin.storage import CheckinRepository
 from bots.installed import INSTALLATION
 from bots.referral.bot import ReferralBot
 from bots.referral.storage import ReferralRepository
+from tests.unit.conftest import migrated_database
 
 NOW = datetime(2026, 3, 2, 12, 34, 56, 789000, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
@@ -114,3 +115,20 @@ def test_retention_ages_are_config_with_defaults(example_config):
     with pytest.raises(ConfigError) as error:
         parse_config(data, example_config.database_path.parent, INSTALLATION.bots)
     assert {p.split(":")[0] for p in error.value.problems} >= {"retention.audit_log_days", "checkin.keep_checkins"}
+
+
+async def test_the_nightly_sweep_leaves_nothing_deleted_since_the_last_in_the_files(tmp_path):
+    """A privacy reviewer's, thirty-third session: only an erase and the mood key's rotation emptied the write-ahead
+    log, so an interest a member took back (or a row a sweep deleted) stayed readable in the files, and in a backup of
+    them, for as long as SQLite left it there."""
+    from bots.host.storage import InterestRepository
+
+    interest = "sober-october-9c1d"
+    async with migrated_database(tmp_path) as database:
+        async with database.transaction() as db:
+            await InterestRepository.add(db, "@alice:x", [interest], 1)
+        async with database.transaction() as db:  # `!interests remove sober-october-9c1d`
+            await InterestRepository.remove(db, "@alice:x", [interest])
+        await forget_old_rows(database, Retention(), Clock().ms())
+        files = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("bothy.sqlite3"))
+        assert interest.encode() not in files
