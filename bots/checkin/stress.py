@@ -61,6 +61,11 @@ class StressCommands:
                         ))]
 
     async def link(self, ctx: CommandContext) -> None:
+        """The token is a secret (whoever holds it can raise alerts naming the member): never sent in the clear, as
+        `!mydata`'s file never is (a spec auditor's, thirty-third session)."""
+        if ctx.in_dm and not ctx.encrypted:
+            ctx.reply("stress_link_not_here")
+            return
         now = self.clock.ms()
         webhook_id, token = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
         existing = await self.repository.stress_link(user_id=ctx.sender)

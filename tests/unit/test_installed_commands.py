@@ -137,6 +137,17 @@ async def test_a_peer_worker_naming_one_of_bothys_own_accounts_is_told_so(regist
         await send(registry, Role.PEER_WORKER, body)
 
 
+async def test_a_stress_link_is_sent_only_in_an_encrypted_dm(registry, database):
+    """Its token is a secret: whoever holds it can post readings that raise alerts naming the member (a spec
+    auditor's, thirty-third session: it went as plain text into a DM `!mydata` would not use)."""
+    [told] = (await send(registry, Role.MEMBER, "!stress link", encrypted=False)).items
+    assert "only send it in an encrypted chat" in told.content["body"] and "Token" not in told.content["body"]
+    async with database.read() as db:
+        assert await db.execute_fetchall("SELECT * FROM stress_links") == []
+    linked = (await send(registry, Role.MEMBER, "!stress link")).items
+    assert [("Token" in item.content["body"]) for item in linked] == [True]
+
+
 async def test_the_data_file_is_sent_only_in_an_encrypted_dm(registry):
     sent = await send(registry, Role.MEMBER, "!mydata")
     assert [item.action for item in sent.items] == ["file", "message"]
