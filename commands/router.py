@@ -89,6 +89,10 @@ class CommandRouter:
         if message.replaces is not None:  # an edit runs nothing again, but what may not stay there must not
             if found[0].private or found[0].staff_places_only:
                 await self._take_down_edit(message, effects)
+            if self.account.is_direct_room(message.room_id) and \
+                    self._within_pace(message, role_of(message.sender, self.config), effects):
+                # Said, or a member who corrected "!mood 6" to "!mood 4" believes it was noted (a spec auditor's).
+                effects.message(self.templates.render("edit_not_run"), room_id=message.room_id)
             return known
         prefix = self.config.command_prefix
         role = role_of(message.sender, self.config)

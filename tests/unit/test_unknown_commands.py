@@ -161,6 +161,24 @@ async def test_an_edit_into_a_private_command_in_a_group_is_taken_down_and_not_r
     assert ran == [] and not [item for item in effects.items if item.action == "message"]
 
 
+async def test_a_command_corrected_by_an_edit_in_a_dm_is_not_run_and_says_so():
+    """`!mood 6` got its usage; corrected to `!mood 4` with Element's edit, nothing was recorded and nothing said, so
+    the member believed it noted (a spec auditor's, thirty-third session). In a group the edit stays silent."""
+    ran = []
+
+    async def mood(ctx) -> None:
+        ran.append(ctx)
+
+    registry = CommandRegistry([Command("mood", "host", "mood", mood, params=(Integer("score", 1, 5),),
+                                        private=True)])
+    router = CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), Clock(), lambda: STAFF)
+    effects = Effects(HOST)
+    await router.handle(Message(DM, "$edit", ALICE, "!mood 4", Clock().ms(), "m.text", encrypted=True,
+                                replaces="$typed"), effects)
+    [said] = [item for item in effects.items if item.action == "message"]
+    assert ran == [] and said.room_id == DM and "send it again as a new message" in said.content["body"]
+
+
 async def test_an_edit_takes_down_only_its_own_sender_s_message_and_emphasis_is_left():
     """Clients ignore an edit from anyone but the sender: one from Mallory naming Alice's post (or a bot's) must not
     get it taken down; and "!!! so proud" edited in is emphasis (a second reviewer's)."""
