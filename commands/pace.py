@@ -44,6 +44,9 @@ class CommandPace:
             recent = self._recent[sender] = deque(maxlen=self.limit)
         if any(seen == event_id for _, seen in recent):
             return Pace.GO
+        if recent and now_ms < recent[-1][0]:  # the clock was set back: what it counted would pace them for as long
+            recent.clear()
+            self._told.pop(sender, None)
         told_at, told_for = self._told.get(sender, (None, None))
         if told_for == event_id:
             return Pace.SLOW_DOWN  # told again: the first telling was lost with its event's failed handling

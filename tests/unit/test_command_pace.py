@@ -30,6 +30,15 @@ def test_the_first_over_the_pace_is_told_and_the_rest_are_quiet_until_the_window
     assert pace.admit(ALICE, "$g", 120_000) is Pace.GO
 
 
+def test_a_clock_set_back_does_not_keep_a_member_paced():
+    """A robustness reviewer's, thirty-third session: set back an hour just after a member reached the pace, the
+    clock kept every command of theirs unanswered for that hour."""
+    pace = CommandPace(limit=3, window_ms=60_000)
+    hour = 3_600_000
+    assert [pace.admit(ALICE, f"$e{n}", hour + n) for n in range(4)] == [Pace.GO] * 3 + [Pace.SLOW_DOWN]
+    assert pace.admit(ALICE, "$after", 1_000) is Pace.GO
+
+
 def test_an_event_handled_again_gets_the_same_answer():
     """A command handled again after a failure (the homeserver away, the database busy) is not a command more, and
     a telling lost with its failed handling is given again."""
