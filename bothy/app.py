@@ -25,6 +25,7 @@ from bothy.scheduling import Sweep, SweepScheduler
 from bothy.storage.alerts import AlertRepository
 from bothy.storage.database import Database
 from bothy.storage.dm_rooms import DirectRoomRepository
+from bothy.storage.erasures import Erasures
 from bothy.storage.migrations import migrate
 from bothy.storage.outbox import OutboxRepository
 from bothy.storage.retention import forget_old_rows
@@ -97,7 +98,9 @@ class Bothy:
         late = LateDecryption(sync_state, templates, config.undecryptable_wait_s, work)
         registry = CommandRegistry()
         health = EngineHealth(database, clock)
-        personal_data = self.installation.personal_data(database)
+        erasures = Erasures(database, config.pickle_key, clock)
+        await erasures.load()
+        personal_data = self.installation.personal_data(database, erasures)
         for account in accounts.values():
             personal_data.kept_in_memory(account.forget_member)
         facts = MemberFacts()
@@ -137,7 +140,7 @@ class Bothy:
             hosted = [bot for bot in bots if config.bots[bot.name].user_id == user_id]
             guests = [bot for bot in bots if bot.reads_every_room and bot.context.account != user_id]
             router = CommandRouter(config, registry, account, templates, clock, lambda: staff_room.room_id, pace)
-            events = EventRouter(account, hosted, router, alerts, late, staff_room, guests, account_order)
+            events = EventRouter(account, hosted, router, alerts, late, staff_room, guests, account_order, erasures)
             notice = SetAsideNotice(templates, config.command_prefix, account.is_direct_room)
             dispatcher = InboundDispatcher(user_id, sync_state, events, work, notice)
             events.handle_now = readers[user_id] = dispatcher.handle_now

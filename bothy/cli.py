@@ -8,13 +8,17 @@ import functools
 import signal
 import sqlite3
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bothy.config import Config, ConfigError, load_config
 from bothy.logs import configure_logging
 from bothy.settings import is_user_id
 from bots.installed import INSTALLATION
+
+if TYPE_CHECKING:
+    from bothy.storage.database import Database
 
 
 def _load(path: str) -> Config | None:
@@ -155,7 +159,7 @@ def _with_database(args: argparse.Namespace, action, alone: bool = False):
     if not is_user_id(args.user):
         print(f"{args.user!r} is not a Matrix user ID like @alice:example.org", file=sys.stderr)
         return None
-    return _in_existing_database(config, action, alone)[1]
+    return _in_existing_database(config, lambda database: action(database, config), alone)[1]
 
 
 def _in_existing_database(config: Config, action, alone: bool = False) -> tuple[bool, Any]:
@@ -200,7 +204,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Everything stored about one member, as JSON on standard output."""
     from bothy.storage.personal_data import export_file
 
-    exported = _with_database(args, lambda db: INSTALLATION.personal_data(db).export(args.user))
+    exported = _with_database(args, lambda db, config: INSTALLATION.personal_data(db).export(args.user))
     if exported is None:
         return 2
     print(export_file(args.user, exported))
@@ -209,10 +213,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_forget(args: argparse.Namespace) -> int:
     """Erase a member, unless Bothy still owes them something only the running bots can settle."""
+    from bothy.clock import Clock
+    from bothy.storage.erasures import Erasures
     from bothy.storage.personal_data import StillOwed
 
+    def erase(db: Database, config: Config) -> Awaitable[dict[str, int]]:
+        """Recorded, so that what the member did while Bothy was down, handled at its restart, stores nothing."""
+        return INSTALLATION.personal_data(db, Erasures(db, config.pickle_key, Clock())).erase(args.user)
+
     try:
-        deleted = _with_database(args, lambda db: INSTALLATION.personal_data(db).erase(args.user), alone=True)
+        deleted = _with_database(args, erase, alone=True)
     except StillOwed as owed:
         print(f"Nothing was erased: Bothy still owes {args.user} {owed}. Run this again once that is settled.",
               file=sys.stderr)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bothy.plugin import Bot
 from bothy.storage.database import Database
+from bothy.storage.erasures import Erasures
 from bothy.storage.migrations import ENGINE_MIGRATIONS, Migration, ordered_steps
 from bothy.storage.personal_data import (
     ENGINE_ANONYMOUS_TABLES,
@@ -33,8 +34,8 @@ class Installation:
         if not set(self.keyed_rows) <= self.anonymous_tables:
             raise ValueError("keyed rows must be in tables declared anonymous (they hold no user ID)")
 
-    def personal_data(self, database: Database) -> PersonalData:
-        return PersonalData(database, self.personal_columns, self.keyed_rows)
+    def personal_data(self, database: Database, erasures: Erasures | None = None) -> PersonalData:
+        return PersonalData(database, self.personal_columns, self.keyed_rows, erasures)
 
     def templates(self, override_dir: Path | None = None) -> Templates:
         """An organisation's overrides first, then each bot's own folder, then the engine's."""

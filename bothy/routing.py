@@ -35,6 +35,7 @@ from bothy.matrix.events import (
 from bothy.outbox import Effects
 from bothy.plugin import Bot
 from bothy.storage.database import database_unavailable
+from bothy.storage.erasures import Erasures
 from commands.router import CommandRouter
 from rooms.staff import StaffRoom
 
@@ -46,8 +47,9 @@ HandleNow = Callable[[InboundEvent], Awaitable[None]]
 class EventRouter:
     def __init__(self, account: MatrixAccount, bots: Sequence[Bot], router: CommandRouter, alerts: StaffAlerts,
                  late: LateDecryption, staff_room: StaffRoom, guests: Sequence[Bot] = (),
-                 account_order: Sequence[str] = ()):
+                 account_order: Sequence[str] = (), erasures: Erasures | None = None):
         self.account = account
+        self.erasures = erasures
         self.bots = tuple(bots)
         self.guests = tuple(guests)  # bots hosted elsewhere that read every room
         self.account_order = tuple(account_order)  # every bot account, in bot registration order
@@ -60,6 +62,14 @@ class EventRouter:
     async def __call__(self, event: InboundEvent, effects: Effects) -> None:
         in_staff_room = getattr(event, "room_id", None) == self.staff_room.room_id
         listeners = () if in_staff_room else self.bots
+        if self._from_before_its_senders_erasure(event):
+            # No command runs, nothing is counted, parked or answered; only the bots that read every room for a cry
+            # for help see the words, since one must never be lost.
+            if isinstance(event, Message) and not in_staff_room and event.sender not in self.account_order:
+                readers = (*self.bots, *await self._guests_reading(event.room_id))
+                await self._each(tuple(bot for bot in readers if bot.reads_every_room), effects,
+                                 lambda bot, own: bot.on_message(event, own))
+            return
         match event:
             case Message() if event.sender in self.account_order and (event.msgtype == "m.notice" or not event.body):
                 return  # Bothy's bots speak in notices and files; none reads another's (a member's or a bridge's are)
@@ -113,6 +123,12 @@ class EventRouter:
             effects.absorb(own, bot.name)
             if consumed:
                 return
+
+    def _from_before_its_senders_erasure(self, event: InboundEvent) -> bool:
+        if self.erasures is None or not isinstance(event, Message | Reaction | Receipt | Undecryptable):
+            return False
+        sender = event.user_id if isinstance(event, Receipt) else event.sender
+        return self.erasures.from_before_erasure(sender, event.timestamp_ms)
 
     async def _guests_reading(self, room_id: str) -> list[Bot]:
         """The guests this account reads `room_id` for: those whose own account is not in the room, when this

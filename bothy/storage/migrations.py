@@ -383,6 +383,11 @@ async def _alerts_shared_by_choice(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE alerts ADD COLUMN shared INTEGER NOT NULL DEFAULT 0")
 
 
+async def _erasures(db: aiosqlite.Connection) -> None:
+    """Events from before a member's erase, handled after it, must not store them again (bothy/storage/erasures.py)."""
+    await db.execute("CREATE TABLE erasures (member_key BLOB PRIMARY KEY, erased_at INTEGER NOT NULL) WITHOUT ROWID")
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
@@ -401,6 +406,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(33, "engine: a staff list names the members it lists", _outbox_names_listed_members),
     Migration(34, "engine: a member may have more than one DM with a bot", _more_than_one_dm),
     Migration(35, "engine: an alert a member chose to share goes with their erase", _alerts_shared_by_choice),
+    Migration(37, "engine: when each member was erased, under a keyed hash", _erasures),
 )
 
 

@@ -33,6 +33,7 @@ import aiosqlite
 
 from bothy.logs import describe_error
 from bothy.storage.database import Database, scalar
+from bothy.storage.erasures import Erasures
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +115,9 @@ ENGINE_PERSONAL_COLUMNS: dict[str, PersonalColumns] = {
 # The engine's tables with no member in them, by design (so the completeness test can tell them apart).
 # `outbox_contents` holds words owed alike to several people; whom they go to is in `outbox` (personal), and
 # the words go with the last of those rows. `sqlite_sequence` is SQLite's own: the highest alert number given.
+# `erasures` holds when each member was erased under a hash keyed outside the database (bothy/storage/erasures.py).
 ENGINE_ANONYMOUS_TABLES = frozenset({"schema_version", "account_sessions", "sync_checkpoints", "handled_events",
-                                     "sweep_runs", "sent_events", "outbox_contents", "sqlite_sequence"})
+                                     "sweep_runs", "sent_events", "outbox_contents", "sqlite_sequence", "erasures"})
 
 
 class KeyedRows(Protocol):
@@ -159,10 +161,11 @@ def _where(columns: tuple[str, ...]) -> str:
 
 class PersonalData:
     def __init__(self, database: Database, columns: Mapping[str, PersonalColumns],
-                 keyed: Mapping[str, KeyedRows] | None = None):
+                 keyed: Mapping[str, KeyedRows] | None = None, erasures: Erasures | None = None):
         self.database = database
         self.columns = columns
         self.keyed = keyed or {}
+        self.erasures = erasures  # when each member was erased: events from before it store nothing of them again
         self._in_memory: list[Callable[[str], None]] = []
         self._truncating: set[asyncio.Task[bool]] = set()
 
@@ -232,6 +235,8 @@ class PersonalData:
     def _forget_in_memory(self, user_id: str) -> None:
         for forget in self._in_memory:
             forget(user_id)
+        if self.erasures is not None:
+            self.erasures.remember(user_id)
 
     async def erase_in(self, db: aiosqlite.Connection, user_id: str) -> dict[str, int]:
         """The rows alone, inside the caller's transaction (memory is `erase_with`'s). Rows about the
@@ -269,6 +274,8 @@ class PersonalData:
         for table, keyed in self.keyed.items():
             if count := await keyed.erase(db, user_id):
                 changed[table] = count
+        if self.erasures is not None:
+            await self.erasures.record(db, user_id)
         return changed
 
     async def _still_owed(self, db: aiosqlite.Connection, user_id: str) -> dict[str, int]:

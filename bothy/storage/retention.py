@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bothy.storage.database import Database
+from bothy.storage.erasures import forget_old_erasures
 
 log = logging.getLogger("bothy.retention")
 
@@ -52,6 +53,7 @@ async def prune_engine_tables(db: aiosqlite.Connection, retention: Retention, no
         cursor = await db.execute(f"DELETE FROM {table} WHERE {condition}{column} < :now - :age",
                                   {"now": now_ms, "age": age})
         deleted[table] = cursor.rowcount
+    deleted["erasures"] = await forget_old_erasures(db, now_ms)
     return deleted
 
 

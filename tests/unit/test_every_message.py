@@ -158,6 +158,70 @@ async def test_a_commands_words_reach_only_the_bots_that_read_for_a_cry_for_help
     assert (reader.heard_by, counter.heard_by) == ([GUIDE], [])
 
 
+class CommandsRun:
+    """A router that notes every message it is asked to read as a command."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def handle(self, message: Message, effects: Effects) -> None:
+        self.asked.append(message.event_id)
+
+
+async def test_what_a_member_did_before_their_erase_reaches_only_a_reader_for_a_cry_for_help(database):
+    """A privacy reviewer's, thirty-third session: an event from before a member's erase handled after it (another
+    room's queue behind, or `bothy forget` run while Bothy was down) stored them again. Now it runs no command and
+    is counted by nothing; its words still reach the bot that reads for a cry for help. Their later events are
+    handled as anyone's."""
+    from bothy.matrix.events import Reaction, Receipt
+    from bothy.storage.erasures import Erasures
+
+    clock = Clock()
+    erasures = Erasures(database, "pickle-key", clock)
+    personal = INSTALLATION.personal_data(database, erasures)
+    before = clock.ms() - 1_000
+    await personal.erase(ALICE)
+    class Counter(ActivityCounter):
+        async def on_reaction(self, reaction: Reaction, effects: Effects) -> bool:
+            self.heard_by.append("reaction")
+            return False
+
+        async def on_receipt(self, receipt: Receipt, effects: Effects) -> None:
+            self.heard_by.append("receipt")
+
+    reader, counter, router = Reader(), Counter(), CommandsRun()
+    events = EventRouter(Account(GUIDE, frozenset({GUIDE, ALICE})), [counter, reader], router, None, None,
+                         staff_room(), [], ORDER, erasures)
+    for event in (Message("!room:example.org", "$old", ALICE, "!mood 3", before, "m.text", encrypted=True),
+                  Reaction("!room:example.org", "$r", ALICE, before, "$old", "👍"),
+                  Receipt("!room:example.org", ALICE, "$old", before)):
+        await events(event, Effects(GUIDE))
+    assert (reader.heard_by, counter.heard_by, router.asked) == ([GUIDE], [], [])
+    await events(Message("!room:example.org", "$new", ALICE, "hello again", clock.ms() + 1_000, "m.text",
+                         encrypted=True), Effects(GUIDE))
+    assert (reader.heard_by, counter.heard_by, router.asked) == ([GUIDE, GUIDE], [GUIDE], ["$new"])
+    assert not erasures.from_before_erasure("@bob:example.org", before)
+
+
+async def test_an_erase_while_bothy_is_down_is_known_at_its_restart_and_only_with_its_key(database):
+    from bothy.storage.erasures import KEEP_MS, Erasures
+    from bothy.storage.retention import Retention, forget_old_rows
+
+    await INSTALLATION.personal_data(database, Erasures(database, "pickle-key", Clock())).erase(ALICE)  # the CLI's
+    restarted, other_key = Erasures(database, "pickle-key", Clock()), Erasures(database, "another-key", Clock())
+    await restarted.load()
+    await other_key.load()
+    assert restarted.from_before_erasure(ALICE, Clock().ms() - 60_000)
+    assert not other_key.from_before_erasure(ALICE, Clock().ms() - 60_000)  # the database alone cannot tell
+    async with database.read() as db:
+        assert ALICE.encode() not in b"".join(row[0] for row in await db.execute_fetchall("SELECT * FROM erasures"))
+    await forget_old_rows(database, Retention(), Clock().ms() + KEEP_MS + 1)
+    month_later = Erasures(database, "pickle-key", Clock())
+    await month_later.load()
+    async with database.read() as db:
+        assert await db.execute_fetchall("SELECT * FROM erasures") == []
+
+
 async def test_the_staff_room_is_never_read():
     reader = Reader()
     events = EventRouter(Account(CHECKIN, frozenset({CHECKIN})), [], NotACommand(), None, None, staff_room(),

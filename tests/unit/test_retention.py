@@ -48,7 +48,7 @@ async def test_the_engine_forgets_its_rows_at_their_ages_and_keeps_what_is_pendi
     async with database.transaction() as db:
         deleted = await prune_engine_tables(db, Retention(), NOW_MS)
 
-    assert deleted == {"handled_events": 1, "alerts": 1, "audit_log": 1, "sent_events": 1, "outbox": 1}
+    assert deleted == {"handled_events": 1, "alerts": 1, "audit_log": 1, "sent_events": 1, "outbox": 1, "erasures": 0}
     assert await count(database, "SELECT COUNT(*) FROM alerts WHERE claimed_at IS NULL") == 2  # still to pick up
     assert await count(database, "SELECT COUNT(*) FROM outbox WHERE dead = 0") == 6  # still to send
     assert await count(database, "SELECT COUNT(*) FROM outbox WHERE dead = 1") == 1  # the recent one
