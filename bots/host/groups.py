@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bothy.matrix.adapter import MatrixError
-from bothy.plugin import BotContext
+from bothy.plugin import BotContext, RoomInfo
 from bothy.storage.audit import record_audit
+from bots.host.levels import may_speak
 from bots.host.sensitive import about_sensitive_subject
 from bots.host.settings import GroupSettings
 from bots.host.storage import WEEK_MS, Group, GroupRepository
@@ -66,6 +67,23 @@ def last_active(at_ms: int | None, now_ms: int) -> str:
         return "not yet"
     days = (now_ms - at_ms) // DAY_MS
     return "today" if days < 1 else "this week" if days < 7 else "this month" if days < 31 else "a while ago"
+
+
+async def acts_as_creator(rooms: RoomInfo, group: Group | None, user_id: str) -> bool:
+    """Whether `user_id` has a creator's say over the group (archiving it, cancelling its meetups): its creator, still
+    in its room and free to post there. Removed, banned, gone or muted, they would otherwise still be able to close
+    the room on everyone left in it; a room the bot can no longer see into says no."""
+    if group is None or group.creator != user_id or group.room_id is None:
+        return False
+    try:
+        if user_id not in await rooms.joined_members(group.room_id):
+            return False
+        levels = await rooms.power_levels(group.room_id)
+    except MatrixError as error:
+        if not error.permanent:
+            raise  # the homeserver away for now: the command is tried again
+        return False
+    return may_speak(levels, user_id)
 
 
 class GroupCommands:
@@ -264,9 +282,9 @@ class GroupCommands:
         return await self.repository.by_room(reference) if reference.startswith("!") else None
 
     async def archive(self, ctx: CommandContext) -> None:
-        """Its creator or a peer worker. Anyone else is told so of a group they can see (listed, or typed in its own
-        room), and otherwise hears it was not found; a name is looked for among every group only by a peer worker,
-        so that no answer says whether an unlisted one has it."""
+        """Its creator (while still in its room and free to post there) or a peer worker. Anyone else is told so of a
+        group they can see (listed, their own, or typed in its own room), and otherwise hears it was not found; a name
+        is looked for among every group only by a peer worker, so that no answer says whether an unlisted one has it."""
         reference = ctx.params["room"]
         group = await self._room_group(reference, ctx)
         if group is None and reference is not None:
@@ -276,9 +294,10 @@ class GroupCommands:
         if group is None or group.state != "ready":
             ctx.reply("group_not_found")
             return
-        if not (ctx.role >= Role.PEER_WORKER or group.creator == ctx.sender):
-            seen = group.listed or (not ctx.in_dm and group.room_id == ctx.room_id)
-            ctx.reply("group_archive_not_yours" if seen else "group_not_found", title=group.name)
+        if not (ctx.role >= Role.PEER_WORKER or await acts_as_creator(self.context.rooms, group, ctx.sender)):
+            creator = group.creator == ctx.sender  # no longer in its room, or muted there
+            seen = creator or group.listed or (not ctx.in_dm and group.room_id == ctx.room_id)
+            ctx.reply("group_archive_not_yours" if seen else "group_not_found", title=group.name, creator=creator)
             return
 
         async def write(db: aiosqlite.Connection) -> None:

@@ -4,7 +4,8 @@ is encrypted), members say they're going with a ✅ on the post (visible to the 
 `!meetup cancel ID` tells the room and, by DM, everyone going.
 
 Who may add one: volunteers and peer workers in any community room, and a group's creator in their group.
-Who may cancel: whoever added it, its group's creator, or a peer worker; anyone else hears it was not found.
+Who may cancel: whoever added it, its group's creator, or a peer worker; anyone else hears it was not found. A
+creator has that say only while still in the group's room and free to post there (`acts_as_creator`).
 A ✅ taken back (Element redacts it) steps back once none of the member's ✅s is left; `!meetup not going ID` does
 it in words.
 
@@ -23,6 +24,7 @@ import aiosqlite
 from bothy.matrix.events import Reaction, Redaction
 from bothy.outbox import Effects
 from bothy.plugin import BotContext
+from bots.host.groups import acts_as_creator
 from bots.host.meetup_storage import DAY_MS, HOUR_MS, Meetup, MeetupRepository
 from bots.host.meetup_times import ONLINE, calendar_file, describe, parse_plan
 from bots.host.storage import GroupRepository
@@ -80,9 +82,8 @@ class MeetupCommands:
         now = self.context.clock.now()
         return describe(datetime.fromtimestamp(meetup.starts_at / 1000, UTC).astimezone(self.context.timezone), now)
 
-    async def _group_creator(self, room_id: str) -> str | None:
-        group = await self.groups.by_room(room_id)
-        return group.creator if group else None
+    async def _acts_as_creator(self, room_id: str, user_id: str) -> bool:
+        return await acts_as_creator(self.context.rooms, await self.groups.by_room(room_id), user_id)
 
     # --- adding -------------------------------------------------------------------------------------
 
@@ -91,7 +92,7 @@ class MeetupCommands:
             raise UsageError("Please add a meetup in the room it's for, so everyone there sees it.")
         if ctx.effects.account != self.context.account:  # its reminders and cancellation come from this account
             raise UsageError(f"Meetups need {self.context.account} in the room: please invite it, then try again.")
-        if ctx.role < Role.VOLUNTEER and await self._group_creator(ctx.room_id) != ctx.sender:
+        if ctx.role < Role.VOLUNTEER and not await self._acts_as_creator(ctx.room_id, ctx.sender):
             ctx.reply("meetup_not_allowed")
             return
         now = self.context.clock.now()
@@ -179,7 +180,7 @@ class MeetupCommands:
     async def cancel(self, ctx: CommandContext) -> None:
         meetup = await self.repository.by_id(ctx.params["id"])
         allowed = meetup is not None and (ctx.role >= Role.PEER_WORKER or ctx.sender == meetup.creator
-                                          or ctx.sender == await self._group_creator(meetup.room_id))
+                                          or await self._acts_as_creator(meetup.room_id, ctx.sender))
         if meetup is None or not allowed or meetup.state != "planned" or meetup.starts_at <= self.context.clock.ms():
             ctx.reply("meetup_not_found")
             return

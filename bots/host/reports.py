@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import aiosqlite
 
@@ -24,6 +22,7 @@ from bothy.outbox import Effects
 from bothy.plugin import BotContext
 from bothy.storage.alerts import Alert
 from bothy.storage.audit import record_audit
+from bots.host.levels import level_of, level_to_send, power_level
 from commands.framework import Command, CommandContext, Duration, Integer, Note, Role, Subcommand, UsageError
 
 log = logging.getLogger("bothy.host.reports")
@@ -37,28 +36,6 @@ KEEP_REPORTS_MS = 90 * 86_400_000  # a reported message's row names its author: 
 REMOVE, MUTE, GUIDELINES, DISMISS = "🗑️", "🔇", "📜", "👋"
 
 Action = Callable[[Alert, str, Effects], Awaitable[None]]
-LEVEL_TEXT = re.compile(r"-?\d{1,15}")
-
-
-def power_level(value: object) -> int | None:
-    """A power level as the room holds it: a number, or (rooms before version 10) a number written as text."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return int(value) if isinstance(value, str) and LEVEL_TEXT.fullmatch(value.strip()) else None
-
-
-def _level_of(levels: dict[str, Any], user_id: str) -> int | None:
-    """A member's level in a room's power levels: their own, else `users_default` (0 unless set)."""
-    users = levels.get("users")
-    return power_level(users[user_id] if isinstance(users, dict) and user_id in users
-                       else levels.get("users_default", 0))
-
-
-def _level_to_send(levels: dict[str, Any], event_type: str, default_key: str, default: int) -> int | None:
-    """The level sending this event type takes: its own in `events`, else the room's `default_key` (`default` unset)."""
-    events = levels.get("events")
-    return power_level(events[event_type] if isinstance(events, dict) and event_type in events
-                       else levels.get(default_key, default))
 
 
 async def _forget_mute(db: aiosqlite.Connection, room_id: str, user_id: str, until: int) -> None:
@@ -217,9 +194,9 @@ class Reports:
             if not error.permanent:
                 raise
             return False
-        mine = _level_of(levels, account)
+        mine = level_of(levels, account)
         needed = [level for level in (power_level(levels.get("redact", REDACT_DEFAULT)),
-                                      _level_to_send(levels, "m.room.redaction", "events_default", 0))
+                                      level_to_send(levels, "m.room.redaction", "events_default", 0))
                   if level is not None]  # one not understood is not held against it
         return mine is None or all(mine >= level for level in needed)
 
@@ -231,8 +208,8 @@ class Reports:
             levels = await self.context.rooms_seen_by(account).power_levels(room_id)
         except MatrixError:
             return True
-        mine, theirs = _level_of(levels, account), _level_of(levels, user_id)
-        needed = _level_to_send(levels, "m.room.power_levels", "state_default", REDACT_DEFAULT)
+        mine, theirs = level_of(levels, account), level_of(levels, user_id)
+        needed = level_to_send(levels, "m.room.power_levels", "state_default", REDACT_DEFAULT)
         return mine is None or ((needed is None or mine >= needed) and (theirs is None or mine > theirs))
 
     async def mute(self, alert: Alert, worker: str, effects: Effects, seconds: int = MUTE_S) -> None:

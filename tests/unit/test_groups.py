@@ -46,6 +46,12 @@ def body(effects) -> str:
     return next(item for item in effects.items if item.room_id != STAFF_ROOM).content["body"]
 
 
+def invited_join(host: HostBot) -> None:
+    """Everyone a room made so far invited (its creator among them) accepts, as far as the bot can see."""
+    for room_id, spec in host.context.room_maker.made.items():
+        host.context.rooms.members.setdefault(room_id, frozenset(spec.invite))
+
+
 async def owed(host: HostBot) -> list[tuple]:
     async with host.context.store.read() as db, db.execute(
         "SELECT group_id, user_id, reason, sent_at IS NOT NULL FROM group_invites ORDER BY group_id, user_id"
@@ -266,6 +272,7 @@ async def test_a_declined_group_is_explained_to_its_creator_and_frees_the_name(h
 async def test_the_creator_or_a_peer_worker_archives_and_the_creator_can_be_forgotten(host):
     await run(host, "!group new Allotment club #gardening", sender=BOB)
     await host.group_rooms.sweep()
+    invited_join(host)
     # A listed group is no secret: Carol, who may not archive it, is told who may (a spec auditor's, thirty-first)
     refused = body(await run(host, "!group archive allotment-club", sender=CAROL))
     assert "Only Allotment club's creator or a peer worker can archive it" in refused
@@ -299,6 +306,26 @@ async def test_a_group_is_archived_by_its_room_id_or_alias_too_or_from_inside_it
     await host.context.work.commit(effects)
     assert "is archived" in body(effects)
     assert (await host.group_rooms.repository.by_id(1)).state == "archiving"
+
+
+@pytest.mark.parametrize("removed", ["left or banned", "muted"])
+async def test_a_creator_no_longer_in_their_group_or_muted_there_cannot_archive_it(host, removed):
+    """Archiving makes the room read-only for everyone still there: a creator who has left, been removed or banned,
+    or been muted by a peer worker no longer has that say (a spec auditor's, thirty-third session). A peer worker
+    still does."""
+    await run(host, "!group new Allotment club #gardening", sender=BOB)
+    await host.group_rooms.sweep()
+    [room_id] = host.context.room_maker.made
+    rooms = host.context.rooms
+    if removed == "muted":
+        rooms.members[room_id] = frozenset({BOB, SAM, CAROL})
+        await rooms.set_power_level(room_id, BOB, -1)  # below events_default: reads, cannot post
+    else:
+        rooms.members[room_id] = frozenset({SAM, CAROL})
+    refused = body(await run(host, "!group archive allotment-club", sender=BOB))
+    assert "only a peer worker can archive it" in refused and "talk reaches one" in refused
+    assert (await host.group_rooms.repository.by_id(1)).state == "ready"
+    assert "is archived" in body(await run(host, "!group archive allotment-club", sender=SAM, role=Role.PEER_WORKER))
 
 
 async def test_a_quiet_group_is_asked_about_once_until_it_is_active_again(host):
@@ -517,6 +544,7 @@ async def test_an_offer_changed_after_the_sweep_read_it_is_not_sent(host, meanwh
     async def read_then_meanwhile(limit):
         rows = await read(limit)
         if any(row.user_id == ALICE and row.reason == "offer" for row in rows):
+            invited_join(host)
             await run(host, meanwhile, sender=ALICE if "group archive" not in meanwhile else BOB)
         return rows
 
@@ -539,6 +567,7 @@ async def test_a_refused_archive_never_says_whether_an_unlisted_group_has_that_n
     [pending] = await host.groups.repository.in_state("pending")
     await run(host, f"!group approve {pending.id}", sender=SAM, role=Role.PEER_WORKER)
     await host.group_rooms.sweep()
+    invited_join(host)
     assert body(await run(host, "!group archive sunday circle", sender=CAROL)) == without_hidden
     assert "is archived" in body(await run(host, "!group archive sunday circle", sender=BOB))  # her own, by name
 

@@ -350,6 +350,22 @@ async def test_cancelling_tells_the_room_and_everyone_going_once(host):
     assert "No meetups are planned here" in said(await run(host, "!meetups"))[0][2]
 
 
+@pytest.mark.parametrize("removed", ["left or banned", "muted"])
+async def test_a_creator_no_longer_in_their_group_or_muted_there_cannot_cancel_its_meetups(host, removed):
+    """The group creator's say over its meetups goes with their place in its room (a spec auditor's, thirty-third
+    session); whoever added a meetup and peer workers keep theirs."""
+    await posted(host, "!meetup add next Tuesday 7pm | Community hall", sender=SAM, role=Role.PEER_WORKER)
+    await run(host, "!meetup going 1", sender=ALICE, room_id=DM)
+    if removed == "muted":
+        await host.context.rooms.set_power_level(GROUP, BOB, -1)
+    else:
+        host.context.rooms.members[GROUP] = frozenset({ALICE, CAROL})
+    assert "couldn't find a meetup" in said(await run(host, "!meetup cancel 1", sender=BOB, room_id=DM))[0][2]
+    assert (await host.meetups.repository.by_id(1)).state == "planned"
+    assert "Done: meetup 1" in said(await run(host, "!meetup cancel 1", sender=SAM, role=Role.PEER_WORKER,
+                                              room_id=DM))[0][2]
+
+
 async def test_mydata_shows_and_forget_me_erases_meetups_and_going(host):
     await posted(host, "!meetup add next Tuesday 7pm | Community hall")
     await run(host, "!meetup going 1", sender=ALICE, room_id=DM)

@@ -59,7 +59,8 @@ SAMPLE = {
     "groups": [{"name": "Allotment club", "tags": ["gardening"], "size": 6, "last_active": "this week",
                 "join": "allotment-club"}], "hidden": 0,
     "id": 3, "when": "Tuesday 10 March at 7pm", "where": "at the community hall", "going": 2,
-    "calendar": True, "day_before": True, "here": True, "asked": "drinking", "filename": "bothy-my-data.json",
+    "calendar": True, "day_before": True, "here": True, "creator": True, "asked": "drinking",
+    "filename": "bothy-my-data.json",
     "meetups": [{"id": 3, "when": "Tuesday 10 March at 7pm", "where": "online", "going": 2, "room": "Tea and chat"}],
 }
 
