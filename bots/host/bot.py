@@ -59,8 +59,8 @@ class HostBot(Bot):
                                           context.clock)
         groups = GroupRepository(context.store)
         self.groups = GroupCommands(self.name, context, self.settings, groups)
-        self.group_rooms = GroupRooms(context, self.settings, groups)
         self.meetups = MeetupCommands(self.name, context, groups, MeetupRepository(context.store))
+        self.group_rooms = GroupRooms(context, self.settings, groups, self.meetups)
         self.reports = Reports(self.name, context)
         self.homeserver_reports = HomeserverReports(context, self.reports)
         self.safety = (TalkCommands(self.name, context), AlertCommands(self.name, context), self.reports,

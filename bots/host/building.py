@@ -4,7 +4,8 @@ A group being built gets its room (made once: the room's alias is fixed by the g
 attempt after a crash finds the room the first one made), its moderators and its place in the Space;
 then, in one transaction, it is marked ready with its welcome, the creator's note and the invitations
 it owes. Invitations go out afterwards, each marked when sent. Archiving takes a group out of the Space
-and makes it read-only. Every step may be repeated after a crash without harm.
+and makes it read-only, then, in one transaction, marks it archived and cancels its meetups still to come.
+Every step may be repeated after a crash without harm.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bothy.matrix.adapter import MatrixError, RoomSpec
 from bothy.outbox import Effects
 from bothy.plugin import BotContext
 from bothy.scheduling import on_time
+from bots.host.meetups import MeetupCommands
 from bots.host.settings import GroupSettings
 from bots.host.storage import WEEK_MS, Group, GroupRepository
 from bots.host.tags import slug
@@ -34,10 +36,12 @@ KEEP_MS = 30 * DAY_MS  # longer than the weekly limit looks back; an invitation 
 
 
 class GroupRooms:
-    def __init__(self, context: BotContext, settings: GroupSettings, repository: GroupRepository):
+    def __init__(self, context: BotContext, settings: GroupSettings, repository: GroupRepository,
+                 meetups: MeetupCommands):
         self.context = context
         self.settings = settings
         self.repository = repository
+        self.meetups = meetups  # an archived group's meetups still to come are cancelled with it
         self.maker = context.room_maker
         self._told: set[tuple[int, str]] = set()  # (group, step) failures already logged
 
@@ -118,6 +122,7 @@ class GroupRooms:
         archived = Effects(self.context.account)
         if group.room_id is not None:
             archived.message(self.context.render("group_archived_notice", title=group.name), room_id=group.room_id)
+            archived.record(functools.partial(self.meetups.cancel_all_in, effects=archived, room_id=group.room_id))
 
         async def guard(db: aiosqlite.Connection) -> bool:
             return await GroupRepository.move(db, group.id, "archiving", "archived")

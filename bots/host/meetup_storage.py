@@ -29,15 +29,20 @@ COLUMNS = ("m.id, m.room_id, m.starts_at, m.place, m.creator, m.created_at, m.st
            "(SELECT COUNT(*) FROM meetup_rsvps r WHERE r.meetup_id = m.id)")
 
 
+async def _select(db: aiosqlite.Connection, where: str, parameters: tuple, limit: int) -> list[Meetup]:
+    async with db.execute(
+        f"SELECT {COLUMNS} FROM meetups m WHERE {where} ORDER BY m.starts_at, m.id LIMIT ?", (*parameters, limit)
+    ) as cursor:
+        return [Meetup(*row) for row in await cursor.fetchall()]
+
+
 class MeetupRepository:
     def __init__(self, store: ReadStore):
         self.store = store
 
     async def _meetups(self, where: str, parameters: tuple = (), limit: int = 100) -> list[Meetup]:
-        async with self.store.read() as db, db.execute(
-            f"SELECT {COLUMNS} FROM meetups m WHERE {where} ORDER BY m.starts_at, m.id LIMIT ?", (*parameters, limit)
-        ) as cursor:
-            return [Meetup(*row) for row in await cursor.fetchall()]
+        async with self.store.read() as db:
+            return await _select(db, where, parameters, limit)
 
     async def by_id(self, meetup_id: int) -> Meetup | None:
         found = await self._meetups("m.id = ?", (meetup_id,))
@@ -56,6 +61,12 @@ class MeetupRepository:
         return await self._meetups(
             "m.state = 'planned' AND ((m.day_reminder_at IS NULL AND m.starts_at <= ?) "
             "OR (m.hour_reminder_at IS NULL AND m.starts_at <= ?))", (now_ms + DAY_MS, now_ms + HOUR_MS))
+
+    @staticmethod
+    async def planned_in(db: aiosqlite.Connection, room_id: str, now_ms: int) -> list[Meetup]:
+        """Every meetup still to come in a room, read in the transaction that cancels them (its group archived)."""
+        return await _select(db, "m.state = 'planned' AND m.starts_at > ? AND m.room_id = ?", (now_ms, room_id),
+                             limit=-1)  # SQLite: no limit
 
     @staticmethod
     async def add(db: aiosqlite.Connection, room_id: str, starts_at: int, place: str, creator: str,

@@ -184,24 +184,29 @@ class MeetupCommands:
         if meetup is None or not allowed or meetup.state != "planned" or meetup.starts_at <= self.context.clock.ms():
             ctx.reply("meetup_not_found")
             return
-        when = self._when(meetup)
-        room = self.context.rooms_seen_by(ctx.effects.account).room_name(meetup.room_id)
-        effects = ctx.effects
-
-        async def write(db: aiosqlite.Connection) -> None:
-            going = await MeetupRepository.cancel(db, meetup.id)
-            if going is None:
-                return  # cancelled already: everyone was told then
-            effects.message(self.context.render("meetup_cancelled_notice", id=meetup.id, when=when,
-                                                going=len(going)), room_id=meetup.room_id,
-                            expires_at=meetup.starts_at)
-            for user_id in going:
-                effects.message(self.context.render("meetup_cancelled", id=meetup.id, when=when, room=room),
-                                to_user=user_id, expires_at=meetup.starts_at)
-
-        ctx.effects.record(write)
+        ctx.effects.record(functools.partial(self._cancel, effects=ctx.effects, meetup=meetup))
         if ctx.room_id != meetup.room_id:
-            ctx.reply("meetup_cancel_done", id=meetup.id, when=when)
+            ctx.reply("meetup_cancel_done", id=meetup.id, when=self._when(meetup))
+
+    async def cancel_all_in(self, db: aiosqlite.Connection, effects: Effects, room_id: str) -> None:
+        """A room closing (its group archived): each meetup still to come there is cancelled as `!meetup cancel`
+        does, so no reminder goes into a room nobody can answer in and everyone going hears."""
+        for meetup in await MeetupRepository.planned_in(db, room_id, self.context.clock.ms()):
+            await self._cancel(db, effects, meetup)
+
+    async def _cancel(self, db: aiosqlite.Connection, effects: Effects, meetup: Meetup) -> None:
+        """Cancel once, telling the room and, by DM, everyone going (read in this transaction, so two cancels tell
+        them once: cancelled already, they were told then)."""
+        going = await MeetupRepository.cancel(db, meetup.id)
+        if going is None:
+            return
+        when = self._when(meetup)
+        room = self.context.rooms_seen_by(effects.account).room_name(meetup.room_id)
+        effects.message(self.context.render("meetup_cancelled_notice", id=meetup.id, when=when, going=len(going)),
+                        room_id=meetup.room_id, expires_at=meetup.starts_at)
+        for user_id in going:
+            effects.message(self.context.render("meetup_cancelled", id=meetup.id, when=when, room=room),
+                            to_user=user_id, expires_at=meetup.starts_at)
 
     # --- the sweep ---------------------------------------------------------------------------------------
 

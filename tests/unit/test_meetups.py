@@ -366,6 +366,32 @@ async def test_a_creator_no_longer_in_their_group_or_muted_there_cannot_cancel_i
                                               room_id=DM))[0][2]
 
 
+async def test_archiving_a_group_cancels_its_meetups_and_tells_everyone_going(host, clock):
+    """An archived group's room is read-only: its meetups still to come are cancelled with it, as `!meetup cancel`
+    does, in the transaction that marks it archived (a spec auditor's, thirty-third session: reminders went on into
+    the archived room, `!meetups` still listed them, and nobody going was told). Other rooms' are untouched."""
+    await posted(host, "!meetup add Saturday 7pm | the hall")  # 7 March 19:00
+    await posted(host, "!meetup add Saturday 2pm | the park", sender=VIC, room_id=OTHER, role=Role.VOLUNTEER)
+    for meetup_id in (1, 2):
+        await run(host, f"!meetup going {meetup_id}", sender=ALICE, room_id=DM)
+    await run(host, f"!group archive {GROUP}", sender=SAM, role=Role.PEER_WORKER, room_id=DM)
+    await host.group_rooms.sweep()
+    await host.group_rooms.sweep()  # once only
+    assert (await host.group_rooms.repository.by_room(GROUP)).state == "archived"
+    assert [(m.id, m.state) for m in (await host.meetups.repository.by_id(1), await host.meetups.repository.by_id(2))
+            ] == [(1, "cancelled"), (2, "planned")]
+    messages = await outbox(host)
+    [told] = [row[2] for row in messages if row[1] == ALICE and "cancelled" in row[2]]
+    assert "meetup 1" in told and "Saturday 7 March at 7pm" in told
+    assert len([row for row in messages if row[0] == GROUP and "is cancelled" in row[2]]) == 1
+
+    clock.at = datetime(2026, 3, 6, 19, 0, tzinfo=UTC)  # the day before
+    await host.meetups.sweep()
+    assert [row[0] for row in await outbox(host) if "⏰" in row[2]] == [OTHER]
+    listed = said(await run(host, "!meetups", sender=ALICE, room_id=DM))[0][2]
+    assert "2: Saturday 7 March at 2pm" in listed and "1: Saturday" not in listed
+
+
 async def test_mydata_shows_and_forget_me_erases_meetups_and_going(host):
     await posted(host, "!meetup add next Tuesday 7pm | Community hall")
     await run(host, "!meetup going 1", sender=ALICE, room_id=DM)
