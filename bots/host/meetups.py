@@ -24,6 +24,7 @@ import aiosqlite
 from bothy.matrix.events import Reaction, Redaction
 from bothy.outbox import Effects
 from bothy.plugin import BotContext
+from bothy.storage.audit import record_audit
 from bots.host.groups import acts_as_creator
 from bots.host.meetup_storage import DAY_MS, HOUR_MS, Meetup, MeetupRepository
 from bots.host.meetup_times import ONLINE, calendar_file, describe, parse_plan
@@ -184,7 +185,15 @@ class MeetupCommands:
         if meetup is None or not allowed or meetup.state != "planned" or meetup.starts_at <= self.context.clock.ms():
             ctx.reply("meetup_not_found")
             return
-        ctx.effects.record(functools.partial(self._cancel, effects=ctx.effects, meetup=meetup))
+        # A peer worker cancelling a meetup someone else added acts as staff: audited, as `!group archive` is.
+        audited = ctx.role >= Role.PEER_WORKER and ctx.sender != meetup.creator
+        now = self.context.clock.ms()
+
+        async def write(db: aiosqlite.Connection) -> None:
+            if await self._cancel(db, ctx.effects, meetup) and audited:
+                await record_audit(db, ctx.sender, "meetup cancel", None, str(meetup.id), now)
+
+        ctx.effects.record(write)
         if ctx.room_id != meetup.room_id:
             ctx.reply("meetup_cancel_done", id=meetup.id, when=self._when(meetup))
 
@@ -194,12 +203,12 @@ class MeetupCommands:
         for meetup in await MeetupRepository.planned_in(db, room_id, self.context.clock.ms()):
             await self._cancel(db, effects, meetup)
 
-    async def _cancel(self, db: aiosqlite.Connection, effects: Effects, meetup: Meetup) -> None:
+    async def _cancel(self, db: aiosqlite.Connection, effects: Effects, meetup: Meetup) -> bool:
         """Cancel once, telling the room and, by DM, everyone going (read in this transaction, so two cancels tell
-        them once: cancelled already, they were told then)."""
+        them once); False when it was cancelled already: they were told then."""
         going = await MeetupRepository.cancel(db, meetup.id)
         if going is None:
-            return
+            return False
         when = self._when(meetup)
         room = self.context.rooms_seen_by(effects.account).room_name(meetup.room_id)
         effects.message(self.context.render("meetup_cancelled_notice", id=meetup.id, when=when, going=len(going)),
@@ -207,6 +216,7 @@ class MeetupCommands:
         for user_id in going:
             effects.message(self.context.render("meetup_cancelled", id=meetup.id, when=when, room=room),
                             to_user=user_id, expires_at=meetup.starts_at)
+        return True
 
     # --- the sweep ---------------------------------------------------------------------------------------
 

@@ -392,6 +392,21 @@ async def test_archiving_a_group_cancels_its_meetups_and_tells_everyone_going(ho
     assert "2: Saturday 7 March at 2pm" in listed and "1: Saturday" not in listed
 
 
+async def test_a_peer_worker_cancelling_a_meetup_someone_else_added_is_audited(host):
+    """Staff acting on a volunteer's meetup is a staff action, audited as `!group archive` is (a spec auditor's,
+    thirty-third session); cancelling one's own is not."""
+    await posted(host, "!meetup add next Tuesday 7pm | Community hall", sender=VIC, role=Role.VOLUNTEER)
+    await posted(host, "!meetup add next Tuesday 8pm | Community hall", sender=SAM, role=Role.PEER_WORKER)
+    await run(host, "!meetup going 1", sender=ALICE, room_id=DM)
+    for meetup_id in (1, 2):
+        assert "Done: meetup" in said(await run(host, f"!meetup cancel {meetup_id}", sender=SAM,
+                                                role=Role.PEER_WORKER, room_id=DM))[0][2]
+    async with host.context.store.read() as db, db.execute(
+        "SELECT actor, action, subject, detail FROM audit_log"
+    ) as cursor:
+        assert [tuple(row) for row in await cursor.fetchall()] == [(SAM, "meetup cancel", None, "1")]
+
+
 async def test_mydata_shows_and_forget_me_erases_meetups_and_going(host):
     await posted(host, "!meetup add next Tuesday 7pm | Community hall")
     await run(host, "!meetup going 1", sender=ALICE, room_id=DM)
