@@ -269,11 +269,13 @@ class GroupCommands:
     # --- archiving ---------------------------------------------------------------------------------------
 
     async def _room_group(self, reference: str | None, ctx: CommandContext) -> Group | None:
-        """The group a room ID or alias names, or (with nothing named) the group room the command was typed in."""
+        """The group a room ID or alias names, or (with nothing named) the group room the command was typed in:
+        typed bare anywhere else (a DM, the staff room), it names nothing, and gets its usage."""
         if reference is None:
-            if ctx.in_dm:
+            group = None if ctx.in_dm else await self.repository.by_room(ctx.room_id)
+            if group is None:
                 raise UsageError("Please name the group, or send this in its room.")
-            return await self.repository.by_room(ctx.room_id)
+            return group
         if reference.startswith("#"):
             try:
                 reference = await self.context.rooms.resolve(reference)

@@ -308,6 +308,18 @@ async def test_a_group_is_archived_by_its_room_id_or_alias_too_or_from_inside_it
     assert (await host.group_rooms.repository.by_id(1)).state == "archiving"
 
 
+@pytest.mark.parametrize("room_id", [STAFF_ROOM, "!hangout:example.org"])
+async def test_a_bare_archive_typed_outside_any_group_gets_its_usage(host, room_id):
+    """Typed bare in the staff room (or any room that is no group) it names nothing: its usage, as in a DM, not "I
+    couldn't find a group by that name" (a spec auditor's, thirty-third session)."""
+    command, args = host.context.commands.find(parse_invocation("!group archive", "!"))
+    runner, params = command.parse(args)
+    with pytest.raises(UsageError, match="Please name the group"):
+        await runner(CommandContext(command=command, sender=SAM, room_id=room_id, event_id="$e",
+                                    role=Role.PEER_WORKER, in_dm=False, effects=Effects(host.context.account),
+                                    templates=host.context.templates, prefix="!", params=params))
+
+
 @pytest.mark.parametrize("removed", ["left or banned", "muted"])
 async def test_a_creator_no_longer_in_their_group_or_muted_there_cannot_archive_it(host, removed):
     """Archiving makes the room read-only for everyone still there: a creator who has left, been removed or banned,
