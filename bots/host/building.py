@@ -5,7 +5,8 @@ attempt after a crash finds the room the first one made), its moderators and its
 then, in one transaction, it is marked ready with its welcome, the creator's note and the invitations
 it owes. Invitations go out afterwards, each marked when sent. Archiving takes a group out of the Space
 and makes it read-only, then, in one transaction, marks it archived and cancels its meetups still to come.
-Every step may be repeated after a crash without harm.
+A group that still cannot be built a day on is given up, its creator and the staff room told. Every step may
+be repeated after a crash without harm.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bots.host.meetups import MeetupCommands
 from bots.host.settings import GroupSettings
 from bots.host.storage import WEEK_MS, Group, GroupRepository
 from bots.host.tags import slug
+from rooms.staff import matrix_to
 
 log = logging.getLogger("bothy.host")
 
@@ -33,6 +35,7 @@ READ_ONLY = 100  # an archived room's `events_default`: only the bot (admin) may
 INVITES_PER_SWEEP = 200
 DAY_MS = 86_400_000
 KEEP_MS = 30 * DAY_MS  # longer than the weekly limit looks back; an invitation not sent by then is moot
+GIVE_UP_AFTER_MS = DAY_MS  # a group that cannot be built for this long is given up (_give_up_if_stuck)
 
 
 class GroupRooms:
@@ -48,13 +51,16 @@ class GroupRooms:
     async def sweep(self) -> None:
         """Each group's step on its own: one group's trouble never holds up the others or the invitations."""
         for group in await self.repository.in_state("building"):
-            await self._step(group, self._build, "room not ready yet")
+            failed = await self._step(group, self._build, "room not ready yet")
+            if failed is not None:
+                await self._give_up_if_stuck(group, failed)
         for group in await self.repository.in_state("archiving"):
             await self._step(group, self._archive, "not archived yet")
         await self._send_invites()
 
-    async def _step(self, group: Group, step: Callable[[Group], Awaitable[None]], what: str) -> None:
-        """Run one step; a failure is retried by the next sweep and said once per group, not every 10 seconds."""
+    async def _step(self, group: Group, step: Callable[[Group], Awaitable[None]], what: str) -> str | None:
+        """Run one step; a failure is retried by the next sweep and said once per group, not every 10 seconds.
+        Returns why it failed (an error code, safe to log), or None once done."""
         try:
             await step(group)
         except Exception as error:  # by type and place: any failure is retried, none stops the sweep
@@ -62,6 +68,29 @@ class GroupRooms:
             if (group.id, what) not in self._told:
                 self._told.add((group.id, what))
                 log.warning("group %s: %s (%s); each sweep tries again", group.id, what, reason)
+            return reason
+        return None
+
+    async def _give_up_if_stuck(self, group: Group, reason: str) -> None:
+        """A group still failing to be built GIVE_UP_AFTER_MS after building began is given up: its creator, who was
+        promised an invitation "in a minute or two", and the staff room are told, once (the row's going is the
+        guard), and the row goes, so its name is free and it no longer counts against the creator's weekly limit.
+        A day, because what fails that long is a refusal someone has to put right (the host account's power in
+        the Space, a Space that no longer resolves), not an outage, and a day leaves them time to; any longer and
+        the creator waits on a promise with nobody told."""
+        if self.context.clock.ms() - await self.repository.building_since(group) < GIVE_UP_AFTER_MS:
+            return
+        given_up = Effects(self.context.account)
+        given_up.message(self.context.render("group_not_made_staff", title=group.name, tags=group.tags,
+                                             listed=group.listed, started_by=group.creator, reason=reason,
+                                             link=matrix_to(group.room_id) if group.room_id else None),
+                         room_id=self.context.alerts.staff_room.room_id, about=group.creator)
+        if group.creator:
+            given_up.message(self.context.render("group_not_made", title=group.name), to_user=group.creator)
+        if await self.context.work.commit(given_up, guard=functools.partial(GroupRepository.give_up,
+                                                                            group_id=group.id)):
+            log.warning("group %s: given up after a day of trying (%s); its creator and the staff room told",
+                        group.id, reason)
 
     def _spec(self, group: Group, space_id: str | None) -> RoomSpec:
         others = sorted(self.context.bot_accounts - {self.context.account})

@@ -132,6 +132,16 @@ class GroupRepository:
         return await self._groups("state = 'ready' AND dormant_asked_at IS NULL "
                                   "AND COALESCE(last_active_at, created_at) < ?", (quiet_since_ms,))
 
+    async def building_since(self, group: Group) -> int:
+        """When the group's building began: a sensitive group's at its approval (the line `!group approve` audited),
+        any other's when it was recorded."""
+        if not group.sensitive:
+            return group.created_at
+        async with self.store.read() as db:
+            approved = await scalar(db, "SELECT MAX(at) FROM audit_log WHERE action = 'group approve' AND detail = ?",
+                                    (str(group.id),))
+        return approved if approved is not None else group.created_at
+
     async def started_since(self, user_id: str, since_ms: int) -> int:
         async with self.store.read() as db:
             return await scalar(db, "SELECT COUNT(*) FROM group_rooms WHERE creator = ? AND created_at >= ?",
@@ -188,6 +198,14 @@ class GroupRepository:
         """Move a group from one state to the next; False if it was not in `before` (someone got there first)."""
         cursor = await db.execute("UPDATE group_rooms SET state = ? WHERE id = ? AND state = ?",
                                   (after, group_id, before))
+        return cursor.rowcount == 1
+
+    @staticmethod
+    async def give_up(db: aiosqlite.Connection, group_id: int) -> bool:
+        """A group that could not be built goes, if it is still being built (False if it was built, or given up,
+        meanwhile): its name is free again and it no longer counts against its creator's weekly limit. Nothing else
+        needs the row; it names the creator, and may name something sensitive."""
+        cursor = await db.execute("DELETE FROM group_rooms WHERE id = ? AND state = 'building'", (group_id,))
         return cursor.rowcount == 1
 
     @staticmethod
