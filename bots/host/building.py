@@ -176,9 +176,10 @@ class GroupRooms:
                 GroupRepository.asked_about_dormancy, group_id=group.id, now_ms=now))
 
     async def _send_invites(self) -> None:
-        """Each owed invitation once; a refusal (say, they are already in the room) is not retried. An offer goes by
-        DM, owed in the transaction that marks it sent, and only if it is still owed as read (invite_sent): the member
-        is invited only if they take it up (`!group join`)."""
+        """Each owed invitation once; a refusal (say, they are already in the room) is not retried, and a member who
+        asked (`!group join`, promised "I've invited you") and is not in the room is told it did not go through. An
+        offer goes by DM. What a sending owes is owed in the transaction that marks it sent, and only if it is still
+        owed as read (invite_sent): an offered member is invited only if they take it up (`!group join`)."""
         for owed in await self.repository.owed_invites(INVITES_PER_SWEEP):
             sent = Effects(self.context.account)
             if owed.reason == "offer":
@@ -192,9 +193,22 @@ class GroupRooms:
                         log.warning("group invitations paused (%s); the next sweep goes on", error.code)
                         return
                     log.info("group %s: an invitation was refused (%s); not retried", owed.group_id, error.code)
+                    if owed.reason == "asked" and not await self._joined(owed.room_id, owed.user_id):
+                        sent.message(self.context.render("group_join_refused", title=owed.name),
+                                     to_user=owed.user_id)
             await self.context.work.commit(sent, guard=functools.partial(
                 GroupRepository.invite_sent, group_id=owed.group_id, user_id=owed.user_id, reason=owed.reason,
                 now_ms=self.context.clock.ms()))
+
+    async def _joined(self, room_id: str, user_id: str) -> bool:
+        """Whether the member is in the room (an invitation to them is refused then too); a room the bot is no longer
+        in says no. The homeserver away for now is raised: the sweep tries the invitation again later."""
+        try:
+            return user_id in await self.context.rooms.joined_members(room_id)
+        except MatrixError as error:
+            if not error.permanent:
+                raise
+            return False
 
     async def forget_old(self) -> None:
         """Sweep: which groups a member was invited to says what they are interested in, and a declined group

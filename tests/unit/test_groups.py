@@ -108,6 +108,37 @@ async def test_a_new_group_gets_its_room_once_with_the_right_people(host):
     assert "already in Allotment club" in body(await run(host, "!group join allotment club", sender=BOB))
 
 
+async def test_a_member_who_asked_to_join_is_told_when_the_invitation_is_refused_for_good(host):
+    """`!group join` says "I've invited you": when the homeserver refuses the invitation for good (the member banned
+    from the room, the bot removed from it), they are told kindly, once (a spec auditor's, thirty-third session).
+    Not a member already there (joined from the Space meanwhile), nor one invited unasked for an interest."""
+    await interested(host, ALICE, "gardening")
+    await run(host, "!group new Allotment club #gardening", sender=BOB)
+    maker = host.context.room_maker
+
+    async def refused(room_id, user_id):
+        raise MatrixError("invite: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN")
+
+    maker.invite = refused
+    await host.group_rooms.sweep()  # Alice's, unasked, refused
+    [room_id] = maker.made
+    host.context.rooms.members[room_id] = frozenset({BOB})
+    for who in (CAROL, DAVE):
+        assert "I've invited you" in body(await run(host, "!group join allotment club", sender=who))
+    host.context.rooms.members[room_id] = frozenset({BOB, DAVE})  # Dave joined from the Space meanwhile
+    await host.group_rooms.sweep()
+    await host.group_rooms.sweep()
+    assert await told(host, "the invitation to Allotment club I said I'd sent didn't go through") == [CAROL]
+
+    async def removed(room_id):  # the bot is no longer in the room to see who is
+        raise MatrixError("joined members: M_FORBIDDEN", permanent=True, code="M_FORBIDDEN")
+
+    await run(host, "!group join allotment club", sender=ALICE)
+    host.context.rooms.joined_members = removed
+    await host.group_rooms.sweep()
+    assert await told(host, "didn't go through") == [CAROL, ALICE]
+
+
 async def test_a_crash_after_making_the_room_never_makes_a_second(host):
     await run(host, "!group new Allotment club #gardening", sender=BOB)
     [group] = await host.group_rooms.repository.in_state("building")
