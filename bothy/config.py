@@ -203,6 +203,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, bots: Sequence[type[Bo
     staff_room = reader.get("staff.room", str)
     reader.check("staff.room", staff_room, lambda v: bool(ROOM_REFERENCE.fullmatch(v)),
                  "must be a room alias (#peer-workers:example.org) or room ID (!abc:example.org)")
+    reader.staff_room = staff_room
     peer_workers = reader.user_ids("staff.peer_workers")
     admins = reader.user_ids("staff.admins")
     if not peer_workers and "staff.peer_workers: required" not in reader.problems:

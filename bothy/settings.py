@@ -52,6 +52,14 @@ class SettingsReader:
         self.problems: list[str] = []
         self.warnings: list[str] = []  # allowed, but an admin should know (e.g. a public http:// address)
         self.seen: set[str] = set()
+        self.staff_room: str | None = None  # `staff.room` as written, once the engine has read it
+
+    def not_the_staff_room(self, key: str, room: str | None) -> None:
+        """A room a bot opens to members (`key`) must not be the staff room as `staff.room` writes it: its alerts name
+        members. (The same room under another alias, or by its ID, cannot be told before start-up.)"""
+        if room is not None and self.staff_room is not None and room.strip() == self.staff_room.strip():
+            self.problems.append(f"{key}: is the staff room (staff.room), whose alerts name members; give a room of "
+                                 "its own")
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., secret: bool = False) -> Any:
         self.seen.add(key)

@@ -36,6 +36,7 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> GroupSettings:
     space = reader.get("community.space", str, default=None)
     reader.check("community.space", space, lambda v: bool(SPACE_REFERENCE.match(v)),
                  "must be a room alias (#community:example.org) or room ID (!abc:example.org)")
+    reader.not_the_staff_room("community.space", space)  # its rooms are open to every member
     who = reader.get("groups.who_may_start", str, default="members")
     reader.check("groups.who_may_start", who, lambda v: v in WHO_MAY_START, "must be members or volunteers")
     synonyms_path = reader.path("groups.synonyms_file", base_dir) or SHIPPED_SYNONYMS

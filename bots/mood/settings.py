@@ -37,6 +37,7 @@ def read_settings(reader: SettingsReader, base_dir: Path) -> MoodSettings:
         room = reader.get(key, str, default=None)
         reader.check(key, room, lambda v: bool(ROOM_REFERENCE.fullmatch(v)),
                      "must be a room alias (#hang-out:example.org) or room ID (!abc:example.org)")
+        reader.not_the_staff_room(key, room)  # `!hangout invite` invites members into it
         if room:
             rooms[level] = room
     lively = reader.get("hangout.lively_messages", int, default=5)

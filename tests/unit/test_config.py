@@ -262,6 +262,17 @@ def test_bereavement_rooms_are_room_ids_or_aliases(tmp_path):
         assert any(p.startswith("referral.bereavement_rooms: every entry must be a room ID") for p in found), wrong
 
 
+@pytest.mark.parametrize("key", ["hangout.rooms.low", "hangout.rooms.medium", "hangout.rooms.high",
+                                 "community.space"])
+def test_the_staff_room_is_refused_as_a_room_for_members(key):
+    """Alerts in the staff room name members who may be in crisis: named as a hang-out room (`!hangout invite` would
+    invite members into it) or as the community Space, it was taken (a spec auditor's, thirty-third session)."""
+    found = problems(filled(**{key: "#peer-workers:example.org"}))  # exactly staff.room, as written there
+    assert [p for p in found if "staff room" in p] == [f"{key}: is the staff room (staff.room), whose alerts name "
+                                                      "members; give a room of its own"]
+    parse_config(filled(**{key: "#hang-out:example.org"}), ROOT, INSTALLATION.bots)  # any other room will do
+
+
 @pytest.mark.parametrize(("key", "value", "named"), [
     ("bots.checkin", [[]], "bots.checkin"),  # not a mapping of credentials: a TypeError once
     ("timezone", "America", "timezone"),  # a folder of zones, not a zone: an IsADirectoryError once
