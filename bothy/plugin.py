@@ -90,6 +90,10 @@ class RoomMaking(Protocol):
 
     async def invite(self, room_id: str, user_id: str) -> None: ...
 
+    async def ever_in(self, room_id: str, user_id: str) -> bool:
+        """Whether the room has a membership of theirs, of any kind (a leave or a kick too)."""
+        ...
+
 
 class SentTags(Protocol):
     async def tag_of(self, event_id: str) -> str | None:

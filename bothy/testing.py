@@ -116,6 +116,11 @@ class MadeRooms:
     async def invite(self, room_id: str, user_id: str) -> None:
         self.calls.append(("invite", room_id, user_id))
 
+    async def ever_in(self, room_id: str, user_id: str) -> bool:
+        """Invited when the room was made, or since."""
+        spec = self.made.get(room_id)
+        return (spec is not None and user_id in spec.invite) or ("invite", room_id, user_id) in self.calls
+
 
 def bot_context(database: Database, installation: Installation, settings: Any, *, clock: Clock | None = None,
                 account: str = "@bot:example.org", direct_rooms: frozenset[str] = frozenset(),

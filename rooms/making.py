@@ -50,11 +50,21 @@ class RoomMaker:
 
     async def set_power(self, room_id: str, users: Mapping[str, int], **levels: int) -> None:
         """Merge users' levels and top-level settings into the room's power levels; everyone else keeps theirs.
-        (Read first: newer room versions give creators power outside this event and refuse them in it.)"""
+        (Read first: newer room versions give creators power outside this event and refuse them in it.) Nothing is
+        sent when nothing would change."""
         content = await self.account.state_event(room_id, "m.room.power_levels")
-        content["users"] = {**content.get("users", {}), **users}
-        content.update(levels)
-        await self.account.put_state(room_id, "m.room.power_levels", "", content)
+        changed = {**content, **levels, "users": {**content.get("users", {}), **users}}
+        if changed != content:
+            await self.account.put_state(room_id, "m.room.power_levels", "", changed)
 
     async def invite(self, room_id: str, user_id: str) -> None:
         await self.account.invite(room_id, user_id)
+
+    async def ever_in(self, room_id: str, user_id: str) -> bool:
+        try:
+            await self.account.state_event(room_id, "m.room.member", user_id)
+        except MatrixError as error:
+            if error.code == "M_NOT_FOUND":
+                return False
+            raise
+        return True

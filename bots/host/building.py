@@ -22,6 +22,7 @@ from bothy.matrix.adapter import MatrixError, RoomSpec
 from bothy.outbox import Effects
 from bothy.plugin import BotContext
 from bothy.scheduling import on_time
+from bots.host.levels import level_of
 from bots.host.meetups import MeetupCommands
 from bots.host.settings import GroupSettings
 from bots.host.storage import WEEK_MS, Group, GroupRepository
@@ -47,6 +48,7 @@ class GroupRooms:
         self.meetups = meetups  # an archived group's meetups still to come are cancelled with it
         self.maker = context.room_maker
         self._told: set[tuple[int, str]] = set()  # (group, step) failures already logged
+        self._staffed: set[int] = set()  # ready groups whose peer workers this run has seen to (_staff)
 
     async def sweep(self) -> None:
         """Each group's step on its own: one group's trouble never holds up the others or the invitations."""
@@ -56,7 +58,33 @@ class GroupRooms:
                 await self._give_up_if_stuck(group, failed)
         for group in await self.repository.in_state("archiving"):
             await self._step(group, self._archive, "not archived yet")
+        for group in await self.repository.in_state("ready"):
+            if group.id not in self._staffed and await self._step(group, self._staff, "peer workers not in") is None:
+                self._staffed.add(group.id)
         await self._send_invites()
+
+    async def _staff(self, group: Group) -> None:
+        """Peer workers named in the config since the group was made are invited to it and made its moderators, so
+        the links in their alerts open (a spec auditor's, thirty-third session): once per run, since the config
+        changes only at a restart. One who has left the room is not invited again. One no longer named keeps what
+        they had: taking a moderator's power back is an admin's call, made in Element, since Bothy cannot tell a
+        former peer worker from someone the room's own moderators raised."""
+        if group.room_id is None:
+            return
+        try:
+            levels = await self.context.rooms.power_levels(group.room_id)
+            raise_to = {user: MODERATOR for user in sorted(self.context.peer_workers)
+                        if (level_of(levels, user) or 0) < MODERATOR}
+            if raise_to:
+                await self.maker.set_power(group.room_id, raise_to)
+            for user in sorted(self.context.peer_workers):
+                if not await self.maker.ever_in(group.room_id, user):
+                    await self.maker.invite(group.room_id, user)
+        except MatrixError as error:
+            if not error.permanent:
+                raise  # tried again by the next sweep
+            log.info("group %s: could not see to its peer workers (%s); not tried again this run", group.id,
+                     error.code)
 
     async def _step(self, group: Group, step: Callable[[Group], Awaitable[None]], what: str) -> str | None:
         """Run one step; a failure is retried by the next sweep and said once per group, not every 10 seconds.

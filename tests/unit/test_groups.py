@@ -15,6 +15,7 @@ from bothy.matrix.events import Message
 from bothy.outbox import Effects
 from bothy.testing import STAFF_ROOM, bot_context
 from bots.host.bot import HostBot
+from bots.host.building import GroupRooms
 from bots.host.groups import name_problem
 from bots.installed import INSTALLATION
 from commands.framework import CommandContext, Role, UsageError, parse_invocation
@@ -137,6 +138,26 @@ async def test_a_member_who_asked_to_join_is_told_when_the_invitation_is_refused
     host.context.rooms.joined_members = removed
     await host.group_rooms.sweep()
     assert await told(host, "didn't go through") == [CAROL, ALICE]
+
+
+async def test_peer_workers_named_since_a_group_was_made_are_invited_to_it_and_made_moderators(host):
+    """A spec auditor's, thirty-third session: only the peer workers named when a room was made were in it, so a new
+    peer worker's alert links to its messages did not open. Seen to once a run (the config changes at a restart);
+    one who has left is not invited again, and one already a moderator is left as they are."""
+    await run(host, "!group new Allotment club #gardening", sender=BOB)
+    await host.group_rooms.sweep()
+    [room_id] = host.context.room_maker.made
+    jo, kim = "@jo:example.org", "@kim:example.org"
+    rooms = host.group_rooms
+    restarted = GroupRooms(dataclasses.replace(host.context, peer_workers=frozenset({SAM, jo, kim})),
+                           rooms.settings, rooms.repository, rooms.meetups)
+    maker = host.context.room_maker
+    maker.calls.clear()
+    host.context.rooms.levels[room_id] = {"users": {SAM: 50, kim: 100}, "events_default": 0}
+    maker.calls.append(("invite", room_id, kim))  # kim was in it once, and left
+    await restarted.sweep()
+    await restarted.sweep()
+    assert maker.calls[1:] == [("set_power", room_id, {jo: 50}, {}), ("invite", room_id, jo)]
 
 
 async def test_a_crash_after_making_the_room_never_makes_a_second(host):
