@@ -230,6 +230,23 @@ def _store_unavailable(error: BaseException) -> bool:
     return isinstance(original, BaseException) and database_unavailable(original)
 
 
+# A level above any a power levels event may hold: a room's creators have it in room versions that list them nowhere
+# in that event (room version 12, MSC4289).
+CREATOR_LEVEL = 2**53
+
+
+def _creators(event: Any) -> frozenset[str] | None:
+    """Who created the room, from its `m.room.create`, where the room version gives them a power of their own: its
+    sender and any `additional_creators`. None in older versions, whose creators hold a level in the event like
+    anyone."""
+    version = str(getattr(event, "room_version", ""))
+    if not (version.isdigit() and int(version) >= 12):
+        return None
+    extra = event.source.get("content", {}).get("additional_creators")
+    return frozenset({event.sender, *(user for user in extra if isinstance(user, str))} if isinstance(extra, list)
+                     else {event.sender})
+
+
 def _own_membership(event: Any, user_id: str) -> str | None:
     """The account's own membership that the event starts ("join", "invite", ...), if it is a change of it: a join
     after a join is a new display name or avatar, not a joining."""
@@ -360,6 +377,7 @@ class MatrixAccount:
         self._joining: set[str] = set()
         self._members_loaded: set[str] = set()
         self._direct_rooms: dict[str, str] = {}  # room ID -> the member, as `direct_book` has them
+        self._creators: dict[str, frozenset[str]] = {}  # room ID -> its creators, where they hold a power of their own
         self._background: set[asyncio.Task[None]] = set()
         self.on_joined: Callable[[str], Awaitable[None]] | None = None  # the room ID, once joined
         self.skipped_events = 0  # events dropped because they could not be understood
@@ -672,6 +690,10 @@ class MatrixAccount:
         self._end_shared_dms(response.rooms.join)
         self._left_rooms.difference_update(response.rooms.join)  # invited back and joined
         self._forget_rooms_left([room_id for room_id in response.rooms.leave if room_id not in response.rooms.join])
+        for room_id, info in response.rooms.join.items():
+            for event in (*info.state, *info.timeline.events):
+                if isinstance(event, nio.RoomCreateEvent) and (creators := _creators(event)) is not None:
+                    self._creators[room_id] = creators
         if not deliver_timeline:
             return events
         for room_id, info in response.rooms.join.items():
@@ -1267,8 +1289,12 @@ class MatrixAccount:
         return RoomFacts(join_rule, encrypted, members)
 
     def can_redact_others(self, room_id: str) -> bool:
+        """A room's creator may, where the room version gives them their own power (a room Bothy made, on a homeserver
+        whose default is version 12: nio reads only the power levels event, which does not list them; an end-to-end
+        auditor's, thirty-third session: nothing was redacted in the rooms Bothy made)."""
         room = self.client.rooms.get(room_id)
-        return room is not None and room.power_levels.can_user_redact(self.user_id)
+        return room is not None and (self.user_id in self._creators.get(room_id, ())
+                                     or room.power_levels.can_user_redact(self.user_id))
 
     async def joined_members(self, room_id: str) -> frozenset[str]:
         cached = self._members_cache.get(room_id)
@@ -1313,6 +1339,16 @@ class MatrixAccount:
         return sender if isinstance(sender, str) else None
 
     async def power_levels(self, room_id: str) -> dict[str, Any]:
+        """The room's power levels as they decide what may be done: where the room version gives its creators a power
+        of their own, they are among `users` at CREATOR_LEVEL. Never written back (`_levels_event` is)."""
+        content = await self._levels_event(room_id)
+        creators = self._creators.get(room_id)
+        if creators:
+            users = content.get("users")
+            content["users"] = {**(users if isinstance(users, dict) else {}), **dict.fromkeys(creators, CREATOR_LEVEL)}
+        return content
+
+    async def _levels_event(self, room_id: str) -> dict[str, Any]:
         response = await self._call(self.client.room_get_state_event(room_id, "m.room.power_levels"),
                                     "power levels")
         return dict(response.content)
@@ -1320,7 +1356,7 @@ class MatrixAccount:
     async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
         """Read, change one user's level, write back (a state event: setting the same level twice is harmless,
         so a retried handler does no harm). The homeserver refuses it (M_FORBIDDEN) without the power."""
-        content = await self.power_levels(room_id)
+        content = await self._levels_event(room_id)
         users = dict(content.get("users") or {})
         if level is None:
             users.pop(user_id, None)

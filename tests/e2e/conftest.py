@@ -186,6 +186,14 @@ async def ask(member: Member, room: str, bot: str, command: str, expect: str) ->
     return (await member.wait_for(from_bot(bot, room, expect), after=mark, timeout=60)).body
 
 
+async def until_redacted(member: Member, room_id: str, event_id: str, timeout: float = 60) -> None:
+    """Until the server no longer shows the event's content to this member."""
+    async def poll() -> None:
+        while await member.event_exists(room_id, event_id):  # noqa: ASYNC110 - the server is the one to ask
+            await asyncio.sleep(0.5)
+    await asyncio.wait_for(poll(), timeout)
+
+
 async def state(member: Member, room_id: str, event_type: str, key: str = "") -> dict:
     """A room's current state event content, as this member's client reads it from the server."""
     response = await member.client.room_get_state_event(room_id, event_type, key)

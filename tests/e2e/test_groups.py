@@ -9,7 +9,18 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.conftest import BothyProcess, Homeserver, answered_help, ask, make_space, start_bothy, state
+from tests.e2e.conftest import (
+    BothyProcess,
+    Homeserver,
+    answered_help,
+    ask,
+    from_bot,
+    make_space,
+    staff_room_of,
+    start_bothy,
+    state,
+    until_redacted,
+)
 from tests.e2e.member import Member
 
 pytestmark = pytest.mark.e2e
@@ -92,3 +103,31 @@ async def test_a_member_starts_a_group_and_those_who_share_its_interest_are_invi
     children = {e["state_key"] for e in space_state if e["type"] == "m.space.child" and e["content"]}
     assert room in children and sensitive not in children
     assert sum("Hello, and welcome" in m.body for m in bob.received) == 1  # a second room: no second welcome
+
+
+async def test_in_a_group_bothy_made_it_takes_down_what_may_not_stay_there(
+    homeserver: Homeserver, groups_bothy: BothyProcess, members: dict[str, Member]
+):
+    """An end-to-end auditor's, thirty-third session: on a homeserver whose rooms are version 12, a room's creator
+    holds a power the power levels event does not list, so Bothy thought it could redact nothing in the groups it
+    made: `!mood 1` and a reporter's `!report` stayed in front of everyone, and 🗑️ on the report was refused."""
+    bot = groups_bothy.bot_user_id
+    alice, bob, sam = members["alice"], members["bob"], members["sam"]
+    staff = await staff_room_of(homeserver, sam)
+    dm = await alice.open_dm(bot)
+    await ask(alice, dm, bot, "!group new Sunday walkers #walking", "is on its way")
+    room = await alice.wait_for_invite()
+    await alice.join(room)
+    await alice.wait_for(lambda m: m.room_id == room and "Welcome to Sunday walkers" in m.body)
+    await ask(bob, await bob.open_dm(bot), bot, "!group join sunday-walkers", "invited you")
+    await bob.join(await bob.wait_for_invite(room_id=room))
+    typed = await alice.send(room, "!mood 1")
+    await until_redacted(bob, room, typed)
+    rude = await bob.send(room, "you are all idiots and nobody wants you here")
+    reply = {"msgtype": "m.text", "body": "!report", "m.relates_to": {"m.in_reply_to": {"event_id": rude}}}
+    command = await alice.send(room, "!report", reply)
+    alert = await sam.wait_for(from_bot(bot, staff, bob.user_id, "reported"))
+    await until_redacted(bob, room, command)
+    await sam.react(staff, alert.event_id, "🗑️")
+    await sam.wait_for(from_bot(bot, staff, "Removed the message"))
+    await until_redacted(alice, room, rude)

@@ -4,23 +4,15 @@ worker exactly once, across a restart."""
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import quote
 
 import nio
 import pytest
 
-from tests.e2e.conftest import Homeserver, answered_help, from_bot, staff_room_of, start_bothy
+from tests.e2e.conftest import Homeserver, answered_help, from_bot, staff_room_of, start_bothy, until_redacted
 from tests.e2e.member import Member
 
 pytestmark = pytest.mark.e2e
-
-
-async def until_redacted(member: Member, room_id: str, event_id: str, timeout: float = 60) -> None:
-    async def poll() -> None:
-        while await member.event_exists(room_id, event_id):  # noqa: ASYNC110 - the server is the one to ask
-            await asyncio.sleep(0.5)
-    await asyncio.wait_for(poll(), timeout)
 
 
 async def test_a_reported_message_reaches_staff_without_the_reporter_merges_and_can_be_removed(

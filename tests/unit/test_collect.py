@@ -238,3 +238,30 @@ async def test_the_crypto_store_is_owner_only_like_the_database(database, tmp_pa
     folders = [tmp_path / "crypto", *(path for path in (tmp_path / "crypto").rglob("*") if path.is_dir())]
     assert len(folders) == 2 and any((tmp_path / "crypto").rglob("*.db"))
     assert {oct(stat.S_IMODE(folder.stat().st_mode)) for folder in folders} == {oct(0o700)}
+
+
+@pytest.mark.parametrize(("version", "creator_may"), [("12", True), ("11", False)])
+async def test_a_rooms_creator_holds_power_the_levels_do_not_list_where_its_version_says_so(account, version,
+                                                                                         creator_may):
+    """An end-to-end auditor's, thirty-third session: on a homeserver that makes version 12 rooms, Bothy thought it
+    could redact nothing in the groups it made, as nio reads only the power levels event, which leaves the creator
+    out; moderation read the same event. In older versions the creator holds a level there like anyone."""
+    create = {"type": "m.room.create", "sender": BOT, "state_key": "", "event_id": "$create", "origin_server_ts": 1,
+              "content": {"room_version": version, "additional_creators": ["@co:example.org", 7]}}
+    levels = {"type": "m.room.power_levels", "sender": BOT, "state_key": "", "event_id": "$levels",
+              "origin_server_ts": 2, "content": {"users": {"@mod:example.org": 50}, "redact": 50}}
+    response = sync([create, levels])
+    account.client.rooms[ROOM] = nio.MatrixRoom(ROOM, BOT)
+    for event in response.rooms.join[ROOM].timeline.events:
+        account.client.rooms[ROOM].handle_event(event)
+    account._collect(response, deliver_timeline=True)
+    assert account.can_redact_others(ROOM) is creator_may
+
+    async def levels_event(room_id: str) -> dict[str, Any]:
+        return dict(levels["content"])
+
+    account._levels_event = levels_event
+    users = (await account.power_levels(ROOM))["users"]
+    assert (users.get(BOT), users.get("@co:example.org")) == ((adapter.CREATOR_LEVEL,) * 2 if creator_may
+                                                              else (None, None))
+    assert users["@mod:example.org"] == 50

@@ -90,7 +90,7 @@ async def test_a_dm_that_gained_a_member_is_forgotten_so_private_output_opens_a_
     room_with(account, DM, (BOT, ALICE), invited=(BOB,))
     response = SimpleNamespace(device_list=SimpleNamespace(changed=[]), to_device_events=[],
                                rooms=SimpleNamespace(invite={}, leave={}, join={DM: SimpleNamespace(
-                                   timeline=SimpleNamespace(events=[]), ephemeral=[])}))
+                                   timeline=SimpleNamespace(events=[]), ephemeral=[], state=[])}))
     account._collect(response, deliver_timeline=True)
     await asyncio.gather(*account._background)
     assert await DirectRoomRepository(database).get(BOT, ALICE) is None
@@ -101,7 +101,7 @@ async def test_a_dm_that_gained_a_member_is_forgotten_so_private_output_opens_a_
 def sync_with(room_id: str, timeline: list) -> SimpleNamespace:
     """The parts of a sync response that say which rooms have something to handle."""
     return SimpleNamespace(rooms=SimpleNamespace(join={room_id: SimpleNamespace(
-        timeline=SimpleNamespace(events=timeline), ephemeral=[])}))
+        timeline=SimpleNamespace(events=timeline), ephemeral=[], state=[])}))
 
 
 def member(user_id: str, membership: str = "join") -> dict:
@@ -219,7 +219,7 @@ JUNK_NAME_STATE = [state_event(BOT, {"membership": "join"}),
 def restart_sync(timeline: list, limited: bool = False) -> SimpleNamespace:
     """The first sync after a restart: something new in the DM, and (lazy-loaded members) no member count."""
     info = SimpleNamespace(timeline=SimpleNamespace(events=timeline, limited=limited, prev_batch="p1"),
-                           ephemeral=[])
+                           ephemeral=[], state=[])
     return SimpleNamespace(rooms=SimpleNamespace(join={DM: info}, invite={}, leave={}), next_batch="s2",
                            to_device_events=[], device_list=SimpleNamespace(changed=[]))
 
@@ -733,7 +733,7 @@ async def test_a_group_joined_from_an_invite_older_than_the_sync_is_read_back_to
     monkeypatch.setattr(account.client, "room_messages", room_messages)
     info = SimpleNamespace(timeline=SimpleNamespace(
         events=[own_membership("$join", "join", "invite", 6), group_message("$after", 7)], limited=True,
-        prev_batch="p1"), ephemeral=[])
+        prev_batch="p1"), ephemeral=[], state=[])
     response = SimpleNamespace(rooms=SimpleNamespace(join={group: info}, invite={}, leave={}), next_batch="s2",
                                to_device_events=[], device_list=SimpleNamespace(changed=[]))
     batches = await sync_once(account, monkeypatch, response)
