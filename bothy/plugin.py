@@ -61,8 +61,14 @@ class RoomInfo(Protocol):
         """Who sent an event (None if the homeserver does not show it to the bot)."""
         ...
 
+    async def may_be_someone(self, user_id: str) -> bool:
+        """False for an ID that cannot be anyone Bothy may reach: a server outside `community.allowed_servers`, or an
+        account its homeserver says does not exist. True when it cannot tell for now."""
+        ...
+
     async def power_levels(self, room_id: str) -> dict[str, Any]:
-        """The room's `m.room.power_levels` content."""
+        """The room's `m.room.power_levels` content, its creators among `users` above any level where the room
+        version gives them a power of their own."""
         ...
 
     async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
@@ -138,11 +144,16 @@ class BotContext:
     def render(self, template: str, **context: Any) -> dict[str, Any]:
         return self.templates.render(template, prefix=self.prefix, **context)
 
-    def member_named(self, user_id: str) -> str:
+    async def member_named(self, user_id: str) -> str:
         """A member a peer worker names in a command: never one of Bothy's own accounts, or the bot would write to
-        itself and say it had reached someone."""
+        itself and say it had reached someone; nor one that cannot be anyone, or a mistyped ID got "I've sent" while
+        the DM went to an empty room or waited for ever on a server that is not there (an end-to-end auditor's,
+        thirty-third session)."""
         if user_id in self.bot_accounts or user_id == self.account:
             raise UsageError(f"{user_id} is one of Bothy's own accounts: please give the member's Matrix ID.")
+        if not await self.rooms.may_be_someone(user_id):
+            raise UsageError(f"I can't find anyone called {user_id}: please check the Matrix ID (Element's "
+                             "autocomplete, typing @ and their name, gets it right).")
         return user_id
 
     def staff_back(self) -> str | None:

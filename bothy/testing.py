@@ -42,6 +42,7 @@ class FixedRooms:
         self.levels: dict[str, dict[str, Any]] = {}  # room ID -> power levels content
         self.names: dict[str, str] = {}  # room ID -> display name; unnamed rooms show their ID
         self.reports: list[dict[str, Any]] | None = None  # the homeserver's event reports; None: not an admin
+        self.nobody: set[str] = set()  # IDs that cannot be anyone (a mistyped server, no such account)
 
     async def member_rooms(self, user_id: str) -> frozenset[str]:
         return frozenset(room for room, members in self.members.items()
@@ -67,6 +68,9 @@ class FixedRooms:
 
     async def event_sender(self, room_id: str, event_id: str) -> str | None:
         return self.senders.get(event_id)
+
+    async def may_be_someone(self, user_id: str) -> bool:
+        return user_id not in self.nobody
 
     async def power_levels(self, room_id: str) -> dict[str, Any]:
         return self.levels.setdefault(room_id, {"events_default": 0, "users": {}})

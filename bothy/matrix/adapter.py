@@ -1338,6 +1338,17 @@ class MatrixAccount:
         sender = getattr(response.event, "sender", None)
         return sender if isinstance(sender, str) else None
 
+    async def may_be_someone(self, user_id: str) -> bool:
+        if not invite_allowed(user_id, self.allowed_servers):
+            return False
+        try:
+            response = await self.client.get_profile(user_id)
+        except NETWORK_ERRORS:
+            return True
+        # Synapse says "no such account" with a 404 and, for a local one, M_UNKNOWN rather than M_NOT_FOUND.
+        return not (isinstance(response, nio.ProfileGetError)
+                    and getattr(response.transport_response, "status", None) == 404)
+
     async def power_levels(self, room_id: str) -> dict[str, Any]:
         """The room's power levels as they decide what may be done: where the room version gives its creators a power
         of their own, they are among `users` at CREATOR_LEVEL. Never written back (`_levels_event` is)."""

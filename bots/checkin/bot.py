@@ -280,7 +280,7 @@ class CheckinBot(Bot):
         """A check-in a peer worker asks for now: never to one of Bothy's own accounts, never against a member's
         `!checkins off`, and not while one from the last day is unanswered (two peer workers acting on the same
         `!quiet` list); once the member has answered, a peer worker may check in again."""
-        member = self.context.member_named(ctx.params["user"])
+        member = await self.context.member_named(ctx.params["user"])
         now = self.context.clock.ms()
         if not checkins_allowed(await self.repository.preference(member), now):
             ctx.reply("checkin_declined", member=member, about=member)

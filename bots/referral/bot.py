@@ -348,7 +348,7 @@ class ReferralBot(Bot):
         ctx.reply("referrals_off" if opted_out else "referrals_on")
 
     async def refer(self, ctx: CommandContext) -> None:
-        member = self.context.member_named(ctx.params["user"])
+        member = await self.context.member_named(ctx.params["user"])
         topic, by_words = self._topic_or_usage(ctx.params["topic"], f"{ctx.prefix}refer {member}")
         self._dm(ctx.effects, member, "refer_received", topic=topic)
         now = self.context.clock.ms()

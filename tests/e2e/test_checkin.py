@@ -56,6 +56,9 @@ async def test_a_peer_worker_checks_in_and_a_chat_request_reaches_them(
         await sam.react(staff_room, alert.event_id, "✅")
         told = await alice.wait_for(from_bot(bot, "will message you soon", room_id=dm))
         assert sam.user_id in told.body
+        # A mistyped ID is no one: said so, never "I've sent" (an end-to-end auditor's, thirty-third session)
+        await sam.send(staff_room, f"!checkin @nosuch:{homeserver.server}")
+        await sam.wait_for(from_bot(bot, "please check the Matrix ID", room_id=staff_room))
     finally:
         await process.stop()
 

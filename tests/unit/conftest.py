@@ -11,7 +11,7 @@ from bothy.config import Config
 from bothy.logs import QUIET_LIBRARIES, quiet_libraries
 from bothy.storage.database import Database
 from bothy.storage.migrations import migrate
-from bothy.testing import bot_context
+from bothy.testing import FixedRooms, bot_context
 from bots.installed import INSTALLATION
 from bots.referral import bot as referral_bot
 from bots.referral import settings as referral_settings
@@ -71,7 +71,9 @@ def example_config():
 
 def installed_bots(database: Database, config: Config) -> CommandRegistry:
     """The real bots over this database, sharing one registry as `bothy run` does."""
-    base = bot_context(database, INSTALLATION, None)
+    rooms = FixedRooms()
+    rooms.nobody.update({"@nosuch:example.org", "@alice:exmaple.org"})  # no such account; a server mistyped
+    base = bot_context(database, INSTALLATION, None, rooms=rooms)
     for bot_class in INSTALLATION.bots:
         bot = bot_class(dataclasses.replace(base, settings=config.bot_settings[bot_class.name]))
         for command in bot.commands():

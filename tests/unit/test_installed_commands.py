@@ -137,6 +137,14 @@ async def test_a_peer_worker_naming_one_of_bothys_own_accounts_is_told_so(regist
         await send(registry, Role.PEER_WORKER, body)
 
 
+@pytest.mark.parametrize("body", ["!checkin @nosuch:example.org", "!refer @alice:exmaple.org housing"])
+async def test_a_peer_worker_naming_someone_who_cannot_be_anyone_is_asked_to_check_the_id(registry, body):
+    """A mistyped ID got "I've sent" while the DM went to an empty room, or waited for ever on a server that is not
+    there (an end-to-end auditor's, thirty-third session)."""
+    with pytest.raises(UsageError, match="please check the Matrix ID"):
+        await send(registry, Role.PEER_WORKER, body)
+
+
 async def test_a_stress_link_is_sent_only_in_an_encrypted_dm(registry, database):
     """Its token is a secret: whoever holds it can post readings that raise alerts naming the member (a spec
     auditor's, thirty-third session: it went as plain text into a DM `!mydata` would not use)."""
