@@ -297,23 +297,30 @@ class StateSafeClient(nio.AsyncClient):
                                encrypted_rooms: set[str]) -> Any:
         if isinstance(event, nio.MegolmEvent) and self.olm:
             event.room_id = room_id
-            try:
-                return self.decrypt_event(event)
-            except nio.EncryptionError:
-                return None  # left encrypted: parked until its key comes
+            return self.olm._decrypt_megolm_no_error(event)
         return super()._handle_timeline_event(event, room_id, room, encrypted_rooms)
 
-    def decrypt_event(self, event: Any) -> Any:
-        """As nio decrypts, except that a plaintext nio's own checks trip over (a JSON array or a number where an
-        object belongs: a TypeError inside nio) is undecryptable, as a message under a wrong key is. Raised past nio, it
-        ended the handling of the whole sync, every other member's messages in it with it, and the give-up sweep over
-        parked messages at the same one every run (a robustness reviewer's, thirty-third session)."""
-        try:
-            return super().decrypt_event(event)
-        except nio.EncryptionError:
-            raise
-        except Exception as error:
-            raise nio.EncryptionError(f"decrypts to nothing readable ({describe_error(error)})") from error
+    def load_store(self) -> None:
+        """Every way nio decrypts a room message (a sync, paging back over missed events, fetching one again) goes
+        through its machine's `decrypt_megolm_event`: there a plaintext nio's own checks trip over (a JSON array or a
+        number where an object belongs: a TypeError inside nio) is made undecryptable, as a message under a wrong key
+        is. Raised past nio, it ended the handling of the whole sync, every other member's messages in it with it, a
+        room's missed events when paging back, and the give-up sweep over parked messages at the same one every run
+        (a robustness reviewer's and a second reviewer's, thirty-third session)."""
+        super().load_store()
+        if self.olm is None:
+            return
+        decrypt = self.olm.decrypt_megolm_event
+
+        def decrypt_or_undecryptable(event: nio.MegolmEvent, room_id: str | None = None) -> Any:
+            try:
+                return decrypt(event, room_id)
+            except nio.EncryptionError:
+                raise
+            except Exception as error:
+                raise nio.EncryptionError(f"decrypts to nothing readable ({describe_error(error)})") from error
+
+        self.olm.decrypt_megolm_event = decrypt_or_undecryptable
 
     async def share_group_session(self, room_id: str, ignore_unverified_devices: bool = False) -> Any:
         """nio marks a room as sharing its key before it claims the members' one-time keys, outside the block that

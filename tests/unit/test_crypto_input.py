@@ -230,3 +230,37 @@ async def test_a_parked_message_that_decrypts_to_no_object_is_unreadable_not_an_
 
     account.client.room_get_event = room_get_event  # type: ignore[method-assign]
     assert await account.fetch_and_decrypt(STAFF, "$odd") == (False, None)
+
+
+async def test_a_missed_page_with_a_message_that_decrypts_to_no_object_still_yields_the_rest(account, monkeypatch):
+    """A second reviewer's, thirty-third session: events missed while away are paged back with `/messages`, which nio
+    decrypts by another path than the sync's; the same plaintext gave up the room's whole gap there, another member's
+    missed message with it."""
+    session = with_mallorys_key(account, STAFF)
+    sync = sync_body("s1", STAFF_ROOM_STATE)
+    timeline = sync["rooms"]["join"][STAFF]["timeline"]
+    timeline.update(limited=True, prev_batch="p1", events=[
+        {"type": "m.room.message", "sender": SAM, "event_id": "$latest", "origin_server_ts": 3,
+         "content": {"msgtype": "m.text", "body": "latest"}}])
+    page = {"start": "p1", "end": "p0", "chunk": [  # newest first
+        {"type": "m.room.message", "sender": SAM, "event_id": "$missed", "origin_server_ts": 2, "room_id": STAFF,
+         "content": {"msgtype": "m.text", "body": "missed"}},
+        {**megolm_event(session, b"[]", "$odd"), "room_id": STAFF}]}
+
+    async def route(method: str, path: str) -> Any:
+        return page if "/messages" in path else {}
+
+    serve(account, {"s0": sync}, route)
+    monkeypatch.setattr(adapter, "backoff_delay", lambda *args, **kwargs: 0.0)
+    stopping, events, reached = asyncio.Event(), [], asyncio.Event()
+
+    async def on_batch(token: str, batch: list[Any]) -> None:
+        events.extend(batch)
+        reached.set()
+
+    task = asyncio.ensure_future(account.sync_forever("s0", on_batch, stopping))
+    await asyncio.wait_for(reached.wait(), 10)
+    stopping.set()
+    task.cancel()
+    handled = [(type(event), event.event_id) for event in events if isinstance(event, Message | Undecryptable)]
+    assert {(Undecryptable, "$odd"), (Message, "$missed"), (Message, "$latest")} <= set(handled)
