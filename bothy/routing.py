@@ -15,6 +15,7 @@ Such a bot answers through the account that read for it, so in that account's DM
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -64,11 +65,12 @@ class EventRouter:
         listeners = () if in_staff_room else self.bots
         if self._from_before_its_senders_erasure(event):
             # No command runs, nothing is counted, parked or answered; only the bots that read every room for a cry
-            # for help see the words, since one must never be lost.
+            # for help see the words, marked so (`sender_forgotten`), since a cry for help must never be lost.
             if isinstance(event, Message) and not in_staff_room and event.sender not in self.account_order:
                 readers = (*self.bots, *await self._guests_reading(event.room_id))
+                forgotten = dataclasses.replace(event, sender_forgotten=True)
                 await self._each(tuple(bot for bot in readers if bot.reads_every_room), effects,
-                                 lambda bot, own: bot.on_message(event, own))
+                                 lambda bot, own: bot.on_message(forgotten, own))
             return
         match event:
             case Message() if event.sender in self.account_order and (event.msgtype == "m.notice" or not event.body):
@@ -125,7 +127,13 @@ class EventRouter:
                 return
 
     def _from_before_its_senders_erasure(self, event: InboundEvent) -> bool:
-        if self.erasures is None or not isinstance(event, Message | Reaction | Receipt | Undecryptable):
+        """A leave or a ban is always handled: it only ever deletes what is stored about someone."""
+        if self.erasures is None:
+            return False
+        if isinstance(event, Membership):
+            return (event.membership not in {"leave", "ban"} and event.timestamp_ms is not None
+                    and self.erasures.from_before_erasure(event.user_id, event.timestamp_ms))
+        if not isinstance(event, Message | Reaction | Receipt | Undecryptable):
             return False
         sender = event.user_id if isinstance(event, Receipt) else event.sender
         return self.erasures.from_before_erasure(sender, event.timestamp_ms)

@@ -274,6 +274,7 @@ class CommandContext:
     reply_to: str | None = None  # the event the command message replies to, if it is a reply
     in_staff_room: bool = False  # typed in the staff room, which only staff read
     can_take_down: bool = False  # the bot may redact others' messages where this was typed (it has the power)
+    sent_at_ms: int | None = None  # when the command says it was sent (its sender's server's clock)
 
     @property
     def answered_in_place(self) -> bool:

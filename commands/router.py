@@ -103,7 +103,7 @@ class CommandRouter:
             in_dm=self.account.is_direct_room(message.room_id), encrypted=self.account.is_encrypted(message.room_id),
             effects=effects, templates=self.templates,
             prefix=prefix, reply_to=message.reply_to, in_staff_room=in_staff_room,
-            can_take_down=self.account.can_redact_others(message.room_id),
+            can_take_down=self.account.can_redact_others(message.room_id), sent_at_ms=message.timestamp_ms,
         )
         in_staff_place = context.in_dm or in_staff_room
         if command.always_answered or self._within_pace(message, role, effects):

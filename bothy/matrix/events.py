@@ -46,6 +46,8 @@ class Message:
     # The text with each member picked from the autocomplete as their Matrix ID, when the message has such a
     # pill (else None): for the command router only. In memory only, like `body`.
     command_text: str | None = None
+    # Sent before its sender was erased, handled after (bothy/storage/erasures.py): read for a cry for help only.
+    sender_forgotten: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Membership:
     user_id: str
     membership: str  # join, leave (also a kick), ban, invite or knock
     previous: str | None = None  # the membership before, when the homeserver says: join -> join is a profile change
+    timestamp_ms: int | None = None  # when, if the event says so in a form that reads as a time
 
 
 @dataclass(frozen=True)
@@ -240,9 +243,11 @@ def _membership(source: Any, room_id: str) -> Membership:
         raise _Malformed("event")
     previous = (source.get("unsigned") or {}).get("prev_content") if isinstance(source.get("unsigned"), dict) else None
     before = previous.get("membership") if isinstance(previous, dict) else None  # a hint only: odd values are None
+    at = source.get("origin_server_ts")
     return Membership(room_id, _required_text(source, "state_key"),
                       _required_text(_required_object(source, "content"), "membership"),
-                      before if isinstance(before, str) else None)
+                      before if isinstance(before, str) else None,
+                      at if isinstance(at, int) and not isinstance(at, bool) else None)
 
 
 def receipt_from(room_id: str, user_id: Any, event_id: Any, timestamp_ms: Any) -> Receipt | None:

@@ -36,21 +36,30 @@ class Erasures:
                                              (self.clock.ms() - KEEP_MS,))
         self._erased_at = {bytes(key): at for key, at in rows}
 
-    async def record(self, db: aiosqlite.Connection, user_id: str) -> None:
+    def _dated(self, asked_at_ms: int | None) -> int:
+        """When the member asked (`!forget me confirm` as sent: a backlog must not make what they did after it look
+        older), else now; never later than now, whatever a server's clock or a message claims."""
+        now = self.clock.ms()
+        return now if asked_at_ms is None else min(asked_at_ms, now)
+
+    async def record(self, db: aiosqlite.Connection, user_id: str, asked_at_ms: int | None = None) -> None:
         """Inside the erase's transaction; `remember` once it is committed."""
         await db.execute("INSERT OR REPLACE INTO erasures (member_key, erased_at) VALUES (?, ?)",
-                         (self._member_key(user_id), self.clock.ms()))
+                         (self._member_key(user_id), self._dated(asked_at_ms)))
 
-    def remember(self, user_id: str) -> None:
-        self._erased_at[self._member_key(user_id)] = self.clock.ms()
+    def remember(self, user_id: str, asked_at_ms: int | None = None) -> None:
+        self._erased_at[self._member_key(user_id)] = self._dated(asked_at_ms)
 
     def from_before_erasure(self, user_id: str, at_ms: int) -> bool:
         if not self._erased_at:
             return False
         erased_at = self._erased_at.get(self._member_key(user_id))
-        return erased_at is not None and at_ms < erased_at
+        # Dated by a clock since set back, it must not silence the member until that time comes round again.
+        return erased_at is not None and at_ms < min(erased_at, self.clock.ms())
 
 
 async def forget_old_erasures(db: aiosqlite.Connection, now_ms: int) -> int:
-    cursor = await db.execute("DELETE FROM erasures WHERE erased_at < ?", (now_ms - KEEP_MS,))
+    """A month old, or dated a month ahead by a clock since set back (which would otherwise never age)."""
+    cursor = await db.execute("DELETE FROM erasures WHERE erased_at < :now - :keep OR erased_at > :now + :keep",
+                              {"now": now_ms, "keep": KEEP_MS})
     return cursor.rowcount

@@ -204,14 +204,14 @@ class PersonalData:
         self._log_truncated_or_not(await self.database.truncate_log())
         return changed
 
-    def erase_with(self, effects: Effects, user_id: str) -> None:
+    def erase_with(self, effects: Effects, user_id: str, asked_at_ms: int | None = None) -> None:
         """Erase this member in the transaction that commits `effects` (e.g. with the confirmation reply), and
-        from memory and the write-ahead log once it is committed."""
+        from memory and the write-ahead log once it is committed. `asked_at_ms`: when they asked, which dates it."""
         async def erase(db: aiosqlite.Connection) -> None:
-            await self.erase_in(db, user_id)
+            await self.erase_in(db, user_id, asked_at_ms)
 
         def afterwards() -> None:
-            self._forget_in_memory(user_id)
+            self._forget_in_memory(user_id, asked_at_ms)
             truncating = asyncio.get_running_loop().create_task(self.database.truncate_log())
             self._truncating.add(truncating)  # held until done: the loop keeps only a weak reference
             truncating.add_done_callback(self._log_truncated)
@@ -232,13 +232,14 @@ class PersonalData:
         if not emptied:  # a later erase, the night's checkpoint, or SQLite's own overwrite it in time
             log.warning("the write-ahead log was not emptied after an erase: a long read held it")
 
-    def _forget_in_memory(self, user_id: str) -> None:
+    def _forget_in_memory(self, user_id: str, asked_at_ms: int | None = None) -> None:
         for forget in self._in_memory:
             forget(user_id)
         if self.erasures is not None:
-            self.erasures.remember(user_id)
+            self.erasures.remember(user_id, asked_at_ms)
 
-    async def erase_in(self, db: aiosqlite.Connection, user_id: str) -> dict[str, int]:
+    async def erase_in(self, db: aiosqlite.Connection, user_id: str,
+                       asked_at_ms: int | None = None) -> dict[str, int]:
         """The rows alone, inside the caller's transaction (memory is `erase_with`'s). Rows about the
         member go; on other members' rows only the member's own ID is cleared. Raises `StillOwed`, changing
         nothing, while a row still owes the member something."""
@@ -275,7 +276,7 @@ class PersonalData:
             if count := await keyed.erase(db, user_id):
                 changed[table] = count
         if self.erasures is not None:
-            await self.erasures.record(db, user_id)
+            await self.erasures.record(db, user_id, asked_at_ms)
         return changed
 
     async def _still_owed(self, db: aiosqlite.Connection, user_id: str) -> dict[str, int]:

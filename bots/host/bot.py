@@ -196,7 +196,7 @@ class HostBot(Bot):
             return
 
         await self.reports.lift_mutes(ctx.sender)  # what erasing would lose is settled first
-        self.context.personal_data.erase_with(ctx.effects, ctx.sender)  # the request row included
+        self.context.personal_data.erase_with(ctx.effects, ctx.sender, ctx.sent_at_ms)  # the request row included
         # A DM is left once this reply has gone (MatrixAccount.forget_member). Typed in a group, the reply goes into
         # a DM a bot account already has with the member (the answering account's first), or else into the group
         # where it was typed: sent to the member, it would open a new DM, recorded after the erase.

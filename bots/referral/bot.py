@@ -230,8 +230,9 @@ class ReferralBot(Bot):
         knowledge = self.knowledge.current()
         topics = knowledge.kb.topics
         result = knowledge.matcher.match(message.body)
-        if not result.hits or (result.tier != "crisis" and self._invokes_a_command(message)):
-            return  # a command's words count only as a cry for help (see _invokes_a_command)
+        if not result.hits or (result.tier != "crisis" and (message.sender_forgotten or
+                                                            self._invokes_a_command(message))):
+            return  # a command's words, and a forgotten member's, count only as a cry for help
         rooms = self.context.rooms_seen_by(effects.account)
         if self._bereavement_room(rooms, message.room_id):
             result = in_own_words(result, message.body)
@@ -239,7 +240,7 @@ class ReferralBot(Bot):
                 return
         in_dm = rooms.is_direct_room(message.room_id)
         group_room = None if in_dm else message.room_id  # a DM's room ID would name the member
-        if not in_dm:
+        if not in_dm and not message.sender_forgotten:
             await self.climate.count(message, [topics[t] for t in result.topics], effects,
                                      rooms.room_name(message.room_id))
         if result.tier == "crisis":
@@ -283,7 +284,7 @@ class ReferralBot(Bot):
         cooldown_s = self.settings.crisis_cooldown_s
         if not await self._due(message.sender, crisis.id, cooldown_s) and await self._crisis_in_hand(message.sender):
             return  # a repeat, seen cheaply before any work
-        if not await self.repository.opted_out(message.sender):
+        if not message.sender_forgotten and not await self.repository.opted_out(message.sender):
             self.follow_up.owe_checkback(effects, message.sender)  # one at a time per member, however often owed
         now = self.context.clock.ms()
 

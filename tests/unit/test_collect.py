@@ -165,7 +165,8 @@ async def test_membership_changes_in_the_timeline_reach_bots_whoever_made_them(a
                 member(BOT, "leave", "@admin:example.org", 3),  # the account's own membership is not news
                 member("@carol:example.org", 7, "@carol:example.org", 4)]
     events = account._collect(sync(timeline), deliver_timeline=True)
-    assert events == [Membership(ROOM, "@alice:example.org", "leave"), Membership(ROOM, "@bob:example.org", "ban")]
+    assert events == [Membership(ROOM, "@alice:example.org", "leave", timestamp_ms=1001),
+                      Membership(ROOM, "@bob:example.org", "ban", timestamp_ms=1002)]
     assert account.skipped_events == 1
 
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -173,7 +174,7 @@ async def test_what_a_member_did_before_their_erase_reaches_only_a_reader_for_a_
     room's queue behind, or `bothy forget` run while Bothy was down) stored them again. Now it runs no command and
     is counted by nothing; its words still reach the bot that reads for a cry for help. Their later events are
     handled as anyone's."""
-    from bothy.matrix.events import Reaction, Receipt
+    from bothy.matrix.events import Membership, Reaction, Receipt
     from bothy.storage.erasures import Erasures
 
     clock = Clock()
@@ -189,18 +190,77 @@ async def test_what_a_member_did_before_their_erase_reaches_only_a_reader_for_a_
         async def on_receipt(self, receipt: Receipt, effects: Effects) -> None:
             self.heard_by.append("receipt")
 
+        async def on_membership(self, membership: Membership, effects: Effects) -> None:
+            self.heard_by.append(membership.membership)
+
     reader, counter, router = Reader(), Counter(), CommandsRun()
     events = EventRouter(Account(GUIDE, frozenset({GUIDE, ALICE})), [counter, reader], router, None, None,
                          staff_room(), [], ORDER, erasures)
     for event in (Message("!room:example.org", "$old", ALICE, "!mood 3", before, "m.text", encrypted=True),
                   Reaction("!room:example.org", "$r", ALICE, before, "$old", "👍"),
-                  Receipt("!room:example.org", ALICE, "$old", before)):
+                  Receipt("!room:example.org", ALICE, "$old", before),
+                  Membership("!room:example.org", ALICE, "join", timestamp_ms=before),
+                  Membership("!room:example.org", ALICE, "leave", timestamp_ms=before)):  # a leave only deletes
         await events(event, Effects(GUIDE))
-    assert (reader.heard_by, counter.heard_by, router.asked) == ([GUIDE], [], [])
+    assert (reader.heard_by, counter.heard_by, router.asked) == ([GUIDE], ["leave"], [])
     await events(Message("!room:example.org", "$new", ALICE, "hello again", clock.ms() + 1_000, "m.text",
                          encrypted=True), Effects(GUIDE))
-    assert (reader.heard_by, counter.heard_by, router.asked) == ([GUIDE, GUIDE], [GUIDE], ["$new"])
+    assert (reader.heard_by, counter.heard_by, router.asked) == ([GUIDE, GUIDE], ["leave", GUIDE], ["$new"])
     assert not erasures.from_before_erasure("@bob:example.org", before)
+
+
+@pytest.mark.parametrize(("body", "crisis"), [("my UC payment is late again", False), (CRISIS, True)])
+async def test_the_reader_for_a_cry_for_help_stores_nothing_else_of_a_forgotten_member(database, body, crisis):
+    """A second reviewer's, thirty-third session: the reader handed a forgotten member's words was the referral bot's
+    whole `on_message`, so an everyday topic claimed a cooldown naming them and owed them a suggestion. Only a crisis
+    is acted on (lines to them and an alert, which is never lost); no check-back is owed to someone forgotten."""
+    from bothy.storage.database import scalar
+    from bothy.storage.erasures import Erasures
+
+    clock = Clock()
+    erasures = Erasures(database, "pickle-key", clock)
+    await INSTALLATION.personal_data(database, erasures).erase(ALICE)
+    settings = ReferralSettings(kb_dirs=(KB,), cooldown_s=86_400, crisis_cooldown_s=3_600, keep_log_s=365 * 86_400)
+    context = bot_context(database, INSTALLATION, settings, account=GUIDE)
+    referral = ReferralBot(dataclasses.replace(context, account_rooms={GUIDE: FixedRooms()}))
+    events = EventRouter(Account(GUIDE, frozenset({GUIDE, ALICE})), [referral], CommandsRun(), None, None,
+                         staff_room(), [], ORDER, erasures)
+    effects = Effects(GUIDE)
+    await events(Message("!group:example.org", "$old", ALICE, body, clock.ms() - 60_000, "m.text", encrypted=True),
+                 effects)
+    await referral.context.work.commit(effects)
+    owed = await OutboxRepository(database).due(10**15)
+    async with database.read() as db:
+        checkbacks = await scalar(db, "SELECT COUNT(*) FROM referral_checkbacks")
+    assert (bool(owed), checkbacks) == (crisis, 0)
+    if crisis:
+        assert {row.room_id or row.to_user for row in owed} == {STAFF_ROOM, ALICE}
+
+
+async def test_an_erase_is_dated_when_it_was_asked_for_and_never_ahead_of_the_clock(database):
+    """A second reviewer's, thirty-third session: dated when a backlog let Bothy handle it, a `!talk` sent half an
+    hour after `!forget me confirm` counted as from before the erase and went unanswered; and an erase dated by a
+    clock running a year fast silenced the member for that year once the clock was put right."""
+    from bothy.clock import FixedClock
+    from bothy.storage.erasures import Erasures, forget_old_erasures
+
+    asked = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    clock = FixedClock(asked + timedelta(hours=2))  # handled after a backlog
+    erasures = Erasures(database, "pickle-key", clock)
+    await INSTALLATION.personal_data(database, erasures).erase(ALICE)
+    erasures.remember(ALICE, int(asked.timestamp() * 1000))  # as `!forget me confirm` dates it
+    assert erasures.from_before_erasure(ALICE, int((asked - timedelta(minutes=1)).timestamp() * 1000))
+    assert not erasures.from_before_erasure(ALICE, int((asked + timedelta(minutes=30)).timestamp() * 1000))
+
+    clock.at = asked + timedelta(days=365)  # a clock a year fast
+    fast = Erasures(database, "pickle-key", clock)
+    await INSTALLATION.personal_data(database, fast).erase("@bob:example.org")
+    clock.at = asked + timedelta(hours=3)  # put right
+    restarted = Erasures(database, "pickle-key", clock)
+    await restarted.load()
+    assert not restarted.from_before_erasure("@bob:example.org", clock.ms())
+    async with database.transaction() as db:
+        assert await forget_old_erasures(db, clock.ms()) == 1  # the one dated a year ahead
 
 
 async def test_an_erase_while_bothy_is_down_is_known_at_its_restart_and_only_with_its_key(database):
