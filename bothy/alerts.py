@@ -119,8 +119,8 @@ class StaffAlerts:
         """The member an alert is about, told which peer worker will be in touch: a claim's usual word to them. It
         names the peer worker too (theirs to export and erase while it waits)."""
         if alert.subject_user:
-            effects.message(self.templates.render(template, worker=peer_worker), to_user=alert.subject_user,
-                            naming=(peer_worker,))
+            effects.message(self.templates.render(template, worker=peer_worker, prefix=self.prefix),
+                            to_user=alert.subject_user, naming=(peer_worker,))
 
     async def handle_reaction(self, reaction: Reaction, effects: Effects) -> bool:
         """✅ from a peer worker claims an alert, ✔️ closes it, a key a bot registered for the alert's kind runs

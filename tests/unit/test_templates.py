@@ -64,3 +64,20 @@ def test_an_override_that_will_not_render_falls_back_to_the_shipped_words(tmp_pa
     overridden = Templates(overridden.directories[1:-1], override_dir=sorting)
     assert overridden.render("crisis_support", prefix="!", topic=crisis) == \
         shipped.render("crisis_support", prefix="!", topic=crisis)
+
+
+def test_the_dm_telling_a_member_who_has_their_alert_may_name_a_command(tmp_path):
+    """A second reviewer's, thirty-third session: moved to StaffAlerts, it was rendered without `prefix`, so an
+    organisation's override naming a command did not render and the shipped words went instead."""
+    from types import SimpleNamespace
+
+    from bothy.alerts import StaffAlerts
+    from bothy.outbox import Effects
+
+    (tmp_path / "talk_claimed.txt.j2").write_text("{{ worker }} has it. Send {{ prefix }}talk again any time.\n")
+    (tmp_path / "talk_claimed.html.j2").write_text("<p>{{ worker }} has it. {{ prefix }}talk</p>\n")
+    alerts = StaffAlerts(None, None, INSTALLATION.templates(tmp_path), frozenset(), 1800, SimpleNamespace(clock=None),
+                         prefix="?")
+    effects = Effects("@bot:x")
+    alerts.tell_member_who_has_it(SimpleNamespace(subject_user="@alice:x"), "@sam:x", effects, "talk_claimed")
+    assert [item.content["body"] for item in effects.items] == ["@sam:x has it. Send ?talk again any time."]
