@@ -59,7 +59,12 @@ class GroupRooms:
         for group in await self.repository.in_state("archiving"):
             await self._step(group, self._archive, "not archived yet")
         for group in await self.repository.in_state("ready"):
-            if group.id not in self._staffed and await self._step(group, self._staff, "peer workers not in") is None:
+            if group.id in self._staffed:
+                continue
+            failed = await self._step(group, self._staff, "peer workers not in")
+            if failed == "M_LIMIT_EXCEEDED":
+                break  # as invitations pause: the next sweep goes on, and members' invitations are not starved
+            if failed is None:
                 self._staffed.add(group.id)
         await self._send_invites()
 

@@ -160,6 +160,26 @@ async def test_peer_workers_named_since_a_group_was_made_are_invited_to_it_and_m
     assert maker.calls[1:] == [("set_power", room_id, {jo: 50}, {}), ("invite", room_id, jo)]
 
 
+async def test_a_rate_limit_pauses_the_round_of_peer_workers_as_it_pauses_invitations(host):
+    """A second reviewer's, thirty-third session: the round went on to every group into the same limit, every sweep,
+    spending the invitations members' `!group join` needs."""
+    for name, creator in (("Allotment club", ALICE), ("Chess club", BOB), ("Knitting club", CAROL)):
+        await run(host, f"!group new {name} #hobby", sender=creator)
+    await host.group_rooms.sweep()
+    rooms = host.group_rooms
+    restarted = GroupRooms(dataclasses.replace(host.context, peer_workers=frozenset({SAM, "@jo:example.org"})),
+                           rooms.settings, rooms.repository, rooms.meetups)
+    tried = []
+
+    async def rate_limited(room_id, user_id):
+        tried.append(room_id)
+        raise MatrixError("invite: rate limited", retry_after_ms=300_000, code="M_LIMIT_EXCEEDED")
+
+    host.context.room_maker.invite = rate_limited
+    await restarted.sweep()
+    assert len(tried) == 1
+
+
 async def test_a_crash_after_making_the_room_never_makes_a_second(host):
     await run(host, "!group new Allotment club #gardening", sender=BOB)
     [group] = await host.group_rooms.repository.in_state("building")
