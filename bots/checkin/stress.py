@@ -61,9 +61,11 @@ class StressCommands:
                         ))]
 
     async def link(self, ctx: CommandContext) -> None:
-        """The token is a secret (whoever holds it can raise alerts naming the member): never sent in the clear, as
-        `!mydata`'s file never is (a spec auditor's, thirty-third session)."""
-        if ctx.in_dm and not ctx.encrypted:
+        """The token is a secret (whoever holds it can raise alerts naming the member): given only in an encrypted DM,
+        never in the clear, as `!mydata`'s file never is (a spec auditor's, thirty-third session). Typed elsewhere,
+        the reply would go to whatever DM the member has, which Bothy cannot know is encrypted before it sends (a
+        second reviewer's)."""
+        if not (ctx.in_dm and ctx.encrypted):
             ctx.reply("stress_link_not_here")
             return
         now = self.clock.ms()

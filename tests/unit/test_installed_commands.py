@@ -53,13 +53,15 @@ USAGE = {
 TEMPLATES = INSTALLATION.templates()
 
 
-async def send(registry: CommandRegistry, role: Role, body: str, encrypted: bool = True) -> Effects:
-    """What a command owes, sent in a DM by someone with `role` (the router's checks are tested end to end)."""
+async def send(registry: CommandRegistry, role: Role, body: str, encrypted: bool = True, in_dm: bool = True) -> Effects:
+    """What a command owes, sent in a DM (or a group) by someone with `role` (the router's checks are tested end to
+    end)."""
     command, args = registry.find(parse_invocation(body, "!"))
     run, params = command.parse(args)
     effects = Effects("@bothy:example.org")
-    await run(CommandContext(command=command, sender="@alice:example.org", room_id="!dm:example.org", event_id="$e",
-                             role=role, in_dm=True, effects=effects, templates=TEMPLATES, prefix="!",
+    await run(CommandContext(command=command, sender="@alice:example.org",
+                             room_id="!dm:example.org" if in_dm else "!group:example.org", event_id="$e",
+                             role=role, in_dm=in_dm, effects=effects, templates=TEMPLATES, prefix="!",
                              params=params, encrypted=encrypted))
     return effects
 
@@ -148,8 +150,10 @@ async def test_a_peer_worker_naming_someone_who_cannot_be_anyone_is_asked_to_che
 async def test_a_stress_link_is_sent_only_in_an_encrypted_dm(registry, database):
     """Its token is a secret: whoever holds it can post readings that raise alerts naming the member (a spec
     auditor's, thirty-third session: it went as plain text into a DM `!mydata` would not use)."""
-    [told] = (await send(registry, Role.MEMBER, "!stress link", encrypted=False)).items
-    assert "only send it in an encrypted chat" in told.content["body"] and "Token" not in told.content["body"]
+    for encrypted, in_dm in ((False, True), (True, False)):  # typed in a group, it would go to whatever DM she has
+        [told] = (await send(registry, Role.MEMBER, "!stress link", encrypted=encrypted, in_dm=in_dm)).items
+        assert "only send it in a private, encrypted chat" in told.content["body"]
+        assert "Token" not in told.content["body"]
     async with database.read() as db:
         assert await db.execute_fetchall("SELECT * FROM stress_links") == []
     linked = (await send(registry, Role.MEMBER, "!stress link")).items
