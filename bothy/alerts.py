@@ -22,7 +22,7 @@ from typing import Any
 
 import aiosqlite
 
-from bothy.matrix.events import Reaction, in_thread, reaction_key
+from bothy.matrix.events import Reaction, Redaction, in_thread, reaction_key
 from bothy.outbox import Effects, StateWrite, UnitOfWork
 from bothy.staff_hours import StaffHours
 from bothy.storage.alerts import (
@@ -33,8 +33,10 @@ from bothy.storage.alerts import (
     mark_done,
     mark_escalated,
     mark_reminded,
+    note_claim_reaction,
     open_about,
     open_alert,
+    unclaim,
     withdraw,
 )
 from bothy.storage.audit import record_audit
@@ -140,8 +142,22 @@ class StaffAlerts:
         elif key in DONE_KEYS:
             await self.close(alert, reaction.sender, effects)
         elif key in CLAIM_KEYS:
-            await self.claim(alert, reaction.sender, effects)
+            await self.claim(alert, reaction.sender, effects, reaction.event_id)
         return True
+
+    async def handle_redaction(self, redaction: Redaction, effects: Effects) -> None:
+        """A ✅ taken back by the peer worker who claimed with it (clicked again in Element) opens the alert again, so
+        it is reminded and escalated as an unclaimed one is; said under it (an end-to-end auditor's, thirty-third
+        session: the alert stayed claimed, and an urgent alert ticked by mistake never escalated)."""
+        if redaction.room_id != self.staff_room.room_id or redaction.sender not in self.peer_workers:
+            return
+
+        async def write(db: aiosqlite.Connection) -> None:
+            alert = await unclaim(db, redaction.redacts, redaction.sender, effects.account)
+            if alert is not None:
+                self.in_thread(alert, effects, "alert_unclaimed", worker=redaction.sender)
+
+        effects.record(write)
 
     def withdraw(self, kind: str, subject_user: str, effects: Effects, note: str) -> None:
         """The member took back what their open alerts of `kind` were built on (consent to share, say): each is
@@ -157,11 +173,14 @@ class StaffAlerts:
 
         effects.record(write)
 
-    async def claim(self, alert: Alert, peer_worker: str, effects: Effects) -> None:
-        """Claim an open alert (a peer worker acting on it has taken it); nothing if someone has already."""
+    async def claim(self, alert: Alert, peer_worker: str, effects: Effects, reaction_id: str | None = None) -> None:
+        """Claim an open alert (a peer worker acting on it has taken it); nothing if someone has already. `reaction_id`:
+        the ✅ that claimed it, which taken back opens it again (handle_redaction)."""
         if alert.claimed_at is None:
-            effects.record(self._transition(alert, peer_worker, effects,
-                                            claimed=await self._claim_owed(alert, peer_worker, effects.account)))
+            claimed = await self._claim_owed(alert, peer_worker, effects.account)
+            if reaction_id is not None:
+                claimed.record(functools.partial(note_claim_reaction, alert_id=alert.id, event_id=reaction_id))
+            effects.record(self._transition(alert, peer_worker, effects, claimed=claimed))
 
     async def close(self, alert: Alert, peer_worker: str, effects: Effects) -> bool:
         """Mark an alert done (claiming it first if nobody had, so whoever asked is still told); False if it

@@ -89,6 +89,8 @@ class EventRouter:
                     guests = self.guests if listeners and self.account.is_direct_room(event.room_id) else ()
                     await self._each((*listeners, *guests), effects, lambda bot, own: bot.on_reaction(event, own))
             case Redaction():
+                if in_staff_room:  # a ✅ taken back
+                    await self.alerts.handle_redaction(event, effects)
                 await self._each(listeners, effects, lambda bot, own: bot.on_redaction(event, own))
             case Receipt():
                 await self._each(listeners, effects, lambda bot, own: bot.on_receipt(event, own))

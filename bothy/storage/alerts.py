@@ -192,6 +192,23 @@ async def withdraw(db: aiosqlite.Connection, alert_id: int, now_ms: int) -> bool
     return not never_tried
 
 
+async def note_claim_reaction(db: aiosqlite.Connection, alert_id: int, event_id: str) -> None:
+    await db.execute("UPDATE alerts SET claim_event_id = ? WHERE id = ?", (event_id, alert_id))
+
+
+async def unclaim(db: aiosqlite.Connection, claim_event_id: str, peer_worker: str, account: str) -> Alert | None:
+    """The alert of `account`'s that the peer worker's ✅ `claim_event_id` claimed, open again if it is not done (they
+    took it back); None otherwise. Inside the caller's transaction."""
+    async with db.execute(f"SELECT {_COLUMNS} FROM alerts WHERE claim_event_id = ? AND claimed_by = ? "
+                          "AND account = ? AND done_at IS NULL", (claim_event_id, peer_worker, account)) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    await db.execute("UPDATE alerts SET claimed_by = NULL, claimed_at = NULL, claim_event_id = NULL WHERE id = ?",
+                     (row[0],))
+    return _alert(row)
+
+
 async def mark_done(db: aiosqlite.Connection, alert_id: int, peer_worker: str, now_ms: int) -> bool:
     """Inside the caller's transaction; False if it was already done."""
     cursor = await db.execute(

@@ -388,6 +388,11 @@ async def _erasures(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE TABLE erasures (member_key BLOB PRIMARY KEY, erased_at INTEGER NOT NULL) WITHOUT ROWID")
 
 
+async def _claim_reactions(db: aiosqlite.Connection) -> None:
+    """A ✅ clicked again in Element is redacted: the alert it claimed is open again, and escalates as one should."""
+    await db.execute("ALTER TABLE alerts ADD COLUMN claim_event_id TEXT")
+
+
 ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "foundation: sessions, sync checkpoints, handled events, outbox, alerts", _foundation),
     Migration(4, "engine: sent events and the audit log belong to the engine", _engine_owns_shared_tables),
@@ -407,6 +412,7 @@ ENGINE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(34, "engine: a member may have more than one DM with a bot", _more_than_one_dm),
     Migration(35, "engine: an alert a member chose to share goes with their erase", _alerts_shared_by_choice),
     Migration(37, "engine: when each member was erased, under a keyed hash", _erasures),
+    Migration(38, "engine: the reaction that claimed an alert, so taking it back reopens the alert", _claim_reactions),
 )
 
 

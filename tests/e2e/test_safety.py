@@ -134,6 +134,27 @@ async def test_an_unclaimed_urgent_alert_is_sent_by_dm_to_each_peer_worker_once_
         await process.stop()
 
 
+async def test_a_tick_taken_back_opens_the_urgent_alert_again_and_it_escalates(homeserver: Homeserver, alice: Member,
+                                                                                sam: Member):
+    """An end-to-end auditor's, thirty-third session: a ✅ clicked by mistake and clicked again (Element redacts it)
+    left the alert claimed, and a crisis alert never escalated."""
+    process = await start_bothy(homeserver, "unclaim", extra={
+        "staff": {"escalate_after": "4s"}, "schedules": {"alert_reminders": "every 1s"}})
+    bot = process.bot_user_id
+    try:
+        staff_room = await staff_room_of(homeserver, sam)
+        sam_dm = await sam.open_dm(bot)
+        group = await alice.create_room(invite=[bot])
+        alert = await sam.wait_for(from_bot(bot, staff_room, await alice.send(group, "I want to end it all tonight")))
+        tick = await sam.react(staff_room, alert.event_id, "✅")
+        await sam.wait_for(from_bot(bot, staff_room, "is picking this one up"))
+        await sam.redact(staff_room, tick)
+        await sam.wait_for(from_bot(bot, staff_room, "took their ✅ back"))
+        await sam.wait_for(from_bot(bot, sam_dm, "nobody has picked it up"), timeout=60)
+    finally:
+        await process.stop()
+
+
 async def test_a_report_made_with_the_homeserver_s_report_api_is_forwarded_once_without_the_reporter(
     homeserver: Homeserver, alice: Member, sam: Member
 ):

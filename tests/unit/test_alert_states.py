@@ -5,6 +5,7 @@ from pathlib import Path
 
 from bothy.alerts import Escalation, StaffAlerts
 from bothy.clock import FixedClock
+from bothy.matrix.events import Redaction
 from bothy.outbox import Effects, UnitOfWork
 from bothy.storage.alerts import AlertRepository
 from bothy.storage.outbox import AlertRecord, OutboxRepository
@@ -139,6 +140,28 @@ async def test_a_claim_stops_the_ladder(database):
     clock.at += timedelta(minutes=30)
     await alerts.remind_unclaimed()
     assert ALI not in await escalation_dms(database)
+
+
+async def test_a_claim_taken_back_opens_the_alert_again_and_the_ladder_goes_on(database):
+    """An end-to-end auditor's, thirty-third session: a ✅ clicked by mistake and clicked again (Element redacts it)
+    left the alert claimed, so a crisis alert never escalated. Only the peer worker's own ✅ takes the claim back."""
+    clock = FixedClock(START)
+    alerts = await setup(database, clock)
+    alert_id = await raise_one(alerts, "crisis", urgent=True)
+    await react(alerts, SAM, "✅")
+    for sender, redacts in ((KIM, f"$r✅{SAM}"), (SAM, "$something-else")):  # not theirs; not the claim
+        effects = Effects(BOT)
+        await alerts.handle_redaction(Redaction("!staff", "$undo", sender, redacts), effects)
+        await alerts.work.commit(effects)
+        assert (await alerts.repository.by_id(alert_id)).claimed_by == SAM
+    effects = Effects(BOT)
+    await alerts.handle_redaction(Redaction("!staff", "$undo", SAM, f"$r✅{SAM}"), effects)
+    await alerts.work.commit(effects)
+    assert (await alerts.repository.by_id(alert_id)).state == "open"
+    assert any("took their ✅ back" in body for _, body in await owed(database))
+    clock.at += timedelta(minutes=11)
+    await alerts.remind_unclaimed()
+    assert await escalation_dms(database) == [KIM, SAM]
 
 
 async def test_an_ordinary_alert_is_reminded_once_in_the_staff_room_and_never_escalated(database):

@@ -21,7 +21,7 @@ ROUND_THE_CLOCK = re.compile(r"any ?time|24 hours|24/7|day (?:and|or) night|roun
 # Sent only to peer workers (the staff room, or a staff command's reply): every other template may reach a
 # member's DM, so a new template needs the urgent-help footer unless it is added here.
 STAFF_ONLY = frozenset({
-    "alert_claimed", "alert_reminder", "staff_place_only", "status",
+    "alert_claimed", "alert_unclaimed", "alert_reminder", "staff_place_only", "status",
     "alert_chat", "alert_stress", "checkin_declined", "checkin_sent", "checkin_recent", "quiet_list",
     "alert_crisis", "refer_sent", "alert_checkback_chat", "referrals_report",
     "alert_mood", "mood_report", "mood_report_empty", "mood_report_rooms", "mood_share_withdrawn",
