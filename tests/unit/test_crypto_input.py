@@ -177,6 +177,22 @@ async def test_a_sync_nio_fails_to_read_part_way_is_read_afresh(account, monkeyp
     assert calls == 2 and account.is_encrypted(STAFF)  # the rooms were read on the second try, not skipped
 
 
+async def first_batch(account: MatrixAccount, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The events sync_forever from "s0" hands over in its first batch."""
+    monkeypatch.setattr(adapter, "backoff_delay", lambda *args, **kwargs: 0.0)
+    stopping, events, reached = asyncio.Event(), [], asyncio.Event()
+
+    async def on_batch(token: str, batch: list[Any]) -> None:
+        events.extend(batch)
+        reached.set()
+
+    task = asyncio.ensure_future(account.sync_forever("s0", on_batch, stopping))
+    await asyncio.wait_for(reached.wait(), 10)
+    stopping.set()
+    task.cancel()
+    return events
+
+
 def megolm_event(session: vodozemac.GroupSession, plaintext: bytes, event_id: str) -> dict[str, Any]:
     return {"type": "m.room.encrypted", "sender": MALLORY, "event_id": event_id, "origin_server_ts": 1, "content": {
         "algorithm": "m.megolm.v1.aes-sha2", "sender_key": "MalloryCurve25519", "device_id": "EVIL",
@@ -204,17 +220,7 @@ async def test_a_message_that_decrypts_to_no_object_leaves_the_rest_of_its_sync_
         {"type": "m.room.message", "sender": SAM, "event_id": "$sams", "origin_server_ts": 2,
          "content": {"msgtype": "m.text", "body": "hello"}}]
     serve(account, {"s0": sync})
-    monkeypatch.setattr(adapter, "backoff_delay", lambda *args, **kwargs: 0.0)
-    stopping, events, reached = asyncio.Event(), [], asyncio.Event()
-
-    async def on_batch(token: str, batch: list[Any]) -> None:
-        events.extend(batch)
-        reached.set()
-
-    task = asyncio.ensure_future(account.sync_forever("s0", on_batch, stopping))
-    await asyncio.wait_for(reached.wait(), 10)
-    stopping.set()
-    task.cancel()
+    events = await first_batch(account, monkeypatch)
     assert [(type(event), event.event_id) for event in events if isinstance(event, Message | Undecryptable)] == [
         (Undecryptable, "$odd"), (Message, "$sams")]
 
@@ -251,16 +257,6 @@ async def test_a_missed_page_with_a_message_that_decrypts_to_no_object_still_yie
         return page if "/messages" in path else {}
 
     serve(account, {"s0": sync}, route)
-    monkeypatch.setattr(adapter, "backoff_delay", lambda *args, **kwargs: 0.0)
-    stopping, events, reached = asyncio.Event(), [], asyncio.Event()
-
-    async def on_batch(token: str, batch: list[Any]) -> None:
-        events.extend(batch)
-        reached.set()
-
-    task = asyncio.ensure_future(account.sync_forever("s0", on_batch, stopping))
-    await asyncio.wait_for(reached.wait(), 10)
-    stopping.set()
-    task.cancel()
+    events = await first_batch(account, monkeypatch)
     handled = [(type(event), event.event_id) for event in events if isinstance(event, Message | Undecryptable)]
     assert {(Undecryptable, "$odd"), (Message, "$missed"), (Message, "$latest")} <= set(handled)

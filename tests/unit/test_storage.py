@@ -35,14 +35,11 @@ async def test_rows_already_queued_to_a_members_dm_are_named_on_upgrade(tmp_path
 
 
 async def test_each_members_dm_is_kept_and_written_to_on_upgrade(tmp_path):
-    database = Database(tmp_path / "x.sqlite3")
-    await database.open()
-    await migrate(database, tuple(step for step in INSTALLATION.migrations if step.version < 34))
-    async with database.transaction() as db:
-        await db.execute("INSERT INTO dm_rooms (account, user_id, room_id) VALUES ('@bot:x', '@alice:x', '!dm')")
-    await migrate(database, INSTALLATION.migrations)
-    assert await DirectRoomRepository(database).get("@bot:x", "@alice:x") == "!dm"
-    await database.close()
+    async with database_before(tmp_path, "more than one DM") as (database, step):
+        async with database.transaction() as db:
+            await db.execute("INSERT INTO dm_rooms (account, user_id, room_id) VALUES ('@bot:x', '@alice:x', '!dm')")
+        assert step in await migrate(database, INSTALLATION.migrations)
+        assert await DirectRoomRepository(database).get("@bot:x", "@alice:x") == "!dm"
 
 
 async def test_a_database_newer_than_the_code_is_refused(database):

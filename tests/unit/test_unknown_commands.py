@@ -143,9 +143,10 @@ async def test_a_members_staff_command_in_a_group_is_refused_in_private_not_in_f
     assert ("message", None, ALICE) in actions
 
 
-async def test_an_edit_into_a_private_command_in_a_group_is_taken_down_and_not_run():
+async def test_an_edit_into_a_private_command_is_not_run_taken_down_in_a_group_and_said_so_in_a_dm():
     """"ugh" edited into "!mood 1" (or "!mood 11" corrected): the edit is rightly not run again, but its words, her
-    mood, stayed in front of the group (a reviewer's, twenty-ninth session)."""
+    mood, stayed in front of the group (a reviewer's, twenty-ninth session). In a DM, `!mood 6` corrected to `!mood 4`
+    recorded nothing and said nothing, so the member believed it noted (a spec auditor's, thirty-third session)."""
     ran = []
 
     async def mood(ctx) -> None:
@@ -159,23 +160,10 @@ async def test_an_edit_into_a_private_command_in_a_group_is_taken_down_and_not_r
     assert await router.handle(edit, effects)
     assert sorted(item.target_event_id for item in effects.items if item.action == "redaction") == ["$edit", "$typed"]
     assert ran == [] and not [item for item in effects.items if item.action == "message"]
-
-
-async def test_a_command_corrected_by_an_edit_in_a_dm_is_not_run_and_says_so():
-    """`!mood 6` got its usage; corrected to `!mood 4` with Element's edit, nothing was recorded and nothing said, so
-    the member believed it noted (a spec auditor's, thirty-third session). In a group the edit stays silent."""
-    ran = []
-
-    async def mood(ctx) -> None:
-        ran.append(ctx)
-
-    registry = CommandRegistry([Command("mood", "host", "mood", mood, params=(Integer("score", 1, 5),),
-                                        private=True)])
-    router = CommandRouter(shared_config(), registry, Account(), INSTALLATION.templates(), Clock(), lambda: STAFF)
-    effects = Effects(HOST)
-    await router.handle(Message(DM, "$edit", ALICE, "!mood 4", Clock().ms(), "m.text", encrypted=True,
-                                replaces="$typed"), effects)
-    [said] = [item for item in effects.items if item.action == "message"]
+    in_dm = Effects(HOST)
+    await router.handle(Message(DM, "$edit2", ALICE, "!mood 4", Clock().ms(), "m.text", encrypted=True,
+                                replaces="$typed2"), in_dm)
+    [said] = [item for item in in_dm.items if item.action == "message"]
     assert ran == [] and said.room_id == DM and "send it again as a new message" in said.content["body"]
 
 
