@@ -63,6 +63,9 @@ GAP_PAGES, GAP_PAGE_SIZE = 10, 100  # events missed while away, fetched back per
 # this many times with backoff (up to about a minute in all, longer if the homeserver asks); after that the room's gap
 # is skipped and said, so that one room the homeserver cannot page back in never stops Bothy.
 GAP_TRIES = 8
+# A join that fails for now is tried again this many times (about an hour at the backoff's cap), then given up: a
+# server that stays away would otherwise be asked every 20 s for ever, and a DM left recorded that no one can reach.
+JOIN_TRIES = 200
 GAP_RATE_LIMITED_S = 1800  # rate limits waited out for this long before they count as failures too
 BACKOFF_CAP_S = 20.0  # outages: a homeserver back up is noticed within 20 s, at under 0.1 request/s
 MEMBERS_CACHE_S = 60.0
@@ -910,7 +913,7 @@ class MatrixAccount:
                     await self.join(room_id)
                     break
                 except MatrixError as error:
-                    if error.permanent and not error.token_lost:
+                    if (error.permanent and not error.token_lost) or failures + 1 >= JOIN_TRIES:
                         raise
                     failures += 1
                     delay = backoff_delay(failures, error.retry_after_ms)
