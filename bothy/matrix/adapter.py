@@ -367,7 +367,10 @@ class MatrixAccount:
         store_path = _store_dir(crypto_store_dir, account.user_id)
         store_path.mkdir(parents=True, exist_ok=True)
         for folder in (crypto_store_dir, store_path):  # the keys that read members' DMs: owner only, as the database
-            folder.chmod(0o700)
+            try:
+                folder.chmod(0o700)
+            except OSError as error:  # a folder Bothy does not own: it still runs, and says so
+                log.warning("could not make %s owner-only (%s)", folder, type(error).__name__)
         self.client = StateSafeClient(
             homeserver_url,
             account.user_id,
