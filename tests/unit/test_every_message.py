@@ -210,7 +210,8 @@ async def test_what_a_member_did_before_their_erase_reaches_only_a_reader_for_a_
 
 
 @pytest.mark.parametrize(("body", "crisis"), [("my UC payment is late again", False), (CRISIS, True)])
-async def test_the_reader_for_a_cry_for_help_stores_nothing_else_of_a_forgotten_member(database, body, crisis):
+async def test_the_reader_for_a_cry_for_help_stores_nothing_else_of_a_forgotten_member(database, referral, body,
+                                                                                     crisis):
     """A second reviewer's, thirty-third session: the reader handed a forgotten member's words was the referral bot's
     whole `on_message`, so an everyday topic claimed a cooldown naming them and owed them a suggestion. Only a crisis
     is acted on (lines to them and an alert, which is never lost); no check-back is owed to someone forgotten."""
@@ -220,9 +221,6 @@ async def test_the_reader_for_a_cry_for_help_stores_nothing_else_of_a_forgotten_
     clock = Clock()
     erasures = Erasures(database, "pickle-key", clock)
     await INSTALLATION.personal_data(database, erasures).erase(ALICE)
-    settings = ReferralSettings(kb_dirs=(KB,), cooldown_s=86_400, crisis_cooldown_s=3_600, keep_log_s=365 * 86_400)
-    context = bot_context(database, INSTALLATION, settings, account=GUIDE)
-    referral = ReferralBot(dataclasses.replace(context, account_rooms={GUIDE: FixedRooms()}))
     events = EventRouter(Account(GUIDE, frozenset({GUIDE, ALICE})), [referral], CommandsRun(), None, None,
                          staff_room(), [], ORDER, erasures)
     effects = Effects(GUIDE)
